@@ -1,0 +1,146 @@
+# relay: one plain, non-recursive Makefile.
+#
+#   make            release build -> build/relay
+#   make run        demo: private icecast2 on loopback + relay, prints URLs
+#   make test       deps, build, unit + integration tests ("N passed, N failed")
+#   make check      the same suite built with ASan + UBSan
+#   make bench      CPU cost against oggenc on the same audio
+#   make lint       cppcheck + clang-format + shellcheck (when installed)
+#   make deps       install missing Debian packages (root) or print the apt-get line
+#
+# Objects go to build/<variant>/; the relay binary and every unit test link
+# build/<variant>/librelay.a, so tests exercise the same code as the binary.
+
+VARIANT ?= release
+BUILD := build/$(VARIANT)
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+PKGS := shout vorbisenc vorbis ogg libmicrohttpd inih sndfile samplerate \
+	alsa libcurl libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wold-style-definition -Wformat=2 -Wundef \
+	-Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla -Wdouble-promotion \
+	-Wfloat-conversion -Wnull-dereference -Wimplicit-fallthrough \
+	-Wswitch-enum -Wno-missing-field-initializers
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -MMD -MP -Irelay \
+	-I$(BUILD)/gen
+ifeq ($(VARIANT),asan)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+LDOPT := -fsanitize=address,undefined
+else ifeq ($(VARIANT),tsan)
+OPT := -O1 -g -fsanitize=thread
+LDOPT := -fsanitize=thread
+else
+OPT := -O2 -g -D_FORTIFY_SOURCE=2
+LDOPT :=
+endif
+CFLAGS ?=
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS := $(PKG_LIBS) -lm -pthread
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+LIB_SRCS := $(filter-out relay/main.c,$(wildcard relay/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/www_assets.o
+WWW_FILES := $(sort $(wildcard relay/www/*))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all run test check tsan bench lint deps clean install unit integration \
+	build-test
+all: build/relay
+
+# The release binary lives at build/relay; other variants at build/<v>/relay.
+ifeq ($(VARIANT),release)
+build/relay: $(BUILD)/relay
+	$(Q)cp $< $@
+else
+build/relay:
+	$(Q)$(MAKE) --no-print-directory VARIANT=release build/relay
+endif
+
+$(BUILD)/relay: $(BUILD)/relay/main.o $(BUILD)/librelay.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(OPT) $(LDOPT) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/librelay.a: $(LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/relay/version.o: CFLAGS += -DRELAY_VERSION='"$(VERSION)"' \
+	-DRELAY_GIT_REV='"$(GIT_REV)"'
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Page assets (relay/www/*) are embedded at build time: tools/embed.sh
+# writes a C file of byte arrays plus a name -> (type, bytes) table.
+$(BUILD)/gen/www_assets.c: $(WWW_FILES) relay/www_embed.sh
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   $@"
+	$(Q)sh relay/www_embed.sh $@ $(WWW_FILES)
+
+$(BUILD)/gen/www_assets.o: $(BUILD)/gen/www_assets.c
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librelay.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDOPT) -o $@ $< $(BUILD)/librelay.a \
+		$(CMOCKA_LIBS) $(LDLIBS)
+
+build-test: $(BUILD)/relay $(UNIT_BINS)
+
+deps:
+	@sh tests/deps.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory build/relay
+	$(Q)sh tests/demo.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory VARIANT=$(VARIANT) build-test
+	$(Q)RELAY_BUILD=$(BUILD) bash tests/run
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory VARIANT=asan build-test
+	$(Q)RELAY_BUILD=build/asan \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	RELAY_TEST_TIMEOUT_MULT=3 bash tests/run
+
+tsan: deps
+	$(Q)$(MAKE) --no-print-directory VARIANT=tsan build-test
+	$(Q)RELAY_BUILD=build/tsan RELAY_TEST_TIMEOUT_MULT=4 bash tests/run
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory build/relay
+	$(Q)bash tests/bench.sh
+
+lint:
+	$(Q)cppcheck --error-exitcode=1 --quiet --enable=warning,performance \
+		--inline-suppr -D_GNU_SOURCE relay/
+	$(Q)clang-format --dry-run -Werror relay/*.c relay/*.h
+	$(Q)if command -v shellcheck >/dev/null; then shellcheck tests/*.sh; fi
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: build/relay
+	install -D -m 0755 build/relay $(DESTDIR)$(PREFIX)/bin/relay
+	install -D -m 0644 config/relay.conf \
+		$(DESTDIR)$(PREFIX)/share/doc/relay/relay.conf.example
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

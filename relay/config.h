@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration: one table of keys (config.c: config_keys[]) drives parsing,
+ * defaults, range checks, --dump-config and the docs test. The file is INI,
+ * read with libinih; named sections look like [encoding main] and
+ * [output studio]. Errors name FILE:LINE, the section and the key, and say
+ * what is allowed:
+ *   relay.conf:14: [output main] port: "80000" is out of range (1..65535)
+ * A config is built and validated whole; nothing is applied from a file
+ * that has any error (startup exits 1, a reload keeps the old config).
+ *
+ * Threads: main thread only. A struct config is immutable once loaded and
+ * may be read from any thread that holds it.
+ */
+#ifndef RELAY_CONFIG_H
+#define RELAY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "util.h"
+
+#define CONFIG_MAX_ENCODINGS 8
+#define CONFIG_MAX_OUTPUTS 16
+#define CONFIG_ERR_LEN 512
+
+enum input_type {
+	INPUT_TONE = 0,
+	INPUT_STDIN,
+	INPUT_FILE,
+	INPUT_ALSA,
+};
+
+enum sample_format {
+	SAMPLE_S16LE = 0,
+	SAMPLE_S32LE,
+	SAMPLE_F32LE,
+};
+
+enum output_type {
+	OUTPUT_ICECAST = 0,
+	OUTPUT_FILE,
+};
+
+enum metadata_mode {
+	METADATA_CHAIN = 0, /* new Ogg logical stream with new comments */
+	METADATA_ADMIN,	    /* Icecast /admin/metadata through libshout */
+	METADATA_NONE,	    /* one unbroken stream */
+};
+
+struct station_config {
+	char *name;
+	char *description;
+	char *genre;
+	char *url;
+	bool public_listing;
+};
+
+struct input_config {
+	enum input_type type;
+	int rate_hz;	  /* the programme rate: every source is converted */
+	int channels;	  /* the programme channel count */
+	char *title;	  /* now-playing title of the live programme */
+	char *artist;
+	/* alsa */
+	char *device;
+	int period_frames;
+	int buffer_frames;
+	/* stdin */
+	enum sample_format format;
+	/* file */
+	char *path;
+	bool loop;
+	/* tone */
+	double frequency_hz; /* 0 = digital silence */
+	double level_dbfs;
+	/* all */
+	double silence_threshold_dbfs;
+};
+
+struct encoding_config {
+	char *name;
+	int line; /* where the section started, for messages */
+	int rate_hz;
+	int channels;
+	double quality;	 /* -1..10, oggenc's scale; used when !managed */
+	bool managed;	 /* bitrate set: managed (ABR) mode */
+	int bitrate_kbps; /* nominal; 0 = unset */
+	int min_bitrate_kbps;
+	int max_bitrate_kbps;
+};
+
+struct output_config {
+	char *name;
+	int line;
+	enum output_type type;
+	/* icecast */
+	char *host;
+	int port;
+	char *mount;
+	char *user;
+	char *password;	     /* resolved secret: never log it */
+	char *password_from; /* "password", "password_file PATH", "password_env NAME" */
+	bool tls;
+	enum metadata_mode metadata;
+	/* file */
+	char *path;
+	/* both */
+	char *encoding_name;
+	int encoding_index; /* index into config.encodings */
+	int64_t reconnect_min_ns;
+	int64_t reconnect_max_ns;
+	int64_t stall_timeout_ns;
+	int64_t connect_timeout_ns;
+	int64_t queue_ns; /* how much audio the output may buffer */
+};
+
+struct log_config {
+	enum log_level level;
+	enum log_target target;
+};
+
+struct status_config {
+	bool enabled;
+	char *listen;	   /* "127.0.0.1:8080" as written */
+	char *listen_host; /* parsed */
+	int listen_port;
+	char *public_url; /* NULL: derived from the outputs */
+	char *token;	  /* resolved secret or NULL */
+	int64_t poll_icecast_ns;
+};
+
+struct schedule_config {
+	char *file; /* NULL: no schedule */
+	char *timezone;
+};
+
+struct config {
+	char *path;
+	struct station_config station;
+	struct input_config input;
+	struct encoding_config encodings[CONFIG_MAX_ENCODINGS];
+	size_t n_encodings;
+	struct output_config outputs[CONFIG_MAX_OUTPUTS];
+	size_t n_outputs;
+	struct log_config log;
+	struct status_config status;
+	struct schedule_config schedule;
+};
+
+/* Loads and validates path. On success *out is owned (config_free). On
+ * error returns a negative errno, *out is NULL and err holds one line
+ * "FILE:LINE: [section] key: what is wrong (allowed values)". */
+RELAY_MUST_CHECK int config_load(const char *path, struct config **out,
+    char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* Prints what --check reports: inputs, encodings, outputs (no secrets). */
+void config_print_summary(const struct config *cfg, FILE *fp);
+
+/* Prints every key with its type, default and help (--dump-config). */
+void config_dump_keys(FILE *fp);
+
+/* True when two outputs (with their encodings) would stream identically,
+ * so a reload can keep the running one. */
+bool config_output_same(const struct config *a, const struct output_config *oa,
+    const struct config *b, const struct output_config *ob);
+bool config_encoding_same(const struct encoding_config *a,
+    const struct encoding_config *b);
+bool config_input_same(const struct input_config *a,
+    const struct input_config *b);
+
+/* The listener URL of an output (never with credentials), e.g.
+ * "http://127.0.0.1:8000/live.ogg". Returns buf. */
+char *config_output_url(const struct output_config *o, char *buf, size_t len);
+
+/* For the docs test: the key table as "section.key" strings. */
+size_t config_key_count(void);
+const char *config_key_section(size_t i); /* "output" for [output NAME] */
+const char *config_key_name(size_t i);
+
+const char *input_type_name(enum input_type t);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One Vorbis encoder per [encoding] section (libvorbisenc). It takes the
+ * programme's float PCM (programme rate and channels), converts it to the
+ * encoding's rate (libsamplerate SINC) and channel count, encodes, and hands
+ * each finished packet to a callback. It never pages: paging is per output
+ * (muxer.c), so every output can start its own Ogg chain at any packet.
+ *
+ * Threads: an encoder is used by one thread at a time (the engine thread).
+ * Runs on: engine thread.
+ */
+#ifndef RELAY_ENCODER_H
+#define RELAY_ENCODER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "packet.h"
+#include "util.h"
+
+struct encoder;
+
+/* Called once per packet; p is borrowed (take packet_ref() to keep it). */
+typedef void encoder_packet_cb(struct packet *p, void *arg);
+
+/* Owned: free with encoder_free(). in_rate_hz/in_channels describe the
+ * programme PCM that encoder_write() receives. title/artist go into the
+ * first comment header (may be NULL). NULL on error with err filled, e.g.
+ * "[encoding mobile]: libvorbisenc refused rate 8000 Hz at quality 4". */
+struct encoder *encoder_new(const struct encoding_config *cfg, int in_rate_hz,
+    int in_channels, const char *title, const char *artist, char *err,
+    size_t errlen);
+void encoder_free(struct encoder *enc);
+
+/* Encodes nframes of interleaved float frames. Calls cb for every packet
+ * completed. 0 or negative errno (-ENOMEM: the block was dropped). */
+RELAY_MUST_CHECK int encoder_write(struct encoder *enc, const float *frames,
+    size_t nframes, encoder_packet_cb *cb, void *arg);
+
+/* Makes a new comment header with this title/artist; the next packets carry
+ * the new header set (outputs with metadata = chain start a new chain).
+ * Text is sanitised (control characters dropped). Unchanged text is a no-op
+ * returning 0; 1 when the headers changed. */
+int encoder_set_tags(struct encoder *enc, const char *title,
+    const char *artist);
+
+/* Flushes buffered audio; the last packet passed to cb has eos = true. */
+RELAY_MUST_CHECK int encoder_finish(struct encoder *enc, encoder_packet_cb *cb,
+    void *arg);
+
+/* Current header set (borrowed, valid until the next encoder call). */
+struct stream_headers *encoder_headers(struct encoder *enc);
+
+/* Samples (per channel, at the encoding rate) submitted so far. */
+int64_t encoder_samples(const struct encoder *enc);
+
+#endif

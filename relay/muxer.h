@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ogg paging for one output (libogg). Takes encoded packets in order and
+ * writes Ogg pages through a callback:
+ * - the first packet after muxer_reset() (a new connection), after a queue
+ *   gap, or with a new header set starts a fresh logical stream: random
+ *   serial, page 0 = BOS with the identification header, then comment and
+ *   setup, then audio with granule positions rebased to the new stream;
+ * - a page is flushed as soon as it holds max_page_ms of audio (default
+ *   500 ms), so silence never makes multi-second pages;
+ * - the stream being replaced ends with an EOS page. At a chain change the
+ *   new stream begins with the last packet of the old one, whose decode only
+ *   primes the overlap, so the audio carries on without a dropped block.
+ *
+ * Threads: one muxer per output thread. Runs on: that output's thread.
+ */
+#ifndef RELAY_MUXER_H
+#define RELAY_MUXER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "packet.h"
+#include "util.h"
+
+struct muxer;
+
+/* Writes one page (header and body back to back). 0 or negative errno;
+ * an error is returned from the muxer call unchanged. */
+typedef int muxer_write_cb(const unsigned char *data, size_t bytes,
+    void *arg);
+
+/* Owned: free with muxer_free(). */
+struct muxer *muxer_new(int64_t max_page_ms);
+void muxer_free(struct muxer *m);
+
+/* Adds a packet (borrowed). gap = packets were lost before this one.
+ * 0 or the first error from cb. */
+RELAY_MUST_CHECK int muxer_packet(struct muxer *m, struct packet *p, bool gap,
+    muxer_write_cb *cb, void *arg);
+
+/* Ends the current stream: the held packet goes out with EOS set. */
+RELAY_MUST_CHECK int muxer_end(struct muxer *m, muxer_write_cb *cb, void *arg);
+
+/* Forgets the current stream without writing (connection lost). */
+void muxer_reset(struct muxer *m);
+
+/* Chain id of the current stream's headers, 0 when none. */
+uint32_t muxer_chain_id(const struct muxer *m);
+
+/* Counters for stats and tests. */
+uint64_t muxer_pages(const struct muxer *m);
+uint64_t muxer_streams(const struct muxer *m);
+
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Outputs: one thread and one bounded packet queue per [output] section.
+ * output.c owns the generic part: connect with capped exponential backoff
+ * and jitter (forever, the first attempt included), a fresh Ogg chain on
+ * every connection (muxer.c), the stall watchdog, queue overflow handling,
+ * EOS on shutdown, and every counter in stats. A backend (struct
+ * output_ops: output_icecast.c, output_file.c) only moves bytes.
+ *
+ * Threads: output_start/stop/queue on the main thread; ops run on the
+ * output's own thread; the engine thread pushes into output_queue().
+ */
+#ifndef RELAY_OUTPUT_H
+#define RELAY_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "packet_queue.h"
+#include "util.h"
+
+struct output_backend; /* private to each backend */
+
+struct output_ops {
+	const char *name;
+	/* Allocates the backend for o (no I/O), copying every setting it
+	 * keeps (cfg is borrowed for the call). 0 or negative errno. */
+	int (*create)(const struct config *cfg, const struct output_config *o,
+	    struct output_backend **out, char *err, size_t errlen);
+	/* Starts connecting. 0 connected, -EINPROGRESS call open_poll(),
+	 * or negative errno with a reason an operator can act on in err:
+	 * "401 Unauthorized: wrong password (check [output main])". */
+	int (*open)(struct output_backend *b, char *err, size_t errlen);
+	/* Drives a connect in progress: same returns as open(). */
+	int (*open_poll)(struct output_backend *b, char *err, size_t errlen);
+	/* Queues bytes for sending; never blocks for long. 0 or negative
+	 * errno (the connection is then unusable: close it). */
+	int (*write)(struct output_backend *b, const unsigned char *data,
+	    size_t bytes, char *err, size_t errlen);
+	/* Pushes queued bytes out; stores bytes still waiting in *pending.
+	 * 0 or negative errno. */
+	int (*flush)(struct output_backend *b, size_t *pending, char *err,
+	    size_t errlen);
+	/* Optional (NULL): asks the server to show title/artist (metadata =
+	 * admin). May block up to a few seconds; called on the output thread. */
+	int (*set_title)(struct output_backend *b, const char *title,
+	    const char *artist, char *err, size_t errlen);
+	/* Closes the connection (safe when not connected). */
+	void (*close)(struct output_backend *b);
+	/* Frees the backend (after close). */
+	void (*destroy)(struct output_backend *b);
+};
+
+extern const struct output_ops output_icecast_ops;
+
+struct output;
+
+/* Starts the output thread for cfg->outputs[index]. cfg is borrowed for the
+ * call only: the output and its backend copy what they keep, so a reload
+ * may free the old config while unchanged outputs run on. Owned:
+ * output_stop(). NULL on error. */
+struct output *output_start(const struct config *cfg, size_t index,
+    char *err, size_t errlen);
+
+/* Ends the stream with EOS (after draining what is queued, at most
+ * drain_ns), disconnects, joins and frees. NULL is a no-op. */
+void output_stop(struct output *o, int64_t drain_ns);
+
+/* The queue the engine pushes packets into (borrowed). */
+struct packet_queue *output_queue(struct output *o);
+int output_stats_id(const struct output *o);
+const char *output_name(const struct output *o);
+
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Encoded Vorbis packets, shared read-only between the engine thread that
+ * makes them and the output threads that mux and send them.
+ *
+ * A struct packet is immutable once published and refcounted: every output
+ * queue that accepts it holds one reference. Each packet points at the
+ * stream_headers (identification, comment, setup) of the chain it belongs
+ * to; when an output sees a packet with different headers than its current
+ * Ogg logical stream, it ends that stream and starts a new chain. This is
+ * how metadata changes (new comment header) and encoder restarts reach every
+ * output at the exact packet, and how a reconnecting output can always begin
+ * a fresh stream with headers.
+ *
+ * Threads: packet_ref/unref and headers_ref/unref are atomic and safe from
+ * any thread.
+ */
+#ifndef RELAY_PACKET_H
+#define RELAY_PACKET_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct stream_headers {
+	atomic_int refs;
+	int rate_hz;
+	int channels;
+	uint32_t chain_id; /* changes whenever the header set changes */
+	char title[256];   /* as written into the comment header (UTF-8) */
+	char artist[256];
+	unsigned char *packet[3]; /* ident, comment, setup */
+	size_t bytes[3];
+};
+
+struct packet {
+	atomic_int refs;
+	struct stream_headers *headers; /* one reference held by the packet */
+	int64_t granulepos;	       /* absolute, encoder's own count */
+	int64_t packetno;
+	bool eos;      /* last packet of the encoder (shutdown) */
+	size_t bytes;
+	unsigned char data[];
+};
+
+/* Owned (refs = 1). The three buffers are copied. NULL on OOM. */
+struct stream_headers *headers_new(int rate_hz, int channels,
+    const char *title, const char *artist, const unsigned char *const pkt[3],
+    const size_t bytes[3]);
+struct stream_headers *headers_ref(struct stream_headers *h);
+void headers_unref(struct stream_headers *h);
+
+/* Owned (refs = 1), takes a new reference on headers. NULL on OOM. */
+struct packet *packet_new(struct stream_headers *headers,
+    const unsigned char *data, size_t bytes, int64_t granulepos,
+    int64_t packetno, bool eos);
+struct packet *packet_ref(struct packet *p);
+void packet_unref(struct packet *p);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bounded FIFO of packets between the engine thread (producer) and one
+ * output thread (consumer). The bound is in bytes, taken from the output's
+ * queue setting. The producer never waits: when a push would exceed the
+ * bound, the queue drops everything it holds (whole packets), counts the
+ * bytes, and marks a gap so the consumer starts a fresh Ogg chain instead
+ * of sending a stream with a hole in it.
+ *
+ * Threads: one producer, one consumer; a short mutex guards the list and is
+ * never held across I/O.
+ */
+#ifndef RELAY_PACKET_QUEUE_H
+#define RELAY_PACKET_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "packet.h"
+
+struct packet_queue;
+
+/* Owned: free with packet_queue_free(), which drops queued references. */
+struct packet_queue *packet_queue_new(size_t max_bytes);
+void packet_queue_free(struct packet_queue *q);
+
+/* Takes a new reference on p when accepted. Returns false when the queue
+ * overflowed (the old contents were dropped; p is queued after the gap). */
+bool packet_queue_push(struct packet_queue *q, struct packet *p);
+
+/* Returns the oldest packet (owned reference: caller unrefs) or NULL after
+ * timeout_ns or packet_queue_wake(). *gap is set when packets were dropped
+ * just before this one. */
+struct packet *packet_queue_pop(struct packet_queue *q, int64_t timeout_ns,
+    bool *gap);
+
+/* Drops everything queued (not counted as dropped). */
+void packet_queue_clear(struct packet_queue *q);
+
+/* Wakes a consumer blocked in packet_queue_pop(). */
+void packet_queue_wake(struct packet_queue *q);
+
+size_t packet_queue_bytes(struct packet_queue *q);
+
+/* Bytes dropped by overflow since the last call (reset to 0). */
+uint64_t packet_queue_take_dropped(struct packet_queue *q);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lock-free single-producer single-consumer ring of interleaved float PCM
+ * frames (input thread -> engine thread). Indexes are C11 atomics with
+ * acquire/release ordering; the writer wakes the reader through an eventfd,
+ * so neither side ever takes a lock. The writer never waits: when the ring
+ * is full, ring_write() writes what fits and the caller counts an overflow.
+ *
+ * Threads: ring_write() from exactly one producer thread, ring_read() and
+ * ring_wait() from exactly one consumer thread; ring_readable() from either.
+ */
+#ifndef RELAY_RING_H
+#define RELAY_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct ring;
+
+/* Owned: caller frees with ring_free(). NULL on OOM or eventfd failure. */
+struct ring *ring_new(size_t capacity_frames, int channels);
+void ring_free(struct ring *r);
+
+/* Copies up to n frames in; returns how many fit. Never blocks. */
+size_t ring_write(struct ring *r, const float *frames, size_t n);
+
+/* Copies up to n frames out; returns how many. Never blocks. */
+size_t ring_read(struct ring *r, float *frames, size_t n);
+
+size_t ring_readable(struct ring *r);
+int ring_channels(const struct ring *r);
+
+/* Waits until at least min_frames are readable or timeout_ns passed.
+ * Returns the readable count (may be < min_frames on timeout). */
+size_t ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns);
+
+/* Wakes a reader blocked in ring_wait() (shutdown). Any thread. */
+void ring_wake(struct ring *r);
+
+#endif

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every counter and state relay reports lives here, and readers (status
+ * HTTP, metrics, logs of counters) take one consistent copy with
+ * stats_snapshot(). Writers are the pipeline threads:
+ * - hot numbers (frames, bytes, levels) are C11 atomics, updated without a
+ *   lock, so the input and engine threads never wait on a reader;
+ * - text and rarely changing state (connected, last_error, titles) sit
+ *   behind one short mutex that only output threads, the Icecast poller
+ *   and the main thread take, never the input or engine threads' audio
+ *   path... except stats_programme_set(), called by the engine at a segment
+ *   change (a few times an hour).
+ * Slots: outputs and encodings are registered by name; a reload that keeps
+ * a name keeps its slot and counters.
+ *
+ * Threads: every function is thread-safe.
+ */
+#ifndef RELAY_STATS_H
+#define RELAY_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define STATS_TEXT 256
+#define STATS_MAX_NEXT 3
+
+enum programme_state {
+	PROGRAMME_LIVE = 0, /* the live input is on air */
+	PROGRAMME_SEGMENT,  /* a scheduled segment plays */
+	PROGRAMME_FALLBACK, /* filler replaces a failed or silent source */
+	PROGRAMME_OFF_AIR,
+};
+
+struct stats_output {
+	char name[64];
+	char type[16];	  /* "icecast" | "file" */
+	char url[512];	  /* listener URL, never with credentials */
+	char encoding[64];
+	char host[256];
+	int port;
+	char mount[256];
+	bool connected;
+	int64_t since_wall_ns; /* connected (or disconnected) since */
+	uint64_t bytes_sent;
+	uint64_t queue_bytes;
+	uint64_t dropped_bytes;
+	uint64_t reconnects;
+	char last_error[STATS_TEXT];
+	/* From the Icecast poller (status-json), -1 / false when unknown. */
+	bool server_reachable;
+	bool mount_listed;	/* our mount is present with audio info */
+	int64_t server_seen_wall_ns; /* last poll that listed the mount */
+	int64_t listeners;
+	int64_t listener_peak; /* relay's own peak, survives reconnects */
+	char server_title[STATS_TEXT];
+};
+
+struct stats_encoding {
+	char name[64];
+	int rate_hz;
+	int channels;
+	double quality; /* NaN in managed mode */
+	int bitrate_kbps; /* nominal, 0 when VBR by quality */
+	int min_bitrate_kbps;
+	int max_bitrate_kbps;
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+struct stats_input {
+	char type[16];
+	bool flowing;	     /* frames arrived within the last second */
+	double peak_dbfs;    /* over the last ~100 ms block */
+	double rms_dbfs;
+	double silent_s;     /* how long the level stayed under threshold */
+	uint64_t frames;
+	uint64_t xruns;	     /* ALSA overruns */
+	uint64_t overflows;  /* ring full: frames lost before the engine */
+	uint64_t reopens;
+	char last_error[STATS_TEXT];
+};
+
+struct stats_next {
+	char segment[128];
+	char title[STATS_TEXT];
+	int64_t starts_at_wall_ns;
+};
+
+struct stats_programme {
+	enum programme_state state;
+	char title[STATS_TEXT];
+	char artist[STATS_TEXT];
+	char source[32];   /* "live", "file", "tone", ... */
+	char segment[128]; /* "" for the live programme */
+	int64_t started_at_wall_ns;
+	int64_t ends_at_wall_ns; /* 0 = open-ended */
+	struct stats_next next[STATS_MAX_NEXT];
+	size_t n_next;
+};
+
+struct stats_snapshot {
+	char station_name[STATS_TEXT];
+	char station_description[STATS_TEXT];
+	char station_url[STATS_TEXT];
+	int64_t start_wall_ns;
+	int64_t now_wall_ns;
+	int64_t uptime_ns;
+	double silence_threshold_dbfs;
+	struct stats_input input;
+	struct stats_encoding encodings[CONFIG_MAX_ENCODINGS];
+	size_t n_encodings;
+	struct stats_output outputs[CONFIG_MAX_OUTPUTS];
+	size_t n_outputs;
+	struct stats_programme programme;
+	int64_t listeners; /* sum over outputs that report listeners */
+};
+
+/* Call once at startup (main thread) and on reload with the new config:
+ * station texts, input type, encodings (slots by name). */
+void stats_configure(const struct config *cfg);
+
+/* Copies everything into *out. Takes the mutex briefly. */
+void stats_snapshot(struct stats_snapshot *out);
+
+/* Outputs. Returns a slot id >= 0 (the same id for the same name), or -1
+ * when all slots are taken. */
+int stats_output_register(const struct config *cfg,
+    const struct output_config *o);
+void stats_output_unregister(int id);
+void stats_output_set_connected(int id, bool connected, const char *error);
+void stats_output_set_error(int id, const char *error);
+void stats_output_add_sent(int id, uint64_t bytes);
+void stats_output_set_queue(int id, uint64_t bytes);
+void stats_output_add_dropped(int id, uint64_t bytes);
+void stats_output_inc_reconnects(int id);
+/* From the Icecast poller. listeners < 0: unknown. title may be NULL. */
+void stats_output_set_server(int id, bool reachable, bool listed,
+    int64_t listeners, const char *title);
+/* Last wall time the poller saw the mount listed (0: never). */
+int64_t stats_output_server_seen(int id);
+
+/* Encodings: the engine thread adds what each encoder produced. */
+void stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes);
+
+/* Input. Lock-free; safe on the capture path. */
+void stats_input_add_frames(uint64_t frames);
+void stats_input_inc_xruns(void);
+void stats_input_add_overflow(uint64_t frames);
+void stats_input_inc_reopens(void);
+void stats_input_set_error(const char *error); /* takes the mutex */
+/* Levels of the programme as it enters the encoders (engine thread). */
+void stats_input_set_levels(double peak_dbfs, double rms_dbfs,
+    double silent_s);
+
+/* Programme: the engine or scheduler sets what is on air. */
+void stats_programme_set(const struct stats_programme *p);
+void stats_programme_get(struct stats_programme *out);
+
+const char *programme_state_name(enum programme_state s);
+
+#endif

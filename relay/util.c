@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers: strict parsing, clocks, string handling. See util.h.
+ *
+ * Threads: all functions are thread-safe.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int
+util_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL)
+		return -EINVAL;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s)
+		return -EINVAL;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int
+util_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+	const char *p;
+
+	if (s == NULL)
+		return -EINVAL;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return -EINVAL;
+	/* Only plain decimal notation: no hex, inf or nan. */
+	for (p = s; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p) && strchr("+-.eE \t", *p) == NULL)
+			return -EINVAL;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s)
+		return -EINVAL;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || !isfinite(v) || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int
+util_parse_bool(const char *s, bool *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	if (s == NULL)
+		return -EINVAL;
+	for (i = 0; i < RELAY_ARRAY_LEN(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int
+util_parse_duration_ns(const char *s, int64_t *out_ns)
+{
+	const char *p = s;
+	int64_t total = 0;
+	int parts = 0;
+
+	if (s == NULL)
+		return -EINVAL;
+	while (*p != '\0') {
+		char *end;
+		double v;
+		int64_t unit;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -EINVAL;
+		errno = 0;
+		v = strtod(p, &end);
+		if (end == p || errno == ERANGE || !isfinite(v) || v < 0)
+			return -EINVAL;
+		p = end;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (strncmp(p, "ms", 2) == 0) {
+			unit = NS_PER_MS;
+			p += 2;
+		} else if (*p == 'h') {
+			unit = 3600 * NS_PER_SEC;
+			p++;
+		} else if (*p == 'm') {
+			unit = 60 * NS_PER_SEC;
+			p++;
+		} else if (*p == 's') {
+			unit = NS_PER_SEC;
+			p++;
+		} else if (*p == '\0' && parts == 0) {
+			unit = NS_PER_SEC; /* a bare number means seconds */
+		} else {
+			return -EINVAL;
+		}
+		if (v * (double)unit > 9.0e18 - (double)total)
+			return -ERANGE;
+		total += (int64_t)llround(v * (double)unit);
+		parts++;
+	}
+	if (parts == 0)
+		return -EINVAL;
+	*out_ns = total;
+	return 0;
+}
+
+static int64_t
+now_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+int64_t
+util_now_mono_ns(void)
+{
+	return now_ns(CLOCK_MONOTONIC);
+}
+
+int64_t
+util_now_wall_ns(void)
+{
+	return now_ns(CLOCK_REALTIME);
+}
+
+void
+util_sleep_until_mono_ns(int64_t deadline_ns)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(deadline_ns / NS_PER_SEC);
+	ts.tv_nsec = (long)(deadline_ns % NS_PER_SEC);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	    EINTR)
+		;
+}
+
+void
+util_sleep_ns(int64_t ns)
+{
+	if (ns > 0)
+		util_sleep_until_mono_ns(util_now_mono_ns() + ns);
+}
+
+char *
+util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(wall_ns / NS_PER_SEC);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (with_ms)
+		snprintf(buf, len, "%s.%03dZ", base,
+		    (int)((wall_ns % NS_PER_SEC) / NS_PER_MS));
+	else
+		snprintf(buf, len, "%sZ", base);
+	return buf;
+}
+
+size_t
+util_strlcpy(char *dst, const char *src, size_t len)
+{
+	size_t n = strlen(src);
+
+	if (len > 0) {
+		size_t c = n < len - 1 ? n : len - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is invalid. */
+static size_t
+utf8_seq_len(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Reject overlong forms, surrogates and values past U+10FFFF. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void
+util_sanitize_text(char *dst, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (len == 0)
+		return;
+	while (*s != '\0') {
+		size_t n = utf8_seq_len(s);
+
+		if (n == 0) {
+			/* Invalid byte: U+FFFD. */
+			if (o + 3 >= len)
+				break;
+			dst[o++] = (char)0xef;
+			dst[o++] = (char)0xbf;
+			dst[o++] = (char)0xbd;
+			s++;
+			continue;
+		}
+		if (n == 1 && (*s < 0x20 || *s == 0x7f)) {
+			/* Tabs and newlines become spaces; other C0 go. */
+			if (*s == '\t' || *s == '\n' || *s == '\r') {
+				if (o + 1 >= len)
+					break;
+				dst[o++] = ' ';
+			}
+			s++;
+			continue;
+		}
+		if (o + n >= len)
+			break;
+		memcpy(dst + o, s, n);
+		o += n;
+		s += n;
+	}
+	dst[o] = '\0';
+}
+
+uint32_t
+util_random_u32(void)
+{
+	uint32_t v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+		return v;
+	v = (uint32_t)util_now_mono_ns() ^ (uint32_t)getpid() * 2654435761u;
+	return v;
+}
+
+char *
+util_redact(const char *src, const char *secret)
+{
+	size_t slen, cap, o = 0;
+	const char *p;
+	char *out;
+
+	if (src == NULL)
+		return NULL;
+	if (secret == NULL || *secret == '\0')
+		return strdup(src);
+	slen = strlen(secret);
+	cap = strlen(src) + 4 + (strlen(src) / slen + 1) * 3;
+	out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	p = src;
+	while (*p != '\0') {
+		if (strncmp(p, secret, slen) == 0) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			p += slen;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int
+util_read_small_file(const char *path, size_t max_bytes, char **out)
+{
+	int fd, rc = 0;
+	char *buf = NULL;
+	size_t used = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(max_bytes + 1);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + used, max_bytes + 1 - used);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used > max_bytes) {
+			rc = -EFBIG;
+			goto out;
+		}
+	}
+	buf[used] = '\0';
+	if (used > 0 && buf[used - 1] == '\n')
+		buf[--used] = '\0';
+	if (used > 0 && buf[used - 1] == '\r')
+		buf[--used] = '\0';
+	*out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+double
+util_dbfs(double amplitude)
+{
+	if (amplitude <= 1e-6)
+		return -120.0;
+	return 20.0 * log10(amplitude);
+}
+
+size_t
+util_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64];
+
+	if (lb >= RELAY_ARRAY_LEN(row))
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = prev + cost;
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers shared by every module: strict number and duration parsing
+ * (never atoi), monotonic and wall-clock time in nanoseconds, string copies
+ * that always terminate, and the RELAY_MUST_CHECK marker.
+ *
+ * Threads: every function here is thread-safe and allocates nothing unless
+ * its comment says so.
+ */
+#ifndef RELAY_UTIL_H
+#define RELAY_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RELAY_MUST_CHECK __attribute__((warn_unused_result))
+#define RELAY_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#define NS_PER_SEC INT64_C(1000000000)
+#define NS_PER_MS INT64_C(1000000)
+
+/* Parses a whole decimal integer in [min, max]. 0, -EINVAL (not a number,
+ * trailing junk) or -ERANGE. */
+RELAY_MUST_CHECK int util_parse_int64(const char *s, int64_t min, int64_t max,
+    int64_t *out);
+
+/* Parses a decimal number (no hex, no inf/nan) in [min, max]. */
+RELAY_MUST_CHECK int util_parse_double(const char *s, double min, double max,
+    double *out);
+
+/* Parses yes|no|true|false|on|off|1|0. 0 or -EINVAL. */
+RELAY_MUST_CHECK int util_parse_bool(const char *s, bool *out);
+
+/* Parses a duration: "90" (seconds), "90s", "250ms", "15m", "1h30m",
+ * "1h 30m 10s". Result in nanoseconds. 0, -EINVAL or -ERANGE. */
+RELAY_MUST_CHECK int util_parse_duration_ns(const char *s, int64_t *out_ns);
+
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
+int64_t util_now_mono_ns(void);
+int64_t util_now_wall_ns(void);
+
+/* Sleeps until the CLOCK_MONOTONIC time deadline_ns (absolute, no drift). */
+void util_sleep_until_mono_ns(int64_t deadline_ns);
+void util_sleep_ns(int64_t ns);
+
+/* Formats a CLOCK_REALTIME time as "2026-11-27T10:00:00Z" (or with
+ * milliseconds, "…:00.120Z"). Returns buf. len >= 32 is always enough. */
+char *util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf,
+    size_t len);
+
+/* Copies at most len-1 bytes and always terminates. Returns strlen(src). */
+size_t util_strlcpy(char *dst, const char *src, size_t len);
+
+/* Copies src to dst (capacity len), dropping C0 control characters and DEL
+ * and replacing invalid UTF-8 with U+FFFD; never splits a UTF-8 sequence.
+ * Used for every title/artist before it reaches Icecast or status JSON. */
+void util_sanitize_text(char *dst, size_t len, const char *src);
+
+/* Random 32-bit value (getrandom, then a time-seeded fallback). */
+uint32_t util_random_u32(void);
+
+/* Returns src with every occurrence of secret replaced by "***". Owned:
+ * caller frees. Returns NULL on OOM. */
+char *util_redact(const char *src, const char *secret);
+
+/* Reads a whole small file (at most max_bytes) into a NUL-terminated,
+ * owned buffer; strips one trailing newline. 0 or negative errno. */
+RELAY_MUST_CHECK int util_read_small_file(const char *path, size_t max_bytes,
+    char **out);
+
+/* Decibels relative to full scale of a linear amplitude (floor -120). */
+double util_dbfs(double amplitude);
+
+/* Edit distance, used to suggest the nearest config key. */
+size_t util_edit_distance(const char *a, const char *b);
+
+#endif
