@@ -35,6 +35,7 @@ enum programme_state {
 };
 
 struct stats_output {
+	int id;		  /* slot id for the stats_output_* setters */
 	char name[64];
 	char type[16];	  /* "icecast" | "file" */
 	char url[512];	  /* listener URL, never with credentials */

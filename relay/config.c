@@ -1,0 +1,1456 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration loading. One table, config_keys[], describes every key:
+ * its section, type, range, default, help text and whether a reload applies
+ * it. The same table drives parsing, defaults (the default text goes
+ * through the same parser as the file), --dump-config and the test that
+ * checks docs/configuration.md lists every key.
+ *
+ * DESIGN
+ * libinih r55 (Debian 12) calls the handler without a line number. We feed
+ * it through ini_parse_stream() with our own line reader, which counts lines
+ * and notices section headers, so every message can name FILE:LINE. The
+ * first error is kept and parsing stops being meaningful after it; the
+ * whole config is then discarded. Checks that involve several keys
+ * (exactly one password source, encoding references, managed bitrates) run
+ * after parsing and report the line of the key or section involved.
+ *
+ * Threads: main thread only.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "convert.h"
+
+enum key_type {
+	KT_STRING = 0,
+	KT_INT,
+	KT_DOUBLE,
+	KT_BOOL,
+	KT_DURATION,
+	KT_ENUM,
+};
+
+enum section_kind {
+	SEC_STATION = 0,
+	SEC_INPUT,
+	SEC_ENCODING,
+	SEC_OUTPUT,
+	SEC_LOG,
+	SEC_STATUS,
+	SEC_SCHEDULE,
+	SEC_COUNT,
+};
+
+static const char *section_names[SEC_COUNT] = {
+	"station", "input", "encoding", "output", "log", "status", "schedule",
+};
+
+static const bool section_named[SEC_COUNT] = {
+	[SEC_ENCODING] = true,
+	[SEC_OUTPUT] = true,
+};
+
+struct config_key {
+	enum section_kind section;
+	const char *key;
+	enum key_type type;
+	double min; /* ints, doubles; durations in seconds */
+	double max;
+	const char *def; /* default as text; NULL = unset */
+	const char *allowed; /* KT_ENUM: "a|b|c", index = value */
+	bool reloadable;
+	size_t offset;
+	const char *help;
+};
+
+#define ST(f) offsetof(struct station_config, f)
+#define IN(f) offsetof(struct input_config, f)
+#define EN(f) offsetof(struct encoding_config, f)
+#define OU(f) offsetof(struct output_config, f)
+#define LG(f) offsetof(struct log_config, f)
+#define SS(f) offsetof(struct status_config, f)
+#define SC(f) offsetof(struct schedule_config, f)
+#define NOFIELD SIZE_MAX
+
+static const struct config_key config_keys[] = {
+	{ SEC_STATION, "name", KT_STRING, 0, 0, "relay", NULL, true,
+	    ST(name), "Station name (ice-name header, Listen Live page)." },
+	{ SEC_STATION, "description", KT_STRING, 0, 0, "", NULL, true,
+	    ST(description), "One-line description of the station." },
+	{ SEC_STATION, "genre", KT_STRING, 0, 0, "News", NULL, true,
+	    ST(genre), "Genre sent to Icecast." },
+	{ SEC_STATION, "url", KT_STRING, 0, 0, "", NULL, true, ST(url),
+	    "The station's web site." },
+	{ SEC_STATION, "public", KT_BOOL, 0, 0, "no", NULL, true,
+	    ST(public_listing), "List the stream in public directories." },
+
+	{ SEC_INPUT, "type", KT_ENUM, 0, 0, NULL, "tone|stdin|file|alsa",
+	    false, IN(type), "Where the live programme comes from (required)." },
+	{ SEC_INPUT, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
+	    IN(rate_hz), "Programme sample rate in Hz; every source is "
+			 "converted to it." },
+	{ SEC_INPUT, "channels", KT_INT, 1, 8, "2", NULL, false,
+	    IN(channels), "Programme channel count." },
+	{ SEC_INPUT, "title", KT_STRING, 0, 0, "Live", NULL, true, IN(title),
+	    "Now-playing title of the live programme." },
+	{ SEC_INPUT, "artist", KT_STRING, 0, 0, "", NULL, true, IN(artist),
+	    "Now-playing artist of the live programme." },
+	{ SEC_INPUT, "device", KT_STRING, 0, 0, "default", NULL, false,
+	    IN(device), "alsa: the PCM to capture from (default, hw:1, ...)." },
+	{ SEC_INPUT, "period_frames", KT_INT, 32, 65536, "1024", NULL, false,
+	    IN(period_frames), "alsa: period size in frames." },
+	{ SEC_INPUT, "buffer_frames", KT_INT, 64, 1048576, "8192", NULL,
+	    false, IN(buffer_frames), "alsa: buffer size in frames." },
+	{ SEC_INPUT, "format", KT_ENUM, 0, 0, "s16le", "s16le|s32le|f32le",
+	    false, IN(format), "stdin: raw sample format." },
+	{ SEC_INPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, IN(path),
+	    "file: audio file to play (any format libsndfile reads)." },
+	{ SEC_INPUT, "loop", KT_BOOL, 0, 0, "yes", NULL, false, IN(loop),
+	    "file: start again at the end." },
+	{ SEC_INPUT, "frequency", KT_DOUBLE, 0, 20000, "440", NULL, false,
+	    IN(frequency_hz), "tone: frequency in Hz; 0 = digital silence." },
+	{ SEC_INPUT, "level_dbfs", KT_DOUBLE, -120, 0, "-18", NULL, false,
+	    IN(level_dbfs), "tone: peak level in dBFS." },
+	{ SEC_INPUT, "silence_threshold_dbfs", KT_DOUBLE, -120, 0, "-50",
+	    NULL, true, IN(silence_threshold_dbfs),
+	    "Below this RMS level the programme counts as silent." },
+
+	{ SEC_ENCODING, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
+	    EN(rate_hz), "Encoded sample rate in Hz." },
+	{ SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false,
+	    EN(channels), "Encoded channel count (mix-down or up-mix)." },
+	{ SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false,
+	    EN(quality), "VBR quality, oggenc's -1..10 scale." },
+	{ SEC_ENCODING, "bitrate", KT_INT, 8, 500, NULL, NULL, false,
+	    EN(bitrate_kbps), "Nominal bitrate in kbit/s: managed mode." },
+	{ SEC_ENCODING, "min_bitrate", KT_INT, 8, 500, NULL, NULL, false,
+	    EN(min_bitrate_kbps), "Managed mode floor in kbit/s." },
+	{ SEC_ENCODING, "max_bitrate", KT_INT, 8, 500, NULL, NULL, false,
+	    EN(max_bitrate_kbps), "Managed mode ceiling in kbit/s." },
+
+	{ SEC_OUTPUT, "type", KT_ENUM, 0, 0, "icecast", "icecast|file", false,
+	    OU(type), "icecast (a server) or file (an archive)." },
+	{ SEC_OUTPUT, "host", KT_STRING, 0, 0, "127.0.0.1", NULL, false,
+	    OU(host), "icecast: server host name or address." },
+	{ SEC_OUTPUT, "port", KT_INT, 1, 65535, "8000", NULL, false, OU(port),
+	    "icecast: server port." },
+	{ SEC_OUTPUT, "mount", KT_STRING, 0, 0, NULL, NULL, false, OU(mount),
+	    "icecast: mount point, e.g. /live.ogg (required)." },
+	{ SEC_OUTPUT, "user", KT_STRING, 0, 0, "source", NULL, false,
+	    OU(user), "icecast: source user name." },
+	{ SEC_OUTPUT, "password", KT_STRING, 0, 0, NULL, NULL, false,
+	    OU(password), "icecast: source password (or password_file, "
+			  "password_env)." },
+	{ SEC_OUTPUT, "password_file", KT_STRING, 0, 0, NULL, NULL, false,
+	    NOFIELD, "icecast: file holding the password (first line)." },
+	{ SEC_OUTPUT, "password_env", KT_STRING, 0, 0, NULL, NULL, false,
+	    NOFIELD, "icecast: environment variable holding the password." },
+	{ SEC_OUTPUT, "encoding", KT_STRING, 0, 0, NULL, NULL, false,
+	    OU(encoding_name), "Name of the [encoding] to send." },
+	{ SEC_OUTPUT, "tls", KT_BOOL, 0, 0, "no", NULL, false, OU(tls),
+	    "icecast: verified TLS, never falls back to plaintext." },
+	{ SEC_OUTPUT, "metadata", KT_ENUM, 0, 0, "chain", "chain|admin|none",
+	    false, OU(metadata), "How title changes reach listeners." },
+	{ SEC_OUTPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, OU(path),
+	    "file: where to write." },
+	{ SEC_OUTPUT, "reconnect_min", KT_DURATION, 0.1, 3600, "1s", NULL,
+	    false, OU(reconnect_min_ns), "First retry delay." },
+	{ SEC_OUTPUT, "reconnect_max", KT_DURATION, 0.1, 3600, "30s", NULL,
+	    false, OU(reconnect_max_ns), "Longest retry delay." },
+	{ SEC_OUTPUT, "stall_timeout", KT_DURATION, 1, 600, "10s", NULL,
+	    false, OU(stall_timeout_ns),
+	    "No progress for this long: close and reconnect." },
+	{ SEC_OUTPUT, "connect_timeout", KT_DURATION, 1, 600, "10s", NULL,
+	    false, OU(connect_timeout_ns), "Give up a connect attempt after." },
+	{ SEC_OUTPUT, "queue", KT_DURATION, 1, 3600, "30s", NULL, false,
+	    OU(queue_ns), "Audio the output may buffer before dropping." },
+
+	{ SEC_LOG, "level", KT_ENUM, 0, 0, "info", "error|warn|info|debug",
+	    true, LG(level), "Least severe level logged." },
+	{ SEC_LOG, "target", KT_ENUM, 0, 0, "stderr", "stderr|syslog", true,
+	    LG(target), "stderr (journald collects it) or syslog." },
+
+	{ SEC_STATUS, "listen", KT_STRING, 0, 0, "127.0.0.1:8080", NULL,
+	    false, SS(listen), "Status HTTP address:port, or off." },
+	{ SEC_STATUS, "public_url", KT_STRING, 0, 0, NULL, NULL, true,
+	    SS(public_url), "Base URL listeners use for the mounts." },
+	{ SEC_STATUS, "token", KT_STRING, 0, 0, NULL, NULL, true, SS(token),
+	    "Bearer token for control endpoints (or token_file, token_env)." },
+	{ SEC_STATUS, "token_file", KT_STRING, 0, 0, NULL, NULL, true,
+	    NOFIELD, "File holding the control token." },
+	{ SEC_STATUS, "token_env", KT_STRING, 0, 0, NULL, NULL, true, NOFIELD,
+	    "Environment variable holding the control token." },
+	{ SEC_STATUS, "poll_icecast", KT_DURATION, 1, 3600, "5s", NULL, true,
+	    SS(poll_icecast_ns), "How often to read Icecast's status." },
+
+	{ SEC_SCHEDULE, "file", KT_STRING, 0, 0, NULL, NULL, true, SC(file),
+	    "Schedule file (see docs/schedule.md)." },
+	{ SEC_SCHEDULE, "timezone", KT_STRING, 0, 0, NULL, NULL, true,
+	    SC(timezone), "IANA time zone of the schedule; default: system." },
+};
+
+#define N_KEYS RELAY_ARRAY_LEN(config_keys)
+
+/* One parsed section instance ([output main]) and the lines of its keys. */
+struct section_state {
+	enum section_kind kind;
+	char name[64];
+	int header_line;
+	int key_line[N_KEYS];
+	char *password_file;
+	char *password_env;
+	char *token_file;
+	char *token_env;
+};
+
+#define MAX_SECTIONS (CONFIG_MAX_ENCODINGS + CONFIG_MAX_OUTPUTS + 8)
+
+struct parse_state {
+	const char *path;
+	FILE *fp;
+	int line;
+	int section_line; /* line of the last section header seen */
+	struct config *cfg;
+	struct section_state sections[MAX_SECTIONS];
+	size_t n_sections;
+	char err[CONFIG_ERR_LEN];
+	bool failed;
+};
+
+static void
+set_err(struct parse_state *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(struct parse_state *ps, int line, const char *fmt, ...)
+{
+	char msg[CONFIG_ERR_LEN];
+	va_list ap;
+
+	if (ps->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(ps->err, sizeof(ps->err), "%s:%d: %s", ps->path, line, msg);
+	ps->failed = true;
+}
+
+/* "[output main]" or "[input]" for messages. */
+static const char *
+section_label(const struct section_state *s, char *buf, size_t len)
+{
+	if (s->name[0] != '\0')
+		snprintf(buf, len, "[%s %s]", section_names[s->kind], s->name);
+	else
+		snprintf(buf, len, "[%s]", section_names[s->kind]);
+	return buf;
+}
+
+static void *
+section_base(struct config *cfg, enum section_kind kind, size_t index)
+{
+	switch (kind) {
+	case SEC_STATION:
+		return &cfg->station;
+	case SEC_INPUT:
+		return &cfg->input;
+	case SEC_ENCODING:
+		return &cfg->encodings[index];
+	case SEC_OUTPUT:
+		return &cfg->outputs[index];
+	case SEC_LOG:
+		return &cfg->log;
+	case SEC_STATUS:
+		return &cfg->status;
+	case SEC_SCHEDULE:
+		return &cfg->schedule;
+	case SEC_COUNT:
+		break;
+	}
+	return NULL;
+}
+
+/* Index of the named section instance within its kind. */
+static size_t
+section_index(const struct parse_state *ps, const struct section_state *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ps->n_sections; i++) {
+		if (&ps->sections[i] == s)
+			return n;
+		if (ps->sections[i].kind == s->kind)
+			n++;
+	}
+	return n;
+}
+
+static int
+enum_parse(const char *allowed, const char *value, int *out)
+{
+	const char *p = allowed;
+	int idx = 0;
+	size_t vlen = strlen(value);
+
+	while (*p != '\0') {
+		const char *bar = strchr(p, '|');
+		size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (len == vlen && strncasecmp(p, value, len) == 0) {
+			*out = idx;
+			return 0;
+		}
+		idx++;
+		p += len;
+		if (*p == '|')
+			p++;
+	}
+	return -EINVAL;
+}
+
+static const char *
+enum_name(const char *allowed, int value, char *buf, size_t len)
+{
+	const char *p = allowed;
+	int idx = 0;
+
+	while (*p != '\0') {
+		const char *bar = strchr(p, '|');
+		size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
+		if (idx == value) {
+			if (n >= len)
+				n = len - 1;
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			return buf;
+		}
+		idx++;
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	util_strlcpy(buf, "?", len);
+	return buf;
+}
+
+/*
+ * Parses value for key k into the field at base. On error writes the
+ * reason (without file:line or key) into why and returns -EINVAL.
+ */
+static int
+key_apply(const struct config_key *k, void *base, const char *value,
+    char *why, size_t whylen)
+{
+	char *field = base != NULL && k->offset != NOFIELD
+	    ? (char *)base + k->offset
+	    : NULL;
+	int64_t iv;
+	double dv;
+	bool bv;
+	int ev, rc;
+
+	switch (k->type) {
+	case KT_STRING:
+		if (field != NULL) {
+			char **sp = (char **)(void *)field;
+			char *dup = strdup(value);
+			if (dup == NULL) {
+				snprintf(why, whylen, "out of memory");
+				return -ENOMEM;
+			}
+			free(*sp);
+			*sp = dup;
+		}
+		return 0;
+	case KT_INT:
+		rc = util_parse_int64(value, (int64_t)k->min, (int64_t)k->max,
+		    &iv);
+		if (rc == -ERANGE) {
+			snprintf(why, whylen, "\"%s\" is out of range (%.0f..%.0f)",
+			    value, k->min, k->max);
+			return -EINVAL;
+		}
+		if (rc < 0) {
+			snprintf(why, whylen,
+			    "\"%s\" is not a whole number (%.0f..%.0f)", value,
+			    k->min, k->max);
+			return -EINVAL;
+		}
+		if (field != NULL)
+			*(int *)(void *)field = (int)iv;
+		return 0;
+	case KT_DOUBLE:
+		rc = util_parse_double(value, k->min, k->max, &dv);
+		if (rc == -ERANGE) {
+			snprintf(why, whylen, "\"%s\" is out of range (%g..%g)",
+			    value, k->min, k->max);
+			return -EINVAL;
+		}
+		if (rc < 0) {
+			snprintf(why, whylen, "\"%s\" is not a number (%g..%g)",
+			    value, k->min, k->max);
+			return -EINVAL;
+		}
+		if (field != NULL)
+			*(double *)(void *)field = dv;
+		return 0;
+	case KT_BOOL:
+		if (util_parse_bool(value, &bv) < 0) {
+			snprintf(why, whylen,
+			    "\"%s\" is not yes or no (yes|no|true|false|on|off)",
+			    value);
+			return -EINVAL;
+		}
+		if (field != NULL)
+			*(bool *)(void *)field = bv;
+		return 0;
+	case KT_DURATION:
+		if (util_parse_duration_ns(value, &iv) < 0) {
+			snprintf(why, whylen,
+			    "\"%s\" is not a duration (like 500ms, 10s, 5m, "
+			    "1h30m)",
+			    value);
+			return -EINVAL;
+		}
+		if ((double)iv < k->min * 1e9 - 0.5 ||
+		    (double)iv > k->max * 1e9 + 0.5) {
+			snprintf(why, whylen,
+			    "\"%s\" is out of range (%gs..%gs)", value, k->min,
+			    k->max);
+			return -EINVAL;
+		}
+		if (field != NULL)
+			*(int64_t *)(void *)field = iv;
+		return 0;
+	case KT_ENUM:
+		if (enum_parse(k->allowed, value, &ev) < 0) {
+			snprintf(why, whylen, "\"%s\" is not one of %s", value,
+			    k->allowed);
+			return -EINVAL;
+		}
+		if (field != NULL)
+			*(int *)(void *)field = ev;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void
+apply_defaults(void *base, enum section_kind kind)
+{
+	size_t i;
+	char why[128];
+
+	for (i = 0; i < N_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (k->section != kind || k->def == NULL)
+			continue;
+		/* Defaults come from our own table and always parse. */
+		if (key_apply(k, base, k->def, why, sizeof(why)) < 0)
+			abort();
+	}
+}
+
+static struct section_state *
+find_or_add_section(struct parse_state *ps, const char *section)
+{
+	char kind_name[64], name[64];
+	const char *sp;
+	size_t i, n_kind = 0;
+	int kind = -1;
+	struct section_state *s;
+	char label[160];
+
+	sp = strchr(section, ' ');
+	if (sp != NULL) {
+		size_t kl = (size_t)(sp - section);
+		if (kl >= sizeof(kind_name))
+			kl = sizeof(kind_name) - 1;
+		memcpy(kind_name, section, kl);
+		kind_name[kl] = '\0';
+		while (*sp == ' ')
+			sp++;
+		util_strlcpy(name, sp, sizeof(name));
+	} else {
+		util_strlcpy(kind_name, section, sizeof(kind_name));
+		name[0] = '\0';
+	}
+	for (i = 0; i < SEC_COUNT; i++) {
+		if (strcmp(kind_name, section_names[i]) == 0)
+			kind = (int)i;
+	}
+	if (kind < 0) {
+		const char *best = NULL;
+		size_t bestd = 3;
+		for (i = 0; i < SEC_COUNT; i++) {
+			size_t d = util_edit_distance(kind_name,
+			    section_names[i]);
+			if (d < bestd) {
+				bestd = d;
+				best = section_names[i];
+			}
+		}
+		if (best != NULL)
+			set_err(ps, ps->section_line,
+			    "[%s]: unknown section (did you mean [%s]?)",
+			    section, best);
+		else
+			set_err(ps, ps->section_line,
+			    "[%s]: unknown section (sections: station, input, "
+			    "encoding NAME, output NAME, log, status, schedule)",
+			    section);
+		return NULL;
+	}
+	if (section_named[kind] && name[0] == '\0') {
+		set_err(ps, ps->section_line,
+		    "[%s]: needs a name, like [%s main]", section,
+		    section_names[kind]);
+		return NULL;
+	}
+	if (!section_named[kind] && name[0] != '\0') {
+		set_err(ps, ps->section_line,
+		    "[%s]: [%s] takes no name", section, section_names[kind]);
+		return NULL;
+	}
+	for (i = 0; i < strlen(name); i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.') {
+			set_err(ps, ps->section_line,
+			    "[%s]: name \"%s\" may only hold letters, digits, "
+			    "'-', '_' and '.'",
+			    section, name);
+			return NULL;
+		}
+	}
+	for (i = 0; i < ps->n_sections; i++) {
+		s = &ps->sections[i];
+		if ((int)s->kind == kind && strcmp(s->name, name) == 0) {
+			if (s->header_line != ps->section_line) {
+				set_err(ps, ps->section_line,
+				    "%s: section appears twice (first on line "
+				    "%d)",
+				    section_label(s, label, sizeof(label)),
+				    s->header_line);
+				return NULL;
+			}
+			return s;
+		}
+		if ((int)s->kind == kind)
+			n_kind++;
+	}
+	if ((kind == SEC_ENCODING && n_kind >= CONFIG_MAX_ENCODINGS) ||
+	    (kind == SEC_OUTPUT && n_kind >= CONFIG_MAX_OUTPUTS) ||
+	    ps->n_sections >= MAX_SECTIONS) {
+		set_err(ps, ps->section_line, "[%s]: too many [%s] sections "
+					      "(at most %d)",
+		    section, section_names[kind],
+		    kind == SEC_ENCODING ? CONFIG_MAX_ENCODINGS
+					 : CONFIG_MAX_OUTPUTS);
+		return NULL;
+	}
+	s = &ps->sections[ps->n_sections++];
+	memset(s, 0, sizeof(*s));
+	s->kind = (enum section_kind)kind;
+	util_strlcpy(s->name, name, sizeof(s->name));
+	s->header_line = ps->section_line;
+	if (kind == SEC_ENCODING) {
+		struct encoding_config *e = &ps->cfg->encodings[n_kind];
+		apply_defaults(e, SEC_ENCODING);
+		e->name = strdup(name);
+		e->line = ps->section_line;
+		ps->cfg->n_encodings = n_kind + 1;
+	} else if (kind == SEC_OUTPUT) {
+		struct output_config *o = &ps->cfg->outputs[n_kind];
+		apply_defaults(o, SEC_OUTPUT);
+		o->name = strdup(name);
+		o->line = ps->section_line;
+		ps->cfg->n_outputs = n_kind + 1;
+	}
+	return s;
+}
+
+static int
+on_ini_key(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct parse_state *ps = user;
+	struct section_state *s;
+	const struct config_key *k = NULL;
+	size_t i;
+	char label[160], why[CONFIG_ERR_LEN / 2];
+	void *base;
+	int kidx = -1;
+
+	if (ps->failed)
+		return 0;
+	if (section[0] == '\0') {
+		set_err(ps, ps->line, "%s: key outside any section (put it "
+				      "under [station], [input], ...)",
+		    name);
+		return 0;
+	}
+	s = find_or_add_section(ps, section);
+	if (s == NULL)
+		return 0;
+	section_label(s, label, sizeof(label));
+	for (i = 0; i < N_KEYS; i++) {
+		if (config_keys[i].section == s->kind &&
+		    strcmp(config_keys[i].key, name) == 0) {
+			k = &config_keys[i];
+			kidx = (int)i;
+		}
+	}
+	if (k == NULL) {
+		const char *best = NULL;
+		size_t bestd = 4;
+		for (i = 0; i < N_KEYS; i++) {
+			size_t d;
+			if (config_keys[i].section != s->kind)
+				continue;
+			d = util_edit_distance(name, config_keys[i].key);
+			if (d < bestd) {
+				bestd = d;
+				best = config_keys[i].key;
+			}
+		}
+		if (best != NULL)
+			set_err(ps, ps->line,
+			    "%s %s: unknown key (did you mean %s?)", label,
+			    name, best);
+		else
+			set_err(ps, ps->line, "%s %s: unknown key", label,
+			    name);
+		return 0;
+	}
+	if (s->key_line[kidx] != 0) {
+		set_err(ps, ps->line, "%s %s: set twice (first on line %d)",
+		    label, name, s->key_line[kidx]);
+		return 0;
+	}
+	s->key_line[kidx] = ps->line;
+	base = section_base(ps->cfg, s->kind, section_index(ps, s));
+	if (key_apply(k, base, value, why, sizeof(why)) < 0) {
+		set_err(ps, ps->line, "%s %s: %s", label, name, why);
+		return 0;
+	}
+	/* Keys without a field: the secret sources, resolved later. */
+	if (k->offset == NOFIELD) {
+		char **slot = NULL;
+		if (strcmp(name, "password_file") == 0)
+			slot = &s->password_file;
+		else if (strcmp(name, "password_env") == 0)
+			slot = &s->password_env;
+		else if (strcmp(name, "token_file") == 0)
+			slot = &s->token_file;
+		else if (strcmp(name, "token_env") == 0)
+			slot = &s->token_env;
+		if (slot != NULL) {
+			free(*slot);
+			*slot = strdup(value);
+		}
+	}
+	return 1;
+}
+
+/* Line reader for ini_parse_stream: counts lines, notes section headers. */
+static char *
+line_reader(char *buf, int size, void *stream)
+{
+	struct parse_state *ps = stream;
+	char *r = fgets(buf, size, ps->fp);
+	const char *p;
+
+	if (r == NULL)
+		return NULL;
+	ps->line++;
+	p = buf;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '[')
+		ps->section_line = ps->line;
+	return r;
+}
+
+static int
+key_index(enum section_kind kind, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		if (config_keys[i].section == kind &&
+		    strcmp(config_keys[i].key, key) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Line of key in section s, or the section header line when unset. */
+static int
+line_of(const struct section_state *s, const char *key)
+{
+	int i = key_index(s->kind, key);
+
+	if (i >= 0 && s->key_line[i] != 0)
+		return s->key_line[i];
+	return s->header_line;
+}
+
+static bool
+has_key(const struct section_state *s, const char *key)
+{
+	int i = key_index(s->kind, key);
+
+	return i >= 0 && s->key_line[i] != 0;
+}
+
+static struct section_state *
+find_section(struct parse_state *ps, enum section_kind kind, size_t index)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ps->n_sections; i++) {
+		if (ps->sections[i].kind != kind)
+			continue;
+		if (n == index)
+			return &ps->sections[i];
+		n++;
+	}
+	return NULL;
+}
+
+/*
+ * Resolves one secret from exactly one of KEY, KEY_file, KEY_env. *out is
+ * set (owned) or left NULL when none is given and !required.
+ */
+static int
+resolve_secret(struct parse_state *ps, struct section_state *s,
+    const char *key, char *inline_value, char *file, char *env,
+    bool required, char **out)
+{
+	char label[160], kfile[64], kenv[64];
+	int n = (inline_value != NULL) + (file != NULL) + (env != NULL);
+	char *secret = NULL;
+	int rc;
+
+	section_label(s, label, sizeof(label));
+	snprintf(kfile, sizeof(kfile), "%s_file", key);
+	snprintf(kenv, sizeof(kenv), "%s_env", key);
+	if (n > 1) {
+		const char *second = file != NULL && inline_value != NULL
+		    ? kfile
+		    : kenv;
+		set_err(ps, line_of(s, second),
+		    "%s %s: give exactly one of %s, %s, %s", label, second,
+		    key, kfile, kenv);
+		return -EINVAL;
+	}
+	if (n == 0) {
+		if (required) {
+			set_err(ps, s->header_line,
+			    "%s %s: missing (set %s, %s or %s)", label, key,
+			    key, kfile, kenv);
+			return -EINVAL;
+		}
+		*out = NULL;
+		return 0;
+	}
+	if (inline_value != NULL) {
+		secret = strdup(inline_value);
+	} else if (file != NULL) {
+		rc = util_read_small_file(file, 4096, &secret);
+		if (rc < 0) {
+			set_err(ps, line_of(s, kfile),
+			    "%s %s: cannot read \"%s\": %s", label, kfile, file,
+			    strerror(-rc));
+			return -EINVAL;
+		}
+	} else {
+		const char *v = getenv(env);
+		if (v == NULL) {
+			set_err(ps, line_of(s, kenv),
+			    "%s %s: environment variable %s is not set", label,
+			    kenv, env);
+			return -EINVAL;
+		}
+		secret = strdup(v);
+	}
+	if (secret == NULL) {
+		set_err(ps, s->header_line, "%s %s: out of memory", label, key);
+		return -ENOMEM;
+	}
+	*out = secret;
+	return 0;
+}
+
+static const char *
+secret_key_used(const struct section_state *s, const char *key, char *buf,
+    size_t len)
+{
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s_file", key);
+	if (has_key(s, k)) {
+		snprintf(buf, len, "%s %s", k, s->password_file);
+		return buf;
+	}
+	snprintf(k, sizeof(k), "%s_env", key);
+	if (has_key(s, k)) {
+		snprintf(buf, len, "%s %s", k, s->password_env);
+		return buf;
+	}
+	snprintf(buf, len, "%s", key);
+	return buf;
+}
+
+static int
+parse_listen(struct parse_state *ps, struct section_state *s,
+    struct status_config *st)
+{
+	const char *v = st->listen;
+	const char *colon;
+	char host[256];
+	int64_t port;
+	size_t hl;
+
+	if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0) {
+		st->enabled = false;
+		return 0;
+	}
+	st->enabled = true;
+	colon = strrchr(v, ':');
+	if (colon == NULL || colon == v)
+		goto bad;
+	hl = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (hl < 3 || v[hl - 1] != ']')
+			goto bad;
+		memcpy(host, v + 1, hl - 2);
+		host[hl - 2] = '\0';
+	} else {
+		if (hl >= sizeof(host))
+			goto bad;
+		memcpy(host, v, hl);
+		host[hl] = '\0';
+	}
+	if (util_parse_int64(colon + 1, 1, 65535, &port) < 0)
+		goto bad;
+	st->listen_host = strdup(host);
+	st->listen_port = (int)port;
+	return 0;
+bad:
+	set_err(ps, s != NULL ? line_of(s, "listen") : 0,
+	    "[status] listen: \"%s\" is not ADDRESS:PORT (like "
+	    "127.0.0.1:8080, [::1]:8080) or off",
+	    v);
+	return -EINVAL;
+}
+
+static bool
+weak_password(const char *p)
+{
+	return p[0] == '\0' || strcmp(p, "hackme") == 0;
+}
+
+/* Cross-key checks once the whole file is read. */
+static int
+validate(struct parse_state *ps)
+{
+	struct config *cfg = ps->cfg;
+	struct section_state *s;
+	char label[160];
+	size_t i, j;
+
+	s = find_section(ps, SEC_INPUT, 0);
+	if (s == NULL) {
+		set_err(ps, ps->line > 0 ? 1 : 0,
+		    "[input]: missing (say where the programme comes from: "
+		    "type = tone|stdin|file|alsa)");
+		return -EINVAL;
+	}
+	if (!has_key(s, "type")) {
+		set_err(ps, s->header_line,
+		    "[input] type: missing (tone|stdin|file|alsa)");
+		return -EINVAL;
+	}
+	if (cfg->input.type == INPUT_FILE &&
+	    (cfg->input.path == NULL || cfg->input.path[0] == '\0')) {
+		set_err(ps, line_of(s, "type"),
+		    "[input] path: missing (type = file needs a path)");
+		return -EINVAL;
+	}
+	if (cfg->input.type == INPUT_ALSA &&
+	    cfg->input.buffer_frames < 2 * cfg->input.period_frames) {
+		set_err(ps, line_of(s, "buffer_frames"),
+		    "[input] buffer_frames: %d must be at least twice "
+		    "period_frames (%d)",
+		    cfg->input.buffer_frames, cfg->input.period_frames);
+		return -EINVAL;
+	}
+
+	if (cfg->n_encodings == 0) {
+		/* An implicit encoding: 44.1 kHz stereo at quality 4. */
+		apply_defaults(&cfg->encodings[0], SEC_ENCODING);
+		cfg->encodings[0].name = strdup("default");
+		cfg->n_encodings = 1;
+	}
+	for (i = 0; i < cfg->n_encodings; i++) {
+		struct encoding_config *e = &cfg->encodings[i];
+		s = find_section(ps, SEC_ENCODING, i);
+		if (s == NULL)
+			continue;
+		section_label(s, label, sizeof(label));
+		if (has_key(s, "min_bitrate") || has_key(s, "max_bitrate") ||
+		    has_key(s, "bitrate")) {
+			if (!has_key(s, "bitrate")) {
+				set_err(ps, line_of(s, has_key(s, "min_bitrate")
+					? "min_bitrate"
+					: "max_bitrate"),
+				    "%s bitrate: missing (managed mode needs "
+				    "a nominal bitrate)",
+				    label);
+				return -EINVAL;
+			}
+			if (has_key(s, "quality")) {
+				set_err(ps, line_of(s, "quality"),
+				    "%s quality: give either quality (VBR) or "
+				    "bitrate (managed), not both",
+				    label);
+				return -EINVAL;
+			}
+			e->managed = true;
+			if (e->min_bitrate_kbps != 0 &&
+			    e->min_bitrate_kbps > e->bitrate_kbps) {
+				set_err(ps, line_of(s, "min_bitrate"),
+				    "%s min_bitrate: %d is above bitrate %d",
+				    label, e->min_bitrate_kbps,
+				    e->bitrate_kbps);
+				return -EINVAL;
+			}
+			if (e->max_bitrate_kbps != 0 &&
+			    e->max_bitrate_kbps < e->bitrate_kbps) {
+				set_err(ps, line_of(s, "max_bitrate"),
+				    "%s max_bitrate: %d is below bitrate %d",
+				    label, e->max_bitrate_kbps,
+				    e->bitrate_kbps);
+				return -EINVAL;
+			}
+		}
+	}
+
+	if (cfg->n_outputs == 0) {
+		set_err(ps, ps->line > 0 ? ps->line : 1,
+		    "[output]: none configured (add an [output NAME] section "
+		    "with host, port, mount and password)");
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->n_outputs; i++) {
+		struct output_config *o = &cfg->outputs[i];
+		s = find_section(ps, SEC_OUTPUT, i);
+		section_label(s, label, sizeof(label));
+		/* Encoding reference. */
+		if (o->encoding_name == NULL) {
+			if (cfg->n_encodings > 1) {
+				set_err(ps, s->header_line,
+				    "%s encoding: missing (there are %zu "
+				    "encodings; name one)",
+				    label, cfg->n_encodings);
+				return -EINVAL;
+			}
+			o->encoding_index = 0;
+			o->encoding_name = strdup(cfg->encodings[0].name);
+		} else {
+			o->encoding_index = -1;
+			for (j = 0; j < cfg->n_encodings; j++) {
+				if (strcmp(cfg->encodings[j].name,
+					o->encoding_name) == 0)
+					o->encoding_index = (int)j;
+			}
+			if (o->encoding_index < 0) {
+				set_err(ps, line_of(s, "encoding"),
+				    "%s encoding: \"%s\" is not an [encoding] "
+				    "section",
+				    label, o->encoding_name);
+				return -EINVAL;
+			}
+		}
+		if (o->reconnect_min_ns > o->reconnect_max_ns) {
+			set_err(ps, line_of(s, "reconnect_min"),
+			    "%s reconnect_min: longer than reconnect_max",
+			    label);
+			return -EINVAL;
+		}
+		if (o->type == OUTPUT_FILE) {
+			if (o->path == NULL || o->path[0] == '\0') {
+				set_err(ps, s->header_line,
+				    "%s path: missing (type = file needs a "
+				    "path)",
+				    label);
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (o->mount == NULL || o->mount[0] == '\0') {
+			set_err(ps, s->header_line,
+			    "%s mount: missing (like mount = /live.ogg)", label);
+			return -EINVAL;
+		}
+		if (o->mount[0] != '/' || strchr(o->mount, ' ') != NULL ||
+		    strchr(o->mount, '?') != NULL) {
+			set_err(ps, line_of(s, "mount"),
+			    "%s mount: \"%s\" must start with / and hold no "
+			    "spaces or '?'",
+			    label, o->mount);
+			return -EINVAL;
+		}
+		if (o->host == NULL || o->host[0] == '\0') {
+			set_err(ps, line_of(s, "host"), "%s host: empty", label);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			const struct output_config *p = &cfg->outputs[j];
+			if (p->type == OUTPUT_ICECAST &&
+			    strcmp(p->host, o->host) == 0 &&
+			    p->port == o->port &&
+			    strcmp(p->mount, o->mount) == 0) {
+				set_err(ps, line_of(s, "mount"),
+				    "%s mount: %s:%d%s is already used by "
+				    "[output %s]",
+				    label, o->host, o->port, o->mount, p->name);
+				return -EINVAL;
+			}
+		}
+		{
+			char *inline_pw = o->password;
+			char used[300];
+			o->password = NULL;
+			if (resolve_secret(ps, s, "password", inline_pw,
+				s->password_file, s->password_env, true,
+				&o->password) < 0) {
+				free(inline_pw);
+				return -EINVAL;
+			}
+			free(inline_pw);
+			o->password_from = strdup(
+			    secret_key_used(s, "password", used, sizeof(used)));
+		}
+		if (weak_password(o->password)) {
+			char kbuf[300];
+			const char *which = secret_key_used(s, "password", kbuf,
+			    sizeof(kbuf));
+			char key[64];
+			int wl;
+			snprintf(key, sizeof(key), "%s", which);
+			if (strchr(key, ' ') != NULL)
+				*strchr(key, ' ') = '\0';
+			wl = line_of(s, key);
+			set_err(ps, wl,
+			    "%s %s: refusing %s password (set a real source "
+			    "password in Icecast and here)",
+			    label, key,
+			    o->password[0] == '\0' ? "an empty"
+						   : "the default \"hackme\"");
+			return -EINVAL;
+		}
+	}
+
+	s = find_section(ps, SEC_STATUS, 0);
+	if (parse_listen(ps, s, &cfg->status) < 0)
+		return -EINVAL;
+	if (s != NULL) {
+		char *inline_tok = cfg->status.token;
+		cfg->status.token = NULL;
+		if (resolve_secret(ps, s, "token", inline_tok, s->token_file,
+			s->token_env, false, &cfg->status.token) < 0) {
+			free(inline_tok);
+			return -EINVAL;
+		}
+		free(inline_tok);
+		if (cfg->status.token != NULL &&
+		    strlen(cfg->status.token) < 16) {
+			set_err(ps, line_of(s, "token"),
+			    "[status] token: too short (use at least 16 "
+			    "random characters)");
+			return -EINVAL;
+		}
+	}
+	s = find_section(ps, SEC_SCHEDULE, 0);
+	if (s != NULL && cfg->schedule.timezone != NULL) {
+		char tzpath[512];
+		struct stat stz;
+		const char *tz = cfg->schedule.timezone;
+		snprintf(tzpath, sizeof(tzpath), "/usr/share/zoneinfo/%s", tz);
+		if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL ||
+		    stat(tzpath, &stz) < 0 || !S_ISREG(stz.st_mode)) {
+			set_err(ps, line_of(s, "timezone"),
+			    "[schedule] timezone: \"%s\" is not an IANA time "
+			    "zone (like Europe/London; see "
+			    "/usr/share/zoneinfo)",
+			    tz);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void
+free_strings(void *base, enum section_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (k->section != kind || k->type != KT_STRING ||
+		    k->offset == NOFIELD)
+			continue;
+		free(*(char **)(void *)((char *)base + k->offset));
+	}
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	free_strings(&cfg->station, SEC_STATION);
+	free_strings(&cfg->input, SEC_INPUT);
+	for (i = 0; i < CONFIG_MAX_ENCODINGS; i++) {
+		free_strings(&cfg->encodings[i], SEC_ENCODING);
+		free(cfg->encodings[i].name);
+	}
+	for (i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
+		struct output_config *o = &cfg->outputs[i];
+		if (o->password != NULL)
+			explicit_bzero(o->password, strlen(o->password));
+		free_strings(o, SEC_OUTPUT);
+		free(o->name);
+		free(o->password_from);
+	}
+	free_strings(&cfg->log, SEC_LOG);
+	if (cfg->status.token != NULL)
+		explicit_bzero(cfg->status.token, strlen(cfg->status.token));
+	free_strings(&cfg->status, SEC_STATUS);
+	free(cfg->status.listen_host);
+	free_strings(&cfg->schedule, SEC_SCHEDULE);
+	free(cfg->path);
+	free(cfg);
+}
+
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct parse_state *ps;
+	struct config *cfg;
+	int rc = 0;
+	size_t i;
+
+	*out = NULL;
+	ps = calloc(1, sizeof(*ps));
+	cfg = calloc(1, sizeof(*cfg));
+	if (ps == NULL || cfg == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(ps);
+		free(cfg);
+		return -ENOMEM;
+	}
+	ps->path = path;
+	ps->cfg = cfg;
+	cfg->path = strdup(path);
+	apply_defaults(&cfg->station, SEC_STATION);
+	apply_defaults(&cfg->input, SEC_INPUT);
+	apply_defaults(&cfg->log, SEC_LOG);
+	apply_defaults(&cfg->status, SEC_STATUS);
+	apply_defaults(&cfg->schedule, SEC_SCHEDULE);
+
+	ps->fp = fopen(path, "r");
+	if (ps->fp == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		rc = -errno;
+		goto fail;
+	}
+	rc = ini_parse_stream(line_reader, ps, on_ini_key, ps);
+	fclose(ps->fp);
+	ps->fp = NULL;
+	if (rc > 0 && !ps->failed) {
+		/* A line inih could not parse (no '=' or unclosed '['). */
+		set_err(ps, rc, "cannot parse this line (expected "
+				"[section], key = value, or a ; comment)");
+	} else if (rc < 0 && !ps->failed) {
+		set_err(ps, 0, "cannot read the file");
+	}
+	if (!ps->failed)
+		validate(ps);
+	if (ps->failed) {
+		util_strlcpy(err, ps->err, errlen);
+		rc = -EINVAL;
+		goto fail;
+	}
+	for (i = 0; i < ps->n_sections; i++) {
+		free(ps->sections[i].password_file);
+		free(ps->sections[i].password_env);
+		free(ps->sections[i].token_file);
+		free(ps->sections[i].token_env);
+	}
+	free(ps);
+	*out = cfg;
+	return 0;
+fail:
+	for (i = 0; i < ps->n_sections; i++) {
+		free(ps->sections[i].password_file);
+		free(ps->sections[i].password_env);
+		free(ps->sections[i].token_file);
+		free(ps->sections[i].token_env);
+	}
+	free(ps);
+	config_free(cfg);
+	return rc < 0 ? rc : -EINVAL;
+}
+
+const char *
+input_type_name(enum input_type t)
+{
+	switch (t) {
+	case INPUT_TONE:
+		return "tone";
+	case INPUT_STDIN:
+		return "stdin";
+	case INPUT_FILE:
+		return "file";
+	case INPUT_ALSA:
+		return "alsa";
+	}
+	return "?";
+}
+
+char *
+config_output_url(const struct output_config *o, char *buf, size_t len)
+{
+	if (o->type == OUTPUT_FILE) {
+		snprintf(buf, len, "file:%s", o->path);
+		return buf;
+	}
+	if (strchr(o->host, ':') != NULL)
+		snprintf(buf, len, "%s://[%s]:%d%s", o->tls ? "https" : "http",
+		    o->host, o->port, o->mount);
+	else
+		snprintf(buf, len, "%s://%s:%d%s", o->tls ? "https" : "http",
+		    o->host, o->port, o->mount);
+	return buf;
+}
+
+static void
+print_encoding(const struct encoding_config *e, FILE *fp)
+{
+	fprintf(fp, "  encoding %-10s %d Hz, %d ch, ", e->name, e->rate_hz,
+	    e->channels);
+	if (e->managed) {
+		fprintf(fp, "managed %d kbit/s", e->bitrate_kbps);
+		if (e->min_bitrate_kbps != 0)
+			fprintf(fp, " (min %d)", e->min_bitrate_kbps);
+		if (e->max_bitrate_kbps != 0)
+			fprintf(fp, " (max %d)", e->max_bitrate_kbps);
+		fputc('\n', fp);
+	} else {
+		fprintf(fp, "VBR quality %g\n", e->quality);
+	}
+}
+
+void
+config_print_summary(const struct config *cfg, FILE *fp)
+{
+	const struct input_config *in = &cfg->input;
+	char url[600], mm[16];
+	size_t i;
+
+	fprintf(fp, "%s: OK\n", cfg->path);
+	fprintf(fp, "  station  \"%s\"\n", cfg->station.name);
+	fprintf(fp, "  input    %s", input_type_name(in->type));
+	switch (in->type) {
+	case INPUT_ALSA:
+		fprintf(fp, " device %s", in->device);
+		break;
+	case INPUT_FILE:
+		fprintf(fp, " %s%s", in->path, in->loop ? " (loop)" : "");
+		break;
+	case INPUT_STDIN:
+		fprintf(fp, " raw %s",
+		    enum_name("s16le|s32le|f32le", (int)in->format, mm,
+			sizeof(mm)));
+		break;
+	case INPUT_TONE:
+		if (in->frequency_hz > 0)
+			fprintf(fp, " %g Hz at %g dBFS", in->frequency_hz,
+			    in->level_dbfs);
+		else
+			fprintf(fp, " digital silence");
+		break;
+	}
+	fprintf(fp, ", programme %d Hz %d ch\n", in->rate_hz, in->channels);
+	for (i = 0; i < cfg->n_encodings; i++)
+		print_encoding(&cfg->encodings[i], fp);
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct output_config *o = &cfg->outputs[i];
+		fprintf(fp, "  output   %-10s %s %s <- encoding %s", o->name,
+		    o->type == OUTPUT_FILE ? "file" : "icecast",
+		    config_output_url(o, url, sizeof(url)), o->encoding_name);
+		if (o->type == OUTPUT_ICECAST)
+			fprintf(fp, ", user %s, password from %s, tls %s, "
+				    "metadata %s",
+			    o->user, o->password_from, o->tls ? "yes" : "no",
+			    enum_name("chain|admin|none", (int)o->metadata, mm,
+				sizeof(mm)));
+		fputc('\n', fp);
+	}
+	if (cfg->status.enabled)
+		fprintf(fp, "  status   http://%s%s%s:%d/%s\n",
+		    strchr(cfg->status.listen_host, ':') ? "[" : "",
+		    cfg->status.listen_host,
+		    strchr(cfg->status.listen_host, ':') ? "]" : "",
+		    cfg->status.listen_port,
+		    cfg->status.token != NULL ? " (control token set)" : "");
+	else
+		fprintf(fp, "  status   off\n");
+	if (cfg->schedule.file != NULL)
+		fprintf(fp, "  schedule %s (time zone %s)\n", cfg->schedule.file,
+		    cfg->schedule.timezone != NULL ? cfg->schedule.timezone
+						   : "system");
+}
+
+static const char *
+type_name(enum key_type t)
+{
+	switch (t) {
+	case KT_STRING:
+		return "string";
+	case KT_INT:
+		return "integer";
+	case KT_DOUBLE:
+		return "number";
+	case KT_BOOL:
+		return "yes|no";
+	case KT_DURATION:
+		return "duration";
+	case KT_ENUM:
+		return "choice";
+	}
+	return "?";
+}
+
+void
+config_dump_keys(FILE *fp)
+{
+	size_t i;
+	int last = -1;
+
+	for (i = 0; i < N_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		if ((int)k->section != last) {
+			last = (int)k->section;
+			fprintf(fp, "%s[%s%s]\n", i == 0 ? "" : "\n",
+			    section_names[k->section],
+			    section_named[k->section] ? " NAME" : "");
+		}
+		fprintf(fp, "; %s\n", k->help);
+		fprintf(fp, "; type %s", k->type == KT_ENUM ? k->allowed
+							 : type_name(k->type));
+		if (k->type == KT_INT || k->type == KT_DOUBLE)
+			fprintf(fp, ", %g..%g", k->min, k->max);
+		if (k->type == KT_DURATION)
+			fprintf(fp, ", %gs..%gs", k->min, k->max);
+		fprintf(fp, "%s\n", k->reloadable ? ", reloadable" : "");
+		if (k->def != NULL)
+			fprintf(fp, ";%s = %s\n", k->key, k->def);
+		else
+			fprintf(fp, ";%s =\n", k->key);
+	}
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+config_encoding_same(const struct encoding_config *a,
+    const struct encoding_config *b)
+{
+	return str_eq(a->name, b->name) && a->rate_hz == b->rate_hz &&
+	    a->channels == b->channels && a->managed == b->managed &&
+	    (a->managed || a->quality == b->quality) &&
+	    a->bitrate_kbps == b->bitrate_kbps &&
+	    a->min_bitrate_kbps == b->min_bitrate_kbps &&
+	    a->max_bitrate_kbps == b->max_bitrate_kbps;
+}
+
+bool
+config_input_same(const struct input_config *a, const struct input_config *b)
+{
+	return a->type == b->type && a->rate_hz == b->rate_hz &&
+	    a->channels == b->channels && str_eq(a->device, b->device) &&
+	    a->period_frames == b->period_frames &&
+	    a->buffer_frames == b->buffer_frames && a->format == b->format &&
+	    str_eq(a->path, b->path) && a->loop == b->loop &&
+	    a->frequency_hz == b->frequency_hz &&
+	    a->level_dbfs == b->level_dbfs;
+}
+
+static bool
+station_same(const struct station_config *a, const struct station_config *b)
+{
+	return str_eq(a->name, b->name) &&
+	    str_eq(a->description, b->description) &&
+	    str_eq(a->genre, b->genre) && str_eq(a->url, b->url) &&
+	    a->public_listing == b->public_listing;
+}
+
+bool
+config_output_same(const struct config *a, const struct output_config *oa,
+    const struct config *b, const struct output_config *ob)
+{
+	return str_eq(oa->name, ob->name) && oa->type == ob->type &&
+	    str_eq(oa->host, ob->host) && oa->port == ob->port &&
+	    str_eq(oa->mount, ob->mount) && str_eq(oa->user, ob->user) &&
+	    str_eq(oa->password, ob->password) && oa->tls == ob->tls &&
+	    oa->metadata == ob->metadata && str_eq(oa->path, ob->path) &&
+	    str_eq(oa->encoding_name, ob->encoding_name) &&
+	    oa->reconnect_min_ns == ob->reconnect_min_ns &&
+	    oa->reconnect_max_ns == ob->reconnect_max_ns &&
+	    oa->stall_timeout_ns == ob->stall_timeout_ns &&
+	    oa->connect_timeout_ns == ob->connect_timeout_ns &&
+	    oa->queue_ns == ob->queue_ns &&
+	    config_encoding_same(&a->encodings[oa->encoding_index],
+		&b->encodings[ob->encoding_index]) &&
+	    station_same(&a->station, &b->station);
+}
+
+size_t
+config_key_count(void)
+{
+	return N_KEYS;
+}
+
+const char *
+config_key_section(size_t i)
+{
+	return i < N_KEYS ? section_names[config_keys[i].section] : NULL;
+}
+
+const char *
+config_key_name(size_t i)
+{
+	return i < N_KEYS ? config_keys[i].key : NULL;
+}

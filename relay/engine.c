@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine thread: ring -> meter -> encoders -> output queues.
+ *
+ * DESIGN
+ * Each [encoding] is encoded exactly once, however many outputs use it:
+ * a slot holds the encoder and the queues subscribed to it. Packets are
+ * refcounted, so pushing one packet to three queues copies nothing.
+ * The thread blocks only on the ring (eventfd) and takes the slot mutex
+ * for the time of one block's encoding; the main thread takes the same
+ * mutex only to attach/detach a queue or swap an encoder on reload.
+ * Counters for stats are gathered locally and published once a second,
+ * so the audio path never queues behind a status reader.
+ *
+ * Threads: see engine.h. engine_thread is the only user of the encoders.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoder.h"
+#include "engine.h"
+#include "level.h"
+#include "log.h"
+#include "stats.h"
+
+#define BLOCK_FRAMES 1024
+#define MOD "engine"
+
+struct enc_slot {
+	char name[64];
+	struct encoding_config cfg; /* name points at slot.name */
+	struct encoder *enc;
+	struct packet_queue *subs[CONFIG_MAX_OUTPUTS];
+	size_t n_subs;
+	uint64_t packets; /* not yet published to stats */
+	uint64_t bytes;
+};
+
+struct engine {
+	pthread_mutex_t lock; /* slots */
+	struct enc_slot slots[CONFIG_MAX_ENCODINGS];
+	size_t n_slots;
+	struct ring *ring;
+	int rate_hz;
+	int channels;
+	float *buf;
+	struct level_meter meter;
+	atomic_int_fast64_t threshold_cdb; /* silence threshold, 1/100 dB */
+	atomic_bool stop;
+	pthread_t thread;
+	bool thread_started;
+
+	pthread_mutex_t title_lock;
+	char title[STATS_TEXT];
+	char artist[STATS_TEXT];
+	atomic_bool title_dirty;
+};
+
+static void
+packet_cb(struct packet *p, void *arg)
+{
+	struct enc_slot *s = arg;
+	size_t i;
+
+	s->packets++;
+	s->bytes += p->bytes;
+	for (i = 0; i < s->n_subs; i++)
+		(void)packet_queue_push(s->subs[i], p);
+}
+
+static void
+publish_counters(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_slots; i++) {
+		struct enc_slot *s = &e->slots[i];
+		if (s->packets == 0)
+			continue;
+		stats_encoding_add(s->name, s->packets, s->bytes);
+		s->packets = 0;
+		s->bytes = 0;
+	}
+}
+
+static void
+apply_title(struct engine *e)
+{
+	char title[STATS_TEXT], artist[STATS_TEXT];
+	size_t i;
+
+	pthread_mutex_lock(&e->title_lock);
+	util_strlcpy(title, e->title, sizeof(title));
+	util_strlcpy(artist, e->artist, sizeof(artist));
+	atomic_store(&e->title_dirty, false);
+	pthread_mutex_unlock(&e->title_lock);
+	for (i = 0; i < e->n_slots; i++)
+		(void)encoder_set_tags(e->slots[i].enc, title, artist);
+}
+
+static void
+encode_block(struct engine *e, size_t n)
+{
+	size_t i;
+
+	pthread_mutex_lock(&e->lock);
+	if (atomic_load(&e->title_dirty))
+		apply_title(e);
+	for (i = 0; i < e->n_slots; i++) {
+		struct enc_slot *s = &e->slots[i];
+		if (encoder_write(s->enc, e->buf, n, packet_cb, s) < 0)
+			stats_input_add_overflow(n); /* block lost */
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Runs on: the engine thread. */
+static void *
+engine_thread(void *arg)
+{
+	struct engine *e = arg;
+	int64_t next_publish = util_now_mono_ns() + NS_PER_SEC;
+	sigset_t all;
+	size_t i;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load(&e->stop)) {
+		size_t n = ring_wait(e->ring, BLOCK_FRAMES, 100 * NS_PER_MS);
+		int64_t now;
+
+		if (n > BLOCK_FRAMES)
+			n = BLOCK_FRAMES;
+		if (n > 0) {
+			n = ring_read(e->ring, e->buf, n);
+			e->meter.threshold_dbfs =
+			    (double)atomic_load(&e->threshold_cdb) / 100.0;
+			if (level_feed(&e->meter, e->buf, n))
+				stats_input_set_levels(e->meter.peak_dbfs,
+				    e->meter.rms_dbfs,
+				    level_silent_seconds(&e->meter));
+			encode_block(e, n);
+		}
+		now = util_now_mono_ns();
+		if (now >= next_publish) {
+			pthread_mutex_lock(&e->lock);
+			publish_counters(e);
+			pthread_mutex_unlock(&e->lock);
+			next_publish = now + NS_PER_SEC;
+		}
+	}
+	/* Shutdown: encode what the input already delivered, then end every
+	 * stream so each output can write its EOS page. */
+	for (;;) {
+		size_t n = ring_read(e->ring, e->buf, BLOCK_FRAMES);
+		if (n == 0)
+			break;
+		encode_block(e, n);
+	}
+	pthread_mutex_lock(&e->lock);
+	for (i = 0; i < e->n_slots; i++) {
+		struct enc_slot *s = &e->slots[i];
+		if (encoder_finish(s->enc, packet_cb, s) < 0)
+			log_warn(MOD, "[encoding %s]: could not flush the "
+				      "encoder at shutdown",
+			    s->name);
+	}
+	publish_counters(e);
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+static void
+slot_set_config(struct enc_slot *s, const struct encoding_config *c)
+{
+	util_strlcpy(s->name, c->name, sizeof(s->name));
+	s->cfg = *c;
+	s->cfg.name = s->name;
+}
+
+static struct encoder *
+make_encoder(struct engine *e, const struct encoding_config *c, char *err,
+    size_t errlen)
+{
+	char title[STATS_TEXT], artist[STATS_TEXT];
+
+	pthread_mutex_lock(&e->title_lock);
+	util_strlcpy(title, e->title, sizeof(title));
+	util_strlcpy(artist, e->artist, sizeof(artist));
+	pthread_mutex_unlock(&e->title_lock);
+	return encoder_new(c, e->rate_hz, e->channels, title, artist, err,
+	    errlen);
+}
+
+struct engine *
+engine_start(const struct config *cfg, struct ring *ring, char *err,
+    size_t errlen)
+{
+	struct engine *e;
+	size_t i;
+	int rc;
+
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		goto oom;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->title_lock, NULL);
+	e->ring = ring;
+	e->rate_hz = cfg->input.rate_hz;
+	e->channels = cfg->input.channels;
+	e->buf = calloc((size_t)BLOCK_FRAMES * (size_t)e->channels,
+	    sizeof(float));
+	if (e->buf == NULL)
+		goto oom;
+	util_sanitize_text(e->title, sizeof(e->title), cfg->input.title);
+	util_sanitize_text(e->artist, sizeof(e->artist), cfg->input.artist);
+	level_init(&e->meter, e->rate_hz, e->channels,
+	    cfg->input.silence_threshold_dbfs);
+	atomic_store(&e->threshold_cdb,
+	    (int_fast64_t)(cfg->input.silence_threshold_dbfs * 100.0));
+	for (i = 0; i < cfg->n_encodings; i++) {
+		struct enc_slot *s = &e->slots[i];
+		slot_set_config(s, &cfg->encodings[i]);
+		s->enc = make_encoder(e, &cfg->encodings[i], err, errlen);
+		if (s->enc == NULL)
+			goto fail;
+		e->n_slots = i + 1;
+	}
+	rc = pthread_create(&e->thread, NULL, engine_thread, e);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the engine thread: %s",
+		    strerror(rc));
+		goto fail;
+	}
+	e->thread_started = true;
+	return e;
+oom:
+	snprintf(err, errlen, "out of memory starting the engine");
+fail:
+	if (e != NULL) {
+		for (i = 0; i < e->n_slots; i++)
+			encoder_free(e->slots[i].enc);
+		free(e->buf);
+		free(e);
+	}
+	return NULL;
+}
+
+void
+engine_stop(struct engine *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return;
+	atomic_store(&e->stop, true);
+	ring_wake(e->ring);
+	if (e->thread_started)
+		pthread_join(e->thread, NULL);
+	for (i = 0; i < e->n_slots; i++)
+		encoder_free(e->slots[i].enc);
+	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->title_lock);
+	free(e->buf);
+	free(e);
+}
+
+static struct enc_slot *
+find_slot(struct engine *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_slots; i++) {
+		if (strcmp(e->slots[i].name, name) == 0)
+			return &e->slots[i];
+	}
+	return NULL;
+}
+
+int
+engine_attach(struct engine *e, const char *encoding, struct packet_queue *q)
+{
+	struct enc_slot *s;
+	int rc = 0;
+
+	pthread_mutex_lock(&e->lock);
+	s = find_slot(e, encoding);
+	if (s == NULL)
+		rc = -ENOENT;
+	else if (s->n_subs >= CONFIG_MAX_OUTPUTS)
+		rc = -ENOSPC;
+	else
+		s->subs[s->n_subs++] = q;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+void
+engine_detach(struct engine *e, struct packet_queue *q)
+{
+	size_t i, j;
+
+	pthread_mutex_lock(&e->lock);
+	for (i = 0; i < e->n_slots; i++) {
+		struct enc_slot *s = &e->slots[i];
+		for (j = 0; j < s->n_subs; j++) {
+			if (s->subs[j] == q) {
+				s->subs[j] = s->subs[--s->n_subs];
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+int
+engine_reconfigure(struct engine *e, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct encoder *fresh[CONFIG_MAX_ENCODINGS] = { 0 };
+	struct encoder *old[CONFIG_MAX_ENCODINGS] = { 0 };
+	struct enc_slot next[CONFIG_MAX_ENCODINGS];
+	size_t i, n_old = 0;
+
+	/* Build every new or changed encoder first: all or nothing. */
+	for (i = 0; i < cfg->n_encodings; i++) {
+		struct enc_slot *s;
+		pthread_mutex_lock(&e->lock);
+		s = find_slot(e, cfg->encodings[i].name);
+		if (s != NULL && config_encoding_same(&s->cfg,
+				     &cfg->encodings[i])) {
+			pthread_mutex_unlock(&e->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&e->lock);
+		fresh[i] = make_encoder(e, &cfg->encodings[i], err, errlen);
+		if (fresh[i] == NULL) {
+			for (i = 0; i < cfg->n_encodings; i++)
+				encoder_free(fresh[i]);
+			return -EINVAL;
+		}
+	}
+	memset(next, 0, sizeof(next));
+	pthread_mutex_lock(&e->lock);
+	for (i = 0; i < cfg->n_encodings; i++) {
+		struct enc_slot *s = find_slot(e, cfg->encodings[i].name);
+		if (s != NULL) {
+			next[i] = *s;
+			s->enc = NULL;
+		}
+		slot_set_config(&next[i], &cfg->encodings[i]);
+		if (fresh[i] != NULL) {
+			if (next[i].enc != NULL)
+				old[n_old++] = next[i].enc;
+			next[i].enc = fresh[i];
+			log_info(MOD, "[encoding %s]: %s", next[i].name,
+			    s != NULL ? "settings changed; its outputs start "
+					"a new stream"
+				      : "added");
+		}
+	}
+	for (i = 0; i < e->n_slots; i++) {
+		if (e->slots[i].enc != NULL) {
+			/* Encoding removed: its outputs were stopped. */
+			publish_counters(e);
+			old[n_old++] = e->slots[i].enc;
+		}
+	}
+	memcpy(e->slots, next, sizeof(next));
+	e->n_slots = cfg->n_encodings;
+	atomic_store(&e->threshold_cdb,
+	    (int_fast64_t)(cfg->input.silence_threshold_dbfs * 100.0));
+	pthread_mutex_unlock(&e->lock);
+	for (i = 0; i < n_old; i++)
+		encoder_free(old[i]);
+	engine_set_title(e, cfg->input.title, cfg->input.artist);
+	return 0;
+}
+
+void
+engine_set_title(struct engine *e, const char *title, const char *artist)
+{
+	char t[STATS_TEXT], a[STATS_TEXT];
+
+	util_sanitize_text(t, sizeof(t), title != NULL ? title : "");
+	util_sanitize_text(a, sizeof(a), artist != NULL ? artist : "");
+	pthread_mutex_lock(&e->title_lock);
+	if (strcmp(t, e->title) != 0 || strcmp(a, e->artist) != 0) {
+		util_strlcpy(e->title, t, sizeof(e->title));
+		util_strlcpy(e->artist, a, sizeof(e->artist));
+		atomic_store(&e->title_dirty, true);
+	}
+	pthread_mutex_unlock(&e->title_lock);
+}

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * relay: startup order, the main loop, reload and shutdown. No other logic
+ * lives here.
+ *
+ * Startup: parse arguments, load and validate the whole config (exit 1 on
+ * any error, before anything connects), block every signal (threads inherit
+ * the mask; the main loop reads them through a signalfd), then start stats,
+ * the engine, the outputs, the input, the Icecast poller and the status
+ * server. Shutdown (SIGINT/SIGTERM): stop the input, let the engine end
+ * every stream with EOS, let each output send its last pages and
+ * disconnect, then stop the rest; exit 0. SIGHUP reloads (see reload()).
+ *
+ * Exit codes: 0 clean stop or successful --check, 1 config or startup
+ * error, 2 usage error.
+ *
+ * Threads: this file runs on the main thread only.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "engine.h"
+#include "icecast_poll.h"
+#include "input.h"
+#include "log.h"
+#include "output.h"
+#include "ring.h"
+#include "stats.h"
+#include "status.h"
+#include "version.h"
+
+#define MOD "main"
+#define RING_SECONDS 10
+#define OUTPUT_DRAIN_NS (800 * NS_PER_MS)
+
+struct relay {
+	struct config *cfg;
+	struct ring *ring;
+	struct engine *engine;
+	struct input *input;
+	struct output *outputs[CONFIG_MAX_OUTPUTS];
+	size_t n_outputs;
+	struct icecast_poll *poller;
+	struct status_server *status;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: relay -c FILE            run (foreground, logs to "
+	    "stderr)\n"
+	    "       relay --check -c FILE    validate the config and print "
+	    "a summary\n"
+	    "       relay --dump-config      list every key with its "
+	    "default\n"
+	    "       relay status [--url URL] [--json]\n"
+	    "                                the status of a running relay "
+	    "(exit 0 on air,\n"
+	    "                                1 off air, 2 unreachable)\n"
+	    "       relay --version | --help\n"
+	    "Signals: SIGTERM/SIGINT end every stream cleanly; SIGHUP "
+	    "reloads the config.\n"
+	    "Docs: docs/configuration.md, docs/operations.md\n");
+}
+
+static bool
+has_icecast_outputs(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_outputs; i++) {
+		if (cfg->outputs[i].type == OUTPUT_ICECAST)
+			return true;
+	}
+	return false;
+}
+
+/* Warns when a config that holds a secret inline can be read by others. */
+static void
+check_permissions(const struct config *cfg)
+{
+	struct stat st;
+	size_t i;
+	bool inline_secret = false;
+
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const char *from = cfg->outputs[i].password_from;
+		if (from != NULL && strcmp(from, "password") == 0)
+			inline_secret = true;
+	}
+	if (inline_secret && stat(cfg->path, &st) == 0 &&
+	    (st.st_mode & S_IROTH) != 0)
+		log_warn(MOD, "%s holds a password and is readable by every "
+			      "user; chmod o-r it or use password_file",
+		    cfg->path);
+}
+
+static int
+start_output(struct relay *r, const struct config *cfg, size_t i)
+{
+	char err[CONFIG_ERR_LEN];
+	struct output *o;
+
+	err[0] = '\0';
+	o = output_start(cfg, i, err, sizeof(err));
+	if (o == NULL) {
+		log_err(MOD, "%s", err);
+		return -EINVAL;
+	}
+	if (engine_attach(r->engine, cfg->outputs[i].encoding_name,
+		output_queue(o)) < 0) {
+		log_err(MOD, "[output %s]: encoding %s is not running",
+		    cfg->outputs[i].name, cfg->outputs[i].encoding_name);
+		output_stop(o, 0);
+		return -EINVAL;
+	}
+	r->outputs[r->n_outputs++] = o;
+	return 0;
+}
+
+static void
+stop_output(struct relay *r, size_t idx, int64_t drain_ns)
+{
+	engine_detach(r->engine, output_queue(r->outputs[idx]));
+	output_stop(r->outputs[idx], drain_ns);
+	r->outputs[idx] = r->outputs[--r->n_outputs];
+}
+
+static int
+start_all(struct relay *r)
+{
+	struct config *cfg = r->cfg;
+	char err[CONFIG_ERR_LEN];
+	size_t i;
+
+	err[0] = '\0';
+	stats_configure(cfg);
+	r->ring = ring_new((size_t)cfg->input.rate_hz * RING_SECONDS,
+	    cfg->input.channels);
+	if (r->ring == NULL) {
+		log_err(MOD, "out of memory allocating the input ring");
+		return -ENOMEM;
+	}
+	r->engine = engine_start(cfg, r->ring, err, sizeof(err));
+	if (r->engine == NULL) {
+		log_err(MOD, "%s", err);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->n_outputs; i++) {
+		if (start_output(r, cfg, i) < 0)
+			return -EINVAL;
+	}
+	r->input = input_start(&cfg->input, r->ring, err, sizeof(err));
+	if (r->input == NULL) {
+		log_err(MOD, "%s", err);
+		return -EINVAL;
+	}
+	if (has_icecast_outputs(cfg)) {
+		r->poller = icecast_poll_start(cfg->status.poll_icecast_ns);
+		if (r->poller == NULL)
+			log_warn(MOD, "cannot start the Icecast status poller; "
+				      "on-air checks and the stall watchdog's "
+				      "server check are off");
+	}
+	if (cfg->status.enabled) {
+		r->status = status_start(cfg, err, sizeof(err));
+		if (r->status == NULL) {
+			log_err(MOD, "%s", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void
+stop_all(struct relay *r)
+{
+	size_t i;
+
+	/* Input first: no new audio. Then the engine ends every stream, so
+	 * the last packets (EOS) are queued before the outputs drain. */
+	input_stop(r->input);
+	r->input = NULL;
+	engine_stop(r->engine);
+	r->engine = NULL;
+	for (i = 0; i < r->n_outputs; i++)
+		output_stop(r->outputs[i], OUTPUT_DRAIN_NS);
+	r->n_outputs = 0;
+	status_stop(r->status);
+	r->status = NULL;
+	icecast_poll_stop(r->poller);
+	r->poller = NULL;
+	ring_free(r->ring);
+	r->ring = NULL;
+}
+
+/*
+ * SIGHUP: build and validate a whole new config; apply nothing if it has an
+ * error. Outputs whose settings (and encoding) did not change keep
+ * streaming without a gap; changed ones restart; new ones start; removed
+ * ones end their stream with EOS.
+ */
+static void
+reload(struct relay *r)
+{
+	struct config *next = NULL, *old = r->cfg;
+	char err[CONFIG_ERR_LEN];
+	size_t i, j;
+	bool keep[CONFIG_MAX_OUTPUTS] = { false };
+	int kept = 0, started = 0, stopped = 0;
+
+	log_info(MOD, "reloading %s", old->path);
+	if (config_load(old->path, &next, err, sizeof(err)) < 0) {
+		log_err(MOD, "reload rejected, the running config stays: %s",
+		    err);
+		return;
+	}
+	if (next->input.rate_hz != old->input.rate_hz ||
+	    next->input.channels != old->input.channels) {
+		log_err(MOD, "reload rejected, the running config stays: "
+			     "[input] rate and channels change only with a "
+			     "restart");
+		config_free(next);
+		return;
+	}
+	if (next->status.enabled != old->status.enabled ||
+	    (next->status.enabled &&
+		(strcmp(next->status.listen_host, old->status.listen_host) !=
+			0 ||
+		    next->status.listen_port != old->status.listen_port)))
+		log_warn(MOD, "[status] listen changes only with a restart; "
+			      "still serving the old address");
+	log_configure(next->log.level, next->log.target);
+	check_permissions(next);
+
+	/* Stop outputs that changed or went away (EOS, disconnect). */
+	for (i = 0; i < r->n_outputs;) {
+		const char *name = output_name(r->outputs[i]);
+		const struct output_config *oo = NULL, *no = NULL;
+		for (j = 0; j < old->n_outputs; j++) {
+			if (strcmp(old->outputs[j].name, name) == 0)
+				oo = &old->outputs[j];
+		}
+		for (j = 0; j < next->n_outputs; j++) {
+			if (strcmp(next->outputs[j].name, name) == 0) {
+				no = &next->outputs[j];
+				if (oo != NULL &&
+				    config_output_same(old, oo, next, no))
+					keep[j] = true;
+			}
+		}
+		if (no != NULL && oo != NULL && config_output_same(old, oo, next,
+						    no)) {
+			kept++;
+			i++;
+			continue;
+		}
+		log_info(MOD, "[output %s]: %s", name,
+		    no == NULL ? "removed" : "settings changed, restarting");
+		stop_output(r, i, OUTPUT_DRAIN_NS);
+		stopped++;
+	}
+	stats_configure(next);
+	if (engine_reconfigure(r->engine, next, err, sizeof(err)) < 0) {
+		log_err(MOD, "reload: %s; encodings unchanged", err);
+	}
+	for (j = 0; j < next->n_outputs; j++) {
+		if (keep[j])
+			continue;
+		if (start_output(r, next, j) == 0)
+			started++;
+	}
+	if (!config_input_same(&old->input, &next->input)) {
+		log_info(MOD, "[input]: settings changed, reopening");
+		input_stop(r->input);
+		r->input = input_start(&next->input, r->ring, err, sizeof(err));
+		if (r->input == NULL)
+			log_err(MOD, "%s", err);
+	}
+	engine_set_title(r->engine, next->input.title, next->input.artist);
+	if (r->poller == NULL && has_icecast_outputs(next))
+		r->poller = icecast_poll_start(next->status.poll_icecast_ns);
+	status_reconfigure(r->status, next);
+	r->cfg = next;
+	config_free(old);
+	log_info(MOD, "reloaded: %d output(s) kept streaming, %d started, "
+		      "%d stopped",
+	    kept, started, stopped);
+}
+
+static int
+run(struct relay *r)
+{
+	sigset_t mask;
+	int sfd, rc = 0;
+	bool running = true;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_err(MOD, "signalfd: %s", strerror(errno));
+		return 1;
+	}
+	if (start_all(r) < 0) {
+		rc = 1;
+		running = false;
+	} else {
+		log_info(MOD, "relay %s running: %zu encoding(s), %zu "
+			      "output(s); SIGHUP reloads, SIGTERM stops",
+		    RELAY_VERSION, r->cfg->n_encodings, r->cfg->n_outputs);
+	}
+	while (running) {
+		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		struct signalfd_siginfo si;
+		int n = poll(&pfd, 1, 1000);
+
+		if (n < 0 && errno != EINTR) {
+			log_err(MOD, "poll: %s", strerror(errno));
+			break;
+		}
+		if (n <= 0)
+			continue;
+		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			continue;
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload(r);
+			break;
+		case SIGINT:
+		case SIGTERM:
+			log_info(MOD, "%s: ending every stream and stopping",
+			    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			running = false;
+			break;
+		default:
+			break;
+		}
+	}
+	stop_all(r);
+	close(sfd);
+	if (rc == 0)
+		log_info(MOD, "stopped cleanly");
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "dump-config", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct relay r;
+	const char *path = NULL;
+	bool check = false;
+	char err[CONFIG_ERR_LEN];
+	sigset_t mask;
+	int ch, rc;
+
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_client_main(argc - 1, argv + 1);
+
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'd':
+			config_dump_keys(stdout);
+			return 0;
+		case 'V':
+			printf("relay %s (%s)\n", RELAY_VERSION, relay_git_rev());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || path == NULL) {
+		if (optind < argc)
+			fprintf(stderr, "relay: unexpected argument \"%s\"\n",
+			    argv[optind]);
+		else
+			fprintf(stderr, "relay: no config file: use -c FILE "
+					"(see config/relay.conf)\n");
+		usage(stderr);
+		return 2;
+	}
+
+	memset(&r, 0, sizeof(r));
+	err[0] = '\0';
+	if (config_load(path, &r.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		config_print_summary(r.cfg, stdout);
+		config_free(r.cfg);
+		return 0;
+	}
+	log_configure(r.cfg->log.level, r.cfg->log.target);
+	check_permissions(r.cfg);
+
+	/* libshout writes without MSG_NOSIGNAL: a dead server must give
+	 * EPIPE, not kill us (FIELD-NOTES 2.1). */
+	signal(SIGPIPE, SIG_IGN);
+	/* Every thread inherits this mask; signals arrive on the signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
+	rc = run(&r);
+	config_free(r.cfg);
+	return rc;
+}

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The generic part of every output: its thread, its bounded packet queue,
+ * its muxer (one Ogg stream per connection), reconnect with backoff, the
+ * stall watchdog, and the counters in stats. Backends (output_icecast.c)
+ * only connect and move bytes.
+ *
+ * DESIGN
+ * States: DISCONNECTED -> CONNECTING -> CONNECTED -> (error) DISCONNECTED.
+ * - Every attempt, the first included, is retried forever: delays start at
+ *   reconnect_min, double up to reconnect_max, with +-25% jitter kept inside
+ *   [reconnect_min, reconnect_max] so that a fleet of relays does not hammer
+ *   a restarted server in lockstep.
+ * - While not connected the queue is drained and discarded, so a reconnect
+ *   starts with current audio, never a burst of stale minutes, and the
+ *   muxer is reset so the first packet opens a fresh logical stream with
+ *   BOS and headers (Icecast sends a headerless source's listeners nothing).
+ * - Stall watchdog, because libshout cannot see a frozen server (the kernel
+ *   buffers megabytes, FIELD-NOTES 2.6/2.7): the connection is declared
+ *   stalled and closed when (a) bytes wait in the backend and none have
+ *   moved for stall_timeout, or (b) the Icecast poller has not seen our
+ *   mount listed with audio for stall_timeout plus one poll interval
+ *   (server frozen, half-open TCP, or the server dropped us).
+ *
+ * Threads: output_start/stop on the main thread; output_thread runs the
+ * backend; the engine thread pushes into the queue.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "muxer.h"
+#include "output.h"
+#include "stats.h"
+
+/* Bytes of Ogg Vorbis per second we size queues for: the highest rate a
+ * q10 stereo stream reaches (~500 kbit/s), so the bound is never hit by a
+ * healthy connection, only by a stuck one. */
+#define QUEUE_BYTES_PER_SEC (500 * 1000 / 8)
+#define MAX_PAGE_MS 500
+#define CONNECT_POLL_NS (10 * NS_PER_MS)
+#define POP_WAIT_NS (20 * NS_PER_MS)
+
+enum output_state {
+	OUTPUT_DISCONNECTED = 0,
+	OUTPUT_CONNECTING,
+	OUTPUT_CONNECTED,
+};
+
+struct output {
+	char name[64];
+	char mod[80]; /* log module: out[name] */
+	char url[600];
+	enum output_type type;
+	enum metadata_mode metadata;
+	int64_t reconnect_min_ns;
+	int64_t reconnect_max_ns;
+	int64_t stall_timeout_ns;
+	int64_t connect_timeout_ns;
+	int64_t poll_interval_ns;
+	int stats_id;
+	const struct output_ops *ops;
+	struct output_backend *backend;
+	struct packet_queue *queue;
+	struct muxer *muxer;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+	atomic_int_fast64_t drain_deadline_mono_ns;
+
+	/* Output thread only. */
+	enum output_state state;
+	int64_t backoff_ns;
+	int64_t next_attempt_mono_ns;
+	int64_t connect_started_mono_ns;
+	int64_t connected_mono_ns;
+	int64_t connected_wall_ns;
+	int64_t last_progress_mono_ns;
+	size_t last_pending;
+	char last_fail[256];
+	uint32_t title_chain; /* chain id whose title was sent (admin) */
+	bool ever_connected;
+};
+
+static int
+write_page_cb(const unsigned char *data, size_t bytes, void *arg)
+{
+	struct output *o = arg;
+	char err[256];
+	int rc;
+
+	err[0] = '\0';
+	rc = o->ops->write(o->backend, data, bytes, err, sizeof(err));
+	if (rc < 0) {
+		util_strlcpy(o->last_fail, err[0] != '\0' ? err : strerror(-rc),
+		    sizeof(o->last_fail));
+		return rc;
+	}
+	stats_output_add_sent(o->stats_id, bytes);
+	return 0;
+}
+
+/* Next delay: backoff with +-25% jitter, clamped to [min, max]. */
+static int64_t
+next_delay(struct output *o)
+{
+	int64_t d = o->backoff_ns;
+	int64_t span = d / 2;
+	int64_t jitter = span > 0
+	    ? (int64_t)(util_random_u32() % (uint64_t)span) - span / 2
+	    : 0;
+
+	d += jitter;
+	if (d < o->reconnect_min_ns)
+		d = o->reconnect_min_ns;
+	if (d > o->reconnect_max_ns)
+		d = o->reconnect_max_ns;
+	o->backoff_ns *= 2;
+	if (o->backoff_ns > o->reconnect_max_ns)
+		o->backoff_ns = o->reconnect_max_ns;
+	return d;
+}
+
+/* Closes the connection after an error and schedules the next attempt.
+ * Logs at warn once per distinct reason, at debug for repeats. */
+static void
+fail(struct output *o, const char *why)
+{
+	int64_t delay;
+	bool was_connected = o->state == OUTPUT_CONNECTED;
+	bool repeat = strcmp(why, o->last_fail) == 0 && !was_connected;
+
+	o->ops->close(o->backend);
+	muxer_reset(o->muxer);
+	delay = next_delay(o);
+	o->next_attempt_mono_ns = util_now_mono_ns() + delay;
+	o->state = OUTPUT_DISCONNECTED;
+	if (was_connected)
+		stats_output_inc_reconnects(o->stats_id);
+	stats_output_set_connected(o->stats_id, false, why);
+	log_msg(repeat ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, o->mod,
+	    "%s: %s; %s in %.1f s", o->url, why,
+	    was_connected ? "reconnecting" : "retrying",
+	    (double)delay / 1e9);
+	util_strlcpy(o->last_fail, why, sizeof(o->last_fail));
+}
+
+static void
+connected(struct output *o)
+{
+	o->state = OUTPUT_CONNECTED;
+	o->connected_mono_ns = util_now_mono_ns();
+	o->connected_wall_ns = util_now_wall_ns();
+	o->last_progress_mono_ns = o->connected_mono_ns;
+	o->last_pending = 0;
+	o->backoff_ns = o->reconnect_min_ns;
+	o->title_chain = 0;
+	o->last_fail[0] = '\0';
+	/* Start with current audio: a fresh chain, nothing stale. */
+	muxer_reset(o->muxer);
+	packet_queue_clear(o->queue);
+	stats_output_set_connected(o->stats_id, true, NULL);
+	log_info(o->mod, "%s: connected%s", o->url,
+	    o->ever_connected ? " again" : "");
+	o->ever_connected = true;
+}
+
+static void
+try_connect(struct output *o, bool poll)
+{
+	char err[256];
+	int rc;
+
+	err[0] = '\0';
+	rc = poll ? o->ops->open_poll(o->backend, err, sizeof(err))
+		  : o->ops->open(o->backend, err, sizeof(err));
+	if (rc == 0) {
+		connected(o);
+		return;
+	}
+	if (rc == -EINPROGRESS) {
+		if (!poll) {
+			o->state = OUTPUT_CONNECTING;
+			o->connect_started_mono_ns = util_now_mono_ns();
+		} else if (util_now_mono_ns() - o->connect_started_mono_ns >
+		    o->connect_timeout_ns) {
+			snprintf(err, sizeof(err),
+			    "no answer within %.0f s (connect_timeout)",
+			    (double)o->connect_timeout_ns / 1e9);
+			fail(o, err);
+		}
+		return;
+	}
+	fail(o, err[0] != '\0' ? err : strerror(-rc));
+}
+
+/* Discards queued packets while not connected. */
+static void
+drain_discard(struct output *o, int64_t wait_ns)
+{
+	struct packet *p;
+	bool gap;
+
+	p = packet_queue_pop(o->queue, wait_ns, &gap);
+	while (p != NULL) {
+		packet_unref(p);
+		p = packet_queue_pop(o->queue, 0, &gap);
+	}
+	(void)packet_queue_take_dropped(o->queue);
+	stats_output_set_queue(o->stats_id, 0);
+}
+
+/* Returns true when the watchdog closed the connection. */
+static bool
+watchdog(struct output *o, size_t pending)
+{
+	int64_t now = util_now_mono_ns();
+	char why[256];
+
+	if (pending == 0 || pending < o->last_pending)
+		o->last_progress_mono_ns = now;
+	o->last_pending = pending;
+	if (pending > 0 && now - o->last_progress_mono_ns > o->stall_timeout_ns) {
+		snprintf(why, sizeof(why),
+		    "stalled: %zu bytes waiting, none sent for %.0f s",
+		    pending, (double)o->stall_timeout_ns / 1e9);
+		fail(o, why);
+		return true;
+	}
+	if (o->type == OUTPUT_ICECAST && o->poll_interval_ns > 0) {
+		int64_t wall = util_now_wall_ns();
+		int64_t seen = stats_output_server_seen(o->stats_id);
+		int64_t base = seen > o->connected_wall_ns ? seen
+							     : o->connected_wall_ns;
+		if (wall - base > o->stall_timeout_ns + o->poll_interval_ns) {
+			snprintf(why, sizeof(why),
+			    "stalled: the server has not listed this mount "
+			    "with audio for %.0f s (frozen server or lost "
+			    "link)",
+			    (double)(wall - base) / 1e9);
+			fail(o, why);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+handle_title(struct output *o, struct packet *p)
+{
+	struct stream_headers *h = p->headers;
+	char err[256];
+
+	if (o->metadata != METADATA_ADMIN || o->ops->set_title == NULL ||
+	    h->chain_id == o->title_chain)
+		return;
+	o->title_chain = h->chain_id;
+	err[0] = '\0';
+	if (o->ops->set_title(o->backend, h->title, h->artist, err,
+		sizeof(err)) < 0)
+		log_warn(o->mod, "%s: title update failed: %s; the stream "
+				 "goes on",
+		    o->url, err);
+}
+
+static void
+run_connected(struct output *o)
+{
+	struct packet *p;
+	bool gap = false;
+	size_t pending = 0;
+	char err[256];
+	uint64_t dropped;
+	int rc;
+
+	p = packet_queue_pop(o->queue, POP_WAIT_NS, &gap);
+	while (p != NULL) {
+		handle_title(o, p);
+		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
+		packet_unref(p);
+		if (rc < 0) {
+			fail(o, o->last_fail[0] != '\0' ? o->last_fail
+							: strerror(-rc));
+			return;
+		}
+		p = packet_queue_pop(o->queue, 0, &gap);
+	}
+	dropped = packet_queue_take_dropped(o->queue);
+	if (dropped > 0) {
+		stats_output_add_dropped(o->stats_id, dropped);
+		log_warn(o->mod, "%s: fell behind; dropped %llu KiB of queued "
+				 "audio and restarted the stream",
+		    o->url, (unsigned long long)(dropped / 1024));
+	}
+	err[0] = '\0';
+	rc = o->ops->flush(o->backend, &pending, err, sizeof(err));
+	if (rc < 0) {
+		fail(o, err[0] != '\0' ? err : strerror(-rc));
+		return;
+	}
+	stats_output_set_queue(o->stats_id,
+	    packet_queue_bytes(o->queue) + pending);
+	watchdog(o, pending);
+}
+
+/* Shutdown: send what is queued (the engine already ended its streams),
+ * close the Ogg stream with EOS, let the backend drain, disconnect. */
+static void
+finish(struct output *o)
+{
+	int64_t deadline = atomic_load(&o->drain_deadline_mono_ns);
+	struct packet *p;
+	bool gap;
+	size_t pending = 0;
+	char err[256];
+
+	if (o->state != OUTPUT_CONNECTED) {
+		o->ops->close(o->backend);
+		return;
+	}
+	while ((p = packet_queue_pop(o->queue, 0, &gap)) != NULL) {
+		int rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
+		packet_unref(p);
+		if (rc < 0)
+			goto out;
+	}
+	if (muxer_end(o->muxer, write_page_cb, o) < 0)
+		goto out;
+	do {
+		err[0] = '\0';
+		if (o->ops->flush(o->backend, &pending, err, sizeof(err)) < 0)
+			break;
+		if (pending > 0)
+			util_sleep_ns(5 * NS_PER_MS);
+	} while (pending > 0 && util_now_mono_ns() < deadline);
+out:
+	o->ops->close(o->backend);
+	stats_output_set_connected(o->stats_id, false, NULL);
+	log_info(o->mod, "%s: stream ended, disconnected", o->url);
+}
+
+/* Runs on: the output's own thread. */
+static void *
+output_thread(void *arg)
+{
+	struct output *o = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	o->next_attempt_mono_ns = util_now_mono_ns();
+	while (!atomic_load(&o->stop)) {
+		int64_t now = util_now_mono_ns();
+		switch (o->state) {
+		case OUTPUT_DISCONNECTED:
+			if (now >= o->next_attempt_mono_ns) {
+				try_connect(o, false);
+			} else {
+				int64_t wait = o->next_attempt_mono_ns - now;
+				drain_discard(o, wait < 100 * NS_PER_MS
+					? wait
+					: 100 * NS_PER_MS);
+			}
+			break;
+		case OUTPUT_CONNECTING:
+			drain_discard(o, CONNECT_POLL_NS);
+			try_connect(o, true);
+			break;
+		case OUTPUT_CONNECTED:
+			run_connected(o);
+			break;
+		}
+	}
+	finish(o);
+	return NULL;
+}
+
+struct output *
+output_start(const struct config *cfg, size_t index, char *err,
+    size_t errlen)
+{
+	const struct output_config *oc = &cfg->outputs[index];
+	struct output *o;
+	const struct output_ops *ops;
+	size_t max_bytes;
+	int rc;
+
+	switch (oc->type) {
+	case OUTPUT_ICECAST:
+		ops = &output_icecast_ops;
+		break;
+	case OUTPUT_FILE:
+	default:
+		snprintf(err, errlen, "[output %s]: type file is not "
+				      "available in this build yet",
+		    oc->name);
+		return NULL;
+	}
+	o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		snprintf(err, errlen, "[output %s]: out of memory", oc->name);
+		return NULL;
+	}
+	util_strlcpy(o->name, oc->name, sizeof(o->name));
+	snprintf(o->mod, sizeof(o->mod), "out[%s]", oc->name);
+	config_output_url(oc, o->url, sizeof(o->url));
+	o->type = oc->type;
+	o->metadata = oc->metadata;
+	o->reconnect_min_ns = oc->reconnect_min_ns;
+	o->reconnect_max_ns = oc->reconnect_max_ns;
+	o->backoff_ns = oc->reconnect_min_ns;
+	o->stall_timeout_ns = oc->stall_timeout_ns;
+	o->connect_timeout_ns = oc->connect_timeout_ns;
+	o->poll_interval_ns = cfg->status.poll_icecast_ns;
+	o->ops = ops;
+	max_bytes = (size_t)(oc->queue_ns / NS_PER_SEC + 1) *
+	    QUEUE_BYTES_PER_SEC;
+	o->queue = packet_queue_new(max_bytes);
+	o->muxer = muxer_new(MAX_PAGE_MS);
+	if (o->queue == NULL || o->muxer == NULL) {
+		snprintf(err, errlen, "[output %s]: out of memory", oc->name);
+		goto fail;
+	}
+	rc = ops->create(cfg, oc, &o->backend, err, errlen);
+	if (rc < 0)
+		goto fail;
+	o->stats_id = stats_output_register(cfg, oc);
+	rc = pthread_create(&o->thread, NULL, output_thread, o);
+	if (rc != 0) {
+		snprintf(err, errlen, "[output %s]: cannot start thread: %s",
+		    oc->name, strerror(rc));
+		goto fail;
+	}
+	o->thread_started = true;
+	return o;
+fail:
+	if (o->backend != NULL)
+		ops->destroy(o->backend);
+	packet_queue_free(o->queue);
+	muxer_free(o->muxer);
+	free(o);
+	return NULL;
+}
+
+void
+output_stop(struct output *o, int64_t drain_ns)
+{
+	if (o == NULL)
+		return;
+	atomic_store(&o->drain_deadline_mono_ns, util_now_mono_ns() + drain_ns);
+	atomic_store(&o->stop, true);
+	packet_queue_wake(o->queue);
+	if (o->thread_started)
+		pthread_join(o->thread, NULL);
+	o->ops->destroy(o->backend);
+	stats_output_unregister(o->stats_id);
+	packet_queue_free(o->queue);
+	muxer_free(o->muxer);
+	free(o);
+}
+
+struct packet_queue *
+output_queue(struct output *o)
+{
+	return o->queue;
+}
+
+int
+output_stats_id(const struct output *o)
+{
+	return o->stats_id;
+}
+
+const char *
+output_name(const struct output *o)
+{
+	return o->name;
+}

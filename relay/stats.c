@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one place every counter lives. See stats.h for who writes what.
+ * Hot counters are atomics in `hot`; everything else sits in `cold`
+ * behind `lock`. stats_snapshot() copies both into the caller's struct.
+ *
+ * Threads: every function is thread-safe. The input-path functions
+ * (stats_input_add_frames, _inc_xruns, _add_overflow, _set_levels) are
+ * lock-free.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "stats.h"
+
+struct output_hot {
+	atomic_uint_fast64_t bytes_sent;
+	atomic_uint_fast64_t queue_bytes;
+	atomic_uint_fast64_t dropped_bytes;
+	atomic_uint_fast64_t reconnects;
+	atomic_int_fast64_t server_seen_wall_ns;
+};
+
+struct output_cold {
+	bool used;
+	struct stats_output o;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct output_hot out_hot[CONFIG_MAX_OUTPUTS];
+static struct output_cold out_cold[CONFIG_MAX_OUTPUTS];
+static struct stats_encoding encodings[CONFIG_MAX_ENCODINGS];
+static size_t n_encodings;
+static struct stats_programme programme;
+static char station_name[STATS_TEXT] = "relay";
+static char station_description[STATS_TEXT];
+static char station_url[STATS_TEXT];
+static char input_type[16];
+static char input_error[STATS_TEXT];
+static double threshold_dbfs = -50.0;
+static int64_t start_wall_ns;
+
+static atomic_uint_fast64_t in_frames;
+static atomic_uint_fast64_t in_xruns;
+static atomic_uint_fast64_t in_overflows;
+static atomic_uint_fast64_t in_reopens;
+static atomic_int_fast64_t in_last_frame_mono_ns;
+/* Levels in hundredths of a dB, silent time in milliseconds. */
+static atomic_int_fast64_t lv_peak_cdb = -12000;
+static atomic_int_fast64_t lv_rms_cdb = -12000;
+static atomic_int_fast64_t lv_silent_ms;
+
+void
+stats_configure(const struct config *cfg)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	if (start_wall_ns == 0)
+		start_wall_ns = util_now_wall_ns();
+	util_strlcpy(station_name, cfg->station.name, sizeof(station_name));
+	util_strlcpy(station_description, cfg->station.description,
+	    sizeof(station_description));
+	util_strlcpy(station_url, cfg->station.url, sizeof(station_url));
+	util_strlcpy(input_type, input_type_name(cfg->input.type),
+	    sizeof(input_type));
+	threshold_dbfs = cfg->input.silence_threshold_dbfs;
+	for (i = 0; i < cfg->n_encodings; i++) {
+		const struct encoding_config *e = &cfg->encodings[i];
+		struct stats_encoding *se = &encodings[i];
+		bool keep = i < n_encodings && strcmp(se->name, e->name) == 0;
+		uint64_t packets = keep ? se->packets : 0;
+		uint64_t bytes = keep ? se->bytes : 0;
+
+		memset(se, 0, sizeof(*se));
+		util_strlcpy(se->name, e->name, sizeof(se->name));
+		se->rate_hz = e->rate_hz;
+		se->channels = e->channels;
+		se->quality = e->managed ? (double)NAN : e->quality;
+		se->bitrate_kbps = e->managed ? e->bitrate_kbps : 0;
+		se->min_bitrate_kbps = e->min_bitrate_kbps;
+		se->max_bitrate_kbps = e->max_bitrate_kbps;
+		se->packets = packets;
+		se->bytes = bytes;
+	}
+	n_encodings = cfg->n_encodings;
+	if (programme.title[0] == '\0' && programme.state == PROGRAMME_LIVE) {
+		util_sanitize_text(programme.title, sizeof(programme.title),
+		    cfg->input.title);
+		util_sanitize_text(programme.artist, sizeof(programme.artist),
+		    cfg->input.artist);
+		util_strlcpy(programme.source, "live", sizeof(programme.source));
+		programme.started_at_wall_ns = start_wall_ns;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static bool
+valid_id(int id)
+{
+	return id >= 0 && id < CONFIG_MAX_OUTPUTS;
+}
+
+int
+stats_output_register(const struct config *cfg, const struct output_config *o)
+{
+	int i, id = -1;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
+		if (out_cold[i].used &&
+		    strcmp(out_cold[i].o.name, o->name) == 0) {
+			id = i;
+			break;
+		}
+	}
+	if (id < 0) {
+		for (i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
+			if (!out_cold[i].used) {
+				id = i;
+				memset(&out_cold[i], 0, sizeof(out_cold[i]));
+				atomic_store(&out_hot[i].bytes_sent, 0);
+				atomic_store(&out_hot[i].queue_bytes, 0);
+				atomic_store(&out_hot[i].dropped_bytes, 0);
+				atomic_store(&out_hot[i].reconnects, 0);
+				atomic_store(&out_hot[i].server_seen_wall_ns,
+				    0);
+				out_cold[i].o.listeners = -1;
+				out_cold[i].o.since_wall_ns =
+				    util_now_wall_ns();
+				break;
+			}
+		}
+	}
+	if (id >= 0) {
+		struct stats_output *so = &out_cold[id].o;
+		out_cold[id].used = true;
+		util_strlcpy(so->name, o->name, sizeof(so->name));
+		util_strlcpy(so->type,
+		    o->type == OUTPUT_FILE ? "file" : "icecast",
+		    sizeof(so->type));
+		config_output_url(o, so->url, sizeof(so->url));
+		util_strlcpy(so->encoding,
+		    cfg->encodings[o->encoding_index].name,
+		    sizeof(so->encoding));
+		if (o->type == OUTPUT_ICECAST) {
+			util_strlcpy(so->host, o->host, sizeof(so->host));
+			so->port = o->port;
+			util_strlcpy(so->mount, o->mount, sizeof(so->mount));
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return id;
+}
+
+void
+stats_output_unregister(int id)
+{
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	out_cold[id].used = false;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_output_set_connected(int id, bool connected, const char *error)
+{
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	if (out_cold[id].o.connected != connected)
+		out_cold[id].o.since_wall_ns = util_now_wall_ns();
+	out_cold[id].o.connected = connected;
+	if (error != NULL)
+		util_strlcpy(out_cold[id].o.last_error, error,
+		    sizeof(out_cold[id].o.last_error));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_output_set_error(int id, const char *error)
+{
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	util_strlcpy(out_cold[id].o.last_error, error != NULL ? error : "",
+	    sizeof(out_cold[id].o.last_error));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_output_add_sent(int id, uint64_t bytes)
+{
+	if (valid_id(id))
+		atomic_fetch_add(&out_hot[id].bytes_sent, bytes);
+}
+
+void
+stats_output_set_queue(int id, uint64_t bytes)
+{
+	if (valid_id(id))
+		atomic_store(&out_hot[id].queue_bytes, bytes);
+}
+
+void
+stats_output_add_dropped(int id, uint64_t bytes)
+{
+	if (valid_id(id))
+		atomic_fetch_add(&out_hot[id].dropped_bytes, bytes);
+}
+
+void
+stats_output_inc_reconnects(int id)
+{
+	if (valid_id(id))
+		atomic_fetch_add(&out_hot[id].reconnects, 1);
+}
+
+void
+stats_output_set_server(int id, bool reachable, bool listed,
+    int64_t listeners, const char *title)
+{
+	struct stats_output *so;
+
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	so = &out_cold[id].o;
+	so->server_reachable = reachable;
+	so->mount_listed = listed;
+	if (listed) {
+		int64_t now = util_now_wall_ns();
+		so->server_seen_wall_ns = now;
+		atomic_store(&out_hot[id].server_seen_wall_ns, now);
+	}
+	so->listeners = listed ? listeners : (reachable ? 0 : -1);
+	if (so->listeners > so->listener_peak)
+		so->listener_peak = so->listeners;
+	if (title != NULL)
+		util_sanitize_text(so->server_title, sizeof(so->server_title),
+		    title);
+	else if (!listed)
+		so->server_title[0] = '\0';
+	pthread_mutex_unlock(&lock);
+}
+
+int64_t
+stats_output_server_seen(int id)
+{
+	if (!valid_id(id))
+		return 0;
+	return atomic_load(&out_hot[id].server_seen_wall_ns);
+}
+
+void
+stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < n_encodings; i++) {
+		if (strcmp(encodings[i].name, name) == 0) {
+			encodings[i].packets += packets;
+			encodings[i].bytes += bytes;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_input_add_frames(uint64_t frames)
+{
+	atomic_fetch_add(&in_frames, frames);
+	atomic_store(&in_last_frame_mono_ns, util_now_mono_ns());
+}
+
+void
+stats_input_inc_xruns(void)
+{
+	atomic_fetch_add(&in_xruns, 1);
+}
+
+void
+stats_input_add_overflow(uint64_t frames)
+{
+	atomic_fetch_add(&in_overflows, frames);
+}
+
+void
+stats_input_inc_reopens(void)
+{
+	atomic_fetch_add(&in_reopens, 1);
+}
+
+void
+stats_input_set_error(const char *error)
+{
+	pthread_mutex_lock(&lock);
+	util_strlcpy(input_error, error != NULL ? error : "",
+	    sizeof(input_error));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s)
+{
+	atomic_store(&lv_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
+	atomic_store(&lv_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
+	atomic_store(&lv_silent_ms, (int_fast64_t)llround(silent_s * 1000.0));
+}
+
+void
+stats_programme_set(const struct stats_programme *p)
+{
+	pthread_mutex_lock(&lock);
+	programme = *p;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_programme_get(struct stats_programme *out)
+{
+	pthread_mutex_lock(&lock);
+	*out = programme;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_snapshot(struct stats_snapshot *out)
+{
+	size_t i;
+	int64_t last;
+
+	memset(out, 0, sizeof(*out));
+	out->now_wall_ns = util_now_wall_ns();
+	pthread_mutex_lock(&lock);
+	util_strlcpy(out->station_name, station_name,
+	    sizeof(out->station_name));
+	util_strlcpy(out->station_description, station_description,
+	    sizeof(out->station_description));
+	util_strlcpy(out->station_url, station_url, sizeof(out->station_url));
+	out->start_wall_ns = start_wall_ns;
+	out->silence_threshold_dbfs = threshold_dbfs;
+	util_strlcpy(out->input.type, input_type, sizeof(out->input.type));
+	util_strlcpy(out->input.last_error, input_error,
+	    sizeof(out->input.last_error));
+	memcpy(out->encodings, encodings, sizeof(encodings));
+	out->n_encodings = n_encodings;
+	out->listeners = 0;
+	for (i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
+		struct stats_output *so;
+		if (!out_cold[i].used)
+			continue;
+		so = &out->outputs[out->n_outputs++];
+		*so = out_cold[i].o;
+		so->id = (int)i;
+		so->bytes_sent = atomic_load(&out_hot[i].bytes_sent);
+		so->queue_bytes = atomic_load(&out_hot[i].queue_bytes);
+		so->dropped_bytes = atomic_load(&out_hot[i].dropped_bytes);
+		so->reconnects = atomic_load(&out_hot[i].reconnects);
+		if (so->listeners > 0)
+			out->listeners += so->listeners;
+	}
+	out->programme = programme;
+	pthread_mutex_unlock(&lock);
+
+	out->uptime_ns = out->now_wall_ns - out->start_wall_ns;
+	out->input.frames = atomic_load(&in_frames);
+	out->input.xruns = atomic_load(&in_xruns);
+	out->input.overflows = atomic_load(&in_overflows);
+	out->input.reopens = atomic_load(&in_reopens);
+	last = atomic_load(&in_last_frame_mono_ns);
+	out->input.flowing =
+	    last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+	out->input.peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
+	out->input.rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
+	out->input.silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;
+}
+
+const char *
+programme_state_name(enum programme_state s)
+{
+	switch (s) {
+	case PROGRAMME_LIVE:
+		return "live";
+	case PROGRAMME_SEGMENT:
+		return "segment";
+	case PROGRAMME_FALLBACK:
+		return "fallback";
+	case PROGRAMME_OFF_AIR:
+		return "off_air";
+	}
+	return "?";
+}
