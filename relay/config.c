@@ -461,7 +461,7 @@ apply_defaults(void *base, enum section_kind kind)
 }
 
 static struct section_state *
-find_or_add_section(struct parse_state *ps, const char *section)
+find_or_add_section(struct parse_state *ps, const char *section, bool header)
 {
 	char kind_name[64], name[64];
 	const char *sp;
@@ -534,7 +534,7 @@ find_or_add_section(struct parse_state *ps, const char *section)
 	for (i = 0; i < ps->n_sections; i++) {
 		s = &ps->sections[i];
 		if ((int)s->kind == kind && strcmp(s->name, name) == 0) {
-			if (s->header_line != ps->section_line) {
+			if (header) {
 				set_err(ps, ps->section_line,
 				    "%s: section appears twice (first on line "
 				    "%d)",
@@ -598,7 +598,7 @@ on_ini_key(void *user, const char *section, const char *name,
 		    name);
 		return 0;
 	}
-	s = find_or_add_section(ps, section);
+	s = find_or_add_section(ps, section, false);
 	if (s == NULL)
 		return 0;
 	section_label(s, label, sizeof(label));
@@ -675,8 +675,29 @@ line_reader(char *buf, int size, void *stream)
 	p = buf;
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (*p == '[')
+	if (*p == '[' && !ps->failed) {
+		/* Register the section here, so a section without keys
+		 * ([encoding hifi] with every default) exists too, and a
+		 * repeated header is caught at its own line. */
+		const char *close = strchr(p, ']');
+		char name[160];
+		size_t n;
+
 		ps->section_line = ps->line;
+		if (close == NULL)
+			return r; /* inih reports the line */
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = (size_t)(close - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		(void)find_or_add_section(ps, name, true);
+	}
 	return r;
 }
 
@@ -854,6 +875,46 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * Relative paths in the file are relative to the file's directory, so a
+ * config and its segments can move together. Returns owned or NULL.
+ */
+static char *
+resolve_path(const char *config_path, const char *p)
+{
+	const char *slash;
+	char *out;
+	size_t dl;
+
+	if (p == NULL)
+		return NULL;
+	slash = strrchr(config_path, '/');
+	if (p[0] == '/' || p[0] == '\0' || slash == NULL)
+		return strdup(p);
+	dl = (size_t)(slash - config_path);
+	out = malloc(dl + strlen(p) + 2);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, config_path, dl);
+	out[dl] = '/';
+	strcpy(out + dl + 1, p);
+	return out;
+}
+
+static void
+resolve_in_place(const char *config_path, char **p)
+{
+	char *r;
+
+	if (*p == NULL)
+		return;
+	r = resolve_path(config_path, *p);
+	if (r != NULL) {
+		free(*p);
+		*p = r;
+	}
+}
+
 static bool
 weak_password(const char *p)
 {
@@ -868,6 +929,15 @@ validate(struct parse_state *ps)
 	struct section_state *s;
 	char label[160];
 	size_t i, j;
+
+	resolve_in_place(ps->path, &cfg->input.path);
+	resolve_in_place(ps->path, &cfg->schedule.file);
+	for (i = 0; i < ps->n_sections; i++) {
+		resolve_in_place(ps->path, &ps->sections[i].password_file);
+		resolve_in_place(ps->path, &ps->sections[i].token_file);
+	}
+	for (i = 0; i < cfg->n_outputs; i++)
+		resolve_in_place(ps->path, &cfg->outputs[i].path);
 
 	s = find_section(ps, SEC_INPUT, 0);
 	if (s == NULL) {

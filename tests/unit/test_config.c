@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Config loader: good files, every kind of error with its FILE:LINE message,
+ * secrets, defaults, and docs/configuration.md listing every key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char tmpdir[256];
+
+static const char *
+write_file(const char *name, const char *text)
+{
+	static char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+#define GOOD_OUTPUT                                                         \
+	"[output main]\nhost = 127.0.0.1\nport = 8000\nmount = /live.ogg\n" \
+	"password = s3cret-Pa55\n"
+
+static struct config *
+load_ok(const char *text)
+{
+	struct config *cfg = NULL;
+	char err[CONFIG_ERR_LEN] = "";
+	const char *path = write_file("ok.conf", text);
+	int rc = config_load(path, &cfg, err, sizeof(err));
+
+	if (rc != 0)
+		fail_msg("unexpected error: %s", err);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Loads text, expects failure, and checks err contains want. */
+static void
+expect_error(const char *text, const char *want)
+{
+	struct config *cfg = NULL;
+	char err[CONFIG_ERR_LEN] = "";
+	const char *path = write_file("bad.conf", text);
+	int rc = config_load(path, &cfg, err, sizeof(err));
+
+	assert_int_not_equal(rc, 0);
+	assert_null(cfg);
+	if (strstr(err, want) == NULL)
+		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	/* The message starts with the path and a line number. */
+	assert_non_null(strstr(err, "bad.conf:"));
+}
+
+static void
+test_minimal_defaults(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_int_equal(cfg->input.type, INPUT_TONE);
+	assert_int_equal(cfg->input.rate_hz, 44100);
+	assert_int_equal(cfg->input.channels, 2);
+	assert_int_equal(cfg->n_encodings, 1);
+	assert_string_equal(cfg->encodings[0].name, "default");
+	assert_true(cfg->encodings[0].quality == 4.0);
+	assert_false(cfg->encodings[0].managed);
+	assert_int_equal(cfg->n_outputs, 1);
+	assert_string_equal(cfg->outputs[0].user, "source");
+	assert_int_equal(cfg->outputs[0].encoding_index, 0);
+	assert_true(cfg->outputs[0].reconnect_min_ns == NS_PER_SEC);
+	assert_true(cfg->outputs[0].reconnect_max_ns == 30 * NS_PER_SEC);
+	assert_string_equal(cfg->outputs[0].password, "s3cret-Pa55");
+	assert_true(cfg->status.enabled);
+	assert_string_equal(cfg->status.listen_host, "127.0.0.1");
+	assert_int_equal(cfg->status.listen_port, 8080);
+	assert_int_equal(cfg->log.level, LOG_LEVEL_INFO);
+	config_free(cfg);
+}
+
+static void
+test_full(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	setenv("RELAY_TEST_PW", "from-env-123", 1);
+	write_file("pw.txt", "from-file-456\n");
+	cfg = load_ok("; comment\n[station]\nname = Café Radio\npublic = yes\n"
+		      "[input]\ntype = stdin\nformat = f32le\nrate = 48000\n"
+		      "channels = 1\n"
+		      "[encoding hifi]\nquality = 6.5\n"
+		      "[encoding mobile]\nrate = 22050\nchannels = 1\n"
+		      "bitrate = 48\nmin_bitrate = 32\nmax_bitrate = 64\n"
+		      "[output a]\nmount = /a.ogg\npassword_env = "
+		      "RELAY_TEST_PW\nencoding = mobile\nreconnect_max = "
+		      "1m30s\nmetadata = none\n"
+		      "[output b]\nmount = /b.ogg\npassword_file = pw.txt\n"
+		      "encoding = hifi\ntls = yes\n"
+		      "[log]\nlevel = debug\n[status]\nlisten = [::1]:9000\n"
+		      "token = 0123456789abcdef0123\n");
+	assert_string_equal(cfg->station.name, "Café Radio");
+	assert_true(cfg->station.public_listing);
+	assert_int_equal(cfg->input.format, SAMPLE_F32LE);
+	assert_int_equal(cfg->n_encodings, 2);
+	assert_true(cfg->encodings[1].managed);
+	assert_int_equal(cfg->encodings[1].bitrate_kbps, 48);
+	assert_int_equal(cfg->outputs[0].encoding_index, 1);
+	assert_string_equal(cfg->outputs[0].password, "from-env-123");
+	assert_true(cfg->outputs[0].reconnect_max_ns == 90 * NS_PER_SEC);
+	assert_int_equal(cfg->outputs[0].metadata, METADATA_NONE);
+	assert_string_equal(cfg->outputs[1].password, "from-file-456");
+	assert_true(cfg->outputs[1].tls);
+	assert_string_equal(cfg->status.listen_host, "::1");
+	assert_int_equal(cfg->status.listen_port, 9000);
+	assert_int_equal(cfg->log.level, LOG_LEVEL_DEBUG);
+	config_free(cfg);
+}
+
+struct bad_case {
+	const char *text;
+	const char *want;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "[input]\ntype = tone\n[bogus]\nx = 1\n" GOOD_OUTPUT,
+	    "bad.conf:3: [bogus]: unknown section" },
+	{ "[input]\ntype = tone\n[ouptut x]\nmount = /x\n",
+	    "bad.conf:3: [ouptut x]: unknown section (did you mean [output]?)" },
+	{ "[input]\ntyp = tone\n" GOOD_OUTPUT,
+	    "bad.conf:2: [input] typ: unknown key (did you mean type?)" },
+	{ "[input]\ntype = foo\n" GOOD_OUTPUT,
+	    "bad.conf:2: [input] type: \"foo\" is not one of "
+	    "tone|stdin|file|alsa" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "port = 80000\n",
+	    "[output main] port: set twice" },
+	{ "[input]\ntype = tone\n[output main]\nport = 80000\n",
+	    "bad.conf:4: [output main] port: \"80000\" is out of range "
+	    "(1..65535)" },
+	{ "[input]\ntype = tone\n[output main]\nport = 12ab\n",
+	    "bad.conf:4: [output main] port: \"12ab\" is not a whole number" },
+	{ "[input]\ntype = tone\n[encoding e]\nquality = 11\n" GOOD_OUTPUT,
+	    "bad.conf:4: [encoding e] quality: \"11\" is out of range" },
+	{ "[input]\ntype = tone\n[output main]\npassword = abcdefgh\n",
+	    "bad.conf:3: [output main] mount: missing" },
+	{ "[input]\ntype = tone\n[output main]\nmount = live.ogg\n"
+	  "password = abcdefgh\n",
+	    "bad.conf:4: [output main] mount: \"live.ogg\" must start with /" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
+	  "hackme\n",
+	    "bad.conf:5: [output main] password: refusing the default "
+	    "\"hackme\" password" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword =\n",
+	    "bad.conf:5: [output main] password: refusing an empty password" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\n",
+	    "bad.conf:3: [output main] password: missing" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
+	  "abcdefgh\npassword_env = HOME\n",
+	    "bad.conf:6: [output main] password_env: give exactly one of" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword_file "
+	  "= /nonexistent/pw\n",
+	    "bad.conf:5: [output main] password_file: cannot read "
+	    "\"/nonexistent/pw\"" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword_env "
+	  "= RELAY_SURELY_UNSET_VAR\n",
+	    "bad.conf:5: [output main] password_env: environment variable "
+	    "RELAY_SURELY_UNSET_VAR is not set" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "encoding = nope\n",
+	    "bad.conf:8: [output main] encoding: \"nope\" is not an "
+	    "[encoding] section" },
+	{ "[input]\ntype = tone\n[encoding a]\n[encoding b]\nrate = 48000\n"
+	  "[encoding a]\nrate = 22050\n" GOOD_OUTPUT,
+	    "bad.conf:6: [encoding a]: section appears twice (first on line "
+	    "3)" },
+	{ "[input]\ntype = tone\n[encoding hifi]\n" GOOD_OUTPUT
+	  "encoding = hifi\n[status]\nlisten = 127.0.0.1:99999\n",
+	    "bad.conf:11: [status] listen" },
+	{ "[input]\ntype = tone\n[encoding a]\nrate = 44100\n[encoding b]\n"
+	  "rate = 48000\n" GOOD_OUTPUT,
+	    "bad.conf:7: [output main] encoding: missing (there are 2 "
+	    "encodings" },
+	{ "[input]\ntype = tone\n[output main]\nreconnect_max = 10x\n",
+	    "bad.conf:4: [output main] reconnect_max: \"10x\" is not a "
+	    "duration" },
+	{ "[input]\ntype = tone\nrate = 0\n" GOOD_OUTPUT,
+	    "bad.conf:3: [input] rate: \"0\" is out of range (8000..192000)" },
+	{ "[input]\ntype = tone\n[station]\npublic = maybe\n" GOOD_OUTPUT,
+	    "bad.conf:4: [station] public: \"maybe\" is not yes or no" },
+	{ "[input]\ntype = tone\n", "[output]: none configured" },
+	{ "[station]\nname = x\n" GOOD_OUTPUT, "[input]: missing" },
+	{ "[input]\nrate = 44100\n" GOOD_OUTPUT,
+	    "bad.conf:1: [input] type: missing" },
+	{ "[input]\ntype = file\n" GOOD_OUTPUT,
+	    "bad.conf:2: [input] path: missing" },
+	{ "[input]\ntype = tone\n[output]\nmount = /x\n",
+	    "bad.conf:3: [output]: needs a name" },
+	{ "[input x]\ntype = tone\n", "bad.conf:1: [input x]: [input] takes "
+				      "no name" },
+	{ "type = tone\n", "bad.conf:1: type: key outside any section" },
+	{ "[input]\ntype = tone\nthis line has no equals sign\n",
+	    "bad.conf:3: cannot parse this line" },
+	{ "[input]\ntype = tone\n[encoding m]\nmin_bitrate = 32\n" GOOD_OUTPUT,
+	    "bad.conf:4: [encoding m] bitrate: missing (managed mode" },
+	{ "[input]\ntype = tone\n[encoding m]\nbitrate = 64\nquality = 3\n"
+	  GOOD_OUTPUT,
+	    "bad.conf:5: [encoding m] quality: give either quality" },
+	{ "[input]\ntype = tone\n[encoding m]\nbitrate = 64\nmin_bitrate = "
+	  "96\n" GOOD_OUTPUT,
+	    "bad.conf:5: [encoding m] min_bitrate: 96 is above bitrate 64" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[output b]\nmount = /live.ogg\n"
+	  "password = abcdefgh\n",
+	    "bad.conf:9: [output b] mount: 127.0.0.1:8000/live.ogg is already "
+	    "used by [output main]" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[status]\nlisten = 8080\n",
+	    "bad.conf:9: [status] listen: \"8080\" is not ADDRESS:PORT" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[status]\ntoken = short\n",
+	    "bad.conf:9: [status] token: too short" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[schedule]\ntimezone = "
+	  "Mars/Olympus\n",
+	    "bad.conf:9: [schedule] timezone: \"Mars/Olympus\" is not an IANA "
+	    "time zone" },
+	{ "[input]\ntype = alsa\nperiod_frames = 4096\nbuffer_frames = 4096\n"
+	  GOOD_OUTPUT,
+	    "bad.conf:4: [input] buffer_frames: 4096 must be at least twice" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = abcdefg"
+	  "h\nreconnect_min = 1m\nreconnect_max = 10s\n",
+	    "bad.conf:6: [output main] reconnect_min: longer than "
+	    "reconnect_max" },
+};
+
+static void
+test_errors(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		expect_error(bad_cases[i].text, bad_cases[i].want);
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct config *cfg = NULL;
+	char err[CONFIG_ERR_LEN] = "";
+
+	(void)state;
+	assert_int_not_equal(config_load("/nonexistent/relay.conf", &cfg, err,
+				 sizeof(err)),
+	    0);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "/nonexistent/relay.conf: cannot open"));
+}
+
+static void
+test_secret_not_in_errors_or_summary(void **state)
+{
+	struct config *cfg = NULL;
+	char err[CONFIG_ERR_LEN] = "";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	const char *path;
+
+	(void)state;
+	/* An error later in the file must not quote the password. */
+	path = write_file("s.conf", "[input]\ntype = tone\n[output m]\nmount ="
+				    " /x\npassword = TopSecret-991\nport = 0\n");
+	assert_int_not_equal(config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_null(strstr(err, "TopSecret-991"));
+
+	cfg = load_ok("[input]\ntype = tone\n[output m]\nmount = /x\n"
+		      "password = TopSecret-991\n");
+	mem = open_memstream(&buf, &len);
+	config_print_summary(cfg, mem);
+	fclose(mem);
+	assert_null(strstr(buf, "TopSecret-991"));
+	assert_non_null(strstr(buf, "password from password"));
+	free(buf);
+	config_free(cfg);
+}
+
+static void
+test_output_same(void **state)
+{
+	struct config *a, *b;
+
+	(void)state;
+	a = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	b = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_true(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
+	config_free(b);
+	b = load_ok("[input]\ntype = tone\n[output main]\nport = 8001\n"
+		    "mount = /live.ogg\npassword = s3cret-Pa55\n");
+	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
+	config_free(b);
+	b = load_ok("[input]\ntype = tone\n[encoding default]\nquality = 2\n"
+		    GOOD_OUTPUT);
+	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
+	config_free(b);
+	config_free(a);
+}
+
+static void
+test_output_url(void **state)
+{
+	struct config *cfg;
+	char url[256];
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_string_equal(config_output_url(&cfg->outputs[0], url,
+				sizeof(url)),
+	    "http://127.0.0.1:8000/live.ogg");
+	config_free(cfg);
+}
+
+/* docs/configuration.md must document every key of the table. */
+static void
+test_docs_list_every_key(void **state)
+{
+	char *doc = NULL;
+	size_t i, len = 0;
+	FILE *fp;
+	char needle[128];
+
+	(void)state;
+	fp = fopen("docs/configuration.md", "r");
+	if (fp == NULL)
+		fp = fopen("../docs/configuration.md", "r");
+	assert_non_null(fp);
+	doc = malloc(1 << 20);
+	assert_non_null(doc);
+	len = fread(doc, 1, (1 << 20) - 1, fp);
+	doc[len] = '\0';
+	fclose(fp);
+	assert_true(config_key_count() > 40);
+	for (i = 0; i < config_key_count(); i++) {
+		const char *sec = config_key_section(i);
+		char *start, *end;
+
+		snprintf(needle, sizeof(needle), "## [%s", sec);
+		start = strstr(doc, needle);
+		if (start == NULL)
+			fail_msg("docs/configuration.md has no section %s",
+			    needle);
+		end = strstr(start + 3, "\n## ");
+		snprintf(needle, sizeof(needle), "| `%s` |",
+		    config_key_name(i));
+		{
+			char *hit = strstr(start, needle);
+			if (hit == NULL || (end != NULL && hit > end))
+				fail_msg("docs/configuration.md [%s] lacks key "
+					 "%s",
+				    sec, config_key_name(i));
+		}
+	}
+	free(doc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_secret_not_in_errors_or_summary),
+		cmocka_unit_test(test_output_same),
+		cmocka_unit_test(test_output_url),
+		cmocka_unit_test(test_docs_list_every_key),
+	};
+	int rc;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/relay-test-config-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	return rc;
+}
