@@ -8,8 +8,10 @@
 #   make lint       cppcheck + clang-format + shellcheck (when installed)
 #   make deps       install missing Debian packages (root) or print the apt-get line
 #
-# Objects go to build/<variant>/; the relay binary and every unit test link
-# build/<variant>/librelay.a, so tests exercise the same code as the binary.
+# Objects go to build/<variant>/obj/ (one module: make
+# build/release/obj/relay/ring.o); the binary is build/<variant>/relay and
+# every unit test links build/<variant>/librelay.a, so tests exercise the
+# same code as the binary.
 
 VARIANT ?= release
 BUILD := build/$(VARIANT)
@@ -50,7 +52,7 @@ LDLIBS := $(PKG_LIBS) -lm -pthread
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 LIB_SRCS := $(filter-out relay/main.c,$(wildcard relay/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/www_assets.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/www_assets.o
 WWW_FILES := $(sort $(wildcard relay/www/*))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -68,7 +70,7 @@ build/relay:
 	$(Q)$(MAKE) --no-print-directory VARIANT=release build/relay
 endif
 
-$(BUILD)/relay: $(BUILD)/relay/main.o $(BUILD)/librelay.a
+$(BUILD)/relay: $(BUILD)/obj/relay/main.o $(BUILD)/librelay.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(OPT) $(LDOPT) -o $@ $^ $(LDLIBS)
 
@@ -76,9 +78,9 @@ $(BUILD)/librelay.a: $(LIB_OBJS)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/relay/version.o: CFLAGS += -DRELAY_GIT_REV='"$(GIT_REV)"'
+$(BUILD)/obj/relay/version.o: CFLAGS += -DRELAY_GIT_REV='"$(GIT_REV)"'
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -90,7 +92,8 @@ $(BUILD)/gen/www_assets.c: $(WWW_FILES) relay/www_embed.sh
 	@echo "  EMBED   $@"
 	$(Q)sh relay/www_embed.sh $@ $(WWW_FILES)
 
-$(BUILD)/gen/www_assets.o: $(BUILD)/gen/www_assets.c
+$(BUILD)/obj/www_assets.o: $(BUILD)/gen/www_assets.c
+	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -145,3 +148,6 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Old layout (objects in build/<variant>/relay/): clear it once.
+$(shell for d in build/*/relay; do [ -d "$$d" ] && rm -rf "$$d"; done 2>/dev/null)
