@@ -120,6 +120,9 @@ static const struct config_key config_keys[] = {
 	    IN(frequency_hz), "tone: frequency in Hz; 0 = digital silence." },
 	{ SEC_INPUT, "level_dbfs", KT_DOUBLE, -120, 0, "-18", NULL, false,
 	    IN(level_dbfs), "tone: peak level in dBFS." },
+	{ SEC_INPUT, "at_end", KT_ENUM, 0, 0, "silence", "silence|exit", false,
+	    IN(at_end), "When stdin closes or a file (loop = no) ends: keep "
+			"streaming silence, or end the streams and exit." },
 	{ SEC_INPUT, "silence_threshold_dbfs", KT_DOUBLE, -120, 0, "-50",
 	    NULL, true, IN(silence_threshold_dbfs),
 	    "Below this RMS level the programme counts as silent." },
@@ -1475,7 +1478,7 @@ config_input_same(const struct input_config *a, const struct input_config *b)
 	    a->buffer_frames == b->buffer_frames && a->format == b->format &&
 	    str_eq(a->path, b->path) && a->loop == b->loop &&
 	    a->frequency_hz == b->frequency_hz &&
-	    a->level_dbfs == b->level_dbfs;
+	    a->level_dbfs == b->level_dbfs && a->at_end == b->at_end;
 }
 
 static bool

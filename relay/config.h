@@ -40,6 +40,11 @@ enum sample_format {
 	SAMPLE_F32LE,
 };
 
+enum input_end {
+	INPUT_END_SILENCE = 0, /* keep streaming digital silence */
+	INPUT_END_EXIT,	       /* end every stream and exit 0 */
+};
+
 enum output_type {
 	OUTPUT_ICECAST = 0,
 	OUTPUT_FILE,
@@ -79,6 +84,7 @@ struct input_config {
 	double level_dbfs;
 	/* all */
 	double silence_threshold_dbfs;
+	enum input_end at_end; /* stdin closed / file without loop ended */
 };
 
 struct encoding_config {

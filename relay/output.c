@@ -395,10 +395,10 @@ output_start(const struct config *cfg, size_t index, char *err,
 		ops = &output_icecast_ops;
 		break;
 	case OUTPUT_FILE:
+		ops = &output_file_ops;
+		break;
 	default:
-		snprintf(err, errlen, "[output %s]: type file is not "
-				      "available in this build yet",
-		    oc->name);
+		snprintf(err, errlen, "[output %s]: unknown type", oc->name);
 		return NULL;
 	}
 	o = calloc(1, sizeof(*o));

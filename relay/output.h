@@ -54,6 +54,7 @@ struct output_ops {
 };
 
 extern const struct output_ops output_icecast_ops;
+extern const struct output_ops output_file_ops;
 
 struct output;
 
