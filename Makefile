@@ -18,7 +18,7 @@ BUILD := build/$(VARIANT)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-PKGS := shout vorbisenc vorbis ogg libmicrohttpd inih sndfile samplerate \
+PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih sndfile samplerate \
 	alsa libcurl libcjson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

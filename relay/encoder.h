@@ -26,7 +26,8 @@ typedef void encoder_packet_cb(struct packet *p, void *arg);
 /* Owned: free with encoder_free(). in_rate_hz/in_channels describe the
  * programme PCM that encoder_write() receives. title/artist go into the
  * first comment header (may be NULL). NULL on error with err filled, e.g.
- * "[encoding mobile]: libvorbisenc refused rate 8000 Hz at quality 4". */
+ * "[encoding mobile]: libvorbisenc cannot encode 96000 Hz, 2 ch at bitrate
+ * 48 kbit/s". Rates outside 8000..192000 Hz are refused here too. */
 struct encoder *encoder_new(const struct encoding_config *cfg, int in_rate_hz,
     int in_channels, const char *title, const char *artist, char *err,
     size_t errlen);
@@ -40,7 +41,7 @@ RELAY_MUST_CHECK int encoder_write(struct encoder *enc, const float *frames,
 /* Makes a new comment header with this title/artist; the next packets carry
  * the new header set (outputs with metadata = chain start a new chain).
  * Text is sanitised (control characters dropped). Unchanged text is a no-op
- * returning 0; 1 when the headers changed. */
+ * returning 0; 1 when the headers changed; -ENOMEM (headers unchanged). */
 int encoder_set_tags(struct encoder *enc, const char *title,
     const char *artist);
 

@@ -8,9 +8,11 @@
  *   setup, then audio with granule positions rebased to the new stream;
  * - a page is flushed as soon as it holds max_page_ms of audio (default
  *   500 ms), so silence never makes multi-second pages;
- * - the stream being replaced ends with an EOS page. At a chain change the
- *   new stream begins with the last packet of the old one, whose decode only
- *   primes the overlap, so the audio carries on without a dropped block.
+ * - at a chain change or muxer_end() the stream being replaced ends with an
+ *   EOS page. At a chain change the new stream begins with the last packet
+ *   of the old one, whose decode only primes the overlap, so the audio
+ *   carries on without a dropped block. After a gap or a reset the old
+ *   stream is abandoned without EOS.
  *
  * Threads: one muxer per output thread. Runs on: that output's thread.
  */
@@ -36,12 +38,19 @@ struct muxer *muxer_new(int64_t max_page_ms);
 void muxer_free(struct muxer *m);
 
 /* Adds a packet (borrowed). gap = packets were lost before this one.
- * 0 or the first error from cb. */
+ * 0 or the first error from cb; after an error the stream is abandoned
+ * (as muxer_reset) and the next packet starts a new one. */
 RELAY_MUST_CHECK int muxer_packet(struct muxer *m, struct packet *p, bool gap,
     muxer_write_cb *cb, void *arg);
 
 /* Ends the current stream: the held packet goes out with EOS set. */
 RELAY_MUST_CHECK int muxer_end(struct muxer *m, muxer_write_cb *cb, void *arg);
+
+/* follow = true (default): a packet whose header set differs only in its
+ * comment header starts a new chain (metadata = chain). false: the stream
+ * goes on unbroken and the new comments are ignored (metadata = none or
+ * admin). A changed codec setup (encoder restart) always re-chains. */
+void muxer_set_follow_tags(struct muxer *m, bool follow);
 
 /* Forgets the current stream without writing (connection lost). */
 void muxer_reset(struct muxer *m);

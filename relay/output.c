@@ -426,6 +426,7 @@ output_start(const struct config *cfg, size_t index, char *err,
 		snprintf(err, errlen, "[output %s]: out of memory", oc->name);
 		goto fail;
 	}
+	muxer_set_follow_tags(o->muxer, oc->metadata == METADATA_CHAIN);
 	rc = ops->create(cfg, oc, &o->backend, err, errlen);
 	if (rc < 0)
 		goto fail;

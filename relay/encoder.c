@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One Vorbis encoder per [encoding] section (libvorbisenc). Programme PCM
+ * (float, interleaved) comes in through encoder_write(); it is mixed to the
+ * encoding's channel count and resampled to its rate (convert.h) when they
+ * differ, handed to libvorbis, and every finished packet goes out as a
+ * refcounted struct packet (packet.h). Nothing is paged here: each output
+ * pages for itself (muxer.c), so each can start its own Ogg chain.
+ *
+ * A metadata change (encoder_set_tags) does not restart libvorbis: the
+ * identification and setup headers stay byte for byte the same and only the
+ * comment header is rebuilt. The new header set gets a new chain_id, and
+ * every packet made after the change points at it, so each output's muxer
+ * sees the change at the exact packet and starts a new chain there without
+ * losing an audio block.
+ *
+ * Every buffer is allocated in encoder_new(); encoder_write() works through
+ * its input in chunks of at most ENCODER_CHUNK_FRAMES frames so any nframes
+ * fits them. The only steady-state allocations are the packets themselves
+ * (and libvorbis's own, inside the library).
+ *
+ * Threads: an encoder is used by one thread at a time.
+ * Runs on: the engine thread.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vorbis/codec.h>
+#include <vorbis/vorbisenc.h>
+
+#include "convert.h"
+#include "encoder.h"
+#include "packet.h"
+#include "util.h"
+
+#define ENCODER_CHUNK_FRAMES 1024
+#define ENCODER_NAME_LEN 64
+#define ENCODER_TAG_LEN 256 /* = sizeof(stream_headers.title) */
+/*
+ * libvorbisenc's tuned modes cover 8 kHz and up; in quality mode it also
+ * accepts rates far below (it returned 0 for 100 Hz), so check ourselves.
+ * The bounds match the [encoding] rate key.
+ */
+#define ENCODER_MIN_RATE_HZ 8000
+#define ENCODER_MAX_RATE_HZ 192000
+#define ENCODER_MAX_CHANNELS 255 /* Vorbis I: 8-bit channel count */
+
+struct encoder {
+	char name[ENCODER_NAME_LEN];
+	int in_rate_hz;
+	int in_channels;
+	int rate_hz;
+	int channels;
+
+	vorbis_info vi;
+	vorbis_dsp_state vd;
+	vorbis_block vb;
+	bool vi_ready;
+	bool vd_ready;
+	bool vb_ready;
+
+	/*
+	 * Conversion. The resampler runs on min(in, out) channels: a
+	 * mix-down happens before it and an up-mix after it, so it never
+	 * resamples more channels than it must.
+	 */
+	struct resampler *rs;
+	int rs_channels;
+	bool mix_before_rs;	 /* in_channels > channels */
+	bool mix_needed;	 /* in_channels != channels */
+	float *mix_buf;		 /* mix_cap_frames * channels */
+	size_t mix_cap_frames;
+	float *rs_buf;		 /* rs_cap_frames * rs_channels */
+	size_t rs_cap_frames;
+
+	struct stream_headers *headers; /* current header set (owned ref) */
+	int64_t samples;		/* submitted at the encoding rate */
+	bool finished;
+};
+
+static void
+set_err(char *err, size_t errlen, const char *name, const char *msg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "[encoding %s]: %s", name, msg);
+}
+
+/*
+ * Builds a header set around the identification and setup packets of this
+ * encoder and a fresh comment header. title and artist are already
+ * sanitised. Owned (refs = 1) or NULL on OOM.
+ */
+static struct stream_headers *
+build_headers(struct encoder *enc, const unsigned char *ident,
+    size_t ident_bytes, const unsigned char *setup, size_t setup_bytes,
+    const char *title, const char *artist)
+{
+	struct stream_headers *h;
+	vorbis_comment vc;
+	ogg_packet op;
+	const unsigned char *pkt[3];
+	size_t bytes[3];
+
+	vorbis_comment_init(&vc);
+	vorbis_comment_add_tag(&vc, "ENCODER", "relay");
+	if (title[0] != '\0')
+		vorbis_comment_add_tag(&vc, "TITLE", title);
+	if (artist[0] != '\0')
+		vorbis_comment_add_tag(&vc, "ARTIST", artist);
+	memset(&op, 0, sizeof(op));
+	if (vorbis_commentheader_out(&vc, &op) != 0) {
+		vorbis_comment_clear(&vc);
+		return NULL;
+	}
+	pkt[0] = ident;
+	bytes[0] = ident_bytes;
+	pkt[1] = op.packet;
+	bytes[1] = (size_t)op.bytes;
+	pkt[2] = setup;
+	bytes[2] = setup_bytes;
+	h = headers_new(enc->rate_hz, enc->channels, title, artist, pkt, bytes);
+	ogg_packet_clear(&op);
+	vorbis_comment_clear(&vc);
+	return h;
+}
+
+/* Describes the bitrate setting for error messages. Returns buf. */
+static char *
+describe_mode(const struct encoding_config *cfg, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!cfg->managed) {
+		snprintf(buf, len, "quality %g", cfg->quality);
+		return buf;
+	}
+	n = (size_t)snprintf(buf, len, "bitrate");
+	if (cfg->bitrate_kbps > 0 && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " %d kbit/s",
+		    cfg->bitrate_kbps);
+	if (cfg->min_bitrate_kbps > 0 && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " min %d kbit/s",
+		    cfg->min_bitrate_kbps);
+	if (cfg->max_bitrate_kbps > 0 && n < len)
+		snprintf(buf + n, len - n, " max %d kbit/s",
+		    cfg->max_bitrate_kbps);
+	return buf;
+}
+
+static long
+kbps_to_bps(int kbps)
+{
+	return kbps > 0 ? (long)kbps * 1000 : -1;
+}
+
+struct encoder *
+encoder_new(const struct encoding_config *cfg, int in_rate_hz,
+    int in_channels, const char *title, const char *artist, char *err,
+    size_t errlen)
+{
+	struct encoder *enc;
+	vorbis_comment vc;
+	ogg_packet ident, comment, setup;
+	char msg[CONFIG_ERR_LEN], mode[128], rs_err[256];
+	char clean_title[ENCODER_TAG_LEN], clean_artist[ENCODER_TAG_LEN];
+	const char *name;
+	int rc;
+
+	name = cfg != NULL && cfg->name != NULL ? cfg->name : "?";
+	if (cfg == NULL || in_rate_hz <= 0 || in_channels <= 0) {
+		set_err(err, errlen, name, "invalid programme format");
+		return NULL;
+	}
+	enc = calloc(1, sizeof(*enc));
+	if (enc == NULL) {
+		set_err(err, errlen, name, "out of memory");
+		return NULL;
+	}
+	util_strlcpy(enc->name, name, sizeof(enc->name));
+	enc->in_rate_hz = in_rate_hz;
+	enc->in_channels = in_channels;
+	/* 0 (unset) means "as the programme". */
+	enc->rate_hz = cfg->rate_hz > 0 ? cfg->rate_hz : in_rate_hz;
+	enc->channels = cfg->channels > 0 ? cfg->channels : in_channels;
+
+	if (enc->rate_hz < ENCODER_MIN_RATE_HZ ||
+	    enc->rate_hz > ENCODER_MAX_RATE_HZ ||
+	    enc->channels > ENCODER_MAX_CHANNELS) {
+		snprintf(msg, sizeof(msg),
+		    "cannot encode %d Hz, %d ch at %s (Vorbis needs %d..%d Hz, "
+		    "1..%d ch)", enc->rate_hz, enc->channels,
+		    describe_mode(cfg, mode, sizeof(mode)),
+		    ENCODER_MIN_RATE_HZ, ENCODER_MAX_RATE_HZ,
+		    ENCODER_MAX_CHANNELS);
+		set_err(err, errlen, name, msg);
+		goto fail;
+	}
+	vorbis_info_init(&enc->vi);
+	enc->vi_ready = true;
+	if (cfg->managed)
+		rc = vorbis_encode_init(&enc->vi, enc->channels, enc->rate_hz,
+		    kbps_to_bps(cfg->max_bitrate_kbps),
+		    kbps_to_bps(cfg->bitrate_kbps),
+		    kbps_to_bps(cfg->min_bitrate_kbps));
+	else
+		rc = vorbis_encode_init_vbr(&enc->vi, enc->channels,
+		    enc->rate_hz, (float)(cfg->quality / 10.0));
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg),
+		    "libvorbisenc cannot encode %d Hz, %d ch at %s",
+		    enc->rate_hz, enc->channels,
+		    describe_mode(cfg, mode, sizeof(mode)));
+		set_err(err, errlen, name, msg);
+		goto fail;
+	}
+	if (vorbis_analysis_init(&enc->vd, &enc->vi) != 0) {
+		set_err(err, errlen, name, "libvorbis analysis init failed");
+		goto fail;
+	}
+	enc->vd_ready = true;
+	if (vorbis_block_init(&enc->vd, &enc->vb) != 0) {
+		set_err(err, errlen, name, "libvorbis block init failed");
+		goto fail;
+	}
+	enc->vb_ready = true;
+
+	/*
+	 * Conversion buffers. Chunks are at most ENCODER_CHUNK_FRAMES input
+	 * frames; the resampler's worst case for that bounds its output.
+	 */
+	enc->mix_needed = enc->channels != in_channels;
+	enc->mix_before_rs = in_channels > enc->channels;
+	enc->rs_channels = in_channels < enc->channels ? in_channels :
+	    enc->channels;
+	enc->mix_cap_frames = ENCODER_CHUNK_FRAMES;
+	if (enc->rate_hz != in_rate_hz) {
+		enc->rs = resampler_new(enc->rs_channels, in_rate_hz,
+		    enc->rate_hz, rs_err, sizeof(rs_err));
+		if (enc->rs == NULL) {
+			snprintf(msg, sizeof(msg), "resampler %d -> %d Hz: %s",
+			    in_rate_hz, enc->rate_hz, rs_err);
+			set_err(err, errlen, name, msg);
+			goto fail;
+		}
+		enc->rs_cap_frames = resampler_max_out(enc->rs,
+		    ENCODER_CHUNK_FRAMES);
+		enc->rs_buf = calloc(enc->rs_cap_frames,
+		    sizeof(float) * (size_t)enc->rs_channels);
+		if (enc->rs_buf == NULL)
+			goto oom;
+		if (enc->rs_cap_frames > enc->mix_cap_frames)
+			enc->mix_cap_frames = enc->rs_cap_frames;
+	}
+	if (enc->mix_needed) {
+		enc->mix_buf = calloc(enc->mix_cap_frames,
+		    sizeof(float) * (size_t)enc->channels);
+		if (enc->mix_buf == NULL)
+			goto oom;
+	}
+
+	/*
+	 * The identification and setup headers come from libvorbis once;
+	 * the comment header is ours, so build_headers() makes it (the same
+	 * way encoder_set_tags() does later).
+	 */
+	vorbis_comment_init(&vc);
+	rc = vorbis_analysis_headerout(&enc->vd, &vc, &ident, &comment,
+	    &setup);
+	vorbis_comment_clear(&vc);
+	if (rc != 0) {
+		set_err(err, errlen, name, "libvorbis header output failed");
+		goto fail;
+	}
+	util_sanitize_text(clean_title, sizeof(clean_title),
+	    title != NULL ? title : "");
+	util_sanitize_text(clean_artist, sizeof(clean_artist),
+	    artist != NULL ? artist : "");
+	enc->headers = build_headers(enc, ident.packet, (size_t)ident.bytes,
+	    setup.packet, (size_t)setup.bytes, clean_title, clean_artist);
+	if (enc->headers == NULL)
+		goto oom;
+	return enc;
+
+oom:
+	set_err(err, errlen, name, "out of memory");
+fail:
+	encoder_free(enc);
+	return NULL;
+}
+
+void
+encoder_free(struct encoder *enc)
+{
+	if (enc == NULL)
+		return;
+	headers_unref(enc->headers);
+	free(enc->mix_buf);
+	free(enc->rs_buf);
+	resampler_free(enc->rs);
+	if (enc->vb_ready)
+		vorbis_block_clear(&enc->vb);
+	if (enc->vd_ready)
+		vorbis_dsp_clear(&enc->vd);
+	if (enc->vi_ready)
+		vorbis_info_clear(&enc->vi);
+	free(enc);
+}
+
+/*
+ * Takes every block libvorbis has ready and passes its packets to cb.
+ * While finishing, the last packet is held back (*hold) so the caller can
+ * mark it eos before anyone sees it. A packet that cannot be allocated is
+ * dropped (-ENOMEM), but libvorbis is still drained so it never stalls.
+ */
+static int
+drain(struct encoder *enc, encoder_packet_cb *cb, void *arg,
+    struct packet **hold)
+{
+	ogg_packet op;
+	struct packet *p;
+	int rc = 0;
+
+	while (vorbis_analysis_blockout(&enc->vd, &enc->vb) == 1) {
+		if (vorbis_analysis(&enc->vb, NULL) != 0 ||
+		    vorbis_bitrate_addblock(&enc->vb) != 0) {
+			rc = -EIO;
+			continue;
+		}
+		while (vorbis_bitrate_flushpacket(&enc->vd, &op) == 1) {
+			p = packet_new(enc->headers, op.packet,
+			    (size_t)op.bytes, (int64_t)op.granulepos,
+			    (int64_t)op.packetno, op.e_o_s != 0);
+			if (p == NULL) {
+				rc = -ENOMEM;
+				continue;
+			}
+			if (hold != NULL) {
+				if (*hold != NULL) {
+					cb(*hold, arg);
+					packet_unref(*hold);
+				}
+				*hold = p;
+			} else {
+				cb(p, arg);
+				packet_unref(p);
+			}
+		}
+	}
+	return rc;
+}
+
+/* Copies frames (interleaved, enc->channels) into libvorbis. */
+static void
+submit(struct encoder *enc, const float *frames, size_t nframes)
+{
+	float **buf;
+	size_t i;
+	int c, ch = enc->channels;
+
+	buf = vorbis_analysis_buffer(&enc->vd, (int)nframes);
+	for (c = 0; c < ch; c++) {
+		for (i = 0; i < nframes; i++)
+			buf[c][i] = frames[i * (size_t)ch + (size_t)c];
+	}
+	/* Never wrote(0) here: that would end the stream. */
+	vorbis_analysis_wrote(&enc->vd, (int)nframes);
+	enc->samples += (int64_t)nframes;
+}
+
+int
+encoder_write(struct encoder *enc, const float *frames, size_t nframes,
+    encoder_packet_cb *cb, void *arg)
+{
+	const float *src;
+	size_t done, n, out_n;
+	int rc, first_err = 0;
+
+	if (enc == NULL || cb == NULL || (frames == NULL && nframes > 0))
+		return -EINVAL;
+	if (enc->finished)
+		return -EPIPE;
+	for (done = 0; done < nframes; done += n) {
+		n = nframes - done;
+		if (n > ENCODER_CHUNK_FRAMES)
+			n = ENCODER_CHUNK_FRAMES;
+		src = frames + done * (size_t)enc->in_channels;
+		out_n = n;
+		if (enc->mix_needed && enc->mix_before_rs) {
+			convert_mix_channels(src, enc->in_channels,
+			    enc->mix_buf, enc->channels, out_n);
+			src = enc->mix_buf;
+		}
+		if (enc->rs != NULL) {
+			rc = resampler_process(enc->rs, src, out_n,
+			    enc->rs_buf, enc->rs_cap_frames, &out_n);
+			if (rc < 0)
+				return rc;
+			src = enc->rs_buf;
+		}
+		if (enc->mix_needed && !enc->mix_before_rs) {
+			convert_mix_channels(src, enc->in_channels,
+			    enc->mix_buf, enc->channels, out_n);
+			src = enc->mix_buf;
+		}
+		if (out_n == 0)
+			continue;
+		submit(enc, src, out_n);
+		rc = drain(enc, cb, arg, NULL);
+		if (rc < 0 && first_err == 0)
+			first_err = rc;
+	}
+	return first_err;
+}
+
+int
+encoder_set_tags(struct encoder *enc, const char *title, const char *artist)
+{
+	struct stream_headers *h, *old;
+	char clean_title[ENCODER_TAG_LEN], clean_artist[ENCODER_TAG_LEN];
+
+	if (enc == NULL)
+		return -EINVAL;
+	util_sanitize_text(clean_title, sizeof(clean_title),
+	    title != NULL ? title : "");
+	util_sanitize_text(clean_artist, sizeof(clean_artist),
+	    artist != NULL ? artist : "");
+	old = enc->headers;
+	if (strcmp(clean_title, old->title) == 0 &&
+	    strcmp(clean_artist, old->artist) == 0)
+		return 0;
+	h = build_headers(enc, old->packet[0], old->bytes[0], old->packet[2],
+	    old->bytes[2], clean_title, clean_artist);
+	if (h == NULL)
+		return -ENOMEM;
+	enc->headers = h;
+	headers_unref(old);
+	return 1;
+}
+
+int
+encoder_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
+{
+	struct packet *last = NULL;
+	int rc;
+
+	if (enc == NULL || cb == NULL)
+		return -EINVAL;
+	if (enc->finished)
+		return 0;
+	enc->finished = true;
+	/*
+	 * The resampler keeps a few frames of filter history that are not
+	 * flushed (convert.h has no flush call); at a stream's end that is
+	 * a few milliseconds, which is acceptable.
+	 */
+	vorbis_analysis_wrote(&enc->vd, 0);
+	rc = drain(enc, cb, arg, &last);
+	if (last != NULL) {
+		/* Not yet published, so it may still be changed. */
+		last->eos = true;
+		cb(last, arg);
+		packet_unref(last);
+	}
+	return rc;
+}
+
+struct stream_headers *
+encoder_headers(struct encoder *enc)
+{
+	return enc != NULL ? enc->headers : NULL;
+}
+
+int64_t
+encoder_samples(const struct encoder *enc)
+{
+	return enc != NULL ? enc->samples : 0;
+}

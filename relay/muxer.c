@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ogg paging for one output (libogg). The engine's encoder makes Vorbis
+ * packets once (packet.h); every output runs its own muxer over them, so
+ * each output can open a fresh Ogg logical stream whenever it needs one:
+ * after muxer_reset() (a new connection), after a queue gap, and when the
+ * packets' header set changes (a metadata change or an encoder restart).
+ *
+ * DESIGN
+ *
+ * One packet is always held back. The last packet of a logical stream must
+ * carry e_o_s, and we only learn that a packet was the last one when the
+ * next call shows a new chain, an eos packet, or muxer_end().
+ *
+ * Stream start (Vorbis I spec, section 4.3.1): page 0 holds only the
+ * identification header with b_o_s; comment and setup follow, and the
+ * stream is flushed so the first audio packet begins a fresh page.
+ *
+ * Granule positions are rebased per stream. The first audio packet of a
+ * stream gets 0, later ones p->granulepos minus that first packet's
+ * position. A Vorbis decoder outputs nothing for a stream's first audio
+ * packet (it only fills the overlap), and each later packet yields exactly
+ * its granule difference, so the rebased positions are exact.
+ *
+ * Chain change: the old stream ends with the held packet marked e_o_s; the
+ * new stream then starts with that same packet as its first audio packet.
+ * There it only primes the decoder's overlap, so the next packet decodes to
+ * the same samples it would have in the old stream and no block is lost.
+ * This needs the same identification and setup headers in both streams
+ * (true for a comment-only change); when they differ (a new encoder), the
+ * held packet cannot prime the new decoder and the new stream begins with
+ * the new packet instead. After a gap or a reset the old stream is gone:
+ * no e_o_s is written for it and the new stream begins with the next
+ * packet. (At a gap the pages libogg already holds are still flushed:
+ * the connection is alive and that audio is whole.) When the write
+ * callback fails, the stream is abandoned the same way, so the next packet
+ * never continues a stream that is missing a page.
+ *
+ * Page bound: silence costs under 1 kbit/s, so libogg's own rule (about
+ * 4 KiB per page) would make pages of several seconds. A page is flushed
+ * before a packet that would take it past max_page_ms of audio and right
+ * after a packet that brings it to max_page_ms, so no page spans more than
+ * max_page_ms unless one packet alone is longer.
+ *
+ * Threads: one muxer per output thread.
+ * Runs on: that output's thread.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ogg/ogg.h>
+
+#include "muxer.h"
+#include "packet.h"
+#include "util.h"
+
+/* Largest Ogg page: 27-byte header, 255 lacing values, 255 * 255 body. */
+#define MUXER_PAGE_MAX_BYTES (27 + 255 + 255 * 255)
+#define MUXER_DEFAULT_PAGE_MS 500
+
+struct muxer {
+	int64_t max_page_ms;
+	ogg_stream_state os;
+	unsigned char *page_buf; /* MUXER_PAGE_MAX_BYTES */
+
+	bool follow_tags;		/* re-chain on a new comment header */
+	bool active;			/* a logical stream is open */
+	struct stream_headers *headers; /* of the open stream (ref) */
+	uint32_t serial;
+	struct packet *held;	    /* last packet, not yet written (ref) */
+	int64_t base_granule;	    /* encoder granule of first audio */
+	int64_t page_granule;	    /* rebased granule at last page end */
+	int64_t page_limit_samples; /* max_page_ms at the header rate */
+	int64_t packetno;	    /* next packet number in the stream */
+
+	uint64_t pages;
+	uint64_t streams;
+};
+
+struct muxer *
+muxer_new(int64_t max_page_ms)
+{
+	struct muxer *m;
+
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->max_page_ms = max_page_ms > 0 ? max_page_ms : MUXER_DEFAULT_PAGE_MS;
+	m->follow_tags = true;
+	m->page_buf = malloc(MUXER_PAGE_MAX_BYTES);
+	if (m->page_buf == NULL)
+		goto fail;
+	/* The serial is replaced at every stream start (reset_serialno). */
+	if (ogg_stream_init(&m->os, 0) != 0)
+		goto fail;
+	return m;
+
+fail:
+	free(m->page_buf);
+	free(m);
+	return NULL;
+}
+
+/* Forgets the open stream, if any, without writing anything. */
+static void
+drop_stream(struct muxer *m)
+{
+	packet_unref(m->held);
+	m->held = NULL;
+	headers_unref(m->headers);
+	m->headers = NULL;
+	m->active = false;
+}
+
+void
+muxer_free(struct muxer *m)
+{
+	if (m == NULL)
+		return;
+	drop_stream(m);
+	ogg_stream_clear(&m->os);
+	free(m->page_buf);
+	free(m);
+}
+
+static int
+write_page(struct muxer *m, const ogg_page *og, muxer_write_cb *cb,
+    void *arg)
+{
+	size_t head = (size_t)og->header_len, body = (size_t)og->body_len;
+	int64_t granule;
+
+	if (head + body > MUXER_PAGE_MAX_BYTES)
+		return -EOVERFLOW;
+	memcpy(m->page_buf, og->header, head);
+	memcpy(m->page_buf + head, og->body, body);
+	m->pages++;
+	granule = (int64_t)ogg_page_granulepos(og);
+	if (granule >= 0)
+		m->page_granule = granule;
+	return cb(m->page_buf, head + body, arg);
+}
+
+/* Writes the pages libogg has ready; with flush, everything buffered. */
+static int
+write_pages(struct muxer *m, bool flush, muxer_write_cb *cb, void *arg)
+{
+	ogg_page og;
+	int rc;
+
+	for (;;) {
+		if (flush)
+			rc = ogg_stream_flush(&m->os, &og);
+		else
+			rc = ogg_stream_pageout(&m->os, &og);
+		if (rc == 0)
+			return 0;
+		rc = write_page(m, &og, cb, arg);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static uint32_t
+new_serial(const struct muxer *m)
+{
+	uint32_t serial;
+
+	/* Never reuse the serial of the stream just replaced. */
+	do {
+		serial = util_random_u32();
+	} while (m->streams > 0 && serial == m->serial);
+	return serial;
+}
+
+/*
+ * Opens a logical stream for header set h: new serial, the three headers,
+ * flushed so audio starts on a fresh page. base_granule is the caller's.
+ */
+static int
+start_stream(struct muxer *m, struct stream_headers *h, muxer_write_cb *cb,
+    void *arg)
+{
+	ogg_packet op;
+	int i;
+
+	m->serial = new_serial(m);
+	/* Reinterpreting the random bits as libogg's int is intended. */
+	if (ogg_stream_reset_serialno(&m->os, (int)m->serial) != 0)
+		return -ENOMEM;
+	headers_unref(m->headers);
+	m->headers = headers_ref(h);
+	m->active = true;
+	m->streams++;
+	m->page_granule = 0;
+	m->page_limit_samples = m->max_page_ms * h->rate_hz / 1000;
+	if (m->page_limit_samples < 1)
+		m->page_limit_samples = 1;
+	for (i = 0; i < 3; i++) {
+		memset(&op, 0, sizeof(op));
+		op.packet = h->packet[i];
+		op.bytes = (long)h->bytes[i];
+		op.b_o_s = i == 0;
+		op.granulepos = 0;
+		op.packetno = i;
+		if (ogg_stream_packetin(&m->os, &op) != 0)
+			return -ENOMEM;
+	}
+	m->packetno = 3;
+	return write_pages(m, true, cb, arg);
+}
+
+/* Writes one audio packet into the open stream, paging by duration. */
+static int
+write_audio(struct muxer *m, struct packet *p, bool eos, muxer_write_cb *cb,
+    void *arg)
+{
+	ogg_packet op;
+	int64_t granule;
+	int rc;
+
+	granule = p->granulepos - m->base_granule;
+	if (granule < 0)
+		granule = 0;
+	/* Close the page first if this packet would take it past the bound. */
+	if (granule - m->page_granule > m->page_limit_samples) {
+		rc = write_pages(m, true, cb, arg);
+		if (rc < 0)
+			return rc;
+	}
+	memset(&op, 0, sizeof(op));
+	op.packet = p->data;
+	op.bytes = (long)p->bytes;
+	op.e_o_s = eos;
+	op.granulepos = granule;
+	op.packetno = m->packetno++;
+	if (ogg_stream_packetin(&m->os, &op) != 0)
+		return -ENOMEM;
+	return write_pages(m,
+	    eos || granule - m->page_granule >= m->page_limit_samples, cb, arg);
+}
+
+/* Ends the open stream with the held packet marked e_o_s. */
+static int
+end_stream(struct muxer *m, muxer_write_cb *cb, void *arg)
+{
+	int rc = 0;
+
+	if (m->active && m->held != NULL)
+		rc = write_audio(m, m->held, true, cb, arg);
+	drop_stream(m);
+	return rc;
+}
+
+/* Whether a packet made for a can prime a decoder set up with b. */
+static bool
+same_codec_setup(const struct stream_headers *a,
+    const struct stream_headers *b)
+{
+	return a->rate_hz == b->rate_hz && a->channels == b->channels &&
+	    a->bytes[0] == b->bytes[0] && a->bytes[2] == b->bytes[2] &&
+	    memcmp(a->packet[0], b->packet[0], a->bytes[0]) == 0 &&
+	    memcmp(a->packet[2], b->packet[2], a->bytes[2]) == 0;
+}
+
+int
+muxer_packet(struct muxer *m, struct packet *p, bool gap, muxer_write_cb *cb,
+    void *arg)
+{
+	struct packet *carry = NULL;
+	int rc;
+
+	if (m == NULL || p == NULL || p->headers == NULL || cb == NULL)
+		return -EINVAL;
+	if (gap && m->active) {
+		/*
+		 * Packets were lost: this stream cannot go on. What libogg
+		 * already holds is contiguous audio the peer can still use,
+		 * so flush it; the held packet and the EOS are dropped.
+		 */
+		rc = write_pages(m, true, cb, arg);
+		drop_stream(m);
+		if (rc < 0)
+			return rc;
+	}
+	if (m->active && p->headers->chain_id != m->headers->chain_id &&
+	    !m->follow_tags && same_codec_setup(m->headers, p->headers)) {
+		/* Only the comments changed and this output keeps one
+		 * unbroken stream (metadata = none | admin). */
+		headers_unref(m->headers);
+		m->headers = headers_ref(p->headers);
+	}
+	if (m->active && p->headers->chain_id != m->headers->chain_id) {
+		if (m->held != NULL && same_codec_setup(m->headers, p->headers))
+			carry = packet_ref(m->held);
+		rc = end_stream(m, cb, arg);
+		if (rc < 0)
+			goto out;
+		rc = start_stream(m, p->headers, cb, arg);
+		if (rc < 0)
+			goto out;
+		if (carry != NULL) {
+			m->base_granule = carry->granulepos;
+			rc = write_audio(m, carry, false, cb, arg);
+			if (rc < 0)
+				goto out;
+		} else {
+			m->base_granule = p->granulepos;
+		}
+	} else if (!m->active) {
+		rc = start_stream(m, p->headers, cb, arg);
+		if (rc < 0)
+			goto out;
+		m->base_granule = p->granulepos;
+	}
+
+	if (m->held != NULL) {
+		rc = write_audio(m, m->held, false, cb, arg);
+		packet_unref(m->held);
+		m->held = NULL;
+		if (rc < 0)
+			goto out;
+	}
+	if (p->eos) {
+		/* The encoder's last packet: the stream ends here. */
+		rc = write_audio(m, p, true, cb, arg);
+		drop_stream(m);
+		goto out;
+	}
+	m->held = packet_ref(p);
+	rc = 0;
+out:
+	/* A stream with a page missing must not go on: start afresh. */
+	if (rc < 0)
+		drop_stream(m);
+	packet_unref(carry);
+	return rc;
+}
+
+void
+muxer_set_follow_tags(struct muxer *m, bool follow)
+{
+	m->follow_tags = follow;
+}
+
+int
+muxer_end(struct muxer *m, muxer_write_cb *cb, void *arg)
+{
+	if (m == NULL || cb == NULL)
+		return -EINVAL;
+	return end_stream(m, cb, arg);
+}
+
+void
+muxer_reset(struct muxer *m)
+{
+	if (m != NULL)
+		drop_stream(m);
+}
+
+uint32_t
+muxer_chain_id(const struct muxer *m)
+{
+	return m != NULL && m->active ? m->headers->chain_id : 0;
+}
+
+uint64_t
+muxer_pages(const struct muxer *m)
+{
+	return m != NULL ? m->pages : 0;
+}
+
+uint64_t
+muxer_streams(const struct muxer *m)
+{
+	return m != NULL ? m->streams : 0;
+}
