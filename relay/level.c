@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Level metering: peak and RMS over blocks of rate/10 frames (100 ms, the
+ * integration time of a PPM-like meter), in dBFS through util_dbfs(), and
+ * a count of consecutive frames in blocks whose RMS sat under the silence
+ * threshold. RMS rather than peak decides silence so that a click or a
+ * hum spike in an otherwise dead channel does not count as programme.
+ * See level.h for the contract.
+ *
+ * RMS is taken over every sample of the block across all channels, so a
+ * sine at peak amplitude A reads 20 log10(A / sqrt(2)) dBFS whichever
+ * channels carry it.
+ *
+ * Threads: a struct level_meter belongs to one thread (the engine).
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "level.h"
+#include "util.h"
+
+void
+level_init(struct level_meter *m, int rate_hz, int channels,
+    double threshold_dbfs)
+{
+	m->threshold_dbfs = threshold_dbfs;
+	m->rate_hz = rate_hz > 0 ? rate_hz : 1;
+	m->channels = channels > 0 ? channels : 1;
+	m->block_peak = 0.0;
+	m->block_sumsq = 0.0;
+	m->block_samples = 0;
+	m->block_frames_max = (uint64_t)m->rate_hz / 10;
+	if (m->block_frames_max == 0)
+		m->block_frames_max = 1;
+	m->peak_dbfs = util_dbfs(0.0);
+	m->rms_dbfs = util_dbfs(0.0);
+	m->silent_frames = 0;
+}
+
+/* Closes the current block: publishes peak/RMS and updates the silence
+ * run. */
+static void
+finish_block(struct level_meter *m)
+{
+	double rms = sqrt(m->block_sumsq / (double)m->block_samples);
+
+	m->peak_dbfs = util_dbfs(m->block_peak);
+	m->rms_dbfs = util_dbfs(rms);
+	if (m->rms_dbfs < m->threshold_dbfs)
+		m->silent_frames += (int64_t)m->block_frames_max;
+	else
+		m->silent_frames = 0;
+	m->block_peak = 0.0;
+	m->block_sumsq = 0.0;
+	m->block_samples = 0;
+}
+
+/* Runs on: the engine thread. */
+int
+level_feed(struct level_meter *m, const float *frames, size_t nframes)
+{
+	uint64_t block_samples_max, ch = (uint64_t)m->channels;
+	size_t i, total = nframes * (size_t)m->channels;
+	double v, a;
+	int finished = 0;
+
+	block_samples_max = m->block_frames_max * ch;
+	for (i = 0; i < total; i++) {
+		v = (double)frames[i];
+		/* A NaN or infinity must not poison the meter for good. */
+		if (!isfinite(v))
+			v = 0.0;
+		a = fabs(v);
+		if (a > m->block_peak)
+			m->block_peak = a;
+		m->block_sumsq += v * v;
+		m->block_samples++;
+		if (m->block_samples >= block_samples_max) {
+			finish_block(m);
+			finished = 1;
+		}
+	}
+	return finished;
+}
+
+double
+level_silent_seconds(const struct level_meter *m)
+{
+	return (double)m->silent_frames / (double)m->rate_hz;
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bounded FIFO of refcounted packets from the engine thread to one output
+ * thread. See packet_queue.h for the contract.
+ *
+ * The FIFO is a circular array of packet pointers that grows (doubling)
+ * only when it is full, so after the first seconds of a stream a push
+ * allocates nothing. The bound is in bytes: when accepting a packet would
+ * take the queue past max_bytes, the whole backlog is dropped and a gap is
+ * marked. Dropping everything, not just the oldest packets, is deliberate:
+ * an output that fell that far behind must start a fresh Ogg chain anyway,
+ * and keeping half a backlog would only delay it with stale audio.
+ *
+ * The consumer waits on a condition variable bound to CLOCK_MONOTONIC, so
+ * a wall-clock step (NTP, DST) neither stretches nor cuts a timeout.
+ *
+ * Threads: packet_queue_push() from the producer, packet_queue_pop() from
+ * the consumer; every other function from any thread. One mutex guards
+ * everything and is held only for pointer moves and packet_unref().
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "packet.h"
+#include "packet_queue.h"
+#include "util.h"
+
+#define PACKET_QUEUE_INITIAL_SLOTS 64
+
+struct packet_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct packet **slots; /* circular, nslots is a power of two */
+	size_t nslots;
+	size_t head; /* index of the oldest packet */
+	size_t count;
+	size_t bytes;
+	size_t max_bytes;
+	uint64_t dropped_bytes; /* since the last take_dropped */
+	bool gap;		/* the next pop follows dropped packets */
+	bool wake;		/* packet_queue_wake() not yet seen by pop */
+};
+
+struct packet_queue *
+packet_queue_new(size_t max_bytes)
+{
+	struct packet_queue *q;
+	pthread_condattr_t attr;
+	bool have_lock = false, have_attr = false;
+
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return NULL;
+	q->max_bytes = max_bytes;
+	q->nslots = PACKET_QUEUE_INITIAL_SLOTS;
+	q->slots = calloc(q->nslots, sizeof(*q->slots));
+	if (q->slots == NULL)
+		goto fail;
+	if (pthread_mutex_init(&q->lock, NULL) != 0)
+		goto fail;
+	have_lock = true;
+	if (pthread_condattr_init(&attr) != 0)
+		goto fail;
+	have_attr = true;
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0)
+		goto fail;
+	if (pthread_cond_init(&q->cond, &attr) != 0)
+		goto fail;
+	pthread_condattr_destroy(&attr);
+	return q;
+
+fail:
+	if (have_attr)
+		pthread_condattr_destroy(&attr);
+	if (have_lock)
+		pthread_mutex_destroy(&q->lock);
+	free(q->slots);
+	free(q);
+	return NULL;
+}
+
+/* Unrefs every queued packet and empties the queue. Returns the bytes
+ * removed. Caller holds q->lock. */
+static size_t
+drop_all_locked(struct packet_queue *q)
+{
+	size_t removed = q->bytes;
+
+	while (q->count > 0) {
+		packet_unref(q->slots[q->head]);
+		q->slots[q->head] = NULL;
+		q->head = (q->head + 1) & (q->nslots - 1);
+		q->count--;
+	}
+	q->head = 0;
+	q->bytes = 0;
+	return removed;
+}
+
+void
+packet_queue_free(struct packet_queue *q)
+{
+	if (q == NULL)
+		return;
+	drop_all_locked(q);
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
+	free(q->slots);
+	free(q);
+}
+
+/* Doubles the slot array, keeping the order. 0 or -ENOMEM. Caller holds
+ * q->lock. */
+static int
+grow_locked(struct packet_queue *q)
+{
+	struct packet **slots;
+	size_t n, i;
+
+	if (q->nslots > SIZE_MAX / 2 / sizeof(*slots))
+		return -ENOMEM;
+	n = q->nslots * 2;
+	slots = calloc(n, sizeof(*slots));
+	if (slots == NULL)
+		return -ENOMEM;
+	for (i = 0; i < q->count; i++)
+		slots[i] = q->slots[(q->head + i) & (q->nslots - 1)];
+	free(q->slots);
+	q->slots = slots;
+	q->nslots = n;
+	q->head = 0;
+	return 0;
+}
+
+/*
+ * Runs on: the producer (engine) thread.
+ * A packet larger than max_bytes on its own is still queued (after the
+ * backlog is dropped), so the consumer can make progress. If the slot
+ * array cannot grow (OOM), p itself is dropped with the backlog.
+ */
+bool
+packet_queue_push(struct packet_queue *q, struct packet *p)
+{
+	bool accepted_clean = true;
+	bool overflow;
+
+	pthread_mutex_lock(&q->lock);
+	overflow = q->count > 0 &&
+	    (p->bytes > q->max_bytes || q->bytes > q->max_bytes - p->bytes);
+	if (overflow) {
+		q->dropped_bytes += drop_all_locked(q);
+		q->gap = true;
+		accepted_clean = false;
+	}
+	if (q->count == q->nslots && grow_locked(q) != 0) {
+		q->dropped_bytes += drop_all_locked(q) + p->bytes;
+		q->gap = true;
+		pthread_mutex_unlock(&q->lock);
+		return false;
+	}
+	q->slots[(q->head + q->count) & (q->nslots - 1)] = packet_ref(p);
+	q->count++;
+	q->bytes += p->bytes;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return accepted_clean;
+}
+
+/*
+ * Runs on: the consumer (output) thread.
+ * A timeout_ns <= 0 does not wait. A packet_queue_wake() is consumed by
+ * the pop it interrupts (or by the next pop that finds the queue empty).
+ */
+struct packet *
+packet_queue_pop(struct packet_queue *q, int64_t timeout_ns, bool *gap)
+{
+	struct packet *p = NULL;
+	struct timespec ts;
+	int64_t deadline_ns;
+
+	deadline_ns = util_now_mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+	ts.tv_sec = (time_t)(deadline_ns / NS_PER_SEC);
+	ts.tv_nsec = (long)(deadline_ns % NS_PER_SEC);
+
+	pthread_mutex_lock(&q->lock);
+	while (q->count == 0 && !q->wake) {
+		if (timeout_ns <= 0 ||
+		    pthread_cond_timedwait(&q->cond, &q->lock, &ts) ==
+			ETIMEDOUT)
+			break;
+	}
+	if (q->count > 0) {
+		p = q->slots[q->head];
+		q->slots[q->head] = NULL;
+		q->head = (q->head + 1) & (q->nslots - 1);
+		q->count--;
+		q->bytes -= p->bytes;
+		if (gap != NULL)
+			*gap = q->gap;
+		q->gap = false;
+	} else {
+		q->wake = false;
+		if (gap != NULL)
+			*gap = false;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return p;
+}
+
+/* Not counted as dropped, but still a hole in the stream: the packet that
+ * comes next is marked as following a gap. */
+void
+packet_queue_clear(struct packet_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->count > 0)
+		q->gap = true;
+	drop_all_locked(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void
+packet_queue_wake(struct packet_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->wake = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+size_t
+packet_queue_bytes(struct packet_queue *q)
+{
+	size_t bytes;
+
+	pthread_mutex_lock(&q->lock);
+	bytes = q->bytes;
+	pthread_mutex_unlock(&q->lock);
+	return bytes;
+}
+
+uint64_t
+packet_queue_take_dropped(struct packet_queue *q)
+{
+	uint64_t dropped;
+
+	pthread_mutex_lock(&q->lock);
+	dropped = q->dropped_bytes;
+	q->dropped_bytes = 0;
+	pthread_mutex_unlock(&q->lock);
+	return dropped;
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Lock-free single-producer single-consumer ring of interleaved float
+ * frames, carrying PCM from an input thread to the engine thread. See
+ * ring.h for the contract.
+ *
+ * DESIGN
+ * The read and write indexes count frames since ring_new() and are never
+ * masked when stored: they run freely and wrap at SIZE_MAX + 1, which is a
+ * multiple of the power-of-two capacity, so (write - read) is always the
+ * fill level and (index & mask) is always the slot. Only the producer
+ * stores write_index and only the consumer stores read_index. Each side
+ * loads the other side's index with acquire and publishes its own with
+ * release after touching the data, so the frames a reader sees are the
+ * frames the writer copied (the spa_ringbuffer pattern).
+ *
+ * The writer wakes the reader through an eventfd: ring_write() adds 1
+ * after it published new frames. ring_wait() polls the eventfd, drains
+ * it, and checks the fill level again, so a write that lands between the
+ * check and the poll is never lost (its eventfd count is still pending).
+ * ring_wake() sets a flag before it writes the eventfd, so a waiting
+ * reader can tell a shutdown wake-up from new data.
+ *
+ * Nothing allocates or locks after ring_new(); write(2) on an eventfd
+ * never blocks here (EFD_NONBLOCK) and a full counter only means a wake-up
+ * is already pending.
+ *
+ * Threads: ring_write() from one producer thread; ring_read() and
+ * ring_wait() from one consumer thread; ring_readable(), ring_channels()
+ * and ring_wake() from any thread.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring.h"
+#include "util.h"
+
+/* Keeps the two indexes on separate cache lines (no false sharing). */
+#define RING_CACHE_LINE 64
+
+struct ring {
+	alignas(RING_CACHE_LINE) atomic_size_t write_index;
+	alignas(RING_CACHE_LINE) atomic_size_t read_index;
+	alignas(RING_CACHE_LINE) atomic_bool wake_pending;
+	size_t size_frames; /* a power of two */
+	size_t mask;
+	int channels;
+	int efd;
+	float *data; /* size_frames * channels samples */
+};
+
+/* Smallest power of two >= n, or 0 when that does not fit in a size_t. */
+static size_t
+round_up_pow2(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n) {
+		if (p > SIZE_MAX / 2)
+			return 0;
+		p <<= 1;
+	}
+	return p;
+}
+
+struct ring *
+ring_new(size_t capacity_frames, int channels)
+{
+	struct ring *r = NULL;
+	size_t size_frames, samples, alloc_bytes;
+
+	if (channels <= 0 || capacity_frames == 0)
+		return NULL;
+	size_frames = round_up_pow2(capacity_frames);
+	if (size_frames == 0 || size_frames > SIZE_MAX / (size_t)channels)
+		return NULL;
+	samples = size_frames * (size_t)channels;
+	if (samples > SIZE_MAX / sizeof(float))
+		return NULL;
+
+	/* aligned_alloc() wants a size that is a multiple of the alignment. */
+	alloc_bytes = (sizeof(*r) + RING_CACHE_LINE - 1) &
+	    ~(size_t)(RING_CACHE_LINE - 1);
+	r = aligned_alloc(RING_CACHE_LINE, alloc_bytes);
+	if (r == NULL)
+		return NULL;
+	memset(r, 0, alloc_bytes);
+	r->efd = -1;
+	atomic_init(&r->write_index, 0);
+	atomic_init(&r->read_index, 0);
+	atomic_init(&r->wake_pending, false);
+	r->size_frames = size_frames;
+	r->mask = size_frames - 1;
+	r->channels = channels;
+	r->data = calloc(samples, sizeof(float));
+	if (r->data == NULL)
+		goto fail;
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->efd < 0)
+		goto fail;
+	return r;
+
+fail:
+	ring_free(r);
+	return NULL;
+}
+
+void
+ring_free(struct ring *r)
+{
+	if (r == NULL)
+		return;
+	if (r->efd >= 0)
+		close(r->efd);
+	free(r->data);
+	free(r);
+}
+
+/* Adds 1 to the eventfd. EAGAIN means the counter is full, so a wake-up
+ * is pending anyway; EINTR is retried. */
+static void
+signal_efd(int efd)
+{
+	uint64_t one = 1;
+
+	while (write(efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+/* Resets the eventfd counter to 0 (EAGAIN when it already is). */
+static void
+drain_efd(int efd)
+{
+	uint64_t count;
+
+	while (read(efd, &count, sizeof(count)) < 0 && errno == EINTR)
+		;
+}
+
+/* Runs on: the producer (input) thread. */
+size_t
+ring_write(struct ring *r, const float *frames, size_t n)
+{
+	size_t w, rd, space, pos, first, ch = (size_t)r->channels;
+
+	/* Our own index needs no ordering; the reader's needs acquire so
+	 * that its reads of the slots we are about to reuse are done. */
+	w = atomic_load_explicit(&r->write_index, memory_order_relaxed);
+	rd = atomic_load_explicit(&r->read_index, memory_order_acquire);
+	space = r->size_frames - (w - rd);
+	if (n > space)
+		n = space;
+	if (n == 0)
+		return 0;
+
+	pos = w & r->mask;
+	first = r->size_frames - pos;
+	if (first > n)
+		first = n;
+	memcpy(r->data + pos * ch, frames, first * ch * sizeof(float));
+	if (n > first)
+		memcpy(r->data, frames + first * ch,
+		    (n - first) * ch * sizeof(float));
+
+	atomic_store_explicit(&r->write_index, w + n, memory_order_release);
+	signal_efd(r->efd);
+	return n;
+}
+
+/* Runs on: the consumer (engine) thread. */
+size_t
+ring_read(struct ring *r, float *frames, size_t n)
+{
+	size_t rd, w, avail, pos, first, ch = (size_t)r->channels;
+
+	rd = atomic_load_explicit(&r->read_index, memory_order_relaxed);
+	w = atomic_load_explicit(&r->write_index, memory_order_acquire);
+	avail = w - rd;
+	if (n > avail)
+		n = avail;
+	if (n == 0)
+		return 0;
+
+	pos = rd & r->mask;
+	first = r->size_frames - pos;
+	if (first > n)
+		first = n;
+	memcpy(frames, r->data + pos * ch, first * ch * sizeof(float));
+	if (n > first)
+		memcpy(frames + first * ch, r->data,
+		    (n - first) * ch * sizeof(float));
+
+	/* Release: our copies out of the slots happen before the writer
+	 * may overwrite them. */
+	atomic_store_explicit(&r->read_index, rd + n, memory_order_release);
+	return n;
+}
+
+size_t
+ring_readable(struct ring *r)
+{
+	size_t rd, w;
+
+	rd = atomic_load_explicit(&r->read_index, memory_order_acquire);
+	w = atomic_load_explicit(&r->write_index, memory_order_acquire);
+	return w - rd;
+}
+
+int
+ring_channels(const struct ring *r)
+{
+	return r->channels;
+}
+
+/*
+ * Runs on: the consumer thread.
+ * A timeout_ns <= 0 checks once without waiting. A ring_wake() makes the
+ * call return at once with whatever is readable; the wake-up is consumed.
+ */
+size_t
+ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
+{
+	struct pollfd pfd;
+	struct timespec ts;
+	int64_t deadline_ns, left_ns;
+	size_t avail;
+
+	deadline_ns = util_now_mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+	pfd.fd = r->efd;
+	pfd.events = POLLIN;
+	for (;;) {
+		avail = ring_readable(r);
+		if (avail >= min_frames)
+			return avail;
+		if (atomic_exchange_explicit(&r->wake_pending, false,
+		    memory_order_acq_rel))
+			return avail;
+		left_ns = deadline_ns - util_now_mono_ns();
+		if (left_ns <= 0)
+			return avail;
+		ts.tv_sec = (time_t)(left_ns / NS_PER_SEC);
+		ts.tv_nsec = (long)(left_ns % NS_PER_SEC);
+		pfd.revents = 0;
+		/* ppoll() (poll(2)) for a nanosecond timeout; EINTR just
+		 * loops and recomputes what is left. */
+		if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN))
+			drain_efd(r->efd);
+	}
+}
+
+void
+ring_wake(struct ring *r)
+{
+	atomic_store_explicit(&r->wake_pending, true, memory_order_release);
+	signal_efd(r->efd);
+}

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for packet_queue.c: FIFO order, byte accounting, reference
+ * counting, overflow (drop all, count bytes, gap on the next pop),
+ * take_dropped resets, growth past the initial slots, clear, wake-up and
+ * timeout. Packets come from packet_new() (packet.c).
+ *
+ * Threads: the wake-up tests start one helper thread each.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "packet.h"
+#include "packet_queue.h"
+#include "util.h"
+
+static struct stream_headers *test_headers;
+
+static int
+setup(void **state)
+{
+	static const unsigned char h0[] = "\x01vorbis", h1[] = "\x03vorbis",
+				   h2[] = "\x05vorbis";
+	const unsigned char *const pkt[3] = { h0, h1, h2 };
+	const size_t bytes[3] = { sizeof(h0), sizeof(h1), sizeof(h2) };
+
+	(void)state;
+	test_headers = headers_new(48000, 2, "t", "a", pkt, bytes);
+	return test_headers == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	headers_unref(test_headers);
+	test_headers = NULL;
+	return 0;
+}
+
+/* A packet of the given size, filled with the low byte of packetno. */
+static struct packet *
+make_packet(size_t bytes, int64_t packetno)
+{
+	unsigned char data[4096];
+	struct packet *p;
+
+	assert_true(bytes <= sizeof(data));
+	memset(data, (int)(packetno & 0xff), bytes);
+	p = packet_new(test_headers, data, bytes, packetno * 256, packetno,
+	    false);
+	assert_non_null(p);
+	return p;
+}
+
+static int
+refs(struct packet *p)
+{
+	return atomic_load(&p->refs);
+}
+
+static void
+test_fifo_order_and_bytes(void **state)
+{
+	struct packet_queue *q;
+	struct packet *p[3], *got;
+	bool gap = true;
+	int i;
+
+	(void)state;
+	q = packet_queue_new(1000);
+	assert_non_null(q);
+	assert_int_equal(packet_queue_bytes(q), 0);
+	for (i = 0; i < 3; i++) {
+		p[i] = make_packet((size_t)(i + 1) * 10, i);
+		assert_true(packet_queue_push(q, p[i]));
+		/* The queue holds its own reference. */
+		assert_int_equal(refs(p[i]), 2);
+	}
+	assert_int_equal(packet_queue_bytes(q), 60);
+
+	for (i = 0; i < 3; i++) {
+		got = packet_queue_pop(q, 0, &gap);
+		assert_ptr_equal(got, p[i]);
+		assert_false(gap);
+		assert_int_equal(got->packetno, i);
+		/* The popped reference is ours now. */
+		assert_int_equal(refs(got), 2);
+		packet_unref(got);
+		assert_int_equal(refs(p[i]), 1);
+	}
+	assert_int_equal(packet_queue_bytes(q), 0);
+	assert_null(packet_queue_pop(q, 0, &gap));
+	assert_false(gap);
+	assert_int_equal(packet_queue_take_dropped(q), 0);
+	for (i = 0; i < 3; i++)
+		packet_unref(p[i]);
+	packet_queue_free(q);
+}
+
+static void
+test_exact_fit_is_not_overflow(void **state)
+{
+	struct packet_queue *q;
+	struct packet *a, *b;
+
+	(void)state;
+	q = packet_queue_new(100);
+	assert_non_null(q);
+	a = make_packet(50, 1);
+	b = make_packet(50, 2);
+	assert_true(packet_queue_push(q, a));
+	assert_true(packet_queue_push(q, b));
+	assert_int_equal(packet_queue_bytes(q), 100);
+	assert_int_equal(packet_queue_take_dropped(q), 0);
+	packet_queue_free(q);
+	/* free dropped the queue's references. */
+	assert_int_equal(refs(a), 1);
+	assert_int_equal(refs(b), 1);
+	packet_unref(a);
+	packet_unref(b);
+}
+
+static void
+test_overflow_drops_all_and_marks_gap(void **state)
+{
+	struct packet_queue *q;
+	struct packet *a, *b, *c, *d, *got;
+	bool gap = false;
+
+	(void)state;
+	q = packet_queue_new(100);
+	assert_non_null(q);
+	a = make_packet(40, 1);
+	b = make_packet(40, 2);
+	c = make_packet(30, 3);
+	d = make_packet(10, 4);
+	assert_true(packet_queue_push(q, a));
+	assert_true(packet_queue_push(q, b));
+	/* 80 + 30 > 100: a and b go, c is queued after the gap. */
+	assert_false(packet_queue_push(q, c));
+	assert_int_equal(refs(a), 1);
+	assert_int_equal(refs(b), 1);
+	assert_int_equal(refs(c), 2);
+	assert_int_equal(packet_queue_bytes(q), 30);
+	assert_true(packet_queue_push(q, d));
+	assert_int_equal(packet_queue_bytes(q), 40);
+
+	got = packet_queue_pop(q, 0, &gap);
+	assert_ptr_equal(got, c);
+	assert_true(gap);
+	packet_unref(got);
+	/* Only the first packet after the hole carries the flag. */
+	got = packet_queue_pop(q, 0, &gap);
+	assert_ptr_equal(got, d);
+	assert_false(gap);
+	packet_unref(got);
+
+	assert_int_equal(packet_queue_take_dropped(q), 80);
+	assert_int_equal(packet_queue_take_dropped(q), 0);
+	packet_unref(a);
+	packet_unref(b);
+	packet_unref(c);
+	packet_unref(d);
+	packet_queue_free(q);
+}
+
+static void
+test_dropped_accumulates_until_taken(void **state)
+{
+	struct packet_queue *q;
+	struct packet *p, *got;
+	bool gap = false;
+	int i;
+
+	(void)state;
+	q = packet_queue_new(100);
+	assert_non_null(q);
+	/* 60, then 60 overflows (drops 60), then 60 overflows (drops 60). */
+	for (i = 0; i < 3; i++) {
+		p = make_packet(60, i);
+		assert_int_equal(packet_queue_push(q, p), i == 0);
+		packet_unref(p);
+	}
+	assert_int_equal(packet_queue_bytes(q), 60);
+	assert_int_equal(packet_queue_take_dropped(q), 120);
+	assert_int_equal(packet_queue_take_dropped(q), 0);
+
+	/* Two overflows before one pop still give one gap, at the newest. */
+	got = packet_queue_pop(q, 0, &gap);
+	assert_non_null(got);
+	assert_int_equal(got->packetno, 2);
+	assert_true(gap);
+	packet_unref(got);
+
+	/* A packet bigger than the bound alone is still queued; with no
+	 * backlog nothing is lost, so no gap and nothing dropped. */
+	p = make_packet(150, 9);
+	assert_true(packet_queue_push(q, p));
+	assert_int_equal(packet_queue_bytes(q), 150);
+	packet_unref(p);
+	p = make_packet(1, 10);
+	assert_false(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_int_equal(packet_queue_take_dropped(q), 150);
+	got = packet_queue_pop(q, 0, &gap);
+	assert_int_equal(got->packetno, 10);
+	assert_true(gap);
+	packet_unref(got);
+	packet_queue_free(q);
+}
+
+static void
+test_grows_and_wraps_in_order(void **state)
+{
+	struct packet_queue *q;
+	struct packet *p, *got;
+	int64_t next_push = 0, next_pop = 0;
+	bool gap = false;
+	int round, i;
+
+	(void)state;
+	q = packet_queue_new(1 << 20);
+	assert_non_null(q);
+	/* Push more than pop each round so the slot array both wraps and
+	 * grows (it starts with 64 slots). */
+	for (round = 0; round < 10; round++) {
+		for (i = 0; i < 50; i++) {
+			p = make_packet(3, next_push++);
+			assert_true(packet_queue_push(q, p));
+			packet_unref(p);
+		}
+		for (i = 0; i < 30; i++) {
+			got = packet_queue_pop(q, 0, &gap);
+			assert_non_null(got);
+			assert_int_equal(got->packetno, next_pop++);
+			assert_false(gap);
+			packet_unref(got);
+		}
+		assert_int_equal(packet_queue_bytes(q),
+		    (size_t)(next_push - next_pop) * 3);
+	}
+	while ((got = packet_queue_pop(q, 0, &gap)) != NULL) {
+		assert_int_equal(got->packetno, next_pop++);
+		packet_unref(got);
+	}
+	assert_int_equal(next_pop, next_push);
+	assert_int_equal(packet_queue_take_dropped(q), 0);
+	packet_queue_free(q);
+}
+
+static void
+test_clear_is_not_counted_as_dropped(void **state)
+{
+	struct packet_queue *q;
+	struct packet *a, *b, *got;
+	bool gap = false;
+
+	(void)state;
+	q = packet_queue_new(100);
+	assert_non_null(q);
+	a = make_packet(30, 1);
+	b = make_packet(30, 2);
+	assert_true(packet_queue_push(q, a));
+	packet_queue_clear(q);
+	assert_int_equal(refs(a), 1);
+	assert_int_equal(packet_queue_bytes(q), 0);
+	assert_int_equal(packet_queue_take_dropped(q), 0);
+	assert_null(packet_queue_pop(q, 0, &gap));
+	/* The next packet still follows a hole. */
+	assert_true(packet_queue_push(q, b));
+	got = packet_queue_pop(q, 0, &gap);
+	assert_ptr_equal(got, b);
+	assert_true(gap);
+	packet_unref(got);
+	packet_unref(a);
+	packet_unref(b);
+	packet_queue_free(q);
+}
+
+static void
+test_pop_times_out(void **state)
+{
+	struct packet_queue *q;
+	int64_t t0, elapsed_ns;
+	bool gap = true;
+
+	(void)state;
+	q = packet_queue_new(100);
+	assert_non_null(q);
+	t0 = util_now_mono_ns();
+	assert_null(packet_queue_pop(q, 80 * NS_PER_MS, &gap));
+	elapsed_ns = util_now_mono_ns() - t0;
+	assert_false(gap);
+	assert_true(elapsed_ns >= 80 * NS_PER_MS);
+	assert_true(elapsed_ns < 2 * NS_PER_SEC);
+	/* A NULL gap pointer is allowed. */
+	assert_null(packet_queue_pop(q, 0, NULL));
+	packet_queue_free(q);
+}
+
+struct helper {
+	struct packet_queue *q;
+	struct packet *p; /* pushed after the delay, or NULL: wake */
+};
+
+static void *
+helper_thread(void *arg)
+{
+	struct helper *h = arg;
+
+	util_sleep_ns(50 * NS_PER_MS);
+	if (h->p != NULL)
+		(void)packet_queue_push(h->q, h->p);
+	else
+		packet_queue_wake(h->q);
+	return NULL;
+}
+
+static void
+test_wake_interrupts_pop(void **state)
+{
+	struct helper h = { 0 };
+	pthread_t tid;
+	int64_t t0, elapsed_ns;
+	bool gap = true;
+
+	(void)state;
+	h.q = packet_queue_new(100);
+	assert_non_null(h.q);
+	t0 = util_now_mono_ns();
+	assert_int_equal(pthread_create(&tid, NULL, helper_thread, &h), 0);
+	assert_null(packet_queue_pop(h.q, 10 * NS_PER_SEC, &gap));
+	elapsed_ns = util_now_mono_ns() - t0;
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	assert_false(gap);
+	assert_true(elapsed_ns >= 50 * NS_PER_MS);
+	assert_true(elapsed_ns < 5 * NS_PER_SEC);
+
+	/* The wake-up was consumed: the next pop waits its timeout. */
+	t0 = util_now_mono_ns();
+	assert_null(packet_queue_pop(h.q, 50 * NS_PER_MS, &gap));
+	assert_true(util_now_mono_ns() - t0 >= 50 * NS_PER_MS);
+	packet_queue_free(h.q);
+}
+
+static void
+test_push_wakes_pop(void **state)
+{
+	struct helper h = { 0 };
+	struct packet *got;
+	pthread_t tid;
+	int64_t t0, elapsed_ns;
+	bool gap = true;
+
+	(void)state;
+	h.q = packet_queue_new(100);
+	assert_non_null(h.q);
+	h.p = make_packet(20, 7);
+	t0 = util_now_mono_ns();
+	assert_int_equal(pthread_create(&tid, NULL, helper_thread, &h), 0);
+	got = packet_queue_pop(h.q, 10 * NS_PER_SEC, &gap);
+	elapsed_ns = util_now_mono_ns() - t0;
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	assert_ptr_equal(got, h.p);
+	assert_false(gap);
+	assert_true(elapsed_ns < 5 * NS_PER_SEC);
+	packet_unref(got);
+	packet_unref(h.p);
+	packet_queue_free(h.q);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fifo_order_and_bytes),
+		cmocka_unit_test(test_exact_fit_is_not_overflow),
+		cmocka_unit_test(test_overflow_drops_all_and_marks_gap),
+		cmocka_unit_test(test_dropped_accumulates_until_taken),
+		cmocka_unit_test(test_grows_and_wraps_in_order),
+		cmocka_unit_test(test_clear_is_not_counted_as_dropped),
+		cmocka_unit_test(test_pop_times_out),
+		cmocka_unit_test(test_wake_interrupts_pop),
+		cmocka_unit_test(test_push_wakes_pop),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
