@@ -1,0 +1,1272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The programme schedule: the [segment NAME] file parser (libinih), the
+ * merged list of upcoming occurrences, and overlap resolution. See
+ * schedule.h for the contract and docs/schedule.md for the format; cron.c
+ * does the time arithmetic.
+ *
+ * Parsing: Debian 12's libinih (r55) gives the handler no line number and
+ * folds indented lines into the previous value. We feed it through our
+ * own line reader (read_line) that counts lines, recognises section
+ * headers itself (so an empty or misspelt section is still seen), and
+ * rejects indented and over-long lines instead of letting inih split or
+ * join them. The first error wins; a file with any error is rejected
+ * whole.
+ *
+ * Threads: see schedule.h. No static mutable state.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "log.h"
+#include "schedule.h"
+
+#define QUOTE_MAX 72 /* bytes of a value echoed in a message */
+
+struct schedule {
+	char *path;
+	struct cron_tz *tz;
+	struct schedule_segment *segments;
+	size_t n_segments;
+};
+
+enum seg_key {
+	K_CRON = 0,
+	K_AT,
+	K_SOURCE,
+	K_PATH,
+	K_ORDER,
+	K_URL,
+	K_FREQUENCY,
+	K_LEVEL,
+	K_DURATION,
+	K_TITLE,
+	K_ARTIST,
+	K_PRIORITY,
+	K_FADE,
+	K_COUNT
+};
+
+#define SRC(x) (1u << SCHEDULE_SOURCE_##x)
+
+/* The keys of a [segment]; sources = 0 means every source uses it. */
+static const struct {
+	const char *name;
+	unsigned sources;
+	const char *only; /* for "only with source = ..." */
+} seg_keys[K_COUNT] = {
+    [K_CRON] = {"cron", 0, NULL},
+    [K_AT] = {"at", 0, NULL},
+    [K_SOURCE] = {"source", 0, NULL},
+    [K_PATH] = {"path", SRC(FILE) | SRC(PLAYLIST), "file or playlist"},
+    [K_ORDER] = {"order", SRC(PLAYLIST), "playlist"},
+    [K_URL] = {"url", SRC(STREAM), "stream"},
+    [K_FREQUENCY] = {"frequency", SRC(TONE), "tone"},
+    [K_LEVEL] = {"level_dbfs", SRC(TONE), "tone"},
+    [K_DURATION] = {"duration", 0, NULL},
+    [K_TITLE] = {"title", 0, NULL},
+    [K_ARTIST] = {"artist", 0, NULL},
+    [K_PRIORITY] = {"priority", 0, NULL},
+    [K_FADE] = {"fade", 0, NULL},
+};
+
+static const char *const source_names[] = {
+    [SCHEDULE_SOURCE_FILE] = "file",
+    [SCHEDULE_SOURCE_PLAYLIST] = "playlist",
+    [SCHEDULE_SOURCE_LIVE] = "live",
+    [SCHEDULE_SOURCE_STREAM] = "stream",
+    [SCHEDULE_SOURCE_TONE] = "tone",
+    [SCHEDULE_SOURCE_SILENCE] = "silence",
+};
+#define SOURCES_ALLOWED "file|playlist|live|stream|tone|silence"
+
+/* Where each key of a segment was given (0 = not given). */
+struct key_lines {
+	int line[K_COUNT];
+	bool has_source;
+};
+
+struct parse {
+	const char *path;
+	FILE *fp;
+	char *buf; /* getline buffer */
+	size_t cap;
+	int line; /* the line inih is working on */
+	struct schedule *s;
+	struct key_lines *keys; /* parallel to s->segments */
+	size_t cap_segments;
+	long cur;  /* index of the current segment, -1 = none */
+	bool skip; /* inside a section whose header was bad */
+	bool failed;
+	int err_line;
+	int rc;
+	char err[SCHEDULE_ERR_LEN];
+};
+
+/* ------------------------------------------------------------------ */
+/* Errors.                                                             */
+
+static void parse_error(struct parse *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records the first error: "FILE:LINE: " + the formatted text. */
+static void
+parse_error(struct parse *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ps->failed)
+		return;
+	ps->failed = true;
+	ps->err_line = line;
+	ps->rc = -EINVAL;
+	n = snprintf(ps->err, sizeof(ps->err), "%s:%d: ", ps->path, line);
+	if (n < 0 || (size_t)n >= sizeof(ps->err))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, sizeof(ps->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* A value for an error message: control characters escaped, cut short. */
+static const char *
+quote(char *buf, const char *value)
+{
+	return log_escape(buf, QUOTE_MAX, value);
+}
+
+/* ------------------------------------------------------------------ */
+/* Section headers (seen by read_line, before inih).                   */
+
+static bool
+name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SCHEDULE_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) &&
+		    strchr("-_.", name[i]) == NULL)
+			return false;
+	}
+	return true;
+}
+
+static int
+add_segment(struct parse *ps, const char *name, size_t len)
+{
+	struct schedule *s = ps->s;
+	struct schedule_segment *seg;
+
+	if (s->n_segments == ps->cap_segments) {
+		size_t cap = ps->cap_segments ? ps->cap_segments * 2 : 16;
+		void *p = realloc(s->segments, cap * sizeof(*s->segments));
+
+		if (p == NULL)
+			return -ENOMEM;
+		s->segments = p;
+		p = realloc(ps->keys, cap * sizeof(*ps->keys));
+		if (p == NULL)
+			return -ENOMEM;
+		ps->keys = p;
+		ps->cap_segments = cap;
+	}
+	seg = &s->segments[s->n_segments];
+	memset(seg, 0, sizeof(*seg));
+	memset(&ps->keys[s->n_segments], 0, sizeof(ps->keys[0]));
+	seg->name = strndup(name, len);
+	if (seg->name == NULL)
+		return -ENOMEM;
+	seg->line = ps->line;
+	seg->frequency_hz = 440.0;
+	seg->level_dbfs = -18.0;
+	seg->duration_ns = SCHEDULE_DURATION_UNKNOWN;
+	seg->fade_ns = SCHEDULE_FADE_DEFAULT_NS;
+	ps->cur = (long)s->n_segments;
+	s->n_segments++;
+	return 0;
+}
+
+static void
+section_begin(struct parse *ps, const char *line)
+{
+	const char *close = strchr(line, ']'), *p, *name;
+	char q[QUOTE_MAX], text[QUOTE_MAX];
+	size_t len, i;
+
+	ps->cur = -1;
+	ps->skip = true;
+	if (close == NULL) {
+		parse_error(ps, ps->line, "syntax error: \"[\" without \"]\"");
+		return;
+	}
+	len = (size_t)(close - line - 1);
+	snprintf(
+	    text, sizeof(text), "%.*s", (int)(len < 60 ? len : 60), line + 1);
+	for (p = close + 1; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p != '\0' && *p != ';' && *p != '#') {
+		parse_error(ps, ps->line, "[%s]: unexpected text after \"]\"",
+		    quote(q, text));
+		return;
+	}
+	if (strncmp(line + 1, "segment", 7) != 0 ||
+	    (len > 7 && !isspace((unsigned char)line[8]))) {
+		parse_error(ps, ps->line,
+		    "[%s]: unknown section (allowed "
+		    "[segment NAME])",
+		    quote(q, text));
+		return;
+	}
+	for (name = line + 8; name < close && isspace((unsigned char)*name);
+	     name++)
+		;
+	for (len = (size_t)(close - name);
+	     len > 0 && isspace((unsigned char)name[len - 1]); len--)
+		;
+	if (len == 0) {
+		parse_error(ps, ps->line,
+		    "[segment]: the segment needs a "
+		    "name (allowed [segment NAME])");
+		return;
+	}
+	if (!name_ok(name, len)) {
+		parse_error(ps, ps->line,
+		    "[%s]: the name may use only letters, "
+		    "digits, '-', '_' and '.' (at most %d bytes)",
+		    quote(q, text), SCHEDULE_NAME_MAX);
+		return;
+	}
+	for (i = 0; i < ps->s->n_segments; i++) {
+		const struct schedule_segment *o = &ps->s->segments[i];
+
+		if (strlen(o->name) == len && memcmp(o->name, name, len) == 0) {
+			parse_error(ps, ps->line,
+			    "[segment %s]: duplicate "
+			    "segment name (first on line %d)",
+			    o->name, o->line);
+			return;
+		}
+	}
+	if (ps->s->n_segments >= SCHEDULE_MAX_SEGMENTS) {
+		parse_error(ps, ps->line,
+		    "[segment %.*s]: too many segments "
+		    "(allowed at most %d)",
+		    (int)len, name, SCHEDULE_MAX_SEGMENTS);
+		return;
+	}
+	if (add_segment(ps, name, len) < 0) {
+		parse_error(ps, ps->line, "out of memory");
+		ps->rc = -ENOMEM;
+		return;
+	}
+	ps->skip = false;
+}
+
+/*
+ * inih's reader: one line per call, counted. Lines inih would mangle
+ * (too long for its buffer, indented continuations) become errors and
+ * reach inih as empty lines.
+ */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct parse *ps = stream;
+	ssize_t n;
+	char *line, *p;
+
+	errno = 0;
+	n = getline(&ps->buf, &ps->cap, ps->fp);
+	if (n < 0) {
+		if (errno != 0 && !feof(ps->fp)) {
+			parse_error(ps, ps->line + 1, "cannot read: %s",
+			    strerror(errno));
+			ps->rc = -errno;
+		}
+		return NULL;
+	}
+	ps->line++;
+	line = ps->buf;
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (ps->line == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+		line += 3; /* UTF-8 byte order mark */
+		n -= 3;
+	}
+	str[0] = '\0';
+	if (strlen(line) != (size_t)n) {
+		parse_error(ps, ps->line, "the line contains a NUL byte");
+		return str;
+	}
+	if (n >= num) {
+		parse_error(ps, ps->line,
+		    "the line is too long (%zd bytes; "
+		    "allowed at most %d)",
+		    n, num - 1);
+		return str;
+	}
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	if (p != line && *p != '\0' && *p != ';' && *p != '#') {
+		parse_error(ps, ps->line,
+		    "indented line (continuation lines "
+		    "are not supported: start keys and sections in column 1)");
+		return str;
+	}
+	if (line[0] == '[')
+		section_begin(ps, line);
+	memcpy(str, line, (size_t)n + 1);
+	return str;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys.                                                               */
+
+static char *
+resolve_path(const char *schedule_path, const char *value)
+{
+	const char *slash = strrchr(schedule_path, '/');
+	size_t dir_len, len;
+	char *out;
+
+	if (value[0] == '/' || slash == NULL)
+		return strdup(value);
+	dir_len = (size_t)(slash - schedule_path) + 1;
+	len = dir_len + strlen(value) + 1;
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	memcpy(out, schedule_path, dir_len);
+	memcpy(out + dir_len, value, strlen(value) + 1);
+	return out;
+}
+
+static char *
+sanitized_dup(const char *value)
+{
+	size_t len = strlen(value) * 3 + 1;
+	char *out = malloc(len);
+
+	if (out != NULL)
+		util_sanitize_text(out, len, value);
+	return out;
+}
+
+/* 0 = ok, 1 = wrong scheme, 2 = malformed. */
+static int
+check_url(const char *u)
+{
+	const char *host, *p;
+
+	if (strncasecmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else
+		return 1;
+	if (*host == '\0' || strchr("/:?#@", *host) != NULL)
+		return 2;
+	for (p = u; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return 2;
+	}
+	return 0;
+}
+
+static int
+lookup(const char *value, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (names[i] != NULL && strcasecmp(value, names[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* "did you mean title?" or the list of keys. */
+static void
+key_hint(const char *name, char *buf, size_t len)
+{
+	size_t i, best = SIZE_MAX, best_i = 0, o;
+
+	for (i = 0; i < K_COUNT; i++) {
+		size_t d = util_edit_distance(name, seg_keys[i].name);
+
+		if (d < best) {
+			best = d;
+			best_i = i;
+		}
+	}
+	if (best <= 2) {
+		snprintf(buf, len, "did you mean %s?", seg_keys[best_i].name);
+		return;
+	}
+	o = (size_t)snprintf(buf, len, "allowed ");
+	for (i = 0; i < K_COUNT && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s",
+		    i > 0 ? ", " : "", seg_keys[i].name);
+}
+
+static const char *const order_names[] = {"sequential", "shuffle"};
+
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *ps = user;
+	struct schedule_segment *seg;
+	struct key_lines *kl;
+	char q[QUOTE_MAX], why[256], hint[160];
+	const char *sn;
+	int key, rc, line = ps->line;
+	int64_t v64;
+	double d;
+	char **field = NULL;
+
+	(void)section; /* read_line tracks sections itself */
+	if (ps->failed)
+		return 1;
+	if (ps->skip)
+		return 1;
+	if (ps->cur < 0) {
+		parse_error(ps, line,
+		    "%s: key outside a section (put it under "
+		    "[segment NAME])",
+		    quote(q, name));
+		return 0;
+	}
+	seg = &ps->s->segments[ps->cur];
+	kl = &ps->keys[ps->cur];
+	sn = seg->name;
+	for (key = 0; key < K_COUNT; key++) {
+		if (strcmp(name, seg_keys[key].name) == 0)
+			break;
+	}
+	if (key == K_COUNT) {
+		key_hint(name, hint, sizeof(hint));
+		parse_error(ps, line, "[segment %s] %s: unknown key (%s)", sn,
+		    quote(q, name), hint);
+		return 0;
+	}
+	if (kl->line[key] != 0) {
+		parse_error(ps, line,
+		    "[segment %s] %s: given twice (first on "
+		    "line %d)",
+		    sn, name, kl->line[key]);
+		return 0;
+	}
+	kl->line[key] = line;
+	switch ((enum seg_key)key) {
+	case K_CRON:
+	case K_AT:
+		if (kl->line[key == K_CRON ? K_AT : K_CRON] != 0) {
+			parse_error(ps, line,
+			    "[segment %s] %s: %s is already set "
+			    "on line %d (allowed one of cron or at)",
+			    sn, name, key == K_CRON ? "at" : "cron",
+			    kl->line[key == K_CRON ? K_AT : K_CRON]);
+			return 0;
+		}
+		why[0] = '\0';
+		rc = key == K_CRON
+			 ? cron_parse(value, &seg->when, why, sizeof(why))
+			 : cron_parse_at(value, &seg->when, why, sizeof(why));
+		if (rc < 0) {
+			parse_error(
+			    ps, line, "[segment %s] %s: %s", sn, name, why);
+			return 0;
+		}
+		field = &seg->when_text;
+		break;
+	case K_SOURCE:
+		rc = lookup(value, source_names, RELAY_ARRAY_LEN(source_names));
+		if (rc < 0) {
+			parse_error(ps, line,
+			    "[segment %s] source: \"%s\" is not "
+			    "a source (allowed " SOURCES_ALLOWED ")",
+			    sn, quote(q, value));
+			return 0;
+		}
+		seg->source = (enum schedule_source)rc;
+		kl->has_source = true;
+		return 1;
+	case K_PATH:
+		if (value[0] == '\0') {
+			parse_error(ps, line,
+			    "[segment %s] path: is empty "
+			    "(allowed a file, directory or .m3u path)",
+			    sn);
+			return 0;
+		}
+		free(seg->path);
+		seg->path = resolve_path(ps->path, value);
+		if (seg->path == NULL)
+			goto nomem;
+		return 1;
+	case K_ORDER:
+		rc = lookup(value, order_names, RELAY_ARRAY_LEN(order_names));
+		if (rc < 0) {
+			parse_error(ps, line,
+			    "[segment %s] order: \"%s\" is not "
+			    "an order (allowed sequential|shuffle)",
+			    sn, quote(q, value));
+			return 0;
+		}
+		seg->order = (enum schedule_order)rc;
+		return 1;
+	case K_URL:
+		rc = check_url(value);
+		if (rc == 1) {
+			parse_error(ps, line,
+			    "[segment %s] url: \"%s\" must start "
+			    "with http:// or https://",
+			    sn, quote(q, value));
+			return 0;
+		}
+		if (rc == 2) {
+			parse_error(ps, line,
+			    "[segment %s] url: \"%s\" is not a "
+			    "valid URL (allowed e.g. "
+			    "http://host:8000/feed.ogg, "
+			    "no spaces)",
+			    sn, quote(q, value));
+			return 0;
+		}
+		field = &seg->url;
+		break;
+	case K_FREQUENCY:
+		rc = util_parse_double(value, 0.0, 20000.0, &d);
+		if (rc < 0) {
+			parse_error(ps, line,
+			    "[segment %s] frequency: \"%s\" is "
+			    "%s (allowed 0 to 20000 Hz)",
+			    sn, quote(q, value),
+			    rc == -ERANGE ? "out of range" : "not a number");
+			return 0;
+		}
+		seg->frequency_hz = d;
+		return 1;
+	case K_LEVEL:
+		rc = util_parse_double(value, -120.0, 0.0, &d);
+		if (rc < 0) {
+			parse_error(ps, line,
+			    "[segment %s] level_dbfs: \"%s\" is "
+			    "%s (allowed -120 to 0)",
+			    sn, quote(q, value),
+			    rc == -ERANGE ? "out of range" : "not a number");
+			return 0;
+		}
+		seg->level_dbfs = d;
+		return 1;
+	case K_DURATION:
+		rc = util_parse_duration_ns(value, &v64);
+		if (rc == -EINVAL) {
+			parse_error(ps, line,
+			    "[segment %s] duration: \"%s\" is "
+			    "not a duration (allowed e.g. 90s, 15m, 1h30m)",
+			    sn, quote(q, value));
+			return 0;
+		}
+		if (rc < 0 || v64 <= 0 || v64 > SCHEDULE_DURATION_MAX_NS) {
+			parse_error(ps, line,
+			    "[segment %s] duration: \"%s\" is "
+			    "out of range (allowed more than 0, at most 24h)",
+			    sn, quote(q, value));
+			return 0;
+		}
+		seg->duration_ns = v64;
+		return 1;
+	case K_FADE:
+		rc = util_parse_duration_ns(value, &v64);
+		if (rc == -EINVAL) {
+			parse_error(ps, line,
+			    "[segment %s] fade: \"%s\" is not a "
+			    "duration (allowed e.g. 20ms, 1s)",
+			    sn, quote(q, value));
+			return 0;
+		}
+		if (rc < 0 || v64 > SCHEDULE_FADE_MAX_NS) {
+			parse_error(ps, line,
+			    "[segment %s] fade: \"%s\" is out "
+			    "of range (allowed 0 to 10s)",
+			    sn, quote(q, value));
+			return 0;
+		}
+		seg->fade_ns = v64;
+		return 1;
+	case K_PRIORITY:
+		rc = util_parse_int64(value, -1000000, 1000000, &v64);
+		if (rc < 0) {
+			parse_error(ps, line,
+			    "[segment %s] priority: \"%s\" is "
+			    "%s (allowed an integer from -1000000 to 1000000)",
+			    sn, quote(q, value),
+			    rc == -ERANGE ? "out of range" : "not an integer");
+			return 0;
+		}
+		seg->priority = (int)v64;
+		return 1;
+	case K_TITLE:
+	case K_ARTIST:
+		field = key == K_TITLE ? &seg->title : &seg->artist;
+		free(*field);
+		*field = sanitized_dup(value);
+		if (*field == NULL)
+			goto nomem;
+		return 1;
+	case K_COUNT:
+		break;
+	}
+	if (field != NULL) {
+		free(*field);
+		*field = strdup(value);
+		if (*field == NULL)
+			goto nomem;
+	}
+	return 1;
+nomem:
+	parse_error(ps, line, "out of memory");
+	ps->rc = -ENOMEM;
+	return 0;
+}
+
+/* Checks that need the whole section: required keys per source, keys the
+ * source does not use. Runs after the file parsed cleanly. */
+static void
+validate_segment(struct parse *ps, size_t i)
+{
+	struct schedule_segment *seg = &ps->s->segments[i];
+	const struct key_lines *kl = &ps->keys[i];
+	const char *src;
+	int k;
+
+	if (kl->line[K_CRON] == 0 && kl->line[K_AT] == 0) {
+		parse_error(ps, seg->line,
+		    "[segment %s]: no start time (allowed "
+		    "cron = EXPRESSION or at = YYYY-MM-DD HH:MM)",
+		    seg->name);
+		return;
+	}
+	if (!kl->has_source) {
+		parse_error(ps, seg->line,
+		    "[segment %s]: no source (allowed "
+		    "source = " SOURCES_ALLOWED ")",
+		    seg->name);
+		return;
+	}
+	src = source_names[seg->source];
+	for (k = 0; k < K_COUNT; k++) {
+		if (kl->line[k] != 0 && seg_keys[k].sources != 0 &&
+		    !(seg_keys[k].sources & (1u << seg->source))) {
+			parse_error(ps, kl->line[k],
+			    "[segment %s] %s: not used "
+			    "by source = %s (only by source = %s)",
+			    seg->name, seg_keys[k].name, src, seg_keys[k].only);
+			return;
+		}
+	}
+	switch (seg->source) {
+	case SCHEDULE_SOURCE_FILE:
+	case SCHEDULE_SOURCE_PLAYLIST:
+		if (seg->path == NULL) {
+			parse_error(ps, seg->line,
+			    "[segment %s]: source = %s "
+			    "needs path",
+			    seg->name, src);
+			return;
+		}
+		break;
+	case SCHEDULE_SOURCE_STREAM:
+		if (seg->url == NULL) {
+			parse_error(ps, seg->line,
+			    "[segment %s]: source = stream "
+			    "needs url",
+			    seg->name);
+			return;
+		}
+		break;
+	case SCHEDULE_SOURCE_LIVE:
+	case SCHEDULE_SOURCE_TONE:
+	case SCHEDULE_SOURCE_SILENCE:
+		break;
+	}
+	/* Only a file knows its own length. */
+	if (seg->source != SCHEDULE_SOURCE_FILE &&
+	    seg->duration_ns == SCHEDULE_DURATION_UNKNOWN) {
+		parse_error(ps, seg->line,
+		    "[segment %s]: source = %s needs "
+		    "duration (e.g. duration = 3m)",
+		    seg->name, src);
+		return;
+	}
+	if (seg->title == NULL) {
+		seg->title = strdup(seg->name);
+		if (seg->title == NULL) {
+			parse_error(ps, seg->line, "out of memory");
+			ps->rc = -ENOMEM;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Load and free.                                                      */
+
+static void
+segment_clear(struct schedule_segment *seg)
+{
+	free(seg->name);
+	free(seg->when_text);
+	free(seg->path);
+	free(seg->url);
+	free(seg->title);
+	free(seg->artist);
+}
+
+void
+schedule_free(struct schedule *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n_segments; i++)
+		segment_clear(&s->segments[i]);
+	free(s->segments);
+	cron_tz_free(s->tz);
+	free(s->path);
+	free(s);
+}
+
+int
+schedule_check_timezone(const char *timezone, char *err, size_t errlen)
+{
+	struct cron_tz *tz;
+	char why[SCHEDULE_ERR_LEN - 32];
+	int rc;
+
+	why[0] = '\0';
+	rc = cron_tz_load(timezone, &tz, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "[schedule] timezone: %s", why);
+		return rc;
+	}
+	cron_tz_free(tz);
+	return 0;
+}
+
+int
+schedule_load(const char *path, const char *timezone, struct schedule **out,
+    char *err, size_t errlen)
+{
+	struct parse ps;
+	char why[SCHEDULE_ERR_LEN - 32];
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	memset(&ps, 0, sizeof(ps));
+	ps.path = path;
+	ps.cur = -1;
+	ps.s = calloc(1, sizeof(*ps.s));
+	if (ps.s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ps.s->path = strdup(path);
+	if (ps.s->path == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	why[0] = '\0';
+	rc = cron_tz_load(timezone, &ps.s->tz, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "[schedule] timezone: %s", why);
+		goto fail;
+	}
+	ps.fp = fopen(path, "re");
+	if (ps.fp == NULL) {
+		rc = -errno;
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		goto fail;
+	}
+	rc = ini_parse_stream(read_line, &ps, on_key, &ps);
+	fclose(ps.fp);
+	if (rc > 0 && (!ps.failed || rc < ps.err_line)) {
+		/* inih found a line it cannot read before any error of ours. */
+		ps.failed = false;
+		parse_error(&ps, rc,
+		    "syntax error (expected [segment NAME], "
+		    "key = value, or a comment starting with ; or #)");
+	} else if (rc < 0 && !ps.failed) {
+		parse_error(&ps, ps.line, "out of memory");
+		ps.rc = -ENOMEM;
+	}
+	for (i = 0; i < ps.s->n_segments && !ps.failed; i++)
+		validate_segment(&ps, i);
+	if (ps.failed) {
+		snprintf(err, errlen, "%s", ps.err);
+		rc = ps.rc != 0 ? ps.rc : -EINVAL;
+		goto fail;
+	}
+	free(ps.buf);
+	free(ps.keys);
+	*out = ps.s;
+	return 0;
+fail:
+	free(ps.buf);
+	free(ps.keys);
+	schedule_free(ps.s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries.                                                            */
+
+size_t
+schedule_count(const struct schedule *s)
+{
+	return s != NULL ? s->n_segments : 0;
+}
+
+const struct schedule_segment *
+schedule_segment(const struct schedule *s, size_t i)
+{
+	if (s == NULL || i >= s->n_segments)
+		return NULL;
+	return &s->segments[i];
+}
+
+size_t
+schedule_find(const struct schedule *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i < s->n_segments; i++) {
+		if (strcmp(s->segments[i].name, name) == 0)
+			return i;
+	}
+	return SCHEDULE_NONE;
+}
+
+const struct cron_tz *
+schedule_tz(const struct schedule *s)
+{
+	return s->tz;
+}
+
+int
+schedule_set_duration(struct schedule *s, size_t i, int64_t duration_ns)
+{
+	if (s == NULL || i >= s->n_segments || duration_ns <= 0)
+		return -EINVAL;
+	if (duration_ns > SCHEDULE_DURATION_MAX_NS)
+		return -ERANGE;
+	s->segments[i].duration_ns = duration_ns;
+	return 0;
+}
+
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+static int64_t
+end_of(const struct schedule_segment *seg, int64_t start)
+{
+	if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
+		return start;
+	return sat_add(start, seg->duration_ns);
+}
+
+/*
+ * The occurrences starting in [from, until), sorted by (start, segment),
+ * that come after (from, after_seg): at start == from only segments with
+ * an index above after_seg (all of them when after_seg is SCHEDULE_NONE).
+ */
+static int
+upcoming(const struct schedule *s, int64_t from, size_t after_seg,
+    int64_t until, struct schedule_occurrence *out, size_t max)
+{
+	int64_t *next;
+	size_t i, n = 0;
+
+	if (s == NULL || max == 0 || from >= until || s->n_segments == 0)
+		return 0;
+	next = malloc(s->n_segments * sizeof(*next));
+	if (next == NULL)
+		return -ENOMEM;
+	for (i = 0; i < s->n_segments; i++) {
+		bool at_from = after_seg == SCHEDULE_NONE || i > after_seg;
+
+		/* cron_next() is strictly after: from - 1 admits from. */
+		next[i] = cron_next(&s->segments[i].when, s->tz,
+		    at_from ? sat_add(from, -1) : from);
+	}
+	while (n < max) {
+		size_t best = SCHEDULE_NONE;
+
+		for (i = 0; i < s->n_segments; i++) {
+			if (next[i] < until &&
+			    (best == SCHEDULE_NONE || next[i] < next[best]))
+				best = i;
+		}
+		if (best == SCHEDULE_NONE)
+			break;
+		out[n].segment = best;
+		out[n].start_wall_ns = next[best];
+		out[n].end_wall_ns = end_of(&s->segments[best], next[best]);
+		out[n].from_wall_ns = out[n].start_wall_ns;
+		out[n].until_wall_ns = out[n].end_wall_ns;
+		n++;
+		next[best] =
+		    cron_next(&s->segments[best].when, s->tz, next[best]);
+	}
+	free(next);
+	return (int)n;
+}
+
+int
+schedule_upcoming(const struct schedule *s, int64_t from_wall_ns,
+    int64_t until_wall_ns, struct schedule_occurrence *out, size_t max)
+{
+	return upcoming(
+	    s, from_wall_ns, SCHEDULE_NONE, until_wall_ns, out, max);
+}
+
+int
+schedule_upcoming_after(const struct schedule *s,
+    const struct schedule_occurrence *last, int64_t until_wall_ns,
+    struct schedule_occurrence *out, size_t max)
+{
+	return upcoming(
+	    s, last->start_wall_ns, last->segment, until_wall_ns, out, max);
+}
+
+struct occ {
+	size_t seg;
+	int64_t start, end;
+	int priority;
+};
+
+/* True when a wins over b: priority, then the later start, then the
+ * segment written first. */
+static bool
+beats(const struct occ *a, const struct occ *b)
+{
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	if (a->start != b->start)
+		return a->start > b->start;
+	return a->seg < b->seg;
+}
+
+/* Every occurrence of a segment of known duration that starts in
+ * (lo, hi]. Owned array in *out. */
+static int
+gather(const struct schedule *s, int64_t lo, int64_t hi, struct occ **out,
+    size_t *count)
+{
+	struct occ *v = NULL;
+	size_t n = 0, cap = 0, i;
+
+	for (i = 0; i < s->n_segments; i++) {
+		const struct schedule_segment *seg = &s->segments[i];
+		int64_t t;
+
+		if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
+			continue;
+		for (t = cron_next(&seg->when, s->tz, lo);
+		     t != CRON_NEVER && t <= hi;
+		     t = cron_next(&seg->when, s->tz, t)) {
+			if (n == cap) {
+				size_t c = cap ? cap * 2 : 32;
+				struct occ *p = realloc(v, c * sizeof(*v));
+
+				if (p == NULL) {
+					free(v);
+					return -ENOMEM;
+				}
+				v = p;
+				cap = c;
+			}
+			v[n].seg = i;
+			v[n].start = t;
+			v[n].end = end_of(seg, t);
+			v[n].priority = seg->priority;
+			n++;
+		}
+	}
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+int
+schedule_active(
+    const struct schedule *s, int64_t wall_ns, struct schedule_occurrence *out)
+{
+	struct occ *v = NULL, *w = NULL;
+	size_t n = 0, i;
+	int64_t dmax = 0;
+	int rc;
+
+	out->segment = SCHEDULE_NONE;
+	out->start_wall_ns = out->end_wall_ns = wall_ns;
+	out->from_wall_ns = INT64_MIN;
+	out->until_wall_ns = CRON_NEVER;
+	for (i = 0; s != NULL && i < s->n_segments; i++) {
+		if (s->segments[i].duration_ns > dmax)
+			dmax = s->segments[i].duration_ns;
+	}
+	if (dmax == 0)
+		return 0;
+	/*
+	 * Whatever is on air at T started after T - dmax; what decided when
+	 * it came on air was live after that, so started after T - 2 dmax;
+	 * whatever can cut it off starts before its end, at most T + dmax.
+	 */
+	rc = gather(
+	    s, sat_add(wall_ns, -2 * dmax), sat_add(wall_ns, dmax), &v, &n);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (v[i].start <= wall_ns && wall_ns < v[i].end &&
+		    (w == NULL || beats(&v[i], w)))
+			w = &v[i];
+	}
+	if (w != NULL) {
+		int64_t since = w->start, until = w->end;
+
+		for (i = 0; i < n; i++) {
+			/* A later start of equal or higher priority cuts in. */
+			if (v[i].start > wall_ns && v[i].start < until &&
+			    v[i].priority >= w->priority)
+				until = v[i].start;
+			/* It came on air when the last one beating it ended. */
+			if (beats(&v[i], w) && v[i].end > since &&
+			    v[i].end <= wall_ns)
+				since = v[i].end;
+		}
+		out->segment = w->seg;
+		out->start_wall_ns = w->start;
+		out->end_wall_ns = w->end;
+		out->from_wall_ns = since;
+		out->until_wall_ns = until;
+	} else {
+		int64_t last_end = INT64_MIN, next = CRON_NEVER;
+
+		for (i = 0; i < n; i++) {
+			if (v[i].end <= wall_ns && v[i].end > last_end)
+				last_end = v[i].end;
+		}
+		if (last_end >= sat_add(wall_ns, -dmax))
+			out->from_wall_ns = last_end;
+		for (i = 0; i < s->n_segments; i++) {
+			int64_t t;
+
+			if (s->segments[i].duration_ns ==
+			    SCHEDULE_DURATION_UNKNOWN)
+				continue;
+			t = cron_next(&s->segments[i].when, s->tz, wall_ns);
+			if (t < next)
+				next = t;
+		}
+		out->until_wall_ns = next;
+	}
+	free(v);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Printing.                                                           */
+
+const char *
+schedule_source_name(enum schedule_source source)
+{
+	if ((size_t)source < RELAY_ARRAY_LEN(source_names))
+		return source_names[source];
+	return "?";
+}
+
+char *
+schedule_format_local(
+    const struct schedule *s, int64_t wall_ns, char *buf, size_t len)
+{
+	struct cron_local l;
+
+	cron_tz_local(s != NULL ? s->tz : NULL, wall_ns, &l);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d %s", l.year, l.month,
+	    l.day, l.hour, l.minute, l.second, l.abbr);
+	return buf;
+}
+
+char *
+schedule_format_duration(int64_t ns, char *buf, size_t len)
+{
+	int64_t h, m, sec, ms;
+	size_t o = 0;
+
+	if (ns < 0) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	h = ns / (3600 * NS_PER_SEC);
+	m = ns / (60 * NS_PER_SEC) % 60;
+	sec = ns / NS_PER_SEC % 60;
+	ms = ns / NS_PER_MS % 1000;
+	buf[0] = '\0';
+	if (h > 0 && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%lldh", (long long)h);
+	if (m > 0 && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "%lldm", (long long)m);
+	if (sec > 0 && o < len)
+		o +=
+		    (size_t)snprintf(buf + o, len - o, "%llds", (long long)sec);
+	if ((ms > 0 || o == 0) && o < len)
+		snprintf(buf + o, len - o, "%lldms", (long long)ms);
+	return buf;
+}
+
+static const char *
+segment_name(const struct schedule *s, size_t i)
+{
+	return i == SCHEDULE_NONE ? "the default programme"
+				  : s->segments[i].name;
+}
+
+/* How overlaps change an occurrence's air time, for the listing: never on
+ * air, on air late, or cut short. Prints nothing if it plays whole. */
+static void
+print_note(
+    const struct schedule *s, const struct schedule_occurrence *o, FILE *fp)
+{
+	struct schedule_occurrence a, first;
+	char when[64];
+	int64_t t = o->start_wall_ns;
+	int guard;
+
+	if (s->segments[o->segment].duration_ns == SCHEDULE_DURATION_UNKNOWN ||
+	    schedule_active(s, t, &first) < 0)
+		return;
+	a = first;
+	/* Walk the changes of what is on air until this occurrence airs or
+	 * its window closes. */
+	for (guard = 0; guard < 1000; guard++) {
+		if (a.segment == o->segment &&
+		    a.start_wall_ns == o->start_wall_ns)
+			break;
+		t = a.until_wall_ns;
+		if (t >= o->end_wall_ns || schedule_active(s, t, &a) < 0) {
+			fprintf(fp, "  [pre-empted by %s]",
+			    segment_name(s, first.segment));
+			return;
+		}
+	}
+	if (t > o->start_wall_ns)
+		fprintf(fp, "  [from %s, after %s]",
+		    schedule_format_local(s, t, when, sizeof(when)),
+		    segment_name(s, first.segment));
+	else if (a.until_wall_ns < a.end_wall_ns &&
+		 schedule_active(s, a.until_wall_ns, &first) == 0)
+		fprintf(fp, "  [cut at %s by %s]",
+		    schedule_format_local(
+			s, a.until_wall_ns, when, sizeof(when)),
+		    segment_name(s, first.segment));
+}
+
+void
+schedule_print_upcoming(
+    const struct schedule *s, int64_t from_wall_ns, int64_t hours, FILE *fp)
+{
+	struct schedule_occurrence occ[64], last;
+	int64_t until;
+	char when[64], dur[32];
+	size_t i, width = 4, total = 0;
+	bool unknown = false;
+	int n;
+
+	if (hours < 0)
+		hours = 0;
+	until = hours > INT64_MAX / (3600 * NS_PER_SEC)
+		    ? INT64_MAX
+		    : sat_add(from_wall_ns, hours * 3600 * NS_PER_SEC);
+	for (i = 0; i < schedule_count(s); i++) {
+		if (strlen(s->segments[i].name) > width)
+			width = strlen(s->segments[i].name);
+	}
+	fprintf(fp, "# %s: the next %lld h from %s (%s)\n", s->path,
+	    (long long)hours,
+	    schedule_format_local(s, from_wall_ns, when, sizeof(when)),
+	    cron_tz_name(s->tz));
+	n = schedule_upcoming(
+	    s, from_wall_ns, until, occ, RELAY_ARRAY_LEN(occ));
+	while (n > 0) {
+		for (i = 0; i < (size_t)n; i++) {
+			const struct schedule_segment *seg =
+			    &s->segments[occ[i].segment];
+
+			fprintf(fp, "%s  %-*s  %-8s  %-8s  %s",
+			    schedule_format_local(
+				s, occ[i].start_wall_ns, when, sizeof(when)),
+			    (int)width, seg->name, source_names[seg->source],
+			    schedule_format_duration(
+				seg->duration_ns, dur, sizeof(dur)),
+			    seg->title);
+			print_note(s, &occ[i], fp);
+			fputc('\n', fp);
+			if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
+				unknown = true;
+			total++;
+		}
+		if (n < (int)RELAY_ARRAY_LEN(occ))
+			break;
+		last = occ[n - 1];
+		n = schedule_upcoming_after(
+		    s, &last, until, occ, RELAY_ARRAY_LEN(occ));
+	}
+	if (total == 0)
+		fprintf(fp, "# nothing scheduled\n");
+	else
+		fprintf(fp, "# %zu occurrence%s%s\n", total,
+		    total == 1 ? "" : "s",
+		    unknown ? "; ? = the length of the "
+			      "file, known once relay opens it"
+			    : "");
+}
+
+void
+schedule_print_summary(const struct schedule *s, FILE *fp)
+{
+	char dur[32];
+	size_t i;
+
+	fprintf(fp, "schedule %s: %zu segment%s, time zone %s\n", s->path,
+	    s->n_segments, s->n_segments == 1 ? "" : "s", cron_tz_name(s->tz));
+	for (i = 0; i < s->n_segments; i++) {
+		const struct schedule_segment *seg = &s->segments[i];
+
+		fprintf(fp, "  %s: %s %s, %s, %s, priority %d\n", seg->name,
+		    seg->when.kind == CRON_AT ? "at" : "cron", seg->when_text,
+		    source_names[seg->source],
+		    schedule_format_duration(
+			seg->duration_ns, dur, sizeof(dur)),
+		    seg->priority);
+	}
+}
