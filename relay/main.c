@@ -427,6 +427,11 @@ main(int argc, char **argv)
 	/* libshout writes without MSG_NOSIGNAL: a dead server must give
 	 * EPIPE, not kill us (FIELD-NOTES 2.1). */
 	signal(SIGPIPE, SIG_IGN);
+	/* A shell starts background jobs with SIGINT ignored; an ignored
+	 * signal never reaches the signalfd, so take it back. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	/* Every thread inherits this mask; signals arrive on the signalfd. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

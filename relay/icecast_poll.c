@@ -1,0 +1,720 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Icecast poller: see icecast_poll.h. Each round takes one stats snapshot,
+ * groups the icecast outputs by server (scheme, host, port), fetches each
+ * server's /status-json.xsl once with libcurl and reports every output of
+ * that server to stats_output_set_server().
+ *
+ * Icecast 2.4.4 quirks handled here (FIELD-NOTES 0.2, 2.5, 4.1, 4.2):
+ * - icestats.source is absent with 0 mounts, an object with 1, an array
+ *   with 2 or more;
+ * - the body is invalid JSON for ~0.2 s after startup: that is
+ *   "reachable, mount state unknown", never "mount missing" (which would
+ *   make the output watchdog drop a healthy stream). A raw C0 control
+ *   character in any title makes the body invalid for jq, but cJSON reads
+ *   it (measured on Icecast 2.4.4), and util_sanitize_text() drops it;
+ * - a source matches our mount by the path of its listenurl, because the
+ *   host part is the server's configured <hostname>, not what we dial;
+ * - a source that reconnected without Ogg headers is listed but plays
+ *   nothing: it has no subtype and no audio_samplerate/_channels/_bitrate
+ *   (those come from the stream's Vorbis headers). It still has
+ *   audio_info, which only echoes the ice-audio-info header libshout
+ *   sends at connect, so audio_info alone does not count as listed.
+ * - a numeric-looking title may come out as a JSON number.
+ *
+ * Threads: the poller thread runs poll_thread() and everything it calls;
+ * start/stop run on the main thread and meet it under p->lock.
+ * icecast_status_parse() and icecast_status_fetch() keep no state.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <curl/curl.h>
+
+#include "icecast_poll.h"
+#include "log.h"
+#include "stats.h"
+#include "util.h"
+#include "version.h"
+
+#define POLL_MOD "icecast"
+#define POLL_FETCH_TIMEOUT_NS (2 * NS_PER_SEC)
+#define POLL_FETCH_MIN_TIMEOUT_NS (200 * NS_PER_MS)
+#define POLL_MAX_SERVERS CONFIG_MAX_OUTPUTS
+#define POLL_KEY_LEN 300
+
+enum server_health {
+	SERVER_UNKNOWN = 0,
+	SERVER_OK,
+	SERVER_UNREACHABLE,
+	SERVER_BAD_JSON,
+};
+
+/* One server of this round and the snapshot outputs that stream to it. */
+struct poll_server {
+	char key[POLL_KEY_LEN]; /* "http://host:port", for logs */
+	const char *host;
+	int port;
+	bool tls;
+	size_t member[CONFIG_MAX_OUTPUTS]; /* indexes into snap.outputs */
+	size_t n_members;
+};
+
+/* Last health per server key, so a server that stays down is logged once
+ * when it goes down and once when it comes back, not every round. */
+struct server_memory {
+	char key[POLL_KEY_LEN];
+	enum server_health health;
+};
+
+struct icecast_poll {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping;	    /* under lock */
+	atomic_bool cancel; /* read by the fetch progress callback */
+	int64_t interval_ns;
+	struct stats_snapshot snap;
+	struct poll_server servers[POLL_MAX_SERVERS];
+	size_t n_servers;
+	struct server_memory memory[POLL_MAX_SERVERS * 2];
+	size_t n_memory;
+};
+
+struct fetch_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool too_big;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void
+curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int
+curl_ready(void)
+{
+	pthread_once(&curl_once, curl_init_once);
+	return curl_init_rc == CURLE_OK ? 0 : -EIO;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The path of a listenurl ("http://h:p/live.ogg" -> "/live.ogg"), or NULL
+ * when it has none. */
+static const char *
+listenurl_path(const char *url)
+{
+	const char *p;
+
+	p = strstr(url, "://");
+	if (p == NULL)
+		return url[0] == '/' ? url : NULL;
+	return strchr(p + 3, '/');
+}
+
+/* Compares two mount paths, ignoring one leading slash on either. */
+static bool
+mount_equal(const char *a, const char *b)
+{
+	if (a[0] == '/')
+		a++;
+	if (b[0] == '/')
+		b++;
+	return strcmp(a, b) == 0;
+}
+
+static bool
+has_value(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return v != NULL && !cJSON_IsNull(v);
+}
+
+/* Fills *out from the source object src, which is our mount. */
+static void
+source_read(const cJSON *src, struct icecast_mount_status *out)
+{
+	const cJSON *v;
+
+	out->present = true;
+	/* subtype and audio_samplerate/_channels/_bitrate come from Icecast
+	 * parsing the stream's own Vorbis headers. audio_info (and the
+	 * plain samplerate/channels/quality) only echo the ice-audio-info
+	 * header the source sent when it connected, which libshout sends
+	 * for us: a headerless source still has them (measured), so they
+	 * prove nothing. */
+	out->has_audio =
+	    has_value(src, "subtype") || has_value(src, "audio_samplerate") ||
+	    has_value(src, "audio_channels") || has_value(src, "audio_bitrate");
+	v = cJSON_GetObjectItemCaseSensitive(src, "listeners");
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0.0 && v->valuedouble < 9e15)
+		out->listeners = (int64_t)v->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(src, "title");
+	if (cJSON_IsString(v) && v->valuestring != NULL) {
+		util_sanitize_text(
+		    out->title, sizeof(out->title), v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		/* The XSLT prints a title such as "1984" as a number. */
+		snprintf(
+		    out->title, sizeof(out->title), "%.15g", v->valuedouble);
+	}
+}
+
+static bool
+source_is(const cJSON *src, const char *mount)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, "listenurl");
+	const char *path;
+
+	if (!cJSON_IsString(v) || v->valuestring == NULL)
+		return false;
+	path = listenurl_path(v->valuestring);
+	return path != NULL && mount_equal(path, mount);
+}
+
+/* Looks for mount among the sources of a parsed icestats object. */
+static void
+status_find(
+    const cJSON *icestats, const char *mount, struct icecast_mount_status *out)
+{
+	const cJSON *sources, *src;
+
+	memset(out, 0, sizeof(*out));
+	out->listeners = -1;
+	sources = cJSON_GetObjectItemCaseSensitive(icestats, "source");
+	if (cJSON_IsObject(sources)) {
+		out->n_sources = 1;
+		if (source_is(sources, mount))
+			source_read(sources, out);
+	} else if (cJSON_IsArray(sources)) {
+		cJSON_ArrayForEach(src, sources)
+		{
+			if (!cJSON_IsObject(src))
+				continue;
+			out->n_sources++;
+			if (!out->present && source_is(src, mount))
+				source_read(src, out);
+		}
+	}
+}
+
+/* Parses the document; on success *root is owned by the caller and
+ * *icestats points into it. */
+static int
+status_doc(const char *json, size_t len, cJSON **root, const cJSON **icestats)
+{
+	cJSON *r;
+	const cJSON *ice;
+
+	r = cJSON_ParseWithLength(json, len);
+	if (r == NULL)
+		return -EBADMSG;
+	ice = cJSON_GetObjectItemCaseSensitive(r, "icestats");
+	if (!cJSON_IsObject(ice)) {
+		cJSON_Delete(r);
+		return -EBADMSG;
+	}
+	*root = r;
+	*icestats = ice;
+	return 0;
+}
+
+int
+icecast_status_parse(const char *json, size_t len, const char *mount,
+    struct icecast_mount_status *out)
+{
+	cJSON *root;
+	const cJSON *icestats;
+	int rc;
+
+	if (out == NULL)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->listeners = -1;
+	if (json == NULL || mount == NULL)
+		return -EINVAL;
+	rc = status_doc(json, len, &root, &icestats);
+	if (rc < 0)
+		return rc;
+	status_find(icestats, mount, out);
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fetching                                                            */
+/* ------------------------------------------------------------------ */
+
+static size_t
+fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch_buf *b = arg;
+	size_t n = size * nmemb; /* libcurl: size is always 1 */
+	size_t cap;
+	char *data;
+
+	if (n > ICECAST_STATUS_MAX_BYTES - b->len) {
+		b->too_big = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap > 0 ? b->cap : 16384;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		data = realloc(b->data, cap);
+		if (data == NULL)
+			return 0;
+		b->data = data;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+static int
+fetch_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	const atomic_bool *cancel = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancel != NULL && atomic_load(cancel) ? 1 : 0;
+}
+
+/* Maps a failed transfer to a negative errno and a reason. */
+static int
+fetch_error(CURL *c, CURLcode cc, const struct fetch_buf *b,
+    const char *curl_err, const char *url, char *err, size_t errlen)
+{
+	long os_errno = 0;
+	const char *why =
+	    curl_err[0] != '\0' ? curl_err : curl_easy_strerror(cc);
+
+	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+		os_errno = 0;
+	/* An if chain, not a switch: CURLcode has ~100 values and the house
+	 * flags (-Wswitch-enum) want every one of them listed. */
+	if (cc == CURLE_COULDNT_RESOLVE_HOST) {
+		snprintf(err, errlen, "%s: cannot resolve host: %s", url, why);
+		return -EHOSTUNREACH;
+	}
+	if (cc == CURLE_COULDNT_CONNECT) {
+		snprintf(err, errlen, "%s: cannot connect: %s", url, why);
+		if (os_errno == ECONNREFUSED)
+			return -ECONNREFUSED;
+		return os_errno > 0 ? -(int)os_errno : -EHOSTUNREACH;
+	}
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(err, errlen, "%s: no answer in time: %s", url, why);
+		return -ETIMEDOUT;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "%s: cancelled", url);
+		return -ECANCELED;
+	}
+	if (cc == CURLE_FILESIZE_EXCEEDED ||
+	    (cc == CURLE_WRITE_ERROR && b->too_big)) {
+		snprintf(err, errlen, "%s: status larger than %d bytes", url,
+		    ICECAST_STATUS_MAX_BYTES);
+		return -EFBIG;
+	}
+	if (cc == CURLE_OUT_OF_MEMORY || cc == CURLE_WRITE_ERROR) {
+		snprintf(err, errlen, "%s: out of memory", url);
+		return -ENOMEM;
+	}
+	if (cc == CURLE_SSL_CONNECT_ERROR ||
+	    cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CIPHER ||
+	    cc == CURLE_SSL_CACERT_BADFILE) {
+		snprintf(err, errlen, "%s: TLS failed: %s", url, why);
+		return -EPROTO;
+	}
+	snprintf(err, errlen, "%s: %s", url, why);
+	return os_errno > 0 ? -(int)os_errno : -EIO;
+}
+
+int
+icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
+    const atomic_bool *cancel, char **body, size_t *len, char *err,
+    size_t errlen)
+{
+	struct fetch_buf b = {0};
+	char url[400];
+	char curl_err[CURL_ERROR_SIZE];
+	const char *br_open, *br_close;
+	long timeout_ms, code = 0;
+	CURLcode cc = CURLE_OK;
+	CURL *c = NULL;
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	if (host == NULL || host[0] == '\0' || port <= 0 || port > 65535) {
+		snprintf(err, errlen, "no Icecast host:port to ask");
+		return -EINVAL;
+	}
+	/* An IPv6 literal needs brackets in a URL. */
+	br_open = strchr(host, ':') != NULL ? "[" : "";
+	br_close = br_open[0] != '\0' ? "]" : "";
+	snprintf(url, sizeof(url), "%s://%s%s%s:%d/status-json.xsl",
+	    tls ? "https" : "http", br_open, host, br_close, port);
+	rc = curl_ready();
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: libcurl failed to initialise", url);
+		return rc;
+	}
+	c = curl_easy_init();
+	if (c == NULL) {
+		snprintf(err, errlen, "%s: out of memory", url);
+		return -ENOMEM;
+	}
+	timeout_ms = (long)(timeout_ns / NS_PER_MS);
+	if (timeout_ms < 1)
+		timeout_ms = 1;
+	curl_err[0] = '\0';
+	/* Every setopt below is checked in one chain: the first failure
+	 * stops the chain and is reported like a transfer error. */
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, url)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+		 (curl_off_t)ICECAST_STATUS_MAX_BYTES)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(
+		 c, CURLOPT_USERAGENT, "relay/" RELAY_VERSION)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &b)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(
+		 c, CURLOPT_XFERINFOFUNCTION, fetch_progress)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, cancel)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_perform(c)) != CURLE_OK) {
+		rc = fetch_error(c, cc, &b, curl_err, url, err, errlen);
+		goto fail;
+	}
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+	    code != 200) {
+		snprintf(err, errlen, "%s: HTTP status %ld (expected 200)", url,
+		    code);
+		rc = -EPROTO;
+		goto fail;
+	}
+	if (b.data == NULL) {
+		snprintf(err, errlen, "%s: empty answer", url);
+		rc = -EPROTO;
+		goto fail;
+	}
+	curl_easy_cleanup(c);
+	*body = b.data;
+	*len = b.len;
+	return 0;
+fail:
+	curl_easy_cleanup(c);
+	free(b.data);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The poller thread                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Records health for key; returns the previous one. */
+static enum server_health
+remember(struct icecast_poll *p, const char *key, enum server_health h)
+{
+	enum server_health old;
+	size_t i;
+
+	for (i = 0; i < p->n_memory; i++) {
+		if (strcmp(p->memory[i].key, key) == 0) {
+			old = p->memory[i].health;
+			p->memory[i].health = h;
+			return old;
+		}
+	}
+	/* Full (servers come and go across reloads): forget the oldest. */
+	if (p->n_memory == RELAY_ARRAY_LEN(p->memory)) {
+		memmove(&p->memory[0], &p->memory[1],
+		    sizeof(p->memory[0]) * (p->n_memory - 1));
+		p->n_memory--;
+	}
+	util_strlcpy(p->memory[p->n_memory].key, key, POLL_KEY_LEN);
+	p->memory[p->n_memory].health = h;
+	p->n_memory++;
+	return SERVER_UNKNOWN;
+}
+
+/* Groups this round's icecast outputs by server. */
+static void
+group_servers(struct icecast_poll *p)
+{
+	struct poll_server *s;
+	size_t i, j;
+
+	p->n_servers = 0;
+	for (i = 0; i < p->snap.n_outputs; i++) {
+		const struct stats_output *so = &p->snap.outputs[i];
+		bool tls;
+
+		if (strcmp(so->type, "icecast") != 0 || so->host[0] == '\0' ||
+		    so->port <= 0)
+			continue;
+		tls = strncmp(so->url, "https://", 8) == 0;
+		s = NULL;
+		for (j = 0; j < p->n_servers; j++) {
+			if (p->servers[j].port == so->port &&
+			    p->servers[j].tls == tls &&
+			    strcmp(p->servers[j].host, so->host) == 0) {
+				s = &p->servers[j];
+				break;
+			}
+		}
+		if (s == NULL) {
+			if (p->n_servers == POLL_MAX_SERVERS)
+				continue;
+			s = &p->servers[p->n_servers++];
+			s->host = so->host;
+			s->port = so->port;
+			s->tls = tls;
+			s->n_members = 0;
+			snprintf(s->key, sizeof(s->key), "%s://%s:%d",
+			    tls ? "https" : "http", so->host, so->port);
+		}
+		s->member[s->n_members++] = i;
+	}
+}
+
+/* Logs a change of a server's health (once per change). */
+static void
+log_health(struct icecast_poll *p, const struct poll_server *s,
+    enum server_health h, const char *why)
+{
+	enum server_health old = remember(p, s->key, h);
+
+	if (old == h)
+		return;
+	switch (h) {
+	case SERVER_UNREACHABLE:
+		log_warn(POLL_MOD,
+		    "%s: status unavailable (%s); its mounts "
+		    "count as not listed; asking again every "
+		    "%.3g s",
+		    s->key, why, (double)p->interval_ns / 1e9);
+		break;
+	case SERVER_BAD_JSON:
+		log_warn(POLL_MOD,
+		    "%s: status-json.xsl is not valid JSON (a "
+		    "title with a control character?); mount "
+		    "state unknown, keeping the last known",
+		    s->key);
+		break;
+	case SERVER_OK:
+		if (old != SERVER_UNKNOWN)
+			log_info(POLL_MOD, "%s: status readable again", s->key);
+		else
+			log_debug(POLL_MOD, "%s: status readable", s->key);
+		break;
+	case SERVER_UNKNOWN:
+		break;
+	}
+}
+
+/* Fetches one server's status and reports each of its outputs. */
+static void
+poll_server(
+    struct icecast_poll *p, const struct poll_server *s, int64_t timeout_ns)
+{
+	struct icecast_mount_status st;
+	const struct stats_output *so;
+	const cJSON *icestats = NULL;
+	cJSON *root = NULL;
+	char *body = NULL;
+	size_t len = 0, i;
+	char err[512];
+	int rc;
+
+	rc = icecast_status_fetch(s->host, s->port, s->tls, timeout_ns,
+	    &p->cancel, &body, &len, err, sizeof(err));
+	if (rc == -ECANCELED)
+		return;
+	if (rc < 0) {
+		log_health(p, s, SERVER_UNREACHABLE, err);
+		for (i = 0; i < s->n_members; i++) {
+			so = &p->snap.outputs[s->member[i]];
+			stats_output_set_server(so->id, false, false, -1, NULL);
+		}
+		return;
+	}
+	rc = status_doc(body, len, &root, &icestats);
+	free(body);
+	if (rc < 0) {
+		/* Reachable, but nothing is known about the mounts: keep the
+		 * last known state, so that a server answering garbage does
+		 * not make the output watchdog drop healthy streams (a
+		 * frozen server fails the fetch instead). */
+		log_health(p, s, SERVER_BAD_JSON, NULL);
+		for (i = 0; i < s->n_members; i++) {
+			so = &p->snap.outputs[s->member[i]];
+			stats_output_set_server(so->id, true, so->mount_listed,
+			    so->listeners, NULL);
+		}
+		return;
+	}
+	log_health(p, s, SERVER_OK, NULL);
+	for (i = 0; i < s->n_members; i++) {
+		bool listed;
+
+		so = &p->snap.outputs[s->member[i]];
+		status_find(icestats, so->mount, &st);
+		listed = st.present && st.has_audio;
+		if (st.present && !st.has_audio)
+			log_debug(POLL_MOD,
+			    "%s%s: listed without audio "
+			    "headers (plays nothing)",
+			    s->key, so->mount);
+		stats_output_set_server(so->id, true, listed, st.listeners,
+		    listed ? st.title : NULL);
+	}
+	cJSON_Delete(root);
+}
+
+/* Waits until deadline (monotonic) or stop. Returns true on stop. */
+static bool
+wait_until(struct icecast_poll *p, int64_t deadline_ns)
+{
+	struct timespec ts;
+	bool stop;
+
+	ts.tv_sec = (time_t)(deadline_ns / NS_PER_SEC);
+	ts.tv_nsec = (long)(deadline_ns % NS_PER_SEC);
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
+	stop = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
+}
+
+/* Runs on: the poller thread. */
+static void *
+poll_thread(void *arg)
+{
+	struct icecast_poll *p = arg;
+	int64_t timeout_ns, round_ns;
+	sigset_t all;
+	size_t i;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	timeout_ns = p->interval_ns < POLL_FETCH_TIMEOUT_NS
+			 ? p->interval_ns
+			 : POLL_FETCH_TIMEOUT_NS;
+	if (timeout_ns < POLL_FETCH_MIN_TIMEOUT_NS)
+		timeout_ns = POLL_FETCH_MIN_TIMEOUT_NS;
+	for (;;) {
+		round_ns = util_now_mono_ns();
+		stats_snapshot(&p->snap);
+		group_servers(p);
+		for (i = 0; i < p->n_servers; i++) {
+			if (atomic_load(&p->cancel))
+				break;
+			poll_server(p, &p->servers[i], timeout_ns);
+		}
+		if (wait_until(p, round_ns + p->interval_ns))
+			break;
+	}
+	return NULL;
+}
+
+struct icecast_poll *
+icecast_poll_start(int64_t interval_ns)
+{
+	struct icecast_poll *p;
+	pthread_condattr_t ca;
+	int rc;
+
+	if (curl_ready() < 0) {
+		log_err(POLL_MOD, "libcurl failed to initialise; Icecast "
+				  "status polling is off");
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		log_err(POLL_MOD, "out of memory; Icecast status polling is "
+				  "off");
+		return NULL;
+	}
+	p->interval_ns =
+	    interval_ns > 0 ? interval_ns : ICECAST_POLL_DEFAULT_INTERVAL_NS;
+	atomic_init(&p->cancel, false);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pthread_create(&p->thread, NULL, poll_thread, p);
+	if (rc != 0) {
+		log_err(POLL_MOD,
+		    "cannot start the poller thread: %s; Icecast "
+		    "status polling is off",
+		    strerror(rc));
+		goto fail;
+	}
+	return p;
+fail:
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	return NULL;
+}
+
+void
+icecast_poll_stop(struct icecast_poll *p)
+{
+	if (p == NULL)
+		return;
+	atomic_store(&p->cancel, true);
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Icecast poller: a thread that reads each Icecast server's public
+ * /status-json.xsl every status.poll_icecast (default 5 s), once per
+ * host:port however many outputs use that server, and tells stats whether
+ * the server answers, whether each of our mounts is listed with audio, how
+ * many listeners it has and what title the server shows. output.c's stall
+ * watchdog reads the result back through stats_output_server_seen().
+ *
+ * The parser is pure and exposed for tests; the fetch helper is shared
+ * with output_icecast.c, which uses it to tell "mountpoint in use" from
+ * "wrong password" (libshout reports both as a failed login).
+ *
+ * Threads: icecast_poll_start/stop on the main thread; the poller runs on
+ * its own thread. icecast_status_parse() and icecast_status_fetch() are
+ * thread-safe.
+ */
+#ifndef RELAY_ICECAST_POLL_H
+#define RELAY_ICECAST_POLL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ICECAST_POLL_TEXT 256
+/* The largest status document we accept (a server with thousands of
+ * mounts is far below this). */
+#define ICECAST_STATUS_MAX_BYTES (1024 * 1024)
+#define ICECAST_POLL_DEFAULT_INTERVAL_NS (5 * INT64_C(1000000000))
+
+/* What the server's status says about one mount. */
+struct icecast_mount_status {
+	size_t n_sources;  /* sources the server lists, ours or not */
+	bool present;	   /* a source whose listenurl path is our mount */
+	bool has_audio;	   /* present and carrying audio: Icecast parsed its
+			      Vorbis headers (subtype or audio_samplerate/
+			      _channels/_bitrate). A headerless source plays
+			      nothing and has only audio_info, which merely
+			      echoes the ice-audio-info connect header. */
+	int64_t listeners; /* -1 when not present or not a number */
+	char title[ICECAST_POLL_TEXT]; /* "" when none; control characters
+					  dropped, valid UTF-8 */
+};
+
+/* Parses a /status-json.xsl body (json, len bytes, need not be
+ * NUL-terminated) and fills *out for mount ("/live.ogg"; a missing leading
+ * slash is tolerated). Handles 0 sources (no "source" key), 1 (an object)
+ * and 2+ (an array). Returns 0 when the body is Icecast status JSON,
+ * whether or not the mount is in it (see out->present), or -EBADMSG when
+ * it is not valid JSON or has no "icestats" object (Icecast serves that
+ * for ~0.2 s after startup): the caller should treat the server as
+ * reachable and the mount as unknown. A raw control character in a title
+ * (which Icecast does not escape) is accepted and dropped from the title.
+ * -EINVAL for NULL arguments. */
+int icecast_status_parse(const char *json, size_t len, const char *mount,
+    struct icecast_mount_status *out);
+
+/* GETs http(s)://host:port/status-json.xsl with libcurl: no proxy, no
+ * redirects, certificate verified for https, timeout_ns for the whole
+ * transfer, a body capped at ICECAST_STATUS_MAX_BYTES. cancel (may be
+ * NULL) aborts the transfer within a few hundred ms once it turns true.
+ * On success returns 0 and *body (owned, NUL-terminated, caller frees) and
+ * *len. Errors: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH (cannot resolve
+ * or reach), -EPROTO (TLS failure or an HTTP status other than 200),
+ * -EFBIG, -ECANCELED, -ENOMEM, -EIO; err then holds a one-line reason.
+ * Blocks up to timeout_ns: call it from a worker thread. */
+int icecast_status_fetch(const char *host, int port, bool tls,
+    int64_t timeout_ns, const atomic_bool *cancel, char **body, size_t *len,
+    char *err, size_t errlen);
+
+struct icecast_poll;
+
+/* Starts the poller thread (interval_ns <= 0 means the 5 s default). Calls
+ * curl_global_init once. Owned: icecast_poll_stop(). NULL on error (out of
+ * memory, thread creation failed), logged. Main thread. */
+struct icecast_poll *icecast_poll_start(int64_t interval_ns);
+
+/* Stops the thread (an in-flight fetch is aborted; returns within ~1 s,
+ * 2 s at worst), joins and frees. NULL is a no-op. Main thread. */
+void icecast_poll_stop(struct icecast_poll *p);
+
+#endif

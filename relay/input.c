@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The input thread: runs one backend (input_tone.c, input_stdin.c,
+ * input_file.c, input_alsa.c) and writes what it reads into the ring. It
+ * never waits on the ring: frames that do not fit are counted as overflow.
+ *
+ * DESIGN
+ * The programme must never stop, so the thread has two states:
+ * - open: frames come from the backend;
+ * - silent: the backend could not be opened or failed; the thread writes
+ *   clock-paced digital silence (the tone backend at 0 Hz) and retries
+ *   the open after a backoff of 1 s, doubling up to 30 s.
+ * A read error closes the backend and enters the silent state. End of
+ * stdin (-EPIPE) is final: a pipe cannot be reopened, so silence stays.
+ * The same holds at the end of a file played with loop = no: reopening it
+ * would replay the file every backoff period.
+ *
+ * The thread logs only when the state changes (opened, open failed with a
+ * new reason, read failed, end of input), never per buffer, and allocates
+ * only on those state changes (a backend or the silence is opened). All
+ * signals are blocked in it; the main loop reads them through signalfd.
+ *
+ * Threads: input_start() and input_stop() on the main thread; everything
+ * else on the input thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "input.h"
+#include "log.h"
+#include "ring.h"
+#include "stats.h"
+#include "util.h"
+
+#define INPUT_BACKOFF_MIN_NS (1 * NS_PER_SEC)
+#define INPUT_BACKOFF_MAX_NS (30 * NS_PER_SEC)
+/* A backend that ran this long before failing gets the short backoff. */
+#define INPUT_STABLE_NS (30 * NS_PER_SEC)
+#define INPUT_ERR_LEN 256
+
+struct input {
+	struct input_config cfg; /* strings are our own copies */
+	const struct input_ops *ops;
+	struct ring *ring;
+	float *frames;
+	size_t max_frames; /* ~100 ms */
+	pthread_t thread;
+	atomic_bool stop;
+};
+
+/* The backend for a configured [input] type; NULL if unknown. */
+const struct input_ops *
+input_ops_for(enum input_type type)
+{
+	switch (type) {
+	case INPUT_TONE:
+		return &input_tone_ops;
+	case INPUT_STDIN:
+		return &input_stdin_ops;
+	case INPUT_FILE:
+		return &input_file_ops;
+	case INPUT_ALSA:
+		return &input_alsa_ops;
+	}
+	return NULL;
+}
+
+/* Writes n frames into the ring; what does not fit is counted. */
+static void
+push(struct input *in, size_t n)
+{
+	size_t written = ring_write(in->ring, in->frames, n);
+
+	if (written < n)
+		stats_input_add_overflow(n - written);
+}
+
+/* The silence source: the tone backend at 0 Hz, opened afresh at each
+ * entry into the silent state so that its clock starts now. */
+static struct input_backend *
+silence_open(const struct input *in)
+{
+	struct input_config cfg = in->cfg;
+	struct input_backend *b = NULL;
+	char err[INPUT_ERR_LEN];
+
+	cfg.frequency_hz = 0.0;
+	if (input_tone_ops.open(&cfg, &b, err, sizeof(err)) != 0)
+		return NULL;
+	return b;
+}
+
+/* One ~20 ms block of silence into the ring. */
+static void
+silence_step(struct input *in, struct input_backend *silence)
+{
+	char err[INPUT_ERR_LEN];
+	ssize_t n;
+
+	if (silence == NULL) {
+		/* Only when out of memory: keep time without writing. */
+		util_sleep_ns(20 * NS_PER_MS);
+		return;
+	}
+	n = input_tone_ops.read(silence, in->frames, in->max_frames, err,
+	    sizeof(err));
+	if (n > 0)
+		push(in, (size_t)n);
+}
+
+/* Doubles the retry delay, up to INPUT_BACKOFF_MAX_NS. */
+static void
+backoff_grow(int64_t *backoff_ns)
+{
+	*backoff_ns *= 2;
+	if (*backoff_ns > INPUT_BACKOFF_MAX_NS)
+		*backoff_ns = INPUT_BACKOFF_MAX_NS;
+}
+
+/* The state machine of DESIGN above.
+ * Runs on: the input thread. */
+static void *
+input_thread(void *arg)
+{
+	struct input *in = arg;
+	const struct input_ops *ops = in->ops;
+	struct input_backend *b = NULL, *silence = NULL;
+	char err[INPUT_ERR_LEN], last_err[INPUT_ERR_LEN] = "";
+	char shown[INPUT_ERR_LEN];
+	int64_t backoff_ns = INPUT_BACKOFF_MIN_NS, next_try_ns = 0;
+	int64_t opened_ns = 0, now;
+	bool failed_before = false, final = false;
+	ssize_t n;
+	int rc;
+
+	while (!atomic_load(&in->stop)) {
+		if (b == NULL && !final &&
+		    (now = util_now_mono_ns()) >= next_try_ns) {
+			err[0] = '\0';
+			rc = ops->open(&in->cfg, &b, err, sizeof(err));
+			if (rc == 0) {
+				if (failed_before) {
+					log_info("input",
+					    "%s input: reopened; live audio is "
+					    "back",
+					    ops->name);
+					stats_input_inc_reopens();
+				} else {
+					log_info("input", "%s input: opened",
+					    ops->name);
+				}
+				if (silence != NULL) {
+					input_tone_ops.close(silence);
+					silence = NULL;
+				}
+				last_err[0] = '\0';
+				opened_ns = now;
+				continue;
+			}
+			b = NULL;
+			failed_before = true;
+			next_try_ns = now + backoff_ns;
+			/* One line per new reason, not one per retry. */
+			if (strcmp(err, last_err) != 0) {
+				log_escape(shown, sizeof(shown), err);
+				log_warn("input",
+				    "%s input: %s; sending silence, retry in "
+				    "%lld s",
+				    ops->name, shown,
+				    (long long)(backoff_ns / NS_PER_SEC));
+				stats_input_set_error(err);
+				util_strlcpy(last_err, err, sizeof(last_err));
+			}
+			backoff_grow(&backoff_ns);
+			if (silence == NULL)
+				silence = silence_open(in);
+		}
+		if (b == NULL) {
+			silence_step(in, silence);
+			continue;
+		}
+
+		err[0] = '\0';
+		n = ops->read(b, in->frames, in->max_frames, err, sizeof(err));
+		if (n > 0) {
+			push(in, (size_t)n);
+			stats_input_add_frames((uint64_t)n);
+			continue;
+		}
+		if (n == 0)
+			continue;
+
+		/* A read error: close, go silent, reopen later (or never). */
+		ops->close(b);
+		b = NULL;
+		now = util_now_mono_ns();
+		failed_before = true;
+		if (now - opened_ns >= INPUT_STABLE_NS)
+			backoff_ns = INPUT_BACKOFF_MIN_NS;
+		next_try_ns = now + backoff_ns;
+		log_escape(shown, sizeof(shown), err);
+		stats_input_set_error(err);
+		util_strlcpy(last_err, err, sizeof(last_err));
+		if (n == -EPIPE && (in->cfg.type == INPUT_STDIN ||
+		    in->cfg.type == INPUT_FILE)) {
+			final = true;
+			log_warn("input",
+			    "%s input: %s; sending silence from now on",
+			    ops->name, shown);
+		} else {
+			log_warn("input",
+			    "%s input: %s; sending silence, reopening in "
+			    "%lld s",
+			    ops->name, shown,
+			    (long long)(backoff_ns / NS_PER_SEC));
+			backoff_grow(&backoff_ns);
+		}
+		silence = silence_open(in);
+	}
+
+	if (b != NULL)
+		ops->close(b);
+	if (silence != NULL)
+		input_tone_ops.close(silence);
+	return NULL;
+}
+
+/* strdup() that passes NULL through and clears *ok on OOM. */
+static char *
+dup_or_null(const char *s, bool *ok)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*ok = false;
+	return d;
+}
+
+/* Frees what input_start() allocated; the thread must be gone. */
+static void
+input_free(struct input *in)
+{
+	if (in == NULL)
+		return;
+	free(in->cfg.title);
+	free(in->cfg.artist);
+	free(in->cfg.device);
+	free(in->cfg.path);
+	free(in->frames);
+	free(in);
+}
+
+/* Copies cfg, then starts the thread with every signal blocked. */
+struct input *
+input_start(const struct input_config *cfg, struct ring *ring, char *err,
+    size_t errlen)
+{
+	struct input *in;
+	sigset_t all, old;
+	bool ok = true;
+	int rc;
+
+	if (cfg->rate_hz <= 0 || cfg->channels <= 0) {
+		snprintf(err, errlen,
+		    "input: invalid format %d Hz, %d channels", cfg->rate_hz,
+		    cfg->channels);
+		return NULL;
+	}
+	if (ring_channels(ring) != cfg->channels) {
+		snprintf(err, errlen,
+		    "input: the ring has %d channels, the input %d",
+		    ring_channels(ring), cfg->channels);
+		return NULL;
+	}
+	in = calloc(1, sizeof(*in));
+	if (in == NULL)
+		goto oom;
+	in->cfg = *cfg;
+	in->cfg.title = dup_or_null(cfg->title, &ok);
+	in->cfg.artist = dup_or_null(cfg->artist, &ok);
+	in->cfg.device = dup_or_null(cfg->device, &ok);
+	in->cfg.path = dup_or_null(cfg->path, &ok);
+	in->ring = ring;
+	in->ops = input_ops_for(cfg->type);
+	in->max_frames = (size_t)cfg->rate_hz / 10 + 1;
+	in->frames = calloc(in->max_frames * (size_t)cfg->channels,
+	    sizeof(float));
+	if (!ok || in->frames == NULL)
+		goto oom;
+	if (in->ops == NULL) {
+		snprintf(err, errlen, "input: unknown type %d", (int)cfg->type);
+		goto fail;
+	}
+	atomic_init(&in->stop, false);
+
+	/* The thread inherits the mask: block everything before it exists
+	 * so that no signal can land on it, then restore ours. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&in->thread, NULL, input_thread, in);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "input: cannot start thread: %s",
+		    strerror(rc));
+		goto fail;
+	}
+	return in;
+
+oom:
+	snprintf(err, errlen, "input: %s", strerror(ENOMEM));
+fail:
+	input_free(in);
+	return NULL;
+}
+
+/* The thread sees the flag within one read (~100 ms at most). */
+void
+input_stop(struct input *in)
+{
+	if (in == NULL)
+		return;
+	atomic_store(&in->stop, true);
+	pthread_join(in->thread, NULL);
+	input_free(in);
+}

@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the live input: the tone (level, frequency, phase
+ * continuity, clock pacing, exact silence), stdin through a pipe dup2'd
+ * onto fd 0 (s16le, f32le, partial frames, idle timeout, EOF), the file
+ * backend (end of file, loop), ALSA through alsa-lib's `file` plugin
+ * (bit-exact capture via "default", FIELD-NOTES 5.3) and a missing device,
+ * and the input thread (tone into the ring, silence while the source is
+ * missing, reopen when it appears, prompt stop).
+ *
+ * The ALSA test points HOME at a temp dir holding an .asoundrc, so the
+ * machine's ALSA config is never read or touched.
+ *
+ * Threads: the tests run on the main thread; input_start() adds one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sndfile.h>
+
+#include "input.h"
+#include "ring.h"
+#include "stats.h"
+#include "util.h"
+
+#define TWO_PI 6.283185307179586
+
+static char tmpdir[64];
+
+static int
+setup(void **state)
+{
+	char path[128];
+	FILE *fp;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_input.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	/* Before anything touches ALSA: its config comes from this HOME. */
+	snprintf(path, sizeof(path), "%s/.asoundrc", tmpdir);
+	fp = fopen(path, "w");
+	if (fp == NULL)
+		return -1;
+	fprintf(fp,
+	    "pcm.filein { type file; slave.pcm \"null\"; file \"/dev/null\"; "
+	    "infile \"%s/in.raw\"; format \"raw\" }\n"
+	    "pcm.!default { type plug; slave.pcm \"filein\" }\n"
+	    "pcm.fifoin { type file; slave.pcm \"null\"; file \"/dev/null\"; "
+	    "infile \"%s/in.fifo\"; format \"raw\" }\n"
+	    "pcm.fifo { type plug; slave.pcm \"fifoin\" }\n",
+	    tmpdir, tmpdir);
+	fclose(fp);
+	setenv("HOME", tmpdir, 1);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct input_config
+base_config(enum input_type type, int rate_hz, int channels)
+{
+	struct input_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.type = type;
+	cfg.rate_hz = rate_hz;
+	cfg.channels = channels;
+	cfg.format = SAMPLE_S16LE;
+	cfg.frequency_hz = 1000.0;
+	cfg.level_dbfs = -6.0;
+	cfg.silence_threshold_dbfs = -50.0;
+	return cfg;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tone */
+
+static void
+test_tone_level_frequency_pacing(void **state)
+{
+	struct input_config cfg = base_config(INPUT_TONE, 48000, 2);
+	const size_t total = 2 * 48000;
+	struct input_backend *b = NULL;
+	char err[256] = "";
+	float *x, peak = 0.0f, max_step = 0.0f;
+	size_t n = 0, i;
+	int64_t t0, elapsed_ns, audio_ns;
+	int cycles = 0;
+	ssize_t got;
+
+	(void)state;
+	x = calloc((total + 4800) * 2, sizeof(float));
+	assert_non_null(x);
+	assert_int_equal(input_tone_ops.open(&cfg, &b, err, sizeof(err)), 0);
+	t0 = util_now_mono_ns();
+	while (n < total) {
+		/* Odd request sizes: the phase must still be continuous. */
+		got = input_tone_ops.read(b, x + n * 2, 1237, err, sizeof(err));
+		assert_true(got > 0 && got <= 1237);
+		n += (size_t)got;
+	}
+	elapsed_ns = util_now_mono_ns() - t0;
+	input_tone_ops.close(b);
+
+	/* Paced by the clock: frames delivered match the time taken. */
+	audio_ns = (int64_t)n * NS_PER_SEC / 48000;
+	assert_true(llabs(audio_ns - elapsed_ns) < 20 * NS_PER_MS);
+
+	for (i = 0; i < n; i++) {
+		assert_true(x[2 * i] == x[2 * i + 1]); /* every channel */
+		peak = fmaxf(peak, fabsf(x[2 * i]));
+		if (i > 0) {
+			max_step = fmaxf(max_step, fabsf(x[2 * i] -
+			    x[2 * i - 2]));
+			if (x[2 * i - 2] < 0.0f && x[2 * i] >= 0.0f)
+				cycles++;
+		}
+	}
+	/* -6 dBFS peak = 0.501. */
+	assert_true(fabsf(peak - 0.50119f) < 0.001f);
+	/* 1 kHz: 2000 cycles in 2 s (the first up-crossing is at 0). */
+	assert_in_range(cycles, 1999, 2001);
+	/* No phase jump anywhere: the largest step of a continuous sine is
+	 * amplitude * 2 pi f / rate = 0.0656. */
+	assert_true(max_step < 0.0660f);
+	free(x);
+}
+
+static void
+test_tone_zero_hz_is_exact_silence(void **state)
+{
+	struct input_config cfg = base_config(INPUT_TONE, 44100, 2);
+	struct input_backend *b = NULL;
+	char err[256] = "";
+	float x[2 * 2000], zero[2 * 2000];
+	size_t i;
+	ssize_t got;
+
+	(void)state;
+	cfg.frequency_hz = 0.0;
+	cfg.level_dbfs = 0.0;
+	memset(zero, 0, sizeof(zero));
+	assert_int_equal(input_tone_ops.open(&cfg, &b, err, sizeof(err)), 0);
+	for (i = 0; i < 5; i++) {
+		memset(x, 0x7f, sizeof(x));
+		got = input_tone_ops.read(b, x, 2000, err, sizeof(err));
+		/* ~20 ms per read. */
+		assert_int_equal(got, 882);
+		/* All bits zero: not -0.0f, not a tiny value. */
+		assert_memory_equal(x, zero, (size_t)got * 2 * sizeof(float));
+	}
+	input_tone_ops.close(b);
+
+	/* A frequency at or above Nyquist is refused. */
+	cfg.frequency_hz = 30000.0;
+	assert_int_equal(input_tone_ops.open(&cfg, &b, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "frequency"));
+}
+
+/* ------------------------------------------------------------------ */
+/* Stdin */
+
+struct stdin_pipe {
+	int saved_fd0;
+	int write_fd;
+};
+
+static void
+stdin_pipe_begin(struct stdin_pipe *p)
+{
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	p->saved_fd0 = dup(STDIN_FILENO);
+	assert_true(p->saved_fd0 >= 0);
+	assert_int_equal(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+	close(fds[0]);
+	p->write_fd = fds[1];
+}
+
+static void
+stdin_pipe_end(struct stdin_pipe *p)
+{
+	if (p->write_fd >= 0)
+		close(p->write_fd);
+	dup2(p->saved_fd0, STDIN_FILENO);
+	close(p->saved_fd0);
+}
+
+static void
+write_all(int fd, const void *buf, size_t len)
+{
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+}
+
+static void
+test_stdin_s16le(void **state)
+{
+	struct input_config cfg = base_config(INPUT_STDIN, 44100, 2);
+	static const int16_t pcm[] = { 0, 16384, -16384, 32767, -32768, 1,
+		-1, 8192 };
+	static const float want[] = { 0.0f, 0.5f, -0.5f, 32767.0f / 32768.0f,
+		-1.0f, 1.0f / 32768.0f, -1.0f / 32768.0f, 0.25f };
+	unsigned char bytes[sizeof(pcm)];
+	struct input_backend *b = NULL;
+	struct stdin_pipe p;
+	char err[256] = "";
+	float x[64];
+	size_t i;
+
+	(void)state;
+	/* Little-endian on the wire whatever the host is. */
+	for (i = 0; i < RELAY_ARRAY_LEN(pcm); i++) {
+		bytes[2 * i] = (unsigned char)((uint16_t)pcm[i] & 0xff);
+		bytes[2 * i + 1] = (unsigned char)((uint16_t)pcm[i] >> 8);
+	}
+	stdin_pipe_begin(&p);
+	assert_int_equal(input_stdin_ops.open(&cfg, &b, err, sizeof(err)), 0);
+	write_all(p.write_fd, bytes, sizeof(bytes));
+	assert_int_equal(input_stdin_ops.read(b, x, 32, err, sizeof(err)), 4);
+	for (i = 0; i < RELAY_ARRAY_LEN(want); i++)
+		assert_true(fabsf(x[i] - want[i]) < 1e-7f);
+
+	/* EOF: the writer goes away. */
+	close(p.write_fd);
+	p.write_fd = -1;
+	assert_int_equal(input_stdin_ops.read(b, x, 32, err, sizeof(err)),
+	    -EPIPE);
+	assert_string_equal(err, "stdin closed");
+	input_stdin_ops.close(b);
+	stdin_pipe_end(&p);
+}
+
+static void
+test_stdin_f32le_and_partial_frames(void **state)
+{
+	struct input_config cfg = base_config(INPUT_STDIN, 48000, 2);
+	static const float pcm[] = { 0.25f, -0.75f, 0.125f, 1.0f };
+	struct input_backend *b = NULL;
+	struct stdin_pipe p;
+	char err[256] = "";
+	float x[64];
+	int64_t t0, waited_ns;
+
+	(void)state;
+	cfg.format = SAMPLE_F32LE;
+	stdin_pipe_begin(&p);
+	assert_int_equal(input_stdin_ops.open(&cfg, &b, err, sizeof(err)), 0);
+
+	/* Nothing arrives: 0 after about 100 ms, never a hang. */
+	t0 = util_now_mono_ns();
+	assert_int_equal(input_stdin_ops.read(b, x, 32, err, sizeof(err)), 0);
+	waited_ns = util_now_mono_ns() - t0;
+	assert_true(waited_ns > 50 * NS_PER_MS && waited_ns < 400 * NS_PER_MS);
+
+	/* One frame and 3 bytes of the next: one frame comes out... */
+	write_all(p.write_fd, pcm, 8 + 3);
+	assert_int_equal(input_stdin_ops.read(b, x, 32, err, sizeof(err)), 1);
+	assert_true(x[0] == 0.25f && x[1] == -0.75f);
+	/* ...and the rest of the second frame completes it. */
+	write_all(p.write_fd, (const unsigned char *)pcm + 11, 5);
+	assert_int_equal(input_stdin_ops.read(b, x, 32, err, sizeof(err)), 1);
+	assert_true(x[0] == 0.125f && x[1] == 1.0f);
+
+	/* A lone partial frame is not a frame. */
+	write_all(p.write_fd, pcm, 5);
+	assert_int_equal(input_stdin_ops.read(b, x, 32, err, sizeof(err)), 0);
+	input_stdin_ops.close(b);
+	stdin_pipe_end(&p);
+}
+
+/* ------------------------------------------------------------------ */
+/* File */
+
+/* Writes a 16-bit stereo WAV of frames frames: left ramps, right is the
+ * negated ramp, so every frame is distinct. */
+static void
+write_ramp_wav(const char *path, int rate_hz, size_t frames)
+{
+	SF_INFO info;
+	SNDFILE *sf;
+	short *pcm;
+	size_t i;
+
+	memset(&info, 0, sizeof(info));
+	info.samplerate = rate_hz;
+	info.channels = 2;
+	info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+	pcm = calloc(frames * 2, sizeof(short));
+	assert_non_null(pcm);
+	for (i = 0; i < frames; i++) {
+		pcm[2 * i] = (short)(i % 30000 + 1);
+		pcm[2 * i + 1] = (short)-(short)(i % 30000 + 1);
+	}
+	sf = sf_open(path, SFM_WRITE, &info);
+	assert_non_null(sf);
+	assert_int_equal(sf_writef_short(sf, pcm, (sf_count_t)frames),
+	    (sf_count_t)frames);
+	sf_close(sf);
+	free(pcm);
+}
+
+static float
+ramp_value(size_t i)
+{
+	return (float)(int)(i % 30000 + 1) / 32768.0f;
+}
+
+static void
+test_file_end_and_loop(void **state)
+{
+	struct input_config cfg = base_config(INPUT_FILE, 44100, 2);
+	const size_t file_frames = 8820; /* 200 ms */
+	struct input_backend *b = NULL;
+	char path[128], err[256] = "";
+	float x[2 * 4096];
+	size_t n = 0, i;
+	int64_t t0, elapsed_ns;
+	ssize_t got;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/ramp.wav", tmpdir);
+	write_ramp_wav(path, 44100, file_frames);
+	cfg.path = path;
+
+	/* loop = no: the whole file, paced, then -EPIPE. */
+	cfg.loop = false;
+	assert_int_equal(input_file_ops.open(&cfg, &b, err, sizeof(err)), 0);
+	t0 = util_now_mono_ns();
+	for (;;) {
+		got = input_file_ops.read(b, x, 4096, err, sizeof(err));
+		if (got < 0)
+			break;
+		assert_true(got > 0);
+		for (i = 0; i < (size_t)got; i++) {
+			assert_true(x[2 * i] == ramp_value(n + i));
+			assert_true(x[2 * i + 1] == -ramp_value(n + i));
+		}
+		n += (size_t)got;
+	}
+	elapsed_ns = util_now_mono_ns() - t0;
+	assert_int_equal(got, -EPIPE);
+	assert_non_null(strstr(err, "ramp.wav: end of file"));
+	assert_int_equal(n, file_frames);
+	assert_true(elapsed_ns > 180 * NS_PER_MS &&
+	    elapsed_ns < 260 * NS_PER_MS);
+	input_file_ops.close(b);
+
+	/* loop = yes: after the last frame comes the first again. */
+	cfg.loop = true;
+	assert_int_equal(input_file_ops.open(&cfg, &b, err, sizeof(err)), 0);
+	n = 0;
+	while (n < file_frames + 3000) {
+		got = input_file_ops.read(b, x, 4096, err, sizeof(err));
+		assert_true(got > 0);
+		for (i = 0; i < (size_t)got; i++)
+			assert_true(x[2 * i] ==
+			    ramp_value((n + i) % file_frames));
+		n += (size_t)got;
+	}
+	input_file_ops.close(b);
+
+	/* A missing file: a message with the path. */
+	snprintf(path, sizeof(path), "/nonexistent/news.wav");
+	assert_true(input_file_ops.open(&cfg, &b, err, sizeof(err)) < 0);
+	assert_null(b);
+	assert_string_equal(err,
+	    "/nonexistent/news.wav: cannot open: No such file or directory");
+}
+
+/* ------------------------------------------------------------------ */
+/* ALSA */
+
+static int16_t
+alsa_sample(size_t frame, int ch)
+{
+	double f = ch == 0 ? 440.0 : 660.0;
+
+	return (int16_t)lrint(16000.0 * sin(TWO_PI * f * (double)frame /
+					 44100.0));
+}
+
+static void
+test_alsa_file_plugin_bit_exact(void **state)
+{
+	struct input_config cfg = base_config(INPUT_ALSA, 44100, 2);
+	const size_t file_frames = 2 * 44100, want_frames = 44100;
+	struct input_backend *b = NULL;
+	char path[128], device[] = "default", err[512] = "";
+	unsigned char *raw;
+	float x[2 * 4096];
+	size_t n = 0, i;
+	ssize_t got;
+	int c, idle = 0;
+	FILE *fp;
+
+	(void)state;
+	raw = malloc(file_frames * 4);
+	assert_non_null(raw);
+	for (i = 0; i < file_frames; i++) {
+		for (c = 0; c < 2; c++) {
+			uint16_t u = (uint16_t)alsa_sample(i, c);
+
+			raw[4 * i + 2 * (size_t)c] = (unsigned char)(u & 0xff);
+			raw[4 * i + 2 * (size_t)c + 1] =
+			    (unsigned char)(u >> 8);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/in.raw", tmpdir);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(raw, 4, file_frames, fp), file_frames);
+	fclose(fp);
+	free(raw);
+
+	cfg.device = device;
+	cfg.period_frames = 1024;
+	cfg.buffer_frames = 4096;
+	if (input_alsa_ops.open(&cfg, &b, err, sizeof(err)) != 0)
+		fail_msg("alsa open: %s", err);
+	/* Only the first second: past the end of infile the plugin keeps
+	 * returning frames without writing them (FIELD-NOTES 5.2/5.3). */
+	while (n < want_frames) {
+		size_t ask = want_frames - n < 4096 ? want_frames - n : 4096;
+
+		got = input_alsa_ops.read(b, x, ask, err, sizeof(err));
+		if (got < 0)
+			fail_msg("alsa read: %s", err);
+		if (got == 0) {
+			assert_true(++idle < 20);
+			continue;
+		}
+		for (i = 0; i < (size_t)got; i++)
+			for (c = 0; c < 2; c++)
+				if (x[2 * i + (size_t)c] !=
+				    (float)alsa_sample(n + i, c) / 32768.0f)
+					fail_msg("frame %zu ch %d: %f != %f",
+					    n + i, c,
+					    (double)x[2 * i + (size_t)c],
+					    (double)alsa_sample(n + i, c) /
+						32768.0);
+		n += (size_t)got;
+	}
+	assert_int_equal(n, want_frames);
+	input_alsa_ops.close(b);
+}
+
+/* Feeds the FIFO in real time, 1024 frames at a time, as ffmpeg -re
+ * would. */
+static void *
+fifo_writer_thread(void *arg)
+{
+	const char *path = arg;
+	unsigned char chunk[1024 * 4];
+	int64_t start_ns, frames = 0;
+	size_t i;
+	int fd, c;
+
+	/* Blocks until the plugin opens the read end. */
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return NULL;
+	start_ns = util_now_mono_ns();
+	while (frames < 44100 + 8192) {
+		for (i = 0; i < 1024; i++) {
+			for (c = 0; c < 2; c++) {
+				uint16_t u = (uint16_t)alsa_sample(
+				    (size_t)frames + i, c);
+
+				chunk[4 * i + 2 * (size_t)c] =
+				    (unsigned char)(u & 0xff);
+				chunk[4 * i + 2 * (size_t)c + 1] =
+				    (unsigned char)(u >> 8);
+			}
+		}
+		if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+			break;
+		frames += 1024;
+		util_sleep_until_mono_ns(start_ns +
+		    frames * NS_PER_SEC / 44100);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void
+test_alsa_fifo_real_time(void **state)
+{
+	struct input_config cfg = base_config(INPUT_ALSA, 44100, 2);
+	const size_t want_frames = 44100;
+	struct input_backend *b = NULL;
+	char path[128], device[] = "fifo", err[512] = "";
+	float x[2 * 4096];
+	size_t n = 0, i;
+	int64_t t0 = 0, elapsed_ns;
+	pthread_t writer;
+	ssize_t got;
+	int c;
+
+	(void)state;
+	/* The writer must see EPIPE, not die, if the reader goes away. */
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(path, sizeof(path), "%s/in.fifo", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(pthread_create(&writer, NULL, fifo_writer_thread,
+	    path), 0);
+	cfg.device = device;
+	cfg.period_frames = 1024;
+	cfg.buffer_frames = 4096;
+	if (input_alsa_ops.open(&cfg, &b, err, sizeof(err)) != 0)
+		fail_msg("alsa open: %s", err);
+	while (n < want_frames) {
+		got = input_alsa_ops.read(b, x, 4096, err, sizeof(err));
+		if (got < 0)
+			fail_msg("alsa read: %s", err);
+		if (n == 0)
+			t0 = util_now_mono_ns();
+		for (i = 0; i < (size_t)got && n + i < want_frames; i++)
+			for (c = 0; c < 2; c++)
+				if (x[2 * i + (size_t)c] !=
+				    (float)alsa_sample(n + i, c) / 32768.0f)
+					fail_msg("frame %zu ch %d differs",
+					    n + i, c);
+		n += (size_t)got;
+	}
+	/* Paced by the writer: one second took about one second. */
+	elapsed_ns = util_now_mono_ns() - t0;
+	assert_true(elapsed_ns > 900 * NS_PER_MS &&
+	    elapsed_ns < 1100 * NS_PER_MS);
+	input_alsa_ops.close(b);
+	pthread_join(writer, NULL);
+}
+
+static void
+test_alsa_missing_device(void **state)
+{
+	struct input_config cfg = base_config(INPUT_ALSA, 44100, 2);
+	struct input_backend *b = NULL;
+	char device[] = "hw:9", err[512] = "";
+
+	(void)state;
+	cfg.device = device;
+	assert_true(input_alsa_ops.open(&cfg, &b, err, sizeof(err)) < 0);
+	assert_null(b);
+	assert_true(strncmp(err, "hw:9: cannot open capture device: ", 34) ==
+	    0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The input thread */
+
+static void
+test_thread_tone_into_ring_and_stop(void **state)
+{
+	struct input_config cfg = base_config(INPUT_TONE, 48000, 2);
+	struct stats_snapshot before, after;
+	struct ring *ring = ring_new(1 << 17, 2);
+	struct input *in;
+	char err[256] = "";
+	float *x;
+	size_t n, i;
+	float peak = 0.0f;
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(ring);
+	stats_snapshot(&before);
+	in = input_start(&cfg, ring, err, sizeof(err));
+	assert_non_null(in);
+	util_sleep_ns(500 * NS_PER_MS);
+	n = ring_readable(ring);
+	/* 500 ms of audio in ~20 ms blocks: never ahead of the clock; the
+	 * lower bound leaves room for a loaded machine. */
+	assert_in_range(n, 12000, 24000 + 480);
+	t0 = util_now_mono_ns();
+	input_stop(in);
+	assert_true(util_now_mono_ns() - t0 < 200 * NS_PER_MS);
+	stats_snapshot(&after);
+	assert_true(after.input.frames - before.input.frames >= n);
+
+	x = calloc(n * 2, sizeof(float));
+	assert_non_null(x);
+	assert_int_equal(ring_read(ring, x, n), n);
+	for (i = 0; i < n * 2; i++)
+		peak = fmaxf(peak, fabsf(x[i]));
+	assert_true(fabsf(peak - 0.50119f) < 0.001f);
+	free(x);
+	ring_free(ring);
+}
+
+static void
+test_thread_silence_then_reopen(void **state)
+{
+	struct input_config cfg = base_config(INPUT_FILE, 44100, 2);
+	struct stats_snapshot before, after;
+	struct ring *ring = ring_new(1 << 17, 2);
+	struct input *in;
+	char path[128], err[256] = "";
+	float *x;
+	size_t n, i, nonzero = 0;
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(ring);
+	snprintf(path, sizeof(path), "%s/later.wav", tmpdir);
+	cfg.path = path;
+	cfg.loop = true;
+	stats_snapshot(&before);
+	in = input_start(&cfg, ring, err, sizeof(err));
+	assert_non_null(in);
+
+	/* The file is missing: clock-paced digital silence. */
+	util_sleep_ns(400 * NS_PER_MS);
+	n = ring_readable(ring);
+	assert_in_range(n, 8820, 17640 + 900);
+	x = calloc(44100 * 4, sizeof(float));
+	assert_non_null(x);
+	assert_int_equal(ring_read(ring, x, n), n);
+	for (i = 0; i < n * 2; i++)
+		assert_true(x[i] == 0.0f);
+
+	/* It appears; the retry 1 s after the failure opens it. */
+	write_ramp_wav(path, 44100, 44100);
+	util_sleep_ns(1000 * NS_PER_MS);
+	n = ring_readable(ring);
+	assert_true(n > 0 && n <= 44100 * 2);
+	assert_int_equal(ring_read(ring, x, n), n);
+	for (i = 0; i < n; i++)
+		if (x[2 * i] != 0.0f)
+			nonzero++;
+	assert_true(nonzero > 4410);
+
+	t0 = util_now_mono_ns();
+	input_stop(in);
+	assert_true(util_now_mono_ns() - t0 < 200 * NS_PER_MS);
+	stats_snapshot(&after);
+	assert_int_equal(after.input.reopens - before.input.reopens, 1);
+	assert_non_null(strstr(after.input.last_error, "later.wav"));
+	free(x);
+	ring_free(ring);
+}
+
+static void
+test_thread_stdin_eof_keeps_silence(void **state)
+{
+	struct input_config cfg = base_config(INPUT_STDIN, 44100, 1);
+	struct ring *ring = ring_new(1 << 16, 1);
+	static const int16_t pcm[4] = { 1000, 2000, 3000, 4000 };
+	struct stdin_pipe p;
+	struct input *in;
+	char err[256] = "";
+	float x[44100];
+	size_t n, i;
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(ring);
+	stdin_pipe_begin(&p);
+	in = input_start(&cfg, ring, err, sizeof(err));
+	assert_non_null(in);
+	write_all(p.write_fd, pcm, sizeof(pcm));
+	close(p.write_fd);
+	p.write_fd = -1;
+	util_sleep_ns(300 * NS_PER_MS);
+	n = ring_readable(ring);
+	/* The 4 samples, then ~300 ms of silence. */
+	assert_in_range(n, 4 + 6615, 4 + 13230 + 900);
+	assert_int_equal(ring_read(ring, x, n), n);
+	assert_true(x[0] == 1000.0f / 32768.0f);
+	assert_true(x[3] == 4000.0f / 32768.0f);
+	for (i = 4; i < n; i++)
+		assert_true(x[i] == 0.0f);
+
+	/* Stop while idle returns promptly too. */
+	t0 = util_now_mono_ns();
+	input_stop(in);
+	assert_true(util_now_mono_ns() - t0 < 200 * NS_PER_MS);
+	stdin_pipe_end(&p);
+	ring_free(ring);
+}
+
+static void
+test_ops_for(void **state)
+{
+	(void)state;
+	assert_ptr_equal(input_ops_for(INPUT_TONE), &input_tone_ops);
+	assert_ptr_equal(input_ops_for(INPUT_STDIN), &input_stdin_ops);
+	assert_ptr_equal(input_ops_for(INPUT_FILE), &input_file_ops);
+	assert_ptr_equal(input_ops_for(INPUT_ALSA), &input_alsa_ops);
+	assert_string_equal(input_ops_for(INPUT_ALSA)->name, "alsa");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ops_for),
+		cmocka_unit_test(test_tone_level_frequency_pacing),
+		cmocka_unit_test(test_tone_zero_hz_is_exact_silence),
+		cmocka_unit_test(test_stdin_s16le),
+		cmocka_unit_test(test_stdin_f32le_and_partial_frames),
+		cmocka_unit_test(test_file_end_and_loop),
+		cmocka_unit_test(test_alsa_file_plugin_bit_exact),
+		cmocka_unit_test(test_alsa_fifo_real_time),
+		cmocka_unit_test(test_alsa_missing_device),
+		cmocka_unit_test(test_thread_tone_into_ring_and_stop),
+		cmocka_unit_test(test_thread_silence_then_reopen),
+		cmocka_unit_test(test_thread_stdin_eof_keeps_silence),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
