@@ -52,6 +52,7 @@ struct input {
 	size_t max_frames; /* ~100 ms */
 	pthread_t thread;
 	atomic_bool stop;
+	atomic_bool ended; /* at_end = exit and the input ended */
 };
 
 /* The backend for a configured [input] type; NULL if unknown. */
@@ -71,12 +72,24 @@ input_ops_for(enum input_type type)
 	return NULL;
 }
 
-/* Writes n frames into the ring; what does not fit is counted. */
+/*
+ * Writes n frames into the ring. A sound card cannot wait, so what does
+ * not fit is counted as an overflow. A pipe can: for stdin we wait for
+ * room (the writer then waits on its full pipe), so audio fed faster than
+ * real time (a file piped in, a benchmark) is never dropped.
+ */
 static void
 push(struct input *in, size_t n)
 {
 	size_t written = ring_write(in->ring, in->frames, n);
 
+	while (written < n && in->cfg.type == INPUT_STDIN &&
+	    !atomic_load(&in->stop)) {
+		util_sleep_ns(2 * NS_PER_MS);
+		written += ring_write(in->ring,
+		    in->frames + written * (size_t)in->cfg.channels,
+		    n - written);
+	}
 	if (written < n)
 		stats_input_add_overflow(n - written);
 }
@@ -208,6 +221,15 @@ input_thread(void *arg)
 		stats_input_set_error(err);
 		util_strlcpy(last_err, err, sizeof(last_err));
 		if (n == -EPIPE && (in->cfg.type == INPUT_STDIN ||
+		    in->cfg.type == INPUT_FILE) &&
+		    in->cfg.at_end == INPUT_END_EXIT) {
+			log_info("input", "%s input: %s; ending the streams "
+					  "(at_end = exit)",
+			    ops->name, shown);
+			atomic_store(&in->ended, true);
+			break;
+		}
+		if (n == -EPIPE && (in->cfg.type == INPUT_STDIN ||
 		    in->cfg.type == INPUT_FILE)) {
 			final = true;
 			log_warn("input",
@@ -320,6 +342,12 @@ oom:
 fail:
 	input_free(in);
 	return NULL;
+}
+
+bool
+input_ended(struct input *in)
+{
+	return in != NULL && atomic_load(&in->ended);
 }
 
 /* The thread sees the flag within one read (~100 ms at most). */

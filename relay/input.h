@@ -55,6 +55,10 @@ struct input;
  * input). Owned: stop and free with input_stop(). NULL on error. */
 struct input *input_start(const struct input_config *cfg, struct ring *ring,
     char *err, size_t errlen);
+/* True once the input ended for good with [input] at_end = exit (stdin
+ * closed, a file without loop finished): main then stops relay. */
+bool input_ended(struct input *in);
+
 /* Stops the thread (returns within ~200 ms) and frees. NULL is a no-op. */
 void input_stop(struct input *in);
 

@@ -325,10 +325,15 @@ run(struct relay *r)
 	while (running) {
 		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 		struct signalfd_siginfo si;
-		int n = poll(&pfd, 1, 1000);
+		int n = poll(&pfd, 1, 200);
 
 		if (n < 0 && errno != EINTR) {
 			log_err(MOD, "poll: %s", strerror(errno));
+			break;
+		}
+		if (input_ended(r->input)) {
+			log_info(MOD, "the input ended (at_end = exit): ending "
+				      "every stream and stopping");
 			break;
 		}
 		if (n <= 0)
