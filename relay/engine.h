@@ -19,9 +19,45 @@
 #include "config.h"
 #include "packet_queue.h"
 #include "ring.h"
+#include "source.h"
+#include "stats.h"
 #include "util.h"
 
 struct engine;
+
+/*
+ * One programme item: a segment source (or the live input) on air from
+ * start_wall_ns to end_wall_ns. The engine converts both to programme
+ * frame positions with its clock (frame 0 = the first live frame, kept
+ * aligned with CLOCK_REALTIME) and switches at that exact frame, with a
+ * crossfade of fade_ns starting there.
+ */
+struct engine_item {
+	char segment[128];  /* schedule name; "" for the live programme */
+	char title[STATS_TEXT];
+	char artist[STATS_TEXT];
+	char source_kind[16]; /* "live", "file", "tone", ... */
+	struct source *src;   /* NULL: the live input */
+	int64_t start_wall_ns; /* <= now: as soon as possible */
+	int64_t end_wall_ns;   /* 0: until the next item */
+	int64_t fade_ns;
+	uint64_t key;	       /* planner's id (segment index, start) */
+};
+
+/* What the engine did, for the main thread to log and act on. */
+struct engine_event {
+	uint64_t key;
+	char segment[128];
+	int64_t at_wall_ns;
+	enum {
+		ENGINE_EVENT_STARTED = 0,
+		ENGINE_EVENT_ENDED,	/* reached its end */
+		ENGINE_EVENT_FAILED,	/* source failed or ran dry: live */
+		ENGINE_EVENT_SKIPPED,	/* engine_skip() */
+		ENGINE_EVENT_DROPPED,	/* never played: superseded/late */
+	} what;
+	char detail[256];
+};
 
 /* Creates the encoders of cfg and starts the thread reading ring
  * (borrowed: must outlive the engine). Owned: engine_stop(). NULL on error
@@ -46,8 +82,38 @@ RELAY_MUST_CHECK int engine_reconfigure(struct engine *e,
     const struct config *cfg, char *err, size_t errlen);
 
 /* Sets the now-playing title/artist of the live programme. Thread-safe;
- * takes effect at the next block (new comment header on every encoder). */
+ * takes effect at the next block (new comment header on every encoder)
+ * when the live programme is on air, else when it comes back. */
 void engine_set_title(struct engine *e, const char *title,
     const char *artist);
+
+/* Queues an item (takes ownership of item->src, also on error). Items play
+ * in start order; an item whose start has passed starts at once. 0, or
+ * -ENOSPC when ENGINE_MAX_PENDING items wait already. Main thread. */
+#define ENGINE_MAX_PENDING 8
+RELAY_MUST_CHECK int engine_schedule(struct engine *e,
+    const struct engine_item *item);
+
+/* Drops every pending item (not the one on air): reload. Their sources
+ * are closed on the main thread by engine_poll(). */
+void engine_clear_pending(struct engine *e);
+
+/* Ends the item on air now (with its fade) and returns to live. */
+void engine_skip(struct engine *e);
+
+/* Main thread, a few times a second: closes sources the engine retired
+ * and returns the next event (1) or 0 when none is waiting. */
+int engine_poll(struct engine *e, struct engine_event *ev);
+
+/* True when an item with this key is on air or pending. */
+bool engine_has_key(struct engine *e, uint64_t key);
+
+/* The programme format every source must deliver. */
+int engine_rate_hz(const struct engine *e);
+int engine_channels(const struct engine *e);
+
+/* The engine's clock: wall time of programme frame 0 (ns) and the
+ * programme rate; 0 before the first block. */
+int64_t engine_anchor_wall_ns(struct engine *e);
 
 #endif

@@ -28,11 +28,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "engine.h"
 #include "icecast_poll.h"
 #include "input.h"
 #include "log.h"
 #include "output.h"
+#include "programme.h"
 #include "ring.h"
 #include "stats.h"
 #include "status.h"
@@ -51,6 +53,8 @@ struct relay {
 	size_t n_outputs;
 	struct icecast_poll *poller;
 	struct status_server *status;
+	struct programme *programme;
+	bool reload_requested;
 };
 
 static void
@@ -63,6 +67,9 @@ usage(FILE *fp)
 	    "a summary\n"
 	    "       relay --dump-config      list every key with its "
 	    "default\n"
+	    "       relay schedule -c FILE [--hours N]\n"
+	    "                                list the next segments in local "
+	    "time\n"
 	    "       relay status [--url URL] [--json]\n"
 	    "                                the status of a running relay "
 	    "(exit 0 on air,\n"
@@ -156,6 +163,7 @@ start_all(struct relay *r)
 		log_err(MOD, "%s", err);
 		return -EINVAL;
 	}
+	programme_attach(r->programme, r->engine);
 	for (i = 0; i < cfg->n_outputs; i++) {
 		if (start_output(r, cfg, i) < 0)
 			return -EINVAL;
@@ -189,10 +197,12 @@ stop_all(struct relay *r)
 
 	/* Input first: no new audio. Then the engine ends every stream, so
 	 * the last packets (EOS) are queued before the outputs drain. */
+	control_shutdown();
 	input_stop(r->input);
 	r->input = NULL;
 	engine_stop(r->engine);
 	r->engine = NULL;
+	programme_attach(r->programme, NULL);
 	for (i = 0; i < r->n_outputs; i++)
 		output_stop(r->outputs[i], OUTPUT_DRAIN_NS);
 	r->n_outputs = 0;
@@ -230,6 +240,13 @@ reload(struct relay *r)
 		log_err(MOD, "reload rejected, the running config stays: "
 			     "[input] rate and channels change only with a "
 			     "restart");
+		config_free(next);
+		return;
+	}
+	if (programme_reload(r->programme, next, err, sizeof(err)) < 0) {
+		log_err(MOD, "reload rejected, the running config and schedule "
+			     "stay: %s",
+		    err);
 		config_free(next);
 		return;
 	}
@@ -298,6 +315,90 @@ reload(struct relay *r)
 	    kept, started, stopped);
 }
 
+/* Control requests from the status server, run on the main thread. */
+static int
+on_control(struct control_request *req, char *err, size_t errlen, void *arg)
+{
+	struct relay *r = arg;
+
+	switch (req->what) {
+	case CONTROL_PLAY:
+		return programme_play(r->programme, &req->play, err, errlen);
+	case CONTROL_SKIP:
+		engine_skip(r->engine);
+		log_info(MOD, "control: skip the segment on air");
+		return 0;
+	case CONTROL_METADATA:
+		engine_set_title(r->engine, req->title, req->artist);
+		log_info(MOD, "control: live title set");
+		return 0;
+	case CONTROL_RELOAD:
+		/* After this reply: a reload restarts the status server's
+		 * settings, which must not happen under its own request. */
+		r->reload_requested = true;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown request");
+	return -EINVAL;
+}
+
+/* relay schedule -c FILE [--hours N] */
+static int
+schedule_main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int64_t hours = 24;
+	struct config *cfg = NULL;
+	struct schedule *s = NULL;
+	char err[CONFIG_ERR_LEN];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 ||
+			strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "--hours") == 0 && i + 1 < argc) {
+			if (util_parse_int64(argv[++i], 1, 24 * 366, &hours) <
+			    0) {
+				fprintf(stderr, "relay schedule: --hours takes "
+						"1..8784\n");
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "usage: relay schedule -c FILE "
+					"[--hours N]\n");
+			return 2;
+		}
+	}
+	if (path == NULL) {
+		fprintf(stderr, "usage: relay schedule -c FILE [--hours N]\n");
+		return 2;
+	}
+	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (cfg->schedule.file == NULL) {
+		fprintf(stderr, "%s: no [schedule] file: only the live "
+				"programme plays\n",
+		    path);
+		config_free(cfg);
+		return 0;
+	}
+	if (schedule_load(cfg->schedule.file, cfg->schedule.timezone, &s, err,
+		sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
+		return 1;
+	}
+	programme_probe_files(s, false);
+	schedule_print_upcoming(s, util_now_wall_ns(), hours, stdout);
+	schedule_free(s);
+	config_free(cfg);
+	return 0;
+}
+
 static int
 run(struct relay *r)
 {
@@ -323,9 +424,12 @@ run(struct relay *r)
 		    RELAY_VERSION, r->cfg->n_encodings, r->cfg->n_outputs);
 	}
 	while (running) {
-		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+		struct pollfd pfd[2] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = control_fd(), .events = POLLIN },
+		};
 		struct signalfd_siginfo si;
-		int n = poll(&pfd, 1, 200);
+		int n = poll(pfd, 2, 200);
 
 		if (n < 0 && errno != EINTR) {
 			log_err(MOD, "poll: %s", strerror(errno));
@@ -336,7 +440,14 @@ run(struct relay *r)
 				      "every stream and stopping");
 			break;
 		}
-		if (n <= 0)
+		programme_tick(r->programme, util_now_wall_ns());
+		if (n > 0 && (pfd[1].revents & POLLIN) != 0)
+			control_run();
+		if (r->reload_requested) {
+			r->reload_requested = false;
+			reload(r);
+		}
+		if (n <= 0 || (pfd[0].revents & POLLIN) == 0)
 			continue;
 		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			continue;
@@ -381,6 +492,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "status") == 0)
 		return status_client_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "schedule") == 0)
+		return schedule_main(argc - 1, argv + 1);
 
 	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -422,12 +535,37 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		struct schedule *s = NULL;
+		if (r.cfg->schedule.file != NULL &&
+		    schedule_load(r.cfg->schedule.file, r.cfg->schedule.timezone,
+			&s, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			config_free(r.cfg);
+			return 1;
+		}
 		config_print_summary(r.cfg, stdout);
+		if (s != NULL) {
+			programme_probe_files(s, false);
+			schedule_print_summary(s, stdout);
+			schedule_free(s);
+		}
 		config_free(r.cfg);
 		return 0;
 	}
 	log_configure(r.cfg->log.level, r.cfg->log.target);
 	check_permissions(r.cfg);
+	r.programme = programme_new(r.cfg, err, sizeof(err));
+	if (r.programme == NULL) {
+		fprintf(stderr, "%s\n", err);
+		config_free(r.cfg);
+		return 1;
+	}
+	if (control_init(on_control, &r) < 0) {
+		fprintf(stderr, "relay: cannot set up the control queue\n");
+		programme_free(r.programme);
+		config_free(r.cfg);
+		return 1;
+	}
 
 	/* libshout writes without MSG_NOSIGNAL: a dead server must give
 	 * EPIPE, not kill us (FIELD-NOTES 2.1). */
@@ -445,6 +583,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
 	rc = run(&r);
+	programme_free(r.programme);
 	config_free(r.cfg);
 	return rc;
 }

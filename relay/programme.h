@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The programme planner: turns the schedule (schedule.h) into engine items
+ * a few seconds ahead of time, so that each segment's source is open and
+ * decoded before its first sample is due, and the engine can switch at the
+ * exact frame. It also logs what the engine did (segment started, ended,
+ * failed and fell back to live), publishes the next segments in stats,
+ * and carries out control requests (play now, skip, live title).
+ *
+ * Threads: main thread only.
+ */
+#ifndef RELAY_PROGRAMME_H
+#define RELAY_PROGRAMME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "engine.h"
+#include "schedule.h"
+#include "util.h"
+
+/* How far ahead sources are opened. */
+#define PROGRAMME_PREROLL_NS (3 * NS_PER_SEC)
+
+struct programme;
+
+/* Loads cfg's schedule (if any). Owned: programme_free(). NULL with err
+ * "FILE:LINE: [segment x] key: ..." when the schedule has an error. */
+struct programme *programme_new(const struct config *cfg, char *err,
+    size_t errlen);
+void programme_free(struct programme *p);
+
+/* Attaches the engine items go to (borrowed). */
+void programme_attach(struct programme *p, struct engine *e);
+
+/* Replaces the schedule by cfg's. On error nothing changes and err is
+ * filled. Items already handed to the engine for the old schedule are
+ * dropped, except the one on air. */
+RELAY_MUST_CHECK int programme_reload(struct programme *p,
+    const struct config *cfg, char *err, size_t errlen);
+
+/* Plans, logs engine events, publishes next[]. Call a few times a
+ * second. */
+void programme_tick(struct programme *p, int64_t now_wall_ns);
+
+/* A segment requested through the control API (breaking news). */
+struct programme_request {
+	enum schedule_source kind; /* file, playlist, stream, tone, silence,
+				      live */
+	const char *path;
+	const char *url;
+	const char *title;
+	const char *artist;
+	int64_t at_wall_ns;  /* 0: now */
+	int64_t duration_ns; /* 0: the file's length (file only) */
+	double frequency_hz;
+	double level_dbfs;
+};
+
+/* Queues req in the engine. 0 or negative errno with err filled ("...:
+ * cannot open: No such file or directory"). */
+RELAY_MUST_CHECK int programme_play(struct programme *p,
+    const struct programme_request *req, char *err, size_t errlen);
+
+/* The loaded schedule (borrowed; NULL when none). */
+const struct schedule *programme_schedule(const struct programme *p);
+
+/* Probes the length of every file segment whose duration is unknown and
+ * records it; logs (when log_failures) the ones that cannot be read. */
+void programme_probe_files(struct schedule *s, bool log_failures);
+
+#endif

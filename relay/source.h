@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Segment sources: what a scheduled segment (or a control-API request)
+ * plays instead of the live input: a file, a playlist, an Ogg Vorbis feed
+ * over HTTP(S), a tone or digital silence. The live input itself is not a
+ * source object: the engine reads it from its ring.
+ *
+ * Each source has its own feeder thread that opens and decodes ahead into a
+ * private SPSC ring (about 10 s) in the programme format (rate, channels;
+ * libsamplerate where the material differs). The engine thread only ever
+ * calls source_read(), which never blocks. Opening happens ahead of the
+ * segment's start so that its first sample is ready at the exact frame.
+ *
+ * A source that fails (missing or corrupt file, unreachable feed) or runs
+ * dry (a feed that drops) reports it through source_state(); the engine
+ * then falls back to the live programme, and the main thread logs why.
+ *
+ * Threads: source_open() and source_close() on the main thread;
+ * source_read() on the engine thread; source_state(), source_buffered(),
+ * source_error() and source_duration_ns() from any thread.
+ */
+#ifndef RELAY_SOURCE_H
+#define RELAY_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schedule.h"
+#include "util.h"
+
+struct source_spec {
+	const char *name;		/* segment name, for messages */
+	enum schedule_source kind;	/* not SCHEDULE_SOURCE_LIVE */
+	const char *path;		/* file, playlist (dir or .m3u) */
+	enum schedule_order order;	/* playlist */
+	const char *url;		/* stream: http:// or https:// */
+	double frequency_hz;		/* tone */
+	double level_dbfs;		/* tone */
+	int64_t skip_ns; /* join in progress: skip this much audio first */
+};
+
+enum source_state {
+	SOURCE_STARTING = 0, /* opening, connecting, nothing decoded yet */
+	SOURCE_RUNNING,	     /* audio is buffered or being decoded */
+	SOURCE_ENDED,	     /* all audio delivered (ring drained) */
+	SOURCE_FAILED,	     /* could not open/decode: see source_error() */
+};
+
+struct source;
+
+/* Starts a source producing rate_hz/channels float frames. Returns an
+ * owned source (source_close) or NULL with err filled when it can fail at
+ * once (a file that does not exist or is not audio: the message names the
+ * path and the reason). Errors found later (a feed that cannot be reached)
+ * come through source_state() == SOURCE_FAILED. */
+struct source *source_open(const struct source_spec *spec, int rate_hz,
+    int channels, char *err, size_t errlen);
+
+/* Copies up to n frames; never blocks. Returns how many (0 when the ring
+ * is empty: starting, ended, failed, or a feed that is late). */
+size_t source_read(struct source *s, float *frames, size_t n);
+
+enum source_state source_state(struct source *s);
+
+/* Frames decoded and waiting in the ring. */
+size_t source_buffered(struct source *s);
+
+/* Length of the material when known (file: its length; playlist: sum of
+ * readable files), else -1. Valid once the state left STARTING. */
+int64_t source_duration_ns(struct source *s);
+
+/* Why the source failed or ended early; "" otherwise. Borrowed, valid
+ * until source_close(). */
+const char *source_error(struct source *s);
+
+/* Stops the feeder thread (returns within ~200 ms, even while a feed is
+ * connecting) and frees. NULL is a no-op. */
+void source_close(struct source *s);
+
+/* Opens path with libsndfile only to read its length (for `relay
+ * schedule` and segment durations). 0 or negative errno with err. */
+RELAY_MUST_CHECK int source_probe_duration(const char *path,
+    int64_t *duration_ns, char *err, size_t errlen);
+
+#endif
