@@ -1,0 +1,967 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Segment sources (see source.h): a file, a playlist, an Ogg Vorbis feed
+ * (source_stream.c), a tone or silence, each decoded ahead by its own
+ * feeder thread into a private SPSC ring that the engine drains with
+ * source_read().
+ *
+ * DESIGN
+ * source_open() does on the main thread everything that can fail at once:
+ * it opens the file, lists and probes the playlist, checks the tone and
+ * the URL. It then allocates the ring (SOURCE_RING_SECONDS) and one chunk
+ * buffer and starts feeder_thread(). The feeder loops: when the ring has
+ * room for a chunk (20 ms) it produces one -- decodes, generates, or pulls
+ * from the feed -- and writes it; when the ring is full it sleeps
+ * SOURCE_IDLE_NS. A source joined in progress first produces and throws
+ * away skip_ns of audio; a sequential playlist skips whole files by their
+ * probed length without decoding them.
+ *
+ * Shared state: the ring (the feeder writes, the engine reads), the atomic
+ * state and stop flag, and the error string. The error is written once,
+ * under a mutex, and never changed again, so source_error() can hand out a
+ * pointer to it. The feeder publishes ENDED only after its last
+ * ring_write(), and source_state() reports RUNNING until the ring is also
+ * empty: ENDED means every frame was delivered. FAILED means the source
+ * stopped with an error before it produced a single frame.
+ *
+ * Allocation happens in source_open() and in the feeder's open steps (the
+ * feed's connection, each playlist file as it starts); never per chunk.
+ *
+ * Threads: source_open(), source_close() and source_probe_duration() on
+ * the main thread; feeder_thread() and everything it calls on the feeder
+ * thread; source_read() on the engine thread; source_state(),
+ * source_buffered(), source_duration_ns() and source_error() on any.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+
+#include "audio_file.h"
+#include "log.h"
+#include "ring.h"
+#include "schedule.h"
+#include "source.h"
+#include "source_stream.h"
+#include "util.h"
+
+/* Decoded audio kept ahead of the engine. */
+#define SOURCE_RING_SECONDS 10
+/* Frames produced per step: 1/50 s. */
+#define SOURCE_CHUNKS_PER_SECOND 50
+/* Feeder sleep while the ring is full. */
+#define SOURCE_IDLE_NS (10 * NS_PER_MS)
+#define SOURCE_ERR_LEN 512
+#define SOURCE_MOD_LEN (SCHEDULE_NAME_MAX + 16)
+#define SOURCE_M3U_MAX_BYTES (1024 * 1024)
+#define SOURCE_TWO_PI 6.283185307179586476925
+
+struct playlist_entry {
+	char *path;
+	int64_t frames;	     /* in programme frames; -1 when unknown */
+	int64_t duration_ns; /* -1 when unknown */
+	bool warned;	     /* a failure to play it was logged */
+};
+
+struct source {
+	enum schedule_source kind;
+	char mod[SOURCE_MOD_LEN]; /* "source[NAME]" for log lines */
+	int rate_hz;
+	int channels;
+	struct ring *ring;
+	size_t ring_frames; /* what we asked ring_new() for */
+	float *chunk;	    /* chunk_frames * channels */
+	size_t chunk_frames;
+	int64_t duration_ns; /* fixed in source_open() */
+	int64_t skip_frames; /* left to throw away (feeder) */
+	bool thread_started;
+	pthread_t thread;
+	atomic_int state; /* enum source_state as the feeder sees it */
+	atomic_bool stop;
+
+	pthread_mutex_t error_lock;
+	atomic_bool error_set; /* written under error_lock, once */
+	char error[SOURCE_ERR_LEN];
+
+	/* file: the file; playlist: the list's path (dir or .m3u) */
+	char *path;
+	/* file, and the playlist file now playing */
+	struct audio_file *af;
+
+	/* playlist */
+	struct playlist_entry *entries;
+	size_t n_entries;
+	size_t *order; /* entries indexes of this pass */
+	size_t order_pos;
+	enum schedule_order order_mode;
+	unsigned pass;	     /* 0 for the first */
+	bool file_had_audio; /* af delivered a frame */
+	size_t empty_in_row; /* files in a row that gave nothing */
+
+	/* stream */
+	char *url;
+	struct source_stream *stream;
+
+	/* tone */
+	double phase;
+	double phase_step;
+	double amplitude;
+};
+
+/* Records the first error; later ones are dropped so that the string a
+ * reader holds never changes. */
+static void __attribute__((format(printf, 2, 3)))
+set_error(struct source *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->error_lock);
+	if (!atomic_load_explicit(&s->error_set, memory_order_relaxed)) {
+		va_start(ap, fmt);
+		vsnprintf(s->error, sizeof(s->error), fmt, ap);
+		va_end(ap);
+		atomic_store_explicit(
+		    &s->error_set, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&s->error_lock);
+}
+
+static bool
+stopping(struct source *s)
+{
+	return atomic_load_explicit(&s->stop, memory_order_relaxed);
+}
+
+/* Frames at rate_hz that src_frames at src_rate_hz become, rounded as
+ * audio_file rounds them. */
+static int64_t
+frames_at_rate(int64_t src_frames, int src_rate_hz, int rate_hz)
+{
+	return (int64_t)(((uint64_t)src_frames * (uint64_t)rate_hz +
+			     (uint64_t)src_rate_hz / 2) /
+			 (uint64_t)src_rate_hz);
+}
+
+static int64_t
+frames_to_ns(int64_t frames, int rate_hz)
+{
+	return frames / rate_hz * NS_PER_SEC +
+	       frames % rate_hz * NS_PER_SEC / rate_hz;
+}
+
+/* Reads a file's header with libsndfile. *frames is -1 when libsndfile
+ * does not know the length. 0, or a negative errno with err naming path
+ * (the same wording as audio_file_open()). */
+static int
+probe_file(
+    const char *path, int64_t *frames, int *rate_hz, char *err, size_t errlen)
+{
+	struct stat st;
+	SF_INFO info;
+	SNDFILE *sf;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		rc = -errno;
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(-rc));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(EISDIR));
+		goto fail;
+	}
+	memset(&info, 0, sizeof(info));
+	sf = sf_open_fd(fd, SFM_READ, &info, SF_FALSE);
+	if (sf == NULL) {
+		/* sf_strerror(NULL): the error of the last failed open. */
+		rc = -EINVAL;
+		snprintf(err, errlen,
+		    "%s: not an audio file libsndfile can read (%s)", path,
+		    sf_strerror(NULL));
+		goto fail;
+	}
+	sf_close(sf);
+	close(fd);
+	if (info.samplerate <= 0 || info.channels <= 0) {
+		snprintf(err, errlen,
+		    "%s: not an audio file libsndfile can read (%d Hz, %d "
+		    "channels)",
+		    path, info.samplerate, info.channels);
+		return -EINVAL;
+	}
+	*rate_hz = info.samplerate;
+	*frames = (info.frames < 0 || info.frames == SF_COUNT_MAX)
+		      ? -1
+		      : (int64_t)info.frames;
+	return 0;
+
+fail:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+source_probe_duration(
+    const char *path, int64_t *duration_ns, char *err, size_t errlen)
+{
+	int64_t frames;
+	int rate_hz, rc;
+
+	rc = probe_file(path, &frames, &rate_hz, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (frames < 0) {
+		snprintf(err, errlen, "%s: libsndfile does not know its length",
+		    path);
+		return -ENODATA;
+	}
+	*duration_ns = frames_to_ns(frames, rate_hz);
+	return 0;
+}
+
+/* "dir/name", or a copy of name when it is absolute. Owned; NULL on OOM. */
+static char *
+path_join(const char *dir, const char *name)
+{
+	char *out;
+
+	if (name[0] == '/' || dir[0] == '\0')
+		return strdup(name);
+	if (asprintf(&out, "%s%s%s", dir,
+		dir[strlen(dir) - 1] == '/' ? "" : "/", name) < 0)
+		return NULL;
+	return out;
+}
+
+/* Adds path (taking ownership) to the playlist when libsndfile can read
+ * it; logs and drops it otherwise. where prefixes the log line
+ * ("list.m3u:3: "). 0 or -ENOMEM. */
+static int
+playlist_add(struct source *s, char *path, const char *where)
+{
+	struct playlist_entry *e;
+	char err[SOURCE_ERR_LEN], esc[SOURCE_ERR_LEN];
+	int64_t frames;
+	int rate_hz;
+
+	if (probe_file(path, &frames, &rate_hz, err, sizeof(err)) < 0) {
+		log_warn(s->mod, "%s%s; skipping it", where,
+		    log_escape(esc, sizeof(esc), err));
+		free(path);
+		return 0;
+	}
+	if (s->n_entries % 16 == 0) {
+		e = reallocarray(s->entries, s->n_entries + 16, sizeof(*e));
+		if (e == NULL) {
+			free(path);
+			return -ENOMEM;
+		}
+		s->entries = e;
+	}
+	e = &s->entries[s->n_entries++];
+	memset(e, 0, sizeof(*e));
+	e->path = path;
+	e->frames =
+	    frames < 0 ? -1 : frames_at_rate(frames, rate_hz, s->rate_hz);
+	e->duration_ns = frames < 0 ? -1 : frames_to_ns(frames, rate_hz);
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every regular, non-hidden file of dir, sorted by name. */
+static int
+playlist_from_dir(struct source *s, const char *dir, char *err, size_t errlen)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char **names = NULL, **p, *path;
+	size_t n = 0, cap = 0, i;
+	int rc = 0;
+
+	d = opendir(dir);
+	if (d == NULL) {
+		rc = -errno;
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", dir, strerror(-rc));
+		return rc;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0) {
+				rc = -errno;
+				snprintf(err, errlen, "%s: cannot list: %s",
+				    dir, strerror(-rc));
+				goto out;
+			}
+			break;
+		}
+		if (de->d_name[0] == '.')
+			continue;
+		path = path_join(dir, de->d_name);
+		if (path == NULL)
+			goto oom;
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 32 : cap * 2;
+			p = reallocarray(names, cap, sizeof(*names));
+			if (p == NULL) {
+				free(path);
+				goto oom;
+			}
+			names = p;
+		}
+		names[n++] = path;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++) {
+		path = names[i];
+		names[i] = NULL;
+		if (playlist_add(s, path, "") < 0)
+			goto oom;
+	}
+	goto out;
+
+oom:
+	rc = -ENOMEM;
+	snprintf(err, errlen, "%s: %s", dir, strerror(ENOMEM));
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+/* One path per line; '#' lines and blank lines are ignored; relative
+ * paths are relative to the .m3u's directory. */
+static int
+playlist_from_m3u(struct source *s, const char *m3u, char *err, size_t errlen)
+{
+	char *text = NULL, *dir = NULL, *line, *next, *end, *path, *slash;
+	char where[SOURCE_ERR_LEN], esc[SOURCE_ERR_LEN];
+	int lineno = 0, rc;
+
+	rc = util_read_small_file(m3u, SOURCE_M3U_MAX_BYTES, &text);
+	if (rc < 0) {
+		snprintf(
+		    err, errlen, "%s: cannot read: %s", m3u, strerror(-rc));
+		return rc;
+	}
+	dir = strdup(m3u);
+	if (dir == NULL)
+		goto oom;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		dir[0] = '\0';
+	else
+		slash[1] = '\0';
+
+	line = text;
+	if (strncmp(line, "\xef\xbb\xbf", 3) == 0) /* UTF-8 BOM */
+		line += 3;
+	for (; line != NULL; line = next) {
+		lineno++;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		end = line + strlen(line);
+		while (end > line &&
+		       (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '\0' || *line == '#')
+			continue;
+		snprintf(where, sizeof(where), "%s:%d: ", m3u, lineno);
+		if (strstr(line, "://") != NULL) {
+			log_warn(s->mod,
+			    "%s%s: URLs are not supported in "
+			    "playlists; skipping it",
+			    where, log_escape(esc, sizeof(esc), line));
+			continue;
+		}
+		path = path_join(dir, line);
+		if (path == NULL || playlist_add(s, path, where) < 0)
+			goto oom;
+	}
+	rc = 0;
+	goto out;
+
+oom:
+	rc = -ENOMEM;
+	snprintf(err, errlen, "%s: %s", m3u, strerror(ENOMEM));
+out:
+	free(dir);
+	free(text);
+	return rc;
+}
+
+static bool
+has_suffix_ci(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* Uniform in [0, n), n >= 1, without modulo bias. */
+static size_t
+random_below(size_t n)
+{
+	uint32_t limit, r;
+
+	if (n <= 1)
+		return 0;
+	limit = UINT32_MAX - (uint32_t)(((uint64_t)UINT32_MAX + 1) % n);
+	do
+		r = util_random_u32();
+	while (r > limit);
+	return r % n;
+}
+
+/* A new random order for the next pass (Fisher-Yates). It does not start
+ * with the file that ended the previous pass, so nothing plays twice in a
+ * row. */
+static void
+shuffle_order(struct source *s, size_t last_played)
+{
+	size_t i, j, t, n = s->n_entries;
+
+	for (i = n - 1; i > 0; i--) {
+		j = random_below(i + 1);
+		t = s->order[i];
+		s->order[i] = s->order[j];
+		s->order[j] = t;
+	}
+	if (n > 1 && s->order[0] == last_played) {
+		j = 1 + random_below(n - 1);
+		s->order[0] = s->order[j];
+		s->order[j] = last_played;
+	}
+}
+
+/* Lists the playlist and prepares the first pass. */
+static int
+playlist_setup(
+    struct source *s, const struct source_spec *spec, char *err, size_t errlen)
+{
+	struct stat st;
+	int64_t total_frames = 0, total_ns = 0;
+	bool known = true;
+	size_t i;
+	int rc;
+
+	if (stat(spec->path, &st) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", spec->path,
+		    strerror(-rc));
+		return rc;
+	}
+	if (S_ISDIR(st.st_mode))
+		rc = playlist_from_dir(s, spec->path, err, errlen);
+	else if (has_suffix_ci(spec->path, ".m3u") ||
+		 has_suffix_ci(spec->path, ".m3u8"))
+		rc = playlist_from_m3u(s, spec->path, err, errlen);
+	else {
+		snprintf(err, errlen,
+		    "%s: a playlist is a directory or an .m3u/.m3u8 file",
+		    spec->path);
+		return -EINVAL;
+	}
+	if (rc < 0)
+		return rc;
+	if (s->n_entries == 0) {
+		snprintf(err, errlen,
+		    "%s: no audio file libsndfile can read in the playlist",
+		    spec->path);
+		return -ENOENT;
+	}
+	s->order = calloc(s->n_entries, sizeof(*s->order));
+	if (s->order == NULL) {
+		snprintf(err, errlen, "%s: %s", spec->path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_entries; i++) {
+		s->order[i] = i;
+		if (s->entries[i].frames < 0) {
+			known = false;
+			continue;
+		}
+		total_frames += s->entries[i].frames;
+		total_ns += s->entries[i].duration_ns;
+	}
+	s->order_mode = spec->order;
+	if (s->order_mode == SCHEDULE_ORDER_SHUFFLE)
+		shuffle_order(s, SIZE_MAX);
+	s->duration_ns = total_ns > 0 ? total_ns : -1;
+
+	/* Join in progress: the list loops, so only the skip within one
+	 * pass matters; a sequential list skips whole files unread. */
+	if (s->skip_frames > 0 && known && total_frames > 0) {
+		s->skip_frames %= total_frames;
+		if (s->order_mode == SCHEDULE_ORDER_SEQUENTIAL) {
+			while (s->order_pos < s->n_entries &&
+			       s->skip_frames >=
+				   s->entries[s->order[s->order_pos]].frames) {
+				s->skip_frames -=
+				    s->entries[s->order[s->order_pos]].frames;
+				s->order_pos++;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Opens the next playable file of the list into s->af, starting a new
+ * pass when one ends. Fails when every file in a row gave nothing. */
+static int
+playlist_open_next(struct source *s)
+{
+	char err[SOURCE_ERR_LEN], esc[SOURCE_ERR_LEN];
+	struct playlist_entry *e;
+	size_t idx;
+
+	while (s->empty_in_row < s->n_entries && !stopping(s)) {
+		if (s->order_pos >= s->n_entries) {
+			s->order_pos = 0;
+			s->pass++;
+			if (s->order_mode == SCHEDULE_ORDER_SHUFFLE)
+				shuffle_order(s, s->order[s->n_entries - 1]);
+		}
+		idx = s->order[s->order_pos++];
+		e = &s->entries[idx];
+		s->af = audio_file_open(
+		    e->path, s->rate_hz, s->channels, err, sizeof(err));
+		if (s->af == NULL) {
+			if (!e->warned)
+				log_warn(s->mod, "%s; skipping it",
+				    log_escape(esc, sizeof(esc), err));
+			e->warned = true;
+			s->empty_in_row++;
+			continue;
+		}
+		s->file_had_audio = false;
+		/* Each file once on the first pass; a short list that loops
+		 * for an hour would otherwise fill the log. */
+		if (s->pass == 0)
+			log_info(s->mod, "playing %s",
+			    log_escape(esc, sizeof(esc), e->path));
+		else
+			log_debug(s->mod, "playing %s (pass %u)",
+			    log_escape(esc, sizeof(esc), e->path), s->pass + 1);
+		return 0;
+	}
+	if (!stopping(s))
+		set_error(
+		    s, "%s: no file of the playlist can be played", s->path);
+	return -ENOENT;
+}
+
+/* Runs on: the feeder thread. Each produce function fills up to n frames
+ * and returns the count, 0 at the end, or a negative errno (error set). */
+static ssize_t
+produce_file(struct source *s, float *buf, size_t n)
+{
+	ssize_t got;
+
+	got = audio_file_read(s->af, buf, n);
+	if (got < 0)
+		set_error(s, "%s", audio_file_error(s->af));
+	return got;
+}
+
+static ssize_t
+produce_playlist(struct source *s, float *buf, size_t n)
+{
+	char esc[SOURCE_ERR_LEN];
+	size_t done = 0, ch = (size_t)s->channels;
+	ssize_t got;
+	int rc;
+
+	/* Files follow each other inside one chunk: no gap. */
+	while (done < n && !stopping(s)) {
+		if (s->af == NULL) {
+			rc = playlist_open_next(s);
+			if (rc < 0)
+				return done > 0 ? (ssize_t)done : rc;
+		}
+		got = audio_file_read(s->af, buf + done * ch, n - done);
+		if (got > 0) {
+			done += (size_t)got;
+			s->file_had_audio = true;
+			s->empty_in_row = 0;
+			continue;
+		}
+		if (got < 0)
+			log_warn(s->mod, "%s; going on with the next file",
+			    log_escape(
+				esc, sizeof(esc), audio_file_error(s->af)));
+		if (!s->file_had_audio)
+			s->empty_in_row++;
+		audio_file_close(s->af);
+		s->af = NULL;
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t
+produce_stream(struct source *s, float *buf, size_t n)
+{
+	ssize_t got;
+
+	got = source_stream_read(s->stream, buf, n);
+	if (got <= 0 && !stopping(s))
+		set_error(s, "%s", source_stream_error(s->stream));
+	return got;
+}
+
+/* A sine with a phase that runs on across chunks. */
+static ssize_t
+produce_tone(struct source *s, float *buf, size_t n)
+{
+	size_t i, c, ch = (size_t)s->channels;
+	float v;
+
+	for (i = 0; i < n; i++) {
+		v = (float)(s->amplitude * sin(s->phase));
+		for (c = 0; c < ch; c++)
+			buf[i * ch + c] = v;
+		s->phase += s->phase_step;
+		if (s->phase >= SOURCE_TWO_PI)
+			s->phase -= SOURCE_TWO_PI;
+	}
+	return (ssize_t)n;
+}
+
+static ssize_t
+produce(struct source *s, float *buf, size_t n)
+{
+	switch (s->kind) {
+	case SCHEDULE_SOURCE_FILE:
+		return produce_file(s, buf, n);
+	case SCHEDULE_SOURCE_PLAYLIST:
+		return produce_playlist(s, buf, n);
+	case SCHEDULE_SOURCE_STREAM:
+		return produce_stream(s, buf, n);
+	case SCHEDULE_SOURCE_TONE:
+		return produce_tone(s, buf, n);
+	case SCHEDULE_SOURCE_SILENCE:
+		memset(buf, 0, n * (size_t)s->channels * sizeof(float));
+		return (ssize_t)n;
+	case SCHEDULE_SOURCE_LIVE:
+		break;
+	}
+	set_error(s, "the live input is not a segment source");
+	return -EINVAL;
+}
+
+/* Runs on: the feeder thread. Opens the feed (other kinds were opened by
+ * source_open()), throws away skip_frames, then keeps the ring full until
+ * the material ends, fails, or source_close() asks it to stop. */
+static void *
+feeder_thread(void *arg)
+{
+	struct source *s = arg;
+	char err[SOURCE_ERR_LEN], esc[SOURCE_ERR_LEN];
+	bool produced = false;
+	size_t want, space;
+	ssize_t got = 0;
+	int rc;
+
+	if (s->kind == SCHEDULE_SOURCE_STREAM) {
+		rc = source_stream_open(s->url, s->mod, s->rate_hz, s->channels,
+		    &s->stop, &s->stream, err, sizeof(err));
+		if (rc < 0) {
+			if (!stopping(s))
+				set_error(s, "%s", err);
+			goto done;
+		}
+	}
+	while (!stopping(s)) {
+		if (s->skip_frames > 0) {
+			want = s->chunk_frames;
+			if ((int64_t)want > s->skip_frames)
+				want = (size_t)s->skip_frames;
+		} else {
+			space = s->ring_frames - ring_readable(s->ring);
+			if (space < s->chunk_frames) {
+				util_sleep_ns(SOURCE_IDLE_NS);
+				continue;
+			}
+			want = s->chunk_frames;
+		}
+		got = produce(s, s->chunk, want);
+		if (got <= 0)
+			break;
+		produced = true;
+		if (s->skip_frames > 0) {
+			s->skip_frames -= got;
+			continue;
+		}
+		/* Cannot be short: only this thread fills the ring. */
+		ring_write(s->ring, s->chunk, (size_t)got);
+		if (atomic_load_explicit(&s->state, memory_order_relaxed) ==
+		    SOURCE_STARTING)
+			atomic_store_explicit(
+			    &s->state, SOURCE_RUNNING, memory_order_release);
+	}
+
+done:
+	if (stopping(s)) {
+		atomic_store_explicit(
+		    &s->state, SOURCE_ENDED, memory_order_release);
+		return NULL;
+	}
+	if (atomic_load_explicit(&s->error_set, memory_order_acquire)) {
+		log_escape(esc, sizeof(esc), s->error);
+		if (produced) {
+			log_warn(s->mod, "ended early: %s", esc);
+		} else {
+			log_warn(s->mod, "failed: %s", esc);
+			atomic_store_explicit(
+			    &s->state, SOURCE_FAILED, memory_order_release);
+			return NULL;
+		}
+	} else {
+		log_info(s->mod, "end of the material");
+	}
+	atomic_store_explicit(&s->state, SOURCE_ENDED, memory_order_release);
+	return NULL;
+}
+
+/* Checks the spec and does the kind's part of the opening that can fail
+ * at once. */
+static int
+open_kind(
+    struct source *s, const struct source_spec *spec, char *err, size_t errlen)
+{
+	switch (spec->kind) {
+	case SCHEDULE_SOURCE_FILE:
+	case SCHEDULE_SOURCE_PLAYLIST:
+		if (spec->path == NULL || spec->path[0] == '\0') {
+			snprintf(err, errlen, "%s: no path set",
+			    schedule_source_name(spec->kind));
+			return -EINVAL;
+		}
+		s->path = strdup(spec->path);
+		if (s->path == NULL)
+			goto oom;
+		if (spec->kind == SCHEDULE_SOURCE_PLAYLIST)
+			return playlist_setup(s, spec, err, errlen);
+		s->af = audio_file_open(
+		    spec->path, s->rate_hz, s->channels, err, errlen);
+		if (s->af == NULL)
+			return -ENOENT;
+		s->duration_ns = audio_file_duration_ns(s->af);
+		return 0;
+	case SCHEDULE_SOURCE_STREAM:
+		if (spec->url == NULL ||
+		    (strncasecmp(spec->url, "http://", 7) != 0 &&
+			strncasecmp(spec->url, "https://", 8) != 0)) {
+			snprintf(err, errlen,
+			    "%s: a stream URL must start with http:// or "
+			    "https://",
+			    spec->url != NULL ? spec->url : "(no url)");
+			return -EINVAL;
+		}
+		s->url = strdup(spec->url);
+		if (s->url == NULL)
+			goto oom;
+		s->skip_frames = 0; /* a live feed cannot be joined late */
+		return 0;
+	case SCHEDULE_SOURCE_TONE:
+		if (!isfinite(spec->frequency_hz) || spec->frequency_hz < 0 ||
+		    spec->frequency_hz >= s->rate_hz / 2.0) {
+			snprintf(err, errlen,
+			    "tone: %g Hz is not below half the programme "
+			    "rate (%d Hz)",
+			    spec->frequency_hz, s->rate_hz / 2);
+			return -EINVAL;
+		}
+		if (!isfinite(spec->level_dbfs) || spec->level_dbfs > 0) {
+			snprintf(err, errlen, "tone: level %g dBFS is above 0",
+			    spec->level_dbfs);
+			return -EINVAL;
+		}
+		s->amplitude = pow(10.0, spec->level_dbfs / 20.0);
+		s->phase_step = SOURCE_TWO_PI * spec->frequency_hz / s->rate_hz;
+		s->skip_frames = 0; /* nothing to skip in a steady tone */
+		return 0;
+	case SCHEDULE_SOURCE_SILENCE:
+		s->skip_frames = 0;
+		return 0;
+	case SCHEDULE_SOURCE_LIVE:
+		break;
+	}
+	snprintf(err, errlen, "%s: not a segment source",
+	    schedule_source_name(spec->kind));
+	return -EINVAL;
+
+oom:
+	snprintf(err, errlen, "%s", strerror(ENOMEM));
+	return -ENOMEM;
+}
+
+/* Frees everything but the thread (joined by the caller). */
+static void
+source_free(struct source *s)
+{
+	size_t i;
+
+	source_stream_close(s->stream);
+	audio_file_close(s->af);
+	for (i = 0; i < s->n_entries; i++)
+		free(s->entries[i].path);
+	free(s->entries);
+	free(s->order);
+	free(s->path);
+	free(s->url);
+	free(s->chunk);
+	ring_free(s->ring);
+	pthread_mutex_destroy(&s->error_lock);
+	free(s);
+}
+
+struct source *
+source_open(const struct source_spec *spec, int rate_hz, int channels,
+    char *err, size_t errlen)
+{
+	struct source *s;
+	int rc;
+
+	if (rate_hz <= 0 || channels <= 0) {
+		snprintf(err, errlen, "invalid programme format %d Hz, %d ch",
+		    rate_hz, channels);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	pthread_mutex_init(&s->error_lock, NULL);
+	atomic_init(&s->state, SOURCE_STARTING);
+	atomic_init(&s->stop, false);
+	atomic_init(&s->error_set, false);
+	snprintf(s->mod, sizeof(s->mod), "source[%s]",
+	    spec->name != NULL ? spec->name : "?");
+	s->kind = spec->kind;
+	s->rate_hz = rate_hz;
+	s->channels = channels;
+	s->duration_ns = -1;
+	/* Split so that skip_ns * rate cannot overflow (24 h * 192 kHz
+	 * would). */
+	if (spec->skip_ns > 0)
+		s->skip_frames =
+		    spec->skip_ns / NS_PER_SEC * rate_hz +
+		    (spec->skip_ns % NS_PER_SEC * rate_hz + NS_PER_SEC / 2) /
+			NS_PER_SEC;
+
+	if (open_kind(s, spec, err, errlen) < 0)
+		goto fail;
+
+	s->chunk_frames = (size_t)rate_hz / SOURCE_CHUNKS_PER_SECOND;
+	if (s->chunk_frames == 0)
+		s->chunk_frames = 1;
+	s->ring_frames = (size_t)rate_hz * SOURCE_RING_SECONDS;
+	s->ring = ring_new(s->ring_frames, channels);
+	s->chunk = calloc(s->chunk_frames * (size_t)channels, sizeof(float));
+	if (s->ring == NULL || s->chunk == NULL) {
+		snprintf(err, errlen, "%s: cannot allocate the buffer: %s",
+		    s->mod, strerror(ENOMEM));
+		goto fail;
+	}
+	rc = pthread_create(&s->thread, NULL, feeder_thread, s);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: cannot start the feeder thread: %s",
+		    s->mod, strerror(rc));
+		goto fail;
+	}
+	s->thread_started = true;
+	return s;
+
+fail:
+	source_free(s);
+	return NULL;
+}
+
+/* Runs on: the engine thread. Lock-free. */
+size_t
+source_read(struct source *s, float *frames, size_t n)
+{
+	return ring_read(s->ring, frames, n);
+}
+
+enum source_state
+source_state(struct source *s)
+{
+	int st = atomic_load_explicit(&s->state, memory_order_acquire);
+
+	/* The feeder says ENDED after its last write; until the engine has
+	 * read that too, the source is still playing. */
+	if (st == SOURCE_ENDED && ring_readable(s->ring) > 0)
+		return SOURCE_RUNNING;
+	return (enum source_state)st;
+}
+
+size_t
+source_buffered(struct source *s)
+{
+	return ring_readable(s->ring);
+}
+
+int64_t
+source_duration_ns(struct source *s)
+{
+	return s->duration_ns;
+}
+
+/* The error is written once, so the pointer stays valid and its text
+ * never changes under a reader. */
+const char *
+source_error(struct source *s)
+{
+	if (!atomic_load_explicit(&s->error_set, memory_order_acquire))
+		return "";
+	return s->error;
+}
+
+void
+source_close(struct source *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store_explicit(&s->stop, true, memory_order_relaxed);
+	if (s->thread_started)
+		pthread_join(s->thread, NULL);
+	source_free(s);
+}
