@@ -1,0 +1,439 @@
+/* relay Listen Live page: live updates (Server-Sent Events on /api/events,
+ * polling /api/status as a fallback) and a player that recovers by itself.
+ * The server renders the first state, so the page works without this. */
+(function () {
+	'use strict';
+
+	var doc = document;
+	var body = doc.body;
+	var $ = function (id) { return doc.getElementById(id); };
+	var tz = body.getAttribute('data-tz') || undefined;
+	var POLL_MS = 5000;
+
+	/* ---- Times, in the station's time zone when one is set. ---- */
+
+	var timeFmt = null;
+	var tzNote = 'Times in ' + (tz || 'your local time');
+	function makeFormat(zone) {
+		return new Intl.DateTimeFormat(undefined, {
+			hour: '2-digit', minute: '2-digit', timeZone: zone
+		});
+	}
+	try {
+		timeFmt = makeFormat(tz);
+	} catch (e) {
+		/* An unknown zone name: the listener's own time. */
+		tzNote = 'Times in your local time';
+		try { timeFmt = makeFormat(undefined); } catch (e2) { timeFmt = null; }
+	}
+	function fmtTime(iso) {
+		var d = new Date(iso);
+		if (!iso || isNaN(d.getTime()))
+			return '';
+		return timeFmt ? timeFmt.format(d) : iso;
+	}
+	function setTime(el, iso) {
+		if (!el)
+			return;
+		el.setAttribute('datetime', iso || '');
+		el.textContent = fmtTime(iso);
+	}
+	function localizeTimes() {
+		if (timeFmt)
+			setText('tz-note', tzNote.replace(/_/g, ' '));
+		var list = doc.querySelectorAll('time[datetime]');
+		for (var i = 0; i < list.length; i++) {
+			var t = list[i].getAttribute('datetime');
+			if (t)
+				list[i].textContent = fmtTime(t);
+		}
+	}
+
+	function setText(id, text) {
+		var el = $(id);
+		if (el && el.textContent !== text)
+			el.textContent = text;
+		return el;
+	}
+	function show(el, yes) {
+		if (el)
+			el.hidden = !yes;
+	}
+
+	/* ---- Rendering a status document. ---- */
+
+	var current = {
+		title: ($('now-title') || {}).textContent || '',
+		artist: ($('now-artist') || {}).textContent || '',
+		station: ($('station-name') || {}).textContent || ''
+	};
+
+	function render(s) {
+		if (!s || typeof s !== 'object')
+			return;
+		var st = s.station || {};
+		var now = s.now || {};
+		var badge = $('badge');
+		var cls = 'off', text = 'OFF AIR';
+
+		if (s.on_air) {
+			cls = s.state === 'fallback' ? 'fallback' : 'on';
+			text = s.state === 'fallback' ? 'Back shortly' : 'ON AIR';
+		}
+		body.setAttribute('data-on-air', s.on_air ? 'true' : 'false');
+		body.setAttribute('data-state', s.state || '');
+		if (badge)
+			badge.className = 'badge ' + cls;
+		setText('badge-text', text);
+		show($('off-note'), !s.on_air);
+
+		var name = st.name || 'relay';
+		setText('station-name', name);
+		show(setText('station-description', st.description || ''),
+		    !!st.description);
+		if (doc.title.indexOf(name) !== 0)
+			doc.title = name + ' · Listen Live';
+
+		show(setText('now-segment', now.segment || ''), !!now.segment);
+		setText('now-title', now.title || name);
+		show(setText('now-artist', now.artist || ''), !!now.artist);
+		setTime($('now-since-time'), now.started_at);
+		show($('now-since'), !!now.started_at);
+		setTime($('now-ends-time'), now.ends_at);
+		show($('now-ends'), !!now.ends_at);
+
+		var list = $('next');
+		if (list) {
+			var next = Array.isArray(s.next) ? s.next : [];
+			list.textContent = '';
+			next.forEach(function (n) {
+				var li = doc.createElement('li');
+				var tm = doc.createElement('time');
+				var sp = doc.createElement('span');
+				setTime(tm, n.starts_at);
+				sp.dir = 'auto';
+				sp.textContent = n.title || n.segment || '';
+				li.appendChild(tm);
+				li.appendChild(doc.createTextNode(' '));
+				li.appendChild(sp);
+				list.appendChild(li);
+			});
+			show($('next-section'), next.length > 0);
+		}
+		var n = typeof s.listeners === 'number' ? s.listeners : 0;
+		setText('listeners', n + ' listening');
+		setTime($('updated-time'), s.time);
+
+		body.setAttribute('data-feed', feed);
+		current.title = now.title || name;
+		current.artist = now.artist || '';
+		current.station = name;
+		updateMediaSession();
+	}
+
+	/* ---- Live updates: SSE, then polling if SSE is not available. ---- */
+
+	var pollTimer = null;
+	var pollCount = 0;
+	var feed = 'none';	/* where the last update came from */
+
+	function poll() {
+		pollTimer = null;
+		fetch('/api/status', { cache: 'no-store' })
+		    .then(function (r) {
+			if (!r.ok)
+				throw new Error('HTTP ' + r.status);
+			return r.json();
+		    })
+		    .then(function (s) {
+			feed = 'poll';
+			render(s);
+		    })
+		    .catch(function () { body.classList.add('stale'); })
+		    .then(function () {
+			pollCount++;
+			/* Try the event stream again now and then. */
+			if (pollCount % 12 === 0 && window.EventSource)
+				startEvents();
+			else
+				pollTimer = setTimeout(poll, POLL_MS);
+		    });
+	}
+
+	function startPolling() {
+		if (!pollTimer)
+			pollTimer = setTimeout(poll, 0);
+	}
+
+	function startEvents() {
+		if (!window.EventSource || !window.JSON) {
+			startPolling();
+			return;
+		}
+		var es = new EventSource('/api/events');
+		var failures = 0;
+		es.onmessage = function (e) {
+			failures = 0;
+			body.classList.remove('stale');
+			feed = 'events';
+			try { render(JSON.parse(e.data)); } catch (err) { /* keep */ }
+		};
+		es.onerror = function () {
+			failures++;
+			/* Closed (503: too many streams) or failing: poll. */
+			if (es.readyState === 2 || failures >= 3) {
+				es.close();
+				startPolling();
+			}
+		};
+	}
+
+	/* ---- The player. ---- */
+
+	var audio = $('audio');
+	var controls = $('controls');
+	var playBtn = $('play');
+	var stateEl = $('player-state');
+	var want = false;	/* the listener wants sound */
+	var lowData = false;
+	var retries = 0;
+	var retryTimer = null;
+	var stableTimer = null;
+	var lastTime = -1;
+	var lastProgress = 0;
+	var loading = false;	/* between connect() and 'playing' */
+	var gen = 0;		/* which connect() a play() promise belongs to */
+
+	function streamUrl() {
+		var low = audio.getAttribute('data-low');
+		var url = lowData && low ? low : audio.getAttribute('data-main');
+		/* A fresh URL each time: no cached or half-finished response. */
+		return url + (url.indexOf('?') < 0 ? '?' : '&') + '_=' + Date.now();
+	}
+
+	/* State for tests and styling: data-player on <body> is idle,
+	 * connecting, playing, buffering, reconnecting or paused;
+	 * data-reconnects counts automatic reconnections. */
+	var reconnects = 0;
+	function mark(state) {
+		body.setAttribute('data-player', state);
+		body.setAttribute('data-reconnects', String(reconnects));
+	}
+
+	function say(text, busy) {
+		if (stateEl) {
+			stateEl.hidden = false;
+			if (stateEl.textContent !== text)
+				stateEl.textContent = text;
+		}
+		body.classList.toggle('busy', !!busy);
+	}
+
+	function setPlaying(on) {
+		body.classList.toggle('playing', on);
+		if (playBtn)
+			playBtn.setAttribute('aria-label', on ? 'Pause' : 'Play');
+		if ('mediaSession' in navigator)
+			navigator.mediaSession.playbackState = on ? 'playing' : 'paused';
+	}
+
+	function connect() {
+		var my = ++gen;
+
+		clearTimeout(retryTimer);
+		retryTimer = null;
+		loading = true;
+		lastTime = -1;
+		lastProgress = Date.now();
+		audio.src = streamUrl();
+		audio.load();
+		var p = audio.play();
+		if (p && p.catch) {
+			p.catch(function (err) {
+				/* AbortError: a newer connect() replaced this one. */
+				if (my !== gen || (err && err.name === 'AbortError'))
+					return;
+				if (err && err.name === 'NotAllowedError') {
+					want = false;
+					setPlaying(false);
+					say('Press play to listen');
+					mark('idle');
+				} else if (want) {
+					retry('Could not start the stream');
+				}
+			});
+		}
+	}
+
+	function retry(why) {
+		if (!want || retryTimer)
+			return;
+		clearTimeout(stableTimer);
+		var delay = Math.min(10000, 500 * Math.pow(2, retries));
+		delay += Math.floor(Math.random() * 300);
+		retries++;
+		reconnects++;
+		mark('reconnecting');
+		say(why + '. Reconnecting in ' + Math.ceil(delay / 1000) + ' s…',
+		    true);
+		retryTimer = setTimeout(connect, delay);
+	}
+
+	function play() {
+		want = true;
+		retries = 0;
+		setPlaying(true);
+		say('Connecting…', true);
+		mark('connecting');
+		connect();
+	}
+
+	function stop() {
+		want = false;
+		loading = false;
+		gen++;
+		clearTimeout(retryTimer);
+		retryTimer = null;
+		audio.pause();
+		/* Drop the connection: a paused live stream would keep
+		 * downloading and play stale audio on resume. */
+		audio.removeAttribute('src');
+		audio.load();
+		setPlaying(false);
+		say('Paused');
+		mark('paused');
+	}
+
+	function updateMediaSession() {
+		if (!('mediaSession' in navigator) || !window.MediaMetadata)
+			return;
+		try {
+			navigator.mediaSession.metadata = new MediaMetadata({
+				title: current.title,
+				artist: current.artist || current.station,
+				album: current.station,
+				artwork: [{ src: '/icon.svg', sizes: 'any',
+				    type: 'image/svg+xml' }]
+			});
+		} catch (e) { /* old browsers */ }
+	}
+
+	function setupPlayer() {
+		if (!audio || !controls || !playBtn || !audio.getAttribute('data-main'))
+			return;
+		audio.controls = false;
+		audio.hidden = true;
+		audio.removeAttribute('src');
+		audio.preload = 'none';
+		controls.hidden = false;
+		mark('idle');
+
+		playBtn.addEventListener('click', function () {
+			if (want)
+				stop();
+			else
+				play();
+		});
+
+		audio.addEventListener('playing', function () {
+			loading = false;
+			setPlaying(true);
+			say('Playing live');
+			mark('playing');
+			clearTimeout(stableTimer);
+			stableTimer = setTimeout(function () { retries = 0; }, 10000);
+		});
+		audio.addEventListener('waiting', function () {
+			if (want) {
+				say('Buffering…', true);
+				mark('buffering');
+			}
+		});
+		/* Chrome ends at an Ogg chain boundary; a dropped stream ends or
+		 * errors; reconnect quickly the first time. */
+		audio.addEventListener('ended', function () {
+			if (want)
+				retry('The stream ended');
+		});
+		audio.addEventListener('error', function () {
+			if (want)
+				retry('The stream dropped');
+		});
+		audio.addEventListener('stalled', function () {
+			if (want)
+				say('Waiting for the stream…', true);
+		});
+		audio.addEventListener('pause', function () {
+			/* Paused from outside (headset, system media controls);
+			 * not the pause that comes with 'ended' or a reload. */
+			if (want && !loading && !retryTimer && !audio.ended &&
+			    !audio.error) {
+				want = false;
+				setPlaying(false);
+				say('Paused');
+				mark('paused');
+			}
+		});
+
+		/* Watchdog: playing but no progress for 10 s means stuck. */
+		setInterval(function () {
+			if (!want || retryTimer)
+				return;
+			var t = audio.currentTime;
+			if (t !== lastTime) {
+				lastTime = t;
+				lastProgress = Date.now();
+			} else if (Date.now() - lastProgress > 10000) {
+				retry('The stream stalled');
+			}
+		}, 2000);
+
+		var vol = $('volume');
+		var mute = $('mute');
+		if (vol) {
+			vol.addEventListener('input', function () {
+				audio.volume = Number(vol.value);
+				if (audio.muted && audio.volume > 0) {
+					audio.muted = false;
+					mute.setAttribute('aria-pressed', 'false');
+				}
+			});
+		}
+		if (mute) {
+			mute.addEventListener('click', function () {
+				audio.muted = !audio.muted;
+				mute.setAttribute('aria-pressed',
+				    audio.muted ? 'true' : 'false');
+			});
+		}
+
+		var low = $('low');
+		var lowLink = $('low-link');
+		if (low && audio.getAttribute('data-low')) {
+			low.hidden = false;
+			if (lowLink)
+				lowLink.hidden = true;
+			low.addEventListener('click', function () {
+				lowData = !lowData;
+				low.setAttribute('aria-pressed', lowData ? 'true' : 'false');
+				if (want) {
+					say('Switching…', true);
+					connect();
+				}
+			});
+		}
+
+		if ('mediaSession' in navigator) {
+			try {
+				navigator.mediaSession.setActionHandler('play', play);
+				navigator.mediaSession.setActionHandler('pause', stop);
+				navigator.mediaSession.setActionHandler('stop', stop);
+			} catch (e) { /* unsupported action */ }
+		}
+		updateMediaSession();
+	}
+
+	localizeTimes();
+	setupPlayer();
+	startEvents();
+}());

@@ -1,0 +1,172 @@
+# shellcheck shell=bash
+# Variables set here are read by the tests that source this file.
+# shellcheck disable=SC2034
+# SPDX-License-Identifier: MIT
+#
+# tests/tools/status_lib.sh: helpers shared by the status integration tests
+# (tests/integration/2N_status_*.sh). Source it after tests/lib.sh:
+#   . "$(dirname "$0")/../tools/status_lib.sh"
+#
+#   status_config FILE [EXTRA]   writes a relay config: tone input, outputs
+#                         "main" (/live.ogg, 44.1 kHz stereo q4) and
+#                         "mobile" (/mobile.ogg, 22.05 kHz mono, 32 kbit/s
+#                         managed) on icecast "a", [status] on
+#                         $STATUS_PORT with a token and poll_icecast = 1s,
+#                         then EXTRA (more INI text) appended
+#   status_up EXTRA       start_icecast a, a free STATUS_PORT, the config in
+#                         $T/relay.conf, start_relay, then waits until
+#                         /api/status says on_air (fails the test otherwise)
+#   http_code URL [CURL_ARGS...]  prints the HTTP status code (000 when
+#                         there was no answer)
+#   status_get PATH       body of $STATUS_URL$PATH
+#   status_now            body of /api/status
+#   status_is_on_air / status_is_off_air   what /api/status says now
+#   wait_on_air [S] / wait_off_air [S]     wait_for either, fail the test
+#   relay_status ARGS...  runs "relay status --url $STATUS_URL ARGS...";
+#                         sets RS_RC, RS_OUT, RS_ERR
+#
+# Sets STATUS_PORT, STATUS_URL, STATION_NAME (with markup characters and
+# UTF-8, to catch missing escaping), STATUS_TOKEN, SOURCE_PASSWORD.
+
+STATION_NAME='Relay <Test> FM & "Friends" — Ünïcödé'
+STATUS_PORT=
+STATUS_URL=
+STATUS_TOKEN=
+SOURCE_PASSWORD=
+RS_RC=
+RS_OUT=
+RS_ERR=
+STATUS_TOOLS=$TOPDIR/tests/tools
+
+status_config()
+{
+	local file=$1 extra=${2:-}
+	cat >"$file" <<EOF
+[station]
+name = $STATION_NAME
+description = News & weather <around> the clock
+url = https://radio.example/
+
+[input]
+type = tone
+frequency = 440
+level_dbfs = -12
+title = Morning <News>
+artist = Anna & Bo
+
+[encoding main]
+rate = 44100
+channels = 2
+quality = 4
+
+[encoding mobile]
+rate = 22050
+channels = 1
+bitrate = 32
+min_bitrate = 24
+max_bitrate = 40
+
+[output main]
+host = 127.0.0.1
+port = ${ICE_PORT[a]}
+mount = /live.ogg
+password_env = RELAY_TEST_SOURCE_PASSWORD
+encoding = main
+
+[output mobile]
+host = 127.0.0.1
+port = ${ICE_PORT[a]}
+mount = /mobile.ogg
+password_env = RELAY_TEST_SOURCE_PASSWORD
+encoding = mobile
+
+[status]
+listen = 127.0.0.1:$STATUS_PORT
+token_env = RELAY_TEST_STATUS_TOKEN
+poll_icecast = 1s
+$extra
+EOF
+}
+
+status_up()
+{
+	start_icecast a
+	SOURCE_PASSWORD=${ICE_PASSWORD[a]}
+	STATUS_TOKEN=$(random_secret)
+	export RELAY_TEST_SOURCE_PASSWORD=$SOURCE_PASSWORD
+	export RELAY_TEST_STATUS_TOKEN=$STATUS_TOKEN
+	STATUS_PORT=$(free_port) || fail "no free port for the status server"
+	STATUS_URL=http://127.0.0.1:$STATUS_PORT
+	status_config "$T/relay.conf" "$1"
+	start_relay "$T/relay.conf"
+	wait_for -t 10 -m "the status server on $STATUS_URL" \
+	    status_answers || fail "the status server never answered"
+	wait_mount "${ICE_PORT[a]}" /live.ogg
+	wait_on_air 15
+}
+
+status_answers()
+{
+	relay_alive || fail "relay exited; see $RELAY_LOG"
+	curl -sf --max-time 2 -o /dev/null "$STATUS_URL/api/status"
+}
+
+http_code()
+{
+	local url=$1 code
+	shift
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" \
+	    "$url") || true
+	printf '%s\n' "${code:-000}"
+}
+
+status_get()
+{
+	curl -sf --max-time 5 "$STATUS_URL$1"
+}
+
+status_now()
+{
+	status_get /api/status
+}
+
+# True when GET PATH answers CODE.
+code_is()
+{
+	[[ $(http_code "$STATUS_URL$1" --max-time 2) == "$2" ]]
+}
+
+status_is_on_air()
+{
+	status_now | jq -e '.on_air == true' >/dev/null 2>&1
+}
+
+status_is_off_air()
+{
+	status_now | jq -e '.on_air == false and .state == "off_air"' \
+	    >/dev/null 2>&1
+}
+
+wait_on_air()
+{
+	wait_for -t "${1:-15}" -m "on_air true at $STATUS_URL" \
+	    status_is_on_air || fail "never on air; status: $(status_now |
+	    jq -c '{on_air, state, input, outputs: [.outputs[] | {name,
+	    connected, mount_listed, last_error}]}' 2>&1)"
+}
+
+wait_off_air()
+{
+	wait_for -t "${1:-15}" -m "on_air false at $STATUS_URL" \
+	    status_is_off_air || fail "still on air; status: $(status_now |
+	    jq -c '{on_air, state}' 2>&1)"
+}
+
+relay_status()
+{
+	RS_RC=0
+	"$RELAY" status --url "$STATUS_URL" "$@" >"$T/rs.out" 2>"$T/rs.err" ||
+	    RS_RC=$?
+	RS_OUT=$(cat "$T/rs.out")
+	RS_ERR=$(cat "$T/rs.err")
+}

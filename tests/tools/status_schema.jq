@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: MIT
+#
+# tests/tools/status_schema.jq: checks a GET /api/status document against
+# the schema in docs/status-api.md. Prints a JSON array of problems ([] when
+# the document is valid):  jq -f tests/tools/status_schema.jq < status.json
+# Every documented field must be present with its type ("T|null" allows
+# null); no undocumented field may appear; times are ISO 8601 UTC.
+
+def is_time: type == "string" and test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z$");
+
+# $want: "string", "number", "integer", "boolean", "time", "array" or
+# "object", alternatives joined with "|" ("time|null").
+def check_type($v; $want):
+  any(($want | split("|"))[];
+    if . == "null" then $v == null
+    elif . == "time" then ($v | is_time)
+    elif . == "integer" then ($v | type) == "number" and $v == ($v | floor)
+    elif . == "number" then ($v | type) == "number"
+    else ($v | type) == . end);
+
+# fields: object of name -> type; path: where we are, for messages.
+def check_object($fields; $path):
+  if type != "object" then ["\($path): not an object"]
+  else
+    . as $o
+    | [($fields | keys[]) as $k
+        | if ($o | has($k) | not) then "\($path).\($k): missing"
+          elif check_type($o[$k]; $fields[$k]) | not
+          then "\($path).\($k): \($o[$k] | tojson) is not \($fields[$k])"
+          else empty end]
+      + [($o | keys[]) as $k
+        | select($fields | has($k) | not)
+        | "\($path).\($k): not in the schema"]
+  end;
+
+def check_array($fields; $path):
+  if type != "array" then ["\($path): not an array"]
+  else [to_entries[] | .key as $i | .value
+      | check_object($fields; "\($path)[\($i)]")[]]
+  end;
+
+check_object({
+  station: "object", on_air: "boolean", state: "string",
+  uptime_s: "integer", now: "object", next: "array", input: "object",
+  encodings: "array", outputs: "array", listeners: "integer",
+  time: "time", version: "string"
+}; "")
++ (if (.state | type) == "string"
+     and ([.state] | inside(["live", "segment", "fallback", "off_air"]) | not)
+   then [".state: \(.state) is not live|segment|fallback|off_air"]
+   else [] end)
++ (if .on_air == false and .state != "off_air"
+   then [".state: \(.state) while off air"] else [] end)
++ (.station | check_object({name: "string", description: "string",
+    url: "string"}; ".station"))
++ (.now | check_object({title: "string", artist: "string",
+    source: "string", segment: "string|null", started_at: "time|null",
+    ends_at: "time|null"}; ".now"))
++ (.next | check_array({segment: "string", title: "string",
+    starts_at: "time|null"}; ".next"))
++ (.input | check_object({type: "string", flowing: "boolean",
+    peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
+    silence_threshold_dbfs: "number", xruns: "integer"}; ".input"))
++ (.encodings | check_array({name: "string", rate: "integer",
+    channels: "integer", quality: "number|null", bitrate: "integer|null"};
+    ".encodings"))
++ (.outputs | check_array({name: "string", type: "string",
+    encoding: "string", url: "string|null", connected: "boolean",
+    since: "time|null", bytes_sent: "integer", queue_bytes: "integer",
+    dropped_bytes: "integer", reconnects: "integer",
+    last_error: "string|null", server_reachable: "boolean",
+    mount_listed: "boolean", listeners: "integer|null",
+    listener_peak: "integer|null"}; ".outputs"))
++ [.outputs[]? | select(.url != null and (.url | test("@")))
+    | ".outputs[\(.name)].url: has credentials"]

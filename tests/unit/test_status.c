@@ -1,0 +1,1008 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of status.c: HTML escaping, the on-air and health rules, the
+ * /api/status JSON (every field and type, from a fabricated snapshot), the
+ * /metrics text (parsed strictly), the page template, and the HTTP server
+ * in-process on a loopback port (status codes, headers, the event stream,
+ * a prompt stop).
+ *
+ * Threads: the tests run on the main thread; the server under test runs
+ * its own threads.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "stats.h"
+#include "status.h"
+#include "util.h"
+#include "version.h"
+#include "www_assets.h"
+
+#define T0 (INT64_C(1795600000) * NS_PER_SEC) /* 2026-11-25T09:46:40Z */
+
+static const struct status_settings settings = {
+    .public_url = "",
+    .timezone = "Europe/Amsterdam",
+    .poll_icecast_ns = 5 * NS_PER_SEC,
+};
+
+/* A snapshot of a station that is on air: tone input above threshold,
+ * two Icecast outputs (main and a low-bitrate one) and an archive. */
+static void
+fake_snapshot(struct stats_snapshot *s)
+{
+	struct stats_output *o;
+
+	memset(s, 0, sizeof(*s));
+	util_strlcpy(s->station_name, "Radio <Test> & \"Friends\"",
+	    sizeof(s->station_name));
+	util_strlcpy(s->station_description, "News 'round the clock",
+	    sizeof(s->station_description));
+	util_strlcpy(
+	    s->station_url, "https://radio.example/", sizeof(s->station_url));
+	s->start_wall_ns = T0 - 3723 * NS_PER_SEC;
+	s->now_wall_ns = T0;
+	s->uptime_ns = 3723 * NS_PER_SEC + 400 * NS_PER_MS;
+	s->silence_threshold_dbfs = -50;
+	util_strlcpy(s->input.type, "tone", sizeof(s->input.type));
+	s->input.flowing = true;
+	s->input.peak_dbfs = -18.04;
+	s->input.rms_dbfs = -21.06;
+	s->input.silent_s = 0;
+	s->input.frames = 44100 * 3723;
+	s->input.xruns = 2;
+
+	s->n_encodings = 2;
+	util_strlcpy(s->encodings[0].name, "main", 64);
+	s->encodings[0].rate_hz = 44100;
+	s->encodings[0].channels = 2;
+	s->encodings[0].quality = 4;
+	s->encodings[0].packets = 1000;
+	s->encodings[0].bytes = 123456;
+	util_strlcpy(s->encodings[1].name, "mobile", 64);
+	s->encodings[1].rate_hz = 22050;
+	s->encodings[1].channels = 1;
+	s->encodings[1].quality = NAN;
+	s->encodings[1].bitrate_kbps = 32;
+	s->encodings[1].min_bitrate_kbps = 24;
+	s->encodings[1].max_bitrate_kbps = 40;
+
+	s->n_outputs = 3;
+	o = &s->outputs[0];
+	util_strlcpy(o->name, "main", sizeof(o->name));
+	util_strlcpy(o->type, "icecast", sizeof(o->type));
+	util_strlcpy(o->url, "http://127.0.0.1:8000/live.ogg", sizeof(o->url));
+	util_strlcpy(o->encoding, "main", sizeof(o->encoding));
+	util_strlcpy(o->host, "127.0.0.1", sizeof(o->host));
+	o->port = 8000;
+	util_strlcpy(o->mount, "/live.ogg", sizeof(o->mount));
+	o->connected = true;
+	o->since_wall_ns = T0 - 60 * NS_PER_SEC;
+	o->bytes_sent = 5000000;
+	o->queue_bytes = 4096;
+	o->reconnects = 1;
+	o->server_reachable = true;
+	o->mount_listed = true;
+	o->server_seen_wall_ns = T0 - 2 * NS_PER_SEC;
+	o->listeners = 3;
+	o->listener_peak = 7;
+
+	o = &s->outputs[1];
+	util_strlcpy(o->name, "mo\"bile", sizeof(o->name));
+	util_strlcpy(o->type, "icecast", sizeof(o->type));
+	util_strlcpy(
+	    o->url, "http://127.0.0.1:8000/mobile.ogg", sizeof(o->url));
+	util_strlcpy(o->encoding, "mobile", sizeof(o->encoding));
+	util_strlcpy(o->mount, "/mobile.ogg", sizeof(o->mount));
+	o->connected = false;
+	util_strlcpy(
+	    o->last_error, "connection refused\x01", sizeof(o->last_error));
+	o->listeners = -1;
+	o->listener_peak = -1;
+
+	o = &s->outputs[2];
+	util_strlcpy(o->name, "archive", sizeof(o->name));
+	util_strlcpy(o->type, "file", sizeof(o->type));
+	util_strlcpy(o->encoding, "main", sizeof(o->encoding));
+	o->connected = true;
+	o->listeners = -1;
+	o->listener_peak = -1;
+
+	s->programme.state = PROGRAMME_LIVE;
+	util_strlcpy(s->programme.title, "The <b>Morning</b> Show",
+	    sizeof(s->programme.title));
+	util_strlcpy(
+	    s->programme.artist, "Ana & Bo", sizeof(s->programme.artist));
+	util_strlcpy(s->programme.source, "live", sizeof(s->programme.source));
+	s->programme.started_at_wall_ns = T0 - 600 * NS_PER_SEC;
+	s->listeners = 3;
+}
+
+/* ---- Escaping. ---- */
+
+static void
+test_html_escape(void **state)
+{
+	char buf[64];
+	size_t n;
+
+	(void)state;
+	n = status_html_escape(buf, sizeof(buf), "a<b>&\"c'd");
+	assert_string_equal(buf, "a&lt;b&gt;&amp;&quot;c&#39;d");
+	assert_int_equal(n, strlen(buf));
+	n = status_html_escape(buf, sizeof(buf), "plain");
+	assert_string_equal(buf, "plain");
+	assert_int_equal(n, 5);
+	n = status_html_escape(NULL, 0, "<<");
+	assert_int_equal(n, 8);
+	/* Truncation keeps whole entities ... */
+	n = status_html_escape(buf, 7, "ab<cd");
+	assert_string_equal(buf, "ab&lt;");
+	assert_int_equal(n, 8);
+	n = status_html_escape(buf, 6, "ab<cd");
+	assert_string_equal(buf, "ab");
+	/* ... and whole UTF-8 sequences ("é" is 2 bytes, "€" 3). */
+	n = status_html_escape(buf, 3, "a\xc3\xa9");
+	assert_string_equal(buf, "a");
+	assert_int_equal(n, 3);
+	n = status_html_escape(buf, 5, "\xe2\x82\xac\xe2\x82\xac");
+	assert_string_equal(buf, "\xe2\x82\xac");
+	/* Right-to-left text passes untouched. */
+	status_html_escape(
+	    buf, sizeof(buf), "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d");
+	assert_string_equal(buf, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d");
+}
+
+/* ---- Rules. ---- */
+
+static void
+test_on_air_rule(void **state)
+{
+	struct stats_snapshot s;
+	int64_t poll = settings.poll_icecast_ns;
+
+	(void)state;
+	fake_snapshot(&s);
+	assert_true(status_on_air(&s, poll));
+	assert_string_equal(status_state_name(&s, true), "live");
+
+	s.input.flowing = false;
+	assert_false(status_on_air(&s, poll));
+	assert_string_equal(status_state_name(&s, false), "off_air");
+	fake_snapshot(&s);
+	s.input.silent_s = 4.9;
+	assert_true(status_on_air(&s, poll));
+	s.input.silent_s = STATUS_SILENT_MAX_S;
+	assert_false(status_on_air(&s, poll));
+	s.input.silent_s = NAN;
+	assert_false(status_on_air(&s, poll));
+
+	fake_snapshot(&s);
+	s.outputs[0].connected = false;
+	assert_false(status_on_air(&s, poll)); /* the file output is no help */
+	fake_snapshot(&s);
+	s.outputs[0].mount_listed = false;
+	assert_false(status_on_air(&s, poll));
+	fake_snapshot(&s);
+	s.outputs[0].server_seen_wall_ns = 0;
+	assert_false(status_on_air(&s, poll));
+	/* Seen recently: within 2 polls + 5 s. */
+	s.outputs[0].server_seen_wall_ns = T0 - 14 * NS_PER_SEC;
+	assert_true(status_on_air(&s, poll));
+	s.outputs[0].server_seen_wall_ns = T0 - 16 * NS_PER_SEC;
+	assert_false(status_on_air(&s, poll));
+	assert_true(status_on_air(&s, 10 * NS_PER_SEC));
+
+	/* The second Icecast output alone is enough. */
+	fake_snapshot(&s);
+	s.outputs[0].connected = false;
+	s.outputs[1].connected = true;
+	s.outputs[1].mount_listed = true;
+	s.outputs[1].server_seen_wall_ns = T0;
+	assert_true(status_on_air(&s, poll));
+
+	fake_snapshot(&s);
+	s.programme.state = PROGRAMME_SEGMENT;
+	assert_string_equal(status_state_name(&s, true), "segment");
+	s.programme.state = PROGRAMME_FALLBACK;
+	assert_true(status_on_air(&s, poll));
+	assert_string_equal(status_state_name(&s, true), "fallback");
+	s.programme.state = PROGRAMME_OFF_AIR;
+	assert_false(status_on_air(&s, poll));
+}
+
+static void
+test_health(void **state)
+{
+	struct stats_snapshot s;
+	char reason[256];
+
+	(void)state;
+	fake_snapshot(&s);
+	assert_true(status_healthy(&s, reason, sizeof(reason)));
+	assert_string_equal(reason, "");
+	/* Any connected output counts, even the archive. */
+	s.outputs[0].connected = false;
+	assert_true(status_healthy(&s, reason, sizeof(reason)));
+	s.outputs[2].connected = false;
+	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_non_null(strstr(reason, "no output connected"));
+	assert_non_null(strstr(reason, "connection refused"));
+	assert_null(strchr(reason, '\x01'));
+	s.input.flowing = false;
+	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_non_null(strstr(reason, "input not flowing"));
+	fake_snapshot(&s);
+	s.input.flowing = false;
+	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_string_equal(reason, "input not flowing");
+	fake_snapshot(&s);
+	s.n_outputs = 0;
+	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_string_equal(reason, "no output configured");
+}
+
+static void
+test_output_url(void **state)
+{
+	struct stats_snapshot s;
+	struct status_settings set = settings;
+	char buf[256];
+
+	(void)state;
+	fake_snapshot(&s);
+	assert_string_equal(status_output_url(&s, 0, &set, buf, sizeof(buf)),
+	    "http://127.0.0.1:8000/live.ogg");
+	util_strlcpy(set.public_url, "https://stream.example/radio/",
+	    sizeof(set.public_url));
+	assert_string_equal(status_output_url(&s, 0, &set, buf, sizeof(buf)),
+	    "https://stream.example/radio/live.ogg");
+	assert_string_equal(
+	    status_output_url(&s, 2, &set, buf, sizeof(buf)), "");
+	assert_string_equal(
+	    status_output_url(&s, 9, &set, buf, sizeof(buf)), "");
+}
+
+/* ---- JSON. ---- */
+
+static const cJSON *
+get(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (it == NULL)
+		fail_msg("missing key \"%s\"", key);
+	return it;
+}
+
+static const char *
+get_str(const cJSON *obj, const char *key)
+{
+	const cJSON *it = get(obj, key);
+
+	if (!cJSON_IsString(it))
+		fail_msg("\"%s\" is not a string", key);
+	return it->valuestring;
+}
+
+static double
+get_num(const cJSON *obj, const char *key)
+{
+	const cJSON *it = get(obj, key);
+
+	if (!cJSON_IsNumber(it))
+		fail_msg("\"%s\" is not a number", key);
+	return it->valuedouble;
+}
+
+static void
+test_json_schema(void **state)
+{
+	struct stats_snapshot s;
+	const cJSON *st, *now, *in, *arr, *e, *o;
+	cJSON *doc;
+	char *text;
+
+	(void)state;
+	fake_snapshot(&s);
+	s.input.peak_dbfs = -INFINITY;
+	text = status_json(&s, &settings, false);
+	assert_non_null(text);
+	assert_null(strchr(text, '\n'));
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+
+	st = get(doc, "station");
+	assert_true(cJSON_IsObject(st));
+	assert_string_equal(get_str(st, "name"), "Radio <Test> & \"Friends\"");
+	assert_string_equal(
+	    get_str(st, "description"), "News 'round the clock");
+	assert_string_equal(get_str(st, "url"), "https://radio.example/");
+	assert_true(cJSON_IsTrue(get(doc, "on_air")));
+	assert_string_equal(get_str(doc, "state"), "live");
+	assert_true(get_num(doc, "uptime_s") == 3723);
+	assert_string_equal(get_str(doc, "time"), "2026-11-25T09:46:40Z");
+	assert_string_equal(get_str(doc, "version"), RELAY_VERSION);
+
+	now = get(doc, "now");
+	assert_string_equal(get_str(now, "title"), "The <b>Morning</b> Show");
+	assert_string_equal(get_str(now, "artist"), "Ana & Bo");
+	assert_string_equal(get_str(now, "source"), "live");
+	assert_true(cJSON_IsNull(get(now, "segment")));
+	assert_string_equal(get_str(now, "started_at"), "2026-11-25T09:36:40Z");
+	assert_true(cJSON_IsNull(get(now, "ends_at")));
+	assert_true(cJSON_IsArray(get(doc, "next")));
+	assert_int_equal(cJSON_GetArraySize(get(doc, "next")), 0);
+
+	in = get(doc, "input");
+	assert_string_equal(get_str(in, "type"), "tone");
+	assert_true(cJSON_IsTrue(get(in, "flowing")));
+	assert_true(get_num(in, "peak_dbfs") == -120.0); /* -inf clamped */
+	assert_true(get_num(in, "rms_dbfs") == -21.1);
+	assert_true(get_num(in, "silent_s") == 0);
+	assert_true(get_num(in, "silence_threshold_dbfs") == -50);
+	assert_true(get_num(in, "xruns") == 2);
+
+	arr = get(doc, "encodings");
+	assert_true(cJSON_IsArray(arr));
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	e = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(get_str(e, "name"), "main");
+	assert_true(get_num(e, "rate") == 44100);
+	assert_true(get_num(e, "channels") == 2);
+	assert_true(get_num(e, "quality") == 4);
+	assert_true(cJSON_IsNull(get(e, "bitrate")));
+	e = cJSON_GetArrayItem(arr, 1);
+	assert_true(cJSON_IsNull(get(e, "quality")));
+	assert_true(get_num(e, "bitrate") == 32);
+
+	arr = get(doc, "outputs");
+	assert_true(cJSON_IsArray(arr));
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	o = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(get_str(o, "name"), "main");
+	assert_string_equal(get_str(o, "type"), "icecast");
+	assert_string_equal(get_str(o, "encoding"), "main");
+	assert_string_equal(
+	    get_str(o, "url"), "http://127.0.0.1:8000/live.ogg");
+	assert_true(cJSON_IsTrue(get(o, "connected")));
+	assert_string_equal(get_str(o, "since"), "2026-11-25T09:45:40Z");
+	assert_true(get_num(o, "bytes_sent") == 5000000);
+	assert_true(get_num(o, "queue_bytes") == 4096);
+	assert_true(get_num(o, "dropped_bytes") == 0);
+	assert_true(get_num(o, "reconnects") == 1);
+	assert_true(cJSON_IsNull(get(o, "last_error")));
+	assert_true(cJSON_IsTrue(get(o, "server_reachable")));
+	assert_true(cJSON_IsTrue(get(o, "mount_listed")));
+	assert_true(get_num(o, "listeners") == 3);
+	assert_true(get_num(o, "listener_peak") == 7);
+	o = cJSON_GetArrayItem(arr, 1);
+	assert_string_equal(get_str(o, "name"), "mo\"bile");
+	assert_true(cJSON_IsFalse(get(o, "connected")));
+	assert_true(cJSON_IsNull(get(o, "since")));
+	/* Control characters never reach the document. */
+	assert_string_equal(get_str(o, "last_error"), "connection refused");
+	assert_true(cJSON_IsNull(get(o, "listeners")));
+	assert_true(cJSON_IsNull(get(o, "listener_peak")));
+	o = cJSON_GetArrayItem(arr, 2);
+	assert_string_equal(get_str(o, "type"), "file");
+	assert_true(cJSON_IsNull(get(o, "url")));
+	assert_true(cJSON_IsFalse(get(o, "mount_listed")));
+	assert_true(get_num(doc, "listeners") == 3);
+	cJSON_Delete(doc);
+	free(text);
+
+	/* Off air, with a schedule: state, segment, next[]. */
+	fake_snapshot(&s);
+	s.outputs[0].mount_listed = false;
+	s.programme.state = PROGRAMME_SEGMENT;
+	util_strlcpy(s.programme.segment, "news", sizeof(s.programme.segment));
+	s.programme.ends_at_wall_ns = T0 + 300 * NS_PER_SEC;
+	s.programme.n_next = 2;
+	util_strlcpy(s.programme.next[0].segment, "music", 128);
+	util_strlcpy(s.programme.next[0].title, "Afternoon", STATS_TEXT);
+	s.programme.next[0].starts_at_wall_ns = T0 + 300 * NS_PER_SEC;
+	util_strlcpy(s.programme.next[1].segment, "news", 128);
+	s.programme.next[1].starts_at_wall_ns = T0 + 3900 * NS_PER_SEC;
+	text = status_json(&s, &settings, true);
+	assert_non_null(text);
+	assert_non_null(strchr(text, '\n')); /* pretty */
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_true(cJSON_IsFalse(get(doc, "on_air")));
+	assert_string_equal(get_str(doc, "state"), "off_air");
+	now = get(doc, "now");
+	assert_string_equal(get_str(now, "segment"), "news");
+	assert_string_equal(get_str(now, "ends_at"), "2026-11-25T09:51:40Z");
+	arr = get(doc, "next");
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	e = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(get_str(e, "segment"), "music");
+	assert_string_equal(get_str(e, "title"), "Afternoon");
+	assert_string_equal(get_str(e, "starts_at"), "2026-11-25T09:51:40Z");
+	e = cJSON_GetArrayItem(arr, 1);
+	assert_string_equal(get_str(e, "title"), "");
+	cJSON_Delete(doc);
+	free(text);
+
+	/* Nothing configured: arrays stay arrays. */
+	memset(&s, 0, sizeof(s));
+	text = status_json(&s, &settings, false);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_true(cJSON_IsArray(get(doc, "outputs")));
+	assert_true(cJSON_IsArray(get(doc, "encodings")));
+	assert_true(cJSON_IsArray(get(doc, "next")));
+	assert_true(cJSON_IsFalse(get(doc, "on_air")));
+	assert_true(cJSON_IsNull(get(get(doc, "now"), "started_at")));
+	cJSON_Delete(doc);
+	free(text);
+}
+
+static void
+test_json_public_url(void **state)
+{
+	struct stats_snapshot s;
+	struct status_settings set = settings;
+	cJSON *doc;
+	char *text;
+
+	(void)state;
+	fake_snapshot(&s);
+	util_strlcpy(set.public_url, "https://radio.example/stream",
+	    sizeof(set.public_url));
+	text = status_json(&s, &set, false);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_string_equal(
+	    get_str(cJSON_GetArrayItem(get(doc, "outputs"), 1), "url"),
+	    "https://radio.example/stream/mobile.ogg");
+	cJSON_Delete(doc);
+	free(text);
+}
+
+/* ---- Metrics: a strict parser of the text format. ---- */
+
+static bool
+metric_name_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 ||
+	    !(isalpha((unsigned char)p[0]) || p[0] == '_' || p[0] == ':'))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)p[i]) || p[i] == '_' ||
+			p[i] == ':'))
+			return false;
+	return true;
+}
+
+/* Checks one sample line; returns the metric name length, 0 if bad. */
+static size_t
+check_sample(const char *line, double *value)
+{
+	const char *p = line;
+	char *end;
+	size_t n;
+
+	while (isalnum((unsigned char)*p) || *p == '_' || *p == ':')
+		p++;
+	n = (size_t)(p - line);
+	if (!metric_name_ok(line, n))
+		return 0;
+	if (*p == '{') {
+		p++;
+		while (*p != '}') {
+			const char *k = p;
+
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			if (p == k || *p != '=' || p[1] != '"')
+				return 0;
+			p += 2;
+			while (*p != '"') {
+				if (*p == '\0' || *p == '\n')
+					return 0;
+				if (*p == '\\') {
+					if (p[1] != '\\' && p[1] != '"' &&
+					    p[1] != 'n')
+						return 0;
+					p++;
+				}
+				p++;
+			}
+			p++;
+			if (*p == ',')
+				p++;
+			else if (*p != '}')
+				return 0;
+		}
+		p++;
+	}
+	if (*p != ' ')
+		return 0;
+	p++;
+	if (strcmp(p, "NaN") == 0 || strcmp(p, "+Inf") == 0 ||
+	    strcmp(p, "-Inf") == 0) {
+		*value = NAN;
+		return n;
+	}
+	errno = 0;
+	*value = strtod(p, &end);
+	if (end == p || *end != '\0' || errno != 0)
+		return 0;
+	return n;
+}
+
+/* The value of the sample line that starts with prefix. */
+static double
+metric(const char *text, const char *prefix)
+{
+	const char *p = text;
+
+	while (p != NULL && strncmp(p, prefix, strlen(prefix)) != 0) {
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	if (p == NULL)
+		fail_msg("no sample \"%s\"", prefix);
+	return strtod(p + strlen(prefix), NULL);
+}
+
+static void
+test_metrics(void **state)
+{
+	struct stats_snapshot s;
+	char *text, *copy, *line, *save = NULL;
+	char typed[64][64];
+	size_t ntyped = 0, i, n, samples = 0;
+	double v;
+	bool found;
+
+	(void)state;
+	fake_snapshot(&s);
+	text = status_metrics(&s, &settings);
+	assert_non_null(text);
+	assert_true(text[strlen(text) - 1] == '\n');
+	copy = strdup(text);
+	assert_non_null(copy);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "# HELP ", 7) == 0)
+			continue;
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			const char *name = line + 7, *sp = strchr(name, ' ');
+
+			assert_non_null(sp);
+			assert_true(metric_name_ok(name, (size_t)(sp - name)));
+			assert_true(strcmp(sp + 1, "gauge") == 0 ||
+				    strcmp(sp + 1, "counter") == 0);
+			if (strcmp(sp + 1, "counter") == 0)
+				assert_true(sp - name > 6 &&
+					    strncmp(sp - 6, "_total", 6) == 0);
+			assert_true(ntyped < 64);
+			snprintf(typed[ntyped++], 64, "%.*s", (int)(sp - name),
+			    name);
+			continue;
+		}
+		assert_true(line[0] != '#');
+		n = check_sample(line, &v);
+		if (n == 0)
+			fail_msg("bad sample line: %s", line);
+		/* Every sample belongs to a family typed before it. */
+		found = false;
+		for (i = 0; i < ntyped; i++)
+			if (strlen(typed[i]) == n &&
+			    strncmp(typed[i], line, n) == 0)
+				found = true;
+		if (!found)
+			fail_msg("sample before its TYPE: %s", line);
+		samples++;
+	}
+	free(copy);
+	assert_true(samples > 20);
+	assert_true(metric(text, "relay_up ") == 1);
+	assert_true(metric(text, "relay_on_air ") == 1);
+	assert_true(metric(text, "relay_input_peak_dbfs ") == -18.04);
+	assert_true(metric(text, "relay_input_xruns_total ") == 2);
+	assert_true(
+	    metric(text, "relay_output_connected{output=\"main\"} ") == 1);
+	assert_true(metric(text,
+			"relay_output_connected{output=\"mo\\\"bile\"} ") == 0);
+	assert_true(
+	    metric(text, "relay_output_bytes_sent_total{output=\"main\"} ") ==
+	    5000000);
+	assert_true(metric(text, "relay_listeners{output=\"main\"} ") == 3);
+	assert_null(strstr(text, "relay_listeners{output=\"archive\"}"));
+	assert_true(
+	    metric(text, "relay_encoding_bytes_total{encoding=\"main\"} ") ==
+	    123456);
+	assert_non_null(strstr(text, "relay_build_info{version=\""));
+	free(text);
+
+	s.outputs[0].mount_listed = false;
+	text = status_metrics(&s, &settings);
+	assert_non_null(text);
+	assert_true(metric(text, "relay_on_air ") == 0);
+	free(text);
+}
+
+/* ---- The page template. ---- */
+
+static const char *
+template_of(const char *path)
+{
+	const struct www_asset *a;
+
+	for (a = www_assets; a->path != NULL; a++)
+		if (strcmp(a->path, path) == 0)
+			return (const char *)a->data;
+	fail_msg("no embedded %s", path);
+	return NULL;
+}
+
+static void
+test_render_page(void **state)
+{
+	struct stats_snapshot s;
+	char *html;
+
+	(void)state;
+	fake_snapshot(&s);
+	html = status_render_page(
+	    "<h1>{{station_name}}</h1>{{&next_items}}{{nope}}[{{now_title}}]",
+	    &s, &settings);
+	assert_non_null(html);
+	assert_string_equal(html,
+	    "<h1>Radio &lt;Test&gt; &amp; "
+	    "&quot;Friends&quot;</h1>[The &lt;b&gt;Morning&lt;/b&gt; Show]");
+	free(html);
+
+	html = status_render_page(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_null(strstr(html, "{{"));
+	assert_null(strstr(html, "<b>Morning"));
+	assert_null(strstr(html, "<Test>"));
+	assert_non_null(strstr(html, "Radio &lt;Test&gt; &amp; "
+				     "&quot;Friends&quot;"));
+	assert_non_null(strstr(html, ">ON AIR<"));
+	assert_non_null(strstr(html, "class=\"badge on\""));
+	assert_non_null(strstr(html, "data-main=\"http://127.0.0.1:8000/"
+				     "live.ogg\""));
+	assert_non_null(strstr(html, "data-low=\"http://127.0.0.1:8000/"
+				     "mobile.ogg\""));
+	assert_non_null(strstr(html, "http://127.0.0.1:8000/live.ogg.m3u"));
+	assert_non_null(strstr(html, "3 listening"));
+	assert_non_null(strstr(html, "data-tz=\"Europe/Amsterdam\""));
+	assert_non_null(strstr(html, "datetime=\"2026-11-25T09:36:40Z\""));
+	free(html);
+
+	/* Off air, a schedule, a title with markup in next[]. */
+	s.input.flowing = false;
+	s.programme.n_next = 1;
+	util_strlcpy(
+	    s.programme.next[0].title, "<script>x</script>", STATS_TEXT);
+	s.programme.next[0].starts_at_wall_ns = T0 + 60 * NS_PER_SEC;
+	util_strlcpy(
+	    s.station_url, "javascript:alert(1)", sizeof(s.station_url));
+	html = status_render_page(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(strstr(html, ">OFF AIR<"));
+	assert_non_null(strstr(html, "class=\"badge off\""));
+	assert_null(strstr(html, "<script>x"));
+	assert_non_null(strstr(html, "&lt;script&gt;x&lt;/script&gt;"));
+	assert_non_null(strstr(html, ">09:47</time>"));
+	assert_null(strstr(html, "javascript:"));
+	free(html);
+
+	html = status_render_page(template_of("/embed.html"), &s, &settings);
+	assert_non_null(html);
+	assert_null(strstr(html, "{{"));
+	assert_non_null(strstr(html, ">OFF AIR<"));
+	free(html);
+}
+
+/* ---- The server, in process. ---- */
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t len = sizeof(sa);
+	int fd, port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+connect_to(int port)
+{
+	struct sockaddr_in sa = {0};
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Reads into buf until stop appears, the peer closes, or 3 s pass. */
+static size_t
+read_until(int fd, char *buf, size_t cap, const char *stop)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int64_t deadline = util_now_mono_ns() + 3 * NS_PER_SEC;
+	size_t len = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	while (len + 1 < cap && util_now_mono_ns() < deadline) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (stop != NULL && strstr(buf, stop) != NULL)
+			break;
+	}
+	return len;
+}
+
+/* One request on its own connection; returns the status code. */
+static int
+http(int port, const char *request, char *resp, size_t cap)
+{
+	int fd = connect_to(port), code = 0;
+	size_t off = 0, len = strlen(request);
+	ssize_t n;
+
+	while (off < len) {
+		n = write(fd, request + off, len - off);
+		assert_true(n > 0);
+		off += (size_t)n;
+	}
+	read_until(fd, resp, cap, NULL);
+	close(fd);
+	if (sscanf(resp, "HTTP/1.%*d %d", &code) != 1)
+		return -1;
+	return code;
+}
+
+static int
+get_path(int port, const char *path, char *resp, size_t cap)
+{
+	char *req;
+	int code;
+
+	assert_true(asprintf(&req,
+			"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			"Connection: close\r\n\r\n",
+			path) > 0);
+	code = http(port, req, resp, cap);
+	free(req);
+	return code;
+}
+
+static void
+fake_config(struct config *cfg, int port)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->station.name = (char *)(uintptr_t) "Unit <FM>";
+	cfg->station.description = (char *)(uintptr_t) "";
+	cfg->station.url = (char *)(uintptr_t) "";
+	cfg->input.type = INPUT_TONE;
+	cfg->input.title = (char *)(uintptr_t) "Live";
+	cfg->input.artist = (char *)(uintptr_t) "";
+	cfg->input.silence_threshold_dbfs = -50;
+	cfg->status.enabled = true;
+	cfg->status.listen = (char *)(uintptr_t) "127.0.0.1:x";
+	cfg->status.listen_host = (char *)(uintptr_t) "127.0.0.1";
+	cfg->status.listen_port = port;
+	cfg->status.poll_icecast_ns = 5 * NS_PER_SEC;
+}
+
+static void
+test_server(void **state)
+{
+	struct status_server *srv, *second;
+	struct stats_programme prog;
+	struct config cfg;
+	char err[256], *resp, *big, *req;
+	int port = free_port(), fd, code;
+	int64_t t0;
+	size_t cap = 256 * 1024;
+
+	(void)state;
+	resp = malloc(cap);
+	big = malloc(40000);
+	req = malloc(48000);
+	assert_non_null(resp);
+	assert_non_null(big);
+	assert_non_null(req);
+	fake_config(&cfg, port);
+	stats_configure(&cfg);
+	srv = status_start(&cfg, err, sizeof(err));
+	if (srv == NULL)
+		fail_msg("status_start: %s", err);
+
+	/* A second server on the same port fails with a clear reason. */
+	second = status_start(&cfg, err, sizeof(err));
+	assert_null(second);
+	assert_non_null(strstr(err, "[status] listen 127.0.0.1:x: "
+				    "Address already in use"));
+
+	code = get_path(port, "/api/status", resp, cap);
+	assert_int_equal(code, 200);
+	assert_non_null(strstr(resp, "Content-Type: application/json"));
+	assert_non_null(strstr(resp, "Cache-Control: no-store"));
+	assert_non_null(strstr(resp, "X-Content-Type-Options: nosniff"));
+	assert_non_null(strstr(resp, "\"name\":\"Unit <FM>\""));
+	assert_int_equal(
+	    get_path(port, "/api/status?pretty=1", resp, cap), 200);
+	assert_non_null(strstr(resp, "\n\t\"on_air\":\tfalse"));
+
+	assert_int_equal(get_path(port, "/", resp, cap), 200);
+	assert_non_null(strstr(resp, "Content-Security-Policy: default-src "
+				     "'none'; script-src 'self'"));
+	assert_non_null(strstr(resp, "<h1 id=\"station-name\" dir=\"auto\">"
+				     "Unit &lt;FM&gt;</h1>"));
+	assert_non_null(strstr(resp, ">OFF AIR<"));
+	assert_int_equal(get_path(port, "/?utm_source=news", resp, cap), 200);
+	assert_int_equal(get_path(port, "/embed", resp, cap), 200);
+	assert_non_null(strstr(resp, "frame-ancestors *"));
+	assert_int_equal(get_path(port, "/app.js", resp, cap), 200);
+	assert_non_null(strstr(resp, "Cache-Control: public, max-age="));
+	assert_non_null(strstr(resp, "text/javascript"));
+	assert_int_equal(get_path(port, "/style.css?v=1", resp, cap), 200);
+	assert_int_equal(get_path(port, "/icon.svg", resp, cap), 200);
+
+	assert_int_equal(get_path(port, "/healthz", resp, cap), 503);
+	assert_non_null(strstr(resp, "input not flowing"));
+	assert_int_equal(get_path(port, "/metrics", resp, cap), 200);
+	assert_non_null(strstr(resp, "text/plain; version=0.0.4"));
+	assert_non_null(strstr(resp, "\nrelay_up 1\n"));
+
+	/* Bad requests. */
+	assert_int_equal(get_path(port, "/nope", resp, cap), 404);
+	assert_int_equal(get_path(port, "/index.html.bak", resp, cap), 404);
+	assert_int_equal(get_path(port, "/../etc/passwd", resp, cap), 404);
+	assert_int_equal(get_path(port, "/api/status?x=1", resp, cap), 400);
+	assert_int_equal(
+	    get_path(port, "/api/status?pretty=2", resp, cap), 400);
+	assert_int_equal(get_path(port, "/api/status?a=%zz", resp, cap), 400);
+	assert_int_equal(get_path(port, "/metrics?x", resp, cap), 400);
+	memset(big, 'a', 3000);
+	big[0] = '/';
+	big[3000] = '\0';
+	assert_int_equal(get_path(port, big, resp, cap), 414);
+	memset(big, 'a', 30000);
+	big[0] = '/';
+	big[30000] = '\0';
+	assert_int_equal(get_path(port, big, resp, cap), 414);
+	memset(big, 'b', 30000);
+	big[30000] = '\0';
+	snprintf(
+	    req, 48000, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", big);
+	assert_int_equal(http(port, req, resp, cap), 431);
+	code = http(port,
+	    "POST /api/status HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5\r\nConnection: close\r\n\r\nhello",
+	    resp, cap);
+	assert_int_equal(code, 405);
+	assert_non_null(strstr(resp, "Allow: GET, HEAD"));
+	code = http(port,
+	    "DELETE / HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n",
+	    resp, cap);
+	assert_int_equal(code, 405);
+	code = http(port,
+	    "HEAD /api/status HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n",
+	    resp, cap);
+	assert_int_equal(code, 200);
+	assert_null(strstr(resp, "\"on_air\""));
+	/* The server still answers after all that. */
+	assert_int_equal(get_path(port, "/api/status", resp, cap), 200);
+
+	/* The event stream sends the state at once ... */
+	fd = connect_to(port);
+	assert_true(
+	    write(fd, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n", 37) == 37);
+	read_until(fd, resp, cap, "data: {");
+	if (strstr(resp, "}\n\n") == NULL)
+		read_until(
+		    fd, resp + strlen(resp), cap - strlen(resp), "}\n\n");
+	assert_non_null(strstr(resp, "text/event-stream"));
+	assert_non_null(strstr(resp, "data: {\"station\":"));
+	assert_non_null(strstr(resp, "retry: "));
+
+	/* A change of what the page shows sends a new event within ~1 s. */
+	memset(&prog, 0, sizeof(prog));
+	prog.state = PROGRAMME_LIVE;
+	util_strlcpy(prog.title, "Breaking \"news\"", sizeof(prog.title));
+	stats_programme_set(&prog);
+	t0 = util_now_mono_ns();
+	read_until(fd, resp, cap, "Breaking \\\"news\\\"");
+	assert_non_null(strstr(resp, "data: {"));
+	assert_non_null(strstr(resp, "\"title\":\"Breaking \\\"news\\\"\""));
+	assert_true(util_now_mono_ns() - t0 < 2500 * NS_PER_MS);
+
+	/* ... and status_stop() ends it promptly. */
+	t0 = util_now_mono_ns();
+	status_reconfigure(srv, &cfg);
+	status_stop(srv);
+	assert_true(util_now_mono_ns() - t0 < 1500 * NS_PER_MS);
+	close(fd);
+	free(resp);
+	free(big);
+	free(req);
+}
+
+static void
+test_disabled(void **state)
+{
+	struct config cfg;
+	char err[128];
+
+	(void)state;
+	fake_config(&cfg, 1);
+	cfg.status.enabled = false;
+	assert_null(status_start(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "off"));
+	status_stop(NULL);
+	status_reconfigure(NULL, &cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_html_escape),
+	    cmocka_unit_test(test_on_air_rule),
+	    cmocka_unit_test(test_health),
+	    cmocka_unit_test(test_output_url),
+	    cmocka_unit_test(test_json_schema),
+	    cmocka_unit_test(test_json_public_url),
+	    cmocka_unit_test(test_metrics),
+	    cmocka_unit_test(test_render_page),
+	    cmocka_unit_test(test_server),
+	    cmocka_unit_test(test_disabled),
+	};
+
+	log_configure(LOG_LEVEL_WARN, LOG_TARGET_STDERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
