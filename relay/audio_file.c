@@ -62,8 +62,8 @@ struct audio_file {
 
 /* Opens with open(2) first, so a missing file gets errno's text. */
 struct audio_file *
-audio_file_open(const char *path, int rate_hz, int channels, char *err,
-    size_t errlen)
+audio_file_open(
+    const char *path, int rate_hz, int channels, char *err, size_t errlen)
 {
 	struct audio_file *af;
 	struct stat st;
@@ -87,13 +87,13 @@ audio_file_open(const char *path, int rate_hz, int channels, char *err,
 
 	af->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (af->fd < 0 || fstat(af->fd, &st) != 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(EISDIR));
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(EISDIR));
 		goto fail;
 	}
 
@@ -122,13 +122,13 @@ audio_file_open(const char *path, int rate_hz, int channels, char *err,
 	if (af->src == NULL || af->mix == NULL)
 		goto oom;
 	if (info.samplerate != rate_hz) {
-		af->rs = resampler_new(channels, info.samplerate, rate_hz, err,
-		    errlen);
+		af->rs = resampler_new(
+		    channels, info.samplerate, rate_hz, err, errlen);
 		if (af->rs == NULL)
 			goto fail;
 		af->out_cap_frames = resampler_max_out(af->rs, chunk);
-		af->out = calloc(af->out_cap_frames * (size_t)channels,
-		    sizeof(float));
+		af->out = calloc(
+		    af->out_cap_frames * (size_t)channels, sizeof(float));
 		if (af->out == NULL)
 			goto oom;
 	}
@@ -182,8 +182,8 @@ refill(struct audio_file *af)
 		}
 		/* Flush the resampler with silence (see the top). */
 		expected = (af->in_total_frames * (uint64_t)af->rate_hz +
-				   (uint64_t)af->src_rate_hz / 2) /
-		    (uint64_t)af->src_rate_hz;
+			       (uint64_t)af->src_rate_hz / 2) /
+			   (uint64_t)af->src_rate_hz;
 		if (af->out_total_frames >= expected ||
 		    af->flush_rounds >= AUDIO_FILE_MAX_FLUSH_ROUNDS) {
 			af->done = true;
@@ -219,8 +219,8 @@ refill(struct audio_file *af)
 		af->out_total_frames += (uint64_t)n;
 		return 0;
 	}
-	if (resampler_process(af->rs, in, (size_t)n, af->out,
-		af->out_cap_frames, &got) != 0)
+	if (resampler_process(
+		af->rs, in, (size_t)n, af->out, af->out_cap_frames, &got) != 0)
 		return read_error(af, -EIO, "resampler failed");
 	af->pending = af->out;
 	af->pending_frames = got;

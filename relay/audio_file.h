@@ -23,16 +23,16 @@ struct audio_file;
  * with audio_file_close(). NULL on error with err filled, naming the file:
  * "segments/news.ogg: cannot open: No such file or directory" or
  * "x.bin: not an audio file libsndfile can read (...)". */
-struct audio_file *audio_file_open(const char *path, int rate_hz,
-    int channels, char *err, size_t errlen);
+struct audio_file *audio_file_open(
+    const char *path, int rate_hz, int channels, char *err, size_t errlen);
 
 /* Reads up to max_frames interleaved float frames (target format) into
  * frames. Returns the count (short only at the end of the file), 0 at the
  * end, or a negative errno on a decode error (audio_file_error() says
  * why). The total length is the source length times the rate ratio,
  * rounded to the nearest frame. */
-ssize_t audio_file_read(struct audio_file *af, float *frames,
-    size_t max_frames);
+ssize_t audio_file_read(
+    struct audio_file *af, float *frames, size_t max_frames);
 
 /* Length of the source in nanoseconds, or -1 when libsndfile does not
  * know it. */

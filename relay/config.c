@@ -51,12 +51,18 @@ enum section_kind {
 };
 
 static const char *section_names[SEC_COUNT] = {
-	"station", "input", "encoding", "output", "log", "status", "schedule",
+    "station",
+    "input",
+    "encoding",
+    "output",
+    "log",
+    "status",
+    "schedule",
 };
 
 static const bool section_named[SEC_COUNT] = {
-	[SEC_ENCODING] = true,
-	[SEC_OUTPUT] = true,
+    [SEC_ENCODING] = true,
+    [SEC_OUTPUT] = true,
 };
 
 struct config_key {
@@ -65,7 +71,7 @@ struct config_key {
 	enum key_type type;
 	double min; /* ints, doubles; durations in seconds */
 	double max;
-	const char *def; /* default as text; NULL = unset */
+	const char *def;     /* default as text; NULL = unset */
 	const char *allowed; /* KT_ENUM: "a|b|c", index = value */
 	bool reloadable;
 	size_t offset;
@@ -82,123 +88,124 @@ struct config_key {
 #define NOFIELD SIZE_MAX
 
 static const struct config_key config_keys[] = {
-	{ SEC_STATION, "name", KT_STRING, 0, 0, "relay", NULL, true,
-	    ST(name), "Station name (ice-name header, Listen Live page)." },
-	{ SEC_STATION, "description", KT_STRING, 0, 0, "", NULL, true,
-	    ST(description), "One-line description of the station." },
-	{ SEC_STATION, "genre", KT_STRING, 0, 0, "News", NULL, true,
-	    ST(genre), "Genre sent to Icecast." },
-	{ SEC_STATION, "url", KT_STRING, 0, 0, "", NULL, true, ST(url),
-	    "The station's web site." },
-	{ SEC_STATION, "public", KT_BOOL, 0, 0, "no", NULL, true,
-	    ST(public_listing), "List the stream in public directories." },
+    {SEC_STATION, "name", KT_STRING, 0, 0, "relay", NULL, true, ST(name),
+	"Station name (ice-name header, Listen Live page)."},
+    {SEC_STATION, "description", KT_STRING, 0, 0, "", NULL, true,
+	ST(description), "One-line description of the station."},
+    {SEC_STATION, "genre", KT_STRING, 0, 0, "News", NULL, true, ST(genre),
+	"Genre sent to Icecast."},
+    {SEC_STATION, "url", KT_STRING, 0, 0, "", NULL, true, ST(url),
+	"The station's web site."},
+    {SEC_STATION, "public", KT_BOOL, 0, 0, "no", NULL, true, ST(public_listing),
+	"List the stream in public directories."},
 
-	{ SEC_INPUT, "type", KT_ENUM, 0, 0, NULL, "tone|stdin|file|alsa",
-	    false, IN(type), "Where the live programme comes from (required)." },
-	{ SEC_INPUT, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
-	    IN(rate_hz), "Programme sample rate in Hz; every source is "
-			 "converted to it." },
-	{ SEC_INPUT, "channels", KT_INT, 1, 8, "2", NULL, false,
-	    IN(channels), "Programme channel count." },
-	{ SEC_INPUT, "title", KT_STRING, 0, 0, "Live", NULL, true, IN(title),
-	    "Now-playing title of the live programme." },
-	{ SEC_INPUT, "artist", KT_STRING, 0, 0, "", NULL, true, IN(artist),
-	    "Now-playing artist of the live programme." },
-	{ SEC_INPUT, "device", KT_STRING, 0, 0, "default", NULL, false,
-	    IN(device), "alsa: the PCM to capture from (default, hw:1, ...)." },
-	{ SEC_INPUT, "period_frames", KT_INT, 32, 65536, "1024", NULL, false,
-	    IN(period_frames), "alsa: period size in frames." },
-	{ SEC_INPUT, "buffer_frames", KT_INT, 64, 1048576, "8192", NULL,
-	    false, IN(buffer_frames), "alsa: buffer size in frames." },
-	{ SEC_INPUT, "format", KT_ENUM, 0, 0, "s16le", "s16le|s32le|f32le",
-	    false, IN(format), "stdin: raw sample format." },
-	{ SEC_INPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, IN(path),
-	    "file: audio file to play (any format libsndfile reads)." },
-	{ SEC_INPUT, "loop", KT_BOOL, 0, 0, "yes", NULL, false, IN(loop),
-	    "file: start again at the end." },
-	{ SEC_INPUT, "frequency", KT_DOUBLE, 0, 20000, "440", NULL, false,
-	    IN(frequency_hz), "tone: frequency in Hz; 0 = digital silence." },
-	{ SEC_INPUT, "level_dbfs", KT_DOUBLE, -120, 0, "-18", NULL, false,
-	    IN(level_dbfs), "tone: peak level in dBFS." },
-	{ SEC_INPUT, "at_end", KT_ENUM, 0, 0, "silence", "silence|exit", false,
-	    IN(at_end), "When stdin closes or a file (loop = no) ends: keep "
-			"streaming silence, or end the streams and exit." },
-	{ SEC_INPUT, "silence_threshold_dbfs", KT_DOUBLE, -120, 0, "-50",
-	    NULL, true, IN(silence_threshold_dbfs),
-	    "Below this RMS level the programme counts as silent." },
+    {SEC_INPUT, "type", KT_ENUM, 0, 0, NULL, "tone|stdin|file|alsa", false,
+	IN(type), "Where the live programme comes from (required)."},
+    {SEC_INPUT, "rate", KT_INT, 8000, 192000, "44100", NULL, false, IN(rate_hz),
+	"Programme sample rate in Hz; every source is "
+	"converted to it."},
+    {SEC_INPUT, "channels", KT_INT, 1, 8, "2", NULL, false, IN(channels),
+	"Programme channel count."},
+    {SEC_INPUT, "title", KT_STRING, 0, 0, "Live", NULL, true, IN(title),
+	"Now-playing title of the live programme."},
+    {SEC_INPUT, "artist", KT_STRING, 0, 0, "", NULL, true, IN(artist),
+	"Now-playing artist of the live programme."},
+    {SEC_INPUT, "device", KT_STRING, 0, 0, "default", NULL, false, IN(device),
+	"alsa: the PCM to capture from (default, hw:1, ...)."},
+    {SEC_INPUT, "period_frames", KT_INT, 32, 65536, "1024", NULL, false,
+	IN(period_frames), "alsa: period size in frames."},
+    {SEC_INPUT, "buffer_frames", KT_INT, 64, 1048576, "8192", NULL, false,
+	IN(buffer_frames), "alsa: buffer size in frames."},
+    {SEC_INPUT, "format", KT_ENUM, 0, 0, "s16le", "s16le|s32le|f32le", false,
+	IN(format), "stdin: raw sample format."},
+    {SEC_INPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, IN(path),
+	"file: audio file to play (any format libsndfile reads)."},
+    {SEC_INPUT, "loop", KT_BOOL, 0, 0, "yes", NULL, false, IN(loop),
+	"file: start again at the end."},
+    {SEC_INPUT, "frequency", KT_DOUBLE, 0, 20000, "440", NULL, false,
+	IN(frequency_hz), "tone: frequency in Hz; 0 = digital silence."},
+    {SEC_INPUT, "level_dbfs", KT_DOUBLE, -120, 0, "-18", NULL, false,
+	IN(level_dbfs), "tone: peak level in dBFS."},
+    {SEC_INPUT, "at_end", KT_ENUM, 0, 0, "silence", "silence|exit", false,
+	IN(at_end),
+	"When stdin closes or a file (loop = no) ends: keep "
+	"streaming silence, or end the streams and exit."},
+    {SEC_INPUT, "silence_threshold_dbfs", KT_DOUBLE, -120, 0, "-50", NULL, true,
+	IN(silence_threshold_dbfs),
+	"Below this RMS level the programme counts as silent."},
 
-	{ SEC_ENCODING, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
-	    EN(rate_hz), "Encoded sample rate in Hz." },
-	{ SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false,
-	    EN(channels), "Encoded channel count (mix-down or up-mix)." },
-	{ SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false,
-	    EN(quality), "VBR quality, oggenc's -1..10 scale." },
-	{ SEC_ENCODING, "bitrate", KT_INT, 8, 500, NULL, NULL, false,
-	    EN(bitrate_kbps), "Nominal bitrate in kbit/s: managed mode." },
-	{ SEC_ENCODING, "min_bitrate", KT_INT, 8, 500, NULL, NULL, false,
-	    EN(min_bitrate_kbps), "Managed mode floor in kbit/s." },
-	{ SEC_ENCODING, "max_bitrate", KT_INT, 8, 500, NULL, NULL, false,
-	    EN(max_bitrate_kbps), "Managed mode ceiling in kbit/s." },
+    {SEC_ENCODING, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
+	EN(rate_hz), "Encoded sample rate in Hz."},
+    {SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false, EN(channels),
+	"Encoded channel count (mix-down or up-mix)."},
+    {SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false, EN(quality),
+	"VBR quality, oggenc's -1..10 scale."},
+    {SEC_ENCODING, "bitrate", KT_INT, 8, 500, NULL, NULL, false,
+	EN(bitrate_kbps), "Nominal bitrate in kbit/s: managed mode."},
+    {SEC_ENCODING, "min_bitrate", KT_INT, 8, 500, NULL, NULL, false,
+	EN(min_bitrate_kbps), "Managed mode floor in kbit/s."},
+    {SEC_ENCODING, "max_bitrate", KT_INT, 8, 500, NULL, NULL, false,
+	EN(max_bitrate_kbps), "Managed mode ceiling in kbit/s."},
 
-	{ SEC_OUTPUT, "type", KT_ENUM, 0, 0, "icecast", "icecast|file", false,
-	    OU(type), "icecast (a server) or file (an archive)." },
-	{ SEC_OUTPUT, "host", KT_STRING, 0, 0, "127.0.0.1", NULL, false,
-	    OU(host), "icecast: server host name or address." },
-	{ SEC_OUTPUT, "port", KT_INT, 1, 65535, "8000", NULL, false, OU(port),
-	    "icecast: server port." },
-	{ SEC_OUTPUT, "mount", KT_STRING, 0, 0, NULL, NULL, false, OU(mount),
-	    "icecast: mount point, e.g. /live.ogg (required)." },
-	{ SEC_OUTPUT, "user", KT_STRING, 0, 0, "source", NULL, false,
-	    OU(user), "icecast: source user name." },
-	{ SEC_OUTPUT, "password", KT_STRING, 0, 0, NULL, NULL, false,
-	    OU(password), "icecast: source password (or password_file, "
-			  "password_env)." },
-	{ SEC_OUTPUT, "password_file", KT_STRING, 0, 0, NULL, NULL, false,
-	    NOFIELD, "icecast: file holding the password (first line)." },
-	{ SEC_OUTPUT, "password_env", KT_STRING, 0, 0, NULL, NULL, false,
-	    NOFIELD, "icecast: environment variable holding the password." },
-	{ SEC_OUTPUT, "encoding", KT_STRING, 0, 0, NULL, NULL, false,
-	    OU(encoding_name), "Name of the [encoding] to send." },
-	{ SEC_OUTPUT, "tls", KT_BOOL, 0, 0, "no", NULL, false, OU(tls),
-	    "icecast: verified TLS, never falls back to plaintext." },
-	{ SEC_OUTPUT, "metadata", KT_ENUM, 0, 0, "chain", "chain|admin|none",
-	    false, OU(metadata), "How title changes reach listeners." },
-	{ SEC_OUTPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, OU(path),
-	    "file: where to write." },
-	{ SEC_OUTPUT, "reconnect_min", KT_DURATION, 0.1, 3600, "1s", NULL,
-	    false, OU(reconnect_min_ns), "First retry delay." },
-	{ SEC_OUTPUT, "reconnect_max", KT_DURATION, 0.1, 3600, "30s", NULL,
-	    false, OU(reconnect_max_ns), "Longest retry delay." },
-	{ SEC_OUTPUT, "stall_timeout", KT_DURATION, 1, 600, "10s", NULL,
-	    false, OU(stall_timeout_ns),
-	    "No progress for this long: close and reconnect." },
-	{ SEC_OUTPUT, "connect_timeout", KT_DURATION, 1, 600, "10s", NULL,
-	    false, OU(connect_timeout_ns), "Give up a connect attempt after." },
-	{ SEC_OUTPUT, "queue", KT_DURATION, 1, 3600, "30s", NULL, false,
-	    OU(queue_ns), "Audio the output may buffer before dropping." },
+    {SEC_OUTPUT, "type", KT_ENUM, 0, 0, "icecast", "icecast|file", false,
+	OU(type), "icecast (a server) or file (an archive)."},
+    {SEC_OUTPUT, "host", KT_STRING, 0, 0, "127.0.0.1", NULL, false, OU(host),
+	"icecast: server host name or address."},
+    {SEC_OUTPUT, "port", KT_INT, 1, 65535, "8000", NULL, false, OU(port),
+	"icecast: server port."},
+    {SEC_OUTPUT, "mount", KT_STRING, 0, 0, NULL, NULL, false, OU(mount),
+	"icecast: mount point, e.g. /live.ogg (required)."},
+    {SEC_OUTPUT, "user", KT_STRING, 0, 0, "source", NULL, false, OU(user),
+	"icecast: source user name."},
+    {SEC_OUTPUT, "password", KT_STRING, 0, 0, NULL, NULL, false, OU(password),
+	"icecast: source password (or password_file, "
+	"password_env)."},
+    {SEC_OUTPUT, "password_file", KT_STRING, 0, 0, NULL, NULL, false, NOFIELD,
+	"icecast: file holding the password (first line)."},
+    {SEC_OUTPUT, "password_env", KT_STRING, 0, 0, NULL, NULL, false, NOFIELD,
+	"icecast: environment variable holding the password."},
+    {SEC_OUTPUT, "encoding", KT_STRING, 0, 0, NULL, NULL, false,
+	OU(encoding_name), "Name of the [encoding] to send."},
+    {SEC_OUTPUT, "tls", KT_BOOL, 0, 0, "no", NULL, false, OU(tls),
+	"icecast: verified TLS, never falls back to plaintext."},
+    {SEC_OUTPUT, "metadata", KT_ENUM, 0, 0, "chain", "chain|admin|none", false,
+	OU(metadata), "How title changes reach listeners."},
+    {SEC_OUTPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, OU(path),
+	"file: where to write."},
+    {SEC_OUTPUT, "reconnect_min", KT_DURATION, 0.1, 3600, "1s", NULL, false,
+	OU(reconnect_min_ns), "First retry delay."},
+    {SEC_OUTPUT, "reconnect_max", KT_DURATION, 0.1, 3600, "30s", NULL, false,
+	OU(reconnect_max_ns), "Longest retry delay."},
+    {SEC_OUTPUT, "stall_timeout", KT_DURATION, 1, 600, "10s", NULL, false,
+	OU(stall_timeout_ns),
+	"No progress for this long: close and reconnect."},
+    {SEC_OUTPUT, "connect_timeout", KT_DURATION, 1, 600, "10s", NULL, false,
+	OU(connect_timeout_ns), "Give up a connect attempt after."},
+    {SEC_OUTPUT, "queue", KT_DURATION, 1, 3600, "30s", NULL, false,
+	OU(queue_ns), "Audio the output may buffer before dropping."},
 
-	{ SEC_LOG, "level", KT_ENUM, 0, 0, "info", "error|warn|info|debug",
-	    true, LG(level), "Least severe level logged." },
-	{ SEC_LOG, "target", KT_ENUM, 0, 0, "stderr", "stderr|syslog", true,
-	    LG(target), "stderr (journald collects it) or syslog." },
+    {SEC_LOG, "level", KT_ENUM, 0, 0, "info", "error|warn|info|debug", true,
+	LG(level), "Least severe level logged."},
+    {SEC_LOG, "target", KT_ENUM, 0, 0, "stderr", "stderr|syslog", true,
+	LG(target), "stderr (journald collects it) or syslog."},
 
-	{ SEC_STATUS, "listen", KT_STRING, 0, 0, "127.0.0.1:8080", NULL,
-	    false, SS(listen), "Status HTTP address:port, or off." },
-	{ SEC_STATUS, "public_url", KT_STRING, 0, 0, NULL, NULL, true,
-	    SS(public_url), "Base URL listeners use for the mounts." },
-	{ SEC_STATUS, "token", KT_STRING, 0, 0, NULL, NULL, true, SS(token),
-	    "Bearer token for control endpoints (or token_file, token_env)." },
-	{ SEC_STATUS, "token_file", KT_STRING, 0, 0, NULL, NULL, true,
-	    NOFIELD, "File holding the control token." },
-	{ SEC_STATUS, "token_env", KT_STRING, 0, 0, NULL, NULL, true, NOFIELD,
-	    "Environment variable holding the control token." },
-	{ SEC_STATUS, "poll_icecast", KT_DURATION, 1, 3600, "5s", NULL, true,
-	    SS(poll_icecast_ns), "How often to read Icecast's status." },
+    {SEC_STATUS, "listen", KT_STRING, 0, 0, "127.0.0.1:8080", NULL, false,
+	SS(listen), "Status HTTP address:port, or off."},
+    {SEC_STATUS, "public_url", KT_STRING, 0, 0, NULL, NULL, true,
+	SS(public_url), "Base URL listeners use for the mounts."},
+    {SEC_STATUS, "token", KT_STRING, 0, 0, NULL, NULL, true, SS(token),
+	"Bearer token for control endpoints (or token_file, token_env)."},
+    {SEC_STATUS, "token_file", KT_STRING, 0, 0, NULL, NULL, true, NOFIELD,
+	"File holding the control token."},
+    {SEC_STATUS, "token_env", KT_STRING, 0, 0, NULL, NULL, true, NOFIELD,
+	"Environment variable holding the control token."},
+    {SEC_STATUS, "poll_icecast", KT_DURATION, 1, 3600, "5s", NULL, true,
+	SS(poll_icecast_ns), "How often to read Icecast's status."},
 
-	{ SEC_SCHEDULE, "file", KT_STRING, 0, 0, NULL, NULL, true, SC(file),
-	    "Schedule file (see docs/schedule.md)." },
-	{ SEC_SCHEDULE, "timezone", KT_STRING, 0, 0, NULL, NULL, true,
-	    SC(timezone), "IANA time zone of the schedule; default: system." },
+    {SEC_SCHEDULE, "file", KT_STRING, 0, 0, NULL, NULL, true, SC(file),
+	"Schedule file (see docs/schedule.md)."},
+    {SEC_SCHEDULE, "timezone", KT_STRING, 0, 0, NULL, NULL, true, SC(timezone),
+	"IANA time zone of the schedule; default: system."},
 };
 
 #define N_KEYS RELAY_ARRAY_LEN(config_keys)
@@ -229,8 +236,7 @@ struct parse_state {
 	bool failed;
 };
 
-static void
-set_err(struct parse_state *ps, int line, const char *fmt, ...)
+static void set_err(struct parse_state *ps, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -350,12 +356,12 @@ enum_name(const char *allowed, int value, char *buf, size_t len)
  * reason (without file:line or key) into why and returns -EINVAL.
  */
 static int
-key_apply(const struct config_key *k, void *base, const char *value,
-    char *why, size_t whylen)
+key_apply(const struct config_key *k, void *base, const char *value, char *why,
+    size_t whylen)
 {
 	char *field = base != NULL && k->offset != NOFIELD
-	    ? (char *)base + k->offset
-	    : NULL;
+			  ? (char *)base + k->offset
+			  : NULL;
 	int64_t iv;
 	double dv;
 	bool bv;
@@ -375,11 +381,12 @@ key_apply(const struct config_key *k, void *base, const char *value,
 		}
 		return 0;
 	case KT_INT:
-		rc = util_parse_int64(value, (int64_t)k->min, (int64_t)k->max,
-		    &iv);
+		rc = util_parse_int64(
+		    value, (int64_t)k->min, (int64_t)k->max, &iv);
 		if (rc == -ERANGE) {
-			snprintf(why, whylen, "\"%s\" is out of range (%.0f..%.0f)",
-			    value, k->min, k->max);
+			snprintf(why, whylen,
+			    "\"%s\" is out of range (%.0f..%.0f)", value,
+			    k->min, k->max);
 			return -EINVAL;
 		}
 		if (rc < 0) {
@@ -409,7 +416,8 @@ key_apply(const struct config_key *k, void *base, const char *value,
 	case KT_BOOL:
 		if (util_parse_bool(value, &bv) < 0) {
 			snprintf(why, whylen,
-			    "\"%s\" is not yes or no (yes|no|true|false|on|off)",
+			    "\"%s\" is not yes or no "
+			    "(yes|no|true|false|on|off)",
 			    value);
 			return -EINVAL;
 		}
@@ -495,8 +503,8 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 		const char *best = NULL;
 		size_t bestd = 3;
 		for (i = 0; i < SEC_COUNT; i++) {
-			size_t d = util_edit_distance(kind_name,
-			    section_names[i]);
+			size_t d =
+			    util_edit_distance(kind_name, section_names[i]);
 			if (d < bestd) {
 				bestd = d;
 				best = section_names[i];
@@ -509,7 +517,8 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 		else
 			set_err(ps, ps->section_line,
 			    "[%s]: unknown section (sections: station, input, "
-			    "encoding NAME, output NAME, log, status, schedule)",
+			    "encoding NAME, output NAME, log, status, "
+			    "schedule)",
 			    section);
 		return NULL;
 	}
@@ -520,8 +529,8 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 		return NULL;
 	}
 	if (!section_named[kind] && name[0] != '\0') {
-		set_err(ps, ps->section_line,
-		    "[%s]: [%s] takes no name", section, section_names[kind]);
+		set_err(ps, ps->section_line, "[%s]: [%s] takes no name",
+		    section, section_names[kind]);
 		return NULL;
 	}
 	for (i = 0; i < strlen(name); i++) {
@@ -553,8 +562,9 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 	if ((kind == SEC_ENCODING && n_kind >= CONFIG_MAX_ENCODINGS) ||
 	    (kind == SEC_OUTPUT && n_kind >= CONFIG_MAX_OUTPUTS) ||
 	    ps->n_sections >= MAX_SECTIONS) {
-		set_err(ps, ps->section_line, "[%s]: too many [%s] sections "
-					      "(at most %d)",
+		set_err(ps, ps->section_line,
+		    "[%s]: too many [%s] sections "
+		    "(at most %d)",
 		    section, section_names[kind],
 		    kind == SEC_ENCODING ? CONFIG_MAX_ENCODINGS
 					 : CONFIG_MAX_OUTPUTS);
@@ -582,8 +592,7 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 }
 
 static int
-on_ini_key(void *user, const char *section, const char *name,
-    const char *value)
+on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *ps = user;
 	struct section_state *s;
@@ -596,8 +605,9 @@ on_ini_key(void *user, const char *section, const char *name,
 	if (ps->failed)
 		return 0;
 	if (section[0] == '\0') {
-		set_err(ps, ps->line, "%s: key outside any section (put it "
-				      "under [station], [input], ...)",
+		set_err(ps, ps->line,
+		    "%s: key outside any section (put it "
+		    "under [station], [input], ...)",
 		    name);
 		return 0;
 	}
@@ -630,8 +640,8 @@ on_ini_key(void *user, const char *section, const char *name,
 			    "%s %s: unknown key (did you mean %s?)", label,
 			    name, best);
 		else
-			set_err(ps, ps->line, "%s %s: unknown key", label,
-			    name);
+			set_err(
+			    ps, ps->line, "%s %s: unknown key", label, name);
 		return 0;
 	}
 	if (s->key_line[kidx] != 0) {
@@ -756,9 +766,8 @@ find_section(struct parse_state *ps, enum section_kind kind, size_t index)
  * set (owned) or left NULL when none is given and !required.
  */
 static int
-resolve_secret(struct parse_state *ps, struct section_state *s,
-    const char *key, char *inline_value, char *file, char *env,
-    bool required, char **out)
+resolve_secret(struct parse_state *ps, struct section_state *s, const char *key,
+    char *inline_value, char *file, char *env, bool required, char **out)
 {
 	char label[160], kfile[64], kenv[64];
 	int n = (inline_value != NULL) + (file != NULL) + (env != NULL);
@@ -769,12 +778,11 @@ resolve_secret(struct parse_state *ps, struct section_state *s,
 	snprintf(kfile, sizeof(kfile), "%s_file", key);
 	snprintf(kenv, sizeof(kenv), "%s_env", key);
 	if (n > 1) {
-		const char *second = file != NULL && inline_value != NULL
-		    ? kfile
-		    : kenv;
+		const char *second =
+		    file != NULL && inline_value != NULL ? kfile : kenv;
 		set_err(ps, line_of(s, second),
-		    "%s %s: give exactly one of %s, %s, %s", label, second,
-		    key, kfile, kenv);
+		    "%s %s: give exactly one of %s, %s, %s", label, second, key,
+		    kfile, kenv);
 		return -EINVAL;
 	}
 	if (n == 0) {
@@ -816,8 +824,8 @@ resolve_secret(struct parse_state *ps, struct section_state *s,
 }
 
 static const char *
-secret_key_used(const struct section_state *s, const char *key, char *buf,
-    size_t len)
+secret_key_used(
+    const struct section_state *s, const char *key, char *buf, size_t len)
 {
 	char k[64];
 
@@ -836,8 +844,8 @@ secret_key_used(const struct section_state *s, const char *key, char *buf,
 }
 
 static int
-parse_listen(struct parse_state *ps, struct section_state *s,
-    struct status_config *st)
+parse_listen(
+    struct parse_state *ps, struct section_state *s, struct status_config *st)
 {
 	const char *v = st->listen;
 	const char *colon;
@@ -984,9 +992,10 @@ validate(struct parse_state *ps)
 		if (has_key(s, "min_bitrate") || has_key(s, "max_bitrate") ||
 		    has_key(s, "bitrate")) {
 			if (!has_key(s, "bitrate")) {
-				set_err(ps, line_of(s, has_key(s, "min_bitrate")
-					? "min_bitrate"
-					: "max_bitrate"),
+				set_err(ps,
+				    line_of(s, has_key(s, "min_bitrate")
+						   ? "min_bitrate"
+						   : "max_bitrate"),
 				    "%s bitrate: missing (managed mode needs "
 				    "a nominal bitrate)",
 				    label);
@@ -1073,7 +1082,8 @@ validate(struct parse_state *ps)
 		}
 		if (o->mount == NULL || o->mount[0] == '\0') {
 			set_err(ps, s->header_line,
-			    "%s mount: missing (like mount = /live.ogg)", label);
+			    "%s mount: missing (like mount = /live.ogg)",
+			    label);
 			return -EINVAL;
 		}
 		if (o->mount[0] != '/' || strchr(o->mount, ' ') != NULL ||
@@ -1085,7 +1095,8 @@ validate(struct parse_state *ps)
 			return -EINVAL;
 		}
 		if (o->host == NULL || o->host[0] == '\0') {
-			set_err(ps, line_of(s, "host"), "%s host: empty", label);
+			set_err(
+			    ps, line_of(s, "host"), "%s host: empty", label);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {
@@ -1117,8 +1128,8 @@ validate(struct parse_state *ps)
 		}
 		if (weak_password(o->password)) {
 			char kbuf[300];
-			const char *which = secret_key_used(s, "password", kbuf,
-			    sizeof(kbuf));
+			const char *which =
+			    secret_key_used(s, "password", kbuf, sizeof(kbuf));
 			char key[64];
 			int wl;
 			snprintf(key, sizeof(key), "%s", which);
@@ -1247,8 +1258,8 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 
 	ps->fp = fopen(path, "r");
 	if (ps->fp == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		rc = -errno;
 		goto fail;
 	}
@@ -1257,8 +1268,9 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	ps->fp = NULL;
 	if (rc > 0 && !ps->failed) {
 		/* A line inih could not parse (no '=' or unclosed '['). */
-		set_err(ps, rc, "cannot parse this line (expected "
-				"[section], key = value, or a ; comment)");
+		set_err(ps, rc,
+		    "cannot parse this line (expected "
+		    "[section], key = value, or a ; comment)");
 	} else if (rc < 0 && !ps->failed) {
 		set_err(ps, 0, "cannot read the file");
 	}
@@ -1358,8 +1370,8 @@ config_print_summary(const struct config *cfg, FILE *fp)
 		break;
 	case INPUT_STDIN:
 		fprintf(fp, " raw %s",
-		    enum_name("s16le|s32le|f32le", (int)in->format, mm,
-			sizeof(mm)));
+		    enum_name(
+			"s16le|s32le|f32le", (int)in->format, mm, sizeof(mm)));
 		break;
 	case INPUT_TONE:
 		if (in->frequency_hz > 0)
@@ -1378,8 +1390,9 @@ config_print_summary(const struct config *cfg, FILE *fp)
 		    o->type == OUTPUT_FILE ? "file" : "icecast",
 		    config_output_url(o, url, sizeof(url)), o->encoding_name);
 		if (o->type == OUTPUT_ICECAST)
-			fprintf(fp, ", user %s, password from %s, tls %s, "
-				    "metadata %s",
+			fprintf(fp,
+			    ", user %s, password from %s, tls %s, "
+			    "metadata %s",
 			    o->user, o->password_from, o->tls ? "yes" : "no",
 			    enum_name("chain|admin|none", (int)o->metadata, mm,
 				sizeof(mm)));
@@ -1395,7 +1408,8 @@ config_print_summary(const struct config *cfg, FILE *fp)
 	else
 		fprintf(fp, "  status   off\n");
 	if (cfg->schedule.file != NULL)
-		fprintf(fp, "  schedule %s (time zone %s)\n", cfg->schedule.file,
+		fprintf(fp, "  schedule %s (time zone %s)\n",
+		    cfg->schedule.file,
 		    cfg->schedule.timezone != NULL ? cfg->schedule.timezone
 						   : "system");
 }
@@ -1435,8 +1449,8 @@ config_dump_keys(FILE *fp)
 			    section_named[k->section] ? " NAME" : "");
 		}
 		fprintf(fp, "; %s\n", k->help);
-		fprintf(fp, "; type %s", k->type == KT_ENUM ? k->allowed
-							 : type_name(k->type));
+		fprintf(fp, "; type %s",
+		    k->type == KT_ENUM ? k->allowed : type_name(k->type));
 		if (k->type == KT_INT || k->type == KT_DOUBLE)
 			fprintf(fp, ", %g..%g", k->min, k->max);
 		if (k->type == KT_DURATION)
@@ -1458,36 +1472,36 @@ str_eq(const char *a, const char *b)
 }
 
 bool
-config_encoding_same(const struct encoding_config *a,
-    const struct encoding_config *b)
+config_encoding_same(
+    const struct encoding_config *a, const struct encoding_config *b)
 {
 	return str_eq(a->name, b->name) && a->rate_hz == b->rate_hz &&
-	    a->channels == b->channels && a->managed == b->managed &&
-	    (a->managed || a->quality == b->quality) &&
-	    a->bitrate_kbps == b->bitrate_kbps &&
-	    a->min_bitrate_kbps == b->min_bitrate_kbps &&
-	    a->max_bitrate_kbps == b->max_bitrate_kbps;
+	       a->channels == b->channels && a->managed == b->managed &&
+	       (a->managed || a->quality == b->quality) &&
+	       a->bitrate_kbps == b->bitrate_kbps &&
+	       a->min_bitrate_kbps == b->min_bitrate_kbps &&
+	       a->max_bitrate_kbps == b->max_bitrate_kbps;
 }
 
 bool
 config_input_same(const struct input_config *a, const struct input_config *b)
 {
 	return a->type == b->type && a->rate_hz == b->rate_hz &&
-	    a->channels == b->channels && str_eq(a->device, b->device) &&
-	    a->period_frames == b->period_frames &&
-	    a->buffer_frames == b->buffer_frames && a->format == b->format &&
-	    str_eq(a->path, b->path) && a->loop == b->loop &&
-	    a->frequency_hz == b->frequency_hz &&
-	    a->level_dbfs == b->level_dbfs && a->at_end == b->at_end;
+	       a->channels == b->channels && str_eq(a->device, b->device) &&
+	       a->period_frames == b->period_frames &&
+	       a->buffer_frames == b->buffer_frames && a->format == b->format &&
+	       str_eq(a->path, b->path) && a->loop == b->loop &&
+	       a->frequency_hz == b->frequency_hz &&
+	       a->level_dbfs == b->level_dbfs && a->at_end == b->at_end;
 }
 
 static bool
 station_same(const struct station_config *a, const struct station_config *b)
 {
 	return str_eq(a->name, b->name) &&
-	    str_eq(a->description, b->description) &&
-	    str_eq(a->genre, b->genre) && str_eq(a->url, b->url) &&
-	    a->public_listing == b->public_listing;
+	       str_eq(a->description, b->description) &&
+	       str_eq(a->genre, b->genre) && str_eq(a->url, b->url) &&
+	       a->public_listing == b->public_listing;
 }
 
 bool
@@ -1495,19 +1509,19 @@ config_output_same(const struct config *a, const struct output_config *oa,
     const struct config *b, const struct output_config *ob)
 {
 	return str_eq(oa->name, ob->name) && oa->type == ob->type &&
-	    str_eq(oa->host, ob->host) && oa->port == ob->port &&
-	    str_eq(oa->mount, ob->mount) && str_eq(oa->user, ob->user) &&
-	    str_eq(oa->password, ob->password) && oa->tls == ob->tls &&
-	    oa->metadata == ob->metadata && str_eq(oa->path, ob->path) &&
-	    str_eq(oa->encoding_name, ob->encoding_name) &&
-	    oa->reconnect_min_ns == ob->reconnect_min_ns &&
-	    oa->reconnect_max_ns == ob->reconnect_max_ns &&
-	    oa->stall_timeout_ns == ob->stall_timeout_ns &&
-	    oa->connect_timeout_ns == ob->connect_timeout_ns &&
-	    oa->queue_ns == ob->queue_ns &&
-	    config_encoding_same(&a->encodings[oa->encoding_index],
-		&b->encodings[ob->encoding_index]) &&
-	    station_same(&a->station, &b->station);
+	       str_eq(oa->host, ob->host) && oa->port == ob->port &&
+	       str_eq(oa->mount, ob->mount) && str_eq(oa->user, ob->user) &&
+	       str_eq(oa->password, ob->password) && oa->tls == ob->tls &&
+	       oa->metadata == ob->metadata && str_eq(oa->path, ob->path) &&
+	       str_eq(oa->encoding_name, ob->encoding_name) &&
+	       oa->reconnect_min_ns == ob->reconnect_min_ns &&
+	       oa->reconnect_max_ns == ob->reconnect_max_ns &&
+	       oa->stall_timeout_ns == ob->stall_timeout_ns &&
+	       oa->connect_timeout_ns == ob->connect_timeout_ns &&
+	       oa->queue_ns == ob->queue_ns &&
+	       config_encoding_same(&a->encodings[oa->encoding_index],
+		   &b->encodings[ob->encoding_index]) &&
+	       station_same(&a->station, &b->station);
 }
 
 size_t

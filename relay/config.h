@@ -66,9 +66,9 @@ struct station_config {
 
 struct input_config {
 	enum input_type type;
-	int rate_hz;	  /* the programme rate: every source is converted */
-	int channels;	  /* the programme channel count */
-	char *title;	  /* now-playing title of the live programme */
+	int rate_hz;  /* the programme rate: every source is converted */
+	int channels; /* the programme channel count */
+	char *title;  /* now-playing title of the live programme */
 	char *artist;
 	/* alsa */
 	char *device;
@@ -92,8 +92,8 @@ struct encoding_config {
 	int line; /* where the section started, for messages */
 	int rate_hz;
 	int channels;
-	double quality;	 /* -1..10, oggenc's scale; used when !managed */
-	bool managed;	 /* bitrate set: managed (ABR) mode */
+	double quality;	  /* -1..10, oggenc's scale; used when !managed */
+	bool managed;	  /* bitrate set: managed (ABR) mode */
 	int bitrate_kbps; /* nominal; 0 = unset */
 	int min_bitrate_kbps;
 	int max_bitrate_kbps;
@@ -109,7 +109,8 @@ struct output_config {
 	char *mount;
 	char *user;
 	char *password;	     /* resolved secret: never log it */
-	char *password_from; /* "password", "password_file PATH", "password_env NAME" */
+	char *password_from; /* "password", "password_file PATH", "password_env
+				NAME" */
 	bool tls;
 	enum metadata_mode metadata;
 	/* file */
@@ -160,8 +161,8 @@ struct config {
 /* Loads and validates path. On success *out is owned (config_free). On
  * error returns a negative errno, *out is NULL and err holds one line
  * "FILE:LINE: [section] key: what is wrong (allowed values)". */
-RELAY_MUST_CHECK int config_load(const char *path, struct config **out,
-    char *err, size_t errlen);
+RELAY_MUST_CHECK int config_load(
+    const char *path, struct config **out, char *err, size_t errlen);
 void config_free(struct config *cfg);
 
 /* Prints what --check reports: inputs, encodings, outputs (no secrets). */
@@ -174,10 +175,10 @@ void config_dump_keys(FILE *fp);
  * so a reload can keep the running one. */
 bool config_output_same(const struct config *a, const struct output_config *oa,
     const struct config *b, const struct output_config *ob);
-bool config_encoding_same(const struct encoding_config *a,
-    const struct encoding_config *b);
-bool config_input_same(const struct input_config *a,
-    const struct input_config *b);
+bool config_encoding_same(
+    const struct encoding_config *a, const struct encoding_config *b);
+bool config_input_same(
+    const struct input_config *a, const struct input_config *b);
 
 /* The listener URL of an output (never with credentials), e.g.
  * "http://127.0.0.1:8000/live.ogg". Returns buf. */

@@ -52,8 +52,8 @@ control_shutdown(void)
 	shut = true;
 	if (pending) {
 		result = -ESHUTDOWN;
-		util_strlcpy(result_err, "relay is stopping",
-		    sizeof(result_err));
+		util_strlcpy(
+		    result_err, "relay is stopping", sizeof(result_err));
 		answered = true;
 		pending = false;
 		pthread_cond_broadcast(&done_cond);
@@ -68,8 +68,8 @@ control_fd(void)
 }
 
 int
-control_submit(const struct control_request *req, int64_t timeout_ns,
-    char *err, size_t errlen)
+control_submit(const struct control_request *req, int64_t timeout_ns, char *err,
+    size_t errlen)
 {
 	struct timespec ts;
 	int64_t deadline = util_now_mono_ns() + timeout_ns;
@@ -101,8 +101,7 @@ control_submit(const struct control_request *req, int64_t timeout_ns,
 	ts.tv_sec = (time_t)(deadline / NS_PER_SEC);
 	ts.tv_nsec = (long)(deadline % NS_PER_SEC);
 	while (!answered) {
-		if (pthread_cond_timedwait(&done_cond, &lock, &ts) ==
-		    ETIMEDOUT)
+		if (pthread_cond_timedwait(&done_cond, &lock, &ts) == ETIMEDOUT)
 			break;
 	}
 	if (answered) {

@@ -42,8 +42,8 @@ struct control_request {
 
 /* What the main thread does with a request: 0 or negative errno with err
  * filled. */
-typedef int control_handler_cb(struct control_request *req, char *err,
-    size_t errlen, void *arg);
+typedef int control_handler_cb(
+    struct control_request *req, char *err, size_t errlen, void *arg);
 
 /* Sets up the queue (main thread, before the status server starts). */
 RELAY_MUST_CHECK int control_init(control_handler_cb *cb, void *arg);

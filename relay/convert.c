@@ -70,7 +70,7 @@ static uint32_t
 load_u32le(const unsigned char *b)
 {
 	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	    (uint32_t)b[3] << 24;
+	       (uint32_t)b[3] << 24;
 }
 
 void
@@ -93,8 +93,8 @@ convert_to_float(enum sample_format fmt, const void *src, size_t n, float *dst)
 			u = load_u32le(b);
 			/* Via double: a float has 24 bits of mantissa, and
 			 * INT32_MAX would round up past 1.0 anyway. */
-			dst[i] = clamp_unit((float)((double)(int32_t)u /
-			    2147483648.0));
+			dst[i] = clamp_unit(
+			    (float)((double)(int32_t)u / 2147483648.0));
 		}
 		break;
 	case SAMPLE_F32LE:
@@ -108,8 +108,8 @@ convert_to_float(enum sample_format fmt, const void *src, size_t n, float *dst)
 }
 
 void
-convert_mix_channels(const float *in, int in_ch, float *out, int out_ch,
-    size_t frames)
+convert_mix_channels(
+    const float *in, int in_ch, float *out, int out_ch, size_t frames)
 {
 	size_t f;
 	int c;
@@ -160,8 +160,8 @@ convert_parse_format(const char *s, enum sample_format *out)
 }
 
 struct resampler *
-resampler_new(int channels, int in_rate_hz, int out_rate_hz, char *err,
-    size_t errlen)
+resampler_new(
+    int channels, int in_rate_hz, int out_rate_hz, char *err, size_t errlen)
 {
 	struct resampler *rs;
 	int error = 0;
@@ -182,7 +182,8 @@ resampler_new(int channels, int in_rate_hz, int out_rate_hz, char *err,
 	if (!src_is_valid_ratio(rs->ratio)) {
 		snprintf(err, errlen,
 		    "resampler: %d Hz -> %d Hz is outside libsamplerate's "
-		    "ratio range (1/256..256)", in_rate_hz, out_rate_hz);
+		    "ratio range (1/256..256)",
+		    in_rate_hz, out_rate_hz);
 		goto fail;
 	}
 	rs->src = src_new(SRC_SINC_MEDIUM_QUALITY, channels, &error);
@@ -211,7 +212,7 @@ size_t
 resampler_max_out(const struct resampler *rs, size_t in_frames)
 {
 	return (size_t)ceil((double)in_frames * rs->ratio) +
-	    RESAMPLER_OUT_SLACK_FRAMES;
+	       RESAMPLER_OUT_SLACK_FRAMES;
 }
 
 /*

@@ -20,15 +20,15 @@ size_t convert_sample_bytes(enum sample_format fmt);
 
 /* Converts n samples (not frames) of little-endian raw PCM to float in
  * [-1, 1]. s32 and f32 are clamped; NaN becomes 0. */
-void convert_to_float(enum sample_format fmt, const void *src, size_t n,
-    float *dst);
+void convert_to_float(
+    enum sample_format fmt, const void *src, size_t n, float *dst);
 
 /* Converts frames from in_ch to out_ch channels. Mono to many copies the
  * signal; many to mono averages; stereo to more puts L/R in the first two
  * and silence after; otherwise channel i takes input i % in_ch.
  * in and out must not overlap. */
-void convert_mix_channels(const float *in, int in_ch, float *out, int out_ch,
-    size_t frames);
+void convert_mix_channels(
+    const float *in, int in_ch, float *out, int out_ch, size_t frames);
 
 /* Parses "s16le|s32le|f32le". 0 or -EINVAL. */
 int convert_parse_format(const char *s, enum sample_format *out);
@@ -36,8 +36,8 @@ int convert_parse_format(const char *s, enum sample_format *out);
 struct resampler;
 
 /* Owned: free with resampler_free(). NULL on error (err filled). */
-struct resampler *resampler_new(int channels, int in_rate_hz, int out_rate_hz,
-    char *err, size_t errlen);
+struct resampler *resampler_new(
+    int channels, int in_rate_hz, int out_rate_hz, char *err, size_t errlen);
 void resampler_free(struct resampler *rs);
 
 /* Converts in_frames frames; writes at most out_cap frames into out and

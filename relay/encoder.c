@@ -69,11 +69,11 @@ struct encoder {
 	 */
 	struct resampler *rs;
 	int rs_channels;
-	bool mix_before_rs;	 /* in_channels > channels */
-	bool mix_needed;	 /* in_channels != channels */
-	float *mix_buf;		 /* mix_cap_frames * channels */
+	bool mix_before_rs; /* in_channels > channels */
+	bool mix_needed;    /* in_channels != channels */
+	float *mix_buf;	    /* mix_cap_frames * channels */
 	size_t mix_cap_frames;
-	float *rs_buf;		 /* rs_cap_frames * rs_channels */
+	float *rs_buf; /* rs_cap_frames * rs_channels */
 	size_t rs_cap_frames;
 
 	struct stream_headers *headers; /* current header set (owned ref) */
@@ -139,14 +139,14 @@ describe_mode(const struct encoding_config *cfg, char *buf, size_t len)
 	}
 	n = (size_t)snprintf(buf, len, "bitrate");
 	if (cfg->bitrate_kbps > 0 && n < len)
-		n += (size_t)snprintf(buf + n, len - n, " %d kbit/s",
-		    cfg->bitrate_kbps);
+		n += (size_t)snprintf(
+		    buf + n, len - n, " %d kbit/s", cfg->bitrate_kbps);
 	if (cfg->min_bitrate_kbps > 0 && n < len)
-		n += (size_t)snprintf(buf + n, len - n, " min %d kbit/s",
-		    cfg->min_bitrate_kbps);
+		n += (size_t)snprintf(
+		    buf + n, len - n, " min %d kbit/s", cfg->min_bitrate_kbps);
 	if (cfg->max_bitrate_kbps > 0 && n < len)
-		snprintf(buf + n, len - n, " max %d kbit/s",
-		    cfg->max_bitrate_kbps);
+		snprintf(
+		    buf + n, len - n, " max %d kbit/s", cfg->max_bitrate_kbps);
 	return buf;
 }
 
@@ -157,9 +157,8 @@ kbps_to_bps(int kbps)
 }
 
 struct encoder *
-encoder_new(const struct encoding_config *cfg, int in_rate_hz,
-    int in_channels, const char *title, const char *artist, char *err,
-    size_t errlen)
+encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
+    const char *title, const char *artist, char *err, size_t errlen)
 {
 	struct encoder *enc;
 	vorbis_comment vc;
@@ -191,10 +190,10 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz,
 	    enc->channels > ENCODER_MAX_CHANNELS) {
 		snprintf(msg, sizeof(msg),
 		    "cannot encode %d Hz, %d ch at %s (Vorbis needs %d..%d Hz, "
-		    "1..%d ch)", enc->rate_hz, enc->channels,
-		    describe_mode(cfg, mode, sizeof(mode)),
-		    ENCODER_MIN_RATE_HZ, ENCODER_MAX_RATE_HZ,
-		    ENCODER_MAX_CHANNELS);
+		    "1..%d ch)",
+		    enc->rate_hz, enc->channels,
+		    describe_mode(cfg, mode, sizeof(mode)), ENCODER_MIN_RATE_HZ,
+		    ENCODER_MAX_RATE_HZ, ENCODER_MAX_CHANNELS);
 		set_err(err, errlen, name, msg);
 		goto fail;
 	}
@@ -233,8 +232,8 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz,
 	 */
 	enc->mix_needed = enc->channels != in_channels;
 	enc->mix_before_rs = in_channels > enc->channels;
-	enc->rs_channels = in_channels < enc->channels ? in_channels :
-	    enc->channels;
+	enc->rs_channels =
+	    in_channels < enc->channels ? in_channels : enc->channels;
 	enc->mix_cap_frames = ENCODER_CHUNK_FRAMES;
 	if (enc->rate_hz != in_rate_hz) {
 		enc->rs = resampler_new(enc->rs_channels, in_rate_hz,
@@ -245,8 +244,8 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz,
 			set_err(err, errlen, name, msg);
 			goto fail;
 		}
-		enc->rs_cap_frames = resampler_max_out(enc->rs,
-		    ENCODER_CHUNK_FRAMES);
+		enc->rs_cap_frames =
+		    resampler_max_out(enc->rs, ENCODER_CHUNK_FRAMES);
 		enc->rs_buf = calloc(enc->rs_cap_frames,
 		    sizeof(float) * (size_t)enc->rs_channels);
 		if (enc->rs_buf == NULL)
@@ -255,8 +254,8 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz,
 			enc->mix_cap_frames = enc->rs_cap_frames;
 	}
 	if (enc->mix_needed) {
-		enc->mix_buf = calloc(enc->mix_cap_frames,
-		    sizeof(float) * (size_t)enc->channels);
+		enc->mix_buf = calloc(
+		    enc->mix_cap_frames, sizeof(float) * (size_t)enc->channels);
 		if (enc->mix_buf == NULL)
 			goto oom;
 	}
@@ -267,17 +266,16 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz,
 	 * way encoder_set_tags() does later).
 	 */
 	vorbis_comment_init(&vc);
-	rc = vorbis_analysis_headerout(&enc->vd, &vc, &ident, &comment,
-	    &setup);
+	rc = vorbis_analysis_headerout(&enc->vd, &vc, &ident, &comment, &setup);
 	vorbis_comment_clear(&vc);
 	if (rc != 0) {
 		set_err(err, errlen, name, "libvorbis header output failed");
 		goto fail;
 	}
-	util_sanitize_text(clean_title, sizeof(clean_title),
-	    title != NULL ? title : "");
-	util_sanitize_text(clean_artist, sizeof(clean_artist),
-	    artist != NULL ? artist : "");
+	util_sanitize_text(
+	    clean_title, sizeof(clean_title), title != NULL ? title : "");
+	util_sanitize_text(
+	    clean_artist, sizeof(clean_artist), artist != NULL ? artist : "");
 	enc->headers = build_headers(enc, ident.packet, (size_t)ident.bytes,
 	    setup.packet, (size_t)setup.bytes, clean_title, clean_artist);
 	if (enc->headers == NULL)
@@ -316,8 +314,8 @@ encoder_free(struct encoder *enc)
  * dropped (-ENOMEM), but libvorbis is still drained so it never stalls.
  */
 static int
-drain(struct encoder *enc, encoder_packet_cb *cb, void *arg,
-    struct packet **hold)
+drain(
+    struct encoder *enc, encoder_packet_cb *cb, void *arg, struct packet **hold)
 {
 	ogg_packet op;
 	struct packet *p;
@@ -394,8 +392,8 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 			src = enc->mix_buf;
 		}
 		if (enc->rs != NULL) {
-			rc = resampler_process(enc->rs, src, out_n,
-			    enc->rs_buf, enc->rs_cap_frames, &out_n);
+			rc = resampler_process(enc->rs, src, out_n, enc->rs_buf,
+			    enc->rs_cap_frames, &out_n);
 			if (rc < 0)
 				return rc;
 			src = enc->rs_buf;
@@ -423,10 +421,10 @@ encoder_set_tags(struct encoder *enc, const char *title, const char *artist)
 
 	if (enc == NULL)
 		return -EINVAL;
-	util_sanitize_text(clean_title, sizeof(clean_title),
-	    title != NULL ? title : "");
-	util_sanitize_text(clean_artist, sizeof(clean_artist),
-	    artist != NULL ? artist : "");
+	util_sanitize_text(
+	    clean_title, sizeof(clean_title), title != NULL ? title : "");
+	util_sanitize_text(
+	    clean_artist, sizeof(clean_artist), artist != NULL ? artist : "");
 	old = enc->headers;
 	if (strcmp(clean_title, old->title) == 0 &&
 	    strcmp(clean_artist, old->artist) == 0)

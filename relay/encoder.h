@@ -42,12 +42,12 @@ RELAY_MUST_CHECK int encoder_write(struct encoder *enc, const float *frames,
  * the new header set (outputs with metadata = chain start a new chain).
  * Text is sanitised (control characters dropped). Unchanged text is a no-op
  * returning 0; 1 when the headers changed; -ENOMEM (headers unchanged). */
-int encoder_set_tags(struct encoder *enc, const char *title,
-    const char *artist);
+int encoder_set_tags(
+    struct encoder *enc, const char *title, const char *artist);
 
 /* Flushes buffered audio; the last packet passed to cb has eos = true. */
-RELAY_MUST_CHECK int encoder_finish(struct encoder *enc, encoder_packet_cb *cb,
-    void *arg);
+RELAY_MUST_CHECK int encoder_finish(
+    struct encoder *enc, encoder_packet_cb *cb, void *arg);
 
 /* Current header set (borrowed, valid until the next encoder call). */
 struct stream_headers *encoder_headers(struct encoder *enc);

@@ -96,7 +96,7 @@ struct engine {
 	float *live_buf;
 	float *cur_buf;
 	float *old_buf;
-	int64_t frames_total;		 /* programme frames so far */
+	int64_t frames_total;		    /* programme frames so far */
 	atomic_int_fast64_t anchor_wall_ns; /* wall time of frame 0 */
 	int64_t anchor_local;
 };
@@ -188,16 +188,16 @@ push_event(struct engine *e, const struct engine_item *it, int what,
 		e->ev_head = (e->ev_head + 1) % RELAY_ARRAY_LEN(e->events);
 		e->ev_count--;
 	}
-	ev = &e->events[(e->ev_head + e->ev_count) %
-	    RELAY_ARRAY_LEN(e->events)];
+	ev =
+	    &e->events[(e->ev_head + e->ev_count) % RELAY_ARRAY_LEN(e->events)];
 	e->ev_count++;
 	memset(ev, 0, sizeof(*ev));
 	ev->key = it->key;
 	util_strlcpy(ev->segment, it->segment, sizeof(ev->segment));
 	ev->at_wall_ns = at_wall_ns;
 	ev->what = what;
-	util_strlcpy(ev->detail, detail != NULL ? detail : "",
-	    sizeof(ev->detail));
+	util_strlcpy(
+	    ev->detail, detail != NULL ? detail : "", sizeof(ev->detail));
 }
 
 /* Called with items_lock held: the main thread closes it later. */
@@ -224,7 +224,7 @@ wall_to_frame(struct engine *e, int64_t wall_ns)
 	/* Round to the nearest frame: d * rate / 1e9 without overflow for
 	 * any plausible uptime (d < 2^63 / 192000 ns is 1.5 years). */
 	return (d / NS_PER_SEC) * e->rate_hz +
-	    ((d % NS_PER_SEC) * e->rate_hz + NS_PER_SEC / 2) / NS_PER_SEC;
+	       ((d % NS_PER_SEC) * e->rate_hz + NS_PER_SEC / 2) / NS_PER_SEC;
 }
 
 static int64_t
@@ -233,7 +233,7 @@ frame_to_wall(struct engine *e, int64_t frame)
 	if (e->anchor_local == 0)
 		return util_now_wall_ns();
 	return e->anchor_local + frame / e->rate_hz * NS_PER_SEC +
-	    frame % e->rate_hz * NS_PER_SEC / e->rate_hz;
+	       frame % e->rate_hz * NS_PER_SEC / e->rate_hz;
 }
 
 static void
@@ -272,8 +272,8 @@ make_live(struct engine *e, struct engine_item *it)
  * new one fades in from exactly that frame. Called with items_lock held.
  */
 static void
-transition(struct engine *e, struct engine_item *next, int64_t frame,
-    int why, const char *detail)
+transition(struct engine *e, struct engine_item *next, int64_t frame, int why,
+    const char *detail)
 {
 	int64_t at = frame_to_wall(e, frame);
 	bool cur_live = e->cur.src == NULL && e->cur.segment[0] == '\0';
@@ -295,9 +295,8 @@ transition(struct engine *e, struct engine_item *next, int64_t frame,
 	}
 	e->cur = *next;
 	e->cur_key = next->key;
-	e->cur_end_frame = next->end_wall_ns > 0
-	    ? wall_to_frame(e, next->end_wall_ns)
-	    : -1;
+	e->cur_end_frame =
+	    next->end_wall_ns > 0 ? wall_to_frame(e, next->end_wall_ns) : -1;
 	if (next->src != NULL || next->segment[0] != '\0')
 		push_event(e, next, ENGINE_EVENT_STARTED, at, NULL);
 	pthread_mutex_lock(&e->lock);
@@ -337,11 +336,12 @@ render(struct engine *e, float *out, size_t a, size_t b)
 	if (e->fading) {
 		pull(e, e->old.src, live, e->old_buf, m);
 		for (i = 0; i < m && e->fading; i++) {
-			float g = (float)((double)e->fade_pos /
-			    (double)e->fade_len);
+			float g =
+			    (float)((double)e->fade_pos / (double)e->fade_len);
 			for (c = 0; c < ch; c++) {
 				float *o = &out[(a + i) * ch + c];
-				*o = *o * g + e->old_buf[i * ch + c] * (1.0f - g);
+				*o = *o * g +
+				     e->old_buf[i * ch + c] * (1.0f - g);
 			}
 			if (++e->fade_pos >= e->fade_len) {
 				e->fading = false;
@@ -360,10 +360,10 @@ static void
 update_anchor(struct engine *e, size_t n)
 {
 	int64_t now = util_now_wall_ns();
-	int64_t newest = e->frames_total + (int64_t)n +
-	    (int64_t)ring_readable(e->ring);
+	int64_t newest =
+	    e->frames_total + (int64_t)n + (int64_t)ring_readable(e->ring);
 	int64_t est = now - newest / e->rate_hz * NS_PER_SEC -
-	    newest % e->rate_hz * NS_PER_SEC / e->rate_hz;
+		      newest % e->rate_hz * NS_PER_SEC / e->rate_hz;
 	int64_t creep = (int64_t)n * NS_PER_SEC / e->rate_hz / 10000;
 
 	if (e->anchor_local == 0 || est < e->anchor_local ||
@@ -395,9 +395,10 @@ process_block(struct engine *e, size_t n)
 			transition(e, &l, f, ENGINE_EVENT_SKIPPED,
 			    "skipped through the control API");
 		} else if (!live && e->cur_end_frame >= 0 &&
-		    e->cur_end_frame <= f &&
-		    !(e->n_pending > 0 &&
-			wall_to_frame(e, e->pending[0].start_wall_ns) <= f)) {
+			   e->cur_end_frame <= f &&
+			   !(e->n_pending > 0 &&
+			       wall_to_frame(e, e->pending[0].start_wall_ns) <=
+				   f)) {
 			struct engine_item l;
 			make_live(e, &l);
 			transition(e, &l, f, ENGINE_EVENT_ENDED, NULL);
@@ -411,21 +412,21 @@ process_block(struct engine *e, size_t n)
 			if (it.end_wall_ns > 0 &&
 			    wall_to_frame(e, it.end_wall_ns) <= f) {
 				push_event(e, &it, ENGINE_EVENT_DROPPED,
-				    frame_to_wall(e, f),
-				    "its time had passed");
+				    frame_to_wall(e, f), "its time had passed");
 				retire(e, it.src);
 				pthread_mutex_unlock(&e->items_lock);
 				continue;
 			}
-			transition(e, &it, f,
-			    ENGINE_EVENT_ENDED, "the next item started");
+			transition(e, &it, f, ENGINE_EVENT_ENDED,
+			    "the next item started");
 		}
 		live = e->cur.src == NULL && e->cur.segment[0] == '\0';
 		if (!live && e->cur_end_frame >= 0 &&
 		    e->cur_end_frame - e->frames_total < next_k)
 			next_k = e->cur_end_frame - e->frames_total;
 		if (e->n_pending > 0) {
-			int64_t k = wall_to_frame(e, e->pending[0].start_wall_ns) -
+			int64_t k =
+			    wall_to_frame(e, e->pending[0].start_wall_ns) -
 			    e->frames_total;
 			if (k < next_k)
 				next_k = k;
@@ -443,8 +444,8 @@ process_block(struct engine *e, size_t n)
 				? source_error(e->cur.src)
 				: "its source delivered no audio in time");
 			if (why[0] == '\0')
-				snprintf(why, sizeof(why),
-				    "its source ended early");
+				snprintf(
+				    why, sizeof(why), "its source ended early");
 			make_live(e, &l);
 			pthread_mutex_lock(&e->items_lock);
 			transition(e, &l, e->frames_total + next_k,
@@ -503,8 +504,9 @@ engine_thread(void *arg)
 	for (i = 0; i < e->n_slots; i++) {
 		struct enc_slot *s = &e->slots[i];
 		if (encoder_finish(s->enc, packet_cb, s) < 0)
-			log_warn(MOD, "[encoding %s]: could not flush the "
-				      "encoder at shutdown",
+			log_warn(MOD,
+			    "[encoding %s]: could not flush the "
+			    "encoder at shutdown",
 			    s->name);
 	}
 	publish_counters(e);
@@ -521,8 +523,8 @@ slot_set_config(struct enc_slot *s, const struct encoding_config *c)
 }
 
 static struct encoder *
-make_encoder(struct engine *e, const struct encoding_config *c, char *err,
-    size_t errlen)
+make_encoder(
+    struct engine *e, const struct encoding_config *c, char *err, size_t errlen)
 {
 	char title[STATS_TEXT], artist[STATS_TEXT];
 
@@ -530,13 +532,13 @@ make_encoder(struct engine *e, const struct encoding_config *c, char *err,
 	util_strlcpy(title, e->title, sizeof(title));
 	util_strlcpy(artist, e->artist, sizeof(artist));
 	pthread_mutex_unlock(&e->title_lock);
-	return encoder_new(c, e->rate_hz, e->channels, title, artist, err,
-	    errlen);
+	return encoder_new(
+	    c, e->rate_hz, e->channels, title, artist, err, errlen);
 }
 
 struct engine *
-engine_start(const struct config *cfg, struct ring *ring, char *err,
-    size_t errlen)
+engine_start(
+    const struct config *cfg, struct ring *ring, char *err, size_t errlen)
 {
 	struct engine *e;
 	size_t i;
@@ -551,12 +553,12 @@ engine_start(const struct config *cfg, struct ring *ring, char *err,
 	e->ring = ring;
 	e->rate_hz = cfg->input.rate_hz;
 	e->channels = cfg->input.channels;
-	e->live_buf = calloc((size_t)BLOCK_FRAMES * (size_t)e->channels,
-	    sizeof(float));
-	e->cur_buf = calloc((size_t)BLOCK_FRAMES * (size_t)e->channels,
-	    sizeof(float));
-	e->old_buf = calloc((size_t)BLOCK_FRAMES * (size_t)e->channels,
-	    sizeof(float));
+	e->live_buf =
+	    calloc((size_t)BLOCK_FRAMES * (size_t)e->channels, sizeof(float));
+	e->cur_buf =
+	    calloc((size_t)BLOCK_FRAMES * (size_t)e->channels, sizeof(float));
+	e->old_buf =
+	    calloc((size_t)BLOCK_FRAMES * (size_t)e->channels, sizeof(float));
 	if (e->live_buf == NULL || e->cur_buf == NULL || e->old_buf == NULL)
 		goto oom;
 	util_sanitize_text(e->title, sizeof(e->title), cfg->input.title);
@@ -687,11 +689,11 @@ engine_detach(struct engine *e, struct packet_queue *q)
 }
 
 int
-engine_reconfigure(struct engine *e, const struct config *cfg, char *err,
-    size_t errlen)
+engine_reconfigure(
+    struct engine *e, const struct config *cfg, char *err, size_t errlen)
 {
-	struct encoder *fresh[CONFIG_MAX_ENCODINGS] = { 0 };
-	struct encoder *old[CONFIG_MAX_ENCODINGS] = { 0 };
+	struct encoder *fresh[CONFIG_MAX_ENCODINGS] = {0};
+	struct encoder *old[CONFIG_MAX_ENCODINGS] = {0};
 	struct enc_slot next[CONFIG_MAX_ENCODINGS];
 	size_t i, n_old = 0;
 
@@ -700,8 +702,8 @@ engine_reconfigure(struct engine *e, const struct config *cfg, char *err,
 		struct enc_slot *s;
 		pthread_mutex_lock(&e->lock);
 		s = find_slot(e, cfg->encodings[i].name);
-		if (s != NULL && config_encoding_same(&s->cfg,
-				     &cfg->encodings[i])) {
+		if (s != NULL &&
+		    config_encoding_same(&s->cfg, &cfg->encodings[i])) {
 			pthread_mutex_unlock(&e->lock);
 			continue;
 		}

@@ -33,15 +33,15 @@ struct engine;
  * crossfade of fade_ns starting there.
  */
 struct engine_item {
-	char segment[128];  /* schedule name; "" for the live programme */
+	char segment[128]; /* schedule name; "" for the live programme */
 	char title[STATS_TEXT];
 	char artist[STATS_TEXT];
-	char source_kind[16]; /* "live", "file", "tone", ... */
-	struct source *src;   /* NULL: the live input */
+	char source_kind[16];  /* "live", "file", "tone", ... */
+	struct source *src;    /* NULL: the live input */
 	int64_t start_wall_ns; /* <= now: as soon as possible */
 	int64_t end_wall_ns;   /* 0: until the next item */
 	int64_t fade_ns;
-	uint64_t key;	       /* planner's id (segment index, start) */
+	uint64_t key; /* planner's id (segment index, start) */
 };
 
 /* What the engine did, for the main thread to log and act on. */
@@ -51,10 +51,10 @@ struct engine_event {
 	int64_t at_wall_ns;
 	enum {
 		ENGINE_EVENT_STARTED = 0,
-		ENGINE_EVENT_ENDED,	/* reached its end */
-		ENGINE_EVENT_FAILED,	/* source failed or ran dry: live */
-		ENGINE_EVENT_SKIPPED,	/* engine_skip() */
-		ENGINE_EVENT_DROPPED,	/* never played: superseded/late */
+		ENGINE_EVENT_ENDED,   /* reached its end */
+		ENGINE_EVENT_FAILED,  /* source failed or ran dry: live */
+		ENGINE_EVENT_SKIPPED, /* engine_skip() */
+		ENGINE_EVENT_DROPPED, /* never played: superseded/late */
 	} what;
 	char detail[256];
 };
@@ -62,37 +62,36 @@ struct engine_event {
 /* Creates the encoders of cfg and starts the thread reading ring
  * (borrowed: must outlive the engine). Owned: engine_stop(). NULL on error
  * with err filled (an encoder libvorbisenc refuses, out of memory). */
-struct engine *engine_start(const struct config *cfg, struct ring *ring,
-    char *err, size_t errlen);
+struct engine *engine_start(
+    const struct config *cfg, struct ring *ring, char *err, size_t errlen);
 
 /* Ends every stream (encoders flush, last packets carry EOS and reach the
  * queues), joins the thread and frees. NULL is a no-op. */
 void engine_stop(struct engine *e);
 
 /* Subscribes queue q (borrowed until detach) to the named encoding. */
-RELAY_MUST_CHECK int engine_attach(struct engine *e, const char *encoding,
-    struct packet_queue *q);
+RELAY_MUST_CHECK int engine_attach(
+    struct engine *e, const char *encoding, struct packet_queue *q);
 void engine_detach(struct engine *e, struct packet_queue *q);
 
 /* Reload: encodings whose settings changed are rebuilt (their outputs see
  * a new chain), new ones created, removed ones dropped after their
  * subscribers detached; the silence threshold and live title follow cfg.
  * 0, or negative errno with err filled and nothing changed. */
-RELAY_MUST_CHECK int engine_reconfigure(struct engine *e,
-    const struct config *cfg, char *err, size_t errlen);
+RELAY_MUST_CHECK int engine_reconfigure(
+    struct engine *e, const struct config *cfg, char *err, size_t errlen);
 
 /* Sets the now-playing title/artist of the live programme. Thread-safe;
  * takes effect at the next block (new comment header on every encoder)
  * when the live programme is on air, else when it comes back. */
-void engine_set_title(struct engine *e, const char *title,
-    const char *artist);
+void engine_set_title(struct engine *e, const char *title, const char *artist);
 
 /* Queues an item (takes ownership of item->src, also on error). Items play
  * in start order; an item whose start has passed starts at once. 0, or
  * -ENOSPC when ENGINE_MAX_PENDING items wait already. Main thread. */
 #define ENGINE_MAX_PENDING 8
-RELAY_MUST_CHECK int engine_schedule(struct engine *e,
-    const struct engine_item *item);
+RELAY_MUST_CHECK int engine_schedule(
+    struct engine *e, const struct engine_item *item);
 
 /* Drops every pending item (not the one on air): reload. Their sources
  * are closed on the main thread by engine_poll(). */

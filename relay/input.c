@@ -84,7 +84,7 @@ push(struct input *in, size_t n)
 	size_t written = ring_write(in->ring, in->frames, n);
 
 	while (written < n && in->cfg.type == INPUT_STDIN &&
-	    !atomic_load(&in->stop)) {
+	       !atomic_load(&in->stop)) {
 		util_sleep_ns(2 * NS_PER_MS);
 		written += ring_write(in->ring,
 		    in->frames + written * (size_t)in->cfg.channels,
@@ -121,8 +121,8 @@ silence_step(struct input *in, struct input_backend *silence)
 		util_sleep_ns(20 * NS_PER_MS);
 		return;
 	}
-	n = input_tone_ops.read(silence, in->frames, in->max_frames, err,
-	    sizeof(err));
+	n = input_tone_ops.read(
+	    silence, in->frames, in->max_frames, err, sizeof(err));
 	if (n > 0)
 		push(in, (size_t)n);
 }
@@ -220,17 +220,19 @@ input_thread(void *arg)
 		log_escape(shown, sizeof(shown), err);
 		stats_input_set_error(err);
 		util_strlcpy(last_err, err, sizeof(last_err));
-		if (n == -EPIPE && (in->cfg.type == INPUT_STDIN ||
-		    in->cfg.type == INPUT_FILE) &&
+		if (n == -EPIPE &&
+		    (in->cfg.type == INPUT_STDIN ||
+			in->cfg.type == INPUT_FILE) &&
 		    in->cfg.at_end == INPUT_END_EXIT) {
-			log_info("input", "%s input: %s; ending the streams "
-					  "(at_end = exit)",
+			log_info("input",
+			    "%s input: %s; ending the streams "
+			    "(at_end = exit)",
 			    ops->name, shown);
 			atomic_store(&in->ended, true);
 			break;
 		}
 		if (n == -EPIPE && (in->cfg.type == INPUT_STDIN ||
-		    in->cfg.type == INPUT_FILE)) {
+				       in->cfg.type == INPUT_FILE)) {
 			final = true;
 			log_warn("input",
 			    "%s input: %s; sending silence from now on",
@@ -283,8 +285,8 @@ input_free(struct input *in)
 
 /* Copies cfg, then starts the thread with every signal blocked. */
 struct input *
-input_start(const struct input_config *cfg, struct ring *ring, char *err,
-    size_t errlen)
+input_start(
+    const struct input_config *cfg, struct ring *ring, char *err, size_t errlen)
 {
 	struct input *in;
 	sigset_t all, old;
@@ -314,8 +316,8 @@ input_start(const struct input_config *cfg, struct ring *ring, char *err,
 	in->ring = ring;
 	in->ops = input_ops_for(cfg->type);
 	in->max_frames = (size_t)cfg->rate_hz / 10 + 1;
-	in->frames = calloc(in->max_frames * (size_t)cfg->channels,
-	    sizeof(float));
+	in->frames =
+	    calloc(in->max_frames * (size_t)cfg->channels, sizeof(float));
 	if (!ok || in->frames == NULL)
 		goto oom;
 	if (in->ops == NULL) {

@@ -28,8 +28,8 @@ struct input_backend; /* private to each backend */
 struct input_ops {
 	const char *name;
 	/* Opens the source. 0 or negative errno with err filled. */
-	int (*open)(const struct input_config *cfg,
-	    struct input_backend **out, char *err, size_t errlen);
+	int (*open)(const struct input_config *cfg, struct input_backend **out,
+	    char *err, size_t errlen);
 	/* Reads up to max_frames interleaved float frames (cfg->channels
 	 * wide, cfg->rate_hz) into frames, waiting for them in real time:
 	 * hardware and pipes are paced by their producer, tone and file by

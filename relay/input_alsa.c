@@ -89,8 +89,8 @@ clear_alsa_message(void)
 
 /* Fills err with "DEVICE: what: strerror (ALSA: first diagnostic)". */
 static int
-set_error(struct input_backend *b, char *err, size_t errlen, const char *what,
-    int rc)
+set_error(
+    struct input_backend *b, char *err, size_t errlen, const char *what, int rc)
 {
 	if (alsa_message[0] != '\0')
 		snprintf(err, errlen, "%s: %s: %s (ALSA: %s)", b->device, what,
@@ -115,28 +115,28 @@ alsa_close(struct input_backend *b)
 
 /* Picks the first format of ours the device offers. */
 static int
-choose_format(struct input_backend *b, snd_pcm_hw_params_t *hw, char *err,
-    size_t errlen)
+choose_format(
+    struct input_backend *b, snd_pcm_hw_params_t *hw, char *err, size_t errlen)
 {
 	static const struct {
 		snd_pcm_format_t alsa;
 		enum sample_format ours;
 	} formats[] = {
-		{ SND_PCM_FORMAT_S16_LE, SAMPLE_S16LE },
-		{ SND_PCM_FORMAT_FLOAT_LE, SAMPLE_F32LE },
-		{ SND_PCM_FORMAT_S32_LE, SAMPLE_S32LE },
+	    {SND_PCM_FORMAT_S16_LE, SAMPLE_S16LE},
+	    {SND_PCM_FORMAT_FLOAT_LE, SAMPLE_F32LE},
+	    {SND_PCM_FORMAT_S32_LE, SAMPLE_S32LE},
 	};
 	size_t i;
 	int rc;
 
 	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		if (snd_pcm_hw_params_test_format(b->pcm, hw,
-			formats[i].alsa) != 0)
+		if (snd_pcm_hw_params_test_format(
+			b->pcm, hw, formats[i].alsa) != 0)
 			continue;
 		rc = snd_pcm_hw_params_set_format(b->pcm, hw, formats[i].alsa);
 		if (rc < 0)
-			return set_error(b, err, errlen,
-			    "cannot set sample format", rc);
+			return set_error(
+			    b, err, errlen, "cannot set sample format", rc);
 		b->format = formats[i].ours;
 		return 0;
 	}
@@ -159,15 +159,15 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 
 	rc = snd_pcm_hw_params_malloc(&hw);
 	if (rc < 0)
-		return set_error(b, err, errlen, "cannot allocate hw params",
-		    rc);
+		return set_error(
+		    b, err, errlen, "cannot allocate hw params", rc);
 	rc = snd_pcm_hw_params_any(b->pcm, hw);
 	if (rc < 0) {
 		set_error(b, err, errlen, "no hw configuration", rc);
 		goto out;
 	}
-	rc = snd_pcm_hw_params_set_access(b->pcm, hw,
-	    SND_PCM_ACCESS_RW_INTERLEAVED);
+	rc = snd_pcm_hw_params_set_access(
+	    b->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED);
 	if (rc < 0) {
 		set_error(b, err, errlen, "interleaved access not offered", rc);
 		goto out;
@@ -175,8 +175,8 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 	rc = choose_format(b, hw, err, errlen);
 	if (rc < 0)
 		goto out;
-	rc = snd_pcm_hw_params_set_channels(b->pcm, hw,
-	    (unsigned int)cfg->channels);
+	rc = snd_pcm_hw_params_set_channels(
+	    b->pcm, hw, (unsigned int)cfg->channels);
 	if (rc < 0) {
 		snd_pcm_hw_params_get_channels_min(hw, &min_ch);
 		snd_pcm_hw_params_get_channels_max(hw, &max_ch);
@@ -202,21 +202,21 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 	}
 	if (cfg->period_frames > 0) {
 		period = (snd_pcm_uframes_t)cfg->period_frames;
-		rc = snd_pcm_hw_params_set_period_size_near(b->pcm, hw,
-		    &period, NULL);
+		rc = snd_pcm_hw_params_set_period_size_near(
+		    b->pcm, hw, &period, NULL);
 		if (rc < 0) {
-			set_error(b, err, errlen, "cannot set the period size",
-			    rc);
+			set_error(
+			    b, err, errlen, "cannot set the period size", rc);
 			goto out;
 		}
 	}
 	if (cfg->buffer_frames > 0) {
 		buffer = (snd_pcm_uframes_t)cfg->buffer_frames;
-		rc = snd_pcm_hw_params_set_buffer_size_near(b->pcm, hw,
-		    &buffer);
+		rc =
+		    snd_pcm_hw_params_set_buffer_size_near(b->pcm, hw, &buffer);
 		if (rc < 0) {
-			set_error(b, err, errlen, "cannot set the buffer size",
-			    rc);
+			set_error(
+			    b, err, errlen, "cannot set the buffer size", rc);
 			goto out;
 		}
 	}
@@ -236,13 +236,13 @@ out:
 /* Opens, configures and starts capture.
  * Runs on: the input thread. */
 static int
-alsa_open(const struct input_config *cfg, struct input_backend **out,
-    char *err, size_t errlen)
+alsa_open(const struct input_config *cfg, struct input_backend **out, char *err,
+    size_t errlen)
 {
 	struct input_backend *b;
-	const char *device = cfg->device != NULL && cfg->device[0] != '\0' ?
-	    cfg->device :
-	    "default";
+	const char *device = cfg->device != NULL && cfg->device[0] != '\0'
+				 ? cfg->device
+				 : "default";
 	int rc;
 
 	*out = NULL;
@@ -262,8 +262,8 @@ alsa_open(const struct input_config *cfg, struct input_backend **out,
 
 	snd_lib_error_set_handler(alsa_error_cb);
 	clear_alsa_message();
-	rc = snd_pcm_open(&b->pcm, device, SND_PCM_STREAM_CAPTURE,
-	    SND_PCM_NONBLOCK);
+	rc = snd_pcm_open(
+	    &b->pcm, device, SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK);
 	if (rc < 0) {
 		b->pcm = NULL;
 		set_error(b, err, errlen, "cannot open capture device", rc);
@@ -305,7 +305,7 @@ fail:
 static int
 recover(struct input_backend *b, int rc, char *err, size_t errlen)
 {
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	struct timespec pause = {0, 10 * 1000 * 1000};
 	int i;
 
 	clear_alsa_message();
@@ -335,8 +335,8 @@ recover(struct input_backend *b, int rc, char *err, size_t errlen)
 /* Waits up to 100 ms, then reads at most one period.
  * Runs on: the input thread. */
 static ssize_t
-alsa_read(struct input_backend *b, float *frames, size_t max_frames,
-    char *err, size_t errlen)
+alsa_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
+    size_t errlen)
 {
 	snd_pcm_sframes_t avail, got;
 	int rc;
@@ -369,14 +369,14 @@ alsa_read(struct input_backend *b, float *frames, size_t max_frames,
 		rc = recover(b, (int)got, err, errlen);
 		return rc < 0 ? rc : 0;
 	}
-	convert_to_float(b->format, b->raw, (size_t)got * (size_t)b->channels,
-	    frames);
+	convert_to_float(
+	    b->format, b->raw, (size_t)got * (size_t)b->channels, frames);
 	return (ssize_t)got;
 }
 
 const struct input_ops input_alsa_ops = {
-	.name = "alsa",
-	.open = alsa_open,
-	.read = alsa_read,
-	.close = alsa_close,
+    .name = "alsa",
+    .open = alsa_open,
+    .read = alsa_read,
+    .close = alsa_close,
 };

@@ -40,7 +40,7 @@ static int64_t
 frames_to_ns(int64_t frames, int rate_hz)
 {
 	return frames / rate_hz * NS_PER_SEC +
-	    frames % rate_hz * NS_PER_SEC / rate_hz;
+	       frames % rate_hz * NS_PER_SEC / rate_hz;
 }
 
 /* Runs on: the input thread. */
@@ -57,8 +57,8 @@ file_close(struct input_backend *b)
 /* Opens the file now, so a missing file is reported at once.
  * Runs on: the input thread. */
 static int
-file_open(const struct input_config *cfg, struct input_backend **out,
-    char *err, size_t errlen)
+file_open(const struct input_config *cfg, struct input_backend **out, char *err,
+    size_t errlen)
 {
 	struct input_backend *b;
 
@@ -77,8 +77,8 @@ file_open(const struct input_config *cfg, struct input_backend **out,
 	b->rate_hz = cfg->rate_hz;
 	b->channels = cfg->channels;
 	b->chunk_frames = cfg->rate_hz > 50 ? (size_t)cfg->rate_hz / 50 : 1;
-	b->af = audio_file_open(cfg->path, cfg->rate_hz, cfg->channels, err,
-	    errlen);
+	b->af = audio_file_open(
+	    cfg->path, cfg->rate_hz, cfg->channels, err, errlen);
 	if (b->af == NULL) {
 		file_close(b);
 		return -EIO;
@@ -90,8 +90,7 @@ file_open(const struct input_config *cfg, struct input_backend **out,
 /* Fills up to n frames, reopening at the end when looping. Returns the
  * count (0 only at the end without loop) or negative errno. */
 static ssize_t
-fill(struct input_backend *b, float *frames, size_t n, char *err,
-    size_t errlen)
+fill(struct input_backend *b, float *frames, size_t n, char *err, size_t errlen)
 {
 	size_t done = 0, ch = (size_t)b->channels;
 	ssize_t got;
@@ -111,13 +110,12 @@ fill(struct input_backend *b, float *frames, size_t n, char *err,
 			break;
 		if (!b->got_audio) {
 			/* An empty file would spin here forever. */
-			snprintf(err, errlen, "%s: contains no audio",
-			    b->path);
+			snprintf(err, errlen, "%s: contains no audio", b->path);
 			return -ENODATA;
 		}
 		audio_file_close(b->af);
-		b->af = audio_file_open(b->path, b->rate_hz, b->channels, err,
-		    errlen);
+		b->af = audio_file_open(
+		    b->path, b->rate_hz, b->channels, err, errlen);
 		if (b->af == NULL)
 			return -EIO;
 		b->got_audio = false;
@@ -128,8 +126,8 @@ fill(struct input_backend *b, float *frames, size_t n, char *err,
 /* About 20 ms per call, released when due by the clock.
  * Runs on: the input thread. */
 static ssize_t
-file_read(struct input_backend *b, float *frames, size_t max_frames,
-    char *err, size_t errlen)
+file_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
+    size_t errlen)
 {
 	size_t n = max_frames < b->chunk_frames ? max_frames : b->chunk_frames;
 	int64_t now, deadline;
@@ -163,8 +161,8 @@ file_read(struct input_backend *b, float *frames, size_t max_frames,
 }
 
 const struct input_ops input_file_ops = {
-	.name = "file",
-	.open = file_open,
-	.read = file_read,
-	.close = file_close,
+    .name = "file",
+    .open = file_open,
+    .read = file_read,
+    .close = file_close,
 };

@@ -30,9 +30,9 @@ struct input_backend {
 	enum sample_format format;
 	int channels;
 	size_t frame_bytes;
-	unsigned char *buf;  /* STDIN_BUF_FRAMES whole frames */
-	size_t buf_bytes;    /* capacity */
-	size_t fill_bytes;   /* bytes of a partial frame kept from before */
+	unsigned char *buf; /* STDIN_BUF_FRAMES whole frames */
+	size_t buf_bytes;   /* capacity */
+	size_t fill_bytes;  /* bytes of a partial frame kept from before */
 };
 
 /* Frees the buffers; fd 0 stays open. Runs on: the input thread. */
@@ -81,10 +81,10 @@ oom:
 /* Polls fd 0 for 100 ms, reads, converts the whole frames.
  * Runs on: the input thread. */
 static ssize_t
-stdin_read(struct input_backend *b, float *frames, size_t max_frames,
-    char *err, size_t errlen)
+stdin_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
+    size_t errlen)
 {
-	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
 	size_t want, whole, used;
 	ssize_t n;
 	int rc;
@@ -126,8 +126,8 @@ stdin_read(struct input_backend *b, float *frames, size_t max_frames,
 	if (whole == 0)
 		return 0;
 	used = whole * b->frame_bytes;
-	convert_to_float(b->format, b->buf, whole * (size_t)b->channels,
-	    frames);
+	convert_to_float(
+	    b->format, b->buf, whole * (size_t)b->channels, frames);
 	/* Keep the partial frame for the next read. */
 	memmove(b->buf, b->buf + used, b->fill_bytes - used);
 	b->fill_bytes -= used;
@@ -135,8 +135,8 @@ stdin_read(struct input_backend *b, float *frames, size_t max_frames,
 }
 
 const struct input_ops input_stdin_ops = {
-	.name = "stdin",
-	.open = stdin_open,
-	.read = stdin_read,
-	.close = stdin_close,
+    .name = "stdin",
+    .open = stdin_open,
+    .read = stdin_read,
+    .close = stdin_close,
 };

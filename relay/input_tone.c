@@ -32,12 +32,12 @@
 struct input_backend {
 	int rate_hz;
 	int channels;
-	size_t chunk_frames;   /* ~20 ms per read */
-	double amplitude;      /* linear peak */
+	size_t chunk_frames; /* ~20 ms per read */
+	double amplitude;    /* linear peak */
 	double cycles_per_frame;
-	double phase_cycles;   /* in [0, 1) */
-	int64_t start_ns;      /* 0 until the first read */
-	int64_t frames_done;   /* since start_ns */
+	double phase_cycles; /* in [0, 1) */
+	int64_t start_ns;    /* 0 until the first read */
+	int64_t frames_done; /* since start_ns */
 };
 
 /* Nanoseconds that frames last at rate_hz, without overflow for any run
@@ -46,13 +46,13 @@ static int64_t
 frames_to_ns(int64_t frames, int rate_hz)
 {
 	return frames / rate_hz * NS_PER_SEC +
-	    frames % rate_hz * NS_PER_SEC / rate_hz;
+	       frames % rate_hz * NS_PER_SEC / rate_hz;
 }
 
 /* Checks the frequency against Nyquist. Runs on: the input thread. */
 static int
-tone_open(const struct input_config *cfg, struct input_backend **out,
-    char *err, size_t errlen)
+tone_open(const struct input_config *cfg, struct input_backend **out, char *err,
+    size_t errlen)
 {
 	struct input_backend *b;
 
@@ -80,9 +80,8 @@ tone_open(const struct input_config *cfg, struct input_backend **out,
 	b->chunk_frames = (size_t)cfg->rate_hz / 50;
 	if (b->chunk_frames == 0)
 		b->chunk_frames = 1;
-	b->amplitude = cfg->frequency_hz > 0.0 ?
-	    pow(10.0, cfg->level_dbfs / 20.0) :
-	    0.0;
+	b->amplitude =
+	    cfg->frequency_hz > 0.0 ? pow(10.0, cfg->level_dbfs / 20.0) : 0.0;
 	b->cycles_per_frame = cfg->frequency_hz / cfg->rate_hz;
 	*out = b;
 	return 0;
@@ -113,8 +112,8 @@ fill(struct input_backend *b, float *frames, size_t n)
 /* About 20 ms per call, released when due by the clock.
  * Runs on: the input thread. */
 static ssize_t
-tone_read(struct input_backend *b, float *frames, size_t max_frames,
-    char *err, size_t errlen)
+tone_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
+    size_t errlen)
 {
 	size_t n = max_frames < b->chunk_frames ? max_frames : b->chunk_frames;
 	int64_t now, deadline;
@@ -146,8 +145,8 @@ tone_close(struct input_backend *b)
 }
 
 const struct input_ops input_tone_ops = {
-	.name = "tone",
-	.open = tone_open,
-	.read = tone_read,
-	.close = tone_close,
+    .name = "tone",
+    .open = tone_open,
+    .read = tone_read,
+    .close = tone_close,
 };

@@ -21,8 +21,8 @@
 #include "util.h"
 
 void
-level_init(struct level_meter *m, int rate_hz, int channels,
-    double threshold_dbfs)
+level_init(
+    struct level_meter *m, int rate_hz, int channels, double threshold_dbfs)
 {
 	m->threshold_dbfs = threshold_dbfs;
 	m->rate_hz = rate_hz > 0 ? rate_hz : 1;

@@ -25,8 +25,8 @@ struct level_meter {
 	int64_t silent_frames; /* consecutive frames below threshold */
 };
 
-void level_init(struct level_meter *m, int rate_hz, int channels,
-    double threshold_dbfs);
+void level_init(
+    struct level_meter *m, int rate_hz, int channels, double threshold_dbfs);
 
 /* Feeds frames. Returns 1 when a block finished (new peak/rms), else 0. */
 int level_feed(struct level_meter *m, const float *frames, size_t nframes);

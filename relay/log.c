@@ -24,7 +24,7 @@
 #define LOG_LINE_MAX 2048
 #define LOG_REPEAT_WINDOW_NS (10 * NS_PER_SEC)
 
-static const char *level_names[] = { "error", "warn", "info", "debug" };
+static const char *level_names[] = {"error", "warn", "info", "debug"};
 
 static atomic_int log_threshold = LOG_LEVEL_INFO;
 static enum log_target log_target_now = LOG_TARGET_STDERR;
@@ -97,8 +97,8 @@ emit(enum log_level level, const char *mod, const char *text)
 	int n;
 
 	if (log_target_now == LOG_TARGET_SYSLOG) {
-		syslog(syslog_priority(level), "%s %s: %s", log_level_name(level),
-		    mod, text);
+		syslog(syslog_priority(level), "%s %s: %s",
+		    log_level_name(level), mod, text);
 		return;
 	}
 	util_format_iso8601(util_now_wall_ns(), true, ts, sizeof(ts));
@@ -140,8 +140,8 @@ log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 	}
 	if (suppressed > 0) {
 		char note[64];
-		snprintf(note, sizeof(note), "(%u similar suppressed)",
-		    suppressed);
+		snprintf(
+		    note, sizeof(note), "(%u similar suppressed)", suppressed);
 		emit(level, mod, note);
 		suppressed = 0;
 	}
@@ -172,8 +172,8 @@ log_escape(char *dst, size_t len, const char *src)
 				dst[o++] = '\\';
 				dst[o++] = '\\';
 			} else {
-				o += (size_t)snprintf(dst + o, len - o, "\\x%02x",
-				    *s);
+				o += (size_t)snprintf(
+				    dst + o, len - o, "\\x%02x", *s);
 			}
 		} else {
 			if (o + 1 >= len)

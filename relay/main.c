@@ -107,8 +107,9 @@ check_permissions(const struct config *cfg)
 	}
 	if (inline_secret && stat(cfg->path, &st) == 0 &&
 	    (st.st_mode & S_IROTH) != 0)
-		log_warn(MOD, "%s holds a password and is readable by every "
-			      "user; chmod o-r it or use password_file",
+		log_warn(MOD,
+		    "%s holds a password and is readable by every "
+		    "user; chmod o-r it or use password_file",
 		    cfg->path);
 }
 
@@ -152,8 +153,8 @@ start_all(struct relay *r)
 
 	err[0] = '\0';
 	stats_configure(cfg);
-	r->ring = ring_new((size_t)cfg->input.rate_hz * RING_SECONDS,
-	    cfg->input.channels);
+	r->ring = ring_new(
+	    (size_t)cfg->input.rate_hz * RING_SECONDS, cfg->input.channels);
 	if (r->ring == NULL) {
 		log_err(MOD, "out of memory allocating the input ring");
 		return -ENOMEM;
@@ -226,13 +227,13 @@ reload(struct relay *r)
 	struct config *next = NULL, *old = r->cfg;
 	char err[CONFIG_ERR_LEN];
 	size_t i, j;
-	bool keep[CONFIG_MAX_OUTPUTS] = { false };
+	bool keep[CONFIG_MAX_OUTPUTS] = {false};
 	int kept = 0, started = 0, stopped = 0;
 
 	log_info(MOD, "reloading %s", old->path);
 	if (config_load(old->path, &next, err, sizeof(err)) < 0) {
-		log_err(MOD, "reload rejected, the running config stays: %s",
-		    err);
+		log_err(
+		    MOD, "reload rejected, the running config stays: %s", err);
 		return;
 	}
 	if (next->input.rate_hz != old->input.rate_hz ||
@@ -244,8 +245,9 @@ reload(struct relay *r)
 		return;
 	}
 	if (programme_reload(r->programme, next, err, sizeof(err)) < 0) {
-		log_err(MOD, "reload rejected, the running config and schedule "
-			     "stay: %s",
+		log_err(MOD,
+		    "reload rejected, the running config and schedule "
+		    "stay: %s",
 		    err);
 		config_free(next);
 		return;
@@ -276,8 +278,8 @@ reload(struct relay *r)
 					keep[j] = true;
 			}
 		}
-		if (no != NULL && oo != NULL && config_output_same(old, oo, next,
-						    no)) {
+		if (no != NULL && oo != NULL &&
+		    config_output_same(old, oo, next, no)) {
 			kept++;
 			i++;
 			continue;
@@ -310,8 +312,9 @@ reload(struct relay *r)
 	status_reconfigure(r->status, next);
 	r->cfg = next;
 	config_free(old);
-	log_info(MOD, "reloaded: %d output(s) kept streaming, %d started, "
-		      "%d stopped",
+	log_info(MOD,
+	    "reloaded: %d output(s) kept streaming, %d started, "
+	    "%d stopped",
 	    kept, started, stopped);
 }
 
@@ -380,8 +383,9 @@ schedule_main(int argc, char **argv)
 		return 1;
 	}
 	if (cfg->schedule.file == NULL) {
-		fprintf(stderr, "%s: no [schedule] file: only the live "
-				"programme plays\n",
+		fprintf(stderr,
+		    "%s: no [schedule] file: only the live "
+		    "programme plays\n",
 		    path);
 		config_free(cfg);
 		return 0;
@@ -419,14 +423,15 @@ run(struct relay *r)
 		rc = 1;
 		running = false;
 	} else {
-		log_info(MOD, "relay %s running: %zu encoding(s), %zu "
-			      "output(s); SIGHUP reloads, SIGTERM stops",
+		log_info(MOD,
+		    "relay %s running: %zu encoding(s), %zu "
+		    "output(s); SIGHUP reloads, SIGTERM stops",
 		    RELAY_VERSION, r->cfg->n_encodings, r->cfg->n_outputs);
 	}
 	while (running) {
 		struct pollfd pfd[2] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = control_fd(), .events = POLLIN },
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = control_fd(), .events = POLLIN},
 		};
 		struct signalfd_siginfo si;
 		int n = poll(pfd, 2, 200);
@@ -476,12 +481,12 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "dump-config", no_argument, NULL, 'd' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, 'k'},
+	    {"dump-config", no_argument, NULL, 'd'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct relay r;
 	const char *path = NULL;
@@ -507,7 +512,8 @@ main(int argc, char **argv)
 			config_dump_keys(stdout);
 			return 0;
 		case 'V':
-			printf("relay %s (%s)\n", RELAY_VERSION, relay_git_rev());
+			printf(
+			    "relay %s (%s)\n", RELAY_VERSION, relay_git_rev());
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -537,8 +543,8 @@ main(int argc, char **argv)
 	if (check) {
 		struct schedule *s = NULL;
 		if (r.cfg->schedule.file != NULL &&
-		    schedule_load(r.cfg->schedule.file, r.cfg->schedule.timezone,
-			&s, err, sizeof(err)) < 0) {
+		    schedule_load(r.cfg->schedule.file,
+			r.cfg->schedule.timezone, &s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			config_free(r.cfg);
 			return 1;

@@ -125,8 +125,7 @@ muxer_free(struct muxer *m)
 }
 
 static int
-write_page(struct muxer *m, const ogg_page *og, muxer_write_cb *cb,
-    void *arg)
+write_page(struct muxer *m, const ogg_page *og, muxer_write_cb *cb, void *arg)
 {
 	size_t head = (size_t)og->header_len, body = (size_t)og->body_len;
 	int64_t granule;
@@ -179,8 +178,8 @@ new_serial(const struct muxer *m)
  * flushed so audio starts on a fresh page. base_granule is the caller's.
  */
 static int
-start_stream(struct muxer *m, struct stream_headers *h, muxer_write_cb *cb,
-    void *arg)
+start_stream(
+    struct muxer *m, struct stream_headers *h, muxer_write_cb *cb, void *arg)
 {
 	ogg_packet op;
 	int i;
@@ -213,8 +212,8 @@ start_stream(struct muxer *m, struct stream_headers *h, muxer_write_cb *cb,
 
 /* Writes one audio packet into the open stream, paging by duration. */
 static int
-write_audio(struct muxer *m, struct packet *p, bool eos, muxer_write_cb *cb,
-    void *arg)
+write_audio(
+    struct muxer *m, struct packet *p, bool eos, muxer_write_cb *cb, void *arg)
 {
 	ogg_packet op;
 	int64_t granule;
@@ -255,18 +254,17 @@ end_stream(struct muxer *m, muxer_write_cb *cb, void *arg)
 
 /* Whether a packet made for a can prime a decoder set up with b. */
 static bool
-same_codec_setup(const struct stream_headers *a,
-    const struct stream_headers *b)
+same_codec_setup(const struct stream_headers *a, const struct stream_headers *b)
 {
 	return a->rate_hz == b->rate_hz && a->channels == b->channels &&
-	    a->bytes[0] == b->bytes[0] && a->bytes[2] == b->bytes[2] &&
-	    memcmp(a->packet[0], b->packet[0], a->bytes[0]) == 0 &&
-	    memcmp(a->packet[2], b->packet[2], a->bytes[2]) == 0;
+	       a->bytes[0] == b->bytes[0] && a->bytes[2] == b->bytes[2] &&
+	       memcmp(a->packet[0], b->packet[0], a->bytes[0]) == 0 &&
+	       memcmp(a->packet[2], b->packet[2], a->bytes[2]) == 0;
 }
 
 int
-muxer_packet(struct muxer *m, struct packet *p, bool gap, muxer_write_cb *cb,
-    void *arg)
+muxer_packet(
+    struct muxer *m, struct packet *p, bool gap, muxer_write_cb *cb, void *arg)
 {
 	struct packet *carry = NULL;
 	int rc;

@@ -30,8 +30,7 @@ struct muxer;
 
 /* Writes one page (header and body back to back). 0 or negative errno;
  * an error is returned from the muxer call unchanged. */
-typedef int muxer_write_cb(const unsigned char *data, size_t bytes,
-    void *arg);
+typedef int muxer_write_cb(const unsigned char *data, size_t bytes, void *arg);
 
 /* Owned: free with muxer_free(). */
 struct muxer *muxer_new(int64_t max_page_ms);
@@ -40,8 +39,8 @@ void muxer_free(struct muxer *m);
 /* Adds a packet (borrowed). gap = packets were lost before this one.
  * 0 or the first error from cb; after an error the stream is abandoned
  * (as muxer_reset) and the next packet starts a new one. */
-RELAY_MUST_CHECK int muxer_packet(struct muxer *m, struct packet *p, bool gap,
-    muxer_write_cb *cb, void *arg);
+RELAY_MUST_CHECK int muxer_packet(
+    struct muxer *m, struct packet *p, bool gap, muxer_write_cb *cb, void *arg);
 
 /* Ends the current stream: the held packet goes out with EOS set. */
 RELAY_MUST_CHECK int muxer_end(struct muxer *m, muxer_write_cb *cb, void *arg);

@@ -115,9 +115,9 @@ next_delay(struct output *o)
 {
 	int64_t d = o->backoff_ns;
 	int64_t span = d / 2;
-	int64_t jitter = span > 0
-	    ? (int64_t)(util_random_u32() % (uint64_t)span) - span / 2
-	    : 0;
+	int64_t jitter =
+	    span > 0 ? (int64_t)(util_random_u32() % (uint64_t)span) - span / 2
+		     : 0;
 
 	d += jitter;
 	if (d < o->reconnect_min_ns)
@@ -149,8 +149,7 @@ fail(struct output *o, const char *why)
 	stats_output_set_connected(o->stats_id, false, why);
 	log_msg(repeat ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN, o->mod,
 	    "%s: %s; %s in %.1f s", o->url, why,
-	    was_connected ? "reconnecting" : "retrying",
-	    (double)delay / 1e9);
+	    was_connected ? "reconnecting" : "retrying", (double)delay / 1e9);
 	util_strlcpy(o->last_fail, why, sizeof(o->last_fail));
 }
 
@@ -192,7 +191,7 @@ try_connect(struct output *o, bool poll)
 			o->state = OUTPUT_CONNECTING;
 			o->connect_started_mono_ns = util_now_mono_ns();
 		} else if (util_now_mono_ns() - o->connect_started_mono_ns >
-		    o->connect_timeout_ns) {
+			   o->connect_timeout_ns) {
 			snprintf(err, sizeof(err),
 			    "no answer within %.0f s (connect_timeout)",
 			    (double)o->connect_timeout_ns / 1e9);
@@ -229,18 +228,19 @@ watchdog(struct output *o, size_t pending)
 	if (pending == 0 || pending < o->last_pending)
 		o->last_progress_mono_ns = now;
 	o->last_pending = pending;
-	if (pending > 0 && now - o->last_progress_mono_ns > o->stall_timeout_ns) {
+	if (pending > 0 &&
+	    now - o->last_progress_mono_ns > o->stall_timeout_ns) {
 		snprintf(why, sizeof(why),
-		    "stalled: %zu bytes waiting, none sent for %.0f s",
-		    pending, (double)o->stall_timeout_ns / 1e9);
+		    "stalled: %zu bytes waiting, none sent for %.0f s", pending,
+		    (double)o->stall_timeout_ns / 1e9);
 		fail(o, why);
 		return true;
 	}
 	if (o->type == OUTPUT_ICECAST && o->poll_interval_ns > 0) {
 		int64_t wall = util_now_wall_ns();
 		int64_t seen = stats_output_server_seen(o->stats_id);
-		int64_t base = seen > o->connected_wall_ns ? seen
-							     : o->connected_wall_ns;
+		int64_t base =
+		    seen > o->connected_wall_ns ? seen : o->connected_wall_ns;
 		if (wall - base > o->stall_timeout_ns + o->poll_interval_ns) {
 			snprintf(why, sizeof(why),
 			    "stalled: the server has not listed this mount "
@@ -265,10 +265,11 @@ handle_title(struct output *o, struct packet *p)
 		return;
 	o->title_chain = h->chain_id;
 	err[0] = '\0';
-	if (o->ops->set_title(o->backend, h->title, h->artist, err,
-		sizeof(err)) < 0)
-		log_warn(o->mod, "%s: title update failed: %s; the stream "
-				 "goes on",
+	if (o->ops->set_title(
+		o->backend, h->title, h->artist, err, sizeof(err)) < 0)
+		log_warn(o->mod,
+		    "%s: title update failed: %s; the stream "
+		    "goes on",
 		    o->url, err);
 }
 
@@ -301,8 +302,9 @@ run_connected(struct output *o)
 	dropped = packet_queue_take_dropped(o->queue);
 	if (dropped > 0) {
 		stats_output_add_dropped(o->stats_id, dropped);
-		log_warn(o->mod, "%s: fell behind; dropped %llu KiB of queued "
-				 "audio and restarted the stream",
+		log_warn(o->mod,
+		    "%s: fell behind; dropped %llu KiB of queued "
+		    "audio and restarted the stream",
 		    o->url, (unsigned long long)(dropped / 1024));
 	}
 	err[0] = '\0';
@@ -311,8 +313,8 @@ run_connected(struct output *o)
 		fail(o, err[0] != '\0' ? err : strerror(-rc));
 		return;
 	}
-	stats_output_set_queue(o->stats_id,
-	    packet_queue_bytes(o->queue) + pending);
+	stats_output_set_queue(
+	    o->stats_id, packet_queue_bytes(o->queue) + pending);
 	watchdog(o, pending);
 }
 
@@ -371,8 +373,8 @@ output_thread(void *arg)
 			} else {
 				int64_t wait = o->next_attempt_mono_ns - now;
 				drain_discard(o, wait < 100 * NS_PER_MS
-					? wait
-					: 100 * NS_PER_MS);
+						     ? wait
+						     : 100 * NS_PER_MS);
 			}
 			break;
 		case OUTPUT_CONNECTING:
@@ -389,8 +391,7 @@ output_thread(void *arg)
 }
 
 struct output *
-output_start(const struct config *cfg, size_t index, char *err,
-    size_t errlen)
+output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 {
 	const struct output_config *oc = &cfg->outputs[index];
 	struct output *o;
@@ -426,8 +427,8 @@ output_start(const struct config *cfg, size_t index, char *err,
 	o->connect_timeout_ns = oc->connect_timeout_ns;
 	o->poll_interval_ns = cfg->status.poll_icecast_ns;
 	o->ops = ops;
-	max_bytes = (size_t)(oc->queue_ns / NS_PER_SEC + 1) *
-	    QUEUE_BYTES_PER_SEC;
+	max_bytes =
+	    (size_t)(oc->queue_ns / NS_PER_SEC + 1) * QUEUE_BYTES_PER_SEC;
 	o->queue = packet_queue_new(max_bytes);
 	o->muxer = muxer_new(MAX_PAGE_MS);
 	if (o->queue == NULL || o->muxer == NULL) {

@@ -44,7 +44,8 @@ struct output_ops {
 	int (*flush)(struct output_backend *b, size_t *pending, char *err,
 	    size_t errlen);
 	/* Optional (NULL): asks the server to show title/artist (metadata =
-	 * admin). May block up to a few seconds; called on the output thread. */
+	 * admin). May block up to a few seconds; called on the output thread.
+	 */
 	int (*set_title)(struct output_backend *b, const char *title,
 	    const char *artist, char *err, size_t errlen);
 	/* Closes the connection (safe when not connected). */
@@ -62,8 +63,8 @@ struct output;
  * call only: the output and its backend copy what they keep, so a reload
  * may free the old config while unchanged outputs run on. Owned:
  * output_stop(). NULL on error. */
-struct output *output_start(const struct config *cfg, size_t index,
-    char *err, size_t errlen);
+struct output *output_start(
+    const struct config *cfg, size_t index, char *err, size_t errlen);
 
 /* Ends the stream with EOS (after draining what is queued, at most
  * drain_ns), disconnects, joins and frees. NULL is a no-op. */

@@ -46,8 +46,8 @@ file_open(struct output_backend *b, char *err, size_t errlen)
 	b->fd = open(b->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (b->fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot open %s: %s", b->path,
-		    strerror(e));
+		snprintf(
+		    err, errlen, "cannot open %s: %s", b->path, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -80,8 +80,7 @@ file_write(struct output_backend *b, const unsigned char *data, size_t bytes,
 }
 
 static int
-file_flush(struct output_backend *b, size_t *pending, char *err,
-    size_t errlen)
+file_flush(struct output_backend *b, size_t *pending, char *err, size_t errlen)
 {
 	(void)b;
 	(void)err;
@@ -110,13 +109,13 @@ file_destroy(struct output_backend *b)
 }
 
 const struct output_ops output_file_ops = {
-	.name = "file",
-	.create = file_create,
-	.open = file_open,
-	.open_poll = file_open_poll,
-	.write = file_write,
-	.flush = file_flush,
-	.set_title = NULL,
-	.close = file_close,
-	.destroy = file_destroy,
+    .name = "file",
+    .create = file_create,
+    .open = file_open,
+    .open_poll = file_open_poll,
+    .write = file_write,
+    .flush = file_flush,
+    .set_title = NULL,
+    .close = file_close,
+    .destroy = file_destroy,
 };

@@ -48,8 +48,8 @@ headers_new(int rate_hz, int channels, const char *title, const char *artist,
 	h->channels = channels;
 	h->chain_id = chain_id_next();
 	util_strlcpy(h->title, title != NULL ? title : "", sizeof(h->title));
-	util_strlcpy(h->artist, artist != NULL ? artist : "",
-	    sizeof(h->artist));
+	util_strlcpy(
+	    h->artist, artist != NULL ? artist : "", sizeof(h->artist));
 	for (i = 0; i < 3; i++) {
 		/* malloc(0) may return NULL: always ask for at least 1 byte. */
 		h->packet[i] = malloc(bytes[i] > 0 ? bytes[i] : 1);

@@ -37,16 +37,16 @@ struct stream_headers {
 struct packet {
 	atomic_int refs;
 	struct stream_headers *headers; /* one reference held by the packet */
-	int64_t granulepos;	       /* absolute, encoder's own count */
+	int64_t granulepos;		/* absolute, encoder's own count */
 	int64_t packetno;
-	bool eos;      /* last packet of the encoder (shutdown) */
+	bool eos; /* last packet of the encoder (shutdown) */
 	size_t bytes;
 	unsigned char data[];
 };
 
 /* Owned (refs = 1). The three buffers are copied. NULL on OOM. */
-struct stream_headers *headers_new(int rate_hz, int channels,
-    const char *title, const char *artist, const unsigned char *const pkt[3],
+struct stream_headers *headers_new(int rate_hz, int channels, const char *title,
+    const char *artist, const unsigned char *const pkt[3],
     const size_t bytes[3]);
 struct stream_headers *headers_ref(struct stream_headers *h);
 void headers_unref(struct stream_headers *h);

@@ -149,8 +149,8 @@ packet_queue_push(struct packet_queue *q, struct packet *p)
 	bool overflow;
 
 	pthread_mutex_lock(&q->lock);
-	overflow = q->count > 0 &&
-	    (p->bytes > q->max_bytes || q->bytes > q->max_bytes - p->bytes);
+	overflow = q->count > 0 && (p->bytes > q->max_bytes ||
+				       q->bytes > q->max_bytes - p->bytes);
 	if (overflow) {
 		q->dropped_bytes += drop_all_locked(q);
 		q->gap = true;
@@ -188,9 +188,8 @@ packet_queue_pop(struct packet_queue *q, int64_t timeout_ns, bool *gap)
 
 	pthread_mutex_lock(&q->lock);
 	while (q->count == 0 && !q->wake) {
-		if (timeout_ns <= 0 ||
-		    pthread_cond_timedwait(&q->cond, &q->lock, &ts) ==
-			ETIMEDOUT)
+		if (timeout_ns <= 0 || pthread_cond_timedwait(&q->cond,
+					   &q->lock, &ts) == ETIMEDOUT)
 			break;
 	}
 	if (q->count > 0) {

@@ -32,8 +32,8 @@ bool packet_queue_push(struct packet_queue *q, struct packet *p);
 /* Returns the oldest packet (owned reference: caller unrefs) or NULL after
  * timeout_ns or packet_queue_wake(). *gap is set when packets were dropped
  * just before this one. */
-struct packet *packet_queue_pop(struct packet_queue *q, int64_t timeout_ns,
-    bool *gap);
+struct packet *packet_queue_pop(
+    struct packet_queue *q, int64_t timeout_ns, bool *gap);
 
 /* Drops everything queued (not counted as dropped). */
 void packet_queue_clear(struct packet_queue *q);

@@ -86,28 +86,30 @@ programme_probe_files(struct schedule *s, bool log_failures)
 			0 &&
 		    ns > 0) {
 			if (schedule_set_duration(s, i, ns) < 0 && log_failures)
-				log_warn(MOD, "segment %s: %s is longer than "
-					      "24 h; set duration",
+				log_warn(MOD,
+				    "segment %s: %s is longer than "
+				    "24 h; set duration",
 				    seg->name, seg->path);
 		} else if (log_failures) {
-			log_warn(MOD, "segment %s: %s; it will be skipped "
-				      "unless the file appears",
+			log_warn(MOD,
+			    "segment %s: %s; it will be skipped "
+			    "unless the file appears",
 			    seg->name, err);
 		}
 	}
 }
 
 static int
-load_schedule(const struct config *cfg, struct schedule **out, char *err,
-    size_t errlen)
+load_schedule(
+    const struct config *cfg, struct schedule **out, char *err, size_t errlen)
 {
 	int rc;
 
 	*out = NULL;
 	if (cfg->schedule.file == NULL)
 		return 0;
-	rc = schedule_load(cfg->schedule.file, cfg->schedule.timezone, out,
-	    err, errlen);
+	rc = schedule_load(
+	    cfg->schedule.file, cfg->schedule.timezone, out, err, errlen);
 	if (rc < 0)
 		return rc;
 	programme_probe_files(*out, true);
@@ -157,8 +159,8 @@ programme_schedule(const struct programme *p)
 }
 
 int
-programme_reload(struct programme *p, const struct config *cfg, char *err,
-    size_t errlen)
+programme_reload(
+    struct programme *p, const struct config *cfg, char *err, size_t errlen)
 {
 	struct schedule *next = NULL;
 
@@ -177,22 +179,22 @@ programme_reload(struct programme *p, const struct config *cfg, char *err,
 }
 
 static void
-fill_item_texts(struct engine_item *it, const char *segment,
-    const char *title, const char *artist, enum schedule_source kind)
+fill_item_texts(struct engine_item *it, const char *segment, const char *title,
+    const char *artist, enum schedule_source kind)
 {
 	util_strlcpy(it->segment, segment, sizeof(it->segment));
-	util_sanitize_text(it->title, sizeof(it->title),
-	    title != NULL ? title : segment);
-	util_sanitize_text(it->artist, sizeof(it->artist),
-	    artist != NULL ? artist : "");
+	util_sanitize_text(
+	    it->title, sizeof(it->title), title != NULL ? title : segment);
+	util_sanitize_text(
+	    it->artist, sizeof(it->artist), artist != NULL ? artist : "");
 	util_strlcpy(it->source_kind, schedule_source_name(kind),
 	    sizeof(it->source_kind));
 }
 
 /* Opens the source of an occurrence and hands it to the engine. */
 static void
-plan(struct programme *p, const struct schedule_occurrence *occ,
-    int64_t now, uint64_t key)
+plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
+    uint64_t key)
 {
 	const struct schedule_segment *seg =
 	    schedule_segment(p->schedule, occ->segment);
@@ -209,21 +211,22 @@ plan(struct programme *p, const struct schedule_occurrence *occ,
 	it.key = key;
 	if (seg->source != SCHEDULE_SOURCE_LIVE) {
 		struct source_spec spec = {
-			.name = seg->name,
-			.kind = seg->source,
-			.path = seg->path,
-			.order = seg->order,
-			.url = seg->url,
-			.frequency_hz = seg->frequency_hz,
-			.level_dbfs = seg->level_dbfs,
-			.skip_ns = from - occ->start_wall_ns,
+		    .name = seg->name,
+		    .kind = seg->source,
+		    .path = seg->path,
+		    .order = seg->order,
+		    .url = seg->url,
+		    .frequency_hz = seg->frequency_hz,
+		    .level_dbfs = seg->level_dbfs,
+		    .skip_ns = from - occ->start_wall_ns,
 		};
 		err[0] = '\0';
 		it.src = source_open(&spec, engine_rate_hz(p->engine),
 		    engine_channels(p->engine), err, sizeof(err));
 		if (it.src == NULL) {
-			log_warn(MOD, "segment %s (%s) skipped: %s; the live "
-				      "programme goes on",
+			log_warn(MOD,
+			    "segment %s (%s) skipped: %s; the live "
+			    "programme goes on",
 			    seg->name,
 			    schedule_format_local(p->schedule,
 				occ->start_wall_ns, when, sizeof(when)),
@@ -236,8 +239,8 @@ plan(struct programme *p, const struct schedule_occurrence *occ,
 		    seg->name);
 	else
 		log_debug(MOD, "segment %s planned for %s", seg->name,
-		    schedule_format_local(p->schedule, occ->from_wall_ns, when,
-			sizeof(when)));
+		    schedule_format_local(
+			p->schedule, occ->from_wall_ns, when, sizeof(when)));
 }
 
 static void
@@ -246,8 +249,8 @@ log_event(struct programme *p, const struct engine_event *ev)
 	char when[64];
 
 	if (p->schedule != NULL)
-		schedule_format_local(p->schedule, ev->at_wall_ns, when,
-		    sizeof(when));
+		schedule_format_local(
+		    p->schedule, ev->at_wall_ns, when, sizeof(when));
 	else
 		util_format_iso8601(ev->at_wall_ns, true, when, sizeof(when));
 	switch (ev->what) {
@@ -259,8 +262,9 @@ log_event(struct programme *p, const struct engine_event *ev)
 		    ev->detail[0] != '\0' ? ": " : "", ev->detail);
 		break;
 	case ENGINE_EVENT_FAILED:
-		log_warn(MOD, "segment %s stopped at %s: %s; back to the live "
-			      "programme",
+		log_warn(MOD,
+		    "segment %s stopped at %s: %s; back to the live "
+		    "programme",
 		    ev->segment, when, ev->detail);
 		break;
 	case ENGINE_EVENT_SKIPPED:
@@ -268,8 +272,8 @@ log_event(struct programme *p, const struct engine_event *ev)
 		    when, ev->detail);
 		break;
 	case ENGINE_EVENT_DROPPED:
-		log_warn(MOD, "segment %s not played: %s", ev->segment,
-		    ev->detail);
+		log_warn(
+		    MOD, "segment %s not played: %s", ev->segment, ev->detail);
 		break;
 	}
 }
@@ -286,8 +290,8 @@ publish_next(struct programme *p, int64_t now)
 	stats_programme_get(&sp);
 	sp.n_next = 0;
 	if (p->schedule != NULL) {
-		n = schedule_upcoming(p->schedule, now, now + 48 * 3600 *
-			NS_PER_SEC, occ, RELAY_ARRAY_LEN(occ));
+		n = schedule_upcoming(p->schedule, now,
+		    now + 48 * 3600 * NS_PER_SEC, occ, RELAY_ARRAY_LEN(occ));
 		for (i = 0; i < n && k < STATS_MAX_NEXT; i++) {
 			const struct schedule_segment *seg =
 			    schedule_segment(p->schedule, occ[i].segment);
@@ -322,8 +326,8 @@ programme_tick(struct programme *p, int64_t now)
 		return;
 
 	/* Files that were missing at load may have appeared. */
-	n = schedule_upcoming(p->schedule, now, now + PROGRAMME_PREROLL_NS,
-	    up, RELAY_ARRAY_LEN(up));
+	n = schedule_upcoming(p->schedule, now, now + PROGRAMME_PREROLL_NS, up,
+	    RELAY_ARRAY_LEN(up));
 	for (i = 0; i < n; i++) {
 		const struct schedule_segment *seg =
 		    schedule_segment(p->schedule, up[i].segment);
@@ -338,12 +342,12 @@ programme_tick(struct programme *p, int64_t now)
 			continue;
 		if (source_probe_duration(seg->path, &ns, err, sizeof(err)) ==
 			0 &&
-		    schedule_set_duration(p->schedule, up[i].segment, ns) ==
-			0)
+		    schedule_set_duration(p->schedule, up[i].segment, ns) == 0)
 			continue;
 		mark_planned(p, key);
-		log_warn(MOD, "segment %s skipped: %s; the live programme "
-			      "goes on",
+		log_warn(MOD,
+		    "segment %s skipped: %s; the live programme "
+		    "goes on",
 		    seg->name, err);
 	}
 
@@ -352,8 +356,8 @@ programme_tick(struct programme *p, int64_t now)
 		if (schedule_active(p->schedule, t, &act) < 0)
 			break;
 		if (act.segment != SCHEDULE_NONE) {
-			uint64_t key = occurrence_key(act.segment,
-			    act.start_wall_ns, act.from_wall_ns);
+			uint64_t key = occurrence_key(
+			    act.segment, act.start_wall_ns, act.from_wall_ns);
 			if (!planned(p, key) && act.until_wall_ns > now)
 				plan(p, &act, now, key);
 		}
@@ -392,14 +396,14 @@ programme_play(struct programme *p, const struct programme_request *req,
 	}
 	if (req->kind != SCHEDULE_SOURCE_LIVE) {
 		struct source_spec spec = {
-			.name = "api",
-			.kind = req->kind,
-			.path = req->path,
-			.order = SCHEDULE_ORDER_SEQUENTIAL,
-			.url = req->url,
-			.frequency_hz = req->frequency_hz,
-			.level_dbfs = req->level_dbfs,
-			.skip_ns = 0,
+		    .name = "api",
+		    .kind = req->kind,
+		    .path = req->path,
+		    .order = SCHEDULE_ORDER_SEQUENTIAL,
+		    .url = req->url,
+		    .frequency_hz = req->frequency_hz,
+		    .level_dbfs = req->level_dbfs,
+		    .skip_ns = 0,
 		};
 		it.src = source_open(&spec, engine_rate_hz(p->engine),
 		    engine_channels(p->engine), err, errlen);
@@ -415,7 +419,6 @@ programme_play(struct programme *p, const struct programme_request *req,
 		return -ENOSPC;
 	}
 	log_info(MOD, "control: %s segment queued for %.1f s (%s)",
-	    schedule_source_name(req->kind), (double)duration / 1e9,
-	    it.title);
+	    schedule_source_name(req->kind), (double)duration / 1e9, it.title);
 	return 0;
 }

@@ -27,8 +27,8 @@ struct programme;
 
 /* Loads cfg's schedule (if any). Owned: programme_free(). NULL with err
  * "FILE:LINE: [segment x] key: ..." when the schedule has an error. */
-struct programme *programme_new(const struct config *cfg, char *err,
-    size_t errlen);
+struct programme *programme_new(
+    const struct config *cfg, char *err, size_t errlen);
 void programme_free(struct programme *p);
 
 /* Attaches the engine items go to (borrowed). */
@@ -37,8 +37,8 @@ void programme_attach(struct programme *p, struct engine *e);
 /* Replaces the schedule by cfg's. On error nothing changes and err is
  * filled. Items already handed to the engine for the old schedule are
  * dropped, except the one on air. */
-RELAY_MUST_CHECK int programme_reload(struct programme *p,
-    const struct config *cfg, char *err, size_t errlen);
+RELAY_MUST_CHECK int programme_reload(
+    struct programme *p, const struct config *cfg, char *err, size_t errlen);
 
 /* Plans, logs engine events, publishes next[]. Call a few times a
  * second. */

@@ -88,8 +88,8 @@ ring_new(size_t capacity_frames, int channels)
 		return NULL;
 
 	/* aligned_alloc() wants a size that is a multiple of the alignment. */
-	alloc_bytes = (sizeof(*r) + RING_CACHE_LINE - 1) &
-	    ~(size_t)(RING_CACHE_LINE - 1);
+	alloc_bytes =
+	    (sizeof(*r) + RING_CACHE_LINE - 1) & ~(size_t)(RING_CACHE_LINE - 1);
 	r = aligned_alloc(RING_CACHE_LINE, alloc_bytes);
 	if (r == NULL)
 		return NULL;
@@ -241,8 +241,8 @@ ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
 		avail = ring_readable(r);
 		if (avail >= min_frames)
 			return avail;
-		if (atomic_exchange_explicit(&r->wake_pending, false,
-		    memory_order_acq_rel))
+		if (atomic_exchange_explicit(
+			&r->wake_pending, false, memory_order_acq_rel))
 			return avail;
 		left_ns = deadline_ns - util_now_mono_ns();
 		if (left_ns <= 0)

@@ -29,13 +29,13 @@
 #include "util.h"
 
 struct source_spec {
-	const char *name;		/* segment name, for messages */
-	enum schedule_source kind;	/* not SCHEDULE_SOURCE_LIVE */
-	const char *path;		/* file, playlist (dir or .m3u) */
-	enum schedule_order order;	/* playlist */
-	const char *url;		/* stream: http:// or https:// */
-	double frequency_hz;		/* tone */
-	double level_dbfs;		/* tone */
+	const char *name;	   /* segment name, for messages */
+	enum schedule_source kind; /* not SCHEDULE_SOURCE_LIVE */
+	const char *path;	   /* file, playlist (dir or .m3u) */
+	enum schedule_order order; /* playlist */
+	const char *url;	   /* stream: http:// or https:// */
+	double frequency_hz;	   /* tone */
+	double level_dbfs;	   /* tone */
 	int64_t skip_ns; /* join in progress: skip this much audio first */
 };
 
@@ -79,7 +79,7 @@ void source_close(struct source *s);
 
 /* Opens path with libsndfile only to read its length (for `relay
  * schedule` and segment durations). 0 or negative errno with err. */
-RELAY_MUST_CHECK int source_probe_duration(const char *path,
-    int64_t *duration_ns, char *err, size_t errlen);
+RELAY_MUST_CHECK int source_probe_duration(
+    const char *path, int64_t *duration_ns, char *err, size_t errlen);
 
 #endif

@@ -64,8 +64,8 @@ stats_configure(const struct config *cfg)
 	util_strlcpy(station_description, cfg->station.description,
 	    sizeof(station_description));
 	util_strlcpy(station_url, cfg->station.url, sizeof(station_url));
-	util_strlcpy(input_type, input_type_name(cfg->input.type),
-	    sizeof(input_type));
+	util_strlcpy(
+	    input_type, input_type_name(cfg->input.type), sizeof(input_type));
 	threshold_dbfs = cfg->input.silence_threshold_dbfs;
 	for (i = 0; i < cfg->n_encodings; i++) {
 		const struct encoding_config *e = &cfg->encodings[i];
@@ -87,11 +87,12 @@ stats_configure(const struct config *cfg)
 	}
 	n_encodings = cfg->n_encodings;
 	if (programme.title[0] == '\0' && programme.state == PROGRAMME_LIVE) {
-		util_sanitize_text(programme.title, sizeof(programme.title),
-		    cfg->input.title);
+		util_sanitize_text(
+		    programme.title, sizeof(programme.title), cfg->input.title);
 		util_sanitize_text(programme.artist, sizeof(programme.artist),
 		    cfg->input.artist);
-		util_strlcpy(programme.source, "live", sizeof(programme.source));
+		util_strlcpy(
+		    programme.source, "live", sizeof(programme.source));
 		programme.started_at_wall_ns = start_wall_ns;
 	}
 	pthread_mutex_unlock(&lock);
@@ -125,8 +126,8 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 				atomic_store(&out_hot[i].queue_bytes, 0);
 				atomic_store(&out_hot[i].dropped_bytes, 0);
 				atomic_store(&out_hot[i].reconnects, 0);
-				atomic_store(&out_hot[i].server_seen_wall_ns,
-				    0);
+				atomic_store(
+				    &out_hot[i].server_seen_wall_ns, 0);
 				out_cold[i].o.listeners = -1;
 				out_cold[i].o.since_wall_ns =
 				    util_now_wall_ns();
@@ -220,8 +221,8 @@ stats_output_inc_reconnects(int id)
 }
 
 void
-stats_output_set_server(int id, bool reachable, bool listed,
-    int64_t listeners, const char *title)
+stats_output_set_server(
+    int id, bool reachable, bool listed, int64_t listeners, const char *title)
 {
 	struct stats_output *so;
 
@@ -240,8 +241,8 @@ stats_output_set_server(int id, bool reachable, bool listed,
 	if (so->listeners > so->listener_peak)
 		so->listener_peak = so->listeners;
 	if (title != NULL)
-		util_sanitize_text(so->server_title, sizeof(so->server_title),
-		    title);
+		util_sanitize_text(
+		    so->server_title, sizeof(so->server_title), title);
 	else if (!listed)
 		so->server_title[0] = '\0';
 	pthread_mutex_unlock(&lock);
@@ -300,8 +301,8 @@ void
 stats_input_set_error(const char *error)
 {
 	pthread_mutex_lock(&lock);
-	util_strlcpy(input_error, error != NULL ? error : "",
-	    sizeof(input_error));
+	util_strlcpy(
+	    input_error, error != NULL ? error : "", sizeof(input_error));
 	pthread_mutex_unlock(&lock);
 }
 
@@ -338,16 +339,16 @@ stats_snapshot(struct stats_snapshot *out)
 	memset(out, 0, sizeof(*out));
 	out->now_wall_ns = util_now_wall_ns();
 	pthread_mutex_lock(&lock);
-	util_strlcpy(out->station_name, station_name,
-	    sizeof(out->station_name));
+	util_strlcpy(
+	    out->station_name, station_name, sizeof(out->station_name));
 	util_strlcpy(out->station_description, station_description,
 	    sizeof(out->station_description));
 	util_strlcpy(out->station_url, station_url, sizeof(out->station_url));
 	out->start_wall_ns = start_wall_ns;
 	out->silence_threshold_dbfs = threshold_dbfs;
 	util_strlcpy(out->input.type, input_type, sizeof(out->input.type));
-	util_strlcpy(out->input.last_error, input_error,
-	    sizeof(out->input.last_error));
+	util_strlcpy(
+	    out->input.last_error, input_error, sizeof(out->input.last_error));
 	memcpy(out->encodings, encodings, sizeof(encodings));
 	out->n_encodings = n_encodings;
 	out->listeners = 0;

@@ -35,10 +35,10 @@ enum programme_state {
 };
 
 struct stats_output {
-	int id;		  /* slot id for the stats_output_* setters */
+	int id; /* slot id for the stats_output_* setters */
 	char name[64];
-	char type[16];	  /* "icecast" | "file" */
-	char url[512];	  /* listener URL, never with credentials */
+	char type[16]; /* "icecast" | "file" */
+	char url[512]; /* listener URL, never with credentials */
 	char encoding[64];
 	char host[256];
 	int port;
@@ -52,7 +52,7 @@ struct stats_output {
 	char last_error[STATS_TEXT];
 	/* From the Icecast poller (status-json), -1 / false when unknown. */
 	bool server_reachable;
-	bool mount_listed;	/* our mount is present with audio info */
+	bool mount_listed;	     /* our mount is present with audio info */
 	int64_t server_seen_wall_ns; /* last poll that listed the mount */
 	int64_t listeners;
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
@@ -63,7 +63,7 @@ struct stats_encoding {
 	char name[64];
 	int rate_hz;
 	int channels;
-	double quality; /* NaN in managed mode */
+	double quality;	  /* NaN in managed mode */
 	int bitrate_kbps; /* nominal, 0 when VBR by quality */
 	int min_bitrate_kbps;
 	int max_bitrate_kbps;
@@ -73,13 +73,13 @@ struct stats_encoding {
 
 struct stats_input {
 	char type[16];
-	bool flowing;	     /* frames arrived within the last second */
-	double peak_dbfs;    /* over the last ~100 ms block */
+	bool flowing;	  /* frames arrived within the last second */
+	double peak_dbfs; /* over the last ~100 ms block */
 	double rms_dbfs;
-	double silent_s;     /* how long the level stayed under threshold */
+	double silent_s; /* how long the level stayed under threshold */
 	uint64_t frames;
-	uint64_t xruns;	     /* ALSA overruns */
-	uint64_t overflows;  /* ring full: frames lost before the engine */
+	uint64_t xruns;	    /* ALSA overruns */
+	uint64_t overflows; /* ring full: frames lost before the engine */
 	uint64_t reopens;
 	char last_error[STATS_TEXT];
 };
@@ -128,8 +128,8 @@ void stats_snapshot(struct stats_snapshot *out);
 
 /* Outputs. Returns a slot id >= 0 (the same id for the same name), or -1
  * when all slots are taken. */
-int stats_output_register(const struct config *cfg,
-    const struct output_config *o);
+int stats_output_register(
+    const struct config *cfg, const struct output_config *o);
 void stats_output_unregister(int id);
 void stats_output_set_connected(int id, bool connected, const char *error);
 void stats_output_set_error(int id, const char *error);
@@ -138,8 +138,8 @@ void stats_output_set_queue(int id, uint64_t bytes);
 void stats_output_add_dropped(int id, uint64_t bytes);
 void stats_output_inc_reconnects(int id);
 /* From the Icecast poller. listeners < 0: unknown. title may be NULL. */
-void stats_output_set_server(int id, bool reachable, bool listed,
-    int64_t listeners, const char *title);
+void stats_output_set_server(
+    int id, bool reachable, bool listed, int64_t listeners, const char *title);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 
@@ -153,8 +153,7 @@ void stats_input_add_overflow(uint64_t frames);
 void stats_input_inc_reopens(void);
 void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */
-void stats_input_set_levels(double peak_dbfs, double rms_dbfs,
-    double silent_s);
+void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
 
 /* Programme: the engine or scheduler sets what is on air. */
 void stats_programme_set(const struct stats_programme *p);

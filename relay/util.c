@@ -60,7 +60,8 @@ util_parse_double(const char *s, double min, double max, double *out)
 		return -EINVAL;
 	/* Only plain decimal notation: no hex, inf or nan. */
 	for (p = s; *p != '\0'; p++) {
-		if (!isdigit((unsigned char)*p) && strchr("+-.eE \t", *p) == NULL)
+		if (!isdigit((unsigned char)*p) &&
+		    strchr("+-.eE \t", *p) == NULL)
 			return -EINVAL;
 	}
 	errno = 0;
@@ -80,8 +81,8 @@ util_parse_double(const char *s, double min, double max, double *out)
 int
 util_parse_bool(const char *s, bool *out)
 {
-	static const char *yes[] = { "yes", "true", "on", "1" };
-	static const char *no[] = { "no", "false", "off", "0" };
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
 	size_t i;
 
 	if (s == NULL)
@@ -182,8 +183,8 @@ util_sleep_until_mono_ns(int64_t deadline_ns)
 
 	ts.tv_sec = (time_t)(deadline_ns / NS_PER_SEC);
 	ts.tv_nsec = (long)(deadline_ns % NS_PER_SEC);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
+	while (
+	    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
 

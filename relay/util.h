@@ -22,12 +22,12 @@
 
 /* Parses a whole decimal integer in [min, max]. 0, -EINVAL (not a number,
  * trailing junk) or -ERANGE. */
-RELAY_MUST_CHECK int util_parse_int64(const char *s, int64_t min, int64_t max,
-    int64_t *out);
+RELAY_MUST_CHECK int util_parse_int64(
+    const char *s, int64_t min, int64_t max, int64_t *out);
 
 /* Parses a decimal number (no hex, no inf/nan) in [min, max]. */
-RELAY_MUST_CHECK int util_parse_double(const char *s, double min, double max,
-    double *out);
+RELAY_MUST_CHECK int util_parse_double(
+    const char *s, double min, double max, double *out);
 
 /* Parses yes|no|true|false|on|off|1|0. 0 or -EINVAL. */
 RELAY_MUST_CHECK int util_parse_bool(const char *s, bool *out);
@@ -46,8 +46,7 @@ void util_sleep_ns(int64_t ns);
 
 /* Formats a CLOCK_REALTIME time as "2026-11-27T10:00:00Z" (or with
  * milliseconds, "…:00.120Z"). Returns buf. len >= 32 is always enough. */
-char *util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf,
-    size_t len);
+char *util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len);
 
 /* Copies at most len-1 bytes and always terminates. Returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t len);
@@ -66,8 +65,8 @@ char *util_redact(const char *src, const char *secret);
 
 /* Reads a whole small file (at most max_bytes) into a NUL-terminated,
  * owned buffer; strips one trailing newline. 0 or negative errno. */
-RELAY_MUST_CHECK int util_read_small_file(const char *path, size_t max_bytes,
-    char **out);
+RELAY_MUST_CHECK int util_read_small_file(
+    const char *path, size_t max_bytes, char **out);
 
 /* Decibels relative to full scale of a linear amplitude (floor -120). */
 double util_dbfs(double amplitude);
