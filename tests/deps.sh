@@ -1,0 +1,79 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# tests/deps.sh (make deps): checks that the Debian 12 packages relay needs to
+# build and test are installed (iproute2 too: tests/lib.sh runs ss, and
+# minimal Debian images lack it). One dpkg-query call, so it is fast when
+# nothing is missing. When something is missing: as root it runs apt-get
+# (non-interactive: the icecast2 debconf question is answered "no", so no
+# prompt and no system icecast is configured); otherwise it prints the exact
+# command and exits 1.
+#
+# Threads: none.
+
+set -eu
+
+PKGS="build-essential pkg-config libshout-dev libvorbis-dev libogg-dev
+libmicrohttpd-dev libinih-dev libcmocka-dev libsndfile1-dev
+libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcjson-dev icecast2
+vorbis-tools ffmpeg sox jq curl alsa-utils libasound2-plugins chromium
+iproute2"
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps.sh: dpkg-query not found; relay is built and tested on" \
+	    "Debian 12. Needed packages (Debian names):" "$PKGS" >&2
+	exit 1
+fi
+
+missing_pkgs()
+{
+	# Unknown packages are left out of dpkg-query's output (and make it
+	# exit 1), so compare against what it does print as installed.
+	# shellcheck disable=SC2086
+	installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' \
+	    $PKGS 2>/dev/null | awk '$2 == "installed" { printf "%s ", $1 }') ||
+	    true
+	for p in $PKGS; do
+		case " $installed " in
+		*" $p "*) ;;
+		*) printf '%s ' "$p" ;;
+		esac
+	done
+}
+
+missing=$(missing_pkgs)
+if [ -z "$missing" ]; then
+	exit 0
+fi
+missing=${missing% }
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing Debian packages: $missing" >&2
+	echo "deps.sh: as root, run:" >&2
+	echo "  $cmd" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing: $missing" >&2
+DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND
+case " $missing " in
+*" icecast2 "*)
+	# The package asks whether to configure a system icecast; the tests
+	# run private instances, so answer no before it is asked.
+	if command -v debconf-set-selections >/dev/null 2>&1; then
+		echo "icecast2 icecast2/icecast-setup boolean false" |
+		    debconf-set-selections
+	fi
+	;;
+esac
+apt-get update
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends $missing
+
+missing=$(missing_pkgs)
+if [ -n "$missing" ]; then
+	echo "deps.sh: still missing after apt-get: $missing" >&2
+	exit 1
+fi

@@ -1,0 +1,667 @@
+# shellcheck shell=bash
+# Variables set here are read by the tests that source this file.
+# shellcheck disable=SC2034
+# SPDX-License-Identifier: MIT
+#
+# tests/lib.sh: helpers shared by every integration test (and tests/demo.sh).
+# Source it first thing:  . "$(dirname "$0")/../lib.sh"
+#
+# Each test gets a private directory $T (mktemp -d), kept only when the test
+# fails, and an EXIT trap that stops everything it started: relay, icecast
+# servers, listeners, feeders. Nothing synchronises on a bare sleep: wait_for
+# polls a condition until a deadline scaled by RELAY_TEST_TIMEOUT_MULT.
+#
+# Environment:
+#   RELAY_BUILD              build tree holding the binary (build/release)
+#   RELAY                    the binary ($RELAY_BUILD/relay)
+#   RELAY_TEST_TIMEOUT_MULT  multiplies every deadline (3 for ASan builds)
+#   RELAY_TEST_KEEP=1        keep $T even when the test passes
+#
+# Functions (return non-zero on failure unless they say they fail the test):
+#   note MSG...                   progress line on stderr
+#   fail MSG...                   prints "FAIL: MSG" and exits 1 (test fails)
+#   skip MSG...                   exits 77 (test skipped)
+#   scaled SECONDS                SECONDS * RELAY_TEST_TIMEOUT_MULT
+#   now                           wall time in seconds, with microseconds
+#   free_port                     an unused 127.0.0.1 TCP port
+#   random_secret                 18 random hex characters
+#   wait_for [-t S] [-m WHAT] CMD...   polls CMD every 0.1 s for S (10) s
+#   start_icecast NAME            private icecast2; again with the same NAME:
+#                                 restart on the same port and passwords.
+#                                 Sets ICE_PORT[NAME], ICE_PASSWORD[NAME]
+#                                 (source), ICE_ADMIN_PASSWORD[NAME],
+#                                 ICE_PID[NAME], ICE_DIR[NAME], and
+#                                 ICECAST_PORT / ICECAST_PASSWORD (latest)
+#   stop_icecast NAME [SIG]       SIG (TERM) and wait until it has exited
+#   pause_icecast / resume_icecast NAME   kill -STOP / -CONT
+#   icecast_ready PORT            status-json parses and names the server
+#   ice_source PORT MOUNT         the mount's status-json object (compact)
+#   ice_field PORT MOUNT FIELD    one field of it (raw)
+#   mount_live PORT MOUNT         the mount is listed and carries audio
+#   wait_mount PORT MOUNT [S]     wait_for mount_live, fails the test
+#   start_relay CONFIG [ARGS...]  relay -c CONFIG in the background, stdout
+#                                 and stderr to $RELAY_LOG, stdin from
+#                                 $RELAY_STDIN (/dev/null); sets RELAY_PID
+#   relay_alive                   relay has not exited
+#   stop_relay [SIG] [S]          SIG (TERM), waits S (5) s, sets RELAY_RC
+#                                 and RELAY_STOP_SECONDS; KILLs and returns
+#                                 1 if it did not exit in time
+#   log_has ERE / log_count ERE   search $RELAY_LOG
+#   log_mark                      remembers how long $RELAY_LOG is now
+#   log_since ERE                 true if a line after the mark matches
+#   log_count_since ERE           how many lines after the mark match
+#   bg CMD...                     runs an external command in the background,
+#                                 stopped by cleanup; sets BG_PID
+#   listen URL SECONDS OUT        curl -sN --max-time SECONDS (timeout is OK)
+#   listen_bg URL SECONDS OUT     the same in the background; sets LISTEN_PID
+#   listen_wait PID               waits for a background listener
+#   check_vorbis FILE RATE CH MIN_S   Vorbis, RATE Hz, CH channels, at least
+#                                 MIN_S seconds decodable; fails the test.
+#                                 Sets VORBIS_SECONDS, VORBIS_RAW (s16le PCM),
+#                                 VORBIS_INFO (ogginfo's text)
+#   audio_stats RAW RATE CH [C [FROM]]   "FREQ_HZ PEAK_DBFS RMS_DBFS" of
+#                                 channel C (1) of s16le PCM, from FROM s
+#                                 (0.5; negative: that long before the end)
+#   decoded_seconds FILE          seconds of audio ffmpeg decodes from FILE
+#                                 (also from a capture still being written)
+#   has_seconds FILE S            true once FILE decodes to at least S s
+#   file_size FILE                bytes (0 when missing)
+#   size_at_least FILE BYTES      true once FILE holds BYTES
+#   assert_between VALUE MIN MAX WHAT   numeric range check, fails the test
+#   check_sanitizer [FILE...]     fails on sanitizer reports in the files
+#                                 (default $RELAY_LOG)
+#
+# Threads: none; each test is one bash process plus its children.
+
+set -euo pipefail
+
+TOPDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RELAY_BUILD=${RELAY_BUILD:-build/release}
+case $RELAY_BUILD in
+/*) ;;
+*) RELAY_BUILD=$TOPDIR/$RELAY_BUILD ;;
+esac
+RELAY=${RELAY:-$RELAY_BUILD/relay}
+case $RELAY in
+/*) ;;
+*) RELAY=$TOPDIR/$RELAY ;;
+esac
+RELAY_TEST_TIMEOUT_MULT=${RELAY_TEST_TIMEOUT_MULT:-1}
+TEST_NAME=$(basename "$0" .sh)
+# Only the number goes into the path: a name like "wrong_password" in every
+# logged path would match the very words a test greps relay's log for.
+T=$(mktemp -d "${TMPDIR:-/tmp}/relay-t${TEST_NAME%%_*}.XXXXXX")
+# icecast2 drops root (changeowner) and must still reach its log directory.
+chmod 755 "$T"
+RELAY_LOG=$T/relay.log
+RELAY_PID=
+RELAY_RC=
+RELAY_STOP_SECONDS=
+LOG_MARK=0
+RELAY_STDIN=${RELAY_STDIN:-/dev/null}
+BG_PID=
+LISTEN_PID=
+BG_PIDS=()
+SANITIZER_FILES=()
+VORBIS_SECONDS=
+VORBIS_RAW=
+VORBIS_INFO=
+ICECAST_PORT=
+ICECAST_PASSWORD=
+declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
+    ICE_DIR=()
+export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
+
+SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer'
+
+note()
+{
+	printf '%s %s: %s\n' "$(date +%H:%M:%S.%3N)" "$TEST_NAME" "$*" >&2
+}
+
+fail()
+{
+	printf 'FAIL: %s: %s\n' "$TEST_NAME" "$*" >&2
+	exit 1
+}
+
+skip()
+{
+	printf 'SKIP: %s: %s\n' "$TEST_NAME" "$*" >&2
+	exit 77
+}
+
+scaled()
+{
+	awk -v s="$1" -v m="$RELAY_TEST_TIMEOUT_MULT" \
+	    'BEGIN { printf "%.3f\n", s * m }'
+}
+
+now()
+{
+	# EPOCHREALTIME uses the locale's decimal mark; keep the digits only.
+	local us=${EPOCHREALTIME//[!0-9]/}
+	printf '%d.%06d\n' "$((us / 1000000))" "$((us % 1000000))"
+}
+
+# Microseconds since the epoch, for deadline arithmetic.
+now_us()
+{
+	printf '%s\n' "${EPOCHREALTIME//[!0-9]/}"
+}
+
+# Prints elapsed seconds since START (a value from now).
+elapsed_since()
+{
+	awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+random_secret()
+{
+	od -An -N9 -tx1 /dev/urandom | tr -d ' \n'
+	printf '\n'
+}
+
+free_port()
+{
+	local p i used
+	for ((i = 0; i < 500; i++)); do
+		p=$((20000 + RANDOM % 12000))
+		if [[ -f $T/ports ]] && grep -qx "$p" "$T/ports"; then
+			continue
+		fi
+		# Any socket on the port (listening, TIME-WAIT, ...) rules it out.
+		used=$(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null) ||
+		    return 1
+		if [[ -z $used ]]; then
+			printf '%s\n' "$p" >>"$T/ports"
+			printf '%s\n' "$p"
+			return 0
+		fi
+	done
+	note "free_port: no free port found"
+	return 1
+}
+
+wait_for()
+{
+	local timeout=10 what='' deadline
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		-t)
+			timeout=$2
+			shift 2
+			;;
+		-m)
+			what=$2
+			shift 2
+			;;
+		--)
+			shift
+			break
+			;;
+		*) break ;;
+		esac
+	done
+	deadline=$(awk -v n="$(now_us)" -v s="$(scaled "$timeout")" \
+	    'BEGIN { printf "%.0f\n", n + s * 1000000 }')
+	while :; do
+		if "$@"; then
+			return 0
+		fi
+		if (($(now_us) > deadline)); then
+			note "timed out after $(scaled "$timeout") s waiting for:" \
+			    "${what:-$*}"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# True when PID has exited (a zombie counts: it is only waiting for us).
+proc_gone()
+{
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	[[ ${st%% *} == Z ]]
+}
+
+# --- icecast ---------------------------------------------------------------
+
+icecast_ready()
+{
+	local json
+	json=$(curl -sf --max-time 2 "http://127.0.0.1:$1/status-json.xsl") ||
+	    return 1
+	# For ~0.2 s after start icecast serves invalid JSON (FIELD-NOTES 0.2).
+	jq -e .icestats.server_id <<<"$json" >/dev/null 2>&1
+}
+
+_icecast_ready_or_dead()
+{
+	local name=$1
+	if proc_gone "${ICE_PID[$name]}"; then
+		note "icecast $name exited; its logs:"
+		cat "${ICE_DIR[$name]}/stdout.log" \
+		    "${ICE_DIR[$name]}/log/error.log" >&2 2>/dev/null || true
+		fail "icecast $name did not start"
+	fi
+	icecast_ready "${ICE_PORT[$name]}"
+}
+
+start_icecast()
+{
+	local name=$1 dir port pw apw owner
+	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
+	command -v icecast2 >/dev/null || fail "icecast2 is not installed"
+	dir=$T/icecast-$name
+	mkdir -p "$dir/log"
+	if [[ -n ${ICE_PORT[$name]:-} ]]; then
+		[[ -z ${ICE_PID[$name]:-} ]] ||
+		    fail "start_icecast: $name is already running"
+		port=${ICE_PORT[$name]}
+		pw=${ICE_PASSWORD[$name]}
+		apw=${ICE_ADMIN_PASSWORD[$name]}
+	else
+		port=$(free_port) || fail "no free port for icecast $name"
+		pw=$(random_secret)
+		apw=$(random_secret)
+	fi
+	owner=
+	if [[ $(id -u) -eq 0 ]]; then
+		# icecast2 refuses to run as root (FIELD-NOTES 0.1).
+		owner='<changeowner><user>icecast2</user><group>icecast</group></changeowner>'
+	fi
+	cat >"$dir/icecast.xml" <<EOF
+<icecast>
+    <location>relay test $TEST_NAME</location>
+    <admin>test@localhost</admin>
+    <hostname>127.0.0.1</hostname>
+    <limits>
+        <clients>200</clients>
+        <sources>50</sources>
+        <queue-size>1048576</queue-size>
+        <client-timeout>30</client-timeout>
+        <header-timeout>15</header-timeout>
+        <source-timeout>10</source-timeout>
+        <burst-on-connect>1</burst-on-connect>
+        <burst-size>8192</burst-size>
+    </limits>
+    <authentication>
+        <source-password>$pw</source-password>
+        <relay-password>$apw</relay-password>
+        <admin-user>admin</admin-user>
+        <admin-password>$apw</admin-password>
+    </authentication>
+    <listen-socket>
+        <port>$port</port>
+        <bind-address>127.0.0.1</bind-address>
+    </listen-socket>
+    <fileserve>1</fileserve>
+    <paths>
+        <basedir>/usr/share/icecast2</basedir>
+        <logdir>$dir/log</logdir>
+        <webroot>/usr/share/icecast2/web</webroot>
+        <adminroot>/usr/share/icecast2/admin</adminroot>
+        <pidfile>$dir/icecast.pid</pidfile>
+    </paths>
+    <logging>
+        <accesslog>access.log</accesslog>
+        <errorlog>error.log</errorlog>
+        <loglevel>3</loglevel>
+        <logsize>10000</logsize>
+    </logging>
+    <security>
+        <chroot>0</chroot>
+        $owner
+    </security>
+</icecast>
+EOF
+	if [[ -n $owner ]]; then
+		chown -R icecast2:icecast "$dir"
+	fi
+	icecast2 -c "$dir/icecast.xml" >>"$dir/stdout.log" 2>&1 &
+	ICE_PID[$name]=$!
+	ICE_PORT[$name]=$port
+	ICE_PASSWORD[$name]=$pw
+	ICE_ADMIN_PASSWORD[$name]=$apw
+	ICE_DIR[$name]=$dir
+	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
+	wait_for -t 10 -m "icecast $name on 127.0.0.1:$port" \
+	    _icecast_ready_or_dead "$name" ||
+	    fail "icecast $name did not answer on port $port"
+	note "icecast $name up on 127.0.0.1:$port (pid ${ICE_PID[$name]})"
+}
+
+stop_icecast()
+{
+	local name=$1 sig=${2:-TERM} pid=${ICE_PID[$1]:-}
+	[[ -n $pid ]] || return 0
+	kill -"$sig" "$pid" 2>/dev/null || true
+	# A stopped process only acts on the signal once it runs again.
+	kill -CONT "$pid" 2>/dev/null || true
+	if ! wait_for -t 6 -m "icecast $name to exit" proc_gone "$pid"; then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	ICE_PID[$name]=
+}
+
+pause_icecast()
+{
+	kill -STOP "${ICE_PID[$1]}"
+}
+
+resume_icecast()
+{
+	kill -CONT "${ICE_PID[$1]}"
+}
+
+ice_source()
+{
+	local json
+	json=$(curl -sf --max-time 3 "http://127.0.0.1:$1/status-json.xsl") ||
+	    return 1
+	# source is absent, an object or an array (FIELD-NOTES 4.1).
+	jq -ce --arg m "$2" '[.icestats.source // empty] | flatten
+	    | map(select((.listenurl // "") | sub("^[a-z]+://[^/]*"; "") == $m))
+	    | first // empty' <<<"$json" 2>/dev/null
+}
+
+ice_field()
+{
+	local src
+	src=$(ice_source "$1" "$2") || return 1
+	jq -r --arg f "$3" '.[$f] // empty' <<<"$src"
+}
+
+mount_live()
+{
+	local src
+	src=$(ice_source "$1" "$2") || return 1
+	# Listed without subtype = connected but no audio (FIELD-NOTES 2.5).
+	jq -e 'has("subtype")' <<<"$src" >/dev/null
+}
+
+wait_mount()
+{
+	wait_for -t "${3:-15}" -m "mount $2 live on port $1" \
+	    mount_live "$1" "$2" || fail "mount $2 on port $1 never went live"
+}
+
+# --- relay -----------------------------------------------------------------
+
+start_relay()
+{
+	local cfg=$1
+	shift
+	[[ -f $RELAY && -x $RELAY ]] || fail "relay binary not found: $RELAY (run make)"
+	printf '### %s start_relay -c %s %s\n' "$(now)" "$cfg" "$*" \
+	    >>"$RELAY_LOG"
+	"$RELAY" -c "$cfg" "$@" <"$RELAY_STDIN" >>"$RELAY_LOG" 2>&1 &
+	RELAY_PID=$!
+	export RELAY_PID
+	note "relay started (pid $RELAY_PID, log $RELAY_LOG)"
+}
+
+relay_alive()
+{
+	[[ -n $RELAY_PID ]] && ! proc_gone "$RELAY_PID"
+}
+
+stop_relay()
+{
+	local sig=${1:-TERM} limit=${2:-5} start
+	RELAY_RC=
+	RELAY_STOP_SECONDS=
+	[[ -n $RELAY_PID ]] || return 0
+	start=$(now)
+	kill -"$sig" "$RELAY_PID" 2>/dev/null || true
+	if ! wait_for -t "$limit" -m "relay to exit after SIG$sig" \
+	    proc_gone "$RELAY_PID"; then
+		kill -KILL "$RELAY_PID" 2>/dev/null || true
+		wait "$RELAY_PID" 2>/dev/null || true
+		RELAY_PID=
+		return 1
+	fi
+	RELAY_STOP_SECONDS=$(elapsed_since "$start")
+	RELAY_RC=0
+	wait "$RELAY_PID" || RELAY_RC=$?
+	RELAY_PID=
+	return 0
+}
+
+# relay's own lines: start_relay's "### " markers are left out.
+relay_lines()
+{
+	tail -n "+$((${1:-0} + 1))" "$RELAY_LOG" 2>/dev/null | grep -v '^### '
+}
+
+log_has()
+{
+	relay_lines | grep -E -- "$1" >/dev/null
+}
+
+log_count()
+{
+	local n
+	n=$(relay_lines | grep -cE -- "$1") || true
+	printf '%d\n' "${n:-0}"
+}
+
+log_mark()
+{
+	LOG_MARK=$(wc -l 2>/dev/null <"$RELAY_LOG") || LOG_MARK=0
+}
+
+log_since()
+{
+	relay_lines "${LOG_MARK:-0}" | grep -E -- "$1" >/dev/null
+}
+
+log_count_since()
+{
+	local n
+	n=$(relay_lines "${LOG_MARK:-0}" | grep -cE -- "$1") || true
+	printf '%d\n' "${n:-0}"
+}
+
+# --- background processes and listeners ------------------------------------
+
+bg()
+{
+	"$@" &
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+}
+
+listen()
+{
+	local rc=0
+	curl -sN --max-time "$2" -o "$3" "$1" || rc=$?
+	# 28: --max-time reached, the normal end of a live capture.
+	if [[ $rc -ne 0 && $rc -ne 28 ]]; then
+		note "listener $1: curl exit $rc"
+		return 1
+	fi
+}
+
+listen_bg()
+{
+	curl -sN --max-time "$2" -o "$3" "$1" &
+	LISTEN_PID=$!
+	BG_PIDS+=("$LISTEN_PID")
+}
+
+listen_wait()
+{
+	local rc=0
+	wait "$1" || rc=$?
+	if [[ $rc -ne 0 && $rc -ne 28 ]]; then
+		note "background listener (pid $1): curl exit $rc"
+		return 1
+	fi
+}
+
+# --- audio checks ----------------------------------------------------------
+
+check_vorbis()
+{
+	local f=$1 rate=$2 ch=$3 min=$4 got bytes
+	VORBIS_SECONDS=
+	VORBIS_RAW=
+	[[ -s $f ]] || fail "$f: capture is empty"
+	VORBIS_INFO=$f.ogginfo
+	# ogginfo exits 1 on any cut live capture ("EOS not set", FIELD-NOTES
+	# 1.4), so its text is what counts, not its exit code.
+	ogginfo "$f" >"$VORBIS_INFO" 2>&1 || true
+	grep -q 'type vorbis' "$VORBIS_INFO" ||
+	    fail "$f: no Vorbis stream; ogginfo says: $(head -c 400 "$VORBIS_INFO")"
+	if grep -qiE 'hole in data|corrupt|^error' "$VORBIS_INFO"; then
+		fail "$f: damaged stream: $(grep -iE 'hole in data|corrupt|^error' \
+		    "$VORBIS_INFO" | head -3)"
+	fi
+	got=$(sed -n 's/^[[:space:]]*Rate: *\([0-9]*\).*/\1/p' "$VORBIS_INFO" |
+	    sort -u | tr '\n' ' ')
+	[[ $got == "$rate " ]] || fail "$f: sample rate '${got% }', expected $rate"
+	got=$(sed -n 's/^[[:space:]]*Channels: *\([0-9]*\).*/\1/p' \
+	    "$VORBIS_INFO" | sort -u | tr '\n' ' ')
+	[[ $got == "$ch " ]] || fail "$f: channels '${got% }', expected $ch"
+	# ffprobe reports only the first chain of a chained stream; decode all.
+	VORBIS_RAW=$f.s16le
+	ffmpeg -nostdin -v error -i "$f" -f s16le -acodec pcm_s16le -y \
+	    "$VORBIS_RAW" 2>"$f.ffmpeg.log" ||
+	    fail "$f: ffmpeg cannot decode it: $(head -3 "$f.ffmpeg.log")"
+	bytes=$(stat -c %s "$VORBIS_RAW")
+	VORBIS_SECONDS=$(awk -v b="$bytes" -v r="$rate" -v c="$ch" \
+	    'BEGIN { printf "%.2f\n", b / (2 * r * c) }')
+	assert_between "$VORBIS_SECONDS" "$min" 1e9 "$f: decoded seconds"
+	note "$f: Vorbis ${rate} Hz ${ch} ch, ${VORBIS_SECONDS} s decoded"
+}
+
+audio_stats()
+{
+	local out freq peak rms
+	out=$(sox -t raw -r "$2" -c "$3" -b 16 -e signed-integer "$1" -n \
+	    remix "${4:-1}" trim "${5:-0.5}" stat 2>&1) || {
+		note "sox stat failed: $out"
+		return 1
+	}
+	freq=$(sed -n 's/^Rough[[:space:]]*frequency:[[:space:]]*//p' <<<"$out")
+	peak=$(sed -n 's/^Maximum amplitude:[[:space:]]*//p' <<<"$out")
+	rms=$(sed -n 's/^RMS[[:space:]]*amplitude:[[:space:]]*//p' <<<"$out")
+	[[ -n $freq && -n $peak && -n $rms ]] || {
+		note "sox stat: unexpected output: $out"
+		return 1
+	}
+	awk -v f="$freq" -v p="$peak" -v r="$rms" 'BEGIN {
+		if (p < 1e-6) p = 1e-6
+		if (r < 1e-6) r = 1e-6
+		printf "%d %.1f %.1f\n", f, 20 * log(p) / log(10),
+		    20 * log(r) / log(10)
+	}'
+}
+
+decoded_seconds()
+{
+	local info rate ch bytes
+	info=$(ffprobe -v error -select_streams a:0 -show_entries \
+	    stream=sample_rate,channels -of csv=p=0 "$1" 2>/dev/null) || return 1
+	rate=${info%%,*}
+	ch=${info##*,}
+	[[ $rate =~ ^[0-9]+$ && $ch =~ ^[0-9]+$ ]] || return 1
+	bytes=$(ffmpeg -nostdin -v quiet -i "$1" -f s16le -acodec pcm_s16le - \
+	    2>/dev/null | wc -c) || true
+	awk -v b="${bytes:-0}" -v r="$rate" -v c="$ch" \
+	    'BEGIN { printf "%.2f\n", b / (2 * r * c) }'
+}
+
+has_seconds()
+{
+	local s
+	[[ -s $1 ]] || return 1
+	s=$(decoded_seconds "$1") || return 1
+	awk -v s="$s" -v m="$2" 'BEGIN { exit !(s + 0 >= m + 0) }'
+}
+
+file_size()
+{
+	stat -c %s "$1" 2>/dev/null || echo 0
+}
+
+size_at_least()
+{
+	(($(file_size "$1") >= $2))
+}
+
+assert_between()
+{
+	awk -v v="$1" -v lo="$2" -v hi="$3" \
+	    'BEGIN { exit !(v != "" && v + 0 >= lo + 0 && v + 0 <= hi + 0) }' ||
+	    fail "$4: $1 is not within [$2, $3]"
+}
+
+# --- cleanup ---------------------------------------------------------------
+
+check_sanitizer()
+{
+	local f hits
+	(($# > 0)) || set -- "$RELAY_LOG"
+	for f in "$@"; do
+		[[ -f $f ]] || continue
+		hits=$(grep -E -A8 -- "$SANITIZER_RE" "$f" | head -40) || true
+		if [[ -n $hits ]]; then
+			printf '%s\n' "$hits" >&2
+			fail "sanitizer report in $f"
+		fi
+	done
+}
+
+cleanup()
+{
+	local rc=$? pid name
+	set +e
+	trap - EXIT INT TERM
+	if [[ -n $RELAY_PID ]] && ! proc_gone "$RELAY_PID"; then
+		# TERM, not KILL: sanitizer leak reports come at exit.
+		kill -TERM "$RELAY_PID" 2>/dev/null
+		wait_for -t 5 -m "relay to exit" proc_gone "$RELAY_PID" ||
+		    kill -KILL "$RELAY_PID" 2>/dev/null
+	fi
+	[[ -z $RELAY_PID ]] || wait "$RELAY_PID" 2>/dev/null
+	for pid in "${BG_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for name in "${!ICE_PID[@]}"; do
+		pid=${ICE_PID[$name]}
+		[[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
+		[[ -n $pid ]] && kill -CONT "$pid" 2>/dev/null
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		wait_for -t 3 proc_gone "$pid" 2>/dev/null ||
+		    kill -KILL "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [[ $rc -eq 0 || $rc -eq 77 ]]; then
+		(check_sanitizer "$RELAY_LOG" "${SANITIZER_FILES[@]}") || rc=1
+	fi
+	if [[ $rc -eq 0 || $rc -eq 77 ]]; then
+		if [[ ${RELAY_TEST_KEEP:-0} == 1 ]]; then
+			printf '%s: kept %s\n' "$TEST_NAME" "$T" >&2
+		else
+			rm -rf "$T"
+		fi
+	else
+		if [[ -s $RELAY_LOG ]]; then
+			printf -- '--- last lines of %s\n' "$RELAY_LOG" >&2
+			tail -n 30 "$RELAY_LOG" >&2
+		fi
+		printf 'FAIL: %s (exit %d); kept %s\n' "$TEST_NAME" "$rc" "$T" >&2
+	fi
+	exit "$rc"
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
