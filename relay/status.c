@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The status server: Listen Live page, status JSON, event stream, metrics
- * and health, on libmicrohttpd. See status.h and docs/status-api.md.
+ * The status server: Listen Live page, status JSON, event stream, metrics,
+ * health and the control API, on libmicrohttpd. See status.h and
+ * docs/status-api.md.
  *
  * DESIGN
  * Everything shown comes from one stats_snapshot() per request (a short
@@ -29,6 +30,16 @@
  * (after the body, if any, has been read and dropped: FIELD-NOTES 6.3).
  * Unknown path -> 404. Only embedded assets are served: no file system.
  *
+ * Control (POST /api/segments, /api/skip, /api/metadata, /api/reload):
+ * the body is read first (its first STATUS_CONTROL_MAX_BODY_BYTES kept),
+ * then, on the final call: method (405, Allow: POST), bearer token
+ * (constant-time compare against the copy in struct status_server: 401 /
+ * 403), size (413), JSON (400, naming the field), and only then the main
+ * thread through control_submit() (202, or 422 with its reason). Each call
+ * writes one audit line (module "control") whatever the outcome; the
+ * Authorization header is never logged, and the token never leaves the
+ * server's lock except to be compared.
+ *
  * Threads: status_start/stop/reconfigure on the main thread; handlers and
  * event streams on libmicrohttpd's connection threads; the pure functions
  * anywhere.
@@ -48,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +67,9 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "control.h"
 #include "log.h"
+#include "schedule.h"
 #include "stats.h"
 #include "status.h"
 #include "util.h"
@@ -1161,6 +1175,719 @@ status_render_page(const char *template_text, const struct stats_snapshot *s,
 	return sb_take(&sb);
 }
 
+/* ---- The control API: pure pieces. ---- */
+
+bool
+status_token_equal(const char *given, const char *expected)
+{
+	const volatile unsigned char *g, *e;
+	size_t lg, le, i;
+	unsigned int diff;
+
+	if (given == NULL || expected == NULL)
+		return false;
+	g = (const volatile unsigned char *)given;
+	e = (const volatile unsigned char *)expected;
+	lg = strlen(given);
+	le = strlen(expected);
+	if (le == 0)
+		return false;
+	/* Walk the given text only, reading expected cyclically, and fold
+	 * every difference into one value: no early exit, no branch on a
+	 * secret byte. The lengths are folded in last. */
+	diff = (lg != le);
+	for (i = 0; i < lg; i++)
+		diff |= (unsigned int)(g[i] ^ e[i % le]);
+	return diff == 0;
+}
+
+enum status_auth
+status_auth_check(const char *authorization, const char *token)
+{
+	const char *p;
+
+	if (token == NULL || token[0] == '\0')
+		return STATUS_AUTH_DISABLED;
+	if (authorization == NULL)
+		return STATUS_AUTH_MISSING;
+	p = authorization;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "Bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
+		return STATUS_AUTH_MISSING;
+	p += 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return STATUS_AUTH_MISSING;
+	return status_token_equal(p, token) ? STATUS_AUTH_OK
+					    : STATUS_AUTH_WRONG;
+}
+
+/* cJSON recurses once per nesting level; a 16 KiB body of "[[[[..." would
+ * use far more of a 256 KiB connection stack than a request deserves. A
+ * control body is flat: one object, no nesting at all is needed. */
+#define CONTROL_MAX_DEPTH 4
+
+static bool
+json_depth_ok(const char *body, size_t len)
+{
+	size_t i;
+	int depth = 0;
+	bool in_str = false;
+
+	for (i = 0; i < len; i++) {
+		char ch = body[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		if (ch == '"')
+			in_str = true;
+		else if (ch == '{' || ch == '[') {
+			if (++depth > CONTROL_MAX_DEPTH)
+				return false;
+		} else if (ch == '}' || ch == ']')
+			depth--;
+	}
+	return true;
+}
+
+static bool
+blank(const char *body, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (!isspace((unsigned char)body[i]))
+			return false;
+	}
+	return true;
+}
+
+/* A string field into dst (capacity cap, so at most cap - 1 bytes). */
+static int
+field_string(const cJSON *it, char *dst, size_t cap, bool allow_empty,
+    char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!cJSON_IsString(it) || it->valuestring == NULL) {
+		snprintf(err, errlen, "%s: must be a string", it->string);
+		return -EINVAL;
+	}
+	n = strlen(it->valuestring);
+	if (n > cap - 1) {
+		snprintf(err, errlen, "%s: %zu bytes, at most %zu allowed",
+		    it->string, n, cap - 1);
+		return -EINVAL;
+	}
+	util_sanitize_text(dst, cap, it->valuestring);
+	if (!allow_empty && dst[0] == '\0') {
+		snprintf(err, errlen, "%s: must not be empty", it->string);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A path or URL: kept byte for byte, but no control characters. */
+static int
+field_path(const cJSON *it, char *dst, size_t cap, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (!cJSON_IsString(it) || it->valuestring == NULL) {
+		snprintf(err, errlen, "%s: must be a string", it->string);
+		return -EINVAL;
+	}
+	n = strlen(it->valuestring);
+	if (n == 0) {
+		snprintf(err, errlen, "%s: must not be empty", it->string);
+		return -EINVAL;
+	}
+	if (n > cap - 1) {
+		snprintf(err, errlen, "%s: %zu bytes, at most %zu allowed",
+		    it->string, n, cap - 1);
+		return -EINVAL;
+	}
+	for (p = (const unsigned char *)it->valuestring; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen,
+			    "%s: must not hold control characters", it->string);
+			return -EINVAL;
+		}
+	}
+	memcpy(dst, it->valuestring, n + 1);
+	return 0;
+}
+
+static int
+field_number(const cJSON *it, double min, double max, const char *unit,
+    double *out, char *err, size_t errlen)
+{
+	if (!cJSON_IsNumber(it)) {
+		snprintf(
+		    err, errlen, "%s: must be a number (%s)", it->string, unit);
+		return -EINVAL;
+	}
+	if (!isfinite(it->valuedouble) || it->valuedouble < min ||
+	    it->valuedouble > max) {
+		snprintf(err, errlen,
+		    "%s: %g is out of range (allowed %g to %g %s)", it->string,
+		    it->valuedouble, min, max, unit);
+		return -EINVAL;
+	}
+	*out = it->valuedouble;
+	return 0;
+}
+
+/* "duration": "90s" | "1h30m" | a number of seconds; (0, 24 h]. */
+static int
+field_duration(const cJSON *it, int64_t *out_ns, char *err, size_t errlen)
+{
+	int64_t ns = 0;
+	double s;
+
+	if (cJSON_IsNumber(it)) {
+		s = it->valuedouble;
+		if (!isfinite(s) || s <= 0 || s > 24.0 * 3600.0)
+			goto range;
+		ns = llround(s * 1e9);
+	} else if (cJSON_IsString(it) && it->valuestring != NULL) {
+		if (util_parse_duration_ns(it->valuestring, &ns) == -EINVAL) {
+			snprintf(err, errlen,
+			    "duration: \"%.40s\" is not a duration (allowed "
+			    "e.g. \"90s\", \"15m\", \"1h30m\" or a number of "
+			    "seconds)",
+			    it->valuestring);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen,
+		    "duration: must be a string such as "
+		    "\"90s\" or a number of seconds");
+		return -EINVAL;
+	}
+	if (ns <= 0 || ns > 24 * 3600 * NS_PER_SEC)
+		goto range;
+	*out_ns = ns;
+	return 0;
+range:
+	snprintf(err, errlen,
+	    "duration: out of range (allowed more than 0, at most 24h)");
+	return -EINVAL;
+}
+
+static int
+digits(const char *p, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* "2026-11-27T10:00:00Z" (also ".250" fractions, "+00:00", a space for
+ * the T). 0 or -EINVAL. */
+static int
+parse_utc(const char *s, int64_t *out_ns)
+{
+	struct tm tm = {0}, back;
+	int year, mon, day, hh, mm, ss;
+	int64_t frac_ns = 0, scale = NS_PER_SEC / 10;
+	const char *p;
+	time_t t;
+
+	if (strlen(s) < 20 || digits(s, 4, &year) < 0 || s[4] != '-' ||
+	    digits(s + 5, 2, &mon) < 0 || s[7] != '-' ||
+	    digits(s + 8, 2, &day) < 0 || (s[10] != 'T' && s[10] != ' ') ||
+	    digits(s + 11, 2, &hh) < 0 || s[13] != ':' ||
+	    digits(s + 14, 2, &mm) < 0 || s[16] != ':' ||
+	    digits(s + 17, 2, &ss) < 0)
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			frac_ns += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return -EINVAL;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	t = timegm(&tm);
+	/* timegm() normalises 2026-02-30; a real date comes back equal. */
+	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL ||
+	    back.tm_year != year - 1900 || back.tm_mon != mon - 1 ||
+	    back.tm_mday != day || back.tm_hour != hh || back.tm_min != mm ||
+	    back.tm_sec != ss)
+		return -EINVAL;
+	*out_ns = (int64_t)t * NS_PER_SEC + frac_ns;
+	return 0;
+}
+
+/* A start time more than this far back is a mistake, not "now". */
+#define CONTROL_AT_PAST_NS (10 * NS_PER_SEC)
+/* Later than this belongs in the schedule file. */
+#define CONTROL_AT_AHEAD_NS (24 * 3600 * NS_PER_SEC)
+
+static int
+field_at(const cJSON *it, int64_t now_wall_ns, int64_t *out_ns, char *err,
+    size_t errlen)
+{
+	int64_t at;
+
+	if (cJSON_IsNull(it)) {
+		*out_ns = 0;
+		return 0;
+	}
+	if (!cJSON_IsString(it) || it->valuestring == NULL) {
+		snprintf(err, errlen,
+		    "at: must be a string: an ISO 8601 UTC "
+		    "time such as \"2026-11-27T10:00:00Z\", or \"now\"");
+		return -EINVAL;
+	}
+	if (strcmp(it->valuestring, "now") == 0) {
+		*out_ns = 0;
+		return 0;
+	}
+	if (parse_utc(it->valuestring, &at) < 0) {
+		snprintf(err, errlen,
+		    "at: \"%.40s\" is not an ISO 8601 UTC time (allowed e.g. "
+		    "\"2026-11-27T10:00:00Z\", or \"now\")",
+		    it->valuestring);
+		return -EINVAL;
+	}
+	if (at < now_wall_ns - CONTROL_AT_PAST_NS) {
+		snprintf(err, errlen, "at: %s is in the past", it->valuestring);
+		return -EINVAL;
+	}
+	if (at > now_wall_ns + CONTROL_AT_AHEAD_NS) {
+		snprintf(err, errlen,
+		    "at: %s is more than 24 hours ahead "
+		    "(use the schedule file)",
+		    it->valuestring);
+		return -EINVAL;
+	}
+	*out_ns = at <= now_wall_ns ? 0 : at;
+	return 0;
+}
+
+static bool
+source_by_name(const char *name, enum schedule_source *out)
+{
+	static const enum schedule_source all[] = {
+	    SCHEDULE_SOURCE_FILE,
+	    SCHEDULE_SOURCE_PLAYLIST,
+	    SCHEDULE_SOURCE_LIVE,
+	    SCHEDULE_SOURCE_STREAM,
+	    SCHEDULE_SOURCE_TONE,
+	    SCHEDULE_SOURCE_SILENCE,
+	};
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(all); i++) {
+		if (strcmp(name, schedule_source_name(all[i])) == 0) {
+			*out = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* http:// or https://, a host, and nothing a header or a log could
+ * choke on. */
+static bool
+url_ok(const char *u)
+{
+	const char *p;
+
+	if (strncmp(u, "http://", 7) == 0)
+		p = u + 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		p = u + 8;
+	else
+		return false;
+	if (*p == '\0' || *p == '/')
+		return false;
+	for (; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+enum seg_field {
+	SF_SOURCE,
+	SF_PATH,
+	SF_URL,
+	SF_AT,
+	SF_DURATION,
+	SF_TITLE,
+	SF_ARTIST,
+	SF_FREQUENCY,
+	SF_LEVEL,
+	SF_COUNT,
+};
+
+static const char *const seg_field_names[SF_COUNT] = {
+    [SF_SOURCE] = "source",
+    [SF_PATH] = "path",
+    [SF_URL] = "url",
+    [SF_AT] = "at",
+    [SF_DURATION] = "duration",
+    [SF_TITLE] = "title",
+    [SF_ARTIST] = "artist",
+    [SF_FREQUENCY] = "frequency",
+    [SF_LEVEL] = "level_dbfs",
+};
+
+static int
+parse_segment(const cJSON *root, int64_t now_wall_ns,
+    struct control_request *req, char *err, size_t errlen)
+{
+	const cJSON *f[SF_COUNT] = {NULL}, *it;
+	struct programme_request *play = &req->play;
+	enum schedule_source kind;
+	const char *only = NULL;
+	int k, rc;
+
+	cJSON_ArrayForEach(it, root)
+	{
+		for (k = 0; k < SF_COUNT; k++) {
+			if (strcmp(it->string, seg_field_names[k]) == 0)
+				break;
+		}
+		if (k == SF_COUNT) {
+			snprintf(err, errlen,
+			    "%.40s: unknown field (allowed: source, path, "
+			    "url, at, duration, title, artist, frequency, "
+			    "level_dbfs)",
+			    it->string);
+			return -EINVAL;
+		}
+		if (f[k] != NULL) {
+			snprintf(err, errlen, "%s: given twice", it->string);
+			return -EINVAL;
+		}
+		/* null is the same as leaving an optional field out. */
+		if (!cJSON_IsNull(it) || k == SF_SOURCE)
+			f[k] = it;
+	}
+	if (f[SF_SOURCE] == NULL) {
+		snprintf(err, errlen,
+		    "source: missing (allowed: "
+		    "file|playlist|live|stream|tone|silence)");
+		return -EINVAL;
+	}
+	if (!cJSON_IsString(f[SF_SOURCE]) ||
+	    f[SF_SOURCE]->valuestring == NULL ||
+	    !source_by_name(f[SF_SOURCE]->valuestring, &kind)) {
+		snprintf(err, errlen,
+		    "source: must be one of the strings "
+		    "file|playlist|live|stream|tone|silence");
+		return -EINVAL;
+	}
+	play->kind = kind;
+	play->frequency_hz = 440.0;
+	play->level_dbfs = -18.0;
+
+	/* Fields that only one kind of source uses. */
+	if (f[SF_PATH] != NULL && kind != SCHEDULE_SOURCE_FILE &&
+	    kind != SCHEDULE_SOURCE_PLAYLIST)
+		only = "path: only for source file or playlist";
+	else if (f[SF_URL] != NULL && kind != SCHEDULE_SOURCE_STREAM)
+		only = "url: only for source stream";
+	else if (f[SF_FREQUENCY] != NULL && kind != SCHEDULE_SOURCE_TONE)
+		only = "frequency: only for source tone";
+	else if (f[SF_LEVEL] != NULL && kind != SCHEDULE_SOURCE_TONE)
+		only = "level_dbfs: only for source tone";
+	if (only != NULL) {
+		snprintf(err, errlen, "%s (this is source %s)", only,
+		    schedule_source_name(kind));
+		return -EINVAL;
+	}
+	if ((kind == SCHEDULE_SOURCE_FILE ||
+		kind == SCHEDULE_SOURCE_PLAYLIST) &&
+	    f[SF_PATH] == NULL) {
+		snprintf(err, errlen, "path: missing (source %s needs one)",
+		    schedule_source_name(kind));
+		return -EINVAL;
+	}
+	if (kind == SCHEDULE_SOURCE_STREAM && f[SF_URL] == NULL) {
+		snprintf(err, errlen, "url: missing (source stream needs one)");
+		return -EINVAL;
+	}
+	if (kind != SCHEDULE_SOURCE_FILE && f[SF_DURATION] == NULL) {
+		snprintf(err, errlen,
+		    "duration: missing (required for "
+		    "source %s; e.g. \"90s\" or 90)",
+		    schedule_source_name(kind));
+		return -EINVAL;
+	}
+	if (f[SF_PATH] != NULL && (rc = field_path(f[SF_PATH], req->path,
+				       sizeof(req->path), err, errlen)) < 0)
+		return rc;
+	if (f[SF_URL] != NULL) {
+		if ((rc = field_path(f[SF_URL], req->url, sizeof(req->url), err,
+			 errlen)) < 0)
+			return rc;
+		if (!url_ok(req->url)) {
+			snprintf(err, errlen,
+			    "url: must be an http:// or "
+			    "https:// URL without spaces");
+			return -EINVAL;
+		}
+	}
+	if (f[SF_AT] != NULL && (rc = field_at(f[SF_AT], now_wall_ns,
+				     &play->at_wall_ns, err, errlen)) < 0)
+		return rc;
+	if (f[SF_DURATION] != NULL &&
+	    (rc = field_duration(
+		 f[SF_DURATION], &play->duration_ns, err, errlen)) < 0)
+		return rc;
+	if (f[SF_TITLE] != NULL &&
+	    (rc = field_string(f[SF_TITLE], req->title, sizeof(req->title),
+		 true, err, errlen)) < 0)
+		return rc;
+	if (f[SF_ARTIST] != NULL &&
+	    (rc = field_string(f[SF_ARTIST], req->artist, sizeof(req->artist),
+		 true, err, errlen)) < 0)
+		return rc;
+	if (f[SF_FREQUENCY] != NULL &&
+	    (rc = field_number(f[SF_FREQUENCY], 0.0, 20000.0, "Hz",
+		 &play->frequency_hz, err, errlen)) < 0)
+		return rc;
+	if (f[SF_LEVEL] != NULL &&
+	    (rc = field_number(f[SF_LEVEL], -120.0, 0.0, "dBFS",
+		 &play->level_dbfs, err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
+static int
+parse_metadata(
+    const cJSON *root, struct control_request *req, char *err, size_t errlen)
+{
+	const cJSON *title = NULL, *artist = NULL, *it;
+	int rc;
+
+	cJSON_ArrayForEach(it, root)
+	{
+		const cJSON **slot;
+
+		if (strcmp(it->string, "title") == 0)
+			slot = &title;
+		else if (strcmp(it->string, "artist") == 0)
+			slot = &artist;
+		else {
+			snprintf(err, errlen,
+			    "%.40s: unknown field (allowed: title, artist)",
+			    it->string);
+			return -EINVAL;
+		}
+		if (*slot != NULL) {
+			snprintf(err, errlen, "%s: given twice", it->string);
+			return -EINVAL;
+		}
+		*slot = it;
+	}
+	if (title == NULL) {
+		snprintf(err, errlen, "title: missing");
+		return -EINVAL;
+	}
+	if ((rc = field_string(title, req->title, sizeof(req->title), false,
+		 err, errlen)) < 0)
+		return rc;
+	if (artist != NULL && !cJSON_IsNull(artist) &&
+	    (rc = field_string(artist, req->artist, sizeof(req->artist), true,
+		 err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
+int
+status_control_parse(enum status_control ep, const char *body, size_t len,
+    int64_t now_wall_ns, struct control_request *req, char *err, size_t errlen)
+{
+	cJSON *root = NULL;
+	const char *end = NULL;
+	int rc = -EINVAL;
+
+	memset(req, 0, sizeof(*req));
+	if (errlen > 0)
+		err[0] = '\0';
+	switch (ep) {
+	case STATUS_CONTROL_SEGMENTS:
+		req->what = CONTROL_PLAY;
+		break;
+	case STATUS_CONTROL_SKIP:
+		req->what = CONTROL_SKIP;
+		break;
+	case STATUS_CONTROL_METADATA:
+		req->what = CONTROL_METADATA;
+		break;
+	case STATUS_CONTROL_RELOAD:
+		req->what = CONTROL_RELOAD;
+		break;
+	}
+	if (len > STATUS_CONTROL_MAX_BODY_BYTES) {
+		snprintf(err, errlen, "the body is over %zu bytes",
+		    STATUS_CONTROL_MAX_BODY_BYTES);
+		return -EMSGSIZE;
+	}
+	if (body == NULL || blank(body, len)) {
+		if (ep == STATUS_CONTROL_SKIP || ep == STATUS_CONTROL_RELOAD)
+			return 0;
+		snprintf(err, errlen, "the body must be a JSON object");
+		return -EINVAL;
+	}
+	if (!json_depth_ok(body, len)) {
+		snprintf(err, errlen, "the body nests too deeply");
+		return -EINVAL;
+	}
+	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (root == NULL || !blank(end, len - (size_t)(end - body))) {
+		snprintf(err, errlen, "the body is not valid JSON");
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "the body must be a JSON object");
+		goto out;
+	}
+	switch (ep) {
+	case STATUS_CONTROL_SEGMENTS:
+		rc = parse_segment(root, now_wall_ns, req, err, errlen);
+		break;
+	case STATUS_CONTROL_METADATA:
+		rc = parse_metadata(root, req, err, errlen);
+		break;
+	case STATUS_CONTROL_SKIP:
+	case STATUS_CONTROL_RELOAD:
+		if (root->child != NULL) {
+			snprintf(err, errlen,
+			    "%.40s: unknown field (this "
+			    "request takes no fields)",
+			    root->child->string);
+			break;
+		}
+		rc = 0;
+		break;
+	}
+out:
+	cJSON_Delete(root);
+	if (rc < 0) {
+		/* Leave nothing half-filled behind. */
+		enum control_what what = req->what;
+
+		memset(req, 0, sizeof(*req));
+		req->what = what;
+	}
+	return rc;
+}
+
+/* Copies url into dst with any "user:password@" shown as "***@". */
+static void
+redact_userinfo(char *dst, size_t len, const char *url)
+{
+	const char *host = strstr(url, "://"), *at, *end;
+
+	if (host == NULL) {
+		util_strlcpy(dst, url, len);
+		return;
+	}
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	if (at == NULL) {
+		util_strlcpy(dst, url, len);
+		return;
+	}
+	snprintf(dst, len, "%.*s***%s", (int)(host - url), url, at);
+}
+
+static void
+describe_seconds(char *buf, size_t len, int64_t ns)
+{
+	if (ns % NS_PER_SEC == 0)
+		snprintf(buf, len, "%" PRId64 " s", ns / NS_PER_SEC);
+	else
+		snprintf(buf, len, "%.3f s", (double)ns / 1e9);
+}
+
+char *
+status_control_describe(
+    const struct control_request *req, char *buf, size_t len)
+{
+	const struct programme_request *play = &req->play;
+	struct strbuf sb = {0};
+	char tmp[CONTROL_TEXT + 16];
+	char *text;
+
+	if (len == 0)
+		return buf;
+	switch (req->what) {
+	case CONTROL_PLAY:
+		sb_printf(&sb, "play %s", schedule_source_name(play->kind));
+		if (req->path[0] != '\0')
+			sb_printf(&sb, " %s", req->path);
+		if (req->url[0] != '\0') {
+			redact_userinfo(tmp, sizeof(tmp), req->url);
+			sb_printf(&sb, " %s", tmp);
+		}
+		if (play->kind == SCHEDULE_SOURCE_TONE)
+			sb_printf(&sb, " %g Hz %g dBFS", play->frequency_hz,
+			    play->level_dbfs);
+		if (play->duration_ns > 0) {
+			describe_seconds(tmp, sizeof(tmp), play->duration_ns);
+			sb_printf(&sb, " %s", tmp);
+		} else
+			sb_puts(&sb, " (whole file)");
+		if (play->at_wall_ns > 0)
+			sb_printf(&sb, " at %s",
+			    util_format_iso8601(
+				play->at_wall_ns, false, tmp, sizeof(tmp)));
+		if (req->title[0] != '\0')
+			sb_printf(&sb, " '%s'", req->title);
+		if (req->artist[0] != '\0')
+			sb_printf(&sb, " by '%s'", req->artist);
+		break;
+	case CONTROL_SKIP:
+		sb_puts(&sb, "skip the segment on air");
+		break;
+	case CONTROL_METADATA:
+		sb_printf(&sb, "live title '%s'", req->title);
+		if (req->artist[0] != '\0')
+			sb_printf(&sb, " by '%s'", req->artist);
+		break;
+	case CONTROL_RELOAD:
+		sb_puts(&sb, "reload config and schedule");
+		break;
+	}
+	text = sb_take(&sb);
+	util_strlcpy(buf, text != NULL ? text : "?", len);
+	free(text);
+	return buf;
+}
+
 /* ---- Settings. ---- */
 
 void
@@ -1188,6 +1915,7 @@ struct status_server {
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* event streams wait here (CLOCK_MONOTONIC) */
 	struct status_settings settings;
+	char *token; /* [status] token (owned, wiped on free); NULL: none */
 	bool stopping;
 	atomic_int n_events;
 	/* The MHD logger's rate limit. */
@@ -1200,6 +1928,10 @@ struct request {
 	unsigned int uri_status; /* 0, 400 or 414 */
 	bool headers_seen;
 	uint64_t body_bytes;
+	/* Control endpoints: the first STATUS_CONTROL_MAX_BODY_BYTES of the
+	 * body (owned; NULL until a byte arrives). */
+	char *body;
+	size_t body_len;
 };
 
 struct event_stream {
@@ -1278,10 +2010,15 @@ static void
 completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct request *rq;
+
 	(void)cls;
 	(void)c;
 	(void)toe;
-	free(*req_cls);
+	rq = *req_cls;
+	if (rq != NULL)
+		free(rq->body);
+	free(rq);
 	*req_cls = NULL;
 }
 
@@ -1778,6 +2515,239 @@ serve_events(struct status_server *srv, struct MHD_Connection *c, bool head)
 	return ret;
 }
 
+/* ---- The control API: the endpoints. ---- */
+
+/* How long a control request waits for the main thread. */
+#define STATUS_CONTROL_TIMEOUT_NS (5 * NS_PER_SEC)
+
+static const char *const control_paths[] = {
+    [STATUS_CONTROL_SEGMENTS] = "/api/segments",
+    [STATUS_CONTROL_SKIP] = "/api/skip",
+    [STATUS_CONTROL_METADATA] = "/api/metadata",
+    [STATUS_CONTROL_RELOAD] = "/api/reload",
+};
+
+/* What a request meant before its body was read. */
+static const char *const control_verbs[] = {
+    [STATUS_CONTROL_SEGMENTS] = "play a segment",
+    [STATUS_CONTROL_SKIP] = "skip the segment on air",
+    [STATUS_CONTROL_METADATA] = "set the live title",
+    [STATUS_CONTROL_RELOAD] = "reload config and schedule",
+};
+
+static bool
+control_route_of(const char *url, enum status_control *ep)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(control_paths); i++) {
+		if (strcmp(url, control_paths[i]) == 0) {
+			*ep = (enum status_control)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "127.0.0.1:50312" or "[::1]:50312". */
+static void
+client_text(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	socklen_t sl;
+
+	util_strlcpy(buf, "?", len);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	sl = ci->client_addr->sa_family == AF_INET6
+		 ? (socklen_t)sizeof(struct sockaddr_in6)
+		 : (socklen_t)sizeof(struct sockaddr_in);
+	if (getnameinfo(ci->client_addr, sl, host, sizeof(host), port,
+		sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return;
+	if (strchr(host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%s", host, port);
+	else
+		snprintf(buf, len, "%s:%s", host, port);
+}
+
+/* One audit line per control call, refused ones included; never the
+ * Authorization header. A token that a client put in the body anyway is
+ * blanked out. Runs on: a connection thread. */
+static void
+control_audit(struct status_server *srv, struct MHD_Connection *c,
+    const char *method, enum status_control ep, unsigned int code,
+    const char *meaning, const char *error)
+{
+	char who[96], m[24], line[1400], esc[1600], *red = NULL;
+
+	client_text(c, who, sizeof(who));
+	log_escape(m, sizeof(m), method);
+	if (error != NULL && error[0] != '\0')
+		snprintf(line, sizeof(line), "%s %s %s %u %s: %s", who, m,
+		    control_paths[ep], code, meaning, error);
+	else
+		snprintf(line, sizeof(line), "%s %s %s %u %s", who, m,
+		    control_paths[ep], code, meaning);
+	pthread_mutex_lock(&srv->lock);
+	if (srv->token != NULL && srv->token[0] != '\0' &&
+	    strstr(line, srv->token) != NULL)
+		red = util_redact(line, srv->token);
+	pthread_mutex_unlock(&srv->lock);
+	if (red != NULL) {
+		util_strlcpy(line, red, sizeof(line));
+		explicit_bzero(red, strlen(red));
+		free(red);
+	}
+	log_escape(esc, sizeof(esc), line);
+	if (code >= 200 && code < 300)
+		log_info("control", "%s", esc);
+	else
+		log_warn("control", "%s", esc);
+}
+
+/* {"error": text} or {"ok": true, "request": text}. */
+static enum MHD_Result
+reply_control(struct MHD_Connection *c, unsigned int code, const char *text)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	cJSON *root;
+	char clean[1200], *body = NULL;
+
+	util_sanitize_text(clean, sizeof(clean), text);
+	root = cJSON_CreateObject();
+	if (root != NULL) {
+		if (code == MHD_HTTP_ACCEPTED) {
+			if (cJSON_AddTrueToObject(root, "ok") == NULL ||
+			    cJSON_AddStringToObject(root, "request", clean) ==
+				NULL)
+				goto out;
+		} else if (cJSON_AddStringToObject(root, "error", clean) ==
+			   NULL)
+			goto out;
+		body = cJSON_PrintUnformatted(root);
+	}
+out:
+	cJSON_Delete(root);
+	if (body == NULL)
+		return reply_error(c, 500);
+	r = MHD_create_response_from_buffer(
+	    strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
+	if (code == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"relay\"");
+	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The whole control call, on the final call of the access handler (the
+ * body, if any, is in rq). Runs on: a connection thread; waits up to
+ * STATUS_CONTROL_TIMEOUT_NS for the main thread. */
+static enum MHD_Result
+serve_control(struct status_server *srv, struct MHD_Connection *c,
+    const char *method, enum status_control ep, struct request *rq)
+{
+	struct control_request *req = NULL;
+	char err[700], meaning[900];
+	enum status_auth auth;
+	unsigned int code = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	err[0] = '\0';
+	util_strlcpy(meaning, control_verbs[ep], sizeof(meaning));
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+		code = MHD_HTTP_METHOD_NOT_ALLOWED;
+		snprintf(
+		    err, sizeof(err), "%s takes POST only", control_paths[ep]);
+		goto answer;
+	}
+	pthread_mutex_lock(&srv->lock);
+	auth = status_auth_check(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+				     MHD_HTTP_HEADER_AUTHORIZATION),
+	    srv->token);
+	pthread_mutex_unlock(&srv->lock);
+	switch (auth) {
+	case STATUS_AUTH_OK:
+		break;
+	case STATUS_AUTH_MISSING:
+		code = MHD_HTTP_UNAUTHORIZED;
+		util_strlcpy(err,
+		    "a bearer token is required (Authorization: Bearer TOKEN)",
+		    sizeof(err));
+		goto answer;
+	case STATUS_AUTH_WRONG:
+		code = MHD_HTTP_FORBIDDEN;
+		util_strlcpy(err, "wrong token", sizeof(err));
+		goto answer;
+	case STATUS_AUTH_DISABLED:
+		code = MHD_HTTP_FORBIDDEN;
+		util_strlcpy(err,
+		    "control is disabled: set [status] token, "
+		    "token_file or token_env",
+		    sizeof(err));
+		goto answer;
+	}
+	if (rq->body_bytes > STATUS_CONTROL_MAX_BODY_BYTES) {
+		code = MHD_HTTP_CONTENT_TOO_LARGE;
+		snprintf(err, sizeof(err),
+		    "the body is %" PRIu64 " bytes, at most %zu allowed",
+		    rq->body_bytes, STATUS_CONTROL_MAX_BODY_BYTES);
+		goto answer;
+	}
+	req = malloc(sizeof(*req));
+	if (req == NULL) {
+		code = 500;
+		util_strlcpy(err, "out of memory", sizeof(err));
+		goto answer;
+	}
+	rc = status_control_parse(ep, rq->body, rq->body_len,
+	    util_now_wall_ns(), req, err, sizeof(err));
+	if (rc < 0) {
+		code = rc == -EMSGSIZE ? MHD_HTTP_CONTENT_TOO_LARGE
+				       : MHD_HTTP_BAD_REQUEST;
+		goto answer;
+	}
+	status_control_describe(req, meaning, sizeof(meaning));
+	rc = control_submit(req, STATUS_CONTROL_TIMEOUT_NS, err, sizeof(err));
+	switch (rc) {
+	case 0:
+		code = MHD_HTTP_ACCEPTED;
+		break;
+	case -ETIMEDOUT:
+	case -ESHUTDOWN:
+	case -ENOTSUP:
+		code = MHD_HTTP_SERVICE_UNAVAILABLE;
+		break;
+	default:
+		code = MHD_HTTP_UNPROCESSABLE_CONTENT;
+		break;
+	}
+	if (code != MHD_HTTP_ACCEPTED && err[0] == '\0') {
+		char ebuf[128];
+
+		snprintf(err, sizeof(err), "refused (%s)",
+		    strerror_r(-rc, ebuf, sizeof(ebuf)));
+	}
+answer:
+	free(req);
+	control_audit(srv, c, method, ep, code, meaning,
+	    code == MHD_HTTP_ACCEPTED ? NULL : err);
+	ret = reply_control(c, code, code == MHD_HTTP_ACCEPTED ? meaning : err);
+	return ret;
+}
+
 /* ---- Routing. ---- */
 
 enum route {
@@ -1822,6 +2792,20 @@ route_of(const char *url, const struct www_asset **asset)
 	return ROUTE_NONE;
 }
 
+/* The request's Content-Length, 0 when absent or not a number. */
+static uint64_t
+content_length(struct MHD_Connection *c)
+{
+	const char *v;
+	int64_t n;
+
+	v = MHD_lookup_connection_value(
+	    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v == NULL || util_parse_int64(v, 0, INT64_MAX, &n) < 0)
+		return 0;
+	return (uint64_t)n;
+}
+
 /* Runs on: a connection thread. */
 static enum MHD_Result
 handle_cb(void *cls, struct MHD_Connection *c, const char *url,
@@ -1831,19 +2815,42 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	struct status_server *srv = cls;
 	struct request *rq = *req_cls;
 	const struct www_asset *asset;
+	enum status_control ep;
 	enum route route;
-	bool head, pretty = false;
+	bool head, pretty = false, control;
 
 	(void)version;
-	(void)upload_data;
 	if (rq == NULL)
 		return MHD_NO; /* out of memory in uri_check_cb */
+	control = rq->uri_status == 0 && control_route_of(url, &ep);
 	if (!rq->headers_seen) {
 		rq->headers_seen = true;
+		/* A control body that would be dropped anyway (over
+		 * STATUS_MAX_BODY_BYTES) gets its answer now, before it is
+		 * sent: libmicrohttpd allows a response at this first call. */
+		if (control && content_length(c) > STATUS_MAX_BODY_BYTES) {
+			rq->body_bytes = content_length(c);
+			return serve_control(srv, c, method, ep, rq);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		/* A body is read and dropped before any answer. */
+		/* A body is read before any answer (FIELD-NOTES 6.3): kept
+		 * up to the control limit on control paths, else dropped. */
+		if (control && rq->body_len < STATUS_CONTROL_MAX_BODY_BYTES) {
+			size_t n = STATUS_CONTROL_MAX_BODY_BYTES - rq->body_len;
+
+			if (rq->body == NULL)
+				rq->body =
+				    malloc(STATUS_CONTROL_MAX_BODY_BYTES + 1);
+			if (rq->body == NULL)
+				return MHD_NO;
+			if (n > *upload_data_size)
+				n = *upload_data_size;
+			memcpy(rq->body + rq->body_len, upload_data, n);
+			rq->body_len += n;
+			rq->body[rq->body_len] = '\0';
+		}
 		rq->body_bytes += *upload_data_size;
 		*upload_data_size = 0;
 		return rq->body_bytes > STATUS_MAX_BODY_BYTES ? MHD_NO
@@ -1851,6 +2858,8 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (rq->uri_status != 0)
 		return reply_error(c, rq->uri_status);
+	if (control)
+		return serve_control(srv, c, method, ep, rq);
 	route = route_of(url, &asset);
 	if (route == ROUTE_NONE)
 		return reply_error(c, MHD_HTTP_NOT_FOUND);
@@ -1890,6 +2899,15 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 }
 
 /* ---- Start and stop. ---- */
+
+static void
+free_token(char *token)
+{
+	if (token == NULL)
+		return;
+	explicit_bzero(token, strlen(token));
+	free(token);
+}
 
 /* Opens the listening socket ourselves so a failure has its errno. */
 static int
@@ -1970,6 +2988,13 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 	pthread_cond_init(&srv->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	status_settings_from_config(cfg, &srv->settings);
+	if (sc->token != NULL && sc->token[0] != '\0') {
+		srv->token = strdup(sc->token);
+		if (srv->token == NULL) {
+			snprintf(err, errlen, "[status] out of memory");
+			goto fail;
+		}
+	}
 	atomic_init(&srv->n_events, 0);
 	atomic_init(&srv->log_last_mono_ns, 0);
 	atomic_init(&srv->log_suppressed, 0);
@@ -2010,8 +3035,15 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 	    "Listen Live page on http://%s/ (also /api/status, "
 	    "/api/events, /metrics, /healthz)",
 	    srv->listen_text);
+	if (srv->token != NULL)
+		log_info(MOD, "control API on: POST /api/segments, /api/skip, "
+			      "/api/metadata, /api/reload (bearer token)");
+	else
+		log_info(MOD, "control API off: no [status] token, token_file "
+			      "or token_env");
 	return srv;
 fail:
+	free_token(srv->token);
 	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
@@ -2022,13 +3054,29 @@ void
 status_reconfigure(struct status_server *srv, const struct config *cfg)
 {
 	struct status_settings set;
+	const char *tok = cfg->status.token;
+	char *token = NULL, *old;
+	bool had;
 
 	if (srv == NULL)
 		return;
 	status_settings_from_config(cfg, &set);
+	if (tok != NULL && tok[0] != '\0') {
+		token = strdup(tok);
+		if (token == NULL)
+			log_err(MOD, "out of memory copying the new [status] "
+				     "token; control is off until the next "
+				     "reload");
+	}
 	pthread_mutex_lock(&srv->lock);
 	srv->settings = set;
+	old = srv->token;
+	srv->token = token;
 	pthread_mutex_unlock(&srv->lock);
+	had = old != NULL;
+	free_token(old);
+	if (had != (token != NULL))
+		log_info(MOD, "control API %s", token != NULL ? "on" : "off");
 	/* Event streams send the new state at their next tick. */
 	pthread_cond_broadcast(&srv->wake);
 }
@@ -2045,6 +3093,7 @@ status_stop(struct status_server *srv)
 	/* Closes the listening socket and joins every connection thread;
 	 * event streams return at once since stopping is set. */
 	MHD_stop_daemon(srv->daemon);
+	free_token(srv->token);
 	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);

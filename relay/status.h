@@ -2,11 +2,13 @@
 /*
  * The status server: the public Listen Live page (GET /, GET /embed), the
  * status API (GET /api/status, GET /api/events as Server-Sent Events),
- * Prometheus metrics (GET /metrics) and a health check (GET /healthz),
- * served with libmicrohttpd on the [status] listen address. Everything it
- * shows comes from stats_snapshot(); it never takes a lock the audio path
- * waits on. Also the client side of "relay status" (status_client.c).
- * docs/status-api.md documents every endpoint and field.
+ * Prometheus metrics (GET /metrics), a health check (GET /healthz) and the
+ * control API (POST /api/segments, /api/skip, /api/metadata, /api/reload,
+ * bearer token required; carried out by the main thread through
+ * control.h), served with libmicrohttpd on the [status] listen address.
+ * Everything it shows comes from stats_snapshot(); it never takes a lock the
+ * audio path waits on. Also the client side of "relay status"
+ * (status_client.c). docs/status-api.md documents every endpoint and field.
  *
  * The pure pieces (escaping, JSON, metrics, the on-air rule, the page
  * template) are exported for the unit tests and take a fabricated
@@ -49,8 +51,9 @@ struct status_server *status_start(
     const struct config *cfg, char *err, size_t errlen);
 
 /* Applies the reloadable settings of cfg (public_url, timezone, poll
- * interval; the station texts come through stats_configure). A changed
- * listen address needs a restart. Thread-safe. NULL srv is a no-op. */
+ * interval, control token; the station texts come through
+ * stats_configure). A changed listen address needs a restart. Thread-safe.
+ * NULL srv is a no-op. */
 void status_reconfigure(struct status_server *srv, const struct config *cfg);
 
 /* Closes every connection (event streams end within about 1 s), stops the
@@ -110,5 +113,51 @@ char *status_metrics(
  * keys render as nothing. Owned: free(). NULL on OOM. */
 char *status_render_page(const char *template_text,
     const struct stats_snapshot *s, const struct status_settings *set);
+
+/* ---- The control API's pure pieces, exported for the unit tests. ---- */
+
+struct control_request;
+
+/* The largest request body a control endpoint reads; more gives 413. */
+#define STATUS_CONTROL_MAX_BODY_BYTES ((size_t)16384)
+
+enum status_control {
+	STATUS_CONTROL_SEGMENTS = 0, /* POST /api/segments */
+	STATUS_CONTROL_SKIP,	     /* POST /api/skip */
+	STATUS_CONTROL_METADATA,     /* POST /api/metadata */
+	STATUS_CONTROL_RELOAD,	     /* POST /api/reload */
+};
+
+/* What the bearer-token check says about a control request. */
+enum status_auth {
+	STATUS_AUTH_OK = 0,
+	STATUS_AUTH_MISSING,  /* no Authorization header, or not Bearer: 401 */
+	STATUS_AUTH_WRONG,    /* a bearer token that is not ours: 403 */
+	STATUS_AUTH_DISABLED, /* no [status] token configured: 403 */
+};
+
+/* True when given equals expected. The time taken depends only on the
+ * length of given (never on expected's bytes or length, nor on where the
+ * first difference is). NULL equals nothing. */
+bool status_token_equal(const char *given, const char *expected);
+
+/* Checks an Authorization header value (NULL when absent) against token
+ * (NULL or "" when control is disabled). "Bearer" is case-insensitive. */
+enum status_auth status_auth_check(
+    const char *authorization, const char *token);
+
+/* Parses the JSON body (len bytes, need not be terminated) of endpoint ep
+ * into *req (zeroed first; req->what set). now_wall_ns judges "at". 0, or
+ * -EINVAL with err naming the field and what is allowed ("duration: must
+ * be a string such as \"90s\" or a number of seconds"), or -EMSGSIZE when
+ * len is over STATUS_CONTROL_MAX_BODY_BYTES. Skip and reload take an empty
+ * body or {}. Strings are stored with control characters stripped. */
+int status_control_parse(enum status_control ep, const char *body, size_t len,
+    int64_t now_wall_ns, struct control_request *req, char *err, size_t errlen);
+
+/* The request's meaning for the audit log, e.g. "play tone 30 s 'Breaking
+ * news'", with any user:password in a URL shown as ***. Returns buf. */
+char *status_control_describe(
+    const struct control_request *req, char *buf, size_t len);
 
 #endif

@@ -4,7 +4,11 @@
  * /api/status JSON (every field and type, from a fabricated snapshot), the
  * /metrics text (parsed strictly), the page template, and the HTTP server
  * in-process on a loopback port (status codes, headers, the event stream,
- * a prompt stop).
+ * a prompt stop), and the control API: the constant-time token compare,
+ * the bearer check, the body of each endpoint (valid, each wrong type, too
+ * long), the audit text, and the endpoints over HTTP with a fake main
+ * thread (401/403/405/400/413/422/202, the audit lines, never the
+ * token).
  *
  * Threads: the tests run on the main thread; the server under test runs
  * its own threads.
@@ -15,8 +19,10 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +35,9 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "control.h"
+#include "log.h"
+#include "schedule.h"
 #include "stats.h"
 #include "status.h"
 #include "util.h"
@@ -723,6 +732,474 @@ test_render_page(void **state)
 	free(html);
 }
 
+/* ---- The control API: pure pieces. ---- */
+
+#define TOKEN "s3cret-token-0123456789"
+
+static void
+test_token_equal(void **state)
+{
+	(void)state;
+	assert_true(status_token_equal(TOKEN, TOKEN));
+	assert_true(status_token_equal("a", "a"));
+	/* A difference anywhere, or in length, is a mismatch. */
+	assert_false(status_token_equal("s3cret-token-0123456788", TOKEN));
+	assert_false(status_token_equal("S3cret-token-0123456789", TOKEN));
+	assert_false(status_token_equal("s3cret-token-012345678", TOKEN));
+	assert_false(status_token_equal(TOKEN "9", TOKEN));
+	assert_false(status_token_equal(TOKEN TOKEN, TOKEN));
+	assert_false(status_token_equal("", TOKEN));
+	/* Nothing equals an empty or missing token. */
+	assert_false(status_token_equal("", ""));
+	assert_false(status_token_equal("x", ""));
+	assert_false(status_token_equal(NULL, TOKEN));
+	assert_false(status_token_equal(TOKEN, NULL));
+	/* The bytes after a NUL do not count; a repeat of the token is not
+	 * the token (the compare wraps around the expected text). */
+	assert_false(status_token_equal("abab", "ab"));
+	assert_false(status_token_equal("ab", "abab"));
+}
+
+static void
+test_auth_check(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    status_auth_check("Bearer " TOKEN, TOKEN), STATUS_AUTH_OK);
+	assert_int_equal(
+	    status_auth_check("bearer " TOKEN, TOKEN), STATUS_AUTH_OK);
+	assert_int_equal(
+	    status_auth_check("BEARER   " TOKEN, TOKEN), STATUS_AUTH_OK);
+	assert_int_equal(status_auth_check(NULL, TOKEN), STATUS_AUTH_MISSING);
+	assert_int_equal(status_auth_check("", TOKEN), STATUS_AUTH_MISSING);
+	assert_int_equal(status_auth_check("Basic dXNlcjpwYXNz", TOKEN),
+	    STATUS_AUTH_MISSING);
+	assert_int_equal(
+	    status_auth_check("Bearer", TOKEN), STATUS_AUTH_MISSING);
+	assert_int_equal(
+	    status_auth_check("Bearer   ", TOKEN), STATUS_AUTH_MISSING);
+	assert_int_equal(
+	    status_auth_check("Bearer" TOKEN, TOKEN), STATUS_AUTH_MISSING);
+	assert_int_equal(status_auth_check(TOKEN, TOKEN), STATUS_AUTH_MISSING);
+	assert_int_equal(
+	    status_auth_check("Bearer wrong", TOKEN), STATUS_AUTH_WRONG);
+	assert_int_equal(
+	    status_auth_check("Bearer " TOKEN "x", TOKEN), STATUS_AUTH_WRONG);
+	assert_int_equal(
+	    status_auth_check("Bearer " TOKEN " ", TOKEN), STATUS_AUTH_WRONG);
+	/* No token configured: refused whatever the client sends. */
+	assert_int_equal(
+	    status_auth_check("Bearer " TOKEN, NULL), STATUS_AUTH_DISABLED);
+	assert_int_equal(status_auth_check(NULL, NULL), STATUS_AUTH_DISABLED);
+	assert_int_equal(
+	    status_auth_check("Bearer ", ""), STATUS_AUTH_DISABLED);
+}
+
+/* Parses body for ep; returns the result and leaves the message in err. */
+static int
+parse(enum status_control ep, const char *body, struct control_request *req,
+    char *err, size_t errlen)
+{
+	return status_control_parse(
+	    ep, body, body != NULL ? strlen(body) : 0, T0, req, err, errlen);
+}
+
+/* body must be refused with a message that starts with want. */
+static void
+refused(enum status_control ep, const char *body, const char *want)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char err[512];
+	int rc;
+
+	assert_non_null(req);
+	rc = parse(ep, body, req, err, sizeof(err));
+	if (rc != -EINVAL || strncmp(err, want, strlen(want)) != 0)
+		fail_msg(
+		    "%s: rc %d, err \"%s\", expected -EINVAL and \"%s...\"",
+		    body, rc, err, want);
+	/* Nothing half-filled is left behind. */
+	assert_string_equal(req->title, "");
+	assert_string_equal(req->path, "");
+	free(req);
+}
+
+static void
+test_parse_segments(void **state)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char err[512], *body, big[300];
+
+	(void)state;
+	assert_non_null(req);
+	/* A tone with every field. */
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\": \"tone\", \"duration\": \"90s\", "
+			     "\"at\": \"2026-11-25T10:00:00Z\", "
+			     "\"title\": \"Breaking\\u0001 news\", "
+			     "\"artist\": \"Desk\", \"frequency\": 1000, "
+			     "\"level_dbfs\": -12.5}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->what, CONTROL_PLAY);
+	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_TONE);
+	assert_int_equal(req->play.duration_ns, 90 * NS_PER_SEC);
+	/* T0 is 09:46:40Z: 10:00:00Z is 800 s later. */
+	assert_int_equal(req->play.at_wall_ns, T0 + 800 * NS_PER_SEC);
+	assert_string_equal(req->title, "Breaking news");
+	assert_string_equal(req->artist, "Desk");
+	assert_true(req->play.frequency_hz == 1000.0);
+	assert_true(req->play.level_dbfs == -12.5);
+	assert_string_equal(req->path, "");
+
+	/* Defaults: now, 440 Hz, -18 dBFS; a number of seconds. */
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"tone\",\"duration\":1.5,"
+			     "\"at\":\"now\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->play.at_wall_ns, 0);
+	assert_int_equal(req->play.duration_ns, 1500 * NS_PER_MS);
+	assert_true(req->play.frequency_hz == 440.0);
+	assert_true(req->play.level_dbfs == -18.0);
+	assert_string_equal(req->title, "");
+
+	/* A file needs no duration; null is as good as absent. */
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"file\",\"path\":\"/srv/news.ogg\","
+			     "\"at\":null,\"artist\":null}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_FILE);
+	assert_string_equal(req->path, "/srv/news.ogg");
+	assert_int_equal(req->play.duration_ns, 0);
+	assert_int_equal(req->play.at_wall_ns, 0);
+
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"stream\",\"url\":"
+			     "\"https://feeds.example/news.ogg\","
+			     "\"duration\":\"1h30m\","
+			     "\"at\":\"2026-11-25 09:46:45.250+00:00\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_STREAM);
+	assert_string_equal(req->url, "https://feeds.example/news.ogg");
+	assert_int_equal(req->play.duration_ns, 5400 * NS_PER_SEC);
+	assert_int_equal(
+	    req->play.at_wall_ns, T0 + 5 * NS_PER_SEC + 250 * NS_PER_MS);
+	/* A start a few seconds ago means now. */
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"live\",\"duration\":60,"
+			     "\"at\":\"2026-11-25T09:46:35Z\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_LIVE);
+	assert_int_equal(req->play.at_wall_ns, 0);
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"playlist\",\"path\":\"lists/am\","
+			     "\"duration\":\"15m\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_PLAYLIST);
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"silence\",\"duration\":\"2s\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_SILENCE);
+
+	/* Each field of the wrong type, named in the message. */
+	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":5,\"duration\":1}",
+	    "source: must be one of");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"radio\",\"duration\":1}", "source: must be one of");
+	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":null,\"duration\":1}",
+	    "source: must be one of");
+	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"file\",\"path\":5}",
+	    "path: must be a string");
+	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"file\",\"path\":\"\"}",
+	    "path: must not be empty");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"file\",\"path\":\"a\\nb\"}",
+	    "path: must not hold control characters");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"stream\",\"url\":[],\"duration\":1}",
+	    "url: must be a string");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"stream\",\"url\":\"ftp://x/y\",\"duration\":1}",
+	    "url: must be an http:// or https:// URL");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"at\":5}",
+	    "at: must be a string");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"at\":\"tomorrow\"}",
+	    "at: \"tomorrow\" is not an ISO 8601 UTC time");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,"
+	    "\"at\":\"2026-02-30T10:00:00Z\"}",
+	    "at: \"2026-02-30T10:00:00Z\" is not an ISO 8601 UTC time");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,"
+	    "\"at\":\"2026-11-25T10:00:00+01:00\"}",
+	    "at: ");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,"
+	    "\"at\":\"2026-11-25T09:00:00Z\"}",
+	    "at: 2026-11-25T09:00:00Z is in the past");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,"
+	    "\"at\":\"2026-11-27T09:00:00Z\"}",
+	    "at: 2026-11-27T09:00:00Z is more than 24 hours ahead");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":true}",
+	    "duration: must be a string such as \"90s\" or a number");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":\"soon\"}",
+	    "duration: \"soon\" is not a duration");
+	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"tone\",\"duration\":0}",
+	    "duration: out of range");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":-3}", "duration: out of range");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":\"25h\"}",
+	    "duration: out of range");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"title\":7}",
+	    "title: must be a string");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"artist\":{}}",
+	    "artist: must be a string");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"frequency\":\"440\"}",
+	    "frequency: must be a number");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"frequency\":30000}",
+	    "frequency: 30000 is out of range");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"level_dbfs\":\"-6\"}",
+	    "level_dbfs: must be a number");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"level_dbfs\":3}",
+	    "level_dbfs: 3 is out of range");
+	/* Missing, misplaced, unknown and repeated fields. */
+	refused(STATUS_CONTROL_SEGMENTS, "{\"duration\":1}", "source: missing");
+	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"tone\"}",
+	    "duration: missing");
+	refused(
+	    STATUS_CONTROL_SEGMENTS, "{\"source\":\"file\"}", "path: missing");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"stream\",\"duration\":1}", "url: missing");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"path\":\"x.ogg\"}",
+	    "path: only for source file or playlist");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"file\",\"path\":\"x\",\"frequency\":1}",
+	    "frequency: only for source tone");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"durration\":2}",
+	    "durration: unknown field");
+	refused(STATUS_CONTROL_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"duration\":2}",
+	    "duration: given twice");
+	/* Not an object. */
+	refused(STATUS_CONTROL_SEGMENTS, "", "the body must be a JSON object");
+	refused(
+	    STATUS_CONTROL_SEGMENTS, NULL, "the body must be a JSON object");
+	refused(
+	    STATUS_CONTROL_SEGMENTS, "[1]", "the body must be a JSON object");
+	refused(STATUS_CONTROL_SEGMENTS, "\"tone\"",
+	    "the body must be a JSON object");
+	refused(
+	    STATUS_CONTROL_SEGMENTS, "{\"source\":", "the body is not valid");
+	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"tone\"} x",
+	    "the body is not valid");
+	refused(STATUS_CONTROL_SEGMENTS, "{\"a\":[[[[[[1]]]]]]}",
+	    "the body nests too deeply");
+
+	/* Too long: title 255 bytes is fine, 256 is not; path at most
+	 * CONTROL_TEXT - 1. */
+	memset(big, 'x', 256);
+	big[256] = '\0';
+	assert_true(asprintf(&body,
+			"{\"source\":\"tone\",\"duration\":1,"
+			"\"title\":\"%s\"}",
+			big) > 0);
+	refused(STATUS_CONTROL_SEGMENTS, body,
+	    "title: 256 bytes, at most 255 allowed");
+	free(body);
+	big[255] = '\0';
+	assert_true(asprintf(&body,
+			"{\"source\":\"tone\",\"duration\":1,"
+			"\"title\":\"%s\",\"artist\":\"%s\"}",
+			big, big) > 0);
+	assert_int_equal(
+	    parse(STATUS_CONTROL_SEGMENTS, body, req, err, sizeof(err)), 0);
+	assert_int_equal(strlen(req->title), 255);
+	assert_int_equal(strlen(req->artist), 255);
+	free(body);
+	{
+		char *path = malloc(CONTROL_TEXT + 1);
+
+		assert_non_null(path);
+		memset(path, 'p', CONTROL_TEXT);
+		path[CONTROL_TEXT] = '\0';
+		assert_true(
+		    asprintf(&body, "{\"source\":\"file\",\"path\":\"%s\"}",
+			path) > 0);
+		refused(STATUS_CONTROL_SEGMENTS, body,
+		    "path: 4096 bytes, at most 4095 allowed");
+		free(body);
+		free(path);
+	}
+	/* Over the body limit: -EMSGSIZE before any parsing. */
+	body = malloc(STATUS_CONTROL_MAX_BODY_BYTES + 2);
+	assert_non_null(body);
+	memset(body, ' ', STATUS_CONTROL_MAX_BODY_BYTES + 1);
+	body[0] = '{';
+	body[STATUS_CONTROL_MAX_BODY_BYTES] = '}';
+	body[STATUS_CONTROL_MAX_BODY_BYTES + 1] = '\0';
+	assert_int_equal(
+	    status_control_parse(STATUS_CONTROL_SEGMENTS, body,
+		STATUS_CONTROL_MAX_BODY_BYTES + 1, T0, req, err, sizeof(err)),
+	    -EMSGSIZE);
+	free(body);
+	free(req);
+}
+
+static void
+test_parse_metadata(void **state)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char err[512], *body, big[300];
+
+	(void)state;
+	assert_non_null(req);
+	assert_int_equal(parse(STATUS_CONTROL_METADATA,
+			     "{\"title\":\"Morning \\\"Live\\\"\\t"
+			     "\xc3\x9c"
+			     "ber\",\"artist\":\"Ana & Bo\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_int_equal(req->what, CONTROL_METADATA);
+	/* Control characters go (a tab becomes a space), UTF-8 and quotes
+	 * stay. */
+	assert_string_equal(req->title, "Morning \"Live\" \xc3\x9c"
+					"ber");
+	assert_string_equal(req->artist, "Ana & Bo");
+	assert_int_equal(parse(STATUS_CONTROL_METADATA,
+			     "{\"title\":\"Only a title\",\"artist\":null}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_string_equal(req->artist, "");
+
+	refused(STATUS_CONTROL_METADATA, "{}", "title: missing");
+	refused(
+	    STATUS_CONTROL_METADATA, "{\"artist\":\"x\"}", "title: missing");
+	refused(STATUS_CONTROL_METADATA, "{\"title\":\"\"}",
+	    "title: must not be empty");
+	refused(STATUS_CONTROL_METADATA, "{\"title\":\"\\u0002\"}",
+	    "title: must not be empty");
+	refused(STATUS_CONTROL_METADATA, "{\"title\":42}",
+	    "title: must be a string");
+	refused(STATUS_CONTROL_METADATA, "{\"title\":null}",
+	    "title: must be a string");
+	refused(STATUS_CONTROL_METADATA, "{\"title\":\"x\",\"artist\":true}",
+	    "artist: must be a string");
+	refused(STATUS_CONTROL_METADATA, "{\"title\":\"x\",\"album\":\"y\"}",
+	    "album: unknown field");
+	refused(STATUS_CONTROL_METADATA, "{\"title\":\"x\",\"title\":\"y\"}",
+	    "title: given twice");
+	refused(STATUS_CONTROL_METADATA, "", "the body must be a JSON object");
+	refused(STATUS_CONTROL_METADATA, "title=x", "the body is not valid");
+	memset(big, 'y', 256);
+	big[256] = '\0';
+	assert_true(
+	    asprintf(&body, "{\"title\":\"t\",\"artist\":\"%s\"}", big) > 0);
+	refused(STATUS_CONTROL_METADATA, body,
+	    "artist: 256 bytes, at most 255 allowed");
+	free(body);
+	assert_true(asprintf(&body, "{\"title\":\"%s\"}", big) > 0);
+	refused(STATUS_CONTROL_METADATA, body,
+	    "title: 256 bytes, at most 255 allowed");
+	free(body);
+	free(req);
+}
+
+static void
+test_parse_skip_reload(void **state)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char err[256];
+
+	(void)state;
+	assert_non_null(req);
+	assert_int_equal(
+	    parse(STATUS_CONTROL_SKIP, "", req, err, sizeof(err)), 0);
+	assert_int_equal(req->what, CONTROL_SKIP);
+	assert_int_equal(
+	    parse(STATUS_CONTROL_SKIP, NULL, req, err, sizeof(err)), 0);
+	assert_int_equal(
+	    parse(STATUS_CONTROL_SKIP, " {} \n", req, err, sizeof(err)), 0);
+	assert_int_equal(
+	    parse(STATUS_CONTROL_RELOAD, "{}", req, err, sizeof(err)), 0);
+	assert_int_equal(req->what, CONTROL_RELOAD);
+	refused(STATUS_CONTROL_SKIP, "{\"now\":true}", "now: unknown field");
+	refused(STATUS_CONTROL_RELOAD, "[]", "the body must be a JSON object");
+	refused(STATUS_CONTROL_RELOAD, "reload", "the body is not valid");
+	free(req);
+}
+
+static void
+test_describe(void **state)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char err[256], buf[600];
+
+	(void)state;
+	assert_non_null(req);
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"tone\",\"duration\":30,"
+			     "\"title\":\"Breaking news\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
+	    "play tone 440 Hz -18 dBFS 30 s 'Breaking news'");
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"file\",\"path\":\"/srv/a.ogg\","
+			     "\"at\":\"2026-11-25T10:00:00Z\",\"title\":\"A\","
+			     "\"artist\":\"B\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
+	    "play file /srv/a.ogg (whole file) at 2026-11-25T10:00:00Z "
+	    "'A' by 'B'");
+	/* Credentials in a feed URL never reach the audit log. */
+	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
+			     "{\"source\":\"stream\",\"url\":"
+			     "\"http://user:pw@feeds.example:8000/n.ogg?a@b\","
+			     "\"duration\":\"2.5s\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
+	    "play stream http://***@feeds.example:8000/n.ogg?a@b 2.500 s");
+	assert_int_equal(parse(STATUS_CONTROL_METADATA,
+			     "{\"title\":\"Desk\",\"artist\":\"Ana\"}", req,
+			     err, sizeof(err)),
+	    0);
+	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
+	    "live title 'Desk' by 'Ana'");
+	assert_int_equal(
+	    parse(STATUS_CONTROL_SKIP, "", req, err, sizeof(err)), 0);
+	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
+	    "skip the segment on air");
+	assert_int_equal(
+	    parse(STATUS_CONTROL_RELOAD, "", req, err, sizeof(err)), 0);
+	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
+	    "reload config and schedule");
+	/* A short buffer is cut, and terminated. */
+	assert_string_equal(status_control_describe(req, buf, 7), "reload");
+	free(req);
+}
+
 /* ---- The server, in process. ---- */
 
 static int
@@ -972,6 +1449,297 @@ test_server(void **state)
 	free(req);
 }
 
+/* ---- The control API over HTTP, with a fake main thread. ---- */
+
+/* What the fake main thread saw, and what it answers next. */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct control_request seen;
+static int seen_count;
+static int answer_rc;
+static const char *answer_err;
+static atomic_bool main_stop;
+
+static int
+fake_handler(struct control_request *req, char *err, size_t errlen, void *arg)
+{
+	int rc;
+
+	(void)arg;
+	pthread_mutex_lock(&seen_lock);
+	seen = *req;
+	seen_count++;
+	rc = answer_rc;
+	if (answer_err != NULL)
+		util_strlcpy(err, answer_err, errlen);
+	pthread_mutex_unlock(&seen_lock);
+	return rc;
+}
+
+/* Stands in for relay's main loop: runs requests as they come. */
+static void *
+fake_main_thread(void *arg)
+{
+	struct pollfd pfd = {.fd = control_fd(), .events = POLLIN};
+
+	(void)arg;
+	while (!atomic_load(&main_stop)) {
+		if (poll(&pfd, 1, 50) > 0)
+			control_run();
+	}
+	return NULL;
+}
+
+static int
+post(int port, const char *path, const char *auth, const char *body, char *resp,
+    size_t cap)
+{
+	char *req;
+	int code;
+
+	assert_true(asprintf(&req,
+			"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			"%s%s%sContent-Type: application/json\r\n"
+			"Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			path, auth != NULL ? "Authorization: " : "",
+			auth != NULL ? auth : "", auth != NULL ? "\r\n" : "",
+			strlen(body), body) > 0);
+	code = http(port, req, resp, cap);
+	free(req);
+	return code;
+}
+
+/* The JSON body of a response ("" when none). */
+static const char *
+body_of(const char *resp)
+{
+	const char *p = strstr(resp, "\r\n\r\n");
+
+	return p != NULL ? p + 4 : "";
+}
+
+static void
+test_control_server(void **state)
+{
+	struct status_server *srv;
+	struct config cfg;
+	pthread_t main_thread;
+	char err[256], *resp, *big, logpath[] = "/tmp/test_status_log.XXXXXX";
+	int port = free_port(), code, logfd, saved_stderr;
+	FILE *fp;
+	char line[2048];
+	int audit = 0;
+	const char *bearer = "Bearer " TOKEN;
+	size_t cap = 64 * 1024;
+
+	(void)state;
+	resp = malloc(cap);
+	big = malloc(STATUS_CONTROL_MAX_BODY_BYTES + 100);
+	assert_non_null(resp);
+	assert_non_null(big);
+	assert_int_equal(control_init(fake_handler, NULL), 0);
+	atomic_store(&main_stop, false);
+	assert_int_equal(
+	    pthread_create(&main_thread, NULL, fake_main_thread, NULL), 0);
+	fake_config(&cfg, port);
+	cfg.status.token = (char *)(uintptr_t)TOKEN;
+	stats_configure(&cfg);
+	srv = status_start(&cfg, err, sizeof(err));
+	if (srv == NULL)
+		fail_msg("status_start: %s", err);
+
+	/* The audit lines go to stderr: catch them in a file. */
+	logfd = mkstemp(logpath);
+	assert_true(logfd >= 0);
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	assert_true(saved_stderr >= 0);
+	assert_true(dup2(logfd, STDERR_FILENO) >= 0);
+	log_configure(LOG_LEVEL_INFO, LOG_TARGET_STDERR);
+
+	/* No token, another scheme, a wrong token. */
+	code = post(port, "/api/skip", NULL, "", resp, cap);
+	assert_int_equal(code, 401);
+	assert_non_null(
+	    strstr(resp, "WWW-Authenticate: Bearer realm=\"relay\""));
+	assert_non_null(strstr(resp, "Content-Type: application/json"));
+	assert_non_null(strstr(body_of(resp), "{\"error\":\""));
+	code = post(port, "/api/skip", "Basic YTpi", "", resp, cap);
+	assert_int_equal(code, 401);
+	code = post(port, "/api/skip", "Bearer not-the-token", "", resp, cap);
+	assert_int_equal(code, 403);
+	assert_string_equal(body_of(resp), "{\"error\":\"wrong token\"}");
+	assert_null(strstr(resp, TOKEN));
+	/* GET and HEAD: 405 with Allow: POST. */
+	code = get_path(port, "/api/segments", resp, cap);
+	assert_int_equal(code, 405);
+	assert_non_null(strstr(resp, "Allow: POST\r\n"));
+	code = http(port,
+	    "HEAD /api/metadata HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "\r\n",
+	    resp, cap);
+	assert_int_equal(code, 405);
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(seen_count, 0);
+	pthread_mutex_unlock(&seen_lock);
+
+	/* A good request reaches the main thread and gets 202. */
+	code = post(port, "/api/segments", bearer,
+	    "{\"source\":\"tone\",\"duration\":\"3s\","
+	    "\"title\":\"Breaking news\"}",
+	    resp, cap);
+	assert_int_equal(code, 202);
+	assert_string_equal(body_of(resp),
+	    "{\"ok\":true,\"request\":\"play tone 440 Hz -18 dBFS 3 s "
+	    "'Breaking news'\"}");
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(seen_count, 1);
+	assert_int_equal(seen.what, CONTROL_PLAY);
+	assert_int_equal(seen.play.kind, SCHEDULE_SOURCE_TONE);
+	assert_int_equal(seen.play.duration_ns, 3 * NS_PER_SEC);
+	assert_string_equal(seen.title, "Breaking news");
+	assert_string_equal(seen.play.title, "Breaking news");
+	assert_null(seen.play.path);
+	pthread_mutex_unlock(&seen_lock);
+
+	code = post(port, "/api/metadata", "bearer " TOKEN,
+	    "{\"title\":\"Live desk\",\"artist\":\"Ana\"}", resp, cap);
+	assert_int_equal(code, 202);
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(seen.what, CONTROL_METADATA);
+	assert_string_equal(seen.title, "Live desk");
+	assert_string_equal(seen.artist, "Ana");
+	pthread_mutex_unlock(&seen_lock);
+	assert_int_equal(post(port, "/api/skip", bearer, "", resp, cap), 202);
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(seen.what, CONTROL_SKIP);
+	pthread_mutex_unlock(&seen_lock);
+	assert_int_equal(
+	    post(port, "/api/reload", bearer, "{}", resp, cap), 202);
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(seen.what, CONTROL_RELOAD);
+	assert_int_equal(seen_count, 4);
+	pthread_mutex_unlock(&seen_lock);
+
+	/* Refused by the main thread: 422 with its reason. */
+	pthread_mutex_lock(&seen_lock);
+	answer_rc = -ENOENT;
+	answer_err = "/srv/none.ogg: cannot open: No such file or directory";
+	pthread_mutex_unlock(&seen_lock);
+	code = post(port, "/api/segments", bearer,
+	    "{\"source\":\"file\",\"path\":\"/srv/none.ogg\"}", resp, cap);
+	assert_int_equal(code, 422);
+	assert_string_equal(body_of(resp),
+	    "{\"error\":\"/srv/none.ogg: cannot open: No such file or "
+	    "directory\"}");
+	pthread_mutex_lock(&seen_lock);
+	answer_rc = 0;
+	answer_err = NULL;
+	pthread_mutex_unlock(&seen_lock);
+
+	/* Bad bodies never reach the main thread. */
+	code = post(port, "/api/segments", bearer,
+	    "{\"source\":\"tone\",\"duration\":true}", resp, cap);
+	assert_int_equal(code, 400);
+	assert_non_null(strstr(body_of(resp), "\"error\":\"duration: must be"));
+	code = post(port, "/api/metadata", bearer, "{\"title\":5}", resp, cap);
+	assert_int_equal(code, 400);
+	assert_non_null(strstr(body_of(resp), "title: must be a string"));
+	code = post(port, "/api/metadata", bearer, "not json", resp, cap);
+	assert_int_equal(code, 400);
+	memset(big, ' ', STATUS_CONTROL_MAX_BODY_BYTES + 10);
+	big[0] = '{';
+	big[STATUS_CONTROL_MAX_BODY_BYTES + 9] = '}';
+	big[STATUS_CONTROL_MAX_BODY_BYTES + 10] = '\0';
+	code = post(port, "/api/metadata", bearer, big, resp, cap);
+	assert_int_equal(code, 413);
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(seen_count, 5);
+	pthread_mutex_unlock(&seen_lock);
+	/* The status API is untouched by all this. */
+	assert_int_equal(get_path(port, "/api/status", resp, cap), 200);
+
+	/* A reload drops the token: control is disabled ... */
+	cfg.status.token = NULL;
+	status_reconfigure(srv, &cfg);
+	code = post(port, "/api/skip", bearer, "", resp, cap);
+	assert_int_equal(code, 403);
+	assert_string_equal(body_of(resp),
+	    "{\"error\":\"control is disabled: set [status] token, "
+	    "token_file or token_env\"}");
+	/* ... and a new token replaces the old one. */
+	cfg.status.token = (char *)(uintptr_t) "another-token-4567";
+	status_reconfigure(srv, &cfg);
+	assert_int_equal(post(port, "/api/skip", bearer, "", resp, cap), 403);
+	assert_int_equal(
+	    post(port, "/api/skip", "Bearer another-token-4567", "", resp, cap),
+	    202);
+
+	status_stop(srv);
+	fflush(stderr);
+	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+	close(saved_stderr);
+	log_configure(LOG_LEVEL_WARN, LOG_TARGET_STDERR);
+	atomic_store(&main_stop, true);
+	pthread_join(main_thread, NULL);
+	control_shutdown();
+
+	/* One audit line per call, with the client, the method, the path,
+	 * the code and the meaning; never the token. */
+	fp = fdopen(logfd, "r");
+	assert_non_null(fp);
+	rewind(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		assert_null(strstr(line, TOKEN));
+		assert_null(strstr(line, "another-token"));
+		/* Nor whatever else the clients sent as credentials. */
+		assert_null(strstr(line, "not-the-token"));
+		assert_null(strstr(line, "YTpi"));
+		if (strstr(line, " control: 127.0.0.1:") != NULL)
+			audit++;
+	}
+	assert_int_equal(audit, 17);
+	rewind(fp);
+	{
+		char *all = calloc(1, 65536);
+		size_t n;
+
+		assert_non_null(all);
+		n = fread(all, 1, 65535, fp);
+		all[n] = '\0';
+		assert_non_null(strstr(all, " warn control: 127.0.0.1:"));
+		assert_non_null(strstr(all, " POST /api/skip 401 skip the "
+					    "segment on air: a bearer token "
+					    "is required"));
+		assert_non_null(strstr(all, " POST /api/skip 403 skip the "
+					    "segment on air: wrong token"));
+		assert_non_null(strstr(all, " GET /api/segments 405 "));
+		assert_non_null(strstr(all, " HEAD /api/metadata 405 "));
+		assert_non_null(strstr(all, " info control: 127.0.0.1:"));
+		assert_non_null(strstr(all, " POST /api/segments 202 play tone "
+					    "440 Hz -18 dBFS 3 s 'Breaking "
+					    "news'\n"));
+		assert_non_null(strstr(all, " POST /api/metadata 202 live "
+					    "title 'Live desk' by 'Ana'\n"));
+		assert_non_null(strstr(all, " POST /api/reload 202 reload "
+					    "config and schedule\n"));
+		assert_non_null(strstr(all, " POST /api/segments 422 play file "
+					    "/srv/none.ogg (whole file): "
+					    "/srv/none.ogg: cannot open"));
+		assert_non_null(strstr(all, " POST /api/segments 400 play a "
+					    "segment: duration: must be"));
+		assert_non_null(strstr(all, " POST /api/metadata 413 set the "
+					    "live title: the body is 16394 "
+					    "bytes"));
+		assert_non_null(strstr(all, "403 skip the segment on air: "
+					    "control is disabled"));
+		free(all);
+	}
+	fclose(fp);
+	unlink(logpath);
+	free(resp);
+	free(big);
+}
+
 static void
 test_disabled(void **state)
 {
@@ -1000,6 +1768,13 @@ main(void)
 	    cmocka_unit_test(test_metrics),
 	    cmocka_unit_test(test_render_page),
 	    cmocka_unit_test(test_server),
+	    cmocka_unit_test(test_token_equal),
+	    cmocka_unit_test(test_auth_check),
+	    cmocka_unit_test(test_parse_segments),
+	    cmocka_unit_test(test_parse_metadata),
+	    cmocka_unit_test(test_parse_skip_reload),
+	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_control_server),
 	    cmocka_unit_test(test_disabled),
 	};
 
