@@ -418,7 +418,7 @@ programme_play(struct programme *p, const struct programme_request *req,
 		snprintf(err, errlen, "too many items waiting");
 		return -ENOSPC;
 	}
-	log_info(MOD, "control: %s segment queued for %.1f s (%s)",
+	log_debug(MOD, "control: %s segment queued for %.1f s (%s)",
 	    schedule_source_name(req->kind), (double)duration / 1e9, it.title);
 	return 0;
 }
