@@ -238,16 +238,19 @@ icecast_ready()
 	jq -e .icestats.server_id <<<"$json" >/dev/null 2>&1
 }
 
-_icecast_ready_or_dead()
+# Waits until icecast NAME answers (0), exits (1) or the deadline (2).
+_icecast_wait()
 {
-	local name=$1
-	if proc_gone "${ICE_PID[$name]}"; then
-		note "icecast $name exited; its logs:"
-		cat "${ICE_DIR[$name]}/stdout.log" \
-		    "${ICE_DIR[$name]}/log/error.log" >&2 2>/dev/null || true
-		fail "icecast $name did not start"
-	fi
-	icecast_ready "${ICE_PORT[$name]}"
+	local name=$1 deadline
+	deadline=$(awk -v n="$(now)" -v s="$(scaled 10)" 'BEGIN{printf "%.3f", n + s}')
+	while :; do
+		if proc_gone "${ICE_PID[$name]}"; then
+			return 1
+		fi
+		icecast_ready "${ICE_PORT[$name]}" && return 0
+		awk -v n="$(now)" -v d="$deadline" 'BEGIN{exit !(n > d)}' && return 2
+		sleep 0.1
+	done
 }
 
 start_icecast()
@@ -321,16 +324,28 @@ EOF
 	if [[ -n $owner ]]; then
 		chown -R icecast2:icecast "$dir"
 	fi
-	icecast2 -c "$dir/icecast.xml" >>"$dir/stdout.log" 2>&1 &
-	ICE_PID[$name]=$!
 	ICE_PORT[$name]=$port
 	ICE_PASSWORD[$name]=$pw
 	ICE_ADMIN_PASSWORD[$name]=$apw
 	ICE_DIR[$name]=$dir
 	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
-	wait_for -t 10 -m "icecast $name on 127.0.0.1:$port" \
-	    _icecast_ready_or_dead "$name" ||
-	    fail "icecast $name did not answer on port $port"
+	# icecast2 2.4.4 now and then crashes (SIGSEGV) while starting up,
+	# before it serves anything: that is the server, not relay, so start
+	# it again, up to three times.
+	local attempt rc
+	for attempt in 1 2 3; do
+		icecast2 -c "$dir/icecast.xml" >>"$dir/stdout.log" 2>&1 &
+		ICE_PID[$name]=$!
+		rc=0
+		_icecast_wait "$name" || rc=$?
+		[[ $rc -eq 0 ]] && break
+		if [[ $rc -eq 2 ]]; then
+			fail "icecast $name did not answer on port $port"
+		fi
+		note "icecast $name exited while starting (attempt $attempt); its logs:"
+		cat "$dir/stdout.log" "$dir/log/error.log" >&2 2>/dev/null || true
+		[[ $attempt -lt 3 ]] || fail "icecast $name did not start"
+	done
 	note "icecast $name up on 127.0.0.1:$port (pid ${ICE_PID[$name]})"
 }
 
