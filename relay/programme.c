@@ -254,9 +254,13 @@ log_event(struct programme *p, const struct engine_event *ev)
 	else
 		util_format_iso8601(ev->at_wall_ns, true, when, sizeof(when));
 	switch (ev->what) {
-	case ENGINE_EVENT_STARTED:
-		log_info(MOD, "segment %s on air at %s", ev->segment, when);
+	case ENGINE_EVENT_STARTED: {
+		char iso[40];
+		log_info(MOD, "segment %s on air at %s (programme clock %s)",
+		    ev->segment, when,
+		    util_format_iso8601(ev->at_wall_ns, true, iso, sizeof(iso)));
 		break;
+	}
 	case ENGINE_EVENT_ENDED:
 		log_info(MOD, "segment %s ended at %s%s%s", ev->segment, when,
 		    ev->detail[0] != '\0' ? ": " : "", ev->detail);

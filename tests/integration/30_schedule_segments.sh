@@ -148,6 +148,17 @@ assert_between "$(awk -v a="$b_on" -v b="$b_off" 'BEGIN{print b - a}')" 0.97 1.0
     "length of tone B (s)"
 # The missing file (due as tone A ended) left no gap: tone B still starts
 # exactly 4 s after tone A, so not one frame went missing in between.
+# On the programme clock (frame n <-> wall time, anchored to the system
+# clock) each segment went on air at its scheduled second, within 20 ms.
+for seg in tone-a:$t0 tone-b:$((t0 + 4)); do
+	name=${seg%%:*}
+	want=${seg#*:}
+	got=$(sed -n "s/.*segment $name on air at .*programme clock \([0-9T:.-]*\)Z).*/\1/p" "$RELAY_LOG" | head -1)
+	[[ -n $got ]] || fail "no 'on air' line for $name"
+	got_s=$(date -u -d "${got/T/ }" +%s.%N)
+	assert_between "$(awk -v g="$got_s" -v w="$want" 'BEGIN{print (g - w) * 1000}')" -20 20 \
+	    "$name start against its schedule (ms)"
+done
 # Frequencies: A is 1 kHz, B 2 kHz.
 assert_between "$fa" 990 1010 "tone A frequency (Hz)"
 assert_between "$fb" 1980 2020 "tone B frequency (Hz)"
