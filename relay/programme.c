@@ -295,7 +295,7 @@ publish_next(struct programme *p, int64_t now)
 	sp.n_next = 0;
 	if (p->schedule != NULL) {
 		n = schedule_upcoming(p->schedule, now,
-		    now + 48 * 3600 * NS_PER_SEC, occ, RELAY_ARRAY_LEN(occ));
+		    now + 8 * 24 * 3600 * NS_PER_SEC, occ, RELAY_ARRAY_LEN(occ));
 		for (i = 0; i < n && k < STATS_MAX_NEXT; i++) {
 			const struct schedule_segment *seg =
 			    schedule_segment(p->schedule, occ[i].segment);
