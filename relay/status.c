@@ -332,19 +332,7 @@ status_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
 const char *
 status_state_name(const struct stats_snapshot *s, bool on_air)
 {
-	if (!on_air)
-		return "off_air";
-	switch (s->programme.state) {
-	case PROGRAMME_LIVE:
-		return "live";
-	case PROGRAMME_SEGMENT:
-		return "segment";
-	case PROGRAMME_FALLBACK:
-		return "fallback";
-	case PROGRAMME_OFF_AIR:
-		return "off_air";
-	}
-	return "live";
+	return on_air ? programme_state_name(s->programme.state) : "off_air";
 }
 
 bool
