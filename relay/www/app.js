@@ -172,7 +172,19 @@
 		}
 		var es = new EventSource('/api/events');
 		var failures = 0;
+		var got = false;
+		/* The server sends the state at once; silence means a proxy
+		 * that buffers event streams, or a server out of slots that
+		 * could not even answer: poll instead. */
+		var firstTimer = setTimeout(function () {
+			if (!got) {
+				es.close();
+				startPolling();
+			}
+		}, 6000);
 		es.onmessage = function (e) {
+			got = true;
+			clearTimeout(firstTimer);
 			failures = 0;
 			body.classList.remove('stale');
 			feed = 'events';
@@ -182,6 +194,7 @@
 			failures++;
 			/* Closed (503: too many streams) or failing: poll. */
 			if (es.readyState === 2 || failures >= 3) {
+				clearTimeout(firstTimer);
 				es.close();
 				startPolling();
 			}
