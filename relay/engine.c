@@ -30,6 +30,7 @@
  *
  * Threads: see engine.h. engine_thread is the only user of the encoders.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -81,24 +82,26 @@ struct engine {
 	pthread_mutex_t items_lock;
 	struct engine_item pending[ENGINE_MAX_PENDING];
 	size_t n_pending;
+	/* Sources done with, closed by the main thread (engine_poll): a
+	 * join must never happen on the audio path. engine_schedule keeps
+	 * pending + retired + 2 (cur, old) within this, so it cannot fill. */
 	struct source *retired[ENGINE_MAX_PENDING * 2 + 4];
 	size_t n_retired;
 	struct engine_event events[32];
 	size_t ev_head, ev_count;
 	atomic_bool skip_req;
-	struct engine_item cur; /* src NULL and segment "": live */
-	int64_t cur_end_frame;	/* -1: open-ended */
-	uint64_t cur_key;	/* mirrors cur.key for engine_has_key */
-	struct engine_item old; /* fading out */
+	struct engine_item cur;	   /* src NULL and segment "": live */
+	int64_t cur_end_frame;	   /* -1: open-ended */
+	int64_t cur_since_wall_ns; /* when cur went on air */
+	struct engine_item old;	   /* fading out */
 	bool fading;
 	int64_t fade_pos;
 	int64_t fade_len;
 	float *live_buf;
 	float *cur_buf;
 	float *old_buf;
-	int64_t frames_total;		    /* programme frames so far */
-	atomic_int_fast64_t anchor_wall_ns; /* wall time of frame 0 */
-	int64_t anchor_local;
+	int64_t frames_total;	/* programme frames so far */
+	int64_t anchor_wall_ns; /* wall time of frame 0; 0: not yet */
 };
 
 static void
@@ -138,26 +141,48 @@ tag_encoders(struct engine *e, const char *title, const char *artist)
 		(void)encoder_set_tags(e->slots[i].enc, title, artist);
 }
 
+/* The live programme: the input itself, no segment. */
+static bool
+item_is_live(const struct engine_item *it)
+{
+	return it->src == NULL && it->segment[0] == '\0';
+}
+
+/* Publishes the item on air to stats (the engine owns that part). */
+static void
+publish_programme(struct engine *e)
+{
+	struct stats_programme p;
+	const struct engine_item *it = &e->cur;
+	bool live = item_is_live(it);
+
+	memset(&p, 0, sizeof(p));
+	p.state = live ? PROGRAMME_LIVE : PROGRAMME_SEGMENT;
+	util_strlcpy(p.title, it->title, sizeof(p.title));
+	util_strlcpy(p.artist, it->artist, sizeof(p.artist));
+	util_strlcpy(p.source, it->source_kind, sizeof(p.source));
+	util_strlcpy(p.segment, it->segment, sizeof(p.segment));
+	p.started_at_wall_ns = e->cur_since_wall_ns;
+	p.ends_at_wall_ns = live ? 0 : it->end_wall_ns;
+	stats_programme_set_now(&p);
+}
+
 static void
 apply_live_title(struct engine *e)
 {
 	char title[STATS_TEXT], artist[STATS_TEXT];
-	struct stats_programme p;
 
 	pthread_mutex_lock(&e->title_lock);
 	util_strlcpy(title, e->title, sizeof(title));
 	util_strlcpy(artist, e->artist, sizeof(artist));
 	atomic_store(&e->title_dirty, false);
 	pthread_mutex_unlock(&e->title_lock);
-	if (e->cur.src != NULL || e->cur.segment[0] != '\0')
+	if (!item_is_live(&e->cur))
 		return; /* a segment is on air: applied when live returns */
 	util_strlcpy(e->cur.title, title, sizeof(e->cur.title));
 	util_strlcpy(e->cur.artist, artist, sizeof(e->cur.artist));
 	tag_encoders(e, title, artist);
-	stats_programme_get(&p);
-	util_strlcpy(p.title, title, sizeof(p.title));
-	util_strlcpy(p.artist, artist, sizeof(p.artist));
-	stats_programme_set(&p);
+	publish_programme(e);
 }
 
 static void
@@ -192,7 +217,6 @@ push_event(struct engine *e, const struct engine_item *it, int what,
 	    &e->events[(e->ev_head + e->ev_count) % RELAY_ARRAY_LEN(e->events)];
 	e->ev_count++;
 	memset(ev, 0, sizeof(*ev));
-	ev->key = it->key;
 	util_strlcpy(ev->segment, it->segment, sizeof(ev->segment));
 	ev->at_wall_ns = at_wall_ns;
 	ev->what = what;
@@ -206,16 +230,14 @@ retire(struct engine *e, struct source *src)
 {
 	if (src == NULL)
 		return;
-	if (e->n_retired < RELAY_ARRAY_LEN(e->retired))
-		e->retired[e->n_retired++] = src;
-	else
-		source_close(src); /* cannot happen with a polling main */
+	assert(e->n_retired < RELAY_ARRAY_LEN(e->retired));
+	e->retired[e->n_retired++] = src;
 }
 
 static int64_t
 wall_to_frame(struct engine *e, int64_t wall_ns)
 {
-	int64_t anchor = e->anchor_local;
+	int64_t anchor = e->anchor_wall_ns;
 	int64_t d;
 
 	if (anchor == 0)
@@ -230,28 +252,10 @@ wall_to_frame(struct engine *e, int64_t wall_ns)
 static int64_t
 frame_to_wall(struct engine *e, int64_t frame)
 {
-	if (e->anchor_local == 0)
+	if (e->anchor_wall_ns == 0)
 		return util_now_wall_ns();
-	return e->anchor_local + frame / e->rate_hz * NS_PER_SEC +
+	return e->anchor_wall_ns + frame / e->rate_hz * NS_PER_SEC +
 	       frame % e->rate_hz * NS_PER_SEC / e->rate_hz;
-}
-
-static void
-publish_programme(struct engine *e, int64_t at_wall_ns)
-{
-	struct stats_programme p;
-	const struct engine_item *it = &e->cur;
-	bool live = it->src == NULL && it->segment[0] == '\0';
-
-	stats_programme_get(&p);
-	p.state = live ? PROGRAMME_LIVE : PROGRAMME_SEGMENT;
-	util_strlcpy(p.title, it->title, sizeof(p.title));
-	util_strlcpy(p.artist, it->artist, sizeof(p.artist));
-	util_strlcpy(p.source, it->source_kind, sizeof(p.source));
-	util_strlcpy(p.segment, it->segment, sizeof(p.segment));
-	p.started_at_wall_ns = at_wall_ns;
-	p.ends_at_wall_ns = live ? 0 : it->end_wall_ns;
-	stats_programme_set(&p);
 }
 
 static void
@@ -276,7 +280,7 @@ transition(struct engine *e, struct engine_item *next, int64_t frame, int why,
     const char *detail)
 {
 	int64_t at = frame_to_wall(e, frame);
-	bool cur_live = e->cur.src == NULL && e->cur.segment[0] == '\0';
+	bool cur_live = item_is_live(&e->cur);
 	int64_t fade_ns = cur_live ? next->fade_ns : e->cur.fade_ns;
 
 	if (!cur_live)
@@ -294,15 +298,15 @@ transition(struct engine *e, struct engine_item *next, int64_t frame, int why,
 		e->old.src = NULL;
 	}
 	e->cur = *next;
-	e->cur_key = next->key;
+	e->cur_since_wall_ns = at;
 	e->cur_end_frame =
 	    next->end_wall_ns > 0 ? wall_to_frame(e, next->end_wall_ns) : -1;
-	if (next->src != NULL || next->segment[0] != '\0')
+	if (!item_is_live(next))
 		push_event(e, next, ENGINE_EVENT_STARTED, at, NULL);
 	pthread_mutex_lock(&e->lock);
 	tag_encoders(e, next->title, next->artist);
 	pthread_mutex_unlock(&e->lock);
-	publish_programme(e, at);
+	publish_programme(e);
 }
 
 /* Frames of one source into dst (zeros where it has none); returns how
@@ -366,12 +370,11 @@ update_anchor(struct engine *e, size_t n)
 		      newest % e->rate_hz * NS_PER_SEC / e->rate_hz;
 	int64_t creep = (int64_t)n * NS_PER_SEC / e->rate_hz / 10000;
 
-	if (e->anchor_local == 0 || est < e->anchor_local ||
-	    est - e->anchor_local > NS_PER_SEC)
-		e->anchor_local = est;
+	if (e->anchor_wall_ns == 0 || est < e->anchor_wall_ns ||
+	    est - e->anchor_wall_ns > NS_PER_SEC)
+		e->anchor_wall_ns = est;
 	else
-		e->anchor_local += creep;
-	atomic_store(&e->anchor_wall_ns, e->anchor_local);
+		e->anchor_wall_ns += creep;
 }
 
 /* One block of n live frames: switch items at their exact frames, mix,
@@ -386,7 +389,7 @@ process_block(struct engine *e, size_t n)
 	while (pos < n) {
 		int64_t f = e->frames_total + (int64_t)pos;
 		int64_t next_k = (int64_t)n;
-		bool live = e->cur.src == NULL && e->cur.segment[0] == '\0';
+		bool live = item_is_live(&e->cur);
 
 		pthread_mutex_lock(&e->items_lock);
 		if (atomic_exchange(&e->skip_req, false) && !live) {
@@ -420,7 +423,7 @@ process_block(struct engine *e, size_t n)
 			transition(e, &it, f, ENGINE_EVENT_ENDED,
 			    "the next item started");
 		}
-		live = e->cur.src == NULL && e->cur.segment[0] == '\0';
+		live = item_is_live(&e->cur);
 		if (!live && e->cur_end_frame >= 0 &&
 		    e->cur_end_frame - e->frames_total < next_k)
 			next_k = e->cur_end_frame - e->frames_total;
@@ -577,18 +580,8 @@ engine_start(
 			goto fail;
 		e->n_slots = i + 1;
 	}
-	{
-		struct stats_programme p;
-		stats_programme_get(&p);
-		p.state = PROGRAMME_LIVE;
-		util_strlcpy(p.title, e->title, sizeof(p.title));
-		util_strlcpy(p.artist, e->artist, sizeof(p.artist));
-		util_strlcpy(p.source, "live", sizeof(p.source));
-		p.segment[0] = '\0';
-		p.started_at_wall_ns = util_now_wall_ns();
-		p.ends_at_wall_ns = 0;
-		stats_programme_set(&p);
-	}
+	e->cur_since_wall_ns = util_now_wall_ns();
+	publish_programme(e);
 	rc = pthread_create(&e->thread, NULL, engine_thread, e);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start the engine thread: %s",
@@ -774,7 +767,8 @@ engine_schedule(struct engine *e, const struct engine_item *item)
 	size_t i;
 
 	pthread_mutex_lock(&e->items_lock);
-	if (e->n_pending >= ENGINE_MAX_PENDING) {
+	if (e->n_pending >= ENGINE_MAX_PENDING ||
+	    e->n_pending + e->n_retired + 2 >= RELAY_ARRAY_LEN(e->retired)) {
 		pthread_mutex_unlock(&e->items_lock);
 		source_close(item->src);
 		return -ENOSPC;
@@ -830,29 +824,6 @@ engine_poll(struct engine *e, struct engine_event *ev)
 	for (i = 0; i < n; i++)
 		source_close(closing[i]);
 	return got;
-}
-
-bool
-engine_has_key(struct engine *e, uint64_t key)
-{
-	size_t i;
-	bool found = false;
-
-	pthread_mutex_lock(&e->items_lock);
-	if (e->cur_key == key)
-		found = true;
-	for (i = 0; i < e->n_pending && !found; i++) {
-		if (e->pending[i].key == key)
-			found = true;
-	}
-	pthread_mutex_unlock(&e->items_lock);
-	return found;
-}
-
-int64_t
-engine_anchor_wall_ns(struct engine *e)
-{
-	return atomic_load(&e->anchor_wall_ns);
 }
 
 int

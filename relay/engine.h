@@ -41,12 +41,10 @@ struct engine_item {
 	int64_t start_wall_ns; /* <= now: as soon as possible */
 	int64_t end_wall_ns;   /* 0: until the next item */
 	int64_t fade_ns;
-	uint64_t key; /* planner's id (segment index, start) */
 };
 
 /* What the engine did, for the main thread to log and act on. */
 struct engine_event {
-	uint64_t key;
 	char segment[128];
 	int64_t at_wall_ns;
 	enum {
@@ -104,15 +102,8 @@ void engine_skip(struct engine *e);
  * and returns the next event (1) or 0 when none is waiting. */
 int engine_poll(struct engine *e, struct engine_event *ev);
 
-/* True when an item with this key is on air or pending. */
-bool engine_has_key(struct engine *e, uint64_t key);
-
 /* The programme format every source must deliver. */
 int engine_rate_hz(const struct engine *e);
 int engine_channels(const struct engine *e);
-
-/* The engine's clock: wall time of programme frame 0 (ns) and the
- * programme rate; 0 before the first block. */
-int64_t engine_anchor_wall_ns(struct engine *e);
 
 #endif

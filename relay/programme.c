@@ -36,7 +36,6 @@ struct programme {
 	uint64_t planned[PLANNED_MAX]; /* keys handed over or skipped */
 	size_t planned_next;
 	int64_t next_published_ns;
-	uint64_t adhoc_seq;
 };
 
 static uint64_t
@@ -191,6 +190,20 @@ fill_item_texts(struct engine_item *it, const char *segment, const char *title,
 	    sizeof(it->source_kind));
 }
 
+/* Opens spec's source in the engine's programme format into it->src
+ * (NULL for the live input). 0, or -EINVAL with err filled. */
+static int
+open_source(struct programme *p, const struct source_spec *spec,
+    struct engine_item *it, char *err, size_t errlen)
+{
+	it->src = NULL;
+	if (spec->kind == SCHEDULE_SOURCE_LIVE)
+		return 0;
+	it->src = source_open(spec, engine_rate_hz(p->engine),
+	    engine_channels(p->engine), err, errlen);
+	return it->src != NULL ? 0 : -EINVAL;
+}
+
 /* Opens the source of an occurrence and hands it to the engine. */
 static void
 plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
@@ -201,6 +214,16 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	struct engine_item it;
 	char err[512], when[64];
 	int64_t from = occ->from_wall_ns > now ? occ->from_wall_ns : now;
+	struct source_spec spec = {
+	    .name = seg->name,
+	    .kind = seg->source,
+	    .path = seg->path,
+	    .order = seg->order,
+	    .url = seg->url,
+	    .frequency_hz = seg->frequency_hz,
+	    .level_dbfs = seg->level_dbfs,
+	    .skip_ns = from - occ->start_wall_ns,
+	};
 
 	mark_planned(p, key);
 	memset(&it, 0, sizeof(it));
@@ -208,31 +231,15 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	it.start_wall_ns = occ->from_wall_ns;
 	it.end_wall_ns = occ->until_wall_ns;
 	it.fade_ns = seg->fade_ns;
-	it.key = key;
-	if (seg->source != SCHEDULE_SOURCE_LIVE) {
-		struct source_spec spec = {
-		    .name = seg->name,
-		    .kind = seg->source,
-		    .path = seg->path,
-		    .order = seg->order,
-		    .url = seg->url,
-		    .frequency_hz = seg->frequency_hz,
-		    .level_dbfs = seg->level_dbfs,
-		    .skip_ns = from - occ->start_wall_ns,
-		};
-		err[0] = '\0';
-		it.src = source_open(&spec, engine_rate_hz(p->engine),
-		    engine_channels(p->engine), err, sizeof(err));
-		if (it.src == NULL) {
-			log_warn(MOD,
-			    "segment %s (%s) skipped: %s; the live "
-			    "programme goes on",
-			    seg->name,
-			    schedule_format_local(p->schedule,
-				occ->start_wall_ns, when, sizeof(when)),
-			    err);
-			return;
-		}
+	err[0] = '\0';
+	if (open_source(p, &spec, &it, err, sizeof(err)) < 0) {
+		log_warn(MOD,
+		    "segment %s (%s) skipped: %s; the live programme goes on",
+		    seg->name,
+		    schedule_format_local(
+			p->schedule, occ->start_wall_ns, when, sizeof(when)),
+		    err);
+		return;
 	}
 	if (engine_schedule(p->engine, &it) < 0)
 		log_warn(MOD, "segment %s skipped: too many items waiting",
@@ -258,7 +265,8 @@ log_event(struct programme *p, const struct engine_event *ev)
 		char iso[40];
 		log_info(MOD, "segment %s on air at %s (programme clock %s)",
 		    ev->segment, when,
-		    util_format_iso8601(ev->at_wall_ns, true, iso, sizeof(iso)));
+		    util_format_iso8601(
+			ev->at_wall_ns, true, iso, sizeof(iso)));
 		break;
 	}
 	case ENGINE_EVENT_ENDED:
@@ -287,31 +295,29 @@ static void
 publish_next(struct programme *p, int64_t now)
 {
 	struct schedule_occurrence occ[8];
-	struct stats_programme sp;
-	int n, i;
+	struct stats_next next[STATS_MAX_NEXT];
+	int n = 0, i;
 	size_t k = 0;
 
-	stats_programme_get(&sp);
-	sp.n_next = 0;
-	if (p->schedule != NULL) {
+	memset(next, 0, sizeof(next));
+	if (p->schedule != NULL)
 		n = schedule_upcoming(p->schedule, now,
-		    now + 8 * 24 * 3600 * NS_PER_SEC, occ, RELAY_ARRAY_LEN(occ));
-		for (i = 0; i < n && k < STATS_MAX_NEXT; i++) {
-			const struct schedule_segment *seg =
-			    schedule_segment(p->schedule, occ[i].segment);
-			if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
-				continue;
-			util_strlcpy(sp.next[k].segment, seg->name,
-			    sizeof(sp.next[k].segment));
-			util_strlcpy(sp.next[k].title,
-			    seg->title != NULL ? seg->title : seg->name,
-			    sizeof(sp.next[k].title));
-			sp.next[k].starts_at_wall_ns = occ[i].start_wall_ns;
-			k++;
-		}
+		    now + 8 * 24 * 3600 * NS_PER_SEC, occ,
+		    RELAY_ARRAY_LEN(occ));
+	for (i = 0; i < n && k < STATS_MAX_NEXT; i++) {
+		const struct schedule_segment *seg =
+		    schedule_segment(p->schedule, occ[i].segment);
+		if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
+			continue;
+		util_strlcpy(
+		    next[k].segment, seg->name, sizeof(next[k].segment));
+		util_strlcpy(next[k].title,
+		    seg->title != NULL ? seg->title : seg->name,
+		    sizeof(next[k].title));
+		next[k].starts_at_wall_ns = occ[i].start_wall_ns;
+		k++;
 	}
-	sp.n_next = k;
-	stats_programme_set(&sp);
+	stats_programme_set_next(next, k);
 }
 
 void
@@ -382,6 +388,15 @@ programme_play(struct programme *p, const struct programme_request *req,
 	struct engine_item it;
 	int64_t now = util_now_wall_ns();
 	int64_t duration = req->duration_ns;
+	struct source_spec spec = {
+	    .name = "api",
+	    .kind = req->kind,
+	    .path = req->path,
+	    .order = SCHEDULE_ORDER_SEQUENTIAL,
+	    .url = req->url,
+	    .frequency_hz = req->frequency_hz,
+	    .level_dbfs = req->level_dbfs,
+	};
 
 	if (p->engine == NULL) {
 		snprintf(err, errlen, "the engine is not running");
@@ -398,26 +413,11 @@ programme_play(struct programme *p, const struct programme_request *req,
 		snprintf(err, errlen, "duration is required for this source");
 		return -EINVAL;
 	}
-	if (req->kind != SCHEDULE_SOURCE_LIVE) {
-		struct source_spec spec = {
-		    .name = "api",
-		    .kind = req->kind,
-		    .path = req->path,
-		    .order = SCHEDULE_ORDER_SEQUENTIAL,
-		    .url = req->url,
-		    .frequency_hz = req->frequency_hz,
-		    .level_dbfs = req->level_dbfs,
-		    .skip_ns = 0,
-		};
-		it.src = source_open(&spec, engine_rate_hz(p->engine),
-		    engine_channels(p->engine), err, errlen);
-		if (it.src == NULL)
-			return -EINVAL;
-	}
+	if (open_source(p, &spec, &it, err, errlen) < 0)
+		return -EINVAL;
 	it.start_wall_ns = req->at_wall_ns > now ? req->at_wall_ns : now;
 	it.end_wall_ns = it.start_wall_ns + duration;
 	it.fade_ns = SCHEDULE_FADE_DEFAULT_NS;
-	it.key = (++p->adhoc_seq << 1) | 1;
 	if (engine_schedule(p->engine, &it) < 0) {
 		snprintf(err, errlen, "too many items waiting");
 		return -ENOSPC;

@@ -86,15 +86,6 @@ stats_configure(const struct config *cfg)
 		se->bytes = bytes;
 	}
 	n_encodings = cfg->n_encodings;
-	if (programme.title[0] == '\0' && programme.state == PROGRAMME_LIVE) {
-		util_sanitize_text(
-		    programme.title, sizeof(programme.title), cfg->input.title);
-		util_sanitize_text(programme.artist, sizeof(programme.artist),
-		    cfg->input.artist);
-		util_strlcpy(
-		    programme.source, "live", sizeof(programme.source));
-		programme.started_at_wall_ns = start_wall_ns;
-	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -319,6 +310,31 @@ stats_programme_set(const struct stats_programme *p)
 {
 	pthread_mutex_lock(&lock);
 	programme = *p;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_programme_set_now(const struct stats_programme *p)
+{
+	pthread_mutex_lock(&lock);
+	programme.state = p->state;
+	util_strlcpy(programme.title, p->title, sizeof(programme.title));
+	util_strlcpy(programme.artist, p->artist, sizeof(programme.artist));
+	util_strlcpy(programme.source, p->source, sizeof(programme.source));
+	util_strlcpy(programme.segment, p->segment, sizeof(programme.segment));
+	programme.started_at_wall_ns = p->started_at_wall_ns;
+	programme.ends_at_wall_ns = p->ends_at_wall_ns;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_programme_set_next(const struct stats_next *next, size_t n)
+{
+	if (n > STATS_MAX_NEXT)
+		n = STATS_MAX_NEXT;
+	pthread_mutex_lock(&lock);
+	memcpy(programme.next, next, n * sizeof(*next));
+	programme.n_next = n;
 	pthread_mutex_unlock(&lock);
 }
 

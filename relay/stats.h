@@ -155,7 +155,12 @@ void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */
 void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
 
-/* Programme: the engine or scheduler sets what is on air. */
+/* Programme. Two writers own two parts, so neither can overwrite the
+ * other's fresher data with a stale copy: the engine sets what is on air
+ * (everything but next[]), the planner sets next[]. */
+void stats_programme_set_now(const struct stats_programme *p);
+void stats_programme_set_next(const struct stats_next *next, size_t n);
+/* The whole record at once (tests). */
 void stats_programme_set(const struct stats_programme *p);
 void stats_programme_get(struct stats_programme *out);
 
