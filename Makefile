@@ -24,6 +24,26 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# Debian package for each pkg-config name, so a build on a machine without
+# them says what to install instead of stopping at a missing header.
+DEB_shout := libshout-dev
+DEB_vorbisenc := libvorbis-dev
+DEB_vorbisfile := libvorbis-dev
+DEB_vorbis := libvorbis-dev
+DEB_ogg := libogg-dev
+DEB_libmicrohttpd := libmicrohttpd-dev
+DEB_inih := libinih-dev
+DEB_sndfile := libsndfile1-dev
+DEB_samplerate := libsamplerate0-dev
+DEB_alsa := libasound2-dev
+DEB_libcurl := libcurl4-openssl-dev
+DEB_libcjson := libcjson-dev
+DEB_cmocka := libcmocka-dev
+pkg_missing = $(sort $(foreach p,$(1),$(if $(shell \
+	pkg-config --exists $(p) 2>/dev/null && echo y),,$(or $(DEB_$(p)),$(p)))))
+PKG_MISSING := $(if $(shell command -v pkg-config),,pkg-config) \
+	$(call pkg_missing,$(PKGS))
+
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wold-style-definition -Wformat=2 -Wundef \
 	-Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla -Wdouble-promotion \
@@ -58,7 +78,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test check tsan bench lint deps clean install unit integration \
-	build-test
+	build-test pkgcheck
 all: build/relay
 
 # The release binary lives at build/relay; other variants at build/<v>/relay.
@@ -80,7 +100,20 @@ $(BUILD)/librelay.a: $(LIB_OBJS)
 
 $(BUILD)/obj/relay/version.o: CFLAGS += -DRELAY_GIT_REV='"$(GIT_REV)"'
 
-$(BUILD)/obj/%.o: %.c
+# Order-only: runs before any compile, never forces a rebuild. Unit tests
+# need cmocka too.
+ifneq ($(filter build-test test check tsan,$(MAKECMDGOALS)),)
+PKG_MISSING += $(call pkg_missing,cmocka)
+endif
+pkgcheck:
+ifneq ($(strip $(PKG_MISSING)),)
+	@echo "relay: missing Debian packages: $(strip $(PKG_MISSING))" >&2
+	@echo "relay: 'make deps' installs them (as root), or run:" >&2
+	@echo "  apt-get install $(strip $(PKG_MISSING))" >&2
+	@exit 1
+endif
+
+$(BUILD)/obj/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -92,7 +125,7 @@ $(BUILD)/gen/www_assets.c: $(WWW_FILES) relay/www_embed.sh
 	@echo "  EMBED   $@"
 	$(Q)sh relay/www_embed.sh $@ $(WWW_FILES)
 
-$(BUILD)/obj/www_assets.o: $(BUILD)/gen/www_assets.c
+$(BUILD)/obj/www_assets.o: $(BUILD)/gen/www_assets.c | pkgcheck
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -65,6 +65,7 @@ struct station_config {
 };
 
 struct input_config {
+	int line; /* of the [input] header, for messages (0: none) */
 	enum input_type type;
 	int rate_hz;  /* the programme rate: every source is converted */
 	int channels; /* the programme channel count */

@@ -23,6 +23,7 @@
  * Runs on: the engine thread.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +49,12 @@
 #define ENCODER_MAX_RATE_HZ 192000
 #define ENCODER_MAX_CHANNELS 255 /* Vorbis I: 8-bit channel count */
 
+/* Encoder instances are numbered for the muxer (packet.h). */
+static atomic_uint next_encoder_id = 1;
+
 struct encoder {
 	char name[ENCODER_NAME_LEN];
+	uint32_t id; /* stream_headers.encoder_id of its header sets */
 	int in_rate_hz;
 	int in_channels;
 	int rate_hz;
@@ -122,6 +127,8 @@ build_headers(struct encoder *enc, const unsigned char *ident,
 	pkt[2] = setup;
 	bytes[2] = setup_bytes;
 	h = headers_new(enc->rate_hz, enc->channels, title, artist, pkt, bytes);
+	if (h != NULL)
+		h->encoder_id = enc->id;
 	ogg_packet_clear(&op);
 	vorbis_comment_clear(&vc);
 	return h;
@@ -179,6 +186,9 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 		return NULL;
 	}
 	util_strlcpy(enc->name, name, sizeof(enc->name));
+	do {
+		enc->id = atomic_fetch_add(&next_encoder_id, 1);
+	} while (enc->id == 0);
 	enc->in_rate_hz = in_rate_hz;
 	enc->in_channels = in_channels;
 	/* 0 (unset) means "as the programme". */

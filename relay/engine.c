@@ -736,6 +736,9 @@ engine_reconfigure(
 	}
 	memcpy(e->slots, next, sizeof(next));
 	e->n_slots = cfg->n_encodings;
+	/* slot_set_config pointed cfg.name at next[i].name, on this stack. */
+	for (i = 0; i < e->n_slots; i++)
+		e->slots[i].cfg.name = e->slots[i].name;
 	atomic_store(&e->threshold_cdb,
 	    (int_fast64_t)(cfg->input.silence_threshold_dbfs * 100.0));
 	pthread_mutex_unlock(&e->lock);

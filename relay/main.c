@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "control.h"
 #include "engine.h"
@@ -540,10 +541,20 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		struct schedule *s = NULL;
+		int n_errors, n_warnings = 0;
 		if (r.cfg->schedule.file != NULL &&
 		    schedule_load(r.cfg->schedule.file,
 			r.cfg->schedule.timezone, &s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
+			config_free(r.cfg);
+			return 1;
+		}
+		n_errors = check_run(r.cfg, s, stderr, &n_warnings);
+		if (n_errors > 0) {
+			fprintf(stderr,
+			    "%s: %d error(s); relay would not start\n", path,
+			    n_errors);
+			schedule_free(s);
 			config_free(r.cfg);
 			return 1;
 		}
@@ -553,6 +564,9 @@ main(int argc, char **argv)
 			schedule_print_summary(s, stdout);
 			schedule_free(s);
 		}
+		if (n_warnings > 0)
+			fprintf(
+			    stderr, "%s: %d warning(s)\n", path, n_warnings);
 		config_free(r.cfg);
 		return 0;
 	}

@@ -252,12 +252,14 @@ end_stream(struct muxer *m, muxer_write_cb *cb, void *arg)
 	return rc;
 }
 
-/* Whether a packet made for a can prime a decoder set up with b. */
+/* Whether a packet made for a can prime a decoder set up with b, and
+ * continue its granule count (the same encoder instance). */
 static bool
 same_codec_setup(const struct stream_headers *a, const struct stream_headers *b)
 {
-	return a->rate_hz == b->rate_hz && a->channels == b->channels &&
-	       a->bytes[0] == b->bytes[0] && a->bytes[2] == b->bytes[2] &&
+	return a->encoder_id == b->encoder_id && a->rate_hz == b->rate_hz &&
+	       a->channels == b->channels && a->bytes[0] == b->bytes[0] &&
+	       a->bytes[2] == b->bytes[2] &&
 	       memcmp(a->packet[0], b->packet[0], a->bytes[0]) == 0 &&
 	       memcmp(a->packet[2], b->packet[2], a->bytes[2]) == 0;
 }

@@ -28,7 +28,11 @@ struct stream_headers {
 	int rate_hz;
 	int channels;
 	uint32_t chain_id; /* changes whenever the header set changes */
-	char title[256];   /* as written into the comment header (UTF-8) */
+	/* Which encoder instance made it (0: unknown). A rebuilt encoder
+	 * can have byte-identical setup headers but counts its granules
+	 * from zero again, so its packets never continue an old stream. */
+	uint32_t encoder_id;
+	char title[256]; /* as written into the comment header (UTF-8) */
 	char artist[256];
 	unsigned char *packet[3]; /* ident, comment, setup */
 	size_t bytes[3];

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # tests/deps.sh (make deps): checks that the Debian 12 packages relay needs to
-# build and test are installed (iproute2 too: tests/lib.sh runs ss, and
-# minimal Debian images lack it). One dpkg-query call, so it is fast when
+# build and test are installed: libraries, and every tool a test runs
+# (iproute2 for ss, python3 for the page and API checks; minimal Debian
+# images lack both). One dpkg-query call, so it is fast when
 # nothing is missing. When something is missing: as root it runs apt-get
 # (non-interactive: the icecast2 debconf question is answered "no", so no
 # prompt and no system icecast is configured); otherwise it prints the exact
@@ -17,7 +18,7 @@ PKGS="build-essential pkg-config libshout-dev libvorbis-dev libogg-dev
 libmicrohttpd-dev libinih-dev libcmocka-dev libsndfile1-dev
 libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcjson-dev icecast2
 vorbis-tools ffmpeg sox jq curl alsa-utils libasound2-plugins chromium
-iproute2"
+iproute2 python3"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps.sh: dpkg-query not found; relay is built and tested on" \
@@ -68,9 +69,40 @@ case " $missing " in
 	fi
 	;;
 esac
-apt-get update
+# Another apt or dpkg run on the machine (unattended-upgrades, a second
+# make) holds the lock: wait for it rather than fail. apt waits for the dpkg
+# lock itself (DPkg::Lock::Timeout); the lists lock of apt-get update is
+# retried here.
+apt_wait()
+{
+	tries=0
+	while :; do
+		if out=$(apt-get -o DPkg::Lock::Timeout=600 "$@" 2>&1); then
+			printf '%s\n' "$out" | tail -n 3 >&2
+			return 0
+		fi
+		case $out in
+		*"Could not get lock"* | *"Unable to acquire"* | *"Unable to lock"*)
+			tries=$((tries + 1))
+			if [ "$tries" -ge 120 ]; then
+				printf '%s\n' "$out" >&2
+				return 1
+			fi
+			[ "$tries" -eq 1 ] &&
+			    echo "deps.sh: apt is busy (another apt run); waiting" >&2
+			sleep 5
+			;;
+		*)
+			printf '%s\n' "$out" >&2
+			return 1
+			;;
+		esac
+	done
+}
+
+apt_wait update
 # shellcheck disable=SC2086
-apt-get install -y --no-install-recommends $missing
+apt_wait install -y --no-install-recommends $missing
 
 missing=$(missing_pkgs)
 if [ -n "$missing" ]; then

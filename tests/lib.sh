@@ -533,8 +533,8 @@ check_vorbis()
 	ogginfo "$f" >"$VORBIS_INFO" 2>&1 || true
 	grep -q 'type vorbis' "$VORBIS_INFO" ||
 	    fail "$f: no Vorbis stream; ogginfo says: $(head -c 400 "$VORBIS_INFO")"
-	if grep -qiE 'hole in data|corrupt|^error' "$VORBIS_INFO"; then
-		fail "$f: damaged stream: $(grep -iE 'hole in data|corrupt|^error' \
+	if grep -qiE 'hole in data|corrupt|^error|decreases' "$VORBIS_INFO"; then
+		fail "$f: damaged stream: $(grep -iE 'hole in data|corrupt|^error|decreases' \
 		    "$VORBIS_INFO" | head -3)"
 	fi
 	got=$(sed -n 's/^[[:space:]]*Rate: *\([0-9]*\).*/\1/p' "$VORBIS_INFO" |

@@ -137,6 +137,39 @@ run_check missing_file "$T/no-such-dir/relay.conf"
 grep -qF "$T/no-such-dir/relay.conf" "$err" ||
     problem "missing file: stderr does not name the file: $(head -n 2 "$err")"
 
+# A schedule whose file segment is missing: a warning naming the
+# schedule's FILE:LINE and the segment, and exit 0 (the file may still
+# appear before the segment is due).
+mkdir -p "$T/sched"
+cat >"$T/sched/schedule.conf" <<EOF
+[segment tone-check]
+cron = 0 * * * *
+source = tone
+duration = 10s
+
+[segment bulletin]
+cron = 30 * * * *
+source = file
+path = missing-bulletin.wav
+EOF
+cat >"$T/sched/relay.conf" <<EOF
+[input]
+type = tone
+
+[output main]
+mount = /live.ogg
+password = $SECRET_MARK-sched
+
+[schedule]
+file = schedule.conf
+EOF
+run_check segment_missing "$T/sched/relay.conf"
+[[ $rc -eq 0 ]] || problem "missing segment file: exit $rc, expected 0: $(head -n 2 "$err")"
+grep -qF "schedule.conf:6: [segment bulletin] path: " "$err" ||
+    problem "missing segment file: no 'schedule.conf:6: [segment bulletin] path:' warning: $(head -n 3 "$err")"
+grep -qF "1 warning(s)" "$err" ||
+    problem "missing segment file: no warning count: $(head -n 3 "$err")"
+
 check_sanitizer "${SANITIZER_FILES[@]}"
 if [[ ${#problems[@]} -gt 0 ]]; then
 	printf '  - %s\n' "${problems[@]}" >&2

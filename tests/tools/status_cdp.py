@@ -129,8 +129,13 @@ class Browser:
         args.append('about:blank')
         self.log = open(os.path.join(self.profile, 'stderr'), 'w+')
         # Its own process group, so close() ends the renderers too.
+        # Chromium leaves shared-memory and pulse folders in TMPDIR: keep
+        # them inside the profile, which close() removes.
+        env = dict(os.environ, TMPDIR=os.path.join(self.profile, 'tmp'))
+        os.mkdir(env['TMPDIR'])
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                     stderr=self.log, start_new_session=True)
+                                     stderr=self.log, start_new_session=True,
+                                     env=env)
         self.size = size
 
     def connect(self):

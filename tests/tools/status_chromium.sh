@@ -18,6 +18,10 @@ chromium=${CHROMIUM:-/usr/bin/chromium}
 [[ -x $chromium ]] || { echo "status_chromium: $chromium not found" >&2; exit 77; }
 profile=$(mktemp -d "${TMPDIR:-/tmp}/relay-chromium.XXXXXX")
 trap 'rm -rf "$profile"' EXIT
+# Chromium leaves shared-memory and pulse folders in TMPDIR: keep them in
+# the profile, which the trap removes.
+mkdir "$profile/tmp"
+export TMPDIR=$profile/tmp
 common=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
     --disable-background-networking --disable-component-update --disable-sync
     --disable-default-apps --disable-extensions --mute-audio

@@ -22,17 +22,18 @@
 #include <sndfile.h>
 
 #include "audio_file.h"
+#include "test_tmpdir.h"
 #include "util.h"
 
 #define TWO_PI 6.283185307179586
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_audio_file.XXXXXX");
+	test_tmpdir_template(tmpdir, sizeof(tmpdir), "test_audio_file");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	return 0;
@@ -41,7 +42,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char cmd[512];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -142,7 +143,7 @@ up_crossings(const float *x, int channels, int ch, size_t from, size_t to)
 static void
 test_resample_48k_mono_to_44k1_stereo(void **state)
 {
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	struct audio_file *af;
 	float *x, peak = 0.0f;
 	size_t n, i;
@@ -189,7 +190,7 @@ test_resample_48k_mono_to_44k1_stereo(void **state)
 static void
 test_same_format_is_bit_exact(void **state)
 {
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	struct audio_file *af;
 	SF_INFO info;
 	SNDFILE *sf;
@@ -223,7 +224,7 @@ test_same_format_is_bit_exact(void **state)
 static void
 test_stereo_to_mono_and_ogg(void **state)
 {
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	struct audio_file *af;
 	float *x;
 	size_t n;
@@ -269,7 +270,7 @@ test_missing_file(void **state)
 static void
 test_corrupt_file(void **state)
 {
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	unsigned char junk[8192];
 	struct audio_file *af;
 	size_t i;

@@ -12,11 +12,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "test_tmpdir.h"
 
 static char tmpdir[256];
+
+/* nftw() callback: removes what the tests wrote, the folder last. */
+static int
+remove_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
 
 static const char *
 write_file(const char *name, const char *text)
@@ -389,9 +403,11 @@ main(void)
 	};
 	int rc;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/relay-test-config-XXXXXX");
+	test_tmpdir_template(tmpdir, sizeof(tmpdir), "relay-test-config");
 	if (mkdtemp(tmpdir) == NULL)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	if (nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
+		perror(tmpdir);
 	return rc;
 }

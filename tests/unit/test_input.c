@@ -32,22 +32,23 @@
 #include <sndfile.h>
 
 #include "input.h"
+#include "test_tmpdir.h"
 #include "ring.h"
 #include "stats.h"
 #include "util.h"
 
 #define TWO_PI 6.283185307179586
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static int
 setup(void **state)
 {
-	char path[128];
+	char path[512];
 	FILE *fp;
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_input.XXXXXX");
+	test_tmpdir_template(tmpdir, sizeof(tmpdir), "test_input");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	/* Before anything touches ALSA: its config comes from this HOME. */
@@ -71,7 +72,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char cmd[512];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -335,7 +336,7 @@ test_file_end_and_loop(void **state)
 	struct input_config cfg = base_config(INPUT_FILE, 44100, 2);
 	const size_t file_frames = 8820; /* 200 ms */
 	struct input_backend *b = NULL;
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	float x[2 * 4096];
 	size_t n = 0, i;
 	int64_t t0, elapsed_ns;
@@ -409,7 +410,7 @@ test_alsa_file_plugin_bit_exact(void **state)
 	struct input_config cfg = base_config(INPUT_ALSA, 44100, 2);
 	const size_t file_frames = 2 * 44100, want_frames = 44100;
 	struct input_backend *b = NULL;
-	char path[128], device[] = "default", err[512] = "";
+	char path[512], device[] = "default", err[512] = "";
 	unsigned char *raw;
 	float x[2 * 4096];
 	size_t n = 0, i;
@@ -512,7 +513,7 @@ test_alsa_fifo_real_time(void **state)
 	struct input_config cfg = base_config(INPUT_ALSA, 44100, 2);
 	const size_t want_frames = 44100;
 	struct input_backend *b = NULL;
-	char path[128], device[] = "fifo", err[512] = "";
+	char path[512], device[] = "fifo", err[512] = "";
 	float x[2 * 4096];
 	size_t n = 0, i;
 	int64_t t0 = 0, elapsed_ns;
@@ -618,7 +619,7 @@ test_thread_silence_then_reopen(void **state)
 	struct stats_snapshot before, after;
 	struct ring *ring = ring_new(1 << 17, 2);
 	struct input *in;
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	float *x;
 	size_t n, i, nonzero = 0;
 	int64_t t0;

@@ -647,6 +647,44 @@ test_encoder_restart(void **state)
 	pktlist_free(&b);
 }
 
+/*
+ * metadata = none | admin and an encoder rebuilt with the same settings
+ * (reload): its setup header is identical, but its granules start again
+ * at zero, so the output must start a new stream, not splice it in.
+ */
+static void
+test_encoder_restart_same_setup(void **state)
+{
+	struct pktlist a = { 0 }, b = { 0 };
+	struct sink s = { 0 };
+	struct muxer *m;
+	struct parse r;
+	long streams;
+
+	(void)state;
+	encode(&a, 2.0, false, 4.0, -1, false);
+	encode(&b, 2.0, false, 4.0, -1, true);
+	assert_int_equal(a.p[0]->headers->bytes[2], b.p[0]->headers->bytes[2]);
+	assert_memory_equal(a.p[0]->headers->packet[2],
+	    b.p[0]->headers->packet[2], a.p[0]->headers->bytes[2]);
+	m = muxer_new(500);
+	assert_non_null(m);
+	muxer_set_follow_tags(m, false);
+	feed(m, &a, 0, a.n, false, &s);
+	feed(m, &b, 0, b.n, false, &s);
+	parse_pages(s.buf, s.len, &r);
+	assert_int_equal(r.nstreams, 2);
+	check_stream_start(&r.st[1]);
+	assert_int_equal(r.st[1].first_audio_bytes, b.p[0]->bytes);
+	assert_int_equal(r.st[1].final_granule, b.p[b.n - 1]->granulepos);
+	assert_int_equal(decode_frames(s.buf, s.len, &streams, NULL, 0),
+	    a.p[a.n - 1]->granulepos + b.p[b.n - 1]->granulepos);
+	muxer_free(m);
+	free(s.buf);
+	pktlist_free(&a);
+	pktlist_free(&b);
+}
+
 static void
 test_end_and_eos(void **state)
 {
@@ -776,6 +814,7 @@ main(void)
 		cmocka_unit_test(test_chain_change),
 		cmocka_unit_test(test_no_follow_tags),
 		cmocka_unit_test(test_encoder_restart),
+		cmocka_unit_test(test_encoder_restart_same_setup),
 		cmocka_unit_test(test_end_and_eos),
 		cmocka_unit_test(test_write_error),
 	};

@@ -25,19 +25,20 @@
 #include <cmocka.h>
 
 #include "schedule.h"
+#include "test_tmpdir.h"
 #include "util.h"
 
 #define DATA_DIR "tests/data/schedule"
 #define MIN_NS (60 * NS_PER_SEC)
 
-static char scratch_dir[64];
-static char scratch_path[128];
+static char scratch_dir[256];
+static char scratch_path[512];
 
 static int
 group_setup(void **state)
 {
 	(void)state;
-	snprintf(scratch_dir, sizeof(scratch_dir), "/tmp/test_schedule.XXXXXX");
+	test_tmpdir_template(scratch_dir, sizeof(scratch_dir), "test_schedule");
 	if (mkdtemp(scratch_dir) == NULL)
 		return -1;
 	snprintf(scratch_path, sizeof(scratch_path), "%s/sched.conf",

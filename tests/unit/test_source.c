@@ -39,13 +39,14 @@
 #include <vorbis/vorbisenc.h>
 
 #include "schedule.h"
+#include "test_tmpdir.h"
 #include "source.h"
 #include "util.h"
 
 #define TWO_PI 6.283185307179586
 #define RATE 48000
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 /* ------------------------------------------------------------------ */
 /* Helpers: files, reading, analysis                                   */
@@ -55,7 +56,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_source.XXXXXX");
+	test_tmpdir_template(tmpdir, sizeof(tmpdir), "test_source");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	return 0;
@@ -64,7 +65,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char cmd[512];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -224,7 +225,7 @@ static void
 test_file_exact(void **state)
 {
 	struct source_spec spec = {.name = "f", .kind = SCHEDULE_SOURCE_FILE};
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	struct source *s;
 	float *x;
 	size_t n, i;
@@ -260,7 +261,7 @@ static void
 test_file_skip(void **state)
 {
 	struct source_spec spec = {.name = "f", .kind = SCHEDULE_SOURCE_FILE};
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	struct source *s;
 	float *x;
 	size_t n, i;
@@ -296,7 +297,7 @@ static void
 test_file_resampled(void **state)
 {
 	struct source_spec spec = {.name = "f", .kind = SCHEDULE_SOURCE_FILE};
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	struct source *s;
 	float *x;
 	size_t n;
@@ -322,7 +323,7 @@ static void
 test_file_missing_and_corrupt(void **state)
 {
 	struct source_spec spec = {.name = "f", .kind = SCHEDULE_SOURCE_FILE};
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/nope.wav", tmpdir);
@@ -351,7 +352,7 @@ test_file_missing_and_corrupt(void **state)
 static void
 test_probe_duration(void **state)
 {
-	char path[128], err[256] = "";
+	char path[512], err[256] = "";
 	int64_t ns = 0;
 
 	(void)state;
@@ -376,7 +377,7 @@ test_probe_duration(void **state)
 static void
 make_abc_dir(const char *dir)
 {
-	char path[160];
+	char path[512];
 
 	make_dir(dir);
 	snprintf(path, sizeof(path), "%s/02.wav", dir);

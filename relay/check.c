@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * relay --check: trial runs of what start-up would do. See check.h.
+ *
+ * Threads: main thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audio_file.h"
+#include "check.h"
+#include "encoder.h"
+#include "source.h"
+
+/* Every encoding as engine_start() would build it. */
+static int
+check_encodings(const struct config *cfg, FILE *errs)
+{
+	char err[512];
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < cfg->n_encodings; i++) {
+		const struct encoding_config *c = &cfg->encodings[i];
+		struct encoder *enc;
+
+		err[0] = '\0';
+		enc = encoder_new(c, cfg->input.rate_hz, cfg->input.channels,
+		    "", "", err, sizeof(err));
+		if (enc == NULL) {
+			fprintf(errs, "%s:%d: %s\n", cfg->path, c->line, err);
+			n++;
+		}
+		encoder_free(enc);
+	}
+	return n;
+}
+
+/*
+ * Opens path the way a source would, without blocking on a FIFO or a
+ * device: only a readable regular file passes. 0, or -errno with why
+ * filled.
+ */
+static int
+probe_regular_file(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(
+		    why, whylen, "cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+check_input(const struct config *cfg, FILE *errs)
+{
+	struct audio_file *af;
+	char err[512];
+
+	if (cfg->input.type != INPUT_FILE || cfg->input.path == NULL)
+		return 0;
+	if (probe_regular_file(cfg->input.path, err, sizeof(err)) < 0) {
+		fprintf(errs, "%s:%d: [input] path: %s\n", cfg->path,
+		    cfg->input.line, err);
+		return 1;
+	}
+	err[0] = '\0';
+	af = audio_file_open(cfg->input.path, cfg->input.rate_hz,
+	    cfg->input.channels, err, sizeof(err));
+	if (af == NULL) {
+		fprintf(errs, "%s:%d: [input] path: %s\n", cfg->path,
+		    cfg->input.line, err);
+		return 1;
+	}
+	audio_file_close(af);
+	return 0;
+}
+
+/* File and playlist segments that start-up would skip: warnings, since
+ * the file may still appear before the segment is due. */
+static int
+check_segments(const struct config *cfg, const struct schedule *s, FILE *errs)
+{
+	char err[512];
+	size_t i;
+	int n = 0;
+
+	for (i = 0; s != NULL && i < schedule_count(s); i++) {
+		const struct schedule_segment *seg = schedule_segment(s, i);
+		int64_t ns;
+
+		err[0] = '\0';
+		if (seg->source == SCHEDULE_SOURCE_FILE) {
+			if (probe_regular_file(seg->path, err, sizeof(err)) ==
+				0 &&
+			    source_probe_duration(
+				seg->path, &ns, err, sizeof(err)) == 0)
+				continue;
+		} else if (seg->source == SCHEDULE_SOURCE_PLAYLIST) {
+			struct source_spec spec = {
+			    .name = seg->name,
+			    .kind = seg->source,
+			    .path = seg->path,
+			    .order = seg->order,
+			};
+			struct source *src =
+			    source_open(&spec, cfg->input.rate_hz,
+				cfg->input.channels, err, sizeof(err));
+			if (src != NULL) {
+				source_close(src);
+				continue;
+			}
+		} else {
+			continue;
+		}
+		fprintf(errs,
+		    "%s:%d: [segment %s] path: %s (warning: the segment "
+		    "will be skipped unless this is fixed)\n",
+		    cfg->schedule.file, seg->line, seg->name, err);
+		n++;
+	}
+	return n;
+}
+
+int
+check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
+    int *n_warnings)
+{
+	int n;
+
+	n = check_encodings(cfg, errs);
+	n += check_input(cfg, errs);
+	if (n_warnings != NULL)
+		*n_warnings = check_segments(cfg, s, errs);
+	else
+		(void)check_segments(cfg, s, errs);
+	return n;
+}
