@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The engine: the thread between the input ring and the outputs. It reads
- * the programme (live input now; scheduled segments later) in blocks,
- * meters it, feeds every encoder once, and pushes each packet into the
- * queues of the outputs that use that encoding. It never waits on an
- * output: a full queue drops its own packets (packet_queue.h).
+ * the live input in blocks, has the switcher (switcher.h) render the
+ * programme from them (live, or a scheduled segment), meters it, feeds
+ * every encoder once, and pushes each packet into the queues of the
+ * outputs that use that encoding. It never waits on an output: a full
+ * queue drops its own packets (packet_queue.h). The item functions below
+ * are the switcher's, kept here so callers see one engine.
  *
  * Threads: engine_* functions are called on the main thread; the engine
  * thread runs the encoders. A short mutex guards the encoder and

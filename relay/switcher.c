@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The programme switcher: which item is on air at every frame.
+ *
+ * DESIGN
+ * Programme clock. Frame f of the programme (the live input's frames,
+ * counted here) corresponds to wall time anchor + f / rate. The anchor is
+ * estimated at every block as now - (frames read + frames still queued)
+ * / rate: an upper bound of the truth (delays only add), so the switcher
+ * keeps the smallest estimate, lets it creep up by 100 ppm to follow a
+ * sound card that runs slow against the system clock, and re-anchors on
+ * a jump of over 1 s (the system clock was stepped).
+ *
+ * Switching. An item (segment) starts at the frame matching its wall
+ * start, splitting the block there: the switch is exact to the sample on
+ * this clock. The outgoing source keeps playing under a linear crossfade
+ * of `fade` frames (default 20 ms: no click). The live input is rendered
+ * every block whatever is on air, so its producer sets the pace and a
+ * segment never changes the timing. A segment source that runs dry (feed
+ * dropped, decode error) hands over to live at the next frame; the main
+ * thread logs why (switcher_poll).
+ *
+ * Threads: see switcher.h.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source.h"
+#include "stats.h"
+#include "switcher.h"
+
+struct switcher {
+	int rate_hz;
+	int channels;
+	switcher_tags_cb *tags_cb;
+	void *cb_arg;
+
+	pthread_mutex_t title_lock;
+	char title[STATS_TEXT]; /* the live programme's */
+	char artist[STATS_TEXT];
+	atomic_bool title_dirty;
+
+	/* `items_lock` guards pending[], retired[] and events[]; cur/old
+	 * belong to the engine thread. */
+	pthread_mutex_t items_lock;
+	struct engine_item pending[ENGINE_MAX_PENDING];
+	size_t n_pending;
+	/* Sources done with, closed by the main thread (switcher_poll): a
+	 * join must never happen on the audio path. switcher_schedule keeps
+	 * pending + retired + 2 (cur, old) within this, so it cannot fill. */
+	struct source *retired[ENGINE_MAX_PENDING * 2 + 4];
+	size_t n_retired;
+	struct engine_event events[32];
+	size_t ev_head, ev_count;
+	atomic_bool skip_req;
+	struct engine_item cur;	   /* src NULL and segment "": live */
+	int64_t cur_end_frame;	   /* -1: open-ended */
+	int64_t cur_since_wall_ns; /* when cur went on air */
+	struct engine_item old;	   /* fading out */
+	bool fading;
+	int64_t fade_pos;
+	int64_t fade_len;
+	float *old_buf;
+	int64_t frames_total;	/* programme frames so far */
+	int64_t anchor_wall_ns; /* wall time of frame 0; 0: not yet */
+};
+
+/* The live programme: the input itself, no segment. */
+static bool
+item_is_live(const struct engine_item *it)
+{
+	return it->src == NULL && it->segment[0] == '\0';
+}
+
+/* Publishes the item on air to stats (the switcher owns that part). */
+static void
+publish_programme(struct switcher *sw)
+{
+	struct stats_programme p;
+	const struct engine_item *it = &sw->cur;
+	bool live = item_is_live(it);
+
+	memset(&p, 0, sizeof(p));
+	p.state = live ? PROGRAMME_LIVE : PROGRAMME_SEGMENT;
+	util_strlcpy(p.title, it->title, sizeof(p.title));
+	util_strlcpy(p.artist, it->artist, sizeof(p.artist));
+	util_strlcpy(p.source, it->source_kind, sizeof(p.source));
+	util_strlcpy(p.segment, it->segment, sizeof(p.segment));
+	p.started_at_wall_ns = sw->cur_since_wall_ns;
+	p.ends_at_wall_ns = live ? 0 : it->end_wall_ns;
+	stats_programme_set_now(&p);
+}
+
+static void
+apply_live_title(struct switcher *sw)
+{
+	char title[STATS_TEXT], artist[STATS_TEXT];
+
+	pthread_mutex_lock(&sw->title_lock);
+	util_strlcpy(title, sw->title, sizeof(title));
+	util_strlcpy(artist, sw->artist, sizeof(artist));
+	atomic_store(&sw->title_dirty, false);
+	pthread_mutex_unlock(&sw->title_lock);
+	if (!item_is_live(&sw->cur))
+		return; /* a segment is on air: applied when live returns */
+	util_strlcpy(sw->cur.title, title, sizeof(sw->cur.title));
+	util_strlcpy(sw->cur.artist, artist, sizeof(sw->cur.artist));
+	sw->tags_cb(title, artist, sw->cb_arg);
+	publish_programme(sw);
+}
+
+/* Called with items_lock held. */
+static void
+push_event(struct switcher *sw, const struct engine_item *it, int what,
+    int64_t at_wall_ns, const char *detail)
+{
+	struct engine_event *ev;
+
+	if (sw->ev_count == RELAY_ARRAY_LEN(sw->events)) {
+		/* Main is not reading: drop the oldest. */
+		sw->ev_head = (sw->ev_head + 1) % RELAY_ARRAY_LEN(sw->events);
+		sw->ev_count--;
+	}
+	ev = &sw->events[(sw->ev_head + sw->ev_count) %
+			 RELAY_ARRAY_LEN(sw->events)];
+	sw->ev_count++;
+	memset(ev, 0, sizeof(*ev));
+	util_strlcpy(ev->segment, it->segment, sizeof(ev->segment));
+	ev->at_wall_ns = at_wall_ns;
+	ev->what = what;
+	util_strlcpy(
+	    ev->detail, detail != NULL ? detail : "", sizeof(ev->detail));
+}
+
+/* Called with items_lock held: the main thread closes it later. */
+static void
+retire(struct switcher *sw, struct source *src)
+{
+	if (src == NULL)
+		return;
+	assert(sw->n_retired < RELAY_ARRAY_LEN(sw->retired));
+	sw->retired[sw->n_retired++] = src;
+}
+
+static int64_t
+wall_to_frame(struct switcher *sw, int64_t wall_ns)
+{
+	int64_t anchor = sw->anchor_wall_ns;
+	int64_t d;
+
+	if (anchor == 0)
+		return sw->frames_total;
+	d = wall_ns - anchor;
+	/* Round to the nearest frame: d * rate / 1e9 without overflow for
+	 * any plausible uptime (d < 2^63 / 192000 ns is 1.5 years). */
+	return (d / NS_PER_SEC) * sw->rate_hz +
+	       ((d % NS_PER_SEC) * sw->rate_hz + NS_PER_SEC / 2) / NS_PER_SEC;
+}
+
+static int64_t
+frame_to_wall(struct switcher *sw, int64_t frame)
+{
+	if (sw->anchor_wall_ns == 0)
+		return util_now_wall_ns();
+	return sw->anchor_wall_ns + frame / sw->rate_hz * NS_PER_SEC +
+	       frame % sw->rate_hz * NS_PER_SEC / sw->rate_hz;
+}
+
+static void
+make_live(struct switcher *sw, struct engine_item *it)
+{
+	memset(it, 0, sizeof(*it));
+	util_strlcpy(it->source_kind, "live", sizeof(it->source_kind));
+	pthread_mutex_lock(&sw->title_lock);
+	util_strlcpy(it->title, sw->title, sizeof(it->title));
+	util_strlcpy(it->artist, sw->artist, sizeof(it->artist));
+	atomic_store(&sw->title_dirty, false);
+	pthread_mutex_unlock(&sw->title_lock);
+}
+
+/*
+ * Switches the programme to `next` at programme frame `frame`. The item on
+ * air fades out over the fade of whichever item is a segment, while the
+ * new one fades in from exactly that frame. Called with items_lock held.
+ */
+static void
+transition(struct switcher *sw, struct engine_item *next, int64_t frame,
+    int why, const char *detail)
+{
+	int64_t at = frame_to_wall(sw, frame);
+	bool cur_live = item_is_live(&sw->cur);
+	int64_t fade_ns = cur_live ? next->fade_ns : sw->cur.fade_ns;
+
+	if (!cur_live)
+		push_event(sw, &sw->cur, why, at, detail);
+	if (sw->fading)
+		retire(sw, sw->old.src);
+	sw->old = sw->cur;
+	sw->fading = fade_ns > 0;
+	sw->fade_pos = 0;
+	sw->fade_len = fade_ns * sw->rate_hz / NS_PER_SEC;
+	if (sw->fade_len <= 0)
+		sw->fading = false;
+	if (!sw->fading) {
+		retire(sw, sw->old.src);
+		sw->old.src = NULL;
+	}
+	sw->cur = *next;
+	sw->cur_since_wall_ns = at;
+	sw->cur_end_frame =
+	    next->end_wall_ns > 0 ? wall_to_frame(sw, next->end_wall_ns) : -1;
+	if (!item_is_live(next))
+		push_event(sw, next, ENGINE_EVENT_STARTED, at, NULL);
+	sw->tags_cb(next->title, next->artist, sw->cb_arg);
+	publish_programme(sw);
+}
+
+/* Frames of one source into dst (zeros where it has none); returns how
+ * many frames it really gave. */
+static size_t
+pull(struct switcher *sw, struct source *src, const float *live, float *dst,
+    size_t m)
+{
+	size_t ch = (size_t)sw->channels, got;
+
+	if (src == NULL) {
+		memcpy(dst, live, m * ch * sizeof(float));
+		return m;
+	}
+	got = source_read(src, dst, m);
+	if (got < m)
+		memset(dst + got * ch, 0, (m - got) * ch * sizeof(float));
+	return got;
+}
+
+/* Renders programme frames [a, b) of this block into out. Returns false
+ * when the current segment ran dry (the caller switches to live). */
+static bool
+render(struct switcher *sw, const float *live_block, float *out, size_t a,
+    size_t b)
+{
+	size_t ch = (size_t)sw->channels, m = b - a, i, c;
+	const float *live = live_block + a * ch;
+	size_t got;
+
+	got = pull(sw, sw->cur.src, live, out + a * ch, m);
+	if (sw->fading) {
+		pull(sw, sw->old.src, live, sw->old_buf, m);
+		for (i = 0; i < m && sw->fading; i++) {
+			float g = (float)((double)sw->fade_pos /
+					  (double)sw->fade_len);
+			for (c = 0; c < ch; c++) {
+				float *o = &out[(a + i) * ch + c];
+				*o = *o * g +
+				     sw->old_buf[i * ch + c] * (1.0f - g);
+			}
+			if (++sw->fade_pos >= sw->fade_len) {
+				sw->fading = false;
+				pthread_mutex_lock(&sw->items_lock);
+				retire(sw, sw->old.src);
+				pthread_mutex_unlock(&sw->items_lock);
+				sw->old.src = NULL;
+			}
+		}
+	}
+	return got == m;
+}
+
+/* Estimates the wall time of frame 0 (see DESIGN). */
+static void
+update_anchor(struct switcher *sw, size_t n, int64_t now, size_t queued)
+{
+	int64_t newest = sw->frames_total + (int64_t)n + (int64_t)queued;
+	int64_t est = now - newest / sw->rate_hz * NS_PER_SEC -
+		      newest % sw->rate_hz * NS_PER_SEC / sw->rate_hz;
+	int64_t creep = (int64_t)n * NS_PER_SEC / sw->rate_hz / 10000;
+
+	if (sw->anchor_wall_ns == 0 || est < sw->anchor_wall_ns ||
+	    est - sw->anchor_wall_ns > NS_PER_SEC)
+		sw->anchor_wall_ns = est;
+	else
+		sw->anchor_wall_ns += creep;
+}
+
+void
+switcher_render(struct switcher *sw, const float *live_block, float *out,
+    size_t n, int64_t now_wall_ns, size_t queued_frames)
+{
+	size_t pos = 0;
+
+	update_anchor(sw, n, now_wall_ns, queued_frames);
+	while (pos < n) {
+		int64_t f = sw->frames_total + (int64_t)pos;
+		int64_t next_k = (int64_t)n;
+		bool live = item_is_live(&sw->cur);
+
+		pthread_mutex_lock(&sw->items_lock);
+		if (atomic_exchange(&sw->skip_req, false) && !live) {
+			struct engine_item l;
+			make_live(sw, &l);
+			transition(sw, &l, f, ENGINE_EVENT_SKIPPED,
+			    "skipped through the control API");
+		} else if (!live && sw->cur_end_frame >= 0 &&
+			   sw->cur_end_frame <= f &&
+			   !(sw->n_pending > 0 &&
+			       wall_to_frame(
+				   sw, sw->pending[0].start_wall_ns) <= f)) {
+			struct engine_item l;
+			make_live(sw, &l);
+			transition(sw, &l, f, ENGINE_EVENT_ENDED, NULL);
+		}
+		if (sw->n_pending > 0 &&
+		    wall_to_frame(sw, sw->pending[0].start_wall_ns) <= f) {
+			struct engine_item it = sw->pending[0];
+			memmove(&sw->pending[0], &sw->pending[1],
+			    (sw->n_pending - 1) * sizeof(sw->pending[0]));
+			sw->n_pending--;
+			if (it.end_wall_ns > 0 &&
+			    wall_to_frame(sw, it.end_wall_ns) <= f) {
+				push_event(sw, &it, ENGINE_EVENT_DROPPED,
+				    frame_to_wall(sw, f),
+				    "its time had passed");
+				retire(sw, it.src);
+				pthread_mutex_unlock(&sw->items_lock);
+				continue;
+			}
+			transition(sw, &it, f, ENGINE_EVENT_ENDED,
+			    "the next item started");
+		}
+		live = item_is_live(&sw->cur);
+		if (!live && sw->cur_end_frame >= 0 &&
+		    sw->cur_end_frame - sw->frames_total < next_k)
+			next_k = sw->cur_end_frame - sw->frames_total;
+		if (sw->n_pending > 0) {
+			int64_t k =
+			    wall_to_frame(sw, sw->pending[0].start_wall_ns) -
+			    sw->frames_total;
+			if (k < next_k)
+				next_k = k;
+		}
+		pthread_mutex_unlock(&sw->items_lock);
+		if (next_k <= (int64_t)pos)
+			next_k = (int64_t)pos + 1;
+		if (!render(sw, live_block, out, pos, (size_t)next_k) &&
+		    !live) {
+			/* The segment ran dry: live from the next frame. */
+			struct engine_item l;
+			enum source_state st = source_state(sw->cur.src);
+			char why[300];
+			snprintf(why, sizeof(why), "%s",
+			    st == SOURCE_FAILED || st == SOURCE_ENDED
+				? source_error(sw->cur.src)
+				: "its source delivered no audio in time");
+			if (why[0] == '\0')
+				snprintf(
+				    why, sizeof(why), "its source ended early");
+			make_live(sw, &l);
+			pthread_mutex_lock(&sw->items_lock);
+			transition(sw, &l, sw->frames_total + next_k,
+			    ENGINE_EVENT_FAILED, why);
+			pthread_mutex_unlock(&sw->items_lock);
+		}
+		pos = (size_t)next_k;
+	}
+	/* A new live title reaches the encoders with this block's audio. */
+	if (atomic_load(&sw->title_dirty))
+		apply_live_title(sw);
+	sw->frames_total += (int64_t)n;
+}
+
+struct switcher *
+switcher_new(int rate_hz, int channels, size_t max_frames, const char *title,
+    const char *artist, switcher_tags_cb *cb, void *arg)
+{
+	struct switcher *sw;
+
+	sw = calloc(1, sizeof(*sw));
+	if (sw == NULL)
+		return NULL;
+	sw->old_buf = calloc(max_frames * (size_t)channels, sizeof(float));
+	if (sw->old_buf == NULL) {
+		free(sw);
+		return NULL;
+	}
+	pthread_mutex_init(&sw->title_lock, NULL);
+	pthread_mutex_init(&sw->items_lock, NULL);
+	sw->rate_hz = rate_hz;
+	sw->channels = channels;
+	sw->tags_cb = cb;
+	sw->cb_arg = arg;
+	util_sanitize_text(sw->title, sizeof(sw->title), title);
+	util_sanitize_text(sw->artist, sizeof(sw->artist), artist);
+	make_live(sw, &sw->cur);
+	sw->cur_end_frame = -1;
+	sw->cur_since_wall_ns = util_now_wall_ns();
+	publish_programme(sw);
+	return sw;
+}
+
+void
+switcher_free(struct switcher *sw)
+{
+	size_t i;
+
+	if (sw == NULL)
+		return;
+	for (i = 0; i < sw->n_pending; i++)
+		source_close(sw->pending[i].src);
+	for (i = 0; i < sw->n_retired; i++)
+		source_close(sw->retired[i]);
+	source_close(sw->cur.src);
+	if (sw->fading)
+		source_close(sw->old.src);
+	pthread_mutex_destroy(&sw->title_lock);
+	pthread_mutex_destroy(&sw->items_lock);
+	free(sw->old_buf);
+	free(sw);
+}
+
+int
+switcher_schedule(struct switcher *sw, const struct engine_item *item)
+{
+	size_t i;
+
+	pthread_mutex_lock(&sw->items_lock);
+	if (sw->n_pending >= ENGINE_MAX_PENDING ||
+	    sw->n_pending + sw->n_retired + 2 >= RELAY_ARRAY_LEN(sw->retired)) {
+		pthread_mutex_unlock(&sw->items_lock);
+		source_close(item->src);
+		return -ENOSPC;
+	}
+	i = sw->n_pending;
+	while (
+	    i > 0 && sw->pending[i - 1].start_wall_ns > item->start_wall_ns) {
+		sw->pending[i] = sw->pending[i - 1];
+		i--;
+	}
+	sw->pending[i] = *item;
+	sw->n_pending++;
+	pthread_mutex_unlock(&sw->items_lock);
+	return 0;
+}
+
+void
+switcher_clear_pending(struct switcher *sw)
+{
+	size_t i;
+
+	pthread_mutex_lock(&sw->items_lock);
+	for (i = 0; i < sw->n_pending; i++)
+		retire(sw, sw->pending[i].src);
+	sw->n_pending = 0;
+	pthread_mutex_unlock(&sw->items_lock);
+}
+
+void
+switcher_skip(struct switcher *sw)
+{
+	atomic_store(&sw->skip_req, true);
+}
+
+int
+switcher_poll(struct switcher *sw, struct engine_event *ev)
+{
+	struct source *closing[RELAY_ARRAY_LEN(sw->retired)];
+	size_t i, n;
+	int got = 0;
+
+	pthread_mutex_lock(&sw->items_lock);
+	n = sw->n_retired;
+	memcpy(closing, sw->retired, n * sizeof(closing[0]));
+	sw->n_retired = 0;
+	if (sw->ev_count > 0) {
+		*ev = sw->events[sw->ev_head];
+		sw->ev_head = (sw->ev_head + 1) % RELAY_ARRAY_LEN(sw->events);
+		sw->ev_count--;
+		got = 1;
+	}
+	pthread_mutex_unlock(&sw->items_lock);
+	/* Joining feeder threads happens here, never on the audio path. */
+	for (i = 0; i < n; i++)
+		source_close(closing[i]);
+	return got;
+}
+
+void
+switcher_set_live_title(
+    struct switcher *sw, const char *title, const char *artist)
+{
+	char t[STATS_TEXT], a[STATS_TEXT];
+
+	util_sanitize_text(t, sizeof(t), title != NULL ? title : "");
+	util_sanitize_text(a, sizeof(a), artist != NULL ? artist : "");
+	pthread_mutex_lock(&sw->title_lock);
+	if (strcmp(t, sw->title) != 0 || strcmp(a, sw->artist) != 0) {
+		util_strlcpy(sw->title, t, sizeof(sw->title));
+		util_strlcpy(sw->artist, a, sizeof(sw->artist));
+		atomic_store(&sw->title_dirty, true);
+	}
+	pthread_mutex_unlock(&sw->title_lock);
+}
+
+void
+switcher_live_title(struct switcher *sw, char *title, size_t title_len,
+    char *artist, size_t artist_len)
+{
+	pthread_mutex_lock(&sw->title_lock);
+	util_strlcpy(title, sw->title, title_len);
+	util_strlcpy(artist, sw->artist, artist_len);
+	pthread_mutex_unlock(&sw->title_lock);
+}

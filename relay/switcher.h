@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The programme switcher: decides, frame by frame, what is on air. It
+ * owns the programme items (the one on air, the one fading out, those
+ * waiting), the programme clock that maps frames to wall time, the live
+ * programme's title, and what the main thread must still do: sources to
+ * close and events to log. The engine hands it each block of live input
+ * and encodes what it renders; the planner (programme.c) feeds it items
+ * through the engine_* facade.
+ *
+ * Threads: switcher_render() runs on the engine thread only, and the
+ * tags callback is called from it. switcher_schedule(),
+ * switcher_clear_pending(), switcher_poll() and switcher_live_title() are
+ * for the main thread; switcher_skip() and switcher_set_live_title() are
+ * safe from any thread. switcher_new() and switcher_free() run on the main
+ * thread while no engine thread renders. A short mutex guards the waiting
+ * items, retired sources and events; the item on air is the engine
+ * thread's alone.
+ */
+#ifndef RELAY_SWITCHER_H
+#define RELAY_SWITCHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "util.h"
+
+struct switcher;
+
+/* The title/artist on air changed (a switch, or a new live title while
+ * live is on air): the engine gives its encoders new comment headers.
+ * Runs on the engine thread, within switcher_render(). */
+typedef void switcher_tags_cb(const char *title, const char *artist, void *arg);
+
+/* A switcher for rate_hz/channels blocks of at most max_frames frames,
+ * with the live programme (titled title/artist) on air. Owned:
+ * switcher_free(). NULL when out of memory. */
+struct switcher *switcher_new(int rate_hz, int channels, size_t max_frames,
+    const char *title, const char *artist, switcher_tags_cb *cb, void *arg);
+
+/* Closes every source it still holds and frees. NULL is a no-op. */
+void switcher_free(struct switcher *sw);
+
+/*
+ * Renders the n programme frames that go with n live frames into out
+ * (both n * channels floats; n <= max_frames): switches items at their
+ * exact frames and crossfades. now_wall_ns and queued_frames (live frames
+ * still waiting behind these) date the block on the programme clock.
+ * Runs on: the engine thread.
+ */
+void switcher_render(struct switcher *sw, const float *live, float *out,
+    size_t n, int64_t now_wall_ns, size_t queued_frames);
+
+/* engine_schedule(), engine_clear_pending(), engine_skip() and
+ * engine_poll() in engine.h: the same contracts. */
+RELAY_MUST_CHECK int switcher_schedule(
+    struct switcher *sw, const struct engine_item *item);
+void switcher_clear_pending(struct switcher *sw);
+void switcher_skip(struct switcher *sw);
+int switcher_poll(struct switcher *sw, struct engine_event *ev);
+
+/* Sets the live programme's title/artist (sanitised); it reaches the
+ * encoders at the next block when live is on air, else when live
+ * returns. */
+void switcher_set_live_title(
+    struct switcher *sw, const char *title, const char *artist);
+
+/* Copies the live programme's title/artist: the tags a new encoder
+ * starts with. */
+void switcher_live_title(struct switcher *sw, char *title, size_t title_len,
+    char *artist, size_t artist_len);
+
+#endif

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for the switcher, with real sources (silence, tone, a short
+ * WAV file) against a live input that is a constant 0.5, so every frame
+ * shows who is on air. The test plays the engine: it renders blocks and
+ * gives each one a wall time that runs exactly with the frames, so a wall
+ * start maps to a known frame. Checked: an item starts at exactly its
+ * frame and ends at exactly its end; crossfades follow the linear ramp;
+ * skip, a source that runs dry and a late item go back to live and are
+ * reported; a full queue refuses; the live title reaches the tags only
+ * while live is on air.
+ *
+ * Threads: the test thread renders and polls; each source has its feeder.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "source.h"
+#include "stats.h"
+#include "switcher.h"
+#include "util.h"
+
+#define RATE 48000
+#define CH 2
+#define BLOCK 1024
+#define LIVE 0.5f
+#define T0 ((int64_t)1700000000 * NS_PER_SEC)
+#define FRAME_NS (NS_PER_SEC / RATE + 1)
+
+struct harness {
+	struct switcher *sw;
+	int64_t frames; /* rendered so far */
+	float live[BLOCK * CH];
+	float out[BLOCK * CH];
+	int n_tags;
+	char title[STATS_TEXT];
+	char artist[STATS_TEXT];
+};
+
+static void
+tags_cb(const char *title, const char *artist, void *arg)
+{
+	struct harness *h = arg;
+
+	h->n_tags++;
+	util_strlcpy(h->title, title, sizeof(h->title));
+	util_strlcpy(h->artist, artist, sizeof(h->artist));
+}
+
+/* Wall time of programme frame f when frame 0 was at T0. */
+static int64_t
+wall_at(int64_t f)
+{
+	return T0 + f / RATE * NS_PER_SEC + f % RATE * NS_PER_SEC / RATE;
+}
+
+static int
+setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	size_t i;
+
+	if (h == NULL)
+		return -1;
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = LIVE;
+	h->sw = switcher_new(RATE, CH, BLOCK, "Live show", "Host", tags_cb, h);
+	if (h->sw == NULL) {
+		free(h);
+		return -1;
+	}
+	*state = h;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct harness *h = *state;
+
+	switcher_free(h->sw);
+	free(h);
+	return 0;
+}
+
+/* One block, dated as if the input ran exactly on the wall clock. */
+static void
+render(struct harness *h)
+{
+	switcher_render(
+	    h->sw, h->live, h->out, BLOCK, wall_at(h->frames + BLOCK), 0);
+	h->frames += BLOCK;
+}
+
+/* Opens a source and waits until it has `frames` decoded (or has failed),
+ * so that reading it is never late. */
+static struct source *
+open_source(const struct source_spec *spec, size_t frames)
+{
+	char err[256];
+	struct source *s = source_open(spec, RATE, CH, err, sizeof(err));
+	int i;
+
+	assert_non_null(s);
+	for (i = 0; i < 500 && source_buffered(s) < frames &&
+		    source_state(s) != SOURCE_FAILED;
+	     i++)
+		usleep(10000);
+	assert_true(source_buffered(s) >= frames);
+	return s;
+}
+
+static struct source *
+open_silence(void)
+{
+	struct source_spec spec = {
+	    .name = "quiet", .kind = SCHEDULE_SOURCE_SILENCE};
+
+	return open_source(&spec, 4 * BLOCK);
+}
+
+static struct source *
+open_tone(void)
+{
+	struct source_spec spec = {.name = "tone",
+	    .kind = SCHEDULE_SOURCE_TONE,
+	    .frequency_hz = 1000.0,
+	    .level_dbfs = -6.0};
+
+	return open_source(&spec, 4 * BLOCK);
+}
+
+static void
+item(struct engine_item *it, const char *segment, struct source *src,
+    int64_t start, int64_t end, int64_t fade_ns)
+{
+	memset(it, 0, sizeof(*it));
+	util_strlcpy(it->segment, segment, sizeof(it->segment));
+	snprintf(it->title, sizeof(it->title), "%s title", segment);
+	util_strlcpy(it->source_kind, "test", sizeof(it->source_kind));
+	it->src = src;
+	it->start_wall_ns = start;
+	it->end_wall_ns = end;
+	it->fade_ns = fade_ns;
+}
+
+/* Frames [a, b) of the last block all equal v (every channel). */
+static void
+assert_frames(const struct harness *h, size_t a, size_t b, float v)
+{
+	size_t i;
+
+	for (i = a * CH; i < b * CH; i++) {
+		if (h->out[i] != v)
+			fail_msg("frame %zu of the block: %g, expected %g",
+			    i / CH, (double)h->out[i], (double)v);
+	}
+}
+
+static void
+expect_event(struct harness *h, const char *segment, int what, int64_t at)
+{
+	struct engine_event ev;
+
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, segment);
+	assert_int_equal(ev.what, what);
+	/* The clock may have crept by a fraction of a frame. */
+	assert_true(llabs(ev.at_wall_ns - at) < FRAME_NS);
+}
+
+static void
+test_starts_and_ends_at_exact_frames(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct stats_programme p;
+	struct engine_event ev;
+
+	render(h); /* frames 0..1023: the clock is anchored */
+	/* Frames 1500..2999: inside block 1 to inside block 2. */
+	item(&it, "news", open_silence(), wall_at(1500), wall_at(3000), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+
+	render(h);
+	assert_frames(h, 0, 1500 - BLOCK, LIVE);
+	assert_frames(h, 1500 - BLOCK, BLOCK, 0.0f);
+	expect_event(h, "news", ENGINE_EVENT_STARTED, wall_at(1500));
+	assert_string_equal(h->title, "news title");
+	stats_programme_get(&p);
+	assert_int_equal(p.state, PROGRAMME_SEGMENT);
+	assert_string_equal(p.segment, "news");
+
+	render(h);
+	assert_frames(h, 0, 3000 - 2 * BLOCK, 0.0f);
+	assert_frames(h, 3000 - 2 * BLOCK, BLOCK, LIVE);
+	expect_event(h, "news", ENGINE_EVENT_ENDED, wall_at(3000));
+	assert_string_equal(h->title, "Live show");
+	assert_string_equal(h->artist, "Host");
+	assert_int_equal(switcher_poll(h->sw, &ev), 0);
+	stats_programme_get(&p);
+	assert_int_equal(p.state, PROGRAMME_LIVE);
+}
+
+/* Live -> tone and tone -> silence, each over the tone's 10 ms (480
+ * frames): a fade takes the segment's length whichever way it goes. */
+static void
+test_crossfades(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct source *ref = open_tone();
+	static float tone[2 * BLOCK * CH];
+	size_t i, len = 480, t;
+
+	render(h);
+	item(&it, "tone", open_tone(), wall_at(BLOCK + 100), 0, 10 * NS_PER_MS);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	item(&it, "quiet", open_silence(), wall_at(2 * BLOCK + 200), 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+
+	/* The same tone from its start: what the fades mix. */
+	assert_int_equal(source_read(ref, tone, 2 * BLOCK), 2 * BLOCK);
+	source_close(ref);
+	render(h);
+	assert_frames(h, 0, 100, LIVE);
+	for (i = 0; i < BLOCK - 100; i++) {
+		float g = (float)((double)i / (double)len);
+		float want = i < len ? tone[i * CH] * g + LIVE * (1.0f - g)
+				     : tone[i * CH];
+		assert_float_equal(h->out[(100 + i) * CH], want, 1e-6);
+		assert_float_equal(h->out[(100 + i) * CH + 1], want, 1e-6);
+	}
+	expect_event(h, "tone", ENGINE_EVENT_STARTED, wall_at(BLOCK + 100));
+
+	/* The next item ends the tone; the tone keeps going under the fade. */
+	render(h);
+	t = BLOCK - 100; /* tone frames played before this block */
+	for (i = 0; i < 200; i++)
+		assert_float_equal(h->out[i * CH], tone[(t + i) * CH], 1e-6);
+	for (i = 0; i < len; i++) {
+		float g = (float)((double)i / (double)len);
+		float was = tone[(t + 200 + i) * CH];
+		assert_float_equal(
+		    h->out[(200 + i) * CH], was * (1.0f - g), 1e-6);
+	}
+	assert_frames(h, 200 + len, BLOCK, 0.0f);
+	expect_event(h, "tone", ENGINE_EVENT_ENDED, wall_at(2 * BLOCK + 200));
+	expect_event(
+	    h, "quiet", ENGINE_EVENT_STARTED, wall_at(2 * BLOCK + 200));
+}
+
+static void
+test_skip_returns_to_live(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct engine_event ev;
+
+	/* A start already passed: on air from the first frame. */
+	item(&it, "music", open_silence(), wall_at(0) - NS_PER_SEC, 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	assert_frames(h, 0, BLOCK, 0.0f);
+	render(h);
+	assert_frames(h, 0, BLOCK, 0.0f);
+
+	switcher_skip(h->sw);
+	render(h);
+	assert_frames(h, 0, BLOCK, LIVE);
+	expect_event(h, "music", ENGINE_EVENT_STARTED, wall_at(0));
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_int_equal(ev.what, ENGINE_EVENT_SKIPPED);
+	assert_string_equal(ev.detail, "skipped through the control API");
+	assert_string_equal(h->title, "Live show");
+
+	/* A skip while live does nothing, not even later. */
+	switcher_skip(h->sw);
+	render(h);
+	assert_frames(h, 0, BLOCK, LIVE);
+	item(&it, "after", open_silence(), wall_at(h->frames), 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	assert_frames(h, 0, BLOCK, 0.0f);
+}
+
+/* A 100-frame file: it plays from its frame, then live, with FAILED. */
+static void
+test_source_running_dry_returns_to_live(void **state)
+{
+	struct harness *h = *state;
+	char path[] = "/tmp/test_switcher.XXXXXX";
+	float frames[100 * CH];
+	struct engine_item it;
+	struct engine_event ev;
+	struct source_spec spec = {
+	    .name = "short", .kind = SCHEDULE_SOURCE_FILE};
+	SF_INFO info = {.samplerate = RATE,
+	    .channels = CH,
+	    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *sf;
+	int fd;
+	size_t i;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	assert_non_null(sf);
+	for (i = 0; i < 100 * CH; i++)
+		frames[i] = 0.25f;
+	assert_int_equal(sf_writef_float(sf, frames, 100), 100);
+	sf_close(sf);
+	spec.path = path;
+
+	render(h);
+	item(&it, "short", open_source(&spec, 100), wall_at(BLOCK + 300), 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	unlink(path);
+	assert_frames(h, 0, 300, LIVE);
+	assert_frames(h, 300, 400, 0.25f);
+	render(h);
+	assert_frames(h, 0, BLOCK, LIVE);
+	expect_event(h, "short", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "short");
+	assert_int_equal(ev.what, ENGINE_EVENT_FAILED);
+	assert_true(ev.detail[0] != '\0');
+}
+
+static void
+test_late_item_is_dropped(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct engine_event ev;
+
+	render(h);
+	render(h);
+	/* Its whole slot (frames 100..500) passed before it arrived. */
+	item(&it, "late", open_silence(), wall_at(100), wall_at(500), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	assert_frames(h, 0, BLOCK, LIVE);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "late");
+	assert_int_equal(ev.what, ENGINE_EVENT_DROPPED);
+	assert_string_equal(ev.detail, "its time had passed");
+}
+
+static void
+test_full_queue_refuses_and_clear_empties(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct engine_event ev;
+	int i;
+
+	for (i = 0; i < ENGINE_MAX_PENDING; i++) {
+		item(&it, "later", open_silence(), wall_at(RATE * (i + 10)), 0,
+		    0);
+		assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	}
+	/* Refused, and its source is closed (ASan would see a leak). */
+	item(&it, "extra", open_silence(), wall_at(RATE * 30), 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), -ENOSPC);
+
+	switcher_clear_pending(h->sw);
+	assert_int_equal(switcher_poll(h->sw, &ev), 0);
+	item(&it, "room", open_silence(), wall_at(RATE), 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+}
+
+static void
+test_live_title_only_while_live(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	char title[STATS_TEXT], artist[STATS_TEXT];
+	int n;
+
+	render(h);
+	n = h->n_tags;
+	switcher_set_live_title(h->sw, "Night show", "DJ");
+	switcher_live_title(
+	    h->sw, title, sizeof(title), artist, sizeof(artist));
+	assert_string_equal(title, "Night show");
+	render(h);
+	assert_int_equal(h->n_tags, n + 1);
+	assert_string_equal(h->title, "Night show");
+	assert_string_equal(h->artist, "DJ");
+
+	/* Unchanged text is no change. */
+	switcher_set_live_title(h->sw, "Night show", "DJ");
+	render(h);
+	assert_int_equal(h->n_tags, n + 1);
+
+	item(&it, "ad", open_silence(), wall_at(h->frames),
+	    wall_at(h->frames + 2 * BLOCK), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	assert_string_equal(h->title, "ad title");
+	switcher_set_live_title(h->sw, "Late show", NULL);
+	render(h);
+	assert_string_equal(h->title, "ad title");
+	render(h); /* the ad ends: live returns with its new title */
+	assert_string_equal(h->title, "Late show");
+	assert_string_equal(h->artist, "");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		test_starts_and_ends_at_exact_frames, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crossfades, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_skip_returns_to_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_source_running_dry_returns_to_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_late_item_is_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_full_queue_refuses_and_clear_empties, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_live_title_only_while_live, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
