@@ -66,7 +66,6 @@ audio_file_open(
     const char *path, int rate_hz, int channels, char *err, size_t errlen)
 {
 	struct audio_file *af;
-	struct stat st;
 	SF_INFO info;
 	size_t chunk = AUDIO_FILE_CHUNK_FRAMES;
 
@@ -85,15 +84,11 @@ audio_file_open(
 	if (af->path == NULL)
 		goto oom;
 
-	af->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (af->fd < 0 || fstat(af->fd, &st) != 0) {
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(EISDIR));
+	af->fd = util_open_regular(path);
+	if (af->fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    util_open_strerror(af->fd));
+		af->fd = -1;
 		goto fail;
 	}
 

@@ -4,16 +4,13 @@
  *
  * Threads: main thread.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio_file.h"
 #include "check.h"
 #include "encoder.h"
 #include "source.h"
+#include "util.h"
 
 /* Every encoding as engine_start() would build it. */
 static int
@@ -39,27 +36,16 @@ check_encodings(const struct config *cfg, FILE *errs)
 	return n;
 }
 
-/*
- * Opens path the way a source would, without blocking on a FIFO or a
- * device: only a readable regular file passes. 0, or -errno with why
- * filled.
- */
+/* Only a readable regular file passes (never blocks on a FIFO). */
 static int
 probe_regular_file(const char *path, char *why, size_t whylen)
 {
-	struct stat st;
-	int fd;
+	int fd = util_open_regular(path);
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(
-		    why, whylen, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "%s is not a regular file", path);
-		close(fd);
-		return -EINVAL;
+		snprintf(why, whylen, "cannot open %s: %s", path,
+		    util_open_strerror(fd));
+		return fd;
 	}
 	close(fd);
 	return 0;

@@ -804,7 +804,7 @@ resolve_secret(struct parse_state *ps, struct section_state *s, const char *key,
 		if (rc < 0) {
 			set_err(ps, line_of(s, kfile),
 			    "%s %s: cannot read \"%s\": %s", label, kfile, file,
-			    strerror(-rc));
+			    util_open_strerror(rc));
 			return -EINVAL;
 		}
 	} else {

@@ -169,22 +169,17 @@ static int
 probe_file(
     const char *path, int64_t *frames, int *rate_hz, char *err, size_t errlen)
 {
-	struct stat st;
 	SF_INFO info;
 	SNDFILE *sf;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = -errno;
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(-rc));
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(EISDIR));
+	/* Never blocks: this runs on the main thread, and a FIFO given as a
+	 * segment would otherwise wait in open() for a writer. */
+	fd = util_open_regular(path);
+	if (fd < 0) {
+		rc = fd;
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    util_open_strerror(rc));
 		goto fail;
 	}
 	memset(&info, 0, sizeof(info));
@@ -372,8 +367,8 @@ playlist_from_m3u(struct source *s, const char *m3u, char *err, size_t errlen)
 
 	rc = util_read_small_file(m3u, SOURCE_M3U_MAX_BYTES, &text);
 	if (rc < 0) {
-		snprintf(
-		    err, errlen, "%s: cannot read: %s", m3u, strerror(-rc));
+		snprintf(err, errlen, "%s: cannot read: %s", m3u,
+		    util_open_strerror(rc));
 		return rc;
 	}
 	dir = strdup(m3u);

@@ -341,15 +341,48 @@ util_redact(const char *src, const char *secret)
 }
 
 int
+util_open_regular(const char *path)
+{
+	struct stat st;
+	int fd, flags;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	return fd;
+}
+
+const char *
+util_open_strerror(int rc)
+{
+	if (rc == -EINVAL)
+		return "not a regular file (a FIFO, socket or device cannot "
+		       "be read here)";
+	return strerror(rc < 0 ? -rc : rc);
+}
+
+int
 util_read_small_file(const char *path, size_t max_bytes, char **out)
 {
 	int fd, rc = 0;
 	char *buf = NULL;
 	size_t used = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = util_open_regular(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	buf = malloc(max_bytes + 1);
 	if (buf == NULL) {
 		rc = -ENOMEM;

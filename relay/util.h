@@ -63,8 +63,18 @@ uint32_t util_random_u32(void);
  * caller frees. Returns NULL on OOM. */
 char *util_redact(const char *src, const char *secret);
 
+/* Opens path read-only without ever blocking in open(2) (a FIFO would
+ * wait for a writer) and only if it is a regular file. Returns the fd
+ * (blocking mode again), or a negative errno: -EISDIR, or -EINVAL for a
+ * FIFO, socket or device (util_open_strerror() words it). */
+RELAY_MUST_CHECK int util_open_regular(const char *path);
+
+/* strerror() for util_open_regular()'s results. Borrowed, static. */
+const char *util_open_strerror(int rc);
+
 /* Reads a whole small file (at most max_bytes) into a NUL-terminated,
- * owned buffer; strips one trailing newline. 0 or negative errno. */
+ * owned buffer; strips one trailing newline. 0 or negative errno (see
+ * util_open_regular() for what is refused). */
 RELAY_MUST_CHECK int util_read_small_file(
     const char *path, size_t max_bytes, char **out);
 

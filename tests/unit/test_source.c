@@ -349,6 +349,49 @@ test_file_missing_and_corrupt(void **state)
 	assert_non_null(strstr(err, "no path"));
 }
 
+/*
+ * A FIFO given as a segment (through the API, or in an .m3u) must be
+ * refused at once: open(2) on a FIFO waits for a writer, and this runs on
+ * the main thread. Without O_NONBLOCK this test hangs until its timeout.
+ */
+static void
+test_fifo_refused(void **state)
+{
+	struct source_spec spec = {.name = "f", .kind = SCHEDULE_SOURCE_FILE};
+	char path[512], m3u[512], err[256] = "";
+	int64_t ns = 0;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/studio.fifo", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	spec.path = path;
+	assert_null(open_spec(&spec, 2, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	err[0] = '\0';
+	assert_int_equal(source_probe_duration(path, &ns, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+
+	snprintf(m3u, sizeof(m3u), "%s/fifo.m3u", tmpdir);
+	fp = fopen(m3u, "w");
+	assert_non_null(fp);
+	fprintf(fp, "studio.fifo\n");
+	fclose(fp);
+	spec.kind = SCHEDULE_SOURCE_PLAYLIST;
+	spec.path = m3u;
+	err[0] = '\0';
+	assert_null(open_spec(&spec, 2, err, sizeof(err)));
+	assert_string_not_equal(err, "");
+	/* The list itself may not be a FIFO either. */
+	spec.path = path;
+	err[0] = '\0';
+	assert_null(open_spec(&spec, 2, err, sizeof(err)));
+	assert_string_not_equal(err, "");
+	unlink(path);
+	unlink(m3u);
+}
+
 static void
 test_probe_duration(void **state)
 {
@@ -1342,6 +1385,7 @@ main(void)
 	    cmocka_unit_test(test_file_skip),
 	    cmocka_unit_test(test_file_resampled),
 	    cmocka_unit_test(test_file_missing_and_corrupt),
+	    cmocka_unit_test(test_fifo_refused),
 	    cmocka_unit_test(test_probe_duration),
 	    cmocka_unit_test(test_playlist_dir),
 	    cmocka_unit_test(test_playlist_m3u),
