@@ -11,6 +11,12 @@
  * rate ratio) frames, and cut there: the tail of the file comes out whole
  * and the length is exact.
  *
+ * Channel positions come from the file's own channel map when libsndfile
+ * reads one (WAVEFORMATEXTENSIBLE mask, AIFF/CAF layout). Otherwise Ogg
+ * Vorbis and Opus files are in Vorbis order (libsndfile hands their
+ * channels over as decoded) and everything else (WAV, FLAC, ...) in WAV
+ * order; the mix goes to the programme order (convert.h).
+ *
  * Threads: one thread per struct audio_file. Allocation only in
  * audio_file_open().
  */
@@ -43,10 +49,11 @@ struct audio_file {
 	sf_count_t src_frames; /* as libsndfile reports it; may be unknown */
 	int rate_hz;
 	int channels;
-	struct resampler *rs; /* NULL when the rates match */
-	float *src;	      /* CHUNK frames, src_channels wide */
-	float *mix;	      /* CHUNK frames, channels wide */
-	float *out;	      /* out_cap_frames, channels wide */
+	struct convert_mix mix_plan; /* source channels -> programme */
+	struct resampler *rs;	     /* NULL when the rates match */
+	float *src;		     /* CHUNK frames, src_channels wide */
+	float *mix;		     /* CHUNK frames, channels wide */
+	float *out;		     /* out_cap_frames, channels wide */
 	size_t out_cap_frames;
 	const float *pending; /* points into src, mix or out */
 	size_t pending_frames;
@@ -59,6 +66,72 @@ struct audio_file {
 	int error; /* sticky negative errno */
 	char errmsg[256];
 };
+
+/* The mixer's position for a libsndfile channel map entry, or -1 for one
+ * it does not know (height, ambisonics, invalid). */
+static int
+speaker_from_sndfile(int id)
+{
+	switch (id) {
+	case SF_CHANNEL_MAP_MONO:
+	case SF_CHANNEL_MAP_CENTER:
+	case SF_CHANNEL_MAP_FRONT_CENTER:
+		return CONVERT_SPEAKER_FC;
+	case SF_CHANNEL_MAP_LEFT:
+	case SF_CHANNEL_MAP_FRONT_LEFT:
+		return CONVERT_SPEAKER_FL;
+	case SF_CHANNEL_MAP_RIGHT:
+	case SF_CHANNEL_MAP_FRONT_RIGHT:
+		return CONVERT_SPEAKER_FR;
+	case SF_CHANNEL_MAP_LFE:
+		return CONVERT_SPEAKER_LFE;
+	case SF_CHANNEL_MAP_REAR_LEFT:
+		return CONVERT_SPEAKER_BL;
+	case SF_CHANNEL_MAP_REAR_RIGHT:
+		return CONVERT_SPEAKER_BR;
+	case SF_CHANNEL_MAP_REAR_CENTER:
+		return CONVERT_SPEAKER_BC;
+	case SF_CHANNEL_MAP_SIDE_LEFT:
+		return CONVERT_SPEAKER_SL;
+	case SF_CHANNEL_MAP_SIDE_RIGHT:
+		return CONVERT_SPEAKER_SR;
+	default:
+		return -1;
+	}
+}
+
+/* Plans the mix from the file's channels (see the top). A map with a
+ * position the mixer does not know is ignored as a whole. */
+static void
+plan_mix(struct audio_file *af, const SF_INFO *info)
+{
+	int map[CONVERT_MAX_LAYOUT_CHANNELS], sub, c, s;
+	enum convert_speaker spk[CONVERT_MAX_LAYOUT_CHANNELS];
+	enum convert_order order = CONVERT_ORDER_WAV;
+
+	if (info->channels <= CONVERT_MAX_LAYOUT_CHANNELS &&
+	    sf_command(af->sf, SFC_GET_CHANNEL_MAP_INFO, map,
+		info->channels * (int)sizeof(map[0])) == SF_TRUE) {
+		for (c = 0; c < info->channels; c++) {
+			s = speaker_from_sndfile(map[c]);
+			if (s < 0)
+				break;
+			spk[c] = (enum convert_speaker)s;
+		}
+		if (c == info->channels) {
+			convert_mix_init_layout(&af->mix_plan, spk,
+			    info->channels, af->channels,
+			    CONVERT_ORDER_PROGRAMME);
+			return;
+		}
+	}
+	sub = info->format & SF_FORMAT_SUBMASK;
+	if ((info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_OGG &&
+	    (sub == SF_FORMAT_VORBIS || sub == SF_FORMAT_OPUS))
+		order = CONVERT_ORDER_VORBIS;
+	convert_mix_init(&af->mix_plan, info->channels, order, af->channels,
+	    CONVERT_ORDER_PROGRAMME);
+}
 
 /* Opens with open(2) first, so a missing file gets errno's text. */
 struct audio_file *
@@ -111,6 +184,7 @@ audio_file_open(
 	af->src_rate_hz = info.samplerate;
 	af->src_channels = info.channels;
 	af->src_frames = info.frames;
+	plan_mix(af, &info);
 
 	af->src = calloc(chunk * (size_t)info.channels, sizeof(float));
 	af->mix = calloc(chunk * (size_t)channels, sizeof(float));
@@ -201,11 +275,10 @@ refill(struct audio_file *af)
 	}
 
 	af->in_total_frames += (uint64_t)n;
-	if (af->src_channels == af->channels) {
+	if (convert_mix_is_copy(&af->mix_plan)) {
 		in = af->src;
 	} else {
-		convert_mix_channels(af->src, af->src_channels, af->mix,
-		    af->channels, (size_t)n);
+		convert_mix_run(&af->mix_plan, af->src, af->mix, (size_t)n);
 		in = af->mix;
 	}
 	if (af->rs == NULL) {

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <math.h>
 #include <samplerate.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,20 +108,275 @@ convert_to_float(enum sample_format fmt, const void *src, size_t n, float *dst)
 	}
 }
 
-void
-convert_mix_channels(
-    const float *in, int in_ch, float *out, int out_ch, size_t frames)
-{
-	size_t f;
-	int c;
-	float sum, inv;
+/*
+ * Channel mixing. The layouts follow the WAVEFORMATEXTENSIBLE default
+ * channel masks (channels in mask bit order; 5.0 as 5.1 without LFE, as
+ * libsndfile and FLAC write it) and Vorbis I section 4.3.9. BS.775 mixes
+ * centre and surrounds into L/R at -3 dB and leaves LFE out; a back
+ * centre is one surround split over two, hence -3 dB twice. Normalising
+ * (rather than clipping) keeps the mix linear: no distortion, at the cost
+ * of level when only the fronts carry signal. libswresample normalises the
+ * same way by default.
+ */
+enum mix_kind {
+	MIX_COPY,
+	MIX_MATRIX,
+	MIX_FALLBACK,
+};
 
-	if (in_ch <= 0 || out_ch <= 0)
-		return;
-	if (in_ch == out_ch) {
-		memcpy(out, in, frames * (size_t)in_ch * sizeof(float));
+#define MINUS_3DB 0.70710678f
+#define MINUS_6DB 0.5f
+
+/* Short names for the two tables only. */
+#define FL CONVERT_SPEAKER_FL
+#define FR CONVERT_SPEAKER_FR
+#define FC CONVERT_SPEAKER_FC
+#define LFE CONVERT_SPEAKER_LFE
+#define BL CONVERT_SPEAKER_BL
+#define BR CONVERT_SPEAKER_BR
+#define BC CONVERT_SPEAKER_BC
+#define SL CONVERT_SPEAKER_SL
+#define SR CONVERT_SPEAKER_SR
+
+/* [channels - 1][slot] */
+static const enum convert_speaker
+    wav_layouts[CONVERT_MAX_LAYOUT_CHANNELS][CONVERT_MAX_LAYOUT_CHANNELS] = {
+	{FC},
+	{FL, FR},
+	{FL, FR, FC},
+	{FL, FR, BL, BR},
+	{FL, FR, FC, BL, BR},
+	{FL, FR, FC, LFE, BL, BR},
+	{FL, FR, FC, LFE, BC, SL, SR},
+	{FL, FR, FC, LFE, BL, BR, SL, SR},
+};
+
+static const enum convert_speaker
+    vorbis_layouts[CONVERT_MAX_LAYOUT_CHANNELS][CONVERT_MAX_LAYOUT_CHANNELS] = {
+	{FC},
+	{FL, FR},
+	{FL, FC, FR},
+	{FL, FR, BL, BR},
+	{FL, FC, FR, BL, BR},
+	{FL, FC, FR, BL, BR, LFE},
+	{FL, FC, FR, SL, SR, BC, LFE},
+	{FL, FC, FR, SL, SR, BL, BR, LFE},
+};
+
+#undef FL
+#undef FR
+#undef FC
+#undef LFE
+#undef BL
+#undef BR
+#undef BC
+#undef SL
+#undef SR
+
+int
+convert_layout(
+    enum convert_order order, int channels, enum convert_speaker *spk)
+{
+	const enum convert_speaker *table;
+	int c;
+
+	if (channels < 1 || channels > CONVERT_MAX_LAYOUT_CHANNELS)
+		return -EINVAL;
+	switch (order) {
+	case CONVERT_ORDER_WAV:
+		table = wav_layouts[channels - 1];
+		break;
+	case CONVERT_ORDER_VORBIS:
+		table = vorbis_layouts[channels - 1];
+		break;
+	default:
+		return -EINVAL;
+	}
+	for (c = 0; c < channels; c++)
+		spk[c] = table[c];
+	return 0;
+}
+
+/* Index of speaker s in out[0..n-1], or -1. */
+static int
+find_speaker(const enum convert_speaker *out, int n, enum convert_speaker s)
+{
+	int c;
+
+	for (c = 0; c < n; c++)
+		if (out[c] == s)
+			return c;
+	return -1;
+}
+
+/* Adds gain g of input k, played at speaker s, to the outputs (see
+ * convert_mix_init() for the fold-down rules). */
+static void
+route(struct convert_mix *m, const enum convert_speaker *out, int k,
+    enum convert_speaker s, float g)
+{
+	int n = m->out_ch, c;
+	enum convert_speaker alt_l, alt_r;
+
+	c = find_speaker(out, n, s);
+	if (c >= 0) {
+		m->gain[c][k] += g;
 		return;
 	}
+	switch (s) {
+	case CONVERT_SPEAKER_FL:
+	case CONVERT_SPEAKER_FR:
+	case CONVERT_SPEAKER_LFE:
+		/* FL/FR are in every layout of two or more; LFE is dropped. */
+		return;
+	case CONVERT_SPEAKER_FC:
+		route(m, out, k, CONVERT_SPEAKER_FL, g * MINUS_3DB);
+		route(m, out, k, CONVERT_SPEAKER_FR, g * MINUS_3DB);
+		return;
+	case CONVERT_SPEAKER_BL:
+	case CONVERT_SPEAKER_SL:
+		alt_l = s == CONVERT_SPEAKER_BL ? CONVERT_SPEAKER_SL
+						: CONVERT_SPEAKER_BL;
+		if (find_speaker(out, n, alt_l) >= 0)
+			route(m, out, k, alt_l, g);
+		else
+			route(m, out, k, CONVERT_SPEAKER_FL, g * MINUS_3DB);
+		return;
+	case CONVERT_SPEAKER_BR:
+	case CONVERT_SPEAKER_SR:
+		alt_r = s == CONVERT_SPEAKER_BR ? CONVERT_SPEAKER_SR
+						: CONVERT_SPEAKER_BR;
+		if (find_speaker(out, n, alt_r) >= 0)
+			route(m, out, k, alt_r, g);
+		else
+			route(m, out, k, CONVERT_SPEAKER_FR, g * MINUS_3DB);
+		return;
+	case CONVERT_SPEAKER_BC:
+		if (find_speaker(out, n, CONVERT_SPEAKER_BL) >= 0 ||
+		    find_speaker(out, n, CONVERT_SPEAKER_SL) >= 0) {
+			route(m, out, k, CONVERT_SPEAKER_BL, g * MINUS_3DB);
+			route(m, out, k, CONVERT_SPEAKER_BR, g * MINUS_3DB);
+		} else {
+			route(m, out, k, CONVERT_SPEAKER_FL, g * MINUS_6DB);
+			route(m, out, k, CONVERT_SPEAKER_FR, g * MINUS_6DB);
+		}
+		return;
+	}
+}
+
+/* Scales every gain by one factor so that no output's gains sum past 1. */
+static void
+normalise(struct convert_mix *m)
+{
+	float sum, worst = 0.0f, scale;
+	int c, k;
+
+	for (c = 0; c < m->out_ch; c++) {
+		sum = 0.0f;
+		for (k = 0; k < m->in_ch; k++)
+			sum += fabsf(m->gain[c][k]);
+		if (sum > worst)
+			worst = sum;
+	}
+	if (worst <= 1.0f)
+		return;
+	scale = 1.0f / worst;
+	for (c = 0; c < m->out_ch; c++)
+		for (k = 0; k < m->in_ch; k++)
+			m->gain[c][k] *= scale;
+}
+
+static void
+plan(struct convert_mix *m, const enum convert_speaker *in_spk, int in_ch,
+    const enum convert_speaker *out_spk, int out_ch)
+{
+	static const enum convert_speaker stereo[2] = {
+	    CONVERT_SPEAKER_FL, CONVERT_SPEAKER_FR};
+	int c, k;
+
+	memset(m, 0, sizeof(*m));
+	m->in_ch = in_ch;
+	m->out_ch = out_ch;
+	if (in_ch == out_ch &&
+	    memcmp(in_spk, out_spk, (size_t)in_ch * sizeof(*in_spk)) == 0) {
+		m->kind = MIX_COPY;
+		return;
+	}
+	m->kind = MIX_MATRIX;
+	if (in_ch == 1) {
+		/* A single channel is the whole programme: both sides. */
+		for (c = 0; c < out_ch; c++)
+			if (out_ch == 1 || out_spk[c] == CONVERT_SPEAKER_FL ||
+			    out_spk[c] == CONVERT_SPEAKER_FR)
+				m->gain[c][0] = 1.0f;
+		return;
+	}
+	if (out_ch == 1) {
+		/* Down-mix to stereo, then sum L and R into row 0. */
+		m->out_ch = 2;
+		for (k = 0; k < in_ch; k++)
+			route(m, stereo, k, in_spk[k], 1.0f);
+		for (k = 0; k < in_ch; k++) {
+			m->gain[0][k] += m->gain[1][k];
+			m->gain[1][k] = 0.0f;
+		}
+		m->out_ch = 1;
+	} else {
+		for (k = 0; k < in_ch; k++)
+			route(m, out_spk, k, in_spk[k], 1.0f);
+	}
+	normalise(m);
+}
+
+void
+convert_mix_init_layout(struct convert_mix *m,
+    const enum convert_speaker *in_spk, int in_ch, int out_ch,
+    enum convert_order out_order)
+{
+	enum convert_speaker out_spk[CONVERT_MAX_LAYOUT_CHANNELS];
+
+	if (in_ch < 1 || in_ch > CONVERT_MAX_LAYOUT_CHANNELS ||
+	    convert_layout(out_order, out_ch, out_spk) != 0) {
+		memset(m, 0, sizeof(*m));
+		m->in_ch = in_ch;
+		m->out_ch = out_ch;
+		m->kind = in_ch == out_ch ? MIX_COPY : MIX_FALLBACK;
+		return;
+	}
+	plan(m, in_spk, in_ch, out_spk, out_ch);
+}
+
+void
+convert_mix_init(struct convert_mix *m, int in_ch, enum convert_order in_order,
+    int out_ch, enum convert_order out_order)
+{
+	enum convert_speaker in_spk[CONVERT_MAX_LAYOUT_CHANNELS];
+
+	if (convert_layout(in_order, in_ch, in_spk) != 0) {
+		memset(m, 0, sizeof(*m));
+		m->in_ch = in_ch;
+		m->out_ch = out_ch;
+		m->kind = in_ch == out_ch ? MIX_COPY : MIX_FALLBACK;
+		return;
+	}
+	convert_mix_init_layout(m, in_spk, in_ch, out_ch, out_order);
+}
+
+bool
+convert_mix_is_copy(const struct convert_mix *m)
+{
+	return m->kind == MIX_COPY;
+}
+
+/* Counts without a known layout: by position only. */
+static void
+mix_fallback(
+    const struct convert_mix *m, const float *in, float *out, size_t frames)
+{
+	int in_ch = m->in_ch, out_ch = m->out_ch, c;
+	float sum, inv = 1.0f / (float)in_ch;
+	size_t f;
+
 	for (f = 0; f < frames; f++, in += in_ch, out += out_ch) {
 		if (in_ch == 1) {
 			for (c = 0; c < out_ch; c++)
@@ -129,7 +385,6 @@ convert_mix_channels(
 			sum = 0.0f;
 			for (c = 0; c < in_ch; c++)
 				sum += in[c];
-			inv = 1.0f / (float)in_ch;
 			out[0] = sum * inv;
 		} else if (in_ch == 2) {
 			out[0] = in[0];
@@ -141,6 +396,48 @@ convert_mix_channels(
 				out[c] = in[c % in_ch];
 		}
 	}
+}
+
+void
+convert_mix_run(
+    const struct convert_mix *m, const float *in, float *out, size_t frames)
+{
+	int in_ch = m->in_ch, out_ch = m->out_ch, c, k;
+	float sum;
+	size_t f;
+
+	if (in_ch <= 0 || out_ch <= 0)
+		return;
+	switch ((enum mix_kind)m->kind) {
+	case MIX_COPY:
+		memcpy(out, in, frames * (size_t)in_ch * sizeof(float));
+		return;
+	case MIX_FALLBACK:
+		mix_fallback(m, in, out, frames);
+		return;
+	case MIX_MATRIX:
+		break;
+	}
+	for (f = 0; f < frames; f++, in += in_ch, out += out_ch) {
+		for (c = 0; c < out_ch; c++) {
+			sum = 0.0f;
+			for (k = 0; k < in_ch; k++)
+				sum += m->gain[c][k] * in[k];
+			out[c] = sum;
+		}
+	}
+}
+
+void
+convert_mix_channels(const float *in, int in_ch, enum convert_order in_order,
+    float *out, int out_ch, enum convert_order out_order, size_t frames)
+{
+	struct convert_mix m;
+
+	if (in_ch <= 0 || out_ch <= 0)
+		return;
+	convert_mix_init(&m, in_ch, in_order, out_ch, out_order);
+	convert_mix_run(&m, in, out, frames);
 }
 
 int

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sample conversion: raw PCM formats to float, channel mixing (mix-down and
- * up-mix) and sample-rate conversion with libsamplerate's band-limited SINC
- * converters (never SRC_LINEAR, which does not filter aliases).
+ * Sample conversion: raw PCM formats to float, channel mixing (mix-down,
+ * up-mix and re-ordering between WAV and Vorbis channel order) and
+ * sample-rate conversion with libsamplerate's band-limited SINC converters
+ * (never SRC_LINEAR, which does not filter aliases).
  *
- * Threads: pure functions are thread-safe; a struct resampler is used by
- * one thread at a time. Allocation only in resampler_new().
+ * Threads: pure functions are thread-safe; a struct convert_mix is
+ * read-only after its init (any thread may run it); a struct resampler is
+ * used by one thread at a time. Allocation only in resampler_new().
  */
 #ifndef RELAY_CONVERT_H
 #define RELAY_CONVERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -23,12 +26,101 @@ size_t convert_sample_bytes(enum sample_format fmt);
 void convert_to_float(
     enum sample_format fmt, const void *src, size_t n, float *dst);
 
-/* Converts frames from in_ch to out_ch channels. Mono to many copies the
- * signal; many to mono averages; stereo to more puts L/R in the first two
- * and silence after; otherwise channel i takes input i % in_ch.
- * in and out must not overlap. */
-void convert_mix_channels(
-    const float *in, int in_ch, float *out, int out_ch, size_t frames);
+/*
+ * Channel orders. relay's programme is in WAV order: every source is mixed
+ * into it, every encoding is mixed out of it. Mono and stereo are the same
+ * in every order. Default layouts by channel count (convert.c has the
+ * tables):
+ *   WAV (also SMPTE, FLAC, ALSA capture, raw stdin):
+ *     3 FL FR FC, 4 FL FR BL BR, 5 FL FR FC BL BR, 6 FL FR FC LFE BL BR,
+ *     7 FL FR FC LFE BC SL SR, 8 FL FR FC LFE BL BR SL SR
+ *   Vorbis I, section 4.3.9 (also Opus mapping family 1):
+ *     3 FL FC FR, 4 FL FR BL BR, 5 FL FC FR BL BR, 6 FL FC FR BL BR LFE,
+ *     7 FL FC FR SL SR BC LFE, 8 FL FC FR SL SR BL BR LFE
+ */
+enum convert_order {
+	CONVERT_ORDER_WAV,
+	CONVERT_ORDER_VORBIS,
+};
+
+#define CONVERT_ORDER_PROGRAMME CONVERT_ORDER_WAV
+
+/* Loudspeaker positions the mixer knows (B = back/rear, S = side). */
+enum convert_speaker {
+	CONVERT_SPEAKER_FL,
+	CONVERT_SPEAKER_FR,
+	CONVERT_SPEAKER_FC,
+	CONVERT_SPEAKER_LFE,
+	CONVERT_SPEAKER_BL,
+	CONVERT_SPEAKER_BR,
+	CONVERT_SPEAKER_BC,
+	CONVERT_SPEAKER_SL,
+	CONVERT_SPEAKER_SR,
+};
+
+/* Channel counts with a known layout are 1..CONVERT_MAX_LAYOUT_CHANNELS. */
+#define CONVERT_MAX_LAYOUT_CHANNELS 8
+
+/*
+ * A channel mix worked out once (an out x in gain matrix) and applied to
+ * any number of blocks. No allocation: embed it. Fields are private.
+ */
+struct convert_mix {
+	int in_ch;
+	int out_ch;
+	int kind; /* convert.c: copy, matrix or fallback */
+	float gain[CONVERT_MAX_LAYOUT_CHANNELS][CONVERT_MAX_LAYOUT_CHANNELS];
+};
+
+/* Fills spk[0..channels-1] with the default layout of channels in order.
+ * 0, or -EINVAL when channels is outside 1..CONVERT_MAX_LAYOUT_CHANNELS. */
+int convert_layout(
+    enum convert_order order, int channels, enum convert_speaker *spk);
+
+/*
+ * Plans the mix from in_ch channels in in_order to out_ch channels in
+ * out_order. Rules (docs/configuration.md, "Channels"):
+ * - the same layout: a plain copy; the same count in another order: a
+ *   re-order;
+ * - mono in: copied to FL and FR (and nothing else);
+ * - stereo (or more) in, more out: each speaker goes to the same position;
+ *   a position the output lacks is folded in: FC to FL/FR at -3 dB,
+ *   BL/BR to SL/SR (or SL/SR to BL/BR) at 0 dB, and without either pair to
+ *   FL/FR at -3 dB, BC to the surround pair at -3 dB or FL/FR at -6 dB;
+ *   LFE without an LFE output is dropped (as in ITU-R BS.775);
+ * - mono out: the stereo down-mix of L and R summed;
+ * - then, if any output could exceed full scale (the sum of its gains is
+ *   above 1), every gain is scaled by the same factor so the worst output
+ *   sums to exactly 1: full-scale input on every channel never clips, and
+ *   the balance between the outputs stays as planned. Stereo to mono thus
+ *   averages; 5.1 to stereo gives L = 0.414 FL + 0.293 (FC + BL).
+ * Counts above CONVERT_MAX_LAYOUT_CHANNELS (either side) have no known
+ * layout and keep a positional fallback: mono in is copied to every
+ * output, mono out averages every input, stereo in fills the first two
+ * outputs, otherwise output c takes input c % in_ch.
+ * Counts must be positive.
+ */
+void convert_mix_init(struct convert_mix *m, int in_ch,
+    enum convert_order in_order, int out_ch, enum convert_order out_order);
+
+/* As convert_mix_init() with an explicit input layout in_spk[0..in_ch-1]
+ * (for example a file's own channel map); in_ch must be 1..8. */
+void convert_mix_init_layout(struct convert_mix *m,
+    const enum convert_speaker *in_spk, int in_ch, int out_ch,
+    enum convert_order out_order);
+
+/* True when the mix is a plain copy (the caller may skip it). */
+bool convert_mix_is_copy(const struct convert_mix *m);
+
+/* Mixes frames from m's in_ch to its out_ch channels (interleaved). in and
+ * out must not overlap. */
+void convert_mix_run(
+    const struct convert_mix *m, const float *in, float *out, size_t frames);
+
+/* convert_mix_init() and convert_mix_run() in one call. */
+void convert_mix_channels(const float *in, int in_ch,
+    enum convert_order in_order, float *out, int out_ch,
+    enum convert_order out_order, size_t frames);
 
 /* Parses "s16le|s32le|f32le". 0 or -EINVAL. */
 int convert_parse_format(const char *s, enum sample_format *out);

@@ -4,8 +4,11 @@
  * (float, interleaved) comes in through encoder_write(); it is mixed to the
  * encoding's channel count and resampled to its rate (convert.h) when they
  * differ, handed to libvorbis, and every finished packet goes out as a
- * refcounted struct packet (packet.h). Nothing is paged here: each output
- * pages for itself (muxer.c), so each can start its own Ogg chain.
+ * refcounted struct packet (packet.h). The programme is in WAV channel
+ * order and a Vorbis stream of three or more channels must be in Vorbis
+ * order (Vorbis I section 4.3.9), so the mix also re-orders when the
+ * counts match. Nothing is paged here: each output pages for itself
+ * (muxer.c), so each can start its own Ogg chain.
  *
  * A metadata change (encoder_set_tags) does not restart libvorbis: the
  * identification and setup headers stay byte for byte the same and only the
@@ -74,9 +77,10 @@ struct encoder {
 	 */
 	struct resampler *rs;
 	int rs_channels;
-	bool mix_before_rs; /* in_channels > channels */
-	bool mix_needed;    /* in_channels != channels */
-	float *mix_buf;	    /* mix_cap_frames * channels */
+	struct convert_mix mix; /* programme -> Vorbis order and count */
+	bool mix_before_rs;	/* in_channels > channels */
+	bool mix_needed;	/* not a plain copy */
+	float *mix_buf;		/* mix_cap_frames * channels */
 	size_t mix_cap_frames;
 	float *rs_buf; /* rs_cap_frames * rs_channels */
 	size_t rs_cap_frames;
@@ -240,7 +244,9 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 	 * Conversion buffers. Chunks are at most ENCODER_CHUNK_FRAMES input
 	 * frames; the resampler's worst case for that bounds its output.
 	 */
-	enc->mix_needed = enc->channels != in_channels;
+	convert_mix_init(&enc->mix, in_channels, CONVERT_ORDER_PROGRAMME,
+	    enc->channels, CONVERT_ORDER_VORBIS);
+	enc->mix_needed = !convert_mix_is_copy(&enc->mix);
 	enc->mix_before_rs = in_channels > enc->channels;
 	enc->rs_channels =
 	    in_channels < enc->channels ? in_channels : enc->channels;
@@ -397,8 +403,7 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 		src = frames + done * (size_t)enc->in_channels;
 		out_n = n;
 		if (enc->mix_needed && enc->mix_before_rs) {
-			convert_mix_channels(src, enc->in_channels,
-			    enc->mix_buf, enc->channels, out_n);
+			convert_mix_run(&enc->mix, src, enc->mix_buf, out_n);
 			src = enc->mix_buf;
 		}
 		if (enc->rs != NULL) {
@@ -409,8 +414,7 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 			src = enc->rs_buf;
 		}
 		if (enc->mix_needed && !enc->mix_before_rs) {
-			convert_mix_channels(src, enc->in_channels,
-			    enc->mix_buf, enc->channels, out_n);
+			convert_mix_run(&enc->mix, src, enc->mix_buf, out_n);
 			src = enc->mix_buf;
 		}
 		if (out_n == 0)

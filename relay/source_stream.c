@@ -113,8 +113,9 @@ struct source_stream {
 	int link;	  /* as ov_read_float() reports it; -1 before */
 	long src_rate_hz; /* of the current link */
 	int src_channels;
-	struct resampler *rs; /* NULL while src_rate_hz == rate_hz */
-	float *ileave;	      /* CHUNK frames, ileave_channels wide */
+	struct convert_mix mix_plan; /* src_channels -> channels */
+	struct resampler *rs;	     /* NULL while src_rate_hz == rate_hz */
+	float *ileave;		     /* CHUNK frames, ileave_channels wide */
 	int ileave_channels;
 	float *mix; /* CHUNK frames, channels wide */
 	float *out; /* out_cap_frames, channels wide */
@@ -604,6 +605,9 @@ update_format(struct source_stream *st, int link)
 	}
 	st->src_rate_hz = vi->rate;
 	st->src_channels = vi->channels;
+	/* Vorbis order in (section 4.3.9), programme order out. */
+	convert_mix_init(&st->mix_plan, vi->channels, CONVERT_ORDER_VORBIS,
+	    st->channels, CONVERT_ORDER_PROGRAMME);
 
 	vc = ov_comment(&st->vf, -1);
 	t = vc != NULL ? vorbis_comment_query(vc, "TITLE", 0) : NULL;
@@ -721,7 +725,7 @@ fail:
 }
 
 /* Interleaves one block from vorbisfile, mixes it to the programme's
- * channels and resamples it into the pending buffer. */
+ * channels and order and resamples it into the pending buffer. */
 static int
 convert_block(struct source_stream *st, float **pcm, size_t n)
 {
@@ -729,13 +733,12 @@ convert_block(struct source_stream *st, float **pcm, size_t n)
 	float *dst;
 	size_t got;
 
-	dst = st->src_channels == st->channels ? st->mix : st->ileave;
+	dst = convert_mix_is_copy(&st->mix_plan) ? st->mix : st->ileave;
 	for (i = 0; i < n; i++)
 		for (c = 0; c < sc; c++)
 			dst[i * sc + c] = pcm[c][i];
-	if (st->src_channels != st->channels)
-		convert_mix_channels(
-		    st->ileave, st->src_channels, st->mix, st->channels, n);
+	if (dst != st->mix)
+		convert_mix_run(&st->mix_plan, st->ileave, st->mix, n);
 	st->pending_off_frames = 0;
 	if (st->rs == NULL) {
 		st->pending = st->mix;

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -252,6 +253,67 @@ test_stereo_to_mono_and_ogg(void **state)
 	free(x);
 }
 
+/* Whether channel ch of n frames carries freq_hz within 50 dB of a
+ * full-strength 0.25 amplitude tone (Goertzel power (A n / 2)^2). */
+static bool
+has_tone(
+    const float *x, int channels, int ch, size_t n, int rate_hz, double freq_hz)
+{
+	double full = 0.25 * 0.25 * (double)n * (double)n / 4.0;
+
+	return power_at(x, channels, ch, n, rate_hz, freq_hz) > full * 1e-5;
+}
+
+static void
+test_multichannel_order(void **state)
+{
+	char path[128], err[256] = "";
+	struct audio_file *af;
+	float *x;
+	size_t n;
+
+	(void)state;
+	/* Ogg Vorbis L, C, R (500, 1000, 1500 Hz) read as stereo: R must
+	 * come out on the right, C on both, L on the left only. */
+	snprintf(path, sizeof(path), "%s/three.ogg", tmpdir);
+	write_sine(path, SF_FORMAT_OGG | SF_FORMAT_VORBIS, 44100, 3, 500.0,
+	    0.25, 22050);
+	af = audio_file_open(path, 44100, 2, err, sizeof(err));
+	assert_non_null(af);
+	n = read_all(af, 2, &x);
+	audio_file_close(af);
+	assert_int_equal(n, 22050);
+	assert_true(has_tone(x, 2, 0, n, 44100, 500.0));
+	assert_true(has_tone(x, 2, 0, n, 44100, 1000.0));
+	assert_false(has_tone(x, 2, 0, n, 44100, 1500.0));
+	assert_false(has_tone(x, 2, 1, n, 44100, 500.0));
+	assert_true(has_tone(x, 2, 1, n, 44100, 1000.0));
+	assert_true(has_tone(x, 2, 1, n, 44100, 1500.0));
+	free(x);
+
+	/* WAV 5.1, FL FR FC LFE BL BR (300 .. 1800 Hz) as stereo: the
+	 * centre and the back pair are mixed in, LFE is left out. */
+	snprintf(path, sizeof(path), "%s/six.wav", tmpdir);
+	write_sine(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 44100, 6, 300.0, 0.25,
+	    22050);
+	af = audio_file_open(path, 44100, 2, err, sizeof(err));
+	assert_non_null(af);
+	n = read_all(af, 2, &x);
+	audio_file_close(af);
+	assert_int_equal(n, 22050);
+	assert_true(has_tone(x, 2, 0, n, 44100, 300.0));
+	assert_false(has_tone(x, 2, 0, n, 44100, 600.0));
+	assert_true(has_tone(x, 2, 0, n, 44100, 900.0));
+	assert_false(has_tone(x, 2, 0, n, 44100, 1200.0));
+	assert_true(has_tone(x, 2, 0, n, 44100, 1500.0));
+	assert_false(has_tone(x, 2, 0, n, 44100, 1800.0));
+	assert_true(has_tone(x, 2, 1, n, 44100, 600.0));
+	assert_true(has_tone(x, 2, 1, n, 44100, 900.0));
+	assert_false(has_tone(x, 2, 1, n, 44100, 1200.0));
+	assert_true(has_tone(x, 2, 1, n, 44100, 1800.0));
+	free(x);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -303,6 +365,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resample_48k_mono_to_44k1_stereo),
 		cmocka_unit_test(test_same_format_is_bit_exact),
+		cmocka_unit_test(test_multichannel_order),
 		cmocka_unit_test(test_stereo_to_mono_and_ogg),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_corrupt_file),

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for convert.c: every raw format including its extremes and
- * byte order; channel mixing (mono->stereo, stereo->mono, 6->2 and the
- * other rules of convert.h); resampling 44100->48000 and 48000->22050
+ * byte order; channel mixing: every layout of 3..8 channels in WAV and
+ * Vorbis order down to stereo and mono with its gains, re-ordering,
+ * up-mixing into the right slots, no clipping at full scale, one test per
+ * channel-order bug of issue 7, and the fallback past 8 channels;
+ * resampling 44100->48000 and 48000->22050
  * keeps a 1 kHz sine at 1 kHz (Goertzel filter and zero-crossing count)
  * with an output length that follows the ratio; and no aliasing: a 15 kHz
  * sine at 44100 resampled to 22050 leaves the 7050 Hz alias at least 60 dB
@@ -202,6 +205,46 @@ test_unaligned_source(void **state)
 
 /* ---- channel mixing ---- */
 
+#define WAV CONVERT_ORDER_WAV
+#define VORBIS CONVERT_ORDER_VORBIS
+#define G 0.70710678118654752 /* -3 dB */
+#define MIX_EPS 1e-6
+
+/* Mixes one frame that is 1.0 on input channel k and 0 elsewhere. */
+static void
+mix_impulse(int in_ch, enum convert_order in_order, int out_ch,
+    enum convert_order out_order, int k, float *out)
+{
+	float in[16] = { 0 };
+
+	in[k] = 1.0f;
+	convert_mix_channels(in, in_ch, in_order, out, out_ch, out_order, 1);
+}
+
+/* expect[k][c]: the gain from input channel k to output channel c. */
+static void
+check_gains(int in_ch, enum convert_order in_order, int out_ch,
+    enum convert_order out_order, const double *expect)
+{
+	float out[16];
+	int k, c;
+
+	for (k = 0; k < in_ch; k++) {
+		mix_impulse(in_ch, in_order, out_ch, out_order, k, out);
+		for (c = 0; c < out_ch; c++) {
+			if (fabs((double)out[c] - expect[k * out_ch + c]) <=
+			    MIX_EPS)
+				continue;
+			print_error("%d ch %s -> %d ch %s: input %d -> output "
+				    "%d = %.9g, expected %.9g\n",
+			    in_ch, in_order == WAV ? "WAV" : "Vorbis", out_ch,
+			    out_order == WAV ? "WAV" : "Vorbis", k, c,
+			    (double)out[c], expect[k * out_ch + c]);
+			fail();
+		}
+	}
+}
+
 static void
 test_mix_mono_to_stereo(void **state)
 {
@@ -210,7 +253,9 @@ test_mix_mono_to_stereo(void **state)
 	float out[6];
 
 	(void)state;
-	convert_mix_channels(in, 1, out, 2, 3);
+	convert_mix_channels(in, 1, WAV, out, 2, VORBIS, 3);
+	assert_memory_equal(out, expect, sizeof(expect));
+	convert_mix_channels(in, 1, VORBIS, out, 2, WAV, 3);
 	assert_memory_equal(out, expect, sizeof(expect));
 }
 
@@ -222,7 +267,7 @@ test_mix_stereo_to_mono(void **state)
 	float out[4];
 
 	(void)state;
-	convert_mix_channels(in, 2, out, 1, 4);
+	convert_mix_channels(in, 2, VORBIS, out, 1, WAV, 4);
 	assert_near(out[0], 0.3, 1e-7);
 	assert_near(out[1], 0.0, 1e-7);
 	assert_near(out[2], -0.5, 1e-7);
@@ -230,50 +275,334 @@ test_mix_stereo_to_mono(void **state)
 	assert_near(out[3], 1.0, 1e-7);
 }
 
+/* Down-mix to stereo of every known layout, in both orders: each input
+ * channel alone, where it lands and at which gain (ITU-R BS.775 with LFE
+ * dropped, normalised so the left output's gains sum to 1). */
 static void
-test_mix_six_to_two(void **state)
+test_mix_down_to_stereo_layouts(void **state)
 {
-	float in[2 * 6], out[2 * 2];
-	int i;
+	/* 3 ch: L = (FL + G FC) / (1 + G). */
+	const double a3 = 1.0 / (1.0 + G), c3 = G / (1.0 + G);
+	const double wav3[] = { a3, 0, 0, a3, c3, c3 };
+	const double vorbis3[] = { a3, 0, c3, c3, 0, a3 };
+	/* Quad: L = (FL + G BL) / (1 + G); the same in both orders. */
+	const double quad[] = { a3, 0, 0, a3, c3, 0, 0, c3 };
+	/* 5.0 and 5.1: L = (FL + G FC + G BL) / (1 + 2G). */
+	const double a5 = 1.0 / (1.0 + 2.0 * G), c5 = G / (1.0 + 2.0 * G);
+	const double wav50[] = { a5, 0, 0, a5, c5, c5, c5, 0, 0, c5 };
+	const double vorbis50[] = { a5, 0, c5, c5, 0, a5, c5, 0, 0, c5 };
+	const double wav51[] = { a5, 0, 0, a5, c5, c5, 0, 0, c5, 0, 0, c5 };
+	const double vorbis51[] = { a5, 0, c5, c5, 0, a5, c5, 0, 0, c5, 0, 0 };
+	/* 6.1: L = (FL + G FC + G/sqrt2 BC + G SL) / (1 + 2G + 0.5). */
+	const double n61 = 1.0 + 2.0 * G + 0.5;
+	const double a61 = 1.0 / n61, c61 = G / n61, b61 = 0.5 / n61;
+	const double wav61[] = { a61, 0, 0, a61, c61, c61, 0, 0, b61, b61, c61,
+		0, 0, c61 };
+	const double vorbis61[] = { a61, 0, c61, c61, 0, a61, c61, 0, 0, c61,
+		b61, b61, 0, 0 };
+	/* 7.1: L = (FL + G FC + G BL + G SL) / (1 + 3G). */
+	const double a71 = 1.0 / (1.0 + 3.0 * G), c71 = G / (1.0 + 3.0 * G);
+	const double wav71[] = { a71, 0, 0, a71, c71, c71, 0, 0, c71, 0, 0, c71,
+		c71, 0, 0, c71 };
+	const double vorbis71[] = { a71, 0, c71, c71, 0, a71, c71, 0, 0, c71,
+		c71, 0, 0, c71, 0, 0 };
 
 	(void)state;
-	for (i = 0; i < 12; i++)
-		in[i] = (float)(i + 1) / 16.0f;
-	convert_mix_channels(in, 6, out, 2, 2);
-	/* Channel i takes input i % 6: front left and right. */
-	assert_true(out[0] == in[0]);
-	assert_true(out[1] == in[1]);
-	assert_true(out[2] == in[6]);
-	assert_true(out[3] == in[7]);
+	check_gains(3, WAV, 2, WAV, wav3);
+	check_gains(3, VORBIS, 2, WAV, vorbis3);
+	check_gains(4, WAV, 2, WAV, quad);
+	check_gains(4, VORBIS, 2, WAV, quad);
+	check_gains(5, WAV, 2, WAV, wav50);
+	check_gains(5, VORBIS, 2, WAV, vorbis50);
+	check_gains(6, WAV, 2, WAV, wav51);
+	check_gains(6, VORBIS, 2, WAV, vorbis51);
+	check_gains(7, WAV, 2, WAV, wav61);
+	check_gains(7, VORBIS, 2, WAV, vorbis61);
+	check_gains(8, WAV, 2, WAV, wav71);
+	check_gains(8, VORBIS, 2, WAV, vorbis71);
+	/* Stereo is stereo in either order. */
+	check_gains(6, WAV, 2, VORBIS, wav51);
+}
+
+/* Mono is the stereo down-mix's L + R, normalised. */
+static void
+test_mix_down_to_mono_layouts(void **state)
+{
+	const double n3 = 2.0 + 2.0 * G, n51 = 2.0 + 4.0 * G;
+	const double wav3[] = { 1.0 / n3, 1.0 / n3, 2.0 * G / n3 };
+	const double vorbis3[] = { 1.0 / n3, 2.0 * G / n3, 1.0 / n3 };
+	const double wav51[] = { 1.0 / n51, 1.0 / n51, 2.0 * G / n51, 0,
+		G / n51, G / n51 };
+	const double vorbis51[] = { 1.0 / n51, 2.0 * G / n51, 1.0 / n51,
+		G / n51, G / n51, 0 };
+
+	(void)state;
+	check_gains(3, WAV, 1, WAV, wav3);
+	check_gains(3, VORBIS, 1, WAV, vorbis3);
+	check_gains(6, WAV, 1, WAV, wav51);
+	check_gains(6, VORBIS, 1, VORBIS, vorbis51);
+}
+
+/* The same count in the other order is an exact permutation, and the two
+ * directions undo each other. */
+static void
+test_mix_reorder(void **state)
+{
+	/* vorbis_from_wav[n][j]: the WAV channel that Vorbis slot j takes. */
+	static const int vorbis_from_wav[9][8] = {
+	    [3] = { 0, 2, 1 },
+	    [4] = { 0, 1, 2, 3 },
+	    [5] = { 0, 2, 1, 3, 4 },
+	    [6] = { 0, 2, 1, 4, 5, 3 },
+	    [7] = { 0, 2, 1, 5, 6, 4, 3 },
+	    [8] = { 0, 2, 1, 6, 7, 4, 5, 3 },
+	};
+	float in[2 * 8], mid[2 * 8], back[2 * 8];
+	int n, j, f;
+
+	(void)state;
+	for (n = 1; n <= 8; n++) {
+		for (j = 0; j < 2 * n; j++)
+			in[j] = (float)(j + 1) / 32.0f;
+		convert_mix_channels(in, n, WAV, mid, n, VORBIS, 2);
+		for (f = 0; f < 2; f++)
+			for (j = 0; j < n; j++)
+				assert_true(
+				    mid[f * n + j] ==
+				    in[f * n +
+					(n < 3 ? j : vorbis_from_wav[n][j])]);
+		convert_mix_channels(mid, n, VORBIS, back, n, WAV, 2);
+		assert_memory_equal(back, in, (size_t)(2 * n) * sizeof(float));
+	}
+}
+
+/* Up-mix: L and R go to the FL and FR slots of the destination order,
+ * everything else is silent; mono goes to both. */
+static void
+test_mix_up(void **state)
+{
+	const float st[4] = { 0.25f, -0.5f, 0.125f, 1.0f };
+	const float wav[12] = { 0.25f, -0.5f, 0, 0, 0, 0, 0.125f, 1.0f, 0, 0, 0,
+		0 };
+	const float vorbis[12] = { 0.25f, 0, -0.5f, 0, 0, 0, 0.125f, 0, 1.0f, 0,
+		0, 0 };
+	const float mono[1] = { 0.75f };
+	const float mono_wav8[8] = { 0.75f, 0.75f, 0, 0, 0, 0, 0, 0 };
+	const float mono_vorbis3[3] = { 0.75f, 0, 0.75f };
+	float out[16];
+
+	(void)state;
+	convert_mix_channels(st, 2, WAV, out, 6, WAV, 2);
+	assert_memory_equal(out, wav, sizeof(wav));
+	convert_mix_channels(st, 2, WAV, out, 6, VORBIS, 2);
+	assert_memory_equal(out, vorbis, sizeof(vorbis));
+	convert_mix_channels(mono, 1, WAV, out, 8, WAV, 1);
+	assert_memory_equal(out, mono_wav8, sizeof(mono_wav8));
+	convert_mix_channels(mono, 1, WAV, out, 3, VORBIS, 1);
+	assert_memory_equal(out, mono_vorbis3, sizeof(mono_vorbis3));
+}
+
+/* Between multichannel layouts: positions are kept (unity gain where
+ * nothing merges), missing ones fold in, and a merge scales the whole mix. */
+static void
+test_mix_multichannel_to_multichannel(void **state)
+{
+	/* 5.1 WAV -> 7.1 Vorbis: nothing merges, every gain is 1. */
+	static const double up[6 * 8] = {
+	    1, 0, 0, 0, 0, 0, 0, 0, /* FL */
+	    0, 0, 1, 0, 0, 0, 0, 0, /* FR */
+	    0, 1, 0, 0, 0, 0, 0, 0, /* FC */
+	    0, 0, 0, 0, 0, 0, 0, 1, /* LFE */
+	    0, 0, 0, 0, 0, 1, 0, 0, /* BL */
+	    0, 0, 0, 0, 0, 0, 1, 0, /* BR */
+	};
+	/* 7.1 WAV -> 5.1 WAV: SL joins BL, SR joins BR, so all is halved. */
+	static const double down[8 * 6] = {
+	    0.5, 0, 0, 0, 0, 0, /* FL */
+	    0, 0.5, 0, 0, 0, 0, /* FR */
+	    0, 0, 0.5, 0, 0, 0, /* FC */
+	    0, 0, 0, 0.5, 0, 0, /* LFE */
+	    0, 0, 0, 0, 0.5, 0, /* BL */
+	    0, 0, 0, 0, 0, 0.5, /* BR */
+	    0, 0, 0, 0, 0.5, 0, /* SL */
+	    0, 0, 0, 0, 0, 0.5, /* SR */
+	};
+	/* 5.1 Vorbis -> quad: FC to the fronts at -3 dB, LFE dropped; front
+	 * rows sum to 1 + G. */
+	const double q = 1.0 / (1.0 + G);
+	const double quad[6 * 4] = {
+	    q, 0, 0, 0,		/* FL */
+	    G * q, G * q, 0, 0, /* FC */
+	    0, q, 0, 0,		/* FR */
+	    0, 0, q, 0,		/* BL */
+	    0, 0, 0, q,		/* BR */
+	    0, 0, 0, 0,		/* LFE */
+	};
+
+	(void)state;
+	check_gains(6, WAV, 8, VORBIS, up);
+	check_gains(8, WAV, 6, WAV, down);
+	check_gains(6, VORBIS, 4, WAV, quad);
+}
+
+/* Full scale on every input channel never drives an output past full
+ * scale, for every pair of known layouts and orders. */
+static void
+test_mix_never_clips(void **state)
+{
+	float in[8], out[8];
+	int i, o, io, oo, c;
+	double worst = 0.0;
+
+	(void)state;
+	for (c = 0; c < 8; c++)
+		in[c] = 1.0f;
+	for (i = 1; i <= 8; i++)
+		for (o = 1; o <= 8; o++)
+			for (io = 0; io < 2; io++)
+				for (oo = 0; oo < 2; oo++) {
+					convert_mix_channels(in, i,
+					    (enum convert_order)io, out, o,
+					    (enum convert_order)oo, 1);
+					for (c = 0; c < o; c++)
+						if ((double)out[c] > worst)
+							worst = (double)out[c];
+				}
+	assert_true(worst <= 1.0 + MIX_EPS);
+	/* A full-scale 5.1 frame down-mixes to exactly full scale. */
+	convert_mix_channels(in, 6, WAV, out, 2, WAV, 1);
+	assert_near(out[0], 1.0, MIX_EPS);
+	assert_near(out[1], 1.0, MIX_EPS);
+}
+
+/* Issue 7, each bug on its own. The old mixer copied channels 0 and 1. */
+static void
+test_mix_bug_three_vorbis_right_is_r(void **state)
+{
+	/* Vorbis L, C, R: the right output must carry R, not C. */
+	const float in[3] = { 0.0f, 0.0f, 0.5f };
+	float out[2];
+
+	(void)state;
+	convert_mix_channels(in, 3, VORBIS, out, 2, WAV, 1);
+	assert_near(out[0], 0.0, MIX_EPS);
+	assert_near(out[1], 0.5 / (1.0 + G), MIX_EPS);
 }
 
 static void
-test_mix_other_layouts(void **state)
+test_mix_bug_51_keeps_centre_and_surrounds(void **state)
 {
-	const float st[4] = { 0.1f, 0.2f, 0.3f, 0.4f };
-	const float st_to_4[8] = { 0.1f, 0.2f, 0.0f, 0.0f, 0.3f, 0.4f, 0.0f,
-		0.0f };
-	const float three[3] = { 0.1f, 0.2f, 0.3f };
-	const float three_to_5[5] = { 0.1f, 0.2f, 0.3f, 0.1f, 0.2f };
-	const float six[6] = { 0.6f, 0.6f, 0.0f, 0.0f, 0.0f, 0.0f };
-	const float mono[2] = { 0.25f, -0.75f };
-	float out[12];
+	float out[2];
+
+	(void)state;
+	/* WAV FL FR FC LFE BL BR: centre, back left and back right each
+	 * reach the output; LFE is dropped by design. */
+	mix_impulse(6, WAV, 2, WAV, 2, out);
+	assert_true(out[0] > 0.29f && out[1] > 0.29f);
+	mix_impulse(6, WAV, 2, WAV, 4, out);
+	assert_true(out[0] > 0.29f && out[1] == 0.0f);
+	mix_impulse(6, WAV, 2, WAV, 5, out);
+	assert_true(out[0] == 0.0f && out[1] > 0.29f);
+	mix_impulse(6, WAV, 2, WAV, 3, out);
+	assert_true(out[0] == 0.0f && out[1] == 0.0f);
+}
+
+static void
+test_mix_bug_stereo_upmix_r_not_in_centre(void **state)
+{
+	/* Vorbis 5.1 is FL C FR RL RR LFE: R belongs in slot 2. */
+	const float in[2] = { 0.25f, -0.25f };
+	float out[6];
+
+	(void)state;
+	convert_mix_channels(in, 2, WAV, out, 6, VORBIS, 1);
+	assert_true(out[0] == 0.25f);
+	assert_true(out[1] == 0.0f);
+	assert_true(out[2] == -0.25f);
+}
+
+static void
+test_mix_bug_same_count_reorders(void **state)
+{
+	/* A 5.1 programme (WAV order) in a 5.1 Vorbis encoding: the counts
+	 * match, yet the centre must move from slot 2 to slot 1. */
+	const float in[6] = { 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f };
+	const float expect[6] = { 0.1f, 0.3f, 0.2f, 0.5f, 0.6f, 0.4f };
+	struct convert_mix m;
+	float out[6];
+
+	(void)state;
+	convert_mix_init(&m, 6, WAV, 6, VORBIS);
+	assert_false(convert_mix_is_copy(&m));
+	convert_mix_run(&m, in, out, 1);
+	assert_memory_equal(out, expect, sizeof(expect));
+	convert_mix_init(&m, 2, WAV, 2, VORBIS);
+	assert_true(convert_mix_is_copy(&m));
+	convert_mix_init(&m, 6, VORBIS, 6, VORBIS);
+	assert_true(convert_mix_is_copy(&m));
+}
+
+/* An explicit layout (a file's channel map). */
+static void
+test_mix_explicit_layout(void **state)
+{
+	static const enum convert_speaker swapped[2] = { CONVERT_SPEAKER_FR,
+		CONVERT_SPEAKER_FL };
+	/* 5.0 with side surrounds, as a WAVEFORMATEXTENSIBLE mask gives. */
+	static const enum convert_speaker side50[5] = { CONVERT_SPEAKER_FL,
+		CONVERT_SPEAKER_FR, CONVERT_SPEAKER_FC, CONVERT_SPEAKER_SL,
+		CONVERT_SPEAKER_SR };
+	enum convert_speaker spk[8];
+	const float st[2] = { 0.5f, -0.5f };
+	const float in5[5] = { 0, 0, 0, 1.0f, 0 };
+	struct convert_mix m;
+	float out[6];
+
+	(void)state;
+	convert_mix_init_layout(&m, swapped, 2, 2, WAV);
+	assert_false(convert_mix_is_copy(&m));
+	convert_mix_run(&m, st, out, 1);
+	assert_true(out[0] == -0.5f && out[1] == 0.5f);
+
+	convert_mix_init_layout(&m, side50, 5, 2, WAV);
+	convert_mix_run(&m, in5, out, 1);
+	assert_near(out[0], G / (1.0 + 2.0 * G), MIX_EPS);
+	assert_near(out[1], 0.0, MIX_EPS);
+	/* Side surrounds into a back-surround 5.1 at unity gain. */
+	convert_mix_init_layout(&m, side50, 5, 6, WAV);
+	convert_mix_run(&m, in5, out, 1);
+	assert_true(out[4] == 1.0f);
+
+	assert_int_equal(convert_layout(VORBIS, 6, spk), 0);
+	assert_int_equal(spk[1], CONVERT_SPEAKER_FC);
+	assert_int_equal(spk[5], CONVERT_SPEAKER_LFE);
+	assert_int_equal(convert_layout(WAV, 0, spk), -EINVAL);
+	assert_int_equal(convert_layout(WAV, 9, spk), -EINVAL);
+}
+
+/* More than 8 channels has no known layout: the positional fallback. */
+static void
+test_mix_fallback_over_eight(void **state)
+{
+	float in[10], out[10];
+	const float st[2] = { 0.25f, 0.5f };
 	int c;
 
 	(void)state;
-	convert_mix_channels(st, 2, out, 4, 2);
-	assert_memory_equal(out, st_to_4, sizeof(st_to_4));
-	convert_mix_channels(three, 3, out, 5, 1);
-	assert_memory_equal(out, three_to_5, sizeof(three_to_5));
-	convert_mix_channels(six, 6, out, 1, 1);
-	assert_near(out[0], 0.2, 1e-7);
-	convert_mix_channels(mono, 1, out, 6, 2);
-	for (c = 0; c < 6; c++) {
-		assert_true(out[c] == 0.25f);
-		assert_true(out[6 + c] == -0.75f);
-	}
-	convert_mix_channels(st, 2, out, 2, 2);
-	assert_memory_equal(out, st, sizeof(st));
+	for (c = 0; c < 10; c++)
+		in[c] = (float)(c + 1) / 16.0f;
+	convert_mix_channels(in, 10, VORBIS, out, 2, WAV, 1);
+	assert_true(out[0] == in[0] && out[1] == in[1]);
+	convert_mix_channels(in, 10, WAV, out, 6, WAV, 1);
+	for (c = 0; c < 6; c++)
+		assert_true(out[c] == in[c]);
+	convert_mix_channels(in, 10, WAV, out, 1, WAV, 1);
+	assert_near(out[0], 55.0 / 16.0 / 10.0, 1e-6);
+	convert_mix_channels(in, 1, WAV, out, 10, WAV, 1);
+	for (c = 0; c < 10; c++)
+		assert_true(out[c] == in[0]);
+	convert_mix_channels(st, 2, WAV, out, 9, WAV, 1);
+	assert_true(out[0] == 0.25f && out[1] == 0.5f && out[8] == 0.0f);
 }
 
 /* ---- resampling ---- */
@@ -591,8 +920,18 @@ main(void)
 		cmocka_unit_test(test_unaligned_source),
 		cmocka_unit_test(test_mix_mono_to_stereo),
 		cmocka_unit_test(test_mix_stereo_to_mono),
-		cmocka_unit_test(test_mix_six_to_two),
-		cmocka_unit_test(test_mix_other_layouts),
+		cmocka_unit_test(test_mix_down_to_stereo_layouts),
+		cmocka_unit_test(test_mix_down_to_mono_layouts),
+		cmocka_unit_test(test_mix_reorder),
+		cmocka_unit_test(test_mix_up),
+		cmocka_unit_test(test_mix_multichannel_to_multichannel),
+		cmocka_unit_test(test_mix_never_clips),
+		cmocka_unit_test(test_mix_bug_three_vorbis_right_is_r),
+		cmocka_unit_test(test_mix_bug_51_keeps_centre_and_surrounds),
+		cmocka_unit_test(test_mix_bug_stereo_upmix_r_not_in_centre),
+		cmocka_unit_test(test_mix_bug_same_count_reorders),
+		cmocka_unit_test(test_mix_explicit_layout),
+		cmocka_unit_test(test_mix_fallback_over_eight),
 		cmocka_unit_test(test_resample_44100_to_48000_keeps_1khz),
 		cmocka_unit_test(test_resample_48000_to_22050_keeps_1khz),
 		cmocka_unit_test(test_resample_no_aliasing),
