@@ -415,6 +415,19 @@ engine_skip(struct engine *e)
 	switcher_skip(e->sw);
 }
 
+size_t
+engine_drop_pending(
+    struct engine *e, engine_item_pred *drop, void *arg, const char *why)
+{
+	return switcher_drop_pending(e->sw, drop, arg, why);
+}
+
+void
+engine_set_start_grace(struct engine *e, int64_t grace_ns)
+{
+	switcher_set_start_grace(e->sw, grace_ns);
+}
+
 int
 engine_poll(struct engine *e, struct engine_event *ev)
 {

@@ -16,7 +16,9 @@
 #ifndef RELAY_ENGINE_H
 #define RELAY_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "packet_queue.h"
@@ -43,18 +45,22 @@ struct engine_item {
 	int64_t start_wall_ns; /* <= now: as soon as possible */
 	int64_t end_wall_ns;   /* 0: until the next item */
 	int64_t fade_ns;
+	uint64_t key; /* the planner's name for it, echoed in events */
+	int priority; /* as the schedule's; the API's default is higher */
 };
 
 /* What the engine did, for the main thread to log and act on. */
 struct engine_event {
 	char segment[128];
+	uint64_t key; /* engine_item.key */
 	int64_t at_wall_ns;
 	enum {
 		ENGINE_EVENT_STARTED = 0,
 		ENGINE_EVENT_ENDED,   /* reached its end */
 		ENGINE_EVENT_FAILED,  /* source failed or ran dry: live */
 		ENGINE_EVENT_SKIPPED, /* engine_skip() */
-		ENGINE_EVENT_DROPPED, /* never played: superseded/late */
+		ENGINE_EVENT_DROPPED, /* never played: superseded, late, its
+					 source never started */
 	} what;
 	char detail[256];
 };
@@ -96,6 +102,20 @@ RELAY_MUST_CHECK int engine_schedule(
 /* Drops every pending item (not the one on air): reload. Their sources
  * are closed on the main thread by engine_poll(). */
 void engine_clear_pending(struct engine *e);
+
+/* Drops the pending items for which drop(item, arg) is true, each with a
+ * DROPPED event carrying why. Returns how many. Main thread. */
+typedef bool engine_item_pred(const struct engine_item *it, void *arg);
+size_t engine_drop_pending(
+    struct engine *e, engine_item_pred *drop, void *arg, const char *why);
+
+/*
+ * Start-up grace: an item whose start has come but whose source has not
+ * delivered its first audio yet (a feed connecting, a slow disk) waits,
+ * and what is on air continues, for up to grace_ns; then it is dropped.
+ * Main thread.
+ */
+void engine_set_start_grace(struct engine *e, int64_t grace_ns);
 
 /* Ends the item on air now (with its fade) and returns to live. */
 void engine_skip(struct engine *e);

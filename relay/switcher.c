@@ -67,6 +67,8 @@ struct switcher {
 	int64_t fade_pos;
 	int64_t fade_len;
 	float *old_buf;
+	int64_t starved_frames; /* cur's current underrun, bridged */
+	atomic_int_fast64_t start_grace_ns;
 	int64_t frames_total;	/* programme frames so far */
 	int64_t anchor_wall_ns; /* wall time of frame 0; 0: not yet */
 };
@@ -132,6 +134,7 @@ push_event(struct switcher *sw, const struct engine_item *it, int what,
 	sw->ev_count++;
 	memset(ev, 0, sizeof(*ev));
 	util_strlcpy(ev->segment, it->segment, sizeof(ev->segment));
+	ev->key = it->key;
 	ev->at_wall_ns = at_wall_ns;
 	ev->what = what;
 	util_strlcpy(
@@ -212,6 +215,7 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 		sw->old.src = NULL;
 	}
 	sw->cur = *next;
+	sw->starved_frames = 0;
 	sw->cur_since_wall_ns = at;
 	sw->cur_end_frame =
 	    next->end_wall_ns > 0 ? wall_to_frame(sw, next->end_wall_ns) : -1;
@@ -240,7 +244,8 @@ pull(struct switcher *sw, struct source *src, const float *live, float *dst,
 }
 
 /* Renders programme frames [a, b) of this block into out. Returns false
- * when the current segment ran dry (the caller switches to live). */
+ * when the current segment ran dry (the caller switches to live): its
+ * source ended or failed, or has been short for longer than the bridge. */
 static bool
 render(struct switcher *sw, const float *live_block, float *out, size_t a,
     size_t b)
@@ -269,7 +274,54 @@ render(struct switcher *sw, const float *live_block, float *out, size_t a,
 			}
 		}
 	}
-	return got == m;
+	if (got == m || sw->cur.src == NULL) {
+		sw->starved_frames = 0;
+		return true;
+	}
+	switch (source_state(sw->cur.src)) {
+	case SOURCE_ENDED:
+	case SOURCE_FAILED:
+		return false;
+	case SOURCE_STARTING:
+	case SOURCE_RUNNING:
+		break;
+	}
+	/* Late, not gone: silence fills the gap (pull zeroed it). */
+	sw->starved_frames += (int64_t)(m - got);
+	return sw->starved_frames * NS_PER_SEC / sw->rate_hz <=
+	       SWITCHER_UNDERRUN_BRIDGE_NS;
+}
+
+/*
+ * Whether a due item may go on air: it has audio (or is the live input).
+ * 0: yes; 1: wait (what is on air continues); -1: give up, why filled.
+ * Called with items_lock held.
+ */
+static int
+due_item_ready(struct switcher *sw, const struct engine_item *it,
+    int64_t late_frames, char *why, size_t whylen)
+{
+	int64_t grace = atomic_load(&sw->start_grace_ns);
+	enum source_state st;
+
+	if (it->src == NULL || source_buffered(it->src) > 0)
+		return 0;
+	st = source_state(it->src);
+	if (st == SOURCE_FAILED || st == SOURCE_ENDED) {
+		snprintf(why, whylen, "%s",
+		    source_error(it->src)[0] != '\0'
+			? source_error(it->src)
+			: "its source ended before it started");
+		return -1;
+	}
+	if (late_frames * NS_PER_SEC / sw->rate_hz >= grace) {
+		snprintf(why, whylen,
+		    "its source delivered no audio within %.1f s of its "
+		    "start",
+		    (double)grace / 1e9);
+		return -1;
+	}
+	return 1;
 }
 
 /* Estimates the wall time of frame 0 (see DESIGN). */
@@ -299,6 +351,8 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		int64_t f = sw->frames_total + (int64_t)pos;
 		int64_t next_k = (int64_t)n;
 		bool live = item_is_live(&sw->cur);
+		char why[300] = "";
+		int due;
 
 		pthread_mutex_lock(&sw->items_lock);
 		if (atomic_exchange(&sw->skip_req, false) && !live) {
@@ -306,26 +360,36 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			make_live(sw, &l);
 			transition(sw, &l, f, ENGINE_EVENT_SKIPPED,
 			    "skipped through the control API");
-		} else if (!live && sw->cur_end_frame >= 0 &&
-			   sw->cur_end_frame <= f &&
-			   !(sw->n_pending > 0 &&
-			       wall_to_frame(
-				   sw, sw->pending[0].start_wall_ns) <= f)) {
+		}
+		due = 0;
+		if (sw->n_pending > 0) {
+			int64_t start =
+			    wall_to_frame(sw, sw->pending[0].start_wall_ns);
+			if (start <= f)
+				due = due_item_ready(sw, &sw->pending[0],
+					  f - start, why, sizeof(why)) == 0
+					  ? 1
+					  : -1;
+			if (due < 0 && why[0] == '\0')
+				due = 2; /* waiting: the grace runs */
+		}
+		if (!live && sw->cur_end_frame >= 0 && sw->cur_end_frame <= f &&
+		    due != 1) {
 			struct engine_item l;
 			make_live(sw, &l);
 			transition(sw, &l, f, ENGINE_EVENT_ENDED, NULL);
 		}
-		if (sw->n_pending > 0 &&
-		    wall_to_frame(sw, sw->pending[0].start_wall_ns) <= f) {
+		if (due == 1 || due == -1) {
 			struct engine_item it = sw->pending[0];
 			memmove(&sw->pending[0], &sw->pending[1],
 			    (sw->n_pending - 1) * sizeof(sw->pending[0]));
 			sw->n_pending--;
-			if (it.end_wall_ns > 0 &&
-			    wall_to_frame(sw, it.end_wall_ns) <= f) {
+			if (due == -1 ||
+			    (it.end_wall_ns > 0 &&
+				wall_to_frame(sw, it.end_wall_ns) <= f)) {
 				push_event(sw, &it, ENGINE_EVENT_DROPPED,
 				    frame_to_wall(sw, f),
-				    "its time had passed");
+				    due == -1 ? why : "its time had passed");
 				retire(sw, it.src);
 				pthread_mutex_unlock(&sw->items_lock);
 				continue;
@@ -337,7 +401,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		if (!live && sw->cur_end_frame >= 0 &&
 		    sw->cur_end_frame - sw->frames_total < next_k)
 			next_k = sw->cur_end_frame - sw->frames_total;
-		if (sw->n_pending > 0) {
+		if (sw->n_pending > 0 && due != 2) {
 			int64_t k =
 			    wall_to_frame(sw, sw->pending[0].start_wall_ns) -
 			    sw->frames_total;
@@ -352,11 +416,11 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			/* The segment ran dry: live from the next frame. */
 			struct engine_item l;
 			enum source_state st = source_state(sw->cur.src);
-			char why[300];
 			snprintf(why, sizeof(why), "%s",
 			    st == SOURCE_FAILED || st == SOURCE_ENDED
 				? source_error(sw->cur.src)
-				: "its source delivered no audio in time");
+				: "its source delivered no audio for over "
+				  "2 s");
 			if (why[0] == '\0')
 				snprintf(
 				    why, sizeof(why), "its source ended early");
@@ -398,6 +462,7 @@ switcher_new(int rate_hz, int channels, size_t max_frames, const char *title,
 	util_sanitize_text(sw->artist, sizeof(sw->artist), artist);
 	make_live(sw, &sw->cur);
 	sw->cur_end_frame = -1;
+	atomic_init(&sw->start_grace_ns, SWITCHER_START_GRACE_DEFAULT_NS);
 	sw->cur_since_wall_ns = util_now_wall_ns();
 	publish_programme(sw);
 	return sw;
@@ -457,6 +522,35 @@ switcher_clear_pending(struct switcher *sw)
 		retire(sw, sw->pending[i].src);
 	sw->n_pending = 0;
 	pthread_mutex_unlock(&sw->items_lock);
+}
+
+size_t
+switcher_drop_pending(
+    struct switcher *sw, engine_item_pred *drop, void *arg, const char *why)
+{
+	size_t i, kept = 0, n = 0;
+
+	pthread_mutex_lock(&sw->items_lock);
+	for (i = 0; i < sw->n_pending; i++) {
+		struct engine_item *it = &sw->pending[i];
+		if (drop(it, arg)) {
+			push_event(sw, it, ENGINE_EVENT_DROPPED,
+			    util_now_wall_ns(), why);
+			retire(sw, it->src);
+			n++;
+		} else {
+			sw->pending[kept++] = *it;
+		}
+	}
+	sw->n_pending = kept;
+	pthread_mutex_unlock(&sw->items_lock);
+	return n;
+}
+
+void
+switcher_set_start_grace(struct switcher *sw, int64_t grace_ns)
+{
+	atomic_store(&sw->start_grace_ns, grace_ns);
 }
 
 void

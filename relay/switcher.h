@@ -57,6 +57,15 @@ void switcher_render(struct switcher *sw, const float *live, float *out,
 RELAY_MUST_CHECK int switcher_schedule(
     struct switcher *sw, const struct engine_item *item);
 void switcher_clear_pending(struct switcher *sw);
+size_t switcher_drop_pending(
+    struct switcher *sw, engine_item_pred *drop, void *arg, const char *why);
+void switcher_set_start_grace(struct switcher *sw, int64_t grace_ns);
+
+/* A segment whose source comes up short mid-way (a feed late, a slow
+ * disk) is bridged with silence for up to this long before it is dropped
+ * for live: a short underrun never ends a bulletin. */
+#define SWITCHER_UNDERRUN_BRIDGE_NS (2 * NS_PER_SEC)
+#define SWITCHER_START_GRACE_DEFAULT_NS (5 * NS_PER_SEC)
 void switcher_skip(struct switcher *sw);
 int switcher_poll(struct switcher *sw, struct engine_event *ev);
 
