@@ -1,20 +1,886 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control queue. See control.h. One request at a time is plenty for
- * an operator's API: a mutex serialises submitters, the request sits in a
- * single slot, the main thread answers through a condition variable.
+ * The control API. See control.h and docs/status-api.md.
+ *
+ * DESIGN
+ * A call is refused as early as possible and always in the same order:
+ * method (405), bearer token (401/403, judged by the status server), size
+ * (413), JSON (400, naming the field), and only then the main thread
+ * (202, or 422 with its reason). Each call writes one audit line whatever
+ * the outcome; the Authorization header is never in it, and a token a
+ * client put in the body anyway is blanked out by the server's redact
+ * callback, so the token never leaves the server.
+ *
+ * The queue: one request at a time is plenty for an operator's API. A
+ * mutex serialises submitters, the request sits in a single slot, the
+ * main thread answers through a condition variable.
  *
  * Threads: see control.h.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "control.h"
+#include "log.h"
+#include "schedule.h"
+#include "strbuf.h"
+
+/* ---- Parsing a request body. ---- */
+
+/* cJSON recurses once per nesting level; a 16 KiB body of "[[[[..." would
+ * use far more of a 256 KiB connection stack than a request deserves. A
+ * control body is flat: one object, no nesting at all is needed. */
+#define CONTROL_MAX_DEPTH 4
+
+static bool
+json_depth_ok(const char *body, size_t len)
+{
+	size_t i;
+	int depth = 0;
+	bool in_str = false;
+
+	for (i = 0; i < len; i++) {
+		char ch = body[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		if (ch == '"')
+			in_str = true;
+		else if (ch == '{' || ch == '[') {
+			if (++depth > CONTROL_MAX_DEPTH)
+				return false;
+		} else if (ch == '}' || ch == ']')
+			depth--;
+	}
+	return true;
+}
+
+static bool
+blank(const char *body, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (!isspace((unsigned char)body[i]))
+			return false;
+	}
+	return true;
+}
+
+/* A string field into dst (capacity cap, so at most cap - 1 bytes). */
+static int
+field_string(const cJSON *it, char *dst, size_t cap, bool allow_empty,
+    char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!cJSON_IsString(it) || it->valuestring == NULL) {
+		snprintf(err, errlen, "%s: must be a string", it->string);
+		return -EINVAL;
+	}
+	n = strlen(it->valuestring);
+	if (n > cap - 1) {
+		snprintf(err, errlen, "%s: %zu bytes, at most %zu allowed",
+		    it->string, n, cap - 1);
+		return -EINVAL;
+	}
+	util_sanitize_text(dst, cap, it->valuestring);
+	if (!allow_empty && dst[0] == '\0') {
+		snprintf(err, errlen, "%s: must not be empty", it->string);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A path or URL: kept byte for byte, but no control characters. */
+static int
+field_path(const cJSON *it, char *dst, size_t cap, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (!cJSON_IsString(it) || it->valuestring == NULL) {
+		snprintf(err, errlen, "%s: must be a string", it->string);
+		return -EINVAL;
+	}
+	n = strlen(it->valuestring);
+	if (n == 0) {
+		snprintf(err, errlen, "%s: must not be empty", it->string);
+		return -EINVAL;
+	}
+	if (n > cap - 1) {
+		snprintf(err, errlen, "%s: %zu bytes, at most %zu allowed",
+		    it->string, n, cap - 1);
+		return -EINVAL;
+	}
+	for (p = (const unsigned char *)it->valuestring; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen,
+			    "%s: must not hold control characters", it->string);
+			return -EINVAL;
+		}
+	}
+	memcpy(dst, it->valuestring, n + 1);
+	return 0;
+}
+
+static int
+field_number(const cJSON *it, double min, double max, const char *unit,
+    double *out, char *err, size_t errlen)
+{
+	if (!cJSON_IsNumber(it)) {
+		snprintf(
+		    err, errlen, "%s: must be a number (%s)", it->string, unit);
+		return -EINVAL;
+	}
+	if (!isfinite(it->valuedouble) || it->valuedouble < min ||
+	    it->valuedouble > max) {
+		snprintf(err, errlen,
+		    "%s: %g is out of range (allowed %g to %g %s)", it->string,
+		    it->valuedouble, min, max, unit);
+		return -EINVAL;
+	}
+	*out = it->valuedouble;
+	return 0;
+}
+
+/* "duration": "90s" | "1h30m" | a number of seconds; (0, 24 h]. */
+static int
+field_duration(const cJSON *it, int64_t *out_ns, char *err, size_t errlen)
+{
+	int64_t ns = 0;
+	double s;
+
+	if (cJSON_IsNumber(it)) {
+		s = it->valuedouble;
+		if (!isfinite(s) || s <= 0 || s > 24.0 * 3600.0)
+			goto range;
+		ns = llround(s * 1e9);
+	} else if (cJSON_IsString(it) && it->valuestring != NULL) {
+		if (util_parse_duration_ns(it->valuestring, &ns) == -EINVAL) {
+			snprintf(err, errlen,
+			    "duration: \"%.40s\" is not a duration (allowed "
+			    "e.g. \"90s\", \"15m\", \"1h30m\" or a number of "
+			    "seconds)",
+			    it->valuestring);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen,
+		    "duration: must be a string such as "
+		    "\"90s\" or a number of seconds");
+		return -EINVAL;
+	}
+	if (ns <= 0 || ns > 24 * 3600 * NS_PER_SEC)
+		goto range;
+	*out_ns = ns;
+	return 0;
+range:
+	snprintf(err, errlen,
+	    "duration: out of range (allowed more than 0, at most 24h)");
+	return -EINVAL;
+}
+
+static int
+digits(const char *p, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* "2026-11-27T10:00:00Z" (also ".250" fractions, "+00:00", a space for
+ * the T). 0 or -EINVAL. */
+static int
+parse_utc(const char *s, int64_t *out_ns)
+{
+	struct tm tm = {0}, back;
+	int year, mon, day, hh, mm, ss;
+	int64_t frac_ns = 0, scale = NS_PER_SEC / 10;
+	const char *p;
+	time_t t;
+
+	if (strlen(s) < 20 || digits(s, 4, &year) < 0 || s[4] != '-' ||
+	    digits(s + 5, 2, &mon) < 0 || s[7] != '-' ||
+	    digits(s + 8, 2, &day) < 0 || (s[10] != 'T' && s[10] != ' ') ||
+	    digits(s + 11, 2, &hh) < 0 || s[13] != ':' ||
+	    digits(s + 14, 2, &mm) < 0 || s[16] != ':' ||
+	    digits(s + 17, 2, &ss) < 0)
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			frac_ns += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return -EINVAL;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	t = timegm(&tm);
+	/* timegm() normalises 2026-02-30; a real date comes back equal. */
+	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL ||
+	    back.tm_year != year - 1900 || back.tm_mon != mon - 1 ||
+	    back.tm_mday != day || back.tm_hour != hh || back.tm_min != mm ||
+	    back.tm_sec != ss)
+		return -EINVAL;
+	*out_ns = (int64_t)t * NS_PER_SEC + frac_ns;
+	return 0;
+}
+
+/* A start time more than this far back is a mistake, not "now". */
+#define CONTROL_AT_PAST_NS (10 * NS_PER_SEC)
+/* Later than this belongs in the schedule file. */
+#define CONTROL_AT_AHEAD_NS (24 * 3600 * NS_PER_SEC)
+
+static int
+field_at(const cJSON *it, int64_t now_wall_ns, int64_t *out_ns, char *err,
+    size_t errlen)
+{
+	int64_t at;
+
+	if (cJSON_IsNull(it)) {
+		*out_ns = 0;
+		return 0;
+	}
+	if (!cJSON_IsString(it) || it->valuestring == NULL) {
+		snprintf(err, errlen,
+		    "at: must be a string: an ISO 8601 UTC "
+		    "time such as \"2026-11-27T10:00:00Z\", or \"now\"");
+		return -EINVAL;
+	}
+	if (strcmp(it->valuestring, "now") == 0) {
+		*out_ns = 0;
+		return 0;
+	}
+	if (parse_utc(it->valuestring, &at) < 0) {
+		snprintf(err, errlen,
+		    "at: \"%.40s\" is not an ISO 8601 UTC time (allowed e.g. "
+		    "\"2026-11-27T10:00:00Z\", or \"now\")",
+		    it->valuestring);
+		return -EINVAL;
+	}
+	if (at < now_wall_ns - CONTROL_AT_PAST_NS) {
+		snprintf(err, errlen, "at: %s is in the past", it->valuestring);
+		return -EINVAL;
+	}
+	if (at > now_wall_ns + CONTROL_AT_AHEAD_NS) {
+		snprintf(err, errlen,
+		    "at: %s is more than 24 hours ahead "
+		    "(use the schedule file)",
+		    it->valuestring);
+		return -EINVAL;
+	}
+	*out_ns = at <= now_wall_ns ? 0 : at;
+	return 0;
+}
+
+static bool
+source_by_name(const char *name, enum schedule_source *out)
+{
+	static const enum schedule_source all[] = {
+	    SCHEDULE_SOURCE_FILE,
+	    SCHEDULE_SOURCE_PLAYLIST,
+	    SCHEDULE_SOURCE_LIVE,
+	    SCHEDULE_SOURCE_STREAM,
+	    SCHEDULE_SOURCE_TONE,
+	    SCHEDULE_SOURCE_SILENCE,
+	};
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(all); i++) {
+		if (strcmp(name, schedule_source_name(all[i])) == 0) {
+			*out = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* http:// or https://, a host, and nothing a header or a log could
+ * choke on. */
+static bool
+url_ok(const char *u)
+{
+	const char *p = util_http_url_rest(u);
+
+	if (p == NULL || *p == '\0' || *p == '/')
+		return false;
+	for (; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+enum seg_field {
+	SF_SOURCE,
+	SF_PATH,
+	SF_URL,
+	SF_AT,
+	SF_DURATION,
+	SF_TITLE,
+	SF_ARTIST,
+	SF_FREQUENCY,
+	SF_LEVEL,
+	SF_COUNT,
+};
+
+static const char *const seg_field_names[SF_COUNT] = {
+    [SF_SOURCE] = "source",
+    [SF_PATH] = "path",
+    [SF_URL] = "url",
+    [SF_AT] = "at",
+    [SF_DURATION] = "duration",
+    [SF_TITLE] = "title",
+    [SF_ARTIST] = "artist",
+    [SF_FREQUENCY] = "frequency",
+    [SF_LEVEL] = "level_dbfs",
+};
+
+static int
+parse_segment(const cJSON *root, int64_t now_wall_ns,
+    struct control_request *req, char *err, size_t errlen)
+{
+	const cJSON *f[SF_COUNT] = {NULL}, *it;
+	struct programme_request *play = &req->play;
+	enum schedule_source kind;
+	const char *only = NULL;
+	int k, rc;
+
+	cJSON_ArrayForEach(it, root)
+	{
+		for (k = 0; k < SF_COUNT; k++) {
+			if (strcmp(it->string, seg_field_names[k]) == 0)
+				break;
+		}
+		if (k == SF_COUNT) {
+			snprintf(err, errlen,
+			    "%.40s: unknown field (allowed: source, path, "
+			    "url, at, duration, title, artist, frequency, "
+			    "level_dbfs)",
+			    it->string);
+			return -EINVAL;
+		}
+		if (f[k] != NULL) {
+			snprintf(err, errlen, "%s: given twice", it->string);
+			return -EINVAL;
+		}
+		/* null is the same as leaving an optional field out. */
+		if (!cJSON_IsNull(it) || k == SF_SOURCE)
+			f[k] = it;
+	}
+	if (f[SF_SOURCE] == NULL) {
+		snprintf(err, errlen,
+		    "source: missing (allowed: "
+		    "file|playlist|live|stream|tone|silence)");
+		return -EINVAL;
+	}
+	if (!cJSON_IsString(f[SF_SOURCE]) ||
+	    f[SF_SOURCE]->valuestring == NULL ||
+	    !source_by_name(f[SF_SOURCE]->valuestring, &kind)) {
+		snprintf(err, errlen,
+		    "source: must be one of the strings "
+		    "file|playlist|live|stream|tone|silence");
+		return -EINVAL;
+	}
+	play->kind = kind;
+	play->frequency_hz = 440.0;
+	play->level_dbfs = -18.0;
+
+	/* Fields that only one kind of source uses. */
+	if (f[SF_PATH] != NULL && kind != SCHEDULE_SOURCE_FILE &&
+	    kind != SCHEDULE_SOURCE_PLAYLIST)
+		only = "path: only for source file or playlist";
+	else if (f[SF_URL] != NULL && kind != SCHEDULE_SOURCE_STREAM)
+		only = "url: only for source stream";
+	else if (f[SF_FREQUENCY] != NULL && kind != SCHEDULE_SOURCE_TONE)
+		only = "frequency: only for source tone";
+	else if (f[SF_LEVEL] != NULL && kind != SCHEDULE_SOURCE_TONE)
+		only = "level_dbfs: only for source tone";
+	if (only != NULL) {
+		snprintf(err, errlen, "%s (this is source %s)", only,
+		    schedule_source_name(kind));
+		return -EINVAL;
+	}
+	if ((kind == SCHEDULE_SOURCE_FILE ||
+		kind == SCHEDULE_SOURCE_PLAYLIST) &&
+	    f[SF_PATH] == NULL) {
+		snprintf(err, errlen, "path: missing (source %s needs one)",
+		    schedule_source_name(kind));
+		return -EINVAL;
+	}
+	if (kind == SCHEDULE_SOURCE_STREAM && f[SF_URL] == NULL) {
+		snprintf(err, errlen, "url: missing (source stream needs one)");
+		return -EINVAL;
+	}
+	if (kind != SCHEDULE_SOURCE_FILE && f[SF_DURATION] == NULL) {
+		snprintf(err, errlen,
+		    "duration: missing (required for "
+		    "source %s; e.g. \"90s\" or 90)",
+		    schedule_source_name(kind));
+		return -EINVAL;
+	}
+	if (f[SF_PATH] != NULL && (rc = field_path(f[SF_PATH], req->path,
+				       sizeof(req->path), err, errlen)) < 0)
+		return rc;
+	if (f[SF_URL] != NULL) {
+		if ((rc = field_path(f[SF_URL], req->url, sizeof(req->url), err,
+			 errlen)) < 0)
+			return rc;
+		if (!url_ok(req->url)) {
+			snprintf(err, errlen,
+			    "url: must be an http:// or "
+			    "https:// URL without spaces");
+			return -EINVAL;
+		}
+	}
+	if (f[SF_AT] != NULL && (rc = field_at(f[SF_AT], now_wall_ns,
+				     &play->at_wall_ns, err, errlen)) < 0)
+		return rc;
+	if (f[SF_DURATION] != NULL &&
+	    (rc = field_duration(
+		 f[SF_DURATION], &play->duration_ns, err, errlen)) < 0)
+		return rc;
+	if (f[SF_TITLE] != NULL &&
+	    (rc = field_string(f[SF_TITLE], req->title, sizeof(req->title),
+		 true, err, errlen)) < 0)
+		return rc;
+	if (f[SF_ARTIST] != NULL &&
+	    (rc = field_string(f[SF_ARTIST], req->artist, sizeof(req->artist),
+		 true, err, errlen)) < 0)
+		return rc;
+	if (f[SF_FREQUENCY] != NULL &&
+	    (rc = field_number(f[SF_FREQUENCY], 0.0, 20000.0, "Hz",
+		 &play->frequency_hz, err, errlen)) < 0)
+		return rc;
+	if (f[SF_LEVEL] != NULL &&
+	    (rc = field_number(f[SF_LEVEL], -120.0, 0.0, "dBFS",
+		 &play->level_dbfs, err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
+static int
+parse_metadata(
+    const cJSON *root, struct control_request *req, char *err, size_t errlen)
+{
+	const cJSON *title = NULL, *artist = NULL, *it;
+	int rc;
+
+	cJSON_ArrayForEach(it, root)
+	{
+		const cJSON **slot;
+
+		if (strcmp(it->string, "title") == 0)
+			slot = &title;
+		else if (strcmp(it->string, "artist") == 0)
+			slot = &artist;
+		else {
+			snprintf(err, errlen,
+			    "%.40s: unknown field (allowed: title, artist)",
+			    it->string);
+			return -EINVAL;
+		}
+		if (*slot != NULL) {
+			snprintf(err, errlen, "%s: given twice", it->string);
+			return -EINVAL;
+		}
+		*slot = it;
+	}
+	if (title == NULL) {
+		snprintf(err, errlen, "title: missing");
+		return -EINVAL;
+	}
+	if ((rc = field_string(title, req->title, sizeof(req->title), false,
+		 err, errlen)) < 0)
+		return rc;
+	if (artist != NULL && !cJSON_IsNull(artist) &&
+	    (rc = field_string(artist, req->artist, sizeof(req->artist), true,
+		 err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
+int
+control_parse(enum control_endpoint ep, const char *body, size_t len,
+    int64_t now_wall_ns, struct control_request *req, char *err, size_t errlen)
+{
+	cJSON *root = NULL;
+	const char *end = NULL;
+	int rc = -EINVAL;
+
+	memset(req, 0, sizeof(*req));
+	if (errlen > 0)
+		err[0] = '\0';
+	switch (ep) {
+	case CONTROL_ENDPOINT_SEGMENTS:
+		req->what = CONTROL_PLAY;
+		break;
+	case CONTROL_ENDPOINT_SKIP:
+		req->what = CONTROL_SKIP;
+		break;
+	case CONTROL_ENDPOINT_METADATA:
+		req->what = CONTROL_METADATA;
+		break;
+	case CONTROL_ENDPOINT_RELOAD:
+		req->what = CONTROL_RELOAD;
+		break;
+	}
+	if (len > CONTROL_MAX_BODY_BYTES) {
+		snprintf(err, errlen, "the body is over %zu bytes",
+		    CONTROL_MAX_BODY_BYTES);
+		return -EMSGSIZE;
+	}
+	if (body == NULL || blank(body, len)) {
+		if (ep == CONTROL_ENDPOINT_SKIP ||
+		    ep == CONTROL_ENDPOINT_RELOAD)
+			return 0;
+		snprintf(err, errlen, "the body must be a JSON object");
+		return -EINVAL;
+	}
+	if (!json_depth_ok(body, len)) {
+		snprintf(err, errlen, "the body nests too deeply");
+		return -EINVAL;
+	}
+	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (root == NULL || !blank(end, len - (size_t)(end - body))) {
+		snprintf(err, errlen, "the body is not valid JSON");
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "the body must be a JSON object");
+		goto out;
+	}
+	switch (ep) {
+	case CONTROL_ENDPOINT_SEGMENTS:
+		rc = parse_segment(root, now_wall_ns, req, err, errlen);
+		break;
+	case CONTROL_ENDPOINT_METADATA:
+		rc = parse_metadata(root, req, err, errlen);
+		break;
+	case CONTROL_ENDPOINT_SKIP:
+	case CONTROL_ENDPOINT_RELOAD:
+		if (root->child != NULL) {
+			snprintf(err, errlen,
+			    "%.40s: unknown field (this "
+			    "request takes no fields)",
+			    root->child->string);
+			break;
+		}
+		rc = 0;
+		break;
+	}
+out:
+	cJSON_Delete(root);
+	if (rc < 0) {
+		/* Leave nothing half-filled behind. */
+		enum control_what what = req->what;
+
+		memset(req, 0, sizeof(*req));
+		req->what = what;
+	}
+	return rc;
+}
+
+/* Copies url into dst with any "user:password@" shown as "***@". */
+static void
+redact_userinfo(char *dst, size_t len, const char *url)
+{
+	const char *host = strstr(url, "://"), *at, *end;
+
+	if (host == NULL) {
+		util_strlcpy(dst, url, len);
+		return;
+	}
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(end - host));
+	if (at == NULL) {
+		util_strlcpy(dst, url, len);
+		return;
+	}
+	snprintf(dst, len, "%.*s***%s", (int)(host - url), url, at);
+}
+
+static void
+describe_seconds(char *buf, size_t len, int64_t ns)
+{
+	if (ns % NS_PER_SEC == 0)
+		snprintf(buf, len, "%" PRId64 " s", ns / NS_PER_SEC);
+	else
+		snprintf(buf, len, "%.3f s", (double)ns / 1e9);
+}
+
+char *
+control_describe(const struct control_request *req, char *buf, size_t len)
+{
+	const struct programme_request *play = &req->play;
+	struct strbuf sb = {0};
+	char tmp[CONTROL_TEXT + 16];
+	char *text;
+
+	if (len == 0)
+		return buf;
+	switch (req->what) {
+	case CONTROL_PLAY:
+		strbuf_printf(&sb, "play %s", schedule_source_name(play->kind));
+		if (req->path[0] != '\0')
+			strbuf_printf(&sb, " %s", req->path);
+		if (req->url[0] != '\0') {
+			redact_userinfo(tmp, sizeof(tmp), req->url);
+			strbuf_printf(&sb, " %s", tmp);
+		}
+		if (play->kind == SCHEDULE_SOURCE_TONE)
+			strbuf_printf(&sb, " %g Hz %g dBFS", play->frequency_hz,
+			    play->level_dbfs);
+		if (play->duration_ns > 0) {
+			describe_seconds(tmp, sizeof(tmp), play->duration_ns);
+			strbuf_printf(&sb, " %s", tmp);
+		} else
+			strbuf_puts(&sb, " (whole file)");
+		if (play->at_wall_ns > 0)
+			strbuf_printf(&sb, " at %s",
+			    util_format_iso8601(
+				play->at_wall_ns, false, tmp, sizeof(tmp)));
+		if (req->title[0] != '\0')
+			strbuf_printf(&sb, " '%s'", req->title);
+		if (req->artist[0] != '\0')
+			strbuf_printf(&sb, " by '%s'", req->artist);
+		break;
+	case CONTROL_SKIP:
+		strbuf_puts(&sb, "skip the segment on air");
+		break;
+	case CONTROL_METADATA:
+		strbuf_printf(&sb, "live title '%s'", req->title);
+		if (req->artist[0] != '\0')
+			strbuf_printf(&sb, " by '%s'", req->artist);
+		break;
+	case CONTROL_RELOAD:
+		strbuf_puts(&sb, "reload config and schedule");
+		break;
+	}
+	text = strbuf_take(&sb);
+	util_strlcpy(buf, text != NULL ? text : "?", len);
+	free(text);
+	return buf;
+}
+
+/* ---- The endpoints. ---- */
+
+/* How long a control request waits for the main thread. */
+#define CONTROL_TIMEOUT_NS (5 * NS_PER_SEC)
+
+/* The HTTP status codes the control API answers with. */
+#define HTTP_ACCEPTED 202
+#define HTTP_BAD_REQUEST 400
+#define HTTP_UNAUTHORIZED 401
+#define HTTP_FORBIDDEN 403
+#define HTTP_METHOD_NOT_ALLOWED 405
+#define HTTP_CONTENT_TOO_LARGE 413
+#define HTTP_UNPROCESSABLE_CONTENT 422
+#define HTTP_INTERNAL_ERROR 500
+#define HTTP_SERVICE_UNAVAILABLE 503
+
+static const char *const control_paths[] = {
+    [CONTROL_ENDPOINT_SEGMENTS] = "/api/segments",
+    [CONTROL_ENDPOINT_SKIP] = "/api/skip",
+    [CONTROL_ENDPOINT_METADATA] = "/api/metadata",
+    [CONTROL_ENDPOINT_RELOAD] = "/api/reload",
+};
+
+/* What a request meant before its body was read. */
+static const char *const control_verbs[] = {
+    [CONTROL_ENDPOINT_SEGMENTS] = "play a segment",
+    [CONTROL_ENDPOINT_SKIP] = "skip the segment on air",
+    [CONTROL_ENDPOINT_METADATA] = "set the live title",
+    [CONTROL_ENDPOINT_RELOAD] = "reload config and schedule",
+};
+
+bool
+control_endpoint_of(const char *path, enum control_endpoint *ep)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(control_paths); i++) {
+		if (strcmp(path, control_paths[i]) == 0) {
+			*ep = (enum control_endpoint)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One audit line per control call, refused ones included. Runs on: a
+ * connection thread. */
+static void
+audit(const struct control_call *call, unsigned int code, const char *meaning,
+    const char *error, control_redact_cb *redact, void *redact_arg)
+{
+	char m[24], line[1400], esc[1600];
+
+	log_escape(m, sizeof(m), call->method);
+	if (error != NULL && error[0] != '\0')
+		snprintf(line, sizeof(line), "%s %s %s %u %s: %s",
+		    call->client != NULL ? call->client : "?", m,
+		    control_paths[call->endpoint], code, meaning, error);
+	else
+		snprintf(line, sizeof(line), "%s %s %s %u %s",
+		    call->client != NULL ? call->client : "?", m,
+		    control_paths[call->endpoint], code, meaning);
+	if (redact != NULL)
+		redact(line, sizeof(line), redact_arg);
+	log_escape(esc, sizeof(esc), line);
+	if (code >= 200 && code < 300)
+		log_info("control", "%s", esc);
+	else
+		log_warn("control", "%s", esc);
+}
+
+/* {"error": text} or {"ok": true, "request": text}; NULL on OOM. */
+static char *
+answer_body(unsigned int code, const char *text)
+{
+	cJSON *root;
+	char clean[1200], *body = NULL;
+
+	util_sanitize_text(clean, sizeof(clean), text);
+	root = cJSON_CreateObject();
+	if (root != NULL) {
+		if (code == HTTP_ACCEPTED) {
+			if (cJSON_AddTrueToObject(root, "ok") == NULL ||
+			    cJSON_AddStringToObject(root, "request", clean) ==
+				NULL)
+				goto out;
+		} else if (cJSON_AddStringToObject(root, "error", clean) ==
+			   NULL)
+			goto out;
+		body = cJSON_PrintUnformatted(root);
+	}
+out:
+	cJSON_Delete(root);
+	return body;
+}
+
+void
+control_handle(const struct control_call *call, control_redact_cb *redact,
+    void *redact_arg, struct control_answer *out)
+{
+	enum control_endpoint ep = call->endpoint;
+	struct control_request *req = NULL;
+	char err[700], meaning[900];
+	unsigned int code = 0;
+	int rc;
+
+	err[0] = '\0';
+	util_strlcpy(meaning, control_verbs[ep], sizeof(meaning));
+	if (strcmp(call->method, "POST") != 0) {
+		code = HTTP_METHOD_NOT_ALLOWED;
+		snprintf(
+		    err, sizeof(err), "%s takes POST only", control_paths[ep]);
+		goto answer;
+	}
+	switch (call->auth) {
+	case STATUS_AUTH_OK:
+		break;
+	case STATUS_AUTH_MISSING:
+		code = HTTP_UNAUTHORIZED;
+		util_strlcpy(err,
+		    "a bearer token is required (Authorization: Bearer TOKEN)",
+		    sizeof(err));
+		goto answer;
+	case STATUS_AUTH_WRONG:
+		code = HTTP_FORBIDDEN;
+		util_strlcpy(err, "wrong token", sizeof(err));
+		goto answer;
+	case STATUS_AUTH_DISABLED:
+		code = HTTP_FORBIDDEN;
+		util_strlcpy(err,
+		    "control is disabled: set [status] token, "
+		    "token_file or token_env",
+		    sizeof(err));
+		goto answer;
+	}
+	if (call->body_bytes > CONTROL_MAX_BODY_BYTES) {
+		code = HTTP_CONTENT_TOO_LARGE;
+		snprintf(err, sizeof(err),
+		    "the body is %" PRIu64 " bytes, at most %zu allowed",
+		    call->body_bytes, CONTROL_MAX_BODY_BYTES);
+		goto answer;
+	}
+	req = malloc(sizeof(*req));
+	if (req == NULL) {
+		code = HTTP_INTERNAL_ERROR;
+		util_strlcpy(err, "out of memory", sizeof(err));
+		goto answer;
+	}
+	rc = control_parse(ep, call->body, call->body_len, util_now_wall_ns(),
+	    req, err, sizeof(err));
+	if (rc < 0) {
+		code =
+		    rc == -EMSGSIZE ? HTTP_CONTENT_TOO_LARGE : HTTP_BAD_REQUEST;
+		goto answer;
+	}
+	control_describe(req, meaning, sizeof(meaning));
+	rc = control_submit(req, CONTROL_TIMEOUT_NS, err, sizeof(err));
+	switch (rc) {
+	case 0:
+		code = HTTP_ACCEPTED;
+		break;
+	case -ETIMEDOUT:
+	case -ESHUTDOWN:
+	case -ENOTSUP:
+		code = HTTP_SERVICE_UNAVAILABLE;
+		break;
+	default:
+		code = HTTP_UNPROCESSABLE_CONTENT;
+		break;
+	}
+	if (code != HTTP_ACCEPTED && err[0] == '\0') {
+		char ebuf[128];
+
+		snprintf(err, sizeof(err), "refused (%s)",
+		    strerror_r(-rc, ebuf, sizeof(ebuf)));
+	}
+answer:
+	free(req);
+	audit(call, code, meaning, code == HTTP_ACCEPTED ? NULL : err, redact,
+	    redact_arg);
+	out->code = code;
+	out->body = answer_body(code, code == HTTP_ACCEPTED ? meaning : err);
+}
+
+/* ---- The queue to the main thread. ---- */
 
 static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Control requests (POST /api/segments, /api/skip, /api/metadata,
- * /api/reload) cross from the status server's threads to the main thread
- * here: control_submit() queues a request, wakes the main loop through an
- * eventfd, and waits for the main thread's answer, so the HTTP reply can
- * say whether it worked and why not.
+ * The control API end to end: POST /api/segments, /api/skip,
+ * /api/metadata and /api/reload (docs/status-api.md). The status server
+ * receives the HTTP request and checks the bearer token; everything else
+ * happens here: control_handle() checks the method and the body size,
+ * parses and validates the JSON body into a struct control_request, hands
+ * it to the main thread through a one-slot queue (an eventfd wakes the
+ * main loop; the caller waits for the answer, so the HTTP reply can say
+ * whether it worked and why not), writes one audit line (module
+ * "control"), and returns the HTTP status code and JSON body to send.
  *
- * Threads: control_submit() from any thread except the main thread;
- * control_fd() and control_run() on the main thread.
+ * Threads: control_handle() and control_submit() on any thread except the
+ * main thread (the status server's connection threads); they wait up to a
+ * few seconds for the main thread. control_init(), control_shutdown(),
+ * control_fd() and control_run() on the main thread. The parse and
+ * describe functions are pure and thread-safe.
  */
 #ifndef RELAY_CONTROL_H
 #define RELAY_CONTROL_H
@@ -17,9 +24,20 @@
 #include <stdint.h>
 
 #include "programme.h"
+#include "status.h"
 #include "util.h"
 
 #define CONTROL_TEXT 4096
+
+/* The largest request body a control endpoint reads; more gives 413. */
+#define CONTROL_MAX_BODY_BYTES ((size_t)16384)
+
+enum control_endpoint {
+	CONTROL_ENDPOINT_SEGMENTS = 0, /* POST /api/segments */
+	CONTROL_ENDPOINT_SKIP,	       /* POST /api/skip */
+	CONTROL_ENDPOINT_METADATA,     /* POST /api/metadata */
+	CONTROL_ENDPOINT_RELOAD,       /* POST /api/reload */
+};
 
 enum control_what {
 	CONTROL_PLAY = 0, /* play a segment now or at a time */
@@ -39,6 +57,58 @@ struct control_request {
 	char title[256]; /* PLAY and METADATA */
 	char artist[256];
 };
+
+/* ---- From the status server's threads. ---- */
+
+/* One control call as the status server received it. Everything is
+ * borrowed for the call. */
+struct control_call {
+	enum control_endpoint endpoint;
+	const char *method;    /* as the client sent it */
+	enum status_auth auth; /* the bearer-token verdict */
+	const char *body;      /* first CONTROL_MAX_BODY_BYTES bytes; or NULL */
+	size_t body_len;
+	uint64_t body_bytes; /* the whole body (or its Content-Length) */
+	const char *client;  /* "127.0.0.1:50312", for the audit line */
+};
+
+/* What to send back. */
+struct control_answer {
+	unsigned int code; /* HTTP status: 202, 400, 401, 403, 405, ... */
+	/* {"ok":true,"request":...} or {"error":...}. Owned: free(). NULL
+	 * when it could not be built: send a plain 500 instead. */
+	char *body;
+};
+
+/* Removes the caller's secrets from an audit line in place (line is
+ * terminated, capacity len). */
+typedef void control_redact_cb(char *line, size_t len, void *arg);
+
+/* The path's endpoint: true and *ep set when path is a control path. */
+bool control_endpoint_of(const char *path, enum control_endpoint *ep);
+
+/* Carries out one call: method (405), token verdict (401/403), body size
+ * (413), body (400), then the main thread (202; 503 when it cannot
+ * answer, 422 when it refuses). Logs one audit line, passed through
+ * redact (may be NULL) first. Fills *out. Waits up to 5 s. */
+void control_handle(const struct control_call *call, control_redact_cb *redact,
+    void *redact_arg, struct control_answer *out);
+
+/* Parses the JSON body (len bytes, need not be terminated) of endpoint ep
+ * into *req (zeroed first; req->what set). now_wall_ns judges "at". 0, or
+ * -EINVAL with err naming the field and what is allowed ("duration: must
+ * be a string such as \"90s\" or a number of seconds"), or -EMSGSIZE when
+ * len is over CONTROL_MAX_BODY_BYTES. Skip and reload take an empty body
+ * or {}. Strings are stored with control characters stripped. */
+int control_parse(enum control_endpoint ep, const char *body, size_t len,
+    int64_t now_wall_ns, struct control_request *req, char *err, size_t errlen);
+
+/* The request's meaning for the audit log, e.g. "play tone 30 s 'Breaking
+ * news'", with any user:password in a URL shown as ***. Returns buf. */
+char *control_describe(
+    const struct control_request *req, char *buf, size_t len);
+
+/* ---- The queue to the main thread. ---- */
 
 /* What the main thread does with a request: 0 or negative errno with err
  * filled. */

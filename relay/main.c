@@ -329,7 +329,7 @@ on_control(struct control_request *req, char *err, size_t errlen, void *arg)
 	case CONTROL_PLAY:
 		return programme_play(r->programme, &req->play, err, errlen);
 	case CONTROL_SKIP:
-		engine_skip(r->engine); /* status.c writes the audit line */
+		engine_skip(r->engine); /* control.c writes the audit line */
 		return 0;
 	case CONTROL_METADATA:
 		engine_set_title(r->engine, req->title, req->artist);

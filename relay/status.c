@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The status server: Listen Live page, status JSON, event stream, metrics,
- * health and the control API, on libmicrohttpd. See status.h and
- * docs/status-api.md.
+ * The status server: libmicrohttpd on the [status] listen address. It
+ * listens, routes, enforces the limits, sets the response headers, checks
+ * the control API's bearer token and runs the event streams; what it
+ * serves is built elsewhere: status_json.c (/api/status and the events'
+ * payload), status_metrics.c (/metrics), status_page.c (/ and /embed),
+ * status_rules.c (/healthz), control.c (the control endpoints). See
+ * status.h and docs/status-api.md.
  *
  * DESIGN
  * Everything shown comes from one stats_snapshot() per request (a short
@@ -31,25 +35,17 @@
  * Unknown path -> 404. Only embedded assets are served: no file system.
  *
  * Control (POST /api/segments, /api/skip, /api/metadata, /api/reload):
- * the body is read first (its first STATUS_CONTROL_MAX_BODY_BYTES kept),
- * then, on the final call: method (405, Allow: POST), bearer token
- * (constant-time compare against the copy in struct status_server: 401 /
- * 403), size (413), JSON (400, naming the field), and only then the main
- * thread through control_submit() (202, or 422 with its reason). Each call
- * writes one audit line (module "control") whatever the outcome; the
- * Authorization header is never logged, and the token never leaves the
- * server's lock except to be compared.
+ * the body is read first (its first CONTROL_MAX_BODY_BYTES kept), then,
+ * on the final call, the bearer token is compared in constant time
+ * against the copy in struct status_server and control_handle() does the
+ * rest (control.h). The token never leaves the server's lock except to
+ * be compared, or to be blanked out of the audit line (redact_token_cb).
  *
  * Threads: status_start/stop/reconfigure on the main thread; handlers and
  * event streams on libmicrohttpd's connection threads; the pure functions
  * anywhere.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -64,16 +60,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <microhttpd.h>
 
 #include "control.h"
 #include "log.h"
-#include "schedule.h"
 #include "stats.h"
 #include "status.h"
+#include "status_json.h"
+#include "status_metrics.h"
+#include "status_page.h"
+#include "status_rules.h"
 #include "util.h"
-#include "version.h"
 #include "www_assets.h"
 
 #define MOD "status"
@@ -85,7 +82,6 @@
 #define STATUS_THREAD_STACK_BYTES ((size_t)256 * 1024)
 #define STATUS_MAX_URI_BYTES 2048
 #define STATUS_MAX_BODY_BYTES ((uint64_t)65536)
-#define STATUS_MAX_DOC_BYTES ((size_t)4 * 1024 * 1024)
 /* Event streams: check the state every second, send a comment when idle
  * (well inside the connection timeout), and the full state now and then. */
 #define EVENTS_TICK_NS NS_PER_SEC
@@ -94,1076 +90,7 @@
 
 static const char csp_api[] = "default-src 'none'; frame-ancestors 'none'";
 
-/* ---- A growable string with a hard cap. ---- */
-
-struct strbuf {
-	char *data;
-	size_t len;
-	size_t cap;
-	bool failed; /* OOM or over STATUS_MAX_DOC_BYTES */
-};
-
-static bool
-sb_reserve(struct strbuf *sb, size_t extra)
-{
-	size_t want, cap;
-	char *p;
-
-	if (sb->failed)
-		return false;
-	if (extra > STATUS_MAX_DOC_BYTES - sb->len) {
-		sb->failed = true;
-		return false;
-	}
-	want = sb->len + extra + 1;
-	if (want <= sb->cap)
-		return true;
-	cap = sb->cap == 0 ? 1024 : sb->cap;
-	while (cap < want)
-		cap *= 2;
-	p = realloc(sb->data, cap);
-	if (p == NULL) {
-		sb->failed = true;
-		return false;
-	}
-	sb->data = p;
-	sb->cap = cap;
-	return true;
-}
-
-static void
-sb_add(struct strbuf *sb, const char *s, size_t n)
-{
-	if (!sb_reserve(sb, n))
-		return;
-	memcpy(sb->data + sb->len, s, n);
-	sb->len += n;
-	sb->data[sb->len] = '\0';
-}
-
-static void
-sb_puts(struct strbuf *sb, const char *s)
-{
-	sb_add(sb, s, strlen(s));
-}
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct strbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (sb->failed)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !sb_reserve(sb, (size_t)n)) {
-		sb->failed = true;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb->len += (size_t)n;
-}
-
-/* Returns the text (owned) or NULL after a failure. */
-static char *
-sb_take(struct strbuf *sb)
-{
-	char *p;
-
-	if (sb->failed || sb->data == NULL) {
-		free(sb->data);
-		sb->data = NULL;
-		if (!sb->failed)
-			return strdup("");
-		return NULL;
-	}
-	p = sb->data;
-	sb->data = NULL;
-	return p;
-}
-
-/* ---- Escaping. ---- */
-
-size_t
-status_html_escape(char *dst, size_t len, const char *src)
-{
-	const unsigned char *p;
-	size_t need = 0, out = 0, n;
-	bool full = (len == 0);
-	const char *rep;
-
-	if (src == NULL)
-		src = "";
-	p = (const unsigned char *)src;
-	while (*p != '\0') {
-		switch (*p) {
-		case '&':
-			rep = "&amp;";
-			n = 1;
-			break;
-		case '<':
-			rep = "&lt;";
-			n = 1;
-			break;
-		case '>':
-			rep = "&gt;";
-			n = 1;
-			break;
-		case '"':
-			rep = "&quot;";
-			n = 1;
-			break;
-		case '\'':
-			rep = "&#39;";
-			n = 1;
-			break;
-		default:
-			/* Keep a UTF-8 sequence whole: its lead byte says how
-			 * long it is; stray continuation bytes go one by one.
-			 */
-			if (*p >= 0xf0)
-				n = 4;
-			else if (*p >= 0xe0)
-				n = 3;
-			else if (*p >= 0xc0)
-				n = 2;
-			else
-				n = 1;
-			for (size_t k = 1; k < n; k++) {
-				if ((p[k] & 0xc0) != 0x80) {
-					n = k;
-					break;
-				}
-			}
-			rep = NULL;
-			break;
-		}
-		if (rep != NULL) {
-			size_t rl = strlen(rep);
-			need += rl;
-			if (!full && out + rl < len) {
-				memcpy(dst + out, rep, rl);
-				out += rl;
-			} else
-				full = true;
-		} else {
-			need += n;
-			if (!full && out + n < len) {
-				memcpy(dst + out, p, n);
-				out += n;
-			} else
-				full = true;
-		}
-		p += n;
-	}
-	if (len > 0)
-		dst[out] = '\0';
-	return need;
-}
-
-static void
-sb_add_html(struct strbuf *sb, const char *s)
-{
-	size_t need;
-
-	need = status_html_escape(NULL, 0, s);
-	if (!sb_reserve(sb, need))
-		return;
-	status_html_escape(sb->data + sb->len, need + 1, s);
-	sb->len += need;
-}
-
-/* Prometheus label values: backslash, double quote and newline escaped. */
-static void
-sb_add_label(struct strbuf *sb, const char *s)
-{
-	char clean[STATS_TEXT * 2];
-	const char *p;
-
-	util_sanitize_text(clean, sizeof(clean), s);
-	for (p = clean; *p != '\0'; p++) {
-		if (*p == '\\')
-			sb_puts(sb, "\\\\");
-		else if (*p == '"')
-			sb_puts(sb, "\\\"");
-		else if (*p == '\n')
-			sb_puts(sb, "\\n");
-		else
-			sb_add(sb, p, 1);
-	}
-}
-
-/* ---- The rules. ---- */
-
-bool
-status_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
-{
-	int64_t stale_ns;
-	size_t i;
-
-	if (s->programme.state == PROGRAMME_OFF_AIR)
-		return false;
-	if (!s->input.flowing || !(s->input.silent_s < STATUS_SILENT_MAX_S))
-		return false;
-	if (poll_icecast_ns <= 0)
-		poll_icecast_ns = 5 * NS_PER_SEC;
-	stale_ns = 2 * poll_icecast_ns + 5 * NS_PER_SEC;
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		const struct stats_output *o = &s->outputs[i];
-
-		if (strcmp(o->type, "icecast") != 0 || !o->connected)
-			continue;
-		if (!o->mount_listed || o->server_seen_wall_ns <= 0)
-			continue;
-		if (s->now_wall_ns - o->server_seen_wall_ns > stale_ns)
-			continue;
-		return true;
-	}
-	return false;
-}
-
-const char *
-status_state_name(const struct stats_snapshot *s, bool on_air)
-{
-	return on_air ? programme_state_name(s->programme.state) : "off_air";
-}
-
-bool
-status_healthy(const struct stats_snapshot *s, char *reason, size_t reason_len)
-{
-	struct strbuf sb = {0};
-	bool input_ok, output_ok = false;
-	size_t i, shown = 0;
-	char *text;
-
-	input_ok = s->input.flowing;
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++)
-		if (s->outputs[i].connected)
-			output_ok = true;
-	if (reason_len > 0)
-		reason[0] = '\0';
-	if (input_ok && output_ok)
-		return true;
-	if (!input_ok) {
-		sb_puts(&sb, "input not flowing");
-		if (s->input.last_error[0] != '\0')
-			sb_printf(&sb, " (%s)", s->input.last_error);
-	}
-	if (!output_ok) {
-		if (!input_ok)
-			sb_puts(&sb, "; ");
-		if (s->n_outputs == 0)
-			sb_puts(&sb, "no output configured");
-		else
-			sb_puts(&sb, "no output connected");
-		for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-			const struct stats_output *o = &s->outputs[i];
-
-			if (o->last_error[0] == '\0')
-				continue;
-			sb_printf(&sb, "%s%s: %s", shown == 0 ? " (" : "; ",
-			    o->name, o->last_error);
-			shown++;
-		}
-		if (shown > 0)
-			sb_puts(&sb, ")");
-	}
-	text = sb_take(&sb);
-	if (reason_len > 0)
-		util_sanitize_text(
-		    reason, reason_len, text != NULL ? text : "unhealthy");
-	free(text);
-	return false;
-}
-
-/* ---- URLs. ---- */
-
-char *
-status_output_url(const struct stats_snapshot *s, size_t i,
-    const struct status_settings *set, char *buf, size_t len)
-{
-	const struct stats_output *o;
-	size_t n;
-
-	if (len == 0)
-		return buf;
-	buf[0] = '\0';
-	if (i >= s->n_outputs || i >= CONFIG_MAX_OUTPUTS)
-		return buf;
-	o = &s->outputs[i];
-	if (strcmp(o->type, "icecast") != 0)
-		return buf;
-	if (set != NULL && set->public_url[0] != '\0' && o->mount[0] != '\0') {
-		n = strlen(set->public_url);
-		while (n > 0 && set->public_url[n - 1] == '/')
-			n--;
-		snprintf(buf, len, "%.*s%s%s", (int)n, set->public_url,
-		    o->mount[0] == '/' ? "" : "/", o->mount);
-	} else
-		util_strlcpy(buf, o->url, len);
-	return buf;
-}
-
-/* Writes "scheme://host[:port]" of url into buf; false when url is not a
- * plain http(s) URL safe to put in a header. */
-static bool
-url_origin(const char *url, char *buf, size_t len)
-{
-	const char *p, *end;
-	size_t n;
-
-	if (strncmp(url, "http://", 7) == 0)
-		p = url + 7;
-	else if (strncmp(url, "https://", 8) == 0)
-		p = url + 8;
-	else
-		return false;
-	end = p;
-	while (*end != '\0' && *end != '/' && *end != '?' && *end != '#')
-		end++;
-	if (end == p)
-		return false;
-	for (const char *q = p; q < end; q++) {
-		if (!isalnum((unsigned char)*q) && strchr(".-:[]", *q) == NULL)
-			return false;
-	}
-	n = (size_t)(end - url);
-	if (n + 1 > len)
-		return false;
-	memcpy(buf, url, n);
-	buf[n] = '\0';
-	return true;
-}
-
-/* Rough nominal bitrate of an encoding (kbit/s), to find the low-data
- * stream: managed bitrate, else Vorbis' nominal rate for the quality at
- * 44.1 kHz stereo, scaled by channels and rate. */
-static double
-encoding_kbps(const struct stats_snapshot *s, const char *name)
-{
-	static const double q_kbps[] = {
-	    45, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 500};
-	const struct stats_encoding *e = NULL;
-	double kbps, q;
-	size_t i;
-	int qi;
-
-	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
-		if (strcmp(s->encodings[i].name, name) == 0) {
-			e = &s->encodings[i];
-			break;
-		}
-	}
-	if (e == NULL)
-		return 0;
-	if (e->bitrate_kbps > 0)
-		return e->bitrate_kbps;
-	q = isnan(e->quality) ? 4.0 : e->quality;
-	qi = (int)lround(q) + 1;
-	if (qi < 0)
-		qi = 0;
-	if (qi > 11)
-		qi = 11;
-	kbps = q_kbps[qi];
-	kbps *= (e->channels > 0 ? e->channels : 2) / 2.0;
-	if (e->rate_hz > 0 && e->rate_hz < 44100)
-		kbps *= e->rate_hz / 44100.0;
-	return kbps;
-}
-
-/* The player's streams: the first Icecast output, and the one with the
- * lowest bitrate when it is lower. -1 when there is none. */
-static void
-pick_streams(const struct stats_snapshot *s, int *main_out, int *low_out,
-    double *low_kbps)
-{
-	double main_kbps = 0, best = 0, k;
-	size_t i;
-
-	*main_out = -1;
-	*low_out = -1;
-	*low_kbps = 0;
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		if (strcmp(s->outputs[i].type, "icecast") != 0)
-			continue;
-		k = encoding_kbps(s, s->outputs[i].encoding);
-		if (*main_out < 0) {
-			*main_out = (int)i;
-			main_kbps = k;
-			continue;
-		}
-		if (k > 0 && k < main_kbps && (*low_out < 0 || k < best)) {
-			*low_out = (int)i;
-			best = k;
-		}
-	}
-	*low_kbps = best;
-}
-
-static char *
-format_utc_hm(int64_t wall_ns, char *buf, size_t len)
-{
-	time_t t = (time_t)(wall_ns / NS_PER_SEC);
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		util_strlcpy(buf, "", len);
-	else
-		snprintf(buf, len, "%02d:%02d", tm.tm_hour, tm.tm_min);
-	return buf;
-}
-
-/* ---- JSON. ---- */
-
-struct jctx {
-	bool ok;
-};
-
-static void
-jadd(struct jctx *j, cJSON *obj, const char *key, cJSON *item)
-{
-	if (item == NULL || obj == NULL ||
-	    !cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		j->ok = false;
-	}
-}
-
-static void
-jpush(struct jctx *j, cJSON *arr, cJSON *item)
-{
-	if (item == NULL || arr == NULL || !cJSON_AddItemToArray(arr, item)) {
-		cJSON_Delete(item);
-		j->ok = false;
-	}
-}
-
-/* A text from stats, cleaned of control characters and bad UTF-8. */
-static cJSON *
-jtext(const char *s)
-{
-	char clean[1024];
-
-	util_sanitize_text(clean, sizeof(clean), s != NULL ? s : "");
-	return cJSON_CreateString(clean);
-}
-
-static cJSON *
-jtext_or_null(const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return cJSON_CreateNull();
-	return jtext(s);
-}
-
-static cJSON *
-jtime(int64_t wall_ns)
-{
-	char buf[40];
-
-	if (wall_ns <= 0)
-		return cJSON_CreateNull();
-	return cJSON_CreateString(
-	    util_format_iso8601(wall_ns, false, buf, sizeof(buf)));
-}
-
-/* dBFS and seconds with one decimal; never NaN or infinite in JSON. */
-static cJSON *
-jtenths(double v, double floor_value)
-{
-	if (isnan(v) || v < floor_value)
-		v = floor_value;
-	if (isinf(v))
-		v = floor_value;
-	return cJSON_CreateNumber(round(v * 10.0) / 10.0);
-}
-
-static cJSON *
-jcount(uint64_t v)
-{
-	return cJSON_CreateNumber((double)v);
-}
-
-static cJSON *
-json_station(struct jctx *j, const struct stats_snapshot *s)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	jadd(j, o, "name", jtext(s->station_name));
-	jadd(j, o, "description", jtext(s->station_description));
-	jadd(j, o, "url", jtext(s->station_url));
-	return o;
-}
-
-static cJSON *
-json_now(struct jctx *j, const struct stats_snapshot *s)
-{
-	const struct stats_programme *p = &s->programme;
-	cJSON *o = cJSON_CreateObject();
-
-	jadd(j, o, "title", jtext(p->title));
-	jadd(j, o, "artist", jtext(p->artist));
-	jadd(j, o, "source", jtext(p->source));
-	jadd(j, o, "segment", jtext_or_null(p->segment));
-	jadd(j, o, "started_at", jtime(p->started_at_wall_ns));
-	jadd(j, o, "ends_at", jtime(p->ends_at_wall_ns));
-	return o;
-}
-
-static cJSON *
-json_next(struct jctx *j, const struct stats_snapshot *s)
-{
-	cJSON *a = cJSON_CreateArray(), *o;
-	size_t i;
-
-	for (i = 0; i < s->programme.n_next && i < STATS_MAX_NEXT; i++) {
-		const struct stats_next *n = &s->programme.next[i];
-
-		o = cJSON_CreateObject();
-		jadd(j, o, "segment", jtext(n->segment));
-		jadd(j, o, "title", jtext(n->title));
-		jadd(j, o, "starts_at", jtime(n->starts_at_wall_ns));
-		jpush(j, a, o);
-	}
-	return a;
-}
-
-static cJSON *
-json_input(struct jctx *j, const struct stats_snapshot *s)
-{
-	const struct stats_input *in = &s->input;
-	cJSON *o = cJSON_CreateObject();
-
-	jadd(j, o, "type", jtext(in->type));
-	jadd(j, o, "flowing", cJSON_CreateBool(in->flowing));
-	jadd(j, o, "peak_dbfs", jtenths(in->peak_dbfs, -120.0));
-	jadd(j, o, "rms_dbfs", jtenths(in->rms_dbfs, -120.0));
-	jadd(j, o, "silent_s", jtenths(in->silent_s, 0.0));
-	jadd(j, o, "silence_threshold_dbfs",
-	    jtenths(s->silence_threshold_dbfs, -120.0));
-	jadd(j, o, "xruns", jcount(in->xruns));
-	return o;
-}
-
-static cJSON *
-json_encodings(struct jctx *j, const struct stats_snapshot *s)
-{
-	cJSON *a = cJSON_CreateArray(), *o;
-	size_t i;
-
-	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
-		const struct stats_encoding *e = &s->encodings[i];
-
-		o = cJSON_CreateObject();
-		jadd(j, o, "name", jtext(e->name));
-		jadd(j, o, "rate", cJSON_CreateNumber(e->rate_hz));
-		jadd(j, o, "channels", cJSON_CreateNumber(e->channels));
-		jadd(j, o, "quality",
-		    isfinite(e->quality)
-			? cJSON_CreateNumber(round(e->quality * 100.0) / 100.0)
-			: cJSON_CreateNull());
-		jadd(j, o, "bitrate",
-		    e->bitrate_kbps > 0 ? cJSON_CreateNumber(e->bitrate_kbps)
-					: cJSON_CreateNull());
-		jpush(j, a, o);
-	}
-	return a;
-}
-
-static cJSON *
-json_outputs(struct jctx *j, const struct stats_snapshot *s,
-    const struct status_settings *set)
-{
-	cJSON *a = cJSON_CreateArray(), *o;
-	char url[600];
-	size_t i;
-	bool ice;
-
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		const struct stats_output *out = &s->outputs[i];
-
-		ice = strcmp(out->type, "icecast") == 0;
-		status_output_url(s, i, set, url, sizeof(url));
-		o = cJSON_CreateObject();
-		jadd(j, o, "name", jtext(out->name));
-		jadd(j, o, "type", jtext(out->type));
-		jadd(j, o, "encoding", jtext(out->encoding));
-		jadd(j, o, "url", jtext_or_null(url));
-		jadd(j, o, "connected", cJSON_CreateBool(out->connected));
-		jadd(j, o, "since", jtime(out->since_wall_ns));
-		jadd(j, o, "bytes_sent", jcount(out->bytes_sent));
-		jadd(j, o, "queue_bytes", jcount(out->queue_bytes));
-		jadd(j, o, "dropped_bytes", jcount(out->dropped_bytes));
-		jadd(j, o, "reconnects", jcount(out->reconnects));
-		jadd(j, o, "last_error", jtext_or_null(out->last_error));
-		jadd(j, o, "server_reachable",
-		    cJSON_CreateBool(ice && out->server_reachable));
-		jadd(j, o, "mount_listed",
-		    cJSON_CreateBool(ice && out->mount_listed));
-		jadd(j, o, "listeners",
-		    ice && out->listeners >= 0
-			? cJSON_CreateNumber((double)out->listeners)
-			: cJSON_CreateNull());
-		jadd(j, o, "listener_peak",
-		    ice && out->listener_peak >= 0
-			? cJSON_CreateNumber((double)out->listener_peak)
-			: cJSON_CreateNull());
-		jpush(j, a, o);
-	}
-	return a;
-}
-
-char *
-status_json(const struct stats_snapshot *s, const struct status_settings *set,
-    bool pretty)
-{
-	struct jctx j = {.ok = true};
-	cJSON *root;
-	char *text = NULL;
-	bool on_air;
-	int64_t uptime_s;
-
-	on_air = status_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
-	uptime_s = s->uptime_ns > 0 ? s->uptime_ns / NS_PER_SEC : 0;
-	root = cJSON_CreateObject();
-	if (root == NULL)
-		return NULL;
-	jadd(&j, root, "station", json_station(&j, s));
-	jadd(&j, root, "on_air", cJSON_CreateBool(on_air));
-	jadd(&j, root, "state",
-	    cJSON_CreateString(status_state_name(s, on_air)));
-	jadd(&j, root, "uptime_s", cJSON_CreateNumber((double)uptime_s));
-	jadd(&j, root, "now", json_now(&j, s));
-	jadd(&j, root, "next", json_next(&j, s));
-	jadd(&j, root, "input", json_input(&j, s));
-	jadd(&j, root, "encodings", json_encodings(&j, s));
-	jadd(&j, root, "outputs", json_outputs(&j, s, set));
-	jadd(&j, root, "listeners",
-	    cJSON_CreateNumber(s->listeners > 0 ? (double)s->listeners : 0.0));
-	jadd(&j, root, "time", jtime(s->now_wall_ns));
-	jadd(&j, root, "version", cJSON_CreateString(RELAY_VERSION));
-	if (j.ok)
-		text =
-		    pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return text;
-}
-
-/* ---- Metrics. ---- */
-
-static void
-metric_head(
-    struct strbuf *sb, const char *name, const char *type, const char *help)
-{
-	sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void
-metric_value(struct strbuf *sb, double v)
-{
-	if (isnan(v))
-		sb_puts(sb, " NaN\n");
-	else if (isinf(v))
-		sb_puts(sb, v > 0 ? " +Inf\n" : " -Inf\n");
-	else
-		sb_printf(sb, " %.10g\n", v);
-}
-
-static void
-metric_plain(struct strbuf *sb, const char *name, const char *type,
-    const char *help, double v)
-{
-	metric_head(sb, name, type, help);
-	sb_puts(sb, name);
-	metric_value(sb, v);
-}
-
-static void
-metric_counter(
-    struct strbuf *sb, const char *name, const char *help, uint64_t v)
-{
-	metric_head(sb, name, "counter", help);
-	sb_printf(sb, "%s %" PRIu64 "\n", name, v);
-}
-
-enum ofield {
-	OF_CONNECTED,
-	OF_BYTES_SENT,
-	OF_QUEUE,
-	OF_DROPPED,
-	OF_RECONNECTS,
-	OF_REACHABLE,
-	OF_LISTED,
-	OF_LISTENERS,
-	OF_PEAK,
-};
-
-static void
-metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
-    const char *name, const char *type, const char *help, enum ofield f)
-{
-	size_t i;
-	double v;
-
-	metric_head(sb, name, type, help);
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		const struct stats_output *o = &s->outputs[i];
-		bool ice = strcmp(o->type, "icecast") == 0;
-
-		switch (f) {
-		case OF_CONNECTED:
-			v = o->connected;
-			break;
-		case OF_BYTES_SENT:
-			v = (double)o->bytes_sent;
-			break;
-		case OF_QUEUE:
-			v = (double)o->queue_bytes;
-			break;
-		case OF_DROPPED:
-			v = (double)o->dropped_bytes;
-			break;
-		case OF_RECONNECTS:
-			v = (double)o->reconnects;
-			break;
-		case OF_REACHABLE:
-			if (!ice)
-				continue;
-			v = o->server_reachable;
-			break;
-		case OF_LISTED:
-			if (!ice)
-				continue;
-			v = o->mount_listed;
-			break;
-		case OF_LISTENERS:
-			if (!ice || o->listeners < 0)
-				continue;
-			v = (double)o->listeners;
-			break;
-		case OF_PEAK:
-			if (!ice || o->listener_peak < 0)
-				continue;
-			v = (double)o->listener_peak;
-			break;
-		default:
-			continue;
-		}
-		sb_printf(sb, "%s{output=\"", name);
-		sb_add_label(sb, o->name);
-		sb_puts(sb, "\"}");
-		metric_value(sb, v);
-	}
-}
-
-char *
-status_metrics(
-    const struct stats_snapshot *s, const struct status_settings *set)
-{
-	struct strbuf sb = {0};
-	char url[600];
-	size_t i;
-	bool on_air;
-
-	on_air = status_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
-	metric_plain(
-	    &sb, "relay_up", "gauge", "1 while relay runs and answers.", 1);
-	metric_head(&sb, "relay_build_info", "gauge",
-	    "Always 1; version and git revision as labels.");
-	sb_puts(&sb, "relay_build_info{version=\"");
-	sb_add_label(&sb, RELAY_VERSION);
-	sb_puts(&sb, "\",revision=\"");
-	sb_add_label(&sb, relay_git_rev());
-	sb_puts(&sb, "\"} 1\n");
-	metric_plain(&sb, "relay_on_air", "gauge",
-	    "1 when audio above the silence threshold reaches a listed "
-	    "Icecast mount.",
-	    on_air);
-	metric_plain(&sb, "relay_uptime_seconds", "gauge",
-	    "Seconds since relay started.",
-	    (double)(s->uptime_ns / NS_PER_MS) / 1000.0);
-	metric_plain(&sb, "relay_input_flowing", "gauge",
-	    "1 when input frames arrived within the last second.",
-	    s->input.flowing);
-	metric_plain(&sb, "relay_input_peak_dbfs", "gauge",
-	    "Programme peak level over the last block, in dBFS.",
-	    isfinite(s->input.peak_dbfs) ? s->input.peak_dbfs : -120.0);
-	metric_plain(&sb, "relay_input_rms_dbfs", "gauge",
-	    "Programme RMS level over the last block, in dBFS.",
-	    isfinite(s->input.rms_dbfs) ? s->input.rms_dbfs : -120.0);
-	metric_plain(&sb, "relay_input_silent_seconds", "gauge",
-	    "How long the programme has stayed below the silence threshold.",
-	    s->input.silent_s);
-	metric_counter(&sb, "relay_input_frames_total",
-	    "Audio frames captured.", s->input.frames);
-	metric_counter(&sb, "relay_input_xruns_total",
-	    "Capture overruns reported by ALSA.", s->input.xruns);
-	metric_counter(&sb, "relay_input_overflow_frames_total",
-	    "Frames lost because the ring to the encoder was full.",
-	    s->input.overflows);
-	metric_counter(&sb, "relay_input_reopens_total",
-	    "Times the input was reopened after an error.", s->input.reopens);
-
-	metric_head(&sb, "relay_encoding_bytes_total", "counter",
-	    "Bytes of Vorbis packets produced per encoding.");
-	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
-		sb_puts(&sb, "relay_encoding_bytes_total{encoding=\"");
-		sb_add_label(&sb, s->encodings[i].name);
-		sb_printf(&sb, "\"} %" PRIu64 "\n", s->encodings[i].bytes);
-	}
-	metric_head(&sb, "relay_encoding_packets_total", "counter",
-	    "Vorbis packets produced per encoding.");
-	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
-		sb_puts(&sb, "relay_encoding_packets_total{encoding=\"");
-		sb_add_label(&sb, s->encodings[i].name);
-		sb_printf(&sb, "\"} %" PRIu64 "\n", s->encodings[i].packets);
-	}
-
-	metric_head(&sb, "relay_output_info", "gauge",
-	    "Always 1; type, encoding and listener URL as labels.");
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		const struct stats_output *o = &s->outputs[i];
-
-		sb_puts(&sb, "relay_output_info{output=\"");
-		sb_add_label(&sb, o->name);
-		sb_puts(&sb, "\",type=\"");
-		sb_add_label(&sb, o->type);
-		sb_puts(&sb, "\",encoding=\"");
-		sb_add_label(&sb, o->encoding);
-		sb_puts(&sb, "\",url=\"");
-		sb_add_label(
-		    &sb, status_output_url(s, i, set, url, sizeof(url)));
-		sb_puts(&sb, "\"} 1\n");
-	}
-	metric_outputs(&sb, s, "relay_output_connected", "gauge",
-	    "1 while the output is connected (file: open).", OF_CONNECTED);
-	metric_outputs(&sb, s, "relay_output_bytes_sent_total", "counter",
-	    "Bytes the output has sent or written.", OF_BYTES_SENT);
-	metric_outputs(&sb, s, "relay_output_queue_bytes", "gauge",
-	    "Bytes waiting in the output's queue.", OF_QUEUE);
-	metric_outputs(&sb, s, "relay_output_dropped_bytes_total", "counter",
-	    "Bytes dropped because the output fell behind.", OF_DROPPED);
-	metric_outputs(&sb, s, "relay_output_reconnects_total", "counter",
-	    "Reconnections of the output.", OF_RECONNECTS);
-	metric_outputs(&sb, s, "relay_output_server_reachable", "gauge",
-	    "1 when the last Icecast status poll got an answer.", OF_REACHABLE);
-	metric_outputs(&sb, s, "relay_output_mount_listed", "gauge",
-	    "1 when Icecast lists the mount with audio.", OF_LISTED);
-	metric_outputs(&sb, s, "relay_listeners", "gauge",
-	    "Listeners Icecast reports on the output's mount.", OF_LISTENERS);
-	metric_outputs(&sb, s, "relay_listener_peak", "gauge",
-	    "Most listeners seen on the mount since relay started.", OF_PEAK);
-	return sb_take(&sb);
-}
-
-/* ---- The page. ---- */
-
-struct page_ctx {
-	const struct stats_snapshot *s;
-	const struct status_settings *set;
-	bool on_air;
-	int main_i, low_i;
-	double low_kbps;
-	char main_url[600];
-	char low_url[600];
-};
-
-static bool
-http_url(const char *u)
-{
-	return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
-}
-
-static const char *
-badge_class(const struct page_ctx *pc)
-{
-	if (!pc->on_air)
-		return "off";
-	if (pc->s->programme.state == PROGRAMME_FALLBACK)
-		return "fallback";
-	return "on";
-}
-
-static const char *
-badge_text(const struct page_ctx *pc)
-{
-	if (!pc->on_air)
-		return "OFF AIR";
-	if (pc->s->programme.state == PROGRAMME_FALLBACK)
-		return "Back shortly";
-	return "ON AIR";
-}
-
-static void
-next_items(struct strbuf *sb, const struct stats_snapshot *s)
-{
-	char iso[40], hm[32];
-	size_t i;
-
-	for (i = 0; i < s->programme.n_next && i < STATS_MAX_NEXT; i++) {
-		const struct stats_next *n = &s->programme.next[i];
-
-		sb_puts(sb, "<li><time datetime=\"");
-		sb_add_html(sb, util_format_iso8601(n->starts_at_wall_ns, false,
-				    iso, sizeof(iso)));
-		sb_puts(sb, "\">");
-		sb_add_html(
-		    sb, format_utc_hm(n->starts_at_wall_ns, hm, sizeof(hm)));
-		sb_puts(sb, "</time> <span dir=\"auto\">");
-		sb_add_html(sb, n->title[0] != '\0' ? n->title : n->segment);
-		sb_puts(sb, "</span></li>");
-	}
-}
-
-/* Appends the value of key: escaped unless raw. */
-static void
-page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
-    size_t klen, bool raw)
-{
-	const struct stats_snapshot *s = pc->s;
-	const struct stats_programme *p = &s->programme;
-	char buf[700];
-	const char *v = NULL;
-
-#define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
-	if (raw) {
-		if (KEY("next_items"))
-			next_items(sb, s);
-		return;
-	}
-	if (KEY("station_name"))
-		v = s->station_name[0] != '\0' ? s->station_name : "relay";
-	else if (KEY("station_description"))
-		v = s->station_description;
-	else if (KEY("description_hidden"))
-		v = s->station_description[0] != '\0' ? "" : "hidden";
-	else if (KEY("station_url"))
-		v = http_url(s->station_url) ? s->station_url : "";
-	else if (KEY("station_url_hidden"))
-		v = http_url(s->station_url) ? "" : "hidden";
-	else if (KEY("on_air"))
-		v = pc->on_air ? "true" : "false";
-	else if (KEY("state"))
-		v = status_state_name(s, pc->on_air);
-	else if (KEY("badge_class"))
-		v = badge_class(pc);
-	else if (KEY("badge_text"))
-		v = badge_text(pc);
-	else if (KEY("off_note_hidden"))
-		v = pc->on_air ? "hidden" : "";
-	else if (KEY("now_title"))
-		v = p->title[0] != '\0'
-			? p->title
-			: (s->station_name[0] != '\0' ? s->station_name
-						      : "relay");
-	else if (KEY("now_artist"))
-		v = p->artist;
-	else if (KEY("artist_hidden"))
-		v = p->artist[0] != '\0' ? "" : "hidden";
-	else if (KEY("now_segment"))
-		v = p->segment;
-	else if (KEY("segment_hidden"))
-		v = p->segment[0] != '\0' ? "" : "hidden";
-	else if (KEY("now_since_iso"))
-		v = p->started_at_wall_ns > 0
-			? util_format_iso8601(
-			      p->started_at_wall_ns, false, buf, sizeof(buf))
-			: "";
-	else if (KEY("now_since_text"))
-		v = p->started_at_wall_ns > 0
-			? format_utc_hm(p->started_at_wall_ns, buf, sizeof(buf))
-			: "";
-	else if (KEY("since_hidden"))
-		v = p->started_at_wall_ns > 0 ? "" : "hidden";
-	else if (KEY("now_ends_iso"))
-		v = p->ends_at_wall_ns > 0
-			? util_format_iso8601(
-			      p->ends_at_wall_ns, false, buf, sizeof(buf))
-			: "";
-	else if (KEY("now_ends_text"))
-		v = p->ends_at_wall_ns > 0
-			? format_utc_hm(p->ends_at_wall_ns, buf, sizeof(buf))
-			: "";
-	else if (KEY("ends_hidden"))
-		v = p->ends_at_wall_ns > 0 ? "" : "hidden";
-	else if (KEY("next_hidden"))
-		v = p->n_next > 0 ? "" : "hidden";
-	else if (KEY("listeners_text")) {
-		snprintf(buf, sizeof(buf), "%" PRId64 " listening",
-		    s->listeners > 0 ? s->listeners : 0);
-		v = buf;
-	} else if (KEY("stream_url"))
-		v = pc->main_url;
-	else if (KEY("stream_hidden"))
-		v = pc->main_i >= 0 ? "" : "hidden";
-	else if (KEY("no_stream_hidden"))
-		v = pc->main_i >= 0 ? "hidden" : "";
-	else if (KEY("m3u_url") || KEY("xspf_url")) {
-		snprintf(buf, sizeof(buf), "%s.%s", pc->main_url,
-		    KEY("m3u_url") ? "m3u" : "xspf");
-		v = pc->main_i >= 0 ? buf : "";
-	} else if (KEY("low_url"))
-		v = pc->low_url;
-	else if (KEY("low_label")) {
-		snprintf(buf, sizeof(buf), "%.0f kbit/s", pc->low_kbps);
-		v = buf;
-	} else if (KEY("low_hidden"))
-		v = pc->low_i >= 0 ? "" : "hidden";
-	else if (KEY("timezone"))
-		v = pc->set != NULL ? pc->set->timezone : "";
-	else if (KEY("updated_text"))
-		v = format_utc_hm(s->now_wall_ns, buf, sizeof(buf));
-	else if (KEY("updated_iso"))
-		v = util_format_iso8601(
-		    s->now_wall_ns, false, buf, sizeof(buf));
-	else if (KEY("version"))
-		v = RELAY_VERSION;
-#undef KEY
-	if (v != NULL)
-		sb_add_html(sb, v);
-}
-
-char *
-status_render_page(const char *template_text, const struct stats_snapshot *s,
-    const struct status_settings *set)
-{
-	struct page_ctx pc = {.s = s, .set = set};
-	struct strbuf sb = {0};
-	const char *p = template_text, *open, *close, *key;
-	bool raw;
-
-	pc.on_air = status_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
-	pick_streams(s, &pc.main_i, &pc.low_i, &pc.low_kbps);
-	if (pc.main_i >= 0)
-		status_output_url(s, (size_t)pc.main_i, set, pc.main_url,
-		    sizeof(pc.main_url));
-	if (pc.low_i >= 0)
-		status_output_url(
-		    s, (size_t)pc.low_i, set, pc.low_url, sizeof(pc.low_url));
-	while ((open = strstr(p, "{{")) != NULL) {
-		close = strstr(open + 2, "}}");
-		if (close == NULL)
-			break;
-		sb_add(&sb, p, (size_t)(open - p));
-		key = open + 2;
-		raw = (*key == '&');
-		if (raw)
-			key++;
-		page_value(&sb, &pc, key, (size_t)(close - key), raw);
-		p = close + 2;
-	}
-	sb_puts(&sb, p);
-	return sb_take(&sb);
-}
-
-/* ---- The control API: pure pieces. ---- */
+/* ---- The bearer token. ---- */
 
 bool
 status_token_equal(const char *given, const char *expected)
@@ -1212,670 +139,6 @@ status_auth_check(const char *authorization, const char *token)
 					    : STATUS_AUTH_WRONG;
 }
 
-/* cJSON recurses once per nesting level; a 16 KiB body of "[[[[..." would
- * use far more of a 256 KiB connection stack than a request deserves. A
- * control body is flat: one object, no nesting at all is needed. */
-#define CONTROL_MAX_DEPTH 4
-
-static bool
-json_depth_ok(const char *body, size_t len)
-{
-	size_t i;
-	int depth = 0;
-	bool in_str = false;
-
-	for (i = 0; i < len; i++) {
-		char ch = body[i];
-
-		if (in_str) {
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = false;
-			continue;
-		}
-		if (ch == '"')
-			in_str = true;
-		else if (ch == '{' || ch == '[') {
-			if (++depth > CONTROL_MAX_DEPTH)
-				return false;
-		} else if (ch == '}' || ch == ']')
-			depth--;
-	}
-	return true;
-}
-
-static bool
-blank(const char *body, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (!isspace((unsigned char)body[i]))
-			return false;
-	}
-	return true;
-}
-
-/* A string field into dst (capacity cap, so at most cap - 1 bytes). */
-static int
-field_string(const cJSON *it, char *dst, size_t cap, bool allow_empty,
-    char *err, size_t errlen)
-{
-	size_t n;
-
-	if (!cJSON_IsString(it) || it->valuestring == NULL) {
-		snprintf(err, errlen, "%s: must be a string", it->string);
-		return -EINVAL;
-	}
-	n = strlen(it->valuestring);
-	if (n > cap - 1) {
-		snprintf(err, errlen, "%s: %zu bytes, at most %zu allowed",
-		    it->string, n, cap - 1);
-		return -EINVAL;
-	}
-	util_sanitize_text(dst, cap, it->valuestring);
-	if (!allow_empty && dst[0] == '\0') {
-		snprintf(err, errlen, "%s: must not be empty", it->string);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* A path or URL: kept byte for byte, but no control characters. */
-static int
-field_path(const cJSON *it, char *dst, size_t cap, char *err, size_t errlen)
-{
-	const unsigned char *p;
-	size_t n;
-
-	if (!cJSON_IsString(it) || it->valuestring == NULL) {
-		snprintf(err, errlen, "%s: must be a string", it->string);
-		return -EINVAL;
-	}
-	n = strlen(it->valuestring);
-	if (n == 0) {
-		snprintf(err, errlen, "%s: must not be empty", it->string);
-		return -EINVAL;
-	}
-	if (n > cap - 1) {
-		snprintf(err, errlen, "%s: %zu bytes, at most %zu allowed",
-		    it->string, n, cap - 1);
-		return -EINVAL;
-	}
-	for (p = (const unsigned char *)it->valuestring; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errlen,
-			    "%s: must not hold control characters", it->string);
-			return -EINVAL;
-		}
-	}
-	memcpy(dst, it->valuestring, n + 1);
-	return 0;
-}
-
-static int
-field_number(const cJSON *it, double min, double max, const char *unit,
-    double *out, char *err, size_t errlen)
-{
-	if (!cJSON_IsNumber(it)) {
-		snprintf(
-		    err, errlen, "%s: must be a number (%s)", it->string, unit);
-		return -EINVAL;
-	}
-	if (!isfinite(it->valuedouble) || it->valuedouble < min ||
-	    it->valuedouble > max) {
-		snprintf(err, errlen,
-		    "%s: %g is out of range (allowed %g to %g %s)", it->string,
-		    it->valuedouble, min, max, unit);
-		return -EINVAL;
-	}
-	*out = it->valuedouble;
-	return 0;
-}
-
-/* "duration": "90s" | "1h30m" | a number of seconds; (0, 24 h]. */
-static int
-field_duration(const cJSON *it, int64_t *out_ns, char *err, size_t errlen)
-{
-	int64_t ns = 0;
-	double s;
-
-	if (cJSON_IsNumber(it)) {
-		s = it->valuedouble;
-		if (!isfinite(s) || s <= 0 || s > 24.0 * 3600.0)
-			goto range;
-		ns = llround(s * 1e9);
-	} else if (cJSON_IsString(it) && it->valuestring != NULL) {
-		if (util_parse_duration_ns(it->valuestring, &ns) == -EINVAL) {
-			snprintf(err, errlen,
-			    "duration: \"%.40s\" is not a duration (allowed "
-			    "e.g. \"90s\", \"15m\", \"1h30m\" or a number of "
-			    "seconds)",
-			    it->valuestring);
-			return -EINVAL;
-		}
-	} else {
-		snprintf(err, errlen,
-		    "duration: must be a string such as "
-		    "\"90s\" or a number of seconds");
-		return -EINVAL;
-	}
-	if (ns <= 0 || ns > 24 * 3600 * NS_PER_SEC)
-		goto range;
-	*out_ns = ns;
-	return 0;
-range:
-	snprintf(err, errlen,
-	    "duration: out of range (allowed more than 0, at most 24h)");
-	return -EINVAL;
-}
-
-static int
-digits(const char *p, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* "2026-11-27T10:00:00Z" (also ".250" fractions, "+00:00", a space for
- * the T). 0 or -EINVAL. */
-static int
-parse_utc(const char *s, int64_t *out_ns)
-{
-	struct tm tm = {0}, back;
-	int year, mon, day, hh, mm, ss;
-	int64_t frac_ns = 0, scale = NS_PER_SEC / 10;
-	const char *p;
-	time_t t;
-
-	if (strlen(s) < 20 || digits(s, 4, &year) < 0 || s[4] != '-' ||
-	    digits(s + 5, 2, &mon) < 0 || s[7] != '-' ||
-	    digits(s + 8, 2, &day) < 0 || (s[10] != 'T' && s[10] != ' ') ||
-	    digits(s + 11, 2, &hh) < 0 || s[13] != ':' ||
-	    digits(s + 14, 2, &mm) < 0 || s[16] != ':' ||
-	    digits(s + 17, 2, &ss) < 0)
-		return -EINVAL;
-	p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		for (; *p >= '0' && *p <= '9'; p++) {
-			frac_ns += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
-		return -EINVAL;
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon - 1;
-	tm.tm_mday = day;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	t = timegm(&tm);
-	/* timegm() normalises 2026-02-30; a real date comes back equal. */
-	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL ||
-	    back.tm_year != year - 1900 || back.tm_mon != mon - 1 ||
-	    back.tm_mday != day || back.tm_hour != hh || back.tm_min != mm ||
-	    back.tm_sec != ss)
-		return -EINVAL;
-	*out_ns = (int64_t)t * NS_PER_SEC + frac_ns;
-	return 0;
-}
-
-/* A start time more than this far back is a mistake, not "now". */
-#define CONTROL_AT_PAST_NS (10 * NS_PER_SEC)
-/* Later than this belongs in the schedule file. */
-#define CONTROL_AT_AHEAD_NS (24 * 3600 * NS_PER_SEC)
-
-static int
-field_at(const cJSON *it, int64_t now_wall_ns, int64_t *out_ns, char *err,
-    size_t errlen)
-{
-	int64_t at;
-
-	if (cJSON_IsNull(it)) {
-		*out_ns = 0;
-		return 0;
-	}
-	if (!cJSON_IsString(it) || it->valuestring == NULL) {
-		snprintf(err, errlen,
-		    "at: must be a string: an ISO 8601 UTC "
-		    "time such as \"2026-11-27T10:00:00Z\", or \"now\"");
-		return -EINVAL;
-	}
-	if (strcmp(it->valuestring, "now") == 0) {
-		*out_ns = 0;
-		return 0;
-	}
-	if (parse_utc(it->valuestring, &at) < 0) {
-		snprintf(err, errlen,
-		    "at: \"%.40s\" is not an ISO 8601 UTC time (allowed e.g. "
-		    "\"2026-11-27T10:00:00Z\", or \"now\")",
-		    it->valuestring);
-		return -EINVAL;
-	}
-	if (at < now_wall_ns - CONTROL_AT_PAST_NS) {
-		snprintf(err, errlen, "at: %s is in the past", it->valuestring);
-		return -EINVAL;
-	}
-	if (at > now_wall_ns + CONTROL_AT_AHEAD_NS) {
-		snprintf(err, errlen,
-		    "at: %s is more than 24 hours ahead "
-		    "(use the schedule file)",
-		    it->valuestring);
-		return -EINVAL;
-	}
-	*out_ns = at <= now_wall_ns ? 0 : at;
-	return 0;
-}
-
-static bool
-source_by_name(const char *name, enum schedule_source *out)
-{
-	static const enum schedule_source all[] = {
-	    SCHEDULE_SOURCE_FILE,
-	    SCHEDULE_SOURCE_PLAYLIST,
-	    SCHEDULE_SOURCE_LIVE,
-	    SCHEDULE_SOURCE_STREAM,
-	    SCHEDULE_SOURCE_TONE,
-	    SCHEDULE_SOURCE_SILENCE,
-	};
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(all); i++) {
-		if (strcmp(name, schedule_source_name(all[i])) == 0) {
-			*out = all[i];
-			return true;
-		}
-	}
-	return false;
-}
-
-/* http:// or https://, a host, and nothing a header or a log could
- * choke on. */
-static bool
-url_ok(const char *u)
-{
-	const char *p;
-
-	if (strncmp(u, "http://", 7) == 0)
-		p = u + 7;
-	else if (strncmp(u, "https://", 8) == 0)
-		p = u + 8;
-	else
-		return false;
-	if (*p == '\0' || *p == '/')
-		return false;
-	for (; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-enum seg_field {
-	SF_SOURCE,
-	SF_PATH,
-	SF_URL,
-	SF_AT,
-	SF_DURATION,
-	SF_TITLE,
-	SF_ARTIST,
-	SF_FREQUENCY,
-	SF_LEVEL,
-	SF_COUNT,
-};
-
-static const char *const seg_field_names[SF_COUNT] = {
-    [SF_SOURCE] = "source",
-    [SF_PATH] = "path",
-    [SF_URL] = "url",
-    [SF_AT] = "at",
-    [SF_DURATION] = "duration",
-    [SF_TITLE] = "title",
-    [SF_ARTIST] = "artist",
-    [SF_FREQUENCY] = "frequency",
-    [SF_LEVEL] = "level_dbfs",
-};
-
-static int
-parse_segment(const cJSON *root, int64_t now_wall_ns,
-    struct control_request *req, char *err, size_t errlen)
-{
-	const cJSON *f[SF_COUNT] = {NULL}, *it;
-	struct programme_request *play = &req->play;
-	enum schedule_source kind;
-	const char *only = NULL;
-	int k, rc;
-
-	cJSON_ArrayForEach(it, root)
-	{
-		for (k = 0; k < SF_COUNT; k++) {
-			if (strcmp(it->string, seg_field_names[k]) == 0)
-				break;
-		}
-		if (k == SF_COUNT) {
-			snprintf(err, errlen,
-			    "%.40s: unknown field (allowed: source, path, "
-			    "url, at, duration, title, artist, frequency, "
-			    "level_dbfs)",
-			    it->string);
-			return -EINVAL;
-		}
-		if (f[k] != NULL) {
-			snprintf(err, errlen, "%s: given twice", it->string);
-			return -EINVAL;
-		}
-		/* null is the same as leaving an optional field out. */
-		if (!cJSON_IsNull(it) || k == SF_SOURCE)
-			f[k] = it;
-	}
-	if (f[SF_SOURCE] == NULL) {
-		snprintf(err, errlen,
-		    "source: missing (allowed: "
-		    "file|playlist|live|stream|tone|silence)");
-		return -EINVAL;
-	}
-	if (!cJSON_IsString(f[SF_SOURCE]) ||
-	    f[SF_SOURCE]->valuestring == NULL ||
-	    !source_by_name(f[SF_SOURCE]->valuestring, &kind)) {
-		snprintf(err, errlen,
-		    "source: must be one of the strings "
-		    "file|playlist|live|stream|tone|silence");
-		return -EINVAL;
-	}
-	play->kind = kind;
-	play->frequency_hz = 440.0;
-	play->level_dbfs = -18.0;
-
-	/* Fields that only one kind of source uses. */
-	if (f[SF_PATH] != NULL && kind != SCHEDULE_SOURCE_FILE &&
-	    kind != SCHEDULE_SOURCE_PLAYLIST)
-		only = "path: only for source file or playlist";
-	else if (f[SF_URL] != NULL && kind != SCHEDULE_SOURCE_STREAM)
-		only = "url: only for source stream";
-	else if (f[SF_FREQUENCY] != NULL && kind != SCHEDULE_SOURCE_TONE)
-		only = "frequency: only for source tone";
-	else if (f[SF_LEVEL] != NULL && kind != SCHEDULE_SOURCE_TONE)
-		only = "level_dbfs: only for source tone";
-	if (only != NULL) {
-		snprintf(err, errlen, "%s (this is source %s)", only,
-		    schedule_source_name(kind));
-		return -EINVAL;
-	}
-	if ((kind == SCHEDULE_SOURCE_FILE ||
-		kind == SCHEDULE_SOURCE_PLAYLIST) &&
-	    f[SF_PATH] == NULL) {
-		snprintf(err, errlen, "path: missing (source %s needs one)",
-		    schedule_source_name(kind));
-		return -EINVAL;
-	}
-	if (kind == SCHEDULE_SOURCE_STREAM && f[SF_URL] == NULL) {
-		snprintf(err, errlen, "url: missing (source stream needs one)");
-		return -EINVAL;
-	}
-	if (kind != SCHEDULE_SOURCE_FILE && f[SF_DURATION] == NULL) {
-		snprintf(err, errlen,
-		    "duration: missing (required for "
-		    "source %s; e.g. \"90s\" or 90)",
-		    schedule_source_name(kind));
-		return -EINVAL;
-	}
-	if (f[SF_PATH] != NULL && (rc = field_path(f[SF_PATH], req->path,
-				       sizeof(req->path), err, errlen)) < 0)
-		return rc;
-	if (f[SF_URL] != NULL) {
-		if ((rc = field_path(f[SF_URL], req->url, sizeof(req->url), err,
-			 errlen)) < 0)
-			return rc;
-		if (!url_ok(req->url)) {
-			snprintf(err, errlen,
-			    "url: must be an http:// or "
-			    "https:// URL without spaces");
-			return -EINVAL;
-		}
-	}
-	if (f[SF_AT] != NULL && (rc = field_at(f[SF_AT], now_wall_ns,
-				     &play->at_wall_ns, err, errlen)) < 0)
-		return rc;
-	if (f[SF_DURATION] != NULL &&
-	    (rc = field_duration(
-		 f[SF_DURATION], &play->duration_ns, err, errlen)) < 0)
-		return rc;
-	if (f[SF_TITLE] != NULL &&
-	    (rc = field_string(f[SF_TITLE], req->title, sizeof(req->title),
-		 true, err, errlen)) < 0)
-		return rc;
-	if (f[SF_ARTIST] != NULL &&
-	    (rc = field_string(f[SF_ARTIST], req->artist, sizeof(req->artist),
-		 true, err, errlen)) < 0)
-		return rc;
-	if (f[SF_FREQUENCY] != NULL &&
-	    (rc = field_number(f[SF_FREQUENCY], 0.0, 20000.0, "Hz",
-		 &play->frequency_hz, err, errlen)) < 0)
-		return rc;
-	if (f[SF_LEVEL] != NULL &&
-	    (rc = field_number(f[SF_LEVEL], -120.0, 0.0, "dBFS",
-		 &play->level_dbfs, err, errlen)) < 0)
-		return rc;
-	return 0;
-}
-
-static int
-parse_metadata(
-    const cJSON *root, struct control_request *req, char *err, size_t errlen)
-{
-	const cJSON *title = NULL, *artist = NULL, *it;
-	int rc;
-
-	cJSON_ArrayForEach(it, root)
-	{
-		const cJSON **slot;
-
-		if (strcmp(it->string, "title") == 0)
-			slot = &title;
-		else if (strcmp(it->string, "artist") == 0)
-			slot = &artist;
-		else {
-			snprintf(err, errlen,
-			    "%.40s: unknown field (allowed: title, artist)",
-			    it->string);
-			return -EINVAL;
-		}
-		if (*slot != NULL) {
-			snprintf(err, errlen, "%s: given twice", it->string);
-			return -EINVAL;
-		}
-		*slot = it;
-	}
-	if (title == NULL) {
-		snprintf(err, errlen, "title: missing");
-		return -EINVAL;
-	}
-	if ((rc = field_string(title, req->title, sizeof(req->title), false,
-		 err, errlen)) < 0)
-		return rc;
-	if (artist != NULL && !cJSON_IsNull(artist) &&
-	    (rc = field_string(artist, req->artist, sizeof(req->artist), true,
-		 err, errlen)) < 0)
-		return rc;
-	return 0;
-}
-
-int
-status_control_parse(enum status_control ep, const char *body, size_t len,
-    int64_t now_wall_ns, struct control_request *req, char *err, size_t errlen)
-{
-	cJSON *root = NULL;
-	const char *end = NULL;
-	int rc = -EINVAL;
-
-	memset(req, 0, sizeof(*req));
-	if (errlen > 0)
-		err[0] = '\0';
-	switch (ep) {
-	case STATUS_CONTROL_SEGMENTS:
-		req->what = CONTROL_PLAY;
-		break;
-	case STATUS_CONTROL_SKIP:
-		req->what = CONTROL_SKIP;
-		break;
-	case STATUS_CONTROL_METADATA:
-		req->what = CONTROL_METADATA;
-		break;
-	case STATUS_CONTROL_RELOAD:
-		req->what = CONTROL_RELOAD;
-		break;
-	}
-	if (len > STATUS_CONTROL_MAX_BODY_BYTES) {
-		snprintf(err, errlen, "the body is over %zu bytes",
-		    STATUS_CONTROL_MAX_BODY_BYTES);
-		return -EMSGSIZE;
-	}
-	if (body == NULL || blank(body, len)) {
-		if (ep == STATUS_CONTROL_SKIP || ep == STATUS_CONTROL_RELOAD)
-			return 0;
-		snprintf(err, errlen, "the body must be a JSON object");
-		return -EINVAL;
-	}
-	if (!json_depth_ok(body, len)) {
-		snprintf(err, errlen, "the body nests too deeply");
-		return -EINVAL;
-	}
-	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
-	if (root == NULL || !blank(end, len - (size_t)(end - body))) {
-		snprintf(err, errlen, "the body is not valid JSON");
-		goto out;
-	}
-	if (!cJSON_IsObject(root)) {
-		snprintf(err, errlen, "the body must be a JSON object");
-		goto out;
-	}
-	switch (ep) {
-	case STATUS_CONTROL_SEGMENTS:
-		rc = parse_segment(root, now_wall_ns, req, err, errlen);
-		break;
-	case STATUS_CONTROL_METADATA:
-		rc = parse_metadata(root, req, err, errlen);
-		break;
-	case STATUS_CONTROL_SKIP:
-	case STATUS_CONTROL_RELOAD:
-		if (root->child != NULL) {
-			snprintf(err, errlen,
-			    "%.40s: unknown field (this "
-			    "request takes no fields)",
-			    root->child->string);
-			break;
-		}
-		rc = 0;
-		break;
-	}
-out:
-	cJSON_Delete(root);
-	if (rc < 0) {
-		/* Leave nothing half-filled behind. */
-		enum control_what what = req->what;
-
-		memset(req, 0, sizeof(*req));
-		req->what = what;
-	}
-	return rc;
-}
-
-/* Copies url into dst with any "user:password@" shown as "***@". */
-static void
-redact_userinfo(char *dst, size_t len, const char *url)
-{
-	const char *host = strstr(url, "://"), *at, *end;
-
-	if (host == NULL) {
-		util_strlcpy(dst, url, len);
-		return;
-	}
-	host += 3;
-	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
-	if (at == NULL) {
-		util_strlcpy(dst, url, len);
-		return;
-	}
-	snprintf(dst, len, "%.*s***%s", (int)(host - url), url, at);
-}
-
-static void
-describe_seconds(char *buf, size_t len, int64_t ns)
-{
-	if (ns % NS_PER_SEC == 0)
-		snprintf(buf, len, "%" PRId64 " s", ns / NS_PER_SEC);
-	else
-		snprintf(buf, len, "%.3f s", (double)ns / 1e9);
-}
-
-char *
-status_control_describe(
-    const struct control_request *req, char *buf, size_t len)
-{
-	const struct programme_request *play = &req->play;
-	struct strbuf sb = {0};
-	char tmp[CONTROL_TEXT + 16];
-	char *text;
-
-	if (len == 0)
-		return buf;
-	switch (req->what) {
-	case CONTROL_PLAY:
-		sb_printf(&sb, "play %s", schedule_source_name(play->kind));
-		if (req->path[0] != '\0')
-			sb_printf(&sb, " %s", req->path);
-		if (req->url[0] != '\0') {
-			redact_userinfo(tmp, sizeof(tmp), req->url);
-			sb_printf(&sb, " %s", tmp);
-		}
-		if (play->kind == SCHEDULE_SOURCE_TONE)
-			sb_printf(&sb, " %g Hz %g dBFS", play->frequency_hz,
-			    play->level_dbfs);
-		if (play->duration_ns > 0) {
-			describe_seconds(tmp, sizeof(tmp), play->duration_ns);
-			sb_printf(&sb, " %s", tmp);
-		} else
-			sb_puts(&sb, " (whole file)");
-		if (play->at_wall_ns > 0)
-			sb_printf(&sb, " at %s",
-			    util_format_iso8601(
-				play->at_wall_ns, false, tmp, sizeof(tmp)));
-		if (req->title[0] != '\0')
-			sb_printf(&sb, " '%s'", req->title);
-		if (req->artist[0] != '\0')
-			sb_printf(&sb, " by '%s'", req->artist);
-		break;
-	case CONTROL_SKIP:
-		sb_puts(&sb, "skip the segment on air");
-		break;
-	case CONTROL_METADATA:
-		sb_printf(&sb, "live title '%s'", req->title);
-		if (req->artist[0] != '\0')
-			sb_printf(&sb, " by '%s'", req->artist);
-		break;
-	case CONTROL_RELOAD:
-		sb_puts(&sb, "reload config and schedule");
-		break;
-	}
-	text = sb_take(&sb);
-	util_strlcpy(buf, text != NULL ? text : "?", len);
-	free(text);
-	return buf;
-}
-
 /* ---- Settings. ---- */
 
 void
@@ -1916,7 +179,7 @@ struct request {
 	unsigned int uri_status; /* 0, 400 or 414 */
 	bool headers_seen;
 	uint64_t body_bytes;
-	/* Control endpoints: the first STATUS_CONTROL_MAX_BODY_BYTES of the
+	/* Control endpoints: the first CONTROL_MAX_BODY_BYTES of the
 	 * body (owned; NULL until a byte arrives). */
 	char *body;
 	size_t body_len;
@@ -2186,8 +449,10 @@ snapshot_new(void)
 	return s;
 }
 
+/* GET /api/status (JSON, any origin may read it) or GET /metrics. */
 static enum MHD_Result
-serve_status(struct status_server *srv, struct MHD_Connection *c, bool pretty)
+serve_document(struct status_server *srv, struct MHD_Connection *c,
+    bool metrics, bool pretty)
 {
 	struct status_settings set;
 	struct stats_snapshot *s;
@@ -2197,31 +462,15 @@ serve_status(struct status_server *srv, struct MHD_Connection *c, bool pretty)
 	s = snapshot_new();
 	if (s == NULL)
 		return reply_error(c, 500);
-	text = status_json(s, &set, pretty);
+	text = metrics ? status_metrics(s, &set) : status_json(s, &set, pretty);
 	free(s);
 	if (text == NULL)
 		return reply_error(c, 500);
-	return reply(c, MHD_HTTP_OK, "application/json; charset=utf-8", text,
-	    strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL, true);
-}
-
-static enum MHD_Result
-serve_metrics(struct status_server *srv, struct MHD_Connection *c)
-{
-	struct status_settings set;
-	struct stats_snapshot *s;
-	char *text;
-
-	get_settings(srv, &set);
-	s = snapshot_new();
-	if (s == NULL)
-		return reply_error(c, 500);
-	text = status_metrics(s, &set);
-	free(s);
-	if (text == NULL)
-		return reply_error(c, 500);
-	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL, false);
+	return reply(c, MHD_HTTP_OK,
+	    metrics ? "text/plain; version=0.0.4; charset=utf-8"
+		    : "application/json; charset=utf-8",
+	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL,
+	    !metrics);
 }
 
 static enum MHD_Result
@@ -2234,7 +483,7 @@ serve_health(struct MHD_Connection *c)
 	s = snapshot_new();
 	if (s == NULL)
 		return reply_error(c, 500);
-	ok = status_healthy(s, reason, sizeof(reason));
+	ok = status_rules_healthy(s, reason, sizeof(reason));
 	free(s);
 	if (ok)
 		return reply_text(c, MHD_HTTP_OK, "ok\n");
@@ -2256,33 +505,6 @@ asset_find(const char *path)
 	return NULL;
 }
 
-/* The page's CSP: only relay itself, plus the Icecast origins of the
- * streams the player plays. */
-static void
-page_csp(const struct stats_snapshot *s, const struct status_settings *set,
-    bool embed, char *buf, size_t len)
-{
-	char url[600], origin[600], media[1400] = "";
-	size_t i, n = 0;
-
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		status_output_url(s, i, set, url, sizeof(url));
-		if (!url_origin(url, origin, sizeof(origin)))
-			continue;
-		if (strstr(media, origin) != NULL)
-			continue;
-		if (n + strlen(origin) + 2 >= sizeof(media))
-			break;
-		n += (size_t)snprintf(
-		    media + n, sizeof(media) - n, " %s", origin);
-	}
-	snprintf(buf, len,
-	    "default-src 'none'; script-src 'self'; style-src 'self'; "
-	    "img-src 'self'; connect-src 'self'; media-src%s; "
-	    "base-uri 'none'; form-action 'none'; frame-ancestors %s",
-	    n > 0 ? media : " 'none'", embed ? "*" : "'self'");
-}
-
 static enum MHD_Result
 serve_page(struct status_server *srv, struct MHD_Connection *c,
     const char *template_path, bool embed)
@@ -2298,8 +520,8 @@ serve_page(struct status_server *srv, struct MHD_Connection *c,
 	s = snapshot_new();
 	if (s == NULL)
 		return reply_error(c, 500);
-	text = status_render_page((const char *)a->data, s, &set);
-	page_csp(s, &set, embed, csp, sizeof(csp));
+	text = status_page_render((const char *)a->data, s, &set);
+	status_page_csp(s, &set, embed, csp, sizeof(csp));
 	free(s);
 	if (text == NULL)
 		return reply_error(c, 500);
@@ -2309,83 +531,20 @@ serve_page(struct status_server *srv, struct MHD_Connection *c,
 
 /* ---- The event stream. ---- */
 
-static uint64_t
-fnv(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	while (n-- > 0) {
-		h ^= *p++;
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
-
-static uint64_t
-fnv_str(uint64_t h, const char *s)
-{
-	return fnv(h, s, strlen(s) + 1);
-}
-
-/* What the page shows: a change here sends a new event. */
-static uint64_t
-page_digest(const struct stats_snapshot *s, const struct status_settings *set)
-{
-	const struct stats_programme *p = &s->programme;
-	uint64_t h = UINT64_C(14695981039346656037);
-	bool on_air = status_on_air(s, set->poll_icecast_ns);
-	size_t i;
-
-	h = fnv(h, &on_air, sizeof(on_air));
-	h = fnv(h, &p->state, sizeof(p->state));
-	h = fnv_str(h, p->title);
-	h = fnv_str(h, p->artist);
-	h = fnv_str(h, p->source);
-	h = fnv_str(h, p->segment);
-	h = fnv(h, &p->started_at_wall_ns, sizeof(p->started_at_wall_ns));
-	h = fnv(h, &p->ends_at_wall_ns, sizeof(p->ends_at_wall_ns));
-	for (i = 0; i < p->n_next && i < STATS_MAX_NEXT; i++) {
-		h = fnv_str(h, p->next[i].segment);
-		h = fnv_str(h, p->next[i].title);
-		h = fnv(h, &p->next[i].starts_at_wall_ns,
-		    sizeof(p->next[i].starts_at_wall_ns));
-	}
-	h = fnv(h, &s->listeners, sizeof(s->listeners));
-	h = fnv_str(h, s->station_name);
-	h = fnv_str(h, s->station_description);
-	h = fnv_str(h, s->station_url);
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		h = fnv(h, &s->outputs[i].connected,
-		    sizeof(s->outputs[i].connected));
-		h = fnv(h, &s->outputs[i].listeners,
-		    sizeof(s->outputs[i].listeners));
-	}
-	h = fnv_str(h, set->public_url);
-	return h;
-}
-
-/* Builds the next "data:" event into es->pending. false on OOM. */
+/* Builds the next event into es->pending. false on OOM. */
 static bool
 events_build(struct event_stream *es, const struct stats_snapshot *s,
     const struct status_settings *set, int64_t now)
 {
-	char *json, *ev;
-	int n;
+	char *ev;
 
-	json = status_json(s, set, false);
-	if (json == NULL)
-		return false;
-	/* cJSON escapes newlines inside strings, so the document is one
-	 * line: a single "data:" field. */
-	n = asprintf(
-	    &ev, "%sdata: %s\n\n", es->started ? "" : "retry: 3000\n", json);
-	free(json);
-	if (n < 0)
+	ev = status_json_event(s, set, !es->started);
+	if (ev == NULL)
 		return false;
 	es->pending = ev;
-	es->pending_len = (size_t)n;
+	es->pending_len = strlen(ev);
 	es->pending_off = 0;
-	es->digest = page_digest(s, set);
+	es->digest = status_json_digest(s, set);
 	es->started = true;
 	es->last_write_mono_ns = now;
 	es->last_full_mono_ns = now;
@@ -2439,7 +598,7 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 		if (s == NULL)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		ok = true;
-		if (!es->started || page_digest(s, &set) != es->digest ||
+		if (!es->started || status_json_digest(s, &set) != es->digest ||
 		    now - es->last_full_mono_ns >= EVENTS_REFRESH_NS)
 			ok = events_build(es, s, &set, now);
 		free(s);
@@ -2503,39 +662,7 @@ serve_events(struct status_server *srv, struct MHD_Connection *c, bool head)
 	return ret;
 }
 
-/* ---- The control API: the endpoints. ---- */
-
-/* How long a control request waits for the main thread. */
-#define STATUS_CONTROL_TIMEOUT_NS (5 * NS_PER_SEC)
-
-static const char *const control_paths[] = {
-    [STATUS_CONTROL_SEGMENTS] = "/api/segments",
-    [STATUS_CONTROL_SKIP] = "/api/skip",
-    [STATUS_CONTROL_METADATA] = "/api/metadata",
-    [STATUS_CONTROL_RELOAD] = "/api/reload",
-};
-
-/* What a request meant before its body was read. */
-static const char *const control_verbs[] = {
-    [STATUS_CONTROL_SEGMENTS] = "play a segment",
-    [STATUS_CONTROL_SKIP] = "skip the segment on air",
-    [STATUS_CONTROL_METADATA] = "set the live title",
-    [STATUS_CONTROL_RELOAD] = "reload config and schedule",
-};
-
-static bool
-control_route_of(const char *url, enum status_control *ep)
-{
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(control_paths); i++) {
-		if (strcmp(url, control_paths[i]) == 0) {
-			*ep = (enum status_control)i;
-			return true;
-		}
-	}
-	return false;
-}
+/* ---- The control API (control.h does the work). ---- */
 
 /* "127.0.0.1:50312" or "[::1]:50312". */
 static void
@@ -2561,178 +688,70 @@ client_text(struct MHD_Connection *c, char *buf, size_t len)
 		snprintf(buf, len, "%s:%s", host, port);
 }
 
-/* One audit line per control call, refused ones included; never the
- * Authorization header. A token that a client put in the body anyway is
- * blanked out. Runs on: a connection thread. */
+/* Blanks the token out of an audit line, should a client have put it in
+ * the body. Runs on: a connection thread. */
 static void
-control_audit(struct status_server *srv, struct MHD_Connection *c,
-    const char *method, enum status_control ep, unsigned int code,
-    const char *meaning, const char *error)
+redact_token_cb(char *line, size_t len, void *arg)
 {
-	char who[96], m[24], line[1400], esc[1600], *red = NULL;
+	struct status_server *srv = arg;
+	char *red = NULL;
 
-	client_text(c, who, sizeof(who));
-	log_escape(m, sizeof(m), method);
-	if (error != NULL && error[0] != '\0')
-		snprintf(line, sizeof(line), "%s %s %s %u %s: %s", who, m,
-		    control_paths[ep], code, meaning, error);
-	else
-		snprintf(line, sizeof(line), "%s %s %s %u %s", who, m,
-		    control_paths[ep], code, meaning);
 	pthread_mutex_lock(&srv->lock);
 	if (srv->token != NULL && srv->token[0] != '\0' &&
 	    strstr(line, srv->token) != NULL)
 		red = util_redact(line, srv->token);
 	pthread_mutex_unlock(&srv->lock);
 	if (red != NULL) {
-		util_strlcpy(line, red, sizeof(line));
+		util_strlcpy(line, red, len);
 		explicit_bzero(red, strlen(red));
 		free(red);
 	}
-	log_escape(esc, sizeof(esc), line);
-	if (code >= 200 && code < 300)
-		log_info("control", "%s", esc);
-	else
-		log_warn("control", "%s", esc);
-}
-
-/* {"error": text} or {"ok": true, "request": text}. */
-static enum MHD_Result
-reply_control(struct MHD_Connection *c, unsigned int code, const char *text)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	cJSON *root;
-	char clean[1200], *body = NULL;
-
-	util_sanitize_text(clean, sizeof(clean), text);
-	root = cJSON_CreateObject();
-	if (root != NULL) {
-		if (code == MHD_HTTP_ACCEPTED) {
-			if (cJSON_AddTrueToObject(root, "ok") == NULL ||
-			    cJSON_AddStringToObject(root, "request", clean) ==
-				NULL)
-				goto out;
-		} else if (cJSON_AddStringToObject(root, "error", clean) ==
-			   NULL)
-			goto out;
-		body = cJSON_PrintUnformatted(root);
-	}
-out:
-	cJSON_Delete(root);
-	if (body == NULL)
-		return reply_error(c, 500);
-	r = MHD_create_response_from_buffer(
-	    strlen(body), body, MHD_RESPMEM_MUST_FREE);
-	if (r == NULL) {
-		free(body);
-		return MHD_NO;
-	}
-	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
-	if (code == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		    "Bearer realm=\"relay\"");
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
 }
 
 /* The whole control call, on the final call of the access handler (the
- * body, if any, is in rq). Runs on: a connection thread; waits up to
- * STATUS_CONTROL_TIMEOUT_NS for the main thread. */
+ * body, if any, is in rq). Runs on: a connection thread; waits up to 5 s
+ * for the main thread (control_handle). */
 static enum MHD_Result
 serve_control(struct status_server *srv, struct MHD_Connection *c,
-    const char *method, enum status_control ep, struct request *rq)
+    const char *method, enum control_endpoint ep, struct request *rq)
 {
-	struct control_request *req = NULL;
-	char err[700], meaning[900];
-	enum status_auth auth;
-	unsigned int code = 0;
+	struct control_call call = {
+	    .endpoint = ep,
+	    .method = method,
+	    .body = rq->body,
+	    .body_len = rq->body_len,
+	    .body_bytes = rq->body_bytes,
+	};
+	struct control_answer ans;
+	struct MHD_Response *r;
 	enum MHD_Result ret;
-	int rc;
+	char who[96];
 
-	err[0] = '\0';
-	util_strlcpy(meaning, control_verbs[ep], sizeof(meaning));
-	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-		code = MHD_HTTP_METHOD_NOT_ALLOWED;
-		snprintf(
-		    err, sizeof(err), "%s takes POST only", control_paths[ep]);
-		goto answer;
-	}
 	pthread_mutex_lock(&srv->lock);
-	auth = status_auth_check(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-				     MHD_HTTP_HEADER_AUTHORIZATION),
-	    srv->token);
+	call.auth =
+	    status_auth_check(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+				  MHD_HTTP_HEADER_AUTHORIZATION),
+		srv->token);
 	pthread_mutex_unlock(&srv->lock);
-	switch (auth) {
-	case STATUS_AUTH_OK:
-		break;
-	case STATUS_AUTH_MISSING:
-		code = MHD_HTTP_UNAUTHORIZED;
-		util_strlcpy(err,
-		    "a bearer token is required (Authorization: Bearer TOKEN)",
-		    sizeof(err));
-		goto answer;
-	case STATUS_AUTH_WRONG:
-		code = MHD_HTTP_FORBIDDEN;
-		util_strlcpy(err, "wrong token", sizeof(err));
-		goto answer;
-	case STATUS_AUTH_DISABLED:
-		code = MHD_HTTP_FORBIDDEN;
-		util_strlcpy(err,
-		    "control is disabled: set [status] token, "
-		    "token_file or token_env",
-		    sizeof(err));
-		goto answer;
+	client_text(c, who, sizeof(who));
+	call.client = who;
+	control_handle(&call, redact_token_cb, srv, &ans);
+	if (ans.body == NULL)
+		return reply_error(c, 500);
+	r = MHD_create_response_from_buffer(
+	    strlen(ans.body), ans.body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(ans.body);
+		return MHD_NO;
 	}
-	if (rq->body_bytes > STATUS_CONTROL_MAX_BODY_BYTES) {
-		code = MHD_HTTP_CONTENT_TOO_LARGE;
-		snprintf(err, sizeof(err),
-		    "the body is %" PRIu64 " bytes, at most %zu allowed",
-		    rq->body_bytes, STATUS_CONTROL_MAX_BODY_BYTES);
-		goto answer;
-	}
-	req = malloc(sizeof(*req));
-	if (req == NULL) {
-		code = 500;
-		util_strlcpy(err, "out of memory", sizeof(err));
-		goto answer;
-	}
-	rc = status_control_parse(ep, rq->body, rq->body_len,
-	    util_now_wall_ns(), req, err, sizeof(err));
-	if (rc < 0) {
-		code = rc == -EMSGSIZE ? MHD_HTTP_CONTENT_TOO_LARGE
-				       : MHD_HTTP_BAD_REQUEST;
-		goto answer;
-	}
-	status_control_describe(req, meaning, sizeof(meaning));
-	rc = control_submit(req, STATUS_CONTROL_TIMEOUT_NS, err, sizeof(err));
-	switch (rc) {
-	case 0:
-		code = MHD_HTTP_ACCEPTED;
-		break;
-	case -ETIMEDOUT:
-	case -ESHUTDOWN:
-	case -ENOTSUP:
-		code = MHD_HTTP_SERVICE_UNAVAILABLE;
-		break;
-	default:
-		code = MHD_HTTP_UNPROCESSABLE_CONTENT;
-		break;
-	}
-	if (code != MHD_HTTP_ACCEPTED && err[0] == '\0') {
-		char ebuf[128];
-
-		snprintf(err, sizeof(err), "refused (%s)",
-		    strerror_r(-rc, ebuf, sizeof(ebuf)));
-	}
-answer:
-	free(req);
-	control_audit(srv, c, method, ep, code, meaning,
-	    code == MHD_HTTP_ACCEPTED ? NULL : err);
-	ret = reply_control(c, code, code == MHD_HTTP_ACCEPTED ? meaning : err);
+	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
+	if (ans.code == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"relay\"");
+	if (ans.code == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	ret = MHD_queue_response(c, ans.code, r);
+	MHD_destroy_response(r);
 	return ret;
 }
 
@@ -2803,14 +822,14 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	struct status_server *srv = cls;
 	struct request *rq = *req_cls;
 	const struct www_asset *asset;
-	enum status_control ep;
+	enum control_endpoint ep;
 	enum route route;
 	bool head, pretty = false, control;
 
 	(void)version;
 	if (rq == NULL)
 		return MHD_NO; /* out of memory in uri_check_cb */
-	control = rq->uri_status == 0 && control_route_of(url, &ep);
+	control = rq->uri_status == 0 && control_endpoint_of(url, &ep);
 	if (!rq->headers_seen) {
 		rq->headers_seen = true;
 		/* A control body that would be dropped anyway (over
@@ -2825,12 +844,11 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	if (*upload_data_size != 0) {
 		/* A body is read before any answer (FIELD-NOTES 6.3): kept
 		 * up to the control limit on control paths, else dropped. */
-		if (control && rq->body_len < STATUS_CONTROL_MAX_BODY_BYTES) {
-			size_t n = STATUS_CONTROL_MAX_BODY_BYTES - rq->body_len;
+		if (control && rq->body_len < CONTROL_MAX_BODY_BYTES) {
+			size_t n = CONTROL_MAX_BODY_BYTES - rq->body_len;
 
 			if (rq->body == NULL)
-				rq->body =
-				    malloc(STATUS_CONTROL_MAX_BODY_BYTES + 1);
+				rq->body = malloc(CONTROL_MAX_BODY_BYTES + 1);
 			if (rq->body == NULL)
 				return MHD_NO;
 			if (n > *upload_data_size)
@@ -2862,7 +880,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	case ROUTE_STATUS:
 		if (!query_ok(c, true, &pretty))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
-		return serve_status(srv, c, pretty);
+		return serve_document(srv, c, false, pretty);
 	case ROUTE_EVENTS:
 		if (!query_ok(c, false, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
@@ -2870,7 +888,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	case ROUTE_METRICS:
 		if (!query_ok(c, false, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
-		return serve_metrics(srv, c);
+		return serve_document(srv, c, true, false);
 	case ROUTE_HEALTH:
 		if (!query_ok(c, false, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);

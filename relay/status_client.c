@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "status.h"
+#include "status_rules.h"
 #include "util.h"
 
 #define CLIENT_DEFAULT_URL "http://127.0.0.1:8080"
@@ -315,7 +316,7 @@ print_off_air_reasons(const cJSON *doc)
 	printf("Off air because:");
 	if (!jbool(input, "flowing"))
 		printf(" no audio is entering;");
-	else if (jnum0(input, "silent_s") >= STATUS_SILENT_MAX_S)
+	else if (jnum0(input, "silent_s") >= STATUS_RULES_SILENT_MAX_S)
 		printf(" the input has been silent for %.0f s;",
 		    jnum0(input, "silent_s"));
 	arr = cJSON_GetObjectItemCaseSensitive(doc, "outputs");

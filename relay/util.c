@@ -310,6 +310,16 @@ util_random_u32(void)
 	return v;
 }
 
+const char *
+util_http_url_rest(const char *url)
+{
+	if (strncmp(url, "http://", 7) == 0)
+		return url + 7;
+	if (strncmp(url, "https://", 8) == 0)
+		return url + 8;
+	return NULL;
+}
+
 char *
 util_redact(const char *src, const char *secret)
 {

@@ -59,6 +59,10 @@ void util_sanitize_text(char *dst, size_t len, const char *src);
 /* Random 32-bit value (getrandom, then a time-seeded fallback). */
 uint32_t util_random_u32(void);
 
+/* The rest of url after a leading "http://" or "https://" (lower case
+ * only), or NULL when url starts with neither. */
+const char *util_http_url_rest(const char *url);
+
 /* Returns src with every occurrence of secret replaced by "***". Owned:
  * caller frees. Returns NULL on OOM. */
 char *util_redact(const char *src, const char *secret);

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of status.c: HTML escaping, the on-air and health rules, the
- * /api/status JSON (every field and type, from a fabricated snapshot), the
- * /metrics text (parsed strictly), the page template, and the HTTP server
- * in-process on a loopback port (status codes, headers, the event stream,
- * a prompt stop), and the control API: the constant-time token compare,
- * the bearer check, the body of each endpoint (valid, each wrong type, too
- * long), the audit text, and the endpoints over HTTP with a fake main
- * thread (401/403/405/400/413/422/202, the audit lines, never the
- * token).
+ * Unit tests of the status server and its views: HTML escaping, the
+ * on-air and health rules (status_rules.c), the /api/status JSON (every
+ * field and type, from a fabricated snapshot) and its event form
+ * (status_json.c), the /metrics text (parsed strictly; status_metrics.c),
+ * the page template and its CSP (status_page.c), and the HTTP server
+ * in-process on a loopback port (status.c: status codes, headers, the
+ * event stream, a prompt stop), the constant-time token compare, the
+ * bearer check, and the control endpoints over HTTP with a fake main
+ * thread (401/403/405/400/413/422/202, the audit lines, never the token).
+ * The control API's parsing is tested in test_control.c.
  *
  * Threads: the tests run on the main thread; the server under test runs
  * its own threads.
@@ -40,6 +41,10 @@
 #include "schedule.h"
 #include "stats.h"
 #include "status.h"
+#include "status_json.h"
+#include "status_metrics.h"
+#include "status_page.h"
+#include "status_rules.h"
 #include "util.h"
 #include "version.h"
 #include "www_assets.h"
@@ -153,28 +158,28 @@ test_html_escape(void **state)
 	size_t n;
 
 	(void)state;
-	n = status_html_escape(buf, sizeof(buf), "a<b>&\"c'd");
+	n = status_page_html_escape(buf, sizeof(buf), "a<b>&\"c'd");
 	assert_string_equal(buf, "a&lt;b&gt;&amp;&quot;c&#39;d");
 	assert_int_equal(n, strlen(buf));
-	n = status_html_escape(buf, sizeof(buf), "plain");
+	n = status_page_html_escape(buf, sizeof(buf), "plain");
 	assert_string_equal(buf, "plain");
 	assert_int_equal(n, 5);
-	n = status_html_escape(NULL, 0, "<<");
+	n = status_page_html_escape(NULL, 0, "<<");
 	assert_int_equal(n, 8);
 	/* Truncation keeps whole entities ... */
-	n = status_html_escape(buf, 7, "ab<cd");
+	n = status_page_html_escape(buf, 7, "ab<cd");
 	assert_string_equal(buf, "ab&lt;");
 	assert_int_equal(n, 8);
-	n = status_html_escape(buf, 6, "ab<cd");
+	n = status_page_html_escape(buf, 6, "ab<cd");
 	assert_string_equal(buf, "ab");
 	/* ... and whole UTF-8 sequences ("é" is 2 bytes, "€" 3). */
-	n = status_html_escape(buf, 3, "a\xc3\xa9");
+	n = status_page_html_escape(buf, 3, "a\xc3\xa9");
 	assert_string_equal(buf, "a");
 	assert_int_equal(n, 3);
-	n = status_html_escape(buf, 5, "\xe2\x82\xac\xe2\x82\xac");
+	n = status_page_html_escape(buf, 5, "\xe2\x82\xac\xe2\x82\xac");
 	assert_string_equal(buf, "\xe2\x82\xac");
 	/* Right-to-left text passes untouched. */
-	status_html_escape(
+	status_page_html_escape(
 	    buf, sizeof(buf), "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d");
 	assert_string_equal(buf, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d");
 }
@@ -189,35 +194,36 @@ test_on_air_rule(void **state)
 
 	(void)state;
 	fake_snapshot(&s);
-	assert_true(status_on_air(&s, poll));
-	assert_string_equal(status_state_name(&s, true), "live");
+	assert_true(status_rules_on_air(&s, poll));
+	assert_string_equal(status_rules_state_name(&s, true), "live");
 
 	s.input.flowing = false;
-	assert_false(status_on_air(&s, poll));
-	assert_string_equal(status_state_name(&s, false), "off_air");
+	assert_false(status_rules_on_air(&s, poll));
+	assert_string_equal(status_rules_state_name(&s, false), "off_air");
 	fake_snapshot(&s);
 	s.input.silent_s = 4.9;
-	assert_true(status_on_air(&s, poll));
-	s.input.silent_s = STATUS_SILENT_MAX_S;
-	assert_false(status_on_air(&s, poll));
+	assert_true(status_rules_on_air(&s, poll));
+	s.input.silent_s = STATUS_RULES_SILENT_MAX_S;
+	assert_false(status_rules_on_air(&s, poll));
 	s.input.silent_s = NAN;
-	assert_false(status_on_air(&s, poll));
+	assert_false(status_rules_on_air(&s, poll));
 
 	fake_snapshot(&s);
 	s.outputs[0].connected = false;
-	assert_false(status_on_air(&s, poll)); /* the file output is no help */
+	assert_false(
+	    status_rules_on_air(&s, poll)); /* the file output is no help */
 	fake_snapshot(&s);
 	s.outputs[0].mount_listed = false;
-	assert_false(status_on_air(&s, poll));
+	assert_false(status_rules_on_air(&s, poll));
 	fake_snapshot(&s);
 	s.outputs[0].server_seen_wall_ns = 0;
-	assert_false(status_on_air(&s, poll));
+	assert_false(status_rules_on_air(&s, poll));
 	/* Seen recently: within 2 polls + 5 s. */
 	s.outputs[0].server_seen_wall_ns = T0 - 14 * NS_PER_SEC;
-	assert_true(status_on_air(&s, poll));
+	assert_true(status_rules_on_air(&s, poll));
 	s.outputs[0].server_seen_wall_ns = T0 - 16 * NS_PER_SEC;
-	assert_false(status_on_air(&s, poll));
-	assert_true(status_on_air(&s, 10 * NS_PER_SEC));
+	assert_false(status_rules_on_air(&s, poll));
+	assert_true(status_rules_on_air(&s, 10 * NS_PER_SEC));
 
 	/* The second Icecast output alone is enough. */
 	fake_snapshot(&s);
@@ -225,16 +231,16 @@ test_on_air_rule(void **state)
 	s.outputs[1].connected = true;
 	s.outputs[1].mount_listed = true;
 	s.outputs[1].server_seen_wall_ns = T0;
-	assert_true(status_on_air(&s, poll));
+	assert_true(status_rules_on_air(&s, poll));
 
 	fake_snapshot(&s);
 	s.programme.state = PROGRAMME_SEGMENT;
-	assert_string_equal(status_state_name(&s, true), "segment");
+	assert_string_equal(status_rules_state_name(&s, true), "segment");
 	s.programme.state = PROGRAMME_FALLBACK;
-	assert_true(status_on_air(&s, poll));
-	assert_string_equal(status_state_name(&s, true), "fallback");
+	assert_true(status_rules_on_air(&s, poll));
+	assert_string_equal(status_rules_state_name(&s, true), "fallback");
 	s.programme.state = PROGRAMME_OFF_AIR;
-	assert_false(status_on_air(&s, poll));
+	assert_false(status_rules_on_air(&s, poll));
 }
 
 static void
@@ -245,26 +251,26 @@ test_health(void **state)
 
 	(void)state;
 	fake_snapshot(&s);
-	assert_true(status_healthy(&s, reason, sizeof(reason)));
+	assert_true(status_rules_healthy(&s, reason, sizeof(reason)));
 	assert_string_equal(reason, "");
 	/* Any connected output counts, even the archive. */
 	s.outputs[0].connected = false;
-	assert_true(status_healthy(&s, reason, sizeof(reason)));
+	assert_true(status_rules_healthy(&s, reason, sizeof(reason)));
 	s.outputs[2].connected = false;
-	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_false(status_rules_healthy(&s, reason, sizeof(reason)));
 	assert_non_null(strstr(reason, "no output connected"));
 	assert_non_null(strstr(reason, "connection refused"));
 	assert_null(strchr(reason, '\x01'));
 	s.input.flowing = false;
-	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_false(status_rules_healthy(&s, reason, sizeof(reason)));
 	assert_non_null(strstr(reason, "input not flowing"));
 	fake_snapshot(&s);
 	s.input.flowing = false;
-	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_false(status_rules_healthy(&s, reason, sizeof(reason)));
 	assert_string_equal(reason, "input not flowing");
 	fake_snapshot(&s);
 	s.n_outputs = 0;
-	assert_false(status_healthy(&s, reason, sizeof(reason)));
+	assert_false(status_rules_healthy(&s, reason, sizeof(reason)));
 	assert_string_equal(reason, "no output configured");
 }
 
@@ -277,16 +283,18 @@ test_output_url(void **state)
 
 	(void)state;
 	fake_snapshot(&s);
-	assert_string_equal(status_output_url(&s, 0, &set, buf, sizeof(buf)),
+	assert_string_equal(
+	    status_rules_output_url(&s, 0, &set, buf, sizeof(buf)),
 	    "http://127.0.0.1:8000/live.ogg");
 	util_strlcpy(set.public_url, "https://stream.example/radio/",
 	    sizeof(set.public_url));
-	assert_string_equal(status_output_url(&s, 0, &set, buf, sizeof(buf)),
+	assert_string_equal(
+	    status_rules_output_url(&s, 0, &set, buf, sizeof(buf)),
 	    "https://stream.example/radio/live.ogg");
 	assert_string_equal(
-	    status_output_url(&s, 2, &set, buf, sizeof(buf)), "");
+	    status_rules_output_url(&s, 2, &set, buf, sizeof(buf)), "");
 	assert_string_equal(
-	    status_output_url(&s, 9, &set, buf, sizeof(buf)), "");
+	    status_rules_output_url(&s, 9, &set, buf, sizeof(buf)), "");
 }
 
 /* ---- JSON. ---- */
@@ -489,6 +497,53 @@ test_json_public_url(void **state)
 	free(text);
 }
 
+static void
+test_json_event(void **state)
+{
+	struct stats_snapshot s, t;
+	char *json, *ev, *expect;
+	uint64_t d;
+
+	(void)state;
+	fake_snapshot(&s);
+	json = status_json(&s, &settings, false);
+	assert_non_null(json);
+	/* The first event tells the client how long to wait before it
+	 * reconnects; later ones carry the document only, on one line. */
+	assert_true(asprintf(&expect, "retry: 3000\ndata: %s\n\n", json) > 0);
+	ev = status_json_event(&s, &settings, true);
+	assert_non_null(ev);
+	assert_string_equal(ev, expect);
+	free(ev);
+	free(expect);
+	assert_true(asprintf(&expect, "data: %s\n\n", json) > 0);
+	ev = status_json_event(&s, &settings, false);
+	assert_non_null(ev);
+	assert_string_equal(ev, expect);
+	/* One "data:" line: the first newline is the one that ends it. */
+	assert_ptr_equal(strchr(ev, '\n'), ev + strlen(ev) - 2);
+	free(ev);
+	free(expect);
+	free(json);
+
+	/* The digest follows what the page shows, not the clock or the
+	 * byte counters. */
+	d = status_json_digest(&s, &settings);
+	t = s;
+	t.now_wall_ns += 7 * NS_PER_SEC;
+	t.outputs[0].bytes_sent += 1000;
+	assert_true(status_json_digest(&t, &settings) == d);
+	t = s;
+	util_strlcpy(t.programme.title, "Another show", STATS_TEXT);
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	t.listeners = 4;
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	t.input.flowing = false; /* off air */
+	assert_true(status_json_digest(&t, &settings) != d);
+}
+
 /* ---- Metrics: a strict parser of the text format. ---- */
 
 static bool
@@ -679,7 +734,7 @@ test_render_page(void **state)
 
 	(void)state;
 	fake_snapshot(&s);
-	html = status_render_page(
+	html = status_page_render(
 	    "<h1>{{station_name}}</h1>{{&next_items}}{{nope}}[{{now_title}}]",
 	    &s, &settings);
 	assert_non_null(html);
@@ -688,7 +743,7 @@ test_render_page(void **state)
 	    "&quot;Friends&quot;</h1>[The &lt;b&gt;Morning&lt;/b&gt; Show]");
 	free(html);
 
-	html = status_render_page(template_of("/index.html"), &s, &settings);
+	html = status_page_render(template_of("/index.html"), &s, &settings);
 	assert_non_null(html);
 	assert_null(strstr(html, "{{"));
 	assert_null(strstr(html, "<b>Morning"));
@@ -715,7 +770,7 @@ test_render_page(void **state)
 	s.programme.next[0].starts_at_wall_ns = T0 + 60 * NS_PER_SEC;
 	util_strlcpy(
 	    s.station_url, "javascript:alert(1)", sizeof(s.station_url));
-	html = status_render_page(template_of("/index.html"), &s, &settings);
+	html = status_page_render(template_of("/index.html"), &s, &settings);
 	assert_non_null(html);
 	assert_non_null(strstr(html, ">OFF AIR<"));
 	assert_non_null(strstr(html, "class=\"badge off\""));
@@ -725,14 +780,39 @@ test_render_page(void **state)
 	assert_null(strstr(html, "javascript:"));
 	free(html);
 
-	html = status_render_page(template_of("/embed.html"), &s, &settings);
+	html = status_page_render(template_of("/embed.html"), &s, &settings);
 	assert_non_null(html);
 	assert_null(strstr(html, "{{"));
 	assert_non_null(strstr(html, ">OFF AIR<"));
 	free(html);
 }
 
-/* ---- The control API: pure pieces. ---- */
+static void
+test_page_csp(void **state)
+{
+	struct stats_snapshot s;
+	char csp[2048];
+
+	(void)state;
+	fake_snapshot(&s);
+	/* Both streams are on one origin: it appears once. */
+	status_page_csp(&s, &settings, false, csp, sizeof(csp));
+	assert_string_equal(csp,
+	    "default-src 'none'; script-src 'self'; style-src 'self'; "
+	    "img-src 'self'; connect-src 'self'; "
+	    "media-src http://127.0.0.1:8000; base-uri 'none'; "
+	    "form-action 'none'; frame-ancestors 'self'");
+	status_page_csp(&s, &settings, true, csp, sizeof(csp));
+	assert_non_null(strstr(csp, "; frame-ancestors *"));
+	/* No usable stream URL: no media at all. */
+	util_strlcpy(s.outputs[0].url, "ftp://x/y", sizeof(s.outputs[0].url));
+	util_strlcpy(
+	    s.outputs[1].url, "http://bad host/", sizeof(s.outputs[1].url));
+	status_page_csp(&s, &settings, false, csp, sizeof(csp));
+	assert_non_null(strstr(csp, "; media-src 'none'; "));
+}
+
+/* ---- The bearer token. ---- */
 
 #define TOKEN "s3cret-token-0123456789"
 
@@ -793,411 +873,6 @@ test_auth_check(void **state)
 	assert_int_equal(status_auth_check(NULL, NULL), STATUS_AUTH_DISABLED);
 	assert_int_equal(
 	    status_auth_check("Bearer ", ""), STATUS_AUTH_DISABLED);
-}
-
-/* Parses body for ep; returns the result and leaves the message in err. */
-static int
-parse(enum status_control ep, const char *body, struct control_request *req,
-    char *err, size_t errlen)
-{
-	return status_control_parse(
-	    ep, body, body != NULL ? strlen(body) : 0, T0, req, err, errlen);
-}
-
-/* body must be refused with a message that starts with want. */
-static void
-refused(enum status_control ep, const char *body, const char *want)
-{
-	struct control_request *req = malloc(sizeof(*req));
-	char err[512];
-	int rc;
-
-	assert_non_null(req);
-	rc = parse(ep, body, req, err, sizeof(err));
-	if (rc != -EINVAL || strncmp(err, want, strlen(want)) != 0)
-		fail_msg(
-		    "%s: rc %d, err \"%s\", expected -EINVAL and \"%s...\"",
-		    body, rc, err, want);
-	/* Nothing half-filled is left behind. */
-	assert_string_equal(req->title, "");
-	assert_string_equal(req->path, "");
-	free(req);
-}
-
-static void
-test_parse_segments(void **state)
-{
-	struct control_request *req = malloc(sizeof(*req));
-	char err[512], *body, big[300];
-
-	(void)state;
-	assert_non_null(req);
-	/* A tone with every field. */
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\": \"tone\", \"duration\": \"90s\", "
-			     "\"at\": \"2026-11-25T10:00:00Z\", "
-			     "\"title\": \"Breaking\\u0001 news\", "
-			     "\"artist\": \"Desk\", \"frequency\": 1000, "
-			     "\"level_dbfs\": -12.5}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->what, CONTROL_PLAY);
-	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_TONE);
-	assert_int_equal(req->play.duration_ns, 90 * NS_PER_SEC);
-	/* T0 is 09:46:40Z: 10:00:00Z is 800 s later. */
-	assert_int_equal(req->play.at_wall_ns, T0 + 800 * NS_PER_SEC);
-	assert_string_equal(req->title, "Breaking news");
-	assert_string_equal(req->artist, "Desk");
-	assert_true(req->play.frequency_hz == 1000.0);
-	assert_true(req->play.level_dbfs == -12.5);
-	assert_string_equal(req->path, "");
-
-	/* Defaults: now, 440 Hz, -18 dBFS; a number of seconds. */
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"tone\",\"duration\":1.5,"
-			     "\"at\":\"now\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->play.at_wall_ns, 0);
-	assert_int_equal(req->play.duration_ns, 1500 * NS_PER_MS);
-	assert_true(req->play.frequency_hz == 440.0);
-	assert_true(req->play.level_dbfs == -18.0);
-	assert_string_equal(req->title, "");
-
-	/* A file needs no duration; null is as good as absent. */
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"file\",\"path\":\"/srv/news.ogg\","
-			     "\"at\":null,\"artist\":null}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_FILE);
-	assert_string_equal(req->path, "/srv/news.ogg");
-	assert_int_equal(req->play.duration_ns, 0);
-	assert_int_equal(req->play.at_wall_ns, 0);
-
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"stream\",\"url\":"
-			     "\"https://feeds.example/news.ogg\","
-			     "\"duration\":\"1h30m\","
-			     "\"at\":\"2026-11-25 09:46:45.250+00:00\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_STREAM);
-	assert_string_equal(req->url, "https://feeds.example/news.ogg");
-	assert_int_equal(req->play.duration_ns, 5400 * NS_PER_SEC);
-	assert_int_equal(
-	    req->play.at_wall_ns, T0 + 5 * NS_PER_SEC + 250 * NS_PER_MS);
-	/* A start a few seconds ago means now. */
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"live\",\"duration\":60,"
-			     "\"at\":\"2026-11-25T09:46:35Z\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_LIVE);
-	assert_int_equal(req->play.at_wall_ns, 0);
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"playlist\",\"path\":\"lists/am\","
-			     "\"duration\":\"15m\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_PLAYLIST);
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"silence\",\"duration\":\"2s\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->play.kind, SCHEDULE_SOURCE_SILENCE);
-
-	/* Each field of the wrong type, named in the message. */
-	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":5,\"duration\":1}",
-	    "source: must be one of");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"radio\",\"duration\":1}", "source: must be one of");
-	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":null,\"duration\":1}",
-	    "source: must be one of");
-	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"file\",\"path\":5}",
-	    "path: must be a string");
-	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"file\",\"path\":\"\"}",
-	    "path: must not be empty");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"file\",\"path\":\"a\\nb\"}",
-	    "path: must not hold control characters");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"stream\",\"url\":[],\"duration\":1}",
-	    "url: must be a string");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"stream\",\"url\":\"ftp://x/y\",\"duration\":1}",
-	    "url: must be an http:// or https:// URL");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"at\":5}",
-	    "at: must be a string");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"at\":\"tomorrow\"}",
-	    "at: \"tomorrow\" is not an ISO 8601 UTC time");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,"
-	    "\"at\":\"2026-02-30T10:00:00Z\"}",
-	    "at: \"2026-02-30T10:00:00Z\" is not an ISO 8601 UTC time");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,"
-	    "\"at\":\"2026-11-25T10:00:00+01:00\"}",
-	    "at: ");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,"
-	    "\"at\":\"2026-11-25T09:00:00Z\"}",
-	    "at: 2026-11-25T09:00:00Z is in the past");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,"
-	    "\"at\":\"2026-11-27T09:00:00Z\"}",
-	    "at: 2026-11-27T09:00:00Z is more than 24 hours ahead");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":true}",
-	    "duration: must be a string such as \"90s\" or a number");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":\"soon\"}",
-	    "duration: \"soon\" is not a duration");
-	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"tone\",\"duration\":0}",
-	    "duration: out of range");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":-3}", "duration: out of range");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":\"25h\"}",
-	    "duration: out of range");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"title\":7}",
-	    "title: must be a string");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"artist\":{}}",
-	    "artist: must be a string");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"frequency\":\"440\"}",
-	    "frequency: must be a number");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"frequency\":30000}",
-	    "frequency: 30000 is out of range");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"level_dbfs\":\"-6\"}",
-	    "level_dbfs: must be a number");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"level_dbfs\":3}",
-	    "level_dbfs: 3 is out of range");
-	/* Missing, misplaced, unknown and repeated fields. */
-	refused(STATUS_CONTROL_SEGMENTS, "{\"duration\":1}", "source: missing");
-	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"tone\"}",
-	    "duration: missing");
-	refused(
-	    STATUS_CONTROL_SEGMENTS, "{\"source\":\"file\"}", "path: missing");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"stream\",\"duration\":1}", "url: missing");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"path\":\"x.ogg\"}",
-	    "path: only for source file or playlist");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"file\",\"path\":\"x\",\"frequency\":1}",
-	    "frequency: only for source tone");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"durration\":2}",
-	    "durration: unknown field");
-	refused(STATUS_CONTROL_SEGMENTS,
-	    "{\"source\":\"tone\",\"duration\":1,\"duration\":2}",
-	    "duration: given twice");
-	/* Not an object. */
-	refused(STATUS_CONTROL_SEGMENTS, "", "the body must be a JSON object");
-	refused(
-	    STATUS_CONTROL_SEGMENTS, NULL, "the body must be a JSON object");
-	refused(
-	    STATUS_CONTROL_SEGMENTS, "[1]", "the body must be a JSON object");
-	refused(STATUS_CONTROL_SEGMENTS, "\"tone\"",
-	    "the body must be a JSON object");
-	refused(
-	    STATUS_CONTROL_SEGMENTS, "{\"source\":", "the body is not valid");
-	refused(STATUS_CONTROL_SEGMENTS, "{\"source\":\"tone\"} x",
-	    "the body is not valid");
-	refused(STATUS_CONTROL_SEGMENTS, "{\"a\":[[[[[[1]]]]]]}",
-	    "the body nests too deeply");
-
-	/* Too long: title 255 bytes is fine, 256 is not; path at most
-	 * CONTROL_TEXT - 1. */
-	memset(big, 'x', 256);
-	big[256] = '\0';
-	assert_true(asprintf(&body,
-			"{\"source\":\"tone\",\"duration\":1,"
-			"\"title\":\"%s\"}",
-			big) > 0);
-	refused(STATUS_CONTROL_SEGMENTS, body,
-	    "title: 256 bytes, at most 255 allowed");
-	free(body);
-	big[255] = '\0';
-	assert_true(asprintf(&body,
-			"{\"source\":\"tone\",\"duration\":1,"
-			"\"title\":\"%s\",\"artist\":\"%s\"}",
-			big, big) > 0);
-	assert_int_equal(
-	    parse(STATUS_CONTROL_SEGMENTS, body, req, err, sizeof(err)), 0);
-	assert_int_equal(strlen(req->title), 255);
-	assert_int_equal(strlen(req->artist), 255);
-	free(body);
-	{
-		char *path = malloc(CONTROL_TEXT + 1);
-
-		assert_non_null(path);
-		memset(path, 'p', CONTROL_TEXT);
-		path[CONTROL_TEXT] = '\0';
-		assert_true(
-		    asprintf(&body, "{\"source\":\"file\",\"path\":\"%s\"}",
-			path) > 0);
-		refused(STATUS_CONTROL_SEGMENTS, body,
-		    "path: 4096 bytes, at most 4095 allowed");
-		free(body);
-		free(path);
-	}
-	/* Over the body limit: -EMSGSIZE before any parsing. */
-	body = malloc(STATUS_CONTROL_MAX_BODY_BYTES + 2);
-	assert_non_null(body);
-	memset(body, ' ', STATUS_CONTROL_MAX_BODY_BYTES + 1);
-	body[0] = '{';
-	body[STATUS_CONTROL_MAX_BODY_BYTES] = '}';
-	body[STATUS_CONTROL_MAX_BODY_BYTES + 1] = '\0';
-	assert_int_equal(
-	    status_control_parse(STATUS_CONTROL_SEGMENTS, body,
-		STATUS_CONTROL_MAX_BODY_BYTES + 1, T0, req, err, sizeof(err)),
-	    -EMSGSIZE);
-	free(body);
-	free(req);
-}
-
-static void
-test_parse_metadata(void **state)
-{
-	struct control_request *req = malloc(sizeof(*req));
-	char err[512], *body, big[300];
-
-	(void)state;
-	assert_non_null(req);
-	assert_int_equal(parse(STATUS_CONTROL_METADATA,
-			     "{\"title\":\"Morning \\\"Live\\\"\\t"
-			     "\xc3\x9c"
-			     "ber\",\"artist\":\"Ana & Bo\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_int_equal(req->what, CONTROL_METADATA);
-	/* Control characters go (a tab becomes a space), UTF-8 and quotes
-	 * stay. */
-	assert_string_equal(req->title, "Morning \"Live\" \xc3\x9c"
-					"ber");
-	assert_string_equal(req->artist, "Ana & Bo");
-	assert_int_equal(parse(STATUS_CONTROL_METADATA,
-			     "{\"title\":\"Only a title\",\"artist\":null}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_string_equal(req->artist, "");
-
-	refused(STATUS_CONTROL_METADATA, "{}", "title: missing");
-	refused(
-	    STATUS_CONTROL_METADATA, "{\"artist\":\"x\"}", "title: missing");
-	refused(STATUS_CONTROL_METADATA, "{\"title\":\"\"}",
-	    "title: must not be empty");
-	refused(STATUS_CONTROL_METADATA, "{\"title\":\"\\u0002\"}",
-	    "title: must not be empty");
-	refused(STATUS_CONTROL_METADATA, "{\"title\":42}",
-	    "title: must be a string");
-	refused(STATUS_CONTROL_METADATA, "{\"title\":null}",
-	    "title: must be a string");
-	refused(STATUS_CONTROL_METADATA, "{\"title\":\"x\",\"artist\":true}",
-	    "artist: must be a string");
-	refused(STATUS_CONTROL_METADATA, "{\"title\":\"x\",\"album\":\"y\"}",
-	    "album: unknown field");
-	refused(STATUS_CONTROL_METADATA, "{\"title\":\"x\",\"title\":\"y\"}",
-	    "title: given twice");
-	refused(STATUS_CONTROL_METADATA, "", "the body must be a JSON object");
-	refused(STATUS_CONTROL_METADATA, "title=x", "the body is not valid");
-	memset(big, 'y', 256);
-	big[256] = '\0';
-	assert_true(
-	    asprintf(&body, "{\"title\":\"t\",\"artist\":\"%s\"}", big) > 0);
-	refused(STATUS_CONTROL_METADATA, body,
-	    "artist: 256 bytes, at most 255 allowed");
-	free(body);
-	assert_true(asprintf(&body, "{\"title\":\"%s\"}", big) > 0);
-	refused(STATUS_CONTROL_METADATA, body,
-	    "title: 256 bytes, at most 255 allowed");
-	free(body);
-	free(req);
-}
-
-static void
-test_parse_skip_reload(void **state)
-{
-	struct control_request *req = malloc(sizeof(*req));
-	char err[256];
-
-	(void)state;
-	assert_non_null(req);
-	assert_int_equal(
-	    parse(STATUS_CONTROL_SKIP, "", req, err, sizeof(err)), 0);
-	assert_int_equal(req->what, CONTROL_SKIP);
-	assert_int_equal(
-	    parse(STATUS_CONTROL_SKIP, NULL, req, err, sizeof(err)), 0);
-	assert_int_equal(
-	    parse(STATUS_CONTROL_SKIP, " {} \n", req, err, sizeof(err)), 0);
-	assert_int_equal(
-	    parse(STATUS_CONTROL_RELOAD, "{}", req, err, sizeof(err)), 0);
-	assert_int_equal(req->what, CONTROL_RELOAD);
-	refused(STATUS_CONTROL_SKIP, "{\"now\":true}", "now: unknown field");
-	refused(STATUS_CONTROL_RELOAD, "[]", "the body must be a JSON object");
-	refused(STATUS_CONTROL_RELOAD, "reload", "the body is not valid");
-	free(req);
-}
-
-static void
-test_describe(void **state)
-{
-	struct control_request *req = malloc(sizeof(*req));
-	char err[256], buf[600];
-
-	(void)state;
-	assert_non_null(req);
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"tone\",\"duration\":30,"
-			     "\"title\":\"Breaking news\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
-	    "play tone 440 Hz -18 dBFS 30 s 'Breaking news'");
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"file\",\"path\":\"/srv/a.ogg\","
-			     "\"at\":\"2026-11-25T10:00:00Z\",\"title\":\"A\","
-			     "\"artist\":\"B\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
-	    "play file /srv/a.ogg (whole file) at 2026-11-25T10:00:00Z "
-	    "'A' by 'B'");
-	/* Credentials in a feed URL never reach the audit log. */
-	assert_int_equal(parse(STATUS_CONTROL_SEGMENTS,
-			     "{\"source\":\"stream\",\"url\":"
-			     "\"http://user:pw@feeds.example:8000/n.ogg?a@b\","
-			     "\"duration\":\"2.5s\"}",
-			     req, err, sizeof(err)),
-	    0);
-	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
-	    "play stream http://***@feeds.example:8000/n.ogg?a@b 2.500 s");
-	assert_int_equal(parse(STATUS_CONTROL_METADATA,
-			     "{\"title\":\"Desk\",\"artist\":\"Ana\"}", req,
-			     err, sizeof(err)),
-	    0);
-	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
-	    "live title 'Desk' by 'Ana'");
-	assert_int_equal(
-	    parse(STATUS_CONTROL_SKIP, "", req, err, sizeof(err)), 0);
-	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
-	    "skip the segment on air");
-	assert_int_equal(
-	    parse(STATUS_CONTROL_RELOAD, "", req, err, sizeof(err)), 0);
-	assert_string_equal(status_control_describe(req, buf, sizeof(buf)),
-	    "reload config and schedule");
-	/* A short buffer is cut, and terminated. */
-	assert_string_equal(status_control_describe(req, buf, 7), "reload");
-	free(req);
 }
 
 /* ---- The server, in process. ---- */
@@ -1533,7 +1208,7 @@ test_control_server(void **state)
 
 	(void)state;
 	resp = malloc(cap);
-	big = malloc(STATUS_CONTROL_MAX_BODY_BYTES + 100);
+	big = malloc(CONTROL_MAX_BODY_BYTES + 100);
 	assert_non_null(resp);
 	assert_non_null(big);
 	assert_int_equal(control_init(fake_handler, NULL), 0);
@@ -1646,10 +1321,10 @@ test_control_server(void **state)
 	assert_non_null(strstr(body_of(resp), "title: must be a string"));
 	code = post(port, "/api/metadata", bearer, "not json", resp, cap);
 	assert_int_equal(code, 400);
-	memset(big, ' ', STATUS_CONTROL_MAX_BODY_BYTES + 10);
+	memset(big, ' ', CONTROL_MAX_BODY_BYTES + 10);
 	big[0] = '{';
-	big[STATUS_CONTROL_MAX_BODY_BYTES + 9] = '}';
-	big[STATUS_CONTROL_MAX_BODY_BYTES + 10] = '\0';
+	big[CONTROL_MAX_BODY_BYTES + 9] = '}';
+	big[CONTROL_MAX_BODY_BYTES + 10] = '\0';
 	code = post(port, "/api/metadata", bearer, big, resp, cap);
 	assert_int_equal(code, 413);
 	pthread_mutex_lock(&seen_lock);
@@ -1765,15 +1440,13 @@ main(void)
 	    cmocka_unit_test(test_output_url),
 	    cmocka_unit_test(test_json_schema),
 	    cmocka_unit_test(test_json_public_url),
+	    cmocka_unit_test(test_json_event),
 	    cmocka_unit_test(test_metrics),
 	    cmocka_unit_test(test_render_page),
+	    cmocka_unit_test(test_page_csp),
 	    cmocka_unit_test(test_server),
 	    cmocka_unit_test(test_token_equal),
 	    cmocka_unit_test(test_auth_check),
-	    cmocka_unit_test(test_parse_segments),
-	    cmocka_unit_test(test_parse_metadata),
-	    cmocka_unit_test(test_parse_skip_reload),
-	    cmocka_unit_test(test_describe),
 	    cmocka_unit_test(test_control_server),
 	    cmocka_unit_test(test_disabled),
 	};

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The status document and its event-stream form. See status_json.h and
+ * docs/status-api.md (every field, with type and unit).
+ *
+ * Every text from stats is cleaned of control characters and bad UTF-8,
+ * and every number is finite, so any JSON parser accepts the document.
+ *
+ * Threads: see status_json.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "status_json.h"
+#include "status_rules.h"
+#include "util.h"
+#include "version.h"
+
+struct jctx {
+	bool ok;
+};
+
+static void
+jadd(struct jctx *j, cJSON *obj, const char *key, cJSON *item)
+{
+	if (item == NULL || obj == NULL ||
+	    !cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		j->ok = false;
+	}
+}
+
+static void
+jpush(struct jctx *j, cJSON *arr, cJSON *item)
+{
+	if (item == NULL || arr == NULL || !cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		j->ok = false;
+	}
+}
+
+/* A text from stats, cleaned of control characters and bad UTF-8. */
+static cJSON *
+jtext(const char *s)
+{
+	char clean[1024];
+
+	util_sanitize_text(clean, sizeof(clean), s != NULL ? s : "");
+	return cJSON_CreateString(clean);
+}
+
+static cJSON *
+jtext_or_null(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return cJSON_CreateNull();
+	return jtext(s);
+}
+
+static cJSON *
+jtime(int64_t wall_ns)
+{
+	char buf[40];
+
+	if (wall_ns <= 0)
+		return cJSON_CreateNull();
+	return cJSON_CreateString(
+	    util_format_iso8601(wall_ns, false, buf, sizeof(buf)));
+}
+
+/* dBFS and seconds with one decimal; never NaN or infinite in JSON. */
+static cJSON *
+jtenths(double v, double floor_value)
+{
+	if (isnan(v) || v < floor_value)
+		v = floor_value;
+	if (isinf(v))
+		v = floor_value;
+	return cJSON_CreateNumber(round(v * 10.0) / 10.0);
+}
+
+static cJSON *
+jcount(uint64_t v)
+{
+	return cJSON_CreateNumber((double)v);
+}
+
+static cJSON *
+json_station(struct jctx *j, const struct stats_snapshot *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	jadd(j, o, "name", jtext(s->station_name));
+	jadd(j, o, "description", jtext(s->station_description));
+	jadd(j, o, "url", jtext(s->station_url));
+	return o;
+}
+
+static cJSON *
+json_now(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_programme *p = &s->programme;
+	cJSON *o = cJSON_CreateObject();
+
+	jadd(j, o, "title", jtext(p->title));
+	jadd(j, o, "artist", jtext(p->artist));
+	jadd(j, o, "source", jtext(p->source));
+	jadd(j, o, "segment", jtext_or_null(p->segment));
+	jadd(j, o, "started_at", jtime(p->started_at_wall_ns));
+	jadd(j, o, "ends_at", jtime(p->ends_at_wall_ns));
+	return o;
+}
+
+static cJSON *
+json_next(struct jctx *j, const struct stats_snapshot *s)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; i < s->programme.n_next && i < STATS_MAX_NEXT; i++) {
+		const struct stats_next *n = &s->programme.next[i];
+
+		o = cJSON_CreateObject();
+		jadd(j, o, "segment", jtext(n->segment));
+		jadd(j, o, "title", jtext(n->title));
+		jadd(j, o, "starts_at", jtime(n->starts_at_wall_ns));
+		jpush(j, a, o);
+	}
+	return a;
+}
+
+static cJSON *
+json_input(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_input *in = &s->input;
+	cJSON *o = cJSON_CreateObject();
+
+	jadd(j, o, "type", jtext(in->type));
+	jadd(j, o, "flowing", cJSON_CreateBool(in->flowing));
+	jadd(j, o, "peak_dbfs", jtenths(in->peak_dbfs, -120.0));
+	jadd(j, o, "rms_dbfs", jtenths(in->rms_dbfs, -120.0));
+	jadd(j, o, "silent_s", jtenths(in->silent_s, 0.0));
+	jadd(j, o, "silence_threshold_dbfs",
+	    jtenths(s->silence_threshold_dbfs, -120.0));
+	jadd(j, o, "xruns", jcount(in->xruns));
+	return o;
+}
+
+static cJSON *
+json_encodings(struct jctx *j, const struct stats_snapshot *s)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		const struct stats_encoding *e = &s->encodings[i];
+
+		o = cJSON_CreateObject();
+		jadd(j, o, "name", jtext(e->name));
+		jadd(j, o, "rate", cJSON_CreateNumber(e->rate_hz));
+		jadd(j, o, "channels", cJSON_CreateNumber(e->channels));
+		jadd(j, o, "quality",
+		    isfinite(e->quality)
+			? cJSON_CreateNumber(round(e->quality * 100.0) / 100.0)
+			: cJSON_CreateNull());
+		jadd(j, o, "bitrate",
+		    e->bitrate_kbps > 0 ? cJSON_CreateNumber(e->bitrate_kbps)
+					: cJSON_CreateNull());
+		jpush(j, a, o);
+	}
+	return a;
+}
+
+static cJSON *
+json_outputs(struct jctx *j, const struct stats_snapshot *s,
+    const struct status_settings *set)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	char url[600];
+	size_t i;
+	bool ice;
+
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		const struct stats_output *out = &s->outputs[i];
+
+		ice = strcmp(out->type, "icecast") == 0;
+		status_rules_output_url(s, i, set, url, sizeof(url));
+		o = cJSON_CreateObject();
+		jadd(j, o, "name", jtext(out->name));
+		jadd(j, o, "type", jtext(out->type));
+		jadd(j, o, "encoding", jtext(out->encoding));
+		jadd(j, o, "url", jtext_or_null(url));
+		jadd(j, o, "connected", cJSON_CreateBool(out->connected));
+		jadd(j, o, "since", jtime(out->since_wall_ns));
+		jadd(j, o, "bytes_sent", jcount(out->bytes_sent));
+		jadd(j, o, "queue_bytes", jcount(out->queue_bytes));
+		jadd(j, o, "dropped_bytes", jcount(out->dropped_bytes));
+		jadd(j, o, "reconnects", jcount(out->reconnects));
+		jadd(j, o, "last_error", jtext_or_null(out->last_error));
+		jadd(j, o, "server_reachable",
+		    cJSON_CreateBool(ice && out->server_reachable));
+		jadd(j, o, "mount_listed",
+		    cJSON_CreateBool(ice && out->mount_listed));
+		jadd(j, o, "listeners",
+		    ice && out->listeners >= 0
+			? cJSON_CreateNumber((double)out->listeners)
+			: cJSON_CreateNull());
+		jadd(j, o, "listener_peak",
+		    ice && out->listener_peak >= 0
+			? cJSON_CreateNumber((double)out->listener_peak)
+			: cJSON_CreateNull());
+		jpush(j, a, o);
+	}
+	return a;
+}
+
+char *
+status_json(const struct stats_snapshot *s, const struct status_settings *set,
+    bool pretty)
+{
+	struct jctx j = {.ok = true};
+	cJSON *root;
+	char *text = NULL;
+	bool on_air;
+	int64_t uptime_s;
+
+	on_air = status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
+	uptime_s = s->uptime_ns > 0 ? s->uptime_ns / NS_PER_SEC : 0;
+	root = cJSON_CreateObject();
+	if (root == NULL)
+		return NULL;
+	jadd(&j, root, "station", json_station(&j, s));
+	jadd(&j, root, "on_air", cJSON_CreateBool(on_air));
+	jadd(&j, root, "state",
+	    cJSON_CreateString(status_rules_state_name(s, on_air)));
+	jadd(&j, root, "uptime_s", cJSON_CreateNumber((double)uptime_s));
+	jadd(&j, root, "now", json_now(&j, s));
+	jadd(&j, root, "next", json_next(&j, s));
+	jadd(&j, root, "input", json_input(&j, s));
+	jadd(&j, root, "encodings", json_encodings(&j, s));
+	jadd(&j, root, "outputs", json_outputs(&j, s, set));
+	jadd(&j, root, "listeners",
+	    cJSON_CreateNumber(s->listeners > 0 ? (double)s->listeners : 0.0));
+	jadd(&j, root, "time", jtime(s->now_wall_ns));
+	jadd(&j, root, "version", cJSON_CreateString(RELAY_VERSION));
+	if (j.ok)
+		text =
+		    pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+char *
+status_json_event(const struct stats_snapshot *s,
+    const struct status_settings *set, bool first)
+{
+	char *json, *ev;
+
+	json = status_json(s, set, false);
+	if (json == NULL)
+		return NULL;
+	/* cJSON escapes newlines inside strings, so the document is one
+	 * line: a single "data:" field. */
+	if (asprintf(
+		&ev, "%sdata: %s\n\n", first ? "retry: 3000\n" : "", json) < 0)
+		ev = NULL;
+	free(json);
+	return ev;
+}
+
+static uint64_t
+fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	while (n-- > 0) {
+		h ^= *p++;
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static uint64_t
+fnv_str(uint64_t h, const char *s)
+{
+	return fnv(h, s, strlen(s) + 1);
+}
+
+uint64_t
+status_json_digest(
+    const struct stats_snapshot *s, const struct status_settings *set)
+{
+	const struct stats_programme *p = &s->programme;
+	uint64_t h = UINT64_C(14695981039346656037);
+	bool on_air = status_rules_on_air(s, set->poll_icecast_ns);
+	size_t i;
+
+	h = fnv(h, &on_air, sizeof(on_air));
+	h = fnv(h, &p->state, sizeof(p->state));
+	h = fnv_str(h, p->title);
+	h = fnv_str(h, p->artist);
+	h = fnv_str(h, p->source);
+	h = fnv_str(h, p->segment);
+	h = fnv(h, &p->started_at_wall_ns, sizeof(p->started_at_wall_ns));
+	h = fnv(h, &p->ends_at_wall_ns, sizeof(p->ends_at_wall_ns));
+	for (i = 0; i < p->n_next && i < STATS_MAX_NEXT; i++) {
+		h = fnv_str(h, p->next[i].segment);
+		h = fnv_str(h, p->next[i].title);
+		h = fnv(h, &p->next[i].starts_at_wall_ns,
+		    sizeof(p->next[i].starts_at_wall_ns));
+	}
+	h = fnv(h, &s->listeners, sizeof(s->listeners));
+	h = fnv_str(h, s->station_name);
+	h = fnv_str(h, s->station_description);
+	h = fnv_str(h, s->station_url);
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		h = fnv(h, &s->outputs[i].connected,
+		    sizeof(s->outputs[i].connected));
+		h = fnv(h, &s->outputs[i].listeners,
+		    sizeof(s->outputs[i].listeners));
+	}
+	h = fnv_str(h, set->public_url);
+	return h;
+}

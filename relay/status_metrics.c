@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Prometheus exposition. See status_metrics.h.
+ *
+ * Threads: see status_metrics.h.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "status_metrics.h"
+#include "status_rules.h"
+#include "strbuf.h"
+#include "util.h"
+#include "version.h"
+
+/* Prometheus label values: backslash, double quote and newline escaped. */
+static void
+add_label(struct strbuf *sb, const char *s)
+{
+	char clean[STATS_TEXT * 2];
+	const char *p;
+
+	util_sanitize_text(clean, sizeof(clean), s);
+	for (p = clean; *p != '\0'; p++) {
+		if (*p == '\\')
+			strbuf_puts(sb, "\\\\");
+		else if (*p == '"')
+			strbuf_puts(sb, "\\\"");
+		else if (*p == '\n')
+			strbuf_puts(sb, "\\n");
+		else
+			strbuf_add(sb, p, 1);
+	}
+}
+
+static void
+metric_head(
+    struct strbuf *sb, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(
+	    sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+metric_value(struct strbuf *sb, double v)
+{
+	if (isnan(v))
+		strbuf_puts(sb, " NaN\n");
+	else if (isinf(v))
+		strbuf_puts(sb, v > 0 ? " +Inf\n" : " -Inf\n");
+	else
+		strbuf_printf(sb, " %.10g\n", v);
+}
+
+static void
+metric_plain(struct strbuf *sb, const char *name, const char *type,
+    const char *help, double v)
+{
+	metric_head(sb, name, type, help);
+	strbuf_puts(sb, name);
+	metric_value(sb, v);
+}
+
+static void
+metric_counter(
+    struct strbuf *sb, const char *name, const char *help, uint64_t v)
+{
+	metric_head(sb, name, "counter", help);
+	strbuf_printf(sb, "%s %" PRIu64 "\n", name, v);
+}
+
+/* A counter per encoding: its packets, or its bytes. */
+static void
+metric_encodings(struct strbuf *sb, const struct stats_snapshot *s,
+    const char *name, const char *help, bool packets)
+{
+	size_t i;
+
+	metric_head(sb, name, "counter", help);
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		strbuf_printf(sb, "%s{encoding=\"", name);
+		add_label(sb, s->encodings[i].name);
+		strbuf_printf(sb, "\"} %" PRIu64 "\n",
+		    packets ? s->encodings[i].packets : s->encodings[i].bytes);
+	}
+}
+
+enum ofield {
+	OF_CONNECTED,
+	OF_BYTES_SENT,
+	OF_QUEUE,
+	OF_DROPPED,
+	OF_RECONNECTS,
+	OF_REACHABLE,
+	OF_LISTED,
+	OF_LISTENERS,
+	OF_PEAK,
+};
+
+/* The per-output families, in the order /metrics lists them. */
+static const struct output_metric {
+	const char *name;
+	const char *type;
+	const char *help;
+	enum ofield field;
+} output_metrics[] = {
+    {"relay_output_connected", "gauge",
+	"1 while the output is connected (file: open).", OF_CONNECTED},
+    {"relay_output_bytes_sent_total", "counter",
+	"Bytes the output has sent or written.", OF_BYTES_SENT},
+    {"relay_output_queue_bytes", "gauge",
+	"Bytes waiting in the output's queue.", OF_QUEUE},
+    {"relay_output_dropped_bytes_total", "counter",
+	"Bytes dropped because the output fell behind.", OF_DROPPED},
+    {"relay_output_reconnects_total", "counter", "Reconnections of the output.",
+	OF_RECONNECTS},
+    {"relay_output_server_reachable", "gauge",
+	"1 when the last Icecast status poll got an answer.", OF_REACHABLE},
+    {"relay_output_mount_listed", "gauge",
+	"1 when Icecast lists the mount with audio.", OF_LISTED},
+    {"relay_listeners", "gauge",
+	"Listeners Icecast reports on the output's mount.", OF_LISTENERS},
+    {"relay_listener_peak", "gauge",
+	"Most listeners seen on the mount since relay started.", OF_PEAK},
+};
+
+static void
+metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
+    const struct output_metric *m)
+{
+	size_t i;
+	double v;
+
+	metric_head(sb, m->name, m->type, m->help);
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		const struct stats_output *o = &s->outputs[i];
+		bool ice = strcmp(o->type, "icecast") == 0;
+
+		switch (m->field) {
+		case OF_CONNECTED:
+			v = o->connected;
+			break;
+		case OF_BYTES_SENT:
+			v = (double)o->bytes_sent;
+			break;
+		case OF_QUEUE:
+			v = (double)o->queue_bytes;
+			break;
+		case OF_DROPPED:
+			v = (double)o->dropped_bytes;
+			break;
+		case OF_RECONNECTS:
+			v = (double)o->reconnects;
+			break;
+		case OF_REACHABLE:
+			if (!ice)
+				continue;
+			v = o->server_reachable;
+			break;
+		case OF_LISTED:
+			if (!ice)
+				continue;
+			v = o->mount_listed;
+			break;
+		case OF_LISTENERS:
+			if (!ice || o->listeners < 0)
+				continue;
+			v = (double)o->listeners;
+			break;
+		case OF_PEAK:
+			if (!ice || o->listener_peak < 0)
+				continue;
+			v = (double)o->listener_peak;
+			break;
+		default:
+			continue;
+		}
+		strbuf_printf(sb, "%s{output=\"", m->name);
+		add_label(sb, o->name);
+		strbuf_puts(sb, "\"}");
+		metric_value(sb, v);
+	}
+}
+
+char *
+status_metrics(
+    const struct stats_snapshot *s, const struct status_settings *set)
+{
+	struct strbuf sb = {0};
+	char url[600];
+	size_t i;
+	bool on_air;
+
+	on_air = status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
+	metric_plain(
+	    &sb, "relay_up", "gauge", "1 while relay runs and answers.", 1);
+	metric_head(&sb, "relay_build_info", "gauge",
+	    "Always 1; version and git revision as labels.");
+	strbuf_puts(&sb, "relay_build_info{version=\"");
+	add_label(&sb, RELAY_VERSION);
+	strbuf_puts(&sb, "\",revision=\"");
+	add_label(&sb, relay_git_rev());
+	strbuf_puts(&sb, "\"} 1\n");
+	metric_plain(&sb, "relay_on_air", "gauge",
+	    "1 when audio above the silence threshold reaches a listed "
+	    "Icecast mount.",
+	    on_air);
+	metric_plain(&sb, "relay_uptime_seconds", "gauge",
+	    "Seconds since relay started.",
+	    (double)(s->uptime_ns / NS_PER_MS) / 1000.0);
+	metric_plain(&sb, "relay_input_flowing", "gauge",
+	    "1 when input frames arrived within the last second.",
+	    s->input.flowing);
+	metric_plain(&sb, "relay_input_peak_dbfs", "gauge",
+	    "Programme peak level over the last block, in dBFS.",
+	    isfinite(s->input.peak_dbfs) ? s->input.peak_dbfs : -120.0);
+	metric_plain(&sb, "relay_input_rms_dbfs", "gauge",
+	    "Programme RMS level over the last block, in dBFS.",
+	    isfinite(s->input.rms_dbfs) ? s->input.rms_dbfs : -120.0);
+	metric_plain(&sb, "relay_input_silent_seconds", "gauge",
+	    "How long the programme has stayed below the silence threshold.",
+	    s->input.silent_s);
+	metric_counter(&sb, "relay_input_frames_total",
+	    "Audio frames captured.", s->input.frames);
+	metric_counter(&sb, "relay_input_xruns_total",
+	    "Capture overruns reported by ALSA.", s->input.xruns);
+	metric_counter(&sb, "relay_input_overflow_frames_total",
+	    "Frames lost because the ring to the encoder was full.",
+	    s->input.overflows);
+	metric_counter(&sb, "relay_input_reopens_total",
+	    "Times the input was reopened after an error.", s->input.reopens);
+
+	metric_encodings(&sb, s, "relay_encoding_bytes_total",
+	    "Bytes of Vorbis packets produced per encoding.", false);
+	metric_encodings(&sb, s, "relay_encoding_packets_total",
+	    "Vorbis packets produced per encoding.", true);
+
+	metric_head(&sb, "relay_output_info", "gauge",
+	    "Always 1; type, encoding and listener URL as labels.");
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		const struct stats_output *o = &s->outputs[i];
+
+		strbuf_puts(&sb, "relay_output_info{output=\"");
+		add_label(&sb, o->name);
+		strbuf_puts(&sb, "\",type=\"");
+		add_label(&sb, o->type);
+		strbuf_puts(&sb, "\",encoding=\"");
+		add_label(&sb, o->encoding);
+		strbuf_puts(&sb, "\",url=\"");
+		add_label(
+		    &sb, status_rules_output_url(s, i, set, url, sizeof(url)));
+		strbuf_puts(&sb, "\"} 1\n");
+	}
+	for (i = 0; i < RELAY_ARRAY_LEN(output_metrics); i++)
+		metric_outputs(&sb, s, &output_metrics[i]);
+	return strbuf_take(&sb);
+}

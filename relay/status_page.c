@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Listen Live page renderer. See status_page.h; the templates are
+ * relay/www/index.html and relay/www/embed.html.
+ *
+ * The player gets two streams: the first Icecast output, and the lowest
+ * bitrate one when it is lower (for listeners on a slow link).
+ *
+ * Threads: see status_page.h.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "status_page.h"
+#include "status_rules.h"
+#include "strbuf.h"
+#include "util.h"
+#include "version.h"
+
+size_t
+status_page_html_escape(char *dst, size_t len, const char *src)
+{
+	const unsigned char *p;
+	size_t need = 0, out = 0, n;
+	bool full = (len == 0);
+	const char *rep;
+
+	if (src == NULL)
+		src = "";
+	p = (const unsigned char *)src;
+	while (*p != '\0') {
+		switch (*p) {
+		case '&':
+			rep = "&amp;";
+			n = 1;
+			break;
+		case '<':
+			rep = "&lt;";
+			n = 1;
+			break;
+		case '>':
+			rep = "&gt;";
+			n = 1;
+			break;
+		case '"':
+			rep = "&quot;";
+			n = 1;
+			break;
+		case '\'':
+			rep = "&#39;";
+			n = 1;
+			break;
+		default:
+			/* Keep a UTF-8 sequence whole: its lead byte says how
+			 * long it is; stray continuation bytes go one by one.
+			 */
+			if (*p >= 0xf0)
+				n = 4;
+			else if (*p >= 0xe0)
+				n = 3;
+			else if (*p >= 0xc0)
+				n = 2;
+			else
+				n = 1;
+			for (size_t k = 1; k < n; k++) {
+				if ((p[k] & 0xc0) != 0x80) {
+					n = k;
+					break;
+				}
+			}
+			rep = NULL;
+			break;
+		}
+		if (rep != NULL) {
+			size_t rl = strlen(rep);
+			need += rl;
+			if (!full && out + rl < len) {
+				memcpy(dst + out, rep, rl);
+				out += rl;
+			} else
+				full = true;
+		} else {
+			need += n;
+			if (!full && out + n < len) {
+				memcpy(dst + out, p, n);
+				out += n;
+			} else
+				full = true;
+		}
+		p += n;
+	}
+	if (len > 0)
+		dst[out] = '\0';
+	return need;
+}
+
+static void
+add_html(struct strbuf *sb, const char *s)
+{
+	size_t need;
+
+	need = status_page_html_escape(NULL, 0, s);
+	if (!strbuf_reserve(sb, need))
+		return;
+	status_page_html_escape(sb->data + sb->len, need + 1, s);
+	sb->len += need;
+}
+
+/* Writes "scheme://host[:port]" of url into buf; false when url is not a
+ * plain http(s) URL safe to put in a header. */
+static bool
+url_origin(const char *url, char *buf, size_t len)
+{
+	const char *p = util_http_url_rest(url), *end;
+	size_t n;
+
+	if (p == NULL)
+		return false;
+	end = p;
+	while (*end != '\0' && *end != '/' && *end != '?' && *end != '#')
+		end++;
+	if (end == p)
+		return false;
+	for (const char *q = p; q < end; q++) {
+		if (!isalnum((unsigned char)*q) && strchr(".-:[]", *q) == NULL)
+			return false;
+	}
+	n = (size_t)(end - url);
+	if (n + 1 > len)
+		return false;
+	memcpy(buf, url, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* Rough nominal bitrate of an encoding (kbit/s), to find the low-data
+ * stream: managed bitrate, else Vorbis' nominal rate for the quality at
+ * 44.1 kHz stereo, scaled by channels and rate. */
+static double
+encoding_kbps(const struct stats_snapshot *s, const char *name)
+{
+	static const double q_kbps[] = {
+	    45, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 500};
+	const struct stats_encoding *e = NULL;
+	double kbps, q;
+	size_t i;
+	int qi;
+
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		if (strcmp(s->encodings[i].name, name) == 0) {
+			e = &s->encodings[i];
+			break;
+		}
+	}
+	if (e == NULL)
+		return 0;
+	if (e->bitrate_kbps > 0)
+		return e->bitrate_kbps;
+	q = isnan(e->quality) ? 4.0 : e->quality;
+	qi = (int)lround(q) + 1;
+	if (qi < 0)
+		qi = 0;
+	if (qi > 11)
+		qi = 11;
+	kbps = q_kbps[qi];
+	kbps *= (e->channels > 0 ? e->channels : 2) / 2.0;
+	if (e->rate_hz > 0 && e->rate_hz < 44100)
+		kbps *= e->rate_hz / 44100.0;
+	return kbps;
+}
+
+/* The player's streams: the first Icecast output, and the one with the
+ * lowest bitrate when it is lower. -1 when there is none. */
+static void
+pick_streams(const struct stats_snapshot *s, int *main_out, int *low_out,
+    double *low_kbps)
+{
+	double main_kbps = 0, best = 0, k;
+	size_t i;
+
+	*main_out = -1;
+	*low_out = -1;
+	*low_kbps = 0;
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		if (strcmp(s->outputs[i].type, "icecast") != 0)
+			continue;
+		k = encoding_kbps(s, s->outputs[i].encoding);
+		if (*main_out < 0) {
+			*main_out = (int)i;
+			main_kbps = k;
+			continue;
+		}
+		if (k > 0 && k < main_kbps && (*low_out < 0 || k < best)) {
+			*low_out = (int)i;
+			best = k;
+		}
+	}
+	*low_kbps = best;
+}
+
+static char *
+format_utc_hm(int64_t wall_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(wall_ns / NS_PER_SEC);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		util_strlcpy(buf, "", len);
+	else
+		snprintf(buf, len, "%02d:%02d", tm.tm_hour, tm.tm_min);
+	return buf;
+}
+
+struct page_ctx {
+	const struct stats_snapshot *s;
+	const struct status_settings *set;
+	bool on_air;
+	int main_i, low_i;
+	double low_kbps;
+	char main_url[600];
+	char low_url[600];
+};
+
+static bool
+http_url(const char *u)
+{
+	return util_http_url_rest(u) != NULL;
+}
+
+static const char *
+badge_class(const struct page_ctx *pc)
+{
+	if (!pc->on_air)
+		return "off";
+	if (pc->s->programme.state == PROGRAMME_FALLBACK)
+		return "fallback";
+	return "on";
+}
+
+static const char *
+badge_text(const struct page_ctx *pc)
+{
+	if (!pc->on_air)
+		return "OFF AIR";
+	if (pc->s->programme.state == PROGRAMME_FALLBACK)
+		return "Back shortly";
+	return "ON AIR";
+}
+
+static void
+next_items(struct strbuf *sb, const struct stats_snapshot *s)
+{
+	char iso[40], hm[32];
+	size_t i;
+
+	for (i = 0; i < s->programme.n_next && i < STATS_MAX_NEXT; i++) {
+		const struct stats_next *n = &s->programme.next[i];
+
+		strbuf_puts(sb, "<li><time datetime=\"");
+		add_html(sb, util_format_iso8601(n->starts_at_wall_ns, false,
+				 iso, sizeof(iso)));
+		strbuf_puts(sb, "\">");
+		add_html(
+		    sb, format_utc_hm(n->starts_at_wall_ns, hm, sizeof(hm)));
+		strbuf_puts(sb, "</time> <span dir=\"auto\">");
+		add_html(sb, n->title[0] != '\0' ? n->title : n->segment);
+		strbuf_puts(sb, "</span></li>");
+	}
+}
+
+/* Appends the value of key: escaped unless raw. */
+static void
+page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
+    size_t klen, bool raw)
+{
+	const struct stats_snapshot *s = pc->s;
+	const struct stats_programme *p = &s->programme;
+	char buf[700];
+	const char *v = NULL;
+
+#define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
+	if (raw) {
+		if (KEY("next_items"))
+			next_items(sb, s);
+		return;
+	}
+	if (KEY("station_name"))
+		v = s->station_name[0] != '\0' ? s->station_name : "relay";
+	else if (KEY("station_description"))
+		v = s->station_description;
+	else if (KEY("description_hidden"))
+		v = s->station_description[0] != '\0' ? "" : "hidden";
+	else if (KEY("station_url"))
+		v = http_url(s->station_url) ? s->station_url : "";
+	else if (KEY("station_url_hidden"))
+		v = http_url(s->station_url) ? "" : "hidden";
+	else if (KEY("on_air"))
+		v = pc->on_air ? "true" : "false";
+	else if (KEY("state"))
+		v = status_rules_state_name(s, pc->on_air);
+	else if (KEY("badge_class"))
+		v = badge_class(pc);
+	else if (KEY("badge_text"))
+		v = badge_text(pc);
+	else if (KEY("off_note_hidden"))
+		v = pc->on_air ? "hidden" : "";
+	else if (KEY("now_title"))
+		v = p->title[0] != '\0'
+			? p->title
+			: (s->station_name[0] != '\0' ? s->station_name
+						      : "relay");
+	else if (KEY("now_artist"))
+		v = p->artist;
+	else if (KEY("artist_hidden"))
+		v = p->artist[0] != '\0' ? "" : "hidden";
+	else if (KEY("now_segment"))
+		v = p->segment;
+	else if (KEY("segment_hidden"))
+		v = p->segment[0] != '\0' ? "" : "hidden";
+	else if (KEY("now_since_iso"))
+		v = p->started_at_wall_ns > 0
+			? util_format_iso8601(
+			      p->started_at_wall_ns, false, buf, sizeof(buf))
+			: "";
+	else if (KEY("now_since_text"))
+		v = p->started_at_wall_ns > 0
+			? format_utc_hm(p->started_at_wall_ns, buf, sizeof(buf))
+			: "";
+	else if (KEY("since_hidden"))
+		v = p->started_at_wall_ns > 0 ? "" : "hidden";
+	else if (KEY("now_ends_iso"))
+		v = p->ends_at_wall_ns > 0
+			? util_format_iso8601(
+			      p->ends_at_wall_ns, false, buf, sizeof(buf))
+			: "";
+	else if (KEY("now_ends_text"))
+		v = p->ends_at_wall_ns > 0
+			? format_utc_hm(p->ends_at_wall_ns, buf, sizeof(buf))
+			: "";
+	else if (KEY("ends_hidden"))
+		v = p->ends_at_wall_ns > 0 ? "" : "hidden";
+	else if (KEY("next_hidden"))
+		v = p->n_next > 0 ? "" : "hidden";
+	else if (KEY("listeners_text")) {
+		snprintf(buf, sizeof(buf), "%" PRId64 " listening",
+		    s->listeners > 0 ? s->listeners : 0);
+		v = buf;
+	} else if (KEY("stream_url"))
+		v = pc->main_url;
+	else if (KEY("stream_hidden"))
+		v = pc->main_i >= 0 ? "" : "hidden";
+	else if (KEY("no_stream_hidden"))
+		v = pc->main_i >= 0 ? "hidden" : "";
+	else if (KEY("m3u_url") || KEY("xspf_url")) {
+		snprintf(buf, sizeof(buf), "%s.%s", pc->main_url,
+		    KEY("m3u_url") ? "m3u" : "xspf");
+		v = pc->main_i >= 0 ? buf : "";
+	} else if (KEY("low_url"))
+		v = pc->low_url;
+	else if (KEY("low_label")) {
+		snprintf(buf, sizeof(buf), "%.0f kbit/s", pc->low_kbps);
+		v = buf;
+	} else if (KEY("low_hidden"))
+		v = pc->low_i >= 0 ? "" : "hidden";
+	else if (KEY("timezone"))
+		v = pc->set != NULL ? pc->set->timezone : "";
+	else if (KEY("updated_text"))
+		v = format_utc_hm(s->now_wall_ns, buf, sizeof(buf));
+	else if (KEY("updated_iso"))
+		v = util_format_iso8601(
+		    s->now_wall_ns, false, buf, sizeof(buf));
+	else if (KEY("version"))
+		v = RELAY_VERSION;
+#undef KEY
+	if (v != NULL)
+		add_html(sb, v);
+}
+
+char *
+status_page_render(const char *template_text, const struct stats_snapshot *s,
+    const struct status_settings *set)
+{
+	struct page_ctx pc = {.s = s, .set = set};
+	struct strbuf sb = {0};
+	const char *p = template_text, *open, *close, *key;
+	bool raw;
+
+	pc.on_air =
+	    status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
+	pick_streams(s, &pc.main_i, &pc.low_i, &pc.low_kbps);
+	if (pc.main_i >= 0)
+		status_rules_output_url(s, (size_t)pc.main_i, set, pc.main_url,
+		    sizeof(pc.main_url));
+	if (pc.low_i >= 0)
+		status_rules_output_url(
+		    s, (size_t)pc.low_i, set, pc.low_url, sizeof(pc.low_url));
+	while ((open = strstr(p, "{{")) != NULL) {
+		close = strstr(open + 2, "}}");
+		if (close == NULL)
+			break;
+		strbuf_add(&sb, p, (size_t)(open - p));
+		key = open + 2;
+		raw = (*key == '&');
+		if (raw)
+			key++;
+		page_value(&sb, &pc, key, (size_t)(close - key), raw);
+		p = close + 2;
+	}
+	strbuf_puts(&sb, p);
+	return strbuf_take(&sb);
+}
+
+void
+status_page_csp(const struct stats_snapshot *s,
+    const struct status_settings *set, bool embed, char *buf, size_t len)
+{
+	char url[600], origin[600], media[1400] = "";
+	size_t i, n = 0;
+
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		status_rules_output_url(s, i, set, url, sizeof(url));
+		if (!url_origin(url, origin, sizeof(origin)))
+			continue;
+		if (strstr(media, origin) != NULL)
+			continue;
+		if (n + strlen(origin) + 2 >= sizeof(media))
+			break;
+		n += (size_t)snprintf(
+		    media + n, sizeof(media) - n, " %s", origin);
+	}
+	snprintf(buf, len,
+	    "default-src 'none'; script-src 'self'; style-src 'self'; "
+	    "img-src 'self'; connect-src 'self'; media-src%s; "
+	    "base-uri 'none'; form-action 'none'; frame-ancestors %s",
+	    n > 0 ? media : " 'none'", embed ? "*" : "'self'");
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rules every status view applies to a snapshot in the same way: is
+ * the station on air, the state's name, is relay healthy, and which URL a
+ * listener uses for an output. The JSON, the metrics, the page and the
+ * health check all ask here, so they can never disagree.
+ *
+ * Threads: pure functions on a caller's struct stats_snapshot; any thread.
+ * Only status_rules_healthy() allocates, and frees before it returns.
+ */
+#ifndef RELAY_STATUS_RULES_H
+#define RELAY_STATUS_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats.h"
+#include "status.h"
+
+/* The input counts as silent, so off air, after this long below the
+ * [input] silence_threshold_dbfs. */
+#define STATUS_RULES_SILENT_MAX_S 5.0
+
+/* The on-air rule: audio above the silence threshold is entering (input
+ * flowing, silent for less than STATUS_RULES_SILENT_MAX_S) and at least
+ * one Icecast output is connected while the poller saw its mount listed
+ * within the last 2 * poll_icecast_ns + 5 s. False when the programme is
+ * PROGRAMME_OFF_AIR. */
+bool status_rules_on_air(
+    const struct stats_snapshot *s, int64_t poll_icecast_ns);
+
+/* "live" | "segment" | "fallback" | "off_air" ("off_air" when !on_air).
+ * A static string. */
+const char *status_rules_state_name(
+    const struct stats_snapshot *s, bool on_air);
+
+/* Health: true when input flows and at least one output is connected;
+ * otherwise false with the reasons ("input not flowing; no output
+ * connected (main: Connection refused)") in reason. */
+bool status_rules_healthy(
+    const struct stats_snapshot *s, char *reason, size_t reason_len);
+
+/* The listener URL of output i: public_url + mount when set, else the
+ * output's own URL. Returns buf, "" for file outputs. set may be NULL. */
+char *status_rules_output_url(const struct stats_snapshot *s, size_t i,
+    const struct status_settings *set, char *buf, size_t len);
+
+#endif
