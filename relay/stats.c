@@ -34,6 +34,10 @@ static struct output_cold out_cold[CONFIG_MAX_OUTPUTS];
 static struct stats_encoding encodings[CONFIG_MAX_ENCODINGS];
 static size_t n_encodings;
 static struct stats_programme programme;
+static struct stats_request requests[STATS_MAX_REQUESTS];
+static size_t n_requests;
+static struct stats_reload last_reload;
+static struct stats_programme_error programme_error;
 static char station_name[STATS_TEXT] = "relay";
 static char station_description[STATS_TEXT];
 static char station_url[STATS_TEXT];
@@ -339,6 +343,57 @@ stats_programme_set_next(const struct stats_next *next, size_t n)
 }
 
 void
+stats_requests_set(const struct stats_request *r, size_t n)
+{
+	if (n > STATS_MAX_REQUESTS)
+		n = STATS_MAX_REQUESTS;
+	pthread_mutex_lock(&lock);
+	memcpy(requests, r, n * sizeof(*r));
+	n_requests = n;
+	pthread_mutex_unlock(&lock);
+}
+
+const char *
+stats_request_state_name(enum stats_request_state s)
+{
+	switch (s) {
+	case STATS_REQUEST_PENDING:
+		return "pending";
+	case STATS_REQUEST_ON_AIR:
+		return "on_air";
+	case STATS_REQUEST_DONE:
+		return "done";
+	case STATS_REQUEST_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+void
+stats_reload_set(int64_t at_wall_ns, bool ok, const char *detail)
+{
+	pthread_mutex_lock(&lock);
+	last_reload.at_wall_ns = at_wall_ns;
+	last_reload.ok = ok;
+	util_strlcpy(last_reload.detail, detail != NULL ? detail : "",
+	    sizeof(last_reload.detail));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_programme_error_set(
+    int64_t at_wall_ns, const char *segment, const char *text)
+{
+	pthread_mutex_lock(&lock);
+	programme_error.at_wall_ns = at_wall_ns;
+	util_strlcpy(programme_error.segment, segment != NULL ? segment : "",
+	    sizeof(programme_error.segment));
+	util_strlcpy(programme_error.text, text != NULL ? text : "",
+	    sizeof(programme_error.text));
+	pthread_mutex_unlock(&lock);
+}
+
+void
 stats_programme_get(struct stats_programme *out)
 {
 	pthread_mutex_lock(&lock);
@@ -362,6 +417,10 @@ stats_snapshot(struct stats_snapshot *out)
 	util_strlcpy(out->station_url, station_url, sizeof(out->station_url));
 	out->start_wall_ns = start_wall_ns;
 	out->silence_threshold_dbfs = threshold_dbfs;
+	memcpy(out->requests, requests, n_requests * sizeof(requests[0]));
+	out->n_requests = n_requests;
+	out->reload = last_reload;
+	out->programme_error = programme_error;
 	util_strlcpy(out->input.type, input_type, sizeof(out->input.type));
 	util_strlcpy(
 	    out->input.last_error, input_error, sizeof(out->input.last_error));

@@ -102,6 +102,40 @@ struct stats_programme {
 	size_t n_next;
 };
 
+/* A control-API request to play something, followed until it is over. */
+#define STATS_MAX_REQUESTS 16
+enum stats_request_state {
+	STATS_REQUEST_PENDING = 0, /* accepted, waiting for its start */
+	STATS_REQUEST_ON_AIR,
+	STATS_REQUEST_DONE,   /* played to its end, or skipped (reason) */
+	STATS_REQUEST_FAILED, /* never aired or cut short: reason says why */
+};
+struct stats_request {
+	uint64_t id; /* the id the POST answered with */
+	enum stats_request_state state;
+	char name[128]; /* the segment name given, or "api" */
+	char title[STATS_TEXT];
+	char source[32]; /* "file", "tone", ... */
+	int64_t starts_at_wall_ns;
+	int64_t ends_at_wall_ns;
+	int64_t updated_at_wall_ns; /* last state change */
+	char reason[STATS_TEXT];    /* why FAILED, or how it ended */
+};
+
+/* The last reload (SIGHUP or POST /api/reload). */
+struct stats_reload {
+	int64_t at_wall_ns; /* 0: none since start */
+	bool ok;
+	char detail[512]; /* what changed, or the FILE:LINE error */
+};
+
+/* The last thing in the programme that did not happen as planned. */
+struct stats_programme_error {
+	int64_t at_wall_ns; /* 0: none since start */
+	char segment[128];
+	char text[512];
+};
+
 struct stats_snapshot {
 	char station_name[STATS_TEXT];
 	char station_description[STATS_TEXT];
@@ -117,6 +151,10 @@ struct stats_snapshot {
 	size_t n_outputs;
 	struct stats_programme programme;
 	int64_t listeners; /* sum over outputs that report listeners */
+	struct stats_request requests[STATS_MAX_REQUESTS]; /* newest first */
+	size_t n_requests;
+	struct stats_reload reload;
+	struct stats_programme_error programme_error;
 };
 
 /* Call once at startup (main thread) and on reload with the new config:
@@ -165,5 +203,16 @@ void stats_programme_set(const struct stats_programme *p);
 void stats_programme_get(struct stats_programme *out);
 
 const char *programme_state_name(enum programme_state s);
+
+/* Control-API requests, newest first (the planner, main thread). */
+void stats_requests_set(const struct stats_request *r, size_t n);
+const char *stats_request_state_name(enum stats_request_state s);
+
+/* The last reload's outcome (main thread). */
+void stats_reload_set(int64_t at_wall_ns, bool ok, const char *detail);
+
+/* The last programme error (the planner, main thread). */
+void stats_programme_error_set(
+    int64_t at_wall_ns, const char *segment, const char *text);
 
 #endif
