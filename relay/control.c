@@ -353,6 +353,8 @@ enum seg_field {
 	SF_ARTIST,
 	SF_FREQUENCY,
 	SF_LEVEL,
+	SF_NAME,
+	SF_PRIORITY,
 	SF_COUNT,
 };
 
@@ -366,6 +368,8 @@ static const char *const seg_field_names[SF_COUNT] = {
     [SF_ARTIST] = "artist",
     [SF_FREQUENCY] = "frequency",
     [SF_LEVEL] = "level_dbfs",
+    [SF_NAME] = "name",
+    [SF_PRIORITY] = "priority",
 };
 
 static int
@@ -388,7 +392,7 @@ parse_segment(const cJSON *root, int64_t now_wall_ns,
 			snprintf(err, errlen,
 			    "%.40s: unknown field (allowed: source, path, "
 			    "url, at, duration, title, artist, frequency, "
-			    "level_dbfs)",
+			    "level_dbfs, name, priority)",
 			    it->string);
 			return -EINVAL;
 		}
@@ -488,6 +492,23 @@ parse_segment(const cJSON *root, int64_t now_wall_ns,
 	    (rc = field_number(f[SF_LEVEL], -120.0, 0.0, "dBFS",
 		 &play->level_dbfs, err, errlen)) < 0)
 		return rc;
+	if (f[SF_NAME] != NULL &&
+	    (rc = field_string(f[SF_NAME], req->name, sizeof(req->name), false,
+		 err, errlen)) < 0)
+		return rc;
+	if (f[SF_PRIORITY] != NULL) {
+		double v;
+		if ((rc = field_number(f[SF_PRIORITY], -1000.0, 1000.0, "", &v,
+			 err, errlen)) < 0)
+			return rc;
+		if (v != (double)(int)v) {
+			snprintf(err, errlen,
+			    "priority: must be a whole number -1000..1000");
+			return -EINVAL;
+		}
+		play->priority = (int)v;
+		play->has_priority = true;
+	}
 	return 0;
 }
 
@@ -700,8 +721,10 @@ control_describe(const struct control_request *req, char *buf, size_t len)
 
 /* How long a control request waits for the main thread. */
 #define CONTROL_TIMEOUT_NS (5 * NS_PER_SEC)
+#define CONTROL_RELOAD_TIMEOUT_NS (30 * NS_PER_SEC)
 
 /* The HTTP status codes the control API answers with. */
+#define HTTP_OK 200
 #define HTTP_ACCEPTED 202
 #define HTTP_BAD_REQUEST 400
 #define HTTP_UNAUTHORIZED 401
@@ -767,26 +790,41 @@ audit(const struct control_call *call, unsigned int code, const char *meaning,
 		log_warn("control", "%s", esc);
 }
 
-/* {"error": text} or {"ok": true, "request": text}; NULL on OOM. */
+/*
+ * {"error": text}, or {"ok": true, "request": text} plus, for a segment,
+ * "id" and "state": "pending" (follow it in /api/status "requests"), and
+ * for a reload "result": what changed. NULL on OOM.
+ */
 static char *
-answer_body(unsigned int code, const char *text)
+answer_body(
+    unsigned int code, const char *text, uint64_t id, const char *result)
 {
 	cJSON *root;
 	char clean[1200], *body = NULL;
 
 	util_sanitize_text(clean, sizeof(clean), text);
 	root = cJSON_CreateObject();
-	if (root != NULL) {
-		if (code == HTTP_ACCEPTED) {
-			if (cJSON_AddTrueToObject(root, "ok") == NULL ||
-			    cJSON_AddStringToObject(root, "request", clean) ==
-				NULL)
-				goto out;
-		} else if (cJSON_AddStringToObject(root, "error", clean) ==
-			   NULL)
+	if (root == NULL)
+		return NULL;
+	if (code >= 200 && code < 300) {
+		if (cJSON_AddTrueToObject(root, "ok") == NULL ||
+		    cJSON_AddStringToObject(root, "request", clean) == NULL)
 			goto out;
-		body = cJSON_PrintUnformatted(root);
+		if (id != 0 &&
+		    (cJSON_AddNumberToObject(root, "id", (double)id) == NULL ||
+			cJSON_AddStringToObject(root, "state", "pending") ==
+			    NULL))
+			goto out;
+		if (result != NULL && result[0] != '\0') {
+			util_sanitize_text(clean, sizeof(clean), result);
+			if (cJSON_AddStringToObject(root, "result", clean) ==
+			    NULL)
+				goto out;
+		}
+	} else if (cJSON_AddStringToObject(root, "error", clean) == NULL) {
+		goto out;
 	}
+	body = cJSON_PrintUnformatted(root);
 out:
 	cJSON_Delete(root);
 	return body;
@@ -800,6 +838,8 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 	struct control_request *req = NULL;
 	char err[700], meaning[900];
 	unsigned int code = 0;
+	uint64_t id = 0;
+	bool ok;
 	int rc;
 
 	err[0] = '\0';
@@ -852,14 +892,22 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		goto answer;
 	}
 	control_describe(req, meaning, sizeof(meaning));
-	rc = control_submit(req, CONTROL_TIMEOUT_NS, err, sizeof(err));
+	/* A reload rebuilds encoders and drains outputs: give it longer. */
+	rc = control_submit(req,
+	    req->what == CONTROL_RELOAD ? CONTROL_RELOAD_TIMEOUT_NS
+					: CONTROL_TIMEOUT_NS,
+	    err, sizeof(err));
 	switch (rc) {
 	case 0:
-		code = HTTP_ACCEPTED;
+		/* Done (reload, metadata, skip) or accepted and followed
+		 * by id (a segment). */
+		code = req->what == CONTROL_PLAY ? HTTP_ACCEPTED : HTTP_OK;
+		id = req->id;
 		break;
 	case -ETIMEDOUT:
 	case -ESHUTDOWN:
 	case -ENOTSUP:
+	case -EINPROGRESS:
 		code = HTTP_SERVICE_UNAVAILABLE;
 		break;
 	default:
@@ -874,10 +922,14 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 	}
 answer:
 	free(req);
-	audit(call, code, meaning, code == HTTP_ACCEPTED ? NULL : err, redact,
-	    redact_arg);
+	ok = code >= 200 && code < 300;
+	if (ok && id != 0)
+		snprintf(meaning + strlen(meaning),
+		    sizeof(meaning) - strlen(meaning), " (request %" PRIu64 ")",
+		    id);
+	audit(call, code, meaning, ok ? NULL : err, redact, redact_arg);
 	out->code = code;
-	out->body = answer_body(code, code == HTTP_ACCEPTED ? meaning : err);
+	out->body = answer_body(code, ok ? meaning : err, id, ok ? err : NULL);
 }
 
 /* ---- The queue to the main thread. ---- */
@@ -890,7 +942,11 @@ static control_handler_cb *handler;
 static void *handler_arg;
 static bool pending, answered, shut;
 static struct control_request slot;
+static uint64_t slot_seq;    /* the request in the slot */
+static uint64_t running_seq; /* the request the main thread runs; 0 */
+static uint64_t last_seq;
 static int result;
+static uint64_t result_id;
 static char result_err[512];
 
 int
@@ -934,18 +990,19 @@ control_fd(void)
 }
 
 int
-control_submit(const struct control_request *req, int64_t timeout_ns, char *err,
-    size_t errlen)
+control_submit(
+    struct control_request *req, int64_t timeout_ns, char *err, size_t errlen)
 {
 	struct timespec ts;
 	int64_t deadline = util_now_mono_ns() + timeout_ns;
-	uint64_t one = 1;
+	uint64_t one = 1, mine;
 	int rc;
 
 	if (efd < 0) {
 		snprintf(err, errlen, "control is not available");
 		return -ENOTSUP;
 	}
+	/* One request in the slot at a time: later callers queue here. */
 	pthread_mutex_lock(&submit_lock);
 	pthread_mutex_lock(&lock);
 	if (shut) {
@@ -954,11 +1011,9 @@ control_submit(const struct control_request *req, int64_t timeout_ns, char *err,
 		snprintf(err, errlen, "relay is stopping");
 		return -ESHUTDOWN;
 	}
+	mine = ++last_seq;
 	slot = *req;
-	slot.play.path = slot.path[0] != '\0' ? slot.path : NULL;
-	slot.play.url = slot.url[0] != '\0' ? slot.url : NULL;
-	slot.play.title = slot.title[0] != '\0' ? slot.title : NULL;
-	slot.play.artist = slot.artist[0] != '\0' ? slot.artist : NULL;
+	slot_seq = mine;
 	pending = true;
 	answered = false;
 	if (write(efd, &one, sizeof(one)) < 0) {
@@ -972,45 +1027,69 @@ control_submit(const struct control_request *req, int64_t timeout_ns, char *err,
 	}
 	if (answered) {
 		rc = result;
+		req->id = result_id;
 		util_strlcpy(err, result_err, errlen);
+	} else if (running_seq == mine) {
+		/* Too late to withdraw: say so rather than "failed". */
+		pending = false;
+		rc = -EINPROGRESS;
+		snprintf(err, errlen,
+		    "the main loop is still carrying this request out; it "
+		    "may yet take effect (see /api/status)");
 	} else {
 		pending = false; /* the main thread will not run it now */
 		rc = -ETIMEDOUT;
-		snprintf(err, errlen, "the main loop did not answer in time");
+		snprintf(err, errlen,
+		    "the main loop did not answer in time; the request was "
+		    "withdrawn and will not be carried out");
 	}
 	pthread_mutex_unlock(&lock);
 	pthread_mutex_unlock(&submit_lock);
 	return rc;
 }
 
+/* The handler sees the string fields through play's pointers. */
+static void
+point_strings(struct control_request *req)
+{
+	req->play.path = req->path[0] != '\0' ? req->path : NULL;
+	req->play.url = req->url[0] != '\0' ? req->url : NULL;
+	req->play.title = req->title[0] != '\0' ? req->title : NULL;
+	req->play.artist = req->artist[0] != '\0' ? req->artist : NULL;
+	req->play.name = req->name[0] != '\0' ? req->name : NULL;
+}
+
 void
 control_run(void)
 {
 	struct control_request req;
-	uint64_t v;
+	uint64_t v, seq;
 	char err[512];
 	int rc;
 
 	if (read(efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&lock);
-	if (!pending) {
+	if (!pending || running_seq != 0) {
 		pthread_mutex_unlock(&lock);
 		return;
 	}
 	req = slot;
+	seq = slot_seq;
+	running_seq = seq;
 	pthread_mutex_unlock(&lock);
 
-	req.play.path = req.path[0] != '\0' ? req.path : NULL;
-	req.play.url = req.url[0] != '\0' ? req.url : NULL;
-	req.play.title = req.title[0] != '\0' ? req.title : NULL;
-	req.play.artist = req.artist[0] != '\0' ? req.artist : NULL;
+	point_strings(&req);
+	req.id = 0;
 	err[0] = '\0';
 	rc = handler(&req, err, sizeof(err), handler_arg);
 
 	pthread_mutex_lock(&lock);
-	if (pending) {
+	running_seq = 0;
+	/* Only the caller of this very request gets this answer. */
+	if (pending && slot_seq == seq) {
 		result = rc;
+		result_id = req.id;
 		util_strlcpy(result_err, err, sizeof(result_err));
 		answered = true;
 		pending = false;

@@ -56,6 +56,8 @@ struct control_request {
 	char url[CONTROL_TEXT];
 	char title[256]; /* PLAY and METADATA */
 	char artist[256];
+	char name[128]; /* PLAY: the segment's name ("" for "api") */
+	uint64_t id;	/* PLAY: set by the handler, the request id */
 };
 
 /* ---- From the status server's threads. ---- */
@@ -120,9 +122,13 @@ RELAY_MUST_CHECK int control_init(control_handler_cb *cb, void *arg);
 void control_shutdown(void);
 
 /* Queues req and waits up to timeout_ns for the result. Returns the
- * handler's result, -ETIMEDOUT or -ESHUTDOWN, with err filled. */
-int control_submit(const struct control_request *req, int64_t timeout_ns,
-    char *err, size_t errlen);
+ * handler's result, -ETIMEDOUT or -ESHUTDOWN, with err filled (on success
+ * with what the handler said, possibly ""), and req->id set. Every
+ * request is numbered: an answer only ever reaches its own caller, and a
+ * caller that timed out while the main thread was already carrying its
+ * request out is told so (-EINPROGRESS). */
+int control_submit(
+    struct control_request *req, int64_t timeout_ns, char *err, size_t errlen);
 
 /* The eventfd the main loop polls; readable when requests wait. */
 int control_fd(void);

@@ -324,15 +324,25 @@ engine_detach(struct engine *e, struct packet_queue *q)
 	pthread_mutex_unlock(&e->lock);
 }
 
-int
-engine_reconfigure(
-    struct engine *e, const struct config *cfg, char *err, size_t errlen)
-{
-	struct encoder *fresh[CONFIG_MAX_ENCODINGS] = {0};
-	struct encoder *old[CONFIG_MAX_ENCODINGS] = {0};
-	struct enc_slot next[CONFIG_MAX_ENCODINGS];
-	size_t i, n_old = 0;
+struct engine_rebuild {
+	/* fresh[i] replaces (or adds) cfg->encodings[i]; NULL: unchanged */
+	struct encoder *fresh[CONFIG_MAX_ENCODINGS];
+	size_t n_fresh;
+};
 
+int
+engine_reconfigure_prepare(struct engine *e, const struct config *cfg,
+    struct engine_rebuild **out, char *err, size_t errlen)
+{
+	struct engine_rebuild *rb;
+	size_t i;
+
+	*out = NULL;
+	rb = calloc(1, sizeof(*rb));
+	if (rb == NULL) {
+		snprintf(err, errlen, "out of memory rebuilding encoders");
+		return -ENOMEM;
+	}
 	/* Build every new or changed encoder first: all or nothing. */
 	for (i = 0; i < cfg->n_encodings; i++) {
 		struct enc_slot *s;
@@ -344,13 +354,37 @@ engine_reconfigure(
 			continue;
 		}
 		pthread_mutex_unlock(&e->lock);
-		fresh[i] = make_encoder(e, &cfg->encodings[i], err, errlen);
-		if (fresh[i] == NULL) {
-			for (i = 0; i < cfg->n_encodings; i++)
-				encoder_free(fresh[i]);
+		rb->fresh[i] = make_encoder(e, &cfg->encodings[i], err, errlen);
+		if (rb->fresh[i] == NULL) {
+			engine_reconfigure_abort(rb);
 			return -EINVAL;
 		}
+		rb->n_fresh++;
 	}
+	*out = rb;
+	return 0;
+}
+
+void
+engine_reconfigure_abort(struct engine_rebuild *rb)
+{
+	size_t i;
+
+	if (rb == NULL)
+		return;
+	for (i = 0; i < CONFIG_MAX_ENCODINGS; i++)
+		encoder_free(rb->fresh[i]);
+	free(rb);
+}
+
+size_t
+engine_reconfigure_commit(
+    struct engine *e, const struct config *cfg, struct engine_rebuild *rb)
+{
+	struct encoder *old[CONFIG_MAX_ENCODINGS] = {0};
+	struct enc_slot next[CONFIG_MAX_ENCODINGS];
+	size_t i, n_old = 0, n_fresh = rb->n_fresh;
+
 	memset(next, 0, sizeof(next));
 	pthread_mutex_lock(&e->lock);
 	for (i = 0; i < cfg->n_encodings; i++) {
@@ -360,10 +394,11 @@ engine_reconfigure(
 			s->enc = NULL;
 		}
 		slot_set_config(&next[i], &cfg->encodings[i]);
-		if (fresh[i] != NULL) {
+		if (rb->fresh[i] != NULL) {
 			if (next[i].enc != NULL)
 				old[n_old++] = next[i].enc;
-			next[i].enc = fresh[i];
+			next[i].enc = rb->fresh[i];
+			rb->fresh[i] = NULL;
 			log_info(MOD, "[encoding %s]: %s", next[i].name,
 			    s != NULL ? "settings changed; its outputs start "
 					"a new stream"
@@ -387,7 +422,22 @@ engine_reconfigure(
 	pthread_mutex_unlock(&e->lock);
 	for (i = 0; i < n_old; i++)
 		encoder_free(old[i]);
+	engine_reconfigure_abort(rb);
 	engine_set_title(e, cfg->input.title, cfg->input.artist);
+	return n_fresh;
+}
+
+int
+engine_reconfigure(
+    struct engine *e, const struct config *cfg, char *err, size_t errlen)
+{
+	struct engine_rebuild *rb;
+	int rc;
+
+	rc = engine_reconfigure_prepare(e, cfg, &rb, err, errlen);
+	if (rc < 0)
+		return rc;
+	(void)engine_reconfigure_commit(e, cfg, rb);
 	return 0;
 }
 

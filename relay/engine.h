@@ -43,7 +43,9 @@ struct engine_item {
 	char source_kind[16];  /* "live", "file", "tone", ... */
 	struct source *src;    /* NULL: the live input */
 	int64_t start_wall_ns; /* <= now: as soon as possible */
-	int64_t end_wall_ns;   /* 0: until the next item */
+	int64_t end_wall_ns;   /* 0: until the next item, or duration_ns */
+	int64_t duration_ns;   /* end_wall_ns == 0: on air this long from
+				  when it really starts (API "now") */
 	int64_t fade_ns;
 	uint64_t key; /* the planner's name for it, echoed in events */
 	int priority; /* as the schedule's; the API's default is higher */
@@ -86,6 +88,19 @@ void engine_detach(struct engine *e, struct packet_queue *q);
  * 0, or negative errno with err filled and nothing changed. */
 RELAY_MUST_CHECK int engine_reconfigure(
     struct engine *e, const struct config *cfg, char *err, size_t errlen);
+
+/* The same in two steps, so a reload can build every encoder before it
+ * touches anything else: prepare builds the new and changed encoders
+ * (0, or negative errno with err filled and nothing built); commit swaps
+ * them in and returns how many it swapped; abort throws them away. Both
+ * take ownership of rb. Main thread. */
+struct engine_rebuild;
+RELAY_MUST_CHECK int engine_reconfigure_prepare(struct engine *e,
+    const struct config *cfg, struct engine_rebuild **rb, char *err,
+    size_t errlen);
+size_t engine_reconfigure_commit(
+    struct engine *e, const struct config *cfg, struct engine_rebuild *rb);
+void engine_reconfigure_abort(struct engine_rebuild *rb);
 
 /* Sets the now-playing title/artist of the live programme. Thread-safe;
  * takes effect at the next block (new comment header on every encoder)

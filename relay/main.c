@@ -55,7 +55,6 @@ struct relay {
 	struct icecast_poll *poller;
 	struct status_server *status;
 	struct programme *programme;
-	bool reload_requested;
 };
 
 static void
@@ -216,43 +215,60 @@ stop_all(struct relay *r)
 	r->ring = NULL;
 }
 
+/* A rejected reload: logged, shown in /api/status, nothing changed. */
+static int
+reload_rejected(const char *why, char *msg, size_t msglen)
+{
+	log_err(MOD,
+	    "reload rejected, the running config and schedule stay: "
+	    "%s",
+	    why);
+	stats_reload_set(util_now_wall_ns(), false, why);
+	if (msg != NULL)
+		snprintf(msg, msglen, "%s", why);
+	return -EINVAL;
+}
+
 /*
- * SIGHUP: build and validate a whole new config; apply nothing if it has an
- * error. Outputs whose settings (and encoding) did not change keep
- * streaming without a gap; changed ones restart; new ones start; removed
- * ones end their stream with EOS.
+ * SIGHUP or POST /api/reload: build and validate a whole new config, the
+ * schedule and every new or changed encoder first; apply nothing if any
+ * of it fails. Then outputs whose settings (and encoding) did not change
+ * keep streaming without a gap; changed ones restart; new ones start;
+ * removed ones end their stream with EOS. 0 with msg saying what changed,
+ * or -EINVAL with msg holding the error (FILE:LINE: ...).
  */
-static void
-reload(struct relay *r)
+static int
+reload(struct relay *r, char *msg, size_t msglen)
 {
 	struct config *next = NULL, *old = r->cfg;
-	char err[CONFIG_ERR_LEN];
-	size_t i, j;
+	struct engine_rebuild *rb = NULL;
+	char err[CONFIG_ERR_LEN], sched[256] = "";
+	size_t i, j, rebuilt;
 	bool keep[CONFIG_MAX_OUTPUTS] = {false};
 	int kept = 0, started = 0, stopped = 0;
 
 	log_info(MOD, "reloading %s", old->path);
-	if (config_load(old->path, &next, err, sizeof(err)) < 0) {
-		log_err(
-		    MOD, "reload rejected, the running config stays: %s", err);
-		return;
-	}
+	if (config_load(old->path, &next, err, sizeof(err)) < 0)
+		return reload_rejected(err, msg, msglen);
 	if (next->input.rate_hz != old->input.rate_hz ||
 	    next->input.channels != old->input.channels) {
-		log_err(MOD, "reload rejected, the running config stays: "
-			     "[input] rate and channels change only with a "
-			     "restart");
 		config_free(next);
-		return;
+		return reload_rejected("[input] rate and channels change only "
+				       "with a restart",
+		    msg, msglen);
 	}
-	if (programme_reload(r->programme, next, err, sizeof(err)) < 0) {
-		log_err(MOD,
-		    "reload rejected, the running config and schedule "
-		    "stay: %s",
-		    err);
+	if (engine_reconfigure_prepare(r->engine, next, &rb, err, sizeof(err)) <
+	    0) {
 		config_free(next);
-		return;
+		return reload_rejected(err, msg, msglen);
 	}
+	if (programme_reload(r->programme, next, err, sizeof(err), sched,
+		sizeof(sched)) < 0) {
+		engine_reconfigure_abort(rb);
+		config_free(next);
+		return reload_rejected(err, msg, msglen);
+	}
+	/* Everything is valid and built: from here on nothing can refuse. */
 	if (next->status.enabled != old->status.enabled ||
 	    (next->status.enabled &&
 		(strcmp(next->status.listen_host, old->status.listen_host) !=
@@ -291,9 +307,7 @@ reload(struct relay *r)
 		stopped++;
 	}
 	stats_configure(next);
-	if (engine_reconfigure(r->engine, next, err, sizeof(err)) < 0) {
-		log_err(MOD, "reload: %s; encodings unchanged", err);
-	}
+	rebuilt = engine_reconfigure_commit(r->engine, next, rb);
 	for (j = 0; j < next->n_outputs; j++) {
 		if (keep[j])
 			continue;
@@ -313,34 +327,53 @@ reload(struct relay *r)
 	status_reconfigure(r->status, next);
 	r->cfg = next;
 	config_free(old);
-	log_info(MOD,
-	    "reloaded: %d output(s) kept streaming, %d started, "
-	    "%d stopped",
-	    kept, started, stopped);
+	snprintf(err, sizeof(err),
+	    "%d output(s) kept streaming, %d started, %d stopped; %zu "
+	    "encoder(s) rebuilt%s%s",
+	    kept, started, stopped, rebuilt, sched[0] != '\0' ? "; " : "",
+	    sched);
+	log_info(MOD, "reloaded: %s", err);
+	stats_reload_set(util_now_wall_ns(), true, err);
+	if (msg != NULL)
+		snprintf(msg, msglen, "%s", err);
+	return 0;
 }
 
-/* Control requests from the status server, run on the main thread. */
+/* Control requests from the status server, run on the main thread. On
+ * success msg may say what happened (the reload's summary). */
 static int
-on_control(struct control_request *req, char *err, size_t errlen, void *arg)
+on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 {
 	struct relay *r = arg;
 
 	switch (req->what) {
 	case CONTROL_PLAY:
-		return programme_play(r->programme, &req->play, err, errlen);
-	case CONTROL_SKIP:
+		return programme_play(
+		    r->programme, &req->play, &req->id, msg, msglen);
+	case CONTROL_SKIP: {
+		struct stats_programme now;
+		stats_programme_get(&now);
+		if (now.state != PROGRAMME_SEGMENT) {
+			snprintf(msg, msglen,
+			    "nothing to skip: the live programme is on air");
+			return -ENOENT;
+		}
 		engine_skip(r->engine); /* control.c writes the audit line */
+		snprintf(msg, msglen, "segment %s ends now, live returns",
+		    now.segment);
 		return 0;
+	}
 	case CONTROL_METADATA:
 		engine_set_title(r->engine, req->title, req->artist);
 		return 0;
 	case CONTROL_RELOAD:
-		/* After this reply: a reload restarts the status server's
-		 * settings, which must not happen under its own request. */
-		r->reload_requested = true;
-		return 0;
+		/* Synchronous, so the answer is the reload's result. The
+		 * status server's settings change under this request, which
+		 * is safe: status_reconfigure() takes its lock only briefly
+		 * and the request holds none while it waits. */
+		return reload(r, msg, msglen);
 	}
-	snprintf(err, errlen, "unknown request");
+	snprintf(msg, msglen, "unknown request");
 	return -EINVAL;
 }
 
@@ -447,17 +480,13 @@ run(struct relay *r)
 		programme_tick(r->programme, util_now_wall_ns());
 		if (n > 0 && (pfd[1].revents & POLLIN) != 0)
 			control_run();
-		if (r->reload_requested) {
-			r->reload_requested = false;
-			reload(r);
-		}
 		if (n <= 0 || (pfd[0].revents & POLLIN) == 0)
 			continue;
 		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			continue;
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			reload(r);
+			(void)reload(r, NULL, 0);
 			break;
 		case SIGINT:
 		case SIGTERM:

@@ -15,9 +15,22 @@
  * programme simply goes on. A file segment whose length is unknown (the
  * file was missing at load) is probed again when it comes close.
  *
+ * Keys. An occurrence's key hashes the segment's definition (every field
+ * that changes what plays or when), not its index, so a reload with the
+ * segment unchanged finds its items already planned and leaves them alone.
+ *
+ * Holds. Something that must not be cut by the schedule holds a window:
+ * an API segment (every scheduled segment of lower priority waits for its
+ * end, then plays the rest of its own window, joined in progress), and a
+ * segment on air whose definition a reload changed or removed (it plays
+ * to its end; the new definition takes over at that boundary). Planning
+ * cuts each occurrence's window around the holds that apply to it; a hold
+ * whose item ends early (skipped, failed) shrinks to that moment.
+ *
  * Threads: main thread only.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +42,34 @@
 
 #define MOD "programme"
 #define PLANNED_MAX 64
+#define HANDED_MAX (ENGINE_MAX_PENDING + 4)
+#define HOLDS_MAX 8
+/* API items' keys: the request id with the top bit set (planner keys are
+ * hashes; a clash needs 2^63 requests). */
+#define API_KEY(id) ((uint64_t)(id) | (1ull << 63))
+
+/* An item handed to the engine and not yet over. */
+struct handed {
+	uint64_t key;
+	uint64_t fp; /* segment fingerprint; 0 for API items */
+	char segment[128];
+	int64_t start_wall_ns, end_wall_ns;
+	int priority;
+	bool on_air;
+	uint64_t request_id; /* API items; 0 for scheduled ones */
+};
+
+/* A window the schedule must leave alone (see DESIGN). */
+struct hold {
+	bool used;
+	bool by_name;	/* segment on air across a reload: holds its name */
+	char name[128]; /* by_name */
+	int priority;	/* !by_name: holds lower priorities */
+	int64_t from_wall_ns, until_wall_ns;
+	uint64_t key; /* the holding item: its end shrinks the hold */
+	uint64_t resume_keys[4]; /* items planned after it */
+	size_t n_resume;
+};
 
 struct programme {
 	struct schedule *schedule;
@@ -36,17 +77,59 @@ struct programme {
 	uint64_t planned[PLANNED_MAX]; /* keys handed over or skipped */
 	size_t planned_next;
 	int64_t next_published_ns;
+	struct handed handed[HANDED_MAX];
+	struct hold holds[HOLDS_MAX];
+	struct stats_request requests[STATS_MAX_REQUESTS]; /* newest first */
+	size_t n_requests;
+	uint64_t next_request_id;
 };
 
+/* FNV-1a over bytes. */
 static uint64_t
-occurrence_key(size_t segment, int64_t start_ns, int64_t from_ns)
+fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211u;
+	return h;
+}
+
+static uint64_t
+fnv_str(uint64_t h, const char *text)
+{
+	return text != NULL ? fnv(h, text, strlen(text) + 1) : fnv(h, "", 1);
+}
+
+/* What makes a segment play differently: its definition, not its index. */
+static uint64_t
+segment_fingerprint(const struct schedule_segment *seg)
 {
 	uint64_t h = 1469598103934665603u;
+	int64_t v[4] = {seg->duration_ns, seg->priority, seg->fade_ns,
+	    (int64_t)seg->source * 16 + (int64_t)seg->order};
 
-	h = (h ^ (uint64_t)segment) * 1099511628211u;
+	h = fnv_str(h, seg->name);
+	h = fnv_str(h, seg->when_text);
+	h = fnv_str(h, seg->path);
+	h = fnv_str(h, seg->url);
+	h = fnv_str(h, seg->title);
+	h = fnv_str(h, seg->artist);
+	h = fnv(h, &seg->frequency_hz, sizeof(seg->frequency_hz));
+	h = fnv(h, &seg->level_dbfs, sizeof(seg->level_dbfs));
+	h = fnv(h, v, sizeof(v));
+	return h | 1;
+}
+
+static uint64_t
+occurrence_key(uint64_t fp, int64_t start_ns, int64_t from_ns)
+{
+	uint64_t h = fp;
+
 	h = (h ^ (uint64_t)start_ns) * 1099511628211u;
 	h = (h ^ (uint64_t)from_ns) * 1099511628211u;
-	return h | 1; /* never 0: 0 is the live programme */
+	return (h | 1) & ~(1ull << 63); /* never 0, never an API key */
 }
 
 static bool
@@ -66,6 +149,91 @@ mark_planned(struct programme *p, uint64_t key)
 {
 	p->planned[p->planned_next] = key;
 	p->planned_next = (p->planned_next + 1) % PLANNED_MAX;
+}
+
+static struct handed *
+handed_find(struct programme *p, uint64_t key)
+{
+	size_t i;
+
+	for (i = 0; i < HANDED_MAX; i++) {
+		if (p->handed[i].key == key && key != 0)
+			return &p->handed[i];
+	}
+	return NULL;
+}
+
+static void
+handed_add(struct programme *p, const struct engine_item *it, uint64_t fp,
+    uint64_t request_id)
+{
+	struct handed *h = NULL;
+	size_t i;
+
+	for (i = 0; i < HANDED_MAX && h == NULL; i++) {
+		if (p->handed[i].key == 0)
+			h = &p->handed[i];
+	}
+	if (h == NULL)
+		return; /* cannot happen: the engine holds fewer items */
+	memset(h, 0, sizeof(*h));
+	h->key = it->key;
+	h->fp = fp;
+	util_strlcpy(h->segment, it->segment, sizeof(h->segment));
+	h->start_wall_ns = it->start_wall_ns;
+	h->end_wall_ns = it->end_wall_ns > 0
+			     ? it->end_wall_ns
+			     : it->start_wall_ns + it->duration_ns;
+	h->priority = it->priority;
+	h->request_id = request_id;
+}
+
+static struct hold *
+hold_add(struct programme *p)
+{
+	size_t i;
+	int64_t now = util_now_wall_ns();
+
+	for (i = 0; i < HOLDS_MAX; i++) {
+		struct hold *h = &p->holds[i];
+		if (!h->used || h->until_wall_ns <= now) {
+			memset(h, 0, sizeof(*h));
+			h->used = true;
+			return h;
+		}
+	}
+	return NULL;
+}
+
+/* Whether hold h keeps segment seg (index i) off the air. */
+static bool
+hold_applies(const struct hold *h, const struct schedule_segment *seg)
+{
+	if (!h->used)
+		return false;
+	if (h->by_name)
+		return strcmp(h->name, seg->name) == 0;
+	return seg->priority < h->priority;
+}
+
+/* Updates request id's record (newest first) and publishes the list. */
+static void
+request_update(struct programme *p, uint64_t id, enum stats_request_state st,
+    int64_t at, const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_requests; i++) {
+		struct stats_request *r = &p->requests[i];
+		if (r->id != id)
+			continue;
+		r->state = st;
+		r->updated_at_wall_ns = at;
+		if (reason != NULL)
+			util_strlcpy(r->reason, reason, sizeof(r->reason));
+		break;
+	}
+	stats_requests_set(p->requests, p->n_requests);
 }
 
 void
@@ -157,23 +325,96 @@ programme_schedule(const struct programme *p)
 	return p->schedule;
 }
 
+/* engine_drop_pending() filter: the item whose key is *arg. */
+static bool
+drop_by_key(const struct engine_item *it, void *arg)
+{
+	return it->key == *(const uint64_t *)arg;
+}
+
+/*
+ * After a reload: which handed items the new schedule still wants. An item
+ * stays when the new schedule's winner at its start is the same occurrence
+ * of an unchanged segment. Otherwise a waiting item is dropped (the new
+ * schedule plans what replaces it), and the item on air plays to its end
+ * under a hold, so the new definition takes over at that boundary.
+ */
+static void
+retain_handed(struct programme *p, int64_t now, char *summary, size_t len)
+{
+	size_t i, kept = 0, dropped = 0, held = 0;
+
+	for (i = 0; i < HANDED_MAX; i++) {
+		struct handed *h = &p->handed[i];
+		struct schedule_occurrence act;
+		bool same = false;
+
+		if (h->key == 0 || h->request_id != 0)
+			continue;
+		if (p->schedule != NULL &&
+		    schedule_active(p->schedule,
+			h->start_wall_ns > now ? h->start_wall_ns : now,
+			&act) == 0 &&
+		    act.segment != SCHEDULE_NONE) {
+			uint64_t fp = segment_fingerprint(
+			    schedule_segment(p->schedule, act.segment));
+			same =
+			    fp == h->fp &&
+			    (h->on_air || occurrence_key(fp, act.start_wall_ns,
+					      act.from_wall_ns) == h->key);
+		}
+		if (same) {
+			kept++;
+		} else if (h->on_air) {
+			struct hold *hd = hold_add(p);
+			if (hd != NULL) {
+				hd->by_name = true;
+				util_strlcpy(
+				    hd->name, h->segment, sizeof(hd->name));
+				hd->from_wall_ns = h->start_wall_ns;
+				hd->until_wall_ns =
+				    h->end_wall_ns > 0 ? h->end_wall_ns : now;
+				hd->key = h->key;
+			}
+			log_info(MOD,
+			    "segment %s changed or removed by the reload; "
+			    "it stays on air to its end",
+			    h->segment);
+			held++;
+		} else {
+			uint64_t key = h->key;
+			if (p->engine != NULL)
+				(void)engine_drop_pending(p->engine,
+				    drop_by_key, &key,
+				    "its segment changed in the reload");
+			memset(h, 0, sizeof(*h));
+			dropped++;
+		}
+	}
+	snprintf(summary, len,
+	    "%zu planned item(s) kept, %zu replaced, %zu on air to its end",
+	    kept, dropped, held);
+}
+
 int
-programme_reload(
-    struct programme *p, const struct config *cfg, char *err, size_t errlen)
+programme_reload(struct programme *p, const struct config *cfg, char *err,
+    size_t errlen, char *summary, size_t summary_len)
 {
 	struct schedule *next = NULL;
+	char kept[160];
 
 	if (load_schedule(cfg, &next, err, errlen) < 0)
 		return -EINVAL;
-	if (p->engine != NULL)
-		engine_clear_pending(p->engine);
 	schedule_free(p->schedule);
 	p->schedule = next;
-	memset(p->planned, 0, sizeof(p->planned));
 	p->next_published_ns = 0;
+	retain_handed(p, util_now_wall_ns(), kept, sizeof(kept));
 	if (next != NULL)
-		log_info(MOD, "schedule %s reloaded: %zu segment(s)",
-		    cfg->schedule.file, schedule_count(next));
+		log_info(MOD, "schedule %s reloaded: %zu segment(s); %s",
+		    cfg->schedule.file, schedule_count(next), kept);
+	if (summary != NULL)
+		snprintf(summary, summary_len, "schedule: %zu segment(s), %s",
+		    next != NULL ? schedule_count(next) : 0, kept);
 	return 0;
 }
 
@@ -204,10 +445,55 @@ open_source(struct programme *p, const struct source_spec *spec,
 	return it->src != NULL ? 0 : -EINVAL;
 }
 
-/* Opens the source of an occurrence and hands it to the engine. */
+/* One log line and the status API's "programme_error". */
+static void programme_error(struct programme *p, const char *segment,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+programme_error(struct programme *p, const char *segment, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	(void)p;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_warn(MOD, "segment %s: %s", segment, text);
+	stats_programme_error_set(util_now_wall_ns(), segment, text);
+}
+
+/*
+ * A file (or playlist) joined in progress that is shorter than the time
+ * already gone: say so, instead of letting the engine report a source
+ * that "delivered no audio". True when the item must not be handed over.
+ */
+static bool
+ended_before_join(struct programme *p, const char *segment,
+    struct engine_item *it, int64_t skip_ns)
+{
+	int64_t len;
+
+	if (it->src == NULL || skip_ns <= 0)
+		return false;
+	len = source_duration_ns(it->src);
+	if (len < 0 || skip_ns < len)
+		return false;
+	programme_error(p, segment,
+	    "the file ended %.1f s before relay joined its window (%.1f s "
+	    "long, joined %.1f s in); the live programme continues",
+	    (double)(skip_ns - len) / 1e9, (double)len / 1e9,
+	    (double)skip_ns / 1e9);
+	source_close(it->src);
+	it->src = NULL;
+	return true;
+}
+
+/* Opens the source of an occurrence (on air [from, until) of occ, which
+ * may be a part of its window cut by a hold) and hands it to the engine. */
 static void
 plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
-    uint64_t key)
+    uint64_t key, uint64_t fp)
 {
 	const struct schedule_segment *seg =
 	    schedule_segment(p->schedule, occ->segment);
@@ -231,23 +517,30 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	it.start_wall_ns = occ->from_wall_ns;
 	it.end_wall_ns = occ->until_wall_ns;
 	it.fade_ns = seg->fade_ns;
+	it.key = key;
+	it.priority = seg->priority;
 	err[0] = '\0';
 	if (open_source(p, &spec, &it, err, sizeof(err)) < 0) {
-		log_warn(MOD,
-		    "segment %s (%s) skipped: %s; the live programme goes on",
-		    seg->name,
+		programme_error(p, seg->name,
+		    "skipped (%s): %s; the live programme goes on",
 		    schedule_format_local(
 			p->schedule, occ->start_wall_ns, when, sizeof(when)),
 		    err);
 		return;
 	}
-	if (engine_schedule(p->engine, &it) < 0)
-		log_warn(MOD, "segment %s skipped: too many items waiting",
-		    seg->name);
-	else
-		log_debug(MOD, "segment %s planned for %s", seg->name,
-		    schedule_format_local(
-			p->schedule, occ->from_wall_ns, when, sizeof(when)));
+	if ((seg->source == SCHEDULE_SOURCE_FILE ||
+		seg->source == SCHEDULE_SOURCE_PLAYLIST) &&
+	    ended_before_join(p, seg->name, &it, spec.skip_ns))
+		return;
+	if (engine_schedule(p->engine, &it) < 0) {
+		programme_error(
+		    p, seg->name, "skipped: too many items waiting");
+		return;
+	}
+	handed_add(p, &it, fp, 0);
+	log_debug(MOD, "segment %s planned for %s", seg->name,
+	    schedule_format_local(
+		p->schedule, occ->from_wall_ns, when, sizeof(when)));
 }
 
 static void
@@ -290,6 +583,83 @@ log_event(struct programme *p, const struct engine_event *ev)
 	}
 }
 
+/* Follows what the engine did: handed items, API requests, holds. */
+static void
+on_event(struct programme *p, const struct engine_event *ev)
+{
+	struct handed *h = handed_find(p, ev->key);
+	size_t i;
+
+	if (ev->what == ENGINE_EVENT_FAILED || ev->what == ENGINE_EVENT_DROPPED)
+		stats_programme_error_set(
+		    ev->at_wall_ns, ev->segment, ev->detail);
+	if (h == NULL)
+		return;
+	if (h->request_id != 0) {
+		switch (ev->what) {
+		case ENGINE_EVENT_STARTED:
+			request_update(p, h->request_id, STATS_REQUEST_ON_AIR,
+			    ev->at_wall_ns, NULL);
+			break;
+		case ENGINE_EVENT_ENDED:
+			request_update(p, h->request_id, STATS_REQUEST_DONE,
+			    ev->at_wall_ns,
+			    ev->detail[0] != '\0' ? ev->detail : "ended");
+			break;
+		case ENGINE_EVENT_SKIPPED:
+			request_update(p, h->request_id, STATS_REQUEST_DONE,
+			    ev->at_wall_ns, ev->detail);
+			break;
+		case ENGINE_EVENT_FAILED:
+		case ENGINE_EVENT_DROPPED:
+			request_update(p, h->request_id, STATS_REQUEST_FAILED,
+			    ev->at_wall_ns, ev->detail);
+			break;
+		}
+	}
+	if (ev->what == ENGINE_EVENT_STARTED) {
+		int64_t late = ev->at_wall_ns - h->start_wall_ns;
+		h->on_air = true;
+		if (h->request_id == 0 || late <= 0)
+			return;
+		/* It started late (its source took a while): what waits
+		 * for its end waits that much longer. */
+		h->start_wall_ns += late;
+		h->end_wall_ns += late;
+		for (i = 0; i < HOLDS_MAX; i++) {
+			struct hold *hd = &p->holds[i];
+			size_t k;
+			if (!hd->used || hd->key != ev->key)
+				continue;
+			for (k = 0; k < hd->n_resume; k++)
+				(void)engine_drop_pending(p->engine,
+				    drop_by_key, &hd->resume_keys[k],
+				    "re-planned: the item before it started "
+				    "late");
+			hd->n_resume = 0;
+			hd->until_wall_ns = h->end_wall_ns;
+		}
+		return;
+	}
+	/* Over. A hold it kept ends now: what waited for it plays from
+	 * here (its resume items, planned for the hold's end, go). */
+	for (i = 0; i < HOLDS_MAX; i++) {
+		struct hold *hd = &p->holds[i];
+		size_t k;
+		if (!hd->used || hd->key != ev->key)
+			continue;
+		if (ev->at_wall_ns < hd->until_wall_ns) {
+			for (k = 0; k < hd->n_resume; k++)
+				(void)engine_drop_pending(p->engine,
+				    drop_by_key, &hd->resume_keys[k],
+				    "resumed earlier: the item before it "
+				    "ended early");
+		}
+		hd->used = false;
+	}
+	memset(h, 0, sizeof(*h));
+}
+
 /* Publishes the next segments (for /api/status and the page). */
 static void
 publish_next(struct programme *p, int64_t now)
@@ -320,6 +690,62 @@ publish_next(struct programme *p, int64_t now)
 	stats_programme_set_next(next, k);
 }
 
+/*
+ * Plans the parts of occurrence act not covered by a hold that applies to
+ * its segment: at most the part before the hold and the part after it.
+ */
+static void
+plan_windows(
+    struct programme *p, const struct schedule_occurrence *act, int64_t now)
+{
+	const struct schedule_segment *seg =
+	    schedule_segment(p->schedule, act->segment);
+	uint64_t fp = segment_fingerprint(seg);
+	struct schedule_occurrence part[2];
+	struct hold *by = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < HOLDS_MAX && by == NULL; i++) {
+		struct hold *h = &p->holds[i];
+		if (hold_applies(h, seg) && h->until_wall_ns > now &&
+		    h->from_wall_ns < act->until_wall_ns &&
+		    h->until_wall_ns > act->from_wall_ns)
+			by = h;
+	}
+	part[0] = *act;
+	if (by == NULL) {
+		n = 1;
+	} else {
+		if (act->from_wall_ns < by->from_wall_ns) {
+			part[n] = *act;
+			part[n].until_wall_ns = by->from_wall_ns;
+			n++;
+		}
+		if (act->until_wall_ns > by->until_wall_ns) {
+			part[n] = *act;
+			part[n].from_wall_ns = by->until_wall_ns;
+			n++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t key = occurrence_key(
+		    fp, part[i].start_wall_ns, part[i].from_wall_ns);
+		if (planned(p, key) || part[i].until_wall_ns <= now ||
+		    part[i].from_wall_ns >= now + PROGRAMME_PREROLL_NS)
+			continue;
+		/* The part before the hold is already planned whole when
+		 * the hold came later: the hold's item cuts it. */
+		if (by != NULL && i == 0 && n == 2 &&
+		    planned(p, occurrence_key(
+				   fp, act->start_wall_ns, act->from_wall_ns)))
+			continue;
+		if (by != NULL && part[i].from_wall_ns == by->until_wall_ns &&
+		    by->n_resume < RELAY_ARRAY_LEN(by->resume_keys))
+			by->resume_keys[by->n_resume++] = key;
+		plan(p, &part[i], now, key, fp);
+	}
+}
+
 void
 programme_tick(struct programme *p, int64_t now)
 {
@@ -330,8 +756,10 @@ programme_tick(struct programme *p, int64_t now)
 
 	if (p->engine == NULL)
 		return;
-	while (engine_poll(p->engine, &ev) == 1)
+	while (engine_poll(p->engine, &ev) == 1) {
 		log_event(p, &ev);
+		on_event(p, &ev);
+	}
 	if (p->schedule == NULL)
 		return;
 
@@ -365,12 +793,8 @@ programme_tick(struct programme *p, int64_t now)
 	for (i = 0; i < 8 && t < now + PROGRAMME_PREROLL_NS; i++) {
 		if (schedule_active(p->schedule, t, &act) < 0)
 			break;
-		if (act.segment != SCHEDULE_NONE) {
-			uint64_t key = occurrence_key(
-			    act.segment, act.start_wall_ns, act.from_wall_ns);
-			if (!planned(p, key) && act.until_wall_ns > now)
-				plan(p, &act, now, key);
-		}
+		if (act.segment != SCHEDULE_NONE)
+			plan_windows(p, &act, now);
 		if (act.until_wall_ns == CRON_NEVER || act.until_wall_ns <= t)
 			break;
 		t = act.until_wall_ns;
@@ -381,15 +805,56 @@ programme_tick(struct programme *p, int64_t now)
 	}
 }
 
+/* Records a new request (newest first, the oldest falls off). */
+static void
+request_add(struct programme *p, uint64_t id, const struct engine_item *it,
+    const char *name, int64_t duration_ns)
+{
+	struct stats_request *r;
+
+	if (p->n_requests < STATS_MAX_REQUESTS)
+		p->n_requests++;
+	memmove(&p->requests[1], &p->requests[0],
+	    (p->n_requests - 1) * sizeof(p->requests[0]));
+	r = &p->requests[0];
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->state = STATS_REQUEST_PENDING;
+	util_strlcpy(r->name, name, sizeof(r->name));
+	util_strlcpy(r->title, it->title, sizeof(r->title));
+	util_strlcpy(r->source, it->source_kind, sizeof(r->source));
+	r->starts_at_wall_ns = it->start_wall_ns;
+	r->ends_at_wall_ns = it->start_wall_ns + duration_ns;
+	r->updated_at_wall_ns = util_now_wall_ns();
+	stats_requests_set(p->requests, p->n_requests);
+}
+
+/* engine_drop_pending() filter: scheduled items that start inside the
+ * hold *arg and yield to it. */
+static bool
+drop_under_hold(const struct engine_item *it, void *arg)
+{
+	const struct hold *h = arg;
+
+	return it->key != h->key && !(it->key & (1ull << 63)) &&
+	       it->priority < h->priority &&
+	       it->start_wall_ns >= h->from_wall_ns &&
+	       it->start_wall_ns < h->until_wall_ns;
+}
+
 int
 programme_play(struct programme *p, const struct programme_request *req,
-    char *err, size_t errlen)
+    uint64_t *id_out, char *err, size_t errlen)
 {
 	struct engine_item it;
+	struct hold *hd;
 	int64_t now = util_now_wall_ns();
 	int64_t duration = req->duration_ns;
+	const char *name =
+	    req->name != NULL && req->name[0] != '\0' ? req->name : "api";
+	uint64_t id;
 	struct source_spec spec = {
-	    .name = "api",
+	    .name = name,
 	    .kind = req->kind,
 	    .path = req->path,
 	    .order = SCHEDULE_ORDER_SEQUENTIAL,
@@ -403,7 +868,7 @@ programme_play(struct programme *p, const struct programme_request *req,
 		return -EAGAIN;
 	}
 	memset(&it, 0, sizeof(it));
-	fill_item_texts(&it, "api", req->title, req->artist, req->kind);
+	fill_item_texts(&it, name, req->title, req->artist, req->kind);
 	if (req->kind == SCHEDULE_SOURCE_FILE && duration <= 0) {
 		if (source_probe_duration(req->path, &duration, err, errlen) <
 		    0)
@@ -415,14 +880,42 @@ programme_play(struct programme *p, const struct programme_request *req,
 	}
 	if (open_source(p, &spec, &it, err, errlen) < 0)
 		return -EINVAL;
-	it.start_wall_ns = req->at_wall_ns > now ? req->at_wall_ns : now;
-	it.end_wall_ns = it.start_wall_ns + duration;
+	id = ++p->next_request_id;
+	it.key = API_KEY(id);
+	it.priority =
+	    req->has_priority ? req->priority : PROGRAMME_API_PRIORITY;
 	it.fade_ns = SCHEDULE_FADE_DEFAULT_NS;
+	if (req->at_wall_ns > now) {
+		it.start_wall_ns = req->at_wall_ns;
+		it.end_wall_ns = it.start_wall_ns + duration;
+	} else {
+		/* Now: on air as soon as its source has audio (the grace),
+		 * for its whole length from then. */
+		it.start_wall_ns = now;
+		it.duration_ns = duration;
+	}
 	if (engine_schedule(p->engine, &it) < 0) {
-		snprintf(err, errlen, "too many items waiting");
+		snprintf(err, errlen,
+		    "too many items waiting (at most %d); try again after "
+		    "one has started",
+		    ENGINE_MAX_PENDING);
 		return -ENOSPC;
 	}
-	log_debug(MOD, "control: %s segment queued for %.1f s (%s)",
-	    schedule_source_name(req->kind), (double)duration / 1e9, it.title);
+	handed_add(p, &it, 0, id);
+	request_add(p, id, &it, name, duration);
+	/* Scheduled segments of lower priority wait for it. */
+	hd = hold_add(p);
+	if (hd != NULL) {
+		hd->priority = it.priority;
+		hd->from_wall_ns = it.start_wall_ns;
+		hd->until_wall_ns = it.start_wall_ns + duration;
+		hd->key = it.key;
+		(void)engine_drop_pending(p->engine, drop_under_hold, hd,
+		    "a control-API segment of higher priority holds its time");
+	}
+	log_debug(MOD, "control: request %llu: %s segment %s queued for %.1f s",
+	    (unsigned long long)id, schedule_source_name(req->kind), name,
+	    (double)duration / 1e9);
+	*id_out = id;
 	return 0;
 }

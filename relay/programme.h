@@ -12,6 +12,7 @@
 #ifndef RELAY_PROGRAMME_H
 #define RELAY_PROGRAMME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,19 +36,30 @@ void programme_free(struct programme *p);
 void programme_attach(struct programme *p, struct engine *e);
 
 /* Replaces the schedule by cfg's. On error nothing changes and err is
- * filled. Items already handed to the engine for the old schedule are
- * dropped, except the one on air. */
-RELAY_MUST_CHECK int programme_reload(
-    struct programme *p, const struct config *cfg, char *err, size_t errlen);
+ * filled. Items handed to the engine whose segment and time the new
+ * schedule keeps stay as they are; changed ones waiting are dropped and
+ * re-planned; a changed one on air plays to its end. summary (may be
+ * NULL) says what happened ("schedule: 3 segment(s), 2 planned item(s)
+ * kept, ..."). */
+RELAY_MUST_CHECK int programme_reload(struct programme *p,
+    const struct config *cfg, char *err, size_t errlen, char *summary,
+    size_t summary_len);
 
 /* Plans, logs engine events, publishes next[]. Call a few times a
  * second. */
 void programme_tick(struct programme *p, int64_t now_wall_ns);
 
 /* A segment requested through the control API (breaking news). */
+/* The priority of an API segment that does not give one: above any
+ * scheduled segment that keeps the default 0. */
+#define PROGRAMME_API_PRIORITY 100
+
 struct programme_request {
 	enum schedule_source kind; /* file, playlist, stream, tone, silence,
 				      live */
+	const char *name;	   /* for logs and /api/status; NULL: "api" */
+	int priority;		   /* when has_priority */
+	bool has_priority;
 	const char *path;
 	const char *url;
 	const char *title;
@@ -58,10 +70,13 @@ struct programme_request {
 	double level_dbfs;
 };
 
-/* Queues req in the engine. 0 or negative errno with err filled ("...:
- * cannot open: No such file or directory"). */
+/* Queues req in the engine and returns its request id in *id (followed
+ * in /api/status "requests"). Scheduled segments of lower priority wait
+ * for its end and then play the rest of their windows. 0 or negative
+ * errno with err filled ("...: cannot open: No such file or directory"). */
 RELAY_MUST_CHECK int programme_play(struct programme *p,
-    const struct programme_request *req, char *err, size_t errlen);
+    const struct programme_request *req, uint64_t *id, char *err,
+    size_t errlen);
 
 /* The loaded schedule (borrowed; NULL when none). */
 const struct schedule *programme_schedule(const struct programme *p);

@@ -1111,7 +1111,9 @@ schedule_format_local(
 {
 	struct cron_local l;
 
-	cron_tz_local(s != NULL ? s->tz : NULL, wall_ns, &l);
+	/* Rounded: a start at 04:59:59.9996 is the 05:00:00 bulletin. */
+	cron_tz_local(
+	    s != NULL ? s->tz : NULL, util_round_ns(wall_ns, NS_PER_SEC), &l);
 	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d %s", l.year, l.month,
 	    l.day, l.hour, l.minute, l.second, l.abbr);
 	return buf;

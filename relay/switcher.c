@@ -217,8 +217,11 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	sw->cur = *next;
 	sw->starved_frames = 0;
 	sw->cur_since_wall_ns = at;
-	sw->cur_end_frame =
-	    next->end_wall_ns > 0 ? wall_to_frame(sw, next->end_wall_ns) : -1;
+	if (sw->cur.end_wall_ns == 0 && sw->cur.duration_ns > 0)
+		sw->cur.end_wall_ns = at + sw->cur.duration_ns;
+	sw->cur_end_frame = sw->cur.end_wall_ns > 0
+				? wall_to_frame(sw, sw->cur.end_wall_ns)
+				: -1;
 	if (!item_is_live(next))
 		push_event(sw, next, ENGINE_EVENT_STARTED, at, NULL);
 	sw->tags_cb(next->title, next->artist, sw->cb_arg);

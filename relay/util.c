@@ -195,12 +195,25 @@ util_sleep_ns(int64_t ns)
 		util_sleep_until_mono_ns(util_now_mono_ns() + ns);
 }
 
+int64_t
+util_round_ns(int64_t ns, int64_t unit)
+{
+	if (unit <= 0 || ns < 0 || ns > INT64_MAX - unit)
+		return ns;
+	return (ns + unit / 2) / unit * unit;
+}
+
 char *
 util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(wall_ns / NS_PER_SEC);
+	time_t t;
 	struct tm tm;
 	char base[32];
+
+	/* Round, never truncate: the 05:00:00 bulletin that went on air at
+	 * 04:59:59.9996 is shown at 05:00:00. */
+	wall_ns = util_round_ns(wall_ns, with_ms ? NS_PER_MS : NS_PER_SEC);
+	t = (time_t)(wall_ns / NS_PER_SEC);
 
 	gmtime_r(&t, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);

@@ -44,8 +44,13 @@ int64_t util_now_wall_ns(void);
 void util_sleep_until_mono_ns(int64_t deadline_ns);
 void util_sleep_ns(int64_t ns);
 
+/* ns rounded to the nearest multiple of unit (half up); ns itself when
+ * negative or too close to INT64_MAX to round. */
+int64_t util_round_ns(int64_t ns, int64_t unit);
+
 /* Formats a CLOCK_REALTIME time as "2026-11-27T10:00:00Z" (or with
- * milliseconds, "…:00.120Z"). Returns buf. len >= 32 is always enough. */
+ * milliseconds, "…:00.120Z"), rounded to the nearest second (or ms).
+ * Returns buf. len >= 32 is always enough. */
 char *util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len);
 
 /* Copies at most len-1 bytes and always terminates. Returns strlen(src). */

@@ -8,8 +8,11 @@
 # with its title and Icecast's title follows; POST /api/skip ends it early
 # (live again before the 3 s are over, and the archive holds a shorter
 # burst). POST /api/metadata sets the live title (/api/status and Icecast).
-# A missing file gives 422 naming the file; POST /api/reload gives 202 and
-# relay reloads. A relay without a token refuses control with 403. Every
+# A missing file gives 422 naming the file; POST /api/reload gives 200 with
+# what changed, or 422 with the FILE:LINE error for a broken config (and
+# /api/status shows the last reload). A segment's answer carries a request
+# id that /api/status "requests" follows (pending, on_air, done); a skip
+# with nothing on air is refused (422), never reported as done. A relay without a token refuses control with 403. Every
 # call has an audit line in relay's log, and the token appears nowhere.
 #
 # timeout: 90
@@ -114,17 +117,29 @@ t_post=$(now)
 code=$(call POST /api/segments "${auth[@]}" "${json[@]}" \
     --data '{"source":"tone","frequency":1000,"level_dbfs":-12,"duration":"3s","title":"Breaking news","artist":"Newsroom"}')
 [[ $code == 202 ]] || fail "POST /api/segments: $code $(cat "$T/body")"
-jq -e '.ok == true' "$T/body" >/dev/null || fail "202 body: $(cat "$T/body")"
+jq -e '.ok == true and .state == "pending" and (.id | type == "number")' \
+    "$T/body" >/dev/null || fail "202 body: $(cat "$T/body")"
+req_id=$(jq -r .id "$T/body")
 wait_for -t 3 -m "now.segment api" status_has \
     '.state == "segment" and .now.segment == "api" and .now.title == "Breaking news" and .now.artist == "Newsroom"' ||
     fail "/api/status does not show the segment: $(status_now | jq -c .now)"
 wait_for -t 2.5 -m "Icecast title Breaking news" ice_title_is "Breaking news" ||
     fail "Icecast's title did not follow: $(ice_field "${ICE_PORT[a]}" /live.ogg title)"
+status_has ".requests[] | select(.id == $req_id) | .state == \"on_air\"" ||
+    fail "request $req_id is not on_air: $(status_now | jq -c .requests)"
 code=$(call POST /api/skip "${auth[@]}")
-[[ $code == 202 ]] || fail "POST /api/skip: $code $(cat "$T/body")"
+[[ $code == 200 ]] || fail "POST /api/skip: $code $(cat "$T/body")"
 wait_for -t 2 -m "live again" status_has \
     '.state == "live" and .now.segment == null' ||
     fail "skip did not end the segment: $(status_now | jq -c .now)"
+wait_for -t 2 -m "request $req_id done" status_has \
+    ".requests[] | select(.id == $req_id) | .state == \"done\"" ||
+    fail "request $req_id is not done: $(status_now | jq -c .requests)"
+# Nothing on air any more: a second skip is refused, not "done".
+code=$(call POST /api/skip "${auth[@]}")
+[[ $code == 422 ]] || fail "skip with live on air: $code $(cat "$T/body")"
+jq -e '.error | contains("nothing to skip")' "$T/body" >/dev/null ||
+    fail "skip with live on air: $(cat "$T/body")"
 took=$(elapsed_since "$t_post")
 note "segment on air, then skipped: live again $took s after the POST"
 assert_between "$took" 0 2.9 "seconds from POST /api/segments to live after skip"
@@ -133,7 +148,7 @@ log_has 'segment api' || fail "no programme log line for segment api"
 # --- the live title -----------------------------------------------------------
 code=$(call POST /api/metadata "${auth[@]}" "${json[@]}" \
     --data '{"title":"Morning news \u00fcber alles","artist":"Anna"}')
-[[ $code == 202 ]] || fail "POST /api/metadata: $code $(cat "$T/body")"
+[[ $code == 200 ]] || fail "POST /api/metadata: $code $(cat "$T/body")"
 wait_for -t 3 -m "now.title" status_has \
     '.now.title == "Morning news über alles" and .now.artist == "Anna"' ||
     fail "/api/status title: $(status_now | jq -c .now)"
@@ -156,13 +171,29 @@ status_has '.state == "live"' || fail "a missing file changed the state"
 # --- reload -------------------------------------------------------------------
 log_mark
 code=$(call POST /api/reload "${auth[@]}")
-[[ $code == 202 ]] || fail "POST /api/reload: $code $(cat "$T/body")"
-wait_for -t 5 -m "the reload" log_since 'main: reloaded' ||
-    fail "no reload in the log after POST /api/reload"
+[[ $code == 200 ]] || fail "POST /api/reload: $code $(cat "$T/body")"
+jq -e '.ok == true and (.result | contains("kept streaming"))' "$T/body" \
+    >/dev/null || fail "reload answer: $(cat "$T/body")"
+log_since 'main: reloaded' || fail "no reload in the log after POST /api/reload"
 log_since 'reloading' || fail "no 'reloading' line"
-# The token survives the reload.
-code=$(call POST /api/skip "${auth[@]}")
-[[ $code == 202 ]] || fail "skip after reload: $code"
+status_has '.reload.ok == true' ||
+    fail "/api/status reload: $(status_now | jq -c .reload)"
+# A broken config: 422 with FILE:LINE, nothing changes, status shows it.
+cp "$T/relay.conf" "$T/relay.conf.good"
+printf '\n[output broken]\nport = 99999\n' >>"$T/relay.conf"
+bad_line=$(grep -n '^port = 99999$' "$T/relay.conf" | cut -d: -f1)
+code=$(call POST /api/reload "${auth[@]}")
+[[ $code == 422 ]] || fail "a broken reload: $code, expected 422 $(cat "$T/body")"
+jq -e --arg l "relay.conf:$bad_line: [output broken] port" \
+    '.error | contains($l)' "$T/body" >/dev/null ||
+    fail "422 does not name relay.conf:$bad_line: $(cat "$T/body")"
+status_has ".reload.ok == false and (.reload.detail | contains(\"relay.conf:$bad_line\"))" ||
+    fail "/api/status reload after a rejected one: $(status_now | jq -c .reload)"
+mv "$T/relay.conf.good" "$T/relay.conf"
+# The token survives the reloads.
+code=$(call POST /api/metadata "${auth[@]}" "${json[@]}" \
+    --data '{"title":"Morning news \u00fcber alles","artist":"Anna"}')
+[[ $code == 200 ]] || fail "control after reload: $code"
 relay_alive || fail "relay died"
 
 # --- the audit trail ----------------------------------------------------------
@@ -172,11 +203,13 @@ for re in "warn ${audit}POST /api/skip 401 " \
     "warn ${audit}GET /api/reload 405 " \
     "warn ${audit}POST /api/segments 400 " \
     "warn ${audit}POST /api/metadata 413 " \
-    "info ${audit}POST /api/segments 202 play tone 1000 Hz -12 dBFS 3 s 'Breaking news' by 'Newsroom'" \
-    "info ${audit}POST /api/skip 202 skip the segment on air" \
-    "info ${audit}POST /api/metadata 202 live title 'Morning news über alles' by 'Anna'" \
+    "info ${audit}POST /api/segments 202 play tone 1000 Hz -12 dBFS 3 s 'Breaking news' by 'Newsroom' \\(request $req_id\\)" \
+    "info ${audit}POST /api/skip 200 skip the segment on air" \
+    "warn ${audit}POST /api/skip 422 skip the segment on air: nothing to skip" \
+    "info ${audit}POST /api/metadata 200 live title 'Morning news über alles' by 'Anna'" \
     "warn ${audit}POST /api/segments 422 play file .*no-such-news.ogg" \
-    "info ${audit}POST /api/reload 202 reload config and schedule"; do
+    "info ${audit}POST /api/reload 200 reload config and schedule" \
+    "warn ${audit}POST /api/reload 422 reload config and schedule: .*relay.conf:$bad_line"; do
 	log_has "$re" || fail "no audit line matching: $re"
 done
 n=$(log_count "$audit")

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -648,6 +649,66 @@ test_handle_queue(void **state)
 	assert_int_equal(seen_count, 3);
 }
 
+/* Main thread stand-in for the owner test: "slow" takes 400 ms. */
+static char ran[4][64];
+static int n_ran;
+
+static int
+owner_handler(struct control_request *req, char *err, size_t errlen, void *arg)
+{
+	(void)arg;
+	if (strcmp(req->title, "slow") == 0)
+		usleep(400 * 1000);
+	pthread_mutex_lock(&seen_lock);
+	if (n_ran < 4)
+		util_strlcpy(ran[n_ran++], req->title, sizeof(ran[0]));
+	pthread_mutex_unlock(&seen_lock);
+	snprintf(err, errlen, "done %s", req->title);
+	return 0;
+}
+
+/*
+ * A caller that times out while the main thread runs its request is told
+ * it may still happen; the next caller gets its own answer, and its own
+ * request is carried out (it used to receive the first one's answer and
+ * never run).
+ */
+static void
+test_answer_owner(void **state)
+{
+	struct control_request a, b;
+	pthread_t main_thread;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(control_init(owner_handler, NULL), 0);
+	atomic_store(&main_stop, false);
+	assert_int_equal(
+	    pthread_create(&main_thread, NULL, fake_main_thread, NULL), 0);
+	memset(&a, 0, sizeof(a));
+	a.what = CONTROL_METADATA;
+	util_strlcpy(a.title, "slow", sizeof(a.title));
+	b = a;
+	util_strlcpy(b.title, "fast", sizeof(b.title));
+
+	assert_int_equal(control_submit(&a, 100 * NS_PER_MS, err,
+			     sizeof(err)),
+	    -EINPROGRESS);
+	assert_non_null(strstr(err, "may yet take effect"));
+	assert_int_equal(
+	    control_submit(&b, 3 * NS_PER_SEC, err, sizeof(err)), 0);
+	assert_string_equal(err, "done fast");
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(n_ran, 2);
+	assert_string_equal(ran[0], "slow");
+	assert_string_equal(ran[1], "fast");
+	pthread_mutex_unlock(&seen_lock);
+
+	control_shutdown();
+	atomic_store(&main_stop, true);
+	pthread_join(main_thread, NULL);
+}
+
 int
 main(void)
 {
@@ -659,6 +720,7 @@ main(void)
 	    cmocka_unit_test(test_endpoint_of),
 	    cmocka_unit_test(test_handle_refusals),
 	    cmocka_unit_test(test_handle_queue),
+	    cmocka_unit_test(test_answer_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

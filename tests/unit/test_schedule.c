@@ -745,6 +745,10 @@ test_formatting(void **state)
 	assert_string_equal(schedule_format_local(s,
 	    utc(2026, 7, 4, 16, 0, 0), buf, sizeof(buf)),
 	    "2026-07-04 12:00:00 EDT");
+	/* Rounded, not truncated: the 12:00 bulletin on air 0.4 ms early. */
+	assert_string_equal(schedule_format_local(s,
+	    utc(2026, 7, 4, 16, 0, 0) - 400 * 1000, buf, sizeof(buf)),
+	    "2026-07-04 12:00:00 EDT");
 	assert_string_equal(schedule_source_name(SCHEDULE_SOURCE_PLAYLIST),
 	    "playlist");
 	schedule_free(s);

@@ -1146,6 +1146,10 @@ fake_handler(struct control_request *req, char *err, size_t errlen, void *arg)
 	rc = answer_rc;
 	if (answer_err != NULL)
 		util_strlcpy(err, answer_err, errlen);
+	if (rc == 0 && req->what == CONTROL_PLAY)
+		req->id = 41 + (uint64_t)seen_count;
+	if (rc == 0 && req->what == CONTROL_RELOAD)
+		util_strlcpy(err, "2 output(s) kept streaming", errlen);
 	pthread_mutex_unlock(&seen_lock);
 	return rc;
 }
@@ -1265,7 +1269,8 @@ test_control_server(void **state)
 	assert_int_equal(code, 202);
 	assert_string_equal(body_of(resp),
 	    "{\"ok\":true,\"request\":\"play tone 440 Hz -18 dBFS 3 s "
-	    "'Breaking news'\"}");
+	    "'Breaking news' (request 42)\",\"id\":42,\"state\":"
+	    "\"pending\"}");
 	pthread_mutex_lock(&seen_lock);
 	assert_int_equal(seen_count, 1);
 	assert_int_equal(seen.what, CONTROL_PLAY);
@@ -1278,18 +1283,22 @@ test_control_server(void **state)
 
 	code = post(port, "/api/metadata", "bearer " TOKEN,
 	    "{\"title\":\"Live desk\",\"artist\":\"Ana\"}", resp, cap);
-	assert_int_equal(code, 202);
+	assert_int_equal(code, 200);
 	pthread_mutex_lock(&seen_lock);
 	assert_int_equal(seen.what, CONTROL_METADATA);
 	assert_string_equal(seen.title, "Live desk");
 	assert_string_equal(seen.artist, "Ana");
 	pthread_mutex_unlock(&seen_lock);
-	assert_int_equal(post(port, "/api/skip", bearer, "", resp, cap), 202);
+	assert_int_equal(post(port, "/api/skip", bearer, "", resp, cap), 200);
 	pthread_mutex_lock(&seen_lock);
 	assert_int_equal(seen.what, CONTROL_SKIP);
 	pthread_mutex_unlock(&seen_lock);
+	/* A reload answers with what it did. */
 	assert_int_equal(
-	    post(port, "/api/reload", bearer, "{}", resp, cap), 202);
+	    post(port, "/api/reload", bearer, "{}", resp, cap), 200);
+	assert_string_equal(body_of(resp),
+	    "{\"ok\":true,\"request\":\"reload config and schedule\","
+	    "\"result\":\"2 output(s) kept streaming\"}");
 	pthread_mutex_lock(&seen_lock);
 	assert_int_equal(seen.what, CONTROL_RELOAD);
 	assert_int_equal(seen_count, 4);
@@ -1347,7 +1356,7 @@ test_control_server(void **state)
 	assert_int_equal(post(port, "/api/skip", bearer, "", resp, cap), 403);
 	assert_int_equal(
 	    post(port, "/api/skip", "Bearer another-token-4567", "", resp, cap),
-	    202);
+	    200);
 
 	status_stop(srv);
 	fflush(stderr);
@@ -1392,10 +1401,10 @@ test_control_server(void **state)
 		assert_non_null(strstr(all, " info control: 127.0.0.1:"));
 		assert_non_null(strstr(all, " POST /api/segments 202 play tone "
 					    "440 Hz -18 dBFS 3 s 'Breaking "
-					    "news'\n"));
-		assert_non_null(strstr(all, " POST /api/metadata 202 live "
+					    "news' (request 42)\n"));
+		assert_non_null(strstr(all, " POST /api/metadata 200 live "
 					    "title 'Live desk' by 'Ana'\n"));
-		assert_non_null(strstr(all, " POST /api/reload 202 reload "
+		assert_non_null(strstr(all, " POST /api/reload 200 reload "
 					    "config and schedule\n"));
 		assert_non_null(strstr(all, " POST /api/segments 422 play file "
 					    "/srv/none.ogg (whole file): "

@@ -31,11 +31,37 @@ test_http_url_rest(void **state)
 	assert_null(util_http_url_rest(""));
 }
 
+/* Times are rounded, not truncated: 04:59:59.9996 shows as 05:00:00. */
+static void
+test_format_rounds(void **state)
+{
+	/* 2026-11-30T05:00:00Z */
+	int64_t t = INT64_C(1796014800) * NS_PER_SEC;
+	char buf[40];
+
+	(void)state;
+	assert_string_equal(
+	    util_format_iso8601(t - 400 * 1000, false, buf, sizeof(buf)),
+	    "2026-11-30T05:00:00Z");
+	assert_string_equal(
+	    util_format_iso8601(t - 400 * 1000, true, buf, sizeof(buf)),
+	    "2026-11-30T05:00:00.000Z");
+	assert_string_equal(util_format_iso8601(t - 600 * NS_PER_MS, false,
+				buf, sizeof(buf)),
+	    "2026-11-30T04:59:59Z");
+	assert_string_equal(util_format_iso8601(t + 1499 * 1000, true, buf,
+				sizeof(buf)),
+	    "2026-11-30T05:00:00.001Z");
+	assert_int_equal(util_round_ns(INT64_MAX, NS_PER_SEC), INT64_MAX);
+	assert_int_equal(util_round_ns(-5, NS_PER_SEC), -5);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_url_rest),
+	    cmocka_unit_test(test_format_rounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
