@@ -206,6 +206,9 @@ static const struct config_key config_keys[] = {
 	"Schedule file (see docs/schedule.md)."},
     {SEC_SCHEDULE, "timezone", KT_STRING, 0, 0, NULL, NULL, true, SC(timezone),
 	"IANA time zone of the schedule; default: system."},
+    {SEC_SCHEDULE, "start_grace", KT_DURATION, 0, 60, "5s", NULL, true,
+	SC(start_grace_ns),
+	"How long a due segment may wait for its source's first audio."},
 };
 
 #define N_KEYS RELAY_ARRAY_LEN(config_keys)

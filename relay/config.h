@@ -144,6 +144,7 @@ struct status_config {
 struct schedule_config {
 	char *file; /* NULL: no schedule */
 	char *timezone;
+	int64_t start_grace_ns; /* a due item waits this long for audio */
 };
 
 struct config {

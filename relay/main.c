@@ -164,6 +164,7 @@ start_all(struct relay *r)
 		log_err(MOD, "%s", err);
 		return -EINVAL;
 	}
+	engine_set_start_grace(r->engine, cfg->schedule.start_grace_ns);
 	programme_attach(r->programme, r->engine);
 	for (i = 0; i < cfg->n_outputs; i++) {
 		if (start_output(r, cfg, i) < 0)
@@ -322,6 +323,7 @@ reload(struct relay *r, char *msg, size_t msglen)
 			log_err(MOD, "%s", err);
 	}
 	engine_set_title(r->engine, next->input.title, next->input.artist);
+	engine_set_start_grace(r->engine, next->schedule.start_grace_ns);
 	if (r->poller == NULL && has_icecast_outputs(next))
 		r->poller = icecast_poll_start(next->status.poll_icecast_ns);
 	status_reconfigure(r->status, next);

@@ -61,7 +61,15 @@ BG_PIDS+=("$!")
 # Ctrl-C reaches relay too; relay ends the stream and exits, then cleanup
 # stops icecast. A handler (not an ignore, which relay would inherit) keeps
 # this shell alive until relay is done.
+# SIGTERM (timeout, kill, a service manager) is passed on the same way:
+# relay ends the stream cleanly and the demo exits 0.
 trap ':' INT
+trap 'kill -TERM "$relay_pid" 2>/dev/null || true' TERM
+"$RELAY" -c "$conf" &
+relay_pid=$!
 rc=0
-"$RELAY" -c "$conf" || rc=$?
+while :; do
+	wait "$relay_pid" && rc=0 || rc=$?
+	kill -0 "$relay_pid" 2>/dev/null || break
+done
 exit "$rc"

@@ -52,7 +52,9 @@ cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-in
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: missing Debian packages: $missing" >&2
 	echo "deps.sh: as root, run:" >&2
-	echo "  $cmd" >&2
+	echo "  apt-get update" >&2
+	echo "  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing" >&2
+	echo "deps.sh: (or: sudo sh -c '$cmd')" >&2
 	exit 1
 fi
 
@@ -100,6 +102,8 @@ apt_wait()
 	done
 }
 
+echo "deps.sh: (if another apt run holds the package lock, this waits" \
+    "for it, up to 10 minutes)" >&2
 apt_wait update
 # shellcheck disable=SC2086
 apt_wait install -y --no-install-recommends $missing

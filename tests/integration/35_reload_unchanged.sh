@@ -8,7 +8,9 @@
 # decreasing granule position, and relay never logs "settings changed".
 # (The second reload used to compare against a dangling encoding name,
 # rebuild every encoder, and splice the new encoder's granules into the
-# running stream.)
+# running stream.) Then a reload to an encoding libvorbisenc refuses is
+# rejected whole, with the reason, before anything is touched (it used to
+# restart outputs and show the new bitrate while the old encoder ran on).
 #
 # timeout: 90
 
@@ -75,6 +77,24 @@ for n in 1 2 3; do
 	    size_at_least "$T/a.ogg" $((size + 2000)) ||
 	    fail "no audio after reload $n"
 done
+# An encoding libvorbisenc refuses: rejected, nothing touched.
+cp "$conf" "$conf.good"
+sed -i 's/^rate = 22050$/rate = 8000\nbitrate = 48/; /^quality = 0$/d' "$conf"
+grep -q '^bitrate = 48$' "$conf" || fail "could not write the bad config"
+log_mark
+kill -HUP "$RELAY_PID"
+wait_for -t 10 -m "the reload to be rejected" log_since 'reload rejected' ||
+    fail "a reload to an impossible encoding was not rejected"
+log_since 'reload rejected.*\[encoding mobile\]: libvorbisenc cannot encode 8000 Hz' ||
+    fail "the rejection does not say why: $(relay_lines | grep 'reload rejected' | tail -1)"
+if log_since 'settings changed|restarting|stream ended'; then
+	fail "a rejected reload touched outputs: $(relay_lines | tail -5)"
+fi
+size=$(file_size "$T/b.ogg")
+wait_for -t 5 -m "/b.ogg to keep growing" size_at_least "$T/b.ogg" \
+    $((size + 1000)) || fail "no audio on /b.ogg after the rejected reload"
+mv "$conf.good" "$conf"
+
 if log_has 'settings changed'; then
 	fail "an unchanged reload rebuilt something: $(relay_lines |
 	    grep 'settings changed' | head -2)"

@@ -26,6 +26,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "source.h"
 #include "stats.h"
@@ -420,6 +423,71 @@ test_live_title_only_while_live(void **state)
 	assert_string_equal(h->artist, "");
 }
 
+/* A listening socket that never answers: a feed that is "connecting". */
+static int
+silent_server(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * Start-up grace: an item whose start has come but whose source has no
+ * audio yet waits while what is on air (here a tone segment) continues;
+ * it is dropped, with why, only when the grace runs out. It used to go on
+ * air at once and fail on its first short read.
+ */
+static void
+test_start_grace(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct engine_event ev;
+	struct source_spec spec = {
+	    .name = "feed", .kind = SCHEDULE_SOURCE_STREAM};
+	char url[64], err[256];
+	int fd, port, i;
+
+	fd = silent_server(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.ogg", port);
+	spec.url = url;
+	/* 0.1 s of grace: 4800 frames, 4.7 blocks. */
+	switcher_set_start_grace(h->sw, 100 * NS_PER_MS);
+	render(h);
+	item(&it, "music", open_silence(), wall_at(BLOCK), 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	item(&it, "feed", source_open(&spec, RATE, CH, err, sizeof(err)),
+	    wall_at(2 * BLOCK), wall_at(20 * BLOCK), 0);
+	assert_non_null(it.src);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	expect_event(h, "music", ENGINE_EVENT_STARTED, wall_at(BLOCK));
+	/* Due from frame 2 * BLOCK, not ready: "music" goes on. */
+	for (i = 0; i < 4; i++) {
+		render(h);
+		assert_frames(h, 0, BLOCK, 0.0f);
+		assert_int_equal(switcher_poll(h->sw, &ev), 0);
+	}
+	/* Past 4800 frames of waiting: dropped, music still on air. */
+	render(h);
+	render(h);
+	assert_frames(h, 0, BLOCK, 0.0f);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "feed");
+	assert_int_equal(ev.what, ENGINE_EVENT_DROPPED);
+	assert_non_null(strstr(ev.detail, "no audio within 0.1 s"));
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -437,6 +505,7 @@ main(void)
 		test_full_queue_refuses_and_clear_empties, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_live_title_only_while_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
