@@ -218,6 +218,64 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 	return a;
 }
 
+/* Control-API requests, newest first, as stats keeps them. */
+static cJSON *
+json_requests(struct jctx *j, const struct stats_snapshot *s)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
+		const struct stats_request *r = &s->requests[i];
+
+		o = cJSON_CreateObject();
+		jadd(j, o, "id", cJSON_CreateNumber((double)r->id));
+		jadd(j, o, "state",
+		    cJSON_CreateString(stats_request_state_name(r->state)));
+		jadd(j, o, "name", jtext(r->name));
+		jadd(j, o, "title", jtext(r->title));
+		jadd(j, o, "source", jtext(r->source));
+		jadd(j, o, "starts_at", jtime(r->starts_at_wall_ns));
+		jadd(j, o, "ends_at", jtime(r->ends_at_wall_ns));
+		jadd(j, o, "updated_at", jtime(r->updated_at_wall_ns));
+		jadd(j, o, "reason", jtext_or_null(r->reason));
+		jpush(j, a, o);
+	}
+	return a;
+}
+
+/* The last reload, or null when there was none since start. */
+static cJSON *
+json_reload(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_reload *r = &s->reload;
+	cJSON *o;
+
+	if (r->at_wall_ns <= 0)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "at", jtime(r->at_wall_ns));
+	jadd(j, o, "ok", cJSON_CreateBool(r->ok));
+	jadd(j, o, "detail", jtext(r->detail));
+	return o;
+}
+
+/* The last programme error, or null when there was none since start. */
+static cJSON *
+json_programme_error(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_programme_error *e = &s->programme_error;
+	cJSON *o;
+
+	if (e->at_wall_ns <= 0)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "at", jtime(e->at_wall_ns));
+	jadd(j, o, "segment", jtext_or_null(e->segment));
+	jadd(j, o, "text", jtext(e->text));
+	return o;
+}
+
 char *
 status_json(const struct stats_snapshot *s, const struct status_settings *set,
     bool pretty)
@@ -245,6 +303,9 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 	jadd(&j, root, "outputs", json_outputs(&j, s, set));
 	jadd(&j, root, "listeners",
 	    cJSON_CreateNumber(s->listeners > 0 ? (double)s->listeners : 0.0));
+	jadd(&j, root, "requests", json_requests(&j, s));
+	jadd(&j, root, "reload", json_reload(&j, s));
+	jadd(&j, root, "programme_error", json_programme_error(&j, s));
 	jadd(&j, root, "time", jtime(s->now_wall_ns));
 	jadd(&j, root, "version", cJSON_CreateString(RELAY_VERSION));
 	if (j.ok)
@@ -323,6 +384,29 @@ status_json_digest(
 		h = fnv(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
 	}
+	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
+		const struct stats_request *r = &s->requests[i];
+
+		h = fnv(h, &r->id, sizeof(r->id));
+		h = fnv(h, &r->state, sizeof(r->state));
+		h = fnv(h, &r->starts_at_wall_ns, sizeof(r->starts_at_wall_ns));
+		h = fnv(h, &r->ends_at_wall_ns, sizeof(r->ends_at_wall_ns));
+		h = fnv(
+		    h, &r->updated_at_wall_ns, sizeof(r->updated_at_wall_ns));
+		h = fnv_str(h, r->name);
+		h = fnv_str(h, r->title);
+		h = fnv_str(h, r->source);
+		h = fnv_str(h, r->reason);
+	}
+	/* The count too: dropping the oldest request changes the list. */
+	h = fnv(h, &s->n_requests, sizeof(s->n_requests));
+	h = fnv(h, &s->reload.at_wall_ns, sizeof(s->reload.at_wall_ns));
+	h = fnv(h, &s->reload.ok, sizeof(s->reload.ok));
+	h = fnv_str(h, s->reload.detail);
+	h = fnv(h, &s->programme_error.at_wall_ns,
+	    sizeof(s->programme_error.at_wall_ns));
+	h = fnv_str(h, s->programme_error.segment);
+	h = fnv_str(h, s->programme_error.text);
 	h = fnv_str(h, set->public_url);
 	return h;
 }

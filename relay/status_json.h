@@ -32,10 +32,11 @@ char *status_json(const struct stats_snapshot *s,
 char *status_json_event(const struct stats_snapshot *s,
     const struct status_settings *set, bool first);
 
-/* A hash of the fields the Listen Live page shows (on air, programme,
- * next segments, listeners, station texts, output states, public_url):
- * the event stream sends a new event when it changes. set must not be
- * NULL. */
+/* A hash of the fields the Listen Live page and operators follow (on
+ * air, programme, next segments, listeners, station texts, output states,
+ * public_url, control-API requests, the last reload and the last
+ * programme error): the event stream sends a new event when it changes.
+ * set must not be NULL. */
 uint64_t status_json_digest(
     const struct stats_snapshot *s, const struct status_settings *set);
 

@@ -71,6 +71,33 @@ metric_counter(
 	strbuf_printf(sb, "%s %" PRIu64 "\n", name, v);
 }
 
+/* A family whose one sample exists only once the event happened: the
+ * HELP and TYPE lines always (so the family is known), no sample before
+ * it, rather than a 0 that would read as "failed" or "in 1970". */
+static void
+metric_since_event(struct strbuf *sb, const char *name, const char *help,
+    int64_t at_wall_ns, double v)
+{
+	metric_head(sb, name, "gauge", help);
+	if (at_wall_ns <= 0)
+		return;
+	strbuf_puts(sb, name);
+	metric_value(sb, v);
+}
+
+/* Seconds since the epoch with milliseconds: a double holds them exactly
+ * enough, where metric_value()'s 10 digits would drop the fraction. */
+static void
+metric_timestamp(
+    struct strbuf *sb, const char *name, const char *help, int64_t wall_ns)
+{
+	metric_head(sb, name, "gauge", help);
+	if (wall_ns <= 0)
+		return;
+	strbuf_printf(sb, "%s %" PRId64 ".%03" PRId64 "\n", name,
+	    wall_ns / NS_PER_SEC, wall_ns % NS_PER_SEC / NS_PER_MS);
+}
+
 /* A counter per encoding: its packets, or its bytes. */
 static void
 metric_encodings(struct strbuf *sb, const struct stats_snapshot *s,
@@ -255,5 +282,18 @@ status_metrics(
 	}
 	for (i = 0; i < RELAY_ARRAY_LEN(output_metrics); i++)
 		metric_outputs(&sb, s, &output_metrics[i]);
+
+	metric_since_event(&sb, "relay_reload_last_success",
+	    "1 when the last reload was applied, 0 when it was rejected; "
+	    "no sample before the first reload.",
+	    s->reload.at_wall_ns, s->reload.ok);
+	metric_timestamp(&sb, "relay_reload_last_timestamp_seconds",
+	    "When the last reload (applied or rejected) happened, "
+	    "in seconds since the epoch.",
+	    s->reload.at_wall_ns);
+	metric_timestamp(&sb, "relay_programme_error_last_timestamp_seconds",
+	    "When a segment last did not play as planned, in seconds "
+	    "since the epoch.",
+	    s->programme_error.at_wall_ns);
 	return strbuf_take(&sb);
 }

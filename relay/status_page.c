@@ -216,6 +216,35 @@ format_utc_hm(int64_t wall_ns, char *buf, size_t len)
 	return buf;
 }
 
+/* "2026-11-25 09:46 UTC": operator notes can be days old, so the date. */
+static char *
+format_utc_date_hm(int64_t wall_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(wall_ns / NS_PER_SEC);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		util_strlcpy(buf, "", len);
+	else
+		snprintf(buf, len, "%04d-%02d-%02d %02d:%02d UTC",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min);
+	return buf;
+}
+
+/* Operator notes: a rejected last reload, the last programme error. */
+static bool
+reload_rejected(const struct stats_snapshot *s)
+{
+	return s->reload.at_wall_ns > 0 && !s->reload.ok;
+}
+
+static bool
+programme_failed(const struct stats_snapshot *s)
+{
+	return s->programme_error.at_wall_ns > 0;
+}
+
 struct page_ctx {
 	const struct stats_snapshot *s;
 	const struct status_settings *set;
@@ -376,6 +405,44 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 		    s->now_wall_ns, false, buf, sizeof(buf));
 	else if (KEY("version"))
 		v = RELAY_VERSION;
+	else if (KEY("ops_hidden"))
+		v = reload_rejected(s) || programme_failed(s) ? "" : "hidden";
+	else if (KEY("reload_error_hidden"))
+		v = reload_rejected(s) ? "" : "hidden";
+	else if (KEY("reload_error_iso"))
+		v = reload_rejected(s)
+			? util_format_iso8601(
+			      s->reload.at_wall_ns, false, buf, sizeof(buf))
+			: "";
+	else if (KEY("reload_error_when"))
+		v = reload_rejected(s)
+			? format_utc_date_hm(
+			      s->reload.at_wall_ns, buf, sizeof(buf))
+			: "";
+	else if (KEY("reload_error_detail"))
+		v = reload_rejected(s) ? s->reload.detail : "";
+	else if (KEY("programme_error_hidden"))
+		v = programme_failed(s) ? "" : "hidden";
+	else if (KEY("programme_error_iso"))
+		v = programme_failed(s)
+			? util_format_iso8601(s->programme_error.at_wall_ns,
+			      false, buf, sizeof(buf))
+			: "";
+	else if (KEY("programme_error_when"))
+		v = programme_failed(s)
+			? format_utc_date_hm(
+			      s->programme_error.at_wall_ns, buf, sizeof(buf))
+			: "";
+	else if (KEY("programme_error_text")) {
+		const struct stats_programme_error *e = &s->programme_error;
+
+		if (programme_failed(s) && e->segment[0] != '\0') {
+			snprintf(
+			    buf, sizeof(buf), "%s: %s", e->segment, e->text);
+			v = buf;
+		} else
+			v = programme_failed(s) ? e->text : "";
+	}
 #undef KEY
 	if (v != NULL)
 		add_html(sb, v);

@@ -12,31 +12,41 @@
 
 	/* ---- Times, in the station's time zone when one is set. ---- */
 
-	var timeFmt = null;
+	var timeFmt = null, dateFmt = null;
 	var tzNote = 'Times in ' + (tz || 'your local time');
-	function makeFormat(zone) {
-		return new Intl.DateTimeFormat(undefined, {
-			hour: '2-digit', minute: '2-digit', timeZone: zone
-		});
+	/* With the date for <time data-date> (operator notes, which can be
+	 * days old). */
+	function makeFormat(zone, withDate) {
+		var o = { hour: '2-digit', minute: '2-digit', timeZone: zone };
+		if (withDate) {
+			o.month = 'short';
+			o.day = 'numeric';
+		}
+		return new Intl.DateTimeFormat(undefined, o);
 	}
 	try {
 		timeFmt = makeFormat(tz);
+		dateFmt = makeFormat(tz, true);
 	} catch (e) {
 		/* An unknown zone name: the listener's own time. */
 		tzNote = 'Times in your local time';
-		try { timeFmt = makeFormat(undefined); } catch (e2) { timeFmt = null; }
+		try {
+			timeFmt = makeFormat(undefined);
+			dateFmt = makeFormat(undefined, true);
+		} catch (e2) { timeFmt = dateFmt = null; }
 	}
-	function fmtTime(iso) {
+	function fmtTime(iso, withDate) {
 		var d = new Date(iso);
+		var f = withDate ? dateFmt : timeFmt;
 		if (!iso || isNaN(d.getTime()))
 			return '';
-		return timeFmt ? timeFmt.format(d) : iso;
+		return f ? f.format(d) : iso;
 	}
 	function setTime(el, iso) {
 		if (!el)
 			return;
 		el.setAttribute('datetime', iso || '');
-		el.textContent = fmtTime(iso);
+		el.textContent = fmtTime(iso, el.hasAttribute('data-date'));
 	}
 	function localizeTimes() {
 		if (timeFmt)
@@ -45,7 +55,8 @@
 		for (var i = 0; i < list.length; i++) {
 			var t = list[i].getAttribute('datetime');
 			if (t)
-				list[i].textContent = fmtTime(t);
+				list[i].textContent = fmtTime(t,
+				    list[i].hasAttribute('data-date'));
 		}
 	}
 
@@ -123,12 +134,35 @@
 		var n = typeof s.listeners === 'number' ? s.listeners : 0;
 		setText('listeners', n + ' listening');
 		setTime($('updated-time'), s.time);
+		renderOps(s);
 
 		body.setAttribute('data-feed', feed);
 		current.title = now.title || name;
 		current.artist = now.artist || '';
 		current.station = name;
 		updateMediaSession();
+	}
+
+	/* Operator notes: a rejected last reload and the last programme
+	 * error, as text (never markup). */
+	function renderOps(s) {
+		var r = s.reload && typeof s.reload === 'object' ? s.reload : null;
+		var pe = s.programme_error && typeof s.programme_error ===
+		    'object' ? s.programme_error : null;
+		var bad = !!(r && r.ok === false);
+
+		if (bad) {
+			setTime($('ops-reload-time'), r.at);
+			setText('ops-reload-detail', r.detail || '');
+		}
+		show($('ops-reload'), bad);
+		if (pe) {
+			setTime($('ops-programme-time'), pe.at);
+			setText('ops-programme-text', (pe.segment ?
+			    pe.segment + ': ' : '') + (pe.text || ''));
+		}
+		show($('ops-programme'), !!pe);
+		show($('ops'), bad || !!pe);
 	}
 
 	/* ---- Live updates: SSE, then polling if SSE is not available. ---- */

@@ -43,6 +43,7 @@ check_object({
   station: "object", on_air: "boolean", state: "string",
   uptime_s: "integer", now: "object", next: "array", input: "object",
   encodings: "array", outputs: "array", listeners: "integer",
+  requests: "array", reload: "object|null", programme_error: "object|null",
   time: "time", version: "string"
 }; "")
 + (if (.state | type) == "string"
@@ -73,3 +74,20 @@ check_object({
     listener_peak: "integer|null"}; ".outputs"))
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
++ (.requests | check_array({id: "integer", state: "string", name: "string",
+    title: "string", source: "string", starts_at: "time|null",
+    ends_at: "time|null", updated_at: "time|null",
+    reason: "string|null"}; ".requests"))
++ [.requests[]? | select(.state | type == "string")
+    | select([.state] | inside(["pending", "on_air", "done", "failed"]) | not)
+    | ".requests[\(.id)].state: \(.state) is not pending|on_air|done|failed"]
++ [.requests[]? | select(.state == "failed" and .reason == null)
+    | ".requests[\(.id)].reason: null for a failed request"]
++ (if (.requests | type) == "array" and (.requests | length) > 16
+   then [".requests: more than 16"] else [] end)
++ (if .reload == null then []
+   else .reload | check_object({at: "time", ok: "boolean",
+     detail: "string"}; ".reload") end)
++ (if .programme_error == null then []
+   else .programme_error | check_object({at: "time",
+     segment: "string|null", text: "string"}; ".programme_error") end)

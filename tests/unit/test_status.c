@@ -3,8 +3,10 @@
  * Unit tests of the status server and its views: HTML escaping, the
  * on-air and health rules (status_rules.c), the /api/status JSON (every
  * field and type, from a fabricated snapshot) and its event form
- * (status_json.c), the /metrics text (parsed strictly; status_metrics.c),
- * the page template and its CSP (status_page.c), and the HTTP server
+ * (status_json.c) with the control-API requests, the last reload and the
+ * last programme error, the /metrics text (parsed strictly;
+ * status_metrics.c), the page template, its operator notes and its CSP
+ * (status_page.c), and the HTTP server
  * in-process on a loopback port (status.c: status codes, headers, the
  * event stream, a prompt stop), the constant-time token compare, the
  * bearer check, and the control endpoints over HTTP with a fake main
@@ -712,6 +714,258 @@ test_metrics(void **state)
 	free(text);
 }
 
+/* ---- What the control API and the planner report: requests, the last
+ * reload, the last programme error, set through the real stats setters.
+ * ---- */
+
+/* Two requests (newest first: one failed, one on air), a rejected
+ * reload and a programme error, in stats; then a snapshot of them. */
+static void
+truth_snapshot(struct stats_snapshot *s)
+{
+	struct stats_request r[2];
+
+	memset(r, 0, sizeof(r));
+	r[0].id = 8;
+	r[0].state = STATS_REQUEST_FAILED;
+	util_strlcpy(r[0].name, "api", sizeof(r[0].name));
+	util_strlcpy(r[0].title, "Flash <1>", sizeof(r[0].title));
+	util_strlcpy(r[0].source, "file", sizeof(r[0].source));
+	r[0].starts_at_wall_ns = T0 + 30 * NS_PER_SEC;
+	r[0].updated_at_wall_ns = T0 - 5 * NS_PER_SEC;
+	util_strlcpy(r[0].reason, "/srv/news/flash.ogg: cannot open\x02",
+	    sizeof(r[0].reason));
+	r[1].id = 7;
+	r[1].state = STATS_REQUEST_ON_AIR;
+	util_strlcpy(r[1].name, "breaking", sizeof(r[1].name));
+	util_strlcpy(r[1].title, "Breaking news", sizeof(r[1].title));
+	util_strlcpy(r[1].source, "tone", sizeof(r[1].source));
+	r[1].starts_at_wall_ns = T0 - 10 * NS_PER_SEC;
+	r[1].ends_at_wall_ns = T0 + 20 * NS_PER_SEC;
+	r[1].updated_at_wall_ns = T0 - 10 * NS_PER_SEC;
+	stats_requests_set(r, 2);
+	stats_reload_set(T0 - 60 * NS_PER_SEC + 250 * NS_PER_MS, false,
+	    "relay.conf:14: [output.main] port = 80000: must be 1..65535 "
+	    "<script>");
+	stats_programme_error_set(T0 - 120 * NS_PER_SEC, "news",
+	    "feed http://feed.example/news.ogg: 404 & no audio");
+	stats_snapshot(s);
+	/* The rules need a station on air; the rest comes from stats. */
+	s->now_wall_ns = T0;
+}
+
+/* Back to "nothing happened", for the tests that follow. */
+static void
+truth_reset(void)
+{
+	struct stats_request none;
+
+	memset(&none, 0, sizeof(none));
+	stats_requests_set(&none, 0);
+	stats_reload_set(0, false, "");
+	stats_programme_error_set(0, "", "");
+}
+
+static void
+test_truth_json(void **state)
+{
+	struct stats_snapshot s;
+	const cJSON *arr, *r, *o;
+	cJSON *doc;
+	char *text;
+
+	(void)state;
+	truth_snapshot(&s);
+	text = status_json(&s, &settings, false);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+
+	arr = get(doc, "requests");
+	assert_true(cJSON_IsArray(arr));
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	r = cJSON_GetArrayItem(arr, 0);
+	assert_true(get_num(r, "id") == 8);
+	assert_string_equal(get_str(r, "state"), "failed");
+	assert_string_equal(get_str(r, "name"), "api");
+	assert_string_equal(get_str(r, "title"), "Flash <1>");
+	assert_string_equal(get_str(r, "source"), "file");
+	assert_string_equal(get_str(r, "starts_at"), "2026-11-25T09:47:10Z");
+	assert_true(cJSON_IsNull(get(r, "ends_at")));
+	assert_string_equal(get_str(r, "updated_at"), "2026-11-25T09:46:35Z");
+	/* Cleaned of control characters, like every text. */
+	assert_string_equal(
+	    get_str(r, "reason"), "/srv/news/flash.ogg: cannot open");
+	assert_int_equal(cJSON_GetArraySize(r), 9); /* nothing more */
+	r = cJSON_GetArrayItem(arr, 1);
+	assert_true(get_num(r, "id") == 7);
+	assert_string_equal(get_str(r, "state"), "on_air");
+	assert_string_equal(get_str(r, "name"), "breaking");
+	assert_string_equal(get_str(r, "source"), "tone");
+	assert_string_equal(get_str(r, "ends_at"), "2026-11-25T09:47:00Z");
+	assert_true(cJSON_IsNull(get(r, "reason")));
+
+	o = get(doc, "reload");
+	assert_true(cJSON_IsObject(o));
+	assert_string_equal(get_str(o, "at"), "2026-11-25T09:45:40Z");
+	assert_true(cJSON_IsFalse(get(o, "ok")));
+	assert_string_equal(get_str(o, "detail"),
+	    "relay.conf:14: [output.main] port = 80000: must be 1..65535 "
+	    "<script>");
+	assert_int_equal(cJSON_GetArraySize(o), 3);
+
+	o = get(doc, "programme_error");
+	assert_true(cJSON_IsObject(o));
+	assert_string_equal(get_str(o, "at"), "2026-11-25T09:44:40Z");
+	assert_string_equal(get_str(o, "segment"), "news");
+	assert_string_equal(get_str(o, "text"),
+	    "feed http://feed.example/news.ogg: 404 & no audio");
+	assert_int_equal(cJSON_GetArraySize(o), 3);
+	cJSON_Delete(doc);
+	free(text);
+
+	/* A successful reload; an error outside any segment. */
+	stats_reload_set(T0, true, "outputs: +backup");
+	stats_programme_error_set(T0, "", "schedule: nothing to play");
+	stats_snapshot(&s);
+	text = status_json(&s, &settings, false);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	o = get(doc, "reload");
+	assert_true(cJSON_IsTrue(get(o, "ok")));
+	assert_string_equal(get_str(o, "detail"), "outputs: +backup");
+	o = get(doc, "programme_error");
+	assert_true(cJSON_IsNull(get(o, "segment")));
+	cJSON_Delete(doc);
+	free(text);
+
+	/* Nothing happened yet: an empty array and two nulls, present. */
+	truth_reset();
+	stats_snapshot(&s);
+	text = status_json(&s, &settings, false);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_true(cJSON_IsArray(get(doc, "requests")));
+	assert_int_equal(cJSON_GetArraySize(get(doc, "requests")), 0);
+	assert_true(cJSON_IsNull(get(doc, "reload")));
+	assert_true(cJSON_IsNull(get(doc, "programme_error")));
+	cJSON_Delete(doc);
+	free(text);
+	/* The same from a zeroed snapshot. */
+	memset(&s, 0, sizeof(s));
+	text = status_json(&s, &settings, false);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_true(cJSON_IsNull(get(doc, "reload")));
+	cJSON_Delete(doc);
+	free(text);
+}
+
+/* The event stream must notice each of them changing. */
+static void
+test_truth_digest(void **state)
+{
+	struct stats_snapshot s, t;
+	uint64_t d;
+
+	(void)state;
+	truth_snapshot(&s);
+	truth_reset();
+	d = status_json_digest(&s, &settings);
+	t = s;
+	t.requests[1].state = STATS_REQUEST_DONE;
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	util_strlcpy(t.requests[1].reason, "skipped", STATS_TEXT);
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	t.n_requests = 1;
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	t.reload.ok = true;
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	t.reload.at_wall_ns += NS_PER_SEC; /* the same error again */
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	util_strlcpy(t.reload.detail, "x", sizeof(t.reload.detail));
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	t.programme_error.at_wall_ns += NS_PER_SEC;
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	util_strlcpy(
+	    t.programme_error.text, "y", sizeof(t.programme_error.text));
+	assert_true(status_json_digest(&t, &settings) != d);
+	t = s;
+	util_strlcpy(
+	    t.programme_error.segment, "z", sizeof(t.programme_error.segment));
+	assert_true(status_json_digest(&t, &settings) != d);
+}
+
+/* A TYPE line for name, and whether a sample line follows it. */
+static bool
+metric_family(const char *text, const char *name, bool *has_sample)
+{
+	char type[128], sample[128];
+
+	snprintf(type, sizeof(type), "\n# TYPE %s gauge\n", name);
+	snprintf(sample, sizeof(sample), "\n%s ", name);
+	*has_sample = strstr(text, sample) != NULL;
+	return strstr(text, type) != NULL;
+}
+
+static void
+test_truth_metrics(void **state)
+{
+	static const char *const names[] = {
+	    "relay_reload_last_success",
+	    "relay_reload_last_timestamp_seconds",
+	    "relay_programme_error_last_timestamp_seconds",
+	};
+	struct stats_snapshot s;
+	char *text;
+	bool sample;
+	size_t i;
+
+	(void)state;
+	truth_snapshot(&s);
+	text = status_metrics(&s, &settings);
+	assert_non_null(text);
+	for (i = 0; i < RELAY_ARRAY_LEN(names); i++) {
+		assert_true(metric_family(text, names[i], &sample));
+		assert_true(sample);
+	}
+	assert_true(metric(text, "relay_reload_last_success ") == 0);
+	assert_non_null(strstr(
+	    text, "\nrelay_reload_last_timestamp_seconds 1795599940.250\n"));
+	assert_non_null(strstr(text,
+	    "\nrelay_programme_error_last_timestamp_seconds 1795599880.000\n"));
+	free(text);
+
+	s.reload.ok = true;
+	text = status_metrics(&s, &settings);
+	assert_non_null(text);
+	assert_true(metric(text, "relay_reload_last_success ") == 1);
+	free(text);
+
+	/* Before the first reload or error: the families, no samples (a
+	 * 0 would read as a failure, or as 1970). */
+	truth_reset();
+	stats_snapshot(&s);
+	text = status_metrics(&s, &settings);
+	assert_non_null(text);
+	for (i = 0; i < RELAY_ARRAY_LEN(names); i++) {
+		assert_true(metric_family(text, names[i], &sample));
+		assert_false(sample);
+	}
+	assert_null(strstr(text, "NaN"));
+	free(text);
+}
+
 /* ---- The page template. ---- */
 
 static const char *
@@ -784,6 +1038,54 @@ test_render_page(void **state)
 	assert_non_null(html);
 	assert_null(strstr(html, "{{"));
 	assert_non_null(strstr(html, ">OFF AIR<"));
+	free(html);
+}
+
+/* Operator notes at the foot of the page: a rejected reload and the last
+ * programme error, escaped; nothing at all when neither happened. */
+static void
+test_truth_page(void **state)
+{
+	struct stats_snapshot s;
+	char *html;
+
+	(void)state;
+	truth_snapshot(&s);
+	truth_reset();
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "<details id=\"ops\" class=\"ops\" >"));
+	assert_non_null(strstr(html, "<p id=\"ops-reload\" >"));
+	assert_non_null(strstr(html,
+	    "datetime=\"2026-11-25T09:45:40Z\">2026-11-25 09:45 UTC</time>"));
+	assert_non_null(strstr(html, "port = 80000: must be 1..65535 "
+				     "&lt;script&gt;</span>"));
+	assert_null(strstr(html, "<script>"));
+	assert_non_null(strstr(html, "<p id=\"ops-programme\" >"));
+	assert_non_null(strstr(html,
+	    "datetime=\"2026-11-25T09:44:40Z\">2026-11-25 09:44 UTC</time>"));
+	assert_non_null(
+	    strstr(html, ">news: feed http://feed.example/news.ogg: "
+			 "404 &amp; no audio</span>"));
+	free(html);
+
+	/* The reload was applied: only the programme error is left. */
+	s.reload.ok = true;
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "<details id=\"ops\" class=\"ops\" >"));
+	assert_non_null(strstr(html, "<p id=\"ops-reload\" hidden>"));
+	assert_null(strstr(html, "80000"));
+	assert_non_null(strstr(html, "<p id=\"ops-programme\" >"));
+	free(html);
+
+	s.programme_error.at_wall_ns = 0;
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(
+	    strstr(html, "<details id=\"ops\" class=\"ops\" hidden>"));
+	assert_non_null(strstr(html, "<p id=\"ops-programme\" hidden>"));
+	assert_null(strstr(html, "feed.example"));
 	free(html);
 }
 
@@ -1451,6 +1753,10 @@ main(void)
 	    cmocka_unit_test(test_json_public_url),
 	    cmocka_unit_test(test_json_event),
 	    cmocka_unit_test(test_metrics),
+	    cmocka_unit_test(test_truth_json),
+	    cmocka_unit_test(test_truth_digest),
+	    cmocka_unit_test(test_truth_metrics),
+	    cmocka_unit_test(test_truth_page),
 	    cmocka_unit_test(test_render_page),
 	    cmocka_unit_test(test_page_csp),
 	    cmocka_unit_test(test_server),
