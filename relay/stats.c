@@ -348,7 +348,8 @@ stats_requests_set(const struct stats_request *r, size_t n)
 	if (n > STATS_MAX_REQUESTS)
 		n = STATS_MAX_REQUESTS;
 	pthread_mutex_lock(&lock);
-	memcpy(requests, r, n * sizeof(*r));
+	if (n > 0)
+		memcpy(requests, r, n * sizeof(*r));
 	n_requests = n;
 	pthread_mutex_unlock(&lock);
 }

@@ -213,7 +213,7 @@ for re in "warn ${audit}POST /api/skip 401 " \
 	log_has "$re" || fail "no audit line matching: $re"
 done
 n=$(log_count "$audit")
-assert_between "$n" 16 16 "audit lines (one per control call)"
+assert_between "$n" 18 18 "audit lines (one per control call)"
 
 stop_relay TERM 5 || fail "relay did not stop"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"

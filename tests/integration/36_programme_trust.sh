@@ -14,6 +14,9 @@
 #  - A "play now" feed whose server takes 1.5 s to answer goes on air when
 #    its audio arrives (start-up grace), instead of failing at once with
 #    "delivered no audio".
+#  - A 2 s bulletin file whose window opened 12 s before relay started:
+#    relay says the file ended before it joined (log and /api/status
+#    programme_error), not that its source "delivered no audio".
 #
 # timeout: 120
 
@@ -43,6 +46,13 @@ level_dbfs = -12
 duration = 16s
 title = $1
 
+[segment late-bulletin]
+at = $(utc $((t0 - 17)))
+source = file
+path = $T/bulletin.wav
+duration = 30s
+title = Bulletin
+
 [segment news]
 at = $(utc $((t0 + 20)))
 source = tone
@@ -53,6 +63,8 @@ title = News
 EOF
 	mv "$T/schedule.conf.new" "$T/schedule.conf"
 }
+sox -n -r 44100 -c 1 -b 16 "$T/bulletin.wav" synth 2 sine 500 vol 0.25 \
+    2>/dev/null || fail "sox failed"
 write_schedule "Feature"
 
 cat >"$T/relay.conf" <<EOF
@@ -93,6 +105,14 @@ call()
 
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /live.ogg 15
+wait_for -t 5 -m "the late bulletin reported" \
+    log_has 'segment late-bulletin: the file ended [0-9.]+ s before relay joined its window' ||
+    fail "no 'file ended before relay joined' line: $(relay_lines | grep late-bulletin | head -2)"
+status_has '.programme_error.segment == "late-bulletin" and (.programme_error.text | contains("ended"))' ||
+    fail "/api/status programme_error: $(status_now | jq -c .programme_error)"
+if log_has 'late-bulletin.*delivered no audio'; then
+	fail "the late bulletin was reported as delivering no audio"
+fi
 wait_for -t 15 -m "feature on air" on_air feature ||
     fail "the feature never went on air: $(status_now | jq -c .now)"
 
@@ -135,12 +155,13 @@ wait_for -t 3 -m "flash on air" on_air flash ||
     fail "the flash never went on air: $(status_now | jq -c .now)"
 wait_for -t 6 -m "news again after the flash" on_air news ||
     fail "news did not resume after the API segment: $(status_now | jq -c '{state, now}')"
-status_has ".requests[] | select(.id == $req) | .state == \"done\"" ||
+wait_for -t 2 -m "request $req done" status_has \
+    ".requests[] | select(.id == $req) | .state == \"done\"" ||
     fail "request $req: $(status_now | jq -c .requests)"
 note "API segment inside news: news resumed; request $req done"
 
 # 4. A slow feed played now: on air once its audio arrives.
-sox -n -r 44100 -c 1 "$T/feed.wav" synth 6 sine 800 vol 0.25 2>/dev/null ||
+sox -n -r 44100 -c 1 -b 16 "$T/feed.wav" synth 6 sine 800 vol 0.25 2>/dev/null ||
     fail "sox failed"
 oggenc -Q -q 2 -o "$T/feed.ogg" "$T/feed.wav" || fail "oggenc failed"
 feed_port=$(free_port) || fail "no free port"
