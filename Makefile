@@ -4,6 +4,7 @@
 #   make run        demo: private icecast2 on loopback + relay, prints URLs
 #   make test       deps, build, unit + integration tests ("N passed, N failed")
 #   make check      the same suite built with ASan + UBSan
+#   make valgrind   the core integration tests with relay under valgrind
 #   make bench      CPU cost against oggenc on the same audio
 #   make lint       cppcheck + clang-format + shellcheck (when installed)
 #   make deps       install missing Debian packages (root) or print the apt-get line
@@ -77,8 +78,8 @@ WWW_FILES := $(sort $(wildcard relay/www/*))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test check tsan bench lint deps clean install unit integration \
-	build-test pkgcheck
+.PHONY: all run test check tsan valgrind bench lint deps clean install unit \
+	integration build-test pkgcheck
 all: build/relay
 
 # The release binary lives at build/relay; other variants at build/<v>/relay.
@@ -152,9 +153,20 @@ test: deps
 check: deps
 	$(Q)$(MAKE) --no-print-directory VARIANT=asan build-test
 	$(Q)RELAY_BUILD=build/asan \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	RELAY_TEST_TIMEOUT_MULT=3 bash tests/run
+
+# The core pipeline's integration tests with relay under valgrind
+# (memcheck): any error or definite leak fails the test.
+VALGRIND_TESTS ?= 02_tone 03_stdin 04_file 10_sigterm 11_sighup 35_reload
+valgrind: deps
+	$(Q)$(MAKE) --no-print-directory build-test
+	$(Q)RELAY_BUILD=build/release RELAY_TEST_TIMEOUT_MULT=6 \
+	RELAY_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	--suppressions=$(CURDIR)/tests/valgrind.supp" \
+	bash tests/run $(VALGRIND_TESTS)
 
 tsan: deps
 	$(Q)$(MAKE) --no-print-directory VARIANT=tsan build-test

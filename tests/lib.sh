@@ -112,7 +112,7 @@ declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
     ICE_DIR=()
 export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
 
-SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer'
+SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
 
 note()
 {
@@ -414,7 +414,11 @@ start_relay()
 	[[ -f $RELAY && -x $RELAY ]] || fail "relay binary not found: $RELAY (run make)"
 	printf '### %s start_relay -c %s %s\n' "$(now)" "$cfg" "$*" \
 	    >>"$RELAY_LOG"
-	"$RELAY" -c "$cfg" "$@" <"$RELAY_STDIN" >>"$RELAY_LOG" 2>&1 &
+	# RELAY_WRAPPER (make valgrind) runs relay under a tool; word
+	# splitting is wanted there.
+	# shellcheck disable=SC2086
+	${RELAY_WRAPPER:-} "$RELAY" -c "$cfg" "$@" <"$RELAY_STDIN" \
+	    >>"$RELAY_LOG" 2>&1 &
 	RELAY_PID=$!
 	export RELAY_PID
 	note "relay started (pid $RELAY_PID, log $RELAY_LOG)"
