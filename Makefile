@@ -5,6 +5,7 @@
 #   make test       deps, build, unit + integration tests ("N passed, N failed")
 #   make check      the same suite built with ASan + UBSan
 #   make valgrind   the core integration tests with relay under valgrind
+#   make fuzz       libFuzzer targets for every parser (FUZZ_SECONDS each)
 #   make bench      CPU cost against oggenc on the same audio
 #   make lint       cppcheck + clang-format + shellcheck (when installed)
 #   make deps       install missing Debian packages (root) or print the apt-get line
@@ -59,6 +60,14 @@ ifeq ($(VARIANT),asan)
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 LDOPT := -fsanitize=address,undefined
+else ifeq ($(VARIANT),fuzz)
+# libFuzzer targets (tests/fuzz/): clang, ASan + UBSan; the library is
+# instrumented for coverage, the fuzz binaries link libFuzzer's main.
+CC := clang
+OPT := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-Wno-unknown-warning-option
+LDOPT := -fsanitize=fuzzer,address,undefined
 else ifeq ($(VARIANT),tsan)
 OPT := -O1 -g -fsanitize=thread
 LDOPT := -fsanitize=thread
@@ -78,8 +87,8 @@ WWW_FILES := $(sort $(wildcard relay/www/*))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test check tsan valgrind bench lint deps clean install unit \
-	integration build-test pkgcheck
+.PHONY: all run test check tsan valgrind fuzz fuzz-build bench lint deps \
+	clean install unit integration build-test pkgcheck
 all: build/relay
 
 # The release binary lives at build/relay; other variants at build/<v>/relay.
@@ -139,6 +148,25 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librelay.a
 
 build-test: $(BUILD)/relay $(UNIT_BINS)
 
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/bin/%)
+FUZZ_SECONDS ?= 60
+
+build/fuzz/bin/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h build/fuzz/librelay.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/fuzz $(LDOPT) -o $@ $< \
+		build/fuzz/librelay.a $(LDLIBS)
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory VARIANT=fuzz $(FUZZ_BINS)
+
+# make fuzz FUZZ_SECONDS=N: every target N seconds from its seeds (and the
+# crashes kept as regression inputs); a crash fails.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+
 deps:
 	@sh tests/deps.sh
 
@@ -148,6 +176,7 @@ run: deps
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory VARIANT=$(VARIANT) build-test
+	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)RELAY_BUILD=$(BUILD) bash tests/run
 
 check: deps
