@@ -72,7 +72,8 @@ struct config_key {
 	double min; /* ints, doubles; durations in seconds */
 	double max;
 	const char *def;     /* default as text; NULL = unset */
-	const char *allowed; /* KT_ENUM: "a|b|c", index = value */
+	const char *allowed; /* KT_ENUM: "a|b|c", index = value;
+				KT_DURATION: a word meaning 0 ("off") */
 	bool reloadable;
 	size_t offset;
 	const char *help;
@@ -199,8 +200,10 @@ static const struct config_key config_keys[] = {
 	"File holding the control token."},
     {SEC_STATUS, "token_env", KT_STRING, 0, 0, NULL, NULL, true, NOFIELD,
 	"Environment variable holding the control token."},
-    {SEC_STATUS, "poll_icecast", KT_DURATION, 1, 3600, "5s", NULL, true,
-	SS(poll_icecast_ns), "How often to read Icecast's status."},
+    {SEC_STATUS, "poll_icecast", KT_DURATION, 1, 3600, "5s", "off", true,
+	SS(poll_icecast_ns),
+	"How often to read Icecast's status, or off (no listener counts, "
+	"no on-air check, no server-side stall check)."},
 
     {SEC_SCHEDULE, "file", KT_STRING, 0, 0, NULL, NULL, true, SC(file),
 	"Schedule file (see docs/schedule.md)."},
@@ -428,11 +431,17 @@ key_apply(const struct config_key *k, void *base, const char *value, char *why,
 			*(bool *)(void *)field = bv;
 		return 0;
 	case KT_DURATION:
+		if (k->allowed != NULL && strcasecmp(value, k->allowed) == 0) {
+			if (field != NULL)
+				*(int64_t *)(void *)field = 0;
+			return 0;
+		}
 		if (util_parse_duration_ns(value, &iv) < 0) {
 			snprintf(why, whylen,
 			    "\"%s\" is not a duration (like 500ms, 10s, 5m, "
-			    "1h30m)",
-			    value);
+			    "1h30m)%s%s",
+			    value, k->allowed != NULL ? " or " : "",
+			    k->allowed != NULL ? k->allowed : "");
 			return -EINVAL;
 		}
 		if ((double)iv < k->min * 1e9 - 0.5 ||
@@ -1459,7 +1468,9 @@ config_dump_keys(FILE *fp)
 		if (k->type == KT_INT || k->type == KT_DOUBLE)
 			fprintf(fp, ", %g..%g", k->min, k->max);
 		if (k->type == KT_DURATION)
-			fprintf(fp, ", %gs..%gs", k->min, k->max);
+			fprintf(fp, ", %gs..%gs%s%s", k->min, k->max,
+			    k->allowed != NULL ? " or " : "",
+			    k->allowed != NULL ? k->allowed : "");
 		fprintf(fp, "%s\n", k->reloadable ? ", reloadable" : "");
 		if (k->def != NULL)
 			fprintf(fp, ";%s = %s\n", k->key, k->def);

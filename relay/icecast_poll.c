@@ -24,7 +24,8 @@
  *
  * Threads: the poller thread runs poll_thread() and everything it calls;
  * start/stop run on the main thread and meet it under p->lock.
- * icecast_status_parse() and icecast_status_fetch() keep no state.
+ * icecast_status_parse(), icecast_status_fetch() and
+ * icecast_metadata_update() keep no state.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -54,6 +55,7 @@ enum server_health {
 	SERVER_OK,
 	SERVER_UNREACHABLE,
 	SERVER_BAD_JSON,
+	SERVER_NOT_STATUS, /* answered, but not 200 (a proxy's 403, ...) */
 };
 
 /* One server of this round and the snapshot outputs that stream to it. */
@@ -354,39 +356,51 @@ fetch_error(CURL *c, CURLcode cc, const struct fetch_buf *b,
 	return os_errno > 0 ? -(int)os_errno : -EIO;
 }
 
-int
-icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
-    const atomic_bool *cancel, char **body, size_t *len, char *err,
-    size_t errlen)
+/* The base URL of a server: "http://host:port" (an IPv6 literal gets
+ * brackets). */
+static void
+server_url(char *buf, size_t len, const char *host, int port, bool tls)
+{
+	const char *br_open = strchr(host, ':') != NULL ? "[" : "";
+	const char *br_close = br_open[0] != '\0' ? "]" : "";
+
+	snprintf(buf, len, "%s://%s%s%s:%d", tls ? "https" : "http", br_open,
+	    host, br_close, port);
+}
+
+/*
+ * One GET with libcurl: no proxy, no redirects, certificate verified for
+ * https, timeout_ns for the whole transfer (connect included), a body
+ * capped at ICECAST_STATUS_MAX_BYTES, Basic auth when user is not NULL.
+ * log_url names the request in messages (never with credentials). Stores
+ * the HTTP status in *code and the body (owned, NUL-terminated, may be
+ * NULL when empty) in *body / *len. 0, or a negative errno from
+ * fetch_error() when the transfer itself failed.
+ */
+static int
+http_get(const char *url, const char *log_url, const char *user,
+    const char *password, int64_t timeout_ns, const atomic_bool *cancel,
+    long *code, char **body, size_t *len, char *err, size_t errlen)
 {
 	struct fetch_buf b = {0};
-	char url[400];
 	char curl_err[CURL_ERROR_SIZE];
-	const char *br_open, *br_close;
-	long timeout_ms, code = 0;
+	long timeout_ms;
 	CURLcode cc = CURLE_OK;
-	CURL *c = NULL;
+	CURL *c;
 	int rc;
 
+	*code = 0;
 	*body = NULL;
 	*len = 0;
-	if (host == NULL || host[0] == '\0' || port <= 0 || port > 65535) {
-		snprintf(err, errlen, "no Icecast host:port to ask");
-		return -EINVAL;
-	}
-	/* An IPv6 literal needs brackets in a URL. */
-	br_open = strchr(host, ':') != NULL ? "[" : "";
-	br_close = br_open[0] != '\0' ? "]" : "";
-	snprintf(url, sizeof(url), "%s://%s%s%s:%d/status-json.xsl",
-	    tls ? "https" : "http", br_open, host, br_close, port);
 	rc = curl_ready();
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: libcurl failed to initialise", url);
+		snprintf(
+		    err, errlen, "%s: libcurl failed to initialise", log_url);
 		return rc;
 	}
 	c = curl_easy_init();
 	if (c == NULL) {
-		snprintf(err, errlen, "%s: out of memory", url);
+		snprintf(err, errlen, "%s: out of memory", log_url);
 		return -ENOMEM;
 	}
 	timeout_ms = (long)(timeout_ns / NS_PER_MS);
@@ -419,23 +433,27 @@ icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 	    (cc = curl_easy_setopt(
 		 c, CURLOPT_XFERINFOFUNCTION, fetch_progress)) != CURLE_OK ||
 	    (cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, cancel)) !=
-		CURLE_OK ||
-	    (cc = curl_easy_perform(c)) != CURLE_OK) {
-		rc = fetch_error(c, cc, &b, curl_err, url, err, errlen);
+		CURLE_OK) {
+		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
-	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
-	    code != 200) {
-		snprintf(err, errlen, "%s: HTTP status %ld (expected 200)", url,
-		    code);
-		rc = -EPROTO;
+	if (user != NULL &&
+	    ((cc = curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC)) !=
+		    CURLE_OK ||
+		(cc = curl_easy_setopt(c, CURLOPT_USERNAME, user)) !=
+		    CURLE_OK ||
+		(cc = curl_easy_setopt(c, CURLOPT_PASSWORD,
+		     password != NULL ? password : "")) != CURLE_OK)) {
+		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
-	if (b.data == NULL) {
-		snprintf(err, errlen, "%s: empty answer", url);
-		rc = -EPROTO;
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
+		*code = 0;
 	curl_easy_cleanup(c);
 	*body = b.data;
 	*len = b.len;
@@ -443,6 +461,155 @@ icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 fail:
 	curl_easy_cleanup(c);
 	free(b.data);
+	return rc;
+}
+
+int
+icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
+    const atomic_bool *cancel, char **body, size_t *len, char *err,
+    size_t errlen)
+{
+	char base[400], url[450];
+	long code = 0;
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	if (host == NULL || host[0] == '\0' || port <= 0 || port > 65535) {
+		snprintf(err, errlen, "no Icecast host:port to ask");
+		return -EINVAL;
+	}
+	server_url(base, sizeof(base), host, port, tls);
+	snprintf(url, sizeof(url), "%s/status-json.xsl", base);
+	rc = http_get(url, url, NULL, NULL, timeout_ns, cancel, &code, body,
+	    len, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (code != 200 || *body == NULL) {
+		/* The server (or a proxy in front of it) answered, so it is
+		 * not down; it just did not give us its status. */
+		if (code != 200)
+			snprintf(err, errlen,
+			    "%s: HTTP status %ld (expected 200)", url, code);
+		else
+			snprintf(err, errlen, "%s: empty answer", url);
+		free(*body);
+		*body = NULL;
+		*len = 0;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Appends "&key=value" to buf with value URL-encoded. -ENOMEM/-ENOSPC. */
+static int
+query_add(CURL *c, char *buf, size_t len, const char *key, const char *value)
+{
+	char *enc = curl_easy_escape(c, value, 0);
+	size_t used = strlen(buf);
+	int n;
+
+	if (enc == NULL)
+		return -ENOMEM;
+	n = snprintf(buf + used, len - used, "&%s=%s", key, enc);
+	curl_free(enc);
+	return n < 0 || (size_t)n >= len - used ? -ENOSPC : 0;
+}
+
+/* The text of <message>...</message> in an Icecast admin reply, control
+ * characters dropped; "" when there is none. */
+static void
+admin_message(const char *body, char *out, size_t outlen)
+{
+	const char *a, *b;
+	char tmp[256];
+	size_t n;
+
+	out[0] = '\0';
+	if (body == NULL || (a = strstr(body, "<message>")) == NULL)
+		return;
+	a += strlen("<message>");
+	b = strstr(a, "</message>");
+	if (b == NULL)
+		return;
+	n = (size_t)(b - a);
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	memcpy(tmp, a, n);
+	tmp[n] = '\0';
+	util_sanitize_text(out, outlen, tmp);
+}
+
+int
+icecast_metadata_update(const struct icecast_metadata_request *r,
+    int64_t timeout_ns, const atomic_bool *cancel, char *err, size_t errlen)
+{
+	char base[400], url[4096], log_url[700], msg[256];
+	char *body = NULL;
+	size_t len = 0;
+	long code = 0;
+	CURL *c;
+	int rc;
+
+	if (r == NULL || r->host == NULL || r->host[0] == '\0' ||
+	    r->port <= 0 || r->port > 65535 || r->mount == NULL ||
+	    r->title == NULL) {
+		snprintf(
+		    err, errlen, "no Icecast host:port or mount to update");
+		return -EINVAL;
+	}
+	rc = curl_ready();
+	if (rc < 0) {
+		snprintf(err, errlen, "libcurl failed to initialise");
+		return rc;
+	}
+	server_url(base, sizeof(base), r->host, r->port, r->tls);
+	/* curl_easy_escape wants a handle; any handle will do. */
+	c = curl_easy_init();
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(url, sizeof(url), "%s/admin/metadata?mode=updinfo", base);
+	rc = query_add(c, url, sizeof(url), "mount", r->mount);
+	if (rc == 0)
+		rc = query_add(c, url, sizeof(url), "song", r->title);
+	if (rc == 0 && r->artist != NULL && r->artist[0] != '\0')
+		rc = query_add(c, url, sizeof(url), "artist", r->artist);
+	if (rc == 0)
+		rc = query_add(c, url, sizeof(url), "charset", "UTF-8");
+	curl_easy_cleanup(c);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot build the metadata request: %s",
+		    rc == -ENOMEM ? "out of memory" : "title too long");
+		return rc;
+	}
+	/* Messages name the endpoint, never the title or the credentials. */
+	snprintf(log_url, sizeof(log_url), "%s/admin/metadata (mount %s)", base,
+	    r->mount);
+	rc = http_get(url, log_url, r->user != NULL ? r->user : "source",
+	    r->password, timeout_ns, cancel, &code, &body, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	admin_message(body, msg, sizeof(msg));
+	/* Icecast 2.4.4 answers 200 and <return>1</return> also when it did
+	 * not apply the update ("Mountpoint will not accept URL updates"),
+	 * so only its success message counts (FIELD-NOTES 4.3). */
+	if (code == 200 && strstr(msg, "successful") != NULL) {
+		free(body);
+		return 0;
+	}
+	if (code == 401 || code == 403) {
+		snprintf(err, errlen,
+		    "%s: HTTP %ld: the server refused the credentials%s%s",
+		    log_url, code, msg[0] != '\0' ? ": " : "", msg);
+		rc = -EACCES;
+	} else {
+		snprintf(err, errlen, "%s: HTTP %ld: %s", log_url, code,
+		    msg[0] != '\0' ? msg : "not applied (no success message)");
+		rc = -EPROTO;
+	}
+	free(body);
 	return rc;
 }
 
@@ -540,6 +707,15 @@ log_health(struct icecast_poll *p, const struct poll_server *s,
 		    "state unknown, keeping the last known",
 		    s->key);
 		break;
+	case SERVER_NOT_STATUS:
+		log_warn(POLL_MOD,
+		    "%s: the server answers but does not show its status "
+		    "(%s; a proxy or an access rule in front of "
+		    "status-json.xsl?); mount state unknown, keeping the "
+		    "last known, so the stall watchdog cannot use it; "
+		    "asking again every %.3g s",
+		    s->key, why, (double)p->interval_ns / 1e9);
+		break;
 	case SERVER_OK:
 		if (old != SERVER_UNKNOWN)
 			log_info(POLL_MOD, "%s: status readable again", s->key);
@@ -548,6 +724,21 @@ log_health(struct icecast_poll *p, const struct poll_server *s,
 		break;
 	case SERVER_UNKNOWN:
 		break;
+	}
+}
+
+/* The server answered but told us nothing about its mounts: report each
+ * output as reachable with its last known listing. */
+static void
+keep_last_known(struct icecast_poll *p, const struct poll_server *s)
+{
+	const struct stats_output *so;
+	size_t i;
+
+	for (i = 0; i < s->n_members; i++) {
+		so = &p->snap.outputs[s->member[i]];
+		stats_output_set_server(
+		    so->id, true, so->mount_listed, so->listeners, NULL);
 	}
 }
 
@@ -569,6 +760,13 @@ poll_server(
 	    &p->cancel, &body, &len, err, sizeof(err));
 	if (rc == -ECANCELED)
 		return;
+	if (rc == -EBADMSG) {
+		/* It answered (so it is not frozen) but not with its status:
+		 * like invalid JSON, nothing is known about the mounts. */
+		log_health(p, s, SERVER_NOT_STATUS, err);
+		keep_last_known(p, s);
+		return;
+	}
 	if (rc < 0) {
 		log_health(p, s, SERVER_UNREACHABLE, err);
 		for (i = 0; i < s->n_members; i++) {
@@ -585,11 +783,7 @@ poll_server(
 		 * not make the output watchdog drop healthy streams (a
 		 * frozen server fails the fetch instead). */
 		log_health(p, s, SERVER_BAD_JSON, NULL);
-		for (i = 0; i < s->n_members; i++) {
-			so = &p->snap.outputs[s->member[i]];
-			stats_output_set_server(so->id, true, so->mount_listed,
-			    so->listeners, NULL);
-		}
+		keep_last_known(p, s);
 		return;
 	}
 	log_health(p, s, SERVER_OK, NULL);

@@ -7,13 +7,15 @@
  * many listeners it has and what title the server shows. output.c's stall
  * watchdog reads the result back through stats_output_server_seen().
  *
- * The parser is pure and exposed for tests; the fetch helper is shared
- * with output_icecast.c, which uses it to tell "mountpoint in use" from
- * "wrong password" (libshout reports both as a failed login).
+ * The parser is pure and exposed for tests. The two bounded HTTP requests
+ * (libcurl) live here too, for output_icecast.c: the status fetch tells
+ * "mountpoint in use" from "wrong password" (libshout reports both as a
+ * failed login), and the metadata update replaces libshout's metadata
+ * call, which is a blocking request without any timeout.
  *
  * Threads: icecast_poll_start/stop on the main thread; the poller runs on
- * its own thread. icecast_status_parse() and icecast_status_fetch() are
- * thread-safe.
+ * its own thread. icecast_status_parse(), icecast_status_fetch() and
+ * icecast_metadata_update() are thread-safe.
  */
 #ifndef RELAY_ICECAST_POLL_H
 #define RELAY_ICECAST_POLL_H
@@ -62,12 +64,39 @@ int icecast_status_parse(const char *json, size_t len, const char *mount,
  * NULL) aborts the transfer within a few hundred ms once it turns true.
  * On success returns 0 and *body (owned, NUL-terminated, caller frees) and
  * *len. Errors: -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH (cannot resolve
- * or reach), -EPROTO (TLS failure or an HTTP status other than 200),
- * -EFBIG, -ECANCELED, -ENOMEM, -EIO; err then holds a one-line reason.
- * Blocks up to timeout_ns: call it from a worker thread. */
+ * or reach), -EPROTO (TLS failure), -EBADMSG (the server answered, but
+ * with an HTTP status other than 200 or an empty body: it is up, its
+ * mounts are unknown), -EFBIG, -ECANCELED, -ENOMEM, -EIO; err then holds
+ * a one-line reason. Blocks up to timeout_ns: call it from a worker
+ * thread. */
 int icecast_status_fetch(const char *host, int port, bool tls,
     int64_t timeout_ns, const atomic_bool *cancel, char **body, size_t *len,
     char *err, size_t errlen);
+
+/* What icecast_metadata_update() sends; every pointer is borrowed. */
+struct icecast_metadata_request {
+	const char *host;
+	int port;
+	bool tls;
+	const char *mount;    /* "/live.ogg" */
+	const char *user;     /* NULL: "source" */
+	const char *password; /* NULL: empty */
+	const char *title;    /* UTF-8, control characters already dropped */
+	const char *artist;   /* NULL or "": not sent */
+};
+
+/* Asks the server to show a new title on the mount: GET
+ * /admin/metadata?mode=updinfo&mount=..&song=..[&artist=..]&charset=UTF-8
+ * (values URL-encoded) with HTTP Basic auth, the same libcurl settings as
+ * icecast_status_fetch() and timeout_ns for the whole request. Returns 0
+ * only when Icecast's reply says "Metadata update successful" (2.4.4 also
+ * answers 200 for updates it ignores). Errors: those of
+ * icecast_status_fetch() for the transfer, -EACCES (401/403), -EPROTO (any
+ * other reply; err quotes Icecast's message), -EINVAL, -ENOSPC (title too
+ * long for a URL). err never holds the password or the title. Blocks up to
+ * timeout_ns; cancel (may be NULL) aborts it within a few hundred ms. */
+int icecast_metadata_update(const struct icecast_metadata_request *r,
+    int64_t timeout_ns, const atomic_bool *cancel, char *err, size_t errlen);
 
 struct icecast_poll;
 

@@ -92,6 +92,20 @@ has_icecast_outputs(const struct config *cfg)
 	return false;
 }
 
+/* Starts the Icecast status poller unless there is nothing to poll or
+ * [status] poll_icecast = off. */
+static void
+start_poller(struct relay *r, const struct config *cfg)
+{
+	if (!has_icecast_outputs(cfg) || cfg->status.poll_icecast_ns <= 0)
+		return;
+	r->poller = icecast_poll_start(cfg->status.poll_icecast_ns);
+	if (r->poller == NULL)
+		log_warn(MOD, "cannot start the Icecast status poller; "
+			      "on-air checks and the stall watchdog's "
+			      "server check are off");
+}
+
 /* Warns when a config that holds a secret inline can be read by others. */
 static void
 check_permissions(const struct config *cfg)
@@ -175,13 +189,7 @@ start_all(struct relay *r)
 		log_err(MOD, "%s", err);
 		return -EINVAL;
 	}
-	if (has_icecast_outputs(cfg)) {
-		r->poller = icecast_poll_start(cfg->status.poll_icecast_ns);
-		if (r->poller == NULL)
-			log_warn(MOD, "cannot start the Icecast status poller; "
-				      "on-air checks and the stall watchdog's "
-				      "server check are off");
-	}
+	start_poller(r, cfg);
 	if (cfg->status.enabled) {
 		r->status = status_start(cfg, err, sizeof(err));
 		if (r->status == NULL) {
@@ -324,8 +332,16 @@ reload(struct relay *r, char *msg, size_t msglen)
 	}
 	engine_set_title(r->engine, next->input.title, next->input.artist);
 	engine_set_start_grace(r->engine, next->schedule.start_grace_ns);
-	if (r->poller == NULL && has_icecast_outputs(next))
-		r->poller = icecast_poll_start(next->status.poll_icecast_ns);
+	for (i = 0; i < r->n_outputs; i++)
+		output_set_poll_interval(
+		    r->outputs[i], next->status.poll_icecast_ns);
+	if (next->status.poll_icecast_ns != old->status.poll_icecast_ns ||
+	    !has_icecast_outputs(next)) {
+		icecast_poll_stop(r->poller);
+		r->poller = NULL;
+	}
+	if (r->poller == NULL)
+		start_poller(r, next);
 	status_reconfigure(r->status, next);
 	r->cfg = next;
 	config_free(old);

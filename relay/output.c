@@ -15,12 +15,25 @@
  *   starts with current audio, never a burst of stale minutes, and the
  *   muxer is reset so the first packet opens a fresh logical stream with
  *   BOS and headers (Icecast sends a headerless source's listeners nothing).
+ * - While waiting out a delay, the backend's probe (a non-blocking TCP
+ *   connect, every PROBE_INTERVAL_NS) watches the server. When it has seen
+ *   the server refuse connections and then accept them again, the wait is
+ *   cut short and the backoff starts over: relay is back within a fraction
+ *   of a second of a restarted server answering, whatever the outage
+ *   length, instead of sleeping out up to reconnect_max. A server that
+ *   accepts connections but refuses our login (password, mount in use)
+ *   never shows that change, so it is retried on the plain backoff.
  * - Stall watchdog, because libshout cannot see a frozen server (the kernel
  *   buffers megabytes, FIELD-NOTES 2.6/2.7): the connection is declared
  *   stalled and closed when (a) bytes wait in the backend and none have
- *   moved for stall_timeout, or (b) the Icecast poller has not seen our
- *   mount listed with audio for stall_timeout plus one poll interval
- *   (server frozen, half-open TCP, or the server dropped us).
+ *   moved for stall_timeout, or (b) the Icecast poller listed our mount
+ *   with audio on this connection but has not listed it since, for
+ *   stall_timeout plus one poll interval (server frozen, half-open TCP,
+ *   or the server dropped us). (b) is armed only by a listing seen on this
+ *   connection: Icecast never lists <hidden> mounts, and a proxy may
+ *   answer the status page with 403 (the poller then keeps the last known
+ *   state), so "not listed" means nothing until the mount has been seen.
+ *   poll_icecast = off turns (b) off.
  *
  * Threads: output_start/stop on the main thread; output_thread runs the
  * backend; the engine thread pushes into the queue.
@@ -49,6 +62,12 @@
  * each (measured: ~10% of relay's CPU). 40 ms of extra latency is nothing
  * next to Icecast's own 0.5 s paging. */
 #define IDLE_SLEEP_NS (40 * NS_PER_MS)
+/* How often a disconnected output asks the backend whether the server
+ * accepts connections again: a TCP handshake that a down server answers
+ * with RST, four times a second, costs it nothing. */
+#define PROBE_INTERVAL_NS (250 * NS_PER_MS)
+/* How often a probe still connecting is looked at. */
+#define PROBE_POLL_NS (20 * NS_PER_MS)
 
 enum output_state {
 	OUTPUT_DISCONNECTED = 0,
@@ -66,7 +85,10 @@ struct output {
 	int64_t reconnect_max_ns;
 	int64_t stall_timeout_ns;
 	int64_t connect_timeout_ns;
-	int64_t poll_interval_ns;
+	/* [status] poll_icecast (0 = off) and the wall time it last changed:
+	 * set by the main thread on reload. */
+	atomic_int_fast64_t poll_interval_ns;
+	atomic_int_fast64_t poll_changed_wall_ns;
 	int stats_id;
 	const struct output_ops *ops;
 	struct output_backend *backend;
@@ -81,6 +103,11 @@ struct output {
 	enum output_state state;
 	int64_t backoff_ns;
 	int64_t next_attempt_mono_ns;
+	int64_t last_early_mono_ns; /* last attempt the probe brought forward */
+	int64_t next_probe_mono_ns;
+	bool probe_in_flight;
+	bool probe_saw_down; /* the server refused a connect since the last
+				attempt (that attempt included) */
 	int64_t connect_started_mono_ns;
 	int64_t connected_mono_ns;
 	int64_t connected_wall_ns;
@@ -143,6 +170,9 @@ fail(struct output *o, const char *why)
 	muxer_reset(o->muxer);
 	delay = next_delay(o);
 	o->next_attempt_mono_ns = util_now_mono_ns() + delay;
+	o->next_probe_mono_ns = util_now_mono_ns() + PROBE_INTERVAL_NS;
+	o->probe_in_flight = false;
+	o->probe_saw_down = false;
 	o->state = OUTPUT_DISCONNECTED;
 	if (was_connected)
 		stats_output_inc_reconnects(o->stats_id);
@@ -180,6 +210,10 @@ try_connect(struct output *o, bool poll)
 	int rc;
 
 	err[0] = '\0';
+	if (!poll) {
+		o->probe_in_flight = false; /* open() ends it */
+		o->probe_saw_down = false;
+	}
 	rc = poll ? o->ops->open_poll(o->backend, err, sizeof(err))
 		  : o->ops->open(o->backend, err, sizeof(err));
 	if (rc == 0) {
@@ -200,6 +234,11 @@ try_connect(struct output *o, bool poll)
 		return;
 	}
 	fail(o, err[0] != '\0' ? err : strerror(-rc));
+	/* A refused or unanswered connect is itself the "server down" that
+	 * lets the probe cut the next wait short: a server that comes back
+	 * right after this attempt would otherwise never be seen down. */
+	o->probe_saw_down = rc == -ECONNREFUSED || rc == -EHOSTUNREACH ||
+			    rc == -ENETUNREACH || rc == -ETIMEDOUT;
 }
 
 /* Discards queued packets while not connected. */
@@ -223,6 +262,7 @@ static bool
 watchdog(struct output *o, size_t pending)
 {
 	int64_t now = util_now_mono_ns();
+	int64_t poll_ns, seen;
 	char why[256];
 
 	if (pending == 0 || pending < o->last_pending)
@@ -236,12 +276,17 @@ watchdog(struct output *o, size_t pending)
 		fail(o, why);
 		return true;
 	}
-	if (o->type == OUTPUT_ICECAST && o->poll_interval_ns > 0) {
+	poll_ns = atomic_load(&o->poll_interval_ns);
+	seen = stats_output_server_seen(o->stats_id);
+	/* Armed only once the poller listed the mount on this connection
+	 * (see DESIGN: hidden mounts, a 403 status page). */
+	if (o->type == OUTPUT_ICECAST && poll_ns > 0 &&
+	    seen > o->connected_wall_ns) {
 		int64_t wall = util_now_wall_ns();
-		int64_t seen = stats_output_server_seen(o->stats_id);
-		int64_t base =
-		    seen > o->connected_wall_ns ? seen : o->connected_wall_ns;
-		if (wall - base > o->stall_timeout_ns + o->poll_interval_ns) {
+		int64_t changed = atomic_load(&o->poll_changed_wall_ns);
+		/* After a reload turned polling on, give it a full period. */
+		int64_t base = seen > changed ? seen : changed;
+		if (wall - base > o->stall_timeout_ns + poll_ns) {
 			snprintf(why, sizeof(why),
 			    "stalled: the server has not listed this mount "
 			    "with audio for %.0f s (frozen server or lost "
@@ -258,18 +303,31 @@ static void
 handle_title(struct output *o, struct packet *p)
 {
 	struct stream_headers *h = p->headers;
-	char err[256];
+	char err[512];
+	int rc;
+
+	bool first;
 
 	if (o->metadata != METADATA_ADMIN || o->ops->set_title == NULL ||
 	    h->chain_id == o->title_chain)
 		return;
+	first = o->title_chain == 0;
 	o->title_chain = h->chain_id;
+	/* The first chain of a connection goes out with its comment header,
+	 * which carries this title, and Icecast shows it from there. Asking
+	 * as well would race Icecast's parsing of those headers: until it
+	 * has them it answers "Mountpoint will not accept URL updates". */
+	if (first)
+		return;
 	err[0] = '\0';
-	if (o->ops->set_title(
-		o->backend, h->title, h->artist, err, sizeof(err)) < 0)
-		log_warn(o->mod,
-		    "%s: title update failed: %s; the stream "
-		    "goes on",
+	rc = o->ops->set_title(
+	    o->backend, h->title, h->artist, &o->stop, err, sizeof(err));
+	/* Cancelled means relay is stopping this output: nothing to warn. */
+	if (rc < 0)
+		log_msg(rc == -ECANCELED ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN,
+		    o->mod,
+		    "%s: title update failed: %s; the stream goes on with "
+		    "the old title until the next change",
 		    o->url, err);
 }
 
@@ -354,6 +412,60 @@ out:
 	log_info(o->mod, "%s: stream ended, disconnected", o->url);
 }
 
+/*
+ * While waiting out a retry delay: probe the server and, once it has been
+ * seen refusing connections and then accepting them, connect now instead
+ * of at the end of the delay (see DESIGN). At most one early attempt per
+ * reconnect_min, so a flapping server is not hammered either.
+ */
+static void
+probe_server(struct output *o, int64_t now)
+{
+	int rc;
+
+	if (o->ops->probe == NULL ||
+	    (!o->probe_in_flight && now < o->next_probe_mono_ns))
+		return;
+	if (!o->probe_in_flight)
+		o->next_probe_mono_ns = now + PROBE_INTERVAL_NS;
+	rc = o->ops->probe(o->backend);
+	o->probe_in_flight = rc == -EINPROGRESS;
+	if (rc == -EINPROGRESS)
+		return;
+	if (rc < 0) {
+		o->probe_saw_down = true;
+		return;
+	}
+	if (!o->probe_saw_down ||
+	    (o->last_early_mono_ns != 0 &&
+		now - o->last_early_mono_ns < o->reconnect_min_ns))
+		return;
+	o->last_early_mono_ns = now;
+	log_info(o->mod,
+	    "%s: the server accepts connections again; connecting now "
+	    "instead of in %.1f s",
+	    o->url, (double)(o->next_attempt_mono_ns - now) / 1e9);
+	o->backoff_ns = o->reconnect_min_ns;
+	o->next_attempt_mono_ns = now;
+}
+
+/* How long the disconnected loop may wait before its next duty. */
+static int64_t
+disconnected_wait(const struct output *o, int64_t now)
+{
+	int64_t until = o->next_attempt_mono_ns;
+
+	if (o->ops->probe != NULL) {
+		if (o->probe_in_flight && now + PROBE_POLL_NS < until)
+			until = now + PROBE_POLL_NS;
+		else if (o->next_probe_mono_ns < until)
+			until = o->next_probe_mono_ns;
+	}
+	if (until - now > 100 * NS_PER_MS)
+		return 100 * NS_PER_MS;
+	return until > now ? until - now : 0;
+}
+
 /* Runs on: the output's own thread. */
 static void *
 output_thread(void *arg)
@@ -368,14 +480,12 @@ output_thread(void *arg)
 		int64_t now = util_now_mono_ns();
 		switch (o->state) {
 		case OUTPUT_DISCONNECTED:
-			if (now >= o->next_attempt_mono_ns) {
+			if (now < o->next_attempt_mono_ns)
+				probe_server(o, now);
+			if (now >= o->next_attempt_mono_ns)
 				try_connect(o, false);
-			} else {
-				int64_t wait = o->next_attempt_mono_ns - now;
-				drain_discard(o, wait < 100 * NS_PER_MS
-						     ? wait
-						     : 100 * NS_PER_MS);
-			}
+			else
+				drain_discard(o, disconnected_wait(o, now));
 			break;
 		case OUTPUT_CONNECTING:
 			drain_discard(o, CONNECT_POLL_NS);
@@ -425,7 +535,8 @@ output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 	o->backoff_ns = oc->reconnect_min_ns;
 	o->stall_timeout_ns = oc->stall_timeout_ns;
 	o->connect_timeout_ns = oc->connect_timeout_ns;
-	o->poll_interval_ns = cfg->status.poll_icecast_ns;
+	atomic_init(&o->poll_interval_ns, cfg->status.poll_icecast_ns);
+	atomic_init(&o->poll_changed_wall_ns, 0);
 	o->ops = ops;
 	max_bytes =
 	    (size_t)(oc->queue_ns / NS_PER_SEC + 1) * QUEUE_BYTES_PER_SEC;
@@ -472,6 +583,15 @@ output_stop(struct output *o, int64_t drain_ns)
 	packet_queue_free(o->queue);
 	muxer_free(o->muxer);
 	free(o);
+}
+
+void
+output_set_poll_interval(struct output *o, int64_t poll_interval_ns)
+{
+	if (o == NULL || atomic_load(&o->poll_interval_ns) == poll_interval_ns)
+		return;
+	atomic_store(&o->poll_changed_wall_ns, util_now_wall_ns());
+	atomic_store(&o->poll_interval_ns, poll_interval_ns);
 }
 
 struct packet_queue *

@@ -2,7 +2,8 @@
 /*
  * Outputs: one thread and one bounded packet queue per [output] section.
  * output.c owns the generic part: connect with capped exponential backoff
- * and jitter (forever, the first attempt included), a fresh Ogg chain on
+ * and jitter (forever, the first attempt included) cut short as soon as a
+ * server that was down accepts connections again, a fresh Ogg chain on
  * every connection (muxer.c), the stall watchdog, queue overflow handling,
  * EOS on shutdown, and every counter in stats. A backend (struct
  * output_ops: output_icecast.c, output_file.c) only moves bytes.
@@ -13,6 +14,7 @@
 #ifndef RELAY_OUTPUT_H
 #define RELAY_OUTPUT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,10 +46,17 @@ struct output_ops {
 	int (*flush)(struct output_backend *b, size_t *pending, char *err,
 	    size_t errlen);
 	/* Optional (NULL): asks the server to show title/artist (metadata =
-	 * admin). May block up to a few seconds; called on the output thread.
-	 */
+	 * admin). Blocks at most OUTPUT_TITLE_TIMEOUT_NS, less once cancel
+	 * turns true; called on the output thread. */
 	int (*set_title)(struct output_backend *b, const char *title,
-	    const char *artist, char *err, size_t errlen);
+	    const char *artist, const atomic_bool *cancel, char *err,
+	    size_t errlen);
+	/* Optional (NULL): while disconnected, a cheap check that the server
+	 * accepts connections again, without logging in (a non-blocking TCP
+	 * connect). 0 it does, -EINPROGRESS not known yet (call again), or a
+	 * negative errno (it does not). Never blocks, except for resolving a
+	 * host name once per connect attempt. close() ends a probe. */
+	int (*probe)(struct output_backend *b);
 	/* Closes the connection (safe when not connected). */
 	void (*close)(struct output_backend *b);
 	/* Frees the backend (after close). */
@@ -56,6 +65,9 @@ struct output_ops {
 
 extern const struct output_ops output_icecast_ops;
 extern const struct output_ops output_file_ops;
+
+/* The longest a title update (metadata = admin) may hold up an output. */
+#define OUTPUT_TITLE_TIMEOUT_NS (2 * NS_PER_SEC)
 
 struct output;
 
@@ -69,6 +81,11 @@ struct output *output_start(
 /* Ends the stream with EOS (after draining what is queued, at most
  * drain_ns), disconnects, joins and frees. NULL is a no-op. */
 void output_stop(struct output *o, int64_t drain_ns);
+
+/* Tells a running output how often the Icecast poller now runs ([status]
+ * poll_icecast after a reload; 0 = off), so that the stall watchdog only
+ * uses the server's view while someone refreshes it. Main thread. */
+void output_set_poll_interval(struct output *o, int64_t poll_interval_ns);
 
 /* The queue the engine pushes packets into (borrowed). */
 struct packet_queue *output_queue(struct output *o);

@@ -22,19 +22,25 @@
  *   length (see icecast_flush);
  * - libshout does not block SIGPIPE: the process must ignore or block it
  *   (main.c and output.c do) or a killed server kills relay.
+ * - shout_set_metadata() is a blocking HTTP request with no timeout, even
+ *   on a non-blocking handle: the title update goes through libcurl
+ *   instead (icecast_metadata_update), bounded in time.
  *
  * Threads: create/destroy run on the main thread; every other op runs on
  * the output's own thread, one handle per output, never shared.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <shout/shout.h>
 #if defined(__SANITIZE_ADDRESS__)
@@ -50,9 +56,10 @@
 /* How long a failed login may spend asking the status page whether the
  * mount is taken (the output thread is about to back off anyway). */
 #define LOGIN_PROBE_TIMEOUT_NS (1500 * NS_PER_MS)
-/* How long set_title() waits for the server to show it is alive before
- * handing libshout its unbounded metadata request. */
-#define TITLE_PROBE_TIMEOUT_NS (1500 * NS_PER_MS)
+/* A reachability probe that has not connected within this long counts as
+ * "not reachable" (a server that drops SYNs, or a frozen one whose accept
+ * queue is full). */
+#define PROBE_TIMEOUT_NS (1000 * NS_PER_MS)
 #define META_TEXT 256
 
 /*
@@ -75,7 +82,6 @@
 enum shout_phase {
 	PHASE_CONNECT = 0,
 	PHASE_SEND,
-	PHASE_METADATA,
 };
 
 static void icecast_destroy(struct output_backend *b);
@@ -100,6 +106,13 @@ struct output_backend {
 	bool managed;
 	double quality;
 	int bitrate_kbps;
+	/* Reachability probe (see icecast_probe). */
+	int probe_fd; /* -1: none in flight */
+	int64_t probe_started_mono_ns;
+	bool probe_resolved; /* probe_addr is valid, or resolving failed */
+	bool probe_unresolvable;
+	struct sockaddr_storage probe_addr;
+	socklen_t probe_addrlen;
 };
 
 static int
@@ -130,6 +143,10 @@ disconnect(struct output_backend *b)
 	if (b->shout != NULL)
 		shout_close(b->shout);
 	b->connected = false;
+	if (b->probe_fd >= 0) {
+		close(b->probe_fd);
+		b->probe_fd = -1;
+	}
 }
 
 /* The password must never reach a log line, stats or the status API:
@@ -301,17 +318,6 @@ translate(struct output_backend *b, int code, int saved_errno,
 	if (strcmp(lib, "No error") == 0)
 		lib = code_name(code);
 
-	if (phase == PHASE_METADATA &&
-	    (code == SHOUTERR_SOCKET || code == SHOUTERR_NOCONNECT)) {
-		snprintf(err, errlen,
-		    "the metadata request to %s:%d failed: %s (libshout: %s)",
-		    b->host, b->port,
-		    net_errno(saved_errno) ? strerror(saved_errno)
-					   : "no connection or no answer",
-		    lib);
-		redact(b, err, errlen);
-		return code == SHOUTERR_SOCKET ? -ECONNRESET : -EHOSTUNREACH;
-	}
 	switch (code) {
 	case SHOUTERR_NOLOGIN:
 		if (phase == PHASE_CONNECT) {
@@ -570,6 +576,7 @@ icecast_create(const struct config *cfg, const struct output_config *o,
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		goto nomem;
+	b->probe_fd = -1;
 	b->port = o->port;
 	b->tls = o->tls;
 	b->public_listing = cfg->station.public_listing;
@@ -604,6 +611,9 @@ icecast_open(struct output_backend *b, char *err, size_t errlen)
 	int code, saved, rc;
 
 	disconnect(b);
+	/* Each attempt resolves afresh (libshout does), and so does the
+	 * next probe: the server may have moved. */
+	b->probe_resolved = false;
 	if (b->shout == NULL) {
 		LIBSHOUT_LEAKS_BEGIN();
 		b->shout = shout_new();
@@ -753,16 +763,23 @@ icecast_flush(
 	return translate(b, code, saved, PHASE_SEND, lib, err, errlen);
 }
 
+/*
+ * Not shout_set_metadata(): over HTTP it opens its own connection in
+ * blocking mode and waits for the reply without any timeout, so a server
+ * that froze (or a link that died) after the last check held this thread,
+ * and with it the stall watchdog, a reload and SIGTERM (output_stop joins
+ * it), for as long as the server stayed frozen. The same request through
+ * libcurl is bounded by OUTPUT_TITLE_TIMEOUT_NS and by cancel. Icecast
+ * 2.4.4 applies it to Ogg Vorbis mounts ~2-3 s later by starting a new
+ * chain for listeners (FIELD-NOTES 3.1, 3.3).
+ */
 static int
 icecast_set_title(struct output_backend *b, const char *title,
-    const char *artist, char *err, size_t errlen)
+    const char *artist, const atomic_bool *cancel, char *err, size_t errlen)
 {
-	char clean_title[META_TEXT], clean_artist[META_TEXT], lib[128];
-	char probe_err[256];
-	shout_metadata_t *m;
-	char *body = NULL;
-	size_t len = 0;
-	int code, rc;
+	char clean_title[META_TEXT], clean_artist[META_TEXT];
+	struct icecast_metadata_request r;
+	int rc;
 
 	if (b->shout == NULL || !b->connected) {
 		snprintf(err, errlen, "not connected");
@@ -774,51 +791,105 @@ icecast_set_title(struct output_backend *b, const char *title,
 	    clean_title, sizeof(clean_title), title != NULL ? title : "");
 	util_sanitize_text(
 	    clean_artist, sizeof(clean_artist), artist != NULL ? artist : "");
-	/*
-	 * libshout's metadata request is blocking and has no timeout: with a
-	 * frozen server it blocked this thread for as long as the server
-	 * stayed frozen (23.7 s in a test, and forever on a half-open link),
-	 * and the stall watchdog runs on this thread too. So first check,
-	 * with a bounded request, that the server answers at all.
-	 */
-	rc = icecast_status_fetch(b->host, b->port, b->tls,
-	    TITLE_PROBE_TIMEOUT_NS, NULL, &body, &len, probe_err,
-	    sizeof(probe_err));
-	if (rc < 0) {
-		snprintf(err, errlen,
-		    "title not sent: the server does not "
-		    "answer (%s)",
-		    probe_err);
+	memset(&r, 0, sizeof(r));
+	r.host = b->host;
+	r.port = b->port;
+	r.tls = b->tls;
+	r.mount = b->mount;
+	r.user = b->user;
+	r.password = b->password;
+	r.title = clean_title;
+	r.artist = clean_artist;
+	rc = icecast_metadata_update(
+	    &r, OUTPUT_TITLE_TIMEOUT_NS, cancel, err, errlen);
+	if (rc < 0)
 		redact(b, err, errlen);
-		return rc;
+	return rc;
+}
+
+/* Resolves the server's address for the probe, once per connect attempt
+ * (getaddrinfo may block on DNS; a numeric host does not). */
+static int
+probe_resolve(struct output_backend *b)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[16];
+
+	if (b->probe_resolved)
+		return b->probe_unresolvable ? -EHOSTUNREACH : 0;
+	b->probe_resolved = true;
+	b->probe_unresolvable = true;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", b->port);
+	if (getaddrinfo(b->host, port, &hints, &res) != 0 || res == NULL)
+		return -EHOSTUNREACH;
+	/* The first address only: a probe is a hint, the real connect
+	 * (libshout) still tries them all. */
+	if (res->ai_addrlen <= sizeof(b->probe_addr)) {
+		memcpy(&b->probe_addr, res->ai_addr, res->ai_addrlen);
+		b->probe_addrlen = res->ai_addrlen;
+		b->probe_unresolvable = false;
 	}
-	free(body);
-	m = shout_metadata_new();
-	if (m == NULL) {
-		snprintf(err, errlen, "out of memory (metadata)");
-		return -ENOMEM;
+	freeaddrinfo(res);
+	return b->probe_unresolvable ? -EHOSTUNREACH : 0;
+}
+
+/* Ends the probe in flight; returns rc. */
+static int
+probe_done(struct output_backend *b, int rc)
+{
+	if (b->probe_fd >= 0) {
+		close(b->probe_fd);
+		b->probe_fd = -1;
 	}
-	code = shout_metadata_add(m, "song", clean_title);
-	if (code == SHOUTERR_SUCCESS && clean_artist[0] != '\0')
-		code = shout_metadata_add(m, "artist", clean_artist);
-	if (code != SHOUTERR_SUCCESS) {
-		shout_metadata_free(m);
-		snprintf(err, errlen,
-		    "cannot build the metadata request "
-		    "(libshout error %d)",
-		    code);
-		return code == SHOUTERR_MALLOC ? -ENOMEM : -EINVAL;
+	return rc;
+}
+
+/*
+ * Does the server accept TCP connections? A non-blocking connect, polled
+ * without waiting, then closed at once: the server's accept loop sees a
+ * connection that closes without a request, which Icecast drops quietly.
+ * No login, so a server that refuses us (401, mount in use) is not asked
+ * again any sooner; output.c only acts on a change from "refused" to
+ * "accepts".
+ */
+static int
+icecast_probe(struct output_backend *b)
+{
+	struct pollfd pfd;
+	socklen_t elen = sizeof(int);
+	int rc, e = 0;
+
+	if (b->probe_fd < 0) {
+		rc = probe_resolve(b);
+		if (rc < 0)
+			return rc;
+		b->probe_fd = socket(b->probe_addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (b->probe_fd < 0)
+			return -errno;
+		b->probe_started_mono_ns = util_now_mono_ns();
+		if (connect(b->probe_fd, (struct sockaddr *)&b->probe_addr,
+			b->probe_addrlen) == 0)
+			return probe_done(b, 0);
+		if (errno != EINPROGRESS)
+			return probe_done(b, -errno);
 	}
-	/* Its own blocking HTTP request to /admin/metadata on this server,
-	 * with the source credentials; the stream's socket is untouched.
-	 * Icecast 2.4.4 applies it to Ogg Vorbis mounts ~2-3 s later by
-	 * starting a new chain for listeners (FIELD-NOTES 3.1). */
-	code = shout_set_metadata_utf8(b->shout, m);
-	shout_metadata_free(m);
-	if (code == SHOUTERR_SUCCESS)
-		return 0;
-	lib_text(b, lib, sizeof(lib));
-	return translate(b, code, 0, PHASE_METADATA, lib, err, errlen);
+	pfd.fd = b->probe_fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) < 0)
+		return probe_done(b, -errno);
+	if (pfd.revents == 0) {
+		if (util_now_mono_ns() - b->probe_started_mono_ns >
+		    PROBE_TIMEOUT_NS)
+			return probe_done(b, -ETIMEDOUT);
+		return -EINPROGRESS;
+	}
+	if (getsockopt(b->probe_fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
+		e = errno;
+	return probe_done(b, e != 0 ? -e : 0);
 }
 
 static void
@@ -860,6 +931,7 @@ const struct output_ops output_icecast_ops = {
     .write = icecast_write,
     .flush = icecast_flush,
     .set_title = icecast_set_title,
+    .probe = icecast_probe,
     .close = icecast_close,
     .destroy = icecast_destroy,
 };

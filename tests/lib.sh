@@ -26,8 +26,11 @@
 #   free_port                     an unused 127.0.0.1 TCP port
 #   random_secret                 18 random hex characters
 #   wait_for [-t S] [-m WHAT] CMD...   polls CMD every 0.1 s for S (10) s
-#   start_icecast NAME            private icecast2; again with the same NAME:
-#                                 restart on the same port and passwords.
+#   start_icecast NAME [--hidden MOUNT]...   private icecast2; again with
+#                                 the same NAME: restart on the same port,
+#                                 passwords and options. --hidden MOUNT adds
+#                                 <mount> MOUNT with <hidden>1</hidden>: not
+#                                 listed in status-json.xsl
 #                                 Sets ICE_PORT[NAME], ICE_PASSWORD[NAME]
 #                                 (source), ICE_ADMIN_PASSWORD[NAME],
 #                                 ICE_PID[NAME], ICE_DIR[NAME], and
@@ -109,7 +112,7 @@ VORBIS_INFO=
 ICECAST_PORT=
 ICECAST_PASSWORD=
 declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
-    ICE_DIR=()
+    ICE_DIR=() ICE_MOUNTS_XML=()
 export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
 
 SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
@@ -255,8 +258,24 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner
+	local name=$1 dir port pw apw owner mounts=
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
+	shift
+	while (($# > 0)); do
+		case $1 in
+		--hidden)
+			[[ ${2:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
+			    fail "start_icecast: bad mount '${2:-}'"
+			mounts+="
+    <mount>
+        <mount-name>$2</mount-name>
+        <hidden>1</hidden>
+    </mount>"
+			shift 2
+			;;
+		*) fail "start_icecast: unknown option '$1'" ;;
+		esac
+	done
 	command -v icecast2 >/dev/null || fail "icecast2 is not installed"
 	dir=$T/icecast-$name
 	mkdir -p "$dir/log"
@@ -266,6 +285,7 @@ start_icecast()
 		port=${ICE_PORT[$name]}
 		pw=${ICE_PASSWORD[$name]}
 		apw=${ICE_ADMIN_PASSWORD[$name]}
+		[[ -n $mounts ]] || mounts=${ICE_MOUNTS_XML[$name]:-}
 	else
 		port=$(free_port) || fail "no free port for icecast $name"
 		pw=$(random_secret)
@@ -301,7 +321,7 @@ start_icecast()
         <port>$port</port>
         <bind-address>127.0.0.1</bind-address>
     </listen-socket>
-    <fileserve>1</fileserve>
+    <fileserve>1</fileserve>$mounts
     <paths>
         <basedir>/usr/share/icecast2</basedir>
         <logdir>$dir/log</logdir>
@@ -328,6 +348,7 @@ EOF
 	ICE_PASSWORD[$name]=$pw
 	ICE_ADMIN_PASSWORD[$name]=$apw
 	ICE_DIR[$name]=$dir
+	ICE_MOUNTS_XML[$name]=$mounts
 	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
 	# icecast2 2.4.4 now and then crashes (SIGSEGV) while starting up,
 	# before it serves anything: that is the server, not relay, so start

@@ -108,6 +108,38 @@ test_minimal_defaults(void **state)
 	config_free(cfg);
 }
 
+/* [status] poll_icecast: a duration (the old form, default 5 s), or off. */
+static void
+test_poll_icecast(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_true(cfg->status.poll_icecast_ns == 5 * NS_PER_SEC);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
+		      "[status]\npoll_icecast = 2s\n");
+	assert_true(cfg->status.poll_icecast_ns == 2 * NS_PER_SEC);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
+		      "[status]\npoll_icecast = off\n");
+	assert_true(cfg->status.poll_icecast_ns == 0);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
+		      "[status]\npoll_icecast = OFF\n");
+	assert_true(cfg->status.poll_icecast_ns == 0);
+	config_free(cfg);
+	/* 0 is not a way to say off: it stays out of range. */
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "[status]\npoll_icecast = 0s\n",
+	    "bad.conf:9: [status] poll_icecast: \"0s\" is out of range");
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "[status]\npoll_icecast = never\n",
+	    "bad.conf:9: [status] poll_icecast: \"never\" is not a "
+	    "duration (like 500ms, 10s, 5m, 1h30m) or off");
+}
+
 static void
 test_full(void **state)
 {
@@ -394,6 +426,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_poll_icecast),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_secret_not_in_errors_or_summary),

@@ -2,8 +2,9 @@
 /*
  * Unit tests for icecast_poll: the status-json parser on the shapes
  * Icecast 2.4.4 really serves (FIELD-NOTES 0.2, 2.5, 4.1, 4.2), the fetch
- * helper against a tiny one-shot HTTP server on 127.0.0.1, and one poller
- * round trip into stats.
+ * and metadata-update requests against a tiny one-shot HTTP server on
+ * 127.0.0.1 (what they send, how replies and a server that never answers
+ * are judged), and one poller round trip into stats.
  *
  * Threads: the test thread plus a server thread per fetch test and the
  * poller thread in the last test.
@@ -326,6 +327,9 @@ struct one_shot {
 	size_t body_bytes;
 	char fill;
 	const char *body; /* used when fill is 0 */
+	bool hang;	/* no server thread: the kernel accepts, nobody answers,
+			   like a frozen (SIGSTOPped) server */
+	char req[4096]; /* the request as received */
 };
 
 static void
@@ -365,13 +369,19 @@ one_shot_serve(void *arg)
 	size_t left;
 	int c;
 
+	ssize_t got;
+
 	c = accept(s->fd, NULL, NULL);
 	if (c < 0)
 		return NULL;
-	if (recv(c, req, sizeof(req), 0) < 0) {
+	got = recv(c, req, sizeof(req) - 1, 0);
+	if (got < 0) {
 		close(c);
 		return NULL;
 	}
+	req[got] = '\0';
+	memcpy(s->req, req, (size_t)got + 1);
+
 	write_all(c, s->head, strlen(s->head));
 	if (s->fill == 0) {
 		write_all(c, s->body, strlen(s->body));
@@ -440,10 +450,17 @@ test_fetch_http_error(void **state)
 	(void)state;
 	s.head = "HTTP/1.0 404 Not Found\r\nContent-Length: 9\r\n\r\n";
 	s.body = "not found";
+	/* The server answered: up, but its mounts are unknown. */
 	assert_int_equal(
-	    fetch_from(&s, &body, &len, err, sizeof(err)), -EPROTO);
+	    fetch_from(&s, &body, &len, err, sizeof(err)), -EBADMSG);
 	assert_null(body);
 	assert_non_null(strstr(err, "404"));
+	memset(&s, 0, sizeof(s));
+	s.head = "HTTP/1.0 403 Forbidden\r\nContent-Length: 9\r\n\r\n";
+	s.body = "forbidden";
+	assert_int_equal(
+	    fetch_from(&s, &body, &len, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "403"));
 }
 
 static void
@@ -483,6 +500,122 @@ test_fetch_refused(void **state)
 	assert_int_equal(icecast_status_fetch("", 80, false, NS_PER_SEC, NULL,
 			     &body, &len, err, sizeof(err)),
 	    -EINVAL);
+}
+
+/* ---- the metadata update (metadata = admin) ---- */
+
+#define META_OK_BODY                                                           \
+	"<?xml version=\"1.0\"?>\n<iceresponse><message>Metadata update "      \
+	"successful</message><return>1</return></iceresponse>\n"
+
+static int
+update_at(struct one_shot *s, int64_t timeout_ns, const atomic_bool *cancel,
+    char *err, size_t errlen)
+{
+	struct icecast_metadata_request r = {
+	    .host = "127.0.0.1",
+	    .mount = "/live.ogg",
+	    .password = "pw-s3cret",
+	    .title = "Caf\xc3\xa9 & news?",
+	    .artist = "Anna",
+	};
+	pthread_t t;
+	int rc;
+
+	one_shot_listen(s);
+	r.port = s->port;
+	if (!s->hang)
+		assert_int_equal(
+		    pthread_create(&t, NULL, one_shot_serve, s), 0);
+	rc = icecast_metadata_update(&r, timeout_ns, cancel, err, errlen);
+	if (!s->hang)
+		pthread_join(t, NULL);
+	close(s->fd);
+	return rc;
+}
+
+static void
+test_metadata_ok(void **state)
+{
+	struct one_shot s = {0};
+	char err[512] = "";
+	char head[256];
+
+	(void)state;
+	snprintf(head, sizeof(head),
+	    "HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n"
+	    "Content-Length: %zu\r\n\r\n",
+	    strlen(META_OK_BODY));
+	s.head = head;
+	s.body = META_OK_BODY;
+	assert_int_equal(
+	    update_at(&s, 2 * NS_PER_SEC, NULL, err, sizeof(err)), 0);
+	/* Every value URL-encoded, the source user by default, UTF-8. */
+	if (strstr(s.req, "GET /admin/metadata?mode=updinfo&mount=%2Flive.ogg"
+			  "&song=Caf%C3%A9%20%26%20news%3F&artist=Anna"
+			  "&charset=UTF-8 HTTP/1.1\r\n") == NULL)
+		fail_msg("unexpected request: %s", s.req);
+	/* base64("source:pw-s3cret") */
+	assert_non_null(
+	    strstr(s.req, "Authorization: Basic c291cmNlOnB3LXMzY3JldA=="));
+}
+
+static void
+test_metadata_not_applied(void **state)
+{
+	struct one_shot s = {0};
+	char err[512] = "";
+
+	(void)state;
+	/* Icecast 2.4.4 for a mount whose format cannot take it: 200 and
+	 * <return>1</return>, but not applied (FIELD-NOTES 4.3). */
+	s.head = "HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n";
+	s.body = "<?xml version=\"1.0\"?>\n<iceresponse><message>Mountpoint "
+		 "will not accept URL updates</message><return>1</return>"
+		 "</iceresponse>\n";
+	assert_int_equal(
+	    update_at(&s, 2 * NS_PER_SEC, NULL, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "will not accept URL updates"));
+	memset(&s, 0, sizeof(s));
+	s.head = "HTTP/1.0 401 Authentication Required\r\n"
+		 "Content-Length: 0\r\n\r\n";
+	s.body = "";
+	assert_int_equal(
+	    update_at(&s, 2 * NS_PER_SEC, NULL, err, sizeof(err)), -EACCES);
+	assert_non_null(strstr(err, "401"));
+	/* Neither the password nor the title goes into a message. */
+	assert_null(strstr(err, "pw-s3cret"));
+	assert_null(strstr(err, "news"));
+}
+
+static void
+test_metadata_frozen_server(void **state)
+{
+	struct one_shot s = {0};
+	atomic_bool cancel;
+	char err[512] = "";
+	int64_t t0, took;
+
+	(void)state;
+	/* libshout's call waited forever here; this one gives up in time. */
+	s.hang = true;
+	t0 = util_now_mono_ns();
+	assert_int_equal(
+	    update_at(&s, 700 * NS_PER_MS, NULL, err, sizeof(err)), -ETIMEDOUT);
+	took = util_now_mono_ns() - t0;
+	assert_true(took >= 600 * NS_PER_MS);
+	assert_true(took < 1500 * NS_PER_MS);
+	assert_non_null(strstr(err, "/admin/metadata"));
+	/* Cancelled (shutdown) long before its timeout. */
+	memset(&s, 0, sizeof(s));
+	s.hang = true;
+	atomic_init(&cancel, true);
+	t0 = util_now_mono_ns();
+	assert_int_equal(
+	    update_at(&s, 10 * NS_PER_SEC, &cancel, err, sizeof(err)),
+	    -ECANCELED);
+	took = util_now_mono_ns() - t0;
+	assert_true(took < 2 * NS_PER_SEC);
 }
 
 /* ---- the poller end to end, into stats ---- */
@@ -598,6 +731,9 @@ main(void)
 	    cmocka_unit_test(test_fetch_http_error),
 	    cmocka_unit_test(test_fetch_body_cap),
 	    cmocka_unit_test(test_fetch_refused),
+	    cmocka_unit_test(test_metadata_ok),
+	    cmocka_unit_test(test_metadata_not_applied),
+	    cmocka_unit_test(test_metadata_frozen_server),
 	    cmocka_unit_test(test_poller_reports_to_stats),
 	};
 
