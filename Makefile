@@ -6,6 +6,7 @@
 #   make check      the same suite built with ASan + UBSan
 #   make valgrind   the core integration tests with relay under valgrind
 #   make fuzz       libFuzzer targets for every parser (FUZZ_SECONDS each)
+#   make soak       SOAK_MINUTES of streaming under reloads and restarts
 #   make bench      CPU cost against oggenc on the same audio
 #   make lint       cppcheck + clang-format + shellcheck (when installed)
 #   make deps       install missing Debian packages (root) or print the apt-get line
@@ -87,7 +88,7 @@ WWW_FILES := $(sort $(wildcard relay/www/*))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test check tsan valgrind fuzz fuzz-build bench lint deps \
+.PHONY: all run test check tsan valgrind fuzz fuzz-build soak bench lint deps \
 	clean install unit integration build-test pkgcheck
 all: build/relay
 
@@ -196,6 +197,14 @@ valgrind: deps
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	--suppressions=$(CURDIR)/tests/valgrind.supp" \
 	bash tests/run $(VALGRIND_TESTS)
+
+# make soak SOAK_MINUTES=N: N minutes of streaming under reloads, control
+# calls, status polling and Icecast restarts (tests/soak.sh).
+SOAK_MINUTES ?= 10
+soak: deps
+	$(Q)$(MAKE) --no-print-directory build/relay
+	$(Q)RELAY_BUILD=build/release SOAK_MINUTES=$(SOAK_MINUTES) \
+	bash tests/soak.sh
 
 tsan: deps
 	$(Q)$(MAKE) --no-print-directory VARIANT=tsan build-test

@@ -914,7 +914,7 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		code = HTTP_UNPROCESSABLE_CONTENT;
 		break;
 	}
-	if (code != HTTP_ACCEPTED && err[0] == '\0') {
+	if ((code < 200 || code >= 300) && err[0] == '\0') {
 		char ebuf[128];
 
 		snprintf(err, sizeof(err), "refused (%s)",

@@ -50,7 +50,7 @@ poll_icecast = 1s
 CONF
 }
 
-# set_title TITLE: POST /api/metadata, expects 202.
+# set_title TITLE: POST /api/metadata, expects 200.
 set_title()
 {
 	local code
@@ -59,7 +59,7 @@ set_title()
 	    -H 'Content-Type: application/json' \
 	    --data "{\"title\":\"$1\",\"artist\":\"Desk\"}" \
 	    "http://127.0.0.1:$status_port/api/metadata") || true
-	[[ $code == 202 ]] || fail "POST /api/metadata: $code $(cat "$T/body")"
+	[[ $code == 200 ]] || fail "POST /api/metadata: $code $(cat "$T/body")"
 }
 
 title_is() { [[ $(ice_field "$port" /admin.ogg title) == "$1" ]]; }

@@ -1586,6 +1586,9 @@ test_control_server(void **state)
 	code = post(port, "/api/metadata", "bearer " TOKEN,
 	    "{\"title\":\"Live desk\",\"artist\":\"Ana\"}", resp, cap);
 	assert_int_equal(code, 200);
+	assert_string_equal(body_of(resp),
+	    "{\"ok\":true,\"request\":\"live title 'Live desk' by "
+	    "'Ana'\"}");
 	pthread_mutex_lock(&seen_lock);
 	assert_int_equal(seen.what, CONTROL_METADATA);
 	assert_string_equal(seen.title, "Live desk");
