@@ -84,41 +84,23 @@ struct programme {
 	uint64_t next_request_id;
 };
 
-/* FNV-1a over bytes. */
-static uint64_t
-fnv(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *b = data;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ b[i]) * 1099511628211u;
-	return h;
-}
-
-static uint64_t
-fnv_str(uint64_t h, const char *text)
-{
-	return text != NULL ? fnv(h, text, strlen(text) + 1) : fnv(h, "", 1);
-}
-
 /* What makes a segment play differently: its definition, not its index. */
 static uint64_t
 segment_fingerprint(const struct schedule_segment *seg)
 {
-	uint64_t h = 1469598103934665603u;
+	uint64_t h = UTIL_HASH_INIT;
 	int64_t v[4] = {seg->duration_ns, seg->priority, seg->fade_ns,
 	    (int64_t)seg->source * 16 + (int64_t)seg->order};
 
-	h = fnv_str(h, seg->name);
-	h = fnv_str(h, seg->when_text);
-	h = fnv_str(h, seg->path);
-	h = fnv_str(h, seg->url);
-	h = fnv_str(h, seg->title);
-	h = fnv_str(h, seg->artist);
-	h = fnv(h, &seg->frequency_hz, sizeof(seg->frequency_hz));
-	h = fnv(h, &seg->level_dbfs, sizeof(seg->level_dbfs));
-	h = fnv(h, v, sizeof(v));
+	h = util_hash_str(h, seg->name);
+	h = util_hash_str(h, seg->when_text);
+	h = util_hash_str(h, seg->path);
+	h = util_hash_str(h, seg->url);
+	h = util_hash_str(h, seg->title);
+	h = util_hash_str(h, seg->artist);
+	h = util_hash(h, &seg->frequency_hz, sizeof(seg->frequency_hz));
+	h = util_hash(h, &seg->level_dbfs, sizeof(seg->level_dbfs));
+	h = util_hash(h, v, sizeof(v));
 	return h | 1;
 }
 

@@ -333,80 +333,64 @@ status_json_event(const struct stats_snapshot *s,
 	return ev;
 }
 
-static uint64_t
-fnv(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	while (n-- > 0) {
-		h ^= *p++;
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
-
-static uint64_t
-fnv_str(uint64_t h, const char *s)
-{
-	return fnv(h, s, strlen(s) + 1);
-}
-
 uint64_t
 status_json_digest(
     const struct stats_snapshot *s, const struct status_settings *set)
 {
 	const struct stats_programme *p = &s->programme;
-	uint64_t h = UINT64_C(14695981039346656037);
+	uint64_t h = UTIL_HASH_INIT;
 	bool on_air = status_rules_on_air(s, set->poll_icecast_ns);
 	size_t i;
 
-	h = fnv(h, &on_air, sizeof(on_air));
-	h = fnv(h, &p->state, sizeof(p->state));
-	h = fnv_str(h, p->title);
-	h = fnv_str(h, p->artist);
-	h = fnv_str(h, p->source);
-	h = fnv_str(h, p->segment);
-	h = fnv(h, &p->started_at_wall_ns, sizeof(p->started_at_wall_ns));
-	h = fnv(h, &p->ends_at_wall_ns, sizeof(p->ends_at_wall_ns));
+	h = util_hash(h, &on_air, sizeof(on_air));
+	h = util_hash(h, &p->state, sizeof(p->state));
+	h = util_hash_str(h, p->title);
+	h = util_hash_str(h, p->artist);
+	h = util_hash_str(h, p->source);
+	h = util_hash_str(h, p->segment);
+	h = util_hash(h, &p->started_at_wall_ns, sizeof(p->started_at_wall_ns));
+	h = util_hash(h, &p->ends_at_wall_ns, sizeof(p->ends_at_wall_ns));
 	for (i = 0; i < p->n_next && i < STATS_MAX_NEXT; i++) {
-		h = fnv_str(h, p->next[i].segment);
-		h = fnv_str(h, p->next[i].title);
-		h = fnv(h, &p->next[i].starts_at_wall_ns,
+		h = util_hash_str(h, p->next[i].segment);
+		h = util_hash_str(h, p->next[i].title);
+		h = util_hash(h, &p->next[i].starts_at_wall_ns,
 		    sizeof(p->next[i].starts_at_wall_ns));
 	}
-	h = fnv(h, &s->listeners, sizeof(s->listeners));
-	h = fnv_str(h, s->station_name);
-	h = fnv_str(h, s->station_description);
-	h = fnv_str(h, s->station_url);
+	h = util_hash(h, &s->listeners, sizeof(s->listeners));
+	h = util_hash_str(h, s->station_name);
+	h = util_hash_str(h, s->station_description);
+	h = util_hash_str(h, s->station_url);
 	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		h = fnv(h, &s->outputs[i].connected,
+		h = util_hash(h, &s->outputs[i].connected,
 		    sizeof(s->outputs[i].connected));
-		h = fnv(h, &s->outputs[i].listeners,
+		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
 	}
 	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
 		const struct stats_request *r = &s->requests[i];
 
-		h = fnv(h, &r->id, sizeof(r->id));
-		h = fnv(h, &r->state, sizeof(r->state));
-		h = fnv(h, &r->starts_at_wall_ns, sizeof(r->starts_at_wall_ns));
-		h = fnv(h, &r->ends_at_wall_ns, sizeof(r->ends_at_wall_ns));
-		h = fnv(
+		h = util_hash(h, &r->id, sizeof(r->id));
+		h = util_hash(h, &r->state, sizeof(r->state));
+		h = util_hash(
+		    h, &r->starts_at_wall_ns, sizeof(r->starts_at_wall_ns));
+		h = util_hash(
+		    h, &r->ends_at_wall_ns, sizeof(r->ends_at_wall_ns));
+		h = util_hash(
 		    h, &r->updated_at_wall_ns, sizeof(r->updated_at_wall_ns));
-		h = fnv_str(h, r->name);
-		h = fnv_str(h, r->title);
-		h = fnv_str(h, r->source);
-		h = fnv_str(h, r->reason);
+		h = util_hash_str(h, r->name);
+		h = util_hash_str(h, r->title);
+		h = util_hash_str(h, r->source);
+		h = util_hash_str(h, r->reason);
 	}
 	/* The count too: dropping the oldest request changes the list. */
-	h = fnv(h, &s->n_requests, sizeof(s->n_requests));
-	h = fnv(h, &s->reload.at_wall_ns, sizeof(s->reload.at_wall_ns));
-	h = fnv(h, &s->reload.ok, sizeof(s->reload.ok));
-	h = fnv_str(h, s->reload.detail);
-	h = fnv(h, &s->programme_error.at_wall_ns,
+	h = util_hash(h, &s->n_requests, sizeof(s->n_requests));
+	h = util_hash(h, &s->reload.at_wall_ns, sizeof(s->reload.at_wall_ns));
+	h = util_hash(h, &s->reload.ok, sizeof(s->reload.ok));
+	h = util_hash_str(h, s->reload.detail);
+	h = util_hash(h, &s->programme_error.at_wall_ns,
 	    sizeof(s->programme_error.at_wall_ns));
-	h = fnv_str(h, s->programme_error.segment);
-	h = fnv_str(h, s->programme_error.text);
-	h = fnv_str(h, set->public_url);
+	h = util_hash_str(h, s->programme_error.segment);
+	h = util_hash_str(h, s->programme_error.text);
+	h = util_hash_str(h, set->public_url);
 	return h;
 }

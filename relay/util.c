@@ -195,6 +195,25 @@ util_sleep_ns(int64_t ns)
 		util_sleep_until_mono_ns(util_now_mono_ns() + ns);
 }
 
+uint64_t
+util_hash(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+uint64_t
+util_hash_str(uint64_t h, const char *text)
+{
+	if (text == NULL)
+		text = "";
+	return util_hash(h, text, strlen(text) + 1);
+}
+
 int64_t
 util_round_ns(int64_t ns, int64_t unit)
 {

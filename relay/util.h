@@ -44,6 +44,13 @@ int64_t util_now_wall_ns(void);
 void util_sleep_until_mono_ns(int64_t deadline_ns);
 void util_sleep_ns(int64_t ns);
 
+/* FNV-1a, 64 bit: a fingerprint of what changed (not for security).
+ * Start with UTIL_HASH_INIT; util_hash_str() includes the terminating NUL
+ * (NULL hashes as ""), so "ab","c" and "a","bc" differ. */
+#define UTIL_HASH_INIT UINT64_C(14695981039346656037)
+uint64_t util_hash(uint64_t h, const void *data, size_t len);
+uint64_t util_hash_str(uint64_t h, const char *text);
+
 /* ns rounded to the nearest multiple of unit (half up); ns itself when
  * negative or too close to INT64_MAX to round. */
 int64_t util_round_ns(int64_t ns, int64_t unit);

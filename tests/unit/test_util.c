@@ -56,12 +56,27 @@ test_format_rounds(void **state)
 	assert_int_equal(util_round_ns(-5, NS_PER_SEC), -5);
 }
 
+static void
+test_hash(void **state)
+{
+	(void)state;
+	/* FNV-1a's published value for "a". */
+	assert_true(util_hash(UTIL_HASH_INIT, "a", 1) ==
+		    UINT64_C(0xaf63dc4c8601ec8c));
+	/* The NUL keeps field boundaries apart. */
+	assert_true(util_hash_str(util_hash_str(UTIL_HASH_INIT, "ab"), "c") !=
+		    util_hash_str(util_hash_str(UTIL_HASH_INIT, "a"), "bc"));
+	assert_true(util_hash_str(UTIL_HASH_INIT, NULL) ==
+		    util_hash_str(UTIL_HASH_INIT, ""));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_url_rest),
 	    cmocka_unit_test(test_format_rounds),
+	    cmocka_unit_test(test_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
