@@ -12,6 +12,9 @@
 #include "source.h"
 #include "util.h"
 
+/* More occurrences than this competing at one instant draw a warning. */
+#define CHECK_OVERLAP_MAX 16
+
 /* Every encoding as engine_start() would build it. */
 static int
 check_encodings(const struct config *cfg, FILE *errs)
@@ -122,17 +125,44 @@ check_segments(const struct config *cfg, const struct schedule *s, FILE *errs)
 	return n;
 }
 
+/* A schedule where many occurrences compete at once: valid, and cheap to
+ * evaluate, but almost certainly not what was meant (a cron that fires
+ * every minute with a day-long duration). A warning, over the next week. */
+static int
+check_overlaps(const struct config *cfg, const struct schedule *s, FILE *errs)
+{
+	struct schedule_overlap peak;
+	const struct schedule_segment *seg;
+	int64_t now = util_now_wall_ns();
+	char when[64];
+
+	if (s == NULL ||
+	    schedule_overlap_peak(s, now, now + 7 * 24 * 3600 * NS_PER_SEC,
+		CHECK_OVERLAP_MAX, &peak) < 0 ||
+	    peak.occurrences <= CHECK_OVERLAP_MAX)
+		return 0;
+	seg = schedule_segment(s, peak.busiest);
+	fprintf(errs,
+	    "%s:%d: [segment %s] duration: warning: at %s more than %d "
+	    "occurrences of %zu segment(s) could be on air at once; only one "
+	    "plays (check the segments' cron and duration)\n",
+	    cfg->schedule.file, seg->line, seg->name,
+	    schedule_format_local(s, peak.at_wall_ns, when, sizeof(when)),
+	    CHECK_OVERLAP_MAX, peak.segments);
+	return 1;
+}
+
 int
 check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
     int *n_warnings)
 {
-	int n;
+	int n, w;
 
 	n = check_encodings(cfg, errs);
 	n += check_input(cfg, errs);
+	w = check_segments(cfg, s, errs);
+	w += check_overlaps(cfg, s, errs);
 	if (n_warnings != NULL)
-		*n_warnings = check_segments(cfg, s, errs);
-	else
-		(void)check_segments(cfg, s, errs);
+		*n_warnings = w;
 	return n;
 }

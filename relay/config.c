@@ -233,6 +233,9 @@ struct section_state {
 struct parse_state {
 	const char *path;
 	FILE *fp;
+	char *linebuf; /* getline() buffer */
+	size_t linecap;
+	bool after_key; /* a key was read since the last section header */
 	int line;
 	int section_line; /* line of the last section header seen */
 	struct config *cfg;
@@ -248,7 +251,7 @@ static void set_err(struct parse_state *ps, int line, const char *fmt, ...)
 static void
 set_err(struct parse_state *ps, int line, const char *fmt, ...)
 {
-	char msg[CONFIG_ERR_LEN];
+	char msg[CONFIG_ERR_LEN], shown[CONFIG_ERR_LEN];
 	va_list ap;
 
 	if (ps->failed)
@@ -256,7 +259,10 @@ set_err(struct parse_state *ps, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(ps->err, sizeof(ps->err), "%s:%d: %s", ps->path, line, msg);
+	/* Keys, values and section names come from the file: a terminal
+	 * must not see their control bytes or broken UTF-8. */
+	util_escape(shown, sizeof(shown), msg);
+	snprintf(ps->err, sizeof(ps->err), "%s:%d: %s", ps->path, line, shown);
 	ps->failed = true;
 }
 
@@ -688,44 +694,89 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 	return 1;
 }
 
-/* Line reader for ini_parse_stream: counts lines, notes section headers. */
+/*
+ * Line reader for ini_parse_stream: counts lines, notes section headers,
+ * and refuses what libinih would mangle. Its buffer holds size - 1 bytes
+ * (INI_MAX_LINE, 200 in Debian's build): a longer line would reach it in
+ * pieces, the rest of a long comment read as a key. A NUL byte would cut
+ * a line short, and an indented line after a key would be glued to that
+ * key's value (INI_ALLOW_MULTILINE). Each becomes an error at its own
+ * line and reaches inih as an empty line.
+ */
 static char *
 line_reader(char *buf, int size, void *stream)
 {
 	struct parse_state *ps = stream;
-	char *r = fgets(buf, size, ps->fp);
-	const char *p;
+	ssize_t n;
+	char *line;
+	const char *start, *p;
 
-	if (r == NULL)
+	errno = 0;
+	n = getline(&ps->linebuf, &ps->linecap, ps->fp);
+	if (n < 0) {
+		if (errno != 0 && !feof(ps->fp))
+			set_err(ps, ps->line + 1, "cannot read: %s",
+			    strerror(errno));
 		return NULL;
+	}
 	ps->line++;
-	p = buf;
-	while (*p == ' ' || *p == '\t')
-		p++;
+	line = ps->linebuf;
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	buf[0] = '\0';
+	if (strlen(line) != (size_t)n) {
+		set_err(ps, ps->line, "the line contains a NUL byte");
+		return buf;
+	}
+	if (n >= size) {
+		set_err(ps, ps->line,
+		    "the line is too long (%zd bytes; allowed at most %d)", n,
+		    size - 1);
+		return buf;
+	}
+	start = line;
+	if (ps->line == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+		start += 3; /* UTF-8 byte order mark: inih skips it too */
+	for (p = start; *p == ' ' || *p == '\t'; p++)
+		;
+	if (p != start && ps->after_key && *p != '\0' && *p != ';' &&
+	    *p != '#' && *p != '[') {
+		set_err(ps, ps->line,
+		    "indented line (libinih would append it to the value "
+		    "above; continuation lines are not supported)");
+		return buf;
+	}
+	/* inih's rule: an indented line continues the last key's value
+	 * until the next section header, blank lines notwithstanding. */
+	if (*p == '[')
+		ps->after_key = false;
+	else if (*p != '\0' && *p != ';' && *p != '#')
+		ps->after_key = true;
+	memcpy(buf, line, (size_t)n + 1);
 	if (*p == '[' && !ps->failed) {
 		/* Register the section here, so a section without keys
 		 * ([encoding hifi] with every default) exists too, and a
 		 * repeated header is caught at its own line. */
 		const char *close = strchr(p, ']');
 		char name[160];
-		size_t n;
+		size_t len;
 
 		ps->section_line = ps->line;
 		if (close == NULL)
-			return r; /* inih reports the line */
+			return buf; /* inih reports the line */
 		p++;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		n = (size_t)(close - p);
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n >= sizeof(name))
-			n = sizeof(name) - 1;
-		memcpy(name, p, n);
-		name[n] = '\0';
+		len = (size_t)(close - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len >= sizeof(name))
+			len = sizeof(name) - 1;
+		memcpy(name, p, len);
+		name[len] = '\0';
 		(void)find_or_add_section(ps, name, true);
 	}
-	return r;
+	return buf;
 }
 
 static int
@@ -1165,6 +1216,7 @@ validate(struct parse_state *ps)
 		return -EINVAL;
 	if (s != NULL) {
 		char *inline_tok = cfg->status.token;
+		cfg->status.token_inline = inline_tok != NULL;
 		cfg->status.token = NULL;
 		if (resolve_secret(ps, s, "token", inline_tok, s->token_file,
 			s->token_env, false, &cfg->status.token) < 0) {
@@ -1280,6 +1332,8 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	rc = ini_parse_stream(line_reader, ps, on_ini_key, ps);
 	fclose(ps->fp);
 	ps->fp = NULL;
+	free(ps->linebuf);
+	ps->linebuf = NULL;
 	if (rc > 0 && !ps->failed) {
 		/* A line inih could not parse (no '=' or unclosed '['). */
 		set_err(ps, rc,
@@ -1314,6 +1368,27 @@ fail:
 	free(ps);
 	config_free(cfg);
 	return rc < 0 ? rc : -EINVAL;
+}
+
+const char *
+config_exposed_secret(const struct config *cfg)
+{
+	struct stat st;
+	const char *what = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->n_outputs && what == NULL; i++) {
+		const char *from = cfg->outputs[i].password_from;
+		if (from != NULL && strcmp(from, "password") == 0)
+			what = "a password";
+	}
+	if (what == NULL && cfg->status.token_inline &&
+	    cfg->status.token != NULL)
+		what = "the [status] token";
+	if (what == NULL || stat(cfg->path, &st) != 0 ||
+	    (st.st_mode & S_IROTH) == 0)
+		return NULL;
+	return what;
 }
 
 const char *

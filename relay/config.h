@@ -136,8 +136,9 @@ struct status_config {
 	char *listen;	   /* "127.0.0.1:8080" as written */
 	char *listen_host; /* parsed */
 	int listen_port;
-	char *public_url; /* NULL: derived from the outputs */
-	char *token;	  /* resolved secret or NULL */
+	char *public_url;  /* NULL: derived from the outputs */
+	char *token;	   /* resolved secret or NULL */
+	bool token_inline; /* given as token = ..., in the file itself */
 	int64_t poll_icecast_ns;
 };
 
@@ -166,6 +167,11 @@ struct config {
 RELAY_MUST_CHECK int config_load(
     const char *path, struct config **out, char *err, size_t errlen);
 void config_free(struct config *cfg);
+
+/* When cfg's file holds a secret itself (an [output] password or the
+ * [status] token written inline) and every user may read it: what, "a
+ * password" or "the [status] token" (static); otherwise NULL. */
+const char *config_exposed_secret(const struct config *cfg);
 
 /* Prints what --check reports: inputs, encodings, outputs (no secrets). */
 void config_print_summary(const struct config *cfg, FILE *fp);

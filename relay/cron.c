@@ -761,22 +761,16 @@ tz_offset_bounds(struct cron_tz *tz)
 static int
 read_file(const char *path, unsigned char **out, size_t *out_len)
 {
-	struct stat st;
 	unsigned char *buf = NULL;
 	size_t used = 0;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Never blocks on a FIFO ($TZ may name any path). */
+	fd = util_open_regular(path);
+	if (fd == -EINVAL)
+		return -EISDIR;
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EISDIR;
-		goto out;
-	}
+		return fd;
 	buf = malloc(TZIF_MAX_BYTES + 1);
 	if (buf == NULL) {
 		rc = -ENOMEM;
@@ -888,11 +882,19 @@ cron_tz_load(const char *name, struct cron_tz **out, char *err, size_t errlen)
 			goto fail;
 		util_strlcpy(tz->name, name, sizeof(tz->name));
 	} else if (env != NULL && env[0] != '\0') {
-		/* $TZ: ":Europe/London", "Europe/London" or a POSIX string. */
+		/* $TZ: ":Europe/London", "Europe/London", a POSIX string,
+		 * or glibc's ":/etc/localtime" (a leading colon, then an
+		 * absolute path; ":" alone is /etc/localtime). */
 		const char *spec = env[0] == ':' ? env + 1 : env;
 
+		if (env[0] == ':' && spec[0] == '\0')
+			spec = "/etc/localtime";
 		snprintf(path, sizeof(path), "%s/%s", CRON_ZONEINFO_DIR, spec);
-		if (zone_name_ok(spec) && access(path, R_OK) == 0) {
+		if (env[0] == ':' && spec[0] == '/') {
+			rc = load_file(spec, spec, tz, err, errlen);
+			if (rc < 0)
+				goto fail;
+		} else if (zone_name_ok(spec) && access(path, R_OK) == 0) {
 			rc = load_file(path, spec, tz, err, errlen);
 			if (rc < 0)
 				goto fail;
@@ -1381,4 +1383,58 @@ cron_next(const struct cron *c, const struct cron_tz *tz, int64_t after_wall_ns)
 	if (best == CRON_NEVER || best >= max_s)
 		return CRON_NEVER;
 	return best * NS_PER_SEC;
+}
+
+/* Is there a start in (after_s seconds, until_wall_ns]? */
+static bool
+starts_by(const struct cron *c, const struct cron_tz *tz, int64_t after_s,
+    int64_t until_wall_ns)
+{
+	int64_t t = cron_next(c, tz, after_s * NS_PER_SEC);
+
+	return t != CRON_NEVER && t <= until_wall_ns;
+}
+
+/*
+ * Starts are whole seconds and cron_next(S s) is the first start at or
+ * after S + 1 s, so "is there a start in (S s, until]" is monotonic in S:
+ * true up to some S*, false after. Gallop down from until in doubling
+ * steps to bracket S*, then bisect; the answer is cron_next(S* s).
+ */
+int64_t
+cron_last(const struct cron *c, const struct cron_tz *tz, int64_t after_wall_ns,
+    int64_t until_wall_ns)
+{
+	int64_t lo_s, hi_s, true_s, false_s, step = 64;
+
+	if (until_wall_ns <= after_wall_ns)
+		return CRON_NEVER;
+	/* Keep lo_s * NS_PER_SEC in range (no start is that early). */
+	if (after_wall_ns < INT64_MIN + NS_PER_SEC)
+		after_wall_ns = INT64_MIN + NS_PER_SEC;
+	lo_s = floor_div(after_wall_ns, NS_PER_SEC);
+	hi_s = floor_div(until_wall_ns, NS_PER_SEC);
+	/* cron_next(hi_s s) > until: there is no start in (hi_s s, until]. */
+	false_s = hi_s;
+	for (;;) {
+		int64_t s = hi_s - lo_s > step ? hi_s - step : lo_s;
+
+		if (starts_by(c, tz, s, until_wall_ns)) {
+			true_s = s;
+			break;
+		}
+		if (s == lo_s)
+			return CRON_NEVER;
+		false_s = s;
+		step *= 2;
+	}
+	while (false_s - true_s > 1) {
+		int64_t mid = true_s + (false_s - true_s) / 2;
+
+		if (starts_by(c, tz, mid, until_wall_ns))
+			true_s = mid;
+		else
+			false_s = mid;
+	}
+	return cron_next(c, tz, true_s * NS_PER_SEC);
 }

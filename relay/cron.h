@@ -106,6 +106,13 @@ RELAY_MUST_CHECK int cron_parse_at(
 int64_t cron_next(
     const struct cron *c, const struct cron_tz *tz, int64_t after_wall_ns);
 
+/* The last start s with after_wall_ns < s <= until_wall_ns, or CRON_NEVER
+ * when there is none. Found with O(log((until - after) / 1 s)) calls of
+ * cron_next(), whatever the number of starts in between: a segment that
+ * runs every minute costs as little as one that runs once a day. */
+int64_t cron_last(const struct cron *c, const struct cron_tz *tz,
+    int64_t after_wall_ns, int64_t until_wall_ns);
+
 /* Loads a zone. name is an IANA name ("Europe/London"), read from
  * CRON_ZONEINFO_DIR/name, which must be a TZif file without leap seconds.
  * NULL or "" means the system's zone: $TZ if set (a zone name or a POSIX

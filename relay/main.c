@@ -110,21 +110,13 @@ start_poller(struct relay *r, const struct config *cfg)
 static void
 check_permissions(const struct config *cfg)
 {
-	struct stat st;
-	size_t i;
-	bool inline_secret = false;
+	const char *what = config_exposed_secret(cfg);
 
-	for (i = 0; i < cfg->n_outputs; i++) {
-		const char *from = cfg->outputs[i].password_from;
-		if (from != NULL && strcmp(from, "password") == 0)
-			inline_secret = true;
-	}
-	if (inline_secret && stat(cfg->path, &st) == 0 &&
-	    (st.st_mode & S_IROTH) != 0)
+	if (what != NULL)
 		log_warn(MOD,
-		    "%s holds a password and is readable by every "
-		    "user; chmod o-r it or use password_file",
-		    cfg->path);
+		    "%s holds %s and is readable by every user; chmod o-r "
+		    "it or use a _file or _env key",
+		    cfg->path, what);
 }
 
 static int

@@ -136,11 +136,12 @@ parse_error(struct parse *ps, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A value for an error message: control characters escaped, cut short. */
+/* A value for an error message: control characters and broken UTF-8
+ * escaped, cut short. */
 static const char *
 quote(char *buf, const char *value)
 {
-	return log_escape(buf, QUOTE_MAX, value);
+	return util_escape(buf, QUOTE_MAX, value);
 }
 
 /* ------------------------------------------------------------------ */
@@ -977,55 +978,42 @@ beats(const struct occ *a, const struct occ *b)
 	return a->seg < b->seg;
 }
 
-/* Every occurrence of a segment of known duration that starts in
- * (lo, hi]. Owned array in *out. */
-static int
-gather(const struct schedule *s, int64_t lo, int64_t hi, struct occ **out,
-    size_t *count)
+/* Segment i's last occurrence starting in (lo, hi], if any. */
+static bool
+last_occ(
+    const struct schedule *s, size_t i, int64_t lo, int64_t hi, struct occ *out)
 {
-	struct occ *v = NULL;
-	size_t n = 0, cap = 0, i;
+	const struct schedule_segment *seg = &s->segments[i];
+	int64_t t = cron_last(&seg->when, s->tz, lo, hi);
 
-	for (i = 0; i < s->n_segments; i++) {
-		const struct schedule_segment *seg = &s->segments[i];
-		int64_t t;
-
-		if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
-			continue;
-		for (t = cron_next(&seg->when, s->tz, lo);
-		     t != CRON_NEVER && t <= hi;
-		     t = cron_next(&seg->when, s->tz, t)) {
-			if (n == cap) {
-				size_t c = cap ? cap * 2 : 32;
-				struct occ *p = realloc(v, c * sizeof(*v));
-
-				if (p == NULL) {
-					free(v);
-					return -ENOMEM;
-				}
-				v = p;
-				cap = c;
-			}
-			v[n].seg = i;
-			v[n].start = t;
-			v[n].end = end_of(seg, t);
-			v[n].priority = seg->priority;
-			n++;
-		}
-	}
-	*out = v;
-	*count = n;
-	return 0;
+	if (t == CRON_NEVER)
+		return false;
+	out->seg = i;
+	out->start = t;
+	out->end = end_of(seg, t);
+	out->priority = seg->priority;
+	return true;
 }
 
+/*
+ * Per segment only its latest occurrences matter: of two occurrences of
+ * the same segment the later start wins and ends later. So the winner at
+ * T is the best of each segment's last start in (T - duration, T]; what
+ * cuts it off is each segment's first start after T; when it came on air
+ * is the latest end, in (its start, T], of an occurrence that beats it,
+ * i.e. each segment's last start in (its start - duration, T - duration].
+ * That is a few cron_next() calls per segment (cron_last() bisects), not
+ * one per occurrence: 1,000 segments that start every minute and last a
+ * day cost the same as 1,000 daily ones.
+ */
 int
 schedule_active(
     const struct schedule *s, int64_t wall_ns, struct schedule_occurrence *out)
 {
-	struct occ *v = NULL, *w = NULL;
-	size_t n = 0, i;
+	struct occ w = {0}, v;
+	bool have_w = false;
+	size_t i;
 	int64_t dmax = 0;
-	int rc;
 
 	out->segment = SCHEDULE_NONE;
 	out->start_wall_ns = out->end_wall_ns = wall_ns;
@@ -1037,61 +1025,139 @@ schedule_active(
 	}
 	if (dmax == 0)
 		return 0;
-	/*
-	 * Whatever is on air at T started after T - dmax; what decided when
-	 * it came on air was live after that, so started after T - 2 dmax;
-	 * whatever can cut it off starts before its end, at most T + dmax.
-	 */
-	rc = gather(
-	    s, sat_add(wall_ns, -2 * dmax), sat_add(wall_ns, dmax), &v, &n);
-	if (rc < 0)
-		return rc;
-	for (i = 0; i < n; i++) {
-		if (v[i].start <= wall_ns && wall_ns < v[i].end &&
-		    (w == NULL || beats(&v[i], w)))
-			w = &v[i];
-	}
-	if (w != NULL) {
-		int64_t since = w->start, until = w->end;
+	for (i = 0; i < s->n_segments; i++) {
+		int64_t d = s->segments[i].duration_ns;
 
-		for (i = 0; i < n; i++) {
-			/* A later start of equal or higher priority cuts in. */
-			if (v[i].start > wall_ns && v[i].start < until &&
-			    v[i].priority >= w->priority)
-				until = v[i].start;
-			/* It came on air when the last one beating it ended. */
-			if (beats(&v[i], w) && v[i].end > since &&
-			    v[i].end <= wall_ns)
-				since = v[i].end;
+		if (d == SCHEDULE_DURATION_UNKNOWN)
+			continue;
+		if (last_occ(s, i, sat_add(wall_ns, -d), wall_ns, &v) &&
+		    (!have_w || beats(&v, &w))) {
+			w = v;
+			have_w = true;
 		}
-		out->segment = w->seg;
-		out->start_wall_ns = w->start;
-		out->end_wall_ns = w->end;
+	}
+	if (have_w) {
+		int64_t since = w.start, until = w.end;
+
+		for (i = 0; i < s->n_segments; i++) {
+			const struct schedule_segment *seg = &s->segments[i];
+			int64_t d = seg->duration_ns, t;
+
+			if (d == SCHEDULE_DURATION_UNKNOWN ||
+			    seg->priority < w.priority)
+				continue;
+			/* A later start of equal or higher priority cuts in. */
+			t = cron_next(&seg->when, s->tz, wall_ns);
+			if (t < until)
+				until = t;
+			/* It came on air when the last one beating it ended. */
+			if (last_occ(s, i, sat_add(w.start, -d),
+				sat_add(wall_ns, -d), &v) &&
+			    beats(&v, &w) && v.end > since)
+				since = v.end;
+		}
+		out->segment = w.seg;
+		out->start_wall_ns = w.start;
+		out->end_wall_ns = w.end;
 		out->from_wall_ns = since;
 		out->until_wall_ns = until;
 	} else {
 		int64_t last_end = INT64_MIN, next = CRON_NEVER;
+		int64_t oldest = sat_add(wall_ns, -2 * dmax);
 
-		for (i = 0; i < n; i++) {
-			if (v[i].end <= wall_ns && v[i].end > last_end)
-				last_end = v[i].end;
-		}
-		if (last_end >= sat_add(wall_ns, -dmax))
-			out->from_wall_ns = last_end;
 		for (i = 0; i < s->n_segments; i++) {
-			int64_t t;
+			const struct schedule_segment *seg = &s->segments[i];
+			int64_t d = seg->duration_ns, t, lo;
 
-			if (s->segments[i].duration_ns ==
-			    SCHEDULE_DURATION_UNKNOWN)
+			if (d == SCHEDULE_DURATION_UNKNOWN)
 				continue;
-			t = cron_next(&s->segments[i].when, s->tz, wall_ns);
+			/* Ends within dmax of T; starts after T - 2 dmax. */
+			lo = sat_add(sat_add(wall_ns, -dmax), -d - 1);
+			if (lo < oldest)
+				lo = oldest;
+			if (last_occ(s, i, lo, sat_add(wall_ns, -d), &v) &&
+			    v.end > last_end)
+				last_end = v.end;
+			t = cron_next(&seg->when, s->tz, wall_ns);
 			if (t < next)
 				next = t;
 		}
+		if (last_end >= sat_add(wall_ns, -dmax))
+			out->from_wall_ns = last_end;
 		out->until_wall_ns = next;
 	}
-	free(v);
 	return 0;
+}
+
+/* Occurrences of segment i that contain t, counted up to limit + 1. */
+static size_t
+count_containing(const struct schedule *s, size_t i, int64_t t, size_t limit)
+{
+	const struct schedule_segment *seg = &s->segments[i];
+	int64_t x;
+	size_t n = 0;
+
+	if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
+		return 0;
+	for (x = cron_next(&seg->when, s->tz, sat_add(t, -seg->duration_ns));
+	     x <= t && n <= limit; x = cron_next(&seg->when, s->tz, x))
+		n++;
+	return n;
+}
+
+int
+schedule_overlap_peak(const struct schedule *s, int64_t from_wall_ns,
+    int64_t until_wall_ns, size_t cap, struct schedule_overlap *out)
+{
+	struct schedule_occurrence occ[64], last;
+	int64_t prev = INT64_MIN;
+	size_t samples = 0, i;
+	int n, k;
+
+	memset(out, 0, sizeof(*out));
+	out->busiest = SCHEDULE_NONE;
+	n = schedule_upcoming(
+	    s, from_wall_ns, until_wall_ns, occ, RELAY_ARRAY_LEN(occ));
+	while (n > 0) {
+		for (k = 0; k < n; k++) {
+			int64_t t = occ[k].start_wall_ns;
+			size_t total = 0, segs = 0, most = 0, busiest = 0;
+
+			if (t == prev)
+				continue;
+			prev = t;
+			if (++samples > SCHEDULE_OVERLAP_SAMPLES)
+				return 0;
+			for (i = 0; i < s->n_segments; i++) {
+				size_t c = count_containing(
+				    s, i, t, total <= cap ? cap - total : 0);
+
+				if (c == 0)
+					continue;
+				if (total <= cap)
+					total += c;
+				segs++;
+				if (c > most) {
+					most = c;
+					busiest = i;
+				}
+			}
+			if (total > out->occurrences) {
+				out->at_wall_ns = t;
+				out->occurrences = total;
+				out->segments = segs;
+				out->busiest = busiest;
+			}
+			if (total > cap)
+				return 0;
+		}
+		if (n < (int)RELAY_ARRAY_LEN(occ))
+			break;
+		last = occ[n - 1];
+		n = schedule_upcoming_after(
+		    s, &last, until_wall_ns, occ, RELAY_ARRAY_LEN(occ));
+	}
+	return n < 0 ? n : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1153,20 +1219,99 @@ segment_name(const struct schedule *s, size_t i)
 				  : s->segments[i].name;
 }
 
+/*
+ * What is on air, remembered as spans [t, until) with one winner each
+ * (one schedule_active() answer holds for its whole span), added as the
+ * listing asks and trimmed behind it. Every note looks its
+ * answers up here instead of re-evaluating the schedule: `relay schedule`
+ * over 60,000 occurrences calls schedule_active() once per change of
+ * what is on air, not several times per occurrence.
+ */
+struct span {
+	int64_t t;
+	struct schedule_occurrence on; /* on.until_wall_ns ends the span */
+};
+
+struct timeline {
+	const struct schedule *s;
+	struct span *v;
+	size_t head, n, cap;
+	bool failed;
+};
+
+/* What is on air at t. 0, or -1 (out of memory). */
+static int
+timeline_at(struct timeline *tl, int64_t t, struct schedule_occurrence *out)
+{
+	size_t i;
+
+	if (tl->failed)
+		return -1;
+	for (;;) {
+		for (i = tl->head; i < tl->n; i++) {
+			if (tl->v[i].t <= t && t < tl->v[i].on.until_wall_ns) {
+				*out = tl->v[i].on;
+				return 0;
+			}
+		}
+		if (tl->n == tl->cap) {
+			size_t cap = tl->cap != 0 ? tl->cap * 2 : 64;
+			struct span *p;
+
+			if (tl->head > 0) {
+				memmove(tl->v, tl->v + tl->head,
+				    (tl->n - tl->head) * sizeof(*tl->v));
+				tl->n -= tl->head;
+				tl->head = 0;
+				continue;
+			}
+			p = realloc(tl->v, cap * sizeof(*p));
+			if (p == NULL) {
+				tl->failed = true;
+				return -1;
+			}
+			tl->v = p;
+			tl->cap = cap;
+		}
+		if (schedule_active(tl->s, t, &tl->v[tl->n].on) < 0) {
+			tl->failed = true;
+			return -1;
+		}
+		tl->v[tl->n].t = t;
+		if (tl->v[tl->n].on.until_wall_ns <= t)
+			tl->v[tl->n].on.until_wall_ns = sat_add(t, 1);
+		tl->n++;
+	}
+}
+
+/* Forgets the spans that end at or before t. */
+static void
+timeline_trim(struct timeline *tl, int64_t t)
+{
+	while (tl->head < tl->n && tl->v[tl->head].on.until_wall_ns <= t)
+		tl->head++;
+}
+
 /* How overlaps change an occurrence's air time, for the listing: never on
  * air, on air late, or cut short. Prints nothing if it plays whole. */
 static void
-print_note(
-    const struct schedule *s, const struct schedule_occurrence *o, FILE *fp)
+print_note(const struct schedule *s, struct timeline *tl,
+    const struct schedule_occurrence *o, FILE *fp)
 {
+	const struct schedule_segment *seg = &s->segments[o->segment];
 	struct schedule_occurrence a, first;
 	char when[64];
-	int64_t t = o->start_wall_ns;
+	int64_t t = o->start_wall_ns, window_end;
 	int guard;
 
-	if (s->segments[o->segment].duration_ns == SCHEDULE_DURATION_UNKNOWN ||
-	    schedule_active(s, t, &first) < 0)
+	if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN ||
+	    timeline_at(tl, t, &first) < 0)
 		return;
+	/* The segment's own next start beats this occurrence from then
+	 * on, so it can only come on air before that. */
+	window_end = cron_next(&seg->when, s->tz, o->start_wall_ns);
+	if (window_end > o->end_wall_ns)
+		window_end = o->end_wall_ns;
 	a = first;
 	/* Walk the changes of what is on air until this occurrence airs or
 	 * its window closes. */
@@ -1175,29 +1320,34 @@ print_note(
 		    a.start_wall_ns == o->start_wall_ns)
 			break;
 		t = a.until_wall_ns;
-		if (t >= o->end_wall_ns || schedule_active(s, t, &a) < 0) {
+		if (t >= window_end || timeline_at(tl, t, &a) < 0) {
 			fprintf(fp, "  [pre-empted by %s]",
 			    segment_name(s, first.segment));
 			return;
 		}
 	}
+	if (guard == 1000)
+		return;
 	if (t > o->start_wall_ns)
 		fprintf(fp, "  [from %s, after %s]",
 		    schedule_format_local(s, t, when, sizeof(when)),
 		    segment_name(s, first.segment));
 	else if (a.until_wall_ns < a.end_wall_ns &&
-		 schedule_active(s, a.until_wall_ns, &first) == 0)
+		 timeline_at(tl, a.until_wall_ns, &first) == 0)
 		fprintf(fp, "  [cut at %s by %s]",
 		    schedule_format_local(
 			s, a.until_wall_ns, when, sizeof(when)),
 		    segment_name(s, first.segment));
 }
 
+#define PRINT_BATCH 1024
+
 void
 schedule_print_upcoming(
     const struct schedule *s, int64_t from_wall_ns, int64_t hours, FILE *fp)
 {
-	struct schedule_occurrence occ[64], last;
+	struct schedule_occurrence *occ, last;
+	struct timeline tl = {.s = s};
 	int64_t until;
 	char when[64], dur[32];
 	size_t i, width = 4, total = 0;
@@ -1217,8 +1367,12 @@ schedule_print_upcoming(
 	    (long long)hours,
 	    schedule_format_local(s, from_wall_ns, when, sizeof(when)),
 	    cron_tz_name(s->tz));
-	n = schedule_upcoming(
-	    s, from_wall_ns, until, occ, RELAY_ARRAY_LEN(occ));
+	occ = malloc(PRINT_BATCH * sizeof(*occ));
+	if (occ == NULL) {
+		fprintf(fp, "# out of memory\n");
+		return;
+	}
+	n = schedule_upcoming(s, from_wall_ns, until, occ, PRINT_BATCH);
 	while (n > 0) {
 		for (i = 0; i < (size_t)n; i++) {
 			const struct schedule_segment *seg =
@@ -1231,18 +1385,20 @@ schedule_print_upcoming(
 			    schedule_format_duration(
 				seg->duration_ns, dur, sizeof(dur)),
 			    seg->title);
-			print_note(s, &occ[i], fp);
+			timeline_trim(&tl, occ[i].start_wall_ns);
+			print_note(s, &tl, &occ[i], fp);
 			fputc('\n', fp);
 			if (seg->duration_ns == SCHEDULE_DURATION_UNKNOWN)
 				unknown = true;
 			total++;
 		}
-		if (n < (int)RELAY_ARRAY_LEN(occ))
+		if (n < PRINT_BATCH)
 			break;
 		last = occ[n - 1];
-		n = schedule_upcoming_after(
-		    s, &last, until, occ, RELAY_ARRAY_LEN(occ));
+		n = schedule_upcoming_after(s, &last, until, occ, PRINT_BATCH);
 	}
+	free(occ);
+	free(tl.v);
 	if (total == 0)
 		fprintf(fp, "# nothing scheduled\n");
 	else

@@ -154,6 +154,24 @@ int schedule_upcoming_after(const struct schedule *s,
 RELAY_MUST_CHECK int schedule_active(
     const struct schedule *s, int64_t wall_ns, struct schedule_occurrence *out);
 
+/* How crowded a schedule gets: the instant (an occurrence's start) at
+ * which the most occurrences could be on air at once. */
+struct schedule_overlap {
+	int64_t at_wall_ns;
+	size_t occurrences; /* counted up to cap + 1 */
+	size_t segments;    /* segments with an occurrence on air then */
+	size_t busiest;	    /* the segment with the most of them */
+};
+
+/* Fills out for the starts in [from, until), looking at no more than
+ * SCHEDULE_OVERLAP_SAMPLES distinct starts and stopping at the first one
+ * where more than cap occurrences overlap (relay --check warns then).
+ * 0, or -ENOMEM. */
+#define SCHEDULE_OVERLAP_SAMPLES 2000
+RELAY_MUST_CHECK int schedule_overlap_peak(const struct schedule *s,
+    int64_t from_wall_ns, int64_t until_wall_ns, size_t cap,
+    struct schedule_overlap *out);
+
 /* Prints the occurrences starting in the next `hours` hours from
  * from_wall_ns, one a line in local time with the zone abbreviation:
  *   2026-11-27 10:00:00 GMT  news-on-the-hour  file  3m  News on the hour

@@ -111,6 +111,7 @@ util_parse_duration_ns(const char *s, int64_t *out_ns)
 		return -EINVAL;
 	while (*p != '\0') {
 		char *end;
+		const char *q;
 		double v;
 		int64_t unit;
 
@@ -118,7 +119,18 @@ util_parse_duration_ns(const char *s, int64_t *out_ns)
 			p++;
 		if (*p == '\0')
 			break;
-		if (!isdigit((unsigned char)*p) && *p != '.')
+		/* Plain decimals only: strtod() alone would also take
+		 * "1e3", "0x1p4", "inf" and "nan". */
+		q = p;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (*q == '.') {
+			q++;
+			while (isdigit((unsigned char)*q))
+				q++;
+		}
+		if (q == p || (q == p + 1 && *p == '.') || *q == 'e' ||
+		    *q == 'E' || *q == 'x' || *q == 'X')
 			return -EINVAL;
 		errno = 0;
 		v = strtod(p, &end);
@@ -329,6 +341,51 @@ util_sanitize_text(char *dst, size_t len, const char *src)
 		s += n;
 	}
 	dst[o] = '\0';
+}
+
+char *
+util_escape(char *dst, size_t len, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (len == 0)
+		return dst;
+	while (*s != '\0') {
+		size_t n = utf8_seq_len(s);
+		char tmp[8];
+		const char *piece = (const char *)s;
+		size_t plen = n;
+
+		if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", *s);
+			piece = tmp;
+			plen = 4;
+			n = 1;
+		} else if (*s == '\\') {
+			piece = "\\\\";
+			plen = 2;
+		}
+		if (o + plen >= len) {
+			if (len > 4) {
+				size_t cut = o < len - 4 ? o : len - 4;
+
+				/* Never end inside a UTF-8 sequence. */
+				while (cut < o && cut > 0 &&
+				       ((unsigned char)dst[cut] & 0xc0) == 0x80)
+					cut--;
+				memcpy(dst + cut, "...", 4);
+			} else {
+				dst[len - 1] = '\0';
+			}
+			return dst;
+		}
+		memcpy(dst + o, piece, plen);
+		o += plen;
+		s += n;
+	}
+	dst[o] = '\0';
+	return dst;
 }
 
 uint32_t

@@ -68,6 +68,12 @@ size_t util_strlcpy(char *dst, const char *src, size_t len);
  * Used for every title/artist before it reaches Icecast or status JSON. */
 void util_sanitize_text(char *dst, size_t len, const char *src);
 
+/* Copies src to dst (capacity len) for an error message: control
+ * characters, DEL and bytes that are not valid UTF-8 become \xNN, a
+ * backslash becomes \\, valid UTF-8 is kept; a result too long for dst
+ * ends in "...". Returns dst. */
+char *util_escape(char *dst, size_t len, const char *src);
+
 /* Random 32-bit value (getrandom, then a time-seeded fallback). */
 uint32_t util_random_u32(void);
 

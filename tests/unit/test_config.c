@@ -342,6 +342,119 @@ test_secret_not_in_errors_or_summary(void **state)
 	config_free(cfg);
 }
 
+/* A world-readable file with a secret written in it draws a warning,
+ * whether the secret is a source password or the [status] token; a
+ * secret taken from the environment or a private file does not. */
+static void
+test_exposed_secret(void **state)
+{
+	struct config *cfg;
+	const char *path;
+
+	(void)state;
+	setenv("RELAY_TEST_EXPOSED_PW", "s3cret-Pa55-from-env", 1);
+	cfg = load_ok("[input]\ntype = tone\n[output main]\nmount = /x.ogg\n"
+		      "password_env = RELAY_TEST_EXPOSED_PW\n[status]\n"
+		      "token = abcdefghijklmnopqrstuvwx\n");
+	path = cfg->path;
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_non_null(config_exposed_secret(cfg));
+	assert_string_equal(config_exposed_secret(cfg), "the [status] token");
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_null(config_exposed_secret(cfg));
+	config_free(cfg);
+
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_int_equal(chmod(cfg->path, 0604), 0);
+	assert_string_equal(config_exposed_secret(cfg), "a password");
+	config_free(cfg);
+
+	cfg = load_ok("[input]\ntype = tone\n[output main]\nmount = /x.ogg\n"
+		      "password_env = RELAY_TEST_EXPOSED_PW\n[status]\n"
+		      "token_env = RELAY_TEST_EXPOSED_PW\n");
+	assert_int_equal(chmod(cfg->path, 0644), 0);
+	assert_null(config_exposed_secret(cfg));
+	config_free(cfg);
+	unsetenv("RELAY_TEST_EXPOSED_PW");
+}
+
+/*
+ * libinih's 200-byte line buffer: a longer line is refused at its own
+ * line instead of being split (the rest of a long comment read as a
+ * key), a NUL byte and an indented continuation are refused, and file
+ * bytes in a message are escaped. Inline " ;" comments end a value.
+ */
+static void
+test_lines(void **state)
+{
+	char text[6000], comment[200], header[5010];
+	struct config *cfg;
+
+	(void)state;
+	memset(comment, 'x', sizeof(comment));
+	comment[0] = ';';
+	comment[199] = '\0';
+	snprintf(text, sizeof(text),
+	    "[input]\ntype = tone\n%stitle = Hacked\n" GOOD_OUTPUT, comment);
+	expect_error(text, "bad.conf:3: the line is too long (213 bytes; "
+			   "allowed at most 199)");
+	/* 199 bytes is fine, and stays a comment. */
+	snprintf(text, sizeof(text), "[input]\ntype = tone\n%s\n" GOOD_OUTPUT,
+	    comment);
+	cfg = load_ok(text);
+	assert_string_equal(cfg->input.title, "Live");
+	config_free(cfg);
+	/* A 5,009-byte header, then a real error: both at their own line. */
+	memset(header, 'a', sizeof(header));
+	header[0] = '[';
+	header[5007] = ']';
+	header[5008] = '\0';
+	snprintf(text, sizeof(text), "[input]\ntype = tone\n%s\n", header);
+	expect_error(text, "bad.conf:3: the line is too long (5008 bytes");
+	snprintf(text, sizeof(text),
+	    "[input]\ntype = tone\n; %s\n" GOOD_OUTPUT "port = 0\n",
+	    "a fine comment");
+	expect_error(text, "bad.conf:9: [output main] port");
+	expect_error("[input]\ntype = tone\ntitle = Live\n  more\n" GOOD_OUTPUT,
+	    "bad.conf:4: indented line");
+	{
+		static const char nul[] =
+		    "[input]\ntype = tone\ntitle = a\0b\n";
+		struct config *c = NULL;
+		char err[CONFIG_ERR_LEN] = "";
+		FILE *fp;
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/nul.conf", tmpdir);
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		fwrite(nul, 1, sizeof(nul) - 1, fp);
+		fclose(fp);
+		assert_int_not_equal(
+		    config_load(path, &c, err, sizeof(err)), 0);
+		assert_non_null(
+		    strstr(err, "nul.conf:3: the line contains a NUL"));
+	}
+	/* Control bytes and broken UTF-8 from the file are escaped. */
+	expect_error("[input]\ntype = tone\nti\x1b[31mtle\xff\x01 = x\n",
+	    "bad.conf:3: [input] ti\\x1b[31mtle\\xff\\x01: unknown key");
+	expect_error(
+	    "[input]\ntype = tone\n[station]\npublic = \xc3\xa9t\xe9\n",
+	    "\"\xc3\xa9t\\xe9\" is not yes or no");
+	/* " ;" starts a comment after a value; ";" alone does not. */
+	cfg = load_ok(
+	    "[input]\ntype = tone ; the test tone\n"
+	    "title = News;Weather ; shown as News;Weather\n" GOOD_OUTPUT);
+	assert_int_equal(cfg->input.type, INPUT_TONE);
+	assert_string_equal(cfg->input.title, "News;Weather");
+	config_free(cfg);
+	/* Durations are decimals: no exponent, no hex float. */
+	expect_error("[input]\ntype = tone\n[output main]\nqueue = 1e1\n",
+	    "bad.conf:4: [output main] queue: \"1e1\" is not a duration");
+	expect_error("[input]\ntype = tone\n[output main]\nqueue = 0x1p4\n",
+	    "bad.conf:4: [output main] queue: \"0x1p4\" is not a duration");
+}
+
 static void
 test_output_same(void **state)
 {
@@ -430,6 +543,8 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_secret_not_in_errors_or_summary),
+	    cmocka_unit_test(test_exposed_secret),
+	    cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_output_same),
 		cmocka_unit_test(test_output_url),
 		cmocka_unit_test(test_docs_list_every_key),

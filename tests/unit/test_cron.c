@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -805,6 +806,27 @@ test_tz_system_default(void **state)
 	tz = zone(NULL);
 	assert_string_equal(cron_tz_name(tz), "America/New_York");
 	cron_tz_free(tz);
+	/* glibc's ":/path" form: the zone file at an absolute path. */
+	setenv("TZ", ":/usr/share/zoneinfo/Europe/London", 1);
+	tz = zone(NULL);
+	cron_tz_local(tz, utc(2026, 7, 1, 12, 0, 0), &l);
+	assert_int_equal(l.utoff_s, 3600);
+	assert_string_equal(l.abbr, "BST");
+	cron_tz_free(tz);
+	if (access("/etc/localtime", R_OK) == 0) {
+		setenv("TZ", ":/etc/localtime", 1);
+		tz = zone(NULL);
+		cron_tz_free(tz);
+		setenv("TZ", ":", 1);
+		tz = zone(NULL);
+		cron_tz_free(tz);
+	}
+	setenv("TZ", ":/nonexistent/zone", 1);
+	assert_int_equal(cron_tz_load(NULL, &tz, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/zone"));
+	/* A directory (or a FIFO) is refused without blocking. */
+	setenv("TZ", ":/usr/share/zoneinfo", 1);
+	assert_int_not_equal(cron_tz_load(NULL, &tz, err, sizeof(err)), 0);
 	setenv("TZ", "Nowhere/Zone", 1);
 	assert_int_equal(cron_tz_load(NULL, &tz, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "TZ=\"Nowhere/Zone\" is neither a time zone "
@@ -817,6 +839,101 @@ test_tz_system_default(void **state)
 	if (old != NULL)
 		setenv("TZ", old, 1);
 	free(old);
+}
+
+/* The last start in (after, until] by brute force: every start from
+ * after on. */
+static int64_t
+last_by_walking(const struct cron *c, const struct cron_tz *tz, int64_t after,
+    int64_t until)
+{
+	int64_t t = cron_next(c, tz, after), last = CRON_NEVER;
+
+	while (t <= until) {
+		last = t;
+		t = cron_next(c, tz, t);
+	}
+	return last;
+}
+
+/* cron_last() agrees with walking cron_next(), for dense and sparse
+ * expressions, across DST changes, at window edges, and for "at". */
+static void
+test_last(void **state)
+{
+	static const char *const exprs[] = {"* * * * *", "0 * * * *",
+	    "30 1 * * *", "*/7 1-3 * * sun", "0 0 29 2 *", "* 0-11 * * *",
+	    "15 1,2 * * *"};
+	static const char *const zones[] = {
+	    "Europe/London", "America/New_York", "Australia/Lord_Howe"};
+	int64_t base = utc(2026, 3, 28, 0, 0, 0);
+	char err[256];
+	size_t e, z;
+	int k;
+
+	(void)state;
+	srand(7);
+	for (z = 0; z < 3; z++) {
+		struct cron_tz *tz = zone(zones[z]);
+
+		for (e = 0; e < sizeof(exprs) / sizeof(exprs[0]); e++) {
+			struct cron c;
+
+			assert_int_equal(
+			    cron_parse(exprs[e], &c, err, sizeof(err)), 0);
+			for (k = 0; k < 40; k++) {
+				int64_t a = base +
+					    (int64_t)(rand() % (220 * 86400)) *
+						NS_PER_SEC +
+					    (k % 3) * 500 * NS_PER_MS;
+				int64_t span = (int64_t)(rand() % (3 * 86400)) *
+					       NS_PER_SEC;
+				int64_t want =
+				    last_by_walking(&c, tz, a, a + span);
+
+				if (cron_last(&c, tz, a, a + span) != want)
+					fail_msg(
+					    "%s in %s: (%lld, %lld]: %lld, "
+					    "want %lld",
+					    exprs[e], zones[z], (long long)a,
+					    (long long)(a + span),
+					    (long long)cron_last(
+						&c, tz, a, a + span),
+					    (long long)want);
+				/* Edges: a start at until is in, at after
+				 * is out. */
+				if (want != CRON_NEVER) {
+					assert_int_equal(
+					    cron_last(&c, tz, a, want), want);
+					assert_int_equal(
+					    cron_last(&c, tz, want, a + span),
+					    last_by_walking(
+						&c, tz, want, a + span));
+				}
+			}
+		}
+		cron_tz_free(tz);
+	}
+	{
+		struct cron c;
+
+		assert_int_equal(
+		    cron_parse_at("2026-12-24 18:00", &c, err, sizeof(err)), 0);
+		assert_int_equal(cron_last(&c, NULL, base, INT64_MAX),
+		    utc(2026, 12, 24, 18, 0, 0));
+		assert_int_equal(cron_last(&c, NULL, INT64_MIN,
+				     utc(2026, 12, 24, 17, 59, 59)),
+		    CRON_NEVER);
+		assert_int_equal(
+		    cron_parse("* * * * *", &c, err, sizeof(err)), 0);
+		/* Extreme windows: no overflow (UBSan), sane answers. */
+		assert_int_equal(
+		    cron_last(&c, NULL, INT64_MIN, INT64_MIN + 1), CRON_NEVER);
+		assert_int_equal(
+		    cron_last(&c, NULL, INT64_MAX - 1, INT64_MAX), CRON_NEVER);
+		assert_int_equal(cron_last(&c, NULL, base, base), CRON_NEVER);
+		assert_true(cron_last(&c, NULL, INT64_MIN, base) == base);
+	}
 }
 
 static void
@@ -861,6 +978,7 @@ main(void)
 		cmocka_unit_test(test_tz_errors),
 		cmocka_unit_test(test_tz_system_default),
 		cmocka_unit_test(test_null_zone_is_utc),
+	    cmocka_unit_test(test_last),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -668,8 +668,9 @@ test_print_upcoming(void **state)
 	schedule_free(s);
 }
 
-/* Three segments every minute: 180 lines, read in chunks of 64 that end
- * between segments sharing a start. None lost, none repeated. */
+/* Three segments every minute: 1,080 lines in 6 h, read in chunks of
+ * 1,024 that end between segments sharing a start. None lost, none
+ * repeated. */
 static void
 test_print_upcoming_many(void **state)
 {
@@ -678,11 +679,11 @@ test_print_upcoming_many(void **state)
 	    "[segment b]\ncron = * * * * *\nsource = tone\nduration = 1m\n"
 	    "[segment c]\ncron = * * * * *\nsource = tone\nduration = 1m\n",
 	    "UTC");
-	char *text = print_upcoming(s, utc(2026, 12, 23, 0, 0, 0), 1), *p;
+	char *text = print_upcoming(s, utc(2026, 12, 23, 0, 0, 0), 6), *p;
 	int lines = 0;
 
 	(void)state;
-	assert_non_null(strstr(text, "# 180 occurrences\n"));
+	assert_non_null(strstr(text, "# 1080 occurrences\n"));
 	for (p = strchr(text, '\n') + 1; *p != '#'; p = strchr(p, '\n') + 1) {
 		char name = p[25];
 
@@ -690,10 +691,163 @@ test_print_upcoming_many(void **state)
 		assert_int_equal(name, "abc"[lines % 3]);
 		lines++;
 	}
-	assert_int_equal(lines, 180);
+	assert_int_equal(lines, 1080);
 	assert_non_null(strstr(text, "2026-12-23 00:21:00 UTC  b "));
-	assert_non_null(strstr(text, "2026-12-23 00:59:00 UTC  c "));
+	assert_non_null(strstr(text, "2026-12-23 05:41:00 UTC  a "));
+	assert_non_null(strstr(text, "2026-12-23 05:41:00 UTC  b "));
+	assert_non_null(strstr(text, "2026-12-23 05:59:00 UTC  c "));
 	free(text);
+	schedule_free(s);
+}
+
+/*
+ * A valid but heavy schedule: 1,000 segments, each every minute for a
+ * day, so 1,440,000 occurrences compete at any instant. Evaluating it
+ * must cost per segment, not per occurrence: what is on air, the next
+ * hour's listing (60,000 lines) and the --check overlap scan finish in
+ * well under the bounds below (the old code needed seconds per
+ * schedule_active() call and never finished the listing). A light
+ * schedule next to it gives no overlap warning.
+ */
+/* Loads text, expects it refused with "PATH:LINE: " + a message that
+ * starts with want. */
+static void
+expect_line_error(const char *text, int line, const char *want)
+{
+	struct schedule *s = NULL;
+	char err[SCHEDULE_ERR_LEN], head[SCHEDULE_ERR_LEN];
+
+	write_scratch(text, strlen(text));
+	err[0] = '\0';
+	assert_int_equal(
+	    schedule_load(scratch_path, "UTC", &s, err, sizeof(err)), -EINVAL);
+	assert_null(s);
+	snprintf(head, sizeof(head), "%s:%d: %s", scratch_path, line, want);
+	if (strncmp(err, head, strlen(head)) != 0)
+		fail_msg("got      %s\nexpected %s...", err, head);
+}
+
+/* Times at the ends of int64 and of the calendar: answers, no overflow
+ * (the sanitizer build aborts on one), and absurd values refused with
+ * FILE:LINE. */
+static void
+test_extreme_times(void **state)
+{
+	static const int64_t times[] = {INT64_MIN, INT64_MIN + 1, -1, 0,
+	    INT64_C(7258118399) * NS_PER_SEC, INT64_MAX - 1, INT64_MAX};
+	struct schedule *s = load_text(
+	    "[segment last]\nat = 2199-12-31 23:59:59\nsource = tone\n"
+	    "duration = 24h\n[segment first]\nat = 1970-01-01 00:00\n"
+	    "source = tone\nduration = 24h\n[segment every]\n"
+	    "cron = * * * * *\nsource = silence\nduration = 24h\n",
+	    "Pacific/Kiritimati");
+	struct schedule_occurrence occ[4], act;
+	struct schedule_overlap peak;
+	size_t i;
+	char *text;
+
+	(void)state;
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		int n = schedule_upcoming(s, times[i], INT64_MAX, occ, 4);
+
+		assert_true(n >= 0);
+		if (n > 0)
+			assert_true(schedule_upcoming_after(s, &occ[n - 1],
+					INT64_MAX, occ, 4) >= 0);
+		assert_int_equal(schedule_active(s, times[i], &act), 0);
+		assert_true(
+		    act.until_wall_ns > times[i] || times[i] == INT64_MAX);
+		assert_int_equal(
+		    schedule_overlap_peak(s, times[i], INT64_MAX, 16, &peak),
+		    0);
+		text = print_upcoming(s, times[i], 2);
+		assert_non_null(text);
+		free(text);
+	}
+	schedule_free(s);
+	expect_line_error("[segment x]\nat = 2200-01-01 00:00\n"
+			  "source = tone\nduration = 1m\n",
+	    2, "[segment x] at: \"2200-01-01 00:00\" is not a valid date");
+	expect_line_error("[segment x]\ncron = 0 * * * *\nsource = tone\n"
+			  "duration = 24h 1s\n",
+	    4, "[segment x] duration: \"24h 1s\" is out of range");
+	expect_line_error("[segment x]\ncron = 0 * * * *\nsource = tone\n"
+			  "duration = 99999999999999h\n",
+	    4, "[segment x] duration: \"99999999999999h\" is out of range");
+	expect_line_error("[segment x]\ncron = 0 * * * *\nsource = tone\n"
+			  "duration = 1e3\n",
+	    4, "[segment x] duration: \"1e3\" is not a duration");
+	expect_line_error("[segment x]\ncron = 0 * * * *\nsource = tone\n"
+			  "duration = 3m\nfade = 0x1p2\n",
+	    5, "[segment x] fade: \"0x1p2\" is not a duration");
+}
+
+static void
+test_heavy_schedule(void **state)
+{
+	size_t cap = 1000 * 80, o = 0, i;
+	char *text = malloc(cap), *out, *line;
+	struct schedule *s;
+	struct schedule_occurrence act;
+	struct schedule_overlap peak;
+	int64_t t0 = utc(2026, 12, 23, 10, 0, 17), start;
+	double active_ms, print_s;
+
+	(void)state;
+	assert_non_null(text);
+	for (i = 0; i < 1000; i++)
+		o += (size_t)snprintf(text + o, cap - o,
+		    "[segment s%zu]\ncron = * * * * *\nsource = silence\n"
+		    "duration = 24h\n",
+		    i);
+	s = load_text(text, "Europe/London");
+	free(text);
+
+	start = util_now_mono_ns();
+	for (i = 0; i < 20; i++)
+		assert_int_equal(
+		    schedule_active(s, t0 + (int64_t)i * 200 * NS_PER_MS, &act),
+		    0);
+	active_ms = (double)(util_now_mono_ns() - start) / 1e6 / 20;
+	/* The latest start wins, then the segment written first. */
+	assert_int_equal(act.segment, 0);
+	assert_int_equal(act.start_wall_ns, utc(2026, 12, 23, 10, 0, 0));
+	assert_int_equal(act.until_wall_ns, utc(2026, 12, 23, 10, 1, 0));
+	assert_int_equal(act.from_wall_ns, utc(2026, 12, 23, 10, 0, 0));
+	if (active_ms > 250)
+		fail_msg("schedule_active() took %.1f ms a call", active_ms);
+
+	start = util_now_mono_ns();
+	out = print_upcoming(s, t0, 1);
+	print_s = (double)(util_now_mono_ns() - start) / 1e9;
+	if (print_s > 20)
+		fail_msg("the 1 h listing took %.1f s", print_s);
+	assert_non_null(strstr(out, "# 60000 occurrences\n"));
+	line = strstr(out, "2026-12-23 10:01:00 GMT  s0  ");
+	assert_non_null(line);
+	*strchr(line, '\n') = '\0';
+	assert_non_null(
+	    strstr(line, "  [cut at 2026-12-23 10:02:00 GMT by s0]"));
+	line += strlen(line) + 1;
+	line = strstr(line, "2026-12-23 10:01:00 GMT  s999");
+	assert_non_null(line);
+	*strchr(line, '\n') = '\0';
+	assert_non_null(strstr(line, "  [pre-empted by s0]"));
+	free(out);
+
+	assert_int_equal(schedule_overlap_peak(
+			     s, t0, t0 + 7 * 24 * 3600 * NS_PER_SEC, 16, &peak),
+	    0);
+	assert_true(peak.occurrences > 16);
+	assert_int_equal(peak.segments, 1000);
+	assert_int_equal(peak.at_wall_ns, utc(2026, 12, 23, 10, 1, 0));
+	schedule_free(s);
+
+	s = load_text(overlap_text, "UTC");
+	assert_int_equal(schedule_overlap_peak(
+			     s, t0, t0 + 7 * 24 * 3600 * NS_PER_SEC, 16, &peak),
+	    0);
+	assert_true(peak.occurrences >= 1 && peak.occurrences <= 16);
 	schedule_free(s);
 }
 
@@ -796,6 +950,8 @@ main(void)
 		cmocka_unit_test(test_print_upcoming),
 		cmocka_unit_test(test_print_upcoming_many),
 		cmocka_unit_test(test_print_upcoming_dst),
+		cmocka_unit_test(test_extreme_times),
+		cmocka_unit_test(test_heavy_schedule),
 		cmocka_unit_test(test_formatting),
 		cmocka_unit_test(test_print_summary),
 	};

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of util.c helpers that no other module's test covers
- * directly: util_http_url_rest().
+ * directly: util_http_url_rest(), rounding, duration parsing.
  *
  * Threads: the main thread only.
  */
@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include <errno.h>
 
 #include "util.h"
 
@@ -70,6 +72,39 @@ test_hash(void **state)
 		    util_hash_str(UTIL_HASH_INIT, ""));
 }
 
+/* Durations are plain decimals with units; anything else strtod() would
+ * take (exponents, hex floats, inf, nan) is refused. */
+static void
+test_parse_duration(void **state)
+{
+	static const char *const bad[] = {"1e3", "1E3s", "0x1p4", "0x10", "inf",
+	    "nan", "1e400", ".", "-5s", "5 s s", "1h-5m", "", "s", "2.5e1m"};
+	int64_t ns = 0;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(util_parse_duration_ns("90", &ns), 0);
+	assert_int_equal(ns, 90 * NS_PER_SEC);
+	assert_int_equal(util_parse_duration_ns("1h 30m 10s", &ns), 0);
+	assert_int_equal(ns, 5410 * NS_PER_SEC);
+	assert_int_equal(util_parse_duration_ns("0.5s", &ns), 0);
+	assert_int_equal(ns, 500 * NS_PER_MS);
+	assert_int_equal(util_parse_duration_ns(".25s", &ns), 0);
+	assert_int_equal(ns, 250 * NS_PER_MS);
+	assert_int_equal(util_parse_duration_ns("250ms", &ns), 0);
+	assert_int_equal(ns, 250 * NS_PER_MS);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ns = -1;
+		if (util_parse_duration_ns(bad[i], &ns) == 0)
+			fail_msg("\"%s\" was accepted as %lld ns", bad[i],
+			    (long long)ns);
+	}
+	/* Past what int64 nanoseconds hold: a range error, no overflow. */
+	assert_int_equal(util_parse_duration_ns("99999999999h", &ns), -ERANGE);
+	assert_int_equal(
+	    util_parse_duration_ns("2000000h 2000000h 2000000h", &ns), -ERANGE);
+}
+
 int
 main(void)
 {
@@ -77,6 +112,7 @@ main(void)
 	    cmocka_unit_test(test_http_url_rest),
 	    cmocka_unit_test(test_format_rounds),
 	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_parse_duration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
