@@ -274,6 +274,9 @@ refill(struct audio_file *af)
 		return 0;
 	}
 
+	/* A float or double file may hold NaN, Inf or 1e38: clamp before
+	 * the mixer and the resampler see them (convert.h). */
+	convert_sanitize_float(af->src, (size_t)n * (size_t)af->src_channels);
 	af->in_total_frames += (uint64_t)n;
 	if (convert_mix_is_copy(&af->mix_plan)) {
 		in = af->src;

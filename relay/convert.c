@@ -67,6 +67,15 @@ clamp_unit(float v)
 	return v;
 }
 
+void
+convert_sanitize_float(float *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = clamp_unit(buf[i]);
+}
+
 static uint32_t
 load_u32le(const unsigned char *b)
 {

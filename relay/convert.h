@@ -26,6 +26,13 @@ size_t convert_sample_bytes(enum sample_format fmt);
 void convert_to_float(
     enum sample_format fmt, const void *src, size_t n, float *dst);
 
+/* Sanitises n float samples in place where float PCM enters relay from a
+ * decoder: NaN becomes 0, anything beyond full scale (huge values, +-Inf)
+ * becomes +-1. One bad sample would otherwise poison a resampler's filter
+ * (NaN spreads through it for good) or drive the encoder far past full
+ * scale. */
+void convert_sanitize_float(float *buf, size_t n);
+
 /*
  * Channel orders. relay's programme is in WAV order: every source is mixed
  * into it, every encoding is mixed out of it. Mono and stereo are the same

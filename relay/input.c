@@ -15,10 +15,26 @@
  * The same holds at the end of a file played with loop = no: reopening it
  * would replay the file every backoff period.
  *
+ * A backend that stays open but delivers nothing (a stalled stdin
+ * producer, a capture device whose clock stopped) is a gap, not an error:
+ * after INPUT_GAP_NS without frames the thread writes clock-paced silence
+ * from the last frame on, so the engine keeps encoding and Icecast never
+ * times the mount out (its source-timeout), while it keeps polling the
+ * backend. When frames come back, live audio goes on at once. A producer
+ * that then delivers its backlog faster than real time (it was paused,
+ * not starved) would add the whole gap to the stream's delay, gap after
+ * gap; so right after a gap, frames that run more than INPUT_SLACK_NS
+ * ahead of the clock are dropped (the oldest of each read first), up to
+ * the silence written for that gap. The catch-up ends when that much was
+ * dropped or the producer ran at real time for INPUT_CATCHUP_QUIET_NS.
+ * Silence before the first frame keeps the mount alive too, but is not
+ * taken back: a producer may burst its start (a file piped in).
+ *
  * The thread logs only when the state changes (opened, open failed with a
- * new reason, read failed, end of input), never per buffer, and allocates
- * only on those state changes (a backend or the silence is opened). All
- * signals are blocked in it; the main loop reads them through signalfd.
+ * new reason, read failed, end of input, a gap and its end), never per
+ * buffer, and allocates only on those state changes (a backend or the
+ * silence is opened). All signals are blocked in it; the main loop reads
+ * them through signalfd.
  *
  * Threads: input_start() and input_stop() on the main thread; everything
  * else on the input thread.
@@ -43,6 +59,14 @@
 /* A backend that ran this long before failing gets the short backoff. */
 #define INPUT_STABLE_NS (30 * NS_PER_SEC)
 #define INPUT_ERR_LEN 256
+/* No frames for this long from an open backend: fill with silence. Long
+ * enough for a producer's uneven writes (a 64 KiB pipe holds 0.37 s of
+ * 44.1 kHz stereo s16), short next to the few seconds listeners buffer. */
+#define INPUT_GAP_NS (400 * NS_PER_MS)
+/* After a gap, how far ahead of the clock the producer may run before
+ * frames are dropped: its write granularity, not a backlog. */
+#define INPUT_SLACK_NS (500 * NS_PER_MS)
+#define INPUT_CATCHUP_QUIET_NS (2 * NS_PER_SEC)
 
 struct input {
 	struct input_config cfg; /* strings are our own copies */
@@ -53,6 +77,20 @@ struct input {
 	pthread_t thread;
 	atomic_bool stop;
 	atomic_bool ended; /* at_end = exit and the input ended */
+};
+
+/* A gap in an open backend's frames (DESIGN). Input thread only. */
+struct gap {
+	bool live_seen;	   /* frames arrived since the open */
+	bool filling;	   /* silence is being written */
+	int64_t last_ns;   /* when frames last arrived (or the open) */
+	uint64_t filled;   /* silence frames written in this gap */
+	uint64_t debt;	   /* silence frames a burst may take back */
+	bool catching_up;  /* the producer may be delivering a backlog */
+	int64_t resume_ns; /* when frames came back */
+	uint64_t kept;	   /* frames kept since resume_ns */
+	uint64_t dropped;  /* frames dropped in this catch-up */
+	int64_t ahead_ns;  /* when the producer last ran ahead */
 };
 
 /* The backend for a configured [input] type; NULL if unknown. */
@@ -79,19 +117,131 @@ input_ops_for(enum input_type type)
  * real time (a file piped in, a benchmark) is never dropped.
  */
 static void
-push(struct input *in, size_t n)
+push_from(struct input *in, const float *frames, size_t n)
 {
-	size_t written = ring_write(in->ring, in->frames, n);
+	size_t written = ring_write(in->ring, frames, n);
 
 	while (written < n && in->cfg.type == INPUT_STDIN &&
 	       !atomic_load(&in->stop)) {
 		util_sleep_ns(2 * NS_PER_MS);
 		written += ring_write(in->ring,
-		    in->frames + written * (size_t)in->cfg.channels,
-		    n - written);
+		    frames + written * (size_t)in->cfg.channels, n - written);
 	}
 	if (written < n)
 		stats_input_add_overflow(n - written);
+}
+
+static void
+push(struct input *in, size_t n)
+{
+	push_from(in, in->frames, n);
+}
+
+/* Frames in ns at rate_hz, rounded down; exact and without overflow for
+ * any gap a process can live through. */
+static uint64_t
+frames_in(int64_t ns, int rate_hz)
+{
+	if (ns <= 0)
+		return 0;
+	return (uint64_t)(ns / NS_PER_SEC) * (uint64_t)rate_hz +
+	       (uint64_t)(ns % NS_PER_SEC) * (uint64_t)rate_hz /
+		   (uint64_t)NS_PER_SEC;
+}
+
+/* A backend was just opened: no gap yet, nothing owed. */
+static void
+gap_reset(struct gap *g, int64_t now)
+{
+	memset(g, 0, sizeof(*g));
+	g->last_ns = now;
+}
+
+/* The backend delivered nothing this read: once INPUT_GAP_NS passed since
+ * the last frame, brings the silence written since then up to the clock.
+ * Runs on: the input thread. */
+static void
+gap_idle(struct input *in, struct gap *g, int64_t now)
+{
+	uint64_t owed;
+	size_t n;
+
+	if (!g->filling) {
+		if (now - g->last_ns < INPUT_GAP_NS)
+			return;
+		g->filling = true;
+		g->filled = 0;
+		g->catching_up = false;
+		log_warn("input",
+		    "%s input: no audio for %.1f s; sending silence until it "
+		    "comes back",
+		    in->ops->name, (double)(now - g->last_ns) / 1e9);
+		stats_input_set_error("no audio from the input; sending "
+				      "silence until it comes back");
+	}
+	owed = frames_in(now - g->last_ns, in->cfg.rate_hz) - g->filled;
+	memset(in->frames, 0,
+	    in->max_frames * (size_t)in->cfg.channels * sizeof(float));
+	while (owed > 0 && !atomic_load(&in->stop)) {
+		n = owed < in->max_frames ? (size_t)owed : in->max_frames;
+		push(in, n);
+		owed -= n;
+		g->filled += n;
+		if (g->live_seen)
+			g->debt += n;
+	}
+}
+
+/* n frames arrived at now: ends a gap, and right after one drops what
+ * runs ahead of the clock (DESIGN). Returns how many frames to keep: the
+ * last ones of the n. Runs on: the input thread. */
+static size_t
+gap_live(struct input *in, struct gap *g, size_t n, int64_t now)
+{
+	uint64_t allowed, room, drop;
+	size_t keep = n;
+
+	if (g->filling) {
+		g->filling = false;
+		log_info("input",
+		    "%s input: audio is back after %.1f s of silence",
+		    in->ops->name, (double)(now - g->last_ns) / 1e9);
+		if (g->debt > 0) {
+			g->catching_up = true;
+			g->resume_ns = now;
+			g->ahead_ns = now;
+			g->kept = 0;
+			g->dropped = 0;
+		}
+	}
+	g->live_seen = true;
+	if (!g->catching_up)
+		return keep;
+	allowed =
+	    frames_in(now - g->resume_ns + INPUT_SLACK_NS, in->cfg.rate_hz);
+	room = allowed > g->kept ? allowed - g->kept : 0;
+	if (room < n) {
+		drop = n - room;
+		if (drop > g->debt)
+			drop = g->debt;
+		keep = n - (size_t)drop;
+		g->debt -= drop;
+		g->dropped += drop;
+		g->ahead_ns = now;
+	}
+	g->kept += keep;
+	if (g->debt == 0 || now - g->ahead_ns >= INPUT_CATCHUP_QUIET_NS) {
+		g->catching_up = false;
+		g->debt = 0;
+		if (g->dropped > 0)
+			log_info("input",
+			    "%s input: dropped %.1f s of audio that came "
+			    "faster than real time after the gap, so the "
+			    "stream's delay stays as it was",
+			    in->ops->name,
+			    (double)g->dropped / in->cfg.rate_hz);
+	}
+	return keep;
 }
 
 /* The silence source: the tone backend at 0 Hz, opened afresh at each
@@ -144,6 +294,8 @@ input_thread(void *arg)
 	struct input *in = arg;
 	const struct input_ops *ops = in->ops;
 	struct input_backend *b = NULL, *silence = NULL;
+	struct gap gap;
+	size_t keep;
 	char err[INPUT_ERR_LEN], last_err[INPUT_ERR_LEN] = "";
 	char shown[INPUT_ERR_LEN];
 	int64_t backoff_ns = INPUT_BACKOFF_MIN_NS, next_try_ns = 0;
@@ -151,6 +303,8 @@ input_thread(void *arg)
 	bool failed_before = false, final = false;
 	ssize_t n;
 	int rc;
+
+	gap_reset(&gap, util_now_mono_ns());
 
 	while (!atomic_load(&in->stop)) {
 		if (b == NULL && !final &&
@@ -174,6 +328,7 @@ input_thread(void *arg)
 				}
 				last_err[0] = '\0';
 				opened_ns = now;
+				gap_reset(&gap, now);
 				continue;
 			}
 			b = NULL;
@@ -202,12 +357,20 @@ input_thread(void *arg)
 		err[0] = '\0';
 		n = ops->read(b, in->frames, in->max_frames, err, sizeof(err));
 		if (n > 0) {
-			push(in, (size_t)n);
+			keep =
+			    gap_live(in, &gap, (size_t)n, util_now_mono_ns());
+			push_from(in,
+			    in->frames +
+				((size_t)n - keep) * (size_t)in->cfg.channels,
+			    keep);
 			stats_input_add_frames((uint64_t)n);
+			gap.last_ns = util_now_mono_ns();
 			continue;
 		}
-		if (n == 0)
+		if (n == 0) {
+			gap_idle(in, &gap, util_now_mono_ns());
 			continue;
+		}
 
 		/* A read error: close, go silent, reopen later (or never). */
 		ops->close(b);

@@ -6,7 +6,10 @@
  * channels) and writes them into the ring for the engine. When the backend
  * fails (device gone, stdin closed, corrupt file) the thread closes it,
  * keeps the programme going with clock-paced silence, and reopens with
- * backoff. Backends never log: they fill err, and input.c logs.
+ * backoff. An open backend that delivers nothing for 0.4 s (a stalled
+ * producer) gets the same clock-paced silence until frames come back, and
+ * a backlog it then bursts is trimmed to keep the delay bounded (input.c,
+ * DESIGN). Backends never log: they fill err, and input.c logs.
  *
  * Threads: input_start/stop on the main thread; the ops run on the input
  * thread only.

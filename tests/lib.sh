@@ -31,6 +31,8 @@
 #                                 passwords and options. --hidden MOUNT adds
 #                                 <mount> MOUNT with <hidden>1</hidden>: not
 #                                 listed in status-json.xsl
+#                                 ICE_SOURCE_TIMEOUT (10) sets its
+#                                 <source-timeout> in seconds.
 #                                 Sets ICE_PORT[NAME], ICE_PASSWORD[NAME]
 #                                 (source), ICE_ADMIN_PASSWORD[NAME],
 #                                 ICE_PID[NAME], ICE_DIR[NAME], and
@@ -73,6 +75,9 @@
 #   assert_between VALUE MIN MAX WHAT   numeric range check, fails the test
 #   check_sanitizer [FILE...]     fails on sanitizer reports in the files
 #                                 (default $RELAY_LOG)
+#   at_cleanup CMD...             runs CMD at exit, after relay and every
+#                                 background process stopped and before $T
+#                                 is removed (e.g. umount a file system)
 #
 # Threads: none; each test is one bash process plus its children.
 
@@ -106,6 +111,8 @@ BG_PID=
 LISTEN_PID=
 BG_PIDS=()
 SANITIZER_FILES=()
+CLEANUP_CMDS=()
+ICE_SOURCE_TIMEOUT=${ICE_SOURCE_TIMEOUT:-10}
 VORBIS_SECONDS=
 VORBIS_RAW=
 VORBIS_INFO=
@@ -307,7 +314,7 @@ start_icecast()
         <queue-size>1048576</queue-size>
         <client-timeout>30</client-timeout>
         <header-timeout>15</header-timeout>
-        <source-timeout>10</source-timeout>
+        <source-timeout>$ICE_SOURCE_TIMEOUT</source-timeout>
         <burst-on-connect>1</burst-on-connect>
         <burst-size>8192</burst-size>
     </limits>
@@ -644,6 +651,11 @@ assert_between()
 
 # --- cleanup ---------------------------------------------------------------
 
+at_cleanup()
+{
+	CLEANUP_CMDS+=("$(printf '%q ' "$@")")
+}
+
 check_sanitizer()
 {
 	local f hits
@@ -660,7 +672,7 @@ check_sanitizer()
 
 cleanup()
 {
-	local rc=$? pid name
+	local rc=$? pid name cmd
 	set +e
 	trap - EXIT INT TERM
 	if [[ -n $RELAY_PID ]] && ! proc_gone "$RELAY_PID"; then
@@ -683,6 +695,9 @@ cleanup()
 		    kill -KILL "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for cmd in "${CLEANUP_CMDS[@]}"; do
+		eval "$cmd" || note "cleanup: '$cmd' failed"
+	done
 	if [[ $rc -eq 0 || $rc -eq 77 ]]; then
 		(check_sanitizer "$RELAY_LOG" "${SANITIZER_FILES[@]}") || rc=1
 	fi

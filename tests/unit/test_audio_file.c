@@ -2,7 +2,8 @@
 /*
  * Unit tests for audio_file: files written here with libsndfile are read
  * back converted (48 kHz mono -> 44.1 kHz stereo, same-format passthrough,
- * Ogg Vorbis), and a missing or corrupt file gives a clear error.
+ * Ogg Vorbis), NaN, Inf and huge float samples come out clamped, and a
+ * missing or corrupt file gives a clear error.
  *
  * Threads: single-threaded.
  */
@@ -359,6 +360,92 @@ test_corrupt_file(void **state)
 	assert_non_null(strstr(err, "cannot open: Is a directory"));
 }
 
+/* Writes stereo float frames cycling through good and bad samples. */
+static void
+write_bad_floats(const char *path, int format, int rate_hz, size_t frames)
+{
+	static const float bad[] = {
+		0.5f, -0.25f, NAN, -NAN, INFINITY, -INFINITY, 1e38f, -1e38f,
+		2.0f, -3.0f, 1.0f, -1.0f,
+	};
+	SF_INFO info;
+	SNDFILE *sf;
+	float *buf;
+	size_t i;
+
+	memset(&info, 0, sizeof(info));
+	info.samplerate = rate_hz;
+	info.channels = 2;
+	info.format = format;
+	sf = sf_open(path, SFM_WRITE, &info);
+	assert_non_null(sf);
+	buf = calloc(frames * 2, sizeof(float));
+	assert_non_null(buf);
+	for (i = 0; i < frames * 2; i++)
+		buf[i] = bad[i % RELAY_ARRAY_LEN(bad)];
+	assert_int_equal(sf_writef_float(sf, buf, (sf_count_t)frames),
+	    (sf_count_t)frames);
+	assert_int_equal(sf_close(sf), 0);
+	free(buf);
+}
+
+/* NaN, Inf and huge samples in a float or double file come out sanitised:
+ * NaN as 0, beyond full scale as +-1, the rest untouched. Resampled, every
+ * sample stays finite and near full scale at most (one NaN would spread
+ * through the filter, one 1e38 would peak far past full scale). */
+static void
+test_float_file_is_sanitised(void **state)
+{
+	static const float want[] = {
+		0.5f, -0.25f, 0.0f, 0.0f, 1.0f, -1.0f, 1.0f, -1.0f,
+		1.0f, -1.0f, 1.0f, -1.0f,
+	};
+	static const int formats[] = {
+		SF_FORMAT_WAV | SF_FORMAT_FLOAT,
+		SF_FORMAT_WAV | SF_FORMAT_DOUBLE,
+	};
+	char path[512], err[256] = "";
+	struct audio_file *af;
+	float *x, peak;
+	size_t n, i, f;
+
+	(void)state;
+	for (f = 0; f < RELAY_ARRAY_LEN(formats); f++) {
+		snprintf(path, sizeof(path), "%s/bad%zu.wav", tmpdir, f);
+		write_bad_floats(path, formats[f], 44100, 6000);
+
+		af = audio_file_open(path, 44100, 2, err, sizeof(err));
+		assert_non_null(af);
+		n = read_all(af, 2, &x);
+		audio_file_close(af);
+		assert_int_equal(n, 6000);
+		for (i = 0; i < 2 * n; i++)
+			if (x[i] != want[i % RELAY_ARRAY_LEN(want)])
+				fail_msg("format %zu, sample %zu: %g, "
+				    "expected %g", f, i, (double)x[i],
+				    (double)want[i % RELAY_ARRAY_LEN(want)]);
+		free(x);
+
+		af = audio_file_open(path, 48000, 2, err, sizeof(err));
+		assert_non_null(af);
+		n = read_all(af, 2, &x);
+		audio_file_close(af);
+		assert_true(n > 6000);
+		peak = 0.0f;
+		for (i = 0; i < 2 * n; i++) {
+			if (!isfinite(x[i]))
+				fail_msg("format %zu, resampled sample %zu: "
+				    "%g", f, i, (double)x[i]);
+			if (fabsf(x[i]) > peak)
+				peak = fabsf(x[i]);
+		}
+		if (peak > 2.0f)
+			fail_msg("format %zu: resampled peak %g, expected "
+			    "about full scale at most", f, (double)peak);
+		free(x);
+	}
+}
+
 int
 main(void)
 {
@@ -367,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_same_format_is_bit_exact),
 		cmocka_unit_test(test_multichannel_order),
 		cmocka_unit_test(test_stereo_to_mono_and_ogg),
+		cmocka_unit_test(test_float_file_is_sanitised),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_corrupt_file),
 	};

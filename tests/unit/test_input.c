@@ -6,7 +6,8 @@
  * backend (end of file, loop), ALSA through alsa-lib's `file` plugin
  * (bit-exact capture via "default", FIELD-NOTES 5.3) and a missing device,
  * and the input thread (tone into the ring, silence while the source is
- * missing, reopen when it appears, prompt stop).
+ * missing, reopen when it appears, prompt stop, silence through a stalled
+ * stdin producer and a bounded backlog after it).
  *
  * The ALSA test points HOME at a temp dir holding an .asoundrc, so the
  * machine's ALSA config is never read or touched.
@@ -703,6 +704,101 @@ test_thread_stdin_eof_keeps_silence(void **state)
 	ring_free(ring);
 }
 
+/* Writes frames mono s16 frames of value v into fd, in pieces of piece
+ * frames, one piece every piece frames' worth of time from start_ns
+ * (piece = frames: all at once). */
+static void
+write_paced(int fd, int16_t v, size_t frames, size_t piece, int64_t start_ns)
+{
+	unsigned char *buf = malloc(piece * 2);
+	size_t done = 0, i, n;
+
+	assert_non_null(buf);
+	for (i = 0; i < piece; i++) {
+		buf[2 * i] = (unsigned char)((uint16_t)v & 0xff);
+		buf[2 * i + 1] = (unsigned char)((uint16_t)v >> 8);
+	}
+	while (done < frames) {
+		util_sleep_until_mono_ns(
+		    start_ns + (int64_t)done * NS_PER_SEC / 44100);
+		n = frames - done < piece ? frames - done : piece;
+		write_all(fd, buf, n * 2);
+		done += n;
+	}
+	free(buf);
+}
+
+/* A stdin producer stalls for 1.5 s, then delivers 1.5 s of backlog at
+ * once and goes on in real time. The gap is filled with silence (the
+ * stream never stops), and of the backlog only about the 0.5 s slack is
+ * kept, so the stream stays level with the clock instead of 1.5 s late. */
+static void
+test_thread_stdin_gap_filled_and_backlog_bounded(void **state)
+{
+	struct input_config cfg = base_config(INPUT_STDIN, 44100, 1);
+	struct ring *ring = ring_new(1 << 20, 1);
+	const float a = 1000.0f / 32768.0f, b = 2000.0f / 32768.0f;
+	const float c = 3000.0f / 32768.0f;
+	size_t n, i, count[4] = {0, 0, 0, 0}, order = 0;
+	struct stdin_pipe p;
+	struct input *in;
+	char err[256] = "";
+	int64_t t0, wall_ns;
+	float *x, v;
+	int k;
+
+	(void)state;
+	assert_non_null(ring);
+	stdin_pipe_begin(&p);
+	in = input_start(&cfg, ring, err, sizeof(err));
+	assert_non_null(in);
+	t0 = util_now_mono_ns();
+	/* 0.3 s live, a 1.5 s stall, 1.5 s of backlog at once, then 0.5 s
+	 * in real time. */
+	write_paced(p.write_fd, 1000, 13230, 4410, t0);
+	write_paced(p.write_fd, 2000, 66150, 66150, t0 + 1800 * NS_PER_MS);
+	write_paced(p.write_fd, 3000, 22050, 4410, t0 + 1800 * NS_PER_MS);
+	util_sleep_until_mono_ns(t0 + 2450 * NS_PER_MS);
+	input_stop(in);
+	wall_ns = util_now_mono_ns() - t0;
+	stdin_pipe_end(&p);
+
+	n = ring_readable(ring);
+	x = calloc(n, sizeof(float));
+	assert_non_null(x);
+	assert_int_equal(ring_read(ring, x, n), n);
+	/* In order: A, silence, B, C; each run counted. */
+	for (i = 0; i < n; i++) {
+		v = x[i];
+		k = v == a ? 0 : v == 0.0f ? 1 : v == b ? 2 : v == c ? 3 : -1;
+		if (k < 0)
+			fail_msg("frame %zu: unexpected value %g", i, (double)v);
+		if ((size_t)k < order)
+			fail_msg("frame %zu: value %g after a later run", i,
+			    (double)v);
+		order = (size_t)k;
+		count[k]++;
+	}
+	print_message("live %zu, silence %zu, backlog kept %zu, after %zu "
+		      "frames; %zu frames in %.2f s\n",
+	    count[0], count[1], count[2], count[3], n, (double)wall_ns / 1e9);
+	assert_int_equal(count[0], 13230);
+	/* The gap: 1.5 s of stall plus up to one 0.1 s piece. */
+	if (count[1] < 44100 * 13 / 10 || count[1] > 44100 * 18 / 10)
+		fail_msg("%zu frames of silence for a 1.5 s stall", count[1]);
+	if (count[2] < 44100 * 3 / 10 || count[2] > 44100 * 7 / 10)
+		fail_msg("%zu frames of the 1.5 s backlog kept (want about "
+			 "0.5 s)",
+		    count[2]);
+	if (count[3] < 44100 * 3 / 10)
+		fail_msg("%zu frames of live audio after the backlog",
+		    count[3]);
+	/* Level with the clock: never the whole backlog on top. */
+	assert_true((double)n / 44100.0 < (double)wall_ns / 1e9 + 0.7);
+	free(x);
+	ring_free(ring);
+}
+
 static void
 test_ops_for(void **state)
 {
@@ -730,6 +826,8 @@ main(void)
 		cmocka_unit_test(test_thread_tone_into_ring_and_stop),
 		cmocka_unit_test(test_thread_silence_then_reopen),
 		cmocka_unit_test(test_thread_stdin_eof_keeps_silence),
+		cmocka_unit_test(
+		    test_thread_stdin_gap_filled_and_backlog_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
