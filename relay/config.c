@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -1322,11 +1323,16 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	apply_defaults(&cfg->status, SEC_STATUS);
 	apply_defaults(&cfg->schedule, SEC_SCHEDULE);
 
-	ps->fp = fopen(path, "r");
+	/* Never blocks (a FIFO would hang a reload in open()). */
+	rc = util_open_regular(path);
+	ps->fp = rc >= 0 ? fdopen(rc, "r") : NULL;
 	if (ps->fp == NULL) {
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		rc = -errno;
+		if (rc >= 0) {
+			close(rc);
+			rc = -ENOMEM;
+		}
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    util_open_strerror(rc));
 		goto fail;
 	}
 	rc = ini_parse_stream(line_reader, ps, on_ini_key, ps);

@@ -356,6 +356,12 @@ engine_reconfigure_prepare(struct engine *e, const struct config *cfg,
 		pthread_mutex_unlock(&e->lock);
 		rb->fresh[i] = make_encoder(e, &cfg->encodings[i], err, errlen);
 		if (rb->fresh[i] == NULL) {
+			char why[512];
+
+			/* Where in the file, as every config error says. */
+			util_strlcpy(why, err, sizeof(why));
+			snprintf(err, errlen, "%s:%d: %s", cfg->path,
+			    cfg->encodings[i].line, why);
 			engine_reconfigure_abort(rb);
 			return -EINVAL;
 		}
@@ -470,6 +476,12 @@ engine_drop_pending(
     struct engine *e, engine_item_pred *drop, void *arg, const char *why)
 {
 	return switcher_drop_pending(e->sw, drop, arg, why);
+}
+
+void
+engine_set_end(struct engine *e, uint64_t key, int64_t end_wall_ns)
+{
+	switcher_set_end(e->sw, key, end_wall_ns);
 }
 
 void

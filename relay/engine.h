@@ -58,11 +58,13 @@ struct engine_event {
 	int64_t at_wall_ns;
 	enum {
 		ENGINE_EVENT_STARTED = 0,
-		ENGINE_EVENT_ENDED,   /* reached its end */
-		ENGINE_EVENT_FAILED,  /* source failed or ran dry: live */
-		ENGINE_EVENT_SKIPPED, /* engine_skip() */
-		ENGINE_EVENT_DROPPED, /* never played: superseded, late, its
-					 source never started */
+		ENGINE_EVENT_ENDED,	/* reached its end */
+		ENGINE_EVENT_FAILED,	/* source failed or ran dry: live */
+		ENGINE_EVENT_SKIPPED,	/* engine_skip() */
+		ENGINE_EVENT_DROPPED,	/* never played: superseded, late, its
+					   source never started */
+		ENGINE_EVENT_WITHDRAWN, /* never played: the planner took it
+					   back (engine_drop_pending) */
 	} what;
 	char detail[256];
 };
@@ -131,6 +133,10 @@ size_t engine_drop_pending(
  * Main thread.
  */
 void engine_set_start_grace(struct engine *e, int64_t grace_ns);
+
+/* Moves the end of the item with this key (waiting or on air) to
+ * end_wall_ns: a reload lengthened or shortened its window. Main thread. */
+void engine_set_end(struct engine *e, uint64_t key, int64_t end_wall_ns);
 
 /* Ends the item on air now (with its fade) and returns to live. */
 void engine_skip(struct engine *e);

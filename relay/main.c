@@ -253,10 +253,12 @@ reload(struct relay *r, char *msg, size_t msglen)
 		return reload_rejected(err, msg, msglen);
 	if (next->input.rate_hz != old->input.rate_hz ||
 	    next->input.channels != old->input.channels) {
+		snprintf(err, sizeof(err),
+		    "%s:%d: [input] rate and channels change only with a "
+		    "restart",
+		    next->path, next->input.line);
 		config_free(next);
-		return reload_rejected("[input] rate and channels change only "
-				       "with a restart",
-		    msg, msglen);
+		return reload_rejected(err, msg, msglen);
 	}
 	if (engine_reconfigure_prepare(r->engine, next, &rb, err, sizeof(err)) <
 	    0) {

@@ -56,6 +56,8 @@ struct handed {
 	int64_t start_wall_ns, end_wall_ns;
 	int priority;
 	bool on_air;
+	bool floating;	     /* API "now": its end follows its real start */
+	int64_t aired_at_ns; /* when it went on air (STARTED) */
 	uint64_t request_id; /* API items; 0 for scheduled ones */
 };
 
@@ -167,6 +169,7 @@ handed_add(struct programme *p, const struct engine_item *it, uint64_t fp,
 			     ? it->end_wall_ns
 			     : it->start_wall_ns + it->duration_ns;
 	h->priority = it->priority;
+	h->floating = it->end_wall_ns == 0;
 	h->request_id = request_id;
 }
 
@@ -196,6 +199,24 @@ hold_applies(const struct hold *h, const struct schedule_segment *seg)
 	if (h->by_name)
 		return strcmp(h->name, seg->name) == 0;
 	return seg->priority < h->priority;
+}
+
+/* Sets a request's real start and end (0: leave as is) and publishes. */
+static void
+request_times(
+    struct programme *p, uint64_t id, int64_t starts_at, int64_t ends_at)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_requests; i++) {
+		if (p->requests[i].id != id)
+			continue;
+		if (starts_at != 0)
+			p->requests[i].starts_at_wall_ns = starts_at;
+		if (ends_at != 0)
+			p->requests[i].ends_at_wall_ns = ends_at;
+	}
+	stats_requests_set(p->requests, p->n_requests);
 }
 
 /* Updates request id's record (newest first) and publishes the list. */
@@ -346,6 +367,15 @@ retain_handed(struct programme *p, int64_t now, char *summary, size_t len)
 					      act.from_wall_ns) == h->key);
 		}
 		if (same) {
+			/* Same occurrence; its window may have grown or shrunk
+			 * (a segment that pre-empted it is gone, or new). */
+			if (act.until_wall_ns != h->end_wall_ns &&
+			    act.until_wall_ns != CRON_NEVER &&
+			    p->engine != NULL) {
+				engine_set_end(
+				    p->engine, h->key, act.until_wall_ns);
+				h->end_wall_ns = act.until_wall_ns;
+			}
 			kept++;
 		} else if (h->on_air) {
 			struct hold *hd = hold_add(p);
@@ -562,7 +592,53 @@ log_event(struct programme *p, const struct engine_event *ev)
 		log_warn(
 		    MOD, "segment %s not played: %s", ev->segment, ev->detail);
 		break;
+	case ENGINE_EVENT_WITHDRAWN:
+		log_info(MOD, "segment %s withdrawn before it started: %s",
+		    ev->segment, ev->detail);
+		break;
 	}
+}
+
+/* A request's record once its item is over: done only when it aired its
+ * whole planned length (or was skipped); anything less is failed, with
+ * what happened. */
+static void
+request_over(
+    struct programme *p, const struct handed *h, const struct engine_event *ev)
+{
+	char why[STATS_TEXT];
+	enum stats_request_state st = STATS_REQUEST_FAILED;
+	int64_t aired = h->on_air ? ev->at_wall_ns - h->aired_at_ns : 0;
+
+	switch (ev->what) {
+	case ENGINE_EVENT_STARTED:
+		return;
+	case ENGINE_EVENT_SKIPPED:
+		st = STATS_REQUEST_DONE;
+		snprintf(why, sizeof(why), "%s after %.1f s", ev->detail,
+		    (double)aired / 1e9);
+		break;
+	case ENGINE_EVENT_ENDED:
+		if (aired < NS_PER_MS) {
+			snprintf(why, sizeof(why), "never aired: %s",
+			    ev->detail[0] != '\0' ? ev->detail
+						  : "no time left");
+		} else if (ev->at_wall_ns + 50 * NS_PER_MS < h->end_wall_ns) {
+			snprintf(why, sizeof(why), "cut short after %.1f s: %s",
+			    (double)aired / 1e9, ev->detail);
+		} else {
+			st = STATS_REQUEST_DONE;
+			why[0] = '\0';
+		}
+		break;
+	case ENGINE_EVENT_FAILED:
+	case ENGINE_EVENT_DROPPED:
+	case ENGINE_EVENT_WITHDRAWN:
+		util_strlcpy(why, ev->detail, sizeof(why));
+		break;
+	}
+	request_update(p, h->request_id, st, ev->at_wall_ns, why);
+	request_times(p, h->request_id, 0, ev->at_wall_ns);
 }
 
 /* Follows what the engine did: handed items, API requests, holds. */
@@ -577,32 +653,20 @@ on_event(struct programme *p, const struct engine_event *ev)
 		    ev->at_wall_ns, ev->segment, ev->detail);
 	if (h == NULL)
 		return;
-	if (h->request_id != 0) {
-		switch (ev->what) {
-		case ENGINE_EVENT_STARTED:
-			request_update(p, h->request_id, STATS_REQUEST_ON_AIR,
-			    ev->at_wall_ns, NULL);
-			break;
-		case ENGINE_EVENT_ENDED:
-			request_update(p, h->request_id, STATS_REQUEST_DONE,
-			    ev->at_wall_ns,
-			    ev->detail[0] != '\0' ? ev->detail : "ended");
-			break;
-		case ENGINE_EVENT_SKIPPED:
-			request_update(p, h->request_id, STATS_REQUEST_DONE,
-			    ev->at_wall_ns, ev->detail);
-			break;
-		case ENGINE_EVENT_FAILED:
-		case ENGINE_EVENT_DROPPED:
-			request_update(p, h->request_id, STATS_REQUEST_FAILED,
-			    ev->at_wall_ns, ev->detail);
-			break;
-		}
-	}
+	if (h->request_id != 0 && ev->what != ENGINE_EVENT_STARTED)
+		request_over(p, h, ev);
 	if (ev->what == ENGINE_EVENT_STARTED) {
 		int64_t late = ev->at_wall_ns - h->start_wall_ns;
 		h->on_air = true;
-		if (h->request_id == 0 || late <= 0)
+		h->aired_at_ns = ev->at_wall_ns;
+		if (h->request_id != 0) {
+			request_update(p, h->request_id, STATS_REQUEST_ON_AIR,
+			    ev->at_wall_ns, NULL);
+			request_times(p, h->request_id, ev->at_wall_ns,
+			    h->floating ? h->end_wall_ns + (late > 0 ? late : 0)
+					: 0);
+		}
+		if (!h->floating || late <= 0)
 			return;
 		/* It started late (its source took a while): what waits
 		 * for its end waits that much longer. */
@@ -824,6 +888,62 @@ drop_under_hold(const struct engine_item *it, void *arg)
 	       it->start_wall_ns < h->until_wall_ns;
 }
 
+/*
+ * What outranks a new API segment of priority prio at *start: a scheduled
+ * segment or an earlier API segment of strictly higher priority on air
+ * then. It waits for their end (*start moves), a few times over; true
+ * with why filled when it had to wait.
+ */
+static bool
+wait_for_higher(
+    struct programme *p, int prio, int64_t *start, char *why, size_t len)
+{
+	struct schedule_occurrence act;
+	bool waited = false, moved;
+	char when[64];
+	int round;
+	size_t i;
+
+	for (round = 0; round < 8; round++) {
+		moved = false;
+		if (p->schedule != NULL &&
+		    schedule_active(p->schedule, *start, &act) == 0 &&
+		    act.segment != SCHEDULE_NONE &&
+		    act.until_wall_ns != CRON_NEVER) {
+			const struct schedule_segment *seg =
+			    schedule_segment(p->schedule, act.segment);
+			if (seg->priority > prio &&
+			    act.until_wall_ns > *start) {
+				*start = act.until_wall_ns;
+				snprintf(why, len,
+				    "segment %s (priority %d) is on air until "
+				    "%s",
+				    seg->name, seg->priority,
+				    schedule_format_local(p->schedule, *start,
+					when, sizeof(when)));
+				moved = true;
+			}
+		}
+		for (i = 0; i < HANDED_MAX && !moved; i++) {
+			const struct handed *h = &p->handed[i];
+			if (h->key == 0 || h->request_id == 0 ||
+			    h->priority <= prio || h->start_wall_ns > *start ||
+			    h->end_wall_ns <= *start)
+				continue;
+			*start = h->end_wall_ns;
+			util_format_iso8601(*start, false, when, sizeof(when));
+			snprintf(why, len,
+			    "segment %s (priority %d) is on air until %s",
+			    h->segment, h->priority, when);
+			moved = true;
+		}
+		if (!moved)
+			break;
+		waited = true;
+	}
+	return waited;
+}
+
 int
 programme_play(struct programme *p, const struct programme_request *req,
     uint64_t *id_out, char *err, size_t errlen)
@@ -834,6 +954,8 @@ programme_play(struct programme *p, const struct programme_request *req,
 	int64_t duration = req->duration_ns;
 	const char *name =
 	    req->name != NULL && req->name[0] != '\0' ? req->name : "api";
+	char why[256] = "";
+	int64_t start;
 	uint64_t id;
 	struct source_spec spec = {
 	    .name = name,
@@ -860,15 +982,25 @@ programme_play(struct programme *p, const struct programme_request *req,
 		snprintf(err, errlen, "duration is required for this source");
 		return -EINVAL;
 	}
+	if (duration < PROGRAMME_API_MIN_NS) {
+		snprintf(err, errlen,
+		    "duration: at least 0.1 s (%.3f s would not be heard)",
+		    (double)duration / 1e9);
+		return -EINVAL;
+	}
+	it.priority =
+	    req->has_priority ? req->priority : PROGRAMME_API_PRIORITY;
+	start = req->at_wall_ns > now ? req->at_wall_ns : now;
+	if (wait_for_higher(p, it.priority, &start, why, sizeof(why)))
+		log_info(MOD, "control: %s segment %s waits: %s",
+		    schedule_source_name(req->kind), name, why);
 	if (open_source(p, &spec, &it, err, errlen) < 0)
 		return -EINVAL;
 	id = ++p->next_request_id;
 	it.key = API_KEY(id);
-	it.priority =
-	    req->has_priority ? req->priority : PROGRAMME_API_PRIORITY;
 	it.fade_ns = SCHEDULE_FADE_DEFAULT_NS;
-	if (req->at_wall_ns > now) {
-		it.start_wall_ns = req->at_wall_ns;
+	if (start > now) {
+		it.start_wall_ns = start;
 		it.end_wall_ns = it.start_wall_ns + duration;
 	} else {
 		/* Now: on air as soon as its source has audio (the grace),
@@ -895,6 +1027,9 @@ programme_play(struct programme *p, const struct programme_request *req,
 		(void)engine_drop_pending(p->engine, drop_under_hold, hd,
 		    "a control-API segment of higher priority holds its time");
 	}
+	if (why[0] != '\0')
+		snprintf(err, errlen, "request %llu waits: %s",
+		    (unsigned long long)id, why);
 	log_debug(MOD, "control: request %llu: %s segment %s queued for %.1f s",
 	    (unsigned long long)id, schedule_source_name(req->kind), name,
 	    (double)duration / 1e9);

@@ -53,6 +53,8 @@ void programme_tick(struct programme *p, int64_t now_wall_ns);
 /* The priority of an API segment that does not give one: above any
  * scheduled segment that keeps the default 0. */
 #define PROGRAMME_API_PRIORITY 100
+/* The shortest API segment: less would not be heard. */
+#define PROGRAMME_API_MIN_NS (100 * NS_PER_MS)
 
 struct programme_request {
 	enum schedule_source kind; /* file, playlist, stream, tone, silence,

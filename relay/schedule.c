@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include <ini.h>
@@ -795,11 +796,17 @@ schedule_load(const char *path, const char *timezone, struct schedule **out,
 		snprintf(err, errlen, "[schedule] timezone: %s", why);
 		goto fail;
 	}
-	ps.fp = fopen(path, "re");
+	/* Never blocks: a FIFO in place of the file would hang the main
+	 * thread (reload) in open(). */
+	rc = util_open_regular(path);
+	ps.fp = rc >= 0 ? fdopen(rc, "r") : NULL;
 	if (ps.fp == NULL) {
-		rc = -errno;
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		if (rc >= 0) {
+			close(rc);
+			rc = -ENOMEM;
+		}
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    util_open_strerror(rc));
 		goto fail;
 	}
 	rc = ini_parse_stream(read_line, &ps, on_key, &ps);

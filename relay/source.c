@@ -76,7 +76,11 @@ struct playlist_entry {
 	bool warned;	     /* a failure to play it was logged */
 };
 
+/* How many unplayable playlist entries are named in the log. */
+#define SOURCE_UNPLAYABLE_LOGGED 5
+
 struct source {
+	size_t n_unplayable; /* playlist entries skipped while listing */
 	enum schedule_source kind;
 	char mod[SOURCE_MOD_LEN]; /* "source[NAME]" for log lines */
 	int rate_hz;
@@ -258,8 +262,11 @@ playlist_add(struct source *s, char *path, const char *where)
 	int rate_hz;
 
 	if (probe_file(path, &frames, &rate_hz, err, sizeof(err)) < 0) {
-		log_warn(s->mod, "%s%s; skipping it", where,
-		    log_escape(esc, sizeof(esc), err));
+		/* A folder of thousands of unreadable files must not flood
+		 * the log: the first few by name, then a count at the end. */
+		if (++s->n_unplayable <= SOURCE_UNPLAYABLE_LOGGED)
+			log_warn(s->mod, "%s%s; skipping it", where,
+			    log_escape(esc, sizeof(esc), err));
 		free(path);
 		return 0;
 	}
@@ -336,7 +343,8 @@ playlist_from_dir(struct source *s, const char *dir, char *err, size_t errlen)
 		}
 		names[n++] = path;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++) {
 		path = names[i];
 		names[i] = NULL;
@@ -492,6 +500,9 @@ playlist_setup(
 		    spec->path);
 		return -EINVAL;
 	}
+	if (s->n_unplayable > SOURCE_UNPLAYABLE_LOGGED)
+		log_warn(s->mod, "%s: %zu more unplayable file(s) skipped",
+		    spec->path, s->n_unplayable - SOURCE_UNPLAYABLE_LOGGED);
 	if (rc < 0)
 		return rc;
 	if (s->n_entries == 0) {

@@ -68,6 +68,10 @@ struct switcher {
 	int64_t fade_len;
 	float *old_buf;
 	int64_t starved_frames; /* cur's current underrun, bridged */
+	/* switcher_set_end() for the item on air, applied by the engine
+	 * thread at its next block (items_lock) */
+	uint64_t end_req_key;
+	int64_t end_req_ns;
 	atomic_int_fast64_t start_grace_ns;
 	int64_t frames_total;	/* programme frames so far */
 	int64_t anchor_wall_ns; /* wall time of frame 0; 0: not yet */
@@ -350,6 +354,16 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 	size_t pos = 0;
 
 	update_anchor(sw, n, now_wall_ns, queued_frames);
+	pthread_mutex_lock(&sw->items_lock);
+	if (sw->end_req_key != 0) {
+		if (sw->end_req_key == sw->cur.key && !item_is_live(&sw->cur)) {
+			sw->cur.end_wall_ns = sw->end_req_ns;
+			sw->cur_end_frame = wall_to_frame(sw, sw->end_req_ns);
+			publish_programme(sw);
+		}
+		sw->end_req_key = 0;
+	}
+	pthread_mutex_unlock(&sw->items_lock);
 	while (pos < n) {
 		int64_t f = sw->frames_total + (int64_t)pos;
 		int64_t next_k = (int64_t)n;
@@ -537,7 +551,7 @@ switcher_drop_pending(
 	for (i = 0; i < sw->n_pending; i++) {
 		struct engine_item *it = &sw->pending[i];
 		if (drop(it, arg)) {
-			push_event(sw, it, ENGINE_EVENT_DROPPED,
+			push_event(sw, it, ENGINE_EVENT_WITHDRAWN,
 			    util_now_wall_ns(), why);
 			retire(sw, it->src);
 			n++;
@@ -548,6 +562,23 @@ switcher_drop_pending(
 	sw->n_pending = kept;
 	pthread_mutex_unlock(&sw->items_lock);
 	return n;
+}
+
+void
+switcher_set_end(struct switcher *sw, uint64_t key, int64_t end_wall_ns)
+{
+	size_t i;
+
+	if (key == 0)
+		return;
+	pthread_mutex_lock(&sw->items_lock);
+	for (i = 0; i < sw->n_pending; i++) {
+		if (sw->pending[i].key == key)
+			sw->pending[i].end_wall_ns = end_wall_ns;
+	}
+	sw->end_req_key = key;
+	sw->end_req_ns = end_wall_ns;
+	pthread_mutex_unlock(&sw->items_lock);
 }
 
 void

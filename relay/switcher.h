@@ -60,6 +60,7 @@ void switcher_clear_pending(struct switcher *sw);
 size_t switcher_drop_pending(
     struct switcher *sw, engine_item_pred *drop, void *arg, const char *why);
 void switcher_set_start_grace(struct switcher *sw, int64_t grace_ns);
+void switcher_set_end(struct switcher *sw, uint64_t key, int64_t end_wall_ns);
 
 /* A segment whose source comes up short mid-way (a feed late, a slow
  * disk) is bridged with silence for up to this long before it is dropped

@@ -85,7 +85,8 @@ log_mark
 kill -HUP "$RELAY_PID"
 wait_for -t 10 -m "the reload to be rejected" log_since 'reload rejected' ||
     fail "a reload to an impossible encoding was not rejected"
-log_since 'reload rejected.*\[encoding mobile\]: libvorbisenc cannot encode 8000 Hz' ||
+enc_line=$(grep -n '^\[encoding mobile\]$' "$conf" | cut -d: -f1)
+log_since "reload rejected.*relay\\.conf:$enc_line: \\[encoding mobile\\]: libvorbisenc cannot encode 8000 Hz" ||
     fail "the rejection does not say why: $(relay_lines | grep 'reload rejected' | tail -1)"
 if log_since 'settings changed|restarting|stream ended'; then
 	fail "a rejected reload touched outputs: $(relay_lines | tail -5)"

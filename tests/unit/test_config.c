@@ -312,6 +312,19 @@ test_missing_file(void **state)
 	    0);
 	assert_null(cfg);
 	assert_non_null(strstr(err, "/nonexistent/relay.conf: cannot open"));
+
+	/* A FIFO in place of the file is refused at once: opening it would
+	 * wait for a writer and hang a reload (and SIGTERM) for good. */
+	{
+		char fifo[512];
+
+		snprintf(fifo, sizeof(fifo), "%s/relay.fifo", tmpdir);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		assert_int_not_equal(
+		    config_load(fifo, &cfg, err, sizeof(err)), 0);
+		assert_non_null(strstr(err, "not a regular file"));
+		unlink(fifo);
+	}
 }
 
 static void

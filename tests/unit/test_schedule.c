@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -428,6 +429,13 @@ test_timezone_and_open_errors(void **state)
 	snprintf(want, sizeof(want), "%s: cannot open: %s",
 	    DATA_DIR "/nope.conf", strerror(ENOENT));
 	assert_string_equal(err, want);
+	/* A FIFO is refused at once (open() would wait for a writer). */
+	snprintf(want, sizeof(want), "%s/schedule.fifo", scratch_dir);
+	assert_int_equal(mkfifo(want, 0600), 0);
+	assert_int_equal(schedule_load(want, "UTC", &s, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(want);
 }
 
 static void

@@ -392,6 +392,24 @@ test_fifo_refused(void **state)
 	unlink(m3u);
 }
 
+/* An empty playlist folder: refused with a reason (qsort of nothing
+ * used to be called with NULL, undefined behaviour that UBSan aborts). */
+static void
+test_playlist_empty_dir(void **state)
+{
+	struct source_spec spec = {
+	    .name = "p", .kind = SCHEDULE_SOURCE_PLAYLIST};
+	char dir[512], err[256] = "";
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/empty-list", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	spec.path = dir;
+	assert_null(open_spec(&spec, 2, err, sizeof(err)));
+	assert_string_not_equal(err, "");
+	rmdir(dir);
+}
+
 static void
 test_probe_duration(void **state)
 {
@@ -1386,6 +1404,7 @@ main(void)
 	    cmocka_unit_test(test_file_resampled),
 	    cmocka_unit_test(test_file_missing_and_corrupt),
 	    cmocka_unit_test(test_fifo_refused),
+	    cmocka_unit_test(test_playlist_empty_dir),
 	    cmocka_unit_test(test_probe_duration),
 	    cmocka_unit_test(test_playlist_dir),
 	    cmocka_unit_test(test_playlist_m3u),
