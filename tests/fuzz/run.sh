@@ -43,6 +43,13 @@ hdr = b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + \
 open(os.path.join(sys.argv[1], "tone.wav"), "wb").write(hdr + pcm)
 PY
 
+# Real zone files for the TZif target (tzdata, on every Debian machine).
+mkdir -p "$work/tzif-seed"
+for z in Europe/London America/New_York Australia/Lord_Howe Asia/Kolkata UTC; do
+	[[ -f /usr/share/zoneinfo/$z ]] &&
+	    cp "/usr/share/zoneinfo/$z" "$work/tzif-seed/${z//\//_}"
+done
+
 for bin in build/fuzz/bin/fuzz_*; do
 	[[ -x $bin ]] || continue
 	name=$(basename "$bin")
@@ -61,6 +68,7 @@ for bin in build/fuzz/bin/fuzz_*; do
 	seeds=()
 	[[ -d tests/fuzz/seed/$short ]] && seeds+=("tests/fuzz/seed/$short")
 	[[ $short == audio_file ]] && seeds+=("$work/wav-seed")
+	[[ $short == tzif ]] && seeds+=("$work/tzif-seed")
 	# shellcheck disable=SC2207
 	seeds+=($(extra_seeds "$name"))
 	if ((ok)) && ! TMPDIR=$work "$bin" -max_total_time="$seconds" \
