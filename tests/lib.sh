@@ -33,6 +33,8 @@
 #                                 listed in status-json.xsl
 #                                 ICE_SOURCE_TIMEOUT (10) sets its
 #                                 <source-timeout> in seconds.
+#                                 ICE_EXTRA_BIND=ADDR adds a second
+#                                 listen socket on ADDR (test 18).
 #                                 Sets ICE_PORT[NAME], ICE_PASSWORD[NAME]
 #                                 (source), ICE_ADMIN_PASSWORD[NAME],
 #                                 ICE_PID[NAME], ICE_DIR[NAME], and
@@ -327,7 +329,11 @@ start_icecast()
     <listen-socket>
         <port>$port</port>
         <bind-address>127.0.0.1</bind-address>
-    </listen-socket>
+    </listen-socket>${ICE_EXTRA_BIND:+
+    <listen-socket>
+        <port>$port</port>
+        <bind-address>$ICE_EXTRA_BIND</bind-address>
+    </listen-socket>}
     <fileserve>1</fileserve>$mounts
     <paths>
         <basedir>/usr/share/icecast2</basedir>
