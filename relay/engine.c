@@ -429,7 +429,6 @@ engine_reconfigure_commit(
 	for (i = 0; i < n_old; i++)
 		encoder_free(old[i]);
 	engine_reconfigure_abort(rb);
-	engine_set_title(e, cfg->input.title, cfg->input.artist);
 	return n_fresh;
 }
 

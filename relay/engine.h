@@ -86,8 +86,9 @@ void engine_detach(struct engine *e, struct packet_queue *q);
 
 /* Reload: encodings whose settings changed are rebuilt (their outputs see
  * a new chain), new ones created, removed ones dropped after their
- * subscribers detached; the silence threshold and live title follow cfg.
- * 0, or negative errno with err filled and nothing changed. */
+ * subscribers detached; the silence threshold follows cfg (the live title is
+ * the caller's: engine_set_title). 0, or negative errno with err filled and
+ * nothing changed. */
 RELAY_MUST_CHECK int engine_reconfigure(
     struct engine *e, const struct config *cfg, char *err, size_t errlen);
 

@@ -324,7 +324,13 @@ reload(struct relay *r, char *msg, size_t msglen)
 		if (r->input == NULL)
 			log_err(MOD, "%s", err);
 	}
-	engine_set_title(r->engine, next->input.title, next->input.artist);
+	/* The live title follows the config only when the config's title
+	 * changed: an unchanged reload keeps what the operator set through
+	 * POST /api/metadata. */
+	if (!util_str_same(old->input.title, next->input.title) ||
+	    !util_str_same(old->input.artist, next->input.artist))
+		engine_set_title(
+		    r->engine, next->input.title, next->input.artist);
 	engine_set_start_grace(r->engine, next->schedule.start_grace_ns);
 	for (i = 0; i < r->n_outputs; i++)
 		output_set_poll_interval(
@@ -598,6 +604,18 @@ main(int argc, char **argv)
 			schedule_free(s);
 			config_free(r.cfg);
 			return 1;
+		}
+		{
+			const char *what = config_exposed_secret(r.cfg);
+			if (what != NULL) {
+				fprintf(stderr,
+				    "%s: warning: holds %s and is readable by "
+				    "every user; chmod o-r it or use a _file "
+				    "or "
+				    "_env key\n",
+				    path, what);
+				n_warnings++;
+			}
 		}
 		config_print_summary(r.cfg, stdout);
 		if (s != NULL) {

@@ -540,8 +540,9 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 		    err);
 		return;
 	}
-	if ((seg->source == SCHEDULE_SOURCE_FILE ||
-		seg->source == SCHEDULE_SOURCE_PLAYLIST) &&
+	/* A playlist loops through its window (the source wraps the skip);
+	 * only a single file can have ended before relay joined. */
+	if (seg->source == SCHEDULE_SOURCE_FILE &&
 	    ended_before_join(p, seg->name, &it, spec.skip_ns))
 		return;
 	if (engine_schedule(p->engine, &it) < 0) {

@@ -226,6 +226,12 @@ util_hash_str(uint64_t h, const char *text)
 	return util_hash(h, text, strlen(text) + 1);
 }
 
+bool
+util_str_same(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
 int64_t
 util_round_ns(int64_t ns, int64_t unit)
 {

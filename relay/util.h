@@ -51,6 +51,9 @@ void util_sleep_ns(int64_t ns);
 uint64_t util_hash(uint64_t h, const void *data, size_t len);
 uint64_t util_hash_str(uint64_t h, const char *text);
 
+/* Whether two optional strings are equal (NULL equals NULL and ""). */
+bool util_str_same(const char *a, const char *b);
+
 /* ns rounded to the nearest multiple of unit (half up); ns itself when
  * negative or too close to INT64_MAX to round. */
 int64_t util_round_ns(int64_t ns, int64_t unit);

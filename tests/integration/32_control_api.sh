@@ -178,6 +178,9 @@ log_since 'main: reloaded' || fail "no reload in the log after POST /api/reload"
 log_since 'reloading' || fail "no 'reloading' line"
 status_has '.reload.ok == true' ||
     fail "/api/status reload: $(status_now | jq -c .reload)"
+# An unchanged reload keeps the title the operator set.
+status_has '.now.title == "Morning news über alles"' ||
+    fail "the reload dropped the operator's title: $(status_now | jq -c .now)"
 # A broken config: 422 with FILE:LINE, nothing changes, status shows it.
 cp "$T/relay.conf" "$T/relay.conf.good"
 printf '\n[output broken]\nport = 99999\n' >>"$T/relay.conf"

@@ -36,6 +36,13 @@ source = tone
 frequency = 1000
 duration = 16s
 
+[segment filler]
+at = $(utc $((t0 + 28)))
+source = playlist
+path = $T/filler
+duration = 24s
+priority = -1
+
 [segment HI]
 at = $(utc $((t0 + 18)))
 source = tone
@@ -57,6 +64,11 @@ EOF
 	} >"$T/schedule.conf.new"
 	mv "$T/schedule.conf.new" "$T/schedule.conf"
 }
+mkdir -p "$T/filler"
+for n in 1 2; do
+	sox -n -r 44100 -c 1 -b 16 "$T/filler/track$n.wav" synth 3 sine \
+	    $((300 * n)) vol 0.2 2>/dev/null || fail "sox failed"
+done
 write_schedule yes
 cat >"$T/relay.conf" <<EOF
 [input]
@@ -122,6 +134,22 @@ wait_for -t 8 -m "flash on air after HI" on_air flash ||
 wait_for -t 5 -m "request $req done" status_has \
     ".requests[] | select(.id == $req) | .state == \"done\" and .reason == null" ||
     fail "request $req: $(status_now | jq -c .requests)"
+
+# A 6 s playlist looping through a 24 s window, broken into by an API
+# segment: it comes back afterwards (it used to be taken for a file that
+# had ended, and live played).
+wait_for -t 15 -m "filler on air" on_air filler ||
+    fail "the filler never went on air: $(status_now | jq -c .now)"
+sleep_until $((t0 + 35))
+code=$(call --data '{"source":"tone","frequency":1500,"duration":"2s","name":"flash2"}' \
+    "$URL/api/segments")
+[[ $code == 202 ]] || fail "POST /api/segments: $code $(cat "$T/body")"
+wait_for -t 4 -m "flash2 on air" on_air flash2 || fail "flash2 never aired"
+wait_for -t 5 -m "filler again" on_air filler ||
+    fail "the playlist did not come back after the API segment: $(status_now | jq -c .now) $(relay_lines | grep filler | tail -2)"
+if log_has 'segment filler: the file ended'; then
+	fail "the playlist was taken for a file that had ended"
+fi
 
 # Too short to hear.
 code=$(call --data '{"source":"tone","duration":"1ms"}' "$URL/api/segments")
