@@ -4,6 +4,8 @@
  *
  * Threads: main thread.
  */
+#include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "audio_file.h"
@@ -152,6 +154,38 @@ check_overlaps(const struct config *cfg, const struct schedule *s, FILE *errs)
 	return 1;
 }
 
+/* File outputs: the folder must exist and be writable, or relay would
+ * retry opening it forever. */
+static int
+check_file_outputs(const struct config *cfg, FILE *errs)
+{
+	char dir[4096], *slash;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct output_config *o = &cfg->outputs[i];
+
+		if (o->type != OUTPUT_FILE || o->path == NULL)
+			continue;
+		util_strlcpy(dir, o->path, sizeof(dir));
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			util_strlcpy(dir, ".", sizeof(dir));
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		if (access(dir, W_OK | X_OK) != 0) {
+			fprintf(errs,
+			    "%s:%d: [output %s] path: cannot write in %s: %s\n",
+			    cfg->path, o->line, o->name, dir, strerror(errno));
+			n++;
+		}
+	}
+	return n;
+}
+
 int
 check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
     int *n_warnings)
@@ -160,6 +194,7 @@ check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
 
 	n = check_encodings(cfg, errs);
 	n += check_input(cfg, errs);
+	n += check_file_outputs(cfg, errs);
 	w = check_segments(cfg, s, errs);
 	w += check_overlaps(cfg, s, errs);
 	if (n_warnings != NULL)

@@ -450,6 +450,10 @@ status_client_main(int argc, char **argv)
 		    body.too_big      ? "answer larger than 1 MB"
 		    : cerr[0] != '\0' ? cerr
 				      : curl_easy_strerror(cc));
+		if (cc == CURLE_COULDNT_CONNECT)
+			fprintf(stderr,
+			    "relay status: is relay running there? Point at "
+			    "its [status] listen with -c FILE or --url URL\n");
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);

@@ -163,6 +163,7 @@ password = $SECRET_MARK-sched
 [schedule]
 file = schedule.conf
 EOF
+chmod 600 "$T/sched/relay.conf"
 run_check segment_missing "$T/sched/relay.conf"
 [[ $rc -eq 0 ]] || problem "missing segment file: exit $rc, expected 0: $(head -n 2 "$err")"
 grep -qF "schedule.conf:6: [segment bulletin] path: " "$err" ||
