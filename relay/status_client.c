@@ -312,13 +312,25 @@ print_off_air_reasons(const cJSON *doc)
 	const cJSON *input, *arr, *it;
 	bool any_conn = false, any_listed = false, any_reachable = false;
 
+	const cJSON *now = cJSON_GetObjectItemCaseSensitive(doc, "now");
+	const char *seg = jstr(now, "segment");
+	bool said = false;
+
 	input = cJSON_GetObjectItemCaseSensitive(doc, "input");
 	printf("Off air because:");
-	if (!jbool(input, "flowing"))
-		printf(" no audio is entering;");
-	else if (jnum0(input, "silent_s") >= STATUS_RULES_SILENT_MAX_S)
-		printf(" the input has been silent for %.0f s;",
-		    jnum0(input, "silent_s"));
+	/* The level is the programme's: name what is on air. */
+	if (!jbool(input, "flowing")) {
+		printf(" no audio is entering");
+		said = true;
+	} else if (jnum0(input, "silent_s") >= STATUS_RULES_SILENT_MAX_S) {
+		if (seg[0] != '\0')
+			printf(" segment %s has been silent for %.0f s", seg,
+			    jnum0(input, "silent_s"));
+		else
+			printf(" the live input has been silent for %.0f s",
+			    jnum0(input, "silent_s"));
+		said = true;
+	}
 	arr = cJSON_GetObjectItemCaseSensitive(doc, "outputs");
 	cJSON_ArrayForEach(it, arr)
 	{
@@ -333,14 +345,15 @@ print_off_air_reasons(const cJSON *doc)
 		}
 	}
 	if (!any_conn)
-		printf(" no Icecast output is connected;");
+		printf("%s no Icecast output is connected", said ? ";" : "");
 	else if (!any_reachable)
-		printf(" Icecast's status page does not answer;");
+		printf("%s Icecast's status page does not answer",
+		    said ? ";" : "");
 	else if (!any_listed)
-		printf(" Icecast does not list our mount (yet);");
-	if (strcmp(jstr(doc, "state"), "off_air") == 0 && any_listed &&
-	    jbool(input, "flowing"))
-		printf(" the programme is off air;");
+		printf("%s Icecast does not list our mount (yet)",
+		    said ? ";" : "");
+	else if (!said)
+		printf(" the programme is off air");
 	printf("\n");
 }
 
