@@ -205,6 +205,18 @@ static const struct config_key config_keys[] = {
 	SS(poll_icecast_ns),
 	"How often to read Icecast's status, or off (no listener counts, "
 	"no on-air check, no server-side stall check)."},
+    {SEC_STATUS, "cors_origins", KT_STRING, 0, 0, NULL, NULL, true,
+	SS(cors_origins_text),
+	"Web origins (https://host[:port], comma-separated, or *) whose "
+	"pages may read /api/status and /api/events; default none."},
+    {SEC_STATUS, "media_dirs", KT_STRING, 0, 0, NULL, NULL, true,
+	SS(media_dirs_text),
+	"Directories (comma-separated, or none) that control API file and "
+	"playlist segments must lie in; default: the schedule file's."},
+    {SEC_STATUS, "feed_hosts", KT_STRING, 0, 0, NULL, NULL, true,
+	SS(feed_hosts_text),
+	"Hosts (comma-separated, or none) control API stream segments may "
+	"pull from; default: any but loopback and link-local."},
 
     {SEC_SCHEDULE, "file", KT_STRING, 0, 0, NULL, NULL, true, SC(file),
 	"Schedule file (see docs/schedule.md)."},
@@ -998,6 +1010,174 @@ weak_password(const char *p)
 	return p[0] == '\0' || strcmp(p, "hackme") == 0;
 }
 
+/* What one item of a list key must look like; NULL or a reason. */
+typedef const char *list_item_check(const char *item);
+
+static const char *
+check_origin(const char *o)
+{
+	const char *rest = util_http_url_rest(o);
+
+	if (strcmp(o, "*") == 0)
+		return NULL;
+	if (rest == NULL || *rest == '\0' || strchr(rest, '/') != NULL ||
+	    strpbrk(rest, "?#@") != NULL)
+		return "is not an origin such as https://radio.example or "
+		       "http://127.0.0.1:8081 (scheme, host, port; no path)";
+	return NULL;
+}
+
+static const char *
+check_dir(const char *d)
+{
+	if (strstr(d, "/../") != NULL || strcmp(d, "..") == 0 ||
+	    strncmp(d, "../", 3) == 0 ||
+	    (strlen(d) >= 3 && strcmp(d + strlen(d) - 3, "/..") == 0))
+		return "must not contain \"..\"";
+	return NULL;
+}
+
+static const char *
+check_host(const char *h)
+{
+	const char *p;
+
+	if (strstr(h, "://") != NULL || strpbrk(h, "/@?#%") != NULL)
+		return "is not a host name or address (like "
+		       "feeds.example.org, 192.0.2.7 or [2001:db8::7])";
+	for (p = h; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return "must not hold spaces or control characters";
+	}
+	return NULL;
+}
+
+/*
+ * Splits a comma-separated key of [status] into *list (items trimmed,
+ * empty ones skipped). "none" alone gives an empty list. 0 or -EINVAL
+ * with the error set at the key's line.
+ */
+static int
+parse_list(struct parse_state *ps, const struct section_state *s,
+    const char *key, const char *text, list_item_check *check,
+    struct config_list *list)
+{
+	const char *p = text, *why;
+	char item[1024];
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strcasecmp(p, "none") == 0)
+		return 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		const char *next = p + n + (p[n] == ',' ? 1 : 0);
+
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n >= sizeof(item)) {
+			set_err(ps, line_of(s, key),
+			    "[status] %s: an item is over %zu bytes", key,
+			    sizeof(item) - 1);
+			return -EINVAL;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		p = next;
+		if (n == 0)
+			continue;
+		if ((why = check(item)) != NULL) {
+			set_err(ps, line_of(s, key), "[status] %s: \"%s\" %s",
+			    key, item, why);
+			return -EINVAL;
+		}
+		if (list->n == CONFIG_MAX_LIST_ITEMS) {
+			set_err(ps, line_of(s, key),
+			    "[status] %s: more than %d items", key,
+			    CONFIG_MAX_LIST_ITEMS);
+			return -EINVAL;
+		}
+		list->item[list->n] = strdup(item);
+		if (list->item[list->n] == NULL) {
+			set_err(ps, line_of(s, key), "out of memory");
+			return -ENOMEM;
+		}
+		list->n++;
+	}
+	return 0;
+}
+
+static void
+list_free(struct config_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		free(list->item[i]);
+	list->n = 0;
+}
+
+/* The [status] lists; media_dirs defaults to the schedule's directory. */
+static int
+parse_status_lists(struct parse_state *ps, const struct section_state *s)
+{
+	struct status_config *st = &ps->cfg->status;
+	size_t i;
+
+	if (s != NULL && st->cors_origins_text != NULL &&
+	    parse_list(ps, s, "cors_origins", st->cors_origins_text,
+		check_origin, &st->cors_origins) < 0)
+		return -EINVAL;
+	for (i = 0; i < st->cors_origins.n; i++) {
+		if (strcmp(st->cors_origins.item[i], "*") == 0 &&
+		    st->cors_origins.n > 1) {
+			set_err(ps, line_of(s, "cors_origins"),
+			    "[status] cors_origins: \"*\" must stand alone");
+			return -EINVAL;
+		}
+	}
+	if (s != NULL && st->feed_hosts_text != NULL) {
+		st->feed_hosts_set = true;
+		if (parse_list(ps, s, "feed_hosts", st->feed_hosts_text,
+			check_host, &st->feed_hosts) < 0)
+			return -EINVAL;
+	}
+	if (s != NULL && st->media_dirs_text != NULL) {
+		if (parse_list(ps, s, "media_dirs", st->media_dirs_text,
+			check_dir, &st->media_dirs) < 0)
+			return -EINVAL;
+		/* Relative to the config file, as every other path in it. */
+		for (i = 0; i < st->media_dirs.n; i++)
+			resolve_in_place(ps->path, &st->media_dirs.item[i]);
+	} else if (ps->cfg->schedule.file != NULL) {
+		/* Already resolved against the config file's directory. */
+		const char *f = ps->cfg->schedule.file;
+		const char *slash = strrchr(f, '/');
+
+		st->media_dirs.item[0] = slash == NULL ? strdup(".")
+					 : slash == f
+					     ? strdup("/")
+					     : strndup(f, (size_t)(slash - f));
+		if (st->media_dirs.item[0] == NULL) {
+			set_err(ps, 0, "out of memory");
+			return -ENOMEM;
+		}
+		st->media_dirs.n = 1;
+	}
+	for (i = 0; i < st->media_dirs.n; i++) {
+		char *d = st->media_dirs.item[i];
+		size_t n = strlen(d);
+
+		while (n > 1 && d[n - 1] == '/')
+			d[--n] = '\0';
+	}
+	return 0;
+}
+
 /* Cross-key checks once the whole file is read. */
 static int
 validate(struct parse_state *ps)
@@ -1233,6 +1413,8 @@ validate(struct parse_state *ps)
 			return -EINVAL;
 		}
 	}
+	if (parse_status_lists(ps, s) < 0)
+		return -EINVAL;
 	s = find_section(ps, SEC_SCHEDULE, 0);
 	if (s != NULL && cfg->schedule.timezone != NULL) {
 		char tzpath[512];
@@ -1292,6 +1474,9 @@ config_free(struct config *cfg)
 		explicit_bzero(cfg->status.token, strlen(cfg->status.token));
 	free_strings(&cfg->status, SEC_STATUS);
 	free(cfg->status.listen_host);
+	list_free(&cfg->status.cors_origins);
+	list_free(&cfg->status.media_dirs);
+	list_free(&cfg->status.feed_hosts);
 	free_strings(&cfg->schedule, SEC_SCHEDULE);
 	free(cfg->path);
 	free(cfg);

@@ -26,6 +26,13 @@
 #define CONFIG_MAX_ENCODINGS 8
 #define CONFIG_MAX_OUTPUTS 16
 #define CONFIG_ERR_LEN 512
+#define CONFIG_MAX_LIST_ITEMS 16
+
+/* A comma-separated list key, split and checked ([status] media_dirs). */
+struct config_list {
+	char *item[CONFIG_MAX_LIST_ITEMS]; /* owned */
+	size_t n;
+};
 
 enum input_type {
 	INPUT_TONE = 0,
@@ -140,6 +147,21 @@ struct status_config {
 	char *token;	   /* resolved secret or NULL */
 	bool token_inline; /* given as token = ..., in the file itself */
 	int64_t poll_icecast_ns;
+	/* As written (NULL: unset); the lists below are what they mean. */
+	char *cors_origins_text;
+	char *media_dirs_text;
+	char *feed_hosts_text;
+	/* Origins whose pages may read /api/status and /api/events; "*"
+	 * alone = any; empty = none (no CORS header). */
+	struct config_list cors_origins;
+	/* Directories API file/playlist segments must lie in (absolute,
+	 * without a trailing slash). Unset: the schedule file's directory;
+	 * "none" or no schedule: empty (file segments refused). */
+	struct config_list media_dirs;
+	/* Hosts API stream segments may use. feed_hosts_set false: any
+	 * host except loopback and link-local ones. */
+	struct config_list feed_hosts;
+	bool feed_hosts_set;
 };
 
 struct schedule_config {

@@ -17,15 +17,22 @@
  *
  * Threads: see control.h.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,6 +218,9 @@ digits(const char *p, int n, int *out)
 	return 0;
 }
 
+/* The last year "at" may name; later ones are refused before timegm(). */
+#define CONTROL_AT_MAX_YEAR 2200
+
 /* "2026-11-27T10:00:00Z" (also ".250" fractions, "+00:00", a space for
  * the T). 0 or -EINVAL. */
 static int
@@ -241,6 +251,10 @@ parse_utc(const char *s, int64_t *out_ns)
 	}
 	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
 		return -EINVAL;
+	/* Bound the year before any arithmetic: nanoseconds since 1970 in
+	 * an int64_t end in 2262, and "at" is judged against now anyway. */
+	if (year < 1970 || year > CONTROL_AT_MAX_YEAR)
+		return -ERANGE;
 	tm.tm_year = year - 1900;
 	tm.tm_mon = mon - 1;
 	tm.tm_mday = day;
@@ -254,8 +268,23 @@ parse_utc(const char *s, int64_t *out_ns)
 	    back.tm_mday != day || back.tm_hour != hh || back.tm_min != mm ||
 	    back.tm_sec != ss)
 		return -EINVAL;
+	if (t < 0 || t > INT64_MAX / NS_PER_SEC - 1)
+		return -ERANGE;
 	*out_ns = (int64_t)t * NS_PER_SEC + frac_ns;
 	return 0;
+}
+
+/* a > b + gap and a < b - gap (gap >= 0) for any a, b, without overflow. */
+static bool
+after_by(int64_t a, int64_t b, int64_t gap)
+{
+	return b <= INT64_MAX - gap && a > b + gap;
+}
+
+static bool
+before_by(int64_t a, int64_t b, int64_t gap)
+{
+	return b >= INT64_MIN + gap && a < b - gap;
 }
 
 /* A start time more than this far back is a mistake, not "now". */
@@ -268,6 +297,7 @@ field_at(const cJSON *it, int64_t now_wall_ns, int64_t *out_ns, char *err,
     size_t errlen)
 {
 	int64_t at;
+	int rc;
 
 	if (cJSON_IsNull(it)) {
 		*out_ns = 0;
@@ -283,18 +313,26 @@ field_at(const cJSON *it, int64_t now_wall_ns, int64_t *out_ns, char *err,
 		*out_ns = 0;
 		return 0;
 	}
-	if (parse_utc(it->valuestring, &at) < 0) {
+	rc = parse_utc(it->valuestring, &at);
+	if (rc == -ERANGE) {
+		snprintf(err, errlen,
+		    "at: \"%.40s\" is out of range (allowed: from now to 24 "
+		    "hours ahead)",
+		    it->valuestring);
+		return -EINVAL;
+	}
+	if (rc < 0) {
 		snprintf(err, errlen,
 		    "at: \"%.40s\" is not an ISO 8601 UTC time (allowed e.g. "
 		    "\"2026-11-27T10:00:00Z\", or \"now\")",
 		    it->valuestring);
 		return -EINVAL;
 	}
-	if (at < now_wall_ns - CONTROL_AT_PAST_NS) {
+	if (before_by(at, now_wall_ns, CONTROL_AT_PAST_NS)) {
 		snprintf(err, errlen, "at: %s is in the past", it->valuestring);
 		return -EINVAL;
 	}
-	if (at > now_wall_ns + CONTROL_AT_AHEAD_NS) {
+	if (after_by(at, now_wall_ns, CONTROL_AT_AHEAD_NS)) {
 		snprintf(err, errlen,
 		    "at: %s is more than 24 hours ahead "
 		    "(use the schedule file)",
@@ -717,6 +755,532 @@ control_describe(const struct control_request *req, char *buf, size_t len)
 	return buf;
 }
 
+/* ---- Where file and stream segments may come from. ---- */
+
+/* Copies the normalised form of path into out: no "//", "." or "..",
+ * no trailing slash; ".." at the root stays at the root. Purely textual:
+ * it touches no file. path must be absolute. */
+static void
+normalise_path(const char *path, char *out, size_t len)
+{
+	size_t o = 0, n;
+	const char *p = path;
+
+	if (len < 2)
+		return;
+	out[0] = '\0';
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			out[o] = '\0';
+		} else if (o + 1 + n < len) {
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+			out[o] = '\0';
+		} else {
+			/* Too long: an empty result matches no directory. */
+			out[0] = '\0';
+			return;
+		}
+		p += n;
+	}
+	if (o == 0)
+		util_strlcpy(out, "/", len);
+}
+
+/* True when path (normalised, absolute) lies below dir (the same). */
+static bool
+path_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/' && path[1] != '\0';
+	return strncmp(path, dir, n) == 0 && path[n] == '/' &&
+	       path[n + 1] != '\0';
+}
+
+/* dir as an absolute, normalised path (relative to the working
+ * directory, as relay opens it), into out. */
+static void
+absolute_dir(const char *dir, char *out, size_t len)
+{
+	char cwd[PATH_MAX], joined[2 * PATH_MAX + 2];
+
+	if (dir[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL) {
+		normalise_path(dir, out, len);
+		return;
+	}
+	snprintf(joined, sizeof(joined), "%s/%s", cwd, dir);
+	normalise_path(joined, out, len);
+}
+
+int
+control_check_path(const struct config_list *dirs, const char *path, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	char want[PATH_MAX], dir[PATH_MAX], real[PATH_MAX], rdir[PATH_MAX];
+	char joined[2 * PATH_MAX + 2];
+	struct stat st;
+	bool lexical = false;
+	size_t i;
+
+	if (dirs == NULL || dirs->n == 0) {
+		snprintf(err, errlen,
+		    "path: file and playlist segments are off for the API "
+		    "(list the directories they may come from in [status] "
+		    "media_dirs)");
+		return -EACCES;
+	}
+	/* A relative path is taken in the first directory. */
+	if (path[0] != '/') {
+		absolute_dir(dirs->item[0], dir, sizeof(dir));
+		snprintf(joined, sizeof(joined), "%s/%s", dir, path);
+	} else
+		util_strlcpy(joined, path, sizeof(joined));
+	normalise_path(joined, want, sizeof(want));
+	/* First by the text alone, so that nothing outside the directories
+	 * is even looked at; then the real path (symbolic links). Every
+	 * refusal has the same text: it must not tell whether a file
+	 * exists outside them. */
+	for (i = 0; i < dirs->n && !lexical; i++) {
+		absolute_dir(dirs->item[i], dir, sizeof(dir));
+		lexical = path_below(want, dir);
+	}
+	if (!lexical || realpath(want, real) == NULL || stat(real, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		goto refuse;
+	for (i = 0; i < dirs->n; i++) {
+		absolute_dir(dirs->item[i], dir, sizeof(dir));
+		if (realpath(dir, rdir) != NULL && path_below(real, rdir)) {
+			if (strlen(real) >= outlen)
+				goto refuse;
+			util_strlcpy(out, real, outlen);
+			return 0;
+		}
+	}
+refuse:
+	snprintf(err, errlen,
+	    "path: \"%.300s\" is not a file in the media directories "
+	    "([status] media_dirs)",
+	    path);
+	return -EACCES;
+}
+
+/* 127.0.0.0/8, 0.0.0.0/8 (0.0.0.0 reaches the local host on Linux) and
+ * 169.254.0.0/16 (link-local, where cloud metadata services live). */
+static bool
+ipv4_local(const unsigned char *a)
+{
+	return a[0] == 127 || a[0] == 0 || (a[0] == 169 && a[1] == 254);
+}
+
+/* ::1, ::, fe80::/10, and IPv4-mapped or -compatible local addresses. */
+static bool
+ipv6_local(const unsigned char *a)
+{
+	static const unsigned char zero[12],
+	    mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return true;
+	if (memcmp(a, zero, 12) == 0 || memcmp(a, mapped, 12) == 0)
+		return ipv4_local(a + 12);
+	return false;
+}
+
+static bool
+sockaddr_local(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ipv4_local((const unsigned char *)&(
+		    (const struct sockaddr_in *)(const void *)sa)
+				      ->sin_addr);
+	if (sa->sa_family == AF_INET6)
+		return ipv6_local(
+		    ((const struct sockaddr_in6 *)(const void *)sa)
+			->sin6_addr.s6_addr);
+	return true;
+}
+
+/* The host of an http(s) URL, lowercased, without brackets or a final
+ * dot, into out. false when there is none. */
+static bool
+url_host(const char *url, char *out, size_t len)
+{
+	const char *p = util_http_url_rest(url), *end, *at, *h;
+	size_t n, i;
+
+	if (p == NULL)
+		return false;
+	end = p + strcspn(p, "/?#");
+	/* user:password@ before the host */
+	for (at = NULL, h = p; h < end; h++) {
+		if (*h == '@')
+			at = h;
+	}
+	if (at != NULL)
+		p = at + 1;
+	if (*p == '[') {
+		h = memchr(p, ']', (size_t)(end - p));
+		if (h == NULL)
+			return false;
+		p++;
+		n = (size_t)(h - p);
+	} else {
+		h = memchr(p, ':', (size_t)(end - p));
+		n = (size_t)((h != NULL ? h : end) - p);
+	}
+	if (n == 0 || n >= len)
+		return false;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[n] = '\0';
+	if (n > 1 && out[n - 1] == '.')
+		out[n - 1] = '\0';
+	return true;
+}
+
+int
+control_check_feed(const struct config_list *hosts, bool hosts_set,
+    const char *url, char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL, *ai;
+	unsigned char a6[16];
+	struct in_addr a4;
+	char host[256], item[256];
+	size_t i, n;
+	bool local = false;
+
+	if (!url_host(url, host, sizeof(host))) {
+		snprintf(err, errlen, "url: no host in it");
+		return -EINVAL;
+	}
+	if (hosts_set) {
+		for (i = 0; hosts != NULL && i < hosts->n; i++) {
+			const char *h = hosts->item[i];
+
+			n = strlen(h);
+			if (h[0] == '[' && n > 2 && h[n - 1] == ']') {
+				h++;
+				n -= 2;
+			}
+			if (n < sizeof(item)) {
+				memcpy(item, h, n);
+				item[n] = '\0';
+				if (n > 1 && item[n - 1] == '.')
+					item[n - 1] = '\0';
+				if (strcasecmp(item, host) == 0)
+					return 0;
+			}
+		}
+		if (hosts == NULL || hosts->n == 0)
+			snprintf(err, errlen,
+			    "url: stream segments are off for the API "
+			    "([status] feed_hosts = none)");
+		else
+			snprintf(err, errlen,
+			    "url: host %.100s is not in [status] feed_hosts",
+			    host);
+		return -EACCES;
+	}
+	/* inet_aton() takes every form a URL library does: 127.1,
+	 * 2130706433, 0x7f.1. */
+	if (strcmp(host, "localhost") == 0 ||
+	    (strlen(host) > 10 &&
+		strcmp(host + strlen(host) - 10, ".localhost") == 0))
+		local = true;
+	else if (inet_aton(host, &a4) != 0)
+		local = ipv4_local((const unsigned char *)&a4);
+	else if (inet_pton(AF_INET6, host, a6) == 1)
+		local = ipv6_local(a6);
+	else {
+		hints.ai_socktype = SOCK_STREAM;
+		if (getaddrinfo(host, NULL, &hints, &res) != 0) {
+			snprintf(err, errlen,
+			    "url: cannot resolve %.100s (list it in [status] "
+			    "feed_hosts to skip this check)",
+			    host);
+			return -EACCES;
+		}
+		for (ai = res; ai != NULL && !local; ai = ai->ai_next)
+			local = sockaddr_local(ai->ai_addr);
+		freeaddrinfo(res);
+	}
+	if (local) {
+		snprintf(err, errlen,
+		    "url: %.100s is a loopback or link-local address (list it "
+		    "in [status] feed_hosts to allow it)",
+		    host);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* What control_handle() checks requests against: a copy of the [status]
+ * lists, swapped whole by control_configure() and kept alive by a
+ * reference while a request uses it. */
+struct control_policy {
+	int refs; /* under policy_lock */
+	struct config_list media_dirs;
+	struct config_list feed_hosts;
+	bool feed_hosts_set;
+};
+
+static pthread_mutex_t policy_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct control_policy *policy;
+
+static void
+policy_unref(struct control_policy *p)
+{
+	size_t i;
+	bool last;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&policy_lock);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&policy_lock);
+	if (!last)
+		return;
+	for (i = 0; i < p->media_dirs.n; i++)
+		free(p->media_dirs.item[i]);
+	for (i = 0; i < p->feed_hosts.n; i++)
+		free(p->feed_hosts.item[i]);
+	free(p);
+}
+
+static struct control_policy *
+policy_get(void)
+{
+	struct control_policy *p;
+
+	pthread_mutex_lock(&policy_lock);
+	p = policy;
+	if (p != NULL)
+		p->refs++;
+	pthread_mutex_unlock(&policy_lock);
+	return p;
+}
+
+static bool
+list_copy(struct config_list *dst, const struct config_list *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++) {
+		dst->item[i] = strdup(src->item[i]);
+		if (dst->item[i] == NULL)
+			return false;
+		dst->n = i + 1;
+	}
+	return true;
+}
+
+int
+control_configure(const struct config *cfg)
+{
+	struct control_policy *p, *old;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	p->refs = 1;
+	if (cfg != NULL) {
+		p->feed_hosts_set = cfg->status.feed_hosts_set;
+		if (!list_copy(&p->media_dirs, &cfg->status.media_dirs) ||
+		    !list_copy(&p->feed_hosts, &cfg->status.feed_hosts)) {
+			policy_unref(p);
+			return -ENOMEM;
+		}
+	}
+	pthread_mutex_lock(&policy_lock);
+	old = policy;
+	policy = p;
+	pthread_mutex_unlock(&policy_lock);
+	policy_unref(old);
+	return 0;
+}
+
+/* Checks a parsed segment's path or URL against the policy; a path is
+ * replaced by its real path, which is what the main thread opens. */
+static int
+check_sources(struct control_request *req, char *err, size_t errlen)
+{
+	struct control_policy *p = policy_get();
+	char real[PATH_MAX];
+	int rc = 0;
+
+	if (req->what != CONTROL_PLAY)
+		goto out;
+	switch (req->play.kind) {
+	case SCHEDULE_SOURCE_FILE:
+	case SCHEDULE_SOURCE_PLAYLIST:
+		rc = control_check_path(p != NULL ? &p->media_dirs : NULL,
+		    req->path, real, sizeof(real), err, errlen);
+		if (rc == 0)
+			util_strlcpy(req->path, real, sizeof(req->path));
+		break;
+	case SCHEDULE_SOURCE_STREAM:
+		rc = control_check_feed(p != NULL ? &p->feed_hosts : NULL,
+		    p != NULL && p->feed_hosts_set, req->url, err, errlen);
+		break;
+	case SCHEDULE_SOURCE_LIVE:
+	case SCHEDULE_SOURCE_TONE:
+	case SCHEDULE_SOURCE_SILENCE:
+		break;
+	}
+out:
+	policy_unref(p);
+	return rc;
+}
+
+/* ---- Failed token attempts. ---- */
+
+/* CONTROL_AUTH_MAX_FAILS refusals (no, or a wrong, token) from one
+ * address within CONTROL_AUTH_WINDOW_NS lock it out for
+ * CONTROL_AUTH_LOCKOUT_NS: every control call from it gets 429, the token
+ * unchecked, and no audit line. At most CONTROL_AUTH_SLOTS addresses are
+ * tracked; a new one takes the slot idle longest. */
+#define CONTROL_AUTH_MAX_FAILS 5
+#define CONTROL_AUTH_WINDOW_NS (10 * NS_PER_SEC)
+#define CONTROL_AUTH_LOCKOUT_NS (30 * NS_PER_SEC)
+#define CONTROL_AUTH_SLOTS 64
+
+struct auth_slot {
+	char addr[64]; /* "" = free */
+	int64_t window_start_ns;
+	int fails;
+	int64_t locked_until_ns; /* 0 = not locked */
+	unsigned int refused;	 /* calls answered 429 in this lockout */
+	int64_t last_ns;
+};
+
+static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct auth_slot auth_slots[CONTROL_AUTH_SLOTS];
+
+/* "127.0.0.1:50312" -> "127.0.0.1", "[::1]:50312" -> "::1". */
+static void
+client_addr(const char *client, char *out, size_t len)
+{
+	const char *end;
+
+	if (client == NULL)
+		client = "?";
+	if (client[0] == '[' && (end = strchr(client, ']')) != NULL) {
+		snprintf(out, len, "%.*s", (int)(end - client - 1), client + 1);
+		return;
+	}
+	end = strrchr(client, ':');
+	if (end != NULL && strchr(client, ':') == end)
+		snprintf(out, len, "%.*s", (int)(end - client), client);
+	else
+		util_strlcpy(out, client, len);
+}
+
+static struct auth_slot *
+auth_find(const char *addr, bool create, int64_t now)
+{
+	struct auth_slot *victim = NULL, *s;
+	size_t i;
+
+	for (i = 0; i < CONTROL_AUTH_SLOTS; i++) {
+		s = &auth_slots[i];
+		if (strcmp(s->addr, addr) == 0)
+			return s;
+		/* A free slot, else the one idle longest. */
+		if (victim == NULL ||
+		    (victim->addr[0] != '\0' &&
+			(s->addr[0] == '\0' || s->last_ns < victim->last_ns)))
+			victim = s;
+	}
+	if (!create)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	util_strlcpy(victim->addr, addr, sizeof(victim->addr));
+	victim->window_start_ns = now;
+	victim->last_ns = now;
+	return victim;
+}
+
+/* Before the token is looked at: seconds to wait (429) or 0. Logs the end
+ * of a lockout. */
+static unsigned int
+auth_locked(const char *addr, int64_t now)
+{
+	struct auth_slot *s;
+	unsigned int wait_s = 0, refused = 0;
+	bool ended = false;
+
+	pthread_mutex_lock(&auth_lock);
+	s = auth_find(addr, false, now);
+	if (s != NULL && s->locked_until_ns != 0) {
+		if (now < s->locked_until_ns) {
+			wait_s = (unsigned int)((s->locked_until_ns - now +
+						    NS_PER_SEC - 1) /
+						NS_PER_SEC);
+			s->refused++;
+			s->last_ns = now;
+		} else {
+			ended = true;
+			refused = s->refused;
+			memset(s, 0, sizeof(*s));
+		}
+	}
+	pthread_mutex_unlock(&auth_lock);
+	if (ended)
+		log_info("control",
+		    "%s: lockout over (%u calls refused with 429 during it)",
+		    addr, refused);
+	return wait_s;
+}
+
+/* A refused token: true when this call is still worth an audit line (the
+ * first CONTROL_AUTH_MAX_FAILS - 1 of a window); the one that locks the
+ * address out logs that instead. */
+static bool
+auth_failed(const char *addr, const char *why, int64_t now)
+{
+	struct auth_slot *s;
+	bool audit_it = true, locked = false;
+
+	pthread_mutex_lock(&auth_lock);
+	s = auth_find(addr, true, now);
+	if (now - s->window_start_ns > CONTROL_AUTH_WINDOW_NS) {
+		s->window_start_ns = now;
+		s->fails = 0;
+	}
+	s->last_ns = now;
+	if (++s->fails >= CONTROL_AUTH_MAX_FAILS) {
+		s->locked_until_ns = now + CONTROL_AUTH_LOCKOUT_NS;
+		s->refused = 0;
+		s->fails = 0;
+		audit_it = false;
+		locked = true;
+	}
+	pthread_mutex_unlock(&auth_lock);
+	if (locked)
+		log_warn("control",
+		    "%s: %d refused tokens within %" PRId64 " s (last: %s); "
+		    "answering 429 to every control call from it for %" PRId64
+		    " s",
+		    addr, CONTROL_AUTH_MAX_FAILS,
+		    CONTROL_AUTH_WINDOW_NS / NS_PER_SEC, why,
+		    CONTROL_AUTH_LOCKOUT_NS / NS_PER_SEC);
+	return audit_it;
+}
+
 /* ---- The endpoints. ---- */
 
 /* How long a control request waits for the main thread. */
@@ -732,6 +1296,7 @@ control_describe(const struct control_request *req, char *buf, size_t len)
 #define HTTP_METHOD_NOT_ALLOWED 405
 #define HTTP_CONTENT_TOO_LARGE 413
 #define HTTP_UNPROCESSABLE_CONTENT 422
+#define HTTP_TOO_MANY_REQUESTS 429
 #define HTTP_INTERNAL_ERROR 500
 #define HTTP_SERVICE_UNAVAILABLE 503
 
@@ -836,18 +1401,31 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 {
 	enum control_endpoint ep = call->endpoint;
 	struct control_request *req = NULL;
-	char err[700], meaning[900];
-	unsigned int code = 0;
+	char err[700], meaning[900], addr[64];
+	int64_t now = util_now_mono_ns();
+	unsigned int code = 0, wait_s;
 	uint64_t id = 0;
-	bool ok;
+	bool ok, quiet = false;
 	int rc;
 
 	err[0] = '\0';
+	out->retry_after_s = 0;
 	util_strlcpy(meaning, control_verbs[ep], sizeof(meaning));
 	if (strcmp(call->method, "POST") != 0) {
 		code = HTTP_METHOD_NOT_ALLOWED;
 		snprintf(
 		    err, sizeof(err), "%s takes POST only", control_paths[ep]);
+		goto answer;
+	}
+	client_addr(call->client, addr, sizeof(addr));
+	wait_s = auth_locked(addr, now);
+	if (wait_s > 0) {
+		code = HTTP_TOO_MANY_REQUESTS;
+		snprintf(err, sizeof(err),
+		    "too many refused tokens from %s; try again in %u s", addr,
+		    wait_s);
+		out->retry_after_s = wait_s;
+		quiet = true;
 		goto answer;
 	}
 	switch (call->auth) {
@@ -858,19 +1436,24 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		util_strlcpy(err,
 		    "a bearer token is required (Authorization: Bearer TOKEN)",
 		    sizeof(err));
-		goto answer;
+		break;
 	case STATUS_AUTH_WRONG:
 		code = HTTP_FORBIDDEN;
 		util_strlcpy(err, "wrong token", sizeof(err));
-		goto answer;
+		break;
 	case STATUS_AUTH_DISABLED:
 		code = HTTP_FORBIDDEN;
 		util_strlcpy(err,
 		    "control is disabled: set [status] token, "
 		    "token_file or token_env",
 		    sizeof(err));
-		goto answer;
+		break;
 	}
+	/* A relay without a token has none to guess: not counted. */
+	if (code != 0 && call->auth != STATUS_AUTH_DISABLED)
+		quiet = !auth_failed(addr, err, now);
+	if (code != 0)
+		goto answer;
 	if (call->body_bytes > CONTROL_MAX_BODY_BYTES) {
 		code = HTTP_CONTENT_TOO_LARGE;
 		snprintf(err, sizeof(err),
@@ -892,6 +1475,10 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		goto answer;
 	}
 	control_describe(req, meaning, sizeof(meaning));
+	if (check_sources(req, err, sizeof(err)) < 0) {
+		code = HTTP_UNPROCESSABLE_CONTENT;
+		goto answer;
+	}
 	/* A reload rebuilds encoders and drains outputs: give it longer. */
 	rc = control_submit(req,
 	    req->what == CONTROL_RELOAD ? CONTROL_RELOAD_TIMEOUT_NS
@@ -927,7 +1514,8 @@ answer:
 		snprintf(meaning + strlen(meaning),
 		    sizeof(meaning) - strlen(meaning), " (request %" PRIu64 ")",
 		    id);
-	audit(call, code, meaning, ok ? NULL : err, redact, redact_arg);
+	if (!quiet)
+		audit(call, code, meaning, ok ? NULL : err, redact, redact_arg);
 	out->code = code;
 	out->body = answer_body(code, ok ? meaning : err, id, ok ? err : NULL);
 }
@@ -970,6 +1558,13 @@ control_init(control_handler_cb *cb, void *arg)
 void
 control_shutdown(void)
 {
+	struct control_policy *old;
+
+	pthread_mutex_lock(&policy_lock);
+	old = policy;
+	policy = NULL;
+	pthread_mutex_unlock(&policy_lock);
+	policy_unref(old);
 	pthread_mutex_lock(&lock);
 	shut = true;
 	if (pending) {

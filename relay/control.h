@@ -77,6 +77,7 @@ struct control_call {
 /* What to send back. */
 struct control_answer {
 	unsigned int code; /* HTTP status: 202, 400, 401, 403, 405, ... */
+	unsigned int retry_after_s; /* 429: send Retry-After; else 0 */
 	/* {"ok":true,"request":...} or {"error":...}. Owned: free(). NULL
 	 * when it could not be built: send a plain 500 instead. */
 	char *body;
@@ -89,12 +90,40 @@ typedef void control_redact_cb(char *line, size_t len, void *arg);
 /* The path's endpoint: true and *ep set when path is a control path. */
 bool control_endpoint_of(const char *path, enum control_endpoint *ep);
 
-/* Carries out one call: method (405), token verdict (401/403), body size
- * (413), body (400), then the main thread (202; 503 when it cannot
- * answer, 422 when it refuses). Logs one audit line, passed through
- * redact (may be NULL) first. Fills *out. Waits up to 5 s. */
+/* Carries out one call: method (405), a locked-out client address (429),
+ * token verdict (401/403), body size (413), body (400), where a file or
+ * stream segment comes from (422, control_check_path/feed), then the main
+ * thread (202; 503 when it cannot answer, 422 when it refuses). Five
+ * refused tokens from one address within 10 s lock it out for 30 s.
+ * Logs one audit line, passed through redact (may be NULL) first, except
+ * for the refused tokens past the fourth of a window (one line says the
+ * address is locked out, one that the lockout is over). Fills *out.
+ * Waits up to 5 s. */
 void control_handle(const struct control_call *call, control_redact_cb *redact,
     void *redact_arg, struct control_answer *out);
+
+/* Sets what control_handle() checks segments against from cfg's
+ * [status] media_dirs and feed_hosts (copied; NULL: the defaults of a
+ * config without them: no file segments, no loopback feeds). Until the
+ * first call file and playlist segments are refused. 0 or -ENOMEM (the
+ * previous settings stay). Any thread. */
+RELAY_MUST_CHECK int control_configure(const struct config *cfg);
+
+/* Whether an API segment may play path (file or playlist): it must be a
+ * regular file below one of dirs once symbolic links are resolved; a
+ * relative path is taken in dirs->item[0]. 0 with its real path in out,
+ * or -EACCES with the one text every refusal gets, so that it never tells
+ * whether a file exists outside dirs. NULL or empty dirs refuse all. */
+int control_check_path(const struct config_list *dirs, const char *path,
+    char *out, size_t outlen, char *err, size_t errlen);
+
+/* Whether an API stream segment may pull url. With hosts_set only the
+ * hosts listed (exact, case-insensitive; none when empty); otherwise any
+ * host but loopback, 0.0.0.0/8 and link-local ones (names are resolved;
+ * every address must pass). 0, -EINVAL (no host) or -EACCES, err says
+ * why. May block on a DNS lookup. */
+int control_check_feed(const struct config_list *hosts, bool hosts_set,
+    const char *url, char *err, size_t errlen);
 
 /* Parses the JSON body (len bytes, need not be terminated) of endpoint ep
  * into *req (zeroed first; req->what set). now_wall_ns judges "at". 0, or

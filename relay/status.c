@@ -21,18 +21,36 @@
  * the state changes. In the single polling-thread mode a content callback
  * may not return 0 ("no data yet") without busy-waiting, and blocking in
  * it would stall every other client. With a thread per connection the
- * callback simply waits on a condition variable (1 s ticks, woken at once
- * by status_stop). Memory stays bounded: at most STATUS_MAX_CONNECTIONS
- * connections (threads with 256 KiB stacks), of which at most
- * STATUS_MAX_EVENT_STREAMS event streams; the page falls back to polling
- * when it gets 503. A request is small: headers and URL must fit in
+ * callback simply waits on its own socket for 1 s ticks (POLLRDHUP: a
+ * client that goes ends the stream and frees its slot at once; the
+ * socket shutdown of MHD_stop_daemon ends it too). Memory stays bounded:
+ * at most STATUS_MAX_CONNECTIONS connections (threads with 256 KiB
+ * stacks). A request is small: headers and URL must fit in
  * STATUS_MEMORY_LIMIT_BYTES (libmicrohttpd answers 431 / 414 itself).
+ *
+ * Slots (docs/reliability.md): libmicrohttpd's timeout is an idle timer
+ * that every byte restarts, so a slow-loris could hold every connection.
+ * We track each connection (notify_cb) as waiting (for its request, or
+ * idle on keep-alive) or being answered. A waiting connection must have
+ * its whole request in within STATUS_REQUEST_DEADLINE_NS; the watchdog
+ * thread shuts down the socket of any that has not. At most
+ * STATUS_MAX_WAITING have waited a second or more at once
+ * (STATUS_MAX_WAITING_PER_ADDRESS per address): a new connection always
+ * gets in and the longest-waiting one of its address (or of the address
+ * with the most) makes room (make_room). Answers
+ * are capped per class: STATUS_MAX_EVENT_STREAMS event streams,
+ * STATUS_MAX_PUBLIC page/asset/status/metrics answers (503 beyond; the
+ * page falls back to polling); /healthz and control take what is left,
+ * which the caps keep at 48 or more.
  *
  * Requests: the raw URI is checked before parsing (uri_check_cb): longer
  * than STATUS_MAX_URI_BYTES -> 414, a control byte or a broken %-escape
  * -> 400. Known path with another method than GET/HEAD -> 405 with Allow
  * (after the body, if any, has been read and dropped: FIELD-NOTES 6.3).
  * Unknown path -> 404. Only embedded assets are served: no file system.
+ *
+ * CORS: /api/status and /api/events name only the origins of [status]
+ * cors_origins in Access-Control-Allow-Origin (none by default).
  *
  * Control (POST /api/segments, /api/skip, /api/metadata, /api/reload):
  * the body is read first (its first CONTROL_MAX_BODY_BYTES kept), then,
@@ -42,12 +60,14 @@
  * be compared, or to be blanked out of the audit line (redact_token_cb).
  *
  * Threads: status_start/stop/reconfigure on the main thread; handlers and
- * event streams on libmicrohttpd's connection threads; the pure functions
+ * event streams on libmicrohttpd's connection threads; notify_cb on its
+ * listening thread; watchdog_thread on its own; the pure functions
  * anywhere.
  */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -75,8 +95,24 @@
 
 #define MOD "status"
 
-#define STATUS_MAX_CONNECTIONS 64
+/* Connection slots (see DESIGN): a connection that has waited a second
+ * for its request counts against the waiting limits; a served one against
+ * its class (events, public views); health checks and control calls use
+ * the rest. 48 + 32 + 32 leaves at least 48 of 160 for them. */
+#define STATUS_MAX_CONNECTIONS 160
+#define STATUS_MAX_PER_ADDRESS 128
+#define STATUS_MAX_WAITING 48
+#define STATUS_MAX_WAITING_PER_ADDRESS 32
 #define STATUS_MAX_EVENT_STREAMS 32
+#define STATUS_MAX_PUBLIC 32
+/* A request (head and body) must be complete this long after the
+ * connection opened or the previous answer went: a deadline, unlike
+ * libmicrohttpd's idle timeout, which every byte restarts. */
+#define STATUS_REQUEST_DEADLINE_NS (10 * NS_PER_SEC)
+/* A connection waiting this long for its request counts as slow: only
+ * slow ones count against the waiting limits and make room. */
+#define STATUS_EVICT_MIN_WAIT_NS (NS_PER_SEC)
+#define STATUS_WATCHDOG_TICK_NS (NS_PER_SEC / 2)
 #define STATUS_CONNECTION_TIMEOUT_S 15
 #define STATUS_MEMORY_LIMIT_BYTES ((size_t)16384)
 #define STATUS_THREAD_STACK_BYTES ((size_t)256 * 1024)
@@ -84,7 +120,7 @@
 #define STATUS_MAX_BODY_BYTES ((uint64_t)65536)
 /* Event streams: check the state every second, send a comment when idle
  * (well inside the connection timeout), and the full state now and then. */
-#define EVENTS_TICK_NS NS_PER_SEC
+#define EVENTS_TICK_MS 1000
 #define EVENTS_KEEPALIVE_NS (5 * NS_PER_SEC)
 #define EVENTS_REFRESH_NS (30 * NS_PER_SEC)
 
@@ -145,6 +181,8 @@ void
 status_settings_from_config(
     const struct config *cfg, struct status_settings *out)
 {
+	size_t i;
+
 	memset(out, 0, sizeof(*out));
 	if (cfg->status.public_url != NULL)
 		util_strlcpy(out->public_url, cfg->status.public_url,
@@ -155,9 +193,32 @@ status_settings_from_config(
 	out->poll_icecast_ns = cfg->status.poll_icecast_ns > 0
 				   ? cfg->status.poll_icecast_ns
 				   : 5 * NS_PER_SEC;
+	for (i = 0; i < cfg->status.cors_origins.n; i++) {
+		const char *o = cfg->status.cors_origins.item[i];
+		size_t used = strlen(out->cors_origins);
+
+		/* An origin that does not fit is left out (never half). */
+		if (used + strlen(o) + 2 > sizeof(out->cors_origins))
+			continue;
+		snprintf(out->cors_origins + used,
+		    sizeof(out->cors_origins) - used, "%s%s",
+		    used > 0 ? " " : "", o);
+	}
 }
 
 /* ---- The server. ---- */
+
+/* One open connection, from libmicrohttpd's notify callback. */
+struct conn {
+	bool used;
+	bool waiting; /* for a request (head and body), or idle */
+	bool closing; /* shut down by us; its close is on its way */
+	int fd;
+	/* The client address as the limits count it: family, then the
+	 * IPv4 address or the IPv6 /64 (one subscriber's usual share). */
+	unsigned char key[9];
+	int64_t since_mono_ns; /* start of the current wait */
+};
 
 struct status_server {
 	struct MHD_Daemon *daemon;
@@ -169,6 +230,15 @@ struct status_server {
 	char *token; /* [status] token (owned, wiped on free); NULL: none */
 	bool stopping;
 	atomic_int n_events;
+	atomic_int n_public;
+	/* Open connections; conn_lock is taken by the notify callback, the
+	 * request handlers and the watchdog, never by the pipeline. */
+	pthread_mutex_t conn_lock;
+	struct conn conns[STATUS_MAX_CONNECTIONS + 16];
+	pthread_t watchdog;
+	bool watchdog_started;
+	unsigned int n_expired; /* closed by the deadline (conn_lock) */
+	unsigned int n_evicted; /* closed to make room (conn_lock) */
 	/* The MHD logger's rate limit. */
 	atomic_int_fast64_t log_last_mono_ns;
 	atomic_int log_suppressed;
@@ -178,6 +248,7 @@ struct status_server {
 struct request {
 	unsigned int uri_status; /* 0, 400 or 414 */
 	bool headers_seen;
+	bool public_slot; /* counted in n_public until completed */
 	uint64_t body_bytes;
 	/* Control endpoints: the first CONTROL_MAX_BODY_BYTES of the
 	 * body (owned; NULL until a byte arrives). */
@@ -187,6 +258,7 @@ struct request {
 
 struct event_stream {
 	struct status_server *srv;
+	int fd; /* the connection's socket, watched for the client leaving */
 	char *pending;
 	size_t pending_len;
 	size_t pending_off;
@@ -227,6 +299,248 @@ hexval(int c)
 	return -1;
 }
 
+/* ---- Connection slots, the request deadline and the watchdog. ---- */
+
+static void
+conn_key(const struct sockaddr *sa, unsigned char key[9])
+{
+	memset(key, 0, 9);
+	if (sa == NULL)
+		return;
+	key[0] = (unsigned char)sa->sa_family;
+	if (sa->sa_family == AF_INET)
+		memcpy(key + 1,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(key + 1,
+		    ((const struct sockaddr_in6 *)(const void *)sa)
+			->sin6_addr.s6_addr,
+		    8);
+}
+
+/* Shuts the socket down: the connection's thread sees the end at once
+ * and libmicrohttpd closes it. The fd is still open (it is closed only
+ * after the CLOSED notification, which takes conn_lock). conn_lock held. */
+static void
+conn_close(struct conn *k)
+{
+	shutdown(k->fd, SHUT_RDWR);
+	k->closing = true;
+	k->waiting = false;
+}
+
+/* The oldest waiting connection, of key when key is not NULL, other than
+ * except. conn_lock held. */
+static struct conn *
+oldest_waiting(struct status_server *srv, const unsigned char *key,
+    const struct conn *except)
+{
+	struct conn *best = NULL, *k;
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
+		k = &srv->conns[i];
+		if (!k->used || !k->waiting || k == except ||
+		    (key != NULL && memcmp(k->key, key, sizeof(k->key)) != 0))
+			continue;
+		if (best == NULL || k->since_mono_ns < best->since_mono_ns)
+			best = k;
+	}
+	return best;
+}
+
+/* Connections of key (any when NULL) waiting since before since_ns.
+ * conn_lock held. */
+static int
+count_slow(
+    struct status_server *srv, const unsigned char *key, int64_t since_ns)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
+		const struct conn *k = &srv->conns[i];
+
+		if (k->used && k->waiting && k->since_mono_ns <= since_ns &&
+		    (key == NULL || memcmp(k->key, key, sizeof(k->key)) == 0))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * A new connection always gets in (its request may be the health check
+ * an operator is waiting for). The limits count the slow waiters, those
+ * waiting for STATUS_EVICT_MIN_WAIT_NS or more: a burst of new
+ * connections whose requests are on their way (a page's assets, a
+ * monitor's probes) never evicts one another. When the address already
+ * has STATUS_MAX_WAITING_PER_ADDRESS slow waiters, or the server
+ * STATUS_MAX_WAITING, the one waiting longest makes room: from the same
+ * address, else from the address with the most. So a client that
+ * trickles headers over many connections only ever evicts itself.
+ * conn_lock held.
+ */
+static void
+make_room(struct status_server *srv, struct conn *fresh)
+{
+	int64_t slow = fresh->since_mono_ns - STATUS_EVICT_MIN_WAIT_NS;
+	struct conn *victim = NULL, *k;
+	size_t i;
+	int most = 0, n;
+
+	if (count_slow(srv, fresh->key, slow) >= STATUS_MAX_WAITING_PER_ADDRESS)
+		victim = oldest_waiting(srv, fresh->key, fresh);
+	else if (count_slow(srv, NULL, slow) >= STATUS_MAX_WAITING) {
+		for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
+			k = &srv->conns[i];
+			if (!k->used || !k->waiting || k->since_mono_ns > slow)
+				continue;
+			n = count_slow(srv, k->key, slow);
+			if (n > most) {
+				most = n;
+				victim = oldest_waiting(srv, k->key, fresh);
+			}
+		}
+	}
+	if (victim != NULL) {
+		conn_close(victim);
+		srv->n_evicted++;
+	}
+}
+
+/* Runs on: libmicrohttpd's listening thread (STARTED) or its cleanup
+ * (CLOSED). */
+static void
+notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct status_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *k = NULL;
+	size_t i;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		k = *socket_context;
+		if (k != NULL) {
+			pthread_mutex_lock(&srv->conn_lock);
+			k->used = false;
+			pthread_mutex_unlock(&srv->conn_lock);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	pthread_mutex_lock(&srv->conn_lock);
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
+		if (!srv->conns[i].used) {
+			k = &srv->conns[i];
+			break;
+		}
+	}
+	if (k != NULL) {
+		memset(k, 0, sizeof(*k));
+		k->used = true;
+		k->waiting = true;
+		k->since_mono_ns = util_now_mono_ns();
+		ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		k->fd = ci != NULL ? ci->connect_fd : -1;
+		ci = MHD_get_connection_info(
+		    c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		conn_key(ci != NULL ? ci->client_addr : NULL, k->key);
+		if (k->fd < 0) {
+			k->used = false; /* cannot be closed: not tracked */
+			k = NULL;
+		} else
+			make_room(srv, k);
+	}
+	pthread_mutex_unlock(&srv->conn_lock);
+	*socket_context = k;
+}
+
+/* The connection's request has arrived whole (waiting false), or its
+ * answer has gone and it may wait for the next one (true). */
+static void
+conn_set_waiting(
+    struct status_server *srv, struct MHD_Connection *c, bool waiting)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn *k;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || ci->socket_context == NULL)
+		return;
+	k = ci->socket_context;
+	pthread_mutex_lock(&srv->conn_lock);
+	if (!k->closing) {
+		k->waiting = waiting;
+		k->since_mono_ns = util_now_mono_ns();
+	}
+	pthread_mutex_unlock(&srv->conn_lock);
+}
+
+/* Closes every connection whose request is not complete by the deadline,
+ * and says now and then how many went (and how many made room). Runs on:
+ * its own thread, from status_start to status_stop. */
+static void *
+watchdog_thread(void *arg)
+{
+	struct status_server *srv = arg;
+	struct timespec until;
+	int64_t now, deadline, last_note = 0;
+	unsigned int expired = 0, evicted = 0;
+	size_t i;
+
+	for (;;) {
+		deadline = util_now_mono_ns() + STATUS_WATCHDOG_TICK_NS;
+		until.tv_sec = (time_t)(deadline / NS_PER_SEC);
+		until.tv_nsec = (long)(deadline % NS_PER_SEC);
+		pthread_mutex_lock(&srv->lock);
+		if (!srv->stopping)
+			pthread_cond_timedwait(&srv->wake, &srv->lock, &until);
+		pthread_mutex_unlock(&srv->lock);
+		if (is_stopping(srv))
+			break;
+		now = util_now_mono_ns();
+		pthread_mutex_lock(&srv->conn_lock);
+		for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
+			struct conn *k = &srv->conns[i];
+
+			if (k->used && k->waiting &&
+			    now - k->since_mono_ns >
+				STATUS_REQUEST_DEADLINE_NS) {
+				conn_close(k);
+				srv->n_expired++;
+			}
+		}
+		expired += srv->n_expired;
+		evicted += srv->n_evicted;
+		srv->n_expired = srv->n_evicted = 0;
+		pthread_mutex_unlock(&srv->conn_lock);
+		/* Idle keep-alive connections expire all day long: that is
+		 * routine. Evictions mean the slots ran short. */
+		if (evicted > 0 && now - last_note >= 60 * NS_PER_SEC) {
+			log_warn(MOD,
+			    "http: %u connections closed to make room and %u "
+			    "past the %d s request deadline in the last "
+			    "minute (clients that send their request too "
+			    "slowly, or a slow-loris attack)",
+			    evicted, expired,
+			    (int)(STATUS_REQUEST_DEADLINE_NS / NS_PER_SEC));
+			last_note = now;
+			expired = evicted = 0;
+		} else if (evicted == 0 && expired > 0) {
+			log_debug(MOD,
+			    "http: %u connections closed: no complete request "
+			    "within %d s",
+			    expired,
+			    (int)(STATUS_REQUEST_DEADLINE_NS / NS_PER_SEC));
+			expired = 0;
+		}
+	}
+	return NULL;
+}
+
 /* Runs on: a connection thread, before the headers are parsed. */
 static void *
 uri_check_cb(void *cls, const char *uri, struct MHD_Connection *c)
@@ -261,16 +575,20 @@ static void
 completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct status_server *srv = cls;
 	struct request *rq;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
 	rq = *req_cls;
-	if (rq != NULL)
+	if (rq != NULL) {
+		if (rq->public_slot)
+			atomic_fetch_sub(&srv->n_public, 1);
 		free(rq->body);
+	}
 	free(rq);
 	*req_cls = NULL;
+	/* Keep-alive: the next request has the same deadline. */
+	conn_set_waiting(srv, c, true);
 }
 
 static void mhd_log_cb(void *cls, const char *fmt, va_list ap)
@@ -294,7 +612,12 @@ mhd_log_cb(void *cls, const char *fmt, va_list ap)
 	log_escape(esc, sizeof(esc), text);
 	/* Client errors, and the close after a body over
 	 * STATUS_MAX_BODY_BYTES ("Application reported internal error"). */
+	/* "application error generating response": an event stream whose
+	 * client left (events_read_cb); "detected connection closure": one
+	 * the request deadline or make_room closed. Routine. */
 	if (strncmp(text, "Error processing request", 24) == 0 ||
+	    strstr(text, "detected connection closure") != NULL ||
+	    strstr(text, "application error generating response") != NULL ||
 	    strstr(text, "Application reported internal error") != NULL ||
 	    strstr(text, "closed connection") != NULL ||
 	    strstr(text, "Connection reset") != NULL) {
@@ -328,11 +651,61 @@ add_headers(struct MHD_Response *r, const char *type, const char *cache,
 	    r, "Content-Security-Policy", csp != NULL ? csp : csp_api);
 }
 
-/* Queues body (owned when mode is MHD_RESPMEM_MUST_FREE). */
+/* The Access-Control-Allow-Origin value for a request from origin (the
+ * Origin header, NULL when absent) under list ([status] cors_origins as
+ * status_settings keeps it: origins separated by spaces, or "*"), or
+ * NULL for none. */
+const char *
+status_cors_allow(const char *list, const char *origin)
+{
+	const char *p = list;
+	size_t n, on;
+
+	if (list == NULL || list[0] == '\0')
+		return NULL;
+	if (strcmp(list, "*") == 0)
+		return "*";
+	if (origin == NULL || origin[0] == '\0')
+		return NULL;
+	on = strlen(origin);
+	while (*p != '\0') {
+		n = strcspn(p, " ");
+		if (n == on && strncasecmp(p, origin, n) == 0)
+			return origin;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return NULL;
+}
+
+/* Adds the CORS headers the settings allow for the request on c. */
+static void
+add_cors(
+    struct status_server *srv, struct MHD_Connection *c, struct MHD_Response *r)
+{
+	struct status_settings set;
+	const char *allow, *origin;
+
+	get_settings(srv, &set);
+	if (set.cors_origins[0] == '\0')
+		return;
+	origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	allow = status_cors_allow(set.cors_origins, origin);
+	if (allow != NULL)
+		MHD_add_response_header(
+		    r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+	/* The answer depends on Origin unless every origin is allowed. */
+	if (strcmp(set.cors_origins, "*") != 0)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+}
+
+/* Queues body (owned when mode is MHD_RESPMEM_MUST_FREE). With cors set,
+ * adds the CORS headers [status] cors_origins allows. */
 static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned int code, const char *type,
-    const char *body, size_t len, enum MHD_ResponseMemoryMode mode,
-    const char *cache, const char *csp, bool cors)
+reply(struct status_server *cors, struct MHD_Connection *c, unsigned int code,
+    const char *type, const char *body, size_t len,
+    enum MHD_ResponseMemoryMode mode, const char *cache, const char *csp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -344,9 +717,8 @@ reply(struct MHD_Connection *c, unsigned int code, const char *type,
 		return MHD_NO;
 	}
 	add_headers(r, type, cache, csp);
-	if (cors)
-		MHD_add_response_header(
-		    r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	if (cors != NULL)
+		add_cors(cors, c, r);
 	ret = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -355,8 +727,8 @@ reply(struct MHD_Connection *c, unsigned int code, const char *type,
 static enum MHD_Result
 reply_text(struct MHD_Connection *c, unsigned int code, const char *text)
 {
-	return reply(c, code, "text/plain; charset=utf-8", text, strlen(text),
-	    MHD_RESPMEM_PERSISTENT, "no-store", NULL, false);
+	return reply(NULL, c, code, "text/plain; charset=utf-8", text,
+	    strlen(text), MHD_RESPMEM_PERSISTENT, "no-store", NULL);
 }
 
 static enum MHD_Result
@@ -449,7 +821,8 @@ snapshot_new(void)
 	return s;
 }
 
-/* GET /api/status (JSON, any origin may read it) or GET /metrics. */
+/* GET /api/status (JSON; [status] cors_origins may read it) or GET
+ * /metrics. */
 static enum MHD_Result
 serve_document(struct status_server *srv, struct MHD_Connection *c,
     bool metrics, bool pretty)
@@ -466,11 +839,10 @@ serve_document(struct status_server *srv, struct MHD_Connection *c,
 	free(s);
 	if (text == NULL)
 		return reply_error(c, 500);
-	return reply(c, MHD_HTTP_OK,
+	return reply(metrics ? NULL : srv, c, MHD_HTTP_OK,
 	    metrics ? "text/plain; version=0.0.4; charset=utf-8"
 		    : "application/json; charset=utf-8",
-	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL,
-	    !metrics);
+	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL);
 }
 
 static enum MHD_Result
@@ -489,9 +861,9 @@ serve_health(struct MHD_Connection *c)
 		return reply_text(c, MHD_HTTP_OK, "ok\n");
 	if (asprintf(&text, "%s\n", reason) < 0)
 		return reply_error(c, 500);
-	return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+	return reply(NULL, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 	    "text/plain; charset=utf-8", text, strlen(text),
-	    MHD_RESPMEM_MUST_FREE, "no-store", NULL, false);
+	    MHD_RESPMEM_MUST_FREE, "no-store", NULL);
 }
 
 static const struct www_asset *
@@ -525,8 +897,8 @@ serve_page(struct status_server *srv, struct MHD_Connection *c,
 	free(s);
 	if (text == NULL)
 		return reply_error(c, 500);
-	return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", text,
-	    strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", csp, false);
+	return reply(NULL, c, MHD_HTTP_OK, "text/html; charset=utf-8", text,
+	    strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", csp);
 }
 
 /* ---- The event stream. ---- */
@@ -560,8 +932,7 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 	struct status_server *srv = es->srv;
 	struct status_settings set;
 	struct stats_snapshot *s;
-	struct timespec until;
-	int64_t now, deadline;
+	int64_t now;
 	size_t n;
 	bool ok;
 
@@ -579,16 +950,18 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 		es->pending = NULL;
 		es->pending_len = es->pending_off = 0;
 
-		now = util_now_mono_ns();
+		/* Wait for the next tick on the socket itself, so that a
+		 * client that goes frees its slot at once (and status_stop,
+		 * whose libmicrohttpd shuts every socket down, ends the wait
+		 * too). POLLRDHUP: data a client sends does not wake us. */
 		if (es->started) {
-			deadline = now + EVENTS_TICK_NS;
-			until.tv_sec = (time_t)(deadline / NS_PER_SEC);
-			until.tv_nsec = (long)(deadline % NS_PER_SEC);
-			pthread_mutex_lock(&srv->lock);
-			if (!srv->stopping)
-				pthread_cond_timedwait(
-				    &srv->wake, &srv->lock, &until);
-			pthread_mutex_unlock(&srv->lock);
+			/* A negative fd (unknown) just sleeps the tick. */
+			struct pollfd pfd = {.fd = es->fd, .events = POLLRDHUP};
+
+			if (poll(&pfd, 1, EVENTS_TICK_MS) > 0 &&
+			    (pfd.revents &
+				(POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+				return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
 		if (is_stopping(srv))
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -629,13 +1002,14 @@ events_free_cb(void *cls)
 static enum MHD_Result
 serve_events(struct status_server *srv, struct MHD_Connection *c, bool head)
 {
+	const union MHD_ConnectionInfo *ci;
 	struct event_stream *es;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
 	if (head) {
-		return reply(c, MHD_HTTP_OK, "text/event-stream", "", 0,
-		    MHD_RESPMEM_PERSISTENT, "no-store", NULL, true);
+		return reply(srv, c, MHD_HTTP_OK, "text/event-stream", "", 0,
+		    MHD_RESPMEM_PERSISTENT, "no-store", NULL);
 	}
 	if (atomic_fetch_add(&srv->n_events, 1) >= STATUS_MAX_EVENT_STREAMS) {
 		atomic_fetch_sub(&srv->n_events, 1);
@@ -647,6 +1021,8 @@ serve_events(struct status_server *srv, struct MHD_Connection *c, bool head)
 		return reply_error(c, 500);
 	}
 	es->srv = srv;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	es->fd = ci != NULL ? ci->connect_fd : -1;
 	r = MHD_create_response_from_callback(
 	    MHD_SIZE_UNKNOWN, 4096, events_read_cb, es, events_free_cb);
 	if (r == NULL) {
@@ -654,8 +1030,7 @@ serve_events(struct status_server *srv, struct MHD_Connection *c, bool head)
 		return MHD_NO;
 	}
 	add_headers(r, "text/event-stream; charset=utf-8", "no-store", NULL);
-	MHD_add_response_header(
-	    r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	add_cors(srv, c, r);
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");
 	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
@@ -750,6 +1125,12 @@ serve_control(struct status_server *srv, struct MHD_Connection *c,
 		    "Bearer realm=\"relay\"");
 	if (ans.code == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	if (ans.retry_after_s > 0) {
+		char secs[16];
+
+		snprintf(secs, sizeof(secs), "%u", ans.retry_after_s);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	ret = MHD_queue_response(c, ans.code, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -837,6 +1218,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 		 * sent: libmicrohttpd allows a response at this first call. */
 		if (control && content_length(c) > STATUS_MAX_BODY_BYTES) {
 			rq->body_bytes = content_length(c);
+			conn_set_waiting(srv, c, false);
 			return serve_control(srv, c, method, ep, rq);
 		}
 		return MHD_YES;
@@ -862,6 +1244,8 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return rq->body_bytes > STATUS_MAX_BODY_BYTES ? MHD_NO
 							      : MHD_YES;
 	}
+	/* The whole request is in: from here on it is being answered. */
+	conn_set_waiting(srv, c, false);
 	if (rq->uri_status != 0)
 		return reply_error(c, rq->uri_status);
 	if (control)
@@ -872,6 +1256,16 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0)
 		return reply_405(c);
+	/* The page, its assets, /api/status and /metrics share
+	 * STATUS_MAX_PUBLIC slots, the event streams theirs; /healthz and
+	 * control are never refused for want of one. */
+	if (route != ROUTE_HEALTH && route != ROUTE_EVENTS) {
+		if (atomic_fetch_add(&srv->n_public, 1) >= STATUS_MAX_PUBLIC) {
+			atomic_fetch_sub(&srv->n_public, 1);
+			return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE);
+		}
+		rq->public_slot = true;
+	}
 	switch (route) {
 	case ROUTE_PAGE:
 		return serve_page(srv, c, "/index.html", false);
@@ -894,10 +1288,9 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
 		return serve_health(c);
 	case ROUTE_ASSET:
-		return reply(c, MHD_HTTP_OK, asset->type,
+		return reply(NULL, c, MHD_HTTP_OK, asset->type,
 		    (const char *)asset->data, asset->bytes,
-		    MHD_RESPMEM_PERSISTENT, "public, max-age=3600", NULL,
-		    false);
+		    MHD_RESPMEM_PERSISTENT, "public, max-age=3600", NULL);
 	case ROUTE_NONE:
 		break;
 	}
@@ -989,6 +1382,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->conn_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&srv->wake, &ca);
@@ -1002,6 +1396,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	atomic_init(&srv->n_events, 0);
+	atomic_init(&srv->n_public, 0);
 	atomic_init(&srv->log_last_mono_ns, 0);
 	atomic_init(&srv->log_suppressed, 0);
 	if (strchr(host, ':') != NULL)
@@ -1023,7 +1418,9 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, srv,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)STATUS_MAX_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)STATUS_MAX_PER_ADDRESS, MHD_OPTION_NOTIFY_CONNECTION,
+	    notify_cb, srv, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)STATUS_CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, STATUS_MEMORY_LIMIT_BYTES,
 	    MHD_OPTION_THREAD_STACK_SIZE, STATUS_THREAD_STACK_BYTES,
@@ -1037,6 +1434,17 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		    sc->listen, flags);
 		goto fail;
 	}
+	if (pthread_create(&srv->watchdog, NULL, watchdog_thread, srv) != 0) {
+		snprintf(err, errlen,
+		    "[status] cannot start the request watchdog thread");
+		MHD_stop_daemon(srv->daemon);
+		goto fail;
+	}
+	srv->watchdog_started = true;
+	if (control_configure(cfg) < 0)
+		log_err(MOD, "out of memory copying [status] media_dirs and "
+			     "feed_hosts; API file and stream segments are "
+			     "refused");
 	log_info(MOD,
 	    "Listen Live page on http://%s/ (also /api/status, "
 	    "/api/events, /metrics, /healthz)",
@@ -1051,6 +1459,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 fail:
 	free_token(srv->token);
 	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->conn_lock);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 	return NULL;
@@ -1067,6 +1476,9 @@ status_reconfigure(struct status_server *srv, const struct config *cfg)
 	if (srv == NULL)
 		return;
 	status_settings_from_config(cfg, &set);
+	if (control_configure(cfg) < 0)
+		log_err(MOD, "out of memory copying the new [status] "
+			     "media_dirs and feed_hosts; the old ones stay");
 	if (tok != NULL && tok[0] != '\0') {
 		token = strdup(tok);
 		if (token == NULL)
@@ -1099,8 +1511,11 @@ status_stop(struct status_server *srv)
 	/* Closes the listening socket and joins every connection thread;
 	 * event streams return at once since stopping is set. */
 	MHD_stop_daemon(srv->daemon);
+	if (srv->watchdog_started)
+		pthread_join(srv->watchdog, NULL);
 	free_token(srv->token);
 	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->conn_lock);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

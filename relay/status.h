@@ -35,10 +35,14 @@ struct status_settings {
 	char public_url[512]; /* "" = listener URLs from the outputs */
 	char timezone[64];    /* [schedule] timezone; "" = the listener's own */
 	int64_t poll_icecast_ns;
+	/* [status] cors_origins separated by spaces, "*", or "" (none). */
+	char cors_origins[1024];
 };
 
 /* Starts serving on cfg->status.listen (loopback unless written
- * otherwise). Returns the server (owned: status_stop) or NULL with err
+ * otherwise), with a watchdog thread for the request deadline, and hands
+ * the control API its [status] media_dirs and feed_hosts
+ * (control_configure). Returns the server (owned: status_stop) or NULL with err
  * set to one line, e.g. "[status] listen 127.0.0.1:8080: Address already
  * in use". Call it only when cfg->status.enabled (listen = off gives NULL
  * and "[status] listen = off: not started"). cfg is borrowed for the call
@@ -47,7 +51,8 @@ struct status_server *status_start(
     const struct config *cfg, char *err, size_t errlen);
 
 /* Applies the reloadable settings of cfg (public_url, timezone, poll
- * interval, control token; the station texts come through
+ * interval, control token, cors_origins, and media_dirs and feed_hosts
+ * through control_configure; the station texts come through
  * stats_configure). A changed listen address needs a restart. Thread-safe.
  * NULL srv is a no-op. */
 void status_reconfigure(struct status_server *srv, const struct config *cfg);
@@ -80,6 +85,12 @@ enum status_auth {
  * length of given (never on expected's bytes or length, nor on where the
  * first difference is). NULL equals nothing. */
 bool status_token_equal(const char *given, const char *expected);
+
+/* The Access-Control-Allow-Origin value for a request whose Origin header
+ * is origin (NULL: none), given the settings' cors_origins list: "*" when
+ * the list is "*", origin when listed (case-insensitive), else NULL (no
+ * header). The result is list's or origin's storage. */
+const char *status_cors_allow(const char *list, const char *origin);
 
 /* Checks an Authorization header value (NULL when absent) against token
  * (NULL or "" when control is disabled). "Bearer" is case-insensitive. */

@@ -82,9 +82,26 @@ cat "$T/cdp.out" >&2
     shot "$art/status_embed.png" >"$T/cdp-embed.out" 2>&1 ||
     fail "/embed: $(cat "$T/cdp-embed.out")"
 
-# Every event-stream slot taken: a new page polls instead.
-for ((i = 0; i < 32; i++)); do
-	bg curl -sN --max-time 60 -o /dev/null "$STATUS_URL/api/events"
+# Holds one event stream for up to 60 s, retrying while every slot is
+# taken: a stream of the browser sessions above may still be closing (relay
+# frees its slot the moment its socket closes).
+hold_stream()
+{
+	local end=$((SECONDS + 20)) rc
+	while ((SECONDS < end)); do
+		rc=0
+		curl -sfN --max-time 60 -o /dev/null "$STATUS_URL/api/events" ||
+		    rc=$?
+		((rc == 22)) || return 0
+		sleep 0.2
+	done
+}
+
+# Every event-stream slot taken: a new page polls instead. Two holders
+# more than the 32 slots, so that a slot that frees up is taken again by a
+# holder before the probe below can take it.
+for ((i = 0; i < 34; i++)); do
+	bg hold_stream
 done
 wait_for -t 10 -m "the event-stream slots to fill" code_is /api/events 503 ||
     fail "a 33rd event stream is not refused"

@@ -55,6 +55,8 @@ encoding = e
 [status]
 listen = 127.0.0.1:$status_port
 poll_icecast = 1s
+# API file segments may only come from here (see docs/configuration.md).
+media_dirs = $T
 $2
 EOF
 }

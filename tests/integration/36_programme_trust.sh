@@ -87,6 +87,9 @@ encoding = e
 listen = 127.0.0.1:$status_port
 poll_icecast = 1s
 token_env = RELAY_TEST_CONTROL_TOKEN
+# The API may pull the partner feed from this host (a loopback address is
+# refused unless listed).
+feed_hosts = 127.0.0.1
 [schedule]
 file = $T/schedule.conf
 timezone = UTC

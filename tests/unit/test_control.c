@@ -20,12 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "control.h"
 #include "schedule.h"
+#include "test_tmpdir.h"
 #include "util.h"
 
 #define T0 (INT64_C(1795600000) * NS_PER_SEC) /* 2026-11-25T09:46:40Z */
@@ -465,6 +468,220 @@ test_endpoint_of(void **state)
 	assert_false(control_endpoint_of("", &ep));
 }
 
+/* ---- Time values far from now. ---- */
+
+/* A segment at text must be refused with a message starting with want,
+ * judged at now (a sanitizer build aborts on any overflow on the way). */
+static void
+refused_at(int64_t now, const char *text, const char *want)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char body[256], err[512];
+	int rc;
+
+	assert_non_null(req);
+	snprintf(body, sizeof(body),
+	    "{\"source\":\"tone\",\"duration\":1,\"at\":\"%s\"}", text);
+	rc = control_parse(CONTROL_ENDPOINT_SEGMENTS, body, strlen(body), now,
+	    req, err, sizeof(err));
+	if (rc != -EINVAL || strncmp(err, want, strlen(want)) != 0)
+		fail_msg("at %s: rc %d, err \"%s\", expected -EINVAL and "
+			 "\"%s...\"",
+		    text, rc, err, want);
+	free(req);
+}
+
+static void
+test_parse_far_times(void **state)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char text[64], err[512];
+	struct tm tm;
+	time_t t;
+
+	(void)state;
+	assert_non_null(req);
+	/* Seconds times 1e9 overflows int64_t after 2262. */
+	refused_at(T0, "9999-12-31T23:59:59Z",
+	    "at: \"9999-12-31T23:59:59Z\" "
+	    "is out of range");
+	refused_at(T0, "2263-01-01T00:00:00Z", "at: ");
+	refused_at(T0, "0000-01-01T00:00:00Z", "at: ");
+	refused_at(T0, "1969-12-31T23:59:59.999999999999Z", "at: ");
+	/* 2^64 ns (584.5 years) after an hour from now wraps around to
+	 * about an hour from now in an unchecked multiplication: it must
+	 * be refused, not played in an hour. */
+	t = (time_t)(T0 / NS_PER_SEC) + (time_t)18446744073 + 3600;
+	assert_non_null(gmtime_r(&t, &tm));
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	assert_int_equal(tm.tm_year + 1900, 2611);
+	refused_at(T0, text, "at: ");
+	/* A "now" at either end of the clock: refused, and no overflow. */
+	refused_at(INT64_MAX, "2026-11-25T10:00:00Z", "at: ");
+	refused_at(INT64_MIN, "2026-11-25T10:00:00Z", "at: ");
+	/* The last year allowed still parses (and is far ahead). */
+	refused_at(T0, "2200-12-31T23:59:59Z",
+	    "at: 2200-12-31T23:59:59Z is "
+	    "more than 24 hours ahead");
+	/* Still fine: an hour ahead. */
+	assert_int_equal(control_parse(CONTROL_ENDPOINT_SEGMENTS,
+			     "{\"source\":\"tone\",\"duration\":1,"
+			     "\"at\":\"2026-11-25T10:46:40Z\"}",
+			     strlen("{\"source\":\"tone\",\"duration\":1,"
+				    "\"at\":\"2026-11-25T10:46:40Z\"}"),
+			     T0, req, err, sizeof(err)),
+	    0);
+	assert_true(req->play.at_wall_ns == T0 + 3600 * NS_PER_SEC);
+	free(req);
+}
+
+/* ---- Where segments may come from. ---- */
+
+static void
+write_file(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs("x", fp);
+	fclose(fp);
+}
+
+static void
+test_check_path(void **state)
+{
+	char root[256], media[300], outside[300], p[700], p2[700];
+	char real[4096], err[512], err2[512];
+	struct config_list dirs = {0};
+
+	(void)state;
+	test_tmpdir_template(root, sizeof(root), "test_control");
+	assert_non_null(mkdtemp(root));
+	snprintf(media, sizeof(media), "%s/media", root);
+	snprintf(outside, sizeof(outside), "%s/outside", root);
+	assert_int_equal(mkdir(media, 0700), 0);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	snprintf(p, sizeof(p), "%s/news.ogg", media);
+	write_file(p);
+	snprintf(p, sizeof(p), "%s/secret.ogg", outside);
+	write_file(p);
+	snprintf(p, sizeof(p), "%s/link.ogg", media);
+	snprintf(p2, sizeof(p2), "%s/secret.ogg", outside);
+	assert_int_equal(symlink(p2, p), 0);
+	dirs.item[0] = media;
+	dirs.n = 1;
+
+	/* Inside: absolute, relative, with "." and "//". */
+	snprintf(p, sizeof(p), "%s/news.ogg", media);
+	assert_int_equal(
+	    control_check_path(&dirs, p, real, sizeof(real), err, sizeof(err)),
+	    0);
+	assert_string_equal(real, p);
+	assert_int_equal(control_check_path(&dirs, "news.ogg", real,
+			     sizeof(real), err, sizeof(err)),
+	    0);
+	assert_string_equal(real, p);
+	snprintf(p2, sizeof(p2), "%s/.//news.ogg", media);
+	assert_int_equal(
+	    control_check_path(&dirs, p2, real, sizeof(real), err, sizeof(err)),
+	    0);
+
+	/* Outside, by "..", by a link, directly, or the directory itself:
+	 * refused, and an existing file outside gets the very same text
+	 * as a missing one. */
+	assert_int_equal(control_check_path(&dirs, "../outside/secret.ogg",
+			     real, sizeof(real), err, sizeof(err)),
+	    -EACCES);
+	assert_int_equal(control_check_path(&dirs, "link.ogg", real,
+			     sizeof(real), err, sizeof(err)),
+	    -EACCES);
+	assert_int_equal(control_check_path(&dirs, media, real, sizeof(real),
+			     err, sizeof(err)),
+	    -EACCES);
+	snprintf(p, sizeof(p), "%s/secret.ogg", outside);
+	assert_int_equal(
+	    control_check_path(&dirs, p, real, sizeof(real), err, sizeof(err)),
+	    -EACCES);
+	snprintf(p2, sizeof(p2), "%s/missing.ogg", outside);
+	assert_int_equal(control_check_path(
+			     &dirs, p2, real, sizeof(real), err2, sizeof(err2)),
+	    -EACCES);
+	assert_non_null(strstr(err, "is not a file in the media directories"));
+	assert_string_equal(strstr(err, "\" is"), strstr(err2, "\" is"));
+	/* A missing file inside gets that text too. */
+	snprintf(p2, sizeof(p2), "%s/missing.ogg", media);
+	assert_int_equal(control_check_path(
+			     &dirs, p2, real, sizeof(real), err2, sizeof(err2)),
+	    -EACCES);
+	assert_string_equal(strstr(err, "\" is"), strstr(err2, "\" is"));
+	/* No directories: all refused, saying which key to set. */
+	dirs.n = 0;
+	assert_int_equal(control_check_path(&dirs, "news.ogg", real,
+			     sizeof(real), err, sizeof(err)),
+	    -EACCES);
+	assert_non_null(strstr(err, "[status] media_dirs"));
+
+	snprintf(p, sizeof(p), "%s/link.ogg", media);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/news.ogg", media);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/secret.ogg", outside);
+	unlink(p);
+	rmdir(media);
+	rmdir(outside);
+	rmdir(root);
+}
+
+static void
+feed_is(const struct config_list *hosts, bool set, const char *url, int want)
+{
+	char err[512] = "";
+	int rc = control_check_feed(hosts, set, url, err, sizeof(err));
+
+	if (rc != want)
+		fail_msg("%s: %d (%s), expected %d", url, rc, err, want);
+}
+
+static void
+test_check_feed(void **state)
+{
+	struct config_list hosts = {0};
+	char h0[] = "127.0.0.1", h1[] = "[::1]", h2[] = "Feeds.Example.org";
+
+	(void)state;
+	/* No list: loopback, 0.0.0.0/8 and link-local refused, in any
+	 * spelling a URL library takes. */
+	feed_is(NULL, false, "http://127.0.0.1:8000/feed.ogg", -EACCES);
+	feed_is(NULL, false, "http://127.1/feed.ogg", -EACCES);
+	feed_is(NULL, false, "http://2130706433/feed.ogg", -EACCES);
+	feed_is(NULL, false, "http://0x7f000001/feed.ogg", -EACCES);
+	feed_is(NULL, false, "http://0.0.0.0:80/", -EACCES);
+	feed_is(
+	    NULL, false, "http://169.254.169.254/latest/meta-data", -EACCES);
+	feed_is(NULL, false, "http://[::1]:8000/x", -EACCES);
+	feed_is(NULL, false, "http://[fe80::1]/x", -EACCES);
+	feed_is(NULL, false, "http://[::ffff:127.0.0.1]/x", -EACCES);
+	feed_is(NULL, false, "http://LOCALHOST./x", -EACCES);
+	feed_is(NULL, false, "http://a.localhost/x", -EACCES);
+	feed_is(NULL, false, "http://user:pw@127.0.0.1/x", -EACCES);
+	feed_is(NULL, false, "http://192.0.2.7/x", 0);
+	feed_is(NULL, false, "https://[2001:db8::7]:8443/x", 0);
+	/* A list: only what it names, loopback included. */
+	hosts.item[0] = h0;
+	hosts.item[1] = h1;
+	hosts.item[2] = h2;
+	hosts.n = 3;
+	feed_is(&hosts, true, "http://127.0.0.1:8000/feed.ogg", 0);
+	feed_is(&hosts, true, "http://[::1]:8000/feed.ogg", 0);
+	feed_is(&hosts, true, "http://feeds.example.org./feed.ogg", 0);
+	feed_is(&hosts, true, "http://127.1/feed.ogg", -EACCES);
+	feed_is(&hosts, true, "http://192.0.2.7/x", -EACCES);
+	feed_is(&hosts, true, "http://127.0.0.1@192.0.2.7/x", -EACCES);
+	/* "none": nothing. */
+	hosts.n = 0;
+	feed_is(&hosts, true, "http://192.0.2.7/x", -EACCES);
+}
+
 /* ---- control_handle(). ---- */
 
 /* What the redact callback saw, and what the fake main thread saw. */
@@ -571,6 +788,65 @@ test_handle_refusals(void **state)
 	assert_string_equal(redacted_line,
 	    "127.0.0.1:4242 POST /api/metadata 400 set the live title: ***: "
 	    "unknown field (allowed: title, artist)");
+}
+
+/* One call from client with the given token verdict; returns the code
+ * and the Retry-After seconds in *retry_s. */
+static unsigned int
+call_from(const char *client, enum status_auth auth, unsigned int *retry_s)
+{
+	struct control_call call = {
+	    .endpoint = CONTROL_ENDPOINT_SKIP,
+	    .method = "POST",
+	    .auth = auth,
+	    .client = client,
+	};
+	struct control_answer ans = {0};
+
+	control_handle(&call, NULL, NULL, &ans);
+	assert_non_null(ans.body);
+	free(ans.body);
+	*retry_s = ans.retry_after_s;
+	return ans.code;
+}
+
+static void
+test_handle_token_guessing(void **state)
+{
+	unsigned int retry, i;
+
+	(void)state;
+	/* Four refused tokens are answered as such ... */
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(
+		    call_from("192.0.2.9:4000", STATUS_AUTH_WRONG, &retry),
+		    403);
+		assert_int_equal(retry, 0);
+	}
+	/* (a missing token counts too) ... the fifth locks the address
+	 * out: then 429 with Retry-After, even with the right token, and
+	 * from any port. */
+	assert_int_equal(
+	    call_from("192.0.2.9:4001", STATUS_AUTH_MISSING, &retry), 401);
+	assert_int_equal(
+	    call_from("192.0.2.9:4002", STATUS_AUTH_WRONG, &retry), 429);
+	assert_true(retry >= 29 && retry <= 30);
+	assert_int_equal(
+	    call_from("192.0.2.9:4003", STATUS_AUTH_OK, &retry), 429);
+	/* Other addresses are not affected; IPv6 is one address too. */
+	assert_int_equal(
+	    call_from("192.0.2.10:4000", STATUS_AUTH_WRONG, &retry), 403);
+	for (i = 0; i < 5; i++)
+		call_from("[2001:db8::1]:80", STATUS_AUTH_WRONG, &retry);
+	assert_int_equal(
+	    call_from("[2001:db8::1]:81", STATUS_AUTH_WRONG, &retry), 429);
+	assert_int_equal(
+	    call_from("[2001:db8::2]:81", STATUS_AUTH_WRONG, &retry), 403);
+	/* A disabled control API has no token to guess: never locked. */
+	for (i = 0; i < 8; i++)
+		assert_int_equal(
+		    call_from("192.0.2.11:1", STATUS_AUTH_DISABLED, &retry),
+		    403);
 }
 
 static int
@@ -691,8 +967,7 @@ test_answer_owner(void **state)
 	b = a;
 	util_strlcpy(b.title, "fast", sizeof(b.title));
 
-	assert_int_equal(control_submit(&a, 100 * NS_PER_MS, err,
-			     sizeof(err)),
+	assert_int_equal(control_submit(&a, 100 * NS_PER_MS, err, sizeof(err)),
 	    -EINPROGRESS);
 	assert_non_null(strstr(err, "may yet take effect"));
 	assert_int_equal(
@@ -716,9 +991,13 @@ main(void)
 	    cmocka_unit_test(test_parse_segments),
 	    cmocka_unit_test(test_parse_metadata),
 	    cmocka_unit_test(test_parse_skip_reload),
+	    cmocka_unit_test(test_parse_far_times),
+	    cmocka_unit_test(test_check_path),
+	    cmocka_unit_test(test_check_feed),
 	    cmocka_unit_test(test_describe),
 	    cmocka_unit_test(test_endpoint_of),
 	    cmocka_unit_test(test_handle_refusals),
+	    cmocka_unit_test(test_handle_token_guessing),
 	    cmocka_unit_test(test_handle_queue),
 	    cmocka_unit_test(test_answer_owner),
 	};

@@ -1615,7 +1615,7 @@ test_control_server(void **state)
 	answer_err = "/srv/none.ogg: cannot open: No such file or directory";
 	pthread_mutex_unlock(&seen_lock);
 	code = post(port, "/api/segments", bearer,
-	    "{\"source\":\"file\",\"path\":\"/srv/none.ogg\"}", resp, cap);
+	    "{\"source\":\"tone\",\"duration\":\"3s\"}", resp, cap);
 	assert_int_equal(code, 422);
 	assert_string_equal(body_of(resp),
 	    "{\"error\":\"/srv/none.ogg: cannot open: No such file or "
@@ -1623,6 +1623,16 @@ test_control_server(void **state)
 	pthread_mutex_lock(&seen_lock);
 	answer_rc = 0;
 	answer_err = NULL;
+	assert_int_equal(seen_count, 5);
+	pthread_mutex_unlock(&seen_lock);
+	/* No [status] media_dirs (and no schedule): file segments are
+	 * refused before the main thread sees them. */
+	code = post(port, "/api/segments", bearer,
+	    "{\"source\":\"file\",\"path\":\"/srv/none.ogg\"}", resp, cap);
+	assert_int_equal(code, 422);
+	assert_non_null(strstr(body_of(resp), "[status] media_dirs"));
+	pthread_mutex_lock(&seen_lock);
+	assert_int_equal(seen_count, 5);
 	pthread_mutex_unlock(&seen_lock);
 
 	/* Bad bodies never reach the main thread. */
@@ -1686,7 +1696,7 @@ test_control_server(void **state)
 		if (strstr(line, " control: 127.0.0.1:") != NULL)
 			audit++;
 	}
-	assert_int_equal(audit, 17);
+	assert_int_equal(audit, 18);
 	rewind(fp);
 	{
 		char *all = calloc(1, 65536);
@@ -1711,9 +1721,13 @@ test_control_server(void **state)
 					    "title 'Live desk' by 'Ana'\n"));
 		assert_non_null(strstr(all, " POST /api/reload 200 reload "
 					    "config and schedule\n"));
-		assert_non_null(strstr(all, " POST /api/segments 422 play file "
-					    "/srv/none.ogg (whole file): "
+		assert_non_null(strstr(all, " POST /api/segments 422 play tone "
+					    "440 Hz -18 dBFS 3 s: "
 					    "/srv/none.ogg: cannot open"));
+		assert_non_null(strstr(all, " POST /api/segments 422 play file "
+					    "/srv/none.ogg (whole file): path: "
+					    "file and playlist segments are "
+					    "off"));
 		assert_non_null(strstr(all, " POST /api/segments 400 play a "
 					    "segment: duration: must be"));
 		assert_non_null(strstr(all, " POST /api/metadata 413 set the "
