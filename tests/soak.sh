@@ -70,7 +70,6 @@ sample_clock() {
 	echo "$(((a + b) / 2)) $f"
 }
 
-t_start=$(date +%s)
 warm_rss=
 read -r clock0_us frames0 < <(sample_clock)
 n_status=0 n_control=0 n_reload=0 n_restart=0 n_fail=0
