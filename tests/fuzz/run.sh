@@ -43,6 +43,18 @@ hdr = b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + \
 open(os.path.join(sys.argv[1], "tone.wav"), "wb").write(hdr + pcm)
 PY
 
+# A short Ogg Vorbis stream, mono and stereo chained, for the feed target.
+mkdir -p "$work/ogg-seed"
+if command -v oggenc >/dev/null; then
+	oggenc -Q -q 0 --raw --raw-chan=1 --raw-rate=8000 \
+	    -o "$work/ogg-seed/mono.ogg" "$work/wav-seed/tone.wav" 2>/dev/null ||
+	    true
+	oggenc -Q -q 0 -o "$work/ogg-seed/stereo.ogg" \
+	    "$work/wav-seed/tone.wav" 2>/dev/null || true
+	cat "$work/ogg-seed/mono.ogg" "$work/ogg-seed/stereo.ogg" \
+	    >"$work/ogg-seed/chained.ogg" 2>/dev/null || true
+fi
+
 # Real zone files for the TZif target (tzdata, on every Debian machine).
 mkdir -p "$work/tzif-seed"
 for z in Europe/London America/New_York Australia/Lord_Howe Asia/Kolkata UTC; do
@@ -69,6 +81,7 @@ for bin in build/fuzz/bin/fuzz_*; do
 	[[ -d tests/fuzz/seed/$short ]] && seeds+=("tests/fuzz/seed/$short")
 	[[ $short == audio_file ]] && seeds+=("$work/wav-seed")
 	[[ $short == tzif ]] && seeds+=("$work/tzif-seed")
+	[[ $short == feed ]] && seeds+=("$work/ogg-seed")
 	# shellcheck disable=SC2207
 	seeds+=($(extra_seeds "$name"))
 	if ((ok)) && ! TMPDIR=$work "$bin" -max_total_time="$seconds" \
