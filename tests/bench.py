@@ -15,7 +15,8 @@ switches over the wall time). relay and ices2 read the PCM from a pipe fed
 in real time by this script (20 ms chunks on CLOCK_MONOTONIC); ffmpeg paces
 itself with -re. Not a test: nothing is asserted about the figures.
 
-Usage: bench.py WORKDIR RELAY_BIN   (env: BENCH_SECONDS, BENCH_RUNS, BENCH_TOOLS)
+Usage: bench.py WORKDIR RELAY_BIN   (env: BENCH_SECONDS, BENCH_RUNS, BENCH_TOOLS,
+RELAY_BEFORE: another relay binary, measured as the row "relay-before")
 """
 import json
 import os
@@ -148,7 +149,7 @@ def run_tool(name, work, raw, seconds, port, relay_bin, status_port):
         cmd = ["oggenc", "-Q", "-q", "4", "-r", "-B", "16", "-C", "2", "-R",
                str(RATE), "-o", os.path.join(work, "oggenc.ogg"), raw]
         stdin_pcm = False
-    elif name == "relay":
+    elif name in ("relay", "relay-before"):
         conf = os.path.join(work, "relay.conf")
         with open(conf, "w") as f:
             f.write(f"""[station]
@@ -171,7 +172,8 @@ listen = 127.0.0.1:{status_port}
 [log]
 level = warn
 """)
-        cmd = [relay_bin, "-c", conf]
+        cmd = [relay_bin if name == "relay" else os.environ["RELAY_BEFORE"],
+               "-c", conf]
     elif name == "ices2":
         conf = os.path.join(work, "ices2.xml")
         with open(conf, "w") as f:
@@ -247,6 +249,9 @@ def main():
     seconds = int(os.environ.get("BENCH_SECONDS", "120"))
     runs = int(os.environ.get("BENCH_RUNS", "3"))
     tools = os.environ.get("BENCH_TOOLS", "oggenc relay ices2 ffmpeg").split()
+    if os.environ.get("RELAY_BEFORE") and "relay-before" not in tools:
+        tools.insert(tools.index("relay") + 1 if "relay" in tools else 0,
+                     "relay-before")
     print(f"bench: {seconds} s mix, {runs} interleaved round(s): {' '.join(tools)}",
           flush=True)
     raw = make_mix(work, seconds)

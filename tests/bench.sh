@@ -6,6 +6,7 @@
 #   BENCH_RUNS (3)       interleaved rounds; each figure is their median
 #   BENCH_TOOLS          default "oggenc relay ices2 ffmpeg"
 #   BENCH_DIR            keep the work dir (mix, logs, results.json) there
+#   RELAY_BEFORE         another relay binary, one more row ("relay-before")
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
