@@ -42,7 +42,7 @@
 #include "version.h"
 
 #define MOD "main"
-#define RING_SECONDS 10
+#define RING_SECONDS 2
 #define OUTPUT_DRAIN_NS (800 * NS_PER_MS)
 
 struct relay {

@@ -359,6 +359,12 @@ muxer_reset(struct muxer *m)
 		drop_stream(m);
 }
 
+int64_t
+muxer_page_start(const struct muxer *m)
+{
+	return m != NULL && m->active ? m->base_granule + m->page_granule : -1;
+}
+
 uint32_t
 muxer_chain_id(const struct muxer *m)
 {

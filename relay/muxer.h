@@ -54,6 +54,11 @@ void muxer_set_follow_tags(struct muxer *m, bool follow);
 /* Forgets the current stream without writing (connection lost). */
 void muxer_reset(struct muxer *m);
 
+/* Encoder granule at which the open page starts (the end of the last page
+ * written), -1 when no stream is open: the page is complete once a packet
+ * reaches max_page_ms of audio past it. */
+int64_t muxer_page_start(const struct muxer *m);
+
 /* Chain id of the current stream's headers, 0 when none. */
 uint32_t muxer_chain_id(const struct muxer *m);
 

@@ -55,13 +55,21 @@
  * q10 stereo stream reaches (~500 kbit/s), so the bound is never hit by a
  * healthy connection, only by a stuck one. */
 #define QUEUE_BYTES_PER_SEC (500 * 1000 / 8)
+/* Page bound: at most 0.5 s of audio per page. Smaller pages would cut
+ * the delay (Icecast re-pages Vorbis for its listeners anyway), but with
+ * 50 or 100 ms pages Icecast 2.4.4 sent listeners no audio at all after a
+ * reconnection brought forward by the probe (12_reconnect_fast; 250 ms
+ * passed); until that is understood the page bound stays where it was
+ * tested (docs/performance.md). */
 #define MAX_PAGE_MS 500
 #define CONNECT_POLL_NS (10 * NS_PER_MS)
-/* A connected output wakes on a timer, not per packet: being woken for
- * each of the ~43 packets a second costs a futex wake and a context switch
- * each (measured: ~10% of relay's CPU). 40 ms of extra latency is nothing
- * next to Icecast's own 0.5 s paging. */
-#define IDLE_SLEEP_NS (40 * NS_PER_MS)
+/* A connected output sleeps on its queue until a page's worth of packets
+ * is there (packet_queue_set_batch): one wake-up per page, not one per
+ * packet (~43 a second) nor a polling timer. It wakes sooner only while
+ * the backend still holds unsent bytes, to push them on, and at least
+ * every IDLE_WAIT_NS for the stall watchdog. */
+#define IDLE_WAIT_NS (500 * NS_PER_MS)
+#define PENDING_POLL_NS (10 * NS_PER_MS)
 /* How often a disconnected output asks the backend whether the server
  * accepts connections again: a TCP handshake that a down server answers
  * with RST, four times a second, costs it nothing. */
@@ -255,6 +263,7 @@ drain_discard(struct output *o, int64_t wait_ns)
 	}
 	(void)packet_queue_take_dropped(o->queue);
 	stats_output_set_queue(o->stats_id, 0);
+	stats_output_set_lag(o->stats_id, -1);
 }
 
 /* Returns true when the watchdog closed the connection. */
@@ -339,13 +348,14 @@ run_connected(struct output *o)
 	size_t pending = 0;
 	char err[256];
 	uint64_t dropped;
+	int64_t oldest_made_ns = 0;
 	int rc;
 
+	(void)packet_queue_wait(
+	    o->queue, o->last_pending > 0 ? PENDING_POLL_NS : IDLE_WAIT_NS);
 	p = packet_queue_pop(o->queue, 0, &gap);
-	if (p == NULL) {
-		util_sleep_ns(IDLE_SLEEP_NS);
-		p = packet_queue_pop(o->queue, 0, &gap);
-	}
+	if (p != NULL)
+		oldest_made_ns = p->made_mono_ns;
 	while (p != NULL) {
 		handle_title(o, p);
 		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
@@ -371,8 +381,15 @@ run_connected(struct output *o)
 		fail(o, err[0] != '\0' ? err : strerror(-rc));
 		return;
 	}
+	/* Wake at the packet that completes the open page, not a page
+	 * counted from the last packet taken: those drift apart by a packet
+	 * a page, which held pages back by up to a whole page. */
+	packet_queue_set_batch_from(o->queue, muxer_page_start(o->muxer));
 	stats_output_set_queue(
 	    o->stats_id, packet_queue_bytes(o->queue) + pending);
+	if (oldest_made_ns != 0)
+		stats_output_set_lag(o->stats_id,
+		    (util_now_mono_ns() - oldest_made_ns) / NS_PER_MS);
 	watchdog(o, pending);
 }
 
@@ -546,6 +563,11 @@ output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 		snprintf(err, errlen, "[output %s]: out of memory", oc->name);
 		goto fail;
 	}
+	if (oc->encoding_index >= 0 &&
+	    (size_t)oc->encoding_index < cfg->n_encodings)
+		packet_queue_set_batch(o->queue,
+		    (int64_t)MAX_PAGE_MS *
+			cfg->encodings[oc->encoding_index].rate_hz / 1000);
 	muxer_set_follow_tags(o->muxer, oc->metadata == METADATA_CHAIN);
 	rc = ops->create(cfg, oc, &o->backend, err, errlen);
 	if (rc < 0)

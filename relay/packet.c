@@ -106,6 +106,7 @@ packet_new(struct stream_headers *headers, const unsigned char *data,
 	p->granulepos = granulepos;
 	p->packetno = packetno;
 	p->eos = eos;
+	p->made_mono_ns = util_now_mono_ns();
 	p->bytes = bytes;
 	if (bytes > 0)
 		memcpy(p->data, data, bytes);

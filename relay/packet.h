@@ -43,7 +43,8 @@ struct packet {
 	struct stream_headers *headers; /* one reference held by the packet */
 	int64_t granulepos;		/* absolute, encoder's own count */
 	int64_t packetno;
-	bool eos; /* last packet of the encoder (shutdown) */
+	bool eos;	      /* last packet of the encoder (shutdown) */
+	int64_t made_mono_ns; /* when the encoder produced it (lag_ms) */
 	size_t bytes;
 	unsigned char data[];
 };

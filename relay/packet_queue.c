@@ -43,6 +43,8 @@ struct packet_queue {
 	uint64_t dropped_bytes; /* since the last take_dropped */
 	bool gap;		/* the next pop follows dropped packets */
 	bool wake;		/* packet_queue_wake() not yet seen by pop */
+	int64_t batch_granules; /* see packet_queue_set_batch() */
+	int64_t from_granule;	/* the batch counts from here, or -1 */
 };
 
 struct packet_queue *
@@ -56,6 +58,7 @@ packet_queue_new(size_t max_bytes)
 	if (q == NULL)
 		return NULL;
 	q->max_bytes = max_bytes;
+	q->from_granule = -1;
 	q->nslots = PACKET_QUEUE_INITIAL_SLOTS;
 	q->slots = calloc(q->nslots, sizeof(*q->slots));
 	if (q->slots == NULL)
@@ -136,6 +139,45 @@ grow_locked(struct packet_queue *q)
 	return 0;
 }
 
+/* Whether the consumer has a batch worth waking for: the queued packets
+ * reach batch_granules past from_granule (the start of the consumer's open
+ * page, or the last packet it took), or end the stream, or restart the
+ * granule count (a new encoder). Caller holds q->lock. */
+static bool
+batch_ready_locked(const struct packet_queue *q)
+{
+	const struct packet *newest;
+	int64_t from;
+
+	if (q->count == 0)
+		return false;
+	if (q->batch_granules <= 0)
+		return true;
+	newest = q->slots[(q->head + q->count - 1) & (q->nslots - 1)];
+	from = q->from_granule >= 0 ? q->from_granule
+				    : q->slots[q->head]->granulepos;
+	return newest->eos || newest->granulepos < from ||
+	       newest->granulepos - from >= q->batch_granules;
+}
+
+void
+packet_queue_set_batch(struct packet_queue *q, int64_t granules)
+{
+	pthread_mutex_lock(&q->lock);
+	q->batch_granules = granules;
+	pthread_mutex_unlock(&q->lock);
+}
+
+void
+packet_queue_set_batch_from(struct packet_queue *q, int64_t granule)
+{
+	if (granule < 0)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->from_granule = granule;
+	pthread_mutex_unlock(&q->lock);
+}
+
 /*
  * Runs on: the producer (engine) thread.
  * A packet larger than max_bytes on its own is still queued (after the
@@ -165,7 +207,9 @@ packet_queue_push(struct packet_queue *q, struct packet *p)
 	q->slots[(q->head + q->count) & (q->nslots - 1)] = packet_ref(p);
 	q->count++;
 	q->bytes += p->bytes;
-	pthread_cond_signal(&q->cond);
+	/* Only a whole batch wakes the consumer (see packet_queue_wait). */
+	if (batch_ready_locked(q))
+		pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	return accepted_clean;
 }
@@ -198,6 +242,7 @@ packet_queue_pop(struct packet_queue *q, int64_t timeout_ns, bool *gap)
 		q->head = (q->head + 1) & (q->nslots - 1);
 		q->count--;
 		q->bytes -= p->bytes;
+		q->from_granule = p->granulepos;
 		if (gap != NULL)
 			*gap = q->gap;
 		q->gap = false;
@@ -208,6 +253,29 @@ packet_queue_pop(struct packet_queue *q, int64_t timeout_ns, bool *gap)
 	}
 	pthread_mutex_unlock(&q->lock);
 	return p;
+}
+
+/* Runs on: the consumer (output) thread. */
+bool
+packet_queue_wait(struct packet_queue *q, int64_t timeout_ns)
+{
+	struct timespec ts;
+	int64_t deadline_ns;
+	bool ready;
+
+	deadline_ns = util_now_mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+	ts.tv_sec = (time_t)(deadline_ns / NS_PER_SEC);
+	ts.tv_nsec = (long)(deadline_ns % NS_PER_SEC);
+	pthread_mutex_lock(&q->lock);
+	while (!(ready = batch_ready_locked(q)) && !q->wake) {
+		if (timeout_ns <= 0 || pthread_cond_timedwait(&q->cond,
+					   &q->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	if (!ready)
+		ready = batch_ready_locked(q);
+	pthread_mutex_unlock(&q->lock);
+	return ready;
 }
 
 /* Not counted as dropped, but still a hole in the stream: the packet that

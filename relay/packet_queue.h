@@ -35,6 +35,24 @@ bool packet_queue_push(struct packet_queue *q, struct packet *p);
 struct packet *packet_queue_pop(
     struct packet_queue *q, int64_t timeout_ns, bool *gap);
 
+/* A consumer blocked in packet_queue_wait() is woken only once the queued
+ * packets span granules samples of audio (or the stream ends, or a new
+ * encoder restarts the count): one wake-up per page instead of one per
+ * packet. 0 (the default) wakes it at every packet. Any thread. */
+void packet_queue_set_batch(struct packet_queue *q, int64_t granules);
+
+/* Counts the next batch from granule (the start of the consumer's open
+ * page, so it wakes at the packet that completes that page) instead of
+ * from the last packet popped, which is the default. granule < 0: no
+ * change. Runs on: the consumer thread. */
+void packet_queue_set_batch_from(struct packet_queue *q, int64_t granule);
+
+/* Waits up to timeout_ns for a batch (see packet_queue_set_batch) or a
+ * packet_queue_wake(), which it leaves for the next pop to consume.
+ * Returns whether a batch is queued; the caller then pops with timeout 0.
+ * Runs on: the consumer thread. */
+bool packet_queue_wait(struct packet_queue *q, int64_t timeout_ns);
+
 /* Drops everything queued (not counted as dropped). */
 void packet_queue_clear(struct packet_queue *q);
 

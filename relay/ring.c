@@ -14,10 +14,15 @@
  * release after touching the data, so the frames a reader sees are the
  * frames the writer copied (the spa_ringbuffer pattern).
  *
- * The writer wakes the reader through an eventfd: ring_write() adds 1
- * after it published new frames. ring_wait() polls the eventfd, drains
- * it, and checks the fill level again, so a write that lands between the
- * check and the poll is never lost (its eventfd count is still pending).
+ * The writer wakes the reader through an eventfd, but only when the
+ * reader is waiting and the fill has reached what it waits for: a reader
+ * that wants a 2048-frame block is not woken by every 20 ms chunk, and a
+ * reader that is busy costs the writer no write(2). ring_wait() publishes
+ * want_frames, then checks the fill; ring_write() publishes the new write
+ * index, then reads want_frames. A seq_cst fence on each side between the
+ * store and the load means at least one of them sees the other's store, so
+ * a write that lands between the reader's check and its poll still wakes
+ * it (the Dekker pattern). The eventfd is drained after each wake-up.
  * ring_wake() sets a flag before it writes the eventfd, so a waiting
  * reader can tell a shutdown wake-up from new data.
  *
@@ -51,7 +56,8 @@ struct ring {
 	alignas(RING_CACHE_LINE) atomic_size_t write_index;
 	alignas(RING_CACHE_LINE) atomic_size_t read_index;
 	alignas(RING_CACHE_LINE) atomic_bool wake_pending;
-	size_t size_frames; /* a power of two */
+	atomic_size_t want_frames; /* 0, or what a waiting reader waits for */
+	size_t size_frames;	   /* a power of two */
 	size_t mask;
 	int channels;
 	int efd;
@@ -98,6 +104,7 @@ ring_new(size_t capacity_frames, int channels)
 	atomic_init(&r->write_index, 0);
 	atomic_init(&r->read_index, 0);
 	atomic_init(&r->wake_pending, false);
+	atomic_init(&r->want_frames, 0);
 	r->size_frames = size_frames;
 	r->mask = size_frames - 1;
 	r->channels = channels;
@@ -150,7 +157,7 @@ drain_efd(int efd)
 size_t
 ring_write(struct ring *r, const float *frames, size_t n)
 {
-	size_t w, rd, space, pos, first, ch = (size_t)r->channels;
+	size_t w, rd, space, pos, first, want, ch = (size_t)r->channels;
 
 	/* Our own index needs no ordering; the reader's needs acquire so
 	 * that its reads of the slots we are about to reuse are done. */
@@ -172,7 +179,12 @@ ring_write(struct ring *r, const float *frames, size_t n)
 		    (n - first) * ch * sizeof(float));
 
 	atomic_store_explicit(&r->write_index, w + n, memory_order_release);
-	signal_efd(r->efd);
+	atomic_thread_fence(memory_order_seq_cst);
+	want = atomic_load_explicit(&r->want_frames, memory_order_relaxed);
+	if (want != 0 && w + n - rd >= want &&
+	    atomic_exchange_explicit(
+		&r->want_frames, 0, memory_order_relaxed) != 0)
+		signal_efd(r->efd);
 	return n;
 }
 
@@ -237,16 +249,23 @@ ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
 	deadline_ns = util_now_mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
 	pfd.fd = r->efd;
 	pfd.events = POLLIN;
+	if (min_frames == 0)
+		min_frames = 1;
+	if (min_frames > r->size_frames)
+		min_frames = r->size_frames;
 	for (;;) {
+		atomic_store_explicit(
+		    &r->want_frames, min_frames, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
 		avail = ring_readable(r);
 		if (avail >= min_frames)
-			return avail;
+			break;
 		if (atomic_exchange_explicit(
 			&r->wake_pending, false, memory_order_acq_rel))
-			return avail;
+			break;
 		left_ns = deadline_ns - util_now_mono_ns();
 		if (left_ns <= 0)
-			return avail;
+			break;
 		ts.tv_sec = (time_t)(left_ns / NS_PER_SEC);
 		ts.tv_nsec = (long)(left_ns % NS_PER_SEC);
 		pfd.revents = 0;
@@ -255,6 +274,8 @@ ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
 		if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN))
 			drain_efd(r->efd);
 	}
+	atomic_store_explicit(&r->want_frames, 0, memory_order_relaxed);
+	return avail;
 }
 
 void

@@ -18,6 +18,7 @@
 struct output_hot {
 	atomic_uint_fast64_t bytes_sent;
 	atomic_uint_fast64_t queue_bytes;
+	atomic_int_fast64_t lag_ms;
 	atomic_uint_fast64_t dropped_bytes;
 	atomic_uint_fast64_t reconnects;
 	atomic_int_fast64_t server_seen_wall_ns;
@@ -119,6 +120,7 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 				memset(&out_cold[i], 0, sizeof(out_cold[i]));
 				atomic_store(&out_hot[i].bytes_sent, 0);
 				atomic_store(&out_hot[i].queue_bytes, 0);
+				atomic_store(&out_hot[i].lag_ms, -1);
 				atomic_store(&out_hot[i].dropped_bytes, 0);
 				atomic_store(&out_hot[i].reconnects, 0);
 				atomic_store(
@@ -199,6 +201,13 @@ stats_output_set_queue(int id, uint64_t bytes)
 {
 	if (valid_id(id))
 		atomic_store(&out_hot[id].queue_bytes, bytes);
+}
+
+void
+stats_output_set_lag(int id, int64_t ms)
+{
+	if (valid_id(id))
+		atomic_store(&out_hot[id].lag_ms, ms);
 }
 
 void
@@ -437,6 +446,7 @@ stats_snapshot(struct stats_snapshot *out)
 		so->id = (int)i;
 		so->bytes_sent = atomic_load(&out_hot[i].bytes_sent);
 		so->queue_bytes = atomic_load(&out_hot[i].queue_bytes);
+		so->lag_ms = atomic_load(&out_hot[i].lag_ms);
 		so->dropped_bytes = atomic_load(&out_hot[i].dropped_bytes);
 		so->reconnects = atomic_load(&out_hot[i].reconnects);
 		if (so->listeners > 0)

@@ -47,6 +47,9 @@ struct stats_output {
 	int64_t since_wall_ns; /* connected (or disconnected) since */
 	uint64_t bytes_sent;
 	uint64_t queue_bytes;
+	/* How long the audio in the last batch sent waited between the
+	 * encoder and the connection, in ms; -1 when nothing was sent yet. */
+	int64_t lag_ms;
 	uint64_t dropped_bytes;
 	uint64_t reconnects;
 	char last_error[STATS_TEXT];
@@ -173,6 +176,7 @@ void stats_output_set_connected(int id, bool connected, const char *error);
 void stats_output_set_error(int id, const char *error);
 void stats_output_add_sent(int id, uint64_t bytes);
 void stats_output_set_queue(int id, uint64_t bytes);
+void stats_output_set_lag(int id, int64_t ms); /* -1: unknown */
 void stats_output_add_dropped(int id, uint64_t bytes);
 void stats_output_inc_reconnects(int id);
 /* From the Icecast poller. listeners < 0: unknown. title may be NULL. */

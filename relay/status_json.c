@@ -198,6 +198,9 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		jadd(j, o, "since", jtime(out->since_wall_ns));
 		jadd(j, o, "bytes_sent", jcount(out->bytes_sent));
 		jadd(j, o, "queue_bytes", jcount(out->queue_bytes));
+		jadd(j, o, "lag_ms",
+		    out->lag_ms >= 0 ? cJSON_CreateNumber((double)out->lag_ms)
+				     : cJSON_CreateNull());
 		jadd(j, o, "dropped_bytes", jcount(out->dropped_bytes));
 		jadd(j, o, "reconnects", jcount(out->reconnects));
 		jadd(j, o, "last_error", jtext_or_null(out->last_error));

@@ -52,7 +52,8 @@ jq -e --arg name "$STATION_NAME" --arg ice "$ice" '
     and .outputs[1].url == "http://127.0.0.1:\($ice)/mobile.ogg"
     and all(.outputs[]; .type == "icecast" and .connected
         and .mount_listed and .server_reachable and .bytes_sent > 0
-        and .encoding != "" and .since != null)
+        and .encoding != "" and .since != null
+        and .lag_ms != null and .lag_ms >= 0 and .lag_ms < 1000)
     and .outputs[0].listeners >= 1 and .outputs[0].listener_peak >= 1
     and .listeners >= 1' "$T/status.json" >/dev/null ||
     fail "unexpected /api/status values: $(jq -c . "$T/status.json")"

@@ -68,6 +68,7 @@ check_object({
 + (.outputs | check_array({name: "string", type: "string",
     encoding: "string", url: "string|null", connected: "boolean",
     since: "time|null", bytes_sent: "integer", queue_bytes: "integer",
+    lag_ms: "integer|null",
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",

@@ -3,7 +3,7 @@
  * Unit tests for packet_queue.c: FIFO order, byte accounting, reference
  * counting, overflow (drop all, count bytes, gap on the next pop),
  * take_dropped resets, growth past the initial slots, clear, wake-up and
- * timeout. Packets come from packet_new() (packet.c).
+ * timeout, batched wake-ups. Packets come from packet_new() (packet.c).
  *
  * Threads: the wake-up tests start one helper thread each.
  */
@@ -64,6 +64,75 @@ static int
 refs(struct packet *p)
 {
 	return atomic_load(&p->refs);
+}
+
+/* The consumer is woken by a page's worth of packets, not by each one:
+ * granules 256 apart, a batch of 1000 needs the span to reach 1000. */
+static void
+test_wait_wakes_on_a_whole_batch(void **state)
+{
+	struct packet_queue *q;
+	struct packet *p;
+	bool gap;
+	int64_t t0;
+	int i;
+
+	(void)state;
+	q = packet_queue_new(1 << 20);
+	assert_non_null(q);
+	packet_queue_set_batch(q, 1000);
+	for (i = 1; i <= 4; i++) {
+		p = make_packet(10, i); /* granules 256 .. 1024: span 768 */
+		assert_true(packet_queue_push(q, p));
+		packet_unref(p);
+	}
+	t0 = util_now_mono_ns();
+	assert_false(packet_queue_wait(q, 30 * NS_PER_MS));
+	assert_true(util_now_mono_ns() - t0 >= 25 * NS_PER_MS);
+	p = make_packet(10, 5); /* granule 1280: span 1024 */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	t0 = util_now_mono_ns();
+	assert_true(packet_queue_wait(q, NS_PER_SEC));
+	assert_true(util_now_mono_ns() - t0 < 20 * NS_PER_MS);
+	/* Pops stay non-blocking and take everything, batch or not. */
+	for (i = 1; i <= 5; i++) {
+		p = packet_queue_pop(q, 0, &gap);
+		assert_non_null(p);
+		assert_int_equal(p->packetno, i);
+		packet_unref(p);
+	}
+	assert_false(packet_queue_wait(q, 0));
+	/* Counted from the last packet taken (1280), not from the oldest
+	 * queued: one packet at 2048 holds 768 granules, not 0. */
+	p = make_packet(10, 8); /* granule 2048 */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_false(packet_queue_wait(q, 0));
+	p = make_packet(10, 9); /* granule 2304: 1024 past 1280 */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_true(packet_queue_wait(q, 0));
+	for (i = 0; i < 2; i++)
+		packet_unref(packet_queue_pop(q, 0, &gap));
+	/* The consumer may count from where its open page starts instead:
+	 * from 1500, a packet at 2560 is 1060 on. */
+	packet_queue_set_batch_from(q, 1500);
+	p = make_packet(10, 10); /* granule 2560 */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_true(packet_queue_wait(q, 0));
+	packet_queue_set_batch_from(q, 2000);
+	assert_false(packet_queue_wait(q, 0)); /* 560 past 2000 */
+	packet_unref(packet_queue_pop(q, 0, &gap));
+	/* The end of the stream is worth waking for on its own. */
+	p = packet_new(test_headers, (const unsigned char *)"x", 1, 2600, 11,
+	    true);
+	assert_non_null(p);
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_true(packet_queue_wait(q, 0));
+	packet_queue_free(q);
 }
 
 static void
@@ -381,6 +450,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wait_wakes_on_a_whole_batch),
 		cmocka_unit_test(test_fifo_order_and_bytes),
 		cmocka_unit_test(test_exact_fit_is_not_overflow),
 		cmocka_unit_test(test_overflow_drops_all_and_marks_gap),

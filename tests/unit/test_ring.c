@@ -298,6 +298,59 @@ test_wait_wakes_on_write(void **state)
 	ring_free(lw.r);
 }
 
+struct trickle {
+	struct ring *r;
+	size_t frames;
+};
+
+static void *
+trickle_thread(void *arg)
+{
+	struct trickle *t = arg;
+	float one[2] = { 0.25f, -0.25f };
+	size_t i;
+
+	for (i = 0; i < t->frames; i++) {
+		while (ring_write(t->r, one, 1) == 0)
+			sched_yield();
+		if (i % 8 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* The writer signals only a reader that waits, and only once the fill
+ * reaches what it waits for: a frame written between the reader's check
+ * and its poll must still wake it. A lost wake-up would cost the 5 s
+ * timeout; 20000 single-frame writes against waits for 7 frames give the
+ * race plenty of chances. */
+static void
+test_wait_never_misses_a_threshold_write(void **state)
+{
+	struct trickle t = { 0 };
+	float buf[64 * 2];
+	pthread_t tid;
+	size_t got = 0, n;
+	int64_t t0;
+
+	(void)state;
+	t.r = ring_new(64, 2);
+	assert_non_null(t.r);
+	t.frames = 20000;
+	t0 = util_now_mono_ns();
+	assert_int_equal(pthread_create(&tid, NULL, trickle_thread, &t), 0);
+	while (got < t.frames) {
+		size_t want = t.frames - got < 7 ? t.frames - got : 7;
+
+		n = ring_wait(t.r, want, 5 * NS_PER_SEC);
+		assert_true(n >= want);
+		got += ring_read(t.r, buf, n > 64 ? 64 : n);
+	}
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	assert_true(util_now_mono_ns() - t0 < 4 * NS_PER_SEC);
+	ring_free(t.r);
+}
+
 static void
 test_wake_interrupts_wait(void **state)
 {
@@ -339,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_wait_times_out),
 		cmocka_unit_test(test_wait_wakes_on_write),
 		cmocka_unit_test(test_wake_interrupts_wait),
+		cmocka_unit_test(test_wait_never_misses_a_threshold_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
