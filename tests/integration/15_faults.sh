@@ -9,7 +9,9 @@
 #    until the other source goes, then streaming;
 #  - 1,000 SIGHUPs in quick succession: the listener's stream stays one
 #    Ogg chain with no audio lost;
-#  - 1,000 control calls: every one answered 200, nothing lost.
+#  - 1,000 control calls: every one answered 200, nothing lost;
+#  - the file playing as a segment is deleted: it plays on to its end
+#    (the open file stays readable) and its request is "done".
 #
 # timeout: 180
 
@@ -72,7 +74,11 @@ reconnect_max = 1s
 [status]
 listen = 127.0.0.1:$status_port
 token_env = RELAY_TEST_CONTROL_TOKEN
+media_dirs = $T/media
 EOF
+mkdir -p "$T/media"
+sox -n -r 44100 -c 1 -b 16 "$T/media/feature.wav" synth 5 sine 700 vol 0.3 \
+    2>/dev/null || fail "sox failed"
 start_relay "$T/relay.conf"
 wait_mount "$port" /live.ogg 15
 listen_bg "http://127.0.0.1:$port/live.ogg" 150 "$T/live.ogg"
@@ -115,6 +121,24 @@ for ((i = 0; i < 1000; i++)); do
 done
 ((bad == 0)) || fail "$bad of 1,000 control calls were not answered 200"
 note "1,000 control calls: all 200"
+
+# The file on air is deleted.
+status_seg() { curl -sf --max-time 3 "$URL/api/status" | jq -r "$1"; }
+code=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 5 -X POST \
+    -H "Authorization: Bearer $TOKEN" \
+    --data "{\"source\":\"file\",\"path\":\"$T/media/feature.wav\",\"name\":\"feature\"}" \
+    "$URL/api/segments")
+[[ $code == 202 ]] || fail "POST /api/segments: $code $(cat "$T/body")"
+req=$(jq -r .id "$T/body")
+feature_on() { [[ $(status_seg '.now.segment // ""') == feature ]]; }
+wait_for -t 5 -m "the feature on air" feature_on || fail "the feature never aired"
+rm -f "$T/media/feature.wav"
+sleep 2
+feature_on || fail "deleting the file cut the segment: $(status_seg .now)"
+req_done() { [[ $(status_seg ".requests[] | select(.id == $req) | .state") == done ]]; }
+wait_for -t 8 -m "request $req done" req_done ||
+    fail "request $req: $(status_seg .requests)"
+note "a deleted file played on to its end (request $req done)"
 
 relay_alive || fail "relay died"
 proc_gone "$listener" && fail "the listener was cut"
