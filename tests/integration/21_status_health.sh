@@ -45,8 +45,12 @@ wait_for -t 15 -m "/healthz to answer 503" code_is /healthz 503 ||
 body=$(curl -s "$STATUS_URL/healthz")
 [[ $body == *"no output connected"* ]] || fail "/healthz reason: '$body'"
 wait_off_air 15
-status_now | jq -e 'all(.outputs[]; .connected == false and
-    .mount_listed == false and .last_error != null)' >/dev/null ||
+# The poller's next round (1 s) must see the server gone first.
+outputs_down() {
+	status_now | jq -e 'all(.outputs[]; .connected == false and
+	    .mount_listed == false and .last_error != null)' >/dev/null
+}
+wait_for -t 5 -m "outputs shown down" outputs_down ||
     fail "outputs after icecast stopped: $(status_now | jq -c .outputs)"
 [[ $(curl -s "$STATUS_URL/metrics" | sed -n 's/^relay_on_air //p') == 0 ]] ||
     fail "relay_on_air is not 0"
