@@ -109,6 +109,16 @@ void control_handle(const struct control_call *call, control_redact_cb *redact,
  * previous settings stay). Any thread. */
 RELAY_MUST_CHECK int control_configure(const struct config *cfg);
 
+/* Checks a parsed segment's path or URL against the lists of the last
+ * control_configure(); a path is replaced by its real path, which is what
+ * the main thread opens. 0, or negative errno with err filled (422).
+ * control_sources.c. */
+int control_check_sources(
+    struct control_request *req, char *err, size_t errlen);
+
+/* Drops the lists (control_shutdown). */
+void control_sources_release(void);
+
 /* Whether an API segment may play path (file or playlist): it must be a
  * regular file below one of dirs once symbolic links are resolved; a
  * relative path is taken in dirs->item[0]. 0 with its real path in out,
