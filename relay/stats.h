@@ -139,6 +139,15 @@ struct stats_programme_error {
 	char text[512];
 };
 
+/* The status server's own load. stats.c never writes it: the status
+ * server fills it in its copy of the snapshot (zero elsewhere). */
+struct stats_http {
+	int64_t connections;   /* open now */
+	int64_t event_streams; /* open /api/events streams */
+	uint64_t evicted;      /* closed to make room, since start */
+	uint64_t expired;      /* closed past the request deadline */
+};
+
 struct stats_snapshot {
 	char station_name[STATS_TEXT];
 	char station_description[STATS_TEXT];
@@ -158,6 +167,7 @@ struct stats_snapshot {
 	size_t n_requests;
 	struct stats_reload reload;
 	struct stats_programme_error programme_error;
+	struct stats_http http;
 };
 
 /* Call once at startup (main thread) and on reload with the new config:

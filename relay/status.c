@@ -239,6 +239,8 @@ struct status_server {
 	bool watchdog_started;
 	unsigned int n_expired; /* closed by the deadline (conn_lock) */
 	unsigned int n_evicted; /* closed to make room (conn_lock) */
+	uint64_t total_expired; /* since start (conn_lock) */
+	uint64_t total_evicted; /* since start (conn_lock) */
 	/* The MHD logger's rate limit. */
 	atomic_int_fast64_t log_last_mono_ns;
 	atomic_int log_suppressed;
@@ -406,6 +408,7 @@ make_room(struct status_server *srv, struct conn *fresh)
 	if (victim != NULL) {
 		conn_close(victim);
 		srv->n_evicted++;
+		srv->total_evicted++;
 	}
 }
 
@@ -511,6 +514,7 @@ watchdog_thread(void *arg)
 				STATUS_REQUEST_DEADLINE_NS) {
 				conn_close(k);
 				srv->n_expired++;
+				srv->total_expired++;
 			}
 		}
 		expired += srv->n_expired;
@@ -821,6 +825,22 @@ snapshot_new(void)
 	return s;
 }
 
+/* The server's own load, for /metrics. */
+static void
+http_load(struct status_server *srv, struct stats_http *h)
+{
+	size_t i;
+
+	pthread_mutex_lock(&srv->conn_lock);
+	h->connections = 0;
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++)
+		h->connections += srv->conns[i].used ? 1 : 0;
+	h->evicted = srv->total_evicted;
+	h->expired = srv->total_expired;
+	pthread_mutex_unlock(&srv->conn_lock);
+	h->event_streams = atomic_load(&srv->n_events);
+}
+
 /* GET /api/status (JSON; [status] cors_origins may read it) or GET
  * /metrics. */
 static enum MHD_Result
@@ -835,6 +855,8 @@ serve_document(struct status_server *srv, struct MHD_Connection *c,
 	s = snapshot_new();
 	if (s == NULL)
 		return reply_error(c, 500);
+	if (metrics)
+		http_load(srv, &s->http);
 	text = metrics ? status_metrics(s, &set) : status_json(s, &set, pretty);
 	free(s);
 	if (text == NULL)

@@ -249,6 +249,19 @@ status_metrics(
 	metric_plain(&sb, "relay_input_silent_seconds", "gauge",
 	    "How long the programme has stayed below the silence threshold.",
 	    s->input.silent_s);
+	metric_plain(&sb, "relay_http_connections", "gauge",
+	    "Connections open to the status server.",
+	    (double)s->http.connections);
+	metric_plain(&sb, "relay_http_event_streams", "gauge",
+	    "Open /api/events streams (Listen Live pages watching).",
+	    (double)s->http.event_streams);
+	metric_head(&sb, "relay_http_closed_total", "counter",
+	    "Connections the status server closed because their request was "
+	    "too slow: to make room, or past the request deadline.");
+	strbuf_printf(&sb,
+	    "relay_http_closed_total{reason=\"evicted\"} %" PRIu64 "\n"
+	    "relay_http_closed_total{reason=\"deadline\"} %" PRIu64 "\n",
+	    s->http.evicted, s->http.expired);
 	metric_counter(&sb, "relay_input_frames_total",
 	    "Audio frames captured.", s->input.frames);
 	metric_counter(&sb, "relay_input_xruns_total",

@@ -103,8 +103,11 @@ hold_stream()
 for ((i = 0; i < 34; i++)); do
 	bg hold_stream
 done
-wait_for -t 10 -m "the event-stream slots to fill" code_is /api/events 503 ||
-    fail "a 33rd event stream is not refused"
+# relay counts its open streams in /metrics; once all 32 are held, a
+# probe must be refused (a probe sent earlier could take a slot itself).
+wait_for -t 20 -m "32 event streams open" event_streams_are 32 ||
+    fail "the event-stream slots never filled"
+code_is /api/events 503 || fail "a 33rd event stream is not refused"
 "${cdp[@]}" open "$STATUS_URL/" \
     wait "$(body_is feed poll) && $(text badge-text) === 'ON AIR'" 15 \
     >"$T/cdp-poll.out" 2>&1 || fail "polling fallback: $(cat "$T/cdp-poll.out")"

@@ -132,8 +132,9 @@ for ((i = 0; i < 32; i++)); do
 	bg curl -sN --max-time 60 -o /dev/null "$STATUS_URL/api/events"
 	streams+=("$BG_PID")
 done
-wait_for -t 10 -m "the event-stream slots to fill" code_is /api/events 503 ||
-    fail "33 event streams were all accepted"
+wait_for -t 20 -m "32 event streams open" event_streams_are 32 ||
+    fail "the 32 event streams never all opened"
+code_is /api/events 503 || fail "33 event streams were all accepted"
 holding=()
 for pid in "${streams[@]}"; do
 	! kill -0 "$pid" 2>/dev/null || holding+=("$pid")

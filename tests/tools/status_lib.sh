@@ -136,6 +136,13 @@ code_is()
 	[[ $(http_code "$STATUS_URL$1" --max-time 2) == "$2" ]]
 }
 
+# True when /metrics counts N open event streams.
+event_streams_are()
+{
+	[[ $(curl -sf --max-time 2 "$STATUS_URL/metrics" |
+	    awk '$1 == "relay_http_event_streams" { print $2 }') == "$1" ]]
+}
+
 status_is_on_air()
 {
 	status_now | jq -e '.on_air == true' >/dev/null 2>&1
