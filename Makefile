@@ -22,7 +22,7 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih sndfile samplerate \
-	alsa libcurl libcjson
+	alsa libcurl libcjson libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -41,6 +41,7 @@ DEB_samplerate := libsamplerate0-dev
 DEB_alsa := libasound2-dev
 DEB_libcurl := libcurl4-openssl-dev
 DEB_libcjson := libcjson-dev
+DEB_libsystemd := libsystemd-dev
 DEB_cmocka := libcmocka-dev
 pkg_missing = $(sort $(foreach p,$(1),$(if $(shell \
 	pkg-config --exists $(p) 2>/dev/null && echo y),,$(or $(DEB_$(p)),$(p)))))
@@ -89,7 +90,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test check tsan valgrind fuzz fuzz-build soak bench lint deps \
-	clean install unit integration build-test pkgcheck
+	clean install uninstall man unit integration build-test pkgcheck
 all: build/relay
 
 # The release binary lives at build/relay; other variants at build/<v>/relay.
@@ -220,12 +221,52 @@ lint:
 	$(Q)clang-format --dry-run -Werror relay/*.c relay/*.h
 	$(Q)if command -v shellcheck >/dev/null; then shellcheck tests/*.sh; fi
 
+# make install PREFIX=/usr/local DESTDIR=...: the binary, the man pages
+# (relay.conf(5) lists the key table: generated from relay --dump-config),
+# the docs and example configs, and the systemd unit with its paths set.
+# make uninstall removes exactly the files in INSTALL_FILES.
 PREFIX ?= /usr/local
 DESTDIR ?=
-install: build/relay
-	install -D -m 0755 build/relay $(DESTDIR)$(PREFIX)/bin/relay
-	install -D -m 0644 config/relay.conf \
-		$(DESTDIR)$(PREFIX)/share/doc/relay/relay.conf.example
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+DOCDIR := $(PREFIX)/share/doc/relay
+UNITDIR := $(PREFIX)/lib/systemd/system
+DOC_FILES := $(wildcard docs/*.md)
+INSTALL_FILES := $(BINDIR)/relay $(MANDIR)/man1/relay.1 \
+	$(MANDIR)/man5/relay.conf.5 $(UNITDIR)/relay.service \
+	$(DOCDIR)/relay.conf.example $(DOCDIR)/demo.conf.example \
+	$(DOCDIR)/README.md $(DOC_FILES:docs/%=$(DOCDIR)/%)
+
+man: build/man/relay.1 build/man/relay.conf.5
+
+build/man/relay.1: docs/man/relay.1
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
+
+build/man/relay.conf.5: docs/man/relay.conf.5.in docs/man/relay.conf.5.tail \
+		docs/man/keys.awk build/relay
+	@mkdir -p $(dir $@)
+	@echo "  MAN     $@"
+	$(Q){ cat docs/man/relay.conf.5.in; \
+	    build/relay --dump-config | awk -f docs/man/keys.awk; \
+	    cat docs/man/relay.conf.5.tail; } >$@.tmp && mv $@.tmp $@
+
+install: build/relay man
+	install -D -m 0755 build/relay $(DESTDIR)$(BINDIR)/relay
+	install -D -m 0644 build/man/relay.1 $(DESTDIR)$(MANDIR)/man1/relay.1
+	install -D -m 0644 build/man/relay.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/relay.conf.5
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	sed 's#@BINDIR@#$(BINDIR)#g' config/relay.service \
+		>$(DESTDIR)$(UNITDIR)/relay.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/relay.service
+	install -m 0644 config/relay.conf $(DESTDIR)$(DOCDIR)/relay.conf.example
+	install -m 0644 config/demo.conf $(DESTDIR)$(DOCDIR)/demo.conf.example
+	install -m 0644 README.md $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build

@@ -100,6 +100,11 @@ static const struct config_key config_keys[] = {
 	"The station's web site."},
     {SEC_STATION, "public", KT_BOOL, 0, 0, "no", NULL, true, ST(public_listing),
 	"List the stream in public directories."},
+    {SEC_STATION, "user", KT_STRING, 0, 0, NULL, NULL, false, ST(user),
+	"Started as root: the user to run as once the status port is "
+	"bound (its groups too, e.g. audio)."},
+    {SEC_STATION, "group", KT_STRING, 0, 0, NULL, NULL, false, ST(group),
+	"With user: the group to run as (default: the user's own)."},
 
     {SEC_INPUT, "type", KT_ENUM, 0, 0, NULL, "tone|stdin|file|alsa", false,
 	IN(type), "Where the live programme comes from (required)."},
@@ -1405,6 +1410,8 @@ validate(struct parse_state *ps)
 			return -EINVAL;
 		}
 		free(inline_tok);
+		if (s->token_file != NULL && cfg->status.token != NULL)
+			cfg->status.token_file = strdup(s->token_file);
 		if (cfg->status.token != NULL &&
 		    strlen(cfg->status.token) < 16) {
 			set_err(ps, line_of(s, "token"),
@@ -1473,6 +1480,7 @@ config_free(struct config *cfg)
 	if (cfg->status.token != NULL)
 		explicit_bzero(cfg->status.token, strlen(cfg->status.token));
 	free_strings(&cfg->status, SEC_STATUS);
+	free(cfg->status.token_file);
 	free(cfg->status.listen_host);
 	list_free(&cfg->status.cors_origins);
 	list_free(&cfg->status.media_dirs);
@@ -1580,6 +1588,42 @@ config_exposed_secret(const struct config *cfg)
 	    (st.st_mode & S_IROTH) == 0)
 		return NULL;
 	return what;
+}
+
+/* True when path exists and every user may read it. */
+static bool
+readable_by_others(const char *path)
+{
+	struct stat st;
+
+	return path != NULL && stat(path, &st) == 0 &&
+	       (st.st_mode & S_IROTH) != 0;
+}
+
+const char *
+config_exposed_secret_file(const struct config *cfg, char *buf, size_t len)
+{
+	static const char prefix[] = "password_file ";
+	size_t i;
+
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct output_config *o = &cfg->outputs[i];
+		const char *from = o->password_from;
+
+		if (from == NULL ||
+		    strncmp(from, prefix, sizeof(prefix) - 1) != 0 ||
+		    !readable_by_others(from + sizeof(prefix) - 1))
+			continue;
+		snprintf(buf, len, "password file %s ([output %s])",
+		    from + sizeof(prefix) - 1, o->name);
+		return buf;
+	}
+	if (readable_by_others(cfg->status.token_file)) {
+		snprintf(buf, len, "token file %s ([status])",
+		    cfg->status.token_file);
+		return buf;
+	}
+	return NULL;
 }
 
 const char *

@@ -69,6 +69,8 @@ struct station_config {
 	char *genre;
 	char *url;
 	bool public_listing;
+	char *user;  /* started as root: drop to this user (NULL: stay) */
+	char *group; /* and this group (NULL: the user's own) */
 };
 
 struct input_config {
@@ -146,6 +148,7 @@ struct status_config {
 	char *public_url;  /* NULL: derived from the outputs */
 	char *token;	   /* resolved secret or NULL */
 	bool token_inline; /* given as token = ..., in the file itself */
+	char *token_file;  /* token_file as resolved, or NULL */
 	int64_t poll_icecast_ns;
 	/* As written (NULL: unset); the lists below are what they mean. */
 	char *cors_origins_text;
@@ -194,6 +197,11 @@ void config_free(struct config *cfg);
  * [status] token written inline) and every user may read it: what, "a
  * password" or "the [status] token" (static); otherwise NULL. */
 const char *config_exposed_secret(const struct config *cfg);
+
+/* The first password_file or token_file that every user may read, as
+ * "password file PATH ([output NAME])" in buf; NULL when none. */
+const char *config_exposed_secret_file(
+    const struct config *cfg, char *buf, size_t len);
 
 /* Prints what --check reports: inputs, encodings, outputs (no secrets). */
 void config_print_summary(const struct config *cfg, FILE *fp);

@@ -60,6 +60,7 @@ struct engine {
 	struct level_meter meter;
 	atomic_int_fast64_t threshold_cdb; /* silence threshold, 1/100 dB */
 	atomic_bool stop;
+	atomic_uint_fast64_t rounds; /* loop rounds: the watchdog's proof */
 	pthread_t thread;
 	bool thread_started;
 
@@ -138,6 +139,14 @@ process_block(struct engine *e, size_t n)
 	encode_block(e, e->out_buf, n);
 }
 
+uint64_t
+engine_progress(struct engine *e)
+{
+	return e == NULL
+		   ? 0
+		   : atomic_load_explicit(&e->rounds, memory_order_relaxed);
+}
+
 /* Runs on: the engine thread. */
 static void *
 engine_thread(void *arg)
@@ -153,6 +162,7 @@ engine_thread(void *arg)
 		size_t n = ring_wait(e->ring, BLOCK_FRAMES, 100 * NS_PER_MS);
 		int64_t now;
 
+		atomic_fetch_add_explicit(&e->rounds, 1, memory_order_relaxed);
 		if (n > BLOCK_FRAMES)
 			n = BLOCK_FRAMES;
 		if (n > 0) {

@@ -55,6 +55,7 @@
 #include "util.h"
 
 #define INPUT_BACKOFF_MIN_NS (1 * NS_PER_SEC)
+#define INPUT_RT_PRIORITY 10
 #define INPUT_BACKOFF_MAX_NS (30 * NS_PER_SEC)
 /* A backend that ran this long before failing gets the short backoff. */
 #define INPUT_STABLE_NS (30 * NS_PER_SEC)
@@ -305,6 +306,21 @@ input_thread(void *arg)
 	int rc;
 
 	gap_reset(&gap, util_now_mono_ns());
+	/* Capture from a sound card runs ahead of everything else when the
+	 * service may (LimitRTPRIO=): an overrun loses studio audio. */
+	if (in->cfg.type == INPUT_ALSA) {
+		rc = util_try_realtime(INPUT_RT_PRIORITY);
+		if (rc > 0)
+			log_info("input",
+			    "capture thread: real-time priority "
+			    "%d (SCHED_FIFO)",
+			    rc);
+		else if (rc < 0)
+			log_debug("input",
+			    "capture thread: no real-time "
+			    "priority: %s",
+			    strerror(-rc));
+	}
 
 	while (!atomic_load(&in->stop)) {
 		if (b == NULL && !final &&

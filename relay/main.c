@@ -35,8 +35,10 @@
 #include "input.h"
 #include "log.h"
 #include "output.h"
+#include "privilege.h"
 #include "programme.h"
 #include "ring.h"
+#include "service.h"
 #include "stats.h"
 #include "status.h"
 #include "version.h"
@@ -56,6 +58,8 @@ struct relay {
 	struct status_server *status;
 	struct programme *programme;
 };
+
+static int reload(struct relay *r, char *msg, size_t msglen);
 
 static void
 usage(FILE *fp)
@@ -112,11 +116,16 @@ check_permissions(const struct config *cfg)
 {
 	const char *what = config_exposed_secret(cfg);
 
+	char buf[600];
+
 	if (what != NULL)
 		log_warn(MOD,
 		    "%s holds %s and is readable by every user; chmod o-r "
 		    "it or use a _file or _env key",
 		    cfg->path, what);
+	if (config_exposed_secret_file(cfg, buf, sizeof(buf)) != NULL)
+		log_warn(
+		    MOD, "the %s is readable by every user; chmod o-r it", buf);
 }
 
 static int
@@ -239,7 +248,7 @@ reload_rejected(const char *why, char *msg, size_t msglen)
  * or -EINVAL with msg holding the error (FILE:LINE: ...).
  */
 static int
-reload(struct relay *r, char *msg, size_t msglen)
+reload_apply(struct relay *r, char *msg, size_t msglen)
 {
 	struct config *next = NULL, *old = r->cfg;
 	struct engine_rebuild *rb = NULL;
@@ -395,6 +404,44 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 	return -EINVAL;
 }
 
+/* One line for systemd's STATUS=: how many outputs are connected. */
+static void
+service_status_line(char *buf, size_t len)
+{
+	struct stats_snapshot *s = malloc(sizeof(*s));
+	size_t i, up = 0;
+
+	if (s == NULL) {
+		util_strlcpy(buf, "running", len);
+		return;
+	}
+	stats_snapshot(s);
+	for (i = 0; i < s->n_outputs; i++)
+		up += s->outputs[i].connected ? 1 : 0;
+	snprintf(buf, len, "%s: %zu of %zu output(s) connected, %s",
+	    s->station_name[0] != '\0' ? s->station_name : "relay", up,
+	    s->n_outputs, programme_state_name(s->programme.state));
+	free(s);
+}
+
+/* A reload, told to systemd (RELOADING=1, then READY=1 with the result). */
+static int
+reload(struct relay *r, char *msg, size_t msglen)
+{
+	char line[256];
+	int rc;
+
+	service_reloading();
+	rc = reload_apply(r, msg, msglen);
+	if (rc < 0) {
+		snprintf(line, sizeof(line), "the last reload was rejected");
+	} else {
+		service_status_line(line, sizeof(line));
+	}
+	service_reloaded(line);
+	return rc;
+}
+
 /* relay schedule -c FILE [--hours N] */
 static int
 schedule_main(int argc, char **argv)
@@ -459,6 +506,8 @@ run(struct relay *r)
 	sigset_t mask;
 	int sfd, rc = 0;
 	bool running = true;
+	int64_t next_status_ns = 0;
+	char line[256];
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -469,6 +518,7 @@ run(struct relay *r)
 		log_err(MOD, "signalfd: %s", strerror(errno));
 		return 1;
 	}
+	service_init();
 	if (start_all(r) < 0) {
 		rc = 1;
 		running = false;
@@ -477,6 +527,8 @@ run(struct relay *r)
 		    "relay %s running: %zu encoding(s), %zu "
 		    "output(s); SIGHUP reloads, SIGTERM stops",
 		    RELAY_VERSION, r->cfg->n_encodings, r->cfg->n_outputs);
+		service_ready("started; outputs connecting");
+		next_status_ns = util_now_mono_ns() + NS_PER_SEC;
 	}
 	while (running) {
 		struct pollfd pfd[2] = {
@@ -496,6 +548,13 @@ run(struct relay *r)
 			break;
 		}
 		programme_tick(r->programme, util_now_wall_ns());
+		service_watchdog(
+		    util_now_mono_ns(), engine_progress(r->engine));
+		if (util_now_mono_ns() >= next_status_ns) {
+			service_status_line(line, sizeof(line));
+			service_status(line);
+			next_status_ns = util_now_mono_ns() + 5 * NS_PER_SEC;
+		}
 		if (n > 0 && (pfd[1].revents & POLLIN) != 0)
 			control_run();
 		if (n <= 0 || (pfd[0].revents & POLLIN) == 0)
@@ -516,6 +575,7 @@ run(struct relay *r)
 			break;
 		}
 	}
+	service_stopping();
 	stop_all(r);
 	close(sfd);
 	if (rc == 0)
@@ -616,6 +676,14 @@ main(int argc, char **argv)
 				    path, what);
 				n_warnings++;
 			}
+			if (config_exposed_secret_file(
+				r.cfg, err, sizeof(err)) != NULL) {
+				fprintf(stderr,
+				    "%s: warning: the %s is readable by every "
+				    "user; chmod o-r it\n",
+				    path, err);
+				n_warnings++;
+			}
 		}
 		config_print_summary(r.cfg, stdout);
 		if (s != NULL) {
@@ -659,6 +727,16 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
+	/* Root only until the port is bound: no thread exists yet. */
+	if (status_bind_early(r.cfg, err, sizeof(err)) < 0 ||
+	    privilege_drop(r.cfg->station.user, r.cfg->station.group, err,
+		sizeof(err)) < 0) {
+		log_err(MOD, "%s", err);
+		control_shutdown();
+		programme_free(r.programme);
+		config_free(r.cfg);
+		return 1;
+	}
 	rc = run(&r);
 	programme_free(r.programme);
 	config_free(r.cfg);

@@ -1381,6 +1381,24 @@ listen_socket(
 	return fd;
 }
 
+/* A socket bound by status_bind_early(), waiting for status_start(). */
+static int early_fd = -1;
+static int early_family = AF_INET;
+
+int
+status_bind_early(const struct config *cfg, char *err, size_t errlen)
+{
+	int fd;
+
+	if (!cfg->status.enabled || early_fd >= 0)
+		return 0;
+	fd = listen_socket(&cfg->status, &early_family, err, errlen);
+	if (fd < 0)
+		return fd;
+	early_fd = fd;
+	return 0;
+}
+
 struct status_server *
 status_start(const struct config *cfg, char *err, size_t errlen)
 {
@@ -1428,7 +1446,13 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		snprintf(srv->listen_text, sizeof(srv->listen_text), "%s:%d",
 		    host, sc->listen_port);
 
-	fd = listen_socket(sc, &family, err, errlen);
+	if (early_fd >= 0) {
+		fd = early_fd;
+		family = early_family;
+		early_fd = -1;
+	} else {
+		fd = listen_socket(sc, &family, err, errlen);
+	}
 	if (fd < 0)
 		goto fail;
 	flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |

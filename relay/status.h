@@ -50,6 +50,12 @@ struct status_settings {
 struct status_server *status_start(
     const struct config *cfg, char *err, size_t errlen);
 
+/* Binds cfg->status.listen now, for the next status_start() to use: a
+ * relay started as root binds a privileged port before it drops to
+ * [station] user. 0 (also when the server is off), or a negative errno
+ * with err set as for status_start. Main thread. */
+int status_bind_early(const struct config *cfg, char *err, size_t errlen);
+
 /* Applies the reloadable settings of cfg (public_url, timezone, poll
  * interval, control token, cors_origins, and media_dirs and feed_hosts
  * through control_configure; the station texts come through

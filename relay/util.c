@@ -9,10 +9,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -556,4 +559,21 @@ util_edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+int
+util_try_realtime(int max_prio)
+{
+	struct sched_param sp = {0};
+	struct rlimit rl;
+	int prio, rc;
+
+	if (getrlimit(RLIMIT_RTPRIO, &rl) != 0 || rl.rlim_cur == 0)
+		return 0;
+	prio = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)max_prio
+		   ? max_prio
+		   : (int)rl.rlim_cur;
+	sp.sched_priority = prio;
+	rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+	return rc == 0 ? prio : -rc;
 }

@@ -106,6 +106,12 @@ RELAY_MUST_CHECK int util_read_small_file(
 /* Decibels relative to full scale of a linear amplitude (floor -120). */
 double util_dbfs(double amplitude);
 
+/* Puts the calling thread in SCHED_FIFO at priority min(max_prio,
+ * RLIMIT_RTPRIO) when the limit allows one (systemd's LimitRTPRIO=, or
+ * limits.conf's rtprio). Returns the priority set, 0 when not allowed,
+ * or a negative errno. */
+int util_try_realtime(int max_prio);
+
 /* Edit distance, used to suggest the nearest config key. */
 size_t util_edit_distance(const char *a, const char *b);
 
