@@ -67,12 +67,12 @@ RELAY_DEMO_PASSWORD=$(random_secret) "$p/bin/relay" --check \
 mkdir -p "$T/etc"
 sed "s#/etc/relay/#$T/etc/#g" "$p/share/doc/relay/relay.conf.example" \
     >"$T/etc/relay.conf"
-for f in $(grep -o "$T/etc/[^ ]*" "$T/etc/relay.conf" | sort -u); do
+while read -r f; do
 	[[ -e $f ]] || { random_secret >"$f" && chmod 600 "$f"; }
-done
-for v in $(sed -n 's/^[a-z]*_env *= *\([A-Z_]*\).*/\1/p' "$T/etc/relay.conf"); do
+done < <(grep -o "$T/etc/[^ ]*" "$T/etc/relay.conf" | sort -u)
+while read -r v; do
 	export "$v=$(random_secret)"
-done
+done < <(sed -n 's/^[a-z]*_env *= *\([A-Z_]*\).*/\1/p' "$T/etc/relay.conf")
 "$p/bin/relay" --check -c "$T/etc/relay.conf" >"$T/check2.out" 2>&1 ||
     fail "--check on the installed relay.conf example: $(tail -n 3 "$T/check2.out")"
 ! grep -q warning "$T/check2.out" ||
