@@ -212,6 +212,47 @@ struct style {
 	const char *on, *off, *bold, *reset;
 };
 
+/* Control API requests still waiting or on air, then the last reload and
+ * the last thing in the programme that did not go as planned. */
+static void
+print_programme_log(const cJSON *doc, const char *doc_time)
+{
+	const cJSON *arr, *it, *o;
+	char since[96];
+
+	arr = cJSON_GetObjectItemCaseSensitive(doc, "requests");
+	cJSON_ArrayForEach(it, arr)
+	{
+		const char *state = jstr(it, "state");
+
+		if (strcmp(state, "pending") != 0 &&
+		    strcmp(state, "on_air") != 0)
+			continue;
+		printf("Request   #%.0f %s  %s  %s → %s\n", jnum0(it, "id"),
+		    state,
+		    jstr(it, "name")[0] != '\0' ? jstr(it, "name")
+						: jstr(it, "title"),
+		    jstr(it, "starts_at"), jstr(it, "ends_at"));
+	}
+	o = cJSON_GetObjectItemCaseSensitive(doc, "reload");
+	if (cJSON_IsObject(o) && jstr(o, "at")[0] != '\0') {
+		fmt_since(jstr(o, "at"), doc_time, since, sizeof(since));
+		printf("Reload    %s %s",
+		    jbool(o, "ok") ? "applied" : "REJECTED", since);
+		if (jstr(o, "detail")[0] != '\0')
+			printf(": %s", jstr(o, "detail"));
+		printf("\n");
+	}
+	o = cJSON_GetObjectItemCaseSensitive(doc, "programme_error");
+	if (cJSON_IsObject(o) && jstr(o, "at")[0] != '\0') {
+		fmt_since(jstr(o, "at"), doc_time, since, sizeof(since));
+		printf("Problem   %s", since);
+		if (jstr(o, "segment")[0] != '\0')
+			printf(" [%s]", jstr(o, "segment"));
+		printf(": %s\n", jstr(o, "text"));
+	}
+}
+
 static void
 print_summary(const cJSON *doc, const char *url, const struct style *st)
 {
@@ -303,6 +344,7 @@ print_summary(const cJSON *doc, const char *url, const struct style *st)
 			printf("          last error: %s\n",
 			    jstr(it, "last_error"));
 	}
+	print_programme_log(doc, doc_time);
 }
 
 /* Why off air, in the order an operator should look. */

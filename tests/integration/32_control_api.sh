@@ -76,6 +76,7 @@ json=(-H 'Content-Type: application/json')
 
 status_now() { curl -sf --max-time 3 "$URL/api/status"; }
 status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
+relay_status() { RS_OUT=$("$RELAY" status --url "$URL" 2>&1) || true; }
 ice_title_is() { [[ $(ice_field "${ICE_PORT[a]}" /live.ogg title) == "$1" ]]; }
 
 write_config "$T/relay.conf" "token_env = RELAY_TEST_CONTROL_TOKEN"
@@ -122,6 +123,9 @@ code=$(call POST /api/segments "${auth[@]}" "${json[@]}" \
 jq -e '.ok == true and .state == "pending" and (.id | type == "number")' \
     "$T/body" >/dev/null || fail "202 body: $(cat "$T/body")"
 req_id=$(jq -r .id "$T/body")
+relay_status
+grep -q "^Request   #$req_id " <<<"$RS_OUT" ||
+    fail "relay status does not show request $req_id: $RS_OUT"
 wait_for -t 3 -m "now.segment api" status_has \
     '.state == "segment" and .now.segment == "api" and .now.title == "Breaking news" and .now.artist == "Newsroom"' ||
     fail "/api/status does not show the segment: $(status_now | jq -c .now)"
@@ -194,6 +198,9 @@ jq -e --arg l "relay.conf:$bad_line: [output broken] port" \
     fail "422 does not name relay.conf:$bad_line: $(cat "$T/body")"
 status_has ".reload.ok == false and (.reload.detail | contains(\"relay.conf:$bad_line\"))" ||
     fail "/api/status reload after a rejected one: $(status_now | jq -c .reload)"
+relay_status
+grep -q "^Reload    REJECTED .*relay.conf:$bad_line" <<<"$RS_OUT" ||
+    fail "relay status does not show the rejected reload: $RS_OUT"
 mv "$T/relay.conf.good" "$T/relay.conf"
 # The token survives the reloads.
 code=$(call POST /api/metadata "${auth[@]}" "${json[@]}" \

@@ -113,6 +113,9 @@ wait_for -t 5 -m "the late bulletin reported" \
     fail "no 'file ended before relay joined' line: $(relay_lines | grep late-bulletin | head -2)"
 status_has '.programme_error.segment == "late-bulletin" and (.programme_error.text | contains("ended"))' ||
     fail "/api/status programme_error: $(status_now | jq -c .programme_error)"
+"$RELAY" status --url "$URL" >"$T/rs.out" 2>&1 || true
+grep -q "^Problem .*\[late-bulletin\]: .*ended" "$T/rs.out" ||
+    fail "relay status does not show the programme error: $(cat "$T/rs.out")"
 if log_has 'late-bulletin.*delivered no audio'; then
 	fail "the late bulletin was reported as delivering no audio"
 fi
