@@ -77,16 +77,23 @@ listenback_log_add(
 }
 
 int64_t
-listenback_log_find(const struct listenback_log *l, uint64_t hash)
+listenback_log_find(
+    const struct listenback_log *l, uint64_t hash, bool *repeated)
 {
-	size_t i, at;
+	size_t i, at, prev;
 
 	/* Newest first: a live listener is a page or two behind. */
 	for (i = 0; i < l->n; i++) {
 		at = (l->next + LISTENBACK_LOG_PACKETS - 1 - i) %
 		     LISTENBACK_LOG_PACKETS;
-		if (l->packet[at].hash == hash)
-			return l->packet[at].made_mono_ns;
+		if (l->packet[at].hash != hash)
+			continue;
+		prev =
+		    (at + LISTENBACK_LOG_PACKETS - 1) % LISTENBACK_LOG_PACKETS;
+		if (repeated != NULL)
+			*repeated =
+			    i + 1 < l->n && l->packet[prev].hash == hash;
+		return l->packet[at].made_mono_ns;
 	}
 	return -1;
 }
@@ -110,14 +117,15 @@ listenback_note_packet(
 }
 
 static int64_t
-sent_made_ns(int slot, uint64_t hash)
+sent_made_ns(int slot, uint64_t hash, bool *repeated)
 {
 	int64_t made;
 
+	*repeated = false;
 	if (slot < 0 || slot >= CONFIG_MAX_OUTPUTS)
 		return -1;
 	pthread_mutex_lock(&log_lock);
-	made = listenback_log_find(&sent_logs[slot], hash);
+	made = listenback_log_find(&sent_logs[slot], hash, repeated);
 	pthread_mutex_unlock(&log_lock);
 	return made;
 }
@@ -322,16 +330,20 @@ decode_packet(struct lb_mount *m, ogg_packet *op)
 static void
 account_packet(struct lb_mount *m, const ogg_packet *op, int64_t now)
 {
-	int64_t made = sent_made_ns(
-	    m->slot, listenback_packet_hash(op->packet, (size_t)op->bytes));
+	bool repeated;
+	int64_t made = sent_made_ns(m->slot,
+	    listenback_packet_hash(op->packet, (size_t)op->bytes), &repeated);
 
 	m->page_audio = true;
 	if (made < 0)
 		return;
 	m->page_matched = true;
 	/* A packet made before this connection began came in Icecast's
-	 * burst: old audio sent at once, whose age is not the lag. */
-	if (made >= m->attempt_mono_ns && now - made > m->page_lag_ns)
+	 * burst: old audio sent at once, whose age is not the lag. A packet
+	 * identical to the one before it (digital silence) could be any of
+	 * them, so its age says nothing either. */
+	if (!repeated && made >= m->attempt_mono_ns &&
+	    now - made > m->page_lag_ns)
 		m->page_lag_ns = now - made;
 }
 

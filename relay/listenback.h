@@ -66,8 +66,12 @@ void listenback_log_add(
     struct listenback_log *l, uint64_t hash, int64_t made_mono_ns);
 
 /* When the packet with this hash was made (the newest such packet), or -1
- * when l does not hold it: not sent by this output, or too long ago. */
-int64_t listenback_log_find(const struct listenback_log *l, uint64_t hash);
+ * when l does not hold it: not sent by this output, or too long ago.
+ * *repeated (may be NULL) is set true when the packet sent just before it
+ * had the same hash (digital silence encodes to identical packets), so
+ * which one arrived is unknown. */
+int64_t listenback_log_find(
+    const struct listenback_log *l, uint64_t hash, bool *repeated);
 
 /* Called by an output thread (slot = its stats id) for every audio packet
  * just before it goes to the muxer, so no listener can receive it before
