@@ -46,15 +46,19 @@ CONF
 status_json() { curl -sf --max-time 2 "http://127.0.0.1:$status_port/api/status"; }
 lb() { status_json | jq -r ".outputs[0].listenback.$1"; }
 lb_state_is() { [[ $(lb state 2>/dev/null) == "$1" ]]; }
+lag_measured() { [[ $(lb lag_ms 2>/dev/null) =~ ^[0-9]+$ ]]; }
 on_air_is() { [[ $(status_json | jq -r .on_air 2>/dev/null) == "$1" ]]; }
 
 start_relay "$T/relay.conf"
 wait_for -t 15 -m "listen-back ok" lb_state_is ok ||
     fail "listen-back never reported ok: $(status_json | jq -c .outputs[0].listenback)"
-wait_for -t 5 -m "a measured lag" eval '[[ $(lb lag_ms) =~ ^[0-9]+$ ]]' ||
+wait_for -t 5 -m "a measured lag" lag_measured ||
     fail "no lag measured: $(status_json | jq -c .outputs[0].listenback)"
 doc=$(status_json)
 note "healthy: $(jq -c .outputs[0].listenback <<<"$doc")"
+problems=$(jq -c -f "$TOPDIR/tests/tools/status_schema.jq" <<<"$doc") ||
+    fail "status_schema.jq failed"
+[[ $problems == "[]" ]] || fail "schema: $problems"
 [[ $(jq -r .on_air_rule <<<"$doc") == listenback ]] || fail "on_air_rule is not listenback"
 [[ $(jq -r .on_air <<<"$doc") == true ]] || fail "on_air false while listeners hear audio"
 [[ $(jq -r .outputs[0].listenback.audio <<<"$doc") == true ]] || fail "audio false"

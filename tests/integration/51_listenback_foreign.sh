@@ -65,6 +65,9 @@ wait_for -t 10 -m "main: foreign" lb_state_is "$status_port" foreign ||
     fail "listen-back did not see the foreign stream: $(status_json "$status_port" | jq -c .outputs[0].listenback)"
 doc=$(status_json "$status_port")
 note "main: $(jq -c .outputs[0].listenback <<<"$doc")"
+problems=$(jq -c -f "$TOPDIR/tests/tools/status_schema.jq" <<<"$doc") ||
+    fail "status_schema.jq failed"
+[[ $problems == "[]" ]] || fail "schema: $problems"
 [[ $(jq -r .outputs[0].connected <<<"$doc") == true ]] || fail "the source is not connected"
 [[ $(jq -r .outputs[0].mount_listed <<<"$doc") == true ]] || fail "the mount is not listed"
 [[ $(jq -r .outputs[0].listenback.ours <<<"$doc") == false ]] || fail "ours true"
