@@ -506,14 +506,20 @@ static void
 log_change(struct lb_mount *m, enum stats_listenback_state old)
 {
 	const struct stats_listenback *s = &m->st;
+	char lag[48];
 
 	switch (s->state) {
 	case LISTENBACK_OK:
+		/* The first pages are usually the burst: no lag yet. */
+		if (s->lag_ms >= 0)
+			snprintf(lag, sizeof(lag), "lag %lld ms",
+			    (long long)s->lag_ms);
+		else
+			snprintf(lag, sizeof(lag), "lag not measured yet");
 		log_info(m->mod,
-		    "%s: listeners hear our audio%s (lag %lld ms, RMS %.1f "
-		    "dBFS)",
+		    "%s: listeners hear our audio%s (%s, RMS %.1f dBFS)",
 		    m->shown_url, old == LISTENBACK_CONNECTING ? "" : " again",
-		    (long long)s->lag_ms, s->rms_dbfs);
+		    lag, s->rms_dbfs > -120.0 ? s->rms_dbfs : -120.0);
 		break;
 	case LISTENBACK_NO_AUDIO:
 		log_warn(m->mod,

@@ -5,7 +5,9 @@
 # streams a tone to /live.ogg without listen-back (on_air_rule server,
 # listenback null). SIGHUP with listenback = yes: the output keeps
 # streaming (no reconnect, "1 output(s) kept streaming") and listen-back
-# reports ok. SIGHUP with listenback_url at a mount nobody serves (a
+# reports ok. SIGHUP with a new [input] title: the output starts a new Ogg
+# chain (metadata = chain), Icecast rebuilds its stream, and listen-back
+# still hears our audio without one warning. SIGHUP with listenback_url at a mount nobody serves (a
 # wrong public URL): no_audio after listenback_timeout, last_error names
 # the 404, on_air false, while the output stays connected. SIGHUP without
 # listen-back: back to the server rule, on_air true, listenback null.
@@ -26,6 +28,7 @@ conf()
 [input]
 type = tone
 frequency = 440
+title = ${2:-Live}
 
 [encoding main]
 quality = 2
@@ -45,10 +48,11 @@ CONF
 
 status_json() { curl -sf --max-time 2 "http://127.0.0.1:$status_port/api/status"; }
 field() { status_json | jq -r "$1"; }
+server_title_is() { [[ $(ice_field "$port" /live.ogg title 2>/dev/null) == "$1" ]]; }
 field_is() { [[ $(field "$1" 2>/dev/null) == "$2" ]]; }
 reload()
 {
-	conf "$1" >"$T/relay.conf"
+	conf "$@" >"$T/relay.conf"
 	log_mark
 	kill -HUP "$RELAY_PID"
 	wait_for -t 10 -m "the reload" log_since 'reloaded:' ||
@@ -69,6 +73,22 @@ wait_for -t 10 -m "listen-back ok" field_is .outputs[0].listenback.state ok ||
     fail "listen-back not ok after the reload: $(status_json | jq -c .outputs[0].listenback)"
 [[ $(field .on_air_rule) == listenback ]] || fail "on_air_rule is not listenback"
 [[ $(field .on_air) == true ]] || fail "on_air false while listeners hear us"
+
+reload $'listenback = yes\nlistenback_timeout = 2s' "Second title"
+wait_for -t 10 -m "the new title on the server" server_title_is "Second title" ||
+    fail "Icecast never showed the new title"
+connects=$(field .outputs[0].listenback.connects)
+# For 3 s (6 Icecast pages, more than the 4 unmatched pages that make
+# "foreign") after the change: still ours, still heard.
+sleep_until=$(($(date +%s) + 3))
+while (($(date +%s) < sleep_until)); do
+	field_is .outputs[0].listenback.state ok ||
+	    fail "listen-back lost us after a new chain: $(status_json | jq -c .outputs[0].listenback)"
+	sleep 0.2
+done
+[[ $(field .outputs[0].listenback.connects) -eq $connects ]] ||
+    fail "listen-back reconnected at the new chain"
+! log_since 'warn listen' || fail "a listen-back warning at the new chain: $(relay_lines | grep 'warn listen' | tail -1)"
 
 reload $'listenback = yes\nlistenback_timeout = 2s\nlistenback_url = http://127.0.0.1:'"$port"'/public.ogg'
 wait_for -t 8 -m "no_audio" field_is .outputs[0].listenback.state no_audio ||
