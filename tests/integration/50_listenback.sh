@@ -8,7 +8,7 @@
 # (SIGSTOP): within listenback_timeout (2 s) + a margin, listen-back says
 # no audio, flags the output, /api/status on_air turns false and /metrics
 # shows it, with one warn line. After SIGCONT it hears our audio again
-# (on_air true) and logs that once.
+# (on_air true) and logs that once. relay status shows it too.
 #
 # timeout: 60
 
@@ -97,6 +97,14 @@ curl -sf --max-time 2 "http://127.0.0.1:$status_port/metrics" |
     fail "metrics: relay_listenback_flagged not 1 while frozen"
 log_since 'warn listen\[main\].*no audio reaches listeners' ||
     fail "no warn line for the frozen server"
+# relay status: exit 1 (off air), and says why.
+rs_rc=0
+"$RELAY" status -c "$T/relay.conf" >"$T/rs.out" 2>&1 || rs_rc=$?
+[[ $rs_rc -eq 1 ]] || fail "relay status exited $rs_rc while frozen: $(cat "$T/rs.out")"
+grep -q 'listen-back no_audio' "$T/rs.out" ||
+    fail "relay status does not show listen-back: $(cat "$T/rs.out")"
+grep -q 'Off air because listeners do not hear us: main: no_audio' "$T/rs.out" ||
+    fail "relay status does not say why: $(cat "$T/rs.out")"
 
 resume_icecast a
 wait_for -t 15 -m "listen-back ok again" lb_state_is ok ||
