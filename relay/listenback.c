@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Listen-back: one thread listens to every mount with listenback = yes.
- * See listenback.h for what it reports and how pages are matched.
+ * See listenback.h for what it reports and how our audio is recognised.
  *
  * DESIGN
+ * Matching is by packet, not by page: Icecast 2.4 (format_vorbis.c)
+ * rebuilds every Vorbis stream with a random serial, its own granule
+ * positions and ~0.5 s pages, but copies each audio packet unchanged. So
+ * the outputs note a hash of every packet, and the listener hashes every
+ * audio packet it decodes; header packets are skipped (Icecast may write
+ * its own comment header).
+ *
  * One curl multi handle carries every mount's transfer, and the thread
  * sleeps in curl_multi_poll() until a socket has bytes, 200 ms pass, or
  * listenback_stop() wakes it. The write callback feeds libogg and handles
@@ -23,7 +30,7 @@
  * aborted and started again 1 s later, as is one that ends or fails. The
  * verdict does not wait for curl: it follows the last audio page's age.
  *
- * Threads: the listen-back thread owns every struct lb_mount; the page
+ * Threads: the listen-back thread owns every struct lb_mount; the packet
  * logs behind log_lock are shared with the output threads.
  */
 #include <errno.h>

@@ -89,10 +89,10 @@ struct listenback_obs {
 };
 
 /* The verdict at now_mono_ns: NO_AUDIO when no audio page arrived for
- * timeout_ns (CONNECTING until the first timeout_ns after the start has
- * passed), else FOREIGN after LISTENBACK_FOREIGN_PAGES unmatched pages in
- * a row, else SILENT after LISTENBACK_SILENT_MAX_S of silence, else OK.
- * Pure. */
+ * timeout_ns (counted from the start until the first one), else FOREIGN
+ * after LISTENBACK_FOREIGN_PAGES pages in a row without a packet of ours,
+ * else CONNECTING while nothing, or nothing of ours, has arrived yet, else
+ * SILENT after LISTENBACK_SILENT_MAX_S of silence, else OK. Pure. */
 enum stats_listenback_state listenback_judge(
     const struct listenback_obs *o, int64_t now_mono_ns, int64_t timeout_ns);
 
