@@ -1704,6 +1704,11 @@ config_print_summary(const struct config *cfg, FILE *fp)
 			    o->user, o->password_from, o->tls ? "yes" : "no",
 			    enum_name("chain|admin|none", (int)o->metadata, mm,
 				sizeof(mm)));
+		/* The URL may hold credentials: say where, not what. */
+		if (o->listenback)
+			fprintf(fp, ", listen-back on %s",
+			    o->listenback_url != NULL ? "listenback_url"
+						      : "the mount");
 		fputc('\n', fp);
 	}
 	if (cfg->status.enabled)
