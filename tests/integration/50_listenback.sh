@@ -75,6 +75,10 @@ grep -q '^relay_listenback_flagged{output="main"} 0$' <<<"$metrics" ||
     fail "metrics: relay_listenback_flagged not 0"
 grep -Eq '^relay_listenback_lag_seconds\{output="main"\} [0-9.e-]+$' <<<"$metrics" ||
     fail "metrics: no relay_listenback_lag_seconds"
+# The Listen Live page's operator notes.
+curl -sf --max-time 2 "http://127.0.0.1:$status_port/" |
+    grep -q 'id="ops-listenback-text" dir="auto">main: heard' ||
+    fail "the page's operator notes do not say main is heard"
 log_count 'listen\[main\].*listeners hear our audio' | grep -qx 1 ||
     fail "expected one 'listeners hear our audio' line"
 
@@ -98,6 +102,9 @@ curl -sf --max-time 2 "http://127.0.0.1:$status_port/metrics" |
     fail "metrics: relay_listenback_flagged not 1 while frozen"
 log_since 'warn listen\[main\].*no audio reaches listeners' ||
     fail "no warn line for the frozen server"
+curl -sf --max-time 2 "http://127.0.0.1:$status_port/" |
+    grep -q 'main: NO AUDIO reaches listeners' ||
+    fail "the page's operator notes do not flag main"
 # relay status: exit 1 (off air), and says why.
 rs_rc=0
 "$RELAY" status -c "$T/relay.conf" >"$T/rs.out" 2>&1 || rs_rc=$?
