@@ -115,8 +115,10 @@ grep -q 'Off air because listeners do not hear us: main: no_audio' "$T/rs.out" |
     fail "relay status does not say why: $(cat "$T/rs.out")"
 
 resume_icecast a
+resumed_at=$(now)
 wait_for -t 15 -m "listen-back ok again" lb_state_is ok ||
     fail "listen-back did not recover: $(status_json | jq -c .outputs[0].listenback)"
+note "ok again $(elapsed_since "$resumed_at") s after SIGCONT"
 wait_for -t 3 -m "on_air true" on_air_is true || fail "on_air stayed false"
 [[ $(log_count_since 'no audio reaches listeners') -eq 1 ]] ||
     fail "the no-audio change was logged $(log_count_since 'no audio reaches listeners') times"
