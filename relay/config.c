@@ -190,6 +190,18 @@ static const struct config_key config_keys[] = {
 	OU(connect_timeout_ns), "Give up a connect attempt after."},
     {SEC_OUTPUT, "queue", KT_DURATION, 1, 3600, "30s", NULL, false,
 	OU(queue_ns), "Audio the output may buffer before dropping."},
+    {SEC_OUTPUT, "listenback", KT_BOOL, 0, 0, "no", NULL, true, OU(listenback),
+	"icecast: listen to the mount as a listener and report what "
+	"listeners hear (audio, level, lag); on_air then follows it."},
+    {SEC_OUTPUT, "listenback_url", KT_STRING, 0, 0, NULL, NULL, true,
+	OU(listenback_url),
+	"icecast: where listen-back listens (http or https URL); default: "
+	"the mount itself. Set it to the URL listeners really use (a relay, "
+	"an alias, a proxy)."},
+    {SEC_OUTPUT, "listenback_timeout", KT_DURATION, 1, 600, "5s", NULL, true,
+	OU(listenback_timeout_ns),
+	"icecast: no audio reaching the listen-back for this long: flagged "
+	"as no audio, and it reconnects."},
 
     {SEC_LOG, "level", KT_ENUM, 0, 0, "info", "error|warn|info|debug", true,
 	LG(level), "Least severe level logged."},
@@ -1329,7 +1341,23 @@ validate(struct parse_state *ps)
 				    label);
 				return -EINVAL;
 			}
+			if (o->listenback) {
+				set_err(ps, line_of(s, "listenback"),
+				    "%s listenback: only for type = icecast "
+				    "(a file has no listeners)",
+				    label);
+				return -EINVAL;
+			}
 			continue;
+		}
+		if (o->listenback_url != NULL &&
+		    strncmp(o->listenback_url, "http://", 7) != 0 &&
+		    strncmp(o->listenback_url, "https://", 8) != 0) {
+			set_err(ps, line_of(s, "listenback_url"),
+			    "%s listenback_url: \"%s\" must be an http:// or "
+			    "https:// URL",
+			    label, o->listenback_url);
+			return -EINVAL;
 		}
 		if (o->mount == NULL || o->mount[0] == '\0') {
 			set_err(ps, s->header_line,
@@ -1720,6 +1748,11 @@ config_print_summary(const struct config *cfg, FILE *fp)
 			    o->user, o->password_from, o->tls ? "yes" : "no",
 			    enum_name("chain|admin|none", (int)o->metadata, mm,
 				sizeof(mm)));
+		/* The URL may hold credentials: say where, not what. */
+		if (o->listenback)
+			fprintf(fp, ", listen-back on %s",
+			    o->listenback_url != NULL ? "listenback_url"
+						      : "the mount");
 		fputc('\n', fp);
 	}
 	if (cfg->status.enabled)

@@ -133,6 +133,10 @@ struct output_config {
 	int64_t stall_timeout_ns;
 	int64_t connect_timeout_ns;
 	int64_t queue_ns; /* how much audio the output may buffer */
+	/* listen-back (icecast only; reloadable: the output keeps running) */
+	bool listenback;
+	char *listenback_url; /* NULL: the mount's own URL */
+	int64_t listenback_timeout_ns;
 };
 
 struct log_config {

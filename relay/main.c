@@ -32,6 +32,7 @@
 #include "control.h"
 #include "engine.h"
 #include "icecast_poll.h"
+#include "listenback.h"
 #include "input.h"
 #include "log.h"
 #include "output.h"
@@ -55,6 +56,7 @@ struct relay {
 	struct output *outputs[CONFIG_MAX_OUTPUTS];
 	size_t n_outputs;
 	struct icecast_poll *poller;
+	struct listenback *listenback;
 	struct status_server *status;
 	struct programme *programme;
 };
@@ -191,6 +193,7 @@ start_all(struct relay *r)
 		return -EINVAL;
 	}
 	start_poller(r, cfg);
+	r->listenback = listenback_start(cfg);
 	if (cfg->status.enabled) {
 		r->status = status_start(cfg, err, sizeof(err));
 		if (r->status == NULL) {
@@ -209,6 +212,9 @@ stop_all(struct relay *r)
 	/* Input first: no new audio. Then the engine ends every stream, so
 	 * the last packets (EOS) are queued before the outputs drain. */
 	control_shutdown();
+	/* Listen-back first: the outputs' EOS must not read as dead air. */
+	listenback_stop(r->listenback);
+	r->listenback = NULL;
 	input_stop(r->input);
 	r->input = NULL;
 	engine_stop(r->engine);
@@ -351,6 +357,11 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 	}
 	if (r->poller == NULL)
 		start_poller(r, next);
+	/* A restarted output may come back in another stats slot. */
+	if (started > 0 || stopped > 0 || !listenback_config_same(old, next)) {
+		listenback_stop(r->listenback);
+		r->listenback = listenback_start(next);
+	}
 	status_reconfigure(r->status, next);
 	r->cfg = next;
 	config_free(old);

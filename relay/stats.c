@@ -252,6 +252,64 @@ stats_output_set_server(
 	pthread_mutex_unlock(&lock);
 }
 
+int
+stats_output_find(const char *name)
+{
+	int i, id = -1;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
+		if (out_cold[i].used && strcmp(out_cold[i].o.name, name) == 0) {
+			id = i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return id;
+}
+
+void
+stats_output_set_listenback(int id, const struct stats_listenback *lb)
+{
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	if (lb->state == LISTENBACK_OFF)
+		memset(&out_cold[id].o.listenback, 0,
+		    sizeof(out_cold[id].o.listenback));
+	else
+		out_cold[id].o.listenback = *lb;
+	pthread_mutex_unlock(&lock);
+}
+
+const char *
+stats_listenback_state_name(enum stats_listenback_state s)
+{
+	switch (s) {
+	case LISTENBACK_OFF:
+		return "off";
+	case LISTENBACK_CONNECTING:
+		return "connecting";
+	case LISTENBACK_OK:
+		return "ok";
+	case LISTENBACK_NO_AUDIO:
+		return "no_audio";
+	case LISTENBACK_FOREIGN:
+		return "foreign";
+	case LISTENBACK_SILENT:
+		return "silent";
+	}
+	return "?";
+}
+
+bool
+stats_listenback_flagged(const struct stats_listenback *lb)
+{
+	return lb->state == LISTENBACK_NO_AUDIO ||
+	       lb->state == LISTENBACK_FOREIGN ||
+	       lb->state == LISTENBACK_SILENT;
+}
+
 int64_t
 stats_output_server_seen(int id)
 {

@@ -34,6 +34,32 @@ enum programme_state {
 	PROGRAMME_OFF_AIR,
 };
 
+/* What listen-back hears on an output's mount (listenback.c). */
+enum stats_listenback_state {
+	LISTENBACK_OFF = 0,    /* listen-back not configured */
+	LISTENBACK_CONNECTING, /* started, no verdict yet */
+	LISTENBACK_OK,	       /* our audio arrives, above the threshold */
+	LISTENBACK_NO_AUDIO,   /* no audio page for listenback_timeout */
+	LISTENBACK_FOREIGN,    /* audio arrives, but not the stream we sent */
+	LISTENBACK_SILENT,     /* our audio arrives, but it is silence */
+};
+
+struct stats_listenback {
+	enum stats_listenback_state state;
+	char url[512];	       /* where it listens, never with credentials */
+	int64_t since_wall_ns; /* state since */
+	bool audio;	       /* audio pages arrive */
+	bool ours;	       /* the pages are the ones this output sent */
+	double peak_dbfs;      /* last ~100 ms block heard */
+	double rms_dbfs;
+	double silent_s;	    /* how long it stayed below the threshold */
+	int64_t lag_ms;		    /* encoder -> listener, -1 unknown */
+	int64_t last_audio_wall_ns; /* last audio page (0: never) */
+	uint64_t bytes;		    /* received, since start */
+	uint64_t connects;	    /* connections made, since start */
+	char last_error[STATS_TEXT]; /* why the last connection failed */
+};
+
 struct stats_output {
 	int id; /* slot id for the stats_output_* setters */
 	char name[64];
@@ -60,6 +86,7 @@ struct stats_output {
 	int64_t listeners;
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
 	char server_title[STATS_TEXT];
+	struct stats_listenback listenback; /* state OFF when not enabled */
 };
 
 struct stats_encoding {
@@ -192,6 +219,16 @@ void stats_output_inc_reconnects(int id);
 /* From the Icecast poller. listeners < 0: unknown. title may be NULL. */
 void stats_output_set_server(
     int id, bool reachable, bool listed, int64_t listeners, const char *title);
+/* The slot id of the output named name, or -1. */
+int stats_output_find(const char *name);
+/* From the listen-back thread: replaces the whole listen-back record (a
+ * copy of *lb; state LISTENBACK_OFF clears it). */
+void stats_output_set_listenback(int id, const struct stats_listenback *lb);
+const char *stats_listenback_state_name(enum stats_listenback_state s);
+/* Listen-back says listeners do not hear this output's audio (a state
+ * other than OFF, CONNECTING and OK). */
+bool stats_listenback_flagged(const struct stats_listenback *lb);
+
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 

@@ -175,6 +175,35 @@ json_encodings(struct jctx *j, const struct stats_snapshot *s)
 	return a;
 }
 
+/* What listen-back hears on the output's mount; null when it is off. */
+static cJSON *
+json_listenback(struct jctx *j, const struct stats_listenback *lb)
+{
+	cJSON *o;
+
+	if (lb->state == LISTENBACK_OFF)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "state",
+	    cJSON_CreateString(stats_listenback_state_name(lb->state)));
+	jadd(j, o, "flagged", cJSON_CreateBool(stats_listenback_flagged(lb)));
+	jadd(j, o, "since", jtime(lb->since_wall_ns));
+	jadd(j, o, "url", jtext(lb->url));
+	jadd(j, o, "audio", cJSON_CreateBool(lb->audio));
+	jadd(j, o, "ours", cJSON_CreateBool(lb->ours));
+	jadd(j, o, "peak_dbfs", jtenths(lb->peak_dbfs, -120.0));
+	jadd(j, o, "rms_dbfs", jtenths(lb->rms_dbfs, -120.0));
+	jadd(j, o, "silent_s", jtenths(lb->silent_s, 0.0));
+	jadd(j, o, "lag_ms",
+	    lb->lag_ms >= 0 ? cJSON_CreateNumber((double)lb->lag_ms)
+			    : cJSON_CreateNull());
+	jadd(j, o, "last_audio", jtime(lb->last_audio_wall_ns));
+	jadd(j, o, "bytes", jcount(lb->bytes));
+	jadd(j, o, "connects", jcount(lb->connects));
+	jadd(j, o, "last_error", jtext_or_null(lb->last_error));
+	return o;
+}
+
 static cJSON *
 json_outputs(struct jctx *j, const struct stats_snapshot *s,
     const struct status_settings *set)
@@ -216,6 +245,7 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		    ice && out->listener_peak >= 0
 			? cJSON_CreateNumber((double)out->listener_peak)
 			: cJSON_CreateNull());
+		jadd(j, o, "listenback", json_listenback(j, &out->listenback));
 		jpush(j, a, o);
 	}
 	return a;
@@ -296,6 +326,9 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 		return NULL;
 	jadd(&j, root, "station", json_station(&j, s));
 	jadd(&j, root, "on_air", cJSON_CreateBool(on_air));
+	jadd(&j, root, "on_air_rule",
+	    cJSON_CreateString(
+		status_rules_listenback(s) ? "listenback" : "server"));
 	jadd(&j, root, "state",
 	    cJSON_CreateString(status_rules_state_name(s, on_air)));
 	jadd(&j, root, "uptime_s", cJSON_CreateNumber((double)uptime_s));
@@ -368,6 +401,8 @@ status_json_digest(
 		    sizeof(s->outputs[i].connected));
 		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
+		h = util_hash(h, &s->outputs[i].listenback.state,
+		    sizeof(s->outputs[i].listenback.state));
 	}
 	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
 		const struct stats_request *r = &s->requests[i];

@@ -245,6 +245,59 @@ programme_failed(const struct stats_snapshot *s)
 	return s->programme_error.at_wall_ns > 0;
 }
 
+/* Operator notes: what listen-back hears on each mount, one clause per
+ * output with listen-back on ("main: heard (lag 790 ms, RMS -15 dBFS)"),
+ * "" when none has it. The page's script builds the same text. */
+static const char *
+listenback_text(const struct stats_snapshot *s, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		const struct stats_output *o = &s->outputs[i];
+		const struct stats_listenback *lb = &o->listenback;
+		char what[160];
+		int n;
+
+		switch (lb->state) {
+		case LISTENBACK_OFF:
+			continue;
+		case LISTENBACK_CONNECTING:
+			snprintf(what, sizeof(what), "connecting");
+			break;
+		case LISTENBACK_OK:
+			if (lb->lag_ms >= 0)
+				snprintf(what, sizeof(what),
+				    "heard (lag %lld ms, RMS %.0f dBFS)",
+				    (long long)lb->lag_ms,
+				    lb->rms_dbfs > -120.0 ? lb->rms_dbfs
+							  : -120.0);
+			else
+				snprintf(what, sizeof(what), "heard");
+			break;
+		case LISTENBACK_NO_AUDIO:
+			snprintf(
+			    what, sizeof(what), "NO AUDIO reaches listeners");
+			break;
+		case LISTENBACK_FOREIGN:
+			snprintf(what, sizeof(what),
+			    "listeners hear ANOTHER STREAM");
+			break;
+		case LISTENBACK_SILENT:
+			snprintf(what, sizeof(what),
+			    "listeners hear SILENCE (%.0f s)", lb->silent_s);
+			break;
+		}
+		n = snprintf(buf + used, len - used, "%s%s: %s",
+		    used > 0 ? "; " : "", o->name, what);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
 struct page_ctx {
 	const struct stats_snapshot *s;
 	const struct status_settings *set;
@@ -406,7 +459,14 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	else if (KEY("version"))
 		v = RELAY_VERSION;
 	else if (KEY("ops_hidden"))
-		v = reload_rejected(s) || programme_failed(s) ? "" : "hidden";
+		v = reload_rejected(s) || programme_failed(s) ||
+			    status_rules_listenback(s)
+			? ""
+			: "hidden";
+	else if (KEY("listenback_hidden"))
+		v = status_rules_listenback(s) ? "" : "hidden";
+	else if (KEY("listenback_text"))
+		v = listenback_text(s, buf, sizeof(buf));
 	else if (KEY("reload_error_hidden"))
 		v = reload_rejected(s) ? "" : "hidden";
 	else if (KEY("reload_error_iso"))

@@ -31,6 +31,8 @@
 #                                 passwords and options. --hidden MOUNT adds
 #                                 <mount> MOUNT with <hidden>1</hidden>: not
 #                                 listed in status-json.xsl
+#                                 --alias SRC DST adds <alias>: listeners
+#                                 of SRC get DST (sources still reach SRC)
 #                                 ICE_SOURCE_TIMEOUT (10) sets its
 #                                 <source-timeout> in seconds.
 #                                 ICE_EXTRA_BIND=ADDR adds a second
@@ -121,7 +123,7 @@ VORBIS_INFO=
 ICECAST_PORT=
 ICECAST_PASSWORD=
 declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
-    ICE_DIR=() ICE_MOUNTS_XML=()
+    ICE_DIR=() ICE_MOUNTS_XML=() ICE_ALIASES_XML=()
 export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
 
 SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
@@ -267,7 +269,7 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner mounts=
+	local name=$1 dir port pw apw owner mounts='' aliases=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do
@@ -282,6 +284,13 @@ start_icecast()
     </mount>"
 			shift 2
 			;;
+		--alias)
+			[[ ${2:-} =~ ^/[A-Za-z0-9_.-]+$ && ${3:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
+			    fail "start_icecast: bad alias '${2:-}' '${3:-}'"
+			aliases+="
+        <alias source=\"$2\" destination=\"$3\"/>"
+			shift 3
+			;;
 		*) fail "start_icecast: unknown option '$1'" ;;
 		esac
 	done
@@ -295,6 +304,7 @@ start_icecast()
 		pw=${ICE_PASSWORD[$name]}
 		apw=${ICE_ADMIN_PASSWORD[$name]}
 		[[ -n $mounts ]] || mounts=${ICE_MOUNTS_XML[$name]:-}
+		[[ -n $aliases ]] || aliases=${ICE_ALIASES_XML[$name]:-}
 	else
 		port=$(free_port) || fail "no free port for icecast $name"
 		pw=$(random_secret)
@@ -340,7 +350,7 @@ start_icecast()
         <logdir>$dir/log</logdir>
         <webroot>/usr/share/icecast2/web</webroot>
         <adminroot>/usr/share/icecast2/admin</adminroot>
-        <pidfile>$dir/icecast.pid</pidfile>
+        <pidfile>$dir/icecast.pid</pidfile>$aliases
     </paths>
     <logging>
         <accesslog>access.log</accesslog>
@@ -362,6 +372,7 @@ EOF
 	ICE_ADMIN_PASSWORD[$name]=$apw
 	ICE_DIR[$name]=$dir
 	ICE_MOUNTS_XML[$name]=$mounts
+	ICE_ALIASES_XML[$name]=$aliases
 	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
 	# icecast2 2.4.4 now and then crashes (SIGSEGV) while starting up,
 	# before it serves anything: that is the server, not relay, so start

@@ -162,7 +162,38 @@
 			    pe.segment + ': ' : '') + (pe.text || ''));
 		}
 		show($('ops-programme'), !!pe);
-		show($('ops'), bad || !!pe);
+		var lb = listenbackText(s);
+		setText('ops-listenback-text', lb);
+		show($('ops-listenback'), lb !== '');
+		show($('ops'), bad || !!pe || lb !== '');
+	}
+
+	/* What relay's own listener hears on each mount (status_page.c
+	 * builds the same text for the first paint). */
+	function listenbackText(s) {
+		var out = [];
+		(Array.isArray(s.outputs) ? s.outputs : []).forEach(function (o) {
+			var lb = o && o.listenback;
+			var what;
+			if (!lb || typeof lb !== 'object')
+				return;
+			if (lb.state === 'ok')
+				what = typeof lb.lag_ms === 'number' ?
+				    'heard (lag ' + lb.lag_ms + ' ms, RMS ' +
+				    Math.round(Math.max(lb.rms_dbfs, -120)) +
+				    ' dBFS)' : 'heard';
+			else if (lb.state === 'no_audio')
+				what = 'NO AUDIO reaches listeners';
+			else if (lb.state === 'foreign')
+				what = 'listeners hear ANOTHER STREAM';
+			else if (lb.state === 'silent')
+				what = 'listeners hear SILENCE (' +
+				    Math.round(lb.silent_s) + ' s)';
+			else
+				what = 'connecting';
+			out.push(o.name + ': ' + what);
+		});
+		return out.join('; ');
 	}
 
 	/* ---- Live updates: SSE, then polling if SSE is not available. ---- */

@@ -40,7 +40,8 @@ def check_array($fields; $path):
   end;
 
 check_object({
-  station: "object", on_air: "boolean", state: "string",
+  station: "object", on_air: "boolean", on_air_rule: "string",
+  state: "string",
   uptime_s: "integer", now: "object", next: "array", input: "object",
   encodings: "array", outputs: "array", listeners: "integer",
   requests: "array", reload: "object|null", programme_error: "object|null",
@@ -72,7 +73,25 @@ check_object({
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
-    listener_peak: "integer|null"}; ".outputs"))
+    listener_peak: "integer|null", listenback: "object|null"}; ".outputs"))
++ (if (.on_air_rule | type) == "string"
+     and ([.on_air_rule] | inside(["listenback", "server"]) | not)
+   then [".on_air_rule: \(.on_air_rule) is not listenback|server"]
+   else [] end)
++ [.outputs[]? | select(.listenback | type == "object") | .name as $n
+    | .listenback | check_object({state: "string", flagged: "boolean",
+      since: "time", url: "string", audio: "boolean", ours: "boolean",
+      peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
+      lag_ms: "integer|null", last_audio: "time|null", bytes: "integer",
+      connects: "integer", last_error: "string|null"};
+      ".outputs[\($n)].listenback")[]]
++ [.outputs[]? | select(.listenback | type == "object") | .name as $n
+    | select([.listenback.state]
+        | inside(["connecting", "ok", "no_audio", "foreign", "silent"]) | not)
+    | ".outputs[\($n)].listenback.state: \(.listenback.state) is not a state"]
++ [.outputs[]? | select(.listenback | type == "object")
+    | select(.listenback.url | test("@"))
+    | ".outputs[\(.name)].listenback.url: has credentials"]
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",

@@ -288,6 +288,17 @@ static const struct bad_case bad_cases[] = {
 	  "h\nreconnect_min = 1m\nreconnect_max = 10s\n",
 	    "bad.conf:6: [output main] reconnect_min: longer than "
 	    "reconnect_max" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback = maybe\n",
+	    "bad.conf:8: [output main] listenback: \"maybe\"" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT
+	  "listenback_url = ftp://x/live.ogg\n",
+	    "bad.conf:8: [output main] listenback_url: \"ftp://x/live.ogg\" "
+	    "must be an http:// or https:// URL" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
+	    "bad.conf:8: [output main] listenback_timeout:" },
+	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
+	  "ogg\nlistenback = yes\n",
+	    "bad.conf:6: [output arch] listenback: only for type = icecast" },
 };
 
 static void
