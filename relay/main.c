@@ -31,6 +31,7 @@
 #include "config.h"
 #include "control.h"
 #include "engine.h"
+#include "fallback.h"
 #include "icecast_poll.h"
 #include "input.h"
 #include "log.h"
@@ -55,6 +56,7 @@ struct relay {
 	struct icecast_poll *poller;
 	struct status_server *status;
 	struct programme *programme;
+	struct fallback *fallback;
 };
 
 static void
@@ -172,6 +174,12 @@ start_all(struct relay *r)
 	}
 	engine_set_start_grace(r->engine, cfg->schedule.start_grace_ns);
 	programme_attach(r->programme, r->engine);
+	r->fallback = fallback_new();
+	if (r->fallback == NULL) {
+		log_err(MOD, "cannot start the hook runner ([fallback])");
+		return -ENOMEM;
+	}
+	fallback_configure(r->fallback, cfg, r->engine);
 	for (i = 0; i < cfg->n_outputs; i++) {
 		if (start_output(r, cfg, i) < 0)
 			return -EINVAL;
@@ -205,6 +213,8 @@ stop_all(struct relay *r)
 	engine_stop(r->engine);
 	r->engine = NULL;
 	programme_attach(r->programme, NULL);
+	fallback_free(r->fallback);
+	r->fallback = NULL;
 	for (i = 0; i < r->n_outputs; i++)
 		output_stop(r->outputs[i], OUTPUT_DRAIN_NS);
 	r->n_outputs = 0;
@@ -332,6 +342,7 @@ reload(struct relay *r, char *msg, size_t msglen)
 		engine_set_title(
 		    r->engine, next->input.title, next->input.artist);
 	engine_set_start_grace(r->engine, next->schedule.start_grace_ns);
+	fallback_configure(r->fallback, next, r->engine);
 	for (i = 0; i < r->n_outputs; i++)
 		output_set_poll_interval(
 		    r->outputs[i], next->status.poll_icecast_ns);
@@ -496,6 +507,11 @@ run(struct relay *r)
 			break;
 		}
 		programme_tick(r->programme, util_now_wall_ns());
+		{
+			char why[256] = "";
+			bool down = input_down(r->input, why, sizeof(why));
+			fallback_tick(r->fallback, r->engine, down, why);
+		}
 		if (n > 0 && (pfd[1].revents & POLLIN) != 0)
 			control_run();
 		if (n <= 0 || (pfd[0].revents & POLLIN) == 0)
