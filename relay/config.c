@@ -1245,8 +1245,8 @@ validate_fallback(struct parse_state *ps)
 		if (cmds[i] == NULL)
 			continue;
 		why[0] = '\0';
-		rc = hook_split(cmds[i], buf, sizeof(buf), argv, &argc, why,
-		    sizeof(why));
+		rc = hook_split(
+		    cmds[i], buf, sizeof(buf), argv, &argc, why, sizeof(why));
 		if (rc < 0) {
 			set_err(ps, line_of(s, hooks[i]),
 			    "[fallback] %s: %s (words are split without a "

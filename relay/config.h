@@ -180,10 +180,10 @@ enum fallback_source {
 };
 
 struct fallback_config {
-	bool enabled; /* the section is present */
-	int line;     /* of the [fallback] header, for messages */
-	double threshold_dbfs; /* default: [input] silence_threshold_dbfs */
-	int64_t after_ns;      /* silent this long: the filler plays */
+	bool enabled;		  /* the section is present */
+	int line;		  /* of the [fallback] header, for messages */
+	double threshold_dbfs;	  /* default: [input] silence_threshold_dbfs */
+	int64_t after_ns;	  /* silent this long: the filler plays */
 	int64_t restore_after_ns; /* live above threshold this long: back */
 	enum fallback_source source;
 	char *path;  /* file, playlist (resolved against the config's dir) */

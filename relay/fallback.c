@@ -217,8 +217,8 @@ run_hook(struct fallback *fb, const struct engine_fallback_event *ev)
 	snprintf(env[3], sizeof(env[3]), "RELAY_STATION=%s", fb->station);
 	for (i = 0; i < 4; i++)
 		envp[i] = env[i];
-	(void)hook_runner_run(fb->hooks, what, cmd, envp, 4,
-	    fb->hook_timeout_ns);
+	(void)hook_runner_run(
+	    fb->hooks, what, cmd, envp, 4, fb->hook_timeout_ns);
 }
 
 void

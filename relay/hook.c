@@ -55,8 +55,8 @@ hook_split(const char *command, char *buf, size_t buflen,
 		if (*p == '\0')
 			break;
 		if (n == HOOK_MAX_ARGS) {
-			snprintf(err, errlen, "more than %d words",
-			    HOOK_MAX_ARGS);
+			snprintf(
+			    err, errlen, "more than %d words", HOOK_MAX_ARGS);
 			return -EINVAL;
 		}
 		argv[n] = buf + o;
@@ -152,8 +152,8 @@ run_job(struct hook_runner *r, const struct hook_job *job)
 
 	log_escape(shown, sizeof(shown), job->command);
 	err[0] = '\0';
-	rc = hook_split(job->command, buf, sizeof(buf), argv, &argc, err,
-	    sizeof(err));
+	rc = hook_split(
+	    job->command, buf, sizeof(buf), argv, &argc, err, sizeof(err));
 	if (rc < 0) {
 		log_warn(MOD, "%s: cannot run \"%s\": %s", job->what, shown,
 		    rc == -ENOSPC ? "too long" : err);
@@ -196,8 +196,8 @@ run_job(struct hook_runner *r, const struct hook_job *job)
 		    strerror(rc));
 		return;
 	}
-	log_info(MOD, "%s: started \"%s\" (pid %ld)", job->what, shown,
-	    (long)pid);
+	log_info(
+	    MOD, "%s: started \"%s\" (pid %ld)", job->what, shown, (long)pid);
 	start = util_now_mono_ns();
 	deadline = start + job->timeout_ns;
 	for (;;) {
@@ -225,8 +225,8 @@ run_job(struct hook_runner *r, const struct hook_job *job)
 	else if (killed)
 		; /* said above */
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		log_info(MOD, "%s: \"%s\" finished in %.1f s", job->what,
-		    shown, (double)(util_now_mono_ns() - start) / 1e9);
+		log_info(MOD, "%s: \"%s\" finished in %.1f s", job->what, shown,
+		    (double)(util_now_mono_ns() - start) / 1e9);
 	else if (WIFEXITED(status))
 		log_warn(MOD, "%s: \"%s\" failed with exit status %d",
 		    job->what, shown, WEXITSTATUS(status));
@@ -303,8 +303,8 @@ hook_runner_run(struct hook_runner *r, const char *what, const char *command,
 
 	log_escape(shown, sizeof(shown), command);
 	err[0] = '\0';
-	rc = hook_split(command, buf, sizeof(buf), argv, &argc, err,
-	    sizeof(err));
+	rc = hook_split(
+	    command, buf, sizeof(buf), argv, &argc, err, sizeof(err));
 	if (rc < 0 || strlen(command) >= HOOK_TEXT) {
 		log_warn(MOD, "%s: cannot run \"%s\": %s", what, shown,
 		    rc == -EINVAL ? err : "too long");

@@ -76,8 +76,8 @@ struct input {
 	size_t max_frames; /* ~100 ms */
 	pthread_t thread;
 	atomic_bool stop;
-	atomic_bool ended; /* at_end = exit and the input ended */
-	atomic_bool down;  /* input_down(): no audio of its own */
+	atomic_bool ended;	  /* at_end = exit and the input ended */
+	atomic_bool down;	  /* input_down(): no audio of its own */
 	pthread_mutex_t why_lock; /* down_why; taken on state changes only */
 	char down_why[INPUT_ERR_LEN];
 };

@@ -131,8 +131,8 @@ level_dead_air_feed(struct level_dead_air *d, bool programme_quiet,
     bool live_good, bool live_down, size_t n)
 {
 	if (!d->active) {
-		d->quiet_frames = programme_quiet ? d->quiet_frames + (int64_t)n
-						  : 0;
+		d->quiet_frames =
+		    programme_quiet ? d->quiet_frames + (int64_t)n : 0;
 		if (!live_down && d->quiet_frames < d->after_frames)
 			return LEVEL_DEAD_AIR_KEEP;
 		/* quiet_frames stays: the caller reads the silent lead-in. */

@@ -62,12 +62,12 @@ enum level_dead_air_verdict {
 };
 
 /* Idle detector with these spans (each >= 1 frame). */
-void level_dead_air_init(struct level_dead_air *d, int64_t after_frames,
-    int64_t restore_frames);
+void level_dead_air_init(
+    struct level_dead_air *d, int64_t after_frames, int64_t restore_frames);
 
 /* Changes the spans and keeps the counts (a reload). */
-void level_dead_air_set_spans(struct level_dead_air *d, int64_t after_frames,
-    int64_t restore_frames);
+void level_dead_air_set_spans(
+    struct level_dead_air *d, int64_t after_frames, int64_t restore_frames);
 
 /* One block of n frames: programme_quiet (what went on air was below the
  * threshold), live_good (the live input was above it and is up),

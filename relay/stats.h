@@ -141,14 +141,14 @@ struct stats_programme_error {
 
 /* Dead air and the filler ([fallback]). */
 struct stats_fallback {
-	bool enabled;	      /* a [fallback] section is configured */
-	char source[16];      /* "playlist", "file", "tone", "silence" */
-	bool active;	      /* the filler is on air */
+	bool enabled;	       /* a [fallback] section is configured */
+	char source[16];       /* "playlist", "file", "tone", "silence" */
+	bool active;	       /* the filler is on air */
 	int64_t since_wall_ns; /* active: when the filler went on air;
 				  else when live returned (0: never) */
-	char why[STATS_TEXT]; /* why it went on air (or the last time) */
-	uint64_t activations; /* times the filler went on air */
-	double dead_air_s;    /* silent lead-ins plus time on the filler */
+	char why[STATS_TEXT];  /* why it went on air (or the last time) */
+	uint64_t activations;  /* times the filler went on air */
+	double dead_air_s;     /* silent lead-ins plus time on the filler */
 };
 
 /* The status server's own load. stats.c never writes it: the status

@@ -432,8 +432,7 @@ start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why)
 		memset(&sw->standby, 0, sizeof(sw->standby));
 	} else {
 		memset(&it, 0, sizeof(it));
-		util_strlcpy(
-		    it.source_kind, "silence", sizeof(it.source_kind));
+		util_strlcpy(it.source_kind, "silence", sizeof(it.source_kind));
 		it.fade_ns = SWITCHER_FILLER_FADE_NS;
 	}
 	it.filler = true;
@@ -487,8 +486,8 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 	quiet = level_rms_dbfs(out, n, sw->channels) < fb->threshold_dbfs;
 	good = !down &&
 	       level_rms_dbfs(live, n, sw->channels) >= fb->threshold_dbfs;
-	v = level_dead_air_feed(&sw->det, quiet, good,
-	    down && item_is_live(&sw->cur), n);
+	v = level_dead_air_feed(
+	    &sw->det, quiet, good, down && item_is_live(&sw->cur), n);
 	if (v == LEVEL_DEAD_AIR_START) {
 		double lead = (double)sw->det.quiet_frames / sw->rate_hz;
 		if (down && item_is_live(&sw->cur)) {
@@ -873,7 +872,8 @@ switcher_poll_fallback(struct switcher *sw, struct engine_fallback_event *ev)
 	pthread_mutex_lock(&sw->items_lock);
 	if (sw->fb_count > 0) {
 		*ev = sw->fb_events[sw->fb_head];
-		sw->fb_head = (sw->fb_head + 1) % RELAY_ARRAY_LEN(sw->fb_events);
+		sw->fb_head =
+		    (sw->fb_head + 1) % RELAY_ARRAY_LEN(sw->fb_events);
 		sw->fb_count--;
 		got = 1;
 	}
