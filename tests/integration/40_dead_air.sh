@@ -126,6 +126,11 @@ jq -e '.fallback.why | test("below -50 dBFS")' <<<"$doc" >/dev/null ||
     fail "fallback.why: $(jq -c .fallback <<<"$doc")"
 jq -e '.fallback.since | test("^20")' <<<"$doc" >/dev/null ||
     fail "fallback.since: $(jq -c .fallback <<<"$doc")"
+problems=$(jq -c -f "$TOPDIR/tests/tools/status_schema.jq" <<<"$doc") ||
+    fail "status_schema.jq failed"
+[[ $problems == "[]" ]] || fail "/api/status against the schema: $problems"
+curl -s --max-time 2 "http://127.0.0.1:$status_port/" | grep -q 'Dead air: filler on air since' ||
+    fail "the Listen Live page does not show the dead air to operators"
 
 # Through the gap: the filler stays; live returns only after it.
 while [[ ! -s $T/gap.end ]]; do
