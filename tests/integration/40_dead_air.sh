@@ -7,6 +7,8 @@
 # - a 15 s silent gap: the filler (a file, 880 Hz) is on air `after` (3 s)
 #   into it, with its title, state "fallback" and why in /api/status, and
 #   live returns `restore_after` (1 s) after the gap, never before;
+# - the producer stalls (3 s, pipe open): the filler at once, live back
+#   restore_after after the audio resumes;
 # - stdin closed: the filler at once, why names the input;
 # - the on_dead_air hook writes its environment and then hangs: it is
 #   killed at hook_timeout, while the listener hears the filler throughout
@@ -82,7 +84,8 @@ bg python3 "$TOPDIR/tests/tools/pcm_script.py" "$T/pcm.fifo" \
     tone:523:0.5 silence:1.5 tone:523:0.5 silence:2.5 tone:523:0.5 \
     silence:2.5 tone:523:1 \
     mark:"$T/gap.start" silence:15 mark:"$T/gap.end" \
-    tone:523:6 mark:"$T/closed" close hold:60
+    tone:523:4 mark:"$T/stall.start" stall:3 mark:"$T/stall.end" \
+    tone:523:4 mark:"$T/closed" close hold:60
 RELAY_STDIN=$T/pcm.fifo start_relay "$T/relay.conf"
 
 api()
@@ -100,7 +103,7 @@ inactive()
 
 wait_mount "$port" /air.ogg
 listen_start=$(now)
-listen_bg "http://127.0.0.1:$port/air.ogg" 28 "$T/listen.ogg"
+listen_bg "http://127.0.0.1:$port/air.ogg" 32 "$T/listen.ogg"
 listener=$LISTEN_PID
 
 # Speech with pauses: never the filler.
@@ -145,6 +148,23 @@ note "live back $t s after the gap"
 assert_between "$t" 0.8 4 "seconds from the gap's end to live"
 [[ $(api | jq -r .state) == live ]] || fail "state after the gap: $(api | jq -r .state)"
 
+# The producer stalls: the filler within the input's 0.4 s gap detection
+# (and the 0.2 s main loop), live back after it resumes.
+wait_for -t 8 -m "the producer to stall" test -s "$T/stall.start" ||
+    fail "the producer never stalled"
+wait_for -t 2 -m "the filler during the stall" active ||
+    fail "no fallback 2 s into the stall: $(api | jq -c .fallback)"
+t=$(elapsed_since "$(cat "$T/stall.start")")
+assert_between "$t" 0.3 1.5 "seconds from the stall to the filler"
+api | jq -e '.fallback.why | test("stdin input: no audio")' >/dev/null ||
+    fail "fallback.why for the stall: $(api | jq -c .fallback)"
+wait_for -t 6 -m "the stall to end" test -s "$T/stall.end" ||
+    fail "the producer never resumed"
+wait_for -t 4 -m "live after the stall" inactive ||
+    fail "the filler is still on air 4 s after the producer resumed"
+t=$(elapsed_since "$(cat "$T/stall.end")")
+assert_between "$t" 0.8 3.5 "seconds from the resumption to live"
+
 # stdin closes: the filler at once.
 wait_for -t 12 -m "stdin to close" test -s "$T/closed" ||
     fail "the producer never closed stdin"
@@ -159,36 +179,40 @@ metrics=$(curl -s --max-time 2 "http://127.0.0.1:$status_port/metrics")
 grep -qx 'relay_fallback_active 1' <<<"$metrics" ||
     fail "metrics: $(grep relay_fallback <<<"$metrics")"
 dead=$(sed -n 's/^relay_dead_air_seconds_total //p' <<<"$metrics")
-assert_between "$dead" 14 25 "relay_dead_air_seconds_total"
+assert_between "$dead" 16 28 "relay_dead_air_seconds_total"
 
 listen_wait "$listener" || fail "the listener was cut"
 
-# Hooks: each ran once per change, with the event in its environment; the
+# Hooks: each ran once per change (the stall's pair in between), with the event in its environment; the
 # hanging on_dead_air was killed at hook_timeout.
 hook_lines()
 {
 	[[ -s $T/hooks.log && $(wc -l <"$T/hooks.log") -ge $1 ]]
 }
-wait_for -t 4 -m "the third hook" hook_lines 3 ||
-    fail "hooks ran $(wc -l <"$T/hooks.log") times (want 3): $(cat "$T/hooks.log")"
+wait_for -t 4 -m "the fifth hook" hook_lines 5 ||
+    fail "hooks ran $(wc -l <"$T/hooks.log") times (want 5): $(cat "$T/hooks.log")"
 note "hooks: $(cat "$T/hooks.log")"
 sed -n 1p "$T/hooks.log" | grep -qE '^event=dead_air since=20[0-9-]+T[0-9:.]+Z station=Dead Air FM reason=the programme stayed below -50 dBFS for 3.[0-9] s arg=two words$' ||
     fail "first hook line: $(sed -n 1p "$T/hooks.log")"
 sed -n 2p "$T/hooks.log" | grep -qE '^event=restore since=20.* reason=the live input stayed .* arg=restored$' ||
     fail "second hook line: $(sed -n 2p "$T/hooks.log")"
-sed -n 3p "$T/hooks.log" | grep -qE '^event=dead_air .*reason=stdin input: .*arg=two words$' ||
+sed -n 3p "$T/hooks.log" | grep -qE '^event=dead_air .*reason=stdin input: no audio .*arg=two words$' ||
     fail "third hook line: $(sed -n 3p "$T/hooks.log")"
+sed -n 4p "$T/hooks.log" | grep -qE '^event=restore .*arg=restored$' ||
+    fail "fourth hook line: $(sed -n 4p "$T/hooks.log")"
+sed -n 5p "$T/hooks.log" | grep -qE '^event=dead_air .*reason=stdin input: stdin closed arg=two words$' ||
+    fail "fifth hook line: $(sed -n 5p "$T/hooks.log")"
 [[ $(log_count 'on_dead_air: .* ran past hook_timeout; killed it') -ge 1 ]] ||
     fail "the hanging hook was not killed: $(relay_lines | grep hook | head -5)"
-[[ $(log_count 'fallback: dead air: ') -eq 2 ]] ||
-    fail "dead air logged $(log_count 'fallback: dead air: ') times (want 2)"
-[[ $(log_count 'fallback: dead air over') -eq 1 ]] ||
-    fail "the return logged $(log_count 'fallback: dead air over') times (want 1)"
+[[ $(log_count 'fallback: dead air: ') -eq 3 ]] ||
+    fail "dead air logged $(log_count 'fallback: dead air: ') times (want 3)"
+[[ $(log_count 'fallback: dead air over') -eq 2 ]] ||
+    fail "the return logged $(log_count 'fallback: dead air over') times (want 2)"
 
 # The listener heard audio throughout: as long as it listened (no gap
 # while a hook hung), the filler's 880 Hz in the gap, live's 523 Hz before.
 check_vorbis "$T/listen.ogg" 44100 2 20
-assert_between "$VORBIS_SECONDS" 25 32 "decoded seconds for 28 s of listening"
+assert_between "$VORBIS_SECONDS" 29 36 "decoded seconds for 32 s of listening"
 s=$(awk -v a="$listen_start" -v b="$(cat "$T/gap.start")" \
     'BEGIN { printf "%.1f", b - a + 3.5 }')
 window()
