@@ -128,6 +128,7 @@ struct hook_runner {
 	pthread_cond_t cond;
 	struct hook_job queue[HOOK_QUEUE_MAX];
 	size_t head, count;
+	bool running; /* a hook is running now */
 	bool stop;
 	atomic_bool stop_now; /* read while a hook runs, without the lock */
 	pthread_t thread;
@@ -255,10 +256,12 @@ hook_thread(void *arg)
 			*job = r->queue[r->head];
 		r->head = (r->head + 1) % HOOK_QUEUE_MAX;
 		r->count--;
+		r->running = true;
 		pthread_mutex_unlock(&r->lock);
 		if (job != NULL)
 			run_job(r, job);
 		pthread_mutex_lock(&r->lock);
+		r->running = false;
 	}
 	pthread_mutex_unlock(&r->lock);
 	free(job);
@@ -328,9 +331,11 @@ hook_runner_run(struct hook_runner *r, const char *what, const char *command,
 	job->n_env = i;
 	job->timeout_ns = timeout_ns > 0 ? timeout_ns : NS_PER_SEC;
 	r->count++;
-	if (r->count > 1)
-		log_info(MOD, "%s: queued \"%s\" behind the hook running", what,
-		    shown);
+	if (r->running || r->count > 1)
+		log_info(MOD,
+		    "%s: queued \"%s\": another hook is running (one at a "
+		    "time)",
+		    what, shown);
 	pthread_cond_signal(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 	return 0;

@@ -8,8 +8,8 @@
  * - text and rarely changing state (connected, last_error, titles) sit
  *   behind one short mutex that only output threads, the Icecast poller
  *   and the main thread take, never the input or engine threads' audio
- *   path... except stats_programme_set(), called by the engine at a segment
- *   change (a few times an hour).
+ *   path... except stats_programme_set() and stats_fallback_set(), called
+ *   by the engine at a segment or fallback change (a few times an hour).
  * Slots: outputs and encodings are registered by name; a reload that keeps
  * a name keeps its slot and counters.
  *
