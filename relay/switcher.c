@@ -25,7 +25,9 @@
  * says START, the waiting filler (opened ahead by the main thread, so its
  * first sample is decoded) goes on air from the next block, exactly like
  * a segment, crossfaded over its fade; a silent segment on air is cut
- * short for it (FAILED, to_filler). When it says RESTORE, live returns
+ * short for it (FAILED, to_filler); so is a segment whose source fails
+ * while live would be dead air too (input down, or silent for `after`).
+ * When it says RESTORE, live returns
  * the same way. A filler that runs dry hands over to a fresh one when the
  * main thread has armed it, else plays silence; it never ends the
  * fallback by itself. Filler items raise no segment events: their changes
@@ -99,6 +101,7 @@ struct switcher {
 	struct engine_fallback_event fb_events[8];
 	size_t fb_head, fb_count;
 	struct level_dead_air det;
+	int64_t live_quiet_frames; /* live input below threshold, in a row */
 };
 
 /* The live programme: the input itself, no segment. */
@@ -417,10 +420,23 @@ update_anchor(struct switcher *sw, size_t n, int64_t now, size_t queued)
 		sw->anchor_wall_ns += creep;
 }
 
+/* Whether handing over to live now would be dead air: fallback is on and
+ * the live input is down, or has been below the threshold for `after`
+ * (a studio muted under a bulletin). Called with items_lock held. */
+static bool
+live_is_dead_air(
+    const struct switcher *sw, const struct engine_fallback *fb, bool down)
+{
+	return fb->enabled &&
+	       (down || sw->live_quiet_frames * NS_PER_SEC / sw->rate_hz >=
+			    fb->after_ns);
+}
+
 /* Puts the waiting filler (or, when none could be armed, silence) on air
  * from frame f. Called with items_lock held. */
 static void
-start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why)
+start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
+    const char *segment_detail)
 {
 	struct engine_item it;
 	int64_t at = frame_to_wall(sw, f);
@@ -438,7 +454,8 @@ start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why)
 	it.filler = true;
 	if (cut_segment) {
 		/* The silent segment ends here; the planner logs it. */
-		push_event(sw, &sw->cur, ENGINE_EVENT_FAILED, at, why);
+		push_event(sw, &sw->cur, ENGINE_EVENT_FAILED, at,
+		    segment_detail != NULL ? segment_detail : why);
 		sw->events[(sw->ev_head + sw->ev_count - 1) %
 			   RELAY_ARRAY_LEN(sw->events)]
 		    .to_filler = true;
@@ -474,6 +491,7 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 			pthread_mutex_unlock(&sw->items_lock);
 		}
 		level_dead_air_set_active(&sw->det, false);
+		sw->live_quiet_frames = 0;
 		return;
 	}
 	level_dead_air_set_spans(&sw->det,
@@ -486,6 +504,7 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 	quiet = level_rms_dbfs(out, n, sw->channels) < fb->threshold_dbfs;
 	good = !down &&
 	       level_rms_dbfs(live, n, sw->channels) >= fb->threshold_dbfs;
+	sw->live_quiet_frames = good ? 0 : sw->live_quiet_frames + (int64_t)n;
 	v = level_dead_air_feed(
 	    &sw->det, quiet, good, down && item_is_live(&sw->cur), n);
 	if (v == LEVEL_DEAD_AIR_START) {
@@ -504,7 +523,7 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 		}
 		stats_dead_air_add_ns((int64_t)(lead * 1e9));
 		pthread_mutex_lock(&sw->items_lock);
-		start_filler(sw, f, lead, text);
+		start_filler(sw, f, lead, text, NULL);
 		pthread_mutex_unlock(&sw->items_lock);
 	} else if (v == LEVEL_DEAD_AIR_RESTORE) {
 		struct engine_item l;
@@ -633,10 +652,23 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			if (why[0] == '\0')
 				snprintf(
 				    why, sizeof(why), "its source ended early");
-			make_live(sw, &l);
 			pthread_mutex_lock(&sw->items_lock);
-			transition(sw, &l, sw->frames_total + next_k,
-			    ENGINE_EVENT_FAILED, why);
+			if (live_is_dead_air(sw, &fb, down)) {
+				/* Live would be dead air too: the filler at
+				 * once, not after another `after`. */
+				char text[400];
+				snprintf(text, sizeof(text),
+				    "segment %s failed (%s) and the live input "
+				    "is %s",
+				    sw->cur.segment, why,
+				    down ? "down" : "silent");
+				start_filler(sw, sw->frames_total + next_k, 0.0,
+				    text, why);
+			} else {
+				make_live(sw, &l);
+				transition(sw, &l, sw->frames_total + next_k,
+				    ENGINE_EVENT_FAILED, why);
+			}
 			pthread_mutex_unlock(&sw->items_lock);
 		}
 		pos = (size_t)next_k;

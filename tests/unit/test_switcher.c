@@ -580,6 +580,67 @@ test_fallback_silent_segment_and_restore(void **state)
 	assert_int_equal(switcher_poll(h->sw, &ev), 0);
 }
 
+/* A segment whose source fails while the live input has been silent for
+ * `after` (a studio muted under a bulletin) hands over to the filler at
+ * once, not to silent live. */
+static void
+test_fallback_failed_segment_over_silent_live(void **state)
+{
+	struct harness *h = *state;
+	char path[] = "/tmp/test_switcher.XXXXXX";
+	size_t n = 28800, i; /* 0.6 s */
+	float *frames = calloc(n * CH, sizeof(float));
+	struct engine_fallback_event fev;
+	struct engine_item it;
+	struct engine_event ev;
+	struct stats_programme p;
+	struct source_spec spec = {
+	    .name = "short", .kind = SCHEDULE_SOURCE_FILE};
+	SF_INFO info = {.samplerate = RATE,
+	    .channels = CH,
+	    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *sf;
+	int fd, b;
+
+	assert_non_null(frames);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	assert_non_null(sf);
+	for (i = 0; i < n * CH; i++)
+		frames[i] = 0.25f;
+	assert_int_equal(sf_writef_float(sf, frames, (sf_count_t)n), n);
+	sf_close(sf);
+	free(frames);
+	spec.path = path;
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = 0.0f;
+
+	enable_fallback(h);
+	render(h);
+	item(&it, "short", open_source(&spec, n), wall_at(BLOCK + 300), 0, 0);
+	it.duration_ns = 3600 * NS_PER_SEC;
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	unlink(path);
+	/* The segment is loud: no dead air while it plays (28 blocks). */
+	for (b = 0; b < 40; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state != PROGRAMME_SEGMENT)
+			break;
+	}
+	assert_true(b >= 27 && b <= 29);
+	assert_int_equal(p.state, PROGRAMME_FALLBACK);
+	expect_event(h, "short", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_int_equal(ev.what, ENGINE_EVENT_FAILED);
+	assert_true(ev.to_filler);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_true(fev.active);
+	assert_non_null(strstr(fev.why, "segment short failed ("));
+	assert_non_null(strstr(fev.why, "the live input is silent"));
+}
+
 static void
 test_fallback_input_down_and_silent_live(void **state)
 {
@@ -648,6 +709,8 @@ main(void)
 		test_fallback_silent_segment_and_restore, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_fallback_input_down_and_silent_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_fallback_failed_segment_over_silent_live, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
