@@ -102,6 +102,8 @@ struct switcher {
 	size_t fb_head, fb_count;
 	struct level_dead_air det;
 	int64_t live_quiet_frames; /* live input below threshold, in a row */
+	char filler_title[STATS_TEXT]; /* the last filler's, for a stand-in */
+	char filler_artist[STATS_TEXT];
 };
 
 /* The live programme: the input itself, no segment. */
@@ -871,6 +873,9 @@ switcher_set_filler(struct switcher *sw, const struct engine_item *item)
 	sw->standby = *item;
 	sw->standby.filler = true;
 	sw->has_standby = true;
+	util_strlcpy(sw->filler_title, item->title, sizeof(sw->filler_title));
+	util_strlcpy(
+	    sw->filler_artist, item->artist, sizeof(sw->filler_artist));
 	pthread_mutex_unlock(&sw->items_lock);
 }
 
