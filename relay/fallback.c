@@ -44,7 +44,7 @@ struct fallback {
 	int64_t retry_at_mono_ns;  /* armed with silence: try again then */
 	bool armed_silence;	   /* the waiting filler is the stand-in */
 	int64_t since_wall_ns;	   /* the filler went on air (0: off) */
-	struct hook_runner *hooks;
+	struct hook_runner *hooks; /* NULL until the first hook runs */
 };
 
 static enum schedule_source
@@ -70,11 +70,6 @@ fallback_new(void)
 
 	if (fb == NULL)
 		return NULL;
-	fb->hooks = hook_runner_new();
-	if (fb->hooks == NULL) {
-		free(fb);
-		return NULL;
-	}
 	return fb;
 }
 
@@ -207,6 +202,11 @@ run_hook(struct fallback *fb, const struct engine_fallback_event *ev)
 
 	if (cmd[0] == '\0')
 		return;
+	/* Its thread exists only once a hook has to run. */
+	if (fb->hooks == NULL && (fb->hooks = hook_runner_new()) == NULL) {
+		log_err(MOD, "%s: cannot start the hook thread; not run", what);
+		return;
+	}
 	util_sanitize_text(why, sizeof(why), ev->why);
 	snprintf(env[0], sizeof(env[0]), "RELAY_EVENT=%s",
 	    ev->active ? "dead_air" : "restore");

@@ -9,7 +9,8 @@
  * (on_dead_air, on_restore; hook.h) with RELAY_EVENT, RELAY_SINCE,
  * RELAY_REASON and RELAY_STATION in its environment.
  *
- * Threads: main thread only (hooks run on the hook runner's thread).
+ * Threads: main thread only (hooks run on the hook runner's thread,
+ * started when the first hook has to run).
  */
 #ifndef RELAY_FALLBACK_H
 #define RELAY_FALLBACK_H

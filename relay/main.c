@@ -176,7 +176,7 @@ start_all(struct relay *r)
 	programme_attach(r->programme, r->engine);
 	r->fallback = fallback_new();
 	if (r->fallback == NULL) {
-		log_err(MOD, "cannot start the hook runner ([fallback])");
+		log_err(MOD, "out of memory starting [fallback]");
 		return -ENOMEM;
 	}
 	fallback_configure(r->fallback, cfg, r->engine);
