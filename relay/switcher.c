@@ -27,11 +27,11 @@
  * a segment, crossfaded over its fade; a silent segment on air is cut
  * short for it (FAILED, to_filler); so is a segment whose source fails
  * while live would be dead air too (input down, or silent for `after`).
- * When it says RESTORE, live returns
- * the same way. A filler that runs dry hands over to a fresh one when the
- * main thread has armed it, else plays silence; it never ends the
- * fallback by itself. Filler items raise no segment events: their changes
- * go into their own queue (switcher_poll_fallback) and into stats.
+ * When it says RESTORE, live returns the same way. A filler that runs dry
+ * hands over to a fresh one when the main thread has armed it, else plays
+ * silence; it never ends the fallback by itself. Filler items raise no segment
+ * events: their changes go into their own queue (switcher_poll_fallback) and
+ * into stats.
  *
  * Threads: see switcher.h.
  */
@@ -222,11 +222,6 @@ make_live(struct switcher *sw, struct engine_item *it)
 	pthread_mutex_unlock(&sw->title_lock);
 }
 
-/*
- * Switches the programme to `next` at programme frame `frame`. The item on
- * air fades out over the fade of whichever item is a segment, while the
- * new one fades in from exactly that frame. Called with items_lock held.
- */
 /* Queues a fallback change for the main thread and publishes it. Called
  * with items_lock held. */
 static void
@@ -250,6 +245,12 @@ push_fallback(struct switcher *sw, bool active, int64_t at_wall_ns,
 	stats_fallback_set(active, at_wall_ns, active ? why : NULL);
 }
 
+/*
+ * Switches the programme to `next` at programme frame `frame`. The item on
+ * air fades out over the fade of whichever item is a segment, while the
+ * new one fades in from exactly that frame (to and from the filler: over
+ * the filler's fade). Called with items_lock held.
+ */
 static void
 transition(struct switcher *sw, struct engine_item *next, int64_t frame,
     int why, const char *detail)
@@ -640,6 +641,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				sw->cur = it;
 				sw->starved_frames = 0;
 				sw->tags_cb(it.title, it.artist, sw->cb_arg);
+				publish_programme(sw);
 			}
 			pthread_mutex_unlock(&sw->items_lock);
 		} else if (!ok && !live) {
