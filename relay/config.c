@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "convert.h"
+#include "hook.h"
 
 enum key_type {
 	KT_STRING = 0,
@@ -48,6 +49,7 @@ enum section_kind {
 	SEC_LOG,
 	SEC_STATUS,
 	SEC_SCHEDULE,
+	SEC_FALLBACK,
 	SEC_COUNT,
 };
 
@@ -59,6 +61,7 @@ static const char *section_names[SEC_COUNT] = {
     "log",
     "status",
     "schedule",
+    "fallback",
 };
 
 static const bool section_named[SEC_COUNT] = {
@@ -87,6 +90,7 @@ struct config_key {
 #define LG(f) offsetof(struct log_config, f)
 #define SS(f) offsetof(struct status_config, f)
 #define SC(f) offsetof(struct schedule_config, f)
+#define FB(f) offsetof(struct fallback_config, f)
 #define NOFIELD SIZE_MAX
 
 static const struct config_key config_keys[] = {
@@ -242,6 +246,35 @@ static const struct config_key config_keys[] = {
     {SEC_SCHEDULE, "start_grace", KT_DURATION, 0, 60, "5s", NULL, true,
 	SC(start_grace_ns),
 	"How long a due segment may wait for its source's first audio."},
+
+    {SEC_FALLBACK, "threshold_dbfs", KT_DOUBLE, -120, 0, NULL, NULL, true,
+	FB(threshold_dbfs),
+	"Below this RMS level the programme counts as dead air; default: "
+	"[input] silence_threshold_dbfs."},
+    {SEC_FALLBACK, "after", KT_DURATION, 0.5, 3600, "10s", NULL, true,
+	FB(after_ns), "Dead air this long puts the filler on air."},
+    {SEC_FALLBACK, "restore_after", KT_DURATION, 0.1, 3600, "2s", NULL, true,
+	FB(restore_after_ns),
+	"The live input above the threshold this long brings it back."},
+    {SEC_FALLBACK, "source", KT_ENUM, 0, 0, "silence",
+	"playlist|file|tone|silence", true, FB(source),
+	"The filler: a playlist (directory or .m3u), a file, a 440 Hz tone "
+	"or digital silence."},
+    {SEC_FALLBACK, "path", KT_STRING, 0, 0, NULL, NULL, true, FB(path),
+	"file, playlist: what the filler plays."},
+    {SEC_FALLBACK, "title", KT_STRING, 0, 0, "", NULL, true, FB(title),
+	"Now-playing title while the filler is on air; default: the "
+	"station name."},
+    {SEC_FALLBACK, "artist", KT_STRING, 0, 0, "", NULL, true, FB(artist),
+	"Now-playing artist while the filler is on air."},
+    {SEC_FALLBACK, "on_dead_air", KT_STRING, 0, 0, NULL, NULL, true,
+	FB(on_dead_air),
+	"Command run (without a shell) when the filler goes on air."},
+    {SEC_FALLBACK, "on_restore", KT_STRING, 0, 0, NULL, NULL, true,
+	FB(on_restore), "Command run (without a shell) when live returns."},
+    {SEC_FALLBACK, "hook_timeout", KT_DURATION, 0.1, 3600, "10s", NULL, true,
+	FB(hook_timeout_ns),
+	"A hook still running after this long is killed (SIGKILL)."},
 };
 
 #define N_KEYS RELAY_ARRAY_LEN(config_keys)
@@ -325,6 +358,8 @@ section_base(struct config *cfg, enum section_kind kind, size_t index)
 		return &cfg->status;
 	case SEC_SCHEDULE:
 		return &cfg->schedule;
+	case SEC_FALLBACK:
+		return &cfg->fallback;
 	case SEC_COUNT:
 		break;
 	}
@@ -566,7 +601,7 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 			set_err(ps, ps->section_line,
 			    "[%s]: unknown section (sections: station, input, "
 			    "encoding NAME, output NAME, log, status, "
-			    "schedule)",
+			    "schedule, fallback)",
 			    section);
 		return NULL;
 	}
@@ -625,6 +660,10 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 	s->header_line = ps->section_line;
 	if (kind == SEC_INPUT)
 		ps->cfg->input.line = ps->section_line;
+	if (kind == SEC_FALLBACK) {
+		ps->cfg->fallback.enabled = true;
+		ps->cfg->fallback.line = ps->section_line;
+	}
 	if (kind == SEC_ENCODING) {
 		struct encoding_config *e = &ps->cfg->encodings[n_kind];
 		apply_defaults(e, SEC_ENCODING);
@@ -1195,6 +1234,47 @@ parse_status_lists(struct parse_state *ps, const struct section_state *s)
 	return 0;
 }
 
+/* [fallback]: the threshold's default, the filler's path, the hooks. */
+static int
+validate_fallback(struct parse_state *ps)
+{
+	struct fallback_config *fb = &ps->cfg->fallback;
+	struct section_state *s = find_section(ps, SEC_FALLBACK, 0);
+	const char *hooks[2] = {"on_dead_air", "on_restore"};
+	const char *cmds[2] = {fb->on_dead_air, fb->on_restore};
+	char buf[1024], why[256], *argv[HOOK_MAX_ARGS + 1];
+	int argc, rc;
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	if (!has_key(s, "threshold_dbfs"))
+		fb->threshold_dbfs = ps->cfg->input.silence_threshold_dbfs;
+	resolve_in_place(ps->path, &fb->path);
+	if ((fb->source == FALLBACK_FILE || fb->source == FALLBACK_PLAYLIST) &&
+	    (fb->path == NULL || fb->path[0] == '\0')) {
+		set_err(ps, line_of(s, "source"),
+		    "[fallback] path: missing (source = %s needs a path)",
+		    fallback_source_name(fb->source));
+		return -EINVAL;
+	}
+	for (i = 0; i < 2; i++) {
+		if (cmds[i] == NULL)
+			continue;
+		why[0] = '\0';
+		rc = hook_split(
+		    cmds[i], buf, sizeof(buf), argv, &argc, why, sizeof(why));
+		if (rc < 0) {
+			set_err(ps, line_of(s, hooks[i]),
+			    "[fallback] %s: %s (words are split without a "
+			    "shell; quote with '...' or \"...\")",
+			    hooks[i], rc == -ENOSPC ? "too long" : why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Cross-key checks once the whole file is read. */
 static int
 validate(struct parse_state *ps)
@@ -1466,7 +1546,7 @@ validate(struct parse_state *ps)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return validate_fallback(ps);
 }
 
 static void
@@ -1514,6 +1594,7 @@ config_free(struct config *cfg)
 	list_free(&cfg->status.media_dirs);
 	list_free(&cfg->status.feed_hosts);
 	free_strings(&cfg->schedule, SEC_SCHEDULE);
+	free_strings(&cfg->fallback, SEC_FALLBACK);
 	free(cfg->path);
 	free(cfg);
 }
@@ -1543,6 +1624,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	apply_defaults(&cfg->log, SEC_LOG);
 	apply_defaults(&cfg->status, SEC_STATUS);
 	apply_defaults(&cfg->schedule, SEC_SCHEDULE);
+	apply_defaults(&cfg->fallback, SEC_FALLBACK);
 
 	/* Never blocks (a FIFO would hang a reload in open()). */
 	rc = util_open_regular(path);
@@ -1670,6 +1752,22 @@ input_type_name(enum input_type t)
 	return "?";
 }
 
+const char *
+fallback_source_name(enum fallback_source s)
+{
+	switch (s) {
+	case FALLBACK_PLAYLIST:
+		return "playlist";
+	case FALLBACK_FILE:
+		return "file";
+	case FALLBACK_TONE:
+		return "tone";
+	case FALLBACK_SILENCE:
+		return "silence";
+	}
+	return "?";
+}
+
 char *
 config_output_url(const struct output_config *o, char *buf, size_t len)
 {
@@ -1769,6 +1867,20 @@ config_print_summary(const struct config *cfg, FILE *fp)
 		    cfg->schedule.file,
 		    cfg->schedule.timezone != NULL ? cfg->schedule.timezone
 						   : "system");
+	if (cfg->fallback.enabled)
+		fprintf(fp,
+		    "  fallback %s%s%s after %.1f s below %g dBFS, live back "
+		    "after %.1f s%s%s\n",
+		    fallback_source_name(cfg->fallback.source),
+		    cfg->fallback.path != NULL ? " " : "",
+		    cfg->fallback.path != NULL ? cfg->fallback.path : "",
+		    (double)cfg->fallback.after_ns / 1e9,
+		    cfg->fallback.threshold_dbfs,
+		    (double)cfg->fallback.restore_after_ns / 1e9,
+		    cfg->fallback.on_dead_air != NULL ? ", on_dead_air hook"
+						      : "",
+		    cfg->fallback.on_restore != NULL ? ", on_restore hook"
+						     : "");
 }
 
 static const char *

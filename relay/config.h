@@ -177,6 +177,30 @@ struct schedule_config {
 	int64_t start_grace_ns; /* a due item waits this long for audio */
 };
 
+/* [fallback]: what plays when the programme goes silent or the input
+ * fails (dead air). */
+enum fallback_source {
+	FALLBACK_PLAYLIST = 0,
+	FALLBACK_FILE,
+	FALLBACK_TONE,
+	FALLBACK_SILENCE,
+};
+
+struct fallback_config {
+	bool enabled;		  /* the section is present */
+	int line;		  /* of the [fallback] header, for messages */
+	double threshold_dbfs;	  /* default: [input] silence_threshold_dbfs */
+	int64_t after_ns;	  /* silent this long: the filler plays */
+	int64_t restore_after_ns; /* live above threshold this long: back */
+	enum fallback_source source;
+	char *path;  /* file, playlist (resolved against the config's dir) */
+	char *title; /* "" : the [station] name */
+	char *artist;
+	char *on_dead_air; /* hook commands (hook.h), NULL: none */
+	char *on_restore;
+	int64_t hook_timeout_ns;
+};
+
 struct config {
 	char *path;
 	struct station_config station;
@@ -188,6 +212,7 @@ struct config {
 	struct log_config log;
 	struct status_config status;
 	struct schedule_config schedule;
+	struct fallback_config fallback;
 };
 
 /* Loads and validates path. On success *out is owned (config_free). On
@@ -232,5 +257,6 @@ const char *config_key_section(size_t i); /* "output" for [output NAME] */
 const char *config_key_name(size_t i);
 
 const char *input_type_name(enum input_type t);
+const char *fallback_source_name(enum fallback_source s);
 
 #endif

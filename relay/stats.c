@@ -56,6 +56,8 @@ static atomic_int_fast64_t in_last_frame_mono_ns;
 static atomic_int_fast64_t lv_peak_cdb = -12000;
 static atomic_int_fast64_t lv_rms_cdb = -12000;
 static atomic_int_fast64_t lv_silent_ms;
+static struct stats_fallback fallback; /* dead_air_s unused: below */
+static atomic_int_fast64_t dead_air_ns;
 
 void
 stats_configure(const struct config *cfg)
@@ -385,6 +387,35 @@ stats_programme_set(const struct stats_programme *p)
 }
 
 void
+stats_fallback_configure(bool enabled, const char *source)
+{
+	pthread_mutex_lock(&lock);
+	fallback.enabled = enabled;
+	util_strlcpy(fallback.source, source, sizeof(fallback.source));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_fallback_set(bool active, int64_t since_wall_ns, const char *why)
+{
+	pthread_mutex_lock(&lock);
+	if (active && !fallback.active)
+		fallback.activations++;
+	fallback.active = active;
+	fallback.since_wall_ns = since_wall_ns;
+	if (why != NULL)
+		util_strlcpy(fallback.why, why, sizeof(fallback.why));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_dead_air_add_ns(int64_t ns)
+{
+	if (ns > 0)
+		atomic_fetch_add(&dead_air_ns, ns);
+}
+
+void
 stats_programme_set_now(const struct stats_programme *p)
 {
 	pthread_mutex_lock(&lock);
@@ -511,7 +542,9 @@ stats_snapshot(struct stats_snapshot *out)
 			out->listeners += so->listeners;
 	}
 	out->programme = programme;
+	out->fallback = fallback;
 	pthread_mutex_unlock(&lock);
+	out->fallback.dead_air_s = (double)atomic_load(&dead_air_ns) / 1e9;
 
 	out->uptime_ns = out->now_wall_ns - out->start_wall_ns;
 	out->input.frames = atomic_load(&in_frames);

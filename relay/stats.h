@@ -8,8 +8,8 @@
  * - text and rarely changing state (connected, last_error, titles) sit
  *   behind one short mutex that only output threads, the Icecast poller
  *   and the main thread take, never the input or engine threads' audio
- *   path... except stats_programme_set(), called by the engine at a segment
- *   change (a few times an hour).
+ *   path... except stats_programme_set() and stats_fallback_set(), called
+ *   by the engine at a segment or fallback change (a few times an hour).
  * Slots: outputs and encodings are registered by name; a reload that keeps
  * a name keeps its slot and counters.
  *
@@ -166,6 +166,18 @@ struct stats_programme_error {
 	char text[512];
 };
 
+/* Dead air and the filler ([fallback]). */
+struct stats_fallback {
+	bool enabled;	       /* a [fallback] section is configured */
+	char source[16];       /* "playlist", "file", "tone", "silence" */
+	bool active;	       /* the filler is on air */
+	int64_t since_wall_ns; /* active: when the filler went on air;
+				  else when live returned (0: never) */
+	char why[STATS_TEXT];  /* why it went on air (or the last time) */
+	uint64_t activations;  /* times the filler went on air */
+	double dead_air_s;     /* silent lead-ins plus time on the filler */
+};
+
 /* The status server's own load. stats.c never writes it: the status
  * server fills it in its copy of the snapshot (zero elsewhere). */
 struct stats_http {
@@ -194,6 +206,7 @@ struct stats_snapshot {
 	size_t n_requests;
 	struct stats_reload reload;
 	struct stats_programme_error programme_error;
+	struct stats_fallback fallback;
 	struct stats_http http;
 };
 
@@ -261,6 +274,12 @@ const char *stats_request_state_name(enum stats_request_state s);
 
 /* The last reload's outcome (main thread). */
 void stats_reload_set(int64_t at_wall_ns, bool ok, const char *detail);
+
+/* Fallback: configured (main thread), on air or not (engine thread, at
+ * each change; takes the mutex), dead-air time (lock-free). */
+void stats_fallback_configure(bool enabled, const char *source);
+void stats_fallback_set(bool active, int64_t since_wall_ns, const char *why);
+void stats_dead_air_add_ns(int64_t ns);
 
 /* The last programme error (the planner, main thread). */
 void stats_programme_error_set(

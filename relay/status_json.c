@@ -293,6 +293,23 @@ json_reload(struct jctx *j, const struct stats_snapshot *s)
 	return o;
 }
 
+/* Dead air: whether the [fallback] filler is on air, since when and why. */
+static cJSON *
+json_fallback(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_fallback *f = &s->fallback;
+	cJSON *o = cJSON_CreateObject();
+
+	jadd(j, o, "enabled", cJSON_CreateBool(f->enabled));
+	jadd(j, o, "active", cJSON_CreateBool(f->active));
+	jadd(j, o, "since", jtime(f->since_wall_ns));
+	jadd(j, o, "why", jtext_or_null(f->why));
+	jadd(j, o, "source", jtext_or_null(f->enabled ? f->source : ""));
+	jadd(j, o, "activations", jcount(f->activations));
+	jadd(j, o, "dead_air_s", jtenths(f->dead_air_s, 0.0));
+	return o;
+}
+
 /* The last programme error, or null when there was none since start. */
 static cJSON *
 json_programme_error(struct jctx *j, const struct stats_snapshot *s)
@@ -342,6 +359,7 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 	jadd(&j, root, "requests", json_requests(&j, s));
 	jadd(&j, root, "reload", json_reload(&j, s));
 	jadd(&j, root, "programme_error", json_programme_error(&j, s));
+	jadd(&j, root, "fallback", json_fallback(&j, s));
 	jadd(&j, root, "time", jtime(s->now_wall_ns));
 	jadd(&j, root, "version", cJSON_CreateString(RELAY_VERSION));
 	if (j.ok)
@@ -429,6 +447,10 @@ status_json_digest(
 	    sizeof(s->programme_error.at_wall_ns));
 	h = util_hash_str(h, s->programme_error.segment);
 	h = util_hash_str(h, s->programme_error.text);
+	h = util_hash(h, &s->fallback.active, sizeof(s->fallback.active));
+	h = util_hash(
+	    h, &s->fallback.since_wall_ns, sizeof(s->fallback.since_wall_ns));
+	h = util_hash_str(h, s->fallback.why);
 	h = util_hash_str(h, set->public_url);
 	return h;
 }

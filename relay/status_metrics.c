@@ -344,6 +344,16 @@ status_metrics(
 	metric_plain(&sb, "relay_input_silent_seconds", "gauge",
 	    "How long the programme has stayed below the silence threshold.",
 	    s->input.silent_s);
+	metric_plain(&sb, "relay_fallback_active", "gauge",
+	    "1 while the [fallback] filler is on air (dead air).",
+	    s->fallback.active);
+	metric_plain(&sb, "relay_dead_air_seconds_total", "counter",
+	    "Seconds of dead air since start: each silent lead-in that put "
+	    "the filler on air, plus the time the filler was on air.",
+	    s->fallback.dead_air_s);
+	metric_counter(&sb, "relay_fallback_activations_total",
+	    "Times the [fallback] filler went on air since start.",
+	    s->fallback.activations);
 	metric_plain(&sb, "relay_http_connections", "gauge",
 	    "Connections open to the status server.",
 	    (double)s->http.connections);

@@ -298,6 +298,13 @@ listenback_text(const struct stats_snapshot *s, char *buf, size_t len)
 	return buf;
 }
 
+/* Dead air: the filler is on air now, or was since start. */
+static bool
+dead_air_seen(const struct stats_snapshot *s)
+{
+	return s->fallback.active || s->fallback.activations > 0;
+}
+
 struct page_ctx {
 	const struct stats_snapshot *s;
 	const struct status_settings *set;
@@ -460,7 +467,7 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 		v = RELAY_VERSION;
 	else if (KEY("ops_hidden"))
 		v = reload_rejected(s) || programme_failed(s) ||
-			    status_rules_listenback(s)
+			    status_rules_listenback(s) || dead_air_seen(s)
 			? ""
 			: "hidden";
 	else if (KEY("listenback_hidden"))
@@ -481,6 +488,23 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 			: "";
 	else if (KEY("reload_error_detail"))
 		v = reload_rejected(s) ? s->reload.detail : "";
+	else if (KEY("dead_air_hidden"))
+		v = dead_air_seen(s) ? "" : "hidden";
+	else if (KEY("dead_air_label"))
+		v = s->fallback.active ? "Dead air: filler on air since"
+				       : "Dead air over at";
+	else if (KEY("dead_air_iso"))
+		v = dead_air_seen(s)
+			? util_format_iso8601(s->fallback.since_wall_ns, false,
+			      buf, sizeof(buf))
+			: "";
+	else if (KEY("dead_air_when"))
+		v = dead_air_seen(s)
+			? format_utc_date_hm(
+			      s->fallback.since_wall_ns, buf, sizeof(buf))
+			: "";
+	else if (KEY("dead_air_text"))
+		v = dead_air_seen(s) ? s->fallback.why : "";
 	else if (KEY("programme_error_hidden"))
 		v = programme_failed(s) ? "" : "hidden";
 	else if (KEY("programme_error_iso"))

@@ -143,13 +143,24 @@
 		updateMediaSession();
 	}
 
-	/* Operator notes: a rejected last reload and the last programme
-	 * error, as text (never markup). */
+	/* Operator notes: a rejected last reload, dead air (now or the
+	 * last one) and the last programme error, as text (never markup). */
 	function renderOps(s) {
 		var r = s.reload && typeof s.reload === 'object' ? s.reload : null;
 		var pe = s.programme_error && typeof s.programme_error ===
 		    'object' ? s.programme_error : null;
+		var fb = s.fallback && typeof s.fallback === 'object' ?
+		    s.fallback : null;
+		var dead = !!(fb && (fb.active || fb.activations > 0));
 		var bad = !!(r && r.ok === false);
+
+		if (dead) {
+			setText('ops-dead-air-label', fb.active ?
+			    'Dead air: filler on air since' : 'Dead air over at');
+			setTime($('ops-dead-air-time'), fb.since);
+			setText('ops-dead-air-text', fb.why || '');
+		}
+		show($('ops-dead-air'), dead);
 
 		if (bad) {
 			setTime($('ops-reload-time'), r.at);
@@ -165,7 +176,7 @@
 		var lb = listenbackText(s);
 		setText('ops-listenback-text', lb);
 		show($('ops-listenback'), lb !== '');
-		show($('ops'), bad || !!pe || lb !== '');
+		show($('ops'), bad || !!pe || dead || lb !== '');
 	}
 
 	/* What relay's own listener hears on each mount (status_page.c

@@ -45,7 +45,7 @@ check_object({
   uptime_s: "integer", now: "object", next: "array", input: "object",
   encodings: "array", outputs: "array", listeners: "integer",
   requests: "array", reload: "object|null", programme_error: "object|null",
-  time: "time", version: "string"
+  fallback: "object", time: "time", version: "string"
 }; "")
 + (if (.state | type) == "string"
      and ([.state] | inside(["live", "segment", "fallback", "off_air"]) | not)
@@ -108,6 +108,11 @@ check_object({
 + (if .reload == null then []
    else .reload | check_object({at: "time", ok: "boolean",
      detail: "string"}; ".reload") end)
++ (.fallback | check_object({enabled: "boolean", active: "boolean",
+    since: "time|null", why: "string|null", source: "string|null",
+    activations: "integer", dead_air_s: "number"}; ".fallback"))
++ (if .fallback.active == true and .state != "fallback" and .state != "off_air"
+   then [".state: \(.state) while fallback.active"] else [] end)
 + (if .programme_error == null then []
    else .programme_error | check_object({at: "time",
      segment: "string|null", text: "string"}; ".programme_error") end)
