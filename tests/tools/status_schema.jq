@@ -43,6 +43,7 @@ check_object({
   station: "object", on_air: "boolean", state: "string",
   uptime_s: "integer", now: "object", next: "array", input: "object",
   encodings: "array", outputs: "array", listeners: "integer",
+  edges: "array",
   requests: "array", reload: "object|null", programme_error: "object|null",
   time: "time", version: "string"
 }; "")
@@ -72,7 +73,11 @@ check_object({
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
-    listener_peak: "integer|null"}; ".outputs"))
+    listener_peak: "integer|null", edge_listeners: "integer|null"};
+    ".outputs"))
++ (.edges | check_array({url: "string", mount: "string",
+    reachable: "boolean", mount_listed: "boolean",
+    listeners: "integer|null"}; ".edges"))
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",
