@@ -36,8 +36,11 @@
 #                                 (<relay>, not on demand), under the
 #                                 same mount name.
 #                                 --master FROM: an edge relaying every
-#                                 mount of FROM (<master-server>; it asks
-#                                 every ICE_MASTER_INTERVAL (2) s).
+#                                 mount of FROM (<master-server>).
+#                                 Both set <master-update-interval> to
+#                                 ICE_MASTER_INTERVAL (2) s: how often
+#                                 Icecast asks FROM for its mounts and
+#                                 retries a failed pull (default 120 s).
 #                                 --fallback MOUNT BACKUP: <mount> MOUNT
 #                                 with <fallback-mount> BACKUP and
 #                                 <fallback-override>1.
@@ -277,7 +280,7 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner mounts='' relays=''
+	local name=$1 dir port pw apw owner mounts='' relays='' interval=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do
@@ -297,6 +300,8 @@ start_icecast()
 			# would and serves it under the same name.
 			[[ -n ${ICE_PORT[${2:-}]:-} && ${3:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
 			    fail "start_icecast: --relay FROM MOUNT: bad '${2:-}' '${3:-}'"
+			interval="
+    <master-update-interval>${ICE_MASTER_INTERVAL:-2}</master-update-interval>"
 			relays+="
     <relay>
         <server>127.0.0.1</server>
@@ -313,10 +318,11 @@ start_icecast()
 			# asking for the list every ICE_MASTER_INTERVAL s.
 			[[ -n ${ICE_PORT[${2:-}]:-} ]] ||
 			    fail "start_icecast: --master: unknown icecast '${2:-}'"
+			interval="
+    <master-update-interval>${ICE_MASTER_INTERVAL:-2}</master-update-interval>"
 			relays+="
     <master-server>127.0.0.1</master-server>
     <master-server-port>${ICE_PORT[$2]}</master-server-port>
-    <master-update-interval>${ICE_MASTER_INTERVAL:-2}</master-update-interval>
     <master-username>relay</master-username>
     <master-password>${ICE_ADMIN_PASSWORD[$2]}</master-password>
     <relays-on-demand>0</relays-on-demand>"
@@ -336,6 +342,7 @@ start_icecast()
 		*) fail "start_icecast: unknown option '$1'" ;;
 		esac
 	done
+	relays=$interval$relays
 	command -v icecast2 >/dev/null || fail "icecast2 is not installed"
 	dir=$T/icecast-$name
 	mkdir -p "$dir/log"
