@@ -44,6 +44,8 @@
 #                                 --fallback MOUNT BACKUP: <mount> MOUNT
 #                                 with <fallback-mount> BACKUP and
 #                                 <fallback-override>1.
+#                                 ICE_BURST_SIZE (8192) sets its
+#                                 <burst-size> in bytes.
 #                                 ICE_SOURCE_TIMEOUT (10) sets its
 #                                 <source-timeout> in seconds.
 #                                 ICE_EXTRA_BIND=ADDR adds a second
@@ -377,7 +379,7 @@ start_icecast()
         <header-timeout>15</header-timeout>
         <source-timeout>$ICE_SOURCE_TIMEOUT</source-timeout>
         <burst-on-connect>1</burst-on-connect>
-        <burst-size>8192</burst-size>
+        <burst-size>${ICE_BURST_SIZE:-8192}</burst-size>
     </limits>
     <authentication>
         <source-password>$pw</source-password>
