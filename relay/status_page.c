@@ -523,6 +523,22 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 	return strbuf_take(&sb);
 }
 
+/* True when list (words each preceded by a space) holds word itself, not
+ * merely a word that starts with it (":800" is not ":8000"). */
+static bool
+has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if (p > list && p[-1] == ' ' && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+		p++;
+	}
+	return false;
+}
+
 void
 status_page_csp(const struct stats_snapshot *s,
     const struct status_settings *set, bool embed, char *buf, size_t len)
@@ -541,7 +557,7 @@ status_page_csp(const struct stats_snapshot *s,
 			    url, s->edges[i - s->n_outputs].url, sizeof(url));
 		if (!url_origin(url, origin, sizeof(origin)))
 			continue;
-		if (strstr(media, origin) != NULL)
+		if (has_word(media, origin))
 			continue;
 		if (n + strlen(origin) + 2 >= sizeof(media))
 			break;
