@@ -230,6 +230,11 @@ static const struct config_key config_keys[] = {
 	SS(cors_origins_text),
 	"Web origins (https://host[:port], comma-separated, or *) whose "
 	"pages may read /api/status and /api/events; default none."},
+    {SEC_STATUS, "listen_urls", KT_STRING, 0, 0, NULL, NULL, true,
+	SS(listen_urls_text),
+	"Listener URLs of the edge Icecast servers (comma-separated "
+	"http(s)://host[:port]/mount): the page offers them and "
+	"/api/status adds up their listeners; default none."},
     {SEC_STATUS, "media_dirs", KT_STRING, 0, 0, NULL, NULL, true,
 	SS(media_dirs_text),
 	"Directories (comma-separated, or none) that control API file and "
@@ -1084,6 +1089,20 @@ check_origin(const char *o)
 }
 
 static const char *
+check_listen_url(const char *u)
+{
+	char host[256];
+	const char *path, *why = NULL;
+	bool tls;
+	int port;
+
+	if (util_http_url_parse(
+		u, host, sizeof(host), &port, &tls, &path, &why) < 0)
+		return why;
+	return NULL;
+}
+
+static const char *
 check_dir(const char *d)
 {
 	if (strstr(d, "/../") != NULL || strcmp(d, "..") == 0 ||
@@ -1202,6 +1221,10 @@ parse_status_lists(struct parse_state *ps, const struct section_state *s)
 			check_host, &st->feed_hosts) < 0)
 			return -EINVAL;
 	}
+	if (s != NULL && st->listen_urls_text != NULL &&
+	    parse_list(ps, s, "listen_urls", st->listen_urls_text,
+		check_listen_url, &st->listen_urls) < 0)
+		return -EINVAL;
 	if (s != NULL && st->media_dirs_text != NULL) {
 		if (parse_list(ps, s, "media_dirs", st->media_dirs_text,
 			check_dir, &st->media_dirs) < 0)
@@ -1592,6 +1615,7 @@ config_free(struct config *cfg)
 	free(cfg->status.listen_host);
 	list_free(&cfg->status.cors_origins);
 	list_free(&cfg->status.media_dirs);
+	list_free(&cfg->status.listen_urls);
 	list_free(&cfg->status.feed_hosts);
 	free_strings(&cfg->schedule, SEC_SCHEDULE);
 	free_strings(&cfg->fallback, SEC_FALLBACK);

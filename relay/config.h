@@ -157,6 +157,7 @@ struct status_config {
 	/* As written (NULL: unset); the lists below are what they mean. */
 	char *cors_origins_text;
 	char *media_dirs_text;
+	char *listen_urls_text;
 	char *feed_hosts_text;
 	/* Origins whose pages may read /api/status and /api/events; "*"
 	 * alone = any; empty = none (no CORS header). */
@@ -165,6 +166,9 @@ struct status_config {
 	 * without a trailing slash). Unset: the schedule file's directory;
 	 * "none" or no schedule: empty (file segments refused). */
 	struct config_list media_dirs;
+	/* Edge Icecast listener URLs (checked http(s)://host[:port]/mount):
+	 * the page offers them, the poller counts their listeners. */
+	struct config_list listen_urls;
 	/* Hosts API stream segments may use. feed_hosts_set false: any
 	 * host except loopback and link-local ones. */
 	struct config_list feed_hosts;

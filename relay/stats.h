@@ -87,6 +87,23 @@ struct stats_output {
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
 	char server_title[STATS_TEXT];
 	struct stats_listenback listenback; /* state OFF when not enabled */
+	/* Listeners of this mount on the edges ([status] listen_urls) that
+	 * list it; -1 when none does. Computed by stats_snapshot(). */
+	int64_t edge_listeners;
+};
+
+/* An edge Icecast server ([status] listen_urls): one URL, one mount. */
+#define STATS_MAX_EDGES CONFIG_MAX_LIST_ITEMS
+struct stats_edge {
+	char url[512]; /* as configured, the listeners' URL */
+	char host[256];
+	int port;
+	bool tls;
+	char mount[256];
+	/* From the Icecast poller; false / -1 until its first answer. */
+	bool reachable;	   /* its status page answered */
+	bool listed;	   /* the mount is there with audio */
+	int64_t listeners; /* -1: unknown */
 };
 
 struct stats_encoding {
@@ -201,7 +218,13 @@ struct stats_snapshot {
 	struct stats_output outputs[CONFIG_MAX_OUTPUTS];
 	size_t n_outputs;
 	struct stats_programme programme;
-	int64_t listeners; /* sum over outputs that report listeners */
+	/* The audience: for each output, its listeners on the primary
+	 * minus one relay connection per edge listing its mount, plus that
+	 * mount's listeners on the edges; plus listeners of edge mounts no
+	 * output streams. */
+	int64_t listeners;
+	struct stats_edge edges[STATS_MAX_EDGES];
+	size_t n_edges;
 	struct stats_request requests[STATS_MAX_REQUESTS]; /* newest first */
 	size_t n_requests;
 	struct stats_reload reload;
@@ -211,7 +234,8 @@ struct stats_snapshot {
 };
 
 /* Call once at startup (main thread) and on reload with the new config:
- * station texts, input type, encodings (slots by name). */
+ * station texts, input type, encodings (slots by name), edges ([status]
+ * listen_urls; an edge whose URL stays keeps its last poll). */
 void stats_configure(const struct config *cfg);
 
 /* Copies everything into *out. Takes the mutex briefly. */
@@ -242,6 +266,10 @@ const char *stats_listenback_state_name(enum stats_listenback_state s);
  * other than OFF, CONNECTING and OK). */
 bool stats_listenback_flagged(const struct stats_listenback *lb);
 
+/* From the Icecast poller, for the edge whose url is url (ignored when
+ * no such edge is configured any more). listeners < 0: unknown. */
+void stats_edge_set(
+    const char *url, bool reachable, bool listed, int64_t listeners);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 

@@ -246,6 +246,33 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 			? cJSON_CreateNumber((double)out->listener_peak)
 			: cJSON_CreateNull());
 		jadd(j, o, "listenback", json_listenback(j, &out->listenback));
+		jadd(j, o, "edge_listeners",
+		    ice && out->edge_listeners >= 0
+			? cJSON_CreateNumber((double)out->edge_listeners)
+			: cJSON_CreateNull());
+		jpush(j, a, o);
+	}
+	return a;
+}
+
+/* The edge servers of [status] listen_urls, as the poller last saw them. */
+static cJSON *
+json_edges(struct jctx *j, const struct stats_snapshot *s)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		const struct stats_edge *e = &s->edges[i];
+
+		o = cJSON_CreateObject();
+		jadd(j, o, "url", jtext(e->url));
+		jadd(j, o, "mount", jtext(e->mount));
+		jadd(j, o, "reachable", cJSON_CreateBool(e->reachable));
+		jadd(j, o, "mount_listed", cJSON_CreateBool(e->listed));
+		jadd(j, o, "listeners",
+		    e->listeners >= 0 ? cJSON_CreateNumber((double)e->listeners)
+				      : cJSON_CreateNull());
 		jpush(j, a, o);
 	}
 	return a;
@@ -356,6 +383,7 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 	jadd(&j, root, "outputs", json_outputs(&j, s, set));
 	jadd(&j, root, "listeners",
 	    cJSON_CreateNumber(s->listeners > 0 ? (double)s->listeners : 0.0));
+	jadd(&j, root, "edges", json_edges(&j, s));
 	jadd(&j, root, "requests", json_requests(&j, s));
 	jadd(&j, root, "reload", json_reload(&j, s));
 	jadd(&j, root, "programme_error", json_programme_error(&j, s));
@@ -421,6 +449,12 @@ status_json_digest(
 		    sizeof(s->outputs[i].listeners));
 		h = util_hash(h, &s->outputs[i].listenback.state,
 		    sizeof(s->outputs[i].listenback.state));
+	}
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		h = util_hash(
+		    h, &s->edges[i].reachable, sizeof(s->edges[i].reachable));
+		h = util_hash(
+		    h, &s->edges[i].listeners, sizeof(s->edges[i].listeners));
 	}
 	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
 		const struct stats_request *r = &s->requests[i];

@@ -4,7 +4,10 @@
  * relay/www/index.html and relay/www/embed.html.
  *
  * The player gets two streams: the first Icecast output, and the lowest
- * bitrate one when it is lower (for listeners on a slow link).
+ * bitrate one when it is lower (for listeners on a slow link). With edge
+ * servers ([status] listen_urls) the main stream is an edge: the page
+ * names the first, app.js picks one at random per visitor and moves to the
+ * next after a failure, and every edge is linked.
  *
  * Threads: see status_page.h.
  */
@@ -362,6 +365,34 @@ next_items(struct strbuf *sb, const struct stats_snapshot *s)
 	}
 }
 
+/* Links to every edge URL, "<a href=URL>server N</a>" joined by " · ". */
+static void
+edge_links(struct strbuf *sb, const struct stats_snapshot *s)
+{
+	char label[32];
+	size_t i;
+
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		strbuf_puts(sb, i > 0 ? " · <a href=\"" : "<a href=\"");
+		add_html(sb, s->edges[i].url);
+		snprintf(label, sizeof(label), "\">server %zu</a>", i + 1);
+		strbuf_puts(sb, label);
+	}
+}
+
+/* The edge URLs, space-separated (for data-edges). */
+static void
+edge_urls(struct strbuf *sb, const struct stats_snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		if (i > 0)
+			strbuf_puts(sb, " ");
+		add_html(sb, s->edges[i].url);
+	}
+}
+
 /* Appends the value of key: escaped unless raw. */
 static void
 page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
@@ -376,6 +407,12 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	if (raw) {
 		if (KEY("next_items"))
 			next_items(sb, s);
+		else if (KEY("edge_links"))
+			edge_links(sb, s);
+		return;
+	}
+	if (KEY("edge_urls")) {
+		edge_urls(sb, s);
 		return;
 	}
 	if (KEY("station_name"))
@@ -441,6 +478,8 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 		v = buf;
 	} else if (KEY("stream_url"))
 		v = pc->main_url;
+	else if (KEY("edges_hidden"))
+		v = s->n_edges > 0 ? "" : "hidden";
 	else if (KEY("stream_hidden"))
 		v = pc->main_i >= 0 ? "" : "hidden";
 	else if (KEY("no_stream_hidden"))
@@ -544,7 +583,9 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 	pc.on_air =
 	    status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
 	pick_streams(s, &pc.main_i, &pc.low_i, &pc.low_kbps);
-	if (pc.main_i >= 0)
+	if (pc.main_i >= 0 && s->n_edges > 0)
+		util_strlcpy(pc.main_url, s->edges[0].url, sizeof(pc.main_url));
+	else if (pc.main_i >= 0)
 		status_rules_output_url(s, (size_t)pc.main_i, set, pc.main_url,
 		    sizeof(pc.main_url));
 	if (pc.low_i >= 0)
@@ -566,18 +607,41 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 	return strbuf_take(&sb);
 }
 
+/* True when list (words each preceded by a space) holds word itself, not
+ * merely a word that starts with it (":800" is not ":8000"). */
+static bool
+has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if (p > list && p[-1] == ' ' && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+		p++;
+	}
+	return false;
+}
+
 void
 status_page_csp(const struct stats_snapshot *s,
     const struct status_settings *set, bool embed, char *buf, size_t len)
 {
-	char url[600], origin[600], media[1400] = "";
+	char url[600], origin[600], media[2800] = "";
 	size_t i, n = 0;
 
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		status_rules_output_url(s, i, set, url, sizeof(url));
+	/* The outputs' origins, then the edges' ([status] listen_urls). */
+	for (i = 0; i < s->n_outputs + s->n_edges &&
+		    i < CONFIG_MAX_OUTPUTS + STATS_MAX_EDGES;
+	     i++) {
+		if (i < s->n_outputs)
+			status_rules_output_url(s, i, set, url, sizeof(url));
+		else
+			util_strlcpy(
+			    url, s->edges[i - s->n_outputs].url, sizeof(url));
 		if (!url_origin(url, origin, sizeof(origin)))
 			continue;
-		if (strstr(media, origin) != NULL)
+		if (has_word(media, origin))
 			continue;
 		if (n + strlen(origin) + 2 >= sizeof(media))
 			break;

@@ -293,9 +293,18 @@
 	var loading = false;	/* between connect() and 'playing' */
 	var gen = 0;		/* which connect() a play() promise belongs to */
 
+	/* Edge servers ([status] listen_urls): each visitor starts on one
+	 * picked at random, which spreads the audience, and moves to the
+	 * next one after a failure. */
+	var edges = (audio && audio.getAttribute('data-edges') || '')
+	    .split(' ').filter(function (u) { return u !== ''; });
+	var edge = Math.floor(Math.random() * edges.length);
+
 	function streamUrl() {
 		var low = audio.getAttribute('data-low');
-		var url = lowData && low ? low : audio.getAttribute('data-main');
+		var main = edges.length ? edges[edge % edges.length] :
+		    audio.getAttribute('data-main');
+		var url = lowData && low ? low : main;
 		/* A fresh URL each time: no cached or half-finished response. */
 		return url + (url.indexOf('?') < 0 ? '?' : '&') + '_=' + Date.now();
 	}
@@ -362,6 +371,7 @@
 		delay += Math.floor(Math.random() * 300);
 		retries++;
 		reconnects++;
+		edge++;
 		mark('reconnecting');
 		say(why + '. Reconnecting in ' + Math.ceil(delay / 1000) + ' s…',
 		    true);

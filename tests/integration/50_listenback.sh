@@ -76,8 +76,10 @@ grep -q '^relay_listenback_flagged{output="main"} 0$' <<<"$metrics" ||
 grep -Eq '^relay_listenback_lag_seconds\{output="main"\} [0-9.e-]+$' <<<"$metrics" ||
     fail "metrics: no relay_listenback_lag_seconds"
 # The Listen Live page's operator notes.
-curl -sf --max-time 2 "http://127.0.0.1:$status_port/" |
-    grep -q 'id="ops-listenback-text" dir="auto">main: heard' ||
+# (The page is read whole first: grep -q would close the pipe early and
+# pipefail would count curl's broken pipe as a failure.)
+page=$(curl -sf --max-time 2 "http://127.0.0.1:$status_port/")
+grep -q 'id="ops-listenback-text" dir="auto">main: heard' <<<"$page" ||
     fail "the page's operator notes do not say main is heard"
 log_count 'listen\[main\].*listeners hear our audio' | grep -qx 1 ||
     fail "expected one 'listeners hear our audio' line"
@@ -98,12 +100,12 @@ doc=$(status_json)
 [[ $(jq -r .outputs[0].listenback.audio <<<"$doc") == false ]] || fail "audio true while frozen"
 [[ $(jq -r .outputs[0].listenback.flagged <<<"$doc") == true ]] || fail "not flagged while frozen"
 curl -sf --max-time 2 "http://127.0.0.1:$status_port/metrics" |
-    grep -q '^relay_listenback_flagged{output="main"} 1$' ||
+    grep '^relay_listenback_flagged{output="main"} 1$' >/dev/null ||
     fail "metrics: relay_listenback_flagged not 1 while frozen"
 log_since 'warn listen\[main\].*no audio reaches listeners' ||
     fail "no warn line for the frozen server"
 curl -sf --max-time 2 "http://127.0.0.1:$status_port/" |
-    grep -q 'main: NO AUDIO reaches listeners' ||
+    grep 'main: NO AUDIO reaches listeners' >/dev/null ||
     fail "the page's operator notes do not flag main"
 # relay status: exit 1 (off air), and says why.
 rs_rc=0

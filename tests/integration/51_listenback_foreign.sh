@@ -75,7 +75,7 @@ problems=$(jq -c -f "$TOPDIR/tests/tools/status_schema.jq" <<<"$doc") ||
 [[ $(jq -r .outputs[0].listenback.flagged <<<"$doc") == true ]] || fail "not flagged"
 [[ $(jq -r .on_air <<<"$doc") == false ]] || fail "on_air true while listeners hear another stream"
 curl -sf --max-time 2 "http://127.0.0.1:$status_port/metrics" |
-    grep -q '^relay_listenback_ours{output="main"} 0$' ||
+    grep '^relay_listenback_ours{output="main"} 0$' >/dev/null ||
     fail "metrics: relay_listenback_ours not 0"
 [[ $(log_count 'warn listen\[main\].*did not send') -eq 1 ]] ||
     fail "expected one warn line about a stream relay did not send"

@@ -44,6 +44,7 @@ check_object({
   state: "string",
   uptime_s: "integer", now: "object", next: "array", input: "object",
   encodings: "array", outputs: "array", listeners: "integer",
+  edges: "array",
   requests: "array", reload: "object|null", programme_error: "object|null",
   fallback: "object", time: "time", version: "string"
 }; "")
@@ -73,7 +74,11 @@ check_object({
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
-    listener_peak: "integer|null", listenback: "object|null"}; ".outputs"))
+    listener_peak: "integer|null", listenback: "object|null",
+    edge_listeners: "integer|null"}; ".outputs"))
++ (.edges | check_array({url: "string", mount: "string",
+    reachable: "boolean", mount_listed: "boolean",
+    listeners: "integer|null"}; ".edges"))
 + (if (.on_air_rule | type) == "string"
      and ([.on_air_rule] | inside(["listenback", "server"]) | not)
    then [".on_air_rule: \(.on_air_rule) is not listenback|server"]

@@ -140,6 +140,39 @@ test_poll_icecast(void **state)
 	    "duration (like 500ms, 10s, 5m, 1h30m) or off");
 }
 
+/* [status] listen_urls: a list of http(s) listener URLs with a mount. */
+static void
+test_listen_urls(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
+		      "[status]\nlisten_urls = http://e1:8000/live.ogg, "
+		      "https://e2.example/live.ogg\n");
+	assert_int_equal(cfg->status.listen_urls.n, 2);
+	assert_string_equal(
+	    cfg->status.listen_urls.item[0], "http://e1:8000/live.ogg");
+	assert_string_equal(
+	    cfg->status.listen_urls.item[1], "https://e2.example/live.ogg");
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_int_equal(cfg->status.listen_urls.n, 0);
+	config_free(cfg);
+	expect_error(
+	    "[input]\ntype = tone\n" GOOD_OUTPUT
+	    "[status]\nlisten_urls = http://e1/live.ogg, e2/live.ogg\n",
+	    "bad.conf:9: [status] listen_urls: \"e2/live.ogg\" is not an "
+	    "http:// or https:// URL");
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "[status]\nlisten_urls = http://e1:8000\n",
+	    "bad.conf:9: [status] listen_urls: \"http://e1:8000\" has no "
+	    "mount path");
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "[status]\nlisten_urls = http://admin:pw@e1/live.ogg\n",
+	    "must not hold credentials");
+}
+
 static void
 test_full(void **state)
 {
@@ -622,6 +655,7 @@ main(void)
 		cmocka_unit_test(test_output_url),
 		cmocka_unit_test(test_docs_list_every_key),
 		cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_listen_urls),
 	};
 	int rc;
 

@@ -1211,6 +1211,66 @@ test_page_csp(void **state)
 	assert_non_null(strstr(csp, "; media-src 'none'; "));
 }
 
+/* [status] listen_urls: the edges' origins join media-src, each once, and
+ * an origin that is the start of another one still gets in. */
+static void
+test_page_csp_edges(void **state)
+{
+	struct stats_snapshot s;
+	char csp[4096];
+
+	(void)state;
+	fake_snapshot(&s);
+	util_strlcpy(s.edges[0].url, "http://127.0.0.1:800/live.ogg",
+	    sizeof(s.edges[0].url));
+	util_strlcpy(s.edges[1].url, "https://edge.example/live.ogg",
+	    sizeof(s.edges[1].url));
+	util_strlcpy(s.edges[2].url, "https://edge.example/mobile.ogg",
+	    sizeof(s.edges[2].url));
+	s.n_edges = 3;
+	status_page_csp(&s, &settings, false, csp, sizeof(csp));
+	assert_non_null(strstr(csp,
+	    "; media-src http://127.0.0.1:8000 http://127.0.0.1:800 "
+	    "https://edge.example; "));
+}
+
+/* With edges the page's stream is the first edge, every edge is offered
+ * to the script (data-edges) and linked. */
+static void
+test_page_edges(void **state)
+{
+	struct stats_snapshot s;
+	char *html;
+
+	(void)state;
+	fake_snapshot(&s);
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "data-edges=\"\""));
+	assert_non_null(
+	    strstr(html, "<span id=\"edges\" class=\"edges\" hidden>"));
+	free(html);
+
+	util_strlcpy(s.edges[0].url, "https://e1.example/live.ogg?a&b",
+	    sizeof(s.edges[0].url));
+	util_strlcpy(s.edges[1].url, "https://e2.example/live.ogg",
+	    sizeof(s.edges[1].url));
+	s.n_edges = 2;
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(
+	    strstr(html, "src=\"https://e1.example/live.ogg?a&amp;b\" "
+			 "data-main=\"https://e1.example/live.ogg?a&amp;b\""));
+	assert_non_null(
+	    strstr(html, "data-edges=\"https://e1.example/live.ogg?a&amp;b "
+			 "https://e2.example/live.ogg\""));
+	assert_non_null(strstr(html,
+	    "<span id=\"edges\" class=\"edges\" >Servers: <a "
+	    "href=\"https://e1.example/live.ogg?a&amp;b\">server 1</a> · <a "
+	    "href=\"https://e2.example/live.ogg\">server 2</a> ·</span>"));
+	free(html);
+}
+
 /* ---- The bearer token. ---- */
 
 #define TOKEN "s3cret-token-0123456789"
@@ -1874,6 +1934,8 @@ main(void)
 	    cmocka_unit_test(test_truth_page),
 	    cmocka_unit_test(test_render_page),
 	    cmocka_unit_test(test_page_csp),
+	    cmocka_unit_test(test_page_csp_edges),
+	    cmocka_unit_test(test_page_edges),
 	    cmocka_unit_test(test_server),
 	    cmocka_unit_test(test_token_equal),
 	    cmocka_unit_test(test_auth_check),
