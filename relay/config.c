@@ -202,6 +202,10 @@ static const struct config_key config_keys[] = {
 	"icecast: where listen-back listens (http or https URL); default: "
 	"the mount itself. Set it to the URL listeners really use (a relay, "
 	"an alias, a proxy)."},
+    {SEC_OUTPUT, "on_listenback", KT_STRING, 0, 0, NULL, NULL, true,
+	OU(on_listenback),
+	"Command run (without a shell) when listen-back flags this mount "
+	"and when it clears; the event is in its environment."},
     {SEC_OUTPUT, "listenback_timeout", KT_DURATION, 1, 600, "5s", NULL, true,
 	OU(listenback_timeout_ns),
 	"icecast: no audio reaching the listen-back for this long: flagged "
@@ -1452,6 +1456,22 @@ validate(struct parse_state *ps)
 				return -EINVAL;
 			}
 			continue;
+		}
+		if (o->on_listenback != NULL) {
+			char hbuf[1024], why[256], *argv[HOOK_MAX_ARGS + 1];
+			int argc, hrc;
+
+			why[0] = '\0';
+			hrc = hook_split(o->on_listenback, hbuf, sizeof(hbuf),
+			    argv, &argc, why, sizeof(why));
+			if (hrc < 0) {
+				set_err(ps, line_of(s, "on_listenback"),
+				    "%s on_listenback: %s (words are split "
+				    "without a shell; quote with '...' or "
+				    "\"...\")",
+				    label, hrc == -ENOSPC ? "too long" : why);
+				return -EINVAL;
+			}
 		}
 		if (o->listenback_url != NULL &&
 		    strncmp(o->listenback_url, "http://", 7) != 0 &&

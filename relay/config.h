@@ -137,6 +137,7 @@ struct output_config {
 	bool listenback;
 	char *listenback_url; /* NULL: the mount's own URL */
 	int64_t listenback_timeout_ns;
+	char *on_listenback; /* hook when listen-back flags or clears */
 };
 
 struct log_config {
