@@ -30,7 +30,11 @@
 #                                 the same NAME: restart on the same port,
 #                                 passwords and options. --hidden MOUNT adds
 #                                 <mount> MOUNT with <hidden>1</hidden>: not
-#                                 listed in status-json.xsl
+#                                 listed in status-json.xsl; --cors
+#                                 ORIGIN sends Access-Control-Allow-Origin:
+#                                 ORIGIN (or *) on every answer, as a
+#                                 fetch()-based player needs (the page on
+#                                 Safari/iOS; docs/operations.md)
 #                                 ICE_SOURCE_TIMEOUT (10) sets its
 #                                 <source-timeout> in seconds.
 #                                 ICE_EXTRA_BIND=ADDR adds a second
@@ -121,7 +125,7 @@ VORBIS_INFO=
 ICECAST_PORT=
 ICECAST_PASSWORD=
 declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
-    ICE_DIR=() ICE_MOUNTS_XML=()
+    ICE_DIR=() ICE_MOUNTS_XML=() ICE_HEADERS_XML=()
 export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
 
 SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
@@ -267,7 +271,7 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner mounts=
+	local name=$1 dir port pw apw owner mounts= headers=
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do
@@ -280,6 +284,15 @@ start_icecast()
         <mount-name>$2</mount-name>
         <hidden>1</hidden>
     </mount>"
+			shift 2
+			;;
+		--cors)
+			[[ ${2:-} =~ ^(\*|https?://[A-Za-z0-9.:-]+)$ ]] ||
+			    fail "start_icecast: bad origin '${2:-}'"
+			headers="
+    <http-headers>
+        <header name=\"Access-Control-Allow-Origin\" value=\"$2\" />
+    </http-headers>"
 			shift 2
 			;;
 		*) fail "start_icecast: unknown option '$1'" ;;
@@ -295,6 +308,7 @@ start_icecast()
 		pw=${ICE_PASSWORD[$name]}
 		apw=${ICE_ADMIN_PASSWORD[$name]}
 		[[ -n $mounts ]] || mounts=${ICE_MOUNTS_XML[$name]:-}
+		[[ -n $headers ]] || headers=${ICE_HEADERS_XML[$name]:-}
 	else
 		port=$(free_port) || fail "no free port for icecast $name"
 		pw=$(random_secret)
@@ -334,7 +348,7 @@ start_icecast()
         <port>$port</port>
         <bind-address>$ICE_EXTRA_BIND</bind-address>
     </listen-socket>}
-    <fileserve>1</fileserve>$mounts
+    <fileserve>1</fileserve>$headers$mounts
     <paths>
         <basedir>/usr/share/icecast2</basedir>
         <logdir>$dir/log</logdir>
@@ -362,6 +376,7 @@ EOF
 	ICE_ADMIN_PASSWORD[$name]=$apw
 	ICE_DIR[$name]=$dir
 	ICE_MOUNTS_XML[$name]=$mounts
+	ICE_HEADERS_XML[$name]=$headers
 	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
 	# icecast2 2.4.4 now and then crashes (SIGSEGV) while starting up,
 	# before it serves anything: that is the server, not relay, so start

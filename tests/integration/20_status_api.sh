@@ -73,7 +73,7 @@ grep -qi '^Cache-Control: no-store' "$T/h.status" ||
 grep -qi '^X-Content-Type-Options: nosniff' "$T/h.status" ||
     fail "no nosniff on /api/status"
 curl -s -D "$T/h.page" -o "$T/page.html" "$STATUS_URL/"
-grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self';.*media-src http://127.0.0.1:$ice;" \
+grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval';.*connect-src 'self' http://127.0.0.1:$ice;.*media-src http://127.0.0.1:$ice blob: data:;" \
     "$T/h.page" || fail "page CSP: $(grep -i content-security "$T/h.page")"
 grep -qi '^Content-Type: text/html; charset=utf-8' "$T/h.page" ||
     fail "page Content-Type"

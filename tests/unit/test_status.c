@@ -1100,9 +1100,10 @@ test_page_csp(void **state)
 	/* Both streams are on one origin: it appears once. */
 	status_page_csp(&s, &settings, false, csp, sizeof(csp));
 	assert_string_equal(csp,
-	    "default-src 'none'; script-src 'self'; style-src 'self'; "
-	    "img-src 'self'; connect-src 'self'; "
-	    "media-src http://127.0.0.1:8000; base-uri 'none'; "
+	    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; "
+	    "worker-src blob:; style-src 'self'; img-src 'self'; "
+	    "connect-src 'self' http://127.0.0.1:8000; "
+	    "media-src http://127.0.0.1:8000 blob: data:; base-uri 'none'; "
 	    "form-action 'none'; frame-ancestors 'self'");
 	status_page_csp(&s, &settings, true, csp, sizeof(csp));
 	assert_non_null(strstr(csp, "; frame-ancestors *"));
@@ -1112,6 +1113,9 @@ test_page_csp(void **state)
 	    s.outputs[1].url, "http://bad host/", sizeof(s.outputs[1].url));
 	status_page_csp(&s, &settings, false, csp, sizeof(csp));
 	assert_non_null(strstr(csp, "; media-src 'none'; "));
+	assert_non_null(strstr(csp, "; connect-src 'self'; "));
+	assert_null(strstr(csp, "wasm"));
+	assert_null(strstr(csp, "blob:"));
 }
 
 /* ---- The bearer token. ---- */
