@@ -9,8 +9,8 @@
 # element's clock advances and a Web Audio analyser sees the tone), the
 # title comes from the stream's own Vorbis comments, and after Icecast is
 # stopped and started again the player is playing again by itself. A second
-# page without MediaSource (an iPhone before iOS 17.1) plays through the
-# WASM decoder and Web Audio. With native Ogg nothing changes: the library
+# page without MediaSource (an iPhone) plays through the WASM decoder and
+# Web Audio. With native Ogg nothing changes: the library
 # is never requested.
 #
 # timeout: 90
@@ -26,8 +26,8 @@ cdp=(python3 "$STATUS_TOOLS/status_cdp.py")
 STATUS_PORT=$(free_port) || fail "no free port for the status server"
 status_up '' --cors "http://127.0.0.1:$STATUS_PORT"
 
-# Before the page's scripts: no Ogg in <audio> (Safari); with "nomse" no
-# MediaSource either (iOS before 17.1).
+# Before the page's scripts: no Ogg in <audio> (Safari); with no_mse no
+# MediaSource either (the iPhone).
 no_ogg='(function () {
 	var real = HTMLMediaElement.prototype.canPlayType;
 	HTMLMediaElement.prototype.canPlayType = function (t) {
@@ -118,7 +118,7 @@ cat "$T/cdp.out" >&2
 [[ $rc -eq 0 ]] || fail "fallback session failed (exit $rc): $(grep FAIL "$T/cdp.out")"
 wait_mount "${ICE_PORT[a]}" /live.ogg
 
-# iPhone before iOS 17.1: no MediaSource, so WASM decoding and Web Audio.
+# The iPhone: no MediaSource, so WASM decoding and Web Audio.
 "${cdp[@]}" --init "$no_ogg" --init "$no_mse" open "$STATUS_URL/" \
     wait "!!window.IcecastMetadataPlayer" 10 \
     click '#play' \
