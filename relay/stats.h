@@ -60,6 +60,12 @@ struct stats_output {
 	int64_t listeners;
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
 	char server_title[STATS_TEXT];
+	/* The Access-Control-Allow-Origin Icecast sends for the mount, which
+	 * a browser's fetch() needs (the page's fallback player on Safari
+	 * and iPhones): "" when none. Meaningful only when cors_known, which
+	 * the poller sets once per appearance of the mount. */
+	bool cors_known;
+	char cors_allow_origin[STATS_TEXT];
 };
 
 struct stats_encoding {
@@ -192,6 +198,9 @@ void stats_output_inc_reconnects(int id);
 /* From the Icecast poller. listeners < 0: unknown. title may be NULL. */
 void stats_output_set_server(
     int id, bool reachable, bool listed, int64_t listeners, const char *title);
+/* From the Icecast poller: the mount's Access-Control-Allow-Origin ("" for
+ * none), or NULL for unknown. A mount that is not listed is unknown. */
+void stats_output_set_cors(int id, const char *allow_origin);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 

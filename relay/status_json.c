@@ -216,6 +216,9 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		    ice && out->listener_peak >= 0
 			? cJSON_CreateNumber((double)out->listener_peak)
 			: cJSON_CreateNull());
+		jadd(j, o, "cors_allow_origin",
+		    ice && out->cors_known ? jtext(out->cors_allow_origin)
+					   : cJSON_CreateNull());
 		jpush(j, a, o);
 	}
 	return a;
@@ -368,6 +371,10 @@ status_json_digest(
 		    sizeof(s->outputs[i].connected));
 		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
+		/* The page warns about a mount without CORS headers. */
+		h = util_hash(h, &s->outputs[i].cors_known,
+		    sizeof(s->outputs[i].cors_known));
+		h = util_hash_str(h, s->outputs[i].cors_allow_origin);
 	}
 	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
 		const struct stats_request *r = &s->requests[i];

@@ -16,7 +16,7 @@ tmp="$out.tmp"
 	i=0
 	for arg in "$@"; do
 		f=${arg#*=}
-		echo "static const unsigned char asset_$i[] = {"
+		echo "static const unsigned char asset_${i}[] = {"
 		od -An -v -tx1 "$f" | sed -e 's/ *$//' -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
 		echo '0x00 };'
 		i=$((i + 1))

@@ -271,7 +271,7 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner mounts= headers=
+	local name=$1 dir port pw apw owner mounts='' headers=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do

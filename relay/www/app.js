@@ -164,7 +164,36 @@
 			    pe.segment + ': ' : '') + (pe.text || ''));
 		}
 		show($('ops-programme'), !!pe);
-		show($('ops'), bad || !!pe);
+		var cors = corsProblem(s);
+		setText('ops-cors-text', cors);
+		show($('ops-cors'), !!cors);
+		show($('ops'), bad || !!pe || !!cors);
+	}
+
+	/* Browsers without Ogg play the page's mounts through fetch(), which
+	 * needs Icecast's Access-Control-Allow-Origin to name this page (or
+	 * be *). relay reads the header (outputs[].cors_allow_origin: null
+	 * until it has); only this page knows its own origin. */
+	function corsProblem(s) {
+		var a = $('audio');
+		var mine = a ? [a.getAttribute('data-main'),
+		    a.getAttribute('data-low')] : [];
+		var outs = Array.isArray(s.outputs) ? s.outputs : [];
+		var here = window.location.origin;
+		for (var i = 0; i < outs.length; i++) {
+			var o = outs[i] || {};
+			var v = o.cors_allow_origin;
+			if (typeof v !== 'string' || !o.url ||
+			    mine.indexOf(o.url) < 0 || v === '*' || v === here)
+				continue;
+			return (v ? 'Icecast allows only ' + v + ', not ' + here +
+			    ', to fetch ' : 'Icecast sends no ' +
+			    'Access-Control-Allow-Origin with ') + o.url +
+			    ', so browsers without Ogg cannot play it here. ' +
+			    'Add it to icecast.xml (<http-headers>, see ' +
+			    'docs/operations.md).';
+		}
+		return '';
 	}
 
 	/* ---- Live updates: SSE, then polling if SSE is not available. ---- */

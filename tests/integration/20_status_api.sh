@@ -9,7 +9,8 @@
 # headers are right (no-store, caching for assets, CSP, nosniff); bad
 # requests get 404/405/414/431/400 and leave the server working; no
 # endpoint ever shows the source password or the status token; "relay
-# status" prints the station and exits 0.
+# status" prints the station and exits 0. This icecast sends no CORS
+# headers, and /api/status and the log say so.
 #
 # timeout: 90
 
@@ -58,6 +59,19 @@ jq -e --arg name "$STATION_NAME" --arg ice "$ice" '
     and .listeners >= 1' "$T/status.json" >/dev/null ||
     fail "unexpected /api/status values: $(jq -c . "$T/status.json")"
 note "/api/status: schema and values OK"
+
+# This icecast sends no CORS headers: relay finds out (a headers-only GET
+# of each mount, once) and says so in /api/status and its log.
+cors_missing() {
+	status_now | jq -e 'all(.outputs[]; .cors_allow_origin == "")' \
+	    >/dev/null
+}
+wait_for -t 10 -m "cors_allow_origin \"\" on both outputs" cors_missing ||
+    fail "no CORS verdict: $(status_now | jq -c '[.outputs[].cors_allow_origin]')"
+for m in live mobile; do
+	[[ $(log_count "icecast: http://127.0.0.1:$ice/$m\.ogg: Icecast sends no Access-Control-Allow-Origin") == 1 ]] ||
+	    fail "no single CORS warning for /$m.ogg: $(grep -i access-control "$RELAY_LOG")"
+done
 
 # pretty=1 is the same document, indented.
 status_get '/api/status?pretty=1' >"$T/pretty.json"

@@ -81,6 +81,16 @@ audio="document.getElementById('audio')"
 vendor_requests="performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('/vendor/') >= 0; }).length"
 title_js=$(jq -Rn --arg s 'Morning <News>' '$s')
 
+# relay read the header from icecast (on status-json.xsl: a global one).
+cors_ok() {
+	status_now | jq -e --arg o "http://127.0.0.1:$STATUS_PORT" \
+	    'all(.outputs[]; .cors_allow_origin == $o)' >/dev/null
+}
+wait_for -t 10 -m "cors_allow_origin in /api/status" cors_ok ||
+    fail "cors_allow_origin: $(status_now | jq -c '[.outputs[].cors_allow_origin]')"
+! log_has 'sends no Access-Control-Allow-Origin' ||
+    fail "a CORS warning although icecast sends the header"
+
 # Safari: the fallback through MediaSource; icecast restarted under it.
 "${cdp[@]}" --init "$no_ogg" open "$STATUS_URL/" \
     wait "$(body_is feed events)" 10 \
@@ -92,6 +102,7 @@ title_js=$(jq -Rn --arg s 'Morning <News>' '$s')
     wait "$audio.currentTime > 1" 10 \
     wait "window.__sig.peak > 0.05" 10 \
     wait "document.body.dataset.streamTitle === $title_js" 10 \
+    wait "document.getElementById('ops-cors').hidden" \
     eval "[$audio.currentTime, window.__sig.peak, $vendor_requests]" \
     eval "'phase:playing'" \
     wait "Number(document.body.dataset.reconnects) >= 1" 30 \

@@ -72,7 +72,8 @@ check_object({
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
-    listener_peak: "integer|null"}; ".outputs"))
+    listener_peak: "integer|null", cors_allow_origin: "string|null"};
+    ".outputs"))
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",

@@ -119,6 +119,9 @@ fake_snapshot(struct stats_snapshot *s)
 	o->server_seen_wall_ns = T0 - 2 * NS_PER_SEC;
 	o->listeners = 3;
 	o->listener_peak = 7;
+	o->cors_known = true;
+	util_strlcpy(o->cors_allow_origin, "https://radio.example",
+	    sizeof(o->cors_allow_origin));
 
 	o = &s->outputs[1];
 	util_strlcpy(o->name, "mo\"bile", sizeof(o->name));
@@ -412,6 +415,8 @@ test_json_schema(void **state)
 	assert_true(cJSON_IsTrue(get(o, "mount_listed")));
 	assert_true(get_num(o, "listeners") == 3);
 	assert_true(get_num(o, "listener_peak") == 7);
+	assert_string_equal(
+	    get_str(o, "cors_allow_origin"), "https://radio.example");
 	o = cJSON_GetArrayItem(arr, 1);
 	assert_string_equal(get_str(o, "name"), "mo\"bile");
 	assert_true(cJSON_IsFalse(get(o, "connected")));
@@ -420,6 +425,8 @@ test_json_schema(void **state)
 	assert_string_equal(get_str(o, "last_error"), "connection refused");
 	assert_true(cJSON_IsNull(get(o, "listeners")));
 	assert_true(cJSON_IsNull(get(o, "listener_peak")));
+	/* Not checked yet. */
+	assert_true(cJSON_IsNull(get(o, "cors_allow_origin")));
 	o = cJSON_GetArrayItem(arr, 2);
 	assert_string_equal(get_str(o, "type"), "file");
 	assert_true(cJSON_IsNull(get(o, "url")));
