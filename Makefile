@@ -92,8 +92,9 @@ WWW_FILES := $(sort $(wildcard relay/www/*))
 # npm at build time, pinned by version and integrity, unpacked under
 # build/vendor/ (never committed) and embedded under /vendor/ like the
 # page's other assets. Its main script finds its chunks (the decoders) next
-# to its own URL, so they keep their versioned names. The FLAC and MPEG
-# decoders are left out: relay sends Ogg Vorbis.
+# to its own URL, so they keep their versioned names; the licence notice
+# its first line points to is served under the name it gives. The FLAC
+# and MPEG decoders are left out: relay sends Ogg Vorbis.
 PLAYER_NPM := icecast-metadata-player
 PLAYER_VERSION := 1.17.13
 PLAYER_INTEGRITY := sha512-rI1gdxX70egQtuoHrMN7f1dtvY6hJOoGLNZvC39N9WYw6buXwDB15OSj0uccjFjrg7tHhMxRc52s7kNHwvcfDg==
@@ -102,7 +103,8 @@ PLAYER_JS = $(PLAYER_DIR)/build/$(PLAYER_NPM)-$(PLAYER_VERSION).$(1).min.js
 PLAYER_CHUNKS := common vorbis opus mediasource synaudio
 WWW_VENDOR := /vendor/$(PLAYER_NPM).min.js=$(call PLAYER_JS,main) \
 	$(foreach c,$(PLAYER_CHUNKS),/vendor/$(notdir $(call PLAYER_JS,$(c)))=$(call PLAYER_JS,$(c))) \
-	/vendor/$(PLAYER_NPM)-LICENSE.txt=$(PLAYER_DIR)/LICENSE
+	/vendor/$(PLAYER_NPM)-LICENSE.txt=$(PLAYER_DIR)/LICENSE \
+	/vendor/$(notdir $(call PLAYER_JS,main)).LICENSE.txt=$(call PLAYER_JS,main).LICENSE.txt
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 

@@ -10,8 +10,10 @@
 # title comes from the stream's own Vorbis comments, and after Icecast is
 # stopped and started again the player is playing again by itself. A second
 # page without MediaSource (an iPhone) plays through the WASM decoder and
-# Web Audio. With native Ogg nothing changes: the library
-# is never requested.
+# Web Audio; /embed falls back too. With native Ogg nothing changes: the
+# library is never requested. relay shows the header Icecast sends in
+# /api/status (and the page no CORS warning), and serves the library's
+# licence next to it.
 #
 # timeout: 90
 
@@ -91,6 +93,20 @@ wait_for -t 10 -m "cors_allow_origin in /api/status" cors_ok ||
 ! log_has 'sends no Access-Control-Allow-Origin' ||
     fail "a CORS warning although icecast sends the header"
 
+# The library's licence (LGPL-3.0) is served with it.
+status_get /vendor/icecast-metadata-player-LICENSE.txt >"$T/license.txt" ||
+    fail "no /vendor/icecast-metadata-player-LICENSE.txt"
+grep -q 'GNU LESSER GENERAL PUBLIC LICENSE' "$T/license.txt" ||
+    fail "the served licence is not the LGPL: $(head -3 "$T/license.txt")"
+# ... and so is the notice the script's first line points to.
+status_get /vendor/icecast-metadata-player.min.js >"$T/player.js" ||
+    fail "no /vendor/icecast-metadata-player.min.js"
+notice=$(head -n 1 "$T/player.js" |
+    grep -o 'icecast-metadata-player-[0-9.]*\.main\.min\.js\.LICENSE\.txt') ||
+    fail "the player script names no licence notice"
+status_get "/vendor/$notice" | grep -q 'GNU Lesser General Public License' ||
+    fail "/vendor/$notice is not served"
+
 # Safari: the fallback through MediaSource; icecast restarted under it.
 "${cdp[@]}" --init "$no_ogg" open "$STATUS_URL/" \
     wait "$(body_is feed events)" 10 \
@@ -142,6 +158,15 @@ wait_mount "${ICE_PORT[a]}" /live.ogg
     >"$T/cdp-webaudio.out" 2>&1 ||
     fail "Web Audio fallback: $(cat "$T/cdp-webaudio.out")"
 cat "$T/cdp-webaudio.out" >&2
+
+# /embed takes the same path.
+"${cdp[@]}" --size 480,120 --init "$no_ogg" open "$STATUS_URL/embed" \
+    wait "!!window.IcecastMetadataPlayer" 10 \
+    click '#play' \
+    wait "$(body_is player playing)" 20 \
+    wait "$(body_is fallback mediasource)" 10 \
+    wait "document.body.dataset.streamTitle === $title_js" 10 \
+    >"$T/cdp-embed.out" 2>&1 || fail "/embed fallback: $(cat "$T/cdp-embed.out")"
 
 # Native Ogg: the library is never requested.
 "${cdp[@]}" open "$STATUS_URL/" \
