@@ -145,7 +145,9 @@ cat "$T/cdp.out" >&2
 [[ $rc -eq 0 ]] || fail "fallback session failed (exit $rc): $(grep FAIL "$T/cdp.out")"
 wait_mount "${ICE_PORT[a]}" /live.ogg
 
-# The iPhone: no MediaSource, so WASM decoding and Web Audio.
+# The iPhone: no MediaSource, so WASM decoding and Web Audio; switching to
+# the low-data mount replaces the library's player without a gap that
+# lasts or a reconnect.
 "${cdp[@]}" --init "$no_ogg" --init "$no_mse" open "$STATUS_URL/" \
     wait "!!window.IcecastMetadataPlayer" 10 \
     click '#play' \
@@ -154,6 +156,11 @@ wait_mount "${ICE_PORT[a]}" /live.ogg
     eval "$probe" \
     wait "window.__sig.peak > 0.05" 10 \
     wait "document.body.dataset.streamTitle === $title_js" 10 \
+    eval "[$audio.currentTime, window.__sig.peak]" \
+    click '#low' \
+    wait "document.getElementById('low').getAttribute('aria-pressed') === 'true'" \
+    sleep 3 \
+    wait "window.__sig.peak > 0.05 && $(body_is player playing) && $(body_is reconnects 0)" 10 \
     eval "[$audio.currentTime, window.__sig.peak]" \
     >"$T/cdp-webaudio.out" 2>&1 ||
     fail "Web Audio fallback: $(cat "$T/cdp-webaudio.out")"
