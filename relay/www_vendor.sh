@@ -46,6 +46,11 @@ if [ "$got" != "$want" ]; then
 	rm -f "$tgz"
 	exit 1
 fi
+# Unpacked beside and renamed into place, so that a build running at the
+# same time (another variant) never embeds half a directory.
+tmp="$out.tmp.$$"
+rm -rf "$tmp"
+mkdir -p "$tmp"
+tar -xzf "$tgz" -C "$tmp" --strip-components=1
 rm -rf "$out"
-mkdir -p "$out"
-tar -xzf "$tgz" -C "$out" --strip-components=1
+mv "$tmp" "$out"
