@@ -10,6 +10,7 @@
 #   make bench      real-time CPU, RSS, wakeups beside oggenc, ices2, ffmpeg
 #   make lint       cppcheck + clang-format + shellcheck (when installed)
 #   make deps       install missing Debian packages (root) or print the apt-get line
+#                   (npm too: the build fetches the page's fallback player)
 #
 # Objects go to build/<variant>/obj/ (one module: make
 # build/release/obj/relay/ring.o); the binary is build/<variant>/relay and
@@ -86,6 +87,25 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LIB_SRCS := $(filter-out relay/main.c,$(wildcard relay/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/www_assets.o
 WWW_FILES := $(sort $(wildcard relay/www/*))
+
+# icecast-metadata-player (LGPL-3.0-or-later) plays the Ogg stream where the
+# browser cannot (Safari, iOS): the page loads it only there. Fetched with
+# npm at build time, pinned by version and integrity, unpacked under
+# build/vendor/ (never committed) and embedded under /vendor/ like the
+# page's other assets. Its main script finds its chunks (the decoders) next
+# to its own URL, so they keep their versioned names; the licence notice
+# its first line points to is served under the name it gives. The FLAC
+# and MPEG decoders are left out: relay sends Ogg Vorbis.
+PLAYER_NPM := icecast-metadata-player
+PLAYER_VERSION := 1.17.13
+PLAYER_INTEGRITY := sha512-rI1gdxX70egQtuoHrMN7f1dtvY6hJOoGLNZvC39N9WYw6buXwDB15OSj0uccjFjrg7tHhMxRc52s7kNHwvcfDg==
+PLAYER_DIR := build/vendor/$(PLAYER_NPM)-$(PLAYER_VERSION)
+PLAYER_JS = $(PLAYER_DIR)/build/$(PLAYER_NPM)-$(PLAYER_VERSION).$(1).min.js
+PLAYER_CHUNKS := common vorbis opus mediasource synaudio
+WWW_VENDOR := /vendor/$(PLAYER_NPM).min.js=$(call PLAYER_JS,main) \
+	$(foreach c,$(PLAYER_CHUNKS),/vendor/$(notdir $(call PLAYER_JS,$(c)))=$(call PLAYER_JS,$(c))) \
+	/vendor/$(PLAYER_NPM)-LICENSE.txt=$(PLAYER_DIR)/LICENSE \
+	/vendor/$(notdir $(call PLAYER_JS,main)).LICENSE.txt=$(call PLAYER_JS,main).LICENSE.txt
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -130,12 +150,21 @@ $(BUILD)/obj/%.o: %.c | pkgcheck
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# Page assets (relay/www/*) are embedded at build time: tools/embed.sh
-# writes a C file of byte arrays plus a name -> (type, bytes) table.
-$(BUILD)/gen/www_assets.c: $(WWW_FILES) relay/www_embed.sh
+# Page assets (relay/www/* and the vendored player) are embedded at build
+# time: relay/www_embed.sh writes a C file of byte arrays plus a
+# path -> (type, bytes) table.
+$(BUILD)/gen/www_assets.c: $(WWW_FILES) $(PLAYER_DIR)/.unpacked \
+		relay/www_embed.sh Makefile
 	@mkdir -p $(dir $@)
 	@echo "  EMBED   $@"
-	$(Q)sh relay/www_embed.sh $@ $(WWW_FILES)
+	$(Q)sh relay/www_embed.sh $@ $(WWW_FILES) $(WWW_VENDOR)
+
+# Needs the network only when neither build/vendor/ nor npm's cache holds
+# the tarball.
+$(PLAYER_DIR)/.unpacked: relay/www_vendor.sh
+	$(Q)sh relay/www_vendor.sh build/vendor $(PLAYER_NPM) \
+		$(PLAYER_VERSION) $(PLAYER_INTEGRITY)
+	$(Q)touch $@
 
 $(BUILD)/obj/www_assets.o: $(BUILD)/gen/www_assets.c | pkgcheck
 	@mkdir -p $(dir $@)

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cJSON.h>
@@ -98,7 +99,20 @@ struct fetch_buf {
 	size_t len;
 	size_t cap;
 	bool too_big;
+	bool headers_only; /* stop at the first body byte */
+	bool stopped;	   /* ... and did */
 };
+
+/* Optional extras of http_get(): keep one response header, and stop at the
+ * body (a mount is a live stream: its headers are all we want). */
+struct http_peek {
+	const char *header; /* "Access-Control-Allow-Origin" */
+	bool headers_only;
+	bool found;		       /* out */
+	char value[ICECAST_POLL_TEXT]; /* out: trimmed, cut to fit */
+};
+
+#define CORS_HEADER "Access-Control-Allow-Origin"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -275,6 +289,10 @@ fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t cap;
 	char *data;
 
+	if (b->headers_only) {
+		b->stopped = true;
+		return 0; /* ends the transfer (CURLE_WRITE_ERROR) */
+	}
 	if (n > ICECAST_STATUS_MAX_BYTES - b->len) {
 		b->too_big = true;
 		return 0;
@@ -292,6 +310,33 @@ fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	memcpy(b->data + b->len, ptr, n);
 	b->len += n;
 	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Keeps the value of the header http_peek asks for. */
+static size_t
+fetch_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct http_peek *pk = arg;
+	size_t n = size * nmemb, name_len = strlen(pk->header), vlen;
+	const char *v, *end;
+
+	if (n <= name_len || line[name_len] != ':' ||
+	    strncasecmp(line, pk->header, name_len) != 0)
+		return n;
+	v = line + name_len + 1;
+	end = line + n;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+			      end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	vlen = (size_t)(end - v);
+	if (vlen >= sizeof(pk->value))
+		vlen = sizeof(pk->value) - 1;
+	memcpy(pk->value, v, vlen);
+	pk->value[vlen] = '\0';
+	pk->found = true;
 	return n;
 }
 
@@ -378,13 +423,15 @@ server_url(char *buf, size_t len, const char *host, int port, bool tls)
  * capped at ICECAST_STATUS_MAX_BYTES, Basic auth when user is not NULL.
  * log_url names the request in messages (never with credentials). Stores
  * the HTTP status in *code and the body (owned, NUL-terminated, may be
- * NULL when empty) in *body / *len. 0, or a negative errno from
- * fetch_error() when the transfer itself failed.
+ * NULL when empty) in *body / *len. pk (may be NULL) keeps one header
+ * and may stop at the body. 0, or a negative errno from fetch_error()
+ * when the transfer itself failed.
  */
 static int
 http_get(const char *url, const char *log_url, const char *user,
     const char *password, int64_t timeout_ns, const atomic_bool *cancel,
-    long *code, char **body, size_t *len, char *err, size_t errlen)
+    struct http_peek *pk, long *code, char **body, size_t *len, char *err,
+    size_t errlen)
 {
 	struct fetch_buf b = {0};
 	char curl_err[CURL_ERROR_SIZE];
@@ -451,7 +498,22 @@ http_get(const char *url, const char *log_url, const char *user,
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
+	if (pk != NULL) {
+		pk->found = false;
+		pk->value[0] = '\0';
+		b.headers_only = pk->headers_only;
+		if ((cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION,
+			 fetch_header)) != CURLE_OK ||
+		    (cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, pk)) !=
+			CURLE_OK) {
+			rc = fetch_error(
+			    c, cc, &b, curl_err, log_url, err, errlen);
+			goto fail;
+		}
+	}
 	cc = curl_easy_perform(c);
+	if (cc == CURLE_WRITE_ERROR && b.stopped)
+		cc = CURLE_OK; /* we cut it at the body */
 	if (cc != CURLE_OK) {
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
@@ -468,10 +530,12 @@ fail:
 	return rc;
 }
 
-int
-icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
-    const atomic_bool *cancel, char **body, size_t *len, char *err,
-    size_t errlen)
+/* icecast_status_fetch() that also keeps a header of the answer (pk may
+ * be NULL). */
+static int
+status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
+    const atomic_bool *cancel, struct http_peek *pk, char **body, size_t *len,
+    char *err, size_t errlen)
 {
 	char base[400], url[450];
 	long code = 0;
@@ -485,7 +549,7 @@ icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 	}
 	server_url(base, sizeof(base), host, port, tls);
 	snprintf(url, sizeof(url), "%s/status-json.xsl", base);
-	rc = http_get(url, url, NULL, NULL, timeout_ns, cancel, &code, body,
+	rc = http_get(url, url, NULL, NULL, timeout_ns, cancel, pk, &code, body,
 	    len, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -500,6 +564,44 @@ icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 		free(*body);
 		*body = NULL;
 		*len = 0;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
+    const atomic_bool *cancel, char **body, size_t *len, char *err,
+    size_t errlen)
+{
+	return status_fetch(
+	    host, port, tls, timeout_ns, cancel, NULL, body, len, err, errlen);
+}
+
+/* GETs a mount for its headers only: Icecast adds a <mount>'s own
+ * <http-headers> there and nowhere else. The body (live audio) is cut at
+ * its first byte, but Icecast counts us as a listener for that moment.
+ * 0 with pk filled, or a negative errno with err set (-EBADMSG: not 200). */
+static int
+mount_headers(const struct poll_server *s, const char *mount,
+    int64_t timeout_ns, const atomic_bool *cancel, struct http_peek *pk,
+    char *err, size_t errlen)
+{
+	char base[400], url[700];
+	char *body = NULL;
+	size_t len = 0;
+	long code = 0;
+	int rc;
+
+	server_url(base, sizeof(base), s->host, s->port, s->tls);
+	snprintf(url, sizeof(url), "%s%s", base, mount);
+	rc = http_get(url, url, NULL, NULL, timeout_ns, cancel, pk, &code,
+	    &body, &len, err, errlen);
+	free(body);
+	if (rc < 0)
+		return rc;
+	if (code != 200) {
+		snprintf(err, errlen, "%s: HTTP status %ld", url, code);
 		return -EBADMSG;
 	}
 	return 0;
@@ -592,7 +694,8 @@ icecast_metadata_update(const struct icecast_metadata_request *r,
 	snprintf(log_url, sizeof(log_url), "%s/admin/metadata (mount %s)", base,
 	    r->mount);
 	rc = http_get(url, log_url, r->user != NULL ? r->user : "source",
-	    r->password, timeout_ns, cancel, &code, &body, &len, err, errlen);
+	    r->password, timeout_ns, cancel, NULL, &code, &body, &len, err,
+	    errlen);
 	if (rc < 0)
 		return rc;
 	admin_message(body, msg, sizeof(msg));
@@ -746,11 +849,54 @@ keep_last_known(struct icecast_poll *p, const struct poll_server *s)
 	}
 }
 
+/*
+ * Reports the Access-Control-Allow-Origin a browser gets with the mount of
+ * so (listed this round). global is the one on the status document: one
+ * of icecast.xml's global <http-headers>, which Icecast sends with every
+ * answer, so it holds for the mount too at no cost. Without one, the mount
+ * may have its own: GET it once per appearance of the mount (stats forgets
+ * the answer when the mount goes), not every round. Missing -> one warning
+ * per appearance.
+ */
+static void
+check_cors(struct icecast_poll *p, const struct poll_server *s,
+    const struct stats_output *so, const char *global, int64_t timeout_ns)
+{
+	struct http_peek pk = {.header = CORS_HEADER, .headers_only = true};
+	const char *allow = global;
+	char err[512];
+
+	if (allow == NULL) {
+		if (so->cors_known)
+			return;
+		if (mount_headers(s, so->mount, timeout_ns, &p->cancel, &pk,
+			err, sizeof(err)) < 0) {
+			log_debug(POLL_MOD,
+			    "%s%s: cannot read its headers (%s); asking "
+			    "again next round",
+			    s->key, so->mount, err);
+			return;
+		}
+		allow = pk.found ? pk.value : "";
+	}
+	if (allow[0] == '\0' &&
+	    !(so->cors_known && so->cors_allow_origin[0] == '\0'))
+		log_warn(POLL_MOD,
+		    "%s%s: Icecast sends no " CORS_HEADER " with it, so "
+		    "the Listen Live page cannot play it on Safari and "
+		    "iPhones (no Ogg there: the page's player fetch()es "
+		    "the stream); add <http-headers> to icecast.xml "
+		    "(docs/operations.md)",
+		    s->key, so->mount);
+	stats_output_set_cors(so->id, allow);
+}
+
 /* Fetches one server's status and reports each of its outputs. */
 static void
 poll_server(
     struct icecast_poll *p, const struct poll_server *s, int64_t timeout_ns)
 {
+	struct http_peek pk = {.header = CORS_HEADER};
 	struct icecast_mount_status st;
 	const struct stats_output *so;
 	const cJSON *icestats = NULL;
@@ -760,8 +906,8 @@ poll_server(
 	char err[512];
 	int rc;
 
-	rc = icecast_status_fetch(s->host, s->port, s->tls, timeout_ns,
-	    &p->cancel, &body, &len, err, sizeof(err));
+	rc = status_fetch(s->host, s->port, s->tls, timeout_ns, &p->cancel, &pk,
+	    &body, &len, err, sizeof(err));
 	if (rc == -ECANCELED)
 		return;
 	if (rc == -EBADMSG) {
@@ -804,6 +950,9 @@ poll_server(
 			    s->key, so->mount);
 		stats_output_set_server(so->id, true, listed, st.listeners,
 		    listed ? st.title : NULL);
+		if (listed && !atomic_load(&p->cancel))
+			check_cors(
+			    p, s, so, pk.found ? pk.value : NULL, timeout_ns);
 	}
 	cJSON_Delete(root);
 }

@@ -357,6 +357,26 @@ stats_output_set_server(
 		    so->server_title, sizeof(so->server_title), title);
 	else if (!listed)
 		so->server_title[0] = '\0';
+	if (!listed)
+		so->cors_known = false;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_output_set_cors(int id, const char *allow_origin)
+{
+	struct stats_output *so;
+
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	so = &out_cold[id].o;
+	so->cors_known = allow_origin != NULL;
+	if (allow_origin != NULL)
+		util_sanitize_text(so->cors_allow_origin,
+		    sizeof(so->cors_allow_origin), allow_origin);
+	else
+		so->cors_allow_origin[0] = '\0';
 	pthread_mutex_unlock(&lock);
 }
 

@@ -90,6 +90,12 @@ struct stats_output {
 	/* Listeners of this mount on the edges ([status] listen_urls) that
 	 * list it; -1 when none does. Computed by stats_snapshot(). */
 	int64_t edge_listeners;
+	/* The Access-Control-Allow-Origin Icecast sends for the mount, which
+	 * a browser's fetch() needs (the page's fallback player on Safari
+	 * and iPhones): "" when none. Meaningful only when cors_known, which
+	 * the poller sets once per appearance of the mount. */
+	bool cors_known;
+	char cors_allow_origin[STATS_TEXT];
 };
 
 /* An edge Icecast server ([status] listen_urls): one URL, one mount. */
@@ -270,6 +276,9 @@ bool stats_listenback_flagged(const struct stats_listenback *lb);
  * no such edge is configured any more). listeners < 0: unknown. */
 void stats_edge_set(
     const char *url, bool reachable, bool listed, int64_t listeners);
+/* From the Icecast poller: the mount's Access-Control-Allow-Origin ("" for
+ * none), or NULL for unknown. A mount that is not listed is unknown. */
+void stats_output_set_cors(int id, const char *allow_origin);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 

@@ -250,6 +250,9 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		    ice && out->edge_listeners >= 0
 			? cJSON_CreateNumber((double)out->edge_listeners)
 			: cJSON_CreateNull());
+		jadd(j, o, "cors_allow_origin",
+		    ice && out->cors_known ? jtext(out->cors_allow_origin)
+					   : cJSON_CreateNull());
 		jpush(j, a, o);
 	}
 	return a;
@@ -447,6 +450,10 @@ status_json_digest(
 		    sizeof(s->outputs[i].connected));
 		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
+		/* The page warns about a mount without CORS headers. */
+		h = util_hash(h, &s->outputs[i].cors_known,
+		    sizeof(s->outputs[i].cors_known));
+		h = util_hash_str(h, s->outputs[i].cors_allow_origin);
 		h = util_hash(h, &s->outputs[i].listenback.state,
 		    sizeof(s->outputs[i].listenback.state));
 	}

@@ -648,9 +648,23 @@ status_page_csp(const struct stats_snapshot *s,
 		n += (size_t)snprintf(
 		    media + n, sizeof(media) - n, " %s", origin);
 	}
-	snprintf(buf, len,
-	    "default-src 'none'; script-src 'self'; style-src 'self'; "
-	    "img-src 'self'; connect-src 'self'; media-src%s; "
-	    "base-uri 'none'; form-action 'none'; frame-ancestors %s",
-	    n > 0 ? media : " 'none'", embed ? "*" : "'self'");
+	/* Where the browser cannot play Ogg, icecast-metadata-player
+	 * (/vendor/) fetch()es the mount (connect-src), compiles its WASM
+	 * decoders ('wasm-unsafe-eval': WebAssembly only, never JS eval) in
+	 * workers it builds from blob: URLs, and plays through MediaSource
+	 * (a blob: media URL) after a data: clip that unlocks iOS audio. */
+	if (n > 0)
+		snprintf(buf, len,
+		    "default-src 'none'; script-src 'self' "
+		    "'wasm-unsafe-eval'; worker-src blob:; style-src 'self'; "
+		    "img-src 'self'; connect-src 'self'%s; media-src%s blob: "
+		    "data:; base-uri 'none'; form-action 'none'; "
+		    "frame-ancestors %s",
+		    media, media, embed ? "*" : "'self'");
+	else
+		snprintf(buf, len,
+		    "default-src 'none'; script-src 'self'; style-src 'self'; "
+		    "img-src 'self'; connect-src 'self'; media-src 'none'; "
+		    "base-uri 'none'; form-action 'none'; frame-ancestors %s",
+		    embed ? "*" : "'self'");
 }

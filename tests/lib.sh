@@ -30,7 +30,11 @@
 #                                 the same NAME: restart on the same port,
 #                                 passwords and options. --hidden MOUNT adds
 #                                 <mount> MOUNT with <hidden>1</hidden>: not
-#                                 listed in status-json.xsl
+#                                 listed in status-json.xsl; --cors
+#                                 ORIGIN sends Access-Control-Allow-Origin:
+#                                 ORIGIN (or *) on every answer, as a
+#                                 fetch()-based player needs (the page on
+#                                 Safari/iOS; docs/operations.md)
 #                                 --alias SRC DST adds <alias>: listeners
 #                                 of SRC get DST (sources still reach SRC)
 #                                 --relay FROM MOUNT: an edge that pulls
@@ -138,7 +142,8 @@ VORBIS_INFO=
 ICECAST_PORT=
 ICECAST_PASSWORD=
 declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
-    ICE_DIR=() ICE_MOUNTS_XML=() ICE_ALIASES_XML=() ICE_RELAYS_XML=()
+    ICE_DIR=() ICE_MOUNTS_XML=() ICE_ALIASES_XML=() ICE_RELAYS_XML=() \
+    ICE_HEADERS_XML=()
 export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
 
 SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
@@ -285,6 +290,7 @@ _icecast_wait()
 start_icecast()
 {
 	local name=$1 dir port pw apw owner mounts='' aliases='' relays='' interval=''
+	local headers=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do
@@ -350,6 +356,15 @@ start_icecast()
     </mount>"
 			shift 3
 			;;
+		--cors)
+			[[ ${2:-} =~ ^(\*|https?://[A-Za-z0-9.:-]+)$ ]] ||
+			    fail "start_icecast: bad origin '${2:-}'"
+			headers="
+    <http-headers>
+        <header name=\"Access-Control-Allow-Origin\" value=\"$2\" />
+    </http-headers>"
+			shift 2
+			;;
 		*) fail "start_icecast: unknown option '$1'" ;;
 		esac
 	done
@@ -366,6 +381,7 @@ start_icecast()
 		[[ -n $mounts ]] || mounts=${ICE_MOUNTS_XML[$name]:-}
 		[[ -n $aliases ]] || aliases=${ICE_ALIASES_XML[$name]:-}
 		[[ -n $relays ]] || relays=${ICE_RELAYS_XML[$name]:-}
+		[[ -n $headers ]] || headers=${ICE_HEADERS_XML[$name]:-}
 	else
 		port=$(free_port) || fail "no free port for icecast $name"
 		pw=$(random_secret)
@@ -405,7 +421,7 @@ start_icecast()
         <port>$port</port>
         <bind-address>$ICE_EXTRA_BIND</bind-address>
     </listen-socket>}
-    <fileserve>1</fileserve>$mounts$relays
+    <fileserve>1</fileserve>$headers$mounts$relays
     <paths>
         <basedir>/usr/share/icecast2</basedir>
         <logdir>$dir/log</logdir>
@@ -435,6 +451,7 @@ EOF
 	ICE_MOUNTS_XML[$name]=$mounts
 	ICE_ALIASES_XML[$name]=$aliases
 	ICE_RELAYS_XML[$name]=$relays
+	ICE_HEADERS_XML[$name]=$headers
 	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
 	# icecast2 2.4.4 now and then crashes (SIGSEGV) while starting up,
 	# before it serves anything: that is the server, not relay, so start

@@ -75,7 +75,7 @@ check_object({
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
     listener_peak: "integer|null", listenback: "object|null",
-    edge_listeners: "integer|null"}; ".outputs"))
+    edge_listeners: "integer|null", cors_allow_origin: "string|null"}; ".outputs"))
 + (.edges | check_array({url: "string", mount: "string",
     reachable: "boolean", mount_listed: "boolean",
     listeners: "integer|null"}; ".edges"))
