@@ -291,30 +291,45 @@
 		var items = [];
 		var now = s.time ? new Date(s.time) : new Date();
 		var onAirAt = s.now && s.now.started_at;
-		if (history) {
-			history.events.forEach(function (ev) {
-				if (!ev.at || !sameDay(new Date(ev.at), now))
-					return;
-				if (ev.kind === 'on_air' && ev.at === onAirAt && ev.title === s.now.title)
-					return;
-				items.push({ at: ev.at, kind: ev.kind === 'error' ? 'failed' : 'past',
-				    name: ev.segment || (ev.text === 'live' ? 'live' : ev.text),
-				    title: ev.title, reason: ev.kind === 'error' ? ev.text : '' });
-			});
-		}
+		/* A failed request is also a programme error: show it once,
+		 * as the request (it has the title). */
+		var reasons = {};
 		(s.requests || []).forEach(function (r) {
-			if (r.state === 'failed' || (r.state === 'done' && r.reason))
+			if (r.state === 'failed' || (r.state === 'done' && r.reason)) {
 				items.push({ at: r.updated_at || r.starts_at, kind: r.state === 'failed' ? 'failed' : 'past',
 				    name: r.name + ' (request ' + r.id + ')', title: r.title,
 				    reason: r.reason });
-			else if (r.state === 'pending')
+				reasons[r.name + '|' + r.reason] = true;
+			} else if (r.state === 'pending') {
 				items.push({ at: r.starts_at, kind: 'next', name: r.name + ' (request ' + r.id + ')',
 				    title: r.title, reason: 'waiting' });
+			}
 		});
-		if (s.programme_error && !items.some(function (i) { return i.kind === 'failed' && i.reason === s.programme_error.text; }))
-			items.push({ at: s.programme_error.at, kind: 'failed',
-			    name: s.programme_error.segment || 'programme', title: '',
-			    reason: s.programme_error.text });
+		var errors = history ? history.events.filter(function (ev) {
+			return ev.kind === 'error';
+		}) : [];
+		if (s.programme_error)
+			errors.push({ at: s.programme_error.at, kind: 'error',
+			    segment: s.programme_error.segment, title: '',
+			    text: s.programme_error.text });
+		errors.forEach(function (ev) {
+			var key = (ev.segment || '') + '|' + ev.text;
+			if (reasons[key] || (ev.at && !sameDay(new Date(ev.at), now)))
+				return;
+			reasons[key] = true;
+			items.push({ at: ev.at, kind: 'failed', name: ev.segment || 'programme',
+			    title: ev.title, reason: ev.text });
+		});
+		if (history) {
+			history.events.forEach(function (ev) {
+				if (ev.kind !== 'on_air' || !ev.at || !sameDay(new Date(ev.at), now))
+					return;
+				if (ev.at === onAirAt && ev.title === s.now.title)
+					return;
+				items.push({ at: ev.at, kind: 'past',
+				    name: ev.segment || ev.text, title: ev.title, reason: '' });
+			});
+		}
 		items.push({ at: s.now.started_at, kind: 'now', name: s.now.segment || s.now.source,
 		    title: s.now.title + (s.now.artist ? ' – ' + s.now.artist : ''),
 		    until: s.now.ends_at });
@@ -408,8 +423,20 @@
 		} else {
 			c.setData(data);
 		}
-		var holder = $(id);
+		/* For tests and scrapers: how much the chart carries. */
+		var holder = $(id), values = 0, max = null;
+		data.slice(1).forEach(function (ys) {
+			ys.forEach(function (v) {
+				if (v === null || v === undefined)
+					return;
+				values++;
+				if (max === null || v > max)
+					max = v;
+			});
+		});
 		holder.setAttribute('data-points', String(data[0].length));
+		holder.setAttribute('data-values', String(values));
+		holder.setAttribute('data-max', max === null ? '' : String(max));
 		return c;
 	}
 	function renderHistory(h) {
