@@ -23,14 +23,18 @@
 
 #include "log.h"
 
-/* The lines themselves go to /dev/null: only the ring is under test. */
+/* The lines themselves go to /dev/null while a test runs (only the ring
+ * is under test); cmocka's own report needs stderr back after it. */
+static int saved_stderr = -1;
+
 static int
 quiet(void **state)
 {
 	int fd = open("/dev/null", O_WRONLY);
 
 	(void)state;
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+	saved_stderr = dup(STDERR_FILENO);
+	if (fd < 0 || saved_stderr < 0 || dup2(fd, STDERR_FILENO) < 0)
 		return -1;
 	close(fd);
 	log_configure(LOG_LEVEL_DEBUG, LOG_TARGET_STDERR);
@@ -141,13 +145,25 @@ test_threads(void **state)
 	assert_true(rounds > 0);
 }
 
+static int
+loud(void **state)
+{
+	(void)state;
+	if (saved_stderr >= 0) {
+		dup2(saved_stderr, STDERR_FILENO);
+		close(saved_stderr);
+		saved_stderr = -1;
+	}
+	return 0;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_levels_and_order, quiet),
-	    cmocka_unit_test_setup(test_wraps_and_cuts, quiet),
-	    cmocka_unit_test_setup(test_threads, quiet),
+	    cmocka_unit_test_setup_teardown(test_levels_and_order, quiet, loud),
+	    cmocka_unit_test_setup_teardown(test_wraps_and_cuts, quiet, loud),
+	    cmocka_unit_test_setup_teardown(test_threads, quiet, loud),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
