@@ -10,6 +10,7 @@
  *
  * Threads: see history.h.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include "history.h"
 #include "log.h"
+#include "strbuf.h"
 #include "util.h"
 
 /* One output during one minute: 20 bytes. */
@@ -356,74 +358,139 @@ jtime(int64_t wall_ns)
 	    util_format_iso8601(wall_ns, false, buf, sizeof(buf)));
 }
 
+/*
+ * The numeric arrays (up to 16 x 1440 x 5 numbers) are written as text
+ * straight into a strbuf and handed to cJSON as a raw item: a cJSON node
+ * per number would take ~100 bytes each, megabytes per request.
+ */
+
 /* Unix time in seconds, with milliseconds: what chart libraries take. */
-static cJSON *
-junix(int64_t wall_ns)
+static void
+put_unix(struct strbuf *sb, int64_t wall_ns)
 {
-	return cJSON_CreateNumber((double)(wall_ns / NS_PER_MS) / 1000.0);
+	int64_t ms = wall_ns / NS_PER_MS;
+
+	strbuf_printf(sb, "%" PRId64 ".%03d", ms / 1000, (int)(ms % 1000));
+}
+
+/* name as a JSON string (cleaned and escaped by cJSON). */
+static void
+put_string(struct strbuf *sb, const char *name)
+{
+	char clean[256], *text;
+	cJSON *str;
+
+	util_sanitize_text(clean, sizeof(clean), name);
+	str = cJSON_CreateString(clean);
+	text = str != NULL ? cJSON_PrintUnformatted(str) : NULL;
+	strbuf_puts(sb, text != NULL ? text : "\"\"");
+	free(text);
+	cJSON_Delete(str);
+}
+
+enum field { F_LISTENERS, F_CONNECTED, F_RECONNECTS, F_DROPPED, F_LAG };
+
+static void
+put_point(struct strbuf *sb, const struct minute_point *p, enum field f)
+{
+	if (p->samples == 0) {
+		strbuf_puts(sb, "null");
+		return;
+	}
+	switch (f) {
+	case F_LISTENERS:
+		if (p->listeners < 0)
+			strbuf_puts(sb, "null");
+		else
+			strbuf_printf(sb, "%" PRId32, p->listeners);
+		break;
+	case F_CONNECTED:
+		/* A share with two decimals, without float formatting. */
+		strbuf_printf(sb, "%g",
+		    (double)((p->connected * 100 + p->samples / 2) /
+			     p->samples) /
+			100.0);
+		break;
+	case F_RECONNECTS:
+		strbuf_printf(sb, "%" PRIu32, p->reconnects);
+		break;
+	case F_DROPPED:
+		strbuf_printf(sb, "%" PRIu32, p->dropped_bytes);
+		break;
+	case F_LAG:
+		if (p->lag_ms < 0)
+			strbuf_puts(sb, "null");
+		else
+			strbuf_printf(sb, "%" PRId32, p->lag_ms);
+		break;
+	}
+}
+
+static cJSON *
+raw_of(struct jctx *j, struct strbuf *sb)
+{
+	char *text = strbuf_take(sb);
+	cJSON *raw;
+
+	if (text == NULL) {
+		j->ok = false;
+		return NULL;
+	}
+	raw = cJSON_CreateRaw(text);
+	free(text);
+	return raw;
 }
 
 static cJSON *
 json_minutes(struct jctx *j, struct history *h)
 {
+	static const struct {
+		const char *key;
+		enum field f;
+	} fields[] = {
+	    {"listeners", F_LISTENERS},
+	    {"connected", F_CONNECTED},
+	    {"reconnects", F_RECONNECTS},
+	    {"dropped_bytes", F_DROPPED},
+	    {"lag_ms", F_LAG},
+	};
 	uint64_t first =
 	    h->n_minutes > HISTORY_MINUTES ? h->n_minutes - HISTORY_MINUTES : 0;
-	cJSON *o = cJSON_CreateObject(), *start = cJSON_CreateArray(), *outs;
+	struct strbuf sb = {0};
 	uint64_t m;
-	size_t i, idx;
+	size_t i, k;
+	bool any = false;
 
-	for (m = first; m < h->n_minutes; m++)
-		jpush(j, start, junix(h->minute_wall_ns[m % HISTORY_MINUTES]));
-	jadd(j, o, "start", start);
-	outs = cJSON_CreateArray();
+	strbuf_puts(&sb, "{\"start\":[");
+	for (m = first; m < h->n_minutes; m++) {
+		if (m > first)
+			strbuf_puts(&sb, ",");
+		put_unix(&sb, h->minute_wall_ns[m % HISTORY_MINUTES]);
+	}
+	strbuf_puts(&sb, "],\"outputs\":[");
 	for (i = 0; i < HISTORY_OUTPUTS; i++) {
 		const struct output_track *t = &h->out[i];
-		cJSON *to, *lis, *con, *rec, *drop, *lag;
 
 		if (!t->used)
 			continue;
-		to = cJSON_CreateObject();
-		lis = cJSON_CreateArray();
-		con = cJSON_CreateArray();
-		rec = cJSON_CreateArray();
-		drop = cJSON_CreateArray();
-		lag = cJSON_CreateArray();
-		for (m = first; m < h->n_minutes; m++) {
-			const struct minute_point *p;
-
-			idx = (size_t)(m % HISTORY_MINUTES);
-			p = &t->pts[idx];
-			if (p->samples == 0) {
-				jpush(j, lis, cJSON_CreateNull());
-				jpush(j, con, cJSON_CreateNull());
-				jpush(j, rec, cJSON_CreateNull());
-				jpush(j, drop, cJSON_CreateNull());
-				jpush(j, lag, cJSON_CreateNull());
-				continue;
+		strbuf_puts(&sb, any ? ",{\"name\":" : "{\"name\":");
+		any = true;
+		put_string(&sb, t->name);
+		for (k = 0; k < RELAY_ARRAY_LEN(fields); k++) {
+			strbuf_printf(&sb, ",\"%s\":[", fields[k].key);
+			for (m = first; m < h->n_minutes; m++) {
+				if (m > first)
+					strbuf_puts(&sb, ",");
+				put_point(&sb,
+				    &t->pts[(size_t)(m % HISTORY_MINUTES)],
+				    fields[k].f);
 			}
-			jpush(j, lis,
-			    p->listeners >= 0 ? cJSON_CreateNumber(p->listeners)
-					      : cJSON_CreateNull());
-			jpush(j, con,
-			    cJSON_CreateNumber(
-				round(100.0 * p->connected / p->samples) /
-				100.0));
-			jpush(j, rec, cJSON_CreateNumber(p->reconnects));
-			jpush(j, drop, cJSON_CreateNumber(p->dropped_bytes));
-			jpush(j, lag,
-			    p->lag_ms >= 0 ? cJSON_CreateNumber(p->lag_ms)
-					   : cJSON_CreateNull());
+			strbuf_puts(&sb, "]");
 		}
-		jadd(j, to, "name", jtext(t->name));
-		jadd(j, to, "listeners", lis);
-		jadd(j, to, "connected", con);
-		jadd(j, to, "reconnects", rec);
-		jadd(j, to, "dropped_bytes", drop);
-		jadd(j, to, "lag_ms", lag);
-		jpush(j, outs, to);
+		strbuf_puts(&sb, "}");
 	}
-	jadd(j, o, "outputs", outs);
-	return o;
+	strbuf_puts(&sb, "]}");
+	return raw_of(j, &sb);
 }
 
 static cJSON *
@@ -431,21 +498,33 @@ json_seconds(struct jctx *j, struct history *h)
 {
 	uint64_t first =
 	    h->n_seconds > HISTORY_SECONDS ? h->n_seconds - HISTORY_SECONDS : 0;
-	cJSON *o = cJSON_CreateObject(), *start = cJSON_CreateArray(),
-	      *peak = cJSON_CreateArray(), *rms = cJSON_CreateArray();
+	struct strbuf sb = {0};
+	const int16_t *arr;
 	uint64_t k;
-	size_t idx;
+	int pass;
 
+	strbuf_puts(&sb, "{\"start\":[");
 	for (k = first; k < h->n_seconds; k++) {
-		idx = (size_t)(k % HISTORY_SECONDS);
-		jpush(j, start, junix(h->second_wall_ns[idx]));
-		jpush(j, peak, cJSON_CreateNumber(h->peak_ddb[idx] / 10.0));
-		jpush(j, rms, cJSON_CreateNumber(h->rms_ddb[idx] / 10.0));
+		if (k > first)
+			strbuf_puts(&sb, ",");
+		put_unix(&sb, h->second_wall_ns[k % HISTORY_SECONDS]);
 	}
-	jadd(j, o, "start", start);
-	jadd(j, o, "peak_dbfs", peak);
-	jadd(j, o, "rms_dbfs", rms);
-	return o;
+	for (pass = 0; pass < 2; pass++) {
+		arr = pass == 0 ? h->peak_ddb : h->rms_ddb;
+		strbuf_puts(
+		    &sb, pass == 0 ? "],\"peak_dbfs\":[" : "],\"rms_dbfs\":[");
+		for (k = first; k < h->n_seconds; k++) {
+			int v = arr[k % HISTORY_SECONDS];
+
+			if (k > first)
+				strbuf_puts(&sb, ",");
+			/* Tenths of a dB as a decimal, exactly. */
+			strbuf_printf(&sb, "%s%d.%d", v < 0 ? "-" : "",
+			    abs(v) / 10, abs(v) % 10);
+		}
+	}
+	strbuf_puts(&sb, "]}");
+	return raw_of(j, &sb);
 }
 
 static cJSON *

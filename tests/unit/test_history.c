@@ -307,6 +307,46 @@ test_tracks_reused(void **state)
 	history_free(h);
 }
 
+/* Every track full for 24 h: the answer stays valid JSON and well under
+ * a megabyte (numbers are written as text, not as cJSON nodes). */
+static void
+test_full_answer(void **state)
+{
+	struct history *h = history_new(60 * NS_PER_SEC);
+	struct stats_snapshot *s = snap_new(HISTORY_OUTPUTS);
+	cJSON *root;
+	char *text;
+	int64_t m;
+	size_t i;
+
+	(void)state;
+	for (m = 0; m < HISTORY_MINUTES; m++) {
+		for (i = 0; i < HISTORY_OUTPUTS; i++) {
+			s->outputs[i].listeners = 1000 + m;
+			s->outputs[i].lag_ms = 1234;
+			s->outputs[i].connected = (m % 3) != 0;
+			s->outputs[i].reconnects += 1;
+		}
+		sample(h, s, m * 60 * NS_PER_SEC);
+	}
+	text = history_json(h, true);
+	assert_non_null(text);
+	assert_true(strlen(text) < 1024 * 1024);
+	root = cJSON_Parse(text);
+	free(text);
+	assert_non_null(root);
+	assert_int_equal(cJSON_GetArraySize(path(root, "minutes", "outputs")),
+	    HISTORY_OUTPUTS);
+	assert_true(point(root, HISTORY_OUTPUTS - 1, "listeners",
+			HISTORY_MINUTES - 1) == 1000 + HISTORY_MINUTES - 1);
+	assert_true(point(root, 3, "reconnects", 5) == 1);
+	assert_true(point(root, 3, "connected", 3) == 0);
+	assert_true(point(root, 3, "connected", 4) == 1);
+	cJSON_Delete(root);
+	free(s);
+	history_free(h);
+}
+
 int
 main(void)
 {
@@ -317,6 +357,7 @@ main(void)
 	    cmocka_unit_test(test_levels_per_second),
 	    cmocka_unit_test(test_events),
 	    cmocka_unit_test(test_tracks_reused),
+	    cmocka_unit_test(test_full_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
