@@ -57,6 +57,10 @@ static atomic_int_fast64_t lv_peak_cdb = -12000;
 static atomic_int_fast64_t lv_rms_cdb = -12000;
 static atomic_int_fast64_t lv_silent_ms;
 static atomic_uint_fast64_t lv_blocks;
+/* Per-encoding levels: own lock, try-locked by the engine. */
+static pthread_mutex_t enc_lv_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stats_encoding_level enc_lv[CONFIG_MAX_ENCODINGS];
+static size_t n_enc_lv;
 /* The loudest block since stats_levels_take_max() last ran. */
 static atomic_int_fast64_t lv_max_peak_cdb = -12000;
 static atomic_int_fast64_t lv_max_rms_cdb = -12000;
@@ -345,6 +349,30 @@ stats_levels_get(struct stats_levels *out)
 	out->silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;
 	out->blocks = atomic_load(&lv_blocks);
 	out->flowing = last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+}
+
+void
+stats_encoding_levels_publish(const struct stats_encoding_level *lv, size_t n)
+{
+	if (n > CONFIG_MAX_ENCODINGS)
+		n = CONFIG_MAX_ENCODINGS;
+	if (pthread_mutex_trylock(&enc_lv_lock) != 0)
+		return;
+	memcpy(enc_lv, lv, n * sizeof(*lv));
+	n_enc_lv = n;
+	pthread_mutex_unlock(&enc_lv_lock);
+}
+
+size_t
+stats_encoding_levels_get(struct stats_encoding_level *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&enc_lv_lock);
+	n = n_enc_lv < max ? n_enc_lv : max;
+	memcpy(out, enc_lv, n * sizeof(*out));
+	pthread_mutex_unlock(&enc_lv_lock);
+	return n;
 }
 
 void

@@ -221,6 +221,19 @@ void stats_levels_get(struct stats_levels *out);
  * the history sampler), then starts over. -120 when no block finished. */
 void stats_levels_take_max(double *peak_dbfs, double *rms_dbfs);
 
+/* Each encoding's levels after its conversion (encoder_levels), from the
+ * engine thread every metered block. publish never waits: when a reader
+ * holds the (separate, tiny) lock it skips this block. */
+struct stats_encoding_level {
+	char name[64];
+	double peak_dbfs;
+	double rms_dbfs;
+};
+void stats_encoding_levels_publish(
+    const struct stats_encoding_level *lv, size_t n);
+/* Copies up to max into out; returns how many. */
+size_t stats_encoding_levels_get(struct stats_encoding_level *out, size_t max);
+
 /* Programme. Two writers own two parts, so neither can overwrite the
  * other's fresher data with a stale copy: the engine sets what is on air
  * (everything but next[]), the planner sets next[]. */

@@ -137,22 +137,27 @@
 		row.querySelector('.m-pk').textContent = peak <= -120 ? '−∞' : peak.toFixed(1);
 		row.querySelector('.m-rm').textContent = rms <= -120 ? '−∞' : rms.toFixed(1);
 	}
-	/* Encodings: bytes now and a second ago give the rate; one that
-	 * stopped producing shows an empty, struck-out meter. */
+	/* Encodings: what each was fed after its own mix and resampling;
+	 * bytes now and a second ago give the rate, and one that stopped
+	 * producing shows an empty, struck-out meter. */
 	var encBytes = {}, encInfo = {};
-	var levelCount = 0, lastLevels = null;
+	var levelCount = 0;
 	function onLevels(lv) {
 		levelCount++;
 		body.setAttribute('data-levels', String(levelCount));
-		lastLevels = lv;
 		var live = lv.fresh && lv.flowing;
 		setMeter($('meter-programme'), live ? lv.peak_dbfs : -120,
 		    live ? lv.rms_dbfs : -120, live);
 		setText('st-silent', lv.silent_s > 0 ? duration(lv.silent_s) : 'not silent');
 		var now = Date.now();
 		(lv.encodings || []).forEach(function (e) {
-			var prev = encBytes[e.name];
 			var info = encInfo[e.name] || (encInfo[e.name] = {});
+			info.peak = e.peak_dbfs;
+			info.rms = e.rms_dbfs;
+			info.seen = levelCount;
+			if (typeof e.bytes !== 'number')
+				return;
+			var prev = encBytes[e.name];
 			if (prev) {
 				var dt = (now - prev.t) / 1000;
 				info.kbps = dt > 0 ? (e.bytes - prev.b) * 8 / 1000 / dt : 0;
@@ -162,12 +167,12 @@
 		});
 		Object.keys(encInfo).forEach(function (name) {
 			var info = encInfo[name];
+			if (info.seen === undefined)
+				return;
 			var row = meterRow('meter-enc-' + name.replace(/[^A-Za-z0-9_-]/g, '_'),
 			    'Encoding ' + name);
-			var on = live && info.producing !== false;
-			setMeter(row, on ? lv.peak_dbfs : -120, on ? lv.rms_dbfs : -120, on);
-			row.title = info.kbps !== undefined
-			    ? Math.round(info.kbps) + ' kbit/s' : '';
+			var on = live && info.seen === levelCount && info.producing !== false;
+			setMeter(row, on ? info.peak : -120, on ? info.rms : -120, on);
 			var n = row.querySelector('.m-name');
 			var label = 'Encoding ' + name + (info.desc ? ' · ' + info.desc : '') +
 			    (info.kbps !== undefined ? ' · ' + Math.round(info.kbps) + ' kbit/s' : '');

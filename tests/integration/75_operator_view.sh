@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # 75 operator view: /operator in real headless Chromium (status_cdp.py).
-#  - Read-only without the token: the meters move with the tone (peak near
-#    the tone's -12 dBFS, 10 level events a second), the controls are not
+#  - Read-only without the token: the meters (programme, and each encoding
+#    after its mix and resampling) move with the tone (peak near the
+#    tone's -12 dBFS, 10 level events a second), the controls are not
 #    in the page at all, an API segment that failed at its start (a feed
 #    nobody serves) is in the timeline marked FAILED with relay's reason, and the charts (uPlot)
 #    carry data after a short run: listeners per mount (a listener is
@@ -11,7 +12,7 @@
 #    shortened to 1 s (RELAY_TEST_HISTORY_MINUTE_MS) so that they pass.
 #  - With the token: a wrong token is refused (403 shown, no controls); the
 #    right one unlocks them. "Play a file now" with a silent file, after
-#    its confirmation, answers 202 and the meters stop (-inf); "Skip"
+#    its confirmation, answers 202 and every meter stops (-inf); "Skip"
 #    answers 200 and the tone moves them again; "Reload" answers 200 and
 #    the page shows the reload; "Set the title" changes the live title.
 #  - /api/history has the documented shape; a plain /api/events stream
@@ -98,7 +99,8 @@ chart_has() { printf "Number((document.getElementById('%s') || {dataset: {}}).da
     wait "Number(document.body.dataset.levels) >= 10" 10 \
     wait "Number($meter.peak) > -14 && Number($meter.peak) < -10" 5 \
     eval "$meter.peak" \
-    wait "document.querySelectorAll('.meter').length >= 3" 5 \
+    wait "document.querySelectorAll('.meter').length === 3" 5 \
+    wait "[...document.querySelectorAll('.meter')].every(m => Number(m.dataset.peak) > -14 && Number(m.dataset.peak) < -10)" 5 \
     wait "document.getElementById('controls') === null && document.querySelector('#controls-slot form') === null" \
     wait "[...document.querySelectorAll('#timeline li[data-kind=failed] .reason')].some(e => e.textContent === $reason_js)" 10 \
     wait "$(chart_has chart-listeners 3) && Number(document.getElementById('chart-listeners').dataset.max) >= 1" 15 \
@@ -134,13 +136,13 @@ mapfile -t yes < <(confirm_send)
     "${yes[@]}" \
     wait "$answer.dataset.code === '202'" 10 \
     eval "$answer.textContent" \
-    wait "Number($meter.peak) <= -100 && Number($meter.rms) <= -100" 10 \
+    wait "[...document.querySelectorAll('.meter')].every(m => Number(m.dataset.peak) <= -100 && Number(m.dataset.rms) <= -100)" 10 \
     eval "$meter.peak" \
     eval "$(js_click 'form[data-action=skip] button')" \
     "${yes[@]}" \
     wait "$answer.dataset.code === '200'" 10 \
     eval "$answer.textContent" \
-    wait "Number($meter.peak) > -14" 10 \
+    wait "[...document.querySelectorAll('.meter')].every(m => Number(m.dataset.peak) > -14)" 10 \
     eval "$(js_click 'form[data-action=reload] button')" \
     "${yes[@]}" \
     wait "$answer.dataset.code === '200'" 35 \
