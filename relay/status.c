@@ -4,9 +4,10 @@
  * listens, routes, enforces the limits, sets the response headers, checks
  * the control API's bearer token and runs the event streams; what it
  * serves is built elsewhere: status_json.c (/api/status and the events'
- * payload), status_metrics.c (/metrics), status_page.c (/ and /embed),
- * status_rules.c (/healthz), control.c (the control endpoints). See
- * status.h and docs/status-api.md.
+ * payload), status_metrics.c (/metrics), status_page.c (/, /embed and
+ * /operator), history.c (/api/history, sampled here by the watchdog
+ * thread), status_rules.c (/healthz), control.c (the control endpoints).
+ * See status.h and docs/status-api.md.
  *
  * DESIGN
  * Everything shown comes from one stats_snapshot() per request (a short
@@ -23,10 +24,13 @@
  * it would stall every other client. With a thread per connection the
  * callback simply waits on its own socket for 1 s ticks (POLLRDHUP: a
  * client that goes ends the stream and frees its slot at once; the
- * socket shutdown of MHD_stop_daemon ends it too). Memory stays bounded:
- * at most STATUS_MAX_CONNECTIONS connections (threads with 256 KiB
- * stacks). A request is small: headers and URL must fit in
- * STATUS_MEMORY_LIMIT_BYTES (libmicrohttpd answers 431 / 414 itself).
+ * socket shutdown of MHD_stop_daemon ends it too). An operator page's
+ * stream (?levels=1) ticks every 100 ms: a small levels event from
+ * lock-free counters each tick, the state still looked at once a second.
+ * Memory stays bounded: at most STATUS_MAX_CONNECTIONS connections
+ * (threads with 256 KiB stacks). A request is small: headers and URL
+ * must fit in STATUS_MEMORY_LIMIT_BYTES (libmicrohttpd answers 431 / 414
+ * itself).
  *
  * Slots (docs/reliability.md): libmicrohttpd's timeout is an idle timer
  * that every byte restarts, so a slow-loris could hold every connection.
