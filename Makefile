@@ -106,6 +106,15 @@ WWW_VENDOR := /vendor/$(PLAYER_NPM).min.js=$(call PLAYER_JS,main) \
 	$(foreach c,$(PLAYER_CHUNKS),/vendor/$(notdir $(call PLAYER_JS,$(c)))=$(call PLAYER_JS,$(c))) \
 	/vendor/$(PLAYER_NPM)-LICENSE.txt=$(PLAYER_DIR)/LICENSE \
 	/vendor/$(notdir $(call PLAYER_JS,main)).LICENSE.txt=$(call PLAYER_JS,main).LICENSE.txt
+
+# uPlot (the operator page's charts) comes from the npm registry at build
+# time, pinned by version and checked against the registry's integrity
+# hash; only its two dist files are embedded, never committed.
+UPLOT_VERSION := 1.6.32
+UPLOT_INTEGRITY := sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
+VENDOR := build/vendor
+VENDOR_FILES := $(VENDOR)/uPlot.iife.min.js $(VENDOR)/uPlot.min.css
+WWW_FILES += $(VENDOR_FILES)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -164,6 +173,24 @@ $(BUILD)/gen/www_assets.c: $(WWW_FILES) $(PLAYER_DIR)/.unpacked \
 $(PLAYER_DIR)/.unpacked: relay/www_vendor.sh
 	$(Q)sh relay/www_vendor.sh build/vendor $(PLAYER_NPM) \
 		$(PLAYER_VERSION) $(PLAYER_INTEGRITY)
+	$(Q)touch $@
+
+# npm pack fetches the tarball (or takes it from npm's cache: offline
+# builds work once it was fetched); the hash must match before anything in
+# it is used.
+$(VENDOR)/uplot-$(UPLOT_VERSION).tgz:
+	@mkdir -p $(VENDOR)
+	@echo "  NPM     uplot@$(UPLOT_VERSION)"
+	$(Q)npm pack --silent --prefer-offline --pack-destination $(VENDOR) \
+		uplot@$(UPLOT_VERSION) >/dev/null
+	$(Q)got="sha512-$$(openssl dgst -sha512 -binary $@ | base64 -w0)"; \
+	if [ "$$got" != "$(UPLOT_INTEGRITY)" ]; then \
+		echo "uplot@$(UPLOT_VERSION): integrity $$got," \
+		    "expected $(UPLOT_INTEGRITY)" >&2; rm -f $@; exit 1; fi
+
+$(VENDOR_FILES): $(VENDOR)/uplot-$(UPLOT_VERSION).tgz
+	$(Q)tar -xzf $< -C $(VENDOR) --strip-components=2 \
+		package/dist/$(notdir $@)
 	$(Q)touch $@
 
 $(BUILD)/obj/www_assets.o: $(BUILD)/gen/www_assets.c | pkgcheck

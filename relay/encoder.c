@@ -37,6 +37,7 @@
 
 #include "convert.h"
 #include "encoder.h"
+#include "level.h"
 #include "packet.h"
 #include "util.h"
 
@@ -84,6 +85,10 @@ struct encoder {
 	size_t mix_cap_frames;
 	float *rs_buf; /* rs_cap_frames * rs_channels */
 	size_t rs_cap_frames;
+
+	/* What this encoding is fed after conversion, metered like the
+	 * programme (operator page): a broken mix or resampler shows. */
+	struct level_meter meter;
 
 	struct stream_headers *headers; /* current header set (owned ref) */
 	int64_t samples;		/* submitted at the encoding rate */
@@ -244,6 +249,7 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 	 * Conversion buffers. Chunks are at most ENCODER_CHUNK_FRAMES input
 	 * frames; the resampler's worst case for that bounds its output.
 	 */
+	level_init(&enc->meter, enc->rate_hz, enc->channels, -120.0);
 	convert_mix_init(&enc->mix, in_channels, CONVERT_ORDER_PROGRAMME,
 	    enc->channels, CONVERT_ORDER_VORBIS);
 	enc->mix_needed = !convert_mix_is_copy(&enc->mix);
@@ -419,6 +425,7 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 		}
 		if (out_n == 0)
 			continue;
+		(void)level_feed(&enc->meter, src, out_n);
 		submit(enc, src, out_n);
 		rc = drain(enc, cb, arg, NULL);
 		if (rc < 0 && first_err == 0)
@@ -483,6 +490,13 @@ struct stream_headers *
 encoder_headers(struct encoder *enc)
 {
 	return enc != NULL ? enc->headers : NULL;
+}
+
+void
+encoder_levels(const struct encoder *enc, double *peak_dbfs, double *rms_dbfs)
+{
+	*peak_dbfs = enc != NULL ? enc->meter.peak_dbfs : -120.0;
+	*rms_dbfs = enc != NULL ? enc->meter.rms_dbfs : -120.0;
 }
 
 int64_t

@@ -147,6 +147,14 @@ count_listeners(struct stats_snapshot *out)
 			out->listeners += out->edges[j].listeners;
 	}
 }
+static atomic_uint_fast64_t lv_blocks;
+/* Per-encoding levels: own lock, try-locked by the engine. */
+static pthread_mutex_t enc_lv_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stats_encoding_level enc_lv[CONFIG_MAX_ENCODINGS];
+static size_t n_enc_lv;
+/* The loudest block since stats_levels_take_max() last ran. */
+static atomic_int_fast64_t lv_max_peak_cdb = -12000;
+static atomic_int_fast64_t lv_max_rms_cdb = -12000;
 
 void
 stats_configure(const struct config *cfg)
@@ -496,12 +504,68 @@ stats_input_set_error(const char *error)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Lock-free maximum: the engine thread never waits. */
+static void
+raise_max(atomic_int_fast64_t *m, int_fast64_t v)
+{
+	int_fast64_t cur = atomic_load(m);
+
+	while (v > cur && !atomic_compare_exchange_weak(m, &cur, v))
+		;
+}
+
 void
 stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s)
 {
 	atomic_store(&lv_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
 	atomic_store(&lv_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
 	atomic_store(&lv_silent_ms, (int_fast64_t)llround(silent_s * 1000.0));
+	atomic_fetch_add(&lv_blocks, 1);
+	raise_max(&lv_max_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
+	raise_max(&lv_max_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
+}
+
+void
+stats_levels_get(struct stats_levels *out)
+{
+	int64_t last = atomic_load(&in_last_frame_mono_ns);
+
+	out->peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
+	out->rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
+	out->silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;
+	out->blocks = atomic_load(&lv_blocks);
+	out->flowing = last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+}
+
+void
+stats_encoding_levels_publish(const struct stats_encoding_level *lv, size_t n)
+{
+	if (n > CONFIG_MAX_ENCODINGS)
+		n = CONFIG_MAX_ENCODINGS;
+	if (pthread_mutex_trylock(&enc_lv_lock) != 0)
+		return;
+	memcpy(enc_lv, lv, n * sizeof(*lv));
+	n_enc_lv = n;
+	pthread_mutex_unlock(&enc_lv_lock);
+}
+
+size_t
+stats_encoding_levels_get(struct stats_encoding_level *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&enc_lv_lock);
+	n = n_enc_lv < max ? n_enc_lv : max;
+	memcpy(out, enc_lv, n * sizeof(*out));
+	pthread_mutex_unlock(&enc_lv_lock);
+	return n;
+}
+
+void
+stats_levels_take_max(double *peak_dbfs, double *rms_dbfs)
+{
+	*peak_dbfs = (double)atomic_exchange(&lv_max_peak_cdb, -12000) / 100.0;
+	*rms_dbfs = (double)atomic_exchange(&lv_max_rms_cdb, -12000) / 100.0;
 }
 
 void

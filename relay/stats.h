@@ -294,6 +294,33 @@ void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */
 void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
 
+/* The programme's levels alone, read without the mutex (atomics): what
+ * the 10 Hz level stream of the operator page sends. */
+struct stats_levels {
+	double peak_dbfs; /* last ~100 ms block */
+	double rms_dbfs;
+	double silent_s;
+	uint64_t blocks; /* blocks metered since start: unchanged = stale */
+	bool flowing;	 /* input frames arrived within the last second */
+};
+void stats_levels_get(struct stats_levels *out);
+/* The loudest block's peak and RMS since the previous call (one reader:
+ * the history sampler), then starts over. -120 when no block finished. */
+void stats_levels_take_max(double *peak_dbfs, double *rms_dbfs);
+
+/* Each encoding's levels after its conversion (encoder_levels), from the
+ * engine thread every metered block. publish never waits: when a reader
+ * holds the (separate, tiny) lock it skips this block. */
+struct stats_encoding_level {
+	char name[64];
+	double peak_dbfs;
+	double rms_dbfs;
+};
+void stats_encoding_levels_publish(
+    const struct stats_encoding_level *lv, size_t n);
+/* Copies up to max into out; returns how many. */
+size_t stats_encoding_levels_get(struct stats_encoding_level *out, size_t max);
+
 /* Programme. Two writers own two parts, so neither can overwrite the
  * other's fresher data with a stale copy: the engine sets what is on air
  * (everything but next[]), the planner sets next[]. */

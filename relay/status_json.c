@@ -418,6 +418,51 @@ status_json_event(const struct stats_snapshot *s,
 	return ev;
 }
 
+char *
+status_json_levels(
+    const struct stats_levels *lv, bool fresh, const struct stats_snapshot *s)
+{
+	struct stats_encoding_level enc[CONFIG_MAX_ENCODINGS];
+	struct jctx j = {.ok = true};
+	cJSON *root, *a, *o;
+	char *json, *ev = NULL;
+	size_t i, k, n;
+
+	root = cJSON_CreateObject();
+	if (root == NULL)
+		return NULL;
+	jadd(&j, root, "peak_dbfs", jtenths(lv->peak_dbfs, -120.0));
+	jadd(&j, root, "rms_dbfs", jtenths(lv->rms_dbfs, -120.0));
+	jadd(&j, root, "silent_s", jtenths(lv->silent_s, 0.0));
+	jadd(&j, root, "flowing", cJSON_CreateBool(lv->flowing));
+	jadd(&j, root, "fresh", cJSON_CreateBool(fresh));
+	n = stats_encoding_levels_get(enc, CONFIG_MAX_ENCODINGS);
+	a = cJSON_CreateArray();
+	for (i = 0; i < n; i++) {
+		o = cJSON_CreateObject();
+		jadd(&j, o, "name", jtext(enc[i].name));
+		jadd(&j, o, "peak_dbfs", jtenths(enc[i].peak_dbfs, -120.0));
+		jadd(&j, o, "rms_dbfs", jtenths(enc[i].rms_dbfs, -120.0));
+		/* Bytes come with the snapshot, about once a second. */
+		for (k = 0; s != NULL && k < s->n_encodings &&
+			    k < CONFIG_MAX_ENCODINGS;
+		     k++)
+			if (strcmp(s->encodings[k].name, enc[i].name) == 0)
+				jadd(&j, o, "bytes",
+				    jcount(s->encodings[k].bytes));
+		jpush(&j, a, o);
+	}
+	jadd(&j, root, "encodings", a);
+	json = j.ok ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	if (json == NULL)
+		return NULL;
+	if (asprintf(&ev, "event: levels\ndata: %s\n\n", json) < 0)
+		ev = NULL;
+	free(json);
+	return ev;
+}
+
 uint64_t
 status_json_digest(
     const struct stats_snapshot *s, const struct status_settings *set)
