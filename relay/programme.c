@@ -39,6 +39,7 @@
 #include "programme.h"
 #include "source.h"
 #include "stats.h"
+#include "tls.h"
 
 #define MOD "programme"
 #define PLANNED_MAX 64
@@ -84,6 +85,7 @@ struct programme {
 	struct stats_request requests[STATS_MAX_REQUESTS]; /* newest first */
 	size_t n_requests;
 	uint64_t next_request_id;
+	struct tls_config feed_tls; /* [tls], for https stream sources */
 };
 
 /* What makes a segment play differently: its definition, not its index. */
@@ -295,7 +297,13 @@ programme_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (tls_config_copy(&p->feed_tls, &cfg->tls) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(p);
+		return NULL;
+	}
 	if (load_schedule(cfg, &p->schedule, err, errlen) < 0) {
+		tls_config_clear(&p->feed_tls);
 		free(p);
 		return NULL;
 	}
@@ -313,6 +321,7 @@ programme_free(struct programme *p)
 	if (p == NULL)
 		return;
 	schedule_free(p->schedule);
+	tls_config_clear(&p->feed_tls);
 	free(p);
 }
 
@@ -413,10 +422,20 @@ programme_reload(struct programme *p, const struct config *cfg, char *err,
     size_t errlen, char *summary, size_t summary_len)
 {
 	struct schedule *next = NULL;
+	struct tls_config tls;
 	char kept[160];
 
-	if (load_schedule(cfg, &next, err, errlen) < 0)
+	if (tls_config_copy(&tls, &cfg->tls) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (load_schedule(cfg, &next, err, errlen) < 0) {
+		tls_config_clear(&tls);
 		return -EINVAL;
+	}
+	/* Sources already open keep the copy they made. */
+	tls_config_clear(&p->feed_tls);
+	p->feed_tls = tls;
 	schedule_free(p->schedule);
 	p->schedule = next;
 	p->next_published_ns = 0;
@@ -518,6 +537,7 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	    .path = seg->path,
 	    .order = seg->order,
 	    .url = seg->url,
+	    .tls = &p->feed_tls,
 	    .frequency_hz = seg->frequency_hz,
 	    .level_dbfs = seg->level_dbfs,
 	    .skip_ns = from - occ->start_wall_ns,
@@ -964,6 +984,7 @@ programme_play(struct programme *p, const struct programme_request *req,
 	    .path = req->path,
 	    .order = SCHEDULE_ORDER_SEQUENTIAL,
 	    .url = req->url,
+	    .tls = &p->feed_tls,
 	    .frequency_hz = req->frequency_hz,
 	    .level_dbfs = req->level_dbfs,
 	};

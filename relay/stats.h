@@ -60,6 +60,17 @@ struct stats_output {
 	int64_t listeners;
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
 	char server_title[STATS_TEXT];
+	/* TLS (icecast with tls = yes): the trust settings, for the poller's
+	 * https requests, and what the server showed on the last verified
+	 * connection ("" / 0 before the first). */
+	bool tls;
+	char tls_ca_file[512];
+	char tls_ca_dir[512];
+	char tls_client_cert[512];
+	int tls_min_version; /* enum tls_version */
+	char tls_subject[256];
+	char tls_issuer[256];
+	int64_t tls_not_after_wall_ns;
 };
 
 struct stats_encoding {
@@ -192,6 +203,10 @@ void stats_output_inc_reconnects(int id);
 /* From the Icecast poller. listeners < 0: unknown. title may be NULL. */
 void stats_output_set_server(
     int id, bool reachable, bool listed, int64_t listeners, const char *title);
+/* The certificate a TLS output's server showed on the connection just
+ * verified: subject, issuer (RFC 2253 text), expiry. */
+void stats_output_set_tls_peer(
+    int id, const char *subject, const char *issuer, int64_t not_after_wall_ns);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 
