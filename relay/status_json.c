@@ -175,6 +175,29 @@ json_encodings(struct jctx *j, const struct stats_snapshot *s)
 	return a;
 }
 
+/* The certificate a TLS output's server showed on its last verified
+ * connection; null before the first one (and for other outputs). */
+static cJSON *
+json_tls_cert(struct jctx *j, const struct stats_snapshot *s, size_t i)
+{
+	const struct stats_output *out = &s->outputs[i];
+	cJSON *o;
+
+	if (!out->tls || out->tls_not_after_wall_ns <= 0)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "subject", jtext(out->tls_subject));
+	jadd(j, o, "issuer", jtext(out->tls_issuer));
+	jadd(j, o, "not_after", jtime(out->tls_not_after_wall_ns));
+	jadd(j, o, "expires_in_s",
+	    cJSON_CreateNumber(
+		(double)((out->tls_not_after_wall_ns - s->now_wall_ns) /
+			 NS_PER_SEC)));
+	jadd(j, o, "expires_soon",
+	    cJSON_CreateBool(status_rules_tls_expiring(s, i)));
+	return o;
+}
+
 static cJSON *
 json_outputs(struct jctx *j, const struct stats_snapshot *s,
     const struct status_settings *set)
@@ -216,6 +239,8 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		    ice && out->listener_peak >= 0
 			? cJSON_CreateNumber((double)out->listener_peak)
 			: cJSON_CreateNull());
+		jadd(j, o, "tls", cJSON_CreateBool(out->tls));
+		jadd(j, o, "tls_certificate", json_tls_cert(j, s, i));
 		jpush(j, a, o);
 	}
 	return a;

@@ -124,6 +124,8 @@ enum ofield {
 	OF_LISTED,
 	OF_LISTENERS,
 	OF_PEAK,
+	OF_TLS,
+	OF_TLS_EXPIRY,
 };
 
 /* The per-output families, in the order /metrics lists them. */
@@ -151,6 +153,12 @@ static const struct output_metric {
 	"Listeners Icecast reports on the output's mount.", OF_LISTENERS},
     {"relay_listener_peak", "gauge",
 	"Most listeners seen on the mount since relay started.", OF_PEAK},
+    {"relay_output_tls", "gauge",
+	"1 when the output speaks verified TLS to its Icecast server.", OF_TLS},
+    {"relay_tls_cert_expiry_seconds", "gauge",
+	"Seconds until the certificate a TLS output's server showed on its "
+	"last connection expires (negative: expired); warn below 14 days.",
+	OF_TLS_EXPIRY},
 };
 
 static void
@@ -200,6 +208,18 @@ metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 			if (!ice || o->listener_peak < 0)
 				continue;
 			v = (double)o->listener_peak;
+			break;
+		case OF_TLS:
+			if (!ice)
+				continue;
+			v = o->tls;
+			break;
+		case OF_TLS_EXPIRY:
+			if (!o->tls || o->tls_not_after_wall_ns <= 0)
+				continue;
+			v = (double)((o->tls_not_after_wall_ns -
+					 s->now_wall_ns) /
+				     NS_PER_SEC);
 			break;
 		default:
 			continue;
