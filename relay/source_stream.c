@@ -91,6 +91,7 @@ struct source_stream {
 	int channels;
 	bool https;	 /* the URL asked for TLS: redirects must keep it */
 	char trust[600]; /* whom https trusts, for messages */
+	char client_cert[256]; /* the one we present, or "none" */
 
 	CURLM *multi;
 	CURL *easy;
@@ -395,6 +396,21 @@ transfer_finished(struct source_stream *st)
 		    st->trust);
 		return;
 	}
+	/* TLS 1.3 finishes the client's side of the handshake before the
+	 * server judges its certificate, so a refusal then shows as a
+	 * connection closed before any HTTP answer. */
+	if (st->https && st->status_code == 0 &&
+	    (st->result == CURLE_RECV_ERROR || st->result == CURLE_SEND_ERROR ||
+		st->result == CURLE_GOT_NOTHING ||
+		st->result == CURLE_COULDNT_CONNECT)) {
+		stream_end(st, STREAM_END_CURL,
+		    "%s: TLS session closed by the server before any HTTP "
+		    "answer: did it refuse our client certificate (%s)? (%s)",
+		    st->shown, st->client_cert,
+		    st->curl_err[0] != '\0' ? st->curl_err
+					    : curl_easy_strerror(st->result));
+		return;
+	}
 	stream_end(st, STREAM_END_CURL, "%s: %s", st->shown,
 	    st->curl_err[0] != '\0' ? st->curl_err
 				    : curl_easy_strerror(st->result));
@@ -688,11 +704,19 @@ source_stream_open(const char *url, const struct tls_config *tls,
 	st->link = -1;
 	/* An https feed never follows a redirect to plain http. */
 	st->https = strncasecmp(url, "https://", 8) == 0;
-	if (tls != NULL)
-		tls_trust_text(tls, st->trust, sizeof(st->trust));
-	else
+	util_strlcpy(st->client_cert, "none", sizeof(st->client_cert));
+	if (tls != NULL) {
+		char trust[600];
+		snprintf(st->trust, sizeof(st->trust), "%s; TLS %s or later",
+		    tls_trust_text(tls, trust, sizeof(trust)),
+		    tls_version_name(tls->min_version));
+		if (tls->client_cert != NULL)
+			util_strlcpy(st->client_cert, tls->client_cert,
+			    sizeof(st->client_cert));
+	} else {
 		util_strlcpy(
 		    st->trust, "the system CA store", sizeof(st->trust));
+	}
 	st->url = strdup(url);
 	st->shown = url_without_credentials(url);
 	st->rx = malloc(STREAM_RX_BYTES);
