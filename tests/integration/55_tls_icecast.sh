@@ -70,6 +70,9 @@ assert_between "$freq" 990 1010 "tone heard over https (Hz)"
 
 status=$(curl -sf "http://127.0.0.1:$status_port/api/status") ||
     fail "no /api/status"
+problems=$(jq -c -f "$TOPDIR/tests/tools/status_schema.jq" <<<"$status") ||
+    fail "jq could not check the schema"
+[[ $problems == "[]" ]] || fail "/api/status schema: $problems"
 jq -e '.outputs[0].tls == true' <<<"$status" >/dev/null ||
     fail "/api/status does not show the output as TLS"
 jq -e '.outputs[0].tls_certificate.subject == "CN=server"' <<<"$status" \

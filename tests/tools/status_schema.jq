@@ -72,7 +72,13 @@ check_object({
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
-    listener_peak: "integer|null"}; ".outputs"))
+    listener_peak: "integer|null", tls: "boolean",
+    tls_certificate: "object|null"}; ".outputs"))
++ [.outputs[]? | select(.tls_certificate != null)
+    | .name as $n | .tls_certificate
+    | check_object({subject: "string", issuer: "string", not_after: "time",
+        expires_in_s: "integer", expires_soon: "boolean"};
+        ".outputs[\($n)].tls_certificate")[]]
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",
