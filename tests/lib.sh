@@ -279,7 +279,7 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner mounts= tls_pem= tls_xml= tls_port=
+	local name=$1 dir port pw apw owner mounts='' tls_pem='' tls_xml='' tls_port=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do
