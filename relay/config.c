@@ -641,6 +641,8 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 	s->header_line = ps->section_line;
 	if (kind == SEC_INPUT)
 		ps->cfg->input.line = ps->section_line;
+	if (kind == SEC_TLS)
+		ps->cfg->tls_line = ps->section_line;
 	if (kind == SEC_ENCODING) {
 		struct encoding_config *e = &ps->cfg->encodings[n_kind];
 		apply_defaults(e, SEC_ENCODING);

@@ -199,6 +199,7 @@ struct config {
 	struct status_config status;
 	struct schedule_config schedule;
 	struct tls_config tls; /* [tls]: outputs and feeds inherit it */
+	int tls_line;	       /* of the [tls] header, for messages (0: none) */
 };
 
 /* Loads and validates path. On success *out is owned (config_free). On

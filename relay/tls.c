@@ -409,6 +409,35 @@ out:
 }
 
 int
+tls_file_first_expiry(const char *path, char *subject, size_t subject_len,
+    int64_t *not_after_wall_ns)
+{
+	X509 *x;
+	BIO *bio;
+	int rc, n = 0;
+	int64_t t;
+
+	*not_after_wall_ns = 0;
+	subject[0] = '\0';
+	bio = open_bio(path, &rc);
+	if (bio == NULL)
+		return rc < 0 ? rc : -ENOMEM;
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		t = asn1_time_wall_ns(X509_get0_notAfter(x));
+		if (n == 0 || t < *not_after_wall_ns) {
+			*not_after_wall_ns = t;
+			name_text(
+			    X509_get_subject_name(x), subject, subject_len);
+		}
+		X509_free(x);
+		n++;
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	return n > 0 ? 0 : -ENOENT;
+}
+
+int
 tls_curl_setup(
     void *curl_easy, const struct tls_config *t, char *why, size_t whylen)
 {

@@ -69,6 +69,12 @@ RELAY_MUST_CHECK int tls_verify_chain(const struct tls_config *t,
 RELAY_MUST_CHECK int tls_curl_setup(
     void *curl_easy, const struct tls_config *t, char *why, size_t whylen);
 
+/* Of the certificates in the PEM file path, the one that expires first:
+ * its subject (RFC 2253) and notAfter. 0, -ENOENT (no certificate in it)
+ * or another negative errno (cannot read it). For --check. */
+RELAY_MUST_CHECK int tls_file_first_expiry(const char *path, char *subject,
+    size_t subject_len, int64_t *not_after_wall_ns);
+
 /* Deep copy (dst owned: tls_config_clear). 0 or -ENOMEM. */
 RELAY_MUST_CHECK int tls_config_copy(
     struct tls_config *dst, const struct tls_config *src);

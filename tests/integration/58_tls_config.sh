@@ -8,7 +8,8 @@
 # an output that does not speak TLS, tls_min_version 1.3 reaching an Icecast
 # output (libshout cannot enforce it), an unknown version, and any attempt
 # to switch verification off (there is no such key). A good [tls] setup
-# passes and --check names whom each output trusts. All cases run; every
+# passes and --check names whom each output trusts; a client certificate
+# that expires within 14 days draws a --check warning. All cases run; every
 # mismatch is listed before the test fails.
 #
 # timeout: 60
@@ -144,6 +145,26 @@ if [[ $rc -ne 0 ]]; then
 elif ! grep -qF "(trusts ca_file $pki/ca.crt, client certificate $pki/client.pem)" \
     "$T/good.out"; then
 	problems+=("good: --check does not name the trust: $(cat "$T/good.out")")
+fi
+
+# A client certificate that expires in 3 days: valid, but --check warns
+# (exit 0) with the file, the subject and the date.
+tls_cert "$pki" ca soon "DNS:relay.example" \
+    "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" \
+    "$(date -u -d '+3 days' +%Y%m%d%H%M%SZ)"
+write soon <<EOF
+[tls]
+ca_file = pki/ca.crt
+client_cert = pki/soon.pem
+EOF
+rc=0
+"$RELAY" --check -c "$T/soon.conf" >"$T/soon.out" 2>&1 </dev/null || rc=$?
+SANITIZER_FILES+=("$T/soon.out")
+if [[ $rc -ne 0 ]]; then
+	problems+=("soon: exit $rc: $(head -c 300 "$T/soon.out")")
+elif ! grep -qE "soon.conf:11: \[tls\] client_cert: warning: the certificate CN=soon in $pki/soon.pem expires on [0-9T:-]+Z \(within 14 days\): renew it" \
+    "$T/soon.out"; then
+	problems+=("soon: no expiry warning: $(cat "$T/soon.out")")
 fi
 
 if ((${#problems[@]} > 0)); then
