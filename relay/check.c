@@ -116,6 +116,24 @@ check_segments(const struct config *cfg, const struct schedule *s, FILE *errs)
 				source_close(src);
 				continue;
 			}
+		} else if (seg->source == SCHEDULE_SOURCE_STREAM) {
+			/* A feed's own CA or client certificate, read the way
+			 * config_load() reads [tls]'s. */
+			struct tls_config t = {
+			    .ca_file = seg->ca_file,
+			    .ca_dir = seg->ca_dir,
+			    .client_cert = seg->client_cert,
+			};
+			const char *key;
+
+			if (tls_config_check(&t, &key, err, sizeof(err)) == 0)
+				continue;
+			fprintf(errs,
+			    "%s:%d: [segment %s] %s: %s (warning: the segment "
+			    "will be skipped unless this is fixed)\n",
+			    cfg->schedule.file, seg->line, seg->name, key, err);
+			n++;
+			continue;
 		} else {
 			continue;
 		}

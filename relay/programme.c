@@ -100,6 +100,10 @@ segment_fingerprint(const struct schedule_segment *seg)
 	h = util_hash_str(h, seg->when_text);
 	h = util_hash_str(h, seg->path);
 	h = util_hash_str(h, seg->url);
+	h = util_hash_str(h, seg->ca_file);
+	h = util_hash_str(h, seg->ca_dir);
+	h = util_hash_str(h, seg->client_cert);
+	h = util_hash(h, &seg->tls_min_version, sizeof(seg->tls_min_version));
 	h = util_hash_str(h, seg->title);
 	h = util_hash_str(h, seg->artist);
 	h = util_hash(h, &seg->frequency_hz, sizeof(seg->frequency_hz));
@@ -520,6 +524,26 @@ ended_before_join(struct programme *p, const char *segment,
 	return true;
 }
 
+/* A stream segment's TLS settings: its own keys over [tls]. The strings
+ * are borrowed from both (source_open copies them). */
+static struct tls_config
+segment_tls(const struct programme *p, const struct schedule_segment *seg)
+{
+	struct tls_config t = p->feed_tls;
+
+	if (seg->ca_file != NULL || seg->ca_dir != NULL) {
+		/* Trust is replaced whole: a segment's own CA does not add
+		 * to [tls]'s. */
+		t.ca_file = seg->ca_file;
+		t.ca_dir = seg->ca_dir;
+	}
+	if (seg->client_cert != NULL)
+		t.client_cert = seg->client_cert;
+	if (seg->tls_min_version >= 0)
+		t.min_version = (enum tls_version)seg->tls_min_version;
+	return t;
+}
+
 /* Opens the source of an occurrence (on air [from, until) of occ, which
  * may be a part of its window cut by a hold) and hands it to the engine. */
 static void
@@ -529,6 +553,7 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	const struct schedule_segment *seg =
 	    schedule_segment(p->schedule, occ->segment);
 	struct engine_item it;
+	struct tls_config tls = segment_tls(p, seg);
 	char err[512], when[64];
 	int64_t from = occ->from_wall_ns > now ? occ->from_wall_ns : now;
 	struct source_spec spec = {
@@ -537,7 +562,7 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	    .path = seg->path,
 	    .order = seg->order,
 	    .url = seg->url,
-	    .tls = &p->feed_tls,
+	    .tls = &tls,
 	    .frequency_hz = seg->frequency_hz,
 	    .level_dbfs = seg->level_dbfs,
 	    .skip_ns = from - occ->start_wall_ns,

@@ -8,7 +8,9 @@
 # in the recorded programme. Then the same feed, after a reload that trusts
 # another CA, is refused like a feed that cannot be reached: the segment is
 # skipped with a log line that says the certificate was not trusted, and
-# the live programme (silence) goes on.
+# the live programme (silence) goes on. A third segment of the same feed
+# names the partner's CA itself (ca_file in the schedule) and plays despite
+# [tls].
 #
 # timeout: 60
 
@@ -20,7 +22,7 @@ tls_ca "$pki" ca
 tls_ca "$pki" other
 tls_cert "$pki" ca feeds "DNS:localhost,IP:127.0.0.1"
 mkdir -p "$T/www"
-ffmpeg -nostdin -v error -f lavfi -i "sine=f=1500:r=44100:d=12" -ac 1 \
+ffmpeg -nostdin -v error -f lavfi -i "sine=f=1500:r=44100:d=8" -ac 1 \
     -c:a libvorbis -q:a 2 "$T/www/news.ogg" || fail "ffmpeg: no feed file"
 feed_port=$(free_port)
 cat >"$T/https.py" <<'PY'
@@ -44,21 +46,29 @@ wait_for -t 5 -m "the https feed server" \
 
 start_icecast a
 status_port=$(free_port)
-t0=$(($(date +%s) + 5))
+t0=$(($(date +%s) + 4))
 cat >"$T/schedule.conf" <<EOF
 [segment partner]
 at = $(date -u -d "@$t0" '+%Y-%m-%d %H:%M:%S')
 source = stream
 url = $feed_url
-duration = 4s
+duration = 2s
 title = Partner news
 
 [segment partner-again]
-at = $(date -u -d "@$((t0 + 9))" '+%Y-%m-%d %H:%M:%S')
+at = $(date -u -d "@$((t0 + 6))" '+%Y-%m-%d %H:%M:%S')
 source = stream
 url = $feed_url
-duration = 4s
+duration = 1s
 title = Partner news again
+
+[segment partner-own-ca]
+at = $(date -u -d "@$((t0 + 7))" '+%Y-%m-%d %H:%M:%S')
+source = stream
+url = $feed_url
+ca_file = pki/ca.crt
+duration = 2s
+title = Partner news, its own CA
 EOF
 conf()
 {
@@ -108,10 +118,16 @@ wait_for -t 20 -m "the untrusted feed refused" \
 ! log_since 'segment partner-again on air' ||
     fail "the untrusted feed went on air"
 relay_alive || fail "relay died"
+wait_for -t 15 -m "the segment with its own CA on air" \
+    log_since 'segment partner-own-ca on air' ||
+    fail "the segment naming its own ca_file did not play"
 wait_for -t 5 -m "/api/status programme_error" bash -c \
     "curl -sf http://127.0.0.1:$status_port/api/status |
     jq -e '.programme_error.segment == \"partner-again\"' >/dev/null" ||
     fail "/api/status has no programme_error for the refused feed"
+wait_for -t 10 -m "the last segment's end" \
+    log_since 'segment partner-own-ca ended' ||
+    fail "the segment with its own CA did not play to its end"
 stop_relay TERM 5 || fail "relay did not stop"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit code $RELAY_RC"
 
@@ -123,16 +139,17 @@ raw = open(sys.argv[1], "rb").read()
 n = len(raw) // 2
 x = struct.unpack("<%dh" % n, raw[: n * 2])
 rate, thr = 44100, 300
-on = [i for i in range(0, n, 441) if max(abs(v) for v in x[i:i + 441]) > thr]
-if not on:
-    print(0, 0)
-else:
-    a, b = on[0], on[-1]
-    z = sum(1 for i in range(a + 4410, b - 4410) if (x[i] < 0) != (x[i + 1] < 0))
-    print(round((b - a) / rate, 2), round(z / 2 / max(1, (b - a - 8820) / rate)))
+blocks = [i for i in range(0, n - 441, 441)
+          if max(abs(v) for v in x[i:i + 441]) > thr]
+# Zero crossings inside blocks that carry the tone: its frequency.
+z = sum(1 for i in blocks for j in range(i, i + 440)
+        if (x[j] < 0) != (x[j + 1] < 0))
+secs = len(blocks) * 441 / rate
+print(round(secs, 2), round(z / 2 / secs) if secs else 0)
 PY
 )
 note "https feed heard for $feed_s s at $freq Hz"
 assert_between "$freq" 1450 1550 "feed frequency (Hz)"
-# The first segment's 4 s, and nothing of the refused second one.
-assert_between "$feed_s" 3 5 "seconds of feed in the programme"
+# The first segment's 2 s and the third one's 2 s; nothing of the refused
+# second one.
+assert_between "$feed_s" 3.5 4.6 "seconds of feed in the programme"

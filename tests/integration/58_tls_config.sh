@@ -167,6 +167,26 @@ elif ! grep -qE "soon.conf:11: \[tls\] client_cert: warning: the certificate CN=
 	problems+=("soon: no expiry warning: $(cat "$T/soon.out")")
 fi
 
+# A stream segment naming its own CA file that is missing: the schedule is
+# valid (it is not read at load), --check warns that it will be skipped.
+printf '%s\n' '[segment partner]' 'cron = 0 * * * *' 'source = stream' \
+    'url = https://feeds.example/news.ogg' 'duration = 3m' \
+    'ca_file = partner-ca.pem' >"$T/schedule.conf"
+write feed <<EOF
+[schedule]
+file = schedule.conf
+timezone = UTC
+EOF
+rc=0
+"$RELAY" --check -c "$T/feed.conf" >"$T/feed.out" 2>&1 </dev/null || rc=$?
+SANITIZER_FILES+=("$T/feed.out")
+if [[ $rc -ne 0 ]]; then
+	problems+=("feed: exit $rc: $(head -c 300 "$T/feed.out")")
+elif ! grep -qF "schedule.conf:1: [segment partner] ca_file: cannot open \"$T/partner-ca.pem\": No such file or directory (warning: the segment will be skipped unless this is fixed)" \
+    "$T/feed.out"; then
+	problems+=("feed: no warning for the segment's CA file: $(cat "$T/feed.out")")
+fi
+
 if ((${#problems[@]} > 0)); then
 	printf '%s\n' "${problems[@]}" >&2
 	fail "${#problems[@]} case(s) wrong"
