@@ -393,6 +393,10 @@ status_json_digest(
 		    sizeof(s->outputs[i].connected));
 		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
+		/* A renewed server certificate (or one that starts to
+		 * expire soon) is news for the operator note. */
+		h = util_hash(h, &s->outputs[i].tls_not_after_wall_ns,
+		    sizeof(s->outputs[i].tls_not_after_wall_ns));
 	}
 	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
 		const struct stats_request *r = &s->requests[i];
