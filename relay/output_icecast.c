@@ -679,6 +679,27 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * libshout reports the login done. On a TLS output the certificate
+ * callback must have passed the chain: a libshout that skipped it (another
+ * build, a changed TLS mode) judged the server by its own, looser rules,
+ * and no audio goes to a server relay did not verify itself.
+ */
+static int
+logged_in(struct output_backend *b, char *err, size_t errlen)
+{
+	if (b->tls && !b->tls_verified) {
+		disconnect(b);
+		snprintf(err, errlen,
+		    "libshout completed the TLS login without letting relay "
+		    "verify the certificate of %s:%d; refusing to stream",
+		    b->host, b->port);
+		return -EPROTO;
+	}
+	b->connected = true;
+	return 0;
+}
+
 static int
 icecast_open(struct output_backend *b, char *err, size_t errlen)
 {
@@ -714,10 +735,8 @@ icecast_open(struct output_backend *b, char *err, size_t errlen)
 	code = shout_open(b->shout);
 	saved = errno;
 	LIBSHOUT_LEAKS_END();
-	if (code == SHOUTERR_SUCCESS) {
-		b->connected = true;
-		return 0;
-	}
+	if (code == SHOUTERR_SUCCESS)
+		return logged_in(b, err, errlen);
 	if (code == SHOUTERR_BUSY || code == SHOUTERR_RETRY)
 		return -EINPROGRESS;
 	/* Copy the text first: it is only valid until the next call. Close
@@ -745,10 +764,8 @@ icecast_open_poll(struct output_backend *b, char *err, size_t errlen)
 	code = shout_get_connected(b->shout);
 	saved = errno;
 	LIBSHOUT_LEAKS_END();
-	if (code == SHOUTERR_CONNECTED) {
-		b->connected = true;
-		return 0;
-	}
+	if (code == SHOUTERR_CONNECTED)
+		return logged_in(b, err, errlen);
 	if (code == SHOUTERR_BUSY || code == SHOUTERR_RETRY)
 		return -EINPROGRESS;
 	lib_text(b, lib, sizeof(lib));
