@@ -22,6 +22,9 @@
  *   length (see icecast_flush);
  * - libshout does not block SIGPIPE: the process must ignore or block it
  *   (main.c and output.c do) or a killed server kills relay.
+ * - with TLS, libshout completes the handshake without verifying and
+ *   then asks the application about the certificate: tls_check_cb()
+ *   answers with tls_verify_chain() (tls.c), before the login is sent;
  * - shout_set_metadata() is a blocking HTTP request with no timeout, even
  *   on a non-blocking handle: the title update goes through libcurl
  *   instead (icecast_metadata_update), bounded in time.
@@ -384,10 +387,12 @@ translate(struct output_backend *b, int code, int saved_errno,
 		break;
 	case SHOUTERR_TLSBADCERT:
 		if (b->tls_checked && !b->tls_verified) {
+			/* libshout's own text ("bad certificate") adds
+			 * nothing to ours. */
 			snprintf(err, errlen,
 			    "TLS certificate of %s:%d refused: %s; nothing "
-			    "was sent (libshout: %s)",
-			    b->host, b->port, b->tls_why, lib);
+			    "was sent",
+			    b->host, b->port, b->tls_why);
 			rc = -EPROTO;
 			break;
 		}
@@ -604,9 +609,10 @@ configure(struct output_backend *b, char *err, size_t errlen)
 	 * AUTO modes first send a plain-text OPTIONS request and switch
 	 * modes depending on how the server reacts, which costs round trips
 	 * on every connect and makes a misconfigured port fail in ways that
-	 * are hard to explain. RFC2818 either verifies the certificate (chain
-	 * and host name, X509_check_host) or fails; it can never send the
-	 * password in clear. "Auto" (may fall back to plain) is never used.
+	 * are hard to explain. RFC2818 sends nothing before the handshake
+	 * and the certificate check (tls_check_cb) passed, so the password
+	 * never goes out in clear. "Auto" (may fall back to plain) is never
+	 * used.
 	 */
 	SET(shout_set_tls(
 		b->shout, b->tls ? SHOUT_TLS_RFC2818 : SHOUT_TLS_DISABLED),
