@@ -46,6 +46,7 @@
 #include "icecast_poll.h"
 #include "log.h"
 #include "stats.h"
+#include "tls.h"
 #include "util.h"
 #include "version.h"
 
@@ -69,6 +70,8 @@ struct poll_server {
 	const char *host;
 	int port;
 	bool tls;
+	/* The first member's trust (https only); points into snap. */
+	struct tls_config tls_cfg;
 	size_t member[CONFIG_MAX_OUTPUTS]; /* indexes into snap.outputs */
 	size_t n_members;
 };
@@ -408,7 +411,8 @@ fetch_error(CURL *c, CURLcode cc, const struct fetch_buf *b,
 /* The base URL of a server: "http://host:port" (an IPv6 literal gets
  * brackets). */
 static void
-server_url(char *buf, size_t len, const char *host, int port, bool tls)
+server_url(char *buf, size_t len, const char *host, int port,
+    const struct tls_config *tls)
 {
 	const char *br_open = strchr(host, ':') != NULL ? "[" : "";
 	const char *br_close = br_open[0] != '\0' ? "]" : "";
@@ -428,10 +432,10 @@ server_url(char *buf, size_t len, const char *host, int port, bool tls)
  * when the transfer itself failed.
  */
 static int
-http_get(const char *url, const char *log_url, const char *user,
-    const char *password, int64_t timeout_ns, const atomic_bool *cancel,
-    struct http_peek *pk, long *code, char **body, size_t *len, char *err,
-    size_t errlen)
+http_get(const char *url, const char *log_url, const struct tls_config *tls,
+    const char *user, const char *password, int64_t timeout_ns,
+    const atomic_bool *cancel, struct http_peek *pk, long *code, char **body,
+    size_t *len, char *err, size_t errlen)
 {
 	struct fetch_buf b = {0};
 	char curl_err[CURL_ERROR_SIZE];
@@ -488,6 +492,14 @@ http_get(const char *url, const char *log_url, const char *user,
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
+	if (tls != NULL) {
+		char why[256];
+		rc = tls_curl_setup(c, tls, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s", log_url, why);
+			goto fail;
+		}
+	}
 	if (user != NULL &&
 	    ((cc = curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC)) !=
 		    CURLE_OK ||
@@ -530,12 +542,16 @@ fail:
 	return rc;
 }
 
+/* Edges ([status] listen_urls) are public listener URLs: https ones are
+ * checked against the system store. */
+static const struct tls_config edge_trust;
+
 /* icecast_status_fetch() that also keeps a header of the answer (pk may
  * be NULL). */
 static int
-status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
-    const atomic_bool *cancel, struct http_peek *pk, char **body, size_t *len,
-    char *err, size_t errlen)
+status_fetch(const char *host, int port, const struct tls_config *tls,
+    int64_t timeout_ns, const atomic_bool *cancel, struct http_peek *pk,
+    char **body, size_t *len, char *err, size_t errlen)
 {
 	char base[400], url[450];
 	long code = 0;
@@ -549,8 +565,8 @@ status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 	}
 	server_url(base, sizeof(base), host, port, tls);
 	snprintf(url, sizeof(url), "%s/status-json.xsl", base);
-	rc = http_get(url, url, NULL, NULL, timeout_ns, cancel, pk, &code, body,
-	    len, err, errlen);
+	rc = http_get(url, url, tls, NULL, NULL, timeout_ns, cancel, pk, &code,
+	    body, len, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (code != 200 || *body == NULL) {
@@ -570,9 +586,9 @@ status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 }
 
 int
-icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
-    const atomic_bool *cancel, char **body, size_t *len, char *err,
-    size_t errlen)
+icecast_status_fetch(const char *host, int port, const struct tls_config *tls,
+    int64_t timeout_ns, const atomic_bool *cancel, char **body, size_t *len,
+    char *err, size_t errlen)
 {
 	return status_fetch(
 	    host, port, tls, timeout_ns, cancel, NULL, body, len, err, errlen);
@@ -593,10 +609,11 @@ mount_headers(const struct poll_server *s, const char *mount,
 	long code = 0;
 	int rc;
 
-	server_url(base, sizeof(base), s->host, s->port, s->tls);
+	server_url(
+	    base, sizeof(base), s->host, s->port, s->tls ? &s->tls_cfg : NULL);
 	snprintf(url, sizeof(url), "%s%s", base, mount);
-	rc = http_get(url, url, NULL, NULL, timeout_ns, cancel, pk, &code,
-	    &body, &len, err, errlen);
+	rc = http_get(url, url, s->tls ? &s->tls_cfg : NULL, NULL, NULL,
+	    timeout_ns, cancel, pk, &code, &body, &len, err, errlen);
 	free(body);
 	if (rc < 0)
 		return rc;
@@ -693,9 +710,9 @@ icecast_metadata_update(const struct icecast_metadata_request *r,
 	/* Messages name the endpoint, never the title or the credentials. */
 	snprintf(log_url, sizeof(log_url), "%s/admin/metadata (mount %s)", base,
 	    r->mount);
-	rc = http_get(url, log_url, r->user != NULL ? r->user : "source",
-	    r->password, timeout_ns, cancel, NULL, &code, &body, &len, err,
-	    errlen);
+	rc = http_get(url, log_url, r->tls,
+	    r->user != NULL ? r->user : "source", r->password, timeout_ns,
+	    cancel, NULL, &code, &body, &len, err, errlen);
 	if (rc < 0)
 		return rc;
 	admin_message(body, msg, sizeof(msg));
@@ -750,6 +767,13 @@ remember(struct icecast_poll *p, const char *key, enum server_health h)
 	return SERVER_UNKNOWN;
 }
 
+/* A path kept in stats ("" = unset) as tls.h wants it. */
+static char *
+opt_path(char *path)
+{
+	return path[0] != '\0' ? path : NULL;
+}
+
 /* Groups this round's icecast outputs by server. */
 static void
 group_servers(struct icecast_poll *p)
@@ -765,7 +789,7 @@ group_servers(struct icecast_poll *p)
 		if (strcmp(so->type, "icecast") != 0 || so->host[0] == '\0' ||
 		    so->port <= 0)
 			continue;
-		tls = strncmp(so->url, "https://", 8) == 0;
+		tls = so->tls;
 		s = NULL;
 		for (j = 0; j < p->n_servers; j++) {
 			if (p->servers[j].port == so->port &&
@@ -782,6 +806,14 @@ group_servers(struct icecast_poll *p)
 			s->host = so->host;
 			s->port = so->port;
 			s->tls = tls;
+			s->tls_cfg.ca_file =
+			    opt_path(p->snap.outputs[i].tls_ca_file);
+			s->tls_cfg.ca_dir =
+			    opt_path(p->snap.outputs[i].tls_ca_dir);
+			s->tls_cfg.client_cert =
+			    opt_path(p->snap.outputs[i].tls_client_cert);
+			s->tls_cfg.min_version =
+			    (enum tls_version)so->tls_min_version;
 			s->n_members = 0;
 			snprintf(s->key, sizeof(s->key), "%s://%s:%d",
 			    tls ? "https" : "http", so->host, so->port);
@@ -906,8 +938,8 @@ poll_server(
 	char err[512];
 	int rc;
 
-	rc = status_fetch(s->host, s->port, s->tls, timeout_ns, &p->cancel, &pk,
-	    &body, &len, err, sizeof(err));
+	rc = status_fetch(s->host, s->port, s->tls ? &s->tls_cfg : NULL,
+	    timeout_ns, &p->cancel, &pk, &body, &len, err, sizeof(err));
 	if (rc == -ECANCELED)
 		return;
 	if (rc == -EBADMSG) {
@@ -1016,8 +1048,9 @@ poll_edges(struct icecast_poll *p, int64_t timeout_ns)
 		    e->tls ? "https" : "http", e->host, e->port);
 		body = NULL;
 		root = NULL;
-		rc = icecast_status_fetch(e->host, e->port, e->tls, timeout_ns,
-		    &p->cancel, &body, &len, err, sizeof(err));
+		rc = icecast_status_fetch(e->host, e->port,
+		    e->tls ? &edge_trust : NULL, timeout_ns, &p->cancel, &body,
+		    &len, err, sizeof(err));
 		if (rc == -ECANCELED)
 			return;
 		if (rc == 0) {

@@ -203,6 +203,32 @@ fail(struct output *o, const char *why)
 	util_strlcpy(o->last_fail, why, sizeof(o->last_fail));
 }
 
+/* Records the verified server certificate of a TLS connection and warns
+ * when it expires within TLS_EXPIRY_WARN_NS (once per connection). */
+static void
+report_tls_peer(struct output *o)
+{
+	struct tls_peer peer;
+	char when[40];
+	int64_t left_ns;
+
+	if (o->ops->tls_peer == NULL || !o->ops->tls_peer(o->backend, &peer))
+		return;
+	stats_output_set_tls_peer(
+	    o->stats_id, peer.subject, peer.issuer, peer.not_after_wall_ns);
+	util_format_iso8601(peer.not_after_wall_ns, false, when, sizeof(when));
+	left_ns = peer.not_after_wall_ns - util_now_wall_ns();
+	if (left_ns < TLS_EXPIRY_WARN_NS)
+		log_warn(o->mod,
+		    "%s: the server's TLS certificate (%s) expires in %.1f "
+		    "days (%s): renew it on the server, or relay will refuse "
+		    "it then",
+		    o->url, peer.subject, (double)left_ns / 86400e9, when);
+	else
+		log_info(o->mod, "%s: TLS certificate %s verified, expires %s",
+		    o->url, peer.subject, when);
+}
+
 static void
 connected(struct output *o)
 {
@@ -221,6 +247,7 @@ connected(struct output *o)
 	log_info(o->mod, "%s: connected%s", o->url,
 	    o->ever_connected ? " again" : "");
 	o->ever_connected = true;
+	report_tls_peer(o);
 }
 
 static void

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "packet_queue.h"
+#include "tls.h"
 #include "util.h"
 
 struct output_backend; /* private to each backend */
@@ -57,6 +58,9 @@ struct output_ops {
 	 * negative errno (it does not). Never blocks, except for resolving a
 	 * host name once per connect attempt. close() ends a probe. */
 	int (*probe)(struct output_backend *b);
+	/* Optional (NULL): on a connected TLS output, the certificate the
+	 * server showed (verified). true and *peer filled, or false. */
+	bool (*tls_peer)(struct output_backend *b, struct tls_peer *peer);
 	/* Closes the connection (safe when not connected). */
 	void (*close)(struct output_backend *b);
 	/* Frees the backend (after close). */

@@ -216,6 +216,23 @@ valid_id(int id)
 	return id >= 0 && id < CONFIG_MAX_OUTPUTS;
 }
 
+/* The output's trust settings, for the poller (paths only, no secret). */
+static void
+copy_tls(struct stats_output *so, const struct output_config *o)
+{
+	const struct tls_config *t = &o->tls_settings;
+
+	so->tls = o->type == OUTPUT_ICECAST && o->tls;
+	util_strlcpy(so->tls_ca_file, t->ca_file != NULL ? t->ca_file : "",
+	    sizeof(so->tls_ca_file));
+	util_strlcpy(so->tls_ca_dir, t->ca_dir != NULL ? t->ca_dir : "",
+	    sizeof(so->tls_ca_dir));
+	util_strlcpy(so->tls_client_cert,
+	    t->client_cert != NULL ? t->client_cert : "",
+	    sizeof(so->tls_client_cert));
+	so->tls_min_version = (int)t->min_version;
+}
+
 int
 stats_output_register(const struct config *cfg, const struct output_config *o)
 {
@@ -264,6 +281,7 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 			so->port = o->port;
 			util_strlcpy(so->mount, o->mount, sizeof(so->mount));
 		}
+		copy_tls(so, o);
 	}
 	pthread_mutex_unlock(&lock);
 	return id;
@@ -444,6 +462,24 @@ stats_listenback_flagged(const struct stats_listenback *lb)
 	return lb->state == LISTENBACK_NO_AUDIO ||
 	       lb->state == LISTENBACK_FOREIGN ||
 	       lb->state == LISTENBACK_SILENT;
+}
+
+void
+stats_output_set_tls_peer(
+    int id, const char *subject, const char *issuer, int64_t not_after_wall_ns)
+{
+	struct stats_output *so;
+
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	so = &out_cold[id].o;
+	util_sanitize_text(so->tls_subject, sizeof(so->tls_subject),
+	    subject != NULL ? subject : "");
+	util_sanitize_text(so->tls_issuer, sizeof(so->tls_issuer),
+	    issuer != NULL ? issuer : "");
+	so->tls_not_after_wall_ns = not_after_wall_ns;
+	pthread_mutex_unlock(&lock);
 }
 
 int64_t

@@ -96,6 +96,17 @@ struct stats_output {
 	 * the poller sets once per appearance of the mount. */
 	bool cors_known;
 	char cors_allow_origin[STATS_TEXT];
+	/* TLS (icecast with tls = yes): the trust settings, for the poller's
+	 * https requests, and what the server showed on the last verified
+	 * connection ("" / 0 before the first). */
+	bool tls;
+	char tls_ca_file[512];
+	char tls_ca_dir[512];
+	char tls_client_cert[512];
+	int tls_min_version; /* enum tls_version */
+	char tls_subject[256];
+	char tls_issuer[256];
+	int64_t tls_not_after_wall_ns;
 };
 
 /* An edge Icecast server ([status] listen_urls): one URL, one mount. */
@@ -279,6 +290,10 @@ void stats_edge_set(
 /* From the Icecast poller: the mount's Access-Control-Allow-Origin ("" for
  * none), or NULL for unknown. A mount that is not listed is unknown. */
 void stats_output_set_cors(int id, const char *allow_origin);
+/* The certificate a TLS output's server showed on the connection just
+ * verified: subject, issuer (RFC 2253 text), expiry. */
+void stats_output_set_tls_peer(
+    int id, const char *subject, const char *issuer, int64_t not_after_wall_ns);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 

@@ -204,6 +204,29 @@ json_listenback(struct jctx *j, const struct stats_listenback *lb)
 	return o;
 }
 
+/* The certificate a TLS output's server showed on its last verified
+ * connection; null before the first one (and for other outputs). */
+static cJSON *
+json_tls_cert(struct jctx *j, const struct stats_snapshot *s, size_t i)
+{
+	const struct stats_output *out = &s->outputs[i];
+	cJSON *o;
+
+	if (!out->tls || out->tls_not_after_wall_ns <= 0)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "subject", jtext(out->tls_subject));
+	jadd(j, o, "issuer", jtext(out->tls_issuer));
+	jadd(j, o, "not_after", jtime(out->tls_not_after_wall_ns));
+	jadd(j, o, "expires_in_s",
+	    cJSON_CreateNumber(
+		(double)((out->tls_not_after_wall_ns - s->now_wall_ns) /
+			 NS_PER_SEC)));
+	jadd(j, o, "expires_soon",
+	    cJSON_CreateBool(status_rules_tls_expiring(s, i)));
+	return o;
+}
+
 static cJSON *
 json_outputs(struct jctx *j, const struct stats_snapshot *s,
     const struct status_settings *set)
@@ -253,6 +276,8 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		jadd(j, o, "cors_allow_origin",
 		    ice && out->cors_known ? jtext(out->cors_allow_origin)
 					   : cJSON_CreateNull());
+		jadd(j, o, "tls", cJSON_CreateBool(out->tls));
+		jadd(j, o, "tls_certificate", json_tls_cert(j, s, i));
 		jpush(j, a, o);
 	}
 	return a;
@@ -495,6 +520,10 @@ status_json_digest(
 		    sizeof(s->outputs[i].connected));
 		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
+		/* A renewed server certificate (or one that starts to
+		 * expire soon) is news for the operator note. */
+		h = util_hash(h, &s->outputs[i].tls_not_after_wall_ns,
+		    sizeof(s->outputs[i].tls_not_after_wall_ns));
 		/* The page warns about a mount without CORS headers. */
 		h = util_hash(h, &s->outputs[i].cors_known,
 		    sizeof(s->outputs[i].cors_known));

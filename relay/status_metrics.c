@@ -132,6 +132,8 @@ enum ofield {
 	OF_LB_RMS,
 	OF_LB_PEAK,
 	OF_LB_CONNECTS,
+	OF_TLS,
+	OF_TLS_EXPIRY,
 };
 
 /* The per-output families, in the order /metrics lists them. */
@@ -185,6 +187,12 @@ static const struct output_metric {
 	OF_LB_PEAK},
     {"relay_listenback_connects_total", "counter",
 	"Listen-back: connections made to the mount.", OF_LB_CONNECTS},
+    {"relay_output_tls", "gauge",
+	"1 when the output speaks verified TLS to its Icecast server.", OF_TLS},
+    {"relay_tls_cert_expiry_seconds", "gauge",
+	"Seconds until the certificate a TLS output's server showed on its "
+	"last connection expires (negative: expired); warn below 14 days.",
+	OF_TLS_EXPIRY},
 };
 
 /* A listen-back family's value; false: no sample (off, or unknown). */
@@ -232,6 +240,8 @@ listenback_value(
 	case OF_LISTED:
 	case OF_LISTENERS:
 	case OF_PEAK:
+	case OF_TLS:
+	case OF_TLS_EXPIRY:
 		break;
 	}
 	return false;
@@ -295,6 +305,18 @@ metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 		case OF_LB_CONNECTS:
 			if (!listenback_value(&o->listenback, m->field, &v))
 				continue;
+			break;
+		case OF_TLS:
+			if (!ice)
+				continue;
+			v = o->tls;
+			break;
+		case OF_TLS_EXPIRY:
+			if (!o->tls || o->tls_not_after_wall_ns <= 0)
+				continue;
+			v = (double)((o->tls_not_after_wall_ns -
+					 s->now_wall_ns) /
+				     NS_PER_SEC);
 			break;
 		default:
 			continue;

@@ -181,7 +181,23 @@
 		var cors = corsProblem(s);
 		setText('ops-cors-text', cors);
 		show($('ops-cors'), !!cors);
-		show($('ops'), bad || !!pe || dead || lb !== '' || !!cors);
+		var tlsOut = null;
+		(Array.isArray(s.outputs) ? s.outputs : []).forEach(function (o) {
+			var c = o && o.tls_certificate;
+			if (!tlsOut && c && typeof c === 'object' &&
+			    c.expires_soon === true)
+				tlsOut = o;
+		});
+		if (tlsOut) {
+			var c = tlsOut.tls_certificate;
+			setText('ops-tls-text', 'output ' + (tlsOut.name || '') +
+			    ': the server\'s certificate (' + (c.subject || '') +
+			    ') ' + ((c.expires_in_s || 0) < 0 ? 'expired ' :
+			    'expires ') + (c.not_after || ''));
+		}
+		show($('ops-tls'), !!tlsOut);
+		show($('ops'), bad || !!pe || dead || lb !== '' || !!cors ||
+		    !!tlsOut);
 	}
 
 	/* What relay's own listener hears on each mount (status_page.c

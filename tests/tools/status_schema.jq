@@ -75,7 +75,8 @@ check_object({
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
     listener_peak: "integer|null", listenback: "object|null",
-    edge_listeners: "integer|null", cors_allow_origin: "string|null"}; ".outputs"))
+    edge_listeners: "integer|null", cors_allow_origin: "string|null",
+    tls: "boolean", tls_certificate: "object|null"}; ".outputs"))
 + (.edges | check_array({url: "string", mount: "string",
     reachable: "boolean", mount_listed: "boolean",
     listeners: "integer|null"}; ".edges"))
@@ -97,6 +98,11 @@ check_object({
 + [.outputs[]? | select(.listenback | type == "object")
     | select(.listenback.url | test("@"))
     | ".outputs[\(.name)].listenback.url: has credentials"]
++ [.outputs[]? | select(.tls_certificate != null)
+    | .name as $n | .tls_certificate
+    | check_object({subject: "string", issuer: "string", not_after: "time",
+        expires_in_s: "integer", expires_soon: "boolean"};
+        ".outputs[\($n)].tls_certificate")[]]
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",

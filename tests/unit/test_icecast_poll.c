@@ -406,7 +406,7 @@ fetch_from(
 
 	one_shot_listen(s);
 	assert_int_equal(pthread_create(&t, NULL, one_shot_serve, s), 0);
-	rc = icecast_status_fetch("127.0.0.1", s->port, false, 2 * NS_PER_SEC,
+	rc = icecast_status_fetch("127.0.0.1", s->port, NULL, 2 * NS_PER_SEC,
 	    NULL, body, len, err, errlen);
 	pthread_join(t, NULL);
 	close(s->fd);
@@ -492,12 +492,12 @@ test_fetch_refused(void **state)
 	/* A port that was just free: bind, learn it, close. */
 	one_shot_listen(&s);
 	close(s.fd);
-	rc = icecast_status_fetch("127.0.0.1", s.port, false, NS_PER_SEC, NULL,
+	rc = icecast_status_fetch("127.0.0.1", s.port, NULL, NS_PER_SEC, NULL,
 	    &body, &len, err, sizeof(err));
 	assert_int_equal(rc, -ECONNREFUSED);
 	assert_null(body);
 	assert_non_null(strstr(err, "127.0.0.1"));
-	assert_int_equal(icecast_status_fetch("", 80, false, NS_PER_SEC, NULL,
+	assert_int_equal(icecast_status_fetch("", 80, NULL, NS_PER_SEC, NULL,
 			     &body, &len, err, sizeof(err)),
 	    -EINVAL);
 }
