@@ -342,11 +342,13 @@ match_span(const char *pattern, const char *pend, const char *s)
 bool
 archive_name_matches(const char *pattern, const char *path)
 {
-	const char *ext = extension(pattern), *rest, *q;
-	size_t ext_len = strlen(ext), rest_len;
+	const char *ext, *rest, *q;
+	size_t ext_len, rest_len;
 
 	if (pattern == NULL || path == NULL)
 		return false;
+	ext = extension(pattern);
+	ext_len = strlen(ext);
 	rest = match_span(pattern, ext, path);
 	if (rest == NULL)
 		return false;

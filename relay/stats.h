@@ -60,6 +60,14 @@ struct stats_output {
 	int64_t listeners;
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
 	char server_title[STATS_TEXT];
+	/* File outputs (the archive); empty or 0 for Icecast outputs. */
+	char file[512];		/* being written; "" while none is open */
+	uint64_t file_bytes;	/* in that file */
+	uint64_t files_written; /* files started since relay started */
+	uint64_t files_removed; /* by keep */
+	uint64_t file_errors;	/* failed opens, writes and removals */
+	int64_t rotate_s;	/* 0: none */
+	int64_t keep_s;		/* 0: forever */
 };
 
 struct stats_encoding {
@@ -194,6 +202,12 @@ void stats_output_set_server(
     int id, bool reachable, bool listed, int64_t listeners, const char *title);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
+/* File outputs: the file being written (NULL or "": none; counts a new
+ * file and resets file_bytes), its size, removals by keep, errors. */
+void stats_output_set_file(int id, const char *path);
+void stats_output_set_file_bytes(int id, uint64_t bytes);
+void stats_output_inc_removed(int id);
+void stats_output_inc_file_errors(int id);
 
 /* Encodings: the engine thread adds what each encoder produced. */
 void stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes);

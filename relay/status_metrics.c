@@ -124,6 +124,10 @@ enum ofield {
 	OF_LISTED,
 	OF_LISTENERS,
 	OF_PEAK,
+	OF_FILE_BYTES,
+	OF_FILES,
+	OF_REMOVED,
+	OF_FILE_ERRORS,
 };
 
 /* The per-output families, in the order /metrics lists them. */
@@ -151,6 +155,15 @@ static const struct output_metric {
 	"Listeners Icecast reports on the output's mount.", OF_LISTENERS},
     {"relay_listener_peak", "gauge",
 	"Most listeners seen on the mount since relay started.", OF_PEAK},
+    {"relay_archive_file_bytes", "gauge",
+	"File outputs: bytes in the file being written (0: none open).",
+	OF_FILE_BYTES},
+    {"relay_archive_files_total", "counter",
+	"File outputs: files started since relay started.", OF_FILES},
+    {"relay_archive_files_removed_total", "counter",
+	"File outputs: old files removed by keep.", OF_REMOVED},
+    {"relay_archive_errors_total", "counter",
+	"File outputs: failed opens, writes and removals.", OF_FILE_ERRORS},
 };
 
 static void
@@ -200,6 +213,26 @@ metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 			if (!ice || o->listener_peak < 0)
 				continue;
 			v = (double)o->listener_peak;
+			break;
+		case OF_FILE_BYTES:
+			if (ice)
+				continue;
+			v = (double)o->file_bytes;
+			break;
+		case OF_FILES:
+			if (ice)
+				continue;
+			v = (double)o->files_written;
+			break;
+		case OF_REMOVED:
+			if (ice)
+				continue;
+			v = (double)o->files_removed;
+			break;
+		case OF_FILE_ERRORS:
+			if (ice)
+				continue;
+			v = (double)o->file_errors;
 			break;
 		default:
 			continue;

@@ -72,7 +72,14 @@ check_object({
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
-    listener_peak: "integer|null"}; ".outputs"))
+    listener_peak: "integer|null", archive: "object|null"}; ".outputs"))
++ [.outputs[]? | select(.archive != null) | .archive
+    | check_object({file: "string|null", file_bytes: "integer",
+        files_written: "integer", files_removed: "integer",
+        errors: "integer", rotate_s: "integer|null",
+        keep_s: "integer|null"}; ".outputs[].archive")[]]
++ [.outputs[]? | select((.type == "file") != (.archive != null))
+    | ".outputs[\(.name)].archive: must be an object exactly for file outputs"]
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",
