@@ -94,6 +94,7 @@ struct output_backend {
 	size_t mark_bytes;	  /* 0: nothing to mark at safe_end */
 	unsigned char *mark_page; /* the page ending at safe_end, no EOS */
 	bool disk_full;		  /* ENOSPC/EDQUOT until space is free */
+	bool created;		  /* this open made the file (O_EXCL) */
 };
 
 /* The Ogg page checksum (RFC 3533 section 6): CRC-32, polynomial
@@ -553,6 +554,7 @@ open_for(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
 		return open_error(b, path, e, err, errlen);
 	}
 	util_strlcpy(b->path, path, sizeof(b->path));
+	b->created = (flags & O_EXCL) != 0;
 	b->end = lseek(b->fd, 0, SEEK_END);
 	if (b->end < 0) {
 		e = errno;
@@ -566,6 +568,8 @@ open_for(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
 	if (b->disk_full) {
 		if (!has_room(b->fd)) {
 			close(b->fd);
+			if (b->created)
+				(void)unlink(b->path);
 			b->fd = -1;
 			b->path[0] = '\0';
 			full_message(ENOSPC, err, errlen);
@@ -679,6 +683,10 @@ file_close(struct output_backend *b)
 		}
 		(void)fdatasync(b->fd);
 		close(b->fd);
+		/* A file this open created that holds no whole audio page
+		 * (the disk was full from the start) is no recording. */
+		if (b->created && b->end == 0)
+			(void)unlink(b->path);
 		stats_output_set_file(b->stats_id, NULL);
 	}
 	b->fd = -1;
@@ -695,6 +703,16 @@ file_rotate_due(struct output_backend *b, int64_t wall_ns)
 static int
 file_rotate(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
 {
+	struct stat st;
+
+	/* Removed since the last check: say so, as file_write() would. */
+	if (b->fd >= 0 && fstat(b->fd, &st) == 0 && st.st_nlink == 0) {
+		stats_output_inc_file_errors(b->stats_id);
+		log_warn(b->mod,
+		    "%s was removed (or its directory) while being written; "
+		    "recording goes on in a new file",
+		    b->path);
+	}
 	file_close(b);
 	return open_for(b, wall_ns, err, errlen);
 }
