@@ -116,8 +116,8 @@ note "disk full: survived, resumed in $(archive | jq -r .archive.file)"
 
 # 2. Read-only directory: the next file cannot be created.
 closed_sums >"$T/before_ro.md5"
-mount --bind "$disk/a" "$disk/a" &&
-    mount -o remount,ro,bind "$disk/a" || fail "cannot bind-mount read-only"
+mount --bind "$disk/a" "$disk/a" || fail "cannot bind-mount $disk/a"
+mount -o remount,ro,bind "$disk/a" || fail "cannot make $disk/a read-only"
 wait_for -t 10 -m "the read-only directory" \
     log_has 'out\[archive\].*Read-only file system' ||
     fail "relay never reported the read-only directory"
