@@ -10,6 +10,8 @@
 #   under another name, a symbolic link, a copy outside the pattern's
 #   directory, a recent file, and the file being written. /api/status and
 #   /metrics count the removals.
+# - After a crash (SIGKILL) the file decodes cleanly to its last page, and
+#   the next start writes 0000-2.ogg without touching it.
 # - --check refuses a bad pattern field, a period that does not divide a
 #   day and an unknown time zone, naming the key.
 #
@@ -111,6 +113,25 @@ curl -sf --max-time 3 "http://127.0.0.1:$sport/metrics" |
     fail "relay_archive_files_removed_total is not 3"
 [[ $(log_count 'keep: removed') -eq 3 ]] ||
     fail "$(log_count 'keep: removed') 'keep: removed' lines (want 3)"
+
+# A crash leaves a file that decoders play to its last page, and the next
+# start never touches it.
+stop_relay KILL 5 || fail "relay did not die on SIGKILL"
+ogginfo "$second" >"$T/info" 2>&1 || true
+grep -qiE 'hole|corrupt|crc' "$T/info" &&
+    fail "$second damaged: $(grep -iE 'hole|corrupt|crc' "$T/info" | head -3)"
+oggdec -Q -R -o "$T/second.raw" "$second" || fail "oggdec cannot decode $second"
+ffmpeg -nostdin -v error -i "$second" -f null - 2>"$T/ffmpeg.log" ||
+    fail "ffmpeg cannot decode $second"
+[[ -s $T/ffmpeg.log ]] && fail "ffmpeg on $second: $(head -3 "$T/ffmpeg.log")"
+[[ -s $T/second.raw ]] || fail "nothing decoded from $second"
+sum2=$(md5sum <"$second")
+start_relay "$T/relay.conf"
+wait_for -t 10 -m "the third file" recording || fail "no file: $(archive)"
+third=$(archive | jq -r .archive.file)
+[[ $third == "${first%.ogg}-2.ogg" ]] ||
+    fail "third start wrote $third, want ${first%.ogg}-2.ogg"
 stop_relay TERM 5 || fail "relay did not exit after SIGTERM"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
-ogginfo "$second" >"$T/info" 2>&1 || fail "ogginfo $second: $(head -3 "$T/info")"
+[[ $(md5sum <"$second") == "$sum2" ]] || fail "the crashed file was changed"
+ogginfo "$third" >"$T/info" 2>&1 || fail "ogginfo $third: $(head -3 "$T/info")"
