@@ -13,7 +13,9 @@
 # - After a crash (SIGKILL) the file decodes cleanly to its last page, and
 #   the next start writes 0000-2.ogg without touching it.
 # - --check refuses a bad pattern field, a period that does not divide a
-#   day and an unknown time zone, naming the key.
+#   day and an unknown time zone, naming the key, and a fixed directory
+#   that does not exist; it accepts dated directories that do not exist yet
+#   (relay creates them).
 #
 # timeout: 40
 
@@ -63,7 +65,16 @@ out=$("$RELAY" --check -c "$T/relay.conf" 2>&1) && fail "--check accepted %q"
 grep -q 'path: .*%q is not a supported field' <<<"$out" ||
     fail "--check said: $out"
 
+# A good one passes once the pattern's fixed directory exists, though the
+# dated ones below it do not.
 conf >"$T/relay.conf"
+out=$("$RELAY" --check -c "$T/relay.conf" 2>&1) &&
+    fail "--check accepted a missing $dir"
+grep -q "path: cannot write in $dir" <<<"$out" || fail "--check said: $out"
+mkdir "$dir"
+out=$("$RELAY" --check -c "$T/relay.conf" 2>&1) ||
+    fail "--check refused a good archive: $out"
+[[ -z $(ls -A "$dir") ]] || fail "--check created $(ls -A "$dir")"
 start_relay "$T/relay.conf"
 wait_for -t 10 -m "the first file" recording || fail "no file: $(archive)"
 first=$(archive | jq -r .archive.file)
