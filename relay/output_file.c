@@ -32,8 +32,8 @@
  * reopen, starts on a page boundary: no torn page, no hole, no CRC error
  * (a partly written page made ogginfo report "Hole in data").
  *
- * open() also repairs what a crash left: a torn page at the end is cut
- * off and the last chain gets its EOS (repair_tail()).
+ * open() in append mode (rotate = none) also repairs what a crash left: a torn
+ * page at the end is cut off and the last chain gets its EOS (repair_tail()).
  *
  * After ENOSPC or EDQUOT, open() refuses with the very same message until
  * FILE_RESUME_FREE_BYTES are free, so output.c backs off (doubling up to
@@ -83,7 +83,7 @@ struct output_backend {
 	char path[4096];    /* the file open now ("" when none) */
 	int64_t rotate_s;   /* 0: none */
 	int64_t keep_ns;    /* 0: forever */
-	struct cron_tz *tz; /* NULL: UTC (only when loading failed) */
+	struct cron_tz *tz; /* zone of names and periods (owned) */
 	int64_t period_end_ns;
 	int64_t next_link_check_mono_ns;
 	int stats_id;
@@ -671,9 +671,10 @@ file_flush(struct output_backend *b, size_t *pending, char *err, size_t errlen)
 }
 
 /* Closes; a chain left open by an error (no EOS page written) is cut
- * back and ended as after a failed write, so the file ends cleanly. */
+ * back and ended as after a failed write, so the file ends cleanly.
+ * report: show "no file" in the status (not between two files). */
 static void
-file_close(struct output_backend *b)
+close_file(struct output_backend *b, bool report)
 {
 	if (b->fd >= 0) {
 		if ((b->end != b->safe_end || b->mark_bytes > 0) &&
@@ -687,10 +688,17 @@ file_close(struct output_backend *b)
 		 * (the disk was full from the start) is no recording. */
 		if (b->created && b->end == 0)
 			(void)unlink(b->path);
-		stats_output_set_file(b->stats_id, NULL);
+		if (report)
+			stats_output_set_file(b->stats_id, NULL);
 	}
 	b->fd = -1;
 	b->path[0] = '\0';
+}
+
+static void
+file_close(struct output_backend *b)
+{
+	close_file(b, true);
 }
 
 static bool
@@ -704,6 +712,7 @@ static int
 file_rotate(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
 {
 	struct stat st;
+	int rc;
 
 	/* Removed since the last check: say so, as file_write() would. */
 	if (b->fd >= 0 && fstat(b->fd, &st) == 0 && st.st_nlink == 0) {
@@ -713,8 +722,11 @@ file_rotate(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
 		    "recording goes on in a new file",
 		    b->path);
 	}
-	file_close(b);
-	return open_for(b, wall_ns, err, errlen);
+	close_file(b, false);
+	rc = open_for(b, wall_ns, err, errlen);
+	if (rc < 0)
+		stats_output_set_file(b->stats_id, NULL);
+	return rc;
 }
 
 static void

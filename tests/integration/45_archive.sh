@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
+# timeout: 60
+#
 # 45 archive: a 1 kHz tone goes to Icecast, to an archive rotating every
 # 2 s (path with strftime fields and directories, timezone = UTC) and to a
 # plain file (rotate = none) of the same encoding. Icecast is killed in the
@@ -14,8 +16,6 @@
 # - each file but the first and last lasts the 2 s period within a block;
 # - the archive is as long as relay ran: killing Icecast cost it nothing;
 # - /api/status and /metrics showed the file being written and the count.
-#
-# timeout: 60
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
+# timeout: 90
+#
 # 46 archive faults: an archive rotating every 2 s on a small tmpfs, next
 # to an Icecast output, survives in turn
 # - a full disk: logged, shown in /api/status (not connected, last_error,
@@ -14,8 +16,6 @@
 # relay never exits, files closed before a fault are never changed, and
 # every file left passes ogginfo and ffmpeg without an error (none empty).
 # Needs root for the mounts; skipped otherwise.
-#
-# timeout: 90
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"

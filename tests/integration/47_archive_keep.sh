@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
+# timeout: 40
+#
 # 47 archive keep and restarts: an archive with rotate = 1d and keep = 2d.
 # - A second start in the same period writes 0000-1.ogg beside 0000.ogg and
 #   leaves the first file untouched.
@@ -16,8 +18,6 @@
 #   day and an unknown time zone, naming the key, and a fixed directory
 #   that does not exist; it accepts dated directories that do not exist yet
 #   (relay creates them).
-#
-# timeout: 40
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
