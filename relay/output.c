@@ -346,15 +346,18 @@ handle_title(struct output *o, struct packet *p)
  * the next file's stream begins with that same packet (muxer_split()), so
  * the files join without a lost or doubled sample. The new file starts
  * within one packet (one Vorbis block, at most 2048 samples) of the
- * boundary, as the encoder made it.
+ * boundary, as the encoder made it. split = false: the packets between
+ * were lost, so the old stream just ends (EOS) and the new file starts
+ * afresh.
  */
 static int
-rotate(struct output *o, int64_t wall_ns)
+rotate(struct output *o, int64_t wall_ns, bool split)
 {
 	char err[256];
 	int rc;
 
-	rc = muxer_split(o->muxer, write_page_cb, o);
+	rc = split ? muxer_split(o->muxer, write_page_cb, o)
+		   : muxer_end(o->muxer, write_page_cb, o);
 	if (rc < 0)
 		return rc;
 	err[0] = '\0';
@@ -384,10 +387,21 @@ run_connected(struct output *o)
 	mono_to_wall_ns = util_now_wall_ns() - util_now_mono_ns();
 	while (p != NULL) {
 		handle_title(o, p);
+		/* A gap (the queue overflowed) in a file output: end the
+		 * file cleanly and go on in a new one, so that lost audio
+		 * is a file boundary, never a jump inside a file. */
+		if (gap && o->ops->rotate != NULL &&
+		    muxer_chain_id(o->muxer) != 0 &&
+		    rotate(o, p->made_mono_ns + mono_to_wall_ns, false) < 0) {
+			packet_unref(p);
+			fail(o, o->last_fail[0] != '\0' ? o->last_fail
+							: "new file failed");
+			return;
+		}
 		if (o->ops->rotate_due != NULL &&
 		    o->ops->rotate_due(
 			o->backend, p->made_mono_ns + mono_to_wall_ns) &&
-		    rotate(o, p->made_mono_ns + mono_to_wall_ns) < 0) {
+		    rotate(o, p->made_mono_ns + mono_to_wall_ns, true) < 0) {
 			packet_unref(p);
 			fail(o, o->last_fail[0] != '\0' ? o->last_fail
 							: "rotation failed");
