@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "audio_file.h"
 #include "check.h"
 #include "encoder.h"
@@ -210,28 +211,23 @@ check_overlaps(const struct config *cfg, const struct schedule *s, FILE *errs)
 	return 1;
 }
 
-/* File outputs: the folder must exist and be writable, or relay would
- * retry opening it forever. */
+/* File outputs: the pattern's fixed directory (archive_pattern_root(),
+ * the part before the first field) must exist and be writable, or relay
+ * would retry opening forever; relay creates the dated ones below it. A
+ * missing one is more likely a typo than a wish for a new tree. */
 static int
 check_file_outputs(const struct config *cfg, FILE *errs)
 {
-	char dir[4096], *slash;
+	char dir[4096];
 	size_t i;
 	int n = 0;
 
 	for (i = 0; i < cfg->n_outputs; i++) {
 		const struct output_config *o = &cfg->outputs[i];
 
-		if (o->type != OUTPUT_FILE || o->path == NULL)
+		if (o->type != OUTPUT_FILE || o->path == NULL ||
+		    archive_pattern_root(o->path, dir, sizeof(dir)) < 0)
 			continue;
-		util_strlcpy(dir, o->path, sizeof(dir));
-		slash = strrchr(dir, '/');
-		if (slash == NULL)
-			util_strlcpy(dir, ".", sizeof(dir));
-		else if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
 		if (access(dir, W_OK | X_OK) != 0) {
 			fprintf(errs,
 			    "%s:%d: [output %s] path: cannot write in %s: %s\n",

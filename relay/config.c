@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "archive.h"
 #include "config.h"
 #include "convert.h"
 #include "hook.h"
@@ -201,7 +202,16 @@ static const struct config_key config_keys[] = {
     {SEC_OUTPUT, "metadata", KT_ENUM, 0, 0, "chain", "chain|admin|none", false,
 	OU(metadata), "How title changes reach listeners."},
     {SEC_OUTPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, OU(path),
-	"file: where to write."},
+	"file: where to write; strftime fields like %Y/%m/%d/%H%M.ogg."},
+    {SEC_OUTPUT, "rotate", KT_DURATION, 1, 86400, "none", "none", false,
+	OU(rotate_ns),
+	"file: start a new file every period, aligned to the clock (1h)."},
+    {SEC_OUTPUT, "keep", KT_DURATION, 1, 36500.0 * 86400, "forever", "forever",
+	false, OU(keep_ns),
+	"file: remove this output's files older than this (90d)."},
+    {SEC_OUTPUT, "timezone", KT_STRING, 0, 0, NULL, NULL, false, OU(timezone),
+	"file: zone of the names and periods (UTC; default: "
+	"the system's)."},
     {SEC_OUTPUT, "reconnect_min", KT_DURATION, 0.1, 3600, "1s", NULL, false,
 	OU(reconnect_min_ns), "First retry delay."},
     {SEC_OUTPUT, "reconnect_max", KT_DURATION, 0.1, 3600, "30s", NULL, false,
@@ -1442,6 +1452,49 @@ validate_tls(struct parse_state *ps)
 	return 0;
 }
 
+/* Whether tz names a zone file under /usr/share/zoneinfo (what
+ * cron_tz_load() reads), checked without loading it. */
+static bool
+zone_known(const char *tz)
+{
+	char tzpath[512];
+	struct stat st;
+
+	snprintf(tzpath, sizeof(tzpath), "/usr/share/zoneinfo/%s", tz);
+	return tz[0] != '\0' && tz[0] != '/' && strstr(tz, "..") == NULL &&
+	       stat(tzpath, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The archive keys of a file output: path pattern, rotate, timezone. */
+static int
+check_archive(struct parse_state *ps, const struct section_state *s,
+    const char *label, const struct output_config *o)
+{
+	char why[256];
+
+	if (archive_pattern_check(o->path, why, sizeof(why)) < 0) {
+		set_err(ps, line_of(s, "path"), "%s path: \"%s\": %s", label,
+		    o->path, why);
+		return -EINVAL;
+	}
+	if (o->rotate_ns % NS_PER_SEC != 0 ||
+	    archive_rotate_check(o->rotate_ns / NS_PER_SEC, why, sizeof(why)) <
+		0) {
+		set_err(ps, line_of(s, "rotate"), "%s rotate: %s", label,
+		    o->rotate_ns % NS_PER_SEC != 0 ? "must be whole seconds"
+						   : why);
+		return -EINVAL;
+	}
+	if (o->timezone != NULL && !zone_known(o->timezone)) {
+		set_err(ps, line_of(s, "timezone"),
+		    "%s timezone: \"%s\" is not an IANA time zone (like UTC "
+		    "or Europe/London; see /usr/share/zoneinfo)",
+		    label, o->timezone);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Cross-key checks once the whole file is read. */
 static int
 validate(struct parse_state *ps)
@@ -1598,6 +1651,8 @@ validate(struct parse_state *ps)
 				    label);
 				return -EINVAL;
 			}
+			if (check_archive(ps, s, label, o) < 0)
+				return -EINVAL;
 			continue;
 		}
 		if (o->on_listenback != NULL) {
@@ -1720,20 +1775,14 @@ validate(struct parse_state *ps)
 	if (parse_status_lists(ps, s) < 0)
 		return -EINVAL;
 	s = find_section(ps, SEC_SCHEDULE, 0);
-	if (s != NULL && cfg->schedule.timezone != NULL) {
-		char tzpath[512];
-		struct stat stz;
-		const char *tz = cfg->schedule.timezone;
-		snprintf(tzpath, sizeof(tzpath), "/usr/share/zoneinfo/%s", tz);
-		if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL ||
-		    stat(tzpath, &stz) < 0 || !S_ISREG(stz.st_mode)) {
-			set_err(ps, line_of(s, "timezone"),
-			    "[schedule] timezone: \"%s\" is not an IANA time "
-			    "zone (like Europe/London; see "
-			    "/usr/share/zoneinfo)",
-			    tz);
-			return -EINVAL;
-		}
+	if (s != NULL && cfg->schedule.timezone != NULL &&
+	    !zone_known(cfg->schedule.timezone)) {
+		set_err(ps, line_of(s, "timezone"),
+		    "[schedule] timezone: \"%s\" is not an IANA time "
+		    "zone (like Europe/London; see "
+		    "/usr/share/zoneinfo)",
+		    cfg->schedule.timezone);
+		return -EINVAL;
 	}
 	return validate_fallback(ps);
 }
@@ -2189,6 +2238,8 @@ config_output_same(const struct config *a, const struct output_config *oa,
 	       str_eq(oa->password, ob->password) && oa->tls == ob->tls &&
 	       tls_config_same(&oa->tls_settings, &ob->tls_settings) &&
 	       oa->metadata == ob->metadata && str_eq(oa->path, ob->path) &&
+	       oa->rotate_ns == ob->rotate_ns && oa->keep_ns == ob->keep_ns &&
+	       str_eq(oa->timezone, ob->timezone) &&
 	       str_eq(oa->encoding_name, ob->encoding_name) &&
 	       oa->reconnect_min_ns == ob->reconnect_min_ns &&
 	       oa->reconnect_max_ns == ob->reconnect_max_ns &&

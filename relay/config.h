@@ -103,7 +103,10 @@ struct input_config {
 	/* stdin */
 	enum sample_format format;
 	/* file */
-	char *path;
+	char *path;	   /* a pattern with strftime fields (archive.h) */
+	int64_t rotate_ns; /* 0: none (one file, appended to) */
+	int64_t keep_ns;   /* 0: forever */
+	char *timezone;	   /* NULL: the system's zone */
 	bool loop;
 	/* tone */
 	double frequency_hz; /* 0 = digital silence */
@@ -141,7 +144,10 @@ struct output_config {
 	struct tls_config tls_settings; /* [tls] with this output's keys */
 	enum metadata_mode metadata;
 	/* file */
-	char *path;
+	char *path;	   /* a pattern with strftime fields (archive.h) */
+	int64_t rotate_ns; /* 0: none (one file, appended to) */
+	int64_t keep_ns;   /* 0: forever */
+	char *timezone;	   /* NULL: the system's zone */
 	/* both */
 	char *encoding_name;
 	int encoding_index; /* index into config.encodings */

@@ -36,6 +36,13 @@
  * callback fails, the stream is abandoned the same way, so the next packet
  * never continues a stream that is missing a page.
  *
+ * Split (muxer_split(), an archive file boundary): the same as a chain
+ * change, with the two streams in different files. The old stream ends
+ * with the held packet marked e_o_s; the packet is kept and the next
+ * stream, started by the next muxer_packet(), begins with it. A decoder of
+ * the new file alone then produces exactly the samples that follow the old
+ * file's last one: none lost, none doubled.
+ *
  * Page bound: silence costs under 1 kbit/s, so libogg's own rule (about
  * 4 KiB per page) would make pages of several seconds. A page is flushed
  * before a packet that would take it past max_page_ms of audio and right
@@ -68,9 +75,10 @@ struct muxer {
 	bool active;			/* a logical stream is open */
 	struct stream_headers *headers; /* of the open stream (ref) */
 	uint32_t serial;
-	struct packet *held;	    /* last packet, not yet written (ref) */
-	int64_t base_granule;	    /* encoder granule of first audio */
-	int64_t page_granule;	    /* rebased granule at last page end */
+	struct packet *held;  /* last packet, not yet written (ref) */
+	struct packet *carry; /* muxer_split(): opens the next stream (ref) */
+	int64_t base_granule; /* encoder granule of first audio */
+	int64_t page_granule; /* rebased granule at last page end */
 	int64_t page_limit_samples; /* max_page_ms at the header rate */
 	int64_t packetno;	    /* next packet number in the stream */
 
@@ -113,12 +121,21 @@ drop_stream(struct muxer *m)
 	m->active = false;
 }
 
+/* Forgets the packet muxer_split() kept for the next stream. */
+static void
+drop_carry(struct muxer *m)
+{
+	packet_unref(m->carry);
+	m->carry = NULL;
+}
+
 void
 muxer_free(struct muxer *m)
 {
 	if (m == NULL)
 		return;
 	drop_stream(m);
+	drop_carry(m);
 	ogg_stream_clear(&m->os);
 	free(m->page_buf);
 	free(m);
@@ -309,10 +326,27 @@ muxer_packet(
 			m->base_granule = p->granulepos;
 		}
 	} else if (!m->active) {
+		/* After muxer_split() the new stream starts with the old
+		 * one's last packet, unless a gap or a new encoder broke the
+		 * sequence. */
+		if (m->carry != NULL && !gap &&
+		    same_codec_setup(m->carry->headers, p->headers) &&
+		    m->carry->granulepos <= p->granulepos)
+			carry = m->carry;
+		else
+			packet_unref(m->carry);
+		m->carry = NULL;
 		rc = start_stream(m, p->headers, cb, arg);
 		if (rc < 0)
 			goto out;
-		m->base_granule = p->granulepos;
+		if (carry != NULL) {
+			m->base_granule = carry->granulepos;
+			rc = write_audio(m, carry, false, cb, arg);
+			if (rc < 0)
+				goto out;
+		} else {
+			m->base_granule = p->granulepos;
+		}
 	}
 
 	if (m->held != NULL) {
@@ -349,14 +383,36 @@ muxer_end(struct muxer *m, muxer_write_cb *cb, void *arg)
 {
 	if (m == NULL || cb == NULL)
 		return -EINVAL;
+	drop_carry(m);
 	return end_stream(m, cb, arg);
+}
+
+int
+muxer_split(struct muxer *m, muxer_write_cb *cb, void *arg)
+{
+	struct packet *keep;
+	int rc;
+
+	if (m == NULL || cb == NULL)
+		return -EINVAL;
+	drop_carry(m);
+	keep = m->active && m->held != NULL ? packet_ref(m->held) : NULL;
+	rc = end_stream(m, cb, arg);
+	if (rc < 0) {
+		packet_unref(keep);
+		return rc;
+	}
+	m->carry = keep;
+	return 0;
 }
 
 void
 muxer_reset(struct muxer *m)
 {
-	if (m != NULL)
+	if (m != NULL) {
 		drop_stream(m);
+		drop_carry(m);
+	}
 }
 
 int64_t

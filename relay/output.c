@@ -379,6 +379,34 @@ handle_title(struct output *o, struct packet *p)
 		    o->url, err);
 }
 
+/*
+ * The archive's file boundary, before the first packet made at or after
+ * it: the stream in the old file ends with EOS on the packet before, and
+ * the next file's stream begins with that same packet (muxer_split()), so
+ * the files join without a lost or doubled sample. The new file starts
+ * within one packet (one Vorbis block, at most 2048 samples) of the
+ * boundary, as the encoder made it. split = false: the packets between
+ * were lost, so the old stream just ends (EOS) and the new file starts
+ * afresh.
+ */
+static int
+rotate(struct output *o, int64_t wall_ns, bool split)
+{
+	char err[256];
+	int rc;
+
+	rc = split ? muxer_split(o->muxer, write_page_cb, o)
+		   : muxer_end(o->muxer, write_page_cb, o);
+	if (rc < 0)
+		return rc;
+	err[0] = '\0';
+	rc = o->ops->rotate(o->backend, wall_ns, err, sizeof(err));
+	if (rc < 0)
+		util_strlcpy(o->last_fail, err[0] != '\0' ? err : strerror(-rc),
+		    sizeof(o->last_fail));
+	return rc;
+}
+
 static void
 run_connected(struct output *o)
 {
@@ -387,7 +415,7 @@ run_connected(struct output *o)
 	size_t pending = 0;
 	char err[256];
 	uint64_t dropped;
-	int64_t oldest_made_ns = 0;
+	int64_t oldest_made_ns = 0, mono_to_wall_ns;
 	int rc;
 
 	(void)packet_queue_wait(
@@ -395,8 +423,29 @@ run_connected(struct output *o)
 	p = packet_queue_pop(o->queue, 0, &gap);
 	if (p != NULL)
 		oldest_made_ns = p->made_mono_ns;
+	mono_to_wall_ns = util_now_wall_ns() - util_now_mono_ns();
 	while (p != NULL) {
 		handle_title(o, p);
+		/* A gap (the queue overflowed) in a file output: end the
+		 * file cleanly and go on in a new one, so that lost audio
+		 * is a file boundary, never a jump inside a file. */
+		if (gap && o->ops->rotate != NULL &&
+		    muxer_chain_id(o->muxer) != 0 &&
+		    rotate(o, p->made_mono_ns + mono_to_wall_ns, false) < 0) {
+			packet_unref(p);
+			fail(o, o->last_fail[0] != '\0' ? o->last_fail
+							: "new file failed");
+			return;
+		}
+		if (o->ops->rotate_due != NULL &&
+		    o->ops->rotate_due(
+			o->backend, p->made_mono_ns + mono_to_wall_ns) &&
+		    rotate(o, p->made_mono_ns + mono_to_wall_ns, true) < 0) {
+			packet_unref(p);
+			fail(o, o->last_fail[0] != '\0' ? o->last_fail
+							: "rotation failed");
+			return;
+		}
 		note_packet(o, p);
 		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
 		packet_unref(p);
@@ -615,6 +664,8 @@ output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 	if (rc < 0)
 		goto fail;
 	o->stats_id = stats_output_register(cfg, oc);
+	if (ops->set_stats != NULL)
+		ops->set_stats(o->backend, o->stats_id);
 	rc = pthread_create(&o->thread, NULL, output_thread, o);
 	if (rc != 0) {
 		snprintf(err, errlen, "[output %s]: cannot start thread: %s",

@@ -22,6 +22,10 @@ struct output_hot {
 	atomic_uint_fast64_t dropped_bytes;
 	atomic_uint_fast64_t reconnects;
 	atomic_int_fast64_t server_seen_wall_ns;
+	atomic_uint_fast64_t file_bytes;
+	atomic_uint_fast64_t files_written;
+	atomic_uint_fast64_t files_removed;
+	atomic_uint_fast64_t file_errors;
 };
 
 struct output_cold {
@@ -258,6 +262,10 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 				atomic_store(&out_hot[i].reconnects, 0);
 				atomic_store(
 				    &out_hot[i].server_seen_wall_ns, 0);
+				atomic_store(&out_hot[i].file_bytes, 0);
+				atomic_store(&out_hot[i].files_written, 0);
+				atomic_store(&out_hot[i].files_removed, 0);
+				atomic_store(&out_hot[i].file_errors, 0);
 				out_cold[i].o.listeners = -1;
 				out_cold[i].o.since_wall_ns =
 				    util_now_wall_ns();
@@ -276,6 +284,8 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 		util_strlcpy(so->encoding,
 		    cfg->encodings[o->encoding_index].name,
 		    sizeof(so->encoding));
+		so->rotate_s = o->rotate_ns / NS_PER_SEC;
+		so->keep_s = o->keep_ns / NS_PER_SEC;
 		if (o->type == OUTPUT_ICECAST) {
 			util_strlcpy(so->host, o->host, sizeof(so->host));
 			so->port = o->port;
@@ -321,6 +331,41 @@ stats_output_set_error(int id, const char *error)
 	util_strlcpy(out_cold[id].o.last_error, error != NULL ? error : "",
 	    sizeof(out_cold[id].o.last_error));
 	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_output_set_file(int id, const char *path)
+{
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	util_strlcpy(out_cold[id].o.file, path != NULL ? path : "",
+	    sizeof(out_cold[id].o.file));
+	pthread_mutex_unlock(&lock);
+	atomic_store(&out_hot[id].file_bytes, 0);
+	if (path != NULL && path[0] != '\0')
+		atomic_fetch_add(&out_hot[id].files_written, 1);
+}
+
+void
+stats_output_set_file_bytes(int id, uint64_t bytes)
+{
+	if (valid_id(id))
+		atomic_store(&out_hot[id].file_bytes, bytes);
+}
+
+void
+stats_output_inc_removed(int id)
+{
+	if (valid_id(id))
+		atomic_fetch_add(&out_hot[id].files_removed, 1);
+}
+
+void
+stats_output_inc_file_errors(int id)
+{
+	if (valid_id(id))
+		atomic_fetch_add(&out_hot[id].file_errors, 1);
 }
 
 void
@@ -764,6 +809,10 @@ stats_snapshot(struct stats_snapshot *out)
 		so->lag_ms = atomic_load(&out_hot[i].lag_ms);
 		so->dropped_bytes = atomic_load(&out_hot[i].dropped_bytes);
 		so->reconnects = atomic_load(&out_hot[i].reconnects);
+		so->file_bytes = atomic_load(&out_hot[i].file_bytes);
+		so->files_written = atomic_load(&out_hot[i].files_written);
+		so->files_removed = atomic_load(&out_hot[i].files_removed);
+		so->file_errors = atomic_load(&out_hot[i].file_errors);
 	}
 	memcpy(out->edges, edges, n_edges * sizeof(edges[0]));
 	out->n_edges = n_edges;

@@ -107,6 +107,14 @@ struct stats_output {
 	char tls_subject[256];
 	char tls_issuer[256];
 	int64_t tls_not_after_wall_ns;
+	/* File outputs (the archive); empty or 0 for Icecast outputs. */
+	char file[512];		/* being written; "" while none is open */
+	uint64_t file_bytes;	/* in that file */
+	uint64_t files_written; /* files started since relay started */
+	uint64_t files_removed; /* by keep */
+	uint64_t file_errors;	/* failed opens, writes and removals */
+	int64_t rotate_s;	/* 0: none */
+	int64_t keep_s;		/* 0: forever */
 };
 
 /* An edge Icecast server ([status] listen_urls): one URL, one mount. */
@@ -296,6 +304,12 @@ void stats_output_set_tls_peer(
     int id, const char *subject, const char *issuer, int64_t not_after_wall_ns);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
+/* File outputs: the file being written (NULL or "": none; counts a new
+ * file and resets file_bytes), its size, removals by keep, errors. */
+void stats_output_set_file(int id, const char *path);
+void stats_output_set_file_bytes(int id, uint64_t bytes);
+void stats_output_inc_removed(int id);
+void stats_output_inc_file_errors(int id);
 
 /* Encodings: the engine thread adds what each encoder produced. */
 void stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes);

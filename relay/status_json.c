@@ -227,6 +227,26 @@ json_tls_cert(struct jctx *j, const struct stats_snapshot *s, size_t i)
 	return o;
 }
 
+/* A file output's archive state. */
+static cJSON *
+json_archive(struct jctx *j, const struct stats_output *out)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	jadd(j, o, "file", jtext_or_null(out->file));
+	jadd(j, o, "file_bytes", jcount(out->file_bytes));
+	jadd(j, o, "files_written", jcount(out->files_written));
+	jadd(j, o, "files_removed", jcount(out->files_removed));
+	jadd(j, o, "errors", jcount(out->file_errors));
+	jadd(j, o, "rotate_s",
+	    out->rotate_s > 0 ? cJSON_CreateNumber((double)out->rotate_s)
+			      : cJSON_CreateNull());
+	jadd(j, o, "keep_s",
+	    out->keep_s > 0 ? cJSON_CreateNumber((double)out->keep_s)
+			    : cJSON_CreateNull());
+	return o;
+}
+
 static cJSON *
 json_outputs(struct jctx *j, const struct stats_snapshot *s,
     const struct status_settings *set)
@@ -278,6 +298,8 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 					   : cJSON_CreateNull());
 		jadd(j, o, "tls", cJSON_CreateBool(out->tls));
 		jadd(j, o, "tls_certificate", json_tls_cert(j, s, i));
+		jadd(j, o, "archive",
+		    ice ? cJSON_CreateNull() : json_archive(j, out));
 		jpush(j, a, o);
 	}
 	return a;
