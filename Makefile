@@ -328,7 +328,7 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f -not -path '*/test-logs/*' 2>/dev/null)
 
 # Old layout (objects in build/<variant>/relay/): clear it once.
 $(shell for d in build/*/relay; do [ -d "$$d" ] && rm -rf "$$d"; done 2>/dev/null)

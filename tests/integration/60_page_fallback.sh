@@ -104,7 +104,7 @@ status_get /vendor/icecast-metadata-player.min.js >"$T/player.js" ||
 notice=$(head -n 1 "$T/player.js" |
     grep -o 'icecast-metadata-player-[0-9.]*\.main\.min\.js\.LICENSE\.txt') ||
     fail "the player script names no licence notice"
-status_get "/vendor/$notice" | grep -q 'GNU Lesser General Public License' ||
+status_get "/vendor/$notice" | grep 'GNU Lesser General Public License' >/dev/null ||
     fail "/vendor/$notice is not served"
 
 # Safari: the fallback through MediaSource; icecast restarted under it.

@@ -65,11 +65,13 @@ RELAY_DEMO_PASSWORD=$(random_secret) "$p/bin/relay" --check \
     -c "$p/share/doc/relay/demo.conf.example" >"$T/check1.out" 2>&1 ||
     fail "--check on the installed demo example: $(tail -n 3 "$T/check1.out")"
 mkdir -p "$T/etc"
-sed "s#/etc/relay/#$T/etc/#g" "$p/share/doc/relay/relay.conf.example" \
-    >"$T/etc/relay.conf"
+# Its archive under /srv/archive moves to $T/srv/archive, made here.
+sed -e "s#/etc/relay/#$T/etc/#g" -e "s#/srv/#$T/srv/#g" \
+    "$p/share/doc/relay/relay.conf.example" >"$T/etc/relay.conf"
+mkdir -p "$T/srv/archive"
 while read -r f; do
 	[[ -e $f ]] || { random_secret >"$f" && chmod 600 "$f"; }
-done < <(grep -o "$T/etc/[^ ]*" "$T/etc/relay.conf" | sort -u)
+done < <(grep -v '^[;#]' "$T/etc/relay.conf" | grep -o "$T/etc/[^ ]*" | sort -u)
 while read -r v; do
 	export "$v=$(random_secret)"
 done < <(sed -n 's/^[a-z]*_env *= *\([A-Z_]*\).*/\1/p' "$T/etc/relay.conf")
