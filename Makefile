@@ -22,7 +22,7 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih sndfile samplerate \
-	alsa libcurl libcjson libsystemd
+	alsa libcurl libcjson libsystemd opus
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -43,6 +43,7 @@ DEB_libcurl := libcurl4-openssl-dev
 DEB_libcjson := libcjson-dev
 DEB_libsystemd := libsystemd-dev
 DEB_cmocka := libcmocka-dev
+DEB_opus := libopus-dev
 pkg_missing = $(sort $(foreach p,$(1),$(if $(shell \
 	pkg-config --exists $(p) 2>/dev/null && echo y),,$(or $(DEB_$(p)),$(p)))))
 PKG_MISSING := $(if $(shell command -v pkg-config),,pkg-config) \

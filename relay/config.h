@@ -97,16 +97,32 @@ struct input_config {
 	enum input_end at_end; /* stdin closed / file without loop ended */
 };
 
+enum codec {
+	CODEC_VORBIS = 0,
+	CODEC_OPUS,
+};
+
+/* opus application = audio | voip (libopus's APPLICATION_AUDIO/VOIP). */
+enum encoding_application {
+	ENCODING_APP_AUDIO = 0,
+	ENCODING_APP_VOIP,
+};
+
 struct encoding_config {
 	char *name;
 	int line; /* where the section started, for messages */
-	int rate_hz;
+	enum codec codec;
+	int rate_hz; /* opus: always 48000 */
 	int channels;
 	double quality;	  /* -1..10, oggenc's scale; used when !managed */
 	bool managed;	  /* bitrate set: managed (ABR) mode */
 	int bitrate_kbps; /* nominal; 0 = unset */
 	int min_bitrate_kbps;
 	int max_bitrate_kbps;
+	/* opus (bitrate_kbps is then always set: 32 mono, 64 stereo) */
+	enum encoding_application application;
+	int complexity;	 /* 0..10 */
+	double frame_ms; /* 2.5, 5, 10, 20, 40 or 60 */
 };
 
 struct output_config {
@@ -228,5 +244,6 @@ const char *config_key_section(size_t i); /* "output" for [output NAME] */
 const char *config_key_name(size_t i);
 
 const char *input_type_name(enum input_type t);
+const char *codec_name(enum codec c); /* "vorbis", "opus" */
 
 #endif

@@ -83,8 +83,15 @@ stats_configure(const struct config *cfg)
 		util_strlcpy(se->name, e->name, sizeof(se->name));
 		se->rate_hz = e->rate_hz;
 		se->channels = e->channels;
-		se->quality = e->managed ? (double)NAN : e->quality;
-		se->bitrate_kbps = e->managed ? e->bitrate_kbps : 0;
+		util_strlcpy(
+		    se->codec, codec_name(e->codec), sizeof(se->codec));
+		if (e->codec == CODEC_OPUS || e->managed) {
+			se->quality = (double)NAN;
+			se->bitrate_kbps = e->bitrate_kbps;
+		} else {
+			se->quality = e->quality;
+			se->bitrate_kbps = 0;
+		}
 		se->min_bitrate_kbps = e->min_bitrate_kbps;
 		se->max_bitrate_kbps = e->max_bitrate_kbps;
 		se->packets = packets;

@@ -64,10 +64,11 @@ struct stats_output {
 
 struct stats_encoding {
 	char name[64];
+	char codec[8]; /* "vorbis", "opus" */
 	int rate_hz;
 	int channels;
 	double quality;	  /* NaN in managed mode */
-	int bitrate_kbps; /* nominal, 0 when VBR by quality */
+	int bitrate_kbps; /* nominal (opus: always), 0 when VBR by quality */
 	int min_bitrate_kbps;
 	int max_bitrate_kbps;
 	uint64_t packets;

@@ -161,6 +161,7 @@ json_encodings(struct jctx *j, const struct stats_snapshot *s)
 
 		o = cJSON_CreateObject();
 		jadd(j, o, "name", jtext(e->name));
+		jadd(j, o, "codec", jtext(e->codec));
 		jadd(j, o, "rate", cJSON_CreateNumber(e->rate_hz));
 		jadd(j, o, "channels", cJSON_CreateNumber(e->channels));
 		jadd(j, o, "quality",

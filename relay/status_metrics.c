@@ -273,9 +273,18 @@ status_metrics(
 	    "Times the input was reopened after an error.", s->input.reopens);
 
 	metric_encodings(&sb, s, "relay_encoding_bytes_total",
-	    "Bytes of Vorbis packets produced per encoding.", false);
+	    "Bytes of encoded packets (Vorbis or Opus) per encoding.", false);
 	metric_encodings(&sb, s, "relay_encoding_packets_total",
-	    "Vorbis packets produced per encoding.", true);
+	    "Encoded packets (Vorbis or Opus) per encoding.", true);
+	metric_head(
+	    &sb, "relay_encoding_info", "gauge", "Always 1; codec as a label.");
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		strbuf_puts(&sb, "relay_encoding_info{encoding=\"");
+		add_label(&sb, s->encodings[i].name);
+		strbuf_puts(&sb, "\",codec=\"");
+		add_label(&sb, s->encodings[i].codec);
+		strbuf_puts(&sb, "\"} 1\n");
+	}
 
 	metric_head(&sb, "relay_output_info", "gauge",
 	    "Always 1; type, encoding and listener URL as labels.");
