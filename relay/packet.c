@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Refcounted Vorbis and Opus packets and the header sets they belong to. See packet.h for the design: the engine makes a
- * packet once and every output queue shares it read-only.
+ * Refcounted Vorbis and Opus packets and the header sets they belong to.
+ * See packet.h for the design: the engine makes a packet once and every
+ * output queue shares it read-only.
  *
  * Each header set gets a chain_id from one process-wide atomic counter that
  * starts at 1, so two header sets never share an id and 0 can mean "none".

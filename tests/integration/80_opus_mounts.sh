@@ -7,7 +7,8 @@
 # mount; opusinfo, ffprobe and ffmpeg the Opus one (48 kHz mono, the tone's
 # frequency, a clean stream with pre-skip). Icecast lists the Opus mount as
 # audio/ogg with subtype Opus; /api/status and
-# /metrics name the codec and bitrate of each encoding.
+# /metrics name the codec and bitrate of each encoding, and the Listen Live
+# page offers the Opus mount as low-data stream with its codec.
 #
 # timeout: 40
 
@@ -121,6 +122,16 @@ curl -sf --max-time 5 "http://127.0.0.1:$status_port/metrics" \
     >"$T/metrics.txt" || fail "GET /metrics failed"
 grep -q '^relay_encoding_info{encoding="mobile",codec="opus"} 1$' \
     "$T/metrics.txt" || fail "metrics: $(grep encoding_info "$T/metrics.txt")"
+# The Listen Live page: the Opus mount is the low-data stream, and the
+# page says which codec each stream is so a browser skips one it cannot
+# play (canPlayType in app.js).
+curl -sf --max-time 5 "http://127.0.0.1:$status_port/" >"$T/page.html" ||
+    fail "GET / failed"
+grep -q 'data-main-type="audio/ogg; codecs=&quot;vorbis&quot;"' "$T/page.html" ||
+    fail "page: main stream type: $(grep -o 'data-main-type="[^"]*"' "$T/page.html")"
+grep -q 'data-low="[^"]*/mobile.opus" data-low-type="audio/ogg; codecs=&quot;opus&quot;"' \
+    "$T/page.html" ||
+    fail "page: low stream: $(grep -o 'data-low[^>]*' "$T/page.html")"
 relay_alive || fail "relay exited while streaming"
 stop_relay TERM 5 || fail "relay did not stop"
 check_sanitizer

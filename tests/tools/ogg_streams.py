@@ -12,7 +12,9 @@
 # granule is below the samples of the packets it completes (RFC 7845
 # section 4: only an EOS page may do that), or a stream without BOS.
 # A capture may start mid-page (an Icecast listener never does, but the
-# scanner tolerates leading junk up to the first "OggS").
+# scanner tolerates leading junk up to the first "OggS"). A listener's
+# capture jumps from the header pages to a recent page (Icecast's burst):
+# one sequence jump before a stream's first audio page is not an error.
 #
 # Threads: none.
 import struct
@@ -117,7 +119,9 @@ def main():
             s["bos"] = 1
         if flags & 4:
             s["eos"] = 1
-        if seq != s["seq"] + 1:
+        # Icecast sends a new listener the header pages, then the stream
+        # from a recent page: one jump before the first audio is normal.
+        if seq != s["seq"] + 1 and s["audio_pages"] > 0:
             errors.append("serial %08x: page %d after %d" %
                           (serial, seq, s["seq"]))
         s["seq"] = seq
@@ -148,7 +152,12 @@ def main():
             elif s["codec"] == "opus":
                 page_samples += opus_packet_samples(pkt)
                 s["packets"] += 1
-        if granule != -1 and s["codec"] == "opus" and page_samples > 0:
+            elif s["codec"] == "vorbis" and pkt and not pkt[0] & 1:
+                s["packets"] += 1
+                s["audio_pages_v"] = 1
+        if s.get("audio_pages_v") and granule != -1:
+            s["audio_pages"] += 1
+        elif granule != -1 and page_samples > 0:
             s["audio_pages"] += 1
             if (s["audio_pages"] == 1 and granule < page_samples and
                     not flags & 4):

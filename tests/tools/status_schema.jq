@@ -62,7 +62,7 @@ check_object({
 + (.input | check_object({type: "string", flowing: "boolean",
     peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
     silence_threshold_dbfs: "number", xruns: "integer"}; ".input"))
-+ (.encodings | check_array({name: "string", rate: "integer",
++ (.encodings | check_array({name: "string", codec: "string", rate: "integer",
     channels: "integer", quality: "number|null", bitrate: "integer|null"};
     ".encodings"))
 + (.outputs | check_array({name: "string", type: "string",
