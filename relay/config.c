@@ -48,6 +48,7 @@ enum section_kind {
 	SEC_LOG,
 	SEC_STATUS,
 	SEC_SCHEDULE,
+	SEC_PROCESSING,
 	SEC_COUNT,
 };
 
@@ -59,6 +60,7 @@ static const char *section_names[SEC_COUNT] = {
     "log",
     "status",
     "schedule",
+    "processing",
 };
 
 static const bool section_named[SEC_COUNT] = {
@@ -87,6 +89,7 @@ struct config_key {
 #define LG(f) offsetof(struct log_config, f)
 #define SS(f) offsetof(struct status_config, f)
 #define SC(f) offsetof(struct schedule_config, f)
+#define PR(f) offsetof(struct processing_config, f)
 #define NOFIELD SIZE_MAX
 
 static const struct config_key config_keys[] = {
@@ -241,6 +244,22 @@ static const struct config_key config_keys[] = {
     {SEC_SCHEDULE, "start_grace", KT_DURATION, 0, 60, "5s", NULL, true,
 	SC(start_grace_ns),
 	"How long a due segment may wait for its source's first audio."},
+
+    {SEC_PROCESSING, "processing", KT_BOOL, 0, 0, "off", NULL, true,
+	PR(enabled),
+	"on: loudness rider and true-peak limiter on the programme before "
+	"every encoding; off: the audio is untouched."},
+    {SEC_PROCESSING, "loudness_target", KT_DOUBLE, -40, -5, "-16", NULL, true,
+	PR(loudness_target_lufs),
+	"Target loudness in LUFS (-16 for streams, -23 for EBU R128 "
+	"broadcast)."},
+    {SEC_PROCESSING, "true_peak_max", KT_DOUBLE, -9, 0, "-1", NULL, true,
+	PR(true_peak_max_dbtp), "True-peak ceiling of the limiter in dBTP."},
+    {SEC_PROCESSING, "max_boost", KT_DOUBLE, 0, 30, "20", NULL, true,
+	PR(max_boost_db), "Most the rider lifts a quiet programme, in dB."},
+    {SEC_PROCESSING, "lookahead_ms", KT_DOUBLE, 1, 20, "5", NULL, true,
+	PR(lookahead_ms),
+	"Limiter look-ahead in ms (added to the programme's delay)."},
 };
 
 #define N_KEYS RELAY_ARRAY_LEN(config_keys)
@@ -324,6 +343,8 @@ section_base(struct config *cfg, enum section_kind kind, size_t index)
 		return &cfg->status;
 	case SEC_SCHEDULE:
 		return &cfg->schedule;
+	case SEC_PROCESSING:
+		return &cfg->processing;
 	case SEC_COUNT:
 		break;
 	}
@@ -565,7 +586,7 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 			set_err(ps, ps->section_line,
 			    "[%s]: unknown section (sections: station, input, "
 			    "encoding NAME, output NAME, log, status, "
-			    "schedule)",
+			    "schedule, processing)",
 			    section);
 		return NULL;
 	}
@@ -1618,6 +1639,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	apply_defaults(&cfg->log, SEC_LOG);
 	apply_defaults(&cfg->status, SEC_STATUS);
 	apply_defaults(&cfg->schedule, SEC_SCHEDULE);
+	apply_defaults(&cfg->processing, SEC_PROCESSING);
 
 	/* Never blocks (a FIFO would hang a reload in open()). */
 	rc = util_open_regular(path);
@@ -1850,6 +1872,13 @@ config_print_summary(const struct config *cfg, FILE *fp)
 		    cfg->schedule.file,
 		    cfg->schedule.timezone != NULL ? cfg->schedule.timezone
 						   : "system");
+	if (cfg->processing.enabled)
+		fprintf(fp,
+		    "  processing loudness %g LUFS, true peak %g dBTP, boost "
+		    "at most %g dB, look-ahead %g ms\n",
+		    cfg->processing.loudness_target_lufs,
+		    cfg->processing.true_peak_max_dbtp,
+		    cfg->processing.max_boost_db, cfg->processing.lookahead_ms);
 }
 
 static const char *
@@ -1924,6 +1953,17 @@ config_encoding_same(
 	       a->bitrate_kbps == b->bitrate_kbps &&
 	       a->min_bitrate_kbps == b->min_bitrate_kbps &&
 	       a->max_bitrate_kbps == b->max_bitrate_kbps;
+}
+
+bool
+config_processing_same(
+    const struct processing_config *a, const struct processing_config *b)
+{
+	return a->enabled == b->enabled &&
+	       a->loudness_target_lufs == b->loudness_target_lufs &&
+	       a->true_peak_max_dbtp == b->true_peak_max_dbtp &&
+	       a->max_boost_db == b->max_boost_db &&
+	       a->lookahead_ms == b->lookahead_ms;
 }
 
 bool

@@ -189,6 +189,15 @@ struct schedule_config {
 	int64_t start_grace_ns; /* a due item waits this long for audio */
 };
 
+/* [processing]: loudness rider and true-peak limiter (processing.h). */
+struct processing_config {
+	bool enabled; /* processing = on */
+	double loudness_target_lufs;
+	double true_peak_max_dbtp;
+	double max_boost_db;
+	double lookahead_ms;
+};
+
 struct config {
 	char *path;
 	struct station_config station;
@@ -200,6 +209,7 @@ struct config {
 	struct log_config log;
 	struct status_config status;
 	struct schedule_config schedule;
+	struct processing_config processing;
 };
 
 /* Loads and validates path. On success *out is owned (config_free). On
@@ -233,6 +243,8 @@ bool config_encoding_same(
     const struct encoding_config *a, const struct encoding_config *b);
 bool config_input_same(
     const struct input_config *a, const struct input_config *b);
+bool config_processing_same(
+    const struct processing_config *a, const struct processing_config *b);
 
 /* The listener URL of an output (never with credentials), e.g.
  * "http://127.0.0.1:8000/live.ogg". Returns buf. */

@@ -32,6 +32,7 @@ struct output_cold {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct output_hot out_hot[CONFIG_MAX_OUTPUTS];
 static struct output_cold out_cold[CONFIG_MAX_OUTPUTS];
+static struct stats_processing processing;
 static struct stats_encoding encodings[CONFIG_MAX_ENCODINGS];
 static size_t n_encodings;
 static struct stats_programme programme;
@@ -326,6 +327,14 @@ stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s)
 }
 
 void
+stats_processing_set(const struct stats_processing *sp)
+{
+	pthread_mutex_lock(&lock);
+	processing = *sp;
+	pthread_mutex_unlock(&lock);
+}
+
+void
 stats_programme_set(const struct stats_programme *p)
 {
 	pthread_mutex_lock(&lock);
@@ -438,6 +447,7 @@ stats_snapshot(struct stats_snapshot *out)
 	out->n_requests = n_requests;
 	out->reload = last_reload;
 	out->programme_error = programme_error;
+	out->processing = processing;
 	util_strlcpy(out->input.type, input_type, sizeof(out->input.type));
 	util_strlcpy(
 	    out->input.last_error, input_error, sizeof(out->input.last_error));

@@ -149,6 +149,20 @@ struct stats_http {
 	uint64_t expired;      /* closed past the request deadline */
 };
 
+/* [processing] as measured on the processed programme (NaN: nothing to
+ * measure yet). Published by the engine thread once a second. */
+struct stats_processing {
+	bool enabled;
+	double target_lufs;
+	double momentary_lufs;
+	double short_term_lufs;
+	double integrated_lufs;
+	double true_peak_dbtp; /* highest over the last second */
+	double gain_db;	       /* the rider's gain */
+	double limiter_db;     /* limiter gain reduction now (<= 0) */
+	bool frozen;	       /* rider holding: silence or a pause */
+};
+
 struct stats_snapshot {
 	char station_name[STATS_TEXT];
 	char station_description[STATS_TEXT];
@@ -169,6 +183,7 @@ struct stats_snapshot {
 	struct stats_reload reload;
 	struct stats_programme_error programme_error;
 	struct stats_http http;
+	struct stats_processing processing;
 };
 
 /* Call once at startup (main thread) and on reload with the new config:
@@ -207,6 +222,9 @@ void stats_input_inc_reopens(void);
 void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */
 void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
+
+/* Engine thread, once a second: the [processing] measurements. */
+void stats_processing_set(const struct stats_processing *sp);
 
 /* Programme. Two writers own two parts, so neither can overwrite the
  * other's fresher data with a stale copy: the engine sets what is on air

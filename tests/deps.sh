@@ -20,7 +20,7 @@ libmicrohttpd-dev libinih-dev libcmocka-dev libsndfile1-dev
 libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcjson-dev icecast2
 vorbis-tools ffmpeg sox jq curl alsa-utils libasound2-plugins chromium
 iproute2 python3 valgrind clang libclang-rt-14-dev libsystemd-dev mandoc
-man-db systemd libopus-dev opus-tools"
+man-db systemd libopus-dev opus-tools libebur128-dev"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps.sh: dpkg-query not found; relay is built and tested on" \

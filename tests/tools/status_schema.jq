@@ -42,7 +42,8 @@ def check_array($fields; $path):
 check_object({
   station: "object", on_air: "boolean", state: "string",
   uptime_s: "integer", now: "object", next: "array", input: "object",
-  encodings: "array", outputs: "array", listeners: "integer",
+  processing: "object", encodings: "array", outputs: "array",
+  listeners: "integer",
   requests: "array", reload: "object|null", programme_error: "object|null",
   time: "time", version: "string"
 }; "")
@@ -62,6 +63,11 @@ check_object({
 + (.input | check_object({type: "string", flowing: "boolean",
     peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
     silence_threshold_dbfs: "number", xruns: "integer"}; ".input"))
++ (.processing | check_object({enabled: "boolean", target_lufs: "number|null",
+    momentary_lufs: "number|null", short_term_lufs: "number|null",
+    integrated_lufs: "number|null", true_peak_dbtp: "number|null",
+    gain_db: "number|null", limiter_db: "number|null", frozen: "boolean"};
+    ".processing"))
 + (.encodings | check_array({name: "string", codec: "string", rate: "integer",
     channels: "integer", quality: "number|null", bitrate: "integer|null"};
     ".encodings"))
