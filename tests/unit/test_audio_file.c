@@ -75,9 +75,9 @@ write_sine(const char *path, int format, int rate_hz, int channels,
 		for (c = 0; c < channels; c++)
 			buf[f * (size_t)channels + (size_t)c] =
 			    (float)(amp * sin(TWO_PI * freq_hz * (c + 1) *
-					      (double)f / rate_hz));
-	assert_int_equal(
-	    sf_writef_float(sf, buf, (sf_count_t)frames), (sf_count_t)frames);
+						(double)f / rate_hz));
+	assert_int_equal(sf_writef_float(sf, buf, (sf_count_t)frames),
+	    (sf_count_t)frames);
 	assert_int_equal(sf_close(sf), 0);
 	free(buf);
 }
@@ -95,8 +95,8 @@ read_all(struct audio_file *af, int channels, float **out)
 	for (;;) {
 		if (n + 1000 > cap) {
 			cap *= 2;
-			buf = realloc(
-			    buf, cap * (size_t)channels * sizeof(float));
+			buf = realloc(buf, cap * (size_t)channels *
+				sizeof(float));
 			assert_non_null(buf);
 		}
 		got = audio_file_read(af, buf + n * (size_t)channels, 777);
@@ -113,8 +113,8 @@ read_all(struct audio_file *af, int channels, float **out)
 
 /* Goertzel power of one channel at freq_hz. */
 static double
-power_at(
-    const float *x, int channels, int ch, size_t n, int rate_hz, double freq_hz)
+power_at(const float *x, int channels, int ch, size_t n, int rate_hz,
+    double freq_hz)
 {
 	double w = TWO_PI * freq_hz / rate_hz, k = 2.0 * cos(w);
 	double s0, s1 = 0.0, s2 = 0.0;
@@ -152,8 +152,8 @@ test_resample_48k_mono_to_44k1_stereo(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/tone48k.wav", tmpdir);
-	write_sine(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 48000, 1, 1000.0, 0.5,
-	    96000);
+	write_sine(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 48000, 1, 1000.0,
+	    0.5, 96000);
 
 	af = audio_file_open(path, 44100, 2, err, sizeof(err));
 	assert_non_null(af);
@@ -174,8 +174,7 @@ test_resample_48k_mono_to_44k1_stereo(void **state)
 
 		assert_in_range(cycles, 999, 1001);
 	}
-	assert_true(
-	    power_at(x + 22050 * 2, 2, 0, 44100, 44100, 1000.0) >
+	assert_true(power_at(x + 22050 * 2, 2, 0, 44100, 44100, 1000.0) >
 	    1000.0 * power_at(x + 22050 * 2, 2, 0, 44100, 44100, 1088.0));
 	/* The level survives (SINC, no attenuation in the pass band). */
 	for (i = 1000; i < n - 1000; i++)
@@ -236,8 +235,8 @@ test_stereo_to_mono_and_ogg(void **state)
 	/* Ogg Vorbis, 44.1 kHz stereo (left 500 Hz, right 1 kHz), read as
 	 * 48 kHz mono: both tones are present at half level. */
 	snprintf(path, sizeof(path), "%s/tone.ogg", tmpdir);
-	write_sine(path, SF_FORMAT_OGG | SF_FORMAT_VORBIS, 44100, 2, 500.0, 0.5,
-	    44100);
+	write_sine(path, SF_FORMAT_OGG | SF_FORMAT_VORBIS, 44100, 2, 500.0,
+	    0.5, 44100);
 	af = audio_file_open(path, 48000, 1, err, sizeof(err));
 	assert_non_null(af);
 	n = read_all(af, 1, &x);
@@ -323,8 +322,8 @@ test_missing_file(void **state)
 	struct audio_file *af;
 
 	(void)state;
-	af = audio_file_open(
-	    "segments/no-such-news.ogg", 44100, 2, err, sizeof(err));
+	af = audio_file_open("segments/no-such-news.ogg", 44100, 2, err,
+	    sizeof(err));
 	assert_null(af);
 	assert_string_equal(err,
 	    "segments/no-such-news.ogg: cannot open: No such file or "
@@ -366,18 +365,8 @@ static void
 write_bad_floats(const char *path, int format, int rate_hz, size_t frames)
 {
 	static const float bad[] = {
-	    0.5f,
-	    -0.25f,
-	    NAN,
-	    -NAN,
-	    INFINITY,
-	    -INFINITY,
-	    1e38f,
-	    -1e38f,
-	    2.0f,
-	    -3.0f,
-	    1.0f,
-	    -1.0f,
+		0.5f, -0.25f, NAN, -NAN, INFINITY, -INFINITY, 1e38f, -1e38f,
+		2.0f, -3.0f, 1.0f, -1.0f,
 	};
 	SF_INFO info;
 	SNDFILE *sf;
@@ -394,8 +383,8 @@ write_bad_floats(const char *path, int format, int rate_hz, size_t frames)
 	assert_non_null(buf);
 	for (i = 0; i < frames * 2; i++)
 		buf[i] = bad[i % RELAY_ARRAY_LEN(bad)];
-	assert_int_equal(
-	    sf_writef_float(sf, buf, (sf_count_t)frames), (sf_count_t)frames);
+	assert_int_equal(sf_writef_float(sf, buf, (sf_count_t)frames),
+	    (sf_count_t)frames);
 	assert_int_equal(sf_close(sf), 0);
 	free(buf);
 }
@@ -408,22 +397,12 @@ static void
 test_float_file_is_sanitised(void **state)
 {
 	static const float want[] = {
-	    0.5f,
-	    -0.25f,
-	    0.0f,
-	    0.0f,
-	    1.0f,
-	    -1.0f,
-	    1.0f,
-	    -1.0f,
-	    1.0f,
-	    -1.0f,
-	    1.0f,
-	    -1.0f,
+		0.5f, -0.25f, 0.0f, 0.0f, 1.0f, -1.0f, 1.0f, -1.0f,
+		1.0f, -1.0f, 1.0f, -1.0f,
 	};
 	static const int formats[] = {
-	    SF_FORMAT_WAV | SF_FORMAT_FLOAT,
-	    SF_FORMAT_WAV | SF_FORMAT_DOUBLE,
+		SF_FORMAT_WAV | SF_FORMAT_FLOAT,
+		SF_FORMAT_WAV | SF_FORMAT_DOUBLE,
 	};
 	char path[512], err[256] = "";
 	struct audio_file *af;
@@ -443,8 +422,7 @@ test_float_file_is_sanitised(void **state)
 		for (i = 0; i < 2 * n; i++)
 			if (x[i] != want[i % RELAY_ARRAY_LEN(want)])
 				fail_msg("format %zu, sample %zu: %g, "
-					 "expected %g",
-				    f, i, (double)x[i],
+				    "expected %g", f, i, (double)x[i],
 				    (double)want[i % RELAY_ARRAY_LEN(want)]);
 		free(x);
 
@@ -457,15 +435,13 @@ test_float_file_is_sanitised(void **state)
 		for (i = 0; i < 2 * n; i++) {
 			if (!isfinite(x[i]))
 				fail_msg("format %zu, resampled sample %zu: "
-					 "%g",
-				    f, i, (double)x[i]);
+				    "%g", f, i, (double)x[i]);
 			if (fabsf(x[i]) > peak)
 				peak = fabsf(x[i]);
 		}
 		if (peak > 2.0f)
 			fail_msg("format %zu: resampled peak %g, expected "
-				 "about full scale at most",
-			    f, (double)peak);
+			    "about full scale at most", f, (double)peak);
 		free(x);
 	}
 }
@@ -474,13 +450,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_resample_48k_mono_to_44k1_stereo),
-	    cmocka_unit_test(test_same_format_is_bit_exact),
-	    cmocka_unit_test(test_multichannel_order),
-	    cmocka_unit_test(test_stereo_to_mono_and_ogg),
-	    cmocka_unit_test(test_float_file_is_sanitised),
-	    cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_corrupt_file),
+		cmocka_unit_test(test_resample_48k_mono_to_44k1_stereo),
+		cmocka_unit_test(test_same_format_is_bit_exact),
+		cmocka_unit_test(test_multichannel_order),
+		cmocka_unit_test(test_stereo_to_mono_and_ogg),
+		cmocka_unit_test(test_float_file_is_sanitised),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_corrupt_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -34,13 +34,13 @@
 
 /* Like assert_float_equal, but in double precision and safe for
  * expressions (cmocka's macro casts its unparenthesized arguments). */
-#define assert_near(a, b, eps)                                                 \
-	check_near(                                                            \
-	    (double)(a), (double)(b), (double)(eps), #a, __FILE__, __LINE__)
+#define assert_near(a, b, eps)                                              \
+	check_near((double)(a), (double)(b), (double)(eps), #a, __FILE__,   \
+	    __LINE__)
 
 static void
-check_near(double a, double b, double eps, const char *what, const char *file,
-    int line)
+check_near(double a, double b, double eps, const char *what,
+    const char *file, int line)
 {
 	if (fabs(a - b) <= eps)
 		return;
@@ -79,14 +79,14 @@ static void
 test_s16le(void **state)
 {
 	static const unsigned char raw[] = {
-	    0x00, 0x80, /* -32768 */
-	    0xff, 0x7f, /* 32767 */
-	    0x00, 0x00, /* 0 */
-	    0x01, 0x00, /* 1 */
-	    0xff, 0xff, /* -1 */
-	    0x34, 0x12, /* 0x1234: low byte first */
-	    0x00, 0x40, /* 16384 */
-	    0x00, 0xc0, /* -16384 */
+		0x00, 0x80, /* -32768 */
+		0xff, 0x7f, /* 32767 */
+		0x00, 0x00, /* 0 */
+		0x01, 0x00, /* 1 */
+		0xff, 0xff, /* -1 */
+		0x34, 0x12, /* 0x1234: low byte first */
+		0x00, 0x40, /* 16384 */
+		0x00, 0xc0, /* -16384 */
 	};
 	float out[8];
 
@@ -106,14 +106,14 @@ static void
 test_s32le(void **state)
 {
 	static const unsigned char raw[] = {
-	    0x00, 0x00, 0x00, 0x80, /* INT32_MIN */
-	    0xff, 0xff, 0xff, 0x7f, /* INT32_MAX */
-	    0x00, 0x00, 0x00, 0x00, /* 0 */
-	    0x00, 0x00, 0x00, 0x40, /* 2^30 */
-	    0x00, 0x00, 0x00, 0xc0, /* -2^30 */
-	    0x78, 0x56, 0x34, 0x12, /* 0x12345678: low byte first */
-	    0xff, 0xff, 0xff, 0xff, /* -1 */
-	    0x00, 0x01, 0x00, 0x00, /* 256 */
+		0x00, 0x00, 0x00, 0x80, /* INT32_MIN */
+		0xff, 0xff, 0xff, 0x7f, /* INT32_MAX */
+		0x00, 0x00, 0x00, 0x00, /* 0 */
+		0x00, 0x00, 0x00, 0x40, /* 2^30 */
+		0x00, 0x00, 0x00, 0xc0, /* -2^30 */
+		0x78, 0x56, 0x34, 0x12, /* 0x12345678: low byte first */
+		0xff, 0xff, 0xff, 0xff, /* -1 */
+		0x00, 0x01, 0x00, 0x00, /* 256 */
 	};
 	float out[8];
 
@@ -146,19 +146,19 @@ test_f32le(void **state)
 	/* IEEE 754 bit patterns, written little-endian byte by byte so the
 	 * test does not depend on the host's order. */
 	static const uint32_t bits[] = {
-	    0x3f000000, /* 0.5 */
-	    0xbe800000, /* -0.25 */
-	    0x3f800000, /* 1.0 */
-	    0xbf800000, /* -1.0 */
-	    0x40000000, /* 2.0: clamped */
-	    0xc0400000, /* -3.0: clamped */
-	    0x7fc00000, /* quiet NaN: 0 */
-	    0xffc00001, /* negative NaN with payload: 0 */
-	    0x7f800000, /* +inf: 1 */
-	    0xff800000, /* -inf: -1 */
-	    0x00000001, /* smallest subnormal */
-	    0x80000000, /* -0.0 */
-	    0x7f7fffff, /* FLT_MAX: 1 */
+		0x3f000000, /* 0.5 */
+		0xbe800000, /* -0.25 */
+		0x3f800000, /* 1.0 */
+		0xbf800000, /* -1.0 */
+		0x40000000, /* 2.0: clamped */
+		0xc0400000, /* -3.0: clamped */
+		0x7fc00000, /* quiet NaN: 0 */
+		0xffc00001, /* negative NaN with payload: 0 */
+		0x7f800000, /* +inf: 1 */
+		0xff800000, /* -inf: -1 */
+		0x00000001, /* smallest subnormal */
+		0x80000000, /* -0.0 */
+		0x7f7fffff, /* FLT_MAX: 1 */
 	};
 	unsigned char raw[sizeof(bits)];
 	float out[RELAY_ARRAY_LEN(bits)];
@@ -215,7 +215,7 @@ static void
 mix_impulse(int in_ch, enum convert_order in_order, int out_ch,
     enum convert_order out_order, int k, float *out)
 {
-	float in[16] = {0};
+	float in[16] = { 0 };
 
 	in[k] = 1.0f;
 	convert_mix_channels(in, in_ch, in_order, out, out_ch, out_order, 1);
@@ -248,8 +248,8 @@ check_gains(int in_ch, enum convert_order in_order, int out_ch,
 static void
 test_mix_mono_to_stereo(void **state)
 {
-	const float in[3] = {0.1f, -0.2f, 0.3f};
-	const float expect[6] = {0.1f, 0.1f, -0.2f, -0.2f, 0.3f, 0.3f};
+	const float in[3] = { 0.1f, -0.2f, 0.3f };
+	const float expect[6] = { 0.1f, 0.1f, -0.2f, -0.2f, 0.3f, 0.3f };
 	float out[6];
 
 	(void)state;
@@ -262,7 +262,8 @@ test_mix_mono_to_stereo(void **state)
 static void
 test_mix_stereo_to_mono(void **state)
 {
-	const float in[8] = {0.2f, 0.4f, 1.0f, -1.0f, -0.5f, -0.5f, 1.0f, 1.0f};
+	const float in[8] = { 0.2f, 0.4f, 1.0f, -1.0f, -0.5f, -0.5f, 1.0f,
+		1.0f };
 	float out[4];
 
 	(void)state;
@@ -282,29 +283,29 @@ test_mix_down_to_stereo_layouts(void **state)
 {
 	/* 3 ch: L = (FL + G FC) / (1 + G). */
 	const double a3 = 1.0 / (1.0 + G), c3 = G / (1.0 + G);
-	const double wav3[] = {a3, 0, 0, a3, c3, c3};
-	const double vorbis3[] = {a3, 0, c3, c3, 0, a3};
+	const double wav3[] = { a3, 0, 0, a3, c3, c3 };
+	const double vorbis3[] = { a3, 0, c3, c3, 0, a3 };
 	/* Quad: L = (FL + G BL) / (1 + G); the same in both orders. */
-	const double quad[] = {a3, 0, 0, a3, c3, 0, 0, c3};
+	const double quad[] = { a3, 0, 0, a3, c3, 0, 0, c3 };
 	/* 5.0 and 5.1: L = (FL + G FC + G BL) / (1 + 2G). */
 	const double a5 = 1.0 / (1.0 + 2.0 * G), c5 = G / (1.0 + 2.0 * G);
-	const double wav50[] = {a5, 0, 0, a5, c5, c5, c5, 0, 0, c5};
-	const double vorbis50[] = {a5, 0, c5, c5, 0, a5, c5, 0, 0, c5};
-	const double wav51[] = {a5, 0, 0, a5, c5, c5, 0, 0, c5, 0, 0, c5};
-	const double vorbis51[] = {a5, 0, c5, c5, 0, a5, c5, 0, 0, c5, 0, 0};
+	const double wav50[] = { a5, 0, 0, a5, c5, c5, c5, 0, 0, c5 };
+	const double vorbis50[] = { a5, 0, c5, c5, 0, a5, c5, 0, 0, c5 };
+	const double wav51[] = { a5, 0, 0, a5, c5, c5, 0, 0, c5, 0, 0, c5 };
+	const double vorbis51[] = { a5, 0, c5, c5, 0, a5, c5, 0, 0, c5, 0, 0 };
 	/* 6.1: L = (FL + G FC + G/sqrt2 BC + G SL) / (1 + 2G + 0.5). */
 	const double n61 = 1.0 + 2.0 * G + 0.5;
 	const double a61 = 1.0 / n61, c61 = G / n61, b61 = 0.5 / n61;
-	const double wav61[] = {
-	    a61, 0, 0, a61, c61, c61, 0, 0, b61, b61, c61, 0, 0, c61};
-	const double vorbis61[] = {
-	    a61, 0, c61, c61, 0, a61, c61, 0, 0, c61, b61, b61, 0, 0};
+	const double wav61[] = { a61, 0, 0, a61, c61, c61, 0, 0, b61, b61, c61,
+		0, 0, c61 };
+	const double vorbis61[] = { a61, 0, c61, c61, 0, a61, c61, 0, 0, c61,
+		b61, b61, 0, 0 };
 	/* 7.1: L = (FL + G FC + G BL + G SL) / (1 + 3G). */
 	const double a71 = 1.0 / (1.0 + 3.0 * G), c71 = G / (1.0 + 3.0 * G);
-	const double wav71[] = {
-	    a71, 0, 0, a71, c71, c71, 0, 0, c71, 0, 0, c71, c71, 0, 0, c71};
-	const double vorbis71[] = {
-	    a71, 0, c71, c71, 0, a71, c71, 0, 0, c71, c71, 0, 0, c71, 0, 0};
+	const double wav71[] = { a71, 0, 0, a71, c71, c71, 0, 0, c71, 0, 0, c71,
+		c71, 0, 0, c71 };
+	const double vorbis71[] = { a71, 0, c71, c71, 0, a71, c71, 0, 0, c71,
+		c71, 0, 0, c71, 0, 0 };
 
 	(void)state;
 	check_gains(3, WAV, 2, WAV, wav3);
@@ -328,12 +329,12 @@ static void
 test_mix_down_to_mono_layouts(void **state)
 {
 	const double n3 = 2.0 + 2.0 * G, n51 = 2.0 + 4.0 * G;
-	const double wav3[] = {1.0 / n3, 1.0 / n3, 2.0 * G / n3};
-	const double vorbis3[] = {1.0 / n3, 2.0 * G / n3, 1.0 / n3};
-	const double wav51[] = {
-	    1.0 / n51, 1.0 / n51, 2.0 * G / n51, 0, G / n51, G / n51};
-	const double vorbis51[] = {
-	    1.0 / n51, 2.0 * G / n51, 1.0 / n51, G / n51, G / n51, 0};
+	const double wav3[] = { 1.0 / n3, 1.0 / n3, 2.0 * G / n3 };
+	const double vorbis3[] = { 1.0 / n3, 2.0 * G / n3, 1.0 / n3 };
+	const double wav51[] = { 1.0 / n51, 1.0 / n51, 2.0 * G / n51, 0,
+		G / n51, G / n51 };
+	const double vorbis51[] = { 1.0 / n51, 2.0 * G / n51, 1.0 / n51,
+		G / n51, G / n51, 0 };
 
 	(void)state;
 	check_gains(3, WAV, 1, WAV, wav3);
@@ -349,12 +350,12 @@ test_mix_reorder(void **state)
 {
 	/* vorbis_from_wav[n][j]: the WAV channel that Vorbis slot j takes. */
 	static const int vorbis_from_wav[9][8] = {
-	    [3] = {0, 2, 1},
-	    [4] = {0, 1, 2, 3},
-	    [5] = {0, 2, 1, 3, 4},
-	    [6] = {0, 2, 1, 4, 5, 3},
-	    [7] = {0, 2, 1, 5, 6, 4, 3},
-	    [8] = {0, 2, 1, 6, 7, 4, 5, 3},
+	    [3] = { 0, 2, 1 },
+	    [4] = { 0, 1, 2, 3 },
+	    [5] = { 0, 2, 1, 3, 4 },
+	    [6] = { 0, 2, 1, 4, 5, 3 },
+	    [7] = { 0, 2, 1, 5, 6, 4, 3 },
+	    [8] = { 0, 2, 1, 6, 7, 4, 5, 3 },
 	};
 	float in[2 * 8], mid[2 * 8], back[2 * 8];
 	int n, j, f;
@@ -380,14 +381,14 @@ test_mix_reorder(void **state)
 static void
 test_mix_up(void **state)
 {
-	const float st[4] = {0.25f, -0.5f, 0.125f, 1.0f};
-	const float wav[12] = {
-	    0.25f, -0.5f, 0, 0, 0, 0, 0.125f, 1.0f, 0, 0, 0, 0};
-	const float vorbis[12] = {
-	    0.25f, 0, -0.5f, 0, 0, 0, 0.125f, 0, 1.0f, 0, 0, 0};
-	const float mono[1] = {0.75f};
-	const float mono_wav8[8] = {0.75f, 0.75f, 0, 0, 0, 0, 0, 0};
-	const float mono_vorbis3[3] = {0.75f, 0, 0.75f};
+	const float st[4] = { 0.25f, -0.5f, 0.125f, 1.0f };
+	const float wav[12] = { 0.25f, -0.5f, 0, 0, 0, 0, 0.125f, 1.0f, 0, 0, 0,
+		0 };
+	const float vorbis[12] = { 0.25f, 0, -0.5f, 0, 0, 0, 0.125f, 0, 1.0f, 0,
+		0, 0 };
+	const float mono[1] = { 0.75f };
+	const float mono_wav8[8] = { 0.75f, 0.75f, 0, 0, 0, 0, 0, 0 };
+	const float mono_vorbis3[3] = { 0.75f, 0, 0.75f };
 	float out[16];
 
 	(void)state;
@@ -479,7 +480,7 @@ static void
 test_mix_bug_three_vorbis_right_is_r(void **state)
 {
 	/* Vorbis L, C, R: the right output must carry R, not C. */
-	const float in[3] = {0.0f, 0.0f, 0.5f};
+	const float in[3] = { 0.0f, 0.0f, 0.5f };
 	float out[2];
 
 	(void)state;
@@ -510,7 +511,7 @@ static void
 test_mix_bug_stereo_upmix_r_not_in_centre(void **state)
 {
 	/* Vorbis 5.1 is FL C FR RL RR LFE: R belongs in slot 2. */
-	const float in[2] = {0.25f, -0.25f};
+	const float in[2] = { 0.25f, -0.25f };
 	float out[6];
 
 	(void)state;
@@ -525,8 +526,8 @@ test_mix_bug_same_count_reorders(void **state)
 {
 	/* A 5.1 programme (WAV order) in a 5.1 Vorbis encoding: the counts
 	 * match, yet the centre must move from slot 2 to slot 1. */
-	const float in[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
-	const float expect[6] = {0.1f, 0.3f, 0.2f, 0.5f, 0.6f, 0.4f};
+	const float in[6] = { 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f };
+	const float expect[6] = { 0.1f, 0.3f, 0.2f, 0.5f, 0.6f, 0.4f };
 	struct convert_mix m;
 	float out[6];
 
@@ -545,15 +546,15 @@ test_mix_bug_same_count_reorders(void **state)
 static void
 test_mix_explicit_layout(void **state)
 {
-	static const enum convert_speaker swapped[2] = {
-	    CONVERT_SPEAKER_FR, CONVERT_SPEAKER_FL};
+	static const enum convert_speaker swapped[2] = { CONVERT_SPEAKER_FR,
+		CONVERT_SPEAKER_FL };
 	/* 5.0 with side surrounds, as a WAVEFORMATEXTENSIBLE mask gives. */
-	static const enum convert_speaker side50[5] = {CONVERT_SPEAKER_FL,
-	    CONVERT_SPEAKER_FR, CONVERT_SPEAKER_FC, CONVERT_SPEAKER_SL,
-	    CONVERT_SPEAKER_SR};
+	static const enum convert_speaker side50[5] = { CONVERT_SPEAKER_FL,
+		CONVERT_SPEAKER_FR, CONVERT_SPEAKER_FC, CONVERT_SPEAKER_SL,
+		CONVERT_SPEAKER_SR };
 	enum convert_speaker spk[8];
-	const float st[2] = {0.5f, -0.5f};
-	const float in5[5] = {0, 0, 0, 1.0f, 0};
+	const float st[2] = { 0.5f, -0.5f };
+	const float in5[5] = { 0, 0, 0, 1.0f, 0 };
 	struct convert_mix m;
 	float out[6];
 
@@ -584,7 +585,7 @@ static void
 test_mix_fallback_over_eight(void **state)
 {
 	float in[10], out[10];
-	const float st[2] = {0.25f, 0.5f};
+	const float st[2] = { 0.25f, 0.5f };
 	int c;
 
 	(void)state;
@@ -610,8 +611,8 @@ test_mix_fallback_over_eight(void **state)
  * Goertzel filter over a Hann window, scaled so a sine of amplitude A
  * reads A. */
 static double
-goertzel_amp(
-    const float *x, size_t n, size_t stride, double rate_hz, double freq_hz)
+goertzel_amp(const float *x, size_t n, size_t stride, double rate_hz,
+    double freq_hz)
 {
 	double coeff = 2.0 * cos(2.0 * PI * freq_hz / rate_hz);
 	double s0, s1 = 0.0, s2 = 0.0, w, wsum = 0.0, power;
@@ -656,8 +657,8 @@ zero_crossing_hz(const float *x, size_t n, size_t stride, double rate_hz)
 }
 
 static float *
-make_sine(
-    size_t frames, int channels, double rate_hz, double freq_hz, double amp)
+make_sine(size_t frames, int channels, double rate_hz, double freq_hz,
+    double amp)
 {
 	float *buf = calloc(frames * (size_t)channels, sizeof(float));
 	size_t i;
@@ -668,10 +669,10 @@ make_sine(
 		for (c = 0; c < channels; c++)
 			/* Every channel carries the tone except channel
 			 * 1, which stays silent. */
-			buf[i * (size_t)channels + (size_t)c] =
-			    c == 1 ? 0.0f
-				   : (float)(amp * sin(2.0 * PI * freq_hz *
-						       (double)i / rate_hz));
+			buf[i * (size_t)channels + (size_t)c] = c == 1 ?
+			    0.0f :
+			    (float)(amp * sin(2.0 * PI * freq_hz *
+			    (double)i / rate_hz));
 	return buf;
 }
 
@@ -689,7 +690,7 @@ static struct run_result
 run_resampler(const float *in, size_t in_frames, int channels, int in_hz,
     int out_hz, size_t max_chunk)
 {
-	struct run_result res = {0};
+	struct run_result res = { 0 };
 	struct resampler *rs;
 	char err[256] = "";
 	size_t done = 0, chunk, cap, got, total_cap, ch = (size_t)channels;
@@ -707,8 +708,8 @@ run_resampler(const float *in, size_t in_frames, int channels, int in_hz,
 		if (chunk > in_frames - done)
 			chunk = in_frames - done;
 		cap = resampler_max_out(rs, chunk);
-		assert_true(
-		    cap >= (size_t)ceil((double)chunk * out_hz / in_hz));
+		assert_true(cap >=
+		    (size_t)ceil((double)chunk * out_hz / in_hz));
 		assert_true(res.out_frames + cap <= total_cap);
 		rc = resampler_process(rs, in + done * ch, chunk,
 		    res.out + res.out_frames * ch, cap, &got);
@@ -759,21 +760,21 @@ check_1khz(int in_hz, int out_hz)
 	a = goertzel_amp(res.out + skip * 2, n, 2, out_hz, 1000.0);
 	assert_near(a, amp, amp * 0.01);
 	/* Next to the tone there is nothing: it did not move. */
-	assert_true(
-	    goertzel_amp(res.out + skip * 2, n, 2, out_hz, 980.0) < amp * 1e-3);
+	assert_true(goertzel_amp(res.out + skip * 2, n, 2, out_hz, 980.0) <
+	    amp * 1e-3);
 	assert_true(goertzel_amp(res.out + skip * 2, n, 2, out_hz, 1020.0) <
-		    amp * 1e-3);
+	    amp * 1e-3);
 	/* Nor where a converter with the ratio upside down (or applied
 	 * twice) would put it. */
 	assert_true(goertzel_amp(res.out + skip * 2, n, 2, out_hz,
-			1000.0 * ratio) < amp * 1e-3);
+	    1000.0 * ratio) < amp * 1e-3);
 	assert_true(goertzel_amp(res.out + skip * 2, n, 2, out_hz,
-			1000.0 / ratio) < amp * 1e-3);
+	    1000.0 / ratio) < amp * 1e-3);
 	hz = zero_crossing_hz(res.out + skip * 2, n, 2, out_hz);
 	assert_near(hz, 1000.0, 0.5);
 	/* The silent right channel stays silent (no channel mix-up). */
-	assert_true(
-	    goertzel_amp(res.out + skip * 2 + 1, n, 2, out_hz, 1000.0) < 1e-6);
+	assert_true(goertzel_amp(res.out + skip * 2 + 1, n, 2, out_hz,
+	    1000.0) < 1e-6);
 	free(res.out);
 	free(in);
 }
@@ -795,7 +796,8 @@ test_resample_48000_to_22050_keeps_1khz(void **state)
 /* Alias level, in dB under the input tone, of a 15 kHz sine at 44100 Hz
  * resampled to 22050 Hz (the alias is at 22050 - 15000 = 7050 Hz). */
 static double
-alias_db(const float *in, size_t in_frames, const float *out, size_t out_frames)
+alias_db(const float *in, size_t in_frames, const float *out,
+    size_t out_frames)
 {
 	double in_amp, alias_amp;
 	size_t skip = 22050 / 4, n = 22050;
@@ -822,7 +824,8 @@ test_resample_no_aliasing(void **state)
 	in = make_sine(in_frames, 1, 44100.0, 15000.0, 0.5);
 	res = run_resampler(in, in_frames, 1, 44100, 22050, 4096);
 	db = alias_db(in, in_frames, res.out, res.out_frames);
-	print_message("alias at 7050 Hz: %.1f dB under the 15 kHz input\n", db);
+	print_message("alias at 7050 Hz: %.1f dB under the 15 kHz input\n",
+	    db);
 	assert_true(db <= -60.0);
 
 	/* Control: the same measurement on a converter without an
@@ -837,8 +840,8 @@ test_resample_no_aliasing(void **state)
 	d.src_ratio = 0.5;
 	assert_int_equal(src_simple(&d, SRC_LINEAR, 1), 0);
 	db = alias_db(in, in_frames, lin_out, (size_t)d.output_frames_gen);
-	print_message(
-	    "SRC_LINEAR control: alias %.1f dB under the input\n", db);
+	print_message("SRC_LINEAR control: alias %.1f dB under the input\n",
+	    db);
 	assert_true(db > -60.0);
 	free(lin_out);
 	free(res.out);
@@ -860,10 +863,9 @@ test_resample_chunking_does_not_change_output(void **state)
 	a = run_resampler(in, in_frames, 2, 48000, 44100, 1);
 	b = run_resampler(in, in_frames, 2, 48000, 44100, 20000);
 	assert_true(a.out_frames + 2 >= b.out_frames &&
-		    b.out_frames + 2 >= a.out_frames);
-	for (i = 0; i < 2 * (a.out_frames < b.out_frames ? a.out_frames
-							 : b.out_frames);
-	     i++)
+	    b.out_frames + 2 >= a.out_frames);
+	for (i = 0; i < 2 * (a.out_frames < b.out_frames ? a.out_frames :
+	    b.out_frames); i++)
 		assert_near(a.out[i], b.out[i], 1e-5);
 	free(a.out);
 	free(b.out);
@@ -875,7 +877,7 @@ test_resampler_errors(void **state)
 {
 	struct resampler *rs;
 	char err[256];
-	float in[4096] = {0}, out[16];
+	float in[4096] = { 0 }, out[16];
 	size_t got = 99;
 
 	(void)state;
@@ -900,8 +902,8 @@ test_resampler_errors(void **state)
 	assert_int_equal(resampler_process(rs, in, 0, out, 16, &got), 0);
 	assert_int_equal(got, 0);
 	/* Too little room: an error, never an overrun. */
-	assert_int_equal(
-	    resampler_process(rs, in, 4096, out, 16, &got), -ENOBUFS);
+	assert_int_equal(resampler_process(rs, in, 4096, out, 16, &got),
+	    -ENOBUFS);
 	assert_true(got <= 16);
 	resampler_free(rs);
 	resampler_free(NULL);
@@ -911,30 +913,30 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sample_bytes_and_parse),
-	    cmocka_unit_test(test_s16le),
-	    cmocka_unit_test(test_s32le),
-	    cmocka_unit_test(test_f32le),
-	    cmocka_unit_test(test_unaligned_source),
-	    cmocka_unit_test(test_mix_mono_to_stereo),
-	    cmocka_unit_test(test_mix_stereo_to_mono),
-	    cmocka_unit_test(test_mix_down_to_stereo_layouts),
-	    cmocka_unit_test(test_mix_down_to_mono_layouts),
-	    cmocka_unit_test(test_mix_reorder),
-	    cmocka_unit_test(test_mix_up),
-	    cmocka_unit_test(test_mix_multichannel_to_multichannel),
-	    cmocka_unit_test(test_mix_never_clips),
-	    cmocka_unit_test(test_mix_bug_three_vorbis_right_is_r),
-	    cmocka_unit_test(test_mix_bug_51_keeps_centre_and_surrounds),
-	    cmocka_unit_test(test_mix_bug_stereo_upmix_r_not_in_centre),
-	    cmocka_unit_test(test_mix_bug_same_count_reorders),
-	    cmocka_unit_test(test_mix_explicit_layout),
-	    cmocka_unit_test(test_mix_fallback_over_eight),
-	    cmocka_unit_test(test_resample_44100_to_48000_keeps_1khz),
-	    cmocka_unit_test(test_resample_48000_to_22050_keeps_1khz),
-	    cmocka_unit_test(test_resample_no_aliasing),
-	    cmocka_unit_test(test_resample_chunking_does_not_change_output),
-	    cmocka_unit_test(test_resampler_errors),
+		cmocka_unit_test(test_sample_bytes_and_parse),
+		cmocka_unit_test(test_s16le),
+		cmocka_unit_test(test_s32le),
+		cmocka_unit_test(test_f32le),
+		cmocka_unit_test(test_unaligned_source),
+		cmocka_unit_test(test_mix_mono_to_stereo),
+		cmocka_unit_test(test_mix_stereo_to_mono),
+		cmocka_unit_test(test_mix_down_to_stereo_layouts),
+		cmocka_unit_test(test_mix_down_to_mono_layouts),
+		cmocka_unit_test(test_mix_reorder),
+		cmocka_unit_test(test_mix_up),
+		cmocka_unit_test(test_mix_multichannel_to_multichannel),
+		cmocka_unit_test(test_mix_never_clips),
+		cmocka_unit_test(test_mix_bug_three_vorbis_right_is_r),
+		cmocka_unit_test(test_mix_bug_51_keeps_centre_and_surrounds),
+		cmocka_unit_test(test_mix_bug_stereo_upmix_r_not_in_centre),
+		cmocka_unit_test(test_mix_bug_same_count_reorders),
+		cmocka_unit_test(test_mix_explicit_layout),
+		cmocka_unit_test(test_mix_fallback_over_eight),
+		cmocka_unit_test(test_resample_44100_to_48000_keeps_1khz),
+		cmocka_unit_test(test_resample_48000_to_22050_keeps_1khz),
+		cmocka_unit_test(test_resample_no_aliasing),
+		cmocka_unit_test(test_resample_chunking_does_not_change_output),
+		cmocka_unit_test(test_resampler_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,8 +58,8 @@ utc(int y, int mo, int d, int h, int mi, int s)
 static void
 format_local(const struct cron_tz *tz, int64_t t, char *buf, size_t len)
 {
-	static const char *days[] = {
-	    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
 	struct cron_local l;
 
 	cron_tz_local(tz, t, &l);
@@ -123,8 +123,8 @@ test_field_forms(void **state)
 	    "Sat 2026-11-28 09:30 UTC");
 	assert_string_equal(nexts("7 10 * * *", NULL, t0, 1),
 	    "Sat 2026-11-28 10:07 UTC"); /* strictly after 10:07:30 */
-	assert_string_equal(
-	    nexts("8 10 * * *", NULL, t0, 1), "Fri 2026-11-27 10:08 UTC");
+	assert_string_equal(nexts("8 10 * * *", NULL, t0, 1),
+	    "Fri 2026-11-27 10:08 UTC");
 	assert_string_equal(nexts("0 12 * * 1-5", NULL, t0, 3),
 	    "Fri 2026-11-27 12:00 UTC, Mon 2026-11-30 12:00 UTC, "
 	    "Tue 2026-12-01 12:00 UTC");
@@ -148,22 +148,22 @@ test_names(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(
-	    cron_parse("0 7 * * MON-fri", &a, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse("0 7 * * MON-fri", &a, err, sizeof(err)),
+	    0);
 	assert_int_equal(cron_parse("0 7 * * 1-5", &b, err, sizeof(err)), 0);
 	assert_int_equal(a.weekdays, b.weekdays);
 	assert_int_equal(a.weekdays, 0x3e);
-	assert_int_equal(
-	    cron_parse("0 0 1 JAN,jul,Dec *", &a, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse("0 0 1 JAN,jul,Dec *", &a, err,
+	    sizeof(err)), 0);
 	assert_int_equal(a.months, (1u << 1) | (1u << 7) | (1u << 12));
-	assert_int_equal(
-	    cron_parse("0 0 1 mar-may *", &a, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse("0 0 1 mar-may *", &a, err, sizeof(err)),
+	    0);
 	assert_int_equal(a.months, (1u << 3) | (1u << 4) | (1u << 5));
 	assert_string_equal(nexts("0 0 * * sat,SUN", NULL, t0, 3),
 	    "Sat 2026-11-28 00:00 UTC, Sun 2026-11-29 00:00 UTC, "
 	    "Sat 2026-12-05 00:00 UTC");
-	assert_string_equal(
-	    nexts("0 0 1 jan *", NULL, t0, 1), "Fri 2027-01-01 00:00 UTC");
+	assert_string_equal(nexts("0 0 1 jan *", NULL, t0, 1),
+	    "Fri 2027-01-01 00:00 UTC");
 }
 
 static void
@@ -182,8 +182,8 @@ test_sunday_is_0_and_7(void **state)
 	/* Friday to Sunday through 7. */
 	assert_int_equal(cron_parse("0 0 * * 5-7", &d, err, sizeof(err)), 0);
 	assert_int_equal(d.weekdays, (1u << 5) | (1u << 6) | 1u);
-	assert_string_equal(
-	    nexts("0 0 * * 5-7", NULL, utc(2026, 11, 25, 0, 0, 0), 4),
+	assert_string_equal(nexts("0 0 * * 5-7", NULL,
+	    utc(2026, 11, 25, 0, 0, 0), 4),
 	    "Fri 2026-11-27 00:00 UTC, Sat 2026-11-28 00:00 UTC, "
 	    "Sun 2026-11-29 00:00 UTC, Fri 2026-12-04 00:00 UTC");
 	/* '*' means 0-6: a step over it never lands on 7 twice. */
@@ -220,34 +220,32 @@ test_month_ends(void **state)
 {
 	(void)state;
 	/* The 31st never fires in a 30-day month, nor in February. */
-	assert_string_equal(
-	    nexts("0 0 31 * *", NULL, utc(2026, 1, 31, 12, 0, 0), 5),
+	assert_string_equal(nexts("0 0 31 * *", NULL,
+	    utc(2026, 1, 31, 12, 0, 0), 5),
 	    "Tue 2026-03-31 00:00 UTC, Sun 2026-05-31 00:00 UTC, "
 	    "Fri 2026-07-31 00:00 UTC, Mon 2026-08-31 00:00 UTC, "
 	    "Sat 2026-10-31 00:00 UTC");
-	assert_string_equal(
-	    nexts("0 0 30 * *", NULL, utc(2026, 1, 30, 12, 0, 0), 2),
+	assert_string_equal(nexts("0 0 30 * *", NULL,
+	    utc(2026, 1, 30, 12, 0, 0), 2),
 	    "Mon 2026-03-30 00:00 UTC, Thu 2026-04-30 00:00 UTC");
 	/* The last minute of the year rolls into the next. */
-	assert_string_equal(
-	    nexts("59 23 31 12 *", NULL, utc(2026, 12, 31, 23, 59, 0), 1),
-	    "Fri 2027-12-31 23:59 UTC");
+	assert_string_equal(nexts("59 23 31 12 *", NULL,
+	    utc(2026, 12, 31, 23, 59, 0), 1), "Fri 2027-12-31 23:59 UTC");
 }
 
 static void
 test_leap_day(void **state)
 {
 	(void)state;
-	assert_string_equal(
-	    nexts("0 12 29 2 *", NULL, utc(2026, 1, 1, 0, 0, 0), 2),
+	assert_string_equal(nexts("0 12 29 2 *", NULL,
+	    utc(2026, 1, 1, 0, 0, 0), 2),
 	    "Tue 2028-02-29 12:00 UTC, Sun 2032-02-29 12:00 UTC");
 	/* 2100 is not a leap year: eight years to the next. */
-	assert_string_equal(
-	    nexts("0 12 29 2 *", NULL, utc(2096, 3, 1, 0, 0, 0), 1),
-	    "Fri 2104-02-29 12:00 UTC");
+	assert_string_equal(nexts("0 12 29 2 *", NULL,
+	    utc(2096, 3, 1, 0, 0, 0), 1), "Fri 2104-02-29 12:00 UTC");
 	/* Nothing after the last year evaluated. */
-	assert_string_equal(
-	    nexts("0 0 1 1 *", NULL, utc(2199, 6, 1, 0, 0, 0), 1), "never");
+	assert_string_equal(nexts("0 0 1 1 *", NULL,
+	    utc(2199, 6, 1, 0, 0, 0), 1), "never");
 }
 
 /* Consecutive hourly starts over [from, from + hours) are exactly one
@@ -291,7 +289,8 @@ test_dst_london_spring_forward(void **state)
 	assert_string_equal(nexts("0 1,2 * * *", tz, t0, 3),
 	    "Sun 2026-03-29 02:00 BST, Mon 2026-03-30 01:00 BST, "
 	    "Mon 2026-03-30 02:00 BST");
-	check_hourly_real_time("Europe/London", utc(2026, 3, 28, 12, 0, 0), 48);
+	check_hourly_real_time("Europe/London", utc(2026, 3, 28, 12, 0, 0),
+	    48);
 	cron_tz_free(tz);
 }
 
@@ -316,11 +315,10 @@ test_dst_london_fall_back(void **state)
 	assert_string_equal(nexts("30 1 * * *", tz, t0, 2),
 	    "Sun 2026-10-25 01:30 BST, Mon 2026-10-26 01:30 GMT");
 	/* ... even when asked from between the two readings. */
-	assert_string_equal(
-	    nexts("30 1 * * *", tz, utc(2026, 10, 25, 0, 45, 0), 1),
-	    "Mon 2026-10-26 01:30 GMT");
-	check_hourly_real_time(
-	    "Europe/London", utc(2026, 10, 24, 12, 0, 0), 48);
+	assert_string_equal(nexts("30 1 * * *", tz,
+	    utc(2026, 10, 25, 0, 45, 0), 1), "Mon 2026-10-26 01:30 GMT");
+	check_hourly_real_time("Europe/London", utc(2026, 10, 24, 12, 0, 0),
+	    48);
 	cron_tz_free(tz);
 }
 
@@ -331,30 +329,30 @@ test_dst_new_york(void **state)
 
 	(void)state;
 	/* 2026-03-08 02:00 EST becomes 03:00 EDT. */
-	assert_string_equal(
-	    nexts("0 * * * *", tz, utc(2026, 3, 8, 5, 30, 0), 3),
+	assert_string_equal(nexts("0 * * * *", tz,
+	    utc(2026, 3, 8, 5, 30, 0), 3),
 	    "Sun 2026-03-08 01:00 EST, Sun 2026-03-08 03:00 EDT, "
 	    "Sun 2026-03-08 04:00 EDT");
-	assert_string_equal(
-	    nexts("30 2 * * *", tz, utc(2026, 3, 7, 5, 0, 0), 3),
+	assert_string_equal(nexts("30 2 * * *", tz,
+	    utc(2026, 3, 7, 5, 0, 0), 3),
 	    "Sat 2026-03-07 02:30 EST, Sun 2026-03-08 03:00 EDT, "
 	    "Mon 2026-03-09 02:30 EDT");
 	/* 2026-11-01 02:00 EDT becomes 01:00 EST. */
-	assert_string_equal(
-	    nexts("0 * * * *", tz, utc(2026, 11, 1, 3, 30, 0), 4),
+	assert_string_equal(nexts("0 * * * *", tz,
+	    utc(2026, 11, 1, 3, 30, 0), 4),
 	    "Sun 2026-11-01 00:00 EDT, Sun 2026-11-01 01:00 EDT, "
 	    "Sun 2026-11-01 01:00 EST, Sun 2026-11-01 02:00 EST");
-	assert_string_equal(
-	    nexts("30 1 * * *", tz, utc(2026, 10, 31, 12, 0, 0), 2),
+	assert_string_equal(nexts("30 1 * * *", tz,
+	    utc(2026, 10, 31, 12, 0, 0), 2),
 	    "Sun 2026-11-01 01:30 EDT, Mon 2026-11-02 01:30 EST");
 	/* 02:00 happens once that day (02:00 EDT is never shown). */
-	assert_string_equal(
-	    nexts("0 2 * * *", tz, utc(2026, 10, 31, 12, 0, 0), 2),
+	assert_string_equal(nexts("0 2 * * *", tz,
+	    utc(2026, 10, 31, 12, 0, 0), 2),
 	    "Sun 2026-11-01 02:00 EST, Mon 2026-11-02 02:00 EST");
-	check_hourly_real_time(
-	    "America/New_York", utc(2026, 3, 7, 12, 0, 0), 48);
-	check_hourly_real_time(
-	    "America/New_York", utc(2026, 10, 31, 12, 0, 0), 48);
+	check_hourly_real_time("America/New_York", utc(2026, 3, 7, 12, 0, 0),
+	    48);
+	check_hourly_real_time("America/New_York",
+	    utc(2026, 10, 31, 12, 0, 0), 48);
 	cron_tz_free(tz);
 }
 
@@ -366,13 +364,12 @@ test_dst_half_hour_zone(void **state)
 	struct cron_tz *tz = zone("Australia/Lord_Howe");
 
 	(void)state;
-	assert_string_equal(
-	    nexts("0 * * * *", tz, utc(2026, 10, 3, 14, 0, 0), 3),
+	assert_string_equal(nexts("0 * * * *", tz,
+	    utc(2026, 10, 3, 14, 0, 0), 3),
 	    "Sun 2026-10-04 01:00 +1030, Sun 2026-10-04 03:00 +11, "
 	    "Sun 2026-10-04 04:00 +11");
-	assert_string_equal(
-	    nexts("15 2 * * *", tz, utc(2026, 10, 3, 14, 0, 0), 1),
-	    "Sun 2026-10-04 02:30 +11");
+	assert_string_equal(nexts("15 2 * * *", tz,
+	    utc(2026, 10, 3, 14, 0, 0), 1), "Sun 2026-10-04 02:30 +11");
 	cron_tz_free(tz);
 }
 
@@ -385,8 +382,8 @@ test_at(void **state)
 	int64_t t;
 
 	(void)state;
-	assert_int_equal(
-	    cron_parse_at("2026-12-24 18:00", &c, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse_at("2026-12-24 18:00", &c, err,
+	    sizeof(err)), 0);
 	assert_int_equal(c.kind, CRON_AT);
 	/* In the future: once; then never again. */
 	t = cron_next(&c, tz, utc(2026, 11, 27, 10, 0, 0));
@@ -394,26 +391,27 @@ test_at(void **state)
 	assert_int_equal(cron_next(&c, tz, t), CRON_NEVER);
 	assert_int_equal(cron_next(&c, tz, t - 1), t);
 	/* In the past: never. */
-	assert_int_equal(
-	    cron_next(&c, tz, utc(2027, 1, 1, 0, 0, 0)), CRON_NEVER);
+	assert_int_equal(cron_next(&c, tz, utc(2027, 1, 1, 0, 0, 0)),
+	    CRON_NEVER);
 	/* Summer time: 18:00 BST is 17:00 UTC; seconds are kept. */
-	assert_int_equal(
-	    cron_parse_at("2026-07-01 18:00:30", &c, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse_at("2026-07-01 18:00:30", &c, err,
+	    sizeof(err)), 0);
 	assert_int_equal(cron_next(&c, tz, 0), utc(2026, 7, 1, 17, 0, 30));
 	/* In the spring gap: the end of the gap. */
-	assert_int_equal(
-	    cron_parse_at("2026-03-29 01:30", &c, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse_at("2026-03-29 01:30", &c, err,
+	    sizeof(err)), 0);
 	t = cron_next(&c, tz, 0);
 	format_local(tz, t, buf, sizeof(buf));
 	assert_string_equal(buf, "Sun 2026-03-29 02:00 BST");
 	/* In the autumn overlap: the first reading. */
-	assert_int_equal(
-	    cron_parse_at("2026-10-25 01:30", &c, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse_at("2026-10-25 01:30", &c, err,
+	    sizeof(err)), 0);
 	t = cron_next(&c, tz, 0);
 	format_local(tz, t, buf, sizeof(buf));
 	assert_string_equal(buf, "Sun 2026-10-25 01:30 BST");
 	assert_int_equal(cron_tz_mktime(tz, 2026, 10, 25, 1, 30, 0), t);
-	assert_int_equal(cron_tz_mktime(tz, 2026, 2, 29, 1, 30, 0), CRON_NEVER);
+	assert_int_equal(cron_tz_mktime(tz, 2026, 2, 29, 1, 30, 0),
+	    CRON_NEVER);
 	cron_tz_free(tz);
 }
 
@@ -426,57 +424,68 @@ static void
 test_invalid_expressions(void **state)
 {
 	static const struct bad_case cases[] = {
-	    {"", "expected 5 fields (minute hour day-of-month month "
-		 "day-of-week), got 0"},
-	    {"0 * * *", "expected 5 fields (minute hour day-of-month "
-			"month day-of-week), got 4"},
-	    {"0 * * * * *", "expected 5 fields (minute hour "
-			    "day-of-month month day-of-week), got 6"},
-	    {"60 * * * *", "minute \"60\" is out of range (allowed 0-59)"},
-	    {"0 24 * * *", "hour \"24\" is out of range (allowed 0-23)"},
-	    {"0 0 0 * *", "day-of-month \"0\" is out of range (allowed 1-31)"},
-	    {"0 0 32 * *",
-		"day-of-month \"32\" is out of range (allowed 1-31)"},
-	    {"0 0 * 13 *", "month \"13\" is out of range (allowed 1-12 "
-			   "or jan-dec)"},
-	    {"0 0 * 0 *", "month \"0\" is out of range (allowed 1-12 or "
-			  "jan-dec)"},
-	    {"0 0 * * 8", "day-of-week \"8\" is out of range (allowed "
-			  "0-7 or sun-sat, 0 and 7 = Sunday)"},
-	    {"x * * * *", "minute \"x\" is not a number (allowed 0-59)"},
-	    {"mon * * * *", "minute \"mon\" is not a number (allowed 0-59)"},
-	    {"1.5 * * * *", "minute \"1.5\" is not a number (allowed 0-59)"},
-	    {"** * * * *", "minute \"**\" is not a number (allowed 0-59)"},
-	    {"0 0 * foo *", "month \"foo\" is not a valid name (allowed "
-			    "1-12 or jan-dec)"},
-	    {"0 0 * * monday",
-		"day-of-week \"monday\" is not a valid "
-		"name (allowed 0-7 or sun-sat, 0 and 7 = Sunday)"},
-	    {"0 0 * jan-foo *", "month \"foo\" is not a valid name "
-				"(allowed 1-12 or jan-dec)"},
-	    {"-5 * * * *", "minute: a value is missing (allowed 0-59)"},
-	    {"5- * * * *", "minute: a value is missing (allowed 0-59)"},
-	    {"1,,2 * * * *", "minute: empty item in the list (allowed 0-59)"},
-	    {"0 1, * * *", "hour: empty item in the list (allowed 0-23)"},
-	    {"30-10 * * * *", "minute range \"30-10\" runs backwards "
-			      "(allowed a-b with a <= b)"},
-	    {"0 0 * * fri-mon", "day-of-week range \"fri-mon\" runs "
-				"backwards (allowed a-b with a <= b)"},
-	    {"*/0 * * * *", "minute step \"0\" is not valid (allowed 1-59)"},
-	    {"*/60 * * * *", "minute step \"60\" is not valid (allowed 1-59)"},
-	    {"*/x * * * *", "minute step \"x\" is not valid (allowed 1-59)"},
-	    {"*/ * * * *", "minute step \"\" is not valid (allowed 1-59)"},
-	    {"0 */24 * * *", "hour step \"24\" is not valid (allowed 1-23)"},
-	    {"0 0 * * */7",
-		"day-of-week step \"7\" is not valid (allowed 1-6)"},
-	    {"5/10 * * * *", "minute \"5/10\": a step needs a range "
-			     "(allowed */n or a-b/n)"},
-	    {"0 0 31 4,6,9,11 *",
-		"day-of-month \"31\" never occurs in "
-		"month \"4,6,9,11\" (the expression would never fire)"},
-	    {"0 0 30,31 feb *",
-		"day-of-month \"30,31\" never occurs in "
-		"month \"feb\" (the expression would never fire)"},
+		{ "", "expected 5 fields (minute hour day-of-month month "
+		    "day-of-week), got 0" },
+		{ "0 * * *", "expected 5 fields (minute hour day-of-month "
+		    "month day-of-week), got 4" },
+		{ "0 * * * * *", "expected 5 fields (minute hour "
+		    "day-of-month month day-of-week), got 6" },
+		{ "60 * * * *",
+		    "minute \"60\" is out of range (allowed 0-59)" },
+		{ "0 24 * * *", "hour \"24\" is out of range (allowed 0-23)" },
+		{ "0 0 0 * *",
+		    "day-of-month \"0\" is out of range (allowed 1-31)" },
+		{ "0 0 32 * *",
+		    "day-of-month \"32\" is out of range (allowed 1-31)" },
+		{ "0 0 * 13 *", "month \"13\" is out of range (allowed 1-12 "
+		    "or jan-dec)" },
+		{ "0 0 * 0 *", "month \"0\" is out of range (allowed 1-12 or "
+		    "jan-dec)" },
+		{ "0 0 * * 8", "day-of-week \"8\" is out of range (allowed "
+		    "0-7 or sun-sat, 0 and 7 = Sunday)" },
+		{ "x * * * *", "minute \"x\" is not a number (allowed 0-59)" },
+		{ "mon * * * *",
+		    "minute \"mon\" is not a number (allowed 0-59)" },
+		{ "1.5 * * * *",
+		    "minute \"1.5\" is not a number (allowed 0-59)" },
+		{ "** * * * *",
+		    "minute \"**\" is not a number (allowed 0-59)" },
+		{ "0 0 * foo *", "month \"foo\" is not a valid name (allowed "
+		    "1-12 or jan-dec)" },
+		{ "0 0 * * monday", "day-of-week \"monday\" is not a valid "
+		    "name (allowed 0-7 or sun-sat, 0 and 7 = Sunday)" },
+		{ "0 0 * jan-foo *", "month \"foo\" is not a valid name "
+		    "(allowed 1-12 or jan-dec)" },
+		{ "-5 * * * *",
+		    "minute: a value is missing (allowed 0-59)" },
+		{ "5- * * * *",
+		    "minute: a value is missing (allowed 0-59)" },
+		{ "1,,2 * * * *",
+		    "minute: empty item in the list (allowed 0-59)" },
+		{ "0 1, * * *",
+		    "hour: empty item in the list (allowed 0-23)" },
+		{ "30-10 * * * *", "minute range \"30-10\" runs backwards "
+		    "(allowed a-b with a <= b)" },
+		{ "0 0 * * fri-mon", "day-of-week range \"fri-mon\" runs "
+		    "backwards (allowed a-b with a <= b)" },
+		{ "*/0 * * * *",
+		    "minute step \"0\" is not valid (allowed 1-59)" },
+		{ "*/60 * * * *",
+		    "minute step \"60\" is not valid (allowed 1-59)" },
+		{ "*/x * * * *",
+		    "minute step \"x\" is not valid (allowed 1-59)" },
+		{ "*/ * * * *",
+		    "minute step \"\" is not valid (allowed 1-59)" },
+		{ "0 */24 * * *",
+		    "hour step \"24\" is not valid (allowed 1-23)" },
+		{ "0 0 * * */7",
+		    "day-of-week step \"7\" is not valid (allowed 1-6)" },
+		{ "5/10 * * * *", "minute \"5/10\": a step needs a range "
+		    "(allowed */n or a-b/n)" },
+		{ "0 0 31 4,6,9,11 *", "day-of-month \"31\" never occurs in "
+		    "month \"4,6,9,11\" (the expression would never fire)" },
+		{ "0 0 30,31 feb *", "day-of-month \"30,31\" never occurs in "
+		    "month \"feb\" (the expression would never fire)" },
 	};
 	struct cron c;
 	char err[256];
@@ -495,38 +504,38 @@ test_invalid_expressions(void **state)
 	assert_int_equal(cron_parse("0 0 29 2 *", &c, err, sizeof(err)), 0);
 	assert_int_equal(cron_parse("0 0 31 4 fri", &c, err, sizeof(err)), 0);
 	assert_int_equal(cron_parse("59 23 31 12 7", &c, err, sizeof(err)), 0);
-	assert_int_equal(
-	    cron_parse("*/59 */23 */30 */11 */6", &c, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse("*/59 */23 */30 */11 */6", &c, err,
+	    sizeof(err)), 0);
 }
 
 static void
 test_invalid_at(void **state)
 {
 	static const char shape[] = "is not a date and time (allowed "
-				    "YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS)";
+	    "YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS)";
 	static const char date[] = "is not a valid date (allowed 1970-01-01 "
-				   "to 2199-12-31)";
+	    "to 2199-12-31)";
 	static const char tod[] = "is not a valid time of day (allowed "
-				  "00:00:00 to 23:59:59)";
+	    "00:00:00 to 23:59:59)";
 	static const struct {
 		const char *text;
 		const char *tail;
 	} cases[] = {
-	    {"2026-12-24", shape},
-	    {"2026-12-24T18:00", shape},
-	    {"2026-12-24 18:0", shape},
-	    {"2026-12-24 18:00:5", shape},
-	    {"2026-12-24 18:00 tomorrow", shape},
-	    {"26-12-24 18:00", shape},
-	    {"+2026-12-24 18:00", shape},
-	    {"2026-13-01 00:00", date},
-	    {"2026-02-29 00:00", date},
-	    {"2026-04-31 00:00", date},
-	    {"1969-12-31 23:59", date},
-	    {"2200-01-01 00:00", date},
-	    {"2026-12-24 24:00", tod},
-	    {"2026-12-24 18:60", tod},
-	    {"2026-12-24 18:00:60", tod},
+		{ "2026-12-24", shape },
+		{ "2026-12-24T18:00", shape },
+		{ "2026-12-24 18:0", shape },
+		{ "2026-12-24 18:00:5", shape },
+		{ "2026-12-24 18:00 tomorrow", shape },
+		{ "26-12-24 18:00", shape },
+		{ "+2026-12-24 18:00", shape },
+		{ "2026-13-01 00:00", date },
+		{ "2026-02-29 00:00", date },
+		{ "2026-04-31 00:00", date },
+		{ "1969-12-31 23:59", date },
+		{ "2200-01-01 00:00", date },
+		{ "2026-12-24 24:00", tod },
+		{ "2026-12-24 18:60", tod },
+		{ "2026-12-24 18:00:60", tod },
 	};
 	struct cron c;
 	char err[256], want[256];
@@ -542,10 +551,10 @@ test_invalid_at(void **state)
 			fail_msg("\"%s\" was accepted", cases[i].text);
 		assert_string_equal(err, want);
 	}
-	assert_int_equal(
-	    cron_parse_at("2028-02-29 12:00", &c, err, sizeof(err)), 0);
-	assert_int_equal(
-	    cron_parse_at(" 2026-12-24 18:00:59 ", &c, err, sizeof(err)), 0);
+	assert_int_equal(cron_parse_at("2028-02-29 12:00", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cron_parse_at(" 2026-12-24 18:00:59 ", &c, err,
+	    sizeof(err)), 0);
 	assert_int_equal(c.second, 59);
 }
 
@@ -553,20 +562,19 @@ test_invalid_at(void **state)
 static bool
 ref_matches(const struct cron *c, const struct cron_local *l)
 {
-	bool dom = (c->days >> l->day) & 1,
-	     dow = (c->weekdays >> l->weekday) & 1;
+	bool dom = (c->days >> l->day) & 1, dow = (c->weekdays >> l->weekday) & 1;
 	bool day = (c->dom_star || c->dow_star) ? (dom && dow) : (dom || dow);
 
 	return l->second == 0 && ((c->minutes >> l->minute) & 1) &&
-	       ((c->hours >> l->hour) & 1) && ((c->months >> l->month) & 1) &&
-	       day;
+	    ((c->hours >> l->hour) & 1) && ((c->months >> l->month) & 1) &&
+	    day;
 }
 
 static bool
 same_local(const struct cron_local *a, const struct cron_local *b)
 {
-	return a->year == b->year && a->month == b->month && a->day == b->day &&
-	       a->hour == b->hour && a->minute == b->minute;
+	return a->year == b->year && a->month == b->month &&
+	    a->day == b->day && a->hour == b->hour && a->minute == b->minute;
 }
 
 /*
@@ -598,8 +606,7 @@ reference(const struct cron *c, const struct cron_tz *tz, int64_t from,
 				for (k = 1800; k <= 7200; k += 1800) {
 					struct cron_local e;
 
-					cron_tz_local(
-					    tz, t - k * NS_PER_SEC, &e);
+					cron_tz_local(tz, t - k * NS_PER_SEC, &e);
 					if (same_local(&e, &l))
 						hit = false;
 				}
@@ -613,8 +620,8 @@ reference(const struct cron *c, const struct cron_tz *tz, int64_t from,
 				struct cron_local g;
 
 				/* Local seconds read as UTC: civil fields. */
-				cron_tz_local(NULL,
-				    t + (prev.utoff_s + k) * NS_PER_SEC, &g);
+				cron_tz_local(NULL, t + (prev.utoff_s + k) *
+				    NS_PER_SEC, &g);
 				if (ref_matches(c, &g))
 					hit = true;
 			}
@@ -628,16 +635,17 @@ reference(const struct cron *c, const struct cron_tz *tz, int64_t from,
 static void
 test_brute_force_reference(void **state)
 {
-	static const char *zones[] = {
-	    "Europe/London", "America/New_York", "Australia/Lord_Howe"};
-	static const char *exprs[] = {"0 * * * *", "*/7 * * * *",
-	    "*/20 1 * * *", "5 */2 * * *", "30 1 * * *", "0 2 * * *",
-	    "45 2 * * sun", "15,45 0-3 * * *", "0 3 * * *"};
+	static const char *zones[] = { "Europe/London", "America/New_York",
+		"Australia/Lord_Howe" };
+	static const char *exprs[] = { "0 * * * *", "*/7 * * * *",
+		"*/20 1 * * *", "5 */2 * * *", "30 1 * * *", "0 2 * * *",
+		"45 2 * * sun", "15,45 0-3 * * *", "0 3 * * *" };
 	/* Weeks around every 2026 and 2040 transition of those zones. */
-	static const int64_t weeks[][3] = {{2026, 3, 25}, {2026, 10, 21},
-	    {2026, 3, 5}, {2026, 10, 29}, {2026, 4, 1}, {2026, 10, 1},
-	    {2040, 3, 21}, {2040, 10, 25}, {2040, 3, 8}, {2040, 10, 31},
-	    {2040, 3, 28}, {2040, 9, 28}};
+	static const int64_t weeks[][3] = { { 2026, 3, 25 },
+		{ 2026, 10, 21 }, { 2026, 3, 5 }, { 2026, 10, 29 },
+		{ 2026, 4, 1 }, { 2026, 10, 1 }, { 2040, 3, 21 },
+		{ 2040, 10, 25 }, { 2040, 3, 8 }, { 2040, 10, 31 },
+		{ 2040, 3, 28 }, { 2040, 9, 28 } };
 	static int64_t want[4096];
 	size_t z, e, w;
 
@@ -649,12 +657,11 @@ test_brute_force_reference(void **state)
 			struct cron c;
 			char err[128];
 
-			assert_int_equal(
-			    cron_parse(exprs[e], &c, err, sizeof(err)), 0);
+			assert_int_equal(cron_parse(exprs[e], &c, err,
+			    sizeof(err)), 0);
 			for (w = 0; w < sizeof(weeks) / sizeof(weeks[0]); w++) {
-				int64_t from =
-				    utc((int)weeks[w][0], (int)weeks[w][1],
-					(int)weeks[w][2], 0, 0, 0);
+				int64_t from = utc((int)weeks[w][0],
+				    (int)weeks[w][1], (int)weeks[w][2], 0, 0, 0);
 				int64_t to = from + 7 * 86400 * NS_PER_SEC;
 				int64_t t = from - 1;
 				size_t n, i;
@@ -664,8 +671,7 @@ test_brute_force_reference(void **state)
 				for (i = 0; i < n; i++) {
 					t = cron_next(&c, tz, t);
 					if (t != want[i])
-						fail_msg(
-						    "%s \"%s\" week %zu #%zu: "
+						fail_msg("%s \"%s\" week %zu #%zu: "
 						    "got %lld, want %lld",
 						    zones[z], exprs[e], w, i,
 						    (long long)t,
@@ -684,11 +690,11 @@ test_brute_force_reference(void **state)
 static void
 test_tz_matches_glibc(void **state)
 {
-	static const char *zones[] = {"Europe/London", "America/New_York",
-	    "Australia/Lord_Howe", "Australia/Sydney", "Asia/Kolkata",
-	    "Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca",
-	    "Europe/Dublin", "America/Santiago", "Pacific/Apia",
-	    "America/St_Johns", "Etc/GMT+5", "UTC"};
+	static const char *zones[] = { "Europe/London", "America/New_York",
+		"Australia/Lord_Howe", "Australia/Sydney", "Asia/Kolkata",
+		"Pacific/Chatham", "America/Sao_Paulo", "Africa/Casablanca",
+		"Europe/Dublin", "America/Santiago", "Pacific/Apia",
+		"America/St_Johns", "Etc/GMT+5", "UTC" };
 	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
 	size_t z;
 
@@ -715,10 +721,10 @@ test_tz_matches_glibc(void **state)
 			    l.day != tm.tm_mday || l.hour != tm.tm_hour ||
 			    l.minute != tm.tm_min || l.weekday != tm.tm_wday)
 				fail_msg("%s at %lld: %d %s %02d:%02d, glibc "
-					 "%ld %s %02d:%02d",
-				    zones[z], (long long)t, l.utoff_s, l.abbr,
-				    l.hour, l.minute, tm.tm_gmtoff, tm.tm_zone,
-				    tm.tm_hour, tm.tm_min);
+				    "%ld %s %02d:%02d", zones[z], (long long)t,
+				    l.utoff_s, l.abbr, l.hour, l.minute,
+				    tm.tm_gmtoff, tm.tm_zone, tm.tm_hour,
+				    tm.tm_min);
 		}
 		cron_tz_free(tz);
 	}
@@ -737,25 +743,23 @@ test_tz_errors(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(
-	    cron_tz_load("Europe/Lodnon", &tz, err, sizeof(err)), -ENOENT);
+	assert_int_equal(cron_tz_load("Europe/Lodnon", &tz, err, sizeof(err)),
+	    -ENOENT);
 	assert_null(tz);
 	assert_string_equal(err, "\"Europe/Lodnon\" is not a known time zone "
-				 "(no /usr/share/zoneinfo/Europe/Lodnon)");
-	assert_int_equal(
-	    cron_tz_load("../../etc/passwd", &tz, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err,
-	    "\"../../etc/passwd\" is not a valid time "
+	    "(no /usr/share/zoneinfo/Europe/Lodnon)");
+	assert_int_equal(cron_tz_load("../../etc/passwd", &tz, err,
+	    sizeof(err)), -EINVAL);
+	assert_string_equal(err, "\"../../etc/passwd\" is not a valid time "
 	    "zone name (allowed an IANA name such as Europe/London)");
-	assert_int_equal(
-	    cron_tz_load("/etc/localtime", &tz, err, sizeof(err)), -EINVAL);
-	assert_int_equal(
-	    cron_tz_load("Europe", &tz, err, sizeof(err)), -ENOENT);
+	assert_int_equal(cron_tz_load("/etc/localtime", &tz, err,
+	    sizeof(err)), -EINVAL);
+	assert_int_equal(cron_tz_load("Europe", &tz, err, sizeof(err)),
+	    -ENOENT);
 	/* A file that is there but is no TZif. */
-	assert_int_equal(
-	    cron_tz_load("zone.tab", &tz, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err,
-	    "\"zone.tab\" is not a usable time zone "
+	assert_int_equal(cron_tz_load("zone.tab", &tz, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(err, "\"zone.tab\" is not a usable time zone "
 	    "(/usr/share/zoneinfo/zone.tab: not a valid TZif file)");
 	assert_null(tz);
 	tz = zone("Europe/London");
@@ -826,7 +830,7 @@ test_tz_system_default(void **state)
 	setenv("TZ", "Nowhere/Zone", 1);
 	assert_int_equal(cron_tz_load(NULL, &tz, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "TZ=\"Nowhere/Zone\" is neither a time zone "
-				 "name nor a POSIX TZ string");
+	    "name nor a POSIX TZ string");
 	/* Unset: /etc/localtime or UTC; either way it loads. */
 	unsetenv("TZ");
 	tz = zone(NULL);
@@ -956,24 +960,24 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_field_forms),
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_sunday_is_0_and_7),
-	    cmocka_unit_test(test_dom_dow_or_rule),
-	    cmocka_unit_test(test_month_ends),
-	    cmocka_unit_test(test_leap_day),
-	    cmocka_unit_test(test_dst_london_spring_forward),
-	    cmocka_unit_test(test_dst_london_fall_back),
-	    cmocka_unit_test(test_dst_new_york),
-	    cmocka_unit_test(test_dst_half_hour_zone),
-	    cmocka_unit_test(test_at),
-	    cmocka_unit_test(test_invalid_expressions),
-	    cmocka_unit_test(test_invalid_at),
-	    cmocka_unit_test(test_brute_force_reference),
-	    cmocka_unit_test(test_tz_matches_glibc),
-	    cmocka_unit_test(test_tz_errors),
-	    cmocka_unit_test(test_tz_system_default),
-	    cmocka_unit_test(test_null_zone_is_utc),
+		cmocka_unit_test(test_field_forms),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_sunday_is_0_and_7),
+		cmocka_unit_test(test_dom_dow_or_rule),
+		cmocka_unit_test(test_month_ends),
+		cmocka_unit_test(test_leap_day),
+		cmocka_unit_test(test_dst_london_spring_forward),
+		cmocka_unit_test(test_dst_london_fall_back),
+		cmocka_unit_test(test_dst_new_york),
+		cmocka_unit_test(test_dst_half_hour_zone),
+		cmocka_unit_test(test_at),
+		cmocka_unit_test(test_invalid_expressions),
+		cmocka_unit_test(test_invalid_at),
+		cmocka_unit_test(test_brute_force_reference),
+		cmocka_unit_test(test_tz_matches_glibc),
+		cmocka_unit_test(test_tz_errors),
+		cmocka_unit_test(test_tz_system_default),
+		cmocka_unit_test(test_null_zone_is_utc),
 	    cmocka_unit_test(test_last),
 	};
 

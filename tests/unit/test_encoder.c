@@ -88,8 +88,8 @@ collect_cb(struct packet *p, void *arg)
 	if (p->eos)
 		c->eos_count++;
 	c->last_was_eos = p->eos;
-	assert_int_equal(
-	    muxer_packet(c->mux, p, false, sink_write, &c->out), 0);
+	assert_int_equal(muxer_packet(c->mux, p, false, sink_write, &c->out),
+	    0);
 }
 
 static void
@@ -131,20 +131,18 @@ make_tone(int rate_hz, int channels, size_t frames, size_t first_frame,
 
 /* Writes pcm in uneven pieces (1, 37, 1023, 1024, 1025, 5000, ...). */
 static void
-write_uneven(struct encoder *enc, const float *pcm, int channels, size_t frames,
-    struct collect *c)
+write_uneven(struct encoder *enc, const float *pcm, int channels,
+    size_t frames, struct collect *c)
 {
-	static const size_t sizes[] = {1, 37, 1023, 1024, 1025, 5000, 333};
+	static const size_t sizes[] = { 1, 37, 1023, 1024, 1025, 5000, 333 };
 	size_t done = 0, n, k = 0;
 
 	while (done < frames) {
 		n = sizes[k++ % RELAY_ARRAY_LEN(sizes)];
 		if (n > frames - done)
 			n = frames - done;
-		assert_int_equal(
-		    encoder_write(
-			enc, pcm + done * (size_t)channels, n, collect_cb, c),
-		    0);
+		assert_int_equal(encoder_write(enc,
+		    pcm + done * (size_t)channels, n, collect_cb, c), 0);
 		done += n;
 	}
 }
@@ -218,8 +216,8 @@ struct decoded {
 static void
 decode(const unsigned char *buf, size_t len, struct decoded *d)
 {
-	struct memfile f = {buf, len, 0};
-	ov_callbacks cbs = {mem_read, mem_seek, NULL, mem_tell};
+	struct memfile f = { buf, len, 0 };
+	ov_callbacks cbs = { mem_read, mem_seek, NULL, mem_tell };
 	OggVorbis_File vf;
 	vorbis_info *vi;
 	vorbis_comment *vc;
@@ -241,8 +239,8 @@ decode(const unsigned char *buf, size_t len, struct decoded *d)
 		vc = ov_comment(&vf, (int)i);
 		assert_non_null(vc);
 		t = vorbis_comment_query(vc, "TITLE", 0);
-		snprintf(
-		    d->title[i], sizeof(d->title[i]), "%s", t != NULL ? t : "");
+		snprintf(d->title[i], sizeof(d->title[i]), "%s",
+		    t != NULL ? t : "");
 	}
 	cap = (size_t)(d->pcm_total > 0 ? d->pcm_total : 1) + 8192;
 	d->ch0 = calloc(cap, sizeof(float));
@@ -298,8 +296,8 @@ tone_error_rms(const float *x, int64_t from, int64_t to, int rate_hz)
 	int64_t i;
 
 	for (i = from; i < to; i++) {
-		ref =
-		    TONE_AMP * sin(2.0 * M_PI * TONE_HZ * (double)i / rate_hz);
+		ref = TONE_AMP *
+		    sin(2.0 * M_PI * TONE_HZ * (double)i / rate_hz);
 		e = (double)x[i] - ref;
 		sum += e * e;
 	}
@@ -365,8 +363,8 @@ test_headers(void **state)
 
 	(void)state;
 	init_cfg(&cfg, name, 44100, 2, 4.0);
-	enc = encoder_new(
-	    &cfg, 44100, 2, "First\x01 title", "Desk", err, sizeof(err));
+	enc = encoder_new(&cfg, 44100, 2, "First\x01 title", "Desk", err,
+	    sizeof(err));
 	assert_non_null(enc);
 	h = encoder_headers(enc);
 	assert_non_null(h);
@@ -380,10 +378,12 @@ test_headers(void **state)
 	assert_memory_equal(h->packet[0], "\x01vorbis", 7);
 	assert_memory_equal(h->packet[1], "\x03vorbis", 7);
 	assert_memory_equal(h->packet[2], "\x05vorbis", 7);
-	assert_non_null(memmem(h->packet[1], h->bytes[1], "ENCODER=relay", 13));
-	assert_non_null(
-	    memmem(h->packet[1], h->bytes[1], "TITLE=First title", 17));
-	assert_non_null(memmem(h->packet[1], h->bytes[1], "ARTIST=Desk", 11));
+	assert_non_null(memmem(h->packet[1], h->bytes[1], "ENCODER=relay",
+	    13));
+	assert_non_null(memmem(h->packet[1], h->bytes[1],
+	    "TITLE=First title", 17));
+	assert_non_null(memmem(h->packet[1], h->bytes[1], "ARTIST=Desk",
+	    11));
 
 	first_chain = h->chain_id;
 	assert_int_equal(encoder_set_tags(enc, "First title", "Desk"), 0);
@@ -393,8 +393,8 @@ test_headers(void **state)
 	assert_true(h->chain_id != first_chain);
 	assert_string_equal(h->title, "News at ten");
 	assert_string_equal(h->artist, "");
-	assert_non_null(
-	    memmem(h->packet[1], h->bytes[1], "TITLE=News at ten", 17));
+	assert_non_null(memmem(h->packet[1], h->bytes[1],
+	    "TITLE=News at ten", 17));
 	assert_null(memmem(h->packet[1], h->bytes[1], "ARTIST=", 7));
 	encoder_free(enc);
 
@@ -403,7 +403,8 @@ test_headers(void **state)
 	assert_non_null(enc);
 	h = encoder_headers(enc);
 	assert_null(memmem(h->packet[1], h->bytes[1], "TITLE=", 6));
-	assert_non_null(memmem(h->packet[1], h->bytes[1], "ENCODER=relay", 13));
+	assert_non_null(memmem(h->packet[1], h->bytes[1], "ENCODER=relay",
+	    13));
 	encoder_free(enc);
 }
 
@@ -431,7 +432,8 @@ test_sine_roundtrip(void **state)
 	assert_int_equal(encoder_samples(enc), (int64_t)frames);
 	assert_int_equal(encoder_finish(enc, collect_cb, &c), 0);
 	assert_int_equal(encoder_finish(enc, collect_cb, &c), 0);
-	assert_int_equal(encoder_write(enc, pcm, 10, collect_cb, &c), -EPIPE);
+	assert_int_equal(encoder_write(enc, pcm, 10, collect_cb, &c),
+	    -EPIPE);
 
 	/* Packets: granules strictly increase, the last one is eos and its
 	 * granule is the number of samples written. */
@@ -516,8 +518,8 @@ test_set_tags_chain(void **state)
 
 	(void)state;
 	init_cfg(&cfg, name, 44100, 2, 4.0);
-	enc = encoder_new(
-	    &cfg, 44100, 2, "Morning show", "Desk", err, sizeof(err));
+	enc = encoder_new(&cfg, 44100, 2, "Morning show", "Desk", err,
+	    sizeof(err));
 	assert_non_null(enc);
 	collect_init(&c);
 	pcm = make_tone(44100, 2, frames, 0, TONE_HZ);
@@ -561,7 +563,8 @@ test_resample_mono(void **state)
 
 	(void)state;
 	init_cfg(&cfg, name, 44100, 1, 2.0);
-	enc = encoder_new(&cfg, 48000, 2, "Resampled", NULL, err, sizeof(err));
+	enc = encoder_new(&cfg, 48000, 2, "Resampled", NULL, err,
+	    sizeof(err));
 	assert_non_null(enc);
 	assert_int_equal(encoder_headers(enc)->rate_hz, 44100);
 	assert_int_equal(encoder_headers(enc)->channels, 1);
@@ -580,8 +583,8 @@ test_resample_mono(void **state)
 	assert_int_equal(d.frames, got);
 	/* Still 1 kHz (unresampled 48 kHz data read as 44.1 kHz would be
 	 * 918 Hz): check one second in the middle. */
-	assert_in_range(
-	    rising_crossings(d.ch0, 22050, 22050 + 44100), 998, 1002);
+	assert_in_range(rising_crossings(d.ch0, 22050, 22050 + 44100), 998,
+	    1002);
 	free(d.ch0);
 	free(pcm);
 	collect_free(&c);
@@ -593,8 +596,8 @@ test_resample_mono(void **state)
 static float *
 decode_channel(const unsigned char *buf, size_t len, int ch, int64_t *frames)
 {
-	struct memfile f = {buf, len, 0};
-	ov_callbacks cbs = {mem_read, mem_seek, NULL, mem_tell};
+	struct memfile f = { buf, len, 0 };
+	ov_callbacks cbs = { mem_read, mem_seek, NULL, mem_tell };
 	OggVorbis_File vf;
 	float **pcm, *x;
 	size_t cap;
@@ -642,10 +645,10 @@ test_surround_channel_order(void **state)
 	assert_non_null(pcm);
 	for (i = 0; i < frames; i++) {
 		/* 1 kHz in the centre (slot 2), 500 Hz back left (slot 4). */
-		pcm[i * 8 + 2] = (float)(TONE_AMP * sin(2.0 * M_PI * TONE_HZ *
-							(double)i / 44100.0));
-		pcm[i * 8 + 4] = (float)(TONE_AMP * sin(2.0 * M_PI * 500.0 *
-							(double)i / 44100.0));
+		pcm[i * 8 + 2] = (float)(TONE_AMP *
+		    sin(2.0 * M_PI * TONE_HZ * (double)i / 44100.0));
+		pcm[i * 8 + 4] = (float)(TONE_AMP *
+		    sin(2.0 * M_PI * 500.0 * (double)i / 44100.0));
 	}
 	collect_init(&c);
 	write_uneven(enc, pcm, 8, frames, &c);
@@ -683,7 +686,7 @@ test_managed_mode(void **state)
 	struct collect c;
 	struct decoded d;
 	struct memfile f;
-	ov_callbacks cbs = {mem_read, mem_seek, NULL, mem_tell};
+	ov_callbacks cbs = { mem_read, mem_seek, NULL, mem_tell };
 	OggVorbis_File vf;
 	vorbis_info *vi;
 	float *pcm;
@@ -751,8 +754,7 @@ test_impossible_settings(void **state)
 	err[0] = '\0';
 	enc = encoder_new(&cfg, 44100, 2, NULL, NULL, err, sizeof(err));
 	assert_null(enc);
-	assert_string_equal(err,
-	    "[encoding mobile]: libvorbisenc cannot "
+	assert_string_equal(err, "[encoding mobile]: libvorbisenc cannot "
 	    "encode 96000 Hz, 2 ch at bitrate 48 kbit/s max 64 kbit/s");
 
 	init_cfg(&cfg, name, 44100, 2, 4.0);
@@ -766,14 +768,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_headers),
-	    cmocka_unit_test(test_sine_roundtrip),
-	    cmocka_unit_test(test_silence_length),
-	    cmocka_unit_test(test_set_tags_chain),
-	    cmocka_unit_test(test_resample_mono),
-	    cmocka_unit_test(test_surround_channel_order),
-	    cmocka_unit_test(test_managed_mode),
-	    cmocka_unit_test(test_impossible_settings),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_sine_roundtrip),
+		cmocka_unit_test(test_silence_length),
+		cmocka_unit_test(test_set_tags_chain),
+		cmocka_unit_test(test_resample_mono),
+		cmocka_unit_test(test_surround_channel_order),
+		cmocka_unit_test(test_managed_mode),
+		cmocka_unit_test(test_impossible_settings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -134,8 +134,8 @@ test_tone_level_frequency_pacing(void **state)
 		assert_true(x[2 * i] == x[2 * i + 1]); /* every channel */
 		peak = fmaxf(peak, fabsf(x[2 * i]));
 		if (i > 0) {
-			max_step =
-			    fmaxf(max_step, fabsf(x[2 * i] - x[2 * i - 2]));
+			max_step = fmaxf(max_step, fabsf(x[2 * i] -
+			    x[2 * i - 2]));
 			if (x[2 * i - 2] < 0.0f && x[2 * i] >= 0.0f)
 				cycles++;
 		}
@@ -177,8 +177,8 @@ test_tone_zero_hz_is_exact_silence(void **state)
 
 	/* A frequency at or above Nyquist is refused. */
 	cfg.frequency_hz = 30000.0;
-	assert_int_equal(
-	    input_tone_ops.open(&cfg, &b, err, sizeof(err)), -EINVAL);
+	assert_int_equal(input_tone_ops.open(&cfg, &b, err, sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "frequency"));
 }
 
@@ -222,10 +222,10 @@ static void
 test_stdin_s16le(void **state)
 {
 	struct input_config cfg = base_config(INPUT_STDIN, 44100, 2);
-	static const int16_t pcm[] = {
-	    0, 16384, -16384, 32767, -32768, 1, -1, 8192};
-	static const float want[] = {0.0f, 0.5f, -0.5f, 32767.0f / 32768.0f,
-	    -1.0f, 1.0f / 32768.0f, -1.0f / 32768.0f, 0.25f};
+	static const int16_t pcm[] = { 0, 16384, -16384, 32767, -32768, 1,
+		-1, 8192 };
+	static const float want[] = { 0.0f, 0.5f, -0.5f, 32767.0f / 32768.0f,
+		-1.0f, 1.0f / 32768.0f, -1.0f / 32768.0f, 0.25f };
 	unsigned char bytes[sizeof(pcm)];
 	struct input_backend *b = NULL;
 	struct stdin_pipe p;
@@ -249,8 +249,8 @@ test_stdin_s16le(void **state)
 	/* EOF: the writer goes away. */
 	close(p.write_fd);
 	p.write_fd = -1;
-	assert_int_equal(
-	    input_stdin_ops.read(b, x, 32, err, sizeof(err)), -EPIPE);
+	assert_int_equal(input_stdin_ops.read(b, x, 32, err, sizeof(err)),
+	    -EPIPE);
 	assert_string_equal(err, "stdin closed");
 	input_stdin_ops.close(b);
 	stdin_pipe_end(&p);
@@ -260,7 +260,7 @@ static void
 test_stdin_f32le_and_partial_frames(void **state)
 {
 	struct input_config cfg = base_config(INPUT_STDIN, 48000, 2);
-	static const float pcm[] = {0.25f, -0.75f, 0.125f, 1.0f};
+	static const float pcm[] = { 0.25f, -0.75f, 0.125f, 1.0f };
 	struct input_backend *b = NULL;
 	struct stdin_pipe p;
 	char err[256] = "";
@@ -319,8 +319,8 @@ write_ramp_wav(const char *path, int rate_hz, size_t frames)
 	}
 	sf = sf_open(path, SFM_WRITE, &info);
 	assert_non_null(sf);
-	assert_int_equal(
-	    sf_writef_short(sf, pcm, (sf_count_t)frames), (sf_count_t)frames);
+	assert_int_equal(sf_writef_short(sf, pcm, (sf_count_t)frames),
+	    (sf_count_t)frames);
 	sf_close(sf);
 	free(pcm);
 }
@@ -367,8 +367,8 @@ test_file_end_and_loop(void **state)
 	assert_int_equal(got, -EPIPE);
 	assert_non_null(strstr(err, "ramp.wav: end of file"));
 	assert_int_equal(n, file_frames);
-	assert_true(
-	    elapsed_ns > 180 * NS_PER_MS && elapsed_ns < 260 * NS_PER_MS);
+	assert_true(elapsed_ns > 180 * NS_PER_MS &&
+	    elapsed_ns < 260 * NS_PER_MS);
 	input_file_ops.close(b);
 
 	/* loop = yes: after the last frame comes the first again. */
@@ -379,8 +379,8 @@ test_file_end_and_loop(void **state)
 		got = input_file_ops.read(b, x, 4096, err, sizeof(err));
 		assert_true(got > 0);
 		for (i = 0; i < (size_t)got; i++)
-			assert_true(
-			    x[2 * i] == ramp_value((n + i) % file_frames));
+			assert_true(x[2 * i] ==
+			    ramp_value((n + i) % file_frames));
 		n += (size_t)got;
 	}
 	input_file_ops.close(b);
@@ -401,8 +401,8 @@ alsa_sample(size_t frame, int ch)
 {
 	double f = ch == 0 ? 440.0 : 660.0;
 
-	return (int16_t)lrint(
-	    16000.0 * sin(TWO_PI * f * (double)frame / 44100.0));
+	return (int16_t)lrint(16000.0 * sin(TWO_PI * f * (double)frame /
+					 44100.0));
 }
 
 static void
@@ -501,8 +501,8 @@ fifo_writer_thread(void *arg)
 		if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
 			break;
 		frames += 1024;
-		util_sleep_until_mono_ns(
-		    start_ns + frames * NS_PER_SEC / 44100);
+		util_sleep_until_mono_ns(start_ns +
+		    frames * NS_PER_SEC / 44100);
 	}
 	close(fd);
 	return NULL;
@@ -527,8 +527,8 @@ test_alsa_fifo_real_time(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof(path), "%s/in.fifo", tmpdir);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	assert_int_equal(
-	    pthread_create(&writer, NULL, fifo_writer_thread, path), 0);
+	assert_int_equal(pthread_create(&writer, NULL, fifo_writer_thread,
+	    path), 0);
 	cfg.device = device;
 	cfg.period_frames = 1024;
 	cfg.buffer_frames = 4096;
@@ -550,8 +550,8 @@ test_alsa_fifo_real_time(void **state)
 	}
 	/* Paced by the writer: one second took about one second. */
 	elapsed_ns = util_now_mono_ns() - t0;
-	assert_true(
-	    elapsed_ns > 900 * NS_PER_MS && elapsed_ns < 1100 * NS_PER_MS);
+	assert_true(elapsed_ns > 900 * NS_PER_MS &&
+	    elapsed_ns < 1100 * NS_PER_MS);
 	input_alsa_ops.close(b);
 	pthread_join(writer, NULL);
 }
@@ -567,8 +567,8 @@ test_alsa_missing_device(void **state)
 	cfg.device = device;
 	assert_true(input_alsa_ops.open(&cfg, &b, err, sizeof(err)) < 0);
 	assert_null(b);
-	assert_true(
-	    strncmp(err, "hw:9: cannot open capture device: ", 34) == 0);
+	assert_true(strncmp(err, "hw:9: cannot open capture device: ", 34) ==
+	    0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -670,7 +670,7 @@ test_thread_stdin_eof_keeps_silence(void **state)
 {
 	struct input_config cfg = base_config(INPUT_STDIN, 44100, 1);
 	struct ring *ring = ring_new(1 << 16, 1);
-	static const int16_t pcm[4] = {1000, 2000, 3000, 4000};
+	static const int16_t pcm[4] = { 1000, 2000, 3000, 4000 };
 	struct stdin_pipe p;
 	struct input *in;
 	char err[256] = "";
@@ -772,8 +772,7 @@ test_thread_stdin_gap_filled_and_backlog_bounded(void **state)
 		v = x[i];
 		k = v == a ? 0 : v == 0.0f ? 1 : v == b ? 2 : v == c ? 3 : -1;
 		if (k < 0)
-			fail_msg(
-			    "frame %zu: unexpected value %g", i, (double)v);
+			fail_msg("frame %zu: unexpected value %g", i, (double)v);
 		if ((size_t)k < order)
 			fail_msg("frame %zu: value %g after a later run", i,
 			    (double)v);
@@ -792,8 +791,8 @@ test_thread_stdin_gap_filled_and_backlog_bounded(void **state)
 			 "0.5 s)",
 		    count[2]);
 	if (count[3] < 44100 * 3 / 10)
-		fail_msg(
-		    "%zu frames of live audio after the backlog", count[3]);
+		fail_msg("%zu frames of live audio after the backlog",
+		    count[3]);
 	/* Level with the clock: never the whole backlog on top. */
 	assert_true((double)n / 44100.0 < (double)wall_ns / 1e9 + 0.7);
 	free(x);
@@ -815,19 +814,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ops_for),
-	    cmocka_unit_test(test_tone_level_frequency_pacing),
-	    cmocka_unit_test(test_tone_zero_hz_is_exact_silence),
-	    cmocka_unit_test(test_stdin_s16le),
-	    cmocka_unit_test(test_stdin_f32le_and_partial_frames),
-	    cmocka_unit_test(test_file_end_and_loop),
-	    cmocka_unit_test(test_alsa_file_plugin_bit_exact),
-	    cmocka_unit_test(test_alsa_fifo_real_time),
-	    cmocka_unit_test(test_alsa_missing_device),
-	    cmocka_unit_test(test_thread_tone_into_ring_and_stop),
-	    cmocka_unit_test(test_thread_silence_then_reopen),
-	    cmocka_unit_test(test_thread_stdin_eof_keeps_silence),
-	    cmocka_unit_test(test_thread_stdin_gap_filled_and_backlog_bounded),
+		cmocka_unit_test(test_ops_for),
+		cmocka_unit_test(test_tone_level_frequency_pacing),
+		cmocka_unit_test(test_tone_zero_hz_is_exact_silence),
+		cmocka_unit_test(test_stdin_s16le),
+		cmocka_unit_test(test_stdin_f32le_and_partial_frames),
+		cmocka_unit_test(test_file_end_and_loop),
+		cmocka_unit_test(test_alsa_file_plugin_bit_exact),
+		cmocka_unit_test(test_alsa_fifo_real_time),
+		cmocka_unit_test(test_alsa_missing_device),
+		cmocka_unit_test(test_thread_tone_into_ring_and_stop),
+		cmocka_unit_test(test_thread_silence_then_reopen),
+		cmocka_unit_test(test_thread_stdin_eof_keeps_silence),
+		cmocka_unit_test(
+		    test_thread_stdin_gap_filled_and_backlog_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

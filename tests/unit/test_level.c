@@ -32,7 +32,7 @@ make_sine(float *buf, size_t frames, double freq_hz, double dbfs,
 
 	for (i = 0; i < frames; i++) {
 		v = amp * sin(2.0 * PI * freq_hz * (double)(*phase_frames + i) /
-			      RATE_HZ);
+		    RATE_HZ);
 		buf[i * CHANNELS] = (float)v;
 		buf[i * CHANNELS + 1] = (float)v;
 	}
@@ -86,8 +86,8 @@ test_sine_minus_6_dbfs(void **state)
 	assert_int_equal(m.silent_frames, 0);
 
 	/* The rest of the second: 9 more blocks, same values. */
-	assert_int_equal(
-	    level_feed(&m, buf + 4800 * CHANNELS, RATE_HZ - 4800), 1);
+	assert_int_equal(level_feed(&m, buf + 4800 * CHANNELS, RATE_HZ - 4800),
+	    1);
 	assert_float_equal(m.peak_dbfs, -6.0, 0.05);
 	assert_float_equal(m.rms_dbfs, -9.01, 0.05);
 	assert_true(level_silent_seconds(&m) == 0.0);
@@ -199,12 +199,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_state),
-	    cmocka_unit_test(test_sine_minus_6_dbfs),
-	    cmocka_unit_test(test_quieter_sine_reads_lower),
-	    cmocka_unit_test(test_digital_silence),
-	    cmocka_unit_test(test_silence_counter_resets_and_counts_again),
-	    cmocka_unit_test(test_non_finite_samples_do_not_poison),
+		cmocka_unit_test(test_init_state),
+		cmocka_unit_test(test_sine_minus_6_dbfs),
+		cmocka_unit_test(test_quieter_sine_reads_lower),
+		cmocka_unit_test(test_digital_silence),
+		cmocka_unit_test(test_silence_counter_resets_and_counts_again),
+		cmocka_unit_test(test_non_finite_samples_do_not_poison),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

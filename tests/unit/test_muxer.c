@@ -121,7 +121,7 @@ encode(struct pktlist *l, double seconds, bool silence, double q,
 	assert_non_null(pcm);
 	for (i = 0; i < frames && !silence; i++) {
 		pcm[2 * i] = (float)(0.4 * sin(2.0 * M_PI * 440.0 * (double)i /
-					       RATE_HZ));
+		    RATE_HZ));
 		pcm[2 * i + 1] = pcm[2 * i];
 	}
 	for (done = 0; done < frames; done += n) {
@@ -130,14 +130,14 @@ encode(struct pktlist *l, double seconds, bool silence, double q,
 		    done + n > (size_t)tags_at) {
 			n = (size_t)tags_at - done;
 			if (n == 0) {
-				assert_int_equal(
-				    encoder_set_tags(enc, "Second", "Desk"), 1);
+				assert_int_equal(encoder_set_tags(enc,
+				    "Second", "Desk"), 1);
 				tags_at = -1;
 				n = frames - done < 4410 ? frames - done : 4410;
 			}
 		}
-		assert_int_equal(
-		    encoder_write(enc, pcm + 2 * done, n, pktlist_cb, l), 0);
+		assert_int_equal(encoder_write(enc, pcm + 2 * done, n,
+		    pktlist_cb, l), 0);
 	}
 	if (finish)
 		assert_int_equal(encoder_finish(enc, pktlist_cb, l), 0);
@@ -153,9 +153,8 @@ feed(struct muxer *m, const struct pktlist *l, size_t from, size_t to,
 	size_t i;
 
 	for (i = from; i < to; i++)
-		assert_int_equal(muxer_packet(m, l->p[i],
-				     gap_first && i == from, sink_write, s),
-		    0);
+		assert_int_equal(muxer_packet(m, l->p[i], gap_first &&
+		    i == from, sink_write, s), 0);
 }
 
 /* What the page parser found in one logical stream. */
@@ -168,9 +167,9 @@ struct stream_info {
 	int64_t final_granule;
 	int64_t max_span; /* largest granule step between audio pages */
 	bool granules_increase;
-	bool headers_ok;       /* packets 0..2 are ident, comment, setup */
-	bool audio_fresh_page; /* a page ends exactly after packet 2 */
-	bool bos_page_alone;   /* page 0 holds exactly the ident header */
+	bool headers_ok;	/* packets 0..2 are ident, comment, setup */
+	bool audio_fresh_page;	/* a page ends exactly after packet 2 */
+	bool bos_page_alone;	/* page 0 holds exactly the ident header */
 	unsigned char first_audio[64]; /* start of packet 3 */
 	size_t first_audio_bytes;
 	unsigned char last_audio[64];
@@ -186,8 +185,8 @@ struct parse {
 static void
 parse_pages(const unsigned char *buf, size_t len, struct parse *r)
 {
-	static const char *const magic[3] = {
-	    "\x01vorbis", "\x03vorbis", "\x05vorbis"};
+	static const char *const magic[3] = { "\x01vorbis", "\x03vorbis",
+		"\x05vorbis" };
 	ogg_sync_state oy;
 	ogg_stream_state os;
 	ogg_page og;
@@ -227,23 +226,21 @@ parse_pages(const unsigned char *buf, size_t len, struct parse *r)
 		assert_int_equal(ogg_stream_pagein(&os, &og), 0);
 		while (ogg_stream_packetout(&os, &op) == 1) {
 			if (si->packets < 3) {
-				if ((size_t)op.bytes < 7 ||
-				    memcmp(op.packet, magic[si->packets], 7) !=
-					0)
+				if ((size_t)op.bytes < 7 || memcmp(op.packet,
+				    magic[si->packets], 7) != 0)
 					si->headers_ok = false;
 			} else {
 				if (si->packets == 3) {
 					si->first_audio_bytes =
 					    (size_t)op.bytes;
 					memcpy(si->first_audio, op.packet,
-					    (size_t)op.bytes < 64
-						? (size_t)op.bytes
-						: 64);
+					    (size_t)op.bytes < 64 ?
+					    (size_t)op.bytes : 64);
 				}
 				si->last_audio_bytes = (size_t)op.bytes;
 				memcpy(si->last_audio, op.packet,
-				    (size_t)op.bytes < 64 ? (size_t)op.bytes
-							  : 64);
+				    (size_t)op.bytes < 64 ? (size_t)op.bytes :
+				    64);
 			}
 			si->packets++;
 		}
@@ -325,11 +322,11 @@ mem_tell(void *src)
 
 /* Decodes everything; returns frames decoded, *streams = ov_streams. */
 static int64_t
-decode_frames(const unsigned char *buf, size_t len, long *streams, char *title2,
-    size_t title2_len)
+decode_frames(const unsigned char *buf, size_t len, long *streams,
+    char *title2, size_t title2_len)
 {
-	struct memfile f = {buf, len, 0};
-	ov_callbacks cbs = {mem_read, mem_seek, NULL, mem_tell};
+	struct memfile f = { buf, len, 0 };
+	ov_callbacks cbs = { mem_read, mem_seek, NULL, mem_tell };
 	OggVorbis_File vf;
 	vorbis_comment *vc;
 	const char *t;
@@ -366,8 +363,8 @@ check_stream_start(const struct stream_info *si)
 static void
 run_page_bound(int64_t max_page_ms)
 {
-	struct pktlist l = {0};
-	struct sink s = {0};
+	struct pktlist l = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 	int64_t limit = max_page_ms * RATE_HZ / 1000, total;
@@ -390,7 +387,8 @@ run_page_bound(int64_t max_page_ms)
 	assert_true(r.st[0].max_span <= limit);
 	assert_true(r.st[0].max_span >= limit - 2048);
 	assert_true(r.pages >= 30000 / max_page_ms);
-	assert_int_equal(decode_frames(s.buf, s.len, &streams, NULL, 0), total);
+	assert_int_equal(decode_frames(s.buf, s.len, &streams, NULL, 0),
+	    total);
 	assert_int_equal(streams, 1);
 	muxer_free(m);
 	free(s.buf);
@@ -408,8 +406,8 @@ test_page_bound_silence(void **state)
 static void
 test_default_page_bound(void **state)
 {
-	struct pktlist l = {0};
-	struct sink s = {0};
+	struct pktlist l = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 
@@ -430,8 +428,8 @@ test_default_page_bound(void **state)
 static void
 test_gap_new_stream(void **state)
 {
-	struct pktlist l = {0};
-	struct sink s = {0};
+	struct pktlist l = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 	size_t k;
@@ -462,8 +460,8 @@ test_gap_new_stream(void **state)
 	assert_int_equal(r.st[0].final_granule, l.p[k - 2]->granulepos);
 	assert_int_equal(r.st[1].final_granule, total - l.p[k]->granulepos);
 	expect = l.p[k - 2]->granulepos + total - l.p[k]->granulepos;
-	assert_int_equal(
-	    decode_frames(s.buf, s.len, &streams, NULL, 0), expect);
+	assert_int_equal(decode_frames(s.buf, s.len, &streams, NULL, 0),
+	    expect);
 	assert_int_equal(streams, 2);
 	muxer_free(m);
 	free(s.buf);
@@ -473,8 +471,8 @@ test_gap_new_stream(void **state)
 static void
 test_reset_new_stream(void **state)
 {
-	struct pktlist l = {0};
-	struct sink s1 = {0}, s2 = {0};
+	struct pktlist l = { 0 };
+	struct sink s1 = { 0 }, s2 = { 0 };
 	struct muxer *m;
 	struct parse r;
 	size_t k;
@@ -517,8 +515,8 @@ test_reset_new_stream(void **state)
 static void
 test_chain_change(void **state)
 {
-	struct pktlist l = {0};
-	struct sink s = {0};
+	struct pktlist l = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 	size_t k, i;
@@ -537,14 +535,14 @@ test_chain_change(void **state)
 	m = muxer_new(500);
 	assert_non_null(m);
 	for (i = 0; i < l.n; i++) {
-		assert_int_equal(
-		    muxer_packet(m, l.p[i], false, sink_write, &s), 0);
+		assert_int_equal(muxer_packet(m, l.p[i], false, sink_write,
+		    &s), 0);
 		if (i < k)
-			assert_int_equal(
-			    muxer_chain_id(m), l.p[0]->headers->chain_id);
+			assert_int_equal(muxer_chain_id(m),
+			    l.p[0]->headers->chain_id);
 		else if (i + 1 < l.n)
-			assert_int_equal(
-			    muxer_chain_id(m), l.p[k]->headers->chain_id);
+			assert_int_equal(muxer_chain_id(m),
+			    l.p[k]->headers->chain_id);
 	}
 	assert_int_equal(muxer_chain_id(m), 0);
 	assert_int_equal(muxer_streams(m), 2);
@@ -561,12 +559,12 @@ test_chain_change(void **state)
 	assert_int_equal(r.st[1].first_audio_bytes, l.p[k - 1]->bytes);
 	assert_memory_equal(r.st[1].first_audio, l.p[k - 1]->data,
 	    l.p[k - 1]->bytes < 64 ? l.p[k - 1]->bytes : 64);
-	assert_int_equal(r.st[1].final_granule, total - l.p[k - 1]->granulepos);
+	assert_int_equal(r.st[1].final_granule,
+	    total - l.p[k - 1]->granulepos);
 	assert_int_equal(r.st[1].eos_pages, 1);
 	/* No block lost: the decoded length is what was encoded. */
-	assert_int_equal(
-	    decode_frames(s.buf, s.len, &streams, title2, sizeof(title2)),
-	    total);
+	assert_int_equal(decode_frames(s.buf, s.len, &streams, title2,
+	    sizeof(title2)), total);
 	assert_int_equal(streams, 2);
 	assert_string_equal(title2, "Second");
 	muxer_free(m);
@@ -578,8 +576,8 @@ test_chain_change(void **state)
 static void
 test_no_follow_tags(void **state)
 {
-	struct pktlist l = {0};
-	struct sink s = {0};
+	struct pktlist l = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 	size_t i;
@@ -594,15 +592,16 @@ test_no_follow_tags(void **state)
 	assert_non_null(m);
 	muxer_set_follow_tags(m, false);
 	for (i = 0; i < l.n; i++)
-		assert_int_equal(
-		    muxer_packet(m, l.p[i], false, sink_write, &s), 0);
+		assert_int_equal(muxer_packet(m, l.p[i], false, sink_write,
+		    &s), 0);
 	assert_int_equal(muxer_streams(m), 1);
 	parse_pages(s.buf, s.len, &r);
 	assert_int_equal(r.nstreams, 1);
 	check_stream_start(&r.st[0]);
 	assert_int_equal(r.st[0].eos_pages, 1);
 	assert_int_equal(r.st[0].final_granule, total);
-	assert_int_equal(decode_frames(s.buf, s.len, &streams, NULL, 0), total);
+	assert_int_equal(decode_frames(s.buf, s.len, &streams, NULL, 0),
+	    total);
 	assert_int_equal(streams, 1);
 	muxer_free(m);
 	free(s.buf);
@@ -612,8 +611,8 @@ test_no_follow_tags(void **state)
 static void
 test_encoder_restart(void **state)
 {
-	struct pktlist a = {0}, b = {0};
-	struct sink s = {0};
+	struct pktlist a = { 0 }, b = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 	long streams;
@@ -624,10 +623,9 @@ test_encoder_restart(void **state)
 	 * stream: b's stream starts with b's first packet. */
 	encode(&a, 2.0, false, 4.0, -1, false);
 	encode(&b, 2.0, false, 0.0, -1, true);
-	assert_true(
-	    a.p[0]->headers->bytes[2] != b.p[0]->headers->bytes[2] ||
+	assert_true(a.p[0]->headers->bytes[2] != b.p[0]->headers->bytes[2] ||
 	    memcmp(a.p[0]->headers->packet[2], b.p[0]->headers->packet[2],
-		a.p[0]->headers->bytes[2]) != 0);
+	    a.p[0]->headers->bytes[2]) != 0);
 	m = muxer_new(500);
 	assert_non_null(m);
 	feed(m, &a, 0, a.n, false, &s);
@@ -657,8 +655,8 @@ test_encoder_restart(void **state)
 static void
 test_encoder_restart_same_setup(void **state)
 {
-	struct pktlist a = {0}, b = {0};
-	struct sink s = {0};
+	struct pktlist a = { 0 }, b = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 	long streams;
@@ -690,8 +688,8 @@ test_encoder_restart_same_setup(void **state)
 static void
 test_end_and_eos(void **state)
 {
-	struct pktlist l = {0};
-	struct sink s = {0};
+	struct pktlist l = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 	size_t k, len;
@@ -731,8 +729,8 @@ test_end_and_eos(void **state)
 static void
 test_write_error(void **state)
 {
-	struct pktlist l = {0};
-	struct sink s = {0};
+	struct pktlist l = { 0 };
+	struct sink s = { 0 };
 	struct muxer *m;
 	struct parse r;
 
@@ -741,8 +739,8 @@ test_write_error(void **state)
 	m = muxer_new(500);
 	assert_non_null(m);
 	s.fail_with = -EPIPE;
-	assert_int_equal(
-	    muxer_packet(m, l.p[0], false, sink_write, &s), -EPIPE);
+	assert_int_equal(muxer_packet(m, l.p[0], false, sink_write, &s),
+	    -EPIPE);
 	assert_true(s.calls > 0);
 	assert_int_equal(muxer_chain_id(m), 0); /* abandoned */
 	s.fail_with = 0;
@@ -753,7 +751,8 @@ test_write_error(void **state)
 	assert_int_equal(r.nstreams, 1);
 	check_stream_start(&r.st[0]);
 	assert_int_equal(r.st[0].eos_pages, 1);
-	assert_int_equal(muxer_packet(m, NULL, false, sink_write, &s), -EINVAL);
+	assert_int_equal(muxer_packet(m, NULL, false, sink_write, &s),
+	    -EINVAL);
 	muxer_free(m);
 	muxer_free(NULL);
 	free(s.buf);
@@ -766,8 +765,8 @@ test_packet_refs(void **state)
 	static const unsigned char id[] = "\x01vorbis-id";
 	static const unsigned char cm[] = "\x03vorbis-comment";
 	static const unsigned char su[] = "\x05vorbis-setup";
-	const unsigned char *pkt[3] = {id, cm, su};
-	const size_t bytes[3] = {sizeof(id), sizeof(cm), sizeof(su)};
+	const unsigned char *pkt[3] = { id, cm, su };
+	const size_t bytes[3] = { sizeof(id), sizeof(cm), sizeof(su) };
 	struct stream_headers *h, *h2;
 	struct packet *p;
 
@@ -807,17 +806,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_packet_refs),
-	    cmocka_unit_test(test_page_bound_silence),
-	    cmocka_unit_test(test_default_page_bound),
-	    cmocka_unit_test(test_gap_new_stream),
-	    cmocka_unit_test(test_reset_new_stream),
-	    cmocka_unit_test(test_chain_change),
-	    cmocka_unit_test(test_no_follow_tags),
-	    cmocka_unit_test(test_encoder_restart),
-	    cmocka_unit_test(test_encoder_restart_same_setup),
-	    cmocka_unit_test(test_end_and_eos),
-	    cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_packet_refs),
+		cmocka_unit_test(test_page_bound_silence),
+		cmocka_unit_test(test_default_page_bound),
+		cmocka_unit_test(test_gap_new_stream),
+		cmocka_unit_test(test_reset_new_stream),
+		cmocka_unit_test(test_chain_change),
+		cmocka_unit_test(test_no_follow_tags),
+		cmocka_unit_test(test_encoder_restart),
+		cmocka_unit_test(test_encoder_restart_same_setup),
+		cmocka_unit_test(test_end_and_eos),
+		cmocka_unit_test(test_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

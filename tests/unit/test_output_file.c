@@ -76,8 +76,8 @@ pages_free(struct pages *pg)
 
 /* Puts one packet of bytes bytes into os and flushes it into pages. */
 static void
-packet_pages(ogg_stream_state *os, size_t bytes, int64_t granulepos, int bos,
-    struct pages *pg)
+packet_pages(ogg_stream_state *os, size_t bytes, int64_t granulepos,
+    int bos, struct pages *pg)
 {
 	unsigned char *body = malloc(bytes);
 	ogg_packet op;
@@ -112,8 +112,8 @@ packet_pages(ogg_stream_state *os, size_t bytes, int64_t granulepos, int bos,
  * *last_eos says whether the last page has EOS and *last_granule its
  * granule position. */
 static size_t
-check_file(
-    const char *path, size_t *eos_pages, int *last_eos, int64_t *last_granule)
+check_file(const char *path, size_t *eos_pages, int *last_eos,
+    int64_t *last_granule)
 {
 	ogg_sync_state oy;
 	ogg_page og;
@@ -180,8 +180,8 @@ backend_for(const char *path, struct output_config *oc)
 }
 
 static int
-write_pages(
-    struct output_backend *b, const struct pages *pg, char *err, size_t errlen)
+write_pages(struct output_backend *b, const struct pages *pg, char *err,
+    size_t errlen)
 {
 	size_t i;
 	int rc;
@@ -234,8 +234,8 @@ test_failed_write_cuts_back_to_a_whole_page(void **state)
 	/* A packet over two pages: the first page ends inside it. */
 	packet_pages(&os, 70000, 3072, 0, &pg);
 	assert_int_equal(pg.n, 2);
-	assert_int_equal(
-	    output_file_ops.write(b, pg.data[0], pg.bytes[0], err, sizeof(err)),
+	assert_int_equal(output_file_ops.write(
+			     b, pg.data[0], pg.bytes[0], err, sizeof(err)),
 	    0);
 	before_big = file_bytes(path);
 	assert_true(before_big > safe);
@@ -243,8 +243,7 @@ test_failed_write_cuts_back_to_a_whole_page(void **state)
 	lim = old;
 	lim.rlim_cur = (rlim_t)before_big + 100;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	rc =
-	    output_file_ops.write(b, pg.data[1], pg.bytes[1], err, sizeof(err));
+	rc = output_file_ops.write(b, pg.data[1], pg.bytes[1], err, sizeof(err));
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	pages_free(&pg);
 	assert_int_equal(rc, -EFBIG);
@@ -302,18 +301,18 @@ test_open_repairs_a_torn_tail(void **state)
 	ogg_stream_init(&os, 42);
 	packet_pages(&os, 30, 0, 1, &pg);
 	for (i = 0; i < pg.n; i++)
-		assert_int_equal(
-		    write(fd, pg.data[i], pg.bytes[i]), (ssize_t)pg.bytes[i]);
+		assert_int_equal(write(fd, pg.data[i], pg.bytes[i]),
+		    (ssize_t)pg.bytes[i]);
 	pages_free(&pg);
 	packet_pages(&os, 2000, 4096, 0, &pg);
 	for (i = 0; i < pg.n; i++)
-		assert_int_equal(
-		    write(fd, pg.data[i], pg.bytes[i]), (ssize_t)pg.bytes[i]);
+		assert_int_equal(write(fd, pg.data[i], pg.bytes[i]),
+		    (ssize_t)pg.bytes[i]);
 	pages_free(&pg);
 	whole = lseek(fd, 0, SEEK_CUR);
 	packet_pages(&os, 2000, 8192, 0, &pg);
-	assert_int_equal(
-	    write(fd, pg.data[0], pg.bytes[0] / 2), (ssize_t)(pg.bytes[0] / 2));
+	assert_int_equal(write(fd, pg.data[0], pg.bytes[0] / 2),
+	    (ssize_t)(pg.bytes[0] / 2));
 	pages_free(&pg);
 	close(fd);
 	ogg_stream_clear(&os);
@@ -345,8 +344,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_failed_write_cuts_back_to_a_whole_page),
-	    cmocka_unit_test(test_open_repairs_a_torn_tail),
+		cmocka_unit_test(test_failed_write_cuts_back_to_a_whole_page),
+		cmocka_unit_test(test_open_repairs_a_torn_tail),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -28,8 +28,8 @@ setup(void **state)
 {
 	static const unsigned char h0[] = "\x01vorbis", h1[] = "\x03vorbis",
 				   h2[] = "\x05vorbis";
-	const unsigned char *const pkt[3] = {h0, h1, h2};
-	const size_t bytes[3] = {sizeof(h0), sizeof(h1), sizeof(h2)};
+	const unsigned char *const pkt[3] = { h0, h1, h2 };
+	const size_t bytes[3] = { sizeof(h0), sizeof(h1), sizeof(h2) };
 
 	(void)state;
 	test_headers = headers_new(48000, 2, "t", "a", pkt, bytes);
@@ -54,8 +54,8 @@ make_packet(size_t bytes, int64_t packetno)
 
 	assert_true(bytes <= sizeof(data));
 	memset(data, (int)(packetno & 0xff), bytes);
-	p = packet_new(
-	    test_headers, data, bytes, packetno * 256, packetno, false);
+	p = packet_new(test_headers, data, bytes, packetno * 256, packetno,
+	    false);
 	assert_non_null(p);
 	return p;
 }
@@ -126,8 +126,8 @@ test_wait_wakes_on_a_whole_batch(void **state)
 	assert_false(packet_queue_wait(q, 0)); /* 560 past 2000 */
 	packet_unref(packet_queue_pop(q, 0, &gap));
 	/* The end of the stream is worth waking for on its own. */
-	p = packet_new(
-	    test_headers, (const unsigned char *)"x", 1, 2600, 11, true);
+	p = packet_new(test_headers, (const unsigned char *)"x", 1, 2600, 11,
+	    true);
 	assert_non_null(p);
 	assert_true(packet_queue_push(q, p));
 	packet_unref(p);
@@ -313,8 +313,8 @@ test_grows_and_wraps_in_order(void **state)
 			assert_false(gap);
 			packet_unref(got);
 		}
-		assert_int_equal(
-		    packet_queue_bytes(q), (size_t)(next_push - next_pop) * 3);
+		assert_int_equal(packet_queue_bytes(q),
+		    (size_t)(next_push - next_pop) * 3);
 	}
 	while ((got = packet_queue_pop(q, 0, &gap)) != NULL) {
 		assert_int_equal(got->packetno, next_pop++);
@@ -396,7 +396,7 @@ helper_thread(void *arg)
 static void
 test_wake_interrupts_pop(void **state)
 {
-	struct helper h = {0};
+	struct helper h = { 0 };
 	pthread_t tid;
 	int64_t t0, elapsed_ns;
 	bool gap = true;
@@ -423,7 +423,7 @@ test_wake_interrupts_pop(void **state)
 static void
 test_push_wakes_pop(void **state)
 {
-	struct helper h = {0};
+	struct helper h = { 0 };
 	struct packet *got;
 	pthread_t tid;
 	int64_t t0, elapsed_ns;
@@ -450,16 +450,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_wait_wakes_on_a_whole_batch),
-	    cmocka_unit_test(test_fifo_order_and_bytes),
-	    cmocka_unit_test(test_exact_fit_is_not_overflow),
-	    cmocka_unit_test(test_overflow_drops_all_and_marks_gap),
-	    cmocka_unit_test(test_dropped_accumulates_until_taken),
-	    cmocka_unit_test(test_grows_and_wraps_in_order),
-	    cmocka_unit_test(test_clear_is_not_counted_as_dropped),
-	    cmocka_unit_test(test_pop_times_out),
-	    cmocka_unit_test(test_wake_interrupts_pop),
-	    cmocka_unit_test(test_push_wakes_pop),
+		cmocka_unit_test(test_wait_wakes_on_a_whole_batch),
+		cmocka_unit_test(test_fifo_order_and_bytes),
+		cmocka_unit_test(test_exact_fit_is_not_overflow),
+		cmocka_unit_test(test_overflow_drops_all_and_marks_gap),
+		cmocka_unit_test(test_dropped_accumulates_until_taken),
+		cmocka_unit_test(test_grows_and_wraps_in_order),
+		cmocka_unit_test(test_clear_is_not_counted_as_dropped),
+		cmocka_unit_test(test_pop_times_out),
+		cmocka_unit_test(test_wake_interrupts_pop),
+		cmocka_unit_test(test_push_wakes_pop),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -162,8 +162,8 @@ producer_thread(void *arg)
 		while (done < chunk) {
 			if (atomic_load(&st->stop))
 				return NULL;
-			done += (uint32_t)ring_write(
-			    st->r, buf + done * RT_CHANNELS, chunk - done);
+			done += (uint32_t)ring_write(st->r,
+			    buf + done * RT_CHANNELS, chunk - done);
 			if (done < chunk)
 				sched_yield();
 		}
@@ -175,7 +175,7 @@ producer_thread(void *arg)
 static void
 test_two_threads_ten_million_frames(void **state)
 {
-	struct rt_state st = {0};
+	struct rt_state st = { 0 };
 	float buf[RT_CHUNK_MAX * RT_CHANNELS];
 	pthread_t tid;
 	uint64_t consumer_sum = 0;
@@ -217,7 +217,7 @@ test_wait_times_out(void **state)
 {
 	struct ring *r;
 	int64_t t0, elapsed_ns;
-	float one[2] = {0.5f, -0.5f};
+	float one[2] = { 0.5f, -0.5f };
 
 	(void)state;
 	r = ring_new(64, 2);
@@ -275,7 +275,7 @@ late_writer_thread(void *arg)
 static void
 test_wait_wakes_on_write(void **state)
 {
-	struct late_writer lw = {0};
+	struct late_writer lw = { 0 };
 	pthread_t tid;
 	int64_t t0, elapsed_ns;
 	size_t got;
@@ -286,8 +286,8 @@ test_wait_wakes_on_write(void **state)
 	lw.delay_ns = 50 * NS_PER_MS;
 	lw.pieces = 2;
 	t0 = util_now_mono_ns();
-	assert_int_equal(
-	    pthread_create(&tid, NULL, late_writer_thread, &lw), 0);
+	assert_int_equal(pthread_create(&tid, NULL, late_writer_thread, &lw),
+	    0);
 	/* Needs both writes: the first wake-up alone must not return. */
 	got = ring_wait(lw.r, 20, 10 * NS_PER_SEC);
 	elapsed_ns = util_now_mono_ns() - t0;
@@ -307,7 +307,7 @@ static void *
 trickle_thread(void *arg)
 {
 	struct trickle *t = arg;
-	float one[2] = {0.25f, -0.25f};
+	float one[2] = { 0.25f, -0.25f };
 	size_t i;
 
 	for (i = 0; i < t->frames; i++) {
@@ -327,7 +327,7 @@ trickle_thread(void *arg)
 static void
 test_wait_never_misses_a_threshold_write(void **state)
 {
-	struct trickle t = {0};
+	struct trickle t = { 0 };
 	float buf[64 * 2];
 	pthread_t tid;
 	size_t got = 0, n;
@@ -354,7 +354,7 @@ test_wait_never_misses_a_threshold_write(void **state)
 static void
 test_wake_interrupts_wait(void **state)
 {
-	struct late_writer lw = {0};
+	struct late_writer lw = { 0 };
 	pthread_t tid;
 	int64_t t0, elapsed_ns;
 
@@ -365,8 +365,8 @@ test_wake_interrupts_wait(void **state)
 	lw.pieces = 1;
 	lw.wake_only = true;
 	t0 = util_now_mono_ns();
-	assert_int_equal(
-	    pthread_create(&tid, NULL, late_writer_thread, &lw), 0);
+	assert_int_equal(pthread_create(&tid, NULL, late_writer_thread, &lw),
+	    0);
 	assert_int_equal(ring_wait(lw.r, 1, 10 * NS_PER_SEC), 0);
 	elapsed_ns = util_now_mono_ns() - t0;
 	assert_int_equal(pthread_join(tid, NULL), 0);
@@ -384,15 +384,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_new_rejects_bad_arguments),
-	    cmocka_unit_test(test_capacity_rounds_up_to_power_of_two),
-	    cmocka_unit_test(test_full_ring_returns_partial_writes),
-	    cmocka_unit_test(test_wraparound_keeps_data),
-	    cmocka_unit_test(test_two_threads_ten_million_frames),
-	    cmocka_unit_test(test_wait_times_out),
-	    cmocka_unit_test(test_wait_wakes_on_write),
-	    cmocka_unit_test(test_wake_interrupts_wait),
-	    cmocka_unit_test(test_wait_never_misses_a_threshold_write),
+		cmocka_unit_test(test_new_rejects_bad_arguments),
+		cmocka_unit_test(test_capacity_rounds_up_to_power_of_two),
+		cmocka_unit_test(test_full_ring_returns_partial_writes),
+		cmocka_unit_test(test_wraparound_keeps_data),
+		cmocka_unit_test(test_two_threads_ten_million_frames),
+		cmocka_unit_test(test_wait_times_out),
+		cmocka_unit_test(test_wait_wakes_on_write),
+		cmocka_unit_test(test_wake_interrupts_wait),
+		cmocka_unit_test(test_wait_never_misses_a_threshold_write),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

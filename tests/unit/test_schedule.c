@@ -42,8 +42,8 @@ group_setup(void **state)
 	test_tmpdir_template(scratch_dir, sizeof(scratch_dir), "test_schedule");
 	if (mkdtemp(scratch_dir) == NULL)
 		return -1;
-	snprintf(
-	    scratch_path, sizeof(scratch_path), "%s/sched.conf", scratch_dir);
+	snprintf(scratch_path, sizeof(scratch_path), "%s/sched.conf",
+	    scratch_dir);
 	return 0;
 }
 
@@ -104,8 +104,8 @@ test_good_news_day(void **state)
 	char err[SCHEDULE_ERR_LEN];
 
 	(void)state;
-	assert_int_equal(
-	    schedule_load(path, "Europe/London", &s, err, sizeof(err)), 0);
+	assert_int_equal(schedule_load(path, "Europe/London", &s, err,
+	    sizeof(err)), 0);
 	assert_int_equal(schedule_count(s), 6);
 	assert_string_equal(cron_tz_name(schedule_tz(s)), "Europe/London");
 
@@ -171,19 +171,18 @@ test_good_small_files(void **state)
 	char err[SCHEDULE_ERR_LEN];
 
 	(void)state;
-	assert_int_equal(schedule_load(DATA_DIR "/good/minimal.conf", "UTC", &s,
-			     err, sizeof(err)),
-	    0);
+	assert_int_equal(schedule_load(DATA_DIR "/good/minimal.conf", "UTC",
+	    &s, err, sizeof(err)), 0);
 	assert_int_equal(schedule_count(s), 1);
 	/* The title defaults to the name; tone defaults. */
 	assert_string_equal(schedule_segment(s, 0)->title, "news");
 	assert_true(schedule_segment(s, 0)->frequency_hz == 440.0);
 	assert_true(schedule_segment(s, 0)->level_dbfs == -18.0);
-	assert_int_equal(schedule_segment(s, 0)->duration_ns, 90 * NS_PER_SEC);
+	assert_int_equal(schedule_segment(s, 0)->duration_ns,
+	    90 * NS_PER_SEC);
 	schedule_free(s);
 	assert_int_equal(schedule_load(DATA_DIR "/good/comments-only.conf",
-			     NULL, &s, err, sizeof(err)),
-	    0);
+	    NULL, &s, err, sizeof(err)), 0);
 	assert_int_equal(schedule_count(s), 0);
 	schedule_free(s);
 }
@@ -217,8 +216,8 @@ test_bad_files(void **state)
 		assert_int_equal(strncmp(first, "; expect: ", 10), 0);
 		snprintf(want, sizeof(want), "%s:%s", path, first + 10);
 		err[0] = '\0';
-		if (schedule_load(
-			path, "Europe/London", &s, err, sizeof(err)) >= 0)
+		if (schedule_load(path, "Europe/London", &s, err,
+		    sizeof(err)) >= 0)
 			fail_msg("%s was accepted", path);
 		assert_null(s);
 		if (strcmp(err, want) != 0)
@@ -241,146 +240,117 @@ static void
 test_invalid_keys(void **state)
 {
 	static const struct bad_text cases[] = {
-	    /* Sections. */
-	    {"[segment]\n", "1: [segment]: the segment needs a name "
-			    "(allowed [segment NAME])"},
-	    {"[segment   ]\n", "1: [segment]: the segment needs a name "
-			       "(allowed [segment NAME])"},
-	    {"[segment a b]\n",
-		"1: [segment a b]: the name may use only "
-		"letters, digits, '-', '_' and '.' (at most 63 bytes)"},
-	    {"[segment news] extra\n", "1: [segment news]: unexpected "
-				       "text after \"]\""},
-	    {"[segmentnews]\n", "1: [segmentnews]: unknown section "
-				"(allowed [segment NAME])"},
-	    {"[schedule]\ntimezone = UTC\n",
-		"1: [schedule]: unknown "
-		"section (allowed [segment NAME])"},
-	    {"[segment news\n", "1: syntax error: \"[\" without \"]\""},
-	    {"\n; comment\ncron = 0 * * * *\n",
-		"3: cron: key outside a "
-		"section (put it under [segment NAME])"},
-	    {SEG "source = tone\nduration = 1m\n  title = x\n",
-		"5: indented line (continuation lines are not supported: "
-		"start keys and sections in column 1)"},
-	    {SEG "source = tone\njust words\n",
-		"4: syntax error "
-		"(expected [segment NAME], key = value, or a comment "
-		"starting with ; or #)"},
-	    /* Keys. */
-	    {SEG "foo = 1\n",
-		"3: [segment s] foo: unknown key (allowed "
-		"cron, at, source, path, order, url, frequency, level_dbfs, "
-		"duration, title, artist, priority, fade)"},
-	    {SEG "sorce = tone\n", "3: [segment s] sorce: unknown key "
-				   "(did you mean source?)"},
-	    {SEG "cron = 1 * * * *\n", "3: [segment s] cron: given twice "
-				       "(first on line 2)"},
-	    {SEG "at = 2026-12-24 18:00\n",
-		"3: [segment s] at: cron is "
-		"already set on line 2 (allowed one of cron or at)"},
-	    {"[segment s]\ncron = 0 0 * * * *\n",
-		"2: [segment s] cron: "
-		"expected 5 fields (minute hour day-of-month month "
-		"day-of-week), got 6"},
-	    {"[segment s]\ncron = */0 * * * *\n",
-		"2: [segment s] cron: "
-		"minute step \"0\" is not valid (allowed 1-59)"},
-	    {"[segment s]\nat = tomorrow\n",
-		"2: [segment s] at: "
-		"\"tomorrow\" is not a date and time (allowed YYYY-MM-DD "
-		"HH:MM or YYYY-MM-DD HH:MM:SS)"},
-	    {SEG "source = radio\n",
-		"3: [segment s] source: \"radio\" is "
-		"not a source (allowed file|playlist|live|stream|tone|"
-		"silence)"},
-	    {SEG "source = playlist\norder = random\n",
-		"4: [segment s] "
-		"order: \"random\" is not an order (allowed "
-		"sequential|shuffle)"},
-	    {SEG "path =\n", "3: [segment s] path: is empty (allowed a "
-			     "file, directory or .m3u path)"},
-	    {SEG "url = http:///feed.ogg\n",
-		"3: [segment s] url: "
-		"\"http:///feed.ogg\" is not a valid URL (allowed e.g. "
-		"http://host:8000/feed.ogg, no spaces)"},
-	    {SEG "url = http://host/a b.ogg\n",
-		"3: [segment s] url: "
-		"\"http://host/a b.ogg\" is not a valid URL (allowed e.g. "
-		"http://host:8000/feed.ogg, no spaces)"},
-	    {SEG "url = feed.ogg\n", "3: [segment s] url: \"feed.ogg\" "
-				     "must start with http:// or https://"},
-	    {SEG "frequency = loud\n",
-		"3: [segment s] frequency: "
-		"\"loud\" is not a number (allowed 0 to 20000 Hz)"},
-	    {SEG "frequency = 30000\n",
-		"3: [segment s] frequency: "
-		"\"30000\" is out of range (allowed 0 to 20000 Hz)"},
-	    {SEG "level_dbfs = 3\n", "3: [segment s] level_dbfs: \"3\" is "
-				     "out of range (allowed -120 to 0)"},
-	    {SEG "duration = soon\n",
-		"3: [segment s] duration: \"soon\" "
-		"is not a duration (allowed e.g. 90s, 15m, 1h30m)"},
-	    {SEG "duration = 0\n",
-		"3: [segment s] duration: \"0\" is out "
-		"of range (allowed more than 0, at most 24h)"},
-	    {SEG "duration = 25h\n",
-		"3: [segment s] duration: \"25h\" is "
-		"out of range (allowed more than 0, at most 24h)"},
-	    {SEG "fade = quick\n", "3: [segment s] fade: \"quick\" is not "
-				   "a duration (allowed e.g. 20ms, 1s)"},
-	    {SEG "fade = 10s1ms\n", "3: [segment s] fade: \"10s1ms\" is "
-				    "out of range (allowed 0 to 10s)"},
-	    {SEG "priority = high\n",
-		"3: [segment s] priority: \"high\" "
-		"is not an integer (allowed an integer from -1000000 to "
-		"1000000)"},
-	    {SEG "priority = 2000000\n",
-		"3: [segment s] priority: "
-		"\"2000000\" is out of range (allowed an integer from "
-		"-1000000 to 1000000)"},
-	    /* Whole-section checks, at the header's line. */
-	    {"[segment s]\nsource = tone\nduration = 1m\n",
-		"1: "
-		"[segment s]: no start time (allowed cron = EXPRESSION or "
-		"at = YYYY-MM-DD HH:MM)"},
-	    {SEG "duration = 1m\n",
-		"1: [segment s]: no source (allowed "
-		"source = file|playlist|live|stream|tone|silence)"},
-	    {SEG "source = file\n", "1: [segment s]: source = file needs "
-				    "path"},
-	    {SEG "source = playlist\nduration = 1h\n",
-		"1: [segment s]: "
-		"source = playlist needs path"},
-	    {SEG "source = playlist\npath = x.m3u\n",
-		"1: [segment s]: "
-		"source = playlist needs duration (e.g. duration = 3m)"},
-	    {SEG "source = live\n", "1: [segment s]: source = live needs "
-				    "duration (e.g. duration = 3m)"},
-	    {SEG "source = silence\n", "1: [segment s]: source = silence "
-				       "needs duration (e.g. duration = 3m)"},
-	    {SEG "source = stream\nurl = https://h/f.ogg\n",
-		"1: "
-		"[segment s]: source = stream needs duration (e.g. "
-		"duration = 3m)"},
-	    {SEG "order = shuffle\nsource = file\npath = a.ogg\n",
-		"3: "
-		"[segment s] order: not used by source = file (only by "
-		"source = playlist)"},
-	    {SEG "source = live\nduration = 1m\nfrequency = 1000\n",
-		"5: "
-		"[segment s] frequency: not used by source = live (only by "
-		"source = tone)"},
-	    {SEG "source = tone\nduration = 1m\npath = a.ogg\n",
-		"5: "
-		"[segment s] path: not used by source = tone (only by "
-		"source = file or playlist)"},
-	    /* The first error wins, even after a good segment. */
-	    {"[segment a]\ncron = 0 * * * *\nsource = tone\nduration = 1m\n"
-	     "[segment b]\ncron = 0 * * * *\nsource = tone\nbad = 1\n"
-	     "worse = 2\n",
-		"8: [segment b] bad: unknown key (did you "
-		"mean at?)"},
+		/* Sections. */
+		{ "[segment]\n", "1: [segment]: the segment needs a name "
+		    "(allowed [segment NAME])" },
+		{ "[segment   ]\n", "1: [segment]: the segment needs a name "
+		    "(allowed [segment NAME])" },
+		{ "[segment a b]\n", "1: [segment a b]: the name may use only "
+		    "letters, digits, '-', '_' and '.' (at most 63 bytes)" },
+		{ "[segment news] extra\n", "1: [segment news]: unexpected "
+		    "text after \"]\"" },
+		{ "[segmentnews]\n", "1: [segmentnews]: unknown section "
+		    "(allowed [segment NAME])" },
+		{ "[schedule]\ntimezone = UTC\n", "1: [schedule]: unknown "
+		    "section (allowed [segment NAME])" },
+		{ "[segment news\n", "1: syntax error: \"[\" without \"]\"" },
+		{ "\n; comment\ncron = 0 * * * *\n", "3: cron: key outside a "
+		    "section (put it under [segment NAME])" },
+		{ SEG "source = tone\nduration = 1m\n  title = x\n",
+		    "5: indented line (continuation lines are not supported: "
+		    "start keys and sections in column 1)" },
+		{ SEG "source = tone\njust words\n", "4: syntax error "
+		    "(expected [segment NAME], key = value, or a comment "
+		    "starting with ; or #)" },
+		/* Keys. */
+		{ SEG "foo = 1\n", "3: [segment s] foo: unknown key (allowed "
+		    "cron, at, source, path, order, url, frequency, level_dbfs, "
+		    "duration, title, artist, priority, fade)" },
+		{ SEG "sorce = tone\n", "3: [segment s] sorce: unknown key "
+		    "(did you mean source?)" },
+		{ SEG "cron = 1 * * * *\n", "3: [segment s] cron: given twice "
+		    "(first on line 2)" },
+		{ SEG "at = 2026-12-24 18:00\n", "3: [segment s] at: cron is "
+		    "already set on line 2 (allowed one of cron or at)" },
+		{ "[segment s]\ncron = 0 0 * * * *\n", "2: [segment s] cron: "
+		    "expected 5 fields (minute hour day-of-month month "
+		    "day-of-week), got 6" },
+		{ "[segment s]\ncron = */0 * * * *\n", "2: [segment s] cron: "
+		    "minute step \"0\" is not valid (allowed 1-59)" },
+		{ "[segment s]\nat = tomorrow\n", "2: [segment s] at: "
+		    "\"tomorrow\" is not a date and time (allowed YYYY-MM-DD "
+		    "HH:MM or YYYY-MM-DD HH:MM:SS)" },
+		{ SEG "source = radio\n", "3: [segment s] source: \"radio\" is "
+		    "not a source (allowed file|playlist|live|stream|tone|"
+		    "silence)" },
+		{ SEG "source = playlist\norder = random\n", "4: [segment s] "
+		    "order: \"random\" is not an order (allowed "
+		    "sequential|shuffle)" },
+		{ SEG "path =\n", "3: [segment s] path: is empty (allowed a "
+		    "file, directory or .m3u path)" },
+		{ SEG "url = http:///feed.ogg\n", "3: [segment s] url: "
+		    "\"http:///feed.ogg\" is not a valid URL (allowed e.g. "
+		    "http://host:8000/feed.ogg, no spaces)" },
+		{ SEG "url = http://host/a b.ogg\n", "3: [segment s] url: "
+		    "\"http://host/a b.ogg\" is not a valid URL (allowed e.g. "
+		    "http://host:8000/feed.ogg, no spaces)" },
+		{ SEG "url = feed.ogg\n", "3: [segment s] url: \"feed.ogg\" "
+		    "must start with http:// or https://" },
+		{ SEG "frequency = loud\n", "3: [segment s] frequency: "
+		    "\"loud\" is not a number (allowed 0 to 20000 Hz)" },
+		{ SEG "frequency = 30000\n", "3: [segment s] frequency: "
+		    "\"30000\" is out of range (allowed 0 to 20000 Hz)" },
+		{ SEG "level_dbfs = 3\n", "3: [segment s] level_dbfs: \"3\" is "
+		    "out of range (allowed -120 to 0)" },
+		{ SEG "duration = soon\n", "3: [segment s] duration: \"soon\" "
+		    "is not a duration (allowed e.g. 90s, 15m, 1h30m)" },
+		{ SEG "duration = 0\n", "3: [segment s] duration: \"0\" is out "
+		    "of range (allowed more than 0, at most 24h)" },
+		{ SEG "duration = 25h\n", "3: [segment s] duration: \"25h\" is "
+		    "out of range (allowed more than 0, at most 24h)" },
+		{ SEG "fade = quick\n", "3: [segment s] fade: \"quick\" is not "
+		    "a duration (allowed e.g. 20ms, 1s)" },
+		{ SEG "fade = 10s1ms\n", "3: [segment s] fade: \"10s1ms\" is "
+		    "out of range (allowed 0 to 10s)" },
+		{ SEG "priority = high\n", "3: [segment s] priority: \"high\" "
+		    "is not an integer (allowed an integer from -1000000 to "
+		    "1000000)" },
+		{ SEG "priority = 2000000\n", "3: [segment s] priority: "
+		    "\"2000000\" is out of range (allowed an integer from "
+		    "-1000000 to 1000000)" },
+		/* Whole-section checks, at the header's line. */
+		{ "[segment s]\nsource = tone\nduration = 1m\n", "1: "
+		    "[segment s]: no start time (allowed cron = EXPRESSION or "
+		    "at = YYYY-MM-DD HH:MM)" },
+		{ SEG "duration = 1m\n", "1: [segment s]: no source (allowed "
+		    "source = file|playlist|live|stream|tone|silence)" },
+		{ SEG "source = file\n", "1: [segment s]: source = file needs "
+		    "path" },
+		{ SEG "source = playlist\nduration = 1h\n", "1: [segment s]: "
+		    "source = playlist needs path" },
+		{ SEG "source = playlist\npath = x.m3u\n", "1: [segment s]: "
+		    "source = playlist needs duration (e.g. duration = 3m)" },
+		{ SEG "source = live\n", "1: [segment s]: source = live needs "
+		    "duration (e.g. duration = 3m)" },
+		{ SEG "source = silence\n", "1: [segment s]: source = silence "
+		    "needs duration (e.g. duration = 3m)" },
+		{ SEG "source = stream\nurl = https://h/f.ogg\n", "1: "
+		    "[segment s]: source = stream needs duration (e.g. "
+		    "duration = 3m)" },
+		{ SEG "order = shuffle\nsource = file\npath = a.ogg\n", "3: "
+		    "[segment s] order: not used by source = file (only by "
+		    "source = playlist)" },
+		{ SEG "source = live\nduration = 1m\nfrequency = 1000\n", "5: "
+		    "[segment s] frequency: not used by source = live (only by "
+		    "source = tone)" },
+		{ SEG "source = tone\nduration = 1m\npath = a.ogg\n", "5: "
+		    "[segment s] path: not used by source = tone (only by "
+		    "source = file or playlist)" },
+		/* The first error wins, even after a good segment. */
+		{ "[segment a]\ncron = 0 * * * *\nsource = tone\nduration = 1m\n"
+		    "[segment b]\ncron = 0 * * * *\nsource = tone\nbad = 1\n"
+		    "worse = 2\n", "8: [segment b] bad: unknown key (did you "
+		    "mean at?)" },
 	};
 	char err[SCHEDULE_ERR_LEN], want[SCHEDULE_ERR_LEN];
 	size_t i;
@@ -393,10 +363,10 @@ test_invalid_keys(void **state)
 		snprintf(want, sizeof(want), "%s:%s", scratch_path,
 		    cases[i].message);
 		err[0] = '\0';
-		if (schedule_load(scratch_path, "UTC", &s, err, sizeof(err)) !=
-		    -EINVAL)
-			fail_msg(
-			    "case %zu was accepted:\n%s", i, cases[i].text);
+		if (schedule_load(scratch_path, "UTC", &s, err,
+		    sizeof(err)) != -EINVAL)
+			fail_msg("case %zu was accepted:\n%s", i,
+			    cases[i].text);
 		assert_null(s);
 		if (strcmp(err, want) != 0)
 			fail_msg("case %zu:\n  got      %s\n  expected %s", i,
@@ -412,30 +382,25 @@ test_line_limits(void **state)
 
 	(void)state;
 	/* libinih's line buffer: a long line is an error, not two lines. */
-	snprintf(text, sizeof(text),
-	    SEG "source = tone\nduration = 1m\n"
-		"title = %0250d\n",
-	    7);
+	snprintf(text, sizeof(text), SEG "source = tone\nduration = 1m\n"
+	    "title = %0250d\n", 7);
 	write_scratch(text, strlen(text));
-	assert_int_equal(
-	    schedule_load(scratch_path, "UTC", &s, err, sizeof(err)), -EINVAL);
-	snprintf(want, sizeof(want),
-	    "%s:5: the line is too long (258 bytes; "
-	    "allowed at most 199)",
-	    scratch_path);
+	assert_int_equal(schedule_load(scratch_path, "UTC", &s, err,
+	    sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:5: the line is too long (258 bytes; "
+	    "allowed at most 199)", scratch_path);
 	assert_string_equal(err, want);
 	/* A NUL byte. */
 	write_scratch("[segment s]\ncron = 0 * * * *\0\n", 31);
-	assert_int_equal(
-	    schedule_load(scratch_path, "UTC", &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(schedule_load(scratch_path, "UTC", &s, err,
+	    sizeof(err)), -EINVAL);
 	snprintf(want, sizeof(want), "%s:2: the line contains a NUL byte",
 	    scratch_path);
 	assert_string_equal(err, want);
 	/* A byte order mark, CRLF line ends and both comment styles. */
 	s = load_text("\xef\xbb\xbf[segment s]\r\ncron = 0 * * * *\r\n"
-		      "# hash\r\n; semicolon\r\nsource = tone ; inline\r\n"
-		      "duration = 1m\r\n",
-	    "UTC");
+	    "# hash\r\n; semicolon\r\nsource = tone ; inline\r\n"
+	    "duration = 1m\r\n", "UTC");
 	assert_int_equal(schedule_count(s), 1);
 	assert_int_equal(schedule_segment(s, 0)->source, SCHEDULE_SOURCE_TONE);
 	schedule_free(s);
@@ -450,28 +415,25 @@ test_timezone_and_open_errors(void **state)
 	(void)state;
 	write_scratch(SEG "source = tone\nduration = 1m\n",
 	    strlen(SEG "source = tone\nduration = 1m\n"));
-	assert_int_equal(
-	    schedule_load(scratch_path, "Mars/Olympus", &s, err, sizeof(err)),
-	    -ENOENT);
+	assert_int_equal(schedule_load(scratch_path, "Mars/Olympus", &s, err,
+	    sizeof(err)), -ENOENT);
 	assert_null(s);
-	assert_string_equal(err,
-	    "[schedule] timezone: \"Mars/Olympus\" is "
+	assert_string_equal(err, "[schedule] timezone: \"Mars/Olympus\" is "
 	    "not a known time zone (no /usr/share/zoneinfo/Mars/Olympus)");
-	assert_int_equal(
-	    schedule_check_timezone("Mars/Olympus", err, sizeof(err)), -ENOENT);
-	assert_int_equal(
-	    schedule_check_timezone("America/New_York", err, sizeof(err)), 0);
-	assert_int_equal(
-	    schedule_load(DATA_DIR "/nope.conf", "UTC", &s, err, sizeof(err)),
-	    -ENOENT);
+	assert_int_equal(schedule_check_timezone("Mars/Olympus", err,
+	    sizeof(err)), -ENOENT);
+	assert_int_equal(schedule_check_timezone("America/New_York", err,
+	    sizeof(err)), 0);
+	assert_int_equal(schedule_load(DATA_DIR "/nope.conf", "UTC", &s, err,
+	    sizeof(err)), -ENOENT);
 	snprintf(want, sizeof(want), "%s: cannot open: %s",
 	    DATA_DIR "/nope.conf", strerror(ENOENT));
 	assert_string_equal(err, want);
 	/* A FIFO is refused at once (open() would wait for a writer). */
 	snprintf(want, sizeof(want), "%s/schedule.fifo", scratch_dir);
 	assert_int_equal(mkfifo(want, 0600), 0);
-	assert_int_equal(
-	    schedule_load(want, "UTC", &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(schedule_load(want, "UTC", &s, err, sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "not a regular file"));
 	unlink(want);
 }
@@ -483,12 +445,11 @@ test_titles_are_sanitized(void **state)
 
 	(void)state;
 	s = load_text(SEG "source = tone\nduration = 1m\n"
-			  "title = Caf\xc3\xa9\x01 News\x1f\n"
-			  "artist = Bad \xff byte\n",
-	    "UTC");
+	    "title = Caf\xc3\xa9\x01 News\x1f\n"
+	    "artist = Bad \xff byte\n", "UTC");
 	assert_string_equal(schedule_segment(s, 0)->title, "Caf\xc3\xa9 News");
-	assert_string_equal(
-	    schedule_segment(s, 0)->artist, "Bad \xef\xbf\xbd byte");
+	assert_string_equal(schedule_segment(s, 0)->artist,
+	    "Bad \xef\xbf\xbd byte");
 	schedule_free(s);
 }
 
@@ -517,18 +478,19 @@ on_air(const struct schedule *s, int day, int h, int m)
 	struct schedule_occurrence o;
 	int64_t midnight = utc(2026, 12, day, 0, 0, 0);
 
-	assert_int_equal(
-	    schedule_active(s, utc(2026, 12, day, h, m, 0), &o), 0);
-#define MINS(t) ((long long)(((t)-midnight) / MIN_NS))
+	assert_int_equal(schedule_active(s, utc(2026, 12, day, h, m, 0), &o),
+	    0);
+#define MINS(t) ((long long)(((t) - midnight) / MIN_NS))
 	if (o.segment == SCHEDULE_NONE)
 		snprintf(buf, sizeof(buf), "none %lld-%lld",
 		    o.from_wall_ns == INT64_MIN ? -1LL : MINS(o.from_wall_ns),
-		    o.until_wall_ns == CRON_NEVER ? -1LL
-						  : MINS(o.until_wall_ns));
+		    o.until_wall_ns == CRON_NEVER ? -1LL :
+		    MINS(o.until_wall_ns));
 	else
 		snprintf(buf, sizeof(buf), "%s %lld %lld-%lld",
-		    schedule_segment(s, o.segment)->name, MINS(o.start_wall_ns),
-		    MINS(o.from_wall_ns), MINS(o.until_wall_ns));
+		    schedule_segment(s, o.segment)->name,
+		    MINS(o.start_wall_ns), MINS(o.from_wall_ns),
+		    MINS(o.until_wall_ns));
 #undef MINS
 	return buf;
 }
@@ -586,10 +548,10 @@ test_set_duration(void **state)
 	assert_int_equal(schedule_set_duration(s, 99, MIN_NS), -EINVAL);
 	assert_int_equal(schedule_set_duration(s, 7, 0), -EINVAL);
 	assert_int_equal(schedule_set_duration(s, 7, -5), -EINVAL);
-	assert_int_equal(
-	    schedule_set_duration(s, 7, SCHEDULE_DURATION_MAX_NS + 1), -ERANGE);
-	assert_int_equal(
-	    schedule_segment(s, 7)->duration_ns, SCHEDULE_DURATION_UNKNOWN);
+	assert_int_equal(schedule_set_duration(s, 7,
+	    SCHEDULE_DURATION_MAX_NS + 1), -ERANGE);
+	assert_int_equal(schedule_segment(s, 7)->duration_ns,
+	    SCHEDULE_DURATION_UNKNOWN);
 	assert_int_equal(schedule_set_duration(s, 7, 90 * NS_PER_SEC), 0);
 	assert_int_equal(schedule_segment(s, 7)->duration_ns, 90 * NS_PER_SEC);
 	schedule_free(s);
@@ -623,8 +585,8 @@ test_upcoming(void **state)
 	n = schedule_upcoming(s, from, utc(2026, 12, 23, 14, 0, 0), o, 3);
 	assert_int_equal(n, 3);
 	assert_int_equal(o[2].segment, 5);
-	n = schedule_upcoming_after(
-	    s, &o[2], utc(2026, 12, 23, 14, 0, 0), o, 8);
+	n = schedule_upcoming_after(s, &o[2], utc(2026, 12, 23, 14, 0, 0), o,
+	    8);
 	assert_int_equal(n, 3);
 	assert_int_equal(o[0].segment, 6);
 	assert_int_equal(o[0].start_wall_ns, utc(2026, 12, 23, 12, 0, 0));
@@ -634,8 +596,8 @@ test_upcoming(void **state)
 	/* An unknown duration is listed with end == start. */
 	assert_int_equal(o[2].segment, 7);
 	assert_int_equal(o[2].end_wall_ns, o[2].start_wall_ns);
-	n = schedule_upcoming_after(
-	    s, &o[2], utc(2026, 12, 23, 14, 0, 0), o, 8);
+	n = schedule_upcoming_after(s, &o[2], utc(2026, 12, 23, 14, 0, 0), o,
+	    8);
 	assert_int_equal(n, 0);
 	assert_int_equal(schedule_upcoming(s, from, from, o, 8), 0);
 	assert_int_equal(schedule_upcoming(s, from, from + 1, o, 0), 0);
@@ -674,8 +636,7 @@ test_print_upcoming(void **state)
 	    "\n"
 	    "2026-12-24 07:00:00 UTC  news       tone      3m        news"
 	    "  [pre-empted by special]\n"
-	    "# 2 occurrences\n",
-	    scratch_path);
+	    "# 2 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	text = print_upcoming(s, utc(2026, 12, 23, 7, 40, 0), 1);
@@ -684,8 +645,7 @@ test_print_upcoming(void **state)
 	    "2026-12-23 07:45:00 UTC  later      silence   30m       later"
 	    "  [cut at 2026-12-23 08:00:00 UTC by news]\n"
 	    "2026-12-23 08:00:00 UTC  news       tone      3m        news\n"
-	    "# 2 occurrences\n",
-	    scratch_path);
+	    "# 2 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	text = print_upcoming(s, utc(2026, 12, 23, 5, 30, 0), 1);
@@ -694,8 +654,7 @@ test_print_upcoming(void **state)
 	    "2026-12-23 06:00:00 UTC  show       live      3h        show"
 	    "  [from 2026-12-23 06:03:00 UTC, after news]\n"
 	    "2026-12-23 06:00:00 UTC  news       tone      3m        news\n"
-	    "# 2 occurrences\n",
-	    scratch_path);
+	    "# 2 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	text = print_upcoming(s, utc(2026, 12, 23, 12, 30, 0), 1);
@@ -705,8 +664,7 @@ test_print_upcoming(void **state)
 	    "2026-12-23 13:00:00 UTC  recording  file      ?         "
 	    "recording\n"
 	    "# 2 occurrences; ? = the length of the file, known once relay "
-	    "opens it\n",
-	    scratch_path);
+	    "opens it\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	schedule_free(s);
@@ -906,10 +864,8 @@ test_heavy_schedule(void **state)
 static void
 test_print_upcoming_dst(void **state)
 {
-	struct schedule *s =
-	    load_text("[segment news]\ncron = 0 * * * *\n"
-		      "source = tone\nduration = 3m\ntitle = News\n",
-		"Europe/London");
+	struct schedule *s = load_text("[segment news]\ncron = 0 * * * *\n"
+	    "source = tone\nduration = 3m\ntitle = News\n", "Europe/London");
 	char *text, want[1024];
 
 	(void)state;
@@ -921,8 +877,7 @@ test_print_upcoming_dst(void **state)
 	    "2026-10-25 01:00:00 BST  news  tone      3m        News\n"
 	    "2026-10-25 01:00:00 GMT  news  tone      3m        News\n"
 	    "2026-10-25 02:00:00 GMT  news  tone      3m        News\n"
-	    "# 4 occurrences\n",
-	    scratch_path);
+	    "# 4 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	schedule_free(s);
@@ -935,35 +890,29 @@ test_formatting(void **state)
 	struct schedule *s = load_text("", "America/New_York");
 
 	(void)state;
-	assert_string_equal(
-	    schedule_format_duration(3 * MIN_NS, buf, sizeof(buf)), "3m");
-	assert_string_equal(
-	    schedule_format_duration(90 * MIN_NS, buf, sizeof(buf)), "1h30m");
-	assert_string_equal(
-	    schedule_format_duration(90 * NS_PER_SEC, buf, sizeof(buf)),
-	    "1m30s");
-	assert_string_equal(
-	    schedule_format_duration(250 * NS_PER_MS, buf, sizeof(buf)),
-	    "250ms");
-	assert_string_equal(
-	    schedule_format_duration(
-		3600 * NS_PER_SEC + NS_PER_MS, buf, sizeof(buf)),
-	    "1h1ms");
-	assert_string_equal(
-	    schedule_format_duration(0, buf, sizeof(buf)), "0ms");
+	assert_string_equal(schedule_format_duration(3 * MIN_NS, buf,
+	    sizeof(buf)), "3m");
+	assert_string_equal(schedule_format_duration(90 * MIN_NS, buf,
+	    sizeof(buf)), "1h30m");
+	assert_string_equal(schedule_format_duration(90 * NS_PER_SEC, buf,
+	    sizeof(buf)), "1m30s");
+	assert_string_equal(schedule_format_duration(250 * NS_PER_MS, buf,
+	    sizeof(buf)), "250ms");
+	assert_string_equal(schedule_format_duration(3600 * NS_PER_SEC +
+	    NS_PER_MS, buf, sizeof(buf)), "1h1ms");
+	assert_string_equal(schedule_format_duration(0, buf, sizeof(buf)),
+	    "0ms");
 	assert_string_equal(schedule_format_duration(
-				SCHEDULE_DURATION_UNKNOWN, buf, sizeof(buf)),
-	    "?");
-	assert_string_equal(schedule_format_local(
-				s, utc(2026, 7, 4, 16, 0, 0), buf, sizeof(buf)),
+	    SCHEDULE_DURATION_UNKNOWN, buf, sizeof(buf)), "?");
+	assert_string_equal(schedule_format_local(s,
+	    utc(2026, 7, 4, 16, 0, 0), buf, sizeof(buf)),
 	    "2026-07-04 12:00:00 EDT");
 	/* Rounded, not truncated: the 12:00 bulletin on air 0.4 ms early. */
-	assert_string_equal(
-	    schedule_format_local(
-		s, utc(2026, 7, 4, 16, 0, 0) - 400 * 1000, buf, sizeof(buf)),
+	assert_string_equal(schedule_format_local(s,
+	    utc(2026, 7, 4, 16, 0, 0) - 400 * 1000, buf, sizeof(buf)),
 	    "2026-07-04 12:00:00 EDT");
-	assert_string_equal(
-	    schedule_source_name(SCHEDULE_SOURCE_PLAYLIST), "playlist");
+	assert_string_equal(schedule_source_name(SCHEDULE_SOURCE_PLAYLIST),
+	    "playlist");
 	schedule_free(s);
 }
 
@@ -978,18 +927,16 @@ test_print_summary(void **state)
 
 	(void)state;
 	assert_int_equal(schedule_load(DATA_DIR "/good/news-day.conf",
-			     "Europe/London", &s, err, sizeof(err)),
-	    0);
+	    "Europe/London", &s, err, sizeof(err)), 0);
 	fp = open_memstream(&text, &len);
 	schedule_print_summary(s, fp);
 	fclose(fp);
-	assert_non_null(
-	    strstr(text, "schedule " DATA_DIR "/good/news-day.conf"
-			 ": 6 segments, time zone Europe/London\n"));
+	assert_non_null(strstr(text, "schedule " DATA_DIR "/good/news-day.conf"
+	    ": 6 segments, time zone Europe/London\n"));
 	assert_non_null(strstr(text, "  news-on-the-hour: cron 0 * * * *, "
-				     "stream, 3m, priority 10\n"));
+	    "stream, 3m, priority 10\n"));
 	assert_non_null(strstr(text, "  christmas-eve-special: at 2026-12-24 "
-				     "18:00, file, 1h30m, priority 20\n"));
+	    "18:00, file, 1h30m, priority 20\n"));
 	free(text);
 	schedule_free(s);
 }
@@ -998,23 +945,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good_news_day),
-	    cmocka_unit_test(test_good_small_files),
-	    cmocka_unit_test(test_bad_files),
-	    cmocka_unit_test(test_invalid_keys),
-	    cmocka_unit_test(test_line_limits),
-	    cmocka_unit_test(test_timezone_and_open_errors),
-	    cmocka_unit_test(test_titles_are_sanitized),
-	    cmocka_unit_test(test_overlap_resolution),
-	    cmocka_unit_test(test_set_duration),
-	    cmocka_unit_test(test_upcoming),
-	    cmocka_unit_test(test_print_upcoming),
-	    cmocka_unit_test(test_print_upcoming_many),
-	    cmocka_unit_test(test_print_upcoming_dst),
-	    cmocka_unit_test(test_extreme_times),
-	    cmocka_unit_test(test_heavy_schedule),
-	    cmocka_unit_test(test_formatting),
-	    cmocka_unit_test(test_print_summary),
+		cmocka_unit_test(test_good_news_day),
+		cmocka_unit_test(test_good_small_files),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_invalid_keys),
+		cmocka_unit_test(test_line_limits),
+		cmocka_unit_test(test_timezone_and_open_errors),
+		cmocka_unit_test(test_titles_are_sanitized),
+		cmocka_unit_test(test_overlap_resolution),
+		cmocka_unit_test(test_set_duration),
+		cmocka_unit_test(test_upcoming),
+		cmocka_unit_test(test_print_upcoming),
+		cmocka_unit_test(test_print_upcoming_many),
+		cmocka_unit_test(test_print_upcoming_dst),
+		cmocka_unit_test(test_extreme_times),
+		cmocka_unit_test(test_heavy_schedule),
+		cmocka_unit_test(test_formatting),
+		cmocka_unit_test(test_print_summary),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -369,8 +369,8 @@ test_fifo_refused(void **state)
 	assert_null(open_spec(&spec, 2, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a regular file"));
 	err[0] = '\0';
-	assert_int_equal(
-	    source_probe_duration(path, &ns, err, sizeof(err)), -EINVAL);
+	assert_int_equal(source_probe_duration(path, &ns, err, sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "not a regular file"));
 
 	snprintf(m3u, sizeof(m3u), "%s/fifo.m3u", tmpdir);

@@ -62,7 +62,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_programme_parts_are_separate),
+		cmocka_unit_test(test_programme_parts_are_separate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
