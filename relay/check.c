@@ -127,6 +127,43 @@ check_segments(const struct config *cfg, const struct schedule *s, FILE *errs)
 	return n;
 }
 
+/* The [fallback] filler, opened as start-up opens it: a warning, since
+ * digital silence stands in for it (and the file may still appear). */
+static int
+check_fallback(const struct config *cfg, FILE *errs)
+{
+	const struct fallback_config *fb = &cfg->fallback;
+	struct source_spec spec = {
+	    .name = "fallback",
+	    .path = fb->path,
+	    .order = SCHEDULE_ORDER_SEQUENTIAL,
+	};
+	struct source *src;
+	char err[512];
+
+	if (!fb->enabled ||
+	    (fb->source != FALLBACK_FILE && fb->source != FALLBACK_PLAYLIST))
+		return 0;
+	spec.kind = fb->source == FALLBACK_FILE ? SCHEDULE_SOURCE_FILE
+						: SCHEDULE_SOURCE_PLAYLIST;
+	err[0] = '\0';
+	if (fb->source == FALLBACK_FILE &&
+	    probe_regular_file(fb->path, err, sizeof(err)) < 0)
+		src = NULL;
+	else
+		src = source_open(&spec, cfg->input.rate_hz,
+		    cfg->input.channels, err, sizeof(err));
+	if (src != NULL) {
+		source_close(src);
+		return 0;
+	}
+	fprintf(errs,
+	    "%s:%d: [fallback] path: %s (warning: digital silence will "
+	    "stand in for the filler unless this is fixed)\n",
+	    cfg->path, fb->line, err);
+	return 1;
+}
+
 /* A schedule where many occurrences compete at once: valid, and cheap to
  * evaluate, but almost certainly not what was meant (a cron that fires
  * every minute with a day-long duration). A warning, over the next week. */
@@ -197,6 +234,7 @@ check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
 	n += check_file_outputs(cfg, errs);
 	w = check_segments(cfg, s, errs);
 	w += check_overlaps(cfg, s, errs);
+	w += check_fallback(cfg, errs);
 	if (n_warnings != NULL)
 		*n_warnings = w;
 	return n;

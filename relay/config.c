@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "convert.h"
+#include "hook.h"
 
 enum key_type {
 	KT_STRING = 0,
@@ -49,6 +50,7 @@ enum section_kind {
 	SEC_STATUS,
 	SEC_SCHEDULE,
 	SEC_PROCESSING,
+	SEC_FALLBACK,
 	SEC_COUNT,
 };
 
@@ -61,6 +63,7 @@ static const char *section_names[SEC_COUNT] = {
     "status",
     "schedule",
     "processing",
+    "fallback",
 };
 
 static const bool section_named[SEC_COUNT] = {
@@ -90,6 +93,7 @@ struct config_key {
 #define SS(f) offsetof(struct status_config, f)
 #define SC(f) offsetof(struct schedule_config, f)
 #define PR(f) offsetof(struct processing_config, f)
+#define FB(f) offsetof(struct fallback_config, f)
 #define NOFIELD SIZE_MAX
 
 static const struct config_key config_keys[] = {
@@ -204,6 +208,18 @@ static const struct config_key config_keys[] = {
 	OU(connect_timeout_ns), "Give up a connect attempt after."},
     {SEC_OUTPUT, "queue", KT_DURATION, 1, 3600, "30s", NULL, false,
 	OU(queue_ns), "Audio the output may buffer before dropping."},
+    {SEC_OUTPUT, "listenback", KT_BOOL, 0, 0, "no", NULL, true, OU(listenback),
+	"icecast: listen to the mount as a listener and report what "
+	"listeners hear (audio, level, lag); on_air then follows it."},
+    {SEC_OUTPUT, "listenback_url", KT_STRING, 0, 0, NULL, NULL, true,
+	OU(listenback_url),
+	"icecast: where listen-back listens (http or https URL); default: "
+	"the mount itself. Set it to the URL listeners really use (a relay, "
+	"an alias, a proxy)."},
+    {SEC_OUTPUT, "listenback_timeout", KT_DURATION, 1, 600, "5s", NULL, true,
+	OU(listenback_timeout_ns),
+	"icecast: no audio reaching the listen-back for this long: flagged "
+	"as no audio, and it reconnects."},
 
     {SEC_LOG, "level", KT_ENUM, 0, 0, "info", "error|warn|info|debug", true,
 	LG(level), "Least severe level logged."},
@@ -228,6 +244,11 @@ static const struct config_key config_keys[] = {
 	SS(cors_origins_text),
 	"Web origins (https://host[:port], comma-separated, or *) whose "
 	"pages may read /api/status and /api/events; default none."},
+    {SEC_STATUS, "listen_urls", KT_STRING, 0, 0, NULL, NULL, true,
+	SS(listen_urls_text),
+	"Listener URLs of the edge Icecast servers (comma-separated "
+	"http(s)://host[:port]/mount): the page offers them and "
+	"/api/status adds up their listeners; default none."},
     {SEC_STATUS, "media_dirs", KT_STRING, 0, 0, NULL, NULL, true,
 	SS(media_dirs_text),
 	"Directories (comma-separated, or none) that control API file and "
@@ -260,6 +281,34 @@ static const struct config_key config_keys[] = {
     {SEC_PROCESSING, "lookahead_ms", KT_DOUBLE, 1, 20, "5", NULL, true,
 	PR(lookahead_ms),
 	"Limiter look-ahead in ms (added to the programme's delay)."},
+    {SEC_FALLBACK, "threshold_dbfs", KT_DOUBLE, -120, 0, NULL, NULL, true,
+	FB(threshold_dbfs),
+	"Below this RMS level the programme counts as dead air; default: "
+	"[input] silence_threshold_dbfs."},
+    {SEC_FALLBACK, "after", KT_DURATION, 0.5, 3600, "10s", NULL, true,
+	FB(after_ns), "Dead air this long puts the filler on air."},
+    {SEC_FALLBACK, "restore_after", KT_DURATION, 0.1, 3600, "2s", NULL, true,
+	FB(restore_after_ns),
+	"The live input above the threshold this long brings it back."},
+    {SEC_FALLBACK, "source", KT_ENUM, 0, 0, "silence",
+	"playlist|file|tone|silence", true, FB(source),
+	"The filler: a playlist (directory or .m3u), a file, a 440 Hz tone "
+	"or digital silence."},
+    {SEC_FALLBACK, "path", KT_STRING, 0, 0, NULL, NULL, true, FB(path),
+	"file, playlist: what the filler plays."},
+    {SEC_FALLBACK, "title", KT_STRING, 0, 0, "", NULL, true, FB(title),
+	"Now-playing title while the filler is on air; default: the "
+	"station name."},
+    {SEC_FALLBACK, "artist", KT_STRING, 0, 0, "", NULL, true, FB(artist),
+	"Now-playing artist while the filler is on air."},
+    {SEC_FALLBACK, "on_dead_air", KT_STRING, 0, 0, NULL, NULL, true,
+	FB(on_dead_air),
+	"Command run (without a shell) when the filler goes on air."},
+    {SEC_FALLBACK, "on_restore", KT_STRING, 0, 0, NULL, NULL, true,
+	FB(on_restore), "Command run (without a shell) when live returns."},
+    {SEC_FALLBACK, "hook_timeout", KT_DURATION, 0.1, 3600, "10s", NULL, true,
+	FB(hook_timeout_ns),
+	"A hook still running after this long is killed (SIGKILL)."},
 };
 
 #define N_KEYS RELAY_ARRAY_LEN(config_keys)
@@ -345,6 +394,8 @@ section_base(struct config *cfg, enum section_kind kind, size_t index)
 		return &cfg->schedule;
 	case SEC_PROCESSING:
 		return &cfg->processing;
+	case SEC_FALLBACK:
+		return &cfg->fallback;
 	case SEC_COUNT:
 		break;
 	}
@@ -586,7 +637,7 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 			set_err(ps, ps->section_line,
 			    "[%s]: unknown section (sections: station, input, "
 			    "encoding NAME, output NAME, log, status, "
-			    "schedule, processing)",
+			    "schedule, processing, fallback)",
 			    section);
 		return NULL;
 	}
@@ -645,6 +696,10 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 	s->header_line = ps->section_line;
 	if (kind == SEC_INPUT)
 		ps->cfg->input.line = ps->section_line;
+	if (kind == SEC_FALLBACK) {
+		ps->cfg->fallback.enabled = true;
+		ps->cfg->fallback.line = ps->section_line;
+	}
 	if (kind == SEC_ENCODING) {
 		struct encoding_config *e = &ps->cfg->encodings[n_kind];
 		apply_defaults(e, SEC_ENCODING);
@@ -1143,6 +1198,20 @@ check_origin(const char *o)
 }
 
 static const char *
+check_listen_url(const char *u)
+{
+	char host[256];
+	const char *path, *why = NULL;
+	bool tls;
+	int port;
+
+	if (util_http_url_parse(
+		u, host, sizeof(host), &port, &tls, &path, &why) < 0)
+		return why;
+	return NULL;
+}
+
+static const char *
 check_dir(const char *d)
 {
 	if (strstr(d, "/../") != NULL || strcmp(d, "..") == 0 ||
@@ -1261,6 +1330,10 @@ parse_status_lists(struct parse_state *ps, const struct section_state *s)
 			check_host, &st->feed_hosts) < 0)
 			return -EINVAL;
 	}
+	if (s != NULL && st->listen_urls_text != NULL &&
+	    parse_list(ps, s, "listen_urls", st->listen_urls_text,
+		check_listen_url, &st->listen_urls) < 0)
+		return -EINVAL;
 	if (s != NULL && st->media_dirs_text != NULL) {
 		if (parse_list(ps, s, "media_dirs", st->media_dirs_text,
 			check_dir, &st->media_dirs) < 0)
@@ -1289,6 +1362,47 @@ parse_status_lists(struct parse_state *ps, const struct section_state *s)
 
 		while (n > 1 && d[n - 1] == '/')
 			d[--n] = '\0';
+	}
+	return 0;
+}
+
+/* [fallback]: the threshold's default, the filler's path, the hooks. */
+static int
+validate_fallback(struct parse_state *ps)
+{
+	struct fallback_config *fb = &ps->cfg->fallback;
+	struct section_state *s = find_section(ps, SEC_FALLBACK, 0);
+	const char *hooks[2] = {"on_dead_air", "on_restore"};
+	const char *cmds[2] = {fb->on_dead_air, fb->on_restore};
+	char buf[1024], why[256], *argv[HOOK_MAX_ARGS + 1];
+	int argc, rc;
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	if (!has_key(s, "threshold_dbfs"))
+		fb->threshold_dbfs = ps->cfg->input.silence_threshold_dbfs;
+	resolve_in_place(ps->path, &fb->path);
+	if ((fb->source == FALLBACK_FILE || fb->source == FALLBACK_PLAYLIST) &&
+	    (fb->path == NULL || fb->path[0] == '\0')) {
+		set_err(ps, line_of(s, "source"),
+		    "[fallback] path: missing (source = %s needs a path)",
+		    fallback_source_name(fb->source));
+		return -EINVAL;
+	}
+	for (i = 0; i < 2; i++) {
+		if (cmds[i] == NULL)
+			continue;
+		why[0] = '\0';
+		rc = hook_split(
+		    cmds[i], buf, sizeof(buf), argv, &argc, why, sizeof(why));
+		if (rc < 0) {
+			set_err(ps, line_of(s, hooks[i]),
+			    "[fallback] %s: %s (words are split without a "
+			    "shell; quote with '...' or \"...\")",
+			    hooks[i], rc == -ENOSPC ? "too long" : why);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -1453,7 +1567,23 @@ validate(struct parse_state *ps)
 				    label);
 				return -EINVAL;
 			}
+			if (o->listenback) {
+				set_err(ps, line_of(s, "listenback"),
+				    "%s listenback: only for type = icecast "
+				    "(a file has no listeners)",
+				    label);
+				return -EINVAL;
+			}
 			continue;
+		}
+		if (o->listenback_url != NULL &&
+		    strncmp(o->listenback_url, "http://", 7) != 0 &&
+		    strncmp(o->listenback_url, "https://", 8) != 0) {
+			set_err(ps, line_of(s, "listenback_url"),
+			    "%s listenback_url: \"%s\" must be an http:// or "
+			    "https:// URL",
+			    label, o->listenback_url);
+			return -EINVAL;
 		}
 		if (o->mount == NULL || o->mount[0] == '\0') {
 			set_err(ps, s->header_line,
@@ -1562,7 +1692,7 @@ validate(struct parse_state *ps)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return validate_fallback(ps);
 }
 
 static void
@@ -1608,8 +1738,10 @@ config_free(struct config *cfg)
 	free(cfg->status.listen_host);
 	list_free(&cfg->status.cors_origins);
 	list_free(&cfg->status.media_dirs);
+	list_free(&cfg->status.listen_urls);
 	list_free(&cfg->status.feed_hosts);
 	free_strings(&cfg->schedule, SEC_SCHEDULE);
+	free_strings(&cfg->fallback, SEC_FALLBACK);
 	free(cfg->path);
 	free(cfg);
 }
@@ -1640,6 +1772,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	apply_defaults(&cfg->status, SEC_STATUS);
 	apply_defaults(&cfg->schedule, SEC_SCHEDULE);
 	apply_defaults(&cfg->processing, SEC_PROCESSING);
+	apply_defaults(&cfg->fallback, SEC_FALLBACK);
 
 	/* Never blocks (a FIFO would hang a reload in open()). */
 	rc = util_open_regular(path);
@@ -1773,6 +1906,22 @@ input_type_name(enum input_type t)
 	return "?";
 }
 
+const char *
+fallback_source_name(enum fallback_source s)
+{
+	switch (s) {
+	case FALLBACK_PLAYLIST:
+		return "playlist";
+	case FALLBACK_FILE:
+		return "file";
+	case FALLBACK_TONE:
+		return "tone";
+	case FALLBACK_SILENCE:
+		return "silence";
+	}
+	return "?";
+}
+
 char *
 config_output_url(const struct output_config *o, char *buf, size_t len)
 {
@@ -1856,6 +2005,11 @@ config_print_summary(const struct config *cfg, FILE *fp)
 			    o->user, o->password_from, o->tls ? "yes" : "no",
 			    enum_name("chain|admin|none", (int)o->metadata, mm,
 				sizeof(mm)));
+		/* The URL may hold credentials: say where, not what. */
+		if (o->listenback)
+			fprintf(fp, ", listen-back on %s",
+			    o->listenback_url != NULL ? "listenback_url"
+						      : "the mount");
 		fputc('\n', fp);
 	}
 	if (cfg->status.enabled)
@@ -1879,6 +2033,20 @@ config_print_summary(const struct config *cfg, FILE *fp)
 		    cfg->processing.loudness_target_lufs,
 		    cfg->processing.true_peak_max_dbtp,
 		    cfg->processing.max_boost_db, cfg->processing.lookahead_ms);
+	if (cfg->fallback.enabled)
+		fprintf(fp,
+		    "  fallback %s%s%s after %.1f s below %g dBFS, live back "
+		    "after %.1f s%s%s\n",
+		    fallback_source_name(cfg->fallback.source),
+		    cfg->fallback.path != NULL ? " " : "",
+		    cfg->fallback.path != NULL ? cfg->fallback.path : "",
+		    (double)cfg->fallback.after_ns / 1e9,
+		    cfg->fallback.threshold_dbfs,
+		    (double)cfg->fallback.restore_after_ns / 1e9,
+		    cfg->fallback.on_dead_air != NULL ? ", on_dead_air hook"
+						      : "",
+		    cfg->fallback.on_restore != NULL ? ", on_restore hook"
+						     : "");
 }
 
 static const char *

@@ -149,6 +149,10 @@ struct output_config {
 	int64_t stall_timeout_ns;
 	int64_t connect_timeout_ns;
 	int64_t queue_ns; /* how much audio the output may buffer */
+	/* listen-back (icecast only; reloadable: the output keeps running) */
+	bool listenback;
+	char *listenback_url; /* NULL: the mount's own URL */
+	int64_t listenback_timeout_ns;
 };
 
 struct log_config {
@@ -169,6 +173,7 @@ struct status_config {
 	/* As written (NULL: unset); the lists below are what they mean. */
 	char *cors_origins_text;
 	char *media_dirs_text;
+	char *listen_urls_text;
 	char *feed_hosts_text;
 	/* Origins whose pages may read /api/status and /api/events; "*"
 	 * alone = any; empty = none (no CORS header). */
@@ -177,6 +182,9 @@ struct status_config {
 	 * without a trailing slash). Unset: the schedule file's directory;
 	 * "none" or no schedule: empty (file segments refused). */
 	struct config_list media_dirs;
+	/* Edge Icecast listener URLs (checked http(s)://host[:port]/mount):
+	 * the page offers them, the poller counts their listeners. */
+	struct config_list listen_urls;
 	/* Hosts API stream segments may use. feed_hosts_set false: any
 	 * host except loopback and link-local ones. */
 	struct config_list feed_hosts;
@@ -198,6 +206,30 @@ struct processing_config {
 	double lookahead_ms;
 };
 
+/* [fallback]: what plays when the programme goes silent or the input
+ * fails (dead air). */
+enum fallback_source {
+	FALLBACK_PLAYLIST = 0,
+	FALLBACK_FILE,
+	FALLBACK_TONE,
+	FALLBACK_SILENCE,
+};
+
+struct fallback_config {
+	bool enabled;		  /* the section is present */
+	int line;		  /* of the [fallback] header, for messages */
+	double threshold_dbfs;	  /* default: [input] silence_threshold_dbfs */
+	int64_t after_ns;	  /* silent this long: the filler plays */
+	int64_t restore_after_ns; /* live above threshold this long: back */
+	enum fallback_source source;
+	char *path;  /* file, playlist (resolved against the config's dir) */
+	char *title; /* "" : the [station] name */
+	char *artist;
+	char *on_dead_air; /* hook commands (hook.h), NULL: none */
+	char *on_restore;
+	int64_t hook_timeout_ns;
+};
+
 struct config {
 	char *path;
 	struct station_config station;
@@ -210,6 +242,7 @@ struct config {
 	struct status_config status;
 	struct schedule_config schedule;
 	struct processing_config processing;
+	struct fallback_config fallback;
 };
 
 /* Loads and validates path. On success *out is owned (config_free). On
@@ -257,5 +290,6 @@ const char *config_key_name(size_t i);
 
 const char *input_type_name(enum input_type t);
 const char *codec_name(enum codec c); /* "vorbis", "opus" */
+const char *fallback_source_name(enum fallback_source s);
 
 #endif

@@ -568,6 +568,36 @@ engine_poll(struct engine *e, struct engine_event *ev)
 	return switcher_poll(e->sw, ev);
 }
 
+void
+engine_set_fallback(struct engine *e, const struct engine_fallback *f)
+{
+	switcher_set_fallback(e->sw, f);
+}
+
+void
+engine_set_filler(struct engine *e, const struct engine_item *item)
+{
+	switcher_set_filler(e->sw, item);
+}
+
+bool
+engine_filler_wanted(struct engine *e)
+{
+	return switcher_filler_wanted(e->sw);
+}
+
+void
+engine_set_input_down(struct engine *e, bool down, const char *why)
+{
+	switcher_set_input_down(e->sw, down, why);
+}
+
+int
+engine_poll_fallback(struct engine *e, struct engine_fallback_event *ev)
+{
+	return switcher_poll_fallback(e->sw, ev);
+}
+
 int
 engine_rate_hz(const struct engine *e)
 {

@@ -49,6 +49,7 @@ struct engine_item {
 	int64_t fade_ns;
 	uint64_t key; /* the planner's name for it, echoed in events */
 	int priority; /* as the schedule's; the API's default is higher */
+	bool filler;  /* the [fallback] filler (engine_set_filler) */
 };
 
 /* What the engine did, for the main thread to log and act on. */
@@ -67,6 +68,7 @@ struct engine_event {
 					   back (engine_drop_pending) */
 	} what;
 	char detail[256];
+	bool to_filler; /* FAILED: the filler, not live, took over */
 };
 
 /* Creates the encoders of cfg and starts the thread reading ring
@@ -151,6 +153,49 @@ void engine_skip(struct engine *e);
 /* Main thread, a few times a second: closes sources the engine retired
  * and returns the next event (1) or 0 when none is waiting. */
 int engine_poll(struct engine *e, struct engine_event *ev);
+
+/*
+ * Dead air ([fallback]). The engine meters each block it renders: when
+ * the programme stays below threshold_dbfs for after_ns, or the live
+ * input is down (engine_set_input_down) while live is on air, the filler
+ * goes on air (crossfaded, with its title); once the live input stays at
+ * or above the threshold for restore_after_ns, live returns. A segment due
+ * meanwhile takes over from the filler as it would from live.
+ */
+struct engine_fallback {
+	bool enabled;
+	double threshold_dbfs;
+	int64_t after_ns;
+	int64_t restore_after_ns;
+};
+
+/* What changed, for the main thread to log and run hooks on. */
+struct engine_fallback_event {
+	bool active; /* true: the filler went on air; false: it left */
+	int64_t at_wall_ns;
+	double lead_in_s; /* active: the silence before it (0: input down) */
+	char why[256];
+};
+
+/* From the next block on. Disabling takes the filler off air. Main
+ * thread. */
+void engine_set_fallback(struct engine *e, const struct engine_fallback *f);
+
+/* The filler for the next dead air (item->filler set by the engine);
+ * takes ownership of item->src, also replacing (and retiring) one that
+ * waited. Main thread. */
+void engine_set_filler(struct engine *e, const struct engine_item *item);
+
+/* True when fallback is on and no filler waits: the main thread opens
+ * one (the one on air is used up when it ends, or when live returns). */
+bool engine_filler_wanted(struct engine *e);
+
+/* The live input failed or recovered (input_down()); why may be NULL.
+ * Main thread, a few times a second. */
+void engine_set_input_down(struct engine *e, bool down, const char *why);
+
+/* The next fallback change (1) or 0. Main thread. */
+int engine_poll_fallback(struct engine *e, struct engine_fallback_event *ev);
 
 /* The programme format every source must deliver. */
 int engine_rate_hz(const struct engine *e);

@@ -22,6 +22,10 @@
  *   sends at connect, so audio_info alone does not count as listed.
  * - a numeric-looking title may come out as a JSON number.
  *
+ * The edges of [status] listen_urls are read the same way, after the
+ * outputs' servers: their listeners go to stats_edge_set(), which adds
+ * them up with the primary's (stats.h).
+ *
  * Threads: the poller thread runs poll_thread() and everything it calls;
  * start/stop run on the main thread and meet it under p->lock.
  * icecast_status_parse(), icecast_status_fetch() and
@@ -47,7 +51,7 @@
 #define POLL_MOD "icecast"
 #define POLL_FETCH_TIMEOUT_NS (2 * NS_PER_SEC)
 #define POLL_FETCH_MIN_TIMEOUT_NS (200 * NS_PER_MS)
-#define POLL_MAX_SERVERS CONFIG_MAX_OUTPUTS
+#define POLL_MAX_SERVERS (CONFIG_MAX_OUTPUTS + STATS_MAX_EDGES)
 #define POLL_KEY_LEN 300
 
 enum server_health {
@@ -804,6 +808,94 @@ poll_server(
 	cJSON_Delete(root);
 }
 
+static bool
+same_server(const struct stats_edge *a, const struct stats_edge *b)
+{
+	return a->port == b->port && a->tls == b->tls &&
+	       strcmp(a->host, b->host) == 0;
+}
+
+/* Logs a change of an edge server's health, once per change. */
+static void
+log_edge_health(struct icecast_poll *p, const char *key, enum server_health h,
+    const char *why)
+{
+	enum server_health old = remember(p, key, h);
+
+	if (old == h)
+		return;
+	if (h == SERVER_OK) {
+		if (old != SERVER_UNKNOWN)
+			log_info(POLL_MOD, "%s: status readable again", key);
+		return;
+	}
+	log_warn(POLL_MOD,
+	    "%s: status unavailable (%s); its listeners are not counted "
+	    "until it answers; asking again every %.3g s",
+	    key, why != NULL ? why : "not Icecast status JSON",
+	    (double)p->interval_ns / 1e9);
+}
+
+/*
+ * Reads the status of every edge server ([status] listen_urls), once per
+ * host:port however many of its mounts are listed, and reports each edge
+ * URL to stats_edge_set(). An edge that does not answer with its status
+ * counts as unreachable: its listeners are unknown.
+ */
+static void
+poll_edges(struct icecast_poll *p, int64_t timeout_ns)
+{
+	struct icecast_mount_status st;
+	const struct stats_edge *e, *f;
+	const cJSON *icestats = NULL;
+	char key[POLL_KEY_LEN + 8], err[512], *body;
+	cJSON *root;
+	size_t i, j, len;
+	bool done;
+	int rc;
+
+	for (i = 0; i < p->snap.n_edges; i++) {
+		if (atomic_load(&p->cancel))
+			return;
+		e = &p->snap.edges[i];
+		done = false;
+		for (j = 0; j < i && !done; j++)
+			done = same_server(&p->snap.edges[j], e);
+		if (done)
+			continue; /* reported with an earlier edge */
+		snprintf(key, sizeof(key), "edge %s://%s:%d",
+		    e->tls ? "https" : "http", e->host, e->port);
+		body = NULL;
+		root = NULL;
+		rc = icecast_status_fetch(e->host, e->port, e->tls, timeout_ns,
+		    &p->cancel, &body, &len, err, sizeof(err));
+		if (rc == -ECANCELED)
+			return;
+		if (rc == 0) {
+			rc = status_doc(body, len, &root, &icestats);
+			free(body);
+			if (rc < 0)
+				err[0] = '\0';
+		}
+		log_edge_health(p, key,
+		    rc == 0 ? SERVER_OK : SERVER_UNREACHABLE,
+		    rc < 0 && err[0] != '\0' ? err : NULL);
+		for (j = i; j < p->snap.n_edges; j++) {
+			f = &p->snap.edges[j];
+			if (!same_server(f, e))
+				continue;
+			if (rc < 0) {
+				stats_edge_set(f->url, false, false, -1);
+				continue;
+			}
+			status_find(icestats, f->mount, &st);
+			stats_edge_set(f->url, true, st.present && st.has_audio,
+			    st.listeners);
+		}
+		cJSON_Delete(root);
+	}
+}
+
 /* Waits until deadline (monotonic) or stop. Returns true on stop. */
 static bool
 wait_until(struct icecast_poll *p, int64_t deadline_ns)
@@ -849,6 +941,7 @@ poll_thread(void *arg)
 				break;
 			poll_server(p, &p->servers[i], timeout_ns);
 		}
+		poll_edges(p, timeout_ns);
 		if (wait_until(p, round_ns + p->interval_ns))
 			break;
 	}

@@ -4,7 +4,9 @@
  * /status-json.xsl every status.poll_icecast (default 5 s), once per
  * host:port however many outputs use that server, and tells stats whether
  * the server answers, whether each of our mounts is listed with audio, how
- * many listeners it has and what title the server shows. output.c's stall
+ * many listeners it has and what title the server shows; and it reads
+ * the edge servers of [status] listen_urls for their listener counts
+ * (stats_edge_set()). output.c's stall
  * watchdog reads the result back through stats_output_server_seen().
  *
  * The parser is pure and exposed for tests. The two bounded HTTP requests

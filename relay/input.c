@@ -77,7 +77,10 @@ struct input {
 	size_t max_frames; /* ~100 ms */
 	pthread_t thread;
 	atomic_bool stop;
-	atomic_bool ended; /* at_end = exit and the input ended */
+	atomic_bool ended;	  /* at_end = exit and the input ended */
+	atomic_bool down;	  /* input_down(): no audio of its own */
+	pthread_mutex_t why_lock; /* down_why; taken on state changes only */
+	char down_why[INPUT_ERR_LEN];
 };
 
 /* A gap in an open backend's frames (DESIGN). Input thread only. */
@@ -93,6 +96,22 @@ struct gap {
 	uint64_t dropped;  /* frames dropped in this catch-up */
 	int64_t ahead_ns;  /* when the producer last ran ahead */
 };
+
+/* Marks the input down (why given) or up (why NULL) for input_down().
+ * Runs on: the input thread, at state changes only. */
+static void
+set_down(struct input *in, const char *why)
+{
+	if (why == NULL) {
+		atomic_store(&in->down, false);
+		return;
+	}
+	pthread_mutex_lock(&in->why_lock);
+	snprintf(in->down_why, sizeof(in->down_why), "%s input: %s",
+	    in->ops->name, why);
+	pthread_mutex_unlock(&in->why_lock);
+	atomic_store(&in->down, true);
+}
 
 /* The backend for a configured [input] type; NULL if unknown. */
 const struct input_ops *
@@ -179,6 +198,7 @@ gap_idle(struct input *in, struct gap *g, int64_t now)
 		    in->ops->name, (double)(now - g->last_ns) / 1e9);
 		stats_input_set_error("no audio from the input; sending "
 				      "silence until it comes back");
+		set_down(in, "no audio (stalled)");
 	}
 	owed = frames_in(now - g->last_ns, in->cfg.rate_hz) - g->filled;
 	memset(in->frames, 0,
@@ -202,6 +222,8 @@ gap_live(struct input *in, struct gap *g, size_t n, int64_t now)
 	uint64_t allowed, room, drop;
 	size_t keep = n;
 
+	if (!g->live_seen || g->filling)
+		set_down(in, NULL);
 	if (g->filling) {
 		g->filling = false;
 		log_info("input",
@@ -350,6 +372,7 @@ input_thread(void *arg)
 			b = NULL;
 			failed_before = true;
 			next_try_ns = now + backoff_ns;
+			set_down(in, err);
 			/* One line per new reason, not one per retry. */
 			if (strcmp(err, last_err) != 0) {
 				log_escape(shown, sizeof(shown), err);
@@ -399,6 +422,7 @@ input_thread(void *arg)
 		log_escape(shown, sizeof(shown), err);
 		stats_input_set_error(err);
 		util_strlcpy(last_err, err, sizeof(last_err));
+		set_down(in, err);
 		if (n == -EPIPE &&
 		    (in->cfg.type == INPUT_STDIN ||
 			in->cfg.type == INPUT_FILE) &&
@@ -459,6 +483,7 @@ input_free(struct input *in)
 	free(in->cfg.device);
 	free(in->cfg.path);
 	free(in->frames);
+	pthread_mutex_destroy(&in->why_lock);
 	free(in);
 }
 
@@ -487,6 +512,7 @@ input_start(
 	in = calloc(1, sizeof(*in));
 	if (in == NULL)
 		goto oom;
+	pthread_mutex_init(&in->why_lock, NULL);
 	in->cfg = *cfg;
 	in->cfg.title = dup_or_null(cfg->title, &ok);
 	in->cfg.artist = dup_or_null(cfg->artist, &ok);
@@ -529,6 +555,22 @@ bool
 input_ended(struct input *in)
 {
 	return in != NULL && atomic_load(&in->ended);
+}
+
+bool
+input_down(struct input *in, char *why, size_t whylen)
+{
+	bool down;
+
+	if (in == NULL)
+		return false;
+	down = atomic_load(&in->down);
+	if (down && why != NULL) {
+		pthread_mutex_lock(&in->why_lock);
+		util_strlcpy(why, in->down_why, whylen);
+		pthread_mutex_unlock(&in->why_lock);
+	}
+	return down;
 }
 
 /* The thread sees the flag within one read (~100 ms at most). */

@@ -62,6 +62,12 @@ struct input *input_start(const struct input_config *cfg, struct ring *ring,
  * closed, a file without loop finished): main then stops relay. */
 bool input_ended(struct input *in);
 
+/* True while the live input delivers no audio of its own: the backend
+ * failed or is not open yet (retrying with backoff), stdin ended, or an
+ * open backend stalled (the thread sends silence). why (may be NULL) gets
+ * the reason, "stdin input: end of input". Any thread; NULL: false. */
+bool input_down(struct input *in, char *why, size_t whylen);
+
 /* Stops the thread (returns within ~200 ms) and frees. NULL is a no-op. */
 void input_stop(struct input *in);
 

@@ -89,3 +89,68 @@ level_silent_seconds(const struct level_meter *m)
 {
 	return (double)m->silent_frames / (double)m->rate_hz;
 }
+
+double
+level_rms_dbfs(const float *frames, size_t nframes, int channels)
+{
+	size_t i, total = nframes * (size_t)(channels > 0 ? channels : 1);
+	double sumsq = 0.0, v;
+
+	if (total == 0)
+		return util_dbfs(0.0);
+	for (i = 0; i < total; i++) {
+		v = (double)frames[i];
+		if (!isfinite(v))
+			v = 0.0;
+		sumsq += v * v;
+	}
+	return util_dbfs(sqrt(sumsq / (double)total));
+}
+
+void
+level_dead_air_init(
+    struct level_dead_air *d, int64_t after_frames, int64_t restore_frames)
+{
+	d->quiet_frames = 0;
+	d->good_frames = 0;
+	d->active = false;
+	level_dead_air_set_spans(d, after_frames, restore_frames);
+}
+
+void
+level_dead_air_set_spans(
+    struct level_dead_air *d, int64_t after_frames, int64_t restore_frames)
+{
+	d->after_frames = after_frames > 0 ? after_frames : 1;
+	d->restore_frames = restore_frames > 0 ? restore_frames : 1;
+}
+
+/* Runs on: the engine thread. */
+enum level_dead_air_verdict
+level_dead_air_feed(struct level_dead_air *d, bool programme_quiet,
+    bool live_good, bool live_down, size_t n)
+{
+	if (!d->active) {
+		d->quiet_frames =
+		    programme_quiet ? d->quiet_frames + (int64_t)n : 0;
+		if (!live_down && d->quiet_frames < d->after_frames)
+			return LEVEL_DEAD_AIR_KEEP;
+		/* quiet_frames stays: the caller reads the silent lead-in. */
+		d->active = true;
+		d->good_frames = 0;
+		return LEVEL_DEAD_AIR_START;
+	}
+	d->good_frames = live_good ? d->good_frames + (int64_t)n : 0;
+	if (d->good_frames < d->restore_frames)
+		return LEVEL_DEAD_AIR_KEEP;
+	level_dead_air_set_active(d, false);
+	return LEVEL_DEAD_AIR_RESTORE;
+}
+
+void
+level_dead_air_set_active(struct level_dead_air *d, bool active)
+{
+	d->active = active;
+	d->quiet_frames = 0;
+	d->good_frames = 0;
+}

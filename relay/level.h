@@ -9,6 +9,7 @@
 #ifndef RELAY_LEVEL_H
 #define RELAY_LEVEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,51 @@ void level_init(
 int level_feed(struct level_meter *m, const float *frames, size_t nframes);
 
 double level_silent_seconds(const struct level_meter *m);
+
+/* RMS of n interleaved frames over every sample, in dBFS (util_dbfs);
+ * non-finite samples count as 0. */
+double level_rms_dbfs(const float *frames, size_t nframes, int channels);
+
+/*
+ * Dead-air detection with hysteresis, in frames (pure: the caller says
+ * what each block was). Idle, it counts the programme's consecutive quiet
+ * frames and starts once they reach after_frames, or at once when the live
+ * input is down while live is on air. Active, it counts the live input's
+ * consecutive good frames (above the threshold, input up) and restores
+ * once they reach restore_frames; one quiet block starts that count over,
+ * so pauses in speech neither start it (shorter than after) nor end it.
+ */
+struct level_dead_air {
+	int64_t after_frames;
+	int64_t restore_frames;
+	int64_t quiet_frames; /* programme below threshold, in a row */
+	int64_t good_frames;  /* live above threshold, in a row (active) */
+	bool active;
+};
+
+enum level_dead_air_verdict {
+	LEVEL_DEAD_AIR_KEEP = 0, /* no change */
+	LEVEL_DEAD_AIR_START,	 /* the filler should go on air */
+	LEVEL_DEAD_AIR_RESTORE,	 /* live should return */
+};
+
+/* Idle detector with these spans (each >= 1 frame). */
+void level_dead_air_init(
+    struct level_dead_air *d, int64_t after_frames, int64_t restore_frames);
+
+/* Changes the spans and keeps the counts (a reload). */
+void level_dead_air_set_spans(
+    struct level_dead_air *d, int64_t after_frames, int64_t restore_frames);
+
+/* One block of n frames: programme_quiet (what went on air was below the
+ * threshold), live_good (the live input was above it and is up),
+ * live_down (the live input failed and live is on air). After START,
+ * quiet_frames still holds the silent lead-in that caused it. */
+enum level_dead_air_verdict level_dead_air_feed(struct level_dead_air *d,
+    bool programme_quiet, bool live_good, bool live_down, size_t n);
+
+/* The switcher went to or left the filler by another path (a segment
+ * started, the operator skipped, fallback turned off): counts restart. */
+void level_dead_air_set_active(struct level_dead_air *d, bool active);
 
 #endif

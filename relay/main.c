@@ -31,7 +31,9 @@
 #include "config.h"
 #include "control.h"
 #include "engine.h"
+#include "fallback.h"
 #include "icecast_poll.h"
+#include "listenback.h"
 #include "input.h"
 #include "log.h"
 #include "output.h"
@@ -55,8 +57,10 @@ struct relay {
 	struct output *outputs[CONFIG_MAX_OUTPUTS];
 	size_t n_outputs;
 	struct icecast_poll *poller;
+	struct listenback *listenback;
 	struct status_server *status;
 	struct programme *programme;
+	struct fallback *fallback;
 };
 
 static int reload(struct relay *r, char *msg, size_t msglen);
@@ -181,6 +185,12 @@ start_all(struct relay *r)
 	}
 	engine_set_start_grace(r->engine, cfg->schedule.start_grace_ns);
 	programme_attach(r->programme, r->engine);
+	r->fallback = fallback_new();
+	if (r->fallback == NULL) {
+		log_err(MOD, "out of memory starting [fallback]");
+		return -ENOMEM;
+	}
+	fallback_configure(r->fallback, cfg, r->engine);
 	for (i = 0; i < cfg->n_outputs; i++) {
 		if (start_output(r, cfg, i) < 0)
 			return -EINVAL;
@@ -191,6 +201,7 @@ start_all(struct relay *r)
 		return -EINVAL;
 	}
 	start_poller(r, cfg);
+	r->listenback = listenback_start(cfg);
 	if (cfg->status.enabled) {
 		r->status = status_start(cfg, err, sizeof(err));
 		if (r->status == NULL) {
@@ -209,11 +220,16 @@ stop_all(struct relay *r)
 	/* Input first: no new audio. Then the engine ends every stream, so
 	 * the last packets (EOS) are queued before the outputs drain. */
 	control_shutdown();
+	/* Listen-back first: the outputs' EOS must not read as dead air. */
+	listenback_stop(r->listenback);
+	r->listenback = NULL;
 	input_stop(r->input);
 	r->input = NULL;
 	engine_stop(r->engine);
 	r->engine = NULL;
 	programme_attach(r->programme, NULL);
+	fallback_free(r->fallback);
+	r->fallback = NULL;
 	for (i = 0; i < r->n_outputs; i++)
 		output_stop(r->outputs[i], OUTPUT_DRAIN_NS);
 	r->n_outputs = 0;
@@ -341,6 +357,7 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 		engine_set_title(
 		    r->engine, next->input.title, next->input.artist);
 	engine_set_start_grace(r->engine, next->schedule.start_grace_ns);
+	fallback_configure(r->fallback, next, r->engine);
 	for (i = 0; i < r->n_outputs; i++)
 		output_set_poll_interval(
 		    r->outputs[i], next->status.poll_icecast_ns);
@@ -351,6 +368,11 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 	}
 	if (r->poller == NULL)
 		start_poller(r, next);
+	/* A restarted output may come back in another stats slot. */
+	if (started > 0 || stopped > 0 || !listenback_config_same(old, next)) {
+		listenback_stop(r->listenback);
+		r->listenback = listenback_start(next);
+	}
 	status_reconfigure(r->status, next);
 	r->cfg = next;
 	config_free(old);
@@ -554,6 +576,11 @@ run(struct relay *r)
 			service_status_line(line, sizeof(line));
 			service_status(line);
 			next_status_ns = util_now_mono_ns() + 5 * NS_PER_SEC;
+		}
+		{
+			char why[256] = "";
+			bool down = input_down(r->input, why, sizeof(why));
+			fallback_tick(r->fallback, r->engine, down, why);
 		}
 		if (n > 0 && (pfd[1].revents & POLLIN) != 0)
 			control_run();

@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "listenback.h"
 #include "log.h"
 #include "muxer.h"
 #include "output.h"
@@ -125,6 +126,17 @@ struct output {
 	uint32_t title_chain; /* chain id whose title was sent (admin) */
 	bool ever_connected;
 };
+
+/* Listen-back recognises our audio by its packets (Icecast re-pages a
+ * Vorbis stream, so pages do not survive). Noted before the packet can
+ * reach the network. */
+static void
+note_packet(struct output *o, const struct packet *p)
+{
+	if (o->type == OUTPUT_ICECAST)
+		listenback_note_packet(
+		    o->stats_id, p->data, p->bytes, p->made_mono_ns);
+}
 
 static int
 write_page_cb(const unsigned char *data, size_t bytes, void *arg)
@@ -358,6 +370,7 @@ run_connected(struct output *o)
 		oldest_made_ns = p->made_mono_ns;
 	while (p != NULL) {
 		handle_title(o, p);
+		note_packet(o, p);
 		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
 		packet_unref(p);
 		if (rc < 0) {
@@ -409,7 +422,9 @@ finish(struct output *o)
 		return;
 	}
 	while ((p = packet_queue_pop(o->queue, 0, &gap)) != NULL) {
-		int rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
+		int rc;
+		note_packet(o, p);
+		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
 		packet_unref(p);
 		if (rc < 0)
 			goto out;

@@ -580,10 +580,10 @@ log_event(struct programme *p, const struct engine_event *ev)
 		    ev->detail[0] != '\0' ? ": " : "", ev->detail);
 		break;
 	case ENGINE_EVENT_FAILED:
-		log_warn(MOD,
-		    "segment %s stopped at %s: %s; back to the live "
-		    "programme",
-		    ev->segment, when, ev->detail);
+		log_warn(MOD, "segment %s stopped at %s: %s; %s", ev->segment,
+		    when, ev->detail,
+		    ev->to_filler ? "the [fallback] filler plays"
+				  : "back to the live programme");
 		break;
 	case ENGINE_EVENT_SKIPPED:
 		log_info(MOD, "segment %s skipped at %s (%s)", ev->segment,

@@ -40,6 +40,8 @@ static struct stats_request requests[STATS_MAX_REQUESTS];
 static size_t n_requests;
 static struct stats_reload last_reload;
 static struct stats_programme_error programme_error;
+static struct stats_edge edges[STATS_MAX_EDGES];
+static size_t n_edges;
 static char station_name[STATS_TEXT] = "relay";
 static char station_description[STATS_TEXT];
 static char station_url[STATS_TEXT];
@@ -57,6 +59,95 @@ static atomic_int_fast64_t in_last_frame_mono_ns;
 static atomic_int_fast64_t lv_peak_cdb = -12000;
 static atomic_int_fast64_t lv_rms_cdb = -12000;
 static atomic_int_fast64_t lv_silent_ms;
+static struct stats_fallback fallback; /* dead_air_s unused: below */
+static atomic_int_fast64_t dead_air_ns;
+
+/* Rebuilds the edge list from [status] listen_urls (already checked);
+ * an edge whose URL was there before keeps what the poller last said.
+ * Called under lock. */
+static void
+configure_edges(const struct config_list *urls)
+{
+	struct stats_edge old[STATS_MAX_EDGES], *e;
+	size_t n_old = n_edges, i, j;
+	const char *path;
+
+	memcpy(old, edges, sizeof(old));
+	n_edges = 0;
+	for (i = 0; i < urls->n && n_edges < STATS_MAX_EDGES; i++) {
+		e = &edges[n_edges];
+		memset(e, 0, sizeof(*e));
+		if (util_http_url_parse(urls->item[i], e->host, sizeof(e->host),
+			&e->port, &e->tls, &path, NULL) < 0)
+			continue;
+		util_strlcpy(e->url, urls->item[i], sizeof(e->url));
+		util_strlcpy(e->mount, path, sizeof(e->mount));
+		e->listeners = -1;
+		for (j = 0; j < n_old; j++) {
+			if (strcmp(old[j].url, e->url) == 0) {
+				e->reachable = old[j].reachable;
+				e->listed = old[j].listed;
+				e->listeners = old[j].listeners;
+				break;
+			}
+		}
+		n_edges++;
+	}
+}
+
+/* Mount paths are equal ignoring one leading slash on either. */
+static bool
+same_mount(const char *a, const char *b)
+{
+	if (a[0] == '/')
+		a++;
+	if (b[0] == '/')
+		b++;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * The audience across the primary and the edges. An edge that lists a
+ * mount pulls it from the primary over one connection, which the primary
+ * counts as a listener: that connection is taken off the output's count.
+ */
+static void
+count_listeners(struct stats_snapshot *out)
+{
+	bool matched[STATS_MAX_EDGES] = {false};
+	size_t i, j;
+
+	out->listeners = 0;
+	for (i = 0; i < out->n_outputs; i++) {
+		struct stats_output *so = &out->outputs[i];
+		int64_t on_edges = 0, relaying = 0, direct;
+		bool any = false;
+
+		for (j = 0; j < out->n_edges; j++) {
+			const struct stats_edge *e = &out->edges[j];
+
+			if (so->mount[0] == '\0' ||
+			    !same_mount(e->mount, so->mount))
+				continue;
+			matched[j] = true;
+			if (!e->listed)
+				continue;
+			any = true;
+			relaying++;
+			if (e->listeners > 0)
+				on_edges += e->listeners;
+		}
+		so->edge_listeners = any ? on_edges : -1;
+		direct = so->listeners - relaying;
+		if (direct > 0)
+			out->listeners += direct;
+		out->listeners += on_edges;
+	}
+	for (j = 0; j < out->n_edges; j++) {
+		if (!matched[j] && out->edges[j].listeners > 0)
+			out->listeners += out->edges[j].listeners;
+	}
+}
 
 void
 stats_configure(const struct config *cfg)
@@ -99,6 +190,23 @@ stats_configure(const struct config *cfg)
 		se->bytes = bytes;
 	}
 	n_encodings = cfg->n_encodings;
+	configure_edges(&cfg->status.listen_urls);
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_edge_set(const char *url, bool reachable, bool listed, int64_t listeners)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < n_edges; i++) {
+		if (strcmp(edges[i].url, url) != 0)
+			continue;
+		edges[i].reachable = reachable;
+		edges[i].listed = reachable && listed;
+		edges[i].listeners = listed ? listeners : (reachable ? 0 : -1);
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -260,6 +368,64 @@ stats_output_set_server(
 	pthread_mutex_unlock(&lock);
 }
 
+int
+stats_output_find(const char *name)
+{
+	int i, id = -1;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
+		if (out_cold[i].used && strcmp(out_cold[i].o.name, name) == 0) {
+			id = i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return id;
+}
+
+void
+stats_output_set_listenback(int id, const struct stats_listenback *lb)
+{
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	if (lb->state == LISTENBACK_OFF)
+		memset(&out_cold[id].o.listenback, 0,
+		    sizeof(out_cold[id].o.listenback));
+	else
+		out_cold[id].o.listenback = *lb;
+	pthread_mutex_unlock(&lock);
+}
+
+const char *
+stats_listenback_state_name(enum stats_listenback_state s)
+{
+	switch (s) {
+	case LISTENBACK_OFF:
+		return "off";
+	case LISTENBACK_CONNECTING:
+		return "connecting";
+	case LISTENBACK_OK:
+		return "ok";
+	case LISTENBACK_NO_AUDIO:
+		return "no_audio";
+	case LISTENBACK_FOREIGN:
+		return "foreign";
+	case LISTENBACK_SILENT:
+		return "silent";
+	}
+	return "?";
+}
+
+bool
+stats_listenback_flagged(const struct stats_listenback *lb)
+{
+	return lb->state == LISTENBACK_NO_AUDIO ||
+	       lb->state == LISTENBACK_FOREIGN ||
+	       lb->state == LISTENBACK_SILENT;
+}
+
 int64_t
 stats_output_server_seen(int id)
 {
@@ -340,6 +506,35 @@ stats_programme_set(const struct stats_programme *p)
 	pthread_mutex_lock(&lock);
 	programme = *p;
 	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_fallback_configure(bool enabled, const char *source)
+{
+	pthread_mutex_lock(&lock);
+	fallback.enabled = enabled;
+	util_strlcpy(fallback.source, source, sizeof(fallback.source));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_fallback_set(bool active, int64_t since_wall_ns, const char *why)
+{
+	pthread_mutex_lock(&lock);
+	if (active && !fallback.active)
+		fallback.activations++;
+	fallback.active = active;
+	fallback.since_wall_ns = since_wall_ns;
+	if (why != NULL)
+		util_strlcpy(fallback.why, why, sizeof(fallback.why));
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_dead_air_add_ns(int64_t ns)
+{
+	if (ns > 0)
+		atomic_fetch_add(&dead_air_ns, ns);
 }
 
 void
@@ -466,11 +661,14 @@ stats_snapshot(struct stats_snapshot *out)
 		so->lag_ms = atomic_load(&out_hot[i].lag_ms);
 		so->dropped_bytes = atomic_load(&out_hot[i].dropped_bytes);
 		so->reconnects = atomic_load(&out_hot[i].reconnects);
-		if (so->listeners > 0)
-			out->listeners += so->listeners;
 	}
+	memcpy(out->edges, edges, n_edges * sizeof(edges[0]));
+	out->n_edges = n_edges;
 	out->programme = programme;
+	out->fallback = fallback;
 	pthread_mutex_unlock(&lock);
+	out->fallback.dead_air_s = (double)atomic_load(&dead_air_ns) / 1e9;
+	count_listeners(out);
 
 	out->uptime_ns = out->now_wall_ns - out->start_wall_ns;
 	out->input.frames = atomic_load(&in_frames);

@@ -8,8 +8,8 @@
  * - text and rarely changing state (connected, last_error, titles) sit
  *   behind one short mutex that only output threads, the Icecast poller
  *   and the main thread take, never the input or engine threads' audio
- *   path... except stats_programme_set(), called by the engine at a segment
- *   change (a few times an hour).
+ *   path... except stats_programme_set() and stats_fallback_set(), called
+ *   by the engine at a segment or fallback change (a few times an hour).
  * Slots: outputs and encodings are registered by name; a reload that keeps
  * a name keeps its slot and counters.
  *
@@ -32,6 +32,32 @@ enum programme_state {
 	PROGRAMME_SEGMENT,  /* a scheduled segment plays */
 	PROGRAMME_FALLBACK, /* filler replaces a failed or silent source */
 	PROGRAMME_OFF_AIR,
+};
+
+/* What listen-back hears on an output's mount (listenback.c). */
+enum stats_listenback_state {
+	LISTENBACK_OFF = 0,    /* listen-back not configured */
+	LISTENBACK_CONNECTING, /* started, no verdict yet */
+	LISTENBACK_OK,	       /* our audio arrives, above the threshold */
+	LISTENBACK_NO_AUDIO,   /* no audio page for listenback_timeout */
+	LISTENBACK_FOREIGN,    /* audio arrives, but not the stream we sent */
+	LISTENBACK_SILENT,     /* our audio arrives, but it is silence */
+};
+
+struct stats_listenback {
+	enum stats_listenback_state state;
+	char url[512];	       /* where it listens, never with credentials */
+	int64_t since_wall_ns; /* state since */
+	bool audio;	       /* audio pages arrive */
+	bool ours;	       /* the pages are the ones this output sent */
+	double peak_dbfs;      /* last ~100 ms block heard */
+	double rms_dbfs;
+	double silent_s;	    /* how long it stayed below the threshold */
+	int64_t lag_ms;		    /* encoder -> listener, -1 unknown */
+	int64_t last_audio_wall_ns; /* last audio page (0: never) */
+	uint64_t bytes;		    /* received, since start */
+	uint64_t connects;	    /* connections made, since start */
+	char last_error[STATS_TEXT]; /* why the last connection failed */
 };
 
 struct stats_output {
@@ -60,6 +86,24 @@ struct stats_output {
 	int64_t listeners;
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
 	char server_title[STATS_TEXT];
+	struct stats_listenback listenback; /* state OFF when not enabled */
+	/* Listeners of this mount on the edges ([status] listen_urls) that
+	 * list it; -1 when none does. Computed by stats_snapshot(). */
+	int64_t edge_listeners;
+};
+
+/* An edge Icecast server ([status] listen_urls): one URL, one mount. */
+#define STATS_MAX_EDGES CONFIG_MAX_LIST_ITEMS
+struct stats_edge {
+	char url[512]; /* as configured, the listeners' URL */
+	char host[256];
+	int port;
+	bool tls;
+	char mount[256];
+	/* From the Icecast poller; false / -1 until its first answer. */
+	bool reachable;	   /* its status page answered */
+	bool listed;	   /* the mount is there with audio */
+	int64_t listeners; /* -1: unknown */
 };
 
 struct stats_encoding {
@@ -140,6 +184,18 @@ struct stats_programme_error {
 	char text[512];
 };
 
+/* Dead air and the filler ([fallback]). */
+struct stats_fallback {
+	bool enabled;	       /* a [fallback] section is configured */
+	char source[16];       /* "playlist", "file", "tone", "silence" */
+	bool active;	       /* the filler is on air */
+	int64_t since_wall_ns; /* active: when the filler went on air;
+				  else when live returned (0: never) */
+	char why[STATS_TEXT];  /* why it went on air (or the last time) */
+	uint64_t activations;  /* times the filler went on air */
+	double dead_air_s;     /* silent lead-ins plus time on the filler */
+};
+
 /* The status server's own load. stats.c never writes it: the status
  * server fills it in its copy of the snapshot (zero elsewhere). */
 struct stats_http {
@@ -177,17 +233,25 @@ struct stats_snapshot {
 	struct stats_output outputs[CONFIG_MAX_OUTPUTS];
 	size_t n_outputs;
 	struct stats_programme programme;
-	int64_t listeners; /* sum over outputs that report listeners */
+	/* The audience: for each output, its listeners on the primary
+	 * minus one relay connection per edge listing its mount, plus that
+	 * mount's listeners on the edges; plus listeners of edge mounts no
+	 * output streams. */
+	int64_t listeners;
+	struct stats_edge edges[STATS_MAX_EDGES];
+	size_t n_edges;
 	struct stats_request requests[STATS_MAX_REQUESTS]; /* newest first */
 	size_t n_requests;
 	struct stats_reload reload;
 	struct stats_programme_error programme_error;
+	struct stats_fallback fallback;
 	struct stats_http http;
 	struct stats_processing processing;
 };
 
 /* Call once at startup (main thread) and on reload with the new config:
- * station texts, input type, encodings (slots by name). */
+ * station texts, input type, encodings (slots by name), edges ([status]
+ * listen_urls; an edge whose URL stays keeps its last poll). */
 void stats_configure(const struct config *cfg);
 
 /* Copies everything into *out. Takes the mutex briefly. */
@@ -208,6 +272,20 @@ void stats_output_inc_reconnects(int id);
 /* From the Icecast poller. listeners < 0: unknown. title may be NULL. */
 void stats_output_set_server(
     int id, bool reachable, bool listed, int64_t listeners, const char *title);
+/* The slot id of the output named name, or -1. */
+int stats_output_find(const char *name);
+/* From the listen-back thread: replaces the whole listen-back record (a
+ * copy of *lb; state LISTENBACK_OFF clears it). */
+void stats_output_set_listenback(int id, const struct stats_listenback *lb);
+const char *stats_listenback_state_name(enum stats_listenback_state s);
+/* Listen-back says listeners do not hear this output's audio (a state
+ * other than OFF, CONNECTING and OK). */
+bool stats_listenback_flagged(const struct stats_listenback *lb);
+
+/* From the Icecast poller, for the edge whose url is url (ignored when
+ * no such edge is configured any more). listeners < 0: unknown. */
+void stats_edge_set(
+    const char *url, bool reachable, bool listed, int64_t listeners);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
 
@@ -243,6 +321,12 @@ const char *stats_request_state_name(enum stats_request_state s);
 
 /* The last reload's outcome (main thread). */
 void stats_reload_set(int64_t at_wall_ns, bool ok, const char *detail);
+
+/* Fallback: configured (main thread), on air or not (engine thread, at
+ * each change; takes the mutex), dead-air time (lock-free). */
+void stats_fallback_configure(bool enabled, const char *source);
+void stats_fallback_set(bool active, int64_t since_wall_ns, const char *why);
+void stats_dead_air_add_ns(int64_t ns);
 
 /* The last programme error (the planner, main thread). */
 void stats_programme_error_set(

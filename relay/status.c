@@ -906,7 +906,7 @@ serve_page(struct status_server *srv, struct MHD_Connection *c,
 	const struct www_asset *a = asset_find(template_path);
 	struct status_settings set;
 	struct stats_snapshot *s;
-	char *text, csp[2048];
+	char *text, csp[4096];
 
 	if (a == NULL)
 		return reply_error(c, 500);

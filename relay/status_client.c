@@ -253,6 +253,28 @@ print_programme_log(const cJSON *doc, const char *doc_time)
 	}
 }
 
+/* One line on what relay's own listener hears on the output's mount. */
+static void
+print_listenback(const cJSON *out, const struct style *st)
+{
+	const cJSON *lb = cJSON_GetObjectItemCaseSensitive(out, "listenback");
+	const char *state;
+	bool flagged;
+	double v;
+
+	if (!cJSON_IsObject(lb))
+		return;
+	state = jstr(lb, "state");
+	flagged = jbool(lb, "flagged");
+	printf("          listen-back %s%s%s", flagged ? st->off : st->on,
+	    state, st->reset);
+	if (jnum(lb, "lag_ms", &v))
+		printf("  lag %.0f ms", v);
+	printf("  RMS %.0f dBFS  silent %.0f s  %s\n", jnum0(lb, "rms_dbfs"),
+	    jnum0(lb, "silent_s"),
+	    jbool(lb, "ours") ? "our stream" : "NOT our stream");
+}
+
 static void
 print_summary(const cJSON *doc, const char *url, const struct style *st)
 {
@@ -343,8 +365,31 @@ print_summary(const cJSON *doc, const char *url, const struct style *st)
 		if (jstr(it, "last_error")[0] != '\0')
 			printf("          last error: %s\n",
 			    jstr(it, "last_error"));
+		print_listenback(it, st);
 	}
 	print_programme_log(doc, doc_time);
+}
+
+/* Why off air when on_air follows listen-back: what each mount's
+ * listener hears. */
+static void
+print_listenback_reasons(const cJSON *doc)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "outputs");
+	const cJSON *it, *lb;
+	bool said = false;
+
+	printf("Off air because listeners do not hear us:");
+	cJSON_ArrayForEach(it, arr)
+	{
+		lb = cJSON_GetObjectItemCaseSensitive(it, "listenback");
+		if (!cJSON_IsObject(lb))
+			continue;
+		printf("%s %s: %s", said ? ";" : "", jstr(it, "name"),
+		    jstr(lb, "state"));
+		said = true;
+	}
+	printf("\n");
 }
 
 /* Why off air, in the order an operator should look. */
@@ -546,8 +591,12 @@ status_client_main(int argc, char **argv)
 		st.reset = "\033[0m";
 	}
 	print_summary(doc, base, &st);
-	if (rc == EXIT_OFF_AIR)
-		print_off_air_reasons(doc);
+	if (rc == EXIT_OFF_AIR) {
+		if (strcmp(jstr(doc, "on_air_rule"), "listenback") == 0)
+			print_listenback_reasons(doc);
+		else
+			print_off_air_reasons(doc);
+	}
 out:
 	fflush(stdout);
 	cJSON_Delete(doc);

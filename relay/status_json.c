@@ -215,6 +215,35 @@ json_encodings(struct jctx *j, const struct stats_snapshot *s)
 	return a;
 }
 
+/* What listen-back hears on the output's mount; null when it is off. */
+static cJSON *
+json_listenback(struct jctx *j, const struct stats_listenback *lb)
+{
+	cJSON *o;
+
+	if (lb->state == LISTENBACK_OFF)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "state",
+	    cJSON_CreateString(stats_listenback_state_name(lb->state)));
+	jadd(j, o, "flagged", cJSON_CreateBool(stats_listenback_flagged(lb)));
+	jadd(j, o, "since", jtime(lb->since_wall_ns));
+	jadd(j, o, "url", jtext(lb->url));
+	jadd(j, o, "audio", cJSON_CreateBool(lb->audio));
+	jadd(j, o, "ours", cJSON_CreateBool(lb->ours));
+	jadd(j, o, "peak_dbfs", jtenths(lb->peak_dbfs, -120.0));
+	jadd(j, o, "rms_dbfs", jtenths(lb->rms_dbfs, -120.0));
+	jadd(j, o, "silent_s", jtenths(lb->silent_s, 0.0));
+	jadd(j, o, "lag_ms",
+	    lb->lag_ms >= 0 ? cJSON_CreateNumber((double)lb->lag_ms)
+			    : cJSON_CreateNull());
+	jadd(j, o, "last_audio", jtime(lb->last_audio_wall_ns));
+	jadd(j, o, "bytes", jcount(lb->bytes));
+	jadd(j, o, "connects", jcount(lb->connects));
+	jadd(j, o, "last_error", jtext_or_null(lb->last_error));
+	return o;
+}
+
 static cJSON *
 json_outputs(struct jctx *j, const struct stats_snapshot *s,
     const struct status_settings *set)
@@ -256,6 +285,34 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		    ice && out->listener_peak >= 0
 			? cJSON_CreateNumber((double)out->listener_peak)
 			: cJSON_CreateNull());
+		jadd(j, o, "listenback", json_listenback(j, &out->listenback));
+		jadd(j, o, "edge_listeners",
+		    ice && out->edge_listeners >= 0
+			? cJSON_CreateNumber((double)out->edge_listeners)
+			: cJSON_CreateNull());
+		jpush(j, a, o);
+	}
+	return a;
+}
+
+/* The edge servers of [status] listen_urls, as the poller last saw them. */
+static cJSON *
+json_edges(struct jctx *j, const struct stats_snapshot *s)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	size_t i;
+
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		const struct stats_edge *e = &s->edges[i];
+
+		o = cJSON_CreateObject();
+		jadd(j, o, "url", jtext(e->url));
+		jadd(j, o, "mount", jtext(e->mount));
+		jadd(j, o, "reachable", cJSON_CreateBool(e->reachable));
+		jadd(j, o, "mount_listed", cJSON_CreateBool(e->listed));
+		jadd(j, o, "listeners",
+		    e->listeners >= 0 ? cJSON_CreateNumber((double)e->listeners)
+				      : cJSON_CreateNull());
 		jpush(j, a, o);
 	}
 	return a;
@@ -303,6 +360,23 @@ json_reload(struct jctx *j, const struct stats_snapshot *s)
 	return o;
 }
 
+/* Dead air: whether the [fallback] filler is on air, since when and why. */
+static cJSON *
+json_fallback(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_fallback *f = &s->fallback;
+	cJSON *o = cJSON_CreateObject();
+
+	jadd(j, o, "enabled", cJSON_CreateBool(f->enabled));
+	jadd(j, o, "active", cJSON_CreateBool(f->active));
+	jadd(j, o, "since", jtime(f->since_wall_ns));
+	jadd(j, o, "why", jtext_or_null(f->why));
+	jadd(j, o, "source", jtext_or_null(f->enabled ? f->source : ""));
+	jadd(j, o, "activations", jcount(f->activations));
+	jadd(j, o, "dead_air_s", jtenths(f->dead_air_s, 0.0));
+	return o;
+}
+
 /* The last programme error, or null when there was none since start. */
 static cJSON *
 json_programme_error(struct jctx *j, const struct stats_snapshot *s)
@@ -336,6 +410,9 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 		return NULL;
 	jadd(&j, root, "station", json_station(&j, s));
 	jadd(&j, root, "on_air", cJSON_CreateBool(on_air));
+	jadd(&j, root, "on_air_rule",
+	    cJSON_CreateString(
+		status_rules_listenback(s) ? "listenback" : "server"));
 	jadd(&j, root, "state",
 	    cJSON_CreateString(status_rules_state_name(s, on_air)));
 	jadd(&j, root, "uptime_s", cJSON_CreateNumber((double)uptime_s));
@@ -347,9 +424,11 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 	jadd(&j, root, "outputs", json_outputs(&j, s, set));
 	jadd(&j, root, "listeners",
 	    cJSON_CreateNumber(s->listeners > 0 ? (double)s->listeners : 0.0));
+	jadd(&j, root, "edges", json_edges(&j, s));
 	jadd(&j, root, "requests", json_requests(&j, s));
 	jadd(&j, root, "reload", json_reload(&j, s));
 	jadd(&j, root, "programme_error", json_programme_error(&j, s));
+	jadd(&j, root, "fallback", json_fallback(&j, s));
 	jadd(&j, root, "time", jtime(s->now_wall_ns));
 	jadd(&j, root, "version", cJSON_CreateString(RELAY_VERSION));
 	if (j.ok)
@@ -409,6 +488,14 @@ status_json_digest(
 		    sizeof(s->outputs[i].connected));
 		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
+		h = util_hash(h, &s->outputs[i].listenback.state,
+		    sizeof(s->outputs[i].listenback.state));
+	}
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		h = util_hash(
+		    h, &s->edges[i].reachable, sizeof(s->edges[i].reachable));
+		h = util_hash(
+		    h, &s->edges[i].listeners, sizeof(s->edges[i].listeners));
 	}
 	for (i = 0; i < s->n_requests && i < STATS_MAX_REQUESTS; i++) {
 		const struct stats_request *r = &s->requests[i];
@@ -435,6 +522,10 @@ status_json_digest(
 	    sizeof(s->programme_error.at_wall_ns));
 	h = util_hash_str(h, s->programme_error.segment);
 	h = util_hash_str(h, s->programme_error.text);
+	h = util_hash(h, &s->fallback.active, sizeof(s->fallback.active));
+	h = util_hash(
+	    h, &s->fallback.since_wall_ns, sizeof(s->fallback.since_wall_ns));
+	h = util_hash_str(h, s->fallback.why);
 	h = util_hash_str(h, set->public_url);
 	return h;
 }

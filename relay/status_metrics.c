@@ -124,6 +124,14 @@ enum ofield {
 	OF_LISTED,
 	OF_LISTENERS,
 	OF_PEAK,
+	OF_LB_AUDIO,
+	OF_LB_OURS,
+	OF_LB_FLAGGED,
+	OF_LB_LAG,
+	OF_LB_SILENT,
+	OF_LB_RMS,
+	OF_LB_PEAK,
+	OF_LB_CONNECTS,
 };
 
 /* The per-output families, in the order /metrics lists them. */
@@ -151,7 +159,83 @@ static const struct output_metric {
 	"Listeners Icecast reports on the output's mount.", OF_LISTENERS},
     {"relay_listener_peak", "gauge",
 	"Most listeners seen on the mount since relay started.", OF_PEAK},
+    {"relay_listenback_audio", "gauge",
+	"Listen-back: 1 while audio pages reach relay's own listener on the "
+	"mount.",
+	OF_LB_AUDIO},
+    {"relay_listenback_ours", "gauge",
+	"Listen-back: 1 when the pages heard are the ones this output sent.",
+	OF_LB_OURS},
+    {"relay_listenback_flagged", "gauge",
+	"Listen-back: 1 when listeners get no audio, another stream, or "
+	"silence.",
+	OF_LB_FLAGGED},
+    {"relay_listenback_lag_seconds", "gauge",
+	"Listen-back: seconds from the encoder to the listener (last page).",
+	OF_LB_LAG},
+    {"relay_listenback_silent_seconds", "gauge",
+	"Listen-back: how long the audio heard stayed below the silence "
+	"threshold.",
+	OF_LB_SILENT},
+    {"relay_listenback_rms_dbfs", "gauge",
+	"Listen-back: RMS level of the audio heard, last ~100 ms, in dBFS.",
+	OF_LB_RMS},
+    {"relay_listenback_peak_dbfs", "gauge",
+	"Listen-back: peak level of the audio heard, last ~100 ms, in dBFS.",
+	OF_LB_PEAK},
+    {"relay_listenback_connects_total", "counter",
+	"Listen-back: connections made to the mount.", OF_LB_CONNECTS},
 };
+
+/* A listen-back family's value; false: no sample (off, or unknown). */
+static bool
+listenback_value(
+    const struct stats_listenback *lb, enum ofield field, double *v)
+{
+	if (lb->state == LISTENBACK_OFF)
+		return false;
+	switch (field) {
+	case OF_LB_AUDIO:
+		*v = lb->audio;
+		return true;
+	case OF_LB_OURS:
+		*v = lb->ours;
+		return true;
+	case OF_LB_FLAGGED:
+		*v = stats_listenback_flagged(lb);
+		return true;
+	case OF_LB_LAG:
+		*v = (double)lb->lag_ms / 1000.0;
+		return lb->lag_ms >= 0;
+	case OF_LB_SILENT:
+		*v = lb->silent_s;
+		return true;
+	case OF_LB_RMS:
+		*v = isfinite(lb->rms_dbfs) && lb->rms_dbfs > -120.0
+			 ? lb->rms_dbfs
+			 : -120.0;
+		return true;
+	case OF_LB_PEAK:
+		*v = isfinite(lb->peak_dbfs) && lb->peak_dbfs > -120.0
+			 ? lb->peak_dbfs
+			 : -120.0;
+		return true;
+	case OF_LB_CONNECTS:
+		*v = (double)lb->connects;
+		return true;
+	case OF_CONNECTED:
+	case OF_BYTES_SENT:
+	case OF_QUEUE:
+	case OF_DROPPED:
+	case OF_RECONNECTS:
+	case OF_REACHABLE:
+	case OF_LISTED:
+	case OF_LISTENERS:
+	case OF_PEAK:
+		break;
+	}
+	return false;
+}
 
 static void
 metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
@@ -201,6 +285,17 @@ metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 				continue;
 			v = (double)o->listener_peak;
 			break;
+		case OF_LB_AUDIO:
+		case OF_LB_OURS:
+		case OF_LB_FLAGGED:
+		case OF_LB_LAG:
+		case OF_LB_SILENT:
+		case OF_LB_RMS:
+		case OF_LB_PEAK:
+		case OF_LB_CONNECTS:
+			if (!listenback_value(&o->listenback, m->field, &v))
+				continue;
+			break;
 		default:
 			continue;
 		}
@@ -232,7 +327,7 @@ status_metrics(
 	strbuf_puts(&sb, "\"} 1\n");
 	metric_plain(&sb, "relay_on_air", "gauge",
 	    "1 when audio above the silence threshold reaches a listed "
-	    "Icecast mount.",
+	    "Icecast mount (with listen-back: when listeners hear it).",
 	    on_air);
 	metric_plain(&sb, "relay_uptime_seconds", "gauge",
 	    "Seconds since relay started.",
@@ -249,6 +344,16 @@ status_metrics(
 	metric_plain(&sb, "relay_input_silent_seconds", "gauge",
 	    "How long the programme has stayed below the silence threshold.",
 	    s->input.silent_s);
+	metric_plain(&sb, "relay_fallback_active", "gauge",
+	    "1 while the [fallback] filler is on air (dead air).",
+	    s->fallback.active);
+	metric_plain(&sb, "relay_dead_air_seconds_total", "counter",
+	    "Seconds of dead air since start: each silent lead-in that put "
+	    "the filler on air, plus the time the filler was on air.",
+	    s->fallback.dead_air_s);
+	metric_counter(&sb, "relay_fallback_activations_total",
+	    "Times the [fallback] filler went on air since start.",
+	    s->fallback.activations);
 	metric_plain(&sb, "relay_http_connections", "gauge",
 	    "Connections open to the status server.",
 	    (double)s->http.connections);

@@ -6,7 +6,10 @@
  * The player gets two streams: the first Icecast output, and the lowest
  * bitrate one when it is lower (for listeners on a slow link), each with
  * its MIME type and codec so the page can skip one the browser cannot
- * play (Ogg Opus or Vorbis).
+ * play (Ogg Opus or Vorbis). With edge servers ([status] listen_urls) the
+ * main stream is an edge: the page names the first, app.js picks one at
+ * random per visitor and moves to the next after a failure, and every
+ * edge is linked.
  *
  * Threads: see status_page.h.
  */
@@ -267,6 +270,66 @@ programme_failed(const struct stats_snapshot *s)
 	return s->programme_error.at_wall_ns > 0;
 }
 
+/* Operator notes: what listen-back hears on each mount, one clause per
+ * output with listen-back on ("main: heard (lag 790 ms, RMS -15 dBFS)"),
+ * "" when none has it. The page's script builds the same text. */
+static const char *
+listenback_text(const struct stats_snapshot *s, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		const struct stats_output *o = &s->outputs[i];
+		const struct stats_listenback *lb = &o->listenback;
+		char what[160];
+		int n;
+
+		switch (lb->state) {
+		case LISTENBACK_OFF:
+			continue;
+		case LISTENBACK_CONNECTING:
+			snprintf(what, sizeof(what), "connecting");
+			break;
+		case LISTENBACK_OK:
+			if (lb->lag_ms >= 0)
+				snprintf(what, sizeof(what),
+				    "heard (lag %lld ms, RMS %.0f dBFS)",
+				    (long long)lb->lag_ms,
+				    lb->rms_dbfs > -120.0 ? lb->rms_dbfs
+							  : -120.0);
+			else
+				snprintf(what, sizeof(what), "heard");
+			break;
+		case LISTENBACK_NO_AUDIO:
+			snprintf(
+			    what, sizeof(what), "NO AUDIO reaches listeners");
+			break;
+		case LISTENBACK_FOREIGN:
+			snprintf(what, sizeof(what),
+			    "listeners hear ANOTHER STREAM");
+			break;
+		case LISTENBACK_SILENT:
+			snprintf(what, sizeof(what),
+			    "listeners hear SILENCE (%.0f s)", lb->silent_s);
+			break;
+		}
+		n = snprintf(buf + used, len - used, "%s%s: %s",
+		    used > 0 ? "; " : "", o->name, what);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return buf;
+}
+
+/* Dead air: the filler is on air now, or was since start. */
+static bool
+dead_air_seen(const struct stats_snapshot *s)
+{
+	return s->fallback.active || s->fallback.activations > 0;
+}
+
 struct page_ctx {
 	const struct stats_snapshot *s;
 	const struct status_settings *set;
@@ -324,6 +387,34 @@ next_items(struct strbuf *sb, const struct stats_snapshot *s)
 	}
 }
 
+/* Links to every edge URL, "<a href=URL>server N</a>" joined by " · ". */
+static void
+edge_links(struct strbuf *sb, const struct stats_snapshot *s)
+{
+	char label[32];
+	size_t i;
+
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		strbuf_puts(sb, i > 0 ? " · <a href=\"" : "<a href=\"");
+		add_html(sb, s->edges[i].url);
+		snprintf(label, sizeof(label), "\">server %zu</a>", i + 1);
+		strbuf_puts(sb, label);
+	}
+}
+
+/* The edge URLs, space-separated (for data-edges). */
+static void
+edge_urls(struct strbuf *sb, const struct stats_snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
+		if (i > 0)
+			strbuf_puts(sb, " ");
+		add_html(sb, s->edges[i].url);
+	}
+}
+
 /* Appends the value of key: escaped unless raw. */
 static void
 page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
@@ -338,6 +429,12 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	if (raw) {
 		if (KEY("next_items"))
 			next_items(sb, s);
+		else if (KEY("edge_links"))
+			edge_links(sb, s);
+		return;
+	}
+	if (KEY("edge_urls")) {
+		edge_urls(sb, s);
 		return;
 	}
 	if (KEY("station_name"))
@@ -403,6 +500,8 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 		v = buf;
 	} else if (KEY("stream_url"))
 		v = pc->main_url;
+	else if (KEY("edges_hidden"))
+		v = s->n_edges > 0 ? "" : "hidden";
 	else if (KEY("stream_hidden"))
 		v = pc->main_i >= 0 ? "" : "hidden";
 	else if (KEY("no_stream_hidden"))
@@ -434,7 +533,14 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	else if (KEY("version"))
 		v = RELAY_VERSION;
 	else if (KEY("ops_hidden"))
-		v = reload_rejected(s) || programme_failed(s) ? "" : "hidden";
+		v = reload_rejected(s) || programme_failed(s) ||
+			    status_rules_listenback(s) || dead_air_seen(s)
+			? ""
+			: "hidden";
+	else if (KEY("listenback_hidden"))
+		v = status_rules_listenback(s) ? "" : "hidden";
+	else if (KEY("listenback_text"))
+		v = listenback_text(s, buf, sizeof(buf));
 	else if (KEY("reload_error_hidden"))
 		v = reload_rejected(s) ? "" : "hidden";
 	else if (KEY("reload_error_iso"))
@@ -449,6 +555,23 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 			: "";
 	else if (KEY("reload_error_detail"))
 		v = reload_rejected(s) ? s->reload.detail : "";
+	else if (KEY("dead_air_hidden"))
+		v = dead_air_seen(s) ? "" : "hidden";
+	else if (KEY("dead_air_label"))
+		v = s->fallback.active ? "Dead air: filler on air since"
+				       : "Dead air over at";
+	else if (KEY("dead_air_iso"))
+		v = dead_air_seen(s)
+			? util_format_iso8601(s->fallback.since_wall_ns, false,
+			      buf, sizeof(buf))
+			: "";
+	else if (KEY("dead_air_when"))
+		v = dead_air_seen(s)
+			? format_utc_date_hm(
+			      s->fallback.since_wall_ns, buf, sizeof(buf))
+			: "";
+	else if (KEY("dead_air_text"))
+		v = dead_air_seen(s) ? s->fallback.why : "";
 	else if (KEY("programme_error_hidden"))
 		v = programme_failed(s) ? "" : "hidden";
 	else if (KEY("programme_error_iso"))
@@ -488,7 +611,9 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 	pc.on_air =
 	    status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
 	pick_streams(s, &pc.main_i, &pc.low_i, &pc.low_kbps);
-	if (pc.main_i >= 0)
+	if (pc.main_i >= 0 && s->n_edges > 0)
+		util_strlcpy(pc.main_url, s->edges[0].url, sizeof(pc.main_url));
+	else if (pc.main_i >= 0)
 		status_rules_output_url(s, (size_t)pc.main_i, set, pc.main_url,
 		    sizeof(pc.main_url));
 	if (pc.low_i >= 0)
@@ -510,18 +635,41 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 	return strbuf_take(&sb);
 }
 
+/* True when list (words each preceded by a space) holds word itself, not
+ * merely a word that starts with it (":800" is not ":8000"). */
+static bool
+has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if (p > list && p[-1] == ' ' && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+		p++;
+	}
+	return false;
+}
+
 void
 status_page_csp(const struct stats_snapshot *s,
     const struct status_settings *set, bool embed, char *buf, size_t len)
 {
-	char url[600], origin[600], media[1400] = "";
+	char url[600], origin[600], media[2800] = "";
 	size_t i, n = 0;
 
-	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
-		status_rules_output_url(s, i, set, url, sizeof(url));
+	/* The outputs' origins, then the edges' ([status] listen_urls). */
+	for (i = 0; i < s->n_outputs + s->n_edges &&
+		    i < CONFIG_MAX_OUTPUTS + STATS_MAX_EDGES;
+	     i++) {
+		if (i < s->n_outputs)
+			status_rules_output_url(s, i, set, url, sizeof(url));
+		else
+			util_strlcpy(
+			    url, s->edges[i - s->n_outputs].url, sizeof(url));
 		if (!url_origin(url, origin, sizeof(origin)))
 			continue;
-		if (strstr(media, origin) != NULL)
+		if (has_word(media, origin))
 			continue;
 		if (n + strlen(origin) + 2 >= sizeof(media))
 			break;

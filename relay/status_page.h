@@ -31,8 +31,9 @@ char *status_page_render(const char *template_text,
     const struct stats_snapshot *s, const struct status_settings *set);
 
 /* The page's Content-Security-Policy into buf: relay itself, plus the
- * http(s) origins of the outputs' listener URLs as media sources; any
- * site may frame the page when embed, only relay otherwise. */
+ * http(s) origins of the outputs' listener URLs and of the edges
+ * ([status] listen_urls) as media sources; any site may frame the page
+ * when embed, only relay otherwise. */
 void status_page_csp(const struct stats_snapshot *s,
     const struct status_settings *set, bool embed, char *buf, size_t len);
 

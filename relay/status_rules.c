@@ -21,6 +21,8 @@ status_rules_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
 
 	if (s->programme.state == PROGRAMME_OFF_AIR)
 		return false;
+	if (status_rules_listenback(s))
+		return status_rules_listeners_hear(s);
 	if (!s->input.flowing ||
 	    !(s->input.silent_s < STATUS_RULES_SILENT_MAX_S))
 		return false;
@@ -38,6 +40,28 @@ status_rules_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
 			continue;
 		return true;
 	}
+	return false;
+}
+
+bool
+status_rules_listenback(const struct stats_snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++)
+		if (s->outputs[i].listenback.state != LISTENBACK_OFF)
+			return true;
+	return false;
+}
+
+bool
+status_rules_listeners_hear(const struct stats_snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++)
+		if (s->outputs[i].listenback.state == LISTENBACK_OK)
+			return true;
 	return false;
 }
 

@@ -22,13 +22,23 @@
  * [input] silence_threshold_dbfs. */
 #define STATUS_RULES_SILENT_MAX_S 5.0
 
-/* The on-air rule: audio above the silence threshold is entering (input
- * flowing, silent for less than STATUS_RULES_SILENT_MAX_S) and at least
- * one Icecast output is connected while the poller saw its mount listed
- * within the last 2 * poll_icecast_ns + 5 s. False when the programme is
- * PROGRAMME_OFF_AIR. */
+/* The on-air rule. With listen-back on for any output (see
+ * status_rules_listenback()): listeners hear audio, that is at least one
+ * listen-back mount reports LISTENBACK_OK (our stream arrives, above the
+ * silence threshold). Otherwise: audio above the silence threshold is
+ * entering (input flowing, silent for less than
+ * STATUS_RULES_SILENT_MAX_S) and at least one Icecast output is connected
+ * while the poller saw its mount listed within the last 2 *
+ * poll_icecast_ns + 5 s. False when the programme is PROGRAMME_OFF_AIR. */
 bool status_rules_on_air(
     const struct stats_snapshot *s, int64_t poll_icecast_ns);
+
+/* True when at least one output has listen-back on: on_air then means
+ * "listeners hear audio". */
+bool status_rules_listenback(const struct stats_snapshot *s);
+
+/* True when at least one listen-back mount reports LISTENBACK_OK. */
+bool status_rules_listeners_hear(const struct stats_snapshot *s);
 
 /* "live" | "segment" | "fallback" | "off_air" ("off_air" when !on_air).
  * A static string. */

@@ -20,6 +20,19 @@
  * dropped, decode error) hands over to live at the next frame; the main
  * thread logs why (switcher_poll).
  *
+ * Dead air ([fallback]). After each block the detector (level.h) sees the
+ * block's RMS as rendered and as it came from the live input. When it
+ * says START, the waiting filler (opened ahead by the main thread, so its
+ * first sample is decoded) goes on air from the next block, exactly like
+ * a segment, crossfaded over its fade; a silent segment on air is cut
+ * short for it (FAILED, to_filler); so is a segment whose source fails
+ * while live would be dead air too (input down, or silent for `after`).
+ * When it says RESTORE, live returns the same way. A filler that runs dry
+ * hands over to a fresh one when the main thread has armed it, else plays
+ * silence; it never ends the fallback by itself. Filler items raise no segment
+ * events: their changes go into their own queue (switcher_poll_fallback) and
+ * into stats.
+ *
  * Threads: see switcher.h.
  */
 #include <assert.h>
@@ -31,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "level.h"
 #include "source.h"
 #include "stats.h"
 #include "switcher.h"
@@ -53,7 +67,8 @@ struct switcher {
 	size_t n_pending;
 	/* Sources done with, closed by the main thread (switcher_poll): a
 	 * join must never happen on the audio path. switcher_schedule keeps
-	 * pending + retired + 2 (cur, old) within this, so it cannot fill. */
+	 * pending + retired + 3 (cur, old, the waiting filler) within this,
+	 * and switcher_set_filler too, so it cannot fill. */
 	struct source *retired[ENGINE_MAX_PENDING * 2 + 4];
 	size_t n_retired;
 	struct engine_event events[32];
@@ -75,13 +90,27 @@ struct switcher {
 	atomic_int_fast64_t start_grace_ns;
 	int64_t frames_total;	/* programme frames so far */
 	int64_t anchor_wall_ns; /* wall time of frame 0; 0: not yet */
+
+	/* Fallback: settings, the waiting filler, the input's state and
+	 * the change queue under items_lock; det is the engine thread's. */
+	struct engine_fallback fb;
+	struct engine_item standby; /* src NULL: none waiting */
+	bool has_standby;
+	bool input_down;
+	char input_why[200];
+	struct engine_fallback_event fb_events[8];
+	size_t fb_head, fb_count;
+	struct level_dead_air det;
+	int64_t live_quiet_frames; /* live input below threshold, in a row */
+	char filler_title[STATS_TEXT]; /* the last filler's, for a stand-in */
+	char filler_artist[STATS_TEXT];
 };
 
 /* The live programme: the input itself, no segment. */
 static bool
 item_is_live(const struct engine_item *it)
 {
-	return it->src == NULL && it->segment[0] == '\0';
+	return it->src == NULL && it->segment[0] == '\0' && !it->filler;
 }
 
 /* Publishes the item on air to stats (the switcher owns that part). */
@@ -93,13 +122,15 @@ publish_programme(struct switcher *sw)
 	bool live = item_is_live(it);
 
 	memset(&p, 0, sizeof(p));
-	p.state = live ? PROGRAMME_LIVE : PROGRAMME_SEGMENT;
+	p.state = live	       ? PROGRAMME_LIVE
+		  : it->filler ? PROGRAMME_FALLBACK
+			       : PROGRAMME_SEGMENT;
 	util_strlcpy(p.title, it->title, sizeof(p.title));
 	util_strlcpy(p.artist, it->artist, sizeof(p.artist));
 	util_strlcpy(p.source, it->source_kind, sizeof(p.source));
 	util_strlcpy(p.segment, it->segment, sizeof(p.segment));
 	p.started_at_wall_ns = sw->cur_since_wall_ns;
-	p.ends_at_wall_ns = live ? 0 : it->end_wall_ns;
+	p.ends_at_wall_ns = live || it->filler ? 0 : it->end_wall_ns;
 	stats_programme_set_now(&p);
 }
 
@@ -191,10 +222,34 @@ make_live(struct switcher *sw, struct engine_item *it)
 	pthread_mutex_unlock(&sw->title_lock);
 }
 
+/* Queues a fallback change for the main thread and publishes it. Called
+ * with items_lock held. */
+static void
+push_fallback(struct switcher *sw, bool active, int64_t at_wall_ns,
+    double lead_in_s, const char *why)
+{
+	struct engine_fallback_event *ev;
+	size_t cap = RELAY_ARRAY_LEN(sw->fb_events);
+
+	if (sw->fb_count == cap) {
+		sw->fb_head = (sw->fb_head + 1) % cap;
+		sw->fb_count--;
+	}
+	ev = &sw->fb_events[(sw->fb_head + sw->fb_count) % cap];
+	sw->fb_count++;
+	memset(ev, 0, sizeof(*ev));
+	ev->active = active;
+	ev->at_wall_ns = at_wall_ns;
+	ev->lead_in_s = lead_in_s;
+	util_strlcpy(ev->why, why, sizeof(ev->why));
+	stats_fallback_set(active, at_wall_ns, active ? why : NULL);
+}
+
 /*
  * Switches the programme to `next` at programme frame `frame`. The item on
  * air fades out over the fade of whichever item is a segment, while the
- * new one fades in from exactly that frame. Called with items_lock held.
+ * new one fades in from exactly that frame (to and from the filler: over
+ * the filler's fade). Called with items_lock held.
  */
 static void
 transition(struct switcher *sw, struct engine_item *next, int64_t frame,
@@ -204,8 +259,23 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	bool cur_live = item_is_live(&sw->cur);
 	int64_t fade_ns = cur_live ? next->fade_ns : sw->cur.fade_ns;
 
-	if (!cur_live)
+	/* To or from the filler: its own fade, whatever it meets. */
+	if (next->filler)
+		fade_ns = next->fade_ns;
+	if (!cur_live && !sw->cur.filler)
 		push_event(sw, &sw->cur, why, at, detail);
+	if (sw->cur.filler && !next->filler) {
+		char left[256];
+
+		if (item_is_live(next))
+			snprintf(left, sizeof(left), "%s",
+			    detail != NULL ? detail : "live returned");
+		else
+			snprintf(left, sizeof(left), "segment %s started",
+			    next->segment);
+		push_fallback(sw, false, at, 0.0, left);
+		level_dead_air_set_active(&sw->det, false);
+	}
 	if (sw->fading)
 		retire(sw, sw->old.src);
 	sw->old = sw->cur;
@@ -226,7 +296,7 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	sw->cur_end_frame = sw->cur.end_wall_ns > 0
 				? wall_to_frame(sw, sw->cur.end_wall_ns)
 				: -1;
-	if (!item_is_live(next))
+	if (!item_is_live(next) && !next->filler)
 		push_event(sw, next, ENGINE_EVENT_STARTED, at, NULL);
 	sw->tags_cb(next->title, next->artist, sw->cb_arg);
 	publish_programme(sw);
@@ -235,11 +305,17 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 /* Frames of one source into dst (zeros where it has none); returns how
  * many frames it really gave. */
 static size_t
-pull(struct switcher *sw, struct source *src, const float *live, float *dst,
-    size_t m)
+pull(struct switcher *sw, const struct engine_item *it, const float *live,
+    float *dst, size_t m)
 {
+	struct source *src = it->src;
 	size_t ch = (size_t)sw->channels, got;
 
+	if (src == NULL && it->filler) {
+		/* No filler could be armed: silence, still the fallback. */
+		memset(dst, 0, m * ch * sizeof(float));
+		return m;
+	}
 	if (src == NULL) {
 		memcpy(dst, live, m * ch * sizeof(float));
 		return m;
@@ -261,9 +337,9 @@ render(struct switcher *sw, const float *live_block, float *out, size_t a,
 	const float *live = live_block + a * ch;
 	size_t got;
 
-	got = pull(sw, sw->cur.src, live, out + a * ch, m);
+	got = pull(sw, &sw->cur, live, out + a * ch, m);
 	if (sw->fading) {
-		pull(sw, sw->old.src, live, sw->old_buf, m);
+		pull(sw, &sw->old, live, sw->old_buf, m);
 		for (i = 0; i < m && sw->fading; i++) {
 			float g = (float)((double)sw->fade_pos /
 					  (double)sw->fade_len);
@@ -347,14 +423,137 @@ update_anchor(struct switcher *sw, size_t n, int64_t now, size_t queued)
 		sw->anchor_wall_ns += creep;
 }
 
+/* Whether handing over to live now would be dead air: fallback is on and
+ * the live input is down, or has been below the threshold for `after`
+ * (a studio muted under a bulletin). Called with items_lock held. */
+static bool
+live_is_dead_air(
+    const struct switcher *sw, const struct engine_fallback *fb, bool down)
+{
+	return fb->enabled &&
+	       (down || sw->live_quiet_frames * NS_PER_SEC / sw->rate_hz >=
+			    fb->after_ns);
+}
+
+/* Puts the waiting filler (or, when none could be armed, silence) on air
+ * from frame f. Called with items_lock held. */
+static void
+start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
+    const char *segment_detail)
+{
+	struct engine_item it;
+	int64_t at = frame_to_wall(sw, f);
+	bool cut_segment = !item_is_live(&sw->cur);
+
+	if (sw->has_standby) {
+		it = sw->standby;
+		sw->has_standby = false;
+		memset(&sw->standby, 0, sizeof(sw->standby));
+	} else {
+		memset(&it, 0, sizeof(it));
+		util_strlcpy(it.source_kind, "silence", sizeof(it.source_kind));
+		it.fade_ns = SWITCHER_FILLER_FADE_NS;
+	}
+	it.filler = true;
+	if (cut_segment) {
+		/* The silent segment ends here; the planner logs it. */
+		push_event(sw, &sw->cur, ENGINE_EVENT_FAILED, at,
+		    segment_detail != NULL ? segment_detail : why);
+		sw->events[(sw->ev_head + sw->ev_count - 1) %
+			   RELAY_ARRAY_LEN(sw->events)]
+		    .to_filler = true;
+		/* transition() must not report it a second time. */
+		sw->cur.segment[0] = '\0';
+		sw->cur.filler = true;
+	}
+	transition(sw, &it, f, ENGINE_EVENT_FAILED, why);
+	push_fallback(sw, true, at, lead_in_s, why);
+}
+
+/*
+ * After a block of n frames: feeds the detector with what went on air
+ * (out) and what the live input gave (live), and acts on its verdict at
+ * the next block's first frame. Runs on: the engine thread.
+ */
+static void
+fallback_step(struct switcher *sw, const float *live, const float *out,
+    size_t n, const struct engine_fallback *fb, bool down, const char *why)
+{
+	int64_t f = sw->frames_total + (int64_t)n;
+	bool on_filler = sw->cur.filler, quiet, good;
+	enum level_dead_air_verdict v;
+	char text[256];
+
+	if (!fb->enabled) {
+		if (on_filler) {
+			struct engine_item l;
+			make_live(sw, &l);
+			pthread_mutex_lock(&sw->items_lock);
+			transition(sw, &l, f, ENGINE_EVENT_ENDED,
+			    "fallback turned off (reload)");
+			pthread_mutex_unlock(&sw->items_lock);
+		}
+		level_dead_air_set_active(&sw->det, false);
+		sw->live_quiet_frames = 0;
+		return;
+	}
+	level_dead_air_set_spans(&sw->det,
+	    fb->after_ns * sw->rate_hz / NS_PER_SEC,
+	    fb->restore_after_ns * sw->rate_hz / NS_PER_SEC);
+	if (sw->det.active != on_filler)
+		level_dead_air_set_active(&sw->det, on_filler);
+	if (on_filler)
+		stats_dead_air_add_ns((int64_t)n * NS_PER_SEC / sw->rate_hz);
+	quiet = level_rms_dbfs(out, n, sw->channels) < fb->threshold_dbfs;
+	good = !down &&
+	       level_rms_dbfs(live, n, sw->channels) >= fb->threshold_dbfs;
+	sw->live_quiet_frames = good ? 0 : sw->live_quiet_frames + (int64_t)n;
+	v = level_dead_air_feed(
+	    &sw->det, quiet, good, down && item_is_live(&sw->cur), n);
+	if (v == LEVEL_DEAD_AIR_START) {
+		double lead = (double)sw->det.quiet_frames / sw->rate_hz;
+		if (down && item_is_live(&sw->cur)) {
+			snprintf(text, sizeof(text), "%s", why);
+			lead = 0.0;
+		} else if (item_is_live(&sw->cur)) {
+			snprintf(text, sizeof(text),
+			    "the programme stayed below %g dBFS for %.1f s",
+			    fb->threshold_dbfs, lead);
+		} else {
+			snprintf(text, sizeof(text),
+			    "segment %s stayed below %g dBFS for %.1f s",
+			    sw->cur.segment, fb->threshold_dbfs, lead);
+		}
+		stats_dead_air_add_ns((int64_t)(lead * 1e9));
+		pthread_mutex_lock(&sw->items_lock);
+		start_filler(sw, f, lead, text, NULL);
+		pthread_mutex_unlock(&sw->items_lock);
+	} else if (v == LEVEL_DEAD_AIR_RESTORE) {
+		struct engine_item l;
+		snprintf(text, sizeof(text),
+		    "the live input stayed at or above %g dBFS for %.1f s",
+		    fb->threshold_dbfs, (double)fb->restore_after_ns / 1e9);
+		make_live(sw, &l);
+		pthread_mutex_lock(&sw->items_lock);
+		transition(sw, &l, f, ENGINE_EVENT_ENDED, text);
+		pthread_mutex_unlock(&sw->items_lock);
+	}
+}
+
 void
 switcher_render(struct switcher *sw, const float *live_block, float *out,
     size_t n, int64_t now_wall_ns, size_t queued_frames)
 {
+	struct engine_fallback fb;
+	char down_why[200];
+	bool down;
 	size_t pos = 0;
 
 	update_anchor(sw, n, now_wall_ns, queued_frames);
 	pthread_mutex_lock(&sw->items_lock);
+	fb = sw->fb;
+	down = sw->input_down;
+	util_strlcpy(down_why, sw->input_why, sizeof(down_why));
 	if (sw->end_req_key != 0) {
 		if (sw->end_req_key == sw->cur.key && !item_is_live(&sw->cur)) {
 			sw->cur.end_wall_ns = sw->end_req_ns;
@@ -370,6 +569,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		bool live = item_is_live(&sw->cur);
 		char why[300] = "";
 		int due;
+		bool ok;
 
 		pthread_mutex_lock(&sw->items_lock);
 		if (atomic_exchange(&sw->skip_req, false) && !live) {
@@ -428,8 +628,23 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		pthread_mutex_unlock(&sw->items_lock);
 		if (next_k <= (int64_t)pos)
 			next_k = (int64_t)pos + 1;
-		if (!render(sw, live_block, out, pos, (size_t)next_k) &&
-		    !live) {
+		ok = render(sw, live_block, out, pos, (size_t)next_k);
+		if (!ok && sw->cur.filler) {
+			/* The filler ran dry: the next one, if armed. */
+			pthread_mutex_lock(&sw->items_lock);
+			if (sw->has_standby) {
+				struct engine_item it = sw->standby;
+				sw->has_standby = false;
+				memset(&sw->standby, 0, sizeof(sw->standby));
+				retire(sw, sw->cur.src);
+				sw->cur.src = NULL;
+				sw->cur = it;
+				sw->starved_frames = 0;
+				sw->tags_cb(it.title, it.artist, sw->cb_arg);
+				publish_programme(sw);
+			}
+			pthread_mutex_unlock(&sw->items_lock);
+		} else if (!ok && !live) {
 			/* The segment ran dry: live from the next frame. */
 			struct engine_item l;
 			enum source_state st = source_state(sw->cur.src);
@@ -441,14 +656,28 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			if (why[0] == '\0')
 				snprintf(
 				    why, sizeof(why), "its source ended early");
-			make_live(sw, &l);
 			pthread_mutex_lock(&sw->items_lock);
-			transition(sw, &l, sw->frames_total + next_k,
-			    ENGINE_EVENT_FAILED, why);
+			if (live_is_dead_air(sw, &fb, down)) {
+				/* Live would be dead air too: the filler at
+				 * once, not after another `after`. */
+				char text[400];
+				snprintf(text, sizeof(text),
+				    "segment %s failed (%s) and the live input "
+				    "is %s",
+				    sw->cur.segment, why,
+				    down ? "down" : "silent");
+				start_filler(sw, sw->frames_total + next_k, 0.0,
+				    text, why);
+			} else {
+				make_live(sw, &l);
+				transition(sw, &l, sw->frames_total + next_k,
+				    ENGINE_EVENT_FAILED, why);
+			}
 			pthread_mutex_unlock(&sw->items_lock);
 		}
 		pos = (size_t)next_k;
 	}
+	fallback_step(sw, live_block, out, n, &fb, down, down_why);
 	/* A new live title reaches the encoders with this block's audio. */
 	if (atomic_load(&sw->title_dirty))
 		apply_live_title(sw);
@@ -499,6 +728,7 @@ switcher_free(struct switcher *sw)
 	source_close(sw->cur.src);
 	if (sw->fading)
 		source_close(sw->old.src);
+	source_close(sw->standby.src);
 	pthread_mutex_destroy(&sw->title_lock);
 	pthread_mutex_destroy(&sw->items_lock);
 	free(sw->old_buf);
@@ -512,7 +742,7 @@ switcher_schedule(struct switcher *sw, const struct engine_item *item)
 
 	pthread_mutex_lock(&sw->items_lock);
 	if (sw->n_pending >= ENGINE_MAX_PENDING ||
-	    sw->n_pending + sw->n_retired + 2 >= RELAY_ARRAY_LEN(sw->retired)) {
+	    sw->n_pending + sw->n_retired + 3 >= RELAY_ARRAY_LEN(sw->retired)) {
 		pthread_mutex_unlock(&sw->items_lock);
 		source_close(item->src);
 		return -ENOSPC;
@@ -614,6 +844,79 @@ switcher_poll(struct switcher *sw, struct engine_event *ev)
 	/* Joining feeder threads happens here, never on the audio path. */
 	for (i = 0; i < n; i++)
 		source_close(closing[i]);
+	return got;
+}
+
+void
+switcher_set_fallback(struct switcher *sw, const struct engine_fallback *f)
+{
+	pthread_mutex_lock(&sw->items_lock);
+	sw->fb = *f;
+	if (!f->enabled && sw->has_standby) {
+		retire(sw, sw->standby.src);
+		memset(&sw->standby, 0, sizeof(sw->standby));
+		sw->has_standby = false;
+	}
+	pthread_mutex_unlock(&sw->items_lock);
+}
+
+void
+switcher_set_filler(struct switcher *sw, const struct engine_item *item)
+{
+	pthread_mutex_lock(&sw->items_lock);
+	if (sw->n_pending + sw->n_retired + 3 >= RELAY_ARRAY_LEN(sw->retired)) {
+		/* Main has not collected yet: it asks again next tick. */
+		pthread_mutex_unlock(&sw->items_lock);
+		source_close(item->src);
+		return;
+	}
+	if (sw->has_standby)
+		retire(sw, sw->standby.src);
+	sw->standby = *item;
+	sw->standby.filler = true;
+	sw->has_standby = true;
+	util_strlcpy(sw->filler_title, item->title, sizeof(sw->filler_title));
+	util_strlcpy(
+	    sw->filler_artist, item->artist, sizeof(sw->filler_artist));
+	pthread_mutex_unlock(&sw->items_lock);
+}
+
+bool
+switcher_filler_wanted(struct switcher *sw)
+{
+	bool wanted;
+
+	pthread_mutex_lock(&sw->items_lock);
+	wanted = sw->fb.enabled && !sw->has_standby;
+	pthread_mutex_unlock(&sw->items_lock);
+	return wanted;
+}
+
+void
+switcher_set_input_down(struct switcher *sw, bool down, const char *why)
+{
+	pthread_mutex_lock(&sw->items_lock);
+	sw->input_down = down;
+	util_strlcpy(sw->input_why,
+	    why != NULL && why[0] != '\0' ? why : "the live input failed",
+	    sizeof(sw->input_why));
+	pthread_mutex_unlock(&sw->items_lock);
+}
+
+int
+switcher_poll_fallback(struct switcher *sw, struct engine_fallback_event *ev)
+{
+	int got = 0;
+
+	pthread_mutex_lock(&sw->items_lock);
+	if (sw->fb_count > 0) {
+		*ev = sw->fb_events[sw->fb_head];
+		sw->fb_head =
+		    (sw->fb_head + 1) % RELAY_ARRAY_LEN(sw->fb_events);
+		sw->fb_count--;
+		got = 1;
+	}
+	pthread_mutex_unlock(&sw->items_lock);
 	return got;
 }
 

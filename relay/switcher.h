@@ -13,13 +13,15 @@
  * switcher_clear_pending(), switcher_poll() and switcher_live_title() are
  * for the main thread; switcher_skip() and switcher_set_live_title() are
  * safe from any thread. switcher_new() and switcher_free() run on the main
- * thread while no engine thread renders. A short mutex guards the waiting
- * items, retired sources and events; the item on air is the engine
- * thread's alone.
+ * thread while no engine thread renders. The fallback setters are for the
+ * main thread. A short mutex guards the waiting items, the waiting
+ * filler, retired sources, events and fallback settings; the item on air
+ * and the dead-air detector are the engine thread's alone.
  */
 #ifndef RELAY_SWITCHER_H
 #define RELAY_SWITCHER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,8 +69,22 @@ void switcher_set_end(struct switcher *sw, uint64_t key, int64_t end_wall_ns);
  * for live: a short underrun never ends a bulletin. */
 #define SWITCHER_UNDERRUN_BRIDGE_NS (2 * NS_PER_SEC)
 #define SWITCHER_START_GRACE_DEFAULT_NS (5 * NS_PER_SEC)
+/* The crossfade to and from the [fallback] filler. */
+#define SWITCHER_FILLER_FADE_NS (1 * NS_PER_SEC)
 void switcher_skip(struct switcher *sw);
 int switcher_poll(struct switcher *sw, struct engine_event *ev);
+
+/* engine_set_fallback(), engine_set_filler(), engine_filler_wanted(),
+ * engine_set_input_down() and engine_poll_fallback() in engine.h: the
+ * same contracts (the main thread's; the detector runs in
+ * switcher_render). */
+void switcher_set_fallback(
+    struct switcher *sw, const struct engine_fallback *f);
+void switcher_set_filler(struct switcher *sw, const struct engine_item *item);
+bool switcher_filler_wanted(struct switcher *sw);
+void switcher_set_input_down(struct switcher *sw, bool down, const char *why);
+int switcher_poll_fallback(
+    struct switcher *sw, struct engine_fallback_event *ev);
 
 /* Sets the live programme's title/artist (sanitised); it reaches the
  * encoders at the next block when live is on air, else when live

@@ -418,6 +418,73 @@ util_http_url_rest(const char *url)
 	return NULL;
 }
 
+int
+util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
+    bool *tls, const char **path, const char **why)
+{
+	const char *rest = util_http_url_rest(url), *h, *hend, *p;
+	const char *dummy;
+	long v;
+	char *end;
+	size_t n;
+
+	if (why == NULL)
+		why = &dummy;
+	if (rest == NULL) {
+		*why = "is not an http:// or https:// URL";
+		return -EINVAL;
+	}
+	for (p = url; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+			*why = "must not hold spaces or control characters";
+			return -EINVAL;
+		}
+	}
+	if (strpbrk(rest, "@?#") != NULL) {
+		*why = "must not hold credentials, a query or a fragment";
+		return -EINVAL;
+	}
+	*tls = rest != url + 7;
+	*port = *tls ? 443 : 80;
+	if (*rest == '[') {
+		h = rest + 1;
+		hend = strchr(h, ']');
+		if (hend == NULL) {
+			*why = "has an unclosed [IPv6 address]";
+			return -EINVAL;
+		}
+		p = hend + 1;
+	} else {
+		h = rest;
+		hend = h + strcspn(h, ":/");
+		p = hend;
+	}
+	n = (size_t)(hend - h);
+	if (n == 0 || n >= hostlen) {
+		*why = n == 0 ? "has no host" : "has a host name too long";
+		return -EINVAL;
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (*p == ':') {
+		errno = 0;
+		v = strtol(p + 1, &end, 10);
+		if (end == p + 1 || errno != 0 || v < 1 || v > 65535 ||
+		    (*end != '/' && *end != '\0')) {
+			*why = "has a port outside 1..65535";
+			return -EINVAL;
+		}
+		*port = (int)v;
+		p = end;
+	}
+	if (*p != '/' || p[1] == '\0') {
+		*why = "has no mount path (like /live.ogg)";
+		return -EINVAL;
+	}
+	*path = p;
+	return 0;
+}
+
 char *
 util_redact(const char *src, const char *secret)
 {

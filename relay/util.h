@@ -84,6 +84,16 @@ uint32_t util_random_u32(void);
  * only), or NULL when url starts with neither. */
 const char *util_http_url_rest(const char *url);
 
+/* Splits "http(s)://host[:port]/path" (host: a name, an IPv4 address or
+ * a bracketed IPv6 one, stored without brackets) into host (hostlen
+ * bytes), *port (80/443 when absent), *tls and *path (borrowed, points
+ * into url, starts with '/'). 0, or -EINVAL with why (static text, may be
+ * NULL) when url is not such a URL: another scheme, no host, a bad port,
+ * credentials, a query or fragment, no path beyond "/", or a space or
+ * control character anywhere. */
+int util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
+    bool *tls, const char **path, const char **why);
+
 /* Returns src with every occurrence of secret replaced by "***". Owned:
  * caller frees. Returns NULL on OOM. */
 char *util_redact(const char *src, const char *secret);

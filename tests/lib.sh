@@ -26,11 +26,28 @@
 #   free_port                     an unused 127.0.0.1 TCP port
 #   random_secret                 18 random hex characters
 #   wait_for [-t S] [-m WHAT] CMD...   polls CMD every 0.1 s for S (10) s
-#   start_icecast NAME [--hidden MOUNT]...   private icecast2; again with
+#   start_icecast NAME [OPTION]...   private icecast2; again with
 #                                 the same NAME: restart on the same port,
 #                                 passwords and options. --hidden MOUNT adds
 #                                 <mount> MOUNT with <hidden>1</hidden>: not
 #                                 listed in status-json.xsl
+#                                 --alias SRC DST adds <alias>: listeners
+#                                 of SRC get DST (sources still reach SRC)
+#                                 --relay FROM MOUNT: an edge that pulls
+#                                 MOUNT from the running icecast FROM
+#                                 (<relay>, not on demand), under the
+#                                 same mount name.
+#                                 --master FROM: an edge relaying every
+#                                 mount of FROM (<master-server>).
+#                                 Both set <master-update-interval> to
+#                                 ICE_MASTER_INTERVAL (2) s: how often
+#                                 Icecast asks FROM for its mounts and
+#                                 retries a failed pull (default 120 s).
+#                                 --fallback MOUNT BACKUP: <mount> MOUNT
+#                                 with <fallback-mount> BACKUP and
+#                                 <fallback-override>1.
+#                                 ICE_BURST_SIZE (8192) sets its
+#                                 <burst-size> in bytes.
 #                                 ICE_SOURCE_TIMEOUT (10) sets its
 #                                 <source-timeout> in seconds.
 #                                 ICE_EXTRA_BIND=ADDR adds a second
@@ -121,7 +138,7 @@ VORBIS_INFO=
 ICECAST_PORT=
 ICECAST_PASSWORD=
 declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
-    ICE_DIR=() ICE_MOUNTS_XML=()
+    ICE_DIR=() ICE_MOUNTS_XML=() ICE_ALIASES_XML=() ICE_RELAYS_XML=()
 export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
 
 SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
@@ -267,7 +284,7 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner mounts=
+	local name=$1 dir port pw apw owner mounts='' aliases='' relays='' interval=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do
@@ -282,9 +299,61 @@ start_icecast()
     </mount>"
 			shift 2
 			;;
+		--alias)
+			[[ ${2:-} =~ ^/[A-Za-z0-9_.-]+$ && ${3:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
+			    fail "start_icecast: bad alias '${2:-}' '${3:-}'"
+			aliases+="
+        <alias source=\"$2\" destination=\"$3\"/>"
+			shift 3
+			;;
+		--relay)
+			# An edge: pulls MOUNT from icecast FROM as a listener
+			# would and serves it under the same name.
+			[[ -n ${ICE_PORT[${2:-}]:-} && ${3:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
+			    fail "start_icecast: --relay FROM MOUNT: bad '${2:-}' '${3:-}'"
+			interval="
+    <master-update-interval>${ICE_MASTER_INTERVAL:-2}</master-update-interval>"
+			relays+="
+    <relay>
+        <server>127.0.0.1</server>
+        <port>${ICE_PORT[$2]}</port>
+        <mount>$3</mount>
+        <local-mount>$3</local-mount>
+        <on-demand>0</on-demand>
+        <relay-shoutcast-metadata>0</relay-shoutcast-metadata>
+    </relay>"
+			shift 3
+			;;
+		--master)
+			# An edge: relays every mount icecast FROM lists,
+			# asking for the list every ICE_MASTER_INTERVAL s.
+			[[ -n ${ICE_PORT[${2:-}]:-} ]] ||
+			    fail "start_icecast: --master: unknown icecast '${2:-}'"
+			interval="
+    <master-update-interval>${ICE_MASTER_INTERVAL:-2}</master-update-interval>"
+			relays+="
+    <master-server>127.0.0.1</master-server>
+    <master-server-port>${ICE_PORT[$2]}</master-server-port>
+    <master-username>relay</master-username>
+    <master-password>${ICE_ADMIN_PASSWORD[$2]}</master-password>
+    <relays-on-demand>0</relays-on-demand>"
+			shift 2
+			;;
+		--fallback)
+			[[ ${2:-} =~ ^/[A-Za-z0-9_.-]+$ && ${3:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
+			    fail "start_icecast: --fallback MOUNT BACKUP: bad '${2:-}' '${3:-}'"
+			mounts+="
+    <mount>
+        <mount-name>$2</mount-name>
+        <fallback-mount>$3</fallback-mount>
+        <fallback-override>1</fallback-override>
+    </mount>"
+			shift 3
+			;;
 		*) fail "start_icecast: unknown option '$1'" ;;
 		esac
 	done
+	relays=$interval$relays
 	command -v icecast2 >/dev/null || fail "icecast2 is not installed"
 	dir=$T/icecast-$name
 	mkdir -p "$dir/log"
@@ -295,6 +364,8 @@ start_icecast()
 		pw=${ICE_PASSWORD[$name]}
 		apw=${ICE_ADMIN_PASSWORD[$name]}
 		[[ -n $mounts ]] || mounts=${ICE_MOUNTS_XML[$name]:-}
+		[[ -n $aliases ]] || aliases=${ICE_ALIASES_XML[$name]:-}
+		[[ -n $relays ]] || relays=${ICE_RELAYS_XML[$name]:-}
 	else
 		port=$(free_port) || fail "no free port for icecast $name"
 		pw=$(random_secret)
@@ -318,7 +389,7 @@ start_icecast()
         <header-timeout>15</header-timeout>
         <source-timeout>$ICE_SOURCE_TIMEOUT</source-timeout>
         <burst-on-connect>1</burst-on-connect>
-        <burst-size>8192</burst-size>
+        <burst-size>${ICE_BURST_SIZE:-8192}</burst-size>
     </limits>
     <authentication>
         <source-password>$pw</source-password>
@@ -334,13 +405,13 @@ start_icecast()
         <port>$port</port>
         <bind-address>$ICE_EXTRA_BIND</bind-address>
     </listen-socket>}
-    <fileserve>1</fileserve>$mounts
+    <fileserve>1</fileserve>$mounts$relays
     <paths>
         <basedir>/usr/share/icecast2</basedir>
         <logdir>$dir/log</logdir>
         <webroot>/usr/share/icecast2/web</webroot>
         <adminroot>/usr/share/icecast2/admin</adminroot>
-        <pidfile>$dir/icecast.pid</pidfile>
+        <pidfile>$dir/icecast.pid</pidfile>$aliases
     </paths>
     <logging>
         <accesslog>access.log</accesslog>
@@ -362,6 +433,8 @@ EOF
 	ICE_ADMIN_PASSWORD[$name]=$apw
 	ICE_DIR[$name]=$dir
 	ICE_MOUNTS_XML[$name]=$mounts
+	ICE_ALIASES_XML[$name]=$aliases
+	ICE_RELAYS_XML[$name]=$relays
 	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
 	# icecast2 2.4.4 now and then crashes (SIGSEGV) while starting up,
 	# before it serves anything: that is the server, not relay, so start

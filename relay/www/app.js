@@ -143,13 +143,24 @@
 		updateMediaSession();
 	}
 
-	/* Operator notes: a rejected last reload and the last programme
-	 * error, as text (never markup). */
+	/* Operator notes: a rejected last reload, dead air (now or the
+	 * last one) and the last programme error, as text (never markup). */
 	function renderOps(s) {
 		var r = s.reload && typeof s.reload === 'object' ? s.reload : null;
 		var pe = s.programme_error && typeof s.programme_error ===
 		    'object' ? s.programme_error : null;
+		var fb = s.fallback && typeof s.fallback === 'object' ?
+		    s.fallback : null;
+		var dead = !!(fb && (fb.active || fb.activations > 0));
 		var bad = !!(r && r.ok === false);
+
+		if (dead) {
+			setText('ops-dead-air-label', fb.active ?
+			    'Dead air: filler on air since' : 'Dead air over at');
+			setTime($('ops-dead-air-time'), fb.since);
+			setText('ops-dead-air-text', fb.why || '');
+		}
+		show($('ops-dead-air'), dead);
 
 		if (bad) {
 			setTime($('ops-reload-time'), r.at);
@@ -162,7 +173,38 @@
 			    pe.segment + ': ' : '') + (pe.text || ''));
 		}
 		show($('ops-programme'), !!pe);
-		show($('ops'), bad || !!pe);
+		var lb = listenbackText(s);
+		setText('ops-listenback-text', lb);
+		show($('ops-listenback'), lb !== '');
+		show($('ops'), bad || !!pe || dead || lb !== '');
+	}
+
+	/* What relay's own listener hears on each mount (status_page.c
+	 * builds the same text for the first paint). */
+	function listenbackText(s) {
+		var out = [];
+		(Array.isArray(s.outputs) ? s.outputs : []).forEach(function (o) {
+			var lb = o && o.listenback;
+			var what;
+			if (!lb || typeof lb !== 'object')
+				return;
+			if (lb.state === 'ok')
+				what = typeof lb.lag_ms === 'number' ?
+				    'heard (lag ' + lb.lag_ms + ' ms, RMS ' +
+				    Math.round(Math.max(lb.rms_dbfs, -120)) +
+				    ' dBFS)' : 'heard';
+			else if (lb.state === 'no_audio')
+				what = 'NO AUDIO reaches listeners';
+			else if (lb.state === 'foreign')
+				what = 'listeners hear ANOTHER STREAM';
+			else if (lb.state === 'silent')
+				what = 'listeners hear SILENCE (' +
+				    Math.round(lb.silent_s) + ' s)';
+			else
+				what = 'connecting';
+			out.push(o.name + ': ' + what);
+		});
+		return out.join('; ');
 	}
 
 	/* ---- Live updates: SSE, then polling if SSE is not available. ---- */
@@ -258,11 +300,19 @@
 		return !type || !audio.canPlayType || audio.canPlayType(type) !== '';
 	}
 
+	/* Edge servers ([status] listen_urls): each visitor starts on one
+	 * picked at random, which spreads the audience, and moves to the
+	 * next one after a failure. */
+	var edges = (audio && audio.getAttribute('data-edges') || '')
+	    .split(' ').filter(function (u) { return u !== ''; });
+	var edge = Math.floor(Math.random() * edges.length);
+
 	function streamUrl() {
 		var low = audio.getAttribute('data-low');
 		if (low && !playable(audio.getAttribute('data-low-type')))
 			low = '';
-		var main = audio.getAttribute('data-main');
+		var main = edges.length ? edges[edge % edges.length] :
+		    audio.getAttribute('data-main');
 		/* The main stream in a codec this browser lacks: the other one. */
 		var useLow = lowData || (low && !playable(audio.getAttribute('data-main-type')));
 		var url = useLow && low ? low : main;
@@ -332,6 +382,7 @@
 		delay += Math.floor(Math.random() * 300);
 		retries++;
 		reconnects++;
+		edge++;
 		mark('reconnecting');
 		say(why + '. Reconnecting in ' + Math.ceil(delay / 1000) + ' s…',
 		    true);

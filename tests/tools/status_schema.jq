@@ -40,12 +40,13 @@ def check_array($fields; $path):
   end;
 
 check_object({
-  station: "object", on_air: "boolean", state: "string",
+  station: "object", on_air: "boolean", on_air_rule: "string",
+  state: "string",
   uptime_s: "integer", now: "object", next: "array", input: "object",
   processing: "object", encodings: "array", outputs: "array",
-  listeners: "integer",
+  listeners: "integer", edges: "array",
   requests: "array", reload: "object|null", programme_error: "object|null",
-  time: "time", version: "string"
+  fallback: "object", time: "time", version: "string"
 }; "")
 + (if (.state | type) == "string"
      and ([.state] | inside(["live", "segment", "fallback", "off_air"]) | not)
@@ -78,7 +79,29 @@ check_object({
     dropped_bytes: "integer", reconnects: "integer",
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
-    listener_peak: "integer|null"}; ".outputs"))
+    listener_peak: "integer|null", listenback: "object|null",
+    edge_listeners: "integer|null"}; ".outputs"))
++ (.edges | check_array({url: "string", mount: "string",
+    reachable: "boolean", mount_listed: "boolean",
+    listeners: "integer|null"}; ".edges"))
++ (if (.on_air_rule | type) == "string"
+     and ([.on_air_rule] | inside(["listenback", "server"]) | not)
+   then [".on_air_rule: \(.on_air_rule) is not listenback|server"]
+   else [] end)
++ [.outputs[]? | select(.listenback | type == "object") | .name as $n
+    | .listenback | check_object({state: "string", flagged: "boolean",
+      since: "time", url: "string", audio: "boolean", ours: "boolean",
+      peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
+      lag_ms: "integer|null", last_audio: "time|null", bytes: "integer",
+      connects: "integer", last_error: "string|null"};
+      ".outputs[\($n)].listenback")[]]
++ [.outputs[]? | select(.listenback | type == "object") | .name as $n
+    | select([.listenback.state]
+        | inside(["connecting", "ok", "no_audio", "foreign", "silent"]) | not)
+    | ".outputs[\($n)].listenback.state: \(.listenback.state) is not a state"]
++ [.outputs[]? | select(.listenback | type == "object")
+    | select(.listenback.url | test("@"))
+    | ".outputs[\(.name)].listenback.url: has credentials"]
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",
@@ -95,6 +118,11 @@ check_object({
 + (if .reload == null then []
    else .reload | check_object({at: "time", ok: "boolean",
      detail: "string"}; ".reload") end)
++ (.fallback | check_object({enabled: "boolean", active: "boolean",
+    since: "time|null", why: "string|null", source: "string|null",
+    activations: "integer", dead_air_s: "number"}; ".fallback"))
++ (if .fallback.active == true and .state != "fallback" and .state != "off_air"
+   then [".state: \(.state) while fallback.active"] else [] end)
 + (if .programme_error == null then []
    else .programme_error | check_object({at: "time",
      segment: "string|null", text: "string"}; ".programme_error") end)

@@ -140,6 +140,39 @@ test_poll_icecast(void **state)
 	    "duration (like 500ms, 10s, 5m, 1h30m) or off");
 }
 
+/* [status] listen_urls: a list of http(s) listener URLs with a mount. */
+static void
+test_listen_urls(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
+		      "[status]\nlisten_urls = http://e1:8000/live.ogg, "
+		      "https://e2.example/live.ogg\n");
+	assert_int_equal(cfg->status.listen_urls.n, 2);
+	assert_string_equal(
+	    cfg->status.listen_urls.item[0], "http://e1:8000/live.ogg");
+	assert_string_equal(
+	    cfg->status.listen_urls.item[1], "https://e2.example/live.ogg");
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_int_equal(cfg->status.listen_urls.n, 0);
+	config_free(cfg);
+	expect_error(
+	    "[input]\ntype = tone\n" GOOD_OUTPUT
+	    "[status]\nlisten_urls = http://e1/live.ogg, e2/live.ogg\n",
+	    "bad.conf:9: [status] listen_urls: \"e2/live.ogg\" is not an "
+	    "http:// or https:// URL");
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "[status]\nlisten_urls = http://e1:8000\n",
+	    "bad.conf:9: [status] listen_urls: \"http://e1:8000\" has no "
+	    "mount path");
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "[status]\nlisten_urls = http://admin:pw@e1/live.ogg\n",
+	    "must not hold credentials");
+}
+
 static void
 test_full(void **state)
 {
@@ -288,7 +321,67 @@ static const struct bad_case bad_cases[] = {
 	  "h\nreconnect_min = 1m\nreconnect_max = 10s\n",
 	    "bad.conf:6: [output main] reconnect_min: longer than "
 	    "reconnect_max" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback = maybe\n",
+	    "bad.conf:8: [output main] listenback: \"maybe\"" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT
+	  "listenback_url = ftp://x/live.ogg\n",
+	    "bad.conf:8: [output main] listenback_url: \"ftp://x/live.ogg\" "
+	    "must be an http:// or https:// URL" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
+	    "bad.conf:8: [output main] listenback_timeout:" },
+	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
+	  "ogg\nlistenback = yes\n",
+	    "bad.conf:6: [output arch] listenback: only for type = icecast" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 3s\n"
+	  "source = file\n",
+	    "bad.conf:10: [fallback] path: missing (source = file needs a "
+	    "path)" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\n"
+	  "on_restore = /bin/notify 'restored\n",
+	    "bad.conf:9: [fallback] on_restore: unterminated ' quote" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 0.1s\n",
+	    "bad.conf:9: [fallback] after: \"0.1s\" is out of range "
+	    "(0.5s..3600s)" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nsource = jingle\n",
+	    "bad.conf:9: [fallback] source: \"jingle\" is not one of "
+	    "playlist|file|tone|silence" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nrestore_afte = 2s\n",
+	    "bad.conf:9: [fallback] restore_afte: unknown key (did you mean "
+	    "restore_after?)" },
 };
+
+/* [fallback]: absent means off; present, its defaults, the threshold
+ * following [input], the path relative to the config file. */
+static void
+test_fallback(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_false(cfg->fallback.enabled);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nsilence_threshold_dbfs = -40\n"
+	    GOOD_OUTPUT "[fallback]\n");
+	assert_true(cfg->fallback.enabled);
+	assert_int_equal(cfg->fallback.line, 9);
+	assert_float_equal(cfg->fallback.threshold_dbfs, -40.0, 1e-9);
+	assert_int_equal(cfg->fallback.after_ns, 10 * NS_PER_SEC);
+	assert_int_equal(cfg->fallback.restore_after_ns, 2 * NS_PER_SEC);
+	assert_int_equal(cfg->fallback.hook_timeout_ns, 10 * NS_PER_SEC);
+	assert_int_equal(cfg->fallback.source, FALLBACK_SILENCE);
+	assert_null(cfg->fallback.on_dead_air);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
+	    "[fallback]\nthreshold_dbfs = -60\nsource = playlist\n"
+	    "path = filler\non_dead_air = a \"b c\"\n");
+	assert_float_equal(cfg->fallback.threshold_dbfs, -60.0, 1e-9);
+	assert_int_equal(cfg->fallback.source, FALLBACK_PLAYLIST);
+	assert_non_null(strstr(cfg->fallback.path, "/filler"));
+	assert_true(cfg->fallback.path[0] == '/');
+	assert_string_equal(cfg->fallback.on_dead_air, "a \"b c\"");
+	config_free(cfg);
+}
 
 static void
 test_errors(void **state)
@@ -561,6 +654,8 @@ main(void)
 		cmocka_unit_test(test_output_same),
 		cmocka_unit_test(test_output_url),
 		cmocka_unit_test(test_docs_list_every_key),
+		cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_listen_urls),
 	};
 	int rc;
 

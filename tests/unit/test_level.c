@@ -2,7 +2,9 @@
 /*
  * Unit tests for level.c: block length and the block-finished return, a
  * sine at -6 dBFS (peak -6, RMS -9), digital silence, the silence counter
- * and its reset, chunked feeding and non-finite samples.
+ * and its reset, chunked feeding and non-finite samples; the dead-air
+ * detector's hysteresis (speech pauses never start it nor end it early,
+ * a failed input starts it at once) and level_rms_dbfs().
  *
  * Threads: single-threaded.
  */
@@ -195,6 +197,132 @@ test_non_finite_samples_do_not_poison(void **state)
 	free(buf);
 }
 
+/* Blocks of 2048 frames, as the engine renders them. */
+#define BLOCK 2048
+
+static enum level_dead_air_verdict
+feed_blocks(struct level_dead_air *d, int n_blocks, bool quiet, bool good,
+    bool down, int *at_block)
+{
+	enum level_dead_air_verdict v = LEVEL_DEAD_AIR_KEEP;
+	int i;
+
+	*at_block = -1;
+	for (i = 0; i < n_blocks; i++) {
+		v = level_dead_air_feed(d, quiet, good, down, BLOCK);
+		if (v != LEVEL_DEAD_AIR_KEEP) {
+			*at_block = i;
+			return v;
+		}
+	}
+	return v;
+}
+
+/* Silence for `after` starts it exactly when the span is reached, with the
+ * lead-in readable; good live audio for `restore_after` ends it. */
+static void
+test_dead_air_starts_after_and_restores(void **state)
+{
+	struct level_dead_air d;
+	int at;
+
+	(void)state;
+	level_dead_air_init(&d, 10 * BLOCK, 4 * BLOCK);
+	assert_int_equal(
+	    feed_blocks(&d, 9, true, false, false, &at), LEVEL_DEAD_AIR_KEEP);
+	assert_int_equal(level_dead_air_feed(&d, true, false, false, BLOCK),
+	    LEVEL_DEAD_AIR_START);
+	assert_true(d.active);
+	assert_int_equal(d.quiet_frames, 10 * BLOCK);
+	/* Still silent: stays. */
+	assert_int_equal(
+	    feed_blocks(&d, 100, true, false, false, &at), LEVEL_DEAD_AIR_KEEP);
+	assert_int_equal(feed_blocks(&d, 10, false, true, false, &at),
+	    LEVEL_DEAD_AIR_RESTORE);
+	assert_int_equal(at, 3);
+	assert_false(d.active);
+}
+
+/* Speech: 8 blocks of voice, 9 of pause, over and over; with after = 10
+ * blocks it never starts. */
+static void
+test_dead_air_speech_pauses_never_start(void **state)
+{
+	struct level_dead_air d;
+	int i, at;
+
+	(void)state;
+	level_dead_air_init(&d, 10 * BLOCK, 4 * BLOCK);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(feed_blocks(&d, 8, false, true, false, &at),
+		    LEVEL_DEAD_AIR_KEEP);
+		assert_int_equal(feed_blocks(&d, 9, true, false, false, &at),
+		    LEVEL_DEAD_AIR_KEEP);
+	}
+	assert_false(d.active);
+}
+
+/* Active: speech with pauses shorter than restore_after never brings live
+ * back (every pause starts the count over); sustained audio does. */
+static void
+test_dead_air_restore_needs_sustained_audio(void **state)
+{
+	struct level_dead_air d;
+	int i, at;
+
+	(void)state;
+	level_dead_air_init(&d, 4 * BLOCK, 6 * BLOCK);
+	assert_int_equal(
+	    feed_blocks(&d, 4, true, false, false, &at), LEVEL_DEAD_AIR_START);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(feed_blocks(&d, 5, false, true, false, &at),
+		    LEVEL_DEAD_AIR_KEEP);
+		assert_int_equal(feed_blocks(&d, 1, false, false, false, &at),
+		    LEVEL_DEAD_AIR_KEEP);
+	}
+	assert_true(d.active);
+	assert_int_equal(feed_blocks(&d, 6, false, true, false, &at),
+	    LEVEL_DEAD_AIR_RESTORE);
+	assert_int_equal(at, 5);
+}
+
+/* A failed input starts it at the first block, loud or not; while the
+ * input stays down the live audio does not count as good. */
+static void
+test_dead_air_input_down_starts_at_once(void **state)
+{
+	struct level_dead_air d;
+	int at;
+
+	(void)state;
+	level_dead_air_init(&d, 100 * BLOCK, 2 * BLOCK);
+	assert_int_equal(level_dead_air_feed(&d, false, false, true, BLOCK),
+	    LEVEL_DEAD_AIR_START);
+	assert_int_equal(
+	    feed_blocks(&d, 50, false, false, true, &at), LEVEL_DEAD_AIR_KEEP);
+	assert_int_equal(feed_blocks(&d, 2, false, true, false, &at),
+	    LEVEL_DEAD_AIR_RESTORE);
+	/* Going active by another path restarts the counts. */
+	level_dead_air_set_active(&d, true);
+	assert_int_equal(d.good_frames, 0);
+	assert_int_equal(level_dead_air_feed(&d, false, true, false, BLOCK),
+	    LEVEL_DEAD_AIR_KEEP);
+}
+
+/* level_rms_dbfs: a -6 dBFS sine reads -9 dBFS RMS; silence the floor. */
+static void
+test_rms_dbfs(void **state)
+{
+	float *buf = alloc_frames(4800);
+	size_t phase = 0;
+
+	(void)state;
+	assert_true(level_rms_dbfs(buf, 4800, CHANNELS) <= -120.0);
+	make_sine(buf, 4800, 1000.0, -6.0, &phase);
+	assert_float_equal(level_rms_dbfs(buf, 4800, CHANNELS), -9.03, 0.05);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -205,6 +333,11 @@ main(void)
 		cmocka_unit_test(test_digital_silence),
 		cmocka_unit_test(test_silence_counter_resets_and_counts_again),
 		cmocka_unit_test(test_non_finite_samples_do_not_poison),
+		cmocka_unit_test(test_dead_air_starts_after_and_restores),
+		cmocka_unit_test(test_dead_air_speech_pauses_never_start),
+		cmocka_unit_test(test_dead_air_restore_needs_sustained_audio),
+		cmocka_unit_test(test_dead_air_input_down_starts_at_once),
+		cmocka_unit_test(test_rms_dbfs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

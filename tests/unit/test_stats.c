@@ -9,9 +9,85 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "stats.h"
+
+/* The audience adds the edges' listeners to the primary's, less the one
+ * relay connection each edge that lists the mount holds on the primary. */
+static void
+test_listeners_across_edges(void **state)
+{
+	static char enc_name[] = "main", out_name[] = "main",
+		    host[] = "127.0.0.1", mount[] = "/live.ogg",
+		    station[] = "x", empty[] = "",
+		    u1[] = "http://e1:8000/live.ogg",
+		    u2[] = "http://e2:8000/live.ogg",
+		    u3[] = "http://e2:8000/other.ogg";
+	struct stats_snapshot *snap = calloc(1, sizeof(*snap));
+	struct config cfg;
+	int id;
+
+	(void)state;
+	assert_non_null(snap);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.station.name = station;
+	cfg.station.description = empty;
+	cfg.station.url = empty;
+	cfg.n_encodings = 1;
+	cfg.encodings[0].name = enc_name;
+	cfg.n_outputs = 1;
+	cfg.outputs[0].name = out_name;
+	cfg.outputs[0].type = OUTPUT_ICECAST;
+	cfg.outputs[0].host = host;
+	cfg.outputs[0].mount = mount;
+	cfg.status.listen_urls.item[0] = u1;
+	cfg.status.listen_urls.item[1] = u2;
+	cfg.status.listen_urls.item[2] = u3;
+	cfg.status.listen_urls.n = 3;
+	stats_configure(&cfg);
+	id = stats_output_register(&cfg, &cfg.outputs[0]);
+	assert_true(id >= 0);
+	stats_output_set_server(id, true, true, 3, NULL);
+
+	/* Not polled yet: the primary's count alone. */
+	stats_snapshot(snap);
+	assert_int_equal(snap->n_edges, 3);
+	assert_string_equal(snap->edges[1].mount, "/live.ogg");
+	assert_int_equal(snap->edges[0].listeners, -1);
+	assert_int_equal(snap->outputs[0].edge_listeners, -1);
+	assert_int_equal(snap->listeners, 3);
+
+	/* 3 on the primary = 2 edges + 1 listener; 1 + 2 on the edges; 4 on
+	 * a mount no output streams. */
+	stats_edge_set(u1, true, true, 1);
+	stats_edge_set(u2, true, true, 2);
+	stats_edge_set(u3, true, true, 4);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].edge_listeners, 3);
+	assert_int_equal(snap->listeners, 1 + 3 + 4);
+
+	/* Edge 1 down: unknown, no relay connection to take off. */
+	stats_edge_set(u1, false, false, 7);
+	stats_output_set_server(id, true, true, 2, NULL);
+	stats_snapshot(snap);
+	assert_false(snap->edges[0].reachable);
+	assert_int_equal(snap->edges[0].listeners, -1);
+	assert_int_equal(snap->outputs[0].edge_listeners, 2);
+	assert_int_equal(snap->listeners, 1 + 2 + 4);
+
+	/* A reload that keeps a URL keeps its last poll. */
+	cfg.status.listen_urls.item[0] = u2;
+	cfg.status.listen_urls.n = 1;
+	stats_configure(&cfg);
+	stats_snapshot(snap);
+	assert_int_equal(snap->n_edges, 1);
+	assert_int_equal(snap->edges[0].listeners, 2);
+	assert_int_equal(snap->listeners, 1 + 2);
+	stats_output_unregister(id);
+	free(snap);
+}
 
 static void
 test_programme_parts_are_separate(void **state)
@@ -62,7 +138,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_programme_parts_are_separate),
+	    cmocka_unit_test(test_programme_parts_are_separate),
+	    cmocka_unit_test(test_listeners_across_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -245,6 +245,103 @@ test_on_air_rule(void **state)
 	assert_false(status_rules_on_air(&s, poll));
 }
 
+static const char *template_of(const char *path);
+
+/* With listen-back on, on_air means "listeners hear our audio". */
+static void
+test_on_air_listenback(void **state)
+{
+	struct stats_snapshot s;
+	int64_t poll = settings.poll_icecast_ns;
+	struct stats_listenback *lb;
+	char *json, *metrics, *html;
+
+	(void)state;
+	fake_snapshot(&s);
+	assert_false(status_rules_listenback(&s));
+	lb = &s.outputs[0].listenback;
+	lb->state = LISTENBACK_CONNECTING;
+	lb->lag_ms = -1;
+	assert_true(status_rules_listenback(&s));
+	/* The source side looks perfect, but nobody has heard us yet. */
+	assert_false(status_rules_on_air(&s, poll));
+	lb->state = LISTENBACK_OK;
+	assert_true(status_rules_on_air(&s, poll));
+	/* Listeners hear us even while the poller has not listed it. */
+	s.outputs[0].mount_listed = false;
+	assert_true(status_rules_on_air(&s, poll));
+	lb->state = LISTENBACK_NO_AUDIO;
+	assert_false(status_rules_on_air(&s, poll));
+	assert_true(stats_listenback_flagged(lb));
+	lb->state = LISTENBACK_FOREIGN;
+	assert_false(status_rules_on_air(&s, poll));
+	assert_true(stats_listenback_flagged(lb));
+	lb->state = LISTENBACK_SILENT;
+	assert_false(status_rules_on_air(&s, poll));
+	assert_true(stats_listenback_flagged(lb));
+	assert_string_equal(status_rules_state_name(&s, false), "off_air");
+	/* One mount heard is enough; off-air programme stays off air. */
+	s.outputs[1].listenback.state = LISTENBACK_OK;
+	assert_true(status_rules_on_air(&s, poll));
+	s.programme.state = PROGRAMME_OFF_AIR;
+	assert_false(status_rules_on_air(&s, poll));
+
+	fake_snapshot(&s);
+	lb = &s.outputs[0].listenback;
+	lb->state = LISTENBACK_SILENT;
+	lb->audio = true;
+	lb->ours = true;
+	lb->silent_s = 7.25;
+	lb->rms_dbfs = -200;
+	lb->peak_dbfs = -61.04;
+	lb->lag_ms = 812;
+	lb->connects = 3;
+	util_strlcpy(
+	    lb->url, "http://127.0.0.1:8000/live.ogg", sizeof(lb->url));
+	json = status_json(&s, &settings, false);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"on_air\":false"));
+	assert_non_null(strstr(json, "\"on_air_rule\":\"listenback\""));
+	assert_non_null(strstr(
+	    json, "\"listenback\":{\"state\":\"silent\",\"flagged\":true"));
+	assert_non_null(strstr(json, "\"silent_s\":7.3"));
+	assert_non_null(strstr(json, "\"rms_dbfs\":-120"));
+	assert_non_null(strstr(json, "\"lag_ms\":812"));
+	/* The outputs without listen-back say null. */
+	assert_non_null(strstr(json, "\"listenback\":null"));
+	free(json);
+	metrics = status_metrics(&s, &settings);
+	assert_non_null(metrics);
+	assert_non_null(strstr(metrics, "relay_on_air 0\n"));
+	assert_non_null(
+	    strstr(metrics, "relay_listenback_flagged{output=\"main\"} 1\n"));
+	assert_non_null(
+	    strstr(metrics, "relay_listenback_audio{output=\"main\"} 1\n"));
+	assert_non_null(strstr(
+	    metrics, "relay_listenback_lag_seconds{output=\"main\"} 0.812\n"));
+	assert_non_null(strstr(
+	    metrics, "relay_listenback_rms_dbfs{output=\"main\"} -120\n"));
+	/* No sample for outputs without listen-back (that output has one
+	 * in the other families). */
+	assert_non_null(
+	    strstr(metrics, "relay_output_connected{output=\"mo\\\"bile\"}"));
+	assert_null(
+	    strstr(metrics, "relay_listenback_audio{output=\"mo\\\"bile\"}"));
+	free(metrics);
+
+	/* The page's operator notes say it, with the other mount heard. */
+	s.outputs[1].listenback.state = LISTENBACK_OK;
+	s.outputs[1].listenback.lag_ms = 640;
+	s.outputs[1].listenback.rms_dbfs = -14.6;
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "main: listeners hear SILENCE (7 s); "
+				     "mo&quot;bile: heard (lag 640 ms, "
+				     "RMS -15 dBFS)"));
+	assert_null(strstr(html, "id=\"ops\" class=\"ops\" hidden"));
+	free(html);
+}
+
 static void
 test_health(void **state)
 {
@@ -1114,6 +1211,66 @@ test_page_csp(void **state)
 	assert_non_null(strstr(csp, "; media-src 'none'; "));
 }
 
+/* [status] listen_urls: the edges' origins join media-src, each once, and
+ * an origin that is the start of another one still gets in. */
+static void
+test_page_csp_edges(void **state)
+{
+	struct stats_snapshot s;
+	char csp[4096];
+
+	(void)state;
+	fake_snapshot(&s);
+	util_strlcpy(s.edges[0].url, "http://127.0.0.1:800/live.ogg",
+	    sizeof(s.edges[0].url));
+	util_strlcpy(s.edges[1].url, "https://edge.example/live.ogg",
+	    sizeof(s.edges[1].url));
+	util_strlcpy(s.edges[2].url, "https://edge.example/mobile.ogg",
+	    sizeof(s.edges[2].url));
+	s.n_edges = 3;
+	status_page_csp(&s, &settings, false, csp, sizeof(csp));
+	assert_non_null(strstr(csp,
+	    "; media-src http://127.0.0.1:8000 http://127.0.0.1:800 "
+	    "https://edge.example; "));
+}
+
+/* With edges the page's stream is the first edge, every edge is offered
+ * to the script (data-edges) and linked. */
+static void
+test_page_edges(void **state)
+{
+	struct stats_snapshot s;
+	char *html;
+
+	(void)state;
+	fake_snapshot(&s);
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(strstr(html, "data-edges=\"\""));
+	assert_non_null(
+	    strstr(html, "<span id=\"edges\" class=\"edges\" hidden>"));
+	free(html);
+
+	util_strlcpy(s.edges[0].url, "https://e1.example/live.ogg?a&b",
+	    sizeof(s.edges[0].url));
+	util_strlcpy(s.edges[1].url, "https://e2.example/live.ogg",
+	    sizeof(s.edges[1].url));
+	s.n_edges = 2;
+	html = status_page_render(template_of("/index.html"), &s, &settings);
+	assert_non_null(html);
+	assert_non_null(
+	    strstr(html, "src=\"https://e1.example/live.ogg?a&amp;b\" "
+			 "data-main=\"https://e1.example/live.ogg?a&amp;b\""));
+	assert_non_null(
+	    strstr(html, "data-edges=\"https://e1.example/live.ogg?a&amp;b "
+			 "https://e2.example/live.ogg\""));
+	assert_non_null(strstr(html,
+	    "<span id=\"edges\" class=\"edges\" >Servers: <a "
+	    "href=\"https://e1.example/live.ogg?a&amp;b\">server 1</a> · <a "
+	    "href=\"https://e2.example/live.ogg\">server 2</a> ·</span>"));
+	free(html);
+}
+
 /* ---- The bearer token. ---- */
 
 #define TOKEN "s3cret-token-0123456789"
@@ -1764,6 +1921,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_html_escape),
 	    cmocka_unit_test(test_on_air_rule),
+	    cmocka_unit_test(test_on_air_listenback),
 	    cmocka_unit_test(test_health),
 	    cmocka_unit_test(test_output_url),
 	    cmocka_unit_test(test_json_schema),
@@ -1776,6 +1934,8 @@ main(void)
 	    cmocka_unit_test(test_truth_page),
 	    cmocka_unit_test(test_render_page),
 	    cmocka_unit_test(test_page_csp),
+	    cmocka_unit_test(test_page_csp_edges),
+	    cmocka_unit_test(test_page_edges),
 	    cmocka_unit_test(test_server),
 	    cmocka_unit_test(test_token_equal),
 	    cmocka_unit_test(test_auth_check),

@@ -8,7 +8,9 @@
  * frame and ends at exactly its end; crossfades follow the linear ramp;
  * skip, a source that runs dry and a late item go back to live and are
  * reported; a full queue refuses; the live title reaches the tags only
- * while live is on air.
+ * while live is on air; dead air: a silent segment and a failed input
+ * put the filler on air (events, stats), a loud live input brings live
+ * back after restore_after, a silent one never does.
  *
  * Threads: the test thread renders and polls; each source has its feeder.
  */
@@ -488,6 +490,203 @@ test_start_grace(void **state)
 	close(fd);
 }
 
+static void
+enable_fallback(struct harness *h)
+{
+	struct engine_fallback f = {
+	    .enabled = true,
+	    .threshold_dbfs = -50.0,
+	    .after_ns = NS_PER_SEC / 2,	       /* 24000 frames */
+	    .restore_after_ns = NS_PER_SEC / 10, /* 4800 frames */
+	};
+	struct engine_item it;
+
+	switcher_set_fallback(h->sw, &f);
+	memset(&it, 0, sizeof(it));
+	util_strlcpy(it.title, "Filler", sizeof(it.title));
+	util_strlcpy(it.source_kind, "tone", sizeof(it.source_kind));
+	it.src = open_tone();
+	switcher_set_filler(h->sw, &it);
+	assert_false(switcher_filler_wanted(h->sw));
+}
+
+/* Renders until the filler is on air; returns the blocks it took. */
+static int
+render_until_fallback(struct harness *h, int max_blocks)
+{
+	struct stats_programme p;
+	int i;
+
+	for (i = 0; i < max_blocks; i++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state == PROGRAMME_FALLBACK)
+			return i + 1;
+	}
+	return -1;
+}
+
+static void
+test_fallback_silent_segment_and_restore(void **state)
+{
+	struct harness *h = *state;
+	struct engine_fallback_event fev;
+	struct engine_event ev;
+	struct engine_item it;
+	struct stats_programme p;
+	int blocks, i;
+
+	enable_fallback(h);
+	render(h);
+	item(&it, "quiet", open_silence(), wall_at(BLOCK), 0, 0);
+	it.duration_ns = 3600 * NS_PER_SEC;
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_int_equal(ev.what, ENGINE_EVENT_STARTED);
+	/* Silent for 0.5 s (23.4 blocks): the filler, not before. */
+	blocks = render_until_fallback(h, 40);
+	assert_true(blocks >= 23 && blocks <= 25);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "quiet");
+	assert_int_equal(ev.what, ENGINE_EVENT_FAILED);
+	assert_true(ev.to_filler);
+	assert_non_null(strstr(ev.detail, "segment quiet stayed below -50"));
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_true(fev.active);
+	assert_non_null(strstr(fev.why, "segment quiet stayed below -50"));
+	assert_true(fev.lead_in_s >= 0.5 && fev.lead_in_s < 0.6);
+	stats_programme_get(&p);
+	assert_string_equal(p.title, "Filler");
+	assert_string_equal(h->title, "Filler");
+	/* The waiting filler was used: the main thread must arm another. */
+	assert_true(switcher_filler_wanted(h->sw));
+	/* The live input (0.5) is loud: live returns after 0.1 s (4.7
+	 * blocks), crossfade-free here (fade 0). */
+	for (i = 0; i < 10; i++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state == PROGRAMME_LIVE)
+			break;
+	}
+	assert_true(i >= 3 && i <= 6);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_false(fev.active);
+	assert_non_null(strstr(fev.why, "the live input stayed at or above"));
+	render(h);
+	assert_frames(h, 0, BLOCK, LIVE);
+	assert_string_equal(h->title, "Live show");
+	/* Only the segment's events: none for the filler itself. */
+	assert_int_equal(switcher_poll(h->sw, &ev), 0);
+}
+
+/* A segment whose source fails while the live input has been silent for
+ * `after` (a studio muted under a bulletin) hands over to the filler at
+ * once, not to silent live. */
+static void
+test_fallback_failed_segment_over_silent_live(void **state)
+{
+	struct harness *h = *state;
+	char path[] = "/tmp/test_switcher.XXXXXX";
+	size_t n = 28800, i; /* 0.6 s */
+	float *frames = calloc(n * CH, sizeof(float));
+	struct engine_fallback_event fev;
+	struct engine_item it;
+	struct engine_event ev;
+	struct stats_programme p;
+	struct source_spec spec = {
+	    .name = "short", .kind = SCHEDULE_SOURCE_FILE};
+	SF_INFO info = {.samplerate = RATE,
+	    .channels = CH,
+	    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *sf;
+	int fd, b;
+
+	assert_non_null(frames);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	assert_non_null(sf);
+	for (i = 0; i < n * CH; i++)
+		frames[i] = 0.25f;
+	assert_int_equal(sf_writef_float(sf, frames, (sf_count_t)n), n);
+	sf_close(sf);
+	free(frames);
+	spec.path = path;
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = 0.0f;
+
+	enable_fallback(h);
+	render(h);
+	item(&it, "short", open_source(&spec, n), wall_at(BLOCK + 300), 0, 0);
+	it.duration_ns = 3600 * NS_PER_SEC;
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	unlink(path);
+	/* The segment is loud: no dead air while it plays (28 blocks). */
+	for (b = 0; b < 40; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state != PROGRAMME_SEGMENT)
+			break;
+	}
+	assert_true(b >= 27 && b <= 29);
+	assert_int_equal(p.state, PROGRAMME_FALLBACK);
+	expect_event(h, "short", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_int_equal(ev.what, ENGINE_EVENT_FAILED);
+	assert_true(ev.to_filler);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_true(fev.active);
+	assert_non_null(strstr(fev.why, "segment short failed ("));
+	assert_non_null(strstr(fev.why, "the live input is silent"));
+}
+
+static void
+test_fallback_input_down_and_silent_live(void **state)
+{
+	struct harness *h = *state;
+	struct engine_fallback_event fev;
+	size_t i;
+	int b;
+
+	enable_fallback(h);
+	render(h);
+	switcher_set_input_down(h->sw, true, "stdin input: stdin closed");
+	assert_int_equal(render_until_fallback(h, 3), 1);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_true(fev.active);
+	assert_string_equal(fev.why, "stdin input: stdin closed");
+	/* The filler (a -6 dBFS tone) is what goes out now. */
+	render(h);
+	for (i = 0; i < BLOCK * CH && h->out[i] == 0.0f; i++)
+		;
+	assert_true(i < BLOCK * CH);
+	assert_true(h->out[BLOCK] != LIVE);
+	/* Loud frames while the input is down do not count; neither does a
+	 * silent input once it is back. */
+	for (b = 0; b < 20; b++)
+		render(h);
+	switcher_set_input_down(h->sw, false, NULL);
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = 0.0f;
+	for (b = 0; b < 20; b++)
+		render(h);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 0);
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = LIVE;
+	for (b = 0; b < 6; b++)
+		render(h);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_false(fev.active);
+	/* Turned off: nothing happens however silent it gets. */
+	switcher_set_fallback(h->sw, &(struct engine_fallback){0});
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = 0.0f;
+	for (b = 0; b < 40; b++)
+		render(h);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 0);
+}
+
 int
 main(void)
 {
@@ -506,6 +705,12 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_live_title_only_while_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_fallback_silent_segment_and_restore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_fallback_input_down_and_silent_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_fallback_failed_segment_over_silent_live, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

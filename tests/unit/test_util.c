@@ -5,6 +5,7 @@
  *
  * Threads: the main thread only.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,44 @@ test_http_url_rest(void **state)
 	assert_null(util_http_url_rest("ftp://radio.example/"));
 	assert_null(util_http_url_rest("http:/radio.example/"));
 	assert_null(util_http_url_rest(""));
+}
+
+/* [status] listen_urls items: http(s)://host[:port]/mount, nothing else. */
+static void
+test_http_url_parse(void **state)
+{
+	char host[64];
+	const char *path, *why;
+	bool tls;
+	int port;
+
+	(void)state;
+	assert_int_equal(
+	    util_http_url_parse("http://edge1.example:8001/live.ogg", host,
+		sizeof(host), &port, &tls, &path, &why),
+	    0);
+	assert_string_equal(host, "edge1.example");
+	assert_int_equal(port, 8001);
+	assert_false(tls);
+	assert_string_equal(path, "/live.ogg");
+	assert_int_equal(util_http_url_parse("https://[2001:db8::7]/a", host,
+			     sizeof(host), &port, &tls, &path, &why),
+	    0);
+	assert_string_equal(host, "2001:db8::7");
+	assert_int_equal(port, 443);
+	assert_true(tls);
+	assert_string_equal(path, "/a");
+	static const char *const bad[] = {"ftp://e/a", "http:///a",
+	    "http://e:0/a", "http://e:70000/a", "http://e:x/a", "http://e",
+	    "http://e/", "http://u:p@e/a", "http://e/a?x=1", "http://e/a#f",
+	    "http://e/a b", "http://[::1/a", "http://e:8000"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(util_http_url_parse(bad[i], host, sizeof(host),
+				     &port, &tls, &path, &why),
+		    -EINVAL);
+		assert_non_null(why);
+	}
 }
 
 /* Times are rounded, not truncated: 04:59:59.9996 shows as 05:00:00. */
@@ -110,6 +149,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_url_rest),
+	    cmocka_unit_test(test_http_url_parse),
 	    cmocka_unit_test(test_format_rounds),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_parse_duration),

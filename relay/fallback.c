@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Dead air, the main thread's part: settings to the engine, the filler
+ * armed ahead, the input's state forwarded, log lines and hooks. See
+ * fallback.h.
+ *
+ * DESIGN
+ * The engine switches within a block, so the filler must already be open
+ * and decoding when dead air comes: a source is armed at start and again
+ * as soon as the engine takes one. A filler that cannot be opened (file
+ * missing) is logged once per reason and replaced by digital silence, so
+ * the fallback still shows and its hooks still run; the real filler is
+ * tried again every FILLER_RETRY_NS.
+ *
+ * Threads: main thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fallback.h"
+#include "hook.h"
+#include "log.h"
+#include "source.h"
+#include "stats.h"
+#include "switcher.h"
+
+#define MOD "fallback"
+#define FILLER_RETRY_NS (30 * NS_PER_SEC)
+#define FB_TEXT 1024
+
+struct fallback {
+	bool enabled;
+	enum fallback_source source;
+	char path[FB_TEXT];
+	char title[STATS_TEXT];
+	char artist[STATS_TEXT];
+	char on_dead_air[FB_TEXT]; /* "" : none */
+	char on_restore[FB_TEXT];
+	int64_t hook_timeout_ns;
+	char station[STATS_TEXT];
+	char last_open_error[512]; /* logged once per reason */
+	int64_t retry_at_mono_ns;  /* armed with silence: try again then */
+	bool armed_silence;	   /* the waiting filler is the stand-in */
+	int64_t since_wall_ns;	   /* the filler went on air (0: off) */
+	struct hook_runner *hooks; /* NULL until the first hook runs */
+};
+
+static enum schedule_source
+schedule_kind(enum fallback_source s)
+{
+	switch (s) {
+	case FALLBACK_PLAYLIST:
+		return SCHEDULE_SOURCE_PLAYLIST;
+	case FALLBACK_FILE:
+		return SCHEDULE_SOURCE_FILE;
+	case FALLBACK_TONE:
+		return SCHEDULE_SOURCE_TONE;
+	case FALLBACK_SILENCE:
+		break;
+	}
+	return SCHEDULE_SOURCE_SILENCE;
+}
+
+struct fallback *
+fallback_new(void)
+{
+	struct fallback *fb = calloc(1, sizeof(*fb));
+
+	if (fb == NULL)
+		return NULL;
+	return fb;
+}
+
+void
+fallback_free(struct fallback *fb)
+{
+	if (fb == NULL)
+		return;
+	hook_runner_free(fb->hooks);
+	free(fb);
+}
+
+static void arm(struct fallback *fb, struct engine *e);
+
+static void
+copy_or_empty(char *dst, size_t len, const char *src)
+{
+	util_strlcpy(dst, src != NULL ? src : "", len);
+}
+
+void
+fallback_configure(
+    struct fallback *fb, const struct config *cfg, struct engine *e)
+{
+	const struct fallback_config *c = &cfg->fallback;
+	struct engine_fallback ef = {
+	    .enabled = c->enabled,
+	    .threshold_dbfs = c->threshold_dbfs,
+	    .after_ns = c->after_ns,
+	    .restore_after_ns = c->restore_after_ns,
+	};
+	char path[FB_TEXT], title[STATS_TEXT], artist[STATS_TEXT];
+	bool filler_changed;
+
+	copy_or_empty(path, sizeof(path), c->path);
+	util_sanitize_text(title, sizeof(title),
+	    c->title != NULL && c->title[0] != '\0' ? c->title
+						    : cfg->station.name);
+	util_sanitize_text(
+	    artist, sizeof(artist), c->artist != NULL ? c->artist : "");
+	filler_changed = fb->enabled != c->enabled || fb->source != c->source ||
+			 strcmp(fb->path, path) != 0 ||
+			 strcmp(fb->title, title) != 0 ||
+			 strcmp(fb->artist, artist) != 0;
+	fb->enabled = c->enabled;
+	fb->source = c->source;
+	util_strlcpy(fb->path, path, sizeof(fb->path));
+	util_strlcpy(fb->title, title, sizeof(fb->title));
+	util_strlcpy(fb->artist, artist, sizeof(fb->artist));
+	copy_or_empty(fb->on_dead_air, sizeof(fb->on_dead_air), c->on_dead_air);
+	copy_or_empty(fb->on_restore, sizeof(fb->on_restore), c->on_restore);
+	fb->hook_timeout_ns = c->hook_timeout_ns;
+	copy_or_empty(fb->station, sizeof(fb->station), cfg->station.name);
+	stats_fallback_configure(c->enabled, fallback_source_name(c->source));
+	engine_set_fallback(e, &ef);
+	if (filler_changed) {
+		/* Re-armed at the next tick with the new settings. */
+		fb->last_open_error[0] = '\0';
+		fb->retry_at_mono_ns = 0;
+		fb->armed_silence = false;
+		if (c->enabled)
+			arm(fb, e);
+	}
+}
+
+/* Opens the configured filler, or silence in its place; hands it to the
+ * engine. */
+static void
+arm(struct fallback *fb, struct engine *e)
+{
+	struct engine_item it;
+	struct source_spec spec;
+	char err[512], shown[512];
+
+	memset(&it, 0, sizeof(it));
+	memset(&spec, 0, sizeof(spec));
+	spec.name = "fallback";
+	spec.kind = schedule_kind(fb->source);
+	spec.path = fb->path[0] != '\0' ? fb->path : NULL;
+	spec.order = SCHEDULE_ORDER_SEQUENTIAL;
+	spec.frequency_hz = 440.0;
+	spec.level_dbfs = -18.0;
+	err[0] = '\0';
+	it.src = source_open(
+	    &spec, engine_rate_hz(e), engine_channels(e), err, sizeof(err));
+	fb->armed_silence = false;
+	if (it.src == NULL) {
+		if (strcmp(err, fb->last_open_error) != 0) {
+			log_escape(shown, sizeof(shown), err);
+			log_err(MOD,
+			    "[fallback] %s %s: cannot open: %s; digital "
+			    "silence stands in, retry in %d s",
+			    fallback_source_name(fb->source), fb->path, shown,
+			    (int)(FILLER_RETRY_NS / NS_PER_SEC));
+			util_strlcpy(fb->last_open_error, err,
+			    sizeof(fb->last_open_error));
+		}
+		spec.kind = SCHEDULE_SOURCE_SILENCE;
+		spec.path = NULL;
+		it.src = source_open(&spec, engine_rate_hz(e),
+		    engine_channels(e), err, sizeof(err));
+		fb->armed_silence = true;
+		fb->retry_at_mono_ns = util_now_mono_ns() + FILLER_RETRY_NS;
+	} else if (fb->last_open_error[0] != '\0') {
+		log_info(MOD, "[fallback] %s %s: opens again",
+		    fallback_source_name(fb->source), fb->path);
+		fb->last_open_error[0] = '\0';
+	}
+	util_strlcpy(it.segment, "", sizeof(it.segment));
+	util_strlcpy(it.title, fb->title, sizeof(it.title));
+	util_strlcpy(it.artist, fb->artist, sizeof(it.artist));
+	util_strlcpy(it.source_kind,
+	    fb->armed_silence ? "silence" : fallback_source_name(fb->source),
+	    sizeof(it.source_kind));
+	it.fade_ns = SWITCHER_FILLER_FADE_NS;
+	it.filler = true;
+	engine_set_filler(e, &it);
+}
+
+/* The operator's command for this change, with the event in its
+ * environment. */
+static void
+run_hook(struct fallback *fb, const struct engine_fallback_event *ev)
+{
+	const char *cmd = ev->active ? fb->on_dead_air : fb->on_restore;
+	const char *what = ev->active ? "on_dead_air" : "on_restore";
+	char env[4][STATS_TEXT + 32], iso[40], why[STATS_TEXT];
+	const char *envp[4];
+	size_t i;
+
+	if (cmd[0] == '\0')
+		return;
+	/* Its thread exists only once a hook has to run. */
+	if (fb->hooks == NULL && (fb->hooks = hook_runner_new()) == NULL) {
+		log_err(MOD, "%s: cannot start the hook thread; not run", what);
+		return;
+	}
+	util_sanitize_text(why, sizeof(why), ev->why);
+	snprintf(env[0], sizeof(env[0]), "RELAY_EVENT=%s",
+	    ev->active ? "dead_air" : "restore");
+	snprintf(env[1], sizeof(env[1]), "RELAY_SINCE=%s",
+	    util_format_iso8601(ev->active ? ev->at_wall_ns : fb->since_wall_ns,
+		false, iso, sizeof(iso)));
+	snprintf(env[2], sizeof(env[2]), "RELAY_REASON=%s", why);
+	snprintf(env[3], sizeof(env[3]), "RELAY_STATION=%s", fb->station);
+	for (i = 0; i < 4; i++)
+		envp[i] = env[i];
+	(void)hook_runner_run(
+	    fb->hooks, what, cmd, envp, 4, fb->hook_timeout_ns);
+}
+
+void
+fallback_tick(
+    struct fallback *fb, struct engine *e, bool input_down, const char *why)
+{
+	struct engine_fallback_event ev;
+	char shown[512];
+
+	engine_set_input_down(e, input_down, why);
+	if (fb->enabled && fb->armed_silence &&
+	    util_now_mono_ns() >= fb->retry_at_mono_ns)
+		arm(fb, e); /* the real filler may open now */
+	else if (engine_filler_wanted(e))
+		arm(fb, e);
+	while (engine_poll_fallback(e, &ev) == 1) {
+		log_escape(shown, sizeof(shown), ev.why);
+		if (ev.active) {
+			fb->since_wall_ns = ev.at_wall_ns;
+			log_warn(MOD,
+			    "dead air: %s; the filler (%s%s%s) is on air "
+			    "until the live input is back",
+			    shown, fallback_source_name(fb->source),
+			    fb->path[0] != '\0' ? " " : "", fb->path);
+		} else {
+			log_info(MOD,
+			    "dead air over after %.1f s: %s; the filler is "
+			    "off air",
+			    fb->since_wall_ns > 0
+				? (double)(ev.at_wall_ns - fb->since_wall_ns) /
+				      1e9
+				: 0.0,
+			    shown);
+		}
+		run_hook(fb, &ev);
+		if (!ev.active)
+			fb->since_wall_ns = 0;
+	}
+}

@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Listen-back: one thread listens to every mount with listenback = yes.
+ * See listenback.h for what it reports and how our audio is recognised.
+ *
+ * DESIGN
+ * Matching is by packet, not by page: Icecast 2.4 (format_vorbis.c)
+ * rebuilds every Vorbis stream with a random serial, its own granule
+ * positions and ~0.5 s pages, but copies each audio packet unchanged. So
+ * the outputs note a hash of every packet, and the listener hashes every
+ * audio packet it decodes; header packets are skipped (Icecast may write
+ * its own comment header).
+ *
+ * One curl multi handle carries every mount's transfer, and the thread
+ * sleeps in curl_multi_poll() until a socket has bytes, 200 ms pass, or
+ * listenback_stop() wakes it. The write callback feeds libogg and handles
+ * each page as it completes, so the arrival time of a page is the time
+ * its last byte was read, not a polling tick.
+ *
+ * Budget: nothing is resampled or converted. Every Vorbis packet is
+ * decoded (cheap at broadcast rates: 0.15% of one core for a stereo
+ * 44.1 kHz stream here) and its samples only feed a level meter through a
+ * small interleaving buffer. Allocation happens when a mount is set up
+ * and when a new Ogg logical stream starts (a reconnect or a title change
+ * with metadata = chain), never per page.
+ *
+ * Timeouts: a transfer that delivers no byte for listenback_timeout (a
+ * frozen server keeps the TCP connection open and says nothing; a paused
+ * server even accepts new connections through the kernel's backlog) is
+ * aborted and started again 1 s later, as is one that ends or fails. The
+ * verdict does not wait for curl: it follows the last audio page's age.
+ *
+ * Threads: the listen-back thread owns every struct lb_mount; the packet
+ * logs behind log_lock are shared with the output threads.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <ogg/ogg.h>
+#include <vorbis/codec.h>
+
+#include "level.h"
+#include "listenback.h"
+#include "log.h"
+#include "util.h"
+
+#define MOD_PREFIX "listen"
+#define LB_POLL_MS 200
+#define LB_RETRY_NS (1 * NS_PER_SEC)
+#define LB_PUBLISH_NS (200 * NS_PER_MS)
+#define LB_MAX_REDIRS 5L
+/* Frames interleaved at a time for the level meter (8 channels max). */
+#define LB_CHUNK_FRAMES 512
+#define LB_MAX_CHANNELS 8
+
+/* --- the packet logs, shared with the output threads -------------------- */
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct listenback_log sent_logs[CONFIG_MAX_OUTPUTS];
+
+uint64_t
+listenback_packet_hash(const unsigned char *data, size_t bytes)
+{
+	uint64_t h = util_hash(UTIL_HASH_INIT, data, bytes);
+
+	return util_hash(h, &bytes, sizeof(bytes));
+}
+
+void
+listenback_log_add(
+    struct listenback_log *l, uint64_t hash, int64_t made_mono_ns)
+{
+	l->packet[l->next].hash = hash;
+	l->packet[l->next].made_mono_ns = made_mono_ns;
+	l->next = (l->next + 1) % LISTENBACK_LOG_PACKETS;
+	if (l->n < LISTENBACK_LOG_PACKETS)
+		l->n++;
+}
+
+int64_t
+listenback_log_find(
+    const struct listenback_log *l, uint64_t hash, bool *repeated)
+{
+	size_t i, at, prev;
+
+	/* Newest first: a live listener is a page or two behind. */
+	for (i = 0; i < l->n; i++) {
+		at = (l->next + LISTENBACK_LOG_PACKETS - 1 - i) %
+		     LISTENBACK_LOG_PACKETS;
+		if (l->packet[at].hash != hash)
+			continue;
+		prev =
+		    (at + LISTENBACK_LOG_PACKETS - 1) % LISTENBACK_LOG_PACKETS;
+		if (repeated != NULL)
+			*repeated =
+			    i + 1 < l->n && l->packet[prev].hash == hash;
+		return l->packet[at].made_mono_ns;
+	}
+	return -1;
+}
+
+/* Runs on: an output thread. */
+void
+listenback_note_packet(
+    int slot, const unsigned char *data, size_t bytes, int64_t made_mono_ns)
+{
+	uint64_t hash;
+
+	/* Every Icecast output notes its packets, listened to or not: a
+	 * reload may turn listen-back on, and its first burst must already
+	 * be known. A hash and a short lock per packet (~43 a second). */
+	if (slot < 0 || slot >= CONFIG_MAX_OUTPUTS)
+		return;
+	hash = listenback_packet_hash(data, bytes);
+	pthread_mutex_lock(&log_lock);
+	listenback_log_add(&sent_logs[slot], hash, made_mono_ns);
+	pthread_mutex_unlock(&log_lock);
+}
+
+static int64_t
+sent_made_ns(int slot, uint64_t hash, bool *repeated)
+{
+	int64_t made;
+
+	*repeated = false;
+	if (slot < 0 || slot >= CONFIG_MAX_OUTPUTS)
+		return -1;
+	pthread_mutex_lock(&log_lock);
+	made = listenback_log_find(&sent_logs[slot], hash, repeated);
+	pthread_mutex_unlock(&log_lock);
+	return made;
+}
+
+/* --- the verdict --------------------------------------------------------- */
+
+enum stats_listenback_state
+listenback_judge(
+    const struct listenback_obs *o, int64_t now_mono_ns, int64_t timeout_ns)
+{
+	int64_t since = o->last_audio_mono_ns > 0 ? o->last_audio_mono_ns
+						  : o->started_mono_ns;
+
+	if (now_mono_ns - since >= timeout_ns)
+		return LISTENBACK_NO_AUDIO;
+	if (o->last_audio_mono_ns <= 0)
+		return LISTENBACK_CONNECTING;
+	if (o->unmatched_pages >= LISTENBACK_FOREIGN_PAGES)
+		return LISTENBACK_FOREIGN;
+	if (!o->matched_once)
+		return LISTENBACK_CONNECTING;
+	if (o->silent_s >= LISTENBACK_SILENT_MAX_S)
+		return LISTENBACK_SILENT;
+	return LISTENBACK_OK;
+}
+
+/* --- the listener thread ------------------------------------------------- */
+
+struct lb_mount {
+	char mod[80]; /* "listen[main]" */
+	char name[64];
+	int slot;
+	char url[512];	     /* as configured (may hold credentials) */
+	char shown_url[512]; /* without credentials */
+	int64_t timeout_ns;
+	double threshold_dbfs;
+
+	CURL *easy;
+	bool active;
+	char curl_err[CURL_ERROR_SIZE];
+	int64_t attempt_mono_ns;
+	int64_t last_byte_mono_ns;
+	int64_t next_attempt_mono_ns;
+
+	ogg_sync_state oy;
+	ogg_stream_state os;
+	bool os_init;
+	uint32_t serial;
+	vorbis_info vi;
+	vorbis_comment vc;
+	bool info_init;
+	vorbis_dsp_state vd;
+	vorbis_block vb;
+	bool dsp_init;
+	int headers;	     /* Vorbis headers read; -1: not Vorbis */
+	int64_t packets;     /* packets of the current logical stream */
+	bool page_audio;     /* the page being read carried audio */
+	bool page_matched;   /* ... and a packet of ours */
+	int64_t page_lag_ns; /* largest lag among its packets, -1 none */
+	struct level_meter meter;
+	bool meter_init;
+	float chunk[LB_CHUNK_FRAMES * LB_MAX_CHANNELS];
+
+	struct listenback_obs obs;
+	struct stats_listenback st;
+	int64_t published_mono_ns;
+};
+
+struct listenback {
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+	CURLM *multi;
+	struct lb_mount *mounts;
+	size_t n_mounts;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void
+curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* "http://user:pw@host/x" -> "http://host/x". */
+static void
+strip_userinfo(char *dst, size_t len, const char *url)
+{
+	const char *p = strstr(url, "://"), *at, *slash;
+
+	if (p == NULL) {
+		util_strlcpy(dst, url, len);
+		return;
+	}
+	p += 3;
+	at = strchr(p, '@');
+	slash = strchr(p, '/');
+	if (at == NULL || (slash != NULL && at > slash)) {
+		util_strlcpy(dst, url, len);
+		return;
+	}
+	snprintf(dst, len, "%.*s%s", (int)(p - url), url, at + 1);
+}
+
+static void
+stream_clear(struct lb_mount *m)
+{
+	if (m->dsp_init) {
+		vorbis_block_clear(&m->vb);
+		vorbis_dsp_clear(&m->vd);
+	}
+	if (m->info_init) {
+		vorbis_comment_clear(&m->vc);
+		vorbis_info_clear(&m->vi);
+	}
+	if (m->os_init)
+		ogg_stream_clear(&m->os);
+	m->dsp_init = m->info_init = m->os_init = false;
+	m->headers = 0;
+	m->packets = 0;
+}
+
+static void
+stream_start(struct lb_mount *m, uint32_t serial)
+{
+	stream_clear(m);
+	if (ogg_stream_init(&m->os, (int)serial) != 0)
+		return;
+	m->os_init = true;
+	m->serial = serial;
+	vorbis_info_init(&m->vi);
+	vorbis_comment_init(&m->vc);
+	m->info_init = true;
+}
+
+/* The three headers are in: set up the decoder and (once) the meter. The
+ * meter's silence count carries over a chain change. */
+static void
+decoder_start(struct lb_mount *m)
+{
+	int64_t silent = m->meter_init ? m->meter.silent_frames : 0;
+	int old_rate = m->meter_init ? m->meter.rate_hz : 0;
+
+	if (m->vi.channels < 1 || m->vi.channels > LB_MAX_CHANNELS ||
+	    m->vi.rate < 1 || vorbis_synthesis_init(&m->vd, &m->vi) != 0) {
+		m->headers = -1;
+		return;
+	}
+	if (vorbis_block_init(&m->vd, &m->vb) != 0) {
+		vorbis_dsp_clear(&m->vd);
+		m->headers = -1;
+		return;
+	}
+	m->dsp_init = true;
+	level_init(
+	    &m->meter, (int)m->vi.rate, m->vi.channels, m->threshold_dbfs);
+	if (old_rate > 0)
+		m->meter.silent_frames = silent * m->vi.rate / old_rate;
+	m->meter_init = true;
+}
+
+static void
+decode_packet(struct lb_mount *m, ogg_packet *op)
+{
+	float **pcm;
+	int n, ch, i, c, k;
+
+	if (m->headers < 0)
+		return;
+	if (m->headers < 3) {
+		if (vorbis_synthesis_headerin(&m->vi, &m->vc, op) < 0) {
+			m->headers = -1; /* not Vorbis: counted, not heard */
+			return;
+		}
+		if (++m->headers == 3)
+			decoder_start(m);
+		return;
+	}
+	if (vorbis_synthesis(&m->vb, op) == 0)
+		(void)vorbis_synthesis_blockin(&m->vd, &m->vb);
+	ch = m->vi.channels;
+	while ((n = vorbis_synthesis_pcmout(&m->vd, &pcm)) > 0) {
+		for (i = 0; i < n; i += LB_CHUNK_FRAMES) {
+			int frames =
+			    n - i < LB_CHUNK_FRAMES ? n - i : LB_CHUNK_FRAMES;
+			for (k = 0; k < frames; k++)
+				for (c = 0; c < ch; c++)
+					m->chunk[k * ch + c] = pcm[c][i + k];
+			if (level_feed(&m->meter, m->chunk, (size_t)frames)) {
+				m->st.peak_dbfs = m->meter.peak_dbfs;
+				m->st.rms_dbfs = m->meter.rms_dbfs;
+			}
+		}
+		(void)vorbis_synthesis_read(&m->vd, n);
+	}
+	m->obs.silent_s = level_silent_seconds(&m->meter);
+}
+
+/* An audio packet arrived: is it ours, and how late. */
+static void
+account_packet(struct lb_mount *m, const ogg_packet *op, int64_t now)
+{
+	bool repeated;
+	int64_t made = sent_made_ns(m->slot,
+	    listenback_packet_hash(op->packet, (size_t)op->bytes), &repeated);
+
+	m->page_audio = true;
+	if (made < 0)
+		return;
+	m->page_matched = true;
+	/* A packet made before this connection began came in Icecast's
+	 * burst: old audio sent at once, whose age is not the lag. A packet
+	 * identical to the one before it (digital silence) could be any of
+	 * them, so its age says nothing either. */
+	if (!repeated && made >= m->attempt_mono_ns &&
+	    now - made > m->page_lag_ns)
+		m->page_lag_ns = now - made;
+}
+
+/* A page ended: count it for the verdict. */
+static void
+account_page(struct lb_mount *m, int64_t now)
+{
+	if (!m->page_audio)
+		return;
+	m->obs.last_audio_mono_ns = now;
+	m->st.last_audio_wall_ns = util_now_wall_ns();
+	if (!m->page_matched) {
+		if (m->obs.unmatched_pages < UINT32_MAX)
+			m->obs.unmatched_pages++;
+		return;
+	}
+	m->obs.unmatched_pages = 0;
+	m->obs.matched_once = true;
+	if (m->page_lag_ns >= 0)
+		m->st.lag_ms = m->page_lag_ns / NS_PER_MS;
+}
+
+static void
+handle_page(struct lb_mount *m, ogg_page *og, int64_t now)
+{
+	uint32_t serial = (uint32_t)ogg_page_serialno(og);
+	ogg_packet op;
+
+	if (ogg_page_bos(og))
+		stream_start(m, serial);
+	if (!m->os_init || serial != m->serial ||
+	    ogg_stream_pagein(&m->os, og) != 0)
+		return;
+	m->page_audio = m->page_matched = false;
+	m->page_lag_ns = -1;
+	while (ogg_stream_packetout(&m->os, &op) == 1) {
+		/* Packets 0..2 are the Vorbis headers; Icecast rewrites
+		 * the comment header, so only audio is matched. */
+		if (m->packets++ >= 3)
+			account_packet(m, &op, now);
+		decode_packet(m, &op);
+	}
+	account_page(m, now);
+}
+
+/* Runs on: the listen-back thread (inside curl). */
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct lb_mount *m = arg;
+	size_t bytes = size * nmemb;
+	int64_t now = util_now_mono_ns();
+	ogg_page og;
+	char *buf;
+	int rc;
+
+	m->last_byte_mono_ns = now;
+	m->st.bytes += bytes;
+	buf = ogg_sync_buffer(&m->oy, (long)bytes);
+	if (buf == NULL)
+		return 0; /* aborts the transfer; it starts again */
+	memcpy(buf, data, bytes);
+	(void)ogg_sync_wrote(&m->oy, (long)bytes);
+	while ((rc = ogg_sync_pageout(&m->oy, &og)) != 0) {
+		if (rc == 1)
+			handle_page(m, &og, now);
+	}
+	return bytes;
+}
+
+static int
+mount_setup(struct lb_mount *m, char *err, size_t errlen)
+{
+	CURL *c;
+	CURLcode cc;
+
+	m->easy = c = curl_easy_init();
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if ((cc = curl_easy_setopt(c, CURLOPT_URL, m->url)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, m->curl_err)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PRIVATE, m)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(
+		 c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_MAXREDIRS, LB_MAX_REDIRS)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(
+		 c, CURLOPT_USERAGENT, "relay listen-back")) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+		 (long)(m->timeout_ns / NS_PER_MS))) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L)) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb)) !=
+		CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, m)) != CURLE_OK) {
+		snprintf(err, errlen, "curl setup: %s", curl_easy_strerror(cc));
+		return -EINVAL;
+	}
+	ogg_sync_init(&m->oy);
+	return 0;
+}
+
+static void
+transfer_start(struct listenback *lb, struct lb_mount *m, int64_t now)
+{
+	stream_clear(m);
+	(void)ogg_sync_reset(&m->oy);
+	m->curl_err[0] = '\0';
+	m->attempt_mono_ns = now;
+	m->last_byte_mono_ns = now;
+	if (curl_multi_add_handle(lb->multi, m->easy) != CURLM_OK) {
+		m->next_attempt_mono_ns = now + LB_RETRY_NS;
+		return;
+	}
+	m->active = true;
+	m->st.connects++;
+}
+
+static void
+transfer_end(
+    struct listenback *lb, struct lb_mount *m, const char *why, int64_t now)
+{
+	if (m->active)
+		(void)curl_multi_remove_handle(lb->multi, m->easy);
+	m->active = false;
+	m->next_attempt_mono_ns = now + LB_RETRY_NS;
+	util_strlcpy(m->st.last_error, why, sizeof(m->st.last_error));
+	log_debug(m->mod, "%s: %s; listening again in %.0f s", m->shown_url,
+	    why, (double)LB_RETRY_NS / 1e9);
+}
+
+static void
+transfer_done(struct listenback *lb, CURL *easy, CURLcode result, int64_t now)
+{
+	struct lb_mount *m = NULL;
+	char why[STATS_TEXT];
+
+	(void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&m);
+	if (m == NULL)
+		return;
+	if (result == CURLE_OK)
+		snprintf(why, sizeof(why), "the server ended the stream");
+	else
+		snprintf(why, sizeof(why), "%s",
+		    m->curl_err[0] != '\0' ? m->curl_err
+					   : curl_easy_strerror(result));
+	transfer_end(lb, m, why, now);
+}
+
+static void
+log_change(struct lb_mount *m, enum stats_listenback_state old)
+{
+	const struct stats_listenback *s = &m->st;
+	char lag[48];
+
+	switch (s->state) {
+	case LISTENBACK_OK:
+		/* The first pages are usually the burst: no lag yet. */
+		if (s->lag_ms >= 0)
+			snprintf(lag, sizeof(lag), "lag %lld ms",
+			    (long long)s->lag_ms);
+		else
+			snprintf(lag, sizeof(lag), "lag not measured yet");
+		log_info(m->mod,
+		    "%s: listeners hear our audio%s (%s, RMS %.1f dBFS)",
+		    m->shown_url, old == LISTENBACK_CONNECTING ? "" : " again",
+		    lag, s->rms_dbfs > -120.0 ? s->rms_dbfs : -120.0);
+		break;
+	case LISTENBACK_NO_AUDIO:
+		log_warn(m->mod,
+		    "%s: no audio reaches listeners for %.0f s (%s); flagged, "
+		    "on_air is false; listening again every %.0f s",
+		    m->shown_url, (double)m->timeout_ns / 1e9,
+		    s->last_error[0] != '\0' ? s->last_error
+					     : "nothing received",
+		    (double)LB_RETRY_NS / 1e9);
+		break;
+	case LISTENBACK_FOREIGN:
+		log_warn(m->mod,
+		    "%s: listeners hear a stream relay did not send (another "
+		    "source or a server alias on this URL); flagged, on_air "
+		    "is false; check the mount, listenback_url and the "
+		    "server's mounts",
+		    m->shown_url);
+		break;
+	case LISTENBACK_SILENT:
+		log_warn(m->mod,
+		    "%s: listeners hear silence for %.0f s (RMS %.1f dBFS, "
+		    "threshold %.1f); flagged, on_air is false",
+		    m->shown_url, s->silent_s, s->rms_dbfs, m->threshold_dbfs);
+		break;
+	case LISTENBACK_CONNECTING:
+	case LISTENBACK_OFF:
+		break;
+	}
+}
+
+static void
+update(struct lb_mount *m, int64_t now)
+{
+	enum stats_listenback_state old = m->st.state, state;
+
+	state = listenback_judge(&m->obs, now, m->timeout_ns);
+	m->st.audio = m->obs.last_audio_mono_ns > 0 &&
+		      now - m->obs.last_audio_mono_ns < m->timeout_ns;
+	m->st.ours = m->obs.matched_once &&
+		     m->obs.unmatched_pages < LISTENBACK_FOREIGN_PAGES;
+	m->st.silent_s = m->obs.silent_s;
+	if (!m->st.audio || !m->st.ours)
+		m->st.lag_ms = -1;
+	if (state != old) {
+		m->st.state = state;
+		m->st.since_wall_ns = util_now_wall_ns();
+		log_change(m, old);
+	}
+	if (state != old || now - m->published_mono_ns >= LB_PUBLISH_NS) {
+		stats_output_set_listenback(m->slot, &m->st);
+		m->published_mono_ns = now;
+	}
+}
+
+/* Runs on: the listen-back thread. */
+static void *
+listenback_thread(void *arg)
+{
+	struct listenback *lb = arg;
+	CURLMsg *msg;
+	int running, left;
+	size_t i;
+	sigset_t all;
+
+	/* Signals belong to the main thread's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!atomic_load(&lb->stop)) {
+		int64_t now = util_now_mono_ns();
+
+		for (i = 0; i < lb->n_mounts; i++) {
+			struct lb_mount *m = &lb->mounts[i];
+			if (!m->active && now >= m->next_attempt_mono_ns)
+				transfer_start(lb, m, now);
+		}
+		(void)curl_multi_perform(lb->multi, &running);
+		now = util_now_mono_ns();
+		while ((msg = curl_multi_info_read(lb->multi, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE)
+				transfer_done(lb, msg->easy_handle,
+				    msg->data.result, now);
+		for (i = 0; i < lb->n_mounts; i++) {
+			struct lb_mount *m = &lb->mounts[i];
+			char why[STATS_TEXT];
+
+			if (m->active &&
+			    now - m->last_byte_mono_ns >= m->timeout_ns) {
+				snprintf(why, sizeof(why),
+				    "nothing received for %.0f s (a frozen "
+				    "server or a lost link)",
+				    (double)m->timeout_ns / 1e9);
+				transfer_end(lb, m, why, now);
+			}
+			update(m, now);
+		}
+		(void)curl_multi_poll(lb->multi, NULL, 0, LB_POLL_MS, NULL);
+	}
+	return NULL;
+}
+
+static size_t
+count_mounts(const struct config *cfg)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->n_outputs; i++)
+		if (cfg->outputs[i].type == OUTPUT_ICECAST &&
+		    cfg->outputs[i].listenback)
+			n++;
+	return n;
+}
+
+static void
+free_all(struct listenback *lb)
+{
+	size_t i;
+
+	for (i = 0; i < lb->n_mounts; i++) {
+		struct lb_mount *m = &lb->mounts[i];
+		struct stats_listenback off = {0};
+
+		if (m->easy != NULL) {
+			if (m->active)
+				(void)curl_multi_remove_handle(
+				    lb->multi, m->easy);
+			curl_easy_cleanup(m->easy);
+			ogg_sync_clear(&m->oy);
+		}
+		stream_clear(m);
+		stats_output_set_listenback(m->slot, &off);
+	}
+	if (lb->multi != NULL)
+		curl_multi_cleanup(lb->multi);
+	free(lb->mounts);
+	free(lb);
+}
+
+struct listenback *
+listenback_start(const struct config *cfg)
+{
+	struct listenback *lb;
+	size_t i, n = count_mounts(cfg);
+	char err[256];
+	int64_t now = util_now_mono_ns();
+
+	if (n == 0)
+		return NULL;
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK) {
+		log_err(MOD_PREFIX, "libcurl: %s; listen-back is off",
+		    curl_easy_strerror(curl_init_rc));
+		return NULL;
+	}
+	lb = calloc(1, sizeof(*lb));
+	if (lb == NULL)
+		goto oom;
+	lb->mounts = calloc(n, sizeof(*lb->mounts));
+	lb->multi = curl_multi_init();
+	if (lb->mounts == NULL || lb->multi == NULL) {
+		free_all(lb);
+		goto oom;
+	}
+	atomic_init(&lb->stop, false);
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct output_config *o = &cfg->outputs[i];
+		struct lb_mount *m;
+
+		if (o->type != OUTPUT_ICECAST || !o->listenback)
+			continue;
+		m = &lb->mounts[lb->n_mounts++];
+		m->slot = stats_output_find(o->name);
+		util_strlcpy(m->name, o->name, sizeof(m->name));
+		snprintf(m->mod, sizeof(m->mod), "%s[%s]", MOD_PREFIX, o->name);
+		if (o->listenback_url != NULL)
+			util_strlcpy(m->url, o->listenback_url, sizeof(m->url));
+		else
+			config_output_url(o, m->url, sizeof(m->url));
+		strip_userinfo(m->shown_url, sizeof(m->shown_url), m->url);
+		m->timeout_ns = o->listenback_timeout_ns;
+		m->threshold_dbfs = cfg->input.silence_threshold_dbfs;
+		m->obs.started_mono_ns = now;
+		m->st.state = LISTENBACK_CONNECTING;
+		m->st.since_wall_ns = util_now_wall_ns();
+		m->st.lag_ms = -1;
+		m->st.peak_dbfs = util_dbfs(0.0);
+		m->st.rms_dbfs = util_dbfs(0.0);
+		util_strlcpy(m->st.url, m->shown_url, sizeof(m->st.url));
+		err[0] = '\0';
+		if (mount_setup(m, err, sizeof(err)) < 0) {
+			log_err(m->mod, "%s; listen-back is off", err);
+			free_all(lb);
+			return NULL;
+		}
+		stats_output_set_listenback(m->slot, &m->st);
+		log_info(m->mod, "listening to %s as a listener", m->shown_url);
+	}
+	if (pthread_create(&lb->thread, NULL, listenback_thread, lb) != 0) {
+		log_err(MOD_PREFIX,
+		    "cannot start the listen-back thread; listen-back is off");
+		free_all(lb);
+		return NULL;
+	}
+	lb->thread_started = true;
+	return lb;
+oom:
+	log_err(MOD_PREFIX, "out of memory; listen-back is off");
+	return NULL;
+}
+
+void
+listenback_stop(struct listenback *lb)
+{
+	if (lb == NULL)
+		return;
+	atomic_store(&lb->stop, true);
+	(void)curl_multi_wakeup(lb->multi);
+	if (lb->thread_started)
+		pthread_join(lb->thread, NULL);
+	free_all(lb);
+}
+
+bool
+listenback_config_same(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	if (count_mounts(a) != count_mounts(b))
+		return false;
+	if (count_mounts(a) == 0)
+		return true;
+	if (a->n_outputs != b->n_outputs ||
+	    a->input.silence_threshold_dbfs != b->input.silence_threshold_dbfs)
+		return false;
+	for (i = 0; i < a->n_outputs; i++) {
+		const struct output_config *x = &a->outputs[i],
+					   *y = &b->outputs[i];
+
+		if (!util_str_same(x->name, y->name) || x->type != y->type ||
+		    x->listenback != y->listenback ||
+		    !util_str_same(x->listenback_url, y->listenback_url) ||
+		    x->listenback_timeout_ns != y->listenback_timeout_ns ||
+		    !util_str_same(x->host, y->host) || x->port != y->port ||
+		    !util_str_same(x->mount, y->mount) || x->tls != y->tls)
+			return false;
+	}
+	return true;
+}

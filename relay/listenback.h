@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Listen-back: relay listens to its own Icecast mounts as a listener would
+ * and reports what listeners really hear, per output with listenback = yes:
+ * whether audio arrives, its level, how long it has been silent, whether
+ * it is the stream this output sent, and the lag from the encoder to the
+ * listener. A source connection can look healthy while listeners hear
+ * nothing (a frozen server, a mount served from elsewhere, a proxy that
+ * stopped): only listening tells.
+ *
+ * How "ours" and the lag are known: every output notes each Vorbis packet
+ * it is about to send (a 64-bit hash of its bytes, and when the encoder
+ * made it) with listenback_note_packet(). Icecast 2.4 re-pages a Vorbis
+ * stream (a new serial, its own granule positions and page boundaries) but
+ * passes the audio packets through byte for byte, so a packet the
+ * listener receives with a hash this output sent is ours, and its lag is
+ * the arrival time of its page minus its made time (one monotonic clock,
+ * one process). The lag reported is the largest on the last page heard:
+ * how long its oldest sample took from the encoder to the listener. Packets
+ * made before the listener connected are Icecast's burst-on-connect (old audio
+ * sent at once) and are not measured. See docs/operations.md, Listen-back.
+ *
+ * Threads: listenback_start/stop/config_same on the main thread; all
+ * listening runs on one thread of its own (one curl multi handle for every
+ * mount). listenback_note_packet() is called by output threads and is
+ * thread-safe (one short mutex per output slot). The listenback_log_*
+ * and listenback_judge functions are pure: callers own the structs.
+ */
+#ifndef RELAY_LISTENBACK_H
+#define RELAY_LISTENBACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "stats.h"
+
+/* Packets remembered per output: about 90 s at 44.1 kHz (43 packets a
+ * second), far more than any Icecast burst or queue holds. */
+#define LISTENBACK_LOG_PACKETS 4096
+/* This many audio pages in a row without one packet this output sent: the
+ * mount serves another stream. */
+#define LISTENBACK_FOREIGN_PAGES 4
+/* Our audio below the silence threshold this long: listeners hear
+ * silence (the same bound as the on-air rule's for the input). */
+#define LISTENBACK_SILENT_MAX_S 5.0
+
+struct listenback_sent {
+	uint64_t hash;
+	int64_t made_mono_ns;
+};
+
+/* A ring of the packets one output sent, newest overwriting oldest. */
+struct listenback_log {
+	struct listenback_sent packet[LISTENBACK_LOG_PACKETS];
+	size_t next; /* where the next packet goes */
+	size_t n;    /* packets held, up to LISTENBACK_LOG_PACKETS */
+};
+
+/* The hash that identifies a packet (its bytes and length). */
+uint64_t listenback_packet_hash(const unsigned char *data, size_t bytes);
+
+/* Remembers a packet. */
+void listenback_log_add(
+    struct listenback_log *l, uint64_t hash, int64_t made_mono_ns);
+
+/* When the packet with this hash was made (the newest such packet), or -1
+ * when l does not hold it: not sent by this output, or too long ago.
+ * *repeated (may be NULL) is set true when the packet sent just before it
+ * had the same hash (digital silence encodes to identical packets), so
+ * which one arrived is unknown. */
+int64_t listenback_log_find(
+    const struct listenback_log *l, uint64_t hash, bool *repeated);
+
+/* Called by an output thread (slot = its stats id) for every audio packet
+ * just before it goes to the muxer, so no listener can receive it before
+ * it is noted. Thread-safe. */
+void listenback_note_packet(
+    int slot, const unsigned char *data, size_t bytes, int64_t made_mono_ns);
+
+/* What the listener observed on one mount, for listenback_judge(). */
+struct listenback_obs {
+	int64_t started_mono_ns;    /* listen-back began on this mount */
+	int64_t last_audio_mono_ns; /* last audio page (0: never) */
+	unsigned unmatched_pages;   /* audio pages in a row, none ours */
+	bool matched_once;	    /* a page of ours has arrived */
+	double silent_s;	    /* decoded audio below the threshold */
+};
+
+/* The verdict at now_mono_ns: NO_AUDIO when no audio page arrived for
+ * timeout_ns (counted from the start until the first one), else FOREIGN
+ * after LISTENBACK_FOREIGN_PAGES pages in a row without a packet of ours,
+ * else CONNECTING while nothing, or nothing of ours, has arrived yet, else
+ * SILENT after LISTENBACK_SILENT_MAX_S of silence, else OK. Pure. */
+enum stats_listenback_state listenback_judge(
+    const struct listenback_obs *o, int64_t now_mono_ns, int64_t timeout_ns);
+
+struct listenback;
+
+/* Starts the listen-back thread for every icecast output of cfg with
+ * listenback = yes (outputs must be started, so their stats slots exist).
+ * cfg is borrowed for the call. Owned: listenback_stop(). NULL when no
+ * output asks for it, or on error (logged: listen-back is then off). */
+struct listenback *listenback_start(const struct config *cfg);
+
+/* Stops the thread (within ~0.2 s), clears the listen-back records in
+ * stats, frees. NULL is a no-op. */
+void listenback_stop(struct listenback *lb);
+
+/* True when a and b ask for the same listen-back (outputs, URLs,
+ * timeouts, silence threshold): a reload keeps the running thread. */
+bool listenback_config_same(const struct config *a, const struct config *b);
+
+#endif

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for listenback.c's pure parts: the packet log (newest match,
+ * eviction when full, repeated packets), the packet hash, the verdict
+ * (connecting, no audio, foreign, silent, ok, and their order), and
+ * listenback_config_same() on reload-relevant changes.
+ *
+ * Threads: single-threaded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "listenback.h"
+
+#define S NS_PER_SEC
+
+static void
+test_log_find(void **state)
+{
+	struct listenback_log *l = calloc(1, sizeof(*l));
+	bool repeated = true;
+
+	(void)state;
+	assert_non_null(l);
+	assert_int_equal(listenback_log_find(l, 42, NULL), -1);
+	listenback_log_add(l, 1, 100);
+	listenback_log_add(l, 2, 200);
+	listenback_log_add(l, 3, 300);
+	assert_int_equal(listenback_log_find(l, 2, &repeated), 200);
+	assert_false(repeated);
+	assert_int_equal(listenback_log_find(l, 1, &repeated), 100);
+	assert_false(repeated); /* the oldest has no predecessor */
+	assert_int_equal(listenback_log_find(l, 4, NULL), -1);
+	/* The same packet twice (digital silence): the newest, repeated. */
+	listenback_log_add(l, 3, 400);
+	assert_int_equal(listenback_log_find(l, 3, &repeated), 400);
+	assert_true(repeated);
+	free(l);
+}
+
+static void
+test_log_wraps(void **state)
+{
+	struct listenback_log *l = calloc(1, sizeof(*l));
+	uint64_t i;
+
+	(void)state;
+	assert_non_null(l);
+	for (i = 0; i < LISTENBACK_LOG_PACKETS + 10; i++)
+		listenback_log_add(l, 1000 + i, (int64_t)i);
+	assert_int_equal(l->n, LISTENBACK_LOG_PACKETS);
+	/* The first ten were overwritten; the next and the last are held. */
+	assert_int_equal(listenback_log_find(l, 1000 + 9, NULL), -1);
+	assert_int_equal(listenback_log_find(l, 1000 + 10, NULL), 10);
+	assert_int_equal(
+	    listenback_log_find(l, 1000 + LISTENBACK_LOG_PACKETS + 9, NULL),
+	    LISTENBACK_LOG_PACKETS + 9);
+	free(l);
+}
+
+static void
+test_hash(void **state)
+{
+	const unsigned char a[] = {1, 2, 3, 0}, b[] = {1, 2, 3, 1};
+
+	(void)state;
+	assert_true(
+	    listenback_packet_hash(a, 4) == listenback_packet_hash(a, 4));
+	assert_true(
+	    listenback_packet_hash(a, 4) != listenback_packet_hash(b, 4));
+	/* The length counts: a prefix is another packet. */
+	assert_true(
+	    listenback_packet_hash(a, 3) != listenback_packet_hash(a, 4));
+}
+
+static void
+test_judge(void **state)
+{
+	struct listenback_obs o;
+	int64_t t0 = 1000 * S, timeout = 5 * S;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.started_mono_ns = t0;
+	/* Nothing heard yet: connecting, until the timeout says no audio. */
+	assert_int_equal(
+	    listenback_judge(&o, t0 + S, timeout), LISTENBACK_CONNECTING);
+	assert_int_equal(
+	    listenback_judge(&o, t0 + timeout, timeout), LISTENBACK_NO_AUDIO);
+	/* Audio, but none of ours yet: still connecting (the burst may hold
+	 * pages from before relay started). */
+	o.last_audio_mono_ns = t0 + 2 * S;
+	o.unmatched_pages = LISTENBACK_FOREIGN_PAGES - 1;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_CONNECTING);
+	o.unmatched_pages = LISTENBACK_FOREIGN_PAGES;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_FOREIGN);
+	/* Foreign even after ours was heard once. */
+	o.matched_once = true;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_FOREIGN);
+	o.unmatched_pages = 0;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_OK);
+	o.silent_s = LISTENBACK_SILENT_MAX_S - 0.1;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_OK);
+	o.silent_s = LISTENBACK_SILENT_MAX_S;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_SILENT);
+	/* No audio beats everything else: a frozen server. */
+	assert_int_equal(listenback_judge(&o, t0 + 2 * S + timeout, timeout),
+	    LISTENBACK_NO_AUDIO);
+	o.unmatched_pages = LISTENBACK_FOREIGN_PAGES;
+	assert_int_equal(listenback_judge(&o, t0 + 2 * S + timeout, timeout),
+	    LISTENBACK_NO_AUDIO);
+}
+
+static void
+test_state_names(void **state)
+{
+	struct stats_listenback lb;
+
+	(void)state;
+	memset(&lb, 0, sizeof(lb));
+	assert_string_equal(stats_listenback_state_name(LISTENBACK_OFF), "off");
+	assert_string_equal(
+	    stats_listenback_state_name(LISTENBACK_NO_AUDIO), "no_audio");
+	assert_string_equal(
+	    stats_listenback_state_name(LISTENBACK_FOREIGN), "foreign");
+	assert_false(stats_listenback_flagged(&lb));
+	lb.state = LISTENBACK_CONNECTING;
+	assert_false(stats_listenback_flagged(&lb));
+	lb.state = LISTENBACK_OK;
+	assert_false(stats_listenback_flagged(&lb));
+	lb.state = LISTENBACK_SILENT;
+	assert_true(stats_listenback_flagged(&lb));
+}
+
+static void
+test_config_same(void **state)
+{
+	struct config a, b;
+	char name[] = "main", host[] = "127.0.0.1", mount[] = "/live.ogg";
+	char url[] = "http://cdn.example/live.ogg";
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.n_outputs = 1;
+	a.outputs[0].name = name;
+	a.outputs[0].host = host;
+	a.outputs[0].mount = mount;
+	a.outputs[0].port = 8000;
+	a.outputs[0].listenback_timeout_ns = 5 * S;
+	a.input.silence_threshold_dbfs = -50;
+	b = a;
+	assert_true(listenback_config_same(&a, &b));
+	b.outputs[0].port = 8001; /* no listen-back: nothing to restart */
+	assert_true(listenback_config_same(&a, &b));
+	a.outputs[0].listenback = true;
+	assert_false(listenback_config_same(&a, &b));
+	b.outputs[0].listenback = true;
+	assert_false(listenback_config_same(&a, &b)); /* another port */
+	b.outputs[0].port = 8000;
+	assert_true(listenback_config_same(&a, &b));
+	b.outputs[0].listenback_url = url;
+	assert_false(listenback_config_same(&a, &b));
+	b.outputs[0].listenback_url = NULL;
+	b.outputs[0].listenback_timeout_ns = 2 * S;
+	assert_false(listenback_config_same(&a, &b));
+	b.outputs[0].listenback_timeout_ns = 5 * S;
+	b.input.silence_threshold_dbfs = -60;
+	assert_false(listenback_config_same(&a, &b));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_log_find),
+	    cmocka_unit_test(test_log_wraps),
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_judge),
+	    cmocka_unit_test(test_state_names),
+	    cmocka_unit_test(test_config_same),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
