@@ -155,8 +155,10 @@ process_block(struct engine *e, size_t n)
 	switcher_render(e->sw, e->live_buf, e->out_buf, n, util_now_wall_ns(),
 	    ring_readable(e->ring));
 	pthread_mutex_lock(&e->lock);
-	if (e->proc != NULL)
+	if (e->proc != NULL) {
+		processing_set_normalise(e->proc, switcher_normalise(e->sw));
 		processing_run(e->proc, e->out_buf, n);
+	}
 	pthread_mutex_unlock(&e->lock);
 	e->meter.threshold_dbfs =
 	    (double)atomic_load(&e->threshold_cdb) / 100.0;

@@ -12,7 +12,9 @@
  * lifted gently) or PROCESSING_DOWN_DB_PER_S (faster: a loud source must
  * not stay too loud for long; the limiter covers the moments in between).
  * A sudden loud onset (momentary well above short-term) is aimed at from
- * the momentary loudness, so the cut starts without waiting 3 s.
+ * the momentary loudness, so the cut starts without waiting 3 s, and while
+ * the programme is far over the target (or the limiter takes more than
+ * 6 dB) the cut may run at PROCESSING_FAST_DOWN_DB_PER_S.
  * It holds its gain while the momentary (400 ms) loudness is below
  * PROCESSING_SILENCE_LUFS (silence, line noise) or more than
  * PROCESSING_PAUSE_LU below the short-term one (a pause between words):
@@ -49,11 +51,20 @@
  * makes the rider aim from the momentary value, so it starts down at once
  * instead of after the 3 s window caught up. */
 #define PROCESSING_ONSET_LU 6.0
-/* The limiter aims this far under true_peak_max: lossy encoders add up to
- * about that much overshoot (measured: 0.3-0.7 dB for Vorbis q6 and Opus
- * 96 kbit/s on heavily limited noise), and the decoded stream is what a
- * listener's meter sees. */
-#define PROCESSING_CODEC_MARGIN_DB 0.5
+/* The limiter aims this far under true_peak_max: lossy encoders overshoot
+ * what they are given, most on heavily limited audio (a -10 LUFS source
+ * arriving while the rider still lifts by 14 dB): the decoded Opus 96
+ * kbit/s peak came up to 1.1 dB over the limiter's ceiling, Vorbis q6 up
+ * to 0.4 dB. The decoded stream is what a listener's meter sees. */
+#define PROCESSING_CODEC_MARGIN_DB 1.0
+/* The programme more than PROCESSING_ONSET_LU over the target right now
+ * (momentary, after the gain): the rider may cut this fast, so the limiter
+ * does not have to hold 10 dB or more for long (heavy limiting is where
+ * lossy encoders overshoot most: 1.2 dB for Opus 96 kbit/s measured). */
+#define PROCESSING_FAST_DOWN_DB_PER_S 40.0
+/* The limiter taking more than 6 dB off: the same fast cut, noticed within
+ * a block rather than the 400 ms of the momentary loudness. */
+#define PROCESSING_HEAVY_LIMIT 0.5f
 #define INTERP_HALF 8 /* D: taps either side of the interpolated point */
 #define INTERP_TAPS (2 * INTERP_HALF)
 #define INTERP_PHASES 3
@@ -68,6 +79,7 @@ struct processing {
 
 	double gain_db; /* rider */
 	bool frozen;
+	bool normalise; /* false: aim at 0 dB (processing_set_normalise) */
 
 	/* Limiter. */
 	float ceiling;
@@ -166,6 +178,7 @@ processing_new(const struct processing_config *cfg, int rate_hz, int channels,
 	p->box_sum = (double)p->look;
 	p->r = 1.0f;
 	p->applied = 1.0f;
+	p->normalise = true;
 	p->release_coef =
 	    (float)(1.0 - exp(-1000.0 / (PROCESSING_RELEASE_MS * rate_hz)));
 	return p;
@@ -192,6 +205,12 @@ processing_free(struct processing *p)
 	free(p);
 }
 
+void
+processing_set_normalise(struct processing *p, bool normalise)
+{
+	p->normalise = normalise;
+}
+
 size_t
 processing_latency_frames(const struct processing *p)
 {
@@ -202,26 +221,39 @@ processing_latency_frames(const struct processing *p)
 static double
 ride(struct processing *p, size_t n)
 {
-	double m = -HUGE_VAL, s = -HUGE_VAL, want, step, dt;
+	double m = -HUGE_VAL, s = -HUGE_VAL, want = 0.0, step, dt, down;
 
 	(void)ebur128_loudness_momentary(p->in_meter, &m);
 	(void)ebur128_loudness_shortterm(p->in_meter, &s);
-	p->frozen = !isfinite(m) || !isfinite(s) ||
-		    m < PROCESSING_SILENCE_LUFS || m < s - PROCESSING_PAUSE_LU;
-	if (p->frozen)
-		return p->gain_db;
-	want = p->target_lufs -
-	       (m > s + PROCESSING_ONSET_LU ? m - PROCESSING_ONSET_LU : s);
-	if (want > p->max_boost_db)
-		want = p->max_boost_db;
-	if (want < -PROCESSING_MAX_CUT_DB)
-		want = -PROCESSING_MAX_CUT_DB;
+	if (!p->normalise) {
+		/* normalise = no: back to 0 dB and stay there. */
+		p->frozen = false;
+	} else {
+		p->frozen = !isfinite(m) || !isfinite(s) ||
+			    m < PROCESSING_SILENCE_LUFS ||
+			    m < s - PROCESSING_PAUSE_LU;
+		if (p->frozen)
+			return p->gain_db;
+		want =
+		    p->target_lufs -
+		    (m > s + PROCESSING_ONSET_LU ? m - PROCESSING_ONSET_LU : s);
+		if (want > p->max_boost_db)
+			want = p->max_boost_db;
+		if (want < -PROCESSING_MAX_CUT_DB)
+			want = -PROCESSING_MAX_CUT_DB;
+	}
 	dt = (double)n / p->rate_hz;
+	down = PROCESSING_DOWN_DB_PER_S;
+	if (p->normalise &&
+	    ((isfinite(m) &&
+		 m + p->gain_db > p->target_lufs + PROCESSING_ONSET_LU) ||
+		p->applied < PROCESSING_HEAVY_LIMIT))
+		down = PROCESSING_FAST_DOWN_DB_PER_S;
 	step = want - p->gain_db;
 	if (step > PROCESSING_UP_DB_PER_S * dt)
 		step = PROCESSING_UP_DB_PER_S * dt;
-	if (step < -PROCESSING_DOWN_DB_PER_S * dt)
-		step = -PROCESSING_DOWN_DB_PER_S * dt;
+	if (step < -down * dt)
+		step = -down * dt;
 	return p->gain_db + step;
 }
 

@@ -5,9 +5,10 @@
  *   1. a slow gain rider towards loudness_target (LUFS, EBU R128 /
  *      ITU-R BS.1770 as measured by libebur128 over the 3 s short-term
  *      window): at most PROCESSING_UP_DB_PER_S up and
- *      PROCESSING_DOWN_DB_PER_S down, frozen while the programme is silent
- *      or in a pause (momentary loudness far below short-term), so it
- *      never pumps on speech pauses nor lifts noise;
+ *      PROCESSING_DOWN_DB_PER_S down (faster only while the programme is
+ *      far over the target or the limiter works hard), frozen while the
+ *      programme is silent or in a pause (momentary loudness far below
+ *      short-term), so it never pumps on speech pauses nor lifts noise;
  *   2. a look-ahead true-peak limiter at true_peak_max (dBTP): inter-sample
  *      peaks estimated by 4x interpolation, a gain that reaches its value
  *      before the peak arrives (lookahead_ms) and releases smoothly.
@@ -53,6 +54,12 @@ void processing_free(struct processing *p);
 /* Processes n interleaved frames in place. The output is delayed by the
  * limiter's look-ahead (processing_latency_frames). */
 void processing_run(struct processing *p, float *frames, size_t n);
+
+/* normalise = false (a [segment] with normalise = no on air): the rider
+ * heads for 0 dB at its usual speed and holds there, so audio mastered to
+ * its own level goes out as it is (the limiter still guards the peaks).
+ * Engine thread, before processing_run. */
+void processing_set_normalise(struct processing *p, bool normalise);
 
 /* Look-ahead delay in frames. */
 size_t processing_latency_frames(const struct processing *p);

@@ -11,8 +11,9 @@
 # part is not lifted (its level stays at or under the input's). The same
 # input with processing = off comes out at its own levels (so the
 # measurement would catch a rider that did nothing). Then a live relay
-# shows the processing fields in /api/status and /metrics, and a reload
-# (SIGHUP) applies a new loudness target.
+# shows the processing fields in /api/status and /metrics, a reload
+# (SIGHUP) applies a new loudness target, and a scheduled segment with
+# gain = -6 and normalise = no goes out at its own level, 6 dB down.
 #
 # timeout: 50
 
@@ -121,6 +122,20 @@ assert_between "$music" -11 -9 "processing off: music part (LUFS)"
 
 # --- a live relay reports what it measures -----------------------------
 status_port=$(free_port) || fail "no free port"
+# A scheduled feature mastered at its own level: a -6 dBFS tone, gain -6 dB,
+# normalise = no. The rider returns to 0 dB for it, so it goes out at -12
+# dBFS peak (normalised to -20 or -18 LUFS it would be 6 dB quieter).
+t0=$(($(date +%s) + 7))
+cat >"$T/sched.conf" <<SCHED
+[segment feature]
+at = $(date -u -d "@$t0" '+%Y-%m-%d %H:%M:%S')
+source = tone
+frequency = 500
+level_dbfs = -6
+duration = 4s
+gain = -6
+normalise = no
+SCHED
 cat >"$T/live.conf" <<CONF
 [input]
 type = tone
@@ -135,7 +150,11 @@ path = $T/live.ogg
 [status]
 listen = 127.0.0.1:$status_port
 poll_icecast = off
+[schedule]
+file = $T/sched.conf
+timezone = UTC
 CONF
+started=$(date +%s.%N)
 start_relay "$T/live.conf"
 rider_up()
 {
@@ -167,5 +186,22 @@ target_is()
 wait_for -t 10 -m "the new loudness target" target_is -18 ||
     fail "reload did not apply loudness_target = -18"
 log_has '\[processing\]: settings applied' || fail "no reload log line"
+wait_for -t 15 -m "the feature to end" log_has 'feature.*ended' ||
+    fail "the feature segment did not play"
 stop_relay TERM 5 || fail "relay did not stop"
+at=$(awk -v t0="$t0" -v s="$started" 'BEGIN { printf "%.2f", t0 - s }')
+# The archive is chained (a new chain at each title change): decode it
+# whole, then cut 1.2 s from 2.6 s into the feature (the rider is back at 0
+# dB by then: 8 dB/s).
+ffmpeg -nostdin -v error -i "$T/live.ogg" -f s16le -acodec pcm_s16le \
+    "$T/live.raw" || fail "cannot decode the archive"
+skip=$(awk -v a="$at" 'BEGIN { printf "%d", (a + 2.6) * 44100 } ')
+dd if="$T/live.raw" of="$T/feature.raw" iflag=skip_bytes,count_bytes \
+    skip=$((skip * 4)) count=$((52920 * 4)) status=none ||
+    fail "cannot cut the feature"
+read -r freq peak _ < <(audio_stats "$T/feature.raw" 44100 2 1 0) ||
+    fail "cannot analyse the feature"
+note "feature at ${at} s: $freq Hz, peak $peak dBFS"
+assert_between "$freq" 480 520 "feature frequency (Hz)"
+assert_between "$peak" -13.5 -10.5 "feature peak with normalise = no (dBFS)"
 check_sanitizer
