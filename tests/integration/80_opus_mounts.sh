@@ -8,7 +8,8 @@
 # frequency, a clean stream with pre-skip). Icecast lists the Opus mount as
 # audio/ogg with subtype Opus; /api/status and
 # /metrics name the codec and bitrate of each encoding, and the Listen Live
-# page offers the Opus mount as low-data stream with its codec.
+# page offers the Opus mount as low-data stream with its codec; Chromium
+# plays it from the page's "Low data" switch.
 #
 # timeout: 40
 
@@ -132,6 +133,26 @@ grep -q 'data-main-type="audio/ogg; codecs=&quot;vorbis&quot;"' "$T/page.html" |
 grep -q 'data-low="[^"]*/mobile.opus" data-low-type="audio/ogg; codecs=&quot;opus&quot;"' \
     "$T/page.html" ||
     fail "page: low stream: $(grep -o 'data-low[^>]*' "$T/page.html")"
+# Chromium plays it: the page's "Low data" switch moves the player from
+# the Vorbis main stream to the Opus mount, which then plays.
+if [[ -x /usr/bin/chromium ]]; then
+	audio="document.getElementById('audio')"
+	playing="document.body.dataset.player === 'playing' && $audio.currentTime > 0.5"
+	python3 "$TOPDIR/tests/tools/status_cdp.py" \
+	    open "http://127.0.0.1:$status_port/" \
+	    eval "'opus:' + $audio.canPlayType('audio/ogg; codecs=\"opus\"')" \
+	    click '#play' \
+	    wait "$playing && $audio.currentSrc.indexOf('/main.ogg') > 0" 25 \
+	    click '#low' \
+	    wait "$playing && $audio.currentSrc.indexOf('/mobile.opus') > 0" 25 \
+	    eval "'src:' + $audio.currentSrc" \
+	    >"$T/cdp.out" 2>&1 || fail "browser session: $(cat "$T/cdp.out")"
+	grep -q '"opus:probably"' "$T/cdp.out" ||
+	    fail "Chromium's canPlayType for Ogg Opus: $(cat "$T/cdp.out")"
+	note "Chromium played $(sed -n 's/.*"src:\([^"?]*\).*/\1/p' "$T/cdp.out")"
+else
+	note "no Chromium: the browser check is left out"
+fi
 relay_alive || fail "relay exited while streaming"
 stop_relay TERM 5 || fail "relay did not stop"
 check_sanitizer
