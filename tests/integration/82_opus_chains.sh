@@ -83,7 +83,7 @@ probe_title()
 
 start_relay "$T/relay.conf"
 wait_mount "$port" /live.opus
-listen "http://127.0.0.1:$port/live.opus" 3 "$T/first.opus" ||
+listen "http://127.0.0.1:$port/live.opus" 2 "$T/first.opus" ||
     fail "first listener failed"
 check_opus "$T/first.opus" 1
 [[ $(probe_title "$T/first.opus") == Studio ]] ||
@@ -95,7 +95,7 @@ stop_icecast a
 start_icecast a
 wait_mount "$port" /live.opus 20
 log_since 'live.opus: connected' || fail "no reconnection logged"
-listen "http://127.0.0.1:$port/live.opus" 3 "$T/after_restart.opus" ||
+listen "http://127.0.0.1:$port/live.opus" 2 "$T/after_restart.opus" ||
     fail "listener after the restart failed"
 check_opus "$T/after_restart.opus" 1
 # Cut from the running encoder: pre-roll, not the encoder's lookahead.
@@ -103,7 +103,7 @@ head -n 1 "$T/after_restart.opus.streams" | grep -q 'preskip=3840 ' ||
     fail "stream after the restart: $(head -n 1 "$T/after_restart.opus.streams")"
 
 # --- Title change while a listener stays connected ------------------------
-listen_bg "http://127.0.0.1:$port/live.opus" 5 "$T/across.opus"
+listen_bg "http://127.0.0.1:$port/live.opus" 4 "$T/across.opus"
 across=$LISTEN_PID
 wait_for -t 5 -m "the listener to receive audio" size_at_least \
     "$T/across.opus" 8000 || fail "the listener got no audio"
@@ -124,7 +124,7 @@ grep -q ' bos=1 ' <<<"$new" || fail "the Traffic chain has no BOS: $new"
 pre=$(sed -n 's/.* preskip=\([0-9]*\) .*/\1/p' <<<"$new")
 assert_between "$pre" 3840 4800 "pre-roll of the Traffic chain (samples)"
 
-listen "http://127.0.0.1:$port/live.opus" 3 "$T/late.opus" ||
+listen "http://127.0.0.1:$port/live.opus" 2 "$T/late.opus" ||
     fail "late listener failed"
 check_opus "$T/late.opus" 1
 [[ $(probe_title "$T/late.opus") == Traffic ]] ||

@@ -125,7 +125,9 @@ status_port=$(free_port) || fail "no free port"
 # A scheduled feature mastered at its own level: a -6 dBFS tone, gain -6 dB,
 # normalise = no. The rider returns to 0 dB for it, so it goes out at -12
 # dBFS peak (normalised to -20 or -18 LUFS it would be 6 dB quieter).
-t0=$(($(date +%s) + 7))
+# Far enough ahead for the rider, schema, metrics and reload checks below.
+lead=$(scaled 5)
+t0=$(($(date +%s) + ${lead%.*}))
 cat >"$T/sched.conf" <<SCHED
 [segment feature]
 at = $(date -u -d "@$t0" '+%Y-%m-%d %H:%M:%S')
