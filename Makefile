@@ -10,6 +10,7 @@
 #   make bench      real-time CPU, RSS, wakeups beside oggenc, ices2, ffmpeg
 #   make lint       cppcheck + clang-format + shellcheck (when installed)
 #   make deps       install missing Debian packages (root) or print the apt-get line
+#                   (npm too: the build fetches the page's fallback player)
 #
 # Objects go to build/<variant>/obj/ (one module: make
 # build/release/obj/relay/ring.o); the binary is build/<variant>/relay and
@@ -22,7 +23,7 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih sndfile samplerate \
-	alsa libcurl libcjson libsystemd opus libebur128
+	alsa libcurl libcjson libsystemd libcrypto opus libebur128
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -42,6 +43,7 @@ DEB_alsa := libasound2-dev
 DEB_libcurl := libcurl4-openssl-dev
 DEB_libcjson := libcjson-dev
 DEB_libsystemd := libsystemd-dev
+DEB_libcrypto := libssl-dev
 DEB_cmocka := libcmocka-dev
 DEB_opus := libopus-dev
 DEB_libebur128 := libebur128-dev
@@ -88,6 +90,34 @@ GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LIB_SRCS := $(filter-out relay/main.c,$(wildcard relay/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/www_assets.o
 WWW_FILES := $(sort $(wildcard relay/www/*))
+
+# icecast-metadata-player (LGPL-3.0-or-later) plays the Ogg stream where the
+# browser cannot (Safari, iOS): the page loads it only there. Fetched with
+# npm at build time, pinned by version and integrity, unpacked under
+# build/vendor/ (never committed) and embedded under /vendor/ like the
+# page's other assets. Its main script finds its chunks (the decoders) next
+# to its own URL, so they keep their versioned names; the licence notice
+# its first line points to is served under the name it gives. The FLAC
+# and MPEG decoders are left out: relay sends Ogg Vorbis.
+PLAYER_NPM := icecast-metadata-player
+PLAYER_VERSION := 1.17.13
+PLAYER_INTEGRITY := sha512-rI1gdxX70egQtuoHrMN7f1dtvY6hJOoGLNZvC39N9WYw6buXwDB15OSj0uccjFjrg7tHhMxRc52s7kNHwvcfDg==
+PLAYER_DIR := build/vendor/$(PLAYER_NPM)-$(PLAYER_VERSION)
+PLAYER_JS = $(PLAYER_DIR)/build/$(PLAYER_NPM)-$(PLAYER_VERSION).$(1).min.js
+PLAYER_CHUNKS := common vorbis opus mediasource synaudio
+WWW_VENDOR := /vendor/$(PLAYER_NPM).min.js=$(call PLAYER_JS,main) \
+	$(foreach c,$(PLAYER_CHUNKS),/vendor/$(notdir $(call PLAYER_JS,$(c)))=$(call PLAYER_JS,$(c))) \
+	/vendor/$(PLAYER_NPM)-LICENSE.txt=$(PLAYER_DIR)/LICENSE \
+	/vendor/$(notdir $(call PLAYER_JS,main)).LICENSE.txt=$(call PLAYER_JS,main).LICENSE.txt
+
+# uPlot (the operator page's charts) comes from the npm registry at build
+# time, pinned by version and checked against the registry's integrity
+# hash; only its two dist files are embedded, never committed.
+UPLOT_VERSION := 1.6.32
+UPLOT_INTEGRITY := sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
+VENDOR := build/vendor
+VENDOR_FILES := $(VENDOR)/uPlot.iife.min.js $(VENDOR)/uPlot.min.css
+WWW_FILES += $(VENDOR_FILES)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -132,12 +162,39 @@ $(BUILD)/obj/%.o: %.c | pkgcheck
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# Page assets (relay/www/*) are embedded at build time: tools/embed.sh
-# writes a C file of byte arrays plus a name -> (type, bytes) table.
-$(BUILD)/gen/www_assets.c: $(WWW_FILES) relay/www_embed.sh
+# Page assets (relay/www/* and the vendored player) are embedded at build
+# time: relay/www_embed.sh writes a C file of byte arrays plus a
+# path -> (type, bytes) table.
+$(BUILD)/gen/www_assets.c: $(WWW_FILES) $(PLAYER_DIR)/.unpacked \
+		relay/www_embed.sh Makefile
 	@mkdir -p $(dir $@)
 	@echo "  EMBED   $@"
-	$(Q)sh relay/www_embed.sh $@ $(WWW_FILES)
+	$(Q)sh relay/www_embed.sh $@ $(WWW_FILES) $(WWW_VENDOR)
+
+# Needs the network only when neither build/vendor/ nor npm's cache holds
+# the tarball.
+$(PLAYER_DIR)/.unpacked: relay/www_vendor.sh
+	$(Q)sh relay/www_vendor.sh build/vendor $(PLAYER_NPM) \
+		$(PLAYER_VERSION) $(PLAYER_INTEGRITY)
+	$(Q)touch $@
+
+# npm pack fetches the tarball (or takes it from npm's cache: offline
+# builds work once it was fetched); the hash must match before anything in
+# it is used.
+$(VENDOR)/uplot-$(UPLOT_VERSION).tgz:
+	@mkdir -p $(VENDOR)
+	@echo "  NPM     uplot@$(UPLOT_VERSION)"
+	$(Q)npm pack --silent --prefer-offline --pack-destination $(VENDOR) \
+		uplot@$(UPLOT_VERSION) >/dev/null
+	$(Q)got="sha512-$$(openssl dgst -sha512 -binary $@ | base64 -w0)"; \
+	if [ "$$got" != "$(UPLOT_INTEGRITY)" ]; then \
+		echo "uplot@$(UPLOT_VERSION): integrity $$got," \
+		    "expected $(UPLOT_INTEGRITY)" >&2; rm -f $@; exit 1; fi
+
+$(VENDOR_FILES): $(VENDOR)/uplot-$(UPLOT_VERSION).tgz
+	$(Q)tar -xzf $< -C $(VENDOR) --strip-components=2 \
+		package/dist/$(notdir $@)
+	$(Q)touch $@
 
 $(BUILD)/obj/www_assets.o: $(BUILD)/gen/www_assets.c | pkgcheck
 	@mkdir -p $(dir $@)

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "audio_file.h"
 #include "check.h"
 #include "encoder.h"
 #include "source.h"
+#include "tls.h"
 #include "util.h"
 
 /* More occurrences than this competing at one instant draw a warning. */
@@ -115,6 +117,24 @@ check_segments(const struct config *cfg, const struct schedule *s, FILE *errs)
 				source_close(src);
 				continue;
 			}
+		} else if (seg->source == SCHEDULE_SOURCE_STREAM) {
+			/* A feed's own CA or client certificate, read the way
+			 * config_load() reads [tls]'s. */
+			struct tls_config t = {
+			    .ca_file = seg->ca_file,
+			    .ca_dir = seg->ca_dir,
+			    .client_cert = seg->client_cert,
+			};
+			const char *key;
+
+			if (tls_config_check(&t, &key, err, sizeof(err)) == 0)
+				continue;
+			fprintf(errs,
+			    "%s:%d: [segment %s] %s: %s (warning: the segment "
+			    "will be skipped unless this is fixed)\n",
+			    cfg->schedule.file, seg->line, seg->name, key, err);
+			n++;
+			continue;
 		} else {
 			continue;
 		}
@@ -191,34 +211,92 @@ check_overlaps(const struct config *cfg, const struct schedule *s, FILE *errs)
 	return 1;
 }
 
-/* File outputs: the folder must exist and be writable, or relay would
- * retry opening it forever. */
+/* File outputs: the pattern's fixed directory (archive_pattern_root(),
+ * the part before the first field) must exist and be writable, or relay
+ * would retry opening forever; relay creates the dated ones below it. A
+ * missing one is more likely a typo than a wish for a new tree. */
 static int
 check_file_outputs(const struct config *cfg, FILE *errs)
 {
-	char dir[4096], *slash;
+	char dir[4096];
 	size_t i;
 	int n = 0;
 
 	for (i = 0; i < cfg->n_outputs; i++) {
 		const struct output_config *o = &cfg->outputs[i];
 
-		if (o->type != OUTPUT_FILE || o->path == NULL)
+		if (o->type != OUTPUT_FILE || o->path == NULL ||
+		    archive_pattern_root(o->path, dir, sizeof(dir)) < 0)
 			continue;
-		util_strlcpy(dir, o->path, sizeof(dir));
-		slash = strrchr(dir, '/');
-		if (slash == NULL)
-			util_strlcpy(dir, ".", sizeof(dir));
-		else if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
 		if (access(dir, W_OK | X_OK) != 0) {
 			fprintf(errs,
 			    "%s:%d: [output %s] path: cannot write in %s: %s\n",
 			    cfg->path, o->line, o->name, dir, strerror(errno));
 			n++;
 		}
+	}
+	return n;
+}
+
+/* Warns about one certificate file (each path once) whose earliest
+ * certificate has expired or expires within TLS_EXPIRY_WARN_NS. */
+static int
+check_cert_file(const struct config *cfg, int line, const char *section,
+    const char *key, const char *path, const char **seen, size_t *n_seen,
+    FILE *errs)
+{
+	char subject[256], when[40];
+	int64_t not_after, left;
+	size_t i;
+
+	if (path == NULL)
+		return 0;
+	for (i = 0; i < *n_seen; i++) {
+		if (strcmp(seen[i], path) == 0)
+			return 0;
+	}
+	if (*n_seen < 2 * CONFIG_MAX_OUTPUTS + 2)
+		seen[(*n_seen)++] = path;
+	if (tls_file_first_expiry(path, subject, sizeof(subject), &not_after) <
+	    0)
+		return 0; /* config_load() already refused what is unreadable */
+	left = not_after - util_now_wall_ns();
+	if (left >= TLS_EXPIRY_WARN_NS)
+		return 0;
+	util_format_iso8601(not_after, false, when, sizeof(when));
+	fprintf(errs,
+	    "%s:%d: %s %s: warning: the certificate %s in %s %s %s%s\n",
+	    cfg->path, line, section, key, subject, path,
+	    left < 0 ? "expired on" : "expires on", when,
+	    left < 0 ? "" : " (within 14 days): renew it");
+	return 1;
+}
+
+/* Certificates relay will present or trust that have expired or soon
+ * will: warnings (a CA bundle may hold old certificates on purpose). */
+static int
+check_tls(const struct config *cfg, FILE *errs)
+{
+	const char *seen[2 * CONFIG_MAX_OUTPUTS + 2];
+	char label[96];
+	size_t i, n_seen = 0;
+	int n = 0;
+
+	/* [tls] first: an output that inherits a file is reported there. */
+	n += check_cert_file(cfg, cfg->tls_line, "[tls]", "client_cert",
+	    cfg->tls.client_cert, seen, &n_seen, errs);
+	n += check_cert_file(cfg, cfg->tls_line, "[tls]", "ca_file",
+	    cfg->tls.ca_file, seen, &n_seen, errs);
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct output_config *o = &cfg->outputs[i];
+
+		if (o->type != OUTPUT_ICECAST || !o->tls)
+			continue;
+		snprintf(label, sizeof(label), "[output %s]", o->name);
+		n += check_cert_file(cfg, o->line, label, "client_cert",
+		    o->tls_settings.client_cert, seen, &n_seen, errs);
+		n += check_cert_file(cfg, o->line, label, "ca_file",
+		    o->tls_settings.ca_file, seen, &n_seen, errs);
 	}
 	return n;
 }
@@ -235,6 +313,7 @@ check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
 	w = check_segments(cfg, s, errs);
 	w += check_overlaps(cfg, s, errs);
 	w += check_fallback(cfg, errs);
+	w += check_tls(cfg, errs);
 	if (n_warnings != NULL)
 		*n_warnings = w;
 	return n;

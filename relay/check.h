@@ -4,8 +4,9 @@
  * touching the machine. Every encoding is trial-initialised with
  * libvorbisenc (it refuses some rate/channel/bitrate combinations the key
  * table cannot express), the input file is opened, and every schedule
- * segment's file or playlist is looked at. A systemd ExecStartPre= can
- * then trust it: exit 0 means relay will start.
+ * segment's file or playlist is looked at, and TLS certificates (client
+ * certificate, CA files) that expire within 14 days draw warnings. A
+ * systemd ExecStartPre= can then trust it: exit 0 means relay will start.
  *
  * Threads: main thread (before anything starts).
  */

@@ -28,9 +28,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "archive.h"
 #include "config.h"
 #include "convert.h"
 #include "hook.h"
+#include "tls.h"
 
 enum key_type {
 	KT_STRING = 0,
@@ -51,6 +53,7 @@ enum section_kind {
 	SEC_SCHEDULE,
 	SEC_PROCESSING,
 	SEC_FALLBACK,
+	SEC_TLS,
 	SEC_COUNT,
 };
 
@@ -64,6 +67,7 @@ static const char *section_names[SEC_COUNT] = {
     "schedule",
     "processing",
     "fallback",
+    "tls",
 };
 
 static const bool section_named[SEC_COUNT] = {
@@ -94,6 +98,8 @@ struct config_key {
 #define SC(f) offsetof(struct schedule_config, f)
 #define PR(f) offsetof(struct processing_config, f)
 #define FB(f) offsetof(struct fallback_config, f)
+#define TL(f) offsetof(struct tls_config, f)
+#define OT(f) offsetof(struct output_config, tls_settings.f)
 #define NOFIELD SIZE_MAX
 
 static const struct config_key config_keys[] = {
@@ -193,10 +199,33 @@ static const struct config_key config_keys[] = {
 	OU(encoding_name), "Name of the [encoding] to send."},
     {SEC_OUTPUT, "tls", KT_BOOL, 0, 0, "no", NULL, false, OU(tls),
 	"icecast: verified TLS, never falls back to plaintext."},
+    {SEC_OUTPUT, "ca_file", KT_STRING, 0, 0, NULL, NULL, false, OT(ca_file),
+	"icecast: CA certificates (PEM) to trust instead of the system's; "
+	"default: [tls] ca_file."},
+    {SEC_OUTPUT, "ca_dir", KT_STRING, 0, 0, NULL, NULL, false, OT(ca_dir),
+	"icecast: directory of hashed CA certificates (c_rehash); default: "
+	"[tls] ca_dir."},
+    {SEC_OUTPUT, "client_cert", KT_STRING, 0, 0, NULL, NULL, false,
+	OT(client_cert),
+	"icecast: PEM file with a client certificate and its private key, "
+	"for servers that ask for one; default: [tls] client_cert."},
+    {SEC_OUTPUT, "tls_min_version", KT_ENUM, 0, 0, NULL, "1.2|1.3", false,
+	OT(min_version),
+	"icecast: oldest TLS version accepted; default: [tls] "
+	"tls_min_version."},
     {SEC_OUTPUT, "metadata", KT_ENUM, 0, 0, "chain", "chain|admin|none", false,
 	OU(metadata), "How title changes reach listeners."},
     {SEC_OUTPUT, "path", KT_STRING, 0, 0, NULL, NULL, false, OU(path),
-	"file: where to write."},
+	"file: where to write; strftime fields like %Y/%m/%d/%H%M.ogg."},
+    {SEC_OUTPUT, "rotate", KT_DURATION, 1, 86400, "none", "none", false,
+	OU(rotate_ns),
+	"file: start a new file every period, aligned to the clock (1h)."},
+    {SEC_OUTPUT, "keep", KT_DURATION, 1, 36500.0 * 86400, "forever", "forever",
+	false, OU(keep_ns),
+	"file: remove this output's files older than this (90d)."},
+    {SEC_OUTPUT, "timezone", KT_STRING, 0, 0, NULL, NULL, false, OU(timezone),
+	"file: zone of the names and periods (UTC; default: "
+	"the system's)."},
     {SEC_OUTPUT, "reconnect_min", KT_DURATION, 0.1, 3600, "1s", NULL, false,
 	OU(reconnect_min_ns), "First retry delay."},
     {SEC_OUTPUT, "reconnect_max", KT_DURATION, 0.1, 3600, "30s", NULL, false,
@@ -216,6 +245,10 @@ static const struct config_key config_keys[] = {
 	"icecast: where listen-back listens (http or https URL); default: "
 	"the mount itself. Set it to the URL listeners really use (a relay, "
 	"an alias, a proxy)."},
+    {SEC_OUTPUT, "on_listenback", KT_STRING, 0, 0, NULL, NULL, true,
+	OU(on_listenback),
+	"Command run (without a shell) when listen-back flags this mount "
+	"and when it clears; the event is in its environment."},
     {SEC_OUTPUT, "listenback_timeout", KT_DURATION, 1, 600, "5s", NULL, true,
 	OU(listenback_timeout_ns),
 	"icecast: no audio reaching the listen-back for this long: flagged "
@@ -309,6 +342,17 @@ static const struct config_key config_keys[] = {
     {SEC_FALLBACK, "hook_timeout", KT_DURATION, 0.1, 3600, "10s", NULL, true,
 	FB(hook_timeout_ns),
 	"A hook still running after this long is killed (SIGKILL)."},
+    {SEC_TLS, "ca_file", KT_STRING, 0, 0, NULL, NULL, true, TL(ca_file),
+	"CA certificates (PEM bundle) that TLS outputs and https feeds "
+	"trust instead of the system store."},
+    {SEC_TLS, "ca_dir", KT_STRING, 0, 0, NULL, NULL, true, TL(ca_dir),
+	"Directory of hashed CA certificates (c_rehash), instead of the "
+	"system store."},
+    {SEC_TLS, "client_cert", KT_STRING, 0, 0, NULL, NULL, true, TL(client_cert),
+	"PEM file with a client certificate and its private key, sent "
+	"when a server asks for one."},
+    {SEC_TLS, "tls_min_version", KT_ENUM, 0, 0, "1.2", "1.2|1.3", true,
+	TL(min_version), "Oldest TLS version accepted from a server."},
 };
 
 #define N_KEYS RELAY_ARRAY_LEN(config_keys)
@@ -396,6 +440,8 @@ section_base(struct config *cfg, enum section_kind kind, size_t index)
 		return &cfg->processing;
 	case SEC_FALLBACK:
 		return &cfg->fallback;
+	case SEC_TLS:
+		return &cfg->tls;
 	case SEC_COUNT:
 		break;
 	}
@@ -637,7 +683,7 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 			set_err(ps, ps->section_line,
 			    "[%s]: unknown section (sections: station, input, "
 			    "encoding NAME, output NAME, log, status, "
-			    "schedule, processing, fallback)",
+			    "schedule, processing, fallback, tls)",
 			    section);
 		return NULL;
 	}
@@ -700,6 +746,8 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 		ps->cfg->fallback.enabled = true;
 		ps->cfg->fallback.line = ps->section_line;
 	}
+	if (kind == SEC_TLS)
+		ps->cfg->tls_line = ps->section_line;
 	if (kind == SEC_ENCODING) {
 		struct encoding_config *e = &ps->cfg->encodings[n_kind];
 		apply_defaults(e, SEC_ENCODING);
@@ -1407,6 +1455,155 @@ validate_fallback(struct parse_state *ps)
 	return 0;
 }
 
+static void
+resolve_tls_paths(const char *config_path, struct tls_config *t)
+{
+	resolve_in_place(config_path, &t->ca_file);
+	resolve_in_place(config_path, &t->ca_dir);
+	resolve_in_place(config_path, &t->client_cert);
+}
+
+static const char *const tls_keys[] = {
+    "ca_file", "ca_dir", "client_cert", "tls_min_version"};
+
+/* Checks the files of t; the error goes to the line of the key at fault,
+ * in own when it sets that key, else in [tls]. */
+static int
+check_tls_files(struct parse_state *ps, const struct tls_config *t,
+    const struct section_state *own, const struct section_state *defaults)
+{
+	const struct section_state *at;
+	const char *key;
+	char why[CONFIG_ERR_LEN / 2], label[160];
+
+	if (tls_config_check(t, &key, why, sizeof(why)) == 0)
+		return 0;
+	at = own != NULL && has_key(own, key) ? own : defaults;
+	if (at == NULL)
+		at = own;
+	set_err(ps, at != NULL ? line_of(at, key) : 0, "%s %s: %s",
+	    at != NULL ? section_label(at, label, sizeof(label)) : "[tls]", key,
+	    why);
+	return -EINVAL;
+}
+
+/* Inherits [tls] into every output, refuses TLS keys where no TLS is
+ * spoken, and checks that every CA and certificate file parses. */
+static int
+validate_tls(struct parse_state *ps)
+{
+	struct config *cfg = ps->cfg;
+	struct section_state *tls_sec = find_section(ps, SEC_TLS, 0), *s;
+	char label[160];
+	size_t i, k;
+
+	if (tls_sec != NULL &&
+	    check_tls_files(ps, &cfg->tls, NULL, tls_sec) < 0)
+		return -EINVAL;
+	for (i = 0; i < cfg->n_outputs; i++) {
+		struct output_config *o = &cfg->outputs[i];
+		struct tls_config *t = &o->tls_settings;
+		bool own = false;
+
+		s = find_section(ps, SEC_OUTPUT, i);
+		section_label(s, label, sizeof(label));
+		for (k = 0; k < RELAY_ARRAY_LEN(tls_keys); k++) {
+			if (!has_key(s, tls_keys[k]))
+				continue;
+			own = true;
+			if (o->type == OUTPUT_FILE || !o->tls) {
+				set_err(ps, line_of(s, tls_keys[k]),
+				    "%s %s: only used with tls = yes (this "
+				    "output %s)",
+				    label, tls_keys[k],
+				    o->type == OUTPUT_FILE ? "is a file"
+							   : "has tls = no");
+				return -EINVAL;
+			}
+		}
+		if (o->type != OUTPUT_ICECAST || !o->tls)
+			continue;
+		if ((!has_key(s, "ca_file") && cfg->tls.ca_file != NULL &&
+			(t->ca_file = strdup(cfg->tls.ca_file)) == NULL) ||
+		    (!has_key(s, "ca_dir") && cfg->tls.ca_dir != NULL &&
+			(t->ca_dir = strdup(cfg->tls.ca_dir)) == NULL) ||
+		    (!has_key(s, "client_cert") &&
+			cfg->tls.client_cert != NULL &&
+			(t->client_cert = strdup(cfg->tls.client_cert)) ==
+			    NULL)) {
+			set_err(ps, s->header_line, "out of memory");
+			return -ENOMEM;
+		}
+		if (!has_key(s, "tls_min_version"))
+			t->min_version = cfg->tls.min_version;
+		/*
+		 * libshout 2.4.6 builds its own SSL_CTX and offers no way to
+		 * set a minimum protocol version, so 1.3 could not be held
+		 * to; OpenSSL 3 itself refuses anything below 1.2 at its
+		 * default security level.
+		 */
+		if (t->min_version == TLS_VERSION_1_3) {
+			const struct section_state *at =
+			    has_key(s, "tls_min_version") ? s : tls_sec;
+			char at_label[160];
+			set_err(ps, line_of(at, "tls_min_version"),
+			    "%s tls_min_version: 1.3 cannot be enforced on "
+			    "Icecast outputs (libshout has no setting for it; "
+			    "TLS 1.2 is the floor there): set %s "
+			    "tls_min_version = 1.2",
+			    section_label(at, at_label, sizeof(at_label)),
+			    label);
+			return -EINVAL;
+		}
+		if (own && check_tls_files(ps, t, s, tls_sec) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Whether tz names a zone file under /usr/share/zoneinfo (what
+ * cron_tz_load() reads), checked without loading it. */
+static bool
+zone_known(const char *tz)
+{
+	char tzpath[512];
+	struct stat st;
+
+	snprintf(tzpath, sizeof(tzpath), "/usr/share/zoneinfo/%s", tz);
+	return tz[0] != '\0' && tz[0] != '/' && strstr(tz, "..") == NULL &&
+	       stat(tzpath, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The archive keys of a file output: path pattern, rotate, timezone. */
+static int
+check_archive(struct parse_state *ps, const struct section_state *s,
+    const char *label, const struct output_config *o)
+{
+	char why[256];
+
+	if (archive_pattern_check(o->path, why, sizeof(why)) < 0) {
+		set_err(ps, line_of(s, "path"), "%s path: \"%s\": %s", label,
+		    o->path, why);
+		return -EINVAL;
+	}
+	if (o->rotate_ns % NS_PER_SEC != 0 ||
+	    archive_rotate_check(o->rotate_ns / NS_PER_SEC, why, sizeof(why)) <
+		0) {
+		set_err(ps, line_of(s, "rotate"), "%s rotate: %s", label,
+		    o->rotate_ns % NS_PER_SEC != 0 ? "must be whole seconds"
+						   : why);
+		return -EINVAL;
+	}
+	if (o->timezone != NULL && !zone_known(o->timezone)) {
+		set_err(ps, line_of(s, "timezone"),
+		    "%s timezone: \"%s\" is not an IANA time zone (like UTC "
+		    "or Europe/London; see /usr/share/zoneinfo)",
+		    label, o->timezone);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Cross-key checks once the whole file is read. */
 static int
 validate(struct parse_state *ps)
@@ -1422,8 +1619,11 @@ validate(struct parse_state *ps)
 		resolve_in_place(ps->path, &ps->sections[i].password_file);
 		resolve_in_place(ps->path, &ps->sections[i].token_file);
 	}
-	for (i = 0; i < cfg->n_outputs; i++)
+	for (i = 0; i < cfg->n_outputs; i++) {
 		resolve_in_place(ps->path, &cfg->outputs[i].path);
+		resolve_tls_paths(ps->path, &cfg->outputs[i].tls_settings);
+	}
+	resolve_tls_paths(ps->path, &cfg->tls);
 
 	s = find_section(ps, SEC_INPUT, 0);
 	if (s == NULL) {
@@ -1574,7 +1774,25 @@ validate(struct parse_state *ps)
 				    label);
 				return -EINVAL;
 			}
+			if (check_archive(ps, s, label, o) < 0)
+				return -EINVAL;
 			continue;
+		}
+		if (o->on_listenback != NULL) {
+			char hbuf[1024], why[256], *argv[HOOK_MAX_ARGS + 1];
+			int argc, hrc;
+
+			why[0] = '\0';
+			hrc = hook_split(o->on_listenback, hbuf, sizeof(hbuf),
+			    argv, &argc, why, sizeof(why));
+			if (hrc < 0) {
+				set_err(ps, line_of(s, "on_listenback"),
+				    "%s on_listenback: %s (words are split "
+				    "without a shell; quote with '...' or "
+				    "\"...\")",
+				    label, hrc == -ENOSPC ? "too long" : why);
+				return -EINVAL;
+			}
 		}
 		if (o->listenback_url != NULL &&
 		    strncmp(o->listenback_url, "http://", 7) != 0 &&
@@ -1651,6 +1869,9 @@ validate(struct parse_state *ps)
 		}
 	}
 
+	if (validate_tls(ps) < 0)
+		return -EINVAL;
+
 	s = find_section(ps, SEC_STATUS, 0);
 	if (parse_listen(ps, s, &cfg->status) < 0)
 		return -EINVAL;
@@ -1677,20 +1898,14 @@ validate(struct parse_state *ps)
 	if (parse_status_lists(ps, s) < 0)
 		return -EINVAL;
 	s = find_section(ps, SEC_SCHEDULE, 0);
-	if (s != NULL && cfg->schedule.timezone != NULL) {
-		char tzpath[512];
-		struct stat stz;
-		const char *tz = cfg->schedule.timezone;
-		snprintf(tzpath, sizeof(tzpath), "/usr/share/zoneinfo/%s", tz);
-		if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL ||
-		    stat(tzpath, &stz) < 0 || !S_ISREG(stz.st_mode)) {
-			set_err(ps, line_of(s, "timezone"),
-			    "[schedule] timezone: \"%s\" is not an IANA time "
-			    "zone (like Europe/London; see "
-			    "/usr/share/zoneinfo)",
-			    tz);
-			return -EINVAL;
-		}
+	if (s != NULL && cfg->schedule.timezone != NULL &&
+	    !zone_known(cfg->schedule.timezone)) {
+		set_err(ps, line_of(s, "timezone"),
+		    "[schedule] timezone: \"%s\" is not an IANA time "
+		    "zone (like Europe/London; see "
+		    "/usr/share/zoneinfo)",
+		    cfg->schedule.timezone);
+		return -EINVAL;
 	}
 	return validate_fallback(ps);
 }
@@ -1742,6 +1957,7 @@ config_free(struct config *cfg)
 	list_free(&cfg->status.feed_hosts);
 	free_strings(&cfg->schedule, SEC_SCHEDULE);
 	free_strings(&cfg->fallback, SEC_FALLBACK);
+	free_strings(&cfg->tls, SEC_TLS);
 	free(cfg->path);
 	free(cfg);
 }
@@ -1773,6 +1989,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	apply_defaults(&cfg->schedule, SEC_SCHEDULE);
 	apply_defaults(&cfg->processing, SEC_PROCESSING);
 	apply_defaults(&cfg->fallback, SEC_FALLBACK);
+	apply_defaults(&cfg->tls, SEC_TLS);
 
 	/* Never blocks (a FIFO would hang a reload in open()). */
 	rc = util_open_regular(path);
@@ -2010,6 +2227,18 @@ config_print_summary(const struct config *cfg, FILE *fp)
 			fprintf(fp, ", listen-back on %s",
 			    o->listenback_url != NULL ? "listenback_url"
 						      : "the mount");
+		if (o->type == OUTPUT_ICECAST && o->tls) {
+			char trust[600];
+			fprintf(fp, " (trusts %s%s%s)",
+			    tls_trust_text(
+				&o->tls_settings, trust, sizeof(trust)),
+			    o->tls_settings.client_cert != NULL
+				? ", client certificate "
+				: "",
+			    o->tls_settings.client_cert != NULL
+				? o->tls_settings.client_cert
+				: "");
+		}
 		fputc('\n', fp);
 	}
 	if (cfg->status.enabled)
@@ -2163,7 +2392,10 @@ config_output_same(const struct config *a, const struct output_config *oa,
 	       str_eq(oa->host, ob->host) && oa->port == ob->port &&
 	       str_eq(oa->mount, ob->mount) && str_eq(oa->user, ob->user) &&
 	       str_eq(oa->password, ob->password) && oa->tls == ob->tls &&
+	       tls_config_same(&oa->tls_settings, &ob->tls_settings) &&
 	       oa->metadata == ob->metadata && str_eq(oa->path, ob->path) &&
+	       oa->rotate_ns == ob->rotate_ns && oa->keep_ns == ob->keep_ns &&
+	       str_eq(oa->timezone, ob->timezone) &&
 	       str_eq(oa->encoding_name, ob->encoding_name) &&
 	       oa->reconnect_min_ns == ob->reconnect_min_ns &&
 	       oa->reconnect_max_ns == ob->reconnect_max_ns &&

@@ -63,6 +63,22 @@ enum metadata_mode {
 	METADATA_NONE,	    /* one unbroken stream */
 };
 
+/* The oldest TLS version relay accepts from a server ([tls] and [output]
+ * tls_min_version). */
+enum tls_version {
+	TLS_VERSION_1_2 = 0,
+	TLS_VERSION_1_3,
+};
+
+/* Whom relay trusts and how it identifies itself over TLS: [tls] holds the
+ * defaults, every [output] may override a key (tls.h uses them). */
+struct tls_config {
+	char *ca_file;	   /* PEM bundle; with ca_dir NULL: system store */
+	char *ca_dir;	   /* OpenSSL hashed directory (c_rehash) */
+	char *client_cert; /* PEM holding the certificate and its key */
+	enum tls_version min_version;
+};
+
 struct station_config {
 	char *name;
 	char *description;
@@ -87,7 +103,10 @@ struct input_config {
 	/* stdin */
 	enum sample_format format;
 	/* file */
-	char *path;
+	char *path;	   /* a pattern with strftime fields (archive.h) */
+	int64_t rotate_ns; /* 0: none (one file, appended to) */
+	int64_t keep_ns;   /* 0: forever */
+	char *timezone;	   /* NULL: the system's zone */
 	bool loop;
 	/* tone */
 	double frequency_hz; /* 0 = digital silence */
@@ -138,9 +157,13 @@ struct output_config {
 	char *password_from; /* "password", "password_file PATH", "password_env
 				NAME" */
 	bool tls;
+	struct tls_config tls_settings; /* [tls] with this output's keys */
 	enum metadata_mode metadata;
 	/* file */
-	char *path;
+	char *path;	   /* a pattern with strftime fields (archive.h) */
+	int64_t rotate_ns; /* 0: none (one file, appended to) */
+	int64_t keep_ns;   /* 0: forever */
+	char *timezone;	   /* NULL: the system's zone */
 	/* both */
 	char *encoding_name;
 	int encoding_index; /* index into config.encodings */
@@ -153,6 +176,7 @@ struct output_config {
 	bool listenback;
 	char *listenback_url; /* NULL: the mount's own URL */
 	int64_t listenback_timeout_ns;
+	char *on_listenback; /* hook when listen-back flags or clears */
 };
 
 struct log_config {
@@ -243,6 +267,8 @@ struct config {
 	struct schedule_config schedule;
 	struct processing_config processing;
 	struct fallback_config fallback;
+	struct tls_config tls; /* [tls]: outputs and feeds inherit it */
+	int tls_line;	       /* of the [tls] header, for messages (0: none) */
 };
 
 /* Loads and validates path. On success *out is owned (config_free). On

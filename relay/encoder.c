@@ -50,6 +50,7 @@
 #include "convert.h"
 #include "encoder.h"
 #include "opus_header.h"
+#include "level.h"
 #include "packet.h"
 #include "util.h"
 
@@ -110,6 +111,9 @@ struct encoder {
 	int opus_fill;		 /* frames in opus_frame */
 	int64_t opus_granule;	 /* samples of every packet made so far */
 	unsigned char *opus_out; /* ENCODER_OPUS_MAX_PACKET */
+	/* What this encoding is fed after conversion, metered like the
+	 * programme (operator page): a broken mix or resampler shows. */
+	struct level_meter meter;
 
 	struct stream_headers *headers; /* current header set (owned ref) */
 	int64_t samples;		/* submitted at the encoding rate */
@@ -376,6 +380,7 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 	 * Conversion buffers. Chunks are at most ENCODER_CHUNK_FRAMES input
 	 * frames; the resampler's worst case for that bounds its output.
 	 */
+	level_init(&enc->meter, enc->rate_hz, enc->channels, -120.0);
 	convert_mix_init(&enc->mix, in_channels, CONVERT_ORDER_PROGRAMME,
 	    enc->channels, CONVERT_ORDER_VORBIS);
 	enc->mix_needed = !convert_mix_is_copy(&enc->mix);
@@ -662,6 +667,7 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 		}
 		if (out_n == 0)
 			continue;
+		(void)level_feed(&enc->meter, src, out_n);
 		if (enc->opus != NULL) {
 			rc = opus_submit(enc, src, out_n, cb, arg);
 			if (rc < 0 && first_err == 0)
@@ -738,6 +744,13 @@ struct stream_headers *
 encoder_headers(struct encoder *enc)
 {
 	return enc != NULL ? enc->headers : NULL;
+}
+
+void
+encoder_levels(const struct encoder *enc, double *peak_dbfs, double *rms_dbfs)
+{
+	*peak_dbfs = enc != NULL ? enc->meter.peak_dbfs : -120.0;
+	*rms_dbfs = enc != NULL ? enc->meter.rms_dbfs : -120.0;
 }
 
 int64_t

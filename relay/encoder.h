@@ -52,6 +52,11 @@ RELAY_MUST_CHECK int encoder_finish(
 /* Current header set (borrowed, valid until the next encoder call). */
 struct stream_headers *encoder_headers(struct encoder *enc);
 
+/* Peak and RMS (dBFS) of the last ~100 ms block this encoding was fed,
+ * after its channel mix and resampling. */
+void encoder_levels(
+    const struct encoder *enc, double *peak_dbfs, double *rms_dbfs);
+
 /* Samples (per channel, at the encoding rate) submitted so far. */
 int64_t encoder_samples(const struct encoder *enc);
 

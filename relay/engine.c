@@ -133,9 +133,13 @@ tags_cb(const char *title, const char *artist, void *arg)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Encodes a block; with publish (a programme meter block finished), also
+ * what each encoding was fed, for the operator page (no allocation; the
+ * stats call never waits). */
 static void
-encode_block(struct engine *e, const float *buf, size_t n)
+encode_block(struct engine *e, const float *buf, size_t n, bool publish)
 {
+	struct stats_encoding_level lv[CONFIG_MAX_ENCODINGS];
 	size_t i;
 
 	pthread_mutex_lock(&e->lock);
@@ -143,7 +147,14 @@ encode_block(struct engine *e, const float *buf, size_t n)
 		struct enc_slot *s = &e->slots[i];
 		if (encoder_write(s->enc, buf, n, packet_cb, s) < 0)
 			stats_input_add_overflow(n); /* block lost */
+		if (publish && i < CONFIG_MAX_ENCODINGS) {
+			util_strlcpy(lv[i].name, s->name, sizeof(lv[i].name));
+			encoder_levels(
+			    s->enc, &lv[i].peak_dbfs, &lv[i].rms_dbfs);
+		}
 	}
+	if (publish)
+		stats_encoding_levels_publish(lv, e->n_slots);
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -152,6 +163,8 @@ encode_block(struct engine *e, const float *buf, size_t n)
 static void
 process_block(struct engine *e, size_t n)
 {
+	int metered;
+
 	switcher_render(e->sw, e->live_buf, e->out_buf, n, util_now_wall_ns(),
 	    ring_readable(e->ring));
 	pthread_mutex_lock(&e->lock);
@@ -162,10 +175,11 @@ process_block(struct engine *e, size_t n)
 	pthread_mutex_unlock(&e->lock);
 	e->meter.threshold_dbfs =
 	    (double)atomic_load(&e->threshold_cdb) / 100.0;
-	if (level_feed(&e->meter, e->out_buf, n))
+	metered = level_feed(&e->meter, e->out_buf, n);
+	if (metered)
 		stats_input_set_levels(e->meter.peak_dbfs, e->meter.rms_dbfs,
 		    level_silent_seconds(&e->meter));
-	encode_block(e, e->out_buf, n);
+	encode_block(e, e->out_buf, n, metered);
 }
 
 uint64_t

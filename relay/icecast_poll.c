@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cJSON.h>
@@ -45,6 +46,7 @@
 #include "icecast_poll.h"
 #include "log.h"
 #include "stats.h"
+#include "tls.h"
 #include "util.h"
 #include "version.h"
 
@@ -68,6 +70,8 @@ struct poll_server {
 	const char *host;
 	int port;
 	bool tls;
+	/* The first member's trust (https only); points into snap. */
+	struct tls_config tls_cfg;
 	size_t member[CONFIG_MAX_OUTPUTS]; /* indexes into snap.outputs */
 	size_t n_members;
 };
@@ -98,7 +102,20 @@ struct fetch_buf {
 	size_t len;
 	size_t cap;
 	bool too_big;
+	bool headers_only; /* stop at the first body byte */
+	bool stopped;	   /* ... and did */
 };
+
+/* Optional extras of http_get(): keep one response header, and stop at the
+ * body (a mount is a live stream: its headers are all we want). */
+struct http_peek {
+	const char *header; /* "Access-Control-Allow-Origin" */
+	bool headers_only;
+	bool found;		       /* out */
+	char value[ICECAST_POLL_TEXT]; /* out: trimmed, cut to fit */
+};
+
+#define CORS_HEADER "Access-Control-Allow-Origin"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -275,6 +292,10 @@ fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t cap;
 	char *data;
 
+	if (b->headers_only) {
+		b->stopped = true;
+		return 0; /* ends the transfer (CURLE_WRITE_ERROR) */
+	}
 	if (n > ICECAST_STATUS_MAX_BYTES - b->len) {
 		b->too_big = true;
 		return 0;
@@ -292,6 +313,33 @@ fetch_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	memcpy(b->data + b->len, ptr, n);
 	b->len += n;
 	b->data[b->len] = '\0';
+	return n;
+}
+
+/* Keeps the value of the header http_peek asks for. */
+static size_t
+fetch_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct http_peek *pk = arg;
+	size_t n = size * nmemb, name_len = strlen(pk->header), vlen;
+	const char *v, *end;
+
+	if (n <= name_len || line[name_len] != ':' ||
+	    strncasecmp(line, pk->header, name_len) != 0)
+		return n;
+	v = line + name_len + 1;
+	end = line + n;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' ||
+			      end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	vlen = (size_t)(end - v);
+	if (vlen >= sizeof(pk->value))
+		vlen = sizeof(pk->value) - 1;
+	memcpy(pk->value, v, vlen);
+	pk->value[vlen] = '\0';
+	pk->found = true;
 	return n;
 }
 
@@ -363,7 +411,8 @@ fetch_error(CURL *c, CURLcode cc, const struct fetch_buf *b,
 /* The base URL of a server: "http://host:port" (an IPv6 literal gets
  * brackets). */
 static void
-server_url(char *buf, size_t len, const char *host, int port, bool tls)
+server_url(char *buf, size_t len, const char *host, int port,
+    const struct tls_config *tls)
 {
 	const char *br_open = strchr(host, ':') != NULL ? "[" : "";
 	const char *br_close = br_open[0] != '\0' ? "]" : "";
@@ -378,13 +427,15 @@ server_url(char *buf, size_t len, const char *host, int port, bool tls)
  * capped at ICECAST_STATUS_MAX_BYTES, Basic auth when user is not NULL.
  * log_url names the request in messages (never with credentials). Stores
  * the HTTP status in *code and the body (owned, NUL-terminated, may be
- * NULL when empty) in *body / *len. 0, or a negative errno from
- * fetch_error() when the transfer itself failed.
+ * NULL when empty) in *body / *len. pk (may be NULL) keeps one header
+ * and may stop at the body. 0, or a negative errno from fetch_error()
+ * when the transfer itself failed.
  */
 static int
-http_get(const char *url, const char *log_url, const char *user,
-    const char *password, int64_t timeout_ns, const atomic_bool *cancel,
-    long *code, char **body, size_t *len, char *err, size_t errlen)
+http_get(const char *url, const char *log_url, const struct tls_config *tls,
+    const char *user, const char *password, int64_t timeout_ns,
+    const atomic_bool *cancel, struct http_peek *pk, long *code, char **body,
+    size_t *len, char *err, size_t errlen)
 {
 	struct fetch_buf b = {0};
 	char curl_err[CURL_ERROR_SIZE];
@@ -441,6 +492,14 @@ http_get(const char *url, const char *log_url, const char *user,
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
+	if (tls != NULL) {
+		char why[256];
+		rc = tls_curl_setup(c, tls, why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: %s", log_url, why);
+			goto fail;
+		}
+	}
 	if (user != NULL &&
 	    ((cc = curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC)) !=
 		    CURLE_OK ||
@@ -451,7 +510,22 @@ http_get(const char *url, const char *log_url, const char *user,
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
+	if (pk != NULL) {
+		pk->found = false;
+		pk->value[0] = '\0';
+		b.headers_only = pk->headers_only;
+		if ((cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION,
+			 fetch_header)) != CURLE_OK ||
+		    (cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, pk)) !=
+			CURLE_OK) {
+			rc = fetch_error(
+			    c, cc, &b, curl_err, log_url, err, errlen);
+			goto fail;
+		}
+	}
 	cc = curl_easy_perform(c);
+	if (cc == CURLE_WRITE_ERROR && b.stopped)
+		cc = CURLE_OK; /* we cut it at the body */
 	if (cc != CURLE_OK) {
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
@@ -468,10 +542,16 @@ fail:
 	return rc;
 }
 
-int
-icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
-    const atomic_bool *cancel, char **body, size_t *len, char *err,
-    size_t errlen)
+/* Edges ([status] listen_urls) are public listener URLs: https ones are
+ * checked against the system store. */
+static const struct tls_config edge_trust;
+
+/* icecast_status_fetch() that also keeps a header of the answer (pk may
+ * be NULL). */
+static int
+status_fetch(const char *host, int port, const struct tls_config *tls,
+    int64_t timeout_ns, const atomic_bool *cancel, struct http_peek *pk,
+    char **body, size_t *len, char *err, size_t errlen)
 {
 	char base[400], url[450];
 	long code = 0;
@@ -485,8 +565,8 @@ icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 	}
 	server_url(base, sizeof(base), host, port, tls);
 	snprintf(url, sizeof(url), "%s/status-json.xsl", base);
-	rc = http_get(url, url, NULL, NULL, timeout_ns, cancel, &code, body,
-	    len, err, errlen);
+	rc = http_get(url, url, tls, NULL, NULL, timeout_ns, cancel, pk, &code,
+	    body, len, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (code != 200 || *body == NULL) {
@@ -500,6 +580,45 @@ icecast_status_fetch(const char *host, int port, bool tls, int64_t timeout_ns,
 		free(*body);
 		*body = NULL;
 		*len = 0;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+icecast_status_fetch(const char *host, int port, const struct tls_config *tls,
+    int64_t timeout_ns, const atomic_bool *cancel, char **body, size_t *len,
+    char *err, size_t errlen)
+{
+	return status_fetch(
+	    host, port, tls, timeout_ns, cancel, NULL, body, len, err, errlen);
+}
+
+/* GETs a mount for its headers only: Icecast adds a <mount>'s own
+ * <http-headers> there and nowhere else. The body (live audio) is cut at
+ * its first byte, but Icecast counts us as a listener for that moment.
+ * 0 with pk filled, or a negative errno with err set (-EBADMSG: not 200). */
+static int
+mount_headers(const struct poll_server *s, const char *mount,
+    int64_t timeout_ns, const atomic_bool *cancel, struct http_peek *pk,
+    char *err, size_t errlen)
+{
+	char base[400], url[700];
+	char *body = NULL;
+	size_t len = 0;
+	long code = 0;
+	int rc;
+
+	server_url(
+	    base, sizeof(base), s->host, s->port, s->tls ? &s->tls_cfg : NULL);
+	snprintf(url, sizeof(url), "%s%s", base, mount);
+	rc = http_get(url, url, s->tls ? &s->tls_cfg : NULL, NULL, NULL,
+	    timeout_ns, cancel, pk, &code, &body, &len, err, errlen);
+	free(body);
+	if (rc < 0)
+		return rc;
+	if (code != 200) {
+		snprintf(err, errlen, "%s: HTTP status %ld", url, code);
 		return -EBADMSG;
 	}
 	return 0;
@@ -591,8 +710,9 @@ icecast_metadata_update(const struct icecast_metadata_request *r,
 	/* Messages name the endpoint, never the title or the credentials. */
 	snprintf(log_url, sizeof(log_url), "%s/admin/metadata (mount %s)", base,
 	    r->mount);
-	rc = http_get(url, log_url, r->user != NULL ? r->user : "source",
-	    r->password, timeout_ns, cancel, &code, &body, &len, err, errlen);
+	rc = http_get(url, log_url, r->tls,
+	    r->user != NULL ? r->user : "source", r->password, timeout_ns,
+	    cancel, NULL, &code, &body, &len, err, errlen);
 	if (rc < 0)
 		return rc;
 	admin_message(body, msg, sizeof(msg));
@@ -647,6 +767,13 @@ remember(struct icecast_poll *p, const char *key, enum server_health h)
 	return SERVER_UNKNOWN;
 }
 
+/* A path kept in stats ("" = unset) as tls.h wants it. */
+static char *
+opt_path(char *path)
+{
+	return path[0] != '\0' ? path : NULL;
+}
+
 /* Groups this round's icecast outputs by server. */
 static void
 group_servers(struct icecast_poll *p)
@@ -662,7 +789,7 @@ group_servers(struct icecast_poll *p)
 		if (strcmp(so->type, "icecast") != 0 || so->host[0] == '\0' ||
 		    so->port <= 0)
 			continue;
-		tls = strncmp(so->url, "https://", 8) == 0;
+		tls = so->tls;
 		s = NULL;
 		for (j = 0; j < p->n_servers; j++) {
 			if (p->servers[j].port == so->port &&
@@ -679,6 +806,14 @@ group_servers(struct icecast_poll *p)
 			s->host = so->host;
 			s->port = so->port;
 			s->tls = tls;
+			s->tls_cfg.ca_file =
+			    opt_path(p->snap.outputs[i].tls_ca_file);
+			s->tls_cfg.ca_dir =
+			    opt_path(p->snap.outputs[i].tls_ca_dir);
+			s->tls_cfg.client_cert =
+			    opt_path(p->snap.outputs[i].tls_client_cert);
+			s->tls_cfg.min_version =
+			    (enum tls_version)so->tls_min_version;
 			s->n_members = 0;
 			snprintf(s->key, sizeof(s->key), "%s://%s:%d",
 			    tls ? "https" : "http", so->host, so->port);
@@ -746,11 +881,54 @@ keep_last_known(struct icecast_poll *p, const struct poll_server *s)
 	}
 }
 
+/*
+ * Reports the Access-Control-Allow-Origin a browser gets with the mount of
+ * so (listed this round). global is the one on the status document: one
+ * of icecast.xml's global <http-headers>, which Icecast sends with every
+ * answer, so it holds for the mount too at no cost. Without one, the mount
+ * may have its own: GET it once per appearance of the mount (stats forgets
+ * the answer when the mount goes), not every round. Missing -> one warning
+ * per appearance.
+ */
+static void
+check_cors(struct icecast_poll *p, const struct poll_server *s,
+    const struct stats_output *so, const char *global, int64_t timeout_ns)
+{
+	struct http_peek pk = {.header = CORS_HEADER, .headers_only = true};
+	const char *allow = global;
+	char err[512];
+
+	if (allow == NULL) {
+		if (so->cors_known)
+			return;
+		if (mount_headers(s, so->mount, timeout_ns, &p->cancel, &pk,
+			err, sizeof(err)) < 0) {
+			log_debug(POLL_MOD,
+			    "%s%s: cannot read its headers (%s); asking "
+			    "again next round",
+			    s->key, so->mount, err);
+			return;
+		}
+		allow = pk.found ? pk.value : "";
+	}
+	if (allow[0] == '\0' &&
+	    !(so->cors_known && so->cors_allow_origin[0] == '\0'))
+		log_warn(POLL_MOD,
+		    "%s%s: Icecast sends no " CORS_HEADER " with it, so "
+		    "the Listen Live page cannot play it on Safari and "
+		    "iPhones (no Ogg there: the page's player fetch()es "
+		    "the stream); add <http-headers> to icecast.xml "
+		    "(docs/operations.md)",
+		    s->key, so->mount);
+	stats_output_set_cors(so->id, allow);
+}
+
 /* Fetches one server's status and reports each of its outputs. */
 static void
 poll_server(
     struct icecast_poll *p, const struct poll_server *s, int64_t timeout_ns)
 {
+	struct http_peek pk = {.header = CORS_HEADER};
 	struct icecast_mount_status st;
 	const struct stats_output *so;
 	const cJSON *icestats = NULL;
@@ -760,8 +938,8 @@ poll_server(
 	char err[512];
 	int rc;
 
-	rc = icecast_status_fetch(s->host, s->port, s->tls, timeout_ns,
-	    &p->cancel, &body, &len, err, sizeof(err));
+	rc = status_fetch(s->host, s->port, s->tls ? &s->tls_cfg : NULL,
+	    timeout_ns, &p->cancel, &pk, &body, &len, err, sizeof(err));
 	if (rc == -ECANCELED)
 		return;
 	if (rc == -EBADMSG) {
@@ -804,6 +982,9 @@ poll_server(
 			    s->key, so->mount);
 		stats_output_set_server(so->id, true, listed, st.listeners,
 		    listed ? st.title : NULL);
+		if (listed && !atomic_load(&p->cancel))
+			check_cors(
+			    p, s, so, pk.found ? pk.value : NULL, timeout_ns);
 	}
 	cJSON_Delete(root);
 }
@@ -867,8 +1048,9 @@ poll_edges(struct icecast_poll *p, int64_t timeout_ns)
 		    e->tls ? "https" : "http", e->host, e->port);
 		body = NULL;
 		root = NULL;
-		rc = icecast_status_fetch(e->host, e->port, e->tls, timeout_ns,
-		    &p->cancel, &body, &len, err, sizeof(err));
+		rc = icecast_status_fetch(e->host, e->port,
+		    e->tls ? &edge_trust : NULL, timeout_ns, &p->cancel, &body,
+		    &len, err, sizeof(err));
 		if (rc == -ECANCELED)
 			return;
 		if (rc == 0) {

@@ -4,9 +4,11 @@
  * /status-json.xsl every status.poll_icecast (default 5 s), once per
  * host:port however many outputs use that server, and tells stats whether
  * the server answers, whether each of our mounts is listed with audio, how
- * many listeners it has and what title the server shows; and it reads
- * the edge servers of [status] listen_urls for their listener counts
- * (stats_edge_set()). output.c's stall
+ * many listeners it has, what title the server shows and which
+ * Access-Control-Allow-Origin a browser gets with the mount (read from
+ * the status answer's headers, or by one headers-only GET of the mount
+ * each time it appears); and it reads the edge servers of [status]
+ * listen_urls for their listener counts (stats_edge_set()). output.c's stall
  * watchdog reads the result back through stats_output_server_seen().
  *
  * The parser is pure and exposed for tests. The two bounded HTTP requests
@@ -26,6 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct tls_config; /* config.h */
 
 #define ICECAST_POLL_TEXT 256
 /* The largest status document we accept (a server with thousands of
@@ -60,7 +64,8 @@ struct icecast_mount_status {
 int icecast_status_parse(const char *json, size_t len, const char *mount,
     struct icecast_mount_status *out);
 
-/* GETs http(s)://host:port/status-json.xsl with libcurl: no proxy, no
+/* GETs http(s)://host:port/status-json.xsl with libcurl (https with tls's
+ * trust, tls.h; http when tls is NULL): no proxy, no
  * redirects, certificate verified for https, timeout_ns for the whole
  * transfer, a body capped at ICECAST_STATUS_MAX_BYTES. cancel (may be
  * NULL) aborts the transfer within a few hundred ms once it turns true.
@@ -71,20 +76,20 @@ int icecast_status_parse(const char *json, size_t len, const char *mount,
  * mounts are unknown), -EFBIG, -ECANCELED, -ENOMEM, -EIO; err then holds
  * a one-line reason. Blocks up to timeout_ns: call it from a worker
  * thread. */
-int icecast_status_fetch(const char *host, int port, bool tls,
-    int64_t timeout_ns, const atomic_bool *cancel, char **body, size_t *len,
-    char *err, size_t errlen);
+int icecast_status_fetch(const char *host, int port,
+    const struct tls_config *tls, int64_t timeout_ns, const atomic_bool *cancel,
+    char **body, size_t *len, char *err, size_t errlen);
 
 /* What icecast_metadata_update() sends; every pointer is borrowed. */
 struct icecast_metadata_request {
 	const char *host;
 	int port;
-	bool tls;
-	const char *mount;    /* "/live.ogg" */
-	const char *user;     /* NULL: "source" */
-	const char *password; /* NULL: empty */
-	const char *title;    /* UTF-8, control characters already dropped */
-	const char *artist;   /* NULL or "": not sent */
+	const struct tls_config *tls; /* NULL: plain http */
+	const char *mount;	      /* "/live.ogg" */
+	const char *user;	      /* NULL: "source" */
+	const char *password;	      /* NULL: empty */
+	const char *title;  /* UTF-8, control characters already dropped */
+	const char *artist; /* NULL or "": not sent */
 };
 
 /* Asks the server to show a new title on the mount: GET

@@ -5,8 +5,11 @@
  * and summarised ("(N similar suppressed)") instead of flooding the journal
  * while a server is down.
  *
+ * Warnings and errors also go into a fixed ring of LOG_RECENT_EVENTS
+ * (log_recent()): a copy under the same lock, no allocation.
+ *
  * Threads: any thread but the capture path; one mutex around formatting and
- * the write(2).
+ * the write(2), and around the ring.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +35,10 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_text[LOG_LINE_MAX];
 static int64_t last_mono_ns;
 static unsigned suppressed;
+/* The recent-events ring (log_lock): recent_total events ever recorded,
+ * the newest at (recent_total - 1) % LOG_RECENT_EVENTS. */
+static struct log_event recent[LOG_RECENT_EVENTS];
+static uint64_t recent_total;
 
 void
 log_configure(enum log_level level, enum log_target target)
@@ -86,6 +93,52 @@ syslog_priority(enum log_level level)
 		return LOG_DEBUG;
 	}
 	return LOG_INFO;
+}
+
+/* Keeps a warning or error in the ring. Called with log_lock held. */
+static void
+remember(enum log_level level, const char *mod, const char *text)
+{
+	struct log_event *ev;
+
+	if (level > LOG_LEVEL_WARN)
+		return;
+	ev = &recent[recent_total % LOG_RECENT_EVENTS];
+	recent_total++;
+	ev->seq = recent_total;
+	ev->wall_ns = util_now_wall_ns();
+	ev->level = level;
+	util_strlcpy(ev->mod, mod, sizeof(ev->mod));
+	util_strlcpy(ev->text, text, sizeof(ev->text));
+}
+
+size_t
+log_recent(struct log_event *out, size_t max, uint64_t *total)
+{
+	uint64_t first, i;
+	size_t n = 0;
+
+	pthread_mutex_lock(&log_lock);
+	first = recent_total > LOG_RECENT_EVENTS
+		    ? recent_total - LOG_RECENT_EVENTS
+		    : 0;
+	if (recent_total - first > max)
+		first = recent_total - max;
+	for (i = first; i < recent_total; i++)
+		out[n++] = recent[i % LOG_RECENT_EVENTS];
+	if (total != NULL)
+		*total = recent_total;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+void
+log_recent_clear(void)
+{
+	pthread_mutex_lock(&log_lock);
+	recent_total = 0;
+	memset(recent, 0, sizeof(recent));
+	pthread_mutex_unlock(&log_lock);
 }
 
 /* Called with log_lock held. */
@@ -143,11 +196,13 @@ log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 		snprintf(
 		    note, sizeof(note), "(%u similar suppressed)", suppressed);
 		emit(level, mod, note);
+		remember(level, mod, note);
 		suppressed = 0;
 	}
 	util_strlcpy(last_text, keyed, sizeof(last_text));
 	last_mono_ns = now;
 	emit(level, mod, text);
+	remember(level, mod, text);
 	pthread_mutex_unlock(&log_lock);
 	errno = saved;
 }

@@ -5,15 +5,19 @@
  * Every error line says what, which object, why, and what relay does next.
  * Strings that came from outside go through log_escape() first.
  *
+ * The last LOG_RECENT_EVENTS warnings and errors are also kept in a fixed
+ * ring in memory (no allocation), for the operator page: log_recent().
+ *
  * Threads: log_msg() may be called from any thread except the capture path
  * (input threads bump stats counters instead). It takes a short internal
- * lock around one write(2).
+ * lock around one write(2). log_recent() takes the same lock for a copy.
  */
 #ifndef RELAY_LOG_H
 #define RELAY_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR = 0,
@@ -43,6 +47,28 @@ void log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 #define log_warn(mod, ...) log_msg(LOG_LEVEL_WARN, mod, __VA_ARGS__)
 #define log_info(mod, ...) log_msg(LOG_LEVEL_INFO, mod, __VA_ARGS__)
 #define log_debug(mod, ...) log_msg(LOG_LEVEL_DEBUG, mod, __VA_ARGS__)
+
+/* The recent-events ring: warnings and errors that passed the threshold,
+ * oldest dropped first. 200 x sizeof(struct log_event) (~300 bytes) =
+ * ~59 KB of static memory. */
+#define LOG_RECENT_EVENTS 200
+#define LOG_RECENT_TEXT 256
+
+struct log_event {
+	uint64_t seq;	 /* 1, 2, ... since start: gaps mean overwritten */
+	int64_t wall_ns; /* when it was logged */
+	enum log_level level;
+	char mod[24];		    /* "out[main]", "status", ... */
+	char text[LOG_RECENT_TEXT]; /* the line's text, cut if longer */
+};
+
+/* Copies up to max of the most recent events into out, oldest first, and
+ * returns how many. *total (may be NULL) gets how many were ever recorded.
+ * Takes the log lock for the copy only. */
+size_t log_recent(struct log_event *out, size_t max, uint64_t *total);
+
+/* Forgets the recorded events (tests). */
+void log_recent_clear(void);
 
 /* Copies src into dst (capacity len) with control characters shown as \xNN
  * and the result truncated with "..." if needed. Returns dst. */

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alerts.h"
 #include "check.h"
 #include "config.h"
 #include "control.h"
@@ -61,6 +62,7 @@ struct relay {
 	struct status_server *status;
 	struct programme *programme;
 	struct fallback *fallback;
+	struct alerts *alerts;
 };
 
 static int reload(struct relay *r, char *msg, size_t msglen);
@@ -191,6 +193,12 @@ start_all(struct relay *r)
 		return -ENOMEM;
 	}
 	fallback_configure(r->fallback, cfg, r->engine);
+	r->alerts = alerts_new();
+	if (r->alerts == NULL) {
+		log_err(MOD, "out of memory starting the alerts");
+		return -ENOMEM;
+	}
+	alerts_configure(r->alerts, cfg);
 	for (i = 0; i < cfg->n_outputs; i++) {
 		if (start_output(r, cfg, i) < 0)
 			return -EINVAL;
@@ -230,6 +238,8 @@ stop_all(struct relay *r)
 	programme_attach(r->programme, NULL);
 	fallback_free(r->fallback);
 	r->fallback = NULL;
+	alerts_free(r->alerts);
+	r->alerts = NULL;
 	for (i = 0; i < r->n_outputs; i++)
 		output_stop(r->outputs[i], OUTPUT_DRAIN_NS);
 	r->n_outputs = 0;
@@ -358,6 +368,7 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 		    r->engine, next->input.title, next->input.artist);
 	engine_set_start_grace(r->engine, next->schedule.start_grace_ns);
 	fallback_configure(r->fallback, next, r->engine);
+	alerts_configure(r->alerts, next);
 	for (i = 0; i < r->n_outputs; i++)
 		output_set_poll_interval(
 		    r->outputs[i], next->status.poll_icecast_ns);
@@ -446,6 +457,19 @@ service_status_line(char *buf, size_t len)
 	free(s);
 }
 
+/* Listen-back hooks: a snapshot for alerts_tick(). */
+static void
+alerts_check(struct relay *r)
+{
+	struct stats_snapshot *s = malloc(sizeof(*s));
+
+	if (s == NULL)
+		return;
+	stats_snapshot(s);
+	alerts_tick(r->alerts, s);
+	free(s);
+}
+
 /* A reload, told to systemd (RELOADING=1, then READY=1 with the result). */
 static int
 reload(struct relay *r, char *msg, size_t msglen)
@@ -528,7 +552,7 @@ run(struct relay *r)
 	sigset_t mask;
 	int sfd, rc = 0;
 	bool running = true;
-	int64_t next_status_ns = 0;
+	int64_t next_status_ns = 0, next_alerts_ns = 0;
 	char line[256];
 
 	sigemptyset(&mask);
@@ -576,6 +600,11 @@ run(struct relay *r)
 			service_status_line(line, sizeof(line));
 			service_status(line);
 			next_status_ns = util_now_mono_ns() + 5 * NS_PER_SEC;
+		}
+		if (alerts_wanted(r->alerts) &&
+		    util_now_mono_ns() >= next_alerts_ns) {
+			alerts_check(r);
+			next_alerts_ns = util_now_mono_ns() + NS_PER_SEC / 2;
 		}
 		{
 			char why[256] = "";

@@ -49,7 +49,16 @@
  * audible sample follows the old stream's last one. After a reset or a gap
  * the muxer first collects 80 ms of packets (written nowhere) and starts
  * with them as pre-roll; a new listener misses those 80 ms. Granules are
- * rebased to the start of the first pre-roll packet.
+ * rebased to the start of the first pre-roll packet. After muxer_split()
+ * an Opus stream starts the same way as at a chain change: the end of the
+ * previous file's stream is the new one's pre-roll.
+ *
+ * Split (muxer_split(), an archive file boundary): the same as a chain
+ * change, with the two streams in different files. The old stream ends
+ * with the held packet marked e_o_s; the packet is kept and the next
+ * stream, started by the next muxer_packet(), begins with it. A decoder of
+ * the new file alone then produces exactly the samples that follow the old
+ * file's last one: none lost, none doubled.
  *
  * Page bound: silence costs under 1 kbit/s, so libogg's own rule (about
  * 4 KiB per page) would make pages of several seconds. A page is flushed
@@ -87,9 +96,10 @@ struct muxer {
 	bool active;			/* a logical stream is open */
 	struct stream_headers *headers; /* of the open stream (ref) */
 	uint32_t serial;
-	struct packet *held;	    /* last packet, not yet written (ref) */
-	int64_t base_granule;	    /* encoder granule of first audio */
-	int64_t page_granule;	    /* rebased granule at last page end */
+	struct packet *held;  /* last packet, not yet written (ref) */
+	struct packet *carry; /* muxer_split(): opens the next stream (ref) */
+	int64_t base_granule; /* encoder granule of first audio */
+	int64_t page_granule; /* rebased granule at last page end */
 	int64_t page_limit_samples; /* max_page_ms at the header rate */
 	int64_t packetno;	    /* next packet number in the stream */
 
@@ -167,6 +177,14 @@ hist_push(struct muxer *m, struct packet *p)
 		hist_drop_oldest(m);
 }
 
+/* Forgets the packet muxer_split() kept for the next stream. */
+static void
+drop_carry(struct muxer *m)
+{
+	packet_unref(m->carry);
+	m->carry = NULL;
+}
+
 void
 muxer_free(struct muxer *m)
 {
@@ -174,6 +192,7 @@ muxer_free(struct muxer *m)
 		return;
 	drop_stream(m);
 	hist_clear(m);
+	drop_carry(m);
 	ogg_stream_clear(&m->os);
 	free(m->page_buf);
 	free(m);
@@ -403,6 +422,17 @@ opus_packet(
 		if (rc < 0)
 			goto out;
 	}
+	if (m->carry != NULL) {
+		/* muxer_split(): hist holds the end of the stream just ended,
+		 * the pre-roll of the next one (unless a gap or a new encoder
+		 * broke the sequence). */
+		carried = !m->active && m->n_hist > 0 &&
+			  same_codec_setup(
+			      m->hist[m->n_hist - 1]->headers, p->headers);
+		drop_carry(m);
+		if (!carried)
+			hist_clear(m);
+	}
 	if (m->active && p->headers->chain_id != m->headers->chain_id &&
 	    !m->follow_tags && same_codec_setup(m->headers, p->headers)) {
 		headers_unref(m->headers);
@@ -491,10 +521,27 @@ muxer_packet(
 			m->base_granule = p->granulepos;
 		}
 	} else if (!m->active) {
+		/* After muxer_split() the new stream starts with the old
+		 * one's last packet, unless a gap or a new encoder broke the
+		 * sequence. */
+		if (m->carry != NULL && !gap &&
+		    same_codec_setup(m->carry->headers, p->headers) &&
+		    m->carry->granulepos <= p->granulepos)
+			carry = m->carry;
+		else
+			packet_unref(m->carry);
+		m->carry = NULL;
 		rc = start_stream(m, p->headers, 0, cb, arg);
 		if (rc < 0)
 			goto out;
-		m->base_granule = p->granulepos;
+		if (carry != NULL) {
+			m->base_granule = carry->granulepos;
+			rc = write_audio(m, carry, false, cb, arg);
+			if (rc < 0)
+				goto out;
+		} else {
+			m->base_granule = p->granulepos;
+		}
 	}
 
 	if (m->held != NULL) {
@@ -531,7 +578,27 @@ muxer_end(struct muxer *m, muxer_write_cb *cb, void *arg)
 {
 	if (m == NULL || cb == NULL)
 		return -EINVAL;
+	drop_carry(m);
 	return end_stream(m, cb, arg);
+}
+
+int
+muxer_split(struct muxer *m, muxer_write_cb *cb, void *arg)
+{
+	struct packet *keep;
+	int rc;
+
+	if (m == NULL || cb == NULL)
+		return -EINVAL;
+	drop_carry(m);
+	keep = m->active && m->held != NULL ? packet_ref(m->held) : NULL;
+	rc = end_stream(m, cb, arg);
+	if (rc < 0) {
+		packet_unref(keep);
+		return rc;
+	}
+	m->carry = keep;
+	return 0;
 }
 
 void
@@ -541,6 +608,7 @@ muxer_reset(struct muxer *m)
 		return;
 	drop_stream(m);
 	hist_clear(m);
+	drop_carry(m);
 }
 
 int64_t

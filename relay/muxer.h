@@ -45,6 +45,14 @@ RELAY_MUST_CHECK int muxer_packet(
 /* Ends the current stream: the held packet goes out with EOS set. */
 RELAY_MUST_CHECK int muxer_end(struct muxer *m, muxer_write_cb *cb, void *arg);
 
+/* Ends the current stream as muxer_end() does but keeps its last packet
+ * to begin the next stream (the next muxer_packet() call) with, so that
+ * the two streams, decoded separately, join without a lost or doubled
+ * sample. An archive calls it between two files. A gap, a reset or a new
+ * encoder before the next packet drops the kept packet. */
+RELAY_MUST_CHECK int muxer_split(
+    struct muxer *m, muxer_write_cb *cb, void *arg);
+
 /* follow = true (default): a packet whose header set differs only in its
  * comment header starts a new chain (metadata = chain). false: the stream
  * goes on unbroken and the new comments are ignored (metadata = none or

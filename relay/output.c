@@ -203,6 +203,32 @@ fail(struct output *o, const char *why)
 	util_strlcpy(o->last_fail, why, sizeof(o->last_fail));
 }
 
+/* Records the verified server certificate of a TLS connection and warns
+ * when it expires within TLS_EXPIRY_WARN_NS (once per connection). */
+static void
+report_tls_peer(struct output *o)
+{
+	struct tls_peer peer;
+	char when[40];
+	int64_t left_ns;
+
+	if (o->ops->tls_peer == NULL || !o->ops->tls_peer(o->backend, &peer))
+		return;
+	stats_output_set_tls_peer(
+	    o->stats_id, peer.subject, peer.issuer, peer.not_after_wall_ns);
+	util_format_iso8601(peer.not_after_wall_ns, false, when, sizeof(when));
+	left_ns = peer.not_after_wall_ns - util_now_wall_ns();
+	if (left_ns < TLS_EXPIRY_WARN_NS)
+		log_warn(o->mod,
+		    "%s: the server's TLS certificate (%s) expires in %.1f "
+		    "days (%s): renew it on the server, or relay will refuse "
+		    "it then",
+		    o->url, peer.subject, (double)left_ns / 86400e9, when);
+	else
+		log_info(o->mod, "%s: TLS certificate %s verified, expires %s",
+		    o->url, peer.subject, when);
+}
+
 static void
 connected(struct output *o)
 {
@@ -221,6 +247,7 @@ connected(struct output *o)
 	log_info(o->mod, "%s: connected%s", o->url,
 	    o->ever_connected ? " again" : "");
 	o->ever_connected = true;
+	report_tls_peer(o);
 }
 
 static void
@@ -352,6 +379,34 @@ handle_title(struct output *o, struct packet *p)
 		    o->url, err);
 }
 
+/*
+ * The archive's file boundary, before the first packet made at or after
+ * it: the stream in the old file ends with EOS on the packet before, and
+ * the next file's stream begins with that same packet (muxer_split()), so
+ * the files join without a lost or doubled sample. The new file starts
+ * within one packet (one Vorbis block, at most 2048 samples) of the
+ * boundary, as the encoder made it. split = false: the packets between
+ * were lost, so the old stream just ends (EOS) and the new file starts
+ * afresh.
+ */
+static int
+rotate(struct output *o, int64_t wall_ns, bool split)
+{
+	char err[256];
+	int rc;
+
+	rc = split ? muxer_split(o->muxer, write_page_cb, o)
+		   : muxer_end(o->muxer, write_page_cb, o);
+	if (rc < 0)
+		return rc;
+	err[0] = '\0';
+	rc = o->ops->rotate(o->backend, wall_ns, err, sizeof(err));
+	if (rc < 0)
+		util_strlcpy(o->last_fail, err[0] != '\0' ? err : strerror(-rc),
+		    sizeof(o->last_fail));
+	return rc;
+}
+
 static void
 run_connected(struct output *o)
 {
@@ -360,7 +415,7 @@ run_connected(struct output *o)
 	size_t pending = 0;
 	char err[256];
 	uint64_t dropped;
-	int64_t oldest_made_ns = 0;
+	int64_t oldest_made_ns = 0, mono_to_wall_ns;
 	int rc;
 
 	(void)packet_queue_wait(
@@ -368,8 +423,29 @@ run_connected(struct output *o)
 	p = packet_queue_pop(o->queue, 0, &gap);
 	if (p != NULL)
 		oldest_made_ns = p->made_mono_ns;
+	mono_to_wall_ns = util_now_wall_ns() - util_now_mono_ns();
 	while (p != NULL) {
 		handle_title(o, p);
+		/* A gap (the queue overflowed) in a file output: end the
+		 * file cleanly and go on in a new one, so that lost audio
+		 * is a file boundary, never a jump inside a file. */
+		if (gap && o->ops->rotate != NULL &&
+		    muxer_chain_id(o->muxer) != 0 &&
+		    rotate(o, p->made_mono_ns + mono_to_wall_ns, false) < 0) {
+			packet_unref(p);
+			fail(o, o->last_fail[0] != '\0' ? o->last_fail
+							: "new file failed");
+			return;
+		}
+		if (o->ops->rotate_due != NULL &&
+		    o->ops->rotate_due(
+			o->backend, p->made_mono_ns + mono_to_wall_ns) &&
+		    rotate(o, p->made_mono_ns + mono_to_wall_ns, true) < 0) {
+			packet_unref(p);
+			fail(o, o->last_fail[0] != '\0' ? o->last_fail
+							: "rotation failed");
+			return;
+		}
 		note_packet(o, p);
 		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
 		packet_unref(p);
@@ -588,6 +664,8 @@ output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 	if (rc < 0)
 		goto fail;
 	o->stats_id = stats_output_register(cfg, oc);
+	if (ops->set_stats != NULL)
+		ops->set_stats(o->backend, o->stats_id);
 	rc = pthread_create(&o->thread, NULL, output_thread, o);
 	if (rc != 0) {
 		snprintf(err, errlen, "[output %s]: cannot start thread: %s",

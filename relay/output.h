@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "packet_queue.h"
+#include "tls.h"
 #include "util.h"
 
 struct output_backend; /* private to each backend */
@@ -57,6 +58,20 @@ struct output_ops {
 	 * negative errno (it does not). Never blocks, except for resolving a
 	 * host name once per connect attempt. close() ends a probe. */
 	int (*probe)(struct output_backend *b);
+	/* Optional (NULL): on a connected TLS output, the certificate the
+	 * server showed (verified). true and *peer filled, or false. */
+	bool (*tls_peer)(struct output_backend *b, struct tls_peer *peer);
+	/* Optional (NULL): gives the backend its stats slot, once, before
+	 * the output thread starts (the archive reports its file). */
+	void (*set_stats)(struct output_backend *b, int stats_id);
+	/* Optional (NULL): whether a packet made at wall_ns belongs in a
+	 * later file than the open one (the archive's rotation). */
+	bool (*rotate_due)(struct output_backend *b, int64_t wall_ns);
+	/* Optional, with rotate_due: the muxer has ended the stream in the
+	 * open file (EOS); close it and open the file for wall_ns. 0, or a
+	 * negative errno with err set (then closed, as after a failure). */
+	int (*rotate)(struct output_backend *b, int64_t wall_ns, char *err,
+	    size_t errlen);
 	/* Closes the connection (safe when not connected). */
 	void (*close)(struct output_backend *b);
 	/* Frees the backend (after close). */

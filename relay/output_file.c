@@ -1,10 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * File backend (`[output NAME] type = file`): writes the output's Ogg
- * stream to a file. Each (re)open appends a new chain, so a restart or a
- * write error never cuts a whole page that was already recorded (darkice
- * overwrote its dump on reconnect). Rotation and retention belong to the
- * archive issue; this backend is the plain, lossless base it builds on.
+ * File backend (`[output NAME] type = file`): the archive. It writes the
+ * output's Ogg stream to files named by a strftime pattern (archive.h).
+ * - rotate = none: one file per name; each (re)open appends a new chain,
+ *   so a restart or a write error never cuts a whole page that was already
+ *   recorded (darkice overwrote its dump on reconnect).
+ * - rotate = PERIOD: a new file at every clock-aligned boundary, and at
+ *   every (re)open. A name is built from the period's start and never
+ *   reused: an existing file gets a sibling "-1", "-2"... (O_EXCL), so
+ *   nothing is overwritten or appended to. output.c ends the stream in
+ *   the old file with EOS and begins the next file with the old stream's
+ *   last packet (muxer_split()), so the files join without a lost or
+ *   doubled sample.
+ * - keep = AGE: after each open, files of this output older than AGE are
+ *   removed: only regular files under the pattern's fixed directory whose
+ *   path the pattern makes (archive_name_matches()) and whose first Ogg
+ *   pages carry relay's mark, the comment ENCODER=relay (file_is_ours()).
+ * - Directories in the pattern are created as needed. A file removed
+ *   while written (its directory deleted) is noticed within a second
+ *   (st_nlink = 0) and recording goes on in a new file.
  *
  * DESIGN
  * The file must stay a valid Ogg file whatever happens to the disk. The
@@ -18,8 +32,8 @@
  * reopen, starts on a page boundary: no torn page, no hole, no CRC error
  * (a partly written page made ogginfo report "Hole in data").
  *
- * open() also repairs what a crash left: a torn page at the end is cut
- * off and the last chain gets its EOS (repair_tail()).
+ * open() in append mode (rotate = none) also repairs what a crash left: a torn
+ * page at the end is cut off and the last chain gets its EOS (repair_tail()).
  *
  * After ENOSPC or EDQUOT, open() refuses with the very same message until
  * FILE_RESUME_FREE_BYTES are free, so output.c backs off (doubling up to
@@ -28,6 +42,7 @@
  *
  * Threads: runs on its output's thread only.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -35,10 +50,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "archive.h"
+#include "cron.h"
+#include "log.h"
 #include "output.h"
+#include "stats.h"
 
 /* Largest Ogg page: 27-byte header, 255 lacing values, 255 * 255 body. */
 #define FILE_PAGE_MAX_BYTES (27 + 255 + 255 * 255)
@@ -49,9 +69,24 @@
  * about 15 s of a 128 kbit/s stream, so a disk that gains a few blocks
  * does not flap between full and recording every second. */
 #define FILE_RESUME_FREE_BYTES (256 * 1024)
+/* How often a file being written is checked for removal. */
+#define FILE_LINK_CHECK_NS NS_PER_SEC
+/* Siblings tried for one period's name ("-1" .. "-999"). */
+#define FILE_SUFFIX_MAX 999
+/* The mark keep looks for: the comment header's ENCODER tag. */
+#define FILE_MARK "ENCODER=relay"
+#define FILE_MARK_WINDOW 4096
 
 struct output_backend {
-	char path[4096];
+	char mod[80];	    /* log module: out[name] */
+	char pattern[4096]; /* path with strftime fields */
+	char path[4096];    /* the file open now ("" when none) */
+	int64_t rotate_s;   /* 0: none */
+	int64_t keep_ns;    /* 0: forever */
+	struct cron_tz *tz; /* zone of names and periods (owned) */
+	int64_t period_end_ns;
+	int64_t next_link_check_mono_ns;
+	int stats_id;
 	int fd;
 	off_t end;		  /* bytes in the file */
 	off_t safe_end;		  /* where the file can end cleanly (DESIGN) */
@@ -59,6 +94,7 @@ struct output_backend {
 	size_t mark_bytes;	  /* 0: nothing to mark at safe_end */
 	unsigned char *mark_page; /* the page ending at safe_end, no EOS */
 	bool disk_full;		  /* ENOSPC/EDQUOT until space is free */
+	bool created;		  /* this open made the file (O_EXCL) */
 };
 
 /* The Ogg page checksum (RFC 3533 section 6): CRC-32, polynomial
@@ -277,6 +313,7 @@ file_create(const struct config *cfg, const struct output_config *o,
     struct output_backend **out, char *err, size_t errlen)
 {
 	struct output_backend *b;
+	int rc;
 
 	(void)cfg;
 	b = calloc(1, sizeof(*b));
@@ -287,52 +324,273 @@ file_create(const struct config *cfg, const struct output_config *o,
 		snprintf(err, errlen, "[output %s]: out of memory", o->name);
 		return -ENOMEM;
 	}
-	util_strlcpy(b->path, o->path, sizeof(b->path));
+	snprintf(b->mod, sizeof(b->mod), "out[%s]", o->name);
+	util_strlcpy(b->pattern, o->path, sizeof(b->pattern));
+	b->rotate_s = o->rotate_ns / NS_PER_SEC;
+	b->keep_ns = o->keep_ns;
+	b->stats_id = -1;
 	b->fd = -1;
+	rc = cron_tz_load(o->timezone, &b->tz, err, errlen);
+	if (rc < 0) {
+		free(b->mark_page);
+		free(b);
+		return rc;
+	}
 	*out = b;
 	return 0;
 }
 
-/* Opens to append at the end; read-write for repair_tail(). Not
- * O_APPEND: Linux pwrite() ignores the offset on such a file, and
- * mark_eos() must write in place. */
-static int
-file_open(struct output_backend *b, char *err, size_t errlen)
+static void
+file_set_stats(struct output_backend *b, int stats_id)
 {
-	int e;
+	b->stats_id = stats_id;
+}
 
-	b->fd = open(b->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (b->fd < 0) {
-		e = errno;
-		snprintf(
-		    err, errlen, "cannot open %s: %s", b->path, strerror(e));
-		return -e;
+/* Creates the directories above path (mkdir -p of its dirname). */
+static int
+make_parents(const char *path)
+{
+	char dir[4096];
+	size_t i;
+
+	util_strlcpy(dir, path, sizeof(dir));
+	for (i = 1; dir[i] != '\0'; i++) {
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		dir[i] = '/';
 	}
+	return 0;
+}
+
+/* True when the file system that will hold path has room to record
+ * again (see has_room); its nearest existing directory is asked. */
+static bool
+has_room_at(const char *path)
+{
+	char dir[4096];
+	struct statvfs vfs;
+	unsigned long long blocks;
+	char *slash;
+
+	util_strlcpy(dir, path, sizeof(dir));
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			util_strlcpy(dir, ".", sizeof(dir));
+		else if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (statvfs(dir, &vfs) == 0)
+			break;
+		if (slash == NULL || slash == dir)
+			return true; /* cannot tell: let the open decide */
+	}
+	blocks = geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail;
+	return blocks * (unsigned long long)vfs.f_frsize >=
+	       FILE_RESUME_FREE_BYTES;
+}
+
+/*
+ * Whether the file at path carries relay's mark: it starts with an Ogg
+ * BOS page, and its first FILE_MARK_WINDOW bytes hold a Vorbis comment
+ * header with ENCODER=relay (encoder.c writes it first, so it is near the
+ * start). Symbolic links are never followed.
+ */
+static bool
+file_is_ours(const char *path)
+{
+	unsigned char buf[FILE_MARK_WINDOW];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n < OGG_HEADER_BYTES || memcmp(buf, "OggS", 4) != 0 ||
+	    !(buf[5] & OGG_FLAG_BOS))
+		return false;
+	return memmem(buf, (size_t)n, "\x03vorbis", 7) != NULL &&
+	       memmem(buf, (size_t)n, FILE_MARK, strlen(FILE_MARK)) != NULL;
+}
+
+/* One directory of the keep sweep; recurses into the pattern's own
+ * directories only (archive_dir_matches()). */
+static void
+sweep_dir(struct output_backend *b, const char *dir, bool relative,
+    int64_t now_ns, int depth)
+{
+	char path[4096];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int n;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (relative)
+			n = snprintf(path, sizeof(path), "%s", de->d_name);
+		else
+			n = snprintf(path, sizeof(path), "%s%s%s", dir,
+			    dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth < 32 &&
+			    archive_dir_matches(b->pattern, path)) {
+				sweep_dir(b, path, false, now_ns, depth + 1);
+				/* Gone if that emptied it; kept otherwise. */
+				(void)rmdir(path);
+			}
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || strcmp(path, b->path) == 0 ||
+		    !archive_name_matches(b->pattern, path) ||
+		    !archive_expired((int64_t)st.st_mtim.tv_sec * NS_PER_SEC +
+					 st.st_mtim.tv_nsec,
+			now_ns, b->keep_ns) ||
+		    !file_is_ours(path))
+			continue;
+		if (unlink(path) == 0) {
+			stats_output_inc_removed(b->stats_id);
+			log_info(b->mod, "keep: removed %s (older than %lld d)",
+			    path, (long long)(b->keep_ns / NS_PER_SEC / 86400));
+		} else {
+			stats_output_inc_file_errors(b->stats_id);
+			log_warn(b->mod,
+			    "keep: cannot remove %s: %s; trying again at the "
+			    "next file",
+			    path, strerror(errno));
+		}
+	}
+	closedir(d);
+}
+
+/* keep: removes this output's files older than keep_ns (see top). */
+static void
+sweep(struct output_backend *b)
+{
+	char root[4096];
+
+	if (b->keep_ns <= 0 ||
+	    archive_pattern_root(b->pattern, root, sizeof(root)) < 0)
+		return;
+	sweep_dir(b, root, strcmp(root, ".") == 0, util_now_wall_ns(), 0);
+}
+
+/* The message for a file that cannot be created or opened. */
+static int
+open_error(
+    struct output_backend *b, const char *path, int e, char *err, size_t errlen)
+{
+	if (e == ENOSPC || e == EDQUOT) {
+		b->disk_full = true;
+		full_message(e, err, errlen);
+	} else {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+	}
+	stats_output_inc_file_errors(b->stats_id);
+	return -e;
+}
+
+/*
+ * Opens the file for the period holding wall_ns. rotate = none: the
+ * expanded name, appended to (read-write for repair_tail(); not
+ * O_APPEND: Linux pwrite() ignores the offset on such a file, and
+ * mark_eos() must write in place). Otherwise a new file, never an
+ * existing one (O_EXCL, then "-1", "-2"...).
+ */
+static int
+open_for(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
+{
+	char path[4096];
+	struct cron_local lt;
+	int64_t start_ns, end_ns;
+	unsigned suffix = 0;
+	bool made_dirs = false;
+	int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, e;
+
+	b->path[0] = '\0';
+	sweep(b);
+	archive_period(b->tz, b->rotate_s, wall_ns, &start_ns, &end_ns);
+	cron_tz_local(b->tz, b->rotate_s > 0 ? start_ns : wall_ns, &lt);
+	if (b->rotate_s > 0)
+		flags |= O_EXCL;
+	for (;;) {
+		if (archive_expand(
+			b->pattern, &lt, suffix, path, sizeof(path)) < 0) {
+			snprintf(
+			    err, errlen, "%s: file name too long", b->pattern);
+			stats_output_inc_file_errors(b->stats_id);
+			return -ENAMETOOLONG;
+		}
+		if (b->disk_full && !has_room_at(path)) {
+			full_message(ENOSPC, err, errlen);
+			return -ENOSPC;
+		}
+		b->fd = open(path, flags, 0644);
+		if (b->fd >= 0)
+			break;
+		e = errno;
+		if (e == ENOENT && !made_dirs) {
+			made_dirs = true;
+			e = -make_parents(path);
+			if (e == 0)
+				continue;
+		} else if (e == EEXIST && suffix < FILE_SUFFIX_MAX) {
+			suffix++;
+			continue;
+		}
+		return open_error(b, path, e, err, errlen);
+	}
+	util_strlcpy(b->path, path, sizeof(b->path));
+	b->created = (flags & O_EXCL) != 0;
 	b->end = lseek(b->fd, 0, SEEK_END);
 	if (b->end < 0) {
 		e = errno;
-		snprintf(
-		    err, errlen, "cannot seek %s: %s", b->path, strerror(e));
-		goto fail;
+		close(b->fd);
+		b->fd = -1;
+		b->path[0] = '\0';
+		return open_error(b, path, e, err, errlen);
 	}
 	b->mark_bytes = 0;
 	repair_tail(b);
 	if (b->disk_full) {
 		if (!has_room(b->fd)) {
-			e = ENOSPC;
-			full_message(e, err, errlen);
-			goto fail;
+			close(b->fd);
+			if (b->created)
+				(void)unlink(b->path);
+			b->fd = -1;
+			b->path[0] = '\0';
+			full_message(ENOSPC, err, errlen);
+			return -ENOSPC;
 		}
 		b->disk_full = false;
 	}
 	b->safe_end = b->end;
 	b->mark_bytes = 0;
+	b->period_end_ns = end_ns;
+	b->next_link_check_mono_ns = util_now_mono_ns() + FILE_LINK_CHECK_NS;
+	stats_output_set_file(b->stats_id, b->path);
+	stats_output_set_file_bytes(b->stats_id, (uint64_t)b->end);
+	log_info(b->mod, "recording to %s", b->path);
 	return 0;
+}
 
-fail:
-	close(b->fd);
-	b->fd = -1;
-	return -e;
+static int
+file_open(struct output_backend *b, char *err, size_t errlen)
+{
+	return open_for(b, util_now_wall_ns(), err, errlen);
 }
 
 static int
@@ -349,9 +607,24 @@ file_write(struct output_backend *b, const unsigned char *data, size_t bytes,
 	const unsigned char *p = data;
 	size_t left = bytes;
 	off_t off = b->end;
+	struct stat st;
+	int64_t now;
 	ssize_t n;
 	int e;
 
+	now = util_now_mono_ns();
+	if (now >= b->next_link_check_mono_ns) {
+		b->next_link_check_mono_ns = now + FILE_LINK_CHECK_NS;
+		if (fstat(b->fd, &st) == 0 && st.st_nlink == 0) {
+			/* Written on, the audio would vanish with the inode. */
+			snprintf(err, errlen,
+			    "%s was removed (or its directory) while being "
+			    "written; recording goes on in a new file",
+			    b->path);
+			stats_output_inc_file_errors(b->stats_id);
+			return -ENOENT;
+		}
+	}
 	while (left > 0) {
 		n = pwrite(b->fd, p, left, off);
 		if (n < 0) {
@@ -366,9 +639,11 @@ file_write(struct output_backend *b, const unsigned char *data, size_t bytes,
 	}
 	track_page(b, data, bytes, b->end);
 	b->end = off;
+	stats_output_set_file_bytes(b->stats_id, (uint64_t)b->end);
 	return 0;
 
 fail:
+	stats_output_inc_file_errors(b->stats_id);
 	if (ftruncate(b->fd, b->safe_end) == 0) {
 		b->end = b->safe_end;
 		mark_eos(b);
@@ -396,9 +671,10 @@ file_flush(struct output_backend *b, size_t *pending, char *err, size_t errlen)
 }
 
 /* Closes; a chain left open by an error (no EOS page written) is cut
- * back and ended as after a failed write, so the file ends cleanly. */
+ * back and ended as after a failed write, so the file ends cleanly.
+ * report: show "no file" in the status (not between two files). */
 static void
-file_close(struct output_backend *b)
+close_file(struct output_backend *b, bool report)
 {
 	if (b->fd >= 0) {
 		if ((b->end != b->safe_end || b->mark_bytes > 0) &&
@@ -408,8 +684,49 @@ file_close(struct output_backend *b)
 		}
 		(void)fdatasync(b->fd);
 		close(b->fd);
+		/* A file this open created that holds no whole audio page
+		 * (the disk was full from the start) is no recording. */
+		if (b->created && b->end == 0)
+			(void)unlink(b->path);
+		if (report)
+			stats_output_set_file(b->stats_id, NULL);
 	}
 	b->fd = -1;
+	b->path[0] = '\0';
+}
+
+static void
+file_close(struct output_backend *b)
+{
+	close_file(b, true);
+}
+
+static bool
+file_rotate_due(struct output_backend *b, int64_t wall_ns)
+{
+	return b->rotate_s > 0 && b->fd >= 0 && wall_ns >= b->period_end_ns;
+}
+
+/* The stream in the old file has ended (EOS): close it, start the next. */
+static int
+file_rotate(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	/* Removed since the last check: say so, as file_write() would. */
+	if (b->fd >= 0 && fstat(b->fd, &st) == 0 && st.st_nlink == 0) {
+		stats_output_inc_file_errors(b->stats_id);
+		log_warn(b->mod,
+		    "%s was removed (or its directory) while being written; "
+		    "recording goes on in a new file",
+		    b->path);
+	}
+	close_file(b, false);
+	rc = open_for(b, wall_ns, err, errlen);
+	if (rc < 0)
+		stats_output_set_file(b->stats_id, NULL);
+	return rc;
 }
 
 static void
@@ -418,6 +735,7 @@ file_destroy(struct output_backend *b)
 	if (b == NULL)
 		return;
 	file_close(b);
+	cron_tz_free(b->tz);
 	free(b->mark_page);
 	free(b);
 }
@@ -430,6 +748,9 @@ const struct output_ops output_file_ops = {
     .write = file_write,
     .flush = file_flush,
     .set_title = NULL,
+    .set_stats = file_set_stats,
+    .rotate_due = file_rotate_due,
+    .rotate = file_rotate,
     .close = file_close,
     .destroy = file_destroy,
 };

@@ -22,6 +22,9 @@
  *   length (see icecast_flush);
  * - libshout does not block SIGPIPE: the process must ignore or block it
  *   (main.c and output.c do) or a killed server kills relay.
+ * - with TLS, libshout completes the handshake without verifying and
+ *   then asks the application about the certificate: tls_check_cb()
+ *   answers with tls_verify_chain() (tls.c), before the login is sent;
  * - shout_set_metadata() is a blocking HTTP request with no timeout, even
  *   on a non-blocking handle: the title update goes through libcurl
  *   instead (icecast_metadata_update), bounded in time.
@@ -50,6 +53,7 @@
 #include "config.h"
 #include "icecast_poll.h"
 #include "output.h"
+#include "tls.h"
 #include "util.h"
 #include "version.h"
 
@@ -96,6 +100,12 @@ struct output_backend {
 	char *user;
 	char *password;
 	bool tls;
+	struct tls_config tls_cfg; /* copy: whom the server must prove to be */
+	/* Set by the certificate callback during each TLS connect. */
+	bool tls_checked;	  /* the handshake got as far as the check */
+	bool tls_verified;	  /* and the chain passed tls_verify_chain */
+	char tls_why[512];	  /* why it did not */
+	struct tls_peer tls_peer; /* the verified server certificate */
 	char *station_name;
 	char *station_description;
 	char *station_genre;
@@ -183,7 +193,7 @@ diagnose_login(
 	size_t len = 0;
 	int rc;
 
-	rc = icecast_status_fetch(b->host, b->port, b->tls,
+	rc = icecast_status_fetch(b->host, b->port, b->tls ? &b->tls_cfg : NULL,
 	    LOGIN_PROBE_TIMEOUT_NS, NULL, &body, &len, probe_err,
 	    sizeof(probe_err));
 	if (rc == 0) {
@@ -346,11 +356,19 @@ translate(struct output_backend *b, int code, int saved_errno,
 						     "the network failed",
 			    lib);
 			rc = net_errno(saved_errno) ? -saved_errno : -EPIPE;
+		} else if (b->tls && !b->tls_checked) {
+			snprintf(err, errlen,
+			    "TLS handshake with %s:%d failed: the server does "
+			    "not speak TLS there (is it an Icecast "
+			    "listen-socket with <ssl>1</ssl>?) or refused our "
+			    "TLS version or client certificate; nothing was "
+			    "sent in plaintext (libshout: %s)",
+			    b->host, b->port, lib);
+			rc = -EPROTO;
 		} else if (b->tls) {
 			snprintf(err, errlen,
-			    "connection failed during the TLS handshake or "
-			    "login: is %s:%d an Icecast TLS listen-socket "
-			    "(<ssl>1</ssl>)? (libshout: %s)",
+			    "connection failed during the TLS login to %s:%d "
+			    "(libshout: %s)",
 			    b->host, b->port, lib);
 			rc = -ECONNRESET;
 		} else {
@@ -368,6 +386,16 @@ translate(struct output_backend *b, int code, int saved_errno,
 		rc = diagnose_noconnect(b, saved_errno, lib, err, errlen);
 		break;
 	case SHOUTERR_TLSBADCERT:
+		if (b->tls_checked && !b->tls_verified) {
+			/* libshout's own text ("bad certificate") adds
+			 * nothing to ours. */
+			snprintf(err, errlen,
+			    "TLS certificate of %s:%d refused: %s; nothing "
+			    "was sent",
+			    b->host, b->port, b->tls_why);
+			rc = -EPROTO;
+			break;
+		}
 		snprintf(err, errlen,
 		    "TLS certificate of %s rejected: not trusted by the "
 		    "system CAs, expired, or not issued for the name "
@@ -484,6 +512,46 @@ set_meta(struct output_backend *b, const char *key, const char *value,
 	return 0;
 }
 
+/*
+ * libshout's certificate check (see tls.c DESIGN): the chain the server
+ * sent is verified against this output's CAs and host before libshout
+ * sends a byte. Anything but a verified chain refuses the connection.
+ * Runs on: the output thread, inside shout_open()/shout_get_connected().
+ */
+static int
+tls_check_cb(shout_t *s, shout_event_t event, void *userdata, va_list ap)
+{
+	struct output_backend *b = userdata;
+	void *chain = NULL;
+	int code;
+
+	(void)ap;
+	if (event != SHOUT_EVENT_TLS_CHECK_PEER_CERTIFICATE)
+		return SHOUT_CALLBACK_PASS;
+	b->tls_checked = true;
+	b->tls_verified = false;
+	code = shout_control(
+	    s, SHOUT_CONTROL_GET_SERVER_CERTIFICATE_CHAIN_AS_PEM, &chain);
+	if (code != SHOUTERR_SUCCESS || chain == NULL) {
+		snprintf(b->tls_why, sizeof(b->tls_why),
+		    "libshout could not hand over the server's certificate "
+		    "chain (%s)",
+		    code_name(code));
+		free(chain);
+		return SHOUTERR_TLSBADCERT;
+	}
+	if (tls_verify_chain(&b->tls_cfg, b->host, chain, &b->tls_peer,
+		b->tls_why, sizeof(b->tls_why)) < 0) {
+		free(chain);
+		return SHOUTERR_TLSBADCERT;
+	}
+	free(chain);
+	b->tls_verified = true;
+	/* Verified here in full: libshout's own, weaker check (system store
+	 * added, host names only) is not run on top. */
+	return SHOUTERR_SUCCESS;
+}
+
 /* Applies every setting to a new handle. */
 static int
 configure(struct output_backend *b, char *err, size_t errlen)
@@ -541,13 +609,24 @@ configure(struct output_backend *b, char *err, size_t errlen)
 	 * AUTO modes first send a plain-text OPTIONS request and switch
 	 * modes depending on how the server reacts, which costs round trips
 	 * on every connect and makes a misconfigured port fail in ways that
-	 * are hard to explain. RFC2818 either verifies the certificate (chain
-	 * and host name, X509_check_host) or fails; it can never send the
-	 * password in clear. "Auto" (may fall back to plain) is never used.
+	 * are hard to explain. RFC2818 sends nothing before the handshake
+	 * and the certificate check (tls_check_cb) passed, so the password
+	 * never goes out in clear. "Auto" (may fall back to plain) is never
+	 * used.
 	 */
 	SET(shout_set_tls(
 		b->shout, b->tls ? SHOUT_TLS_RFC2818 : SHOUT_TLS_DISABLED),
 	    "TLS mode");
+	if (b->tls) {
+		SET(shout_set_callback(b->shout, tls_check_cb, b),
+		    "TLS certificate check");
+		/* libshout wants the certificate and its key in one file
+		 * (checked when the configuration loaded). */
+		if (b->tls_cfg.client_cert != NULL)
+			SET(shout_set_client_certificate(
+				b->shout, b->tls_cfg.client_cert),
+			    "client certificate");
+	}
 	/* Must come before shout_open (FIELD-NOTES 4.1). */
 	SET(shout_set_nonblocking(b->shout, SHOUT_BLOCKING_NONE),
 	    "non-blocking mode");
@@ -579,6 +658,8 @@ icecast_create(const struct config *cfg, const struct output_config *o,
 	b->probe_fd = -1;
 	b->port = o->port;
 	b->tls = o->tls;
+	if (b->tls && tls_config_copy(&b->tls_cfg, &o->tls_settings) < 0)
+		goto nomem;
 	b->public_listing = cfg->station.public_listing;
 	b->rate_hz = e->rate_hz;
 	b->channels = e->channels;
@@ -605,6 +686,27 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * libshout reports the login done. On a TLS output the certificate
+ * callback must have passed the chain: a libshout that skipped it (another
+ * build, a changed TLS mode) judged the server by its own, looser rules,
+ * and no audio goes to a server relay did not verify itself.
+ */
+static int
+logged_in(struct output_backend *b, char *err, size_t errlen)
+{
+	if (b->tls && !b->tls_verified) {
+		disconnect(b);
+		snprintf(err, errlen,
+		    "libshout completed the TLS login without letting relay "
+		    "verify the certificate of %s:%d; refusing to stream",
+		    b->host, b->port);
+		return -EPROTO;
+	}
+	b->connected = true;
+	return 0;
+}
+
 static int
 icecast_open(struct output_backend *b, char *err, size_t errlen)
 {
@@ -612,6 +714,9 @@ icecast_open(struct output_backend *b, char *err, size_t errlen)
 	int code, saved, rc;
 
 	disconnect(b);
+	b->tls_checked = false;
+	b->tls_verified = false;
+	b->tls_why[0] = '\0';
 	/* Each attempt resolves afresh (libshout does), and so does the
 	 * next probe: the server may have moved. */
 	b->probe_resolved = false;
@@ -637,10 +742,8 @@ icecast_open(struct output_backend *b, char *err, size_t errlen)
 	code = shout_open(b->shout);
 	saved = errno;
 	LIBSHOUT_LEAKS_END();
-	if (code == SHOUTERR_SUCCESS) {
-		b->connected = true;
-		return 0;
-	}
+	if (code == SHOUTERR_SUCCESS)
+		return logged_in(b, err, errlen);
 	if (code == SHOUTERR_BUSY || code == SHOUTERR_RETRY)
 		return -EINPROGRESS;
 	/* Copy the text first: it is only valid until the next call. Close
@@ -668,10 +771,8 @@ icecast_open_poll(struct output_backend *b, char *err, size_t errlen)
 	code = shout_get_connected(b->shout);
 	saved = errno;
 	LIBSHOUT_LEAKS_END();
-	if (code == SHOUTERR_CONNECTED) {
-		b->connected = true;
-		return 0;
-	}
+	if (code == SHOUTERR_CONNECTED)
+		return logged_in(b, err, errlen);
 	if (code == SHOUTERR_BUSY || code == SHOUTERR_RETRY)
 		return -EINPROGRESS;
 	lib_text(b, lib, sizeof(lib));
@@ -795,7 +896,7 @@ icecast_set_title(struct output_backend *b, const char *title,
 	memset(&r, 0, sizeof(r));
 	r.host = b->host;
 	r.port = b->port;
-	r.tls = b->tls;
+	r.tls = b->tls ? &b->tls_cfg : NULL;
 	r.mount = b->mount;
 	r.user = b->user;
 	r.password = b->password;
@@ -893,6 +994,15 @@ icecast_probe(struct output_backend *b)
 	return probe_done(b, e != 0 ? -e : 0);
 }
 
+static bool
+icecast_tls_peer(struct output_backend *b, struct tls_peer *peer)
+{
+	if (!b->tls || !b->connected || !b->tls_verified)
+		return false;
+	*peer = b->tls_peer;
+	return true;
+}
+
 static void
 icecast_close(struct output_backend *b)
 {
@@ -921,6 +1031,7 @@ icecast_destroy(struct output_backend *b)
 	free(b->station_description);
 	free(b->station_genre);
 	free(b->station_url);
+	tls_config_clear(&b->tls_cfg);
 	free(b);
 }
 
@@ -933,6 +1044,7 @@ const struct output_ops output_icecast_ops = {
     .flush = icecast_flush,
     .set_title = icecast_set_title,
     .probe = icecast_probe,
+    .tls_peer = icecast_tls_peer,
     .close = icecast_close,
     .destroy = icecast_destroy,
 };

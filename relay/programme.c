@@ -39,6 +39,7 @@
 #include "programme.h"
 #include "source.h"
 #include "stats.h"
+#include "tls.h"
 
 #define MOD "programme"
 #define PLANNED_MAX 64
@@ -84,6 +85,7 @@ struct programme {
 	struct stats_request requests[STATS_MAX_REQUESTS]; /* newest first */
 	size_t n_requests;
 	uint64_t next_request_id;
+	struct tls_config feed_tls; /* [tls], for https stream sources */
 };
 
 /* What makes a segment play differently: its definition, not its index. */
@@ -98,6 +100,10 @@ segment_fingerprint(const struct schedule_segment *seg)
 	h = util_hash_str(h, seg->when_text);
 	h = util_hash_str(h, seg->path);
 	h = util_hash_str(h, seg->url);
+	h = util_hash_str(h, seg->ca_file);
+	h = util_hash_str(h, seg->ca_dir);
+	h = util_hash_str(h, seg->client_cert);
+	h = util_hash(h, &seg->tls_min_version, sizeof(seg->tls_min_version));
 	h = util_hash_str(h, seg->title);
 	h = util_hash_str(h, seg->artist);
 	h = util_hash(h, &seg->frequency_hz, sizeof(seg->frequency_hz));
@@ -296,7 +302,13 @@ programme_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (tls_config_copy(&p->feed_tls, &cfg->tls) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(p);
+		return NULL;
+	}
 	if (load_schedule(cfg, &p->schedule, err, errlen) < 0) {
+		tls_config_clear(&p->feed_tls);
 		free(p);
 		return NULL;
 	}
@@ -314,6 +326,7 @@ programme_free(struct programme *p)
 	if (p == NULL)
 		return;
 	schedule_free(p->schedule);
+	tls_config_clear(&p->feed_tls);
 	free(p);
 }
 
@@ -414,10 +427,20 @@ programme_reload(struct programme *p, const struct config *cfg, char *err,
     size_t errlen, char *summary, size_t summary_len)
 {
 	struct schedule *next = NULL;
+	struct tls_config tls;
 	char kept[160];
 
-	if (load_schedule(cfg, &next, err, errlen) < 0)
+	if (tls_config_copy(&tls, &cfg->tls) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (load_schedule(cfg, &next, err, errlen) < 0) {
+		tls_config_clear(&tls);
 		return -EINVAL;
+	}
+	/* Sources already open keep the copy they made. */
+	tls_config_clear(&p->feed_tls);
+	p->feed_tls = tls;
 	schedule_free(p->schedule);
 	p->schedule = next;
 	p->next_published_ns = 0;
@@ -502,6 +525,26 @@ ended_before_join(struct programme *p, const char *segment,
 	return true;
 }
 
+/* A stream segment's TLS settings: its own keys over [tls]. The strings
+ * are borrowed from both (source_open copies them). */
+static struct tls_config
+segment_tls(const struct programme *p, const struct schedule_segment *seg)
+{
+	struct tls_config t = p->feed_tls;
+
+	if (seg->ca_file != NULL || seg->ca_dir != NULL) {
+		/* Trust is replaced whole: a segment's own CA does not add
+		 * to [tls]'s. */
+		t.ca_file = seg->ca_file;
+		t.ca_dir = seg->ca_dir;
+	}
+	if (seg->client_cert != NULL)
+		t.client_cert = seg->client_cert;
+	if (seg->tls_min_version >= 0)
+		t.min_version = (enum tls_version)seg->tls_min_version;
+	return t;
+}
+
 /* Opens the source of an occurrence (on air [from, until) of occ, which
  * may be a part of its window cut by a hold) and hands it to the engine. */
 static void
@@ -511,6 +554,7 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	const struct schedule_segment *seg =
 	    schedule_segment(p->schedule, occ->segment);
 	struct engine_item it;
+	struct tls_config tls = segment_tls(p, seg);
 	char err[512], when[64];
 	int64_t from = occ->from_wall_ns > now ? occ->from_wall_ns : now;
 	struct source_spec spec = {
@@ -519,6 +563,7 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	    .path = seg->path,
 	    .order = seg->order,
 	    .url = seg->url,
+	    .tls = &tls,
 	    .frequency_hz = seg->frequency_hz,
 	    .level_dbfs = seg->level_dbfs,
 	    .skip_ns = from - occ->start_wall_ns,
@@ -967,6 +1012,7 @@ programme_play(struct programme *p, const struct programme_request *req,
 	    .path = req->path,
 	    .order = SCHEDULE_ORDER_SEQUENTIAL,
 	    .url = req->url,
+	    .tls = &p->feed_tls,
 	    .frequency_hz = req->frequency_hz,
 	    .level_dbfs = req->level_dbfs,
 	};

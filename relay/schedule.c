@@ -54,6 +54,10 @@ enum seg_key {
 	K_FADE,
 	K_GAIN,
 	K_NORMALISE,
+	K_CA_FILE,
+	K_CA_DIR,
+	K_CLIENT_CERT,
+	K_TLS_MIN_VERSION,
 	K_COUNT
 };
 
@@ -80,6 +84,10 @@ static const struct {
     [K_FADE] = {"fade", 0, NULL},
     [K_GAIN] = {"gain", 0, NULL},
     [K_NORMALISE] = {"normalise", 0, NULL},
+    [K_CA_FILE] = {"ca_file", SRC(STREAM), "stream"},
+    [K_CA_DIR] = {"ca_dir", SRC(STREAM), "stream"},
+    [K_CLIENT_CERT] = {"client_cert", SRC(STREAM), "stream"},
+    [K_TLS_MIN_VERSION] = {"tls_min_version", SRC(STREAM), "stream"},
 };
 
 static const char *const source_names[] = {
@@ -197,6 +205,7 @@ add_segment(struct parse *ps, const char *name, size_t len)
 	seg->level_dbfs = -18.0;
 	seg->duration_ns = SCHEDULE_DURATION_UNKNOWN;
 	seg->fade_ns = SCHEDULE_FADE_DEFAULT_NS;
+	seg->tls_min_version = -1;
 	ps->cur = (long)s->n_segments;
 	s->n_segments++;
 	return 0;
@@ -432,7 +441,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	struct parse *ps = user;
 	struct schedule_segment *seg;
 	struct key_lines *kl;
-	char q[QUOTE_MAX], why[256], hint[160];
+	char q[QUOTE_MAX], why[256], hint[256]; /* every key name fits */
 	const char *sn;
 	int key, rc, line = ps->line;
 	int64_t v64;
@@ -645,6 +654,34 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		}
 		seg->priority = (int)v64;
 		return 1;
+	case K_CA_FILE:
+	case K_CA_DIR:
+	case K_CLIENT_CERT:
+		/* Files are not read here (this module is pure): --check
+		 * and the feed's connection judge them. */
+		if (value[0] == '\0') {
+			parse_error(
+			    ps, line, "[segment %s] %s: is empty", sn, name);
+			return 0;
+		}
+		field = key == K_CA_FILE  ? &seg->ca_file
+			: key == K_CA_DIR ? &seg->ca_dir
+					  : &seg->client_cert;
+		free(*field);
+		*field = resolve_path(ps->path, value);
+		if (*field == NULL)
+			goto nomem;
+		return 1;
+	case K_TLS_MIN_VERSION:
+		if (strcmp(value, "1.2") != 0 && strcmp(value, "1.3") != 0) {
+			parse_error(ps, line,
+			    "[segment %s] tls_min_version: \"%s\" is not "
+			    "one of 1.2|1.3",
+			    sn, quote(q, value));
+			return 0;
+		}
+		seg->tls_min_version = strcmp(value, "1.3") == 0 ? 1 : 0;
+		return 1;
 	case K_TITLE:
 	case K_ARTIST:
 		field = key == K_TITLE ? &seg->title : &seg->artist;
@@ -757,6 +794,9 @@ segment_clear(struct schedule_segment *seg)
 	free(seg->when_text);
 	free(seg->path);
 	free(seg->url);
+	free(seg->ca_file);
+	free(seg->ca_dir);
+	free(seg->client_cert);
 	free(seg->title);
 	free(seg->artist);
 }

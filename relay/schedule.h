@@ -67,8 +67,14 @@ struct schedule_segment {
 	char *path;
 	enum schedule_order order; /* playlist */
 	char *url;		   /* stream: http:// or https://; else NULL */
-	double frequency_hz;	   /* tone (default 440) */
-	double level_dbfs;	   /* tone (default -18) */
+	/* stream: TLS settings of this feed over [tls] (NULL / -1: the
+	 * [tls] value); paths resolved like path, not read here. */
+	char *ca_file;
+	char *ca_dir;
+	char *client_cert;
+	int tls_min_version; /* enum tls_version, or -1 */
+	double frequency_hz; /* tone (default 440) */
+	double level_dbfs;   /* tone (default -18) */
 	int64_t duration_ns; /* > 0, or SCHEDULE_DURATION_UNKNOWN (file) */
 	char *title;	     /* sanitized UTF-8; defaults to the name */
 	char *artist;	     /* sanitized UTF-8, or NULL */

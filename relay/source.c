@@ -55,6 +55,7 @@
 #include "ring.h"
 #include "schedule.h"
 #include "source.h"
+#include "tls.h"
 #include "source_stream.h"
 #include "util.h"
 
@@ -117,6 +118,7 @@ struct source {
 
 	/* stream */
 	char *url;
+	struct tls_config tls; /* copy of spec->tls */
 	struct source_stream *stream;
 
 	/* tone */
@@ -704,8 +706,8 @@ feeder_thread(void *arg)
 	int rc;
 
 	if (s->kind == SCHEDULE_SOURCE_STREAM) {
-		rc = source_stream_open(s->url, s->mod, s->rate_hz, s->channels,
-		    &s->stop, &s->stream, err, sizeof(err));
+		rc = source_stream_open(s->url, &s->tls, s->mod, s->rate_hz,
+		    s->channels, &s->stop, &s->stream, err, sizeof(err));
 		if (rc < 0) {
 			if (!stopping(s))
 				set_error(s, "%s", err);
@@ -802,6 +804,9 @@ open_kind(
 		s->url = strdup(spec->url);
 		if (s->url == NULL)
 			goto oom;
+		if (spec->tls != NULL &&
+		    tls_config_copy(&s->tls, spec->tls) < 0)
+			goto oom;
 		s->skip_frames = 0; /* a live feed cannot be joined late */
 		return 0;
 	case SCHEDULE_SOURCE_TONE:
@@ -851,6 +856,7 @@ source_free(struct source *s)
 	free(s->order);
 	free(s->path);
 	free(s->url);
+	tls_config_clear(&s->tls);
 	free(s->chunk);
 	ring_free(s->ring);
 	pthread_mutex_destroy(&s->error_lock);

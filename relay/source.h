@@ -25,17 +25,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "schedule.h"
 #include "util.h"
 
 struct source_spec {
-	const char *name;	   /* segment name, for messages */
-	enum schedule_source kind; /* not SCHEDULE_SOURCE_LIVE */
-	const char *path;	   /* file, playlist (dir or .m3u) */
-	enum schedule_order order; /* playlist */
-	const char *url;	   /* stream: http:// or https:// */
-	double frequency_hz;	   /* tone */
-	double level_dbfs;	   /* tone */
+	const char *name;	      /* segment name, for messages */
+	enum schedule_source kind;    /* not SCHEDULE_SOURCE_LIVE */
+	const char *path;	      /* file, playlist (dir or .m3u) */
+	enum schedule_order order;    /* playlist */
+	const char *url;	      /* stream: http:// or https:// */
+	const struct tls_config *tls; /* stream: https trust (NULL: system) */
+	double frequency_hz;	      /* tone */
+	double level_dbfs;	      /* tone */
 	int64_t skip_ns; /* join in progress: skip this much audio first */
 };
 

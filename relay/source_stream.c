@@ -55,6 +55,7 @@
 #include "convert.h"
 #include "log.h"
 #include "source_stream.h"
+#include "tls.h"
 #include "util.h"
 
 /* Longest single wait inside the read callback: bounds how late a stop is
@@ -88,6 +89,9 @@ struct source_stream {
 	const atomic_bool *stop;
 	int rate_hz;
 	int channels;
+	bool https;	 /* the URL asked for TLS: redirects must keep it */
+	char trust[600]; /* whom https trusts, for messages */
+	char client_cert[256]; /* the one we present, or "none" */
 
 	CURLM *multi;
 	CURL *easy;
@@ -380,6 +384,33 @@ transfer_finished(struct source_stream *st)
 		    st->shown, st->curl_err);
 		return;
 	}
+	if (st->result == CURLE_PEER_FAILED_VERIFICATION ||
+	    st->result == CURLE_SSL_CONNECT_ERROR ||
+	    st->result == CURLE_SSL_CERTPROBLEM ||
+	    st->result == CURLE_SSL_CACERT_BADFILE) {
+		stream_end(st, STREAM_END_CURL,
+		    "%s: TLS refused, nothing fetched: %s (trusted: %s)",
+		    st->shown,
+		    st->curl_err[0] != '\0' ? st->curl_err
+					    : curl_easy_strerror(st->result),
+		    st->trust);
+		return;
+	}
+	/* TLS 1.3 finishes the client's side of the handshake before the
+	 * server judges its certificate, so a refusal then shows as a
+	 * connection closed before any HTTP answer. */
+	if (st->https && st->status_code == 0 &&
+	    (st->result == CURLE_RECV_ERROR || st->result == CURLE_SEND_ERROR ||
+		st->result == CURLE_GOT_NOTHING ||
+		st->result == CURLE_COULDNT_CONNECT)) {
+		stream_end(st, STREAM_END_CURL,
+		    "%s: TLS session closed by the server before any HTTP "
+		    "answer: did it refuse our client certificate (%s)? (%s)",
+		    st->shown, st->client_cert,
+		    st->curl_err[0] != '\0' ? st->curl_err
+					    : curl_easy_strerror(st->result));
+		return;
+	}
 	stream_end(st, STREAM_END_CURL, "%s: %s", st->shown,
 	    st->curl_err[0] != '\0' ? st->curl_err
 				    : curl_easy_strerror(st->result));
@@ -484,8 +515,13 @@ ov_read_cb(void *ptr, size_t size, size_t nmemb, void *arg)
 
 /* Sets up the easy and multi handles and starts the transfer. */
 static int
-curl_start(struct source_stream *st, char *err, size_t errlen)
+curl_start(struct source_stream *st, const struct tls_config *tls, char *err,
+    size_t errlen)
 {
+	static const struct tls_config system_trust = {0};
+	char why[256];
+	int rc;
+
 	CURL *c;
 	CURLcode cc;
 	CURLMcode mc;
@@ -510,8 +546,8 @@ curl_start(struct source_stream *st, char *err, size_t errlen)
 	    (cc = curl_easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
 	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(
-		 c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
+	    (cc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+		 st->https ? "https" : "http,https")) != CURLE_OK ||
 	    (cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L)) !=
 		CURLE_OK ||
 	    (cc = curl_easy_setopt(c, CURLOPT_MAXREDIRS, STREAM_MAX_REDIRS)) !=
@@ -534,6 +570,13 @@ curl_start(struct source_stream *st, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: libcurl: %s", st->shown,
 		    curl_easy_strerror(cc));
 		return -EINVAL;
+	}
+	/* Also for http://: a redirect to https must verify just the same. */
+	rc = tls_curl_setup(
+	    c, tls != NULL ? tls : &system_trust, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", st->shown, why);
+		return rc;
 	}
 	mc = curl_multi_add_handle(st->multi, c);
 	if (mc != CURLM_OK) {
@@ -635,9 +678,9 @@ oom:
 }
 
 int
-source_stream_open(const char *url, const char *log_mod, int rate_hz,
-    int channels, const atomic_bool *stop, struct source_stream **out,
-    char *err, size_t errlen)
+source_stream_open(const char *url, const struct tls_config *tls,
+    const char *log_mod, int rate_hz, int channels, const atomic_bool *stop,
+    struct source_stream **out, char *err, size_t errlen)
 {
 	struct source_stream *st;
 	ov_callbacks cb;
@@ -659,6 +702,21 @@ source_stream_open(const char *url, const char *log_mod, int rate_hz,
 	st->rate_hz = rate_hz;
 	st->channels = channels;
 	st->link = -1;
+	/* An https feed never follows a redirect to plain http. */
+	st->https = strncasecmp(url, "https://", 8) == 0;
+	util_strlcpy(st->client_cert, "none", sizeof(st->client_cert));
+	if (tls != NULL) {
+		char trust[600];
+		snprintf(st->trust, sizeof(st->trust), "%s; TLS %s or later",
+		    tls_trust_text(tls, trust, sizeof(trust)),
+		    tls_version_name(tls->min_version));
+		if (tls->client_cert != NULL)
+			util_strlcpy(st->client_cert, tls->client_cert,
+			    sizeof(st->client_cert));
+	} else {
+		util_strlcpy(
+		    st->trust, "the system CA store", sizeof(st->trust));
+	}
 	st->url = strdup(url);
 	st->shown = url_without_credentials(url);
 	st->rx = malloc(STREAM_RX_BYTES);
@@ -670,7 +728,7 @@ source_stream_open(const char *url, const char *log_mod, int rate_hz,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = curl_start(st, err, errlen);
+	rc = curl_start(st, tls, err, errlen);
 	if (rc < 0)
 		goto fail;
 	st->last_rx_ns = util_now_mono_ns();

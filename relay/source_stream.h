@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "util.h"
 
 /* A feed that sends nothing for this long counts as dropped. */
@@ -28,7 +29,8 @@
 
 struct source_stream;
 
-/* Connects to url (http:// or https://) and reads the first link's Vorbis
+/* Connects to url (http:// or https://; https trusts what tls says, see
+ * tls.h, and tls is borrowed for the call) and reads the first link's Vorbis
  * headers. Blocks while it does, but returns within ~50 ms once *stop is
  * true. log_mod names the source in log lines ("source[NAME]") and must
  * outlive the stream. On success *out is owned (source_stream_close). On
@@ -37,9 +39,10 @@ struct source_stream;
  * "...: cannot connect: Connection refused", "...: not an Ogg Vorbis
  * stream (Content-Type: text/html)", "...: no data for 5 s".
  * Runs on: the feeder thread. */
-RELAY_MUST_CHECK int source_stream_open(const char *url, const char *log_mod,
-    int rate_hz, int channels, const atomic_bool *stop,
-    struct source_stream **out, char *err, size_t errlen);
+RELAY_MUST_CHECK int source_stream_open(const char *url,
+    const struct tls_config *tls, const char *log_mod, int rate_hz,
+    int channels, const atomic_bool *stop, struct source_stream **out,
+    char *err, size_t errlen);
 
 /* Decodes up to max_frames interleaved frames into frames. Blocks until at
  * least one frame is ready, the feed ends, or *stop is set. Returns the

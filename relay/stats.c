@@ -22,6 +22,10 @@ struct output_hot {
 	atomic_uint_fast64_t dropped_bytes;
 	atomic_uint_fast64_t reconnects;
 	atomic_int_fast64_t server_seen_wall_ns;
+	atomic_uint_fast64_t file_bytes;
+	atomic_uint_fast64_t files_written;
+	atomic_uint_fast64_t files_removed;
+	atomic_uint_fast64_t file_errors;
 };
 
 struct output_cold {
@@ -148,6 +152,14 @@ count_listeners(struct stats_snapshot *out)
 			out->listeners += out->edges[j].listeners;
 	}
 }
+static atomic_uint_fast64_t lv_blocks;
+/* Per-encoding levels: own lock, try-locked by the engine. */
+static pthread_mutex_t enc_lv_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stats_encoding_level enc_lv[CONFIG_MAX_ENCODINGS];
+static size_t n_enc_lv;
+/* The loudest block since stats_levels_take_max() last ran. */
+static atomic_int_fast64_t lv_max_peak_cdb = -12000;
+static atomic_int_fast64_t lv_max_rms_cdb = -12000;
 
 void
 stats_configure(const struct config *cfg)
@@ -216,6 +228,23 @@ valid_id(int id)
 	return id >= 0 && id < CONFIG_MAX_OUTPUTS;
 }
 
+/* The output's trust settings, for the poller (paths only, no secret). */
+static void
+copy_tls(struct stats_output *so, const struct output_config *o)
+{
+	const struct tls_config *t = &o->tls_settings;
+
+	so->tls = o->type == OUTPUT_ICECAST && o->tls;
+	util_strlcpy(so->tls_ca_file, t->ca_file != NULL ? t->ca_file : "",
+	    sizeof(so->tls_ca_file));
+	util_strlcpy(so->tls_ca_dir, t->ca_dir != NULL ? t->ca_dir : "",
+	    sizeof(so->tls_ca_dir));
+	util_strlcpy(so->tls_client_cert,
+	    t->client_cert != NULL ? t->client_cert : "",
+	    sizeof(so->tls_client_cert));
+	so->tls_min_version = (int)t->min_version;
+}
+
 int
 stats_output_register(const struct config *cfg, const struct output_config *o)
 {
@@ -241,6 +270,10 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 				atomic_store(&out_hot[i].reconnects, 0);
 				atomic_store(
 				    &out_hot[i].server_seen_wall_ns, 0);
+				atomic_store(&out_hot[i].file_bytes, 0);
+				atomic_store(&out_hot[i].files_written, 0);
+				atomic_store(&out_hot[i].files_removed, 0);
+				atomic_store(&out_hot[i].file_errors, 0);
 				out_cold[i].o.listeners = -1;
 				out_cold[i].o.since_wall_ns =
 				    util_now_wall_ns();
@@ -259,11 +292,14 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 		util_strlcpy(so->encoding,
 		    cfg->encodings[o->encoding_index].name,
 		    sizeof(so->encoding));
+		so->rotate_s = o->rotate_ns / NS_PER_SEC;
+		so->keep_s = o->keep_ns / NS_PER_SEC;
 		if (o->type == OUTPUT_ICECAST) {
 			util_strlcpy(so->host, o->host, sizeof(so->host));
 			so->port = o->port;
 			util_strlcpy(so->mount, o->mount, sizeof(so->mount));
 		}
+		copy_tls(so, o);
 	}
 	pthread_mutex_unlock(&lock);
 	return id;
@@ -303,6 +339,41 @@ stats_output_set_error(int id, const char *error)
 	util_strlcpy(out_cold[id].o.last_error, error != NULL ? error : "",
 	    sizeof(out_cold[id].o.last_error));
 	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_output_set_file(int id, const char *path)
+{
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	util_strlcpy(out_cold[id].o.file, path != NULL ? path : "",
+	    sizeof(out_cold[id].o.file));
+	pthread_mutex_unlock(&lock);
+	atomic_store(&out_hot[id].file_bytes, 0);
+	if (path != NULL && path[0] != '\0')
+		atomic_fetch_add(&out_hot[id].files_written, 1);
+}
+
+void
+stats_output_set_file_bytes(int id, uint64_t bytes)
+{
+	if (valid_id(id))
+		atomic_store(&out_hot[id].file_bytes, bytes);
+}
+
+void
+stats_output_inc_removed(int id)
+{
+	if (valid_id(id))
+		atomic_fetch_add(&out_hot[id].files_removed, 1);
+}
+
+void
+stats_output_inc_file_errors(int id)
+{
+	if (valid_id(id))
+		atomic_fetch_add(&out_hot[id].file_errors, 1);
 }
 
 void
@@ -365,6 +436,26 @@ stats_output_set_server(
 		    so->server_title, sizeof(so->server_title), title);
 	else if (!listed)
 		so->server_title[0] = '\0';
+	if (!listed)
+		so->cors_known = false;
+	pthread_mutex_unlock(&lock);
+}
+
+void
+stats_output_set_cors(int id, const char *allow_origin)
+{
+	struct stats_output *so;
+
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	so = &out_cold[id].o;
+	so->cors_known = allow_origin != NULL;
+	if (allow_origin != NULL)
+		util_sanitize_text(so->cors_allow_origin,
+		    sizeof(so->cors_allow_origin), allow_origin);
+	else
+		so->cors_allow_origin[0] = '\0';
 	pthread_mutex_unlock(&lock);
 }
 
@@ -426,6 +517,24 @@ stats_listenback_flagged(const struct stats_listenback *lb)
 	       lb->state == LISTENBACK_SILENT;
 }
 
+void
+stats_output_set_tls_peer(
+    int id, const char *subject, const char *issuer, int64_t not_after_wall_ns)
+{
+	struct stats_output *so;
+
+	if (!valid_id(id))
+		return;
+	pthread_mutex_lock(&lock);
+	so = &out_cold[id].o;
+	util_sanitize_text(so->tls_subject, sizeof(so->tls_subject),
+	    subject != NULL ? subject : "");
+	util_sanitize_text(so->tls_issuer, sizeof(so->tls_issuer),
+	    issuer != NULL ? issuer : "");
+	so->tls_not_after_wall_ns = not_after_wall_ns;
+	pthread_mutex_unlock(&lock);
+}
+
 int64_t
 stats_output_server_seen(int id)
 {
@@ -484,12 +593,68 @@ stats_input_set_error(const char *error)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Lock-free maximum: the engine thread never waits. */
+static void
+raise_max(atomic_int_fast64_t *m, int_fast64_t v)
+{
+	int_fast64_t cur = atomic_load(m);
+
+	while (v > cur && !atomic_compare_exchange_weak(m, &cur, v))
+		;
+}
+
 void
 stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s)
 {
 	atomic_store(&lv_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
 	atomic_store(&lv_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
 	atomic_store(&lv_silent_ms, (int_fast64_t)llround(silent_s * 1000.0));
+	atomic_fetch_add(&lv_blocks, 1);
+	raise_max(&lv_max_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
+	raise_max(&lv_max_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
+}
+
+void
+stats_levels_get(struct stats_levels *out)
+{
+	int64_t last = atomic_load(&in_last_frame_mono_ns);
+
+	out->peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
+	out->rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
+	out->silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;
+	out->blocks = atomic_load(&lv_blocks);
+	out->flowing = last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+}
+
+void
+stats_encoding_levels_publish(const struct stats_encoding_level *lv, size_t n)
+{
+	if (n > CONFIG_MAX_ENCODINGS)
+		n = CONFIG_MAX_ENCODINGS;
+	if (pthread_mutex_trylock(&enc_lv_lock) != 0)
+		return;
+	memcpy(enc_lv, lv, n * sizeof(*lv));
+	n_enc_lv = n;
+	pthread_mutex_unlock(&enc_lv_lock);
+}
+
+size_t
+stats_encoding_levels_get(struct stats_encoding_level *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&enc_lv_lock);
+	n = n_enc_lv < max ? n_enc_lv : max;
+	memcpy(out, enc_lv, n * sizeof(*out));
+	pthread_mutex_unlock(&enc_lv_lock);
+	return n;
+}
+
+void
+stats_levels_take_max(double *peak_dbfs, double *rms_dbfs)
+{
+	*peak_dbfs = (double)atomic_exchange(&lv_max_peak_cdb, -12000) / 100.0;
+	*rms_dbfs = (double)atomic_exchange(&lv_max_rms_cdb, -12000) / 100.0;
 }
 
 void
@@ -661,6 +826,10 @@ stats_snapshot(struct stats_snapshot *out)
 		so->lag_ms = atomic_load(&out_hot[i].lag_ms);
 		so->dropped_bytes = atomic_load(&out_hot[i].dropped_bytes);
 		so->reconnects = atomic_load(&out_hot[i].reconnects);
+		so->file_bytes = atomic_load(&out_hot[i].file_bytes);
+		so->files_written = atomic_load(&out_hot[i].files_written);
+		so->files_removed = atomic_load(&out_hot[i].files_removed);
+		so->file_errors = atomic_load(&out_hot[i].file_errors);
 	}
 	memcpy(out->edges, edges, n_edges * sizeof(edges[0]));
 	out->n_edges = n_edges;

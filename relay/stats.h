@@ -90,6 +90,31 @@ struct stats_output {
 	/* Listeners of this mount on the edges ([status] listen_urls) that
 	 * list it; -1 when none does. Computed by stats_snapshot(). */
 	int64_t edge_listeners;
+	/* The Access-Control-Allow-Origin Icecast sends for the mount, which
+	 * a browser's fetch() needs (the page's fallback player on Safari
+	 * and iPhones): "" when none. Meaningful only when cors_known, which
+	 * the poller sets once per appearance of the mount. */
+	bool cors_known;
+	char cors_allow_origin[STATS_TEXT];
+	/* TLS (icecast with tls = yes): the trust settings, for the poller's
+	 * https requests, and what the server showed on the last verified
+	 * connection ("" / 0 before the first). */
+	bool tls;
+	char tls_ca_file[512];
+	char tls_ca_dir[512];
+	char tls_client_cert[512];
+	int tls_min_version; /* enum tls_version */
+	char tls_subject[256];
+	char tls_issuer[256];
+	int64_t tls_not_after_wall_ns;
+	/* File outputs (the archive); empty or 0 for Icecast outputs. */
+	char file[512];		/* being written; "" while none is open */
+	uint64_t file_bytes;	/* in that file */
+	uint64_t files_written; /* files started since relay started */
+	uint64_t files_removed; /* by keep */
+	uint64_t file_errors;	/* failed opens, writes and removals */
+	int64_t rotate_s;	/* 0: none */
+	int64_t keep_s;		/* 0: forever */
 };
 
 /* An edge Icecast server ([status] listen_urls): one URL, one mount. */
@@ -286,8 +311,21 @@ bool stats_listenback_flagged(const struct stats_listenback *lb);
  * no such edge is configured any more). listeners < 0: unknown. */
 void stats_edge_set(
     const char *url, bool reachable, bool listed, int64_t listeners);
+/* From the Icecast poller: the mount's Access-Control-Allow-Origin ("" for
+ * none), or NULL for unknown. A mount that is not listed is unknown. */
+void stats_output_set_cors(int id, const char *allow_origin);
+/* The certificate a TLS output's server showed on the connection just
+ * verified: subject, issuer (RFC 2253 text), expiry. */
+void stats_output_set_tls_peer(
+    int id, const char *subject, const char *issuer, int64_t not_after_wall_ns);
 /* Last wall time the poller saw the mount listed (0: never). */
 int64_t stats_output_server_seen(int id);
+/* File outputs: the file being written (NULL or "": none; counts a new
+ * file and resets file_bytes), its size, removals by keep, errors. */
+void stats_output_set_file(int id, const char *path);
+void stats_output_set_file_bytes(int id, uint64_t bytes);
+void stats_output_inc_removed(int id);
+void stats_output_inc_file_errors(int id);
 
 /* Encodings: the engine thread adds what each encoder produced. */
 void stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes);
@@ -303,6 +341,33 @@ void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
 
 /* Engine thread, once a second: the [processing] measurements. */
 void stats_processing_set(const struct stats_processing *sp);
+
+/* The programme's levels alone, read without the mutex (atomics): what
+ * the 10 Hz level stream of the operator page sends. */
+struct stats_levels {
+	double peak_dbfs; /* last ~100 ms block */
+	double rms_dbfs;
+	double silent_s;
+	uint64_t blocks; /* blocks metered since start: unchanged = stale */
+	bool flowing;	 /* input frames arrived within the last second */
+};
+void stats_levels_get(struct stats_levels *out);
+/* The loudest block's peak and RMS since the previous call (one reader:
+ * the history sampler), then starts over. -120 when no block finished. */
+void stats_levels_take_max(double *peak_dbfs, double *rms_dbfs);
+
+/* Each encoding's levels after its conversion (encoder_levels), from the
+ * engine thread every metered block. publish never waits: when a reader
+ * holds the (separate, tiny) lock it skips this block. */
+struct stats_encoding_level {
+	char name[64];
+	double peak_dbfs;
+	double rms_dbfs;
+};
+void stats_encoding_levels_publish(
+    const struct stats_encoding_level *lv, size_t n);
+/* Copies up to max into out; returns how many. */
+size_t stats_encoding_levels_get(struct stats_encoding_level *out, size_t max);
 
 /* Programme. Two writers own two parts, so neither can overwrite the
  * other's fresher data with a stale copy: the engine sets what is on air

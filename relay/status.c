@@ -4,9 +4,10 @@
  * listens, routes, enforces the limits, sets the response headers, checks
  * the control API's bearer token and runs the event streams; what it
  * serves is built elsewhere: status_json.c (/api/status and the events'
- * payload), status_metrics.c (/metrics), status_page.c (/ and /embed),
- * status_rules.c (/healthz), control.c (the control endpoints). See
- * status.h and docs/status-api.md.
+ * payload), status_metrics.c (/metrics), status_page.c (/, /embed and
+ * /operator), history.c (/api/history, sampled here by the watchdog
+ * thread), status_rules.c (/healthz), control.c (the control endpoints).
+ * See status.h and docs/status-api.md.
  *
  * DESIGN
  * Everything shown comes from one stats_snapshot() per request (a short
@@ -23,10 +24,13 @@
  * it would stall every other client. With a thread per connection the
  * callback simply waits on its own socket for 1 s ticks (POLLRDHUP: a
  * client that goes ends the stream and frees its slot at once; the
- * socket shutdown of MHD_stop_daemon ends it too). Memory stays bounded:
- * at most STATUS_MAX_CONNECTIONS connections (threads with 256 KiB
- * stacks). A request is small: headers and URL must fit in
- * STATUS_MEMORY_LIMIT_BYTES (libmicrohttpd answers 431 / 414 itself).
+ * socket shutdown of MHD_stop_daemon ends it too). An operator page's
+ * stream (?levels=1) ticks every 100 ms: a small levels event from
+ * lock-free counters each tick, the state still looked at once a second.
+ * Memory stays bounded: at most STATUS_MAX_CONNECTIONS connections
+ * (threads with 256 KiB stacks). A request is small: headers and URL
+ * must fit in STATUS_MEMORY_LIMIT_BYTES (libmicrohttpd answers 431 / 414
+ * itself).
  *
  * Slots (docs/reliability.md): libmicrohttpd's timeout is an idle timer
  * that every byte restarts, so a slow-loris could hold every connection.
@@ -65,6 +69,7 @@
  * anywhere.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -83,6 +88,7 @@
 #include <microhttpd.h>
 
 #include "control.h"
+#include "history.h"
 #include "log.h"
 #include "stats.h"
 #include "status.h"
@@ -123,8 +129,16 @@
 #define EVENTS_TICK_MS 1000
 #define EVENTS_KEEPALIVE_NS (5 * NS_PER_SEC)
 #define EVENTS_REFRESH_NS (30 * NS_PER_SEC)
+/* Operator pages (/api/events?levels=1) also get the programme's levels
+ * this often: the meter blocks are 100 ms long. */
+#define EVENTS_LEVELS_TICK_MS 100
 
 static const char csp_api[] = "default-src 'none'; frame-ancestors 'none'";
+/* The operator page loads and talks to relay only, and is never framed. */
+static const char csp_operator[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'";
 
 /* ---- The bearer token. ---- */
 
@@ -244,6 +258,8 @@ struct status_server {
 	/* The MHD logger's rate limit. */
 	atomic_int_fast64_t log_last_mono_ns;
 	atomic_int log_suppressed;
+	/* /api/history's rings (owned), sampled by the watchdog thread. */
+	struct history *history;
 };
 
 /* Per request: the verdict on the raw URI and the body seen so far. */
@@ -261,6 +277,9 @@ struct request {
 struct event_stream {
 	struct status_server *srv;
 	int fd; /* the connection's socket, watched for the client leaving */
+	bool levels; /* ?levels=1: a levels event every 100 ms too */
+	int64_t last_check_mono_ns; /* the last look at the full state */
+	uint64_t levels_blocks;	    /* stats_levels.blocks last sent */
 	char *pending;
 	size_t pending_len;
 	size_t pending_off;
@@ -482,6 +501,26 @@ conn_set_waiting(
 	pthread_mutex_unlock(&srv->conn_lock);
 }
 
+/* One history sample (history.h): a snapshot and the loudest levels
+ * since the previous tick. Runs on: the watchdog thread. */
+static void
+sample_history(struct status_server *srv)
+{
+	struct stats_snapshot *s;
+	double peak, rms;
+
+	if (srv->history == NULL)
+		return;
+	s = malloc(sizeof(*s));
+	if (s == NULL)
+		return;
+	stats_snapshot(s);
+	stats_levels_take_max(&peak, &rms);
+	history_sample(
+	    srv->history, s, peak, rms, util_now_mono_ns(), s->now_wall_ns);
+	free(s);
+}
+
 /* Closes every connection whose request is not complete by the deadline,
  * and says now and then how many went (and how many made room). Runs on:
  * its own thread, from status_start to status_stop. */
@@ -504,6 +543,7 @@ watchdog_thread(void *arg)
 		pthread_mutex_unlock(&srv->lock);
 		if (is_stopping(srv))
 			break;
+		sample_history(srv);
 		now = util_now_mono_ns();
 		pthread_mutex_lock(&srv->conn_lock);
 		for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
@@ -778,11 +818,12 @@ reply_405(struct MHD_Connection *c)
 	return ret;
 }
 
-/* Query checks for the API endpoints: only the names they know. */
+/* Query checks for the API endpoints: only the names they know, each
+ * "", "1" or "0". */
 struct query_check {
-	bool allow_pretty;
+	const char *allow; /* the one name allowed, or NULL */
 	bool bad;
-	bool pretty;
+	bool on;
 };
 
 static enum MHD_Result
@@ -791,12 +832,12 @@ query_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 	struct query_check *q = cls;
 
 	(void)kind;
-	if (q->allow_pretty && strcmp(key, "pretty") == 0) {
+	if (q->allow != NULL && strcmp(key, q->allow) == 0) {
 		if (value == NULL || strcmp(value, "") == 0 ||
 		    strcmp(value, "1") == 0)
-			q->pretty = true;
+			q->on = true;
 		else if (strcmp(value, "0") == 0)
-			q->pretty = false;
+			q->on = false;
 		else
 			q->bad = true;
 	} else
@@ -804,14 +845,16 @@ query_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 	return MHD_YES;
 }
 
+/* True when the query has no other name than allow (NULL: none); *on
+ * (may be NULL) says whether allow was set. */
 static bool
-query_ok(struct MHD_Connection *c, bool allow_pretty, bool *pretty)
+query_ok(struct MHD_Connection *c, const char *allow, bool *on)
 {
-	struct query_check q = {.allow_pretty = allow_pretty};
+	struct query_check q = {.allow = allow};
 
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_cb, &q);
-	if (pretty != NULL)
-		*pretty = q.pretty;
+	if (on != NULL)
+		*on = q.on;
 	return !q.bad;
 }
 
@@ -915,12 +958,27 @@ serve_page(struct status_server *srv, struct MHD_Connection *c,
 	if (s == NULL)
 		return reply_error(c, 500);
 	text = status_page_render((const char *)a->data, s, &set);
-	status_page_csp(s, &set, embed, csp, sizeof(csp));
+	if (strcmp(template_path, "/operator.html") == 0)
+		util_strlcpy(csp, csp_operator, sizeof(csp));
+	else
+		status_page_csp(s, &set, embed, csp, sizeof(csp));
 	free(s);
 	if (text == NULL)
 		return reply_error(c, 500);
 	return reply(NULL, c, MHD_HTTP_OK, "text/html; charset=utf-8", text,
 	    strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", csp);
+}
+
+/* GET /api/history (history.h). */
+static enum MHD_Result
+serve_history(struct status_server *srv, struct MHD_Connection *c, bool pretty)
+{
+	char *text = history_json(srv->history, pretty);
+
+	if (text == NULL)
+		return reply_error(c, 500);
+	return reply(srv, c, MHD_HTTP_OK, "application/json; charset=utf-8",
+	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL);
 }
 
 /* ---- The event stream. ---- */
@@ -942,6 +1000,36 @@ events_build(struct event_stream *es, const struct stats_snapshot *s,
 	es->started = true;
 	es->last_write_mono_ns = now;
 	es->last_full_mono_ns = now;
+	return true;
+}
+
+/* Appends a levels event (operator pages) to es->pending: the
+ * programme's levels from the stats atomics, and with s (the tick's
+ * snapshot, may be NULL) each encoding's byte count. false on OOM. */
+static bool
+events_add_levels(
+    struct event_stream *es, const struct stats_snapshot *s, int64_t now)
+{
+	struct stats_levels lv;
+	char *line, *joined;
+	size_t n;
+
+	stats_levels_get(&lv);
+	line = status_json_levels(&lv, lv.blocks != es->levels_blocks, s);
+	if (line == NULL)
+		return false;
+	es->levels_blocks = lv.blocks;
+	n = strlen(line);
+	joined = realloc(es->pending, es->pending_len + n + 1);
+	if (joined == NULL) {
+		free(line);
+		return false;
+	}
+	memcpy(joined + es->pending_len, line, n + 1);
+	free(line);
+	es->pending = joined;
+	es->pending_len += n;
+	es->last_write_mono_ns = now;
 	return true;
 }
 
@@ -980,7 +1068,9 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 			/* A negative fd (unknown) just sleeps the tick. */
 			struct pollfd pfd = {.fd = es->fd, .events = POLLRDHUP};
 
-			if (poll(&pfd, 1, EVENTS_TICK_MS) > 0 &&
+			if (poll(&pfd, 1,
+				es->levels ? EVENTS_LEVELS_TICK_MS
+					   : EVENTS_TICK_MS) > 0 &&
 			    (pfd.revents &
 				(POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
 				return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -988,14 +1078,29 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 		if (is_stopping(srv))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		now = util_now_mono_ns();
-		get_settings(srv, &set);
-		s = snapshot_new();
-		if (s == NULL)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		ok = true;
-		if (!es->started || status_json_digest(s, &set) != es->digest ||
-		    now - es->last_full_mono_ns >= EVENTS_REFRESH_NS)
-			ok = events_build(es, s, &set, now);
+		s = NULL;
+		/* The full state once a tick (EVENTS_TICK_MS; a little less
+		 * with levels, so 10 level ticks never stretch it). */
+		if (!es->started || !es->levels ||
+		    now - es->last_check_mono_ns >=
+			(EVENTS_TICK_MS - EVENTS_LEVELS_TICK_MS / 2) *
+			    NS_PER_MS) {
+			es->last_check_mono_ns = now;
+			get_settings(srv, &set);
+			s = snapshot_new();
+			if (s == NULL)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			ok = true;
+			if (!es->started ||
+			    status_json_digest(s, &set) != es->digest ||
+			    now - es->last_full_mono_ns >= EVENTS_REFRESH_NS)
+				ok = events_build(es, s, &set, now);
+			if (!ok) {
+				free(s);
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			}
+		}
+		ok = !es->levels || events_add_levels(es, s, now);
 		free(s);
 		if (!ok)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -1022,7 +1127,8 @@ events_free_cb(void *cls)
 }
 
 static enum MHD_Result
-serve_events(struct status_server *srv, struct MHD_Connection *c, bool head)
+serve_events(
+    struct status_server *srv, struct MHD_Connection *c, bool head, bool levels)
 {
 	const union MHD_ConnectionInfo *ci;
 	struct event_stream *es;
@@ -1043,6 +1149,7 @@ serve_events(struct status_server *srv, struct MHD_Connection *c, bool head)
 		return reply_error(c, 500);
 	}
 	es->srv = srv;
+	es->levels = levels;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	es->fd = ci != NULL ? ci->connect_fd : -1;
 	r = MHD_create_response_from_callback(
@@ -1169,6 +1276,8 @@ enum route {
 	ROUTE_METRICS,
 	ROUTE_HEALTH,
 	ROUTE_ASSET,
+	ROUTE_OPERATOR,
+	ROUTE_HISTORY,
 };
 
 static enum route
@@ -1186,6 +1295,10 @@ route_of(const char *url, const struct www_asset **asset)
 		return ROUTE_STATUS;
 	if (strcmp(url, "/api/events") == 0)
 		return ROUTE_EVENTS;
+	if (strcmp(url, "/operator") == 0)
+		return ROUTE_OPERATOR;
+	if (strcmp(url, "/api/history") == 0)
+		return ROUTE_HISTORY;
 	if (strcmp(url, "/metrics") == 0)
 		return ROUTE_METRICS;
 	if (strcmp(url, "/healthz") == 0)
@@ -1227,7 +1340,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	const struct www_asset *asset;
 	enum control_endpoint ep;
 	enum route route;
-	bool head, pretty = false, control;
+	bool head, pretty = false, levels = false, control;
 
 	(void)version;
 	if (rq == NULL)
@@ -1294,19 +1407,27 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	case ROUTE_EMBED:
 		return serve_page(srv, c, "/embed.html", true);
 	case ROUTE_STATUS:
-		if (!query_ok(c, true, &pretty))
+		if (!query_ok(c, "pretty", &pretty))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
 		return serve_document(srv, c, false, pretty);
 	case ROUTE_EVENTS:
-		if (!query_ok(c, false, NULL))
+		if (!query_ok(c, "levels", &levels))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
-		return serve_events(srv, c, head);
+		return serve_events(srv, c, head, levels);
+	case ROUTE_OPERATOR:
+		if (!query_ok(c, NULL, NULL))
+			return reply_error(c, MHD_HTTP_BAD_REQUEST);
+		return serve_page(srv, c, "/operator.html", false);
+	case ROUTE_HISTORY:
+		if (!query_ok(c, "pretty", &pretty))
+			return reply_error(c, MHD_HTTP_BAD_REQUEST);
+		return serve_history(srv, c, pretty);
 	case ROUTE_METRICS:
-		if (!query_ok(c, false, NULL))
+		if (!query_ok(c, NULL, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
 		return serve_document(srv, c, true, false);
 	case ROUTE_HEALTH:
-		if (!query_ok(c, false, NULL))
+		if (!query_ok(c, NULL, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
 		return serve_health(c);
 	case ROUTE_ASSET:
@@ -1381,6 +1502,24 @@ listen_socket(
 	return fd;
 }
 
+/* The history's minute: 60 s, or RELAY_TEST_HISTORY_MINUTE_MS (100 ms to
+ * 60 s) so that a test sees minutes go by (docs/status-api.md). */
+static int64_t
+history_minute_ns(void)
+{
+	const char *v = getenv("RELAY_TEST_HISTORY_MINUTE_MS");
+	int64_t ms;
+
+	if (v != NULL && util_parse_int64(v, 100, 60000, &ms) == 0) {
+		log_info(MOD,
+		    "RELAY_TEST_HISTORY_MINUTE_MS=%" PRId64
+		    ": history minutes last %" PRId64 " ms (for tests only)",
+		    ms, ms);
+		return ms * NS_PER_MS;
+	}
+	return 60 * NS_PER_SEC;
+}
+
 /* A socket bound by status_bind_early(), waiting for status_start(). */
 static int early_fd = -1;
 static int early_family = AF_INET;
@@ -1434,6 +1573,11 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "[status] out of memory");
 			goto fail;
 		}
+	}
+	srv->history = history_new(history_minute_ns());
+	if (srv->history == NULL) {
+		snprintf(err, errlen, "[status] out of memory");
+		goto fail;
 	}
 	atomic_init(&srv->n_events, 0);
 	atomic_init(&srv->n_public, 0);
@@ -1492,8 +1636,8 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 			     "feed_hosts; API file and stream segments are "
 			     "refused");
 	log_info(MOD,
-	    "Listen Live page on http://%s/ (also /api/status, "
-	    "/api/events, /metrics, /healthz)",
+	    "Listen Live page on http://%s/ (also /operator, /api/status, "
+	    "/api/events, /api/history, /metrics, /healthz)",
 	    srv->listen_text);
 	if (srv->token != NULL)
 		log_info(MOD, "control API on: POST /api/segments, /api/skip, "
@@ -1504,6 +1648,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 	return srv;
 fail:
 	free_token(srv->token);
+	history_free(srv->history);
 	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->conn_lock);
 	pthread_mutex_destroy(&srv->lock);
@@ -1560,6 +1705,7 @@ status_stop(struct status_server *srv)
 	if (srv->watchdog_started)
 		pthread_join(srv->watchdog, NULL);
 	free_token(srv->token);
+	history_free(srv->history);
 	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->conn_lock);
 	pthread_mutex_destroy(&srv->lock);

@@ -244,6 +244,49 @@ json_listenback(struct jctx *j, const struct stats_listenback *lb)
 	return o;
 }
 
+/* The certificate a TLS output's server showed on its last verified
+ * connection; null before the first one (and for other outputs). */
+static cJSON *
+json_tls_cert(struct jctx *j, const struct stats_snapshot *s, size_t i)
+{
+	const struct stats_output *out = &s->outputs[i];
+	cJSON *o;
+
+	if (!out->tls || out->tls_not_after_wall_ns <= 0)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "subject", jtext(out->tls_subject));
+	jadd(j, o, "issuer", jtext(out->tls_issuer));
+	jadd(j, o, "not_after", jtime(out->tls_not_after_wall_ns));
+	jadd(j, o, "expires_in_s",
+	    cJSON_CreateNumber(
+		(double)((out->tls_not_after_wall_ns - s->now_wall_ns) /
+			 NS_PER_SEC)));
+	jadd(j, o, "expires_soon",
+	    cJSON_CreateBool(status_rules_tls_expiring(s, i)));
+	return o;
+}
+
+/* A file output's archive state. */
+static cJSON *
+json_archive(struct jctx *j, const struct stats_output *out)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	jadd(j, o, "file", jtext_or_null(out->file));
+	jadd(j, o, "file_bytes", jcount(out->file_bytes));
+	jadd(j, o, "files_written", jcount(out->files_written));
+	jadd(j, o, "files_removed", jcount(out->files_removed));
+	jadd(j, o, "errors", jcount(out->file_errors));
+	jadd(j, o, "rotate_s",
+	    out->rotate_s > 0 ? cJSON_CreateNumber((double)out->rotate_s)
+			      : cJSON_CreateNull());
+	jadd(j, o, "keep_s",
+	    out->keep_s > 0 ? cJSON_CreateNumber((double)out->keep_s)
+			    : cJSON_CreateNull());
+	return o;
+}
+
 static cJSON *
 json_outputs(struct jctx *j, const struct stats_snapshot *s,
     const struct status_settings *set)
@@ -290,6 +333,13 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		    ice && out->edge_listeners >= 0
 			? cJSON_CreateNumber((double)out->edge_listeners)
 			: cJSON_CreateNull());
+		jadd(j, o, "cors_allow_origin",
+		    ice && out->cors_known ? jtext(out->cors_allow_origin)
+					   : cJSON_CreateNull());
+		jadd(j, o, "tls", cJSON_CreateBool(out->tls));
+		jadd(j, o, "tls_certificate", json_tls_cert(j, s, i));
+		jadd(j, o, "archive",
+		    ice ? cJSON_CreateNull() : json_archive(j, out));
 		jpush(j, a, o);
 	}
 	return a;
@@ -456,6 +506,51 @@ status_json_event(const struct stats_snapshot *s,
 	return ev;
 }
 
+char *
+status_json_levels(
+    const struct stats_levels *lv, bool fresh, const struct stats_snapshot *s)
+{
+	struct stats_encoding_level enc[CONFIG_MAX_ENCODINGS];
+	struct jctx j = {.ok = true};
+	cJSON *root, *a, *o;
+	char *json, *ev = NULL;
+	size_t i, k, n;
+
+	root = cJSON_CreateObject();
+	if (root == NULL)
+		return NULL;
+	jadd(&j, root, "peak_dbfs", jtenths(lv->peak_dbfs, -120.0));
+	jadd(&j, root, "rms_dbfs", jtenths(lv->rms_dbfs, -120.0));
+	jadd(&j, root, "silent_s", jtenths(lv->silent_s, 0.0));
+	jadd(&j, root, "flowing", cJSON_CreateBool(lv->flowing));
+	jadd(&j, root, "fresh", cJSON_CreateBool(fresh));
+	n = stats_encoding_levels_get(enc, CONFIG_MAX_ENCODINGS);
+	a = cJSON_CreateArray();
+	for (i = 0; i < n; i++) {
+		o = cJSON_CreateObject();
+		jadd(&j, o, "name", jtext(enc[i].name));
+		jadd(&j, o, "peak_dbfs", jtenths(enc[i].peak_dbfs, -120.0));
+		jadd(&j, o, "rms_dbfs", jtenths(enc[i].rms_dbfs, -120.0));
+		/* Bytes come with the snapshot, about once a second. */
+		for (k = 0; s != NULL && k < s->n_encodings &&
+			    k < CONFIG_MAX_ENCODINGS;
+		     k++)
+			if (strcmp(s->encodings[k].name, enc[i].name) == 0)
+				jadd(&j, o, "bytes",
+				    jcount(s->encodings[k].bytes));
+		jpush(&j, a, o);
+	}
+	jadd(&j, root, "encodings", a);
+	json = j.ok ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	if (json == NULL)
+		return NULL;
+	if (asprintf(&ev, "event: levels\ndata: %s\n\n", json) < 0)
+		ev = NULL;
+	free(json);
+	return ev;
+}
+
 uint64_t
 status_json_digest(
     const struct stats_snapshot *s, const struct status_settings *set)
@@ -488,6 +583,14 @@ status_json_digest(
 		    sizeof(s->outputs[i].connected));
 		h = util_hash(h, &s->outputs[i].listeners,
 		    sizeof(s->outputs[i].listeners));
+		/* A renewed server certificate (or one that starts to
+		 * expire soon) is news for the operator note. */
+		h = util_hash(h, &s->outputs[i].tls_not_after_wall_ns,
+		    sizeof(s->outputs[i].tls_not_after_wall_ns));
+		/* The page warns about a mount without CORS headers. */
+		h = util_hash(h, &s->outputs[i].cors_known,
+		    sizeof(s->outputs[i].cors_known));
+		h = util_hash_str(h, s->outputs[i].cors_allow_origin);
 		h = util_hash(h, &s->outputs[i].listenback.state,
 		    sizeof(s->outputs[i].listenback.state));
 	}

@@ -32,6 +32,14 @@ char *status_json(const struct stats_snapshot *s,
 char *status_json_event(const struct stats_snapshot *s,
     const struct status_settings *set, bool first);
 
+/* One "event: levels" Server-Sent Events message for operator pages
+ * (/api/events?levels=1): the programme's peak and RMS, its silent time,
+ * whether the levels are fresh (a block was metered since the previous
+ * message), and, when s is not NULL, each encoding's byte count.
+ * Owned: free(). NULL on OOM. */
+char *status_json_levels(
+    const struct stats_levels *lv, bool fresh, const struct stats_snapshot *s);
+
 /* A hash of the fields the Listen Live page and operators follow (on
  * air, programme, next segments, listeners, station texts, output states,
  * public_url, control-API requests, the last reload and the last

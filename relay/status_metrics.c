@@ -132,6 +132,12 @@ enum ofield {
 	OF_LB_RMS,
 	OF_LB_PEAK,
 	OF_LB_CONNECTS,
+	OF_TLS,
+	OF_TLS_EXPIRY,
+	OF_FILE_BYTES,
+	OF_FILES,
+	OF_REMOVED,
+	OF_FILE_ERRORS,
 };
 
 /* The per-output families, in the order /metrics lists them. */
@@ -185,6 +191,21 @@ static const struct output_metric {
 	OF_LB_PEAK},
     {"relay_listenback_connects_total", "counter",
 	"Listen-back: connections made to the mount.", OF_LB_CONNECTS},
+    {"relay_output_tls", "gauge",
+	"1 when the output speaks verified TLS to its Icecast server.", OF_TLS},
+    {"relay_tls_cert_expiry_seconds", "gauge",
+	"Seconds until the certificate a TLS output's server showed on its "
+	"last connection expires (negative: expired); warn below 14 days.",
+	OF_TLS_EXPIRY},
+    {"relay_archive_file_bytes", "gauge",
+	"File outputs: bytes in the file being written (0: none open).",
+	OF_FILE_BYTES},
+    {"relay_archive_files_total", "counter",
+	"File outputs: files started since relay started.", OF_FILES},
+    {"relay_archive_files_removed_total", "counter",
+	"File outputs: old files removed by keep.", OF_REMOVED},
+    {"relay_archive_errors_total", "counter",
+	"File outputs: failed opens, writes and removals.", OF_FILE_ERRORS},
 };
 
 /* A listen-back family's value; false: no sample (off, or unknown). */
@@ -232,6 +253,12 @@ listenback_value(
 	case OF_LISTED:
 	case OF_LISTENERS:
 	case OF_PEAK:
+	case OF_TLS:
+	case OF_TLS_EXPIRY:
+	case OF_FILE_BYTES:
+	case OF_FILES:
+	case OF_REMOVED:
+	case OF_FILE_ERRORS:
 		break;
 	}
 	return false;
@@ -295,6 +322,38 @@ metric_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 		case OF_LB_CONNECTS:
 			if (!listenback_value(&o->listenback, m->field, &v))
 				continue;
+			break;
+		case OF_TLS:
+			if (!ice)
+				continue;
+			v = o->tls;
+			break;
+		case OF_TLS_EXPIRY:
+			if (!o->tls || o->tls_not_after_wall_ns <= 0)
+				continue;
+			v = (double)((o->tls_not_after_wall_ns -
+					 s->now_wall_ns) /
+				     NS_PER_SEC);
+			break;
+		case OF_FILE_BYTES:
+			if (ice)
+				continue;
+			v = (double)o->file_bytes;
+			break;
+		case OF_FILES:
+			if (ice)
+				continue;
+			v = (double)o->files_written;
+			break;
+		case OF_REMOVED:
+			if (ice)
+				continue;
+			v = (double)o->files_removed;
+			break;
+		case OF_FILE_ERRORS:
+			if (ice)
+				continue;
+			v = (double)o->file_errors;
 			break;
 		default:
 			continue;

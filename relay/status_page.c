@@ -534,14 +534,33 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 		v = RELAY_VERSION;
 	else if (KEY("ops_hidden"))
 		v = reload_rejected(s) || programme_failed(s) ||
-			    status_rules_listenback(s) || dead_air_seen(s)
+			    status_rules_listenback(s) || dead_air_seen(s) ||
+			    status_rules_tls_expiring_first(s) >= 0
 			? ""
 			: "hidden";
 	else if (KEY("listenback_hidden"))
 		v = status_rules_listenback(s) ? "" : "hidden";
 	else if (KEY("listenback_text"))
 		v = listenback_text(s, buf, sizeof(buf));
-	else if (KEY("reload_error_hidden"))
+	else if (KEY("tls_warning_hidden"))
+		v = status_rules_tls_expiring_first(s) >= 0 ? "" : "hidden";
+	else if (KEY("tls_warning_text")) {
+		int i = status_rules_tls_expiring_first(s);
+		v = "";
+		if (i >= 0) {
+			const struct stats_output *o = &s->outputs[i];
+			char when[40];
+			snprintf(buf, sizeof(buf),
+			    "output %s: the server's certificate (%s) %s %s",
+			    o->name, o->tls_subject,
+			    o->tls_not_after_wall_ns < s->now_wall_ns
+				? "expired"
+				: "expires",
+			    util_format_iso8601(o->tls_not_after_wall_ns, false,
+				when, sizeof(when)));
+			v = buf;
+		}
+	} else if (KEY("reload_error_hidden"))
 		v = reload_rejected(s) ? "" : "hidden";
 	else if (KEY("reload_error_iso"))
 		v = reload_rejected(s)
@@ -676,9 +695,23 @@ status_page_csp(const struct stats_snapshot *s,
 		n += (size_t)snprintf(
 		    media + n, sizeof(media) - n, " %s", origin);
 	}
-	snprintf(buf, len,
-	    "default-src 'none'; script-src 'self'; style-src 'self'; "
-	    "img-src 'self'; connect-src 'self'; media-src%s; "
-	    "base-uri 'none'; form-action 'none'; frame-ancestors %s",
-	    n > 0 ? media : " 'none'", embed ? "*" : "'self'");
+	/* Where the browser cannot play Ogg, icecast-metadata-player
+	 * (/vendor/) fetch()es the mount (connect-src), compiles its WASM
+	 * decoders ('wasm-unsafe-eval': WebAssembly only, never JS eval) in
+	 * workers it builds from blob: URLs, and plays through MediaSource
+	 * (a blob: media URL) after a data: clip that unlocks iOS audio. */
+	if (n > 0)
+		snprintf(buf, len,
+		    "default-src 'none'; script-src 'self' "
+		    "'wasm-unsafe-eval'; worker-src blob:; style-src 'self'; "
+		    "img-src 'self'; connect-src 'self'%s; media-src%s blob: "
+		    "data:; base-uri 'none'; form-action 'none'; "
+		    "frame-ancestors %s",
+		    media, media, embed ? "*" : "'self'");
+	else
+		snprintf(buf, len,
+		    "default-src 'none'; script-src 'self'; style-src 'self'; "
+		    "img-src 'self'; connect-src 'self'; media-src 'none'; "
+		    "base-uri 'none'; form-action 'none'; frame-ancestors %s",
+		    embed ? "*" : "'self'");
 }

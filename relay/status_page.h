@@ -32,7 +32,9 @@ char *status_page_render(const char *template_text,
 
 /* The page's Content-Security-Policy into buf: relay itself, plus the
  * http(s) origins of the outputs' listener URLs and of the edges
- * ([status] listen_urls) as media sources; any site may frame the page
+ * ([status] listen_urls) as media and connect sources and what the
+ * fallback player needs (WASM, blob: workers and media, a data: clip)
+ * when there is any; any site may frame the page
  * when embed, only relay otherwise. */
 void status_page_csp(const struct stats_snapshot *s,
     const struct status_settings *set, bool embed, char *buf, size_t len);

@@ -11,6 +11,7 @@
 
 #include "status_rules.h"
 #include "strbuf.h"
+#include "tls.h"
 #include "util.h"
 
 bool
@@ -144,4 +145,28 @@ status_rules_output_url(const struct stats_snapshot *s, size_t i,
 	} else
 		util_strlcpy(buf, o->url, len);
 	return buf;
+}
+
+bool
+status_rules_tls_expiring(const struct stats_snapshot *s, size_t i)
+{
+	const struct stats_output *o;
+
+	if (i >= s->n_outputs || i >= CONFIG_MAX_OUTPUTS)
+		return false;
+	o = &s->outputs[i];
+	return o->tls && o->tls_not_after_wall_ns > 0 &&
+	       o->tls_not_after_wall_ns - s->now_wall_ns < TLS_EXPIRY_WARN_NS;
+}
+
+int
+status_rules_tls_expiring_first(const struct stats_snapshot *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
+		if (status_rules_tls_expiring(s, i))
+			return (int)i;
+	}
+	return -1;
 }

@@ -51,6 +51,13 @@ const char *status_rules_state_name(
 bool status_rules_healthy(
     const struct stats_snapshot *s, char *reason, size_t reason_len);
 
+/* Whether output i is a TLS output whose server showed a certificate that
+ * expires (or expired) within TLS_EXPIRY_WARN_NS of the snapshot's time. */
+bool status_rules_tls_expiring(const struct stats_snapshot *s, size_t i);
+
+/* The first output status_rules_tls_expiring() flags, or -1. */
+int status_rules_tls_expiring_first(const struct stats_snapshot *s);
+
 /* The listener URL of output i: public_url + mount when set, else the
  * output's own URL. Returns buf, "" for file outputs. set may be NULL. */
 char *status_rules_output_url(const struct stats_snapshot *s, size_t i,

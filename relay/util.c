@@ -145,6 +145,9 @@ util_parse_duration_ns(const char *s, int64_t *out_ns)
 		if (strncmp(p, "ms", 2) == 0) {
 			unit = NS_PER_MS;
 			p += 2;
+		} else if (*p == 'd') {
+			unit = 86400 * NS_PER_SEC;
+			p++;
 		} else if (*p == 'h') {
 			unit = 3600 * NS_PER_SEC;
 			p++;

@@ -33,7 +33,7 @@ RELAY_MUST_CHECK int util_parse_double(
 RELAY_MUST_CHECK int util_parse_bool(const char *s, bool *out);
 
 /* Parses a duration: "90" (seconds), "90s", "250ms", "15m", "1h30m",
- * "1h 30m 10s". Result in nanoseconds. 0, -EINVAL or -ERANGE. */
+ * "1h 30m 10s", "90d" (days). Result in nanoseconds. 0, -EINVAL or -ERANGE. */
 RELAY_MUST_CHECK int util_parse_duration_ns(const char *s, int64_t *out_ns);
 
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */

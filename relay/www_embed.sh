@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Embeds the Listen Live page assets into the binary.
-# Usage: www_embed.sh OUT.c FILE...
+# Usage: www_embed.sh OUT.c [/URL/PATH=]FILE...
 # Writes one byte array per file and a table (see www_assets.h) that maps
-# "/name" to its MIME type and bytes. Run by the Makefile; never edit OUT.c.
+# "/name" (or the /URL/PATH given before "=") to its MIME type and bytes.
+# Run by the Makefile; never edit OUT.c.
 set -eu
 out=$1
 shift
@@ -13,28 +14,35 @@ tmp="$out.tmp"
 	echo '#include <stddef.h>'
 	echo '#include "www_assets.h"'
 	i=0
-	for f in "$@"; do
-		echo "static const unsigned char asset_$i[] = {"
+	for arg in "$@"; do
+		f=${arg#*=}
+		echo "static const unsigned char asset_${i}[] = {"
 		od -An -v -tx1 "$f" | sed -e 's/ *$//' -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
 		echo '0x00 };'
 		i=$((i + 1))
 	done
 	echo 'const struct www_asset www_assets[] = {'
 	i=0
-	for f in "$@"; do
-		name=$(basename "$f")
+	for arg in "$@"; do
+		f=${arg#*=}
+		case "$arg" in
+		/*=*) path=${arg%%=*} ;;
+		*) path=/$(basename "$f") ;;
+		esac
+		name=$(basename "$path")
 		case "$name" in
 		*.html) type='text/html; charset=utf-8' ;;
 		*.css) type='text/css; charset=utf-8' ;;
 		*.js) type='text/javascript; charset=utf-8' ;;
 		*.svg) type='image/svg+xml' ;;
+		*.txt) type='text/plain; charset=utf-8' ;;
 		*.png) type='image/png' ;;
 		*.ico) type='image/x-icon' ;;
 		*.json | *.webmanifest) type='application/manifest+json' ;;
 		*) type='application/octet-stream' ;;
 		esac
 		size=$(wc -c <"$f" | tr -d ' ')
-		echo "	{ \"/$name\", \"$type\", asset_$i, $size },"
+		echo "	{ \"$path\", \"$type\", asset_$i, $size },"
 		i=$((i + 1))
 	done
 	echo '	{ NULL, NULL, NULL, 0 },'

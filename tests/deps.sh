@@ -5,7 +5,9 @@
 # build and test are installed: libraries, and every tool a test runs
 # (iproute2 for ss and the network-namespace test, python3 for the page and
 # API checks, clang and its libFuzzer runtime for the fuzz targets, valgrind
-# for make valgrind; minimal Debian images lack them). One dpkg-query call, so it is fast when
+# for make valgrind, npm (when no npm command exists) for the page's
+# vendored player and uPlot, openssl to check uPlot's pinned hash; minimal
+# Debian images lack them). One dpkg-query call, so it is fast when
 # nothing is missing. When something is missing: as root it runs apt-get
 # (non-interactive: the icecast2 debconf question is answered "no", so no
 # prompt and no system icecast is configured); otherwise it prints the exact
@@ -17,10 +19,17 @@ set -eu
 
 PKGS="build-essential pkg-config libshout-dev libvorbis-dev libogg-dev
 libmicrohttpd-dev libinih-dev libcmocka-dev libsndfile1-dev
-libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcjson-dev icecast2
+libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcjson-dev libssl-dev
+icecast2 openssl
 vorbis-tools ffmpeg sox jq curl alsa-utils libasound2-plugins chromium
 iproute2 python3 valgrind clang libclang-rt-14-dev libsystemd-dev mandoc
-man-db systemd libopus-dev opus-tools libebur128-dev"
+man-db systemd openssl libopus-dev opus-tools libebur128-dev"
+# npm fetches the Listen Live page's fallback player at build time (see
+# PLAYER_* in the Makefile). Asked for only when no npm is on PATH: a
+# nodejs from NodeSource bundles its own npm and conflicts with Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+	PKGS="$PKGS npm"
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "deps.sh: dpkg-query not found; relay is built and tested on" \
@@ -45,6 +54,12 @@ missing_pkgs()
 }
 
 missing=$(missing_pkgs)
+# npm fetches the operator page's pinned uPlot at build time. Debian's
+# nodejs lacks it (package npm); a Node.js from elsewhere (NodeSource)
+# brings its own, so the command counts, not the package.
+if ! command -v npm >/dev/null 2>&1; then
+	missing="${missing}npm "
+fi
 if [ -z "$missing" ]; then
 	exit 0
 fi

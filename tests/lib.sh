@@ -30,7 +30,11 @@
 #                                 the same NAME: restart on the same port,
 #                                 passwords and options. --hidden MOUNT adds
 #                                 <mount> MOUNT with <hidden>1</hidden>: not
-#                                 listed in status-json.xsl
+#                                 listed in status-json.xsl; --cors
+#                                 ORIGIN sends Access-Control-Allow-Origin:
+#                                 ORIGIN (or *) on every answer, as a
+#                                 fetch()-based player needs (the page on
+#                                 Safari/iOS; docs/operations.md)
 #                                 --alias SRC DST adds <alias>: listeners
 #                                 of SRC get DST (sources still reach SRC)
 #                                 --relay FROM MOUNT: an edge that pulls
@@ -52,10 +56,22 @@
 #                                 <source-timeout> in seconds.
 #                                 ICE_EXTRA_BIND=ADDR adds a second
 #                                 listen socket on ADDR (test 18).
+#                                 --tls PEM adds an <ssl>1</ssl> listen
+#                                 socket on 127.0.0.1 with PEM (certificate
+#                                 and key in one file, as Icecast 2.4.4
+#                                 wants) as <ssl-certificate>; its port
+#                                 is ICE_TLS_PORT[NAME].
 #                                 Sets ICE_PORT[NAME], ICE_PASSWORD[NAME]
 #                                 (source), ICE_ADMIN_PASSWORD[NAME],
 #                                 ICE_PID[NAME], ICE_DIR[NAME], and
 #                                 ICECAST_PORT / ICECAST_PASSWORD (latest)
+#   tls_ca DIR NAME               a test CA: DIR/NAME.crt, DIR/NAME.key
+#   tls_cert DIR CA NAME SAN [START END]   a server certificate from CA
+#                                 (tls_ca) for SAN ("DNS:localhost,IP:
+#                                 127.0.0.1"), valid 30 days or from START
+#                                 to END (openssl ca dates, YYYYMMDDHHMMSSZ;
+#                                 in the past for an expired one): writes
+#                                 DIR/NAME.crt, .key and .pem (both)
 #   stop_icecast NAME [SIG]       SIG (TERM) and wait until it has exited
 #   pause_icecast / resume_icecast NAME   kill -STOP / -CONT
 #   icecast_ready PORT            status-json parses and names the server
@@ -138,7 +154,8 @@ VORBIS_INFO=
 ICECAST_PORT=
 ICECAST_PASSWORD=
 declare -A ICE_PORT=() ICE_PASSWORD=() ICE_ADMIN_PASSWORD=() ICE_PID=() \
-    ICE_DIR=() ICE_MOUNTS_XML=() ICE_ALIASES_XML=() ICE_RELAYS_XML=()
+    ICE_DIR=() ICE_MOUNTS_XML=() ICE_ALIASES_XML=() ICE_RELAYS_XML=() \
+    ICE_HEADERS_XML=() ICE_TLS_PORT=() ICE_TLS_PEM=()
 export RELAY_BUILD RELAY RELAY_TEST_TIMEOUT_MULT
 
 SANITIZER_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|ERROR SUMMARY: [1-9]|definitely lost: [1-9]'
@@ -285,10 +302,17 @@ _icecast_wait()
 start_icecast()
 {
 	local name=$1 dir port pw apw owner mounts='' aliases='' relays='' interval=''
+	local headers=''
+	local tls_pem='' tls_xml='' tls_port=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
 	shift
 	while (($# > 0)); do
 		case $1 in
+		--tls)
+			[[ -f ${2:-} ]] || fail "start_icecast: no PEM '${2:-}'"
+			tls_pem=$2
+			shift 2
+			;;
 		--hidden)
 			[[ ${2:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
 			    fail "start_icecast: bad mount '${2:-}'"
@@ -350,6 +374,15 @@ start_icecast()
     </mount>"
 			shift 3
 			;;
+		--cors)
+			[[ ${2:-} =~ ^(\*|https?://[A-Za-z0-9.:-]+)$ ]] ||
+			    fail "start_icecast: bad origin '${2:-}'"
+			headers="
+    <http-headers>
+        <header name=\"Access-Control-Allow-Origin\" value=\"$2\" />
+    </http-headers>"
+			shift 2
+			;;
 		*) fail "start_icecast: unknown option '$1'" ;;
 		esac
 	done
@@ -366,10 +399,25 @@ start_icecast()
 		[[ -n $mounts ]] || mounts=${ICE_MOUNTS_XML[$name]:-}
 		[[ -n $aliases ]] || aliases=${ICE_ALIASES_XML[$name]:-}
 		[[ -n $relays ]] || relays=${ICE_RELAYS_XML[$name]:-}
+		[[ -n $headers ]] || headers=${ICE_HEADERS_XML[$name]:-}
+		[[ -n $tls_pem ]] || tls_pem=${ICE_TLS_PEM[$name]:-}
+		tls_port=${ICE_TLS_PORT[$name]:-}
 	else
 		port=$(free_port) || fail "no free port for icecast $name"
 		pw=$(random_secret)
 		apw=$(random_secret)
+	fi
+	if [[ -n $tls_pem ]]; then
+		[[ -n $tls_port ]] || tls_port=$(free_port) ||
+		    fail "no free port for icecast $name TLS"
+		# In its own directory: icecast2 drops root and must read it.
+		cp "$tls_pem" "$dir/ssl.pem"
+		tls_xml="
+    <listen-socket>
+        <port>$tls_port</port>
+        <bind-address>127.0.0.1</bind-address>
+        <ssl>1</ssl>
+    </listen-socket>"
 	fi
 	owner=
 	if [[ $(id -u) -eq 0 ]]; then
@@ -404,14 +452,15 @@ start_icecast()
     <listen-socket>
         <port>$port</port>
         <bind-address>$ICE_EXTRA_BIND</bind-address>
-    </listen-socket>}
-    <fileserve>1</fileserve>$mounts$relays
+    </listen-socket>}$tls_xml
+    <fileserve>1</fileserve>$headers$mounts$relays
     <paths>
         <basedir>/usr/share/icecast2</basedir>
         <logdir>$dir/log</logdir>
         <webroot>/usr/share/icecast2/web</webroot>
         <adminroot>/usr/share/icecast2/admin</adminroot>
-        <pidfile>$dir/icecast.pid</pidfile>$aliases
+        <pidfile>$dir/icecast.pid</pidfile>$aliases${tls_pem:+
+        <ssl-certificate>$dir/ssl.pem</ssl-certificate>}
     </paths>
     <logging>
         <accesslog>access.log</accesslog>
@@ -435,6 +484,9 @@ EOF
 	ICE_MOUNTS_XML[$name]=$mounts
 	ICE_ALIASES_XML[$name]=$aliases
 	ICE_RELAYS_XML[$name]=$relays
+	ICE_HEADERS_XML[$name]=$headers
+	ICE_TLS_PEM[$name]=$tls_pem
+	ICE_TLS_PORT[$name]=$tls_port
 	export ICECAST_PORT=$port ICECAST_PASSWORD=$pw
 	# icecast2 2.4.4 now and then crashes (SIGSEGV) while starting up,
 	# before it serves anything: that is the server, not relay, so start
@@ -453,7 +505,52 @@ EOF
 		cat "$dir/stdout.log" "$dir/log/error.log" >&2 2>/dev/null || true
 		[[ $attempt -lt 3 ]] || fail "icecast $name did not start"
 	done
-	note "icecast $name up on 127.0.0.1:$port (pid ${ICE_PID[$name]})"
+	note "icecast $name up on 127.0.0.1:$port${tls_port:+ and TLS :$tls_port} (pid ${ICE_PID[$name]})"
+}
+
+# --- TLS certificates (openssl only, nothing leaves $T) --------------------
+
+tls_ca()
+{
+	local dir=$1 name=$2
+	mkdir -p "$dir"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 \
+	    -subj "/CN=relay test CA $name" -keyout "$dir/$name.key" \
+	    -out "$dir/$name.crt" 2>"$dir/$name.openssl.log" ||
+	    fail "openssl could not make CA $name: $(tail -3 "$dir/$name.openssl.log")"
+}
+
+tls_cert()
+{
+	local dir=$1 ca=$2 name=$3 san=$4 start=${5:-} end=${6:-} db
+	local -a dates=()
+	db=$dir/$ca.db
+	mkdir -p "$db/new"
+	[[ -f $db/index.txt ]] || : >"$db/index.txt"
+	[[ -f $db/serial ]] || printf '%s\n' "$(random_secret | cut -c1-16)" \
+	    >"$db/serial"
+	printf '%s\n' "[ca]" "default_ca = ca_test" "[ca_test]" \
+	    "database = $db/index.txt" "new_certs_dir = $db/new" \
+	    "serial = $db/serial" "default_md = sha256" "policy = policy_any" \
+	    "unique_subject = no" "default_days = 30" "[policy_any]" \
+	    "commonName = supplied" "[server]" \
+	    "basicConstraints = critical, CA:FALSE" \
+	    "keyUsage = critical, digitalSignature, keyEncipherment" \
+	    "extendedKeyUsage = serverAuth, clientAuth" \
+	    "subjectAltName = $san" >"$db/ca.cnf"
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" \
+	    -keyout "$dir/$name.key" -out "$dir/$name.csr" \
+	    2>"$dir/$name.openssl.log" ||
+	    fail "openssl req $name: $(tail -3 "$dir/$name.openssl.log")"
+	if [[ -n $start ]]; then
+		dates=(-startdate "$start" -enddate "$end")
+	fi
+	openssl ca -batch -notext -config "$db/ca.cnf" -extensions server \
+	    -cert "$dir/$ca.crt" -keyfile "$dir/$ca.key" "${dates[@]}" \
+	    -in "$dir/$name.csr" -out "$dir/$name.crt" \
+	    2>>"$dir/$name.openssl.log" ||
+	    fail "openssl ca $name: $(tail -3 "$dir/$name.openssl.log")"
+	cat "$dir/$name.crt" "$dir/$name.key" >"$dir/$name.pem"
 }
 
 stop_icecast()

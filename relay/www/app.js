@@ -1,5 +1,7 @@
 /* relay Listen Live page: live updates (Server-Sent Events on /api/events,
  * polling /api/status as a fallback) and a player that recovers by itself.
+ * Where the browser cannot play Ogg (Safari, iOS) the player plays the same
+ * mount through icecast-metadata-player (/vendor/, loaded only there).
  * The server renders the first state, so the page works without this. */
 (function () {
 	'use strict';
@@ -176,7 +178,26 @@
 		var lb = listenbackText(s);
 		setText('ops-listenback-text', lb);
 		show($('ops-listenback'), lb !== '');
-		show($('ops'), bad || !!pe || dead || lb !== '');
+		var cors = corsProblem(s);
+		setText('ops-cors-text', cors);
+		show($('ops-cors'), !!cors);
+		var tlsOut = null;
+		(Array.isArray(s.outputs) ? s.outputs : []).forEach(function (o) {
+			var c = o && o.tls_certificate;
+			if (!tlsOut && c && typeof c === 'object' &&
+			    c.expires_soon === true)
+				tlsOut = o;
+		});
+		if (tlsOut) {
+			var c = tlsOut.tls_certificate;
+			setText('ops-tls-text', 'output ' + (tlsOut.name || '') +
+			    ': the server\'s certificate (' + (c.subject || '') +
+			    ') ' + ((c.expires_in_s || 0) < 0 ? 'expired ' :
+			    'expires ') + (c.not_after || ''));
+		}
+		show($('ops-tls'), !!tlsOut);
+		show($('ops'), bad || !!pe || dead || lb !== '' || !!cors ||
+		    !!tlsOut);
 	}
 
 	/* What relay's own listener hears on each mount (status_page.c
@@ -205,6 +226,32 @@
 			out.push(o.name + ': ' + what);
 		});
 		return out.join('; ');
+	}
+
+	/* Browsers without Ogg play the page's mounts through fetch(), which
+	 * needs Icecast's Access-Control-Allow-Origin to name this page (or
+	 * be *). relay reads the header (outputs[].cors_allow_origin: null
+	 * until it has); only this page knows its own origin. */
+	function corsProblem(s) {
+		var a = $('audio');
+		var mine = a ? [a.getAttribute('data-main'),
+		    a.getAttribute('data-low')] : [];
+		var outs = Array.isArray(s.outputs) ? s.outputs : [];
+		var here = window.location.origin;
+		for (var i = 0; i < outs.length; i++) {
+			var o = outs[i] || {};
+			var v = o.cors_allow_origin;
+			if (typeof v !== 'string' || !o.url ||
+			    mine.indexOf(o.url) < 0 || v === '*' || v === here)
+				continue;
+			return (v ? 'Icecast allows only ' + v + ', not ' + here +
+			    ', to fetch ' : 'Icecast sends no ' +
+			    'Access-Control-Allow-Origin with ') + o.url +
+			    ', so browsers without Ogg cannot play it here. ' +
+			    'Add it to icecast.xml (<http-headers>, see ' +
+			    'docs/operations.md).';
+		}
+		return '';
 	}
 
 	/* ---- Live updates: SSE, then polling if SSE is not available. ---- */
@@ -307,6 +354,114 @@
 	    .split(' ').filter(function (u) { return u !== ''; });
 	var edge = Math.floor(Math.random() * edges.length);
 
+	/* Ogg natively (Chrome, Firefox), or through icecast-metadata-player:
+	 * it fetch()es the mount, decodes in WASM where it must and feeds
+	 * <audio> (MediaSource, or Web Audio through a MediaStream). */
+	var OGG = 'audio/ogg; codecs="vorbis"';
+	var native = !audio || !audio.canPlayType || audio.canPlayType(OGG) !== '';
+	var fallback = null;	/* the library's player for the current connect() */
+	var fallbackLib = null;	/* Promise of the IcecastMetadataPlayer class */
+	var fallbackBytes = 0;	/* stream bytes it received: the watchdog's clock */
+	var libQuery = (function () {
+		var sc = doc.currentScript;
+		var m = sc && /\?[^#]*/.exec(sc.src);
+		return m ? m[0] : '';
+	}());
+
+	/* Loads the library once (again after a failure). Its main script
+	 * loads its decoders from next to its own URL. */
+	function loadFallback() {
+		if (!fallbackLib) {
+			fallbackLib = new Promise(function (resolve, reject) {
+				var sc = doc.createElement('script');
+				sc.src = '/vendor/icecast-metadata-player.min.js' + libQuery;
+				sc.onload = function () {
+					if (window.IcecastMetadataPlayer)
+						resolve(window.IcecastMetadataPlayer);
+					else
+						reject(new Error('no player'));
+				};
+				sc.onerror = function () { reject(new Error('load')); };
+				doc.head.appendChild(sc);
+			});
+			fallbackLib.catch(function () { fallbackLib = null; });
+		}
+		return fallbackLib;
+	}
+
+	/* Ends the library's player of an earlier connect() (its callbacks
+	 * then belong to an old generation and do nothing). The promise
+	 * resolves once it has let go of <audio>. */
+	function dropFallback() {
+		var p = fallback;
+		fallback = null;
+		if (!p)
+			return Promise.resolve();
+		return p.detachAudioElement().catch(function () { /* gone */ });
+	}
+
+	/* The now-playing title from the stream itself (Vorbis comments),
+	 * in step with what the listener hears. */
+	function streamTitle(m) {
+		if (!m || typeof m.TITLE !== 'string' || !m.TITLE)
+			return;
+		body.setAttribute('data-stream-title', m.TITLE);
+		current.title = m.TITLE;
+		current.artist = typeof m.ARTIST === 'string' ? m.ARTIST : '';
+		setText('now-title', current.title);
+		show(setText('now-artist', current.artist), !!current.artist);
+		updateMediaSession();
+	}
+
+	function connectFallback(my, url) {
+		var gone = dropFallback();
+		Promise.all([loadFallback(), gone]).then(function (got) {
+			var Player = got[0];
+
+			if (my !== gen)
+				return undefined;
+			fallback = new Player(url, {
+				audioElement: audio,
+				/* In-stream Vorbis comments, not ICY: an
+				 * Icy-MetaData header would need a CORS
+				 * preflight, which Icecast 2.4 does not answer. */
+				metadataTypes: ['ogg'],
+				/* Reconnecting is this page's job, as natively. */
+				retryTimeout: 0,
+				onPlay: function () {
+					if (my === gen)
+						nowPlaying();
+				},
+				onStream: function (chunk) {
+					if (my === gen)
+						fallbackBytes += chunk && chunk.length ?
+						    chunk.length : 1;
+				},
+				onMetadata: function (m) {
+					if (my === gen)
+						streamTitle(m);
+				},
+				onError: function () {
+					if (my === gen && want)
+						retry('The stream dropped');
+				},
+				onStop: function () {
+					if (my === gen && want)
+						retry('The stream ended');
+				}
+			});
+			body.setAttribute('data-fallback', 'loaded');
+			return fallback.play();
+		}).then(function () {
+			if (my === gen && fallback)
+				body.setAttribute('data-fallback',
+				    fallback.playbackMethod || 'loaded');
+		}).catch(function () {
+			if (my === gen && want)
+				retry('Could not start the stream');
+		});
+	}
+
 	function streamUrl() {
 		var low = audio.getAttribute('data-low');
 		if (low && !playable(audio.getAttribute('data-low-type')))
@@ -346,6 +501,15 @@
 			navigator.mediaSession.playbackState = on ? 'playing' : 'paused';
 	}
 
+	function nowPlaying() {
+		loading = false;
+		setPlaying(true);
+		say('Playing live');
+		mark('playing');
+		clearTimeout(stableTimer);
+		stableTimer = setTimeout(function () { retries = 0; }, 10000);
+	}
+
 	function connect() {
 		var my = ++gen;
 
@@ -354,6 +518,10 @@
 		loading = true;
 		lastTime = -1;
 		lastProgress = Date.now();
+		if (!native) {
+			connectFallback(my, streamUrl());
+			return;
+		}
 		audio.src = streamUrl();
 		audio.load();
 		var p = audio.play();
@@ -404,6 +572,7 @@
 		gen++;
 		clearTimeout(retryTimer);
 		retryTimer = null;
+		dropFallback();
 		audio.pause();
 		/* Drop the connection: a paused live stream would keep
 		 * downloading and play stale audio on resume. */
@@ -437,6 +606,12 @@
 		audio.preload = 'none';
 		controls.hidden = false;
 		mark('idle');
+		/* Loaded now, not on the first tap: the library unlocks Web
+		 * Audio on iOS from that tap, so it must be listening by then. */
+		if (!native) {
+			body.setAttribute('data-fallback', 'loading');
+			loadFallback().catch(function () { /* again on play */ });
+		}
 
 		playBtn.addEventListener('click', function () {
 			if (want)
@@ -445,13 +620,13 @@
 				play();
 		});
 
+		/* Through the library, its callbacks say when the stream
+		 * starts or ends: the element first plays a silent clip (to
+		 * unlock audio on iOS), then the library's own sources; once
+		 * started, 'playing' after 'waiting' means the same either way. */
 		audio.addEventListener('playing', function () {
-			loading = false;
-			setPlaying(true);
-			say('Playing live');
-			mark('playing');
-			clearTimeout(stableTimer);
-			stableTimer = setTimeout(function () { retries = 0; }, 10000);
+			if (native || !loading)
+				nowPlaying();
 		});
 		audio.addEventListener('waiting', function () {
 			if (want) {
@@ -462,11 +637,11 @@
 		/* Chrome ends at an Ogg chain boundary; a dropped stream ends or
 		 * errors; reconnect quickly the first time. */
 		audio.addEventListener('ended', function () {
-			if (want)
+			if (want && native)
 				retry('The stream ended');
 		});
 		audio.addEventListener('error', function () {
-			if (want)
+			if (want && native)
 				retry('The stream dropped');
 		});
 		audio.addEventListener('stalled', function () {
@@ -485,11 +660,13 @@
 			}
 		});
 
-		/* Watchdog: playing but no progress for 10 s means stuck. */
+		/* Watchdog: playing but no progress for 10 s means stuck
+		 * (through the library: no stream data for 10 s, as the
+		 * element's clock runs on over an empty MediaStream). */
 		setInterval(function () {
 			if (!want || retryTimer)
 				return;
-			var t = audio.currentTime;
+			var t = native ? audio.currentTime : fallbackBytes;
 			if (t !== lastTime) {
 				lastTime = t;
 				lastProgress = Date.now();

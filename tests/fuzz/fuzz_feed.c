@@ -88,7 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body_len = body != NULL ? size : 0;
 	pthread_mutex_unlock(&body_lock);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.ogg", port);
-	if (source_stream_open(url, "fuzz", 44100, 2, &stop, &st, err,
+	if (source_stream_open(url, NULL, "fuzz", 44100, 2, &stop, &st, err,
 		sizeof(err)) == 0) {
 		/* Bounded: the body is at most what the fuzzer gave. */
 		for (i = 0; i < 256; i++) {

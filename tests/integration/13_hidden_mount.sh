@@ -8,7 +8,7 @@
 #   (<hidden>1</hidden>): it is never listed in /status-json.xsl;
 # - "gated" streams through a proxy (tests/tools/http_gate.py) that answers
 #   /status-json.xsl with 403 and forwards everything else to icecast.
-# Over 42 s neither output reconnects (/api/status reconnects = 0, no
+# Over 20 s (three watchdog windows) neither output reconnects (/api/status reconnects = 0, no
 # "stalled" in the log), a listener on each mount gets one continuous
 # logical stream for the whole time, and the 403 is logged once, not every
 # poll.
@@ -18,7 +18,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-SECONDS_STREAMED=42
+SECONDS_STREAMED=20
 
 start_icecast a --hidden /hidden.ogg
 port=${ICE_PORT[a]}

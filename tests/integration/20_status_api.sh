@@ -9,7 +9,8 @@
 # headers are right (no-store, caching for assets, CSP, nosniff); bad
 # requests get 404/405/414/431/400 and leave the server working; no
 # endpoint ever shows the source password or the status token; "relay
-# status" prints the station and exits 0.
+# status" prints the station and exits 0. This icecast sends no CORS
+# headers, and /api/status and the log say so.
 #
 # timeout: 90
 
@@ -59,6 +60,19 @@ jq -e --arg name "$STATION_NAME" --arg ice "$ice" '
     fail "unexpected /api/status values: $(jq -c . "$T/status.json")"
 note "/api/status: schema and values OK"
 
+# This icecast sends no CORS headers: relay finds out (a headers-only GET
+# of each mount, once) and says so in /api/status and its log.
+cors_missing() {
+	status_now | jq -e 'all(.outputs[]; .cors_allow_origin == "")' \
+	    >/dev/null
+}
+wait_for -t 10 -m "cors_allow_origin \"\" on both outputs" cors_missing ||
+    fail "no CORS verdict: $(status_now | jq -c '[.outputs[].cors_allow_origin]')"
+for m in live mobile; do
+	[[ $(log_count "icecast: http://127.0.0.1:$ice/$m\.ogg: Icecast sends no Access-Control-Allow-Origin") == 1 ]] ||
+	    fail "no single CORS warning for /$m.ogg: $(grep -i access-control "$RELAY_LOG")"
+done
+
 # pretty=1 is the same document, indented.
 status_get '/api/status?pretty=1' >"$T/pretty.json"
 [[ $(wc -l <"$T/pretty.json") -gt 20 ]] || fail "pretty=1 is not indented"
@@ -73,7 +87,7 @@ grep -qi '^Cache-Control: no-store' "$T/h.status" ||
 grep -qi '^X-Content-Type-Options: nosniff' "$T/h.status" ||
     fail "no nosniff on /api/status"
 curl -s -D "$T/h.page" -o "$T/page.html" "$STATUS_URL/"
-grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self';.*media-src http://127.0.0.1:$ice;" \
+grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval';.*connect-src 'self' http://127.0.0.1:$ice;.*media-src http://127.0.0.1:$ice blob: data:;" \
     "$T/h.page" || fail "page CSP: $(grep -i content-security "$T/h.page")"
 grep -qi '^Content-Type: text/html; charset=utf-8' "$T/h.page" ||
     fail "page Content-Type"

@@ -71,9 +71,11 @@ wait "$session" || rc=$?
 cat "$T/cdp.out" >&2
 [[ $rc -eq 0 ]] || fail "browser session failed (exit $rc): $(grep FAIL "$T/cdp.out")"
 
-# Dark mode, and /embed.
+# Dark mode, and /embed. This icecast sends no CORS headers: the
+# operator notes say Safari and iPhones cannot play the stream.
 "${cdp[@]}" --size 412,900 --dark open "$STATUS_URL/" \
     wait "$(body_is feed events) && $(text badge-text) === 'ON AIR'" \
+    wait "!document.getElementById('ops-cors').hidden && !document.getElementById('ops').hidden && $(text ops-cors-text).indexOf('sends no Access-Control-Allow-Origin with http://127.0.0.1:${ICE_PORT[a]}/live.ogg') >= 0" \
     shot "$art/status_page_dark.png" >"$T/cdp-dark.out" 2>&1 ||
     fail "dark page: $(cat "$T/cdp-dark.out")"
 "${cdp[@]}" --size 480,120 open "$STATUS_URL/embed" \

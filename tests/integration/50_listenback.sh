@@ -37,11 +37,19 @@ password_env = RELAY_TEST_SOURCE_PASSWORD
 stall_timeout = 30s
 listenback = yes
 listenback_timeout = 2s
+on_listenback = "$T/hook.sh" "two words"
 
 [status]
 listen = 127.0.0.1:$status_port
 poll_icecast = 1s
 CONF
+
+# The hook appends its argument and the event to hook.log.
+cat >"$T/hook.sh" <<'HOOK'
+#!/bin/sh
+echo "$1|$RELAY_EVENT|$RELAY_OUTPUT|$RELAY_STATE|$RELAY_STATION|$RELAY_SINCE" >>"${0%/*}/hook.log"
+HOOK
+chmod +x "$T/hook.sh"
 
 status_json() { curl -sf --max-time 2 "http://127.0.0.1:$status_port/api/status"; }
 lb() { status_json | jq -r ".outputs[0].listenback.$1"; }
@@ -115,6 +123,12 @@ grep -q 'listen-back no_audio' "$T/rs.out" ||
     fail "relay status does not show listen-back: $(cat "$T/rs.out")"
 grep -q 'Off air because listeners do not hear us: main: no_audio' "$T/rs.out" ||
     fail "relay status does not say why: $(cat "$T/rs.out")"
+# on_listenback ran once for the flag (a healthy start ran nothing).
+wait_for -t 3 -m "the on_listenback hook" test -s "$T/hook.log" ||
+    fail "on_listenback did not run when the mount was flagged"
+[[ $(wc -l <"$T/hook.log") -eq 1 ]] || fail "hook runs: $(cat "$T/hook.log")"
+grep -Eq '^two words\|listenback_flagged\|main\|no_audio\|relay\|[0-9]{4}-' "$T/hook.log" ||
+    fail "hook environment: $(cat "$T/hook.log")"
 
 resume_icecast a
 resumed_at=$(now)
@@ -126,6 +140,8 @@ wait_for -t 3 -m "on_air true" on_air_is true || fail "on_air stayed false"
     fail "the no-audio change was logged $(log_count_since 'no audio reaches listeners') times"
 log_since 'listen\[main\].*listeners hear our audio again' ||
     fail "no line for the recovery"
+wait_for -t 3 -m "the recovery hook" grep -q '|listenback_ok|main|ok|' "$T/hook.log" ||
+    fail "on_listenback did not run for the recovery: $(cat "$T/hook.log")"
 relay_alive || fail "relay exited"
 stop_relay
 check_sanitizer

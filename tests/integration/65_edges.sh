@@ -86,7 +86,7 @@ grep -q "data-edges=\"http://127.0.0.1:$e1/live.ogg http://127.0.0.1:$e2/live.og
     "$T/page.html" || fail "the page does not list the edges: $(grep -o 'data-edges="[^"]*"' "$T/page.html")"
 grep -q "href=\"http://127.0.0.1:$e2/live.ogg\">server 2</a>" "$T/page.html" ||
     fail "the page does not link edge 2"
-grep -qi "^Content-Security-Policy:.*media-src http://127.0.0.1:$p http://127.0.0.1:$e1 http://127.0.0.1:$e2;" \
+grep -qi "^Content-Security-Policy:.*media-src http://127.0.0.1:$p http://127.0.0.1:$e1 http://127.0.0.1:$e2[ ;]" \
     "$T/page.h" || fail "CSP: $(grep -i content-security "$T/page.h")"
 
 for pid in "$l1" "$l2" "$l0"; do

@@ -63,13 +63,17 @@ def split_args(args):
     return out
 
 
-def key_of(args):
+def key_of(args, macros=None):
     """The format argument (the one after the module), its literals joined;
-    PRIu64 and friends between them count as a conversion."""
+    PRIu64 and friends between them count as a conversion, and string
+    macros of the same file (#define NAME "text") are put in."""
     parts = split_args(args)
     if len(parts) < 2:
         return ""
-    text = re.sub(r'"\s*PRI[diux]\d*\s*"', "d", parts[1])
+    text = parts[1]
+    for name, value in (macros or {}).items():
+        text = re.sub(r'(?<=")\s*\b%s\b\s*(?=")' % name, '"%s"' % value, text)
+    text = re.sub(r'"\s*PRI[diux]\d*\s*"', "d", text)
     lits = re.findall(r'"((?:[^"\\]|\\.)*)"', text)
     fmt = "".join(lits).replace('\\"', '"')
     key = CONV.sub("…", fmt)
@@ -104,6 +108,7 @@ def catalog(top):
     out = []
     for path in sorted(glob.glob(os.path.join(top, "relay", "*.c"))):
         src = open(path, encoding="utf-8").read()
+        macros = dict(re.findall(r'^#define\s+([A-Z_][A-Z0-9_]*)\s+"((?:[^"\\]|\\.)*)"\s*$', src, re.M))
         for kind, args in calls(src):
             if kind == "msg":
                 if "LOG_LEVEL_WARN" in args:
@@ -115,13 +120,13 @@ def catalog(top):
                 args = args.split(",", 1)[1]
             else:
                 level = "warn" if kind == "warn" else "error"
-            key = key_of(args)
+            key = key_of(args, macros)
             if re.fullmatch(r"[…:; ]*", key):
                 continue
             out.append((os.path.basename(path), level, key))
         if os.path.basename(path) in REASON_FILES:
             for args in reasons(src):
-                key = key_of(args)
+                key = key_of(args, macros)
                 if not re.fullmatch(r"[…:; ]*", key):
                     out.append((os.path.basename(path), "reason", key))
     return out

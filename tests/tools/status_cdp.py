@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Drives Debian's headless Chromium through the DevTools protocol.
 
-Usage: status_cdp.py [--size W,H] [--dark] [--autoplay] STEP...
+Usage: status_cdp.py [--size W,H] [--dark] [--autoplay] [--init JS]... STEP...
+--init JS runs JS in every new document before the page's own scripts
+(Page.addScriptToEvaluateOnNewDocument), e.g. to make canPlayType say "".
 Steps run in order; the first failing step ends the run with exit 1:
   open URL            navigate and wait for the load event
   wait EXPR [S]       poll the JavaScript expression until truthy (10 s)
@@ -138,7 +140,7 @@ class Browser:
                                      env=env)
         self.size = size
 
-    def connect(self):
+    def connect(self, init=()):
         """Finds the DevTools endpoint and attaches to the page."""
         port = None
         deadline = time.time() + 30
@@ -169,6 +171,8 @@ class Browser:
         self.events = []
         self.call('Page.enable')
         self.call('Runtime.enable')
+        for js in init:
+            self.call('Page.addScriptToEvaluateOnNewDocument', source=js)
         # Headless windows have a minimum width; emulate the phone exactly.
         w, h = (int(x) for x in self.size.split(','))
         self.call('Emulation.setDeviceMetricsOverride', width=w, height=h,
@@ -292,7 +296,7 @@ def run(b, steps):
 
 
 def main(argv):
-    size, dark, autoplay = '412,900', False, False
+    size, dark, autoplay, init = '412,900', False, False, []
     args = argv[1:]
     while args and args[0].startswith('--'):
         if args[0] == '--size':
@@ -304,6 +308,9 @@ def main(argv):
         elif args[0] == '--autoplay':
             autoplay = True
             args = args[1:]
+        elif args[0] == '--init':
+            init.append(args[1])
+            args = args[2:]
         else:
             print(__doc__, file=sys.stderr)
             return 2
@@ -315,7 +322,7 @@ def main(argv):
     b = None
     try:
         b = Browser(size, dark, autoplay)
-        b.connect()
+        b.connect(init)
         run(b, args)
     except (Fail, OSError, ValueError) as e:
         print(f'FAIL {e}', flush=True)

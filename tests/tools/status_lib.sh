@@ -13,9 +13,11 @@
 #                         managed) on icecast "a", [status] on
 #                         $STATUS_PORT with a token and poll_icecast = 1s,
 #                         then EXTRA (more INI text) appended
-#   status_up EXTRA       start_icecast a, a free STATUS_PORT, the config in
-#                         $T/relay.conf, start_relay, then waits until
-#                         /api/status says on_air (fails the test otherwise)
+#   status_up EXTRA [ICECAST_OPTION...]  a free STATUS_PORT (unless set
+#                         already), start_icecast a with the options, the
+#                         config in $T/relay.conf, start_relay, then waits
+#                         until /api/status says on_air (fails the test
+#                         otherwise)
 #   http_code URL [CURL_ARGS...]  prints the HTTP status code (000 when
 #                         there was no answer)
 #   status_get PATH       body of $STATUS_URL$PATH
@@ -90,12 +92,15 @@ EOF
 
 status_up()
 {
-	start_icecast a
+	if [[ -z $STATUS_PORT ]]; then
+		STATUS_PORT=$(free_port) ||
+		    fail "no free port for the status server"
+	fi
+	start_icecast a "${@:2}"
 	SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 	STATUS_TOKEN=$(random_secret)
 	export RELAY_TEST_SOURCE_PASSWORD=$SOURCE_PASSWORD
 	export RELAY_TEST_STATUS_TOKEN=$STATUS_TOKEN
-	STATUS_PORT=$(free_port) || fail "no free port for the status server"
 	STATUS_URL=http://127.0.0.1:$STATUS_PORT
 	status_config "$T/relay.conf" "$1"
 	start_relay "$T/relay.conf"

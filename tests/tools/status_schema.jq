@@ -80,7 +80,9 @@ check_object({
     last_error: "string|null", server_reachable: "boolean",
     mount_listed: "boolean", listeners: "integer|null",
     listener_peak: "integer|null", listenback: "object|null",
-    edge_listeners: "integer|null"}; ".outputs"))
+    edge_listeners: "integer|null", cors_allow_origin: "string|null",
+    tls: "boolean", tls_certificate: "object|null",
+    archive: "object|null"}; ".outputs"))
 + (.edges | check_array({url: "string", mount: "string",
     reachable: "boolean", mount_listed: "boolean",
     listeners: "integer|null"}; ".edges"))
@@ -102,6 +104,18 @@ check_object({
 + [.outputs[]? | select(.listenback | type == "object")
     | select(.listenback.url | test("@"))
     | ".outputs[\(.name)].listenback.url: has credentials"]
++ [.outputs[]? | select(.tls_certificate != null)
+    | .name as $n | .tls_certificate
+    | check_object({subject: "string", issuer: "string", not_after: "time",
+        expires_in_s: "integer", expires_soon: "boolean"};
+        ".outputs[\($n)].tls_certificate")[]]
++ [.outputs[]? | select(.archive != null) | .archive
+    | check_object({file: "string|null", file_bytes: "integer",
+        files_written: "integer", files_removed: "integer",
+        errors: "integer", rotate_s: "integer|null",
+        keep_s: "integer|null"}; ".outputs[].archive")[]]
++ [.outputs[]? | select((.type == "file") != (.archive != null))
+    | ".outputs[\(.name)].archive: must be an object exactly for file outputs"]
 + [.outputs[]? | select(.url != null and (.url | test("@")))
     | ".outputs[\(.name)].url: has credentials"]
 + (.requests | check_array({id: "integer", state: "string", name: "string",

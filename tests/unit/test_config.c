@@ -383,6 +383,73 @@ test_fallback(void **state)
 	config_free(cfg);
 }
 
+/* A self-signed CA certificate (made once with openssl req -x509; only
+ * parsed here, never trusted for anything). */
+static const char test_ca_pem[] =
+	    "-----BEGIN CERTIFICATE-----\n"
+	    "MIIBjzCCATWgAwIBAgIUdsBeT7YEp9lDZtGuUuJk3Mb63sswCgYIKoZIzj0EAwIw\n"
+	    "HTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMB4XDTI2MTEzMDEwMzIwOVoX\n"
+	    "DTM2MTEyNzEwMzIwOVowHTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMFkw\n"
+	    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoPrSM82QeYgf5pHF0QM8g1mxEEhiHrqj\n"
+	    "iptM1Q3eK6Jh82Mp4uHgHnWJjr0Z1i5op7B+Wx3l6jHfuwhPgD8Zz6NTMFEwHQYD\n"
+	    "VR0OBBYEFCBdXJQiyNmJWFYdu5Z70GD8bmV/MB8GA1UdIwQYMBaAFCBdXJQiyNmJ\n"
+	    "WFYdu5Z70GD8bmV/MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIh\n"
+	    "AMKV3sq4kAEvvs0SmYZy+0DayyaNevGTM00SJa5wtAXKAiBohk4AecH1fRgoBqSV\n"
+	    "gupRXqK//JRYo0UovJzIqwtq1Q==\n"
+	    "-----END CERTIFICATE-----\n";
+
+/* [tls] reaches the outputs with tls = yes, not the others; an output's
+ * own key wins, paths are relative to the config file, and the output is
+ * restarted on reload when its TLS settings change. */
+static void
+test_tls_inheritance(void **state)
+{
+	struct config *cfg, *other;
+	char want[600];
+
+	(void)state;
+	write_file("ca.pem", test_ca_pem);
+	write_file("own-ca.pem", test_ca_pem);
+	cfg = load_ok("[input]\ntype = tone\n"
+		      "[output a]\nhost = r.example\nport = 8443\n"
+		      "mount = /a.ogg\npassword = s3cret-Pa55\ntls = yes\n"
+		      "[output b]\nmount = /b.ogg\npassword = s3cret-Pa55\n"
+		      "[output c]\nhost = r.example\nport = 8443\n"
+		      "mount = /c.ogg\npassword = s3cret-Pa55\ntls = yes\n"
+		      "ca_file = own-ca.pem\n"
+		      "[tls]\nca_file = ca.pem\ntls_min_version = 1.2\n");
+	snprintf(want, sizeof(want), "%s/ca.pem", tmpdir);
+	assert_string_equal(cfg->tls.ca_file, want);
+	assert_string_equal(cfg->outputs[0].tls_settings.ca_file, want);
+	assert_null(cfg->outputs[1].tls_settings.ca_file);
+	snprintf(want, sizeof(want), "%s/own-ca.pem", tmpdir);
+	assert_string_equal(cfg->outputs[2].tls_settings.ca_file, want);
+	assert_int_equal(cfg->outputs[0].tls_settings.min_version,
+	    TLS_VERSION_1_2);
+	assert_true(config_output_same(
+	    cfg, &cfg->outputs[0], cfg, &cfg->outputs[0]));
+	other = load_ok("[input]\ntype = tone\n"
+			"[output a]\nhost = r.example\nport = 8443\n"
+			"mount = /a.ogg\npassword = s3cret-Pa55\ntls = yes\n"
+			"[tls]\nca_file = own-ca.pem\n");
+	assert_false(config_output_same(
+	    cfg, &cfg->outputs[0], other, &other->outputs[0]));
+	config_free(other);
+	config_free(cfg);
+	/* Feeds alone may ask for 1.3; outputs may not. */
+	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
+		      "[tls]\ntls_min_version = 1.3\n");
+	assert_int_equal(cfg->tls.min_version, TLS_VERSION_1_3);
+	config_free(cfg);
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "tls = yes\n[tls]\ntls_min_version = 1.3\n",
+	    "[tls] tls_min_version: 1.3 cannot be enforced on Icecast "
+	    "outputs");
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "tls = yes\nca_file = missing.pem\n",
+	    "[output main] ca_file: cannot open");
+}
+
 static void
 test_errors(void **state)
 {
@@ -653,6 +720,7 @@ main(void)
 	    cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_output_same),
 		cmocka_unit_test(test_output_url),
+		cmocka_unit_test(test_tls_inheritance),
 		cmocka_unit_test(test_docs_list_every_key),
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_listen_urls),

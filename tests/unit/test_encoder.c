@@ -560,6 +560,7 @@ test_resample_mono(void **state)
 	float *pcm;
 	size_t frames = 2 * 48000;
 	int64_t got;
+	double peak, rms;
 
 	(void)state;
 	init_cfg(&cfg, name, 44100, 1, 2.0);
@@ -569,8 +570,15 @@ test_resample_mono(void **state)
 	assert_int_equal(encoder_headers(enc)->rate_hz, 44100);
 	assert_int_equal(encoder_headers(enc)->channels, 1);
 	collect_init(&c);
+	encoder_levels(enc, &peak, &rms);
+	assert_true(peak <= -100.0 && rms <= -100.0); /* nothing fed yet */
 	pcm = make_tone(48000, 2, frames, 0, TONE_HZ);
 	write_uneven(enc, pcm, 2, frames, &c);
+	/* The level this encoding was fed, after the mix to mono and the
+	 * resampler: the sine's peak and RMS (3 dB under it). */
+	encoder_levels(enc, &peak, &rms);
+	assert_true(fabs(peak - 20.0 * log10(TONE_AMP)) < 0.5);
+	assert_true(fabs(rms - (20.0 * log10(TONE_AMP) - 3.01)) < 0.5);
 	/* 2 s at 44.1 kHz, less what the SINC filter still holds. */
 	got = encoder_samples(enc);
 	assert_in_range(got, 2 * 44100 - 1024, 2 * 44100);

@@ -572,6 +572,97 @@ test_chain_change(void **state)
 	pktlist_free(&l);
 }
 
+/* Decodes channel 0 into a new array (free it); *frames = its length. */
+static float *
+decode_left(const unsigned char *buf, size_t len, int64_t *frames)
+{
+	struct memfile f = { buf, len, 0 };
+	ov_callbacks cbs = { mem_read, mem_seek, NULL, mem_tell };
+	OggVorbis_File vf;
+	float **pcm, *out = NULL;
+	size_t cap = 0;
+	long n, i;
+	int link;
+
+	*frames = 0;
+	assert_int_equal(ov_open_callbacks(&f, &vf, NULL, 0, cbs), 0);
+	while ((n = ov_read_float(&vf, &pcm, 4096, &link)) != 0) {
+		assert_true(n > 0);
+		if ((size_t)(*frames + n) > cap) {
+			cap = cap > 0 ? cap * 2 : 65536;
+			while (cap < (size_t)(*frames + n))
+				cap *= 2;
+			out = realloc(out, cap * sizeof(float));
+			assert_non_null(out);
+		}
+		for (i = 0; i < n; i++)
+			out[*frames + i] = pcm[0][i];
+		*frames += n;
+	}
+	ov_clear(&vf);
+	return out;
+}
+
+/* muxer_split(): two files, each a whole stream, whose decodes joined
+ * are sample for sample the decode of the unsplit stream. */
+static void
+test_split(void **state)
+{
+	struct pktlist l = { 0 };
+	struct sink whole = { 0 }, a = { 0 }, b = { 0 };
+	struct muxer *m1, *m2;
+	struct parse r;
+	float *pw, *pa, *pb;
+	int64_t fw, fa, fb, i;
+	size_t k = 40, j;
+
+	(void)state;
+	encode(&l, 3.0, false, 4.0, -1, true);
+	assert_true(l.n > k + 10);
+	m1 = muxer_new(500);
+	m2 = muxer_new(500);
+	assert_non_null(m1);
+	assert_non_null(m2);
+	feed(m1, &l, 0, l.n, false, &whole);
+	feed(m2, &l, 0, k, false, &a);
+	assert_int_equal(muxer_split(m2, sink_write, &a), 0);
+	assert_int_equal(muxer_chain_id(m2), 0);
+	for (j = k; j < l.n; j++)
+		assert_int_equal(muxer_packet(m2, l.p[j], false, sink_write,
+		    &b), 0);
+	parse_pages(a.buf, a.len, &r);
+	assert_int_equal(r.nstreams, 1);
+	check_stream_start(&r.st[0]);
+	assert_int_equal(r.st[0].eos_pages, 1);
+	assert_int_equal(r.st[0].last_audio_bytes, l.p[k - 1]->bytes);
+	parse_pages(b.buf, b.len, &r);
+	assert_int_equal(r.nstreams, 1);
+	check_stream_start(&r.st[0]);
+	assert_int_equal(r.st[0].eos_pages, 1);
+	/* The second file begins with the first one's last packet. */
+	assert_int_equal(r.st[0].first_audio_bytes, l.p[k - 1]->bytes);
+	pw = decode_left(whole.buf, whole.len, &fw);
+	pa = decode_left(a.buf, a.len, &fa);
+	pb = decode_left(b.buf, b.len, &fb);
+	assert_int_equal(fa + fb, fw);
+	for (i = 0; i < fa; i++)
+		assert_true(fabsf(pa[i] - pw[i]) < 1e-6f);
+	for (i = 0; i < fb; i++)
+		assert_true(fabsf(pb[i] - pw[fa + i]) < 1e-6f);
+	/* A reset after a split forgets the kept packet. */
+	assert_int_equal(muxer_split(m1, sink_write, &whole), 0);
+	muxer_reset(m1);
+	free(pw);
+	free(pa);
+	free(pb);
+	muxer_free(m1);
+	muxer_free(m2);
+	free(whole.buf);
+	free(a.buf);
+	free(b.buf);
+	pktlist_free(&l);
+}
+
 /* metadata = none | admin: a comment-only change keeps one stream. */
 static void
 test_no_follow_tags(void **state)
@@ -817,6 +908,7 @@ main(void)
 		cmocka_unit_test(test_encoder_restart_same_setup),
 		cmocka_unit_test(test_end_and_eos),
 		cmocka_unit_test(test_write_error),
+		cmocka_unit_test(test_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

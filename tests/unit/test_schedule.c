@@ -187,6 +187,39 @@ test_good_small_files(void **state)
 	schedule_free(s);
 }
 
+/* A stream's own TLS keys: paths resolved against the schedule's
+ * directory, the version parsed, and unset keys left to [tls]. */
+static void
+test_stream_tls_keys(void **state)
+{
+	static const char text[] =
+	    "[segment partner]\nat = 2026-12-01 06:00\nsource = stream\n"
+	    "url = https://feeds.example/news.ogg\nduration = 3m\n"
+	    "ca_file = partner-ca.pem\nclient_cert = /etc/relay/c.pem\n"
+	    "tls_min_version = 1.3\n"
+	    "[segment plain]\nat = 2026-12-01 07:00\nsource = stream\n"
+	    "url = https://feeds.example/news.ogg\nduration = 3m\n";
+	const struct schedule_segment *seg;
+	struct schedule *s = NULL;
+	char err[SCHEDULE_ERR_LEN], want[600];
+
+	(void)state;
+	write_scratch(text, sizeof(text) - 1);
+	assert_int_equal(
+	    schedule_load(scratch_path, "UTC", &s, err, sizeof(err)), 0);
+	seg = schedule_segment(s, 0);
+	snprintf(want, sizeof(want), "%s/partner-ca.pem", scratch_dir);
+	assert_string_equal(seg->ca_file, want);
+	assert_null(seg->ca_dir);
+	assert_string_equal(seg->client_cert, "/etc/relay/c.pem");
+	assert_int_equal(seg->tls_min_version, 1);
+	seg = schedule_segment(s, 1);
+	assert_null(seg->ca_file);
+	assert_null(seg->client_cert);
+	assert_int_equal(seg->tls_min_version, -1);
+	schedule_free(s);
+}
+
 /* Every bad file starts with "; expect: LINE: message". */
 static void
 test_bad_files(void **state)
@@ -265,7 +298,8 @@ test_invalid_keys(void **state)
 		/* Keys. */
 		{ SEG "foo = 1\n", "3: [segment s] foo: unknown key (allowed "
 		    "cron, at, source, path, order, url, frequency, level_dbfs, "
-		    "duration, title, artist, priority, fade, gain, normalise)" },
+		    "duration, title, artist, priority, fade, gain, normalise, "
+		    "ca_file, ca_dir, client_cert, tls_min_version)" },
 		{ SEG "sorce = tone\n", "3: [segment s] sorce: unknown key "
 		    "(did you mean source?)" },
 		{ SEG "cron = 1 * * * *\n", "3: [segment s] cron: given twice "
@@ -352,6 +386,13 @@ test_invalid_keys(void **state)
 		{ SEG "source = tone\nduration = 1m\npath = a.ogg\n", "5: "
 		    "[segment s] path: not used by source = tone (only by "
 		    "source = file or playlist)" },
+		/* TLS keys: a stream's only, checked in form only. */
+		{ SEG "tls_min_version = 1.1\n", "3: [segment s] "
+		    "tls_min_version: \"1.1\" is not one of 1.2|1.3" },
+		{ SEG "ca_file =\n", "3: [segment s] ca_file: is empty" },
+		{ SEG "source = file\npath = a.ogg\nca_file = ca.pem\n", "5: "
+		    "[segment s] ca_file: not used by source = file (only by "
+		    "source = stream)" },
 		/* The first error wins, even after a good segment. */
 		{ "[segment a]\ncron = 0 * * * *\nsource = tone\nduration = 1m\n"
 		    "[segment b]\ncron = 0 * * * *\nsource = tone\nbad = 1\n"
@@ -978,6 +1019,7 @@ main(void)
 		cmocka_unit_test(test_good_small_files),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_invalid_keys),
+		cmocka_unit_test(test_stream_tls_keys),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_timezone_and_open_errors),
 		cmocka_unit_test(test_titles_are_sanitized),

@@ -119,6 +119,9 @@ fake_snapshot(struct stats_snapshot *s)
 	o->server_seen_wall_ns = T0 - 2 * NS_PER_SEC;
 	o->listeners = 3;
 	o->listener_peak = 7;
+	o->cors_known = true;
+	util_strlcpy(o->cors_allow_origin, "https://radio.example",
+	    sizeof(o->cors_allow_origin));
 
 	o = &s->outputs[1];
 	util_strlcpy(o->name, "mo\"bile", sizeof(o->name));
@@ -509,6 +512,8 @@ test_json_schema(void **state)
 	assert_true(cJSON_IsTrue(get(o, "mount_listed")));
 	assert_true(get_num(o, "listeners") == 3);
 	assert_true(get_num(o, "listener_peak") == 7);
+	assert_string_equal(
+	    get_str(o, "cors_allow_origin"), "https://radio.example");
 	o = cJSON_GetArrayItem(arr, 1);
 	assert_string_equal(get_str(o, "name"), "mo\"bile");
 	assert_true(cJSON_IsFalse(get(o, "connected")));
@@ -517,6 +522,8 @@ test_json_schema(void **state)
 	assert_string_equal(get_str(o, "last_error"), "connection refused");
 	assert_true(cJSON_IsNull(get(o, "listeners")));
 	assert_true(cJSON_IsNull(get(o, "listener_peak")));
+	/* Not checked yet. */
+	assert_true(cJSON_IsNull(get(o, "cors_allow_origin")));
 	o = cJSON_GetArrayItem(arr, 2);
 	assert_string_equal(get_str(o, "type"), "file");
 	assert_true(cJSON_IsNull(get(o, "url")));
@@ -1197,9 +1204,10 @@ test_page_csp(void **state)
 	/* Both streams are on one origin: it appears once. */
 	status_page_csp(&s, &settings, false, csp, sizeof(csp));
 	assert_string_equal(csp,
-	    "default-src 'none'; script-src 'self'; style-src 'self'; "
-	    "img-src 'self'; connect-src 'self'; "
-	    "media-src http://127.0.0.1:8000; base-uri 'none'; "
+	    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; "
+	    "worker-src blob:; style-src 'self'; img-src 'self'; "
+	    "connect-src 'self' http://127.0.0.1:8000; "
+	    "media-src http://127.0.0.1:8000 blob: data:; base-uri 'none'; "
 	    "form-action 'none'; frame-ancestors 'self'");
 	status_page_csp(&s, &settings, true, csp, sizeof(csp));
 	assert_non_null(strstr(csp, "; frame-ancestors *"));
@@ -1209,6 +1217,9 @@ test_page_csp(void **state)
 	    s.outputs[1].url, "http://bad host/", sizeof(s.outputs[1].url));
 	status_page_csp(&s, &settings, false, csp, sizeof(csp));
 	assert_non_null(strstr(csp, "; media-src 'none'; "));
+	assert_non_null(strstr(csp, "; connect-src 'self'; "));
+	assert_null(strstr(csp, "wasm"));
+	assert_null(strstr(csp, "blob:"));
 }
 
 /* [status] listen_urls: the edges' origins join media-src, each once, and
@@ -1231,7 +1242,7 @@ test_page_csp_edges(void **state)
 	status_page_csp(&s, &settings, false, csp, sizeof(csp));
 	assert_non_null(strstr(csp,
 	    "; media-src http://127.0.0.1:8000 http://127.0.0.1:800 "
-	    "https://edge.example; "));
+	    "https://edge.example blob: data:; "));
 }
 
 /* With edges the page's stream is the first edge, every edge is offered

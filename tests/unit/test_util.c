@@ -132,6 +132,10 @@ test_parse_duration(void **state)
 	assert_int_equal(ns, 250 * NS_PER_MS);
 	assert_int_equal(util_parse_duration_ns("250ms", &ns), 0);
 	assert_int_equal(ns, 250 * NS_PER_MS);
+	assert_int_equal(util_parse_duration_ns("90d", &ns), 0);
+	assert_int_equal(ns, 90 * 86400 * NS_PER_SEC);
+	assert_int_equal(util_parse_duration_ns("1d 12h", &ns), 0);
+	assert_int_equal(ns, 36 * 3600 * NS_PER_SEC);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ns = -1;
 		if (util_parse_duration_ns(bad[i], &ns) == 0)
