@@ -8,7 +8,8 @@
 # samples sent (end trimming), the stream ends with EOS, and real decoders
 # (ffmpeg, opusdec) produce exactly that many samples of the tone.
 # Then the same through the resampler: a 44.1 kHz programme comes out at
-# 48 kHz with the length scaled, within one 20 ms frame.
+# 48 kHz with the length scaled, within one 20 ms frame. Last, an Opus
+# archive rotated every 2 s: every whole file decodes to exactly 2 s.
 #
 # timeout: 30
 
@@ -108,4 +109,39 @@ got=$(decoded_samples "$f")
 assert_between "$got" $((want - 960)) "$want" "44.1 kHz: samples ffmpeg decodes"
 read -r freq _ _ < <(audio_stats "$f.s16le" 48000 1) || fail "cannot analyse"
 assert_between "$freq" 680 720 "44.1 kHz: decoded frequency (Hz)"
+
+# --- an archive rotated every 2 s: every whole file holds exactly 2 s ----
+# Each file after the first is cut from the running encoder: its stream
+# starts with the end of the previous file as pre-roll (pre-skip 3840), so
+# the files join sample for sample.
+mkdir "$T/rot"
+cat >"$T/rot.conf" <<CONF
+[input]
+type = tone
+frequency = 700
+level_dbfs = -12
+[encoding op]
+codec = opus
+channels = 1
+[output archive]
+type = file
+path = $T/rot/a-%H%M%S.opus
+rotate = 2s
+encoding = op
+[status]
+listen = off
+CONF
+start_relay "$T/rot.conf"
+four_files() { (($(find "$T/rot" -name 'a-*.opus' | wc -l) >= 4)); }
+wait_for -t 15 -m "four archive files" four_files ||
+    fail "no rotation: $(ls "$T/rot")"
+stop_relay TERM 5 || fail "relay did not stop"
+mapfile -t files < <(find "$T/rot" -name 'a-*.opus' | sort)
+for f in "${files[@]:1:${#files[@]}-2}"; do
+	pre=$(stream_field "$f" preskip)
+	[[ $pre -eq 3840 ]] || fail "$f: pre-skip $pre, expected 3840"
+	got=$(decoded_samples "$f")
+	[[ $got -eq 96000 ]] || fail "$f: $got samples, expected 96000 (2 s)"
+done
+note "${#files[@]} archive files; the $((${#files[@]} - 2)) whole ones hold 96000 samples each"
 check_sanitizer
