@@ -23,7 +23,7 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih sndfile samplerate \
-	alsa libcurl libcjson libsystemd libcrypto
+	alsa libcurl libcjson libsystemd libcrypto opus libebur128
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -45,6 +45,8 @@ DEB_libcjson := libcjson-dev
 DEB_libsystemd := libsystemd-dev
 DEB_libcrypto := libssl-dev
 DEB_cmocka := libcmocka-dev
+DEB_opus := libopus-dev
+DEB_libebur128 := libebur128-dev
 pkg_missing = $(sort $(foreach p,$(1),$(if $(shell \
 	pkg-config --exists $(p) 2>/dev/null && echo y),,$(or $(DEB_$(p)),$(p)))))
 PKG_MISSING := $(if $(shell command -v pkg-config),,pkg-config) \

@@ -51,6 +51,7 @@ enum section_kind {
 	SEC_LOG,
 	SEC_STATUS,
 	SEC_SCHEDULE,
+	SEC_PROCESSING,
 	SEC_FALLBACK,
 	SEC_TLS,
 	SEC_COUNT,
@@ -64,6 +65,7 @@ static const char *section_names[SEC_COUNT] = {
     "log",
     "status",
     "schedule",
+    "processing",
     "fallback",
     "tls",
 };
@@ -94,6 +96,7 @@ struct config_key {
 #define LG(f) offsetof(struct log_config, f)
 #define SS(f) offsetof(struct status_config, f)
 #define SC(f) offsetof(struct schedule_config, f)
+#define PR(f) offsetof(struct processing_config, f)
 #define FB(f) offsetof(struct fallback_config, f)
 #define TL(f) offsetof(struct tls_config, f)
 #define OT(f) offsetof(struct output_config, tls_settings.f)
@@ -151,18 +154,29 @@ static const struct config_key config_keys[] = {
 	IN(silence_threshold_dbfs),
 	"Below this RMS level the programme counts as silent."},
 
+    {SEC_ENCODING, "codec", KT_ENUM, 0, 0, "vorbis", "vorbis|opus", false,
+	EN(codec), "vorbis, or opus (48 kHz, 1 or 2 ch; for mobile)."},
     {SEC_ENCODING, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
-	EN(rate_hz), "Encoded sample rate in Hz."},
+	EN(rate_hz), "Encoded sample rate in Hz (opus: always 48000)."},
     {SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false, EN(channels),
 	"Encoded channel count (mix-down or up-mix)."},
     {SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false, EN(quality),
-	"VBR quality, oggenc's -1..10 scale."},
-    {SEC_ENCODING, "bitrate", KT_INT, 8, 500, NULL, NULL, false,
-	EN(bitrate_kbps), "Nominal bitrate in kbit/s: managed mode."},
+	"vorbis: VBR quality, oggenc's -1..10 scale."},
+    {SEC_ENCODING, "bitrate", KT_INT, 6, 510, NULL, NULL, false,
+	EN(bitrate_kbps),
+	"Bitrate in kbit/s. vorbis: 8..500, managed mode; opus: 6..510, "
+	"default 32 (mono) or 64 (stereo)."},
     {SEC_ENCODING, "min_bitrate", KT_INT, 8, 500, NULL, NULL, false,
 	EN(min_bitrate_kbps), "Managed mode floor in kbit/s."},
     {SEC_ENCODING, "max_bitrate", KT_INT, 8, 500, NULL, NULL, false,
 	EN(max_bitrate_kbps), "Managed mode ceiling in kbit/s."},
+    {SEC_ENCODING, "application", KT_ENUM, 0, 0, "audio", "audio|voip", false,
+	EN(application),
+	"opus: audio (music and mixed), or voip (speech-heavy streams)."},
+    {SEC_ENCODING, "complexity", KT_INT, 0, 10, "10", NULL, false,
+	EN(complexity), "opus: encoder effort 0..10 (lower: less CPU)."},
+    {SEC_ENCODING, "frame_ms", KT_DOUBLE, 2.5, 60, "20", NULL, false,
+	EN(frame_ms), "opus: frame length, 2.5, 5, 10, 20, 40 or 60 ms."},
 
     {SEC_OUTPUT, "type", KT_ENUM, 0, 0, "icecast", "icecast|file", false,
 	OU(type), "icecast (a server) or file (an archive)."},
@@ -285,6 +299,21 @@ static const struct config_key config_keys[] = {
 	SC(start_grace_ns),
 	"How long a due segment may wait for its source's first audio."},
 
+    {SEC_PROCESSING, "processing", KT_BOOL, 0, 0, "off", NULL, true,
+	PR(enabled),
+	"on: loudness rider and true-peak limiter on the programme before "
+	"every encoding; off: the audio is untouched."},
+    {SEC_PROCESSING, "loudness_target", KT_DOUBLE, -40, -5, "-16", NULL, true,
+	PR(loudness_target_lufs),
+	"Target loudness in LUFS (-16 for streams, -23 for EBU R128 "
+	"broadcast)."},
+    {SEC_PROCESSING, "true_peak_max", KT_DOUBLE, -9, 0, "-1", NULL, true,
+	PR(true_peak_max_dbtp), "True-peak ceiling of the limiter in dBTP."},
+    {SEC_PROCESSING, "max_boost", KT_DOUBLE, 0, 30, "20", NULL, true,
+	PR(max_boost_db), "Most the rider lifts a quiet programme, in dB."},
+    {SEC_PROCESSING, "lookahead_ms", KT_DOUBLE, 1, 20, "5", NULL, true,
+	PR(lookahead_ms),
+	"Limiter look-ahead in ms (added to the programme's delay)."},
     {SEC_FALLBACK, "threshold_dbfs", KT_DOUBLE, -120, 0, NULL, NULL, true,
 	FB(threshold_dbfs),
 	"Below this RMS level the programme counts as dead air; default: "
@@ -407,6 +436,8 @@ section_base(struct config *cfg, enum section_kind kind, size_t index)
 		return &cfg->status;
 	case SEC_SCHEDULE:
 		return &cfg->schedule;
+	case SEC_PROCESSING:
+		return &cfg->processing;
 	case SEC_FALLBACK:
 		return &cfg->fallback;
 	case SEC_TLS:
@@ -652,7 +683,7 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 			set_err(ps, ps->section_line,
 			    "[%s]: unknown section (sections: station, input, "
 			    "encoding NAME, output NAME, log, status, "
-			    "schedule, fallback, tls)",
+			    "schedule, processing, fallback, tls)",
 			    section);
 		return NULL;
 	}
@@ -946,6 +977,84 @@ find_section(struct parse_state *ps, enum section_kind kind, size_t index)
 		n++;
 	}
 	return NULL;
+}
+
+/* Keys only one codec understands are refused for the other, so a typo
+ * in codec = does not silently drop settings. */
+static const char *const opus_only_keys[] = {
+    "application", "complexity", "frame_ms"};
+static const char *const vorbis_only_keys[] = {
+    "quality", "min_bitrate", "max_bitrate"};
+
+static int
+check_vorbis_only(
+    struct parse_state *ps, const struct section_state *s, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(opus_only_keys); i++) {
+		if (has_key(s, opus_only_keys[i])) {
+			set_err(ps, line_of(s, opus_only_keys[i]),
+			    "%s %s: only for codec = opus", label,
+			    opus_only_keys[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * codec = opus: always 48 kHz (libopus's own rate; the programme is
+ * resampled), 1 or 2 channels (mapping family 0, RFC 7845 section 5.1.1),
+ * bitrate mode only, and a frame length libopus accepts.
+ */
+static int
+check_opus(struct parse_state *ps, const struct section_state *s,
+    struct encoding_config *e, const char *label)
+{
+	static const double frames_ms[] = {2.5, 5, 10, 20, 40, 60};
+	bool frame_ok = false;
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(vorbis_only_keys); i++) {
+		if (has_key(s, vorbis_only_keys[i])) {
+			set_err(ps, line_of(s, vorbis_only_keys[i]),
+			    "%s %s: only for codec = vorbis (opus takes "
+			    "bitrate)",
+			    label, vorbis_only_keys[i]);
+			return -EINVAL;
+		}
+	}
+	if (has_key(s, "rate") && e->rate_hz != 48000) {
+		set_err(ps, line_of(s, "rate"),
+		    "%s rate: %d: opus always encodes at 48000 Hz (leave "
+		    "rate out)",
+		    label, e->rate_hz);
+		return -EINVAL;
+	}
+	e->rate_hz = 48000;
+	if (e->channels > 2) {
+		set_err(ps, line_of(s, "channels"),
+		    "%s channels: %d: opus takes 1 or 2 here", label,
+		    e->channels);
+		return -EINVAL;
+	}
+	for (i = 0; i < RELAY_ARRAY_LEN(frames_ms); i++) {
+		if (e->frame_ms == frames_ms[i])
+			frame_ok = true;
+	}
+	if (!frame_ok) {
+		set_err(ps, line_of(s, "frame_ms"),
+		    "%s frame_ms: %g is not an opus frame length (2.5, 5, "
+		    "10, 20, 40 or 60)",
+		    label, e->frame_ms);
+		return -EINVAL;
+	}
+	if (!has_key(s, "bitrate"))
+		e->bitrate_kbps = 32 * e->channels;
+	e->managed = false;
+	e->quality = 0;
+	return 0;
 }
 
 /*
@@ -1555,6 +1664,13 @@ validate(struct parse_state *ps)
 		if (s == NULL)
 			continue;
 		section_label(s, label, sizeof(label));
+		if (e->codec == CODEC_OPUS) {
+			if (check_opus(ps, s, e, label) < 0)
+				return -EINVAL;
+			continue;
+		}
+		if (check_vorbis_only(ps, s, label) < 0)
+			return -EINVAL;
 		if (has_key(s, "min_bitrate") || has_key(s, "max_bitrate") ||
 		    has_key(s, "bitrate")) {
 			if (!has_key(s, "bitrate")) {
@@ -1572,6 +1688,13 @@ validate(struct parse_state *ps)
 				    "%s quality: give either quality (VBR) or "
 				    "bitrate (managed), not both",
 				    label);
+				return -EINVAL;
+			}
+			if (e->bitrate_kbps < 8 || e->bitrate_kbps > 500) {
+				set_err(ps, line_of(s, "bitrate"),
+				    "%s bitrate: \"%d\" is out of range "
+				    "(8..500 for vorbis; 6..510 for opus)",
+				    label, e->bitrate_kbps);
 				return -EINVAL;
 			}
 			e->managed = true;
@@ -1864,6 +1987,7 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	apply_defaults(&cfg->log, SEC_LOG);
 	apply_defaults(&cfg->status, SEC_STATUS);
 	apply_defaults(&cfg->schedule, SEC_SCHEDULE);
+	apply_defaults(&cfg->processing, SEC_PROCESSING);
 	apply_defaults(&cfg->fallback, SEC_FALLBACK);
 	apply_defaults(&cfg->tls, SEC_TLS);
 
@@ -1978,6 +2102,12 @@ config_exposed_secret_file(const struct config *cfg, char *buf, size_t len)
 }
 
 const char *
+codec_name(enum codec c)
+{
+	return c == CODEC_OPUS ? "opus" : "vorbis";
+}
+
+const char *
 input_type_name(enum input_type t)
 {
 	switch (t) {
@@ -2028,9 +2158,14 @@ config_output_url(const struct output_config *o, char *buf, size_t len)
 static void
 print_encoding(const struct encoding_config *e, FILE *fp)
 {
-	fprintf(fp, "  encoding %-10s %d Hz, %d ch, ", e->name, e->rate_hz,
-	    e->channels);
-	if (e->managed) {
+	fprintf(fp, "  encoding %-10s %s %d Hz, %d ch, ", e->name,
+	    codec_name(e->codec), e->rate_hz, e->channels);
+	if (e->codec == CODEC_OPUS) {
+		fprintf(fp, "%d kbit/s, %s, complexity %d, %g ms frames\n",
+		    e->bitrate_kbps,
+		    e->application == ENCODING_APP_VOIP ? "voip" : "audio",
+		    e->complexity, e->frame_ms);
+	} else if (e->managed) {
 		fprintf(fp, "managed %d kbit/s", e->bitrate_kbps);
 		if (e->min_bitrate_kbps != 0)
 			fprintf(fp, " (min %d)", e->min_bitrate_kbps);
@@ -2120,6 +2255,13 @@ config_print_summary(const struct config *cfg, FILE *fp)
 		    cfg->schedule.file,
 		    cfg->schedule.timezone != NULL ? cfg->schedule.timezone
 						   : "system");
+	if (cfg->processing.enabled)
+		fprintf(fp,
+		    "  processing loudness %g LUFS, true peak %g dBTP, boost "
+		    "at most %g dB, look-ahead %g ms\n",
+		    cfg->processing.loudness_target_lufs,
+		    cfg->processing.true_peak_max_dbtp,
+		    cfg->processing.max_boost_db, cfg->processing.lookahead_ms);
 	if (cfg->fallback.enabled)
 		fprintf(fp,
 		    "  fallback %s%s%s after %.1f s below %g dBFS, live back "
@@ -2199,12 +2341,26 @@ bool
 config_encoding_same(
     const struct encoding_config *a, const struct encoding_config *b)
 {
-	return str_eq(a->name, b->name) && a->rate_hz == b->rate_hz &&
-	       a->channels == b->channels && a->managed == b->managed &&
+	return str_eq(a->name, b->name) && a->codec == b->codec &&
+	       a->application == b->application &&
+	       a->complexity == b->complexity && a->frame_ms == b->frame_ms &&
+	       a->rate_hz == b->rate_hz && a->channels == b->channels &&
+	       a->managed == b->managed &&
 	       (a->managed || a->quality == b->quality) &&
 	       a->bitrate_kbps == b->bitrate_kbps &&
 	       a->min_bitrate_kbps == b->min_bitrate_kbps &&
 	       a->max_bitrate_kbps == b->max_bitrate_kbps;
+}
+
+bool
+config_processing_same(
+    const struct processing_config *a, const struct processing_config *b)
+{
+	return a->enabled == b->enabled &&
+	       a->loudness_target_lufs == b->loudness_target_lufs &&
+	       a->true_peak_max_dbtp == b->true_peak_max_dbtp &&
+	       a->max_boost_db == b->max_boost_db &&
+	       a->lookahead_ms == b->lookahead_ms;
 }
 
 bool

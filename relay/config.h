@@ -116,16 +116,32 @@ struct input_config {
 	enum input_end at_end; /* stdin closed / file without loop ended */
 };
 
+enum codec {
+	CODEC_VORBIS = 0,
+	CODEC_OPUS,
+};
+
+/* opus application = audio | voip (libopus's APPLICATION_AUDIO/VOIP). */
+enum encoding_application {
+	ENCODING_APP_AUDIO = 0,
+	ENCODING_APP_VOIP,
+};
+
 struct encoding_config {
 	char *name;
 	int line; /* where the section started, for messages */
-	int rate_hz;
+	enum codec codec;
+	int rate_hz; /* opus: always 48000 */
 	int channels;
 	double quality;	  /* -1..10, oggenc's scale; used when !managed */
 	bool managed;	  /* bitrate set: managed (ABR) mode */
 	int bitrate_kbps; /* nominal; 0 = unset */
 	int min_bitrate_kbps;
 	int max_bitrate_kbps;
+	/* opus (bitrate_kbps is then always set: 32 mono, 64 stereo) */
+	enum encoding_application application;
+	int complexity;	 /* 0..10 */
+	double frame_ms; /* 2.5, 5, 10, 20, 40 or 60 */
 };
 
 struct output_config {
@@ -205,6 +221,15 @@ struct schedule_config {
 	int64_t start_grace_ns; /* a due item waits this long for audio */
 };
 
+/* [processing]: loudness rider and true-peak limiter (processing.h). */
+struct processing_config {
+	bool enabled; /* processing = on */
+	double loudness_target_lufs;
+	double true_peak_max_dbtp;
+	double max_boost_db;
+	double lookahead_ms;
+};
+
 /* [fallback]: what plays when the programme goes silent or the input
  * fails (dead air). */
 enum fallback_source {
@@ -240,6 +265,7 @@ struct config {
 	struct log_config log;
 	struct status_config status;
 	struct schedule_config schedule;
+	struct processing_config processing;
 	struct fallback_config fallback;
 	struct tls_config tls; /* [tls]: outputs and feeds inherit it */
 	int tls_line;	       /* of the [tls] header, for messages (0: none) */
@@ -276,6 +302,8 @@ bool config_encoding_same(
     const struct encoding_config *a, const struct encoding_config *b);
 bool config_input_same(
     const struct input_config *a, const struct input_config *b);
+bool config_processing_same(
+    const struct processing_config *a, const struct processing_config *b);
 
 /* The listener URL of an output (never with credentials), e.g.
  * "http://127.0.0.1:8000/live.ogg". Returns buf. */
@@ -287,6 +315,7 @@ const char *config_key_section(size_t i); /* "output" for [output NAME] */
 const char *config_key_name(size_t i);
 
 const char *input_type_name(enum input_type t);
+const char *codec_name(enum codec c); /* "vorbis", "opus" */
 const char *fallback_source_name(enum fallback_source s);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One Vorbis encoder per [encoding] section (libvorbisenc). Programme PCM
+ * One encoder per [encoding] section: Vorbis (libvorbisenc) or Opus
+ * (libopus, codec = opus). Programme PCM
  * (float, interleaved) comes in through encoder_write(); it is mixed to the
  * encoding's channel count and resampled to its rate (convert.h) when they
  * differ, handed to libvorbis, and every finished packet goes out as a
@@ -17,6 +18,16 @@
  * sees the change at the exact packet and starts a new chain there without
  * losing an audio block.
  *
+ * Opus: libopus takes whole frames (frame_ms at 48 kHz), so the converted
+ * audio collects in opus_frame until one is full. Each packet carries its
+ * duration (packet.samples) and the encoder's granule count: the samples
+ * of every packet so far, lookahead included, as RFC 7845 counts them
+ * from a stream's start with pre-skip = lookahead (OPUS_GET_LOOKAHEAD).
+ * encoder_finish() pads with silence until lookahead plus every sample
+ * submitted has been encoded, and gives the last packet the exact end
+ * (end trimming, RFC 7845 section 4.4), so a decoder outputs exactly the
+ * samples sent.
+ *
  * Every buffer is allocated in encoder_new(); encoder_write() works through
  * its input in chunks of at most ENCODER_CHUNK_FRAMES frames so any nframes
  * fits them. The only steady-state allocations are the packets themselves
@@ -32,11 +43,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <opus.h>
 #include <vorbis/codec.h>
 #include <vorbis/vorbisenc.h>
 
 #include "convert.h"
 #include "encoder.h"
+#include "opus_header.h"
 #include "level.h"
 #include "packet.h"
 #include "util.h"
@@ -52,6 +65,10 @@
 #define ENCODER_MIN_RATE_HZ 8000
 #define ENCODER_MAX_RATE_HZ 192000
 #define ENCODER_MAX_CHANNELS 255 /* Vorbis I: 8-bit channel count */
+/* Largest Opus packet (RFC 6716 section 3.2.5: 1275 bytes a frame, 3 frames
+ * of 20 ms in 60 ms) with room for the TOC and lengths. */
+#define ENCODER_OPUS_MAX_PACKET 4000
+#define ENCODER_OPUS_TAGS_MAX 1024 /* vendor + two 255-byte tags */
 
 /* Encoder instances are numbered for the muxer (packet.h). */
 static atomic_uint next_encoder_id = 1;
@@ -86,6 +103,14 @@ struct encoder {
 	float *rs_buf; /* rs_cap_frames * rs_channels */
 	size_t rs_cap_frames;
 
+	/* Opus (codec = opus) instead of vi/vd/vb. */
+	OpusEncoder *opus;
+	int opus_frame_samples;	 /* per channel, 48 kHz */
+	int opus_lookahead;	 /* pre-skip of a stream from the start */
+	float *opus_frame;	 /* opus_frame_samples * channels */
+	int opus_fill;		 /* frames in opus_frame */
+	int64_t opus_granule;	 /* samples of every packet made so far */
+	unsigned char *opus_out; /* ENCODER_OPUS_MAX_PACKET */
 	/* What this encoding is fed after conversion, metered like the
 	 * programme (operator page): a broken mix or resampler shows. */
 	struct level_meter meter;
@@ -143,6 +168,91 @@ build_headers(struct encoder *enc, const unsigned char *ident,
 	return h;
 }
 
+/*
+ * The Opus header set: OpusHead (kept from the encoder's start, head
+ * may be NULL to build it) and a fresh OpusTags. Owned or NULL on OOM.
+ */
+static struct stream_headers *
+build_opus_headers(struct encoder *enc, const unsigned char *head,
+    size_t head_bytes, const char *title, const char *artist)
+{
+	struct stream_headers *h;
+	unsigned char head_buf[OPUS_HEADER_HEAD_BYTES];
+	unsigned char tags[ENCODER_OPUS_TAGS_MAX];
+	const unsigned char *pkt[3];
+	size_t bytes[3];
+	int n;
+
+	if (head == NULL) {
+		n = opus_header_head(head_buf, sizeof(head_buf), enc->channels,
+		    enc->opus_lookahead, enc->in_rate_hz);
+		if (n < 0)
+			return NULL;
+		head = head_buf;
+		head_bytes = (size_t)n;
+	}
+	n = opus_header_tags(
+	    tags, sizeof(tags), opus_get_version_string(), title, artist);
+	if (n < 0)
+		return NULL;
+	pkt[0] = head;
+	bytes[0] = head_bytes;
+	pkt[1] = tags;
+	bytes[1] = (size_t)n;
+	pkt[2] = NULL;
+	bytes[2] = 0;
+	h = headers_new(enc->rate_hz, enc->channels, title, artist, pkt, bytes);
+	if (h != NULL) {
+		h->encoder_id = enc->id;
+		h->opus = true;
+		h->preskip = enc->opus_lookahead;
+	}
+	return h;
+}
+
+/* Sets up libopus for cfg (enc->channels, 48 kHz). 0 or -EINVAL with err. */
+static int
+opus_setup(struct encoder *enc, const struct encoding_config *cfg, char *err,
+    size_t errlen)
+{
+	char msg[CONFIG_ERR_LEN];
+	int rc, app;
+
+	app = cfg->application == ENCODING_APP_VOIP ? OPUS_APPLICATION_VOIP
+						    : OPUS_APPLICATION_AUDIO;
+	enc->opus =
+	    opus_encoder_create(OPUS_HEADER_RATE_HZ, enc->channels, app, &rc);
+	if (enc->opus == NULL || rc != OPUS_OK) {
+		snprintf(msg, sizeof(msg), "libopus cannot encode %d ch: %s",
+		    enc->channels, opus_strerror(rc));
+		set_err(err, errlen, enc->name, msg);
+		return -EINVAL;
+	}
+	if (opus_encoder_ctl(enc->opus,
+		OPUS_SET_BITRATE((opus_int32)cfg->bitrate_kbps * 1000)) !=
+		OPUS_OK ||
+	    opus_encoder_ctl(enc->opus, OPUS_SET_COMPLEXITY(cfg->complexity)) !=
+		OPUS_OK ||
+	    opus_encoder_ctl(enc->opus,
+		OPUS_GET_LOOKAHEAD(&enc->opus_lookahead)) != OPUS_OK) {
+		snprintf(msg, sizeof(msg),
+		    "libopus refuses bitrate %d kbit/s, complexity %d",
+		    cfg->bitrate_kbps, cfg->complexity);
+		set_err(err, errlen, enc->name, msg);
+		return -EINVAL;
+	}
+	enc->opus_frame_samples =
+	    (int)(cfg->frame_ms * OPUS_HEADER_RATE_HZ / 1000.0 + 0.5);
+	enc->opus_frame = calloc((size_t)enc->opus_frame_samples,
+	    sizeof(float) * (size_t)enc->channels);
+	enc->opus_out = malloc(ENCODER_OPUS_MAX_PACKET);
+	if (enc->opus_frame == NULL || enc->opus_out == NULL) {
+		set_err(err, errlen, enc->name, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Describes the bitrate setting for error messages. Returns buf. */
 static char *
 describe_mode(const struct encoding_config *cfg, char *buf, size_t len)
@@ -170,6 +280,46 @@ static long
 kbps_to_bps(int kbps)
 {
 	return kbps > 0 ? (long)kbps * 1000 : -1;
+}
+
+/* Sets up libvorbisenc for cfg. 0 or -EINVAL with err filled. */
+static int
+vorbis_setup(struct encoder *enc, const struct encoding_config *cfg, char *err,
+    size_t errlen)
+{
+	char msg[CONFIG_ERR_LEN], mode[128];
+	const char *name = enc->name;
+	int rc;
+
+	vorbis_info_init(&enc->vi);
+	enc->vi_ready = true;
+	if (cfg->managed)
+		rc = vorbis_encode_init(&enc->vi, enc->channels, enc->rate_hz,
+		    kbps_to_bps(cfg->max_bitrate_kbps),
+		    kbps_to_bps(cfg->bitrate_kbps),
+		    kbps_to_bps(cfg->min_bitrate_kbps));
+	else
+		rc = vorbis_encode_init_vbr(&enc->vi, enc->channels,
+		    enc->rate_hz, (float)(cfg->quality / 10.0));
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg),
+		    "libvorbisenc cannot encode %d Hz, %d ch at %s",
+		    enc->rate_hz, enc->channels,
+		    describe_mode(cfg, mode, sizeof(mode)));
+		set_err(err, errlen, name, msg);
+		return -EINVAL;
+	}
+	if (vorbis_analysis_init(&enc->vd, &enc->vi) != 0) {
+		set_err(err, errlen, name, "libvorbis analysis init failed");
+		return -EINVAL;
+	}
+	enc->vd_ready = true;
+	if (vorbis_block_init(&enc->vd, &enc->vb) != 0) {
+		set_err(err, errlen, name, "libvorbis block init failed");
+		return -EINVAL;
+	}
+	enc->vb_ready = true;
+	return 0;
 }
 
 struct encoder *
@@ -204,9 +354,16 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 	enc->rate_hz = cfg->rate_hz > 0 ? cfg->rate_hz : in_rate_hz;
 	enc->channels = cfg->channels > 0 ? cfg->channels : in_channels;
 
-	if (enc->rate_hz < ENCODER_MIN_RATE_HZ ||
-	    enc->rate_hz > ENCODER_MAX_RATE_HZ ||
-	    enc->channels > ENCODER_MAX_CHANNELS) {
+	if (cfg->codec == CODEC_OPUS) {
+		/* config.c checked rate and channels; be safe anyway. */
+		enc->rate_hz = OPUS_HEADER_RATE_HZ;
+		if (enc->channels > 2)
+			enc->channels = 2;
+		if (opus_setup(enc, cfg, err, errlen) < 0)
+			goto fail;
+	} else if (enc->rate_hz < ENCODER_MIN_RATE_HZ ||
+		   enc->rate_hz > ENCODER_MAX_RATE_HZ ||
+		   enc->channels > ENCODER_MAX_CHANNELS) {
 		snprintf(msg, sizeof(msg),
 		    "cannot encode %d Hz, %d ch at %s (Vorbis needs %d..%d Hz, "
 		    "1..%d ch)",
@@ -216,34 +373,8 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 		set_err(err, errlen, name, msg);
 		goto fail;
 	}
-	vorbis_info_init(&enc->vi);
-	enc->vi_ready = true;
-	if (cfg->managed)
-		rc = vorbis_encode_init(&enc->vi, enc->channels, enc->rate_hz,
-		    kbps_to_bps(cfg->max_bitrate_kbps),
-		    kbps_to_bps(cfg->bitrate_kbps),
-		    kbps_to_bps(cfg->min_bitrate_kbps));
-	else
-		rc = vorbis_encode_init_vbr(&enc->vi, enc->channels,
-		    enc->rate_hz, (float)(cfg->quality / 10.0));
-	if (rc != 0) {
-		snprintf(msg, sizeof(msg),
-		    "libvorbisenc cannot encode %d Hz, %d ch at %s",
-		    enc->rate_hz, enc->channels,
-		    describe_mode(cfg, mode, sizeof(mode)));
-		set_err(err, errlen, name, msg);
+	if (cfg->codec != CODEC_OPUS && vorbis_setup(enc, cfg, err, errlen) < 0)
 		goto fail;
-	}
-	if (vorbis_analysis_init(&enc->vd, &enc->vi) != 0) {
-		set_err(err, errlen, name, "libvorbis analysis init failed");
-		goto fail;
-	}
-	enc->vd_ready = true;
-	if (vorbis_block_init(&enc->vd, &enc->vb) != 0) {
-		set_err(err, errlen, name, "libvorbis block init failed");
-		goto fail;
-	}
-	enc->vb_ready = true;
 
 	/*
 	 * Conversion buffers. Chunks are at most ENCODER_CHUNK_FRAMES input
@@ -282,6 +413,17 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 			goto oom;
 	}
 
+	if (cfg->codec == CODEC_OPUS) {
+		util_sanitize_text(clean_title, sizeof(clean_title),
+		    title != NULL ? title : "");
+		util_sanitize_text(clean_artist, sizeof(clean_artist),
+		    artist != NULL ? artist : "");
+		enc->headers =
+		    build_opus_headers(enc, NULL, 0, clean_title, clean_artist);
+		if (enc->headers == NULL)
+			goto oom;
+		return enc;
+	}
 	/*
 	 * The identification and setup headers come from libvorbis once;
 	 * the comment header is ours, so build_headers() makes it (the same
@@ -320,6 +462,10 @@ encoder_free(struct encoder *enc)
 	free(enc->mix_buf);
 	free(enc->rs_buf);
 	resampler_free(enc->rs);
+	if (enc->opus != NULL)
+		opus_encoder_destroy(enc->opus);
+	free(enc->opus_frame);
+	free(enc->opus_out);
 	if (enc->vb_ready)
 		vorbis_block_clear(&enc->vb);
 	if (enc->vd_ready)
@@ -390,6 +536,102 @@ submit(struct encoder *enc, const float *frames, size_t nframes)
 	enc->samples += (int64_t)nframes;
 }
 
+/*
+ * Encodes the full opus_frame into one packet with granule position
+ * granule (the caller's: the running count, or the trimmed end) and
+ * passes it on, held back in *hold while finishing (see drain()).
+ */
+static int
+opus_encode_frame(struct encoder *enc, int64_t granule, encoder_packet_cb *cb,
+    void *arg, struct packet **hold)
+{
+	struct packet *p;
+	opus_int32 n;
+
+	n = opus_encode_float(enc->opus, enc->opus_frame,
+	    enc->opus_frame_samples, enc->opus_out, ENCODER_OPUS_MAX_PACKET);
+	enc->opus_fill = 0;
+	enc->opus_granule += enc->opus_frame_samples;
+	if (n < 0)
+		return -EIO;
+	p = packet_new(enc->headers, enc->opus_out, (size_t)n, granule,
+	    enc->opus_granule / enc->opus_frame_samples - 1, false);
+	if (p == NULL)
+		return -ENOMEM;
+	p->samples = enc->opus_frame_samples; /* not yet published */
+	if (hold != NULL) {
+		if (*hold != NULL) {
+			cb(*hold, arg);
+			packet_unref(*hold);
+		}
+		*hold = p;
+	} else {
+		cb(p, arg);
+		packet_unref(p);
+	}
+	return 0;
+}
+
+/* Collects frames (interleaved, enc->channels) into whole Opus frames. */
+static int
+opus_submit(struct encoder *enc, const float *frames, size_t nframes,
+    encoder_packet_cb *cb, void *arg)
+{
+	size_t ch = (size_t)enc->channels, n;
+	int rc, first_err = 0;
+
+	enc->samples += (int64_t)nframes;
+	while (nframes > 0) {
+		n = (size_t)(enc->opus_frame_samples - enc->opus_fill);
+		if (n > nframes)
+			n = nframes;
+		memcpy(enc->opus_frame + (size_t)enc->opus_fill * ch, frames,
+		    n * ch * sizeof(float));
+		enc->opus_fill += (int)n;
+		frames += n * ch;
+		nframes -= n;
+		if (enc->opus_fill < enc->opus_frame_samples)
+			break;
+		rc = opus_encode_frame(enc,
+		    enc->opus_granule + enc->opus_frame_samples, cb, arg, NULL);
+		if (rc < 0 && first_err == 0)
+			first_err = rc;
+	}
+	return first_err;
+}
+
+/*
+ * End of an Opus stream: silence until the lookahead and every sample
+ * submitted are encoded; the last packet gets the exact end as granule.
+ */
+static int
+opus_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
+{
+	struct packet *last = NULL;
+	int64_t end = enc->samples + enc->opus_lookahead;
+	size_t ch = (size_t)enc->channels;
+	int rc, first_err = 0;
+
+	while (enc->opus_granule < end) {
+		int64_t next = enc->opus_granule + enc->opus_frame_samples;
+
+		memset(enc->opus_frame + (size_t)enc->opus_fill * ch, 0,
+		    (size_t)(enc->opus_frame_samples - enc->opus_fill) * ch *
+			sizeof(float));
+		enc->opus_fill = enc->opus_frame_samples;
+		rc = opus_encode_frame(
+		    enc, next < end ? next : end, cb, arg, &last);
+		if (rc < 0 && first_err == 0)
+			first_err = rc;
+	}
+	if (last != NULL) {
+		last->eos = true; /* not yet published */
+		cb(last, arg);
+		packet_unref(last);
+	}
+	return first_err;
+}
+
 int
 encoder_write(struct encoder *enc, const float *frames, size_t nframes,
     encoder_packet_cb *cb, void *arg)
@@ -426,6 +668,12 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 		if (out_n == 0)
 			continue;
 		(void)level_feed(&enc->meter, src, out_n);
+		if (enc->opus != NULL) {
+			rc = opus_submit(enc, src, out_n, cb, arg);
+			if (rc < 0 && first_err == 0)
+				first_err = rc;
+			continue;
+		}
 		submit(enc, src, out_n);
 		rc = drain(enc, cb, arg, NULL);
 		if (rc < 0 && first_err == 0)
@@ -450,8 +698,12 @@ encoder_set_tags(struct encoder *enc, const char *title, const char *artist)
 	if (strcmp(clean_title, old->title) == 0 &&
 	    strcmp(clean_artist, old->artist) == 0)
 		return 0;
-	h = build_headers(enc, old->packet[0], old->bytes[0], old->packet[2],
-	    old->bytes[2], clean_title, clean_artist);
+	if (enc->opus != NULL)
+		h = build_opus_headers(enc, old->packet[0], old->bytes[0],
+		    clean_title, clean_artist);
+	else
+		h = build_headers(enc, old->packet[0], old->bytes[0],
+		    old->packet[2], old->bytes[2], clean_title, clean_artist);
 	if (h == NULL)
 		return -ENOMEM;
 	enc->headers = h;
@@ -470,6 +722,8 @@ encoder_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
 	if (enc->finished)
 		return 0;
 	enc->finished = true;
+	if (enc->opus != NULL)
+		return opus_finish(enc, cb, arg);
 	/*
 	 * The resampler keeps a few frames of filter history that are not
 	 * flushed (convert.h has no flush call); at a stream's end that is

@@ -14,7 +14,9 @@
  *
  * What is on air (live or a segment, crossfades, the programme clock)
  * is the switcher's (switcher.h): it renders each block from the live
- * frames, and this file meters and encodes what it rendered.
+ * frames; this file runs [processing] over it (loudness rider and
+ * limiter, processing.h, when on), then meters and encodes the result,
+ * so every encoding and the level meter get the same processed programme.
  *
  * Threads: see engine.h. engine_thread is the only user of the encoders.
  */
@@ -30,6 +32,7 @@
 #include "engine.h"
 #include "level.h"
 #include "log.h"
+#include "processing.h"
 #include "stats.h"
 #include "switcher.h"
 
@@ -67,6 +70,10 @@ struct engine {
 	struct switcher *sw;
 	float *live_buf; /* this block of the ring */
 	float *out_buf;	 /* the programme rendered from it */
+
+	/* [processing] (under lock): NULL when off. */
+	struct processing *proc;
+	struct processing_config proc_cfg;
 };
 
 static void
@@ -84,7 +91,23 @@ packet_cb(struct packet *p, void *arg)
 static void
 publish_counters(struct engine *e)
 {
+	struct processing_levels lv;
+	struct stats_processing sp = {.enabled = false};
 	size_t i;
+
+	if (e->proc != NULL) {
+		processing_levels(e->proc, &lv);
+		sp.enabled = true;
+		sp.target_lufs = e->proc_cfg.loudness_target_lufs;
+		sp.momentary_lufs = lv.momentary_lufs;
+		sp.short_term_lufs = lv.short_term_lufs;
+		sp.integrated_lufs = lv.integrated_lufs;
+		sp.true_peak_dbtp = lv.true_peak_dbtp;
+		sp.gain_db = lv.gain_db;
+		sp.limiter_db = lv.limiter_db;
+		sp.frozen = lv.frozen;
+	}
+	stats_processing_set(&sp);
 
 	for (i = 0; i < e->n_slots; i++) {
 		struct enc_slot *s = &e->slots[i];
@@ -144,6 +167,12 @@ process_block(struct engine *e, size_t n)
 
 	switcher_render(e->sw, e->live_buf, e->out_buf, n, util_now_wall_ns(),
 	    ring_readable(e->ring));
+	pthread_mutex_lock(&e->lock);
+	if (e->proc != NULL) {
+		processing_set_normalise(e->proc, switcher_normalise(e->sw));
+		processing_run(e->proc, e->out_buf, n);
+	}
+	pthread_mutex_unlock(&e->lock);
 	e->meter.threshold_dbfs =
 	    (double)atomic_load(&e->threshold_cdb) / 100.0;
 	metered = level_feed(&e->meter, e->out_buf, n);
@@ -260,6 +289,13 @@ engine_start(
 	    cfg->input.silence_threshold_dbfs);
 	atomic_store(&e->threshold_cdb,
 	    (int_fast64_t)(cfg->input.silence_threshold_dbfs * 100.0));
+	e->proc_cfg = cfg->processing;
+	if (cfg->processing.enabled) {
+		e->proc = processing_new(
+		    &cfg->processing, e->rate_hz, e->channels, err, errlen);
+		if (e->proc == NULL)
+			goto fail;
+	}
 	for (i = 0; i < cfg->n_encodings; i++) {
 		struct enc_slot *s = &e->slots[i];
 		slot_set_config(s, &cfg->encodings[i]);
@@ -298,6 +334,7 @@ engine_stop(struct engine *e)
 	for (i = 0; i < e->n_slots; i++)
 		encoder_free(e->slots[i].enc);
 	switcher_free(e->sw);
+	processing_free(e->proc);
 	pthread_mutex_destroy(&e->lock);
 	free(e->live_buf);
 	free(e->out_buf);
@@ -356,6 +393,8 @@ struct engine_rebuild {
 	/* fresh[i] replaces (or adds) cfg->encodings[i]; NULL: unchanged */
 	struct encoder *fresh[CONFIG_MAX_ENCODINGS];
 	size_t n_fresh;
+	bool proc_changed; /* swap in proc (NULL: processing off) */
+	struct processing *proc;
 };
 
 int
@@ -370,6 +409,18 @@ engine_reconfigure_prepare(struct engine *e, const struct config *cfg,
 	if (rb == NULL) {
 		snprintf(err, errlen, "out of memory rebuilding encoders");
 		return -ENOMEM;
+	}
+	pthread_mutex_lock(&e->lock);
+	rb->proc_changed =
+	    !config_processing_same(&e->proc_cfg, &cfg->processing);
+	pthread_mutex_unlock(&e->lock);
+	if (rb->proc_changed && cfg->processing.enabled) {
+		rb->proc = processing_new(
+		    &cfg->processing, e->rate_hz, e->channels, err, errlen);
+		if (rb->proc == NULL) {
+			engine_reconfigure_abort(rb);
+			return -ENOMEM;
+		}
 	}
 	/* Build every new or changed encoder first: all or nothing. */
 	for (i = 0; i < cfg->n_encodings; i++) {
@@ -408,6 +459,7 @@ engine_reconfigure_abort(struct engine_rebuild *rb)
 		return;
 	for (i = 0; i < CONFIG_MAX_ENCODINGS; i++)
 		encoder_free(rb->fresh[i]);
+	processing_free(rb->proc);
 	free(rb);
 }
 
@@ -453,6 +505,15 @@ engine_reconfigure_commit(
 		e->slots[i].cfg.name = e->slots[i].name;
 	atomic_store(&e->threshold_cdb,
 	    (int_fast64_t)(cfg->input.silence_threshold_dbfs * 100.0));
+	if (rb->proc_changed) {
+		/* The old one is freed by engine_reconfigure_abort below. */
+		struct processing *was = e->proc;
+		e->proc = rb->proc;
+		rb->proc = was;
+		e->proc_cfg = cfg->processing;
+		log_info(MOD, "[processing]: %s",
+		    cfg->processing.enabled ? "settings applied" : "off");
+	}
 	pthread_mutex_unlock(&e->lock);
 	for (i = 0; i < n_old; i++)
 		encoder_free(old[i]);

@@ -47,9 +47,11 @@ struct engine_item {
 	int64_t duration_ns;   /* end_wall_ns == 0: on air this long from
 				  when it really starts (API "now") */
 	int64_t fade_ns;
-	uint64_t key; /* the planner's name for it, echoed in events */
-	int priority; /* as the schedule's; the API's default is higher */
-	bool filler;  /* the [fallback] filler (engine_set_filler) */
+	uint64_t key;	   /* the planner's name for it, echoed in events */
+	int priority;	   /* as the schedule's; the API's default is higher */
+	bool filler;	   /* the [fallback] filler (engine_set_filler) */
+	double gain_db;	   /* applied to the source's audio (0: as is) */
+	bool no_normalise; /* [processing]: the rider holds 0 dB meanwhile */
 };
 
 /* What the engine did, for the main thread to log and act on. */

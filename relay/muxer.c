@@ -36,6 +36,23 @@
  * callback fails, the stream is abandoned the same way, so the next packet
  * never continues a stream that is missing a page.
  *
+ * Opus (RFC 7845). The header set has two packets (OpusHead, OpusTags)
+ * and granule positions count 48 kHz samples from the stream's start,
+ * pre-skip included; every packet carries its duration (packet.samples).
+ * A stream that starts with the encoder's first packet (packetno 0) uses
+ * the encoder's pre-skip (its lookahead) and its granules unchanged. Any
+ * other start is cut from a running encoder, and a decoder needs about
+ * 80 ms to converge (RFC 7845 section 4.2), so the stream begins with at
+ * least that much pre-roll: packets already sent, whose samples OpusHead's
+ * pre-skip tells the decoder to drop. At a chain change the pre-roll is
+ * the end of the old stream (kept in hist), so the new stream's first
+ * audible sample follows the old stream's last one. After a reset or a gap
+ * the muxer first collects 80 ms of packets (written nowhere) and starts
+ * with them as pre-roll; a new listener misses those 80 ms. Granules are
+ * rebased to the start of the first pre-roll packet. After muxer_split()
+ * an Opus stream starts the same way as at a chain change: the end of the
+ * previous file's stream is the new one's pre-roll.
+ *
  * Split (muxer_split(), an archive file boundary): the same as a chain
  * change, with the two streams in different files. The old stream ends
  * with the held packet marked e_o_s; the packet is kept and the next
@@ -59,12 +76,16 @@
 #include <ogg/ogg.h>
 
 #include "muxer.h"
+#include "opus_header.h"
 #include "packet.h"
 #include "util.h"
 
 /* Largest Ogg page: 27-byte header, 255 lacing values, 255 * 255 body. */
 #define MUXER_PAGE_MAX_BYTES (27 + 255 + 255 * 255)
 #define MUXER_DEFAULT_PAGE_MS 500
+/* Pre-roll packets kept: 80 ms of the shortest (2.5 ms) frames, plus one. */
+#define MUXER_HIST_MAX 40
+#define MUXER_HEAD_MAX 64 /* OpusHead copy; family 0 needs 19 bytes */
 
 struct muxer {
 	int64_t max_page_ms;
@@ -81,6 +102,12 @@ struct muxer {
 	int64_t page_granule; /* rebased granule at last page end */
 	int64_t page_limit_samples; /* max_page_ms at the header rate */
 	int64_t packetno;	    /* next packet number in the stream */
+
+	/* Opus: the last packets written (or collected before a start),
+	 * oldest first, at least OPUS_HEADER_PREROLL_SAMPLES once full. */
+	struct packet *hist[MUXER_HIST_MAX];
+	size_t n_hist;
+	int64_t hist_samples;
 
 	uint64_t pages;
 	uint64_t streams;
@@ -121,6 +148,35 @@ drop_stream(struct muxer *m)
 	m->active = false;
 }
 
+static void
+hist_drop_oldest(struct muxer *m)
+{
+	m->hist_samples -= m->hist[0]->samples;
+	packet_unref(m->hist[0]);
+	memmove(m->hist, m->hist + 1, (m->n_hist - 1) * sizeof(m->hist[0]));
+	m->n_hist--;
+}
+
+static void
+hist_clear(struct muxer *m)
+{
+	while (m->n_hist > 0)
+		hist_drop_oldest(m);
+}
+
+/* Remembers p; keeps only as many packets as the pre-roll needs. */
+static void
+hist_push(struct muxer *m, struct packet *p)
+{
+	if (m->n_hist == MUXER_HIST_MAX)
+		hist_drop_oldest(m);
+	m->hist[m->n_hist++] = packet_ref(p);
+	m->hist_samples += p->samples;
+	while (m->n_hist > 1 && m->hist_samples - m->hist[0]->samples >=
+				    OPUS_HEADER_PREROLL_SAMPLES)
+		hist_drop_oldest(m);
+}
+
 /* Forgets the packet muxer_split() kept for the next stream. */
 static void
 drop_carry(struct muxer *m)
@@ -135,6 +191,7 @@ muxer_free(struct muxer *m)
 	if (m == NULL)
 		return;
 	drop_stream(m);
+	hist_clear(m);
 	drop_carry(m);
 	ogg_stream_clear(&m->os);
 	free(m->page_buf);
@@ -191,15 +248,21 @@ new_serial(const struct muxer *m)
 }
 
 /*
- * Opens a logical stream for header set h: new serial, the three headers,
- * flushed so audio starts on a fresh page. base_granule is the caller's.
+ * Opens a logical stream for header set h: new serial, the headers (three
+ * for Vorbis; OpusHead with this preskip and OpusTags for Opus), flushed
+ * so audio starts on a fresh page. base_granule is the caller's.
  */
 static int
-start_stream(
-    struct muxer *m, struct stream_headers *h, muxer_write_cb *cb, void *arg)
+start_stream(struct muxer *m, struct stream_headers *h, int preskip,
+    muxer_write_cb *cb, void *arg)
 {
+	unsigned char head[MUXER_HEAD_MAX];
 	ogg_packet op;
-	int i;
+	int i, n_headers = h->opus ? 2 : 3;
+
+	if (h->opus && (h->bytes[0] > sizeof(head) ||
+			   opus_header_preskip(h->packet[0], h->bytes[0]) < 0))
+		return -EINVAL;
 
 	m->serial = new_serial(m);
 	/* Reinterpreting the random bits as libogg's int is intended. */
@@ -213,17 +276,24 @@ start_stream(
 	m->page_limit_samples = m->max_page_ms * h->rate_hz / 1000;
 	if (m->page_limit_samples < 1)
 		m->page_limit_samples = 1;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n_headers; i++) {
 		memset(&op, 0, sizeof(op));
 		op.packet = h->packet[i];
 		op.bytes = (long)h->bytes[i];
+		if (h->opus && i == 0) {
+			memcpy(head, h->packet[0], h->bytes[0]);
+			if (opus_header_set_preskip(
+				head, h->bytes[0], preskip) < 0)
+				return -EINVAL;
+			op.packet = head;
+		}
 		op.b_o_s = i == 0;
 		op.granulepos = 0;
 		op.packetno = i;
 		if (ogg_stream_packetin(&m->os, &op) != 0)
 			return -ENOMEM;
 	}
-	m->packetno = 3;
+	m->packetno = n_headers;
 	return write_pages(m, true, cb, arg);
 }
 
@@ -253,6 +323,8 @@ write_audio(
 	op.packetno = m->packetno++;
 	if (ogg_stream_packetin(&m->os, &op) != 0)
 		return -ENOMEM;
+	if (m->headers->opus)
+		hist_push(m, p);
 	return write_pages(m,
 	    eos || granule - m->page_granule >= m->page_limit_samples, cb, arg);
 }
@@ -281,6 +353,127 @@ same_codec_setup(const struct stream_headers *a, const struct stream_headers *b)
 	       memcmp(a->packet[2], b->packet[2], a->bytes[2]) == 0;
 }
 
+/*
+ * Opens an Opus stream for p (no stream open): from the encoder's start,
+ * or with pre-roll. carried: hist holds the end of the stream just ended
+ * (a chain change), so p is the first audible packet. Otherwise p joins
+ * the collected pre-roll. *wait = true: still collecting, p is kept.
+ */
+static int
+opus_start(struct muxer *m, struct packet *p, bool carried, bool *wait,
+    muxer_write_cb *cb, void *arg)
+{
+	struct packet *roll[MUXER_HIST_MAX];
+	size_t i, n_roll, n_write;
+	int64_t preskip;
+	int rc = 0;
+
+	*wait = false;
+	if (!carried && m->n_hist == 0 && p->packetno == 0) {
+		rc = start_stream(m, p->headers, p->headers->preskip, cb, arg);
+		m->base_granule = 0;
+		return rc;
+	}
+	if (!carried) {
+		if (m->n_hist > 0 &&
+		    !same_codec_setup(
+			m->hist[m->n_hist - 1]->headers, p->headers))
+			hist_clear(m);
+		hist_push(m, p);
+		if (m->hist_samples < OPUS_HEADER_PREROLL_SAMPLES && !p->eos) {
+			*wait = true;
+			return 0;
+		}
+	}
+	/* hist becomes the pre-roll; write_audio() refills it. */
+	n_roll = m->n_hist;
+	memcpy(roll, m->hist, n_roll * sizeof(roll[0]));
+	preskip = m->hist_samples;
+	m->n_hist = 0;
+	m->hist_samples = 0;
+	rc = start_stream(m, p->headers, (int)preskip, cb, arg);
+	if (rc == 0) {
+		m->base_granule = roll[0]->granulepos - roll[0]->samples;
+		/* Without a carry, p is the last of the pre-roll: the caller
+		 * holds it like any packet. */
+		n_write = carried ? n_roll : n_roll - 1;
+		for (i = 0; i < n_write && rc == 0; i++)
+			rc = write_audio(m, roll[i], false, cb, arg);
+	}
+	for (i = 0; i < n_roll; i++)
+		packet_unref(roll[i]);
+	return rc;
+}
+
+/* muxer_packet() for Opus streams; see DESIGN. */
+static int
+opus_packet(
+    struct muxer *m, struct packet *p, bool gap, muxer_write_cb *cb, void *arg)
+{
+	bool carried = false, wait;
+	int rc = 0;
+
+	if (gap) {
+		if (m->active) {
+			rc = write_pages(m, true, cb, arg);
+			drop_stream(m);
+		}
+		hist_clear(m);
+		if (rc < 0)
+			goto out;
+	}
+	if (m->carry != NULL) {
+		/* muxer_split(): hist holds the end of the stream just ended,
+		 * the pre-roll of the next one (unless a gap or a new encoder
+		 * broke the sequence). */
+		carried = !m->active && m->n_hist > 0 &&
+			  same_codec_setup(
+			      m->hist[m->n_hist - 1]->headers, p->headers);
+		drop_carry(m);
+		if (!carried)
+			hist_clear(m);
+	}
+	if (m->active && p->headers->chain_id != m->headers->chain_id &&
+	    !m->follow_tags && same_codec_setup(m->headers, p->headers)) {
+		headers_unref(m->headers);
+		m->headers = headers_ref(p->headers);
+	}
+	if (m->active && p->headers->chain_id != m->headers->chain_id) {
+		carried = same_codec_setup(m->headers, p->headers);
+		rc = end_stream(m, cb, arg);
+		if (rc < 0)
+			goto out;
+		if (!carried)
+			hist_clear(m);
+		carried = carried && m->n_hist > 0;
+	}
+	if (!m->active) {
+		rc = opus_start(m, p, carried, &wait, cb, arg);
+		if (rc < 0 || wait)
+			goto out;
+	}
+	if (m->held != NULL) {
+		rc = write_audio(m, m->held, false, cb, arg);
+		packet_unref(m->held);
+		m->held = NULL;
+		if (rc < 0)
+			goto out;
+	}
+	if (p->eos) {
+		rc = write_audio(m, p, true, cb, arg);
+		drop_stream(m);
+		hist_clear(m);
+		goto out;
+	}
+	m->held = packet_ref(p);
+out:
+	if (rc < 0) {
+		drop_stream(m);
+		hist_clear(m);
+	}
+	return rc;
+}
+
 int
 muxer_packet(
     struct muxer *m, struct packet *p, bool gap, muxer_write_cb *cb, void *arg)
@@ -290,6 +483,8 @@ muxer_packet(
 
 	if (m == NULL || p == NULL || p->headers == NULL || cb == NULL)
 		return -EINVAL;
+	if (p->headers->opus)
+		return opus_packet(m, p, gap, cb, arg);
 	if (gap && m->active) {
 		/*
 		 * Packets were lost: this stream cannot go on. What libogg
@@ -314,7 +509,7 @@ muxer_packet(
 		rc = end_stream(m, cb, arg);
 		if (rc < 0)
 			goto out;
-		rc = start_stream(m, p->headers, cb, arg);
+		rc = start_stream(m, p->headers, 0, cb, arg);
 		if (rc < 0)
 			goto out;
 		if (carry != NULL) {
@@ -336,7 +531,7 @@ muxer_packet(
 		else
 			packet_unref(m->carry);
 		m->carry = NULL;
-		rc = start_stream(m, p->headers, cb, arg);
+		rc = start_stream(m, p->headers, 0, cb, arg);
 		if (rc < 0)
 			goto out;
 		if (carry != NULL) {
@@ -409,10 +604,11 @@ muxer_split(struct muxer *m, muxer_write_cb *cb, void *arg)
 void
 muxer_reset(struct muxer *m)
 {
-	if (m != NULL) {
-		drop_stream(m);
-		drop_carry(m);
-	}
+	if (m == NULL)
+		return;
+	drop_stream(m);
+	hist_clear(m);
+	drop_carry(m);
 }
 
 int64_t

@@ -663,7 +663,8 @@ icecast_create(const struct config *cfg, const struct output_config *o,
 	b->public_listing = cfg->station.public_listing;
 	b->rate_hz = e->rate_hz;
 	b->channels = e->channels;
-	b->managed = e->managed;
+	/* Opus is always bitrate-driven: Icecast shows its bitrate. */
+	b->managed = e->managed || e->codec == CODEC_OPUS;
 	b->quality = e->quality;
 	b->bitrate_kbps = e->bitrate_kbps;
 	if (copy_text(&b->host, o->host) < 0 ||

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Refcounted Vorbis packets and the header sets (identification, comment,
- * setup) they belong to. See packet.h for the design: the engine makes a
- * packet once and every output queue shares it read-only.
+ * Refcounted Vorbis and Opus packets and the header sets they belong to.
+ * See packet.h for the design: the engine makes a packet once and every
+ * output queue shares it read-only.
  *
  * Each header set gets a chain_id from one process-wide atomic counter that
  * starts at 1, so two header sets never share an id and 0 can mean "none".
@@ -107,6 +107,7 @@ packet_new(struct stream_headers *headers, const unsigned char *data,
 	p->packetno = packetno;
 	p->eos = eos;
 	p->made_mono_ns = util_now_mono_ns();
+	p->samples = 0;
 	p->bytes = bytes;
 	if (bytes > 0)
 		memcpy(p->data, data, bytes);

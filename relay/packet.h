@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Encoded Vorbis packets, shared read-only between the engine thread that
- * makes them and the output threads that mux and send them.
+ * Encoded Vorbis or Opus packets, shared read-only between the engine thread
+ * that makes them and the output threads that mux and send them.
  *
  * A struct packet is immutable once published and refcounted: every output
  * queue that accepts it holds one reference. Each packet points at the
- * stream_headers (identification, comment, setup) of the chain it belongs
- * to; when an output sees a packet with different headers than its current
- * Ogg logical stream, it ends that stream and starts a new chain. This is
- * how metadata changes (new comment header) and encoder restarts reach every
- * output at the exact packet, and how a reconnecting output can always begin
- * a fresh stream with headers.
+ * stream_headers (Vorbis: identification, comment, setup; Opus: OpusHead,
+ * OpusTags) of the chain it belongs to; when an output sees a packet with
+ * different headers than its current Ogg logical stream, it ends that stream
+ * and starts a new chain. This is how metadata changes (new comment header) and
+ * encoder restarts reach every output at the exact packet, and how a
+ * reconnecting output can always begin a fresh stream with headers.
  *
  * Threads: packet_ref/unref and headers_ref/unref are atomic and safe from
  * any thread.
@@ -34,6 +34,11 @@ struct stream_headers {
 	uint32_t encoder_id;
 	char title[256]; /* as written into the comment header (UTF-8) */
 	char artist[256];
+	/* Opus (RFC 7845): packet[0] is OpusHead, packet[1] OpusTags and
+	 * packet[2] is empty (bytes[2] = 0); rate_hz is 48000, the granule
+	 * rate, and preskip the encoder's lookahead written in OpusHead. */
+	bool opus;
+	int preskip;
 	unsigned char *packet[3]; /* ident, comment, setup */
 	size_t bytes[3];
 };
@@ -45,6 +50,7 @@ struct packet {
 	int64_t packetno;
 	bool eos;	      /* last packet of the encoder (shutdown) */
 	int64_t made_mono_ns; /* when the encoder produced it (lag_ms) */
+	int32_t samples;      /* Opus: duration at 48 kHz; Vorbis: 0 */
 	size_t bytes;
 	unsigned char data[];
 };

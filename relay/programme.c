@@ -93,8 +93,8 @@ static uint64_t
 segment_fingerprint(const struct schedule_segment *seg)
 {
 	uint64_t h = UTIL_HASH_INIT;
-	int64_t v[4] = {seg->duration_ns, seg->priority, seg->fade_ns,
-	    (int64_t)seg->source * 16 + (int64_t)seg->order};
+	int64_t v[5] = {seg->duration_ns, seg->priority, seg->fade_ns,
+	    (int64_t)seg->source * 16 + (int64_t)seg->order, seg->no_normalise};
 
 	h = util_hash_str(h, seg->name);
 	h = util_hash_str(h, seg->when_text);
@@ -108,6 +108,7 @@ segment_fingerprint(const struct schedule_segment *seg)
 	h = util_hash_str(h, seg->artist);
 	h = util_hash(h, &seg->frequency_hz, sizeof(seg->frequency_hz));
 	h = util_hash(h, &seg->level_dbfs, sizeof(seg->level_dbfs));
+	h = util_hash(h, &seg->gain_db, sizeof(seg->gain_db));
 	h = util_hash(h, v, sizeof(v));
 	return h | 1;
 }
@@ -574,6 +575,8 @@ plan(struct programme *p, const struct schedule_occurrence *occ, int64_t now,
 	it.start_wall_ns = occ->from_wall_ns;
 	it.end_wall_ns = occ->until_wall_ns;
 	it.fade_ns = seg->fade_ns;
+	it.gain_db = seg->gain_db;
+	it.no_normalise = seg->no_normalise;
 	it.key = key;
 	it.priority = seg->priority;
 	err[0] = '\0';

@@ -52,6 +52,8 @@ enum seg_key {
 	K_ARTIST,
 	K_PRIORITY,
 	K_FADE,
+	K_GAIN,
+	K_NORMALISE,
 	K_CA_FILE,
 	K_CA_DIR,
 	K_CLIENT_CERT,
@@ -80,6 +82,8 @@ static const struct {
     [K_ARTIST] = {"artist", 0, NULL},
     [K_PRIORITY] = {"priority", 0, NULL},
     [K_FADE] = {"fade", 0, NULL},
+    [K_GAIN] = {"gain", 0, NULL},
+    [K_NORMALISE] = {"normalise", 0, NULL},
     [K_CA_FILE] = {"ca_file", SRC(STREAM), "stream"},
     [K_CA_DIR] = {"ca_dir", SRC(STREAM), "stream"},
     [K_CLIENT_CERT] = {"client_cert", SRC(STREAM), "stream"},
@@ -437,11 +441,12 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	struct parse *ps = user;
 	struct schedule_segment *seg;
 	struct key_lines *kl;
-	char q[QUOTE_MAX], why[256], hint[160];
+	char q[QUOTE_MAX], why[256], hint[256]; /* every key name fits */
 	const char *sn;
 	int key, rc, line = ps->line;
 	int64_t v64;
 	double d;
+	bool b;
 	char **field = NULL;
 
 	(void)section; /* read_line tracks sections itself */
@@ -614,6 +619,28 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			return 0;
 		}
 		seg->fade_ns = v64;
+		return 1;
+	case K_GAIN:
+		rc = util_parse_double(value, -30.0, 30.0, &d);
+		if (rc < 0) {
+			parse_error(ps, line,
+			    "[segment %s] gain: \"%s\" is "
+			    "%s (allowed -30 to 30 dB)",
+			    sn, quote(q, value),
+			    rc == -ERANGE ? "out of range" : "not a number");
+			return 0;
+		}
+		seg->gain_db = d;
+		return 1;
+	case K_NORMALISE:
+		if (util_parse_bool(value, &b) < 0) {
+			parse_error(ps, line,
+			    "[segment %s] normalise: \"%s\" is "
+			    "not yes or no",
+			    sn, quote(q, value));
+			return 0;
+		}
+		seg->no_normalise = !b;
 		return 1;
 	case K_PRIORITY:
 		rc = util_parse_int64(value, -1000000, 1000000, &v64);

@@ -80,6 +80,8 @@ struct schedule_segment {
 	char *artist;	     /* sanitized UTF-8, or NULL */
 	int priority;	     /* higher wins (default 0) */
 	int64_t fade_ns;     /* crossfade at both ends (default 20 ms) */
+	double gain_db;	     /* applied to its audio (default 0) */
+	bool no_normalise;   /* normalise = no: [processing] rider holds 0 dB */
 };
 
 /* One run of a segment. For schedule_upcoming() from/until equal

@@ -36,6 +36,7 @@ struct output_cold {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct output_hot out_hot[CONFIG_MAX_OUTPUTS];
 static struct output_cold out_cold[CONFIG_MAX_OUTPUTS];
+static struct stats_processing processing;
 static struct stats_encoding encodings[CONFIG_MAX_ENCODINGS];
 static size_t n_encodings;
 static struct stats_programme programme;
@@ -186,8 +187,15 @@ stats_configure(const struct config *cfg)
 		util_strlcpy(se->name, e->name, sizeof(se->name));
 		se->rate_hz = e->rate_hz;
 		se->channels = e->channels;
-		se->quality = e->managed ? (double)NAN : e->quality;
-		se->bitrate_kbps = e->managed ? e->bitrate_kbps : 0;
+		util_strlcpy(
+		    se->codec, codec_name(e->codec), sizeof(se->codec));
+		if (e->codec == CODEC_OPUS || e->managed) {
+			se->quality = (double)NAN;
+			se->bitrate_kbps = e->bitrate_kbps;
+		} else {
+			se->quality = e->quality;
+			se->bitrate_kbps = 0;
+		}
 		se->min_bitrate_kbps = e->min_bitrate_kbps;
 		se->max_bitrate_kbps = e->max_bitrate_kbps;
 		se->packets = packets;
@@ -650,6 +658,14 @@ stats_levels_take_max(double *peak_dbfs, double *rms_dbfs)
 }
 
 void
+stats_processing_set(const struct stats_processing *sp)
+{
+	pthread_mutex_lock(&lock);
+	processing = *sp;
+	pthread_mutex_unlock(&lock);
+}
+
+void
 stats_programme_set(const struct stats_programme *p)
 {
 	pthread_mutex_lock(&lock);
@@ -791,6 +807,7 @@ stats_snapshot(struct stats_snapshot *out)
 	out->n_requests = n_requests;
 	out->reload = last_reload;
 	out->programme_error = programme_error;
+	out->processing = processing;
 	util_strlcpy(out->input.type, input_type, sizeof(out->input.type));
 	util_strlcpy(
 	    out->input.last_error, input_error, sizeof(out->input.last_error));

@@ -133,10 +133,11 @@ struct stats_edge {
 
 struct stats_encoding {
 	char name[64];
+	char codec[8]; /* "vorbis", "opus" */
 	int rate_hz;
 	int channels;
 	double quality;	  /* NaN in managed mode */
-	int bitrate_kbps; /* nominal, 0 when VBR by quality */
+	int bitrate_kbps; /* nominal (opus: always), 0 when VBR by quality */
 	int min_bitrate_kbps;
 	int max_bitrate_kbps;
 	uint64_t packets;
@@ -229,6 +230,20 @@ struct stats_http {
 	uint64_t expired;      /* closed past the request deadline */
 };
 
+/* [processing] as measured on the processed programme (NaN: nothing to
+ * measure yet). Published by the engine thread once a second. */
+struct stats_processing {
+	bool enabled;
+	double target_lufs;
+	double momentary_lufs;
+	double short_term_lufs;
+	double integrated_lufs;
+	double true_peak_dbtp; /* highest over the last second */
+	double gain_db;	       /* the rider's gain */
+	double limiter_db;     /* limiter gain reduction now (<= 0) */
+	bool frozen;	       /* rider holding: silence or a pause */
+};
+
 struct stats_snapshot {
 	char station_name[STATS_TEXT];
 	char station_description[STATS_TEXT];
@@ -256,6 +271,7 @@ struct stats_snapshot {
 	struct stats_programme_error programme_error;
 	struct stats_fallback fallback;
 	struct stats_http http;
+	struct stats_processing processing;
 };
 
 /* Call once at startup (main thread) and on reload with the new config:
@@ -322,6 +338,9 @@ void stats_input_inc_reopens(void);
 void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */
 void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
+
+/* Engine thread, once a second: the [processing] measurements. */
+void stats_processing_set(const struct stats_processing *sp);
 
 /* The programme's levels alone, read without the mutex (atomics): what
  * the 10 Hz level stream of the operator page sends. */

@@ -150,6 +150,45 @@ json_input(struct jctx *j, const struct stats_snapshot *s)
 	return o;
 }
 
+/* A level in dB or LUFS to 0.1, or null when there is none (NaN). */
+static cJSON *
+jlevel(double v)
+{
+	return isfinite(v) ? cJSON_CreateNumber(round(v * 10.0) / 10.0)
+			   : cJSON_CreateNull();
+}
+
+static cJSON *
+json_processing(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_processing *p = &s->processing;
+	cJSON *o = cJSON_CreateObject();
+
+	/* Off: every level null, so the document keeps one shape. */
+	jadd(j, o, "enabled", cJSON_CreateBool(p->enabled));
+	jadd(j, o, "target_lufs",
+	    p->enabled ? jlevel(p->target_lufs) : cJSON_CreateNull());
+	if (!p->enabled) {
+		static const char *const keys[] = {"momentary_lufs",
+		    "short_term_lufs", "integrated_lufs", "true_peak_dbtp",
+		    "gain_db", "limiter_db"};
+		size_t i;
+
+		for (i = 0; i < RELAY_ARRAY_LEN(keys); i++)
+			jadd(j, o, keys[i], cJSON_CreateNull());
+		jadd(j, o, "frozen", cJSON_CreateBool(false));
+		return o;
+	}
+	jadd(j, o, "momentary_lufs", jlevel(p->momentary_lufs));
+	jadd(j, o, "short_term_lufs", jlevel(p->short_term_lufs));
+	jadd(j, o, "integrated_lufs", jlevel(p->integrated_lufs));
+	jadd(j, o, "true_peak_dbtp", jlevel(p->true_peak_dbtp));
+	jadd(j, o, "gain_db", jlevel(p->gain_db));
+	jadd(j, o, "limiter_db", jlevel(p->limiter_db));
+	jadd(j, o, "frozen", cJSON_CreateBool(p->frozen));
+	return o;
+}
+
 static cJSON *
 json_encodings(struct jctx *j, const struct stats_snapshot *s)
 {
@@ -161,6 +200,7 @@ json_encodings(struct jctx *j, const struct stats_snapshot *s)
 
 		o = cJSON_CreateObject();
 		jadd(j, o, "name", jtext(e->name));
+		jadd(j, o, "codec", jtext(e->codec));
 		jadd(j, o, "rate", cJSON_CreateNumber(e->rate_hz));
 		jadd(j, o, "channels", cJSON_CreateNumber(e->channels));
 		jadd(j, o, "quality",
@@ -429,6 +469,7 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 	jadd(&j, root, "now", json_now(&j, s));
 	jadd(&j, root, "next", json_next(&j, s));
 	jadd(&j, root, "input", json_input(&j, s));
+	jadd(&j, root, "processing", json_processing(&j, s));
 	jadd(&j, root, "encodings", json_encodings(&j, s));
 	jadd(&j, root, "outputs", json_outputs(&j, s, set));
 	jadd(&j, root, "listeners",

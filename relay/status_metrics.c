@@ -436,10 +436,46 @@ status_metrics(
 	metric_counter(&sb, "relay_input_reopens_total",
 	    "Times the input was reopened after an error.", s->input.reopens);
 
+	metric_plain(&sb, "relay_processing_enabled", "gauge",
+	    "1 when [processing] (loudness rider, limiter) is on.",
+	    s->processing.enabled ? 1.0 : 0.0);
+	if (s->processing.enabled) {
+		const struct stats_processing *pr = &s->processing;
+
+		metric_plain(&sb, "relay_processing_momentary_lufs", "gauge",
+		    "Processed programme, momentary loudness (400 ms), LUFS.",
+		    pr->momentary_lufs);
+		metric_plain(&sb, "relay_processing_short_term_lufs", "gauge",
+		    "Processed programme, short-term loudness (3 s), LUFS.",
+		    pr->short_term_lufs);
+		metric_plain(&sb, "relay_processing_integrated_lufs", "gauge",
+		    "Processed programme, integrated loudness since start, "
+		    "LUFS.",
+		    pr->integrated_lufs);
+		metric_plain(&sb, "relay_processing_true_peak_dbtp", "gauge",
+		    "Processed programme, highest true peak in the last "
+		    "second, dBTP.",
+		    pr->true_peak_dbtp);
+		metric_plain(&sb, "relay_processing_gain_db", "gauge",
+		    "The loudness rider's gain, dB.", pr->gain_db);
+		metric_plain(&sb, "relay_processing_limiter_db", "gauge",
+		    "The true-peak limiter's gain reduction now, dB (<= 0).",
+		    pr->limiter_db);
+	}
+
 	metric_encodings(&sb, s, "relay_encoding_bytes_total",
-	    "Bytes of Vorbis packets produced per encoding.", false);
+	    "Bytes of encoded packets (Vorbis or Opus) per encoding.", false);
 	metric_encodings(&sb, s, "relay_encoding_packets_total",
-	    "Vorbis packets produced per encoding.", true);
+	    "Encoded packets (Vorbis or Opus) per encoding.", true);
+	metric_head(
+	    &sb, "relay_encoding_info", "gauge", "Always 1; codec as a label.");
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		strbuf_puts(&sb, "relay_encoding_info{encoding=\"");
+		add_label(&sb, s->encodings[i].name);
+		strbuf_puts(&sb, "\",codec=\"");
+		add_label(&sb, s->encodings[i].codec);
+		strbuf_puts(&sb, "\"} 1\n");
+	}
 
 	metric_head(&sb, "relay_output_info", "gauge",
 	    "Always 1; type, encoding and listener URL as labels.");

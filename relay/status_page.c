@@ -4,10 +4,12 @@
  * relay/www/index.html and relay/www/embed.html.
  *
  * The player gets two streams: the first Icecast output, and the lowest
- * bitrate one when it is lower (for listeners on a slow link). With edge
- * servers ([status] listen_urls) the main stream is an edge: the page
- * names the first, app.js picks one at random per visitor and moves to the
- * next after a failure, and every edge is linked.
+ * bitrate one when it is lower (for listeners on a slow link), each with
+ * its MIME type and codec so the page can skip one the browser cannot
+ * play (Ogg Opus or Vorbis). With edge servers ([status] listen_urls) the
+ * main stream is an edge: the page names the first, app.js picks one at
+ * random per visitor and moves to the next after a failure, and every
+ * edge is linked.
  *
  * Threads: see status_page.h.
  */
@@ -175,6 +177,26 @@ encoding_kbps(const struct stats_snapshot *s, const char *name)
 	if (e->rate_hz > 0 && e->rate_hz < 44100)
 		kbps *= e->rate_hz / 44100.0;
 	return kbps;
+}
+
+/* The MIME type a browser's canPlayType() answers for the codec of an
+ * output's encoding: audio/ogg; codecs="opus" or "vorbis". */
+static void
+output_type(const struct stats_snapshot *s, int out_i, char *buf, size_t len)
+{
+	const char *codec = "vorbis";
+	size_t i;
+
+	buf[0] = '\0';
+	if (out_i < 0)
+		return;
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		if (strcmp(s->encodings[i].name, s->outputs[out_i].encoding) ==
+			0 &&
+		    s->encodings[i].codec[0] != '\0')
+			codec = s->encodings[i].codec;
+	}
+	snprintf(buf, len, "audio/ogg; codecs=\"%s\"", codec);
 }
 
 /* The player's streams: the first Icecast output, and the one with the
@@ -488,6 +510,12 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 		snprintf(buf, sizeof(buf), "%s.%s", pc->main_url,
 		    KEY("m3u_url") ? "m3u" : "xspf");
 		v = pc->main_i >= 0 ? buf : "";
+	} else if (KEY("stream_type")) {
+		output_type(s, pc->main_i, buf, sizeof(buf));
+		v = buf;
+	} else if (KEY("low_type")) {
+		output_type(s, pc->low_i, buf, sizeof(buf));
+		v = buf;
 	} else if (KEY("low_url"))
 		v = pc->low_url;
 	else if (KEY("low_label")) {

@@ -37,6 +37,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -323,6 +324,14 @@ pull(struct switcher *sw, const struct engine_item *it, const float *live,
 	got = source_read(src, dst, m);
 	if (got < m)
 		memset(dst + got * ch, 0, (m - got) * ch * sizeof(float));
+	if (it->gain_db != 0.0) {
+		/* The segment's own gain ([segment] gain), before any fade. */
+		float g = (float)pow(10.0, it->gain_db / 20.0);
+		size_t i;
+
+		for (i = 0; i < got * ch; i++)
+			dst[i] *= g;
+	}
 	return got;
 }
 
@@ -945,4 +954,10 @@ switcher_live_title(struct switcher *sw, char *title, size_t title_len,
 	util_strlcpy(title, sw->title, title_len);
 	util_strlcpy(artist, sw->artist, artist_len);
 	pthread_mutex_unlock(&sw->title_lock);
+}
+
+bool
+switcher_normalise(const struct switcher *sw)
+{
+	return !sw->cur.no_normalise;
 }

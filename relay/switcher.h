@@ -97,4 +97,9 @@ void switcher_set_live_title(
 void switcher_live_title(struct switcher *sw, char *title, size_t title_len,
     char *artist, size_t artist_len);
 
+/* Whether what is on air wants loudness normalisation ([segment]
+ * normalise, default yes; live and fillers always). Engine thread, after
+ * switcher_render. */
+bool switcher_normalise(const struct switcher *sw);
+
 #endif

@@ -149,8 +149,13 @@ def run_tool(name, work, raw, seconds, port, relay_bin, status_port):
         cmd = ["oggenc", "-Q", "-q", "4", "-r", "-B", "16", "-C", "2", "-R",
                str(RATE), "-o", os.path.join(work, "oggenc.ogg"), raw]
         stdin_pcm = False
-    elif name in ("relay", "relay-before"):
-        conf = os.path.join(work, "relay.conf")
+    elif name in ("relay", "relay-before", "relay-opus", "relay-loudness"):
+        # relay-opus: the same, encoded as Ogg Opus 64 kbit/s stereo
+        # instead; relay-loudness: Vorbis q4 with [processing] on.
+        conf = os.path.join(work, f"{name}.conf")
+        encoding = ("codec = opus\nbitrate = 64" if name == "relay-opus"
+                    else "quality = 4")
+        processing = "on" if name == "relay-loudness" else "off"
         with open(conf, "w") as f:
             f.write(f"""[station]
 name = bench relay
@@ -160,8 +165,10 @@ format = s16le
 rate = {RATE}
 channels = {CH}
 at_end = exit
+[processing]
+processing = {processing}
 [encoding q4]
-quality = 4
+{encoding}
 [output main]
 host = 127.0.0.1
 port = {port}
@@ -172,8 +179,8 @@ listen = 127.0.0.1:{status_port}
 [log]
 level = warn
 """)
-        cmd = [relay_bin if name == "relay" else os.environ["RELAY_BEFORE"],
-               "-c", conf]
+        cmd = [os.environ["RELAY_BEFORE"] if name == "relay-before"
+               else relay_bin, "-c", conf]
     elif name == "ices2":
         conf = os.path.join(work, "ices2.xml")
         with open(conf, "w") as f:
@@ -248,7 +255,8 @@ def main():
     work, relay_bin = sys.argv[1], sys.argv[2]
     seconds = int(os.environ.get("BENCH_SECONDS", "120"))
     runs = int(os.environ.get("BENCH_RUNS", "3"))
-    tools = os.environ.get("BENCH_TOOLS", "oggenc relay ices2 ffmpeg").split()
+    tools = os.environ.get("BENCH_TOOLS", "oggenc relay relay-opus "
+                           "relay-loudness ices2 ffmpeg").split()
     if os.environ.get("RELAY_BEFORE") and "relay-before" not in tools:
         tools.insert(tools.index("relay") + 1 if "relay" in tools else 0,
                      "relay-before")

@@ -4,7 +4,9 @@
 # figures). Not a test: it asserts nothing about speed.
 #   BENCH_SECONDS (120)  length of the news-like mix
 #   BENCH_RUNS (3)       interleaved rounds; each figure is their median
-#   BENCH_TOOLS          default "oggenc relay ices2 ffmpeg"
+#   BENCH_TOOLS          default "oggenc relay relay-opus relay-loudness
+#                        ices2 ffmpeg" (relay-opus: Opus 64 kbit/s instead of
+#                        Vorbis q4; relay-loudness: q4 with [processing] on)
 #   BENCH_DIR            keep the work dir (mix, logs, results.json) there
 #   RELAY_BEFORE         another relay binary, one more row ("relay-before")
 set -euo pipefail

@@ -340,6 +340,13 @@
 	var loading = false;	/* between connect() and 'playing' */
 	var gen = 0;		/* which connect() a play() promise belongs to */
 
+	/* Whether the browser may play a stream of this type (Ogg Opus or
+	 * Vorbis); unknown types and old browsers get the benefit of the
+	 * doubt. */
+	function playable(type) {
+		return !type || !audio.canPlayType || audio.canPlayType(type) !== '';
+	}
+
 	/* Edge servers ([status] listen_urls): each visitor starts on one
 	 * picked at random, which spreads the audience, and moves to the
 	 * next one after a failure. */
@@ -457,9 +464,13 @@
 
 	function streamUrl() {
 		var low = audio.getAttribute('data-low');
+		if (low && !playable(audio.getAttribute('data-low-type')))
+			low = '';
 		var main = edges.length ? edges[edge % edges.length] :
 		    audio.getAttribute('data-main');
-		var url = lowData && low ? low : main;
+		/* The main stream in a codec this browser lacks: the other one. */
+		var useLow = lowData || (low && !playable(audio.getAttribute('data-main-type')));
+		var url = useLow && low ? low : main;
 		/* A fresh URL each time: no cached or half-finished response. */
 		return url + (url.indexOf('?') < 0 ? '?' : '&') + '_=' + Date.now();
 	}
@@ -685,7 +696,8 @@
 
 		var low = $('low');
 		var lowLink = $('low-link');
-		if (low && audio.getAttribute('data-low')) {
+		if (low && audio.getAttribute('data-low') &&
+		    playable(audio.getAttribute('data-low-type'))) {
 			low.hidden = false;
 			if (lowLink)
 				lowLink.hidden = true;

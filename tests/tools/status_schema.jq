@@ -43,8 +43,8 @@ check_object({
   station: "object", on_air: "boolean", on_air_rule: "string",
   state: "string",
   uptime_s: "integer", now: "object", next: "array", input: "object",
-  encodings: "array", outputs: "array", listeners: "integer",
-  edges: "array",
+  processing: "object", encodings: "array", outputs: "array",
+  listeners: "integer", edges: "array",
   requests: "array", reload: "object|null", programme_error: "object|null",
   fallback: "object", time: "time", version: "string"
 }; "")
@@ -64,7 +64,12 @@ check_object({
 + (.input | check_object({type: "string", flowing: "boolean",
     peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
     silence_threshold_dbfs: "number", xruns: "integer"}; ".input"))
-+ (.encodings | check_array({name: "string", rate: "integer",
++ (.processing | check_object({enabled: "boolean", target_lufs: "number|null",
+    momentary_lufs: "number|null", short_term_lufs: "number|null",
+    integrated_lufs: "number|null", true_peak_dbtp: "number|null",
+    gain_db: "number|null", limiter_db: "number|null", frozen: "boolean"};
+    ".processing"))
++ (.encodings | check_array({name: "string", codec: "string", rate: "integer",
     channels: "integer", quality: "number|null", bitrate: "integer|null"};
     ".encodings"))
 + (.outputs | check_array({name: "string", type: "string",

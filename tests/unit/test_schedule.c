@@ -298,8 +298,8 @@ test_invalid_keys(void **state)
 		/* Keys. */
 		{ SEG "foo = 1\n", "3: [segment s] foo: unknown key (allowed "
 		    "cron, at, source, path, order, url, frequency, level_dbfs, "
-		    "duration, title, artist, priority, fade, ca_file, ca_dir, "
-		    "client_cert, tls_min_version)" },
+		    "duration, title, artist, priority, fade, gain, normalise, "
+		    "ca_file, ca_dir, client_cert, tls_min_version)" },
 		{ SEG "sorce = tone\n", "3: [segment s] sorce: unknown key "
 		    "(did you mean source?)" },
 		{ SEG "cron = 1 * * * *\n", "3: [segment s] cron: given twice "
@@ -346,6 +346,12 @@ test_invalid_keys(void **state)
 		    "a duration (allowed e.g. 20ms, 1s)" },
 		{ SEG "fade = 10s1ms\n", "3: [segment s] fade: \"10s1ms\" is "
 		    "out of range (allowed 0 to 10s)" },
+		{ SEG "gain = 31\n", "3: [segment s] gain: \"31\" is out of "
+		    "range (allowed -30 to 30 dB)" },
+		{ SEG "gain = loud\n", "3: [segment s] gain: \"loud\" is not "
+		    "a number (allowed -30 to 30 dB)" },
+		{ SEG "normalise = maybe\n", "3: [segment s] normalise: "
+		    "\"maybe\" is not yes or no" },
 		{ SEG "priority = high\n", "3: [segment s] priority: \"high\" "
 		    "is not an integer (allowed an integer from -1000000 to "
 		    "1000000)" },
@@ -534,6 +540,29 @@ on_air(const struct schedule *s, int day, int h, int m)
 		    MINS(o.until_wall_ns));
 #undef MINS
 	return buf;
+}
+
+/* [segment] gain and normalise ([processing]): parsed, with defaults. */
+static void
+test_gain_and_normalise(void **state)
+{
+	struct schedule *s;
+	const struct schedule_segment *g;
+
+	(void)state;
+	s = load_text("[segment feature]\ncron = 0 * * * *\nsource = tone\n"
+		      "duration = 1m\ngain = -4.5\nnormalise = no\n"
+		      "[segment plain]\ncron = 30 * * * *\nsource = tone\n"
+		      "duration = 1m\n",
+	    "UTC");
+	assert_non_null(s);
+	g = schedule_segment(s, 0);
+	assert_float_equal(g->gain_db, -4.5, 1e-9);
+	assert_true(g->no_normalise);
+	g = schedule_segment(s, 1);
+	assert_float_equal(g->gain_db, 0.0, 1e-9);
+	assert_false(g->no_normalise);
+	schedule_free(s);
 }
 
 static void
@@ -994,6 +1023,7 @@ main(void)
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_timezone_and_open_errors),
 		cmocka_unit_test(test_titles_are_sanitized),
+		cmocka_unit_test(test_gain_and_normalise),
 		cmocka_unit_test(test_overlap_resolution),
 		cmocka_unit_test(test_set_duration),
 		cmocka_unit_test(test_upcoming),

@@ -219,6 +219,31 @@ test_starts_and_ends_at_exact_frames(void **state)
 	assert_int_equal(p.state, PROGRAMME_LIVE);
 }
 
+/* [segment] gain scales the segment's audio; normalise = no is what the
+ * engine hands [processing] while that segment is on air. */
+static void
+test_segment_gain_and_normalise(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct source *ref = open_tone();
+	static float tone[BLOCK * CH];
+	size_t i;
+
+	render(h);
+	assert_true(switcher_normalise(h->sw));
+	item(&it, "feature", open_tone(), wall_at(BLOCK), 0, 0);
+	it.gain_db = -6.0;
+	it.no_normalise = true;
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	assert_int_equal(source_read(ref, tone, BLOCK), BLOCK);
+	for (i = 0; i < BLOCK * CH; i++)
+		assert_float_equal(h->out[i], tone[i] * 0.501187f, 1e-5);
+	assert_false(switcher_normalise(h->sw));
+	source_close(ref);
+}
+
 /* Live -> tone and tone -> silence, each over the tone's 10 ms (480
  * frames): a fade takes the segment's length whichever way it goes. */
 static void
@@ -694,6 +719,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_starts_and_ends_at_exact_frames, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crossfades, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_segment_gain_and_normalise, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_skip_returns_to_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
