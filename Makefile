@@ -25,7 +25,9 @@ Q := $(if $(filter 1,$(V)),,@)
 PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih sndfile samplerate \
 	alsa libcurl libcjson libsystemd libcrypto opus libebur128
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# LAME (codec = mp3) ships no .pc file in Debian: plain -lmp3lame, and
+# the header is checked below like a package.
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmp3lame
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Debian package for each pkg-config name, so a build on a machine without
@@ -50,7 +52,8 @@ DEB_libebur128 := libebur128-dev
 pkg_missing = $(sort $(foreach p,$(1),$(if $(shell \
 	pkg-config --exists $(p) 2>/dev/null && echo y),,$(or $(DEB_$(p)),$(p)))))
 PKG_MISSING := $(if $(shell command -v pkg-config),,pkg-config) \
-	$(call pkg_missing,$(PKGS))
+	$(call pkg_missing,$(PKGS)) \
+	$(if $(wildcard /usr/include/lame/lame.h),,libmp3lame-dev)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wold-style-definition -Wformat=2 -Wundef \

@@ -154,18 +154,24 @@ static const struct config_key config_keys[] = {
 	IN(silence_threshold_dbfs),
 	"Below this RMS level the programme counts as silent."},
 
-    {SEC_ENCODING, "codec", KT_ENUM, 0, 0, "vorbis", "vorbis|opus", false,
-	EN(codec), "vorbis, or opus (48 kHz, 1 or 2 ch; for mobile)."},
+    {SEC_ENCODING, "codec", KT_ENUM, 0, 0, "vorbis", "vorbis|opus|mp3", false,
+	EN(codec),
+	"vorbis, opus (48 kHz, 1 or 2 ch; for mobile), or mp3 (44.1 or "
+	"48 kHz, 1 or 2 ch; for devices without Ogg)."},
     {SEC_ENCODING, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
-	EN(rate_hz), "Encoded sample rate in Hz (opus: always 48000)."},
+	EN(rate_hz),
+	"Encoded sample rate in Hz (opus: always 48000; mp3: 44100 or "
+	"48000)."},
     {SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false, EN(channels),
 	"Encoded channel count (mix-down or up-mix)."},
     {SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false, EN(quality),
-	"vorbis: VBR quality, oggenc's -1..10 scale."},
+	"vorbis: VBR quality, oggenc's -1..10 scale; mp3: VBR, LAME's -V "
+	"0 (best) .. 9."},
     {SEC_ENCODING, "bitrate", KT_INT, 6, 510, NULL, NULL, false,
 	EN(bitrate_kbps),
 	"Bitrate in kbit/s. vorbis: 8..500, managed mode; opus: 6..510, "
-	"default 32 (mono) or 64 (stereo)."},
+	"default 32 (mono) or 64 (stereo); mp3: CBR 32..320, default 64 "
+	"(mono) or 128 (stereo)."},
     {SEC_ENCODING, "min_bitrate", KT_INT, 8, 500, NULL, NULL, false,
 	EN(min_bitrate_kbps), "Managed mode floor in kbit/s."},
     {SEC_ENCODING, "max_bitrate", KT_INT, 8, 500, NULL, NULL, false,
@@ -1058,6 +1064,123 @@ check_opus(struct parse_state *ps, const struct section_state *s,
 }
 
 /*
+ * codec = mp3 (LAME): 44.1 or 48 kHz (the rates every MP3 player takes;
+ * the programme is resampled), 1 or 2 channels, and either bitrate (CBR,
+ * one of MPEG-1 Layer III's bitrates) or quality (VBR, LAME's -V 0..9),
+ * never both. The default is CBR, 64 kbit/s a channel.
+ */
+static int
+check_mp3(struct parse_state *ps, const struct section_state *s,
+    struct encoding_config *e, const char *label)
+{
+	static const int rates_kbps[] = {
+	    32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
+	bool rate_ok = false;
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(opus_only_keys); i++) {
+		if (has_key(s, opus_only_keys[i])) {
+			set_err(ps, line_of(s, opus_only_keys[i]),
+			    "%s %s: only for codec = opus", label,
+			    opus_only_keys[i]);
+			return -EINVAL;
+		}
+	}
+	for (i = 1; i < RELAY_ARRAY_LEN(vorbis_only_keys); i++) {
+		if (has_key(s, vorbis_only_keys[i])) {
+			set_err(ps, line_of(s, vorbis_only_keys[i]),
+			    "%s %s: only for codec = vorbis (mp3 takes "
+			    "bitrate or quality)",
+			    label, vorbis_only_keys[i]);
+			return -EINVAL;
+		}
+	}
+	if (e->rate_hz != 44100 && e->rate_hz != 48000) {
+		set_err(ps, line_of(s, "rate"),
+		    "%s rate: %d: mp3 encodes at 44100 or 48000 Hz", label,
+		    e->rate_hz);
+		return -EINVAL;
+	}
+	if (e->channels > 2) {
+		set_err(ps, line_of(s, "channels"),
+		    "%s channels: %d: mp3 takes 1 or 2", label, e->channels);
+		return -EINVAL;
+	}
+	if (has_key(s, "quality")) {
+		if (has_key(s, "bitrate")) {
+			set_err(ps, line_of(s, "quality"),
+			    "%s quality: give either quality (VBR) or "
+			    "bitrate (CBR), not both",
+			    label);
+			return -EINVAL;
+		}
+		if (e->quality < 0 || e->quality > 9) {
+			set_err(ps, line_of(s, "quality"),
+			    "%s quality: %g is out of range (mp3: LAME's VBR "
+			    "scale, 0 best .. 9 smallest)",
+			    label, e->quality);
+			return -EINVAL;
+		}
+		e->managed = false;
+		e->bitrate_kbps = 0;
+		return 0;
+	}
+	if (!has_key(s, "bitrate"))
+		e->bitrate_kbps = 64 * e->channels;
+	for (i = 0; i < RELAY_ARRAY_LEN(rates_kbps); i++) {
+		if (e->bitrate_kbps == rates_kbps[i])
+			rate_ok = true;
+	}
+	if (!rate_ok) {
+		set_err(ps, line_of(s, "bitrate"),
+		    "%s bitrate: %d is not an MP3 bitrate (32, 40, 48, 56, "
+		    "64, 80, 96, 112, 128, 160, 192, 224, 256 or 320)",
+		    label, e->bitrate_kbps);
+		return -EINVAL;
+	}
+	e->managed = true;
+	return 0;
+}
+
+/*
+ * An output of an mp3 encoding sends bare MP3 frames: no Ogg, so no chain
+ * for titles (they go through Icecast's admin interface, the default here),
+ * no file or archive (not written yet) and no listenback (it decodes Ogg).
+ */
+static int
+check_mp3_output(struct parse_state *ps, const struct section_state *s,
+    const char *label, struct output_config *o)
+{
+	if (o->type == OUTPUT_FILE) {
+		set_err(ps, line_of(s, "type"),
+		    "%s type: file is not supported for an mp3 encoding "
+		    "(stream it to Icecast, or archive a vorbis or opus "
+		    "encoding)",
+		    label);
+		return -EINVAL;
+	}
+	if (has_key(s, "metadata") && o->metadata == METADATA_CHAIN) {
+		set_err(ps, line_of(s, "metadata"),
+		    "%s metadata: chain needs Ogg; an mp3 output takes admin "
+		    "(the default for mp3) or none",
+		    label);
+		return -EINVAL;
+	}
+	if (!has_key(s, "metadata"))
+		o->metadata = METADATA_ADMIN;
+	if (!has_key(s, "listenback"))
+		o->listenback = false; /* [defaults] may turn it on */
+	if (o->listenback) {
+		set_err(ps, line_of(s, "listenback"),
+		    "%s listenback: not for an mp3 output (the check "
+		    "decodes Ogg; enable it on a vorbis or opus output)",
+		    label);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * Resolves one secret from exactly one of KEY, KEY_file, KEY_env. *out is
  * set (owned) or left NULL when none is given and !required.
  */
@@ -1669,6 +1792,11 @@ validate(struct parse_state *ps)
 				return -EINVAL;
 			continue;
 		}
+		if (e->codec == CODEC_MP3) {
+			if (check_mp3(ps, s, e, label) < 0)
+				return -EINVAL;
+			continue;
+		}
 		if (check_vorbis_only(ps, s, label) < 0)
 			return -EINVAL;
 		if (has_key(s, "min_bitrate") || has_key(s, "max_bitrate") ||
@@ -1753,6 +1881,9 @@ validate(struct parse_state *ps)
 				return -EINVAL;
 			}
 		}
+		if (cfg->encodings[o->encoding_index].codec == CODEC_MP3 &&
+		    check_mp3_output(ps, s, label, o) < 0)
+			return -EINVAL;
 		if (o->reconnect_min_ns > o->reconnect_max_ns) {
 			set_err(ps, line_of(s, "reconnect_min"),
 			    "%s reconnect_min: longer than reconnect_max",
@@ -2104,7 +2235,7 @@ config_exposed_secret_file(const struct config *cfg, char *buf, size_t len)
 const char *
 codec_name(enum codec c)
 {
-	return c == CODEC_OPUS ? "opus" : "vorbis";
+	return c == CODEC_OPUS ? "opus" : c == CODEC_MP3 ? "mp3" : "vorbis";
 }
 
 const char *
@@ -2165,6 +2296,11 @@ print_encoding(const struct encoding_config *e, FILE *fp)
 		    e->bitrate_kbps,
 		    e->application == ENCODING_APP_VOIP ? "voip" : "audio",
 		    e->complexity, e->frame_ms);
+	} else if (e->codec == CODEC_MP3) {
+		if (e->managed)
+			fprintf(fp, "CBR %d kbit/s\n", e->bitrate_kbps);
+		else
+			fprintf(fp, "VBR -V %g\n", e->quality);
 	} else if (e->managed) {
 		fprintf(fp, "managed %d kbit/s", e->bitrate_kbps);
 		if (e->min_bitrate_kbps != 0)

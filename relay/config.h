@@ -119,6 +119,7 @@ struct input_config {
 enum codec {
 	CODEC_VORBIS = 0,
 	CODEC_OPUS,
+	CODEC_MP3,
 };
 
 /* opus application = audio | voip (libopus's APPLICATION_AUDIO/VOIP). */
@@ -131,9 +132,10 @@ struct encoding_config {
 	char *name;
 	int line; /* where the section started, for messages */
 	enum codec codec;
-	int rate_hz; /* opus: always 48000 */
+	int rate_hz; /* opus: always 48000; mp3: 44100 or 48000 */
 	int channels;
-	double quality;	  /* -1..10, oggenc's scale; used when !managed */
+	double quality;	  /* -1..10, oggenc's scale; used when !managed;
+			   * mp3: LAME's VBR scale 0 (best) .. 9 */
 	bool managed;	  /* bitrate set: managed (ABR) mode */
 	int bitrate_kbps; /* nominal; 0 = unset */
 	int min_bitrate_kbps;
@@ -315,7 +317,7 @@ const char *config_key_section(size_t i); /* "output" for [output NAME] */
 const char *config_key_name(size_t i);
 
 const char *input_type_name(enum input_type t);
-const char *codec_name(enum codec c); /* "vorbis", "opus" */
+const char *codec_name(enum codec c); /* "vorbis", "opus", "mp3" */
 const char *fallback_source_name(enum fallback_source s);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One encoder per [encoding] section: Vorbis (libvorbisenc) or Opus
- * (libopus, codec = opus). Programme PCM
+ * One encoder per [encoding] section: Vorbis (libvorbisenc), Opus
+ * (libopus, codec = opus) or MP3 (LAME, codec = mp3). Programme PCM
  * (float, interleaved) comes in through encoder_write(); it is mixed to the
  * encoding's channel count and resampled to its rate (convert.h) when they
  * differ, handed to libvorbis, and every finished packet goes out as a
@@ -28,6 +28,14 @@
  * (end trimming, RFC 7845 section 4.4), so a decoder outputs exactly the
  * samples sent.
  *
+ * MP3: LAME takes the converted audio (it never resamples: in and out
+ * rates are the encoding's) and returns bytes that need not end on a frame
+ * boundary; each call's bytes become one packet of a header-less set
+ * (stream_headers.raw) whose granulepos counts the samples submitted.
+ * Outputs send them as they are. Titles never reach the bytes (MP3 has
+ * no in-stream comments here): encoder_set_tags() only renames the set,
+ * and the output tells Icecast (metadata = admin).
+ *
  * Every buffer is allocated in encoder_new(); encoder_write() works through
  * its input in chunks of at most ENCODER_CHUNK_FRAMES frames so any nframes
  * fits them. The only steady-state allocations are the packets themselves
@@ -37,12 +45,14 @@
  * Runs on: the engine thread.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <lame/lame.h>
 #include <opus.h>
 #include <vorbis/codec.h>
 #include <vorbis/vorbisenc.h>
@@ -111,6 +121,14 @@ struct encoder {
 	int opus_fill;		 /* frames in opus_frame */
 	int64_t opus_granule;	 /* samples of every packet made so far */
 	unsigned char *opus_out; /* ENCODER_OPUS_MAX_PACKET */
+	/* MP3 (codec = mp3) instead of vi/vd/vb. */
+	lame_global_flags *lame;
+	float *mp3_left; /* ENCODER_CHUNK_FRAMES * 4 (after resampling) */
+	float *mp3_right;
+	size_t mp3_cap_frames;
+	unsigned char *mp3_out; /* mp3_out_bytes */
+	size_t mp3_out_bytes;
+	int64_t mp3_packets;
 	/* What this encoding is fed after conversion, metered like the
 	 * programme (operator page): a broken mix or resampler shows. */
 	struct level_meter meter;
@@ -253,6 +271,93 @@ opus_setup(struct encoder *enc, const struct encoding_config *cfg, char *err,
 	return 0;
 }
 
+/* LAME prints its own notes to stderr; relay reports errors itself. */
+static void
+lame_quiet(const char *fmt, va_list ap)
+{
+	(void)fmt;
+	(void)ap;
+}
+
+/* The MP3 header set: no packets, just the title for status and outputs.
+ * Owned or NULL on OOM. */
+static struct stream_headers *
+build_mp3_headers(struct encoder *enc, const char *title, const char *artist)
+{
+	const unsigned char *pkt[3] = {NULL, NULL, NULL};
+	const size_t bytes[3] = {0, 0, 0};
+	struct stream_headers *h;
+
+	h = headers_new(enc->rate_hz, enc->channels, title, artist, pkt, bytes);
+	if (h != NULL) {
+		h->encoder_id = enc->id;
+		h->raw = true;
+	}
+	return h;
+}
+
+/* Sets up LAME for cfg (enc->rate_hz, enc->channels; config.c checked
+ * them). 0 or -EINVAL / -ENOMEM with err. */
+static int
+mp3_setup(struct encoder *enc, const struct encoding_config *cfg, char *err,
+    size_t errlen)
+{
+	char msg[CONFIG_ERR_LEN];
+	lame_global_flags *l;
+	int rc = 0;
+
+	enc->lame = l = lame_init();
+	if (l == NULL) {
+		set_err(err, errlen, enc->name, "out of memory (lame_init)");
+		return -ENOMEM;
+	}
+	(void)lame_set_errorf(l, lame_quiet);
+	(void)lame_set_debugf(l, lame_quiet);
+	(void)lame_set_msgf(l, lame_quiet);
+	rc |= lame_set_in_samplerate(l, enc->rate_hz);
+	rc |= lame_set_out_samplerate(l, enc->rate_hz);
+	rc |= lame_set_num_channels(l, enc->channels);
+	rc |= lame_set_mode(l, enc->channels == 1 ? MONO : JOINT_STEREO);
+	/* A stream has no end to seek from: no Xing/LAME tag frame. */
+	rc |= lame_set_bWriteVbrTag(l, 0);
+	if (cfg->managed) {
+		rc |= lame_set_VBR(l, vbr_off);
+		rc |= lame_set_brate(l, cfg->bitrate_kbps);
+	} else {
+		rc |= lame_set_VBR(l, vbr_default);
+		rc |= lame_set_VBR_quality(l, (float)cfg->quality);
+	}
+	if (rc != 0 || lame_init_params(l) < 0) {
+		if (cfg->managed)
+			snprintf(msg, sizeof(msg),
+			    "LAME cannot encode %d Hz, %d ch at CBR %d kbit/s",
+			    enc->rate_hz, enc->channels, cfg->bitrate_kbps);
+		else
+			snprintf(msg, sizeof(msg),
+			    "LAME cannot encode %d Hz, %d ch at VBR -V %g",
+			    enc->rate_hz, enc->channels, cfg->quality);
+		set_err(err, errlen, enc->name, msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Sizes the MP3 buffers for up to cap_frames frames a call. 0 or
+ * -ENOMEM. */
+static int
+mp3_alloc(struct encoder *enc, size_t cap_frames)
+{
+	enc->mp3_cap_frames = cap_frames;
+	enc->mp3_left = calloc(cap_frames, sizeof(float));
+	enc->mp3_right = calloc(cap_frames, sizeof(float));
+	enc->mp3_out_bytes = cap_frames * 5 / 4 + 7200;
+	enc->mp3_out = malloc(enc->mp3_out_bytes);
+	if (enc->mp3_left == NULL || enc->mp3_right == NULL ||
+	    enc->mp3_out == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Describes the bitrate setting for error messages. Returns buf. */
 static char *
 describe_mode(const struct encoding_config *cfg, char *buf, size_t len)
@@ -361,6 +466,11 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 			enc->channels = 2;
 		if (opus_setup(enc, cfg, err, errlen) < 0)
 			goto fail;
+	} else if (cfg->codec == CODEC_MP3) {
+		if (enc->channels > 2)
+			enc->channels = 2;
+		if (mp3_setup(enc, cfg, err, errlen) < 0)
+			goto fail;
 	} else if (enc->rate_hz < ENCODER_MIN_RATE_HZ ||
 		   enc->rate_hz > ENCODER_MAX_RATE_HZ ||
 		   enc->channels > ENCODER_MAX_CHANNELS) {
@@ -373,7 +483,8 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 		set_err(err, errlen, name, msg);
 		goto fail;
 	}
-	if (cfg->codec != CODEC_OPUS && vorbis_setup(enc, cfg, err, errlen) < 0)
+	if (cfg->codec == CODEC_VORBIS &&
+	    vorbis_setup(enc, cfg, err, errlen) < 0)
 		goto fail;
 
 	/*
@@ -413,6 +524,21 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 			goto oom;
 	}
 
+	if (cfg->codec == CODEC_MP3) {
+		/* LAME's input: the converted chunk (up to mix_cap_frames,
+		 * which covers the resampler's output). */
+		if (mp3_alloc(enc, enc->mix_cap_frames) < 0)
+			goto oom;
+		util_sanitize_text(clean_title, sizeof(clean_title),
+		    title != NULL ? title : "");
+		util_sanitize_text(clean_artist, sizeof(clean_artist),
+		    artist != NULL ? artist : "");
+		enc->headers =
+		    build_mp3_headers(enc, clean_title, clean_artist);
+		if (enc->headers == NULL)
+			goto oom;
+		return enc;
+	}
 	if (cfg->codec == CODEC_OPUS) {
 		util_sanitize_text(clean_title, sizeof(clean_title),
 		    title != NULL ? title : "");
@@ -466,6 +592,11 @@ encoder_free(struct encoder *enc)
 		opus_encoder_destroy(enc->opus);
 	free(enc->opus_frame);
 	free(enc->opus_out);
+	if (enc->lame != NULL)
+		(void)lame_close(enc->lame);
+	free(enc->mp3_left);
+	free(enc->mp3_right);
+	free(enc->mp3_out);
 	if (enc->vb_ready)
 		vorbis_block_clear(&enc->vb);
 	if (enc->vd_ready)
@@ -632,6 +763,44 @@ opus_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
 	return first_err;
 }
 
+/* Passes n bytes of LAME output on as one packet (nothing for n = 0). */
+static int
+mp3_emit(struct encoder *enc, int n, bool eos, encoder_packet_cb *cb, void *arg)
+{
+	struct packet *p;
+
+	if (n < 0)
+		return -EIO;
+	if (n == 0 && !eos)
+		return 0;
+	p = packet_new(enc->headers, enc->mp3_out, (size_t)n, enc->samples,
+	    enc->mp3_packets++, eos);
+	if (p == NULL)
+		return -ENOMEM;
+	cb(p, arg);
+	packet_unref(p);
+	return 0;
+}
+
+/* Encodes frames (interleaved, enc->channels; at most mp3_cap_frames). */
+static int
+mp3_submit(struct encoder *enc, const float *frames, size_t nframes,
+    encoder_packet_cb *cb, void *arg)
+{
+	size_t i, ch = (size_t)enc->channels;
+	int n;
+
+	for (i = 0; i < nframes; i++) {
+		enc->mp3_left[i] = frames[i * ch];
+		enc->mp3_right[i] = frames[i * ch + ch - 1];
+	}
+	enc->samples += (int64_t)nframes;
+	n = lame_encode_buffer_ieee_float(enc->lame, enc->mp3_left,
+	    enc->mp3_right, (int)nframes, enc->mp3_out,
+	    (int)enc->mp3_out_bytes);
+	return mp3_emit(enc, n, false, cb, arg);
+}
+
 int
 encoder_write(struct encoder *enc, const float *frames, size_t nframes,
     encoder_packet_cb *cb, void *arg)
@@ -668,6 +837,12 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 		if (out_n == 0)
 			continue;
 		(void)level_feed(&enc->meter, src, out_n);
+		if (enc->lame != NULL) {
+			rc = mp3_submit(enc, src, out_n, cb, arg);
+			if (rc < 0 && first_err == 0)
+				first_err = rc;
+			continue;
+		}
 		if (enc->opus != NULL) {
 			rc = opus_submit(enc, src, out_n, cb, arg);
 			if (rc < 0 && first_err == 0)
@@ -698,7 +873,9 @@ encoder_set_tags(struct encoder *enc, const char *title, const char *artist)
 	if (strcmp(clean_title, old->title) == 0 &&
 	    strcmp(clean_artist, old->artist) == 0)
 		return 0;
-	if (enc->opus != NULL)
+	if (enc->lame != NULL)
+		h = build_mp3_headers(enc, clean_title, clean_artist);
+	else if (enc->opus != NULL)
 		h = build_opus_headers(enc, old->packet[0], old->bytes[0],
 		    clean_title, clean_artist);
 	else
@@ -724,6 +901,11 @@ encoder_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
 	enc->finished = true;
 	if (enc->opus != NULL)
 		return opus_finish(enc, cb, arg);
+	if (enc->lame != NULL)
+		return mp3_emit(enc,
+		    lame_encode_flush(
+			enc->lame, enc->mp3_out, (int)enc->mp3_out_bytes),
+		    true, cb, arg);
 	/*
 	 * The resampler keeps a few frames of filter history that are not
 	 * flushed (convert.h has no flush call); at a stream's end that is

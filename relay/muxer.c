@@ -485,6 +485,11 @@ muxer_packet(
 		return -EINVAL;
 	if (p->headers->opus)
 		return opus_packet(m, p, gap, cb, arg);
+	if (p->headers->raw) {
+		/* MP3: the frames are the stream, nothing to page. */
+		drop_stream(m);
+		return cb(p->data, p->bytes, arg);
+	}
 	if (gap && m->active) {
 		/*
 		 * Packets were lost: this stream cannot go on. What libogg

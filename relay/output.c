@@ -364,8 +364,10 @@ handle_title(struct output *o, struct packet *p)
 	/* The first chain of a connection goes out with its comment header,
 	 * which carries this title, and Icecast shows it from there. Asking
 	 * as well would race Icecast's parsing of those headers: until it
-	 * has them it answers "Mountpoint will not accept URL updates". */
-	if (first)
+	 * has them it answers "Mountpoint will not accept URL updates".
+	 * MP3 has no comment header: the first title is asked for too
+	 * (Icecast takes it as soon as the source is connected). */
+	if (first && (!h->raw || h->title[0] == '\0'))
 		return;
 	err[0] = '\0';
 	rc = o->ops->set_title(

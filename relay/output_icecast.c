@@ -114,6 +114,7 @@ struct output_backend {
 	int rate_hz;
 	int channels;
 	bool managed;
+	bool mp3; /* codec = mp3: SHOUT_FORMAT_MP3, audio/mpeg */
 	double quality;
 	int bitrate_kbps;
 	/* Reachability probe (see icecast_probe). */
@@ -574,8 +575,10 @@ configure(struct output_backend *b, char *err, size_t errlen)
 	SET(shout_set_protocol(b->shout, SHOUT_PROTOCOL_HTTP), "protocol");
 	/* USAGE_AUDIO makes listeners get audio/ogg, not application/ogg
 	 * (FIELD-NOTES 1.1). */
-	SET(shout_set_content_format(
-		b->shout, SHOUT_FORMAT_OGG, SHOUT_USAGE_AUDIO, NULL),
+	/* MP3: bare frames, listeners get audio/mpeg. */
+	SET(shout_set_content_format(b->shout,
+		b->mp3 ? SHOUT_FORMAT_MP3 : SHOUT_FORMAT_OGG, SHOUT_USAGE_AUDIO,
+		NULL),
 	    "content format");
 	if ((rc = set_meta(b, SHOUT_META_NAME, b->station_name, err, errlen)) <
 		0 ||
@@ -665,6 +668,7 @@ icecast_create(const struct config *cfg, const struct output_config *o,
 	b->channels = e->channels;
 	/* Opus is always bitrate-driven: Icecast shows its bitrate. */
 	b->managed = e->managed || e->codec == CODEC_OPUS;
+	b->mp3 = e->codec == CODEC_MP3;
 	b->quality = e->quality;
 	b->bitrate_kbps = e->bitrate_kbps;
 	if (copy_text(&b->host, o->host) < 0 ||

@@ -39,6 +39,10 @@ struct stream_headers {
 	 * rate, and preskip the encoder's lookahead written in OpusHead. */
 	bool opus;
 	int preskip;
+	/* MP3: no headers (all three empty); packets are raw MP3 bytes
+	 * that outputs send as they are, without Ogg paging. granulepos
+	 * counts samples at rate_hz. */
+	bool raw;
 	unsigned char *packet[3]; /* ident, comment, setup */
 	size_t bytes[3];
 };

@@ -6,7 +6,9 @@
  * The player gets two streams: the first Icecast output, and the lowest
  * bitrate one when it is lower (for listeners on a slow link), each with
  * its MIME type and codec so the page can skip one the browser cannot
- * play (Ogg Opus or Vorbis). With edge servers ([status] listen_urls) the
+ * play (Ogg Opus or Vorbis). An MP3 output is never one of them (the page
+ * plays Ogg); the first is linked beside M3U/XSPF for other players. With
+ * edge servers ([status] listen_urls) the
  * main stream is an edge: the page names the first, app.js picks one at
  * random per visitor and moves to the next after a failure, and every
  * edge is linked.
@@ -179,6 +181,21 @@ encoding_kbps(const struct stats_snapshot *s, const char *name)
 	return kbps;
 }
 
+/* The codec name ("vorbis", "opus", "mp3") of an output's encoding. */
+static const char *
+output_codec(const struct stats_snapshot *s, size_t out_i)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		if (strcmp(s->encodings[i].name, s->outputs[out_i].encoding) ==
+			0 &&
+		    s->encodings[i].codec[0] != '\0')
+			return s->encodings[i].codec;
+	}
+	return "vorbis";
+}
+
 /* The MIME type a browser's canPlayType() answers for the codec of an
  * output's encoding: audio/ogg; codecs="opus" or "vorbis". */
 static void
@@ -200,10 +217,12 @@ output_type(const struct stats_snapshot *s, int out_i, char *buf, size_t len)
 }
 
 /* The player's streams: the first Icecast output, and the one with the
- * lowest bitrate when it is lower. -1 when there is none. */
+ * lowest bitrate when it is lower. -1 when there is none. MP3 outputs
+ * are not for the in-page player (the page plays Ogg): *mp3_out is the
+ * first of them, linked "for other players". */
 static void
 pick_streams(const struct stats_snapshot *s, int *main_out, int *low_out,
-    double *low_kbps)
+    double *low_kbps, int *mp3_out)
 {
 	double main_kbps = 0, best = 0, k;
 	size_t i;
@@ -211,9 +230,15 @@ pick_streams(const struct stats_snapshot *s, int *main_out, int *low_out,
 	*main_out = -1;
 	*low_out = -1;
 	*low_kbps = 0;
+	*mp3_out = -1;
 	for (i = 0; i < s->n_outputs && i < CONFIG_MAX_OUTPUTS; i++) {
 		if (strcmp(s->outputs[i].type, "icecast") != 0)
 			continue;
+		if (strcmp(output_codec(s, i), "mp3") == 0) {
+			if (*mp3_out < 0)
+				*mp3_out = (int)i;
+			continue;
+		}
 		k = encoding_kbps(s, s->outputs[i].encoding);
 		if (*main_out < 0) {
 			*main_out = (int)i;
@@ -334,11 +359,32 @@ struct page_ctx {
 	const struct stats_snapshot *s;
 	const struct status_settings *set;
 	bool on_air;
-	int main_i, low_i;
+	int main_i, low_i, mp3_i;
 	double low_kbps;
 	char main_url[600];
 	char low_url[600];
+	char mp3_url[600];
 };
+
+/* "MP3 · 128 kbit/s" (CBR), or "MP3" (VBR: no fixed rate to name). */
+static const char *
+mp3_label(const struct page_ctx *pc, char *buf, size_t len)
+{
+	const struct stats_snapshot *s = pc->s;
+	size_t i;
+
+	util_strlcpy(buf, "MP3", len);
+	if (pc->mp3_i < 0)
+		return buf;
+	for (i = 0; i < s->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		if (strcmp(s->encodings[i].name,
+			s->outputs[pc->mp3_i].encoding) == 0 &&
+		    s->encodings[i].bitrate_kbps > 0)
+			snprintf(buf, len, "MP3 · %d kbit/s",
+			    s->encodings[i].bitrate_kbps);
+	}
+	return buf;
+}
 
 static bool
 http_url(const char *u)
@@ -518,6 +564,12 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 		v = buf;
 	} else if (KEY("low_url"))
 		v = pc->low_url;
+	else if (KEY("mp3_url"))
+		v = pc->mp3_url;
+	else if (KEY("mp3_hidden"))
+		v = pc->mp3_i >= 0 ? "" : "hidden";
+	else if (KEY("mp3_label"))
+		v = mp3_label(pc, buf, sizeof(buf));
 	else if (KEY("low_label")) {
 		snprintf(buf, sizeof(buf), "%.0f kbit/s", pc->low_kbps);
 		v = buf;
@@ -629,7 +681,7 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 
 	pc.on_air =
 	    status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
-	pick_streams(s, &pc.main_i, &pc.low_i, &pc.low_kbps);
+	pick_streams(s, &pc.main_i, &pc.low_i, &pc.low_kbps, &pc.mp3_i);
 	if (pc.main_i >= 0 && s->n_edges > 0)
 		util_strlcpy(pc.main_url, s->edges[0].url, sizeof(pc.main_url));
 	else if (pc.main_i >= 0)
@@ -638,6 +690,9 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 	if (pc.low_i >= 0)
 		status_rules_output_url(
 		    s, (size_t)pc.low_i, set, pc.low_url, sizeof(pc.low_url));
+	if (pc.mp3_i >= 0)
+		status_rules_output_url(
+		    s, (size_t)pc.mp3_i, set, pc.mp3_url, sizeof(pc.mp3_url));
 	while ((open = strstr(p, "{{")) != NULL) {
 		close = strstr(open + 2, "}}");
 		if (close == NULL)
