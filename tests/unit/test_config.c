@@ -217,7 +217,36 @@ struct bad_case {
 	const char *want;
 };
 
+#define MP3_ENC "[input]\ntype = tone\n[encoding e]\ncodec = mp3\n"
+
 static const struct bad_case bad_cases[] = {
+	/* codec = mp3: rates, channels, bitrates LAME takes; one mode. */
+	{ MP3_ENC "rate = 22050\n" GOOD_OUTPUT,
+	    "bad.conf:5: [encoding e] rate: 22050: mp3 encodes at 44100 or "
+	    "48000 Hz" },
+	{ MP3_ENC "channels = 3\n" GOOD_OUTPUT,
+	    "bad.conf:5: [encoding e] channels: 3: mp3 takes 1 or 2" },
+	{ MP3_ENC "bitrate = 100\n" GOOD_OUTPUT,
+	    "bad.conf:5: [encoding e] bitrate: 100 is not an MP3 bitrate" },
+	{ MP3_ENC "bitrate = 128\nquality = 2\n" GOOD_OUTPUT,
+	    "bad.conf:6: [encoding e] quality: give either quality (VBR) or "
+	    "bitrate (CBR), not both" },
+	{ MP3_ENC "quality = 9.5\n" GOOD_OUTPUT,
+	    "bad.conf:5: [encoding e] quality: 9.5 is out of range (mp3" },
+	{ MP3_ENC "bitrate = 128\nmin_bitrate = 64\n" GOOD_OUTPUT,
+	    "bad.conf:6: [encoding e] min_bitrate: only for codec = vorbis "
+	    "(mp3 takes bitrate or quality)" },
+	{ MP3_ENC "frame_ms = 20\n" GOOD_OUTPUT,
+	    "bad.conf:5: [encoding e] frame_ms: only for codec = opus" },
+	/* An output of it: bare MP3 frames, no Ogg chain, no file. */
+	{ MP3_ENC GOOD_OUTPUT "metadata = chain\n",
+	    "bad.conf:10: [output main] metadata: chain needs Ogg; an mp3 "
+	    "output takes admin (the default for mp3) or none" },
+	{ MP3_ENC "[output main]\ntype = file\npath = x.mp3\n",
+	    "bad.conf:6: [output main] type: file is not supported for an mp3 "
+	    "encoding" },
+	{ MP3_ENC GOOD_OUTPUT "listenback = yes\n",
+	    "bad.conf:10: [output main] listenback: not for an mp3 output" },
 	{ "[input]\ntype = tone\n[bogus]\nx = 1\n" GOOD_OUTPUT,
 	    "bad.conf:3: [bogus]: unknown section" },
 	{ "[input]\ntype = tone\n[ouptut x]\nmount = /x\n",
@@ -448,6 +477,34 @@ test_tls_inheritance(void **state)
 	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
 		     "tls = yes\nca_file = missing.pem\n",
 	    "[output main] ca_file: cannot open");
+}
+
+/* codec = mp3 defaults: CBR 64 kbit/s a channel, admin titles. */
+static void
+test_mp3(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok(MP3_ENC GOOD_OUTPUT);
+	assert_int_equal(cfg->encodings[0].codec, CODEC_MP3);
+	assert_true(cfg->encodings[0].managed);
+	assert_int_equal(cfg->encodings[0].bitrate_kbps, 128);
+	assert_int_equal(cfg->encodings[0].rate_hz, 44100);
+	assert_int_equal(cfg->outputs[0].metadata, METADATA_ADMIN);
+	assert_string_equal(codec_name(CODEC_MP3), "mp3");
+	config_free(cfg);
+	cfg = load_ok(MP3_ENC "channels = 1\nrate = 48000\n" GOOD_OUTPUT
+		      "metadata = none\n");
+	assert_int_equal(cfg->encodings[0].bitrate_kbps, 64);
+	assert_int_equal(cfg->encodings[0].rate_hz, 48000);
+	assert_int_equal(cfg->outputs[0].metadata, METADATA_NONE);
+	config_free(cfg);
+	cfg = load_ok(MP3_ENC "quality = 2\n" GOOD_OUTPUT);
+	assert_false(cfg->encodings[0].managed);
+	assert_int_equal(cfg->encodings[0].bitrate_kbps, 0);
+	assert_true(cfg->encodings[0].quality == 2.0);
+	config_free(cfg);
 }
 
 static void
@@ -714,6 +771,7 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_poll_icecast),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_mp3),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_secret_not_in_errors_or_summary),
 	    cmocka_unit_test(test_exposed_secret),
