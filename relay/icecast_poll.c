@@ -181,10 +181,16 @@ source_read(const cJSON *src, struct icecast_mount_status *out)
 	 * plain samplerate/channels/quality) only echo the ice-audio-info
 	 * header the source sent when it connected, which libshout sends
 	 * for us: a headerless source still has them (measured), so they
-	 * prove nothing. */
-	out->has_audio =
-	    has_value(src, "subtype") || has_value(src, "audio_samplerate") ||
-	    has_value(src, "audio_channels") || has_value(src, "audio_bitrate");
+	 * prove nothing. An MP3 source has neither (Icecast 2.4.4 parses
+	 * no MP3 headers) and needs no headers to play: audio/mpeg is
+	 * audio. */
+	v = cJSON_GetObjectItemCaseSensitive(src, "server_type");
+	out->has_audio = has_value(src, "subtype") ||
+			 has_value(src, "audio_samplerate") ||
+			 has_value(src, "audio_channels") ||
+			 has_value(src, "audio_bitrate") ||
+			 (cJSON_IsString(v) && v->valuestring != NULL &&
+			     strcmp(v->valuestring, "audio/mpeg") == 0);
 	v = cJSON_GetObjectItemCaseSensitive(src, "listeners");
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0.0 && v->valuedouble < 9e15)
 		out->listeners = (int64_t)v->valuedouble;
@@ -923,6 +929,20 @@ check_cors(struct icecast_poll *p, const struct poll_server *s,
 	stats_output_set_cors(so->id, allow);
 }
 
+/* Whether so sends an MP3 encoding: the Listen Live page never plays it
+ * (only links it), so its CORS headers do not matter. */
+static bool
+mp3_output(const struct stats_snapshot *snap, const struct stats_output *so)
+{
+	size_t i;
+
+	for (i = 0; i < snap->n_encodings && i < CONFIG_MAX_ENCODINGS; i++) {
+		if (strcmp(snap->encodings[i].name, so->encoding) == 0)
+			return strcmp(snap->encodings[i].codec, "mp3") == 0;
+	}
+	return false;
+}
+
 /* Fetches one server's status and reports each of its outputs. */
 static void
 poll_server(
@@ -982,7 +1002,8 @@ poll_server(
 			    s->key, so->mount);
 		stats_output_set_server(so->id, true, listed, st.listeners,
 		    listed ? st.title : NULL);
-		if (listed && !atomic_load(&p->cancel))
+		if (listed && !atomic_load(&p->cancel) &&
+		    !mp3_output(&p->snap, so))
 			check_cors(
 			    p, s, so, pk.found ? pk.value : NULL, timeout_ns);
 	}

@@ -43,9 +43,10 @@ struct icecast_mount_status {
 	bool present;	   /* a source whose listenurl path is our mount */
 	bool has_audio;	   /* present and carrying audio: Icecast parsed its
 			      Vorbis headers (subtype or audio_samplerate/
-			      _channels/_bitrate). A headerless source plays
-			      nothing and has only audio_info, which merely
-			      echoes the ice-audio-info connect header. */
+			      _channels/_bitrate), or it is MP3 (server_type
+			      audio/mpeg: no headers). A headerless Ogg source
+			      plays nothing and has only audio_info, which
+			      merely echoes the ice-audio-info header. */
 	int64_t listeners; /* -1 when not present or not a number */
 	char title[ICECAST_POLL_TEXT]; /* "" when none; control characters
 					  dropped, valid UTF-8 */

@@ -178,6 +178,12 @@ test_headerless_source(void **state)
 	const char *parsed_only = ICESTATS_HEAD
 	    ",\"source\":{\"listeners\":1,\"listenurl\":"
 	    "\"http://h:1/live.ogg\",\"audio_samplerate\":44100}}}";
+	/* An MP3 source (Icecast 2.4.4, measured): no subtype, no audio_*;
+	 * it has no headers to wait for, so audio/mpeg is audio. */
+	const char *mp3 = ICESTATS_HEAD
+	    ",\"source\":{\"audio_info\":\"samplerate=44100;channels=2;"
+	    "bitrate=96\",\"bitrate\":96,\"listeners\":0,\"listenurl\":"
+	    "\"http://h:1/live.mp3\",\"server_type\":\"audio/mpeg\"}}}";
 
 	(void)state;
 	assert_int_equal(parse(doc, "/live.ogg", &st), 0);
@@ -196,6 +202,10 @@ test_headerless_source(void **state)
 	assert_false(st.has_audio);
 
 	assert_int_equal(parse(parsed_only, "/live.ogg", &st), 0);
+	assert_true(st.present);
+	assert_true(st.has_audio);
+
+	assert_int_equal(parse(mp3, "/live.mp3", &st), 0);
 	assert_true(st.present);
 	assert_true(st.has_audio);
 }
