@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One Vorbis encoder per [encoding] section (libvorbisenc). It takes the
+ * One encoder per [encoding] section: Vorbis (libvorbisenc), Opus (libopus)
+ * or MP3 (LAME; packets are bare MP3 bytes, see packet.h). It takes the
  * programme's float PCM (programme rate and channels), converts it to the
  * encoding's rate (libsamplerate SINC) and channel count, encodes, and hands
  * each finished packet to a callback. It never pages: paging is per output

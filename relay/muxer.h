@@ -13,6 +13,8 @@
  *   of the old one, whose decode only primes the overlap, so the audio
  *   carries on without a dropped block. After a gap or a reset the old
  *   stream is abandoned without EOS.
+ * - MP3 packets (stream_headers.raw) are not paged: their bytes go to the
+ *   callback as they are, and no stream is opened.
  *
  * Threads: one muxer per output thread. Runs on: that output's thread.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Encoded Vorbis or Opus packets, shared read-only between the engine thread
- * that makes them and the output threads that mux and send them.
+ * Encoded Vorbis, Opus or MP3 packets, shared read-only between the engine
+ * thread that makes them and the output threads that mux and send them.
  *
  * A struct packet is immutable once published and refcounted: every output
  * queue that accepts it holds one reference. Each packet points at the

@@ -72,7 +72,7 @@ title_is() { [[ $(ice_field "$port" /speaker.mp3 title) == "$1" ]]; }
 # 44.1 kHz stereo; ffmpeg decodes at least MIN_SECONDS of the tone.
 check_mp3()
 {
-	local probe rate secs freq peak
+	local probe codec srate ch rate secs freq peak
 	probe=$(ffprobe -v error -select_streams a:0 -show_entries \
 	    stream=codec_name,sample_rate,channels,bit_rate -of csv=p=0 "$1") ||
 	    fail "ffprobe cannot read $1"
