@@ -3,8 +3,8 @@
  * Unit tests for encoder.c (with packet.c and muxer.c underneath): encoder
  * headers and granule positions, decoding the muxed bytes with
  * libvorbisfile, metadata chains that lose no block, the resampling path,
- * 7.1 in Vorbis channel order, managed mode, and configurations
- * libvorbisenc refuses.
+ * 7.1 in Vorbis channel order, managed mode, configurations
+ * libvorbisenc refuses, and MP3 (LAME) frames passed through the muxer.
  *
  * Threads: single-threaded.
  */
@@ -772,6 +772,108 @@ test_impossible_settings(void **state)
 	assert_non_null(strstr(err, "[encoding mobile]: "));
 }
 
+/* Walks MPEG-1 Layer III frame headers from the start of buf; every byte
+ * must belong to a frame. Returns the frame count; *rate_i, *mode and
+ * *kbps_i are those of the first frame, *cbr whether every frame had its
+ * bitrate. */
+static int
+walk_mp3(const unsigned char *buf, size_t len, int *rate_i, int *mode,
+    int *kbps_i, bool *cbr)
+{
+	static const int kbps[] = { 0, 32, 40, 48, 56, 64, 80, 96, 112, 128,
+		160, 192, 224, 256, 320, 0 };
+	static const int rates[] = { 44100, 48000, 32000, 0 };
+	size_t pos = 0, size;
+	int n = 0, bi, ri;
+
+	*cbr = true;
+	while (pos + 4 <= len) {
+		/* sync, MPEG-1 (11), Layer III (01) */
+		assert_int_equal(buf[pos], 0xFF);
+		assert_int_equal(buf[pos + 1] & 0xFE, 0xFA);
+		bi = buf[pos + 2] >> 4;
+		ri = (buf[pos + 2] >> 2) & 3;
+		assert_true(bi > 0 && bi < 15 && ri < 3);
+		if (n == 0) {
+			*rate_i = ri;
+			*mode = buf[pos + 3] >> 6;
+			*kbps_i = bi;
+		} else if (bi != *kbps_i) {
+			*cbr = false;
+		}
+		size = (size_t)(144 * kbps[bi] * 1000 / rates[ri]) +
+		    (size_t)((buf[pos + 2] >> 1) & 1);
+		pos += size;
+		n++;
+	}
+	assert_int_equal(pos, len);
+	return n;
+}
+
+/* codec = mp3: a 44.1 kHz stereo programme to 48 kHz mono CBR 64 (mixed
+ * and resampled), bare frames through the muxer, the end flushed with
+ * eos; then VBR at 44.1 kHz stereo. */
+static void
+test_mp3(void **state)
+{
+	struct encoding_config cfg;
+	char name[] = "speaker", err[CONFIG_ERR_LEN];
+	struct encoder *enc;
+	struct collect c;
+	float *pcm;
+	int frames, rate_i, mode, kbps_i;
+	bool cbr;
+
+	(void)state;
+	init_cfg(&cfg, name, 48000, 1, 0.0);
+	cfg.codec = CODEC_MP3;
+	cfg.managed = true;
+	cfg.bitrate_kbps = 64;
+	enc = encoder_new(&cfg, 44100, 2, "Top", NULL, err, sizeof(err));
+	assert_non_null(enc);
+	assert_true(encoder_headers(enc)->raw);
+	assert_int_equal(encoder_headers(enc)->bytes[0], 0);
+	collect_init(&c);
+	pcm = make_tone(44100, 2, 44100, 0, TONE_HZ);
+	write_uneven(enc, pcm, 2, 44100, &c);
+	/* A title change renames the set; no bytes change. */
+	assert_int_equal(encoder_set_tags(enc, "Next", NULL), 1);
+	assert_true(encoder_headers(enc)->raw);
+	assert_string_equal(encoder_headers(enc)->title, "Next");
+	assert_int_equal(encoder_finish(enc, collect_cb, &c), 0);
+	assert_int_equal(c.eos_count, 1);
+	assert_true(c.last_was_eos);
+	assert_int_equal(c.chains_seen, 2);
+	assert_int_equal(muxer_streams(c.mux), 0);
+	assert_int_equal(muxer_pages(c.mux), 0);
+	/* The resampler keeps a few ms of filter history (encoder.c). */
+	assert_in_range(encoder_samples(enc), 47800, 48000);
+	frames = walk_mp3(c.out.buf, c.out.len, &rate_i, &mode, &kbps_i, &cbr);
+	assert_int_equal(rate_i, 1); /* 48000 */
+	assert_int_equal(mode, 3);   /* mono */
+	assert_int_equal(kbps_i, 5); /* 64 kbit/s */
+	assert_true(cbr);
+	/* 1 s is 41.7 frames of 1152; LAME adds its delay and padding. */
+	assert_in_range(frames, 42, 46);
+	encoder_free(enc);
+	collect_free(&c);
+
+	init_cfg(&cfg, name, 44100, 2, 2.0);
+	cfg.codec = CODEC_MP3;
+	enc = encoder_new(&cfg, 44100, 2, NULL, NULL, err, sizeof(err));
+	assert_non_null(enc);
+	collect_init(&c);
+	write_uneven(enc, pcm, 2, 44100, &c);
+	assert_int_equal(encoder_finish(enc, collect_cb, &c), 0);
+	frames = walk_mp3(c.out.buf, c.out.len, &rate_i, &mode, &kbps_i, &cbr);
+	assert_int_equal(rate_i, 0); /* 44100 */
+	assert_int_not_equal(mode, 3);
+	assert_in_range(frames, 39, 43);
+	free(pcm);
+	encoder_free(enc);
+	collect_free(&c);
+}
+
 int
 main(void)
 {
@@ -784,6 +886,7 @@ main(void)
 		cmocka_unit_test(test_surround_channel_order),
 		cmocka_unit_test(test_managed_mode),
 		cmocka_unit_test(test_impossible_settings),
+		cmocka_unit_test(test_mp3),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
