@@ -134,6 +134,34 @@ check_permissions(const struct config *cfg)
 		    MOD, "the %s is readable by every user; chmod o-r it", buf);
 }
 
+/* Started as root with [station] user, relay read its files as root, but
+ * every reload reads them as that user: say now, not at the first SIGHUP,
+ * when a file it needs (a 0600 root password_file) is beyond its reach. */
+static void
+check_rereadable(const struct config *cfg)
+{
+	struct config *again = NULL;
+	struct schedule *s = NULL;
+	char err[CONFIG_ERR_LEN];
+	int rc;
+
+	err[0] = '\0';
+	rc = config_load(cfg->path, &again, err, sizeof(err));
+	if (rc == 0 && again->schedule.file != NULL) {
+		rc = schedule_load(again->schedule.file,
+		    again->schedule.timezone, &s, err, sizeof(err));
+		schedule_free(s);
+	}
+	config_free(again);
+	if (rc < 0)
+		log_warn(MOD,
+		    "as user %s relay cannot read its configuration again, "
+		    "so every reload will be rejected: %s; make the files "
+		    "readable by that user (chgrp GROUP FILE; chmod 0640 "
+		    "FILE)",
+		    cfg->station.user, err);
+}
+
 static int
 start_output(struct relay *r, const struct config *cfg, size_t i)
 {
@@ -652,7 +680,7 @@ main(int argc, char **argv)
 	};
 	struct relay r;
 	const char *path = NULL;
-	bool check = false;
+	bool check = false, was_root;
 	char err[CONFIG_ERR_LEN];
 	sigset_t mask;
 	int ch, rc;
@@ -784,6 +812,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
 	/* Root only until the port is bound: no thread exists yet. */
+	was_root = geteuid() == 0;
 	if (status_bind_early(r.cfg, err, sizeof(err)) < 0 ||
 	    privilege_drop(r.cfg->station.user, r.cfg->station.group, err,
 		sizeof(err)) < 0) {
@@ -793,6 +822,8 @@ main(int argc, char **argv)
 		config_free(r.cfg);
 		return 1;
 	}
+	if (was_root && r.cfg->station.user != NULL)
+		check_rereadable(r.cfg);
 	rc = run(&r);
 	programme_free(r.programme);
 	config_free(r.cfg);

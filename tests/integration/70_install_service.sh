@@ -60,13 +60,13 @@ done < <("$p/bin/relay" --dump-config | sed -n 's/^;\([a-z_]*\) =.*/\1/p' | sort
 ((missing == 0)) || fail "relay.conf(5) lacks $missing key(s)"
 
 # The installed binary checks the installed examples: the demo as it is,
-# the station example with its /etc/relay files made in $T.
+# the station example with its /etc/relay files and /srv/archive made in $T.
 RELAY_DEMO_PASSWORD=$(random_secret) "$p/bin/relay" --check \
     -c "$p/share/doc/relay/demo.conf.example" >"$T/check1.out" 2>&1 ||
     fail "--check on the installed demo example: $(tail -n 3 "$T/check1.out")"
-mkdir -p "$T/etc"
-sed "s#/etc/relay/#$T/etc/#g" "$p/share/doc/relay/relay.conf.example" \
-    >"$T/etc/relay.conf"
+mkdir -p "$T/etc" "$T/archive"
+sed "s#/etc/relay/#$T/etc/#g; s#/srv/archive/#$T/archive/#g" \
+    "$p/share/doc/relay/relay.conf.example" >"$T/etc/relay.conf"
 while read -r f; do
 	[[ -e $f ]] || { random_secret >"$f" && chmod 600 "$f"; }
 done < <(grep -o "$T/etc/[^ ]*" "$T/etc/relay.conf" | sort -u)
@@ -189,6 +189,18 @@ stop_relay TERM 5 || fail "relay did not stop"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
 grep -q " STOPPING=1$" "$T/notify.log" || fail "no STOPPING=1"
 ogginfo "$T/rec/rec.ogg" >/dev/null 2>&1 || fail "the recording is not valid Ogg"
+
+# A root-only token file: read at start as root, but a reload reads it as
+# nobody and would be rejected; relay says so at start, not at the SIGHUP.
+random_secret >"$T/token"
+chmod 600 "$T/token"
+sed -i "s|^listen = .*|&\ntoken_file = $T/token|" "$T/relay.conf"
+start_relay "$T/relay.conf"
+wait_for -t 5 -m "the warning about reloads" \
+    log_since "as user nobody relay cannot read its configuration again, so every reload will be rejected: .*token_file" ||
+    fail "no warning that reloads will fail: $(tail -n 3 "$RELAY_LOG")"
+stop_relay TERM 5 || fail "relay did not stop"
+sed -i '/^token_file = /d' "$T/relay.conf"
 
 # No such user: refused before anything starts.
 sed -i 's/^user = nobody/user = no-such-relay-user/' "$T/relay.conf"
