@@ -60,12 +60,12 @@ done < <("$p/bin/relay" --dump-config | sed -n 's/^;\([a-z_]*\) =.*/\1/p' | sort
 ((missing == 0)) || fail "relay.conf(5) lacks $missing key(s)"
 
 # The installed binary checks the installed examples: the demo as it is,
-# the station example with its /etc/relay files and /srv/archive made in $T.
+# the station example with its /etc/relay files and archive made in $T.
 RELAY_DEMO_PASSWORD=$(random_secret) "$p/bin/relay" --check \
     -c "$p/share/doc/relay/demo.conf.example" >"$T/check1.out" 2>&1 ||
     fail "--check on the installed demo example: $(tail -n 3 "$T/check1.out")"
 mkdir -p "$T/etc" "$T/archive"
-sed "s#/etc/relay/#$T/etc/#g; s#/srv/archive/#$T/archive/#g" \
+sed "s#/etc/relay/#$T/etc/#g; s#/var/lib/relay/archive/#$T/archive/#g" \
     "$p/share/doc/relay/relay.conf.example" >"$T/etc/relay.conf"
 while read -r f; do
 	[[ -e $f ]] || { random_secret >"$f" && chmod 600 "$f"; }
