@@ -80,7 +80,7 @@ usage(FILE *fp)
 	    "       relay schedule -c FILE [--hours N]\n"
 	    "                                list the next segments in local "
 	    "time\n"
-	    "       relay status [--url URL] [--json]\n"
+	    "       relay status [--url URL | -c FILE] [--json]\n"
 	    "                                the status of a running relay "
 	    "(exit 0 on air,\n"
 	    "                                1 off air, 2 unreachable)\n"
