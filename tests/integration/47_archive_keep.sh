@@ -3,7 +3,7 @@
 #
 # timeout: 40
 #
-# 47 archive keep and restarts: an archive with rotate = 1d and keep = 2d.
+# 47 archive keep and restarts: an archive with rotate = 1d and keep = 36h.
 # - A second start in the same period writes 0000-1.ogg beside 0000.ogg and
 #   leaves the first file untouched.
 # - keep removes only old files of this output: copies of a relay file
@@ -37,7 +37,7 @@ quality = 0
 type = file
 path = $dir/%Y/%m/%d/%H%M.ogg
 rotate = ${1:-1d}
-keep = 2d
+keep = 36h
 timezone = ${2:-UTC}
 
 [status]
@@ -116,7 +116,7 @@ for f in "$d1/0200.ogg" "$d1/notes.txt" "$d1/0300.ogg.bak" \
     "$T/other/linked.ogg" "$dir/2020/01/02/0000.ogg" "$first"; do
 	[[ -e $f ]] || fail "keep removed $f"
 done
-archive | jq -e '.archive.files_removed == 3 and .archive.keep_s == 172800
+archive | jq -e '.archive.files_removed == 3 and .archive.keep_s == 129600
     and .archive.errors == 0' >/dev/null ||
     fail "unexpected /api/status: $(archive)"
 curl -sf --max-time 3 "http://127.0.0.1:$sport/metrics" |
@@ -124,6 +124,9 @@ curl -sf --max-time 3 "http://127.0.0.1:$sport/metrics" |
     fail "relay_archive_files_removed_total is not 3"
 [[ $(log_count 'keep: removed') -eq 3 ]] ||
     fail "$(log_count 'keep: removed') 'keep: removed' lines (want 3)"
+# The age in the line is keep as written, not whole days rounded down.
+[[ $(log_count 'keep: removed .* \(older than 36h\)$') -eq 3 ]] ||
+    fail "keep lines: $(relay_lines | grep 'keep: removed' | head -n 1)"
 
 # A crash leaves a file that decoders play to its last page, and the next
 # start never touches it.
