@@ -58,7 +58,6 @@
 #include "cron.h"
 #include "log.h"
 #include "output.h"
-#include "schedule.h"
 #include "stats.h"
 
 /* Largest Ogg page: 27-byte header, 255 lacing values, 255 * 255 body. */
@@ -420,20 +419,6 @@ file_is_ours(const char *path)
 	       memmem(buf, (size_t)n, FILE_MARK, strlen(FILE_MARK)) != NULL;
 }
 
-/* keep as a log line shows it: "90d", else "36h", "5m" (never rounded
- * down to whole days: "0 d" for keep = 5m). */
-static char *
-keep_text(int64_t ns, char *buf, size_t len)
-{
-	const int64_t day = 86400 * NS_PER_SEC;
-
-	if (ns % day == 0)
-		snprintf(buf, len, "%lldd", (long long)(ns / day));
-	else
-		schedule_format_duration(ns, buf, len);
-	return buf;
-}
-
 /* One directory of the keep sweep; recurses into the pattern's own
  * directories only (archive_dir_matches()). */
 static void
@@ -479,7 +464,9 @@ sweep_dir(struct output_backend *b, const char *dir, bool relative,
 		if (unlink(path) == 0) {
 			stats_output_inc_removed(b->stats_id);
 			log_info(b->mod, "keep: removed %s (older than %s)",
-			    path, keep_text(b->keep_ns, age, sizeof(age)));
+			    path,
+			    archive_format_span(
+				b->keep_ns, "forever", age, sizeof(age)));
 		} else {
 			stats_output_inc_file_errors(b->stats_id);
 			log_warn(b->mod,

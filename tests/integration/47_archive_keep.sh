@@ -75,6 +75,8 @@ mkdir "$dir"
 out=$("$RELAY" --check -c "$T/relay.conf" 2>&1) ||
     fail "--check refused a good archive: $out"
 [[ -z $(ls -A "$dir") ]] || fail "--check created $(ls -A "$dir")"
+grep -q "output   archive .*, rotate 1d, keep 36h, time zone " <<<"$out" ||
+    fail "--check's summary lacks rotate and keep: $(grep 'output ' <<<"$out")"
 start_relay "$T/relay.conf"
 wait_for -t 10 -m "the first file" recording || fail "no file: $(archive)"
 first=$(archive | jq -r .archive.file)
