@@ -279,6 +279,15 @@ stop_all(struct relay *r)
 	r->ring = NULL;
 }
 
+/* Two optional texts (NULL: unset) are the same. */
+static bool
+same_text(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /* A rejected reload: logged, shown in /api/status, nothing changed. */
 static int
 reload_rejected(const char *why, char *msg, size_t msglen)
@@ -342,6 +351,10 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 		    next->status.listen_port != old->status.listen_port)))
 		log_warn(MOD, "[status] listen changes only with a restart; "
 			      "still serving the old address");
+	if (!same_text(next->station.user, old->station.user) ||
+	    !same_text(next->station.group, old->station.group))
+		log_warn(MOD, "[station] user and group change only with a "
+			      "restart; still running as before");
 	log_configure(next->log.level, next->log.target);
 	check_permissions(next);
 

@@ -181,10 +181,17 @@ sleep 2.5
 pings=$(grep -c " WATCHDOG=1$" "$T/notify.log")
 ((pings >= 4)) || fail "only $pings watchdog pings with WATCHDOG_USEC=1 s"
 note "$pings watchdog pings; $(grep STATUS= "$T/notify.log" | tail -n 1)"
+# The reload also changes the user: that needs a restart, and relay says so.
+sed -i 's/^user = nobody/user = daemon/' "$T/relay.conf"
+log_mark
 kill -HUP "$RELAY_PID"
 wait_for -t 10 -m "RELOADING=1 then READY=1" \
     awk '/ RELOADING=1$/ { r = 1 } r && / READY=1$/ { ok = 1 } END { exit !ok }' \
     "$T/notify.log" || fail "no RELOADING=1 then READY=1 after SIGHUP"
+wait_for -t 5 -m "the restart warning" \
+    log_since 'warn main: \[station\] user and group change only with a restart' ||
+    fail "a changed user was reloaded silently: $(relay_lines "$LOG_MARK" | tail -n 3)"
+sed -i 's/^user = daemon/user = nobody/' "$T/relay.conf"
 stop_relay TERM 5 || fail "relay did not stop"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
 grep -q " STOPPING=1$" "$T/notify.log" || fail "no STOPPING=1"
