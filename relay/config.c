@@ -2259,7 +2259,9 @@ config_output_same(const struct config *a, const struct output_config *oa,
 	       oa->queue_ns == ob->queue_ns &&
 	       config_encoding_same(&a->encodings[oa->encoding_index],
 		   &b->encodings[ob->encoding_index]) &&
-	       station_same(&a->station, &b->station);
+	       /* Only Icecast gets the station texts (at connect). */
+	       (oa->type == OUTPUT_FILE ||
+		   station_same(&a->station, &b->station));
 }
 
 size_t
