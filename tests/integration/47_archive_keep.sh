@@ -151,3 +151,16 @@ stop_relay TERM 5 || fail "relay did not exit after SIGTERM"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
 [[ $(md5sum <"$second") == "$sum2" ]] || fail "the crashed file was changed"
 ogginfo "$third" >"$T/info" 2>&1 || fail "ogginfo $third: $(head -3 "$T/info")"
+
+# keep frees a name of the current period (its file is old): the next
+# start must not take that name again, or the period's files would no
+# longer be in time order by suffix. The new file goes after the others.
+touch -d '10 days ago' "$first"
+start_relay "$T/relay.conf"
+wait_for -t 10 -m "the fourth file" recording || fail "no file: $(archive)"
+fourth=$(archive | jq -r .archive.file)
+[[ $fourth == "${first%.ogg}-3.ogg" ]] ||
+    fail "fourth start wrote $fourth, want ${first%.ogg}-3.ogg (keep freed ${first##*/})"
+wait_for -t 5 -m "keep to remove the old file" test ! -e "$first" ||
+    fail "keep left $first"
+stop_relay TERM 5 || fail "relay did not exit after SIGTERM"
