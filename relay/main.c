@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "archive.h"
 #include "check.h"
 #include "config.h"
 #include "control.h"
@@ -134,15 +135,18 @@ check_permissions(const struct config *cfg)
 		    MOD, "the %s is readable by every user; chmod o-r it", buf);
 }
 
-/* Started as root with [station] user, relay read its files as root, but
- * every reload reads them as that user: say now, not at the first SIGHUP,
- * when a file it needs (a 0600 root password_file) is beyond its reach. */
+/* Started as root with [station] user, relay read its files as root (and
+ * --check looked as root), but every reload reads them as that user, who
+ * also writes the archive: say now, not at the first SIGHUP or a silent
+ * archive, when a file it needs (a 0600 root password_file) or the
+ * archive's directory is beyond its reach. */
 static void
 check_rereadable(const struct config *cfg)
 {
 	struct config *again = NULL;
 	struct schedule *s = NULL;
-	char err[CONFIG_ERR_LEN];
+	char err[CONFIG_ERR_LEN], dir[4096];
+	size_t i;
 	int rc;
 
 	err[0] = '\0';
@@ -160,6 +164,21 @@ check_rereadable(const struct config *cfg)
 		    "readable by that user (chgrp GROUP FILE; chmod 0640 "
 		    "FILE)",
 		    cfg->station.user, err);
+	/* --check ran as root and found the archive's directory writable. */
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct output_config *o = &cfg->outputs[i];
+
+		if (o->type != OUTPUT_FILE || o->path == NULL ||
+		    archive_pattern_root(o->path, dir, sizeof(dir)) < 0 ||
+		    access(dir, W_OK | X_OK) == 0)
+			continue;
+		log_warn(MOD,
+		    "[output %s]: as user %s relay cannot write in %s: %s; "
+		    "nothing will be recorded until that user may (chown "
+		    "%s DIR)",
+		    o->name, cfg->station.user, dir, strerror(errno),
+		    cfg->station.user);
+	}
 }
 
 static int

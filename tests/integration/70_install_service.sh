@@ -199,15 +199,24 @@ ogginfo "$T/rec/rec.ogg" >/dev/null 2>&1 || fail "the recording is not valid Ogg
 
 # A root-only token file: read at start as root, but a reload reads it as
 # nobody and would be rejected; relay says so at start, not at the SIGHUP.
+# Likewise an archive directory that only root may write in (--check,
+# run as root, passes it).
 random_secret >"$T/token"
 chmod 600 "$T/token"
+mkdir -m 755 "$T/rootonly"
+cp "$T/relay.conf" "$T/relay.conf.keep"
 sed -i "s|^listen = .*|&\ntoken_file = $T/token|" "$T/relay.conf"
+printf '[output rec2]\ntype = file\npath = %s/rootonly/rec.ogg\n' "$T" >>"$T/relay.conf"
+"$RELAY" --check -c "$T/relay.conf" >/dev/null 2>&1 ||
+    fail "--check as root refused the root-only archive directory"
 start_relay "$T/relay.conf"
 wait_for -t 5 -m "the warning about reloads" \
     log_since "as user nobody relay cannot read its configuration again, so every reload will be rejected: .*token_file" ||
     fail "no warning that reloads will fail: $(tail -n 3 "$RELAY_LOG")"
+log_since "\[output rec2\]: as user nobody relay cannot write in $T/rootonly: Permission denied" ||
+    fail "no warning for the archive directory: $(tail -n 3 "$RELAY_LOG")"
 stop_relay TERM 5 || fail "relay did not stop"
-sed -i '/^token_file = /d' "$T/relay.conf"
+mv "$T/relay.conf.keep" "$T/relay.conf"
 
 # No such user: refused before anything starts.
 sed -i 's/^user = nobody/user = no-such-relay-user/' "$T/relay.conf"
