@@ -330,7 +330,9 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' -type f -not -path '*/test-logs/*' 2>/dev/null)
+# Only the compiler's files: a kept test directory (build/*/test-logs)
+# may hold anything named *.d, such as the example's ca.d directory.
+-include $(shell find build -path '*/test-logs' -prune -o -type f -name '*.d' -print 2>/dev/null)
 
 # Old layout (objects in build/<variant>/relay/): clear it once.
 $(shell for d in build/*/relay; do [ -d "$$d" ] && rm -rf "$$d"; done 2>/dev/null)

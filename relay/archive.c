@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "schedule.h"
 
 /* Digits a field expands to, 0 for "not a field". */
 static int
@@ -388,4 +389,18 @@ bool
 archive_expired(int64_t mtime_ns, int64_t now_ns, int64_t keep_ns)
 {
 	return keep_ns > 0 && now_ns - mtime_ns > keep_ns;
+}
+
+char *
+archive_format_span(int64_t ns, const char *zero, char *buf, size_t len)
+{
+	const int64_t day = 86400 * NS_PER_SEC;
+
+	if (ns <= 0)
+		snprintf(buf, len, "%s", zero);
+	else if (ns % day == 0)
+		snprintf(buf, len, "%lldd", (long long)(ns / day));
+	else
+		schedule_format_duration(ns, buf, len);
+	return buf;
 }

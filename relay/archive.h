@@ -72,4 +72,8 @@ bool archive_dir_matches(const char *pattern, const char *dir);
  * (keep_ns = 0: kept forever). */
 bool archive_expired(int64_t mtime_ns, int64_t now_ns, int64_t keep_ns);
 
+/* rotate or keep as people write them: "90d" for whole days, else "1h",
+ * "15m", "36h"; "none" for 0. Returns buf (32 bytes are enough). */
+char *archive_format_span(int64_t ns, const char *zero, char *buf, size_t len);
+
 #endif

@@ -2222,11 +2222,22 @@ config_print_summary(const struct config *cfg, FILE *fp)
 			    o->user, o->password_from, o->tls ? "yes" : "no",
 			    enum_name("chain|admin|none", (int)o->metadata, mm,
 				sizeof(mm)));
+		if (o->type == OUTPUT_FILE) {
+			char rot[32], keep[32];
+			fprintf(fp, ", rotate %s, keep %s, time zone %s",
+			    archive_format_span(
+				o->rotate_ns, "none", rot, sizeof(rot)),
+			    archive_format_span(
+				o->keep_ns, "forever", keep, sizeof(keep)),
+			    o->timezone != NULL ? o->timezone : "system");
+		}
 		/* The URL may hold credentials: say where, not what. */
 		if (o->listenback)
 			fprintf(fp, ", listen-back on %s",
 			    o->listenback_url != NULL ? "listenback_url"
 						      : "the mount");
+		if (o->on_listenback != NULL)
+			fprintf(fp, ", on_listenback hook");
 		if (o->type == OUTPUT_ICECAST && o->tls) {
 			char trust[600];
 			fprintf(fp, " (trusts %s%s%s)",
@@ -2404,7 +2415,9 @@ config_output_same(const struct config *a, const struct output_config *oa,
 	       oa->queue_ns == ob->queue_ns &&
 	       config_encoding_same(&a->encodings[oa->encoding_index],
 		   &b->encodings[ob->encoding_index]) &&
-	       station_same(&a->station, &b->station);
+	       /* Only Icecast gets the station texts (at connect). */
+	       (oa->type == OUTPUT_FILE ||
+		   station_same(&a->station, &b->station));
 }
 
 size_t

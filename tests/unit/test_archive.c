@@ -255,6 +255,23 @@ test_expired(void **state)
 	assert_false(archive_expired(now + day, now, 90 * day));
 }
 
+/* Log lines and --check show rotate and keep as written, never "0 d". */
+static void
+test_format_span(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(
+	    archive_format_span(90 * 86400 * NS_PER_SEC, "x", buf, 32), "90d");
+	assert_string_equal(
+	    archive_format_span(5 * 60 * NS_PER_SEC, "x", buf, 32), "5m");
+	assert_string_equal(
+	    archive_format_span(36 * 3600 * NS_PER_SEC, "x", buf, 32), "36h");
+	assert_string_equal(
+	    archive_format_span(0, "forever", buf, 32), "forever");
+}
+
 int
 main(void)
 {
@@ -268,6 +285,7 @@ main(void)
 	    cmocka_unit_test(test_root),
 	    cmocka_unit_test(test_matches),
 	    cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_format_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

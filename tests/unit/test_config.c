@@ -23,8 +23,7 @@ static char tmpdir[256];
 
 /* nftw() callback: removes what the tests wrote, the folder last. */
 static int
-remove_entry(const char *path, const struct stat *st, int type,
-    struct FTW *ftw)
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
 	(void)type;
@@ -46,8 +45,8 @@ write_file(const char *name, const char *text)
 	return path;
 }
 
-#define GOOD_OUTPUT                                                         \
-	"[output main]\nhost = 127.0.0.1\nport = 8000\nmount = /live.ogg\n" \
+#define GOOD_OUTPUT                                                            \
+	"[output main]\nhost = 127.0.0.1\nport = 8000\nmount = /live.ogg\n"    \
 	"password = s3cret-Pa55\n"
 
 static struct config *
@@ -218,136 +217,134 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "[input]\ntype = tone\n[bogus]\nx = 1\n" GOOD_OUTPUT,
-	    "bad.conf:3: [bogus]: unknown section" },
-	{ "[input]\ntype = tone\n[ouptut x]\nmount = /x\n",
-	    "bad.conf:3: [ouptut x]: unknown section (did you mean [output]?)" },
-	{ "[input]\ntyp = tone\n" GOOD_OUTPUT,
-	    "bad.conf:2: [input] typ: unknown key (did you mean type?)" },
-	{ "[input]\ntype = foo\n" GOOD_OUTPUT,
-	    "bad.conf:2: [input] type: \"foo\" is not one of "
-	    "tone|stdin|file|alsa" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "port = 80000\n",
-	    "[output main] port: set twice" },
-	{ "[input]\ntype = tone\n[output main]\nport = 80000\n",
-	    "bad.conf:4: [output main] port: \"80000\" is out of range "
-	    "(1..65535)" },
-	{ "[input]\ntype = tone\n[output main]\nport = 12ab\n",
-	    "bad.conf:4: [output main] port: \"12ab\" is not a whole number" },
-	{ "[input]\ntype = tone\n[encoding e]\nquality = 11\n" GOOD_OUTPUT,
-	    "bad.conf:4: [encoding e] quality: \"11\" is out of range" },
-	{ "[input]\ntype = tone\n[output main]\npassword = abcdefgh\n",
-	    "bad.conf:3: [output main] mount: missing" },
-	{ "[input]\ntype = tone\n[output main]\nmount = live.ogg\n"
-	  "password = abcdefgh\n",
-	    "bad.conf:4: [output main] mount: \"live.ogg\" must start with /" },
-	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
-	  "hackme\n",
-	    "bad.conf:5: [output main] password: refusing the default "
-	    "\"hackme\" password" },
-	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword =\n",
-	    "bad.conf:5: [output main] password: refusing an empty password" },
-	{ "[input]\ntype = tone\n[output main]\nmount = /x\n",
-	    "bad.conf:3: [output main] password: missing" },
-	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
-	  "abcdefgh\npassword_env = HOME\n",
-	    "bad.conf:6: [output main] password_env: give exactly one of" },
-	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword_file "
-	  "= /nonexistent/pw\n",
-	    "bad.conf:5: [output main] password_file: cannot read "
-	    "\"/nonexistent/pw\"" },
-	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword_env "
-	  "= RELAY_SURELY_UNSET_VAR\n",
-	    "bad.conf:5: [output main] password_env: environment variable "
-	    "RELAY_SURELY_UNSET_VAR is not set" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "encoding = nope\n",
-	    "bad.conf:8: [output main] encoding: \"nope\" is not an "
-	    "[encoding] section" },
-	{ "[input]\ntype = tone\n[encoding a]\n[encoding b]\nrate = 48000\n"
-	  "[encoding a]\nrate = 22050\n" GOOD_OUTPUT,
-	    "bad.conf:6: [encoding a]: section appears twice (first on line "
-	    "3)" },
-	{ "[input]\ntype = tone\n[encoding hifi]\n" GOOD_OUTPUT
-	  "encoding = hifi\n[status]\nlisten = 127.0.0.1:99999\n",
-	    "bad.conf:11: [status] listen" },
-	{ "[input]\ntype = tone\n[encoding a]\nrate = 44100\n[encoding b]\n"
-	  "rate = 48000\n" GOOD_OUTPUT,
-	    "bad.conf:7: [output main] encoding: missing (there are 2 "
-	    "encodings" },
-	{ "[input]\ntype = tone\n[output main]\nreconnect_max = 10x\n",
-	    "bad.conf:4: [output main] reconnect_max: \"10x\" is not a "
-	    "duration" },
-	{ "[input]\ntype = tone\nrate = 0\n" GOOD_OUTPUT,
-	    "bad.conf:3: [input] rate: \"0\" is out of range (8000..192000)" },
-	{ "[input]\ntype = tone\n[station]\npublic = maybe\n" GOOD_OUTPUT,
-	    "bad.conf:4: [station] public: \"maybe\" is not yes or no" },
-	{ "[input]\ntype = tone\n", "[output]: none configured" },
-	{ "[station]\nname = x\n" GOOD_OUTPUT, "[input]: missing" },
-	{ "[input]\nrate = 44100\n" GOOD_OUTPUT,
-	    "bad.conf:1: [input] type: missing" },
-	{ "[input]\ntype = file\n" GOOD_OUTPUT,
-	    "bad.conf:2: [input] path: missing" },
-	{ "[input]\ntype = tone\n[output]\nmount = /x\n",
-	    "bad.conf:3: [output]: needs a name" },
-	{ "[input x]\ntype = tone\n", "bad.conf:1: [input x]: [input] takes "
-				      "no name" },
-	{ "type = tone\n", "bad.conf:1: type: key outside any section" },
-	{ "[input]\ntype = tone\nthis line has no equals sign\n",
-	    "bad.conf:3: cannot parse this line" },
-	{ "[input]\ntype = tone\n[encoding m]\nmin_bitrate = 32\n" GOOD_OUTPUT,
-	    "bad.conf:4: [encoding m] bitrate: missing (managed mode" },
-	{ "[input]\ntype = tone\n[encoding m]\nbitrate = 64\nquality = 3\n"
-	  GOOD_OUTPUT,
-	    "bad.conf:5: [encoding m] quality: give either quality" },
-	{ "[input]\ntype = tone\n[encoding m]\nbitrate = 64\nmin_bitrate = "
-	  "96\n" GOOD_OUTPUT,
-	    "bad.conf:5: [encoding m] min_bitrate: 96 is above bitrate 64" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[output b]\nmount = /live.ogg\n"
-	  "password = abcdefgh\n",
-	    "bad.conf:9: [output b] mount: 127.0.0.1:8000/live.ogg is already "
-	    "used by [output main]" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[status]\nlisten = 8080\n",
-	    "bad.conf:9: [status] listen: \"8080\" is not ADDRESS:PORT" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[status]\ntoken = short\n",
-	    "bad.conf:9: [status] token: too short" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[schedule]\ntimezone = "
-	  "Mars/Olympus\n",
-	    "bad.conf:9: [schedule] timezone: \"Mars/Olympus\" is not an IANA "
-	    "time zone" },
-	{ "[input]\ntype = alsa\nperiod_frames = 4096\nbuffer_frames = 4096\n"
-	  GOOD_OUTPUT,
-	    "bad.conf:4: [input] buffer_frames: 4096 must be at least twice" },
-	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = abcdefg"
-	  "h\nreconnect_min = 1m\nreconnect_max = 10s\n",
-	    "bad.conf:6: [output main] reconnect_min: longer than "
-	    "reconnect_max" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback = maybe\n",
-	    "bad.conf:8: [output main] listenback: \"maybe\"" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT
-	  "listenback_url = ftp://x/live.ogg\n",
-	    "bad.conf:8: [output main] listenback_url: \"ftp://x/live.ogg\" "
-	    "must be an http:// or https:// URL" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
-	    "bad.conf:8: [output main] listenback_timeout:" },
-	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
-	  "ogg\nlistenback = yes\n",
-	    "bad.conf:6: [output arch] listenback: only for type = icecast" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 3s\n"
-	  "source = file\n",
-	    "bad.conf:10: [fallback] path: missing (source = file needs a "
-	    "path)" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\n"
-	  "on_restore = /bin/notify 'restored\n",
-	    "bad.conf:9: [fallback] on_restore: unterminated ' quote" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 0.1s\n",
-	    "bad.conf:9: [fallback] after: \"0.1s\" is out of range "
-	    "(0.5s..3600s)" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nsource = jingle\n",
-	    "bad.conf:9: [fallback] source: \"jingle\" is not one of "
-	    "playlist|file|tone|silence" },
-	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nrestore_afte = 2s\n",
-	    "bad.conf:9: [fallback] restore_afte: unknown key (did you mean "
-	    "restore_after?)" },
+    {"[input]\ntype = tone\n[bogus]\nx = 1\n" GOOD_OUTPUT,
+	"bad.conf:3: [bogus]: unknown section"},
+    {"[input]\ntype = tone\n[ouptut x]\nmount = /x\n",
+	"bad.conf:3: [ouptut x]: unknown section (did you mean [output]?)"},
+    {"[input]\ntyp = tone\n" GOOD_OUTPUT,
+	"bad.conf:2: [input] typ: unknown key (did you mean type?)"},
+    {"[input]\ntype = foo\n" GOOD_OUTPUT,
+	"bad.conf:2: [input] type: \"foo\" is not one of "
+	"tone|stdin|file|alsa"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "port = 80000\n",
+	"[output main] port: set twice"},
+    {"[input]\ntype = tone\n[output main]\nport = 80000\n",
+	"bad.conf:4: [output main] port: \"80000\" is out of range "
+	"(1..65535)"},
+    {"[input]\ntype = tone\n[output main]\nport = 12ab\n",
+	"bad.conf:4: [output main] port: \"12ab\" is not a whole number"},
+    {"[input]\ntype = tone\n[encoding e]\nquality = 11\n" GOOD_OUTPUT,
+	"bad.conf:4: [encoding e] quality: \"11\" is out of range"},
+    {"[input]\ntype = tone\n[output main]\npassword = abcdefgh\n",
+	"bad.conf:3: [output main] mount: missing"},
+    {"[input]\ntype = tone\n[output main]\nmount = live.ogg\n"
+     "password = abcdefgh\n",
+	"bad.conf:4: [output main] mount: \"live.ogg\" must start with /"},
+    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
+     "hackme\n",
+	"bad.conf:5: [output main] password: refusing the default "
+	"\"hackme\" password"},
+    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword =\n",
+	"bad.conf:5: [output main] password: refusing an empty password"},
+    {"[input]\ntype = tone\n[output main]\nmount = /x\n",
+	"bad.conf:3: [output main] password: missing"},
+    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
+     "abcdefgh\npassword_env = HOME\n",
+	"bad.conf:6: [output main] password_env: give exactly one of"},
+    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword_file "
+     "= /nonexistent/pw\n",
+	"bad.conf:5: [output main] password_file: cannot read "
+	"\"/nonexistent/pw\""},
+    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword_env "
+     "= RELAY_SURELY_UNSET_VAR\n",
+	"bad.conf:5: [output main] password_env: environment variable "
+	"RELAY_SURELY_UNSET_VAR is not set"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "encoding = nope\n",
+	"bad.conf:8: [output main] encoding: \"nope\" is not an "
+	"[encoding] section"},
+    {"[input]\ntype = tone\n[encoding a]\n[encoding b]\nrate = 48000\n"
+     "[encoding a]\nrate = 22050\n" GOOD_OUTPUT,
+	"bad.conf:6: [encoding a]: section appears twice (first on line "
+	"3)"},
+    {"[input]\ntype = tone\n[encoding hifi]\n" GOOD_OUTPUT
+     "encoding = hifi\n[status]\nlisten = 127.0.0.1:99999\n",
+	"bad.conf:11: [status] listen"},
+    {"[input]\ntype = tone\n[encoding a]\nrate = 44100\n[encoding b]\n"
+     "rate = 48000\n" GOOD_OUTPUT,
+	"bad.conf:7: [output main] encoding: missing (there are 2 "
+	"encodings"},
+    {"[input]\ntype = tone\n[output main]\nreconnect_max = 10x\n",
+	"bad.conf:4: [output main] reconnect_max: \"10x\" is not a "
+	"duration"},
+    {"[input]\ntype = tone\nrate = 0\n" GOOD_OUTPUT,
+	"bad.conf:3: [input] rate: \"0\" is out of range (8000..192000)"},
+    {"[input]\ntype = tone\n[station]\npublic = maybe\n" GOOD_OUTPUT,
+	"bad.conf:4: [station] public: \"maybe\" is not yes or no"},
+    {"[input]\ntype = tone\n", "[output]: none configured"},
+    {"[station]\nname = x\n" GOOD_OUTPUT, "[input]: missing"},
+    {"[input]\nrate = 44100\n" GOOD_OUTPUT,
+	"bad.conf:1: [input] type: missing"},
+    {"[input]\ntype = file\n" GOOD_OUTPUT, "bad.conf:2: [input] path: missing"},
+    {"[input]\ntype = tone\n[output]\nmount = /x\n",
+	"bad.conf:3: [output]: needs a name"},
+    {"[input x]\ntype = tone\n", "bad.conf:1: [input x]: [input] takes "
+				 "no name"},
+    {"type = tone\n", "bad.conf:1: type: key outside any section"},
+    {"[input]\ntype = tone\nthis line has no equals sign\n",
+	"bad.conf:3: cannot parse this line"},
+    {"[input]\ntype = tone\n[encoding m]\nmin_bitrate = 32\n" GOOD_OUTPUT,
+	"bad.conf:4: [encoding m] bitrate: missing (managed mode"},
+    {"[input]\ntype = tone\n[encoding m]\nbitrate = 64\nquality = "
+     "3\n" GOOD_OUTPUT,
+	"bad.conf:5: [encoding m] quality: give either quality"},
+    {"[input]\ntype = tone\n[encoding m]\nbitrate = 64\nmin_bitrate = "
+     "96\n" GOOD_OUTPUT,
+	"bad.conf:5: [encoding m] min_bitrate: 96 is above bitrate 64"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[output b]\nmount = /live.ogg\n"
+     "password = abcdefgh\n",
+	"bad.conf:9: [output b] mount: 127.0.0.1:8000/live.ogg is already "
+	"used by [output main]"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[status]\nlisten = 8080\n",
+	"bad.conf:9: [status] listen: \"8080\" is not ADDRESS:PORT"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[status]\ntoken = short\n",
+	"bad.conf:9: [status] token: too short"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[schedule]\ntimezone = "
+     "Mars/Olympus\n",
+	"bad.conf:9: [schedule] timezone: \"Mars/Olympus\" is not an IANA "
+	"time zone"},
+    {"[input]\ntype = alsa\nperiod_frames = 4096\nbuffer_frames = "
+     "4096\n" GOOD_OUTPUT,
+	"bad.conf:4: [input] buffer_frames: 4096 must be at least twice"},
+    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword = abcdefg"
+     "h\nreconnect_min = 1m\nreconnect_max = 10s\n",
+	"bad.conf:6: [output main] reconnect_min: longer than "
+	"reconnect_max"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "listenback = maybe\n",
+	"bad.conf:8: [output main] listenback: \"maybe\""},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "listenback_url = ftp://x/live.ogg\n",
+	"bad.conf:8: [output main] listenback_url: \"ftp://x/live.ogg\" "
+	"must be an http:// or https:// URL"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
+	"bad.conf:8: [output main] listenback_timeout:"},
+    {"[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
+     "ogg\nlistenback = yes\n",
+	"bad.conf:6: [output arch] listenback: only for type = icecast"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 3s\n"
+     "source = file\n",
+	"bad.conf:10: [fallback] path: missing (source = file needs a "
+	"path)"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\n"
+     "on_restore = /bin/notify 'restored\n",
+	"bad.conf:9: [fallback] on_restore: unterminated ' quote"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 0.1s\n",
+	"bad.conf:9: [fallback] after: \"0.1s\" is out of range "
+	"(0.5s..3600s)"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nsource = jingle\n",
+	"bad.conf:9: [fallback] source: \"jingle\" is not one of "
+	"playlist|file|tone|silence"},
+    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nrestore_afte = 2s\n",
+	"bad.conf:9: [fallback] restore_afte: unknown key (did you mean "
+	"restore_after?)"},
 };
 
 /* [fallback]: absent means off; present, its defaults, the threshold
@@ -361,8 +358,9 @@ test_fallback(void **state)
 	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
 	assert_false(cfg->fallback.enabled);
 	config_free(cfg);
-	cfg = load_ok("[input]\ntype = tone\nsilence_threshold_dbfs = -40\n"
-	    GOOD_OUTPUT "[fallback]\n");
+	cfg = load_ok(
+	    "[input]\ntype = tone\nsilence_threshold_dbfs = -40\n" GOOD_OUTPUT
+	    "[fallback]\n");
 	assert_true(cfg->fallback.enabled);
 	assert_int_equal(cfg->fallback.line, 9);
 	assert_float_equal(cfg->fallback.threshold_dbfs, -40.0, 1e-9);
@@ -373,8 +371,8 @@ test_fallback(void **state)
 	assert_null(cfg->fallback.on_dead_air);
 	config_free(cfg);
 	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
-	    "[fallback]\nthreshold_dbfs = -60\nsource = playlist\n"
-	    "path = filler\non_dead_air = a \"b c\"\n");
+		      "[fallback]\nthreshold_dbfs = -60\nsource = playlist\n"
+		      "path = filler\non_dead_air = a \"b c\"\n");
 	assert_float_equal(cfg->fallback.threshold_dbfs, -60.0, 1e-9);
 	assert_int_equal(cfg->fallback.source, FALLBACK_PLAYLIST);
 	assert_non_null(strstr(cfg->fallback.path, "/filler"));
@@ -386,17 +384,17 @@ test_fallback(void **state)
 /* A self-signed CA certificate (made once with openssl req -x509; only
  * parsed here, never trusted for anything). */
 static const char test_ca_pem[] =
-	    "-----BEGIN CERTIFICATE-----\n"
-	    "MIIBjzCCATWgAwIBAgIUdsBeT7YEp9lDZtGuUuJk3Mb63sswCgYIKoZIzj0EAwIw\n"
-	    "HTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMB4XDTI2MTEzMDEwMzIwOVoX\n"
-	    "DTM2MTEyNzEwMzIwOVowHTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMFkw\n"
-	    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoPrSM82QeYgf5pHF0QM8g1mxEEhiHrqj\n"
-	    "iptM1Q3eK6Jh82Mp4uHgHnWJjr0Z1i5op7B+Wx3l6jHfuwhPgD8Zz6NTMFEwHQYD\n"
-	    "VR0OBBYEFCBdXJQiyNmJWFYdu5Z70GD8bmV/MB8GA1UdIwQYMBaAFCBdXJQiyNmJ\n"
-	    "WFYdu5Z70GD8bmV/MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIh\n"
-	    "AMKV3sq4kAEvvs0SmYZy+0DayyaNevGTM00SJa5wtAXKAiBohk4AecH1fRgoBqSV\n"
-	    "gupRXqK//JRYo0UovJzIqwtq1Q==\n"
-	    "-----END CERTIFICATE-----\n";
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjzCCATWgAwIBAgIUdsBeT7YEp9lDZtGuUuJk3Mb63sswCgYIKoZIzj0EAwIw\n"
+    "HTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMB4XDTI2MTEzMDEwMzIwOVoX\n"
+    "DTM2MTEyNzEwMzIwOVowHTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMFkw\n"
+    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoPrSM82QeYgf5pHF0QM8g1mxEEhiHrqj\n"
+    "iptM1Q3eK6Jh82Mp4uHgHnWJjr0Z1i5op7B+Wx3l6jHfuwhPgD8Zz6NTMFEwHQYD\n"
+    "VR0OBBYEFCBdXJQiyNmJWFYdu5Z70GD8bmV/MB8GA1UdIwQYMBaAFCBdXJQiyNmJ\n"
+    "WFYdu5Z70GD8bmV/MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIh\n"
+    "AMKV3sq4kAEvvs0SmYZy+0DayyaNevGTM00SJa5wtAXKAiBohk4AecH1fRgoBqSV\n"
+    "gupRXqK//JRYo0UovJzIqwtq1Q==\n"
+    "-----END CERTIFICATE-----\n";
 
 /* [tls] reaches the outputs with tls = yes, not the others; an output's
  * own key wins, paths are relative to the config file, and the output is
@@ -424,10 +422,10 @@ test_tls_inheritance(void **state)
 	assert_null(cfg->outputs[1].tls_settings.ca_file);
 	snprintf(want, sizeof(want), "%s/own-ca.pem", tmpdir);
 	assert_string_equal(cfg->outputs[2].tls_settings.ca_file, want);
-	assert_int_equal(cfg->outputs[0].tls_settings.min_version,
-	    TLS_VERSION_1_2);
-	assert_true(config_output_same(
-	    cfg, &cfg->outputs[0], cfg, &cfg->outputs[0]));
+	assert_int_equal(
+	    cfg->outputs[0].tls_settings.min_version, TLS_VERSION_1_2);
+	assert_true(
+	    config_output_same(cfg, &cfg->outputs[0], cfg, &cfg->outputs[0]));
 	other = load_ok("[input]\ntype = tone\n"
 			"[output a]\nhost = r.example\nport = 8443\n"
 			"mount = /a.ogg\npassword = s3cret-Pa55\ntls = yes\n"
@@ -467,9 +465,8 @@ test_missing_file(void **state)
 	char err[CONFIG_ERR_LEN] = "";
 
 	(void)state;
-	assert_int_not_equal(config_load("/nonexistent/relay.conf", &cfg, err,
-				 sizeof(err)),
-	    0);
+	assert_int_not_equal(
+	    config_load("/nonexistent/relay.conf", &cfg, err, sizeof(err)), 0);
 	assert_null(cfg);
 	assert_non_null(strstr(err, "/nonexistent/relay.conf: cannot open"));
 
@@ -499,8 +496,9 @@ test_secret_not_in_errors_or_summary(void **state)
 
 	(void)state;
 	/* An error later in the file must not quote the password. */
-	path = write_file("s.conf", "[input]\ntype = tone\n[output m]\nmount ="
-				    " /x\npassword = TopSecret-991\nport = 0\n");
+	path =
+	    write_file("s.conf", "[input]\ntype = tone\n[output m]\nmount ="
+				 " /x\npassword = TopSecret-991\nport = 0\n");
 	assert_int_not_equal(config_load(path, &cfg, err, sizeof(err)), 0);
 	assert_null(strstr(err, "TopSecret-991"));
 
@@ -642,9 +640,24 @@ test_output_same(void **state)
 		    "mount = /live.ogg\npassword = s3cret-Pa55\n");
 	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
 	config_free(b);
-	b = load_ok("[input]\ntype = tone\n[encoding default]\nquality = 2\n"
-		    GOOD_OUTPUT);
+	b = load_ok("[input]\ntype = tone\n[encoding default]\nquality = "
+		    "2\n" GOOD_OUTPUT);
 	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
+	config_free(b);
+	/* Station texts go to Icecast at connect: they restart an Icecast
+	 * output, but an archive does not carry them and must not be cut
+	 * into a new file for a new description. */
+	b = load_ok("[station]\ndescription = Local news\n"
+		    "[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
+	config_free(b);
+	config_free(a);
+	a = load_ok("[input]\ntype = tone\n[output rec]\ntype = file\n"
+		    "path = rec.ogg\n");
+	b = load_ok("[station]\nname = Other\ndescription = Local news\n"
+		    "[input]\ntype = tone\n[output rec]\ntype = file\n"
+		    "path = rec.ogg\n");
+	assert_true(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
 	config_free(b);
 	config_free(a);
 }
@@ -657,8 +670,8 @@ test_output_url(void **state)
 
 	(void)state;
 	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
-	assert_string_equal(config_output_url(&cfg->outputs[0], url,
-				sizeof(url)),
+	assert_string_equal(
+	    config_output_url(&cfg->outputs[0], url, sizeof(url)),
 	    "http://127.0.0.1:8000/live.ogg");
 	config_free(cfg);
 }
@@ -690,11 +703,11 @@ test_docs_list_every_key(void **state)
 		snprintf(needle, sizeof(needle), "## [%s", sec);
 		start = strstr(doc, needle);
 		if (start == NULL)
-			fail_msg("docs/configuration.md has no section %s",
-			    needle);
+			fail_msg(
+			    "docs/configuration.md has no section %s", needle);
 		end = strstr(start + 3, "\n## ");
-		snprintf(needle, sizeof(needle), "| `%s` |",
-		    config_key_name(i));
+		snprintf(
+		    needle, sizeof(needle), "| `%s` |", config_key_name(i));
 		{
 			char *hit = strstr(start, needle);
 			if (hit == NULL || (end != NULL && hit > end))
@@ -710,20 +723,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_defaults),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_poll_icecast),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_secret_not_in_errors_or_summary),
+	    cmocka_unit_test(test_minimal_defaults),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_poll_icecast),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_secret_not_in_errors_or_summary),
 	    cmocka_unit_test(test_exposed_secret),
 	    cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_output_same),
-		cmocka_unit_test(test_output_url),
-		cmocka_unit_test(test_tls_inheritance),
-		cmocka_unit_test(test_docs_list_every_key),
-		cmocka_unit_test(test_fallback),
-		cmocka_unit_test(test_listen_urls),
+	    cmocka_unit_test(test_output_same),
+	    cmocka_unit_test(test_output_url),
+	    cmocka_unit_test(test_tls_inheritance),
+	    cmocka_unit_test(test_docs_list_every_key),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_listen_urls),
 	};
 	int rc;
 
