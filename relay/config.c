@@ -1653,6 +1653,34 @@ validate(struct parse_state *ps)
 			}
 			if (check_archive(ps, s, label, o) < 0)
 				return -EINVAL;
+			/* Each output's keep removes the files its own
+			 * pattern names (any relay file): never another
+			 * output's ("%F.ogg" would take "%F-%H.ogg"'s). */
+			for (j = 0; j < i; j++) {
+				const struct output_config *p =
+				    &cfg->outputs[j];
+				const struct output_config *keeper = NULL;
+
+				if (p->type != OUTPUT_FILE)
+					continue;
+				if (o->keep_ns > 0 &&
+				    archive_patterns_overlap(o->path, p->path))
+					keeper = o;
+				else if (p->keep_ns > 0 &&
+					 archive_patterns_overlap(
+					     p->path, o->path))
+					keeper = p;
+				if (keeper == NULL)
+					continue;
+				set_err(ps, line_of(s, "path"),
+				    "%s path: \"%s\" and [output %s] path "
+				    "\"%s\" name files alike, so the keep of "
+				    "[output %s] would remove the other's "
+				    "files: use another directory or name",
+				    label, o->path, p->name, p->path,
+				    keeper->name);
+				return -EINVAL;
+			}
 			continue;
 		}
 		if (o->on_listenback != NULL) {

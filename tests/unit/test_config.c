@@ -332,6 +332,20 @@ static const struct bad_case bad_cases[] = {
 	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
 	  "ogg\nlistenback = yes\n",
 	    "bad.conf:6: [output arch] listenback: only for type = icecast" },
+	/* The daily archive's keep removed the hourly one's files (its
+	 * "2026-11-20-14.ogg" looked like the 14th sibling of a day). */
+	{ "[input]\ntype = tone\n[output daily]\ntype = file\n"
+	  "path = /tmp/%F.ogg\nrotate = 1d\nkeep = 7d\n[output hourly]\n"
+	  "type = file\npath = /tmp/%F-%H.ogg\nrotate = 1h\n",
+	    "bad.conf:10: [output hourly] path: \"/tmp/%F-%H.ogg\" and "
+	    "[output daily] path \"/tmp/%F.ogg\" name files alike, so the "
+	    "keep of [output daily] would remove the other's files" },
+	{ "[input]\ntype = tone\n[output a]\ntype = file\n"
+	  "path = /tmp/%H%M.ogg\n[output b]\ntype = file\n"
+	  "path = /tmp/%H%M.ogg\nkeep = 1d\n",
+	    "bad.conf:8: [output b] path: \"/tmp/%H%M.ogg\" and [output a] "
+	    "path \"/tmp/%H%M.ogg\" name files alike, so the keep of "
+	    "[output b]" },
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 3s\n"
 	  "source = file\n",
 	    "bad.conf:10: [fallback] path: missing (source = file needs a "
