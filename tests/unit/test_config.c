@@ -462,6 +462,20 @@ test_tls_inheritance(void **state)
 	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
 		     "tls = yes\nca_file = missing.pem\n",
 	    "[output main] ca_file: cannot open");
+	/* A good CA, then a damaged block: OpenSSL's loader (every
+	 * connection's) refuses the whole file, so the check must too. */
+	{
+		char damaged[2048];
+
+		snprintf(damaged, sizeof(damaged),
+		    "%s-----BEGIN CERTIFICATE-----\nAAAA\n"
+		    "-----END CERTIFICATE-----\n",
+		    test_ca_pem);
+		write_file("damaged.pem", damaged);
+	}
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "tls = yes\nca_file = damaged.pem\n",
+	    "damaged.pem\": OpenSSL cannot load it whole");
 }
 
 static void
