@@ -635,11 +635,25 @@ listenback_thread(void *arg)
 			struct lb_mount *m = &lb->mounts[i];
 			char why[STATS_TEXT];
 
+			/* Bytes without audio pages (a drip, a stream
+			 * that is not Ogg) count as nothing: the listener
+			 * starts again, as for a silent connection. */
+			int64_t audio =
+			    m->obs.last_audio_mono_ns > m->attempt_mono_ns
+				? m->obs.last_audio_mono_ns
+				: m->attempt_mono_ns;
+
 			if (m->active &&
 			    now - m->last_byte_mono_ns >= m->timeout_ns) {
 				snprintf(why, sizeof(why),
 				    "nothing received for %.0f s (a frozen "
 				    "server or a lost link)",
+				    (double)m->timeout_ns / 1e9);
+				transfer_end(lb, m, why, now);
+			} else if (m->active && now - audio >= m->timeout_ns) {
+				snprintf(why, sizeof(why),
+				    "bytes but no audio page for %.0f s (not "
+				    "an Ogg Vorbis stream, or a stalled one)",
 				    (double)m->timeout_ns / 1e9);
 				transfer_end(lb, m, why, now);
 			}

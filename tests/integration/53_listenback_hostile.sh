@@ -9,6 +9,9 @@
 # - "userinfo": the URL's password holds an "@" not written %40
 #   ("user:pa@ss-secret@host"); curl refuses such a URL, and neither the
 #   status nor the log may show any part of the password.
+# - "drip": one byte that is not Ogg every half second. Bytes arrive but
+#   no audio page: past listenback_timeout the listener must start again
+#   (it held the connection for good), saying why in last_error.
 # No Icecast: the outputs' own connections are refused, which listen-back
 # does not care about.
 #
@@ -54,6 +57,15 @@ listenback = yes
 listenback_url = http://user:pa@ss-secret@127.0.0.1:$hostile_port/live.ogg
 listenback_timeout = 2s
 
+[output drip]
+host = 127.0.0.1
+port = $dead_port
+mount = /third.ogg
+password_env = RELAY_TEST_SOURCE_PASSWORD
+listenback = yes
+listenback_url = http://127.0.0.1:$hostile_port/drip.ogg
+listenback_timeout = 2s
+
 [status]
 listen = 127.0.0.1:$status_port
 CONF
@@ -79,6 +91,11 @@ fi
 if log_has 'ss-secret'; then
 	fail "the log shows part of the password: $(relay_lines | grep ss-secret | head -1)"
 fi
+
+restarted() { lb 2 | jq -e '(.last_error // "" | test("no audio page")) and .connects >= 2' >/dev/null; }
+wait_for -t 15 -m "the drip dropped" restarted ||
+    fail "listen-back kept the dripping connection: $(lb 2)"
+note "drip: $(lb 2)"
 
 relay_alive || fail "relay exited"
 stop_relay || fail "relay did not stop"

@@ -5,12 +5,15 @@ every answer is a valid Ogg stream that begins one packet and never ends
 it (a Vorbis-like BOS page, then 64 kB continuation pages with correct
 CRCs and sequence numbers, for ever). libogg keeps a whole packet in
 memory, so a listener without a limit grows without end.
+A request for /drip.ogg instead gets one byte that is not Ogg every half
+second, for ever: bytes arrive, audio never does.
 
 Usage: ogg_endless_packet.py PORT"""
 import socket
 import struct
 import sys
 import threading
+import time
 
 TABLE = []
 for i in range(256):
@@ -45,8 +48,12 @@ CONT = [page(1, seq, b"\x55" * SIZE) for seq in range(1, 9)]
 
 def serve(conn):
     try:
-        conn.recv(4096)
+        request = conn.recv(4096)
         conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/ogg\r\n\r\n")
+        if b" /drip.ogg " in request:
+            while True:
+                conn.sendall(b"x")
+                time.sleep(0.5)
         conn.sendall(FIRST)
         seq = 1
         while True:
