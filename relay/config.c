@@ -1516,6 +1516,15 @@ validate(struct parse_state *ps)
 	}
 	resolve_tls_paths(ps->path, &cfg->tls);
 
+	/* A group alone was ignored without a word, root kept. */
+	s = find_section(ps, SEC_STATION, 0);
+	if (s != NULL && cfg->station.group != NULL &&
+	    cfg->station.user == NULL) {
+		set_err(ps, line_of(s, "group"),
+		    "[station] group: only with user (relay changes group "
+		    "when it drops root to that user)");
+		return -EINVAL;
+	}
 	s = find_section(ps, SEC_INPUT, 0);
 	if (s == NULL) {
 		set_err(ps, ps->line > 0 ? 1 : 0,

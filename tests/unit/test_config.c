@@ -332,6 +332,8 @@ static const struct bad_case bad_cases[] = {
 	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
 	  "ogg\nlistenback = yes\n",
 	    "bad.conf:6: [output arch] listenback: only for type = icecast" },
+	{ "[station]\ngroup = audio\n[input]\ntype = tone\n" GOOD_OUTPUT,
+	    "bad.conf:2: [station] group: only with user" },
 	/* The daily archive's keep removed the hourly one's files (its
 	 * "2026-11-20-14.ogg" looked like the 14th sibling of a day). */
 	{ "[input]\ntype = tone\n[output daily]\ntype = file\n"
