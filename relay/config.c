@@ -1711,10 +1711,12 @@ validate(struct parse_state *ps)
 		if (o->listenback_url != NULL &&
 		    strncmp(o->listenback_url, "http://", 7) != 0 &&
 		    strncmp(o->listenback_url, "https://", 8) != 0) {
+			/* Only its scheme: the URL may hold a password. */
 			set_err(ps, line_of(s, "listenback_url"),
-			    "%s listenback_url: \"%s\" must be an http:// or "
-			    "https:// URL",
-			    label, o->listenback_url);
+			    "%s listenback_url: must be an http:// or "
+			    "https:// URL (it starts with \"%.*s\")",
+			    label, (int)strcspn(o->listenback_url, ":/@"),
+			    o->listenback_url);
 			return -EINVAL;
 		}
 		if (o->mount == NULL || o->mount[0] == '\0') {

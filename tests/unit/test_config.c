@@ -325,8 +325,12 @@ static const struct bad_case bad_cases[] = {
 	    "bad.conf:8: [output main] listenback: \"maybe\"" },
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT
 	  "listenback_url = ftp://x/live.ogg\n",
-	    "bad.conf:8: [output main] listenback_url: \"ftp://x/live.ogg\" "
-	    "must be an http:// or https:// URL" },
+	    "bad.conf:8: [output main] listenback_url: must be an http:// or "
+	    "https:// URL (it starts with \"ftp\")" },
+	/* A typo in the scheme must not put the password in the journal. */
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT
+	  "listenback_url = htps://user:Secr3t-pw@x/live.ogg\n",
+	    "URL (it starts with \"htps\")" },
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
 	    "bad.conf:8: [output main] listenback_timeout:" },
 	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
