@@ -368,6 +368,46 @@ archive_name_matches(const char *pattern, const char *path)
 }
 
 bool
+archive_patterns_overlap(const char *keeper, const char *other)
+{
+	static const struct cron_local samples[] = {
+	    {.year = 2026,
+		.month = 11,
+		.day = 30,
+		.hour = 14,
+		.minute = 12,
+		.second = 13},
+	    {.year = 2027,
+		.month = 1,
+		.day = 5,
+		.hour = 3,
+		.minute = 4,
+		.second = 5},
+	    {.year = 2028,
+		.month = 12,
+		.day = 31,
+		.hour = 23,
+		.minute = 59,
+		.second = 58},
+	};
+	static const unsigned suffixes[] = {0, 1, 12};
+	char name[4096];
+	size_t i, k;
+
+	if (keeper == NULL || other == NULL)
+		return false;
+	for (i = 0; i < RELAY_ARRAY_LEN(samples); i++) {
+		for (k = 0; k < RELAY_ARRAY_LEN(suffixes); k++) {
+			if (archive_expand(other, &samples[i], suffixes[k],
+				name, sizeof(name)) == 0 &&
+			    archive_name_matches(keeper, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool
 archive_dir_matches(const char *pattern, const char *dir)
 {
 	const char *base = strrchr(pattern, '/'), *p, *rest;

@@ -242,6 +242,23 @@ test_matches(void **state)
 	assert_false(archive_dir_matches(pat, "/a/2026/3"));
 }
 
+/* keep on the first pattern would take files the second names. */
+static void
+test_overlap(void **state)
+{
+	(void)state;
+	assert_true(archive_patterns_overlap("/a/%F.ogg", "/a/%F-%H.ogg"));
+	assert_true(archive_patterns_overlap("/a/%H%M.ogg", "/a/%H%M.ogg"));
+	assert_true(
+	    archive_patterns_overlap("/a/%Y/%H.ogg", "/a/%Y/%H-%M.ogg"));
+	/* The other way too: the day's 12th sibling looks like hour 12. */
+	assert_true(archive_patterns_overlap("/a/%F-%H.ogg", "/a/%F.ogg"));
+	assert_false(archive_patterns_overlap("/a/%F.ogg", "/a/%F_%H.ogg"));
+	assert_false(archive_patterns_overlap("/a/%F.ogg", "/b/%F.ogg"));
+	assert_false(archive_patterns_overlap("/a/%H%M.ogg", "/a/%H%M%S.ogg"));
+	assert_false(archive_patterns_overlap("/a/%F.ogg", "/a/%F.flac"));
+}
+
 static void
 test_expired(void **state)
 {
@@ -284,6 +301,7 @@ main(void)
 	    cmocka_unit_test(test_period_tiles),
 	    cmocka_unit_test(test_root),
 	    cmocka_unit_test(test_matches),
+	    cmocka_unit_test(test_overlap),
 	    cmocka_unit_test(test_expired),
 	    cmocka_unit_test(test_format_span),
 	};

@@ -217,134 +217,156 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    {"[input]\ntype = tone\n[bogus]\nx = 1\n" GOOD_OUTPUT,
-	"bad.conf:3: [bogus]: unknown section"},
-    {"[input]\ntype = tone\n[ouptut x]\nmount = /x\n",
-	"bad.conf:3: [ouptut x]: unknown section (did you mean [output]?)"},
-    {"[input]\ntyp = tone\n" GOOD_OUTPUT,
-	"bad.conf:2: [input] typ: unknown key (did you mean type?)"},
-    {"[input]\ntype = foo\n" GOOD_OUTPUT,
-	"bad.conf:2: [input] type: \"foo\" is not one of "
-	"tone|stdin|file|alsa"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "port = 80000\n",
-	"[output main] port: set twice"},
-    {"[input]\ntype = tone\n[output main]\nport = 80000\n",
-	"bad.conf:4: [output main] port: \"80000\" is out of range "
-	"(1..65535)"},
-    {"[input]\ntype = tone\n[output main]\nport = 12ab\n",
-	"bad.conf:4: [output main] port: \"12ab\" is not a whole number"},
-    {"[input]\ntype = tone\n[encoding e]\nquality = 11\n" GOOD_OUTPUT,
-	"bad.conf:4: [encoding e] quality: \"11\" is out of range"},
-    {"[input]\ntype = tone\n[output main]\npassword = abcdefgh\n",
-	"bad.conf:3: [output main] mount: missing"},
-    {"[input]\ntype = tone\n[output main]\nmount = live.ogg\n"
-     "password = abcdefgh\n",
-	"bad.conf:4: [output main] mount: \"live.ogg\" must start with /"},
-    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
-     "hackme\n",
-	"bad.conf:5: [output main] password: refusing the default "
-	"\"hackme\" password"},
-    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword =\n",
-	"bad.conf:5: [output main] password: refusing an empty password"},
-    {"[input]\ntype = tone\n[output main]\nmount = /x\n",
-	"bad.conf:3: [output main] password: missing"},
-    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
-     "abcdefgh\npassword_env = HOME\n",
-	"bad.conf:6: [output main] password_env: give exactly one of"},
-    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword_file "
-     "= /nonexistent/pw\n",
-	"bad.conf:5: [output main] password_file: cannot read "
-	"\"/nonexistent/pw\""},
-    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword_env "
-     "= RELAY_SURELY_UNSET_VAR\n",
-	"bad.conf:5: [output main] password_env: environment variable "
-	"RELAY_SURELY_UNSET_VAR is not set"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "encoding = nope\n",
-	"bad.conf:8: [output main] encoding: \"nope\" is not an "
-	"[encoding] section"},
-    {"[input]\ntype = tone\n[encoding a]\n[encoding b]\nrate = 48000\n"
-     "[encoding a]\nrate = 22050\n" GOOD_OUTPUT,
-	"bad.conf:6: [encoding a]: section appears twice (first on line "
-	"3)"},
-    {"[input]\ntype = tone\n[encoding hifi]\n" GOOD_OUTPUT
-     "encoding = hifi\n[status]\nlisten = 127.0.0.1:99999\n",
-	"bad.conf:11: [status] listen"},
-    {"[input]\ntype = tone\n[encoding a]\nrate = 44100\n[encoding b]\n"
-     "rate = 48000\n" GOOD_OUTPUT,
-	"bad.conf:7: [output main] encoding: missing (there are 2 "
-	"encodings"},
-    {"[input]\ntype = tone\n[output main]\nreconnect_max = 10x\n",
-	"bad.conf:4: [output main] reconnect_max: \"10x\" is not a "
-	"duration"},
-    {"[input]\ntype = tone\nrate = 0\n" GOOD_OUTPUT,
-	"bad.conf:3: [input] rate: \"0\" is out of range (8000..192000)"},
-    {"[input]\ntype = tone\n[station]\npublic = maybe\n" GOOD_OUTPUT,
-	"bad.conf:4: [station] public: \"maybe\" is not yes or no"},
-    {"[input]\ntype = tone\n", "[output]: none configured"},
-    {"[station]\nname = x\n" GOOD_OUTPUT, "[input]: missing"},
-    {"[input]\nrate = 44100\n" GOOD_OUTPUT,
-	"bad.conf:1: [input] type: missing"},
-    {"[input]\ntype = file\n" GOOD_OUTPUT, "bad.conf:2: [input] path: missing"},
-    {"[input]\ntype = tone\n[output]\nmount = /x\n",
-	"bad.conf:3: [output]: needs a name"},
-    {"[input x]\ntype = tone\n", "bad.conf:1: [input x]: [input] takes "
-				 "no name"},
-    {"type = tone\n", "bad.conf:1: type: key outside any section"},
-    {"[input]\ntype = tone\nthis line has no equals sign\n",
-	"bad.conf:3: cannot parse this line"},
-    {"[input]\ntype = tone\n[encoding m]\nmin_bitrate = 32\n" GOOD_OUTPUT,
-	"bad.conf:4: [encoding m] bitrate: missing (managed mode"},
-    {"[input]\ntype = tone\n[encoding m]\nbitrate = 64\nquality = "
-     "3\n" GOOD_OUTPUT,
-	"bad.conf:5: [encoding m] quality: give either quality"},
-    {"[input]\ntype = tone\n[encoding m]\nbitrate = 64\nmin_bitrate = "
-     "96\n" GOOD_OUTPUT,
-	"bad.conf:5: [encoding m] min_bitrate: 96 is above bitrate 64"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[output b]\nmount = /live.ogg\n"
-     "password = abcdefgh\n",
-	"bad.conf:9: [output b] mount: 127.0.0.1:8000/live.ogg is already "
-	"used by [output main]"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[status]\nlisten = 8080\n",
-	"bad.conf:9: [status] listen: \"8080\" is not ADDRESS:PORT"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[status]\ntoken = short\n",
-	"bad.conf:9: [status] token: too short"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[schedule]\ntimezone = "
-     "Mars/Olympus\n",
-	"bad.conf:9: [schedule] timezone: \"Mars/Olympus\" is not an IANA "
-	"time zone"},
-    {"[input]\ntype = alsa\nperiod_frames = 4096\nbuffer_frames = "
-     "4096\n" GOOD_OUTPUT,
-	"bad.conf:4: [input] buffer_frames: 4096 must be at least twice"},
-    {"[input]\ntype = tone\n[output main]\nmount = /x\npassword = abcdefg"
-     "h\nreconnect_min = 1m\nreconnect_max = 10s\n",
-	"bad.conf:6: [output main] reconnect_min: longer than "
-	"reconnect_max"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "listenback = maybe\n",
-	"bad.conf:8: [output main] listenback: \"maybe\""},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "listenback_url = ftp://x/live.ogg\n",
-	"bad.conf:8: [output main] listenback_url: \"ftp://x/live.ogg\" "
-	"must be an http:// or https:// URL"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
-	"bad.conf:8: [output main] listenback_timeout:"},
-    {"[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
-     "ogg\nlistenback = yes\n",
-	"bad.conf:6: [output arch] listenback: only for type = icecast"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 3s\n"
-     "source = file\n",
-	"bad.conf:10: [fallback] path: missing (source = file needs a "
-	"path)"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\n"
-     "on_restore = /bin/notify 'restored\n",
-	"bad.conf:9: [fallback] on_restore: unterminated ' quote"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 0.1s\n",
-	"bad.conf:9: [fallback] after: \"0.1s\" is out of range "
-	"(0.5s..3600s)"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nsource = jingle\n",
-	"bad.conf:9: [fallback] source: \"jingle\" is not one of "
-	"playlist|file|tone|silence"},
-    {"[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nrestore_afte = 2s\n",
-	"bad.conf:9: [fallback] restore_afte: unknown key (did you mean "
-	"restore_after?)"},
+	{ "[input]\ntype = tone\n[bogus]\nx = 1\n" GOOD_OUTPUT,
+	    "bad.conf:3: [bogus]: unknown section" },
+	{ "[input]\ntype = tone\n[ouptut x]\nmount = /x\n",
+	    "bad.conf:3: [ouptut x]: unknown section (did you mean [output]?)" },
+	{ "[input]\ntyp = tone\n" GOOD_OUTPUT,
+	    "bad.conf:2: [input] typ: unknown key (did you mean type?)" },
+	{ "[input]\ntype = foo\n" GOOD_OUTPUT,
+	    "bad.conf:2: [input] type: \"foo\" is not one of "
+	    "tone|stdin|file|alsa" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "port = 80000\n",
+	    "[output main] port: set twice" },
+	{ "[input]\ntype = tone\n[output main]\nport = 80000\n",
+	    "bad.conf:4: [output main] port: \"80000\" is out of range "
+	    "(1..65535)" },
+	{ "[input]\ntype = tone\n[output main]\nport = 12ab\n",
+	    "bad.conf:4: [output main] port: \"12ab\" is not a whole number" },
+	{ "[input]\ntype = tone\n[encoding e]\nquality = 11\n" GOOD_OUTPUT,
+	    "bad.conf:4: [encoding e] quality: \"11\" is out of range" },
+	{ "[input]\ntype = tone\n[output main]\npassword = abcdefgh\n",
+	    "bad.conf:3: [output main] mount: missing" },
+	{ "[input]\ntype = tone\n[output main]\nmount = live.ogg\n"
+	  "password = abcdefgh\n",
+	    "bad.conf:4: [output main] mount: \"live.ogg\" must start with /" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
+	  "hackme\n",
+	    "bad.conf:5: [output main] password: refusing the default "
+	    "\"hackme\" password" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword =\n",
+	    "bad.conf:5: [output main] password: refusing an empty password" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\n",
+	    "bad.conf:3: [output main] password: missing" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
+	  "abcdefgh\npassword_env = HOME\n",
+	    "bad.conf:6: [output main] password_env: give exactly one of" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword_file "
+	  "= /nonexistent/pw\n",
+	    "bad.conf:5: [output main] password_file: cannot read "
+	    "\"/nonexistent/pw\"" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword_env "
+	  "= RELAY_SURELY_UNSET_VAR\n",
+	    "bad.conf:5: [output main] password_env: environment variable "
+	    "RELAY_SURELY_UNSET_VAR is not set" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "encoding = nope\n",
+	    "bad.conf:8: [output main] encoding: \"nope\" is not an "
+	    "[encoding] section" },
+	{ "[input]\ntype = tone\n[encoding a]\n[encoding b]\nrate = 48000\n"
+	  "[encoding a]\nrate = 22050\n" GOOD_OUTPUT,
+	    "bad.conf:6: [encoding a]: section appears twice (first on line "
+	    "3)" },
+	{ "[input]\ntype = tone\n[encoding hifi]\n" GOOD_OUTPUT
+	  "encoding = hifi\n[status]\nlisten = 127.0.0.1:99999\n",
+	    "bad.conf:11: [status] listen" },
+	{ "[input]\ntype = tone\n[encoding a]\nrate = 44100\n[encoding b]\n"
+	  "rate = 48000\n" GOOD_OUTPUT,
+	    "bad.conf:7: [output main] encoding: missing (there are 2 "
+	    "encodings" },
+	{ "[input]\ntype = tone\n[output main]\nreconnect_max = 10x\n",
+	    "bad.conf:4: [output main] reconnect_max: \"10x\" is not a "
+	    "duration" },
+	{ "[input]\ntype = tone\nrate = 0\n" GOOD_OUTPUT,
+	    "bad.conf:3: [input] rate: \"0\" is out of range (8000..192000)" },
+	{ "[input]\ntype = tone\n[station]\npublic = maybe\n" GOOD_OUTPUT,
+	    "bad.conf:4: [station] public: \"maybe\" is not yes or no" },
+	{ "[input]\ntype = tone\n", "[output]: none configured" },
+	{ "[station]\nname = x\n" GOOD_OUTPUT, "[input]: missing" },
+	{ "[input]\nrate = 44100\n" GOOD_OUTPUT,
+	    "bad.conf:1: [input] type: missing" },
+	{ "[input]\ntype = file\n" GOOD_OUTPUT,
+	    "bad.conf:2: [input] path: missing" },
+	{ "[input]\ntype = tone\n[output]\nmount = /x\n",
+	    "bad.conf:3: [output]: needs a name" },
+	{ "[input x]\ntype = tone\n", "bad.conf:1: [input x]: [input] takes "
+				      "no name" },
+	{ "type = tone\n", "bad.conf:1: type: key outside any section" },
+	{ "[input]\ntype = tone\nthis line has no equals sign\n",
+	    "bad.conf:3: cannot parse this line" },
+	{ "[input]\ntype = tone\n[encoding m]\nmin_bitrate = 32\n" GOOD_OUTPUT,
+	    "bad.conf:4: [encoding m] bitrate: missing (managed mode" },
+	{ "[input]\ntype = tone\n[encoding m]\nbitrate = 64\nquality = 3\n"
+	  GOOD_OUTPUT,
+	    "bad.conf:5: [encoding m] quality: give either quality" },
+	{ "[input]\ntype = tone\n[encoding m]\nbitrate = 64\nmin_bitrate = "
+	  "96\n" GOOD_OUTPUT,
+	    "bad.conf:5: [encoding m] min_bitrate: 96 is above bitrate 64" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[output b]\nmount = /live.ogg\n"
+	  "password = abcdefgh\n",
+	    "bad.conf:9: [output b] mount: 127.0.0.1:8000/live.ogg is already "
+	    "used by [output main]" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[status]\nlisten = 8080\n",
+	    "bad.conf:9: [status] listen: \"8080\" is not ADDRESS:PORT" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[status]\ntoken = short\n",
+	    "bad.conf:9: [status] token: too short" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[schedule]\ntimezone = "
+	  "Mars/Olympus\n",
+	    "bad.conf:9: [schedule] timezone: \"Mars/Olympus\" is not an IANA "
+	    "time zone" },
+	{ "[input]\ntype = alsa\nperiod_frames = 4096\nbuffer_frames = 4096\n"
+	  GOOD_OUTPUT,
+	    "bad.conf:4: [input] buffer_frames: 4096 must be at least twice" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = abcdefg"
+	  "h\nreconnect_min = 1m\nreconnect_max = 10s\n",
+	    "bad.conf:6: [output main] reconnect_min: longer than "
+	    "reconnect_max" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback = maybe\n",
+	    "bad.conf:8: [output main] listenback: \"maybe\"" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT
+	  "listenback_url = ftp://x/live.ogg\n",
+	    "bad.conf:8: [output main] listenback_url: must be an http:// or "
+	    "https:// URL (it starts with \"ftp\")" },
+	/* A typo in the scheme must not put the password in the journal. */
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT
+	  "listenback_url = htps://user:Secr3t-pw@x/live.ogg\n",
+	    "URL (it starts with \"htps\")" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
+	    "bad.conf:8: [output main] listenback_timeout:" },
+	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
+	  "ogg\nlistenback = yes\n",
+	    "bad.conf:6: [output arch] listenback: only for type = icecast" },
+	{ "[station]\ngroup = audio\n[input]\ntype = tone\n" GOOD_OUTPUT,
+	    "bad.conf:2: [station] group: only with user" },
+	/* The daily archive's keep removed the hourly one's files (its
+	 * "2026-11-20-14.ogg" looked like the 14th sibling of a day). */
+	{ "[input]\ntype = tone\n[output daily]\ntype = file\n"
+	  "path = /tmp/%F.ogg\nrotate = 1d\nkeep = 7d\n[output hourly]\n"
+	  "type = file\npath = /tmp/%F-%H.ogg\nrotate = 1h\n",
+	    "bad.conf:10: [output hourly] path: \"/tmp/%F-%H.ogg\" and "
+	    "[output daily] path \"/tmp/%F.ogg\" name files alike, so the "
+	    "keep of [output daily] would remove the other's files" },
+	{ "[input]\ntype = tone\n[output a]\ntype = file\n"
+	  "path = /tmp/%H%M.ogg\n[output b]\ntype = file\n"
+	  "path = /tmp/%H%M.ogg\nkeep = 1d\n",
+	    "bad.conf:8: [output b] path: \"/tmp/%H%M.ogg\" and [output a] "
+	    "path \"/tmp/%H%M.ogg\" name files alike, so the keep of "
+	    "[output b]" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 3s\n"
+	  "source = file\n",
+	    "bad.conf:10: [fallback] path: missing (source = file needs a "
+	    "path)" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\n"
+	  "on_restore = /bin/notify 'restored\n",
+	    "bad.conf:9: [fallback] on_restore: unterminated ' quote" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 0.1s\n",
+	    "bad.conf:9: [fallback] after: \"0.1s\" is out of range "
+	    "(0.5s..3600s)" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nsource = jingle\n",
+	    "bad.conf:9: [fallback] source: \"jingle\" is not one of "
+	    "playlist|file|tone|silence" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nrestore_afte = 2s\n",
+	    "bad.conf:9: [fallback] restore_afte: unknown key (did you mean "
+	    "restore_after?)" },
 };
 
 /* [fallback]: absent means off; present, its defaults, the threshold
@@ -446,6 +468,20 @@ test_tls_inheritance(void **state)
 	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
 		     "tls = yes\nca_file = missing.pem\n",
 	    "[output main] ca_file: cannot open");
+	/* A good CA, then a damaged block: OpenSSL's loader (every
+	 * connection's) refuses the whole file, so the check must too. */
+	{
+		char damaged[2048];
+
+		snprintf(damaged, sizeof(damaged),
+		    "%s-----BEGIN CERTIFICATE-----\nAAAA\n"
+		    "-----END CERTIFICATE-----\n",
+		    test_ca_pem);
+		write_file("damaged.pem", damaged);
+	}
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "tls = yes\nca_file = damaged.pem\n",
+	    "damaged.pem\": OpenSSL cannot load it whole");
 }
 
 static void
