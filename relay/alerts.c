@@ -102,12 +102,45 @@ alerts_wanted(const struct alerts *a)
 	return false;
 }
 
+/* RELAY_REASON: what the state means now. last_error is the last failed
+ * connection's, which may be long past: it explains no_audio only. */
+static void
+hook_reason(const struct stats_listenback *lb, char *buf, size_t len)
+{
+	switch (lb->state) {
+	case LISTENBACK_OK:
+		snprintf(buf, len, "listeners hear our audio again");
+		break;
+	case LISTENBACK_NO_AUDIO:
+		snprintf(buf, len, "no audio reaches listeners (%s)",
+		    lb->last_error[0] != '\0' ? lb->last_error
+					      : "nothing received");
+		break;
+	case LISTENBACK_FOREIGN:
+		snprintf(buf, len,
+		    "listeners hear a stream relay did not send (another "
+		    "source or a server alias on this URL)");
+		break;
+	case LISTENBACK_SILENT:
+		snprintf(buf, len,
+		    "listeners hear silence for %.0f s (RMS %.1f dBFS)",
+		    lb->silent_s,
+		    lb->rms_dbfs > -120.0 ? lb->rms_dbfs : -120.0);
+		break;
+	case LISTENBACK_OFF:
+	case LISTENBACK_CONNECTING:
+		snprintf(
+		    buf, len, "%s", stats_listenback_state_name(lb->state));
+		break;
+	}
+}
+
 static void
 run_hook(
     struct alerts *a, const struct alert_slot *sl, const struct stats_output *o)
 {
 	const struct stats_listenback *lb = &o->listenback;
-	char env[6][STATS_TEXT + 32], iso[40], why[STATS_TEXT];
+	char env[6][STATS_TEXT + 32], iso[40], why[STATS_TEXT], raw[STATS_TEXT];
 	const char *envp[6];
 	size_t i;
 
@@ -116,9 +149,8 @@ run_hook(
 			     "not run");
 		return;
 	}
-	util_sanitize_text(why, sizeof(why),
-	    lb->last_error[0] != '\0' ? lb->last_error
-				      : stats_listenback_state_name(lb->state));
+	hook_reason(lb, raw, sizeof(raw));
+	util_sanitize_text(why, sizeof(why), raw);
 	snprintf(env[0], sizeof(env[0]), "RELAY_EVENT=%s",
 	    sl->flagged ? "listenback_flagged" : "listenback_ok");
 	snprintf(env[1], sizeof(env[1]), "RELAY_OUTPUT=%s", o->name);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "schedule.h"
 
 /* Digits a field expands to, 0 for "not a field". */
 static int
@@ -367,6 +368,46 @@ archive_name_matches(const char *pattern, const char *path)
 }
 
 bool
+archive_patterns_overlap(const char *keeper, const char *other)
+{
+	static const struct cron_local samples[] = {
+	    {.year = 2026,
+		.month = 11,
+		.day = 30,
+		.hour = 14,
+		.minute = 12,
+		.second = 13},
+	    {.year = 2027,
+		.month = 1,
+		.day = 5,
+		.hour = 3,
+		.minute = 4,
+		.second = 5},
+	    {.year = 2028,
+		.month = 12,
+		.day = 31,
+		.hour = 23,
+		.minute = 59,
+		.second = 58},
+	};
+	static const unsigned suffixes[] = {0, 1, 12};
+	char name[4096];
+	size_t i, k;
+
+	if (keeper == NULL || other == NULL)
+		return false;
+	for (i = 0; i < RELAY_ARRAY_LEN(samples); i++) {
+		for (k = 0; k < RELAY_ARRAY_LEN(suffixes); k++) {
+			if (archive_expand(other, &samples[i], suffixes[k],
+				name, sizeof(name)) == 0 &&
+			    archive_name_matches(keeper, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+bool
 archive_dir_matches(const char *pattern, const char *dir)
 {
 	const char *base = strrchr(pattern, '/'), *p, *rest;
@@ -388,4 +429,18 @@ bool
 archive_expired(int64_t mtime_ns, int64_t now_ns, int64_t keep_ns)
 {
 	return keep_ns > 0 && now_ns - mtime_ns > keep_ns;
+}
+
+char *
+archive_format_span(int64_t ns, const char *zero, char *buf, size_t len)
+{
+	const int64_t day = 86400 * NS_PER_SEC;
+
+	if (ns <= 0)
+		snprintf(buf, len, "%s", zero);
+	else if (ns % day == 0)
+		snprintf(buf, len, "%lldd", (long long)(ns / day));
+	else
+		schedule_format_duration(ns, buf, len);
+	return buf;
 }

@@ -53,6 +53,14 @@ RELAY_MUST_CHECK int archive_expand(const char *pattern,
 void archive_period(const struct cron_tz *tz, int64_t rotate_s, int64_t wall_ns,
     int64_t *start_ns, int64_t *end_ns);
 
+/* True when keep on pattern keeper could remove files that pattern other
+ * names: one of other's names, made for a few sample times (hours before
+ * and after 10, every field two-digit) and suffixes, matches keeper
+ * (archive_name_matches(); "%F.ogg" matches "%F-%H.ogg"'s
+ * "2026-11-30-14.ogg" as its 14th sibling). For a config check between
+ * two file outputs. */
+bool archive_patterns_overlap(const char *keeper, const char *other);
+
 /* The directory every name the pattern makes lies under: the components
  * before the first one holding a field ("/srv/archive/%Y/%m/x.ogg" ->
  * "/srv/archive"; "x-%H.ogg" -> "."). 0, or -ENAMETOOLONG. */
@@ -71,5 +79,9 @@ bool archive_dir_matches(const char *pattern, const char *dir);
 /* Whether a file last modified at mtime_ns is past keep_ns at now_ns
  * (keep_ns = 0: kept forever). */
 bool archive_expired(int64_t mtime_ns, int64_t now_ns, int64_t keep_ns);
+
+/* rotate or keep as people write them: "90d" for whole days, else "1h",
+ * "15m", "36h"; "none" for 0. Returns buf (32 bytes are enough). */
+char *archive_format_span(int64_t ns, const char *zero, char *buf, size_t len);
 
 #endif

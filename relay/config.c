@@ -1748,6 +1748,15 @@ validate(struct parse_state *ps)
 	}
 	resolve_tls_paths(ps->path, &cfg->tls);
 
+	/* A group alone was ignored without a word, root kept. */
+	s = find_section(ps, SEC_STATION, 0);
+	if (s != NULL && cfg->station.group != NULL &&
+	    cfg->station.user == NULL) {
+		set_err(ps, line_of(s, "group"),
+		    "[station] group: only with user (relay changes group "
+		    "when it drops root to that user)");
+		return -EINVAL;
+	}
 	s = find_section(ps, SEC_INPUT, 0);
 	if (s == NULL) {
 		set_err(ps, ps->line > 0 ? 1 : 0,
@@ -1907,6 +1916,34 @@ validate(struct parse_state *ps)
 			}
 			if (check_archive(ps, s, label, o) < 0)
 				return -EINVAL;
+			/* Each output's keep removes the files its own
+			 * pattern names (any relay file): never another
+			 * output's ("%F.ogg" would take "%F-%H.ogg"'s). */
+			for (j = 0; j < i; j++) {
+				const struct output_config *p =
+				    &cfg->outputs[j];
+				const struct output_config *keeper = NULL;
+
+				if (p->type != OUTPUT_FILE)
+					continue;
+				if (o->keep_ns > 0 &&
+				    archive_patterns_overlap(o->path, p->path))
+					keeper = o;
+				else if (p->keep_ns > 0 &&
+					 archive_patterns_overlap(
+					     p->path, o->path))
+					keeper = p;
+				if (keeper == NULL)
+					continue;
+				set_err(ps, line_of(s, "path"),
+				    "%s path: \"%s\" and [output %s] path "
+				    "\"%s\" name files alike, so the keep of "
+				    "[output %s] would remove the other's "
+				    "files: use another directory or name",
+				    label, o->path, p->name, p->path,
+				    keeper->name);
+				return -EINVAL;
+			}
 			continue;
 		}
 		if (o->on_listenback != NULL) {
@@ -1928,10 +1965,12 @@ validate(struct parse_state *ps)
 		if (o->listenback_url != NULL &&
 		    strncmp(o->listenback_url, "http://", 7) != 0 &&
 		    strncmp(o->listenback_url, "https://", 8) != 0) {
+			/* Only its scheme: the URL may hold a password. */
 			set_err(ps, line_of(s, "listenback_url"),
-			    "%s listenback_url: \"%s\" must be an http:// or "
-			    "https:// URL",
-			    label, o->listenback_url);
+			    "%s listenback_url: must be an http:// or "
+			    "https:// URL (it starts with \"%.*s\")",
+			    label, (int)strcspn(o->listenback_url, ":/@"),
+			    o->listenback_url);
 			return -EINVAL;
 		}
 		if (o->mount == NULL || o->mount[0] == '\0') {
@@ -2358,11 +2397,22 @@ config_print_summary(const struct config *cfg, FILE *fp)
 			    o->user, o->password_from, o->tls ? "yes" : "no",
 			    enum_name("chain|admin|none", (int)o->metadata, mm,
 				sizeof(mm)));
+		if (o->type == OUTPUT_FILE) {
+			char rot[32], keep[32];
+			fprintf(fp, ", rotate %s, keep %s, time zone %s",
+			    archive_format_span(
+				o->rotate_ns, "none", rot, sizeof(rot)),
+			    archive_format_span(
+				o->keep_ns, "forever", keep, sizeof(keep)),
+			    o->timezone != NULL ? o->timezone : "system");
+		}
 		/* The URL may hold credentials: say where, not what. */
 		if (o->listenback)
 			fprintf(fp, ", listen-back on %s",
 			    o->listenback_url != NULL ? "listenback_url"
 						      : "the mount");
+		if (o->on_listenback != NULL)
+			fprintf(fp, ", on_listenback hook");
 		if (o->type == OUTPUT_ICECAST && o->tls) {
 			char trust[600];
 			fprintf(fp, " (trusts %s%s%s)",
@@ -2540,7 +2590,9 @@ config_output_same(const struct config *a, const struct output_config *oa,
 	       oa->queue_ns == ob->queue_ns &&
 	       config_encoding_same(&a->encodings[oa->encoding_index],
 		   &b->encodings[ob->encoding_index]) &&
-	       station_same(&a->station, &b->station);
+	       /* Only Icecast gets the station texts (at connect). */
+	       (oa->type == OUTPUT_FILE ||
+		   station_same(&a->station, &b->station));
 }
 
 size_t

@@ -58,6 +58,12 @@
 /* Frames interleaved at a time for the level meter (8 channels max). */
 #define LB_CHUNK_FRAMES 512
 #define LB_MAX_CHANNELS 8
+/* Bytes of Ogg packet data a logical stream may hold at once (one packet
+ * in the making, the rest of a page): a Vorbis packet is a few kB, a
+ * comment header with cover art a few hundred. libogg grows its buffer
+ * for a packet without end, so a server that never ends one would take
+ * all our memory: past this the transfer is dropped and started again. */
+#define LB_MAX_PACKET_BYTES ((long)4 * 1024 * 1024)
 
 /* --- the packet logs, shared with the output threads -------------------- */
 
@@ -173,6 +179,7 @@ struct lb_mount {
 	CURL *easy;
 	bool active;
 	char curl_err[CURL_ERROR_SIZE];
+	char abort_why[128]; /* why write_cb aborted the transfer, or "" */
 	int64_t attempt_mono_ns;
 	int64_t last_byte_mono_ns;
 	int64_t next_attempt_mono_ns;
@@ -219,20 +226,23 @@ curl_init_once(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* "http://user:pw@host/x" -> "http://host/x". */
+/* "http://user:pw@host/x" -> "http://host/x". The userinfo ends at the
+ * last "@" of the authority: a password with an "@" not written %40
+ * ("user:p@ss@host") must not show its tail. */
 static void
 strip_userinfo(char *dst, size_t len, const char *url)
 {
-	const char *p = strstr(url, "://"), *at, *slash;
+	const char *p = strstr(url, "://"), *at = NULL, *q;
 
 	if (p == NULL) {
 		util_strlcpy(dst, url, len);
 		return;
 	}
 	p += 3;
-	at = strchr(p, '@');
-	slash = strchr(p, '/');
-	if (at == NULL || (slash != NULL && at > slash)) {
+	for (q = p; *q != '\0' && *q != '/' && *q != '?' && *q != '#'; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL) {
 		util_strlcpy(dst, url, len);
 		return;
 	}
@@ -384,6 +394,14 @@ handle_page(struct lb_mount *m, ogg_page *og, int64_t now)
 	if (!m->os_init || serial != m->serial ||
 	    ogg_stream_pagein(&m->os, og) != 0)
 		return;
+	if (m->os.body_fill > LB_MAX_PACKET_BYTES) {
+		snprintf(m->abort_why, sizeof(m->abort_why),
+		    "an Ogg packet over %ld MiB (not a Vorbis stream); "
+		    "dropped the connection",
+		    LB_MAX_PACKET_BYTES / 1024 / 1024);
+		stream_clear(m); /* frees the packet's buffer */
+		return;
+	}
 	m->page_audio = m->page_matched = false;
 	m->page_lag_ns = -1;
 	while (ogg_stream_packetout(&m->os, &op) == 1) {
@@ -417,6 +435,8 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	while ((rc = ogg_sync_pageout(&m->oy, &og)) != 0) {
 		if (rc == 1)
 			handle_page(m, &og, now);
+		if (m->abort_why[0] != '\0')
+			return 0; /* aborts the transfer; it starts again */
 	}
 	return bytes;
 }
@@ -468,6 +488,7 @@ transfer_start(struct listenback *lb, struct lb_mount *m, int64_t now)
 	stream_clear(m);
 	(void)ogg_sync_reset(&m->oy);
 	m->curl_err[0] = '\0';
+	m->abort_why[0] = '\0';
 	m->attempt_mono_ns = now;
 	m->last_byte_mono_ns = now;
 	if (curl_multi_add_handle(lb->multi, m->easy) != CURLM_OK) {
@@ -500,7 +521,9 @@ transfer_done(struct listenback *lb, CURL *easy, CURLcode result, int64_t now)
 	(void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&m);
 	if (m == NULL)
 		return;
-	if (result == CURLE_OK)
+	if (m->abort_why[0] != '\0')
+		snprintf(why, sizeof(why), "%s", m->abort_why);
+	else if (result == CURLE_OK)
 		snprintf(why, sizeof(why), "the server ended the stream");
 	else
 		snprintf(why, sizeof(why), "%s",
@@ -612,11 +635,25 @@ listenback_thread(void *arg)
 			struct lb_mount *m = &lb->mounts[i];
 			char why[STATS_TEXT];
 
+			/* Bytes without audio pages (a drip, a stream
+			 * that is not Ogg) count as nothing: the listener
+			 * starts again, as for a silent connection. */
+			int64_t audio =
+			    m->obs.last_audio_mono_ns > m->attempt_mono_ns
+				? m->obs.last_audio_mono_ns
+				: m->attempt_mono_ns;
+
 			if (m->active &&
 			    now - m->last_byte_mono_ns >= m->timeout_ns) {
 				snprintf(why, sizeof(why),
 				    "nothing received for %.0f s (a frozen "
 				    "server or a lost link)",
+				    (double)m->timeout_ns / 1e9);
+				transfer_end(lb, m, why, now);
+			} else if (m->active && now - audio >= m->timeout_ns) {
+				snprintf(why, sizeof(why),
+				    "bytes but no audio page for %.0f s (not "
+				    "an Ogg Vorbis stream, or a stalled one)",
 				    (double)m->timeout_ns / 1e9);
 				transfer_end(lb, m, why, now);
 			}

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "archive.h"
 #include "check.h"
 #include "config.h"
 #include "control.h"
@@ -80,7 +81,7 @@ usage(FILE *fp)
 	    "       relay schedule -c FILE [--hours N]\n"
 	    "                                list the next segments in local "
 	    "time\n"
-	    "       relay status [--url URL] [--json]\n"
+	    "       relay status [--url URL | -c FILE] [--json]\n"
 	    "                                the status of a running relay "
 	    "(exit 0 on air,\n"
 	    "                                1 off air, 2 unreachable)\n"
@@ -132,6 +133,52 @@ check_permissions(const struct config *cfg)
 	if (config_exposed_secret_file(cfg, buf, sizeof(buf)) != NULL)
 		log_warn(
 		    MOD, "the %s is readable by every user; chmod o-r it", buf);
+}
+
+/* Started as root with [station] user, relay read its files as root (and
+ * --check looked as root), but every reload reads them as that user, who
+ * also writes the archive: say now, not at the first SIGHUP or a silent
+ * archive, when a file it needs (a 0600 root password_file) or the
+ * archive's directory is beyond its reach. */
+static void
+check_rereadable(const struct config *cfg)
+{
+	struct config *again = NULL;
+	struct schedule *s = NULL;
+	char err[CONFIG_ERR_LEN], dir[4096];
+	size_t i;
+	int rc;
+
+	err[0] = '\0';
+	rc = config_load(cfg->path, &again, err, sizeof(err));
+	if (rc == 0 && again->schedule.file != NULL) {
+		rc = schedule_load(again->schedule.file,
+		    again->schedule.timezone, &s, err, sizeof(err));
+		schedule_free(s);
+	}
+	config_free(again);
+	if (rc < 0)
+		log_warn(MOD,
+		    "as user %s relay cannot read its configuration again, "
+		    "so every reload will be rejected: %s; make the files "
+		    "readable by that user (chgrp GROUP FILE; chmod 0640 "
+		    "FILE)",
+		    cfg->station.user, err);
+	/* --check ran as root and found the archive's directory writable. */
+	for (i = 0; i < cfg->n_outputs; i++) {
+		const struct output_config *o = &cfg->outputs[i];
+
+		if (o->type != OUTPUT_FILE || o->path == NULL ||
+		    archive_pattern_root(o->path, dir, sizeof(dir)) < 0 ||
+		    access(dir, W_OK | X_OK) == 0)
+			continue;
+		log_warn(MOD,
+		    "[output %s]: as user %s relay cannot write in %s: %s; "
+		    "nothing will be recorded until that user may (chown "
+		    "%s DIR)",
+		    o->name, cfg->station.user, dir, strerror(errno),
+		    cfg->station.user);
+	}
 }
 
 static int
@@ -251,6 +298,15 @@ stop_all(struct relay *r)
 	r->ring = NULL;
 }
 
+/* Two optional texts (NULL: unset) are the same. */
+static bool
+same_text(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /* A rejected reload: logged, shown in /api/status, nothing changed. */
 static int
 reload_rejected(const char *why, char *msg, size_t msglen)
@@ -314,6 +370,10 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 		    next->status.listen_port != old->status.listen_port)))
 		log_warn(MOD, "[status] listen changes only with a restart; "
 			      "still serving the old address");
+	if (!same_text(next->station.user, old->station.user) ||
+	    !same_text(next->station.group, old->station.group))
+		log_warn(MOD, "[station] user and group change only with a "
+			      "restart; still running as before");
 	log_configure(next->log.level, next->log.target);
 	check_permissions(next);
 
@@ -652,7 +712,7 @@ main(int argc, char **argv)
 	};
 	struct relay r;
 	const char *path = NULL;
-	bool check = false;
+	bool check = false, was_root;
 	char err[CONFIG_ERR_LEN];
 	sigset_t mask;
 	int ch, rc;
@@ -784,6 +844,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
 	/* Root only until the port is bound: no thread exists yet. */
+	was_root = geteuid() == 0;
 	if (status_bind_early(r.cfg, err, sizeof(err)) < 0 ||
 	    privilege_drop(r.cfg->station.user, r.cfg->station.group, err,
 		sizeof(err)) < 0) {
@@ -793,6 +854,8 @@ main(int argc, char **argv)
 		config_free(r.cfg);
 		return 1;
 	}
+	if (was_root && r.cfg->station.user != NULL)
+		check_rereadable(r.cfg);
 	rc = run(&r);
 	programme_free(r.programme);
 	config_free(r.cfg);

@@ -425,7 +425,7 @@ static void
 sweep_dir(struct output_backend *b, const char *dir, bool relative,
     int64_t now_ns, int depth)
 {
-	char path[4096];
+	char path[4096], age[32];
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
@@ -463,8 +463,10 @@ sweep_dir(struct output_backend *b, const char *dir, bool relative,
 			continue;
 		if (unlink(path) == 0) {
 			stats_output_inc_removed(b->stats_id);
-			log_info(b->mod, "keep: removed %s (older than %lld d)",
-			    path, (long long)(b->keep_ns / NS_PER_SEC / 86400));
+			log_info(b->mod, "keep: removed %s (older than %s)",
+			    path,
+			    archive_format_span(
+				b->keep_ns, "forever", age, sizeof(age)));
 		} else {
 			stats_output_inc_file_errors(b->stats_id);
 			log_warn(b->mod,
@@ -521,7 +523,11 @@ open_for(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
 	int flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, e;
 
 	b->path[0] = '\0';
-	sweep(b);
+	/* After a full disk keep makes room before the attempt; otherwise
+	 * it runs once the new file exists, so a name of this period that
+	 * it frees is never taken again (suffixes stay in time order). */
+	if (b->disk_full)
+		sweep(b);
 	archive_period(b->tz, b->rotate_s, wall_ns, &start_ns, &end_ns);
 	cron_tz_local(b->tz, b->rotate_s > 0 ? start_ns : wall_ns, &lt);
 	if (b->rotate_s > 0)
@@ -584,6 +590,7 @@ open_for(struct output_backend *b, int64_t wall_ns, char *err, size_t errlen)
 	stats_output_set_file(b->stats_id, b->path);
 	stats_output_set_file_bytes(b->stats_id, (uint64_t)b->end);
 	log_info(b->mod, "recording to %s", b->path);
+	sweep(b);
 	return 0;
 }
 

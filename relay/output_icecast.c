@@ -200,6 +200,19 @@ diagnose_login(
 	if (rc == 0) {
 		rc = icecast_status_parse(body, len, b->mount, &st);
 		free(body);
+		/* Icecast 2.4.4 reads a TLS source's close_notify as "no
+		 * data yet": it keeps the mount and spins one CPU until it
+		 * restarts, whatever its source-timeout. */
+		if (rc == 0 && st.present && b->tls) {
+			snprintf(err, errlen,
+			    "mountpoint %s in use: another source is "
+			    "streaming there, or our own earlier connection "
+			    "(Icecast 2.4 keeps the mount of a TLS source "
+			    "that ended cleanly, busy on one CPU, until it "
+			    "restarts: restart Icecast) (libshout: %s)",
+			    b->mount, lib);
+			return -EBUSY;
+		}
 		if (rc == 0 && st.present) {
 			snprintf(err, errlen,
 			    "mountpoint %s in use: another source is "

@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * systemd notifications (see service.h). libsystemd does the protocol;
- * this file decides when.
+ * systemd notifications (see service.h). libsystemd reads the watchdog
+ * settings; the messages go out through notify() here, never waiting:
+ * sd_notify() blocks while the receiver's queue is full, and a notify
+ * socket that nobody reads (a stuck manager, a stray $NOTIFY_SOCKET)
+ * then held the main thread, with its signals and the control API, for
+ * good. This file also decides when.
  */
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -20,8 +30,45 @@ static struct {
 	uint64_t last_progress;
 	bool pinged;
 	bool stalled_noted;
+	bool full_noted;
 	char status[256];
 } svc;
+
+/* Sends msg to $NOTIFY_SOCKET (a path, or "@name" in the abstract
+ * namespace) at once, or drops it when the receiver's queue is full. */
+static void
+notify(const char *msg)
+{
+	const char *where = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	size_t n;
+	int fd;
+
+	if (where == NULL || (where[0] != '/' && where[0] != '@'))
+		return;
+	n = strlen(where);
+	if (n < 2 || n >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, where, n);
+	if (where[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+			  (where[0] == '/' ? 1 : 0));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL,
+		(struct sockaddr *)&sa, len) < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK) && !svc.full_noted) {
+		svc.full_noted = true;
+		log_warn(MOD,
+		    "%s (NOTIFY_SOCKET) is not read: a notification was "
+		    "dropped (and later ones may be); relay goes on",
+		    where);
+	}
+	close(fd);
+}
 
 void
 service_init(void)
@@ -31,7 +78,10 @@ service_init(void)
 	memset(&svc, 0, sizeof(svc));
 	/* unset_environment = 0: threads may read the environment. */
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-		svc.period_ns = (int64_t)usec * 1000;
+		/* A period past int64 nanoseconds (centuries) is no limit. */
+		svc.period_ns = usec > (uint64_t)INT64_MAX / 1000
+				    ? INT64_MAX
+				    : (int64_t)usec * 1000;
 		log_info(MOD,
 		    "systemd watchdog: every %.1f s while the engine "
 		    "runs",
@@ -45,11 +95,21 @@ service_watchdog_enabled(void)
 	return svc.period_ns > 0;
 }
 
+/* notify() of what followed by status. */
+static void
+notify_status(const char *what, const char *status)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "%s%s", what, status);
+	notify(msg);
+}
+
 void
 service_ready(const char *status)
 {
 	util_strlcpy(svc.status, status, sizeof(svc.status));
-	(void)sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+	notify_status("READY=1\nSTATUS=", status);
 }
 
 void
@@ -58,26 +118,26 @@ service_status(const char *status)
 	if (strcmp(status, svc.status) == 0)
 		return;
 	util_strlcpy(svc.status, status, sizeof(svc.status));
-	(void)sd_notifyf(0, "STATUS=%s", status);
+	notify_status("STATUS=", status);
 }
 
 void
 service_reloading(void)
 {
-	(void)sd_notify(0, "RELOADING=1\nSTATUS=reloading");
+	notify("RELOADING=1\nSTATUS=reloading");
 }
 
 void
 service_reloaded(const char *status)
 {
 	util_strlcpy(svc.status, status, sizeof(svc.status));
-	(void)sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+	notify_status("READY=1\nSTATUS=", status);
 }
 
 void
 service_stopping(void)
 {
-	(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	notify("STOPPING=1\nSTATUS=stopping");
 }
 
 void
@@ -102,5 +162,5 @@ service_watchdog(int64_t now_ns, uint64_t progress)
 	svc.pinged = true;
 	svc.last_ping_ns = now_ns;
 	svc.last_progress = progress;
-	(void)sd_notify(0, "WATCHDOG=1");
+	notify("WATCHDOG=1");
 }

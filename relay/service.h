@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The service manager's view of relay (systemd, through libsystemd's
- * sd_notify): readiness, a one-line status, reload and stop notices, and
- * the watchdog. Outside systemd ($NOTIFY_SOCKET unset) every call does
- * nothing.
+ * The service manager's view of relay (systemd's notify protocol):
+ * readiness, a one-line status, reload and stop notices, and the
+ * watchdog. Outside systemd ($NOTIFY_SOCKET unset) every call does
+ * nothing. No call ever waits: a message that finds the manager's queue
+ * full is dropped (logged once), so a notify socket nobody reads cannot
+ * hold the main loop.
  *
  * Readiness (READY=1) is sent once every thread has started: the engine,
  * each output (connected or still trying), the input and the status

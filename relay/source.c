@@ -261,9 +261,18 @@ playlist_add(struct source *s, char *path, const char *where)
 	struct playlist_entry *e;
 	char err[SOURCE_ERR_LEN], esc[SOURCE_ERR_LEN];
 	int64_t frames;
-	int rate_hz;
+	int rate_hz, rc;
 
-	if (probe_file(path, &frames, &rate_hz, err, sizeof(err)) < 0) {
+	rc = probe_file(path, &frames, &rate_hz, err, sizeof(err));
+	/* A file of no frames (a header left by a failed copy) plays as
+	 * nothing: a list of only such files failed at once, over and over
+	 * (as a filler, a warning five times a second). */
+	if (rc == 0 && frames == 0) {
+		snprintf(
+		    err, sizeof(err), "%s: holds no audio (0 frames)", path);
+		rc = -ENODATA;
+	}
+	if (rc < 0) {
 		/* A folder of thousands of unreadable files must not flood
 		 * the log: the first few by name, then a count at the end. */
 		if (++s->n_unplayable <= SOURCE_UNPLAYABLE_LOGGED)

@@ -65,9 +65,11 @@ open_bio(const char *path, int *rc)
 static int
 check_ca_file(const char *path, char *why, size_t whylen)
 {
+	X509_STORE *store;
 	X509 *x;
 	BIO *bio;
 	int rc, n = 0;
+	bool ok;
 
 	bio = open_bio(path, &rc);
 	if (bio == NULL) {
@@ -86,6 +88,26 @@ check_ca_file(const char *path, char *why, size_t whylen)
 		    "\"%s\" holds no PEM certificate (expected one or more "
 		    "-----BEGIN CERTIFICATE----- blocks)",
 		    path);
+		return -EINVAL;
+	}
+	/* The loader every connection uses (tls_verify_chain(), and
+	 * libcurl's CAINFO) refuses the whole file for one broken block
+	 * that the count above stops at: a good CA followed by a damaged
+	 * one passed here and then failed every connection. */
+	store = X509_STORE_new();
+	if (store == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	ok = X509_STORE_load_file(store, path) == 1;
+	X509_STORE_free(store);
+	ERR_clear_error();
+	if (!ok) {
+		snprintf(why, whylen,
+		    "\"%s\": OpenSSL cannot load it whole (its first %d "
+		    "certificate(s) read, then a damaged PEM block or a "
+		    "certificate it cannot parse)",
+		    path, n);
 		return -EINVAL;
 	}
 	return 0;

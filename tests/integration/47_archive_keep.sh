@@ -3,7 +3,7 @@
 #
 # timeout: 40
 #
-# 47 archive keep and restarts: an archive with rotate = 1d and keep = 2d.
+# 47 archive keep and restarts: an archive with rotate = 1d and keep = 36h.
 # - A second start in the same period writes 0000-1.ogg beside 0000.ogg and
 #   leaves the first file untouched.
 # - keep removes only old files of this output: copies of a relay file
@@ -37,7 +37,7 @@ quality = 0
 type = file
 path = $dir/%Y/%m/%d/%H%M.ogg
 rotate = ${1:-1d}
-keep = 2d
+keep = 36h
 timezone = ${2:-UTC}
 
 [status]
@@ -75,6 +75,8 @@ mkdir "$dir"
 out=$("$RELAY" --check -c "$T/relay.conf" 2>&1) ||
     fail "--check refused a good archive: $out"
 [[ -z $(ls -A "$dir") ]] || fail "--check created $(ls -A "$dir")"
+grep -q "output   archive .*, rotate 1d, keep 36h, time zone " <<<"$out" ||
+    fail "--check's summary lacks rotate and keep: $(grep 'output ' <<<"$out")"
 start_relay "$T/relay.conf"
 wait_for -t 10 -m "the first file" recording || fail "no file: $(archive)"
 first=$(archive | jq -r .archive.file)
@@ -116,7 +118,7 @@ for f in "$d1/0200.ogg" "$d1/notes.txt" "$d1/0300.ogg.bak" \
     "$T/other/linked.ogg" "$dir/2020/01/02/0000.ogg" "$first"; do
 	[[ -e $f ]] || fail "keep removed $f"
 done
-archive | jq -e '.archive.files_removed == 3 and .archive.keep_s == 172800
+archive | jq -e '.archive.files_removed == 3 and .archive.keep_s == 129600
     and .archive.errors == 0' >/dev/null ||
     fail "unexpected /api/status: $(archive)"
 curl -sf --max-time 3 "http://127.0.0.1:$sport/metrics" |
@@ -124,6 +126,9 @@ curl -sf --max-time 3 "http://127.0.0.1:$sport/metrics" |
     fail "relay_archive_files_removed_total is not 3"
 [[ $(log_count 'keep: removed') -eq 3 ]] ||
     fail "$(log_count 'keep: removed') 'keep: removed' lines (want 3)"
+# The age in the line is keep as written, not whole days rounded down.
+[[ $(log_count 'keep: removed .* \(older than 36h\)$') -eq 3 ]] ||
+    fail "keep lines: $(relay_lines | grep 'keep: removed' | head -n 1)"
 
 # A crash leaves a file that decoders play to its last page, and the next
 # start never touches it.
@@ -146,3 +151,16 @@ stop_relay TERM 5 || fail "relay did not exit after SIGTERM"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
 [[ $(md5sum <"$second") == "$sum2" ]] || fail "the crashed file was changed"
 ogginfo "$third" >"$T/info" 2>&1 || fail "ogginfo $third: $(head -3 "$T/info")"
+
+# keep frees a name of the current period (its file is old): the next
+# start must not take that name again, or the period's files would no
+# longer be in time order by suffix. The new file goes after the others.
+touch -d '10 days ago' "$first"
+start_relay "$T/relay.conf"
+wait_for -t 10 -m "the fourth file" recording || fail "no file: $(archive)"
+fourth=$(archive | jq -r .archive.file)
+[[ $fourth == "${first%.ogg}-3.ogg" ]] ||
+    fail "fourth start wrote $fourth, want ${first%.ogg}-3.ogg (keep freed ${first##*/})"
+wait_for -t 5 -m "keep to remove the old file" test ! -e "$first" ||
+    fail "keep left $first"
+stop_relay TERM 5 || fail "relay did not exit after SIGTERM"

@@ -47,7 +47,7 @@ CONF
 # The hook appends its argument and the event to hook.log.
 cat >"$T/hook.sh" <<'HOOK'
 #!/bin/sh
-echo "$1|$RELAY_EVENT|$RELAY_OUTPUT|$RELAY_STATE|$RELAY_STATION|$RELAY_SINCE" >>"${0%/*}/hook.log"
+echo "$1|$RELAY_EVENT|$RELAY_OUTPUT|$RELAY_STATE|$RELAY_STATION|$RELAY_SINCE|$RELAY_REASON" >>"${0%/*}/hook.log"
 HOOK
 chmod +x "$T/hook.sh"
 
@@ -127,7 +127,7 @@ grep -q 'Off air because listeners do not hear us: main: no_audio' "$T/rs.out" |
 wait_for -t 3 -m "the on_listenback hook" test -s "$T/hook.log" ||
     fail "on_listenback did not run when the mount was flagged"
 [[ $(wc -l <"$T/hook.log") -eq 1 ]] || fail "hook runs: $(cat "$T/hook.log")"
-grep -Eq '^two words\|listenback_flagged\|main\|no_audio\|relay\|[0-9]{4}-' "$T/hook.log" ||
+grep -Eq '^two words\|listenback_flagged\|main\|no_audio\|relay\|[0-9]{4}-[^|]*\|no audio reaches listeners \(' "$T/hook.log" ||
     fail "hook environment: $(cat "$T/hook.log")"
 
 resume_icecast a
@@ -142,6 +142,9 @@ log_since 'listen\[main\].*listeners hear our audio again' ||
     fail "no line for the recovery"
 wait_for -t 3 -m "the recovery hook" grep -q '|listenback_ok|main|ok|' "$T/hook.log" ||
     fail "on_listenback did not run for the recovery: $(cat "$T/hook.log")"
+# The recovery's reason is the recovery, not the failure before it.
+grep -q '|listenback_ok|main|ok|.*|listeners hear our audio again$' "$T/hook.log" ||
+    fail "RELAY_REASON of the recovery: $(cat "$T/hook.log")"
 relay_alive || fail "relay exited"
 stop_relay
 check_sanitizer

@@ -127,3 +127,14 @@ grep -q 'output secure: the server&#39;s certificate (CN=short) expires' \
 
 stop_relay TERM 5 || fail "relay did not stop"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit code $RELAY_RC"
+
+# Icecast 2.4.4 never drops a TLS source that closed cleanly (close_notify):
+# the mount stays "in use" after relay's clean stop, and relay started again
+# says why instead of promising the source-timeout.
+log_mark
+start_relay "$T/relay.conf"
+wait_for -t 10 -m "the in-use line" log_since 'mountpoint /secure.ogg in use' ||
+    fail "relay restarted over TLS: $(relay_lines "$LOG_MARK" | tail -n 3)"
+log_since 'mountpoint /secure.ogg in use: .*Icecast 2.4 keeps the mount of a TLS source that ended cleanly' ||
+    fail "the in-use line does not explain the TLS case: $(log_since 'in use' ; relay_lines "$LOG_MARK" | grep 'in use' | head -n 1)"
+stop_relay TERM 5 || fail "relay did not stop"

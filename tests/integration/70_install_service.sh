@@ -60,15 +60,13 @@ done < <("$p/bin/relay" --dump-config | sed -n 's/^;\([a-z_]*\) =.*/\1/p' | sort
 ((missing == 0)) || fail "relay.conf(5) lacks $missing key(s)"
 
 # The installed binary checks the installed examples: the demo as it is,
-# the station example with its /etc/relay files made in $T.
+# the station example with its /etc/relay files and archive made in $T.
 RELAY_DEMO_PASSWORD=$(random_secret) "$p/bin/relay" --check \
     -c "$p/share/doc/relay/demo.conf.example" >"$T/check1.out" 2>&1 ||
     fail "--check on the installed demo example: $(tail -n 3 "$T/check1.out")"
-mkdir -p "$T/etc"
-# Its archive under /srv/archive moves to $T/srv/archive, made here.
-sed -e "s#/etc/relay/#$T/etc/#g" -e "s#/srv/#$T/srv/#g" \
+mkdir -p "$T/etc" "$T/archive"
+sed "s#/etc/relay/#$T/etc/#g; s#/var/lib/relay/archive/#$T/archive/#g" \
     "$p/share/doc/relay/relay.conf.example" >"$T/etc/relay.conf"
-mkdir -p "$T/srv/archive"
 while read -r f; do
 	[[ -e $f ]] || { random_secret >"$f" && chmod 600 "$f"; }
 done < <(grep -v '^[;#]' "$T/etc/relay.conf" | grep -o "$T/etc/[^ ]*" | sort -u)
@@ -183,14 +181,42 @@ sleep 2.5
 pings=$(grep -c " WATCHDOG=1$" "$T/notify.log")
 ((pings >= 4)) || fail "only $pings watchdog pings with WATCHDOG_USEC=1 s"
 note "$pings watchdog pings; $(grep STATUS= "$T/notify.log" | tail -n 1)"
+# The reload also changes the user: that needs a restart, and relay says so.
+sed -i 's/^user = nobody/user = daemon/' "$T/relay.conf"
+log_mark
 kill -HUP "$RELAY_PID"
 wait_for -t 10 -m "RELOADING=1 then READY=1" \
     awk '/ RELOADING=1$/ { r = 1 } r && / READY=1$/ { ok = 1 } END { exit !ok }' \
     "$T/notify.log" || fail "no RELOADING=1 then READY=1 after SIGHUP"
+wait_for -t 5 -m "the restart warning" \
+    log_since 'warn main: \[station\] user and group change only with a restart' ||
+    fail "a changed user was reloaded silently: $(relay_lines "$LOG_MARK" | tail -n 3)"
+sed -i 's/^user = daemon/user = nobody/' "$T/relay.conf"
 stop_relay TERM 5 || fail "relay did not stop"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
 grep -q " STOPPING=1$" "$T/notify.log" || fail "no STOPPING=1"
 ogginfo "$T/rec/rec.ogg" >/dev/null 2>&1 || fail "the recording is not valid Ogg"
+
+# A root-only token file: read at start as root, but a reload reads it as
+# nobody and would be rejected; relay says so at start, not at the SIGHUP.
+# Likewise an archive directory that only root may write in (--check,
+# run as root, passes it).
+random_secret >"$T/token"
+chmod 600 "$T/token"
+mkdir -m 755 "$T/rootonly"
+cp "$T/relay.conf" "$T/relay.conf.keep"
+sed -i "s|^listen = .*|&\ntoken_file = $T/token|" "$T/relay.conf"
+printf '[output rec2]\ntype = file\npath = %s/rootonly/rec.ogg\n' "$T" >>"$T/relay.conf"
+"$RELAY" --check -c "$T/relay.conf" >/dev/null 2>&1 ||
+    fail "--check as root refused the root-only archive directory"
+start_relay "$T/relay.conf"
+wait_for -t 5 -m "the warning about reloads" \
+    log_since "as user nobody relay cannot read its configuration again, so every reload will be rejected: .*token_file" ||
+    fail "no warning that reloads will fail: $(tail -n 3 "$RELAY_LOG")"
+log_since "\[output rec2\]: as user nobody relay cannot write in $T/rootonly: Permission denied" ||
+    fail "no warning for the archive directory: $(tail -n 3 "$RELAY_LOG")"
+stop_relay TERM 5 || fail "relay did not stop"
+mv "$T/relay.conf.keep" "$T/relay.conf"
 
 # No such user: refused before anything starts.
 sed -i 's/^user = nobody/user = no-such-relay-user/' "$T/relay.conf"

@@ -242,6 +242,23 @@ test_matches(void **state)
 	assert_false(archive_dir_matches(pat, "/a/2026/3"));
 }
 
+/* keep on the first pattern would take files the second names. */
+static void
+test_overlap(void **state)
+{
+	(void)state;
+	assert_true(archive_patterns_overlap("/a/%F.ogg", "/a/%F-%H.ogg"));
+	assert_true(archive_patterns_overlap("/a/%H%M.ogg", "/a/%H%M.ogg"));
+	assert_true(
+	    archive_patterns_overlap("/a/%Y/%H.ogg", "/a/%Y/%H-%M.ogg"));
+	/* The other way too: the day's 12th sibling looks like hour 12. */
+	assert_true(archive_patterns_overlap("/a/%F-%H.ogg", "/a/%F.ogg"));
+	assert_false(archive_patterns_overlap("/a/%F.ogg", "/a/%F_%H.ogg"));
+	assert_false(archive_patterns_overlap("/a/%F.ogg", "/b/%F.ogg"));
+	assert_false(archive_patterns_overlap("/a/%H%M.ogg", "/a/%H%M%S.ogg"));
+	assert_false(archive_patterns_overlap("/a/%F.ogg", "/a/%F.flac"));
+}
+
 static void
 test_expired(void **state)
 {
@@ -253,6 +270,23 @@ test_expired(void **state)
 	assert_false(archive_expired(now - 900 * day, now, 0));
 	/* A file from the future (a clock set back) is kept. */
 	assert_false(archive_expired(now + day, now, 90 * day));
+}
+
+/* Log lines and --check show rotate and keep as written, never "0 d". */
+static void
+test_format_span(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(
+	    archive_format_span(90 * 86400 * NS_PER_SEC, "x", buf, 32), "90d");
+	assert_string_equal(
+	    archive_format_span(5 * 60 * NS_PER_SEC, "x", buf, 32), "5m");
+	assert_string_equal(
+	    archive_format_span(36 * 3600 * NS_PER_SEC, "x", buf, 32), "36h");
+	assert_string_equal(
+	    archive_format_span(0, "forever", buf, 32), "forever");
 }
 
 int
@@ -267,7 +301,9 @@ main(void)
 	    cmocka_unit_test(test_period_tiles),
 	    cmocka_unit_test(test_root),
 	    cmocka_unit_test(test_matches),
+	    cmocka_unit_test(test_overlap),
 	    cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_format_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,8 +23,7 @@ static char tmpdir[256];
 
 /* nftw() callback: removes what the tests wrote, the folder last. */
 static int
-remove_entry(const char *path, const struct stat *st, int type,
-    struct FTW *ftw)
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
 	(void)type;
@@ -46,8 +45,8 @@ write_file(const char *name, const char *text)
 	return path;
 }
 
-#define GOOD_OUTPUT                                                         \
-	"[output main]\nhost = 127.0.0.1\nport = 8000\nmount = /live.ogg\n" \
+#define GOOD_OUTPUT                                                            \
+	"[output main]\nhost = 127.0.0.1\nport = 8000\nmount = /live.ogg\n"    \
 	"password = s3cret-Pa55\n"
 
 static struct config *
@@ -354,13 +353,33 @@ static const struct bad_case bad_cases[] = {
 	    "bad.conf:8: [output main] listenback: \"maybe\"" },
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT
 	  "listenback_url = ftp://x/live.ogg\n",
-	    "bad.conf:8: [output main] listenback_url: \"ftp://x/live.ogg\" "
-	    "must be an http:// or https:// URL" },
+	    "bad.conf:8: [output main] listenback_url: must be an http:// or "
+	    "https:// URL (it starts with \"ftp\")" },
+	/* A typo in the scheme must not put the password in the journal. */
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT
+	  "listenback_url = htps://user:Secr3t-pw@x/live.ogg\n",
+	    "URL (it starts with \"htps\")" },
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
 	    "bad.conf:8: [output main] listenback_timeout:" },
 	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."
 	  "ogg\nlistenback = yes\n",
 	    "bad.conf:6: [output arch] listenback: only for type = icecast" },
+	{ "[station]\ngroup = audio\n[input]\ntype = tone\n" GOOD_OUTPUT,
+	    "bad.conf:2: [station] group: only with user" },
+	/* The daily archive's keep removed the hourly one's files (its
+	 * "2026-11-20-14.ogg" looked like the 14th sibling of a day). */
+	{ "[input]\ntype = tone\n[output daily]\ntype = file\n"
+	  "path = /tmp/%F.ogg\nrotate = 1d\nkeep = 7d\n[output hourly]\n"
+	  "type = file\npath = /tmp/%F-%H.ogg\nrotate = 1h\n",
+	    "bad.conf:10: [output hourly] path: \"/tmp/%F-%H.ogg\" and "
+	    "[output daily] path \"/tmp/%F.ogg\" name files alike, so the "
+	    "keep of [output daily] would remove the other's files" },
+	{ "[input]\ntype = tone\n[output a]\ntype = file\n"
+	  "path = /tmp/%H%M.ogg\n[output b]\ntype = file\n"
+	  "path = /tmp/%H%M.ogg\nkeep = 1d\n",
+	    "bad.conf:8: [output b] path: \"/tmp/%H%M.ogg\" and [output a] "
+	    "path \"/tmp/%H%M.ogg\" name files alike, so the keep of "
+	    "[output b]" },
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT "[fallback]\nafter = 3s\n"
 	  "source = file\n",
 	    "bad.conf:10: [fallback] path: missing (source = file needs a "
@@ -390,8 +409,9 @@ test_fallback(void **state)
 	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
 	assert_false(cfg->fallback.enabled);
 	config_free(cfg);
-	cfg = load_ok("[input]\ntype = tone\nsilence_threshold_dbfs = -40\n"
-	    GOOD_OUTPUT "[fallback]\n");
+	cfg = load_ok(
+	    "[input]\ntype = tone\nsilence_threshold_dbfs = -40\n" GOOD_OUTPUT
+	    "[fallback]\n");
 	assert_true(cfg->fallback.enabled);
 	assert_int_equal(cfg->fallback.line, 9);
 	assert_float_equal(cfg->fallback.threshold_dbfs, -40.0, 1e-9);
@@ -402,8 +422,8 @@ test_fallback(void **state)
 	assert_null(cfg->fallback.on_dead_air);
 	config_free(cfg);
 	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT
-	    "[fallback]\nthreshold_dbfs = -60\nsource = playlist\n"
-	    "path = filler\non_dead_air = a \"b c\"\n");
+		      "[fallback]\nthreshold_dbfs = -60\nsource = playlist\n"
+		      "path = filler\non_dead_air = a \"b c\"\n");
 	assert_float_equal(cfg->fallback.threshold_dbfs, -60.0, 1e-9);
 	assert_int_equal(cfg->fallback.source, FALLBACK_PLAYLIST);
 	assert_non_null(strstr(cfg->fallback.path, "/filler"));
@@ -415,17 +435,17 @@ test_fallback(void **state)
 /* A self-signed CA certificate (made once with openssl req -x509; only
  * parsed here, never trusted for anything). */
 static const char test_ca_pem[] =
-	    "-----BEGIN CERTIFICATE-----\n"
-	    "MIIBjzCCATWgAwIBAgIUdsBeT7YEp9lDZtGuUuJk3Mb63sswCgYIKoZIzj0EAwIw\n"
-	    "HTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMB4XDTI2MTEzMDEwMzIwOVoX\n"
-	    "DTM2MTEyNzEwMzIwOVowHTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMFkw\n"
-	    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoPrSM82QeYgf5pHF0QM8g1mxEEhiHrqj\n"
-	    "iptM1Q3eK6Jh82Mp4uHgHnWJjr0Z1i5op7B+Wx3l6jHfuwhPgD8Zz6NTMFEwHQYD\n"
-	    "VR0OBBYEFCBdXJQiyNmJWFYdu5Z70GD8bmV/MB8GA1UdIwQYMBaAFCBdXJQiyNmJ\n"
-	    "WFYdu5Z70GD8bmV/MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIh\n"
-	    "AMKV3sq4kAEvvs0SmYZy+0DayyaNevGTM00SJa5wtAXKAiBohk4AecH1fRgoBqSV\n"
-	    "gupRXqK//JRYo0UovJzIqwtq1Q==\n"
-	    "-----END CERTIFICATE-----\n";
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjzCCATWgAwIBAgIUdsBeT7YEp9lDZtGuUuJk3Mb63sswCgYIKoZIzj0EAwIw\n"
+    "HTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMB4XDTI2MTEzMDEwMzIwOVoX\n"
+    "DTM2MTEyNzEwMzIwOVowHTEbMBkGA1UEAwwScmVsYXkgdW5pdCB0ZXN0IENBMFkw\n"
+    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoPrSM82QeYgf5pHF0QM8g1mxEEhiHrqj\n"
+    "iptM1Q3eK6Jh82Mp4uHgHnWJjr0Z1i5op7B+Wx3l6jHfuwhPgD8Zz6NTMFEwHQYD\n"
+    "VR0OBBYEFCBdXJQiyNmJWFYdu5Z70GD8bmV/MB8GA1UdIwQYMBaAFCBdXJQiyNmJ\n"
+    "WFYdu5Z70GD8bmV/MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIh\n"
+    "AMKV3sq4kAEvvs0SmYZy+0DayyaNevGTM00SJa5wtAXKAiBohk4AecH1fRgoBqSV\n"
+    "gupRXqK//JRYo0UovJzIqwtq1Q==\n"
+    "-----END CERTIFICATE-----\n";
 
 /* [tls] reaches the outputs with tls = yes, not the others; an output's
  * own key wins, paths are relative to the config file, and the output is
@@ -453,10 +473,10 @@ test_tls_inheritance(void **state)
 	assert_null(cfg->outputs[1].tls_settings.ca_file);
 	snprintf(want, sizeof(want), "%s/own-ca.pem", tmpdir);
 	assert_string_equal(cfg->outputs[2].tls_settings.ca_file, want);
-	assert_int_equal(cfg->outputs[0].tls_settings.min_version,
-	    TLS_VERSION_1_2);
-	assert_true(config_output_same(
-	    cfg, &cfg->outputs[0], cfg, &cfg->outputs[0]));
+	assert_int_equal(
+	    cfg->outputs[0].tls_settings.min_version, TLS_VERSION_1_2);
+	assert_true(
+	    config_output_same(cfg, &cfg->outputs[0], cfg, &cfg->outputs[0]));
 	other = load_ok("[input]\ntype = tone\n"
 			"[output a]\nhost = r.example\nport = 8443\n"
 			"mount = /a.ogg\npassword = s3cret-Pa55\ntls = yes\n"
@@ -477,6 +497,20 @@ test_tls_inheritance(void **state)
 	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
 		     "tls = yes\nca_file = missing.pem\n",
 	    "[output main] ca_file: cannot open");
+	/* A good CA, then a damaged block: OpenSSL's loader (every
+	 * connection's) refuses the whole file, so the check must too. */
+	{
+		char damaged[2048];
+
+		snprintf(damaged, sizeof(damaged),
+		    "%s-----BEGIN CERTIFICATE-----\nAAAA\n"
+		    "-----END CERTIFICATE-----\n",
+		    test_ca_pem);
+		write_file("damaged.pem", damaged);
+	}
+	expect_error("[input]\ntype = tone\n" GOOD_OUTPUT
+		     "tls = yes\nca_file = damaged.pem\n",
+	    "damaged.pem\": OpenSSL cannot load it whole");
 }
 
 /* codec = mp3 defaults: CBR 64 kbit/s a channel, admin titles. */
@@ -524,9 +558,8 @@ test_missing_file(void **state)
 	char err[CONFIG_ERR_LEN] = "";
 
 	(void)state;
-	assert_int_not_equal(config_load("/nonexistent/relay.conf", &cfg, err,
-				 sizeof(err)),
-	    0);
+	assert_int_not_equal(
+	    config_load("/nonexistent/relay.conf", &cfg, err, sizeof(err)), 0);
 	assert_null(cfg);
 	assert_non_null(strstr(err, "/nonexistent/relay.conf: cannot open"));
 
@@ -556,8 +589,9 @@ test_secret_not_in_errors_or_summary(void **state)
 
 	(void)state;
 	/* An error later in the file must not quote the password. */
-	path = write_file("s.conf", "[input]\ntype = tone\n[output m]\nmount ="
-				    " /x\npassword = TopSecret-991\nport = 0\n");
+	path =
+	    write_file("s.conf", "[input]\ntype = tone\n[output m]\nmount ="
+				 " /x\npassword = TopSecret-991\nport = 0\n");
 	assert_int_not_equal(config_load(path, &cfg, err, sizeof(err)), 0);
 	assert_null(strstr(err, "TopSecret-991"));
 
@@ -699,9 +733,24 @@ test_output_same(void **state)
 		    "mount = /live.ogg\npassword = s3cret-Pa55\n");
 	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
 	config_free(b);
-	b = load_ok("[input]\ntype = tone\n[encoding default]\nquality = 2\n"
-		    GOOD_OUTPUT);
+	b = load_ok("[input]\ntype = tone\n[encoding default]\nquality = "
+		    "2\n" GOOD_OUTPUT);
 	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
+	config_free(b);
+	/* Station texts go to Icecast at connect: they restart an Icecast
+	 * output, but an archive does not carry them and must not be cut
+	 * into a new file for a new description. */
+	b = load_ok("[station]\ndescription = Local news\n"
+		    "[input]\ntype = tone\n" GOOD_OUTPUT);
+	assert_false(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
+	config_free(b);
+	config_free(a);
+	a = load_ok("[input]\ntype = tone\n[output rec]\ntype = file\n"
+		    "path = rec.ogg\n");
+	b = load_ok("[station]\nname = Other\ndescription = Local news\n"
+		    "[input]\ntype = tone\n[output rec]\ntype = file\n"
+		    "path = rec.ogg\n");
+	assert_true(config_output_same(a, &a->outputs[0], b, &b->outputs[0]));
 	config_free(b);
 	config_free(a);
 }
@@ -714,8 +763,8 @@ test_output_url(void **state)
 
 	(void)state;
 	cfg = load_ok("[input]\ntype = tone\n" GOOD_OUTPUT);
-	assert_string_equal(config_output_url(&cfg->outputs[0], url,
-				sizeof(url)),
+	assert_string_equal(
+	    config_output_url(&cfg->outputs[0], url, sizeof(url)),
 	    "http://127.0.0.1:8000/live.ogg");
 	config_free(cfg);
 }
@@ -747,11 +796,11 @@ test_docs_list_every_key(void **state)
 		snprintf(needle, sizeof(needle), "## [%s", sec);
 		start = strstr(doc, needle);
 		if (start == NULL)
-			fail_msg("docs/configuration.md has no section %s",
-			    needle);
+			fail_msg(
+			    "docs/configuration.md has no section %s", needle);
 		end = strstr(start + 3, "\n## ");
-		snprintf(needle, sizeof(needle), "| `%s` |",
-		    config_key_name(i));
+		snprintf(
+		    needle, sizeof(needle), "| `%s` |", config_key_name(i));
 		{
 			char *hit = strstr(start, needle);
 			if (hit == NULL || (end != NULL && hit > end))
@@ -767,21 +816,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_defaults),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_poll_icecast),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_mp3),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_secret_not_in_errors_or_summary),
+	    cmocka_unit_test(test_minimal_defaults),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_poll_icecast),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_mp3),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_secret_not_in_errors_or_summary),
 	    cmocka_unit_test(test_exposed_secret),
 	    cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_output_same),
-		cmocka_unit_test(test_output_url),
-		cmocka_unit_test(test_tls_inheritance),
-		cmocka_unit_test(test_docs_list_every_key),
-		cmocka_unit_test(test_fallback),
-		cmocka_unit_test(test_listen_urls),
+	    cmocka_unit_test(test_output_same),
+	    cmocka_unit_test(test_output_url),
+	    cmocka_unit_test(test_tls_inheritance),
+	    cmocka_unit_test(test_docs_list_every_key),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_listen_urls),
 	};
 	int rc;
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,30 @@ test_lifecycle_messages(void **state)
 	assert_string_equal(next_message(n), "STOPPING=1\nSTATUS=stopping");
 }
 
+/* A notify socket that nobody reads (its queue full) never makes a call
+ * wait: libsystemd's sd_notify() blocked there for good, holding the main
+ * loop. SIGALRM (default action) ends the test if a call waits. */
+static void
+test_unread_socket_never_blocks(void **state)
+{
+	struct notify *n = *state;
+	char text[64];
+	int i, small = 1024;
+
+	assert_int_equal(
+	    setsockopt(n->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	service_init();
+	alarm(20);
+	for (i = 0; i < 5000; i++) {
+		snprintf(text, sizeof(text), "%d of 2 outputs connected", i);
+		service_status(text);
+		service_watchdog((int64_t)i * NS_PER_SEC, (uint64_t)i);
+	}
+	alarm(0);
+	/* The first ones did arrive. */
+	assert_string_equal(next_message(n), "STATUS=0 of 2 outputs connected");
+}
+
 /* Outside systemd every call is silent and harmless. */
 static void
 test_no_watchdog_outside_systemd(void **state)
@@ -148,6 +173,8 @@ main(void)
 		test_watchdog_needs_progress, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_lifecycle_messages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unread_socket_never_blocks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_no_watchdog_outside_systemd, setup, teardown),
 	};

@@ -591,6 +591,21 @@ test_playlist_unplayable(void **state)
 	assert_non_null(strstr(err, dir));
 	assert_non_null(strstr(err, "no audio file"));
 
+	/* Files of no frames (headers left by a failed copy) are not
+	 * playable either: a list of only such files used to open, then
+	 * fail at once, and a [fallback] filler was opened again and again
+	 * (a warning five times a second). */
+	snprintf(dir, sizeof(dir), "%s/headers-only", tmpdir);
+	make_dir(dir);
+	snprintf(path, sizeof(path), "%s/a.wav", dir);
+	write_wav(path, RATE, 0, false, 0.0f);
+	snprintf(path, sizeof(path), "%s/b.wav", dir);
+	write_wav(path, RATE, 0, false, 0.0f);
+	spec.path = dir;
+	err[0] = '\0';
+	assert_null(open_spec(&spec, 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "no audio file"));
+
 	snprintf(dir, sizeof(dir), "%s/does-not-exist", tmpdir);
 	err[0] = '\0';
 	assert_null(open_spec(&spec, 1, err, sizeof(err)));
