@@ -342,9 +342,12 @@
 
 	/* Whether the browser may play a stream of this type (Ogg Opus or
 	 * Vorbis); unknown types and old browsers get the benefit of the
-	 * doubt. */
+	 * doubt. Without native Ogg every Ogg stream goes through the
+	 * fallback player, which decodes Vorbis and Opus alike. */
 	function playable(type) {
-		return !type || !audio.canPlayType || audio.canPlayType(type) !== '';
+		return !type || !audio.canPlayType ||
+		    audio.canPlayType(type) !== '' ||
+		    (!native && /^audio\/ogg/i.test(type));
 	}
 
 	/* Edge servers ([status] listen_urls): each visitor starts on one
