@@ -22,6 +22,7 @@
 #include "history.h"
 #include "log.h"
 #include "strbuf.h"
+#include "json_build.h"
 #include "util.h"
 
 /* One output during one minute: 20 bytes. */
@@ -306,57 +307,6 @@ history_sample(struct history *h, const struct stats_snapshot *s,
 }
 
 /* ---- JSON. ---- */
-
-struct jctx {
-	bool ok;
-};
-
-static void
-jadd(struct jctx *j, cJSON *obj, const char *key, cJSON *item)
-{
-	if (item == NULL || obj == NULL ||
-	    !cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		j->ok = false;
-	}
-}
-
-static void
-jpush(struct jctx *j, cJSON *arr, cJSON *item)
-{
-	if (item == NULL || arr == NULL || !cJSON_AddItemToArray(arr, item)) {
-		cJSON_Delete(item);
-		j->ok = false;
-	}
-}
-
-static cJSON *
-jtext(const char *s)
-{
-	char clean[1024];
-
-	util_sanitize_text(clean, sizeof(clean), s != NULL ? s : "");
-	return cJSON_CreateString(clean);
-}
-
-static cJSON *
-jtext_or_null(const char *s)
-{
-	if (s == NULL || s[0] == '\0')
-		return cJSON_CreateNull();
-	return jtext(s);
-}
-
-static cJSON *
-jtime(int64_t wall_ns)
-{
-	char buf[40];
-
-	if (wall_ns <= 0)
-		return cJSON_CreateNull();
-	return cJSON_CreateString(
-	    util_format_iso8601(wall_ns, false, buf, sizeof(buf)));
-}
 
 /*
  * The numeric arrays (up to 16 x 1440 x 5 numbers) are written as text

@@ -565,7 +565,8 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	} else if (KEY("low_url"))
 		v = pc->low_url;
 	else if (KEY("mp3_url"))
-		/* Hidden without an MP3 mount; "#" keeps it a same-page link. */
+		/* Hidden without an MP3 mount; "#" keeps it a same-page link.
+		 */
 		v = pc->mp3_url[0] != '\0' ? pc->mp3_url : "#";
 	else if (KEY("mp3_hidden"))
 		v = pc->mp3_i >= 0 ? "" : "hidden";

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small cJSON builders shared by the JSON documents (status_json.c,
+ * history.c). Every helper takes ownership of item: on any failure (NULL
+ * item, OOM) it deletes item and clears ctx->ok, so a builder runs to the
+ * end and checks ok once. Texts are cleaned of control characters and
+ * bad UTF-8 (util_sanitize_text), times are ISO 8601 UTC, and numbers
+ * never NaN or infinite.
+ *
+ * Threads: pure functions on the caller's objects; any thread.
+ */
+#ifndef RELAY_JSON_BUILD_H
+#define RELAY_JSON_BUILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct jctx {
+	bool ok;
+};
+
+void jadd(struct jctx *j, cJSON *obj, const char *key, cJSON *item);
+void jpush(struct jctx *j, cJSON *arr, cJSON *item);
+/* A text; NULL counts as "". */
+cJSON *jtext(const char *s);
+/* null for NULL or "". */
+cJSON *jtext_or_null(const char *s);
+/* null for wall_ns <= 0. */
+cJSON *jtime(int64_t wall_ns);
+/* One decimal; below floor_value, NaN or infinite: floor_value. */
+cJSON *jtenths(double v, double floor_value);
+cJSON *jcount(uint64_t v);
+
+#endif
