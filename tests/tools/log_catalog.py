@@ -19,22 +19,28 @@ import sys
 CONV = re.compile(r"%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcsp%]|%\"\s*PRI[diux]\d*\s*\"")
 
 
+def rest_of_call(src, i):
+    """The text from i up to the ")" that closes a call opened before i
+    (nested parentheses and string literals skipped)."""
+    j = i
+    depth = 1
+    while depth:
+        c = src[j]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == '"':
+            j += 1
+            while src[j] != '"':
+                j += 2 if src[j] == "\\" else 1
+        j += 1
+    return src[i:j - 1]
+
+
 def calls(src):
     for m in re.finditer(r"\blog_(warn|err|msg)\s*\(", src):
-        i = j = m.end()
-        depth = 1
-        while depth:
-            c = src[j]
-            if c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-            elif c == '"':
-                j += 1
-                while src[j] != '"':
-                    j += 2 if src[j] == "\\" else 1
-            j += 1
-        yield m.group(1), src[i:j - 1]
+        yield m.group(1), rest_of_call(src, m.end())
 
 
 def split_args(args):
@@ -88,20 +94,7 @@ REASON_FILES = ("output_icecast.c", "output_file.c", "input_alsa.c",
 
 def reasons(src):
     for m in re.finditer(r"\bsnprintf\s*\(\s*err\s*,\s*errlen\s*,", src):
-        i = j = m.end()
-        depth = 1
-        while depth:
-            c = src[j]
-            if c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-            elif c == '"':
-                j += 1
-                while src[j] != '"':
-                    j += 2 if src[j] == "\\" else 1
-            j += 1
-        yield "x," + src[i:j - 1]
+        yield "x," + rest_of_call(src, m.end())
 
 
 def catalog(top):
