@@ -30,34 +30,12 @@
 
 #include "archive.h"
 #include "config.h"
+#include "config_internal.h"
 #include "convert.h"
 #include "hook.h"
 #include "tls.h"
 
-enum key_type {
-	KT_STRING = 0,
-	KT_INT,
-	KT_DOUBLE,
-	KT_BOOL,
-	KT_DURATION,
-	KT_ENUM,
-};
-
-enum section_kind {
-	SEC_STATION = 0,
-	SEC_INPUT,
-	SEC_ENCODING,
-	SEC_OUTPUT,
-	SEC_LOG,
-	SEC_STATUS,
-	SEC_SCHEDULE,
-	SEC_PROCESSING,
-	SEC_FALLBACK,
-	SEC_TLS,
-	SEC_COUNT,
-};
-
-static const char *section_names[SEC_COUNT] = {
+const char *const config_section_names[SEC_COUNT] = {
     "station",
     "input",
     "encoding",
@@ -70,23 +48,9 @@ static const char *section_names[SEC_COUNT] = {
     "tls",
 };
 
-static const bool section_named[SEC_COUNT] = {
+const bool config_section_named[SEC_COUNT] = {
     [SEC_ENCODING] = true,
     [SEC_OUTPUT] = true,
-};
-
-struct config_key {
-	enum section_kind section;
-	const char *key;
-	enum key_type type;
-	double min; /* ints, doubles; durations in seconds */
-	double max;
-	const char *def;     /* default as text; NULL = unset */
-	const char *allowed; /* KT_ENUM: "a|b|c", index = value;
-				KT_DURATION: a word meaning 0 ("off") */
-	bool reloadable;
-	size_t offset;
-	const char *help;
 };
 
 #define ST(f) offsetof(struct station_config, f)
@@ -102,7 +66,7 @@ struct config_key {
 #define OT(f) offsetof(struct output_config, tls_settings.f)
 #define NOFIELD SIZE_MAX
 
-static const struct config_key config_keys[] = {
+const struct config_key config_keys[] = {
     {SEC_STATION, "name", KT_STRING, 0, 0, "relay", NULL, true, ST(name),
 	"Station name (ice-name header, Listen Live page)."},
     {SEC_STATION, "description", KT_STRING, 0, 0, "", NULL, true,
@@ -362,41 +326,11 @@ static const struct config_key config_keys[] = {
 };
 
 #define N_KEYS RELAY_ARRAY_LEN(config_keys)
+_Static_assert(N_KEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
+const size_t config_n_keys = N_KEYS;
 
-/* One parsed section instance ([output main]) and the lines of its keys. */
-struct section_state {
-	enum section_kind kind;
-	char name[64];
-	int header_line;
-	int key_line[N_KEYS];
-	char *password_file;
-	char *password_env;
-	char *token_file;
-	char *token_env;
-};
-
-#define MAX_SECTIONS (CONFIG_MAX_ENCODINGS + CONFIG_MAX_OUTPUTS + 8)
-
-struct parse_state {
-	const char *path;
-	FILE *fp;
-	char *linebuf; /* getline() buffer */
-	size_t linecap;
-	bool after_key; /* a key was read since the last section header */
-	int line;
-	int section_line; /* line of the last section header seen */
-	struct config *cfg;
-	struct section_state sections[MAX_SECTIONS];
-	size_t n_sections;
-	char err[CONFIG_ERR_LEN];
-	bool failed;
-};
-
-static void set_err(struct parse_state *ps, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(struct parse_state *ps, int line, const char *fmt, ...)
+void
+config_set_err(struct parse_state *ps, int line, const char *fmt, ...)
 {
 	char msg[CONFIG_ERR_LEN], shown[CONFIG_ERR_LEN];
 	va_list ap;
@@ -414,13 +348,14 @@ set_err(struct parse_state *ps, int line, const char *fmt, ...)
 }
 
 /* "[output main]" or "[input]" for messages. */
-static const char *
-section_label(const struct section_state *s, char *buf, size_t len)
+const char *
+config_section_label(const struct section_state *s, char *buf, size_t len)
 {
 	if (s->name[0] != '\0')
-		snprintf(buf, len, "[%s %s]", section_names[s->kind], s->name);
+		snprintf(buf, len, "[%s %s]", config_section_names[s->kind],
+		    s->name);
 	else
-		snprintf(buf, len, "[%s]", section_names[s->kind]);
+		snprintf(buf, len, "[%s]", config_section_names[s->kind]);
 	return buf;
 }
 
@@ -491,8 +426,8 @@ enum_parse(const char *allowed, const char *value, int *out)
 	return -EINVAL;
 }
 
-static const char *
-enum_name(const char *allowed, int value, char *buf, size_t len)
+const char *
+config_enum_name(const char *allowed, int value, char *buf, size_t len)
 {
 	const char *p = allowed;
 	int idx = 0;
@@ -667,47 +602,47 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 		name[0] = '\0';
 	}
 	for (i = 0; i < SEC_COUNT; i++) {
-		if (strcmp(kind_name, section_names[i]) == 0)
+		if (strcmp(kind_name, config_section_names[i]) == 0)
 			kind = (int)i;
 	}
 	if (kind < 0) {
 		const char *best = NULL;
 		size_t bestd = 3;
 		for (i = 0; i < SEC_COUNT; i++) {
-			size_t d =
-			    util_edit_distance(kind_name, section_names[i]);
+			size_t d = util_edit_distance(
+			    kind_name, config_section_names[i]);
 			if (d < bestd) {
 				bestd = d;
-				best = section_names[i];
+				best = config_section_names[i];
 			}
 		}
 		if (best != NULL)
-			set_err(ps, ps->section_line,
+			config_set_err(ps, ps->section_line,
 			    "[%s]: unknown section (did you mean [%s]?)",
 			    section, best);
 		else
-			set_err(ps, ps->section_line,
+			config_set_err(ps, ps->section_line,
 			    "[%s]: unknown section (sections: station, input, "
 			    "encoding NAME, output NAME, log, status, "
 			    "schedule, processing, fallback, tls)",
 			    section);
 		return NULL;
 	}
-	if (section_named[kind] && name[0] == '\0') {
-		set_err(ps, ps->section_line,
+	if (config_section_named[kind] && name[0] == '\0') {
+		config_set_err(ps, ps->section_line,
 		    "[%s]: needs a name, like [%s main]", section,
-		    section_names[kind]);
+		    config_section_names[kind]);
 		return NULL;
 	}
-	if (!section_named[kind] && name[0] != '\0') {
-		set_err(ps, ps->section_line, "[%s]: [%s] takes no name",
-		    section, section_names[kind]);
+	if (!config_section_named[kind] && name[0] != '\0') {
+		config_set_err(ps, ps->section_line, "[%s]: [%s] takes no name",
+		    section, config_section_names[kind]);
 		return NULL;
 	}
 	for (i = 0; i < strlen(name); i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (!isalnum(c) && c != '-' && c != '_' && c != '.') {
-			set_err(ps, ps->section_line,
+			config_set_err(ps, ps->section_line,
 			    "[%s]: name \"%s\" may only hold letters, digits, "
 			    "'-', '_' and '.'",
 			    section, name);
@@ -718,10 +653,11 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 		s = &ps->sections[i];
 		if ((int)s->kind == kind && strcmp(s->name, name) == 0) {
 			if (header) {
-				set_err(ps, ps->section_line,
+				config_set_err(ps, ps->section_line,
 				    "%s: section appears twice (first on line "
 				    "%d)",
-				    section_label(s, label, sizeof(label)),
+				    config_section_label(
+					s, label, sizeof(label)),
 				    s->header_line);
 				return NULL;
 			}
@@ -733,10 +669,10 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 	if ((kind == SEC_ENCODING && n_kind >= CONFIG_MAX_ENCODINGS) ||
 	    (kind == SEC_OUTPUT && n_kind >= CONFIG_MAX_OUTPUTS) ||
 	    ps->n_sections >= MAX_SECTIONS) {
-		set_err(ps, ps->section_line,
+		config_set_err(ps, ps->section_line,
 		    "[%s]: too many [%s] sections "
 		    "(at most %d)",
-		    section, section_names[kind],
+		    section, config_section_names[kind],
 		    kind == SEC_ENCODING ? CONFIG_MAX_ENCODINGS
 					 : CONFIG_MAX_OUTPUTS);
 		return NULL;
@@ -784,7 +720,7 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 	if (ps->failed)
 		return 0;
 	if (section[0] == '\0') {
-		set_err(ps, ps->line,
+		config_set_err(ps, ps->line,
 		    "%s: key outside any section (put it "
 		    "under [station], [input], ...)",
 		    name);
@@ -793,7 +729,7 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 	s = find_or_add_section(ps, section, false);
 	if (s == NULL)
 		return 0;
-	section_label(s, label, sizeof(label));
+	config_section_label(s, label, sizeof(label));
 	for (i = 0; i < N_KEYS; i++) {
 		if (config_keys[i].section == s->kind &&
 		    strcmp(config_keys[i].key, name) == 0) {
@@ -815,23 +751,24 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 			}
 		}
 		if (best != NULL)
-			set_err(ps, ps->line,
+			config_set_err(ps, ps->line,
 			    "%s %s: unknown key (did you mean %s?)", label,
 			    name, best);
 		else
-			set_err(
+			config_set_err(
 			    ps, ps->line, "%s %s: unknown key", label, name);
 		return 0;
 	}
 	if (s->key_line[kidx] != 0) {
-		set_err(ps, ps->line, "%s %s: set twice (first on line %d)",
-		    label, name, s->key_line[kidx]);
+		config_set_err(ps, ps->line,
+		    "%s %s: set twice (first on line %d)", label, name,
+		    s->key_line[kidx]);
 		return 0;
 	}
 	s->key_line[kidx] = ps->line;
 	base = section_base(ps->cfg, s->kind, section_index(ps, s));
 	if (key_apply(k, base, value, why, sizeof(why)) < 0) {
-		set_err(ps, ps->line, "%s %s: %s", label, name, why);
+		config_set_err(ps, ps->line, "%s %s: %s", label, name, why);
 		return 0;
 	}
 	/* Keys without a field: the secret sources, resolved later. */
@@ -874,7 +811,7 @@ line_reader(char *buf, int size, void *stream)
 	n = getline(&ps->linebuf, &ps->linecap, ps->fp);
 	if (n < 0) {
 		if (errno != 0 && !feof(ps->fp))
-			set_err(ps, ps->line + 1, "cannot read: %s",
+			config_set_err(ps, ps->line + 1, "cannot read: %s",
 			    strerror(errno));
 		return NULL;
 	}
@@ -884,11 +821,11 @@ line_reader(char *buf, int size, void *stream)
 		line[--n] = '\0';
 	buf[0] = '\0';
 	if (strlen(line) != (size_t)n) {
-		set_err(ps, ps->line, "the line contains a NUL byte");
+		config_set_err(ps, ps->line, "the line contains a NUL byte");
 		return buf;
 	}
 	if (n >= size) {
-		set_err(ps, ps->line,
+		config_set_err(ps, ps->line,
 		    "the line is too long (%zd bytes; allowed at most %d)", n,
 		    size - 1);
 		return buf;
@@ -900,7 +837,7 @@ line_reader(char *buf, int size, void *stream)
 		;
 	if (p != start && ps->after_key && *p != '\0' && *p != ';' &&
 	    *p != '#' && *p != '[') {
-		set_err(ps, ps->line,
+		config_set_err(ps, ps->line,
 		    "indented line (libinih would append it to the value "
 		    "above; continuation lines are not supported)");
 		return buf;
@@ -952,8 +889,8 @@ key_index(enum section_kind kind, const char *key)
 }
 
 /* Line of key in section s, or the section header line when unset. */
-static int
-line_of(const struct section_state *s, const char *key)
+int
+config_line_of(const struct section_state *s, const char *key)
 {
 	int i = key_index(s->kind, key);
 
@@ -962,16 +899,17 @@ line_of(const struct section_state *s, const char *key)
 	return s->header_line;
 }
 
-static bool
-has_key(const struct section_state *s, const char *key)
+bool
+config_has_key(const struct section_state *s, const char *key)
 {
 	int i = key_index(s->kind, key);
 
 	return i >= 0 && s->key_line[i] != 0;
 }
 
-static struct section_state *
-find_section(struct parse_state *ps, enum section_kind kind, size_t index)
+struct section_state *
+config_find_section(
+    struct parse_state *ps, enum section_kind kind, size_t index)
 {
 	size_t i, n = 0;
 
@@ -983,201 +921,6 @@ find_section(struct parse_state *ps, enum section_kind kind, size_t index)
 		n++;
 	}
 	return NULL;
-}
-
-/* Keys only one codec understands are refused for the other, so a typo
- * in codec = does not silently drop settings. */
-static const char *const opus_only_keys[] = {
-    "application", "complexity", "frame_ms"};
-static const char *const vorbis_only_keys[] = {
-    "quality", "min_bitrate", "max_bitrate"};
-
-static int
-check_vorbis_only(
-    struct parse_state *ps, const struct section_state *s, const char *label)
-{
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(opus_only_keys); i++) {
-		if (has_key(s, opus_only_keys[i])) {
-			set_err(ps, line_of(s, opus_only_keys[i]),
-			    "%s %s: only for codec = opus", label,
-			    opus_only_keys[i]);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/*
- * codec = opus: always 48 kHz (libopus's own rate; the programme is
- * resampled), 1 or 2 channels (mapping family 0, RFC 7845 section 5.1.1),
- * bitrate mode only, and a frame length libopus accepts.
- */
-static int
-check_opus(struct parse_state *ps, const struct section_state *s,
-    struct encoding_config *e, const char *label)
-{
-	static const double frames_ms[] = {2.5, 5, 10, 20, 40, 60};
-	bool frame_ok = false;
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(vorbis_only_keys); i++) {
-		if (has_key(s, vorbis_only_keys[i])) {
-			set_err(ps, line_of(s, vorbis_only_keys[i]),
-			    "%s %s: only for codec = vorbis (opus takes "
-			    "bitrate)",
-			    label, vorbis_only_keys[i]);
-			return -EINVAL;
-		}
-	}
-	if (has_key(s, "rate") && e->rate_hz != 48000) {
-		set_err(ps, line_of(s, "rate"),
-		    "%s rate: %d: opus always encodes at 48000 Hz (leave "
-		    "rate out)",
-		    label, e->rate_hz);
-		return -EINVAL;
-	}
-	e->rate_hz = 48000;
-	if (e->channels > 2) {
-		set_err(ps, line_of(s, "channels"),
-		    "%s channels: %d: opus takes 1 or 2 here", label,
-		    e->channels);
-		return -EINVAL;
-	}
-	for (i = 0; i < RELAY_ARRAY_LEN(frames_ms); i++) {
-		if (e->frame_ms == frames_ms[i])
-			frame_ok = true;
-	}
-	if (!frame_ok) {
-		set_err(ps, line_of(s, "frame_ms"),
-		    "%s frame_ms: %g is not an opus frame length (2.5, 5, "
-		    "10, 20, 40 or 60)",
-		    label, e->frame_ms);
-		return -EINVAL;
-	}
-	if (!has_key(s, "bitrate"))
-		e->bitrate_kbps = 32 * e->channels;
-	e->managed = false;
-	e->quality = 0;
-	return 0;
-}
-
-/*
- * codec = mp3 (LAME): 44.1 or 48 kHz (the rates every MP3 player takes;
- * the programme is resampled), 1 or 2 channels, and either bitrate (CBR,
- * one of MPEG-1 Layer III's bitrates) or quality (VBR, LAME's -V 0..9),
- * never both. The default is CBR, 64 kbit/s a channel.
- */
-static int
-check_mp3(struct parse_state *ps, const struct section_state *s,
-    struct encoding_config *e, const char *label)
-{
-	static const int rates_kbps[] = {
-	    32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320};
-	bool rate_ok = false;
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(opus_only_keys); i++) {
-		if (has_key(s, opus_only_keys[i])) {
-			set_err(ps, line_of(s, opus_only_keys[i]),
-			    "%s %s: only for codec = opus", label,
-			    opus_only_keys[i]);
-			return -EINVAL;
-		}
-	}
-	for (i = 1; i < RELAY_ARRAY_LEN(vorbis_only_keys); i++) {
-		if (has_key(s, vorbis_only_keys[i])) {
-			set_err(ps, line_of(s, vorbis_only_keys[i]),
-			    "%s %s: only for codec = vorbis (mp3 takes "
-			    "bitrate or quality)",
-			    label, vorbis_only_keys[i]);
-			return -EINVAL;
-		}
-	}
-	if (e->rate_hz != 44100 && e->rate_hz != 48000) {
-		set_err(ps, line_of(s, "rate"),
-		    "%s rate: %d: mp3 encodes at 44100 or 48000 Hz", label,
-		    e->rate_hz);
-		return -EINVAL;
-	}
-	if (e->channels > 2) {
-		set_err(ps, line_of(s, "channels"),
-		    "%s channels: %d: mp3 takes 1 or 2", label, e->channels);
-		return -EINVAL;
-	}
-	if (has_key(s, "quality")) {
-		if (has_key(s, "bitrate")) {
-			set_err(ps, line_of(s, "quality"),
-			    "%s quality: give either quality (VBR) or "
-			    "bitrate (CBR), not both",
-			    label);
-			return -EINVAL;
-		}
-		if (e->quality < 0 || e->quality > 9) {
-			set_err(ps, line_of(s, "quality"),
-			    "%s quality: %g is out of range (mp3: LAME's VBR "
-			    "scale, 0 best .. 9 smallest)",
-			    label, e->quality);
-			return -EINVAL;
-		}
-		e->managed = false;
-		e->bitrate_kbps = 0;
-		return 0;
-	}
-	if (!has_key(s, "bitrate"))
-		e->bitrate_kbps = 64 * e->channels;
-	for (i = 0; i < RELAY_ARRAY_LEN(rates_kbps); i++) {
-		if (e->bitrate_kbps == rates_kbps[i])
-			rate_ok = true;
-	}
-	if (!rate_ok) {
-		set_err(ps, line_of(s, "bitrate"),
-		    "%s bitrate: %d is not an MP3 bitrate (32, 40, 48, 56, "
-		    "64, 80, 96, 112, 128, 160, 192, 224, 256 or 320)",
-		    label, e->bitrate_kbps);
-		return -EINVAL;
-	}
-	e->managed = true;
-	return 0;
-}
-
-/*
- * An output of an mp3 encoding sends bare MP3 frames: no Ogg, so no chain
- * for titles (they go through Icecast's admin interface, the default here),
- * no file or archive (not written yet) and no listenback (it decodes Ogg).
- */
-static int
-check_mp3_output(struct parse_state *ps, const struct section_state *s,
-    const char *label, struct output_config *o)
-{
-	if (o->type == OUTPUT_FILE) {
-		set_err(ps, line_of(s, "type"),
-		    "%s type: file is not supported for an mp3 encoding "
-		    "(stream it to Icecast, or archive a vorbis or opus "
-		    "encoding)",
-		    label);
-		return -EINVAL;
-	}
-	if (has_key(s, "metadata") && o->metadata == METADATA_CHAIN) {
-		set_err(ps, line_of(s, "metadata"),
-		    "%s metadata: chain needs Ogg; an mp3 output takes admin "
-		    "(the default for mp3) or none",
-		    label);
-		return -EINVAL;
-	}
-	if (!has_key(s, "metadata"))
-		o->metadata = METADATA_ADMIN;
-	if (!has_key(s, "listenback"))
-		o->listenback = false; /* [defaults] may turn it on */
-	if (o->listenback) {
-		set_err(ps, line_of(s, "listenback"),
-		    "%s listenback: not for an mp3 output (the check "
-		    "decodes Ogg; enable it on a vorbis or opus output)",
-		    label);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /*
@@ -1193,20 +936,20 @@ resolve_secret(struct parse_state *ps, struct section_state *s, const char *key,
 	char *secret = NULL;
 	int rc;
 
-	section_label(s, label, sizeof(label));
+	config_section_label(s, label, sizeof(label));
 	snprintf(kfile, sizeof(kfile), "%s_file", key);
 	snprintf(kenv, sizeof(kenv), "%s_env", key);
 	if (n > 1) {
 		const char *second =
 		    file != NULL && inline_value != NULL ? kfile : kenv;
-		set_err(ps, line_of(s, second),
+		config_set_err(ps, config_line_of(s, second),
 		    "%s %s: give exactly one of %s, %s, %s", label, second, key,
 		    kfile, kenv);
 		return -EINVAL;
 	}
 	if (n == 0) {
 		if (required) {
-			set_err(ps, s->header_line,
+			config_set_err(ps, s->header_line,
 			    "%s %s: missing (set %s, %s or %s)", label, key,
 			    key, kfile, kenv);
 			return -EINVAL;
@@ -1219,7 +962,7 @@ resolve_secret(struct parse_state *ps, struct section_state *s, const char *key,
 	} else if (file != NULL) {
 		rc = util_read_small_file(file, 4096, &secret);
 		if (rc < 0) {
-			set_err(ps, line_of(s, kfile),
+			config_set_err(ps, config_line_of(s, kfile),
 			    "%s %s: cannot read \"%s\": %s", label, kfile, file,
 			    util_open_strerror(rc));
 			return -EINVAL;
@@ -1227,7 +970,7 @@ resolve_secret(struct parse_state *ps, struct section_state *s, const char *key,
 	} else {
 		const char *v = getenv(env);
 		if (v == NULL) {
-			set_err(ps, line_of(s, kenv),
+			config_set_err(ps, config_line_of(s, kenv),
 			    "%s %s: environment variable %s is not set", label,
 			    kenv, env);
 			return -EINVAL;
@@ -1235,7 +978,8 @@ resolve_secret(struct parse_state *ps, struct section_state *s, const char *key,
 		secret = strdup(v);
 	}
 	if (secret == NULL) {
-		set_err(ps, s->header_line, "%s %s: out of memory", label, key);
+		config_set_err(
+		    ps, s->header_line, "%s %s: out of memory", label, key);
 		return -ENOMEM;
 	}
 	*out = secret;
@@ -1249,12 +993,12 @@ secret_key_used(
 	char k[64];
 
 	snprintf(k, sizeof(k), "%s_file", key);
-	if (has_key(s, k)) {
+	if (config_has_key(s, k)) {
 		snprintf(buf, len, "%s %s", k, s->password_file);
 		return buf;
 	}
 	snprintf(k, sizeof(k), "%s_env", key);
-	if (has_key(s, k)) {
+	if (config_has_key(s, k)) {
 		snprintf(buf, len, "%s %s", k, s->password_env);
 		return buf;
 	}
@@ -1298,7 +1042,7 @@ parse_listen(
 	st->listen_port = (int)port;
 	return 0;
 bad:
-	set_err(ps, s != NULL ? line_of(s, "listen") : 0,
+	config_set_err(ps, s != NULL ? config_line_of(s, "listen") : 0,
 	    "[status] listen: \"%s\" is not ADDRESS:PORT (like "
 	    "127.0.0.1:8080, [::1]:8080) or off",
 	    v);
@@ -1331,8 +1075,8 @@ resolve_path(const char *config_path, const char *p)
 	return out;
 }
 
-static void
-resolve_in_place(const char *config_path, char **p)
+void
+config_resolve_in_place(const char *config_path, char **p)
 {
 	char *r;
 
@@ -1351,382 +1095,6 @@ weak_password(const char *p)
 	return p[0] == '\0' || strcmp(p, "hackme") == 0;
 }
 
-/* What one item of a list key must look like; NULL or a reason. */
-typedef const char *list_item_check(const char *item);
-
-static const char *
-check_origin(const char *o)
-{
-	const char *rest = util_http_url_rest(o);
-
-	if (strcmp(o, "*") == 0)
-		return NULL;
-	if (rest == NULL || *rest == '\0' || strchr(rest, '/') != NULL ||
-	    strpbrk(rest, "?#@") != NULL)
-		return "is not an origin such as https://radio.example or "
-		       "http://127.0.0.1:8081 (scheme, host, port; no path)";
-	return NULL;
-}
-
-static const char *
-check_listen_url(const char *u)
-{
-	char host[256];
-	const char *path, *why = NULL;
-	bool tls;
-	int port;
-
-	if (util_http_url_parse(
-		u, host, sizeof(host), &port, &tls, &path, &why) < 0)
-		return why;
-	return NULL;
-}
-
-static const char *
-check_dir(const char *d)
-{
-	if (strstr(d, "/../") != NULL || strcmp(d, "..") == 0 ||
-	    strncmp(d, "../", 3) == 0 ||
-	    (strlen(d) >= 3 && strcmp(d + strlen(d) - 3, "/..") == 0))
-		return "must not contain \"..\"";
-	return NULL;
-}
-
-static const char *
-check_host(const char *h)
-{
-	const char *p;
-
-	if (strstr(h, "://") != NULL || strpbrk(h, "/@?#%") != NULL)
-		return "is not a host name or address (like "
-		       "feeds.example.org, 192.0.2.7 or [2001:db8::7])";
-	for (p = h; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return "must not hold spaces or control characters";
-	}
-	return NULL;
-}
-
-/*
- * Splits a comma-separated key of [status] into *list (items trimmed,
- * empty ones skipped). "none" alone gives an empty list. 0 or -EINVAL
- * with the error set at the key's line.
- */
-static int
-parse_list(struct parse_state *ps, const struct section_state *s,
-    const char *key, const char *text, list_item_check *check,
-    struct config_list *list)
-{
-	const char *p = text, *why;
-	char item[1024];
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (strcasecmp(p, "none") == 0)
-		return 0;
-	while (*p != '\0') {
-		size_t n = strcspn(p, ",");
-		const char *next = p + n + (p[n] == ',' ? 1 : 0);
-
-		while (n > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			n--;
-		}
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n >= sizeof(item)) {
-			set_err(ps, line_of(s, key),
-			    "[status] %s: an item is over %zu bytes", key,
-			    sizeof(item) - 1);
-			return -EINVAL;
-		}
-		memcpy(item, p, n);
-		item[n] = '\0';
-		p = next;
-		if (n == 0)
-			continue;
-		if ((why = check(item)) != NULL) {
-			set_err(ps, line_of(s, key), "[status] %s: \"%s\" %s",
-			    key, item, why);
-			return -EINVAL;
-		}
-		if (list->n == CONFIG_MAX_LIST_ITEMS) {
-			set_err(ps, line_of(s, key),
-			    "[status] %s: more than %d items", key,
-			    CONFIG_MAX_LIST_ITEMS);
-			return -EINVAL;
-		}
-		list->item[list->n] = strdup(item);
-		if (list->item[list->n] == NULL) {
-			set_err(ps, line_of(s, key), "out of memory");
-			return -ENOMEM;
-		}
-		list->n++;
-	}
-	return 0;
-}
-
-static void
-list_free(struct config_list *list)
-{
-	size_t i;
-
-	for (i = 0; i < list->n; i++)
-		free(list->item[i]);
-	list->n = 0;
-}
-
-/* The [status] lists; media_dirs defaults to the schedule's directory. */
-static int
-parse_status_lists(struct parse_state *ps, const struct section_state *s)
-{
-	struct status_config *st = &ps->cfg->status;
-	size_t i;
-
-	if (s != NULL && st->cors_origins_text != NULL &&
-	    parse_list(ps, s, "cors_origins", st->cors_origins_text,
-		check_origin, &st->cors_origins) < 0)
-		return -EINVAL;
-	for (i = 0; i < st->cors_origins.n; i++) {
-		if (strcmp(st->cors_origins.item[i], "*") == 0 &&
-		    st->cors_origins.n > 1) {
-			set_err(ps, line_of(s, "cors_origins"),
-			    "[status] cors_origins: \"*\" must stand alone");
-			return -EINVAL;
-		}
-	}
-	if (s != NULL && st->feed_hosts_text != NULL) {
-		st->feed_hosts_set = true;
-		if (parse_list(ps, s, "feed_hosts", st->feed_hosts_text,
-			check_host, &st->feed_hosts) < 0)
-			return -EINVAL;
-	}
-	if (s != NULL && st->listen_urls_text != NULL &&
-	    parse_list(ps, s, "listen_urls", st->listen_urls_text,
-		check_listen_url, &st->listen_urls) < 0)
-		return -EINVAL;
-	if (s != NULL && st->media_dirs_text != NULL) {
-		if (parse_list(ps, s, "media_dirs", st->media_dirs_text,
-			check_dir, &st->media_dirs) < 0)
-			return -EINVAL;
-		/* Relative to the config file, as every other path in it. */
-		for (i = 0; i < st->media_dirs.n; i++)
-			resolve_in_place(ps->path, &st->media_dirs.item[i]);
-	} else if (ps->cfg->schedule.file != NULL) {
-		/* Already resolved against the config file's directory. */
-		const char *f = ps->cfg->schedule.file;
-		const char *slash = strrchr(f, '/');
-
-		st->media_dirs.item[0] = slash == NULL ? strdup(".")
-					 : slash == f
-					     ? strdup("/")
-					     : strndup(f, (size_t)(slash - f));
-		if (st->media_dirs.item[0] == NULL) {
-			set_err(ps, 0, "out of memory");
-			return -ENOMEM;
-		}
-		st->media_dirs.n = 1;
-	}
-	for (i = 0; i < st->media_dirs.n; i++) {
-		char *d = st->media_dirs.item[i];
-		size_t n = strlen(d);
-
-		while (n > 1 && d[n - 1] == '/')
-			d[--n] = '\0';
-	}
-	return 0;
-}
-
-/* [fallback]: the threshold's default, the filler's path, the hooks. */
-static int
-validate_fallback(struct parse_state *ps)
-{
-	struct fallback_config *fb = &ps->cfg->fallback;
-	struct section_state *s = find_section(ps, SEC_FALLBACK, 0);
-	const char *hooks[2] = {"on_dead_air", "on_restore"};
-	const char *cmds[2] = {fb->on_dead_air, fb->on_restore};
-	char buf[1024], why[256], *argv[HOOK_MAX_ARGS + 1];
-	int argc, rc;
-	size_t i;
-
-	if (s == NULL)
-		return 0;
-	if (!has_key(s, "threshold_dbfs"))
-		fb->threshold_dbfs = ps->cfg->input.silence_threshold_dbfs;
-	resolve_in_place(ps->path, &fb->path);
-	if ((fb->source == FALLBACK_FILE || fb->source == FALLBACK_PLAYLIST) &&
-	    (fb->path == NULL || fb->path[0] == '\0')) {
-		set_err(ps, line_of(s, "source"),
-		    "[fallback] path: missing (source = %s needs a path)",
-		    fallback_source_name(fb->source));
-		return -EINVAL;
-	}
-	for (i = 0; i < 2; i++) {
-		if (cmds[i] == NULL)
-			continue;
-		why[0] = '\0';
-		rc = hook_split(
-		    cmds[i], buf, sizeof(buf), argv, &argc, why, sizeof(why));
-		if (rc < 0) {
-			set_err(ps, line_of(s, hooks[i]),
-			    "[fallback] %s: %s (words are split without a "
-			    "shell; quote with '...' or \"...\")",
-			    hooks[i], rc == -ENOSPC ? "too long" : why);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static void
-resolve_tls_paths(const char *config_path, struct tls_config *t)
-{
-	resolve_in_place(config_path, &t->ca_file);
-	resolve_in_place(config_path, &t->ca_dir);
-	resolve_in_place(config_path, &t->client_cert);
-}
-
-static const char *const tls_keys[] = {
-    "ca_file", "ca_dir", "client_cert", "tls_min_version"};
-
-/* Checks the files of t; the error goes to the line of the key at fault,
- * in own when it sets that key, else in [tls]. */
-static int
-check_tls_files(struct parse_state *ps, const struct tls_config *t,
-    const struct section_state *own, const struct section_state *defaults)
-{
-	const struct section_state *at;
-	const char *key;
-	char why[CONFIG_ERR_LEN / 2], label[160];
-
-	if (tls_config_check(t, &key, why, sizeof(why)) == 0)
-		return 0;
-	at = own != NULL && has_key(own, key) ? own : defaults;
-	if (at == NULL)
-		at = own;
-	set_err(ps, at != NULL ? line_of(at, key) : 0, "%s %s: %s",
-	    at != NULL ? section_label(at, label, sizeof(label)) : "[tls]", key,
-	    why);
-	return -EINVAL;
-}
-
-/* Inherits [tls] into every output, refuses TLS keys where no TLS is
- * spoken, and checks that every CA and certificate file parses. */
-static int
-validate_tls(struct parse_state *ps)
-{
-	struct config *cfg = ps->cfg;
-	struct section_state *tls_sec = find_section(ps, SEC_TLS, 0), *s;
-	char label[160];
-	size_t i, k;
-
-	if (tls_sec != NULL &&
-	    check_tls_files(ps, &cfg->tls, NULL, tls_sec) < 0)
-		return -EINVAL;
-	for (i = 0; i < cfg->n_outputs; i++) {
-		struct output_config *o = &cfg->outputs[i];
-		struct tls_config *t = &o->tls_settings;
-		bool own = false;
-
-		s = find_section(ps, SEC_OUTPUT, i);
-		section_label(s, label, sizeof(label));
-		for (k = 0; k < RELAY_ARRAY_LEN(tls_keys); k++) {
-			if (!has_key(s, tls_keys[k]))
-				continue;
-			own = true;
-			if (o->type == OUTPUT_FILE || !o->tls) {
-				set_err(ps, line_of(s, tls_keys[k]),
-				    "%s %s: only used with tls = yes (this "
-				    "output %s)",
-				    label, tls_keys[k],
-				    o->type == OUTPUT_FILE ? "is a file"
-							   : "has tls = no");
-				return -EINVAL;
-			}
-		}
-		if (o->type != OUTPUT_ICECAST || !o->tls)
-			continue;
-		if ((!has_key(s, "ca_file") && cfg->tls.ca_file != NULL &&
-			(t->ca_file = strdup(cfg->tls.ca_file)) == NULL) ||
-		    (!has_key(s, "ca_dir") && cfg->tls.ca_dir != NULL &&
-			(t->ca_dir = strdup(cfg->tls.ca_dir)) == NULL) ||
-		    (!has_key(s, "client_cert") &&
-			cfg->tls.client_cert != NULL &&
-			(t->client_cert = strdup(cfg->tls.client_cert)) ==
-			    NULL)) {
-			set_err(ps, s->header_line, "out of memory");
-			return -ENOMEM;
-		}
-		if (!has_key(s, "tls_min_version"))
-			t->min_version = cfg->tls.min_version;
-		/*
-		 * libshout 2.4.6 builds its own SSL_CTX and offers no way to
-		 * set a minimum protocol version, so 1.3 could not be held
-		 * to; OpenSSL 3 itself refuses anything below 1.2 at its
-		 * default security level.
-		 */
-		if (t->min_version == TLS_VERSION_1_3) {
-			const struct section_state *at =
-			    has_key(s, "tls_min_version") ? s : tls_sec;
-			char at_label[160];
-			set_err(ps, line_of(at, "tls_min_version"),
-			    "%s tls_min_version: 1.3 cannot be enforced on "
-			    "Icecast outputs (libshout has no setting for it; "
-			    "TLS 1.2 is the floor there): set %s "
-			    "tls_min_version = 1.2",
-			    section_label(at, at_label, sizeof(at_label)),
-			    label);
-			return -EINVAL;
-		}
-		if (own && check_tls_files(ps, t, s, tls_sec) < 0)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-/* Whether tz names a zone file under /usr/share/zoneinfo (what
- * cron_tz_load() reads), checked without loading it. */
-static bool
-zone_known(const char *tz)
-{
-	char tzpath[512];
-	struct stat st;
-
-	snprintf(tzpath, sizeof(tzpath), "/usr/share/zoneinfo/%s", tz);
-	return tz[0] != '\0' && tz[0] != '/' && strstr(tz, "..") == NULL &&
-	       stat(tzpath, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The archive keys of a file output: path pattern, rotate, timezone. */
-static int
-check_archive(struct parse_state *ps, const struct section_state *s,
-    const char *label, const struct output_config *o)
-{
-	char why[256];
-
-	if (archive_pattern_check(o->path, why, sizeof(why)) < 0) {
-		set_err(ps, line_of(s, "path"), "%s path: \"%s\": %s", label,
-		    o->path, why);
-		return -EINVAL;
-	}
-	if (o->rotate_ns % NS_PER_SEC != 0 ||
-	    archive_rotate_check(o->rotate_ns / NS_PER_SEC, why, sizeof(why)) <
-		0) {
-		set_err(ps, line_of(s, "rotate"), "%s rotate: %s", label,
-		    o->rotate_ns % NS_PER_SEC != 0 ? "must be whole seconds"
-						   : why);
-		return -EINVAL;
-	}
-	if (o->timezone != NULL && !zone_known(o->timezone)) {
-		set_err(ps, line_of(s, "timezone"),
-		    "%s timezone: \"%s\" is not an IANA time zone (like UTC "
-		    "or Europe/London; see /usr/share/zoneinfo)",
-		    label, o->timezone);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* Cross-key checks once the whole file is read. */
 static int
 validate(struct parse_state *ps)
@@ -1736,48 +1104,50 @@ validate(struct parse_state *ps)
 	char label[160];
 	size_t i, j;
 
-	resolve_in_place(ps->path, &cfg->input.path);
-	resolve_in_place(ps->path, &cfg->schedule.file);
+	config_resolve_in_place(ps->path, &cfg->input.path);
+	config_resolve_in_place(ps->path, &cfg->schedule.file);
 	for (i = 0; i < ps->n_sections; i++) {
-		resolve_in_place(ps->path, &ps->sections[i].password_file);
-		resolve_in_place(ps->path, &ps->sections[i].token_file);
+		config_resolve_in_place(
+		    ps->path, &ps->sections[i].password_file);
+		config_resolve_in_place(ps->path, &ps->sections[i].token_file);
 	}
 	for (i = 0; i < cfg->n_outputs; i++) {
-		resolve_in_place(ps->path, &cfg->outputs[i].path);
-		resolve_tls_paths(ps->path, &cfg->outputs[i].tls_settings);
+		config_resolve_in_place(ps->path, &cfg->outputs[i].path);
+		config_resolve_tls_paths(
+		    ps->path, &cfg->outputs[i].tls_settings);
 	}
-	resolve_tls_paths(ps->path, &cfg->tls);
+	config_resolve_tls_paths(ps->path, &cfg->tls);
 
 	/* A group alone was ignored without a word, root kept. */
-	s = find_section(ps, SEC_STATION, 0);
+	s = config_find_section(ps, SEC_STATION, 0);
 	if (s != NULL && cfg->station.group != NULL &&
 	    cfg->station.user == NULL) {
-		set_err(ps, line_of(s, "group"),
+		config_set_err(ps, config_line_of(s, "group"),
 		    "[station] group: only with user (relay changes group "
 		    "when it drops root to that user)");
 		return -EINVAL;
 	}
-	s = find_section(ps, SEC_INPUT, 0);
+	s = config_find_section(ps, SEC_INPUT, 0);
 	if (s == NULL) {
-		set_err(ps, ps->line > 0 ? 1 : 0,
+		config_set_err(ps, ps->line > 0 ? 1 : 0,
 		    "[input]: missing (say where the programme comes from: "
 		    "type = tone|stdin|file|alsa)");
 		return -EINVAL;
 	}
-	if (!has_key(s, "type")) {
-		set_err(ps, s->header_line,
+	if (!config_has_key(s, "type")) {
+		config_set_err(ps, s->header_line,
 		    "[input] type: missing (tone|stdin|file|alsa)");
 		return -EINVAL;
 	}
 	if (cfg->input.type == INPUT_FILE &&
 	    (cfg->input.path == NULL || cfg->input.path[0] == '\0')) {
-		set_err(ps, line_of(s, "type"),
+		config_set_err(ps, config_line_of(s, "type"),
 		    "[input] path: missing (type = file needs a path)");
 		return -EINVAL;
 	}
 	if (cfg->input.type == INPUT_ALSA &&
 	    cfg->input.buffer_frames < 2 * cfg->input.period_frames) {
-		set_err(ps, line_of(s, "buffer_frames"),
+		config_set_err(ps, config_line_of(s, "buffer_frames"),
 		    "[input] buffer_frames: %d must be at least twice "
 		    "period_frames (%d)",
 		    cfg->input.buffer_frames, cfg->input.period_frames);
@@ -1792,43 +1162,45 @@ validate(struct parse_state *ps)
 	}
 	for (i = 0; i < cfg->n_encodings; i++) {
 		struct encoding_config *e = &cfg->encodings[i];
-		s = find_section(ps, SEC_ENCODING, i);
+		s = config_find_section(ps, SEC_ENCODING, i);
 		if (s == NULL)
 			continue;
-		section_label(s, label, sizeof(label));
+		config_section_label(s, label, sizeof(label));
 		if (e->codec == CODEC_OPUS) {
-			if (check_opus(ps, s, e, label) < 0)
+			if (config_check_opus(ps, s, e, label) < 0)
 				return -EINVAL;
 			continue;
 		}
 		if (e->codec == CODEC_MP3) {
-			if (check_mp3(ps, s, e, label) < 0)
+			if (config_check_mp3(ps, s, e, label) < 0)
 				return -EINVAL;
 			continue;
 		}
-		if (check_vorbis_only(ps, s, label) < 0)
+		if (config_check_vorbis_only(ps, s, label) < 0)
 			return -EINVAL;
-		if (has_key(s, "min_bitrate") || has_key(s, "max_bitrate") ||
-		    has_key(s, "bitrate")) {
-			if (!has_key(s, "bitrate")) {
-				set_err(ps,
-				    line_of(s, has_key(s, "min_bitrate")
-						   ? "min_bitrate"
-						   : "max_bitrate"),
+		if (config_has_key(s, "min_bitrate") ||
+		    config_has_key(s, "max_bitrate") ||
+		    config_has_key(s, "bitrate")) {
+			if (!config_has_key(s, "bitrate")) {
+				config_set_err(ps,
+				    config_line_of(
+					s, config_has_key(s, "min_bitrate")
+					       ? "min_bitrate"
+					       : "max_bitrate"),
 				    "%s bitrate: missing (managed mode needs "
 				    "a nominal bitrate)",
 				    label);
 				return -EINVAL;
 			}
-			if (has_key(s, "quality")) {
-				set_err(ps, line_of(s, "quality"),
+			if (config_has_key(s, "quality")) {
+				config_set_err(ps, config_line_of(s, "quality"),
 				    "%s quality: give either quality (VBR) or "
 				    "bitrate (managed), not both",
 				    label);
 				return -EINVAL;
 			}
 			if (e->bitrate_kbps < 8 || e->bitrate_kbps > 500) {
-				set_err(ps, line_of(s, "bitrate"),
+				config_set_err(ps, config_line_of(s, "bitrate"),
 				    "%s bitrate: \"%d\" is out of range "
 				    "(8..500 for vorbis; 6..510 for opus)",
 				    label, e->bitrate_kbps);
@@ -1837,7 +1209,8 @@ validate(struct parse_state *ps)
 			e->managed = true;
 			if (e->min_bitrate_kbps != 0 &&
 			    e->min_bitrate_kbps > e->bitrate_kbps) {
-				set_err(ps, line_of(s, "min_bitrate"),
+				config_set_err(ps,
+				    config_line_of(s, "min_bitrate"),
 				    "%s min_bitrate: %d is above bitrate %d",
 				    label, e->min_bitrate_kbps,
 				    e->bitrate_kbps);
@@ -1845,7 +1218,8 @@ validate(struct parse_state *ps)
 			}
 			if (e->max_bitrate_kbps != 0 &&
 			    e->max_bitrate_kbps < e->bitrate_kbps) {
-				set_err(ps, line_of(s, "max_bitrate"),
+				config_set_err(ps,
+				    config_line_of(s, "max_bitrate"),
 				    "%s max_bitrate: %d is below bitrate %d",
 				    label, e->max_bitrate_kbps,
 				    e->bitrate_kbps);
@@ -1855,19 +1229,19 @@ validate(struct parse_state *ps)
 	}
 
 	if (cfg->n_outputs == 0) {
-		set_err(ps, ps->line > 0 ? ps->line : 1,
+		config_set_err(ps, ps->line > 0 ? ps->line : 1,
 		    "[output]: none configured (add an [output NAME] section "
 		    "with host, port, mount and password)");
 		return -EINVAL;
 	}
 	for (i = 0; i < cfg->n_outputs; i++) {
 		struct output_config *o = &cfg->outputs[i];
-		s = find_section(ps, SEC_OUTPUT, i);
-		section_label(s, label, sizeof(label));
+		s = config_find_section(ps, SEC_OUTPUT, i);
+		config_section_label(s, label, sizeof(label));
 		/* Encoding reference. */
 		if (o->encoding_name == NULL) {
 			if (cfg->n_encodings > 1) {
-				set_err(ps, s->header_line,
+				config_set_err(ps, s->header_line,
 				    "%s encoding: missing (there are %zu "
 				    "encodings; name one)",
 				    label, cfg->n_encodings);
@@ -1883,7 +1257,8 @@ validate(struct parse_state *ps)
 					o->encoding_index = (int)j;
 			}
 			if (o->encoding_index < 0) {
-				set_err(ps, line_of(s, "encoding"),
+				config_set_err(ps,
+				    config_line_of(s, "encoding"),
 				    "%s encoding: \"%s\" is not an [encoding] "
 				    "section",
 				    label, o->encoding_name);
@@ -1891,30 +1266,31 @@ validate(struct parse_state *ps)
 			}
 		}
 		if (cfg->encodings[o->encoding_index].codec == CODEC_MP3 &&
-		    check_mp3_output(ps, s, label, o) < 0)
+		    config_check_mp3_output(ps, s, label, o) < 0)
 			return -EINVAL;
 		if (o->reconnect_min_ns > o->reconnect_max_ns) {
-			set_err(ps, line_of(s, "reconnect_min"),
+			config_set_err(ps, config_line_of(s, "reconnect_min"),
 			    "%s reconnect_min: longer than reconnect_max",
 			    label);
 			return -EINVAL;
 		}
 		if (o->type == OUTPUT_FILE) {
 			if (o->path == NULL || o->path[0] == '\0') {
-				set_err(ps, s->header_line,
+				config_set_err(ps, s->header_line,
 				    "%s path: missing (type = file needs a "
 				    "path)",
 				    label);
 				return -EINVAL;
 			}
 			if (o->listenback) {
-				set_err(ps, line_of(s, "listenback"),
+				config_set_err(ps,
+				    config_line_of(s, "listenback"),
 				    "%s listenback: only for type = icecast "
 				    "(a file has no listeners)",
 				    label);
 				return -EINVAL;
 			}
-			if (check_archive(ps, s, label, o) < 0)
+			if (config_check_archive(ps, s, label, o) < 0)
 				return -EINVAL;
 			/* Each output's keep removes the files its own
 			 * pattern names (any relay file): never another
@@ -1935,7 +1311,7 @@ validate(struct parse_state *ps)
 					keeper = p;
 				if (keeper == NULL)
 					continue;
-				set_err(ps, line_of(s, "path"),
+				config_set_err(ps, config_line_of(s, "path"),
 				    "%s path: \"%s\" and [output %s] path "
 				    "\"%s\" name files alike, so the keep of "
 				    "[output %s] would remove the other's "
@@ -1954,7 +1330,8 @@ validate(struct parse_state *ps)
 			hrc = hook_split(o->on_listenback, hbuf, sizeof(hbuf),
 			    argv, &argc, why, sizeof(why));
 			if (hrc < 0) {
-				set_err(ps, line_of(s, "on_listenback"),
+				config_set_err(ps,
+				    config_line_of(s, "on_listenback"),
 				    "%s on_listenback: %s (words are split "
 				    "without a shell; quote with '...' or "
 				    "\"...\")",
@@ -1966,7 +1343,7 @@ validate(struct parse_state *ps)
 		    strncmp(o->listenback_url, "http://", 7) != 0 &&
 		    strncmp(o->listenback_url, "https://", 8) != 0) {
 			/* Only its scheme: the URL may hold a password. */
-			set_err(ps, line_of(s, "listenback_url"),
+			config_set_err(ps, config_line_of(s, "listenback_url"),
 			    "%s listenback_url: must be an http:// or "
 			    "https:// URL (it starts with \"%.*s\")",
 			    label, (int)strcspn(o->listenback_url, ":/@"),
@@ -1974,22 +1351,22 @@ validate(struct parse_state *ps)
 			return -EINVAL;
 		}
 		if (o->mount == NULL || o->mount[0] == '\0') {
-			set_err(ps, s->header_line,
+			config_set_err(ps, s->header_line,
 			    "%s mount: missing (like mount = /live.ogg)",
 			    label);
 			return -EINVAL;
 		}
 		if (o->mount[0] != '/' || strchr(o->mount, ' ') != NULL ||
 		    strchr(o->mount, '?') != NULL) {
-			set_err(ps, line_of(s, "mount"),
+			config_set_err(ps, config_line_of(s, "mount"),
 			    "%s mount: \"%s\" must start with / and hold no "
 			    "spaces or '?'",
 			    label, o->mount);
 			return -EINVAL;
 		}
 		if (o->host == NULL || o->host[0] == '\0') {
-			set_err(
-			    ps, line_of(s, "host"), "%s host: empty", label);
+			config_set_err(ps, config_line_of(s, "host"),
+			    "%s host: empty", label);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {
@@ -1998,7 +1375,7 @@ validate(struct parse_state *ps)
 			    strcmp(p->host, o->host) == 0 &&
 			    p->port == o->port &&
 			    strcmp(p->mount, o->mount) == 0) {
-				set_err(ps, line_of(s, "mount"),
+				config_set_err(ps, config_line_of(s, "mount"),
 				    "%s mount: %s:%d%s is already used by "
 				    "[output %s]",
 				    label, o->host, o->port, o->mount, p->name);
@@ -2028,8 +1405,8 @@ validate(struct parse_state *ps)
 			snprintf(key, sizeof(key), "%s", which);
 			if (strchr(key, ' ') != NULL)
 				*strchr(key, ' ') = '\0';
-			wl = line_of(s, key);
-			set_err(ps, wl,
+			wl = config_line_of(s, key);
+			config_set_err(ps, wl,
 			    "%s %s: refusing %s password (set a real source "
 			    "password in Icecast and here)",
 			    label, key,
@@ -2039,10 +1416,10 @@ validate(struct parse_state *ps)
 		}
 	}
 
-	if (validate_tls(ps) < 0)
+	if (config_validate_tls(ps) < 0)
 		return -EINVAL;
 
-	s = find_section(ps, SEC_STATUS, 0);
+	s = config_find_section(ps, SEC_STATUS, 0);
 	if (parse_listen(ps, s, &cfg->status) < 0)
 		return -EINVAL;
 	if (s != NULL) {
@@ -2059,25 +1436,25 @@ validate(struct parse_state *ps)
 			cfg->status.token_file = strdup(s->token_file);
 		if (cfg->status.token != NULL &&
 		    strlen(cfg->status.token) < 16) {
-			set_err(ps, line_of(s, "token"),
+			config_set_err(ps, config_line_of(s, "token"),
 			    "[status] token: too short (use at least 16 "
 			    "random characters)");
 			return -EINVAL;
 		}
 	}
-	if (parse_status_lists(ps, s) < 0)
+	if (config_parse_status_lists(ps, s) < 0)
 		return -EINVAL;
-	s = find_section(ps, SEC_SCHEDULE, 0);
+	s = config_find_section(ps, SEC_SCHEDULE, 0);
 	if (s != NULL && cfg->schedule.timezone != NULL &&
-	    !zone_known(cfg->schedule.timezone)) {
-		set_err(ps, line_of(s, "timezone"),
+	    !config_zone_known(cfg->schedule.timezone)) {
+		config_set_err(ps, config_line_of(s, "timezone"),
 		    "[schedule] timezone: \"%s\" is not an IANA time "
 		    "zone (like Europe/London; see "
 		    "/usr/share/zoneinfo)",
 		    cfg->schedule.timezone);
 		return -EINVAL;
 	}
-	return validate_fallback(ps);
+	return config_validate_fallback(ps);
 }
 
 static void
@@ -2121,10 +1498,10 @@ config_free(struct config *cfg)
 	free_strings(&cfg->status, SEC_STATUS);
 	free(cfg->status.token_file);
 	free(cfg->status.listen_host);
-	list_free(&cfg->status.cors_origins);
-	list_free(&cfg->status.media_dirs);
-	list_free(&cfg->status.listen_urls);
-	list_free(&cfg->status.feed_hosts);
+	config_list_free(&cfg->status.cors_origins);
+	config_list_free(&cfg->status.media_dirs);
+	config_list_free(&cfg->status.listen_urls);
+	config_list_free(&cfg->status.feed_hosts);
 	free_strings(&cfg->schedule, SEC_SCHEDULE);
 	free_strings(&cfg->fallback, SEC_FALLBACK);
 	free_strings(&cfg->tls, SEC_TLS);
@@ -2180,11 +1557,11 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	ps->linebuf = NULL;
 	if (rc > 0 && !ps->failed) {
 		/* A line inih could not parse (no '=' or unclosed '['). */
-		set_err(ps, rc,
+		config_set_err(ps, rc,
 		    "cannot parse this line (expected "
 		    "[section], key = value, or a ; comment)");
 	} else if (rc < 0 && !ps->failed) {
-		set_err(ps, 0, "cannot read the file");
+		config_set_err(ps, 0, "cannot read the file");
 	}
 	if (!ps->failed)
 		validate(ps);
@@ -2271,330 +1648,6 @@ config_exposed_secret_file(const struct config *cfg, char *buf, size_t len)
 	return NULL;
 }
 
-const char *
-codec_name(enum codec c)
-{
-	return c == CODEC_OPUS ? "opus" : c == CODEC_MP3 ? "mp3" : "vorbis";
-}
-
-const char *
-input_type_name(enum input_type t)
-{
-	switch (t) {
-	case INPUT_TONE:
-		return "tone";
-	case INPUT_STDIN:
-		return "stdin";
-	case INPUT_FILE:
-		return "file";
-	case INPUT_ALSA:
-		return "alsa";
-	}
-	return "?";
-}
-
-const char *
-fallback_source_name(enum fallback_source s)
-{
-	switch (s) {
-	case FALLBACK_PLAYLIST:
-		return "playlist";
-	case FALLBACK_FILE:
-		return "file";
-	case FALLBACK_TONE:
-		return "tone";
-	case FALLBACK_SILENCE:
-		return "silence";
-	}
-	return "?";
-}
-
-char *
-config_output_url(const struct output_config *o, char *buf, size_t len)
-{
-	if (o->type == OUTPUT_FILE) {
-		snprintf(buf, len, "file:%s", o->path);
-		return buf;
-	}
-	if (strchr(o->host, ':') != NULL)
-		snprintf(buf, len, "%s://[%s]:%d%s", o->tls ? "https" : "http",
-		    o->host, o->port, o->mount);
-	else
-		snprintf(buf, len, "%s://%s:%d%s", o->tls ? "https" : "http",
-		    o->host, o->port, o->mount);
-	return buf;
-}
-
-static void
-print_encoding(const struct encoding_config *e, FILE *fp)
-{
-	fprintf(fp, "  encoding %-10s %s %d Hz, %d ch, ", e->name,
-	    codec_name(e->codec), e->rate_hz, e->channels);
-	if (e->codec == CODEC_OPUS) {
-		fprintf(fp, "%d kbit/s, %s, complexity %d, %g ms frames\n",
-		    e->bitrate_kbps,
-		    e->application == ENCODING_APP_VOIP ? "voip" : "audio",
-		    e->complexity, e->frame_ms);
-	} else if (e->codec == CODEC_MP3) {
-		if (e->managed)
-			fprintf(fp, "CBR %d kbit/s\n", e->bitrate_kbps);
-		else
-			fprintf(fp, "VBR -V %g\n", e->quality);
-	} else if (e->managed) {
-		fprintf(fp, "managed %d kbit/s", e->bitrate_kbps);
-		if (e->min_bitrate_kbps != 0)
-			fprintf(fp, " (min %d)", e->min_bitrate_kbps);
-		if (e->max_bitrate_kbps != 0)
-			fprintf(fp, " (max %d)", e->max_bitrate_kbps);
-		fputc('\n', fp);
-	} else {
-		fprintf(fp, "VBR quality %g\n", e->quality);
-	}
-}
-
-void
-config_print_summary(const struct config *cfg, FILE *fp)
-{
-	const struct input_config *in = &cfg->input;
-	char url[600], mm[16];
-	size_t i;
-
-	fprintf(fp, "%s: OK\n", cfg->path);
-	fprintf(fp, "  station  \"%s\"\n", cfg->station.name);
-	fprintf(fp, "  input    %s", input_type_name(in->type));
-	switch (in->type) {
-	case INPUT_ALSA:
-		fprintf(fp, " device %s", in->device);
-		break;
-	case INPUT_FILE:
-		fprintf(fp, " %s%s", in->path, in->loop ? " (loop)" : "");
-		break;
-	case INPUT_STDIN:
-		fprintf(fp, " raw %s",
-		    enum_name(
-			"s16le|s32le|f32le", (int)in->format, mm, sizeof(mm)));
-		break;
-	case INPUT_TONE:
-		if (in->frequency_hz > 0)
-			fprintf(fp, " %g Hz at %g dBFS", in->frequency_hz,
-			    in->level_dbfs);
-		else
-			fprintf(fp, " digital silence");
-		break;
-	}
-	fprintf(fp, ", programme %d Hz %d ch\n", in->rate_hz, in->channels);
-	for (i = 0; i < cfg->n_encodings; i++)
-		print_encoding(&cfg->encodings[i], fp);
-	for (i = 0; i < cfg->n_outputs; i++) {
-		const struct output_config *o = &cfg->outputs[i];
-		fprintf(fp, "  output   %-10s %s %s <- encoding %s", o->name,
-		    o->type == OUTPUT_FILE ? "file" : "icecast",
-		    config_output_url(o, url, sizeof(url)), o->encoding_name);
-		if (o->type == OUTPUT_ICECAST)
-			fprintf(fp,
-			    ", user %s, password from %s, tls %s, "
-			    "metadata %s",
-			    o->user, o->password_from, o->tls ? "yes" : "no",
-			    enum_name("chain|admin|none", (int)o->metadata, mm,
-				sizeof(mm)));
-		if (o->type == OUTPUT_FILE) {
-			char rot[32], keep[32];
-			fprintf(fp, ", rotate %s, keep %s, time zone %s",
-			    archive_format_span(
-				o->rotate_ns, "none", rot, sizeof(rot)),
-			    archive_format_span(
-				o->keep_ns, "forever", keep, sizeof(keep)),
-			    o->timezone != NULL ? o->timezone : "system");
-		}
-		/* The URL may hold credentials: say where, not what. */
-		if (o->listenback)
-			fprintf(fp, ", listen-back on %s",
-			    o->listenback_url != NULL ? "listenback_url"
-						      : "the mount");
-		if (o->on_listenback != NULL)
-			fprintf(fp, ", on_listenback hook");
-		if (o->type == OUTPUT_ICECAST && o->tls) {
-			char trust[600];
-			fprintf(fp, " (trusts %s%s%s)",
-			    tls_trust_text(
-				&o->tls_settings, trust, sizeof(trust)),
-			    o->tls_settings.client_cert != NULL
-				? ", client certificate "
-				: "",
-			    o->tls_settings.client_cert != NULL
-				? o->tls_settings.client_cert
-				: "");
-		}
-		fputc('\n', fp);
-	}
-	if (cfg->status.enabled)
-		fprintf(fp, "  status   http://%s%s%s:%d/%s\n",
-		    strchr(cfg->status.listen_host, ':') ? "[" : "",
-		    cfg->status.listen_host,
-		    strchr(cfg->status.listen_host, ':') ? "]" : "",
-		    cfg->status.listen_port,
-		    cfg->status.token != NULL ? " (control token set)" : "");
-	else
-		fprintf(fp, "  status   off\n");
-	if (cfg->schedule.file != NULL)
-		fprintf(fp, "  schedule %s (time zone %s)\n",
-		    cfg->schedule.file,
-		    cfg->schedule.timezone != NULL ? cfg->schedule.timezone
-						   : "system");
-	if (cfg->processing.enabled)
-		fprintf(fp,
-		    "  processing loudness %g LUFS, true peak %g dBTP, boost "
-		    "at most %g dB, look-ahead %g ms\n",
-		    cfg->processing.loudness_target_lufs,
-		    cfg->processing.true_peak_max_dbtp,
-		    cfg->processing.max_boost_db, cfg->processing.lookahead_ms);
-	if (cfg->fallback.enabled)
-		fprintf(fp,
-		    "  fallback %s%s%s after %.1f s below %g dBFS, live back "
-		    "after %.1f s%s%s\n",
-		    fallback_source_name(cfg->fallback.source),
-		    cfg->fallback.path != NULL ? " " : "",
-		    cfg->fallback.path != NULL ? cfg->fallback.path : "",
-		    (double)cfg->fallback.after_ns / 1e9,
-		    cfg->fallback.threshold_dbfs,
-		    (double)cfg->fallback.restore_after_ns / 1e9,
-		    cfg->fallback.on_dead_air != NULL ? ", on_dead_air hook"
-						      : "",
-		    cfg->fallback.on_restore != NULL ? ", on_restore hook"
-						     : "");
-}
-
-static const char *
-type_name(enum key_type t)
-{
-	switch (t) {
-	case KT_STRING:
-		return "string";
-	case KT_INT:
-		return "integer";
-	case KT_DOUBLE:
-		return "number";
-	case KT_BOOL:
-		return "yes|no";
-	case KT_DURATION:
-		return "duration";
-	case KT_ENUM:
-		return "choice";
-	}
-	return "?";
-}
-
-void
-config_dump_keys(FILE *fp)
-{
-	size_t i;
-	int last = -1;
-
-	for (i = 0; i < N_KEYS; i++) {
-		const struct config_key *k = &config_keys[i];
-		if ((int)k->section != last) {
-			last = (int)k->section;
-			fprintf(fp, "%s[%s%s]\n", i == 0 ? "" : "\n",
-			    section_names[k->section],
-			    section_named[k->section] ? " NAME" : "");
-		}
-		fprintf(fp, "; %s\n", k->help);
-		fprintf(fp, "; type %s",
-		    k->type == KT_ENUM ? k->allowed : type_name(k->type));
-		if (k->type == KT_INT || k->type == KT_DOUBLE)
-			fprintf(fp, ", %g..%g", k->min, k->max);
-		if (k->type == KT_DURATION)
-			fprintf(fp, ", %gs..%gs%s%s", k->min, k->max,
-			    k->allowed != NULL ? " or " : "",
-			    k->allowed != NULL ? k->allowed : "");
-		fprintf(fp, "%s\n", k->reloadable ? ", reloadable" : "");
-		if (k->def != NULL)
-			fprintf(fp, ";%s = %s\n", k->key, k->def);
-		else
-			fprintf(fp, ";%s =\n", k->key);
-	}
-}
-
-static bool
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-bool
-config_encoding_same(
-    const struct encoding_config *a, const struct encoding_config *b)
-{
-	return str_eq(a->name, b->name) && a->codec == b->codec &&
-	       a->application == b->application &&
-	       a->complexity == b->complexity && a->frame_ms == b->frame_ms &&
-	       a->rate_hz == b->rate_hz && a->channels == b->channels &&
-	       a->managed == b->managed &&
-	       (a->managed || a->quality == b->quality) &&
-	       a->bitrate_kbps == b->bitrate_kbps &&
-	       a->min_bitrate_kbps == b->min_bitrate_kbps &&
-	       a->max_bitrate_kbps == b->max_bitrate_kbps;
-}
-
-bool
-config_processing_same(
-    const struct processing_config *a, const struct processing_config *b)
-{
-	return a->enabled == b->enabled &&
-	       a->loudness_target_lufs == b->loudness_target_lufs &&
-	       a->true_peak_max_dbtp == b->true_peak_max_dbtp &&
-	       a->max_boost_db == b->max_boost_db &&
-	       a->lookahead_ms == b->lookahead_ms;
-}
-
-bool
-config_input_same(const struct input_config *a, const struct input_config *b)
-{
-	return a->type == b->type && a->rate_hz == b->rate_hz &&
-	       a->channels == b->channels && str_eq(a->device, b->device) &&
-	       a->period_frames == b->period_frames &&
-	       a->buffer_frames == b->buffer_frames && a->format == b->format &&
-	       str_eq(a->path, b->path) && a->loop == b->loop &&
-	       a->frequency_hz == b->frequency_hz &&
-	       a->level_dbfs == b->level_dbfs && a->at_end == b->at_end;
-}
-
-static bool
-station_same(const struct station_config *a, const struct station_config *b)
-{
-	return str_eq(a->name, b->name) &&
-	       str_eq(a->description, b->description) &&
-	       str_eq(a->genre, b->genre) && str_eq(a->url, b->url) &&
-	       a->public_listing == b->public_listing;
-}
-
-bool
-config_output_same(const struct config *a, const struct output_config *oa,
-    const struct config *b, const struct output_config *ob)
-{
-	return str_eq(oa->name, ob->name) && oa->type == ob->type &&
-	       str_eq(oa->host, ob->host) && oa->port == ob->port &&
-	       str_eq(oa->mount, ob->mount) && str_eq(oa->user, ob->user) &&
-	       str_eq(oa->password, ob->password) && oa->tls == ob->tls &&
-	       tls_config_same(&oa->tls_settings, &ob->tls_settings) &&
-	       oa->metadata == ob->metadata && str_eq(oa->path, ob->path) &&
-	       oa->rotate_ns == ob->rotate_ns && oa->keep_ns == ob->keep_ns &&
-	       str_eq(oa->timezone, ob->timezone) &&
-	       str_eq(oa->encoding_name, ob->encoding_name) &&
-	       oa->reconnect_min_ns == ob->reconnect_min_ns &&
-	       oa->reconnect_max_ns == ob->reconnect_max_ns &&
-	       oa->stall_timeout_ns == ob->stall_timeout_ns &&
-	       oa->connect_timeout_ns == ob->connect_timeout_ns &&
-	       oa->queue_ns == ob->queue_ns &&
-	       config_encoding_same(&a->encodings[oa->encoding_index],
-		   &b->encodings[ob->encoding_index]) &&
-	       /* Only Icecast gets the station texts (at connect). */
-	       (oa->type == OUTPUT_FILE ||
-		   station_same(&a->station, &b->station));
-}
-
 size_t
 config_key_count(void)
 {
@@ -2604,7 +1657,7 @@ config_key_count(void)
 const char *
 config_key_section(size_t i)
 {
-	return i < N_KEYS ? section_names[config_keys[i].section] : NULL;
+	return i < N_KEYS ? config_section_names[config_keys[i].section] : NULL;
 }
 
 const char *
