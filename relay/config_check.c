@@ -30,21 +30,32 @@ static const char *const opus_only_keys[] = {
 static const char *const vorbis_only_keys[] = {
     "quality", "min_bitrate", "max_bitrate"};
 
-int
-config_check_vorbis_only(
-    struct parse_state *ps, const struct section_state *s, const char *label)
+/* Refuses the first of keys[from..n) that s sets: "only for codec =
+ * owner", with note saying what this codec takes instead. */
+static int
+refuse_keys(struct parse_state *ps, const struct section_state *s,
+    const char *label, const char *const *keys, size_t from, size_t n,
+    const char *owner, const char *note)
 {
 	size_t i;
 
-	for (i = 0; i < RELAY_ARRAY_LEN(opus_only_keys); i++) {
-		if (config_has_key(s, opus_only_keys[i])) {
-			config_set_err(ps, config_line_of(s, opus_only_keys[i]),
-			    "%s %s: only for codec = opus", label,
-			    opus_only_keys[i]);
+	for (i = from; i < n; i++) {
+		if (config_has_key(s, keys[i])) {
+			config_set_err(ps, config_line_of(s, keys[i]),
+			    "%s %s: only for codec = %s%s", label, keys[i],
+			    owner, note);
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+int
+config_check_vorbis_only(
+    struct parse_state *ps, const struct section_state *s, const char *label)
+{
+	return refuse_keys(ps, s, label, opus_only_keys, 0,
+	    RELAY_ARRAY_LEN(opus_only_keys), "opus", "");
 }
 
 /*
@@ -60,16 +71,10 @@ config_check_opus(struct parse_state *ps, const struct section_state *s,
 	bool frame_ok = false;
 	size_t i;
 
-	for (i = 0; i < RELAY_ARRAY_LEN(vorbis_only_keys); i++) {
-		if (config_has_key(s, vorbis_only_keys[i])) {
-			config_set_err(ps,
-			    config_line_of(s, vorbis_only_keys[i]),
-			    "%s %s: only for codec = vorbis (opus takes "
-			    "bitrate)",
-			    label, vorbis_only_keys[i]);
-			return -EINVAL;
-		}
-	}
+	if (refuse_keys(ps, s, label, vorbis_only_keys, 0,
+		RELAY_ARRAY_LEN(vorbis_only_keys), "vorbis",
+		" (opus takes bitrate)") < 0)
+		return -EINVAL;
 	if (config_has_key(s, "rate") && e->rate_hz != 48000) {
 		config_set_err(ps, config_line_of(s, "rate"),
 		    "%s rate: %d: opus always encodes at 48000 Hz (leave "
@@ -117,24 +122,12 @@ config_check_mp3(struct parse_state *ps, const struct section_state *s,
 	bool rate_ok = false;
 	size_t i;
 
-	for (i = 0; i < RELAY_ARRAY_LEN(opus_only_keys); i++) {
-		if (config_has_key(s, opus_only_keys[i])) {
-			config_set_err(ps, config_line_of(s, opus_only_keys[i]),
-			    "%s %s: only for codec = opus", label,
-			    opus_only_keys[i]);
-			return -EINVAL;
-		}
-	}
-	for (i = 1; i < RELAY_ARRAY_LEN(vorbis_only_keys); i++) {
-		if (config_has_key(s, vorbis_only_keys[i])) {
-			config_set_err(ps,
-			    config_line_of(s, vorbis_only_keys[i]),
-			    "%s %s: only for codec = vorbis (mp3 takes "
-			    "bitrate or quality)",
-			    label, vorbis_only_keys[i]);
-			return -EINVAL;
-		}
-	}
+	/* quality (vorbis_only_keys[0]) is LAME's VBR scale here. */
+	if (config_check_vorbis_only(ps, s, label) < 0 ||
+	    refuse_keys(ps, s, label, vorbis_only_keys, 1,
+		RELAY_ARRAY_LEN(vorbis_only_keys), "vorbis",
+		" (mp3 takes bitrate or quality)") < 0)
+		return -EINVAL;
 	if (e->rate_hz != 44100 && e->rate_hz != 48000) {
 		config_set_err(ps, config_line_of(s, "rate"),
 		    "%s rate: %d: mp3 encodes at 44100 or 48000 Hz", label,
