@@ -15,6 +15,9 @@
  *   starts with current audio, never a burst of stale minutes, and the
  *   muxer is reset so the first packet opens a fresh logical stream with
  *   BOS and headers (Icecast sends a headerless source's listeners nothing).
+ *   The first attempt since start is the exception while it lasts: what
+ *   the encoder made meanwhile is the stream's beginning, milliseconds old,
+ *   and an archive that dropped it would miss its first blocks.
  * - While waiting out a delay, the backend's probe (a non-blocking TCP
  *   connect, every PROBE_INTERVAL_NS) watches the server. When it has seen
  *   the server refuse connections and then accept them again, the wait is
@@ -125,6 +128,7 @@ struct output {
 	char last_fail[256];
 	uint32_t title_chain; /* chain id whose title was sent (admin) */
 	bool ever_connected;
+	bool ever_failed; /* an attempt failed before the first connection */
 };
 
 /* Listen-back recognises our audio by its packets (Icecast re-pages a
@@ -188,6 +192,7 @@ fail(struct output *o, const char *why)
 
 	o->ops->close(o->backend);
 	muxer_reset(o->muxer);
+	o->ever_failed = true;
 	delay = next_delay(o);
 	o->next_attempt_mono_ns = util_now_mono_ns() + delay;
 	o->next_probe_mono_ns = util_now_mono_ns() + PROBE_INTERVAL_NS;
@@ -229,6 +234,13 @@ report_tls_peer(struct output *o)
 		    o->url, peer.subject, when);
 }
 
+/* The first connection attempt since start, not failed yet. */
+static bool
+first_attempt(const struct output *o)
+{
+	return !o->ever_connected && !o->ever_failed;
+}
+
 static void
 connected(struct output *o)
 {
@@ -240,9 +252,13 @@ connected(struct output *o)
 	o->backoff_ns = o->reconnect_min_ns;
 	o->title_chain = 0;
 	o->last_fail[0] = '\0';
-	/* Start with current audio: a fresh chain, nothing stale. */
+	/* Start with current audio: a fresh chain, nothing stale. Except on
+	 * the first attempt, when it succeeds: what the queue holds then is
+	 * the stream from its first packet, only as old as the connect took
+	 * (an archive must not lose its first blocks). */
 	muxer_reset(o->muxer);
-	packet_queue_clear(o->queue);
+	if (!first_attempt(o))
+		packet_queue_clear(o->queue);
 	stats_output_set_connected(o->stats_id, true, NULL);
 	log_info(o->mod, "%s: connected%s", o->url,
 	    o->ever_connected ? " again" : "");
@@ -598,7 +614,10 @@ output_thread(void *arg)
 				drain_discard(o, disconnected_wait(o, now));
 			break;
 		case OUTPUT_CONNECTING:
-			drain_discard(o, CONNECT_POLL_NS);
+			if (first_attempt(o))
+				util_sleep_ns(CONNECT_POLL_NS);
+			else
+				drain_discard(o, CONNECT_POLL_NS);
 			try_connect(o, true);
 			break;
 		case OUTPUT_CONNECTED:
