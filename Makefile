@@ -248,14 +248,14 @@ check: deps
 	$(Q)RELAY_BUILD=build/asan \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	RELAY_TEST_TIMEOUT_MULT=3 bash tests/run
+	RELAY_TEST_TIMEOUT_MULT=3 RELAY_TEST_JOBS=1 bash tests/run
 
 # The core pipeline's integration tests with relay under valgrind
 # (memcheck): any error or definite leak fails the test.
 VALGRIND_TESTS ?= 02_tone 03_stdin 04_file 10_sigterm 11_sighup 35_reload
 valgrind: deps
 	$(Q)$(MAKE) --no-print-directory build-test
-	$(Q)RELAY_BUILD=build/release RELAY_TEST_TIMEOUT_MULT=6 \
+	$(Q)RELAY_BUILD=build/release RELAY_TEST_TIMEOUT_MULT=6 RELAY_TEST_JOBS=1 \
 	RELAY_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	--suppressions=$(CURDIR)/tests/valgrind.supp" \
@@ -271,7 +271,7 @@ soak: deps
 
 tsan: deps
 	$(Q)$(MAKE) --no-print-directory VARIANT=tsan build-test
-	$(Q)RELAY_BUILD=build/tsan RELAY_TEST_TIMEOUT_MULT=4 bash tests/run
+	$(Q)RELAY_BUILD=build/tsan RELAY_TEST_TIMEOUT_MULT=4 RELAY_TEST_JOBS=1 bash tests/run
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory build/relay

@@ -23,7 +23,9 @@
 #   skip MSG...                   exits 77 (test skipped)
 #   scaled SECONDS                SECONDS * RELAY_TEST_TIMEOUT_MULT
 #   now                           wall time in seconds, with microseconds
-#   free_port                     an unused 127.0.0.1 TCP port
+#   free_port                     an unused 127.0.0.1 TCP port (in
+#                                 RELAY_TEST_PORT_LO..HI, set per lane by
+#                                 tests/run; 20000..31999 by default)
 #   random_secret                 18 random hex characters
 #   wait_for [-t S] [-m WHAT] CMD...   polls CMD every 0.1 s for S (10) s
 #   start_icecast NAME [OPTION]...   private icecast2; again with
@@ -210,9 +212,10 @@ random_secret()
 
 free_port()
 {
-	local p i used
+	local p i used port_lo=${RELAY_TEST_PORT_LO:-20000}
+	local port_hi=${RELAY_TEST_PORT_HI:-31999}
 	for ((i = 0; i < 500; i++)); do
-		p=$((20000 + RANDOM % 12000))
+		p=$((port_lo + RANDOM % (port_hi - port_lo + 1)))
 		if [[ -f $T/ports ]] && grep -qx "$p" "$T/ports"; then
 			continue
 		fi

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: asserts how fast relay reconnects
 # SPDX-License-Identifier: MIT
 #
 # 12 reconnect fast: with the default backoff (reconnect_min 1 s,

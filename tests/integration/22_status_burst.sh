@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: floods the status server
 # SPDX-License-Identifier: MIT
 #
 # 22 status burst: 2000 requests to /api/status (plus the page and

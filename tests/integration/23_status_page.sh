@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: starts Chromium
 # SPDX-License-Identifier: MIT
 #
 # 23 status page: the Listen Live page in real headless Chromium, driven

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: attacks the server with 80 connections
 # SPDX-License-Identifier: MIT
 #
 # 37 status slow-loris: 80 connections from one address each send a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: starts Chromium
 # SPDX-License-Identifier: MIT
 #
 # 60 page fallback: the Listen Live page where the browser cannot play Ogg

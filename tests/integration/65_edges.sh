@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: starts Chromium
 # SPDX-License-Identifier: MIT
 #
 # 65 edges: relay streams to one primary Icecast; two edge Icecast servers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: starts Chromium
 # SPDX-License-Identifier: MIT
 #
 # 75 operator view: /operator in real headless Chromium (status_cdp.py).

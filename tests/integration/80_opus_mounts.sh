@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: starts Chromium
 # SPDX-License-Identifier: MIT
 #
 # 80 one relay, two codecs: the same 600 Hz programme encoded once as Ogg

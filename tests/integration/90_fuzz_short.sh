@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: fuzzes: CPU-bound
 # SPDX-License-Identifier: MIT
 #
 # 90 a short fuzzing pass: every libFuzzer target (tests/fuzz/, built by

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: soak: measures growth under load
 # SPDX-License-Identifier: MIT
 #
 # 91 a 1-minute soak (tests/soak.sh; make soak SOAK_MINUTES=N for longer):
