@@ -22,12 +22,20 @@ BUILD := build/$(VARIANT)
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih sndfile samplerate \
-	alsa libcurl libcjson libsystemd libcrypto opus libebur128
+# DLOPEN_PKGS are compiled against (headers) but not linked: relay loads
+# them with dlopen() when a configuration needs them (relay/dynlib.h), so a
+# station without audio files, an ALSA input or an HTTP client (poller,
+# listen-back, feeds) does not map them at all. The unit tests link
+# libsndfile themselves (they write test files with it).
+DLOPEN_PKGS := sndfile alsa libcurl
+PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih samplerate \
+	libcurl libcjson libcrypto opus libebur128 $(DLOPEN_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # LAME (codec = mp3) ships no .pc file in Debian: plain -lmp3lame, and
 # the header is checked below like a package.
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmp3lame
+PKG_LIBS := $(shell pkg-config --libs $(filter-out $(DLOPEN_PKGS),$(PKGS)) \
+	2>/dev/null) -lmp3lame
+TEST_LIBS := $(shell pkg-config --libs sndfile 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Debian package for each pkg-config name, so a build on a machine without
@@ -44,7 +52,6 @@ DEB_samplerate := libsamplerate0-dev
 DEB_alsa := libasound2-dev
 DEB_libcurl := libcurl4-openssl-dev
 DEB_libcjson := libcjson-dev
-DEB_libsystemd := libsystemd-dev
 DEB_libcrypto := libssl-dev
 DEB_cmocka := libcmocka-dev
 DEB_opus := libopus-dev
@@ -208,7 +215,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librelay.a
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDOPT) -o $@ $< $(BUILD)/librelay.a \
-		$(CMOCKA_LIBS) $(LDLIBS)
+		$(CMOCKA_LIBS) $(LDLIBS) $(TEST_LIBS)
 
 build-test: $(BUILD)/relay $(UNIT_BINS)
 

@@ -32,6 +32,7 @@
 #include <sndfile.h>
 
 #include "audio_file.h"
+#include "dynlib.h"
 #include "convert.h"
 #include "util.h"
 
@@ -110,7 +111,7 @@ plan_mix(struct audio_file *af, const SF_INFO *info)
 	enum convert_order order = CONVERT_ORDER_WAV;
 
 	if (info->channels <= CONVERT_MAX_LAYOUT_CHANNELS &&
-	    sf_command(af->sf, SFC_GET_CHANNEL_MAP_INFO, map,
+	    dynlib_sf.command(af->sf, SFC_GET_CHANNEL_MAP_INFO, map,
 		info->channels * (int)sizeof(map[0])) == SF_TRUE) {
 		for (c = 0; c < info->channels; c++) {
 			s = speaker_from_sndfile(map[c]);
@@ -141,6 +142,7 @@ audio_file_open(
 	struct audio_file *af;
 	SF_INFO info;
 	size_t chunk = AUDIO_FILE_CHUNK_FRAMES;
+	char why[240];
 
 	if (rate_hz <= 0 || channels <= 0) {
 		snprintf(err, errlen, "%s: invalid target format %d Hz, %d ch",
@@ -164,14 +166,18 @@ audio_file_open(
 		af->fd = -1;
 		goto fail;
 	}
+	if (dynlib_sndfile_load(why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		goto fail;
+	}
 
 	memset(&info, 0, sizeof(info));
-	af->sf = sf_open_fd(af->fd, SFM_READ, &info, SF_FALSE);
+	af->sf = dynlib_sf.open_fd(af->fd, SFM_READ, &info, SF_FALSE);
 	if (af->sf == NULL) {
 		/* sf_strerror(NULL) is the error of the last failed open. */
 		snprintf(err, errlen,
 		    "%s: not an audio file libsndfile can read (%s)", path,
-		    sf_strerror(NULL));
+		    dynlib_sf.strerror(NULL));
 		goto fail;
 	}
 	if (info.samplerate <= 0 || info.channels <= 0) {
@@ -232,13 +238,14 @@ refill(struct audio_file *af)
 	af->pending_frames = 0;
 	af->pending_off_frames = 0;
 	if (!af->at_eof) {
-		n = sf_readf_float(af->sf, af->src, AUDIO_FILE_CHUNK_FRAMES);
+		n = dynlib_sf.readf_float(
+		    af->sf, af->src, AUDIO_FILE_CHUNK_FRAMES);
 		if (n <= 0) {
-			if (sf_error(af->sf) != SF_ERR_NO_ERROR) {
+			if (dynlib_sf.error(af->sf) != SF_ERR_NO_ERROR) {
 				char why[200];
 
 				snprintf(why, sizeof(why), "decode error: %s",
-				    sf_strerror(af->sf));
+				    dynlib_sf.strerror(af->sf));
 				return read_error(af, -EIO, why);
 			}
 			af->at_eof = true;
@@ -361,7 +368,7 @@ audio_file_close(struct audio_file *af)
 	if (af == NULL)
 		return;
 	if (af->sf != NULL)
-		sf_close(af->sf);
+		dynlib_sf.close(af->sf);
 	if (af->fd >= 0)
 		close(af->fd);
 	if (af->rs != NULL)

@@ -2,8 +2,10 @@
 /*
  * Icecast poller: see icecast_poll.h. Each round takes one stats snapshot,
  * groups the icecast outputs by server (scheme, host, port), fetches each
- * server's /status-json.xsl once with libcurl and reports every output of
- * that server to stats_output_set_server().
+ * server's /status-json.xsl once and reports every output of that server
+ * to stats_output_set_server(). Requests to a server given by IP address
+ * over plain http go through http_lite.c; https and host names through
+ * libcurl, loaded the first time one needs it (dynlib.h).
  *
  * Icecast 2.4.4 quirks handled here (FIELD-NOTES 0.2, 2.5, 4.1, 4.2):
  * - icestats.source is absent with 0 mounts, an object with 1, an array
@@ -43,6 +45,8 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 
+#include "dynlib.h"
+#include "http_lite.h"
 #include "icecast_poll.h"
 #include "log.h"
 #include "stats.h"
@@ -116,22 +120,6 @@ struct http_peek {
 };
 
 #define CORS_HEADER "Access-Control-Allow-Origin"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void
-curl_init_once(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int
-curl_ready(void)
-{
-	pthread_once(&curl_once, curl_init_once);
-	return curl_init_rc == CURLE_OK ? 0 : -EIO;
-}
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */
@@ -369,9 +357,10 @@ fetch_error(CURL *c, CURLcode cc, const struct fetch_buf *b,
 {
 	long os_errno = 0;
 	const char *why =
-	    curl_err[0] != '\0' ? curl_err : curl_easy_strerror(cc);
+	    curl_err[0] != '\0' ? curl_err : dynlib_curl.easy_strerror(cc);
 
-	if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+	if (dynlib_curl.easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) !=
+	    CURLE_OK)
 		os_errno = 0;
 	/* An if chain, not a switch: CURLcode has ~100 values and the house
 	 * flags (-Wswitch-enum) want every one of them listed. */
@@ -427,15 +416,56 @@ server_url(char *buf, size_t len, const char *host, int port,
 	    host, br_close, port);
 }
 
+/* http_get() of a plain http:// URL to an IP address: http_lite.h, so
+ * that libcurl and OpenSSL stay unloaded (docs/performance.md, Memory). */
+static int
+lite_get(const char *url, const char *log_url, const char *user,
+    const char *password, int64_t timeout_ns, const atomic_bool *cancel,
+    struct http_peek *pk, long *code, char **body, size_t *len, char *err,
+    size_t errlen)
+{
+	struct http_lite_request rq = {
+	    .url = url,
+	    .log_url = log_url,
+	    .user = user,
+	    .password = password,
+	    .user_agent = "relay/" RELAY_VERSION,
+	    .timeout_ns = timeout_ns,
+	    .cancel = cancel,
+	    .max_body = ICECAST_STATUS_MAX_BYTES,
+	    .peek_header = pk != NULL ? pk->header : NULL,
+	    .headers_only = pk != NULL && pk->headers_only,
+	};
+	struct http_lite_reply rp;
+	int rc;
+
+	if (pk != NULL) {
+		pk->found = false;
+		pk->value[0] = '\0';
+	}
+	rc = http_lite_get(&rq, &rp, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (pk != NULL && rp.peek_found) {
+		pk->found = true;
+		util_strlcpy(pk->value, rp.peek_value, sizeof(pk->value));
+	}
+	*code = rp.code;
+	*body = rp.body;
+	*len = rp.len;
+	return 0;
+}
+
 /*
- * One GET with libcurl: no proxy, no redirects, certificate verified for
+ * One GET: no proxy, no redirects, certificate verified for
  * https, timeout_ns for the whole transfer (connect included), a body
  * capped at ICECAST_STATUS_MAX_BYTES, Basic auth when user is not NULL.
  * log_url names the request in messages (never with credentials). Stores
  * the HTTP status in *code and the body (owned, NUL-terminated, may be
  * NULL when empty) in *body / *len. pk (may be NULL) keeps one header
  * and may stop at the body. 0, or a negative errno from fetch_error()
- * when the transfer itself failed.
+ * when the transfer itself failed. A plain http:// URL to an IP address
+ * goes through lite_get(), anything else through libcurl (loaded then).
  */
 static int
 http_get(const char *url, const char *log_url, const struct tls_config *tls,
@@ -453,13 +483,15 @@ http_get(const char *url, const char *log_url, const struct tls_config *tls,
 	*code = 0;
 	*body = NULL;
 	*len = 0;
-	rc = curl_ready();
+	if (tls == NULL && http_lite_handles(url))
+		return lite_get(url, log_url, user, password, timeout_ns,
+		    cancel, pk, code, body, len, err, errlen);
+	rc = dynlib_curl_init(curl_err, sizeof(curl_err));
 	if (rc < 0) {
-		snprintf(
-		    err, errlen, "%s: libcurl failed to initialise", log_url);
+		snprintf(err, errlen, "%s: %s", log_url, curl_err);
 		return rc;
 	}
-	c = curl_easy_init();
+	c = dynlib_curl.easy_init();
 	if (c == NULL) {
 		snprintf(err, errlen, "%s: out of memory", log_url);
 		return -ENOMEM;
@@ -470,30 +502,33 @@ http_get(const char *url, const char *log_url, const struct tls_config *tls,
 	curl_err[0] = '\0';
 	/* Every setopt below is checked in one chain: the first failure
 	 * stops the chain and is reported like a transfer error. */
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, url)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err)) !=
+	if ((cc = dynlib_curl.easy_setopt(c, CURLOPT_URL, url)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L)) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms)) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms)) !=
-		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 		 (curl_off_t)ICECAST_STATUS_MAX_BYTES)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(
+	    (cc = dynlib_curl.easy_setopt(
 		 c, CURLOPT_USERAGENT, "relay/" RELAY_VERSION)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write)) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_WRITEFUNCTION, fetch_write)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_WRITEDATA, &b)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, &b)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) !=
+		CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(
 		 c, CURLOPT_XFERINFOFUNCTION, fetch_progress)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, cancel)) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_XFERINFODATA, cancel)) !=
 		CURLE_OK) {
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
@@ -507,11 +542,11 @@ http_get(const char *url, const char *log_url, const struct tls_config *tls,
 		}
 	}
 	if (user != NULL &&
-	    ((cc = curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC)) !=
+	    ((cc = dynlib_curl.easy_setopt(
+		  c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC)) != CURLE_OK ||
+		(cc = dynlib_curl.easy_setopt(c, CURLOPT_USERNAME, user)) !=
 		    CURLE_OK ||
-		(cc = curl_easy_setopt(c, CURLOPT_USERNAME, user)) !=
-		    CURLE_OK ||
-		(cc = curl_easy_setopt(c, CURLOPT_PASSWORD,
+		(cc = dynlib_curl.easy_setopt(c, CURLOPT_PASSWORD,
 		     password != NULL ? password : "")) != CURLE_OK)) {
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
@@ -520,30 +555,31 @@ http_get(const char *url, const char *log_url, const struct tls_config *tls,
 		pk->found = false;
 		pk->value[0] = '\0';
 		b.headers_only = pk->headers_only;
-		if ((cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION,
+		if ((cc = dynlib_curl.easy_setopt(c, CURLOPT_HEADERFUNCTION,
 			 fetch_header)) != CURLE_OK ||
-		    (cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, pk)) !=
+		    (cc = dynlib_curl.easy_setopt(c, CURLOPT_HEADERDATA, pk)) !=
 			CURLE_OK) {
 			rc = fetch_error(
 			    c, cc, &b, curl_err, log_url, err, errlen);
 			goto fail;
 		}
 	}
-	cc = curl_easy_perform(c);
+	cc = dynlib_curl.easy_perform(c);
 	if (cc == CURLE_WRITE_ERROR && b.stopped)
 		cc = CURLE_OK; /* we cut it at the body */
 	if (cc != CURLE_OK) {
 		rc = fetch_error(c, cc, &b, curl_err, log_url, err, errlen);
 		goto fail;
 	}
-	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
+	if (dynlib_curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, code) !=
+	    CURLE_OK)
 		*code = 0;
-	curl_easy_cleanup(c);
+	dynlib_curl.easy_cleanup(c);
 	*body = b.data;
 	*len = b.len;
 	return 0;
 fail:
-	curl_easy_cleanup(c);
+	dynlib_curl.easy_cleanup(c);
 	free(b.data);
 	return rc;
 }
@@ -630,19 +666,39 @@ mount_headers(const struct poll_server *s, const char *mount,
 	return 0;
 }
 
-/* Appends "&key=value" to buf with value URL-encoded. -ENOMEM/-ENOSPC. */
+/* Appends "&key=value" to buf with value percent-encoded: every byte but
+ * RFC 3986's unreserved ones (what curl_easy_escape() does, without
+ * loading libcurl for it). -ENOSPC when it does not fit. */
 static int
-query_add(CURL *c, char *buf, size_t len, const char *key, const char *value)
+query_add(char *buf, size_t len, const char *key, const char *value)
 {
-	char *enc = curl_easy_escape(c, value, 0);
+	static const char hex[] = "0123456789ABCDEF";
 	size_t used = strlen(buf);
+	const unsigned char *v;
 	int n;
 
-	if (enc == NULL)
-		return -ENOMEM;
-	n = snprintf(buf + used, len - used, "&%s=%s", key, enc);
-	curl_free(enc);
-	return n < 0 || (size_t)n >= len - used ? -ENOSPC : 0;
+	n = snprintf(buf + used, len - used, "&%s=", key);
+	if (n < 0 || (size_t)n >= len - used)
+		return -ENOSPC;
+	used += (size_t)n;
+	for (v = (const unsigned char *)value; *v != '\0'; v++) {
+		bool keep = (*v >= 'A' && *v <= 'Z') ||
+			    (*v >= 'a' && *v <= 'z') ||
+			    (*v >= '0' && *v <= '9') || *v == '-' ||
+			    *v == '.' || *v == '_' || *v == '~';
+
+		if (used + (keep ? 1 : 3) >= len)
+			return -ENOSPC;
+		if (keep) {
+			buf[used++] = (char)*v;
+		} else {
+			buf[used++] = '%';
+			buf[used++] = hex[*v >> 4];
+			buf[used++] = hex[*v & 15];
+		}
+	}
+	buf[used] = '\0';
+	return 0;
 }
 
 /* The text of <message>...</message> in an Icecast admin reply, control
@@ -677,7 +733,6 @@ icecast_metadata_update(const struct icecast_metadata_request *r,
 	char *body = NULL;
 	size_t len = 0;
 	long code = 0;
-	CURL *c;
 	int rc;
 
 	if (r == NULL || r->host == NULL || r->host[0] == '\0' ||
@@ -687,27 +742,15 @@ icecast_metadata_update(const struct icecast_metadata_request *r,
 		    err, errlen, "no Icecast host:port or mount to update");
 		return -EINVAL;
 	}
-	rc = curl_ready();
-	if (rc < 0) {
-		snprintf(err, errlen, "libcurl failed to initialise");
-		return rc;
-	}
 	server_url(base, sizeof(base), r->host, r->port, r->tls);
-	/* curl_easy_escape wants a handle; any handle will do. */
-	c = curl_easy_init();
-	if (c == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
 	snprintf(url, sizeof(url), "%s/admin/metadata?mode=updinfo", base);
-	rc = query_add(c, url, sizeof(url), "mount", r->mount);
+	rc = query_add(url, sizeof(url), "mount", r->mount);
 	if (rc == 0)
-		rc = query_add(c, url, sizeof(url), "song", r->title);
+		rc = query_add(url, sizeof(url), "song", r->title);
 	if (rc == 0 && r->artist != NULL && r->artist[0] != '\0')
-		rc = query_add(c, url, sizeof(url), "artist", r->artist);
+		rc = query_add(url, sizeof(url), "artist", r->artist);
 	if (rc == 0)
-		rc = query_add(c, url, sizeof(url), "charset", "UTF-8");
-	curl_easy_cleanup(c);
+		rc = query_add(url, sizeof(url), "charset", "UTF-8");
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot build the metadata request: %s",
 		    rc == -ENOMEM ? "out of memory" : "title too long");
@@ -1158,11 +1201,6 @@ icecast_poll_start(int64_t interval_ns)
 	pthread_condattr_t ca;
 	int rc;
 
-	if (curl_ready() < 0) {
-		log_err(POLL_MOD, "libcurl failed to initialise; Icecast "
-				  "status polling is off");
-		return NULL;
-	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
 		log_err(POLL_MOD, "out of memory; Icecast status polling is "

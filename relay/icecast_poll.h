@@ -12,7 +12,8 @@
  * watchdog reads the result back through stats_output_server_seen().
  *
  * The parser is pure and exposed for tests. The two bounded HTTP requests
- * (libcurl) live here too, for output_icecast.c: the status fetch tells
+ * live here too (http_lite.c for plain http to an IP address, libcurl for
+ * https and host names), for output_icecast.c: the status fetch tells
  * "mountpoint in use" from "wrong password" (libshout reports both as a
  * failed login), and the metadata update replaces libshout's metadata
  * call, which is a blocking request without any timeout.
@@ -65,8 +66,8 @@ struct icecast_mount_status {
 int icecast_status_parse(const char *json, size_t len, const char *mount,
     struct icecast_mount_status *out);
 
-/* GETs http(s)://host:port/status-json.xsl with libcurl (https with tls's
- * trust, tls.h; http when tls is NULL): no proxy, no
+/* GETs http(s)://host:port/status-json.xsl (https with tls's trust,
+ * tls.h, through libcurl; http when tls is NULL): no proxy, no
  * redirects, certificate verified for https, timeout_ns for the whole
  * transfer, a body capped at ICECAST_STATUS_MAX_BYTES. cancel (may be
  * NULL) aborts the transfer within a few hundred ms once it turns true.
@@ -95,7 +96,7 @@ struct icecast_metadata_request {
 
 /* Asks the server to show a new title on the mount: GET
  * /admin/metadata?mode=updinfo&mount=..&song=..[&artist=..]&charset=UTF-8
- * (values URL-encoded) with HTTP Basic auth, the same libcurl settings as
+ * (values URL-encoded) with HTTP Basic auth, the same settings as
  * icecast_status_fetch() and timeout_ns for the whole request. Returns 0
  * only when Icecast's reply says "Metadata update successful" (2.4.4 also
  * answers 200 for updates it ignores). Errors: those of
@@ -108,9 +109,10 @@ int icecast_metadata_update(const struct icecast_metadata_request *r,
 
 struct icecast_poll;
 
-/* Starts the poller thread (interval_ns <= 0 means the 5 s default). Calls
- * curl_global_init once. Owned: icecast_poll_stop(). NULL on error (out of
- * memory, thread creation failed), logged. Main thread. */
+/* Starts the poller thread (interval_ns <= 0 means the 5 s default). It
+ * loads libcurl only when a request needs it (https, a host name). Owned:
+ * icecast_poll_stop(). NULL on error (out of memory, thread creation
+ * failed), logged. Main thread. */
 struct icecast_poll *icecast_poll_start(int64_t interval_ns);
 
 /* Stops the thread (an in-flight fetch is aborted; returns within ~1 s,

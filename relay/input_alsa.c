@@ -22,7 +22,8 @@
  * through snd_lib_error_set_handler() into a per-thread buffer and add the
  * first one to our message instead ("cannot find card '9'").
  *
- * ALSA types stay in this file.
+ * ALSA types stay in this file; alsa-lib itself is loaded at the first
+ * open (dynlib.h), so its functions are called through asound.
  *
  * Threads: the ops run on the input thread only. The error handler is
  * process-wide but writes only to the calling thread's buffer.
@@ -37,6 +38,7 @@
 #include <alsa/asoundlib.h>
 
 #include "convert.h"
+#include "dynlib.h"
 #include "input.h"
 #include "stats.h"
 
@@ -44,6 +46,85 @@
 /* Frames per read when the device reports no period size. */
 #define ALSA_DEFAULT_READ_FRAMES 1024
 #define ALSA_RESUME_TRIES 10
+
+/* alsa-lib, loaded when an ALSA input first opens (dynlib.h): a station
+ * without one does not map it. */
+static struct {
+	__typeof__(snd_lib_error_set_handler) *lib_error_set_handler;
+	__typeof__(snd_pcm_avail_update) *pcm_avail_update;
+	__typeof__(snd_pcm_close) *pcm_close;
+	__typeof__(snd_pcm_hw_params) *pcm_hw_params;
+	__typeof__(snd_pcm_hw_params_any) *pcm_hw_params_any;
+	__typeof__(snd_pcm_hw_params_free) *pcm_hw_params_free;
+	__typeof__(snd_pcm_hw_params_get_channels_max)
+	    *pcm_hw_params_get_channels_max;
+	__typeof__(snd_pcm_hw_params_get_channels_min)
+	    *pcm_hw_params_get_channels_min;
+	__typeof__(snd_pcm_hw_params_get_period_size)
+	    *pcm_hw_params_get_period_size;
+	__typeof__(snd_pcm_hw_params_malloc) *pcm_hw_params_malloc;
+	__typeof__(snd_pcm_hw_params_set_access) *pcm_hw_params_set_access;
+	__typeof__(snd_pcm_hw_params_set_buffer_size_near)
+	    *pcm_hw_params_set_buffer_size_near;
+	__typeof__(snd_pcm_hw_params_set_channels) *pcm_hw_params_set_channels;
+	__typeof__(snd_pcm_hw_params_set_format) *pcm_hw_params_set_format;
+	__typeof__(snd_pcm_hw_params_set_period_size_near)
+	    *pcm_hw_params_set_period_size_near;
+	__typeof__(snd_pcm_hw_params_set_rate_near)
+	    *pcm_hw_params_set_rate_near;
+	__typeof__(snd_pcm_hw_params_test_format) *pcm_hw_params_test_format;
+	__typeof__(snd_pcm_open) *pcm_open;
+	__typeof__(snd_pcm_prepare) *pcm_prepare;
+	__typeof__(snd_pcm_readi) *pcm_readi;
+	__typeof__(snd_pcm_resume) *pcm_resume;
+	__typeof__(snd_pcm_start) *pcm_start;
+	__typeof__(snd_pcm_wait) *pcm_wait;
+	__typeof__(snd_strerror) *strerror;
+} asound;
+
+/* alsa-lib keeps two versions of some hw_params calls; the header (and
+ * the linker) pick the current API, ALSA_0.9.0rc4, so dlvsym() does too. */
+#define NEW_HW "ALSA_0.9.0rc4"
+static const struct dynlib_sym asound_syms[] = {
+    {"snd_lib_error_set_handler", (void **)&asound.lib_error_set_handler, NULL},
+    {"snd_pcm_avail_update", (void **)&asound.pcm_avail_update, NULL},
+    {"snd_pcm_close", (void **)&asound.pcm_close, NULL},
+    {"snd_pcm_hw_params", (void **)&asound.pcm_hw_params, NULL},
+    {"snd_pcm_hw_params_any", (void **)&asound.pcm_hw_params_any, NULL},
+    {"snd_pcm_hw_params_free", (void **)&asound.pcm_hw_params_free, NULL},
+    {"snd_pcm_hw_params_get_channels_max",
+	(void **)&asound.pcm_hw_params_get_channels_max, NEW_HW},
+    {"snd_pcm_hw_params_get_channels_min",
+	(void **)&asound.pcm_hw_params_get_channels_min, NEW_HW},
+    {"snd_pcm_hw_params_get_period_size",
+	(void **)&asound.pcm_hw_params_get_period_size, NEW_HW},
+    {"snd_pcm_hw_params_malloc", (void **)&asound.pcm_hw_params_malloc, NULL},
+    {"snd_pcm_hw_params_set_access", (void **)&asound.pcm_hw_params_set_access,
+	NULL},
+    {"snd_pcm_hw_params_set_buffer_size_near",
+	(void **)&asound.pcm_hw_params_set_buffer_size_near, NEW_HW},
+    {"snd_pcm_hw_params_set_channels",
+	(void **)&asound.pcm_hw_params_set_channels, NULL},
+    {"snd_pcm_hw_params_set_format", (void **)&asound.pcm_hw_params_set_format,
+	NULL},
+    {"snd_pcm_hw_params_set_period_size_near",
+	(void **)&asound.pcm_hw_params_set_period_size_near, NEW_HW},
+    {"snd_pcm_hw_params_set_rate_near",
+	(void **)&asound.pcm_hw_params_set_rate_near, NEW_HW},
+    {"snd_pcm_hw_params_test_format",
+	(void **)&asound.pcm_hw_params_test_format, NULL},
+    {"snd_pcm_open", (void **)&asound.pcm_open, NULL},
+    {"snd_pcm_prepare", (void **)&asound.pcm_prepare, NULL},
+    {"snd_pcm_readi", (void **)&asound.pcm_readi, NULL},
+    {"snd_pcm_resume", (void **)&asound.pcm_resume, NULL},
+    {"snd_pcm_start", (void **)&asound.pcm_start, NULL},
+    {"snd_pcm_wait", (void **)&asound.pcm_wait, NULL},
+    {"snd_strerror", (void **)&asound.strerror, NULL},
+    {NULL, NULL, NULL},
+};
+
+static struct dynlib asound_lib =
+    DYNLIB_INIT("libasound.so.2", "libasound2", asound_syms);
 
 struct input_backend {
 	snd_pcm_t *pcm;
@@ -94,10 +175,10 @@ set_error(
 {
 	if (alsa_message[0] != '\0')
 		snprintf(err, errlen, "%s: %s: %s (ALSA: %s)", b->device, what,
-		    snd_strerror(rc), alsa_message);
+		    asound.strerror(rc), alsa_message);
 	else
 		snprintf(err, errlen, "%s: %s: %s", b->device, what,
-		    snd_strerror(rc));
+		    asound.strerror(rc));
 	return rc;
 }
 
@@ -108,7 +189,7 @@ alsa_close(struct input_backend *b)
 	if (b == NULL)
 		return;
 	if (b->pcm != NULL)
-		snd_pcm_close(b->pcm);
+		asound.pcm_close(b->pcm);
 	free(b->raw);
 	free(b);
 }
@@ -130,10 +211,11 @@ choose_format(
 	int rc;
 
 	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
-		if (snd_pcm_hw_params_test_format(
+		if (asound.pcm_hw_params_test_format(
 			b->pcm, hw, formats[i].alsa) != 0)
 			continue;
-		rc = snd_pcm_hw_params_set_format(b->pcm, hw, formats[i].alsa);
+		rc = asound.pcm_hw_params_set_format(
+		    b->pcm, hw, formats[i].alsa);
 		if (rc < 0)
 			return set_error(
 			    b, err, errlen, "cannot set sample format", rc);
@@ -157,16 +239,16 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 	unsigned int rate, min_ch = 0, max_ch = 0;
 	int rc;
 
-	rc = snd_pcm_hw_params_malloc(&hw);
+	rc = asound.pcm_hw_params_malloc(&hw);
 	if (rc < 0)
 		return set_error(
 		    b, err, errlen, "cannot allocate hw params", rc);
-	rc = snd_pcm_hw_params_any(b->pcm, hw);
+	rc = asound.pcm_hw_params_any(b->pcm, hw);
 	if (rc < 0) {
 		set_error(b, err, errlen, "no hw configuration", rc);
 		goto out;
 	}
-	rc = snd_pcm_hw_params_set_access(
+	rc = asound.pcm_hw_params_set_access(
 	    b->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED);
 	if (rc < 0) {
 		set_error(b, err, errlen, "interleaved access not offered", rc);
@@ -175,11 +257,11 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 	rc = choose_format(b, hw, err, errlen);
 	if (rc < 0)
 		goto out;
-	rc = snd_pcm_hw_params_set_channels(
+	rc = asound.pcm_hw_params_set_channels(
 	    b->pcm, hw, (unsigned int)cfg->channels);
 	if (rc < 0) {
-		snd_pcm_hw_params_get_channels_min(hw, &min_ch);
-		snd_pcm_hw_params_get_channels_max(hw, &max_ch);
+		asound.pcm_hw_params_get_channels_min(hw, &min_ch);
+		asound.pcm_hw_params_get_channels_max(hw, &max_ch);
 		snprintf(err, errlen,
 		    "%s: %d channels not offered (the device has %u..%u); "
 		    "set [input] channels or use a plug device",
@@ -187,7 +269,7 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 		goto out;
 	}
 	rate = (unsigned int)cfg->rate_hz;
-	rc = snd_pcm_hw_params_set_rate_near(b->pcm, hw, &rate, NULL);
+	rc = asound.pcm_hw_params_set_rate_near(b->pcm, hw, &rate, NULL);
 	if (rc < 0) {
 		set_error(b, err, errlen, "cannot set a sample rate", rc);
 		goto out;
@@ -202,7 +284,7 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 	}
 	if (cfg->period_frames > 0) {
 		period = (snd_pcm_uframes_t)cfg->period_frames;
-		rc = snd_pcm_hw_params_set_period_size_near(
+		rc = asound.pcm_hw_params_set_period_size_near(
 		    b->pcm, hw, &period, NULL);
 		if (rc < 0) {
 			set_error(
@@ -212,24 +294,24 @@ set_hw_params(struct input_backend *b, const struct input_config *cfg,
 	}
 	if (cfg->buffer_frames > 0) {
 		buffer = (snd_pcm_uframes_t)cfg->buffer_frames;
-		rc =
-		    snd_pcm_hw_params_set_buffer_size_near(b->pcm, hw, &buffer);
+		rc = asound.pcm_hw_params_set_buffer_size_near(
+		    b->pcm, hw, &buffer);
 		if (rc < 0) {
 			set_error(
 			    b, err, errlen, "cannot set the buffer size", rc);
 			goto out;
 		}
 	}
-	rc = snd_pcm_hw_params(b->pcm, hw);
+	rc = asound.pcm_hw_params(b->pcm, hw);
 	if (rc < 0) {
 		set_error(b, err, errlen, "cannot apply hw params", rc);
 		goto out;
 	}
 	period = 0;
-	snd_pcm_hw_params_get_period_size(hw, &period, NULL);
+	asound.pcm_hw_params_get_period_size(hw, &period, NULL);
 	b->raw_frames = period > 0 ? (size_t)period : ALSA_DEFAULT_READ_FRAMES;
 out:
-	snd_pcm_hw_params_free(hw);
+	asound.pcm_hw_params_free(hw);
 	return rc < 0 ? rc : 0;
 }
 
@@ -243,6 +325,7 @@ alsa_open(const struct input_config *cfg, struct input_backend **out, char *err,
 	const char *device = cfg->device != NULL && cfg->device[0] != '\0'
 				 ? cfg->device
 				 : "default";
+	char why[240];
 	int rc;
 
 	*out = NULL;
@@ -260,9 +343,14 @@ alsa_open(const struct input_config *cfg, struct input_backend **out, char *err,
 		goto fail;
 	}
 
-	snd_lib_error_set_handler(alsa_error_cb);
+	rc = dynlib_load(&asound_lib, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", device, why);
+		goto fail;
+	}
+	asound.lib_error_set_handler(alsa_error_cb);
 	clear_alsa_message();
-	rc = snd_pcm_open(
+	rc = asound.pcm_open(
 	    &b->pcm, device, SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK);
 	if (rc < 0) {
 		b->pcm = NULL;
@@ -285,9 +373,9 @@ alsa_open(const struct input_config *cfg, struct input_backend **out, char *err,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = snd_pcm_prepare(b->pcm);
+	rc = asound.pcm_prepare(b->pcm);
 	if (rc >= 0)
-		rc = snd_pcm_start(b->pcm);
+		rc = asound.pcm_start(b->pcm);
 	if (rc < 0) {
 		set_error(b, err, errlen, "cannot start capture", rc);
 		goto fail;
@@ -313,7 +401,7 @@ recover(struct input_backend *b, int rc, char *err, size_t errlen)
 		stats_input_inc_xruns();
 	} else if (rc == -ESTRPIPE) {
 		for (i = 0; i < ALSA_RESUME_TRIES; i++) {
-			rc = snd_pcm_resume(b->pcm);
+			rc = asound.pcm_resume(b->pcm);
 			if (rc != -EAGAIN)
 				break;
 			nanosleep(&pause, NULL);
@@ -324,9 +412,9 @@ recover(struct input_backend *b, int rc, char *err, size_t errlen)
 	} else {
 		return set_error(b, err, errlen, "capture failed", rc);
 	}
-	rc = snd_pcm_prepare(b->pcm);
+	rc = asound.pcm_prepare(b->pcm);
 	if (rc >= 0)
-		rc = snd_pcm_start(b->pcm);
+		rc = asound.pcm_start(b->pcm);
 	if (rc < 0)
 		return set_error(b, err, errlen, "cannot restart capture", rc);
 	return 0;
@@ -345,7 +433,7 @@ alsa_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
 		max_frames = b->raw_frames;
 	if (max_frames == 0)
 		return 0;
-	rc = snd_pcm_wait(b->pcm, ALSA_WAIT_MS);
+	rc = asound.pcm_wait(b->pcm, ALSA_WAIT_MS);
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
@@ -353,7 +441,7 @@ alsa_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
 		return rc < 0 ? rc : 0;
 	}
 	/* At most what is there, and at most one period per read. */
-	avail = snd_pcm_avail_update(b->pcm);
+	avail = asound.pcm_avail_update(b->pcm);
 	if (avail < 0) {
 		rc = recover(b, (int)avail, err, errlen);
 		return rc < 0 ? rc : 0;
@@ -362,7 +450,7 @@ alsa_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
 		max_frames = (size_t)avail;
 	if (max_frames == 0)
 		return 0;
-	got = snd_pcm_readi(b->pcm, b->raw, (snd_pcm_uframes_t)max_frames);
+	got = asound.pcm_readi(b->pcm, b->raw, (snd_pcm_uframes_t)max_frames);
 	if (got == -EAGAIN || got == 0)
 		return 0;
 	if (got < 0) {

@@ -45,6 +45,7 @@
 #include <ogg/ogg.h>
 #include <vorbis/codec.h>
 
+#include "dynlib.h"
 #include "level.h"
 #include "listenback.h"
 #include "log.h"
@@ -216,15 +217,6 @@ struct listenback {
 	struct lb_mount *mounts;
 	size_t n_mounts;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void
-curl_init_once(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* "http://user:pw@host/x" -> "http://host/x". The userinfo ends at the
  * last "@" of the authority: a password with an "@" not written %40
@@ -447,35 +439,41 @@ mount_setup(struct lb_mount *m, char *err, size_t errlen)
 	CURL *c;
 	CURLcode cc;
 
-	m->easy = c = curl_easy_init();
+	m->easy = c = dynlib_curl.easy_init();
 	if (c == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, m->url)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, m->curl_err)) !=
+	if ((cc = dynlib_curl.easy_setopt(c, CURLOPT_URL, m->url)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PRIVATE, m)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_ERRORBUFFER, m->curl_err)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_PRIVATE, m)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(
 		 c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L)) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_MAXREDIRS, LB_MAX_REDIRS)) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_MAXREDIRS, LB_MAX_REDIRS)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_FAILONERROR, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(
+	    (cc = dynlib_curl.easy_setopt(
 		 c, CURLOPT_USERAGENT, "relay listen-back")) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 		 (long)(m->timeout_ns / NS_PER_MS))) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb)) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, m)) != CURLE_OK) {
-		snprintf(err, errlen, "curl setup: %s", curl_easy_strerror(cc));
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_WRITEFUNCTION, write_cb)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_WRITEDATA, m)) !=
+		CURLE_OK) {
+		snprintf(err, errlen, "curl setup: %s",
+		    dynlib_curl.easy_strerror(cc));
 		return -EINVAL;
 	}
 	ogg_sync_init(&m->oy);
@@ -491,7 +489,7 @@ transfer_start(struct listenback *lb, struct lb_mount *m, int64_t now)
 	m->abort_why[0] = '\0';
 	m->attempt_mono_ns = now;
 	m->last_byte_mono_ns = now;
-	if (curl_multi_add_handle(lb->multi, m->easy) != CURLM_OK) {
+	if (dynlib_curl.multi_add_handle(lb->multi, m->easy) != CURLM_OK) {
 		m->next_attempt_mono_ns = now + LB_RETRY_NS;
 		return;
 	}
@@ -504,7 +502,7 @@ transfer_end(
     struct listenback *lb, struct lb_mount *m, const char *why, int64_t now)
 {
 	if (m->active)
-		(void)curl_multi_remove_handle(lb->multi, m->easy);
+		(void)dynlib_curl.multi_remove_handle(lb->multi, m->easy);
 	m->active = false;
 	m->next_attempt_mono_ns = now + LB_RETRY_NS;
 	util_strlcpy(m->st.last_error, why, sizeof(m->st.last_error));
@@ -518,7 +516,7 @@ transfer_done(struct listenback *lb, CURL *easy, CURLcode result, int64_t now)
 	struct lb_mount *m = NULL;
 	char why[STATS_TEXT];
 
-	(void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&m);
+	(void)dynlib_curl.easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&m);
 	if (m == NULL)
 		return;
 	if (m->abort_why[0] != '\0')
@@ -528,7 +526,7 @@ transfer_done(struct listenback *lb, CURL *easy, CURLcode result, int64_t now)
 	else
 		snprintf(why, sizeof(why), "%s",
 		    m->curl_err[0] != '\0' ? m->curl_err
-					   : curl_easy_strerror(result));
+					   : dynlib_curl.easy_strerror(result));
 	transfer_end(lb, m, why, now);
 }
 
@@ -625,9 +623,10 @@ listenback_thread(void *arg)
 			if (!m->active && now >= m->next_attempt_mono_ns)
 				transfer_start(lb, m, now);
 		}
-		(void)curl_multi_perform(lb->multi, &running);
+		(void)dynlib_curl.multi_perform(lb->multi, &running);
 		now = util_now_mono_ns();
-		while ((msg = curl_multi_info_read(lb->multi, &left)) != NULL)
+		while ((msg = dynlib_curl.multi_info_read(lb->multi, &left)) !=
+		       NULL)
 			if (msg->msg == CURLMSG_DONE)
 				transfer_done(lb, msg->easy_handle,
 				    msg->data.result, now);
@@ -659,7 +658,8 @@ listenback_thread(void *arg)
 			}
 			update(m, now);
 		}
-		(void)curl_multi_poll(lb->multi, NULL, 0, LB_POLL_MS, NULL);
+		(void)dynlib_curl.multi_poll(
+		    lb->multi, NULL, 0, LB_POLL_MS, NULL);
 	}
 	return NULL;
 }
@@ -687,16 +687,16 @@ free_all(struct listenback *lb)
 
 		if (m->easy != NULL) {
 			if (m->active)
-				(void)curl_multi_remove_handle(
+				(void)dynlib_curl.multi_remove_handle(
 				    lb->multi, m->easy);
-			curl_easy_cleanup(m->easy);
+			dynlib_curl.easy_cleanup(m->easy);
 			ogg_sync_clear(&m->oy);
 		}
 		stream_clear(m);
 		stats_output_set_listenback(m->slot, &off);
 	}
 	if (lb->multi != NULL)
-		curl_multi_cleanup(lb->multi);
+		dynlib_curl.multi_cleanup(lb->multi);
 	free(lb->mounts);
 	free(lb);
 }
@@ -711,17 +711,15 @@ listenback_start(const struct config *cfg)
 
 	if (n == 0)
 		return NULL;
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK) {
-		log_err(MOD_PREFIX, "libcurl: %s; listen-back is off",
-		    curl_easy_strerror(curl_init_rc));
+	if (dynlib_curl_init(err, sizeof(err)) < 0) {
+		log_err(MOD_PREFIX, "%s; listen-back is off", err);
 		return NULL;
 	}
 	lb = calloc(1, sizeof(*lb));
 	if (lb == NULL)
 		goto oom;
 	lb->mounts = calloc(n, sizeof(*lb->mounts));
-	lb->multi = curl_multi_init();
+	lb->multi = dynlib_curl.multi_init();
 	if (lb->mounts == NULL || lb->multi == NULL) {
 		free_all(lb);
 		goto oom;
@@ -779,7 +777,7 @@ listenback_stop(struct listenback *lb)
 	if (lb == NULL)
 		return;
 	atomic_store(&lb->stop, true);
-	(void)curl_multi_wakeup(lb->multi);
+	(void)dynlib_curl.multi_wakeup(lb->multi);
 	if (lb->thread_started)
 		pthread_join(lb->thread, NULL);
 	free_all(lb);

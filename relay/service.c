@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * systemd notifications (see service.h). libsystemd reads the watchdog
- * settings; the messages go out through notify() here, never waiting:
- * sd_notify() blocks while the receiver's queue is full, and a notify
- * socket that nobody reads (a stuck manager, a stray $NOTIFY_SOCKET)
- * then held the main thread, with its signals and the control API, for
- * good. This file also decides when.
+ * systemd notifications (see service.h), without libsystemd: the
+ * protocol is two environment variables and a datagram, and linking
+ * libsystemd only for them cost ~0.7 MB of resident library pages
+ * (libsystemd, libgcrypt, libzstd, liblz4, liblzma... mapped and
+ * relocated at every start; docs/performance.md, Memory). The messages
+ * go out through notify() here, never waiting: sd_notify() blocks while
+ * the receiver's queue is full, and a notify socket that nobody reads (a
+ * stuck manager, a stray $NOTIFY_SOCKET) then held the main thread, with
+ * its signals and the control API, for good. This file also decides when.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +19,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <systemd/sd-daemon.h>
 
 #include "log.h"
 #include "service.h"
@@ -70,14 +72,44 @@ notify(const char *msg)
 	close(fd);
 }
 
+/* The watchdog period systemd asks of this process, in microseconds: 0
+ * when $WATCHDOG_USEC is unset, not a positive number, or meant for
+ * another process ($WATCHDOG_PID names the process the manager watches; a
+ * child that inherited the environment must not ping in its name). The
+ * rules of sd_watchdog_enabled(); the environment is left as it is. */
+static uint64_t
+watchdog_usec(void)
+{
+	const char *usec_s = getenv("WATCHDOG_USEC");
+	const char *pid_s = getenv("WATCHDOG_PID");
+	uintmax_t usec, pid;
+	char *end;
+
+	if (usec_s == NULL || usec_s[0] < '0' || usec_s[0] > '9')
+		return 0;
+	errno = 0;
+	usec = strtoumax(usec_s, &end, 10);
+	if (errno != 0 || *end != '\0' || usec == 0)
+		return 0;
+	if (pid_s != NULL) {
+		if (pid_s[0] < '0' || pid_s[0] > '9')
+			return 0;
+		errno = 0;
+		pid = strtoumax(pid_s, &end, 10);
+		if (errno != 0 || *end != '\0' || pid != (uintmax_t)getpid())
+			return 0;
+	}
+	return (uint64_t)usec;
+}
+
 void
 service_init(void)
 {
-	uint64_t usec = 0;
+	uint64_t usec;
 
 	memset(&svc, 0, sizeof(svc));
-	/* unset_environment = 0: threads may read the environment. */
-	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+	usec = watchdog_usec();
+	if (usec > 0) {
 		/* A period past int64 nanoseconds (centuries) is no limit. */
 		svc.period_ns = usec > (uint64_t)INT64_MAX / 1000
 				    ? INT64_MAX

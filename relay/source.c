@@ -51,6 +51,7 @@
 #include <sndfile.h>
 
 #include "audio_file.h"
+#include "dynlib.h"
 #include "log.h"
 #include "ring.h"
 #include "schedule.h"
@@ -178,6 +179,7 @@ probe_file(
 	SF_INFO info;
 	SNDFILE *sf;
 	int fd, rc;
+	char why[240];
 
 	/* Never blocks: this runs on the main thread, and a FIFO given as a
 	 * segment would otherwise wait in open() for a writer. */
@@ -188,17 +190,22 @@ probe_file(
 		    util_open_strerror(rc));
 		goto fail;
 	}
+	rc = dynlib_sndfile_load(why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		goto fail;
+	}
 	memset(&info, 0, sizeof(info));
-	sf = sf_open_fd(fd, SFM_READ, &info, SF_FALSE);
+	sf = dynlib_sf.open_fd(fd, SFM_READ, &info, SF_FALSE);
 	if (sf == NULL) {
 		/* sf_strerror(NULL): the error of the last failed open. */
 		rc = -EINVAL;
 		snprintf(err, errlen,
 		    "%s: not an audio file libsndfile can read (%s)", path,
-		    sf_strerror(NULL));
+		    dynlib_sf.strerror(NULL));
 		goto fail;
 	}
-	sf_close(sf);
+	dynlib_sf.close(sf);
 	close(fd);
 	if (info.samplerate <= 0 || info.channels <= 0) {
 		snprintf(err, errlen,

@@ -53,6 +53,7 @@
 #include <vorbis/vorbisfile.h>
 
 #include "convert.h"
+#include "dynlib.h"
 #include "log.h"
 #include "source_stream.h"
 #include "tls.h"
@@ -130,15 +131,6 @@ struct source_stream {
 	bool hole;	  /* ov_read_float() reported OV_HOLE */
 	bool warned_hole; /* a real gap was logged (once per feed) */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void
-curl_init_once(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* Records why the feed stopped; the first reason wins. */
 static void __attribute__((format(printf, 3, 4)))
@@ -372,7 +364,7 @@ transfer_finished(struct source_stream *st)
 		return;
 	}
 	if (st->result == CURLE_COULDNT_CONNECT &&
-	    curl_easy_getinfo(st->easy, CURLINFO_OS_ERRNO, &os_errno) ==
+	    dynlib_curl.easy_getinfo(st->easy, CURLINFO_OS_ERRNO, &os_errno) ==
 		CURLE_OK &&
 	    os_errno > 0 && os_errno < INT_MAX) {
 		stream_end(st, STREAM_END_CURL, "%s: cannot connect: %s",
@@ -391,8 +383,9 @@ transfer_finished(struct source_stream *st)
 		stream_end(st, STREAM_END_CURL,
 		    "%s: TLS refused, nothing fetched: %s (trusted: %s)",
 		    st->shown,
-		    st->curl_err[0] != '\0' ? st->curl_err
-					    : curl_easy_strerror(st->result),
+		    st->curl_err[0] != '\0'
+			? st->curl_err
+			: dynlib_curl.easy_strerror(st->result),
 		    st->trust);
 		return;
 	}
@@ -407,13 +400,14 @@ transfer_finished(struct source_stream *st)
 		    "%s: TLS session closed by the server before any HTTP "
 		    "answer: did it refuse our client certificate (%s)? (%s)",
 		    st->shown, st->client_cert,
-		    st->curl_err[0] != '\0' ? st->curl_err
-					    : curl_easy_strerror(st->result));
+		    st->curl_err[0] != '\0'
+			? st->curl_err
+			: dynlib_curl.easy_strerror(st->result));
 		return;
 	}
 	stream_end(st, STREAM_END_CURL, "%s: %s", st->shown,
 	    st->curl_err[0] != '\0' ? st->curl_err
-				    : curl_easy_strerror(st->result));
+				    : dynlib_curl.easy_strerror(st->result));
 }
 
 /* One round of curl: perform, collect a finished transfer, and when that
@@ -425,13 +419,13 @@ pump(struct source_stream *st)
 	CURLMsg *msg;
 	int running = 0, left;
 
-	mc = curl_multi_perform(st->multi, &running);
+	mc = dynlib_curl.multi_perform(st->multi, &running);
 	if (mc != CURLM_OK) {
 		stream_end(st, STREAM_END_CURL, "%s: %s", st->shown,
-		    curl_multi_strerror(mc));
+		    dynlib_curl.multi_strerror(mc));
 		return;
 	}
-	while ((msg = curl_multi_info_read(st->multi, &left)) != NULL) {
+	while ((msg = dynlib_curl.multi_info_read(st->multi, &left)) != NULL) {
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == st->easy) {
 			st->transfer_done = true;
 			st->result = msg->data.result;
@@ -440,10 +434,10 @@ pump(struct source_stream *st)
 	if (st->rx_off < st->rx_len || st->transfer_done ||
 	    st->end != STREAM_END_NONE)
 		return;
-	mc = curl_multi_poll(st->multi, NULL, 0, STREAM_POLL_MS, NULL);
+	mc = dynlib_curl.multi_poll(st->multi, NULL, 0, STREAM_POLL_MS, NULL);
 	if (mc != CURLM_OK)
 		stream_end(st, STREAM_END_CURL, "%s: %s", st->shown,
-		    curl_multi_strerror(mc));
+		    dynlib_curl.multi_strerror(mc));
 }
 
 /* Resumes a paused transfer once a whole curl write fits again. */
@@ -456,7 +450,7 @@ resume_if_room(struct source_stream *st)
 	rx_compact(st);
 	st->paused = false;
 	/* May call write_cb() right away with the held chunk. */
-	curl_easy_pause(st->easy, CURLPAUSE_CONT);
+	dynlib_curl.easy_pause(st->easy, CURLPAUSE_CONT);
 }
 
 /* vorbisfile's read callback: blocks until bytes arrive or the feed is
@@ -526,49 +520,54 @@ curl_start(struct source_stream *st, const struct tls_config *tls, char *err,
 	CURLcode cc;
 	CURLMcode mc;
 
-	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_rc != CURLE_OK) {
-		snprintf(err, errlen, "%s: libcurl: %s", st->shown,
-		    curl_easy_strerror(curl_init_rc));
+	if (dynlib_curl_init(why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", st->shown, why);
 		return -EIO;
 	}
-	st->easy = c = curl_easy_init();
-	st->multi = curl_multi_init();
+	st->easy = c = dynlib_curl.easy_init();
+	st->multi = dynlib_curl.multi_init();
 	if (c == NULL || st->multi == NULL) {
 		snprintf(err, errlen, "%s: libcurl: %s", st->shown,
 		    strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	if ((cc = curl_easy_setopt(c, CURLOPT_URL, st->url)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, st->curl_err)) !=
+	if ((cc = dynlib_curl.easy_setopt(c, CURLOPT_URL, st->url)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https")) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_ERRORBUFFER, st->curl_err)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_PROXY, "")) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_PROTOCOLS_STR, "http,https")) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
 		 st->https ? "https" : "http,https")) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L)) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_MAXREDIRS, STREAM_MAX_REDIRS)) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_MAXREDIRS, STREAM_MAX_REDIRS)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_USERAGENT, "relay")) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_USERAGENT, "relay")) !=
-		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 		 (long)SOURCE_STREAM_CONNECT_TIMEOUT_MS)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb)) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_HEADERDATA, st)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb)) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_HEADERFUNCTION, header_cb)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_HEADERDATA, st)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_WRITEDATA, st)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) != CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb)) !=
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_WRITEFUNCTION, write_cb)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_WRITEDATA, st)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, st)) != CURLE_OK) {
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) !=
+		CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(
+		 c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb)) != CURLE_OK ||
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_XFERINFODATA, st)) !=
+		CURLE_OK) {
 		snprintf(err, errlen, "%s: libcurl: %s", st->shown,
-		    curl_easy_strerror(cc));
+		    dynlib_curl.easy_strerror(cc));
 		return -EINVAL;
 	}
 	/* Also for http://: a redirect to https must verify just the same. */
@@ -578,10 +577,10 @@ curl_start(struct source_stream *st, const struct tls_config *tls, char *err,
 		snprintf(err, errlen, "%s: %s", st->shown, why);
 		return rc;
 	}
-	mc = curl_multi_add_handle(st->multi, c);
+	mc = dynlib_curl.multi_add_handle(st->multi, c);
 	if (mc != CURLM_OK) {
 		snprintf(err, errlen, "%s: libcurl: %s", st->shown,
-		    curl_multi_strerror(mc));
+		    dynlib_curl.multi_strerror(mc));
 		return -EIO;
 	}
 	st->easy_added = true;
@@ -891,11 +890,11 @@ source_stream_close(struct source_stream *st)
 	if (st->vf_open)
 		ov_clear(&st->vf);
 	if (st->easy_added)
-		curl_multi_remove_handle(st->multi, st->easy);
+		dynlib_curl.multi_remove_handle(st->multi, st->easy);
 	if (st->easy != NULL)
-		curl_easy_cleanup(st->easy);
+		dynlib_curl.easy_cleanup(st->easy);
 	if (st->multi != NULL)
-		curl_multi_cleanup(st->multi);
+		dynlib_curl.multi_cleanup(st->multi);
 	resampler_free(st->rs);
 	free(st->ileave);
 	free(st->mix);

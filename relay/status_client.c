@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "dynlib.h"
 #include "status.h"
 #include "status_rules.h"
 #include "util.h"
@@ -478,6 +479,7 @@ url_from_config(const char *path, char *url, size_t len)
 int
 status_client_main(int argc, char **argv)
 {
+	char why[240];
 	struct style st = {"", "", "", ""};
 	struct body body = {0};
 	char base[1024] = CLIENT_DEFAULT_URL, full[1100], cerr[CURL_ERROR_SIZE];
@@ -524,39 +526,39 @@ status_client_main(int argc, char **argv)
 		base[n - 11] = '\0';
 	snprintf(full, sizeof(full), "%s/api/status", base);
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "relay status: libcurl failed to start\n");
+	if (dynlib_curl_init(why, sizeof(why)) < 0) {
+		fprintf(stderr, "relay status: %s\n", why);
 		return EXIT_UNREACHABLE;
 	}
-	curl = curl_easy_init();
+	curl = dynlib_curl.easy_init();
 	if (curl == NULL) {
 		fprintf(stderr, "relay status: out of memory\n");
 		goto out;
 	}
 	cerr[0] = '\0';
-	curl_easy_setopt(curl, CURLOPT_URL, full);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(
+	dynlib_curl.easy_setopt(curl, CURLOPT_URL, full);
+	dynlib_curl.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	dynlib_curl.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	dynlib_curl.easy_setopt(
 	    curl, CURLOPT_CONNECTTIMEOUT_MS, CLIENT_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, CLIENT_TIMEOUT_MS);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "relay-status");
-	cc = curl_easy_perform(curl);
+	dynlib_curl.easy_setopt(curl, CURLOPT_TIMEOUT_MS, CLIENT_TIMEOUT_MS);
+	dynlib_curl.easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
+	dynlib_curl.easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	dynlib_curl.easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+	dynlib_curl.easy_setopt(curl, CURLOPT_USERAGENT, "relay-status");
+	cc = dynlib_curl.easy_perform(curl);
 	if (cc != CURLE_OK) {
 		fprintf(stderr, "relay status: %s: %s\n", full,
 		    body.too_big      ? "answer larger than 1 MB"
 		    : cerr[0] != '\0' ? cerr
-				      : curl_easy_strerror(cc));
+				      : dynlib_curl.easy_strerror(cc));
 		if (cc == CURLE_COULDNT_CONNECT)
 			fprintf(stderr,
 			    "relay status: is relay running there? Point at "
 			    "its [status] listen with -c FILE or --url URL\n");
 		goto out;
 	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	dynlib_curl.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		fprintf(stderr, "relay status: %s: HTTP %ld\n", full, code);
 		goto out;
@@ -602,7 +604,6 @@ out:
 	cJSON_Delete(doc);
 	free(body.data);
 	if (curl != NULL)
-		curl_easy_cleanup(curl);
-	curl_global_cleanup();
+		dynlib_curl.easy_cleanup(curl);
 	return rc;
 }

@@ -38,6 +38,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "dynlib.h"
 #include "tls.h"
 
 /* Opens path as a read-only BIO without blocking on a FIFO. NULL with
@@ -469,31 +470,32 @@ tls_curl_setup(
 			   ? CURL_SSLVERSION_TLSv1_3
 			   : CURL_SSLVERSION_TLSv1_2;
 
-	if ((cc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L)) !=
+	if ((cc = dynlib_curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L)) !=
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L)) !=
 		CURLE_OK ||
-	    (cc = curl_easy_setopt(c, CURLOPT_SSLVERSION, version)) != CURLE_OK)
+	    (cc = dynlib_curl.easy_setopt(c, CURLOPT_SSLVERSION, version)) !=
+		CURLE_OK)
 		goto fail;
 	/* Either given: exactly those CAs, without the built-in bundle or
 	 * directory (NULL switches a location off). */
 	if (t->ca_file != NULL || t->ca_dir != NULL) {
-		if ((cc = curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file)) !=
-			CURLE_OK ||
-		    (cc = curl_easy_setopt(c, CURLOPT_CAPATH, t->ca_dir)) !=
-			CURLE_OK)
+		if ((cc = dynlib_curl.easy_setopt(
+			 c, CURLOPT_CAINFO, t->ca_file)) != CURLE_OK ||
+		    (cc = dynlib_curl.easy_setopt(
+			 c, CURLOPT_CAPATH, t->ca_dir)) != CURLE_OK)
 			goto fail;
 	}
 	if (t->client_cert != NULL &&
-	    ((cc = curl_easy_setopt(c, CURLOPT_SSLCERT, t->client_cert)) !=
-		    CURLE_OK ||
-		(cc = curl_easy_setopt(c, CURLOPT_SSLKEY, t->client_cert)) !=
-		    CURLE_OK))
+	    ((cc = dynlib_curl.easy_setopt(
+		  c, CURLOPT_SSLCERT, t->client_cert)) != CURLE_OK ||
+		(cc = dynlib_curl.easy_setopt(
+		     c, CURLOPT_SSLKEY, t->client_cert)) != CURLE_OK))
 		goto fail;
 	return 0;
 fail:
-	snprintf(
-	    why, whylen, "libcurl TLS settings: %s", curl_easy_strerror(cc));
+	snprintf(why, whylen, "libcurl TLS settings: %s",
+	    dynlib_curl.easy_strerror(cc));
 	return -EINVAL;
 }
 

@@ -9,8 +9,9 @@ icecast2 on loopback; oggenc -q 4 encodes it to a file as fast as it can
 each tool per round) and each figure is the median over the rounds.
 
 Per tool, from wait4() on the tool's own process (all of its threads):
-CPU seconds per audio minute (user and system apart), peak RSS (ru_maxrss,
-the kernel's VmHWM), wakeups per second (voluntary + involuntary context
+CPU seconds per audio minute (user and system apart), peak RSS (the
+kernel's VmHWM, sampled every 50 ms), the largest PSS and private memory
+seen (smaps_rollup, once a second), wakeups per second (voluntary + involuntary context
 switches over the wall time). relay and ices2 read the PCM from a pipe fed
 in real time by this script (20 ms chunks on CLOCK_MONOTONIC); ffmpeg paces
 itself with -re. Not a test: nothing is asserted about the figures.
@@ -140,6 +141,25 @@ def vm_hwm_kb(pid):
     return 0
 
 
+def rollup_kb(pid):
+    """Pss and private (clean + dirty) kB of the whole process, from
+    smaps_rollup. RSS counts every shared-library page the process maps in
+    full; PSS splits each page among the processes that map it; private
+    is what this process alone holds (its heap, stacks, written data)."""
+    out = {"pss": 0, "private": 0}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key == "Pss":
+                    out["pss"] = int(rest.split()[0])
+                elif key in ("Private_Clean", "Private_Dirty"):
+                    out["private"] += int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
 def run_tool(name, work, raw, seconds, port, relay_bin, status_port):
     """Runs one tool to the end; returns its rusage and wall time."""
     log = open(os.path.join(work, f"{name}.log"), "wb")
@@ -218,9 +238,14 @@ level = warn
                              stderr=log, env=env)
         feeder = None
     deadline = t0 + seconds * 1.5 + 30
-    hwm = 0
+    hwm = pss = private = 0
+    n = 0
     while True:
         hwm = max(hwm, vm_hwm_kb(p.pid))
+        if n % 20 == 0:  # once a second: smaps_rollup walks every mapping
+            ro = rollup_kb(p.pid)
+            pss, private = max(pss, ro["pss"]), max(private, ro["private"])
+        n += 1
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
         if pid:
             break
@@ -239,7 +264,7 @@ level = warn
     mins = seconds / 60
     return {"user": ru.ru_utime / mins, "sys": ru.ru_stime / mins,
             "cpu": (ru.ru_utime + ru.ru_stime) / mins,
-            "rss": hwm / 1024,
+            "rss": hwm / 1024, "pss": pss / 1024, "private": private / 1024,
             "wake": (ru.ru_nvcsw + ru.ru_nivcsw) / wall, "wall": wall}
 
 
@@ -273,7 +298,8 @@ def main():
                 results[t].append(res)
                 print(f"  round {r + 1} {t:7s} cpu {res['cpu']:.3f} s/min "
                       f"(user {res['user']:.3f} sys {res['sys']:.3f}) "
-                      f"rss {res['rss']:.1f} MB wakeups {res['wake']:.0f}/s",
+                      f"rss {res['rss']:.1f} MB (pss {res['pss']:.1f}, private "
+                      f"{res['private']:.1f}) wakeups {res['wake']:.0f}/s",
                       flush=True)
     finally:
         ice.terminate()
@@ -283,15 +309,16 @@ def main():
     base = med.get("oggenc")
     print()
     print("| tool | CPU s/audio min | user | system | x oggenc | peak RSS MB "
-          "| x oggenc | wakeups/s |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| x oggenc | PSS MB | private MB | wakeups/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for t in tools:
         m = med[t]
         rc = f"{m['cpu'] / base['cpu']:.2f}" if base else "-"
         rr = f"{m['rss'] / base['rss']:.2f}" if base else "-"
         wk = "-" if t == "oggenc" else f"{m['wake']:.0f}"  # unpaced
         print(f"| {t} | {m['cpu']:.3f} | {m['user']:.3f} | {m['sys']:.3f} | {rc} "
-              f"| {m['rss']:.1f} | {rr} | {wk} |")
+              f"| {m['rss']:.1f} | {rr} | {m['pss']:.1f} | {m['private']:.1f} "
+              f"| {wk} |")
     print()
     print(f"median of {runs} interleaved round(s), {seconds} s of audio each; "
           "oggenc unpaced to a file, the others in real time to icecast2")

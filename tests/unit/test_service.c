@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of service.c: what systemd receives. A datagram socket
- * stands in for systemd's notify socket ($NOTIFY_SOCKET), so the real
- * libsystemd sends real messages.
+ * stands in for systemd's notify socket ($NOTIFY_SOCKET), so relay's own
+ * notify code sends real messages.
  *
  * Threads: the main thread only.
  */
@@ -165,6 +165,42 @@ test_no_watchdog_outside_systemd(void **state)
 	assert_string_equal(next_message(n), "");
 }
 
+/* The period is for the process $WATCHDOG_PID names (a child that
+ * inherited the environment must not ping for its parent), and only a
+ * positive decimal number is a period: the rules of libsystemd's
+ * sd_watchdog_enabled(), which relay no longer links. */
+static void
+test_watchdog_environment_rules(void **state)
+{
+	static const char *const bad[] = {"", "0", "-5", "abc", "12x"};
+	char pid[32];
+	size_t i;
+
+	(void)state;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("WATCHDOG_PID", pid, 1);
+	service_init();
+	assert_true(service_watchdog_enabled());
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid() + 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	service_init();
+	assert_false(service_watchdog_enabled());
+	setenv("WATCHDOG_PID", "self", 1);
+	service_init();
+	assert_false(service_watchdog_enabled());
+	unsetenv("WATCHDOG_PID");
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("WATCHDOG_USEC", bad[i], 1);
+		service_init();
+		assert_false(service_watchdog_enabled());
+	}
+	setenv("WATCHDOG_USEC", "250000", 1);
+	service_init();
+	assert_true(service_watchdog_enabled());
+}
+
 int
 main(void)
 {
@@ -177,6 +213,8 @@ main(void)
 		test_unread_socket_never_blocks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_no_watchdog_outside_systemd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_watchdog_environment_rules, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

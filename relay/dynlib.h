@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Libraries that only some configurations use, loaded with dlopen() the
+ * first time one of them is needed instead of linked: libsndfile (audio
+ * files: the file input, schedule segments, the fallback file), alsa-lib
+ * (the ALSA input) and libcurl (the Icecast poller, listen-back, Ogg
+ * feeds, `relay status`). A linked library is mapped, relocated and
+ * partly paged in at every start whether the configuration uses it or not
+ * (libsndfile brings libFLAC and libmpg123 along, libcurl brings
+ * Kerberos, LDAP, libssh2 and nghttp2), and curl_global_init() initialises
+ * OpenSSL (~1.7 MB more of libcrypto paged in). A station streaming from
+ * stdin paid ~0.6 MB of resident memory for the first two, and one
+ * without the poller ~3.6 MB for libcurl (docs/performance.md, Memory).
+ *
+ * A library that cannot be loaded is an error of the configuration that
+ * needs it, reported where that part opens ("libsndfile.so.1 cannot be
+ * loaded (...): install the Debian package libsndfile1"), never at start
+ * for a station that does not use it. A library is loaded at most once
+ * and never unloaded.
+ *
+ * Threads: dynlib_load(), dynlib_sndfile_load() and dynlib_curl_init()
+ * may be called from any
+ * thread (the first call loads under a lock); the function pointers they
+ * fill are written once, before the first successful return, and only
+ * read afterwards.
+ */
+#ifndef RELAY_DYNLIB_H
+#define RELAY_DYNLIB_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <curl/curl.h>
+#include <sndfile.h>
+
+#include "util.h"
+
+/* One function to look up: its name, where its address goes (the address
+ * of a function pointer of the right type, as void **), and the symbol
+ * version the header's declaration binds to when the library exports
+ * several (NULL: the default one). */
+struct dynlib_sym {
+	const char *name;
+	void **slot;
+	const char *version;
+};
+
+/* A library and the functions relay calls in it. Define one statically
+ * with DYNLIB_INIT; the fields after syms belong to dynlib.c. */
+struct dynlib {
+	const char *soname;	       /* "libasound.so.2" */
+	const char *package;	       /* Debian package that ships it */
+	const struct dynlib_sym *syms; /* ended by a NULL name */
+	pthread_mutex_t lock;
+	int rc; /* 1: not tried yet; 0: loaded; < 0: failed */
+	char err[240];
+};
+
+#define DYNLIB_INIT(soname, package, syms)                                     \
+	{                                                                      \
+		(soname), (package), (syms), PTHREAD_MUTEX_INITIALIZER, 1, ""  \
+	}
+
+/* Loads lib and fills every slot of its syms, the first time; later calls
+ * return the first call's result. 0, or a negative errno with err filled
+ * (the soname, dlerror()'s reason, the package to install). Nothing is
+ * filled when a function is missing. */
+RELAY_MUST_CHECK int dynlib_load(struct dynlib *lib, char *err, size_t errlen);
+
+/* The libsndfile functions relay uses, valid after dynlib_sndfile_load()
+ * returned 0. */
+struct dynlib_sndfile {
+	__typeof__(sf_open_fd) *open_fd;
+	__typeof__(sf_close) *close;
+	__typeof__(sf_command) *command;
+	__typeof__(sf_error) *error;
+	__typeof__(sf_strerror) *strerror;
+	__typeof__(sf_readf_float) *readf_float;
+};
+extern struct dynlib_sndfile dynlib_sf;
+
+/* dynlib_load() of libsndfile into dynlib_sf. */
+RELAY_MUST_CHECK int dynlib_sndfile_load(char *err, size_t errlen);
+
+/* The libcurl functions relay uses, valid after dynlib_curl_init()
+ * returned 0. Called through these pointers, curl_easy_setopt() loses the
+ * type checks curl.h adds under GCC: pass long, curl_off_t and pointer
+ * arguments exactly as libcurl documents them. */
+struct dynlib_curl {
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_escape) *easy_escape;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_pause) *easy_pause;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_free) *free;
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_multi_add_handle) *multi_add_handle;
+	__typeof__(curl_multi_cleanup) *multi_cleanup;
+	__typeof__(curl_multi_info_read) *multi_info_read;
+	__typeof__(curl_multi_init) *multi_init;
+	__typeof__(curl_multi_perform) *multi_perform;
+	__typeof__(curl_multi_poll) *multi_poll;
+	__typeof__(curl_multi_remove_handle) *multi_remove_handle;
+	__typeof__(curl_multi_strerror) *multi_strerror;
+	__typeof__(curl_multi_wakeup) *multi_wakeup;
+};
+extern struct dynlib_curl dynlib_curl;
+
+/* dynlib_load() of libcurl into dynlib_curl, then curl_global_init()
+ * (once per process, never undone). 0, or a negative errno with err
+ * filled: the library cannot be loaded, or it failed to initialise. err
+ * may be NULL (errlen 0). */
+RELAY_MUST_CHECK int dynlib_curl_init(char *err, size_t errlen);
+
+#endif

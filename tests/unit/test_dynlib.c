@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of dynlib.c: loading an optional library at run time, and
+ * the messages when it cannot be (real libraries: libm, libsndfile,
+ * libcurl, and a name no system has).
+ *
+ * Threads: the main thread only.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "dynlib.h"
+
+/* A library that is not installed: -ENOENT, the message names the file
+ * and the package to install; the answer does not change on a retry. */
+static void
+test_missing_library(void **state)
+{
+	static double (*fn)(double);
+	static const struct dynlib_sym syms[] = {
+	    {"cos", (void **)&fn, NULL},
+	    {NULL, NULL, NULL},
+	};
+	static struct dynlib lib =
+	    DYNLIB_INIT("librelay-no-such-lib.so.9", "relay-no-such-pkg", syms);
+	char err[300] = "";
+
+	(void)state;
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), -ENOENT);
+	assert_non_null(
+	    strstr(err, "librelay-no-such-lib.so.9 cannot be loaded"));
+	assert_non_null(
+	    strstr(err, "install the Debian package relay-no-such-pkg"));
+	err[0] = '\0';
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "librelay-no-such-lib.so.9"));
+	assert_null(fn);
+}
+
+/* A library without one of the functions: -ENOSYS, nothing filled (not
+ * even the functions it has). */
+static void
+test_missing_function(void **state)
+{
+	static double (*cos_fn)(double);
+	static double (*bad_fn)(double);
+	static const struct dynlib_sym syms[] = {
+	    {"cos", (void **)&cos_fn, NULL},
+	    {"relay_no_such_function", (void **)&bad_fn, NULL},
+	    {NULL, NULL, NULL},
+	};
+	static struct dynlib lib = DYNLIB_INIT("libm.so.6", "libc6", syms);
+	char err[300] = "";
+
+	(void)state;
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), -ENOSYS);
+	assert_non_null(strstr(err, "libm.so.6 has no relay_no_such_function"));
+	assert_null(cos_fn);
+	assert_null(bad_fn);
+}
+
+/* Plain and versioned look-ups both land on callable functions. */
+static void
+test_loads_and_calls(void **state)
+{
+	static double (*cos_fn)(double);
+	static double (*sqrt_fn)(double);
+	static const struct dynlib_sym syms[] = {
+	    {"cos", (void **)&cos_fn, NULL},
+	    {"sqrt", (void **)&sqrt_fn, "GLIBC_2.2.5"},
+	    {NULL, NULL, NULL},
+	};
+	static struct dynlib lib = DYNLIB_INIT("libm.so.6", "libc6", syms);
+	char err[300] = "";
+
+	(void)state;
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_non_null(cos_fn);
+	assert_non_null(sqrt_fn);
+	assert_true(cos_fn(0.0) == 1.0);
+	assert_true(sqrt_fn(16.0) == 4.0);
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), 0);
+}
+
+/* The libsndfile table audio_file.c and source.c use. */
+static void
+test_sndfile_table(void **state)
+{
+	char err[300] = "";
+
+	(void)state;
+	assert_int_equal(dynlib_sndfile_load(err, sizeof(err)), 0);
+	assert_non_null(dynlib_sf.open_fd);
+	assert_non_null(dynlib_sf.close);
+	assert_non_null(dynlib_sf.command);
+	assert_non_null(dynlib_sf.error);
+	assert_non_null(dynlib_sf.readf_float);
+	assert_non_null(dynlib_sf.strerror);
+	assert_non_null(dynlib_sf.strerror(NULL));
+}
+
+/* libcurl: loaded and initialised once, every function relay calls
+ * there; a second call answers the same without initialising again. */
+static void
+test_curl_table(void **state)
+{
+	char err[300] = "";
+	CURL *c;
+
+	(void)state;
+	assert_int_equal(dynlib_curl_init(err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(dynlib_curl_init(NULL, 0), 0);
+	c = dynlib_curl.easy_init();
+	assert_non_null(c);
+	assert_int_equal(
+	    dynlib_curl.easy_setopt(c, CURLOPT_URL, "http://127.0.0.1:9/"),
+	    CURLE_OK);
+	assert_string_equal(dynlib_curl.easy_strerror(CURLE_OK), "No error");
+	dynlib_curl.easy_cleanup(c);
+	assert_non_null(dynlib_curl.multi_init);
+	assert_non_null(dynlib_curl.multi_wakeup);
+	assert_non_null(dynlib_curl.free);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_missing_library),
+	    cmocka_unit_test(test_missing_function),
+	    cmocka_unit_test(test_loads_and_calls),
+	    cmocka_unit_test(test_sndfile_table),
+	    cmocka_unit_test(test_curl_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
