@@ -3,9 +3,8 @@
  * Icecast poller: see icecast_poll.h. Each round takes one stats snapshot,
  * groups the icecast outputs by server (scheme, host, port), fetches each
  * server's /status-json.xsl once and reports every output of that server
- * to stats_output_set_server(). Requests to a server given by IP address
- * over plain http go through http_lite.c; https and host names through
- * libcurl, loaded the first time one needs it (dynlib.h).
+ * to stats_output_set_server(). Requests go through libcurl, loaded the
+ * first time one is made (dynlib.h).
  *
  * Icecast 2.4.4 quirks handled here (FIELD-NOTES 0.2, 2.5, 4.1, 4.2):
  * - icestats.source is absent with 0 mounts, an object with 1, an array
@@ -46,7 +45,6 @@
 #include <curl/curl.h>
 
 #include "dynlib.h"
-#include "http_lite.h"
 #include "icecast_poll.h"
 #include "log.h"
 #include "stats.h"
@@ -416,46 +414,6 @@ server_url(char *buf, size_t len, const char *host, int port,
 	    host, br_close, port);
 }
 
-/* http_get() of a plain http:// URL to an IP address: http_lite.h, so
- * that libcurl and OpenSSL stay unloaded (docs/performance.md, Memory). */
-static int
-lite_get(const char *url, const char *log_url, const char *user,
-    const char *password, int64_t timeout_ns, const atomic_bool *cancel,
-    struct http_peek *pk, long *code, char **body, size_t *len, char *err,
-    size_t errlen)
-{
-	struct http_lite_request rq = {
-	    .url = url,
-	    .log_url = log_url,
-	    .user = user,
-	    .password = password,
-	    .user_agent = "relay/" RELAY_VERSION,
-	    .timeout_ns = timeout_ns,
-	    .cancel = cancel,
-	    .max_body = ICECAST_STATUS_MAX_BYTES,
-	    .peek_header = pk != NULL ? pk->header : NULL,
-	    .headers_only = pk != NULL && pk->headers_only,
-	};
-	struct http_lite_reply rp;
-	int rc;
-
-	if (pk != NULL) {
-		pk->found = false;
-		pk->value[0] = '\0';
-	}
-	rc = http_lite_get(&rq, &rp, err, errlen);
-	if (rc < 0)
-		return rc;
-	if (pk != NULL && rp.peek_found) {
-		pk->found = true;
-		util_strlcpy(pk->value, rp.peek_value, sizeof(pk->value));
-	}
-	*code = rp.code;
-	*body = rp.body;
-	*len = rp.len;
-	return 0;
-}
-
 /*
  * One GET: no proxy, no redirects, certificate verified for
  * https, timeout_ns for the whole transfer (connect included), a body
@@ -464,8 +422,7 @@ lite_get(const char *url, const char *log_url, const char *user,
  * the HTTP status in *code and the body (owned, NUL-terminated, may be
  * NULL when empty) in *body / *len. pk (may be NULL) keeps one header
  * and may stop at the body. 0, or a negative errno from fetch_error()
- * when the transfer itself failed. A plain http:// URL to an IP address
- * goes through lite_get(), anything else through libcurl (loaded then).
+ * when the transfer itself failed. libcurl is loaded on the first call.
  */
 static int
 http_get(const char *url, const char *log_url, const struct tls_config *tls,
@@ -483,9 +440,6 @@ http_get(const char *url, const char *log_url, const struct tls_config *tls,
 	*code = 0;
 	*body = NULL;
 	*len = 0;
-	if (tls == NULL && http_lite_handles(url))
-		return lite_get(url, log_url, user, password, timeout_ns,
-		    cancel, pk, code, body, len, err, errlen);
 	rc = dynlib_curl_init(curl_err, sizeof(curl_err));
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", log_url, curl_err);

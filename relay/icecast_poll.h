@@ -12,8 +12,7 @@
  * watchdog reads the result back through stats_output_server_seen().
  *
  * The parser is pure and exposed for tests. The two bounded HTTP requests
- * live here too (http_lite.c for plain http to an IP address, libcurl for
- * https and host names), for output_icecast.c: the status fetch tells
+ * live here too (libcurl), for output_icecast.c: the status fetch tells
  * "mountpoint in use" from "wrong password" (libshout reports both as a
  * failed login), and the metadata update replaces libshout's metadata
  * call, which is a blocking request without any timeout.

@@ -560,12 +560,10 @@ test_metadata_ok(void **state)
 	s.body = META_OK_BODY;
 	assert_int_equal(
 	    update_at(&s, 2 * NS_PER_SEC, NULL, err, sizeof(err)), 0);
-	/* Every value URL-encoded, the source user by default, UTF-8. HTTP/1.0:
-	 * plain http to an address goes through http_lite.c, libcurl (1.1)
-	 * only for https and host names. */
+	/* Every value URL-encoded, the source user by default, UTF-8. */
 	if (strstr(s.req, "GET /admin/metadata?mode=updinfo&mount=%2Flive.ogg"
 			  "&song=Caf%C3%A9%20%26%20news%3F&artist=Anna"
-			  "&charset=UTF-8 HTTP/1.0\r\n") == NULL)
+			  "&charset=UTF-8 HTTP/1.1\r\n") == NULL)
 		fail_msg("unexpected request: %s", s.req);
 	/* base64("source:pw-s3cret") */
 	assert_non_null(
