@@ -32,20 +32,16 @@
  * must fit in STATUS_MEMORY_LIMIT_BYTES (libmicrohttpd answers 431 / 414
  * itself).
  *
- * Slots (docs/reliability.md): libmicrohttpd's timeout is an idle timer
- * that every byte restarts, so a slow-loris could hold every connection.
- * We track each connection (notify_cb) as waiting (for its request, or
- * idle on keep-alive) or being answered. A waiting connection must have
- * its whole request in within STATUS_REQUEST_DEADLINE_NS; the watchdog
- * thread shuts down the socket of any that has not. At most
- * STATUS_MAX_WAITING have waited a second or more at once
- * (STATUS_MAX_WAITING_PER_ADDRESS per address): a new connection always
- * gets in and the longest-waiting one of its address (or of the address
- * with the most) makes room (make_room). Answers
- * are capped per class: STATUS_MAX_EVENT_STREAMS event streams,
- * STATUS_MAX_PUBLIC page/asset/status/metrics answers (503 beyond; the
- * page falls back to polling); /healthz and control take what is left,
- * which the caps keep at 48 or more.
+ * Slots (docs/reliability.md, status_slots.h): libmicrohttpd's timeout
+ * is an idle timer that every byte restarts, so a slow-loris could hold
+ * every connection. notify_cb reports each connection to status_slots,
+ * which tracks it as waiting (for its request, or idle on keep-alive) or
+ * being answered, enforces the request deadline (from the watchdog
+ * thread) and makes room for new connections. Answers are capped per
+ * class: STATUS_MAX_EVENT_STREAMS event streams, STATUS_MAX_PUBLIC
+ * page/asset/status/metrics answers (503 beyond; the page falls back to
+ * polling); /healthz and control take what is left, which the caps keep
+ * at 48 or more.
  *
  * Requests: the raw URI is checked before parsing (uri_check_cb): longer
  * than STATUS_MAX_URI_BYTES -> 414, a control byte or a broken %-escape
@@ -96,28 +92,12 @@
 #include "status_metrics.h"
 #include "status_page.h"
 #include "status_rules.h"
+#include "status_slots.h"
 #include "util.h"
 #include "www_assets.h"
 
 #define MOD "status"
 
-/* Connection slots (see DESIGN): a connection that has waited a second
- * for its request counts against the waiting limits; a served one against
- * its class (events, public views); health checks and control calls use
- * the rest. 48 + 32 + 32 leaves at least 48 of 160 for them. */
-#define STATUS_MAX_CONNECTIONS 160
-#define STATUS_MAX_PER_ADDRESS 128
-#define STATUS_MAX_WAITING 48
-#define STATUS_MAX_WAITING_PER_ADDRESS 32
-#define STATUS_MAX_EVENT_STREAMS 32
-#define STATUS_MAX_PUBLIC 32
-/* A request (head and body) must be complete this long after the
- * connection opened or the previous answer went: a deadline, unlike
- * libmicrohttpd's idle timeout, which every byte restarts. */
-#define STATUS_REQUEST_DEADLINE_NS (10 * NS_PER_SEC)
-/* A connection waiting this long for its request counts as slow: only
- * slow ones count against the waiting limits and make room. */
-#define STATUS_EVICT_MIN_WAIT_NS (NS_PER_SEC)
 #define STATUS_WATCHDOG_TICK_NS (NS_PER_SEC / 2)
 #define STATUS_CONNECTION_TIMEOUT_S 15
 #define STATUS_MEMORY_LIMIT_BYTES ((size_t)16384)
@@ -222,18 +202,6 @@ status_settings_from_config(
 
 /* ---- The server. ---- */
 
-/* One open connection, from libmicrohttpd's notify callback. */
-struct conn {
-	bool used;
-	bool waiting; /* for a request (head and body), or idle */
-	bool closing; /* shut down by us; its close is on its way */
-	int fd;
-	/* The client address as the limits count it: family, then the
-	 * IPv4 address or the IPv6 /64 (one subscriber's usual share). */
-	unsigned char key[9];
-	int64_t since_mono_ns; /* start of the current wait */
-};
-
 struct status_server {
 	struct MHD_Daemon *daemon;
 	char listen_text[300];
@@ -243,18 +211,10 @@ struct status_server {
 	struct status_settings settings;
 	char *token; /* [status] token (owned, wiped on free); NULL: none */
 	bool stopping;
-	atomic_int n_events;
-	atomic_int n_public;
-	/* Open connections; conn_lock is taken by the notify callback, the
-	 * request handlers and the watchdog, never by the pipeline. */
-	pthread_mutex_t conn_lock;
-	struct conn conns[STATUS_MAX_CONNECTIONS + 16];
+	/* Open connections and the answer classes (owned). */
+	struct status_slots *slots;
 	pthread_t watchdog;
 	bool watchdog_started;
-	unsigned int n_expired; /* closed by the deadline (conn_lock) */
-	unsigned int n_evicted; /* closed to make room (conn_lock) */
-	uint64_t total_expired; /* since start (conn_lock) */
-	uint64_t total_evicted; /* since start (conn_lock) */
 	/* The MHD logger's rate limit. */
 	atomic_int_fast64_t log_last_mono_ns;
 	atomic_int log_suppressed;
@@ -266,7 +226,7 @@ struct status_server {
 struct request {
 	unsigned int uri_status; /* 0, 400 or 414 */
 	bool headers_seen;
-	bool public_slot; /* counted in n_public until completed */
+	bool public_slot; /* a STATUS_SLOT_PUBLIC taken until completed */
 	uint64_t body_bytes;
 	/* Control endpoints: the first CONTROL_MAX_BODY_BYTES of the
 	 * body (owned; NULL until a byte arrives). */
@@ -320,116 +280,7 @@ hexval(int c)
 	return -1;
 }
 
-/* ---- Connection slots, the request deadline and the watchdog. ---- */
-
-static void
-conn_key(const struct sockaddr *sa, unsigned char key[9])
-{
-	memset(key, 0, 9);
-	if (sa == NULL)
-		return;
-	key[0] = (unsigned char)sa->sa_family;
-	if (sa->sa_family == AF_INET)
-		memcpy(key + 1,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    4);
-	else if (sa->sa_family == AF_INET6)
-		memcpy(key + 1,
-		    ((const struct sockaddr_in6 *)(const void *)sa)
-			->sin6_addr.s6_addr,
-		    8);
-}
-
-/* Shuts the socket down: the connection's thread sees the end at once
- * and libmicrohttpd closes it. The fd is still open (it is closed only
- * after the CLOSED notification, which takes conn_lock). conn_lock held. */
-static void
-conn_close(struct conn *k)
-{
-	shutdown(k->fd, SHUT_RDWR);
-	k->closing = true;
-	k->waiting = false;
-}
-
-/* The oldest waiting connection, of key when key is not NULL, other than
- * except. conn_lock held. */
-static struct conn *
-oldest_waiting(struct status_server *srv, const unsigned char *key,
-    const struct conn *except)
-{
-	struct conn *best = NULL, *k;
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-		k = &srv->conns[i];
-		if (!k->used || !k->waiting || k == except ||
-		    (key != NULL && memcmp(k->key, key, sizeof(k->key)) != 0))
-			continue;
-		if (best == NULL || k->since_mono_ns < best->since_mono_ns)
-			best = k;
-	}
-	return best;
-}
-
-/* Connections of key (any when NULL) waiting since before since_ns.
- * conn_lock held. */
-static int
-count_slow(
-    struct status_server *srv, const unsigned char *key, int64_t since_ns)
-{
-	size_t i;
-	int n = 0;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-		const struct conn *k = &srv->conns[i];
-
-		if (k->used && k->waiting && k->since_mono_ns <= since_ns &&
-		    (key == NULL || memcmp(k->key, key, sizeof(k->key)) == 0))
-			n++;
-	}
-	return n;
-}
-
-/*
- * A new connection always gets in (its request may be the health check
- * an operator is waiting for). The limits count the slow waiters, those
- * waiting for STATUS_EVICT_MIN_WAIT_NS or more: a burst of new
- * connections whose requests are on their way (a page's assets, a
- * monitor's probes) never evicts one another. When the address already
- * has STATUS_MAX_WAITING_PER_ADDRESS slow waiters, or the server
- * STATUS_MAX_WAITING, the one waiting longest makes room: from the same
- * address, else from the address with the most. So a client that
- * trickles headers over many connections only ever evicts itself.
- * conn_lock held.
- */
-static void
-make_room(struct status_server *srv, struct conn *fresh)
-{
-	int64_t slow = fresh->since_mono_ns - STATUS_EVICT_MIN_WAIT_NS;
-	struct conn *victim = NULL, *k;
-	size_t i;
-	int most = 0, n;
-
-	if (count_slow(srv, fresh->key, slow) >= STATUS_MAX_WAITING_PER_ADDRESS)
-		victim = oldest_waiting(srv, fresh->key, fresh);
-	else if (count_slow(srv, NULL, slow) >= STATUS_MAX_WAITING) {
-		for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-			k = &srv->conns[i];
-			if (!k->used || !k->waiting || k->since_mono_ns > slow)
-				continue;
-			n = count_slow(srv, k->key, slow);
-			if (n > most) {
-				most = n;
-				victim = oldest_waiting(srv, k->key, fresh);
-			}
-		}
-	}
-	if (victim != NULL) {
-		conn_close(victim);
-		srv->n_evicted++;
-		srv->total_evicted++;
-	}
-}
+/* ---- Connection slots (status_slots.h) and the watchdog. ---- */
 
 /* Runs on: libmicrohttpd's listening thread (STARTED) or its cleanup
  * (CLOSED). */
@@ -439,45 +290,19 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
 {
 	struct status_server *srv = cls;
 	const union MHD_ConnectionInfo *ci;
-	struct conn *k = NULL;
-	size_t i;
+	const struct sockaddr *sa;
+	int fd;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		k = *socket_context;
-		if (k != NULL) {
-			pthread_mutex_lock(&srv->conn_lock);
-			k->used = false;
-			pthread_mutex_unlock(&srv->conn_lock);
-		}
+		status_slots_release(srv->slots, *socket_context);
 		*socket_context = NULL;
 		return;
 	}
-	pthread_mutex_lock(&srv->conn_lock);
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-		if (!srv->conns[i].used) {
-			k = &srv->conns[i];
-			break;
-		}
-	}
-	if (k != NULL) {
-		memset(k, 0, sizeof(*k));
-		k->used = true;
-		k->waiting = true;
-		k->since_mono_ns = util_now_mono_ns();
-		ci = MHD_get_connection_info(
-		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		k->fd = ci != NULL ? ci->connect_fd : -1;
-		ci = MHD_get_connection_info(
-		    c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		conn_key(ci != NULL ? ci->client_addr : NULL, k->key);
-		if (k->fd < 0) {
-			k->used = false; /* cannot be closed: not tracked */
-			k = NULL;
-		} else
-			make_room(srv, k);
-	}
-	pthread_mutex_unlock(&srv->conn_lock);
-	*socket_context = k;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	fd = ci != NULL ? ci->connect_fd : -1;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci != NULL ? ci->client_addr : NULL;
+	*socket_context = status_slots_open(srv->slots, fd, sa);
 }
 
 /* The connection's request has arrived whole (waiting false), or its
@@ -487,18 +312,11 @@ conn_set_waiting(
     struct status_server *srv, struct MHD_Connection *c, bool waiting)
 {
 	const union MHD_ConnectionInfo *ci;
-	struct conn *k;
 
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci == NULL || ci->socket_context == NULL)
 		return;
-	k = ci->socket_context;
-	pthread_mutex_lock(&srv->conn_lock);
-	if (!k->closing) {
-		k->waiting = waiting;
-		k->since_mono_ns = util_now_mono_ns();
-	}
-	pthread_mutex_unlock(&srv->conn_lock);
+	status_slots_set_waiting(srv->slots, ci->socket_context, waiting);
 }
 
 /* One history sample (history.h): a snapshot and the loudest levels
@@ -521,17 +339,15 @@ sample_history(struct status_server *srv)
 	free(s);
 }
 
-/* Closes every connection whose request is not complete by the deadline,
- * and says now and then how many went (and how many made room). Runs on:
- * its own thread, from status_start to status_stop. */
+/* Closes every connection whose request is not complete by the deadline
+ * (status_slots_expire) and samples the history. Runs on: its own thread,
+ * from status_start to status_stop. */
 static void *
 watchdog_thread(void *arg)
 {
 	struct status_server *srv = arg;
 	struct timespec until;
-	int64_t now, deadline, last_note = 0;
-	unsigned int expired = 0, evicted = 0;
-	size_t i;
+	int64_t deadline;
 
 	for (;;) {
 		deadline = util_now_mono_ns() + STATUS_WATCHDOG_TICK_NS;
@@ -544,43 +360,7 @@ watchdog_thread(void *arg)
 		if (is_stopping(srv))
 			break;
 		sample_history(srv);
-		now = util_now_mono_ns();
-		pthread_mutex_lock(&srv->conn_lock);
-		for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-			struct conn *k = &srv->conns[i];
-
-			if (k->used && k->waiting &&
-			    now - k->since_mono_ns >
-				STATUS_REQUEST_DEADLINE_NS) {
-				conn_close(k);
-				srv->n_expired++;
-				srv->total_expired++;
-			}
-		}
-		expired += srv->n_expired;
-		evicted += srv->n_evicted;
-		srv->n_expired = srv->n_evicted = 0;
-		pthread_mutex_unlock(&srv->conn_lock);
-		/* Idle keep-alive connections expire all day long: that is
-		 * routine. Evictions mean the slots ran short. */
-		if (evicted > 0 && now - last_note >= 60 * NS_PER_SEC) {
-			log_warn(MOD,
-			    "http: %u connections closed to make room and %u "
-			    "past the %d s request deadline in the last "
-			    "minute (clients that send their request too "
-			    "slowly, or a slow-loris attack)",
-			    evicted, expired,
-			    (int)(STATUS_REQUEST_DEADLINE_NS / NS_PER_SEC));
-			last_note = now;
-			expired = evicted = 0;
-		} else if (evicted == 0 && expired > 0) {
-			log_debug(MOD,
-			    "http: %u connections closed: no complete request "
-			    "within %d s",
-			    expired,
-			    (int)(STATUS_REQUEST_DEADLINE_NS / NS_PER_SEC));
-			expired = 0;
-		}
+		status_slots_expire(srv->slots);
 	}
 	return NULL;
 }
@@ -626,7 +406,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	rq = *req_cls;
 	if (rq != NULL) {
 		if (rq->public_slot)
-			atomic_fetch_sub(&srv->n_public, 1);
+			status_slots_put(srv->slots, STATUS_SLOT_PUBLIC);
 		free(rq->body);
 	}
 	free(rq);
@@ -868,22 +648,6 @@ snapshot_new(void)
 	return s;
 }
 
-/* The server's own load, for /metrics. */
-static void
-http_load(struct status_server *srv, struct stats_http *h)
-{
-	size_t i;
-
-	pthread_mutex_lock(&srv->conn_lock);
-	h->connections = 0;
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++)
-		h->connections += srv->conns[i].used ? 1 : 0;
-	h->evicted = srv->total_evicted;
-	h->expired = srv->total_expired;
-	pthread_mutex_unlock(&srv->conn_lock);
-	h->event_streams = atomic_load(&srv->n_events);
-}
-
 /* GET /api/status (JSON; [status] cors_origins may read it) or GET
  * /metrics. */
 static enum MHD_Result
@@ -899,7 +663,7 @@ serve_document(struct status_server *srv, struct MHD_Connection *c,
 	if (s == NULL)
 		return reply_error(c, 500);
 	if (metrics)
-		http_load(srv, &s->http);
+		status_slots_load(srv->slots, &s->http);
 	text = metrics ? status_metrics(s, &set) : status_json(s, &set, pretty);
 	free(s);
 	if (text == NULL)
@@ -1121,7 +885,7 @@ events_free_cb(void *cls)
 {
 	struct event_stream *es = cls;
 
-	atomic_fetch_sub(&es->srv->n_events, 1);
+	status_slots_put(es->srv->slots, STATUS_SLOT_EVENTS);
 	free(es->pending);
 	free(es);
 }
@@ -1139,13 +903,11 @@ serve_events(
 		return reply(srv, c, MHD_HTTP_OK, "text/event-stream", "", 0,
 		    MHD_RESPMEM_PERSISTENT, "no-store", NULL);
 	}
-	if (atomic_fetch_add(&srv->n_events, 1) >= STATUS_MAX_EVENT_STREAMS) {
-		atomic_fetch_sub(&srv->n_events, 1);
+	if (!status_slots_take(srv->slots, STATUS_SLOT_EVENTS))
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE);
-	}
 	es = calloc(1, sizeof(*es));
 	if (es == NULL) {
-		atomic_fetch_sub(&srv->n_events, 1);
+		status_slots_put(srv->slots, STATUS_SLOT_EVENTS);
 		return reply_error(c, 500);
 	}
 	es->srv = srv;
@@ -1395,10 +1157,8 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	 * STATUS_MAX_PUBLIC slots, the event streams theirs; /healthz and
 	 * control are never refused for want of one. */
 	if (route != ROUTE_HEALTH && route != ROUTE_EVENTS) {
-		if (atomic_fetch_add(&srv->n_public, 1) >= STATUS_MAX_PUBLIC) {
-			atomic_fetch_sub(&srv->n_public, 1);
+		if (!status_slots_take(srv->slots, STATUS_SLOT_PUBLIC))
 			return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE);
-		}
 		rq->public_slot = true;
 	}
 	switch (route) {
@@ -1561,7 +1321,6 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
-	pthread_mutex_init(&srv->conn_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&srv->wake, &ca);
@@ -1579,8 +1338,11 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "[status] out of memory");
 		goto fail;
 	}
-	atomic_init(&srv->n_events, 0);
-	atomic_init(&srv->n_public, 0);
+	srv->slots = status_slots_new();
+	if (srv->slots == NULL) {
+		snprintf(err, errlen, "[status] out of memory");
+		goto fail;
+	}
 	atomic_init(&srv->log_last_mono_ns, 0);
 	atomic_init(&srv->log_suppressed, 0);
 	if (strchr(host, ':') != NULL)
@@ -1650,7 +1412,7 @@ fail:
 	free_token(srv->token);
 	history_free(srv->history);
 	pthread_cond_destroy(&srv->wake);
-	pthread_mutex_destroy(&srv->conn_lock);
+	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 	return NULL;
@@ -1707,7 +1469,7 @@ status_stop(struct status_server *srv)
 	free_token(srv->token);
 	history_free(srv->history);
 	pthread_cond_destroy(&srv->wake);
-	pthread_mutex_destroy(&srv->conn_lock);
+	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
