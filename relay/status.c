@@ -10,11 +10,21 @@
  * See status.h and docs/status-api.md.
  *
  * DESIGN
- * Everything shown comes from one stats_snapshot() per request (a short
- * copy under the stats mutex, which the capture and encode paths never
- * wait on), so no request can slow the audio. The server keeps only a copy
- * of a few settings (public_url, time zone, poll interval) behind its own
- * mutex, which nothing in the pipeline takes.
+ * Everything shown comes from a stats_snapshot(): a short copy under the
+ * stats mutex, which the engine thread also takes, once a second for its
+ * counters and when the programme changes (never while rendering: the
+ * copy is all that happens under it). Each request takes its own,
+ * except /api/status: its document is rendered about ten times a second
+ * at most (STATUS_DOC_MAX_AGE_NS) plus once per change of state, by one
+ * thread at a time, into one
+ * libmicrohttpd response that every request queues as it is. A poll
+ * storm then costs neither a snapshot nor an allocation per request, and
+ * the engine never queues for the stats mutex behind 64 pollers' copies
+ * (measured: docs/performance.md). A change of state (stats_generation),
+ * a reload or a control call starts a new document at once; only the
+ * counters, levels and clock in it may be up to 0.1 s old. The server keeps
+ * only a copy of a few settings (public_url, time zone, poll interval) behind
+ * its own mutex, which nothing in the pipeline takes.
  *
  * libmicrohttpd runs one thread per connection (MHD_USE_THREAD_PER_
  * CONNECTION with an internal poll thread). The reason is the event
@@ -99,6 +109,11 @@
 #define MOD "status"
 
 #define STATUS_WATCHDOG_TICK_NS (NS_PER_SEC / 2)
+/* A rendered /api/status is served again to every request within this
+ * long while the state it shows holds (docs/status-api.md): under a poll
+ * storm the document is built about ten times a second, plus once per
+ * change of state, instead of once per request. */
+#define STATUS_DOC_MAX_AGE_NS (100 * NS_PER_MS)
 #define STATUS_CONNECTION_TIMEOUT_S 15
 #define STATUS_MEMORY_LIMIT_BYTES ((size_t)16384)
 #define STATUS_THREAD_STACK_BYTES ((size_t)256 * 1024)
@@ -202,6 +217,42 @@ status_settings_from_config(
 
 /* ---- The server. ---- */
 
+/* Per request: the verdict on the raw URI and the body seen so far. */
+struct request {
+	bool pooled;		 /* in srv->requests (else allocated) */
+	unsigned int uri_status; /* 0, 400 or 414 */
+	bool headers_seen;
+	bool public_slot; /* a STATUS_SLOT_PUBLIC taken until completed */
+	uint64_t body_bytes;
+	/* Control endpoints: the first CONTROL_MAX_BODY_BYTES of the
+	 * body (owned; NULL until a byte arrives). */
+	char *body;
+	size_t body_len;
+};
+
+/* One rendered /api/status document in a response that every request
+ * queues as it is (libmicrohttpd counts its own references to it). */
+struct status_doc {
+	atomic_int refs; /* the cache's, plus one per request using it */
+	struct MHD_Response *resp; /* owns the body */
+	const char *body;	   /* resp's */
+	size_t len;
+	int64_t made_mono_ns;	   /* just before its snapshot */
+	uint64_t generation;	   /* srv->doc_generation when it was made */
+	uint64_t stats_generation; /* stats_generation() then */
+	/* [status] cors_origins when they name origins (not "*"): a
+	 * request from one of them gets its own copy with its origin. */
+	char cors_origins[1024];
+};
+
+/* The latest document of one form (compact or pretty). */
+struct doc_cache {
+	pthread_mutex_t lock;	/* guards cur; held for a pointer's length */
+	pthread_mutex_t render; /* one renderer at a time; before lock */
+	struct status_doc *cur; /* owned (one reference) */
+	struct stats_snapshot *snap; /* the renderer's (render; owned) */
+};
+
 struct status_server {
 	struct MHD_Daemon *daemon;
 	char listen_text[300];
@@ -220,18 +271,14 @@ struct status_server {
 	atomic_int log_suppressed;
 	/* /api/history's rings (owned), sampled by the watchdog thread. */
 	struct history *history;
-};
-
-/* Per request: the verdict on the raw URI and the body seen so far. */
-struct request {
-	unsigned int uri_status; /* 0, 400 or 414 */
-	bool headers_seen;
-	bool public_slot; /* a STATUS_SLOT_PUBLIC taken until completed */
-	uint64_t body_bytes;
-	/* Control endpoints: the first CONTROL_MAX_BODY_BYTES of the
-	 * body (owned; NULL until a byte arrives). */
-	char *body;
-	size_t body_len;
+	struct doc_cache docs[2]; /* [pretty] */
+	/* Each tracked connection's request, by its slot: a keep-alive
+	 * client's requests allocate nothing. Its connection's thread
+	 * only. */
+	struct request requests[STATUS_SLOTS_TRACKED];
+	/* Bumped when a cached document may be wrong before its age says
+	 * so: a reload, a control call. */
+	atomic_uint_fast64_t doc_generation;
 };
 
 struct event_stream {
@@ -369,14 +416,22 @@ watchdog_thread(void *arg)
 static void *
 uri_check_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	struct status_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
 	struct request *rq;
 	const unsigned char *p;
 
-	(void)cls;
-	(void)c;
-	rq = calloc(1, sizeof(*rq));
-	if (rq == NULL)
-		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && ci->socket_context != NULL) {
+		rq = &srv->requests[status_slots_index(
+		    srv->slots, ci->socket_context)];
+		memset(rq, 0, sizeof(*rq));
+		rq->pooled = true;
+	} else {
+		rq = calloc(1, sizeof(*rq)); /* an untracked connection */
+		if (rq == NULL)
+			return NULL;
+	}
 	if (strlen(uri) > STATUS_MAX_URI_BYTES) {
 		rq->uri_status = MHD_HTTP_URI_TOO_LONG;
 		return rq;
@@ -408,8 +463,9 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 		if (rq->public_slot)
 			status_slots_put(srv->slots, STATUS_SLOT_PUBLIC);
 		free(rq->body);
+		if (!rq->pooled)
+			free(rq);
 	}
-	free(rq);
 	*req_cls = NULL;
 	/* Keep-alive: the next request has the same deadline. */
 	conn_set_waiting(srv, c, true);
@@ -648,11 +704,211 @@ snapshot_new(void)
 	return s;
 }
 
-/* GET /api/status (JSON; [status] cors_origins may read it) or GET
- * /metrics. */
+/* ---- The /api/status document cache. ---- */
+
+static void
+doc_put(struct status_doc *d)
+{
+	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
+		return;
+	/* libmicrohttpd frees the body once the last connection sending it
+	 * is done. */
+	MHD_destroy_response(d->resp);
+	free(d);
+}
+
+/* A new document from a fresh snapshot (one reference), or NULL when
+ * out of memory. dc->render held. */
+static struct status_doc *
+doc_render(struct status_server *srv, struct doc_cache *dc, bool pretty)
+{
+	struct status_settings set;
+	struct status_doc *d;
+	char *text;
+
+	if (dc->snap == NULL)
+		dc->snap = malloc(sizeof(*dc->snap));
+	d = calloc(1, sizeof(*d));
+	if (dc->snap == NULL || d == NULL) {
+		free(d);
+		return NULL;
+	}
+	/* Read before the snapshot: a bump after it marks this one old. */
+	d->generation = atomic_load(&srv->doc_generation);
+	d->stats_generation = stats_generation();
+	d->made_mono_ns = util_now_mono_ns();
+	get_settings(srv, &set);
+	stats_snapshot(dc->snap);
+	text = status_json(dc->snap, &set, pretty);
+	if (text == NULL) {
+		free(d);
+		return NULL;
+	}
+	d->len = strlen(text);
+	d->body = text;
+	d->resp = MHD_create_response_from_buffer(
+	    d->len, text, MHD_RESPMEM_MUST_FREE);
+	if (d->resp == NULL) {
+		free(text);
+		free(d);
+		return NULL;
+	}
+	add_headers(
+	    d->resp, "application/json; charset=utf-8", "no-store", NULL);
+	/* What CORS allows every request alike goes into the shared
+	 * response; an origin that is listed by name gets its own copy
+	 * (serve_status). */
+	if (strcmp(set.cors_origins, "*") == 0)
+		MHD_add_response_header(
+		    d->resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	else if (set.cors_origins[0] != '\0') {
+		MHD_add_response_header(
+		    d->resp, MHD_HTTP_HEADER_VARY, "Origin");
+		util_strlcpy(
+		    d->cors_origins, set.cors_origins, sizeof(d->cors_origins));
+	}
+	atomic_init(&d->refs, 1);
+	return d;
+}
+
+/* d shows the state as it is: no setting, control call or stats state
+ * changed since it was made (counters and levels may have moved). */
+static bool
+doc_current(struct status_server *srv, const struct status_doc *d)
+{
+	return d->generation == atomic_load(&srv->doc_generation) &&
+	       d->stats_generation == stats_generation();
+}
+
+/* A reference to the current document (doc_put when done), rendered
+ * anew when the one cached is out of date or older than
+ * STATUS_DOC_MAX_AGE_NS. While another thread renews it, one less than
+ * twice that old is served as it is rather than waited for. NULL when
+ * out of memory. Runs on: a connection thread. */
+static struct status_doc *
+doc_get(struct status_server *srv, bool pretty)
+{
+	struct doc_cache *dc = &srv->docs[pretty];
+	struct status_doc *d, *old;
+	int64_t age;
+	bool rendering = false;
+
+	pthread_mutex_lock(&dc->lock);
+	d = dc->cur;
+	age = d != NULL ? util_now_mono_ns() - d->made_mono_ns : 0;
+	if (d != NULL &&
+	    (!doc_current(srv, d) || age >= 2 * STATUS_DOC_MAX_AGE_NS))
+		d = NULL; /* out of date: wait for a new one */
+	else if (d != NULL && age >= STATUS_DOC_MAX_AGE_NS)
+		rendering = pthread_mutex_trylock(&dc->render) == 0;
+	if (d != NULL && !rendering) {
+		atomic_fetch_add(&d->refs, 1);
+		pthread_mutex_unlock(&dc->lock);
+		return d;
+	}
+	pthread_mutex_unlock(&dc->lock);
+	if (!rendering) {
+		pthread_mutex_lock(&dc->render);
+		/* Made by the thread we waited for? */
+		pthread_mutex_lock(&dc->lock);
+		d = dc->cur;
+		if (d != NULL && doc_current(srv, d) &&
+		    util_now_mono_ns() - d->made_mono_ns <
+			STATUS_DOC_MAX_AGE_NS) {
+			atomic_fetch_add(&d->refs, 1);
+			pthread_mutex_unlock(&dc->lock);
+			pthread_mutex_unlock(&dc->render);
+			return d;
+		}
+		pthread_mutex_unlock(&dc->lock);
+	}
+	d = doc_render(srv, dc, pretty);
+	old = NULL;
+	if (d != NULL) {
+		atomic_fetch_add(&d->refs, 1); /* the caller's */
+		pthread_mutex_lock(&dc->lock);
+		old = dc->cur;
+		dc->cur = d;
+		pthread_mutex_unlock(&dc->lock);
+	}
+	pthread_mutex_unlock(&dc->render);
+	doc_put(old);
+	return d;
+}
+
+/* The cache is out of date now (a reload, a control call): besides
+ * stats_generation, which follows the stats themselves. */
+static void
+doc_invalidate(struct status_server *srv)
+{
+	atomic_fetch_add(&srv->doc_generation, 1);
+}
+
+static void
+doc_cache_init(struct status_server *srv)
+{
+	size_t i;
+
+	atomic_init(&srv->doc_generation, 0);
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->docs); i++) {
+		pthread_mutex_init(&srv->docs[i].lock, NULL);
+		pthread_mutex_init(&srv->docs[i].render, NULL);
+	}
+}
+
+/* After the daemon stopped: no request holds a document any more. */
+static void
+doc_cache_free(struct status_server *srv)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->docs); i++) {
+		doc_put(srv->docs[i].cur);
+		free(srv->docs[i].snap);
+		pthread_mutex_destroy(&srv->docs[i].render);
+		pthread_mutex_destroy(&srv->docs[i].lock);
+	}
+}
+
+/* GET /api/status: the cached document, with the CORS header of a listed
+ * Origin when there is one. No allocation unless an origin is named. */
 static enum MHD_Result
-serve_document(struct status_server *srv, struct MHD_Connection *c,
-    bool metrics, bool pretty)
+serve_status(struct status_server *srv, struct MHD_Connection *c, bool pretty)
+{
+	struct status_doc *d = doc_get(srv, pretty);
+	struct MHD_Response *r;
+	const char *allow;
+	enum MHD_Result ret;
+
+	if (d == NULL)
+		return reply_error(c, 500);
+	allow = d->cors_origins[0] == '\0'
+		    ? NULL
+		    : status_cors_allow(
+			  d->cors_origins, MHD_lookup_connection_value(
+					       c, MHD_HEADER_KIND, "Origin"));
+	if (allow == NULL) {
+		ret = MHD_queue_response(c, MHD_HTTP_OK, d->resp);
+		doc_put(d);
+		return ret;
+	}
+	r = MHD_create_response_from_buffer(
+	    d->len, (void *)(uintptr_t)d->body, MHD_RESPMEM_MUST_COPY);
+	doc_put(d);
+	if (r == NULL)
+		return MHD_NO;
+	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
+	MHD_add_response_header(
+	    r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* GET /metrics. */
+static enum MHD_Result
+serve_metrics(struct status_server *srv, struct MHD_Connection *c)
 {
 	struct status_settings set;
 	struct stats_snapshot *s;
@@ -662,16 +918,14 @@ serve_document(struct status_server *srv, struct MHD_Connection *c,
 	s = snapshot_new();
 	if (s == NULL)
 		return reply_error(c, 500);
-	if (metrics)
-		status_slots_load(srv->slots, &s->http);
-	text = metrics ? status_metrics(s, &set) : status_json(s, &set, pretty);
+	status_slots_load(srv->slots, &s->http);
+	text = status_metrics(s, &set);
 	free(s);
 	if (text == NULL)
 		return reply_error(c, 500);
-	return reply(metrics ? NULL : srv, c, MHD_HTTP_OK,
-	    metrics ? "text/plain; version=0.0.4; charset=utf-8"
-		    : "application/json; charset=utf-8",
-	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL);
+	return reply(NULL, c, MHD_HTTP_OK,
+	    "text/plain; version=0.0.4; charset=utf-8", text, strlen(text),
+	    MHD_RESPMEM_MUST_FREE, "no-store", NULL);
 }
 
 static enum MHD_Result
@@ -1002,6 +1256,8 @@ serve_control(struct status_server *srv, struct MHD_Connection *c,
 	client_text(c, who, sizeof(who));
 	call.client = who;
 	control_handle(&call, redact_token_cb, srv, &ans);
+	/* Whatever the call changed shows in the next /api/status. */
+	doc_invalidate(srv);
 	if (ans.body == NULL)
 		return reply_error(c, 500);
 	r = MHD_create_response_from_buffer(
@@ -1169,7 +1425,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	case ROUTE_STATUS:
 		if (!query_ok(c, "pretty", &pretty))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
-		return serve_document(srv, c, false, pretty);
+		return serve_status(srv, c, pretty);
 	case ROUTE_EVENTS:
 		if (!query_ok(c, "levels", &levels))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
@@ -1185,7 +1441,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	case ROUTE_METRICS:
 		if (!query_ok(c, NULL, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
-		return serve_document(srv, c, true, false);
+		return serve_metrics(srv, c);
 	case ROUTE_HEALTH:
 		if (!query_ok(c, NULL, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
@@ -1321,6 +1577,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
+	doc_cache_init(srv);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&srv->wake, &ca);
@@ -1411,6 +1668,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 fail:
 	free_token(srv->token);
 	history_free(srv->history);
+	doc_cache_free(srv);
 	pthread_cond_destroy(&srv->wake);
 	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
@@ -1448,6 +1706,7 @@ status_reconfigure(struct status_server *srv, const struct config *cfg)
 	free_token(old);
 	if (had != (token != NULL))
 		log_info(MOD, "control API %s", token != NULL ? "on" : "off");
+	doc_invalidate(srv);
 	/* Event streams send the new state at their next tick. */
 	pthread_cond_broadcast(&srv->wake);
 }
@@ -1468,6 +1727,7 @@ status_stop(struct status_server *srv)
 		pthread_join(srv->watchdog, NULL);
 	free_token(srv->token);
 	history_free(srv->history);
+	doc_cache_free(srv);
 	pthread_cond_destroy(&srv->wake);
 	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);

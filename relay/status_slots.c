@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "log.h"
 #include "status_slots.h"
@@ -36,13 +37,18 @@ struct status_slots {
 	/* Taken by the notify callback, the request handlers and the
 	 * watchdog, never by the pipeline. */
 	pthread_mutex_t conn_lock;
-	struct status_conn conns[STATUS_MAX_CONNECTIONS + 16];
+	struct status_conn conns[STATUS_SLOTS_TRACKED];
 	unsigned int n_expired; /* closed by the deadline (conn_lock) */
 	unsigned int n_evicted; /* closed to make room (conn_lock) */
 	uint64_t total_expired; /* since start (conn_lock) */
 	uint64_t total_evicted; /* since start (conn_lock) */
 	atomic_int n_events;
 	atomic_int n_public;
+	/* Public answers waiting for a slot (status_slots_take): put
+	 * signals freed only when there are some. */
+	atomic_int public_waiters;
+	pthread_mutex_t wait_lock;
+	pthread_cond_t freed; /* CLOCK_MONOTONIC */
 	/* The log note's tallies: status_slots_expire's caller only. */
 	unsigned int note_expired;
 	unsigned int note_evicted;
@@ -53,12 +59,19 @@ struct status_slots *
 status_slots_new(void)
 {
 	struct status_slots *sl = calloc(1, sizeof(*sl));
+	pthread_condattr_t ca;
 
 	if (sl == NULL)
 		return NULL;
 	pthread_mutex_init(&sl->conn_lock, NULL);
+	pthread_mutex_init(&sl->wait_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sl->freed, &ca);
+	pthread_condattr_destroy(&ca);
 	atomic_init(&sl->n_events, 0);
 	atomic_init(&sl->n_public, 0);
+	atomic_init(&sl->public_waiters, 0);
 	return sl;
 }
 
@@ -67,6 +80,8 @@ status_slots_free(struct status_slots *sl)
 {
 	if (sl == NULL)
 		return;
+	pthread_cond_destroy(&sl->freed);
+	pthread_mutex_destroy(&sl->wait_lock);
 	pthread_mutex_destroy(&sl->conn_lock);
 	free(sl);
 }
@@ -207,6 +222,12 @@ status_slots_open(struct status_slots *sl, int fd, const struct sockaddr *sa)
 	return k;
 }
 
+size_t
+status_slots_index(const struct status_slots *sl, const struct status_conn *k)
+{
+	return (size_t)(k - sl->conns);
+}
+
 void
 status_slots_release(struct status_slots *sl, struct status_conn *k)
 {
@@ -275,19 +296,9 @@ status_slots_expire(struct status_slots *sl)
 	}
 }
 
-static atomic_int *
-class_count(struct status_slots *sl, enum status_slot_class cls)
+static bool
+try_take(atomic_int *n, int cap)
 {
-	return cls == STATUS_SLOT_EVENTS ? &sl->n_events : &sl->n_public;
-}
-
-bool
-status_slots_take(struct status_slots *sl, enum status_slot_class cls)
-{
-	atomic_int *n = class_count(sl, cls);
-	int cap = cls == STATUS_SLOT_EVENTS ? STATUS_MAX_EVENT_STREAMS
-					    : STATUS_MAX_PUBLIC;
-
 	if (atomic_fetch_add(n, 1) >= cap) {
 		atomic_fetch_sub(n, 1);
 		return false;
@@ -295,10 +306,49 @@ status_slots_take(struct status_slots *sl, enum status_slot_class cls)
 	return true;
 }
 
+bool
+status_slots_take(struct status_slots *sl, enum status_slot_class cls)
+{
+	struct timespec until;
+	int64_t deadline;
+	bool ok;
+
+	if (cls == STATUS_SLOT_EVENTS)
+		return try_take(&sl->n_events, STATUS_MAX_EVENT_STREAMS);
+	if (try_take(&sl->n_public, STATUS_MAX_PUBLIC))
+		return true;
+	deadline = util_now_mono_ns() + STATUS_PUBLIC_WAIT_NS;
+	until.tv_sec = (time_t)(deadline / NS_PER_SEC);
+	until.tv_nsec = (long)(deadline % NS_PER_SEC);
+	pthread_mutex_lock(&sl->wait_lock);
+	/* Counted before the retry: a put that lands after the retry
+	 * failed sees the waiter and signals (it takes wait_lock, which
+	 * the wait below releases). */
+	atomic_fetch_add(&sl->public_waiters, 1);
+	while (!(ok = try_take(&sl->n_public, STATUS_MAX_PUBLIC)))
+		if (pthread_cond_timedwait(
+			&sl->freed, &sl->wait_lock, &until) != 0) {
+			ok = try_take(&sl->n_public, STATUS_MAX_PUBLIC);
+			break;
+		}
+	atomic_fetch_sub(&sl->public_waiters, 1);
+	pthread_mutex_unlock(&sl->wait_lock);
+	return ok;
+}
+
 void
 status_slots_put(struct status_slots *sl, enum status_slot_class cls)
 {
-	atomic_fetch_sub(class_count(sl, cls), 1);
+	if (cls == STATUS_SLOT_EVENTS) {
+		atomic_fetch_sub(&sl->n_events, 1);
+		return;
+	}
+	atomic_fetch_sub(&sl->n_public, 1);
+	if (atomic_load(&sl->public_waiters) > 0) {
+		pthread_mutex_lock(&sl->wait_lock);
+		pthread_cond_broadcast(&sl->freed);
+		pthread_mutex_unlock(&sl->wait_lock);
+	}
 }
 
 void

@@ -20,7 +20,8 @@
  * shut down) to make room.
  *
  * Threads: every function is thread-safe (one mutex, never taken by the
- * pipeline; the class caps are atomics). status_slots_open/release run on
+ * pipeline; the class caps are atomics, with a mutex and condvar only
+ * for a public answer waiting for its slot). status_slots_open/release run on
  * libmicrohttpd's listening thread and its cleanup, set_waiting, take and
  * put on connection threads, status_slots_expire on the status watchdog
  * thread, status_slots_load on whichever thread serves /metrics.
@@ -54,6 +55,16 @@
 /* A connection waiting this long for its request counts as slow: only
  * slow ones count against the waiting limits and make room. */
 #define STATUS_EVICT_MIN_WAIT_NS (NS_PER_SEC)
+/* A public answer waits this long at most for one of STATUS_MAX_PUBLIC to
+ * come back before it is refused (503): cached /api/status answers take
+ * microseconds each, so 64 keep-alive pollers on two cores would
+ * otherwise see a 503 whenever the scheduler held more than 32 of them
+ * between answer and send. Well under STATUS_EVICT_MIN_WAIT_NS, so the
+ * wait changes nothing in who may be evicted. */
+#define STATUS_PUBLIC_WAIT_NS (250 * NS_PER_MS)
+
+/* Entries in the table: status_slots_index is below this. */
+#define STATUS_SLOTS_TRACKED (STATUS_MAX_CONNECTIONS + 16)
 
 struct status_slots;
 struct status_conn;
@@ -82,6 +93,12 @@ void status_slots_free(struct status_slots *sl);
 struct status_conn *status_slots_open(
     struct status_slots *sl, int fd, const struct sockaddr *sa);
 
+/* k's place in the table, 0 to STATUS_SLOTS_TRACKED - 1, the same from
+ * status_slots_open to status_slots_release: per-connection state can
+ * live in an array beside the table. */
+size_t status_slots_index(
+    const struct status_slots *sl, const struct status_conn *k);
+
 /* The connection of k has closed (its fd is about to be closed): frees
  * the entry. NULL k is a no-op. */
 void status_slots_release(struct status_slots *sl, struct status_conn *k);
@@ -100,7 +117,10 @@ void status_slots_set_waiting(
 void status_slots_expire(struct status_slots *sl);
 
 /* Takes one answer slot of class cls: false (nothing taken) when the
- * class is at its cap. Give it back with status_slots_put. */
+ * class is at its cap; a STATUS_SLOT_PUBLIC waits up to
+ * STATUS_PUBLIC_WAIT_NS for one first (an event stream lasts hours: no
+ * wait). Give it back with status_slots_put. Runs on: a connection
+ * thread (it may sleep there). */
 bool status_slots_take(struct status_slots *sl, enum status_slot_class cls);
 
 /* Gives back a slot status_slots_take gave. */
