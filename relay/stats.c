@@ -34,6 +34,23 @@ struct output_cold {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* Bumped by every setter that takes lock (what a snapshot shows beyond
+ * the atomic counters and levels): a reader that caches what it made of
+ * a snapshot knows when to look again (stats_generation). */
+static atomic_uint_fast64_t generation;
+
+static void
+unlock_changed(void)
+{
+	atomic_fetch_add(&generation, 1);
+	pthread_mutex_unlock(&lock);
+}
+
+uint64_t
+stats_generation(void)
+{
+	return atomic_load(&generation);
+}
 static struct output_hot out_hot[CONFIG_MAX_OUTPUTS];
 static struct output_cold out_cold[CONFIG_MAX_OUTPUTS];
 static struct stats_processing processing;
@@ -203,7 +220,7 @@ stats_configure(const struct config *cfg)
 	}
 	n_encodings = cfg->n_encodings;
 	configure_edges(&cfg->status.listen_urls);
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -219,7 +236,7 @@ stats_edge_set(const char *url, bool reachable, bool listed, int64_t listeners)
 		edges[i].listed = reachable && listed;
 		edges[i].listeners = listed ? listeners : (reachable ? 0 : -1);
 	}
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 static bool
@@ -301,7 +318,7 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 		}
 		copy_tls(so, o);
 	}
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 	return id;
 }
 
@@ -312,7 +329,7 @@ stats_output_unregister(int id)
 		return;
 	pthread_mutex_lock(&lock);
 	out_cold[id].used = false;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -327,7 +344,7 @@ stats_output_set_connected(int id, bool connected, const char *error)
 	if (error != NULL)
 		util_strlcpy(out_cold[id].o.last_error, error,
 		    sizeof(out_cold[id].o.last_error));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -338,7 +355,7 @@ stats_output_set_error(int id, const char *error)
 	pthread_mutex_lock(&lock);
 	util_strlcpy(out_cold[id].o.last_error, error != NULL ? error : "",
 	    sizeof(out_cold[id].o.last_error));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -349,7 +366,7 @@ stats_output_set_file(int id, const char *path)
 	pthread_mutex_lock(&lock);
 	util_strlcpy(out_cold[id].o.file, path != NULL ? path : "",
 	    sizeof(out_cold[id].o.file));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 	atomic_store(&out_hot[id].file_bytes, 0);
 	if (path != NULL && path[0] != '\0')
 		atomic_fetch_add(&out_hot[id].files_written, 1);
@@ -438,7 +455,7 @@ stats_output_set_server(
 		so->server_title[0] = '\0';
 	if (!listed)
 		so->cors_known = false;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -456,7 +473,7 @@ stats_output_set_cors(int id, const char *allow_origin)
 		    sizeof(so->cors_allow_origin), allow_origin);
 	else
 		so->cors_allow_origin[0] = '\0';
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 int
@@ -486,7 +503,7 @@ stats_output_set_listenback(int id, const struct stats_listenback *lb)
 		    sizeof(out_cold[id].o.listenback));
 	else
 		out_cold[id].o.listenback = *lb;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 const char *
@@ -532,7 +549,7 @@ stats_output_set_tls_peer(
 	util_sanitize_text(so->tls_issuer, sizeof(so->tls_issuer),
 	    issuer != NULL ? issuer : "");
 	so->tls_not_after_wall_ns = not_after_wall_ns;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 int64_t
@@ -556,7 +573,7 @@ stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -590,7 +607,7 @@ stats_input_set_error(const char *error)
 	pthread_mutex_lock(&lock);
 	util_strlcpy(
 	    input_error, error != NULL ? error : "", sizeof(input_error));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 /* Lock-free maximum: the engine thread never waits. */
@@ -662,7 +679,7 @@ stats_processing_set(const struct stats_processing *sp)
 {
 	pthread_mutex_lock(&lock);
 	processing = *sp;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -670,7 +687,7 @@ stats_programme_set(const struct stats_programme *p)
 {
 	pthread_mutex_lock(&lock);
 	programme = *p;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -679,7 +696,7 @@ stats_fallback_configure(bool enabled, const char *source)
 	pthread_mutex_lock(&lock);
 	fallback.enabled = enabled;
 	util_strlcpy(fallback.source, source, sizeof(fallback.source));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -692,7 +709,7 @@ stats_fallback_set(bool active, int64_t since_wall_ns, const char *why)
 	fallback.since_wall_ns = since_wall_ns;
 	if (why != NULL)
 		util_strlcpy(fallback.why, why, sizeof(fallback.why));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -713,7 +730,7 @@ stats_programme_set_now(const struct stats_programme *p)
 	util_strlcpy(programme.segment, p->segment, sizeof(programme.segment));
 	programme.started_at_wall_ns = p->started_at_wall_ns;
 	programme.ends_at_wall_ns = p->ends_at_wall_ns;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -724,7 +741,7 @@ stats_programme_set_next(const struct stats_next *next, size_t n)
 	pthread_mutex_lock(&lock);
 	memcpy(programme.next, next, n * sizeof(*next));
 	programme.n_next = n;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -736,7 +753,7 @@ stats_requests_set(const struct stats_request *r, size_t n)
 	if (n > 0)
 		memcpy(requests, r, n * sizeof(*r));
 	n_requests = n;
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 const char *
@@ -763,7 +780,7 @@ stats_reload_set(int64_t at_wall_ns, bool ok, const char *detail)
 	last_reload.ok = ok;
 	util_strlcpy(last_reload.detail, detail != NULL ? detail : "",
 	    sizeof(last_reload.detail));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void
@@ -776,7 +793,7 @@ stats_programme_error_set(
 	    sizeof(programme_error.segment));
 	util_strlcpy(programme_error.text, text != NULL ? text : "",
 	    sizeof(programme_error.text));
-	pthread_mutex_unlock(&lock);
+	unlock_changed();
 }
 
 void

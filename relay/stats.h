@@ -282,6 +282,12 @@ void stats_configure(const struct config *cfg);
 /* Copies everything into *out. Takes the mutex briefly. */
 void stats_snapshot(struct stats_snapshot *out);
 
+/* A number that changes whenever a setter changed what stats_snapshot
+ * shows, apart from the atomic counters, levels and clocks (those change
+ * all the time). Read it before a snapshot: when it is still the same
+ * later, nothing but those moved since. Lock-free; any thread. */
+uint64_t stats_generation(void);
+
 /* Outputs. Returns a slot id >= 0 (the same id for the same name), or -1
  * when all slots are taken. */
 int stats_output_register(

@@ -10,11 +10,21 @@
  * See status.h and docs/status-api.md.
  *
  * DESIGN
- * Everything shown comes from one stats_snapshot() per request (a short
- * copy under the stats mutex, which the capture and encode paths never
- * wait on), so no request can slow the audio. The server keeps only a copy
- * of a few settings (public_url, time zone, poll interval) behind its own
- * mutex, which nothing in the pipeline takes.
+ * Everything shown comes from a stats_snapshot(): a short copy under the
+ * stats mutex, which the engine thread also takes, once a second for its
+ * counters and when the programme changes (never while rendering: the
+ * copy is all that happens under it). Each request takes its own,
+ * except /api/status: its document is rendered about ten times a second
+ * at most (STATUS_DOC_MAX_AGE_NS) plus once per change of state, by one
+ * thread at a time, into one
+ * libmicrohttpd response that every request queues as it is. A poll
+ * storm then costs neither a snapshot nor an allocation per request, and
+ * the engine never queues for the stats mutex behind 64 pollers' copies
+ * (measured: docs/performance.md). A change of state (stats_generation),
+ * a reload or a control call starts a new document at once; only the
+ * counters, levels and clock in it may be up to 0.1 s old. The server keeps
+ * only a copy of a few settings (public_url, time zone, poll interval) behind
+ * its own mutex, which nothing in the pipeline takes.
  *
  * libmicrohttpd runs one thread per connection (MHD_USE_THREAD_PER_
  * CONNECTION with an internal poll thread). The reason is the event
@@ -32,20 +42,16 @@
  * must fit in STATUS_MEMORY_LIMIT_BYTES (libmicrohttpd answers 431 / 414
  * itself).
  *
- * Slots (docs/reliability.md): libmicrohttpd's timeout is an idle timer
- * that every byte restarts, so a slow-loris could hold every connection.
- * We track each connection (notify_cb) as waiting (for its request, or
- * idle on keep-alive) or being answered. A waiting connection must have
- * its whole request in within STATUS_REQUEST_DEADLINE_NS; the watchdog
- * thread shuts down the socket of any that has not. At most
- * STATUS_MAX_WAITING have waited a second or more at once
- * (STATUS_MAX_WAITING_PER_ADDRESS per address): a new connection always
- * gets in and the longest-waiting one of its address (or of the address
- * with the most) makes room (make_room). Answers
- * are capped per class: STATUS_MAX_EVENT_STREAMS event streams,
- * STATUS_MAX_PUBLIC page/asset/status/metrics answers (503 beyond; the
- * page falls back to polling); /healthz and control take what is left,
- * which the caps keep at 48 or more.
+ * Slots (docs/reliability.md, status_slots.h): libmicrohttpd's timeout
+ * is an idle timer that every byte restarts, so a slow-loris could hold
+ * every connection. notify_cb reports each connection to status_slots,
+ * which tracks it as waiting (for its request, or idle on keep-alive) or
+ * being answered, enforces the request deadline (from the watchdog
+ * thread) and makes room for new connections. Answers are capped per
+ * class: STATUS_MAX_EVENT_STREAMS event streams, STATUS_MAX_PUBLIC
+ * page/asset/status/metrics answers (503 beyond; the page falls back to
+ * polling); /healthz and control take what is left, which the caps keep
+ * at 48 or more.
  *
  * Requests: the raw URI is checked before parsing (uri_check_cb): longer
  * than STATUS_MAX_URI_BYTES -> 414, a control byte or a broken %-escape
@@ -96,29 +102,18 @@
 #include "status_metrics.h"
 #include "status_page.h"
 #include "status_rules.h"
+#include "status_slots.h"
 #include "util.h"
 #include "www_assets.h"
 
 #define MOD "status"
 
-/* Connection slots (see DESIGN): a connection that has waited a second
- * for its request counts against the waiting limits; a served one against
- * its class (events, public views); health checks and control calls use
- * the rest. 48 + 32 + 32 leaves at least 48 of 160 for them. */
-#define STATUS_MAX_CONNECTIONS 160
-#define STATUS_MAX_PER_ADDRESS 128
-#define STATUS_MAX_WAITING 48
-#define STATUS_MAX_WAITING_PER_ADDRESS 32
-#define STATUS_MAX_EVENT_STREAMS 32
-#define STATUS_MAX_PUBLIC 32
-/* A request (head and body) must be complete this long after the
- * connection opened or the previous answer went: a deadline, unlike
- * libmicrohttpd's idle timeout, which every byte restarts. */
-#define STATUS_REQUEST_DEADLINE_NS (10 * NS_PER_SEC)
-/* A connection waiting this long for its request counts as slow: only
- * slow ones count against the waiting limits and make room. */
-#define STATUS_EVICT_MIN_WAIT_NS (NS_PER_SEC)
 #define STATUS_WATCHDOG_TICK_NS (NS_PER_SEC / 2)
+/* A rendered /api/status is served again to every request within this
+ * long while the state it shows holds (docs/status-api.md): under a poll
+ * storm the document is built about ten times a second, plus once per
+ * change of state, instead of once per request. */
+#define STATUS_DOC_MAX_AGE_NS (100 * NS_PER_MS)
 #define STATUS_CONNECTION_TIMEOUT_S 15
 #define STATUS_MEMORY_LIMIT_BYTES ((size_t)16384)
 #define STATUS_THREAD_STACK_BYTES ((size_t)256 * 1024)
@@ -222,16 +217,40 @@ status_settings_from_config(
 
 /* ---- The server. ---- */
 
-/* One open connection, from libmicrohttpd's notify callback. */
-struct conn {
-	bool used;
-	bool waiting; /* for a request (head and body), or idle */
-	bool closing; /* shut down by us; its close is on its way */
-	int fd;
-	/* The client address as the limits count it: family, then the
-	 * IPv4 address or the IPv6 /64 (one subscriber's usual share). */
-	unsigned char key[9];
-	int64_t since_mono_ns; /* start of the current wait */
+/* Per request: the verdict on the raw URI and the body seen so far. */
+struct request {
+	bool pooled;		 /* in srv->requests (else allocated) */
+	unsigned int uri_status; /* 0, 400 or 414 */
+	bool headers_seen;
+	bool public_slot; /* a STATUS_SLOT_PUBLIC taken until completed */
+	uint64_t body_bytes;
+	/* Control endpoints: the first CONTROL_MAX_BODY_BYTES of the
+	 * body (owned; NULL until a byte arrives). */
+	char *body;
+	size_t body_len;
+};
+
+/* One rendered /api/status document in a response that every request
+ * queues as it is (libmicrohttpd counts its own references to it). */
+struct status_doc {
+	atomic_int refs; /* the cache's, plus one per request using it */
+	struct MHD_Response *resp; /* owns the body */
+	const char *body;	   /* resp's */
+	size_t len;
+	int64_t made_mono_ns;	   /* just before its snapshot */
+	uint64_t generation;	   /* srv->doc_generation when it was made */
+	uint64_t stats_generation; /* stats_generation() then */
+	/* [status] cors_origins when they name origins (not "*"): a
+	 * request from one of them gets its own copy with its origin. */
+	char cors_origins[1024];
+};
+
+/* The latest document of one form (compact or pretty). */
+struct doc_cache {
+	pthread_mutex_t lock;	/* guards cur; held for a pointer's length */
+	pthread_mutex_t render; /* one renderer at a time; before lock */
+	struct status_doc *cur; /* owned (one reference) */
+	struct stats_snapshot *snap; /* the renderer's (render; owned) */
 };
 
 struct status_server {
@@ -243,35 +262,23 @@ struct status_server {
 	struct status_settings settings;
 	char *token; /* [status] token (owned, wiped on free); NULL: none */
 	bool stopping;
-	atomic_int n_events;
-	atomic_int n_public;
-	/* Open connections; conn_lock is taken by the notify callback, the
-	 * request handlers and the watchdog, never by the pipeline. */
-	pthread_mutex_t conn_lock;
-	struct conn conns[STATUS_MAX_CONNECTIONS + 16];
+	/* Open connections and the answer classes (owned). */
+	struct status_slots *slots;
 	pthread_t watchdog;
 	bool watchdog_started;
-	unsigned int n_expired; /* closed by the deadline (conn_lock) */
-	unsigned int n_evicted; /* closed to make room (conn_lock) */
-	uint64_t total_expired; /* since start (conn_lock) */
-	uint64_t total_evicted; /* since start (conn_lock) */
 	/* The MHD logger's rate limit. */
 	atomic_int_fast64_t log_last_mono_ns;
 	atomic_int log_suppressed;
 	/* /api/history's rings (owned), sampled by the watchdog thread. */
 	struct history *history;
-};
-
-/* Per request: the verdict on the raw URI and the body seen so far. */
-struct request {
-	unsigned int uri_status; /* 0, 400 or 414 */
-	bool headers_seen;
-	bool public_slot; /* counted in n_public until completed */
-	uint64_t body_bytes;
-	/* Control endpoints: the first CONTROL_MAX_BODY_BYTES of the
-	 * body (owned; NULL until a byte arrives). */
-	char *body;
-	size_t body_len;
+	struct doc_cache docs[2]; /* [pretty] */
+	/* Each tracked connection's request, by its slot: a keep-alive
+	 * client's requests allocate nothing. Its connection's thread
+	 * only. */
+	struct request requests[STATUS_SLOTS_TRACKED];
+	/* Bumped when a cached document may be wrong before its age says
+	 * so: a reload, a control call. */
+	atomic_uint_fast64_t doc_generation;
 };
 
 struct event_stream {
@@ -320,116 +327,7 @@ hexval(int c)
 	return -1;
 }
 
-/* ---- Connection slots, the request deadline and the watchdog. ---- */
-
-static void
-conn_key(const struct sockaddr *sa, unsigned char key[9])
-{
-	memset(key, 0, 9);
-	if (sa == NULL)
-		return;
-	key[0] = (unsigned char)sa->sa_family;
-	if (sa->sa_family == AF_INET)
-		memcpy(key + 1,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    4);
-	else if (sa->sa_family == AF_INET6)
-		memcpy(key + 1,
-		    ((const struct sockaddr_in6 *)(const void *)sa)
-			->sin6_addr.s6_addr,
-		    8);
-}
-
-/* Shuts the socket down: the connection's thread sees the end at once
- * and libmicrohttpd closes it. The fd is still open (it is closed only
- * after the CLOSED notification, which takes conn_lock). conn_lock held. */
-static void
-conn_close(struct conn *k)
-{
-	shutdown(k->fd, SHUT_RDWR);
-	k->closing = true;
-	k->waiting = false;
-}
-
-/* The oldest waiting connection, of key when key is not NULL, other than
- * except. conn_lock held. */
-static struct conn *
-oldest_waiting(struct status_server *srv, const unsigned char *key,
-    const struct conn *except)
-{
-	struct conn *best = NULL, *k;
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-		k = &srv->conns[i];
-		if (!k->used || !k->waiting || k == except ||
-		    (key != NULL && memcmp(k->key, key, sizeof(k->key)) != 0))
-			continue;
-		if (best == NULL || k->since_mono_ns < best->since_mono_ns)
-			best = k;
-	}
-	return best;
-}
-
-/* Connections of key (any when NULL) waiting since before since_ns.
- * conn_lock held. */
-static int
-count_slow(
-    struct status_server *srv, const unsigned char *key, int64_t since_ns)
-{
-	size_t i;
-	int n = 0;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-		const struct conn *k = &srv->conns[i];
-
-		if (k->used && k->waiting && k->since_mono_ns <= since_ns &&
-		    (key == NULL || memcmp(k->key, key, sizeof(k->key)) == 0))
-			n++;
-	}
-	return n;
-}
-
-/*
- * A new connection always gets in (its request may be the health check
- * an operator is waiting for). The limits count the slow waiters, those
- * waiting for STATUS_EVICT_MIN_WAIT_NS or more: a burst of new
- * connections whose requests are on their way (a page's assets, a
- * monitor's probes) never evicts one another. When the address already
- * has STATUS_MAX_WAITING_PER_ADDRESS slow waiters, or the server
- * STATUS_MAX_WAITING, the one waiting longest makes room: from the same
- * address, else from the address with the most. So a client that
- * trickles headers over many connections only ever evicts itself.
- * conn_lock held.
- */
-static void
-make_room(struct status_server *srv, struct conn *fresh)
-{
-	int64_t slow = fresh->since_mono_ns - STATUS_EVICT_MIN_WAIT_NS;
-	struct conn *victim = NULL, *k;
-	size_t i;
-	int most = 0, n;
-
-	if (count_slow(srv, fresh->key, slow) >= STATUS_MAX_WAITING_PER_ADDRESS)
-		victim = oldest_waiting(srv, fresh->key, fresh);
-	else if (count_slow(srv, NULL, slow) >= STATUS_MAX_WAITING) {
-		for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-			k = &srv->conns[i];
-			if (!k->used || !k->waiting || k->since_mono_ns > slow)
-				continue;
-			n = count_slow(srv, k->key, slow);
-			if (n > most) {
-				most = n;
-				victim = oldest_waiting(srv, k->key, fresh);
-			}
-		}
-	}
-	if (victim != NULL) {
-		conn_close(victim);
-		srv->n_evicted++;
-		srv->total_evicted++;
-	}
-}
+/* ---- Connection slots (status_slots.h) and the watchdog. ---- */
 
 /* Runs on: libmicrohttpd's listening thread (STARTED) or its cleanup
  * (CLOSED). */
@@ -439,45 +337,19 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_context,
 {
 	struct status_server *srv = cls;
 	const union MHD_ConnectionInfo *ci;
-	struct conn *k = NULL;
-	size_t i;
+	const struct sockaddr *sa;
+	int fd;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		k = *socket_context;
-		if (k != NULL) {
-			pthread_mutex_lock(&srv->conn_lock);
-			k->used = false;
-			pthread_mutex_unlock(&srv->conn_lock);
-		}
+		status_slots_release(srv->slots, *socket_context);
 		*socket_context = NULL;
 		return;
 	}
-	pthread_mutex_lock(&srv->conn_lock);
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-		if (!srv->conns[i].used) {
-			k = &srv->conns[i];
-			break;
-		}
-	}
-	if (k != NULL) {
-		memset(k, 0, sizeof(*k));
-		k->used = true;
-		k->waiting = true;
-		k->since_mono_ns = util_now_mono_ns();
-		ci = MHD_get_connection_info(
-		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		k->fd = ci != NULL ? ci->connect_fd : -1;
-		ci = MHD_get_connection_info(
-		    c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		conn_key(ci != NULL ? ci->client_addr : NULL, k->key);
-		if (k->fd < 0) {
-			k->used = false; /* cannot be closed: not tracked */
-			k = NULL;
-		} else
-			make_room(srv, k);
-	}
-	pthread_mutex_unlock(&srv->conn_lock);
-	*socket_context = k;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	fd = ci != NULL ? ci->connect_fd : -1;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci != NULL ? ci->client_addr : NULL;
+	*socket_context = status_slots_open(srv->slots, fd, sa);
 }
 
 /* The connection's request has arrived whole (waiting false), or its
@@ -487,18 +359,11 @@ conn_set_waiting(
     struct status_server *srv, struct MHD_Connection *c, bool waiting)
 {
 	const union MHD_ConnectionInfo *ci;
-	struct conn *k;
 
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci == NULL || ci->socket_context == NULL)
 		return;
-	k = ci->socket_context;
-	pthread_mutex_lock(&srv->conn_lock);
-	if (!k->closing) {
-		k->waiting = waiting;
-		k->since_mono_ns = util_now_mono_ns();
-	}
-	pthread_mutex_unlock(&srv->conn_lock);
+	status_slots_set_waiting(srv->slots, ci->socket_context, waiting);
 }
 
 /* One history sample (history.h): a snapshot and the loudest levels
@@ -521,17 +386,15 @@ sample_history(struct status_server *srv)
 	free(s);
 }
 
-/* Closes every connection whose request is not complete by the deadline,
- * and says now and then how many went (and how many made room). Runs on:
- * its own thread, from status_start to status_stop. */
+/* Closes every connection whose request is not complete by the deadline
+ * (status_slots_expire) and samples the history. Runs on: its own thread,
+ * from status_start to status_stop. */
 static void *
 watchdog_thread(void *arg)
 {
 	struct status_server *srv = arg;
 	struct timespec until;
-	int64_t now, deadline, last_note = 0;
-	unsigned int expired = 0, evicted = 0;
-	size_t i;
+	int64_t deadline;
 
 	for (;;) {
 		deadline = util_now_mono_ns() + STATUS_WATCHDOG_TICK_NS;
@@ -544,43 +407,7 @@ watchdog_thread(void *arg)
 		if (is_stopping(srv))
 			break;
 		sample_history(srv);
-		now = util_now_mono_ns();
-		pthread_mutex_lock(&srv->conn_lock);
-		for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++) {
-			struct conn *k = &srv->conns[i];
-
-			if (k->used && k->waiting &&
-			    now - k->since_mono_ns >
-				STATUS_REQUEST_DEADLINE_NS) {
-				conn_close(k);
-				srv->n_expired++;
-				srv->total_expired++;
-			}
-		}
-		expired += srv->n_expired;
-		evicted += srv->n_evicted;
-		srv->n_expired = srv->n_evicted = 0;
-		pthread_mutex_unlock(&srv->conn_lock);
-		/* Idle keep-alive connections expire all day long: that is
-		 * routine. Evictions mean the slots ran short. */
-		if (evicted > 0 && now - last_note >= 60 * NS_PER_SEC) {
-			log_warn(MOD,
-			    "http: %u connections closed to make room and %u "
-			    "past the %d s request deadline in the last "
-			    "minute (clients that send their request too "
-			    "slowly, or a slow-loris attack)",
-			    evicted, expired,
-			    (int)(STATUS_REQUEST_DEADLINE_NS / NS_PER_SEC));
-			last_note = now;
-			expired = evicted = 0;
-		} else if (evicted == 0 && expired > 0) {
-			log_debug(MOD,
-			    "http: %u connections closed: no complete request "
-			    "within %d s",
-			    expired,
-			    (int)(STATUS_REQUEST_DEADLINE_NS / NS_PER_SEC));
-			expired = 0;
-		}
+		status_slots_expire(srv->slots);
 	}
 	return NULL;
 }
@@ -589,14 +416,22 @@ watchdog_thread(void *arg)
 static void *
 uri_check_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	struct status_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
 	struct request *rq;
 	const unsigned char *p;
 
-	(void)cls;
-	(void)c;
-	rq = calloc(1, sizeof(*rq));
-	if (rq == NULL)
-		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && ci->socket_context != NULL) {
+		rq = &srv->requests[status_slots_index(
+		    srv->slots, ci->socket_context)];
+		memset(rq, 0, sizeof(*rq));
+		rq->pooled = true;
+	} else {
+		rq = calloc(1, sizeof(*rq)); /* an untracked connection */
+		if (rq == NULL)
+			return NULL;
+	}
 	if (strlen(uri) > STATUS_MAX_URI_BYTES) {
 		rq->uri_status = MHD_HTTP_URI_TOO_LONG;
 		return rq;
@@ -626,10 +461,11 @@ completed_cb(void *cls, struct MHD_Connection *c, void **req_cls,
 	rq = *req_cls;
 	if (rq != NULL) {
 		if (rq->public_slot)
-			atomic_fetch_sub(&srv->n_public, 1);
+			status_slots_put(srv->slots, STATUS_SLOT_PUBLIC);
 		free(rq->body);
+		if (!rq->pooled)
+			free(rq);
 	}
-	free(rq);
 	*req_cls = NULL;
 	/* Keep-alive: the next request has the same deadline. */
 	conn_set_waiting(srv, c, true);
@@ -868,27 +704,211 @@ snapshot_new(void)
 	return s;
 }
 
-/* The server's own load, for /metrics. */
+/* ---- The /api/status document cache. ---- */
+
 static void
-http_load(struct status_server *srv, struct stats_http *h)
+doc_put(struct status_doc *d)
+{
+	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
+		return;
+	/* libmicrohttpd frees the body once the last connection sending it
+	 * is done. */
+	MHD_destroy_response(d->resp);
+	free(d);
+}
+
+/* A new document from a fresh snapshot (one reference), or NULL when
+ * out of memory. dc->render held. */
+static struct status_doc *
+doc_render(struct status_server *srv, struct doc_cache *dc, bool pretty)
+{
+	struct status_settings set;
+	struct status_doc *d;
+	char *text;
+
+	if (dc->snap == NULL)
+		dc->snap = malloc(sizeof(*dc->snap));
+	d = calloc(1, sizeof(*d));
+	if (dc->snap == NULL || d == NULL) {
+		free(d);
+		return NULL;
+	}
+	/* Read before the snapshot: a bump after it marks this one old. */
+	d->generation = atomic_load(&srv->doc_generation);
+	d->stats_generation = stats_generation();
+	d->made_mono_ns = util_now_mono_ns();
+	get_settings(srv, &set);
+	stats_snapshot(dc->snap);
+	text = status_json(dc->snap, &set, pretty);
+	if (text == NULL) {
+		free(d);
+		return NULL;
+	}
+	d->len = strlen(text);
+	d->body = text;
+	d->resp = MHD_create_response_from_buffer(
+	    d->len, text, MHD_RESPMEM_MUST_FREE);
+	if (d->resp == NULL) {
+		free(text);
+		free(d);
+		return NULL;
+	}
+	add_headers(
+	    d->resp, "application/json; charset=utf-8", "no-store", NULL);
+	/* What CORS allows every request alike goes into the shared
+	 * response; an origin that is listed by name gets its own copy
+	 * (serve_status). */
+	if (strcmp(set.cors_origins, "*") == 0)
+		MHD_add_response_header(
+		    d->resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	else if (set.cors_origins[0] != '\0') {
+		MHD_add_response_header(
+		    d->resp, MHD_HTTP_HEADER_VARY, "Origin");
+		util_strlcpy(
+		    d->cors_origins, set.cors_origins, sizeof(d->cors_origins));
+	}
+	atomic_init(&d->refs, 1);
+	return d;
+}
+
+/* d shows the state as it is: no setting, control call or stats state
+ * changed since it was made (counters and levels may have moved). */
+static bool
+doc_current(struct status_server *srv, const struct status_doc *d)
+{
+	return d->generation == atomic_load(&srv->doc_generation) &&
+	       d->stats_generation == stats_generation();
+}
+
+/* A reference to the current document (doc_put when done), rendered
+ * anew when the one cached is out of date or older than
+ * STATUS_DOC_MAX_AGE_NS. While another thread renews it, one less than
+ * twice that old is served as it is rather than waited for. NULL when
+ * out of memory. Runs on: a connection thread. */
+static struct status_doc *
+doc_get(struct status_server *srv, bool pretty)
+{
+	struct doc_cache *dc = &srv->docs[pretty];
+	struct status_doc *d, *old;
+	int64_t age;
+	bool rendering = false;
+
+	pthread_mutex_lock(&dc->lock);
+	d = dc->cur;
+	age = d != NULL ? util_now_mono_ns() - d->made_mono_ns : 0;
+	if (d != NULL &&
+	    (!doc_current(srv, d) || age >= 2 * STATUS_DOC_MAX_AGE_NS))
+		d = NULL; /* out of date: wait for a new one */
+	else if (d != NULL && age >= STATUS_DOC_MAX_AGE_NS)
+		rendering = pthread_mutex_trylock(&dc->render) == 0;
+	if (d != NULL && !rendering) {
+		atomic_fetch_add(&d->refs, 1);
+		pthread_mutex_unlock(&dc->lock);
+		return d;
+	}
+	pthread_mutex_unlock(&dc->lock);
+	if (!rendering) {
+		pthread_mutex_lock(&dc->render);
+		/* Made by the thread we waited for? */
+		pthread_mutex_lock(&dc->lock);
+		d = dc->cur;
+		if (d != NULL && doc_current(srv, d) &&
+		    util_now_mono_ns() - d->made_mono_ns <
+			STATUS_DOC_MAX_AGE_NS) {
+			atomic_fetch_add(&d->refs, 1);
+			pthread_mutex_unlock(&dc->lock);
+			pthread_mutex_unlock(&dc->render);
+			return d;
+		}
+		pthread_mutex_unlock(&dc->lock);
+	}
+	d = doc_render(srv, dc, pretty);
+	old = NULL;
+	if (d != NULL) {
+		atomic_fetch_add(&d->refs, 1); /* the caller's */
+		pthread_mutex_lock(&dc->lock);
+		old = dc->cur;
+		dc->cur = d;
+		pthread_mutex_unlock(&dc->lock);
+	}
+	pthread_mutex_unlock(&dc->render);
+	doc_put(old);
+	return d;
+}
+
+/* The cache is out of date now (a reload, a control call): besides
+ * stats_generation, which follows the stats themselves. */
+static void
+doc_invalidate(struct status_server *srv)
+{
+	atomic_fetch_add(&srv->doc_generation, 1);
+}
+
+static void
+doc_cache_init(struct status_server *srv)
 {
 	size_t i;
 
-	pthread_mutex_lock(&srv->conn_lock);
-	h->connections = 0;
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->conns); i++)
-		h->connections += srv->conns[i].used ? 1 : 0;
-	h->evicted = srv->total_evicted;
-	h->expired = srv->total_expired;
-	pthread_mutex_unlock(&srv->conn_lock);
-	h->event_streams = atomic_load(&srv->n_events);
+	atomic_init(&srv->doc_generation, 0);
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->docs); i++) {
+		pthread_mutex_init(&srv->docs[i].lock, NULL);
+		pthread_mutex_init(&srv->docs[i].render, NULL);
+	}
 }
 
-/* GET /api/status (JSON; [status] cors_origins may read it) or GET
- * /metrics. */
+/* After the daemon stopped: no request holds a document any more. */
+static void
+doc_cache_free(struct status_server *srv)
+{
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(srv->docs); i++) {
+		doc_put(srv->docs[i].cur);
+		free(srv->docs[i].snap);
+		pthread_mutex_destroy(&srv->docs[i].render);
+		pthread_mutex_destroy(&srv->docs[i].lock);
+	}
+}
+
+/* GET /api/status: the cached document, with the CORS header of a listed
+ * Origin when there is one. No allocation unless an origin is named. */
 static enum MHD_Result
-serve_document(struct status_server *srv, struct MHD_Connection *c,
-    bool metrics, bool pretty)
+serve_status(struct status_server *srv, struct MHD_Connection *c, bool pretty)
+{
+	struct status_doc *d = doc_get(srv, pretty);
+	struct MHD_Response *r;
+	const char *allow;
+	enum MHD_Result ret;
+
+	if (d == NULL)
+		return reply_error(c, 500);
+	allow = d->cors_origins[0] == '\0'
+		    ? NULL
+		    : status_cors_allow(
+			  d->cors_origins, MHD_lookup_connection_value(
+					       c, MHD_HEADER_KIND, "Origin"));
+	if (allow == NULL) {
+		ret = MHD_queue_response(c, MHD_HTTP_OK, d->resp);
+		doc_put(d);
+		return ret;
+	}
+	r = MHD_create_response_from_buffer(
+	    d->len, (void *)(uintptr_t)d->body, MHD_RESPMEM_MUST_COPY);
+	doc_put(d);
+	if (r == NULL)
+		return MHD_NO;
+	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
+	MHD_add_response_header(
+	    r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* GET /metrics. */
+static enum MHD_Result
+serve_metrics(struct status_server *srv, struct MHD_Connection *c)
 {
 	struct status_settings set;
 	struct stats_snapshot *s;
@@ -898,16 +918,14 @@ serve_document(struct status_server *srv, struct MHD_Connection *c,
 	s = snapshot_new();
 	if (s == NULL)
 		return reply_error(c, 500);
-	if (metrics)
-		http_load(srv, &s->http);
-	text = metrics ? status_metrics(s, &set) : status_json(s, &set, pretty);
+	status_slots_load(srv->slots, &s->http);
+	text = status_metrics(s, &set);
 	free(s);
 	if (text == NULL)
 		return reply_error(c, 500);
-	return reply(metrics ? NULL : srv, c, MHD_HTTP_OK,
-	    metrics ? "text/plain; version=0.0.4; charset=utf-8"
-		    : "application/json; charset=utf-8",
-	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL);
+	return reply(NULL, c, MHD_HTTP_OK,
+	    "text/plain; version=0.0.4; charset=utf-8", text, strlen(text),
+	    MHD_RESPMEM_MUST_FREE, "no-store", NULL);
 }
 
 static enum MHD_Result
@@ -1121,7 +1139,7 @@ events_free_cb(void *cls)
 {
 	struct event_stream *es = cls;
 
-	atomic_fetch_sub(&es->srv->n_events, 1);
+	status_slots_put(es->srv->slots, STATUS_SLOT_EVENTS);
 	free(es->pending);
 	free(es);
 }
@@ -1139,13 +1157,11 @@ serve_events(
 		return reply(srv, c, MHD_HTTP_OK, "text/event-stream", "", 0,
 		    MHD_RESPMEM_PERSISTENT, "no-store", NULL);
 	}
-	if (atomic_fetch_add(&srv->n_events, 1) >= STATUS_MAX_EVENT_STREAMS) {
-		atomic_fetch_sub(&srv->n_events, 1);
+	if (!status_slots_take(srv->slots, STATUS_SLOT_EVENTS))
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE);
-	}
 	es = calloc(1, sizeof(*es));
 	if (es == NULL) {
-		atomic_fetch_sub(&srv->n_events, 1);
+		status_slots_put(srv->slots, STATUS_SLOT_EVENTS);
 		return reply_error(c, 500);
 	}
 	es->srv = srv;
@@ -1240,6 +1256,8 @@ serve_control(struct status_server *srv, struct MHD_Connection *c,
 	client_text(c, who, sizeof(who));
 	call.client = who;
 	control_handle(&call, redact_token_cb, srv, &ans);
+	/* Whatever the call changed shows in the next /api/status. */
+	doc_invalidate(srv);
 	if (ans.body == NULL)
 		return reply_error(c, 500);
 	r = MHD_create_response_from_buffer(
@@ -1395,10 +1413,8 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	 * STATUS_MAX_PUBLIC slots, the event streams theirs; /healthz and
 	 * control are never refused for want of one. */
 	if (route != ROUTE_HEALTH && route != ROUTE_EVENTS) {
-		if (atomic_fetch_add(&srv->n_public, 1) >= STATUS_MAX_PUBLIC) {
-			atomic_fetch_sub(&srv->n_public, 1);
+		if (!status_slots_take(srv->slots, STATUS_SLOT_PUBLIC))
 			return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE);
-		}
 		rq->public_slot = true;
 	}
 	switch (route) {
@@ -1409,7 +1425,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	case ROUTE_STATUS:
 		if (!query_ok(c, "pretty", &pretty))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
-		return serve_document(srv, c, false, pretty);
+		return serve_status(srv, c, pretty);
 	case ROUTE_EVENTS:
 		if (!query_ok(c, "levels", &levels))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
@@ -1425,7 +1441,7 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	case ROUTE_METRICS:
 		if (!query_ok(c, NULL, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
-		return serve_document(srv, c, true, false);
+		return serve_metrics(srv, c);
 	case ROUTE_HEALTH:
 		if (!query_ok(c, NULL, NULL))
 			return reply_error(c, MHD_HTTP_BAD_REQUEST);
@@ -1561,7 +1577,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
-	pthread_mutex_init(&srv->conn_lock, NULL);
+	doc_cache_init(srv);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&srv->wake, &ca);
@@ -1579,8 +1595,11 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "[status] out of memory");
 		goto fail;
 	}
-	atomic_init(&srv->n_events, 0);
-	atomic_init(&srv->n_public, 0);
+	srv->slots = status_slots_new();
+	if (srv->slots == NULL) {
+		snprintf(err, errlen, "[status] out of memory");
+		goto fail;
+	}
 	atomic_init(&srv->log_last_mono_ns, 0);
 	atomic_init(&srv->log_suppressed, 0);
 	if (strchr(host, ':') != NULL)
@@ -1649,8 +1668,9 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 fail:
 	free_token(srv->token);
 	history_free(srv->history);
+	doc_cache_free(srv);
 	pthread_cond_destroy(&srv->wake);
-	pthread_mutex_destroy(&srv->conn_lock);
+	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 	return NULL;
@@ -1686,6 +1706,7 @@ status_reconfigure(struct status_server *srv, const struct config *cfg)
 	free_token(old);
 	if (had != (token != NULL))
 		log_info(MOD, "control API %s", token != NULL ? "on" : "off");
+	doc_invalidate(srv);
 	/* Event streams send the new state at their next tick. */
 	pthread_cond_broadcast(&srv->wake);
 }
@@ -1706,8 +1727,9 @@ status_stop(struct status_server *srv)
 		pthread_join(srv->watchdog, NULL);
 	free_token(srv->token);
 	history_free(srv->history);
+	doc_cache_free(srv);
 	pthread_cond_destroy(&srv->wake);
-	pthread_mutex_destroy(&srv->conn_lock);
+	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
