@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# serial: floods the status server with wrk
 # SPDX-License-Identifier: MIT
 #
 # 67 status load: 64 keep-alive clients (wrk, when installed, plus 8
