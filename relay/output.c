@@ -56,12 +56,12 @@
  * q10 stereo stream reaches (~500 kbit/s), so the bound is never hit by a
  * healthy connection, only by a stuck one. */
 #define QUEUE_BYTES_PER_SEC (500 * 1000 / 8)
-/* Page bound: at most 0.5 s of audio per page (file outputs, Opus, and
- * the first page). A Vorbis stream to Icecast is paged as Icecast re-pages
- * it for its listeners instead (muxer_set_icecast_pages(), muxer.c
- * DESIGN): smaller pages gain nothing there, and pages more often than
- * every 250 ms keep Icecast 2.4.4 from serving its listeners (a new one
- * waited 1 to 2 s for audio with 50 ms pages; 12_reconnect_fast and
+/* Page bound: at most 0.5 s of audio per page (file outputs, Opus; MP3
+ * frames are not paged). A Vorbis stream to Icecast is paged as Icecast
+ * re-pages it for its listeners instead (muxer_set_icecast_pages(),
+ * muxer.c DESIGN): smaller pages gain nothing there, and pages more often
+ * than every 250 ms keep Icecast 2.4.4 from serving its listeners (a new
+ * one waited 1 to 2 s for audio with 50 ms pages; 12_reconnect_fast and
  * 26_listener_start; docs/performance.md "Latency"). */
 #define MAX_PAGE_MS 500
 #define CONNECT_POLL_NS (10 * NS_PER_MS)
@@ -523,7 +523,8 @@ run_connected(struct output *o)
 			o->page_made_ns = p->made_mono_ns;
 		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
 		/* p opens the next page when this one went out with it held
-		 * back (muxer.c keeps one packet). */
+		 * back (muxer.c keeps one packet; when it sent p at once, the
+		 * next page's age is overstated by that one packet). */
 		if (o->page_made_ns == 0)
 			o->page_made_ns = p->made_mono_ns;
 		packet_unref(p);
