@@ -66,6 +66,32 @@
  * after a packet that brings it to max_page_ms, so no page spans more than
  * max_page_ms unless one packet alone is longer.
  *
+ * Icecast pages (muxer_set_icecast_pages(), Vorbis only). Icecast 2.4.4
+ * re-pages a Vorbis source for its listeners (format_vorbis.c): it takes
+ * each packet out of our pages, adds it to its own stream one packet late
+ * (when the next one arrives) and flushes its page once the packets added
+ * since its last page span more than rate/2 samples. Its listeners get
+ * nothing of a page before that, so the delay of a click inside Icecast is
+ * set by when the packet after that crossing one reaches it, and by
+ * nothing we page earlier. Its source thread also serves its listeners
+ * only when it has made a page or the source socket has been quiet for
+ * 250 ms (source.c get_next_buffer()): with our pages every 50 ms the
+ * socket is never quiet, and a new listener waits one Icecast page to be
+ * let in and another for its first audio, 1 to 2 s instead of ~0.3 s
+ * (12_reconnect_fast, 26_listener_start). So in this mode the muxer follows
+ * Icecast's count (the same rebased granules: Icecast starts its count at
+ * the first audio packet, 0 for us too) and ends a page right after the
+ * packet that makes Icecast flush: one page per Icecast page, sent the
+ * moment Icecast can pass it on, and the socket quiet in between. That
+ * packet is written as soon as it arrives, not held back for the next one
+ * (one packet, ~23 ms, less delay); when the packet after it starts a new
+ * chain, that packet ends the old stream with e_o_s and begins the new one,
+ * as the held packet does otherwise (same codec setup). The time bound
+ * becomes 2 x rate/2, a safety net only. The model leaves out
+ * Icecast's 4 KiB byte rule (loud audio at high quality): libogg's own
+ * pageout already cuts our pages there, and a miss costs delay, never
+ * correctness.
+ *
  * Threads: one muxer per output thread.
  * Runs on: that output's thread.
  */
@@ -102,6 +128,14 @@ struct muxer {
 	int64_t page_granule; /* rebased granule at last page end */
 	int64_t page_limit_samples; /* max_page_ms at the header rate */
 	int64_t packetno;	    /* next packet number in the stream */
+
+	/* Icecast pages (see DESIGN): rebased granule where Icecast's last
+	 * page ended, its flush threshold, and whether the crossing packet
+	 * was written (the page ends after the next one). */
+	bool icecast_pages;
+	int64_t icecast_end;
+	int64_t icecast_trigger;
+	bool icecast_due;
 
 	/* Opus: the last packets written (or collected before a start),
 	 * oldest first, at least OPUS_HEADER_PREROLL_SAMPLES once full. */
@@ -247,6 +281,13 @@ new_serial(const struct muxer *m)
 	return serial;
 }
 
+/* Whether pages follow Icecast's Vorbis re-paging (see DESIGN). */
+static bool
+aligned(const struct muxer *m, const struct stream_headers *h)
+{
+	return m->icecast_pages && !h->opus && !h->raw;
+}
+
 /*
  * Opens a logical stream for header set h: new serial, the headers (three
  * for Vorbis; OpusHead with this preskip and OpusTags for Opus), flushed
@@ -274,6 +315,11 @@ start_stream(struct muxer *m, struct stream_headers *h, int preskip,
 	m->streams++;
 	m->page_granule = 0;
 	m->page_limit_samples = m->max_page_ms * h->rate_hz / 1000;
+	m->icecast_end = 0;
+	m->icecast_due = false;
+	m->icecast_trigger = h->rate_hz / 2;
+	if (aligned(m, h))
+		m->page_limit_samples = 2 * m->icecast_trigger;
 	if (m->page_limit_samples < 1)
 		m->page_limit_samples = 1;
 	for (i = 0; i < n_headers; i++) {
@@ -304,6 +350,7 @@ write_audio(
 {
 	ogg_packet op;
 	int64_t granule;
+	bool flush;
 	int rc;
 
 	granule = p->granulepos - m->base_granule;
@@ -325,8 +372,19 @@ write_audio(
 		return -ENOMEM;
 	if (m->headers->opus)
 		hist_push(m, p);
-	return write_pages(m,
-	    eos || granule - m->page_granule >= m->page_limit_samples, cb, arg);
+	flush = eos || granule - m->page_granule >= m->page_limit_samples;
+	if (aligned(m, m->headers)) {
+		/* Icecast flushes when the packet after the crossing one
+		 * arrives: that packet ends our page. */
+		if (m->icecast_due) {
+			flush = true;
+			m->icecast_due = false;
+		} else if (granule - m->icecast_end > m->icecast_trigger) {
+			m->icecast_end = granule;
+			m->icecast_due = true;
+		}
+	}
+	return write_pages(m, flush, cb, arg);
 }
 
 /* Ends the open stream with the held packet marked e_o_s. */
@@ -509,6 +567,12 @@ muxer_packet(
 		m->headers = headers_ref(p->headers);
 	}
 	if (m->active && p->headers->chain_id != m->headers->chain_id) {
+		bool p_ends_old = m->held == NULL && !p->eos &&
+				  same_codec_setup(m->headers, p->headers);
+		/* No held packet (Icecast pages sent the last one at once):
+		 * p ends the old stream and begins the new one. */
+		if (p_ends_old)
+			m->held = packet_ref(p);
 		if (m->held != NULL && same_codec_setup(m->headers, p->headers))
 			carry = packet_ref(m->held);
 		rc = end_stream(m, cb, arg);
@@ -520,7 +584,7 @@ muxer_packet(
 		if (carry != NULL) {
 			m->base_granule = carry->granulepos;
 			rc = write_audio(m, carry, false, cb, arg);
-			if (rc < 0)
+			if (rc < 0 || p_ends_old)
 				goto out;
 		} else {
 			m->base_granule = p->granulepos;
@@ -560,6 +624,11 @@ muxer_packet(
 		/* The encoder's last packet: the stream ends here. */
 		rc = write_audio(m, p, true, cb, arg);
 		drop_stream(m);
+		goto out;
+	}
+	if (aligned(m, m->headers) && m->icecast_due) {
+		/* p ends Icecast's page: out now (see DESIGN). */
+		rc = write_audio(m, p, false, cb, arg);
 		goto out;
 	}
 	m->held = packet_ref(p);
@@ -614,6 +683,30 @@ muxer_reset(struct muxer *m)
 	drop_stream(m);
 	hist_clear(m);
 	drop_carry(m);
+}
+
+void
+muxer_set_icecast_pages(struct muxer *m, bool on)
+{
+	m->icecast_pages = on;
+}
+
+int64_t
+muxer_page_due(const struct muxer *m)
+{
+	if (m == NULL || !m->active)
+		return -1;
+	if (!aligned(m, m->headers))
+		return m->base_granule + m->page_granule +
+		       m->page_limit_samples;
+	/* The page ends with the packet written after the crossing one, and
+	 * a packet is written when the next one arrives (one is held). */
+	if (m->icecast_due ||
+	    (m->held != NULL && m->held->granulepos - m->base_granule >
+				    m->icecast_end + m->icecast_trigger))
+		return m->held != NULL ? m->held->granulepos + 1
+				       : m->base_granule + m->page_granule;
+	return m->base_granule + m->icecast_end + m->icecast_trigger + 1;
 }
 
 int64_t

@@ -69,6 +69,17 @@ void muxer_reset(struct muxer *m);
  * reaches max_page_ms of audio past it. */
 int64_t muxer_page_start(const struct muxer *m);
 
+/* Pages follow Icecast 2.4.4's re-paging of Vorbis for its listeners
+ * (muxer.c DESIGN): each page ends right after the packet that makes
+ * Icecast flush one of its own (~rate/2 samples), instead of at
+ * max_page_ms. Takes effect at the next stream start; Opus and MP3 are
+ * not affected. For outputs to Icecast. */
+void muxer_set_icecast_pages(struct muxer *m, bool on);
+
+/* Encoder granule position of the packet whose arrival lets the open page
+ * be written (the output's wake-up point), or -1 when no stream is open. */
+int64_t muxer_page_due(const struct muxer *m);
+
 /* Chain id of the current stream's headers, 0 when none. */
 uint32_t muxer_chain_id(const struct muxer *m);
 

@@ -59,21 +59,27 @@
  * q10 stereo stream reaches (~500 kbit/s), so the bound is never hit by a
  * healthy connection, only by a stuck one. */
 #define QUEUE_BYTES_PER_SEC (500 * 1000 / 8)
-/* Page bound: at most 0.5 s of audio per page. Smaller pages would cut
- * the delay (Icecast re-pages Vorbis for its listeners anyway), but with
- * 50 or 100 ms pages Icecast 2.4.4 sent listeners no audio at all after a
- * reconnection brought forward by the probe (12_reconnect_fast; 250 ms
- * passed); until that is understood the page bound stays where it was
- * tested (docs/performance.md). */
+/* Page bound: at most 0.5 s of audio per page (file outputs, Opus; MP3
+ * frames are not paged). A Vorbis stream to Icecast is paged as Icecast
+ * re-pages it for its listeners instead (muxer_set_icecast_pages(),
+ * muxer.c DESIGN): smaller pages gain nothing there, and pages more often
+ * than every 250 ms keep Icecast 2.4.4 from serving its listeners (a new
+ * one waited 1 to 2 s for audio with 50 ms pages; 12_reconnect_fast and
+ * 26_listener_start; docs/performance.md "Latency"). */
 #define MAX_PAGE_MS 500
 #define CONNECT_POLL_NS (10 * NS_PER_MS)
-/* A connected output sleeps on its queue until a page's worth of packets
- * is there (packet_queue_set_batch): one wake-up per page, not one per
- * packet (~43 a second) nor a polling timer. It wakes sooner only while
+/* A connected output sleeps on its queue until the packet that lets the
+ * open page go out is there (packet_queue_set_batch, counted back from
+ * muxer_page_due()): one wake-up per page (two with Icecast pages: one
+ * when Icecast's count is crossed, one for the packet after it), not one
+ * per packet (~43 a second) nor a polling timer. It wakes sooner only while
  * the backend still holds unsent bytes, to push them on, and at least
  * every IDLE_WAIT_NS for the stall watchdog. */
 #define IDLE_WAIT_NS (500 * NS_PER_MS)
 #define PENDING_POLL_NS (10 * NS_PER_MS)
+/* Pages written whose bytes may still wait in the backend, for lag_ms. */
+#define LAG_MARKS 64
+
 /* How often a disconnected output asks the backend whether the server
  * accepts connections again: a TCP handshake that a down server answers
  * with RST, four times a second, costs it nothing. */
@@ -102,6 +108,7 @@ struct output {
 	atomic_int_fast64_t poll_interval_ns;
 	atomic_int_fast64_t poll_changed_wall_ns;
 	int stats_id;
+	int64_t batch_granules; /* packet_queue_set_batch(), 0 = none */
 	const struct output_ops *ops;
 	struct output_backend *backend;
 	struct packet_queue *queue;
@@ -126,6 +133,17 @@ struct output {
 	int64_t last_progress_mono_ns;
 	size_t last_pending;
 	char last_fail[256];
+	/* lag_ms: for each page written and not yet known to have left the
+	 * backend, where its last byte ends in the bytes written and when
+	 * its oldest audio was made; page_made_ns is that of the open
+	 * page (0 = none yet). */
+	struct lag_mark {
+		uint64_t end_bytes;
+		int64_t made_ns;
+	} marks[LAG_MARKS];
+	size_t mark_head, mark_count;
+	uint64_t written_bytes;
+	int64_t page_made_ns;
 	uint32_t title_chain; /* chain id whose title was sent (admin) */
 	bool ever_connected;
 	bool ever_failed; /* an attempt failed before the first connection */
@@ -140,6 +158,56 @@ note_packet(struct output *o, const struct packet *p)
 	if (o->type == OUTPUT_ICECAST)
 		listenback_note_packet(
 		    o->stats_id, p->data, p->bytes, p->made_mono_ns);
+}
+
+/* A page went to the backend: remember when its oldest audio was made
+ * until its last byte has left (lag_ms). */
+static void
+note_page_written(struct output *o, size_t bytes)
+{
+	struct lag_mark *last;
+
+	o->written_bytes += bytes;
+	if (o->mark_count == LAG_MARKS) {
+		/* Full (a server far behind): the newest mark takes this page
+		 * too; its older time keeps the lag on the safe side. */
+		last =
+		    &o->marks[(o->mark_head + o->mark_count - 1) % LAG_MARKS];
+		last->end_bytes = o->written_bytes;
+	} else {
+		last = &o->marks[(o->mark_head + o->mark_count) % LAG_MARKS];
+		last->end_bytes = o->written_bytes;
+		last->made_ns =
+		    o->page_made_ns != 0 ? o->page_made_ns : util_now_mono_ns();
+		o->mark_count++;
+	}
+	o->page_made_ns = 0;
+}
+
+/*
+ * lag_ms, after a flush left pending bytes in the backend: the age of the
+ * oldest audio not yet handed to the server while any is left, else how
+ * long the oldest audio of the page that last went out had waited. So a
+ * server that takes our bytes slower than real time shows a growing lag,
+ * even though the queue stays empty (every page goes into the backend).
+ */
+static void
+update_lag(struct output *o, size_t pending)
+{
+	uint64_t sent = o->written_bytes - pending;
+	int64_t now = util_now_mono_ns(), done_made_ns = -1;
+
+	while (o->mark_count > 0 && o->marks[o->mark_head].end_bytes <= sent) {
+		done_made_ns = o->marks[o->mark_head].made_ns;
+		o->mark_head = (o->mark_head + 1) % LAG_MARKS;
+		o->mark_count--;
+	}
+	if (o->mark_count > 0)
+		stats_output_set_lag(o->stats_id,
+		    (now - o->marks[o->mark_head].made_ns) / NS_PER_MS);
+	else if (done_made_ns >= 0)
+		stats_output_set_lag(
+		    o->stats_id, (now - done_made_ns) / NS_PER_MS);
 }
 
 static int
@@ -157,6 +225,7 @@ write_page_cb(const unsigned char *data, size_t bytes, void *arg)
 		return rc;
 	}
 	stats_output_add_sent(o->stats_id, bytes);
+	note_page_written(o, bytes);
 	return 0;
 }
 
@@ -252,6 +321,9 @@ connected(struct output *o)
 	o->backoff_ns = o->reconnect_min_ns;
 	o->title_chain = 0;
 	o->last_fail[0] = '\0';
+	o->mark_count = 0;
+	o->written_bytes = 0;
+	o->page_made_ns = 0;
 	/* Start with current audio: a fresh chain, nothing stale. Except on
 	 * the first attempt, when it succeeds: what the queue holds then is
 	 * the stream from its first packet, only as old as the connect took
@@ -433,14 +505,12 @@ run_connected(struct output *o)
 	size_t pending = 0;
 	char err[256];
 	uint64_t dropped;
-	int64_t oldest_made_ns = 0, mono_to_wall_ns;
+	int64_t mono_to_wall_ns, due;
 	int rc;
 
 	(void)packet_queue_wait(
 	    o->queue, o->last_pending > 0 ? PENDING_POLL_NS : IDLE_WAIT_NS);
 	p = packet_queue_pop(o->queue, 0, &gap);
-	if (p != NULL)
-		oldest_made_ns = p->made_mono_ns;
 	mono_to_wall_ns = util_now_wall_ns() - util_now_mono_ns();
 	while (p != NULL) {
 		handle_title(o, p);
@@ -465,7 +535,14 @@ run_connected(struct output *o)
 			return;
 		}
 		note_packet(o, p);
+		if (o->page_made_ns == 0)
+			o->page_made_ns = p->made_mono_ns;
 		rc = muxer_packet(o->muxer, p, gap, write_page_cb, o);
+		/* p opens the next page when this one went out with it held
+		 * back (muxer.c keeps one packet; when it sent p at once, the
+		 * next page's age is overstated by that one packet). */
+		if (o->page_made_ns == 0)
+			o->page_made_ns = p->made_mono_ns;
 		packet_unref(p);
 		if (rc < 0) {
 			fail(o, o->last_fail[0] != '\0' ? o->last_fail
@@ -491,12 +568,13 @@ run_connected(struct output *o)
 	/* Wake at the packet that completes the open page, not a page
 	 * counted from the last packet taken: those drift apart by a packet
 	 * a page, which held pages back by up to a whole page. */
-	packet_queue_set_batch_from(o->queue, muxer_page_start(o->muxer));
+	due = muxer_page_due(o->muxer);
+	if (due >= 0 && o->batch_granules > 0)
+		packet_queue_set_batch_from(o->queue,
+		    due > o->batch_granules ? due - o->batch_granules : 0);
 	stats_output_set_queue(
 	    o->stats_id, packet_queue_bytes(o->queue) + pending);
-	if (oldest_made_ns != 0)
-		stats_output_set_lag(o->stats_id,
-		    (util_now_mono_ns() - oldest_made_ns) / NS_PER_MS);
+	update_lag(o, pending);
 	watchdog(o, pending);
 }
 
@@ -676,10 +754,13 @@ output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 		goto fail;
 	}
 	if (oc->encoding_index >= 0 &&
-	    (size_t)oc->encoding_index < cfg->n_encodings)
-		packet_queue_set_batch(o->queue,
-		    (int64_t)MAX_PAGE_MS *
-			cfg->encodings[oc->encoding_index].rate_hz / 1000);
+	    (size_t)oc->encoding_index < cfg->n_encodings) {
+		o->batch_granules = (int64_t)MAX_PAGE_MS *
+				    cfg->encodings[oc->encoding_index].rate_hz /
+				    1000;
+		packet_queue_set_batch(o->queue, o->batch_granules);
+	}
+	muxer_set_icecast_pages(o->muxer, oc->type == OUTPUT_ICECAST);
 	muxer_set_follow_tags(o->muxer, oc->metadata == METADATA_CHAIN);
 	rc = ops->create(cfg, oc, &o->backend, err, errlen);
 	if (rc < 0)

@@ -56,6 +56,9 @@
 #                                 <burst-size> in bytes.
 #                                 ICE_SOURCE_TIMEOUT (10) sets its
 #                                 <source-timeout> in seconds.
+#                                 ICE_LOGLEVEL (3) sets its <loglevel>
+#                                 (4: debug, to see how Icecast handles
+#                                 a stream).
 #                                 ICE_EXTRA_BIND=ADDR adds a second
 #                                 listen socket on ADDR (test 18).
 #                                 --tls PEM adds an <ssl>1</ssl> listen
@@ -468,7 +471,7 @@ start_icecast()
     <logging>
         <accesslog>access.log</accesslog>
         <errorlog>error.log</errorlog>
-        <loglevel>3</loglevel>
+        <loglevel>${ICE_LOGLEVEL:-3}</loglevel>
         <logsize>10000</logsize>
     </logging>
     <security>

@@ -61,6 +61,19 @@ EOF
 ns_curl() { ip netns exec "$ns" curl -sf --max-time 2 "$@"; }
 RELAY_WRAPPER="ip netns exec $ns" start_relay "$T/relay.conf"
 wait_mount "$port" /live.ogg 15
+# Cut the link only once relay's own poller has listed the mount: that arms
+# the watchdog's "not listed any more" rule, which is what notices a dead
+# link while the kernel still takes our bytes. (The mount goes live ~0.5 s
+# after connecting since relay pages as Icecast does, often before the
+# poller's next look, 1 s apart; a link that dies in that first second is
+# caught only once the socket buffer is full.)
+listed_by_relay()
+{
+	ns_curl "http://127.0.0.1:$status_port/api/status" |
+	    jq -e '.outputs[0].mount_listed == true' >/dev/null
+}
+wait_for -t 10 -m "relay's poller to list the mount" listed_by_relay ||
+    fail "relay's poller never listed /live.ogg"
 
 # The link dies silently.
 log_mark

@@ -403,6 +403,210 @@ test_page_bound_silence(void **state)
 	run_page_bound(100);
 }
 
+/*
+ * Page ends of a muxer output: ends[i] = number of audio packets complete
+ * when page i ends (audio pages only; the stream's first three packets are
+ * the headers).
+ */
+static size_t
+audio_page_ends(const unsigned char *buf, size_t len, int64_t *ends, size_t max)
+{
+	ogg_sync_state oy;
+	ogg_stream_state os;
+	ogg_page og;
+	ogg_packet op;
+	int64_t packets = 0;
+	size_t n = 0;
+	bool init = false;
+	char *dst;
+
+	ogg_sync_init(&oy);
+	dst = ogg_sync_buffer(&oy, (long)len);
+	memcpy(dst, buf, len);
+	ogg_sync_wrote(&oy, (long)len);
+	while (ogg_sync_pageout(&oy, &og) == 1) {
+		if (!init) {
+			ogg_stream_init(&os, ogg_page_serialno(&og));
+			init = true;
+		}
+		assert_int_equal(ogg_stream_pagein(&os, &og), 0);
+		while (ogg_stream_packetout(&os, &op) == 1)
+			packets++;
+		if (packets > 3 && n < max)
+			ends[n++] = packets - 3;
+	}
+	if (init)
+		ogg_stream_clear(&os);
+	ogg_sync_clear(&oy);
+	return n;
+}
+
+/*
+ * Icecast pages: a stream cut from a running encoder (as after a
+ * reconnection) is paged where Icecast 2.4.4 re-pages it. Icecast's rule,
+ * written out here as format_vorbis.c has it: each packet is added to its
+ * page when the next one arrives (the first adds no samples), and the page
+ * is flushed once the samples added since the last page exceed rate/2. So
+ * each of our pages must end with the packet that makes Icecast flush, and
+ * no page may end anywhere else (but the last): more pages than Icecast's
+ * only keep its source socket busy, which starves its listeners.
+ */
+static void
+run_icecast_pages(bool silence, double q)
+{
+	struct pktlist l = {0};
+	struct sink s = {0};
+	struct muxer *m;
+	int64_t ends[512], want[512], base, samples = 0, prev = 0;
+	size_t from = 157, n_ends, n_want = 0, i, j, k;
+
+	encode(&l, 20.0, silence, q, -1, true);
+	assert_true(l.n > from + 100);
+	m = muxer_new(500);
+	assert_non_null(m);
+	muxer_set_icecast_pages(m, true);
+	feed(m, &l, from, l.n, false, &s);
+	base = l.p[from]->granulepos;
+	/* Packet k (0 = first audio) is added when packet k + 1 arrives. */
+	for (k = 1; from + k < l.n; k++) {
+		int64_t g = l.p[from + k - 1]->granulepos - base;
+		if (k > 1)
+			samples += g - prev;
+		prev = g;
+		if (samples > RATE_HZ / 2) {
+			assert_true(n_want < 512);
+			want[n_want++] = (int64_t)k + 1; /* packets up to k */
+			samples = 0;
+		}
+	}
+	n_ends = audio_page_ends(s.buf, s.len, ends, 512);
+	assert_true(n_want >= 30);
+	/* Every Icecast flush has our page ending right there... */
+	for (i = 0, j = 0; i < n_want; i++) {
+		while (j < n_ends && ends[j] < want[i])
+			j++;
+		assert_true(j < n_ends);
+		assert_int_equal(ends[j], want[i]);
+	}
+	/* ...and no other page ends, but the stream's last one. */
+	assert_true(n_ends <= n_want + 1);
+	muxer_free(m);
+	free(s.buf);
+	pktlist_free(&l);
+}
+
+static void
+test_icecast_pages(void **state)
+{
+	(void)state;
+	run_icecast_pages(false, 2.0);
+	run_icecast_pages(true, 4.0);
+}
+
+/* muxer_page_due(): the first packet whose arrival lets the open page be
+ * written; feeding packets one by one, a page is written only when the
+ * packet fed reaches the due point computed before it, and that page ends
+ * with the packet just fed: it is not held back for the next one. */
+static void
+test_icecast_page_due(void **state)
+{
+	struct pktlist l = {0};
+	struct sink s = {0};
+	struct muxer *m;
+	size_t i, from = 100;
+	int64_t due, ends[512];
+	size_t n_ends;
+	int pages_before, written = 0;
+
+	(void)state;
+	encode(&l, 20.0, false, 2.0, -1, false);
+	m = muxer_new(500);
+	assert_non_null(m);
+	muxer_set_icecast_pages(m, true);
+	assert_int_equal(muxer_page_due(m), -1);
+	assert_int_equal(muxer_packet(m, l.p[from], false, sink_write, &s), 0);
+	for (i = from + 1; i < l.n; i++) {
+		due = muxer_page_due(m);
+		assert_true(due >= 0);
+		pages_before = s.calls;
+		assert_int_equal(
+		    muxer_packet(m, l.p[i], false, sink_write, &s), 0);
+		if (s.calls > pages_before) {
+			assert_true(l.p[i]->granulepos >= due);
+			n_ends = audio_page_ends(s.buf, s.len, ends, 512);
+			assert_true(n_ends > 0);
+			assert_int_equal(
+			    ends[n_ends - 1], (int64_t)(i - from + 1));
+			written++;
+		}
+	}
+	assert_true(written >= 30);
+	muxer_free(m);
+	free(s.buf);
+	pktlist_free(&l);
+}
+
+/*
+ * A chain change under Icecast pages, at every phase of the page: whether
+ * the last packet was held back or already sent with its page, the old
+ * stream ends with e_o_s on a packet that also begins the new stream, and
+ * the two decode to exactly the audio encoded (no block lost or doubled).
+ */
+static void
+test_icecast_pages_chain_change(void **state)
+{
+	struct pktlist l = {0};
+	struct muxer *m;
+	struct parse r;
+	size_t k, from, i;
+	int64_t total;
+	long streams;
+	int sent_at_once = 0;
+
+	(void)state;
+	encode(&l, 8.0, false, 2.0, 6 * RATE_HZ, true);
+	for (k = 1; k < l.n; k++) {
+		if (l.p[k]->headers != l.p[0]->headers)
+			break;
+	}
+	assert_true(k > 60 && k < l.n - 10);
+	for (from = 1; from < 40; from++) {
+		struct sink s = {0};
+
+		m = muxer_new(500);
+		assert_non_null(m);
+		muxer_set_icecast_pages(m, true);
+		feed(m, &l, from, l.n, false, &s);
+		total = l.p[l.n - 1]->granulepos - l.p[from]->granulepos;
+		parse_pages(s.buf, s.len, &r);
+		assert_int_equal(r.nstreams, 2);
+		assert_int_equal(r.st[0].eos_pages, 1);
+		assert_int_equal(r.st[1].eos_pages, 1);
+		/* The packet that ends the old stream begins the new one. */
+		assert_int_equal(
+		    r.st[0].last_audio_bytes, r.st[1].first_audio_bytes);
+		i = r.st[0].last_audio_bytes == l.p[k]->bytes &&
+			    r.st[0].final_granule ==
+				l.p[k]->granulepos - l.p[from]->granulepos
+			? k
+			: k - 1;
+		if (i == k)
+			sent_at_once++;
+		assert_int_equal(r.st[0].final_granule,
+		    l.p[i]->granulepos - l.p[from]->granulepos);
+		assert_int_equal(r.st[1].final_granule,
+		    l.p[l.n - 1]->granulepos - l.p[i]->granulepos);
+		assert_int_equal(
+		    decode_frames(s.buf, s.len, &streams, NULL, 0), total);
+		assert_int_equal(streams, 2);
+		muxer_free(m);
+		free(s.buf);
+	}
+	/* Some phases had the packet before the change already sent. */
+	assert_true(sent_at_once > 0);
+	pktlist_free(&l);
+}
+
 static void
 test_default_page_bound(void **state)
 {
@@ -899,6 +1103,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_packet_refs),
 		cmocka_unit_test(test_page_bound_silence),
+		cmocka_unit_test(test_icecast_pages),
+		cmocka_unit_test(test_icecast_page_due),
+		cmocka_unit_test(test_icecast_pages_chain_change),
 		cmocka_unit_test(test_default_page_bound),
 		cmocka_unit_test(test_gap_new_stream),
 		cmocka_unit_test(test_reset_new_stream),
