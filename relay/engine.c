@@ -9,8 +9,13 @@
  * The thread blocks only on the ring (eventfd) and takes the slot mutex
  * for the time of one block's encoding; the main thread takes the same
  * mutex only to attach/detach a queue or swap an encoder on reload.
- * Counters for stats are gathered locally and published once a second,
- * so the audio path never queues behind a status reader.
+ * Counters for stats are gathered locally and published once a second
+ * with a try-lock (kept for the next second when a status reader holds
+ * the stats mutex), so the audio path never queues behind a status
+ * reader. Packets come from a lock-free pool (packet.h) and an output
+ * queue's overflow is freed by its output thread (packet_queue.h): in
+ * steady state relay's code on this thread allocates nothing and never
+ * waits on a lock that a non-audio thread holds for long.
  *
  * What is on air (live or a segment, crossfades, the programme clock)
  * is the switcher's (switcher.h): it renders each block from the live
@@ -40,7 +45,7 @@
  * Vorbis long block) instead of 1024: ~22 wake-ups a second instead of
  * ~45, 8 % less CPU in make bench, for ~12 ms more median delay next to
  * Icecast's own ~0.25 s (docs/performance.md). */
-#define BLOCK_FRAMES 2048
+#define BLOCK_FRAMES RING_ENGINE_BLOCK_FRAMES
 #define MOD "engine"
 
 struct enc_slot {
@@ -88,8 +93,11 @@ packet_cb(struct packet *p, void *arg)
 		(void)packet_queue_push(s->subs[i], p);
 }
 
+/* With wait false (the engine loop) nothing here waits on a status
+ * reader holding the stats mutex: what could not be published is kept
+ * for the next second. Caller holds e->lock. */
 static void
-publish_counters(struct engine *e)
+publish_counters(struct engine *e, bool wait)
 {
 	struct processing_levels lv;
 	struct stats_processing sp = {.enabled = false};
@@ -107,13 +115,19 @@ publish_counters(struct engine *e)
 		sp.limiter_db = lv.limiter_db;
 		sp.frozen = lv.frozen;
 	}
-	stats_processing_set(&sp);
+	if (wait)
+		stats_processing_set(&sp);
+	else
+		(void)stats_processing_try_set(&sp);
 
 	for (i = 0; i < e->n_slots; i++) {
 		struct enc_slot *s = &e->slots[i];
 		if (s->packets == 0)
 			continue;
-		stats_encoding_add(s->name, s->packets, s->bytes);
+		if (wait)
+			stats_encoding_add(s->name, s->packets, s->bytes);
+		else if (!stats_encoding_try_add(s->name, s->packets, s->bytes))
+			continue;
 		s->packets = 0;
 		s->bytes = 0;
 	}
@@ -215,7 +229,7 @@ engine_thread(void *arg)
 		now = util_now_mono_ns();
 		if (now >= next_publish) {
 			pthread_mutex_lock(&e->lock);
-			publish_counters(e);
+			publish_counters(e, false);
 			pthread_mutex_unlock(&e->lock);
 			next_publish = now + NS_PER_SEC;
 		}
@@ -237,7 +251,7 @@ engine_thread(void *arg)
 			    "encoder at shutdown",
 			    s->name);
 	}
-	publish_counters(e);
+	publish_counters(e, true);
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
 }
@@ -494,7 +508,7 @@ engine_reconfigure_commit(
 	for (i = 0; i < e->n_slots; i++) {
 		if (e->slots[i].enc != NULL) {
 			/* Encoding removed: its outputs were stopped. */
-			publish_counters(e);
+			publish_counters(e, true);
 			old[n_old++] = e->slots[i].enc;
 		}
 	}

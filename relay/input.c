@@ -30,6 +30,20 @@
  * Silence before the first frame keeps the mount alive too, but is not
  * taken back: a producer may burst its start (a file piped in).
  *
+ * A stdin producer's writes set when the thread wakes: a 20 ms writer
+ * woke it 50 times a second, a 5 ms one 200 times, though the engine
+ * waits for whole blocks of RING_ENGINE_BLOCK_FRAMES (46 ms at 44.1 kHz).
+ * So after a read that emptied the pipe, the thread sleeps until the
+ * producer can have written the rest of the engine's next block (what it
+ * lacks, at the input rate, plus INPUT_PACE_SLACK_NS), then reads all
+ * that is there; if the block is still short, it waits for the next write
+ * as before, without sleeping again. A producer that keeps real time is
+ * never read late by more than the slack (up to 10 ms on a block, ~2 ms
+ * on average with 20 ms writes), and the thread wakes 1-2 times per block
+ * instead of once per write (docs/performance.md). The sleep is capped at
+ * a quarter of the pipe's capacity, so a fast format never fills it, and
+ * is not taken when fd 0 is not a pipe.
+ *
  * The thread logs only when the state changes (opened, open failed with a
  * new reason, read failed, end of input, a gap and its end), never per
  * buffer, and allocates only on those state changes (a backend or the
@@ -40,6 +54,7 @@
  * else on the input thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -48,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "input.h"
 #include "log.h"
 #include "ring.h"
@@ -68,6 +84,9 @@
  * frames are dropped: its write granularity, not a backlog. */
 #define INPUT_SLACK_NS (500 * NS_PER_MS)
 #define INPUT_CATCHUP_QUIET_NS (2 * NS_PER_SEC)
+/* Pacing of stdin reads (DESIGN): how much later than the engine's block
+ * can be complete the thread looks. */
+#define INPUT_PACE_SLACK_NS (10 * NS_PER_MS)
 
 struct input {
 	struct input_config cfg; /* strings are our own copies */
@@ -81,6 +100,14 @@ struct input {
 	atomic_bool down;	  /* input_down(): no audio of its own */
 	pthread_mutex_t why_lock; /* down_why; taken on state changes only */
 	char down_why[INPUT_ERR_LEN];
+	uint64_t pushed; /* frames written into the ring (input thread) */
+};
+
+/* Pacing of stdin reads (DESIGN). Input thread only. */
+struct pace {
+	int64_t max_ns;	 /* longest sleep; 0: never sleep */
+	int64_t next_ns; /* no read before this (0: read at once) */
+	uint64_t target; /* in->pushed that completes the awaited block */
 };
 
 /* A gap in an open backend's frames (DESIGN). Input thread only. */
@@ -147,6 +174,7 @@ push_from(struct input *in, const float *frames, size_t n)
 		written += ring_write(in->ring,
 		    frames + written * (size_t)in->cfg.channels, n - written);
 	}
+	in->pushed += written;
 	if (written < n)
 		stats_input_add_overflow(n - written);
 }
@@ -309,6 +337,47 @@ backoff_grow(int64_t *backoff_ns)
 		*backoff_ns = INPUT_BACKOFF_MAX_NS;
 }
 
+/* A stdin backend was opened: the longest sleep between reads is a
+ * quarter of the pipe on fd 0 at the input's byte rate, none when fd 0
+ * is not a pipe. Runs on: the input thread. */
+static void
+pace_reset(struct pace *pc, const struct input *in)
+{
+	int pipe_bytes;
+	size_t frame_bytes;
+
+	memset(pc, 0, sizeof(*pc));
+	if (in->cfg.type != INPUT_STDIN)
+		return;
+	pipe_bytes = fcntl(STDIN_FILENO, F_GETPIPE_SZ);
+	frame_bytes =
+	    convert_sample_bytes(in->cfg.format) * (size_t)in->cfg.channels;
+	if (pipe_bytes <= 0 || frame_bytes == 0)
+		return;
+	pc->max_ns = (int64_t)((size_t)pipe_bytes / 4 / frame_bytes) *
+		     NS_PER_SEC / in->cfg.rate_hz;
+}
+
+/* After a read of n frames (of at most max asked) at now: when it
+ * emptied the pipe and the block awaited is complete, sleep until the
+ * next one can be (DESIGN). Runs on: the input thread. */
+static void
+pace_after_read(struct pace *pc, struct input *in, size_t n, int64_t now)
+{
+	uint64_t block = RING_ENGINE_BLOCK_FRAMES, lacks;
+	int64_t ns;
+
+	pc->next_ns = 0;
+	if (pc->max_ns <= 0 || n >= in->max_frames || in->pushed < pc->target)
+		return;
+	lacks = block - (uint64_t)ring_readable(in->ring) % block;
+	ns = (int64_t)(lacks * (uint64_t)NS_PER_SEC /
+		       (uint64_t)in->cfg.rate_hz) +
+	     INPUT_PACE_SLACK_NS;
+	pc->next_ns = now + (ns < pc->max_ns ? ns : pc->max_ns);
+	pc->target = in->pushed + lacks;
+}
+
 /* The state machine of DESIGN above.
  * Runs on: the input thread. */
 static void *
@@ -318,6 +387,7 @@ input_thread(void *arg)
 	const struct input_ops *ops = in->ops;
 	struct input_backend *b = NULL, *silence = NULL;
 	struct gap gap;
+	struct pace pace;
 	size_t keep;
 	char err[INPUT_ERR_LEN], last_err[INPUT_ERR_LEN] = "";
 	char shown[INPUT_ERR_LEN];
@@ -328,6 +398,7 @@ input_thread(void *arg)
 	int rc;
 
 	gap_reset(&gap, util_now_mono_ns());
+	memset(&pace, 0, sizeof(pace));
 	/* Capture from a sound card runs ahead of everything else when the
 	 * service may (LimitRTPRIO=): an overrun loses studio audio. */
 	if (in->cfg.type == INPUT_ALSA) {
@@ -367,6 +438,7 @@ input_thread(void *arg)
 				last_err[0] = '\0';
 				opened_ns = now;
 				gap_reset(&gap, now);
+				pace_reset(&pace, in);
 				continue;
 			}
 			b = NULL;
@@ -393,6 +465,8 @@ input_thread(void *arg)
 			continue;
 		}
 
+		if (pace.next_ns != 0)
+			util_sleep_until_mono_ns(pace.next_ns);
 		err[0] = '\0';
 		n = ops->read(b, in->frames, in->max_frames, err, sizeof(err));
 		if (n > 0) {
@@ -404,8 +478,10 @@ input_thread(void *arg)
 			    keep);
 			stats_input_add_frames((uint64_t)n);
 			gap.last_ns = util_now_mono_ns();
+			pace_after_read(&pace, in, (size_t)n, gap.last_ns);
 			continue;
 		}
+		pace.next_ns = 0;
 		if (n == 0) {
 			gap_idle(in, &gap, util_now_mono_ns());
 			continue;

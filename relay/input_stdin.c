@@ -23,16 +23,18 @@
 #include "input.h"
 
 #define STDIN_POLL_MS 100
-/* Bytes read per call at most: about 100 ms of 48 kHz stereo s16. */
+/* Frames read per call at most: 100 ms (what input.c asks for), and at
+ * least 4800, so that a read shorter than asked means an empty pipe. */
 #define STDIN_BUF_FRAMES 4800
 
 struct input_backend {
 	enum sample_format format;
 	int channels;
 	size_t frame_bytes;
-	unsigned char *buf; /* STDIN_BUF_FRAMES whole frames */
-	size_t buf_bytes;   /* capacity */
-	size_t fill_bytes;  /* bytes of a partial frame kept from before */
+	unsigned char *buf; /* cap_frames whole frames */
+	size_t cap_frames;
+	size_t buf_bytes;  /* capacity */
+	size_t fill_bytes; /* bytes of a partial frame kept from before */
 };
 
 /* Frees the buffers; fd 0 stays open. Runs on: the input thread. */
@@ -65,7 +67,10 @@ stdin_open(const struct input_config *cfg, struct input_backend **out,
 	b->format = cfg->format;
 	b->channels = cfg->channels;
 	b->frame_bytes = sample_bytes * (size_t)cfg->channels;
-	b->buf_bytes = STDIN_BUF_FRAMES * b->frame_bytes;
+	b->cap_frames = (size_t)cfg->rate_hz / 10 + 1;
+	if (b->cap_frames < STDIN_BUF_FRAMES)
+		b->cap_frames = STDIN_BUF_FRAMES;
+	b->buf_bytes = b->cap_frames * b->frame_bytes;
 	b->buf = malloc(b->buf_bytes);
 	if (b->buf == NULL)
 		goto oom;
@@ -89,8 +94,8 @@ stdin_read(struct input_backend *b, float *frames, size_t max_frames, char *err,
 	ssize_t n;
 	int rc;
 
-	if (max_frames > STDIN_BUF_FRAMES)
-		max_frames = STDIN_BUF_FRAMES;
+	if (max_frames > b->cap_frames)
+		max_frames = b->cap_frames;
 	if (max_frames == 0)
 		return 0;
 	rc = poll(&pfd, 1, STDIN_POLL_MS);

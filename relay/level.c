@@ -56,26 +56,39 @@ finish_block(struct level_meter *m)
 	m->block_samples = 0;
 }
 
-/* Runs on: the engine thread. */
+/* Runs on: the engine thread. The samples up to each block boundary are
+ * summed in locals, in the same order as one at a time (the same result
+ * to the bit), without the boundary test and the stores per sample. */
 int
 level_feed(struct level_meter *m, const float *frames, size_t nframes)
 {
 	uint64_t block_samples_max, ch = (uint64_t)m->channels;
-	size_t i, total = nframes * (size_t)m->channels;
-	double v, a;
+	size_t i = 0, j, seg, total = nframes * (size_t)m->channels;
+	double v, a, peak, sumsq;
 	int finished = 0;
 
 	block_samples_max = m->block_frames_max * ch;
-	for (i = 0; i < total; i++) {
-		v = (double)frames[i];
-		/* A NaN or infinity must not poison the meter for good. */
-		if (!isfinite(v))
-			v = 0.0;
-		a = fabs(v);
-		if (a > m->block_peak)
-			m->block_peak = a;
-		m->block_sumsq += v * v;
-		m->block_samples++;
+	while (i < total) {
+		seg = total - i;
+		if (seg > block_samples_max - m->block_samples)
+			seg = (size_t)(block_samples_max - m->block_samples);
+		peak = m->block_peak;
+		sumsq = m->block_sumsq;
+		for (j = i; j < i + seg; j++) {
+			v = (double)frames[j];
+			/* A NaN or infinity must not poison the meter for
+			 * good. */
+			if (!isfinite(v))
+				v = 0.0;
+			a = fabs(v);
+			if (a > peak)
+				peak = a;
+			sumsq += v * v;
+		}
+		m->block_peak = peak;
+		m->block_sumsq = sumsq;
+		m->block_samples += seg;
+		i += seg;
 		if (m->block_samples >= block_samples_max) {
 			finish_block(m);
 			finished = 1;

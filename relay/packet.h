@@ -12,8 +12,13 @@
  * encoder restarts reach every output at the exact packet, and how a
  * reconnecting output can always begin a fresh stream with headers.
  *
- * Threads: packet_ref/unref and headers_ref/unref are atomic and safe from
- * any thread.
+ * Packets of up to PACKET_POOL_DATA bytes come from a pool of recycled
+ * ones (packet.c), so a steady stream allocates nothing after its first
+ * seconds and the engine takes no malloc lock an output thread's free()
+ * also takes.
+ *
+ * Threads: packet_new, packet_ref/unref and headers_ref/unref are safe
+ * from any thread (atomics; the pool is lock-free).
  */
 #ifndef RELAY_PACKET_H
 #define RELAY_PACKET_H
@@ -49,6 +54,8 @@ struct stream_headers {
 
 struct packet {
 	atomic_int refs;
+	bool pooled;			/* from the packet pool (packet.c) */
+	struct packet *next_free;	/* in the pool's free lists */
 	struct stream_headers *headers; /* one reference held by the packet */
 	int64_t granulepos;		/* absolute, encoder's own count */
 	int64_t packetno;

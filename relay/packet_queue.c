@@ -5,18 +5,29 @@
  *
  * The FIFO is a circular array of packet pointers that grows (doubling)
  * only when it is full, so after the first seconds of a stream a push
- * allocates nothing. The bound is in bytes: when accepting a packet would
- * take the queue past max_bytes, the whole backlog is dropped and a gap is
- * marked. Dropping everything, not just the oldest packets, is deliberate:
- * an output that fell that far behind must start a fresh Ogg chain anyway,
+ * allocates nothing. The producer allocates the bigger array and frees
+ * the old one outside the mutex; under it, it only copies the pointers.
+ * The bound is in bytes: when accepting a packet would take the queue
+ * past max_bytes, the whole backlog is dropped and a gap is marked.
+ * Dropping everything, not just the oldest packets, is deliberate: an
+ * output that fell that far behind must start a fresh Ogg chain anyway,
  * and keeping half a backlog would only delay it with stale audio.
+ *
+ * The engine thread must not spend its block freeing a backlog (a 30 s
+ * queue holds over a thousand packets): on overflow it swaps the whole
+ * slot array for the spare one and leaves the old array, backlog and
+ * all, in `dead` for the consumer, which unrefs it outside the mutex at
+ * its next pop or wait and keeps the array as the next spare. Only when
+ * a second overflow comes before the consumer reaped the first (no spare
+ * yet) does the producer unref the backlog itself.
  *
  * The consumer waits on a condition variable bound to CLOCK_MONOTONIC, so
  * a wall-clock step (NTP, DST) neither stretches nor cuts a timeout.
  *
- * Threads: packet_queue_push() from the producer, packet_queue_pop() from
- * the consumer; every other function from any thread. One mutex guards
- * everything and is held only for pointer moves and packet_unref().
+ * Threads: packet_queue_push() from the producer, packet_queue_pop() and
+ * packet_queue_wait() from the consumer; every other function from any
+ * thread. One mutex guards everything and is held only for pointer moves
+ * (and packet_unref() in the rare cases above and in clear).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -45,6 +56,11 @@ struct packet_queue {
 	bool wake;		/* packet_queue_wake() not yet seen by pop */
 	int64_t batch_granules; /* see packet_queue_set_batch() */
 	int64_t from_granule;	/* the batch counts from here, or -1 */
+	/* An overflowed backlog for the consumer to unref (above). */
+	struct packet **dead;
+	size_t dead_nslots, dead_head, dead_count;
+	struct packet **spare; /* an empty array to swap in, or NULL */
+	size_t spare_nslots;
 };
 
 struct packet_queue *
@@ -61,7 +77,9 @@ packet_queue_new(size_t max_bytes)
 	q->from_granule = -1;
 	q->nslots = PACKET_QUEUE_INITIAL_SLOTS;
 	q->slots = calloc(q->nslots, sizeof(*q->slots));
-	if (q->slots == NULL)
+	q->spare_nslots = PACKET_QUEUE_INITIAL_SLOTS;
+	q->spare = calloc(q->spare_nslots, sizeof(*q->spare));
+	if (q->slots == NULL || q->spare == NULL)
 		goto fail;
 	if (pthread_mutex_init(&q->lock, NULL) != 0)
 		goto fail;
@@ -82,6 +100,7 @@ fail:
 	if (have_lock)
 		pthread_mutex_destroy(&q->lock);
 	free(q->slots);
+	free(q->spare);
 	free(q);
 	return NULL;
 }
@@ -104,39 +123,93 @@ drop_all_locked(struct packet_queue *q)
 	return removed;
 }
 
+/*
+ * Unrefs an overflowed backlog the producer left (see the top), outside the
+ * mutex, and keeps its array as the spare. Caller does not hold q->lock.
+ * Runs on: the consumer thread (or whoever frees the queue).
+ */
+static void
+reap(struct packet_queue *q)
+{
+	struct packet **dead;
+	size_t n, head, count, i;
+
+	pthread_mutex_lock(&q->lock);
+	dead = q->dead;
+	n = q->dead_nslots;
+	head = q->dead_head;
+	count = q->dead_count;
+	q->dead = NULL;
+	q->dead_count = 0;
+	pthread_mutex_unlock(&q->lock);
+	if (dead == NULL)
+		return;
+	for (i = 0; i < count; i++) {
+		packet_unref(dead[(head + i) & (n - 1)]);
+		dead[(head + i) & (n - 1)] = NULL;
+	}
+	pthread_mutex_lock(&q->lock);
+	if (q->spare == NULL) {
+		q->spare = dead;
+		q->spare_nslots = n;
+		dead = NULL;
+	}
+	pthread_mutex_unlock(&q->lock);
+	free(dead);
+}
+
+/* Drops the backlog on overflow: hands it to the consumer when the spare
+ * array is there, else unrefs it here. Returns the bytes dropped. Caller
+ * holds q->lock. Runs on: the producer thread. */
+static size_t
+drop_backlog_locked(struct packet_queue *q)
+{
+	size_t removed = q->bytes;
+
+	if (q->spare == NULL || q->dead != NULL)
+		return drop_all_locked(q);
+	q->dead = q->slots;
+	q->dead_nslots = q->nslots;
+	q->dead_head = q->head;
+	q->dead_count = q->count;
+	q->slots = q->spare;
+	q->nslots = q->spare_nslots;
+	q->spare = NULL;
+	q->head = 0;
+	q->count = 0;
+	q->bytes = 0;
+	return removed;
+}
+
 void
 packet_queue_free(struct packet_queue *q)
 {
 	if (q == NULL)
 		return;
 	drop_all_locked(q);
+	reap(q);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->lock);
 	free(q->slots);
+	free(q->spare);
 	free(q);
 }
 
-/* Doubles the slot array, keeping the order. 0 or -ENOMEM. Caller holds
- * q->lock. */
-static int
-grow_locked(struct packet_queue *q)
+/* Moves the queued pointers, in order, into slots (n of them, at least
+ * q->count) and returns the old array for the caller to free. Caller
+ * holds q->lock. */
+static struct packet **
+move_to_locked(struct packet_queue *q, struct packet **slots, size_t n)
 {
-	struct packet **slots;
-	size_t n, i;
+	struct packet **old = q->slots;
+	size_t i;
 
-	if (q->nslots > SIZE_MAX / 2 / sizeof(*slots))
-		return -ENOMEM;
-	n = q->nslots * 2;
-	slots = calloc(n, sizeof(*slots));
-	if (slots == NULL)
-		return -ENOMEM;
 	for (i = 0; i < q->count; i++)
 		slots[i] = q->slots[(q->head + i) & (q->nslots - 1)];
-	free(q->slots);
 	q->slots = slots;
 	q->nslots = n;
 	q->head = 0;
-	return 0;
+	return old;
 }
 
 /* Whether the consumer has a batch worth waking for: the queued packets
@@ -181,12 +254,16 @@ packet_queue_set_batch_from(struct packet_queue *q, int64_t granule)
 /*
  * Runs on: the producer (engine) thread.
  * A packet larger than max_bytes on its own is still queued (after the
- * backlog is dropped), so the consumer can make progress. If the slot
- * array cannot grow (OOM), p itself is dropped with the backlog.
+ * backlog is dropped), so the consumer can make progress. A full slot
+ * array is doubled: allocated before the mutex is taken, so the consumer
+ * never waits on malloc. If it cannot grow (OOM), p itself is dropped
+ * with the backlog.
  */
 bool
 packet_queue_push(struct packet_queue *q, struct packet *p)
 {
+	struct packet **bigger = NULL, **old = NULL;
+	size_t n = 0;
 	bool accepted_clean = true;
 	bool overflow;
 
@@ -194,23 +271,39 @@ packet_queue_push(struct packet_queue *q, struct packet *p)
 	overflow = q->count > 0 && (p->bytes > q->max_bytes ||
 				       q->bytes > q->max_bytes - p->bytes);
 	if (overflow) {
-		q->dropped_bytes += drop_all_locked(q);
+		q->dropped_bytes += drop_backlog_locked(q);
 		q->gap = true;
 		accepted_clean = false;
 	}
-	if (q->count == q->nslots && grow_locked(q) != 0) {
-		q->dropped_bytes += drop_all_locked(q) + p->bytes;
-		q->gap = true;
+	if (q->count == q->nslots) {
+		/* Only this thread adds packets: the array is still big
+		 * enough for what is queued when the lock is back. */
+		n = q->nslots;
 		pthread_mutex_unlock(&q->lock);
-		return false;
+		if (n <= SIZE_MAX / 2 / sizeof(*bigger))
+			bigger = calloc(n * 2, sizeof(*bigger));
+		pthread_mutex_lock(&q->lock);
+		if (bigger != NULL && q->count == q->nslots)
+			old = move_to_locked(q, bigger, n * 2);
+		else
+			old = bigger; /* room again (a pop), or OOM */
+		if (q->count == q->nslots) {
+			q->dropped_bytes += drop_all_locked(q) + p->bytes;
+			q->gap = true;
+			pthread_mutex_unlock(&q->lock);
+			free(old);
+			return false;
+		}
 	}
 	q->slots[(q->head + q->count) & (q->nslots - 1)] = packet_ref(p);
 	q->count++;
 	q->bytes += p->bytes;
-	/* Only a whole batch wakes the consumer (see packet_queue_wait). */
-	if (batch_ready_locked(q))
+	/* Only a whole batch wakes the consumer (see packet_queue_wait), or
+	 * a backlog to reap. */
+	if (batch_ready_locked(q) || q->dead != NULL)
 		pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
+	free(old);
 	return accepted_clean;
 }
 
@@ -225,6 +318,7 @@ packet_queue_pop(struct packet_queue *q, int64_t timeout_ns, bool *gap)
 	struct packet *p = NULL;
 	struct timespec ts;
 	int64_t deadline_ns;
+	bool dead;
 
 	deadline_ns = util_now_mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
 	ts.tv_sec = (time_t)(deadline_ns / NS_PER_SEC);
@@ -251,11 +345,15 @@ packet_queue_pop(struct packet_queue *q, int64_t timeout_ns, bool *gap)
 		if (gap != NULL)
 			*gap = false;
 	}
+	dead = q->dead != NULL;
 	pthread_mutex_unlock(&q->lock);
+	if (dead)
+		reap(q);
 	return p;
 }
 
-/* Runs on: the consumer (output) thread. */
+/* Runs on: the consumer (output) thread. A backlog the producer left is
+ * reaped on the way, without ending the wait. */
 bool
 packet_queue_wait(struct packet_queue *q, int64_t timeout_ns)
 {
@@ -268,6 +366,12 @@ packet_queue_wait(struct packet_queue *q, int64_t timeout_ns)
 	ts.tv_nsec = (long)(deadline_ns % NS_PER_SEC);
 	pthread_mutex_lock(&q->lock);
 	while (!(ready = batch_ready_locked(q)) && !q->wake) {
+		if (q->dead != NULL) {
+			pthread_mutex_unlock(&q->lock);
+			reap(q);
+			pthread_mutex_lock(&q->lock);
+			continue;
+		}
 		if (timeout_ns <= 0 || pthread_cond_timedwait(&q->cond,
 					   &q->lock, &ts) == ETIMEDOUT)
 			break;
@@ -288,6 +392,7 @@ packet_queue_clear(struct packet_queue *q)
 		q->gap = true;
 	drop_all_locked(q);
 	pthread_mutex_unlock(&q->lock);
+	reap(q);
 }
 
 void

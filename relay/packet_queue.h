@@ -8,7 +8,9 @@
  * of sending a stream with a hole in it.
  *
  * Threads: one producer, one consumer; a short mutex guards the list and is
- * never held across I/O.
+ * never held across I/O nor malloc(). The producer frees nothing: the
+ * backlog an overflow drops is released by the consumer's next
+ * packet_queue_pop() or packet_queue_wait().
  */
 #ifndef RELAY_PACKET_QUEUE_H
 #define RELAY_PACKET_QUEUE_H
@@ -26,7 +28,8 @@ struct packet_queue *packet_queue_new(size_t max_bytes);
 void packet_queue_free(struct packet_queue *q);
 
 /* Takes a new reference on p when accepted. Returns false when the queue
- * overflowed (the old contents were dropped; p is queued after the gap). */
+ * overflowed (the old contents were dropped; p is queued after the gap;
+ * their references are released on the consumer's side). */
 bool packet_queue_push(struct packet_queue *q, struct packet *p);
 
 /* Returns the oldest packet (owned reference: caller unrefs) or NULL after

@@ -17,6 +17,11 @@
 
 #include "util.h"
 
+/* The block the engine waits for and reads at a time (2048 frames, one
+ * Vorbis long block, 46 ms at 44.1 kHz); the stdin input paces its reads
+ * to it (input.c). */
+#define RING_ENGINE_BLOCK_FRAMES 2048
+
 struct ring;
 
 /* Owned: caller frees with ring_free(). NULL on OOM or eventfd failure. */

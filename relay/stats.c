@@ -560,12 +560,12 @@ stats_output_server_seen(int id)
 	return atomic_load(&out_hot[id].server_seen_wall_ns);
 }
 
-void
-stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes)
+/* Caller holds lock. */
+static void
+encoding_add_locked(const char *name, uint64_t packets, uint64_t bytes)
 {
 	size_t i;
 
-	pthread_mutex_lock(&lock);
 	for (i = 0; i < n_encodings; i++) {
 		if (strcmp(encodings[i].name, name) == 0) {
 			encodings[i].packets += packets;
@@ -573,7 +573,24 @@ stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes)
 			break;
 		}
 	}
+}
+
+void
+stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes)
+{
+	pthread_mutex_lock(&lock);
+	encoding_add_locked(name, packets, bytes);
 	unlock_changed();
+}
+
+bool
+stats_encoding_try_add(const char *name, uint64_t packets, uint64_t bytes)
+{
+	if (pthread_mutex_trylock(&lock) != 0)
+		return false;
+	encoding_add_locked(name, packets, bytes);
+	unlock_changed();
+	return true;
 }
 
 void
@@ -680,6 +697,16 @@ stats_processing_set(const struct stats_processing *sp)
 	pthread_mutex_lock(&lock);
 	processing = *sp;
 	unlock_changed();
+}
+
+bool
+stats_processing_try_set(const struct stats_processing *sp)
+{
+	if (pthread_mutex_trylock(&lock) != 0)
+		return false;
+	processing = *sp;
+	pthread_mutex_unlock(&lock);
+	return true;
 }
 
 void

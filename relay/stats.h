@@ -333,8 +333,11 @@ void stats_output_set_file_bytes(int id, uint64_t bytes);
 void stats_output_inc_removed(int id);
 void stats_output_inc_file_errors(int id);
 
-/* Encodings: the engine thread adds what each encoder produced. */
+/* Encodings: the engine thread adds what each encoder produced. The
+ * _try_ form never waits: false when a reader holds the mutex (nothing
+ * added; the caller keeps its counts for the next try). */
 void stats_encoding_add(const char *name, uint64_t packets, uint64_t bytes);
+bool stats_encoding_try_add(const char *name, uint64_t packets, uint64_t bytes);
 
 /* Input. Lock-free; safe on the capture path. */
 void stats_input_add_frames(uint64_t frames);
@@ -345,8 +348,10 @@ void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */
 void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
 
-/* Engine thread, once a second: the [processing] measurements. */
+/* Engine thread, once a second: the [processing] measurements. The _try_
+ * form never waits: false when a reader holds the mutex (not set). */
 void stats_processing_set(const struct stats_processing *sp);
+bool stats_processing_try_set(const struct stats_processing *sp);
 
 /* The programme's levels alone, read without the mutex (atomics): what
  * the 10 Hz level stream of the operator page sends. */

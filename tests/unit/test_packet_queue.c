@@ -3,7 +3,9 @@
  * Unit tests for packet_queue.c: FIFO order, byte accounting, reference
  * counting, overflow (drop all, count bytes, gap on the next pop),
  * take_dropped resets, growth past the initial slots, clear, wake-up and
- * timeout, batched wake-ups. Packets come from packet_new() (packet.c).
+ * timeout, batched wake-ups, an overflowed backlog freed by the consumer.
+ * Packets come from packet_new() (packet.c), whose pool is tested here
+ * too.
  *
  * Threads: the wake-up tests start one helper thread each.
  */
@@ -215,8 +217,6 @@ test_overflow_drops_all_and_marks_gap(void **state)
 	assert_true(packet_queue_push(q, b));
 	/* 80 + 30 > 100: a and b go, c is queued after the gap. */
 	assert_false(packet_queue_push(q, c));
-	assert_int_equal(refs(a), 1);
-	assert_int_equal(refs(b), 1);
 	assert_int_equal(refs(c), 2);
 	assert_int_equal(packet_queue_bytes(q), 30);
 	assert_true(packet_queue_push(q, d));
@@ -226,6 +226,9 @@ test_overflow_drops_all_and_marks_gap(void **state)
 	assert_ptr_equal(got, c);
 	assert_true(gap);
 	packet_unref(got);
+	/* The consumer's pop released the dropped backlog. */
+	assert_int_equal(refs(a), 1);
+	assert_int_equal(refs(b), 1);
 	/* Only the first packet after the hole carries the flag. */
 	got = packet_queue_pop(q, 0, &gap);
 	assert_ptr_equal(got, d);
@@ -238,6 +241,64 @@ test_overflow_drops_all_and_marks_gap(void **state)
 	packet_unref(b);
 	packet_unref(c);
 	packet_unref(d);
+	packet_queue_free(q);
+}
+
+/* An overflow on the producer's side unrefs nothing: the backlog is left
+ * for the consumer, whose next wait or pop frees it (issue 11: no freeing
+ * on the engine thread). A second overflow before that is still freed
+ * (by the producer), and nothing leaks either way. */
+static void
+test_overflow_backlog_is_freed_by_the_consumer(void **state)
+{
+	struct packet_queue *q;
+	struct packet *p[8], *got;
+	bool gap = false;
+	int i;
+
+	(void)state;
+	q = packet_queue_new(100);
+	assert_non_null(q);
+	for (i = 0; i < 8; i++)
+		p[i] = make_packet(40, i + 1);
+	assert_true(packet_queue_push(q, p[0]));
+	assert_true(packet_queue_push(q, p[1]));
+	assert_false(packet_queue_push(q, p[2])); /* drops p0, p1 */
+	assert_int_equal(refs(p[0]), 2);
+	assert_int_equal(refs(p[1]), 2);
+	/* The consumer's wait reaps the backlog even with no batch ready. */
+	packet_queue_set_batch(q, 1000000);
+	assert_false(packet_queue_wait(q, 0));
+	assert_int_equal(refs(p[0]), 1);
+	assert_int_equal(refs(p[1]), 1);
+
+	/* Two overflows in a row: the first backlog waits for the consumer,
+	 * the second (no spare array yet) is freed by the producer. */
+	assert_true(packet_queue_push(q, p[3]));
+	assert_false(packet_queue_push(q, p[4])); /* drops p2, p3 */
+	assert_int_equal(refs(p[2]), 2);
+	assert_true(packet_queue_push(q, p[5]));
+	assert_false(packet_queue_push(q, p[6])); /* drops p4, p5 */
+	assert_int_equal(refs(p[4]), 1);
+	assert_int_equal(refs(p[5]), 1);
+	got = packet_queue_pop(q, 0, &gap);
+	assert_ptr_equal(got, p[6]);
+	assert_true(gap);
+	packet_unref(got);
+	assert_int_equal(refs(p[2]), 1);
+	assert_int_equal(refs(p[3]), 1);
+	assert_int_equal(packet_queue_take_dropped(q), 6 * 40);
+
+	/* The reaped array is the spare for the next overflow. */
+	assert_true(packet_queue_push(q, p[7]));
+	assert_true(packet_queue_push(q, p[0]));
+	assert_false(packet_queue_push(q, p[1]));
+	assert_int_equal(refs(p[7]), 2);
+	packet_queue_clear(q); /* clear reaps too */
+	assert_int_equal(refs(p[7]), 1);
+	assert_int_equal(refs(p[1]), 1);
+	for (i = 0; i < 8; i++)
+		packet_unref(p[i]);
 	packet_queue_free(q);
 }
 
@@ -446,6 +507,113 @@ test_push_wakes_pop(void **state)
 	packet_queue_free(h.q);
 }
 
+/* The packet pool (packet.c): small packets come from recycled slots,
+ * big ones from malloc; a recycled slot carries the new packet's data,
+ * fresh. */
+static void
+test_pool_recycles_small_packets(void **state)
+{
+	struct packet *p[300], *big;
+	unsigned char big_data[3000];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 300; i++) {
+		p[i] = make_packet(100 + (size_t)i, i);
+		assert_true(p[i]->pooled);
+	}
+	for (i = 0; i < 300; i++)
+		packet_unref(p[i]);
+	for (i = 0; i < 300; i++) {
+		p[i] = make_packet(400, 1000 + i);
+		assert_true(p[i]->pooled);
+		assert_int_equal(refs(p[i]), 1);
+		assert_int_equal(p[i]->bytes, 400);
+		assert_int_equal(p[i]->data[0], (1000 + i) & 0xff);
+		assert_int_equal(p[i]->data[399], (1000 + i) & 0xff);
+		assert_int_equal(p[i]->packetno, 1000 + i);
+	}
+	for (i = 0; i < 300; i++)
+		packet_unref(p[i]);
+	memset(big_data, 7, sizeof(big_data));
+	big = packet_new(test_headers, big_data, sizeof(big_data), 0, 1, false);
+	assert_non_null(big);
+	assert_false(big->pooled);
+	assert_int_equal(big->data[2999], 7);
+	packet_unref(big);
+}
+
+/* Packets made on one thread and freed on others, as the engine and the
+ * outputs do, while the freeing threads make some too: every packet
+ * keeps its own contents (run under ASan/TSan for the races). */
+struct pool_worker {
+	struct packet_queue *q;
+	int made;
+	bool bad;
+};
+
+static void *
+pool_consumer(void *arg)
+{
+	struct pool_worker *w = arg;
+	struct packet *p, *mine;
+	bool gap;
+	int got = 0;
+
+	while (got < w->made) {
+		p = packet_queue_pop(w->q, 100 * NS_PER_MS, &gap);
+		if (p == NULL)
+			continue;
+		if (p->bytes != 64 + (size_t)(p->packetno % 500) ||
+		    p->data[0] != (unsigned char)(p->packetno & 0xff) ||
+		    p->data[p->bytes - 1] !=
+			(unsigned char)(p->packetno & 0xff))
+			w->bad = true;
+		packet_unref(p);
+		mine = packet_new(
+		    test_headers, (const unsigned char *)"x", 1, 0, 0, false);
+		if (mine == NULL || mine->data[0] != 'x')
+			w->bad = true;
+		packet_unref(mine);
+		got++;
+	}
+	return NULL;
+}
+
+static void
+test_pool_across_threads(void **state)
+{
+	struct pool_worker w[2];
+	pthread_t tid[2];
+	unsigned char data[600];
+	struct packet *p;
+	int i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		w[k].q = packet_queue_new(1 << 24);
+		assert_non_null(w[k].q);
+		w[k].made = 20000;
+		w[k].bad = false;
+		assert_int_equal(
+		    pthread_create(&tid[k], NULL, pool_consumer, &w[k]), 0);
+	}
+	for (i = 0; i < 20000; i++) {
+		memset(data, i & 0xff, sizeof(data));
+		p = packet_new(test_headers, data, 64 + (size_t)(i % 500),
+		    (int64_t)i * 256, i, false);
+		assert_non_null(p);
+		for (k = 0; k < 2; k++)
+			assert_true(packet_queue_push(w[k].q, p));
+		packet_unref(p);
+	}
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(pthread_join(tid[k], NULL), 0);
+		assert_false(w[k].bad);
+		packet_queue_free(w[k].q);
+	}
+}
+
 int
 main(void)
 {
@@ -454,12 +622,16 @@ main(void)
 		cmocka_unit_test(test_fifo_order_and_bytes),
 		cmocka_unit_test(test_exact_fit_is_not_overflow),
 		cmocka_unit_test(test_overflow_drops_all_and_marks_gap),
+		cmocka_unit_test(
+		    test_overflow_backlog_is_freed_by_the_consumer),
 		cmocka_unit_test(test_dropped_accumulates_until_taken),
 		cmocka_unit_test(test_grows_and_wraps_in_order),
 		cmocka_unit_test(test_clear_is_not_counted_as_dropped),
 		cmocka_unit_test(test_pop_times_out),
 		cmocka_unit_test(test_wake_interrupts_pop),
 		cmocka_unit_test(test_push_wakes_pop),
+		cmocka_unit_test(test_pool_recycles_small_packets),
+		cmocka_unit_test(test_pool_across_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
