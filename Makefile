@@ -7,7 +7,7 @@
 #   make valgrind   the core integration tests with relay under valgrind
 #   make fuzz       libFuzzer targets for every parser (FUZZ_SECONDS each)
 #   make soak       SOAK_MINUTES of streaming under reloads and restarts
-#   make bench      real-time CPU, RSS, wakeups beside oggenc, ices2, ffmpeg
+#   make bench      real-time CPU, RSS, wake-ups, latency beside oggenc, ices2, ffmpeg, darkice, liquidsoap
 #   make lint       cppcheck + clang-format + shellcheck (when installed)
 #   make deps       install missing Debian packages (root) or print the apt-get line
 #                   (npm too: the build fetches the page's fallback player)

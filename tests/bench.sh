@@ -5,8 +5,16 @@
 #   BENCH_SECONDS (120)  length of the news-like mix
 #   BENCH_RUNS (3)       interleaved rounds; each figure is their median
 #   BENCH_TOOLS          default "oggenc relay relay-opus relay-loudness
-#                        ices2 ffmpeg" (relay-opus: Opus 64 kbit/s instead of
-#                        Vorbis q4; relay-loudness: q4 with [processing] on)
+#                        ices2 ices2-flush ffmpeg darkice liquidsoap fanout
+#                        status startup" (relay-opus: Opus 64 kbit/s instead
+#                        of Vorbis q4; relay-loudness: q4 with [processing]
+#                        on; ices2-flush: click test only, flush-samples
+#                        4410; fanout = relay-fan4 relay-fan16 relay-q2
+#                        relay-q0 relay-3enc; status: wrk on /api/status
+#                        while streaming; startup: exec -> first page and
+#                        on_air)
+#   BENCH_CLICKS (12)    clicks per live tool in the click test, over all
+#                        rounds
 #   BENCH_DIR            keep the work dir (mix, logs, results.json) there
 #   RELAY_BEFORE         another relay binary, one more row ("relay-before")
 set -euo pipefail
@@ -14,16 +22,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 relay=${RELAY:-$top/build/relay}
 
-# The bench's own dependencies: the peers it measures and the mix makers
-# (not needed by make test, so not in tests/deps.sh).
-missing=()
-for tool in sox espeak-ng oggenc ffmpeg ices2 icecast2 python3; do
-	command -v "$tool" >/dev/null || missing+=("$tool")
-done
-if ((${#missing[@]})); then
-	echo "bench: missing ${missing[*]}; apt-get install sox espeak-ng vorbis-tools ffmpeg ices2 icecast2 python3" >&2
-	exit 1
-fi
+# The bench's own dependencies: the peers it measures, the mix makers, the
+# load generator (not needed by make test, so not in tests/deps.sh's list;
+# its check-and-install is reused: as root it runs apt-get, otherwise it
+# prints the exact command and fails).
+sh "$top/tests/deps.sh" sox espeak-ng vorbis-tools ffmpeg ices2 icecast2 \
+    darkice liquidsoap wrk python3 curl
 [ -x "$relay" ] || { echo "bench: $relay missing (make)" >&2; exit 1; }
 
 if [ -n "${BENCH_DIR:-}" ]; then

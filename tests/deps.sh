@@ -13,6 +13,9 @@
 # prompt and no system icecast is configured); otherwise it prints the exact
 # command and exits 1.
 #
+# `deps.sh PACKAGE...` does the same for the packages named instead (make
+# bench: the peers it measures).
+#
 # Threads: none.
 
 set -eu
@@ -27,7 +30,12 @@ man-db systemd openssl libopus-dev opus-tools libebur128-dev libmp3lame-dev"
 # npm fetches the Listen Live page's fallback player at build time (see
 # PLAYER_* in the Makefile). Asked for only when no npm is on PATH: a
 # nodejs from NodeSource bundles its own npm and conflicts with Debian's.
-if ! command -v npm >/dev/null 2>&1; then
+want_npm=1
+if [ $# -gt 0 ]; then
+	PKGS="$*"
+	want_npm=0
+fi
+if [ "$want_npm" -eq 1 ] && ! command -v npm >/dev/null 2>&1; then
 	PKGS="$PKGS npm"
 fi
 
@@ -57,7 +65,7 @@ missing=$(missing_pkgs)
 # npm fetches the operator page's pinned uPlot at build time. Debian's
 # nodejs lacks it (package npm); a Node.js from elsewhere (NodeSource)
 # brings its own, so the command counts, not the package.
-if ! command -v npm >/dev/null 2>&1; then
+if [ "$want_npm" -eq 1 ] && ! command -v npm >/dev/null 2>&1; then
 	missing="${missing}npm "
 fi
 if [ -z "$missing" ]; then
