@@ -57,6 +57,13 @@
 #define POLL_FETCH_MIN_TIMEOUT_NS (200 * NS_PER_MS)
 #define POLL_MAX_SERVERS (CONFIG_MAX_OUTPUTS + STATS_MAX_EDGES)
 #define POLL_KEY_LEN 300
+/* A mount that just connected is polled every POLL_FRESH_NS until Icecast
+ * lists it, for at most POLL_FRESH_WINDOW_NS (Icecast never lists a
+ * <hidden> mount), and so is one still connecting in the first window
+ * after start: on_air then shows within about a second of the first page,
+ * not after a whole interval (5 s by default). */
+#define POLL_FRESH_NS (500 * NS_PER_MS)
+#define POLL_FRESH_WINDOW_NS (5 * NS_PER_SEC)
 
 enum server_health {
 	SERVER_UNKNOWN = 0,
@@ -1116,12 +1123,41 @@ wait_until(struct icecast_poll *p, int64_t deadline_ns)
 	return stop;
 }
 
+/* Whether the next round should come after POLL_FRESH_NS: an Icecast
+ * output of the snapshot connected less than POLL_FRESH_WINDOW_NS ago and
+ * not listed since, or not connected yet while started is that recent. */
+static bool
+fresh_mounts(const struct icecast_poll *p, int64_t started_mono_ns)
+{
+	int64_t now = util_now_wall_ns();
+	bool starting =
+	    util_now_mono_ns() - started_mono_ns < POLL_FRESH_WINDOW_NS;
+	size_t i;
+
+	for (i = 0; i < p->snap.n_outputs; i++) {
+		const struct stats_output *so = &p->snap.outputs[i];
+
+		if (strcmp(so->type, "icecast") != 0)
+			continue;
+		if (!so->connected) {
+			if (starting)
+				return true;
+			continue;
+		}
+		if (now - so->since_wall_ns < POLL_FRESH_WINDOW_NS &&
+		    stats_output_server_seen(so->id) < so->since_wall_ns)
+			return true;
+	}
+	return false;
+}
+
 /* Runs on: the poller thread. */
 static void *
 poll_thread(void *arg)
 {
 	struct icecast_poll *p = arg;
-	int64_t timeout_ns, round_ns;
+	int64_t timeout_ns, round_ns, next_ns;
+	int64_t started_ns = util_now_mono_ns();
 	sigset_t all;
 	size_t i;
 
@@ -1142,7 +1178,10 @@ poll_thread(void *arg)
 			poll_server(p, &p->servers[i], timeout_ns);
 		}
 		poll_edges(p, timeout_ns);
-		if (wait_until(p, round_ns + p->interval_ns))
+		next_ns = p->interval_ns;
+		if (next_ns > POLL_FRESH_NS && fresh_mounts(p, started_ns))
+			next_ns = POLL_FRESH_NS;
+		if (wait_until(p, round_ns + next_ns))
 			break;
 	}
 	return NULL;
