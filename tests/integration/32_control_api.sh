@@ -146,19 +146,20 @@ code=$(call POST /api/skip "${auth[@]}")
 [[ $code == 422 ]] || fail "skip with live on air: $code $(cat "$T/body")"
 jq -e '.error | contains("nothing to skip")' "$T/body" >/dev/null ||
     fail "skip with live on air: $(cat "$T/body")"
-# How long the 3 s segment really aired, by relay's own clock (the
-# request's starts_at/ends_at become what happened): the test's own curl
-# and jq calls take time that has nothing to do with relay's answer.
-status_now | jq -r ".requests[] | select(.id == $req_id) | .starts_at, .ends_at" \
-    >"$T/aired"
+# How long the 3 s segment really aired, by relay's own clock (its log
+# gives both moments to the millisecond; /api/status only to the second):
+# the test's own curl and jq calls take time that has nothing to do with
+# relay's answer.
 took=$(python3 -c '
-import sys, datetime
-a, b = (datetime.datetime.fromisoformat(l.strip().replace("Z", "+00:00"))
-        for l in open(sys.argv[1]))
-print("%.3f" % (b - a).total_seconds())' "$T/aired") ||
-    fail "request $req_id times: $(cat "$T/aired")"
+import re, sys, datetime
+text = open(sys.argv[1]).read()
+def at(what):
+    m = re.search(r"segment api " + what + r" at (\S+Z)", text)
+    return datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
+print("%.3f" % (at("skipped") - at("on air")).total_seconds())' "$RELAY_LOG") ||
+    fail "no on-air and skip times for segment api in $RELAY_LOG"
 note "segment on air, then skipped after $took s (POST to live again: $(elapsed_since "$t_post") s)"
-assert_between "$took" 0.5 2.9 "seconds the skipped 3 s segment aired"
+assert_between "$took" 0.1 2.9 "seconds the skipped 3 s segment aired"
 log_has 'segment api' || fail "no programme log line for segment api"
 
 # --- the live title -----------------------------------------------------------
