@@ -494,7 +494,9 @@ def reap(p, feeder, deadline, linger, fifo=None):
     fifo = [fifo] if fifo is not None else []
     while True:
         hwm = max(hwm, vm_hwm_kb(p.pid))
-        if n % 20 == 0:  # once a second: smaps_rollup walks every mapping
+        # Once a second (smaps_rollup walks every mapping), and every
+        # 50 ms in the first second: oggenc's whole run can be shorter.
+        if n % 20 == 0 or n < 20:
             ro = rollup_kb(p.pid)
             for k in mem:
                 mem[k] = max(mem[k], ro[k])
@@ -838,11 +840,14 @@ def print_tables(tools, cpu, lat, status, startup, runs, seconds):
               f"| {fmt(med(d) if d else None, '.2f')} "
               f"| {fmt(max(d) if d else None, '.2f')} |")
     print()
-    print(f"CPU, RSS, wake-ups: median of {runs} interleaved round(s), "
-          f"{seconds} s of audio each; oggenc unpaced to a file, the others "
-          "in real time to icecast2. Latency: median and max over all clicks "
-          "of all rounds (" + ", ".join(
-              f"{t} {len(d)}" for t, d in lat.items()) + " clicks).")
+    note = (f"CPU, RSS, wake-ups: median of {runs} interleaved round(s), "
+            f"{seconds} s of audio each; oggenc unpaced to a file, the "
+            "others in real time to icecast2.")
+    if lat:
+        note += (" Latency: median and max over all clicks of all rounds ("
+                 + ", ".join(f"{t} {len(d)}" for t, d in lat.items())
+                 + " clicks).")
+    print(note)
     one = m.get("relay")
     fan = [t for t in FANOUT if t in m]
     if one and fan:
@@ -952,7 +957,8 @@ def main():
             "wrk": version(["dpkg-query", "-W", "wrk"]),
             "icecast2": version(["dpkg-query", "-W", "icecast2"]),
             "libvorbis": version(["dpkg-query", "-W", "libvorbis0a"])}
-    print("versions: " + "; ".join(f"{k}: {v}" for k, v in vers.items()))
+    print("versions: " + "; ".join(f"{k}: {' '.join(v.split())}"
+                                   for k, v in vers.items()))
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump({"cpu": cpu, "latency": lat, "status": status,
                    "startup": startup, "versions": vers}, f, indent=1)
