@@ -54,7 +54,7 @@ static struct dynlib curl_lib =
     DYNLIB_INIT("libcurl.so.4", "libcurl4", curl_syms);
 
 static pthread_mutex_t curl_init_lock = PTHREAD_MUTEX_INITIALIZER;
-static int curl_init_rc = 1; /* under curl_init_lock; 1: not tried yet */
+static int curl_init_rc = 1; /* under curl_init_lock; 1: not done yet */
 static char curl_init_err[240];
 
 static void *
@@ -106,7 +106,10 @@ dynlib_load(struct dynlib *lib, char *err, size_t errlen)
 	int rc;
 
 	pthread_mutex_lock(&lib->lock);
-	if (lib->rc == 1)
+	/* A failure is not kept: the next use tries again, so a package
+	 * installed while relay runs is found by the input's next retry or
+	 * the next segment, without a restart. */
+	if (lib->rc != 0)
 		lib->rc = load_locked(lib);
 	rc = lib->rc;
 	if (rc < 0 && errlen > 0)
@@ -128,7 +131,8 @@ dynlib_curl_init(char *err, size_t errlen)
 	int rc;
 
 	pthread_mutex_lock(&curl_init_lock);
-	if (curl_init_rc == 1) {
+	/* Tried again after a failure, as dynlib_load() does. */
+	if (curl_init_rc != 0) {
 		curl_init_rc = dynlib_load(
 		    &curl_lib, curl_init_err, sizeof(curl_init_err));
 		if (curl_init_rc == 0 &&

@@ -16,7 +16,9 @@
  * needs it, reported where that part opens ("libsndfile.so.1 cannot be
  * loaded (...): install the Debian package libsndfile1"), never at start
  * for a station that does not use it. A library is loaded at most once
- * and never unloaded.
+ * and never unloaded; a load that failed is tried again at the next use
+ * (a retry of the input, the next segment), so installing the package
+ * while relay runs is enough.
  *
  * Threads: dynlib_load(), dynlib_sndfile_load() and dynlib_curl_init()
  * may be called from any
@@ -52,7 +54,7 @@ struct dynlib {
 	const char *package;	       /* Debian package that ships it */
 	const struct dynlib_sym *syms; /* ended by a NULL name */
 	pthread_mutex_t lock;
-	int rc; /* 1: not tried yet; 0: loaded; < 0: failed */
+	int rc; /* 1: not tried yet; 0: loaded; < 0: failed (tried again) */
 	char err[240];
 };
 

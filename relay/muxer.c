@@ -86,7 +86,9 @@
  * packet is written as soon as it arrives, not held back for the next one
  * (one packet, ~23 ms, less delay); when the packet after it starts a new
  * chain, that packet ends the old stream with e_o_s and begins the new one,
- * as the held packet does otherwise (same codec setup). The time bound
+ * as the held packet does otherwise (same codec setup); when it cannot (a
+ * new encoder), the packet sent at once is written again with e_o_s and
+ * its own granule, which decoders trim to nothing. The time bound
  * becomes 2 x rate/2, a safety net only. The model leaves out
  * Icecast's 4 KiB byte rule (loud audio at high quality): libogg's own
  * pageout already cuts our pages there, and a miss costs delay, never
@@ -122,7 +124,10 @@ struct muxer {
 	bool active;			/* a logical stream is open */
 	struct stream_headers *headers; /* of the open stream (ref) */
 	uint32_t serial;
-	struct packet *held;  /* last packet, not yet written (ref) */
+	struct packet *held; /* last packet, not yet written (ref) */
+	/* Icecast pages: the last packet when it went out at once (ref),
+	 * held == NULL; end_stream() writes it again to carry e_o_s. */
+	struct packet *sent;
 	struct packet *carry; /* muxer_split(): opens the next stream (ref) */
 	int64_t base_granule; /* encoder granule of first audio */
 	int64_t page_granule; /* rebased granule at last page end */
@@ -177,6 +182,8 @@ drop_stream(struct muxer *m)
 {
 	packet_unref(m->held);
 	m->held = NULL;
+	packet_unref(m->sent);
+	m->sent = NULL;
 	headers_unref(m->headers);
 	m->headers = NULL;
 	m->active = false;
@@ -387,7 +394,11 @@ write_audio(
 	return write_pages(m, flush, cb, arg);
 }
 
-/* Ends the open stream with the held packet marked e_o_s. */
+/* Ends the open stream with the held packet marked e_o_s. Under Icecast
+ * pages the last packet may have gone out at once, nothing held: it is
+ * written again with e_o_s and the same granule, so that the stream still
+ * ends (a chain without it lost Icecast's last packet and ended without
+ * e_o_s for its listeners) and decoders trim all the copy adds. */
 static int
 end_stream(struct muxer *m, muxer_write_cb *cb, void *arg)
 {
@@ -395,6 +406,8 @@ end_stream(struct muxer *m, muxer_write_cb *cb, void *arg)
 
 	if (m->active && m->held != NULL)
 		rc = write_audio(m, m->held, true, cb, arg);
+	else if (m->active && m->sent != NULL)
+		rc = write_audio(m, m->sent, true, cb, arg);
 	drop_stream(m);
 	return rc;
 }
@@ -629,8 +642,12 @@ muxer_packet(
 	if (aligned(m, m->headers) && m->icecast_due) {
 		/* p ends Icecast's page: out now (see DESIGN). */
 		rc = write_audio(m, p, false, cb, arg);
+		packet_unref(m->sent);
+		m->sent = packet_ref(p);
 		goto out;
 	}
+	packet_unref(m->sent);
+	m->sent = NULL;
 	m->held = packet_ref(p);
 	rc = 0;
 out:

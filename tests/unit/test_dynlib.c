@@ -14,9 +14,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dynlib.h"
+#include "test_tmpdir.h"
 
 /* A library that is not installed: -ENOENT, the message names the file
  * and the package to install; the answer does not change on a retry. */
@@ -42,6 +45,45 @@ test_missing_library(void **state)
 	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "librelay-no-such-lib.so.9"));
 	assert_null(fn);
+}
+
+/* A library that could not be loaded is tried again at the next call:
+ * once it is there (a package installed while relay runs), it loads. The
+ * soname is a path: first an empty file, then a link to libm. */
+static void
+test_loads_once_installed(void **state)
+{
+	static double (*cos_fn)(double);
+	static const struct dynlib_sym syms[] = {
+	    {"cos", (void **)&cos_fn, NULL},
+	    {NULL, NULL, NULL},
+	};
+	static char dir[300], path[400];
+	static struct dynlib lib = DYNLIB_INIT(path, "libc6", syms);
+	char err[600] = "";
+	FILE *f;
+
+	(void)state;
+	test_tmpdir_template(dir, sizeof(dir), "dynlib");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/libm.so.6", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot be loaded"));
+	assert_null(cos_fn);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(
+	    symlink("/lib/x86_64-linux-gnu/libm.so.6", path) == 0 ||
+		symlink("/usr/lib/libm.so.6", path) == 0,
+	    1);
+	err[0] = '\0';
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), 0);
+	assert_non_null(cos_fn);
+	assert_true(cos_fn(0.0) == 1.0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 /* A library without one of the functions: -ENOSYS, nothing filled (not
@@ -137,6 +179,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_missing_library),
 	    cmocka_unit_test(test_missing_function),
+	    cmocka_unit_test(test_loads_once_installed),
 	    cmocka_unit_test(test_loads_and_calls),
 	    cmocka_unit_test(test_sndfile_table),
 	    cmocka_unit_test(test_curl_table),

@@ -607,6 +607,49 @@ test_icecast_pages_chain_change(void **state)
 	pktlist_free(&l);
 }
 
+/*
+ * An encoder replaced (reload) under Icecast pages, at every phase of the
+ * page: the old stream ends with an e_o_s page even when its last packet
+ * went out at once with its page (nothing held back to carry the flag),
+ * and the new one starts with its own first packet.
+ */
+static void
+test_icecast_pages_encoder_restart(void **state)
+{
+	struct pktlist a = {0}, b = {0};
+	struct muxer *m;
+	struct parse r;
+	size_t to;
+	long streams;
+
+	(void)state;
+	encode(&a, 3.0, false, 4.0, -1, false);
+	encode(&b, 1.0, false, 0.0, -1, true);
+	for (to = a.n - 30; to <= a.n; to++) {
+		struct sink s = {0};
+
+		m = muxer_new(500);
+		assert_non_null(m);
+		muxer_set_icecast_pages(m, true);
+		feed(m, &a, 0, to, false, &s);
+		feed(m, &b, 0, b.n, false, &s);
+		parse_pages(s.buf, s.len, &r);
+		assert_int_equal(r.nstreams, 2);
+		assert_int_equal(r.st[0].eos_pages, 1);
+		assert_int_equal(r.st[1].eos_pages, 1);
+		check_stream_start(&r.st[1]);
+		assert_int_equal(r.st[1].first_audio_bytes, b.p[0]->bytes);
+		assert_int_equal(
+		    decode_frames(s.buf, s.len, &streams, NULL, 0),
+		    a.p[to - 1]->granulepos + b.p[b.n - 1]->granulepos);
+		assert_int_equal(streams, 2);
+		muxer_free(m);
+		free(s.buf);
+	}
+	pktlist_free(&a);
+	pktlist_free(&b);
+}
+
 static void
 test_default_page_bound(void **state)
 {
@@ -1106,6 +1149,7 @@ main(void)
 		cmocka_unit_test(test_icecast_pages),
 		cmocka_unit_test(test_icecast_page_due),
 		cmocka_unit_test(test_icecast_pages_chain_change),
+		cmocka_unit_test(test_icecast_pages_encoder_restart),
 		cmocka_unit_test(test_default_page_bound),
 		cmocka_unit_test(test_gap_new_stream),
 		cmocka_unit_test(test_reset_new_stream),
