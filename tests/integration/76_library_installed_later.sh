@@ -15,9 +15,12 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-real=$(ldconfig -p | awk '$1 == "libsndfile.so.1" && /x86-64|64bit/ {print $NF; exit}')
-[[ -n $real && -e $real ]] || real=$(ldconfig -p |
-    awk '$1 == "libsndfile.so.1" {print $NF; exit}')
+# The cache is read whole first: awk leaving early would kill ldconfig
+# with SIGPIPE, which pipefail turns into the script's exit status.
+cache=$(ldconfig -p) || fail "ldconfig -p failed"
+real=$(awk '$1 == "libsndfile.so.1" && /x86-64|64bit/ {print $NF; exit}' <<<"$cache")
+[[ -n $real && -e $real ]] ||
+    real=$(awk '$1 == "libsndfile.so.1" {print $NF; exit}' <<<"$cache")
 [[ -n $real && -e $real ]] || fail "no libsndfile.so.1 on this system"
 
 start_icecast a
