@@ -153,6 +153,15 @@ $(BUILD)/librelay.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/obj/relay/version.o: CFLAGS += -DRELAY_GIT_REV='"$(GIT_REV)"'
+# The revision is a flag of version.o alone: a stamp holding it, rewritten
+# only when it changes, rebuilds version.o when HEAD moves (not only when
+# version.c does; tests/integration/72_version_follows_git.sh).
+$(BUILD)/obj/relay/version.o: $(BUILD)/gen/git-rev
+$(BUILD)/gen/git-rev: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' >$@
+FORCE:
+.PHONY: FORCE
 
 # Order-only: runs before any compile, never forces a rebuild. Unit tests
 # need cmocka too.
