@@ -26,7 +26,8 @@ libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcjson-dev libssl-dev
 icecast2 openssl
 vorbis-tools ffmpeg sox jq curl alsa-utils libasound2-plugins chromium
 iproute2 python3 valgrind clang libclang-rt-14-dev mandoc
-man-db systemd openssl libopus-dev opus-tools libebur128-dev libmp3lame-dev"
+man-db systemd openssl libopus-dev opus-tools libebur128-dev libmp3lame-dev
+wrk"
 # npm fetches the Listen Live page's fallback player at build time (see
 # PLAYER_* in the Makefile). Asked for only when no npm is on PATH: a
 # nodejs from NodeSource bundles its own npm and conflicts with Debian's.

@@ -2,7 +2,7 @@
 # serial: floods the status server with wrk
 # SPDX-License-Identifier: MIT
 #
-# 67 status load: 64 keep-alive clients (wrk, when installed, plus 8
+# 67 status load: 64 keep-alive clients (wrk, plus 8
 # Python clients that parse every answer) poll /api/status as fast as they
 # can for a few seconds while a listener records the stream. Every answer
 # is 200 with a JSON document (none refused for want of a slot: before
@@ -33,25 +33,18 @@ listener=$LISTEN_PID
 wait_for -t 5 -m "the listener to get audio" size_at_least "$T/listen.ogg" 4096 ||
     fail "the listener got nothing"
 
-# wrk, when installed, brings the load (64 connections, as fast as it
-# goes: Python alone cannot keep 64 connection threads busy) and counts
-# any answer but 2xx; 8 Python clients parse every answer whole and watch
-# their connection. Without wrk the Python clients are all 64.
-wrk_pid=
-py_clients=$clients
-if command -v wrk >/dev/null; then
-	py_clients=8
-	wrk -c "$clients" -t 2 -d "${hammer_s}s" "$STATUS_URL/api/status" \
-	    >"$T/wrk.txt" 2>&1 &
-	wrk_pid=$!
-else
-	note "wrk is not installed: 64 Python clients only (a lighter load)"
-fi
+# wrk brings the load (64 connections, as fast as it goes: Python alone
+# cannot keep 64 connection threads busy) and counts any answer but 2xx;
+# 8 Python clients parse every answer whole and watch their connection.
+command -v wrk >/dev/null || fail "wrk is missing (tests/deps.sh installs it)"
+py_clients=8
+wrk -c "$clients" -t 2 -d "${hammer_s}s" "$STATUS_URL/api/status" \
+    >"$T/wrk.txt" 2>&1 &
+wrk_pid=$!
 python3 "$STATUS_TOOLS/status_hammer.py" 127.0.0.1 "$STATUS_PORT" \
     /api/status "$py_clients" "$hammer_s" >"$T/hammer.json" &
 hammer=$!
-want=$py_clients
-[[ -z $wrk_pid ]] || want=$((py_clients + clients))
+want=$((py_clients + clients))
 wait_for -t 5 -m "the clients to connect" \
     bash -c "[[ \$(curl -sf --max-time 2 '$STATUS_URL/metrics' |
         awk '\$1 == \"relay_http_connections\" { print \$2 }') -ge $want ]]" ||
@@ -88,17 +81,15 @@ jq -e --argjson n "$py_clients" '.requests > $n and .ok == .requests
     and .bad == [] and .connections == $n' "$T/hammer.json" >/dev/null ||
     fail "not every request got 200 and JSON on its own keep-alive connection: $(
     cat "$T/hammer.json")"
-if [[ -n $wrk_pid ]]; then
-	wait "$wrk_pid" || fail "wrk failed: $(cat "$T/wrk.txt")"
-	note "wrk: $(grep -E '^Requests/sec|Non-2xx|Socket errors' "$T/wrk.txt" |
-	    tr '\n' ' ')"
-	grep -q '^Requests/sec: *[1-9]' "$T/wrk.txt" ||
-	    fail "wrk got no answers: $(cat "$T/wrk.txt")"
-	# wrk reports answers other than 2xx/3xx and socket errors (a
-	# connection reset or closed under it) only when there were some.
-	! grep -E 'Non-2xx|Socket errors' "$T/wrk.txt" ||
-	    fail "wrk's $clients connections did not all get 200 (see above)"
-fi
+wait "$wrk_pid" || fail "wrk failed: $(cat "$T/wrk.txt")"
+note "wrk: $(grep -E '^Requests/sec|Non-2xx|Socket errors' "$T/wrk.txt" |
+    tr '\n' ' ')"
+grep -q '^Requests/sec: *[1-9]' "$T/wrk.txt" ||
+    fail "wrk got no answers: $(cat "$T/wrk.txt")"
+# wrk reports answers other than 2xx/3xx and socket errors (a
+# connection reset or closed under it) only when there were some.
+! grep -E 'Non-2xx|Socket errors' "$T/wrk.txt" ||
+    fail "wrk's $clients connections did not all get 200 (see above)"
 relay_alive || fail "relay died under load"
 
 listen_wait "$listener" || fail "the listener failed"
