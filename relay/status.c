@@ -98,6 +98,7 @@
 #include "log.h"
 #include "stats.h"
 #include "status.h"
+#include "status_doc.h"
 #include "status_json.h"
 #include "status_metrics.h"
 #include "status_page.h"
@@ -109,11 +110,6 @@
 #define MOD "status"
 
 #define STATUS_WATCHDOG_TICK_NS (NS_PER_SEC / 2)
-/* A rendered /api/status is served again to every request within this
- * long while the state it shows holds (docs/status-api.md): under a poll
- * storm the document is built about ten times a second, plus once per
- * change of state, instead of once per request. */
-#define STATUS_DOC_MAX_AGE_NS (100 * NS_PER_MS)
 #define STATUS_CONNECTION_TIMEOUT_S 15
 #define STATUS_MEMORY_LIMIT_BYTES ((size_t)16384)
 #define STATUS_THREAD_STACK_BYTES ((size_t)256 * 1024)
@@ -230,29 +226,6 @@ struct request {
 	size_t body_len;
 };
 
-/* One rendered /api/status document in a response that every request
- * queues as it is (libmicrohttpd counts its own references to it). */
-struct status_doc {
-	atomic_int refs; /* the cache's, plus one per request using it */
-	struct MHD_Response *resp; /* owns the body */
-	const char *body;	   /* resp's */
-	size_t len;
-	int64_t made_mono_ns;	   /* just before its snapshot */
-	uint64_t generation;	   /* srv->doc_generation when it was made */
-	uint64_t stats_generation; /* stats_generation() then */
-	/* [status] cors_origins when they name origins (not "*"): a
-	 * request from one of them gets its own copy with its origin. */
-	char cors_origins[1024];
-};
-
-/* The latest document of one form (compact or pretty). */
-struct doc_cache {
-	pthread_mutex_t lock;	/* guards cur; held for a pointer's length */
-	pthread_mutex_t render; /* one renderer at a time; before lock */
-	struct status_doc *cur; /* owned (one reference) */
-	struct stats_snapshot *snap; /* the renderer's (render; owned) */
-};
-
 struct status_server {
 	struct MHD_Daemon *daemon;
 	char listen_text[300];
@@ -271,14 +244,11 @@ struct status_server {
 	atomic_int log_suppressed;
 	/* /api/history's rings (owned), sampled by the watchdog thread. */
 	struct history *history;
-	struct doc_cache docs[2]; /* [pretty] */
+	struct status_doc_cache docs;
 	/* Each tracked connection's request, by its slot: a keep-alive
 	 * client's requests allocate nothing. Its connection's thread
 	 * only. */
 	struct request requests[STATUS_SLOTS_TRACKED];
-	/* Bumped when a cached document may be wrong before its age says
-	 * so: a reload, a control call. */
-	atomic_uint_fast64_t doc_generation;
 };
 
 struct event_stream {
@@ -531,6 +501,19 @@ add_headers(struct MHD_Response *r, const char *type, const char *cache,
 	    r, "Content-Security-Policy", csp != NULL ? csp : csp_api);
 }
 
+/* The document cache's view of the server (status_doc.h). */
+static void
+settings_hook(void *arg, struct status_settings *out)
+{
+	get_settings(arg, out);
+}
+
+static void
+api_headers_hook(struct MHD_Response *r)
+{
+	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
+}
+
 /* The Access-Control-Allow-Origin value for a request from origin (the
  * Origin header, NULL when absent) under list ([status] cors_origins as
  * status_settings keeps it: origins separated by spaces, or "*"), or
@@ -704,178 +687,12 @@ snapshot_new(void)
 	return s;
 }
 
-/* ---- The /api/status document cache. ---- */
-
-static void
-doc_put(struct status_doc *d)
-{
-	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
-		return;
-	/* libmicrohttpd frees the body once the last connection sending it
-	 * is done. */
-	MHD_destroy_response(d->resp);
-	free(d);
-}
-
-/* A new document from a fresh snapshot (one reference), or NULL when
- * out of memory. dc->render held. */
-static struct status_doc *
-doc_render(struct status_server *srv, struct doc_cache *dc, bool pretty)
-{
-	struct status_settings set;
-	struct status_doc *d;
-	char *text;
-
-	if (dc->snap == NULL)
-		dc->snap = malloc(sizeof(*dc->snap));
-	d = calloc(1, sizeof(*d));
-	if (dc->snap == NULL || d == NULL) {
-		free(d);
-		return NULL;
-	}
-	/* Read before the snapshot: a bump after it marks this one old. */
-	d->generation = atomic_load(&srv->doc_generation);
-	d->stats_generation = stats_generation();
-	d->made_mono_ns = util_now_mono_ns();
-	get_settings(srv, &set);
-	stats_snapshot(dc->snap);
-	text = status_json(dc->snap, &set, pretty);
-	if (text == NULL) {
-		free(d);
-		return NULL;
-	}
-	d->len = strlen(text);
-	d->body = text;
-	d->resp = MHD_create_response_from_buffer(
-	    d->len, text, MHD_RESPMEM_MUST_FREE);
-	if (d->resp == NULL) {
-		free(text);
-		free(d);
-		return NULL;
-	}
-	add_headers(
-	    d->resp, "application/json; charset=utf-8", "no-store", NULL);
-	/* What CORS allows every request alike goes into the shared
-	 * response; an origin that is listed by name gets its own copy
-	 * (serve_status). */
-	if (strcmp(set.cors_origins, "*") == 0)
-		MHD_add_response_header(
-		    d->resp, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-	else if (set.cors_origins[0] != '\0') {
-		MHD_add_response_header(
-		    d->resp, MHD_HTTP_HEADER_VARY, "Origin");
-		util_strlcpy(
-		    d->cors_origins, set.cors_origins, sizeof(d->cors_origins));
-	}
-	atomic_init(&d->refs, 1);
-	return d;
-}
-
-/* d shows the state as it is: no setting, control call or stats state
- * changed since it was made (counters and levels may have moved). */
-static bool
-doc_current(struct status_server *srv, const struct status_doc *d)
-{
-	return d->generation == atomic_load(&srv->doc_generation) &&
-	       d->stats_generation == stats_generation();
-}
-
-/* A reference to the current document (doc_put when done), rendered
- * anew when the one cached is out of date or older than
- * STATUS_DOC_MAX_AGE_NS. While another thread renews it, one less than
- * twice that old is served as it is rather than waited for. NULL when
- * out of memory. Runs on: a connection thread. */
-static struct status_doc *
-doc_get(struct status_server *srv, bool pretty)
-{
-	struct doc_cache *dc = &srv->docs[pretty];
-	struct status_doc *d, *old;
-	int64_t age;
-	bool rendering = false;
-
-	pthread_mutex_lock(&dc->lock);
-	d = dc->cur;
-	age = d != NULL ? util_now_mono_ns() - d->made_mono_ns : 0;
-	if (d != NULL &&
-	    (!doc_current(srv, d) || age >= 2 * STATUS_DOC_MAX_AGE_NS))
-		d = NULL; /* out of date: wait for a new one */
-	else if (d != NULL && age >= STATUS_DOC_MAX_AGE_NS)
-		rendering = pthread_mutex_trylock(&dc->render) == 0;
-	if (d != NULL && !rendering) {
-		atomic_fetch_add(&d->refs, 1);
-		pthread_mutex_unlock(&dc->lock);
-		return d;
-	}
-	pthread_mutex_unlock(&dc->lock);
-	if (!rendering) {
-		pthread_mutex_lock(&dc->render);
-		/* Made by the thread we waited for? */
-		pthread_mutex_lock(&dc->lock);
-		d = dc->cur;
-		if (d != NULL && doc_current(srv, d) &&
-		    util_now_mono_ns() - d->made_mono_ns <
-			STATUS_DOC_MAX_AGE_NS) {
-			atomic_fetch_add(&d->refs, 1);
-			pthread_mutex_unlock(&dc->lock);
-			pthread_mutex_unlock(&dc->render);
-			return d;
-		}
-		pthread_mutex_unlock(&dc->lock);
-	}
-	d = doc_render(srv, dc, pretty);
-	old = NULL;
-	if (d != NULL) {
-		atomic_fetch_add(&d->refs, 1); /* the caller's */
-		pthread_mutex_lock(&dc->lock);
-		old = dc->cur;
-		dc->cur = d;
-		pthread_mutex_unlock(&dc->lock);
-	}
-	pthread_mutex_unlock(&dc->render);
-	doc_put(old);
-	return d;
-}
-
-/* The cache is out of date now (a reload, a control call): besides
- * stats_generation, which follows the stats themselves. */
-static void
-doc_invalidate(struct status_server *srv)
-{
-	atomic_fetch_add(&srv->doc_generation, 1);
-}
-
-static void
-doc_cache_init(struct status_server *srv)
-{
-	size_t i;
-
-	atomic_init(&srv->doc_generation, 0);
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->docs); i++) {
-		pthread_mutex_init(&srv->docs[i].lock, NULL);
-		pthread_mutex_init(&srv->docs[i].render, NULL);
-	}
-}
-
-/* After the daemon stopped: no request holds a document any more. */
-static void
-doc_cache_free(struct status_server *srv)
-{
-	size_t i;
-
-	for (i = 0; i < RELAY_ARRAY_LEN(srv->docs); i++) {
-		doc_put(srv->docs[i].cur);
-		free(srv->docs[i].snap);
-		pthread_mutex_destroy(&srv->docs[i].render);
-		pthread_mutex_destroy(&srv->docs[i].lock);
-	}
-}
-
 /* GET /api/status: the cached document, with the CORS header of a listed
  * Origin when there is one. No allocation unless an origin is named. */
 static enum MHD_Result
 serve_status(struct status_server *srv, struct MHD_Connection *c, bool pretty)
 {
-	struct status_doc *d = doc_get(srv, pretty);
+	struct status_doc *d = status_doc_get(&srv->docs, pretty);
 	struct MHD_Response *r;
 	const char *allow;
 	enum MHD_Result ret;
@@ -889,12 +706,12 @@ serve_status(struct status_server *srv, struct MHD_Connection *c, bool pretty)
 					       c, MHD_HEADER_KIND, "Origin"));
 	if (allow == NULL) {
 		ret = MHD_queue_response(c, MHD_HTTP_OK, d->resp);
-		doc_put(d);
+		status_doc_put(d);
 		return ret;
 	}
 	r = MHD_create_response_from_buffer(
 	    d->len, (void *)(uintptr_t)d->body, MHD_RESPMEM_MUST_COPY);
-	doc_put(d);
+	status_doc_put(d);
 	if (r == NULL)
 		return MHD_NO;
 	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
@@ -1257,7 +1074,7 @@ serve_control(struct status_server *srv, struct MHD_Connection *c,
 	call.client = who;
 	control_handle(&call, redact_token_cb, srv, &ans);
 	/* Whatever the call changed shows in the next /api/status. */
-	doc_invalidate(srv);
+	status_doc_invalidate(&srv->docs);
 	if (ans.body == NULL)
 		return reply_error(c, 500);
 	r = MHD_create_response_from_buffer(
@@ -1577,7 +1394,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
-	doc_cache_init(srv);
+	status_doc_cache_init(&srv->docs, settings_hook, api_headers_hook, srv);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&srv->wake, &ca);
@@ -1668,7 +1485,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 fail:
 	free_token(srv->token);
 	history_free(srv->history);
-	doc_cache_free(srv);
+	status_doc_cache_free(&srv->docs);
 	pthread_cond_destroy(&srv->wake);
 	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
@@ -1706,7 +1523,7 @@ status_reconfigure(struct status_server *srv, const struct config *cfg)
 	free_token(old);
 	if (had != (token != NULL))
 		log_info(MOD, "control API %s", token != NULL ? "on" : "off");
-	doc_invalidate(srv);
+	status_doc_invalidate(&srv->docs);
 	/* Event streams send the new state at their next tick. */
 	pthread_cond_broadcast(&srv->wake);
 }
@@ -1727,7 +1544,7 @@ status_stop(struct status_server *srv)
 		pthread_join(srv->watchdog, NULL);
 	free_token(srv->token);
 	history_free(srv->history);
-	doc_cache_free(srv);
+	status_doc_cache_free(&srv->docs);
 	pthread_cond_destroy(&srv->wake);
 	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
