@@ -4,7 +4,7 @@
  * listens, routes, enforces the limits, sets the response headers, checks
  * the control API's bearer token and runs the event streams; what it
  * serves is built elsewhere: status_json.c (/api/status and the events'
- * payload), status_metrics.c (/metrics), status_page.c (/, /embed and
+ * payload; status_doc.c caches the rendered /api/status), status_metrics.c (/metrics), status_page.c (/, /embed and
  * /operator), history.c (/api/history, sampled here by the watchdog
  * thread), status_rules.c (/healthz), control.c (the control endpoints).
  * See status.h and docs/status-api.md.
@@ -15,16 +15,14 @@
  * counters and when the programme changes (never while rendering: the
  * copy is all that happens under it). Each request takes its own,
  * except /api/status: its document is rendered about ten times a second
- * at most (STATUS_DOC_MAX_AGE_NS) plus once per change of state, by one
- * thread at a time, into one
- * libmicrohttpd response that every request queues as it is. A poll
- * storm then costs neither a snapshot nor an allocation per request, and
- * the engine never queues for the stats mutex behind 64 pollers' copies
- * (measured: docs/performance.md). A change of state (stats_generation),
- * a reload or a control call starts a new document at once; only the
- * counters, levels and clock in it may be up to 0.1 s old. The server keeps
- * only a copy of a few settings (public_url, time zone, poll interval) behind
- * its own mutex, which nothing in the pipeline takes.
+ * at most plus once per change of state, by one thread at a time, into
+ * one libmicrohttpd response that every request queues as it is
+ * (status_doc.h). A poll storm then costs neither a snapshot nor an
+ * allocation per request, and the engine never queues for the stats mutex
+ * behind 64 pollers' copies (measured: docs/performance.md). A reload or a
+ * control call invalidates that document at once. The server keeps only a
+ * copy of a few settings (public_url, time zone, poll interval) behind its
+ * own mutex, which nothing in the pipeline takes.
  *
  * libmicrohttpd runs one thread per connection (MHD_USE_THREAD_PER_
  * CONNECTION with an internal poll thread). The reason is the event
@@ -244,7 +242,7 @@ struct status_server {
 	atomic_int log_suppressed;
 	/* /api/history's rings (owned), sampled by the watchdog thread. */
 	struct history *history;
-	struct status_doc_cache docs;
+	struct status_doc_cache *docs; /* /api/status (owned) */
 	/* Each tracked connection's request, by its slot: a keep-alive
 	 * client's requests allocate nothing. Its connection's thread
 	 * only. */
@@ -692,7 +690,7 @@ snapshot_new(void)
 static enum MHD_Result
 serve_status(struct status_server *srv, struct MHD_Connection *c, bool pretty)
 {
-	struct status_doc *d = status_doc_get(&srv->docs, pretty);
+	struct status_doc *d = status_doc_get(srv->docs, pretty);
 	struct MHD_Response *r;
 	const char *allow;
 	enum MHD_Result ret;
@@ -1074,7 +1072,7 @@ serve_control(struct status_server *srv, struct MHD_Connection *c,
 	call.client = who;
 	control_handle(&call, redact_token_cb, srv, &ans);
 	/* Whatever the call changed shows in the next /api/status. */
-	status_doc_invalidate(&srv->docs);
+	status_doc_invalidate(srv->docs);
 	if (ans.body == NULL)
 		return reply_error(c, 500);
 	r = MHD_create_response_from_buffer(
@@ -1394,7 +1392,6 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
-	status_doc_cache_init(&srv->docs, settings_hook, api_headers_hook, srv);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&srv->wake, &ca);
@@ -1406,6 +1403,11 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "[status] out of memory");
 			goto fail;
 		}
+	}
+	srv->docs = status_doc_cache_new(settings_hook, api_headers_hook, srv);
+	if (srv->docs == NULL) {
+		snprintf(err, errlen, "[status] out of memory");
+		goto fail;
 	}
 	srv->history = history_new(history_minute_ns());
 	if (srv->history == NULL) {
@@ -1485,7 +1487,7 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 fail:
 	free_token(srv->token);
 	history_free(srv->history);
-	status_doc_cache_free(&srv->docs);
+	status_doc_cache_free(srv->docs);
 	pthread_cond_destroy(&srv->wake);
 	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);
@@ -1523,7 +1525,7 @@ status_reconfigure(struct status_server *srv, const struct config *cfg)
 	free_token(old);
 	if (had != (token != NULL))
 		log_info(MOD, "control API %s", token != NULL ? "on" : "off");
-	status_doc_invalidate(&srv->docs);
+	status_doc_invalidate(srv->docs);
 	/* Event streams send the new state at their next tick. */
 	pthread_cond_broadcast(&srv->wake);
 }
@@ -1544,7 +1546,7 @@ status_stop(struct status_server *srv)
 		pthread_join(srv->watchdog, NULL);
 	free_token(srv->token);
 	history_free(srv->history);
-	status_doc_cache_free(&srv->docs);
+	status_doc_cache_free(srv->docs);
 	pthread_cond_destroy(&srv->wake);
 	status_slots_free(srv->slots);
 	pthread_mutex_destroy(&srv->lock);

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The /api/status document cache (status_doc.h), moved out of status.c.
+ * The /api/status document cache: see status_doc.h.
+ *
+ * Threads: as status_doc.h says. Each form has two mutexes: lock guards
+ * the pointer to the current document and is held only to read or swap
+ * it; render lets one thread render at a time and is taken before lock.
  */
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +25,24 @@
  * storm the document is built about ten times a second, plus once per
  * change of state, instead of once per request. */
 #define STATUS_DOC_MAX_AGE_NS (100 * NS_PER_MS)
+
+/* The latest document of one form (compact or pretty). */
+struct doc_cache {
+	pthread_mutex_t lock;	/* guards cur; held for a pointer's length */
+	pthread_mutex_t render; /* one renderer at a time; before lock */
+	struct status_doc *cur; /* owned (one reference) */
+	struct stats_snapshot *snap; /* the renderer's (render; owned) */
+};
+
+struct status_doc_cache {
+	struct doc_cache docs[2]; /* [pretty] */
+	/* Bumped when a cached document may be wrong before its age says
+	 * so: a reload, a control call. */
+	atomic_uint_fast64_t generation;
+	void (*settings)(void *arg, struct status_settings *out);
+	void (*headers)(struct MHD_Response *r);
+	void *arg;
+};
 
 void
 status_doc_put(struct status_doc *d)
@@ -158,13 +181,15 @@ status_doc_invalidate(struct status_doc_cache *cache)
 	atomic_fetch_add(&cache->generation, 1);
 }
 
-void
-status_doc_cache_init(struct status_doc_cache *cache,
-    void (*settings)(void *arg, struct status_settings *out),
+struct status_doc_cache *
+status_doc_cache_new(void (*settings)(void *arg, struct status_settings *out),
     void (*headers)(struct MHD_Response *r), void *arg)
 {
+	struct status_doc_cache *cache = calloc(1, sizeof(*cache));
 	size_t i;
 
+	if (cache == NULL)
+		return NULL;
 	cache->settings = settings;
 	cache->headers = headers;
 	cache->arg = arg;
@@ -173,6 +198,7 @@ status_doc_cache_init(struct status_doc_cache *cache,
 		pthread_mutex_init(&cache->docs[i].lock, NULL);
 		pthread_mutex_init(&cache->docs[i].render, NULL);
 	}
+	return cache;
 }
 
 /* After the daemon stopped: no request holds a document any more. */
@@ -181,10 +207,13 @@ status_doc_cache_free(struct status_doc_cache *cache)
 {
 	size_t i;
 
+	if (cache == NULL)
+		return;
 	for (i = 0; i < RELAY_ARRAY_LEN(cache->docs); i++) {
 		status_doc_put(cache->docs[i].cur);
 		free(cache->docs[i].snap);
 		pthread_mutex_destroy(&cache->docs[i].render);
 		pthread_mutex_destroy(&cache->docs[i].lock);
 	}
+	free(cache);
 }
