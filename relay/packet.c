@@ -20,17 +20,34 @@
  * At most PACKET_POOL_KEEP free slots are kept (~256 kB): the slots a
  * long queue backlog needed go back to malloc once it drained.
  *
+ * Under AddressSanitizer a slot in the pool is poisoned, all but its
+ * next_free link (which the stack reads while the slot waits), so a use
+ * of a packet after its last unref is reported as it would be after a
+ * free(); packet_new() unpoisons the slot it hands out.
+ *
  * Threads: every function is thread-safe. References are C11 atomics; the
  * last unref frees (release on every decrement, acquire before the free, so
  * the freeing thread sees every write made before the other references were
  * dropped).
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "packet.h"
 #include "util.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PACKET_POOL_POISON 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PACKET_POOL_POISON 1
+#endif
+#endif
+#ifdef PACKET_POOL_POISON
+#include <sanitizer/asan_interface.h>
+#endif
 
 /* Data bytes of a pooled packet: a slot is one 1 KiB allocation. Vorbis
  * q4 packets average ~370 bytes, Opus 64 kbit/s ~160, MP3 128 kbit/s
@@ -115,6 +132,32 @@ headers_unref(struct stream_headers *h)
 	free(h);
 }
 
+/* Poisons slot p as it goes into the pool (before it is published: the
+ * thread that takes it unpoisons it), all but its next_free link. */
+static void
+pool_poison(struct packet *p)
+{
+#ifdef PACKET_POOL_POISON
+	const size_t link = offsetof(struct packet, next_free);
+	const size_t after = link + sizeof(p->next_free);
+
+	ASAN_POISON_MEMORY_REGION(p, link);
+	ASAN_POISON_MEMORY_REGION((char *)p + after, PACKET_POOL_SLOT - after);
+#else
+	(void)p;
+#endif
+}
+
+static void
+pool_unpoison(struct packet *p)
+{
+#ifdef PACKET_POOL_POISON
+	ASAN_UNPOISON_MEMORY_REGION(p, PACKET_POOL_SLOT);
+#else
+	(void)p;
+#endif
+}
+
 /* Pushes a slot on the shared free stack. Any thread. */
 static void
 pool_push(struct packet *p)
@@ -166,7 +209,9 @@ packet_new(struct stream_headers *headers, const unsigned char *data,
 
 	if (pooled) {
 		p = pool_take();
-		if (p == NULL)
+		if (p != NULL)
+			pool_unpoison(p);
+		else
 			p = malloc(PACKET_POOL_SLOT);
 	} else {
 		p = malloc(sizeof(*p) + bytes);
@@ -208,6 +253,7 @@ packet_unref(struct packet *p)
 	headers_unref(p->headers);
 	if (p->pooled && atomic_fetch_add_explicit(&pool_count, 1,
 			     memory_order_relaxed) < PACKET_POOL_KEEP) {
+		pool_poison(p);
 		pool_push(p);
 		return;
 	}

@@ -5,7 +5,7 @@
  * take_dropped resets, growth past the initial slots, clear, wake-up and
  * timeout, batched wake-ups, an overflowed backlog freed by the consumer.
  * Packets come from packet_new() (packet.c), whose pool is tested here
- * too.
+ * too (and its poisoning of released slots under ASan).
  *
  * Threads: the wake-up tests start one helper thread each.
  */
@@ -18,6 +18,20 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_POISON_TEST 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_POISON_TEST 1
+#endif
+#endif
+#ifdef POOL_POISON_TEST
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "packet.h"
 #include "packet_queue.h"
@@ -543,6 +557,67 @@ test_pool_recycles_small_packets(void **state)
 	packet_unref(big);
 }
 
+/* Under AddressSanitizer a slot back in the pool is poisoned (packet.c), so
+ * a use after the last unref is reported as one after free() would be; the
+ * slot is whole again once handed out. Skipped in other builds. */
+static void
+test_pool_poisons_released_packets(void **state)
+{
+#ifdef POOL_POISON_TEST
+	struct packet *p, *q;
+	unsigned char *payload;
+	char report[8192];
+	size_t got = 0;
+	ssize_t n;
+	int fds[2], status;
+	pid_t pid;
+
+	(void)state;
+	p = make_packet(200, 1);
+	assert_true(p->pooled);
+	payload = p->data;
+	packet_unref(p);
+	assert_true(__asan_address_is_poisoned(payload));
+	assert_true(__asan_address_is_poisoned(payload + 199));
+	assert_true(__asan_address_is_poisoned(&p->refs));
+	assert_true(__asan_address_is_poisoned(&p->bytes));
+
+	/* Reading the payload after the release aborts a child process with
+	 * ASan's report. */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		volatile unsigned char c;
+
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		c = payload[10];
+		(void)c;
+		_exit(0);
+	}
+	close(fds[1]);
+	while (got < sizeof(report) - 1 &&
+	       (n = read(fds[0], report + got, sizeof(report) - 1 - got)) > 0)
+		got += (size_t)n;
+	report[got] = '\0';
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_non_null(strstr(report, "use-after-poison"));
+
+	/* The next small packet may take that slot: all of it usable. */
+	q = make_packet(1000 - sizeof(struct packet), 2);
+	assert_true(q->pooled);
+	assert_false(__asan_region_is_poisoned(q, 1024) != NULL);
+	assert_int_equal(q->packetno, 2);
+	packet_unref(q);
+#else
+	(void)state;
+	skip();
+#endif
+}
+
 /* Packets made on one thread and freed on others, as the engine and the
  * outputs do, while the freeing threads make some too: every packet
  * keeps its own contents (run under ASan/TSan for the races). */
@@ -631,6 +706,7 @@ main(void)
 		cmocka_unit_test(test_wake_interrupts_pop),
 		cmocka_unit_test(test_push_wakes_pop),
 		cmocka_unit_test(test_pool_recycles_small_packets),
+		cmocka_unit_test(test_pool_poisons_released_packets),
 		cmocka_unit_test(test_pool_across_threads),
 	};
 
