@@ -162,6 +162,55 @@ has_value(const cJSON *obj, const char *key)
 	return v != NULL && !cJSON_IsNull(v);
 }
 
+/* "2026-11-27T06:37:07+0000" (or "Fri, 27 Nov 2026 06:37:07 +0000", all
+ * that Icecast before 2.4.4 writes) in ns since the epoch; 0 when neither
+ * parses. */
+static int64_t
+stream_start_read(const cJSON *src)
+{
+	static const struct {
+		const char *key, *format;
+	} forms[] = {
+	    {"stream_start_iso8601", "%Y-%m-%dT%H:%M:%S%z"},
+	    {"stream_start", "%a, %d %b %Y %H:%M:%S %z"},
+	};
+	const cJSON *v;
+	const char *end;
+	struct tm tm;
+	long offset;
+	time_t t;
+	size_t i;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(forms); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(src, forms[i].key);
+		if (!cJSON_IsString(v) || v->valuestring == NULL)
+			continue;
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(v->valuestring, forms[i].format, &tm);
+		if (end == NULL || *end != '\0')
+			continue;
+		/* timegm() resets tm_gmtoff, which strptime's %z set. */
+		offset = tm.tm_gmtoff;
+		t = timegm(&tm);
+		if (t == (time_t)-1)
+			continue;
+		return ((int64_t)t - offset) * NS_PER_SEC;
+	}
+	return 0;
+}
+
+bool
+icecast_listing_current(int64_t stream_start_wall_ns, int64_t connected_wall_ns,
+    int64_t now_wall_ns)
+{
+	if (stream_start_wall_ns <= 0 || connected_wall_ns <= 0)
+		return true;
+	if (now_wall_ns - connected_wall_ns >= ICECAST_LISTING_TRUST_NS)
+		return true;
+	return stream_start_wall_ns >=
+	       connected_wall_ns - ICECAST_LISTING_SLACK_NS;
+}
+
 /* Fills *out from the source object src, which is our mount. */
 static void
 source_read(const cJSON *src, struct icecast_mount_status *out)
@@ -184,6 +233,7 @@ source_read(const cJSON *src, struct icecast_mount_status *out)
 			 has_value(src, "audio_bitrate") ||
 			 (cJSON_IsString(v) && v->valuestring != NULL &&
 			     strcmp(v->valuestring, "audio/mpeg") == 0);
+	out->stream_start_wall_ns = stream_start_read(src);
 	v = cJSON_GetObjectItemCaseSensitive(src, "listeners");
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0.0 && v->valuedouble < 9e15)
 		out->listeners = (int64_t)v->valuedouble;
@@ -886,8 +936,8 @@ keep_last_known(struct icecast_poll *p, const struct poll_server *s)
 
 	for (i = 0; i < s->n_members; i++) {
 		so = &p->snap.outputs[s->member[i]];
-		stats_output_set_server(
-		    so->id, true, so->mount_listed, so->listeners, NULL);
+		stats_output_set_server(so->id, true, so->mount_listed,
+		    so->listeners, NULL, so->listing_start_wall_ns);
 	}
 }
 
@@ -977,7 +1027,8 @@ poll_server(
 		log_health(p, s, SERVER_UNREACHABLE, err);
 		for (i = 0; i < s->n_members; i++) {
 			so = &p->snap.outputs[s->member[i]];
-			stats_output_set_server(so->id, false, false, -1, NULL);
+			stats_output_set_server(
+			    so->id, false, false, -1, NULL, 0);
 		}
 		return;
 	}
@@ -1004,8 +1055,20 @@ poll_server(
 			    "%s%s: listed without audio "
 			    "headers (plays nothing)",
 			    s->key, so->mount);
+		/* The previous source's listing, still shown just after we
+		 * took its place, is not ours (the on-air rule checks it
+		 * again against the connection it sees). */
+		if (listed && so->connected &&
+		    !icecast_listing_current(st.stream_start_wall_ns,
+			so->since_wall_ns, util_now_wall_ns())) {
+			log_debug(POLL_MOD,
+			    "%s%s: listed since before our connection: the "
+			    "previous source's listing",
+			    s->key, so->mount);
+			listed = false;
+		}
 		stats_output_set_server(so->id, true, listed, st.listeners,
-		    listed ? st.title : NULL);
+		    listed ? st.title : NULL, st.stream_start_wall_ns);
 		if (listed && !atomic_load(&p->cancel) &&
 		    !mp3_output(&p->snap, so))
 			check_cors(

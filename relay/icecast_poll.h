@@ -50,7 +50,23 @@ struct icecast_mount_status {
 	int64_t listeners; /* -1 when not present or not a number */
 	char title[ICECAST_POLL_TEXT]; /* "" when none; control characters
 					  dropped, valid UTF-8 */
+	/* When the source connected, by the server's clock in whole
+	 * seconds (stream_start_iso8601, else stream_start); 0 unknown. */
+	int64_t stream_start_wall_ns;
 };
+
+/* Icecast lists a source for ~0.3 s after it left (measured on 2.4.4:
+ * its stats lag its mounts), long enough for relay to connect in its
+ * place and see the old source's listing as its own. A listing counts
+ * for a connection made at connected_wall_ns only when it started no
+ * more than ICECAST_LISTING_SLACK_NS before it (stream_start has whole
+ * seconds, plus 1 s for the clocks), or when it is unknown (0), or once
+ * the connection is ICECAST_LISTING_TRUST_NS old: a server whose clock
+ * is behind ours shows on_air that much later, never not at all. */
+#define ICECAST_LISTING_SLACK_NS (2 * INT64_C(1000000000))
+#define ICECAST_LISTING_TRUST_NS (5 * INT64_C(1000000000))
+bool icecast_listing_current(int64_t stream_start_wall_ns,
+    int64_t connected_wall_ns, int64_t now_wall_ns);
 
 /* Parses a /status-json.xsl body (json, len bytes, need not be
  * NUL-terminated) and fills *out for mount ("/live.ogg"; a missing leading
@@ -61,7 +77,8 @@ struct icecast_mount_status {
  * for ~0.2 s after startup): the caller should treat the server as
  * reachable and the mount as unknown. A raw control character in a title
  * (which Icecast does not escape) is accepted and dropped from the title.
- * -EINVAL for NULL arguments. */
+ * -EINVAL for NULL arguments. Pure; stream_start is read in the C
+ * locale's month and day names (relay never calls setlocale). */
 int icecast_status_parse(const char *json, size_t len, const char *mount,
     struct icecast_mount_status *out);
 

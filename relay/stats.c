@@ -429,8 +429,8 @@ stats_output_inc_reconnects(int id)
 }
 
 void
-stats_output_set_server(
-    int id, bool reachable, bool listed, int64_t listeners, const char *title)
+stats_output_set_server(int id, bool reachable, bool listed, int64_t listeners,
+    const char *title, int64_t listing_start_wall_ns)
 {
 	struct stats_output *so;
 
@@ -440,6 +440,7 @@ stats_output_set_server(
 	so = &out_cold[id].o;
 	so->server_reachable = reachable;
 	so->mount_listed = listed;
+	so->listing_start_wall_ns = listed ? listing_start_wall_ns : 0;
 	if (listed) {
 		int64_t now = util_now_wall_ns();
 		so->server_seen_wall_ns = now;

@@ -83,6 +83,9 @@ struct stats_output {
 	bool server_reachable;
 	bool mount_listed;	     /* our mount is present with audio info */
 	int64_t server_seen_wall_ns; /* last poll that listed the mount */
+	/* When the listed source started, by the server's clock (whole
+	 * seconds); 0 unknown or not listed. */
+	int64_t listing_start_wall_ns;
 	int64_t listeners;
 	int64_t listener_peak; /* relay's own peak, survives reconnects */
 	char server_title[STATS_TEXT];
@@ -300,9 +303,11 @@ void stats_output_set_queue(int id, uint64_t bytes);
 void stats_output_set_lag(int id, int64_t ms); /* -1: unknown */
 void stats_output_add_dropped(int id, uint64_t bytes);
 void stats_output_inc_reconnects(int id);
-/* From the Icecast poller. listeners < 0: unknown. title may be NULL. */
-void stats_output_set_server(
-    int id, bool reachable, bool listed, int64_t listeners, const char *title);
+/* From the Icecast poller. listeners < 0: unknown. title may be NULL.
+ * listing_start_wall_ns: when the listed source started by the server's
+ * clock (icecast_mount_status.stream_start_wall_ns), 0 unknown. */
+void stats_output_set_server(int id, bool reachable, bool listed,
+    int64_t listeners, const char *title, int64_t listing_start_wall_ns);
 /* The slot id of the output named name, or -1. */
 int stats_output_find(const char *name);
 /* From the listen-back thread: replaces the whole listen-back record (a

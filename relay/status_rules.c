@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "icecast_poll.h"
 #include "status_rules.h"
 #include "strbuf.h"
 #include "tls.h"
@@ -36,6 +37,11 @@ status_rules_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
 		if (strcmp(o->type, "icecast") != 0 || !o->connected)
 			continue;
 		if (!o->mount_listed || o->server_seen_wall_ns <= 0)
+			continue;
+		/* A listing seen before we connected, or the one of the
+		 * source we replaced, is not our stream. */
+		if (!icecast_listing_current(o->listing_start_wall_ns,
+			o->since_wall_ns, s->now_wall_ns))
 			continue;
 		if (s->now_wall_ns - o->server_seen_wall_ns > stale_ns)
 			continue;

@@ -328,6 +328,54 @@ test_utf8_title(void **state)
 	assert_string_equal(st.title, "1984");
 }
 
+/* When the source started: the ISO 8601 form (2.4.4), else the RFC 822
+ * one (older Icecasts), with its offset; 0 when neither parses. */
+static void
+test_stream_start(void **state)
+{
+	struct icecast_mount_status st;
+	const int64_t t = INT64_C(1795761427) * NS_PER_SEC; /* SRC_LIVE's */
+	const char *rfc = ICESTATS_HEAD
+	    ",\"source\":{\"listenurl\":\"http://h:1/a.ogg\","
+	    "\"subtype\":\"Vorbis\","
+	    "\"stream_start\":\"Fri, 27 Nov 2026 07:37:07 +0100\"}}}";
+	const char *bad = ICESTATS_HEAD
+	    ",\"source\":{\"listenurl\":\"http://h:1/a.ogg\","
+	    "\"subtype\":\"Vorbis\",\"stream_start\":\"x\","
+	    "\"stream_start_iso8601\":\"2026-11-27T06:37:07+0000 \"}}}";
+	const char *doc = ICESTATS_HEAD ",\"source\":" SRC_LIVE "}}";
+
+	(void)state;
+	assert_int_equal(parse(doc, "/live.ogg", &st), 0);
+	assert_int_equal(st.stream_start_wall_ns, t);
+	assert_int_equal(parse(rfc, "/a.ogg", &st), 0);
+	assert_int_equal(st.stream_start_wall_ns, t);
+	assert_int_equal(parse(bad, "/a.ogg", &st), 0);
+	assert_true(st.present);
+	assert_int_equal(st.stream_start_wall_ns, 0);
+}
+
+/* A listing counts for our connection when it started at most 2 s before
+ * it, when its start is unknown, or once the connection is 5 s old. */
+static void
+test_listing_current(void **state)
+{
+	const int64_t c = INT64_C(1795761427) * NS_PER_SEC;
+	const int64_t s = NS_PER_SEC;
+
+	(void)state;
+	assert_true(icecast_listing_current(c, c, c));
+	assert_true(icecast_listing_current(c - 2 * s, c, c + s / 10));
+	assert_true(icecast_listing_current(c + 3 * s, c, c + s / 10));
+	/* The source we replaced: listed since 7 s before we connected. */
+	assert_false(icecast_listing_current(c - 7 * s, c, c + s / 10));
+	assert_false(icecast_listing_current(c - 2 * s - 1, c, c));
+	assert_false(icecast_listing_current(c - 7 * s, c, c + 5 * s - 1));
+	assert_true(icecast_listing_current(c - 7 * s, c, c + 5 * s));
+	assert_true(icecast_listing_current(0, c, c));
+	assert_true(icecast_listing_current(c - 7 * s, 0, c));
+}
+
 /* ---- fetch, against a one-shot server on 127.0.0.1 ---- */
 
 struct one_shot {
@@ -735,6 +783,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_no_sources),
+	    cmocka_unit_test(test_stream_start),
+	    cmocka_unit_test(test_listing_current),
 	    cmocka_unit_test(test_one_source_object),
 	    cmocka_unit_test(test_two_sources_array),
 	    cmocka_unit_test(test_mount_absent),

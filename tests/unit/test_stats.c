@@ -49,7 +49,7 @@ test_listeners_across_edges(void **state)
 	stats_configure(&cfg);
 	id = stats_output_register(&cfg, &cfg.outputs[0]);
 	assert_true(id >= 0);
-	stats_output_set_server(id, true, true, 3, NULL);
+	stats_output_set_server(id, true, true, 3, NULL, 0);
 
 	/* Not polled yet: the primary's count alone. */
 	stats_snapshot(snap);
@@ -70,7 +70,7 @@ test_listeners_across_edges(void **state)
 
 	/* Edge 1 down: unknown, no relay connection to take off. */
 	stats_edge_set(u1, false, false, 7);
-	stats_output_set_server(id, true, true, 2, NULL);
+	stats_output_set_server(id, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_false(snap->edges[0].reachable);
 	assert_int_equal(snap->edges[0].listeners, -1);

@@ -230,6 +230,22 @@ test_on_air_rule(void **state)
 	assert_false(status_rules_on_air(&s, poll));
 	assert_true(status_rules_on_air(&s, 10 * NS_PER_SEC));
 
+	/* Just connected, and the listing is the previous source's (it
+	 * started 7 s before our connection): not ours, until the
+	 * connection is 5 s old (a server clock behind ours). */
+	fake_snapshot(&s);
+	s.outputs[0].since_wall_ns = T0 - NS_PER_SEC / 10;
+	s.outputs[0].server_seen_wall_ns = T0;
+	s.outputs[0].listing_start_wall_ns = T0 - 7 * NS_PER_SEC;
+	assert_false(status_rules_on_air(&s, poll));
+	s.outputs[0].listing_start_wall_ns = T0 - 2 * NS_PER_SEC;
+	assert_true(status_rules_on_air(&s, poll));
+	s.outputs[0].listing_start_wall_ns = 0;
+	assert_true(status_rules_on_air(&s, poll));
+	s.outputs[0].listing_start_wall_ns = T0 - 7 * NS_PER_SEC;
+	s.outputs[0].since_wall_ns = T0 - 5 * NS_PER_SEC;
+	assert_true(status_rules_on_air(&s, poll));
+
 	/* The second Icecast output alone is enough. */
 	fake_snapshot(&s);
 	s.outputs[0].connected = false;
