@@ -213,6 +213,7 @@ engine_thread(void *arg)
 	sigset_t all;
 	size_t i;
 
+	util_thread_name("relay-engine");
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&e->stop)) {

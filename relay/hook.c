@@ -245,6 +245,7 @@ hook_thread(void *arg)
 	struct hook_runner *r = arg;
 	struct hook_job *job;
 
+	util_thread_name("relay-hook");
 	job = malloc(sizeof(*job));
 	pthread_mutex_lock(&r->lock);
 	for (;;) {

@@ -1224,6 +1224,7 @@ poll_thread(void *arg)
 	sigset_t all;
 	size_t i;
 
+	util_thread_name("icecast-poll");
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	timeout_ns = p->interval_ns < POLL_FETCH_TIMEOUT_NS

@@ -397,6 +397,7 @@ input_thread(void *arg)
 	ssize_t n;
 	int rc;
 
+	util_thread_name("relay-input");
 	gap_reset(&gap, util_now_mono_ns());
 	memset(&pace, 0, sizeof(pace));
 	/* Capture from a sound card runs ahead of everything else when the

@@ -612,6 +612,7 @@ listenback_thread(void *arg)
 	size_t i;
 	sigset_t all;
 
+	util_thread_name("listenback");
 	/* Signals belong to the main thread's signalfd. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);

@@ -677,6 +677,7 @@ output_thread(void *arg)
 	struct output *o = arg;
 	sigset_t all;
 
+	util_thread_name("%s", o->mod);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	o->next_attempt_mono_ns = util_now_mono_ns();

@@ -721,6 +721,7 @@ feeder_thread(void *arg)
 	ssize_t got = 0;
 	int rc;
 
+	util_thread_name("%s", s->mod);
 	if (s->kind == SCHEDULE_SOURCE_STREAM) {
 		rc = source_stream_open(s->url, &s->tls, s->mod, s->rate_hz,
 		    s->channels, &s->stop, &s->stream, err, sizeof(err));

@@ -364,6 +364,7 @@ watchdog_thread(void *arg)
 	struct timespec until;
 	int64_t deadline;
 
+	util_thread_name("status-watchdog");
 	for (;;) {
 		deadline = util_now_mono_ns() + STATUS_WATCHDOG_TICK_NS;
 		until.tv_sec = (time_t)(deadline / NS_PER_SEC);

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,29 @@ util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%sZ", base);
 	return buf;
+}
+
+void
+util_thread_name(const char *fmt, ...)
+{
+	char name[16]; /* TASK_COMM_LEN, with the NUL */
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	n = strlen(name);
+	/* Cut inside a multibyte character: drop all of it (one that just
+	 * fit goes too; names are short anyway). */
+	if (n == sizeof(name) - 1 && ((unsigned char)name[n - 1] & 0x80)) {
+		while (n > 0 && ((unsigned char)name[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)name[n - 1] & 0xc0) == 0xc0)
+			n--;
+		name[n] = '\0';
+	}
+	(void)pthread_setname_np(pthread_self(), name);
 }
 
 size_t

@@ -122,6 +122,13 @@ double util_dbfs(double amplitude);
  * or a negative errno. */
 int util_try_realtime(int max_prio);
 
+/* Names the calling thread (printf format) for top -H, ps -L, gdb and
+ * /proc/PID/task/TID/comm: cut to the kernel's 15 bytes, never inside a
+ * UTF-8 sequence. Called first thing in every thread relay starts; a
+ * failure changes nothing else and is ignored. */
+void util_thread_name(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 /* Edit distance, used to suggest the nearest config key. */
 size_t util_edit_distance(const char *a, const char *b);
 

@@ -27,6 +27,7 @@
 #                                 RELAY_TEST_PORT_LO..HI, set per lane by
 #                                 tests/run; 20000..31999 by default)
 #   random_secret                 18 random hex characters
+#   assert_threads NAME...        fails unless relay has threads so named
 #   wait_for [-t S] [-m WHAT] CMD...   polls CMD every 0.1 s for S (10) s
 #   start_icecast NAME [OPTION]...   private icecast2; again with
 #                                 the same NAME: restart on the same port,
@@ -632,6 +633,20 @@ start_relay()
 	RELAY_PID=$!
 	export RELAY_PID
 	note "relay started (pid $RELAY_PID, log $RELAY_LOG)"
+}
+
+# Fails the test unless relay's threads include every NAME given
+# (/proc/PID/task/*/comm: what top -H, ps -L and gdb show).
+assert_threads()
+{
+	local names want
+	names=$(cat /proc/"$RELAY_PID"/task/*/comm 2>/dev/null | sort -u) ||
+	    fail "cannot read relay's thread names"
+	for want in "$@"; do
+		grep -qxF -- "$want" <<<"$names" ||
+		    fail "no relay thread named '$want' (threads:" \
+		    "$(tr '\n' ' ' <<<"$names"))"
+	done
 }
 
 relay_alive()

@@ -5,7 +5,8 @@
 # Vorbis at 44100 Hz stereo, at least 3 s decodable, paced in real time, and
 # the decoded audio is the configured tone (750 Hz at -6 dBFS; neither is a
 # default, so a relay that ignores the keys fails). The mount carries the
-# station name, and a healthy run logs no error line.
+# station name, and a healthy run logs no error line. Its threads carry
+# their names.
 #
 # timeout: 60
 
@@ -43,6 +44,8 @@ EOF
 start_relay "$T/relay.conf"
 wait_mount "$port" /tone.ogg
 relay_alive || fail "relay exited"
+# Each thread is named for top -H, ps -L and gdb (docs/operations.md).
+assert_threads relay relay-engine relay-input "out[main]"
 
 name=$(ice_field "$port" /tone.ogg server_name) || name=
 [[ $name == "Tone Test Station" ]] ||

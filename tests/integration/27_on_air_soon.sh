@@ -45,5 +45,6 @@ t0=$(now)
 start_relay "$T/relay.conf"
 wait_for -t 15 -m "on_air" on_air || fail "/api/status never said on_air"
 took=$(elapsed_since "$t0")
+assert_threads icecast-poll status-watchdog
 note "on_air $took s after relay started (poll_icecast 5 s)"
 assert_between "$took" 0 4 "seconds from start to on_air with poll_icecast = 5 s"

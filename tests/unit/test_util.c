@@ -6,6 +6,7 @@
  * Threads: the main thread only.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,11 +149,37 @@ test_parse_duration(void **state)
 	    util_parse_duration_ns("2000000h 2000000h 2000000h", &ns), -ERANGE);
 }
 
+/* Thread names: what fits in the kernel's 15 bytes, cut before a
+ * multibyte character rather than inside it. */
+static void
+test_thread_name(void **state)
+{
+	char got[32];
+
+	(void)state;
+	util_thread_name("out:%s", "main");
+	assert_int_equal(
+	    pthread_getname_np(pthread_self(), got, sizeof(got)), 0);
+	assert_string_equal(got, "out:main");
+	util_thread_name("out:%s", "a-very-long-output-name");
+	assert_int_equal(
+	    pthread_getname_np(pthread_self(), got, sizeof(got)), 0);
+	assert_string_equal(got, "out:a-very-long");
+	/* "out:ca" + 5 x "\xc3\xa9" (U+00E9): byte 15 is the first half of
+	 * the fifth one. */
+	util_thread_name("out:ca\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+	assert_int_equal(
+	    pthread_getname_np(pthread_self(), got, sizeof(got)), 0);
+	assert_string_equal(got, "out:ca\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+	util_thread_name("test_util");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_http_url_rest),
+	    cmocka_unit_test(test_thread_name),
 	    cmocka_unit_test(test_http_url_parse),
 	    cmocka_unit_test(test_format_rounds),
 	    cmocka_unit_test(test_hash),
