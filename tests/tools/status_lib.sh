@@ -26,6 +26,14 @@
 #   wait_on_air [S] / wait_off_air [S]     wait_for either, fail the test
 #   relay_status ARGS...  runs "relay status --url $STATUS_URL ARGS...";
 #                         sets RS_RC, RS_OUT, RS_ERR
+#   status_listen SECONDS a listener on /live.ogg for SECONDS into
+#                         $T/listen.ogg, waited for until it gets audio
+#                         (fails the test otherwise)
+#   status_stream_intact WHAT  after a load on the status server (WHAT:
+#                         "during the burst"): status_listen's listener
+#                         decoded as many seconds as it listened (no gap)
+#                         and /metrics shows no audio lost, no reconnect
+#                         and on air; fails the test otherwise
 #
 # Sets STATUS_PORT, STATUS_URL, STATION_NAME (with markup characters and
 # UTF-8, to catch missing escaping), STATUS_TOKEN, SOURCE_PASSWORD.
@@ -38,6 +46,8 @@ SOURCE_PASSWORD=
 RS_RC=
 RS_OUT=
 RS_ERR=
+STATUS_LISTEN_START=
+STATUS_LISTENER=
 STATUS_TOOLS=$TOPDIR/tests/tools
 
 status_config()
@@ -172,6 +182,40 @@ wait_off_air()
 	wait_for -t "${1:-15}" -m "on_air false at $STATUS_URL" \
 	    status_is_off_air || fail "still on air; status: $(status_now |
 	    jq -c '{on_air, state}' 2>&1)"
+}
+
+status_listen()
+{
+	STATUS_LISTEN_START=$(now)
+	listen_bg "http://127.0.0.1:${ICE_PORT[a]}/live.ogg" "$1" \
+	    "$T/listen.ogg"
+	STATUS_LISTENER=$LISTEN_PID
+	wait_for -t 5 -m "the listener to get audio" \
+	    size_at_least "$T/listen.ogg" 4096 || fail "the listener got nothing"
+}
+
+status_stream_intact()
+{
+	local what=$1 wall
+
+	listen_wait "$STATUS_LISTENER" || fail "the listener failed"
+	wall=$(elapsed_since "$STATUS_LISTEN_START")
+	check_vorbis "$T/listen.ogg" 44100 2 5
+	note "listened $wall s, decoded $VORBIS_SECONDS s"
+	# Icecast's burst-on-connect adds a little; a gap would take some away.
+	assert_between "$VORBIS_SECONDS" \
+	    "$(awk -v w="$wall" 'BEGIN { print w - 1.5 }')" \
+	    "$(awk -v w="$wall" 'BEGIN { print w + 3 }')" \
+	    "decoded seconds for $wall s of listening $what"
+	curl -sf "$STATUS_URL/metrics" >"$T/metrics.txt" ||
+	    fail "/metrics $what"
+	python3 "$STATUS_TOOLS/status_metrics_check.py" "$T/metrics.txt" \
+	    >"$T/m.json" || fail "/metrics invalid $what"
+	jq -e '.relay_input_overflow_frames_total == 0
+	    and .["relay_output_dropped_bytes_total{output=\"main\"}"] == 0
+	    and .["relay_output_reconnects_total{output=\"main\"}"] == 0
+	    and .relay_on_air == 1' "$T/m.json" >/dev/null ||
+	    fail "the pipeline lost audio $what: $(jq -c . "$T/m.json")"
 }
 
 relay_status()
