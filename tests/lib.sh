@@ -28,6 +28,12 @@
 #                                 tests/run; 20000..31999 by default)
 #   random_secret                 18 random hex characters
 #   assert_threads NAME...        fails unless relay has threads so named
+#   silent_schedule_config [INI]  prints a relay config for schedule tests:
+#                                 a silent mono tone input, encoding e,
+#                                 output "ice" on icecast a's /live.ogg,
+#                                 output "archive" in $T/archive.ogg,
+#                                 [schedule] $T/schedule.conf in UTC, then
+#                                 INI (more sections)
 #   wait_for [-t S] [-m WHAT] CMD...   polls CMD every 0.1 s for S (10) s
 #   start_icecast NAME [OPTION]...   private icecast2; again with
 #                                 the same NAME: restart on the same port,
@@ -647,6 +653,29 @@ assert_threads()
 		    fail "no relay thread named '$want' (threads:" \
 		    "$(tr '\n' ' ' <<<"$names"))"
 	done
+}
+
+silent_schedule_config()
+{
+	cat <<EOF
+[input]
+type = tone
+frequency = 0
+channels = 1
+[encoding e]
+channels = 1
+[output ice]
+port = ${ICE_PORT[a]}
+mount = /live.ogg
+password = ${ICE_PASSWORD[a]}
+[output archive]
+type = file
+path = $T/archive.ogg
+[schedule]
+file = $T/schedule.conf
+timezone = UTC
+${1:-}
+EOF
 }
 
 relay_alive()

@@ -24,26 +24,8 @@ duration = 20s
 title = Network news
 EOF
 
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 0
-channels = 1
-[encoding e]
-channels = 1
-[output ice]
-port = ${ICE_PORT[a]}
-mount = /live.ogg
-password = ${ICE_PASSWORD[a]}
-[output archive]
-type = file
-path = $T/archive.ogg
-[status]
-listen = 127.0.0.1:$status_port
-[schedule]
-file = $T/schedule.conf
-timezone = UTC
-EOF
+silent_schedule_config "[status]
+listen = 127.0.0.1:$status_port" >"$T/relay.conf"
 
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /live.ogg 15

@@ -72,28 +72,10 @@ title = Partner news, its own CA
 EOF
 conf()
 {
-	cat <<EOF
-[input]
-type = tone
-frequency = 0
-channels = 1
-[encoding e]
-channels = 1
-[output ice]
-port = ${ICE_PORT[a]}
-mount = /live.ogg
-password = ${ICE_PASSWORD[a]}
-[output archive]
-type = file
-path = $T/archive.ogg
-[tls]
+	silent_schedule_config "[tls]
 ca_file = $1
 [status]
-listen = 127.0.0.1:$status_port
-[schedule]
-file = $T/schedule.conf
-timezone = UTC
-EOF
+listen = 127.0.0.1:$status_port"
 }
 conf pki/ca.crt >"$T/relay.conf"
 chmod 600 "$T/relay.conf"

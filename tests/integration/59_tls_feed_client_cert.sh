@@ -74,30 +74,12 @@ EOF
 	segment stranger 2 1s
 	segment oldtls 3 1s
 } >"$T/schedule.conf"
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 0
-channels = 1
-[encoding e]
-channels = 1
-[output ice]
-port = ${ICE_PORT[a]}
-mount = /live.ogg
-password = ${ICE_PASSWORD[a]}
-[output archive]
-type = file
-path = $T/archive.ogg
-[tls]
+silent_schedule_config "[tls]
 ca_file = pki/ca.crt
 client_cert = pki/relay.pem
 tls_min_version = 1.3
 [status]
-listen = off
-[schedule]
-file = $T/schedule.conf
-timezone = UTC
-EOF
+listen = off" >"$T/relay.conf"
 chmod 600 "$T/relay.conf"
 
 start_relay "$T/relay.conf"
