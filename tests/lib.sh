@@ -28,6 +28,13 @@
 #                                 tests/run; 20000..31999 by default)
 #   random_secret                 18 random hex characters
 #   assert_threads NAME...        fails unless relay has threads so named
+#   tone_config MOUNT [OUTPUT_KEYS] [INI]  prints a relay config: a 500 Hz
+#                                 tone, encoding main at quality 2, output
+#                                 main on icecast a's MOUNT (password_env
+#                                 RELAY_TEST_SOURCE_PASSWORD: export it)
+#                                 with OUTPUT_KEYS (more of its lines), then
+#                                 INI (more sections) and [status]
+#                                 listen = off
 #   silent_schedule_config [INI]  prints a relay config for schedule tests:
 #                                 a silent mono tone input, encoding e,
 #                                 output "ice" on icecast a's /live.ogg,
@@ -653,6 +660,30 @@ assert_threads()
 		    fail "no relay thread named '$want' (threads:" \
 		    "$(tr '\n' ' ' <<<"$names"))"
 	done
+}
+
+tone_config()
+{
+	cat <<EOF
+[input]
+type = tone
+frequency = 500
+
+[encoding main]
+quality = 2
+
+[output main]
+host = 127.0.0.1
+port = ${ICE_PORT[a]}
+mount = $1
+password_env = RELAY_TEST_SOURCE_PASSWORD
+${2:-}
+
+${3:-}
+
+[status]
+listen = off
+EOF
 }
 
 silent_schedule_config()

@@ -16,26 +16,9 @@ start_icecast a
 port=${ICE_PORT[a]}
 export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 500
-
-[encoding main]
-quality = 2
-
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /restart.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-reconnect_min = 500ms
+tone_config /restart.ogg "reconnect_min = 500ms
 reconnect_max = 3s
-connect_timeout = 3s
-
-[status]
-listen = off
-EOF
+connect_timeout = 3s" >"$T/relay.conf"
 
 start_relay "$T/relay.conf"
 wait_mount "$port" /restart.ogg

@@ -30,26 +30,8 @@ export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 
 # Debug level: every retry logs its delay, which is how the test knows the
 # backoff has grown (repeats of a failure are logged at debug).
-cat >"$T/relay.conf" <<CONF
-[input]
-type = tone
-frequency = 500
-
-[encoding main]
-quality = 2
-
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /fast.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-
-[log]
-level = debug
-
-[status]
-listen = off
-CONF
+tone_config /fast.ogg "" "[log]
+level = debug" >"$T/relay.conf"
 
 # True once relay has scheduled, since the log mark, a retry at least $1 s
 # away ("...; retrying in 16.2 s").

@@ -26,23 +26,7 @@ export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 
 # A tone at low quality: small packets, the case where Icecast's pages
 # follow its sample count and never its 4 KiB byte rule.
-cat >"$T/relay.conf" <<CONF
-[input]
-type = tone
-frequency = 500
-
-[encoding main]
-quality = 2
-
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /start.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-
-[status]
-listen = off
-CONF
+tone_config /start.ogg >"$T/relay.conf"
 
 # N listeners one after the other, each given BOUND s: all but one must
 # get audio (body bytes) in that time. (One miss is allowed for a machine
