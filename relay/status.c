@@ -4,9 +4,10 @@
  * listens, routes, enforces the limits, sets the response headers, checks
  * the control API's bearer token and runs the event streams; what it
  * serves is built elsewhere: status_json.c (/api/status and the events'
- * payload; status_doc.c caches the rendered /api/status), status_metrics.c (/metrics), status_page.c (/, /embed and
- * /operator), history.c (/api/history, sampled here by the watchdog
- * thread), status_rules.c (/healthz), control.c (the control endpoints).
+ * payload; status_doc.c caches the rendered /api/status),
+ * status_metrics.c (/metrics), status_page.c (/, /embed and /operator),
+ * history.c (/api/history, sampled here by the watchdog thread),
+ * status_rules.c (/healthz), control.c (the control endpoints).
  * See status.h and docs/status-api.md.
  *
  * DESIGN
