@@ -28,6 +28,12 @@
 #                                 tests/run; 20000..31999 by default)
 #   random_secret                 18 random hex characters
 #   assert_threads NAME...        fails unless relay has threads so named
+#   control_api_setup             for a test of the control API: a free
+#                                 status_port, URL (http://127.0.0.1:PORT),
+#                                 TOKEN (exported as
+#                                 RELAY_TEST_CONTROL_TOKEN for [status]
+#                                 token_env) and the curl options auth
+#                                 (bearer TOKEN) and json (content type)
 #   tone_config MOUNT [OUTPUT_KEYS] [INI]  prints a relay config: a 500 Hz
 #                                 tone, encoding main at quality 2, output
 #                                 main on icecast a's MOUNT (password_env
@@ -660,6 +666,16 @@ assert_threads()
 		    fail "no relay thread named '$want' (threads:" \
 		    "$(tr '\n' ' ' <<<"$names"))"
 	done
+}
+
+control_api_setup()
+{
+	status_port=$(free_port) || fail "no free port"
+	URL=http://127.0.0.1:$status_port
+	TOKEN=$(random_secret)
+	export RELAY_TEST_CONTROL_TOKEN=$TOKEN
+	auth=(-H "Authorization: Bearer $TOKEN")
+	json=(-H 'Content-Type: application/json')
 }
 
 tone_config()

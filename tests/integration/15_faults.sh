@@ -20,10 +20,7 @@
 
 start_icecast a
 port=${ICE_PORT[a]}
-status_port=$(free_port) || fail "no free port"
-URL=http://127.0.0.1:$status_port
-TOKEN=$(random_secret)
-export RELAY_TEST_CONTROL_TOKEN=$TOKEN
+control_api_setup
 
 # Another source holds /taken.ogg first.
 cat >"$T/squatter.conf" <<EOF

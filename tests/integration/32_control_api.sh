@@ -21,10 +21,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_icecast a
-status_port=$(free_port) || fail "no free port"
-URL=http://127.0.0.1:$status_port
-TOKEN=$(random_secret)
-export RELAY_TEST_CONTROL_TOKEN=$TOKEN
+control_api_setup
 
 # write_config FILE TOKEN_LINE
 write_config()
@@ -70,9 +67,6 @@ call()
 	curl -s -X "$method" -D "$T/headers" -o "$T/body" -w '%{http_code}' \
 	    --max-time 10 "$@" "$URL$path" || true
 }
-
-auth=(-H "Authorization: Bearer $TOKEN")
-json=(-H 'Content-Type: application/json')
 
 status_now() { curl -sf --max-time 3 "$URL/api/status"; }
 status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }

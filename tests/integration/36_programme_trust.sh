@@ -24,12 +24,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 start_icecast a
-status_port=$(free_port) || fail "no free port"
-URL=http://127.0.0.1:$status_port
-TOKEN=$(random_secret)
-export RELAY_TEST_CONTROL_TOKEN=$TOKEN
-auth=(-H "Authorization: Bearer $TOKEN")
-json=(-H 'Content-Type: application/json')
+control_api_setup
 
 t0=$(($(date +%s) + 5))
 utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }

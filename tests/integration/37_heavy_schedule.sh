@@ -15,10 +15,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-status_port=$(free_port) || fail "no free port"
-URL=http://127.0.0.1:$status_port
-TOKEN=$(random_secret)
-export RELAY_TEST_CONTROL_TOKEN=$TOKEN
+control_api_setup
 
 for ((i = 0; i < 1000; i++)); do
 	printf '[segment s%d]\ncron = * * * * *\nsource = silence\n' "$i"
