@@ -162,6 +162,9 @@ has_value(const cJSON *obj, const char *key)
 	return v != NULL && !cJSON_IsNull(v);
 }
 
+/* 2200-01-01T00:00:00Z: stream_start in ns stays far from overflow. */
+#define STREAM_START_MAX_S INT64_C(7258118400)
+
 /* "2026-11-27T06:37:07+0000" (or "Fri, 27 Nov 2026 06:37:07 +0000", all
  * that Icecast before 2.4.4 writes) in ns since the epoch; 0 when neither
  * parses. */
@@ -192,7 +195,10 @@ stream_start_read(const cJSON *src)
 		/* timegm() resets tm_gmtoff, which strptime's %z set. */
 		offset = tm.tm_gmtoff;
 		t = timegm(&tm);
-		if (t == (time_t)-1)
+		/* In ns it must fit an int64_t (up to 2262): a year past
+		 * 2200, or before 1970, is no Icecast clock anyway. */
+		if (t <= 0 || (int64_t)t - offset <= 0 ||
+		    (int64_t)t - offset > STREAM_START_MAX_S)
 			continue;
 		return ((int64_t)t - offset) * NS_PER_SEC;
 	}

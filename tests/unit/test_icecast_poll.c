@@ -343,6 +343,10 @@ test_stream_start(void **state)
 	    ",\"source\":{\"listenurl\":\"http://h:1/a.ogg\","
 	    "\"subtype\":\"Vorbis\",\"stream_start\":\"x\","
 	    "\"stream_start_iso8601\":\"2026-11-27T06:37:07+0000 \"}}}";
+	const char *far = ICESTATS_HEAD
+	    ",\"source\":{\"listenurl\":\"http://h:1/a.ogg\","
+	    "\"subtype\":\"Vorbis\","
+	    "\"stream_start_iso8601\":\"9999-11-30T05:00:00+0000\"}}}";
 	const char *doc = ICESTATS_HEAD ",\"source\":" SRC_LIVE "}}";
 
 	(void)state;
@@ -352,6 +356,9 @@ test_stream_start(void **state)
 	assert_int_equal(st.stream_start_wall_ns, t);
 	assert_int_equal(parse(bad, "/a.ogg", &st), 0);
 	assert_true(st.present);
+	assert_int_equal(st.stream_start_wall_ns, 0);
+	/* A year whose ns overflow an int64_t (found by fuzz_icecast_json). */
+	assert_int_equal(parse(far, "/a.ogg", &st), 0);
 	assert_int_equal(st.stream_start_wall_ns, 0);
 }
 
