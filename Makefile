@@ -26,7 +26,9 @@ Q := $(if $(filter 1,$(V)),,@)
 # them with dlopen() when a configuration needs them (relay/dynlib.h), so a
 # station without audio files, an ALSA input or an HTTP client (poller,
 # listen-back, feeds) does not map them at all. The unit tests link
-# libsndfile themselves (they write test files with it).
+# libsndfile themselves (they write test files with it). libcurl's headers
+# come from libcurl4-openssl-dev; at run time relay loads Debian's GnuTLS
+# build (libcurl3-gnutls, installed by make deps), else the OpenSSL one.
 DLOPEN_PKGS := sndfile alsa libcurl
 PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih samplerate \
 	libcurl libcjson libcrypto opus libebur128 $(DLOPEN_PKGS)

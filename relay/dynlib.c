@@ -50,12 +50,17 @@ static const struct dynlib_sym curl_syms[] = {
     {NULL, NULL, NULL},
 };
 
-static struct dynlib curl_lib =
-    DYNLIB_INIT("libcurl.so.4", "libcurl4", curl_syms);
+/* Debian's GnuTLS build of libcurl first: libmicrohttpd has already mapped
+ * and initialised gnutls, where the OpenSSL build's curl_global_init()
+ * pages in ~2 MB more of libcrypto (docs/performance.md, Memory). The API
+ * and ABI are the same (one source package, one version); the OpenSSL
+ * build, whose headers relay compiles against, is the fallback. */
+static struct dynlib curl_lib = DYNLIB_INIT_FALLBACK(
+    "libcurl-gnutls.so.4", "libcurl3-gnutls", curl_syms, "libcurl.so.4");
 
 static pthread_mutex_t curl_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int curl_init_rc = 1; /* under curl_init_lock; 1: not done yet */
-static char curl_init_err[240];
+static char curl_init_err[sizeof(((struct dynlib *)0)->err)];
 
 static void *
 lookup(void *h, const struct dynlib_sym *s)
@@ -64,39 +69,79 @@ lookup(void *h, const struct dynlib_sym *s)
 				  : dlsym(h, s->name);
 }
 
-/* Runs on: the first caller, under lib->lock. */
+/* Opens soname and looks every function of lib up in it. 0 and *hp, or a
+ * negative errno with why ("cannot be loaded (reason)", "has no f"). */
 static int
-load_locked(struct dynlib *lib)
+open_one(const struct dynlib *lib, const char *soname, void **hp, char *why,
+    size_t whylen)
 {
 	const struct dynlib_sym *s;
-	const char *why;
+	const char *msg;
+	size_t n = strlen(soname);
 	void *h;
 
 	/* RTLD_NOW: a missing symbol deep inside fails here, at open, not
 	 * later on an audio thread. */
-	h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
+	h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL) {
-		why = dlerror();
-		snprintf(lib->err, sizeof(lib->err),
-		    "%s cannot be loaded (%s): install the Debian package %s",
-		    lib->soname, why != NULL ? why : "unknown error",
-		    lib->package);
+		msg = dlerror();
+		if (msg == NULL)
+			msg = "unknown error";
+		/* dlerror() repeats the name the message starts with. */
+		if (strncmp(msg, soname, n) == 0 &&
+		    strncmp(msg + n, ": ", 2) == 0)
+			msg += n + 2;
+		snprintf(why, whylen, "cannot be loaded (%s)", msg);
 		return -ENOENT;
 	}
 	/* Look everything up before filling anything: a failed load leaves
 	 * no half-filled table behind. */
 	for (s = lib->syms; s->name != NULL; s++) {
 		if (lookup(h, s) == NULL) {
-			snprintf(lib->err, sizeof(lib->err),
-			    "%s has no %s%s%s: install the Debian package %s",
-			    lib->soname, s->name, s->version != NULL ? "@" : "",
-			    s->version != NULL ? s->version : "", lib->package);
+			snprintf(why, whylen, "has no %s%s%s", s->name,
+			    s->version != NULL ? "@" : "",
+			    s->version != NULL ? s->version : "");
 			dlclose(h);
 			return -ENOSYS;
 		}
 	}
+	*hp = h;
+	return 0;
+}
+
+/* Runs on: the first caller, under lib->lock. */
+static int
+load_locked(struct dynlib *lib)
+{
+	const struct dynlib_sym *s;
+	char why[200], why_fb[200];
+	const char *name = lib->soname;
+	void *h = NULL;
+	int rc;
+
+	rc = open_one(lib, name, &h, why, sizeof(why));
+	if (rc < 0 && lib->fallback != NULL) {
+		if (open_one(lib, lib->fallback, &h, why_fb, sizeof(why_fb)) ==
+		    0) {
+			name = lib->fallback;
+			rc = 0;
+		} else {
+			snprintf(lib->err, sizeof(lib->err),
+			    "%s %s and %s %s: install the Debian package %s",
+			    lib->soname, why, lib->fallback, why_fb,
+			    lib->package);
+			return rc;
+		}
+	}
+	if (rc < 0) {
+		snprintf(lib->err, sizeof(lib->err),
+		    "%s %s: install the Debian package %s", lib->soname, why,
+		    lib->package);
+		return rc;
+	}
 	for (s = lib->syms; s->name != NULL; s++)
 		*s->slot = lookup(h, s);
+	lib->loaded = name;
 	return 0;
 }
 
@@ -124,6 +169,31 @@ dynlib_sndfile_load(char *err, size_t errlen)
 	return dynlib_load(&sndfile_lib, err, errlen);
 }
 
+/* libssh2.h's LIBSSH2_INIT_NO_CRYPTO (no -dev package for one flag). */
+#define SSH2_INIT_NO_CRYPTO 0x0001
+
+/* curl_global_init() calls libssh2_init(0), and Debian's libssh2 (linked
+ * by every libcurl flavour) then loads OpenSSL's engines and algorithms:
+ * ~1.5 MB of libcrypto paged in, for SSH, which relay never speaks (its
+ * handles allow http and https only). libssh2 sets its crypto up on the
+ * first libssh2_init() only and counts the later ones, so a first call
+ * here without crypto makes curl's a no-op. Nothing when libcurl came
+ * without libssh2. Runs on: the first caller, under curl_init_lock. */
+static void
+ssh_init_without_crypto(void)
+{
+	int (*init)(int) = NULL;
+	void *h = dlopen("libssh2.so.1", RTLD_NOW | RTLD_NOLOAD);
+
+	if (h == NULL)
+		return;
+	*(void **)&init = dlsym(h, "libssh2_init");
+	if (init != NULL)
+		(void)init(SSH2_INIT_NO_CRYPTO);
+	/* Drops the reference RTLD_NOLOAD took; libcurl keeps its own. */
+	dlclose(h);
+}
+
 int
 dynlib_curl_init(char *err, size_t errlen)
 {
@@ -135,6 +205,8 @@ dynlib_curl_init(char *err, size_t errlen)
 	if (curl_init_rc != 0) {
 		curl_init_rc = dynlib_load(
 		    &curl_lib, curl_init_err, sizeof(curl_init_err));
+		if (curl_init_rc == 0)
+			ssh_init_without_crypto();
 		if (curl_init_rc == 0 &&
 		    (cc = dynlib_curl.global_init(CURL_GLOBAL_DEFAULT)) !=
 			CURLE_OK) {
@@ -149,4 +221,15 @@ dynlib_curl_init(char *err, size_t errlen)
 		snprintf(err, errlen, "%s", curl_init_err);
 	pthread_mutex_unlock(&curl_init_lock);
 	return rc;
+}
+
+const char *
+dynlib_curl_soname(void)
+{
+	const char *name;
+
+	pthread_mutex_lock(&curl_lib.lock);
+	name = curl_lib.rc == 0 ? curl_lib.loaded : NULL;
+	pthread_mutex_unlock(&curl_lib.lock);
+	return name;
 }

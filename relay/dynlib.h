@@ -7,10 +7,12 @@
  * feeds, `relay status`). A linked library is mapped, relocated and
  * partly paged in at every start whether the configuration uses it or not
  * (libsndfile brings libFLAC and libmpg123 along, libcurl brings
- * Kerberos, LDAP, libssh2 and nghttp2), and curl_global_init() initialises
- * OpenSSL (~1.7 MB more of libcrypto paged in). A station streaming from
- * stdin paid ~0.6 MB of resident memory for the first two, and one
- * without the poller ~3.6 MB for libcurl (docs/performance.md, Memory).
+ * Kerberos, LDAP, libssh2 and nghttp2). A station streaming from stdin
+ * paid ~0.6 MB of resident memory for the first two, and one without the
+ * poller ~3.6 MB for libcurl (docs/performance.md, Memory). libcurl is
+ * Debian's GnuTLS build when installed: the OpenSSL build's
+ * curl_global_init() initialises OpenSSL (~2 MB of libcrypto paged in),
+ * where gnutls is already mapped and initialised by libmicrohttpd.
  *
  * A library that cannot be loaded is an error of the configuration that
  * needs it, reported where that part opens ("libsndfile.so.1 cannot be
@@ -20,11 +22,10 @@
  * (a retry of the input, the next segment), so installing the package
  * while relay runs is enough.
  *
- * Threads: dynlib_load(), dynlib_sndfile_load() and dynlib_curl_init()
- * may be called from any
- * thread (the first call loads under a lock); the function pointers they
- * fill are written once, before the first successful return, and only
- * read afterwards.
+ * Threads: dynlib_load(), dynlib_sndfile_load(), dynlib_curl_init() and
+ * dynlib_curl_soname() may be called from any thread (the first call loads
+ * under a lock); the function pointers they fill are written once, before
+ * the first successful return, and only read afterwards.
  */
 #ifndef RELAY_DYNLIB_H
 #define RELAY_DYNLIB_H
@@ -53,20 +54,29 @@ struct dynlib {
 	const char *soname;	       /* "libasound.so.2" */
 	const char *package;	       /* Debian package that ships it */
 	const struct dynlib_sym *syms; /* ended by a NULL name */
+	/* Tried when soname cannot be loaded or lacks a function: another
+	 * build of the same API (libcurl.so.4 behind libcurl-gnutls.so.4);
+	 * NULL: none. */
+	const char *fallback;
 	pthread_mutex_t lock;
 	int rc; /* 1: not tried yet; 0: loaded; < 0: failed (tried again) */
-	char err[240];
+	const char *loaded; /* soname or fallback, once rc is 0 */
+	char err[320];
 };
 
 #define DYNLIB_INIT(soname, package, syms)                                     \
+	DYNLIB_INIT_FALLBACK(soname, package, syms, NULL)
+#define DYNLIB_INIT_FALLBACK(soname, package, syms, fallback)                  \
 	{                                                                      \
-		(soname), (package), (syms), PTHREAD_MUTEX_INITIALIZER, 1, ""  \
+		(soname), (package), (syms), (fallback),                       \
+		    PTHREAD_MUTEX_INITIALIZER, 1, NULL, ""                     \
 	}
 
-/* Loads lib and fills every slot of its syms, the first time; later calls
- * return the first call's result. 0, or a negative errno with err filled
- * (the soname, dlerror()'s reason, the package to install). Nothing is
- * filled when a function is missing. */
+/* Loads lib (its soname, else its fallback) and fills every slot of its
+ * syms, the first time; later calls return the first call's result. 0, or
+ * a negative errno with err filled (the soname, dlerror()'s reason, the
+ * fallback's, the package to install). Nothing is filled when a function
+ * is missing. */
 RELAY_MUST_CHECK int dynlib_load(struct dynlib *lib, char *err, size_t errlen);
 
 /* The libsndfile functions relay uses, valid after dynlib_sndfile_load()
@@ -114,7 +124,12 @@ extern struct dynlib_curl dynlib_curl;
 /* dynlib_load() of libcurl into dynlib_curl, then curl_global_init()
  * (once per process, never undone). 0, or a negative errno with err
  * filled: the library cannot be loaded, or it failed to initialise. err
- * may be NULL (errlen 0). */
+ * may be NULL (errlen 0). Loads Debian's GnuTLS build, libcurl-gnutls.so.4
+ * (package libcurl3-gnutls), or else the OpenSSL one, libcurl.so.4. */
 RELAY_MUST_CHECK int dynlib_curl_init(char *err, size_t errlen);
+
+/* Which libcurl was loaded ("libcurl-gnutls.so.4", "libcurl.so.4"), or NULL
+ * before a load succeeded. */
+const char *dynlib_curl_soname(void);
 
 #endif

@@ -8,13 +8,13 @@
  * DESIGN
  * source_open() does on the main thread everything that can fail at once:
  * it opens the file, lists and probes the playlist, checks the tone and
- * the URL. It then allocates the ring (SOURCE_RING_SECONDS) and one chunk
- * buffer and starts feeder_thread(). The feeder loops: when the ring has
- * room for a chunk (20 ms) it produces one -- decodes, generates, or pulls
- * from the feed -- and writes it; when the ring is full it sleeps
- * SOURCE_IDLE_NS. A source joined in progress first produces and throws
- * away skip_ns of audio; a sequential playlist skips whole files by their
- * probed length without decoding them.
+ * the URL. It then allocates the ring (source_ahead_ns(): 10 s for a
+ * feed, 1 s for the rest) and one chunk buffer and starts feeder_thread().
+ * The feeder loops: when the ring has room for a chunk (20 ms) it produces
+ * one -- decodes, generates, or pulls from the feed -- and writes it; when
+ * the ring is full it sleeps SOURCE_IDLE_NS. A source joined in progress
+ * first produces and throws away skip_ns of audio; a sequential playlist
+ * skips whole files by their probed length without decoding them.
  *
  * Shared state: the ring (the feeder writes, the engine reads), the atomic
  * state and stop flag, and the error string. The error is written once,
@@ -60,8 +60,9 @@
 #include "source_stream.h"
 #include "util.h"
 
-/* Decoded audio kept ahead of the engine. */
-#define SOURCE_RING_SECONDS 10
+/* Decoded audio kept ahead of the engine (source_ahead_ns()). */
+#define SOURCE_AHEAD_FEED_NS (10 * NS_PER_SEC)
+#define SOURCE_AHEAD_LOCAL_NS NS_PER_SEC
 /* Frames produced per step: 1/50 s. */
 #define SOURCE_CHUNKS_PER_SECOND 50
 /* Feeder sleep while the ring is full. */
@@ -880,6 +881,19 @@ source_free(struct source *s)
 	free(s);
 }
 
+int64_t
+source_ahead_ns(enum schedule_source kind)
+{
+	/* A feed's connection can stall for seconds, and the ring is what
+	 * bridges it. A file (or playlist) is decoded at many times real
+	 * time from a local disk, and a tone or silence is computed: their
+	 * feeder only has to outlast a scheduling delay or the next file's
+	 * open. The ring is resident while the segment plays (rounded up to
+	 * a power of two: 10 s is 4 MiB at 44.1 kHz stereo, 1 s 512 KiB). */
+	return kind == SCHEDULE_SOURCE_STREAM ? SOURCE_AHEAD_FEED_NS
+					      : SOURCE_AHEAD_LOCAL_NS;
+}
+
 struct source *
 source_open(const struct source_spec *spec, int rate_hz, int channels,
     char *err, size_t errlen)
@@ -921,7 +935,8 @@ source_open(const struct source_spec *spec, int rate_hz, int channels,
 	s->chunk_frames = (size_t)rate_hz / SOURCE_CHUNKS_PER_SECOND;
 	if (s->chunk_frames == 0)
 		s->chunk_frames = 1;
-	s->ring_frames = (size_t)rate_hz * SOURCE_RING_SECONDS;
+	s->ring_frames =
+	    (size_t)(source_ahead_ns(spec->kind) * rate_hz / NS_PER_SEC);
 	s->ring = ring_new(s->ring_frames, channels);
 	s->chunk = calloc(s->chunk_frames * (size_t)channels, sizeof(float));
 	if (s->ring == NULL || s->chunk == NULL) {

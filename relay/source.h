@@ -6,7 +6,8 @@
  * source object: the engine reads it from its ring.
  *
  * Each source has its own feeder thread that opens and decodes ahead into a
- * private SPSC ring (about 10 s) in the programme format (rate, channels;
+ * private SPSC ring (source_ahead_ns(): 10 s for a feed, 1 s for a file, a
+ * playlist, a tone or silence) in the programme format (rate, channels;
  * libsamplerate where the material differs). The engine thread only ever
  * calls source_read(), which never blocks. Opening happens ahead of the
  * segment's start so that its first sample is ready at the exact frame.
@@ -17,7 +18,8 @@
  *
  * Threads: source_open() and source_close() on the main thread;
  * source_read() on the engine thread; source_state(), source_buffered(),
- * source_error() and source_duration_ns() from any thread.
+ * source_error(), source_duration_ns() and source_ahead_ns() from any
+ * thread.
  */
 #ifndef RELAY_SOURCE_H
 #define RELAY_SOURCE_H
@@ -78,6 +80,11 @@ const char *source_error(struct source *s);
 /* Stops the feeder thread (returns within ~200 ms, even while a feed is
  * connecting) and frees. NULL is a no-op. */
 void source_close(struct source *s);
+
+/* How far ahead of the engine a source of this kind decodes, ns: 10 s
+ * for a feed (a stalled connection is bridged from it), 1 s for what is
+ * read from a local disk or computed. */
+int64_t source_ahead_ns(enum schedule_source kind);
 
 /* Opens path with libsndfile only to read its length (for `relay
  * schedule` and segment durations). 0 or negative errno with err. */

@@ -50,6 +50,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <vorbis/vorbisfile.h>
 
 #include "convert.h"
@@ -346,12 +347,55 @@ xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return stopping(st) ? 1 : 0;
 }
 
+/* GnuTLS's verification status bits and what they mean. */
+static const struct {
+	long bit;
+	const char *why;
+} gnutls_status[] = {
+    {GNUTLS_CERT_SIGNER_NOT_FOUND, "its issuer is not a trusted CA"},
+    {GNUTLS_CERT_SIGNER_NOT_CA, "its issuer is not a CA"},
+    {GNUTLS_CERT_EXPIRED, "certificate has expired"},
+    {GNUTLS_CERT_NOT_ACTIVATED, "certificate is not yet valid"},
+    {GNUTLS_CERT_REVOKED, "certificate is revoked"},
+    {GNUTLS_CERT_INSECURE_ALGORITHM, "signed with an insecure algorithm"},
+    {GNUTLS_CERT_SIGNATURE_FAILURE, "signature does not verify"},
+};
+
+/* libcurl's GnuTLS build says only "server certificate verification
+ * failed. CAfile: FILE CRLfile: none" (the OpenSSL build names the
+ * reason); the "(trusted: ...)" of the message names the CAs already, and
+ * two long paths cut it short in the log. The reason is in
+ * CURLINFO_SSL_VERIFYRESULT, as GnuTLS's status bits: named here. */
+static void
+gnutls_reason(struct source_stream *st)
+{
+	char *tail = strstr(st->curl_err, ". CAfile: ");
+	long bits = 0;
+	size_t i, n;
+	int k = 0;
+
+	if (tail == NULL)
+		return; /* the OpenSSL build */
+	*tail = '\0';
+	if (dynlib_curl.easy_getinfo(
+		st->easy, CURLINFO_SSL_VERIFYRESULT, &bits) != CURLE_OK)
+		return;
+	for (i = 0; i < sizeof(gnutls_status) / sizeof(gnutls_status[0]); i++) {
+		if ((bits & gnutls_status[i].bit) == 0)
+			continue;
+		n = strlen(st->curl_err);
+		snprintf(st->curl_err + n, sizeof(st->curl_err) - n, "%s%s",
+		    k++ == 0 ? ": " : ", ", gnutls_status[i].why);
+	}
+}
+
 /* Turns a finished transfer into a reason. Called once every received
  * byte was handed to vorbisfile. */
 static void
 transfer_finished(struct source_stream *st)
 {
 	long os_errno = 0;
+	bool closed = false;
 
 	if (st->result == CURLE_OK) {
 		if (st->status_code >= 200 && st->status_code < 300)
@@ -376,10 +420,22 @@ transfer_finished(struct source_stream *st)
 		    st->shown, st->curl_err);
 		return;
 	}
-	if (st->result == CURLE_PEER_FAILED_VERIFICATION ||
-	    st->result == CURLE_SSL_CONNECT_ERROR ||
-	    st->result == CURLE_SSL_CERTPROBLEM ||
-	    st->result == CURLE_SSL_CACERT_BADFILE) {
+	if (st->result == CURLE_PEER_FAILED_VERIFICATION)
+		gnutls_reason(st);
+	/* The GnuTLS build reports a TLS 1.3 server that closed the session
+	 * over our client certificate as a failed handshake whose write
+	 * found the connection gone (the OpenSSL build: a send or receive
+	 * error, below). */
+	if (st->result == CURLE_SSL_CONNECT_ERROR && st->https &&
+	    st->status_code == 0 &&
+	    dynlib_curl.easy_getinfo(st->easy, CURLINFO_OS_ERRNO, &os_errno) ==
+		CURLE_OK &&
+	    (os_errno == EPIPE || os_errno == ECONNRESET))
+		closed = true;
+	if (!closed && (st->result == CURLE_PEER_FAILED_VERIFICATION ||
+			   st->result == CURLE_SSL_CONNECT_ERROR ||
+			   st->result == CURLE_SSL_CERTPROBLEM ||
+			   st->result == CURLE_SSL_CACERT_BADFILE)) {
 		stream_end(st, STREAM_END_CURL,
 		    "%s: TLS refused, nothing fetched: %s (trusted: %s)",
 		    st->shown,
@@ -392,10 +448,11 @@ transfer_finished(struct source_stream *st)
 	/* TLS 1.3 finishes the client's side of the handshake before the
 	 * server judges its certificate, so a refusal then shows as a
 	 * connection closed before any HTTP answer. */
-	if (st->https && st->status_code == 0 &&
-	    (st->result == CURLE_RECV_ERROR || st->result == CURLE_SEND_ERROR ||
-		st->result == CURLE_GOT_NOTHING ||
-		st->result == CURLE_COULDNT_CONNECT)) {
+	if (closed || (st->https && st->status_code == 0 &&
+			  (st->result == CURLE_RECV_ERROR ||
+			      st->result == CURLE_SEND_ERROR ||
+			      st->result == CURLE_GOT_NOTHING ||
+			      st->result == CURLE_COULDNT_CONNECT))) {
 		stream_end(st, STREAM_END_CURL,
 		    "%s: TLS session closed by the server before any HTTP "
 		    "answer: did it refuse our client certificate (%s)? (%s)",

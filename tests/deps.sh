@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # tests/deps.sh (make deps): checks that the Debian 12 packages relay needs to
-# build and test are installed: libraries, and every tool a test runs
+# build and test are installed: libraries (relay compiles against
+# libcurl4-openssl-dev's headers and loads libcurl3-gnutls's build at run
+# time, relay/dynlib.c), and every tool a test runs
 # (iproute2 for ss and the network-namespace test, python3 for the page and
 # API checks, clang and its libFuzzer runtime for the fuzz targets, valgrind
 # for make valgrind, npm (when no npm command exists) for the page's
@@ -22,8 +24,8 @@ set -eu
 
 PKGS="build-essential pkg-config libshout-dev libvorbis-dev libogg-dev
 libmicrohttpd-dev libinih-dev libcmocka-dev libsndfile1-dev
-libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcjson-dev libssl-dev
-icecast2 openssl
+libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcurl3-gnutls
+libcjson-dev libssl-dev icecast2 openssl
 vorbis-tools ffmpeg sox jq curl alsa-utils libasound2-plugins chromium
 iproute2 python3 valgrind clang libclang-rt-14-dev mandoc
 man-db systemd openssl libopus-dev opus-tools libebur128-dev libmp3lame-dev

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of dynlib.c: loading an optional library at run time, and
- * the messages when it cannot be (real libraries: libm, libsndfile,
- * libcurl, and a name no system has).
+ * Unit tests of dynlib.c: loading an optional library at run time, the
+ * fallback to another build of it, and the messages when it cannot be
+ * (real libraries: libm, libc, libsndfile, libcurl, and a name no system
+ * has).
  *
  * Threads: the main thread only.
  */
@@ -12,6 +13,11 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+/* ENGINE_get_first(): deprecated in OpenSSL 3, still the one way to see
+ * whether someone loaded OpenSSL's engines. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/engine.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -132,6 +138,75 @@ test_loads_and_calls(void **state)
 	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), 0);
 }
 
+/* A library that is not there, then its fallback that is: the fallback
+ * loads and says so. */
+static void
+test_fallback_when_missing(void **state)
+{
+	static double (*cos_fn)(double);
+	static const struct dynlib_sym syms[] = {
+	    {"cos", (void **)&cos_fn, NULL},
+	    {NULL, NULL, NULL},
+	};
+	static struct dynlib lib =
+	    DYNLIB_INIT_FALLBACK("librelay-no-such-lib.so.9",
+		"relay-no-such-pkg", syms, "libm.so.6");
+	char err[400] = "";
+
+	(void)state;
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(lib.loaded, "libm.so.6");
+	assert_true(cos_fn(0.0) == 1.0);
+}
+
+/* The first library is there but lacks a function (libc has no cos): the
+ * fallback is tried as for a missing one. */
+static void
+test_fallback_when_function_missing(void **state)
+{
+	static double (*cos_fn)(double);
+	static const struct dynlib_sym syms[] = {
+	    {"cos", (void **)&cos_fn, NULL},
+	    {NULL, NULL, NULL},
+	};
+	static struct dynlib lib =
+	    DYNLIB_INIT_FALLBACK("libc.so.6", "libc6", syms, "libm.so.6");
+	char err[400] = "";
+
+	(void)state;
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), 0);
+	assert_string_equal(lib.loaded, "libm.so.6");
+	assert_non_null(cos_fn);
+}
+
+/* Neither there: one message with both reasons (dlerror()'s text without
+ * the name repeated) and the package of the first. */
+static void
+test_fallback_missing_too(void **state)
+{
+	static double (*cos_fn)(double);
+	static const struct dynlib_sym syms[] = {
+	    {"cos", (void **)&cos_fn, NULL},
+	    {NULL, NULL, NULL},
+	};
+	static struct dynlib lib =
+	    DYNLIB_INIT_FALLBACK("librelay-no-such-lib.so.9",
+		"relay-no-such-pkg", syms, "librelay-no-such-either.so.2");
+	char err[400] = "";
+
+	(void)state;
+	assert_int_equal(dynlib_load(&lib, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err,
+	    "librelay-no-such-lib.so.9 cannot be loaded (cannot open shared "
+	    "object file: No such file or directory) and "
+	    "librelay-no-such-either.so.2 cannot be loaded (cannot open "
+	    "shared object file: No such file or directory): install the "
+	    "Debian package relay-no-such-pkg");
+	assert_null(lib.loaded);
+	assert_null(cos_fn);
+}
+
 /* The libsndfile table audio_file.c and source.c use. */
 static void
 test_sndfile_table(void **state)
@@ -158,9 +233,16 @@ test_curl_table(void **state)
 	CURL *c;
 
 	(void)state;
+	assert_null(dynlib_curl_soname());
 	assert_int_equal(dynlib_curl_init(err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_int_equal(dynlib_curl_init(NULL, 0), 0);
+	/* Debian's GnuTLS build (tests/deps.sh installs libcurl3-gnutls),
+	 * and curl_global_init() left OpenSSL alone: neither the OpenSSL
+	 * build's initialisation nor libssh2's loaded OpenSSL's engines
+	 * (both do; docs/performance.md, Memory). */
+	assert_string_equal(dynlib_curl_soname(), "libcurl-gnutls.so.4");
+	assert_null(ENGINE_get_first());
 	c = dynlib_curl.easy_init();
 	assert_non_null(c);
 	assert_int_equal(
@@ -181,6 +263,9 @@ main(void)
 	    cmocka_unit_test(test_missing_function),
 	    cmocka_unit_test(test_loads_once_installed),
 	    cmocka_unit_test(test_loads_and_calls),
+	    cmocka_unit_test(test_fallback_when_missing),
+	    cmocka_unit_test(test_fallback_when_function_missing),
+	    cmocka_unit_test(test_fallback_missing_too),
 	    cmocka_unit_test(test_sndfile_table),
 	    cmocka_unit_test(test_curl_table),
 	};
