@@ -10,7 +10,10 @@
 # /proc/PID/task/TID/status (threads "out:NAME"), stay under 1.5 per page
 # of ~0.5 s. Before, a thread woke at a page's last packet, again at the
 # packet after it, and at a 0.5 s timer that fired just before most pages:
-# about 2.6 per page.
+# about 2.6 per page. And the pages of one wake-up go out in full 4 KiB
+# blocks (output_icecast.c, STAGE_BYTES): beyond bytes / 4096, at most
+# ~1.3 sends per page, from each connection's data_segs_out and bytes_sent
+# in ss (1.74 when each Ogg page went to libshout on its own).
 #
 # timeout: 90
 
@@ -69,8 +72,22 @@ out_switches()
 	done
 }
 
+# bytes_sent and data_segs_out of each of relay's connections to the
+# server (local port, bytes, segments): on loopback each send() is one
+# segment (or fewer, never more: 4 KiB against a 64 KiB MSS).
+source_sends()
+{
+	ss -tinpH state established "( dport = :$pa )" 2>/dev/null | awk -v pid="pid=$RELAY_PID," '
+		/^ / || /^\t/ { if (keep) { b = s = 0
+			if (match($0, /bytes_sent:[0-9]+/)) b = substr($0, RSTART + 11, RLENGTH - 11)
+			if (match($0, /data_segs_out:[0-9]+/)) s = substr($0, RSTART + 14, RLENGTH - 14)
+			print port, b, s }; keep = 0; next }
+		{ keep = index($0, pid) > 0; port = $3; sub(/.*:/, "", port) }'
+}
+
 sleep 1
 out_switches >"$T/sw0"
+source_sends >"$T/ss0"
 t0=$(now_us)
 pids=()
 for i in $(seq 1 "$N"); do
@@ -81,6 +98,7 @@ for p in "${pids[@]}"; do
 	listen_wait "$p" || fail "a listener failed"
 done
 out_switches >"$T/sw1"
+source_sends >"$T/ss1"
 t1=$(now_us)
 relay_alive || fail "relay exited while streaming"
 
@@ -95,6 +113,21 @@ worst=$(join <(sort "$T/sw0") <(sort "$T/sw1") | awk -v p="$max_pages" '
 note "over $secs s (<= $max_pages pages): the busiest output thread woke" \
     "${worst% *} times per page (${worst#* })"
 assert_between "${worst% *}" 0 1.5 "output thread wake-ups per page"
+
+# The pages of one wake-up go to libshout together, which sends them in
+# full 4 KiB blocks: beyond bytes / 4096, about one send per wake-up for
+# the last, partial block. Sent page by page, each Ogg page (libogg cuts
+# them at ~4 KiB, two or three per Icecast page) cost a partial block.
+# (The sources are the connections that sent audio meanwhile: the Icecast
+# poller's requests go to the same port.)
+read -r sources partial < <(join <(sort "$T/ss0") <(sort "$T/ss1") |
+    awk -v p="$max_pages" '$4 - $2 > 10000 { n++
+	x = (($5 - $3) - ($4 - $2) / 4096) / p; if (x > m) m = x }
+	END { printf "%d %.2f\n", n, m }')
+[[ $sources -eq $N ]] ||
+    fail "expected $N source connections in ss, found $sources: $(tr '\n' ';' <"$T/ss1")"
+note "sends beyond bytes / 4096 per page, the most of any output: $partial"
+assert_between "$partial" 0 1.3 "partial sends per page"
 
 # The same packets on every mount: each listener's audio packets, hashed,
 # must be one run of listener 1's (all started together, 6 s each).
