@@ -4,10 +4,10 @@
  * output, non-blocking, sending the muxer's finished Ogg pages as they are
  * (shout_send_raw: libshout neither parses nor paces them; the sound card
  * is the clock, FIELD-NOTES 4.2), the pages of one wake-up of the output
- * thread gathered into one call at flush() (STAGE_BYTES). Reconnect, backoff, the stall watchdog
- * and every counter live in output.c; this file only connects, moves bytes
- * and turns libshout's error codes into reasons an operator can act on.
- * libshout types never leave this file.
+ * thread gathered into one call at flush() (STAGE_BYTES). Reconnect, backoff,
+ * the stall watchdog and every counter live in output.c; this file only
+ * connects, moves bytes and turns libshout's error codes into reasons an
+ * operator can act on. libshout types never leave this file.
  *
  * libshout 2.4.6 traps handled here (FIELD-NOTES 2.x, and its source):
  * - a failed open leaves the handle looking connected, so every failure
