@@ -726,6 +726,27 @@ muxer_page_due(const struct muxer *m)
 	return m->base_granule + m->icecast_end + m->icecast_trigger + 1;
 }
 
+bool
+muxer_page_due_waits_next(const struct muxer *m)
+{
+	int64_t due = muxer_page_due(m);
+
+	if (due < 0)
+		return false;
+	/* Icecast pages: crossed already (the held packet or one sent at
+	 * once), any next packet ends the page; not yet, the crossing packet
+	 * is held and the one after it ends the page. */
+	if (aligned(m, m->headers))
+		return !(m->icecast_due ||
+			 (m->held != NULL &&
+			     m->held->granulepos - m->base_granule >
+				 m->icecast_end + m->icecast_trigger));
+	/* Time bound: the packet reaching it is held, and written (with the
+	 * page flushed after it) when the next one comes; a held packet past
+	 * the bound already means any next packet writes the page. */
+	return m->held == NULL || m->held->granulepos < due;
+}
+
 int64_t
 muxer_page_start(const struct muxer *m)
 {

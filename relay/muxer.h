@@ -80,6 +80,13 @@ void muxer_set_icecast_pages(struct muxer *m, bool on);
  * be written (the output's wake-up point), or -1 when no stream is open. */
 int64_t muxer_page_due(const struct muxer *m);
 
+/* Whether the open page goes out only at the arrival of the packet after
+ * the one at muxer_page_due() (that packet completes the page's audio but
+ * is held back until the next one comes, muxer.c DESIGN), so the output
+ * can sleep until then: packet_queue_set_batch_from(..., true). false: the
+ * packet at muxer_page_due() writes the page itself, or no stream is open. */
+bool muxer_page_due_waits_next(const struct muxer *m);
+
 /* Chain id of the current stream's headers, 0 when none. */
 uint32_t muxer_chain_id(const struct muxer *m);
 

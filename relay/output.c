@@ -69,13 +69,17 @@
 #define MAX_PAGE_MS 500
 #define CONNECT_POLL_NS (10 * NS_PER_MS)
 /* A connected output sleeps on its queue until the packet that lets the
- * open page go out is there (packet_queue_set_batch, counted back from
- * muxer_page_due()): one wake-up per page (two with Icecast pages: one
- * when Icecast's count is crossed, one for the packet after it), not one
- * per packet (~43 a second) nor a polling timer. It wakes sooner only while
- * the backend still holds unsent bytes, to push them on, and at least
- * every IDLE_WAIT_NS for the stall watchdog. */
-#define IDLE_WAIT_NS (500 * NS_PER_MS)
+ * open page go out is there: counted back from muxer_page_due(), and one
+ * packet later when the muxer holds the packet that completes the page
+ * until the next one comes (packet_queue_set_batch_from, one_more). One
+ * wake-up per page, not one per packet (~43 a second), two per page (the
+ * page's last packet, then the one that lets it out) nor a polling timer.
+ * It wakes sooner only while the backend still holds unsent bytes, to
+ * push them on, and at least every IDLE_WAIT_NS for the stall watchdog:
+ * longer than a page (0.5 s and a packet with Icecast pages; at 0.5 s
+ * this timer fired just before nearly every page) and short next to
+ * stall_timeout (at least 1 s, 10 s by default). */
+#define IDLE_WAIT_NS (1000 * NS_PER_MS)
 #define PENDING_POLL_NS (10 * NS_PER_MS)
 /* Pages written whose bytes may still wait in the backend, for lag_ms. */
 #define LAG_MARKS 64
@@ -571,7 +575,8 @@ run_connected(struct output *o)
 	due = muxer_page_due(o->muxer);
 	if (due >= 0 && o->batch_granules > 0)
 		packet_queue_set_batch_from(o->queue,
-		    due > o->batch_granules ? due - o->batch_granules : 0);
+		    due > o->batch_granules ? due - o->batch_granules : 0,
+		    muxer_page_due_waits_next(o->muxer));
 	stats_output_set_queue(
 	    o->stats_id, packet_queue_bytes(o->queue) + pending);
 	update_lag(o, pending);
@@ -675,11 +680,15 @@ static void *
 output_thread(void *arg)
 {
 	struct output *o = arg;
+	char thread_name[16];
 	sigset_t all;
 
 	util_thread_name("%s", o->mod);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* "out:NAME" in top -H and /proc/PID/task/TID/comm (15 bytes). */
+	snprintf(thread_name, sizeof(thread_name), "out:%s", o->name);
+	(void)pthread_setname_np(pthread_self(), thread_name);
 	o->next_attempt_mono_ns = util_now_mono_ns();
 	while (!atomic_load(&o->stop)) {
 		int64_t now = util_now_mono_ns();

@@ -3,10 +3,11 @@
  * The Icecast backend of struct output_ops: one libshout connection per
  * output, non-blocking, sending the muxer's finished Ogg pages as they are
  * (shout_send_raw: libshout neither parses nor paces them; the sound card
- * is the clock, FIELD-NOTES 4.2). Reconnect, backoff, the stall watchdog
- * and every counter live in output.c; this file only connects, moves bytes
- * and turns libshout's error codes into reasons an operator can act on.
- * libshout types never leave this file.
+ * is the clock, FIELD-NOTES 4.2), the pages of one wake-up of the output
+ * thread gathered into one call at flush() (STAGE_BYTES). Reconnect, backoff,
+ * the stall watchdog and every counter live in output.c; this file only
+ * connects, moves bytes and turns libshout's error codes into reasons an
+ * operator can act on. libshout types never leave this file.
  *
  * libshout 2.4.6 traps handled here (FIELD-NOTES 2.x, and its source):
  * - a failed open leaves the handle looking connected, so every failure
@@ -65,6 +66,14 @@
  * queue is full). */
 #define PROBE_TIMEOUT_NS (1000 * NS_PER_MS)
 #define META_TEXT 256
+/* Pages written in one wake-up of the output thread are gathered here and
+ * handed to libshout at flush() in one call. libshout queues data in
+ * 4 KiB blocks and send()s each block on its own, so a page sent alone
+ * (Vorbis pages run just over 4 KiB: libogg's rule) cost two sends, the
+ * few pages of one Icecast page about four, and every MP3 frame one;
+ * gathered, about one send per 4 KiB. A backlog larger than this goes out
+ * whenever the buffer fills. */
+#define STAGE_BYTES (16 * 1024)
 
 /*
  * libshout 2.4.6 leaks in two places we cannot fix from outside: a handle
@@ -124,6 +133,8 @@ struct output_backend {
 	bool probe_unresolvable;
 	struct sockaddr_storage probe_addr;
 	socklen_t probe_addrlen;
+	unsigned char *stage; /* STAGE_BYTES: pages not yet given libshout */
+	size_t stage_len;
 };
 
 static int
@@ -154,6 +165,7 @@ disconnect(struct output_backend *b)
 	if (b->shout != NULL)
 		shout_close(b->shout);
 	b->connected = false;
+	b->stage_len = 0;
 	if (b->probe_fd >= 0) {
 		close(b->probe_fd);
 		b->probe_fd = -1;
@@ -673,6 +685,9 @@ icecast_create(const struct config *cfg, const struct output_config *o,
 		goto nomem;
 	b->probe_fd = -1;
 	b->port = o->port;
+	b->stage = malloc(STAGE_BYTES);
+	if (b->stage == NULL)
+		goto nomem;
 	b->tls = o->tls;
 	if (b->tls && tls_config_copy(&b->tls_cfg, &o->tls_settings) < 0)
 		goto nomem;
@@ -812,25 +827,20 @@ queue_bytes(struct output_backend *b)
 	return q > 0 ? q : 0;
 }
 
+/* Hands bytes to libshout, which queues them and tries to write at once;
+ * never waits (non-blocking handle). */
 static int
-icecast_write(struct output_backend *b, const unsigned char *data, size_t bytes,
+send_raw(struct output_backend *b, const unsigned char *data, size_t bytes,
     char *err, size_t errlen)
 {
 	char lib[128];
 	ssize_t n;
 	int code, saved;
 
-	if (b->shout == NULL || !b->connected) {
-		snprintf(err, errlen, "not connected");
-		return -ENOTCONN;
-	}
-	if (bytes == 0)
-		return 0;
 	errno = 0;
-	/* Queues the page and tries to write; never waits (non-blocking
-	 * handle). In 2.4.6 it returns bytes even when the write failed:
-	 * then the failed data stays queued and the fresh error code says
-	 * SOCKET (a would-block write says BUSY instead). */
+	/* In 2.4.6 shout_send_raw() returns bytes even when the write
+	 * failed: then the failed data stays queued and the fresh error code
+	 * says SOCKET (a would-block write says BUSY instead). */
 	LIBSHOUT_LEAKS_BEGIN();
 	n = shout_send_raw(b->shout, data, bytes);
 	saved = errno;
@@ -847,6 +857,44 @@ icecast_write(struct output_backend *b, const unsigned char *data, size_t bytes,
 	return translate(b, code, saved, PHASE_SEND, lib, err, errlen);
 }
 
+/* Hands the gathered pages to libshout (see STAGE_BYTES). */
+static int
+send_stage(struct output_backend *b, char *err, size_t errlen)
+{
+	size_t bytes = b->stage_len;
+
+	if (bytes == 0)
+		return 0;
+	b->stage_len = 0;
+	return send_raw(b, b->stage, bytes, err, errlen);
+}
+
+/* Gathers the bytes for flush() (see STAGE_BYTES); sends what is gathered
+ * first when they do not fit, and bytes larger than the buffer at once. */
+static int
+icecast_write(struct output_backend *b, const unsigned char *data, size_t bytes,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if (b->shout == NULL || !b->connected) {
+		snprintf(err, errlen, "not connected");
+		return -ENOTCONN;
+	}
+	if (bytes == 0)
+		return 0;
+	if (b->stage_len + bytes > STAGE_BYTES) {
+		rc = send_stage(b, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (bytes > STAGE_BYTES)
+		return send_raw(b, data, bytes, err, errlen);
+	memcpy(b->stage + b->stage_len, data, bytes);
+	b->stage_len += bytes;
+	return 0;
+}
+
 static int
 icecast_flush(
     struct output_backend *b, size_t *pending, char *err, size_t errlen)
@@ -859,6 +907,9 @@ icecast_flush(
 		snprintf(err, errlen, "not connected");
 		return -ENOTCONN;
 	}
+	code = send_stage(b, err, errlen);
+	if (code < 0)
+		return code;
 	if (queue_bytes(b) == 0)
 		return 0;
 	/*
@@ -1049,6 +1100,7 @@ icecast_destroy(struct output_backend *b)
 	free(b->station_genre);
 	free(b->station_url);
 	tls_config_clear(&b->tls_cfg);
+	free(b->stage);
 	free(b);
 }
 

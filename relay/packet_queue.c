@@ -56,6 +56,7 @@ struct packet_queue {
 	bool wake;		/* packet_queue_wake() not yet seen by pop */
 	int64_t batch_granules; /* see packet_queue_set_batch() */
 	int64_t from_granule;	/* the batch counts from here, or -1 */
+	bool one_more;		/* ...and needs a packet after its last */
 	/* An overflowed backlog for the consumer to unref (above). */
 	struct packet **dead;
 	size_t dead_nslots, dead_head, dead_count;
@@ -214,12 +215,13 @@ move_to_locked(struct packet_queue *q, struct packet **slots, size_t n)
 
 /* Whether the consumer has a batch worth waking for: the queued packets
  * reach batch_granules past from_granule (the start of the consumer's open
- * page, or the last packet it took), or end the stream, or restart the
- * granule count (a new encoder). Caller holds q->lock. */
+ * page, or the last packet it took), with one_more a packet after the one
+ * that reaches it, or end the stream, or restart the granule count (a new
+ * encoder). Caller holds q->lock. */
 static bool
 batch_ready_locked(const struct packet_queue *q)
 {
-	const struct packet *newest;
+	const struct packet *newest, *last;
 	int64_t from;
 
 	if (q->count == 0)
@@ -229,8 +231,15 @@ batch_ready_locked(const struct packet_queue *q)
 	newest = q->slots[(q->head + q->count - 1) & (q->nslots - 1)];
 	from = q->from_granule >= 0 ? q->from_granule
 				    : q->slots[q->head]->granulepos;
-	return newest->eos || newest->granulepos < from ||
-	       newest->granulepos - from >= q->batch_granules;
+	if (newest->eos || newest->granulepos < from)
+		return true;
+	last = newest;
+	if (q->one_more) {
+		if (q->count < 2)
+			return false;
+		last = q->slots[(q->head + q->count - 2) & (q->nslots - 1)];
+	}
+	return last->granulepos - from >= q->batch_granules;
 }
 
 void
@@ -242,12 +251,14 @@ packet_queue_set_batch(struct packet_queue *q, int64_t granules)
 }
 
 void
-packet_queue_set_batch_from(struct packet_queue *q, int64_t granule)
+packet_queue_set_batch_from(
+    struct packet_queue *q, int64_t granule, bool one_more)
 {
 	if (granule < 0)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->from_granule = granule;
+	q->one_more = one_more;
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -265,7 +276,7 @@ packet_queue_push(struct packet_queue *q, struct packet *p)
 	struct packet **bigger = NULL, **old = NULL;
 	size_t n = 0;
 	bool accepted_clean = true;
-	bool overflow;
+	bool overflow, wake;
 
 	pthread_mutex_lock(&q->lock);
 	overflow = q->count > 0 && (p->bytes > q->max_bytes ||
@@ -299,10 +310,13 @@ packet_queue_push(struct packet_queue *q, struct packet *p)
 	q->count++;
 	q->bytes += p->bytes;
 	/* Only a whole batch wakes the consumer (see packet_queue_wait), or
-	 * a backlog to reap. */
-	if (batch_ready_locked(q) || q->dead != NULL)
-		pthread_cond_signal(&q->cond);
+	 * a backlog to reap. Signalled after the unlock: a consumer woken
+	 * under the lock would only block again on the mutex this thread
+	 * still holds (one more futex call and context switch each). */
+	wake = batch_ready_locked(q) || q->dead != NULL;
 	pthread_mutex_unlock(&q->lock);
+	if (wake)
+		pthread_cond_signal(&q->cond);
 	free(old);
 	return accepted_clean;
 }
@@ -337,6 +351,7 @@ packet_queue_pop(struct packet_queue *q, int64_t timeout_ns, bool *gap)
 		q->count--;
 		q->bytes -= p->bytes;
 		q->from_granule = p->granulepos;
+		q->one_more = false;
 		if (gap != NULL)
 			*gap = q->gap;
 		q->gap = false;

@@ -46,9 +46,13 @@ void packet_queue_set_batch(struct packet_queue *q, int64_t granules);
 
 /* Counts the next batch from granule (the start of the consumer's open
  * page, so it wakes at the packet that completes that page) instead of
- * from the last packet popped, which is the default. granule < 0: no
- * change. Runs on: the consumer thread. */
-void packet_queue_set_batch_from(struct packet_queue *q, int64_t granule);
+ * from the last packet popped, which is the default. one_more: the batch
+ * is ready only once another packet follows the one that completes it
+ * (a consumer that holds each packet back until the next comes, as the
+ * muxer does, has nothing to send before). granule < 0: no change. A pop
+ * returns to the default. Runs on: the consumer thread. */
+void packet_queue_set_batch_from(
+    struct packet_queue *q, int64_t granule, bool one_more);
 
 /* Waits up to timeout_ns for a batch (see packet_queue_set_batch) or a
  * packet_queue_wake(), which it leaves for the next pop to consume.

@@ -19,7 +19,8 @@ Measurements (one function each, docs/performance.md gives the commands):
   the mount | ffmpeg decoding to PCM, read here) times each click from its
   write to its decoded arrival.
 - fan-out rows: measure_cpu on relay with 4 and 16 mounts, and with three
-  encodings (q4, q2, q0) beside each of them alone.
+  encodings (q4, q2, q0) beside each of them alone; with RELAY_BEFORE, the
+  4 and 16 mounts of that binary too.
 - measure_status_load: wrk against relay's /api/status while relay streams
   the mix and a listener checks its decoded audio keeps arriving.
 - measure_startup: exec -> the mount's stream headers and first audio page
@@ -55,8 +56,13 @@ ALSA_CHUNK = 4096
 CLICK_EVERY = 5.0  # seconds between clicks
 CLICK_THRESHOLD = 3000  # |sample| above this (s16, mono) is the click
 
+# With RELAY_BEFORE, "fanout" also runs the 4- and 16-mount rows with that
+# binary (relay-before-fan4, relay-before-fan16), compared with its own
+# 1-mount row (relay-before).
+FANOUT_BEFORE = ("relay-before-fan4", "relay-before-fan16")
 RELAYS = ("relay", "relay-before", "relay-opus", "relay-loudness",
-          "relay-fan4", "relay-fan16", "relay-q2", "relay-q0", "relay-3enc")
+          "relay-fan4", "relay-fan16", "relay-q2", "relay-q0",
+          "relay-3enc") + FANOUT_BEFORE
 FANOUT = ("relay-fan4", "relay-fan16", "relay-q2", "relay-q0", "relay-3enc")
 # Rows measured with the click test as well as (or, for ices2-flush,
 # instead of) the CPU run.
@@ -64,7 +70,7 @@ LATENCY_TOOLS = ("relay", "relay-before", "ices2", "ices2-flush", "ffmpeg",
                  "darkice", "liquidsoap")
 CPU_TOOLS = ("oggenc", "relay", "relay-before", "relay-opus",
              "relay-loudness", "ices2", "ffmpeg", "darkice",
-             "liquidsoap") + FANOUT
+             "liquidsoap") + FANOUT + FANOUT_BEFORE
 DEFAULT_TOOLS = ("oggenc relay relay-opus relay-loudness ices2 ices2-flush "
                  "ffmpeg darkice liquidsoap fanout status startup")
 
@@ -149,7 +155,8 @@ def relay_conf(name, port, status_port, mount):
                  "relay-3enc": [("q4", "quality = 4"), ("q2", "quality = 2"),
                                 ("q0", "quality = 0")]}.get(
                                     name, [("main", "quality = 4")])
-    mounts = {"relay-fan4": 4, "relay-fan16": 16}.get(name, 1)
+    mounts = {"relay-fan4": 4, "relay-fan16": 16, "relay-before-fan4": 4,
+              "relay-before-fan16": 16}.get(name, 1)
     conf = ["[station]", "name = bench relay", "[input]", "type = stdin",
             "format = s16le", f"rate = {RATE}", f"channels = {CH}",
             "at_end = exit", "[processing]",
@@ -252,8 +259,8 @@ def tool_command(name, work, raw, ports, latency, mount=None):
         conf = os.path.join(work, f"{name}.conf")
         with open(conf, "w") as f:
             f.write(relay_conf(name, port, status_port, mount))
-        binary = (os.environ["RELAY_BEFORE"] if name == "relay-before"
-                  else env["BENCH_RELAY"])
+        binary = (os.environ["RELAY_BEFORE"]
+                  if name.startswith("relay-before") else env["BENCH_RELAY"])
         return [binary, "-c", conf], "stdin", env
     if name in ("ices2", "ices2-flush"):
         conf = os.path.join(work, f"{name}.xml")
@@ -816,7 +823,7 @@ def fmt(v, spec, none="-"):
 
 
 def print_tables(tools, cpu, lat, status, startup, runs, seconds):
-    rows = [t for t in tools if t not in FANOUT
+    rows = [t for t in tools if t not in FANOUT + FANOUT_BEFORE
             and (t in CPU_TOOLS or t in LATENCY_TOOLS)]
     m = {t: {k: med(r[k] for r in cpu[t]) for k in cpu[t][0]}
          for t in cpu if cpu[t]}
@@ -859,6 +866,11 @@ def print_tables(tools, cpu, lat, status, startup, runs, seconds):
             c = m[t]
             print(f"| {t} | {c['cpu']:.3f} | {c['cpu'] / one['cpu']:.2f} "
                   f"| {c['rss']:.1f} | {c['wake']:.0f} |")
+        before = m.get("relay-before")
+        for t in [t for t in FANOUT_BEFORE if t in m and before]:
+            c = m[t]
+            print(f"| {t} | {c['cpu']:.3f} | {c['cpu'] / before['cpu']:.2f} "
+                  f"(x relay-before) | {c['rss']:.1f} | {c['wake']:.0f} |")
         if all(t in m for t in ("relay-q2", "relay-q0", "relay-3enc")):
             alone = one["cpu"] + m["relay-q2"]["cpu"] + m["relay-q0"]["cpu"]
             print(f"| q4 + q2 + q0 alone (sum of three relays) | {alone:.3f} "
@@ -900,6 +912,12 @@ def expand(tools):
     if os.environ.get("RELAY_BEFORE") and "relay-before" not in out:
         out.insert(out.index("relay") + 1 if "relay" in out else 0,
                    "relay-before")
+    if os.environ.get("RELAY_BEFORE"):
+        # Each before row beside its own relay row, interleaved.
+        for t in FANOUT_BEFORE:
+            twin = t.replace("relay-before", "relay")
+            if twin in out and t not in out:
+                out.insert(out.index(twin) + 1, t)
     return out
 
 

@@ -16,7 +16,8 @@
 #   BENCH_CLICKS (12)    clicks per live tool in the click test, over all
 #                        rounds
 #   BENCH_DIR            keep the work dir (mix, logs, results.json) there
-#   RELAY_BEFORE         another relay binary, one more row ("relay-before")
+#   RELAY_BEFORE         another relay binary, one more row ("relay-before";
+#                        with fanout also relay-before-fan4 and -fan16)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

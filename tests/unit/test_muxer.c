@@ -29,6 +29,7 @@
 #include "encoder.h"
 #include "muxer.h"
 #include "packet.h"
+#include "packet_queue.h"
 
 #define RATE_HZ 44100
 #define MAX_STREAMS 8
@@ -544,6 +545,85 @@ test_icecast_page_due(void **state)
 	muxer_free(m);
 	free(s.buf);
 	pktlist_free(&l);
+}
+
+/*
+ * An output's wake-ups (output.c): packets go through a real packet_queue
+ * whose batch is set as output.c sets it (muxer_page_due(), one packet
+ * more while muxer_page_due_waits_next()). Beside it a second muxer takes
+ * every packet the moment it is made. The consumer must wake exactly at
+ * the packets where that eager muxer writes a page: once per page, never
+ * for nothing, never late. (Digital silence: pages end by time, never by
+ * libogg's 4 KiB rule, which the eager muxer would follow packet by
+ * packet.)
+ */
+static void
+run_wakes_per_page(bool icecast)
+{
+	struct pktlist l = {0};
+	struct sink s = {0}, eager_sink = {0};
+	struct packet_queue *q;
+	struct muxer *m, *eager;
+	struct packet *p;
+	size_t i, from = 100;
+	int64_t batch = 500 * RATE_HZ / 1000, due;
+	int wakes = 0, calls_before;
+	bool gap, woke, eager_wrote;
+
+	encode(&l, 20.0, true, 2.0, -1, false);
+	m = muxer_new(500);
+	eager = muxer_new(500);
+	q = packet_queue_new(1 << 24);
+	assert_non_null(m);
+	assert_non_null(eager);
+	assert_non_null(q);
+	muxer_set_icecast_pages(m, icecast);
+	muxer_set_icecast_pages(eager, icecast);
+	packet_queue_set_batch(q, batch);
+	for (i = from; i < l.n; i++) {
+		calls_before = eager_sink.calls;
+		assert_int_equal(
+		    muxer_packet(eager, l.p[i], false, sink_write, &eager_sink),
+		    0);
+		eager_wrote = eager_sink.calls > calls_before;
+		assert_true(packet_queue_push(q, l.p[i]));
+		woke = packet_queue_wait(q, 0);
+		/* The first wake opens the stream a batch in. */
+		if (wakes > 0)
+			assert_int_equal(woke, eager_wrote);
+		if (!woke)
+			continue;
+		wakes++;
+		calls_before = s.calls;
+		while ((p = packet_queue_pop(q, 0, &gap)) != NULL) {
+			assert_int_equal(
+			    muxer_packet(m, p, gap, sink_write, &s), 0);
+			packet_unref(p);
+		}
+		assert_true(s.calls > calls_before);
+		due = muxer_page_due(m);
+		assert_true(due >= 0);
+		packet_queue_set_batch_from(q, due > batch ? due - batch : 0,
+		    muxer_page_due_waits_next(m));
+	}
+	/* 20 s of audio in pages of about 0.5 s: one wake-up each (two each
+	 * before: at the page's last packet and at the one after it). */
+	assert_true(wakes >= 30);
+	assert_true(wakes <= 42);
+	packet_queue_free(q);
+	muxer_free(m);
+	muxer_free(eager);
+	free(s.buf);
+	free(eager_sink.buf);
+	pktlist_free(&l);
+}
+
+static void
+test_wakes_once_per_page(void **state)
+{
+	(void)state;
+	run_wakes_per_page(true);
+	run_wakes_per_page(false);
 }
 
 /*
@@ -1148,6 +1228,7 @@ main(void)
 		cmocka_unit_test(test_page_bound_silence),
 		cmocka_unit_test(test_icecast_pages),
 		cmocka_unit_test(test_icecast_page_due),
+		cmocka_unit_test(test_wakes_once_per_page),
 		cmocka_unit_test(test_icecast_pages_chain_change),
 		cmocka_unit_test(test_icecast_pages_encoder_restart),
 		cmocka_unit_test(test_default_page_bound),

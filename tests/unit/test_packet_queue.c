@@ -3,7 +3,7 @@
  * Unit tests for packet_queue.c: FIFO order, byte accounting, reference
  * counting, overflow (drop all, count bytes, gap on the next pop),
  * take_dropped resets, growth past the initial slots, clear, wake-up and
- * timeout, batched wake-ups, an overflowed backlog freed by the consumer.
+ * timeout, batched wake-ups (one_more: a packet after the batch), an overflowed backlog freed by the consumer.
  * Packets come from packet_new() (packet.c), whose pool is tested here
  * too (and its poisoning of released slots under ASan).
  *
@@ -133,18 +133,79 @@ test_wait_wakes_on_a_whole_batch(void **state)
 		packet_unref(packet_queue_pop(q, 0, &gap));
 	/* The consumer may count from where its open page starts instead:
 	 * from 1500, a packet at 2560 is 1060 on. */
-	packet_queue_set_batch_from(q, 1500);
+	packet_queue_set_batch_from(q, 1500, false);
 	p = make_packet(10, 10); /* granule 2560 */
 	assert_true(packet_queue_push(q, p));
 	packet_unref(p);
 	assert_true(packet_queue_wait(q, 0));
-	packet_queue_set_batch_from(q, 2000);
+	packet_queue_set_batch_from(q, 2000, false);
 	assert_false(packet_queue_wait(q, 0)); /* 560 past 2000 */
 	packet_unref(packet_queue_pop(q, 0, &gap));
 	/* The end of the stream is worth waking for on its own. */
 	p = packet_new(test_headers, (const unsigned char *)"x", 1, 2600, 11,
 	    true);
 	assert_non_null(p);
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_true(packet_queue_wait(q, 0));
+	packet_queue_free(q);
+}
+
+/* one_more: the batch is ready only once a packet follows the one that
+ * completes it (the muxer writes a page when the packet after its last
+ * one comes), so the consumer wakes once for the page, not at its last
+ * packet and again at the next. A pop returns to counting without it, and
+ * the end of the stream or a restarted count still wake at once. */
+static void
+test_wait_one_more_packet(void **state)
+{
+	struct packet_queue *q;
+	struct packet *p;
+	bool gap;
+
+	(void)state;
+	q = packet_queue_new(1 << 20);
+	assert_non_null(q);
+	packet_queue_set_batch(q, 1000);
+	packet_queue_set_batch_from(q, 100, true);
+	p = make_packet(10, 4); /* granule 1024: 924 past 100 */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_false(packet_queue_wait(q, 0));
+	p = make_packet(10, 5); /* granule 1280 completes the batch */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_false(packet_queue_wait(q, 0)); /* without the packet after */
+	p = make_packet(10, 6); /* granule 1536: the packet after it */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_true(packet_queue_wait(q, 0));
+	/* Without one_more the same queue was ready one packet earlier. */
+	packet_queue_set_batch_from(q, 100, false);
+	assert_true(packet_queue_wait(q, 0));
+	/* A pop counts from the packet taken again, without one_more. */
+	packet_queue_set_batch_from(q, 100, true);
+	packet_unref(packet_queue_pop(q, 0, &gap)); /* 1024 */
+	packet_unref(packet_queue_pop(q, 0, &gap)); /* 1280 */
+	assert_false(packet_queue_wait(q, 0)); /* 1536 - 1280 = 256 */
+	p = make_packet(10, 9); /* granule 2304: 1024 past 1280 */
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_true(packet_queue_wait(q, 0));
+	while ((p = packet_queue_pop(q, 0, &gap)) != NULL)
+		packet_unref(p);
+	/* A batch's only packet, the end of the stream, wakes at once. */
+	packet_queue_set_batch_from(q, 2304, true);
+	p = packet_new(test_headers, (const unsigned char *)"x", 1, 2400, 10,
+	    true);
+	assert_non_null(p);
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	assert_true(packet_queue_wait(q, 0));
+	packet_unref(packet_queue_pop(q, 0, &gap));
+	/* So does a restarted granule count (a new encoder). */
+	packet_queue_set_batch_from(q, 2400, true);
+	p = make_packet(10, 1); /* granule 256 */
 	assert_true(packet_queue_push(q, p));
 	packet_unref(p);
 	assert_true(packet_queue_wait(q, 0));
@@ -694,6 +755,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wait_wakes_on_a_whole_batch),
+		cmocka_unit_test(test_wait_one_more_packet),
 		cmocka_unit_test(test_fifo_order_and_bytes),
 		cmocka_unit_test(test_exact_fit_is_not_overflow),
 		cmocka_unit_test(test_overflow_drops_all_and_marks_gap),
