@@ -680,15 +680,11 @@ static void *
 output_thread(void *arg)
 {
 	struct output *o = arg;
-	char thread_name[16];
 	sigset_t all;
 
 	util_thread_name("%s", o->mod);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	/* "out:NAME" in top -H and /proc/PID/task/TID/comm (15 bytes). */
-	snprintf(thread_name, sizeof(thread_name), "out:%s", o->name);
-	(void)pthread_setname_np(pthread_self(), thread_name);
 	o->next_attempt_mono_ns = util_now_mono_ns();
 	while (!atomic_load(&o->stop)) {
 		int64_t now = util_now_mono_ns();

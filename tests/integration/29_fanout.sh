@@ -7,7 +7,7 @@
 # so packets, not pages, are compared). And each output thread, with a
 # healthy server, wakes about once per page it sends (docs/performance.md,
 # fan-out): its voluntary context switches, read from
-# /proc/PID/task/TID/status (threads "out:NAME"), stay under 1.5 per page
+# /proc/PID/task/TID/status (threads "out[NAME]"), stay under 1.5 per page
 # of ~0.5 s. Before, a thread woke at a page's last packet, again at the
 # packet after it, and at a 0.5 s timer that fired just before most pages:
 # about 2.6 per page. And the pages of one wake-up go out in full 4 KiB
@@ -66,7 +66,7 @@ out_switches()
 	local d comm
 	for d in /proc/"$RELAY_PID"/task/*; do
 		comm=$(cat "$d/comm" 2>/dev/null) || continue
-		[[ $comm == out:* ]] || continue
+		[[ $comm == out\[* ]] || continue
 		printf '%s %s %s\n' "${d##*/}" "$comm" \
 		    "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$d/status")"
 	done
@@ -103,7 +103,7 @@ t1=$(now_us)
 relay_alive || fail "relay exited while streaming"
 
 [[ $(wc -l <"$T/sw0") -eq $N ]] ||
-    fail "expected $N output threads named out:*, found: $(cat "$T/sw0")"
+    fail "expected $N output threads named out[*, found: $(cat "$T/sw0")"
 # Pages come at most every 0.5 s (Icecast pages: 0.5 s and a packet).
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')
 max_pages=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 2 + 1 }')
