@@ -213,6 +213,11 @@ frames_to_next_page_locked(struct engine *e)
 			if (due < 0)
 				return -1;
 			lacks = encoder_frames_until(s->enc, due);
+			/* Over a second away is no page of this encoder: a
+			 * due from the one a reload replaced, until the
+			 * output has seen the new stream. */
+			if (lacks > e->rate_hz)
+				return -1;
 			if (lacks < fewest)
 				fewest = lacks;
 		}
