@@ -135,6 +135,7 @@ struct encoder {
 
 	struct stream_headers *headers; /* current header set (owned ref) */
 	int64_t samples;		/* submitted at the encoding rate */
+	int64_t out_granule;		/* of the last packet made, or -1 */
 	bool finished;
 };
 
@@ -455,6 +456,7 @@ encoder_new(const struct encoding_config *cfg, int in_rate_hz, int in_channels,
 	} while (enc->id == 0);
 	enc->in_rate_hz = in_rate_hz;
 	enc->in_channels = in_channels;
+	enc->out_granule = -1;
 	/* 0 (unset) means "as the programme". */
 	enc->rate_hz = cfg->rate_hz > 0 ? cfg->rate_hz : in_rate_hz;
 	enc->channels = cfg->channels > 0 ? cfg->channels : in_channels;
@@ -627,6 +629,7 @@ drain(
 			continue;
 		}
 		while (vorbis_bitrate_flushpacket(&enc->vd, &op) == 1) {
+			enc->out_granule = (int64_t)op.granulepos;
 			p = packet_new(enc->headers, op.packet,
 			    (size_t)op.bytes, (int64_t)op.granulepos,
 			    (int64_t)op.packetno, op.e_o_s != 0);
@@ -683,6 +686,7 @@ opus_encode_frame(struct encoder *enc, int64_t granule, encoder_packet_cb *cb,
 	    enc->opus_frame_samples, enc->opus_out, ENCODER_OPUS_MAX_PACKET);
 	enc->opus_fill = 0;
 	enc->opus_granule += enc->opus_frame_samples;
+	enc->out_granule = granule;
 	if (n < 0)
 		return -EIO;
 	p = packet_new(enc->headers, enc->opus_out, (size_t)n, granule,
@@ -773,6 +777,7 @@ mp3_emit(struct encoder *enc, int n, bool eos, encoder_packet_cb *cb, void *arg)
 		return -EIO;
 	if (n == 0 && !eos)
 		return 0;
+	enc->out_granule = enc->samples;
 	p = packet_new(enc->headers, enc->mp3_out, (size_t)n, enc->samples,
 	    enc->mp3_packets++, eos);
 	if (p == NULL)
@@ -933,6 +938,23 @@ encoder_levels(const struct encoder *enc, double *peak_dbfs, double *rms_dbfs)
 {
 	*peak_dbfs = enc != NULL ? enc->meter.peak_dbfs : -120.0;
 	*rms_dbfs = enc != NULL ? enc->meter.rms_dbfs : -120.0;
+}
+
+int64_t
+encoder_frames_until(const struct encoder *enc, int64_t granule)
+{
+	int64_t lacks;
+
+	if (enc == NULL || enc->out_granule < 0 || enc->finished)
+		return 0;
+	/* Packets follow the input with the delay the encoder has now (its
+	 * lookahead), so one reaching granule needs that much more input
+	 * than the last one made; the caller's margin covers the delay's
+	 * changes (a short block). */
+	lacks = granule - enc->out_granule;
+	if (lacks <= 0)
+		return 0;
+	return lacks * enc->in_rate_hz / enc->rate_hz + 1;
 }
 
 int64_t

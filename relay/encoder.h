@@ -58,6 +58,12 @@ struct stream_headers *encoder_headers(struct encoder *enc);
 void encoder_levels(
     const struct encoder *enc, double *peak_dbfs, double *rms_dbfs);
 
+/* Programme frames (at in_rate_hz) still to write before the packet that
+ * reaches granule (at the encoding rate) can come out, estimated from the
+ * encoder's present delay: exact to about a Vorbis long block. 0 when it
+ * may come out now, or before the first packet (nothing to go by). */
+int64_t encoder_frames_until(const struct encoder *enc, int64_t granule);
+
 /* Samples (per channel, at the encoding rate) submitted so far. */
 int64_t encoder_samples(const struct encoder *enc);
 

@@ -23,7 +23,18 @@
  * limiter, processing.h, when on), then meters and encodes the result,
  * so every encoding and the level meter get the same processed programme.
  *
- * Threads: see engine.h. engine_thread is the only user of the encoders.
+ * The encoders get the programme in batches (encode_batch.h): each block
+ * is rendered, processed and metered as it comes, then held until some
+ * output's next page can close within two blocks; from there each block
+ * is encoded as it comes. The held frames also go to the encoders before
+ * a title change (the old title's audio stays in the old chain), before
+ * encoders are swapped on reload, and at shutdown. The page-closing
+ * packet comes out in the same round as before; libvorbis runs a few
+ * times per page instead of once per block (docs/performance.md).
+ *
+ * Threads: see engine.h. The encoders and the batch are used under the
+ * slot mutex: by engine_thread, and by engine_reconfigure_commit() to
+ * encode the batch into the old encoders before it swaps them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,10 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode_batch.h"
 #include "encoder.h"
 #include "engine.h"
 #include "level.h"
 #include "log.h"
+#include "packet_queue.h"
 #include "processing.h"
 #include "stats.h"
 #include "switcher.h"
@@ -75,6 +88,10 @@ struct engine {
 	struct switcher *sw;
 	float *live_buf; /* this block of the ring */
 	float *out_buf;	 /* the programme rendered from it */
+	/* Programme held for the encoders (under lock), and whether a
+	 * metered block is among it (encoder levels to publish). */
+	struct encode_batch *batch;
+	bool batch_metered;
 
 	/* [processing] (under lock): NULL when off. */
 	struct processing *proc;
@@ -133,8 +150,11 @@ publish_counters(struct engine *e, bool wait)
 	}
 }
 
-/* The title on air changed: every encoder gets a new comment header.
- * Runs on: the engine thread (switcher_render). */
+static void flush_batch_locked(struct engine *e);
+
+/* The title on air changed: every encoder gets a new comment header, after
+ * the audio held under the old one. Runs on: the engine thread
+ * (switcher_render). */
 static void
 tags_cb(const char *title, const char *artist, void *arg)
 {
@@ -142,21 +162,27 @@ tags_cb(const char *title, const char *artist, void *arg)
 	size_t i;
 
 	pthread_mutex_lock(&e->lock);
+	flush_batch_locked(e);
 	for (i = 0; i < e->n_slots; i++)
 		(void)encoder_set_tags(e->slots[i].enc, title, artist);
 	pthread_mutex_unlock(&e->lock);
 }
 
-/* Encodes a block; with publish (a programme meter block finished), also
- * what each encoding was fed, for the operator page (no allocation; the
- * stats call never waits). */
+/* Encodes the frames held; when a programme meter block finished among
+ * them, also publishes what each encoding was fed, for the operator page
+ * (no allocation; the stats call never waits). Caller holds e->lock. */
 static void
-encode_block(struct engine *e, const float *buf, size_t n, bool publish)
+flush_batch_locked(struct engine *e)
 {
 	struct stats_encoding_level lv[CONFIG_MAX_ENCODINGS];
-	size_t i;
+	const float *buf;
+	size_t i, n = encode_batch_frames(e->batch, &buf);
+	bool publish = e->batch_metered;
 
-	pthread_mutex_lock(&e->lock);
+	if (n == 0)
+		return;
+	encode_batch_clear(e->batch);
+	e->batch_metered = false;
 	for (i = 0; i < e->n_slots; i++) {
 		struct enc_slot *s = &e->slots[i];
 		if (encoder_write(s->enc, buf, n, packet_cb, s) < 0)
@@ -169,6 +195,63 @@ encode_block(struct engine *e, const float *buf, size_t n, bool publish)
 	}
 	if (publish)
 		stats_encoding_levels_publish(lv, e->n_slots);
+}
+
+/* The fewest programme frames the encoders still need before some output's
+ * next page can close (encode_batch_due()); -1 when an output cannot tell,
+ * INT64_MAX when no output waits. Caller holds e->lock. */
+static int64_t
+frames_to_next_page_locked(struct engine *e)
+{
+	int64_t fewest = INT64_MAX, due, lacks;
+	size_t i, j;
+
+	for (i = 0; i < e->n_slots; i++) {
+		struct enc_slot *s = &e->slots[i];
+		for (j = 0; j < s->n_subs; j++) {
+			due = packet_queue_due(s->subs[j]);
+			if (due < 0)
+				return -1;
+			lacks = encoder_frames_until(s->enc, due);
+			/* Over a second away is no page of this encoder: a
+			 * due from the one a reload replaced, until the
+			 * output has seen the new stream. */
+			if (lacks > e->rate_hz)
+				return -1;
+			if (lacks < fewest)
+				fewest = lacks;
+		}
+	}
+	return fewest;
+}
+
+/* How many frames to wait for: the blocks that can be held before a page
+ * comes near (encode_batch_wait_frames()), one when the engine cannot
+ * tell. Runs on: the engine thread. */
+static size_t
+frames_to_wait(struct engine *e)
+{
+	size_t n;
+
+	pthread_mutex_lock(&e->lock);
+	n = encode_batch_wait_frames(e->batch, frames_to_next_page_locked(e));
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}
+
+/* Holds a rendered block for the encoders, and encodes what is held when
+ * a page can close soon (DESIGN). */
+static void
+encode_block(struct engine *e, const float *buf, size_t n, bool metered)
+{
+	pthread_mutex_lock(&e->lock);
+	if (encode_batch_hold(e->batch, buf, n) < 0) {
+		flush_batch_locked(e);
+		(void)encode_batch_hold(e->batch, buf, n);
+	}
+	e->batch_metered = e->batch_metered || metered;
+	if (encode_batch_due(e->batch, frames_to_next_page_locked(e)))
+		flush_batch_locked(e);
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -217,14 +300,25 @@ engine_thread(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&e->stop)) {
-		size_t n = ring_wait(e->ring, BLOCK_FRAMES, 100 * NS_PER_MS);
+		size_t want = frames_to_wait(e), n, blocks;
 		int64_t now;
 
+		/* Several blocks while no page can close before they are in
+		 * (DESIGN): one wake-up for them. The timeout only lets the
+		 * loop see stop and count its rounds. */
+		n = ring_wait(e->ring, want,
+		    (int64_t)want * NS_PER_SEC / e->rate_hz + 100 * NS_PER_MS);
 		atomic_fetch_add_explicit(&e->rounds, 1, memory_order_relaxed);
-		if (n > BLOCK_FRAMES)
-			n = BLOCK_FRAMES;
-		if (n > 0) {
+		blocks = n / BLOCK_FRAMES;
+		if (blocks > want / BLOCK_FRAMES + 1)
+			blocks = want / BLOCK_FRAMES + 1; /* a backlog */
+		if (n > 0 && blocks == 0) {
+			/* Timed out short of a block: what there is. */
 			n = ring_read(e->ring, e->live_buf, n);
+			process_block(e, n);
+		}
+		for (; blocks > 0; blocks--) {
+			n = ring_read(e->ring, e->live_buf, BLOCK_FRAMES);
 			process_block(e, n);
 		}
 		now = util_now_mono_ns();
@@ -244,6 +338,7 @@ engine_thread(void *arg)
 		process_block(e, n);
 	}
 	pthread_mutex_lock(&e->lock);
+	flush_batch_locked(e);
 	for (i = 0; i < e->n_slots; i++) {
 		struct enc_slot *s = &e->slots[i];
 		if (encoder_finish(s->enc, packet_cb, s) < 0)
@@ -298,7 +393,9 @@ engine_start(
 	    calloc((size_t)BLOCK_FRAMES * (size_t)e->channels, sizeof(float));
 	e->sw = switcher_new(e->rate_hz, e->channels, BLOCK_FRAMES,
 	    cfg->input.title, cfg->input.artist, tags_cb, e);
-	if (e->live_buf == NULL || e->out_buf == NULL || e->sw == NULL)
+	e->batch = encode_batch_new(e->rate_hz, e->channels, BLOCK_FRAMES);
+	if (e->live_buf == NULL || e->out_buf == NULL || e->sw == NULL ||
+	    e->batch == NULL)
 		goto oom;
 	level_init(&e->meter, e->rate_hz, e->channels,
 	    cfg->input.silence_threshold_dbfs);
@@ -349,6 +446,7 @@ engine_stop(struct engine *e)
 	for (i = 0; i < e->n_slots; i++)
 		encoder_free(e->slots[i].enc);
 	switcher_free(e->sw);
+	encode_batch_free(e->batch);
 	processing_free(e->proc);
 	pthread_mutex_destroy(&e->lock);
 	free(e->live_buf);
@@ -488,6 +586,9 @@ engine_reconfigure_commit(
 
 	memset(next, 0, sizeof(next));
 	pthread_mutex_lock(&e->lock);
+	/* What the old encoders were to get is theirs: a new encoder starts a
+	 * new stream, and the held audio ends the old one. */
+	flush_batch_locked(e);
 	for (i = 0; i < cfg->n_encodings; i++) {
 		struct enc_slot *s = find_slot(e, cfg->encodings[i].name);
 		if (s != NULL) {

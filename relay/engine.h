@@ -3,7 +3,8 @@
  * The engine: the thread between the input ring and the outputs. It reads
  * the live input in blocks, has the switcher (switcher.h) render the
  * programme from them (live, or a scheduled segment), meters it, feeds
- * every encoder once, and pushes each packet into the queues of the
+ * every encoder once (in batches that end where an output's next page can
+ * close, encode_batch.h), and pushes each packet into the queues of the
  * outputs that use that encoding. It never waits on an output: a full
  * queue drops its own packets (packet_queue.h). The item functions below
  * are the switcher's, kept here so callers see one engine.
@@ -11,7 +12,8 @@
  * Threads: engine_* functions are called on the main thread; the engine
  * thread runs the encoders. A short mutex guards the encoder and
  * subscriber tables; the main thread takes it only to attach, detach or
- * swap encoders (reload).
+ * swap encoders (reload; the programme held for the old encoders is
+ * encoded into them first, on the main thread under that mutex).
  */
 #ifndef RELAY_ENGINE_H
 #define RELAY_ENGINE_H
@@ -139,8 +141,9 @@ size_t engine_drop_pending(
  */
 void engine_set_start_grace(struct engine *e, int64_t grace_ns);
 
-/* Rounds of the engine loop so far: it comes round at least every 100 ms
- * while the thread is alive, audio or not, so a value that stops growing
+/* Rounds of the engine loop so far: it comes round at least every 0.7 s
+ * (0.6 s of blocks it may wait for, plus 100 ms) while the thread is
+ * alive, audio or not, so a value that stops growing
  * means the thread is stuck (the service watchdog). Any thread; 0 for
  * NULL. */
 uint64_t engine_progress(struct engine *e);

@@ -32,12 +32,18 @@
  *
  * A stdin producer's writes set when the thread wakes: a 20 ms writer
  * woke it 50 times a second, a 5 ms one 200 times, though the engine
- * waits for whole blocks of RING_ENGINE_BLOCK_FRAMES (46 ms at 44.1 kHz).
- * So after a read that emptied the pipe, the thread sleeps until the
- * producer can have written the rest of the engine's next block (what it
- * lacks, at the input rate, plus INPUT_PACE_SLACK_NS), then reads all
- * that is there; if the block is still short, it waits for the next write
- * as before, without sleeping again. A producer that keeps real time is
+ * waits for whole blocks of RING_ENGINE_BLOCK_FRAMES (46 ms at 44.1 kHz),
+ * or several while no page can close before they are in (ring_wanted(),
+ * engine.c). So after a read that emptied the pipe, the thread sleeps
+ * until the producer can have written the rest of what the engine waits
+ * for (what it lacks, at the input rate, plus INPUT_PACE_SLACK_NS; no more
+ * than one sleep can cover), then reads all that is there; if it is still
+ * short, it waits for the next write as before, without sleeping again.
+ * The tone and file backends, paced by the clock, are asked for just what
+ * completes the engine's wait (at most ~100 ms, max_frames), so they too
+ * wake about once per engine wake-up instead of every 20 ms; each read
+ * still returns when its last frame is due, so the engine gets its block
+ * at the same moment as before. A producer that keeps real time is
  * never read late by more than the slack (up to 10 ms on a block, ~2 ms
  * on average with 20 ms writes), and the thread wakes 1-2 times per block
  * instead of once per write (docs/performance.md). The sleep is capped at
@@ -310,7 +316,30 @@ silence_open(const struct input *in)
 	return b;
 }
 
-/* One ~20 ms block of silence into the ring. */
+/* Frames the engine still lacks for what it waits for: its wait (several
+ * blocks while no page can close, ring_wanted()) or else the rest of its
+ * next block. Runs on: the input thread. */
+static size_t
+engine_lacks(struct input *in)
+{
+	size_t block = RING_ENGINE_BLOCK_FRAMES;
+	size_t fill = ring_readable(in->ring), want = ring_wanted(in->ring);
+
+	return want > fill ? want - fill : block - fill % block;
+}
+
+/* How much a clock-paced backend (tone, file, the silence) is asked for
+ * at once: what completes the engine's wait, up to max_frames (DESIGN).
+ * A pipe or a sound card gives what it has, up to max_frames. */
+static size_t
+read_frames(struct input *in, bool clocked)
+{
+	size_t n = clocked ? engine_lacks(in) : in->max_frames;
+
+	return n < in->max_frames ? n : in->max_frames;
+}
+
+/* Silence up to the engine's next wait into the ring. */
 static void
 silence_step(struct input *in, struct input_backend *silence)
 {
@@ -323,7 +352,7 @@ silence_step(struct input *in, struct input_backend *silence)
 		return;
 	}
 	n = input_tone_ops.read(
-	    silence, in->frames, in->max_frames, err, sizeof(err));
+	    silence, in->frames, read_frames(in, true), err, sizeof(err));
 	if (n > 0)
 		push(in, (size_t)n);
 }
@@ -364,13 +393,21 @@ pace_reset(struct pace *pc, const struct input *in)
 static void
 pace_after_read(struct pace *pc, struct input *in, size_t n, int64_t now)
 {
-	uint64_t block = RING_ENGINE_BLOCK_FRAMES, lacks;
+	uint64_t block = RING_ENGINE_BLOCK_FRAMES, lacks, most;
 	int64_t ns;
 
 	pc->next_ns = 0;
 	if (pc->max_ns <= 0 || n >= in->max_frames || in->pushed < pc->target)
 		return;
-	lacks = block - (uint64_t)ring_readable(in->ring) % block;
+	/* No more than one sleep can cover, or the thread would wake per
+	 * write for the rest. */
+	lacks = engine_lacks(in);
+	most = pc->max_ns > INPUT_PACE_SLACK_NS
+		   ? (uint64_t)(pc->max_ns - INPUT_PACE_SLACK_NS) *
+			 (uint64_t)in->cfg.rate_hz / (uint64_t)NS_PER_SEC
+		   : 0;
+	if (lacks > most && most >= block)
+		lacks = most;
 	ns = (int64_t)(lacks * (uint64_t)NS_PER_SEC /
 		       (uint64_t)in->cfg.rate_hz) +
 	     INPUT_PACE_SLACK_NS;
@@ -469,7 +506,10 @@ input_thread(void *arg)
 		if (pace.next_ns != 0)
 			util_sleep_until_mono_ns(pace.next_ns);
 		err[0] = '\0';
-		n = ops->read(b, in->frames, in->max_frames, err, sizeof(err));
+		n = ops->read(b, in->frames,
+		    read_frames(in, in->cfg.type == INPUT_TONE ||
+					in->cfg.type == INPUT_FILE),
+		    err, sizeof(err));
 		if (n > 0) {
 			keep =
 			    gap_live(in, &gap, (size_t)n, util_now_mono_ns());

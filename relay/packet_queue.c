@@ -262,6 +262,20 @@ packet_queue_set_batch_from(
 	pthread_mutex_unlock(&q->lock);
 }
 
+int64_t
+packet_queue_due(struct packet_queue *q)
+{
+	int64_t due = -1;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->batch_granules > 0 && q->from_granule >= 0)
+		due = q->from_granule + q->batch_granules;
+	else if (q->batch_granules > 0 && q->count > 0)
+		due = q->slots[q->head]->granulepos + q->batch_granules;
+	pthread_mutex_unlock(&q->lock);
+	return due;
+}
+
 /*
  * Runs on: the producer (engine) thread.
  * A packet larger than max_bytes on its own is still queued (after the

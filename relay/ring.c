@@ -188,6 +188,12 @@ ring_write(struct ring *r, const float *frames, size_t n)
 	return n;
 }
 
+size_t
+ring_wanted(struct ring *r)
+{
+	return atomic_load_explicit(&r->want_frames, memory_order_relaxed);
+}
+
 /* Runs on: the consumer (engine) thread. */
 size_t
 ring_read(struct ring *r, float *frames, size_t n)

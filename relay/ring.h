@@ -17,9 +17,10 @@
 
 #include "util.h"
 
-/* The block the engine waits for and reads at a time (2048 frames, one
- * Vorbis long block, 46 ms at 44.1 kHz); the stdin input paces its reads
- * to it (input.c). */
+/* The block the engine reads at a time (2048 frames, one Vorbis long
+ * block, 46 ms at 44.1 kHz). It waits for one, or for several while no
+ * page can close before they are in (engine.c); the stdin input paces its
+ * reads to what it waits for (input.c). */
 #define RING_ENGINE_BLOCK_FRAMES 2048
 
 struct ring;
@@ -40,6 +41,11 @@ int ring_channels(const struct ring *r);
 /* Waits until at least min_frames are readable or timeout_ns passed.
  * Returns the readable count (may be < min_frames on timeout). */
 size_t ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns);
+
+/* The fill a reader blocked in ring_wait() waits for, 0 when none waits
+ * (or it was already signalled): the stdin input paces its reads to it
+ * (input.c). Any thread. */
+size_t ring_wanted(struct ring *r);
 
 /* Wakes a reader blocked in ring_wait() (shutdown). Any thread. */
 void ring_wake(struct ring *r);

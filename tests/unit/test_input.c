@@ -120,8 +120,9 @@ test_tone_level_frequency_pacing(void **state)
 	t0 = util_now_mono_ns();
 	while (n < total) {
 		/* Odd request sizes: the phase must still be continuous. */
-		got = input_tone_ops.read(b, x + n * 2, 1237, err, sizeof(err));
-		assert_true(got > 0 && got <= 1237);
+		size_t ask = total - n < 1237 ? total - n : 1237;
+		got = input_tone_ops.read(b, x + n * 2, ask, err, sizeof(err));
+		assert_true(got > 0 && (size_t)got <= ask);
 		n += (size_t)got;
 	}
 	elapsed_ns = util_now_mono_ns() - t0;
@@ -168,9 +169,11 @@ test_tone_zero_hz_is_exact_silence(void **state)
 	assert_int_equal(input_tone_ops.open(&cfg, &b, err, sizeof(err)), 0);
 	for (i = 0; i < 5; i++) {
 		memset(x, 0x7f, sizeof(x));
-		got = input_tone_ops.read(b, x, 2000, err, sizeof(err));
-		/* ~20 ms per read. */
-		assert_int_equal(got, 882);
+		/* What was asked, up to ~100 ms (input.c asks for what the
+		 * engine waits for). */
+		got = input_tone_ops.read(
+		    b, x, i == 0 ? 2000 : 1000, err, sizeof(err));
+		assert_int_equal(got, i == 0 ? 2000 : 1000);
 		/* All bits zero: not -0.0f, not a tiny value. */
 		assert_memory_equal(x, zero, (size_t)got * 2 * sizeof(float));
 	}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page-batched encoding: the programme PCM the engine holds back from its
+ * encoders until a page can close, and the rule for when it must go.
+ *
+ * A listener can hear nothing of a page before the page closes (Icecast
+ * 2.4.4 re-pages Vorbis and serves only whole ~0.5 s pages; files and
+ * Opus are paged at 0.5 s by relay itself), so encoding each 46 ms block
+ * the moment it arrives buys no latency. The engine still renders, meters
+ * and processes every block as it comes, but hands the encoders the held
+ * blocks together, once the next page's end is near: libvorbis then runs
+ * a few times per page on warm caches instead of once per block.
+ *
+ * The rule (encode_batch_due()): encode now when the caller reports that
+ * some output's page can close within ENCODE_BATCH_MARGIN_BLOCKS blocks of
+ * what is held (encoder_frames_until() on packet_queue_due()), or when it
+ * cannot tell, or when one more block would not fit the bound (0.6 s, cut
+ * to whole blocks). Within the margin every block is encoded as it comes,
+ * as before, so the packet that closes a page comes out in the call that
+ * receives the frames that complete it. The margin covers the encoder's
+ * delay changing (a Vorbis short block) between the estimate and then.
+ * encode_batch_wait_frames() tells the engine how many blocks it can wait
+ * for in one sleep before that point, so it wakes once for them.
+ *
+ * Threads: none of its own; one caller at a time (the engine, under its
+ * lock).
+ */
+#ifndef RELAY_ENCODE_BATCH_H
+#define RELAY_ENCODE_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Never hold more than this (the page of 0.5 s, plus what a block adds). */
+#define ENCODE_BATCH_MAX_MS 600
+/* Blocks before a page's end from which every block is encoded at once. */
+#define ENCODE_BATCH_MARGIN_BLOCKS 2
+
+struct encode_batch;
+
+/* Owned: free with encode_batch_free(). Holds up to ENCODE_BATCH_MAX_MS of
+ * interleaved float frames at rate_hz, in blocks of up to block_frames
+ * (at least one block). NULL on OOM. */
+struct encode_batch *encode_batch_new(
+    int rate_hz, int channels, size_t block_frames);
+void encode_batch_free(struct encode_batch *b);
+
+/* Holds n frames (n <= block_frames). -ENOSPC when they do not fit (the
+ * caller encodes what is held first; encode_batch_due() says so before). */
+int encode_batch_hold(struct encode_batch *b, const float *frames, size_t n);
+
+/* The frames held, oldest first (borrowed until the next call). */
+size_t encode_batch_frames(const struct encode_batch *b, const float **frames);
+
+/* Forgets the frames held (they were encoded). */
+void encode_batch_clear(struct encode_batch *b);
+
+/* Largest number of frames it ever holds. */
+size_t encode_batch_capacity(const struct encode_batch *b);
+
+/* How many frames (whole blocks, at least one) the caller may wait for and
+ * hold before encode_batch_due() can say yes, lacks as there: the engine
+ * sleeps until they are in (one wake-up where it took several). */
+size_t encode_batch_wait_frames(const struct encode_batch *b, int64_t lacks);
+
+/* Whether the frames held must go to the encoders now. lacks: the fewest
+ * programme frames, counted from what the encoders already have, that an
+ * output's next page still needs before it can close; < 0 when unknown
+ * (then always), INT64_MAX when no output waits for one. */
+bool encode_batch_due(const struct encode_batch *b, int64_t lacks);
+
+#endif
