@@ -255,7 +255,8 @@ output_round(struct sim *s)
 	due = muxer_page_due(s->mux);
 	if (due >= 0)
 		packet_queue_set_batch_from(s->q,
-		    due > s->batch_granules ? due - s->batch_granules : 0);
+		    due > s->batch_granules ? due - s->batch_granules : 0,
+		    muxer_page_due_waits_next(s->mux));
 }
 
 static void
