@@ -87,8 +87,12 @@ while awk -v n="$(now)" -v d="$deadline" 'BEGIN { exit !(n < d) }'; do
 	if [[ $air == true ]]; then
 		start=$(ice_field "$port" /taken.ogg stream_start_iso8601 ||
 		    true)
+		# Relay's own listing; its audio fields (subtype) follow
+		# Icecast's parse of the headers and can show a moment after
+		# relay's own poll saw them: wait 1 s for them, not longer.
 		if [[ -z $start || $start == "$old_start" ]] ||
-		    ! mount_live "$port" /taken.ogg; then
+		    ! wait_for -t 1 -m "relay's listing with audio" \
+		    mount_live "$port" /taken.ogg; then
 			fail "on_air $(elapsed_since "$t0") s after the other" \
 			    "source died, while Icecast listed" \
 			    "${start:-nothing} (the other source: $old_start)"
