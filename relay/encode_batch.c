@@ -15,6 +15,10 @@ struct encode_batch {
 	size_t held;
 	size_t block_frames;
 	int channels;
+	/* The holds: where each ends (frames) and its made time. */
+	size_t *part_end;
+	int64_t *part_ns;
+	size_t n_parts, max_parts;
 };
 
 struct encode_batch *
@@ -34,9 +38,14 @@ encode_batch_new(int rate_hz, int channels, size_t block_frames)
 	b->cap_frames = blocks * block_frames;
 	b->block_frames = block_frames;
 	b->channels = channels;
+	/* Whole blocks fill it in `blocks` holds; a short block (a timed-out
+	 * read) takes a part of its own too. */
+	b->max_parts = 2 * blocks + 2;
 	b->buf = calloc(b->cap_frames * (size_t)channels, sizeof(float));
-	if (b->buf == NULL) {
-		free(b);
+	b->part_end = calloc(b->max_parts, sizeof(*b->part_end));
+	b->part_ns = calloc(b->max_parts, sizeof(*b->part_ns));
+	if (b->buf == NULL || b->part_end == NULL || b->part_ns == NULL) {
+		encode_batch_free(b);
 		return NULL;
 	}
 	return b;
@@ -48,19 +57,44 @@ encode_batch_free(struct encode_batch *b)
 	if (b == NULL)
 		return;
 	free(b->buf);
+	free(b->part_end);
+	free(b->part_ns);
 	free(b);
 }
 
 int
-encode_batch_hold(struct encode_batch *b, const float *frames, size_t n)
+encode_batch_hold(
+    struct encode_batch *b, const float *frames, size_t n, int64_t made_mono_ns)
 {
 	size_t ch = (size_t)b->channels;
 
-	if (n > b->cap_frames - b->held)
+	if (n == 0)
+		return 0;
+	if (n > b->cap_frames - b->held || b->n_parts == b->max_parts)
 		return -ENOSPC;
 	memcpy(b->buf + b->held * ch, frames, n * ch * sizeof(float));
 	b->held += n;
+	b->part_end[b->n_parts] = b->held;
+	b->part_ns[b->n_parts] = made_mono_ns;
+	b->n_parts++;
 	return 0;
+}
+
+size_t
+encode_batch_parts(const struct encode_batch *b)
+{
+	return b->n_parts;
+}
+
+size_t
+encode_batch_part(const struct encode_batch *b, size_t i, const float **frames,
+    int64_t *made_mono_ns)
+{
+	size_t start = i > 0 ? b->part_end[i - 1] : 0;
+
+	*frames = b->buf + start * (size_t)b->channels;
+	*made_mono_ns = b->part_ns[i];
+	return b->part_end[i] - start;
 }
 
 size_t
@@ -74,6 +108,7 @@ void
 encode_batch_clear(struct encode_batch *b)
 {
 	b->held = 0;
+	b->n_parts = 0;
 }
 
 size_t

@@ -46,9 +46,19 @@ struct encode_batch *encode_batch_new(
     int rate_hz, int channels, size_t block_frames);
 void encode_batch_free(struct encode_batch *b);
 
-/* Holds n frames (n <= block_frames). -ENOSPC when they do not fit (the
- * caller encodes what is held first; encode_batch_due() says so before). */
-int encode_batch_hold(struct encode_batch *b, const float *frames, size_t n);
+/* Holds n frames (n <= block_frames) that came in at made_mono_ns: the
+ * packets they complete count as made then (an archive's file boundary,
+ * lag, listen-back), not when the batch is encoded up to 0.6 s later.
+ * -ENOSPC when they do not fit (the caller encodes what is held first;
+ * encode_batch_due() says so before). */
+int encode_batch_hold(struct encode_batch *b, const float *frames, size_t n,
+    int64_t made_mono_ns);
+
+/* The holds since the last clear, oldest first, and hold i (< parts): its
+ * frames (borrowed until the next call) and count, and its made time. */
+size_t encode_batch_parts(const struct encode_batch *b);
+size_t encode_batch_part(const struct encode_batch *b, size_t i,
+    const float **frames, int64_t *made_mono_ns);
 
 /* The frames held, oldest first (borrowed until the next call). */
 size_t encode_batch_frames(const struct encode_batch *b, const float **frames);

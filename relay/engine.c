@@ -31,6 +31,9 @@
  * encoders are swapped on reload, and at shutdown. The page-closing
  * packet comes out in the same round as before; libvorbis runs a few
  * times per page instead of once per block (docs/performance.md).
+ * Each block keeps the time it came in, and the packets it completes are
+ * dated by it, not by the batch's encoding: an archive's file boundary,
+ * lag_ms and listen-back's lag follow the audio as before.
  *
  * Threads: see engine.h. The encoders and the batch are used under the
  * slot mutex: by engine_thread, and by engine_reconfigure_commit() to
@@ -69,6 +72,9 @@ struct enc_slot {
 	size_t n_subs;
 	uint64_t packets; /* not yet published to stats */
 	uint64_t bytes;
+	/* When the audio being encoded came in: the made time of the
+	 * packets it completes (encode_batch_hold()); 0: now. */
+	int64_t made_ns;
 };
 
 struct engine {
@@ -106,6 +112,10 @@ packet_cb(struct packet *p, void *arg)
 
 	s->packets++;
 	s->bytes += p->bytes;
+	/* Not yet shared: the packet is dated by its audio, not by the
+	 * batch's encoding (up to 0.6 s later). */
+	if (s->made_ns != 0)
+		p->made_mono_ns = s->made_ns;
 	for (i = 0; i < s->n_subs; i++)
 		(void)packet_queue_push(s->subs[i], p);
 }
@@ -176,23 +186,29 @@ flush_batch_locked(struct engine *e)
 {
 	struct stats_encoding_level lv[CONFIG_MAX_ENCODINGS];
 	const float *buf;
-	size_t i, n = encode_batch_frames(e->batch, &buf);
+	size_t i, k, n, parts = encode_batch_parts(e->batch);
 	bool publish = e->batch_metered;
 
-	if (n == 0)
+	if (parts == 0)
 		return;
-	encode_batch_clear(e->batch);
 	e->batch_metered = false;
 	for (i = 0; i < e->n_slots; i++) {
 		struct enc_slot *s = &e->slots[i];
-		if (encoder_write(s->enc, buf, n, packet_cb, s) < 0)
-			stats_input_add_overflow(n); /* block lost */
+		/* Hold by hold, so that each packet carries the time its
+		 * audio came in (encode_batch_hold()). */
+		for (k = 0; k < parts; k++) {
+			n = encode_batch_part(e->batch, k, &buf, &s->made_ns);
+			if (encoder_write(s->enc, buf, n, packet_cb, s) < 0)
+				stats_input_add_overflow(n); /* block lost */
+		}
+		s->made_ns = 0;
 		if (publish && i < CONFIG_MAX_ENCODINGS) {
 			util_strlcpy(lv[i].name, s->name, sizeof(lv[i].name));
 			encoder_levels(
 			    s->enc, &lv[i].peak_dbfs, &lv[i].rms_dbfs);
 		}
 	}
+	encode_batch_clear(e->batch);
 	if (publish)
 		stats_encoding_levels_publish(lv, e->n_slots);
 }
@@ -242,12 +258,13 @@ frames_to_wait(struct engine *e)
 /* Holds a rendered block for the encoders, and encodes what is held when
  * a page can close soon (DESIGN). */
 static void
-encode_block(struct engine *e, const float *buf, size_t n, bool metered)
+encode_block(
+    struct engine *e, const float *buf, size_t n, bool metered, int64_t made_ns)
 {
 	pthread_mutex_lock(&e->lock);
-	if (encode_batch_hold(e->batch, buf, n) < 0) {
+	if (encode_batch_hold(e->batch, buf, n, made_ns) < 0) {
 		flush_batch_locked(e);
-		(void)encode_batch_hold(e->batch, buf, n);
+		(void)encode_batch_hold(e->batch, buf, n, made_ns);
 	}
 	e->batch_metered = e->batch_metered || metered;
 	if (encode_batch_due(e->batch, frames_to_next_page_locked(e)))
@@ -260,10 +277,17 @@ encode_block(struct engine *e, const float *buf, size_t n, bool metered)
 static void
 process_block(struct engine *e, size_t n)
 {
+	size_t behind = ring_readable(e->ring);
+	int64_t made_ns;
 	int metered;
 
-	switcher_render(e->sw, e->live_buf, e->out_buf, n, util_now_wall_ns(),
-	    ring_readable(e->ring));
+	/* The block came in before what is still in the ring behind it (the
+	 * engine reads several at once while it batches): its packets are
+	 * dated from then, as when each block was encoded on arrival. */
+	made_ns =
+	    util_now_mono_ns() - (int64_t)behind * NS_PER_SEC / e->rate_hz;
+	switcher_render(
+	    e->sw, e->live_buf, e->out_buf, n, util_now_wall_ns(), behind);
 	pthread_mutex_lock(&e->lock);
 	if (e->proc != NULL) {
 		processing_set_normalise(e->proc, switcher_normalise(e->sw));
@@ -276,7 +300,7 @@ process_block(struct engine *e, size_t n)
 	if (metered)
 		stats_input_set_levels(e->meter.peak_dbfs, e->meter.rms_dbfs,
 		    level_silent_seconds(&e->meter));
-	encode_block(e, e->out_buf, n, metered);
+	encode_block(e, e->out_buf, n, metered, made_ns);
 }
 
 uint64_t

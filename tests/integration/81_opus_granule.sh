@@ -132,6 +132,11 @@ encoding = op
 [status]
 listen = off
 CONF
+# The second file's pre-roll is the first file's end: the first must hold
+# those 80 ms. Started in the last ~0.1 s of a period, it held less, and
+# the second file's pre-skip was rightly shorter (all the first file had):
+# start just after a boundary of the 2 s period.
+python3 -c 'import time; t = time.time(); time.sleep((int(t) // 2 + 1) * 2 + 0.05 - t)'
 start_relay "$T/rot.conf"
 four_files() { (($(find "$T/rot" -name 'a-*.opus' | wc -l) >= 4)); }
 wait_for -t 15 -m "four archive files" four_files ||

@@ -65,7 +65,7 @@ test_never_holds_past_the_bound(void **state)
 	(void)state;
 	/* No output waits for a page: only the bound makes it encode. */
 	for (;;) {
-		assert_int_equal(encode_batch_hold(b, block, BLOCK), 0);
+		assert_int_equal(encode_batch_hold(b, block, BLOCK, 1), 0);
 		rounds++;
 		if (encode_batch_due(b, INT64_MAX))
 			break;
@@ -75,9 +75,50 @@ test_never_holds_past_the_bound(void **state)
 	    encode_batch_frames(b, &held), encode_batch_capacity(b));
 	assert_ptr_not_equal(held, NULL);
 	/* Full: one more block is refused, not written past the end. */
-	assert_int_equal(encode_batch_hold(b, block, BLOCK), -ENOSPC);
+	assert_int_equal(encode_batch_hold(b, block, BLOCK, 1), -ENOSPC);
 	encode_batch_clear(b);
 	assert_int_equal(encode_batch_frames(b, &held), 0);
+	encode_batch_free(b);
+}
+
+/* Each hold keeps the time its frames came in, so the packets they complete
+ * are dated by their audio, not by when the batch was encoded (an archive
+ * that rotates on packet times cut its files up to a batch late). */
+static void
+test_holds_keep_their_times(void **state)
+{
+	static float block[BLOCK * CH];
+	struct encode_batch *b = encode_batch_new(RATE_HZ, CH, BLOCK);
+	const float *f, *held;
+	int64_t made;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+		    encode_batch_hold(b, block, BLOCK, 1000 + (int64_t)i), 0);
+	/* A short block (a timed-out read) is a hold of its own. */
+	assert_int_equal(encode_batch_hold(b, block, 100, 2000), 0);
+	assert_int_equal(encode_batch_hold(b, block, 0, 3000), 0);
+	assert_int_equal(encode_batch_parts(b), 4);
+	(void)encode_batch_frames(b, &held);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(encode_batch_part(b, i, &f, &made), BLOCK);
+		assert_ptr_equal(f, held + i * BLOCK * CH);
+		assert_int_equal(made, 1000 + (int64_t)i);
+	}
+	assert_int_equal(encode_batch_part(b, 3, &f, &made), 100);
+	assert_ptr_equal(f, held + 3 * BLOCK * CH);
+	assert_int_equal(made, 2000);
+	encode_batch_clear(b);
+	assert_int_equal(encode_batch_parts(b), 0);
+	/* Many short holds: refused once the record is full, like a full
+	 * buffer, never written past it. */
+	for (i = 0; i < 1000; i++)
+		if (encode_batch_hold(b, block, 1, (int64_t)i) < 0)
+			break;
+	assert_true(i < 1000);
+	assert_int_equal(encode_batch_parts(b), i);
 	encode_batch_free(b);
 }
 
@@ -92,7 +133,7 @@ test_rule(void **state)
 	/* Nothing held: nothing to encode, whatever is due. */
 	assert_false(encode_batch_due(b, -1));
 	assert_false(encode_batch_due(b, 0));
-	assert_int_equal(encode_batch_hold(b, block, BLOCK), 0);
+	assert_int_equal(encode_batch_hold(b, block, BLOCK, 1), 0);
 	/* An output that cannot tell (and the end of the stream, a reload,
 	 * a title change: the engine encodes without asking) */
 	assert_true(encode_batch_due(b, -1));
@@ -208,7 +249,7 @@ engine_block(struct sim *s, const float *block)
 		encode(s, block, BLOCK);
 		return;
 	}
-	assert_int_equal(encode_batch_hold(s->batch, block, BLOCK), 0);
+	assert_int_equal(encode_batch_hold(s->batch, block, BLOCK, 1), 0);
 	n = encode_batch_frames(s->batch, &held);
 	if (n > s->max_held)
 		s->max_held = n;
@@ -370,6 +411,7 @@ main(void)
 	    cmocka_unit_test(test_capacity_is_whole_blocks_under_the_bound),
 	    cmocka_unit_test(test_never_holds_past_the_bound),
 	    cmocka_unit_test(test_rule),
+	    cmocka_unit_test(test_holds_keep_their_times),
 	    cmocka_unit_test(test_pages_go_out_in_the_same_round_as_unbatched),
 	    cmocka_unit_test(test_sleeping_engine_keeps_the_rounds),
 	};
