@@ -19,8 +19,6 @@
  * as before, so the packet that closes a page comes out in the call that
  * receives the frames that complete it. The margin covers the encoder's
  * delay changing (a Vorbis short block) between the estimate and then.
- * encode_batch_wait_frames() tells the engine how many blocks it can wait
- * for in one sleep before that point, so it wakes once for them.
  *
  * Threads: none of its own; one caller at a time (the engine, under its
  * lock).
@@ -68,11 +66,6 @@ void encode_batch_clear(struct encode_batch *b);
 
 /* Largest number of frames it ever holds. */
 size_t encode_batch_capacity(const struct encode_batch *b);
-
-/* How many frames (whole blocks, at least one) the caller may wait for and
- * hold before encode_batch_due() can say yes, lacks as there: the engine
- * sleeps until they are in (one wake-up where it took several). */
-size_t encode_batch_wait_frames(const struct encode_batch *b, int64_t lacks);
 
 /* Whether the frames held must go to the encoders now. lacks: the fewest
  * programme frames, counted from what the encoders already have, that an

@@ -30,7 +30,12 @@
  * a title change (the old title's audio stays in the old chain), before
  * encoders are swapped on reload, and at shutdown. The page-closing
  * packet comes out in the same round as before; libvorbis runs a few
- * times per page instead of once per block (docs/performance.md).
+ * times per page instead of once per block (docs/performance.md). The
+ * engine itself still wakes once per block: sleeping until the held
+ * blocks were in (tried: ~7 wake-ups a second instead of ~21) left the
+ * meters without a new level on most of the page's 100 ms ticks (they
+ * fell to -inf between bursts) and delayed titles, skips and segment
+ * starts by up to 0.7 s.
  * Each block keeps the time it came in, and the packets it completes are
  * dated by it, not by the batch's encoding: an archive's file boundary,
  * lag_ms and listen-back's lag follow the audio as before.
@@ -241,20 +246,6 @@ frames_to_next_page_locked(struct engine *e)
 	return fewest;
 }
 
-/* How many frames to wait for: the blocks that can be held before a page
- * comes near (encode_batch_wait_frames()), one when the engine cannot
- * tell. Runs on: the engine thread. */
-static size_t
-frames_to_wait(struct engine *e)
-{
-	size_t n;
-
-	pthread_mutex_lock(&e->lock);
-	n = encode_batch_wait_frames(e->batch, frames_to_next_page_locked(e));
-	pthread_mutex_unlock(&e->lock);
-	return n;
-}
-
 /* Holds a rendered block for the encoders, and encodes what is held when
  * a page can close soon (DESIGN). */
 static void
@@ -281,9 +272,9 @@ process_block(struct engine *e, size_t n)
 	int64_t made_ns;
 	int metered;
 
-	/* The block came in before what is still in the ring behind it (the
-	 * engine reads several at once while it batches): its packets are
-	 * dated from then, as when each block was encoded on arrival. */
+	/* The block came in before what is still in the ring behind it (a
+	 * backlog): its packets are dated from then, not from when the batch
+	 * that holds it is encoded. */
 	made_ns =
 	    util_now_mono_ns() - (int64_t)behind * NS_PER_SEC / e->rate_hz;
 	switcher_render(
@@ -324,25 +315,17 @@ engine_thread(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&e->stop)) {
-		size_t want = frames_to_wait(e), n, blocks;
+		/* One block per wake-up, as it comes: the switcher, the
+		 * meters and control calls keep a block's timing; only the
+		 * encoders get the programme in batches (DESIGN). */
+		size_t n = ring_wait(e->ring, BLOCK_FRAMES, 100 * NS_PER_MS);
 		int64_t now;
 
-		/* Several blocks while no page can close before they are in
-		 * (DESIGN): one wake-up for them. The timeout only lets the
-		 * loop see stop and count its rounds. */
-		n = ring_wait(e->ring, want,
-		    (int64_t)want * NS_PER_SEC / e->rate_hz + 100 * NS_PER_MS);
 		atomic_fetch_add_explicit(&e->rounds, 1, memory_order_relaxed);
-		blocks = n / BLOCK_FRAMES;
-		if (blocks > want / BLOCK_FRAMES + 1)
-			blocks = want / BLOCK_FRAMES + 1; /* a backlog */
-		if (n > 0 && blocks == 0) {
-			/* Timed out short of a block: what there is. */
+		if (n > BLOCK_FRAMES)
+			n = BLOCK_FRAMES;
+		if (n > 0) {
 			n = ring_read(e->ring, e->live_buf, n);
-			process_block(e, n);
-		}
-		for (; blocks > 0; blocks--) {
-			n = ring_read(e->ring, e->live_buf, BLOCK_FRAMES);
 			process_block(e, n);
 		}
 		now = util_now_mono_ns();

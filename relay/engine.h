@@ -141,9 +141,8 @@ size_t engine_drop_pending(
  */
 void engine_set_start_grace(struct engine *e, int64_t grace_ns);
 
-/* Rounds of the engine loop so far: it comes round at least every 0.7 s
- * (0.6 s of blocks it may wait for, plus 100 ms) while the thread is
- * alive, audio or not, so a value that stops growing
+/* Rounds of the engine loop so far: it comes round at least every 100 ms
+ * while the thread is alive, audio or not, so a value that stops growing
  * means the thread is stuck (the service watchdog). Any thread; 0 for
  * NULL. */
 uint64_t engine_progress(struct engine *e);

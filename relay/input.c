@@ -32,9 +32,8 @@
  *
  * A stdin producer's writes set when the thread wakes: a 20 ms writer
  * woke it 50 times a second, a 5 ms one 200 times, though the engine
- * waits for whole blocks of RING_ENGINE_BLOCK_FRAMES (46 ms at 44.1 kHz),
- * or several while no page can close before they are in (ring_wanted(),
- * engine.c). So after a read that emptied the pipe, the thread sleeps
+ * waits for whole blocks of RING_ENGINE_BLOCK_FRAMES (46 ms at 44.1 kHz,
+ * ring_wanted(), engine.c). So after a read that emptied the pipe, the thread sleeps
  * until the producer can have written the rest of what the engine waits
  * for (what it lacks, at the input rate, plus INPUT_PACE_SLACK_NS; no more
  * than one sleep can cover), then reads all that is there; if it is still
@@ -316,9 +315,9 @@ silence_open(const struct input *in)
 	return b;
 }
 
-/* Frames the engine still lacks for what it waits for: its wait (several
- * blocks while no page can close, ring_wanted()) or else the rest of its
- * next block. Runs on: the input thread. */
+/* Frames the engine still lacks for what it waits for: its wait
+ * (ring_wanted(), a block) or else the rest of its next block. Runs on:
+ * the input thread. */
 static size_t
 engine_lacks(struct input *in)
 {

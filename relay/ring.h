@@ -18,9 +18,8 @@
 #include "util.h"
 
 /* The block the engine reads at a time (2048 frames, one Vorbis long
- * block, 46 ms at 44.1 kHz). It waits for one, or for several while no
- * page can close before they are in (engine.c); the stdin input paces its
- * reads to what it waits for (input.c). */
+ * block, 46 ms at 44.1 kHz). It waits for one at a time (engine.c); the
+ * inputs pace their reads to what it waits for (input.c). */
 #define RING_ENGINE_BLOCK_FRAMES 2048
 
 struct ring;

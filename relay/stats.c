@@ -170,6 +170,7 @@ count_listeners(struct stats_snapshot *out)
 	}
 }
 static atomic_uint_fast64_t lv_blocks;
+static atomic_int_fast64_t lv_last_mono_ns; /* 0: no block metered yet */
 /* Per-encoding levels: own lock, try-locked by the engine. */
 static pthread_mutex_t enc_lv_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stats_encoding_level enc_lv[CONFIG_MAX_ENCODINGS];
@@ -645,6 +646,7 @@ stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s)
 	atomic_store(&lv_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
 	atomic_store(&lv_silent_ms, (int_fast64_t)llround(silent_s * 1000.0));
 	atomic_fetch_add(&lv_blocks, 1);
+	atomic_store(&lv_last_mono_ns, util_now_mono_ns());
 	raise_max(&lv_max_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
 	raise_max(&lv_max_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
 }
@@ -653,7 +655,9 @@ void
 stats_levels_get(struct stats_levels *out)
 {
 	int64_t last = atomic_load(&in_last_frame_mono_ns);
+	int64_t metered = atomic_load(&lv_last_mono_ns);
 
+	out->age_ns = metered != 0 ? util_now_mono_ns() - metered : INT64_MAX;
 	out->peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
 	out->rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
 	out->silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;

@@ -365,6 +365,7 @@ struct stats_levels {
 	double rms_dbfs;
 	double silent_s;
 	uint64_t blocks; /* blocks metered since start: unchanged = stale */
+	int64_t age_ns;	 /* since the last block was metered; INT64_MAX: none */
 	bool flowing;	 /* input frames arrived within the last second */
 };
 void stats_levels_get(struct stats_levels *out);

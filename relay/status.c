@@ -122,6 +122,9 @@
 /* Operator pages (/api/events?levels=1) also get the programme's levels
  * this often: the meter blocks are 100 ms long. */
 #define EVENTS_LEVELS_TICK_MS 100
+/* Levels stay fresh this long after the last metered block (see
+ * events_add_levels()); a stopped engine shows stale after it. */
+#define LEVELS_FRESH_NS (500 * NS_PER_MS)
 
 static const char csp_api[] = "default-src 'none'; frame-ancestors 'none'";
 /* The operator page loads and talks to relay only, and is never framed. */
@@ -850,7 +853,13 @@ events_add_levels(
 	size_t n;
 
 	stats_levels_get(&lv);
-	line = status_json_levels(&lv, lv.blocks != es->levels_blocks, s);
+	/* Fresh: a block metered since the last event, or within a few
+	 * blocks. The engine meters every ~100 ms of audio, at block times
+	 * (46 ms apart), so two 100 ms ticks can fall between two metered
+	 * blocks: "since the last event" alone showed a running engine as
+	 * stale, and the page drew -inf, now and then. */
+	line = status_json_levels(&lv,
+	    lv.blocks != es->levels_blocks || lv.age_ns < LEVELS_FRESH_NS, s);
 	if (line == NULL)
 		return false;
 	es->levels_blocks = lv.blocks;

@@ -6,6 +6,9 @@
 # reports what is true (on air, the configured station, encodings and
 # listener URLs); /metrics passes a strict parser of the Prometheus text
 # format and its counters grow; /api/events streams the same document;
+# ?levels=1 adds 10 levels events a second, each "fresh" while the tone
+# plays (the engine meters every ~100 ms of audio at block times, 46 ms
+# apart: a 100 ms tick without a new block is not a stopped engine);
 # headers are right (no-store, caching for assets, CSP, nosniff); bad
 # requests get 404/405/414/431/400 and leave the server working; no
 # endpoint ever shows the source password or the status token; "relay
@@ -160,6 +163,16 @@ sed -n 's/^data: //p' "$T/events.txt" | head -1 >"$T/event1.json"
 problems=$(jq -c -f "$STATUS_TOOLS/status_schema.jq" <"$T/event1.json") ||
     fail "first event is not JSON: $(head -c 300 "$T/events.txt")"
 [[ $problems == "[]" ]] || fail "event schema: $problems"
+
+# The operator page strikes its meters out while "fresh" is false: with
+# the tone playing it must stay true on every tick.
+curl -sN --max-time 3 -o "$T/levels.txt" "$STATUS_URL/api/events?levels=1" || true
+n=$(grep -c '^event: levels' "$T/levels.txt") || true
+assert_between "$n" 20 35 "levels events in 3 s"
+stale=$(grep -A1 '^event: levels' "$T/levels.txt" | sed -n 's/^data: //p' |
+    jq -s '[.[] | select(.fresh != true)] | length') ||
+    fail "levels events are not JSON: $(head -c 300 "$T/levels.txt")"
+[[ $stale == 0 ]] || fail "$stale of $n levels events say stale while the tone plays"
 
 # --- bad requests ---------------------------------------------------------
 [[ $(http_code "$STATUS_URL/nope") == 404 ]] || fail "unknown path is not 404"
