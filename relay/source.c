@@ -9,12 +9,13 @@
  * source_open() does on the main thread everything that can fail at once:
  * it opens the file, lists and probes the playlist, checks the tone and
  * the URL. It then allocates the ring (source_ahead_ns(): 10 s for a
- * feed, 1 s for the rest) and one chunk buffer and starts feeder_thread().
- * The feeder loops: when the ring has room for a chunk (20 ms) it produces
- * one -- decodes, generates, or pulls from the feed -- and writes it; when
- * the ring is full it sleeps SOURCE_IDLE_NS. A source joined in progress
- * first produces and throws away skip_ns of audio; a sequential playlist
- * skips whole files by their probed length without decoding them.
+ * feed, 2.5 s for a file or playlist, 1 s for a tone or silence) and one chunk
+ * buffer and starts feeder_thread(). The feeder loops: when the ring has room
+ * for a chunk (20 ms) it produces one -- decodes, generates, or pulls from the
+ * feed -- and writes it; when the ring is full it sleeps SOURCE_IDLE_NS. A
+ * source joined in progress first produces and throws away skip_ns of audio; a
+ * sequential playlist skips whole files by their probed length without decoding
+ * them.
  *
  * Shared state: the ring (the feeder writes, the engine reads), the atomic
  * state and stop flag, and the error string. The error is written once,
@@ -62,7 +63,8 @@
 
 /* Decoded audio kept ahead of the engine (source_ahead_ns()). */
 #define SOURCE_AHEAD_FEED_NS (10 * NS_PER_SEC)
-#define SOURCE_AHEAD_LOCAL_NS NS_PER_SEC
+#define SOURCE_AHEAD_FILE_NS (2500 * NS_PER_MS)
+#define SOURCE_AHEAD_COMPUTED_NS NS_PER_SEC
 /* Frames produced per step: 1/50 s. */
 #define SOURCE_CHUNKS_PER_SECOND 50
 /* Feeder sleep while the ring is full. */
@@ -886,12 +888,24 @@ source_ahead_ns(enum schedule_source kind)
 {
 	/* A feed's connection can stall for seconds, and the ring is what
 	 * bridges it. A file (or playlist) is decoded at many times real
-	 * time from a local disk, and a tone or silence is computed: their
-	 * feeder only has to outlast a scheduling delay or the next file's
-	 * open. The ring is resident while the segment plays (rounded up to
-	 * a power of two: 10 s is 4 MiB at 44.1 kHz stereo, 1 s 512 KiB). */
-	return kind == SCHEDULE_SOURCE_STREAM ? SOURCE_AHEAD_FEED_NS
-					      : SOURCE_AHEAD_LOCAL_NS;
+	 * time, but its disk can stall too (a music library on NFS or a
+	 * NAS): 2.5 s bridges such a stall (1 s did not: a 1.5 s freeze of
+	 * the feeder cut 0.48 s of the segment). A tone or silence is
+	 * computed, and only has to outlast a scheduling delay. The ring is
+	 * resident while the segment plays (rounded up to a power of two:
+	 * at 44.1 kHz stereo 10 s is 4 MiB, 2.5 s 1 MiB, 1 s 512 KiB). */
+	switch (kind) {
+	case SCHEDULE_SOURCE_STREAM:
+		return SOURCE_AHEAD_FEED_NS;
+	case SCHEDULE_SOURCE_FILE:
+	case SCHEDULE_SOURCE_PLAYLIST:
+		return SOURCE_AHEAD_FILE_NS;
+	case SCHEDULE_SOURCE_TONE:
+	case SCHEDULE_SOURCE_SILENCE:
+	case SCHEDULE_SOURCE_LIVE:
+		break;
+	}
+	return SOURCE_AHEAD_COMPUTED_NS;
 }
 
 struct source *

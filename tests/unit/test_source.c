@@ -258,9 +258,9 @@ test_file_exact(void **state)
 }
 
 /* How far ahead each kind decodes: a feed 10 s (test_stream_backpressure
- * sees it fill), what is local or computed 1 s. A file's feeder stops at
- * 1 s ahead (within a 20 ms chunk) and still delivers every frame of a
- * 5 s file. */
+ * sees it fill), a file or playlist 2.5 s (a slow disk's stall), a tone or
+ * silence 1 s. A file's feeder stops at 2.5 s ahead (within a 20 ms
+ * chunk) and still delivers every frame of a 5 s file. */
 static void
 test_file_ahead(void **state)
 {
@@ -273,8 +273,10 @@ test_file_ahead(void **state)
 	(void)state;
 	assert_int_equal(
 	    source_ahead_ns(SCHEDULE_SOURCE_STREAM), 10 * NS_PER_SEC);
-	assert_int_equal(source_ahead_ns(SCHEDULE_SOURCE_FILE), NS_PER_SEC);
-	assert_int_equal(source_ahead_ns(SCHEDULE_SOURCE_PLAYLIST), NS_PER_SEC);
+	assert_int_equal(
+	    source_ahead_ns(SCHEDULE_SOURCE_FILE), 2500 * NS_PER_MS);
+	assert_int_equal(
+	    source_ahead_ns(SCHEDULE_SOURCE_PLAYLIST), 2500 * NS_PER_MS);
 	assert_int_equal(source_ahead_ns(SCHEDULE_SOURCE_TONE), NS_PER_SEC);
 	assert_int_equal(source_ahead_ns(SCHEDULE_SOURCE_SILENCE), NS_PER_SEC);
 
@@ -285,12 +287,13 @@ test_file_ahead(void **state)
 	assert_non_null(s);
 	wait_state(s, SOURCE_RUNNING, 3000);
 	util_sleep_ns(500 * NS_PER_MS);
-	assert_in_range(source_buffered(s), RATE - RATE / 50, RATE);
+	assert_in_range(
+	    source_buffered(s), RATE * 5 / 2 - RATE / 50, RATE * 5 / 2);
 	x = calloc(6 * RATE * 2, sizeof(float));
 	assert_non_null(x);
 	n = read_frames(s, x, 6 * RATE, 2, 5000);
 	assert_int_equal(n, 5 * RATE);
-	/* No frame missing or zero: the feeder kept up from 1 s ahead. */
+	/* No frame missing or zero: the feeder kept up from 2.5 s ahead. */
 	for (i = 0; i < 2 * n; i++)
 		assert_true(x[i] == 0.25f);
 	assert_int_equal(source_state(s), SOURCE_ENDED);
