@@ -33,11 +33,12 @@
  * A stdin producer's writes set when the thread wakes: a 20 ms writer
  * woke it 50 times a second, a 5 ms one 200 times, though the engine
  * waits for whole blocks of RING_ENGINE_BLOCK_FRAMES (46 ms at 44.1 kHz,
- * ring_wanted(), engine.c). So after a read that emptied the pipe, the thread sleeps
- * until the producer can have written the rest of what the engine waits
- * for (what it lacks, at the input rate, plus INPUT_PACE_SLACK_NS; no more
- * than one sleep can cover), then reads all that is there; if it is still
- * short, it waits for the next write as before, without sleeping again.
+ * ring_wanted(), engine.c). So after a read that emptied the pipe, the
+ * thread sleeps until the producer can have written the rest of what the
+ * engine waits for (what it lacks, at the input rate, plus
+ * INPUT_PACE_SLACK_NS; no more than one sleep can cover), then reads all
+ * that is there; if it is still short, it waits for the next write as
+ * before, without sleeping again.
  * The tone and file backends, paced by the clock, are asked for just what
  * completes the engine's wait (at most ~100 ms, max_frames), so they too
  * wake about once per engine wake-up instead of every 20 ms; each read
