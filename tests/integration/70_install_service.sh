@@ -168,8 +168,14 @@ gid=$(awk '/^Gid:/ { print $2 }' "/proc/$RELAY_PID/status")
 [[ $gid == "$(getent group nogroup | cut -d: -f3)" ]] ||
     fail "relay runs with gid $gid, not nogroup"
 log_has "running as user nobody" || fail "no log line for the privilege drop"
-[[ $(curl -s --max-time 2 "http://127.0.0.1:$lowport/healthz" -o /dev/null \
-    -w '%{http_code}') == 200 ]] || fail "the status server on port $lowport does not answer"
+# Healthy once the input's first frames are in: the tone input delivers
+# its first block ~46 ms after it opens, which can be after READY=1.
+healthz_ok() {
+	[[ $(curl -s --max-time 2 "http://127.0.0.1:$lowport/healthz" \
+	    -o /dev/null -w '%{http_code}') == 200 ]]
+}
+wait_for -t 3 -m "/healthz on port $lowport" healthz_ok ||
+    fail "the status server on port $lowport does not answer 200"
 wait_for -t 5 -m "the recording" test -s "$T/rec/rec.ogg" ||
     fail "no recording"
 [[ $(stat -c %U "$T/rec/rec.ogg") == nobody ]] ||
