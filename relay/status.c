@@ -258,7 +258,6 @@ struct event_stream {
 	int fd; /* the connection's socket, watched for the client leaving */
 	bool levels; /* ?levels=1: a levels event every 100 ms too */
 	int64_t last_check_mono_ns; /* the last look at the full state */
-	uint64_t levels_blocks;	    /* stats_levels.blocks last sent */
 	char *pending;
 	size_t pending_len;
 	size_t pending_off;
@@ -853,16 +852,14 @@ events_add_levels(
 	size_t n;
 
 	stats_levels_get(&lv);
-	/* Fresh: a block metered since the last event, or within a few
-	 * blocks. The engine meters every ~100 ms of audio, at block times
-	 * (46 ms apart), so two 100 ms ticks can fall between two metered
-	 * blocks: "since the last event" alone showed a running engine as
-	 * stale, and the page drew -inf, now and then. */
-	line = status_json_levels(&lv,
-	    lv.blocks != es->levels_blocks || lv.age_ns < LEVELS_FRESH_NS, s);
+	/* Fresh: a block metered within LEVELS_FRESH_NS. The engine meters
+	 * every ~100 ms of audio, at block times (46 ms apart), so two 100 ms
+	 * ticks can fall between two metered blocks: "since the last event"
+	 * showed a running engine as stale, and the page drew -inf, now and
+	 * then. */
+	line = status_json_levels(&lv, lv.age_ns < LEVELS_FRESH_NS, s);
 	if (line == NULL)
 		return false;
-	es->levels_blocks = lv.blocks;
 	n = strlen(line);
 	joined = realloc(es->pending, es->pending_len + n + 1);
 	if (joined == NULL) {
