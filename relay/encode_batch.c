@@ -128,3 +128,22 @@ encode_batch_due(const struct encode_batch *b, int64_t lacks)
 		return true;
 	return lacks - (int64_t)b->held <= margin;
 }
+
+size_t
+encode_batch_wait_frames(const struct encode_batch *b, int64_t lacks)
+{
+	int64_t block = (int64_t)b->block_frames, k, k_page;
+	int64_t before =
+	    lacks - (int64_t)b->held - block * ENCODE_BATCH_MARGIN_BLOCKS;
+
+	/* The block after which one more would not fit (the bound)... */
+	k = ((int64_t)b->cap_frames - (int64_t)b->held) / block;
+	/* ...or the first that brings a page within the margin. */
+	if (lacks < 0 || before <= block)
+		k_page = 1;
+	else
+		k_page = (before + block - 1) / block;
+	if (k_page < k)
+		k = k_page;
+	return (size_t)(k < 1 ? 1 : k) * b->block_frames;
+}

@@ -67,6 +67,11 @@ void encode_batch_clear(struct encode_batch *b);
 /* Largest number of frames it ever holds. */
 size_t encode_batch_capacity(const struct encode_batch *b);
 
+/* How many frames (whole blocks, at least one) the caller may wait for and
+ * hold before encode_batch_due() can say yes, lacks as there: the engine
+ * can take them in one wake-up where it took several. */
+size_t encode_batch_wait_frames(const struct encode_batch *b, int64_t lacks);
+
 /* Whether the frames held must go to the encoders now. lacks: the fewest
  * programme frames, counted from what the encoders already have, that an
  * output's next page still needs before it can close; < 0 when unknown

@@ -30,12 +30,17 @@
  * a title change (the old title's audio stays in the old chain), before
  * encoders are swapped on reload, and at shutdown. The page-closing
  * packet comes out in the same round as before; libvorbis runs a few
- * times per page instead of once per block (docs/performance.md). The
- * engine itself still wakes once per block: sleeping until the held
- * blocks were in (tried: ~7 wake-ups a second instead of ~21) left the
- * meters without a new level on most of the page's 100 ms ticks (they
- * fell to -inf between bursts) and delayed titles, skips and segment
- * starts by up to 0.7 s.
+ * times per page instead of once per block (docs/performance.md).
+ * While only live plays and nothing else is due within a second
+ * (switcher_live_steady()) and no operator page meters the programme
+ * (stats_levels_watched()), the engine also waits for the blocks it may
+ * hold in one wake-up (at most ENGINE_MAX_WAIT_BLOCKS): ~8 wake-ups a
+ * second instead of ~21, which the input's pacing follows. Otherwise it
+ * wakes per block: segments are read from their own rings as they play,
+ * and the meters must move with the audio. A control call wakes it at
+ * once (ring_wake()), so titles, skips and "play now" do not wait for
+ * the sleep (the first version slept always, and delayed them by up to
+ * 0.7 s; its meters fell to -inf between bursts).
  * Each block keeps the time it came in, and the packets it completes are
  * dated by it, not by the batch's encoding: an archive's file boundary,
  * lag_ms and listen-back's lag follow the audio as before.
@@ -68,6 +73,12 @@
  * Icecast's own ~0.25 s (docs/performance.md). */
 #define BLOCK_FRAMES RING_ENGINE_BLOCK_FRAMES
 #define MOD "engine"
+/* The most blocks one wake-up waits for (372 ms at 44.1 kHz): within the
+ * 0.5 s a level reading stays fresh, and under the input's 0.4 s gap. */
+#define ENGINE_MAX_WAIT_BLOCKS 8
+/* How far ahead nothing but live must be due for the engine to wait for
+ * several blocks: beyond its longest wait. */
+#define ENGINE_STEADY_HORIZON_NS (NS_PER_SEC)
 
 struct enc_slot {
 	char name[64];
@@ -246,6 +257,29 @@ frames_to_next_page_locked(struct engine *e)
 	return fewest;
 }
 
+/* How many live frames the engine may take in one wake-up: one block
+ * while an operator page meters the programme (stats_levels_watched())
+ * or anything but the live programme plays or is due within the wait,
+ * else the blocks it can hold before a page comes near
+ * (encode_batch_wait_frames()), at most ENGINE_MAX_WAIT_BLOCKS (DESIGN).
+ * Runs on: the engine thread. */
+static size_t
+frames_to_wait(struct engine *e)
+{
+	size_t n;
+
+	if (stats_levels_watched() ||
+	    !switcher_live_steady(
+		e->sw, util_now_wall_ns(), ENGINE_STEADY_HORIZON_NS))
+		return BLOCK_FRAMES;
+	pthread_mutex_lock(&e->lock);
+	n = encode_batch_wait_frames(e->batch, frames_to_next_page_locked(e));
+	pthread_mutex_unlock(&e->lock);
+	return n < ENGINE_MAX_WAIT_BLOCKS * BLOCK_FRAMES
+		   ? n
+		   : ENGINE_MAX_WAIT_BLOCKS * BLOCK_FRAMES;
+}
+
 /* Holds a rendered block for the encoders, and encodes what is held when
  * a page can close soon (DESIGN). */
 static void
@@ -315,17 +349,27 @@ engine_thread(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&e->stop)) {
-		/* One block per wake-up, as it comes: the switcher, the
-		 * meters and control calls keep a block's timing; only the
-		 * encoders get the programme in batches (DESIGN). */
-		size_t n = ring_wait(e->ring, BLOCK_FRAMES, 100 * NS_PER_MS);
+		/* Several blocks in one wake-up while only live plays and
+		 * no page can close before they are in (DESIGN); a control
+		 * call wakes it early (ring_wake()). The timeout only lets
+		 * the loop see stop and count its rounds. */
+		size_t want = frames_to_wait(e), n, blocks;
 		int64_t now;
 
+		n = ring_wait(e->ring, want,
+		    (int64_t)want * NS_PER_SEC / e->rate_hz + 100 * NS_PER_MS);
 		atomic_fetch_add_explicit(&e->rounds, 1, memory_order_relaxed);
-		if (n > BLOCK_FRAMES)
-			n = BLOCK_FRAMES;
-		if (n > 0) {
+		blocks = n / BLOCK_FRAMES;
+		if (blocks > want / BLOCK_FRAMES + 1)
+			blocks = want / BLOCK_FRAMES + 1; /* a backlog */
+		if (n > 0 && blocks == 0) {
+			/* Short of a block (timeout, a wake-up): what is
+			 * there. */
 			n = ring_read(e->ring, e->live_buf, n);
+			process_block(e, n);
+		}
+		for (; blocks > 0; blocks--) {
+			n = ring_read(e->ring, e->live_buf, BLOCK_FRAMES);
 			process_block(e, n);
 		}
 		now = util_now_mono_ns();
@@ -662,24 +706,31 @@ void
 engine_set_title(struct engine *e, const char *title, const char *artist)
 {
 	switcher_set_live_title(e->sw, title, artist);
+	ring_wake(e->ring);
 }
 
 int
 engine_schedule(struct engine *e, const struct engine_item *item)
 {
-	return switcher_schedule(e->sw, item);
+	int rc = switcher_schedule(e->sw, item);
+
+	/* An item due within the engine's wait must not wait for it. */
+	ring_wake(e->ring);
+	return rc;
 }
 
 void
 engine_clear_pending(struct engine *e)
 {
 	switcher_clear_pending(e->sw);
+	ring_wake(e->ring);
 }
 
 void
 engine_skip(struct engine *e)
 {
 	switcher_skip(e->sw);
+	ring_wake(e->ring);
 }
 
 size_t
@@ -693,6 +744,7 @@ void
 engine_set_end(struct engine *e, uint64_t key, int64_t end_wall_ns)
 {
 	switcher_set_end(e->sw, key, end_wall_ns);
+	ring_wake(e->ring);
 }
 
 void
@@ -711,6 +763,7 @@ void
 engine_set_fallback(struct engine *e, const struct engine_fallback *f)
 {
 	switcher_set_fallback(e->sw, f);
+	ring_wake(e->ring);
 }
 
 void

@@ -141,10 +141,10 @@ size_t engine_drop_pending(
  */
 void engine_set_start_grace(struct engine *e, int64_t grace_ns);
 
-/* Rounds of the engine loop so far: it comes round at least every 100 ms
- * while the thread is alive, audio or not, so a value that stops growing
- * means the thread is stuck (the service watchdog). Any thread; 0 for
- * NULL. */
+/* Rounds of the engine loop so far: it comes round at least every 0.5 s
+ * while the thread is alive (its longest wait plus 100 ms), audio or not,
+ * so a value that stops growing means the thread is stuck (the service
+ * watchdog). Any thread; 0 for NULL. */
 uint64_t engine_progress(struct engine *e);
 
 /* Moves the end of the item with this key (waiting or on air) to

@@ -39,8 +39,10 @@
  * INPUT_PACE_SLACK_NS; no more than one sleep can cover), then reads all
  * that is there; if it is still short, it waits for the next write as
  * before, without sleeping again.
+ * relay asks for a 1 MiB pipe (F_SETPIPE_SZ, best effort) so that a
+ * quarter of it covers the engine's longest wait.
  * The tone and file backends, paced by the clock, are asked for just what
- * completes the engine's wait (at most ~100 ms, max_frames), so they too
+ * completes the engine's wait (at most 0.5 s, max_frames), so they too
  * wake about once per engine wake-up instead of every 20 ms; each read
  * still returns when its last frame is due, so the engine gets its block
  * at the same moment as before. A producer that keeps real time is
@@ -93,6 +95,7 @@
 /* Pacing of stdin reads (DESIGN): how much later than the engine's block
  * can be complete the thread looks. */
 #define INPUT_PACE_SLACK_NS (10 * NS_PER_MS)
+#define INPUT_PIPE_BYTES (1024 * 1024)
 
 struct input {
 	struct input_config cfg; /* strings are our own copies */
@@ -378,6 +381,10 @@ pace_reset(struct pace *pc, const struct input *in)
 	memset(pc, 0, sizeof(*pc));
 	if (in->cfg.type != INPUT_STDIN)
 		return;
+	/* A larger pipe lets the thread sleep for as long as the engine
+	 * waits (up to ENGINE_MAX_WAIT_BLOCKS); best effort. */
+	if (fcntl(STDIN_FILENO, F_GETPIPE_SZ) < INPUT_PIPE_BYTES)
+		(void)fcntl(STDIN_FILENO, F_SETPIPE_SZ, INPUT_PIPE_BYTES);
 	pipe_bytes = fcntl(STDIN_FILENO, F_GETPIPE_SZ);
 	frame_bytes =
 	    convert_sample_bytes(in->cfg.format) * (size_t)in->cfg.channels;
@@ -637,7 +644,7 @@ input_start(
 	in->cfg.path = dup_or_null(cfg->path, &ok);
 	in->ring = ring;
 	in->ops = input_ops_for(cfg->type);
-	in->max_frames = (size_t)cfg->rate_hz / 10 + 1;
+	in->max_frames = (size_t)cfg->rate_hz / 2 + 1;
 	in->frames =
 	    calloc(in->max_frames * (size_t)cfg->channels, sizeof(float));
 	if (!ok || in->frames == NULL)

@@ -67,7 +67,7 @@ stdin_open(const struct input_config *cfg, struct input_backend **out,
 	b->format = cfg->format;
 	b->channels = cfg->channels;
 	b->frame_bytes = sample_bytes * (size_t)cfg->channels;
-	b->cap_frames = (size_t)cfg->rate_hz / 10 + 1;
+	b->cap_frames = (size_t)cfg->rate_hz / 2 + 1;
 	if (b->cap_frames < STDIN_BUF_FRAMES)
 		b->cap_frames = STDIN_BUF_FRAMES;
 	b->buf_bytes = b->cap_frames * b->frame_bytes;

@@ -171,6 +171,7 @@ count_listeners(struct stats_snapshot *out)
 }
 static atomic_uint_fast64_t lv_blocks;
 static atomic_int_fast64_t lv_last_mono_ns; /* 0: no block metered yet */
+static atomic_int lv_watchers;		    /* open ?levels=1 event streams */
 /* Per-encoding levels: own lock, try-locked by the engine. */
 static pthread_mutex_t enc_lv_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stats_encoding_level enc_lv[CONFIG_MAX_ENCODINGS];
@@ -663,6 +664,18 @@ stats_levels_get(struct stats_levels *out)
 	out->silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;
 	out->blocks = atomic_load(&lv_blocks);
 	out->flowing = last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+}
+
+void
+stats_levels_watch(int delta)
+{
+	atomic_fetch_add(&lv_watchers, delta);
+}
+
+bool
+stats_levels_watched(void)
+{
+	return atomic_load_explicit(&lv_watchers, memory_order_relaxed) > 0;
 }
 
 void

@@ -369,6 +369,11 @@ struct stats_levels {
 	bool flowing;	 /* input frames arrived within the last second */
 };
 void stats_levels_get(struct stats_levels *out);
+/* An operator page's level stream opened (+1) or closed (-1): while one
+ * is open the engine meters block by block as the audio comes, instead
+ * of in the bursts it may render otherwise (engine.c). Any thread. */
+void stats_levels_watch(int delta);
+bool stats_levels_watched(void);
 /* The loudest block's peak and RMS since the previous call (one reader:
  * the history sampler), then starts over. -120 when no block finished. */
 void stats_levels_take_max(double *peak_dbfs, double *rms_dbfs);

@@ -963,6 +963,8 @@ events_free_cb(void *cls)
 	struct event_stream *es = cls;
 
 	status_slots_put(es->srv->slots, STATUS_SLOT_EVENTS);
+	if (es->levels)
+		stats_levels_watch(-1);
 	free(es->pending);
 	free(es);
 }
@@ -989,6 +991,8 @@ serve_events(
 	}
 	es->srv = srv;
 	es->levels = levels;
+	if (levels)
+		stats_levels_watch(1);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	es->fd = ci != NULL ? ci->connect_fd : -1;
 	r = MHD_create_response_from_callback(

@@ -891,6 +891,24 @@ switcher_set_filler(struct switcher *sw, const struct engine_item *item)
 }
 
 bool
+switcher_live_steady(
+    struct switcher *sw, int64_t now_wall_ns, int64_t horizon_ns)
+{
+	bool steady;
+	size_t i;
+
+	if (!item_is_live(&sw->cur) || sw->fading || atomic_load(&sw->skip_req))
+		return false;
+	pthread_mutex_lock(&sw->items_lock);
+	steady = sw->end_req_key == 0;
+	for (i = 0; steady && i < sw->n_pending; i++)
+		if (sw->pending[i].start_wall_ns < now_wall_ns + horizon_ns)
+			steady = false;
+	pthread_mutex_unlock(&sw->items_lock);
+	return steady;
+}
+
+bool
 switcher_filler_wanted(struct switcher *sw)
 {
 	bool wanted;

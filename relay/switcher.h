@@ -72,6 +72,13 @@ void switcher_set_end(struct switcher *sw, uint64_t key, int64_t end_wall_ns);
 /* The crossfade to and from the [fallback] filler. */
 #define SWITCHER_FILLER_FADE_NS (1 * NS_PER_SEC)
 void switcher_skip(struct switcher *sw);
+
+/* Whether only the live programme plays until horizon_ns from now: no
+ * item on air or fading, no skip or end asked, none waiting to start by
+ * then. The engine may then render several blocks in one wake-up
+ * (engine.c, DESIGN). Runs on: the engine thread. */
+bool switcher_live_steady(
+    struct switcher *sw, int64_t now_wall_ns, int64_t horizon_ns);
 int switcher_poll(struct switcher *sw, struct engine_event *ev);
 
 /* engine_set_fallback(), engine_set_filler(), engine_filler_wanted(),

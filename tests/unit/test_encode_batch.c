@@ -142,6 +142,17 @@ test_rule(void **state)
 	assert_true(encode_batch_due(b, BLOCK + margin));
 	assert_false(encode_batch_due(b, BLOCK + margin + 1));
 	assert_false(encode_batch_due(b, INT64_MAX));
+	/* How long to sleep: one block when it cannot tell or a page is
+	 * near; up to the bound otherwise; never past the margin. */
+	assert_int_equal(encode_batch_wait_frames(b, -1), BLOCK);
+	assert_int_equal(encode_batch_wait_frames(b, BLOCK + margin), BLOCK);
+	assert_int_equal(encode_batch_wait_frames(b, INT64_MAX),
+	    encode_batch_capacity(b) - BLOCK);
+	assert_int_equal(
+	    encode_batch_wait_frames(b, BLOCK + margin + 3 * BLOCK), 3 * BLOCK);
+	assert_int_equal(
+	    encode_batch_wait_frames(b, BLOCK + margin + 3 * BLOCK + 1),
+	    4 * BLOCK);
 	encode_batch_free(b);
 }
 
@@ -153,6 +164,10 @@ struct sim {
 	struct packet_queue *q;
 	struct muxer *mux;
 	struct encode_batch *batch; /* NULL: every block encoded at once */
+	bool sleeps; /* the engine waits encode_batch_wait_frames */
+	size_t want; /* frames it waits for */
+	int asleep;  /* blocks in, not yet taken */
+	int wakes;   /* engine rounds that took blocks */
 	int64_t batch_granules;
 	int round;
 	int encodes;		   /* encoder_write() calls */
@@ -244,15 +259,25 @@ engine_block(struct sim *s, const float *block)
 	}
 }
 
-/* One block comes in, and the engine takes it at once, as engine.c
- * does. */
+/* One block comes in. An engine that sleeps takes the blocks it waited
+ * for together, when the last is in, as engine.c does. */
 static void
 engine_round(struct sim *s)
 {
 	static float block[BLOCK * CH];
+	int r;
 
-	render(block, s->round);
-	engine_block(s, block);
+	s->asleep++;
+	if (s->sleeps && (size_t)s->asleep * BLOCK < s->want)
+		return;
+	s->wakes++;
+	for (r = s->round - s->asleep + 1; r <= s->round; r++) {
+		render(block, r);
+		engine_block(s, block);
+	}
+	s->asleep = 0;
+	if (s->sleeps)
+		s->want = encode_batch_wait_frames(s->batch, lacks_now(s));
 }
 
 /* An output that takes every packet as soon as it is queued: it writes
@@ -276,7 +301,7 @@ output_round(struct sim *s)
 }
 
 static void
-run(struct sim *s, bool batched)
+run(struct sim *s, bool batched, bool sleeps)
 {
 	struct encoding_config cfg;
 	char err[256], name[] = "main";
@@ -299,12 +324,21 @@ run(struct sim *s, bool batched)
 	if (batched) {
 		s->batch = encode_batch_new(RATE_HZ, CH, BLOCK);
 		assert_non_null(s->batch);
+		s->sleeps = sleeps;
+		s->want = BLOCK;
 	}
 	for (s->round = 0; s->round < ROUNDS; s->round++) {
 		engine_round(s);
 		output_round(s);
 	}
 	/* The end: what is held goes first, then the stream ends. */
+	s->round--;
+	s->want = 0;
+	if (s->asleep > 0) {
+		s->asleep--;
+		engine_round(s);
+	}
+	s->round++;
 	if (s->batch != NULL) {
 		const float *held;
 		size_t n = encode_batch_frames(s->batch, &held);
@@ -323,14 +357,13 @@ run(struct sim *s, bool batched)
 }
 
 static void
-test_pages_go_out_in_the_same_round_as_unbatched(void **state)
+check_same_rounds(bool sleeps)
 {
 	static struct sim once, batched;
 	int i;
 
-	(void)state;
-	run(&once, false);
-	run(&batched, true);
+	run(&once, false, false);
+	run(&batched, true, sleeps);
 	assert_true(once.pages > 30); /* ~0.5 s pages over 18.6 s */
 	assert_int_equal(batched.pages, once.pages);
 	for (i = 0; i < once.pages; i++) {
@@ -344,8 +377,31 @@ test_pages_go_out_in_the_same_round_as_unbatched(void **state)
 	assert_true(batched.encodes * 2 < once.encodes);
 	assert_true(batched.max_held > 4 * BLOCK);
 	assert_true(batched.max_held <= (size_t)RATE_HZ * 6 / 10);
-	printf("# %d pages; encoder calls %d batched, %d block by block\n",
-	    once.pages, batched.encodes, once.encodes);
+	if (sleeps)
+		assert_true(batched.wakes * 2 < once.wakes);
+	else
+		assert_int_equal(batched.wakes, once.wakes);
+	printf("# %d pages; encoder calls %d batched%s, %d block by block; "
+	       "engine wake-ups %d, %d\n",
+	    once.pages, batched.encodes,
+	    sleeps ? " (engine asleep between)" : "", once.encodes,
+	    batched.wakes, once.wakes);
+}
+
+static void
+test_pages_go_out_in_the_same_round_as_unbatched(void **state)
+{
+	(void)state;
+	check_same_rounds(false);
+}
+
+/* The engine sleeps for encode_batch_wait_frames() and takes the blocks
+ * together: still the same rounds. */
+static void
+test_sleeping_engine_keeps_the_rounds(void **state)
+{
+	(void)state;
+	check_same_rounds(true);
 }
 
 int
@@ -357,6 +413,7 @@ main(void)
 	    cmocka_unit_test(test_rule),
 	    cmocka_unit_test(test_holds_keep_their_times),
 	    cmocka_unit_test(test_pages_go_out_in_the_same_round_as_unbatched),
+	    cmocka_unit_test(test_sleeping_engine_keeps_the_rounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -326,6 +326,37 @@ test_skip_returns_to_live(void **state)
 	assert_frames(h, 0, BLOCK, 0.0f);
 }
 
+/* Only live until the horizon: the engine may then take several blocks
+ * in one wake-up. An item due within it, on air, fading, or a skip or end
+ * asked for, and it may not. */
+static void
+test_live_steady(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	int64_t now = wall_at(0);
+
+	assert_true(switcher_live_steady(h->sw, now, NS_PER_SEC));
+	/* A skip while live waits for the next block (and does nothing). */
+	switcher_skip(h->sw);
+	assert_false(switcher_live_steady(h->sw, now, NS_PER_SEC));
+	render(h);
+	assert_true(
+	    switcher_live_steady(h->sw, wall_at(h->frames), NS_PER_SEC));
+
+	/* Due in 2 s: steady for a 1 s horizon, not for a 3 s one. */
+	now = wall_at(h->frames);
+	item(&it, "news", open_silence(), now + 2 * NS_PER_SEC, 0, 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	assert_true(switcher_live_steady(h->sw, now, NS_PER_SEC));
+	assert_false(switcher_live_steady(h->sw, now, 3 * NS_PER_SEC));
+	/* On air: never steady, whatever the horizon. */
+	while (h->frames < (int64_t)RATE * 2 + 3 * BLOCK)
+		render(h);
+	assert_frames(h, 0, BLOCK, 0.0f);
+	assert_false(switcher_live_steady(h->sw, wall_at(h->frames), 0));
+}
+
 /* A 100-frame file: it plays from its frame, then live, with FAILED. */
 static void
 test_source_running_dry_returns_to_live(void **state)
@@ -521,7 +552,7 @@ enable_fallback(struct harness *h)
 	struct engine_fallback f = {
 	    .enabled = true,
 	    .threshold_dbfs = -50.0,
-	    .after_ns = NS_PER_SEC / 2,	       /* 24000 frames */
+	    .after_ns = NS_PER_SEC / 2,		 /* 24000 frames */
 	    .restore_after_ns = NS_PER_SEC / 10, /* 4800 frames */
 	};
 	struct engine_item it;
@@ -732,6 +763,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_live_title_only_while_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_live_steady, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_fallback_silent_segment_and_restore, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
