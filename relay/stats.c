@@ -705,8 +705,20 @@ stats_encoding_levels_get(struct stats_encoding_level *out, size_t max)
 void
 stats_levels_take_max(double *peak_dbfs, double *rms_dbfs)
 {
-	*peak_dbfs = (double)atomic_exchange(&lv_max_peak_cdb, -12000) / 100.0;
-	*rms_dbfs = (double)atomic_exchange(&lv_max_rms_cdb, -12000) / 100.0;
+	int_fast64_t peak = atomic_exchange(&lv_max_peak_cdb, -12000);
+	int_fast64_t rms = atomic_exchange(&lv_max_rms_cdb, -12000);
+	int64_t last = atomic_load(&lv_last_mono_ns);
+
+	/* No block finished since the last call, but one did within a
+	 * second: the engine took its audio in one wake-up (engine.c), and
+	 * the last block's levels still stand; -120 would draw a dip. */
+	if (peak == -12000 && last != 0 &&
+	    util_now_mono_ns() - last < NS_PER_SEC) {
+		peak = atomic_load(&lv_peak_cdb);
+		rms = atomic_load(&lv_rms_cdb);
+	}
+	*peak_dbfs = (double)peak / 100.0;
+	*rms_dbfs = (double)rms / 100.0;
 }
 
 void

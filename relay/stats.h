@@ -375,7 +375,8 @@ void stats_levels_get(struct stats_levels *out);
 void stats_levels_watch(int delta);
 bool stats_levels_watched(void);
 /* The loudest block's peak and RMS since the previous call (one reader:
- * the history sampler), then starts over. -120 when no block finished. */
+ * the history sampler), then starts over. When no block finished since,
+ * the last block's if it is under a second old, else -120. */
 void stats_levels_take_max(double *peak_dbfs, double *rms_dbfs);
 
 /* Each encoding's levels after its conversion (encoder_levels), from the

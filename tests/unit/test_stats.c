@@ -89,6 +89,24 @@ test_listeners_across_edges(void **state)
 	free(snap);
 }
 
+/* The history sampler's levels: the loudest block since its last call;
+ * with none since, the last block's while it is under a second old (the
+ * engine may take 0.37 s of audio in one wake-up), not -120. */
+static void
+test_levels_take_max(void **state)
+{
+	double peak, rms;
+
+	(void)state;
+	stats_input_set_levels(-20.0, -30.0, 0.0);
+	stats_input_set_levels(-10.0, -25.0, 0.0);
+	stats_input_set_levels(-15.0, -28.0, 0.0);
+	stats_levels_take_max(&peak, &rms);
+	assert_true(peak == -10.0 && rms == -25.0);
+	stats_levels_take_max(&peak, &rms);
+	assert_true(peak == -15.0 && rms == -28.0);
+}
+
 static void
 test_programme_parts_are_separate(void **state)
 {
@@ -139,6 +157,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_programme_parts_are_separate),
+	    cmocka_unit_test(test_levels_take_max),
 	    cmocka_unit_test(test_listeners_across_edges),
 	};
 
