@@ -121,18 +121,14 @@ void config_apply_defaults(void *base, enum section_kind kind);
  * 0, or a negative errno with the error set in ps. */
 int config_validate(struct parse_state *ps);
 
-/* config_secret.c. One secret from exactly one of KEY, KEY_file, KEY_env
- * of section s: *out set (owned), or NULL when none is given and
- * !required. 0, or a negative errno with the error set in ps. */
-int config_resolve_secret(struct parse_state *ps, struct section_state *s,
-    const char *key, char *inline_value, char *file, char *env, bool required,
-    char **out);
-/* Which key gave the secret: "password", "password_file PATH" or
- * "password_env NAME" (the output's password_from). Returns buf. */
-const char *config_secret_key_used(
-    const struct section_state *s, const char *key, char *buf, size_t len);
-/* True for a password relay refuses: empty, or Icecast's "hackme". */
-bool config_weak_password(const char *p);
+/* config_secret.c. Each sets the secret from exactly one of KEY,
+ * KEY_file, KEY_env of section s and refuses a weak one: an output's
+ * password (o->password, o->password_from; required), the [status] token
+ * (optional; at least 16 characters). 0, or -EINVAL with the error set in
+ * ps. */
+int config_secret_output_password(struct parse_state *ps,
+    struct section_state *s, const char *label, struct output_config *o);
+int config_secret_status_token(struct parse_state *ps, struct section_state *s);
 
 /* config_check.c: each returns 0 or -1 with the error set in ps. */
 int config_check_vorbis_only(

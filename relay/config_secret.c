@@ -5,7 +5,8 @@
  * load) or KEY_env (an environment variable); the loader records which,
  * so that relay --check and startup can warn when the secret itself sits
  * in a file every user may read (the config, or the password or token
- * file). The checks that call these run in config_validate.c.
+ * file). config_validate.c calls the two loaders below at their turn in
+ * the cross-key checks.
  *
  * Threads: main thread only, like the loader.
  */
@@ -21,10 +22,9 @@
  * Resolves one secret from exactly one of KEY, KEY_file, KEY_env. *out is
  * set (owned) or left NULL when none is given and !required.
  */
-int
-config_resolve_secret(struct parse_state *ps, struct section_state *s,
-    const char *key, char *inline_value, char *file, char *env, bool required,
-    char **out)
+static int
+resolve_secret(struct parse_state *ps, struct section_state *s, const char *key,
+    char *inline_value, char *file, char *env, bool required, char **out)
 {
 	char label[160], kfile[64], kenv[64];
 	int n = (inline_value != NULL) + (file != NULL) + (env != NULL);
@@ -81,8 +81,8 @@ config_resolve_secret(struct parse_state *ps, struct section_state *s,
 	return 0;
 }
 
-const char *
-config_secret_key_used(
+static const char *
+secret_key_used(
     const struct section_state *s, const char *key, char *buf, size_t len)
 {
 	char k[64];
@@ -101,10 +101,72 @@ config_secret_key_used(
 	return buf;
 }
 
-bool
-config_weak_password(const char *p)
+static bool
+weak_password(const char *p)
 {
 	return p[0] == '\0' || strcmp(p, "hackme") == 0;
+}
+
+int
+config_secret_output_password(struct parse_state *ps, struct section_state *s,
+    const char *label, struct output_config *o)
+{
+	char *inline_pw = o->password;
+	char used[300];
+
+	o->password = NULL;
+	if (resolve_secret(ps, s, "password", inline_pw, s->password_file,
+		s->password_env, true, &o->password) < 0) {
+		free(inline_pw);
+		return -EINVAL;
+	}
+	free(inline_pw);
+	o->password_from =
+	    strdup(secret_key_used(s, "password", used, sizeof(used)));
+	if (weak_password(o->password)) {
+		char kbuf[300];
+		const char *which =
+		    secret_key_used(s, "password", kbuf, sizeof(kbuf));
+		char key[64];
+		int wl;
+		snprintf(key, sizeof(key), "%s", which);
+		if (strchr(key, ' ') != NULL)
+			*strchr(key, ' ') = '\0';
+		wl = config_line_of(s, key);
+		config_set_err(ps, wl,
+		    "%s %s: refusing %s password (set a real source "
+		    "password in Icecast and here)",
+		    label, key,
+		    o->password[0] == '\0' ? "an empty"
+					   : "the default \"hackme\"");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+config_secret_status_token(struct parse_state *ps, struct section_state *s)
+{
+	struct config *cfg = ps->cfg;
+	char *inline_tok = cfg->status.token;
+
+	cfg->status.token_inline = inline_tok != NULL;
+	cfg->status.token = NULL;
+	if (resolve_secret(ps, s, "token", inline_tok, s->token_file,
+		s->token_env, false, &cfg->status.token) < 0) {
+		free(inline_tok);
+		return -EINVAL;
+	}
+	free(inline_tok);
+	if (s->token_file != NULL && cfg->status.token != NULL)
+		cfg->status.token_file = strdup(s->token_file);
+	if (cfg->status.token != NULL && strlen(cfg->status.token) < 16) {
+		config_set_err(ps, config_line_of(s, "token"),
+		    "[status] token: too short (use at least 16 "
+		    "random characters)");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 const char *

@@ -3,15 +3,14 @@
  * The cross-key checks, once config.c has read the whole file: relative
  * paths resolved against the config's directory, [input] complete,
  * vorbis managed bitrates, every output's encoding reference, mount,
- * archive and listen-back keys, exactly one password source (the secrets
- * themselves: config_secret.c), [status] listen and token, the schedule's
- * time zone; the checks of one feature's keys are in config_check.c.
+ * archive and listen-back keys, each output's password and the [status]
+ * token (through config_secret.c), [status] listen, the schedule's time
+ * zone; the checks of one feature's keys are in config_check.c.
  * Every message names the line of the key or section involved.
  *
  * Threads: main thread only, like the loader.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -349,38 +348,8 @@ config_validate(struct parse_state *ps)
 				return -EINVAL;
 			}
 		}
-		{
-			char *inline_pw = o->password;
-			char used[300];
-			o->password = NULL;
-			if (config_resolve_secret(ps, s, "password", inline_pw,
-				s->password_file, s->password_env, true,
-				&o->password) < 0) {
-				free(inline_pw);
-				return -EINVAL;
-			}
-			free(inline_pw);
-			o->password_from = strdup(config_secret_key_used(
-			    s, "password", used, sizeof(used)));
-		}
-		if (config_weak_password(o->password)) {
-			char kbuf[300];
-			const char *which = config_secret_key_used(
-			    s, "password", kbuf, sizeof(kbuf));
-			char key[64];
-			int wl;
-			snprintf(key, sizeof(key), "%s", which);
-			if (strchr(key, ' ') != NULL)
-				*strchr(key, ' ') = '\0';
-			wl = config_line_of(s, key);
-			config_set_err(ps, wl,
-			    "%s %s: refusing %s password (set a real source "
-			    "password in Icecast and here)",
-			    label, key,
-			    o->password[0] == '\0' ? "an empty"
-						   : "the default \"hackme\"");
+		if (config_secret_output_password(ps, s, label, o) < 0)
 			return -EINVAL;
-		}
 	}
 
 	if (config_validate_tls(ps) < 0)
@@ -389,27 +358,8 @@ config_validate(struct parse_state *ps)
 	s = config_find_section(ps, SEC_STATUS, 0);
 	if (parse_listen(ps, s, &cfg->status) < 0)
 		return -EINVAL;
-	if (s != NULL) {
-		char *inline_tok = cfg->status.token;
-		cfg->status.token_inline = inline_tok != NULL;
-		cfg->status.token = NULL;
-		if (config_resolve_secret(ps, s, "token", inline_tok,
-			s->token_file, s->token_env, false,
-			&cfg->status.token) < 0) {
-			free(inline_tok);
-			return -EINVAL;
-		}
-		free(inline_tok);
-		if (s->token_file != NULL && cfg->status.token != NULL)
-			cfg->status.token_file = strdup(s->token_file);
-		if (cfg->status.token != NULL &&
-		    strlen(cfg->status.token) < 16) {
-			config_set_err(ps, config_line_of(s, "token"),
-			    "[status] token: too short (use at least 16 "
-			    "random characters)");
-			return -EINVAL;
-		}
-	}
+	if (s != NULL && config_secret_status_token(ps, s) < 0)
+		return -EINVAL;
 	if (config_parse_status_lists(ps, s) < 0)
 		return -EINVAL;
 	s = config_find_section(ps, SEC_SCHEDULE, 0);
