@@ -223,7 +223,7 @@ struct status_server {
 	char listen_text[300];
 	/* Guards settings and stopping; never taken by the pipeline. */
 	pthread_mutex_t lock;
-	pthread_cond_t wake; /* event streams wait here (CLOCK_MONOTONIC) */
+	pthread_cond_t wake; /* the watchdog waits here (CLOCK_MONOTONIC) */
 	struct status_settings settings;
 	char *token; /* [status] token (owned, wiped on free); NULL: none */
 	bool stopping;
@@ -1379,7 +1379,8 @@ status_reconfigure(struct status_server *srv, const struct config *cfg)
 	if (had != (token != NULL))
 		log_info(MOD, "control API %s", token != NULL ? "on" : "off");
 	status_doc_invalidate(srv->docs);
-	/* Event streams send the new state at their next tick. */
+	/* Event streams send the new state at their next tick (they wait on
+	 * their sockets, status_events.c); this wakes the watchdog only. */
 	pthread_cond_broadcast(&srv->wake);
 }
 
