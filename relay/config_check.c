@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The checks of one feature's keys, run by config.c's validate() once the
+ * The checks of one feature's keys, run by config_validate() once the
  * whole file is read: codec-specific encoding keys, the MP3 output's
  * metadata, the [status] lists, [fallback], TLS (inherited from [tls] into
  * each output) and the archive keys of file outputs. Each names the

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The config loader's internals, shared by its files and nothing else:
- * config.c (the key table, reading the file, the cross-key checks that
- * tie sections together, loading), config_check.c (the checks of one
- * feature's keys: codecs, [status] lists, [fallback], TLS, archives),
- * config_print.c (--check's summary, --dump-config) and config_same.c
- * (what reload compares). Other modules use config.h.
+ * config.c (the key table, reading the file, loading),
+ * config_validate.c (the cross-key checks that tie sections together),
+ * config_check.c (the checks of one feature's keys: codecs, [status]
+ * lists, [fallback], TLS, archives), config_secret.c (passwords and the
+ * token: where each comes from, weak ones, exposed ones), config_print.c
+ * (--check's summary, --dump-config) and config_same.c (what reload
+ * compares). Other modules use config.h.
  *
  * Threads: main thread only, like the loader.
  */
@@ -112,6 +114,21 @@ struct section_state *config_find_section(
     struct parse_state *ps, enum section_kind kind, size_t index);
 /* Makes *p absolute against the config file's directory. */
 void config_resolve_in_place(const char *config_path, char **p);
+/* Sets every key of kind that has a default in the section at base. */
+void config_apply_defaults(void *base, enum section_kind kind);
+
+/* config_validate.c: the cross-key checks once the whole file is read.
+ * 0, or a negative errno with the error set in ps. */
+int config_validate(struct parse_state *ps);
+
+/* config_secret.c. Each sets the secret from exactly one of KEY,
+ * KEY_file, KEY_env of section s and refuses a weak one: an output's
+ * password (o->password, o->password_from; required), the [status] token
+ * (optional; at least 16 characters). 0, or -EINVAL with the error set in
+ * ps. */
+int config_secret_output_password(struct parse_state *ps,
+    struct section_state *s, const char *label, struct output_config *o);
+int config_secret_status_token(struct parse_state *ps, struct section_state *s);
 
 /* config_check.c: each returns 0 or -1 with the error set in ps. */
 int config_check_vorbis_only(

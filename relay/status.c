@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The status server: libmicrohttpd on the [status] listen address. It
- * listens, routes, enforces the limits, sets the response headers, checks
- * the control API's bearer token and runs the event streams; what it
- * serves is built elsewhere: status_json.c (/api/status and the events'
- * payload; status_doc.c caches the rendered /api/status),
+ * listens, routes, enforces the limits, sets the response headers and
+ * checks the control API's bearer token; what it serves is built
+ * elsewhere: status_json.c (/api/status and the events' payload;
+ * status_doc.c caches the rendered /api/status), status_events.c (the
+ * /api/events streams: their ticks, levels events and pending buffer),
  * status_metrics.c (/metrics), status_page.c (/, /embed and /operator),
  * history.c (/api/history, sampled here by the watchdog thread),
  * status_rules.c (/healthz), control.c (the control endpoints).
@@ -77,7 +78,6 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -98,6 +98,7 @@
 #include "stats.h"
 #include "status.h"
 #include "status_doc.h"
+#include "status_events.h"
 #include "status_json.h"
 #include "status_metrics.h"
 #include "status_page.h"
@@ -114,17 +115,6 @@
 #define STATUS_THREAD_STACK_BYTES ((size_t)256 * 1024)
 #define STATUS_MAX_URI_BYTES 2048
 #define STATUS_MAX_BODY_BYTES ((uint64_t)65536)
-/* Event streams: check the state every second, send a comment when idle
- * (well inside the connection timeout), and the full state now and then. */
-#define EVENTS_TICK_MS 1000
-#define EVENTS_KEEPALIVE_NS (5 * NS_PER_SEC)
-#define EVENTS_REFRESH_NS (30 * NS_PER_SEC)
-/* Operator pages (/api/events?levels=1) also get the programme's levels
- * this often: the meter blocks are 100 ms long. */
-#define EVENTS_LEVELS_TICK_MS 100
-/* Levels stay fresh this long after the last metered block (see
- * events_add_levels()); a stopped engine shows stale after it. */
-#define LEVELS_FRESH_NS (500 * NS_PER_MS)
 
 static const char csp_api[] = "default-src 'none'; frame-ancestors 'none'";
 /* The operator page loads and talks to relay only, and is never framed. */
@@ -233,7 +223,7 @@ struct status_server {
 	char listen_text[300];
 	/* Guards settings and stopping; never taken by the pipeline. */
 	pthread_mutex_t lock;
-	pthread_cond_t wake; /* event streams wait here (CLOCK_MONOTONIC) */
+	pthread_cond_t wake; /* the watchdog waits here (CLOCK_MONOTONIC) */
 	struct status_settings settings;
 	char *token; /* [status] token (owned, wiped on free); NULL: none */
 	bool stopping;
@@ -246,25 +236,12 @@ struct status_server {
 	atomic_int log_suppressed;
 	/* /api/history's rings (owned), sampled by the watchdog thread. */
 	struct history *history;
-	struct status_doc_cache *docs; /* /api/status (owned) */
+	struct status_doc_cache *docs;	   /* /api/status (owned) */
+	struct status_events_hooks events; /* what its event streams ask */
 	/* Each tracked connection's request, by its slot: a keep-alive
 	 * client's requests allocate nothing. Its connection's thread
 	 * only. */
 	struct request requests[STATUS_SLOTS_TRACKED];
-};
-
-struct event_stream {
-	struct status_server *srv;
-	int fd; /* the connection's socket, watched for the client leaving */
-	bool levels; /* ?levels=1: a levels event every 100 ms too */
-	int64_t last_check_mono_ns; /* the last look at the full state */
-	char *pending;
-	size_t pending_len;
-	size_t pending_off;
-	uint64_t digest;
-	bool started;
-	int64_t last_write_mono_ns;
-	int64_t last_full_mono_ns;
 };
 
 static void
@@ -514,6 +491,21 @@ static void
 api_headers_hook(struct MHD_Response *r)
 {
 	add_headers(r, "application/json; charset=utf-8", "no-store", NULL);
+}
+
+/* The event streams' view of the server (status_events.h). */
+static bool
+stopping_hook(void *arg)
+{
+	return is_stopping(arg);
+}
+
+static void
+events_done_hook(void *arg)
+{
+	struct status_server *srv = arg;
+
+	status_slots_put(srv->slots, STATUS_SLOT_EVENTS);
 }
 
 /* The Access-Control-Allow-Origin value for a request from origin (the
@@ -818,163 +810,14 @@ serve_history(struct status_server *srv, struct MHD_Connection *c, bool pretty)
 	    text, strlen(text), MHD_RESPMEM_MUST_FREE, "no-store", NULL);
 }
 
-/* ---- The event stream. ---- */
-
-/* Builds the next event into es->pending. false on OOM. */
-static bool
-events_build(struct event_stream *es, const struct stats_snapshot *s,
-    const struct status_settings *set, int64_t now)
-{
-	char *ev;
-
-	ev = status_json_event(s, set, !es->started);
-	if (ev == NULL)
-		return false;
-	es->pending = ev;
-	es->pending_len = strlen(ev);
-	es->pending_off = 0;
-	es->digest = status_json_digest(s, set);
-	es->started = true;
-	es->last_write_mono_ns = now;
-	es->last_full_mono_ns = now;
-	return true;
-}
-
-/* Appends a levels event (operator pages) to es->pending: the
- * programme's levels from the stats atomics, and with s (the tick's
- * snapshot, may be NULL) each encoding's byte count. false on OOM. */
-static bool
-events_add_levels(
-    struct event_stream *es, const struct stats_snapshot *s, int64_t now)
-{
-	struct stats_levels lv;
-	char *line, *joined;
-	size_t n;
-
-	stats_levels_get(&lv);
-	/* Fresh: a block metered within LEVELS_FRESH_NS. The engine meters
-	 * every ~100 ms of audio, at block times (46 ms apart), so two 100 ms
-	 * ticks can fall between two metered blocks: "since the last event"
-	 * showed a running engine as stale, and the page drew -inf, now and
-	 * then. */
-	line = status_json_levels(&lv, lv.age_ns < LEVELS_FRESH_NS, s);
-	if (line == NULL)
-		return false;
-	n = strlen(line);
-	joined = realloc(es->pending, es->pending_len + n + 1);
-	if (joined == NULL) {
-		free(line);
-		return false;
-	}
-	memcpy(joined + es->pending_len, line, n + 1);
-	free(line);
-	es->pending = joined;
-	es->pending_len += n;
-	es->last_write_mono_ns = now;
-	return true;
-}
-
-/* Runs on: the connection's thread; may wait up to EVENTS_TICK_NS. */
-static ssize_t
-events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	static const char keepalive[] = ": keepalive\n\n";
-	struct event_stream *es = cls;
-	struct status_server *srv = es->srv;
-	struct status_settings set;
-	struct stats_snapshot *s;
-	int64_t now;
-	size_t n;
-	bool ok;
-
-	(void)pos;
-	for (;;) {
-		if (es->pending_off < es->pending_len) {
-			n = es->pending_len - es->pending_off;
-			if (n > max)
-				n = max;
-			memcpy(buf, es->pending + es->pending_off, n);
-			es->pending_off += n;
-			return (ssize_t)n;
-		}
-		free(es->pending);
-		es->pending = NULL;
-		es->pending_len = es->pending_off = 0;
-
-		/* Wait for the next tick on the socket itself, so that a
-		 * client that goes frees its slot at once (and status_stop,
-		 * whose libmicrohttpd shuts every socket down, ends the wait
-		 * too). POLLRDHUP: data a client sends does not wake us. */
-		if (es->started) {
-			/* A negative fd (unknown) just sleeps the tick. */
-			struct pollfd pfd = {.fd = es->fd, .events = POLLRDHUP};
-
-			if (poll(&pfd, 1,
-				es->levels ? EVENTS_LEVELS_TICK_MS
-					   : EVENTS_TICK_MS) > 0 &&
-			    (pfd.revents &
-				(POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-		}
-		if (is_stopping(srv))
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		now = util_now_mono_ns();
-		s = NULL;
-		/* The full state once a tick (EVENTS_TICK_MS; a little less
-		 * with levels, so 10 level ticks never stretch it). */
-		if (!es->started || !es->levels ||
-		    now - es->last_check_mono_ns >=
-			(EVENTS_TICK_MS - EVENTS_LEVELS_TICK_MS / 2) *
-			    NS_PER_MS) {
-			es->last_check_mono_ns = now;
-			get_settings(srv, &set);
-			s = snapshot_new();
-			if (s == NULL)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			ok = true;
-			if (!es->started ||
-			    status_json_digest(s, &set) != es->digest ||
-			    now - es->last_full_mono_ns >= EVENTS_REFRESH_NS)
-				ok = events_build(es, s, &set, now);
-			if (!ok) {
-				free(s);
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			}
-		}
-		ok = !es->levels || events_add_levels(es, s, now);
-		free(s);
-		if (!ok)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		if (es->pending == NULL &&
-		    now - es->last_write_mono_ns >= EVENTS_KEEPALIVE_NS) {
-			es->pending = strdup(keepalive);
-			if (es->pending == NULL)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			es->pending_len = sizeof(keepalive) - 1;
-			es->pending_off = 0;
-			es->last_write_mono_ns = now;
-		}
-	}
-}
-
-static void
-events_free_cb(void *cls)
-{
-	struct event_stream *es = cls;
-
-	status_slots_put(es->srv->slots, STATUS_SLOT_EVENTS);
-	if (es->levels)
-		stats_levels_watch(-1);
-	free(es->pending);
-	free(es);
-}
+/* ---- The event stream (status_events.c builds and sends it). ---- */
 
 static enum MHD_Result
 serve_events(
     struct status_server *srv, struct MHD_Connection *c, bool head, bool levels)
 {
 	const union MHD_ConnectionInfo *ci;
-	struct event_stream *es;
+	struct status_events *es;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
@@ -984,23 +827,17 @@ serve_events(
 	}
 	if (!status_slots_take(srv->slots, STATUS_SLOT_EVENTS))
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE);
-	es = calloc(1, sizeof(*es));
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	es = status_events_new(
+	    &srv->events, ci != NULL ? ci->connect_fd : -1, levels);
 	if (es == NULL) {
 		status_slots_put(srv->slots, STATUS_SLOT_EVENTS);
 		return reply_error(c, 500);
 	}
-	es->srv = srv;
-	es->levels = levels;
-	if (levels)
-		stats_levels_watch(1);
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	es->fd = ci != NULL ? ci->connect_fd : -1;
-	r = MHD_create_response_from_callback(
-	    MHD_SIZE_UNKNOWN, 4096, events_read_cb, es, events_free_cb);
-	if (r == NULL) {
-		events_free_cb(es);
+	/* Frees es, and gives back its slot, if it fails. */
+	r = status_events_response(es);
+	if (r == NULL)
 		return MHD_NO;
-	}
 	add_headers(r, "text/event-stream; charset=utf-8", "no-store", NULL);
 	add_cors(srv, c, r);
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");
@@ -1417,6 +1254,10 @@ status_start(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	srv->docs = status_doc_cache_new(settings_hook, api_headers_hook, srv);
+	srv->events = (struct status_events_hooks){.settings = settings_hook,
+	    .stopping = stopping_hook,
+	    .done = events_done_hook,
+	    .arg = srv};
 	if (srv->docs == NULL) {
 		snprintf(err, errlen, "[status] out of memory");
 		goto fail;
@@ -1538,7 +1379,8 @@ status_reconfigure(struct status_server *srv, const struct config *cfg)
 	if (had != (token != NULL))
 		log_info(MOD, "control API %s", token != NULL ? "on" : "off");
 	status_doc_invalidate(srv->docs);
-	/* Event streams send the new state at their next tick. */
+	/* Event streams send the new state at their next tick (they wait on
+	 * their sockets, status_events.c); this wakes the watchdog only. */
 	pthread_cond_broadcast(&srv->wake);
 }
 

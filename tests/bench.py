@@ -34,6 +34,7 @@ BENCH_TOOLS, BENCH_CLICKS, RELAY_BEFORE: another relay binary, the row
 import json
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -53,7 +54,10 @@ CHUNK = RATE // 50  # 20 ms of frames per write
 # (alsa-lib 1.2.8, see tests/integration/05_alsa.sh): darkice's input gets
 # 4096-frame writes so each of its reads finds its data waiting.
 ALSA_CHUNK = 4096
-CLICK_EVERY = 5.0  # seconds between clicks
+CLICK_EVERY = 5.0  # seconds between clicks, plus a jitter of up to
+CLICK_JITTER = 0.6  # seconds: each click falls at another phase of the
+# ~0.5 s pages (a fixed 5 s spacing moved the phase by ~0.1 s per click,
+# so 12 clicks saw few phases and the median moved with the start)
 CLICK_THRESHOLD = 3000  # |sample| above this (s16, mono) is the click
 
 # With RELAY_BEFORE, "fanout" also runs the 4- and 16-mount rows with that
@@ -68,10 +72,10 @@ FANOUT = ("relay-fan4", "relay-fan16", "relay-q2", "relay-q0", "relay-3enc")
 # instead of) the CPU run.
 LATENCY_TOOLS = ("relay", "relay-before", "ices2", "ices2-flush", "ffmpeg",
                  "darkice", "liquidsoap")
-CPU_TOOLS = ("oggenc", "relay", "relay-before", "relay-opus",
+CPU_TOOLS = ("oggenc", "oggenc-rt", "relay", "relay-before", "relay-opus",
              "relay-loudness", "ices2", "ffmpeg", "darkice",
              "liquidsoap") + FANOUT + FANOUT_BEFORE
-DEFAULT_TOOLS = ("oggenc relay relay-opus relay-loudness ices2 ices2-flush "
+DEFAULT_TOOLS = ("oggenc oggenc-rt relay relay-opus relay-loudness ices2 ices2-flush "
                  "ffmpeg darkice liquidsoap fanout status startup")
 
 
@@ -255,6 +259,13 @@ def tool_command(name, work, raw, ports, latency, mount=None):
         return (["oggenc", "-Q", "-q", "4", "-r", "-B", "16", "-C", "2", "-R",
                  str(RATE), "-o", os.path.join(work, "oggenc.ogg"), raw],
                 None, env)
+    if name == "oggenc-rt":
+        # The same encoder fed the real-time feed on stdin (20 ms writes,
+        # as relay and ices2 are): what libvorbis costs in real time on
+        # this machine with one thread and no network.
+        return (["oggenc", "-Q", "-q", "4", "-r", "-B", "16", "-C", "2", "-R",
+                 str(RATE), "-o", os.path.join(work, "oggenc-rt.ogg"), "-"],
+                "stdin", env)
     if name in RELAYS:
         conf = os.path.join(work, f"{name}.conf")
         with open(conf, "w") as f:
@@ -349,13 +360,20 @@ class ClickTrack:
     click every CLICK_EVERY seconds, `count` of them, then silence until
     `heard_all()` or 15 s. Each click starts a chunk; `written` holds the
     times its first chunk was written (on_write, called by write_paced
-    just before the write); `spacing` is their distance in frames."""
+    just before the write); `offsets` the frames from the first click to
+    each. The spacing is CLICK_EVERY plus a jitter drawn from `seed`, so
+    the rows of one round get the same clicks at the same places."""
 
-    def __init__(self, frames, count, ready):
+    def __init__(self, frames, count, ready, seed=1):
         self.frames, self.count, self.ready = frames, count, ready
         self.heard_all = lambda: False
         self.written = []
-        self.spacing = round(CLICK_EVERY * RATE / frames) * frames
+        period = frames / RATE
+        rng = random.Random(seed)
+        self.gaps = [round(CLICK_EVERY / period)
+                     + rng.randrange(max(1, round(CLICK_JITTER / period)))
+                     for _ in range(count)]
+        self.offsets = [sum(self.gaps[:i]) * frames for i in range(count)]
         self.pending = False
         n = int(RATE * 0.05)
         tone = b"".join(struct.pack("<hh", v, v) for v in (
@@ -368,7 +386,6 @@ class ClickTrack:
 
     def chunks(self):
         period = self.frames / RATE
-        every = round(CLICK_EVERY / period)
         give_up = time.monotonic() + 30
         while not self.ready.is_set():
             if time.monotonic() > give_up:
@@ -376,10 +393,10 @@ class ClickTrack:
             yield self.silence
         for _ in range(round(1.0 / period)):
             yield self.silence
-        for _ in range(self.count):
+        for gap in self.gaps:
             self.pending = True
             yield from self.click
-            for _ in range(every - len(self.click)):
+            for _ in range(gap - len(self.click)):
                 yield self.silence
         give_up = time.monotonic() + 15
         while not self.heard_all() and time.monotonic() < give_up:
@@ -602,7 +619,7 @@ def measure_cpu(name, work, raw, seconds, ports):
             "wake": (ru.ru_nvcsw + ru.ru_nivcsw) / wall, "wall": wall}
 
 
-def measure_latency(name, work, ports, clicks):
+def measure_latency(name, work, ports, clicks, seed=1):
     """The click test: returns each click's delay (s) from its write into
     the tool's input to its decoded arrival at a listener of the mount."""
     port = ports[0]
@@ -614,7 +631,7 @@ def measure_latency(name, work, ports, clicks):
         return []
     frames = ALSA_CHUNK if name == "darkice" else CHUNK
     ready = threading.Event()
-    track = ClickTrack(frames, clicks, ready)
+    track = ClickTrack(frames, clicks, ready, seed)
     feeder = threading.Thread(target=write_paced, args=(
         wfd, track.chunks(), frames / RATE, track.on_write, kind != "fifo"))
     feeder.start()
@@ -637,14 +654,15 @@ def measure_latency(name, work, ports, clicks):
 def match_clicks(name, track, heard):
     """Pairs each decoded click with the click written: the listener
     decodes from before the first click, so the first click heard is the
-    first written, and the others sit whole spacings after it in the
-    decoded samples (a delay may exceed the spacing: darkice's)."""
+    first written, and each other sits at its written offset from it in
+    the decoded samples (a delay may exceed the spacing: darkice's)."""
     delays = []
     if heard:
         pos0 = heard[0][1]
         for t, pos in heard:
-            k = round((pos - pos0) / track.spacing)
-            if abs(pos - pos0 - k * track.spacing) < RATE // 5 \
+            k = min(range(len(track.offsets)),
+                    key=lambda i: abs(pos - pos0 - track.offsets[i]))
+            if abs(pos - pos0 - track.offsets[k]) < RATE // 5 \
                     and k < len(track.written) and t > track.written[k]:
                 delays.append(t - track.written[k])
     if len(delays) != len(track.written):
@@ -828,11 +846,13 @@ def print_tables(tools, cpu, lat, status, startup, runs, seconds):
     m = {t: {k: med(r[k] for r in cpu[t]) for k in cpu[t][0]}
          for t in cpu if cpu[t]}
     base = m.get("oggenc")
+    # The floor in real time: the same encoder fed the same paced stdin.
+    rt = m.get("oggenc-rt")
     print()
-    print("| tool | CPU s/audio min | user | system | x oggenc | peak RSS MB "
-          "| x oggenc | PSS MB | private MB | wake-ups/s | latency median s "
-          "| latency max s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| tool | CPU s/audio min | user | system | x oggenc | x oggenc-rt "
+          "| peak RSS MB | x oggenc | PSS MB | private MB | wake-ups/s "
+          "| latency median s | latency max s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for t in rows:
         c = m.get(t, {})
         cpu_s = c.get("cpu")
@@ -840,6 +860,7 @@ def print_tables(tools, cpu, lat, status, startup, runs, seconds):
         print(f"| {t} | {fmt(cpu_s, '.3f')} | {fmt(c.get('user'), '.3f')} "
               f"| {fmt(c.get('sys'), '.3f')} "
               f"| {fmt(base and cpu_s and cpu_s / base['cpu'], '.2f')} "
+              f"| {fmt(rt and cpu_s and cpu_s / rt['cpu'], '.2f')} "
               f"| {fmt(c.get('rss'), '.1f')} "
               f"| {fmt(base and c.get('rss') and c['rss'] / base['rss'], '.2f')} "
               f"| {fmt(c.get('pss'), '.1f')} | {fmt(c.get('private'), '.1f')} "
@@ -848,8 +869,9 @@ def print_tables(tools, cpu, lat, status, startup, runs, seconds):
               f"| {fmt(max(d) if d else None, '.2f')} |")
     print()
     note = (f"CPU, RSS, wake-ups: median of {runs} interleaved round(s), "
-            f"{seconds} s of audio each; oggenc unpaced to a file, the "
-            "others in real time to icecast2.")
+            f"{seconds} s of audio each; oggenc unpaced to a file, "
+            "oggenc-rt the same fed in real time (20 ms writes to its "
+            "stdin), the others in real time to icecast2.")
     if lat:
         note += (" Latency: median and max over all clicks of all rounds ("
                  + ", ".join(f"{t} {len(d)}" for t, d in lat.items())
@@ -948,7 +970,7 @@ def main():
                           f"private {res['private']:.1f}) wake-ups "
                           f"{res['wake']:.0f}/s", flush=True)
                 if t in lat:
-                    d = measure_latency(t, work, ports, clicks)
+                    d = measure_latency(t, work, ports, clicks, r + 1)
                     lat[t] += d
                     print(f"  round {r + 1} {t:14s} latency " + " ".join(
                         f"{x:.2f}" for x in d), flush=True)

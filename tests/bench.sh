@@ -4,7 +4,8 @@
 # figures). Not a test: it asserts nothing about speed.
 #   BENCH_SECONDS (120)  length of the news-like mix
 #   BENCH_RUNS (3)       interleaved rounds; each figure is their median
-#   BENCH_TOOLS          default "oggenc relay relay-opus relay-loudness
+#   BENCH_TOOLS          default "oggenc oggenc-rt relay relay-opus
+#                        relay-loudness
 #                        ices2 ices2-flush ffmpeg darkice liquidsoap fanout
 #                        status startup" (relay-opus: Opus 64 kbit/s instead
 #                        of Vorbis q4; relay-loudness: q4 with [processing]
@@ -12,7 +13,8 @@
 #                        4410; fanout = relay-fan4 relay-fan16 relay-q2
 #                        relay-q0 relay-3enc; status: wrk on /api/status
 #                        while streaming; startup: exec -> first page and
-#                        on_air)
+#                        on_air; oggenc-rt: oggenc fed the real-time
+#                        feed on stdin, the floor in real time)
 #   BENCH_CLICKS (12)    clicks per live tool in the click test, over all
 #                        rounds
 #   BENCH_DIR            keep the work dir (mix, logs, results.json) there

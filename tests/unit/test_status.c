@@ -7,10 +7,11 @@
  * last programme error, the /metrics text (parsed strictly;
  * status_metrics.c), the page template, its operator notes and its CSP
  * (status_page.c), and the HTTP server
- * in-process on a loopback port (status.c: status codes, headers, the
- * event stream, a prompt stop), the constant-time token compare, the
- * bearer check, and the control endpoints over HTTP with a fake main
- * thread (401/403/405/400/413/422/202, the audit lines, never the token).
+ * in-process on a loopback port (status.c: status codes, headers, a
+ * prompt stop; status_events.c: the event stream), the constant-time
+ * token compare, the bearer check, and the control endpoints over HTTP
+ * with a fake main thread (401/403/405/400/413/422/202, the audit lines,
+ * never the token).
  * The control API's parsing is tested in test_control.c.
  *
  * Threads: the tests run on the main thread; the server under test runs
