@@ -20,9 +20,9 @@
 #                         otherwise)
 #   http_code URL [CURL_ARGS...]  prints the HTTP status code (000 when
 #                         there was no answer)
-#   status_get PATH       body of $STATUS_URL$PATH
-#   status_now            body of /api/status
-#   status_is_on_air / status_is_off_air   what /api/status says now
+#   status_get PATH [S]   body of $STATUS_URL$PATH, waited for S (5) s
+#   status_now [S]        body of /api/status, waited for S (5) s
+#   status_is_on_air [S] / status_is_off_air   what /api/status says now
 #   wait_on_air [S] / wait_off_air [S]     wait_for either, fail the test
 #   relay_status ARGS...  runs "relay status --url $STATUS_URL ARGS...";
 #                         sets RS_RC, RS_OUT, RS_ERR
@@ -137,12 +137,12 @@ http_code()
 
 status_get()
 {
-	curl -sf --max-time 5 "$STATUS_URL$1"
+	curl -sf --max-time "${2:-5}" "$STATUS_URL$1"
 }
 
 status_now()
 {
-	status_get /api/status
+	status_get /api/status "${1:-5}"
 }
 
 # True when GET PATH answers CODE.
@@ -160,7 +160,7 @@ event_streams_are()
 
 status_is_on_air()
 {
-	status_now | jq -e '.on_air == true' >/dev/null 2>&1
+	status_now "${1:-5}" | jq -e '.on_air == true' >/dev/null 2>&1
 }
 
 status_is_off_air()
