@@ -17,10 +17,7 @@
 # shellcheck source=tests/tools/status_lib.sh
 . "$(dirname "$0")/../tools/status_lib.sh"
 
-start_icecast a
-export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
-STATUS_PORT=$(free_port) || fail "no free port for the status server"
-STATUS_URL=http://127.0.0.1:$STATUS_PORT
+status_setup
 tone_config /soon.ogg "" "" "listen = 127.0.0.1:$STATUS_PORT" >"$T/relay.conf"
 
 t0=$(now)

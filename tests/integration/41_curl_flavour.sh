@@ -20,11 +20,8 @@
 # shellcheck source=tests/tools/status_lib.sh
 . "$(dirname "$0")/../tools/status_lib.sh"
 
-start_icecast a
+status_setup
 port=${ICE_PORT[a]}
-export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
-STATUS_PORT=$(free_port) || fail "no free port for the status server"
-STATUS_URL=http://127.0.0.1:$STATUS_PORT
 
 tone_config /flavour.ogg "" "" "listen = 127.0.0.1:$STATUS_PORT
 poll_icecast = 1s" >"$T/relay.conf"

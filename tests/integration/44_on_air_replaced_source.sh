@@ -22,11 +22,8 @@
 # shellcheck source=tests/tools/status_lib.sh
 . "$(dirname "$0")/../tools/status_lib.sh"
 
-start_icecast a
+status_setup
 port=${ICE_PORT[a]}
-export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
-STATUS_PORT=$(free_port) || fail "no free port for the status server"
-STATUS_URL=http://127.0.0.1:$STATUS_PORT
 
 # Not under timeout(1): the test kills ffmpeg itself (-t 120 ends it anyway).
 bg ffmpeg -nostdin -v error -re -t 120 \

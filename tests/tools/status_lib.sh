@@ -13,9 +13,14 @@
 #                         managed) on icecast "a", [status] on
 #                         $STATUS_PORT with a token and poll_icecast = 1s,
 #                         then EXTRA (more INI text) appended
-#   status_up EXTRA [ICECAST_OPTION...]  a free STATUS_PORT (unless set
-#                         already), start_icecast a with the options, the
-#                         config in $T/relay.conf, start_relay, then waits
+#   status_setup [ICECAST_OPTION...]  a free STATUS_PORT (unless set
+#                         already) and its STATUS_URL, start_icecast a with
+#                         the options, SOURCE_PASSWORD and STATUS_TOKEN
+#                         exported as RELAY_TEST_SOURCE_PASSWORD and
+#                         RELAY_TEST_STATUS_TOKEN; for a test that writes
+#                         its own config
+#   status_up EXTRA [ICECAST_OPTION...]  status_setup, the config in
+#                         $T/relay.conf, start_relay, then waits
 #                         until /api/status says on_air (fails the test
 #                         otherwise)
 #   http_code URL [CURL_ARGS...]  prints the HTTP status code (000 when
@@ -100,18 +105,23 @@ $extra
 EOF
 }
 
-status_up()
+status_setup()
 {
 	if [[ -z $STATUS_PORT ]]; then
 		STATUS_PORT=$(free_port) ||
 		    fail "no free port for the status server"
 	fi
-	start_icecast a "${@:2}"
+	STATUS_URL=http://127.0.0.1:$STATUS_PORT
+	start_icecast a "$@"
 	SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 	STATUS_TOKEN=$(random_secret)
 	export RELAY_TEST_SOURCE_PASSWORD=$SOURCE_PASSWORD
 	export RELAY_TEST_STATUS_TOKEN=$STATUS_TOKEN
-	STATUS_URL=http://127.0.0.1:$STATUS_PORT
+}
+
+status_up()
+{
+	status_setup "${@:2}"
 	status_config "$T/relay.conf" "$1"
 	start_relay "$T/relay.conf"
 	wait_for -t 10 -m "the status server on $STATUS_URL" \
