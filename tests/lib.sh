@@ -34,19 +34,29 @@
 #                                 RELAY_TEST_CONTROL_TOKEN for [status]
 #                                 token_env) and the curl options auth
 #                                 (bearer TOKEN) and json (content type)
-#   tone_config MOUNT [OUTPUT_KEYS] [INI]  prints a relay config: a 500 Hz
-#                                 tone, encoding main at quality 2, output
-#                                 main on icecast a's MOUNT (password_env
+#   tone_config MOUNT [OUTPUT_KEYS] [INI] [STATUS_KEYS]  prints a relay
+#                                 config: a 500 Hz tone, encoding main at
+#                                 quality 2, output main on icecast a's
+#                                 MOUNT (password_env
 #                                 RELAY_TEST_SOURCE_PASSWORD: export it)
 #                                 with OUTPUT_KEYS (more of its lines), then
-#                                 INI (more sections) and [status]
-#                                 listen = off
-#   silent_schedule_config [INI]  prints a relay config for schedule tests:
-#                                 a silent mono tone input, encoding e,
+#                                 INI (more sections) and [status] with
+#                                 STATUS_KEYS (listen = off)
+#   silent_schedule_config [INI] [CHANNELS]  prints a relay config for
+#                                 schedule tests: a silent tone input of
+#                                 CHANNELS (1) channels at 44.1 kHz,
+#                                 encoding e (as many channels, quality 4),
 #                                 output "ice" on icecast a's /live.ogg,
 #                                 output "archive" in $T/archive.ogg,
 #                                 [schedule] $T/schedule.conf in UTC, then
 #                                 INI (more sections)
+#   stdin_batch_config NAME QUALITY BITRATE [INI]  prints a relay config for
+#                                 a batch run: s16le stereo 44.1 kHz stdin
+#                                 read to its end (at_end = exit), encoding
+#                                 "vorbis" at QUALITY and "opus" at BITRATE
+#                                 kbit/s into the file outputs $T/NAME.ogg
+#                                 and $T/NAME.opus, [status] listen = off,
+#                                 then INI (more sections)
 #   wait_for [-t S] [-m WHAT] CMD...   polls CMD every 0.1 s for S (10) s
 #   start_icecast NAME [OPTION]...   private icecast2; again with
 #                                 the same NAME: restart on the same port,
@@ -698,7 +708,7 @@ ${2:-}
 ${3:-}
 
 [status]
-listen = off
+${4:-listen = off}
 EOF
 }
 
@@ -708,9 +718,9 @@ silent_schedule_config()
 [input]
 type = tone
 frequency = 0
-channels = 1
+channels = ${2:-1}
 [encoding e]
-channels = 1
+channels = ${2:-1}
 [output ice]
 port = ${ICE_PORT[a]}
 mount = /live.ogg
@@ -722,6 +732,34 @@ path = $T/archive.ogg
 file = $T/schedule.conf
 timezone = UTC
 ${1:-}
+EOF
+}
+
+stdin_batch_config()
+{
+	cat <<EOF
+[input]
+type = stdin
+format = s16le
+rate = 44100
+channels = 2
+at_end = exit
+[encoding vorbis]
+quality = $2
+[encoding opus]
+codec = opus
+bitrate = $3
+[output vorbis]
+type = file
+path = $T/$1.ogg
+encoding = vorbis
+[output opus]
+type = file
+path = $T/$1.opus
+encoding = opus
+[status]
+listen = off
+${4:-}
 EOF
 }
 

@@ -16,35 +16,7 @@
 sox -D -q -n -r 44100 -c 2 -b 16 -e signed-integer -t raw "$T/pcm.raw" \
     synth 3.3 sine 440 vol 0.5 || fail "sox cannot make the input"
 
-cat >"$T/relay.conf" <<EOF
-[input]
-type = stdin
-format = s16le
-rate = 44100
-channels = 2
-at_end = exit
-
-[encoding main]
-quality = 4
-
-[encoding op]
-codec = opus
-bitrate = 64
-
-[output vorbis]
-type = file
-path = $T/out.ogg
-encoding = main
-
-[output opus]
-type = file
-path = $T/out.opus
-encoding = op
-
-[status]
-listen = off
-EOF
-
+stdin_batch_config out 4 64 >"$T/relay.conf"
 RELAY_STDIN=$T/pcm.raw start_relay "$T/relay.conf"
 wait_for -t 20 -m "relay to end with its input" proc_gone "$RELAY_PID" ||
     fail "relay did not exit at the end of its input"

@@ -14,36 +14,16 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-start_icecast a
-port=${ICE_PORT[a]}
-export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
-sport=$(free_port) || fail "no free port for the status server"
+# shellcheck source=tests/tools/status_lib.sh
+. "$(dirname "$0")/../tools/status_lib.sh"
 
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-
-[encoding main]
-quality = 0
-
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /soon.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-
-[status]
-listen = 127.0.0.1:$sport
-EOF
-
-on_air() {
-	curl -sf --max-time 1 "http://127.0.0.1:$sport/api/status" |
-	    jq -e '.on_air == true' >/dev/null
-}
+status_setup
+tone_config /soon.ogg "" "" "listen = 127.0.0.1:$STATUS_PORT" >"$T/relay.conf"
 
 t0=$(now)
 start_relay "$T/relay.conf"
-wait_for -t 15 -m "on_air" on_air || fail "/api/status never said on_air"
+wait_for -t 15 -m "on_air" status_is_on_air 1 ||
+    fail "/api/status never said on_air"
 took=$(elapsed_since "$t0")
 assert_threads icecast-poll status-watchdog
 note "on_air $took s after relay started (poll_icecast 5 s)"

@@ -17,33 +17,17 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-start_icecast a
+# shellcheck source=tests/tools/status_lib.sh
+. "$(dirname "$0")/../tools/status_lib.sh"
+
+status_setup
 port=${ICE_PORT[a]}
-export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
-sport=$(free_port) || fail "no free port for the status server"
 
-cat >"$T/relay.conf" <<EOF2
-[input]
-type = tone
-frequency = 440
-
-[encoding main]
-quality = 4
-
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /flavour.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-
-[status]
-listen = 127.0.0.1:$sport
-poll_icecast = 1s
-EOF2
+tone_config /flavour.ogg "" "" "listen = 127.0.0.1:$STATUS_PORT
+poll_icecast = 1s" >"$T/relay.conf"
 
 mapped() { grep -q "/$1" "/proc/$RELAY_PID/maps"; }
-status_now() { curl -sf --max-time 2 "http://127.0.0.1:$sport/api/status"; }
-counted() { status_now | jq -e '.outputs[0].listeners >= 1 and .on_air' \
+counted() { status_now 2 | jq -e '.outputs[0].listeners >= 1 and .on_air' \
     >/dev/null; }
 
 # $1: what the run is, for messages. The poller counts a listener.
@@ -52,7 +36,7 @@ poller_counts()
 	wait_mount "$port" /flavour.ogg
 	listen_bg "http://127.0.0.1:$port/flavour.ogg" 20 "$T/listener.ogg"
 	wait_for -t 15 -m "the poller to count the listener ($1)" counted ||
-	    fail "$1: /api/status never counted the listener: $(status_now)"
+	    fail "$1: /api/status never counted the listener: $(status_now 2)"
 }
 
 # --- the GnuTLS build, as installed ----------------------------------------

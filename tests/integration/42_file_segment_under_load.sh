@@ -27,27 +27,8 @@ source = file
 path = $T/segment.flac
 title = The file
 EOF
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 0
-rate = 44100
-channels = 2
-[encoding e]
-quality = 4
-[output ice]
-port = ${ICE_PORT[a]}
-mount = /live.ogg
-password = ${ICE_PASSWORD[a]}
-[output archive]
-type = file
-path = $T/archive.ogg
-[status]
-listen = 127.0.0.1:$status_port
-[schedule]
-file = $T/schedule.conf
-timezone = UTC
-EOF
+silent_schedule_config "[status]
+listen = 127.0.0.1:$status_port" 2 >"$T/relay.conf"
 
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /live.ogg 15

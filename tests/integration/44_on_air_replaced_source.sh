@@ -19,10 +19,11 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-start_icecast a
+# shellcheck source=tests/tools/status_lib.sh
+. "$(dirname "$0")/../tools/status_lib.sh"
+
+status_setup
 port=${ICE_PORT[a]}
-export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
-sport=$(free_port) || fail "no free port for the status server"
 
 # Not under timeout(1): the test kills ffmpeg itself (-t 120 ends it anyway).
 bg ffmpeg -nostdin -v error -re -t 120 \
@@ -36,30 +37,9 @@ old_start=$(ice_field "$port" /taken.ogg stream_start_iso8601) ||
     fail "no stream_start_iso8601 in the other source's listing"
 note "the other source holds /taken.ogg since $old_start"
 
-cat >"$T/relay.conf" <<EOC
-[input]
-type = tone
-
-[encoding main]
-quality = 0
-
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /taken.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-reconnect_min = 0.1s
-reconnect_max = 0.2s
-
-[status]
-listen = 127.0.0.1:$sport
-poll_icecast = 1s
-EOC
-
-on_air() {
-	curl -sf --max-time 1 "http://127.0.0.1:$sport/api/status" |
-	    jq -e '.on_air == true' >/dev/null
-}
+tone_config /taken.ogg "reconnect_min = 0.1s
+reconnect_max = 0.2s" "" "listen = 127.0.0.1:$STATUS_PORT
+poll_icecast = 1s" >"$T/relay.conf"
 
 # True once S seconds have passed since time T (now).
 older_than() {
@@ -73,17 +53,16 @@ wait_for -t 15 -m "relay refused: mountpoint in use" \
 # The poller lists the other source's stream for relay's output while relay
 # waits, and that listing ages past the slack.
 wait_for -t 15 -m "the other source's listing in /api/status" \
-    eval "curl -sf --max-time 1 http://127.0.0.1:$sport/api/status |
-	jq -e '.outputs[0].mount_listed == true' >/dev/null"
+    eval "status_now 1 | jq -e '.outputs[0].mount_listed == true' >/dev/null"
 wait_for -t 15 -m "the other source listed for 4 s" older_than "$t_other" 4
-on_air && fail "on_air while another source holds the mount"
+status_is_on_air 1 && fail "on_air while another source holds the mount"
 
 kill -9 "$other"
 t0=$(now)
 deadline=$(awk -v n="$t0" -v s="$(scaled 15)" 'BEGIN { printf "%.3f", n + s }')
 while awk -v n="$(now)" -v d="$deadline" 'BEGIN { exit !(n < d) }'; do
 	air=false
-	on_air && air=true
+	status_is_on_air 1 && air=true
 	if [[ $air == true ]]; then
 		start=$(ice_field "$port" /taken.ogg stream_start_iso8601 ||
 		    true)

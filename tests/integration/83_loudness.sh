@@ -65,33 +65,10 @@ quiet_in=$(sox "$T/quiet.wav" -n stats 2>&1 | awk '/^RMS lev dB/ { print $4 }')
 
 run_relay() # NAME on|off
 {
-	cat >"$T/$1.conf" <<CONF
-[input]
-type = stdin
-format = s16le
-rate = 44100
-channels = 2
-at_end = exit
-[processing]
+	stdin_batch_config "$1" 6 96 "[processing]
 processing = $2
 loudness_target = -16
-true_peak_max = -1
-[encoding vorbis]
-quality = 6
-[encoding opus]
-codec = opus
-bitrate = 96
-[output v]
-type = file
-path = $T/$1.ogg
-encoding = vorbis
-[output o]
-type = file
-path = $T/$1.opus
-encoding = opus
-[status]
-listen = off
-CONF
+true_peak_max = -1" >"$T/$1.conf"
 	RELAY_STDIN=$T/in.raw start_relay "$T/$1.conf"
 	wait_for -t 30 -m "relay to finish the input" proc_gone "$RELAY_PID" ||
 	    fail "relay did not exit at the end of its input"

@@ -13,16 +13,21 @@
 #                         managed) on icecast "a", [status] on
 #                         $STATUS_PORT with a token and poll_icecast = 1s,
 #                         then EXTRA (more INI text) appended
-#   status_up EXTRA [ICECAST_OPTION...]  a free STATUS_PORT (unless set
-#                         already), start_icecast a with the options, the
-#                         config in $T/relay.conf, start_relay, then waits
+#   status_setup [ICECAST_OPTION...]  a free STATUS_PORT (unless set
+#                         already) and its STATUS_URL, start_icecast a with
+#                         the options, SOURCE_PASSWORD and STATUS_TOKEN
+#                         exported as RELAY_TEST_SOURCE_PASSWORD and
+#                         RELAY_TEST_STATUS_TOKEN; for a test that writes
+#                         its own config
+#   status_up EXTRA [ICECAST_OPTION...]  status_setup, the config in
+#                         $T/relay.conf, start_relay, then waits
 #                         until /api/status says on_air (fails the test
 #                         otherwise)
 #   http_code URL [CURL_ARGS...]  prints the HTTP status code (000 when
 #                         there was no answer)
-#   status_get PATH       body of $STATUS_URL$PATH
-#   status_now            body of /api/status
-#   status_is_on_air / status_is_off_air   what /api/status says now
+#   status_get PATH [S]   body of $STATUS_URL$PATH, waited for S (5) s
+#   status_now [S]        body of /api/status, waited for S (5) s
+#   status_is_on_air [S] / status_is_off_air   what /api/status says now
 #   wait_on_air [S] / wait_off_air [S]     wait_for either, fail the test
 #   relay_status ARGS...  runs "relay status --url $STATUS_URL ARGS...";
 #                         sets RS_RC, RS_OUT, RS_ERR
@@ -100,18 +105,23 @@ $extra
 EOF
 }
 
-status_up()
+status_setup()
 {
 	if [[ -z $STATUS_PORT ]]; then
 		STATUS_PORT=$(free_port) ||
 		    fail "no free port for the status server"
 	fi
-	start_icecast a "${@:2}"
+	STATUS_URL=http://127.0.0.1:$STATUS_PORT
+	start_icecast a "$@"
 	SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 	STATUS_TOKEN=$(random_secret)
 	export RELAY_TEST_SOURCE_PASSWORD=$SOURCE_PASSWORD
 	export RELAY_TEST_STATUS_TOKEN=$STATUS_TOKEN
-	STATUS_URL=http://127.0.0.1:$STATUS_PORT
+}
+
+status_up()
+{
+	status_setup "${@:2}"
 	status_config "$T/relay.conf" "$1"
 	start_relay "$T/relay.conf"
 	wait_for -t 10 -m "the status server on $STATUS_URL" \
@@ -137,12 +147,12 @@ http_code()
 
 status_get()
 {
-	curl -sf --max-time 5 "$STATUS_URL$1"
+	curl -sf --max-time "${2:-5}" "$STATUS_URL$1"
 }
 
 status_now()
 {
-	status_get /api/status
+	status_get /api/status "${1:-5}"
 }
 
 # True when GET PATH answers CODE.
@@ -160,7 +170,7 @@ event_streams_are()
 
 status_is_on_air()
 {
-	status_now | jq -e '.on_air == true' >/dev/null 2>&1
+	status_now "${1:-5}" | jq -e '.on_air == true' >/dev/null 2>&1
 }
 
 status_is_off_air()
