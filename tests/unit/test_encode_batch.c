@@ -204,6 +204,29 @@ page_cb(const unsigned char *data, size_t bytes, void *arg)
 	return 0;
 }
 
+/* The audio: false, speech-like (below); true, the bench's click test:
+ * digital silence with a 50 ms 1 kHz click every 23 blocks (1.07 s, so
+ * the clicks fall at every phase of the ~0.5 s pages). */
+static bool clicks_in_silence;
+
+static void
+render_clicks(float *buf, int round)
+{
+	size_t i, len = RATE_HZ / 20;
+	int c, start = (round / 23) * 23 + 5;
+	size_t at = (size_t)(round / 23) * 613 % BLOCK; /* frame of onset */
+
+	for (i = 0; i < BLOCK; i++) {
+		/* Frames since the onset in block `start`. */
+		long k = (long)(round - start) * BLOCK + (long)i - (long)at;
+		double v = 0;
+		if (k >= 0 && (size_t)k < len)
+			v = 0.5 * sin(2 * M_PI * 1000 * (double)k / RATE_HZ);
+		for (c = 0; c < CH; c++)
+			buf[i * CH + (size_t)c] = (float)v;
+	}
+}
+
 /* Speech-like: a tone with bursts and clicks, so libvorbis switches to
  * short blocks now and then (its delay changes). */
 static void
@@ -212,6 +235,10 @@ render(float *buf, int round)
 	size_t i;
 	int c;
 
+	if (clicks_in_silence) {
+		render_clicks(buf, round);
+		return;
+	}
 	for (i = 0; i < BLOCK; i++) {
 		double t = (double)((size_t)round * BLOCK + i) / RATE_HZ;
 		double v = 0.2 * sin(2 * M_PI * 440 * t);
@@ -404,6 +431,18 @@ test_sleeping_engine_keeps_the_rounds(void **state)
 	check_same_rounds(true);
 }
 
+/* The bench's click test: clicks in digital silence, at every phase of
+ * the pages. Each page goes out in the same round as unbatched. */
+static void
+test_clicks_in_silence_keep_the_rounds(void **state)
+{
+	(void)state;
+	clicks_in_silence = true;
+	check_same_rounds(false);
+	check_same_rounds(true);
+	clicks_in_silence = false;
+}
+
 int
 main(void)
 {
@@ -414,6 +453,7 @@ main(void)
 	    cmocka_unit_test(test_holds_keep_their_times),
 	    cmocka_unit_test(test_pages_go_out_in_the_same_round_as_unbatched),
 	    cmocka_unit_test(test_sleeping_engine_keeps_the_rounds),
+	    cmocka_unit_test(test_clicks_in_silence_keep_the_rounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
