@@ -344,6 +344,7 @@ engine_thread(void *arg)
 	int64_t next_publish = util_now_mono_ns() + NS_PER_SEC;
 	sigset_t all;
 	size_t i;
+	bool short_round = false;
 
 	util_thread_name("relay-engine");
 	sigfillset(&all);
@@ -352,12 +353,17 @@ engine_thread(void *arg)
 		/* Several blocks in one wake-up while only live plays and
 		 * no page can close before they are in (DESIGN); a control
 		 * call wakes it early (ring_wake()). The timeout only lets
-		 * the loop see stop and count its rounds. */
-		size_t want = frames_to_wait(e), n, blocks;
+		 * the loop see stop and count its rounds. After a round cut
+		 * short (a wake-up) with not even a block to render, the
+		 * next block is taken alone: a title or skip waits for it,
+		 * not for a whole wait (39_title_prompt). */
+		size_t want = short_round ? BLOCK_FRAMES : frames_to_wait(e);
+		size_t n, blocks;
 		int64_t now;
 
 		n = ring_wait(e->ring, want,
 		    (int64_t)want * NS_PER_SEC / e->rate_hz + 100 * NS_PER_MS);
+		short_round = n < BLOCK_FRAMES && want > BLOCK_FRAMES;
 		atomic_fetch_add_explicit(&e->rounds, 1, memory_order_relaxed);
 		blocks = n / BLOCK_FRAMES;
 		if (blocks > want / BLOCK_FRAMES + 1)

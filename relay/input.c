@@ -41,16 +41,21 @@
  * before, without sleeping again.
  * relay asks for a 1 MiB pipe (F_SETPIPE_SZ, best effort) so that a
  * quarter of it covers the engine's longest wait.
- * The tone and file backends, paced by the clock, are asked for just what
- * completes the engine's wait (at most 0.5 s, max_frames), so they too
- * wake about once per engine wake-up instead of every 20 ms; each read
- * still returns when its last frame is due, so the engine gets its block
- * at the same moment as before. A producer that keeps real time is
- * never read late by more than the slack (up to 10 ms on a block, ~2 ms
- * on average with 20 ms writes), and the thread wakes 1-2 times per block
- * instead of once per write (docs/performance.md). The sleep is capped at
- * a quarter of the pipe's capacity, so a fast format never fills it, and
- * is not taken when fd 0 is not a pipe.
+ * A producer that keeps real time is never read late by more than the
+ * slack (up to 10 ms on a block, ~2 ms on average with 20 ms writes), and
+ * the thread wakes 1-2 times per block instead of once per write
+ * (docs/performance.md). The sleep is capped at a quarter of the pipe's
+ * capacity, so a fast format never fills it, and is not taken when fd 0
+ * is not a pipe.
+ * The tone and file backends, paced by the clock, are asked for the rest
+ * of the engine's next block (not its whole wait), so they wake once per
+ * block instead of every 20 ms; each read still returns when its last
+ * frame is due, so the engine gets its block at the same moment as
+ * before. Reads as long as the engine's wait (up to 0.37 s) left a woken
+ * engine (ring_wake(): a title, "play now") with nothing to render until
+ * the read ended: titles reached /api/status up to 0.37 s late, and the
+ * audio they start with was up to that much older than the call
+ * (tests/integration/39_title_prompt.sh).
  *
  * The thread logs only when the state changes (opened, open failed with a
  * new reason, read failed, end of input, a gap and its end), never per
@@ -332,12 +337,15 @@ engine_lacks(struct input *in)
 }
 
 /* How much a clock-paced backend (tone, file, the silence) is asked for
- * at once: what completes the engine's wait, up to max_frames (DESIGN).
- * A pipe or a sound card gives what it has, up to max_frames. */
+ * at once: the rest of the engine's next block, even while it waits for
+ * several, so that what a control call wakes it for is in the ring
+ * (DESIGN). A pipe or a sound card gives what it has, up to max_frames. */
 static size_t
 read_frames(struct input *in, bool clocked)
 {
-	size_t n = clocked ? engine_lacks(in) : in->max_frames;
+	size_t block = RING_ENGINE_BLOCK_FRAMES;
+	size_t n =
+	    clocked ? block - ring_readable(in->ring) % block : in->max_frames;
 
 	return n < in->max_frames ? n : in->max_frames;
 }
