@@ -356,7 +356,7 @@ engine_thread(void *arg)
 		 * the loop see stop and count its rounds. After a round cut
 		 * short (a wake-up) with not even a block to render, the
 		 * next block is taken alone: a title or skip waits for it,
-		 * not for a whole wait (39_title_prompt). */
+		 * not for a whole wait (input.c, DESIGN). */
 		size_t want = short_round ? BLOCK_FRAMES : frames_to_wait(e);
 		size_t n, blocks;
 		int64_t now;

@@ -55,7 +55,7 @@
  * engine (ring_wake(): a title, "play now") with nothing to render until
  * the read ended: titles reached /api/status up to 0.37 s late, and the
  * audio they start with was up to that much older than the call
- * (tests/integration/39_title_prompt.sh).
+ * (measured with 60 calls; 28_engine_wakes checks the per-block reads).
  *
  * The thread logs only when the state changes (opened, open failed with a
  * new reason, read failed, end of input, a gap and its end), never per
