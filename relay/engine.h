@@ -54,6 +54,9 @@ struct engine_item {
 	bool filler;	   /* the [fallback] filler (engine_set_filler) */
 	double gain_db;	   /* applied to the source's audio (0: as is) */
 	bool no_normalise; /* [processing]: the rider holds 0 dB meanwhile */
+	/* The switcher's own: the programme frame at which it first found
+	 * the item due, -1 before (engine_schedule() sets it). */
+	int64_t due_frame;
 };
 
 /* What the engine did, for the main thread to log and act on. */
@@ -136,7 +139,9 @@ size_t engine_drop_pending(
 /*
  * Start-up grace: an item whose start has come but whose source has not
  * delivered its first audio yet (a feed connecting, a slow disk) waits,
- * and what is on air continues, for up to grace_ns; then it is dropped.
+ * and what is on air continues, for up to grace_ns from when the engine
+ * first found it due (an item queued after its start gets the whole
+ * grace too); then it is dropped.
  * Main thread.
  */
 void engine_set_start_grace(struct engine *e, int64_t grace_ns);

@@ -391,7 +391,7 @@ render(struct switcher *sw, const float *live_block, float *out, size_t a,
  */
 static int
 due_item_ready(struct switcher *sw, const struct engine_item *it,
-    int64_t late_frames, char *why, size_t whylen)
+    int64_t waited_frames, char *why, size_t whylen)
 {
 	int64_t grace = atomic_load(&sw->start_grace_ns);
 	enum source_state st;
@@ -406,7 +406,7 @@ due_item_ready(struct switcher *sw, const struct engine_item *it,
 			: "its source ended before it started");
 		return -1;
 	}
-	if (late_frames * NS_PER_SEC / sw->rate_hz >= grace) {
+	if (waited_frames * NS_PER_SEC / sw->rate_hz >= grace) {
 		snprintf(why, whylen,
 		    "its source delivered no audio within %.1f s of its "
 		    "start",
@@ -591,9 +591,16 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		if (sw->n_pending > 0) {
 			int64_t start =
 			    wall_to_frame(sw, sw->pending[0].start_wall_ns);
+			/* The grace runs from when the item came due here,
+			 * not from its start: one queued after its start
+			 * (a 24 h segment at start-up, "play now") gets
+			 * the whole grace, not none. */
+			if (start <= f && sw->pending[0].due_frame < 0)
+				sw->pending[0].due_frame = f;
 			if (start <= f)
 				due = due_item_ready(sw, &sw->pending[0],
-					  f - start, why, sizeof(why)) == 0
+					  f - sw->pending[0].due_frame, why,
+					  sizeof(why)) == 0
 					  ? 1
 					  : -1;
 			if (due < 0 && why[0] == '\0')
@@ -763,6 +770,7 @@ switcher_schedule(struct switcher *sw, const struct engine_item *item)
 		i--;
 	}
 	sw->pending[i] = *item;
+	sw->pending[i].due_frame = -1;
 	sw->n_pending++;
 	pthread_mutex_unlock(&sw->items_lock);
 	return 0;

@@ -546,6 +546,47 @@ test_start_grace(void **state)
 	close(fd);
 }
 
+/* An item queued long after its start (a 24 h segment when relay starts,
+ * "play now") whose source has no audio yet gets the whole grace, counted
+ * from when it came due, not none: it used to be dropped at once when the
+ * engine rendered before the source's first frames (37_heavy_schedule,
+ * with the engine woken by the schedule call). */
+static void
+test_start_grace_of_a_late_item(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct engine_event ev;
+	struct source_spec spec = {
+	    .name = "feed", .kind = SCHEDULE_SOURCE_STREAM};
+	char url[64], err[256];
+	int fd, port, i;
+
+	fd = silent_server(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.ogg", port);
+	spec.url = url;
+	switcher_set_start_grace(h->sw, 100 * NS_PER_MS); /* 4.7 blocks */
+	for (i = 0; i < 20; i++)
+		render(h);
+	/* Its start 10 s before the programme's first frame. */
+	item(&it, "late", source_open(&spec, RATE, CH, err, sizeof(err)),
+	    wall_at(0) - 10 * NS_PER_SEC, 0, 0);
+	assert_non_null(it.src);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	for (i = 0; i < 4; i++) {
+		render(h);
+		assert_frames(h, 0, BLOCK, LIVE);
+		assert_int_equal(switcher_poll(h->sw, &ev), 0);
+	}
+	render(h);
+	render(h);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "late");
+	assert_int_equal(ev.what, ENGINE_EVENT_DROPPED);
+	assert_non_null(strstr(ev.detail, "no audio within 0.1 s"));
+	close(fd);
+}
+
 static void
 enable_fallback(struct harness *h)
 {
@@ -763,6 +804,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_live_title_only_while_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_start_grace_of_a_late_item, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_live_steady, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_fallback_silent_segment_and_restore, setup, teardown),
