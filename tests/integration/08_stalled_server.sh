@@ -19,6 +19,7 @@ pb=${ICE_PORT[b]}
 export RELAY_TEST_PW_A=${ICE_PASSWORD[a]}
 export RELAY_TEST_PW_B=${ICE_PASSWORD[b]}
 
+status_port=$(free_port) || fail "no free port"
 cat >"$T/relay.conf" <<EOF
 [input]
 type = tone
@@ -49,7 +50,7 @@ connect_timeout = 3s
 
 # relay's watchdog also reads icecast's status: poll it every second.
 [status]
-listen = off
+listen = 127.0.0.1:$status_port
 poll_icecast = 1s
 EOF
 
@@ -75,6 +76,19 @@ start=$(now)
 wait_for -t 5 -m "audio on the listener of a" size_at_least "$T/a.ogg" 4096 ||
     fail "no audio reached the listener on a"
 
+# The poller's listing of b on this connection arms the watchdog's second
+# rule (output.c, DESIGN): a server frozen before relay ever saw the mount
+# listed is caught only by bytes piling up, which the kernel's buffers
+# delay by minutes. Freeze b only once relay has seen it listed (the
+# first poll can come ~1.5 s after start on a busy machine).
+b_listed()
+{
+	curl -sf --max-time 2 "http://127.0.0.1:$status_port/api/status" |
+	    jq -e '.outputs[] | select(.name == "stalled") | .mount_listed' \
+	    >/dev/null
+}
+wait_for -t 10 -m "relay's poller to list /b.ogg" b_listed ||
+    fail "relay never saw /b.ogg listed"
 note "freezing icecast b (SIGSTOP)"
 log_mark
 pause_icecast b
