@@ -389,6 +389,16 @@
 	function chartWidth(host) {
 		return Math.max(260, host.clientWidth || 600);
 	}
+	/* The x range: the data's, or a minute around a single point. uPlot
+	 * widens a one-point time axis by 86400 / ms, which with times in
+	 * seconds is 1000 days: a station's first minute drew Jan 2027 - Jul
+	 * 2029 under "last 24 hours". */
+	function timeRange(u, min, max) {
+		var xs = u.data && u.data[0];
+		if (!xs || xs.length === 0 || xs[xs.length - 1] - xs[0] >= 1)
+			return [min, max];
+		return [xs[0] - 30, xs[xs.length - 1] + 30];
+	}
 	/* Draws (or updates) a chart: data is [xs, ys...]. */
 	function chart(id, host, series, data, yLabel, range) {
 		if (!window.uPlot)
@@ -415,8 +425,14 @@
 					    points: { show: false } };
 				})),
 				axes: axes(yLabel),
-				scales: { x: { time: true } },
-				legend: { show: true }
+				scales: { x: { time: true, range: timeRange } },
+				legend: { show: true },
+				hooks: { setScale: [function (u, key) {
+					/* For tests: the seconds the x axis spans. */
+					if (key === 'x' && u.scales.x.max !== undefined)
+						$(id).setAttribute('data-x-span',
+						    String(u.scales.x.max - u.scales.x.min));
+				}] }
 			};
 			if (range)
 				opts.scales.y = { range: range };
