@@ -921,6 +921,9 @@ stats_snapshot(struct stats_snapshot *out)
 	last = atomic_load(&in_last_frame_mono_ns);
 	out->input.flowing =
 	    last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+	last = atomic_load(&lv_last_mono_ns);
+	out->input.programme_flowing =
+	    last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
 	out->input.peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
 	out->input.rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
 	out->input.silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;

@@ -149,7 +149,11 @@ struct stats_encoding {
 
 struct stats_input {
 	char type[16];
-	bool flowing;	  /* frames arrived within the last second */
+	bool flowing; /* frames arrived within the last second */
+	/* The engine metered a programme block within the last second: the
+	 * programme flows (a segment or the filler may play over a stalled
+	 * input). Not in the JSON; the on-air rule's. */
+	bool programme_flowing;
 	double peak_dbfs; /* over the last ~100 ms block */
 	double rms_dbfs;
 	double silent_s; /* how long the level stayed under threshold */

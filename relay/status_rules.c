@@ -25,7 +25,12 @@ status_rules_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
 		return false;
 	if (status_rules_listenback(s))
 		return status_rules_listeners_hear(s);
-	if (!s->input.flowing ||
+	/* Live needs its input's frames; a segment or the filler plays
+	 * from its own source, over a stalled input too: then the
+	 * programme the engine meters is what counts. */
+	if (!(s->programme.state == PROGRAMME_LIVE
+		    ? s->input.flowing
+		    : s->input.programme_flowing) ||
 	    !(s->input.silent_s < STATUS_RULES_SILENT_MAX_S))
 		return false;
 	if (poll_icecast_ns <= 0)

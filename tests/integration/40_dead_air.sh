@@ -7,7 +7,8 @@
 # - a 15 s silent gap: the filler (a file, 880 Hz) is on air `after` (3 s)
 #   into it, with its title, state "fallback" and why in /api/status, and
 #   live returns `restore_after` (1 s) after the gap, never before;
-# - the producer stalls (3 s, pipe open): the filler at once, live back
+# - the producer stalls (3 s, pipe open): the filler at once, on air with
+#   state "fallback" while the input has no frames, live back
 #   restore_after after the audio resumes;
 # - stdin closed: the filler at once, why names the input;
 # - the on_dead_air hook writes its environment and then hangs: it is
@@ -161,6 +162,14 @@ t=$(elapsed_since "$(cat "$T/stall.start")")
 assert_between "$t" 0.3 1.5 "seconds from the stall to the filler"
 api | jq -e '.fallback.why | test("stdin input: no audio")' >/dev/null ||
     fail "fallback.why for the stall: $(api | jq -c .fallback)"
+# The filler is what listeners hear: on air, state "fallback", once the
+# input has been without frames for over a second too (input.flowing
+# false; the on-air rule used to want it and said off_air throughout).
+sleep 1.1
+doc=$(api)
+jq -e '.input.flowing == false and .state == "fallback" and .on_air == true' \
+    <<<"$doc" >/dev/null ||
+    fail "during the stall: $(jq -c '{on_air, state, flowing: .input.flowing, silent_s: .input.silent_s}' <<<"$doc")"
 wait_for -t 6 -m "the stall to end" test -s "$T/stall.end" ||
     fail "the producer never resumed"
 wait_for -t 4 -m "live after the stall" inactive ||

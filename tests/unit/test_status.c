@@ -80,6 +80,7 @@ fake_snapshot(struct stats_snapshot *s)
 	s->silence_threshold_dbfs = -50;
 	util_strlcpy(s->input.type, "tone", sizeof(s->input.type));
 	s->input.flowing = true;
+	s->input.programme_flowing = true;
 	s->input.peak_dbfs = -18.04;
 	s->input.rms_dbfs = -21.06;
 	s->input.silent_s = 0;
@@ -261,6 +262,18 @@ test_on_air_rule(void **state)
 	s.programme.state = PROGRAMME_FALLBACK;
 	assert_true(status_rules_on_air(&s, poll));
 	assert_string_equal(status_rules_state_name(&s, true), "fallback");
+	/* The filler (or a segment) over a stalled input: on air while the
+	 * programme flows; live needs its input's frames. */
+	s.input.flowing = false;
+	assert_true(status_rules_on_air(&s, poll));
+	s.programme.state = PROGRAMME_SEGMENT;
+	assert_true(status_rules_on_air(&s, poll));
+	s.input.programme_flowing = false;
+	assert_false(status_rules_on_air(&s, poll));
+	s.programme.state = PROGRAMME_LIVE;
+	s.input.programme_flowing = true;
+	assert_false(status_rules_on_air(&s, poll));
+	s.programme.state = PROGRAMME_FALLBACK;
 	s.programme.state = PROGRAMME_OFF_AIR;
 	assert_false(status_rules_on_air(&s, poll));
 }
