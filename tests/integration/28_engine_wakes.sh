@@ -21,24 +21,9 @@
 
 start_icecast a
 control_api_setup
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 440
-rate = 44100
-channels = 2
-[encoding main]
-quality = 2
-[output main]
-host = 127.0.0.1
-port = ${ICE_PORT[a]}
-mount = /wake.ogg
-password = ${ICE_PASSWORD[a]}
-encoding = main
-[status]
-listen = 127.0.0.1:$status_port
-token_env = RELAY_TEST_CONTROL_TOKEN
-EOF
+export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
+tone_config /wake.ogg "" "" "listen = 127.0.0.1:$status_port
+token_env = RELAY_TEST_CONTROL_TOKEN" >"$T/relay.conf"
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /wake.ogg
 

@@ -498,6 +498,22 @@ silent_server(int *port)
 	return fd;
 }
 
+/* A feed source from a server that accepts and never answers (its fd in
+ * *fd, for the caller to close): no audio, and no failure either. */
+static struct source *
+open_silent_feed(int *fd)
+{
+	struct source_spec spec = {
+	    .name = "feed", .kind = SCHEDULE_SOURCE_STREAM};
+	char url[64], err[256];
+	int port;
+
+	*fd = silent_server(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.ogg", port);
+	spec.url = url;
+	return source_open(&spec, RATE, CH, err, sizeof(err));
+}
+
 /*
  * Start-up grace: an item whose start has come but whose source has no
  * audio yet waits while what is on air (here a tone segment) continues;
@@ -510,21 +526,15 @@ test_start_grace(void **state)
 	struct harness *h = *state;
 	struct engine_item it;
 	struct engine_event ev;
-	struct source_spec spec = {
-	    .name = "feed", .kind = SCHEDULE_SOURCE_STREAM};
-	char url[64], err[256];
-	int fd, port, i;
+	int fd, i;
 
-	fd = silent_server(&port);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.ogg", port);
-	spec.url = url;
 	/* 0.1 s of grace: 4800 frames, 4.7 blocks. */
 	switcher_set_start_grace(h->sw, 100 * NS_PER_MS);
 	render(h);
 	item(&it, "music", open_silence(), wall_at(BLOCK), 0, 0);
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
-	item(&it, "feed", source_open(&spec, RATE, CH, err, sizeof(err)),
-	    wall_at(2 * BLOCK), wall_at(20 * BLOCK), 0);
+	item(&it, "feed", open_silent_feed(&fd), wall_at(2 * BLOCK),
+	    wall_at(20 * BLOCK), 0);
 	assert_non_null(it.src);
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
 	render(h);
@@ -557,20 +567,14 @@ test_start_grace_of_a_late_item(void **state)
 	struct harness *h = *state;
 	struct engine_item it;
 	struct engine_event ev;
-	struct source_spec spec = {
-	    .name = "feed", .kind = SCHEDULE_SOURCE_STREAM};
-	char url[64], err[256];
-	int fd, port, i;
+	int fd, i;
 
-	fd = silent_server(&port);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.ogg", port);
-	spec.url = url;
 	switcher_set_start_grace(h->sw, 100 * NS_PER_MS); /* 4.7 blocks */
 	for (i = 0; i < 20; i++)
 		render(h);
 	/* Its start 10 s before the programme's first frame. */
-	item(&it, "late", source_open(&spec, RATE, CH, err, sizeof(err)),
-	    wall_at(0) - 10 * NS_PER_SEC, 0, 0);
+	item(&it, "late", open_silent_feed(&fd), wall_at(0) - 10 * NS_PER_SEC,
+	    0, 0);
 	assert_non_null(it.src);
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
 	for (i = 0; i < 4; i++) {
