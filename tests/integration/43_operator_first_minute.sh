@@ -17,7 +17,8 @@
 . "$(dirname "$0")/../tools/status_lib.sh"
 
 [[ -x /usr/bin/chromium ]] || skip "chromium is not installed"
-cdp=(python3 "$STATUS_TOOLS/status_cdp.py" --size 1280,2200)
+size=1280,2200
+cdp=(python3 "$STATUS_TOOLS/status_cdp.py" --size "$size")
 
 status_up ""
 curl -sf --max-time 3 "$STATUS_URL/api/history" >"$T/history.json" ||
