@@ -324,16 +324,24 @@ silence_open(const struct input *in)
 	return b;
 }
 
+/* Frames that complete the engine's next block in the ring. Runs on: the
+ * input thread. */
+static size_t
+block_rest(struct input *in)
+{
+	return RING_ENGINE_BLOCK_FRAMES -
+	       ring_readable(in->ring) % RING_ENGINE_BLOCK_FRAMES;
+}
+
 /* Frames the engine still lacks for what it waits for: its wait
- * (ring_wanted(), a block) or else the rest of its next block. Runs on:
- * the input thread. */
+ * (ring_wanted(), one or more blocks) or else the rest of its next block.
+ * Runs on: the input thread. */
 static size_t
 engine_lacks(struct input *in)
 {
-	size_t block = RING_ENGINE_BLOCK_FRAMES;
 	size_t fill = ring_readable(in->ring), want = ring_wanted(in->ring);
 
-	return want > fill ? want - fill : block - fill % block;
+	return want > fill ? want - fill : block_rest(in);
 }
 
 /* How much a clock-paced backend (tone, file, the silence) is asked for
@@ -343,9 +351,7 @@ engine_lacks(struct input *in)
 static size_t
 read_frames(struct input *in, bool clocked)
 {
-	size_t block = RING_ENGINE_BLOCK_FRAMES;
-	size_t n =
-	    clocked ? block - ring_readable(in->ring) % block : in->max_frames;
+	size_t n = clocked ? block_rest(in) : in->max_frames;
 
 	return n < in->max_frames ? n : in->max_frames;
 }

@@ -28,7 +28,7 @@ struct input_backend {
 	bool loop;
 	int rate_hz;
 	int channels;
-	size_t chunk_frames; /* at most ~0.5 s per read */
+	size_t chunk_frames; /* at most ~100 ms per read */
 	struct audio_file *af;
 	bool got_audio;	     /* af delivered a frame since it was opened */
 	int64_t start_ns;    /* 0 until the first read */
@@ -76,7 +76,7 @@ file_open(const struct input_config *cfg, struct input_backend **out, char *err,
 	b->loop = cfg->loop;
 	b->rate_hz = cfg->rate_hz;
 	b->channels = cfg->channels;
-	b->chunk_frames = cfg->rate_hz > 2 ? (size_t)cfg->rate_hz / 2 : 1;
+	b->chunk_frames = cfg->rate_hz > 10 ? (size_t)cfg->rate_hz / 10 : 1;
 	b->af = audio_file_open(
 	    cfg->path, cfg->rate_hz, cfg->channels, err, errlen);
 	if (b->af == NULL) {

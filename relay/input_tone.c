@@ -32,7 +32,7 @@
 struct input_backend {
 	int rate_hz;
 	int channels;
-	size_t chunk_frames; /* at most ~0.5 s per read */
+	size_t chunk_frames; /* at most ~100 ms per read */
 	double amplitude;    /* linear peak */
 	double cycles_per_frame;
 	double phase_cycles; /* in [0, 1) */
@@ -77,7 +77,7 @@ tone_open(const struct input_config *cfg, struct input_backend **out, char *err,
 	}
 	b->rate_hz = cfg->rate_hz;
 	b->channels = cfg->channels;
-	b->chunk_frames = (size_t)cfg->rate_hz / 2;
+	b->chunk_frames = (size_t)cfg->rate_hz / 10;
 	if (b->chunk_frames == 0)
 		b->chunk_frames = 1;
 	b->amplitude =

@@ -18,8 +18,9 @@
 #include "util.h"
 
 /* The block the engine reads at a time (2048 frames, one Vorbis long
- * block, 46 ms at 44.1 kHz). It waits for one at a time (engine.c); the
- * inputs pace their reads to what it waits for (input.c). */
+ * block, 46 ms at 44.1 kHz). It waits for one, or for several while only
+ * live plays and no page can close before they are in (engine.c); the
+ * stdin input paces its reads to what it waits for (input.c). */
 #define RING_ENGINE_BLOCK_FRAMES 2048
 
 struct ring;
@@ -46,7 +47,8 @@ size_t ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns);
  * (input.c). Any thread. */
 size_t ring_wanted(struct ring *r);
 
-/* Wakes a reader blocked in ring_wait() (shutdown). Any thread. */
+/* Wakes a reader blocked in ring_wait() (shutdown, and the engine's
+ * control calls). Any thread. */
 void ring_wake(struct ring *r);
 
 #endif

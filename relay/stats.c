@@ -169,7 +169,6 @@ count_listeners(struct stats_snapshot *out)
 			out->listeners += out->edges[j].listeners;
 	}
 }
-static atomic_uint_fast64_t lv_blocks;
 static atomic_int_fast64_t lv_last_mono_ns; /* 0: no block metered yet */
 static atomic_int lv_watchers;		    /* open ?levels=1 event streams */
 /* Per-encoding levels: own lock, try-locked by the engine. */
@@ -646,24 +645,31 @@ stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s)
 	atomic_store(&lv_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
 	atomic_store(&lv_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
 	atomic_store(&lv_silent_ms, (int_fast64_t)llround(silent_s * 1000.0));
-	atomic_fetch_add(&lv_blocks, 1);
 	atomic_store(&lv_last_mono_ns, util_now_mono_ns());
 	raise_max(&lv_max_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
 	raise_max(&lv_max_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
 }
 
+/* Whether the event stamped *when (0: never) was under a second ago:
+ * input frames arriving (flowing), a block metered (the programme). */
+static bool
+within_a_second(atomic_int_fast64_t *when)
+{
+	int64_t t = atomic_load(when);
+
+	return t != 0 && util_now_mono_ns() - t < NS_PER_SEC;
+}
+
 void
 stats_levels_get(struct stats_levels *out)
 {
-	int64_t last = atomic_load(&in_last_frame_mono_ns);
 	int64_t metered = atomic_load(&lv_last_mono_ns);
 
 	out->age_ns = metered != 0 ? util_now_mono_ns() - metered : INT64_MAX;
 	out->peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
 	out->rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
 	out->silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;
-	out->blocks = atomic_load(&lv_blocks);
-	out->flowing = last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+	out->flowing = within_a_second(&in_last_frame_mono_ns);
 }
 
 void
@@ -707,13 +713,11 @@ stats_levels_take_max(double *peak_dbfs, double *rms_dbfs)
 {
 	int_fast64_t peak = atomic_exchange(&lv_max_peak_cdb, -12000);
 	int_fast64_t rms = atomic_exchange(&lv_max_rms_cdb, -12000);
-	int64_t last = atomic_load(&lv_last_mono_ns);
 
 	/* No block finished since the last call, but one did within a
 	 * second: the engine took its audio in one wake-up (engine.c), and
 	 * the last block's levels still stand; -120 would draw a dip. */
-	if (peak == -12000 && last != 0 &&
-	    util_now_mono_ns() - last < NS_PER_SEC) {
+	if (peak == -12000 && within_a_second(&lv_last_mono_ns)) {
 		peak = atomic_load(&lv_peak_cdb);
 		rms = atomic_load(&lv_rms_cdb);
 	}
@@ -865,7 +869,6 @@ void
 stats_snapshot(struct stats_snapshot *out)
 {
 	size_t i;
-	int64_t last;
 
 	memset(out, 0, sizeof(*out));
 	out->now_wall_ns = util_now_wall_ns();
@@ -918,12 +921,8 @@ stats_snapshot(struct stats_snapshot *out)
 	out->input.xruns = atomic_load(&in_xruns);
 	out->input.overflows = atomic_load(&in_overflows);
 	out->input.reopens = atomic_load(&in_reopens);
-	last = atomic_load(&in_last_frame_mono_ns);
-	out->input.flowing =
-	    last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
-	last = atomic_load(&lv_last_mono_ns);
-	out->input.programme_flowing =
-	    last != 0 && util_now_mono_ns() - last < NS_PER_SEC;
+	out->input.flowing = within_a_second(&in_last_frame_mono_ns);
+	out->input.programme_flowing = within_a_second(&lv_last_mono_ns);
 	out->input.peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
 	out->input.rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
 	out->input.silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;

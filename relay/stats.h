@@ -368,9 +368,8 @@ struct stats_levels {
 	double peak_dbfs; /* last ~100 ms block */
 	double rms_dbfs;
 	double silent_s;
-	uint64_t blocks; /* blocks metered since start: unchanged = stale */
-	int64_t age_ns;	 /* since the last block was metered; INT64_MAX: none */
-	bool flowing;	 /* input frames arrived within the last second */
+	int64_t age_ns; /* since the last block was metered; INT64_MAX: none */
+	bool flowing;	/* input frames arrived within the last second */
 };
 void stats_levels_get(struct stats_levels *out);
 /* An operator page's level stream opened (+1) or closed (-1): while one

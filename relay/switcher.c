@@ -903,15 +903,14 @@ switcher_live_steady(
     struct switcher *sw, int64_t now_wall_ns, int64_t horizon_ns)
 {
 	bool steady;
-	size_t i;
 
 	if (!item_is_live(&sw->cur) || sw->fading || atomic_load(&sw->skip_req))
 		return false;
 	pthread_mutex_lock(&sw->items_lock);
-	steady = sw->end_req_key == 0;
-	for (i = 0; steady && i < sw->n_pending; i++)
-		if (sw->pending[i].start_wall_ns < now_wall_ns + horizon_ns)
-			steady = false;
+	/* pending[] is in start order (switcher_schedule). */
+	steady = sw->end_req_key == 0 &&
+		 (sw->n_pending == 0 ||
+		     sw->pending[0].start_wall_ns >= now_wall_ns + horizon_ns);
 	pthread_mutex_unlock(&sw->items_lock);
 	return steady;
 }
