@@ -788,6 +788,7 @@ void
 engine_set_input_down(struct engine *e, bool down, const char *why)
 {
 	switcher_set_input_down(e->sw, down, why);
+	ring_wake(e->ring);
 }
 
 int

@@ -200,7 +200,8 @@ void engine_set_filler(struct engine *e, const struct engine_item *item);
 bool engine_filler_wanted(struct engine *e);
 
 /* The live input failed or recovered (input_down()); why may be NULL.
- * Main thread, a few times a second. */
+ * Wakes the engine, so the filler need not wait for the engine's next
+ * block. Main thread, when the state changes. */
 void engine_set_input_down(struct engine *e, bool down, const char *why);
 
 /* The next fallback change (1) or 0. Main thread. */

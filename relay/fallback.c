@@ -45,6 +45,10 @@ struct fallback {
 	bool armed_silence;	   /* the waiting filler is the stand-in */
 	int64_t since_wall_ns;	   /* the filler went on air (0: off) */
 	struct hook_runner *hooks; /* NULL until the first hook runs */
+	/* The input's state as last forwarded to the engine. */
+	bool told;
+	bool told_down;
+	char told_why[256];
 };
 
 static enum schedule_source
@@ -221,6 +225,15 @@ run_hook(struct fallback *fb, const struct engine_fallback_event *ev)
 	    fb->hooks, what, cmd, envp, 4, fb->hook_timeout_ns);
 }
 
+int64_t
+fallback_due_ns(const struct fallback *fb, int64_t now_ns)
+{
+	if (!fb->enabled || !fb->armed_silence)
+		return INT64_MAX;
+	return fb->retry_at_mono_ns > now_ns ? fb->retry_at_mono_ns
+					     : now_ns + 100 * NS_PER_MS;
+}
+
 void
 fallback_tick(
     struct fallback *fb, struct engine *e, bool input_down, const char *why)
@@ -228,7 +241,14 @@ fallback_tick(
 	struct engine_fallback_event ev;
 	char shown[512];
 
-	engine_set_input_down(e, input_down, why);
+	/* Forwarded on a change only: it wakes the engine (engine.h). */
+	if (!fb->told || fb->told_down != input_down ||
+	    strcmp(fb->told_why, why) != 0) {
+		engine_set_input_down(e, input_down, why);
+		fb->told = true;
+		fb->told_down = input_down;
+		util_strlcpy(fb->told_why, why, sizeof(fb->told_why));
+	}
 	if (fb->enabled && fb->armed_silence &&
 	    util_now_mono_ns() >= fb->retry_at_mono_ns)
 		arm(fb, e); /* the real filler may open now */

@@ -16,6 +16,7 @@
 #define RELAY_FALLBACK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "engine.h"
@@ -37,9 +38,16 @@ void fallback_free(struct fallback *fb);
 void fallback_configure(
     struct fallback *fb, const struct config *cfg, struct engine *e);
 
-/* A few times a second: forwards the input's state (input_down()), arms
- * a filler when the engine wants one, logs changes and runs hooks. */
+/* When the input's state changes (wakeup.h), when the engine signals, at
+ * fallback_due_ns() and at least once a second: forwards the input's
+ * state (input_down()) to the engine when it changed, arms a filler when
+ * the engine wants one, logs changes and runs hooks. why is never NULL. */
 void fallback_tick(
     struct fallback *fb, struct engine *e, bool input_down, const char *why);
+
+/* When fallback_tick() must run next (CLOCK_MONOTONIC), after now_ns: the
+ * retry of a filler that could not be opened; INT64_MAX when nothing is
+ * due. */
+int64_t fallback_due_ns(const struct fallback *fb, int64_t now_ns);
 
 #endif

@@ -82,6 +82,7 @@
 #include "ring.h"
 #include "stats.h"
 #include "util.h"
+#include "wakeup.h"
 
 #define INPUT_BACKOFF_MIN_NS (1 * NS_PER_SEC)
 #define INPUT_RT_PRIORITY 10
@@ -145,13 +146,14 @@ set_down(struct input *in, const char *why)
 {
 	if (why == NULL) {
 		atomic_store(&in->down, false);
-		return;
+	} else {
+		pthread_mutex_lock(&in->why_lock);
+		snprintf(in->down_why, sizeof(in->down_why), "%s input: %s",
+		    in->ops->name, why);
+		pthread_mutex_unlock(&in->why_lock);
+		atomic_store(&in->down, true);
 	}
-	pthread_mutex_lock(&in->why_lock);
-	snprintf(in->down_why, sizeof(in->down_why), "%s input: %s",
-	    in->ops->name, why);
-	pthread_mutex_unlock(&in->why_lock);
-	atomic_store(&in->down, true);
+	wakeup_signal(); /* the main thread forwards it to the engine */
 }
 
 /* The backend for a configured [input] type; NULL if unknown. */
@@ -570,6 +572,7 @@ input_thread(void *arg)
 			    "(at_end = exit)",
 			    ops->name, shown);
 			atomic_store(&in->ended, true);
+			wakeup_signal();
 			break;
 		}
 		if (n == -EPIPE && (in->cfg.type == INPUT_STDIN ||

@@ -46,10 +46,16 @@
 #include "stats.h"
 #include "status.h"
 #include "version.h"
+#include "wakeup.h"
 
 #define MOD "main"
 #define RING_SECONDS 2
 #define OUTPUT_DRAIN_NS (800 * NS_PER_MS)
+/* The main loop's longest sleep. Other threads wake it when something
+ * changes (wakeup.h) and each timed job says when it is due, so this only
+ * bounds what no one announces: a wall-clock step under the planner, a
+ * hold moving a segment's window, a filler the engine could not take. */
+#define MAIN_MAX_SLEEP_NS NS_PER_SEC
 
 struct relay {
 	struct config *cfg;
@@ -606,6 +612,32 @@ schedule_main(int argc, char **argv)
 	return 0;
 }
 
+/* How long the main loop may sleep: until the first timed job is due,
+ * and no longer than MAIN_MAX_SLEEP_NS. */
+static int
+sleep_ms(const struct relay *r, int64_t next_status_ns, int64_t next_alerts_ns)
+{
+	int64_t now = util_now_mono_ns(), wall = util_now_wall_ns();
+	int64_t due = now + MAIN_MAX_SLEEP_NS, t;
+
+	t = programme_next_wall_ns(r->programme, wall);
+	if (t - wall < MAIN_MAX_SLEEP_NS)
+		due = now + (t > wall ? t - wall : 0);
+	t = fallback_due_ns(r->fallback, now);
+	if (t < due)
+		due = t;
+	t = service_watchdog_due_ns(now);
+	if (t < due)
+		due = t;
+	if (next_status_ns < due)
+		due = next_status_ns;
+	if (alerts_wanted(r->alerts) && next_alerts_ns < due)
+		due = next_alerts_ns;
+	if (due <= now)
+		return 0;
+	return (int)((due - now + NS_PER_MS - 1) / NS_PER_MS);
+}
+
 static int
 run(struct relay *r)
 {
@@ -625,6 +657,12 @@ run(struct relay *r)
 		return 1;
 	}
 	service_init();
+	rc = wakeup_open();
+	if (rc < 0) {
+		log_err(MOD, "eventfd: %s", strerror(-rc));
+		close(sfd);
+		return 1;
+	}
 	if (start_all(r) < 0) {
 		rc = 1;
 		running = false;
@@ -637,17 +675,21 @@ run(struct relay *r)
 		next_status_ns = util_now_mono_ns() + NS_PER_SEC;
 	}
 	while (running) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = control_fd(), .events = POLLIN},
+		    {.fd = wakeup_fd(), .events = POLLIN},
 		};
 		struct signalfd_siginfo si;
-		int n = poll(pfd, 2, 200);
+		int n =
+		    poll(pfd, 3, sleep_ms(r, next_status_ns, next_alerts_ns));
 
 		if (n < 0 && errno != EINTR) {
 			log_err(MOD, "poll: %s", strerror(errno));
 			break;
 		}
+		if (n > 0 && (pfd[2].revents & POLLIN) != 0)
+			wakeup_drain();
 		if (input_ended(r->input)) {
 			log_info(MOD, "the input ended (at_end = exit): ending "
 				      "every stream and stopping");
@@ -693,6 +735,7 @@ run(struct relay *r)
 	}
 	service_stopping();
 	stop_all(r);
+	wakeup_close();
 	close(sfd);
 	if (rc == 0)
 		log_info(MOD, "stopped cleanly");

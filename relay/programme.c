@@ -900,6 +900,26 @@ programme_tick(struct programme *p, int64_t now)
 	}
 }
 
+int64_t
+programme_next_wall_ns(const struct programme *p, int64_t now)
+{
+	struct schedule_occurrence up;
+	int64_t next = p->next_published_ns;
+
+	/* Without a schedule a tick only reads engine events, which wake
+	 * the main thread themselves. */
+	if (p->engine == NULL || p->schedule == NULL)
+		return INT64_MAX;
+	/* The first occurrence not yet inside the look-ahead; 1 ms past its
+	 * entry, since plan_windows() wants it strictly inside. */
+	if (p->schedule != NULL &&
+	    schedule_upcoming(p->schedule, now + PROGRAMME_PREROLL_NS,
+		now + PROGRAMME_PREROLL_NS + 2 * NS_PER_SEC, &up, 1) == 1 &&
+	    up.start_wall_ns - PROGRAMME_PREROLL_NS + NS_PER_MS < next)
+		next = up.start_wall_ns - PROGRAMME_PREROLL_NS + NS_PER_MS;
+	return next;
+}
+
 /* Records a new request (newest first, the oldest falls off). */
 static void
 request_add(struct programme *p, uint64_t id, const struct engine_item *it,

@@ -45,9 +45,18 @@ RELAY_MUST_CHECK int programme_reload(struct programme *p,
     const struct config *cfg, char *err, size_t errlen, char *summary,
     size_t summary_len);
 
-/* Plans, logs engine events, publishes next[]. Call a few times a
+/* Plans, logs engine events, publishes next[]. Call when the engine
+ * signals (wakeup.h), at programme_next_wall_ns(), and at least once a
  * second. */
 void programme_tick(struct programme *p, int64_t now_wall_ns);
+
+/* The wall time by which programme_tick() must run again: the moment the
+ * next occurrence enters the planner's look-ahead (its start minus
+ * PROGRAMME_PREROLL_NS), or the next publication of next[], whichever
+ * comes first. An occurrence whose on-air window a hold or an overlap
+ * moves is planned at the next tick after it enters: the caller's
+ * once-a-second floor covers it. */
+int64_t programme_next_wall_ns(const struct programme *p, int64_t now_wall_ns);
 
 /* A segment requested through the control API (breaking news). */
 /* The priority of an API segment that does not give one: above any

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "service.h"
 #include "util.h"
+#include "service.h"
 
 #define MOD "service"
 
@@ -119,6 +119,19 @@ service_init(void)
 		    "runs",
 		    (double)svc.period_ns / 2e9);
 	}
+}
+
+int64_t
+service_watchdog_due_ns(int64_t now_ns)
+{
+	int64_t t;
+
+	if (svc.period_ns <= 0)
+		return INT64_MAX;
+	if (!svc.pinged)
+		return now_ns;
+	t = svc.last_ping_ns + svc.period_ns / 2;
+	return t > now_ns ? t : now_ns + 100 * NS_PER_MS;
 }
 
 bool

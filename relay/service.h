@@ -43,10 +43,15 @@ void service_reloaded(const char *status);
 /* STOPPING=1. */
 void service_stopping(void);
 
-/* From the main loop, often (every 200 ms is fine): sends WATCHDOG=1 when
- * half the period has passed and progress differs from the value at the
- * last ping. now_ns is CLOCK_MONOTONIC. */
+/* From the main loop, by service_watchdog_due_ns() at the latest: sends
+ * WATCHDOG=1 when half the period has passed and progress differs from
+ * the value at the last ping. now_ns is CLOCK_MONOTONIC. */
 void service_watchdog(int64_t now_ns, uint64_t progress);
+
+/* When service_watchdog() should run next (CLOCK_MONOTONIC), always after
+ * now_ns: half a period after the last ping, or 100 ms on while a ping is
+ * withheld; INT64_MAX without a watchdog. */
+int64_t service_watchdog_due_ns(int64_t now_ns);
 
 /* True when systemd asked for a watchdog. */
 bool service_watchdog_enabled(void);

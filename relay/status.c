@@ -109,7 +109,8 @@
 
 #define MOD "status"
 
-#define STATUS_WATCHDOG_TICK_NS (NS_PER_SEC / 2)
+/* The history's finest slot is a second (history.h). */
+#define STATUS_HISTORY_TICK_NS NS_PER_SEC
 #define STATUS_CONNECTION_TIMEOUT_S 15
 #define STATUS_MEMORY_LIMIT_BYTES ((size_t)16384)
 #define STATUS_THREAD_STACK_BYTES ((size_t)256 * 1024)
@@ -315,9 +316,11 @@ conn_set_waiting(
 }
 
 /* One history sample (history.h): a snapshot and the loudest levels
- * since the previous tick. Runs on: the watchdog thread. */
+ * since the previous tick, stamped with the tick's own time, so that a
+ * thread woken a little late one tick and on time the next still begins
+ * one second-slot per tick. Runs on: the watchdog thread. */
 static void
-sample_history(struct status_server *srv)
+sample_history(struct status_server *srv, int64_t tick_mono_ns)
 {
 	struct stats_snapshot *s;
 	double peak, rms;
@@ -330,23 +333,25 @@ sample_history(struct status_server *srv)
 	stats_snapshot(s);
 	stats_levels_take_max(&peak, &rms);
 	history_sample(
-	    srv->history, s, peak, rms, util_now_mono_ns(), s->now_wall_ns);
+	    srv->history, s, peak, rms, tick_mono_ns, s->now_wall_ns);
 	free(s);
 }
 
-/* Closes every connection whose request is not complete by the deadline
- * (status_slots_expire) and samples the history. Runs on: its own thread,
- * from status_start to status_stop. */
+/* Samples the history once a second and closes every connection whose
+ * request is not complete by its deadline (status_slots_expire), waking
+ * only for those. Runs on: its own thread, from status_start to
+ * status_stop. */
 static void *
 watchdog_thread(void *arg)
 {
 	struct status_server *srv = arg;
 	struct timespec until;
-	int64_t deadline;
+	int64_t tick, expiry = INT64_MAX, deadline, now;
 
 	util_thread_name("status-watchdog");
+	tick = util_now_mono_ns() + STATUS_HISTORY_TICK_NS;
 	for (;;) {
-		deadline = util_now_mono_ns() + STATUS_WATCHDOG_TICK_NS;
+		deadline = expiry < tick ? expiry : tick;
 		until.tv_sec = (time_t)(deadline / NS_PER_SEC);
 		until.tv_nsec = (long)(deadline % NS_PER_SEC);
 		pthread_mutex_lock(&srv->lock);
@@ -355,8 +360,16 @@ watchdog_thread(void *arg)
 		pthread_mutex_unlock(&srv->lock);
 		if (is_stopping(srv))
 			break;
-		sample_history(srv);
-		status_slots_expire(srv->slots);
+		now = util_now_mono_ns();
+		if (now >= tick) {
+			sample_history(srv, tick);
+			/* The same cadence, unless the thread fell a whole
+			 * tick behind (a suspended machine). */
+			tick += STATUS_HISTORY_TICK_NS;
+			if (tick <= now)
+				tick = now + STATUS_HISTORY_TICK_NS;
+		}
+		expiry = status_slots_expire(srv->slots);
 	}
 	return NULL;
 }

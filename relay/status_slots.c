@@ -252,21 +252,25 @@ status_slots_set_waiting(
 	pthread_mutex_unlock(&sl->conn_lock);
 }
 
-void
+int64_t
 status_slots_expire(struct status_slots *sl)
 {
-	int64_t now = util_now_mono_ns();
+	int64_t now = util_now_mono_ns(), next = INT64_MAX;
 	size_t i;
 
 	pthread_mutex_lock(&sl->conn_lock);
 	for (i = 0; i < RELAY_ARRAY_LEN(sl->conns); i++) {
 		struct status_conn *k = &sl->conns[i];
+		int64_t due = k->since_mono_ns + STATUS_REQUEST_DEADLINE_NS;
 
-		if (k->used && k->waiting &&
-		    now - k->since_mono_ns > STATUS_REQUEST_DEADLINE_NS) {
+		if (!k->used || !k->waiting)
+			continue;
+		if (now > due) {
 			conn_close(k);
 			sl->n_expired++;
 			sl->total_expired++;
+		} else if (due + 1 < next) {
+			next = due + 1; /* the test above is strict */
 		}
 	}
 	sl->note_expired += sl->n_expired;
@@ -294,6 +298,7 @@ status_slots_expire(struct status_slots *sl)
 		    (int)(STATUS_REQUEST_DEADLINE_NS / NS_PER_SEC));
 		sl->note_expired = 0;
 	}
+	return next;
 }
 
 static bool

@@ -113,8 +113,11 @@ void status_slots_set_waiting(
 /* Shuts down every connection still waiting past the request deadline,
  * and logs now and then how many went (a warning, at most once a
  * minute, when connections were also evicted to make room; debug
- * otherwise). Call it every half second or so. */
-void status_slots_expire(struct status_slots *sl);
+ * otherwise). Returns when the next waiting connection reaches its
+ * deadline (CLOCK_MONOTONIC), INT64_MAX when none waits. A connection
+ * that opens later has its deadline at least STATUS_REQUEST_DEADLINE_NS
+ * away: call it again within that (the watchdog does every second). */
+int64_t status_slots_expire(struct status_slots *sl);
 
 /* Takes one answer slot of class cls: false (nothing taken) when the
  * class is at its cap; a STATUS_SLOT_PUBLIC waits up to

@@ -49,6 +49,7 @@
 #include "source.h"
 #include "stats.h"
 #include "switcher.h"
+#include "wakeup.h"
 
 struct switcher {
 	int rate_hz;
@@ -175,6 +176,7 @@ push_event(struct switcher *sw, const struct engine_item *it, int what,
 	ev->what = what;
 	util_strlcpy(
 	    ev->detail, detail != NULL ? detail : "", sizeof(ev->detail));
+	wakeup_signal(); /* the main thread logs it and plans on */
 }
 
 /* Called with items_lock held: the main thread closes it later. */
@@ -185,6 +187,7 @@ retire(struct switcher *sw, struct source *src)
 		return;
 	assert(sw->n_retired < RELAY_ARRAY_LEN(sw->retired));
 	sw->retired[sw->n_retired++] = src;
+	wakeup_signal();
 }
 
 static int64_t
@@ -244,6 +247,7 @@ push_fallback(struct switcher *sw, bool active, int64_t at_wall_ns,
 	ev->lead_in_s = lead_in_s;
 	util_strlcpy(ev->why, why, sizeof(ev->why));
 	stats_fallback_set(active, at_wall_ns, active ? why : NULL);
+	wakeup_signal(); /* log, hooks, and a new filler armed */
 }
 
 /*
@@ -652,6 +656,8 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				struct engine_item it = sw->standby;
 				sw->has_standby = false;
 				memset(&sw->standby, 0, sizeof(sw->standby));
+				/* retire() wakes the main thread: it arms the
+				 * next filler. */
 				retire(sw, sw->cur.src);
 				sw->cur.src = NULL;
 				sw->cur = it;

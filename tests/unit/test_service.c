@@ -107,6 +107,36 @@ test_watchdog_needs_progress(void **state)
 	assert_string_equal(next_message(n), "");
 }
 
+/* The main loop sleeps until service_watchdog_due_ns(): the first ping at
+ * once, then half a period after each, and every 100 ms while a ping is
+ * withheld; never without a watchdog. */
+static void
+test_watchdog_says_when_due(void **state)
+{
+	struct notify *n = *state;
+	int64_t t0 = 5 * NS_PER_SEC;
+
+	service_init();
+	assert_int_equal(service_watchdog_due_ns(t0), t0);
+	service_watchdog(t0, 1);
+	assert_string_equal(next_message(n), "WATCHDOG=1");
+	/* WATCHDOG_USEC is 1 s (setup): a ping every half second. */
+	assert_int_equal(
+	    service_watchdog_due_ns(t0 + NS_PER_MS), t0 + 500 * NS_PER_MS);
+	service_watchdog(t0 + 500 * NS_PER_MS, 1); /* stuck: withheld */
+	assert_string_equal(next_message(n), "");
+	assert_int_equal(service_watchdog_due_ns(t0 + 550 * NS_PER_MS),
+	    t0 + 650 * NS_PER_MS);
+	service_watchdog(t0 + 650 * NS_PER_MS, 2);
+	assert_string_equal(next_message(n), "WATCHDOG=1");
+	assert_int_equal(service_watchdog_due_ns(t0 + 650 * NS_PER_MS),
+	    t0 + 1150 * NS_PER_MS);
+
+	unsetenv("WATCHDOG_USEC");
+	service_init();
+	assert_true(service_watchdog_due_ns(t0) == INT64_MAX);
+}
+
 static void
 test_lifecycle_messages(void **state)
 {
@@ -207,6 +237,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
 		test_watchdog_needs_progress, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_watchdog_says_when_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_lifecycle_messages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "stats.h"
 #include "switcher.h"
 #include "util.h"
+#include "wakeup.h"
 
 #define RATE 48000
 #define CH 2
@@ -184,6 +186,41 @@ expect_event(struct harness *h, const char *segment, int what, int64_t at)
 	assert_int_equal(ev.what, what);
 	/* The clock may have crept by a fraction of a frame. */
 	assert_true(llabs(ev.at_wall_ns - at) < FRAME_NS);
+}
+
+/* The main thread sleeps until something changes (main.c): an event the
+ * switcher queues for it makes the wake-up descriptor readable, and the
+ * live programme alone never does. */
+static void
+test_events_wake_the_main_thread(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct engine_event ev;
+	struct pollfd pfd;
+	uint64_t before;
+	int i;
+
+	assert_int_equal(wakeup_open(), 0);
+	pfd.fd = wakeup_fd();
+	pfd.events = POLLIN;
+	before = wakeup_count();
+	for (i = 0; i < 8; i++)
+		render(h);
+	assert_true(wakeup_count() == before);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+
+	item(&it, "news", open_silence(), wall_at(h->frames + 1500),
+	    wall_at(h->frames + 3000), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	render(h); /* it starts in this block */
+	assert_true(wakeup_count() > before);
+	assert_int_equal(poll(&pfd, 1, 0), 1);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "news");
+	assert_int_equal(ev.what, ENGINE_EVENT_STARTED);
+	wakeup_close();
 }
 
 static void
@@ -795,6 +832,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_starts_and_ends_at_exact_frames, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crossfades, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_events_wake_the_main_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_segment_gain_and_normalise, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
