@@ -45,6 +45,10 @@
 #define PLANNED_MAX 64
 #define HANDED_MAX (ENGINE_MAX_PENDING + 4)
 #define HOLDS_MAX 8
+/* Times the engine reports are frames turned back into wall time: an item
+ * that started or ended "at T" may read up to a frame off T. Closer than
+ * this is on time (a frame is 125 us even at 8 kHz). */
+#define PROGRAMME_CLOCK_SLACK_NS NS_PER_MS
 /* API items' keys: the request id with the top bit set (planner keys are
  * hashes; a clash needs 2^63 requests). */
 #define API_KEY(id) ((uint64_t)(id) | (1ull << 63))
@@ -72,6 +76,9 @@ struct hold {
 	uint64_t key; /* the holding item: its end shrinks the hold */
 	uint64_t resume_keys[4]; /* items planned after it */
 	size_t n_resume;
+	/* Its item ended before until: until is now that end, and the next
+	 * planning pass plans what it held from there, then lets it go. */
+	bool ended;
 };
 
 struct programme {
@@ -195,6 +202,17 @@ hold_add(struct programme *p)
 		}
 	}
 	return NULL;
+}
+
+/* Lets go the holds whose item ended early, once planned past. */
+static void
+release_ended_holds(struct programme *p)
+{
+	size_t i;
+
+	for (i = 0; i < HOLDS_MAX; i++)
+		if (p->holds[i].ended)
+			p->holds[i].used = p->holds[i].ended = false;
 }
 
 /* Whether hold h keeps segment seg (index i) off the air. */
@@ -715,7 +733,7 @@ on_event(struct programme *p, const struct engine_event *ev)
 			    h->floating ? h->end_wall_ns + (late > 0 ? late : 0)
 					: 0);
 		}
-		if (!h->floating || late <= 0)
+		if (!h->floating || late <= PROGRAMME_CLOCK_SLACK_NS)
 			return;
 		/* It started late (its source took a while): what waits
 		 * for its end waits that much longer. */
@@ -743,12 +761,19 @@ on_event(struct programme *p, const struct engine_event *ev)
 		size_t k;
 		if (!hd->used || hd->key != ev->key)
 			continue;
-		if (ev->at_wall_ns < hd->until_wall_ns) {
+		if (ev->at_wall_ns <
+		    hd->until_wall_ns - PROGRAMME_CLOCK_SLACK_NS) {
 			for (k = 0; k < hd->n_resume; k++)
 				(void)engine_drop_pending(p->engine,
 				    drop_by_key, &hd->resume_keys[k],
 				    "resumed earlier: the item before it "
 				    "ended early");
+			/* The rest of the window, joined where it stands,
+			 * is planned by this same tick (plan_windows). */
+			hd->n_resume = 0;
+			hd->until_wall_ns = ev->at_wall_ns;
+			hd->ended = true;
+			continue;
 		}
 		hd->used = false;
 	}
@@ -802,7 +827,8 @@ plan_windows(
 
 	for (i = 0; i < HOLDS_MAX && by == NULL; i++) {
 		struct hold *h = &p->holds[i];
-		if (hold_applies(h, seg) && h->until_wall_ns > now &&
+		if (hold_applies(h, seg) &&
+		    (h->until_wall_ns > now || h->ended) &&
 		    h->from_wall_ns < act->until_wall_ns &&
 		    h->until_wall_ns > act->from_wall_ns)
 			by = h;
@@ -855,8 +881,10 @@ programme_tick(struct programme *p, int64_t now)
 		log_event(p, &ev);
 		on_event(p, &ev);
 	}
-	if (p->schedule == NULL)
+	if (p->schedule == NULL) {
+		release_ended_holds(p);
 		return;
+	}
 
 	/* Files that were missing at load may have appeared. */
 	n = schedule_upcoming(p->schedule, now, now + PROGRAMME_PREROLL_NS, up,
@@ -894,6 +922,7 @@ programme_tick(struct programme *p, int64_t now)
 			break;
 		t = act.until_wall_ns;
 	}
+	release_ended_holds(p);
 	if (now >= p->next_published_ns) {
 		publish_next(p, now);
 		p->next_published_ns = now + NS_PER_SEC;

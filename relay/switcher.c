@@ -563,6 +563,13 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 	size_t pos = 0;
 
 	update_anchor(sw, n, now_wall_ns, queued_frames);
+	/* The end as the clock stands now, by the same wall_to_frame() as
+	 * the next item's start: an item ending at T and one starting at T
+	 * meet at one frame however the clock moved since the first began
+	 * (turned into a frame once, at its start, the end could fall
+	 * before or after the next start, with live heard between). */
+	if (sw->cur_end_frame >= 0 && sw->cur.end_wall_ns > 0)
+		sw->cur_end_frame = wall_to_frame(sw, sw->cur.end_wall_ns);
 	pthread_mutex_lock(&sw->items_lock);
 	fb = sw->fb;
 	down = sw->input_down;

@@ -223,6 +223,65 @@ test_events_wake_the_main_thread(void **state)
 	wakeup_close();
 }
 
+/* Counts the frames of the last block at or after programme frame `from`
+ * that carry the live programme. */
+static int
+live_frames_from(const struct harness *h, int64_t from)
+{
+	int64_t first = h->frames - BLOCK, f;
+	int n = 0;
+
+	for (f = first > from ? first : from; f < h->frames; f++)
+		if (h->out[(f - first) * CH] == LIVE)
+			n++;
+	return n;
+}
+
+/* An item that ends at T and the next that starts at T meet at one frame
+ * even when the programme clock moved while the first played (a block
+ * dated earlier than any before it moves it back). The end used to be
+ * turned into a frame when the item started, and the next start when it
+ * came due: 240 frames of the studio were heard between the two, the
+ * first item "ended" to live, and the planner took that for an early end
+ * and withdrew what was to follow. */
+static void
+test_back_to_back_items_meet_after_the_clock_moved(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item a, b;
+	struct engine_event ev;
+	int live = 0, i;
+
+	render(h);
+	item(&a, "flash", open_silence(), wall_at(1500), wall_at(6000), 0);
+	item(&b, "news", open_tone(), wall_at(6000), wall_at(9000), 0);
+	assert_int_equal(switcher_schedule(h->sw, &a), 0);
+	assert_int_equal(switcher_schedule(h->sw, &b), 0);
+	render(h); /* flash starts at 1500 */
+	live += live_frames_from(h, 1500);
+	/* This block is dated 5 ms (240 frames) earlier: the clock's
+	 * estimate of frame 0 moves back. */
+	switcher_render(h->sw, h->live, h->out, BLOCK,
+	    wall_at(h->frames + BLOCK) - 5 * NS_PER_MS, 0);
+	h->frames += BLOCK;
+	live += live_frames_from(h, 1500);
+	for (i = 0; i < 5; i++) {
+		render(h);
+		live += live_frames_from(h, 1500);
+	}
+	assert_int_equal(live, 0);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "flash");
+	assert_int_equal(ev.what, ENGINE_EVENT_STARTED);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "flash");
+	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
+	assert_string_equal(ev.detail, "the next item started");
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "news");
+	assert_int_equal(ev.what, ENGINE_EVENT_STARTED);
+}
+
 static void
 test_starts_and_ends_at_exact_frames(void **state)
 {
@@ -834,6 +893,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_crossfades, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_events_wake_the_main_thread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_back_to_back_items_meet_after_the_clock_moved, setup,
+		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_segment_gain_and_normalise, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

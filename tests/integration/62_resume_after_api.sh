@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# 62 the scheduled segment comes back after a control-API segment inside
+# its window, every time and however the API segment ends:
+#  - four 2 s flashes, two at a set time and two "now", each followed at
+#    once by the rest of the news (it used to come back only some of the
+#    time: the engine turned the flash's end into a frame when the flash
+#    began and the news's start when it came due; when the programme clock
+#    moved in between, the flash "ended" to live a few frames early, and
+#    the planner took that for an early end and withdrew the news; see
+#    test_switcher test_back_to_back_items_meet_after_the_clock_moved);
+#  - a 6 s flash skipped after 1 s: the news plays on from there (it used
+#    to stay off the air: the planner withdrew what was planned after the
+#    flash and planned nothing in its place).
+#
+# timeout: 120
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+start_icecast a
+control_api_setup
+t0=$(($(date +%s) + 5))
+utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
+cat >"$T/schedule.conf" <<EOF
+[segment news]
+at = $(utc "$t0")
+source = tone
+frequency = 600
+level_dbfs = -12
+duration = 60s
+title = News
+EOF
+cat >"$T/relay.conf" <<EOF
+[input]
+type = tone
+frequency = 0
+channels = 1
+title = Studio
+[encoding e]
+channels = 1
+quality = 2
+[output ice]
+port = ${ICE_PORT[a]}
+mount = /live.ogg
+password = ${ICE_PASSWORD[a]}
+encoding = e
+[status]
+listen = 127.0.0.1:$status_port
+token_env = RELAY_TEST_CONTROL_TOKEN
+[schedule]
+file = $T/schedule.conf
+timezone = UTC
+EOF
+status_now() { curl -sf --max-time 3 "$URL/api/status"; }
+status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
+on_air() { status_has ".state == \"segment\" and .now.segment == \"$1\""; }
+start_relay "$T/relay.conf"
+wait_mount "${ICE_PORT[a]}" /live.ogg 15
+wait_for -t 10 -m "news on air" on_air news || fail "the news never went on air"
+for i in 1 2 3 4; do
+	if ((i % 2)); then
+		at=$(date -u -d "@$(($(date +%s) + 2))" '+%Y-%m-%dT%H:%M:%SZ')
+		body="{\"source\":\"tone\",\"frequency\":1500,\"duration\":\"2s\",\"name\":\"flash$i\",\"at\":\"$at\"}"
+	else
+		body="{\"source\":\"tone\",\"frequency\":1500,\"duration\":\"2s\",\"name\":\"flash$i\"}"
+	fi
+	curl -sf -o /dev/null "${auth[@]}" "${json[@]}" --data "$body" "$URL/api/segments" || fail "POST /api/segments (flash$i)"
+	wait_for -t 5 -m "flash$i on air" on_air "flash$i" || fail "flash$i never on air"
+	wait_for -t 5 -m "news again after flash$i" on_air news || fail "news did not resume after flash$i ($body): $(relay_lines | grep -E 'news|flash' | tail -4)"
+	note "news resumed after flash$i"
+done
+
+curl -sf -o /dev/null "${auth[@]}" "${json[@]}" --data '{"source":"tone","frequency":1500,"duration":"6s","name":"flashskip"}' "$URL/api/segments" || fail "POST /api/segments (flashskip)"
+wait_for -t 5 -m "flashskip on air" on_air flashskip || fail "flashskip never on air"
+sleep 1
+curl -sf -o /dev/null "${auth[@]}" -X POST "$URL/api/skip" || fail "POST /api/skip"
+wait_for -t 5 -m "news again after the skip" on_air news || fail "news did not resume after a skipped flash: $(relay_lines | grep -E 'news|flash' | tail -4)"
+note "news resumed after a skip"
