@@ -934,6 +934,7 @@ programme_next_wall_ns(const struct programme *p, int64_t now)
 {
 	struct schedule_occurrence up;
 	int64_t next = p->next_published_ns;
+	size_t i;
 
 	/* Without a schedule a tick only reads engine events, which wake
 	 * the main thread themselves. */
@@ -946,6 +947,15 @@ programme_next_wall_ns(const struct programme *p, int64_t now)
 		now + PROGRAMME_PREROLL_NS + 2 * NS_PER_SEC, &up, 1) == 1 &&
 	    up.start_wall_ns - PROGRAMME_PREROLL_NS + NS_PER_MS < next)
 		next = up.start_wall_ns - PROGRAMME_PREROLL_NS + NS_PER_MS;
+	/* What a hold keeps off the air resumes at its end: planned when
+	 * that end enters the look-ahead too. */
+	for (i = 0; i < HOLDS_MAX; i++) {
+		const struct hold *h = &p->holds[i];
+		int64_t t = h->until_wall_ns - PROGRAMME_PREROLL_NS + NS_PER_MS;
+
+		if (h->used && t > now && t < next)
+			next = t;
+	}
 	return next;
 }
 

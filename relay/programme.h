@@ -51,11 +51,11 @@ RELAY_MUST_CHECK int programme_reload(struct programme *p,
 void programme_tick(struct programme *p, int64_t now_wall_ns);
 
 /* The wall time by which programme_tick() must run again: the moment the
- * next occurrence enters the planner's look-ahead (its start minus
+ * next occurrence, or what a control-API segment holds off the air,
+ * enters the planner's look-ahead (its start, or the hold's end, minus
  * PROGRAMME_PREROLL_NS), or the next publication of next[], whichever
- * comes first. An occurrence whose on-air window a hold or an overlap
- * moves is planned at the next tick after it enters: the caller's
- * once-a-second floor covers it. */
+ * comes first. A window an overlap narrows is planned at the next tick
+ * after it enters: the caller's once-a-second floor covers it. */
 int64_t programme_next_wall_ns(const struct programme *p, int64_t now_wall_ns);
 
 /* A segment requested through the control API (breaking news). */
