@@ -478,15 +478,23 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 		    r->programme, &req->play, &req->id, msg, msglen);
 	case CONTROL_SKIP: {
 		struct stats_programme now;
+		const char *back;
 		stats_programme_get(&now);
 		if (now.state != PROGRAMME_SEGMENT) {
 			snprintf(msg, msglen,
 			    "nothing to skip: the live programme is on air");
 			return -ENOENT;
 		}
+		back = programme_held_segment(r->programme, util_now_wall_ns());
 		engine_skip(r->engine); /* control.c writes the audit line */
-		snprintf(msg, msglen, "segment %s ends now, live returns",
-		    now.segment);
+		if (back != NULL)
+			snprintf(msg, msglen,
+			    "segment %s ends now; segment %s returns, joined "
+			    "in progress",
+			    now.segment, back);
+		else
+			snprintf(msg, msglen,
+			    "segment %s ends now, live returns", now.segment);
 		return 0;
 	}
 	case CONTROL_METADATA:

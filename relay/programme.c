@@ -959,6 +959,32 @@ programme_next_wall_ns(const struct programme *p, int64_t now)
 	return next;
 }
 
+const char *
+programme_held_segment(const struct programme *p, int64_t now)
+{
+	struct schedule_occurrence act;
+	const struct schedule_segment *seg;
+	size_t i, k;
+
+	if (p->schedule == NULL ||
+	    schedule_active(p->schedule, now, &act) < 0 ||
+	    act.segment == SCHEDULE_NONE)
+		return NULL;
+	seg = schedule_segment(p->schedule, act.segment);
+	for (i = 0; i < HANDED_MAX; i++) {
+		const struct handed *h = &p->handed[i];
+		if (h->key == 0 || !h->on_air || h->request_id == 0)
+			continue;
+		for (k = 0; k < HOLDS_MAX; k++) {
+			const struct hold *hd = &p->holds[k];
+			if (hd->key == h->key && hold_applies(hd, seg) &&
+			    hd->until_wall_ns > now)
+				return seg->name;
+		}
+	}
+	return NULL;
+}
+
 /* Records a new request (newest first, the oldest falls off). */
 static void
 request_add(struct programme *p, uint64_t id, const struct engine_item *it,

@@ -81,6 +81,11 @@ struct programme_request {
 	double level_dbfs;
 };
 
+/* The scheduled segment that comes back when the control-API segment on
+ * air ends now (it holds that segment's open window off the air), or
+ * NULL when live would follow. For the answer to a skip. */
+const char *programme_held_segment(const struct programme *p, int64_t now);
+
 /* Queues req in the engine and returns its request id in *id (followed
  * in /api/status "requests"). Scheduled segments of lower priority wait
  * for its end and then play the rest of their windows. 0 or negative

@@ -12,7 +12,8 @@
 #    test_switcher test_back_to_back_items_meet_after_the_clock_moved);
 #  - a 6 s flash skipped after 1 s: the news plays on from there (it used
 #    to stay off the air: the planner withdrew what was planned after the
-#    flash and planned nothing in its place).
+#    flash and planned nothing in its place), and the skip's answer says
+#    so (it said "live returns").
 #
 # timeout: 120
 
@@ -74,6 +75,9 @@ done
 curl -sf -o /dev/null "${auth[@]}" "${json[@]}" --data '{"source":"tone","frequency":1500,"duration":"6s","name":"flashskip"}' "$URL/api/segments" || fail "POST /api/segments (flashskip)"
 wait_for -t 5 -m "flashskip on air" on_air flashskip || fail "flashskip never on air"
 sleep 1
-curl -sf -o /dev/null "${auth[@]}" -X POST "$URL/api/skip" || fail "POST /api/skip"
+curl -sf -o "$T/skip.json" "${auth[@]}" -X POST "$URL/api/skip" || fail "POST /api/skip"
+# The answer says what follows: the news, not live.
+jq -e '[.. | strings] | any(contains("segment news returns"))' "$T/skip.json" >/dev/null ||
+    fail "the skip's answer does not say the news returns: $(cat "$T/skip.json")"
 wait_for -t 5 -m "news again after the skip" on_air news || fail "news did not resume after a skipped flash: $(relay_lines | grep -E 'news|flash' | tail -4)"
 note "news resumed after a skip"
