@@ -94,7 +94,7 @@ test_wait_wakes_on_a_whole_batch(void **state)
 	int i;
 
 	(void)state;
-	q = packet_queue_new(1 << 20);
+	q = packet_queue_new(1 << 20, 64);
 	assert_non_null(q);
 	packet_queue_set_batch(q, 1000);
 	for (i = 1; i <= 4; i++) {
@@ -164,7 +164,7 @@ test_wait_one_more_packet(void **state)
 	bool gap;
 
 	(void)state;
-	q = packet_queue_new(1 << 20);
+	q = packet_queue_new(1 << 20, 64);
 	assert_non_null(q);
 	packet_queue_set_batch(q, 1000);
 	packet_queue_set_batch_from(q, 100, true);
@@ -221,7 +221,7 @@ test_fifo_order_and_bytes(void **state)
 	int i;
 
 	(void)state;
-	q = packet_queue_new(1000);
+	q = packet_queue_new(1000, 64);
 	assert_non_null(q);
 	assert_int_equal(packet_queue_bytes(q), 0);
 	for (i = 0; i < 3; i++) {
@@ -258,7 +258,7 @@ test_exact_fit_is_not_overflow(void **state)
 	struct packet *a, *b;
 
 	(void)state;
-	q = packet_queue_new(100);
+	q = packet_queue_new(100, 64);
 	assert_non_null(q);
 	a = make_packet(50, 1);
 	b = make_packet(50, 2);
@@ -282,7 +282,7 @@ test_overflow_drops_all_and_marks_gap(void **state)
 	bool gap = false;
 
 	(void)state;
-	q = packet_queue_new(100);
+	q = packet_queue_new(100, 64);
 	assert_non_null(q);
 	a = make_packet(40, 1);
 	b = make_packet(40, 2);
@@ -320,9 +320,9 @@ test_overflow_drops_all_and_marks_gap(void **state)
 }
 
 /* An overflow on the producer's side unrefs nothing: the backlog is left
- * for the consumer, whose next wait or pop frees it (issue 11: no freeing
- * on the engine thread). A second overflow before that is still freed
- * (by the producer), and nothing leaks either way. */
+ * for the consumer, whose next wait, pop or clear frees it (issue 11: no
+ * freeing on the engine thread), even when a second overflow comes before
+ * the consumer ran. Nothing leaks either way. */
 static void
 test_overflow_backlog_is_freed_by_the_consumer(void **state)
 {
@@ -332,7 +332,7 @@ test_overflow_backlog_is_freed_by_the_consumer(void **state)
 	int i;
 
 	(void)state;
-	q = packet_queue_new(100);
+	q = packet_queue_new(100, 64);
 	assert_non_null(q);
 	for (i = 0; i < 8; i++)
 		p[i] = make_packet(40, i + 1);
@@ -347,24 +347,25 @@ test_overflow_backlog_is_freed_by_the_consumer(void **state)
 	assert_int_equal(refs(p[0]), 1);
 	assert_int_equal(refs(p[1]), 1);
 
-	/* Two overflows in a row: the first backlog waits for the consumer,
-	 * the second (no spare array yet) is freed by the producer. */
+	/* Two overflows in a row: both backlogs wait for the consumer. */
 	assert_true(packet_queue_push(q, p[3]));
 	assert_false(packet_queue_push(q, p[4])); /* drops p2, p3 */
 	assert_int_equal(refs(p[2]), 2);
 	assert_true(packet_queue_push(q, p[5]));
 	assert_false(packet_queue_push(q, p[6])); /* drops p4, p5 */
-	assert_int_equal(refs(p[4]), 1);
-	assert_int_equal(refs(p[5]), 1);
+	assert_int_equal(refs(p[2]), 2);
+	assert_int_equal(refs(p[3]), 2);
+	assert_int_equal(refs(p[4]), 2);
+	assert_int_equal(refs(p[5]), 2);
+	assert_int_equal(packet_queue_bytes(q), 40);
 	got = packet_queue_pop(q, 0, &gap);
 	assert_ptr_equal(got, p[6]);
 	assert_true(gap);
 	packet_unref(got);
-	assert_int_equal(refs(p[2]), 1);
-	assert_int_equal(refs(p[3]), 1);
+	for (i = 2; i < 6; i++)
+		assert_int_equal(refs(p[i]), 1);
 	assert_int_equal(packet_queue_take_dropped(q), 6 * 40);
 
-	/* The reaped array is the spare for the next overflow. */
 	assert_true(packet_queue_push(q, p[7]));
 	assert_true(packet_queue_push(q, p[0]));
 	assert_false(packet_queue_push(q, p[1]));
@@ -372,8 +373,54 @@ test_overflow_backlog_is_freed_by_the_consumer(void **state)
 	packet_queue_clear(q); /* clear reaps too */
 	assert_int_equal(refs(p[7]), 1);
 	assert_int_equal(refs(p[1]), 1);
+	assert_int_equal(packet_queue_take_dropped(q), 2 * 40);
 	for (i = 0; i < 8; i++)
 		packet_unref(p[i]);
+	packet_queue_free(q);
+}
+
+/* The ring's slots are a bound too: a queue full by count overflows as
+ * one full by bytes does. With the dropped backlog not yet released by
+ * the consumer there is no free slot, so the packet goes too (counted),
+ * and the next one queued still follows the gap. */
+static void
+test_full_by_count_overflows(void **state)
+{
+	struct packet_queue *q;
+	struct packet *p, *got;
+	bool gap = false;
+	int i;
+
+	(void)state;
+	q = packet_queue_new(1 << 20, 10); /* rounded up to 64 slots */
+	assert_non_null(q);
+	for (i = 0; i < 64; i++) {
+		p = make_packet(1, i);
+		assert_true(packet_queue_push(q, p));
+		packet_unref(p);
+	}
+	p = make_packet(1, 64);
+	assert_false(packet_queue_push(q, p));
+	assert_int_equal(refs(p), 1); /* not queued */
+	packet_unref(p);
+	assert_int_equal(packet_queue_bytes(q), 0);
+	p = make_packet(1, 65);
+	assert_false(packet_queue_push(q, p));
+	assert_int_equal(refs(p), 1);
+	packet_unref(p);
+	assert_int_equal(packet_queue_take_dropped(q), 66);
+	/* The consumer releases the backlog; nothing is left to pop. */
+	assert_null(packet_queue_pop(q, 0, &gap));
+	assert_false(gap);
+	p = make_packet(1, 66);
+	assert_true(packet_queue_push(q, p));
+	packet_unref(p);
+	got = packet_queue_pop(q, 0, &gap);
+	assert_non_null(got);
+	assert_int_equal(got->packetno, 66);
+	assert_true(gap);
+	packet_unref(got);
+	assert_int_equal(packet_queue_take_dropped(q), 0);
 	packet_queue_free(q);
 }
 
@@ -386,7 +433,7 @@ test_dropped_accumulates_until_taken(void **state)
 	int i;
 
 	(void)state;
-	q = packet_queue_new(100);
+	q = packet_queue_new(100, 64);
 	assert_non_null(q);
 	/* 60, then 60 overflows (drops 60), then 60 overflows (drops 60). */
 	for (i = 0; i < 3; i++) {
@@ -423,7 +470,7 @@ test_dropped_accumulates_until_taken(void **state)
 }
 
 static void
-test_grows_and_wraps_in_order(void **state)
+test_wraps_in_order(void **state)
 {
 	struct packet_queue *q;
 	struct packet *p, *got;
@@ -432,10 +479,10 @@ test_grows_and_wraps_in_order(void **state)
 	int round, i;
 
 	(void)state;
-	q = packet_queue_new(1 << 20);
+	q = packet_queue_new(1 << 20, 256);
 	assert_non_null(q);
-	/* Push more than pop each round so the slot array both wraps and
-	 * grows (it starts with 64 slots). */
+	/* Push more than pop each round: up to 230 queued in 256 slots,
+	 * which wrap. */
 	for (round = 0; round < 10; round++) {
 		for (i = 0; i < 50; i++) {
 			p = make_packet(3, next_push++);
@@ -469,7 +516,7 @@ test_clear_is_not_counted_as_dropped(void **state)
 	bool gap = false;
 
 	(void)state;
-	q = packet_queue_new(100);
+	q = packet_queue_new(100, 64);
 	assert_non_null(q);
 	a = make_packet(30, 1);
 	b = make_packet(30, 2);
@@ -498,7 +545,7 @@ test_pop_times_out(void **state)
 	bool gap = true;
 
 	(void)state;
-	q = packet_queue_new(100);
+	q = packet_queue_new(100, 64);
 	assert_non_null(q);
 	t0 = util_now_mono_ns();
 	assert_null(packet_queue_pop(q, 80 * NS_PER_MS, &gap));
@@ -538,7 +585,7 @@ test_wake_interrupts_pop(void **state)
 	bool gap = true;
 
 	(void)state;
-	h.q = packet_queue_new(100);
+	h.q = packet_queue_new(100, 64);
 	assert_non_null(h.q);
 	t0 = util_now_mono_ns();
 	assert_int_equal(pthread_create(&tid, NULL, helper_thread, &h), 0);
@@ -566,7 +613,7 @@ test_push_wakes_pop(void **state)
 	bool gap = true;
 
 	(void)state;
-	h.q = packet_queue_new(100);
+	h.q = packet_queue_new(100, 64);
 	assert_non_null(h.q);
 	h.p = make_packet(20, 7);
 	t0 = util_now_mono_ns();
@@ -727,7 +774,7 @@ test_pool_across_threads(void **state)
 
 	(void)state;
 	for (k = 0; k < 2; k++) {
-		w[k].q = packet_queue_new(1 << 24);
+		w[k].q = packet_queue_new(1 << 24, 1 << 15);
 		assert_non_null(w[k].q);
 		w[k].made = 20000;
 		w[k].bad = false;
@@ -761,8 +808,9 @@ main(void)
 		cmocka_unit_test(test_overflow_drops_all_and_marks_gap),
 		cmocka_unit_test(
 		    test_overflow_backlog_is_freed_by_the_consumer),
+		cmocka_unit_test(test_full_by_count_overflows),
 		cmocka_unit_test(test_dropped_accumulates_until_taken),
-		cmocka_unit_test(test_grows_and_wraps_in_order),
+		cmocka_unit_test(test_wraps_in_order),
 		cmocka_unit_test(test_clear_is_not_counted_as_dropped),
 		cmocka_unit_test(test_pop_times_out),
 		cmocka_unit_test(test_wake_interrupts_pop),
