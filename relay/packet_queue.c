@@ -534,12 +534,20 @@ size_t
 packet_queue_bytes(struct packet_queue *q)
 {
 	uint64_t gone, pushed;
+	int tries = 0;
 
-	/* What is gone before what was pushed: never more. */
-	gone = max_u64(
-	    atomic_load_explicit(&q->popped_bytes, memory_order_acquire),
-	    atomic_load_explicit(&q->drop_bytes, memory_order_acquire));
-	pushed = atomic_load_explicit(&q->pushed_bytes, memory_order_acquire);
+	/* The two sides' counters as of one moment: read again while the
+	 * producer pushed in between (a reader preempted between the two
+	 * loads would see seconds of pushes against stale releases). */
+	do {
+		pushed = atomic_load_explicit(
+		    &q->pushed_bytes, memory_order_acquire);
+		gone = max_u64(atomic_load_explicit(
+				   &q->popped_bytes, memory_order_acquire),
+		    atomic_load_explicit(&q->drop_bytes, memory_order_acquire));
+	} while (pushed != atomic_load_explicit(
+			       &q->pushed_bytes, memory_order_acquire) &&
+		 ++tries < 8);
 	return pushed > gone ? (size_t)(pushed - gone) : 0;
 }
 
