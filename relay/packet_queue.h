@@ -13,7 +13,9 @@
  * and frees nothing; whatever an overflow drops is released by the
  * consumer's next packet_queue_pop(), packet_queue_wait() or
  * packet_queue_clear(). The consumer sleeps on an eventfd that the
- * producer writes only when the consumer's batch is complete.
+ * producer writes only when the consumer's batch is complete. Each side
+ * may move between threads if its calls are ordered (relay's engine
+ * pushes under its slot mutex, from engine_reconfigure_commit() too).
  */
 #ifndef RELAY_PACKET_QUEUE_H
 #define RELAY_PACKET_QUEUE_H
