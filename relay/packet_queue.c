@@ -29,8 +29,8 @@
  * behind must start a fresh Ogg chain anyway, and keeping half a backlog
  * would only delay it with stale audio. While a dropped backlog still
  * fills the ring (the consumer is stuck in a write), a push has no free
- * slot: that packet is dropped too and the mark moves on, so the next
- * packet queued still follows a gap.
+ * slot: that packet is dropped too (counted in `lost_bytes`), and as the
+ * mark is the tail, the next packet queued still follows a gap.
  *
  * Bytes: the producer counts its backlog as pushed_bytes minus the larger
  * of popped_bytes (what the consumer released) and drop_bytes (pushed_bytes
@@ -59,7 +59,8 @@
  * packet_queue_pop(), packet_queue_wait(), packet_queue_set_batch_from(),
  * packet_queue_clear() and packet_queue_take_dropped() from the consumer;
  * packet_queue_set_batch(), packet_queue_wake() and packet_queue_bytes()
- * from any thread.
+ * from any thread. The producer-only and consumer-only plain fields need
+ * each side's calls ordered, not on one thread (packet_queue.h).
  */
 #include <errno.h>
 #include <poll.h>
