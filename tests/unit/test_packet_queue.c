@@ -847,8 +847,8 @@ stress_producer(void *arg)
 	for (i = 0; i < STRESS_PACKETS; i++) {
 		data[0] = (unsigned char)(i & 0xff);
 		data[stress_bytes(i) - 1] = (unsigned char)(i & 0xff);
-		p = packet_new(s->headers, data, stress_bytes(i), i * 256, i,
-		    false);
+		p = packet_new(
+		    s->headers, data, stress_bytes(i), i * 256, i, false);
 		if (p == NULL) {
 			s->bad = true;
 			break;
@@ -887,9 +887,9 @@ static void
 test_two_threads_million_packets(void **state)
 {
 	static const unsigned char h0[] = "\x01vorbis";
-	const unsigned char *const pkt[3] = { h0, h0, h0 };
-	const size_t hbytes[3] = { sizeof(h0), sizeof(h0), sizeof(h0) };
-	struct stress s = { 0 };
+	const unsigned char *const pkt[3] = {h0, h0, h0};
+	const size_t hbytes[3] = {sizeof(h0), sizeof(h0), sizeof(h0)};
+	struct stress s = {0};
 	pthread_t producer, reader;
 	struct packet *p;
 	int64_t last = -1, i, k, m, n_popped = 0, n_gaps = 0;
@@ -909,7 +909,8 @@ test_two_threads_million_packets(void **state)
 	assert_non_null(s.gap);
 	atomic_init(&s.done, false);
 	packet_queue_set_batch(s.q, 8 * 256);
-	assert_int_equal(pthread_create(&producer, NULL, stress_producer, &s), 0);
+	assert_int_equal(
+	    pthread_create(&producer, NULL, stress_producer, &s), 0);
 	assert_int_equal(pthread_create(&reader, NULL, stress_reader, &s), 0);
 	for (;;) {
 		done = atomic_load(&s.done);
@@ -919,7 +920,8 @@ test_two_threads_million_packets(void **state)
 			    p->granulepos != i * 256 ||
 			    p->bytes != stress_bytes(i) ||
 			    p->data[0] != (unsigned char)(i & 0xff) ||
-			    p->data[p->bytes - 1] != (unsigned char)(i & 0xff)) {
+			    p->data[p->bytes - 1] !=
+				(unsigned char)(i & 0xff)) {
 				print_message("packet %lld after %lld\n",
 				    (long long)i, (long long)last);
 				s.bad = true;
@@ -1023,7 +1025,7 @@ pingpong_consumer(void *arg)
 static void
 test_no_lost_wakeup(void **state)
 {
-	struct pingpong pp = { 0 };
+	struct pingpong pp = {0};
 	struct packet *p;
 	pthread_t tid;
 	int64_t pushed = 0, deadline, slowest = 0, t0;
@@ -1180,8 +1182,8 @@ test_producer_never_waits_for_the_consumer(void **state)
 		assert_int_equal(
 		    pthread_create(&producer, NULL, pusher_thread, &pu), 0);
 		deadline = util_now_mono_ns() + NS_PER_SEC;
-		while (!atomic_load(&pu.finished) &&
-		       util_now_mono_ns() < deadline)
+		while (
+		    !atomic_load(&pu.finished) && util_now_mono_ns() < deadline)
 			util_sleep_ns(100 * 1000);
 		if (!atomic_load(&pu.finished))
 			blocked++;
