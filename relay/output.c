@@ -59,6 +59,13 @@
  * q10 stereo stream reaches (~500 kbit/s), so the bound is never hit by a
  * healthy connection, only by a stuck one. */
 #define QUEUE_BYTES_PER_SEC (500 * 1000 / 8)
+/* Audio samples per packet the queue's slots are counted for: half a
+ * Vorbis long block's 1024 (so an eighth of the audio may come in short
+ * blocks of 128 before the count, not the bytes, fills a queue), an MP3
+ * frame of 576 (MPEG-2; MPEG-1 frames are twice that). Opus packets are
+ * one frame each: frame_ms. */
+#define QUEUE_VORBIS_SAMPLES_PER_PACKET 512
+#define QUEUE_MP3_SAMPLES_PER_PACKET 576
 /* Page bound: at most 0.5 s of audio per page (file outputs, Opus; MP3
  * frames are not paged). A Vorbis stream to Icecast is paged as Icecast
  * re-pages it for its listeners instead (muxer_set_icecast_pages(),
@@ -675,6 +682,28 @@ disconnected_wait(const struct output *o, int64_t now)
 	return until > now ? until - now : 0;
 }
 
+/* The packets a queue of queue_ns holds (packet_queue_new()): queue_ns
+ * plus a second of audio at the encoding's packet rate (above). With the
+ * 30 s default: 4096 slots (32 KiB) for Vorbis and MP3 at 44.1 or 48 kHz,
+ * 2048 (16 KiB) for Opus in 20 ms frames. */
+static size_t
+queue_packets(const struct config *cfg, const struct output_config *oc)
+{
+	const struct encoding_config *ec = NULL;
+	double per_sec = 48000.0 / 128; /* unknown: all short blocks */
+
+	if (oc->encoding_index >= 0 &&
+	    (size_t)oc->encoding_index < cfg->n_encodings)
+		ec = &cfg->encodings[oc->encoding_index];
+	if (ec != NULL && ec->codec == CODEC_OPUS && ec->frame_ms > 0)
+		per_sec = 1000.0 / ec->frame_ms;
+	else if (ec != NULL && ec->codec == CODEC_MP3)
+		per_sec = (double)ec->rate_hz / QUEUE_MP3_SAMPLES_PER_PACKET;
+	else if (ec != NULL)
+		per_sec = (double)ec->rate_hz / QUEUE_VORBIS_SAMPLES_PER_PACKET;
+	return (size_t)((double)(oc->queue_ns / NS_PER_SEC + 1) * per_sec);
+}
+
 /* Runs on: the output's own thread. */
 static void *
 output_thread(void *arg)
@@ -753,7 +782,7 @@ output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 	o->ops = ops;
 	max_bytes =
 	    (size_t)(oc->queue_ns / NS_PER_SEC + 1) * QUEUE_BYTES_PER_SEC;
-	o->queue = packet_queue_new(max_bytes);
+	o->queue = packet_queue_new(max_bytes, queue_packets(cfg, oc));
 	o->muxer = muxer_new(MAX_PAGE_MS);
 	if (o->queue == NULL || o->muxer == NULL) {
 		snprintf(err, errlen, "[output %s]: out of memory", oc->name);

@@ -2,15 +2,20 @@
 /*
  * Bounded FIFO of packets between the engine thread (producer) and one
  * output thread (consumer). The bound is in bytes, taken from the output's
- * queue setting. The producer never waits: when a push would exceed the
- * bound, the queue drops everything it holds (whole packets), counts the
- * bytes, and marks a gap so the consumer starts a fresh Ogg chain instead
- * of sending a stream with a hole in it.
+ * queue setting, and in packets, a fixed capacity (packet_queue_new()).
+ * The producer never waits: when a push would exceed either bound, the
+ * queue drops everything it holds (whole packets), counts the bytes, and
+ * marks a gap so the consumer starts a fresh Ogg chain instead of sending
+ * a stream with a hole in it.
  *
- * Threads: one producer, one consumer; a short mutex guards the list and is
- * never held across I/O nor malloc(). The producer frees nothing: the
- * backlog an overflow drops is released by the consumer's next
- * packet_queue_pop() or packet_queue_wait().
+ * Threads: one producer, one consumer, and no lock: the producer's side
+ * (packet_queue_push(), packet_queue_due()) is wait-free, takes no lock
+ * and frees nothing; whatever an overflow drops is released by the
+ * consumer's next packet_queue_pop(), packet_queue_wait() or
+ * packet_queue_clear(). The consumer sleeps on an eventfd that the
+ * producer writes only when the consumer's batch is complete. Each side
+ * may move between threads if its calls are ordered (relay's engine
+ * pushes under its slot mutex, from engine_reconfigure_commit() too).
  */
 #ifndef RELAY_PACKET_QUEUE_H
 #define RELAY_PACKET_QUEUE_H
@@ -23,18 +28,26 @@
 
 struct packet_queue;
 
-/* Owned: free with packet_queue_free(), which drops queued references. */
-struct packet_queue *packet_queue_new(size_t max_bytes);
+/* Owned: free with packet_queue_free(), which drops queued references.
+ * max_packets is rounded up to a power of two (at least 64, at most
+ * PACKET_QUEUE_MAX_PACKETS): the slots are allocated here, 8 bytes each,
+ * and a push never allocates. A queue full by count overflows as one full
+ * by bytes does. NULL on OOM or when no eventfd can be made. */
+struct packet_queue *packet_queue_new(size_t max_bytes, size_t max_packets);
 void packet_queue_free(struct packet_queue *q);
 
+#define PACKET_QUEUE_MAX_PACKETS ((size_t)1 << 20)
+
 /* Takes a new reference on p when accepted. Returns false when the queue
- * overflowed (the old contents were dropped; p is queued after the gap;
- * their references are released on the consumer's side). */
+ * overflowed: the old contents were dropped (their references are
+ * released on the consumer's side) and p is queued after the gap, or,
+ * when the consumer has not yet released an earlier backlog and no slot
+ * is free, dropped with it (counted too). Runs on: the producer thread. */
 bool packet_queue_push(struct packet_queue *q, struct packet *p);
 
 /* Returns the oldest packet (owned reference: caller unrefs) or NULL after
  * timeout_ns or packet_queue_wake(). *gap is set when packets were dropped
- * just before this one. */
+ * just before this one. Runs on: the consumer thread. */
 struct packet *packet_queue_pop(
     struct packet_queue *q, int64_t timeout_ns, bool *gap);
 
@@ -57,24 +70,28 @@ void packet_queue_set_batch_from(
 /* Granule position of the packet whose arrival wakes the consumer (the
  * end of its batch), or -1 when any packet would or none can be named
  * yet. The engine encodes in batches that end there (encode_batch.h).
- * Any thread. */
+ * Runs on: the producer thread (one atomic load, two at most). */
 int64_t packet_queue_due(struct packet_queue *q);
 
-/* Waits up to timeout_ns for a batch (see packet_queue_set_batch) or a
- * packet_queue_wake(), which it leaves for the next pop to consume.
- * Returns whether a batch is queued; the caller then pops with timeout 0.
- * Runs on: the consumer thread. */
+/* Waits up to timeout_ns (CLOCK_MONOTONIC) for a batch (see
+ * packet_queue_set_batch) or a packet_queue_wake(), which it leaves for
+ * the next pop to consume. Returns whether a batch is queued; the caller
+ * then pops with timeout 0. Runs on: the consumer thread. */
 bool packet_queue_wait(struct packet_queue *q, int64_t timeout_ns);
 
-/* Drops everything queued (not counted as dropped). */
+/* Drops everything queued (not counted as dropped; the next packet still
+ * follows a gap). Runs on: the consumer thread. */
 void packet_queue_clear(struct packet_queue *q);
 
-/* Wakes a consumer blocked in packet_queue_pop(). */
+/* Wakes a consumer blocked in packet_queue_pop() or packet_queue_wait().
+ * Any thread. */
 void packet_queue_wake(struct packet_queue *q);
 
+/* Bytes queued (a snapshot). Any thread. */
 size_t packet_queue_bytes(struct packet_queue *q);
 
-/* Bytes dropped by overflow since the last call (reset to 0). */
+/* Bytes dropped by overflow since the last call (reset to 0). Runs on: the
+ * consumer thread. */
 uint64_t packet_queue_take_dropped(struct packet_queue *q);
 
 #endif

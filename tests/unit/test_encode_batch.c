@@ -341,7 +341,7 @@ run(struct sim *s, bool batched, bool sleeps)
 	cfg.quality = 4;
 	s->enc = encoder_new(&cfg, RATE_HZ, CH, "t", "a", err, sizeof(err));
 	assert_non_null(s->enc);
-	s->q = packet_queue_new(1 << 20);
+	s->q = packet_queue_new(1 << 20, 1 << 16);
 	s->mux = muxer_new(PAGE_MS);
 	assert_non_null(s->q);
 	assert_non_null(s->mux);

@@ -573,7 +573,7 @@ run_wakes_per_page(bool icecast)
 	encode(&l, 20.0, true, 2.0, -1, false);
 	m = muxer_new(500);
 	eager = muxer_new(500);
-	q = packet_queue_new(1 << 24);
+	q = packet_queue_new(1 << 24, 1 << 16);
 	assert_non_null(m);
 	assert_non_null(eager);
 	assert_non_null(q);
