@@ -815,25 +815,27 @@ publish_next(struct programme *p, int64_t now)
  * (NULL: it starts with act), which notes it as resuming after it. */
 static void
 plan_part(struct programme *p, const struct schedule_occurrence *act,
-    const struct schedule_occurrence *part, int64_t now, uint64_t fp, bool held,
+    const struct schedule_occurrence *part, int64_t now, uint64_t fp,
     struct hold *after)
 {
 	uint64_t key =
 	    occurrence_key(fp, part->start_wall_ns, part->from_wall_ns);
+	uint64_t whole =
+	    occurrence_key(fp, act->start_wall_ns, act->from_wall_ns);
 
+	/* The part before the holds has the whole window's key: planned
+	 * whole when they came later, their items cut it. */
 	if (part->until_wall_ns <= part->from_wall_ns || planned(p, key) ||
 	    part->until_wall_ns <= now ||
 	    part->from_wall_ns >= now + PROGRAMME_PREROLL_NS)
 		return;
-	/* The part before the holds is already planned whole when they
-	 * came later: their items cut it. */
-	if (held && part->from_wall_ns == act->from_wall_ns &&
-	    planned(
-		p, occurrence_key(fp, act->start_wall_ns, act->from_wall_ns)))
-		return;
 	if (after != NULL &&
 	    after->n_resume < RELAY_ARRAY_LEN(after->resume_keys))
 		after->resume_keys[after->n_resume++] = key;
+	/* Once the holds are gone the next tick sees the window whole: it
+	 * must find it planned, not plan it again over this part. */
+	if (key != whole && !planned(p, whole))
+		mark_planned(p, whole);
 	plan(p, part, now, key, fp);
 }
 
@@ -874,7 +876,7 @@ plan_windows(
 		part.from_wall_ns = cursor;
 		part.until_wall_ns =
 		    i < n ? by[i]->from_wall_ns : act->until_wall_ns;
-		plan_part(p, act, &part, now, fp, n > 0, after);
+		plan_part(p, act, &part, now, fp, after);
 		if (i < n && by[i]->until_wall_ns > cursor) {
 			cursor = by[i]->until_wall_ns;
 			after = by[i];
