@@ -393,10 +393,14 @@ retain_handed(struct programme *p, int64_t now, char *summary, size_t len)
 		    act.segment != SCHEDULE_NONE) {
 			uint64_t fp = segment_fingerprint(
 			    schedule_segment(p->schedule, act.segment));
-			same =
-			    fp == h->fp &&
-			    (h->on_air || occurrence_key(fp, act.start_wall_ns,
-					      act.from_wall_ns) == h->key);
+			/* A waiting item may be a part of the window (what
+			 * a hold left, planned from its own start). */
+			same = fp == h->fp &&
+			       (h->on_air ||
+				   occurrence_key(fp, act.start_wall_ns,
+				       act.from_wall_ns) == h->key ||
+				   occurrence_key(fp, act.start_wall_ns,
+				       h->start_wall_ns) == h->key);
 		}
 		if (same) {
 			/* Same occurrence; its window may have grown or shrunk
