@@ -149,6 +149,19 @@ mark_planned(struct programme *p, uint64_t key)
 	p->planned_next = (p->planned_next + 1) % PLANNED_MAX;
 }
 
+/* Forgets a planned key: what it named was withdrawn before it aired
+ * (a hold that ends early may leave its window free again). */
+static void
+unmark_planned(struct programme *p, uint64_t key)
+{
+	size_t i;
+
+	for (i = 0; i < PLANNED_MAX; i++) {
+		if (p->planned[i] == key)
+			p->planned[i] = 0;
+	}
+}
+
 static struct handed *
 handed_find(struct programme *p, uint64_t key)
 {
@@ -722,6 +735,11 @@ on_event(struct programme *p, const struct engine_event *ev)
 	if (ev->what == ENGINE_EVENT_FAILED || ev->what == ENGINE_EVENT_DROPPED)
 		stats_programme_error_set(
 		    ev->at_wall_ns, ev->segment, ev->detail);
+	/* A scheduled item withdrawn before it aired (a control-API segment
+	 * holds its time, a reload): planned again if its window comes free,
+	 * e.g. when that API segment is skipped before it. */
+	if (ev->what == ENGINE_EVENT_WITHDRAWN && !(ev->key & (1ull << 63)))
+		unmark_planned(p, ev->key);
 	if (h == NULL)
 		return;
 	if (h->request_id != 0 && ev->what != ENGINE_EVENT_STARTED)
