@@ -149,6 +149,19 @@ mark_planned(struct programme *p, uint64_t key)
 	p->planned_next = (p->planned_next + 1) % PLANNED_MAX;
 }
 
+/* Forgets a planned key: what it named was withdrawn before it aired
+ * (a hold that ends early may leave its window free again). */
+static void
+unmark_planned(struct programme *p, uint64_t key)
+{
+	size_t i;
+
+	for (i = 0; i < PLANNED_MAX; i++) {
+		if (p->planned[i] == key)
+			p->planned[i] = 0;
+	}
+}
+
 static struct handed *
 handed_find(struct programme *p, uint64_t key)
 {
@@ -393,10 +406,14 @@ retain_handed(struct programme *p, int64_t now, char *summary, size_t len)
 		    act.segment != SCHEDULE_NONE) {
 			uint64_t fp = segment_fingerprint(
 			    schedule_segment(p->schedule, act.segment));
-			same =
-			    fp == h->fp &&
-			    (h->on_air || occurrence_key(fp, act.start_wall_ns,
-					      act.from_wall_ns) == h->key);
+			/* A waiting item may be a part of the window (what
+			 * a hold left, planned from its own start). */
+			same = fp == h->fp &&
+			       (h->on_air ||
+				   occurrence_key(fp, act.start_wall_ns,
+				       act.from_wall_ns) == h->key ||
+				   occurrence_key(fp, act.start_wall_ns,
+				       h->start_wall_ns) == h->key);
 		}
 		if (same) {
 			/* Same occurrence; its window may have grown or shrunk
@@ -718,6 +735,11 @@ on_event(struct programme *p, const struct engine_event *ev)
 	if (ev->what == ENGINE_EVENT_FAILED || ev->what == ENGINE_EVENT_DROPPED)
 		stats_programme_error_set(
 		    ev->at_wall_ns, ev->segment, ev->detail);
+	/* A scheduled item withdrawn before it aired (a control-API segment
+	 * holds its time, a reload): planned again if its window comes free,
+	 * e.g. when that API segment is skipped before it. */
+	if (ev->what == ENGINE_EVENT_WITHDRAWN && !(ev->key & (1ull << 63)))
+		unmark_planned(p, ev->key);
 	if (h == NULL)
 		return;
 	if (h->request_id != 0 && ev->what != ENGINE_EVENT_STARTED)
@@ -810,9 +832,40 @@ publish_next(struct programme *p, int64_t now)
 	stats_programme_set_next(next, k);
 }
 
+/* Plans part, a gap between holds in occurrence act, unless it is planned
+ * already, over, or not yet in the look-ahead. after: the hold it follows
+ * (NULL: it starts with act), which notes it as resuming after it. */
+static void
+plan_part(struct programme *p, const struct schedule_occurrence *act,
+    const struct schedule_occurrence *part, int64_t now, uint64_t fp,
+    struct hold *after)
+{
+	uint64_t key =
+	    occurrence_key(fp, part->start_wall_ns, part->from_wall_ns);
+	uint64_t whole =
+	    occurrence_key(fp, act->start_wall_ns, act->from_wall_ns);
+
+	/* The part before the holds has the whole window's key: planned
+	 * whole when they came later, their items cut it. */
+	if (part->until_wall_ns <= part->from_wall_ns || planned(p, key) ||
+	    part->until_wall_ns <= now ||
+	    part->from_wall_ns >= now + PROGRAMME_PREROLL_NS)
+		return;
+	if (after != NULL &&
+	    after->n_resume < RELAY_ARRAY_LEN(after->resume_keys))
+		after->resume_keys[after->n_resume++] = key;
+	/* Once the holds are gone the next tick sees the window whole: it
+	 * must find it planned, not plan it again over this part. */
+	if (key != whole && !planned(p, whole))
+		mark_planned(p, whole);
+	plan(p, part, now, key, fp);
+}
+
 /*
- * Plans the parts of occurrence act not covered by a hold that applies to
- * its segment: at most the part before the hold and the part after it.
+ * Plans the parts of occurrence act not covered by the holds that apply to
+ * its segment: the gaps before, between and after them. Two control-API
+ * segments back to back inside it leave it the part after the second, not
+ * the part after the first (which the second holds).
  */
 static void
 plan_windows(
@@ -821,49 +874,35 @@ plan_windows(
 	const struct schedule_segment *seg =
 	    schedule_segment(p->schedule, act->segment);
 	uint64_t fp = segment_fingerprint(seg);
-	struct schedule_occurrence part[2];
-	struct hold *by = NULL;
-	size_t i, n = 0;
+	struct schedule_occurrence part;
+	struct hold *by[HOLDS_MAX] = {NULL}, *after = NULL, *h;
+	size_t i, k, n = 0;
+	int64_t cursor = act->from_wall_ns;
 
-	for (i = 0; i < HOLDS_MAX && by == NULL; i++) {
-		struct hold *h = &p->holds[i];
-		if (hold_applies(h, seg) &&
-		    (h->until_wall_ns > now || h->ended) &&
-		    h->from_wall_ns < act->until_wall_ns &&
-		    h->until_wall_ns > act->from_wall_ns)
-			by = h;
-	}
-	part[0] = *act;
-	if (by == NULL) {
-		n = 1;
-	} else {
-		if (act->from_wall_ns < by->from_wall_ns) {
-			part[n] = *act;
-			part[n].until_wall_ns = by->from_wall_ns;
-			n++;
-		}
-		if (act->until_wall_ns > by->until_wall_ns) {
-			part[n] = *act;
-			part[n].from_wall_ns = by->until_wall_ns;
-			n++;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		uint64_t key = occurrence_key(
-		    fp, part[i].start_wall_ns, part[i].from_wall_ns);
-		if (planned(p, key) || part[i].until_wall_ns <= now ||
-		    part[i].from_wall_ns >= now + PROGRAMME_PREROLL_NS)
+	for (i = 0; i < HOLDS_MAX; i++) {
+		h = &p->holds[i];
+		if (!hold_applies(h, seg) ||
+		    (h->until_wall_ns <= now && !h->ended) ||
+		    h->from_wall_ns >= act->until_wall_ns ||
+		    h->until_wall_ns <= act->from_wall_ns)
 			continue;
-		/* The part before the hold is already planned whole when
-		 * the hold came later: the hold's item cuts it. */
-		if (by != NULL && i == 0 && n == 2 &&
-		    planned(p, occurrence_key(
-				   fp, act->start_wall_ns, act->from_wall_ns)))
-			continue;
-		if (by != NULL && part[i].from_wall_ns == by->until_wall_ns &&
-		    by->n_resume < RELAY_ARRAY_LEN(by->resume_keys))
-			by->resume_keys[by->n_resume++] = key;
-		plan(p, &part[i], now, key, fp);
+		/* By their start: there are a few at most. */
+		for (k = n; k > 0 && by[k - 1]->from_wall_ns > h->from_wall_ns;
+		     k--)
+			by[k] = by[k - 1];
+		by[k] = h;
+		n++;
+	}
+	for (i = 0; i <= n; i++) {
+		part = *act;
+		part.from_wall_ns = cursor;
+		part.until_wall_ns =
+		    i < n ? by[i]->from_wall_ns : act->until_wall_ns;
+		plan_part(p, act, &part, now, fp, after);
+		if (i < n && by[i]->until_wall_ns > cursor) {
+			cursor = by[i]->until_wall_ns;
+			after = by[i];
+		}
 	}
 }
 

@@ -376,6 +376,17 @@ render(struct switcher *sw, const float *live_block, float *out, size_t a,
 	}
 	switch (source_state(sw->cur.src)) {
 	case SOURCE_ENDED:
+		/* Its material, sized by the programme clock as it stood at
+		 * its start, ends a little before its end as the clock
+		 * stands now (switcher_render): silence to the end, which
+		 * comes as planned, not a source that "ended early". */
+		if (sw->cur_end_frame >= 0 &&
+		    source_error(sw->cur.src)[0] == '\0' &&
+		    (sw->cur_end_frame - sw->frames_total - (int64_t)b) *
+			    NS_PER_SEC / sw->rate_hz <=
+			SWITCHER_END_SLACK_NS)
+			return true;
+		return false;
 	case SOURCE_FAILED:
 		return false;
 	case SOURCE_STARTING:

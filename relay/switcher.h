@@ -68,6 +68,11 @@ void switcher_set_end(struct switcher *sw, uint64_t key, int64_t end_wall_ns);
  * disk) is bridged with silence for up to this long before it is dropped
  * for live: a short underrun never ends a bulletin. */
 #define SWITCHER_UNDERRUN_BRIDGE_NS (2 * NS_PER_SEC)
+/* A segment whose source ends (cleanly) at most this long before its end
+ * frame is padded with silence to that frame and ends there as planned:
+ * the end frame follows the programme clock (switcher_render), which may
+ * have moved back a few milliseconds since the material was sized. */
+#define SWITCHER_END_SLACK_NS (50 * NS_PER_MS)
 #define SWITCHER_START_GRACE_DEFAULT_NS (5 * NS_PER_SEC)
 /* The crossfade to and from the [fallback] filler. */
 #define SWITCHER_FILLER_FADE_NS (1 * NS_PER_SEC)

@@ -282,6 +282,68 @@ test_back_to_back_items_meet_after_the_clock_moved(void **state)
 	assert_int_equal(ev.what, ENGINE_EVENT_STARTED);
 }
 
+/* Writes a WAV of n frames of v (every channel); its path into path. */
+static void
+write_wav(char *path, size_t n, float v)
+{
+	SF_INFO info = {.samplerate = RATE,
+	    .channels = CH,
+	    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	float *frames = calloc(n * CH, sizeof(float));
+	SNDFILE *sf;
+	size_t i;
+	int fd;
+
+	assert_non_null(frames);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	assert_non_null(sf);
+	for (i = 0; i < n * CH; i++)
+		frames[i] = v;
+	assert_int_equal(sf_writef_float(sf, frames, (sf_count_t)n), n);
+	sf_close(sf);
+	free(frames);
+}
+
+/* A file exactly as long as its window ends with ENDED when the programme
+ * clock moved back 5 ms while it played (its end frame moves 240 frames
+ * later, past its last frame): silence to the end, then live. It used to
+ * run dry 240 frames early and fail ("its source ended early"): a request
+ * reported failed, a warning, live a moment early. */
+static void
+test_exact_length_file_ends_after_the_clock_moved(void **state)
+{
+	struct harness *h = *state;
+	char path[] = "/tmp/test_switcher.XXXXXX";
+	struct source_spec spec = {
+	    .name = "exact", .kind = SCHEDULE_SOURCE_FILE};
+	struct engine_item it;
+	struct engine_event ev;
+	int i;
+
+	write_wav(path, 3000, 0.25f);
+	spec.path = path;
+	render(h);
+	item(&it, "exact", open_source(&spec, 3000), wall_at(1500),
+	    wall_at(4500), 0);
+	unlink(path);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h); /* it starts at 1500 */
+	switcher_render(h->sw, h->live, h->out, BLOCK,
+	    wall_at(h->frames + BLOCK) - 5 * NS_PER_MS, 0);
+	h->frames += BLOCK;
+	for (i = 0; i < 4; i++)
+		render(h);
+	expect_event(h, "exact", ENGINE_EVENT_STARTED, wall_at(1500));
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "exact");
+	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
+	assert_string_equal(ev.detail, "");
+	assert_true(llabs(ev.at_wall_ns - wall_at(4500)) < FRAME_NS);
+	assert_frames(h, 0, BLOCK, LIVE);
+}
+
 static void
 test_starts_and_ends_at_exact_frames(void **state)
 {
@@ -895,6 +957,9 @@ main(void)
 		test_events_wake_the_main_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_back_to_back_items_meet_after_the_clock_moved, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_exact_length_file_ends_after_the_clock_moved, setup,
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_segment_gain_and_normalise, setup, teardown),
