@@ -156,7 +156,9 @@ uint64_t engine_progress(struct engine *e);
  * end_wall_ns: a reload lengthened or shortened its window. Main thread. */
 void engine_set_end(struct engine *e, uint64_t key, int64_t end_wall_ns);
 
-/* Ends the item on air now (with its fade) and returns to live. */
+/* Ends the item on air now (with its fade) and returns to live, or hands
+ * over to an item already due, waiting up to SWITCHER_SKIP_WAIT_NS for
+ * its source's first audio (programme_skip() plans one). */
 void engine_skip(struct engine *e);
 
 /* Main thread, a few times a second: closes sources the engine retired

@@ -485,7 +485,7 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 			    "nothing to skip: the live programme is on air");
 			return -ENOENT;
 		}
-		back = programme_held_segment(r->programme, util_now_wall_ns());
+		back = programme_skip(r->programme, util_now_wall_ns());
 		engine_skip(r->engine); /* control.c writes the audit line */
 		if (back != NULL)
 			snprintf(msg, msglen,

@@ -999,11 +999,12 @@ programme_next_wall_ns(const struct programme *p, int64_t now)
 }
 
 const char *
-programme_held_segment(const struct programme *p, int64_t now)
+programme_skip(struct programme *p, int64_t now)
 {
 	struct schedule_occurrence act;
 	const struct schedule_segment *seg;
-	size_t i, k;
+	int64_t from;
+	size_t i, k, r;
 
 	if (p->schedule == NULL ||
 	    schedule_active(p->schedule, now, &act) < 0 ||
@@ -1015,10 +1016,27 @@ programme_held_segment(const struct programme *p, int64_t now)
 		if (h->key == 0 || !h->on_air || h->request_id == 0)
 			continue;
 		for (k = 0; k < HOLDS_MAX; k++) {
-			const struct hold *hd = &p->holds[k];
-			if (hd->key == h->key && hold_applies(hd, seg) &&
-			    hd->until_wall_ns > now)
-				return seg->name;
+			struct hold *hd = &p->holds[k];
+			if (hd->key != h->key || !hold_applies(hd, seg) ||
+			    hd->until_wall_ns <= now)
+				continue;
+			for (r = 0; r < hd->n_resume; r++)
+				(void)engine_drop_pending(p->engine,
+				    drop_by_key, &hd->resume_keys[r],
+				    "re-planned: the item before it is "
+				    "skipped");
+			hd->n_resume = 0;
+			/* The rest from where the skipped item went on air:
+			 * past on the engine's clock, so it is due at the
+			 * skip's frame (its source still joins the window
+			 * where it stands now). */
+			from = h->aired_at_ns > act.from_wall_ns
+				   ? h->aired_at_ns
+				   : act.from_wall_ns + 1;
+			hd->until_wall_ns = from;
+			hd->ended = true;
+			programme_tick(p, now);
+			return seg->name;
 		}
 	}
 	return NULL;

@@ -81,10 +81,12 @@ struct programme_request {
 	double level_dbfs;
 };
 
-/* The scheduled segment that comes back when the control-API segment on
- * air ends now (it holds that segment's open window off the air), or
- * NULL when live would follow. For the answer to a skip. */
-const char *programme_held_segment(const struct programme *p, int64_t now);
+/* Before engine_skip(): when the control-API segment on air holds a
+ * scheduled segment's open window off the air, plans the rest of that
+ * window to follow it at once (the engine hands over to it at the skip,
+ * no live between) and returns the segment's name; NULL when live will
+ * follow. */
+const char *programme_skip(struct programme *p, int64_t now);
 
 /* Queues req in the engine and returns its request id in *id (followed
  * in /api/status "requests"). Scheduled segments of lower priority wait

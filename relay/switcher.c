@@ -76,6 +76,7 @@ struct switcher {
 	struct engine_event events[32];
 	size_t ev_head, ev_count;
 	atomic_bool skip_req;
+	int64_t skip_frame;	   /* where a skip began to wait; -1 none */
 	struct engine_item cur;	   /* src NULL and segment "": live */
 	int64_t cur_end_frame;	   /* -1: open-ended */
 	int64_t cur_since_wall_ns; /* when cur went on air */
@@ -600,15 +601,9 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		bool live = item_is_live(&sw->cur);
 		char why[300] = "";
 		int due;
-		bool ok;
+		bool ok, skipping;
 
 		pthread_mutex_lock(&sw->items_lock);
-		if (atomic_exchange(&sw->skip_req, false) && !live) {
-			struct engine_item l;
-			make_live(sw, &l);
-			transition(sw, &l, f, ENGINE_EVENT_SKIPPED,
-			    "skipped through the control API");
-		}
 		due = 0;
 		if (sw->n_pending > 0) {
 			int64_t start =
@@ -628,6 +623,37 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			if (due < 0 && why[0] == '\0')
 				due = 2; /* waiting: the grace runs */
 		}
+		skipping = false;
+		if (!atomic_load(&sw->skip_req)) {
+			sw->skip_frame = -1;
+		} else if (live) {
+			atomic_store(&sw->skip_req, false);
+			sw->skip_frame = -1;
+		} else {
+			/* What is due takes over from the skipped item (the
+			 * planner prepares the rest of a scheduled segment
+			 * an API segment held off the air), as soon as its
+			 * source has audio; live when nothing is due, or it
+			 * has none within SWITCHER_SKIP_WAIT_NS. */
+			if (sw->skip_frame < 0)
+				sw->skip_frame = f;
+			if (due == 1) {
+				skipping = true;
+			} else if (due != 2 || (f - sw->skip_frame) *
+						       NS_PER_SEC /
+						       sw->rate_hz >=
+						   SWITCHER_SKIP_WAIT_NS) {
+				struct engine_item l;
+				make_live(sw, &l);
+				transition(sw, &l, f, ENGINE_EVENT_SKIPPED,
+				    "skipped through the control API");
+				live = true;
+			}
+			if (due == 1 || live) {
+				atomic_store(&sw->skip_req, false);
+				sw->skip_frame = -1;
+			}
+		}
 		if (!live && sw->cur_end_frame >= 0 && sw->cur_end_frame <= f &&
 		    due != 1) {
 			struct engine_item l;
@@ -646,11 +672,16 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				    frame_to_wall(sw, f),
 				    due == -1 ? why : "its time had passed");
 				retire(sw, it.src);
+				if (skipping) /* not it: again at once */
+					atomic_store(&sw->skip_req, true);
 				pthread_mutex_unlock(&sw->items_lock);
 				continue;
 			}
-			transition(sw, &it, f, ENGINE_EVENT_ENDED,
-			    "the next item started");
+			transition(sw, &it, f,
+			    skipping ? ENGINE_EVENT_SKIPPED
+				     : ENGINE_EVENT_ENDED,
+			    skipping ? "skipped through the control API"
+				     : "the next item started");
 		}
 		live = item_is_live(&sw->cur);
 		if (!live && sw->cur_end_frame >= 0 &&
@@ -748,6 +779,7 @@ switcher_new(int rate_hz, int channels, size_t max_frames, const char *title,
 	util_sanitize_text(sw->artist, sizeof(sw->artist), artist);
 	make_live(sw, &sw->cur);
 	sw->cur_end_frame = -1;
+	sw->skip_frame = -1;
 	atomic_init(&sw->start_grace_ns, SWITCHER_START_GRACE_DEFAULT_NS);
 	sw->cur_since_wall_ns = util_now_wall_ns();
 	publish_programme(sw);

@@ -76,6 +76,9 @@ void switcher_set_end(struct switcher *sw, uint64_t key, int64_t end_wall_ns);
 #define SWITCHER_START_GRACE_DEFAULT_NS (5 * NS_PER_SEC)
 /* The crossfade to and from the [fallback] filler. */
 #define SWITCHER_FILLER_FADE_NS (1 * NS_PER_SEC)
+/* A skip waits this long at most for the source of the item due to
+ * follow (switcher_skip()), rather than put live on air in between. */
+#define SWITCHER_SKIP_WAIT_NS (250 * NS_PER_MS)
 void switcher_skip(struct switcher *sw);
 
 /* Whether only the live programme plays until horizon_ns from now: no

@@ -13,7 +13,9 @@
 #  - a 6 s flash skipped after 1 s: the news plays on from there (it used
 #    to stay off the air: the planner withdrew what was planned after the
 #    flash and planned nothing in its place), and the skip's answer says
-#    so (it said "live returns").
+#    so (it said "live returns"), and no live is heard between: the
+#    archive goes from the flash's chain straight to the news's (it had
+#    a chain of the live programme between, 40-120 ms).
 #
 # timeout: 120
 
@@ -45,6 +47,10 @@ quality = 2
 port = ${ICE_PORT[a]}
 mount = /live.ogg
 password = ${ICE_PASSWORD[a]}
+encoding = e
+[output archive]
+type = file
+path = $T/archive.ogg
 encoding = e
 [status]
 listen = 127.0.0.1:$status_port
@@ -81,3 +87,12 @@ jq -e '[.. | strings] | any(contains("segment news returns"))' "$T/skip.json" >/
     fail "the skip's answer does not say the news returns: $(cat "$T/skip.json")"
 wait_for -t 5 -m "news again after the skip" on_air news || fail "news did not resume after a skipped flash: $(relay_lines | grep -E 'news|flash' | tail -4)"
 note "news resumed after a skip"
+
+# No live between: the archive's chains (one per title) go from the
+# skipped flash straight to the news.
+sleep 1
+ogginfo "$T/archive.ogg" >"$T/ogginfo.txt" 2>&1 || true
+grep -iE '^[[:space:]]*title=' "$T/ogginfo.txt" | sed 's/^[[:space:]]*//' >"$T/titles.txt"
+note "archive chains: $(tr "\n" " " <"$T/titles.txt")"
+after=$(awk 'found { print; exit } tolower($0) ~ /flashskip/ { found = 1 }' "$T/titles.txt")
+[[ $after == *News* ]] || fail "after the skipped flash the archive has \"$after\", not the news"

@@ -672,6 +672,48 @@ open_silent_feed(int *fd)
 	return source_open(&spec, RATE, CH, err, sizeof(err));
 }
 
+/* A skip hands over to an item already due (the planner puts the rest of
+ * the scheduled segment an API segment held off the air there first),
+ * waiting up to SWITCHER_SKIP_WAIT_NS for its source's audio with the
+ * skipped item still on air: no live between. It used to go to live at
+ * once, and the segment came back a block or more later. */
+static void
+test_skip_hands_over_to_what_is_due(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item a, b;
+	struct engine_event ev;
+	int live = 0, i, fd;
+
+	render(h);
+	item(&a, "flash", open_silence(), wall_at(1500), wall_at(90000), 0);
+	assert_int_equal(switcher_schedule(h->sw, &a), 0);
+	render(h); /* the flash from 1500 */
+	expect_event(h, "flash", ENGINE_EVENT_STARTED, wall_at(1500));
+	/* Due since the flash began; its source has no audio yet. */
+	item(&b, "news", open_silent_feed(&fd), wall_at(1600), wall_at(200000),
+	    0);
+	assert_non_null(b.src);
+	assert_int_equal(switcher_schedule(h->sw, &b), 0);
+	switcher_skip(h->sw);
+	/* 0.25 s is 11.7 blocks: the flash plays on meanwhile. */
+	for (i = 0; i < 11; i++) {
+		render(h);
+		live += live_frames_from(h, 1500);
+		assert_int_equal(switcher_poll(h->sw, &ev), 0);
+	}
+	assert_int_equal(live, 0);
+	/* Then live, rather than wait longer. */
+	render(h);
+	render(h);
+	assert_true(live_frames_from(h, h->frames - BLOCK) == BLOCK);
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "flash");
+	assert_int_equal(ev.what, ENGINE_EVENT_SKIPPED);
+	switcher_clear_pending(h->sw);
+	close(fd);
+}
+
 /*
  * Start-up grace: an item whose start has come but whose source has no
  * audio yet waits while what is on air (here a tone segment) continues;
@@ -958,6 +1000,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_back_to_back_items_meet_after_the_clock_moved, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_skip_hands_over_to_what_is_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_exact_length_file_ends_after_the_clock_moved, setup,
 		teardown),
