@@ -787,8 +787,8 @@ engine_filler_wanted(struct engine *e)
 void
 engine_set_input_down(struct engine *e, bool down, const char *why)
 {
-	switcher_set_input_down(e->sw, down, why);
-	ring_wake(e->ring);
+	if (switcher_set_input_down(e->sw, down, why))
+		ring_wake(e->ring);
 }
 
 int

@@ -202,8 +202,8 @@ void engine_set_filler(struct engine *e, const struct engine_item *item);
 bool engine_filler_wanted(struct engine *e);
 
 /* The live input failed or recovered (input_down()); why may be NULL.
- * Wakes the engine, so the filler need not wait for the engine's next
- * block. Main thread, when the state changes. */
+ * When that changes what the engine knew, wakes it, so the filler need
+ * not wait for the engine's next block. Main thread, at every tick. */
 void engine_set_input_down(struct engine *e, bool down, const char *why);
 
 /* The next fallback change (1) or 0. Main thread. */

@@ -45,10 +45,6 @@ struct fallback {
 	bool armed_silence;	   /* the waiting filler is the stand-in */
 	int64_t since_wall_ns;	   /* the filler went on air (0: off) */
 	struct hook_runner *hooks; /* NULL until the first hook runs */
-	/* The input's state as last forwarded to the engine. */
-	bool told;
-	bool told_down;
-	char told_why[256];
 };
 
 static enum schedule_source
@@ -241,14 +237,7 @@ fallback_tick(
 	struct engine_fallback_event ev;
 	char shown[512];
 
-	/* Forwarded on a change only: it wakes the engine (engine.h). */
-	if (!fb->told || fb->told_down != input_down ||
-	    strcmp(fb->told_why, why) != 0) {
-		engine_set_input_down(e, input_down, why);
-		fb->told = true;
-		fb->told_down = input_down;
-		util_strlcpy(fb->told_why, why, sizeof(fb->told_why));
-	}
+	engine_set_input_down(e, input_down, why);
 	if (fb->enabled && fb->armed_silence &&
 	    util_now_mono_ns() >= fb->retry_at_mono_ns)
 		arm(fb, e); /* the real filler may open now */

@@ -40,8 +40,8 @@ void fallback_configure(
 
 /* When the input's state changes (wakeup.h), when the engine signals, at
  * fallback_due_ns() and at least once a second: forwards the input's
- * state (input_down()) to the engine when it changed, arms a filler when
- * the engine wants one, logs changes and runs hooks. why is never NULL. */
+ * state (input_down()) to the engine, arms a filler when the engine wants
+ * one, logs changes and runs hooks. */
 void fallback_tick(
     struct fallback *fb, struct engine *e, bool input_down, const char *why);
 

@@ -166,27 +166,6 @@ packet_queue_new(size_t max_bytes, size_t max_packets)
 	return q;
 }
 
-/* Adds 1 to the eventfd. EAGAIN means the counter is full, so a wake-up
- * is pending anyway; EINTR is retried. */
-static void
-signal_efd(int efd)
-{
-	uint64_t one = 1;
-
-	while (write(efd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-}
-
-/* Resets the eventfd counter to 0 (EAGAIN when it already is). */
-static void
-drain_efd(int efd)
-{
-	uint64_t count;
-
-	while (read(efd, &count, sizeof(count)) < 0 && errno == EINTR)
-		;
-}
-
 /* Unrefs the packets from the consumer's head up to index `to` and
  * publishes the new head. Returns the bytes released. Runs on: the
  * consumer thread (or whoever frees the queue). */
@@ -367,7 +346,7 @@ signal:
 	atomic_thread_fence(memory_order_seq_cst);
 	if (wake && atomic_load_explicit(&q->waiting, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&q->waiting, false, memory_order_relaxed))
-		signal_efd(q->efd);
+		util_eventfd_signal(q->efd);
 	return !overflow && t - h != q->nslots;
 }
 
@@ -456,7 +435,7 @@ wait_for(struct packet_queue *q, bool (*ready)(struct packet_queue *),
 		/* ppoll() for a nanosecond timeout; EINTR just loops and
 		 * recomputes what is left. */
 		if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN))
-			drain_efd(q->efd);
+			util_eventfd_drain(q->efd);
 	}
 	atomic_store_explicit(&q->waiting, false, memory_order_relaxed);
 	return ok;
@@ -528,7 +507,7 @@ void
 packet_queue_wake(struct packet_queue *q)
 {
 	atomic_store_explicit(&q->wake_pending, true, memory_order_release);
-	signal_efd(q->efd);
+	util_eventfd_signal(q->efd);
 }
 
 size_t

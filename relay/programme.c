@@ -51,7 +51,8 @@
 #define PROGRAMME_CLOCK_SLACK_NS NS_PER_MS
 /* API items' keys: the request id with the top bit set (planner keys are
  * hashes; a clash needs 2^63 requests). */
-#define API_KEY(id) ((uint64_t)(id) | (1ull << 63))
+#define API_KEY_BIT (1ull << 63)
+#define API_KEY(id) ((uint64_t)(id) | API_KEY_BIT)
 
 /* An item handed to the engine and not yet over. */
 struct handed {
@@ -378,6 +379,23 @@ static bool
 drop_by_key(const struct engine_item *it, void *arg)
 {
 	return it->key == *(const uint64_t *)arg;
+}
+
+/* The item holding hd ends before the hold did, at until: what was
+ * planned to resume after it goes (why), and the next planning pass plans
+ * the rest of the window from until, then lets the hold go. */
+static void
+hold_end_early(
+    struct programme *p, struct hold *hd, int64_t until, const char *why)
+{
+	size_t k;
+
+	for (k = 0; k < hd->n_resume; k++)
+		(void)engine_drop_pending(
+		    p->engine, drop_by_key, &hd->resume_keys[k], why);
+	hd->n_resume = 0;
+	hd->until_wall_ns = until;
+	hd->ended = true;
 }
 
 /*
@@ -738,7 +756,7 @@ on_event(struct programme *p, const struct engine_event *ev)
 	/* A scheduled item withdrawn before it aired (a control-API segment
 	 * holds its time, a reload): planned again if its window comes free,
 	 * e.g. when that API segment is skipped before it. */
-	if (ev->what == ENGINE_EVENT_WITHDRAWN && !(ev->key & (1ull << 63)))
+	if (ev->what == ENGINE_EVENT_WITHDRAWN && !(ev->key & API_KEY_BIT))
 		unmark_planned(p, ev->key);
 	if (h == NULL)
 		return;
@@ -780,21 +798,14 @@ on_event(struct programme *p, const struct engine_event *ev)
 	 * here (its resume items, planned for the hold's end, go). */
 	for (i = 0; i < HOLDS_MAX; i++) {
 		struct hold *hd = &p->holds[i];
-		size_t k;
 		if (!hd->used || hd->key != ev->key)
 			continue;
 		if (ev->at_wall_ns <
 		    hd->until_wall_ns - PROGRAMME_CLOCK_SLACK_NS) {
-			for (k = 0; k < hd->n_resume; k++)
-				(void)engine_drop_pending(p->engine,
-				    drop_by_key, &hd->resume_keys[k],
-				    "resumed earlier: the item before it "
-				    "ended early");
-			/* The rest of the window, joined where it stands,
-			 * is planned by this same tick (plan_windows). */
-			hd->n_resume = 0;
-			hd->until_wall_ns = ev->at_wall_ns;
-			hd->ended = true;
+			/* Planned again by this same tick. */
+			hold_end_early(p, hd, ev->at_wall_ns,
+			    "resumed earlier: the item before it ended "
+			    "early");
 			continue;
 		}
 		hd->used = false;
@@ -981,8 +992,7 @@ programme_next_wall_ns(const struct programme *p, int64_t now)
 		return INT64_MAX;
 	/* The first occurrence not yet inside the look-ahead; 1 ms past its
 	 * entry, since plan_windows() wants it strictly inside. */
-	if (p->schedule != NULL &&
-	    schedule_upcoming(p->schedule, now + PROGRAMME_PREROLL_NS,
+	if (schedule_upcoming(p->schedule, now + PROGRAMME_PREROLL_NS,
 		now + PROGRAMME_PREROLL_NS + 2 * NS_PER_SEC, &up, 1) == 1 &&
 	    up.start_wall_ns - PROGRAMME_PREROLL_NS + NS_PER_MS < next)
 		next = up.start_wall_ns - PROGRAMME_PREROLL_NS + NS_PER_MS;
@@ -1004,7 +1014,7 @@ programme_skip(struct programme *p, int64_t now)
 	struct schedule_occurrence act;
 	const struct schedule_segment *seg;
 	int64_t from;
-	size_t i, k, r;
+	size_t i, k;
 
 	if (p->schedule == NULL ||
 	    schedule_active(p->schedule, now, &act) < 0 ||
@@ -1020,12 +1030,6 @@ programme_skip(struct programme *p, int64_t now)
 			if (hd->key != h->key || !hold_applies(hd, seg) ||
 			    hd->until_wall_ns <= now)
 				continue;
-			for (r = 0; r < hd->n_resume; r++)
-				(void)engine_drop_pending(p->engine,
-				    drop_by_key, &hd->resume_keys[r],
-				    "re-planned: the item before it is "
-				    "skipped");
-			hd->n_resume = 0;
 			/* The rest from where the skipped item went on air:
 			 * past on the engine's clock, so it is due at the
 			 * skip's frame (its source still joins the window
@@ -1033,8 +1037,8 @@ programme_skip(struct programme *p, int64_t now)
 			from = h->aired_at_ns > act.from_wall_ns
 				   ? h->aired_at_ns
 				   : act.from_wall_ns + 1;
-			hd->until_wall_ns = from;
-			hd->ended = true;
+			hold_end_early(p, hd, from,
+			    "re-planned: the item before it is skipped");
 			programme_tick(p, now);
 			return seg->name;
 		}

@@ -132,27 +132,6 @@ ring_free(struct ring *r)
 	free(r);
 }
 
-/* Adds 1 to the eventfd. EAGAIN means the counter is full, so a wake-up
- * is pending anyway; EINTR is retried. */
-static void
-signal_efd(int efd)
-{
-	uint64_t one = 1;
-
-	while (write(efd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-}
-
-/* Resets the eventfd counter to 0 (EAGAIN when it already is). */
-static void
-drain_efd(int efd)
-{
-	uint64_t count;
-
-	while (read(efd, &count, sizeof(count)) < 0 && errno == EINTR)
-		;
-}
-
 /* Runs on: the producer (input) thread. */
 size_t
 ring_write(struct ring *r, const float *frames, size_t n)
@@ -184,7 +163,7 @@ ring_write(struct ring *r, const float *frames, size_t n)
 	if (want != 0 && w + n - rd >= want &&
 	    atomic_exchange_explicit(
 		&r->want_frames, 0, memory_order_relaxed) != 0)
-		signal_efd(r->efd);
+		util_eventfd_signal(r->efd);
 	return n;
 }
 
@@ -278,7 +257,7 @@ ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
 		/* ppoll() (poll(2)) for a nanosecond timeout; EINTR just
 		 * loops and recomputes what is left. */
 		if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN))
-			drain_efd(r->efd);
+			util_eventfd_drain(r->efd);
 	}
 	atomic_store_explicit(&r->want_frames, 0, memory_order_relaxed);
 	return avail;
@@ -288,5 +267,5 @@ void
 ring_wake(struct ring *r)
 {
 	atomic_store_explicit(&r->wake_pending, true, memory_order_release);
-	signal_efd(r->efd);
+	util_eventfd_signal(r->efd);
 }

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "util.h"
 #include "service.h"
+#include "util.h"
 
 #define MOD "service"
 

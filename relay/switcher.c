@@ -565,6 +565,41 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 	}
 }
 
+/*
+ * A skip asked for (switcher_skip()), at frame f; due is the first pending
+ * item's state as switcher_render() found it. What is due takes over from
+ * the skipped item (the planner prepares the rest of a scheduled segment
+ * an API segment held off the air): true, and the caller starts it as the
+ * skip. While its source has no audio yet the skipped item goes on, up to
+ * SWITCHER_SKIP_WAIT_NS; with nothing due, or after that, live takes over
+ * here. Called with items_lock held.
+ */
+static bool
+skip_step(struct switcher *sw, int64_t f, int due)
+{
+	bool segment = !item_is_live(&sw->cur);
+	struct engine_item l;
+
+	if (!atomic_load(&sw->skip_req)) {
+		sw->skip_frame = -1;
+		return false;
+	}
+	if (segment && due != 1) {
+		if (sw->skip_frame < 0)
+			sw->skip_frame = f;
+		if (due == 2 &&
+		    (f - sw->skip_frame) * NS_PER_SEC / sw->rate_hz <
+			SWITCHER_SKIP_WAIT_NS)
+			return false;
+		make_live(sw, &l);
+		transition(sw, &l, f, ENGINE_EVENT_SKIPPED,
+		    "skipped through the control API");
+	}
+	atomic_store(&sw->skip_req, false);
+	sw->skip_frame = -1;
+	return segment && due == 1;
+}
+
 void
 switcher_render(struct switcher *sw, const float *live_block, float *out,
     size_t n, int64_t now_wall_ns, size_t queued_frames)
@@ -623,37 +658,8 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			if (due < 0 && why[0] == '\0')
 				due = 2; /* waiting: the grace runs */
 		}
-		skipping = false;
-		if (!atomic_load(&sw->skip_req)) {
-			sw->skip_frame = -1;
-		} else if (live) {
-			atomic_store(&sw->skip_req, false);
-			sw->skip_frame = -1;
-		} else {
-			/* What is due takes over from the skipped item (the
-			 * planner prepares the rest of a scheduled segment
-			 * an API segment held off the air), as soon as its
-			 * source has audio; live when nothing is due, or it
-			 * has none within SWITCHER_SKIP_WAIT_NS. */
-			if (sw->skip_frame < 0)
-				sw->skip_frame = f;
-			if (due == 1) {
-				skipping = true;
-			} else if (due != 2 || (f - sw->skip_frame) *
-						       NS_PER_SEC /
-						       sw->rate_hz >=
-						   SWITCHER_SKIP_WAIT_NS) {
-				struct engine_item l;
-				make_live(sw, &l);
-				transition(sw, &l, f, ENGINE_EVENT_SKIPPED,
-				    "skipped through the control API");
-				live = true;
-			}
-			if (due == 1 || live) {
-				atomic_store(&sw->skip_req, false);
-				sw->skip_frame = -1;
-			}
-		}
+		skipping = skip_step(sw, f, due);
+		live = item_is_live(&sw->cur);
 		if (!live && sw->cur_end_frame >= 0 && sw->cur_end_frame <= f &&
 		    due != 1) {
 			struct engine_item l;
@@ -982,15 +988,19 @@ switcher_filler_wanted(struct switcher *sw)
 	return wanted;
 }
 
-void
+bool
 switcher_set_input_down(struct switcher *sw, bool down, const char *why)
 {
+	const char *w =
+	    why != NULL && why[0] != '\0' ? why : "the live input failed";
+	bool changed;
+
 	pthread_mutex_lock(&sw->items_lock);
+	changed = sw->input_down != down || strcmp(sw->input_why, w) != 0;
 	sw->input_down = down;
-	util_strlcpy(sw->input_why,
-	    why != NULL && why[0] != '\0' ? why : "the live input failed",
-	    sizeof(sw->input_why));
+	util_strlcpy(sw->input_why, w, sizeof(sw->input_why));
 	pthread_mutex_unlock(&sw->items_lock);
+	return changed;
 }
 
 int

@@ -97,7 +97,9 @@ void switcher_set_fallback(
     struct switcher *sw, const struct engine_fallback *f);
 void switcher_set_filler(struct switcher *sw, const struct engine_item *item);
 bool switcher_filler_wanted(struct switcher *sw);
-void switcher_set_input_down(struct switcher *sw, bool down, const char *why);
+/* Returns whether the state or its why changed (engine_set_input_down()
+ * wakes the engine only then). */
+bool switcher_set_input_down(struct switcher *sw, bool down, const char *why);
 int switcher_poll_fallback(
     struct switcher *sw, struct engine_fallback_event *ev);
 

@@ -671,3 +671,21 @@ util_try_realtime(int max_prio)
 	rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
 	return rc == 0 ? prio : -rc;
 }
+
+void
+util_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+
+	while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+void
+util_eventfd_drain(int fd)
+{
+	uint64_t count;
+
+	while (read(fd, &count, sizeof(count)) < 0 && errno == EINTR)
+		;
+}

@@ -44,6 +44,13 @@ int64_t util_now_wall_ns(void);
 void util_sleep_until_mono_ns(int64_t deadline_ns);
 void util_sleep_ns(int64_t ns);
 
+/* An eventfd used as a wake-up: util_eventfd_signal() adds 1 (a full
+ * counter means a wake-up is pending anyway; EINTR is retried);
+ * util_eventfd_drain() resets it to 0 (nothing to read is fine). One
+ * write(2) or read(2), no lock: safe on the audio threads. */
+void util_eventfd_signal(int fd);
+void util_eventfd_drain(int fd);
+
 /* FNV-1a, 64 bit: a fingerprint of what changed (not for security).
  * Start with UTIL_HASH_INIT; util_hash_str() includes the terminating NUL
  * (NULL hashes as ""), so "ab","c" and "a","bc" differ. */

@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "wakeup.h"
 
 static atomic_int wake_fd = -1;
@@ -49,27 +50,20 @@ wakeup_fd(void)
 void
 wakeup_drain(void)
 {
-	uint64_t v;
 	int fd = atomic_load(&wake_fd);
 
-	if (fd < 0)
-		return;
-	while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR)
-		;
+	if (fd >= 0)
+		util_eventfd_drain(fd);
 }
 
 void
 wakeup_signal(void)
 {
-	uint64_t one = 1;
 	int fd = atomic_load(&wake_fd);
 
 	atomic_fetch_add(&signals, 1);
-	if (fd < 0)
-		return;
-	/* EAGAIN: the counter is full, so a wake-up is pending anyway. */
-	while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
+	if (fd >= 0)
+		util_eventfd_signal(fd);
 }
 
 uint64_t

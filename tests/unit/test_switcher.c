@@ -952,7 +952,11 @@ test_fallback_input_down_and_silent_live(void **state)
 
 	enable_fallback(h);
 	render(h);
-	switcher_set_input_down(h->sw, true, "stdin input: stdin closed");
+	/* A change says so (the engine wakes for it); a repeat does not. */
+	assert_true(
+	    switcher_set_input_down(h->sw, true, "stdin input: stdin closed"));
+	assert_false(
+	    switcher_set_input_down(h->sw, true, "stdin input: stdin closed"));
 	assert_int_equal(render_until_fallback(h, 3), 1);
 	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
 	assert_true(fev.active);
@@ -967,7 +971,8 @@ test_fallback_input_down_and_silent_live(void **state)
 	 * silent input once it is back. */
 	for (b = 0; b < 20; b++)
 		render(h);
-	switcher_set_input_down(h->sw, false, NULL);
+	assert_true(switcher_set_input_down(h->sw, false, NULL));
+	assert_false(switcher_set_input_down(h->sw, false, NULL));
 	for (i = 0; i < BLOCK * CH; i++)
 		h->live[i] = 0.0f;
 	for (b = 0; b < 20; b++)
