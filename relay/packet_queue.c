@@ -63,7 +63,6 @@
  * each side's calls ordered, not on one thread (packet_queue.h).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -411,13 +410,8 @@ static bool
 wait_for(struct packet_queue *q, bool (*ready)(struct packet_queue *),
     int64_t deadline_ns)
 {
-	struct pollfd pfd;
-	struct timespec ts;
-	int64_t left_ns;
 	bool ok;
 
-	pfd.fd = q->efd;
-	pfd.events = POLLIN;
 	for (;;) {
 		atomic_store_explicit(&q->waiting, true, memory_order_relaxed);
 		/* Our `waiting` before the producer's tail: DESIGN. */
@@ -426,16 +420,8 @@ wait_for(struct packet_queue *q, bool (*ready)(struct packet_queue *),
 		if (ok || atomic_load_explicit(
 			      &q->wake_pending, memory_order_acquire))
 			break;
-		left_ns = deadline_ns - util_now_mono_ns();
-		if (left_ns <= 0)
+		if (!util_eventfd_wait_until(q->efd, deadline_ns))
 			break;
-		ts.tv_sec = (time_t)(left_ns / NS_PER_SEC);
-		ts.tv_nsec = (long)(left_ns % NS_PER_SEC);
-		pfd.revents = 0;
-		/* ppoll() for a nanosecond timeout; EINTR just loops and
-		 * recomputes what is left. */
-		if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN))
-			util_eventfd_drain(q->efd);
 	}
 	atomic_store_explicit(&q->waiting, false, memory_order_relaxed);
 	return ok;

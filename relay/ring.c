@@ -35,7 +35,6 @@
  * and ring_wake() from any thread.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -226,14 +225,10 @@ ring_channels(const struct ring *r)
 size_t
 ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
 {
-	struct pollfd pfd;
-	struct timespec ts;
-	int64_t deadline_ns, left_ns;
+	int64_t deadline_ns;
 	size_t avail;
 
 	deadline_ns = util_now_mono_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-	pfd.fd = r->efd;
-	pfd.events = POLLIN;
 	if (min_frames == 0)
 		min_frames = 1;
 	if (min_frames > r->size_frames)
@@ -248,16 +243,8 @@ ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
 		if (atomic_exchange_explicit(
 			&r->wake_pending, false, memory_order_acq_rel))
 			break;
-		left_ns = deadline_ns - util_now_mono_ns();
-		if (left_ns <= 0)
+		if (!util_eventfd_wait_until(r->efd, deadline_ns))
 			break;
-		ts.tv_sec = (time_t)(left_ns / NS_PER_SEC);
-		ts.tv_nsec = (long)(left_ns % NS_PER_SEC);
-		pfd.revents = 0;
-		/* ppoll() (poll(2)) for a nanosecond timeout; EINTR just
-		 * loops and recomputes what is left. */
-		if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN))
-			util_eventfd_drain(r->efd);
 	}
 	atomic_store_explicit(&r->want_frames, 0, memory_order_relaxed);
 	return avail;

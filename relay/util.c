@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -688,4 +689,21 @@ util_eventfd_drain(int fd)
 
 	while (read(fd, &count, sizeof(count)) < 0 && errno == EINTR)
 		;
+}
+
+bool
+util_eventfd_wait_until(int fd, int64_t deadline_ns)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int64_t left_ns = deadline_ns - util_now_mono_ns();
+	struct timespec ts;
+
+	if (left_ns <= 0)
+		return false;
+	ts.tv_sec = (time_t)(left_ns / NS_PER_SEC);
+	ts.tv_nsec = (long)(left_ns % NS_PER_SEC);
+	/* ppoll() for a nanosecond timeout; EINTR is a wait that ended. */
+	if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN) != 0)
+		util_eventfd_drain(fd);
+	return true;
 }

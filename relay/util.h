@@ -50,6 +50,10 @@ void util_sleep_ns(int64_t ns);
  * write(2) or read(2), no lock: safe on the audio threads. */
 void util_eventfd_signal(int fd);
 void util_eventfd_drain(int fd);
+/* Sleeps on eventfd fd until it is signalled (then drained) or the
+ * CLOCK_MONOTONIC time deadline_ns; false, at once, when the deadline has
+ * passed. One wait: a caller loops, checking what it waits for first. */
+bool util_eventfd_wait_until(int fd, int64_t deadline_ns);
 
 /* FNV-1a, 64 bit: a fingerprint of what changed (not for security).
  * Start with UTIL_HASH_INIT; util_hash_str() includes the terminating NUL

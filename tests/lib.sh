@@ -735,6 +735,46 @@ ${1:-}
 EOF
 }
 
+# api_station_config [EXTRA]: a station for the programme's control-API
+# tests: a silent live programme (tone 0 Hz, mono, titled Studio), one
+# Icecast mount /live.ogg on server a, the status server on $status_port
+# with the control token (control_api_setup), and the schedule
+# $T/schedule.conf in UTC. EXTRA (whole sections) goes before [status].
+api_station_config()
+{
+	cat <<EOF
+[input]
+type = tone
+frequency = 0
+channels = 1
+title = Studio
+[encoding e]
+channels = 1
+quality = 2
+[output ice]
+port = ${ICE_PORT[a]}
+mount = /live.ogg
+password = ${ICE_PASSWORD[a]}
+encoding = e
+${1:-}
+[status]
+listen = 127.0.0.1:$status_port
+token_env = RELAY_TEST_CONTROL_TOKEN
+[schedule]
+file = $T/schedule.conf
+timezone = UTC
+EOF
+}
+
+# utc EPOCH: a schedule's `at` for that second.
+utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
+
+# /api/status at $URL (control_api_setup): the whole answer, whether it
+# matches a jq expression, and whether segment NAME is on air.
+status_now() { curl -sf --max-time 3 "$URL/api/status"; }
+status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
+on_air() { status_has ".state == \"segment\" and .now.segment == \"$1\""; }
+
 stdin_batch_config()
 {
 	cat <<EOF

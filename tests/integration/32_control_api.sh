@@ -68,8 +68,6 @@ call()
 	    --max-time 10 "$@" "$URL$path" || true
 }
 
-status_now() { curl -sf --max-time 3 "$URL/api/status"; }
-status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
 relay_status() { RS_OUT=$("$RELAY" status --url "$URL" 2>&1) || true; }
 ice_title_is() { [[ $(ice_field "${ICE_PORT[a]}" /live.ogg title) == "$1" ]]; }
 

@@ -27,7 +27,6 @@ start_icecast a
 control_api_setup
 
 t0=$(($(date +%s) + 5))
-utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 
 # write_schedule FEATURE_TITLE
 write_schedule()
@@ -90,9 +89,6 @@ file = $T/schedule.conf
 timezone = UTC
 EOF
 
-status_now() { curl -sf --max-time 3 "$URL/api/status"; }
-status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
-on_air() { status_has ".state == \"segment\" and .now.segment == \"$1\""; }
 call()
 {
 	local method=$1 path=$2

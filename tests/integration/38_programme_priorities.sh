@@ -18,7 +18,6 @@
 start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 5))
-utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 
 # write_schedule WITH_R
 write_schedule()
@@ -86,9 +85,6 @@ file = $T/schedule.conf
 timezone = UTC
 EOF
 
-status_now() { curl -sf --max-time 3 "$URL/api/status"; }
-status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
-on_air() { status_has ".state == \"segment\" and .now.segment == \"$1\""; }
 call()
 {
 	curl -s -X POST -o "$T/body" -w '%{http_code}' --max-time 10 \

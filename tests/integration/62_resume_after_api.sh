@@ -24,7 +24,6 @@
 start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 5))
-utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 cat >"$T/schedule.conf" <<EOF
 [segment news]
 at = $(utc "$t0")
@@ -34,34 +33,10 @@ level_dbfs = -12
 duration = 60s
 title = News
 EOF
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 0
-channels = 1
-title = Studio
-[encoding e]
-channels = 1
-quality = 2
-[output ice]
-port = ${ICE_PORT[a]}
-mount = /live.ogg
-password = ${ICE_PASSWORD[a]}
-encoding = e
-[output archive]
+api_station_config "[output archive]
 type = file
 path = $T/archive.ogg
-encoding = e
-[status]
-listen = 127.0.0.1:$status_port
-token_env = RELAY_TEST_CONTROL_TOKEN
-[schedule]
-file = $T/schedule.conf
-timezone = UTC
-EOF
-status_now() { curl -sf --max-time 3 "$URL/api/status"; }
-status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
-on_air() { status_has ".state == \"segment\" and .now.segment == \"$1\""; }
+encoding = e" >"$T/relay.conf"
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /live.ogg 15
 wait_for -t 10 -m "news on air" on_air news || fail "the news never went on air"

@@ -17,7 +17,6 @@
 start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 4))
-utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 iso() { date -u -d "@$1" '+%Y-%m-%dT%H:%M:%SZ'; }
 cat >"$T/schedule.conf" <<EOF
 [segment news]
@@ -28,30 +27,7 @@ level_dbfs = -12
 duration = 80s
 title = News
 EOF
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 0
-channels = 1
-title = Studio
-[encoding e]
-channels = 1
-quality = 2
-[output ice]
-port = ${ICE_PORT[a]}
-mount = /live.ogg
-password = ${ICE_PASSWORD[a]}
-encoding = e
-[status]
-listen = 127.0.0.1:$status_port
-token_env = RELAY_TEST_CONTROL_TOKEN
-[schedule]
-file = $T/schedule.conf
-timezone = UTC
-EOF
-status_now() { curl -sf --max-time 3 "$URL/api/status"; }
-status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
-on_air() { status_has ".state == \"segment\" and .now.segment == \"$1\""; }
+api_station_config >"$T/relay.conf"
 request_done() { status_has ".requests[] | select(.name == \"$1\") | .state == \"done\""; }
 play_at() { # name at duration
 	curl -sf -o /dev/null "${auth[@]}" "${json[@]}" --data \

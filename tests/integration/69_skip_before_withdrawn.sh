@@ -14,7 +14,6 @@
 start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 4))
-utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 cat >"$T/schedule.conf" <<EOF
 [segment news]
 at = $(utc "$t0")
@@ -30,31 +29,7 @@ level_dbfs = -12
 duration = 3s
 priority = 5
 EOF
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 0
-channels = 1
-title = Studio
-[encoding e]
-channels = 1
-quality = 2
-[output ice]
-port = ${ICE_PORT[a]}
-mount = /live.ogg
-password = ${ICE_PASSWORD[a]}
-encoding = e
-[status]
-listen = 127.0.0.1:$status_port
-token_env = RELAY_TEST_CONTROL_TOKEN
-[schedule]
-file = $T/schedule.conf
-timezone = UTC
-EOF
-on_air() {
-	curl -sf --max-time 3 "$URL/api/status" |
-	    jq -e ".state == \"segment\" and .now.segment == \"$1\"" >/dev/null 2>&1
-}
+api_station_config >"$T/relay.conf"
 why() { relay_lines | grep -E 'programme: segment' | tail -8; }
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /live.ogg 15
