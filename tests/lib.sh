@@ -766,6 +766,21 @@ timezone = UTC
 EOF
 }
 
+# news_segment EPOCH [DURATION]: a schedule's [segment news] from that
+# second: a 600 Hz tone titled News, 60 s unless DURATION says otherwise.
+news_segment()
+{
+	cat <<EOF
+[segment news]
+at = $(utc "$1")
+source = tone
+frequency = 600
+level_dbfs = -12
+duration = ${2:-60s}
+title = News
+EOF
+}
+
 # utc EPOCH: a schedule's `at` for that second.
 utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 

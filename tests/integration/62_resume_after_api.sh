@@ -24,15 +24,7 @@
 start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 5))
-cat >"$T/schedule.conf" <<EOF
-[segment news]
-at = $(utc "$t0")
-source = tone
-frequency = 600
-level_dbfs = -12
-duration = 60s
-title = News
-EOF
+news_segment "$t0" >"$T/schedule.conf"
 api_station_config "[output archive]
 type = file
 path = $T/archive.ogg

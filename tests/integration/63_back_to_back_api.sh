@@ -18,15 +18,7 @@ start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 4))
 iso() { date -u -d "@$1" '+%Y-%m-%dT%H:%M:%SZ'; }
-cat >"$T/schedule.conf" <<EOF
-[segment news]
-at = $(utc "$t0")
-source = tone
-frequency = 600
-level_dbfs = -12
-duration = 80s
-title = News
-EOF
+news_segment "$t0" 80s >"$T/schedule.conf"
 api_station_config >"$T/relay.conf"
 request_done() { status_has ".requests[] | select(.name == \"$1\") | .state == \"done\""; }
 play_at() { # name at duration

@@ -16,15 +16,7 @@
 start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 9))
-cat >"$T/schedule.conf" <<EOF
-[segment news]
-at = $(utc "$t0")
-source = tone
-frequency = 600
-level_dbfs = -12
-duration = 60s
-title = News
-EOF
+news_segment "$t0" >"$T/schedule.conf"
 api_station_config >"$T/relay.conf"
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /live.ogg 15

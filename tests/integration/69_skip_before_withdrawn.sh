@@ -14,13 +14,9 @@
 start_icecast a
 control_api_setup
 t0=$(($(date +%s) + 4))
-cat >"$T/schedule.conf" <<EOF
-[segment news]
-at = $(utc "$t0")
-source = tone
-frequency = 600
-level_dbfs = -12
-duration = 60s
+{
+	news_segment "$t0"
+	cat <<EOF
 [segment high]
 at = $(utc "$((t0 + 6))")
 source = tone
@@ -29,6 +25,7 @@ level_dbfs = -12
 duration = 3s
 priority = 5
 EOF
+} >"$T/schedule.conf"
 api_station_config >"$T/relay.conf"
 why() { relay_lines | grep -E 'programme: segment' | tail -8; }
 start_relay "$T/relay.conf"
