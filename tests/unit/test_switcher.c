@@ -890,29 +890,15 @@ test_fallback_failed_segment_over_silent_live(void **state)
 	struct harness *h = *state;
 	char path[] = "/tmp/test_switcher.XXXXXX";
 	size_t n = 28800, i; /* 0.6 s */
-	float *frames = calloc(n * CH, sizeof(float));
 	struct engine_fallback_event fev;
 	struct engine_item it;
 	struct engine_event ev;
 	struct stats_programme p;
 	struct source_spec spec = {
 	    .name = "short", .kind = SCHEDULE_SOURCE_FILE};
-	SF_INFO info = {.samplerate = RATE,
-	    .channels = CH,
-	    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-	SNDFILE *sf;
-	int fd, b;
+	int b;
 
-	assert_non_null(frames);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
-	assert_non_null(sf);
-	for (i = 0; i < n * CH; i++)
-		frames[i] = 0.25f;
-	assert_int_equal(sf_writef_float(sf, frames, (sf_count_t)n), n);
-	sf_close(sf);
-	free(frames);
+	write_wav(path, n, 0.25f);
 	spec.path = path;
 	for (i = 0; i < BLOCK * CH; i++)
 		h->live[i] = 0.0f;
