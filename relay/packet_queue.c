@@ -263,11 +263,13 @@ packet_queue_set_batch_from(
 }
 
 int64_t
-packet_queue_due(struct packet_queue *q)
+packet_queue_due(struct packet_queue *q, bool *one_more)
 {
 	int64_t due = -1;
 
 	pthread_mutex_lock(&q->lock);
+	if (one_more != NULL)
+		*one_more = q->one_more;
 	if (q->batch_granules > 0 && q->from_granule >= 0)
 		due = q->from_granule + q->batch_granules;
 	else if (q->batch_granules > 0 && q->count > 0)
