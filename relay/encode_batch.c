@@ -14,6 +14,7 @@ struct encode_batch {
 	size_t cap_frames;
 	size_t held;
 	size_t block_frames;
+	size_t phase; /* frames ever held, modulo block_frames */
 	int channels;
 	/* The holds: where each ends (frames) and its made time. */
 	size_t *part_end;
@@ -74,6 +75,7 @@ encode_batch_hold(
 		return -ENOSPC;
 	memcpy(b->buf + b->held * ch, frames, n * ch * sizeof(float));
 	b->held += n;
+	b->phase = (b->phase + n) % b->block_frames;
 	b->part_end[b->n_parts] = b->held;
 	b->part_ns[b->n_parts] = made_mono_ns;
 	b->n_parts++;
@@ -130,20 +132,30 @@ encode_batch_due(const struct encode_batch *b, int64_t lacks)
 }
 
 size_t
-encode_batch_wait_frames(const struct encode_batch *b, int64_t lacks)
+encode_batch_wait_frames(
+    const struct encode_batch *b, int64_t lacks, bool several)
 {
-	int64_t block = (int64_t)b->block_frames, k, k_page;
-	int64_t before =
-	    lacks - (int64_t)b->held - block * ENCODE_BATCH_MARGIN_BLOCKS;
+	int64_t block = (int64_t)b->block_frames, k, k_cap;
+	int64_t margin = block * ENCODE_BATCH_MARGIN_BLOCKS;
+	int64_t rest = lacks - (int64_t)b->held;
+	/* Rounds end on the block grid of the frames held so far, so that
+	 * after a round cut short for a page the blocks end where they did,
+	 * and a page the estimate missed (a short block) is never later. */
+	int64_t to_grid = block - (int64_t)b->phase;
 
-	/* The block after which one more would not fit (the bound)... */
-	k = ((int64_t)b->cap_frames - (int64_t)b->held) / block;
-	/* ...or the first that brings a page within the margin. */
-	if (lacks < 0 || before <= block)
-		k_page = 1;
-	else
-		k_page = (before + block - 1) / block;
-	if (k_page < k)
-		k = k_page;
-	return (size_t)(k < 1 ? 1 : k) * b->block_frames;
+	/* Unknown, or due already (an output that has not yet taken the
+	 * packet that closed its page): to the grid. */
+	if (lacks < 0 || rest <= 0)
+		return (size_t)to_grid;
+	if (rest <= to_grid)
+		return (size_t)rest;
+	if (!several || rest - to_grid <= margin)
+		return (size_t)to_grid;
+	/* Whole blocks more, up to the first that brings the page within
+	 * the margin, and none that would not fit the bound. */
+	k = (rest - to_grid - margin + block - 1) / block;
+	k_cap = ((int64_t)b->cap_frames - (int64_t)b->held - to_grid) / block;
+	if (k > k_cap)
+		k = k_cap;
+	return (size_t)(to_grid + (k > 0 ? k : 0) * block);
 }

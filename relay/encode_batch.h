@@ -20,6 +20,13 @@
  * receives the frames that complete it. The margin covers the encoder's
  * delay changing (a Vorbis short block) between the estimate and then.
  *
+ * The caller's rounds (encode_batch_wait_frames()) end on the block grid
+ * of the frames held, or on the frame where a page can close when that
+ * comes first: the page-closing packet then comes out when its last frame
+ * is in, not up to a block (46 ms) later, and the blocks after it end where
+ * they did. A page the estimate placed too late (a short block it could
+ * not foresee) still goes out no later than at its block's end.
+ *
  * Threads: none of its own; one caller at a time (the engine, under its
  * lock).
  */
@@ -67,10 +74,15 @@ void encode_batch_clear(struct encode_batch *b);
 /* Largest number of frames it ever holds. */
 size_t encode_batch_capacity(const struct encode_batch *b);
 
-/* How many frames (whole blocks, at least one) the caller may wait for and
- * hold before encode_batch_due() can say yes, lacks as there: the engine
- * can take them in one wake-up where it took several. */
-size_t encode_batch_wait_frames(const struct encode_batch *b, int64_t lacks);
+/* How many frames the caller should wait for before its next round, lacks
+ * as in encode_batch_due(): up to the end of the block under way (blocks
+ * counted over every frame ever held), or up to the frame where a page can
+ * close when that comes first, so the page-closing packet comes out on the
+ * frame that completes it, not up to a block later. With several (the
+ * engine may take several blocks in one wake-up, engine.c), whole blocks
+ * more while the page stays beyond the margin and they fit the bound. */
+size_t encode_batch_wait_frames(
+    const struct encode_batch *b, int64_t lacks, bool several);
 
 /* Whether the frames held must go to the encoders now. lacks: the fewest
  * programme frames, counted from what the encoders already have, that an

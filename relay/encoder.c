@@ -97,6 +97,7 @@ struct encoder {
 	bool vi_ready;
 	bool vd_ready;
 	bool vb_ready;
+	int64_t vorbis_step; /* half a long block: a long packet's samples */
 
 	/*
 	 * Conversion. The resampler runs on min(in, out) channels: a
@@ -420,6 +421,7 @@ vorbis_setup(struct encoder *enc, const struct encoding_config *cfg, char *err,
 		return -EINVAL;
 	}
 	enc->vd_ready = true;
+	enc->vorbis_step = vorbis_info_blocksize(&enc->vi, 1) / 2;
 	if (vorbis_block_init(&enc->vd, &enc->vb) != 0) {
 		set_err(err, errlen, name, "libvorbis block init failed");
 		return -EINVAL;
@@ -941,16 +943,39 @@ encoder_levels(const struct encoder *enc, double *peak_dbfs, double *rms_dbfs)
 }
 
 int64_t
-encoder_frames_until(const struct encoder *enc, int64_t granule)
+encoder_frames_until(const struct encoder *enc, int64_t granule, bool then_next)
 {
-	int64_t lacks;
+	int64_t lacks, step, need;
 
 	if (enc == NULL || enc->out_granule < 0 || enc->finished)
 		return 0;
+	step = enc->vorbis_step; /* 0: not Vorbis */
+	if (step > 0) {
+		/* libvorbis puts out the packet of granule g once g plus a
+		 * long block is in (the next window's far edge), and the
+		 * next long packet half a long block later: counted from
+		 * the last one out, on that grid. */
+		if (granule > enc->out_granule)
+			need = enc->out_granule +
+			       (granule - enc->out_granule + step - 1) / step *
+				   step;
+		else if (then_next && enc->out_granule - granule < step)
+			need = enc->out_granule; /* it reached granule */
+		else
+			return 0;
+		if (then_next)
+			need += step;
+		lacks = need + 2 * step - enc->samples;
+		if (lacks <= 0)
+			return 0;
+		if (enc->in_rate_hz == enc->rate_hz)
+			return lacks;
+		return lacks * enc->in_rate_hz / enc->rate_hz + 1;
+	}
 	/* Packets follow the input with the delay the encoder has now (its
 	 * lookahead), so one reaching granule needs that much more input
 	 * than the last one made; the caller's margin covers the delay's
-	 * changes (a short block). */
+	 * changes. */
 	lacks = granule - enc->out_granule;
 	if (lacks <= 0)
 		return 0;

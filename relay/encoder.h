@@ -59,10 +59,16 @@ void encoder_levels(
     const struct encoder *enc, double *peak_dbfs, double *rms_dbfs);
 
 /* Programme frames (at in_rate_hz) still to write before the packet that
- * reaches granule (at the encoding rate) can come out, estimated from the
- * encoder's present delay: exact to about a Vorbis long block. 0 when it
- * may come out now, or before the first packet (nothing to go by). */
-int64_t encoder_frames_until(const struct encoder *enc, int64_t granule);
+ * reaches granule (at the encoding rate) can come out, and with then_next
+ * the packet after it. Vorbis: exact while libvorbis keeps to long blocks
+ * (a packet each half long block, out once a long block of input follows
+ * its granule), so a page can close on the frame that completes it; a
+ * short block still to come moves it by up to half a long block either
+ * way. Other codecs: from the encoder's present delay, exact to about a
+ * packet. 0 when it may come out now, or before the first packet
+ * (nothing to go by). */
+int64_t encoder_frames_until(
+    const struct encoder *enc, int64_t granule, bool then_next);
 
 /* Samples (per channel, at the encoding rate) submitted so far. */
 int64_t encoder_samples(const struct encoder *enc);

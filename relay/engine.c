@@ -26,11 +26,15 @@
  * The encoders get the programme in batches (encode_batch.h): each block
  * is rendered, processed and metered as it comes, then held until some
  * output's next page can close within two blocks; from there each block
- * is encoded as it comes. The held frames also go to the encoders before
+ * is encoded as it comes, the round that completes a page cut short at
+ * the frame the page needs (encode_batch_wait_frames(); the ring tells the
+ * stdin input that frame, ring_set_page_at(), so it reads it on time).
+ * The held frames also go to the encoders before
  * a title change (the old title's audio stays in the old chain), before
  * encoders are swapped on reload, and at shutdown. The page-closing
- * packet comes out in the same round as before; libvorbis runs a few
- * times per page instead of once per block (docs/performance.md).
+ * packet comes out when the frame that completes it is in (before, at the
+ * end of its block); libvorbis runs a few times per page instead of once
+ * per block (docs/performance.md).
  * While only live plays and nothing else is due within a second
  * (switcher_live_steady()) and no operator page meters the programme
  * (stats_levels_watched()), the engine also waits for the blocks it may
@@ -69,8 +73,9 @@
 
 /* The engine wakes once per block. 2048 frames (46 ms at 44.1 kHz, one
  * Vorbis long block) instead of 1024: ~22 wake-ups a second instead of
- * ~45, 8 % less CPU in make bench, for ~12 ms more median delay next to
- * Icecast's own ~0.25 s (docs/performance.md). */
+ * ~45, 8 % less CPU in make bench. It costs no delay: the round that
+ * completes a page ends on the page's frame, not the block's end
+ * (docs/performance.md). */
 #define BLOCK_FRAMES RING_ENGINE_BLOCK_FRAMES
 #define MOD "engine"
 /* The most blocks one wake-up waits for (372 ms at 44.1 kHz): within the
@@ -237,14 +242,15 @@ frames_to_next_page_locked(struct engine *e)
 {
 	int64_t fewest = INT64_MAX, due, lacks;
 	size_t i, j;
+	bool one_more;
 
 	for (i = 0; i < e->n_slots; i++) {
 		struct enc_slot *s = &e->slots[i];
 		for (j = 0; j < s->n_subs; j++) {
-			due = packet_queue_due(s->subs[j]);
+			due = packet_queue_due(s->subs[j], &one_more);
 			if (due < 0)
 				return -1;
-			lacks = encoder_frames_until(s->enc, due);
+			lacks = encoder_frames_until(s->enc, due, one_more);
 			/* Over a second away is no page of this encoder: a
 			 * due from the one a reload replaced, until the
 			 * output has seen the new stream. */
@@ -257,24 +263,30 @@ frames_to_next_page_locked(struct engine *e)
 	return fewest;
 }
 
-/* How many live frames the engine may take in one wake-up: one block
- * while an operator page meters the programme (stats_levels_watched())
- * or anything but the live programme plays or is due within the wait,
- * else the blocks it can hold before a page comes near
- * (encode_batch_wait_frames()), at most ENGINE_MAX_WAIT_BLOCKS (DESIGN).
+/* How many live frames the engine waits for (encode_batch_wait_frames()):
+ * to the end of the block, or up to where a page can close when that is
+ * nearer, which the ring also tells the input (ring_set_page_at()). While
+ * only the live programme plays and nothing else is due within the wait,
+ * and no operator page meters the programme (stats_levels_watched()),
+ * several blocks in one wake-up, at most ENGINE_MAX_WAIT_BLOCKS (DESIGN).
  * Runs on: the engine thread. */
 static size_t
 frames_to_wait(struct engine *e)
 {
+	const float *held;
+	int64_t lacks, rest;
 	size_t n;
+	bool several = !stats_levels_watched() &&
+		       switcher_live_steady(
+			   e->sw, util_now_wall_ns(), ENGINE_STEADY_HORIZON_NS);
 
-	if (stats_levels_watched() ||
-	    !switcher_live_steady(
-		e->sw, util_now_wall_ns(), ENGINE_STEADY_HORIZON_NS))
-		return BLOCK_FRAMES;
 	pthread_mutex_lock(&e->lock);
-	n = encode_batch_wait_frames(e->batch, frames_to_next_page_locked(e));
+	lacks = frames_to_next_page_locked(e);
+	n = encode_batch_wait_frames(e->batch, lacks, several);
+	rest = lacks - (int64_t)encode_batch_frames(e->batch, &held);
 	pthread_mutex_unlock(&e->lock);
+	ring_set_page_at(e->ring,
+	    lacks >= 0 && lacks <= e->rate_hz && rest > 0 ? (size_t)rest : 0);
 	return n < ENGINE_MAX_WAIT_BLOCKS * BLOCK_FRAMES
 		   ? n
 		   : ENGINE_MAX_WAIT_BLOCKS * BLOCK_FRAMES;
@@ -358,25 +370,34 @@ engine_thread(void *arg)
 		 * next block is taken alone: a title or skip waits for it,
 		 * not for a whole wait (input.c, DESIGN). */
 		size_t want = short_round ? BLOCK_FRAMES : frames_to_wait(e);
-		size_t n, blocks;
+		size_t n, take;
 		int64_t now;
 
 		n = ring_wait(e->ring, want,
 		    (int64_t)want * NS_PER_SEC / e->rate_hz + 100 * NS_PER_MS);
 		short_round = n < BLOCK_FRAMES && want > BLOCK_FRAMES;
 		atomic_fetch_add_explicit(&e->rounds, 1, memory_order_relaxed);
-		blocks = n / BLOCK_FRAMES;
-		if (blocks > want / BLOCK_FRAMES + 1)
-			blocks = want / BLOCK_FRAMES + 1; /* a backlog */
-		if (n > 0 && blocks == 0) {
-			/* Short of a block (timeout, a wake-up): what is
-			 * there. */
-			n = ring_read(e->ring, e->live_buf, n);
-			process_block(e, n);
+		if (n >= want) {
+			/* What it waited for, which may end short of a
+			 * block where a page can close, and a block more
+			 * when a backlog has it. */
+			take = want;
+			if (n - want >= BLOCK_FRAMES)
+				take += BLOCK_FRAMES;
+		} else {
+			/* Cut short (timeout, a wake-up): whole blocks, or
+			 * what is there when not even one. */
+			take = n >= BLOCK_FRAMES
+				   ? n / BLOCK_FRAMES * BLOCK_FRAMES
+				   : n;
 		}
-		for (; blocks > 0; blocks--) {
-			n = ring_read(e->ring, e->live_buf, BLOCK_FRAMES);
+		while (take > 0) {
+			n = ring_read(e->ring, e->live_buf,
+			    take < BLOCK_FRAMES ? take : BLOCK_FRAMES);
+			if (n == 0)
+				break;
 			process_block(e, n);
+			take -= n;
 		}
 		now = util_now_mono_ns();
 		if (now >= next_publish) {

@@ -41,6 +41,11 @@
  * before, without sleeping again.
  * relay asks for a 1 MiB pipe (F_SETPIPE_SZ, best effort) so that a
  * quarter of it covers the engine's longest wait.
+ * The sleep never runs past the frame where the engine's next page can
+ * close (ring_page_lacks(), set by the engine each round): the engine may
+ * wait for that frame alone after this sleep began, and for it the slack
+ * is INPUT_PACE_PAGE_SLACK_NS (1 ms) instead of 10: a page waits on it,
+ * and a second wake-up when it is not yet in costs less than the delay.
  * A producer that keeps real time is never read late by more than the
  * slack (up to 10 ms on a block, ~2 ms on average with 20 ms writes), and
  * the thread wakes 1-2 times per block instead of once per write
@@ -101,6 +106,9 @@
 /* Pacing of stdin reads (DESIGN): how much later than the engine's block
  * can be complete the thread looks. */
 #define INPUT_PACE_SLACK_NS (10 * NS_PER_MS)
+/* ...and than the frame where the engine's next page can close: a page
+ * waits for it, so it is worth a second wake-up when it is not yet in. */
+#define INPUT_PACE_PAGE_SLACK_NS (1 * NS_PER_MS)
 #define INPUT_PIPE_BYTES (1024 * 1024)
 
 struct input {
@@ -416,8 +424,8 @@ pace_reset(struct pace *pc, const struct input *in)
 static void
 pace_after_read(struct pace *pc, struct input *in, size_t n, int64_t now)
 {
-	uint64_t block = RING_ENGINE_BLOCK_FRAMES, lacks, most;
-	int64_t ns;
+	uint64_t block = RING_ENGINE_BLOCK_FRAMES, lacks, most, page;
+	int64_t ns, slack = INPUT_PACE_SLACK_NS;
 
 	pc->next_ns = 0;
 	if (pc->max_ns <= 0 || n >= in->max_frames || in->pushed < pc->target)
@@ -425,6 +433,13 @@ pace_after_read(struct pace *pc, struct input *in, size_t n, int64_t now)
 	/* No more than one sleep can cover, or the thread would wake per
 	 * write for the rest. */
 	lacks = engine_lacks(in);
+	/* Never past the frame where the engine's next page can close: it
+	 * may wait for that alone once this sleep has begun. */
+	page = ring_page_lacks(in->ring);
+	if (page > 0 && page <= lacks) {
+		lacks = page;
+		slack = INPUT_PACE_PAGE_SLACK_NS;
+	}
 	most = pc->max_ns > INPUT_PACE_SLACK_NS
 		   ? (uint64_t)(pc->max_ns - INPUT_PACE_SLACK_NS) *
 			 (uint64_t)in->cfg.rate_hz / (uint64_t)NS_PER_SEC
@@ -433,7 +448,7 @@ pace_after_read(struct pace *pc, struct input *in, size_t n, int64_t now)
 		lacks = most;
 	ns = (int64_t)(lacks * (uint64_t)NS_PER_SEC /
 		       (uint64_t)in->cfg.rate_hz) +
-	     INPUT_PACE_SLACK_NS;
+	     slack;
 	pc->next_ns = now + (ns < pc->max_ns ? ns : pc->max_ns);
 	pc->target = in->pushed + lacks;
 }

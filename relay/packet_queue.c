@@ -265,17 +265,22 @@ batch_ready(const struct packet_queue *q, uint64_t count, int64_t oldest,
 }
 
 int64_t
-packet_queue_due(struct packet_queue *q)
+packet_queue_due(struct packet_queue *q, bool *one_more)
 {
 	int64_t bg, bf;
 	uint64_t t, h, d;
 
+	if (one_more != NULL)
+		*one_more = false;
 	bg = atomic_load_explicit(&q->batch_granules, memory_order_relaxed);
 	if (bg <= 0)
 		return -1;
 	bf = atomic_load_explicit(&q->batch_from, memory_order_relaxed);
-	if (bf >= 0)
+	if (bf >= 0) {
+		if (one_more != NULL)
+			*one_more = (bf & 1) != 0;
 		return bf / 2 + bg;
+	}
 	t = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	h = atomic_load_explicit(&q->head, memory_order_relaxed);
 	d = atomic_load_explicit(&q->drop_to, memory_order_relaxed);

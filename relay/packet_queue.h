@@ -67,11 +67,13 @@ void packet_queue_set_batch(struct packet_queue *q, int64_t granules);
 void packet_queue_set_batch_from(
     struct packet_queue *q, int64_t granule, bool one_more);
 
-/* Granule position of the packet whose arrival wakes the consumer (the
- * end of its batch), or -1 when any packet would or none can be named
- * yet. The engine encodes in batches that end there (encode_batch.h).
- * Runs on: the producer thread (one atomic load, two at most). */
-int64_t packet_queue_due(struct packet_queue *q);
+/* Granule position of the packet that completes the consumer's batch, or
+ * -1 when any packet would or none can be named yet; *one_more (when not
+ * NULL): the consumer also waits for the packet after it
+ * (packet_queue_set_batch_from()). The engine encodes in batches that end
+ * there (encode_batch.h). Runs on: the producer thread (two atomic loads,
+ * four at most). */
+int64_t packet_queue_due(struct packet_queue *q, bool *one_more);
 
 /* Waits up to timeout_ns (CLOCK_MONOTONIC) for a batch (see
  * packet_queue_set_batch) or a packet_queue_wake(), which it leaves for

@@ -56,6 +56,7 @@ struct ring {
 	alignas(RING_CACHE_LINE) atomic_size_t read_index;
 	alignas(RING_CACHE_LINE) atomic_bool wake_pending;
 	atomic_size_t want_frames; /* 0, or what a waiting reader waits for */
+	atomic_size_t page_at;	   /* write_index of ring_set_page_at(), 0 */
 	size_t size_frames;	   /* a power of two */
 	size_t mask;
 	int channels;
@@ -104,6 +105,7 @@ ring_new(size_t capacity_frames, int channels)
 	atomic_init(&r->read_index, 0);
 	atomic_init(&r->wake_pending, false);
 	atomic_init(&r->want_frames, 0);
+	atomic_init(&r->page_at, 0);
 	r->size_frames = size_frames;
 	r->mask = size_frames - 1;
 	r->channels = channels;
@@ -248,6 +250,25 @@ ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns)
 	}
 	atomic_store_explicit(&r->want_frames, 0, memory_order_relaxed);
 	return avail;
+}
+
+void
+ring_set_page_at(struct ring *r, size_t frames)
+{
+	size_t rd = atomic_load_explicit(&r->read_index, memory_order_relaxed);
+
+	atomic_store_explicit(
+	    &r->page_at, frames > 0 ? rd + frames : 0, memory_order_relaxed);
+}
+
+size_t
+ring_page_lacks(struct ring *r)
+{
+	size_t at = atomic_load_explicit(&r->page_at, memory_order_relaxed);
+	size_t w = atomic_load_explicit(&r->write_index, memory_order_relaxed);
+
+	/* Unsigned indexes wrap: "ahead" is a difference under the ring. */
+	return at != 0 && at - w - 1 < r->size_frames ? at - w : 0;
 }
 
 void

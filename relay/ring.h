@@ -47,6 +47,18 @@ size_t ring_wait(struct ring *r, size_t min_frames, int64_t timeout_ns);
  * (input.c). Any thread. */
 size_t ring_wanted(struct ring *r);
 
+/* The reader says where its next page can close: `frames` past what it
+ * has read (0: none known). The engine sets it each round
+ * (encode_batch_wait_frames()); the stdin input never sleeps past it, so
+ * the frame that completes a page is read on time even when the engine's
+ * wait for it begins after the input went to sleep (input.c). Reader
+ * thread. */
+void ring_set_page_at(struct ring *r, size_t frames);
+
+/* Frames still to write before that point; 0 when none is known or it is
+ * written. Any thread. */
+size_t ring_page_lacks(struct ring *r);
+
 /* Wakes a reader blocked in ring_wait() (shutdown, and the engine's
  * control calls). Any thread. */
 void ring_wake(struct ring *r);

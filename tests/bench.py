@@ -619,9 +619,11 @@ def measure_cpu(name, work, raw, seconds, ports):
             "wake": (ru.ru_nvcsw + ru.ru_nivcsw) / wall, "wall": wall}
 
 
-def measure_latency(name, work, ports, clicks, seed=1):
+def measure_latency(name, work, ports, clicks, seed=1, rests=None):
     """The click test: returns each click's delay (s) from its write into
-    the tool's input to its decoded arrival at a listener of the mount."""
+    the tool's input to its decoded arrival at a listener of the mount.
+    rests, a list: gets for each click the audio (s) its page brought
+    after it (match_clicks)."""
     port = ports[0]
     mount = f"/{name}.ogg"
     p, kind, wfd = start_tool(name, work, None, ports, True)
@@ -648,14 +650,26 @@ def measure_latency(name, work, ports, clicks, seed=1):
         return []
     time.sleep(0.5)
     listener.stop()
-    return match_clicks(name, track, listener.clicks)
+    return match_clicks(name, track, listener.clicks, listener.arrivals,
+                        rests)
 
 
-def match_clicks(name, track, heard):
+def page_rest(arrivals, t, pos):
+    """The audio (s) decoded after sample pos in the burst that brought it
+    at t: the rest of the server's page, which the click waited for and
+    no source can shorten. A click's delay less this is the part that
+    does not depend on where the page grid fell (the source's own delay
+    and the pipeline's fixed costs)."""
+    end = max((n for a, n in arrivals if t <= a <= t + 0.05), default=pos)
+    return max(0, end - pos) / RATE
+
+
+def match_clicks(name, track, heard, arrivals=None, rests=None):
     """Pairs each decoded click with the click written: the listener
     decodes from before the first click, so the first click heard is the
     first written, and each other sits at its written offset from it in
-    the decoded samples (a delay may exceed the spacing: darkice's)."""
+    the decoded samples (a delay may exceed the spacing: darkice's).
+    With arrivals and a list rests: page_rest() of each click matched."""
     delays = []
     if heard:
         pos0 = heard[0][1]
@@ -665,6 +679,8 @@ def match_clicks(name, track, heard):
             if abs(pos - pos0 - track.offsets[k]) < RATE // 5 \
                     and k < len(track.written) and t > track.written[k]:
                 delays.append(t - track.written[k])
+                if arrivals is not None and rests is not None:
+                    rests.append(page_rest(arrivals, t, pos))
     if len(delays) != len(track.written):
         print(f"bench: {name}: {len(track.written)} clicks written, "
               f"{len(delays)} heard", file=sys.stderr)
@@ -957,6 +973,7 @@ def main():
     ice = start_icecast(work, ports[0])
     cpu = {t: [] for t in tools if t in CPU_TOOLS}
     lat = {t: [] for t in tools if t in LATENCY_TOOLS}
+    own = {t: [] for t in lat}  # each click's delay less its page's rest
     status, startup = [], []
     try:
         for r in range(runs):
@@ -970,10 +987,16 @@ def main():
                           f"private {res['private']:.1f}) wake-ups "
                           f"{res['wake']:.0f}/s", flush=True)
                 if t in lat:
-                    d = measure_latency(t, work, ports, clicks, r + 1)
+                    rests = []
+                    d = measure_latency(t, work, ports, clicks, r + 1, rests)
                     lat[t] += d
+                    o = [x - y for x, y in zip(d, rests)]
+                    own[t] += o
                     print(f"  round {r + 1} {t:14s} latency " + " ".join(
                         f"{x:.2f}" for x in d), flush=True)
+                    print(f"  round {r + 1} {t:14s} beyond the page "
+                          + " ".join(f"{x * 1000:.0f}" for x in o) + " ms",
+                          flush=True)
                 if t == "status":
                     res = measure_status_load(work, raw, ports)
                     status.append(res)
@@ -988,6 +1011,11 @@ def main():
         ice.terminate()
         ice.wait()
     print_tables(tools, cpu, lat, status, startup, runs, seconds)
+    for t, o in own.items():
+        if o:
+            print(f"latency beyond the page, {t}: median "
+                  f"{med(o) * 1000:.0f} ms, mean "
+                  f"{sum(o) / len(o) * 1000:.0f} ms ({len(o)} clicks)")
     vers = {"relay": version([relay_bin, "--version"]),
             "oggenc": version(["oggenc", "--version"]),
             "ices2": version(["dpkg-query", "-W", "ices2"]),
@@ -1000,7 +1028,8 @@ def main():
     print("versions: " + "; ".join(f"{k}: {' '.join(v.split())}"
                                    for k, v in vers.items()))
     with open(os.path.join(work, "results.json"), "w") as f:
-        json.dump({"cpu": cpu, "latency": lat, "status": status,
+        json.dump({"cpu": cpu, "latency": lat, "latency_own": own,
+                   "status": status,
                    "startup": startup, "versions": vers}, f, indent=1)
 
 

@@ -17,7 +17,9 @@
 #                        feed on stdin, the floor in real time)
 #   BENCH_CLICKS (12)    clicks per live tool in the click test, over all
 #                        rounds
-#   BENCH_DIR            keep the work dir (mix, logs, results.json) there
+#   BENCH_DIR            keep the work dir (mix, logs, results.json: every
+#                        click's delay, and its delay beyond the page, per
+#                        tool, to pool runs) there
 #   RELAY_BEFORE         another relay binary, one more row ("relay-before";
 #                        with fanout also relay-before-fan4 and -fan16)
 set -euo pipefail

@@ -899,6 +899,74 @@ test_thread_stdin_wakes_per_block_not_per_write(void **state)
 	ring_free(ring);
 }
 
+/* The engine may wait for the frame where a page can close, short of a
+ * block, after the input went to sleep until the block's end: the input
+ * reads no later than the page's frame (ring_set_page_at()), within a
+ * millisecond or two of its write. It slept to the block's end plus the
+ * 10 ms slack (32 ms late on average here: the pages' frames sit 1048
+ * frames, 22 ms, before a block's end), and with the page known but the
+ * same slack, 9 ms late. The test reads whole blocks, as the engine does,
+ * and sees the ring every millisecond. */
+static void
+test_thread_stdin_reads_the_page_frame_on_time(void **state)
+{
+	struct input_config cfg = base_config(INPUT_STDIN, 48000, 1);
+	struct ring *ring = ring_new(1 << 16, 1);
+	const size_t block = RING_ENGINE_BLOCK_FRAMES, piece = 240;
+	int64_t t0, written_ns = 0, late_ns = 0, now;
+	float *x = calloc(block, sizeof(float));
+	size_t written = 0, taken = 0, page, pages = 0, k;
+	unsigned char buf[240 * 2];
+	struct stdin_pipe p;
+	struct input *in;
+	char err[256] = "";
+
+	(void)state;
+	assert_non_null(ring);
+	assert_non_null(x);
+	memset(buf, 0x10, sizeof(buf));
+	stdin_pipe_begin(&p);
+	in = input_start(&cfg, ring, err, sizeof(err));
+	assert_non_null(in);
+	util_sleep_ns(50 * NS_PER_MS); /* opened, waiting on the pipe */
+	page = 2 * block - 1048;
+	ring_set_page_at(ring, page);
+	t0 = util_now_mono_ns();
+	for (k = 0; k < 1200; k++) { /* 1.2 s */
+		util_sleep_until_mono_ns(t0 + (int64_t)k * NS_PER_MS);
+		now = util_now_mono_ns();
+		if (page > 0 && written >= page &&
+		    taken + ring_readable(ring) >= page) {
+			late_ns += now - written_ns;
+			pages++;
+			page += 5 * block;
+			ring_set_page_at(ring, page - taken);
+		}
+		while (ring_readable(ring) >= block) {
+			assert_int_equal(ring_read(ring, x, block), block);
+			taken += block;
+		}
+		if (k % 5 == 0) {
+			write_all(p.write_fd, buf, sizeof(buf));
+			written += piece;
+			if (written >= page && written - piece < page)
+				written_ns = util_now_mono_ns();
+		}
+	}
+	input_stop(in);
+	stdin_pipe_end(&p);
+	print_message("%zu pages; each page's frame reached the ring %.1f ms "
+		      "after its write on average\n",
+	    pages, pages > 0 ? (double)late_ns / 1e6 / (double)pages : 0.0);
+	assert_true(pages >= 4);
+	if (late_ns / (int64_t)pages > 6 * NS_PER_MS)
+		fail_msg("a page's frame reaches the ring %.1f ms late on "
+			 "average",
+		    (double)late_ns / 1e6 / (double)pages);
+	free(x);
+	ring_free(ring);
+}
+
 static void
 test_ops_for(void **state)
 {
@@ -917,6 +985,8 @@ main(void)
 		cmocka_unit_test(test_ops_for),
 		cmocka_unit_test(
 		    test_thread_stdin_wakes_per_block_not_per_write),
+		cmocka_unit_test(
+		    test_thread_stdin_reads_the_page_frame_on_time),
 		cmocka_unit_test(test_tone_level_frequency_pacing),
 		cmocka_unit_test(test_tone_zero_hz_is_exact_silence),
 		cmocka_unit_test(test_stdin_s16le),

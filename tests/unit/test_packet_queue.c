@@ -170,13 +170,18 @@ test_wait_one_more_packet(void **state)
 {
 	struct packet_queue *q;
 	struct packet *p;
-	bool gap;
+	bool gap, one_more;
 
 	(void)state;
 	q = packet_queue_new(1 << 20, 64);
 	assert_non_null(q);
 	packet_queue_set_batch(q, 1000);
 	packet_queue_set_batch_from(q, 100, true);
+	/* The producer learns where the batch ends and that the consumer
+	 * also waits for the packet after it. */
+	one_more = false;
+	assert_int_equal(packet_queue_due(q, &one_more), 1100);
+	assert_true(one_more);
 	p = make_packet(10, 4); /* granule 1024: 924 past 100 */
 	assert_true(packet_queue_push(q, p));
 	packet_unref(p);
@@ -191,6 +196,8 @@ test_wait_one_more_packet(void **state)
 	assert_true(packet_queue_wait(q, 0));
 	/* Without one_more the same queue was ready one packet earlier. */
 	packet_queue_set_batch_from(q, 100, false);
+	assert_int_equal(packet_queue_due(q, &one_more), 1100);
+	assert_false(one_more);
 	assert_true(packet_queue_wait(q, 0));
 	/* A pop counts from the packet taken again, without one_more. */
 	packet_queue_set_batch_from(q, 100, true);
@@ -1139,7 +1146,7 @@ pusher_thread(void *arg)
 	for (i = 0; i < 200; i++) {
 		p = make_packet(10, pu->first + i);
 		(void)packet_queue_push(pu->q, p);
-		(void)packet_queue_due(pu->q);
+		(void)packet_queue_due(pu->q, NULL);
 		packet_unref(p);
 	}
 	atomic_store(&pu->finished, true);

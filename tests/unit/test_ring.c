@@ -380,6 +380,32 @@ test_wake_interrupts_wait(void **state)
 	ring_free(lw.r);
 }
 
+/* The reader's next page, counted from what it has read, as the writer
+ * sees it: frames still to write, 0 once written or when none is set. */
+static void
+test_page_at_counts_from_the_reader(void **state)
+{
+	struct ring *r = ring_new(1024, 1);
+	float x[600] = { 0 };
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(ring_page_lacks(r), 0);
+	assert_int_equal(ring_write(r, x, 300), 300);
+	assert_int_equal(ring_read(r, x, 200), 200);
+	ring_set_page_at(r, 500); /* frame 700 of the stream */
+	assert_int_equal(ring_page_lacks(r), 400);
+	assert_int_equal(ring_write(r, x, 399), 399);
+	assert_int_equal(ring_page_lacks(r), 1);
+	assert_int_equal(ring_write(r, x, 1), 1);
+	assert_int_equal(ring_page_lacks(r), 0);
+	assert_int_equal(ring_write(r, x, 100), 100);
+	assert_int_equal(ring_page_lacks(r), 0); /* passed, not wrapped */
+	ring_set_page_at(r, 0);
+	assert_int_equal(ring_page_lacks(r), 0);
+	ring_free(r);
+}
+
 int
 main(void)
 {
@@ -392,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_wait_times_out),
 		cmocka_unit_test(test_wait_wakes_on_write),
 		cmocka_unit_test(test_wake_interrupts_wait),
+		cmocka_unit_test(test_page_at_counts_from_the_reader),
 		cmocka_unit_test(test_wait_never_misses_a_threshold_write),
 	};
 
