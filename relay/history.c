@@ -214,6 +214,14 @@ sample_programme(
 		ev.at_wall_ns = p->started_at_wall_ns > 0
 				    ? p->started_at_wall_ns
 				    : now_wall_ns;
+		/* Only the title changed (live with a new title): it went on
+		 * air then, not when the item began. */
+		if (strcmp(p->segment, h->last_segment) == 0 &&
+		    p->started_at_wall_ns == h->last_started_wall_ns)
+			ev.at_wall_ns =
+			    p->title_at_wall_ns > p->started_at_wall_ns
+				? p->title_at_wall_ns
+				: now_wall_ns;
 		util_strlcpy(ev.segment, p->segment, sizeof(ev.segment));
 		util_strlcpy(ev.title, p->title, sizeof(ev.title));
 		util_strlcpy(ev.source, p->source, sizeof(ev.source));
@@ -489,7 +497,7 @@ json_events(struct jctx *j, struct history *h)
 		const struct history_event *ev = &h->events[k % HISTORY_EVENTS];
 
 		o = cJSON_CreateObject();
-		jadd(j, o, "at", jtime(ev->at_wall_ns));
+		jadd(j, o, "at", jtime_ms(ev->at_wall_ns));
 		jadd(j, o, "kind",
 		    cJSON_CreateString(ev->error ? "error" : "on_air"));
 		jadd(j, o, "segment", jtext_or_null(ev->segment));
@@ -519,7 +527,7 @@ json_log(struct jctx *j)
 	for (i = 0; i < n; i++) {
 		e = cJSON_CreateObject();
 		jadd(j, e, "seq", cJSON_CreateNumber((double)evs[i].seq));
-		jadd(j, e, "at", jtime(evs[i].wall_ns));
+		jadd(j, e, "at", jtime_ms(evs[i].wall_ns));
 		jadd(j, e, "level",
 		    cJSON_CreateString(log_level_name(evs[i].level)));
 		jadd(j, e, "module", jtext(evs[i].mod));

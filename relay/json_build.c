@@ -53,6 +53,17 @@ jtime(int64_t wall_ns)
 }
 
 cJSON *
+jtime_ms(int64_t wall_ns)
+{
+	char buf[40];
+
+	if (wall_ns <= 0)
+		return cJSON_CreateNull();
+	return cJSON_CreateString(
+	    util_format_iso8601(wall_ns, true, buf, sizeof(buf)));
+}
+
+cJSON *
 jtenths(double v, double floor_value)
 {
 	if (isnan(v) || isinf(v) || v < floor_value)

@@ -29,6 +29,9 @@ cJSON *jtext(const char *s);
 cJSON *jtext_or_null(const char *s);
 /* null for wall_ns <= 0. */
 cJSON *jtime(int64_t wall_ns);
+/* The same with milliseconds ("2026-11-30T06:05:01.250Z"): log and
+ * history events, where the order of things within a second matters. */
+cJSON *jtime_ms(int64_t wall_ns);
 /* One decimal; below floor_value, NaN or infinite: floor_value. */
 cJSON *jtenths(double v, double floor_value);
 cJSON *jcount(uint64_t v);

@@ -790,6 +790,7 @@ stats_programme_set_now(const struct stats_programme *p)
 	util_strlcpy(programme.source, p->source, sizeof(programme.source));
 	util_strlcpy(programme.segment, p->segment, sizeof(programme.segment));
 	programme.started_at_wall_ns = p->started_at_wall_ns;
+	programme.title_at_wall_ns = p->title_at_wall_ns;
 	programme.ends_at_wall_ns = p->ends_at_wall_ns;
 	unlock_changed();
 }

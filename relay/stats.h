@@ -177,6 +177,10 @@ struct stats_programme {
 	char source[32];   /* "live", "file", "tone", ... */
 	char segment[128]; /* "" for the live programme */
 	int64_t started_at_wall_ns;
+	/* When title went on air: started_at, or later when the title
+	 * changed while the item played (POST /api/metadata, stdin
+	 * metadata). 0: unknown. */
+	int64_t title_at_wall_ns;
 	int64_t ends_at_wall_ns; /* 0 = open-ended */
 	struct stats_next next[STATS_MAX_NEXT];
 	size_t n_next;

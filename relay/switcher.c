@@ -80,7 +80,8 @@ struct switcher {
 	struct engine_item cur;	   /* src NULL and segment "": live */
 	int64_t cur_end_frame;	   /* -1: open-ended */
 	int64_t cur_since_wall_ns; /* when cur went on air */
-	struct engine_item old;	   /* fading out */
+	int64_t cur_title_since_wall_ns; /* when cur's title went on air */
+	struct engine_item old;		 /* fading out */
 	bool fading;
 	int64_t fade_pos;
 	int64_t fade_len;
@@ -133,6 +134,7 @@ publish_programme(struct switcher *sw)
 	util_strlcpy(p.source, it->source_kind, sizeof(p.source));
 	util_strlcpy(p.segment, it->segment, sizeof(p.segment));
 	p.started_at_wall_ns = sw->cur_since_wall_ns;
+	p.title_at_wall_ns = sw->cur_title_since_wall_ns;
 	p.ends_at_wall_ns = live || it->filler ? 0 : it->end_wall_ns;
 	stats_programme_set_now(&p);
 }
@@ -151,6 +153,9 @@ apply_live_title(struct switcher *sw)
 		return; /* a segment is on air: applied when live returns */
 	util_strlcpy(sw->cur.title, title, sizeof(sw->cur.title));
 	util_strlcpy(sw->cur.artist, artist, sizeof(sw->cur.artist));
+	/* The new title goes on air now, not when live began: history
+	 * stamps its entry with this. */
+	sw->cur_title_since_wall_ns = util_now_wall_ns();
 	sw->tags_cb(title, artist, sw->cb_arg);
 	publish_programme(sw);
 }
@@ -297,6 +302,7 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	sw->cur = *next;
 	sw->starved_frames = 0;
 	sw->cur_since_wall_ns = at;
+	sw->cur_title_since_wall_ns = at;
 	if (sw->cur.end_wall_ns == 0 && sw->cur.duration_ns > 0)
 		sw->cur.end_wall_ns = at + sw->cur.duration_ns;
 	sw->cur_end_frame = sw->cur.end_wall_ns > 0
@@ -717,6 +723,8 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				sw->cur.src = NULL;
 				sw->cur = it;
 				sw->starved_frames = 0;
+				sw->cur_title_since_wall_ns =
+				    util_now_wall_ns();
 				sw->tags_cb(it.title, it.artist, sw->cb_arg);
 				publish_programme(sw);
 			}
@@ -788,6 +796,7 @@ switcher_new(int rate_hz, int channels, size_t max_frames, const char *title,
 	sw->skip_frame = -1;
 	atomic_init(&sw->start_grace_ns, SWITCHER_START_GRACE_DEFAULT_NS);
 	sw->cur_since_wall_ns = util_now_wall_ns();
+	sw->cur_title_since_wall_ns = sw->cur_since_wall_ns;
 	publish_programme(sw);
 	return sw;
 }

@@ -329,7 +329,12 @@
 			history.events.forEach(function (ev) {
 				if (ev.kind !== 'on_air' || !ev.at || !sameDay(new Date(ev.at), now))
 					return;
-				if (ev.at === onAirAt && ev.title === s.now.title)
+				/* The item on air is the "now" row: its start, and a
+				 * title change within it (history stamps that when the
+				 * title went on air, with milliseconds; started_at is
+				 * rounded to the second). */
+				if (onAirAt && ev.title === s.now.title &&
+				    Date.parse(ev.at) >= Date.parse(onAirAt) - 1000)
 					return;
 				items.push({ at: ev.at, kind: 'past',
 				    name: ev.segment || ev.text, title: ev.title, reason: '' });

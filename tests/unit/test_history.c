@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "history.h"
+#include "log.h"
 #include "util.h"
 
 #define T0_WALL (INT64_C(1800000000) * NS_PER_SEC)
@@ -268,9 +269,80 @@ test_events(void **state)
 	    cJSON_GetObjectItem(
 		cJSON_GetArrayItem(ev, HISTORY_EVENTS - 1), "at")
 		->valuestring,
-	    "2027-01-15T08:02:22Z");
+	    "2027-01-15T08:02:22.000Z");
 	cJSON_Delete(root);
 	free(s);
+	history_free(h);
+}
+
+/* The ISO time of events[i].at. */
+static const char *
+event_at(cJSON *root, int i)
+{
+	cJSON *e = cJSON_GetArrayItem(path(root, "events", NULL), i);
+
+	assert_non_null(e);
+	return cJSON_GetObjectItem(e, "at")->valuestring;
+}
+
+/* A new title while live plays is an event stamped when that title went
+ * on air (title_at), not when live began; a publisher that gives no
+ * title_at gets the sample's time. */
+static void
+test_title_change_stamped(void **state)
+{
+	struct history *h = history_new(0);
+	struct stats_snapshot *s = snap_new(0);
+	cJSON *root;
+
+	(void)state;
+	s->programme.title_at_wall_ns = T0_WALL;
+	sample(h, s, 0);
+	util_strlcpy(
+	    s->programme.title, "Interview", sizeof(s->programme.title));
+	s->programme.title_at_wall_ns = T0_WALL + 30 * NS_PER_SEC;
+	sample(h, s, 30 * NS_PER_SEC + 400 * NS_PER_MS);
+	util_strlcpy(s->programme.title, "Weather", sizeof(s->programme.title));
+	s->programme.title_at_wall_ns = 0;
+	sample(h, s, 47 * NS_PER_SEC);
+	root = doc(h);
+	assert_int_equal(cJSON_GetArraySize(path(root, "events", NULL)), 3);
+	assert_string_equal(event_at(root, 0), "2027-01-15T08:00:00.000Z");
+	assert_string_equal(event_at(root, 1), "2027-01-15T08:00:30.000Z");
+	assert_string_equal(event_at(root, 2), "2027-01-15T08:00:47.000Z");
+	assert_string_equal(
+	    cJSON_GetObjectItem(
+		cJSON_GetArrayItem(path(root, "events", NULL), 1), "title")
+		->valuestring,
+	    "Interview");
+	cJSON_Delete(root);
+	free(s);
+	history_free(h);
+}
+
+/* The log ring's events carry milliseconds, like the log lines: two
+ * warnings within one second keep their order and spacing. */
+static void
+test_log_times_ms(void **state)
+{
+	struct history *h = history_new(0);
+	cJSON *root, *evs, *e;
+	const char *at;
+	size_t n;
+
+	(void)state;
+	log_warn("test", "a warning to be served with milliseconds");
+	root = doc(h);
+	evs = path(root, "log", "events");
+	assert_true(cJSON_GetArraySize(evs) >= 1);
+	e = cJSON_GetArrayItem(evs, cJSON_GetArraySize(evs) - 1);
+	at = cJSON_GetObjectItem(e, "at")->valuestring;
+	n = strlen(at);
+	/* 2026-11-30T06:05:01.250Z */
+	assert_int_equal(n, 24);
+	assert_true(at[19] == '.' && at[23] == 'Z');
+	assert_true(strspn(at + 20, "0123456789") == 3);
+	cJSON_Delete(root);
 	history_free(h);
 }
 
@@ -356,6 +428,8 @@ main(void)
 	    cmocka_unit_test(test_rings_bounded),
 	    cmocka_unit_test(test_levels_per_second),
 	    cmocka_unit_test(test_events),
+	    cmocka_unit_test(test_title_change_stamped),
+	    cmocka_unit_test(test_log_times_ms),
 	    cmocka_unit_test(test_tracks_reused),
 	    cmocka_unit_test(test_full_answer),
 	};
