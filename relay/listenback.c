@@ -419,6 +419,12 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 
 	m->last_byte_mono_ns = now;
 	m->st.bytes += bytes;
+	if (!m->st.connected) {
+		/* Icecast counts us among its listeners from now on: the
+		 * poller's listener count must know at once. */
+		m->st.connected = true;
+		stats_output_set_listenback(m->slot, &m->st);
+	}
 	buf = ogg_sync_buffer(&m->oy, (long)bytes);
 	if (buf == NULL)
 		return 0; /* aborts the transfer; it starts again */
@@ -506,6 +512,10 @@ transfer_end(
 	m->active = false;
 	m->next_attempt_mono_ns = now + LB_RETRY_NS;
 	util_strlcpy(m->st.last_error, why, sizeof(m->st.last_error));
+	if (m->st.connected) {
+		m->st.connected = false;
+		stats_output_set_listenback(m->slot, &m->st);
+	}
 	log_debug(m->mod, "%s: %s; listening again in %.0f s", m->shown_url,
 	    why, (double)LB_RETRY_NS / 1e9);
 }
@@ -707,7 +717,7 @@ listenback_start(const struct config *cfg)
 {
 	struct listenback *lb;
 	size_t i, n = count_mounts(cfg);
-	char err[256];
+	char err[256], own_url[512];
 	int64_t now = util_now_mono_ns();
 
 	if (n == 0)
@@ -736,10 +746,14 @@ listenback_start(const struct config *cfg)
 		m->slot = stats_output_find(o->name);
 		util_strlcpy(m->name, o->name, sizeof(m->name));
 		snprintf(m->mod, sizeof(m->mod), "%s[%s]", MOD_PREFIX, o->name);
+		config_output_url(o, own_url, sizeof(own_url));
 		if (o->listenback_url != NULL)
 			util_strlcpy(m->url, o->listenback_url, sizeof(m->url));
 		else
-			config_output_url(o, m->url, sizeof(m->url));
+			util_strlcpy(m->url, own_url, sizeof(m->url));
+		/* Only there does Icecast count us with the output's
+		 * listeners (an edge counts us on its own server). */
+		m->st.at_mount = strcmp(m->url, own_url) == 0;
 		strip_userinfo(m->shown_url, sizeof(m->shown_url), m->url);
 		m->timeout_ns = o->listenback_timeout_ns;
 		m->threshold_dbfs = cfg->input.silence_threshold_dbfs;

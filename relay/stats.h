@@ -58,6 +58,12 @@ struct stats_listenback {
 	uint64_t bytes;		    /* received, since start */
 	uint64_t connects;	    /* connections made, since start */
 	char last_error[STATS_TEXT]; /* why the last connection failed */
+	/* It listens at the output's own mount (not an edge, alias or
+	 * proxy of listenback_url), and its connection is up (bytes arrived
+	 * since it last connected): Icecast counts it among the mount's
+	 * listeners, and stats_output_set_server() takes it off. */
+	bool at_mount;
+	bool connected;
 };
 
 struct stats_output {
@@ -311,7 +317,9 @@ void stats_output_set_queue(int id, uint64_t bytes);
 void stats_output_set_lag(int id, int64_t ms); /* -1: unknown */
 void stats_output_add_dropped(int id, uint64_t bytes);
 void stats_output_inc_reconnects(int id);
-/* From the Icecast poller. listeners < 0: unknown. title may be NULL.
+/* From the Icecast poller. listeners < 0: unknown; our own listen-back
+ * connection, when it is up at the mount, is not counted. title may be
+ * NULL.
  * listing_start_wall_ns: when the listed source started by the server's
  * clock (icecast_mount_status.stream_start_wall_ns), 0 unknown. */
 void stats_output_set_server(int id, bool reachable, bool listed,

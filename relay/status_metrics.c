@@ -162,7 +162,9 @@ static const struct output_metric {
     {"relay_output_mount_listed", "gauge",
 	"1 when Icecast lists the mount with audio.", OF_LISTED},
     {"relay_listeners", "gauge",
-	"Listeners Icecast reports on the output's mount.", OF_LISTENERS},
+	"Listeners Icecast reports on the output's mount, less relay's own "
+	"listen-back.",
+	OF_LISTENERS},
     {"relay_listener_peak", "gauge",
 	"Most listeners seen on the mount since relay started.", OF_PEAK},
     {"relay_listenback_audio", "gauge",

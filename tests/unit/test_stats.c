@@ -89,6 +89,77 @@ test_listeners_across_edges(void **state)
 	free(snap);
 }
 
+/* Relay's own listen-back connection is not an audience: taken off the
+ * output's and the station's listeners while it is up at the mount
+ * itself, and only then (down, or listening at an edge or proxy). */
+static void
+test_listeners_without_listenback(void **state)
+{
+	static char enc_name[] = "main", out_name[] = "main",
+		    host[] = "127.0.0.1", mount[] = "/live.ogg",
+		    station[] = "x", empty[] = "";
+	struct stats_snapshot *snap = calloc(1, sizeof(*snap));
+	struct stats_listenback lb;
+	struct config cfg;
+	int id;
+
+	(void)state;
+	assert_non_null(snap);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.station.name = station;
+	cfg.station.description = empty;
+	cfg.station.url = empty;
+	cfg.n_encodings = 1;
+	cfg.encodings[0].name = enc_name;
+	cfg.n_outputs = 1;
+	cfg.outputs[0].name = out_name;
+	cfg.outputs[0].type = OUTPUT_ICECAST;
+	cfg.outputs[0].host = host;
+	cfg.outputs[0].mount = mount;
+	stats_configure(&cfg);
+	id = stats_output_register(&cfg, &cfg.outputs[0]);
+	assert_true(id >= 0);
+	memset(&lb, 0, sizeof(lb));
+	lb.state = LISTENBACK_OK;
+	lb.at_mount = true;
+	lb.connected = true;
+	stats_output_set_listenback(id, &lb);
+
+	/* Icecast says 1: that is us. */
+	stats_output_set_server(id, true, true, 1, NULL, 0);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listeners, 0);
+	assert_int_equal(snap->outputs[0].listener_peak, 0);
+	assert_int_equal(snap->listeners, 0);
+	/* Us and two listeners. */
+	stats_output_set_server(id, true, true, 3, NULL, 0);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listeners, 2);
+	assert_int_equal(snap->listeners, 2);
+	/* Listen-back down: Icecast's count has no connection of ours. */
+	lb.connected = false;
+	stats_output_set_listenback(id, &lb);
+	stats_output_set_server(id, true, true, 2, NULL, 0);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listeners, 2);
+	/* Listening at an edge: the edge counts us, not this mount. */
+	lb.connected = true;
+	lb.at_mount = false;
+	stats_output_set_listenback(id, &lb);
+	stats_output_set_server(id, true, true, 2, NULL, 0);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listeners, 2);
+	assert_int_equal(snap->listeners, 2);
+	/* Never below zero (a poll answered just before we connected). */
+	lb.at_mount = true;
+	stats_output_set_listenback(id, &lb);
+	stats_output_set_server(id, true, true, 0, NULL, 0);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listeners, 0);
+	stats_output_unregister(id);
+	free(snap);
+}
+
 /* The history sampler's levels: the loudest block since its last call;
  * with none since, the last block's while it is under a second old (the
  * engine may take 0.37 s of audio in one wake-up), not -120. */
@@ -159,6 +230,7 @@ main(void)
 	    cmocka_unit_test(test_programme_parts_are_separate),
 	    cmocka_unit_test(test_levels_take_max),
 	    cmocka_unit_test(test_listeners_across_edges),
+	    cmocka_unit_test(test_listeners_without_listenback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
