@@ -12,8 +12,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/eventfd.h>
 
 #include "stats.h"
+#include "util.h"
 
 struct output_hot {
 	atomic_uint_fast64_t bytes_sent;
@@ -50,6 +52,37 @@ uint64_t
 stats_generation(void)
 {
 	return atomic_load(&generation);
+}
+
+/* The news bell (stats_news_fd): made on first request, kept for the
+ * life of the process (so a setter never writes to a closed or reused
+ * descriptor), never read: watchers take it edge-triggered. */
+static atomic_int news_fd = -1;
+static pthread_once_t news_once = PTHREAD_ONCE_INIT;
+
+static void
+news_open(void)
+{
+	atomic_store(&news_fd, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+}
+
+int
+stats_news_fd(void)
+{
+	pthread_once(&news_once, news_open);
+	return atomic_load(&news_fd);
+}
+
+/* unlock_changed() for a change that event streams push at once. */
+static void
+unlock_news(bool news)
+{
+	int fd;
+
+	unlock_changed();
+	fd = atomic_load(&news_fd);
+	if (news && fd >= 0)
+		util_eventfd_signal(fd);
 }
 static struct output_hot out_hot[CONFIG_MAX_OUTPUTS];
 static struct output_cold out_cold[CONFIG_MAX_OUTPUTS];
@@ -221,23 +254,28 @@ stats_configure(const struct config *cfg)
 	}
 	n_encodings = cfg->n_encodings;
 	configure_edges(&cfg->status.listen_urls);
-	unlock_changed();
+	unlock_news(true);
 }
 
 void
 stats_edge_set(const char *url, bool reachable, bool listed, int64_t listeners)
 {
+	struct stats_edge was;
+	bool news = false;
 	size_t i;
 
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < n_edges; i++) {
 		if (strcmp(edges[i].url, url) != 0)
 			continue;
+		was = edges[i];
 		edges[i].reachable = reachable;
 		edges[i].listed = reachable && listed;
 		edges[i].listeners = listed ? listeners : (reachable ? 0 : -1);
+		news |= was.reachable != edges[i].reachable ||
+			was.listeners != edges[i].listeners;
 	}
-	unlock_changed();
+	unlock_news(news);
 }
 
 static bool
@@ -336,16 +374,19 @@ stats_output_unregister(int id)
 void
 stats_output_set_connected(int id, bool connected, const char *error)
 {
+	bool news;
+
 	if (!valid_id(id))
 		return;
 	pthread_mutex_lock(&lock);
-	if (out_cold[id].o.connected != connected)
+	news = out_cold[id].o.connected != connected;
+	if (news)
 		out_cold[id].o.since_wall_ns = util_now_wall_ns();
 	out_cold[id].o.connected = connected;
 	if (error != NULL)
 		util_strlcpy(out_cold[id].o.last_error, error,
 		    sizeof(out_cold[id].o.last_error));
-	unlock_changed();
+	unlock_news(news);
 }
 
 void
@@ -434,6 +475,7 @@ stats_output_set_server(int id, bool reachable, bool listed, int64_t listeners,
     const char *title, int64_t listing_start_wall_ns)
 {
 	struct stats_output *so;
+	int64_t was;
 
 	if (!valid_id(id))
 		return;
@@ -447,6 +489,7 @@ stats_output_set_server(int id, bool reachable, bool listed, int64_t listeners,
 		so->server_seen_wall_ns = now;
 		atomic_store(&out_hot[id].server_seen_wall_ns, now);
 	}
+	was = so->listeners;
 	so->listeners = listed ? listeners : (reachable ? 0 : -1);
 	/* Relay's own listen-back is one of the listeners Icecast counts
 	 * when it listens at this mount: not audience. Taken off only while
@@ -465,7 +508,7 @@ stats_output_set_server(int id, bool reachable, bool listed, int64_t listeners,
 		so->server_title[0] = '\0';
 	if (!listed)
 		so->cors_known = false;
-	unlock_changed();
+	unlock_news(so->listeners != was);
 }
 
 void
@@ -505,15 +548,18 @@ stats_output_find(const char *name)
 void
 stats_output_set_listenback(int id, const struct stats_listenback *lb)
 {
+	bool news;
+
 	if (!valid_id(id))
 		return;
 	pthread_mutex_lock(&lock);
+	news = out_cold[id].o.listenback.state != lb->state;
 	if (lb->state == LISTENBACK_OFF)
 		memset(&out_cold[id].o.listenback, 0,
 		    sizeof(out_cold[id].o.listenback));
 	else
 		out_cold[id].o.listenback = *lb;
-	unlock_changed();
+	unlock_news(news);
 }
 
 const char *
@@ -756,7 +802,7 @@ stats_programme_set(const struct stats_programme *p)
 {
 	pthread_mutex_lock(&lock);
 	programme = *p;
-	unlock_changed();
+	unlock_news(true);
 }
 
 void
@@ -771,14 +817,17 @@ stats_fallback_configure(bool enabled, const char *source)
 void
 stats_fallback_set(bool active, int64_t since_wall_ns, const char *why)
 {
+	struct stats_fallback was;
+
 	pthread_mutex_lock(&lock);
+	memcpy(&was, &fallback, sizeof(was));
 	if (active && !fallback.active)
 		fallback.activations++;
 	fallback.active = active;
 	fallback.since_wall_ns = since_wall_ns;
 	if (why != NULL)
 		util_strlcpy(fallback.why, why, sizeof(fallback.why));
-	unlock_changed();
+	unlock_news(memcmp(&was, &fallback, sizeof(was)) != 0);
 }
 
 void
@@ -791,7 +840,10 @@ stats_dead_air_add_ns(int64_t ns)
 void
 stats_programme_set_now(const struct stats_programme *p)
 {
+	struct stats_programme was;
+
 	pthread_mutex_lock(&lock);
+	memcpy(&was, &programme, sizeof(was));
 	programme.state = p->state;
 	util_strlcpy(programme.title, p->title, sizeof(programme.title));
 	util_strlcpy(programme.artist, p->artist, sizeof(programme.artist));
@@ -800,30 +852,40 @@ stats_programme_set_now(const struct stats_programme *p)
 	programme.started_at_wall_ns = p->started_at_wall_ns;
 	programme.title_at_wall_ns = p->title_at_wall_ns;
 	programme.ends_at_wall_ns = p->ends_at_wall_ns;
-	unlock_changed();
+	unlock_news(memcmp(&was, &programme, sizeof(was)) != 0);
 }
 
 void
 stats_programme_set_next(const struct stats_next *next, size_t n)
 {
+	bool news;
+
 	if (n > STATS_MAX_NEXT)
 		n = STATS_MAX_NEXT;
 	pthread_mutex_lock(&lock);
+	/* The planner publishes next[] at every tick: news only when it
+	 * changed. */
+	news = n != programme.n_next ||
+	       memcmp(programme.next, next, n * sizeof(*next)) != 0;
 	memcpy(programme.next, next, n * sizeof(*next));
 	programme.n_next = n;
-	unlock_changed();
+	unlock_news(news);
 }
 
 void
 stats_requests_set(const struct stats_request *r, size_t n)
 {
+	bool news;
+
 	if (n > STATS_MAX_REQUESTS)
 		n = STATS_MAX_REQUESTS;
 	pthread_mutex_lock(&lock);
+	news = n != n_requests ||
+	       (n > 0 && memcmp(requests, r, n * sizeof(*r)) != 0);
 	if (n > 0)
 		memcpy(requests, r, n * sizeof(*r));
 	n_requests = n;
-	unlock_changed();
+	unlock_news(news);
 }
 
 const char *
@@ -850,7 +912,7 @@ stats_reload_set(int64_t at_wall_ns, bool ok, const char *detail)
 	last_reload.ok = ok;
 	util_strlcpy(last_reload.detail, detail != NULL ? detail : "",
 	    sizeof(last_reload.detail));
-	unlock_changed();
+	unlock_news(true);
 }
 
 void
@@ -863,7 +925,7 @@ stats_programme_error_set(
 	    sizeof(programme_error.segment));
 	util_strlcpy(programme_error.text, text != NULL ? text : "",
 	    sizeof(programme_error.text));
-	unlock_changed();
+	unlock_news(true);
 }
 
 void

@@ -305,6 +305,16 @@ void stats_snapshot(struct stats_snapshot *out);
  * later, nothing but those moved since. Lock-free; any thread. */
 uint64_t stats_generation(void);
 
+/* The news bell: an eventfd written whenever a setter changes what the
+ * /api/events streams push (what is on air and next, requests, the
+ * fallback, a reload, a programme error, an output connecting or going,
+ * a listener count, a listen-back verdict, the station texts), and only
+ * then: counters, levels and unchanged poll results leave it quiet. It
+ * is never read; watch it edge-triggered (EPOLLET), each write is one
+ * edge. Made on the first call, open until the process ends; -1 when it
+ * cannot be made. Any thread. */
+int stats_news_fd(void);
+
 /* Outputs. Returns a slot id >= 0 (the same id for the same name), or -1
  * when all slots are taken. */
 int stats_output_register(

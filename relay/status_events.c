@@ -9,10 +9,13 @@
  * Threads: each stream on its connection's thread (status_events.h).
  */
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -29,6 +32,11 @@
 /* Operator pages (/api/events?levels=1) also get the programme's levels
  * this often: the meter blocks are 100 ms long. */
 #define EVENTS_LEVELS_TICK_MS 100
+/* A change rings the stats news bell (stats_news_fd): the stream looks
+ * at once, after this long for the rest of a burst (the engine, the
+ * planner and the requests publish one segment start in three calls) to
+ * arrive, so that it goes out as one event. */
+#define EVENTS_SETTLE_MS 20
 /* Levels stay fresh this long after the last metered block (see
  * events_add_levels()); a stopped engine shows stale after it. */
 #define LEVELS_FRESH_NS (500 * NS_PER_MS)
@@ -36,6 +44,10 @@
 struct status_events {
 	const struct status_events_hooks *hooks; /* borrowed */
 	int fd; /* the connection's socket, watched for the client leaving */
+	/* An epoll set of fd (the client leaving) and the stats news bell
+	 * (edge-triggered); -1 when it could not be made: the stream then
+	 * polls fd alone and sees changes at its tick. */
+	int ep;
 	bool levels; /* ?levels=1: a levels event every 100 ms too */
 	int64_t last_check_mono_ns; /* the last look at the full state */
 	char *pending;
@@ -101,6 +113,33 @@ events_add_levels(
 	return true;
 }
 
+/* Waits up to timeout_ms for the client to leave (true) or, with the
+ * epoll set, news (*news set). Runs on: the connection's thread. */
+static bool
+events_wait(struct status_events *es, int timeout_ms, bool *news)
+{
+	struct epoll_event ev[2];
+	int n, i;
+
+	if (es->ep < 0) {
+		/* A negative fd (unknown) just sleeps the tick. POLLRDHUP:
+		 * data a client sends does not wake us. */
+		struct pollfd pfd = {.fd = es->fd, .events = POLLRDHUP};
+
+		return poll(&pfd, 1, timeout_ms) > 0 &&
+		       (pfd.revents &
+			   (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+	}
+	n = epoll_wait(es->ep, ev, 2, timeout_ms);
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.fd != es->fd)
+			*news = true;
+		else if (ev[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			return true;
+	}
+	return false;
+}
+
 /* Runs on: the connection's thread; may wait up to EVENTS_TICK_NS. */
 static ssize_t
 events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
@@ -111,7 +150,7 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 	struct stats_snapshot *s;
 	int64_t now;
 	size_t n;
-	bool ok;
+	bool ok, news;
 
 	(void)pos;
 	for (;;) {
@@ -127,28 +166,28 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 		es->pending = NULL;
 		es->pending_len = es->pending_off = 0;
 
-		/* Wait for the next tick on the socket itself, so that a
-		 * client that goes frees its slot at once (and status_stop,
-		 * whose libmicrohttpd shuts every socket down, ends the wait
-		 * too). POLLRDHUP: data a client sends does not wake us. */
+		/* Wait for the next tick, or news, on the socket itself, so
+		 * that a client that goes frees its slot at once (and
+		 * status_stop, whose libmicrohttpd shuts every socket down,
+		 * ends the wait too). */
+		news = false;
 		if (es->started) {
-			/* A negative fd (unknown) just sleeps the tick. */
-			struct pollfd pfd = {.fd = es->fd, .events = POLLRDHUP};
-
-			if (poll(&pfd, 1,
+			if (events_wait(es,
 				es->levels ? EVENTS_LEVELS_TICK_MS
-					   : EVENTS_TICK_MS) > 0 &&
-			    (pfd.revents &
-				(POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
+					   : EVENTS_TICK_MS,
+				&news))
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			if (news && events_wait(es, EVENTS_SETTLE_MS, &news))
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
 		if (es->hooks->stopping(es->hooks->arg))
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		now = util_now_mono_ns();
 		s = NULL;
-		/* The full state once a tick (EVENTS_TICK_MS; a little less
-		 * with levels, so 10 level ticks never stretch it). */
-		if (!es->started || !es->levels ||
+		/* The full state at news and once a tick (EVENTS_TICK_MS; a
+		 * little less with levels, so 10 level ticks never stretch
+		 * it). */
+		if (!es->started || !es->levels || news ||
 		    now - es->last_check_mono_ns >=
 			(EVENTS_TICK_MS - EVENTS_LEVELS_TICK_MS / 2) *
 			    NS_PER_MS) {
@@ -192,8 +231,40 @@ events_free_cb(void *cls)
 	es->hooks->done(es->hooks->arg);
 	if (es->levels)
 		stats_levels_watch(-1);
+	if (es->ep >= 0)
+		close(es->ep);
 	free(es->pending);
 	free(es);
+}
+
+/* The stream's epoll set (see struct status_events), or -1. Made
+ * before the first snapshot, so news that comes while it is built is
+ * not missed. */
+static int
+events_epoll(int fd)
+{
+	struct epoll_event ev = {0};
+	int ep, bell = stats_news_fd();
+
+	if (bell < 0)
+		return -1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -1;
+	ev.events = EPOLLIN | EPOLLET;
+	ev.data.fd = bell;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, bell, &ev) < 0)
+		goto fail;
+	if (fd >= 0) {
+		ev.events = EPOLLRDHUP;
+		ev.data.fd = fd;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			goto fail;
+	}
+	return ep;
+fail:
+	close(ep);
+	return -1;
 }
 
 struct status_events *
@@ -206,6 +277,7 @@ status_events_new(const struct status_events_hooks *hooks, int fd, bool levels)
 	es->hooks = hooks;
 	es->levels = levels;
 	es->fd = fd;
+	es->ep = events_epoll(fd);
 	/* The engine meters block by block while a page watches. */
 	if (levels)
 		stats_levels_watch(1);

@@ -11,8 +11,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stats.h"
+#include "util.h"
 
 /* The audience adds the edges' listeners to the primary's, less the one
  * relay connection each edge that lists the mount holds on the primary. */
@@ -160,6 +162,59 @@ test_listeners_without_listenback(void **state)
 	free(snap);
 }
 
+/* The number of rings of the news bell since the last call (it is an
+ * eventfd: reading takes its count back to zero). */
+static uint64_t
+rings(int fd)
+{
+	uint64_t n = 0;
+
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return 0;
+	return n;
+}
+
+/* The news bell rings when what event streams push changes, and only
+ * then: the planner re-publishing the same next[] every tick, the same
+ * programme, an unchanged listener count leave it quiet. */
+static void
+test_news_bell(void **state)
+{
+	struct stats_programme p;
+	struct stats_next next[1];
+	int fd = stats_news_fd();
+
+	(void)state;
+	assert_true(fd >= 0);
+	(void)rings(fd);
+	memset(&p, 0, sizeof(p));
+	memset(next, 0, sizeof(next));
+	util_strlcpy(p.title, "Studio", sizeof(p.title));
+	stats_programme_set_now(&p);
+	(void)rings(fd);
+	stats_programme_set_now(&p);
+	assert_int_equal(rings(fd), 0);
+	util_strlcpy(p.title, "Interview", sizeof(p.title));
+	stats_programme_set_now(&p);
+	assert_int_equal(rings(fd), 1);
+	util_strlcpy(next[0].segment, "news", sizeof(next[0].segment));
+	stats_programme_set_next(next, 1);
+	stats_programme_set_next(next, 1);
+	assert_int_equal(rings(fd), 1);
+	stats_programme_set_next(next, 0);
+	assert_int_equal(rings(fd), 1);
+	stats_requests_set(NULL, 0);
+	assert_int_equal(rings(fd), 0);
+	stats_fallback_set(true, 5, "silence");
+	stats_fallback_set(true, 5, "silence");
+	assert_int_equal(rings(fd), 1);
+	stats_fallback_set(false, 6, NULL);
+	assert_int_equal(rings(fd), 1);
+	/* Counters move the generation, never the bell. */
+	stats_input_set_error(NULL);
+	assert_int_equal(rings(fd), 0);
+}
+
 /* The history sampler's levels: the loudest block since its last call;
  * with none since, the last block's while it is under a second old (the
  * engine may take 0.37 s of audio in one wake-up), not -120. */
@@ -231,6 +286,7 @@ main(void)
 	    cmocka_unit_test(test_levels_take_max),
 	    cmocka_unit_test(test_listeners_across_edges),
 	    cmocka_unit_test(test_listeners_without_listenback),
+	    cmocka_unit_test(test_news_bell),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
