@@ -965,6 +965,46 @@ plan_windows(
 	}
 }
 
+/*
+ * Reads the length of file segment i again as its run comes close: the
+ * file may have been replaced since the schedule loaded (a bulletin under
+ * the same name every day), and it plays for the length it has now, not
+ * the one it had then. Not while an earlier run of the segment is on air
+ * or waiting: its window would move under it.
+ */
+static void
+reprobe_length(struct programme *p, size_t i)
+{
+	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
+	char err[512], was[32], now[32];
+	int64_t ns, old = seg->duration_ns;
+	size_t k;
+
+	for (k = 0; k < HANDED_MAX; k++) {
+		if (p->handed[k].key != 0 && p->handed[k].request_id == 0 &&
+		    strcmp(p->handed[k].segment, seg->name) == 0)
+			return;
+	}
+	/* Missing or unreadable now: the opening says so at its start. */
+	if (source_probe_duration(seg->path, &ns, err, sizeof(err)) < 0 ||
+	    ns <= 0 || ns == old)
+		return;
+	if (schedule_set_duration(p->schedule, i, ns) < 0) {
+		log_warn(MOD,
+		    "segment %s: %s is longer than 24 h now; it plays "
+		    "for %s (set duration)",
+		    seg->name, seg->path,
+		    schedule_format_duration(old, was, sizeof(was)));
+		return;
+	}
+	log_info(MOD,
+	    "segment %s: %s is %s long now (%s before); it plays "
+	    "for %s",
+	    seg->name, seg->path,
+	    schedule_format_duration(ns, now, sizeof(now)),
+	    schedule_format_duration(old, was, sizeof(was)), now);
+}
+
 void
 programme_tick(struct programme *p, int64_t now)
 {
@@ -994,11 +1034,17 @@ programme_tick(struct programme *p, int64_t now)
 		int64_t ns;
 		char err[512];
 
-		if (seg->duration_ns != SCHEDULE_DURATION_UNKNOWN)
+		if (seg->duration_ns != SCHEDULE_DURATION_UNKNOWN &&
+		    !seg->length_of_file)
 			continue;
 		key = occurrence_key(up[i].segment, up[i].start_wall_ns, 0);
 		if (planned(p, key))
 			continue;
+		if (seg->duration_ns != SCHEDULE_DURATION_UNKNOWN) {
+			reprobe_length(p, up[i].segment);
+			mark_planned(p, key);
+			continue;
+		}
 		if (source_probe_duration(seg->path, &ns, err, sizeof(err)) ==
 			0 &&
 		    schedule_set_duration(p->schedule, up[i].segment, ns) == 0)
