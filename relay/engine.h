@@ -73,9 +73,16 @@ struct engine_event {
 					   source never started */
 		ENGINE_EVENT_WITHDRAWN, /* never played: the planner took it
 					   back (engine_drop_pending) */
+		ENGINE_EVENT_ENDING,	/* still on air, but its source has
+					   read all it has: it ends at
+					   at_wall_ns, before its planned
+					   end (FAILED follows then) */
 	} what;
 	char detail[256];
 	bool to_filler; /* FAILED: the filler, not live, took over */
+	/* FAILED, ENDED: the segment that took over at the same frame; ""
+	 * for live (or the filler) */
+	char next_segment[128];
 };
 
 /* Creates the encoders of cfg and starts the thread reading ring

@@ -681,10 +681,21 @@ log_event(struct programme *p, const struct engine_event *ev)
 		    ev->detail[0] != '\0' ? ": " : "", ev->detail);
 		break;
 	case ENGINE_EVENT_FAILED:
-		log_warn(MOD, "segment %s stopped at %s: %s; %s", ev->segment,
-		    when, ev->detail,
-		    ev->to_filler ? "the [fallback] filler plays"
-				  : "back to the live programme");
+		if (ev->next_segment[0] != '\0')
+			log_warn(MOD,
+			    "segment %s stopped at %s: %s; segment %s "
+			    "follows",
+			    ev->segment, when, ev->detail, ev->next_segment);
+		else
+			log_warn(MOD, "segment %s stopped at %s: %s; %s",
+			    ev->segment, when, ev->detail,
+			    ev->to_filler ? "the [fallback] filler plays"
+					  : "back to the live programme");
+		break;
+	case ENGINE_EVENT_ENDING:
+		log_info(MOD,
+		    "segment %s will stop at %s, before its planned end: %s",
+		    ev->segment, when, ev->detail);
 		break;
 	case ENGINE_EVENT_SKIPPED:
 		log_info(MOD, "segment %s skipped at %s (%s)", ev->segment,
@@ -714,6 +725,7 @@ request_over(
 
 	switch (ev->what) {
 	case ENGINE_EVENT_STARTED:
+	case ENGINE_EVENT_ENDING:
 		return;
 	case ENGINE_EVENT_SKIPPED:
 		st = STATS_REQUEST_DONE;
@@ -743,6 +755,38 @@ request_over(
 	request_times(p, h->request_id, 0, ev->at_wall_ns);
 }
 
+/*
+ * Item h, on air, will run dry at `at`, before its planned end (the
+ * engine found its source done reading: ENDING). A hold it keeps shrinks
+ * to that end now, while the item still plays: what waits for it is
+ * planned for `at` in this same tick (when `at` is inside the look-ahead,
+ * else by a later tick, programme_next_wall_ns()), prepared ahead and
+ * started at that frame as at a planned end, with no live between.
+ */
+static void
+ending_early(struct programme *p, struct handed *h, int64_t at)
+{
+	size_t i, k;
+
+	/* A request that would wait for it waits only until then. */
+	if (at < h->end_wall_ns)
+		h->end_wall_ns = at;
+	if (h->request_id != 0)
+		request_times(p, h->request_id, 0, at);
+	for (i = 0; i < HOLDS_MAX; i++) {
+		struct hold *hd = &p->holds[i];
+		if (!hd->used || hd->key != h->key ||
+		    at >= hd->until_wall_ns - PROGRAMME_CLOCK_SLACK_NS)
+			continue;
+		for (k = 0; k < hd->n_resume; k++)
+			(void)engine_drop_pending(p->engine, drop_by_key,
+			    &hd->resume_keys[k],
+			    "re-planned: the item before it ends early");
+		hd->n_resume = 0;
+		hd->until_wall_ns = at;
+	}
+}
+
 /* Follows what the engine did: handed items, API requests, holds. */
 static void
 on_event(struct programme *p, const struct engine_event *ev)
@@ -760,6 +804,10 @@ on_event(struct programme *p, const struct engine_event *ev)
 		unmark_planned(p, ev->key);
 	if (h == NULL)
 		return;
+	if (ev->what == ENGINE_EVENT_ENDING) {
+		ending_early(p, h, ev->at_wall_ns);
+		return;
+	}
 	if (h->request_id != 0 && ev->what != ENGINE_EVENT_STARTED)
 		request_over(p, h, ev);
 	if (ev->what == ENGINE_EVENT_STARTED) {
@@ -917,6 +965,46 @@ plan_windows(
 	}
 }
 
+/*
+ * Reads the length of file segment i again as its run comes close: the
+ * file may have been replaced since the schedule loaded (a bulletin under
+ * the same name every day), and it plays for the length it has now, not
+ * the one it had then. Not while an earlier run of the segment is on air
+ * or waiting: its window would move under it.
+ */
+static void
+reprobe_length(struct programme *p, size_t i)
+{
+	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
+	char err[512], was[32], now[32];
+	int64_t ns, old = seg->duration_ns;
+	size_t k;
+
+	for (k = 0; k < HANDED_MAX; k++) {
+		if (p->handed[k].key != 0 && p->handed[k].request_id == 0 &&
+		    strcmp(p->handed[k].segment, seg->name) == 0)
+			return;
+	}
+	/* Missing or unreadable now: the opening says so at its start. */
+	if (source_probe_duration(seg->path, &ns, err, sizeof(err)) < 0 ||
+	    ns <= 0 || ns == old)
+		return;
+	if (schedule_set_duration(p->schedule, i, ns) < 0) {
+		log_warn(MOD,
+		    "segment %s: %s is longer than 24 h now; it plays "
+		    "for %s (set duration)",
+		    seg->name, seg->path,
+		    schedule_format_duration(old, was, sizeof(was)));
+		return;
+	}
+	log_info(MOD,
+	    "segment %s: %s is %s long now (%s before); it plays "
+	    "for %s",
+	    seg->name, seg->path,
+	    schedule_format_duration(ns, now, sizeof(now)),
+	    schedule_format_duration(old, was, sizeof(was)), now);
+}
+
 void
 programme_tick(struct programme *p, int64_t now)
 {
@@ -946,11 +1034,17 @@ programme_tick(struct programme *p, int64_t now)
 		int64_t ns;
 		char err[512];
 
-		if (seg->duration_ns != SCHEDULE_DURATION_UNKNOWN)
+		if (seg->duration_ns != SCHEDULE_DURATION_UNKNOWN &&
+		    !seg->length_of_file)
 			continue;
 		key = occurrence_key(up[i].segment, up[i].start_wall_ns, 0);
 		if (planned(p, key))
 			continue;
+		if (seg->duration_ns != SCHEDULE_DURATION_UNKNOWN) {
+			reprobe_length(p, up[i].segment);
+			mark_planned(p, key);
+			continue;
+		}
 		if (source_probe_duration(seg->path, &ns, err, sizeof(err)) ==
 			0 &&
 		    schedule_set_duration(p->schedule, up[i].segment, ns) == 0)

@@ -58,6 +58,7 @@ schedule_set_duration(struct schedule *s, size_t i, int64_t duration_ns)
 	if (duration_ns > SCHEDULE_DURATION_MAX_NS)
 		return -ERANGE;
 	s->segments[i].duration_ns = duration_ns;
+	s->segments[i].length_of_file = true;
 	return 0;
 }
 

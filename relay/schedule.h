@@ -82,6 +82,9 @@ struct schedule_segment {
 	int64_t fade_ns;     /* crossfade at both ends (default 20 ms) */
 	double gain_db;	     /* applied to its audio (default 0) */
 	bool no_normalise;   /* normalise = no: [processing] rider holds 0 dB */
+	/* duration_ns is the file's length (schedule_set_duration()), not
+	 * a `duration` key: the planner reads it again before each run */
+	bool length_of_file;
 };
 
 /* One run of a segment. For schedule_upcoming() from/until equal
@@ -129,9 +132,10 @@ size_t schedule_find(const struct schedule *s, const char *name);
 /* The zone the schedule is evaluated in. Borrowed. */
 const struct cron_tz *schedule_tz(const struct schedule *s);
 
-/* Sets the duration of segment i, e.g. a file's length once the engine
- * has opened it. 0, or -EINVAL (bad index, ns <= 0) or -ERANGE (longer
- * than SCHEDULE_DURATION_MAX_NS). Not concurrently with readers. */
+/* Sets the duration of segment i to its file's length, as read from the
+ * file (length_of_file). 0, or -EINVAL (bad index, ns <= 0) or -ERANGE
+ * (longer than SCHEDULE_DURATION_MAX_NS). Not concurrently with
+ * readers. */
 RELAY_MUST_CHECK int schedule_set_duration(
     struct schedule *s, size_t i, int64_t duration_ns);
 

@@ -251,8 +251,8 @@ schedule_print_upcoming(
 	else
 		fprintf(fp, "# %zu occurrence%s%s\n", total,
 		    total == 1 ? "" : "s",
-		    unknown ? "; ? = the length of the "
-			      "file, known once relay opens it"
+		    unknown ? "; ? = a file relay could not read (its "
+			      "length is read again before it starts)"
 			    : "");
 }
 

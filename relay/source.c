@@ -31,7 +31,8 @@
  * Threads: source_open(), source_close() and source_probe_duration() on
  * the main thread; feeder_thread() and everything it calls on the feeder
  * thread; source_read() on the engine thread; source_state(),
- * source_buffered(), source_duration_ns() and source_error() on any.
+ * source_buffered(), source_exhausted(), source_duration_ns() and
+ * source_error() on any.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -720,6 +721,7 @@ feeder_thread(void *arg)
 	struct source *s = arg;
 	char err[SOURCE_ERR_LEN], esc[SOURCE_ERR_LEN];
 	bool produced = false;
+	double ahead_s;
 	size_t want, space;
 	ssize_t got = 0;
 	int rc;
@@ -769,10 +771,16 @@ done:
 		    &s->state, SOURCE_ENDED, memory_order_release);
 		return NULL;
 	}
+	/* What is still buffered plays out after this line: the segment
+	 * leaves the air that much later (the programme logs that end). */
+	ahead_s = (double)ring_readable(s->ring) / s->rate_hz;
 	if (atomic_load_explicit(&s->error_set, memory_order_acquire)) {
 		log_escape(esc, sizeof(esc), s->error);
 		if (produced) {
-			log_warn(s->mod, "ended early: %s", esc);
+			log_warn(s->mod,
+			    "ended early: %s (the %.1f s already read still "
+			    "play)",
+			    esc, ahead_s);
 		} else {
 			log_warn(s->mod, "failed: %s", esc);
 			atomic_store_explicit(
@@ -780,7 +788,10 @@ done:
 			return NULL;
 		}
 	} else {
-		log_info(s->mod, "end of the material");
+		log_info(s->mod,
+		    "read to the end of the material; its last %.1f s are "
+		    "still to play",
+		    ahead_s);
 	}
 	atomic_store_explicit(&s->state, SOURCE_ENDED, memory_order_release);
 	return NULL;
@@ -995,6 +1006,15 @@ size_t
 source_buffered(struct source *s)
 {
 	return ring_readable(s->ring);
+}
+
+bool
+source_exhausted(struct source *s)
+{
+	/* The feeder stores its final state after its last ring_write(). */
+	int st = atomic_load_explicit(&s->state, memory_order_acquire);
+
+	return st == SOURCE_ENDED || st == SOURCE_FAILED;
 }
 
 int64_t

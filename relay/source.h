@@ -18,12 +18,13 @@
  *
  * Threads: source_open() and source_close() on the main thread;
  * source_read() on the engine thread; source_state(), source_buffered(),
- * source_error(), source_duration_ns() and source_ahead_ns() from any
- * thread.
+ * source_exhausted(), source_error(), source_duration_ns() and
+ * source_ahead_ns() from any thread.
  */
 #ifndef RELAY_SOURCE_H
 #define RELAY_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,11 @@ enum source_state source_state(struct source *s);
 
 /* Frames decoded and waiting in the ring. */
 size_t source_buffered(struct source *s);
+
+/* Whether the feeder is done (the material ended, or the source failed
+ * or ended early): source_buffered() frames are all that is left, so the
+ * engine knows ahead when the source will run dry. */
+bool source_exhausted(struct source *s);
 
 /* Length of the material when known (file: its length; playlist: sum of
  * readable files), else -1. Valid once the state left STARTING. */

@@ -18,7 +18,11 @@
  * every block whatever is on air, so its producer sets the pace and a
  * segment never changes the timing. A segment source that runs dry (feed
  * dropped, decode error) hands over to live at the next frame; the main
- * thread logs why (switcher_poll).
+ * thread logs why (switcher_poll). One that has read all it has before
+ * its end (a short file) still buffers the rest: the frame where it will
+ * run dry becomes its end, and the planner is told then (ENDING), so
+ * what is due there is prepared ahead and meets it at that frame
+ * (check_early_end()).
  *
  * Dead air ([fallback]). After each block the detector (level.h) sees the
  * block's RMS as rendered and as it came from the live input. When it
@@ -87,6 +91,11 @@ struct switcher {
 	int64_t fade_len;
 	float *old_buf;
 	int64_t starved_frames; /* cur's current underrun, bridged */
+	/* check_early_end(): cur's source was found done reading; it runs
+	 * dry before its planned end (at cur_end_frame), for this reason */
+	bool cur_end_known;
+	bool cur_ends_early;
+	char cur_end_why[256];
 	/* switcher_set_end() for the item on air, applied by the engine
 	 * thread at its next block (items_lock) */
 	uint64_t end_req_key;
@@ -160,8 +169,9 @@ apply_live_title(struct switcher *sw)
 	publish_programme(sw);
 }
 
-/* Called with items_lock held. */
-static void
+/* Called with items_lock held. The event is borrowed until the lock is
+ * released (for the caller's extra fields). */
+static struct engine_event *
 push_event(struct switcher *sw, const struct engine_item *it, int what,
     int64_t at_wall_ns, const char *detail)
 {
@@ -183,6 +193,7 @@ push_event(struct switcher *sw, const struct engine_item *it, int what,
 	util_strlcpy(
 	    ev->detail, detail != NULL ? detail : "", sizeof(ev->detail));
 	wakeup_signal(); /* the main thread logs it and plans on */
+	return ev;
 }
 
 /* Called with items_lock held: the main thread closes it later. */
@@ -273,8 +284,21 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	/* To or from the filler: its own fade, whatever it meets. */
 	if (next->filler)
 		fade_ns = next->fade_ns;
-	if (!cur_live && !sw->cur.filler)
-		push_event(sw, &sw->cur, why, at, detail);
+	if (!cur_live && !sw->cur.filler) {
+		struct engine_event *ev;
+		/* Its source ran out here, ahead of its planned end
+		 * (check_early_end()), even with the next item taking over
+		 * at this frame: a failure, with its reason. */
+		if (sw->cur_ends_early && why == ENGINE_EVENT_ENDED &&
+		    frame >= sw->cur_end_frame) {
+			why = ENGINE_EVENT_FAILED;
+			detail = sw->cur_end_why;
+		}
+		ev = push_event(sw, &sw->cur, why, at, detail);
+		if (!item_is_live(next) && !next->filler)
+			util_strlcpy(ev->next_segment, next->segment,
+			    sizeof(ev->next_segment));
+	}
 	if (sw->cur.filler && !next->filler) {
 		char left[256];
 
@@ -301,6 +325,8 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	}
 	sw->cur = *next;
 	sw->starved_frames = 0;
+	sw->cur_end_known = sw->cur_ends_early = false;
+	sw->cur_end_why[0] = '\0';
 	sw->cur_since_wall_ns = at;
 	sw->cur_title_since_wall_ns = at;
 	if (sw->cur.end_wall_ns == 0 && sw->cur.duration_ns > 0)
@@ -388,7 +414,8 @@ render(struct switcher *sw, const float *live_block, float *out, size_t a,
 		 * stands now (switcher_render): silence to the end, which
 		 * comes as planned, not a source that "ended early". */
 		if (sw->cur_end_frame >= 0 &&
-		    source_error(sw->cur.src)[0] == '\0' &&
+		    (source_error(sw->cur.src)[0] == '\0' ||
+			sw->cur_ends_early) &&
 		    (sw->cur_end_frame - sw->frames_total - (int64_t)b) *
 			    NS_PER_SEC / sw->rate_hz <=
 			SWITCHER_END_SLACK_NS)
@@ -571,6 +598,70 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 	}
 }
 
+/* The segment on air ran dry at frame f (why): the filler when live would
+ * be dead air too, else live. Called with items_lock held. */
+static void
+end_dry(struct switcher *sw, int64_t f, const struct engine_fallback *fb,
+    bool down, const char *why)
+{
+	struct engine_item l;
+
+	if (live_is_dead_air(sw, fb, down)) {
+		/* Live would be dead air too: the filler at once, not
+		 * after another `after`. */
+		char text[400];
+		snprintf(text, sizeof(text),
+		    "segment %s failed (%s) and the live input is %s",
+		    sw->cur.segment, why, down ? "down" : "silent");
+		start_filler(sw, f, 0.0, text, why);
+	} else {
+		make_live(sw, &l);
+		transition(sw, &l, f, ENGINE_EVENT_FAILED, why);
+	}
+}
+
+/*
+ * At a block's start: once the source on air has read all it has
+ * (source_exhausted()), the frame where it runs dry is known, what it
+ * still buffers from here (a file's last 2.5 s). Before the item's planned
+ * end that frame becomes its end, and the planner hears of it now
+ * (ENDING): it prepares what is due then (the rest of a segment this one
+ * held off the air) ahead, as for a planned end, and the two meet at one
+ * frame. Told only when the source ran dry, it prepared it then, and live
+ * was heard while that source opened (40-120 ms). Runs on: the engine
+ * thread.
+ */
+static void
+check_early_end(struct switcher *sw)
+{
+	struct source *src = sw->cur.src;
+	int64_t slack = SWITCHER_END_SLACK_NS * sw->rate_hz / NS_PER_SEC;
+	int64_t end;
+	size_t left;
+
+	if (sw->cur_end_known || src == NULL || sw->cur.filler ||
+	    !source_exhausted(src))
+		return;
+	sw->cur_end_known = true;
+	left = source_buffered(src);
+	end = sw->frames_total + (int64_t)left;
+	/* Dry already (the next read says so), or at its end anyway. */
+	if (left == 0 ||
+	    (sw->cur_end_frame >= 0 && end >= sw->cur_end_frame - slack))
+		return;
+	snprintf(sw->cur_end_why, sizeof(sw->cur_end_why), "%s",
+	    source_error(src)[0] != '\0' ? source_error(src)
+					 : "its source ended early");
+	sw->cur_ends_early = true;
+	sw->cur_end_frame = end;
+	pthread_mutex_lock(&sw->items_lock);
+	sw->cur.end_wall_ns = frame_to_wall(sw, end);
+	push_event(sw, &sw->cur, ENGINE_EVENT_ENDING, sw->cur.end_wall_ns,
+	    sw->cur_end_why);
+	publish_programme(sw);
+	pthread_mutex_unlock(&sw->items_lock);
+}
+
 /*
  * A skip asked for (switcher_skip()), at frame f; due is the first pending
  * item's state as switcher_render() found it. What is due takes over from
@@ -628,7 +719,11 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 	down = sw->input_down;
 	util_strlcpy(down_why, sw->input_why, sizeof(down_why));
 	if (sw->end_req_key != 0) {
-		if (sw->end_req_key == sw->cur.key && !item_is_live(&sw->cur)) {
+		/* A reload may move the end, not past where the source runs
+		 * dry. */
+		if (sw->end_req_key == sw->cur.key && !item_is_live(&sw->cur) &&
+		    !(sw->cur_ends_early &&
+			sw->end_req_ns > sw->cur.end_wall_ns)) {
 			sw->cur.end_wall_ns = sw->end_req_ns;
 			sw->cur_end_frame = wall_to_frame(sw, sw->end_req_ns);
 			publish_programme(sw);
@@ -636,6 +731,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		sw->end_req_key = 0;
 	}
 	pthread_mutex_unlock(&sw->items_lock);
+	check_early_end(sw);
 	while (pos < n) {
 		int64_t f = sw->frames_total + (int64_t)pos;
 		int64_t next_k = (int64_t)n;
@@ -669,8 +765,12 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		if (!live && sw->cur_end_frame >= 0 && sw->cur_end_frame <= f &&
 		    due != 1) {
 			struct engine_item l;
-			make_live(sw, &l);
-			transition(sw, &l, f, ENGINE_EVENT_ENDED, NULL);
+			if (sw->cur_ends_early) {
+				end_dry(sw, f, &fb, down, sw->cur_end_why);
+			} else {
+				make_live(sw, &l);
+				transition(sw, &l, f, ENGINE_EVENT_ENDED, NULL);
+			}
 		}
 		if (due == 1 || due == -1) {
 			struct engine_item it = sw->pending[0];
@@ -731,7 +831,6 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			pthread_mutex_unlock(&sw->items_lock);
 		} else if (!ok && !live) {
 			/* The segment ran dry: live from the next frame. */
-			struct engine_item l;
 			enum source_state st = source_state(sw->cur.src);
 			snprintf(why, sizeof(why), "%s",
 			    st == SOURCE_FAILED || st == SOURCE_ENDED
@@ -742,22 +841,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				snprintf(
 				    why, sizeof(why), "its source ended early");
 			pthread_mutex_lock(&sw->items_lock);
-			if (live_is_dead_air(sw, &fb, down)) {
-				/* Live would be dead air too: the filler at
-				 * once, not after another `after`. */
-				char text[400];
-				snprintf(text, sizeof(text),
-				    "segment %s failed (%s) and the live input "
-				    "is %s",
-				    sw->cur.segment, why,
-				    down ? "down" : "silent");
-				start_filler(sw, sw->frames_total + next_k, 0.0,
-				    text, why);
-			} else {
-				make_live(sw, &l);
-				transition(sw, &l, sw->frames_total + next_k,
-				    ENGINE_EVENT_FAILED, why);
-			}
+			end_dry(sw, sw->frames_total + next_k, &fb, down, why);
 			pthread_mutex_unlock(&sw->items_lock);
 		}
 		pos = (size_t)next_k;

@@ -733,8 +733,8 @@ test_print_upcoming(void **state)
 	    "2026-12-23 13:00:00 UTC  news       tone      3m        news\n"
 	    "2026-12-23 13:00:00 UTC  recording  file      ?         "
 	    "recording\n"
-	    "# 2 occurrences; ? = the length of the file, known once relay "
-	    "opens it\n", scratch_path);
+	    "# 2 occurrences; ? = a file relay could not read (its length "
+	    "is read again before it starts)\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	schedule_free(s);

@@ -715,6 +715,68 @@ test_skip_hands_over_to_what_is_due(void **state)
 }
 
 /*
+ * A segment whose source ends before its planned end (a 0.5 s file in a
+ * flash's longer slot) hands over to what is due at that end with no live
+ * between, as a skip does: the switcher tells the planner (ENDING) once
+ * the source has read all it has, and the planner (played here; it takes
+ * two blocks, 43 ms, to have a source ready) queues the rest of the news
+ * for that moment, which starts at the frame where the file runs out. The
+ * planner used to hear of the end only when the file ran dry (FAILED):
+ * live went on air while the news's source opened (here 2048 frames; on
+ * air 40-120 ms).
+ */
+static void
+test_early_end_hands_over_to_what_is_due(void **state)
+{
+	struct harness *h = *state;
+	char path[] = "/tmp/test_switcher.XXXXXX";
+	struct source_spec spec = {
+	    .name = "flash", .kind = SCHEDULE_SOURCE_FILE};
+	struct engine_item a, b;
+	struct engine_event ev, last;
+	int live = 0, n_ending = 0, queue_in = -1, i;
+	int64_t resume_at = 0;
+
+	write_wav(path, 24000, 0.25f);
+	spec.path = path;
+	render(h);
+	item(&a, "flash", open_source(&spec, 24000), wall_at(1500),
+	    wall_at(90000), 0);
+	unlink(path);
+	usleep(50 * 1000); /* its feeder has read the whole file */
+	assert_int_equal(switcher_schedule(h->sw, &a), 0);
+	memset(&last, 0, sizeof(last));
+	for (i = 0; i < 30; i++) {
+		render(h);
+		live += live_frames_from(h, 1500);
+		if (queue_in > 0 && --queue_in == 0) {
+			/* The planner: the rest of the news from that end. */
+			item(&b, "news", open_tone(), resume_at,
+			    wall_at(200000), 0);
+			assert_int_equal(switcher_schedule(h->sw, &b), 0);
+		}
+		while (switcher_poll(h->sw, &ev) == 1) {
+			if (strcmp(ev.segment, "flash") != 0 ||
+			    ev.what == ENGINE_EVENT_STARTED)
+				continue;
+			last = ev;
+			n_ending += ev.what == ENGINE_EVENT_ENDING;
+			if (queue_in < 0) {
+				resume_at = ev.at_wall_ns;
+				queue_in = 2;
+			}
+		}
+	}
+	assert_int_equal(live, 0);
+	assert_int_equal(n_ending, 1);
+	assert_true(llabs(resume_at - wall_at(25500)) < FRAME_NS);
+	assert_int_equal(last.what, ENGINE_EVENT_FAILED);
+	assert_true(llabs(last.at_wall_ns - wall_at(25500)) < FRAME_NS);
+	assert_string_equal(last.next_segment, "news");
+	switcher_clear_pending(h->sw);
+}
+
+/*
  * Start-up grace: an item whose start has come but whose source has no
  * audio yet waits while what is on air (here a tone segment) continues;
  * it is dropped, with why, only when the grace runs out. It used to go on
@@ -919,6 +981,8 @@ test_fallback_failed_segment_over_silent_live(void **state)
 	assert_true(b >= 27 && b <= 29);
 	assert_int_equal(p.state, PROGRAMME_FALLBACK);
 	expect_event(h, "short", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
+	/* Its end was known once the file was read (check_early_end()). */
+	expect_event(h, "short", ENGINE_EVENT_ENDING, wall_at(BLOCK + 300 + n));
 	assert_int_equal(switcher_poll(h->sw, &ev), 1);
 	assert_int_equal(ev.what, ENGINE_EVENT_FAILED);
 	assert_true(ev.to_filler);
@@ -993,6 +1057,8 @@ main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_skip_hands_over_to_what_is_due, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_early_end_hands_over_to_what_is_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_exact_length_file_ends_after_the_clock_moved, setup,
 		teardown),
