@@ -31,7 +31,7 @@
  * verdict does not wait for curl: it follows the last audio page's age.
  *
  * Threads: the listen-back thread owns every struct lb_mount; the packet
- * logs behind log_lock are shared with the output threads.
+ * logs, each behind its own lock, are shared with the output threads.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,6 +49,7 @@
 #include "level.h"
 #include "listenback.h"
 #include "log.h"
+#include "packet.h"
 #include "util.h"
 
 #define MOD_PREFIX "listen"
@@ -68,15 +69,28 @@
 
 /* --- the packet logs, shared with the output threads -------------------- */
 
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct listenback_log sent_logs[CONFIG_MAX_OUTPUTS];
+/* One lock per output slot: the outputs of one encoding note the same
+ * packet at the same moment, and one lock for all had them queue up
+ * behind each other. */
+static struct sent_log {
+	pthread_mutex_t lock;
+	struct listenback_log log;
+} sent_logs[CONFIG_MAX_OUTPUTS];
+static pthread_once_t sent_logs_once = PTHREAD_ONCE_INIT;
+
+static void
+sent_logs_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_MAX_OUTPUTS; i++)
+		pthread_mutex_init(&sent_logs[i].lock, NULL);
+}
 
 uint64_t
 listenback_packet_hash(const unsigned char *data, size_t bytes)
 {
-	uint64_t h = util_hash(UTIL_HASH_INIT, data, bytes);
-
-	return util_hash(h, &bytes, sizeof(bytes));
+	return packet_data_hash(data, bytes);
 }
 
 void
@@ -114,20 +128,17 @@ listenback_log_find(
 
 /* Runs on: an output thread. */
 void
-listenback_note_packet(
-    int slot, const unsigned char *data, size_t bytes, int64_t made_mono_ns)
+listenback_note_packet(int slot, uint64_t hash, int64_t made_mono_ns)
 {
-	uint64_t hash;
-
 	/* Every Icecast output notes its packets, listened to or not: a
 	 * reload may turn listen-back on, and its first burst must already
-	 * be known. A hash and a short lock per packet (~43 a second). */
+	 * be known. A short lock per packet (~43 a second). */
 	if (slot < 0 || slot >= CONFIG_MAX_OUTPUTS)
 		return;
-	hash = listenback_packet_hash(data, bytes);
-	pthread_mutex_lock(&log_lock);
-	listenback_log_add(&sent_logs[slot], hash, made_mono_ns);
-	pthread_mutex_unlock(&log_lock);
+	pthread_once(&sent_logs_once, sent_logs_init);
+	pthread_mutex_lock(&sent_logs[slot].lock);
+	listenback_log_add(&sent_logs[slot].log, hash, made_mono_ns);
+	pthread_mutex_unlock(&sent_logs[slot].lock);
 }
 
 static int64_t
@@ -138,9 +149,10 @@ sent_made_ns(int slot, uint64_t hash, bool *repeated)
 	*repeated = false;
 	if (slot < 0 || slot >= CONFIG_MAX_OUTPUTS)
 		return -1;
-	pthread_mutex_lock(&log_lock);
-	made = listenback_log_find(&sent_logs[slot], hash, repeated);
-	pthread_mutex_unlock(&log_lock);
+	pthread_once(&sent_logs_once, sent_logs_init);
+	pthread_mutex_lock(&sent_logs[slot].lock);
+	made = listenback_log_find(&sent_logs[slot].log, hash, repeated);
+	pthread_mutex_unlock(&sent_logs[slot].lock);
 	return made;
 }
 

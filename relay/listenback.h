@@ -58,7 +58,8 @@ struct listenback_log {
 	size_t n;    /* packets held, up to LISTENBACK_LOG_PACKETS */
 };
 
-/* The hash that identifies a packet (its bytes and length). */
+/* The hash that identifies a packet (its bytes and length):
+ * packet_data_hash(). */
 uint64_t listenback_packet_hash(const unsigned char *data, size_t bytes);
 
 /* Remembers a packet. */
@@ -75,9 +76,9 @@ int64_t listenback_log_find(
 
 /* Called by an output thread (slot = its stats id) for every audio packet
  * just before it goes to the muxer, so no listener can receive it before
- * it is noted. Thread-safe. */
-void listenback_note_packet(
-    int slot, const unsigned char *data, size_t bytes, int64_t made_mono_ns);
+ * it is noted; hash is listenback_packet_hash() of it (packet_hash(), which
+ * the outputs of one encoding share). Thread-safe. */
+void listenback_note_packet(int slot, uint64_t hash, int64_t made_mono_ns);
 
 /* What the listener observed on one mount, for listenback_judge(). */
 struct listenback_obs {

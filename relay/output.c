@@ -162,13 +162,14 @@ struct output {
 
 /* Listen-back recognises our audio by its packets (Icecast re-pages a
  * Vorbis stream, so pages do not survive). Noted before the packet can
- * reach the network. */
+ * reach the network; the hash is the packet's own (packet_hash), computed
+ * once for all the outputs that share the packet. */
 static void
-note_packet(struct output *o, const struct packet *p)
+note_packet(struct output *o, struct packet *p)
 {
 	if (o->type == OUTPUT_ICECAST)
 		listenback_note_packet(
-		    o->stats_id, p->data, p->bytes, p->made_mono_ns);
+		    o->stats_id, packet_hash(p), p->made_mono_ns);
 }
 
 /* A page went to the backend: remember when its oldest audio was made

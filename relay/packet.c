@@ -227,10 +227,35 @@ packet_new(struct stream_headers *headers, const unsigned char *data,
 	p->eos = eos;
 	p->made_mono_ns = util_now_mono_ns();
 	p->samples = 0;
+	/* A recycled slot must not keep its last packet's hash. */
+	atomic_init(&p->hash, 0);
 	p->bytes = bytes;
 	if (bytes > 0)
 		memcpy(p->data, data, bytes);
 	return p;
+}
+
+uint64_t
+packet_data_hash(const unsigned char *data, size_t bytes)
+{
+	uint64_t h = util_hash(UTIL_HASH_INIT, data, bytes);
+
+	return util_hash(h, &bytes, sizeof(bytes));
+}
+
+uint64_t
+packet_hash(struct packet *p)
+{
+	uint64_t h = atomic_load_explicit(&p->hash, memory_order_relaxed);
+
+	/* Relaxed is enough: the value depends only on bytes that were
+	 * published with the packet, so any thread storing it stores the
+	 * same value, and a reader that sees 0 computes it itself. */
+	if (h == 0) {
+		h = packet_data_hash(p->data, p->bytes);
+		atomic_store_explicit(&p->hash, h, memory_order_relaxed);
+	}
+	return h;
 }
 
 struct packet *

@@ -17,8 +17,14 @@
  * seconds and the engine takes no malloc lock an output thread's free()
  * also takes.
  *
- * Threads: packet_new, packet_ref/unref and headers_ref/unref are safe
- * from any thread (atomics; the pool is lock-free).
+ * The one field written after publication is the cache of packet_hash()
+ * (listen-back's packet hash): a pure function of the bytes, so the first
+ * output thread to ask computes it and the others of the same encoding
+ * read it, instead of every Icecast output hashing every byte again.
+ *
+ * Threads: packet_new, packet_ref/unref, packet_hash and
+ * headers_ref/unref are safe from any thread (atomics; the pool is
+ * lock-free).
  */
 #ifndef RELAY_PACKET_H
 #define RELAY_PACKET_H
@@ -62,6 +68,9 @@ struct packet {
 	bool eos;	      /* last packet of the encoder (shutdown) */
 	int64_t made_mono_ns; /* when the encoder produced it (lag_ms) */
 	int32_t samples;      /* Opus: duration at 48 kHz; Vorbis: 0 */
+	/* packet_hash()'s result once computed, 0 until then (a hash that
+	 * is 0 is computed on every call: still right, just not cached). */
+	atomic_uint_least64_t hash;
 	size_t bytes;
 	unsigned char data[];
 };
@@ -79,5 +88,15 @@ struct packet *packet_new(struct stream_headers *headers,
     int64_t packetno, bool eos);
 struct packet *packet_ref(struct packet *p);
 void packet_unref(struct packet *p);
+
+/* A 64-bit hash of bytes and their length (FNV-1a): what identifies a
+ * packet to listen-back (listenback.h), on both the sending and the
+ * listening side. */
+uint64_t packet_data_hash(const unsigned char *data, size_t bytes);
+
+/* packet_data_hash() of p's data, computed by the first caller and cached
+ * in p: with N outputs of one encoding the bytes are hashed once, not N
+ * times. */
+uint64_t packet_hash(struct packet *p);
 
 #endif

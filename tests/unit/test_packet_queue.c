@@ -42,6 +42,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#include "listenback.h"
 #include "packet.h"
 #include "packet_queue.h"
 #include "util.h"
@@ -681,6 +682,41 @@ test_pool_recycles_small_packets(void **state)
 	packet_unref(big);
 }
 
+/* packet_hash(): listen-back's hash of the packet's bytes, the same as
+ * hashing them directly, kept in the packet for the other outputs that
+ * share it, and never carried over to the next packet a recycled pool
+ * slot holds. */
+static void
+test_packet_hash_cached_per_packet(void **state)
+{
+	struct packet *p[300];
+	uint64_t h[300];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 300; i++) {
+		p[i] = make_packet(200 + (size_t)i, i);
+		assert_true(atomic_load(&p[i]->hash) == 0);
+		h[i] = packet_hash(p[i]);
+		assert_true(h[i] == packet_data_hash(p[i]->data, p[i]->bytes));
+		assert_true(
+		    h[i] == listenback_packet_hash(p[i]->data, p[i]->bytes));
+		assert_true(atomic_load(&p[i]->hash) == h[i]);
+		assert_true(packet_hash(p[i]) == h[i]);
+	}
+	for (i = 0; i < 300; i++)
+		packet_unref(p[i]);
+	/* The same sizes, other bytes: slots come back from the pool. */
+	for (i = 0; i < 300; i++) {
+		p[i] = make_packet(200 + (size_t)i, 1000 + i);
+		assert_true(packet_hash(p[i]) ==
+			    packet_data_hash(p[i]->data, p[i]->bytes));
+		assert_true(packet_hash(p[i]) != h[i]);
+	}
+	for (i = 0; i < 300; i++)
+		packet_unref(p[i]);
+}
+
 /* Under AddressSanitizer a slot back in the pool is poisoned (packet.c), so
  * a use after the last unref is reported as one after free() would be; the
  * slot is whole again once handed out. Skipped in other builds. */
@@ -1230,6 +1266,7 @@ main(void)
 		cmocka_unit_test(test_wake_interrupts_pop),
 		cmocka_unit_test(test_push_wakes_pop),
 		cmocka_unit_test(test_pool_recycles_small_packets),
+		cmocka_unit_test(test_packet_hash_cached_per_packet),
 		cmocka_unit_test(test_pool_poisons_released_packets),
 		cmocka_unit_test(test_pool_across_threads),
 		cmocka_unit_test(test_two_threads_million_packets),
