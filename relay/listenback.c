@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <ogg/ogg.h>
@@ -251,6 +252,23 @@ strip_userinfo(char *dst, size_t len, const char *url)
 		return;
 	}
 	snprintf(dst, len, "%.*s%s", (int)(p - url), url, at + 1);
+}
+
+/* True when a and b (both without credentials) name the same mount:
+ * scheme and host in any case, the path exactly. */
+static bool
+same_url(const char *a, const char *b)
+{
+	const char *pa = strstr(a, "://"), *pb = strstr(b, "://");
+
+	if (pa == NULL || pb == NULL)
+		return strcmp(a, b) == 0;
+	pa = strchr(pa + 3, '/');
+	pb = strchr(pb + 3, '/');
+	if (pa == NULL || pb == NULL)
+		return strcmp(a, b) == 0;
+	return pa - a == pb - b && strncasecmp(a, b, (size_t)(pa - a)) == 0 &&
+	       strcmp(pa, pb) == 0;
 }
 
 static void
@@ -763,10 +781,12 @@ listenback_start(const struct config *cfg)
 			util_strlcpy(m->url, o->listenback_url, sizeof(m->url));
 		else
 			util_strlcpy(m->url, own_url, sizeof(m->url));
-		/* Only there does Icecast count us with the output's
-		 * listeners (an edge counts us on its own server). */
-		m->st.at_mount = strcmp(m->url, own_url) == 0;
 		strip_userinfo(m->shown_url, sizeof(m->shown_url), m->url);
+		/* Only there does Icecast count us with the output's
+		 * listeners (an edge counts us on its own server). Compared
+		 * without credentials: a mount with listener auth needs them
+		 * in listenback_url. */
+		m->st.at_mount = same_url(m->shown_url, own_url);
 		m->timeout_ns = o->listenback_timeout_ns;
 		m->threshold_dbfs = cfg->input.silence_threshold_dbfs;
 		m->obs.started_mono_ns = now;
