@@ -899,6 +899,14 @@ test_thread_stdin_wakes_per_block_not_per_write(void **state)
 	ring_free(ring);
 }
 
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* The engine may wait for the frame where a page can close, short of a
  * block, after the input went to sleep until the block's end: the input
  * reads no later than the page's frame (ring_set_page_at()), within a
@@ -913,7 +921,7 @@ test_thread_stdin_reads_the_page_frame_on_time(void **state)
 	struct input_config cfg = base_config(INPUT_STDIN, 48000, 1);
 	struct ring *ring = ring_new(1 << 16, 1);
 	const size_t block = RING_ENGINE_BLOCK_FRAMES, piece = 240;
-	int64_t t0, written_ns = 0, late_ns = 0, now;
+	int64_t t0, written_ns = 0, late_ns = 0, now, late[16], median;
 	float *x = calloc(block, sizeof(float));
 	size_t written = 0, taken = 0, page, pages = 0, k;
 	unsigned char buf[240 * 2];
@@ -938,6 +946,8 @@ test_thread_stdin_reads_the_page_frame_on_time(void **state)
 		if (page > 0 && written >= page &&
 		    taken + ring_readable(ring) >= page) {
 			late_ns += now - written_ns;
+			if (pages < sizeof(late) / sizeof(late[0]))
+				late[pages] = now - written_ns;
 			pages++;
 			page += 5 * block;
 			ring_set_page_at(ring, page - taken);
@@ -959,10 +969,17 @@ test_thread_stdin_reads_the_page_frame_on_time(void **state)
 		      "after its write on average\n",
 	    pages, pages > 0 ? (double)late_ns / 1e6 / (double)pages : 0.0);
 	assert_true(pages >= 4);
-	if (late_ns / (int64_t)pages > 6 * NS_PER_MS)
-		fail_msg("a page's frame reaches the ring %.1f ms late on "
-			 "average",
-		    (double)late_ns / 1e6 / (double)pages);
+	/* The median, with room for a loaded machine's scheduling delays
+	 * (a test run beside others): the old pacing was 32 ms late on
+	 * average here and never under the 22 ms to the block's end, the new
+	 * 1-2 ms. */
+	if (pages > sizeof(late) / sizeof(late[0]))
+		pages = sizeof(late) / sizeof(late[0]);
+	qsort(late, pages, sizeof(late[0]), cmp_int64);
+	median = late[pages / 2];
+	if (median > 16 * NS_PER_MS)
+		fail_msg("a page's frame reaches the ring %.1f ms late (median)",
+		    (double)median / 1e6);
 	free(x);
 	ring_free(ring);
 }
