@@ -9,7 +9,9 @@
  * positions and ~0.5 s pages, but copies each audio packet unchanged. So
  * the outputs note a hash of every packet, and the listener hashes every
  * audio packet it decodes; header packets are skipped (Icecast may write
- * its own comment header).
+ * its own comment header). Ogg Opus (RFC 7845) is handled the same way:
+ * Icecast passes its packets through too; OpusHead gives the channels,
+ * pre-skip and gain, OpusTags is skipped, the rest is audio at 48 kHz.
  *
  * One curl multi handle carries every mount's transfer, and the thread
  * sleeps in curl_multi_poll() until a socket has bytes, 200 ms pass, or
@@ -17,12 +19,13 @@
  * each page as it completes, so the arrival time of a page is the time
  * its last byte was read, not a polling tick.
  *
- * Budget: nothing is resampled or converted. Every Vorbis packet is
- * decoded (cheap at broadcast rates: 0.15% of one core for a stereo
- * 44.1 kHz stream here) and its samples only feed a level meter through a
- * small interleaving buffer. Allocation happens when a mount is set up
- * and when a new Ogg logical stream starts (a reconnect or a title change
- * with metadata = chain), never per page.
+ * Budget: nothing is resampled or converted. Every Vorbis or Opus
+ * packet is decoded (cheap at broadcast rates: 0.15% of one core for a
+ * stereo 44.1 kHz Vorbis or 64 kbit/s Opus stream here) and its samples
+ * only feed a level meter (Vorbis through a small interleaving buffer;
+ * Opus decodes interleaved into one 120 ms buffer per mount). Allocation
+ * happens when a mount is set up and when a new Ogg logical stream starts (a
+ * reconnect or a title change with metadata = chain), never per page.
  *
  * Timeouts: a transfer that delivers no byte for listenback_timeout (a
  * frozen server keeps the TCP connection open and says nothing; a paused
@@ -44,12 +47,14 @@
 
 #include <curl/curl.h>
 #include <ogg/ogg.h>
+#include <opus.h>
 #include <vorbis/codec.h>
 
 #include "dynlib.h"
 #include "level.h"
 #include "listenback.h"
 #include "log.h"
+#include "opus_header.h"
 #include "packet.h"
 #include "util.h"
 
@@ -67,6 +72,10 @@
  * for a packet without end, so a server that never ends one would take
  * all our memory: past this the transfer is dropped and started again. */
 #define LB_MAX_PACKET_BYTES ((long)4 * 1024 * 1024)
+/* An Opus packet holds at most 120 ms: 5760 frames at 48 kHz. Only
+ * channel mapping family 0 (mono, stereo) is decoded, as relay sends. */
+#define LB_OPUS_MAX_FRAMES 5760
+#define LB_OPUS_MAX_CHANNELS 2
 
 /* --- the packet logs, shared with the output threads -------------------- */
 
@@ -208,14 +217,19 @@ struct lb_mount {
 	vorbis_dsp_state vd;
 	vorbis_block vb;
 	bool dsp_init;
-	int headers;	     /* Vorbis headers read; -1: not Vorbis */
-	int64_t packets;     /* packets of the current logical stream */
-	bool page_audio;     /* the page being read carried audio */
-	bool page_matched;   /* ... and a packet of ours */
-	int64_t page_lag_ns; /* largest lag among its packets, -1 none */
+	int headers;	       /* Vorbis headers read; -1: not Vorbis */
+	bool opus;	       /* the logical stream is Ogg Opus */
+	OpusDecoder *opus_dec; /* NULL: not Opus, or not decodable */
+	int opus_channels;
+	int opus_skip_frames; /* pre-skip still to drop (RFC 7845) */
+	int64_t packets;      /* packets of the current logical stream */
+	bool page_audio;      /* the page being read carried audio */
+	bool page_matched;    /* ... and a packet of ours */
+	int64_t page_lag_ns;  /* largest lag among its packets, -1 none */
 	struct level_meter meter;
 	bool meter_init;
 	float chunk[LB_CHUNK_FRAMES * LB_MAX_CHANNELS];
+	float opus_pcm[LB_OPUS_MAX_FRAMES * LB_OPUS_MAX_CHANNELS];
 
 	struct listenback_obs obs;
 	struct stats_listenback st;
@@ -284,6 +298,11 @@ stream_clear(struct lb_mount *m)
 	}
 	if (m->os_init)
 		ogg_stream_clear(&m->os);
+	if (m->opus_dec != NULL)
+		opus_decoder_destroy(m->opus_dec);
+	m->opus_dec = NULL;
+	m->opus = false;
+	m->st.decoded = false;
 	m->dsp_init = m->info_init = m->os_init = false;
 	m->headers = 0;
 	m->packets = 0;
@@ -302,14 +321,97 @@ stream_start(struct lb_mount *m, uint32_t serial)
 	m->info_init = true;
 }
 
-/* The three headers are in: set up the decoder and (once) the meter. The
- * meter's silence count carries over a chain change. */
+int
+listenback_opus_head(const unsigned char *packet, size_t bytes,
+    struct listenback_opus_head *head)
+{
+	/* Fields are little-endian: version 8, channels 9, pre-skip 10-11,
+	 * input rate 12-15, gain 16-17, mapping family 18. */
+	if (bytes < OPUS_HEADER_HEAD_BYTES ||
+	    memcmp(packet, "OpusHead", 8) != 0 || (packet[8] & 0xf0) != 0)
+		return -EINVAL;
+	if (packet[18] != 0 || packet[9] < 1 ||
+	    packet[9] > LB_OPUS_MAX_CHANNELS)
+		return -ENOTSUP;
+	head->channels = packet[9];
+	head->preskip_frames = packet[10] | (packet[11] << 8);
+	head->gain_q8 = (int16_t)(packet[16] | (packet[17] << 8));
+	return 0;
+}
+
+/* A decoder is ready: set up the meter. Its silence count carries over
+ * a chain change (and a change of codec or rate). */
 static void
-decoder_start(struct lb_mount *m)
+meter_start(struct lb_mount *m, int rate_hz, int channels)
 {
 	int64_t silent = m->meter_init ? m->meter.silent_frames : 0;
 	int old_rate = m->meter_init ? m->meter.rate_hz : 0;
 
+	level_init(&m->meter, rate_hz, channels, m->threshold_dbfs);
+	if (old_rate > 0)
+		m->meter.silent_frames = silent * rate_hz / old_rate;
+	m->meter_init = true;
+}
+
+/* Interleaved frames decoded: levels and silence from them. */
+static void
+meter_feed(struct lb_mount *m, const float *frames, size_t n)
+{
+	if (level_feed(&m->meter, frames, n)) {
+		m->st.peak_dbfs = m->meter.peak_dbfs;
+		m->st.rms_dbfs = m->meter.rms_dbfs;
+		m->st.decoded = true;
+	}
+	m->obs.silent_s = level_silent_seconds(&m->meter);
+}
+
+/* The first packet of a logical stream is OpusHead (RFC 7845 section
+ * 5.1): version 0.x, channels, pre-skip, output gain, mapping family.
+ * A stream it cannot decode stays counted and matched, not heard. */
+static void
+opus_start(struct lb_mount *m, const ogg_packet *op)
+{
+	struct listenback_opus_head head;
+	int err;
+
+	m->opus = true;
+	if (listenback_opus_head(op->packet, (size_t)op->bytes, &head) != 0)
+		return;
+	m->opus_dec =
+	    opus_decoder_create(OPUS_HEADER_RATE_HZ, head.channels, &err);
+	if (m->opus_dec == NULL)
+		return;
+	if (head.gain_q8 != 0)
+		(void)opus_decoder_ctl(
+		    m->opus_dec, OPUS_SET_GAIN(head.gain_q8));
+	m->opus_channels = head.channels;
+	m->opus_skip_frames = head.preskip_frames;
+	meter_start(m, OPUS_HEADER_RATE_HZ, head.channels);
+}
+
+/* Packet 1 is OpusTags (skipped); the rest is audio at 48 kHz. */
+static void
+opus_decode_packet(struct lb_mount *m, const ogg_packet *op)
+{
+	int n, skip;
+
+	if (m->opus_dec == NULL || m->packets < 2)
+		return;
+	n = opus_decode_float(m->opus_dec, op->packet, (opus_int32)op->bytes,
+	    m->opus_pcm, LB_OPUS_MAX_FRAMES, 0);
+	if (n <= 0)
+		return; /* a damaged packet: the next one decodes */
+	skip = m->opus_skip_frames < n ? m->opus_skip_frames : n;
+	m->opus_skip_frames -= skip;
+	if (n > skip)
+		meter_feed(m, m->opus_pcm + (size_t)skip * m->opus_channels,
+		    (size_t)(n - skip));
+}
+
+/* The three headers are in: set up the decoder and the meter. */
+static void
+decoder_start(struct lb_mount *m)
+{
 	if (m->vi.channels < 1 || m->vi.channels > LB_MAX_CHANNELS ||
 	    m->vi.rate < 1 || vorbis_synthesis_init(&m->vd, &m->vi) != 0) {
 		m->headers = -1;
@@ -321,11 +423,7 @@ decoder_start(struct lb_mount *m)
 		return;
 	}
 	m->dsp_init = true;
-	level_init(
-	    &m->meter, (int)m->vi.rate, m->vi.channels, m->threshold_dbfs);
-	if (old_rate > 0)
-		m->meter.silent_frames = silent * m->vi.rate / old_rate;
-	m->meter_init = true;
+	meter_start(m, (int)m->vi.rate, m->vi.channels);
 }
 
 static void
@@ -334,6 +432,13 @@ decode_packet(struct lb_mount *m, ogg_packet *op)
 	float **pcm;
 	int n, ch, i, c, k;
 
+	if (m->packets == 0 && op->bytes >= 8 &&
+	    memcmp(op->packet, "OpusHead", 8) == 0)
+		opus_start(m, op);
+	if (m->opus) {
+		opus_decode_packet(m, op);
+		return;
+	}
 	if (m->headers < 0)
 		return;
 	if (m->headers < 3) {
@@ -355,14 +460,10 @@ decode_packet(struct lb_mount *m, ogg_packet *op)
 			for (k = 0; k < frames; k++)
 				for (c = 0; c < ch; c++)
 					m->chunk[k * ch + c] = pcm[c][i + k];
-			if (level_feed(&m->meter, m->chunk, (size_t)frames)) {
-				m->st.peak_dbfs = m->meter.peak_dbfs;
-				m->st.rms_dbfs = m->meter.rms_dbfs;
-			}
+			meter_feed(m, m->chunk, (size_t)frames);
 		}
 		(void)vorbis_synthesis_read(&m->vd, n);
 	}
-	m->obs.silent_s = level_silent_seconds(&m->meter);
 }
 
 /* An audio packet arrived: is it ours, and how late. */
@@ -401,6 +502,9 @@ account_page(struct lb_mount *m, int64_t now)
 	}
 	m->obs.unmatched_pages = 0;
 	m->obs.matched_once = true;
+	/* Our audio is heard: an old connection error no longer applies
+	 * (docs/status-api.md). */
+	m->st.last_error[0] = '\0';
 	if (m->page_lag_ns >= 0)
 		m->st.lag_ms = m->page_lag_ns / NS_PER_MS;
 }
@@ -418,7 +522,8 @@ handle_page(struct lb_mount *m, ogg_page *og, int64_t now)
 		return;
 	if (m->os.body_fill > LB_MAX_PACKET_BYTES) {
 		snprintf(m->abort_why, sizeof(m->abort_why),
-		    "an Ogg packet over %ld MiB (not a Vorbis stream); "
+		    "an Ogg packet over %ld MiB (not a Vorbis or Opus "
+		    "stream); "
 		    "dropped the connection",
 		    LB_MAX_PACKET_BYTES / 1024 / 1024);
 		stream_clear(m); /* frees the packet's buffer */
@@ -427,11 +532,12 @@ handle_page(struct lb_mount *m, ogg_page *og, int64_t now)
 	m->page_audio = m->page_matched = false;
 	m->page_lag_ns = -1;
 	while (ogg_stream_packetout(&m->os, &op) == 1) {
-		/* Packets 0..2 are the Vorbis headers; Icecast rewrites
-		 * the comment header, so only audio is matched. */
-		if (m->packets++ >= 3)
-			account_packet(m, &op, now);
+		/* Packets 0..2 are the Vorbis headers, 0..1 the Opus ones
+		 * (the first packet tells which); Icecast rewrites the
+		 * comment header, so only audio is matched. */
 		decode_packet(m, &op);
+		if (m->packets++ >= (m->opus ? 2 : 3))
+			account_packet(m, &op, now);
 	}
 	account_page(m, now);
 }
@@ -574,20 +680,24 @@ static void
 log_change(struct lb_mount *m, enum stats_listenback_state old)
 {
 	const struct stats_listenback *s = &m->st;
-	char lag[48];
+	char lag[48], level[48];
 
 	switch (s->state) {
 	case LISTENBACK_OK:
 		/* The first pages are usually the burst: no lag yet. */
+		if (s->decoded)
+			snprintf(level, sizeof(level), "RMS %.1f dBFS",
+			    s->rms_dbfs > -120.0 ? s->rms_dbfs : -120.0);
+		else
+			snprintf(level, sizeof(level), "level not decoded");
 		if (s->lag_ms >= 0)
 			snprintf(lag, sizeof(lag), "lag %lld ms",
 			    (long long)s->lag_ms);
 		else
 			snprintf(lag, sizeof(lag), "lag not measured yet");
-		log_info(m->mod,
-		    "%s: listeners hear our audio%s (%s, RMS %.1f dBFS)",
+		log_info(m->mod, "%s: listeners hear our audio%s (%s, %s)",
 		    m->shown_url, old == LISTENBACK_CONNECTING ? "" : " again",
-		    lag, s->rms_dbfs > -120.0 ? s->rms_dbfs : -120.0);
+		    lag, level);
 		break;
 	case LISTENBACK_NO_AUDIO:
 		log_warn(m->mod,
@@ -693,7 +803,9 @@ listenback_thread(void *arg)
 			} else if (m->active && now - audio >= m->timeout_ns) {
 				snprintf(why, sizeof(why),
 				    "bytes but no audio page for %.0f s (not "
-				    "an Ogg Vorbis stream, or a stalled one)",
+				    "an Ogg Vorbis or Opus stream, or a "
+				    "stalled "
+				    "one)",
 				    (double)m->timeout_ns / 1e9);
 				transfer_end(lb, m, why, now);
 			}

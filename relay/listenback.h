@@ -8,10 +8,10 @@
  * nothing (a frozen server, a mount served from elsewhere, a proxy that
  * stopped): only listening tells.
  *
- * How "ours" and the lag are known: every output notes each Vorbis packet
- * it is about to send (a 64-bit hash of its bytes, and when the encoder
- * made it) with listenback_note_packet(). Icecast 2.4 re-pages a Vorbis
- * stream (a new serial, its own granule positions and page boundaries) but
+ * How "ours" and the lag are known: every output notes each Vorbis or Opus
+ * packet it is about to send (a 64-bit hash of its bytes, and when the encoder
+ * made it) with listenback_note_packet(). Icecast 2.4 re-pages an Ogg Vorbis or
+ * Opus stream (a new serial, its own granule positions and page boundaries) but
  * passes the audio packets through byte for byte, so a packet the
  * listener receives with a hash this output sent is ours, and its lag is
  * the arrival time of its page minus its made time (one monotonic clock,
@@ -79,6 +79,20 @@ int64_t listenback_log_find(
  * it is noted; hash is listenback_packet_hash() of it (packet_hash(), which
  * the outputs of one encoding share). Thread-safe. */
 void listenback_note_packet(int slot, uint64_t hash, int64_t made_mono_ns);
+
+/* What listen-back needs of an OpusHead packet (RFC 7845 section 5.1). */
+struct listenback_opus_head {
+	int channels;
+	int preskip_frames; /* 48 kHz frames to drop at the start */
+	int gain_q8;	    /* output gain, dB in Q7.8 */
+};
+
+/* Reads an OpusHead packet into *head: 0; -EINVAL when it is not one
+ * (too short, wrong magic, a major version other than 0); -ENOTSUP when
+ * listen-back does not decode it (a channel mapping family other than 0,
+ * more than 2 channels: relay never sends those). Pure. */
+int listenback_opus_head(const unsigned char *packet, size_t bytes,
+    struct listenback_opus_head *head);
 
 /* What the listener observed on one mount, for listenback_judge(). */
 struct listenback_obs {

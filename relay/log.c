@@ -95,6 +95,29 @@ syslog_priority(enum log_level level)
 	return LOG_INFO;
 }
 
+/* Copies src into dst (capacity len, > 8); a src too long is cut after
+ * its last whole word that fits with "..." (or mid-word if a word is
+ * longer than half of dst), so no message ends in a fragment. */
+static void
+cut_at_word(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src), end;
+
+	if (n < len) {
+		memcpy(dst, src, n + 1);
+		return;
+	}
+	end = len - 4; /* room for "..." and the NUL */
+	while (end > len / 2 && src[end] != ' ')
+		end--;
+	if (src[end] != ' ')
+		end = len - 4;
+	while (end > 0 && src[end - 1] == ' ')
+		end--;
+	memcpy(dst, src, end);
+	memcpy(dst + end, "...", 4);
+}
+
 /* Keeps a warning or error in the ring. Called with log_lock held. */
 static void
 remember(enum log_level level, const char *mod, const char *text)
@@ -109,7 +132,7 @@ remember(enum log_level level, const char *mod, const char *text)
 	ev->wall_ns = util_now_wall_ns();
 	ev->level = level;
 	util_strlcpy(ev->mod, mod, sizeof(ev->mod));
-	util_strlcpy(ev->text, text, sizeof(ev->text));
+	cut_at_word(ev->text, sizeof(ev->text), text);
 }
 
 size_t

@@ -49,17 +49,19 @@ void log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 #define log_debug(mod, ...) log_msg(LOG_LEVEL_DEBUG, mod, __VA_ARGS__)
 
 /* The recent-events ring: warnings and errors that passed the threshold,
- * oldest dropped first. 200 x sizeof(struct log_event) (~300 bytes) =
- * ~59 KB of static memory. */
+ * oldest dropped first. 200 x sizeof(struct log_event) (~1,070 bytes) =
+ * ~209 KB of static memory. A text holds relay's longest warnings whole
+ * (~600 bytes with a long URL); a longer one is cut after a word and ends
+ * in "...". */
 #define LOG_RECENT_EVENTS 200
-#define LOG_RECENT_TEXT 256
+#define LOG_RECENT_TEXT 1024
 
 struct log_event {
 	uint64_t seq;	 /* 1, 2, ... since start: gaps mean overwritten */
 	int64_t wall_ns; /* when it was logged */
 	enum log_level level;
 	char mod[24];		    /* "out[main]", "status", ... */
-	char text[LOG_RECENT_TEXT]; /* the line's text, cut if longer */
+	char text[LOG_RECENT_TEXT]; /* the line's text, cut after a word */
 };
 
 /* Copies up to max of the most recent events into out, oldest first, and

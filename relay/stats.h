@@ -52,11 +52,14 @@ struct stats_listenback {
 	bool ours;	       /* the pages are the ones this output sent */
 	double peak_dbfs;      /* last ~100 ms block heard */
 	double rms_dbfs;
-	double silent_s;	    /* how long it stayed below the threshold */
-	int64_t lag_ms;		    /* encoder -> listener, -1 unknown */
-	int64_t last_audio_wall_ns; /* last audio page (0: never) */
-	uint64_t bytes;		    /* received, since start */
-	uint64_t connects;	    /* connections made, since start */
+	double silent_s; /* how long it stayed below the threshold */
+	/* The levels and silent_s come from decoded audio (Vorbis, Opus) of
+	 * the current connection; false: unknown, silence is not checked. */
+	bool decoded;
+	int64_t lag_ms;		     /* encoder -> listener, -1 unknown */
+	int64_t last_audio_wall_ns;  /* last audio page (0: never) */
+	uint64_t bytes;		     /* received, since start */
+	uint64_t connects;	     /* connections made, since start */
 	char last_error[STATS_TEXT]; /* why the last connection failed */
 	/* It listens at the output's own mount (not an edge, alias or
 	 * proxy of listenback_url), and its connection is up (bytes arrived

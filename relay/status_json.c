@@ -163,9 +163,14 @@ json_listenback(struct jctx *j, const struct stats_listenback *lb)
 	jadd(j, o, "url", jtext(lb->url));
 	jadd(j, o, "audio", cJSON_CreateBool(lb->audio));
 	jadd(j, o, "ours", cJSON_CreateBool(lb->ours));
-	jadd(j, o, "peak_dbfs", jtenths(lb->peak_dbfs, -120.0));
-	jadd(j, o, "rms_dbfs", jtenths(lb->rms_dbfs, -120.0));
-	jadd(j, o, "silent_s", jtenths(lb->silent_s, 0.0));
+	/* Levels nothing decoded are unknown, not silence. */
+	jadd(j, o, "decoded", cJSON_CreateBool(lb->decoded));
+	jadd(j, o, "peak_dbfs",
+	    lb->decoded ? jtenths(lb->peak_dbfs, -120.0) : cJSON_CreateNull());
+	jadd(j, o, "rms_dbfs",
+	    lb->decoded ? jtenths(lb->rms_dbfs, -120.0) : cJSON_CreateNull());
+	jadd(j, o, "silent_s",
+	    lb->decoded ? jtenths(lb->silent_s, 0.0) : cJSON_CreateNull());
 	jadd(j, o, "lag_ms",
 	    lb->lag_ms >= 0 ? cJSON_CreateNumber((double)lb->lag_ms)
 			    : cJSON_CreateNull());

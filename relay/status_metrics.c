@@ -217,6 +217,10 @@ listenback_value(
 {
 	if (lb->state == LISTENBACK_OFF)
 		return false;
+	/* Levels nothing decoded are unknown: no sample, not -120. */
+	if (!lb->decoded && (field == OF_LB_SILENT || field == OF_LB_RMS ||
+				field == OF_LB_PEAK))
+		return false;
 	switch (field) {
 	case OF_LB_AUDIO:
 		*v = lb->audio;

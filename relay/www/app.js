@@ -209,7 +209,9 @@
 			var what;
 			if (!lb || typeof lb !== 'object')
 				return;
-			if (lb.state === 'ok')
+			if (lb.state === 'ok' && typeof lb.rms_dbfs !== 'number')
+				what = 'heard (level not decoded)';
+			else if (lb.state === 'ok')
 				what = typeof lb.lag_ms === 'number' ?
 				    'heard (lag ' + lb.lag_ms + ' ms, RMS ' +
 				    Math.round(Math.max(lb.rms_dbfs, -120)) +

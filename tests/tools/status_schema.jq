@@ -93,7 +93,8 @@ check_object({
 + [.outputs[]? | select(.listenback | type == "object") | .name as $n
     | .listenback | check_object({state: "string", flagged: "boolean",
       since: "time", url: "string", audio: "boolean", ours: "boolean",
-      peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
+      decoded: "boolean", peak_dbfs: "number|null",
+      rms_dbfs: "number|null", silent_s: "number|null",
       lag_ms: "integer|null", last_audio: "time|null", bytes: "integer",
       connects: "integer", last_error: "string|null"};
       ".outputs[\($n)].listenback")[]]

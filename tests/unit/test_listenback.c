@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for listenback.c's pure parts: the packet log (newest match,
- * eviction when full, repeated packets), the packet hash, the verdict
- * (connecting, no audio, foreign, silent, ok, and their order), and
+ * Unit tests for listenback.c's pure parts: OpusHead parsing, the packet log
+ * (newest match, eviction when full, repeated packets), the packet hash, the
+ * verdict (connecting, no audio, foreign, silent, ok, and their order), and
  * listenback_config_same() on reload-relevant changes.
  *
  * Threads: single-threaded.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +18,56 @@
 #include <cmocka.h>
 
 #include "listenback.h"
+#include "opus_header.h"
 
 #define S NS_PER_SEC
+
+/* OpusHead as relay's encoder writes it, and the ones listen-back must
+ * not decode. */
+static void
+test_opus_head(void **state)
+{
+	unsigned char p[OPUS_HEADER_HEAD_BYTES + 4];
+	struct listenback_opus_head h = {0};
+
+	(void)state;
+	assert_int_equal(opus_header_head(p, sizeof(p), 2, 3840, 44100),
+	    OPUS_HEADER_HEAD_BYTES);
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES, &h), 0);
+	assert_int_equal(h.channels, 2);
+	assert_int_equal(h.preskip_frames, 3840);
+	assert_int_equal(h.gain_q8, 0);
+	/* Gain -3 dB (Q7.8, little-endian, signed). */
+	p[16] = (unsigned char)(-768 & 0xff);
+	p[17] = (unsigned char)((-768 >> 8) & 0xff);
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES, &h), 0);
+	assert_int_equal(h.gain_q8, -768);
+	/* Too short, not OpusHead, version 1.x. */
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES - 1, &h), -EINVAL);
+	p[8] = 0x10;
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES, &h), -EINVAL);
+	p[8] = 1;
+	p[0] = 'X';
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES, &h), -EINVAL);
+	p[0] = 'O';
+	/* Mapping family 1 or a third channel: counted, not decoded. */
+	p[18] = 1;
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES, &h), -ENOTSUP);
+	p[18] = 0;
+	p[9] = 3;
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES, &h), -ENOTSUP);
+	p[9] = 1;
+	assert_int_equal(
+	    listenback_opus_head(p, OPUS_HEADER_HEAD_BYTES, &h), 0);
+	assert_int_equal(h.channels, 1);
+}
 
 static void
 test_log_find(void **state)
@@ -184,6 +233,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_opus_head),
 	    cmocka_unit_test(test_log_find),
 	    cmocka_unit_test(test_log_wraps),
 	    cmocka_unit_test(test_hash),

@@ -78,7 +78,7 @@ static void
 test_wraps_and_cuts(void **state)
 {
 	static struct log_event ev[LOG_RECENT_EVENTS + 10];
-	char expect[64], big[1000];
+	char expect[64], big[LOG_RECENT_TEXT + 500];
 	uint64_t total;
 	size_t n, i;
 
@@ -99,6 +99,35 @@ test_wraps_and_cuts(void **state)
 	n = log_recent(ev, 1, NULL);
 	assert_int_equal(n, 1);
 	assert_int_equal(strlen(ev[0].text), LOG_RECENT_TEXT - 1);
+	assert_string_equal(ev[0].text + LOG_RECENT_TEXT - 4, "...");
+}
+
+/* A long warning (the length of relay's longest, ~600 bytes) is kept
+ * whole; one longer than the ring's text is cut after a word, with "...",
+ * never mid-word. */
+static void
+test_long_warning(void **state)
+{
+	struct log_event ev[1];
+	char text[1600];
+	size_t i, n;
+
+	(void)state;
+	text[0] = '\0';
+	for (i = 0; strlen(text) < 600; i++)
+		strcat(text, i == 0 ? "word0" : " wordy");
+	log_warn("test", "%s (docs/operations.md)", text);
+	n = log_recent(ev, 1, NULL);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(ev[0].text, "(docs/operations.md)"));
+	while (strlen(text) < 1500)
+		strcat(text, " wordy");
+	log_warn("test", "%s", text);
+	n = log_recent(ev, 1, NULL);
+	assert_int_equal(n, 1);
+	n = strlen(ev[0].text);
+	assert_true(n < LOG_RECENT_TEXT && n > LOG_RECENT_TEXT / 2);
+	assert_string_equal(ev[0].text + n - 9, " wordy...");
 }
 
 #define WRITERS 4
@@ -163,6 +192,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_levels_and_order, quiet, loud),
 	    cmocka_unit_test_setup_teardown(test_wraps_and_cuts, quiet, loud),
+	    cmocka_unit_test_setup_teardown(test_long_warning, quiet, loud),
 	    cmocka_unit_test_setup_teardown(test_threads, quiet, loud),
 	};
 

@@ -324,6 +324,7 @@ test_on_air_listenback(void **state)
 	lb->state = LISTENBACK_SILENT;
 	lb->audio = true;
 	lb->ours = true;
+	lb->decoded = true;
 	lb->silent_s = 7.25;
 	lb->rms_dbfs = -200;
 	lb->peak_dbfs = -61.04;
@@ -343,6 +344,15 @@ test_on_air_listenback(void **state)
 	/* The outputs without listen-back say null. */
 	assert_non_null(strstr(json, "\"listenback\":null"));
 	free(json);
+	/* Audio it could not decode: levels unknown, not -120. */
+	lb->decoded = false;
+	json = status_json(&s, &settings, false);
+	assert_non_null(json);
+	assert_non_null(strstr(json,
+	    "\"decoded\":false,\"peak_dbfs\":null,\"rms_dbfs\":null,"
+	    "\"silent_s\":null"));
+	free(json);
+	lb->decoded = true;
 	metrics = status_metrics(&s, &settings);
 	assert_non_null(metrics);
 	assert_non_null(strstr(metrics, "relay_on_air 0\n"));
@@ -361,6 +371,18 @@ test_on_air_listenback(void **state)
 	assert_null(
 	    strstr(metrics, "relay_listenback_audio{output=\"mo\\\"bile\"}"));
 	free(metrics);
+	/* Undecoded: no level samples (not -120), the rest still there. */
+	lb->decoded = false;
+	metrics = status_metrics(&s, &settings);
+	assert_non_null(metrics);
+	assert_null(
+	    strstr(metrics, "relay_listenback_rms_dbfs{output=\"main\"}"));
+	assert_null(strstr(
+	    metrics, "relay_listenback_silent_seconds{output=\"main\"}"));
+	assert_non_null(
+	    strstr(metrics, "relay_listenback_flagged{output=\"main\"} 1\n"));
+	free(metrics);
+	lb->decoded = true;
 
 	/* The page's operator notes say it, with the other mount heard. */
 	s.outputs[1].listenback.state = LISTENBACK_OK;
