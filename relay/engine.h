@@ -76,10 +76,15 @@ struct engine_event {
 		ENGINE_EVENT_ENDING,	/* still on air, but its source has
 					   read all it has: it ends at
 					   at_wall_ns, before its planned
-					   end (FAILED follows then) */
+					   end (then ENDED with ran_out
+					   when its material ended with no
+					   error, else FAILED) */
 	} what;
 	char detail[256];
-	bool to_filler; /* FAILED: the filler, not live, took over */
+	bool to_filler; /* FAILED, ENDED: the filler, not live, took over */
+	/* ENDED: before its planned end, its material ended with no error
+	 * (a file shorter than its slot); detail says how much before */
+	bool ran_out;
 	/* FAILED, ENDED: the segment that took over at the same frame; ""
 	 * for live (or the filler) */
 	char next_segment[128];

@@ -677,8 +677,20 @@ log_event(struct programme *p, const struct engine_event *ev)
 		break;
 	}
 	case ENGINE_EVENT_ENDED:
-		log_info(MOD, "segment %s ended at %s%s%s", ev->segment, when,
-		    ev->detail[0] != '\0' ? ": " : "", ev->detail);
+		if (ev->ran_out && ev->next_segment[0] != '\0')
+			log_info(MOD,
+			    "segment %s ended at %s, %s; segment %s "
+			    "follows",
+			    ev->segment, when, ev->detail, ev->next_segment);
+		else if (ev->ran_out)
+			log_info(MOD, "segment %s ended at %s, %s; %s",
+			    ev->segment, when, ev->detail,
+			    ev->to_filler ? "the [fallback] filler plays"
+					  : "back to the live programme");
+		else
+			log_info(MOD, "segment %s ended at %s%s%s", ev->segment,
+			    when, ev->detail[0] != '\0' ? ": " : "",
+			    ev->detail);
 		break;
 	case ENGINE_EVENT_FAILED:
 		if (ev->next_segment[0] != '\0')
@@ -737,6 +749,10 @@ request_over(
 			snprintf(why, sizeof(why), "never aired: %s",
 			    ev->detail[0] != '\0' ? ev->detail
 						  : "no time left");
+		} else if (ev->ran_out) {
+			/* Its file was shorter than its slot: played whole. */
+			st = STATS_REQUEST_DONE;
+			util_strlcpy(why, ev->detail, sizeof(why));
 		} else if (ev->at_wall_ns + 50 * NS_PER_MS < h->end_wall_ns) {
 			snprintf(why, sizeof(why), "cut short after %.1f s: %s",
 			    (double)aired / 1e9, ev->detail);

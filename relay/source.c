@@ -788,7 +788,9 @@ done:
 			return NULL;
 		}
 	} else {
-		log_info(s->mod,
+		/* Debug: the programme says when it leaves the air (and
+		 * a filler's may never air). */
+		log_debug(s->mod,
 		    "read to the end of the material; its last %.1f s are "
 		    "still to play",
 		    ahead_s);

@@ -22,7 +22,9 @@
  * its end (a short file) still buffers the rest: the frame where it will
  * run dry becomes its end, and the planner is told then (ENDING), so
  * what is due there is prepared ahead and meets it at that frame
- * (check_early_end()).
+ * (check_early_end()). Such an early end is an end (ENDED, ran_out) when
+ * the source read its material with no error (a file shorter than its
+ * slot), a failure (FAILED) when it had one (a feed that dropped).
  *
  * Dead air ([fallback]). After each block the detector (level.h) sees the
  * block's RMS as rendered and as it came from the live input. When it
@@ -95,6 +97,10 @@ struct switcher {
 	 * dry before its planned end (at cur_end_frame), for this reason */
 	bool cur_end_known;
 	bool cur_ends_early;
+	/* ... because its material ended, with no error (a file shorter
+	 * than its slot): it ENDS then, it does not fail */
+	bool cur_end_clean;
+	int64_t cur_planned_end_ns; /* its end as planned; 0: open-ended */
 	char cur_end_why[256];
 	/* switcher_set_end() for the item on air, applied by the engine
 	 * thread at its next block (items_lock) */
@@ -196,6 +202,47 @@ push_event(struct switcher *sw, const struct engine_item *it, int what,
 	return ev;
 }
 
+/* Whether cur's source ran out of material with no error (a file read
+ * to its end): an early end of that kind is an end, not a failure. */
+static bool
+cur_ran_out(struct switcher *sw)
+{
+	struct source *src = sw->cur.src;
+
+	return src != NULL && source_exhausted(src) &&
+	       source_error(src)[0] == '\0';
+}
+
+/* What ran out, in words: "its file is 6.9 s long". */
+static void
+ran_out_what(const struct switcher *sw, char *buf, size_t len)
+{
+	int64_t d = source_duration_ns(sw->cur.src);
+
+	if (d < 0)
+		snprintf(buf, len, "its source reached its end");
+	else
+		snprintf(buf, len, "its %s is %.1f s long",
+		    strcmp(sw->cur.source_kind, "playlist") == 0 ? "playlist"
+								 : "file",
+		    (double)d / 1e9);
+}
+
+/* The detail of a clean early end at `at`, for the log and the request:
+ * "17.9 s before its planned end: its file is 6.9 s long". */
+static void
+ran_out_detail(const struct switcher *sw, int64_t at, char *buf, size_t len)
+{
+	char what[160];
+
+	ran_out_what(sw, what, sizeof(what));
+	if (sw->cur_planned_end_ns > at)
+		snprintf(buf, len, "%.1f s before its planned end: %s",
+		    (double)(sw->cur_planned_end_ns - at) / 1e9, what);
+	else
+		snprintf(buf, len, "at the end of its material: %s", what);
+}
+
 /* Called with items_lock held: the main thread closes it later. */
 static void
 retire(struct switcher *sw, struct source *src)
@@ -286,15 +333,26 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 		fade_ns = next->fade_ns;
 	if (!cur_live && !sw->cur.filler) {
 		struct engine_event *ev;
+		char early[300];
+		bool ran_out = false;
 		/* Its source ran out here, ahead of its planned end
 		 * (check_early_end()), even with the next item taking over
-		 * at this frame: a failure, with its reason. */
+		 * at this frame: a failure with its reason when the source
+		 * had an error (a feed dropped, a decode error), else an
+		 * end (a file shorter than its slot), said in words. */
 		if (sw->cur_ends_early && why == ENGINE_EVENT_ENDED &&
 		    frame >= sw->cur_end_frame) {
-			why = ENGINE_EVENT_FAILED;
-			detail = sw->cur_end_why;
+			if (sw->cur_end_clean) {
+				ran_out_detail(sw, at, early, sizeof(early));
+				detail = early;
+				ran_out = true;
+			} else {
+				why = ENGINE_EVENT_FAILED;
+				detail = sw->cur_end_why;
+			}
 		}
 		ev = push_event(sw, &sw->cur, why, at, detail);
+		ev->ran_out = ran_out;
 		if (!item_is_live(next) && !next->filler)
 			util_strlcpy(ev->next_segment, next->segment,
 			    sizeof(ev->next_segment));
@@ -325,7 +383,7 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	}
 	sw->cur = *next;
 	sw->starved_frames = 0;
-	sw->cur_end_known = sw->cur_ends_early = false;
+	sw->cur_end_known = sw->cur_ends_early = sw->cur_end_clean = false;
 	sw->cur_end_why[0] = '\0';
 	sw->cur_since_wall_ns = at;
 	sw->cur_title_since_wall_ns = at;
@@ -334,6 +392,7 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	sw->cur_end_frame = sw->cur.end_wall_ns > 0
 				? wall_to_frame(sw, sw->cur.end_wall_ns)
 				: -1;
+	sw->cur_planned_end_ns = sw->cur.end_wall_ns;
 	if (!item_is_live(next) && !next->filler)
 		push_event(sw, next, ENGINE_EVENT_STARTED, at, NULL);
 	sw->tags_cb(next->title, next->artist, sw->cb_arg);
@@ -497,7 +556,7 @@ live_is_dead_air(
  * from frame f. Called with items_lock held. */
 static void
 start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
-    const char *segment_detail)
+    const char *segment_detail, int segment_what)
 {
 	struct engine_item it;
 	int64_t at = frame_to_wall(sw, f);
@@ -515,11 +574,10 @@ start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
 	it.filler = true;
 	if (cut_segment) {
 		/* The silent segment ends here; the planner logs it. */
-		push_event(sw, &sw->cur, ENGINE_EVENT_FAILED, at,
-		    segment_detail != NULL ? segment_detail : why);
-		sw->events[(sw->ev_head + sw->ev_count - 1) %
-			   RELAY_ARRAY_LEN(sw->events)]
-		    .to_filler = true;
+		struct engine_event *ev = push_event(sw, &sw->cur, segment_what,
+		    at, segment_detail != NULL ? segment_detail : why);
+		ev->to_filler = true;
+		ev->ran_out = segment_what == ENGINE_EVENT_ENDED;
 		/* transition() must not report it a second time. */
 		sw->cur.segment[0] = '\0';
 		sw->cur.filler = true;
@@ -584,7 +642,7 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 		}
 		stats_dead_air_add_ns((int64_t)(lead * 1e9));
 		pthread_mutex_lock(&sw->items_lock);
-		start_filler(sw, f, lead, text, NULL);
+		start_filler(sw, f, lead, text, NULL, ENGINE_EVENT_FAILED);
 		pthread_mutex_unlock(&sw->items_lock);
 	} else if (v == LEVEL_DEAD_AIR_RESTORE) {
 		struct engine_item l;
@@ -605,15 +663,33 @@ end_dry(struct switcher *sw, int64_t f, const struct engine_fallback *fb,
     bool down, const char *why)
 {
 	struct engine_item l;
+	/* A file read to its end with no error ends (ENDED, not FAILED);
+	 * who follows does not change. */
+	bool clean = cur_ran_out(sw);
+	char detail[300];
 
+	if (clean)
+		ran_out_detail(
+		    sw, frame_to_wall(sw, f), detail, sizeof(detail));
+	else
+		util_strlcpy(detail, why, sizeof(detail));
 	if (live_is_dead_air(sw, fb, down)) {
 		/* Live would be dead air too: the filler at once, not
 		 * after another `after`. */
 		char text[400];
 		snprintf(text, sizeof(text),
-		    "segment %s failed (%s) and the live input is %s",
-		    sw->cur.segment, why, down ? "down" : "silent");
-		start_filler(sw, f, 0.0, text, why);
+		    "segment %s %s (%s) and the live input is %s",
+		    sw->cur.segment, clean ? "ended" : "failed", detail,
+		    down ? "down" : "silent");
+		start_filler(sw, f, 0.0, text, detail,
+		    clean ? ENGINE_EVENT_ENDED : ENGINE_EVENT_FAILED);
+	} else if (clean) {
+		/* transition() says it in words (ran_out_detail()). */
+		sw->cur_ends_early = sw->cur_end_clean = true;
+		if (sw->cur_end_frame < 0 || sw->cur_end_frame > f)
+			sw->cur_end_frame = f;
+		make_live(sw, &l);
+		transition(sw, &l, f, ENGINE_EVENT_ENDED, NULL);
 	} else {
 		make_live(sw, &l);
 		transition(sw, &l, f, ENGINE_EVENT_FAILED, why);
@@ -649,9 +725,12 @@ check_early_end(struct switcher *sw)
 	if (left == 0 ||
 	    (sw->cur_end_frame >= 0 && end >= sw->cur_end_frame - slack))
 		return;
-	snprintf(sw->cur_end_why, sizeof(sw->cur_end_why), "%s",
-	    source_error(src)[0] != '\0' ? source_error(src)
-					 : "its source ended early");
+	sw->cur_end_clean = source_error(src)[0] == '\0';
+	if (sw->cur_end_clean)
+		ran_out_what(sw, sw->cur_end_why, sizeof(sw->cur_end_why));
+	else
+		util_strlcpy(sw->cur_end_why, source_error(src),
+		    sizeof(sw->cur_end_why));
 	sw->cur_ends_early = true;
 	sw->cur_end_frame = end;
 	pthread_mutex_lock(&sw->items_lock);
@@ -725,6 +804,8 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		    !(sw->cur_ends_early &&
 			sw->end_req_ns > sw->cur.end_wall_ns)) {
 			sw->cur.end_wall_ns = sw->end_req_ns;
+			if (!sw->cur_ends_early)
+				sw->cur_planned_end_ns = sw->end_req_ns;
 			sw->cur_end_frame = wall_to_frame(sw, sw->end_req_ns);
 			publish_programme(sw);
 		}

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -553,10 +554,13 @@ test_source_running_dry_returns_to_live(void **state)
 	render(h);
 	assert_frames(h, 0, BLOCK, LIVE);
 	expect_event(h, "short", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
+	/* A file read to its end with no error ends; it does not fail. */
 	assert_int_equal(switcher_poll(h->sw, &ev), 1);
 	assert_string_equal(ev.segment, "short");
-	assert_int_equal(ev.what, ENGINE_EVENT_FAILED);
-	assert_true(ev.detail[0] != '\0');
+	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
+	assert_true(ev.ran_out);
+	assert_string_equal(
+	    ev.detail, "at the end of its material: its file is 0.0 s long");
 }
 
 static void
@@ -672,6 +676,108 @@ open_silent_feed(int *fd)
 	return source_open(&spec, RATE, CH, err, sizeof(err));
 }
 
+/* A feed server that sends body (an Ogg Vorbis stream) once, then
+ * closes: a feed that drops. */
+struct dropping_feed {
+	int fd;
+	unsigned char *body;
+	size_t len;
+};
+
+static void *
+dropping_feed_main(void *arg)
+{
+	struct dropping_feed *d = arg;
+	static const char head[] = "HTTP/1.0 200 OK\r\n"
+				   "Content-Type: application/ogg\r\n\r\n";
+	char req[2048];
+	int c = accept(d->fd, NULL, NULL);
+
+	if (c < 0)
+		return NULL;
+	/* Short writes would show as a feed that drops sooner: fine. */
+	if (read(c, req, sizeof(req)) > 0 &&
+	    write(c, head, sizeof(head) - 1) == (ssize_t)sizeof(head) - 1 &&
+	    write(c, d->body, d->len) < 0)
+		fprintf(stderr, "dropping feed: %s\n", strerror(errno));
+	close(c);
+	return NULL;
+}
+
+/*
+ * An early end with an error stays a failure: a feed that drops 0.5 s in
+ * (the server ends it) in a 1.9 s slot is FAILED with the feed's reason,
+ * where a file read to its end is ENDED
+ * (test_early_end_hands_over_to_what_is_due).
+ */
+static void
+test_feed_that_drops_fails(void **state)
+{
+	struct harness *h = *state;
+	char path[] = "/tmp/test_switcher.XXXXXX";
+	SF_INFO info = {.samplerate = RATE,
+	    .channels = CH,
+	    .format = SF_FORMAT_OGG | SF_FORMAT_VORBIS};
+	struct source_spec spec = {
+	    .name = "feed", .kind = SCHEDULE_SOURCE_STREAM};
+	struct dropping_feed d;
+	struct engine_item a;
+	struct engine_event ev, last;
+	float *frames = calloc(24000 * CH, sizeof(float));
+	char url[64], err[256];
+	pthread_t t;
+	struct source *src;
+	SNDFILE *sf;
+	FILE *f;
+	int fd, port, i;
+
+	assert_non_null(frames);
+	for (i = 0; i < 24000 * CH; i++)
+		frames[i] = 0.25f * (float)sin(i / CH * 0.05);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	sf = sf_open_fd(fd, SFM_WRITE, &info, 1);
+	assert_non_null(sf);
+	assert_int_equal(sf_writef_float(sf, frames, 24000), 24000);
+	sf_close(sf);
+	free(frames);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	d.body = malloc(1 << 20);
+	assert_non_null(d.body);
+	d.len = fread(d.body, 1, 1 << 20, f);
+	fclose(f);
+	unlink(path);
+	assert_true(d.len > 0);
+	d.fd = silent_server(&port);
+	assert_int_equal(pthread_create(&t, NULL, dropping_feed_main, &d), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/feed.ogg", port);
+	spec.url = url;
+	src = source_open(&spec, RATE, CH, err, sizeof(err));
+	assert_non_null(src);
+	for (i = 0; i < 500 && !source_exhausted(src); i++)
+		usleep(10000);
+	assert_true(source_exhausted(src));
+	pthread_join(t, NULL);
+	close(d.fd);
+	free(d.body);
+
+	render(h);
+	item(&a, "feed", src, wall_at(1500), wall_at(90000), 0);
+	assert_int_equal(switcher_schedule(h->sw, &a), 0);
+	memset(&last, 0, sizeof(last));
+	for (i = 0; i < 40; i++) {
+		render(h);
+		while (switcher_poll(h->sw, &ev) == 1)
+			if (ev.what != ENGINE_EVENT_STARTED &&
+			    ev.what != ENGINE_EVENT_ENDING)
+				last = ev;
+	}
+	assert_int_equal(last.what, ENGINE_EVENT_FAILED);
+	assert_false(last.ran_out);
+	assert_non_null(strstr(last.detail, "ended the feed"));
+}
+
 /* A skip hands over to an item already due (the planner puts the rest of
  * the scheduled segment an API segment held off the air there first),
  * waiting up to SWITCHER_SKIP_WAIT_NS for its source's audio with the
@@ -770,7 +876,13 @@ test_early_end_hands_over_to_what_is_due(void **state)
 	assert_int_equal(live, 0);
 	assert_int_equal(n_ending, 1);
 	assert_true(llabs(resume_at - wall_at(25500)) < FRAME_NS);
-	assert_int_equal(last.what, ENGINE_EVENT_FAILED);
+	/* The file was read to its end with no error: it ENDED (it used
+	 * to be FAILED, "its source ended early"), 1.3 s before its
+	 * planned end. */
+	assert_int_equal(last.what, ENGINE_EVENT_ENDED);
+	assert_true(last.ran_out);
+	assert_string_equal(last.detail,
+	    "1.3 s before its planned end: its file is 0.5 s long");
 	assert_true(llabs(last.at_wall_ns - wall_at(25500)) < FRAME_NS);
 	assert_string_equal(last.next_segment, "news");
 	switcher_clear_pending(h->sw);
@@ -983,12 +1095,15 @@ test_fallback_failed_segment_over_silent_live(void **state)
 	expect_event(h, "short", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
 	/* Its end was known once the file was read (check_early_end()). */
 	expect_event(h, "short", ENGINE_EVENT_ENDING, wall_at(BLOCK + 300 + n));
+	/* It ended (a short file, no error); the filler still follows,
+	 * live being silent. */
 	assert_int_equal(switcher_poll(h->sw, &ev), 1);
-	assert_int_equal(ev.what, ENGINE_EVENT_FAILED);
+	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
+	assert_true(ev.ran_out);
 	assert_true(ev.to_filler);
 	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
 	assert_true(fev.active);
-	assert_non_null(strstr(fev.why, "segment short failed ("));
+	assert_non_null(strstr(fev.why, "segment short ended ("));
 	assert_non_null(strstr(fev.why, "the live input is silent"));
 }
 
@@ -1075,6 +1190,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_live_title_only_while_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_feed_that_drops_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_start_grace_of_a_late_item, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_live_steady, setup, teardown),
