@@ -327,13 +327,13 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	int64_t at = frame_to_wall(sw, frame);
 	bool cur_live = item_is_live(&sw->cur);
 	int64_t fade_ns = cur_live ? next->fade_ns : sw->cur.fade_ns;
+	char early[300]; /* detail may point here until the function ends */
 
 	/* To or from the filler: its own fade, whatever it meets. */
 	if (next->filler)
 		fade_ns = next->fade_ns;
 	if (!cur_live && !sw->cur.filler) {
 		struct engine_event *ev;
-		char early[300];
 		bool ran_out = false;
 		/* Its source ran out here, ahead of its planned end
 		 * (check_early_end()), even with the next item taking over
