@@ -790,6 +790,26 @@ status_now() { curl -sf --max-time 3 "$URL/api/status"; }
 status_has() { status_now | jq -e "$1" >/dev/null 2>&1; }
 on_air() { status_has ".state == \"segment\" and .now.segment == \"$1\""; }
 
+# relay's own listen-back on /live.ogg and the listener counts (73, 77):
+# relay's status on $status_port, Icecast on $port.
+lb_status() { curl -sf --max-time 2 "http://127.0.0.1:$status_port/api/status"; }
+counts() { lb_status | jq -r '"\(.listeners) \(.outputs[0].listeners)"'; }
+counts_are() { [[ $(counts 2>/dev/null) == "$1" ]]; }
+ice_listeners_are() { [[ $(ice_field "$port" /live.ogg listeners 2>/dev/null) == "$1" ]]; }
+# Starts relay with config $1 and waits until its listen-back is ok and
+# Icecast lists it as the mount's one listener, then two of relay's polls.
+start_relay_listened_back()
+{
+	start_relay "$1"
+	wait_mount "$port" /live.ogg
+	wait_for -t 15 -m "listen-back ok" lb_status_ok ||
+		fail "listen-back never reported ok: $(lb_status | jq -c .outputs[0].listenback)"
+	wait_for -t 5 -m "Icecast listing our listen-back" ice_listeners_are 1 ||
+		fail "Icecast lists $(ice_field "$port" /live.ogg listeners) listeners, not 1 (ours)"
+	sleep "$(scaled 2.5)" # two polls (1 s) after Icecast counts it
+}
+lb_status_ok() { [[ $(lb_status | jq -r .outputs[0].listenback.state 2>/dev/null) == ok ]]; }
+
 stdin_batch_config()
 {
 	cat <<EOF

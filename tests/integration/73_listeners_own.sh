@@ -19,20 +19,7 @@ status_port=$(free_port) || fail "no free port"
 tone_config /live.ogg "listenback = yes" "" "listen = 127.0.0.1:$status_port
 poll_icecast = 1s" >"$T/relay.conf"
 
-status_json() { curl -sf --max-time 2 "http://127.0.0.1:$status_port/api/status"; }
-counts() { status_json | jq -r '"\(.listeners) \(.outputs[0].listeners)"'; }
-counts_are() { [[ $(counts 2>/dev/null) == "$1" ]]; }
-ice_listeners_are() { [[ $(ice_field "$port" /live.ogg listeners 2>/dev/null) == "$1" ]]; }
-lb_ok() { [[ $(status_json | jq -r .outputs[0].listenback.state 2>/dev/null) == ok ]]; }
-
-start_relay "$T/relay.conf"
-wait_mount "$port" /live.ogg
-wait_for -t 15 -m "listen-back ok" lb_ok ||
-    fail "listen-back never reported ok: $(status_json | jq -c .outputs[0].listenback)"
-wait_for -t 5 -m "Icecast listing our listen-back" ice_listeners_are 1 ||
-    fail "Icecast lists $(ice_field "$port" /live.ogg listeners) listeners, not 1 (ours)"
-# Two polls (1 s) after Icecast counts it.
-sleep "$(scaled 2.5)"
+start_relay_listened_back "$T/relay.conf"
 counts_are "0 0" ||
     fail "listeners with only our listen-back connected: $(counts) (want 0 0)"
 grep -q '^relay_listeners{output="main"} 0$' \
@@ -47,7 +34,7 @@ wait_for -t 4 -m "one listener counted" counts_are "1 1" ||
 kill "$LISTEN_PID" 2>/dev/null || true
 wait_for -t 6 -m "no listener counted again" counts_are "0 0" ||
     fail "listeners after the listener left: $(counts) (want 0 0)"
-[[ $(status_json | jq -r .outputs[0].listener_peak) == 1 ]] ||
-    fail "listener_peak $(status_json | jq -r .outputs[0].listener_peak) (want 1: ours never counted)"
+[[ $(lb_status | jq -r .outputs[0].listener_peak) == 1 ]] ||
+    fail "listener_peak $(lb_status | jq -r .outputs[0].listener_peak) (want 1: ours never counted)"
 check_sanitizer
 note "listeners without our listen-back: OK"
