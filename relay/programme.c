@@ -381,11 +381,11 @@ drop_by_key(const struct engine_item *it, void *arg)
 	return it->key == *(const uint64_t *)arg;
 }
 
-/* The item holding hd ends before the hold did, at until: what was
- * planned to resume after it goes (why), and the next planning pass plans
- * the rest of the window from until, then lets the hold go. */
+/* The hold hd now ends at until, before it did: what was planned to
+ * resume after it goes (why), and the next planning pass plans the rest
+ * of the window from until. */
 static void
-hold_end_early(
+hold_shrink(
     struct programme *p, struct hold *hd, int64_t until, const char *why)
 {
 	size_t k;
@@ -395,6 +395,15 @@ hold_end_early(
 		    p->engine, drop_by_key, &hd->resume_keys[k], why);
 	hd->n_resume = 0;
 	hd->until_wall_ns = until;
+}
+
+/* The item holding hd ended before the hold did, at until: the hold
+ * shrinks to it, and is let go once that pass has planned past it. */
+static void
+hold_end_early(
+    struct programme *p, struct hold *hd, int64_t until, const char *why)
+{
+	hold_shrink(p, hd, until, why);
 	hd->ended = true;
 }
 
@@ -782,24 +791,20 @@ request_over(
 static void
 ending_early(struct programme *p, struct handed *h, int64_t at)
 {
-	size_t i, k;
+	size_t i;
 
 	/* A request that would wait for it waits only until then. */
 	if (at < h->end_wall_ns)
 		h->end_wall_ns = at;
 	if (h->request_id != 0)
 		request_times(p, h->request_id, 0, at);
+	/* The item still plays: its holds shrink, and stay. */
 	for (i = 0; i < HOLDS_MAX; i++) {
 		struct hold *hd = &p->holds[i];
-		if (!hd->used || hd->key != h->key ||
-		    at >= hd->until_wall_ns - PROGRAMME_CLOCK_SLACK_NS)
-			continue;
-		for (k = 0; k < hd->n_resume; k++)
-			(void)engine_drop_pending(p->engine, drop_by_key,
-			    &hd->resume_keys[k],
+		if (hd->used && hd->key == h->key &&
+		    at < hd->until_wall_ns - PROGRAMME_CLOCK_SLACK_NS)
+			hold_shrink(p, hd, at,
 			    "re-planned: the item before it ends early");
-		hd->n_resume = 0;
-		hd->until_wall_ns = at;
 	}
 }
 
