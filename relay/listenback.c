@@ -325,17 +325,17 @@ int
 listenback_opus_head(const unsigned char *packet, size_t bytes,
     struct listenback_opus_head *head)
 {
-	/* Fields are little-endian: version 8, channels 9, pre-skip 10-11,
-	 * input rate 12-15, gain 16-17, mapping family 18. */
-	if (bytes < OPUS_HEADER_HEAD_BYTES ||
-	    memcmp(packet, "OpusHead", 8) != 0 || (packet[8] & 0xf0) != 0)
+	struct opus_header_info info;
+
+	if (opus_header_read(packet, bytes, &info) != 0)
 		return -EINVAL;
-	if (packet[18] != 0 || packet[9] < 1 ||
-	    packet[9] > LB_OPUS_MAX_CHANNELS)
+	/* What relay sends: family 0, mono or stereo. */
+	if (info.mapping != 0 || info.channels < 1 ||
+	    info.channels > LB_OPUS_MAX_CHANNELS)
 		return -ENOTSUP;
-	head->channels = packet[9];
-	head->preskip_frames = packet[10] | (packet[11] << 8);
-	head->gain_q8 = (int16_t)(packet[16] | (packet[17] << 8));
+	head->channels = info.channels;
+	head->preskip_frames = info.preskip;
+	head->gain_q8 = info.gain_q8;
 	return 0;
 }
 

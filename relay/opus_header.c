@@ -10,6 +10,7 @@
  * Threads: pure functions.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "opus_header.h"
@@ -62,6 +63,21 @@ opus_header_preskip(const unsigned char *head, size_t bytes)
 	if (!is_head(head, bytes))
 		return -EINVAL;
 	return head[10] | head[11] << 8;
+}
+
+int
+opus_header_read(
+    const unsigned char *head, size_t bytes, struct opus_header_info *info)
+{
+	/* Little-endian fields: version 8, channels 9, pre-skip 10-11,
+	 * input rate 12-15, gain 16-17, mapping family 18. */
+	if (!is_head(head, bytes) || (head[8] & 0xf0) != 0)
+		return -EINVAL;
+	info->channels = head[9];
+	info->preskip = head[10] | head[11] << 8;
+	info->gain_q8 = (int16_t)(head[16] | head[17] << 8);
+	info->mapping = head[18];
+	return 0;
 }
 
 int

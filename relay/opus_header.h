@@ -33,6 +33,19 @@ int opus_header_head(unsigned char *buf, size_t len, int channels, int preskip,
 /* The pre-skip of an OpusHead packet, or -EINVAL when it is not one. */
 int opus_header_preskip(const unsigned char *head, size_t bytes);
 
+/* The fields of an OpusHead packet a decoder needs (RFC 7845 5.1). */
+struct opus_header_info {
+	int channels;
+	int preskip; /* 48 kHz samples to drop at the start */
+	int gain_q8; /* output gain, dB in Q7.8 */
+	int mapping; /* channel mapping family */
+};
+
+/* Reads an OpusHead packet: 0, or -EINVAL when it is not one (too short,
+ * wrong magic, a major version other than 0). Pure. */
+int opus_header_read(
+    const unsigned char *head, size_t bytes, struct opus_header_info *info);
+
 /* Rewrites the pre-skip of an OpusHead packet in place. 0 or -EINVAL. */
 int opus_header_set_preskip(unsigned char *head, size_t bytes, int preskip);
 
