@@ -1,5 +1,7 @@
 /* relay operator view: live meters (/api/events?levels=1, 10 updates a
- * second), the state and the day's programme (the status document), 24 h
+ * second), the state and the day's programme (the status document; relay
+ * renders the state at load into the HTML, and this script replaces it
+ * from the first update on), 24 h
  * charts and recent warnings (/api/history, drawn with the embedded uPlot),
  * and, for a token holder, the control API with a confirmation and the
  * API's own answer. Talks to relay's origin only. */
@@ -701,6 +703,18 @@
 			p.className = 'answer bad';
 		});
 	}
+
+	/* The first paint is relay's (the state, the item on air, the
+	 * outputs, rendered into the HTML); its times are UTC: show them in
+	 * the station's zone until the first update replaces them. */
+	(function () {
+		var ts = doc.querySelectorAll('main time[datetime]');
+		for (var i = 0; i < ts.length; i++) {
+			var iso = ts[i].getAttribute('datetime');
+			if (iso)
+				ts[i].textContent = fmtTime(iso, ts[i].hasAttribute('data-date'));
+		}
+	}());
 
 	$('unlock').addEventListener('submit', function (ev) {
 		ev.preventDefault();

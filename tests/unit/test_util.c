@@ -74,6 +74,42 @@ test_http_url_parse(void **state)
 }
 
 /* Times are rounded, not truncated: 04:59:59.9996 shows as 05:00:00. */
+/* Durations for people: "32.1 s", "1 min 05 s", never "32s61ms". */
+static void
+test_format_duration(void **state)
+{
+	static const struct {
+		int64_t ns;
+		const char *text;
+	} cases[] = {
+	    {-1, "?"},
+	    {0, "0 ms"},
+	    {250 * NS_PER_MS, "250 ms"},
+	    {999 * NS_PER_MS, "999 ms"},
+	    {999600 * 1000, "1 s"},
+	    {32 * NS_PER_SEC + 61 * NS_PER_MS, "32.1 s"},
+	    {5 * NS_PER_SEC, "5 s"},
+	    {59960 * NS_PER_MS, "1 min"},
+	    {65 * NS_PER_SEC, "1 min 05 s"},
+	    {65 * NS_PER_SEC + 400 * NS_PER_MS, "1 min 05 s"},
+	    {300 * NS_PER_SEC, "5 min"},
+	    {3600 * NS_PER_SEC, "1 h"},
+	    {5400 * NS_PER_SEC, "1 h 30 min"},
+	    {7387 * NS_PER_SEC, "2 h 03 min 07 s"},
+	    {86400 * NS_PER_SEC, "1 d 00 h"},
+	    {(3 * 86400 + 4 * 3600 + 10 * 60 + 9) * NS_PER_SEC,
+		"3 d 04 h 10 min"},
+	};
+	char buf[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(
+		    util_format_duration(cases[i].ns, buf, sizeof(buf)),
+		    cases[i].text);
+}
+
 static void
 test_format_rounds(void **state)
 {
@@ -88,11 +124,11 @@ test_format_rounds(void **state)
 	assert_string_equal(
 	    util_format_iso8601(t - 400 * 1000, true, buf, sizeof(buf)),
 	    "2026-11-30T05:00:00.000Z");
-	assert_string_equal(util_format_iso8601(t - 600 * NS_PER_MS, false,
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    util_format_iso8601(t - 600 * NS_PER_MS, false, buf, sizeof(buf)),
 	    "2026-11-30T04:59:59Z");
-	assert_string_equal(util_format_iso8601(t + 1499 * 1000, true, buf,
-				sizeof(buf)),
+	assert_string_equal(
+	    util_format_iso8601(t + 1499 * 1000, true, buf, sizeof(buf)),
 	    "2026-11-30T05:00:00.001Z");
 	assert_int_equal(util_round_ns(INT64_MAX, NS_PER_SEC), INT64_MAX);
 	assert_int_equal(util_round_ns(-5, NS_PER_SEC), -5);
@@ -103,8 +139,8 @@ test_hash(void **state)
 {
 	(void)state;
 	/* FNV-1a's published value for "a". */
-	assert_true(util_hash(UTIL_HASH_INIT, "a", 1) ==
-		    UINT64_C(0xaf63dc4c8601ec8c));
+	assert_true(
+	    util_hash(UTIL_HASH_INIT, "a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
 	/* The NUL keeps field boundaries apart. */
 	assert_true(util_hash_str(util_hash_str(UTIL_HASH_INIT, "ab"), "c") !=
 		    util_hash_str(util_hash_str(UTIL_HASH_INIT, "a"), "bc"));
@@ -182,6 +218,7 @@ main(void)
 	    cmocka_unit_test(test_thread_name),
 	    cmocka_unit_test(test_http_url_parse),
 	    cmocka_unit_test(test_format_rounds),
+	    cmocka_unit_test(test_format_duration),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_parse_duration),
 	};
