@@ -279,6 +279,10 @@ util_format_duration(int64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "?");
 		return buf;
 	}
+	if (ns == 0) {
+		snprintf(buf, len, "0 s");
+		return buf;
+	}
 	if (ns < NS_PER_SEC - NS_PER_MS / 2) {
 		snprintf(buf, len, "%lld ms",
 		    (long long)util_round_ns(ns, NS_PER_MS) / NS_PER_MS);
@@ -304,9 +308,11 @@ util_format_duration(int64_t ns, char *buf, size_t len)
 		if (m > 0)
 			snprintf(buf, len, "%lld d %02lld h %02lld min",
 			    (long long)d, (long long)h, (long long)m);
-		else
+		else if (h > 0)
 			snprintf(buf, len, "%lld d %02lld h", (long long)d,
 			    (long long)h);
+		else
+			snprintf(buf, len, "%lld d", (long long)d);
 	} else if (h > 0) {
 		if (sec > 0)
 			snprintf(buf, len, "%lld h %02lld min %02lld s",

@@ -69,14 +69,26 @@
 		t.setAttribute('datetime', iso || '');
 		return t;
 	}
+	/* As relay writes durations for people (util_format_duration()):
+	 * "250 ms", "32.1 s", "1 min 05 s", "2 h 03 min 07 s", "3 d 04 h". */
 	function duration(s) {
-		s = Math.max(0, Math.round(s));
-		var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
+		function two(n) { return (n < 10 ? '0' : '') + n; }
+		s = Math.max(0, s);
+		if (s === 0)
+			return '0 s';
+		if (s < 0.9995)
+			return Math.round(s * 1000) + ' ms';
+		var t = Math.round(s * 10);
+		if (t < 600)
+			return (t % 10 ? (t / 10).toFixed(1) : String(t / 10)) + ' s';
+		t = Math.round(s);
+		var d = Math.floor(t / 86400), h = Math.floor(t % 86400 / 3600);
+		var m = Math.floor(t % 3600 / 60), sec = t % 60;
+		if (d > 0)
+			return d + ' d' + (h || m ? ' ' + two(h) + ' h' : '') + (m ? ' ' + two(m) + ' min' : '');
 		if (h > 0)
-			return h + ' h ' + m + ' min';
-		if (m > 0)
-			return m + ' min ' + (s % 60) + ' s';
-		return s + ' s';
+			return h + ' h' + (m || sec ? ' ' + two(m) + ' min' : '') + (sec ? ' ' + two(sec) + ' s' : '');
+		return m + ' min' + (sec ? ' ' + two(sec) + ' s' : '');
 	}
 	function bytes(n) {
 		if (n === null || n === undefined)

@@ -83,7 +83,8 @@ test_format_duration(void **state)
 		const char *text;
 	} cases[] = {
 	    {-1, "?"},
-	    {0, "0 ms"},
+	    {0, "0 s"},
+	    {1, "0 ms"},
 	    {250 * NS_PER_MS, "250 ms"},
 	    {999 * NS_PER_MS, "999 ms"},
 	    {999600 * 1000, "1 s"},
@@ -96,7 +97,8 @@ test_format_duration(void **state)
 	    {3600 * NS_PER_SEC, "1 h"},
 	    {5400 * NS_PER_SEC, "1 h 30 min"},
 	    {7387 * NS_PER_SEC, "2 h 03 min 07 s"},
-	    {86400 * NS_PER_SEC, "1 d 00 h"},
+	    {7 * 86400 * NS_PER_SEC, "7 d"},
+	    {(86400 + 3600) * NS_PER_SEC, "1 d 01 h"},
 	    {(3 * 86400 + 4 * 3600 + 10 * 60 + 9) * NS_PER_SEC,
 		"3 d 04 h 10 min"},
 	};
