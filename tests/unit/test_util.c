@@ -73,7 +73,6 @@ test_http_url_parse(void **state)
 	}
 }
 
-/* Times are rounded, not truncated: 04:59:59.9996 shows as 05:00:00. */
 /* Durations for people: "32.1 s", "1 min 05 s", never "32s61ms". */
 static void
 test_format_duration(void **state)
@@ -112,6 +111,7 @@ test_format_duration(void **state)
 		    cases[i].text);
 }
 
+/* Times are rounded, not truncated: 04:59:59.9996 shows as 05:00:00. */
 static void
 test_format_rounds(void **state)
 {
@@ -126,11 +126,11 @@ test_format_rounds(void **state)
 	assert_string_equal(
 	    util_format_iso8601(t - 400 * 1000, true, buf, sizeof(buf)),
 	    "2026-11-30T05:00:00.000Z");
-	assert_string_equal(
-	    util_format_iso8601(t - 600 * NS_PER_MS, false, buf, sizeof(buf)),
+	assert_string_equal(util_format_iso8601(t - 600 * NS_PER_MS, false,
+				buf, sizeof(buf)),
 	    "2026-11-30T04:59:59Z");
-	assert_string_equal(
-	    util_format_iso8601(t + 1499 * 1000, true, buf, sizeof(buf)),
+	assert_string_equal(util_format_iso8601(t + 1499 * 1000, true, buf,
+				sizeof(buf)),
 	    "2026-11-30T05:00:00.001Z");
 	assert_int_equal(util_round_ns(INT64_MAX, NS_PER_SEC), INT64_MAX);
 	assert_int_equal(util_round_ns(-5, NS_PER_SEC), -5);
@@ -141,8 +141,8 @@ test_hash(void **state)
 {
 	(void)state;
 	/* FNV-1a's published value for "a". */
-	assert_true(
-	    util_hash(UTIL_HASH_INIT, "a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
+	assert_true(util_hash(UTIL_HASH_INIT, "a", 1) ==
+		    UINT64_C(0xaf63dc4c8601ec8c));
 	/* The NUL keeps field boundaries apart. */
 	assert_true(util_hash_str(util_hash_str(UTIL_HASH_INIT, "ab"), "c") !=
 		    util_hash_str(util_hash_str(UTIL_HASH_INIT, "a"), "bc"));
