@@ -25,6 +25,7 @@
 #include "source.h"
 #include "stats.h"
 #include "switcher.h"
+#include "util.h"
 
 #define MOD "fallback"
 #define FILLER_RETRY_NS (30 * NS_PER_SEC)
@@ -253,14 +254,17 @@ fallback_tick(
 			    shown, fallback_source_name(fb->source),
 			    fb->path[0] != '\0' ? " " : "", fb->path);
 		} else {
-			log_info(MOD,
-			    "dead air over after %.1f s: %s; the filler is "
-			    "off air",
+			char took[32];
+
+			util_format_duration(
 			    fb->since_wall_ns > 0
-				? (double)(ev.at_wall_ns - fb->since_wall_ns) /
-				      1e9
-				: 0.0,
-			    shown);
+				? ev.at_wall_ns - fb->since_wall_ns
+				: 0,
+			    took, sizeof(took));
+			log_info(MOD,
+			    "dead air over after %s: %s; the filler is off "
+			    "air",
+			    took, shown);
 		}
 		run_hook(fb, &ev);
 		if (!ev.active)

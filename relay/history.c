@@ -2,9 +2,12 @@
 /*
  * The history rings behind /api/history. See history.h.
  *
- * A slot is begun when the previous one is a full minute (second) old by
- * the monotonic clock, and is stamped with the wall time it began, so a
- * clock step moves the labels, never the spacing. A minute in which an
+ * Slots follow the wall clock: a minute slot is the clock minute (10:41:00
+ * to 10:42:00), a second slot the clock second, so a label means what it
+ * says; the first slot (relay started at 10:41:23) is partial. A slot
+ * begins at the wall-clock boundary, found on the monotonic clock when the
+ * slot began (slot_align()), so a clock step moves the labels, never the
+ * spacing, and the next slot realigns. A minute in which an
  * output was not sampled (relay was not running it) stays empty: null in
  * the JSON, a gap in the chart.
  *
@@ -59,12 +62,12 @@ struct history {
 	/* Minutes: n_minutes slots begun, the newest at
 	 * (n_minutes - 1) % HISTORY_MINUTES. */
 	uint64_t n_minutes;
-	int64_t minute_start_mono_ns;
+	int64_t minute_end_mono_ns;
 	int64_t minute_wall_ns[HISTORY_MINUTES];
 	struct output_track out[HISTORY_OUTPUTS];
 	/* Seconds, the same way; levels in tenths of a dB. */
 	uint64_t n_seconds;
-	int64_t second_start_mono_ns;
+	int64_t second_end_mono_ns;
 	int64_t second_wall_ns[HISTORY_SECONDS];
 	int16_t peak_ddb[HISTORY_SECONDS];
 	int16_t rms_ddb[HISTORY_SECONDS];
@@ -149,14 +152,32 @@ track_of(struct history *h, const struct stats_snapshot *s, const char *name)
 	return spare;
 }
 
+/* A slot of len_ns beginning now: returns its label, the start of the
+ * wall-clock unit now is in, and sets *end_mono_ns to when the next unit
+ * begins. A sample up to len_ns / 60 before a boundary (1 s of a minute:
+ * a wall clock a little behind the monotonic one) counts as after it, so
+ * the slot after 10:41 is 10:42, never 10:41 again. */
+static int64_t
+slot_align(int64_t len_ns, int64_t now_mono_ns, int64_t now_wall_ns,
+    int64_t *end_mono_ns)
+{
+	int64_t at = now_wall_ns + len_ns / 60, start;
+
+	start = at / len_ns * len_ns;
+	if (at < 0 && at % len_ns != 0)
+		start -= len_ns;
+	*end_mono_ns = now_mono_ns + (start + len_ns - now_wall_ns);
+	return start;
+}
+
 static void
 begin_minute(struct history *h, int64_t now_mono_ns, int64_t now_wall_ns)
 {
 	size_t idx = (size_t)(h->n_minutes % HISTORY_MINUTES), i;
 
 	h->n_minutes++;
-	h->minute_start_mono_ns = now_mono_ns;
-	h->minute_wall_ns[idx] = now_wall_ns;
+	h->minute_wall_ns[idx] = slot_align(
+	    h->minute_ns, now_mono_ns, now_wall_ns, &h->minute_end_mono_ns);
 	/* Unused tracks stay untouched (and their pages not resident):
 	 * track_of() clears a track when it takes it. */
 	for (i = 0; i < HISTORY_OUTPUTS; i++)
@@ -170,8 +191,8 @@ begin_second(struct history *h, int64_t now_mono_ns, int64_t now_wall_ns)
 	size_t idx = (size_t)(h->n_seconds % HISTORY_SECONDS);
 
 	h->n_seconds++;
-	h->second_start_mono_ns = now_mono_ns;
-	h->second_wall_ns[idx] = now_wall_ns;
+	h->second_wall_ns[idx] = slot_align(
+	    NS_PER_SEC, now_mono_ns, now_wall_ns, &h->second_end_mono_ns);
 	h->peak_ddb[idx] = -1200;
 	h->rms_ddb[idx] = -1200;
 }
@@ -256,11 +277,9 @@ history_sample(struct history *h, const struct stats_snapshot *s,
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->lock);
-	if (h->n_minutes == 0 ||
-	    now_mono_ns - h->minute_start_mono_ns >= h->minute_ns)
+	if (h->n_minutes == 0 || now_mono_ns >= h->minute_end_mono_ns)
 		begin_minute(h, now_mono_ns, now_wall_ns);
-	if (h->n_seconds == 0 ||
-	    now_mono_ns - h->second_start_mono_ns >= NS_PER_SEC)
+	if (h->n_seconds == 0 || now_mono_ns >= h->second_end_mono_ns)
 		begin_second(h, now_mono_ns, now_wall_ns);
 
 	idx = (size_t)((h->n_minutes - 1) % HISTORY_MINUTES);

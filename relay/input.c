@@ -277,10 +277,12 @@ gap_live(struct input *in, struct gap *g, size_t n, int64_t now)
 	if (!g->live_seen || g->filling)
 		set_down(in, NULL);
 	if (g->filling) {
+		char took[32];
+
 		g->filling = false;
-		log_info("input",
-		    "%s input: audio is back after %.1f s of silence",
-		    in->ops->name, (double)(now - g->last_ns) / 1e9);
+		log_info("input", "%s input: audio is back after %s of silence",
+		    in->ops->name,
+		    util_format_duration(now - g->last_ns, took, sizeof(took)));
 		if (g->debt > 0) {
 			g->catching_up = true;
 			g->resume_ns = now;

@@ -465,8 +465,7 @@ sweep_dir(struct output_backend *b, const char *dir, bool relative,
 			stats_output_inc_removed(b->stats_id);
 			log_info(b->mod, "keep: removed %s (older than %s)",
 			    path,
-			    archive_format_span(
-				b->keep_ns, "forever", age, sizeof(age)));
+			    util_format_duration(b->keep_ns, age, sizeof(age)));
 		} else {
 			stats_output_inc_file_errors(b->stats_id);
 			log_warn(b->mod,

@@ -199,8 +199,10 @@ void schedule_print_summary(const struct schedule *s, FILE *fp);
 char *schedule_format_local(
     const struct schedule *s, int64_t wall_ns, char *buf, size_t len);
 
-/* "3m", "1h30m", "90ms"; "?" for SCHEDULE_DURATION_UNKNOWN. Returns buf;
- * len >= 32 is always enough. */
+/* "3m", "1h30m", "90ms": the schedule's own syntax (what `duration =`
+ * takes), for text that is config; "?" for SCHEDULE_DURATION_UNKNOWN.
+ * Text for people uses util_format_duration(). Returns buf; len >= 32 is
+ * always enough. */
 char *schedule_format_duration(int64_t ns, char *buf, size_t len);
 
 /* "file", "playlist", "live", "stream", "tone", "silence". */

@@ -13,6 +13,7 @@
 
 #include "schedule.h"
 #include "schedule_internal.h"
+#include "util.h"
 
 /* ------------------------------------------------------------------ */
 /* Printing.                                                           */
@@ -224,12 +225,12 @@ schedule_print_upcoming(
 			const struct schedule_segment *seg =
 			    &s->segments[occ[i].segment];
 
-			fprintf(fp, "%s  %-*s  %-8s  %-8s  %s",
+			fprintf(fp, "%s  %-*s  %-8s  %-10s  %s",
 			    schedule_format_local(
 				s, occ[i].start_wall_ns, when, sizeof(when)),
 			    (int)width, seg->name,
 			    schedule_source_name(seg->source),
-			    schedule_format_duration(
+			    util_format_duration(
 				seg->duration_ns, dur, sizeof(dur)),
 			    seg->title);
 			timeline_trim(&tl, occ[i].start_wall_ns);
@@ -270,8 +271,7 @@ schedule_print_summary(const struct schedule *s, FILE *fp)
 		fprintf(fp, "  %s: %s %s, %s, %s, priority %d\n", seg->name,
 		    seg->when.kind == CRON_AT ? "at" : "cron", seg->when_text,
 		    schedule_source_name(seg->source),
-		    schedule_format_duration(
-			seg->duration_ns, dur, sizeof(dur)),
+		    util_format_duration(seg->duration_ns, dur, sizeof(dur)),
 		    seg->priority);
 	}
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Listen Live page renderer. See status_page.h; the templates are
- * relay/www/index.html and relay/www/embed.html.
+ * relay/www/index.html, relay/www/embed.html and relay/www/operator.html
+ * (whose "op_" keys status_operator.c fills).
  *
  * The player gets two streams: the first Icecast output, and the lowest
  * bitrate one when it is lower (for listeners on a slow link), each with
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "status_operator.h"
 #include "status_page.h"
 #include "status_rules.h"
 #include "strbuf.h"
@@ -106,8 +108,8 @@ status_page_html_escape(char *dst, size_t len, const char *src)
 	return need;
 }
 
-static void
-add_html(struct strbuf *sb, const char *s)
+void
+status_page_add_html(struct strbuf *sb, const char *s)
 {
 	size_t need;
 
@@ -422,13 +424,15 @@ next_items(struct strbuf *sb, const struct stats_snapshot *s)
 		const struct stats_next *n = &s->programme.next[i];
 
 		strbuf_puts(sb, "<li><time datetime=\"");
-		add_html(sb, util_format_iso8601(n->starts_at_wall_ns, false,
-				 iso, sizeof(iso)));
+		status_page_add_html(
+		    sb, util_format_iso8601(
+			    n->starts_at_wall_ns, false, iso, sizeof(iso)));
 		strbuf_puts(sb, "\">");
-		add_html(
+		status_page_add_html(
 		    sb, format_utc_hm(n->starts_at_wall_ns, hm, sizeof(hm)));
 		strbuf_puts(sb, "</time> <span dir=\"auto\">");
-		add_html(sb, n->title[0] != '\0' ? n->title : n->segment);
+		status_page_add_html(
+		    sb, n->title[0] != '\0' ? n->title : n->segment);
 		strbuf_puts(sb, "</span></li>");
 	}
 }
@@ -442,7 +446,7 @@ edge_links(struct strbuf *sb, const struct stats_snapshot *s)
 
 	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
 		strbuf_puts(sb, i > 0 ? " · <a href=\"" : "<a href=\"");
-		add_html(sb, s->edges[i].url);
+		status_page_add_html(sb, s->edges[i].url);
 		snprintf(label, sizeof(label), "\">server %zu</a>", i + 1);
 		strbuf_puts(sb, label);
 	}
@@ -457,7 +461,7 @@ edge_urls(struct strbuf *sb, const struct stats_snapshot *s)
 	for (i = 0; i < s->n_edges && i < STATS_MAX_EDGES; i++) {
 		if (i > 0)
 			strbuf_puts(sb, " ");
-		add_html(sb, s->edges[i].url);
+		status_page_add_html(sb, s->edges[i].url);
 	}
 }
 
@@ -472,6 +476,12 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	const char *v = NULL;
 
 #define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
+	/* The operator page's state, built (and escaped) there. */
+	if (klen > 3 && memcmp(key, "op_", 3) == 0) {
+		status_operator_value(
+		    sb, s, pc->set, pc->on_air, key + 3, klen - 3);
+		return;
+	}
 	if (raw) {
 		if (KEY("next_items"))
 			next_items(sb, s);
@@ -669,7 +679,7 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	}
 #undef KEY
 	if (v != NULL)
-		add_html(sb, v);
+		status_page_add_html(sb, v);
 }
 
 char *

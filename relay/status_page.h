@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The server-rendered Listen Live page (GET /) and its embeddable player
- * (GET /embed): fills the templates in relay/www/ from one stats_snapshot,
- * so the page is complete without JavaScript, and says which origins the
- * page may load audio from (its Content-Security-Policy). All HTML
+ * The server-rendered Listen Live page (GET /), its embeddable player
+ * (GET /embed) and the operator page (GET /operator, whose state
+ * status_operator.c renders): fills the templates in relay/www/ from one
+ * stats_snapshot, so each page is complete without JavaScript, and says which
+ * origins the page may load audio from (its Content-Security-Policy). All HTML
  * escaping happens here.
  *
  * Threads: pure functions on a caller's snapshot and settings; any thread
@@ -18,11 +19,15 @@
 
 #include "stats.h"
 #include "status.h"
+#include "strbuf.h"
 
 /* HTML-escapes src (& < > " ') into dst (capacity len, always terminated
  * when len > 0), never cutting an entity or a UTF-8 sequence. NULL src is
  * "". Returns the length the whole escaped text needs, without the NUL. */
 size_t status_page_html_escape(char *dst, size_t len, const char *src);
+
+/* Appends src HTML-escaped (status_page_html_escape()) to sb. */
+void status_page_add_html(struct strbuf *sb, const char *src);
 
 /* Renders a page template: "{{key}}" becomes the HTML-escaped value,
  * "{{&key}}" the value as HTML built by relay (already escaped). Unknown

@@ -270,6 +270,66 @@ util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len)
 	return buf;
 }
 
+char *
+util_format_duration(int64_t ns, char *buf, size_t len)
+{
+	int64_t t, d, h, m, sec;
+
+	if (ns < 0) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	if (ns == 0) {
+		snprintf(buf, len, "0 s");
+		return buf;
+	}
+	if (ns < NS_PER_SEC - NS_PER_MS / 2) {
+		snprintf(buf, len, "%lld ms",
+		    (long long)util_round_ns(ns, NS_PER_MS) / NS_PER_MS);
+		return buf;
+	}
+	/* 59.96 s rounds to "1 min", never to "60.0 s". */
+	t = util_round_ns(ns, NS_PER_SEC / 10) / (NS_PER_SEC / 10);
+	if (t < 600) {
+		if (t % 10 == 0)
+			snprintf(buf, len, "%lld s", (long long)(t / 10));
+		else
+			snprintf(buf, len, "%lld.%lld s", (long long)(t / 10),
+			    (long long)(t % 10));
+		return buf;
+	}
+	t = util_round_ns(ns, NS_PER_SEC) / NS_PER_SEC;
+	d = t / 86400;
+	h = t / 3600 % 24;
+	m = t / 60 % 60;
+	sec = t % 60;
+	if (d > 0) {
+		/* Seconds are noise over days. */
+		if (m > 0)
+			snprintf(buf, len, "%lld d %02lld h %02lld min",
+			    (long long)d, (long long)h, (long long)m);
+		else if (h > 0)
+			snprintf(buf, len, "%lld d %02lld h", (long long)d,
+			    (long long)h);
+		else
+			snprintf(buf, len, "%lld d", (long long)d);
+	} else if (h > 0) {
+		if (sec > 0)
+			snprintf(buf, len, "%lld h %02lld min %02lld s",
+			    (long long)h, (long long)m, (long long)sec);
+		else if (m > 0)
+			snprintf(buf, len, "%lld h %02lld min", (long long)h,
+			    (long long)m);
+		else
+			snprintf(buf, len, "%lld h", (long long)h);
+	} else if (sec > 0)
+		snprintf(buf, len, "%lld min %02lld s", (long long)m,
+		    (long long)sec);
+	else
+		snprintf(buf, len, "%lld min", (long long)m);
+	return buf;
+}
+
 void
 util_thread_name(const char *fmt, ...)
 {

@@ -74,6 +74,15 @@ int64_t util_round_ns(int64_t ns, int64_t unit);
  * Returns buf. len >= 32 is always enough. */
 char *util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len);
 
+/* Formats a duration for a person to read (a log line, the operator page):
+ * "0 s", "250 ms", "32.1 s", "1 min 05 s", "2 h 03 min 07 s",
+ * "3 d 04 h 10 min"; zero parts at the end are left out ("5 min", "2 h",
+ * "7 d"; seconds are left out over a day). Rounded to the
+ * millisecond under 1 s, to the tenth under 1 min, to the second above.
+ * Negative: "?". Not the schedule's syntax (schedule_format_duration()
+ * writes that). Returns buf. len >= 32 is always enough. */
+char *util_format_duration(int64_t ns, char *buf, size_t len);
+
 /* Copies at most len-1 bytes and always terminates. Returns strlen(src). */
 size_t util_strlcpy(char *dst, const char *src, size_t len);
 

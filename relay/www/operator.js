@@ -1,5 +1,7 @@
 /* relay operator view: live meters (/api/events?levels=1, 10 updates a
- * second), the state and the day's programme (the status document), 24 h
+ * second), the state and the day's programme (the status document; relay
+ * renders the state at load into the HTML, and this script replaces it
+ * from the first update on), 24 h
  * charts and recent warnings (/api/history, drawn with the embedded uPlot),
  * and, for a token holder, the control API with a confirmation and the
  * API's own answer. Talks to relay's origin only. */
@@ -67,14 +69,26 @@
 		t.setAttribute('datetime', iso || '');
 		return t;
 	}
+	/* As relay writes durations for people (util_format_duration()):
+	 * "250 ms", "32.1 s", "1 min 05 s", "2 h 03 min 07 s", "3 d 04 h". */
 	function duration(s) {
-		s = Math.max(0, Math.round(s));
-		var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
+		function two(n) { return (n < 10 ? '0' : '') + n; }
+		s = Math.max(0, s);
+		if (s === 0)
+			return '0 s';
+		if (s < 0.9995)
+			return Math.round(s * 1000) + ' ms';
+		var t = Math.round(s * 10);
+		if (t < 600)
+			return (t % 10 ? (t / 10).toFixed(1) : String(t / 10)) + ' s';
+		t = Math.round(s);
+		var d = Math.floor(t / 86400), h = Math.floor(t % 86400 / 3600);
+		var m = Math.floor(t % 3600 / 60), sec = t % 60;
+		if (d > 0)
+			return d + ' d' + (h || m ? ' ' + two(h) + ' h' : '') + (m ? ' ' + two(m) + ' min' : '');
 		if (h > 0)
-			return h + ' h ' + m + ' min';
-		if (m > 0)
-			return m + ' min ' + (s % 60) + ' s';
-		return s + ' s';
+			return h + ' h' + (m || sec ? ' ' + two(m) + ' min' : '') + (sec ? ' ' + two(sec) + ' s' : '');
+		return m + ' min' + (sec ? ' ' + two(sec) + ' s' : '');
 	}
 	function bytes(n) {
 		if (n === null || n === undefined)
@@ -219,42 +233,128 @@
 		renderTimeline();
 	}
 
-	/* Parts of the document this page does not know by name (dead air,
-	 * listen-back, ... as relay grows them): shown as they come. */
+	/* Parts of the document the panels above do not show: labelled here
+	 * for people (the JSON keys stay the API's, docs/status-api.md), and
+	 * a part relay grows later is shown as it comes, its label and unit
+	 * read from its key ("x_rate_s": "X rate", a duration). */
 	var KNOWN = ['station', 'on_air', 'state', 'uptime_s', 'now', 'next', 'input',
 	    'encodings', 'outputs', 'listeners', 'requests', 'reload',
 	    'programme_error', 'time', 'version'];
-	function renderValue(v) {
+	var SECTIONS = {
+		on_air_rule: 'On-air rule',
+		processing: 'Loudness processing',
+		fallback: 'Dead air and filler',
+		edges: 'Edge servers'
+	};
+	var LABELS = {
+		'processing.enabled': 'Processing',
+		'processing.target_lufs': 'Target',
+		'processing.momentary_lufs': 'Momentary loudness (400 ms)',
+		'processing.short_term_lufs': 'Short-term loudness (3 s)',
+		'processing.integrated_lufs': 'Integrated loudness (since start)',
+		'processing.true_peak_dbtp': 'True peak (last second)',
+		'processing.gain_db': 'Rider gain',
+		'processing.limiter_db': 'Limiter reduction',
+		'processing.frozen': 'Gain held (silence)',
+		'fallback.enabled': 'Dead-air detection',
+		'fallback.active': 'Filler on air now',
+		'fallback.since': 'Filler on air since, or last left it',
+		'fallback.why': 'Why it went on air',
+		'fallback.source': 'Filler',
+		'fallback.activations': 'Times on air since start',
+		'fallback.dead_air_s': 'Dead air since start'
+	};
+	var WORDS = {
+		on_air_rule: { listenback: 'listen-back: listeners hear our audio',
+		    server: 'the input and Icecast\'s status page' },
+		'processing.enabled': { 'true': 'on', 'false': 'off' },
+		'fallback.enabled': { 'true': 'on', 'false': 'off' }
+	};
+	var UNITS = [
+		[/_s$/, function (v) { return duration(v); }],
+		[/_ms$/, function (v) { return duration(v / 1000); }],
+		[/_bytes$/, bytes],
+		[/_lufs$/, function (v) { return v.toFixed(1) + ' LUFS'; }],
+		[/_dbtp$/, function (v) { return v.toFixed(1) + ' dBTP'; }],
+		[/_dbfs$/, function (v) { return v.toFixed(1) + ' dBFS'; }],
+		[/_db$/, function (v) { return v.toFixed(1) + ' dB'; }],
+		[/_hz$/, function (v) { return v + ' Hz'; }]
+	];
+	function label(path, key) {
+		if (LABELS[path])
+			return LABELS[path];
+		if (SECTIONS[path])
+			return SECTIONS[path];
+		var t = key.replace(/_(s|ms|bytes|lufs|dbtp|dbfs|db|hz)$/, '').replace(/_/g, ' ');
+		return t.charAt(0).toUpperCase() + t.slice(1);
+	}
+	/* A value as text, or a <time> for a time. */
+	function human(path, key, v) {
 		if (v === null || v === undefined)
 			return '–';
+		var words = WORDS[path];
+		if (words && words[String(v)] !== undefined)
+			return words[String(v)];
+		if (typeof v === 'boolean')
+			return v ? 'yes' : 'no';
+		if (typeof v === 'number') {
+			for (var i = 0; i < UNITS.length; i++) {
+				if (UNITS[i][0].test(key))
+					return UNITS[i][1](v);
+			}
+			return String(v);
+		}
+		if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?Z$/.test(v))
+			return timeEl(v, true);
 		if (typeof v === 'object')
 			return JSON.stringify(v);
 		return String(v);
 	}
+	function row(dl, name, value) {
+		dl.appendChild(el('dt', null, name));
+		var dd = el('dd');
+		if (typeof value === 'string')
+			dd.textContent = value;
+		else
+			dd.appendChild(value);
+		dl.appendChild(dd);
+	}
+	/* An edge: "reachable, mount listed, 3 listeners", or what is wrong. */
+	function edgeText(e) {
+		if (!e.reachable)
+			return 'UNREACHABLE';
+		return 'reachable, ' + (e.mount_listed ? 'mount listed' : 'mount NOT listed') +
+		    (typeof e.listeners === 'number' ? ', ' + e.listeners + ' listening' : '');
+	}
 	function renderExtra(s) {
 		var box = $('extra-state');
+		var scalars = el('dl', 'kv');
 		clear(box);
+		box.appendChild(scalars);
 		Object.keys(s).forEach(function (k) {
 			if (KNOWN.indexOf(k) >= 0)
 				return;
 			var v = s[k];
+			if (v === null || typeof v !== 'object') {
+				row(scalars, label(k, k), human(k, k, v));
+				return;
+			}
+			if (Array.isArray(v) && v.length === 0)
+				return;
 			var sec = el('div', 'extra');
 			sec.id = 'extra-' + k;
-			sec.appendChild(el('h3', null, k.replace(/_/g, ' ')));
+			sec.appendChild(el('h3', null, label(k, k)));
 			var dl = el('dl', 'kv');
-			if (v && typeof v === 'object' && !Array.isArray(v)) {
-				Object.keys(v).forEach(function (kk) {
-					dl.appendChild(el('dt', null, kk.replace(/_/g, ' ')));
-					dl.appendChild(el('dd', null, renderValue(v[kk])));
-				});
-			} else if (Array.isArray(v)) {
+			if (Array.isArray(v)) {
 				v.forEach(function (item, i) {
-					dl.appendChild(el('dt', null, item && item.name ? item.name : String(i)));
-					dl.appendChild(el('dd', null, renderValue(item)));
+					var name = item && (item.url || item.name);
+					row(dl, name ? String(name) : String(i + 1),
+					    k === 'edges' ? edgeText(item) : human(k, k, item));
 				});
 			} else {
-				dl.appendChild(el('dt', null, 'value'));
-				dl.appendChild(el('dd', null, renderValue(v)));
+				Object.keys(v).forEach(function (kk) {
+					row(dl, label(k + '.' + kk, kk), human(k + '.' + kk, kk, v[kk]));
+				});
 			}
 			sec.appendChild(dl);
 			box.appendChild(sec);
@@ -701,6 +801,18 @@
 			p.className = 'answer bad';
 		});
 	}
+
+	/* The first paint is relay's (the state, the item on air, the
+	 * outputs, rendered into the HTML); its times are UTC: show them in
+	 * the station's zone until the first update replaces them. */
+	(function () {
+		var ts = doc.querySelectorAll('main time[datetime]');
+		for (var i = 0; i < ts.length; i++) {
+			var iso = ts[i].getAttribute('datetime');
+			if (iso)
+				ts[i].textContent = fmtTime(iso, ts[i].hasAttribute('data-date'));
+		}
+	}());
 
 	$('unlock').addEventListener('submit', function (ev) {
 		ev.preventDefault();

@@ -126,8 +126,9 @@ curl -sf --max-time 3 "http://127.0.0.1:$sport/metrics" |
     fail "relay_archive_files_removed_total is not 3"
 [[ $(log_count 'keep: removed') -eq 3 ]] ||
     fail "$(log_count 'keep: removed') 'keep: removed' lines (want 3)"
-# The age in the line is keep as written, not whole days rounded down.
-[[ $(log_count 'keep: removed .* \(older than 36h\)$') -eq 3 ]] ||
+# The age in the line is keep written for people (36h: 1 d 12 h), not
+# whole days rounded down.
+[[ $(log_count 'keep: removed .* \(older than 1 d 12 h\)$') -eq 3 ]] ||
     fail "keep lines: $(relay_lines | grep 'keep: removed' | head -n 1)"
 
 # A crash leaves a file that decoders play to its last page, and the next

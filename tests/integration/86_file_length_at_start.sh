@@ -25,7 +25,7 @@ path = $T/bulletin.wav
 title = Bulletin
 EOF
 api_station_config >"$T/relay.conf"
-"$RELAY" schedule -c "$T/relay.conf" --hours 1 | grep -E 'bulletin +file +2s ' >/dev/null ||
+"$RELAY" schedule -c "$T/relay.conf" --hours 1 | grep -E 'bulletin +file +2 s ' >/dev/null ||
     fail "relay schedule does not list the file's 2 s: $("$RELAY" schedule -c "$T/relay.conf" --hours 1)"
 start_relay "$T/relay.conf"
 wait_mount "${ICE_PORT[a]}" /live.ogg 15

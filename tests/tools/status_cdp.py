@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: MIT
 """Drives Debian's headless Chromium through the DevTools protocol.
 
-Usage: status_cdp.py [--size W,H] [--dark] [--autoplay] [--init JS]... STEP...
+Usage: status_cdp.py [--size W,H] [--dark] [--autoplay] [--no-script]
+                     [--init JS]... STEP...
 --init JS runs JS in every new document before the page's own scripts
 (Page.addScriptToEvaluateOnNewDocument), e.g. to make canPlayType say "".
+--no-script: the page's scripts do not run (a browser with JavaScript off;
+Emulation.setScriptExecutionDisabled); use dom, not wait or eval, then.
 Steps run in order; the first failing step ends the run with exit 1:
   open URL            navigate and wait for the load event
   wait EXPR [S]       poll the JavaScript expression until truthy (10 s)
   eval EXPR           print the expression's value as JSON
   click SELECTOR      a real mouse click (user activation) on the element
   shot FILE.png       screenshot of the viewport
-  dom FILE            document.documentElement.outerHTML into FILE
+  dom FILE            the document's HTML (DOM.getOuterHTML) into FILE
   sleep S             wait S seconds
 Each step prints "ok STEP..." (or "FAIL ...") on stdout, flushed, so a
 test running this in the background can follow its progress.
@@ -140,7 +143,7 @@ class Browser:
                                      env=env)
         self.size = size
 
-    def connect(self, init=()):
+    def connect(self, init=(), no_script=False):
         """Finds the DevTools endpoint and attaches to the page."""
         port = None
         deadline = time.time() + 30
@@ -173,6 +176,8 @@ class Browser:
         self.call('Runtime.enable')
         for js in init:
             self.call('Page.addScriptToEvaluateOnNewDocument', source=js)
+        if no_script:
+            self.call('Emulation.setScriptExecutionDisabled', value=True)
         # Headless windows have a minimum width; emulate the phone exactly.
         w, h = (int(x) for x in self.size.split(','))
         self.call('Emulation.setDeviceMetricsOverride', width=w, height=h,
@@ -282,8 +287,13 @@ def run(b, steps):
             done = f'shot {steps[i + 1]}'
             i += 2
         elif op == 'dom':
+            # Through the DOM domain: works with scripts off too.
+            root = b.call('DOM.getDocument', depth=1)['root']
+            html = next(n for n in root.get('children', [])
+                        if n.get('nodeName') == 'HTML')
+            r = b.call('DOM.getOuterHTML', nodeId=html['nodeId'])
             with open(steps[i + 1], 'w', encoding='utf-8') as f:
-                f.write(b.evaluate('document.documentElement.outerHTML'))
+                f.write(r['outerHTML'])
             done = f'dom {steps[i + 1]}'
             i += 2
         elif op == 'sleep':
@@ -297,6 +307,7 @@ def run(b, steps):
 
 def main(argv):
     size, dark, autoplay, init = '412,900', False, False, []
+    no_script = False
     args = argv[1:]
     while args and args[0].startswith('--'):
         if args[0] == '--size':
@@ -307,6 +318,9 @@ def main(argv):
             args = args[1:]
         elif args[0] == '--autoplay':
             autoplay = True
+            args = args[1:]
+        elif args[0] == '--no-script':
+            no_script = True
             args = args[1:]
         elif args[0] == '--init':
             init.append(args[1])
@@ -322,7 +336,7 @@ def main(argv):
     b = None
     try:
         b = Browser(size, dark, autoplay)
-        b.connect(init)
+        b.connect(init, no_script)
         run(b, args)
     except (Fail, OSError, ValueError) as e:
         print(f'FAIL {e}', flush=True)

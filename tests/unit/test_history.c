@@ -146,7 +146,7 @@ test_minutes(void **state)
 	root = doc(h);
 	assert_int_equal(cJSON_GetArraySize(path(root, "minutes", "start")), 2);
 	assert_true(cJSON_GetArrayItem(path(root, "minutes", "start"), 1)
-			->valuedouble == 1800000061.0);
+			->valuedouble == 1800000060.0);
 	assert_true(point(root, 0, "listeners", 0) == 5);
 	assert_true(point(root, 0, "connected", 0) == 0.5);
 	assert_true(point(root, 0, "reconnects", 0) == 2);
@@ -159,6 +159,70 @@ test_minutes(void **state)
 	assert_true(point(root, 1, "connected", 0) == 0);
 	assert_true(point(root, 1, "listeners", 0) == -1);
 	assert_true(point(root, 1, "connected", 1) == -1);
+	cJSON_Delete(root);
+	free(s);
+	history_free(h);
+}
+
+/* start[i] as a number. */
+static double
+start_at(cJSON *root, const char *ring, int i)
+{
+	cJSON *v = cJSON_GetArrayItem(path(root, ring, "start"), i);
+
+	assert_non_null(v);
+	return v->valuedouble;
+}
+
+/* Slots follow the wall clock's minutes and seconds, not relay's start:
+ * started at :23, the first minute is partial (:23 to :00) and labelled
+ * with its minute, the next begins at :00. A label of 10:41 used to cover
+ * 10:41:23-10:42:23. A wall clock a little behind the monotonic one at a
+ * boundary still opens the next minute, never the same one twice. */
+static void
+test_slots_on_the_clock(void **state)
+{
+	struct history *h = history_new(60 * NS_PER_SEC);
+	struct stats_snapshot *s = snap_new(1);
+	cJSON *root;
+	int64_t t, late = 0;
+
+	(void)state;
+	/* From :23.4 to 2:03.4, a sample a second; listeners = the second. */
+	for (t = 23400; t <= 123400; t += 1000) {
+		s->outputs[0].listeners = t / 1000;
+		/* Around 2:00 the wall clock runs 150 ms behind. */
+		late = t >= 110000 ? 150 * NS_PER_MS : 0;
+		history_sample(h, s, -120.0, -120.0, T0_MONO + t * NS_PER_MS,
+		    T0_WALL + t * NS_PER_MS - late);
+	}
+	root = doc(h);
+	assert_int_equal(cJSON_GetArraySize(path(root, "minutes", "start")), 3);
+	assert_true(start_at(root, "minutes", 0) == 1800000000.0);
+	assert_true(start_at(root, "minutes", 1) == 1800000060.0);
+	assert_true(start_at(root, "minutes", 2) == 1800000120.0);
+	/* :23 to :59 in the first, 1:00 to 1:59 in the second. */
+	assert_true(point(root, 0, "listeners", 0) == 59);
+	assert_true(point(root, 0, "listeners", 1) == 119);
+	assert_true(point(root, 0, "listeners", 2) == 123);
+	/* Seconds: :23.4 is in the :23 slot, :24.4 in the :24 one. */
+	assert_int_equal(
+	    cJSON_GetArraySize(path(root, "seconds", "start")), 101);
+	assert_true(start_at(root, "seconds", 0) == 1800000023.0);
+	assert_true(start_at(root, "seconds", 1) == 1800000024.0);
+	cJSON_Delete(root);
+	history_free(h);
+
+	/* Seconds on their own: .4 then 1.0 are two seconds. */
+	h = history_new(60 * NS_PER_SEC);
+	history_sample(h, s, -10.0, -20.0, T0_MONO + 400 * NS_PER_MS,
+	    T0_WALL + 400 * NS_PER_MS);
+	history_sample(
+	    h, s, -30.0, -40.0, T0_MONO + NS_PER_SEC, T0_WALL + NS_PER_SEC);
+	root = doc(h);
+	assert_int_equal(cJSON_GetArraySize(path(root, "seconds", "start")), 2);
+	assert_true(start_at(root, "seconds", 0) == 1800000000.0);
+	assert_true(start_at(root, "seconds", 1) == 1800000001.0);
 	cJSON_Delete(root);
 	free(s);
 	history_free(h);
@@ -426,6 +490,7 @@ main(void)
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_minutes),
 	    cmocka_unit_test(test_rings_bounded),
+	    cmocka_unit_test(test_slots_on_the_clock),
 	    cmocka_unit_test(test_levels_per_second),
 	    cmocka_unit_test(test_events),
 	    cmocka_unit_test(test_title_change_stamped),

@@ -697,14 +697,15 @@ test_print_upcoming(void **state)
 {
 	struct schedule *s = load_text(overlap_text, "UTC");
 	char *text, want[2048];
+	size_t i;
 
 	(void)state;
 	text = print_upcoming(s, utc(2026, 12, 24, 6, 30, 0), 1);
 	snprintf(want, sizeof(want),
 	    "# %s: the next 1 h from 2026-12-24 06:30:00 UTC (UTC)\n"
-	    "2026-12-24 06:58:00 UTC  special    tone      10m       special"
+	    "2026-12-24 06:58:00 UTC  special    tone      10 min      special"
 	    "\n"
-	    "2026-12-24 07:00:00 UTC  news       tone      3m        news"
+	    "2026-12-24 07:00:00 UTC  news       tone      3 min       news"
 	    "  [pre-empted by special]\n"
 	    "# 2 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
@@ -712,30 +713,40 @@ test_print_upcoming(void **state)
 	text = print_upcoming(s, utc(2026, 12, 23, 7, 40, 0), 1);
 	snprintf(want, sizeof(want),
 	    "# %s: the next 1 h from 2026-12-23 07:40:00 UTC (UTC)\n"
-	    "2026-12-23 07:45:00 UTC  later      silence   30m       later"
+	    "2026-12-23 07:45:00 UTC  later      silence   30 min      later"
 	    "  [cut at 2026-12-23 08:00:00 UTC by news]\n"
-	    "2026-12-23 08:00:00 UTC  news       tone      3m        news\n"
+	    "2026-12-23 08:00:00 UTC  news       tone      3 min       news\n"
 	    "# 2 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	text = print_upcoming(s, utc(2026, 12, 23, 5, 30, 0), 1);
 	snprintf(want, sizeof(want),
 	    "# %s: the next 1 h from 2026-12-23 05:30:00 UTC (UTC)\n"
-	    "2026-12-23 06:00:00 UTC  show       live      3h        show"
+	    "2026-12-23 06:00:00 UTC  show       live      3 h         show"
 	    "  [from 2026-12-23 06:03:00 UTC, after news]\n"
-	    "2026-12-23 06:00:00 UTC  news       tone      3m        news\n"
+	    "2026-12-23 06:00:00 UTC  news       tone      3 min       news\n"
 	    "# 2 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
 	text = print_upcoming(s, utc(2026, 12, 23, 12, 30, 0), 1);
 	snprintf(want, sizeof(want),
 	    "# %s: the next 1 h from 2026-12-23 12:30:00 UTC (UTC)\n"
-	    "2026-12-23 13:00:00 UTC  news       tone      3m        news\n"
-	    "2026-12-23 13:00:00 UTC  recording  file      ?         "
+	    "2026-12-23 13:00:00 UTC  news       tone      3 min       news\n"
+	    "2026-12-23 13:00:00 UTC  recording  file      ?           "
 	    "recording\n"
 	    "# 2 occurrences; ? = a file relay could not read (its length "
 	    "is read again before it starts)\n", scratch_path);
 	assert_string_equal(text, want);
+	free(text);
+	/* A file's length, read to the millisecond, is for people: "32.1 s",
+	 * not the schedule syntax "32s61ms". */
+	for (i = 0; strcmp(schedule_segment(s, i)->name, "recording") != 0;)
+		i++;
+	assert_int_equal(schedule_set_duration(s, i,
+	    32 * NS_PER_SEC + 61 * NS_PER_MS), 0);
+	text = print_upcoming(s, utc(2026, 12, 23, 12, 30, 0), 1);
+	assert_non_null(strstr(text, "  recording  file      32.1 s      "
+	    "recording"));
 	free(text);
 	schedule_free(s);
 
@@ -943,10 +954,10 @@ test_print_upcoming_dst(void **state)
 	snprintf(want, sizeof(want),
 	    "# %s: the next 4 h from 2026-10-25 00:00:00 BST "
 	    "(Europe/London)\n"
-	    "2026-10-25 00:00:00 BST  news  tone      3m        News\n"
-	    "2026-10-25 01:00:00 BST  news  tone      3m        News\n"
-	    "2026-10-25 01:00:00 GMT  news  tone      3m        News\n"
-	    "2026-10-25 02:00:00 GMT  news  tone      3m        News\n"
+	    "2026-10-25 00:00:00 BST  news  tone      3 min       News\n"
+	    "2026-10-25 01:00:00 BST  news  tone      3 min       News\n"
+	    "2026-10-25 01:00:00 GMT  news  tone      3 min       News\n"
+	    "2026-10-25 02:00:00 GMT  news  tone      3 min       News\n"
 	    "# 4 occurrences\n", scratch_path);
 	assert_string_equal(text, want);
 	free(text);
@@ -1004,9 +1015,9 @@ test_print_summary(void **state)
 	assert_non_null(strstr(text, "schedule " DATA_DIR "/good/news-day.conf"
 	    ": 6 segments, time zone Europe/London\n"));
 	assert_non_null(strstr(text, "  news-on-the-hour: cron 0 * * * *, "
-	    "stream, 3m, priority 10\n"));
+	    "stream, 3 min, priority 10\n"));
 	assert_non_null(strstr(text, "  christmas-eve-special: at 2026-12-24 "
-	    "18:00, file, 1h30m, priority 20\n"));
+	    "18:00, file, 1 h 30 min, priority 20\n"));
 	free(text);
 	schedule_free(s);
 }

@@ -73,6 +73,44 @@ test_http_url_parse(void **state)
 	}
 }
 
+/* Durations for people: "32.1 s", "1 min 05 s", never "32s61ms". */
+static void
+test_format_duration(void **state)
+{
+	static const struct {
+		int64_t ns;
+		const char *text;
+	} cases[] = {
+	    {-1, "?"},
+	    {0, "0 s"},
+	    {1, "0 ms"},
+	    {250 * NS_PER_MS, "250 ms"},
+	    {999 * NS_PER_MS, "999 ms"},
+	    {999600 * 1000, "1 s"},
+	    {32 * NS_PER_SEC + 61 * NS_PER_MS, "32.1 s"},
+	    {5 * NS_PER_SEC, "5 s"},
+	    {59960 * NS_PER_MS, "1 min"},
+	    {65 * NS_PER_SEC, "1 min 05 s"},
+	    {65 * NS_PER_SEC + 400 * NS_PER_MS, "1 min 05 s"},
+	    {300 * NS_PER_SEC, "5 min"},
+	    {3600 * NS_PER_SEC, "1 h"},
+	    {5400 * NS_PER_SEC, "1 h 30 min"},
+	    {7387 * NS_PER_SEC, "2 h 03 min 07 s"},
+	    {7 * 86400 * NS_PER_SEC, "7 d"},
+	    {(86400 + 3600) * NS_PER_SEC, "1 d 01 h"},
+	    {(3 * 86400 + 4 * 3600 + 10 * 60 + 9) * NS_PER_SEC,
+		"3 d 04 h 10 min"},
+	};
+	char buf[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(
+		    util_format_duration(cases[i].ns, buf, sizeof(buf)),
+		    cases[i].text);
+}
+
 /* Times are rounded, not truncated: 04:59:59.9996 shows as 05:00:00. */
 static void
 test_format_rounds(void **state)
@@ -182,6 +220,7 @@ main(void)
 	    cmocka_unit_test(test_thread_name),
 	    cmocka_unit_test(test_http_url_parse),
 	    cmocka_unit_test(test_format_rounds),
+	    cmocka_unit_test(test_format_duration),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_parse_duration),
 	};

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The operator page's first paint (GET /operator): the parts of
+ * relay/www/operator.html that show the station's state (the State panel,
+ * the item on air and what comes next, the outputs table) rendered from
+ * one stats_snapshot into the HTML, so that the page is complete at its
+ * load event, without JavaScript and before /api/events says anything.
+ * operator.js builds the same elements (same ids, classes and data-*
+ * attributes) from each status document and replaces these on its first
+ * update; times are UTC here and the script shows them in the station's
+ * zone.
+ *
+ * Threads: pure functions on a caller's snapshot; any thread (the status
+ * server's connection threads call them). They allocate only through the
+ * caller's strbuf.
+ */
+#ifndef RELAY_STATUS_OPERATOR_H
+#define RELAY_STATUS_OPERATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "stats.h"
+#include "status.h"
+#include "strbuf.h"
+
+/* Appends the operator page's value for template key (klen bytes, without
+ * the "op_" prefix status_page_render() routes here) to sb: HTML, escaped
+ * here. on_air is status_rules_on_air()'s answer for s. Returns false,
+ * appending nothing, for a key it does not know. */
+bool status_operator_value(struct strbuf *sb, const struct stats_snapshot *s,
+    const struct status_settings *set, bool on_air, const char *key,
+    size_t klen);
+
+#endif
