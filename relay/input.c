@@ -199,6 +199,7 @@ push_from(struct input *in, const float *frames, size_t n)
 		    frames + written * (size_t)in->cfg.channels, n - written);
 	}
 	in->pushed += written;
+	stats_input_note_buffer_fill(ring_readable(in->ring));
 	if (written < n)
 		stats_input_add_overflow(n - written);
 }

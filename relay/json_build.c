@@ -72,6 +72,14 @@ jtenths(double v, double floor_value)
 }
 
 cJSON *
+jhundredths(double v)
+{
+	if (isnan(v) || isinf(v))
+		v = 0.0;
+	return cJSON_CreateNumber(round(v * 100.0) / 100.0);
+}
+
+cJSON *
 jcount(uint64_t v)
 {
 	return cJSON_CreateNumber((double)v);

@@ -35,5 +35,7 @@ cJSON *jtime_ms(int64_t wall_ns);
 /* One decimal; below floor_value, NaN or infinite: floor_value. */
 cJSON *jtenths(double v, double floor_value);
 cJSON *jcount(uint64_t v);
+/* Two decimals (seconds to 10 ms); NaN or infinite: 0. */
+cJSON *jhundredths(double v);
 
 #endif

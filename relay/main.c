@@ -233,6 +233,7 @@ start_all(struct relay *r)
 		log_err(MOD, "out of memory allocating the input ring");
 		return -ENOMEM;
 	}
+	stats_input_set_buffer(ring_capacity(r->ring), cfg->input.rate_hz);
 	r->engine = engine_start(cfg, r->ring, err, sizeof(err));
 	if (r->engine == NULL) {
 		log_err(MOD, "%s", err);

@@ -169,6 +169,12 @@ ring_write(struct ring *r, const float *frames, size_t n)
 }
 
 size_t
+ring_capacity(const struct ring *r)
+{
+	return r->size_frames;
+}
+
+size_t
 ring_wanted(struct ring *r)
 {
 	return atomic_load_explicit(&r->want_frames, memory_order_relaxed);

@@ -36,6 +36,9 @@ size_t ring_write(struct ring *r, const float *frames, size_t n);
 size_t ring_read(struct ring *r, float *frames, size_t n);
 
 size_t ring_readable(struct ring *r);
+/* Frames the ring holds: the capacity asked for, rounded up to a power
+ * of two. Any thread. */
+size_t ring_capacity(const struct ring *r);
 int ring_channels(const struct ring *r);
 
 /* Waits until at least min_frames are readable or timeout_ns passed.

@@ -107,6 +107,9 @@ static int64_t start_wall_ns;
 static atomic_uint_fast64_t in_frames;
 static atomic_uint_fast64_t in_xruns;
 static atomic_uint_fast64_t in_overflows;
+static atomic_uint_fast64_t in_buffer_frames;
+static atomic_uint_fast64_t in_buffer_peak;
+static atomic_int in_buffer_rate;
 static atomic_uint_fast64_t in_reopens;
 static atomic_int_fast64_t in_last_frame_mono_ns;
 /* Levels in hundredths of a dB, silent time in milliseconds. */
@@ -669,6 +672,23 @@ stats_input_add_overflow(uint64_t frames)
 }
 
 void
+stats_input_set_buffer(uint64_t capacity_frames, int rate_hz)
+{
+	atomic_store(&in_buffer_frames, capacity_frames);
+	atomic_store(&in_buffer_rate, rate_hz);
+}
+
+/* Runs on: the input thread, the only writer of in_buffer_peak. */
+void
+stats_input_note_buffer_fill(uint64_t frames)
+{
+	if (frames >
+	    atomic_load_explicit(&in_buffer_peak, memory_order_relaxed))
+		atomic_store_explicit(
+		    &in_buffer_peak, frames, memory_order_relaxed);
+}
+
+void
 stats_input_inc_reopens(void)
 {
 	atomic_fetch_add(&in_reopens, 1);
@@ -991,6 +1011,15 @@ stats_snapshot(struct stats_snapshot *out)
 	out->input.frames = atomic_load(&in_frames);
 	out->input.xruns = atomic_load(&in_xruns);
 	out->input.overflows = atomic_load(&in_overflows);
+	{
+		int rate = atomic_load(&in_buffer_rate);
+		if (rate > 0) {
+			out->input.buffer_s =
+			    (double)atomic_load(&in_buffer_frames) / rate;
+			out->input.buffer_peak_s =
+			    (double)atomic_load(&in_buffer_peak) / rate;
+		}
+	}
 	out->input.reopens = atomic_load(&in_reopens);
 	out->input.flowing = within_a_second(&in_last_frame_mono_ns);
 	out->input.programme_flowing = within_a_second(&lv_last_mono_ns);

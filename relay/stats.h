@@ -167,8 +167,10 @@ struct stats_input {
 	double rms_dbfs;
 	double silent_s; /* how long the level stayed under threshold */
 	uint64_t frames;
-	uint64_t xruns;	    /* ALSA overruns */
-	uint64_t overflows; /* ring full: frames lost before the engine */
+	uint64_t xruns;	      /* ALSA overruns */
+	uint64_t overflows;   /* ring full: frames lost before the engine */
+	double buffer_s;      /* the ring's size in seconds, 0 = none */
+	double buffer_peak_s; /* its highest fill since start */
 	uint64_t reopens;
 	char last_error[STATS_TEXT];
 };
@@ -377,6 +379,12 @@ bool stats_encoding_try_add(const char *name, uint64_t packets, uint64_t bytes);
 void stats_input_add_frames(uint64_t frames);
 void stats_input_inc_xruns(void);
 void stats_input_add_overflow(uint64_t frames);
+/* The input ring (input -> engine): its size, set once when it is made
+ * (main thread), and its fill after each write, of which the highest since
+ * start is kept (the input thread: one relaxed load, a store when higher),
+ * so an operator sees how close the input came to overflowing. */
+void stats_input_set_buffer(uint64_t capacity_frames, int rate_hz);
+void stats_input_note_buffer_fill(uint64_t frames);
 void stats_input_inc_reopens(void);
 void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */

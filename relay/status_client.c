@@ -317,11 +317,15 @@ print_summary(const cJSON *doc, const char *url, const struct style *st)
 
 	input = cJSON_GetObjectItemCaseSensitive(doc, "input");
 	printf("Input     %s  %s  peak %.1f dBFS  rms %.1f dBFS  silent %.1f s"
-	       "  xruns %.0f\n",
+	       "  xruns %.0f  buffer peak %.2f of %.2f s",
 	    jstr(input, "type"),
 	    jbool(input, "flowing") ? "flowing" : "NOT FLOWING",
 	    jnum0(input, "peak_dbfs"), jnum0(input, "rms_dbfs"),
-	    jnum0(input, "silent_s"), jnum0(input, "xruns"));
+	    jnum0(input, "silent_s"), jnum0(input, "xruns"),
+	    jnum0(input, "buffer_peak_s"), jnum0(input, "buffer_s"));
+	if (jnum0(input, "overflow_frames") > 0)
+		printf("  LOST %.0f frames", jnum0(input, "overflow_frames"));
+	putchar('\n');
 
 	arr = cJSON_GetObjectItemCaseSensitive(doc, "encodings");
 	cJSON_ArrayForEach(it, arr)

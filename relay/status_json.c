@@ -79,6 +79,9 @@ json_input(struct jctx *j, const struct stats_snapshot *s)
 	jadd(j, o, "silence_threshold_dbfs",
 	    jtenths(s->silence_threshold_dbfs, -120.0));
 	jadd(j, o, "xruns", jcount(in->xruns));
+	jadd(j, o, "overflow_frames", jcount(in->overflows));
+	jadd(j, o, "buffer_s", jhundredths(in->buffer_s));
+	jadd(j, o, "buffer_peak_s", jhundredths(in->buffer_peak_s));
 	return o;
 }
 

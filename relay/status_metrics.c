@@ -439,6 +439,12 @@ status_metrics(
 	metric_counter(&sb, "relay_input_overflow_frames_total",
 	    "Frames lost because the ring to the encoder was full.",
 	    s->input.overflows);
+	metric_plain(&sb, "relay_input_buffer_seconds", "gauge",
+	    "Size of the input ring to the encoder, in seconds.",
+	    s->input.buffer_s);
+	metric_plain(&sb, "relay_input_buffer_peak_seconds", "gauge",
+	    "Highest fill of the input ring since start, in seconds.",
+	    s->input.buffer_peak_s);
 	metric_counter(&sb, "relay_input_reopens_total",
 	    "Times the input was reopened after an error.", s->input.reopens);
 

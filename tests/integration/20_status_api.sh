@@ -46,6 +46,8 @@ jq -e --arg name "$STATION_NAME" --arg ice "$ice" '
     and .input.type == "tone" and .input.flowing == true
     and .input.peak_dbfs > -20 and .input.peak_dbfs < -5
     and .input.silent_s < 1
+    and .input.buffer_s > 2 and .input.buffer_peak_s > 0
+    and .input.buffer_peak_s < .input.buffer_s and .input.overflow_frames == 0
     and ([.encodings[].name] == ["main", "mobile"])
     and .encodings[0].rate == 44100 and .encodings[0].channels == 2
     and .encodings[0].quality == 4 and .encodings[0].bitrate == null
@@ -238,6 +240,8 @@ RS_RC=0
 "$RELAY" status -c "$T/relay.conf" >"$T/rs.out" 2>&1 || RS_RC=$?
 [[ $RS_RC -eq 0 ]] || fail "relay status -c exit $RS_RC: $(cat "$T/rs.out")"
 note "relay status: $(head -1 "$T/rs.out")"
+grep -Eq '^Input .* buffer peak 0\.[0-9]{2} of 2\.97 s$' "$T/rs.out" ||
+    fail "relay status has no input buffer line: $(grep '^Input' "$T/rs.out")"
 
 relay_alive || fail "relay died"
 stop_relay TERM 5 || fail "relay did not stop"

@@ -55,6 +55,7 @@ test_capacity_rounds_up_to_power_of_two(void **state)
 	r = ring_new(1000, 2);
 	assert_non_null(r);
 	assert_int_equal(ring_channels(r), 2);
+	assert_int_equal(ring_capacity(r), 1024);
 	assert_int_equal(ring_readable(r), 0);
 	fill_frames(in, 1100, 2, 1.0f);
 	/* 1000 rounds up to 1024: that many fit, not one more. */
@@ -70,6 +71,7 @@ test_capacity_rounds_up_to_power_of_two(void **state)
 	/* An exact power of two is kept as is. */
 	r = ring_new(8, 1);
 	assert_non_null(r);
+	assert_int_equal(ring_capacity(r), 8);
 	assert_int_equal(ring_write(r, in, 100), 8);
 	ring_free(r);
 }

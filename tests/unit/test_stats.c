@@ -233,6 +233,25 @@ test_levels_take_max(void **state)
 	assert_true(peak == -15.0 && rms == -28.0);
 }
 
+/* The input ring's fill: the highest since start is kept, in seconds of
+ * the ring's rate, beside its size. */
+static void
+test_input_buffer_peak(void **state)
+{
+	struct stats_snapshot *snap = calloc(1, sizeof(*snap));
+
+	(void)state;
+	assert_non_null(snap);
+	stats_input_set_buffer(131072, 44100);
+	stats_input_note_buffer_fill(4410);
+	stats_input_note_buffer_fill(22050);
+	stats_input_note_buffer_fill(2048);
+	stats_snapshot(snap);
+	assert_true(snap->input.buffer_s > 2.97 && snap->input.buffer_s < 2.98);
+	assert_true(snap->input.buffer_peak_s == 0.5);
+	free(snap);
+}
+
 static void
 test_programme_parts_are_separate(void **state)
 {
@@ -284,6 +303,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_programme_parts_are_separate),
 	    cmocka_unit_test(test_levels_take_max),
+	    cmocka_unit_test(test_input_buffer_peak),
 	    cmocka_unit_test(test_listeners_across_edges),
 	    cmocka_unit_test(test_listeners_without_listenback),
 	    cmocka_unit_test(test_news_bell),

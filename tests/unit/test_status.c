@@ -86,6 +86,9 @@ fake_snapshot(struct stats_snapshot *s)
 	s->input.silent_s = 0;
 	s->input.frames = 44100 * 3723;
 	s->input.xruns = 2;
+	s->input.overflows = 4096;
+	s->input.buffer_s = 2.972154;
+	s->input.buffer_peak_s = 0.371519;
 
 	s->n_encodings = 2;
 	util_strlcpy(s->encodings[0].name, "main", 64);
@@ -530,6 +533,9 @@ test_json_schema(void **state)
 	assert_true(get_num(in, "silent_s") == 0);
 	assert_true(get_num(in, "silence_threshold_dbfs") == -50);
 	assert_true(get_num(in, "xruns") == 2);
+	assert_true(get_num(in, "overflow_frames") == 4096);
+	assert_true(get_num(in, "buffer_s") == 2.97);
+	assert_true(get_num(in, "buffer_peak_s") == 0.37);
 
 	arr = get(doc, "encodings");
 	assert_true(cJSON_IsArray(arr));
@@ -848,6 +854,8 @@ test_metrics(void **state)
 	assert_true(metric(text, "relay_on_air ") == 1);
 	assert_true(metric(text, "relay_input_peak_dbfs ") == -18.04);
 	assert_true(metric(text, "relay_input_xruns_total ") == 2);
+	assert_true(metric(text, "relay_input_buffer_peak_seconds ") > 0.37 &&
+	    metric(text, "relay_input_buffer_peak_seconds ") < 0.38);
 	assert_true(
 	    metric(text, "relay_output_connected{output=\"main\"} ") == 1);
 	assert_true(metric(text,
