@@ -1031,7 +1031,8 @@ programme_tick(struct programme *p, int64_t now)
 {
 	struct engine_event ev;
 	struct schedule_occurrence act, up[8];
-	int64_t t;
+	int64_t t, next_from = now;
+	bool changed = false;
 	int i, n;
 
 	if (p->engine == NULL)
@@ -1039,6 +1040,12 @@ programme_tick(struct programme *p, int64_t now)
 	while (engine_poll(p->engine, &ev) == 1) {
 		log_event(p, &ev);
 		on_event(p, &ev);
+		changed = true;
+		/* A start is no longer next, even read on a programme clock
+		 * a little ahead of the wall. */
+		if (ev.what == ENGINE_EVENT_STARTED &&
+		    ev.at_wall_ns >= next_from)
+			next_from = ev.at_wall_ns + 1;
 	}
 	if (p->schedule == NULL) {
 		release_ended_holds(p);
@@ -1088,8 +1095,12 @@ programme_tick(struct programme *p, int64_t now)
 		t = act.until_wall_ns;
 	}
 	release_ended_holds(p);
-	if (now >= p->next_published_ns) {
-		publish_next(p, now);
+	/* With what went on or off air, at once: the engine has just
+	 * published it (stats_programme_set_now), and an event stream's
+	 * settle wait sends both as one event (status_events.c). On the
+	 * 1 s grid a start went out with itself still next. */
+	if (changed || now >= p->next_published_ns) {
+		publish_next(p, next_from);
 		p->next_published_ns = now + NS_PER_SEC;
 	}
 }
