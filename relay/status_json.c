@@ -380,6 +380,18 @@ json_programme_error(struct jctx *j, const struct stats_snapshot *s)
 	return o;
 }
 
+/* Seconds from one instant to another as the document shows both, each
+ * rounded to the second like every time here: a duration that agrees with
+ * the two times. The duration truncated (uptime_s did) was a second short
+ * of "time" minus the start whenever they fell on different sides of a
+ * half second. */
+static int64_t
+shown_seconds_between(int64_t from_wall_ns, int64_t to_wall_ns)
+{
+	return util_round_ns(to_wall_ns, NS_PER_SEC) / NS_PER_SEC -
+	       util_round_ns(from_wall_ns, NS_PER_SEC) / NS_PER_SEC;
+}
+
 char *
 status_json(const struct stats_snapshot *s, const struct status_settings *set,
     bool pretty)
@@ -391,7 +403,10 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 	int64_t uptime_s;
 
 	on_air = status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
-	uptime_s = s->uptime_ns > 0 ? s->uptime_ns / NS_PER_SEC : 0;
+	uptime_s = s->uptime_ns > 0
+		       ? shown_seconds_between(
+			     s->now_wall_ns - s->uptime_ns, s->now_wall_ns)
+		       : 0;
 	root = cJSON_CreateObject();
 	if (root == NULL)
 		return NULL;
