@@ -181,6 +181,18 @@ json_listenback(struct jctx *j, const struct stats_listenback *lb)
 	return o;
 }
 
+/* Seconds from one instant to another as the document shows both, each
+ * rounded to the second like every time here: a duration that agrees with
+ * the two times. Truncated (uptime_s and expires_in_s were), it was a
+ * second short of their difference whenever they fell on different sides
+ * of a half second. */
+static int64_t
+shown_seconds_between(int64_t from_wall_ns, int64_t to_wall_ns)
+{
+	return util_round_ns(to_wall_ns, NS_PER_SEC) / NS_PER_SEC -
+	       util_round_ns(from_wall_ns, NS_PER_SEC) / NS_PER_SEC;
+}
+
 /* The certificate a TLS output's server showed on its last verified
  * connection; null before the first one (and for other outputs). */
 static cJSON *
@@ -196,9 +208,8 @@ json_tls_cert(struct jctx *j, const struct stats_snapshot *s, size_t i)
 	jadd(j, o, "issuer", jtext(out->tls_issuer));
 	jadd(j, o, "not_after", jtime(out->tls_not_after_wall_ns));
 	jadd(j, o, "expires_in_s",
-	    cJSON_CreateNumber(
-		(double)((out->tls_not_after_wall_ns - s->now_wall_ns) /
-			 NS_PER_SEC)));
+	    cJSON_CreateNumber((double)shown_seconds_between(
+		s->now_wall_ns, out->tls_not_after_wall_ns)));
 	jadd(j, o, "expires_soon",
 	    cJSON_CreateBool(status_rules_tls_expiring(s, i)));
 	return o;
@@ -378,18 +389,6 @@ json_programme_error(struct jctx *j, const struct stats_snapshot *s)
 	jadd(j, o, "segment", jtext_or_null(e->segment));
 	jadd(j, o, "text", jtext(e->text));
 	return o;
-}
-
-/* Seconds from one instant to another as the document shows both, each
- * rounded to the second like every time here: a duration that agrees with
- * the two times. The duration truncated (uptime_s did) was a second short
- * of "time" minus the start whenever they fell on different sides of a
- * half second. */
-static int64_t
-shown_seconds_between(int64_t from_wall_ns, int64_t to_wall_ns)
-{
-	return util_round_ns(to_wall_ns, NS_PER_SEC) / NS_PER_SEC -
-	       util_round_ns(from_wall_ns, NS_PER_SEC) / NS_PER_SEC;
 }
 
 char *
