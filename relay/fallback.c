@@ -253,14 +253,21 @@ fallback_tick(
 			    shown, fallback_source_name(fb->source),
 			    fb->path[0] != '\0' ? " " : "", fb->path);
 		} else {
-			log_info(MOD,
-			    "dead air over after %.1f s: %s; the filler is "
-			    "off air",
-			    fb->since_wall_ns > 0
-				? (double)(ev.at_wall_ns - fb->since_wall_ns) /
-				      1e9
-				: 0.0,
-			    shown);
+			/* The figure fallback.dead_air_s grew by: the same
+			 * programme frames, not the wall clock between the
+			 * two events. */
+			if (ev.lead_in_s > 0)
+				log_info(MOD,
+				    "dead air over after %.1f s (%.1f s of "
+				    "silence, then %.1f s of filler): %s; the "
+				    "filler is off air",
+				    ev.lead_in_s + ev.filler_s, ev.lead_in_s,
+				    ev.filler_s, shown);
+			else
+				log_info(MOD,
+				    "dead air over after %.1f s of filler: %s; "
+				    "the filler is off air",
+				    ev.filler_s, shown);
 		}
 		run_hook(fb, &ev);
 		if (!ev.active)
