@@ -196,7 +196,12 @@ struct engine_fallback {
 struct engine_fallback_event {
 	bool active; /* true: the filler went on air; false: it left */
 	int64_t at_wall_ns;
-	double lead_in_s; /* active: the silence before it (0: input down) */
+	/* The silence before the filler went on air (0: input down); when
+	 * it leaves, that of the dead air that ends, then filler_s of
+	 * filler: both counted in programme frames, as fallback.dead_air_s
+	 * counts them. */
+	double lead_in_s;
+	double filler_s;
 	char why[256];
 };
 

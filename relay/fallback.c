@@ -254,17 +254,29 @@ fallback_tick(
 			    shown, fallback_source_name(fb->source),
 			    fb->path[0] != '\0' ? " " : "", fb->path);
 		} else {
-			char took[32];
+			/* The figure fallback.dead_air_s grew by: the same
+			 * programme frames, not the wall clock between the
+			 * two events. */
+			char total[32], lead[32], filler[32];
 
 			util_format_duration(
-			    fb->since_wall_ns > 0
-				? ev.at_wall_ns - fb->since_wall_ns
-				: 0,
-			    took, sizeof(took));
-			log_info(MOD,
-			    "dead air over after %s: %s; the filler is off "
-			    "air",
-			    took, shown);
+			    (int64_t)((ev.lead_in_s + ev.filler_s) * 1e9),
+			    total, sizeof(total));
+			util_format_duration(
+			    (int64_t)(ev.lead_in_s * 1e9), lead, sizeof(lead));
+			util_format_duration((int64_t)(ev.filler_s * 1e9),
+			    filler, sizeof(filler));
+			if (ev.lead_in_s > 0)
+				log_info(MOD,
+				    "dead air over after %s (%s of silence, "
+				    "then %s of filler): %s; the filler is off "
+				    "air",
+				    total, lead, filler, shown);
+			else
+				log_info(MOD,
+				    "dead air over after %s of filler: %s; the "
+				    "filler is off air",
+				    filler, shown);
 		}
 		run_hook(fb, &ev);
 		if (!ev.active)

@@ -987,29 +987,94 @@ plan_windows(
 }
 
 /*
+ * Whether the earlier runs of segment i that are handed over (on air or
+ * waiting) keep the windows they were handed if the segment's length
+ * becomes ns: each occurrence, from its start, still reaches the run's
+ * end. A shorter file would end one before that, and the planner would
+ * let what it pre-empted cut in.
+ */
+static bool
+earlier_runs_fit(const struct programme *p, size_t i, int64_t ns, int64_t now)
+{
+	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
+	struct schedule_occurrence act;
+	size_t k;
+
+	for (k = 0; k < HANDED_MAX; k++) {
+		const struct handed *h = &p->handed[k];
+		int64_t at = h->start_wall_ns > now ? h->start_wall_ns : now;
+
+		if (h->key == 0 || h->request_id != 0 ||
+		    strcmp(h->segment, seg->name) != 0)
+			continue;
+		if (schedule_active(p->schedule, at, &act) < 0 ||
+		    act.segment != i || act.start_wall_ns + ns < h->end_wall_ns)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The length of segment i changed while earlier runs of it are handed
+ * over: they play the file they opened, in the windows they were handed.
+ * Their occurrences have new keys now (the fingerprint holds the length):
+ * marked planned, so that the planner does not plan them again.
+ */
+static void
+keep_earlier_runs(struct programme *p, size_t i, int64_t now)
+{
+	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
+	uint64_t fp = segment_fingerprint(seg);
+	struct schedule_occurrence act;
+	size_t k;
+
+	for (k = 0; k < HANDED_MAX; k++) {
+		const struct handed *h = &p->handed[k];
+		int64_t at = h->start_wall_ns > now ? h->start_wall_ns : now;
+
+		if (h->key == 0 || h->request_id != 0 ||
+		    strcmp(h->segment, seg->name) != 0 ||
+		    schedule_active(p->schedule, at, &act) < 0 ||
+		    act.segment != i)
+			continue;
+		mark_planned(
+		    p, occurrence_key(fp, act.start_wall_ns, act.from_wall_ns));
+		mark_planned(
+		    p, occurrence_key(fp, act.start_wall_ns, h->start_wall_ns));
+	}
+}
+
+/*
  * Reads the length of file segment i again as its run comes close: the
  * file may have been replaced since the schedule loaded (a bulletin under
  * the same name every day), and it plays for the length it has now, not
- * the one it had then. Not while an earlier run of the segment is on air
- * or waiting: its window would move under it.
+ * the one it had then. An earlier run of the segment still on air or
+ * waiting (a segment that loops back to back: the next run comes within
+ * the look-ahead of this one's end) keeps its window: unless a shorter
+ * file would end that window before its end, then the file runs out
+ * before the run's window does, and the run ends there.
  */
 static void
-reprobe_length(struct programme *p, size_t i)
+reprobe_length(struct programme *p, size_t i, int64_t now_wall_ns)
 {
 	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
 	char err[512], was[32], now[32];
 	int64_t ns, old = seg->duration_ns;
-	size_t k;
 
-	for (k = 0; k < HANDED_MAX; k++) {
-		if (p->handed[k].key != 0 && p->handed[k].request_id == 0 &&
-		    strcmp(p->handed[k].segment, seg->name) == 0)
-			return;
-	}
 	/* Missing or unreadable now: the opening says so at its start. */
 	if (source_probe_duration(seg->path, &ns, err, sizeof(err)) < 0 ||
 	    ns <= 0 || ns == old)
 		return;
+	if (!earlier_runs_fit(p, i, ns, now_wall_ns)) {
+		log_info(MOD,
+		    "segment %s: %s is %s long now (%s before); the run on "
+		    "air keeps its window, so this one too, and it ends "
+		    "when the file does",
+		    seg->name, seg->path,
+		    schedule_format_duration(ns, now, sizeof(now)),
+		    schedule_format_duration(old, was, sizeof(was)));
+		return;
+	}
 	if (schedule_set_duration(p->schedule, i, ns) < 0) {
 		log_warn(MOD,
 		    "segment %s: %s is longer than 24 h now; it plays "
@@ -1018,6 +1083,7 @@ reprobe_length(struct programme *p, size_t i)
 		    schedule_format_duration(old, was, sizeof(was)));
 		return;
 	}
+	keep_earlier_runs(p, i, now_wall_ns);
 	log_info(MOD,
 	    "segment %s: %s is %s long now (%s before); it plays "
 	    "for %s",
@@ -1031,7 +1097,8 @@ programme_tick(struct programme *p, int64_t now)
 {
 	struct engine_event ev;
 	struct schedule_occurrence act, up[8];
-	int64_t t;
+	int64_t t, next_from = now;
+	bool changed = false;
 	int i, n;
 
 	if (p->engine == NULL)
@@ -1039,6 +1106,12 @@ programme_tick(struct programme *p, int64_t now)
 	while (engine_poll(p->engine, &ev) == 1) {
 		log_event(p, &ev);
 		on_event(p, &ev);
+		changed = true;
+		/* A start is no longer next, even read on a programme clock
+		 * a little ahead of the wall. */
+		if (ev.what == ENGINE_EVENT_STARTED &&
+		    ev.at_wall_ns >= next_from)
+			next_from = ev.at_wall_ns + 1;
 	}
 	if (p->schedule == NULL) {
 		release_ended_holds(p);
@@ -1062,7 +1135,7 @@ programme_tick(struct programme *p, int64_t now)
 		if (planned(p, key))
 			continue;
 		if (seg->duration_ns != SCHEDULE_DURATION_UNKNOWN) {
-			reprobe_length(p, up[i].segment);
+			reprobe_length(p, up[i].segment, now);
 			mark_planned(p, key);
 			continue;
 		}
@@ -1088,8 +1161,12 @@ programme_tick(struct programme *p, int64_t now)
 		t = act.until_wall_ns;
 	}
 	release_ended_holds(p);
-	if (now >= p->next_published_ns) {
-		publish_next(p, now);
+	/* With what went on or off air, at once: the engine has just
+	 * published it (stats_programme_set_now), and an event stream's
+	 * settle wait sends both as one event (status_events.c). On the
+	 * 1 s grid a start went out with itself still next. */
+	if (changed || now >= p->next_published_ns) {
+		publish_next(p, next_from);
 		p->next_published_ns = now + NS_PER_SEC;
 	}
 }

@@ -33,10 +33,12 @@
  * this often: the meter blocks are 100 ms long. */
 #define EVENTS_LEVELS_TICK_MS 100
 /* A change rings the stats news bell (stats_news_fd): the stream looks
- * at once, after this long for the rest of a burst (the engine, the
- * planner and the requests publish one segment start in three calls) to
- * arrive, so that it goes out as one event. */
+ * once the bell has been quiet this long, so that the rest of a burst
+ * (the engine, the planner and the requests publish one segment start in
+ * three calls) goes out in the same event; but no later than
+ * EVENTS_SETTLE_MAX_MS after the first ring, however busy the bell. */
 #define EVENTS_SETTLE_MS 20
+#define EVENTS_SETTLE_MAX_MS 100
 /* Levels stay fresh this long after the last metered block (see
  * events_add_levels()); a stopped engine shows stale after it. */
 #define LEVELS_FRESH_NS (500 * NS_PER_MS)
@@ -140,6 +142,32 @@ events_wait(struct status_events *es, int timeout_ms, bool *news)
 	return false;
 }
 
+/* After news: waits until the bell has been quiet EVENTS_SETTLE_MS, or
+ * EVENTS_SETTLE_MAX_MS have gone. Each ring ends an epoll wait at once,
+ * so a single wait settled on the second call of a burst and sent the
+ * state between two calls. true when the client left. Runs on: the
+ * connection's thread. */
+static bool
+events_settle(struct status_events *es)
+{
+	int64_t until = util_now_mono_ns() + EVENTS_SETTLE_MAX_MS * NS_PER_MS;
+	int64_t left_ms;
+	bool more;
+
+	do {
+		left_ms = (until - util_now_mono_ns()) / NS_PER_MS;
+		if (left_ms <= 0)
+			return false;
+		more = false;
+		if (events_wait(es,
+			left_ms < EVENTS_SETTLE_MS ? (int)left_ms
+						   : EVENTS_SETTLE_MS,
+			&more))
+			return true;
+	} while (more);
+	return false;
+}
+
 /* Runs on: the connection's thread; may wait up to EVENTS_TICK_NS. */
 static ssize_t
 events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
@@ -177,7 +205,7 @@ events_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
 					   : EVENTS_TICK_MS,
 				&news))
 				return MHD_CONTENT_READER_END_WITH_ERROR;
-			if (news && events_wait(es, EVENTS_SETTLE_MS, &news))
+			if (news && events_settle(es))
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
 		if (es->hooks->stopping(es->hooks->arg))

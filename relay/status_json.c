@@ -184,6 +184,18 @@ json_listenback(struct jctx *j, const struct stats_listenback *lb)
 	return o;
 }
 
+/* Seconds from one instant to another as the document shows both, each
+ * rounded to the second like every time here: a duration that agrees with
+ * the two times. Truncated (uptime_s and expires_in_s were), it was a
+ * second short of their difference whenever they fell on different sides
+ * of a half second. */
+static int64_t
+shown_seconds_between(int64_t from_wall_ns, int64_t to_wall_ns)
+{
+	return util_round_ns(to_wall_ns, NS_PER_SEC) / NS_PER_SEC -
+	       util_round_ns(from_wall_ns, NS_PER_SEC) / NS_PER_SEC;
+}
+
 /* The certificate a TLS output's server showed on its last verified
  * connection; null before the first one (and for other outputs). */
 static cJSON *
@@ -199,9 +211,8 @@ json_tls_cert(struct jctx *j, const struct stats_snapshot *s, size_t i)
 	jadd(j, o, "issuer", jtext(out->tls_issuer));
 	jadd(j, o, "not_after", jtime(out->tls_not_after_wall_ns));
 	jadd(j, o, "expires_in_s",
-	    cJSON_CreateNumber(
-		(double)((out->tls_not_after_wall_ns - s->now_wall_ns) /
-			 NS_PER_SEC)));
+	    cJSON_CreateNumber((double)shown_seconds_between(
+		s->now_wall_ns, out->tls_not_after_wall_ns)));
 	jadd(j, o, "expires_soon",
 	    cJSON_CreateBool(status_rules_tls_expiring(s, i)));
 	return o;
@@ -394,7 +405,10 @@ status_json(const struct stats_snapshot *s, const struct status_settings *set,
 	int64_t uptime_s;
 
 	on_air = status_rules_on_air(s, set != NULL ? set->poll_icecast_ns : 0);
-	uptime_s = s->uptime_ns > 0 ? s->uptime_ns / NS_PER_SEC : 0;
+	uptime_s = s->uptime_ns > 0
+		       ? shown_seconds_between(
+			     s->now_wall_ns - s->uptime_ns, s->now_wall_ns)
+		       : 0;
 	root = cJSON_CreateObject();
 	if (root == NULL)
 		return NULL;

@@ -121,6 +121,13 @@ struct switcher {
 	size_t fb_head, fb_count;
 	struct level_dead_air det;
 	int64_t live_quiet_frames; /* live input below threshold, in a row */
+	/* The filler on air: the frame it went on air at, the silence
+	 * before it, and the frame up to which its time is counted as
+	 * dead air (stats_dead_air_add_ns), so the count, the log line and
+	 * the event when it leaves all come from the same frames. */
+	int64_t filler_from_frame;
+	double filler_lead_s;
+	int64_t dead_air_frame;
 	char filler_title[STATS_TEXT]; /* the last filler's, for a stand-in */
 	char filler_artist[STATS_TEXT];
 };
@@ -290,11 +297,24 @@ make_live(struct switcher *sw, struct engine_item *it)
 	pthread_mutex_unlock(&sw->title_lock);
 }
 
-/* Queues a fallback change for the main thread and publishes it. Called
- * with items_lock held. */
+/* Counts the filler's time on air up to frame upto as dead air. */
+static void
+count_dead_air(struct switcher *sw, int64_t upto)
+{
+	if (upto <= sw->dead_air_frame)
+		return;
+	stats_dead_air_add_ns(
+	    (upto - sw->dead_air_frame) * NS_PER_SEC / sw->rate_hz);
+	sw->dead_air_frame = upto;
+}
+
+/* Queues a fallback change for the main thread and publishes it: the
+ * filler on air (lead_in_s: the silence before it), or off air, with the
+ * dead air that ended (lead_in_s, then filler_s of filler). Called with
+ * items_lock held. */
 static void
 push_fallback(struct switcher *sw, bool active, int64_t at_wall_ns,
-    double lead_in_s, const char *why)
+    double lead_in_s, double filler_s, const char *why)
 {
 	struct engine_fallback_event *ev;
 	size_t cap = RELAY_ARRAY_LEN(sw->fb_events);
@@ -309,6 +329,7 @@ push_fallback(struct switcher *sw, bool active, int64_t at_wall_ns,
 	ev->active = active;
 	ev->at_wall_ns = at_wall_ns;
 	ev->lead_in_s = lead_in_s;
+	ev->filler_s = filler_s;
 	util_strlcpy(ev->why, why, sizeof(ev->why));
 	stats_fallback_set(active, at_wall_ns, active ? why : NULL);
 	wakeup_signal(); /* log, hooks, and a new filler armed */
@@ -366,7 +387,10 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 		else
 			snprintf(left, sizeof(left), "segment %s started",
 			    next->segment);
-		push_fallback(sw, false, at, 0.0, left);
+		count_dead_air(sw, frame);
+		push_fallback(sw, false, at, sw->filler_lead_s,
+		    (double)(frame - sw->filler_from_frame) / sw->rate_hz,
+		    left);
 		level_dead_air_set_active(&sw->det, false);
 	}
 	if (sw->fading)
@@ -583,7 +607,10 @@ start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
 		sw->cur.filler = true;
 	}
 	transition(sw, &it, f, ENGINE_EVENT_FAILED, why);
-	push_fallback(sw, true, at, lead_in_s, why);
+	sw->filler_from_frame = sw->dead_air_frame = f;
+	sw->filler_lead_s = lead_in_s;
+	stats_dead_air_add_ns((int64_t)(lead_in_s * 1e9));
+	push_fallback(sw, true, at, lead_in_s, 0.0, why);
 }
 
 /*
@@ -619,7 +646,7 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 	if (sw->det.active != on_filler)
 		level_dead_air_set_active(&sw->det, on_filler);
 	if (on_filler)
-		stats_dead_air_add_ns((int64_t)n * NS_PER_SEC / sw->rate_hz);
+		count_dead_air(sw, f);
 	quiet = level_rms_dbfs(out, n, sw->channels) < fb->threshold_dbfs;
 	good = !down &&
 	       level_rms_dbfs(live, n, sw->channels) >= fb->threshold_dbfs;
@@ -640,7 +667,6 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 			    "segment %s stayed below %g dBFS for %.1f s",
 			    sw->cur.segment, fb->threshold_dbfs, lead);
 		}
-		stats_dead_air_add_ns((int64_t)(lead * 1e9));
 		pthread_mutex_lock(&sw->items_lock);
 		start_filler(sw, f, lead, text, NULL, ENGINE_EVENT_FAILED);
 		pthread_mutex_unlock(&sw->items_lock);

@@ -1986,10 +1986,60 @@ test_disabled(void **state)
 	status_reconfigure(NULL, &cfg);
 }
 
+/* uptime_s is the difference of the two instants /api/status shows to
+ * the second, rounded as every time is: time - uptime_s is relay's start
+ * rounded, not a second after it. It was the uptime truncated: started at
+ * .3 and read at .6 of a second later, "time" showed the next second and
+ * uptime_s one second less than that difference. */
+static void
+test_json_durations_match_times(void **state)
+{
+	struct stats_snapshot s;
+	const cJSON *cert;
+	cJSON *doc;
+	char *text;
+
+	(void)state;
+	fake_snapshot(&s);
+	/* Started at T0 - 7 s + 0.3 s, read at T0 + 0.6 s: 7.3 s of
+	 * uptime; "time" shows T0 + 1 s, the start T0 - 7 s. */
+	s.now_wall_ns = T0 + 600 * NS_PER_MS;
+	s.start_wall_ns = T0 - 7 * NS_PER_SEC + 300 * NS_PER_MS;
+	s.uptime_ns = s.now_wall_ns - s.start_wall_ns;
+	text = status_json(&s, &settings, false);
+	assert_non_null(text);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_string_equal(get_str(doc, "time"), "2026-11-25T09:46:41Z");
+	assert_true(get_num(doc, "uptime_s") == 8);
+	cJSON_Delete(doc);
+	free(text);
+	/* Read at .4 past: both round down, the same 7 s. A server
+	 * certificate that expires at T0 + 10 s expires in the 10 s between
+	 * the two times shown, not in 9 (9.6 truncated). */
+	s.now_wall_ns = T0 + 400 * NS_PER_MS;
+	s.start_wall_ns = T0 - 7 * NS_PER_SEC + 300 * NS_PER_MS;
+	s.uptime_ns = s.now_wall_ns - s.start_wall_ns;
+	s.outputs[0].tls = true;
+	s.outputs[0].tls_not_after_wall_ns = T0 + 10 * NS_PER_SEC;
+	text = status_json(&s, &settings, false);
+	doc = cJSON_Parse(text);
+	assert_non_null(doc);
+	assert_string_equal(get_str(doc, "time"), "2026-11-25T09:46:40Z");
+	assert_true(get_num(doc, "uptime_s") == 7);
+	cert = get(cJSON_GetArrayItem(get(doc, "outputs"), 0),
+	    "tls_certificate");
+	assert_string_equal(get_str(cert, "not_after"), "2026-11-25T09:46:50Z");
+	assert_true(get_num(cert, "expires_in_s") == 10);
+	cJSON_Delete(doc);
+	free(text);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_json_durations_match_times),
 	    cmocka_unit_test(test_html_escape),
 	    cmocka_unit_test(test_on_air_rule),
 	    cmocka_unit_test(test_on_air_listenback),
