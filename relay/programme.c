@@ -1071,8 +1071,8 @@ reprobe_length(struct programme *p, size_t i, int64_t now_wall_ns)
 		    "air keeps its window, so this one too, and it ends "
 		    "when the file does",
 		    seg->name, seg->path,
-		    schedule_format_duration(ns, now, sizeof(now)),
-		    schedule_format_duration(old, was, sizeof(was)));
+		    util_format_duration(ns, now, sizeof(now)),
+		    util_format_duration(old, was, sizeof(was)));
 		return;
 	}
 	if (schedule_set_duration(p->schedule, i, ns) < 0) {
@@ -1080,16 +1080,15 @@ reprobe_length(struct programme *p, size_t i, int64_t now_wall_ns)
 		    "segment %s: %s is longer than 24 h now; it plays "
 		    "for %s (set duration)",
 		    seg->name, seg->path,
-		    schedule_format_duration(old, was, sizeof(was)));
+		    util_format_duration(old, was, sizeof(was)));
 		return;
 	}
 	keep_earlier_runs(p, i, now_wall_ns);
 	log_info(MOD,
 	    "segment %s: %s is %s long now (%s before); it plays "
 	    "for %s",
-	    seg->name, seg->path,
-	    schedule_format_duration(ns, now, sizeof(now)),
-	    schedule_format_duration(old, was, sizeof(was)), now);
+	    seg->name, seg->path, util_format_duration(ns, now, sizeof(now)),
+	    util_format_duration(old, was, sizeof(was)), now);
 }
 
 void

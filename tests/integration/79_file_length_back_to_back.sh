@@ -47,7 +47,7 @@ status_now >"$T/status.json"
 len=$(jq -r '(.now.ends_at | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.now.started_at | sub("\\.[0-9]+Z$"; "Z") | fromdate)' "$T/status.json")
 note "now: $(jq -c '.now' "$T/status.json"); $len s"
 ((len == 59)) || fail "the next run is on air for $len s, not the file's 59 s: $(jq -c '.now' "$T/status.json")"
-log_has 'segment loop: .*loop.wav is 59s long now \(58s before\)' ||
+log_has 'segment loop: .*loop.wav is 59 s long now \(58 s before\)' ||
     fail "no line about the new length: $(relay_lines | grep 'segment loop')"
 # The run that was on air played its own window to its end, once.
 n=$(log_count 'segment loop on air')

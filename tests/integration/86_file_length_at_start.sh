@@ -39,7 +39,7 @@ status_now >"$T/status.json"
 len=$(jq -r '(.now.ends_at | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.now.started_at | sub("\\.[0-9]+Z$"; "Z") | fromdate)' "$T/status.json")
 note "now: $(jq -c '.now' "$T/status.json"); $len s"
 ((len >= 3 && len <= 5)) || fail "the bulletin is on air for $len s, not the file's 4 s: $(jq -c '.now' "$T/status.json")"
-log_has 'segment bulletin: .*bulletin.wav is 4s long now \(2s before\)' ||
+log_has 'segment bulletin: .*bulletin.wav is 4 s long now \(2 s before\)' ||
     fail "no line about the new length: $(relay_lines | grep bulletin)"
 wait_for -t 8 -m "the bulletin's end" log_has 'segment bulletin (ended|stopped) at' ||
     fail "the bulletin did not end"
