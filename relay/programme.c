@@ -987,6 +987,24 @@ plan_windows(
 }
 
 /*
+ * Whether h is an earlier scheduled run of segment i (not a request)
+ * that is handed over, and if so the occurrence the schedule now has at
+ * its start (or now, for one on air) in *act: false when there is none,
+ * or another segment's.
+ */
+static bool
+handed_run_of(const struct programme *p, const struct handed *h, size_t i,
+    int64_t now, struct schedule_occurrence *act)
+{
+	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
+	int64_t at = h->start_wall_ns > now ? h->start_wall_ns : now;
+
+	return h->key != 0 && h->request_id == 0 &&
+	       strcmp(h->segment, seg->name) == 0 &&
+	       schedule_active(p->schedule, at, act) >= 0 && act->segment == i;
+}
+
+/*
  * Whether the earlier runs of segment i that are handed over (on air or
  * waiting) keep the windows they were handed if the segment's length
  * becomes ns: each occurrence, from its start, still reaches the run's
@@ -1002,13 +1020,12 @@ earlier_runs_fit(const struct programme *p, size_t i, int64_t ns, int64_t now)
 
 	for (k = 0; k < HANDED_MAX; k++) {
 		const struct handed *h = &p->handed[k];
-		int64_t at = h->start_wall_ns > now ? h->start_wall_ns : now;
 
 		if (h->key == 0 || h->request_id != 0 ||
 		    strcmp(h->segment, seg->name) != 0)
 			continue;
-		if (schedule_active(p->schedule, at, &act) < 0 ||
-		    act.segment != i || act.start_wall_ns + ns < h->end_wall_ns)
+		if (!handed_run_of(p, h, i, now, &act) ||
+		    act.start_wall_ns + ns < h->end_wall_ns)
 			return false;
 	}
 	return true;
@@ -1023,19 +1040,14 @@ earlier_runs_fit(const struct programme *p, size_t i, int64_t ns, int64_t now)
 static void
 keep_earlier_runs(struct programme *p, size_t i, int64_t now)
 {
-	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
-	uint64_t fp = segment_fingerprint(seg);
+	uint64_t fp = segment_fingerprint(schedule_segment(p->schedule, i));
 	struct schedule_occurrence act;
 	size_t k;
 
 	for (k = 0; k < HANDED_MAX; k++) {
 		const struct handed *h = &p->handed[k];
-		int64_t at = h->start_wall_ns > now ? h->start_wall_ns : now;
 
-		if (h->key == 0 || h->request_id != 0 ||
-		    strcmp(h->segment, seg->name) != 0 ||
-		    schedule_active(p->schedule, at, &act) < 0 ||
-		    act.segment != i)
+		if (!handed_run_of(p, h, i, now, &act))
 			continue;
 		mark_planned(
 		    p, occurrence_key(fp, act.start_wall_ns, act.from_wall_ns));
