@@ -23,8 +23,8 @@
 
 status_up ''
 auth=(-H "Authorization: Bearer $STATUS_TOKEN")
-threads() { ls /proc/"$RELAY_PID"/task | wc -l; }
-fds() { ls /proc/"$RELAY_PID"/fd | wc -l; }
+threads() { find /proc/"$RELAY_PID"/task -mindepth 1 -maxdepth 1 | wc -l; }
+fds() { find /proc/"$RELAY_PID"/fd -mindepth 1 -maxdepth 1 | wc -l; }
 threads0=$(threads)
 fds0=$(fds)
 
