@@ -153,6 +153,48 @@ count_slow(struct status_slots *sl, const unsigned char *key, int64_t since_ns)
 	return n;
 }
 
+/* Open connections of key (any when NULL), those shut down by us but not
+ * yet closed included: libmicrohttpd still counts them. conn_lock held. */
+static int
+count_open(struct status_slots *sl, const unsigned char *key)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(sl->conns); i++) {
+		const struct status_conn *k = &sl->conns[i];
+
+		if (k->used &&
+		    (key == NULL || memcmp(k->key, key, sizeof(k->key)) == 0))
+			n++;
+	}
+	return n;
+}
+
+/* The oldest of the waiters since since_ns of the address with the most
+ * of them, other than except. conn_lock held. */
+static struct status_conn *
+oldest_of_busiest(
+    struct status_slots *sl, const struct status_conn *except, int64_t since_ns)
+{
+	struct status_conn *victim = NULL, *k;
+	size_t i;
+	int most = 0, n;
+
+	for (i = 0; i < RELAY_ARRAY_LEN(sl->conns); i++) {
+		k = &sl->conns[i];
+		if (!k->used || !k->waiting || k == except ||
+		    k->since_mono_ns > since_ns)
+			continue;
+		n = count_slow(sl, k->key, since_ns);
+		if (n > most) {
+			most = n;
+			victim = oldest_waiting(sl, k->key, except);
+		}
+	}
+	return victim;
+}
+
 /*
  * A new connection always gets in (its request may be the health check
  * an operator is waiting for). The limits count the slow waiters, those
@@ -163,30 +205,32 @@ count_slow(struct status_slots *sl, const unsigned char *key, int64_t since_ns)
  * STATUS_MAX_WAITING, the one waiting longest makes room: from the same
  * address, else from the address with the most. So a client that
  * trickles headers over many connections only ever evicts itself.
+ *
+ * libmicrohttpd refuses a connection beyond its own limits before it
+ * tells us of it, so room is made before them: when this connection
+ * leaves fewer than STATUS_SPARE_CONNECTIONS free under the server's or
+ * its address's limit, the one waiting longest goes, however young.
+ * Otherwise a burst of idle connections, none slow yet, fills every slot
+ * and locks every client out until the request deadline, again and again
+ * (tests/integration/95_status_connection_flood.sh).
  * conn_lock held.
  */
 static void
 make_room(struct status_slots *sl, struct status_conn *fresh)
 {
 	int64_t slow = fresh->since_mono_ns - STATUS_EVICT_MIN_WAIT_NS;
-	struct status_conn *victim = NULL, *k;
-	size_t i;
-	int most = 0, n;
+	struct status_conn *victim = NULL;
 
 	if (count_slow(sl, fresh->key, slow) >= STATUS_MAX_WAITING_PER_ADDRESS)
 		victim = oldest_waiting(sl, fresh->key, fresh);
-	else if (count_slow(sl, NULL, slow) >= STATUS_MAX_WAITING) {
-		for (i = 0; i < RELAY_ARRAY_LEN(sl->conns); i++) {
-			k = &sl->conns[i];
-			if (!k->used || !k->waiting || k->since_mono_ns > slow)
-				continue;
-			n = count_slow(sl, k->key, slow);
-			if (n > most) {
-				most = n;
-				victim = oldest_waiting(sl, k->key, fresh);
-			}
-		}
-	}
+	else if (count_slow(sl, NULL, slow) >= STATUS_MAX_WAITING)
+		victim = oldest_of_busiest(sl, fresh, slow);
+	else if (count_open(sl, fresh->key) >
+		 STATUS_MAX_PER_ADDRESS - STATUS_SPARE_CONNECTIONS)
+		victim = oldest_waiting(sl, fresh->key, fresh);
+	else if (count_open(sl, NULL) >
+		 STATUS_MAX_CONNECTIONS - STATUS_SPARE_CONNECTIONS)
+		victim = oldest_of_busiest(sl, fresh, INT64_MAX);
 	if (victim != NULL) {
 		conn_close(victim);
 		sl->n_evicted++;

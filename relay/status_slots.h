@@ -48,6 +48,10 @@
 #define STATUS_MAX_WAITING_PER_ADDRESS 32
 #define STATUS_MAX_EVENT_STREAMS 32
 #define STATUS_MAX_PUBLIC 32
+/* Connections kept free under the two limits above: a new one that
+ * leaves fewer evicts the connection waiting longest (status_slots.c,
+ * make_room), since libmicrohttpd refuses one beyond them unseen. */
+#define STATUS_SPARE_CONNECTIONS 8
 /* A request (head and body) must be complete this long after the
  * connection opened or the previous answer went: a deadline, unlike
  * libmicrohttpd's idle timeout, which every byte restarts. */
