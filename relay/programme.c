@@ -986,22 +986,24 @@ plan_windows(
 	}
 }
 
-/*
- * Whether h is an earlier scheduled run of segment i (not a request)
- * that is handed over, and if so the occurrence the schedule now has at
- * its start (or now, for one on air) in *act: false when there is none,
- * or another segment's.
- */
+/* Whether h is a scheduled run (not a request) of the segment named
+ * name, handed over (on air or waiting). */
 static bool
-handed_run_of(const struct programme *p, const struct handed *h, size_t i,
+run_of(const struct handed *h, const char *name)
+{
+	return h->key != 0 && h->request_id == 0 &&
+	       strcmp(h->segment, name) == 0;
+}
+
+/* The occurrence the schedule now has at run h's start (or now, for one
+ * on air), in *act: false when there is none, or it is not segment i's. */
+static bool
+occurrence_of_run(const struct programme *p, const struct handed *h, size_t i,
     int64_t now, struct schedule_occurrence *act)
 {
-	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
 	int64_t at = h->start_wall_ns > now ? h->start_wall_ns : now;
 
-	return h->key != 0 && h->request_id == 0 &&
-	       strcmp(h->segment, seg->name) == 0 &&
-	       schedule_active(p->schedule, at, act) >= 0 && act->segment == i;
+	return schedule_active(p->schedule, at, act) >= 0 && act->segment == i;
 }
 
 /*
@@ -1021,10 +1023,9 @@ earlier_runs_fit(const struct programme *p, size_t i, int64_t ns, int64_t now)
 	for (k = 0; k < HANDED_MAX; k++) {
 		const struct handed *h = &p->handed[k];
 
-		if (h->key == 0 || h->request_id != 0 ||
-		    strcmp(h->segment, seg->name) != 0)
+		if (!run_of(h, seg->name))
 			continue;
-		if (!handed_run_of(p, h, i, now, &act) ||
+		if (!occurrence_of_run(p, h, i, now, &act) ||
 		    act.start_wall_ns + ns < h->end_wall_ns)
 			return false;
 	}
@@ -1040,14 +1041,16 @@ earlier_runs_fit(const struct programme *p, size_t i, int64_t ns, int64_t now)
 static void
 keep_earlier_runs(struct programme *p, size_t i, int64_t now)
 {
-	uint64_t fp = segment_fingerprint(schedule_segment(p->schedule, i));
+	const struct schedule_segment *seg = schedule_segment(p->schedule, i);
+	uint64_t fp = segment_fingerprint(seg);
 	struct schedule_occurrence act;
 	size_t k;
 
 	for (k = 0; k < HANDED_MAX; k++) {
 		const struct handed *h = &p->handed[k];
 
-		if (!handed_run_of(p, h, i, now, &act))
+		if (!run_of(h, seg->name) ||
+		    !occurrence_of_run(p, h, i, now, &act))
 			continue;
 		mark_planned(
 		    p, occurrence_key(fp, act.start_wall_ns, act.from_wall_ns));
