@@ -273,7 +273,10 @@ util_format_iso8601(int64_t wall_ns, bool with_ms, char *buf, size_t len)
 char *
 util_format_duration(int64_t ns, char *buf, size_t len)
 {
-	int64_t t, d, h, m, sec;
+	static const char *const unit[] = {"d", "h", "min", "s"};
+	int64_t t, v[4];
+	int first, last, k;
+	size_t o;
 
 	if (ns < 0) {
 		snprintf(buf, len, "?");
@@ -299,34 +302,21 @@ util_format_duration(int64_t ns, char *buf, size_t len)
 		return buf;
 	}
 	t = util_round_ns(ns, NS_PER_SEC) / NS_PER_SEC;
-	d = t / 86400;
-	h = t / 3600 % 24;
-	m = t / 60 % 60;
-	sec = t % 60;
-	if (d > 0) {
-		/* Seconds are noise over days. */
-		if (m > 0)
-			snprintf(buf, len, "%lld d %02lld h %02lld min",
-			    (long long)d, (long long)h, (long long)m);
-		else if (h > 0)
-			snprintf(buf, len, "%lld d %02lld h", (long long)d,
-			    (long long)h);
-		else
-			snprintf(buf, len, "%lld d", (long long)d);
-	} else if (h > 0) {
-		if (sec > 0)
-			snprintf(buf, len, "%lld h %02lld min %02lld s",
-			    (long long)h, (long long)m, (long long)sec);
-		else if (m > 0)
-			snprintf(buf, len, "%lld h %02lld min", (long long)h,
-			    (long long)m);
-		else
-			snprintf(buf, len, "%lld h", (long long)h);
-	} else if (sec > 0)
-		snprintf(buf, len, "%lld min %02lld s", (long long)m,
-		    (long long)sec);
-	else
-		snprintf(buf, len, "%lld min", (long long)m);
+	v[0] = t / 86400;
+	v[1] = t / 3600 % 24;
+	v[2] = t / 60 % 60;
+	v[3] = t % 60;
+	/* From the largest part that is not zero; seconds are noise over
+	 * days; zero parts at the end are left out. */
+	first = v[0] > 0 ? 0 : v[1] > 0 ? 1 : 2;
+	last = first == 0 ? 2 : 3;
+	while (last > first && v[last] == 0)
+		last--;
+	o = (size_t)snprintf(
+	    buf, len, "%lld %s", (long long)v[first], unit[first]);
+	for (k = first + 1; k <= last && o < len; k++)
+		o += (size_t)snprintf(
+		    buf + o, len - o, " %02lld %s", (long long)v[k], unit[k]);
 	return buf;
 }
 
