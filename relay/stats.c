@@ -960,6 +960,7 @@ void
 stats_snapshot(struct stats_snapshot *out)
 {
 	size_t i;
+	int rate;
 
 	memset(out, 0, sizeof(*out));
 	out->now_wall_ns = util_now_wall_ns();
@@ -1011,14 +1012,12 @@ stats_snapshot(struct stats_snapshot *out)
 	out->input.frames = atomic_load(&in_frames);
 	out->input.xruns = atomic_load(&in_xruns);
 	out->input.overflows = atomic_load(&in_overflows);
-	{
-		int rate = atomic_load(&in_buffer_rate);
-		if (rate > 0) {
-			out->input.buffer_s =
-			    (double)atomic_load(&in_buffer_frames) / rate;
-			out->input.buffer_peak_s =
-			    (double)atomic_load(&in_buffer_peak) / rate;
-		}
+	rate = atomic_load(&in_buffer_rate);
+	if (rate > 0) {
+		out->input.buffer_s =
+		    (double)atomic_load(&in_buffer_frames) / rate;
+		out->input.buffer_peak_s =
+		    (double)atomic_load(&in_buffer_peak) / rate;
 	}
 	out->input.reopens = atomic_load(&in_reopens);
 	out->input.flowing = within_a_second(&in_last_frame_mono_ns);

@@ -115,6 +115,13 @@ conn_close(struct status_conn *k)
 	k->waiting = false;
 }
 
+/* Whether k is from the address key (any when NULL). */
+static bool
+of_key(const struct status_conn *k, const unsigned char *key)
+{
+	return key == NULL || memcmp(k->key, key, sizeof(k->key)) == 0;
+}
+
 /* The oldest waiting connection, of key when key is not NULL, other than
  * except. conn_lock held. */
 static struct status_conn *
@@ -126,8 +133,7 @@ oldest_waiting(struct status_slots *sl, const unsigned char *key,
 
 	for (i = 0; i < RELAY_ARRAY_LEN(sl->conns); i++) {
 		k = &sl->conns[i];
-		if (!k->used || !k->waiting || k == except ||
-		    (key != NULL && memcmp(k->key, key, sizeof(k->key)) != 0))
+		if (!k->used || !k->waiting || k == except || !of_key(k, key))
 			continue;
 		if (best == NULL || k->since_mono_ns < best->since_mono_ns)
 			best = k;
@@ -147,7 +153,7 @@ count_slow(struct status_slots *sl, const unsigned char *key, int64_t since_ns)
 		const struct status_conn *k = &sl->conns[i];
 
 		if (k->used && k->waiting && k->since_mono_ns <= since_ns &&
-		    (key == NULL || memcmp(k->key, key, sizeof(k->key)) == 0))
+		    of_key(k, key))
 			n++;
 	}
 	return n;
@@ -164,8 +170,7 @@ count_open(struct status_slots *sl, const unsigned char *key)
 	for (i = 0; i < RELAY_ARRAY_LEN(sl->conns); i++) {
 		const struct status_conn *k = &sl->conns[i];
 
-		if (k->used &&
-		    (key == NULL || memcmp(k->key, key, sizeof(k->key)) == 0))
+		if (k->used && of_key(k, key))
 			n++;
 	}
 	return n;
