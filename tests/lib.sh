@@ -766,18 +766,52 @@ timezone = UTC
 EOF
 }
 
-# news_segment EPOCH [DURATION]: a schedule's [segment news] from that
-# second: a 600 Hz tone titled News, 60 s unless DURATION says otherwise.
-news_segment()
+# tone_segment NAME EPOCH DURATION FREQUENCY [TITLE]: a schedule's
+# [segment NAME] from that second: a -12 dBFS tone, titled when TITLE is
+# given.
+tone_segment()
 {
 	cat <<EOF
-[segment news]
-at = $(utc "$1")
+[segment $1]
+at = $(utc "$2")
 source = tone
-frequency = 600
+frequency = $4
 level_dbfs = -12
-duration = ${2:-60s}
-title = News
+duration = $3
+EOF
+	[[ -z ${5:-} ]] || echo "title = $5"
+}
+
+# news_segment EPOCH [DURATION]: a schedule's [segment news] from that
+# second: a 600 Hz tone titled News, 60 s unless DURATION says otherwise.
+news_segment() { tone_segment news "$1" "${2:-60s}" 600 News; }
+
+# stdin_air_config PORT STATUS_PORT: s16le stereo on stdin, one Vorbis
+# q1 encoding sent to PORT's /air.ogg, the status server on STATUS_PORT;
+# the test adds its [fallback] (and what else it needs).
+stdin_air_config()
+{
+	cat <<EOF
+[input]
+type = stdin
+format = s16le
+rate = 44100
+channels = 2
+
+[encoding main]
+rate = 44100
+channels = 2
+quality = 1
+
+[output main]
+host = 127.0.0.1
+port = $1
+mount = /air.ogg
+password_env = RELAY_TEST_SOURCE_PASSWORD
+
+[status]
+listen = 127.0.0.1:$2
+
 EOF
 }
 

@@ -38,30 +38,10 @@ exit 0
 EOF2
 chmod +x "$T/hook.sh"
 
-cat >"$T/relay.conf" <<EOF2
-[station]
-name = Dead Air FM
-
-[input]
-type = stdin
-format = s16le
-rate = 44100
-channels = 2
-
-[encoding main]
-rate = 44100
-channels = 2
-quality = 1
-
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /air.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-
-[status]
-listen = 127.0.0.1:$status_port
-
+{
+	printf '[station]\nname = Dead Air FM\n\n'
+	stdin_air_config "$port" "$status_port"
+	cat <<EOF2
 [fallback]
 after = 3s
 restore_after = 1s
@@ -72,6 +52,7 @@ on_dead_air = $T/hook.sh $T/hooks.log "two words"
 on_restore = '$T/hook.sh' $T/hooks.log restored
 hook_timeout = 2s
 EOF2
+} >"$T/relay.conf"
 "$RELAY" --check -c "$T/relay.conf" >"$T/check.out" 2>&1 ||
     fail "--check refused the config: $(cat "$T/check.out")"
 grep -q 'fallback file' "$T/check.out" ||

@@ -16,15 +16,8 @@ control_api_setup
 t0=$(($(date +%s) + 4))
 {
 	news_segment "$t0"
-	cat <<EOF
-[segment high]
-at = $(utc "$((t0 + 6))")
-source = tone
-frequency = 900
-level_dbfs = -12
-duration = 3s
-priority = 5
-EOF
+	tone_segment high "$((t0 + 6))" 3s 900
+	echo "priority = 5"
 } >"$T/schedule.conf"
 api_station_config >"$T/relay.conf"
 why() { relay_lines | grep -E 'programme: segment' | tail -8; }

@@ -23,16 +23,8 @@ t0=$(($(date +%s) + 8))
 t1=$((t0 + 4))
 {
 	news_segment "$t0" 3s
-	cat <<EOF2
-
-[segment sport]
-at = $(utc "$t1")
-source = tone
-frequency = 700
-level_dbfs = -12
-duration = 3s
-title = Sport
-EOF2
+	echo
+	tone_segment sport "$t1" 3s 700 Sport
 } >"$T/schedule.conf"
 # A live programme that is heard (not api_station_config's silence), so
 # that on_air and state do not wait for the meter's silence to clear.
