@@ -161,7 +161,9 @@ curl -sN --max-time 2 -D "$T/h.events" -o "$T/events.txt" \
     "$STATUS_URL/api/events" || true
 grep -qi '^Content-Type: text/event-stream' "$T/h.events" ||
     fail "/api/events Content-Type: $(cat "$T/h.events")"
-sed -n 's/^data: //p' "$T/events.txt" | head -1 >"$T/event1.json"
+# grep -m1 stops reading at the first event: "sed | head -1" here died of
+# SIGPIPE (exit 141) in CI when sed wrote the later events after head quit.
+grep -m1 '^data: ' "$T/events.txt" | sed 's/^data: //' >"$T/event1.json"
 problems=$(jq -c -f "$STATUS_TOOLS/status_schema.jq" <"$T/event1.json") ||
     fail "first event is not JSON: $(head -c 300 "$T/events.txt")"
 [[ $problems == "[]" ]] || fail "event schema: $problems"
