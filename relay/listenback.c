@@ -241,7 +241,8 @@ struct listenback {
 	bool thread_started;
 	atomic_bool stop;
 	CURLM *multi;
-	struct lb_mount *mounts;
+	struct lb_mount **mounts; /* each its own allocation: a reload moves
+				     the ones it keeps to a new array */
 	size_t n_mounts;
 };
 
@@ -770,7 +771,7 @@ listenback_thread(void *arg)
 		int64_t now = util_now_mono_ns();
 
 		for (i = 0; i < lb->n_mounts; i++) {
-			struct lb_mount *m = &lb->mounts[i];
+			struct lb_mount *m = lb->mounts[i];
 			if (!m->active && now >= m->next_attempt_mono_ns)
 				transfer_start(lb, m, now);
 		}
@@ -782,7 +783,7 @@ listenback_thread(void *arg)
 				transfer_done(lb, msg->easy_handle,
 				    msg->data.result, now);
 		for (i = 0; i < lb->n_mounts; i++) {
-			struct lb_mount *m = &lb->mounts[i];
+			struct lb_mount *m = lb->mounts[i];
 			char why[STATS_TEXT];
 
 			/* Bytes without audio pages (a drip, a stream
@@ -829,94 +830,110 @@ count_mounts(const struct config *cfg)
 	return n;
 }
 
+/* Ends a mount's transfer (multi may be NULL when none was added), clears
+ * its record in stats, frees it. */
+static void
+mount_free(CURLM *multi, struct lb_mount *m)
+{
+	struct stats_listenback off = {0};
+
+	if (m->easy != NULL) {
+		if (m->active && multi != NULL)
+			(void)dynlib_curl.multi_remove_handle(multi, m->easy);
+		dynlib_curl.easy_cleanup(m->easy);
+		ogg_sync_clear(&m->oy);
+	}
+	stream_clear(m);
+	stats_output_set_listenback(m->slot, &off);
+	free(m);
+}
+
+/* A mount for output o of cfg, connecting from now_mono_ns (its output
+ * must be started: its stats slot exists). NULL on error (logged: this
+ * mount is not listened to). */
+static struct lb_mount *
+mount_new(const struct config *cfg, const struct output_config *o,
+    int64_t now_mono_ns)
+{
+	struct lb_mount *m = calloc(1, sizeof(*m));
+	char err[256], own_url[512];
+
+	if (m == NULL) {
+		log_err(MOD_PREFIX,
+		    "[output %s]: out of memory; listen-back "
+		    "is off",
+		    o->name);
+		return NULL;
+	}
+	m->slot = stats_output_find(o->name);
+	util_strlcpy(m->name, o->name, sizeof(m->name));
+	snprintf(m->mod, sizeof(m->mod), "%s[%s]", MOD_PREFIX, o->name);
+	config_output_url(o, own_url, sizeof(own_url));
+	if (o->listenback_url != NULL)
+		util_strlcpy(m->url, o->listenback_url, sizeof(m->url));
+	else
+		util_strlcpy(m->url, own_url, sizeof(m->url));
+	strip_userinfo(m->shown_url, sizeof(m->shown_url), m->url);
+	/* Only there does Icecast count us with the output's listeners (an
+	 * edge counts us on its own server). Compared without credentials: a
+	 * mount with listener auth needs them in listenback_url. */
+	m->st.at_mount = same_url(m->shown_url, own_url);
+	m->timeout_ns = o->listenback_timeout_ns;
+	m->threshold_dbfs = cfg->input.silence_threshold_dbfs;
+	m->obs.started_mono_ns = now_mono_ns;
+	m->st.state = LISTENBACK_CONNECTING;
+	m->st.since_wall_ns = util_now_wall_ns();
+	m->st.lag_ms = -1;
+	m->st.peak_dbfs = util_dbfs(0.0);
+	m->st.rms_dbfs = util_dbfs(0.0);
+	util_strlcpy(m->st.url, m->shown_url, sizeof(m->st.url));
+	err[0] = '\0';
+	if (mount_setup(m, err, sizeof(err)) < 0) {
+		log_err(m->mod, "%s; listen-back is off", err);
+		mount_free(NULL, m);
+		return NULL;
+	}
+	stats_output_set_listenback(m->slot, &m->st);
+	log_info(m->mod, "listening to %s as a listener", m->shown_url);
+	return m;
+}
+
+/* Stops the thread (the transfers stay in the multi handle, the mounts
+ * as they are); listenback_run() starts it again. */
+static void
+thread_pause(struct listenback *lb)
+{
+	if (!lb->thread_started)
+		return;
+	atomic_store(&lb->stop, true);
+	(void)dynlib_curl.multi_wakeup(lb->multi);
+	pthread_join(lb->thread, NULL);
+	lb->thread_started = false;
+}
+
 static void
 free_all(struct listenback *lb)
 {
 	size_t i;
 
-	for (i = 0; i < lb->n_mounts; i++) {
-		struct lb_mount *m = &lb->mounts[i];
-		struct stats_listenback off = {0};
-
-		if (m->easy != NULL) {
-			if (m->active)
-				(void)dynlib_curl.multi_remove_handle(
-				    lb->multi, m->easy);
-			dynlib_curl.easy_cleanup(m->easy);
-			ogg_sync_clear(&m->oy);
-		}
-		stream_clear(m);
-		stats_output_set_listenback(m->slot, &off);
-	}
+	for (i = 0; i < lb->n_mounts; i++)
+		mount_free(lb->multi, lb->mounts[i]);
 	if (lb->multi != NULL)
 		dynlib_curl.multi_cleanup(lb->multi);
 	free(lb->mounts);
 	free(lb);
 }
 
-struct listenback *
-listenback_start(const struct config *cfg)
+/* Starts the thread over lb's mounts: lb, or NULL (lb freed) when there
+ * is none or the thread cannot start (logged). */
+static struct listenback *
+listenback_run(struct listenback *lb)
 {
-	struct listenback *lb;
-	size_t i, n = count_mounts(cfg);
-	char err[256], own_url[512];
-	int64_t now = util_now_mono_ns();
-
-	if (n == 0)
-		return NULL;
-	if (dynlib_curl_init(err, sizeof(err)) < 0) {
-		log_err(MOD_PREFIX, "%s; listen-back is off", err);
-		return NULL;
-	}
-	lb = calloc(1, sizeof(*lb));
-	if (lb == NULL)
-		goto oom;
-	lb->mounts = calloc(n, sizeof(*lb->mounts));
-	lb->multi = dynlib_curl.multi_init();
-	if (lb->mounts == NULL || lb->multi == NULL) {
+	if (lb->n_mounts == 0) {
 		free_all(lb);
-		goto oom;
+		return NULL;
 	}
-	atomic_init(&lb->stop, false);
-	for (i = 0; i < cfg->n_outputs; i++) {
-		const struct output_config *o = &cfg->outputs[i];
-		struct lb_mount *m;
-
-		if (o->type != OUTPUT_ICECAST || !o->listenback)
-			continue;
-		m = &lb->mounts[lb->n_mounts++];
-		m->slot = stats_output_find(o->name);
-		util_strlcpy(m->name, o->name, sizeof(m->name));
-		snprintf(m->mod, sizeof(m->mod), "%s[%s]", MOD_PREFIX, o->name);
-		config_output_url(o, own_url, sizeof(own_url));
-		if (o->listenback_url != NULL)
-			util_strlcpy(m->url, o->listenback_url, sizeof(m->url));
-		else
-			util_strlcpy(m->url, own_url, sizeof(m->url));
-		strip_userinfo(m->shown_url, sizeof(m->shown_url), m->url);
-		/* Only there does Icecast count us with the output's
-		 * listeners (an edge counts us on its own server). Compared
-		 * without credentials: a mount with listener auth needs them
-		 * in listenback_url. */
-		m->st.at_mount = same_url(m->shown_url, own_url);
-		m->timeout_ns = o->listenback_timeout_ns;
-		m->threshold_dbfs = cfg->input.silence_threshold_dbfs;
-		m->obs.started_mono_ns = now;
-		m->st.state = LISTENBACK_CONNECTING;
-		m->st.since_wall_ns = util_now_wall_ns();
-		m->st.lag_ms = -1;
-		m->st.peak_dbfs = util_dbfs(0.0);
-		m->st.rms_dbfs = util_dbfs(0.0);
-		util_strlcpy(m->st.url, m->shown_url, sizeof(m->st.url));
-		err[0] = '\0';
-		if (mount_setup(m, err, sizeof(err)) < 0) {
-			log_err(m->mod, "%s; listen-back is off", err);
-			free_all(lb);
-			return NULL;
-		}
-		stats_output_set_listenback(m->slot, &m->st);
-		log_info(m->mod, "listening to %s as a listener", m->shown_url);
-	}
+	atomic_store(&lb->stop, false);
 	if (pthread_create(&lb->thread, NULL, listenback_thread, lb) != 0) {
 		log_err(MOD_PREFIX,
 		    "cannot start the listen-back thread; listen-back is off");
@@ -925,9 +942,124 @@ listenback_start(const struct config *cfg)
 	}
 	lb->thread_started = true;
 	return lb;
+}
+
+/* An empty listen-back (no mount, no thread); NULL on error (logged). */
+static struct listenback *
+listenback_new(void)
+{
+	struct listenback *lb;
+	char err[256];
+
+	if (dynlib_curl_init(err, sizeof(err)) < 0) {
+		log_err(MOD_PREFIX, "%s; listen-back is off", err);
+		return NULL;
+	}
+	lb = calloc(1, sizeof(*lb));
+	if (lb == NULL)
+		goto oom;
+	atomic_init(&lb->stop, false);
+	lb->multi = dynlib_curl.multi_init();
+	if (lb->multi == NULL) {
+		free_all(lb);
+		goto oom;
+	}
+	return lb;
 oom:
 	log_err(MOD_PREFIX, "out of memory; listen-back is off");
 	return NULL;
+}
+
+/* The running mount of lb that output j of next may keep through a
+ * reload from old, taken out of lb->mounts; NULL when it must start
+ * afresh. */
+static struct lb_mount *
+take_mount(struct listenback *lb, const struct config *old,
+    const struct config *next, size_t j, const bool *kept)
+{
+	const struct output_config *y = &next->outputs[j], *x = NULL;
+	int slot;
+	size_t i;
+
+	if (!kept[j])
+		return NULL; /* the output restarted: a new stream, maybe a
+				new stats slot */
+	for (i = 0; i < old->n_outputs; i++)
+		if (strcmp(old->outputs[i].name, y->name) == 0)
+			x = &old->outputs[i];
+	if (x == NULL || !listenback_mount_same(old, x, next, y))
+		return NULL;
+	slot = stats_output_find(y->name);
+	for (i = 0; i < lb->n_mounts; i++) {
+		struct lb_mount *m = lb->mounts[i];
+		if (m != NULL && m->slot == slot &&
+		    strcmp(m->name, y->name) == 0) {
+			lb->mounts[i] = NULL;
+			return m;
+		}
+	}
+	return NULL;
+}
+
+struct listenback *
+listenback_start(const struct config *cfg)
+{
+	return listenback_reload(NULL, NULL, cfg, NULL);
+}
+
+struct listenback *
+listenback_reload(struct listenback *lb, const struct config *old,
+    const struct config *next, const bool *kept)
+{
+	struct lb_mount *carried[CONFIG_MAX_OUTPUTS] = {NULL}, **mounts;
+	size_t i, j, n = count_mounts(next);
+	int64_t now = util_now_mono_ns();
+
+	if (n == 0) {
+		listenback_stop(lb);
+		return NULL;
+	}
+	if (lb == NULL) {
+		lb = listenback_new();
+		if (lb == NULL)
+			return NULL;
+	} else {
+		/* The thread stops for the few milliseconds this takes; the
+		 * mounts it keeps lose no byte (curl holds the sockets) and
+		 * their records in stats stay as they are. */
+		thread_pause(lb);
+		for (j = 0; j < next->n_outputs && j < CONFIG_MAX_OUTPUTS; j++)
+			if (old != NULL && kept != NULL)
+				carried[j] = take_mount(lb, old, next, j, kept);
+		for (i = 0; i < lb->n_mounts; i++)
+			if (lb->mounts[i] != NULL)
+				mount_free(lb->multi, lb->mounts[i]);
+		lb->n_mounts = 0;
+	}
+	mounts = realloc(lb->mounts, n * sizeof(*mounts));
+	if (mounts == NULL) {
+		for (j = 0; j < CONFIG_MAX_OUTPUTS; j++)
+			if (carried[j] != NULL)
+				mount_free(lb->multi, carried[j]);
+		free_all(lb);
+		log_err(MOD_PREFIX, "out of memory; listen-back is off");
+		return NULL;
+	}
+	lb->mounts = mounts;
+	/* Mounts that start afresh come after every dropped one is gone:
+	 * a restarted output may have taken a dropped mount's stats slot. */
+	for (j = 0; j < next->n_outputs && j < CONFIG_MAX_OUTPUTS; j++) {
+		const struct output_config *o = &next->outputs[j];
+		struct lb_mount *m = carried[j];
+
+		if (o->type != OUTPUT_ICECAST || !o->listenback)
+			continue;
+		if (m == NULL)
+			m = mount_new(next, o, now);
+		if (m != NULL)
+			lb->mounts[lb->n_mounts++] = m;
+	}
+	return listenback_run(lb);
 }
 
 void
@@ -935,36 +1067,21 @@ listenback_stop(struct listenback *lb)
 {
 	if (lb == NULL)
 		return;
-	atomic_store(&lb->stop, true);
-	(void)dynlib_curl.multi_wakeup(lb->multi);
-	if (lb->thread_started)
-		pthread_join(lb->thread, NULL);
+	thread_pause(lb);
 	free_all(lb);
 }
 
 bool
-listenback_config_same(const struct config *a, const struct config *b)
+listenback_mount_same(const struct config *a, const struct output_config *x,
+    const struct config *b, const struct output_config *y)
 {
-	size_t i;
-
-	if (count_mounts(a) != count_mounts(b))
-		return false;
-	if (count_mounts(a) == 0)
-		return true;
-	if (a->n_outputs != b->n_outputs ||
-	    a->input.silence_threshold_dbfs != b->input.silence_threshold_dbfs)
-		return false;
-	for (i = 0; i < a->n_outputs; i++) {
-		const struct output_config *x = &a->outputs[i],
-					   *y = &b->outputs[i];
-
-		if (!util_str_same(x->name, y->name) || x->type != y->type ||
-		    x->listenback != y->listenback ||
-		    !util_str_same(x->listenback_url, y->listenback_url) ||
-		    x->listenback_timeout_ns != y->listenback_timeout_ns ||
-		    !util_str_same(x->host, y->host) || x->port != y->port ||
-		    !util_str_same(x->mount, y->mount) || x->tls != y->tls)
-			return false;
-	}
-	return true;
+	return x->type == OUTPUT_ICECAST && y->type == OUTPUT_ICECAST &&
+	       x->listenback && y->listenback &&
+	       util_str_same(x->name, y->name) &&
+	       util_str_same(x->listenback_url, y->listenback_url) &&
+	       x->listenback_timeout_ns == y->listenback_timeout_ns &&
+	       util_str_same(x->host, y->host) && x->port == y->port &&
+	       util_str_same(x->mount, y->mount) && x->tls == y->tls &&
+	       a->input.silence_threshold_dbfs ==
+		   b->input.silence_threshold_dbfs;
 }

@@ -20,7 +20,7 @@
  * made before the listener connected are Icecast's burst-on-connect (old audio
  * sent at once) and are not measured. See docs/operations.md, Listen-back.
  *
- * Threads: listenback_start/stop/config_same on the main thread; all
+ * Threads: listenback_start/reload/stop/mount_same on the main thread; all
  * listening runs on one thread of its own (one curl multi handle for every
  * mount). listenback_note_packet() is called by output threads and is
  * thread-safe (one short mutex per output slot). The listenback_log_*
@@ -116,15 +116,31 @@ struct listenback;
 /* Starts the listen-back thread for every icecast output of cfg with
  * listenback = yes (outputs must be started, so their stats slots exist).
  * cfg is borrowed for the call. Owned: listenback_stop(). NULL when no
- * output asks for it, or on error (logged: listen-back is then off). */
+ * output asks for it, or on error (logged: listen-back is then off). A
+ * mount that cannot be set up is logged and not listened to. */
 struct listenback *listenback_start(const struct config *cfg);
+
+/* A reload from old to next (the outputs of next started): returns the
+ * listen-back for next, as listenback_start() does, and takes lb (the one
+ * for old, may be NULL). A mount whose output kept streaming (kept[j] for
+ * next->outputs[j], indexed as next) and whose listen-back settings are
+ * the same (listenback_mount_same()) keeps listening: same connection,
+ * same state and verdict, no flicker in /api/status. Every other mount
+ * starts afresh (connecting). The thread pauses for the call. Both configs
+ * are borrowed for the call. */
+struct listenback *listenback_reload(struct listenback *lb,
+    const struct config *old, const struct config *next, const bool *kept);
 
 /* Stops the thread (within ~0.2 s), clears the listen-back records in
  * stats, frees. NULL is a no-op. */
 void listenback_stop(struct listenback *lb);
 
-/* True when a and b ask for the same listen-back (outputs, URLs,
- * timeouts, silence threshold): a reload keeps the running thread. */
-bool listenback_config_same(const struct config *a, const struct config *b);
+/* True when output x of a and output y of b are both listened back to in
+ * the same way (name, server, mount, TLS, listenback_url, timeout, the
+ * silence threshold): a reload that keeps the output keeps its listener.
+ * Pure. */
+bool listenback_mount_same(const struct config *a,
+    const struct output_config *x, const struct config *b,
+    const struct output_config *y);
 
 #endif

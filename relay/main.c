@@ -446,11 +446,10 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 	}
 	if (r->poller == NULL)
 		start_poller(r, next);
-	/* A restarted output may come back in another stats slot. */
-	if (started > 0 || stopped > 0 || !listenback_config_same(old, next)) {
-		listenback_stop(r->listenback);
-		r->listenback = listenback_start(next);
-	}
+	/* Only the listen-back of a restarted output (which may come back in
+	 * another stats slot) or of changed listen-back settings restarts:
+	 * the others keep their connection and their verdict. */
+	r->listenback = listenback_reload(r->listenback, old, next, keep);
 	status_reconfigure(r->status, next);
 	r->cfg = next;
 	config_free(old);

@@ -3,7 +3,7 @@
  * Unit tests for listenback.c's pure parts: OpusHead parsing, the packet log
  * (newest match, eviction when full, repeated packets), the packet hash, the
  * verdict (connecting, no audio, foreign, silent, ok, and their order), and
- * listenback_config_same() on reload-relevant changes.
+ * listenback_mount_same() on reload-relevant changes.
  *
  * Threads: single-threaded.
  */
@@ -194,39 +194,57 @@ test_state_names(void **state)
 }
 
 static void
-test_config_same(void **state)
+test_mount_same(void **state)
 {
 	struct config a, b;
-	char name[] = "main", host[] = "127.0.0.1", mount[] = "/live.ogg";
-	char url[] = "http://cdn.example/live.ogg";
+	struct output_config *x = &a.outputs[0], *y = &b.outputs[0];
+	char name[] = "main", other[] = "other", host[] = "127.0.0.1";
+	char mount[] = "/live.ogg", url[] = "http://cdn.example/live.ogg";
 
 	(void)state;
 	memset(&a, 0, sizeof(a));
 	a.n_outputs = 1;
-	a.outputs[0].name = name;
-	a.outputs[0].host = host;
-	a.outputs[0].mount = mount;
-	a.outputs[0].port = 8000;
-	a.outputs[0].listenback_timeout_ns = 5 * S;
+	x->type = OUTPUT_ICECAST;
+	x->name = name;
+	x->host = host;
+	x->mount = mount;
+	x->port = 8000;
+	x->listenback_timeout_ns = 5 * S;
 	a.input.silence_threshold_dbfs = -50;
 	b = a;
-	assert_true(listenback_config_same(&a, &b));
-	b.outputs[0].port = 8001; /* no listen-back: nothing to restart */
-	assert_true(listenback_config_same(&a, &b));
-	a.outputs[0].listenback = true;
-	assert_false(listenback_config_same(&a, &b));
-	b.outputs[0].listenback = true;
-	assert_false(listenback_config_same(&a, &b)); /* another port */
-	b.outputs[0].port = 8000;
-	assert_true(listenback_config_same(&a, &b));
-	b.outputs[0].listenback_url = url;
-	assert_false(listenback_config_same(&a, &b));
-	b.outputs[0].listenback_url = NULL;
-	b.outputs[0].listenback_timeout_ns = 2 * S;
-	assert_false(listenback_config_same(&a, &b));
-	b.outputs[0].listenback_timeout_ns = 5 * S;
+	/* Without listen-back there is no listener to keep. */
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	x->listenback = true;
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	y->listenback = true;
+	assert_true(listenback_mount_same(&a, x, &b, y));
+	/* What the output's other settings or other outputs do is not
+	 * asked: the caller knows whether the output kept streaming. */
+	b.n_outputs = 2;
+	b.outputs[1].type = OUTPUT_FILE;
+	b.outputs[1].keep_ns = 48 * 3600 * S;
+	y->password = name;
+	y->stall_timeout_ns = 20 * S;
+	assert_true(listenback_mount_same(&a, x, &b, y));
+	y->port = 8001;
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	y->port = 8000;
+	y->name = other;
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	y->name = name;
+	y->listenback_url = url;
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	y->listenback_url = NULL;
+	y->listenback_timeout_ns = 2 * S;
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	y->listenback_timeout_ns = 5 * S;
+	y->tls = true;
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	y->tls = false;
 	b.input.silence_threshold_dbfs = -60;
-	assert_false(listenback_config_same(&a, &b));
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	b.input.silence_threshold_dbfs = -50;
+	assert_true(listenback_mount_same(&a, x, &b, y));
 }
 
 int
@@ -239,7 +257,7 @@ main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_judge),
 	    cmocka_unit_test(test_state_names),
-	    cmocka_unit_test(test_config_same),
+	    cmocka_unit_test(test_mount_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
