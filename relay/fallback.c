@@ -12,6 +12,13 @@
  * the fallback still shows and its hooks still run; the real filler is
  * tried again every FILLER_RETRY_NS.
  *
+ * A playlist filler carries on where it left off: every filler source
+ * shares fb->resume (source.h), which keeps the last file heard, and
+ * when the filler leaves the air the waiting one (armed when that one
+ * went on air, from the same point) is armed again to start with the
+ * file after it. A playlist loops, so it never needs the waiting one
+ * while on air unless it fails.
+ *
  * Threads: main thread only.
  */
 #include <errno.h>
@@ -46,6 +53,9 @@ struct fallback {
 	bool armed_silence;	   /* the waiting filler is the stand-in */
 	int64_t since_wall_ns;	   /* the filler went on air (0: off) */
 	struct hook_runner *hooks; /* NULL until the first hook runs */
+	/* The playlist's last file heard, shared with every filler source
+	 * (each closed by engine_stop(), before fallback_free()). */
+	struct source_resume resume;
 };
 
 static enum schedule_source
@@ -71,6 +81,7 @@ fallback_new(void)
 
 	if (fb == NULL)
 		return NULL;
+	source_resume_init(&fb->resume);
 	return fb;
 }
 
@@ -80,6 +91,7 @@ fallback_free(struct fallback *fb)
 	if (fb == NULL)
 		return;
 	hook_runner_free(fb->hooks);
+	source_resume_destroy(&fb->resume);
 	free(fb);
 }
 
@@ -151,6 +163,7 @@ arm(struct fallback *fb, struct engine *e)
 	spec.kind = schedule_kind(fb->source);
 	spec.path = fb->path[0] != '\0' ? fb->path : NULL;
 	spec.order = SCHEDULE_ORDER_SEQUENTIAL;
+	spec.resume = &fb->resume;
 	spec.frequency_hz = 440.0;
 	spec.level_dbfs = -18.0;
 	err[0] = '\0';
@@ -237,6 +250,7 @@ fallback_tick(
 {
 	struct engine_fallback_event ev;
 	char shown[512];
+	bool rearm = false;
 
 	engine_set_input_down(e, input_down, why);
 	if (fb->enabled && fb->armed_silence &&
@@ -279,7 +293,15 @@ fallback_tick(
 				    filler, shown);
 		}
 		run_hook(fb, &ev);
-		if (!ev.active)
+		if (!ev.active) {
 			fb->since_wall_ns = 0;
+			rearm = true;
+		}
 	}
+	/* The waiting playlist was armed when the last one went on air, so
+	 * it would start where that one started: now it starts after the
+	 * last file heard. */
+	if (rearm && fb->enabled && fb->source == FALLBACK_PLAYLIST &&
+	    !fb->armed_silence)
+		arm(fb, e);
 }

@@ -25,6 +25,15 @@
  * empty: ENDED means every frame was delivered. FAILED means the source
  * stopped with an error before it produced a single frame.
  *
+ * A playlist names a file ("playing FILE") when it is heard, not when the
+ * feeder opens it up to 2.5 s ahead: the feeder notes at which ring frame
+ * each file starts (marks), the engine counts the frames it read
+ * (frames_read, one atomic store per read), and the feeder names each
+ * file, at its next step (every 10 ms while the ring is full), once the
+ * engine has read past its start. With a struct source_resume the last file
+ * heard is kept for the next source of the same list (the [fallback] filler's
+ * next dead air carries on after it).
+ *
  * Allocation happens in source_open() and in the feeder's open steps (the
  * feed's connection, each playlist file as it starts); never per chunk.
  *
@@ -84,6 +93,17 @@ struct playlist_entry {
 
 /* How many unplayable playlist entries are named in the log. */
 #define SOURCE_UNPLAYABLE_LOGGED 5
+/* Playlist files opened ahead and not yet heard, at most: the feeder
+ * waits for the engine to read into them before it opens more (the ring's
+ * 2.5 s hold more only when the files are shorter than 80 ms). */
+#define SOURCE_MARKS 32
+
+/* Where a playlist file starts in the ring: frames written before it. */
+struct heard_mark {
+	int64_t at;
+	size_t entry;
+	unsigned pass;
+};
 
 struct source {
 	size_t n_unplayable; /* playlist entries skipped while listing */
@@ -120,6 +140,14 @@ struct source {
 	unsigned pass;	     /* 0 for the first */
 	bool file_had_audio; /* af delivered a frame */
 	size_t empty_in_row; /* files in a row that gave nothing */
+	/* Which file is heard: the engine counts the frames it read, the
+	 * feeder where each file starts in the ring (feeder only) and names
+	 * it once the engine has read into it (marks_heard()). */
+	atomic_int_fast64_t frames_read;
+	int64_t frames_written;
+	struct heard_mark marks[SOURCE_MARKS];
+	size_t n_marks;
+	struct source_resume *resume; /* NULL: none */
 
 	/* stream */
 	char *url;
@@ -551,6 +579,16 @@ playlist_setup(
 	if (s->order_mode == SCHEDULE_ORDER_SHUFFLE)
 		shuffle_order(s, SIZE_MAX);
 	s->duration_ns = total_ns > 0 ? total_ns : -1;
+	s->resume = spec->resume;
+	if (s->resume != NULL && s->order_mode == SCHEDULE_ORDER_SEQUENTIAL &&
+	    s->skip_frames == 0) {
+		/* Carry on after the last file heard, if still listed. */
+		pthread_mutex_lock(&s->resume->lock);
+		for (i = 0; i < s->n_entries; i++)
+			if (strcmp(s->entries[i].path, s->resume->last) == 0)
+				s->order_pos = (i + 1) % s->n_entries;
+		pthread_mutex_unlock(&s->resume->lock);
+	}
 
 	/* Join in progress: the list loops, so only the skip within one
 	 * pass matters; a sequential list skips whole files unread. */
@@ -569,10 +607,80 @@ playlist_setup(
 	return 0;
 }
 
+/* Notes that the file entry starts at ring frame at; marks_heard() names
+ * it once the engine reads it. */
+static void
+mark_push(struct source *s, int64_t at, size_t entry)
+{
+	/* The file before gave no frame (thrown away by a skip, or
+	 * empty): never heard, forgotten. */
+	if (s->n_marks > 0 && s->marks[s->n_marks - 1].at >= at)
+		s->n_marks--;
+	/* Full only after a chunk of files that gave nothing: the oldest
+	 * goes unnamed. */
+	if (s->n_marks == SOURCE_MARKS) {
+		memmove(s->marks, s->marks + 1,
+		    (SOURCE_MARKS - 1) * sizeof(*s->marks));
+		s->n_marks--;
+	}
+	s->marks[s->n_marks].at = at;
+	s->marks[s->n_marks].entry = entry;
+	s->marks[s->n_marks].pass = s->pass;
+	s->n_marks++;
+}
+
+/* Names every file the engine has begun to read, in order, and notes it
+ * in the resume (a file that gave no frame has no mark: mark_push()). */
+static void
+marks_heard(struct source *s)
+{
+	int64_t read =
+	    atomic_load_explicit(&s->frames_read, memory_order_relaxed);
+	char esc[SOURCE_ERR_LEN];
+	struct heard_mark m;
+	const char *path;
+
+	while (s->n_marks > 0 && read > s->marks[0].at) {
+		m = s->marks[0];
+		memmove(s->marks, s->marks + 1,
+		    (s->n_marks - 1) * sizeof(*s->marks));
+		s->n_marks--;
+		path = s->entries[m.entry].path;
+		/* Each file once on the first pass; a short list that loops
+		 * for an hour would otherwise fill the log. */
+		if (m.pass == 0)
+			log_info(s->mod, "playing %s",
+			    log_escape(esc, sizeof(esc), path));
+		else
+			log_debug(s->mod, "playing %s (pass %u)",
+			    log_escape(esc, sizeof(esc), path), m.pass + 1);
+		if (s->resume != NULL) {
+			pthread_mutex_lock(&s->resume->lock);
+			util_strlcpy(
+			    s->resume->last, path, sizeof(s->resume->last));
+			pthread_mutex_unlock(&s->resume->lock);
+		}
+	}
+}
+
+void
+source_resume_init(struct source_resume *r)
+{
+	pthread_mutex_init(&r->lock, NULL);
+	r->last[0] = '\0';
+}
+
+void
+source_resume_destroy(struct source_resume *r)
+{
+	pthread_mutex_destroy(&r->lock);
+}
+
 /* Opens the next playable file of the list into s->af, starting a new
- * pass when one ends. Fails when every file in a row gave nothing. */
+ * pass when one ends; its first frame goes to ring frame at. Fails when
+ * every file in a row gave nothing. */
 static int
-playlist_open_next(struct source *s)
+playlist_open_next(struct source *s, int64_t at)
 {
 	char err[SOURCE_ERR_LEN], esc[SOURCE_ERR_LEN];
 	struct playlist_entry *e;
@@ -598,14 +706,7 @@ playlist_open_next(struct source *s)
 			continue;
 		}
 		s->file_had_audio = false;
-		/* Each file once on the first pass; a short list that loops
-		 * for an hour would otherwise fill the log. */
-		if (s->pass == 0)
-			log_info(s->mod, "playing %s",
-			    log_escape(esc, sizeof(esc), e->path));
-		else
-			log_debug(s->mod, "playing %s (pass %u)",
-			    log_escape(esc, sizeof(esc), e->path), s->pass + 1);
+		mark_push(s, at, idx);
 		return 0;
 	}
 	if (!stopping(s))
@@ -637,8 +738,14 @@ produce_playlist(struct source *s, float *buf, size_t n)
 
 	/* Files follow each other inside one chunk: no gap. */
 	while (done < n && !stopping(s)) {
+		/* No more files ahead than marks to name them. */
+		if (s->af == NULL && s->n_marks == SOURCE_MARKS && done > 0)
+			break;
 		if (s->af == NULL) {
-			rc = playlist_open_next(s);
+			/* Frames of a skip are thrown away, not written. */
+			rc = playlist_open_next(
+			    s, s->frames_written +
+				   (s->skip_frames > 0 ? 0 : (int64_t)done));
 			if (rc < 0)
 				return done > 0 ? (ssize_t)done : rc;
 		}
@@ -737,6 +844,12 @@ feeder_thread(void *arg)
 		}
 	}
 	while (!stopping(s)) {
+		if (s->n_marks > 0)
+			marks_heard(s);
+		if (s->n_marks == SOURCE_MARKS) {
+			util_sleep_ns(SOURCE_IDLE_NS);
+			continue;
+		}
 		if (s->skip_frames > 0) {
 			want = s->chunk_frames;
 			if ((int64_t)want > s->skip_frames)
@@ -759,6 +872,7 @@ feeder_thread(void *arg)
 		}
 		/* Cannot be short: only this thread fills the ring. */
 		ring_write(s->ring, s->chunk, (size_t)got);
+		s->frames_written += got;
 		if (atomic_load_explicit(&s->state, memory_order_relaxed) ==
 		    SOURCE_STARTING)
 			atomic_store_explicit(
@@ -796,6 +910,14 @@ done:
 		    ahead_s);
 	}
 	atomic_store_explicit(&s->state, SOURCE_ENDED, memory_order_release);
+	/* The files still in the ring are named as they are heard. */
+	while (s->n_marks > 0 && !stopping(s)) {
+		marks_heard(s);
+		if (atomic_load_explicit(&s->frames_read,
+			memory_order_relaxed) >= s->frames_written)
+			break;
+		util_sleep_ns(SOURCE_IDLE_NS);
+	}
 	return NULL;
 }
 
@@ -942,6 +1064,7 @@ source_open(const struct source_spec *spec, int rate_hz, int channels,
 	atomic_init(&s->state, SOURCE_STARTING);
 	atomic_init(&s->stop, false);
 	atomic_init(&s->error_set, false);
+	atomic_init(&s->frames_read, 0);
 	snprintf(s->mod, sizeof(s->mod), "source[%s]",
 	    spec->name != NULL ? spec->name : "?");
 	s->kind = spec->kind;
@@ -989,7 +1112,16 @@ fail:
 size_t
 source_read(struct source *s, float *frames, size_t n)
 {
-	return ring_read(s->ring, frames, n);
+	size_t got = ring_read(s->ring, frames, n);
+
+	/* One writer (this thread): no read-modify-write needed. */
+	if (got > 0)
+		atomic_store_explicit(&s->frames_read,
+		    atomic_load_explicit(
+			&s->frames_read, memory_order_relaxed) +
+			(int_fast64_t)got,
+		    memory_order_relaxed);
+	return got;
 }
 
 enum source_state

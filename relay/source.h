@@ -12,6 +12,10 @@
  * calls source_read(), which never blocks. Opening happens ahead of the
  * segment's start so that its first sample is ready at the exact frame.
  *
+ * A playlist logs "playing FILE" when the engine reads the file's first
+ * frame, not when the feeder opens it ahead: a file decoded ahead that
+ * never airs (the source closed first) is never named.
+ *
  * A source that fails (missing or corrupt file, unreachable feed) or runs
  * dry (a feed that drops) reports it through source_state(); the engine
  * then falls back to the live programme, and the main thread logs why.
@@ -24,6 +28,7 @@
 #ifndef RELAY_SOURCE_H
 #define RELAY_SOURCE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +36,21 @@
 #include "config.h"
 #include "schedule.h"
 #include "util.h"
+
+/* Where a playlist carries on from one source to the next (the
+ * [fallback] filler's, from one dead air to the next): the last file of
+ * it that was heard. A sequential playlist opened with it starts with the
+ * file after that one (at the top when the list no longer holds it), and
+ * every source opened with it notes each file as its first frame is read.
+ * The caller owns it (source_resume_init/destroy) and keeps it until every
+ * source opened with it is closed. */
+struct source_resume {
+	pthread_mutex_t lock;
+	char last[4096]; /* the last file heard; "": none yet */
+};
+
+void source_resume_init(struct source_resume *r);
+void source_resume_destroy(struct source_resume *r);
 
 struct source_spec {
 	const char *name;	      /* segment name, for messages */
@@ -42,6 +62,7 @@ struct source_spec {
 	double frequency_hz;	      /* tone */
 	double level_dbfs;	      /* tone */
 	int64_t skip_ns; /* join in progress: skip this much audio first */
+	struct source_resume *resume; /* playlist: NULL, or carry on */
 };
 
 enum source_state {

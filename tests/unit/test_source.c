@@ -561,6 +561,102 @@ test_playlist_dir(void **state)
 	free(x);
 }
 
+/* The last file heard (under the resume's lock), as its name in dir. */
+static bool
+resume_is(struct source_resume *r, const char *dir, const char *name)
+{
+	char want[512];
+	bool same;
+
+	snprintf(want, sizeof(want), "%s/%s", dir, name);
+	pthread_mutex_lock(&r->lock);
+	same = strcmp(r->last, want) == 0;
+	pthread_mutex_unlock(&r->lock);
+	return same;
+}
+
+/* Waits up to 2 s for the feeder to note the last file heard. */
+static bool
+wait_resume(struct source_resume *r, const char *dir, const char *name)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (resume_is(r, dir, name))
+			return true;
+		util_sleep_ns(10 * NS_PER_MS);
+	}
+	return false;
+}
+
+/* A playlist with a resume (the [fallback] filler's): a file counts as
+ * heard once a frame of it is read, never when only decoded ahead; the
+ * next source of the list starts with the file after the last one heard,
+ * wraps to the top after the last file, and starts at the top when that
+ * file is no longer listed. */
+static void
+test_playlist_resume(void **state)
+{
+	struct source_spec spec = {
+	    .name = "fallback", .kind = SCHEDULE_SOURCE_PLAYLIST};
+	struct source_resume r;
+	char dir[128], err[256] = "";
+	struct run runs[8];
+	struct source *s;
+	float x[3000];
+	size_t n;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/resume", tmpdir);
+	make_abc_dir(dir);
+	source_resume_init(&r);
+	spec.path = dir;
+	spec.resume = &r;
+
+	/* Opened and decoded ahead (all three files fit the ring), never
+	 * read: nothing was heard. */
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	util_sleep_ns(100 * NS_PER_MS);
+	source_close(s);
+	assert_string_equal(r.last, "");
+
+	/* 01 whole and 200 frames of 02 heard: the next starts at 03. */
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(read_frames(s, x, 1200, 1, 5000), 1200);
+	assert_true(wait_resume(&r, dir, "02.wav"));
+	source_close(s);
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	n = read_frames(s, x, 1000, 1, 5000);
+	assert_int_equal(n, 1000);
+	n = runs_of(x, n, 1, runs, RELAY_ARRAY_LEN(runs));
+	{
+		static const float l[] = {0.3f, 0.1f};
+		static const size_t f[] = {700, 300};
+
+		check_runs(runs, n, l, f, 2);
+	}
+	/* 03, then the top again: 01 is the last heard. */
+	assert_true(wait_resume(&r, dir, "01.wav"));
+	source_close(s);
+
+	/* A last file the list no longer holds: from the top. */
+	pthread_mutex_lock(&r.lock);
+	snprintf(r.last, sizeof(r.last), "%s/gone.wav", dir);
+	pthread_mutex_unlock(&r.lock);
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	n = read_frames(s, x, 500, 1, 5000);
+	assert_int_equal(n, 500);
+	n = runs_of(x, n, 1, runs, RELAY_ARRAY_LEN(runs));
+	assert_int_equal(n, 1);
+	assert_true(runs[0].level == 0.1f);
+	source_close(s);
+	source_resume_destroy(&r);
+}
+
 static void
 test_playlist_m3u(void **state)
 {
@@ -1465,6 +1561,7 @@ main(void)
 	    cmocka_unit_test(test_file_missing_and_corrupt),
 	    cmocka_unit_test(test_fifo_refused),
 	    cmocka_unit_test(test_playlist_empty_dir),
+	    cmocka_unit_test(test_playlist_resume),
 	    cmocka_unit_test(test_probe_duration),
 	    cmocka_unit_test(test_playlist_dir),
 	    cmocka_unit_test(test_playlist_m3u),
