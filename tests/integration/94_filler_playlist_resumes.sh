@@ -22,10 +22,10 @@ port=${ICE_PORT[a]}
 status_port=$(free_port)
 export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 mkdir "$T/filler"
-sox -n -r 44100 -c 2 -b 16 "$T/filler/a.wav" synth 5 sine 660 vol 0.5 &&
-    sox -n -r 44100 -c 2 -b 16 "$T/filler/b.wav" synth 5 sine 880 vol 0.5 &&
-    sox -n -r 44100 -c 2 -b 16 "$T/filler/c.wav" synth 5 sine 1100 vol 0.5 ||
-    fail "cannot make the filler files"
+for f in a:660 b:880 c:1100; do
+	sox -n -r 44100 -c 2 -b 16 "$T/filler/${f%:*}.wav" synth 5 sine "${f#*:}" vol 0.5 ||
+		fail "cannot make the filler file ${f%:*}.wav"
+done
 {
 	stdin_air_config "$port" "$status_port"
 	cat <<EOF
@@ -49,8 +49,8 @@ RELAY_STDIN=$T/pcm.fifo start_relay "$T/relay.conf"
 wait_mount "$port" /air.ogg
 wait_for -t 40 -m "the third dead air over" test -s "$T/done" ||
     fail "the input script did not end"
-wait_for -t 5 -m "three dead airs over" \
-    eval '[[ $(log_count "fallback: dead air over") -ge 3 ]]' ||
+three_over() { (($(log_count "fallback: dead air over") >= 3)); }
+wait_for -t 5 -m "three dead airs over" three_over ||
     fail "not three dead airs: $(relay_lines | grep 'fallback:')"
 sleep 1.5 # the crossfade back to live, into the archive
 stop_relay
