@@ -5,15 +5,20 @@
  * behind `lock`. stats_snapshot() copies both into the caller's struct.
  *
  * Threads: every function is thread-safe. The input-path functions
- * (stats_input_add_frames, _inc_xruns, _add_overflow, _set_levels) are
- * lock-free.
+ * (stats_input_add_frames, _inc_xruns, _add_overflow, _set_levels,
+ * _note_buffer_fill) are lock-free. stats_snapshot() also writes the log
+ * line for what the input thread only recorded (the input buffer passing
+ * half full), so it is never called on the input or engine thread.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "log.h"
 #include "stats.h"
 #include "util.h"
 
@@ -109,7 +114,18 @@ static atomic_uint_fast64_t in_xruns;
 static atomic_uint_fast64_t in_overflows;
 static atomic_uint_fast64_t in_buffer_frames;
 static atomic_uint_fast64_t in_buffer_peak;
+static atomic_int_fast64_t in_buffer_peak_wall_ns; /* when it was reached */
 static atomic_int in_buffer_rate;
+/* The fill passing half of the ring: the input thread counts each time it
+ * rises past half (re-armed once it is back under a quarter) and keeps
+ * when and how high; a reader (stats_snapshot) turns that into a log
+ * line, at most one a minute. */
+static atomic_bool in_buffer_above_half;
+static atomic_uint_fast64_t in_buffer_half_count;
+static atomic_int_fast64_t in_buffer_half_wall_ns;
+static atomic_uint_fast64_t in_buffer_half_frames;
+static atomic_uint_fast64_t in_buffer_half_logged;
+static atomic_int_fast64_t in_buffer_half_log_mono_ns;
 static atomic_uint_fast64_t in_reopens;
 static atomic_int_fast64_t in_last_frame_mono_ns;
 /* Levels in hundredths of a dB, silent time in milliseconds. */
@@ -678,14 +694,81 @@ stats_input_set_buffer(uint64_t capacity_frames, int rate_hz)
 	atomic_store(&in_buffer_rate, rate_hz);
 }
 
-/* Runs on: the input thread, the only writer of in_buffer_peak. */
+/* Runs on: the input thread, the only writer of in_buffer_peak and the
+ * half-full record. No lock, no allocation, no log: atomics and a clock
+ * read (vDSO) when something changed. */
 void
 stats_input_note_buffer_fill(uint64_t frames)
 {
+	uint64_t cap =
+	    atomic_load_explicit(&in_buffer_frames, memory_order_relaxed);
+	bool above =
+	    atomic_load_explicit(&in_buffer_above_half, memory_order_relaxed);
+	int64_t now_ns = 0;
+
 	if (frames >
-	    atomic_load_explicit(&in_buffer_peak, memory_order_relaxed))
+	    atomic_load_explicit(&in_buffer_peak, memory_order_relaxed)) {
+		now_ns = util_now_wall_ns();
+		atomic_store_explicit(
+		    &in_buffer_peak_wall_ns, now_ns, memory_order_relaxed);
 		atomic_store_explicit(
 		    &in_buffer_peak, frames, memory_order_relaxed);
+	}
+	if (cap == 0)
+		return;
+	if (!above && frames > cap / 2) {
+		atomic_store_explicit(&in_buffer_half_wall_ns,
+		    now_ns != 0 ? now_ns : util_now_wall_ns(),
+		    memory_order_relaxed);
+		atomic_store_explicit(
+		    &in_buffer_half_frames, frames, memory_order_relaxed);
+		atomic_store_explicit(
+		    &in_buffer_above_half, true, memory_order_relaxed);
+		/* Release: a reader that sees the count sees the above. */
+		atomic_fetch_add_explicit(
+		    &in_buffer_half_count, 1, memory_order_release);
+	} else if (above && frames < cap / 4) {
+		atomic_store_explicit(
+		    &in_buffer_above_half, false, memory_order_relaxed);
+	}
+}
+
+/* The warning for the fill passing half of the ring, from whichever
+ * reader takes a snapshot first (the main loop does every 5 s): the first
+ * time in a run at once, later ones at most once a minute, with how many
+ * times it happened in between. The compare-exchange lets one reader
+ * only write it. Runs on: any thread but the input's and the engine's. */
+static void
+log_buffer_half(int rate_hz)
+{
+	uint64_t n, done, cap, frames;
+	int64_t now_ns, last_ns;
+	char at[40], again[64] = "";
+
+	n = atomic_load_explicit(&in_buffer_half_count, memory_order_acquire);
+	done = atomic_load(&in_buffer_half_logged);
+	if (n == done || rate_hz <= 0)
+		return;
+	now_ns = util_now_mono_ns();
+	last_ns = atomic_load(&in_buffer_half_log_mono_ns);
+	if (last_ns != 0 && now_ns - last_ns < STATS_BUFFER_HALF_LOG_NS)
+		return;
+	if (!atomic_compare_exchange_strong(&in_buffer_half_logged, &done, n))
+		return;
+	atomic_store(&in_buffer_half_log_mono_ns, now_ns);
+	cap = atomic_load(&in_buffer_frames);
+	frames = atomic_load(&in_buffer_half_frames);
+	util_format_iso8601(
+	    atomic_load(&in_buffer_half_wall_ns), true, at, sizeof(at));
+	if (done > 0 && n - done > 1)
+		snprintf(again, sizeof(again),
+		    " (%" PRIu64 " times since the last such warning)",
+		    n - done);
+	log_warn("input",
+	    "the input buffer passed half full at %s (%.2f of %.2f s)%s: the "
+	    "encoder is falling behind the input; if it fills, a sound card "
+	    "loses audio and stdin makes its writer wait",
+	    at, (double)frames / rate_hz, (double)cap / rate_hz, again);
 }
 
 void
@@ -1018,6 +1101,9 @@ stats_snapshot(struct stats_snapshot *out)
 		    (double)atomic_load(&in_buffer_frames) / rate;
 		out->input.buffer_peak_s =
 		    (double)atomic_load(&in_buffer_peak) / rate;
+		out->input.buffer_peak_wall_ns =
+		    atomic_load(&in_buffer_peak_wall_ns);
+		log_buffer_half(rate);
 	}
 	out->input.reopens = atomic_load(&in_reopens);
 	out->input.flowing = within_a_second(&in_last_frame_mono_ns);

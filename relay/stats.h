@@ -171,6 +171,7 @@ struct stats_input {
 	uint64_t overflows;   /* ring full: frames lost before the engine */
 	double buffer_s;      /* the ring's size in seconds, 0 = none */
 	double buffer_peak_s; /* its highest fill since start */
+	int64_t buffer_peak_wall_ns; /* when that was, 0 = never */
 	uint64_t reopens;
 	char last_error[STATS_TEXT];
 };
@@ -301,7 +302,9 @@ struct stats_snapshot {
  * listen_urls; an edge whose URL stays keeps its last poll). */
 void stats_configure(const struct config *cfg);
 
-/* Copies everything into *out. Takes the mutex briefly. */
+/* Copies everything into *out. Takes the mutex briefly. Logs the input
+ * buffer's half-full warning when one is due (stats_input_note_buffer_fill
+ * recorded it): never call it on the input or engine thread. */
 void stats_snapshot(struct stats_snapshot *out);
 
 /* A number that changes whenever a setter changed what stats_snapshot
@@ -384,7 +387,13 @@ void stats_input_add_overflow(uint64_t frames);
  * start is kept (the input thread: one relaxed load, a store when higher),
  * so an operator sees how close the input came to overflowing. */
 void stats_input_set_buffer(uint64_t capacity_frames, int rate_hz);
+/* Also keeps when the peak was reached and counts each rise of the fill
+ * past half of the ring (again only after it fell under a quarter); the
+ * next stats_snapshot() logs a warning for it, the first at once and then
+ * at most one each STATS_BUFFER_HALF_LOG_NS. Atomics only: no lock, no
+ * allocation, no log on the input thread. */
 void stats_input_note_buffer_fill(uint64_t frames);
+#define STATS_BUFFER_HALF_LOG_NS (60 * NS_PER_SEC)
 void stats_input_inc_reopens(void);
 void stats_input_set_error(const char *error); /* takes the mutex */
 /* Levels of the programme as it enters the encoders (engine thread). */

@@ -130,20 +130,14 @@ fmt_bytes(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
+/* s seconds as relay writes durations for people everywhere else (the
+ * log, the operator page): util_format_duration(), to the second. */
 static void
 fmt_duration(double s, char *buf, size_t len)
 {
-	long long t = s > 0 ? (long long)s : 0;
+	int64_t ns = s > 0 ? (int64_t)(s * 1e9) : 0;
 
-	if (t >= 86400)
-		snprintf(buf, len, "%lldd %02lldh %02lldm", t / 86400,
-		    t % 86400 / 3600, t % 3600 / 60);
-	else if (t >= 3600)
-		snprintf(buf, len, "%lldh %02lldm", t / 3600, t % 3600 / 60);
-	else if (t >= 60)
-		snprintf(buf, len, "%lldm %02llds", t / 60, t % 60);
-	else
-		snprintf(buf, len, "%llds", t);
+	util_format_duration(util_round_ns(ns, NS_PER_SEC), buf, len);
 }
 
 /* "2026-11-27T10:00:00Z" -> seconds since the epoch; -1 if malformed. */
@@ -161,7 +155,7 @@ parse_iso(const char *s)
 	return (int64_t)timegm(&tm);
 }
 
-/* "10:00:01Z (2h 03m ago)" relative to the document's own time; the
+/* "10:00:01Z (2 h 03 min ago)" relative to the document's own time; the
  * date is shown only when it is not the document's day. */
 static void
 fmt_since(const char *iso, const char *doc_time, char *buf, size_t len)

@@ -82,6 +82,7 @@ json_input(struct jctx *j, const struct stats_snapshot *s)
 	jadd(j, o, "overflow_frames", jcount(in->overflows));
 	jadd(j, o, "buffer_s", jhundredths(in->buffer_s));
 	jadd(j, o, "buffer_peak_s", jhundredths(in->buffer_peak_s));
+	jadd(j, o, "buffer_peak_at", jtime(in->buffer_peak_wall_ns));
 	return o;
 }
 

@@ -10,38 +10,81 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cron.h"
+#include "log.h"
 #include "status_operator.h"
 #include "status_page.h"
 #include "status_rules.h"
 #include "util.h"
 
-/* <time datetime="ISO">text</time>: "05:47:12 UTC", or with the date
- * ("2026-12-01 05:47:12 UTC", data-date) when it may be days old. The
- * script rewrites the text in the station's zone. */
-static void
-add_time(struct strbuf *sb, int64_t wall_ns, bool with_date)
+/* Whether a browser can be told this zone by name: an IANA name with
+ * its file under CRON_ZONEINFO_DIR ("Europe/London", "Etc/UTC"), not
+ * "localtime", a path or a POSIX TZ string. */
+static bool
+browser_zone(const char *name)
 {
-	char iso[40], text[48];
-	time_t t;
-	struct tm tm;
+	char path[300];
+
+	if (name == NULL || name[0] == '\0' || name[0] == '/' ||
+	    strcmp(name, "localtime") == 0 ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789/_+-") != strlen(name))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", CRON_ZONEINFO_DIR, name);
+	return access(path, R_OK) == 0;
+}
+
+/* The zone the page shows times in, the first paint and operator.js
+ * alike: [schedule] timezone, else the server's own (cron_tz_load(NULL):
+ * $TZ, /etc/localtime); UTC (NULL) when that has no name a browser
+ * knows. Owned: cron_tz_free(). */
+static struct cron_tz *
+page_zone(const struct status_settings *set)
+{
+	struct cron_tz *tz = NULL;
+	char err[200];
+
+	if (cron_tz_load(
+		set != NULL && set->timezone[0] != '\0' ? set->timezone : NULL,
+		&tz, err, sizeof(err)) < 0)
+		return NULL;
+	if (!browser_zone(cron_tz_name(tz))) {
+		cron_tz_free(tz);
+		return NULL;
+	}
+	return tz;
+}
+
+/* <time datetime="ISO">text</time>: "11:17:12", or with the date
+ * ("2026-12-01 11:17:12", data-date) when it may be days old, in the
+ * page's zone (tz, NULL = UTC), rounded to the second as every time relay
+ * shows; operator.js's fmtTime() writes the same text. datetime is UTC,
+ * with milliseconds when with_ms (a log event's, as /api/history has
+ * it). */
+static void
+add_time(struct strbuf *sb, const struct cron_tz *tz, int64_t wall_ns,
+    bool with_date, bool with_ms)
+{
+	char iso[40];
+	struct cron_local lt;
 
 	if (wall_ns <= 0) {
 		strbuf_puts(sb, "<time datetime=\"\"></time>");
 		return;
 	}
-	util_format_iso8601(wall_ns, false, iso, sizeof(iso));
-	t = (time_t)(util_round_ns(wall_ns, NS_PER_SEC) / NS_PER_SEC);
-	if (gmtime_r(&t, &tm) == NULL)
-		text[0] = '\0';
-	else if (with_date)
-		strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	else
-		strftime(text, sizeof(text), "%H:%M:%S UTC", &tm);
-	strbuf_printf(sb, "<time datetime=\"%s\"%s>%s</time>", iso,
-	    with_date ? " data-date" : "", text);
+	util_format_iso8601(wall_ns, with_ms, iso, sizeof(iso));
+	cron_tz_local(tz, util_round_ns(wall_ns, NS_PER_SEC), &lt);
+	strbuf_printf(
+	    sb, "<time datetime=\"%s\"%s>", iso, with_date ? " data-date" : "");
+	if (with_date)
+		strbuf_printf(sb, "%04d-%02d-%02d ", lt.year, lt.month, lt.day);
+	strbuf_printf(
+	    sb, "%02d:%02d:%02d</time>", lt.hour, lt.minute, lt.second);
 }
 
 /* <tag class="cls" dir="auto">text</tag>, text escaped; no class when
@@ -84,7 +127,8 @@ add_input(struct strbuf *sb, const struct stats_snapshot *s)
 }
 
 static void
-add_reload(struct strbuf *sb, const struct stats_snapshot *s)
+add_reload(
+    struct strbuf *sb, const struct stats_snapshot *s, const struct cron_tz *tz)
 {
 	const struct stats_reload *r = &s->reload;
 
@@ -95,18 +139,18 @@ add_reload(struct strbuf *sb, const struct stats_snapshot *s)
 	add_el(sb, "span", r->ok ? "ok" : "bad", r->ok ? "applied" : "REJECTED",
 	    false);
 	strbuf_puts(sb, " ");
-	add_time(sb, r->at_wall_ns, true);
+	add_time(sb, tz, r->at_wall_ns, true, false);
 	add_el(sb, "span", "detail", r->detail, false);
 }
 
 /* One timeline row, as renderTimeline() draws it. */
 static void
-add_row(struct strbuf *sb, const char *kind, const char *tag,
-    int64_t at_wall_ns, const char *what, const char *title, const char *artist,
-    int64_t until_wall_ns)
+add_row(struct strbuf *sb, const struct cron_tz *tz, const char *kind,
+    const char *tag, int64_t at_wall_ns, const char *what, const char *title,
+    const char *artist, int64_t until_wall_ns)
 {
 	strbuf_printf(sb, "<li class=\"tl-%s\" data-kind=\"%s\">", kind, kind);
-	add_time(sb, at_wall_ns, false);
+	add_time(sb, tz, at_wall_ns, false, false);
 	add_el(sb, "span", "tag", tag, false);
 	add_el(sb, "span", "what", what, true);
 	if (title[0] != '\0' || artist[0] != '\0') {
@@ -120,31 +164,101 @@ add_row(struct strbuf *sb, const char *kind, const char *tag,
 	}
 	if (until_wall_ns > 0) {
 		strbuf_puts(sb, "<span class=\"until\">until ");
-		add_time(sb, until_wall_ns, false);
+		add_time(sb, tz, until_wall_ns, false, false);
 		strbuf_puts(sb, "</span>");
 	}
 	strbuf_puts(sb, "</li>");
 }
 
 /* The item on air and what comes next. The script adds the day's past
- * items from /api/history. */
+ * items from /api/history. The item on air is named as history names it
+ * once it has played: its segment, else "fallback" for the filler (the
+ * badge's and the state's word, not its source's "playlist"), else its
+ * source ("live"). */
 static void
-add_timeline(struct strbuf *sb, const struct stats_snapshot *s)
+add_timeline(struct strbuf *sb, const struct stats_snapshot *s,
+    const struct cron_tz *tz, const char *state)
 {
 	const struct stats_programme *p = &s->programme;
+	const char *what = p->segment[0] != '\0'	    ? p->segment
+			   : strcmp(state, "fallback") == 0 ? "fallback"
+							    : p->source;
 	size_t i;
 
-	add_row(sb, "now", "ON AIR", p->started_at_wall_ns,
-	    p->segment[0] != '\0' ? p->segment : p->source, p->title, p->artist,
-	    p->ends_at_wall_ns);
+	add_row(sb, tz, "now", "ON AIR", p->started_at_wall_ns, what, p->title,
+	    p->artist, p->ends_at_wall_ns);
 	for (i = 0; i < p->n_next && i < STATS_MAX_NEXT; i++)
-		add_row(sb, "next", "next", p->next[i].starts_at_wall_ns,
+		add_row(sb, tz, "next", "next", p->next[i].starts_at_wall_ns,
 		    p->next[i].segment, p->next[i].title, "", 0);
+}
+
+/* Recent warnings and errors, newest first, as renderLog() draws them
+ * from /api/history's log; note: the line under them. */
+static void
+add_log(struct strbuf *sb, const struct cron_tz *tz, bool note)
+{
+	struct log_event *evs = malloc(sizeof(*evs) * LOG_RECENT_EVENTS);
+	uint64_t total = 0;
+	size_t n, i;
+
+	if (evs == NULL)
+		return;
+	n = log_recent(evs, LOG_RECENT_EVENTS, &total);
+	if (note) {
+		if (total > n)
+			strbuf_printf(sb,
+			    "The last %zu of %" PRIu64 " since start.", n,
+			    total);
+		else
+			strbuf_printf(sb, "%" PRIu64 " since start.", total);
+	} else if (n == 0) {
+		strbuf_puts(sb, "<li class=\"none\">No warnings or errors "
+				"since start.</li>");
+	}
+	for (i = n; !note && i-- > 0;) {
+		const char *level = log_level_name(evs[i].level);
+
+		strbuf_printf(sb, "<li class=\"lv-%s\">", level);
+		add_time(sb, tz, evs[i].wall_ns, true, true);
+		add_el(sb, "span", "tag", level, false);
+		add_el(sb, "span", "mod", evs[i].mod, false);
+		add_el(sb, "span", "text", evs[i].text, false);
+		strbuf_puts(sb, "</li>");
+	}
+	free(evs);
+}
+
+/* "Times in Asia/Kolkata (IST, UTC+05:30)": the page's zone, stated
+ * once; operator.js keeps it. */
+static void
+add_tz_note(struct strbuf *sb, const struct cron_tz *tz, int64_t now_ns)
+{
+	struct cron_local lt;
+	int32_t off;
+
+	if (tz == NULL) {
+		strbuf_puts(sb, "Times in UTC");
+		return;
+	}
+	cron_tz_local(tz, now_ns, &lt);
+	off = lt.utoff_s < 0 ? -lt.utoff_s : lt.utoff_s;
+	strbuf_puts(sb, "Times in ");
+	status_page_add_html(sb, cron_tz_name(tz));
+	strbuf_puts(sb, " (");
+	if (lt.abbr[0] != '\0' && lt.abbr[0] != '+' && lt.abbr[0] != '-') {
+		status_page_add_html(sb, lt.abbr);
+		strbuf_puts(sb, ", ");
+	}
+	if (off == 0)
+		strbuf_puts(sb, "UTC)");
+	else
+		strbuf_printf(sb, "UTC%c%02d:%02d)", lt.utoff_s < 0 ? '-' : '+',
+		    (int)(off / 3600), (int)(off % 3600 / 60));
 }
 
 static void
 add_outputs(struct strbuf *sb, const struct stats_snapshot *s,
-    const struct status_settings *set)
+    const struct status_settings *set, const struct cron_tz *tz)
 {
 	char url[600];
 	size_t i;
@@ -171,7 +285,7 @@ add_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 		add_el(sb, "td", "state", o->connected ? "connected" : "DOWN",
 		    false);
 		strbuf_puts(sb, "<td>");
-		add_time(sb, o->since_wall_ns, true);
+		add_time(sb, tz, o->since_wall_ns, true, false);
 		strbuf_puts(sb, "</td><td class=\"num\">");
 		if (ice && o->listeners >= 0)
 			strbuf_printf(sb, "%" PRId64, o->listeners);
@@ -200,8 +314,13 @@ status_operator_value(struct strbuf *sb, const struct stats_snapshot *s,
 	const char *state = status_rules_state_name(s, on_air);
 	char buf[64];
 	int64_t uptime_ns;
+	struct cron_tz *tz = NULL;
+	bool known = true;
 
 #define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
+	if (KEY("reload") || KEY("timeline") || KEY("outputs") || KEY("log") ||
+	    KEY("tz") || KEY("tz_note"))
+		tz = page_zone(set);
 	if (KEY("state")) {
 		/* "off air", as the script shows it. */
 		for (const char *c = state; *c != '\0'; c++)
@@ -214,12 +333,13 @@ status_operator_value(struct strbuf *sb, const struct stats_snapshot *s,
 	} else if (KEY("input"))
 		add_input(sb, s);
 	else if (KEY("silent")) {
+		/* "Silence: none" or "Silence: 12.5 s", as onLevels(). */
 		if (s->input.silent_s > 0)
 			strbuf_puts(sb, util_format_duration(
 					    (int64_t)(s->input.silent_s * 1e9),
 					    buf, sizeof(buf)));
 		else
-			strbuf_puts(sb, "not silent");
+			strbuf_puts(sb, "none");
 	} else if (KEY("listeners"))
 		strbuf_printf(
 		    sb, "%" PRId64, s->listeners > 0 ? s->listeners : 0);
@@ -229,13 +349,22 @@ status_operator_value(struct strbuf *sb, const struct stats_snapshot *s,
 		    util_format_duration(util_round_ns(uptime_ns, NS_PER_SEC),
 			buf, sizeof(buf)));
 	} else if (KEY("reload"))
-		add_reload(sb, s);
+		add_reload(sb, s, tz);
 	else if (KEY("timeline"))
-		add_timeline(sb, s);
+		add_timeline(sb, s, tz, state);
 	else if (KEY("outputs"))
-		add_outputs(sb, s, set);
+		add_outputs(sb, s, set, tz);
+	else if (KEY("log"))
+		add_log(sb, tz, false);
+	else if (KEY("log_note"))
+		add_log(sb, NULL, true);
+	else if (KEY("tz"))
+		status_page_add_html(sb, tz != NULL ? cron_tz_name(tz) : "UTC");
+	else if (KEY("tz_note"))
+		add_tz_note(sb, tz, s->now_wall_ns);
 	else
-		return false;
+		known = false;
 #undef KEY
-	return true;
+	cron_tz_free(tz);
+	return known;
 }

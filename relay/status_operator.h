@@ -2,17 +2,19 @@
 /*
  * The operator page's first paint (GET /operator): the parts of
  * relay/www/operator.html that show the station's state (the State panel,
- * the item on air and what comes next, the outputs table) rendered from
- * one stats_snapshot into the HTML, so that the page is complete at its
- * load event, without JavaScript and before /api/events says anything.
- * operator.js builds the same elements (same ids, classes and data-*
- * attributes) from each status document and replaces these on its first
- * update; times are UTC here and the script shows them in the station's
- * zone.
+ * the item on air and what comes next, the outputs table, the recent
+ * warnings from the log ring) rendered from one stats_snapshot into the
+ * HTML, so that the page is complete at its load event, without
+ * JavaScript and before /api/events says anything. operator.js builds the
+ * same elements (same ids, classes, data-* attributes and texts) from each
+ * status document and replaces these on its first update. Times are shown
+ * in the page's zone ([schedule] timezone, else the server's; op_tz tells
+ * the script) rounded to the second, as the script shows them.
  *
- * Threads: pure functions on a caller's snapshot; any thread (the status
- * server's connection threads call them). They allocate only through the
- * caller's strbuf.
+ * Threads: functions on a caller's snapshot; any thread (the status
+ * server's connection threads call them). Besides the caller's strbuf they
+ * allocate a copy of the log ring and load the page's zone (a file under
+ * /usr/share/zoneinfo) for the keys that need them, freed before return.
  */
 #ifndef RELAY_STATUS_OPERATOR_H
 #define RELAY_STATUS_OPERATOR_H

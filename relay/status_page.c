@@ -255,10 +255,13 @@ pick_streams(const struct stats_snapshot *s, int *main_out, int *low_out,
 	*low_kbps = best;
 }
 
+/* "09:46", rounded to the minute as relay rounds every time it shows
+ * (app.js's fmtTime() too): 09:45:31 is 09:46. */
 static char *
 format_utc_hm(int64_t wall_ns, char *buf, size_t len)
 {
-	time_t t = (time_t)(wall_ns / NS_PER_SEC);
+	time_t t =
+	    (time_t)(util_round_ns(wall_ns, 60 * NS_PER_SEC) / NS_PER_SEC);
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL)
@@ -272,7 +275,8 @@ format_utc_hm(int64_t wall_ns, char *buf, size_t len)
 static char *
 format_utc_date_hm(int64_t wall_ns, char *buf, size_t len)
 {
-	time_t t = (time_t)(wall_ns / NS_PER_SEC);
+	time_t t =
+	    (time_t)(util_round_ns(wall_ns, 60 * NS_PER_SEC) / NS_PER_SEC);
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL)

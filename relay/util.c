@@ -563,6 +563,35 @@ util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
 	return 0;
 }
 
+/* Whether c may continue a word or a host name: a letter, a digit, '-',
+ * '_' or a byte of a UTF-8 sequence. */
+static bool
+word_byte(unsigned char c)
+{
+	return c >= 0x80 || c == '-' || c == '_' || (c >= '0' && c <= '9') ||
+	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Whether the len bytes at p (inside src) stand alone: no word byte or
+ * '.' just before them and no word byte just after, nor a '.' that goes
+ * on into a word ("x" in "nonexistent.invalid" or in "x.example" is part
+ * of a name; "hackme." at the end of a sentence is the secret). */
+static bool
+whole_token(const char *src, const char *p, size_t len)
+{
+	const unsigned char *after = (const unsigned char *)p + len;
+
+	if (p > src) {
+		unsigned char b = (unsigned char)p[-1];
+
+		if (word_byte(b) || b == '.')
+			return false;
+	}
+	if (word_byte(*after))
+		return false;
+	return !(*after == '.' && word_byte(after[1]));
+}
+
 char *
 util_redact(const char *src, const char *secret)
 {
@@ -581,7 +610,8 @@ util_redact(const char *src, const char *secret)
 		return NULL;
 	p = src;
 	while (*p != '\0') {
-		if (strncmp(p, secret, slen) == 0) {
+		if (strncmp(p, secret, slen) == 0 &&
+		    whole_token(src, p, slen)) {
 			memcpy(out + o, "***", 3);
 			o += 3;
 			p += slen;

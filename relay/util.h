@@ -114,8 +114,12 @@ const char *util_http_url_rest(const char *url);
 int util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
     bool *tls, const char **path, const char **why);
 
-/* Returns src with every occurrence of secret replaced by "***". Owned:
- * caller frees. Returns NULL on OOM. */
+/* Returns src with every occurrence of secret that stands as a token of
+ * its own replaced by "***": between separators (a space, quote, ':',
+ * '@', '/', '=', ...), as in "http://source:SECRET@host/" or
+ * "password SECRET.". An occurrence inside a word or a dotted name is
+ * left alone: with the secret "x", "nonexistent.invalid" stays whole.
+ * Owned: caller frees. Returns NULL on OOM. */
 char *util_redact(const char *src, const char *secret);
 
 /* Opens path read-only without ever blocking in open(2) (a FIFO would

@@ -37,12 +37,14 @@
 			dateFmt = makeFormat(undefined, true);
 		} catch (e2) { timeFmt = dateFmt = null; }
 	}
+	/* Rounded to the minute shown, as relay rounds every time (its
+	 * first paint too): 09:45:31 is 09:46. */
 	function fmtTime(iso, withDate) {
-		var d = new Date(iso);
+		var ms = Date.parse(iso);
 		var f = withDate ? dateFmt : timeFmt;
-		if (!iso || isNaN(d.getTime()))
+		if (!iso || isNaN(ms))
 			return '';
-		return f ? f.format(d) : iso;
+		return f ? f.format(new Date(Math.round(ms / 60000) * 60000)) : iso;
 	}
 	function setTime(el, iso) {
 		if (!el)

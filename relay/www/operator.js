@@ -36,33 +36,38 @@
 		while (e.firstChild)
 			e.removeChild(e.firstChild);
 	}
-	var timeFmt = null, dateFmt = null;
-	function makeFormat(zone, withDate) {
-		var o = { hour: '2-digit', minute: '2-digit', second: '2-digit',
-		    timeZone: zone };
-		if (withDate) {
-			o.month = 'short';
-			o.day = 'numeric';
-		}
-		return new Intl.DateTimeFormat(undefined, o);
+	/* Times: in the page's zone (data-tz: [schedule] timezone, else the
+	 * server's; relay's first paint uses the same and states it in
+	 * #tz-note), rounded to the second as relay rounds every time, as
+	 * "11:17:12" or "2026-12-01 11:17:12": the text relay's first paint
+	 * writes, so a time reads the same before and after the script. */
+	var partsFmt = null;
+	function makeFormat(zone) {
+		return new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23',
+		    year: 'numeric', month: '2-digit', day: '2-digit',
+		    hour: '2-digit', minute: '2-digit', second: '2-digit' });
 	}
 	try {
-		timeFmt = makeFormat(tz);
-		dateFmt = makeFormat(tz, true);
-		setText('tz-note', 'Times in ' + (tz || 'your local time').replace(/_/g, ' '));
+		partsFmt = makeFormat(tz);
 	} catch (e) {
+		/* A zone this browser does not know: UTC, and say so. */
 		try {
-			timeFmt = makeFormat(undefined);
-			dateFmt = makeFormat(undefined, true);
-			setText('tz-note', 'Times in your local time');
-		} catch (e2) { timeFmt = dateFmt = null; }
+			partsFmt = makeFormat('UTC');
+			setText('tz-note', 'Times in UTC');
+		} catch (e2) { partsFmt = null; }
 	}
 	function fmtTime(iso, withDate) {
-		var d = new Date(iso);
-		if (!iso || isNaN(d.getTime()))
+		var ms = Date.parse(iso);
+		if (!iso || isNaN(ms))
 			return '';
-		var f = withDate ? dateFmt : timeFmt;
-		return f ? f.format(d) : iso;
+		if (!partsFmt)
+			return iso;
+		var p = {};
+		partsFmt.formatToParts(new Date(Math.round(ms / 1000) * 1000)).forEach(function (x) {
+			p[x.type] = x.value;
+		});
+		var t = p.hour + ':' + p.minute + ':' + p.second;
+		return withDate ? p.year + '-' + p.month + '-' + p.day + ' ' + t : t;
 	}
 	function timeEl(iso, withDate) {
 		var t = el('time', null, fmtTime(iso, withDate));
@@ -101,7 +106,7 @@
 	}
 	var dayFmt = null;
 	try {
-		dayFmt = new Intl.DateTimeFormat('en-CA', { timeZone: timeFmt.resolvedOptions().timeZone,
+		dayFmt = new Intl.DateTimeFormat('en-CA', { timeZone: partsFmt.resolvedOptions().timeZone,
 		    year: 'numeric', month: '2-digit', day: '2-digit' });
 	} catch (e) { dayFmt = null; }
 	function sameDay(a, b) {
@@ -162,7 +167,7 @@
 		var live = lv.fresh && lv.flowing;
 		setMeter($('meter-programme'), live ? lv.peak_dbfs : -120,
 		    live ? lv.rms_dbfs : -120, live);
-		setText('st-silent', lv.silent_s > 0 ? duration(lv.silent_s) : 'not silent');
+		setText('st-silent', lv.silent_s > 0 ? duration(lv.silent_s) : 'none');
 		var now = Date.now();
 		(lv.encodings || []).forEach(function (e) {
 			var info = encInfo[e.name] || (encInfo[e.name] = {});
@@ -440,7 +445,10 @@
 				    name: ev.segment || ev.text, title: ev.title, reason: '' });
 			});
 		}
-		items.push({ at: s.now.started_at, kind: 'now', name: s.now.segment || s.now.source,
+		/* Named as history names it once played (status_operator.c's
+		 * add_timeline() too): "fallback" for the filler. */
+		items.push({ at: s.now.started_at, kind: 'now',
+		    name: s.now.segment || (s.state === 'fallback' ? 'fallback' : s.now.source),
 		    title: s.now.title + (s.now.artist ? ' – ' + s.now.artist : ''),
 		    until: s.now.ends_at });
 		(s.next || []).forEach(function (n) {
@@ -803,8 +811,9 @@
 	}
 
 	/* The first paint is relay's (the state, the item on air, the
-	 * outputs, rendered into the HTML); its times are UTC: show them in
-	 * the station's zone until the first update replaces them. */
+	 * outputs, the warnings, rendered into the HTML) in the same zone and
+	 * form as fmtTime(); written again here only in case this browser
+	 * fell back to UTC. */
 	(function () {
 		var ts = doc.querySelectorAll('main time[datetime]');
 		for (var i = 0; i < ts.length; i++) {

@@ -12,8 +12,9 @@
 # headers are right (no-store, caching for assets, CSP, nosniff); bad
 # requests get 404/405/414/431/400 and leave the server working; no
 # endpoint ever shows the source password or the status token; "relay
-# status" prints the station and exits 0. This icecast sends no CORS
-# headers, and /api/status and the log say so.
+# status" prints the station and exits 0, its durations in relay's one
+# form for people ("12 s", "1 min 05 s"; it printed "12s", "1m 05s"). This
+# icecast sends no CORS headers, and /api/status and the log say so.
 #
 # timeout: 90
 
@@ -234,6 +235,13 @@ grep -qF "$STATION_NAME" <<<"$RS_OUT" || fail "relay status: no station name"
 grep -qF 'ON AIR' <<<"$RS_OUT" || fail "relay status: no ON AIR"
 grep -qF "http://127.0.0.1:$ice/live.ogg" <<<"$RS_OUT" || fail "no mount URL"
 [[ $(wc -l <<<"$RS_OUT") -le 24 ]] || fail "relay status is more than a screen"
+# Durations as relay writes them for people everywhere else
+# (util_format_duration: "12 s", "1 min 05 s"), not "12s" / "1m 05s".
+dur='[0-9]+ (d|h|min|s)( [0-9]{2} (h|min|s))*'
+grep -Eq "^  up $dur · " <<<"$RS_OUT" ||
+    fail "relay status: uptime not in relay's duration form: $(sed -n 2p <<<"$RS_OUT")"
+grep -Eq "^Output .* since [0-9:]{8}Z \($dur ago\)$" <<<"$RS_OUT" ||
+    fail "relay status: 'ago' not in relay's duration form: $(grep '^Output' <<<"$RS_OUT")"
 relay_status --json
 [[ $RS_RC -eq 0 ]] || fail "relay status --json exit $RS_RC"
 jq -e --arg n "$STATION_NAME" '.station.name == $n' <<<"$RS_OUT" >/dev/null ||

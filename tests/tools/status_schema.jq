@@ -65,7 +65,7 @@ check_object({
     peak_dbfs: "number", rms_dbfs: "number", silent_s: "number",
     silence_threshold_dbfs: "number", xruns: "integer",
     overflow_frames: "integer", buffer_s: "number",
-    buffer_peak_s: "number"}; ".input"))
+    buffer_peak_s: "number", buffer_peak_at: "time|null"}; ".input"))
 + (.processing | check_object({enabled: "boolean", target_lufs: "number|null",
     momentary_lufs: "number|null", short_term_lufs: "number|null",
     integrated_lufs: "number|null", true_peak_dbtp: "number|null",

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "stats.h"
 #include "util.h"
 
@@ -249,6 +250,60 @@ test_input_buffer_peak(void **state)
 	stats_snapshot(snap);
 	assert_true(snap->input.buffer_s > 2.97 && snap->input.buffer_s < 2.98);
 	assert_true(snap->input.buffer_peak_s == 0.5);
+	assert_true(snap->input.buffer_peak_wall_ns > 0);
+	free(snap);
+}
+
+/* When the peak was, and one warning when the fill first passes half of
+ * the ring, written by the reader (stats_snapshot), not the input thread;
+ * passing half again within a minute adds no line. */
+static size_t
+half_full_lines(void)
+{
+	struct log_event *evs = calloc(LOG_RECENT_EVENTS, sizeof(*evs));
+	size_t n, i, found = 0;
+
+	assert_non_null(evs);
+	n = log_recent(evs, LOG_RECENT_EVENTS, NULL);
+	for (i = 0; i < n; i++)
+		if (strstr(evs[i].text, "input buffer passed half full") !=
+		    NULL)
+			found++;
+	free(evs);
+	return found;
+}
+
+static void
+test_input_buffer_half(void **state)
+{
+	struct stats_snapshot *snap = calloc(1, sizeof(*snap));
+	int64_t before, peak_at;
+
+	(void)state;
+	assert_non_null(snap);
+	log_recent_clear();
+	stats_input_set_buffer(131072, 44100);
+	before = util_now_wall_ns();
+	stats_input_note_buffer_fill(60000); /* under half */
+	stats_snapshot(snap);
+	assert_int_equal(half_full_lines(), 0);
+	stats_input_note_buffer_fill(70000);	/* past half: a new peak */
+	assert_int_equal(half_full_lines(), 0); /* nothing logged yet */
+	stats_snapshot(snap);
+	assert_int_equal(half_full_lines(), 1);
+	peak_at = snap->input.buffer_peak_wall_ns;
+	assert_true(peak_at >= before && peak_at <= util_now_wall_ns());
+	assert_true(snap->input.buffer_peak_s > 1.58 &&
+		    snap->input.buffer_peak_s < 1.59);
+	stats_snapshot(snap);
+	assert_int_equal(half_full_lines(), 1);
+	/* Down under a quarter and past half again: counted, but within
+	 * the minute, so no second line; a lower fill keeps the peak's time. */
+	stats_input_note_buffer_fill(1000);
+	stats_input_note_buffer_fill(66000);
+	stats_snapshot(snap);
+	assert_int_equal(half_full_lines(), 1);
+	assert_true(snap->input.buffer_peak_wall_ns == peak_at);
 	free(snap);
 }
 
@@ -304,6 +359,7 @@ main(void)
 	    cmocka_unit_test(test_programme_parts_are_separate),
 	    cmocka_unit_test(test_levels_take_max),
 	    cmocka_unit_test(test_input_buffer_peak),
+	    cmocka_unit_test(test_input_buffer_half),
 	    cmocka_unit_test(test_listeners_across_edges),
 	    cmocka_unit_test(test_listeners_without_listenback),
 	    cmocka_unit_test(test_news_bell),

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of util.c helpers that no other module's test covers
- * directly: util_http_url_rest(), rounding, duration parsing.
+ * directly: util_http_url_rest(), rounding, duration parsing,
+ * util_redact().
  *
  * Threads: the main thread only.
  */
@@ -11,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -187,6 +189,40 @@ test_parse_duration(void **state)
 	    util_parse_duration_ns("2000000h 2000000h 2000000h", &ns), -ERANGE);
 }
 
+/* util_redact() blanks a secret that stands alone, as a URL's
+ * credentials or a word, never letters of a host name that happen to
+ * spell it: with the password "x", an output to nonexistent.invalid was
+ * logged as "none***istent.invalid". */
+static void
+check_redact(const char *src, const char *secret, const char *want)
+{
+	char *got = util_redact(src, secret);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_redact(void **state)
+{
+	(void)state;
+	check_redact("nonexistent.invalid:8000/live.ogg: cannot resolve", "x",
+	    "nonexistent.invalid:8000/live.ogg: cannot resolve");
+	check_redact("x.example:8000 refused", "x", "x.example:8000 refused");
+	check_redact("radio.hackme.example", "hackme", "radio.hackme.example");
+	check_redact(
+	    "hackme-backup.example", "hackme", "hackme-backup.example");
+	check_redact("http://source:x@nonexistent.invalid/live", "x",
+	    "http://source:***@nonexistent.invalid/live");
+	check_redact("bad password hackme.", "hackme", "bad password ***.");
+	check_redact("hackme", "hackme", "***");
+	check_redact("{\"token\":\"s3cret\"} s3cret s3cret2", "s3cret",
+	    "{\"token\":\"***\"} *** s3cret2");
+	check_redact("pass=p.ss&x=1", "p.ss", "pass=***&x=1");
+	check_redact("no secret here", "", "no secret here");
+}
+
 /* Thread names: what fits in the kernel's 15 bytes, cut before a
  * multibyte character rather than inside it. */
 static void
@@ -223,6 +259,7 @@ main(void)
 	    cmocka_unit_test(test_format_duration),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_parse_duration),
+	    cmocka_unit_test(test_redact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
