@@ -1674,6 +1674,14 @@ fake_handler(struct control_request *req, char *err, size_t errlen, void *arg)
 	(void)arg;
 	pthread_mutex_lock(&seen_lock);
 	seen = *req;
+	/* req's play strings point into req, on control_run()'s stack: point
+	 * the copy's at its own arrays, so the test reads them after the
+	 * handler returned (ASan's detect_stack_use_after_return caught it). */
+	seen.play.path = req->play.path != NULL ? seen.path : NULL;
+	seen.play.url = req->play.url != NULL ? seen.url : NULL;
+	seen.play.title = req->play.title != NULL ? seen.title : NULL;
+	seen.play.artist = req->play.artist != NULL ? seen.artist : NULL;
+	seen.play.name = req->play.name != NULL ? seen.name : NULL;
 	seen_count++;
 	rc = answer_rc;
 	if (answer_err != NULL)
