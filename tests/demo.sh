@@ -19,7 +19,9 @@ RELAY=${RELAY:-build/relay}
 
 [[ -f $RELAY && -x $RELAY ]] || fail "$RELAY not found: run make first"
 
-start_icecast demo
+# With the CORS header the page's player needs on Safari and iPhones
+# (docs/operations.md), as a station's icecast.xml should have it.
+start_icecast demo --cors '*'
 status_port=$(free_port) || fail "no free port for the status page"
 conf=$T/demo.conf
 sed -e "s/^port = 8000\$/port = ${ICE_PORT[demo]}/" \
