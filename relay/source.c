@@ -582,11 +582,19 @@ playlist_setup(
 	s->resume = spec->resume;
 	if (s->resume != NULL && s->order_mode == SCHEDULE_ORDER_SEQUENTIAL &&
 	    s->skip_frames == 0) {
-		/* Carry on after the last file heard, if still listed. */
+		/* Carry on after the last file heard, if still listed: after
+		 * the entry heard when it still names that file, else after
+		 * the file's first entry. */
 		pthread_mutex_lock(&s->resume->lock);
-		for (i = 0; i < s->n_entries; i++)
-			if (strcmp(s->entries[i].path, s->resume->last) == 0)
-				s->order_pos = (i + 1) % s->n_entries;
+		i = s->resume->entry;
+		if (i >= s->n_entries ||
+		    strcmp(s->entries[i].path, s->resume->last) != 0)
+			for (i = 0; i < s->n_entries; i++)
+				if (strcmp(s->entries[i].path,
+					s->resume->last) == 0)
+					break;
+		if (i < s->n_entries)
+			s->order_pos = (i + 1) % s->n_entries;
 		pthread_mutex_unlock(&s->resume->lock);
 	}
 
@@ -658,6 +666,7 @@ marks_heard(struct source *s)
 			pthread_mutex_lock(&s->resume->lock);
 			util_strlcpy(
 			    s->resume->last, path, sizeof(s->resume->last));
+			s->resume->entry = m.entry;
 			pthread_mutex_unlock(&s->resume->lock);
 		}
 	}
@@ -668,6 +677,7 @@ source_resume_init(struct source_resume *r)
 {
 	pthread_mutex_init(&r->lock, NULL);
 	r->last[0] = '\0';
+	r->entry = 0;
 }
 
 void

@@ -40,13 +40,16 @@
 /* Where a playlist carries on from one source to the next (the
  * [fallback] filler's, from one dead air to the next): the last file of
  * it that was heard. A sequential playlist opened with it starts with the
- * file after that one (at the top when the list no longer holds it), and
+ * file after that one (after that entry when the list names the file more
+ * than once; at the top when the list no longer holds it), and
  * every source opened with it notes each file as its first frame is read.
  * The caller owns it (source_resume_init/destroy) and keeps it until every
  * source opened with it is closed. */
 struct source_resume {
 	pthread_mutex_t lock;
 	char last[4096]; /* the last file heard; "": none yet */
+	size_t entry;	 /* its place in the list (a list may name a file
+			    twice) */
 };
 
 void source_resume_init(struct source_resume *r);
