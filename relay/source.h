@@ -91,6 +91,13 @@ size_t source_read(struct source *s, float *frames, size_t n);
 
 enum source_state source_state(struct source *s);
 
+/* True once a file the source opened ahead changed on disk (rewritten,
+ * replaced or deleted) before any frame was read: what it holds is not
+ * what the file is now, so the owner should open the source anew. Only a
+ * source nobody has read yet looks (once a second, while its ring is
+ * full). Thread-safe. */
+bool source_stale(struct source *s);
+
 /* Frames decoded and waiting in the ring. */
 size_t source_buffered(struct source *s);
 
