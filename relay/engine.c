@@ -805,6 +805,12 @@ engine_filler_wanted(struct engine *e)
 	return switcher_filler_wanted(e->sw);
 }
 
+bool
+engine_filler_stale(struct engine *e)
+{
+	return switcher_filler_stale(e->sw);
+}
+
 void
 engine_set_input_down(struct engine *e, bool down, const char *why)
 {

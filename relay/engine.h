@@ -218,6 +218,11 @@ void engine_set_filler(struct engine *e, const struct engine_item *item);
  * one (the one on air is used up when it ends, or when live returns). */
 bool engine_filler_wanted(struct engine *e);
 
+/* True when the filler that waits holds a file that changed on disk since
+ * it was opened ahead (source_stale()): the main thread opens it anew.
+ * Main thread. */
+bool engine_filler_stale(struct engine *e);
+
 /* The live input failed or recovered (input_down()); why may be NULL.
  * When that changes what the engine knew, wakes it, so the filler need
  * not wait for the engine's next block. Main thread, at every tick. */

@@ -56,6 +56,7 @@ struct fallback {
 	/* The playlist's last file heard, shared with every filler source
 	 * (each closed by engine_stop(), before fallback_free()). */
 	struct source_resume resume;
+	int64_t stale_logged_mono_ns; /* no "changed on disk" before */
 };
 
 static enum schedule_source
@@ -258,6 +259,19 @@ fallback_tick(
 		arm(fb, e); /* the real filler may open now */
 	else if (engine_filler_wanted(e))
 		arm(fb, e);
+	else if (fb->enabled && engine_filler_stale(e)) {
+		/* Once a minute at most: a file written to for a while would
+		 * say so every second. */
+		if (util_now_mono_ns() >= fb->stale_logged_mono_ns) {
+			log_info(MOD,
+			    "[fallback] %s %s: a file changed on disk since "
+			    "the waiting filler opened it; opened anew",
+			    fallback_source_name(fb->source), fb->path);
+			fb->stale_logged_mono_ns =
+			    util_now_mono_ns() + 60 * NS_PER_SEC;
+		}
+		arm(fb, e);
+	}
 	while (engine_poll_fallback(e, &ev) == 1) {
 		log_escape(shown, sizeof(shown), ev.why);
 		if (ev.active) {

@@ -560,7 +560,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 		/* Icecast counts us among its listeners from now on: the
 		 * poller's listener count must know at once. */
 		m->st.connected = true;
-		stats_output_set_listenback(m->slot, &m->st);
+		stats_output_set_listenback(m->slot, m->name, &m->st);
 	}
 	buf = ogg_sync_buffer(&m->oy, (long)bytes);
 	if (buf == NULL)
@@ -651,7 +651,7 @@ transfer_end(
 	util_strlcpy(m->st.last_error, why, sizeof(m->st.last_error));
 	if (m->st.connected) {
 		m->st.connected = false;
-		stats_output_set_listenback(m->slot, &m->st);
+		stats_output_set_listenback(m->slot, m->name, &m->st);
 	}
 	log_debug(m->mod, "%s: %s; listening again in %.0f s", m->shown_url,
 	    why, (double)LB_RETRY_NS / 1e9);
@@ -748,7 +748,7 @@ update(struct lb_mount *m, int64_t now)
 		log_change(m, old);
 	}
 	if (state != old || now - m->published_mono_ns >= LB_PUBLISH_NS) {
-		stats_output_set_listenback(m->slot, &m->st);
+		stats_output_set_listenback(m->slot, m->name, &m->st);
 		m->published_mono_ns = now;
 	}
 }
@@ -844,7 +844,7 @@ mount_free(CURLM *multi, struct lb_mount *m)
 		ogg_sync_clear(&m->oy);
 	}
 	stream_clear(m);
-	stats_output_set_listenback(m->slot, &off);
+	stats_output_set_listenback(m->slot, m->name, &off);
 	free(m);
 }
 
@@ -893,7 +893,7 @@ mount_new(const struct config *cfg, const struct output_config *o,
 		mount_free(NULL, m);
 		return NULL;
 	}
-	stats_output_set_listenback(m->slot, &m->st);
+	stats_output_set_listenback(m->slot, m->name, &m->st);
 	log_info(m->mod, "listening to %s as a listener", m->shown_url);
 	return m;
 }

@@ -70,6 +70,7 @@
 #include "tls.h"
 #include "source_stream.h"
 #include "util.h"
+#include "wakeup.h"
 
 /* Decoded audio kept ahead of the engine (source_ahead_ns()). */
 #define SOURCE_AHEAD_FEED_NS (10 * NS_PER_SEC)
@@ -98,11 +99,25 @@ struct playlist_entry {
  * 2.5 s hold more only when the files are shorter than 80 ms). */
 #define SOURCE_MARKS 32
 
+/* How often a source nobody has read yet looks whether the files it
+ * opened ahead changed on disk (check_stale()). */
+#define SOURCE_STALE_CHECK_NS NS_PER_SEC
+
+/* Which file a path named when it was opened: rewritten in place (new
+ * size or time), replaced (new inode) or deleted, it is another. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns;
+};
+
 /* Where a playlist file starts in the ring: frames written before it. */
 struct heard_mark {
 	int64_t at;
 	size_t entry;
 	unsigned pass;
+	struct file_id id; /* the file as it was opened */
 };
 
 struct source {
@@ -148,6 +163,11 @@ struct source {
 	struct heard_mark marks[SOURCE_MARKS];
 	size_t n_marks;
 	struct source_resume *resume; /* NULL: none */
+	/* Files opened ahead that changed on disk before anyone read
+	 * (check_stale(), feeder only but for the flag). */
+	struct file_id file_id; /* file: as it was opened */
+	int64_t stale_check_mono_ns;
+	atomic_bool stale;
 
 	/* stream */
 	char *url;
@@ -582,11 +602,19 @@ playlist_setup(
 	s->resume = spec->resume;
 	if (s->resume != NULL && s->order_mode == SCHEDULE_ORDER_SEQUENTIAL &&
 	    s->skip_frames == 0) {
-		/* Carry on after the last file heard, if still listed. */
+		/* Carry on after the last file heard, if still listed: after
+		 * the entry heard when it still names that file, else after
+		 * the file's first entry. */
 		pthread_mutex_lock(&s->resume->lock);
-		for (i = 0; i < s->n_entries; i++)
-			if (strcmp(s->entries[i].path, s->resume->last) == 0)
-				s->order_pos = (i + 1) % s->n_entries;
+		i = s->resume->entry;
+		if (i >= s->n_entries ||
+		    strcmp(s->entries[i].path, s->resume->last) != 0)
+			for (i = 0; i < s->n_entries; i++)
+				if (strcmp(s->entries[i].path,
+					s->resume->last) == 0)
+					break;
+		if (i < s->n_entries)
+			s->order_pos = (i + 1) % s->n_entries;
 		pthread_mutex_unlock(&s->resume->lock);
 	}
 
@@ -605,6 +633,29 @@ playlist_setup(
 		}
 	}
 	return 0;
+}
+
+/* The file path names now; all zero when it cannot be read. */
+static void
+file_id_of(const char *path, struct file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) != 0)
+		return;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime_ns =
+	    (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec;
+}
+
+static bool
+file_id_same(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns;
 }
 
 /* Notes that the file entry starts at ring frame at; marks_heard() names
@@ -626,6 +677,7 @@ mark_push(struct source *s, int64_t at, size_t entry)
 	s->marks[s->n_marks].at = at;
 	s->marks[s->n_marks].entry = entry;
 	s->marks[s->n_marks].pass = s->pass;
+	file_id_of(s->entries[entry].path, &s->marks[s->n_marks].id);
 	s->n_marks++;
 }
 
@@ -658,6 +710,7 @@ marks_heard(struct source *s)
 			pthread_mutex_lock(&s->resume->lock);
 			util_strlcpy(
 			    s->resume->last, path, sizeof(s->resume->last));
+			s->resume->entry = m.entry;
 			pthread_mutex_unlock(&s->resume->lock);
 		}
 	}
@@ -668,6 +721,7 @@ source_resume_init(struct source_resume *r)
 {
 	pthread_mutex_init(&r->lock, NULL);
 	r->last[0] = '\0';
+	r->entry = 0;
 }
 
 void
@@ -819,6 +873,55 @@ produce(struct source *s, float *buf, size_t n)
 	return -EINVAL;
 }
 
+/* A source nobody has read yet (the [fallback] filler waits for the next
+ * dead air, maybe for days) holds the files it opened ahead: one
+ * rewritten, replaced or deleted since would air as it was, or, rewritten
+ * in place, with its new bytes read under the old header (noise). Looks
+ * once a second while the ring is full; source_stale() then tells the
+ * owner to open the source anew. Runs on: the feeder thread. */
+static void
+check_stale(struct source *s)
+{
+	char esc[SOURCE_ERR_LEN];
+	const char *path = NULL;
+	struct file_id now_id;
+	int64_t now;
+	size_t i;
+
+	if (atomic_load_explicit(&s->stale, memory_order_relaxed) ||
+	    atomic_load_explicit(&s->frames_read, memory_order_relaxed) > 0)
+		return;
+	now = util_now_mono_ns();
+	if (now < s->stale_check_mono_ns)
+		return;
+	s->stale_check_mono_ns = now + SOURCE_STALE_CHECK_NS;
+	if (s->kind == SCHEDULE_SOURCE_FILE && s->af != NULL) {
+		file_id_of(s->path, &now_id);
+		if (!file_id_same(&now_id, &s->file_id))
+			path = s->path;
+	} else if (s->kind == SCHEDULE_SOURCE_PLAYLIST) {
+		for (i = 0; i < s->n_marks && path == NULL; i++) {
+			const char *p = s->entries[s->marks[i].entry].path;
+
+			file_id_of(p, &now_id);
+			if (!file_id_same(&now_id, &s->marks[i].id))
+				path = p;
+		}
+	}
+	if (path == NULL)
+		return;
+	log_debug(s->mod, "%s changed on disk since it was opened ahead",
+	    log_escape(esc, sizeof(esc), path));
+	atomic_store_explicit(&s->stale, true, memory_order_relaxed);
+	wakeup_signal();
+}
+
+bool
+source_stale(struct source *s)
+{
+	return atomic_load_explicit(&s->stale, memory_order_relaxed);
+}
+
 /* Runs on: the feeder thread. Opens the feed (other kinds were opened by
  * source_open()), throws away skip_frames, then keeps the ring full until
  * the material ends, fails, or source_close() asks it to stop. */
@@ -847,6 +950,7 @@ feeder_thread(void *arg)
 		if (s->n_marks > 0)
 			marks_heard(s);
 		if (s->n_marks == SOURCE_MARKS) {
+			check_stale(s);
 			util_sleep_ns(SOURCE_IDLE_NS);
 			continue;
 		}
@@ -857,6 +961,7 @@ feeder_thread(void *arg)
 		} else {
 			space = s->ring_frames - ring_readable(s->ring);
 			if (space < s->chunk_frames) {
+				check_stale(s);
 				util_sleep_ns(SOURCE_IDLE_NS);
 				continue;
 			}
@@ -944,6 +1049,7 @@ open_kind(
 		    spec->path, s->rate_hz, s->channels, err, errlen);
 		if (s->af == NULL)
 			return -ENOENT;
+		file_id_of(spec->path, &s->file_id);
 		s->duration_ns = audio_file_duration_ns(s->af);
 		return 0;
 	case SCHEDULE_SOURCE_STREAM:
@@ -1065,6 +1171,7 @@ source_open(const struct source_spec *spec, int rate_hz, int channels,
 	atomic_init(&s->stop, false);
 	atomic_init(&s->error_set, false);
 	atomic_init(&s->frames_read, 0);
+	atomic_init(&s->stale, false);
 	snprintf(s->mod, sizeof(s->mod), "source[%s]",
 	    spec->name != NULL ? spec->name : "?");
 	s->kind = spec->kind;

@@ -40,13 +40,16 @@
 /* Where a playlist carries on from one source to the next (the
  * [fallback] filler's, from one dead air to the next): the last file of
  * it that was heard. A sequential playlist opened with it starts with the
- * file after that one (at the top when the list no longer holds it), and
+ * file after that one (after that entry when the list names the file more
+ * than once; at the top when the list no longer holds it), and
  * every source opened with it notes each file as its first frame is read.
  * The caller owns it (source_resume_init/destroy) and keeps it until every
  * source opened with it is closed. */
 struct source_resume {
 	pthread_mutex_t lock;
 	char last[4096]; /* the last file heard; "": none yet */
+	size_t entry;	 /* its place in the list (a list may name a file
+			    twice) */
 };
 
 void source_resume_init(struct source_resume *r);
@@ -87,6 +90,13 @@ struct source *source_open(const struct source_spec *spec, int rate_hz,
 size_t source_read(struct source *s, float *frames, size_t n);
 
 enum source_state source_state(struct source *s);
+
+/* True once a file the source opened ahead changed on disk (rewritten,
+ * replaced or deleted) before any frame was read: what it holds is not
+ * what the file is now, so the owner should open the source anew. Only a
+ * source nobody has read yet looks (once a second, while its ring is
+ * full). Thread-safe. */
+bool source_stale(struct source *s);
 
 /* Frames decoded and waiting in the ring. */
 size_t source_buffered(struct source *s);

@@ -565,13 +565,18 @@ stats_output_find(const char *name)
 }
 
 void
-stats_output_set_listenback(int id, const struct stats_listenback *lb)
+stats_output_set_listenback(
+    int id, const char *name, const struct stats_listenback *lb)
 {
 	bool news;
 
 	if (!valid_id(id))
 		return;
 	pthread_mutex_lock(&lock);
+	if (!out_cold[id].used || strcmp(out_cold[id].o.name, name) != 0) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
 	news = out_cold[id].o.listenback.state != lb->state;
 	if (lb->state == LISTENBACK_OFF)
 		memset(&out_cold[id].o.listenback, 0,

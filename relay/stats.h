@@ -344,9 +344,12 @@ void stats_output_set_server(int id, bool reachable, bool listed,
     int64_t listeners, const char *title, int64_t listing_start_wall_ns);
 /* The slot id of the output named name, or -1. */
 int stats_output_find(const char *name);
-/* From the listen-back thread: replaces the whole listen-back record (a
- * copy of *lb; state LISTENBACK_OFF clears it). */
-void stats_output_set_listenback(int id, const struct stats_listenback *lb);
+/* From the listen-back thread: replaces the whole listen-back record of
+ * output name in slot id (a copy of *lb; state LISTENBACK_OFF clears it).
+ * A no-op when the slot no longer holds that output: a reload that removed
+ * it may have given its slot to another before the listener stopped. */
+void stats_output_set_listenback(
+    int id, const char *name, const struct stats_listenback *lb);
 const char *stats_listenback_state_name(enum stats_listenback_state s);
 /* Listen-back says listeners do not hear this output's audio (a state
  * other than OFF, CONNECTING and OK). */

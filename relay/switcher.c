@@ -1189,6 +1189,18 @@ switcher_filler_wanted(struct switcher *sw)
 }
 
 bool
+switcher_filler_stale(struct switcher *sw)
+{
+	bool stale;
+
+	pthread_mutex_lock(&sw->items_lock);
+	stale = sw->fb.enabled && sw->has_standby && sw->standby.src != NULL &&
+		source_stale(sw->standby.src);
+	pthread_mutex_unlock(&sw->items_lock);
+	return stale;
+}
+
+bool
 switcher_set_input_down(struct switcher *sw, bool down, const char *why)
 {
 	const char *w =

@@ -90,13 +90,14 @@ bool switcher_live_steady(
 int switcher_poll(struct switcher *sw, struct engine_event *ev);
 
 /* engine_set_fallback(), engine_set_filler(), engine_filler_wanted(),
- * engine_set_input_down() and engine_poll_fallback() in engine.h: the
- * same contracts (the main thread's; the detector runs in
+ * engine_filler_stale(), engine_set_input_down() and engine_poll_fallback() in
+ * engine.h: the same contracts (the main thread's; the detector runs in
  * switcher_render). */
 void switcher_set_fallback(
     struct switcher *sw, const struct engine_fallback *f);
 void switcher_set_filler(struct switcher *sw, const struct engine_item *item);
 bool switcher_filler_wanted(struct switcher *sw);
+bool switcher_filler_stale(struct switcher *sw);
 /* Returns whether the state or its why changed (engine_set_input_down()
  * wakes the engine only then). */
 bool switcher_set_input_down(struct switcher *sw, bool down, const char *why);

@@ -657,6 +657,145 @@ test_playlist_resume(void **state)
 	source_resume_destroy(&r);
 }
 
+/* A list may name one file twice (a jingle between items): the next
+ * source carries on after the entry heard, not after the file's last
+ * listing. List a, b, a, c (a at 0.1, b at 0.2, c at 0.3): a heard first
+ * carries on with b (it carried on with c, b never aired); a heard the
+ * second time carries on with c. */
+static void
+test_playlist_resume_repeated(void **state)
+{
+	struct source_spec spec = {
+	    .name = "fallback", .kind = SCHEDULE_SOURCE_PLAYLIST};
+	struct source_resume r;
+	char dir[128], path[192], list[512], err[256] = "";
+	struct run runs[8];
+	struct source *s;
+	float x[1000];
+	size_t n;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/repeated", tmpdir);
+	make_dir(dir);
+	snprintf(path, sizeof(path), "%s/a.wav", dir);
+	write_wav(path, RATE, 300, false, 0.1f);
+	snprintf(path, sizeof(path), "%s/b.wav", dir);
+	write_wav(path, RATE, 400, false, 0.2f);
+	snprintf(path, sizeof(path), "%s/c.wav", dir);
+	write_wav(path, RATE, 500, false, 0.3f);
+	snprintf(list, sizeof(list), "%s/a.wav\n%s/b.wav\n%s/a.wav\n%s/c.wav\n",
+	    dir, dir, dir, dir);
+	snprintf(path, sizeof(path), "%s/list.m3u", dir);
+	write_text(path, list);
+	source_resume_init(&r);
+	spec.path = path;
+	spec.resume = &r;
+
+	/* 100 frames of the first a heard. */
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(read_frames(s, x, 100, 1, 5000), 100);
+	assert_true(wait_resume(&r, dir, "a.wav"));
+	source_close(s);
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	n = read_frames(s, x, 100, 1, 5000);
+	assert_int_equal(n, 100);
+	n = runs_of(x, n, 1, runs, RELAY_ARRAY_LEN(runs));
+	assert_int_equal(n, 1);
+	assert_true(runs[0].level == 0.2f);
+	assert_true(wait_resume(&r, dir, "b.wav"));
+	/* The rest of b and 100 frames of the second a. */
+	n = read_frames(s, x, 400, 1, 5000);
+	assert_int_equal(n, 400);
+	assert_true(wait_resume(&r, dir, "a.wav"));
+	source_close(s);
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	n = read_frames(s, x, 100, 1, 5000);
+	assert_int_equal(n, 100);
+	n = runs_of(x, n, 1, runs, RELAY_ARRAY_LEN(runs));
+	assert_int_equal(n, 1);
+	assert_true(runs[0].level == 0.3f);
+	source_close(s);
+	source_resume_destroy(&r);
+}
+
+/* Waits up to 3 s for source_stale(). */
+static bool
+wait_stale(struct source *s)
+{
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if (source_stale(s))
+			return true;
+		util_sleep_ns(10 * NS_PER_MS);
+	}
+	return false;
+}
+
+/* A source nobody has read (the waiting filler) says so when a file it
+ * opened ahead changes on disk: rewritten in place, replaced or deleted;
+ * a source already read, or whose files did not change, does not. */
+static void
+test_source_stale(void **state)
+{
+	struct source_spec spec = {.name = "fallback"};
+	char dir[128], a[192], b[192], tmp[192], err[256] = "";
+	struct source *s;
+	float x[100];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/stale", tmpdir);
+	make_dir(dir);
+	snprintf(a, sizeof(a), "%s/a.wav", dir);
+	snprintf(b, sizeof(b), "%s/b.wav", dir);
+	snprintf(tmp, sizeof(tmp), "%s/new.tmp", dir);
+	write_wav(a, RATE, 50000, false, 0.1f);
+	write_wav(b, RATE, 300, false, 0.2f);
+
+	/* Nothing changed: not stale. */
+	spec.kind = SCHEDULE_SOURCE_PLAYLIST;
+	spec.path = dir;
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_false(wait_stale(s));
+	/* a.wav rewritten in place (a new size): stale. */
+	write_wav(a, RATE, 40000, false, 0.3f);
+	assert_true(wait_stale(s));
+	source_close(s);
+
+	/* Replaced by rename (once the feeder opened a.wav): stale. */
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	util_sleep_ns(300 * NS_PER_MS);
+	write_wav(tmp, RATE, 40000, false, 0.3f);
+	assert_int_equal(rename(tmp, a), 0);
+	assert_true(wait_stale(s));
+	source_close(s);
+
+	/* Read from (on air): never stale, whatever happens on disk. */
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(read_frames(s, x, 100, 1, 5000), 100);
+	assert_int_equal(unlink(a), 0);
+	assert_false(wait_stale(s));
+	source_close(s);
+
+	/* One file (longer than the 2.5 s decoded ahead), deleted while it
+	 * waits: stale. */
+	write_wav(a, RATE, 200000, false, 0.1f);
+	spec.kind = SCHEDULE_SOURCE_FILE;
+	spec.path = a;
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_false(wait_stale(s));
+	assert_int_equal(unlink(a), 0);
+	assert_true(wait_stale(s));
+	source_close(s);
+}
+
 static void
 test_playlist_m3u(void **state)
 {
@@ -1562,6 +1701,8 @@ main(void)
 	    cmocka_unit_test(test_fifo_refused),
 	    cmocka_unit_test(test_playlist_empty_dir),
 	    cmocka_unit_test(test_playlist_resume),
+	    cmocka_unit_test(test_playlist_resume_repeated),
+	    cmocka_unit_test(test_source_stale),
 	    cmocka_unit_test(test_probe_duration),
 	    cmocka_unit_test(test_playlist_dir),
 	    cmocka_unit_test(test_playlist_m3u),

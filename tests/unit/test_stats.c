@@ -126,7 +126,14 @@ test_listeners_without_listenback(void **state)
 	lb.state = LISTENBACK_OK;
 	lb.at_mount = true;
 	lb.connected = true;
-	stats_output_set_listenback(id, &lb);
+	stats_output_set_listenback(id, out_name, &lb);
+	/* A record for another output (a reload gave its slot to this one
+	 * before its listener stopped) is dropped. */
+	lb.state = LISTENBACK_FOREIGN;
+	stats_output_set_listenback(id, "gone", &lb);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listenback.state, LISTENBACK_OK);
+	lb.state = LISTENBACK_OK;
 
 	/* Icecast says 1: that is us. */
 	stats_output_set_server(id, true, true, 1, NULL, 0);
@@ -141,21 +148,21 @@ test_listeners_without_listenback(void **state)
 	assert_int_equal(snap->listeners, 2);
 	/* Listen-back down: Icecast's count has no connection of ours. */
 	lb.connected = false;
-	stats_output_set_listenback(id, &lb);
+	stats_output_set_listenback(id, out_name, &lb);
 	stats_output_set_server(id, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 2);
 	/* Listening at an edge: the edge counts us, not this mount. */
 	lb.connected = true;
 	lb.at_mount = false;
-	stats_output_set_listenback(id, &lb);
+	stats_output_set_listenback(id, out_name, &lb);
 	stats_output_set_server(id, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 2);
 	assert_int_equal(snap->listeners, 2);
 	/* Never below zero (a poll answered just before we connected). */
 	lb.at_mount = true;
-	stats_output_set_listenback(id, &lb);
+	stats_output_set_listenback(id, out_name, &lb);
 	stats_output_set_server(id, true, true, 0, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 0);
