@@ -13,7 +13,8 @@
 #   recording sample for sample and end where it ends within one Vorbis
 #   block: no sample lost or doubled at a boundary; the tone's phase is
 #   continuous across every boundary (tests/tools/archive_check.py);
-# - each file but the first and last lasts the 2 s period within a block;
+# - each file but the first and last lasts the 2 s period within a block
+#   and a packet (3072 frames; tests/tools/archive_check.py says why);
 # - the archive is as long as relay ran: killing Icecast cost it nothing;
 # - /api/status and /metrics showed the file being written and the count.
 
