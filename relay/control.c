@@ -672,11 +672,13 @@ out:
 	return rc;
 }
 
-/* Copies url into dst with any "user:password@" shown as "***@". */
+/* Copies url into dst with any "user:password@" shown as "***@". The
+ * userinfo ends at the authority's last "@": a password with an "@" not
+ * written %40 ("user:p@ss@host") must not show its tail. */
 static void
 redact_userinfo(char *dst, size_t len, const char *url)
 {
-	const char *host = strstr(url, "://"), *at, *end;
+	const char *host = strstr(url, "://"), *at = NULL, *end;
 
 	if (host == NULL) {
 		util_strlcpy(dst, url, len);
@@ -684,7 +686,10 @@ redact_userinfo(char *dst, size_t len, const char *url)
 	}
 	host += 3;
 	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
+	for (const char *p = host; p < end; p++) {
+		if (*p == '@')
+			at = p;
+	}
 	if (at == NULL) {
 		util_strlcpy(dst, url, len);
 		return;

@@ -425,6 +425,16 @@ test_describe(void **state)
 	    0);
 	assert_string_equal(control_describe(req, buf, sizeof(buf)),
 	    "play stream http://***@feeds.example:8000/n.ogg?a@b 2.500 s");
+	/* A password with an "@" not written %40: the userinfo ends at the
+	 * authority's last "@" (the audit line showed "***@ss@feeds..."). */
+	assert_int_equal(parse(CONTROL_ENDPOINT_SEGMENTS,
+			     "{\"source\":\"stream\",\"url\":"
+			     "\"http://user:p@ss@feeds.example/n.ogg\","
+			     "\"duration\":\"2.5s\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_string_equal(control_describe(req, buf, sizeof(buf)),
+	    "play stream http://***@feeds.example/n.ogg 2.500 s");
 	assert_int_equal(parse(CONTROL_ENDPOINT_METADATA,
 			     "{\"title\":\"Desk\",\"artist\":\"Ana\"}", req,
 			     err, sizeof(err)),

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# 97 a secret never shows where a user can read it: the log, /api/status,
+# /api/history and the operator page's first paint (whose "Recent
+# warnings and errors" list the log's warnings), for texts that put it
+# next to other letters (found by attacking the token-only redaction):
+# - the control token in a request's field name after an encoded space
+#   ("x%20TOKEN", "TOKEN2"): the audit line is a warning, and a token that
+#   did not stand between separators was left in it;
+# - a feed URL's password that holds an "@" ("user:p@SECRET@host"): the
+#   audit line showed "***@SECRET@host";
+# - a feed URL's password in a schedule error ("[segment s] url: ... is
+#   not a valid URL"), the detail of a rejected reload: shown whole.
+#
+# timeout: 60
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/tools/status_lib.sh
+. "$(dirname "$0")/../tools/status_lib.sh"
+
+FEED_SECRET=feed$(random_secret)
+cat >"$T/schedule.ini" <<EOF
+[segment s]
+source = tone
+cron = 0 3 * * *
+duration = 1m
+EOF
+status_up "
+[schedule]
+file = $T/schedule.ini
+"
+auth=(-H "Authorization: Bearer $STATUS_TOKEN")
+json=(-H 'Content-Type: application/json')
+
+# post PATH BODY: the HTTP status of a control call.
+post()
+{
+	curl -s --max-time 5 -o "$T/answer.json" -w '%{http_code}' \
+	    "${auth[@]}" "${json[@]}" -X POST --data-binary "$2" \
+	    "$STATUS_URL$1"
+}
+
+code=$(post /api/metadata "{\"x%20$STATUS_TOKEN\": \"a\"}")
+[[ $code == 400 ]] || fail "an unknown field: HTTP $code, want 400"
+code=$(post /api/metadata "{\"${STATUS_TOKEN}2\": \"a\"}")
+[[ $code == 400 ]] || fail "an unknown field: HTTP $code, want 400"
+# Refused (127.0.0.2 is no feed host): a warning naming the URL.
+code=$(post /api/segments "{\"source\": \"stream\",
+    \"url\": \"http://user:p@$FEED_SECRET@127.0.0.2:9/n.ogg\",
+    \"duration\": 5}")
+[[ $code == 422 ]] || fail "a feed on a host not allowed: HTTP $code, want 422"
+cat >"$T/schedule.ini" <<EOF
+[segment s]
+source = stream
+url = http://user:pw $FEED_SECRET@127.0.0.1:9/n.ogg
+cron = 0 3 * * *
+duration = 1m
+EOF
+code=$(post /api/reload '')
+[[ $code == 422 ]] || fail "a reload with a bad schedule: HTTP $code, want 422"
+
+wait_for -t 5 -m "the audit lines" eval \
+    '[[ $(log_count "unknown field") -ge 2 ]] && log_has "127.0.0.2"' ||
+    fail "no audit lines: $(relay_lines | tail -5)"
+wait_for -t 5 -m "the rejected reload" \
+    eval 'status_now | jq -e ".reload.ok == false" >/dev/null' ||
+    fail "the reload was not rejected: $(status_now | jq -c .reload)"
+
+curl -sf --max-time 5 "$STATUS_URL/operator" >"$T/operator.html" ||
+    fail "GET /operator"
+status_get /api/history >"$T/history.json" || fail "GET /api/history"
+status_now >"$T/status.json" || fail "GET /api/status"
+grep -q 'unknown field' "$T/operator.html" ||
+    fail "the first paint lacks the warnings this test needs"
+grep -q 'not a valid URL' "$T/status.json" ||
+    fail "/api/status lacks the reload's detail: $(jq -c .reload "$T/status.json")"
+leaks=
+for f in "$RELAY_LOG" "$T/operator.html" "$T/history.json" "$T/status.json"; do
+	for s in "$STATUS_TOKEN" "$FEED_SECRET"; do
+		if grep -qF -- "$s" "$f"; then
+			leaks+="$(basename "$f"): $(grep -F -- "$s" "$f" |
+			    sed "s/$s/[SECRET]/g" | grep -o '.\{0,120\}\[SECRET\].\{0,60\}' |
+			    head -2)"$'\n'
+		fi
+	done
+done
+[[ -z $leaks ]] || fail "secrets shown:"$'\n'"$leaks"
+
+relay_alive || fail "relay died"
+stop_relay TERM 5 || fail "relay did not stop"
