@@ -430,8 +430,9 @@ util_sanitize_text(char *dst, size_t len, const char *src)
 	dst[o] = '\0';
 }
 
-char *
-util_escape(char *dst, size_t len, const char *src)
+/* util_escape(), with backslashes doubled or left as they are. */
+static char *
+escape(char *dst, size_t len, const char *src, bool backslash)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t o = 0;
@@ -449,7 +450,7 @@ util_escape(char *dst, size_t len, const char *src)
 			piece = tmp;
 			plen = 4;
 			n = 1;
-		} else if (*s == '\\') {
+		} else if (*s == '\\' && backslash) {
 			piece = "\\\\";
 			plen = 2;
 		}
@@ -473,6 +474,18 @@ util_escape(char *dst, size_t len, const char *src)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+char *
+util_escape(char *dst, size_t len, const char *src)
+{
+	return escape(dst, len, src, true);
+}
+
+char *
+util_escape_bytes(char *dst, size_t len, const char *src)
+{
+	return escape(dst, len, src, false);
 }
 
 uint32_t

@@ -97,6 +97,11 @@ void util_sanitize_text(char *dst, size_t len, const char *src);
  * ends in "...". Returns dst. */
 char *util_escape(char *dst, size_t len, const char *src);
 
+/* util_escape() with backslashes left as they are: for text that may
+ * already hold escapes (a log line), only raw control bytes and broken
+ * UTF-8 become \xNN. Returns dst. */
+char *util_escape_bytes(char *dst, size_t len, const char *src);
+
 /* Random 32-bit value (getrandom, then a time-seeded fallback). */
 uint32_t util_random_u32(void);
 

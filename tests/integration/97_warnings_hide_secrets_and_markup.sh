@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
+# serial: starts Chromium
 # SPDX-License-Identifier: MIT
 #
-# 97 a secret never shows where a user can read it: the log, /api/status,
+# 97 what a warning quotes is shown safely. A secret never shows where a
+# user can read it: the log, /api/status,
 # /api/history and the operator page's first paint (whose "Recent
 # warnings and errors" list the log's warnings), for texts that put it
 # next to other letters (found by attacking the token-only redaction):
@@ -12,8 +14,14 @@
 #   audit line showed "***@SECRET@host";
 # - a feed URL's password in a schedule error ("[segment s] url: ... is
 #   not a valid URL"), the detail of a rejected reload: shown whole.
+# Broken UTF-8 from a client is written \xNN in the log (it was written
+# raw: journald keeps such a line as a blob journalctl does not show).
+# And markup a client puts in a request ("<img onerror=...>",
+# "</ol><script>", broken UTF-8) reaches the operator page's Recent
+# warnings as text: escaped in the first paint, no element and no script
+# run in Chromium with the page's script, the page still whole.
 #
-# timeout: 60
+# timeout: 90
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -87,6 +95,44 @@ for f in "$RELAY_LOG" "$T/operator.html" "$T/history.json" "$T/status.json"; do
 	done
 done
 [[ -z $leaks ]] || fail "secrets shown:"$'\n'"$leaks"
+
+# Markup in the warnings.
+post /api/metadata '{"<img src=x onerror=\"window.__x=1\">": 1}' >/dev/null
+post /api/metadata '{"</ol><script>window.__x=2</script>&amp;\u0027": 1}' >/dev/null
+post /api/metadata "$(printf '{"\xff\xfe<b>bad\xc3": 1}')" >/dev/null
+wait_for -t 5 -m "the three audit lines" \
+    eval '[[ $(log_count "unknown field") -ge 5 ]]' ||
+    fail "no audit lines for the markup: $(relay_lines | tail -3)"
+# The log is text: the client's broken UTF-8 written \xNN (journald
+# kept the raw line as a blob journalctl does not show).
+python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' \
+    "$RELAY_LOG" 2>"$T/utf8.err" ||
+    fail "the log is not UTF-8: $(tail -1 "$T/utf8.err")"
+log_has 'set the live title: \\xff\\xfe<b>bad\\xc3: unknown field' ||
+    fail "the broken UTF-8 is not written \\xNN: $(relay_lines | grep -a '<b>bad')"
+curl -sf --max-time 5 "$STATUS_URL/operator" >"$T/operator.html" ||
+    fail "GET /operator"
+grep -q '&lt;img src=x onerror=&quot;' "$T/operator.html" ||
+    fail "the first paint lacks the escaped markup"
+if grep -aE '<img src=x|<script>window|<b>bad' "$T/operator.html"; then
+	fail "markup from a request in the first paint (above)"
+fi
+[[ -x /usr/bin/chromium ]] || skip "chromium is not installed"
+python3 "$STATUS_TOOLS/status_cdp.py" open "$STATUS_URL/operator" \
+    wait "document.body.dataset.history" 15 \
+    wait "document.querySelectorAll('#log-list li').length >= 5" 10 \
+    eval "JSON.stringify({x: window.__x === undefined ? null : window.__x,
+        elements: document.querySelectorAll('#log-list img, #log-list script, #log-list b').length,
+        texts: [...document.querySelectorAll('#log-list .text')].filter(e =>
+            /<img src=x|<\\/ol><script>|<b>bad/.test(e.textContent)).length,
+        lists: document.querySelectorAll('ol.log').length,
+        outputs: document.querySelectorAll('#outputs-body tr').length})" \
+    >"$T/cdp.out" 2>&1 || fail "operator page in Chromium: $(cat "$T/cdp.out")"
+got=$(sed -n 's/^ok eval //p' "$T/cdp.out" | jq -r .)
+note "Chromium: $got"
+jq -e '.x == null and .elements == 0 and .texts == 3 and .lists == 1 and
+    .outputs >= 2' <<<"$got" >/dev/null ||
+    fail "markup in the warnings ran or broke the page: $got"
 
 relay_alive || fail "relay died"
 stop_relay TERM 5 || fail "relay did not stop"
