@@ -761,7 +761,7 @@ answers(enum control_endpoint ep, const char *method, enum status_auth auth,
 static void
 test_handle_refusals(void **state)
 {
-	char *body;
+	char *body, *body_p;
 
 	(void)state;
 	/* In order: method, token, size, body; none reaches the queue (it
@@ -798,6 +798,29 @@ test_handle_refusals(void **state)
 	assert_string_equal(redacted_line,
 	    "127.0.0.1:4242 POST /api/metadata 400 set the live title: ***: "
 	    "unknown field (allowed: title, artist)");
+
+	/* Nothing cuts a client's text before the redact callback sees it:
+	 * a cut through the secret left its first letters ("aaa...s3c")
+	 * where no whole secret was left to blank. */
+	answers(CONTROL_ENDPOINT_METADATA, "POST", STATUS_AUTH_OK,
+	    "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-s3cret\":1}", 400,
+	    "{\"error\":\"unknown field, a name of 44 bytes (allowed: "
+	    "title, artist)\"}");
+	assert_null(strstr(redacted_line, "s3c"));
+	{
+		char big[1200];
+
+		snprintf(big, sizeof(big),
+		    "{\"source\":\"file\",\"path\":\"/%0880d\","
+		    "\"title\":\"s3cret\",\"duration\":5}",
+		    0);
+		assert_int_equal(handle(CONTROL_ENDPOINT_SEGMENTS, "POST",
+				     STATUS_AUTH_OK, big, strlen(big), &body_p),
+		    422);
+		free(body_p);
+		assert_null(strstr(redacted_line, "s3c"));
+		assert_non_null(strstr(redacted_line, "5 s '***': path: "));
+	}
 }
 
 /* One call from client with the given token verdict; returns the code
