@@ -335,6 +335,22 @@ config_validate(struct parse_state *ps)
 			    "%s host: empty", label);
 			return -EINVAL;
 		}
+		/* Never echoed when it may hold a password. */
+		if (strchr(o->host, '@') != NULL) {
+			config_set_err(ps, config_line_of(s, "host"),
+			    "%s host: holds \"user:password@\": set user and "
+			    "password, and only the server's name or address "
+			    "here",
+			    label);
+			return -EINVAL;
+		}
+		if (strpbrk(o->host, "/?# \t") != NULL) {
+			config_set_err(ps, config_line_of(s, "host"),
+			    "%s host: \"%s\" is not a host name or address "
+			    "(no scheme, path or spaces)",
+			    label, o->host);
+			return -EINVAL;
+		}
 		for (j = 0; j < i; j++) {
 			const struct output_config *p = &cfg->outputs[j];
 			if (p->type == OUTPUT_ICECAST &&

@@ -43,6 +43,12 @@
 #include "schedule.h"
 #include "strbuf.h"
 
+/* The longest field name an error shows; and room for the whole
+ * control_describe() text (path, URL, title and artist at their longest),
+ * which the audit line must not cut before its redaction. */
+#define CONTROL_FIELD_SHOWN 40
+#define CONTROL_MEANING_BYTES (2 * CONTROL_TEXT + 1024)
+
 /* ---- Parsing a request body. ---- */
 
 /* cJSON recurses once per nesting level; a 16 KiB body of "[[[[..." would
@@ -381,6 +387,19 @@ url_ok(const char *u)
 	return true;
 }
 
+/* "NAME: unknown field (WHY)". A name too long to show whole is not
+ * shown at all: cut, it could end in the first letters of the token,
+ * which the audit line's redaction blanks only whole. */
+static void
+unknown_field(char *err, size_t errlen, const char *name, const char *why)
+{
+	if (strlen(name) <= CONTROL_FIELD_SHOWN)
+		snprintf(err, errlen, "%s: unknown field (%s)", name, why);
+	else
+		snprintf(err, errlen, "unknown field, a name of %zu bytes (%s)",
+		    strlen(name), why);
+}
+
 enum seg_field {
 	SF_SOURCE,
 	SF_PATH,
@@ -427,11 +446,9 @@ parse_segment(const cJSON *root, int64_t now_wall_ns,
 				break;
 		}
 		if (k == SF_COUNT) {
-			snprintf(err, errlen,
-			    "%.40s: unknown field (allowed: source, path, "
-			    "url, at, duration, title, artist, frequency, "
-			    "level_dbfs, name, priority)",
-			    it->string);
+			unknown_field(err, errlen, it->string,
+			    "allowed: source, path, url, at, duration, title, "
+			    "artist, frequency, level_dbfs, name, priority");
 			return -EINVAL;
 		}
 		if (f[k] != NULL) {
@@ -566,9 +583,8 @@ parse_metadata(
 		else if (strcmp(it->string, "artist") == 0)
 			slot = &artist;
 		else {
-			snprintf(err, errlen,
-			    "%.40s: unknown field (allowed: title, artist)",
-			    it->string);
+			unknown_field(
+			    err, errlen, it->string, "allowed: title, artist");
 			return -EINVAL;
 		}
 		if (*slot != NULL) {
@@ -651,10 +667,8 @@ control_parse(enum control_endpoint ep, const char *body, size_t len,
 	case CONTROL_ENDPOINT_SKIP:
 	case CONTROL_ENDPOINT_RELOAD:
 		if (root->child != NULL) {
-			snprintf(err, errlen,
-			    "%.40s: unknown field (this "
-			    "request takes no fields)",
-			    root->child->string);
+			unknown_field(err, errlen, root->child->string,
+			    "this request takes no fields");
 			break;
 		}
 		rc = 0;
@@ -672,11 +686,13 @@ out:
 	return rc;
 }
 
-/* Copies url into dst with any "user:password@" shown as "***@". */
+/* Copies url into dst with any "user:password@" shown as "***@". The
+ * userinfo ends at the authority's last "@": a password with an "@" not
+ * written %40 ("user:p@ss@host") must not show its tail. */
 static void
 redact_userinfo(char *dst, size_t len, const char *url)
 {
-	const char *host = strstr(url, "://"), *at, *end;
+	const char *host = strstr(url, "://"), *at = NULL, *end;
 
 	if (host == NULL) {
 		util_strlcpy(dst, url, len);
@@ -684,7 +700,10 @@ redact_userinfo(char *dst, size_t len, const char *url)
 	}
 	host += 3;
 	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
+	for (const char *p = host; p < end; p++) {
+		if (*p == '@')
+			at = p;
+	}
 	if (at == NULL) {
 		util_strlcpy(dst, url, len);
 		return;
@@ -944,20 +963,29 @@ static void
 audit(const struct control_call *call, unsigned int code, const char *meaning,
     const char *error, control_redact_cb *redact, void *redact_arg)
 {
-	char m[24], line[1400], esc[1600];
+	char m[24], esc[1600];
+	struct strbuf sb = {0};
+	char *line;
 
+	/* Whole until the redact callback has had it (a cut could leave
+	 * part of the token, which it blanks only whole); cut after. */
 	log_escape(m, sizeof(m), call->method);
+	strbuf_printf(&sb, "%s %s %s %u %s",
+	    call->client != NULL ? call->client : "?", m,
+	    control_paths[call->endpoint], code, meaning);
 	if (error != NULL && error[0] != '\0')
-		snprintf(line, sizeof(line), "%s %s %s %u %s: %s",
-		    call->client != NULL ? call->client : "?", m,
-		    control_paths[call->endpoint], code, meaning, error);
-	else
-		snprintf(line, sizeof(line), "%s %s %s %u %s",
-		    call->client != NULL ? call->client : "?", m,
-		    control_paths[call->endpoint], code, meaning);
+		strbuf_printf(&sb, ": %s", error);
+	line = strbuf_take(&sb);
+	if (line == NULL) {
+		log_warn("control",
+		    "%s %s %u: out of memory for the audit line", m,
+		    control_paths[call->endpoint], code);
+		return;
+	}
 	if (redact != NULL)
-		redact(line, sizeof(line), redact_arg);
+		redact(line, strlen(line) + 1, redact_arg);
 	log_escape(esc, sizeof(esc), line);
+	free(line);
 	if (code >= 200 && code < 300)
 		log_info("control", "%s", esc);
 	else
@@ -1010,7 +1038,7 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 {
 	enum control_endpoint ep = call->endpoint;
 	struct control_request *req = NULL;
-	char err[700], meaning[900], addr[64];
+	char err[700], meaning[CONTROL_MEANING_BYTES], addr[64];
 	int64_t now = util_now_mono_ns();
 	unsigned int code = 0, wait_s;
 	uint64_t id = 0;

@@ -143,10 +143,18 @@ control_check_path(const struct config_list *dirs, const char *path, char *out,
 		}
 	}
 refuse:
-	snprintf(err, errlen,
-	    "path: \"%.300s\" is not a file in the media directories "
-	    "([status] media_dirs)",
-	    path);
+	/* Never cut (a cut could end in part of the token, which the audit
+	 * line's redaction blanks only whole): whole or not at all. */
+	if (strlen(path) <= 300)
+		snprintf(err, errlen,
+		    "path: \"%s\" is not a file in the media directories "
+		    "([status] media_dirs)",
+		    path);
+	else
+		snprintf(err, errlen,
+		    "path: %zu bytes, not a file in the media directories "
+		    "([status] media_dirs)",
+		    strlen(path));
 	return -EACCES;
 }
 
@@ -224,6 +232,18 @@ url_host(const char *url, char *out, size_t len)
 	return true;
 }
 
+/* A host for a message: whole, or when longer than 100 bytes only its
+ * length (never cut: a cut could end in part of the token, which the
+ * audit line's redaction blanks only whole). */
+static const char *
+shown_host(const char *host, char *buf, size_t len)
+{
+	if (strlen(host) <= 100)
+		return host;
+	snprintf(buf, len, "(a host name of %zu bytes)", strlen(host));
+	return buf;
+}
+
 int
 control_check_feed(const struct config_list *hosts, bool hosts_set,
     const char *url, char *err, size_t errlen)
@@ -231,7 +251,7 @@ control_check_feed(const struct config_list *hosts, bool hosts_set,
 	struct addrinfo hints = {0}, *res = NULL, *ai;
 	unsigned char a6[16];
 	struct in_addr a4;
-	char host[256], item[256];
+	char host[256], item[256], shown[48];
 	size_t i, n;
 	bool local = false;
 
@@ -263,8 +283,8 @@ control_check_feed(const struct config_list *hosts, bool hosts_set,
 			    "([status] feed_hosts = none)");
 		else
 			snprintf(err, errlen,
-			    "url: host %.100s is not in [status] feed_hosts",
-			    host);
+			    "url: host %s is not in [status] feed_hosts",
+			    shown_host(host, shown, sizeof(shown)));
 		return -EACCES;
 	}
 	/* inet_aton() takes every form a URL library does: 127.1,
@@ -281,9 +301,9 @@ control_check_feed(const struct config_list *hosts, bool hosts_set,
 		hints.ai_socktype = SOCK_STREAM;
 		if (getaddrinfo(host, NULL, &hints, &res) != 0) {
 			snprintf(err, errlen,
-			    "url: cannot resolve %.100s (list it in [status] "
+			    "url: cannot resolve %s (list it in [status] "
 			    "feed_hosts to skip this check)",
-			    host);
+			    shown_host(host, shown, sizeof(shown)));
 			return -EACCES;
 		}
 		for (ai = res; ai != NULL && !local; ai = ai->ai_next)
@@ -292,9 +312,9 @@ control_check_feed(const struct config_list *hosts, bool hosts_set,
 	}
 	if (local) {
 		snprintf(err, errlen,
-		    "url: %.100s is a loopback or link-local address (list it "
+		    "url: %s is a loopback or link-local address (list it "
 		    "in [status] feed_hosts to allow it)",
-		    host);
+		    shown_host(host, shown, sizeof(shown)));
 		return -EACCES;
 	}
 	return 0;

@@ -192,7 +192,7 @@ emit(enum log_level level, const char *mod, const char *text)
 void
 log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 {
-	char text[LOG_LINE_MAX];
+	char raw[LOG_LINE_MAX], text[LOG_LINE_MAX];
 	char keyed[LOG_LINE_MAX + 64];
 	va_list ap;
 	int64_t now;
@@ -201,8 +201,13 @@ log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 	if (!log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Whatever reached the text unescaped (a file name, a server's or
+	 * a client's words): no raw control byte, which could forge a line,
+	 * and no broken UTF-8, which makes journald keep the line as a blob
+	 * that journalctl does not show. */
+	util_escape_bytes(text, sizeof(text), raw);
 
 	snprintf(keyed, sizeof(keyed), "%d|%s|%s", (int)level, mod, text);
 	now = util_now_mono_ns();

@@ -173,17 +173,20 @@ disconnect(struct output_backend *b)
 }
 
 /* The password must never reach a log line, stats or the status API:
- * libshout's texts never contain it, but a host name or a server reply
- * could, so every message is checked before it leaves. */
+ * libshout's texts never contain it, but a server reply could, so every
+ * message is checked before it leaves. The host, mount and user are
+ * public names: their letters are left alone unless the password is one
+ * of their labels (util_redact_names). */
 static void
 redact(const struct output_backend *b, char *err, size_t errlen)
 {
+	const char *names[] = {b->host, b->mount, b->user, NULL};
 	char *clean;
 
 	if (b->password == NULL || b->password[0] == '\0' ||
 	    strstr(err, b->password) == NULL)
 		return;
-	clean = util_redact(err, b->password);
+	clean = util_redact_names(err, b->password, names);
 	if (clean == NULL) {
 		util_strlcpy(
 		    err, "(message withheld: it contained a secret)", errlen);

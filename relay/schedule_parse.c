@@ -151,6 +151,24 @@ quote(char *buf, const char *value)
 	return util_escape(buf, QUOTE_MAX, value);
 }
 
+/* quote() for a URL, its "user:password@" shown as "***@". The value
+ * may be malformed (a space or "/" in the password), so the credentials
+ * end at the last "@" of the whole value. */
+static const char *
+quote_url(char *buf, const char *url)
+{
+	const char *start = strstr(url, "://"), *at;
+	char shown[QUOTE_MAX * 2];
+
+	start = start != NULL ? start + 3 : url;
+	at = strrchr(start, '@');
+	if (at == NULL)
+		return quote(buf, url);
+	snprintf(
+	    shown, sizeof(shown), "%.*s***%s", (int)(start - url), url, at);
+	return quote(buf, shown);
+}
+
 /* ------------------------------------------------------------------ */
 /* Section headers (seen by read_line, before inih).                   */
 
@@ -540,7 +558,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			parse_error(ps, line,
 			    "[segment %s] url: \"%s\" must start "
 			    "with http:// or https://",
-			    sn, quote(q, value));
+			    sn, quote_url(q, value));
 			return 0;
 		}
 		if (rc == 2) {
@@ -549,7 +567,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			    "valid URL (allowed e.g. "
 			    "http://host:8000/feed.ogg, "
 			    "no spaces)",
-			    sn, quote(q, value));
+			    sn, quote_url(q, value));
 			return 0;
 		}
 		field = &seg->url;

@@ -24,14 +24,16 @@
 
 /* Whether a browser can be told this zone by name: an IANA name with
  * its file under CRON_ZONEINFO_DIR ("Europe/London", "Etc/UTC"), not
- * "localtime", a path or a POSIX TZ string. */
+ * "localtime", a path, a POSIX TZ string or a "posix/" or "right/" copy
+ * (browsers know none of these and fall back to UTC). */
 static bool
 browser_zone(const char *name)
 {
 	char path[300];
 
 	if (name == NULL || name[0] == '\0' || name[0] == '/' ||
-	    strcmp(name, "localtime") == 0 ||
+	    strcmp(name, "localtime") == 0 || strncmp(name, "posix/", 6) == 0 ||
+	    strncmp(name, "right/", 6) == 0 ||
 	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			 "0123456789/_+-") != strlen(name))
 		return false;
@@ -39,23 +41,48 @@ browser_zone(const char *name)
 	return access(path, R_OK) == 0;
 }
 
+/* The IANA name under a zone's name as relay knows it: "Asia/Kolkata"
+ * for "posix/Asia/Kolkata" (the same file) or $TZ's
+ * ":/usr/share/zoneinfo/Asia/Kolkata"; the name itself otherwise. */
+static const char *
+iana_name(const char *name)
+{
+	const char *dir = CRON_ZONEINFO_DIR "/";
+
+	if (strncmp(name, dir, strlen(dir)) == 0)
+		name += strlen(dir);
+	if (strncmp(name, "posix/", 6) == 0)
+		name += 6;
+	return name;
+}
+
 /* The zone the page shows times in, the first paint and operator.js
  * alike: [schedule] timezone, else the server's own (cron_tz_load(NULL):
- * $TZ, /etc/localtime); UTC (NULL) when that has no name a browser
- * knows. Owned: cron_tz_free(). */
+ * $TZ, /etc/localtime), by the IANA name a browser knows (iana_name());
+ * UTC (NULL) when it has none. Owned: cron_tz_free(). */
 static struct cron_tz *
 page_zone(const struct status_settings *set)
 {
 	struct cron_tz *tz = NULL;
+	const char *name;
 	char err[200];
 
 	if (cron_tz_load(
 		set != NULL && set->timezone[0] != '\0' ? set->timezone : NULL,
 		&tz, err, sizeof(err)) < 0)
 		return NULL;
-	if (!browser_zone(cron_tz_name(tz))) {
+	name = iana_name(cron_tz_name(tz));
+	if (!browser_zone(name)) {
 		cron_tz_free(tz);
 		return NULL;
+	}
+	if (name != cron_tz_name(tz)) {
+		/* The same zone, named as the browser will be told. */
+		struct cron_tz *named = NULL;
+		int rc = cron_tz_load(name, &named, err, sizeof(err));
+
+		cron_tz_free(tz);
+		return rc < 0 ? NULL : named;
 	}
 	return tz;
 }

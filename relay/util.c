@@ -430,8 +430,9 @@ util_sanitize_text(char *dst, size_t len, const char *src)
 	dst[o] = '\0';
 }
 
-char *
-util_escape(char *dst, size_t len, const char *src)
+/* util_escape(), with backslashes doubled or left as they are. */
+static char *
+escape(char *dst, size_t len, const char *src, bool backslash)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t o = 0;
@@ -449,7 +450,7 @@ util_escape(char *dst, size_t len, const char *src)
 			piece = tmp;
 			plen = 4;
 			n = 1;
-		} else if (*s == '\\') {
+		} else if (*s == '\\' && backslash) {
 			piece = "\\\\";
 			plen = 2;
 		}
@@ -473,6 +474,18 @@ util_escape(char *dst, size_t len, const char *src)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+char *
+util_escape(char *dst, size_t len, const char *src)
+{
+	return escape(dst, len, src, true);
+}
+
+char *
+util_escape_bytes(char *dst, size_t len, const char *src)
+{
+	return escape(dst, len, src, false);
 }
 
 uint32_t
@@ -563,8 +576,8 @@ util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
 	return 0;
 }
 
-/* Whether c may continue a word or a host name: a letter, a digit, '-',
- * '_' or a byte of a UTF-8 sequence. */
+/* Whether c may continue a word or a host name's label: a letter, a
+ * digit, '-', '_' or a byte of a UTF-8 sequence. */
 static bool
 word_byte(unsigned char c)
 {
@@ -572,28 +585,41 @@ word_byte(unsigned char c)
 	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
-/* Whether the len bytes at p (inside src) stand alone: no word byte or
- * '.' just before them and no word byte just after, nor a '.' that goes
- * on into a word ("x" in "nonexistent.invalid" or in "x.example" is part
- * of a name; "hackme." at the end of a sentence is the secret). */
+/* Whether the len bytes at p (inside src) stand alone: no word byte just
+ * before or after them ("x" in "x.example" or "user:x@", not in
+ * "nonexistent"). */
 static bool
-whole_token(const char *src, const char *p, size_t len)
+standalone(const char *src, const char *p, size_t len)
 {
-	const unsigned char *after = (const unsigned char *)p + len;
-
-	if (p > src) {
-		unsigned char b = (unsigned char)p[-1];
-
-		if (word_byte(b) || b == '.')
-			return false;
-	}
-	if (word_byte(*after))
+	if (p > src && word_byte((unsigned char)p[-1]))
 		return false;
-	return !(*after == '.' && word_byte(after[1]));
+	return !word_byte((unsigned char)p[len]);
+}
+
+/* Whether the len bytes at p lie inside an occurrence in src of one of
+ * names (NULL-terminated; NULL: none) longer than them. */
+static bool
+inside_name(
+    const char *src, const char *p, size_t len, const char *const *names)
+{
+	size_t at = (size_t)(p - src);
+
+	for (; names != NULL && *names != NULL; names++) {
+		size_t nl = strlen(*names);
+
+		if (nl <= len)
+			continue;
+		for (size_t q = at + len >= nl ? at + len - nl : 0; q <= at;
+		     q++) {
+			if (strncmp(src + q, *names, nl) == 0)
+				return true;
+		}
+	}
+	return false;
 }
 
 char *
-util_redact(const char *src, const char *secret)
+util_redact_names(const char *src, const char *secret, const char *const *names)
 {
 	size_t slen, cap, o = 0;
 	const char *p;
@@ -611,7 +637,8 @@ util_redact(const char *src, const char *secret)
 	p = src;
 	while (*p != '\0') {
 		if (strncmp(p, secret, slen) == 0 &&
-		    whole_token(src, p, slen)) {
+		    (standalone(src, p, slen) ||
+			!inside_name(src, p, slen, names))) {
 			memcpy(out + o, "***", 3);
 			o += 3;
 			p += slen;
@@ -621,6 +648,12 @@ util_redact(const char *src, const char *secret)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+char *
+util_redact(const char *src, const char *secret)
+{
+	return util_redact_names(src, secret, NULL);
 }
 
 int

@@ -97,6 +97,11 @@ void util_sanitize_text(char *dst, size_t len, const char *src);
  * ends in "...". Returns dst. */
 char *util_escape(char *dst, size_t len, const char *src);
 
+/* util_escape() with backslashes left as they are: for text that may
+ * already hold escapes (a log line), only raw control bytes and broken
+ * UTF-8 become \xNN. Returns dst. */
+char *util_escape_bytes(char *dst, size_t len, const char *src);
+
 /* Random 32-bit value (getrandom, then a time-seeded fallback). */
 uint32_t util_random_u32(void);
 
@@ -114,13 +119,19 @@ const char *util_http_url_rest(const char *url);
 int util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
     bool *tls, const char **path, const char **why);
 
-/* Returns src with every occurrence of secret that stands as a token of
- * its own replaced by "***": between separators (a space, quote, ':',
- * '@', '/', '=', ...), as in "http://source:SECRET@host/" or
- * "password SECRET.". An occurrence inside a word or a dotted name is
- * left alone: with the secret "x", "nonexistent.invalid" stays whole.
- * Owned: caller frees. Returns NULL on OOM. */
+/* Returns src with every occurrence of secret replaced by "***", also
+ * inside a word ("%20SECRET", "SECRET2"): a secret never shows. Owned:
+ * caller frees. Returns NULL on OOM. */
 char *util_redact(const char *src, const char *secret);
+
+/* util_redact(), except inside an occurrence of one of names
+ * (NULL-terminated): public names a message holds, such as the server's
+ * host name or the mount. There secret is blanked only where it stands
+ * as a label or word of its own ("x.example" -> "***.example" with the
+ * secret "x") and left alone inside a word ("nonexistent.invalid" stays
+ * whole): those letters tell nothing the name did not. */
+char *util_redact_names(
+    const char *src, const char *secret, const char *const *names);
 
 /* Opens path read-only without ever blocking in open(2) (a FIFO would
  * wait for a writer) and only if it is a regular file. Returns the fd

@@ -269,6 +269,17 @@ static const struct bad_case bad_cases[] = {
 	{ "[input]\ntype = tone\n[output main]\nmount = live.ogg\n"
 	  "password = abcdefgh\n",
 	    "bad.conf:4: [output main] mount: \"live.ogg\" must start with /" },
+	/* A URL pasted as the host: refused without showing it (the
+	 * password was printed by --check and in every message). */
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\n"
+	  "host = source:Sup3rSecret@ice.example\npassword = Sup3rSecret\n",
+	    "bad.conf:5: [output main] host: holds \"user:password@\": set "
+	    "user and password, and only the server's name or address "
+	    "here" },
+	{ "[input]\ntype = tone\n[output main]\nmount = /x\n"
+	  "host = http://ice.example\npassword = abcdefgh\n",
+	    "bad.conf:5: [output main] host: \"http://ice.example\" is not "
+	    "a host name or address (no scheme, path or spaces)" },
 	{ "[input]\ntype = tone\n[output main]\nmount = /x\npassword = "
 	  "hackme\n",
 	    "bad.conf:5: [output main] password: refusing the default "

@@ -425,6 +425,16 @@ test_describe(void **state)
 	    0);
 	assert_string_equal(control_describe(req, buf, sizeof(buf)),
 	    "play stream http://***@feeds.example:8000/n.ogg?a@b 2.500 s");
+	/* A password with an "@" not written %40: the userinfo ends at the
+	 * authority's last "@" (the audit line showed "***@ss@feeds..."). */
+	assert_int_equal(parse(CONTROL_ENDPOINT_SEGMENTS,
+			     "{\"source\":\"stream\",\"url\":"
+			     "\"http://user:p@ss@feeds.example/n.ogg\","
+			     "\"duration\":\"2.5s\"}",
+			     req, err, sizeof(err)),
+	    0);
+	assert_string_equal(control_describe(req, buf, sizeof(buf)),
+	    "play stream http://***@feeds.example/n.ogg 2.500 s");
 	assert_int_equal(parse(CONTROL_ENDPOINT_METADATA,
 			     "{\"title\":\"Desk\",\"artist\":\"Ana\"}", req,
 			     err, sizeof(err)),
@@ -751,7 +761,7 @@ answers(enum control_endpoint ep, const char *method, enum status_auth auth,
 static void
 test_handle_refusals(void **state)
 {
-	char *body;
+	char *body, *body_p;
 
 	(void)state;
 	/* In order: method, token, size, body; none reaches the queue (it
@@ -788,6 +798,29 @@ test_handle_refusals(void **state)
 	assert_string_equal(redacted_line,
 	    "127.0.0.1:4242 POST /api/metadata 400 set the live title: ***: "
 	    "unknown field (allowed: title, artist)");
+
+	/* Nothing cuts a client's text before the redact callback sees it:
+	 * a cut through the secret left its first letters ("aaa...s3c")
+	 * where no whole secret was left to blank. */
+	answers(CONTROL_ENDPOINT_METADATA, "POST", STATUS_AUTH_OK,
+	    "{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-s3cret\":1}", 400,
+	    "{\"error\":\"unknown field, a name of 44 bytes (allowed: "
+	    "title, artist)\"}");
+	assert_null(strstr(redacted_line, "s3c"));
+	{
+		char big[1200];
+
+		snprintf(big, sizeof(big),
+		    "{\"source\":\"file\",\"path\":\"/%0880d\","
+		    "\"title\":\"s3cret\",\"duration\":5}",
+		    0);
+		assert_int_equal(handle(CONTROL_ENDPOINT_SEGMENTS, "POST",
+				     STATUS_AUTH_OK, big, strlen(big), &body_p),
+		    422);
+		free(body_p);
+		assert_null(strstr(redacted_line, "s3c"));
+		assert_non_null(strstr(redacted_line, "5 s '***': path: "));
+	}
 }
 
 /* One call from client with the given token verdict; returns the code

@@ -130,6 +130,24 @@ test_long_warning(void **state)
 	assert_string_equal(ev[0].text + n - 9, " wordy...");
 }
 
+/* Text no caller escaped reaches neither stderr nor the ring with a raw
+ * control byte or broken UTF-8 (a Latin-1 file name, a client's bytes):
+ * journald kept such a line as a blob journalctl does not show, and a
+ * newline forged a line. Escapes already in the text stay as they are. */
+static void
+test_raw_bytes_escaped(void **state)
+{
+	struct log_event ev[1];
+
+	(void)state;
+	log_warn("test", "caf\xe9.wav: %s; %s", "a\nwarn forged: b\x7f",
+	    "\xff\xfe<b>\xc3 ok: \xc3\xa9 \\x41");
+	assert_int_equal(log_recent(ev, 1, NULL), 1);
+	assert_string_equal(ev[0].text,
+	    "caf\\xe9.wav: a\\x0awarn forged: b\\x7f; "
+	    "\\xff\\xfe<b>\\xc3 ok: \xc3\xa9 \\x41");
+}
+
 #define WRITERS 4
 #define PER_WRITER 2000
 
@@ -193,6 +211,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_levels_and_order, quiet, loud),
 	    cmocka_unit_test_setup_teardown(test_wraps_and_cuts, quiet, loud),
 	    cmocka_unit_test_setup_teardown(test_long_warning, quiet, loud),
+	    cmocka_unit_test_setup_teardown(
+		test_raw_bytes_escaped, quiet, loud),
 	    cmocka_unit_test_setup_teardown(test_threads, quiet, loud),
 	};
 

@@ -330,6 +330,18 @@ test_invalid_keys(void **state)
 		    "http://host:8000/feed.ogg, no spaces)" },
 		{ SEG "url = feed.ogg\n", "3: [segment s] url: \"feed.ogg\" "
 		    "must start with http:// or https://" },
+		/* A feed's credentials never reach the message (--check, the
+		 * log, a rejected reload's detail in /api/status). */
+		{ SEG "url = http://user:pw secret@feeds.example/n.ogg\n",
+		    "3: [segment s] url: \"http://***@feeds.example/n.ogg\" "
+		    "is not a valid URL (allowed e.g. "
+		    "http://host:8000/feed.ogg, no spaces)" },
+		{ SEG "url = ftp://user:feedpw@feeds.example/n.ogg\n",
+		    "3: [segment s] url: \"ftp://***@feeds.example/n.ogg\" "
+		    "must start with http:// or https://" },
+		{ SEG "url = user:feedpw@feeds.example/n.ogg\n",
+		    "3: [segment s] url: \"***@feeds.example/n.ogg\" "
+		    "must start with http:// or https://" },
 		{ SEG "frequency = loud\n", "3: [segment s] frequency: "
 		    "\"loud\" is not a number (allowed 0 to 20000 Hz)" },
 		{ SEG "frequency = 30000\n", "3: [segment s] frequency: "

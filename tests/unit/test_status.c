@@ -1144,6 +1144,53 @@ template_of(const char *path)
 	return NULL;
 }
 
+/* The operator page names its zone as a browser knows it: a "posix/"
+ * copy of a zone, or $TZ as a path into the zone directory, by its IANA
+ * name. It said data-tz="posix/Asia/Kolkata", which Chromium's
+ * Intl refuses: the script fell back to UTC and rewrote the first
+ * paint's Kolkata times in UTC. */
+static void
+check_operator_zone(const char *zone, const char *env, const char *want)
+{
+	struct status_settings set = settings;
+	struct stats_snapshot s;
+	char attr[96], note[96];
+	char *html;
+
+	fake_snapshot(&s);
+	util_strlcpy(set.timezone, zone, sizeof(set.timezone));
+	if (env != NULL)
+		assert_int_equal(setenv("TZ", env, 1), 0);
+	html = status_page_render(template_of("/operator.html"), &s, &set);
+	unsetenv("TZ");
+	assert_non_null(html);
+	snprintf(attr, sizeof(attr), "data-tz=\"%s\"", want);
+	snprintf(note, sizeof(note), "Times in %s", want);
+	if (strstr(html, attr) == NULL || strstr(html, note) == NULL)
+		fail_msg("zone %s (TZ %s): want %s, got %.60s", zone,
+		    env != NULL ? env : "unset", want, strstr(html, "data-tz"));
+	free(html);
+}
+
+static void
+test_operator_zone(void **state)
+{
+	(void)state;
+	if (access("/usr/share/zoneinfo/posix/Asia/Kolkata", R_OK) != 0)
+		skip();
+	check_operator_zone("Asia/Kolkata", NULL, "Asia/Kolkata");
+	check_operator_zone("posix/Asia/Kolkata", NULL, "Asia/Kolkata");
+	/* Leap seconds: no zone relay reads (cron_tz_load). */
+	check_operator_zone("", "right/Asia/Kolkata", "UTC");
+	check_operator_zone("", "posix/Asia/Kolkata", "Asia/Kolkata");
+	check_operator_zone(
+	    "", ":/usr/share/zoneinfo/Asia/Kolkata", "Asia/Kolkata");
+	/* Nothing a browser knows: UTC, said so. */
+	check_operator_zone("", ":/etc/passwd", "UTC");
+	check_operator_zone("", "../../etc/passwd", "UTC");
+	check_operator_zone("", "IST-5:30", "UTC");
+}
+
 static void
 test_render_page(void **state)
 {
@@ -2064,6 +2111,7 @@ main(void)
 	    cmocka_unit_test(test_truth_metrics),
 	    cmocka_unit_test(test_truth_page),
 	    cmocka_unit_test(test_render_page),
+	    cmocka_unit_test(test_operator_zone),
 	    cmocka_unit_test(test_page_csp),
 	    cmocka_unit_test(test_page_csp_edges),
 	    cmocka_unit_test(test_page_edges),

@@ -189,10 +189,9 @@ test_parse_duration(void **state)
 	    util_parse_duration_ns("2000000h 2000000h 2000000h", &ns), -ERANGE);
 }
 
-/* util_redact() blanks a secret that stands alone, as a URL's
- * credentials or a word, never letters of a host name that happen to
- * spell it: with the password "x", an output to nonexistent.invalid was
- * logged as "none***istent.invalid". */
+/* util_redact() blanks every occurrence of a secret, inside a word too
+ * ("%20SECRET" in an encoded body, "SECRET2"): a secret stood between
+ * separators only was blanked, so these showed it. */
 static void
 check_redact(const char *src, const char *secret, const char *want)
 {
@@ -207,20 +206,63 @@ static void
 test_redact(void **state)
 {
 	(void)state;
-	check_redact("nonexistent.invalid:8000/live.ogg: cannot resolve", "x",
-	    "nonexistent.invalid:8000/live.ogg: cannot resolve");
-	check_redact("x.example:8000 refused", "x", "x.example:8000 refused");
-	check_redact("radio.hackme.example", "hackme", "radio.hackme.example");
-	check_redact(
-	    "hackme-backup.example", "hackme", "hackme-backup.example");
-	check_redact("http://source:x@nonexistent.invalid/live", "x",
-	    "http://source:***@nonexistent.invalid/live");
-	check_redact("bad password hackme.", "hackme", "bad password ***.");
 	check_redact("hackme", "hackme", "***");
+	check_redact("bad password hackme.", "hackme", "bad password ***.");
 	check_redact("{\"token\":\"s3cret\"} s3cret s3cret2", "s3cret",
-	    "{\"token\":\"***\"} *** s3cret2");
+	    "{\"token\":\"***\"} *** ***2");
 	check_redact("pass=p.ss&x=1", "p.ss", "pass=***&x=1");
+	check_redact("title=Bearer%200123456789abcdef&x=1", "0123456789abcdef",
+	    "title=Bearer%20***&x=1");
+	check_redact("user%3Apw%40host", "pw", "user%3A***%40host");
+	check_redact("source.pw said no", "pw", "source.*** said no");
+	check_redact("pwpw", "pw", "******");
 	check_redact("no secret here", "", "no secret here");
+	check_redact("no secret here", NULL, "no secret here");
+}
+
+/* util_redact_names(): the letters of a public name (the host, the
+ * mount) that happen to spell the secret stay, a label of its own that
+ * is the secret does not, and outside the names every occurrence goes.
+ * With the password "x", nonexistent.invalid was logged as
+ * "none***istent.invalid". */
+static void
+check_redact_names(const char *src, const char *secret, const char *want)
+{
+	const char *names[] = {"nonexistent.invalid", "x.example",
+	    "radio.hackme.example", "hackme-backup.example", "/live.ogg",
+	    "source", NULL};
+	char *got = util_redact_names(src, secret, names);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_redact_names(void **state)
+{
+	(void)state;
+	check_redact_names("nonexistent.invalid:8000/live.ogg: cannot resolve",
+	    "x", "nonexistent.invalid:8000/live.ogg: cannot resolve");
+	check_redact_names("http://source:x@nonexistent.invalid/live", "x",
+	    "http://source:***@nonexistent.invalid/live");
+	/* The secret as a label of the name: blanked (rather that than
+	 * show it). */
+	check_redact_names(
+	    "x.example:8000 refused", "x", "***.example:8000 refused");
+	check_redact_names(
+	    "radio.hackme.example", "hackme", "radio.***.example");
+	check_redact_names(
+	    "hackme-backup.example", "hackme", "hackme-backup.example");
+	check_redact_names(
+	    "mount /live.ogg: refused", "og", "mount /live.ogg: refused");
+	check_redact_names("user \"source\"", "source", "user \"***\"");
+	/* Outside the names: every occurrence. */
+	check_redact_names("nonexistent.invalid: HTTP 401: no x2 for sourcex",
+	    "x", "nonexistent.invalid: HTTP 401: no ***2 for source***");
+	check_redact_names(
+	    "nonexistent.invalidx", "x", "nonexistent.invalid***");
+	check_redact_names("nonexistent", "x", "none***istent");
 }
 
 /* Thread names: what fits in the kernel's 15 bytes, cut before a
@@ -260,6 +302,7 @@ main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_parse_duration),
 	    cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_redact_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
