@@ -110,7 +110,15 @@ log_count 'main: reloaded' >/dev/null
 rss_growth=$((end_rss - warm_rss))
 note "RSS after warm-up ${warm_rss} KiB, at the end ${end_rss} KiB" \
     "(+${rss_growth} KiB)"
-((rss_growth <= 1024)) || fail "RSS grew by $rss_growth KiB after warm-up"
+if ldd "$RELAY" 2>/dev/null | grep -q libasan; then
+	# make check: AddressSanitizer keeps freed memory in quarantine and
+	# gives each new thread (reloads, Icecast restarts) a fake stack, so
+	# RSS grows there by design (+5 to +15 MB a minute, measured); its
+	# LeakSanitizer report at exit (check_sanitizer above) is the check.
+	note "RSS growth not checked under AddressSanitizer; LeakSanitizer was"
+else
+	((rss_growth <= 1024)) || fail "RSS grew by $rss_growth KiB after warm-up"
+fi
 drift_ms=$(awk -v f0="$frames0" -v f1="$frames1" -v a="$clock0_us" \
     -v b="$clock1_us" 'BEGIN { printf "%.1f", ((f1 - f0) / 44100 - (b - a) / 1e6) * 1000 }')
 note "stream clock vs wall clock over the run: $drift_ms ms"
