@@ -146,7 +146,10 @@ api | jq -e '.fallback.why | test("stdin input: no audio")' >/dev/null ||
 # The filler is what listeners hear: on air, state "fallback", once the
 # input has been without frames for over a second too (input.flowing
 # false; the on-air rule used to want it and said off_air throughout).
-sleep 1.1
+# Waited for, not slept: the pipe's buffer holds up to 0.37 s of audio
+# past the stall mark, and a busy machine delays the rest.
+not_flowing() { api | jq -e '.input.flowing == false' >/dev/null; }
+wait_for -t 4 -m "input.flowing false in the stall" not_flowing || true
 doc=$(api)
 jq -e '.input.flowing == false and .state == "fallback" and .on_air == true' \
     <<<"$doc" >/dev/null ||
