@@ -523,6 +523,14 @@ parse_segment(const cJSON *root, int64_t now_wall_ns,
 			    "https:// URL without spaces");
 			return -EINVAL;
 		}
+		if (util_url_stray_at(req->url)) {
+			snprintf(err, errlen,
+			    "url: has an '@' after a '/', '?' or '#', so a "
+			    "password in it could not be told from the path "
+			    "(and would be shown): write a password's '/' as "
+			    "%%2F, '?' as %%3F, '#' as %%23 and '@' as %%40");
+			return -EINVAL;
+		}
 	}
 	if (f[SF_AT] != NULL && (rc = field_at(f[SF_AT], now_wall_ns,
 				     &play->at_wall_ns, err, errlen)) < 0)

@@ -388,7 +388,8 @@ sanitized_dup(const char *value)
 	return out;
 }
 
-/* 0 = ok, 1 = wrong scheme, 2 = malformed. */
+/* 0 = ok, 1 = wrong scheme, 2 = malformed, 3 = an '@' after the
+ * authority (util_url_stray_at()). */
 static int
 check_url(const char *u)
 {
@@ -406,7 +407,7 @@ check_url(const char *u)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return 2;
 	}
-	return 0;
+	return util_url_stray_at(u) ? 3 : 0;
 }
 
 static int
@@ -568,6 +569,18 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			    "http://host:8000/feed.ogg, "
 			    "no spaces)",
 			    sn, quote_url(q, value));
+			return 0;
+		}
+		if (rc == 3) {
+			/* Not quoted: where the password ends is what
+			 * cannot be told. */
+			parse_error(ps, line,
+			    "[segment %s] url: has an '@' after a '/', '?' "
+			    "or '#', so a password in it could not be told "
+			    "from the path (and would be shown): write a "
+			    "password's '/' as %%2F, '?' as %%3F, '#' as "
+			    "%%23 and '@' as %%40",
+			    sn);
 			return 0;
 		}
 		field = &seg->url;

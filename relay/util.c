@@ -509,6 +509,38 @@ util_http_url_rest(const char *url)
 	return NULL;
 }
 
+bool
+util_url_stray_at(const char *url)
+{
+	const char *auth = strstr(url, "://"), *end, *p, *colon;
+
+	if (auth == NULL)
+		return false;
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	/* No '@' after the authority, or one in the path or query of a URL
+	 * whose credentials came before it. */
+	if (*end == '\0' || strchr(end, '@') == NULL ||
+	    memchr(auth, '@', (size_t)(end - auth)) != NULL)
+		return false;
+	p = auth;
+	if (*p == '[') { /* an IPv6 literal */
+		p = memchr(auth, ']', (size_t)(end - auth));
+		if (p == NULL)
+			return true;
+	}
+	colon = memchr(p, ':', (size_t)(end - p));
+	if (colon == NULL)
+		return false; /* "host/a@b": an '@' in the path */
+	/* host:PORT is a number; anything else there is a user name and the
+	 * start of a password ("u:p/ss@host"). */
+	for (p = colon + 1; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return true;
+	}
+	return colon + 1 == end;
+}
+
 int
 util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
     bool *tls, const char **path, const char **why)

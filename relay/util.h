@@ -109,6 +109,16 @@ uint32_t util_random_u32(void);
  * only), or NULL when url starts with neither. */
 const char *util_http_url_rest(const char *url);
 
+/* Whether url ("scheme://...") looks like one whose password holds a raw
+ * '/', '?' or '#' ("http://u:p/ss@host/x"): an '@' after the end of the
+ * authority (its first '/', '?' or '#'), an authority without '@' of its
+ * own, and after its ':' something that is no port number. Every URL
+ * parser, relay's masking included, reads such a password as the path,
+ * so it would be shown whole. Configs refuse such a URL and ask for %2F,
+ * %3F, %23 (and %40 for '@'). An '@' in the path or query of an ordinary
+ * URL ("http://host:8000/x?by=a@b") is not one. */
+bool util_url_stray_at(const char *url);
+
 /* Splits "http(s)://host[:port]/path" (host: a name, an IPv4 address or
  * a bracketed IPv6 one, stored without brackets) into host (hostlen
  * bytes), *port (80/443 when absent), *tls and *path (borrowed, points

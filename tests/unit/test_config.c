@@ -370,6 +370,12 @@ static const struct bad_case bad_cases[] = {
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT
 	  "listenback_url = htps://user:Secr3t-pw@x/live.ogg\n",
 	    "URL (it starts with \"htps\")" },
+	/* A raw '/' in the password: it would be read as the path, and
+	 * shown whole in the listen-back's messages and /api/status. */
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT
+	  "listenback_url = http://u:p/ss@x/live.ogg\n",
+	    "bad.conf:8: [output main] listenback_url: has an '@' after a "
+	    "'/', '?' or '#'" },
 	{ "[input]\ntype = tone\n" GOOD_OUTPUT "listenback_timeout = 0.5s\n",
 	    "bad.conf:8: [output main] listenback_timeout:" },
 	{ "[input]\ntype = tone\n[output arch]\ntype = file\npath = /tmp/x."

@@ -167,6 +167,12 @@ test_parse_segments(void **state)
 	refused(CONTROL_ENDPOINT_SEGMENTS,
 	    "{\"source\":\"stream\",\"url\":\"ftp://x/y\",\"duration\":1}",
 	    "url: must be an http:// or https:// URL");
+	/* A raw '/' in the password: no parser can tell it from the path,
+	 * so it would be shown whole (the audit line, the log). */
+	refused(CONTROL_ENDPOINT_SEGMENTS,
+	    "{\"source\":\"stream\",\"url\":\"http://u:p/ss@h/x\","
+	    "\"duration\":1}",
+	    "url: has an '@' after a '/', '?' or '#'");
 	refused(CONTROL_ENDPOINT_SEGMENTS,
 	    "{\"source\":\"tone\",\"duration\":1,\"at\":5}",
 	    "at: must be a string");

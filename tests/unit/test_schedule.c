@@ -342,6 +342,11 @@ test_invalid_keys(void **state)
 		{ SEG "url = user:feedpw@feeds.example/n.ogg\n",
 		    "3: [segment s] url: \"***@feeds.example/n.ogg\" "
 		    "must start with http:// or https://" },
+		{ SEG "url = http://u:fe/edpw@feeds.example/n.ogg\n",
+		    "3: [segment s] url: has an '@' after a '/', '?' or '#', "
+		    "so a password in it could not be told from the path "
+		    "(and would be shown): write a password's '/' as %2F, "
+		    "'?' as %3F, '#' as %23 and '@' as %40" },
 		{ SEG "frequency = loud\n", "3: [segment s] frequency: "
 		    "\"loud\" is not a number (allowed 0 to 20000 Hz)" },
 		{ SEG "frequency = 30000\n", "3: [segment s] frequency: "
