@@ -319,12 +319,8 @@ config_validate(struct parse_state *ps)
 		if (o->listenback_url != NULL &&
 		    util_url_stray_at(o->listenback_url)) {
 			config_set_err(ps, config_line_of(s, "listenback_url"),
-			    "%s listenback_url: has an '@' after a '/', '?' "
-			    "or '#', so a password in it could not be told "
-			    "from the path (and would be shown): write a "
-			    "password's '/' as %%2F, '?' as %%3F, '#' as "
-			    "%%23 and '@' as %%40",
-			    label);
+			    "%s listenback_url: %s", label,
+			    UTIL_URL_STRAY_AT_HELP);
 			return -EINVAL;
 		}
 		if (o->mount == NULL || o->mount[0] == '\0') {

@@ -524,11 +524,8 @@ parse_segment(const cJSON *root, int64_t now_wall_ns,
 			return -EINVAL;
 		}
 		if (util_url_stray_at(req->url)) {
-			snprintf(err, errlen,
-			    "url: has an '@' after a '/', '?' or '#', so a "
-			    "password in it could not be told from the path "
-			    "(and would be shown): write a password's '/' as "
-			    "%%2F, '?' as %%3F, '#' as %%23 and '@' as %%40");
+			snprintf(
+			    err, errlen, "url: %s", UTIL_URL_STRAY_AT_HELP);
 			return -EINVAL;
 		}
 	}

@@ -574,13 +574,8 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		if (rc == 3) {
 			/* Not quoted: where the password ends is what
 			 * cannot be told. */
-			parse_error(ps, line,
-			    "[segment %s] url: has an '@' after a '/', '?' "
-			    "or '#', so a password in it could not be told "
-			    "from the path (and would be shown): write a "
-			    "password's '/' as %%2F, '?' as %%3F, '#' as "
-			    "%%23 and '@' as %%40",
-			    sn);
+			parse_error(ps, line, "[segment %s] url: %s", sn,
+			    UTIL_URL_STRAY_AT_HELP);
 			return 0;
 		}
 		field = &seg->url;

@@ -119,6 +119,12 @@ const char *util_http_url_rest(const char *url);
  * URL ("http://host:8000/x?by=a@b") is not one. */
 bool util_url_stray_at(const char *url);
 
+/* What the refusal of such a URL says, after "KEY: ". */
+#define UTIL_URL_STRAY_AT_HELP                                                 \
+	"has an '@' after a '/', '?' or '#', so a password in it could not "   \
+	"be told from the path (and would be shown): write a password's "      \
+	"'/' as %2F, '?' as %3F, '#' as %23 and '@' as %40"
+
 /* Splits "http(s)://host[:port]/path" (host: a name, an IPv4 address or
  * a bracketed IPv6 one, stored without brackets) into host (hostlen
  * bytes), *port (80/443 when absent), *tls and *path (borrowed, points
