@@ -815,6 +815,25 @@ listen = 127.0.0.1:$2
 EOF
 }
 
+# filler_air_config PORT STATUS_PORT SOURCE PATH [AFTER]: stdin_air_config,
+# an archive of the programme in $T/archive.ogg, and a [fallback] filler
+# of SOURCE (file or playlist) at PATH on air AFTER (1s) of dead air.
+filler_air_config()
+{
+	stdin_air_config "$1" "$2"
+	cat <<EOF
+[output archive]
+type = file
+path = $T/archive.ogg
+
+[fallback]
+after = ${5:-1s}
+restore_after = 1s
+source = $3
+path = $4
+EOF
+}
+
 # utc EPOCH: a schedule's `at` for that second.
 utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S'; }
 

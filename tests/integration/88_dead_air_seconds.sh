@@ -24,19 +24,7 @@ status_port=$(free_port)
 export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 sox -n -r 44100 -c 2 -b 16 "$T/filler.wav" synth 30 sine 880 vol 0.01 ||
     fail "cannot make the filler file"
-{
-	stdin_air_config "$port" "$status_port"
-	cat <<EOF
-[output archive]
-type = file
-path = $T/archive.ogg
-[fallback]
-after = 2s
-restore_after = 1s
-source = file
-path = filler.wav
-EOF
-} >"$T/relay.conf"
+filler_air_config "$port" "$status_port" file filler.wav 2s >"$T/relay.conf"
 mkfifo "$T/pcm.fifo"
 bg python3 "$TOPDIR/tests/tools/pcm_script.py" "$T/pcm.fifo" \
     tone:523:3:-3 silence:5 tone:523:30:-3

@@ -26,20 +26,7 @@ for f in a:660 b:880 c:1100; do
 	sox -n -r 44100 -c 2 -b 16 "$T/filler/${f%:*}.wav" synth 5 sine "${f#*:}" vol 0.5 ||
 		fail "cannot make the filler file ${f%:*}.wav"
 done
-{
-	stdin_air_config "$port" "$status_port"
-	cat <<EOF
-[output archive]
-type = file
-path = $T/archive.ogg
-
-[fallback]
-after = 1s
-restore_after = 1s
-source = playlist
-path = filler
-EOF
-} >"$T/relay.conf"
+filler_air_config "$port" "$status_port" playlist filler >"$T/relay.conf"
 mkfifo "$T/pcm.fifo"
 # Its broken pipe when relay stops goes to pcm.err.
 bg python3 "$TOPDIR/tests/tools/pcm_script.py" "$T/pcm.fifo" \

@@ -29,20 +29,7 @@ sox -n -r 44100 -c 2 -b 16 "$T/filler/b.wav" synth 5 sine 880 vol 0.5 ||
 	fail "cannot make b.wav"
 sox -n -r 22050 -c 1 -e floating-point -b 32 "$T/new.wav" synth 12 sine 1100 vol 0.5 ||
 	fail "cannot make the new a.wav"
-{
-	stdin_air_config "$port" "$status_port"
-	cat <<EOF
-[output archive]
-type = file
-path = $T/archive.ogg
-
-[fallback]
-after = 1s
-restore_after = 1s
-source = playlist
-path = filler
-EOF
-} >"$T/relay.conf"
+filler_air_config "$port" "$status_port" playlist filler >"$T/relay.conf"
 mkfifo "$T/pcm.fifo"
 bg python3 "$TOPDIR/tests/tools/pcm_script.py" "$T/pcm.fifo" \
     tone:523:3:-6 mark:"$T/rewrite" tone:523:4:-6 silence:6 \
