@@ -78,9 +78,16 @@ grep -qi '^content-type: audio/ogg' "$T/opus.headers" ||
 opusinfo "$T/mobile.opus" >"$T/opusinfo.txt" 2>&1 || true
 grep -q 'type opus' "$T/opusinfo.txt" ||
     fail "opusinfo finds no Opus stream: $(head -c 400 "$T/opusinfo.txt")"
-# A cut capture lacks EOS; anything else opusinfo complains about is ours.
+# A cut capture lacks EOS; a listener that joins once Icecast's burst
+# (8 KiB here) no longer reaches back to the first audio page jumps from
+# the headers to a later page ("Got page N when expecting page 2", then
+# "discontinuity": seen under make check, where the listener starts late).
+# ogg_streams.py below allows that one jump and no other; anything else
+# opusinfo complains about is ours.
 if grep -iE 'warning|error|hole|corrupt' "$T/opusinfo.txt" |
-    grep -viE 'EOS|end-of-stream|ended without|end of stream' | grep -q .; then
+    grep -viE 'EOS|end-of-stream|ended without|end of stream' |
+    grep -vE 'when expecting page 2\. Indicates missing data|^WARNING: discontinuity in stream' |
+    grep -q .; then
 	fail "opusinfo: $(grep -iE 'warning|error|hole|corrupt' "$T/opusinfo.txt" | head -3)"
 fi
 grep -q 'Pre-skip: [1-9]' "$T/opusinfo.txt" ||
