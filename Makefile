@@ -263,6 +263,7 @@ test: deps
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory VARIANT=asan build-test
+	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)RELAY_BUILD=build/asan \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
