@@ -78,6 +78,10 @@ conn_switches()
 		[[ $(cat "$d/comm" 2>/dev/null) == MHD-connection ]] &&
 		    printf '%s %s\n' "${d##*/}" "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$d/status")"
 	done
+	# Not the last [[ ]]'s status: the glob sorts thread ids as text,
+	# so once they pass 9999 another thread comes last, and set -e
+	# ended the test here without a word (seen in CI, relay pid 9968).
+	return 0
 }
 conn_switches >"$T/sw0"
 n0=$(wc -l <"$T/plain.txt")
