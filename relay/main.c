@@ -709,6 +709,7 @@ run(struct relay *r)
 		if (util_now_mono_ns() >= next_status_ns) {
 			service_status_line(line, sizeof(line));
 			service_status(line);
+			stats_input_log_buffer_half();
 			next_status_ns = util_now_mono_ns() + 5 * NS_PER_SEC;
 		}
 		if (alerts_wanted(r->alerts) &&

@@ -6,9 +6,9 @@
  *
  * Threads: every function is thread-safe. The input-path functions
  * (stats_input_add_frames, _inc_xruns, _add_overflow, _set_levels,
- * _note_buffer_fill) are lock-free. stats_snapshot() also writes the log
- * line for what the input thread only recorded (the input buffer passing
- * half full), so it is never called on the input or engine thread.
+ * _note_buffer_fill) are lock-free. The log line for what the input thread
+ * only recorded (the input buffer passing half full) is written by
+ * stats_input_log_buffer_half(), on the main thread.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -118,14 +118,12 @@ static atomic_int_fast64_t in_buffer_peak_wall_ns; /* when it was reached */
 static atomic_int in_buffer_rate;
 /* The fill passing half of the ring: the input thread counts each time it
  * rises past half (re-armed once it is back under a quarter) and keeps
- * when and how high; a reader (stats_snapshot) turns that into a log
- * line, at most one a minute. */
+ * when and how high; the main thread (stats_input_log_buffer_half) turns
+ * that into a log line, at most one a minute. */
 static atomic_bool in_buffer_above_half;
 static atomic_uint_fast64_t in_buffer_half_count;
 static atomic_int_fast64_t in_buffer_half_wall_ns;
 static atomic_uint_fast64_t in_buffer_half_frames;
-static atomic_uint_fast64_t in_buffer_half_logged;
-static atomic_int_fast64_t in_buffer_half_log_mono_ns;
 static atomic_uint_fast64_t in_reopens;
 static atomic_int_fast64_t in_last_frame_mono_ns;
 /* Levels in hundredths of a dB, silent time in milliseconds. */
@@ -738,29 +736,25 @@ stats_input_note_buffer_fill(uint64_t frames)
 	}
 }
 
-/* The warning for the fill passing half of the ring, from whichever
- * reader takes a snapshot first (the main loop does every 5 s): the first
- * time in a run at once, later ones at most once a minute, with how many
- * times it happened in between. The compare-exchange lets one reader
- * only write it. Runs on: any thread but the input's and the engine's. */
-static void
-log_buffer_half(int rate_hz)
+/* Runs on: the main thread only (its 5 s tick), so the logged count and
+ * the time of the last line need no atomics. */
+void
+stats_input_log_buffer_half(void)
 {
-	uint64_t n, done, cap, frames;
-	int64_t now_ns, last_ns;
+	static uint64_t done;
+	static int64_t last_ns;
+	int rate_hz = atomic_load(&in_buffer_rate);
+	uint64_t n, cap, frames;
+	int64_t now_ns;
 	char at[40], again[64] = "";
 
 	n = atomic_load_explicit(&in_buffer_half_count, memory_order_acquire);
-	done = atomic_load(&in_buffer_half_logged);
 	if (n == done || rate_hz <= 0)
 		return;
 	now_ns = util_now_mono_ns();
-	last_ns = atomic_load(&in_buffer_half_log_mono_ns);
 	if (last_ns != 0 && now_ns - last_ns < STATS_BUFFER_HALF_LOG_NS)
 		return;
-	if (!atomic_compare_exchange_strong(&in_buffer_half_logged, &done, n))
-		return;
-	atomic_store(&in_buffer_half_log_mono_ns, now_ns);
+	last_ns = now_ns;
 	cap = atomic_load(&in_buffer_frames);
 	frames = atomic_load(&in_buffer_half_frames);
 	util_format_iso8601(
@@ -774,6 +768,7 @@ log_buffer_half(int rate_hz)
 	    "encoder is falling behind the input; if it fills, a sound card "
 	    "loses audio and stdin makes its writer wait",
 	    at, (double)frames / rate_hz, (double)cap / rate_hz, again);
+	done = n;
 }
 
 void
@@ -1108,7 +1103,6 @@ stats_snapshot(struct stats_snapshot *out)
 		    (double)atomic_load(&in_buffer_peak) / rate;
 		out->input.buffer_peak_wall_ns =
 		    atomic_load(&in_buffer_peak_wall_ns);
-		log_buffer_half(rate);
 	}
 	out->input.reopens = atomic_load(&in_reopens);
 	out->input.flowing = within_a_second(&in_last_frame_mono_ns);

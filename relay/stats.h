@@ -302,9 +302,7 @@ struct stats_snapshot {
  * listen_urls; an edge whose URL stays keeps its last poll). */
 void stats_configure(const struct config *cfg);
 
-/* Copies everything into *out. Takes the mutex briefly. Logs the input
- * buffer's half-full warning when one is due (stats_input_note_buffer_fill
- * recorded it): never call it on the input or engine thread. */
+/* Copies everything into *out. Takes the mutex briefly. */
 void stats_snapshot(struct stats_snapshot *out);
 
 /* A number that changes whenever a setter changed what stats_snapshot
@@ -391,11 +389,15 @@ void stats_input_add_overflow(uint64_t frames);
  * so an operator sees how close the input came to overflowing. */
 void stats_input_set_buffer(uint64_t capacity_frames, int rate_hz);
 /* Also keeps when the peak was reached and counts each rise of the fill
- * past half of the ring (again only after it fell under a quarter); the
- * next stats_snapshot() logs a warning for it, the first at once and then
- * at most one each STATS_BUFFER_HALF_LOG_NS. Atomics only: no lock, no
- * allocation, no log on the input thread. */
+ * past half of the ring (again only after it fell under a quarter);
+ * stats_input_log_buffer_half() logs a warning for it. Atomics only: no
+ * lock, no allocation, no log on the input thread. */
 void stats_input_note_buffer_fill(uint64_t frames);
+/* The warning for the fill passing half of the ring since the last call:
+ * the first in a run at once, later ones at most one each
+ * STATS_BUFFER_HALF_LOG_NS, with how many times it happened in between.
+ * Main thread only. */
+void stats_input_log_buffer_half(void);
 #define STATS_BUFFER_HALF_LOG_NS (60 * NS_PER_SEC)
 void stats_input_inc_reopens(void);
 void stats_input_set_error(const char *error); /* takes the mutex */
