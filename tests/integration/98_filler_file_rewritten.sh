@@ -52,35 +52,8 @@ sox "$T/archive.ogg" -r 8000 -c 1 -b 16 -e signed -t raw "$T/archive.raw" ||
 	fail "cannot decode the archive"
 # 20 ms windows: silent, noise (a zero-crossing rate far above every
 # tone) or the nearest tone; runs under 0.3 s dropped.
-heard=$(python3 - "$T/archive.raw" <<'EOF'
-import array, sys
-a = array.array('h')
-a.frombytes(open(sys.argv[1], 'rb').read())
-W = 160
-tones = {523: 'L', 660: 'a', 880: 'b', 1100: 'c'}
-kinds = []
-for i in range(0, len(a) - W + 1, W):
-    w = a[i:i + W]
-    if sum(x * x for x in w) / W < 50 * 50:
-        kinds.append('-')
-        continue
-    zc = sum(1 for j in range(1, W) if (w[j - 1] < 0) != (w[j] < 0))
-    f = zc / 2 / (W / 8000)
-    k = min(tones, key=lambda t: abs(t - f))
-    kinds.append('N' if abs(k - f) > 150 else tones[k])
-runs = []
-for k in kinds:
-    if runs and runs[-1][0] == k:
-        runs[-1][1] += 1
-    else:
-        runs.append([k, 1])
-seq = ''
-for k, n in runs:
-    if n * W / 8000 >= 0.3 and k != '-' and (not seq or seq[-1] != k):
-        seq += k
-print(seq)
-EOF
-) || fail "cannot read the archive"
+heard=$(python3 "$TOPDIR/tests/tools/tone_runs.py" "$T/archive.raw" 0.3 --noise) ||
+    fail "cannot read the archive"
 note "the archive heard: $heard (L: live, a: old a.wav, c: new a.wav, N: noise)"
 [[ $heard == LcL ]] ||
 	fail "the filler did not air a.wav as it is on disk: heard $heard, want LcL"
