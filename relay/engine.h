@@ -205,13 +205,14 @@ struct engine_fallback_event {
 	char why[256];
 };
 
-/* From the next block on. Disabling takes the filler off air. Main
- * thread. */
+/* From the next block on. Disabling takes the filler off air and closes
+ * the waiting one (in this call). Main thread. */
 void engine_set_fallback(struct engine *e, const struct engine_fallback *f);
 
 /* The filler for the next dead air (item->filler set by the engine);
- * takes ownership of item->src, also replacing (and retiring) one that
- * waited. Main thread. */
+ * takes ownership of item->src. Never refused: the filler that waited,
+ * if any, is closed in this call (its feeder joined, on the main
+ * thread). Main thread. */
 void engine_set_filler(struct engine *e, const struct engine_item *item);
 
 /* True when fallback is on and no filler waits: the main thread opens

@@ -260,8 +260,8 @@ fallback_tick(
 	else if (engine_filler_wanted(e))
 		arm(fb, e);
 	else if (fb->enabled && engine_filler_stale(e)) {
-		/* Once a minute at most: a file written to for a while would
-		 * say so every second. */
+		/* Once a minute at most: a file written to in bursts more
+		 * than 2 s apart is opened anew after each (source_stale()). */
 		if (util_now_mono_ns() >= fb->stale_logged_mono_ns) {
 			log_info(MOD,
 			    "[fallback] %s %s: a file changed on disk since "

@@ -194,6 +194,7 @@ struct lb_mount {
 	char mod[80]; /* "listen[main]" */
 	char name[64];
 	int slot;
+	uint64_t out_serial; /* its output's registration (stats_output_find) */
 	char url[512];	     /* as configured (may hold credentials) */
 	char shown_url[512]; /* without credentials */
 	int64_t timeout_ns;
@@ -560,7 +561,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 		/* Icecast counts us among its listeners from now on: the
 		 * poller's listener count must know at once. */
 		m->st.connected = true;
-		stats_output_set_listenback(m->slot, m->name, &m->st);
+		stats_output_set_listenback(m->slot, m->out_serial, &m->st);
 	}
 	buf = ogg_sync_buffer(&m->oy, (long)bytes);
 	if (buf == NULL)
@@ -651,7 +652,7 @@ transfer_end(
 	util_strlcpy(m->st.last_error, why, sizeof(m->st.last_error));
 	if (m->st.connected) {
 		m->st.connected = false;
-		stats_output_set_listenback(m->slot, m->name, &m->st);
+		stats_output_set_listenback(m->slot, m->out_serial, &m->st);
 	}
 	log_debug(m->mod, "%s: %s; listening again in %.0f s", m->shown_url,
 	    why, (double)LB_RETRY_NS / 1e9);
@@ -748,7 +749,7 @@ update(struct lb_mount *m, int64_t now)
 		log_change(m, old);
 	}
 	if (state != old || now - m->published_mono_ns >= LB_PUBLISH_NS) {
-		stats_output_set_listenback(m->slot, m->name, &m->st);
+		stats_output_set_listenback(m->slot, m->out_serial, &m->st);
 		m->published_mono_ns = now;
 	}
 }
@@ -844,7 +845,7 @@ mount_free(CURLM *multi, struct lb_mount *m)
 		ogg_sync_clear(&m->oy);
 	}
 	stream_clear(m);
-	stats_output_set_listenback(m->slot, m->name, &off);
+	stats_output_set_listenback(m->slot, m->out_serial, &off);
 	free(m);
 }
 
@@ -865,7 +866,7 @@ mount_new(const struct config *cfg, const struct output_config *o,
 		    o->name);
 		return NULL;
 	}
-	m->slot = stats_output_find(o->name);
+	m->slot = stats_output_find(o->name, &m->out_serial);
 	util_strlcpy(m->name, o->name, sizeof(m->name));
 	snprintf(m->mod, sizeof(m->mod), "%s[%s]", MOD_PREFIX, o->name);
 	config_output_url(o, own_url, sizeof(own_url));
@@ -893,7 +894,7 @@ mount_new(const struct config *cfg, const struct output_config *o,
 		mount_free(NULL, m);
 		return NULL;
 	}
-	stats_output_set_listenback(m->slot, m->name, &m->st);
+	stats_output_set_listenback(m->slot, m->out_serial, &m->st);
 	log_info(m->mod, "listening to %s as a listener", m->shown_url);
 	return m;
 }
@@ -978,6 +979,7 @@ take_mount(struct listenback *lb, const struct config *old,
     const struct config *next, size_t j, const bool *kept)
 {
 	const struct output_config *y = &next->outputs[j], *x = NULL;
+	uint64_t serial;
 	int slot;
 	size_t i;
 
@@ -989,10 +991,10 @@ take_mount(struct listenback *lb, const struct config *old,
 			x = &old->outputs[i];
 	if (x == NULL || !listenback_mount_same(old, x, next, y))
 		return NULL;
-	slot = stats_output_find(y->name);
+	slot = stats_output_find(y->name, &serial);
 	for (i = 0; i < lb->n_mounts; i++) {
 		struct lb_mount *m = lb->mounts[i];
-		if (m != NULL && m->slot == slot &&
+		if (m != NULL && m->slot == slot && m->out_serial == serial &&
 		    strcmp(m->name, y->name) == 0) {
 			lb->mounts[i] = NULL;
 			return m;

@@ -102,6 +102,10 @@ struct playlist_entry {
 /* How often a source nobody has read yet looks whether the files it
  * opened ahead changed on disk (check_stale()). */
 #define SOURCE_STALE_CHECK_NS NS_PER_SEC
+/* A changed file counts as changed (stale) only once it has stayed the
+ * same for this long: one still being written (an upload, `cat >>` in
+ * steps) changes at every look, and was opened anew every second. */
+#define SOURCE_STALE_SETTLE_NS (2 * NS_PER_SEC)
 
 /* Which file a path named when it was opened: rewritten in place (new
  * size or time), replaced (new inode) or deleted, it is another. */
@@ -167,6 +171,12 @@ struct source {
 	 * (check_stale(), feeder only but for the flag). */
 	struct file_id file_id; /* file: as it was opened */
 	int64_t stale_check_mono_ns;
+	/* The file seen changed, as it was at the last look, and since when
+	 * it has looked like that (0: none seen changed). */
+	const char *changed_path;
+	struct file_id changed_id;
+	int64_t changed_since_mono_ns;
+	bool changing_logged; /* "changing on disk" said once */
 	atomic_bool stale;
 
 	/* stream */
@@ -873,12 +883,23 @@ produce(struct source *s, float *buf, size_t n)
 	return -EINVAL;
 }
 
+/* Whether the engine has read a frame. */
+static bool
+read_yet(struct source *s)
+{
+	return atomic_load_explicit(&s->frames_read, memory_order_relaxed) > 0;
+}
+
 /* A source nobody has read yet (the [fallback] filler waits for the next
  * dead air, maybe for days) holds the files it opened ahead: one
  * rewritten, replaced or deleted since would air as it was, or, rewritten
  * in place, with its new bytes read under the old header (noise). Looks
- * once a second while the ring is full; source_stale() then tells the
- * owner to open the source anew. Runs on: the feeder thread. */
+ * once a second, whether the ring is full or the material was read to
+ * its end (a file shorter than the ring); source_stale() then tells the
+ * owner to open the source anew. A file that changed counts only once it
+ * has looked the same for SOURCE_STALE_SETTLE_NS: one still being
+ * written changes at every look, and opening it anew each time would
+ * only read another part of it. Runs on: the feeder thread. */
 static void
 check_stale(struct source *s)
 {
@@ -888,8 +909,7 @@ check_stale(struct source *s)
 	int64_t now;
 	size_t i;
 
-	if (atomic_load_explicit(&s->stale, memory_order_relaxed) ||
-	    atomic_load_explicit(&s->frames_read, memory_order_relaxed) > 0)
+	if (source_stale(s) || read_yet(s))
 		return;
 	now = util_now_mono_ns();
 	if (now < s->stale_check_mono_ns)
@@ -908,7 +928,29 @@ check_stale(struct source *s)
 				path = p;
 		}
 	}
-	if (path == NULL)
+	if (path == NULL) {
+		/* Changed back (a copy that ended where it began). */
+		s->changed_since_mono_ns = 0;
+		return;
+	}
+	if (s->changed_since_mono_ns == 0 || path != s->changed_path ||
+	    !file_id_same(&now_id, &s->changed_id)) {
+		/* Changed again since the last look: still being written. */
+		if (s->changed_since_mono_ns != 0 && !s->changing_logged) {
+			log_debug(s->mod,
+			    "%s is changing on disk (still being written?); "
+			    "taken as changed once it stays the same for "
+			    "%d s",
+			    log_escape(esc, sizeof(esc), path),
+			    (int)(SOURCE_STALE_SETTLE_NS / NS_PER_SEC));
+			s->changing_logged = true;
+		}
+		s->changed_path = path;
+		s->changed_id = now_id;
+		s->changed_since_mono_ns = now;
+		return;
+	}
+	if (now - s->changed_since_mono_ns < SOURCE_STALE_SETTLE_NS)
 		return;
 	log_debug(s->mod, "%s changed on disk since it was opened ahead",
 	    log_escape(esc, sizeof(esc), path));
@@ -949,8 +991,8 @@ feeder_thread(void *arg)
 	while (!stopping(s)) {
 		if (s->n_marks > 0)
 			marks_heard(s);
+		check_stale(s); /* a stat() a second at most, until read */
 		if (s->n_marks == SOURCE_MARKS) {
-			check_stale(s);
 			util_sleep_ns(SOURCE_IDLE_NS);
 			continue;
 		}
@@ -961,7 +1003,6 @@ feeder_thread(void *arg)
 		} else {
 			space = s->ring_frames - ring_readable(s->ring);
 			if (space < s->chunk_frames) {
-				check_stale(s);
 				util_sleep_ns(SOURCE_IDLE_NS);
 				continue;
 			}
@@ -1015,6 +1056,12 @@ done:
 		    ahead_s);
 	}
 	atomic_store_explicit(&s->state, SOURCE_ENDED, memory_order_release);
+	/* Material shorter than the ring was read whole ahead: until the
+	 * engine reads it, its files are watched as a full ring's are. */
+	while (!stopping(s) && !read_yet(s) && !source_stale(s)) {
+		check_stale(s);
+		util_sleep_ns(SOURCE_IDLE_NS);
+	}
 	/* The files still in the ring are named as they are heard. */
 	while (s->n_marks > 0 && !stopping(s)) {
 		marks_heard(s);

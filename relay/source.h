@@ -92,10 +92,12 @@ size_t source_read(struct source *s, float *frames, size_t n);
 enum source_state source_state(struct source *s);
 
 /* True once a file the source opened ahead changed on disk (rewritten,
- * replaced or deleted) before any frame was read: what it holds is not
- * what the file is now, so the owner should open the source anew. Only a
- * source nobody has read yet looks (once a second, while its ring is
- * full). Thread-safe. */
+ * replaced or deleted) before any frame was read, and has then stayed the
+ * same for 2 s (a file still being written is not reopened at every
+ * write): what the source holds is not what the file is now, so the
+ * owner should open the source anew. Only a source nobody has read yet
+ * looks, once a second, whether its ring is full or it read the whole
+ * material ahead. Thread-safe. */
 bool source_stale(struct source *s);
 
 /* Frames decoded and waiting in the ring. */

@@ -37,6 +37,10 @@ struct output_hot {
 
 struct output_cold {
 	bool used;
+	/* Which registration holds the slot (stats_output_find()): an
+	 * output stopped and started again under the same name, maybe in
+	 * the same slot, is another one. */
+	uint64_t serial;
 	struct stats_output o;
 };
 
@@ -91,6 +95,7 @@ unlock_news(bool news)
 }
 static struct output_hot out_hot[CONFIG_MAX_OUTPUTS];
 static struct output_cold out_cold[CONFIG_MAX_OUTPUTS];
+static uint64_t out_serial; /* the last registration's (under lock) */
 static struct stats_processing processing;
 static struct stats_encoding encodings[CONFIG_MAX_ENCODINGS];
 static size_t n_encodings;
@@ -357,6 +362,10 @@ stats_output_register(const struct config *cfg, const struct output_config *o)
 	if (id >= 0) {
 		struct stats_output *so = &out_cold[id].o;
 		out_cold[id].used = true;
+		/* A new registration: no listener has reported on it yet,
+		 * and one of a registration before is not heard any more. */
+		out_cold[id].serial = ++out_serial;
+		memset(&so->listenback, 0, sizeof(so->listenback));
 		util_strlcpy(so->name, o->name, sizeof(so->name));
 		util_strlcpy(so->type,
 		    o->type == OUTPUT_FILE ? "file" : "icecast",
@@ -547,14 +556,16 @@ stats_output_set_cors(int id, const char *allow_origin)
 }
 
 int
-stats_output_find(const char *name)
+stats_output_find(const char *name, uint64_t *serial)
 {
 	int i, id = -1;
 
+	*serial = 0;
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < CONFIG_MAX_OUTPUTS; i++) {
 		if (out_cold[i].used && strcmp(out_cold[i].o.name, name) == 0) {
 			id = i;
+			*serial = out_cold[i].serial;
 			break;
 		}
 	}
@@ -564,14 +575,14 @@ stats_output_find(const char *name)
 
 void
 stats_output_set_listenback(
-    int id, const char *name, const struct stats_listenback *lb)
+    int id, uint64_t serial, const struct stats_listenback *lb)
 {
 	bool news;
 
 	if (!valid_id(id))
 		return;
 	pthread_mutex_lock(&lock);
-	if (!out_cold[id].used || strcmp(out_cold[id].o.name, name) != 0) {
+	if (!out_cold[id].used || out_cold[id].serial != serial) {
 		pthread_mutex_unlock(&lock);
 		return;
 	}

@@ -340,14 +340,19 @@ void stats_output_inc_reconnects(int id);
  * clock (icecast_mount_status.stream_start_wall_ns), 0 unknown. */
 void stats_output_set_server(int id, bool reachable, bool listed,
     int64_t listeners, const char *title, int64_t listing_start_wall_ns);
-/* The slot id of the output named name, or -1. */
-int stats_output_find(const char *name);
+/* The slot id of the output named name, or -1; *serial says which
+ * registration holds it (0 when none): an output stopped and registered
+ * again under the same name, even in the same slot, has another. */
+int stats_output_find(const char *name, uint64_t *serial);
 /* From the listen-back thread: replaces the whole listen-back record of
- * output name in slot id (a copy of *lb; state LISTENBACK_OFF clears it).
- * A no-op when the slot no longer holds that output: a reload that removed
- * it may have given its slot to another before the listener stopped. */
+ * the output registration serial in slot id (stats_output_find(); a copy
+ * of *lb; state LISTENBACK_OFF clears it). A no-op when the slot no
+ * longer holds that registration: a reload that removed or restarted the
+ * output may have given its slot to another (or to the output started
+ * anew) before its listener stopped. A new registration starts with no
+ * record (state OFF). */
 void stats_output_set_listenback(
-    int id, const char *name, const struct stats_listenback *lb);
+    int id, uint64_t serial, const struct stats_listenback *lb);
 const char *stats_listenback_state_name(enum stats_listenback_state s);
 /* Listen-back says listeners do not hear this output's audio (a state
  * other than OFF, CONNECTING and OK). */

@@ -76,7 +76,8 @@ struct switcher {
 	/* Sources done with, closed by the main thread (switcher_poll): a
 	 * join must never happen on the audio path. switcher_schedule keeps
 	 * pending + retired + 3 (cur, old, the waiting filler) within this,
-	 * and switcher_set_filler too, so it cannot fill. */
+	 * so it cannot fill. A waiting filler replaced or dropped by the
+	 * main thread is closed by it at once, never retired. */
 	struct source *retired[ENGINE_MAX_PENDING * 2 + 4];
 	size_t n_retired;
 	struct engine_event events[32];
@@ -1129,28 +1130,31 @@ switcher_poll(struct switcher *sw, struct engine_event *ev)
 void
 switcher_set_fallback(struct switcher *sw, const struct engine_fallback *f)
 {
+	struct source *gone = NULL;
+
 	pthread_mutex_lock(&sw->items_lock);
 	sw->fb = *f;
 	if (!f->enabled && sw->has_standby) {
-		retire(sw, sw->standby.src);
+		gone = sw->standby.src;
 		memset(&sw->standby, 0, sizeof(sw->standby));
 		sw->has_standby = false;
 	}
 	pthread_mutex_unlock(&sw->items_lock);
+	source_close(gone); /* main thread: the join is allowed here */
 }
 
 void
 switcher_set_filler(struct switcher *sw, const struct engine_item *item)
 {
+	struct source *gone = NULL;
+
+	/* Never refused: the filler it replaces is closed here, on the main
+	 * thread, instead of waiting in retired[] (which may be full until
+	 * the next switcher_poll(); refusing then kept the old filler, its
+	 * file and its title, with nobody asking again). */
 	pthread_mutex_lock(&sw->items_lock);
-	if (sw->n_pending + sw->n_retired + 3 >= RELAY_ARRAY_LEN(sw->retired)) {
-		/* Main has not collected yet: it asks again next tick. */
-		pthread_mutex_unlock(&sw->items_lock);
-		source_close(item->src);
-		return;
-	}
 	if (sw->has_standby)
-		retire(sw, sw->standby.src);
+		gone = sw->standby.src;
 	sw->standby = *item;
 	sw->standby.filler = true;
 	sw->has_standby = true;
@@ -1158,6 +1162,7 @@ switcher_set_filler(struct switcher *sw, const struct engine_item *item)
 	util_strlcpy(
 	    sw->filler_artist, item->artist, sizeof(sw->filler_artist));
 	pthread_mutex_unlock(&sw->items_lock);
+	source_close(gone);
 }
 
 bool

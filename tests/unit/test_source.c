@@ -721,13 +721,15 @@ test_playlist_resume_repeated(void **state)
 	source_resume_destroy(&r);
 }
 
-/* Waits up to 3 s for source_stale(). */
+/* Waits up to limit_ms for source_stale(). A change counts once the
+ * file has stayed the same for 2 s, looked at once a second: within
+ * 3 s of it. */
 static bool
-wait_stale(struct source *s)
+wait_stale_ms(struct source *s, int limit_ms)
 {
 	int i;
 
-	for (i = 0; i < 300; i++) {
+	for (i = 0; i < limit_ms / 10; i++) {
 		if (source_stale(s))
 			return true;
 		util_sleep_ns(10 * NS_PER_MS);
@@ -735,9 +737,29 @@ wait_stale(struct source *s)
 	return false;
 }
 
+static bool
+wait_stale(struct source *s)
+{
+	return wait_stale_ms(s, 5000);
+}
+
+/* Appends bytes to path (a file still being written). */
+static void
+append_bytes(const char *path, size_t n)
+{
+	static const char zeros[4096];
+	FILE *f = fopen(path, "ab");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(zeros, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
 /* A source nobody has read (the waiting filler) says so when a file it
- * opened ahead changes on disk: rewritten in place, replaced or deleted;
- * a source already read, or whose files did not change, does not. */
+ * opened ahead changes on disk: rewritten in place, replaced or deleted,
+ * whether longer than what it decodes ahead or read whole; a source
+ * already read, or whose files did not change, does not; nor does one
+ * whose file is still being written, until the writes stop. */
 static void
 test_source_stale(void **state)
 {
@@ -745,6 +767,7 @@ test_source_stale(void **state)
 	char dir[128], a[192], b[192], tmp[192], err[256] = "";
 	struct source *s;
 	float x[100];
+	int i;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/stale", tmpdir);
@@ -760,7 +783,7 @@ test_source_stale(void **state)
 	spec.path = dir;
 	s = open_spec(&spec, 1, err, sizeof(err));
 	assert_non_null(s);
-	assert_false(wait_stale(s));
+	assert_false(wait_stale_ms(s, 3000));
 	/* a.wav rewritten in place (a new size): stale. */
 	write_wav(a, RATE, 40000, false, 0.3f);
 	assert_true(wait_stale(s));
@@ -780,7 +803,7 @@ test_source_stale(void **state)
 	assert_non_null(s);
 	assert_int_equal(read_frames(s, x, 100, 1, 5000), 100);
 	assert_int_equal(unlink(a), 0);
-	assert_false(wait_stale(s));
+	assert_false(wait_stale_ms(s, 3000));
 	source_close(s);
 
 	/* One file (longer than the 2.5 s decoded ahead), deleted while it
@@ -790,8 +813,34 @@ test_source_stale(void **state)
 	spec.path = a;
 	s = open_spec(&spec, 1, err, sizeof(err));
 	assert_non_null(s);
-	assert_false(wait_stale(s));
+	assert_false(wait_stale_ms(s, 3000));
 	assert_int_equal(unlink(a), 0);
+	assert_true(wait_stale(s));
+	source_close(s);
+
+	/* One file shorter than the 2.5 s decoded ahead: read whole, and
+	 * still looked at; rewritten in place, stale. */
+	write_wav(a, RATE, 20000, false, 0.1f);
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	for (i = 0; i < 500 && !source_exhausted(s); i++)
+		util_sleep_ns(10 * NS_PER_MS);
+	assert_true(source_exhausted(s));
+	assert_false(wait_stale_ms(s, 1500));
+	write_wav(a, RATE, 30000, false, 0.3f);
+	assert_true(wait_stale(s));
+	source_close(s);
+
+	/* Still being written (appended to every 0.3 s for 3.6 s): not
+	 * stale while it grows, stale once it has stopped. */
+	write_wav(a, RATE, 200000, false, 0.1f);
+	s = open_spec(&spec, 1, err, sizeof(err));
+	assert_non_null(s);
+	for (i = 0; i < 12; i++) {
+		util_sleep_ns(300 * NS_PER_MS);
+		append_bytes(a, 4000);
+		assert_false(source_stale(s));
+	}
 	assert_true(wait_stale(s));
 	source_close(s);
 }

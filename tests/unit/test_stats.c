@@ -104,6 +104,7 @@ test_listeners_without_listenback(void **state)
 	struct stats_snapshot *snap = calloc(1, sizeof(*snap));
 	struct stats_listenback lb;
 	struct config cfg;
+	uint64_t serial;
 	int id;
 
 	(void)state;
@@ -122,15 +123,16 @@ test_listeners_without_listenback(void **state)
 	stats_configure(&cfg);
 	id = stats_output_register(&cfg, &cfg.outputs[0]);
 	assert_true(id >= 0);
+	assert_int_equal(stats_output_find(out_name, &serial), id);
 	memset(&lb, 0, sizeof(lb));
 	lb.state = LISTENBACK_OK;
 	lb.at_mount = true;
 	lb.connected = true;
-	stats_output_set_listenback(id, out_name, &lb);
+	stats_output_set_listenback(id, serial, &lb);
 	/* A record for another output (a reload gave its slot to this one
 	 * before its listener stopped) is dropped. */
 	lb.state = LISTENBACK_FOREIGN;
-	stats_output_set_listenback(id, "gone", &lb);
+	stats_output_set_listenback(id, serial + 1, &lb);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listenback.state, LISTENBACK_OK);
 	lb.state = LISTENBACK_OK;
@@ -148,24 +150,102 @@ test_listeners_without_listenback(void **state)
 	assert_int_equal(snap->listeners, 2);
 	/* Listen-back down: Icecast's count has no connection of ours. */
 	lb.connected = false;
-	stats_output_set_listenback(id, out_name, &lb);
+	stats_output_set_listenback(id, serial, &lb);
 	stats_output_set_server(id, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 2);
 	/* Listening at an edge: the edge counts us, not this mount. */
 	lb.connected = true;
 	lb.at_mount = false;
-	stats_output_set_listenback(id, out_name, &lb);
+	stats_output_set_listenback(id, serial, &lb);
 	stats_output_set_server(id, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 2);
 	assert_int_equal(snap->listeners, 2);
 	/* Never below zero (a poll answered just before we connected). */
 	lb.at_mount = true;
-	stats_output_set_listenback(id, out_name, &lb);
+	stats_output_set_listenback(id, serial, &lb);
 	stats_output_set_server(id, true, true, 0, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 0);
+	stats_output_unregister(id);
+	free(snap);
+}
+
+/* An output stopped and started again by a reload (its mount changed)
+ * under the same name, in the same slot: from its first snapshot it
+ * shows no listen-back record, and the old output's listener, which runs
+ * on until the reload's end, cannot write one on it (it showed the old
+ * mount's "ok", URL and counts). Its own listener's records are taken. */
+static void
+test_restarted_output_listenback(void **state)
+{
+	static char enc_name[] = "main", out_name[] = "main",
+		    host[] = "127.0.0.1", mount[] = "/live.ogg",
+		    mount2[] = "/new.ogg", station[] = "x", empty[] = "";
+	struct stats_snapshot *snap = calloc(1, sizeof(*snap));
+	struct stats_listenback lb;
+	struct config cfg;
+	uint64_t old_serial, serial;
+	int id;
+
+	(void)state;
+	assert_non_null(snap);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.station.name = station;
+	cfg.station.description = empty;
+	cfg.station.url = empty;
+	cfg.n_encodings = 1;
+	cfg.encodings[0].name = enc_name;
+	cfg.n_outputs = 1;
+	cfg.outputs[0].name = out_name;
+	cfg.outputs[0].type = OUTPUT_ICECAST;
+	cfg.outputs[0].host = host;
+	cfg.outputs[0].mount = mount;
+	stats_configure(&cfg);
+	id = stats_output_register(&cfg, &cfg.outputs[0]);
+	assert_true(id >= 0);
+	assert_int_equal(stats_output_find(out_name, &old_serial), id);
+	memset(&lb, 0, sizeof(lb));
+	lb.state = LISTENBACK_OK;
+	util_strlcpy(lb.url, "http://127.0.0.1/live.ogg", sizeof(lb.url));
+	lb.connects = 3;
+	stats_output_set_listenback(id, old_serial, &lb);
+
+	/* The reload: stopped, started with another mount. */
+	stats_output_unregister(id);
+	cfg.outputs[0].mount = mount2;
+	assert_int_equal(stats_output_register(&cfg, &cfg.outputs[0]), id);
+	assert_int_equal(stats_output_find(out_name, &serial), id);
+	assert_true(serial != old_serial);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listenback.state, LISTENBACK_OFF);
+	assert_string_equal(snap->outputs[0].listenback.url, "");
+	/* The old listener, still running, publishes again. */
+	stats_output_set_listenback(id, old_serial, &lb);
+	stats_snapshot(snap);
+	assert_string_equal(snap->outputs[0].mount, "/new.ogg");
+	assert_int_equal(snap->outputs[0].listenback.state, LISTENBACK_OFF);
+	assert_string_equal(snap->outputs[0].listenback.url, "");
+	assert_int_equal(snap->outputs[0].listenback.connects, 0);
+	/* The new listener's record is the one shown. */
+	lb.state = LISTENBACK_CONNECTING;
+	util_strlcpy(lb.url, "http://127.0.0.1/new.ogg", sizeof(lb.url));
+	lb.connects = 0;
+	stats_output_set_listenback(id, serial, &lb);
+	stats_snapshot(snap);
+	assert_int_equal(
+	    snap->outputs[0].listenback.state, LISTENBACK_CONNECTING);
+	assert_string_equal(
+	    snap->outputs[0].listenback.url, "http://127.0.0.1/new.ogg");
+	/* Registered again without a stop (no such path today): also a
+	 * new registration, with no record. */
+	assert_int_equal(stats_output_register(&cfg, &cfg.outputs[0]), id);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listenback.state, LISTENBACK_OFF);
+	stats_output_set_listenback(id, serial, &lb);
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listenback.state, LISTENBACK_OFF);
 	stats_output_unregister(id);
 	free(snap);
 }
@@ -374,6 +454,7 @@ main(void)
 	    cmocka_unit_test(test_input_buffer_half),
 	    cmocka_unit_test(test_listeners_across_edges),
 	    cmocka_unit_test(test_listeners_without_listenback),
+	    cmocka_unit_test(test_restarted_output_listenback),
 	    cmocka_unit_test(test_news_bell),
 	};
 

@@ -1158,6 +1158,55 @@ test_fallback_input_down_and_silent_live(void **state)
 	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 0);
 }
 
+/* A filler armed while the queue of retired sources is full (the main
+ * thread has not closed them yet: a reload retired the pending items and
+ * the engine the one that ended) replaces the waiting one all the same:
+ * dead air then plays the new filler, not the one it replaced. */
+static void
+test_filler_rearmed_while_retired_queue_full(void **state)
+{
+	struct harness *h = *state;
+	struct stats_programme p;
+	struct engine_item it;
+	int i, round;
+
+	enable_fallback(h);
+	item(&it, "short", open_silence(), wall_at(BLOCK), wall_at(2 * BLOCK),
+	    0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	render(h);
+	stats_programme_get(&p);
+	assert_string_equal(p.segment, "short");
+	/* A reload's worth of retirement: ENGINE_MAX_PENDING items
+	 * withdrawn, as many planned again. */
+	for (round = 0; round < 2; round++) {
+		if (round > 0)
+			switcher_clear_pending(h->sw);
+		for (i = 0; i < ENGINE_MAX_PENDING; i++) {
+			item(&it, "later", open_silence(),
+			    wall_at(RATE * (i + 10)), 0, 0);
+			assert_int_equal(switcher_schedule(h->sw, &it), 0);
+		}
+	}
+	/* "short" ends: the engine retires its source too. */
+	render(h);
+	stats_programme_get(&p);
+	assert_int_equal(p.state, PROGRAMME_LIVE);
+	/* Nothing collected (no switcher_poll()): the new filler comes. */
+	memset(&it, 0, sizeof(it));
+	util_strlcpy(it.title, "New filler", sizeof(it.title));
+	util_strlcpy(it.source_kind, "tone", sizeof(it.source_kind));
+	it.src = open_tone();
+	switcher_set_filler(h->sw, &it);
+	assert_false(switcher_filler_wanted(h->sw));
+	assert_true(
+	    switcher_set_input_down(h->sw, true, "stdin input: stdin closed"));
+	assert_int_equal(render_until_fallback(h, 3), 1);
+	stats_programme_get(&p);
+	assert_string_equal(p.title, "New filler");
+}
+
 int
 main(void)
 {
@@ -1201,6 +1250,8 @@ main(void)
 		test_fallback_input_down_and_silent_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_fallback_failed_segment_over_silent_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_filler_rearmed_while_retired_queue_full, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
