@@ -145,6 +145,9 @@
 #   assert_between VALUE MIN MAX WHAT   numeric range check, fails the test
 #   check_sanitizer [FILE...]     fails on sanitizer reports in the files
 #                                 (default $RELAY_LOG)
+#   relay_sanitized               true when $RELAY is a sanitizer build
+#                                 (ASan, UBSan or TSan: make check, make
+#                                 tsan), which runs several times slower
 #   at_cleanup CMD...             runs CMD at exit, after relay and every
 #                                 background process stopped and before $T
 #                                 is removed (e.g. umount a file system)
@@ -1093,6 +1096,11 @@ assert_between()
 at_cleanup()
 {
 	CLEANUP_CMDS+=("$(printf '%q ' "$@")")
+}
+
+relay_sanitized()
+{
+	grep -qaE -- '__(asan|ubsan|tsan)_' "$RELAY"
 }
 
 check_sanitizer()
