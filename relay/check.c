@@ -301,6 +301,30 @@ check_tls(const struct config *cfg, FILE *errs)
 	return n;
 }
 
+/* Passwords so short that they are easy to guess and that messages blank
+ * only as a whole word (util_redact()): warnings. */
+static int
+check_short_passwords(const struct config *cfg, FILE *errs)
+{
+	char where[512];
+	size_t i, n;
+	int w = 0;
+
+	for (i = 0; i < cfg->n_outputs; i++) {
+		n = config_short_password(cfg, i, where, sizeof(where));
+		if (n == 0)
+			continue;
+		fprintf(errs,
+		    "%s: warning: the password is %zu character%s: easy to "
+		    "guess, and messages show *** only where a whole word is "
+		    "the password (its letters inside other words stay); use "
+		    "at least 16 random characters\n",
+		    where, n, n == 1 ? "" : "s");
+		w++;
+	}
+	return w;
+}
+
 int
 check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
     int *n_warnings)
@@ -314,6 +338,7 @@ check_run(const struct config *cfg, const struct schedule *s, FILE *errs,
 	w += check_overlaps(cfg, s, errs);
 	w += check_fallback(cfg, errs);
 	w += check_tls(cfg, errs);
+	w += check_short_passwords(cfg, errs);
 	if (n_warnings != NULL)
 		*n_warnings = w;
 	return n;

@@ -5,7 +5,8 @@
  * libvorbisenc (it refuses some rate/channel/bitrate combinations the key
  * table cannot express), the input file is opened, and every schedule
  * segment's file or playlist is looked at, and TLS certificates (client
- * certificate, CA files) that expire within 14 days draw warnings. A
+ * certificate, CA files) that expire within 14 days draw warnings, and
+ * so does a password of fewer than 4 characters (config_short_password()). A
  * systemd ExecStartPre= can then trust it: exit 0 means relay will start.
  *
  * Threads: main thread (before anything starts).

@@ -158,6 +158,7 @@ struct output_config {
 	char *password;	     /* resolved secret: never log it */
 	char *password_from; /* "password", "password_file PATH", "password_env
 				NAME" */
+	int password_line;   /* of that key, for messages */
 	bool tls;
 	struct tls_config tls_settings; /* [tls] with this output's keys */
 	enum metadata_mode metadata;
@@ -289,6 +290,13 @@ const char *config_exposed_secret(const struct config *cfg);
  * "password file PATH ([output NAME])" in buf; NULL when none. */
 const char *config_exposed_secret_file(
     const struct config *cfg, char *buf, size_t len);
+
+/* When output i's password is shorter than UTIL_REDACT_WORDS_BELOW (so
+ * easy to guess, and blanked in messages only as a whole word): its
+ * length, with "FILE:LINE: [output NAME] KEY" (KEY: the password key
+ * used) in where; otherwise 0. */
+size_t config_short_password(
+    const struct config *cfg, size_t i, char *where, size_t len);
 
 /* Prints what --check reports: inputs, encodings, outputs (no secrets). */
 void config_print_summary(const struct config *cfg, FILE *fp);

@@ -5,8 +5,9 @@
  * load) or KEY_env (an environment variable); the loader records which,
  * so that relay --check and startup can warn when the secret itself sits
  * in a file every user may read (the config, or the password or token
- * file). config_validate.c calls the two loaders below at their turn in
- * the cross-key checks.
+ * file), and when a password is so short that messages blank it only as
+ * a whole word (config_short_password()). config_validate.c calls the two
+ * loaders below at their turn in the cross-key checks.
  *
  * Threads: main thread only, like the loader.
  */
@@ -123,6 +124,8 @@ config_secret_output_password(struct parse_state *ps, struct section_state *s,
 	free(inline_pw);
 	o->password_from =
 	    strdup(secret_key_used(s, "password", used, sizeof(used)));
+	*strchrnul(used, ' ') = '\0';
+	o->password_line = config_line_of(s, used);
 	if (weak_password(o->password)) {
 		char kbuf[300];
 		const char *which =
@@ -224,4 +227,24 @@ config_exposed_secret_file(const struct config *cfg, char *buf, size_t len)
 		return buf;
 	}
 	return NULL;
+}
+
+size_t
+config_short_password(
+    const struct config *cfg, size_t i, char *where, size_t len)
+{
+	const struct output_config *o = &cfg->outputs[i];
+	size_t n;
+
+	if (o->type != OUTPUT_ICECAST || o->password == NULL)
+		return 0;
+	n = strlen(o->password);
+	if (n == 0 || n >= UTIL_REDACT_WORDS_BELOW)
+		return 0;
+	snprintf(where, len, "%s:%d: [output %s] %.*s", cfg->path,
+	    o->password_line, o->name,
+	    (int)strcspn(
+		o->password_from != NULL ? o->password_from : "password", " "),
+	    o->password_from != NULL ? o->password_from : "password");
+	return n;
 }

@@ -123,13 +123,14 @@ start_poller(struct relay *r, const struct config *cfg)
 			      "server check are off");
 }
 
-/* Warns when a config that holds a secret inline can be read by others. */
+/* Warns when a config that holds a secret inline can be read by others,
+ * and about passwords too short to guess hard or to blank inside words. */
 static void
 check_permissions(const struct config *cfg)
 {
 	const char *what = config_exposed_secret(cfg);
-
 	char buf[600];
+	size_t i, n;
 
 	if (what != NULL)
 		log_warn(MOD,
@@ -139,6 +140,16 @@ check_permissions(const struct config *cfg)
 	if (config_exposed_secret_file(cfg, buf, sizeof(buf)) != NULL)
 		log_warn(
 		    MOD, "the %s is readable by every user; chmod o-r it", buf);
+	for (i = 0; i < cfg->n_outputs; i++) {
+		n = config_short_password(cfg, i, buf, sizeof(buf));
+		if (n > 0)
+			log_warn(MOD,
+			    "%s: the password is %zu character%s: easy to "
+			    "guess, and messages show *** only where a whole "
+			    "word is the password (its letters inside other "
+			    "words stay); use at least 16 random characters",
+			    buf, n, n == 1 ? "" : "s");
+	}
 }
 
 /* Started as root with [station] user, relay read its files as root (and

@@ -58,33 +58,41 @@ iana_name(const char *name)
 
 /* The zone the page shows times in, the first paint and operator.js
  * alike: [schedule] timezone, else the server's own (cron_tz_load(NULL):
- * $TZ, /etc/localtime), by the IANA name a browser knows (iana_name());
- * UTC (NULL) when it has none. Owned: cron_tz_free(). */
-static struct cron_tz *
-page_zone(const struct status_settings *set)
+ * $TZ, /etc/localtime), named by the IANA name a browser knows
+ * (iana_name(): the same file, so the zone loaded stands); UTC (tz NULL)
+ * when it has none. Loaded once per rendering, at the first key that
+ * needs it: every key loaded it again, six reads of the file per page. */
+static const struct status_operator_zone *
+page_zone(struct status_operator_zone *z, const struct status_settings *set)
 {
-	struct cron_tz *tz = NULL;
-	const char *name;
 	char err[200];
+	const char *name;
 
+	if (z->loaded)
+		return z;
+	z->loaded = true;
+	z->tz = NULL;
+	z->name = "UTC";
 	if (cron_tz_load(
 		set != NULL && set->timezone[0] != '\0' ? set->timezone : NULL,
-		&tz, err, sizeof(err)) < 0)
-		return NULL;
-	name = iana_name(cron_tz_name(tz));
+		&z->tz, err, sizeof(err)) < 0)
+		return z;
+	name = iana_name(cron_tz_name(z->tz));
 	if (!browser_zone(name)) {
-		cron_tz_free(tz);
-		return NULL;
+		cron_tz_free(z->tz);
+		z->tz = NULL;
+		return z;
 	}
-	if (name != cron_tz_name(tz)) {
-		/* The same zone, named as the browser will be told. */
-		struct cron_tz *named = NULL;
-		int rc = cron_tz_load(name, &named, err, sizeof(err));
+	z->name = name;
+	return z;
+}
 
-		cron_tz_free(tz);
-		return rc < 0 ? NULL : named;
-	}
-	return tz;
+void
+status_operator_zone_done(struct status_operator_zone *z)
+{
+	cron_tz_free(z->tz);
+	z->tz = NULL;
+	z->loaded = false;
 }
 
 /* <time datetime="ISO">text</time>: "11:17:12", or with the date
@@ -258,8 +266,10 @@ add_log(struct strbuf *sb, const struct cron_tz *tz, bool note)
 /* "Times in Asia/Kolkata (IST, UTC+05:30)": the page's zone, stated
  * once; operator.js keeps it. */
 static void
-add_tz_note(struct strbuf *sb, const struct cron_tz *tz, int64_t now_ns)
+add_tz_note(
+    struct strbuf *sb, const struct status_operator_zone *z, int64_t now_ns)
 {
+	const struct cron_tz *tz = z->tz;
 	struct cron_local lt;
 	int32_t off;
 
@@ -270,7 +280,7 @@ add_tz_note(struct strbuf *sb, const struct cron_tz *tz, int64_t now_ns)
 	cron_tz_local(tz, now_ns, &lt);
 	off = lt.utoff_s < 0 ? -lt.utoff_s : lt.utoff_s;
 	strbuf_puts(sb, "Times in ");
-	status_page_add_html(sb, cron_tz_name(tz));
+	status_page_add_html(sb, z->name);
 	strbuf_puts(sb, " (");
 	if (lt.abbr[0] != '\0' && lt.abbr[0] != '+' && lt.abbr[0] != '-') {
 		status_page_add_html(sb, lt.abbr);
@@ -335,19 +345,22 @@ add_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 
 bool
 status_operator_value(struct strbuf *sb, const struct stats_snapshot *s,
-    const struct status_settings *set, bool on_air, const char *key,
-    size_t klen)
+    const struct status_settings *set, bool on_air,
+    struct status_operator_zone *zone, const char *key, size_t klen)
 {
 	const char *state = status_rules_state_name(s, on_air);
 	char buf[64];
 	int64_t uptime_ns;
-	struct cron_tz *tz = NULL;
+	const struct status_operator_zone *z = NULL;
+	const struct cron_tz *tz = NULL;
 	bool known = true;
 
 #define KEY(k) (klen == sizeof(k) - 1 && memcmp(key, k, klen) == 0)
 	if (KEY("reload") || KEY("timeline") || KEY("outputs") || KEY("log") ||
-	    KEY("tz") || KEY("tz_note"))
-		tz = page_zone(set);
+	    KEY("tz") || KEY("tz_note")) {
+		z = page_zone(zone, set);
+		tz = z->tz;
+	}
 	if (KEY("state")) {
 		/* "off air", as the script shows it. */
 		for (const char *c = state; *c != '\0'; c++)
@@ -386,12 +399,11 @@ status_operator_value(struct strbuf *sb, const struct stats_snapshot *s,
 	else if (KEY("log_note"))
 		add_log(sb, NULL, true);
 	else if (KEY("tz"))
-		status_page_add_html(sb, tz != NULL ? cron_tz_name(tz) : "UTC");
+		status_page_add_html(sb, z->name);
 	else if (KEY("tz_note"))
-		add_tz_note(sb, tz, s->now_wall_ns);
+		add_tz_note(sb, z, s->now_wall_ns);
 	else
 		known = false;
 #undef KEY
-	cron_tz_free(tz);
 	return known;
 }

@@ -365,6 +365,7 @@ struct page_ctx {
 	const struct stats_snapshot *s;
 	const struct status_settings *set;
 	bool on_air;
+	struct status_operator_zone zone; /* loaded at its first op_ key */
 	int main_i, low_i, mp3_i;
 	double low_kbps;
 	char main_url[600];
@@ -471,8 +472,8 @@ edge_urls(struct strbuf *sb, const struct stats_snapshot *s)
 
 /* Appends the value of key: escaped unless raw. */
 static void
-page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
-    size_t klen, bool raw)
+page_value(struct strbuf *sb, struct page_ctx *pc, const char *key, size_t klen,
+    bool raw)
 {
 	const struct stats_snapshot *s = pc->s;
 	const struct stats_programme *p = &s->programme;
@@ -483,7 +484,7 @@ page_value(struct strbuf *sb, const struct page_ctx *pc, const char *key,
 	/* The operator page's state, built (and escaped) there. */
 	if (klen > 3 && memcmp(key, "op_", 3) == 0) {
 		status_operator_value(
-		    sb, s, pc->set, pc->on_air, key + 3, klen - 3);
+		    sb, s, pc->set, pc->on_air, &pc->zone, key + 3, klen - 3);
 		return;
 	}
 	if (raw) {
@@ -722,6 +723,7 @@ status_page_render(const char *template_text, const struct stats_snapshot *s,
 		p = close + 2;
 	}
 	strbuf_puts(&sb, p);
+	status_operator_zone_done(&pc.zone);
 	return strbuf_take(&sb);
 }
 

@@ -650,6 +650,33 @@ inside_name(
 	return false;
 }
 
+/* Whether the byte before p ends a word: p is src's start, a byte that
+ * cannot continue a word stands there, or a percent escape ("%20", "%3A")
+ * does, whose hex digits are not letters of the word after them. */
+static bool
+word_starts(const char *src, const char *p)
+{
+	if (p == src || !word_byte((unsigned char)p[-1]))
+		return true;
+	return p - src >= 3 && p[-3] == '%' && isxdigit((unsigned char)p[-2]) &&
+	       isxdigit((unsigned char)p[-1]);
+}
+
+/* How many copies of secret (slen bytes) at p make up a whole word
+ * ("pw", "pwpw" with the secret "pw"); 0 when they do not. */
+static size_t
+whole_word_copies(
+    const char *src, const char *p, const char *secret, size_t slen)
+{
+	size_t n = 0;
+
+	if (!word_starts(src, p))
+		return 0;
+	while (strncmp(p + n * slen, secret, slen) == 0)
+		n++;
+	return n > 0 && !word_byte((unsigned char)p[n * slen]) ? n : 0;
+}
+
 char *
 util_redact_names(const char *src, const char *secret, const char *const *names)
 {
@@ -668,12 +695,23 @@ util_redact_names(const char *src, const char *secret, const char *const *names)
 		return NULL;
 	p = src;
 	while (*p != '\0') {
-		if (strncmp(p, secret, slen) == 0 &&
-		    (standalone(src, p, slen) ||
-			!inside_name(src, p, slen, names))) {
-			memcpy(out + o, "***", 3);
-			o += 3;
-			p += slen;
+		size_t n = 0;
+
+		/* A short secret's letters hide in every other word ("a" in
+		 * "failed"): blanking them there garbles the line and tells
+		 * nothing, so only a word that is the secret goes. */
+		if (slen < UTIL_REDACT_WORDS_BELOW)
+			n = whole_word_copies(src, p, secret, slen);
+		else if (strncmp(p, secret, slen) == 0 &&
+			 (standalone(src, p, slen) ||
+			     !inside_name(src, p, slen, names)))
+			n = 1;
+		if (n > 0) {
+			for (size_t i = 0; i < n; i++) {
+				memcpy(out + o, "***", 3);
+				o += 3;
+			}
+			p += n * slen;
 		} else {
 			out[o++] = *p++;
 		}

@@ -135,17 +135,27 @@ bool util_url_stray_at(const char *url);
 int util_http_url_parse(const char *url, char *host, size_t hostlen, int *port,
     bool *tls, const char **path, const char **why);
 
+/* Secrets shorter than this many bytes are blanked only as whole words
+ * (util_redact()). */
+#define UTIL_REDACT_WORDS_BELOW 4
+
 /* Returns src with every occurrence of secret replaced by "***", also
- * inside a word ("%20SECRET", "SECRET2"): a secret never shows. Owned:
- * caller frees. Returns NULL on OOM. */
+ * inside a word ("%20SECRET", "SECRET2"): a secret never shows. A secret
+ * shorter than UTIL_REDACT_WORDS_BELOW bytes is blanked only where a word
+ * is nothing but it (or copies of it): "pw" in "user:pw@", "%3Apw%40",
+ * "pwpw", not in "pwd2" or "upward", whose letters tell nothing, and
+ * blanking them would garble every line ("a" in "failed"). Owned: caller
+ * frees. Returns NULL on OOM. */
 char *util_redact(const char *src, const char *secret);
 
 /* util_redact(), except inside an occurrence of one of names
  * (NULL-terminated): public names a message holds, such as the server's
  * host name or the mount. There secret is blanked only where it stands
  * as a label or word of its own ("x.example" -> "***.example" with the
- * secret "x") and left alone inside a word ("nonexistent.invalid" stays
- * whole): those letters tell nothing the name did not. */
+ * secret "hackme") and left alone inside a word ("radio.hackme.example"
+ * is blanked, "hackme-backup.example" stays whole): those letters tell
+ * nothing the name did not. (A short secret is blanked as a whole word
+ * only anyway, names or not.) */
 char *util_redact_names(
     const char *src, const char *secret, const char *const *names);
 

@@ -42,6 +42,12 @@
 #                                 with OUTPUT_KEYS (more of its lines), then
 #                                 INI (more sections) and [status] with
 #                                 STATUS_KEYS (listen = off)
+#   icecast_output NAME MOUNT [KEYS]  prints an [output NAME] section on
+#                                 icecast a's MOUNT (password_env
+#                                 RELAY_TEST_SOURCE_PASSWORD), then KEYS
+#                                 (more of its lines); tone_config's output
+#   LISTENBACK_KEYS               an output's keys for listen-back, as the
+#                                 listen-back tests set it: on, 2 s timeout
 #   silent_schedule_config [INI] [CHANNELS]  prints a relay config for
 #                                 schedule tests: a silent tone input of
 #                                 CHANNELS (1) channels at 44.1 kHz,
@@ -145,6 +151,9 @@
 #   assert_between VALUE MIN MAX WHAT   numeric range check, fails the test
 #   check_sanitizer [FILE...]     fails on sanitizer reports in the files
 #                                 (default $RELAY_LOG)
+#   relay_sanitized               true when $RELAY is a sanitizer build
+#                                 (ASan, UBSan or TSan: make check, make
+#                                 tsan), which runs several times slower
 #   at_cleanup CMD...             runs CMD at exit, after relay and every
 #                                 background process stopped and before $T
 #                                 is removed (e.g. umount a file system)
@@ -688,6 +697,20 @@ control_api_setup()
 	json=(-H 'Content-Type: application/json')
 }
 
+icecast_output()
+{
+	cat <<EOF
+[output $1]
+host = 127.0.0.1
+port = ${ICE_PORT[a]}
+mount = $2
+password_env = RELAY_TEST_SOURCE_PASSWORD
+${3:-}
+EOF
+}
+
+LISTENBACK_KEYS=$'listenback = yes\nlistenback_timeout = 2s'
+
 tone_config()
 {
 	cat <<EOF
@@ -698,12 +721,7 @@ frequency = 500
 [encoding main]
 quality = 2
 
-[output main]
-host = 127.0.0.1
-port = ${ICE_PORT[a]}
-mount = $1
-password_env = RELAY_TEST_SOURCE_PASSWORD
-${2:-}
+$(icecast_output main "$1" "${2:-}")
 
 ${3:-}
 
@@ -1093,6 +1111,11 @@ assert_between()
 at_cleanup()
 {
 	CLEANUP_CMDS+=("$(printf '%q ' "$@")")
+}
+
+relay_sanitized()
+{
+	grep -qaE -- '__(asan|ubsan|tsan)_' "$RELAY"
 }
 
 check_sanitizer()

@@ -29,14 +29,8 @@ level_dbfs = -12
 [encoding main]
 quality = 2
 
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /live.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
+$(icecast_output main /live.ogg "$LISTENBACK_KEYS")
 stall_timeout = 30s
-listenback = yes
-listenback_timeout = 2s
 on_listenback = "$T/hook.sh" "two words"
 
 [status]

@@ -33,12 +33,7 @@ title = ${2:-Live}
 [encoding main]
 quality = 2
 
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /live.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-$1
+$(icecast_output main /live.ogg "$1")
 
 [status]
 listen = 127.0.0.1:$status_port
@@ -68,13 +63,13 @@ wait_for -t 15 -m "on air (server rule)" field_is .on_air true ||
 [[ $(field .on_air_rule) == server ]] || fail "on_air_rule is not server"
 [[ $(field .outputs[0].listenback) == null ]] || fail "listenback is not null"
 
-reload $'listenback = yes\nlistenback_timeout = 2s'
+reload "$LISTENBACK_KEYS"
 wait_for -t 10 -m "listen-back ok" field_is .outputs[0].listenback.state ok ||
     fail "listen-back not ok after the reload: $(status_json | jq -c .outputs[0].listenback)"
 [[ $(field .on_air_rule) == listenback ]] || fail "on_air_rule is not listenback"
 [[ $(field .on_air) == true ]] || fail "on_air false while listeners hear us"
 
-reload $'listenback = yes\nlistenback_timeout = 2s' "Second title"
+reload "$LISTENBACK_KEYS" "Second title"
 wait_for -t 10 -m "the new title on the server" server_title_is "Second title" ||
     fail "Icecast never showed the new title"
 connects=$(field .outputs[0].listenback.connects)
@@ -90,7 +85,7 @@ done
     fail "listen-back reconnected at the new chain"
 ! log_since 'warn listen' || fail "a listen-back warning at the new chain: $(relay_lines | grep 'warn listen' | tail -1)"
 
-reload $'listenback = yes\nlistenback_timeout = 2s\nlistenback_url = http://127.0.0.1:'"$port"'/public.ogg'
+reload "$LISTENBACK_KEYS"$'\nlistenback_url = http://127.0.0.1:'"$port"'/public.ogg'
 wait_for -t 8 -m "no_audio" field_is .outputs[0].listenback.state no_audio ||
     fail "a URL that serves nothing was not flagged: $(status_json | jq -c .outputs[0].listenback)"
 doc=$(status_json)

@@ -33,15 +33,9 @@ codec = opus
 channels = 2
 bitrate = 64
 
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /live.opus
-password_env = RELAY_TEST_SOURCE_PASSWORD
+$(icecast_output main /live.opus "$LISTENBACK_KEYS")
 stall_timeout = 30s
 encoding = main
-listenback = yes
-listenback_timeout = 2s
 
 [status]
 listen = 127.0.0.1:$status_port

@@ -33,21 +33,9 @@ frequency = 440
 [encoding main]
 quality = 2
 
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /live.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-listenback = yes
-listenback_timeout = 2s
+$(icecast_output main /live.ogg "$LISTENBACK_KEYS")
 
-[output other]
-host = 127.0.0.1
-port = $port
-mount = /other.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-listenback = yes
-listenback_timeout = 2s
+$(icecast_output other /other.ogg "$LISTENBACK_KEYS")
 stall_timeout = ${2:-30s}
 
 [output archive]

@@ -47,24 +47,12 @@ frequency = 440
 [encoding main]
 quality = 2
 
-[output main]
-host = 127.0.0.1
-port = $port
-mount = /live.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-listenback = yes
-listenback_timeout = 2s
+$(icecast_output main /live.ogg "$LISTENBACK_KEYS")
 
 CONF
 	if (($1 == 1)); then
 		cat <<CONF
-[output other]
-host = 127.0.0.1
-port = $port
-mount = /other.ogg
-password_env = RELAY_TEST_SOURCE_PASSWORD
-listenback = yes
-listenback_timeout = 2s
+$(icecast_output other /other.ogg "$LISTENBACK_KEYS")
 
 [fallback]
 source = playlist

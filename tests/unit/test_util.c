@@ -128,11 +128,11 @@ test_format_rounds(void **state)
 	assert_string_equal(
 	    util_format_iso8601(t - 400 * 1000, true, buf, sizeof(buf)),
 	    "2026-11-30T05:00:00.000Z");
-	assert_string_equal(util_format_iso8601(t - 600 * NS_PER_MS, false,
-				buf, sizeof(buf)),
+	assert_string_equal(
+	    util_format_iso8601(t - 600 * NS_PER_MS, false, buf, sizeof(buf)),
 	    "2026-11-30T04:59:59Z");
-	assert_string_equal(util_format_iso8601(t + 1499 * 1000, true, buf,
-				sizeof(buf)),
+	assert_string_equal(
+	    util_format_iso8601(t + 1499 * 1000, true, buf, sizeof(buf)),
 	    "2026-11-30T05:00:00.001Z");
 	assert_int_equal(util_round_ns(INT64_MAX, NS_PER_SEC), INT64_MAX);
 	assert_int_equal(util_round_ns(-5, NS_PER_SEC), -5);
@@ -143,8 +143,8 @@ test_hash(void **state)
 {
 	(void)state;
 	/* FNV-1a's published value for "a". */
-	assert_true(util_hash(UTIL_HASH_INIT, "a", 1) ==
-		    UINT64_C(0xaf63dc4c8601ec8c));
+	assert_true(
+	    util_hash(UTIL_HASH_INIT, "a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
 	/* The NUL keeps field boundaries apart. */
 	assert_true(util_hash_str(util_hash_str(UTIL_HASH_INIT, "ab"), "c") !=
 		    util_hash_str(util_hash_str(UTIL_HASH_INIT, "a"), "bc"));
@@ -244,12 +244,12 @@ test_redact(void **state)
 /* util_redact_names(): the letters of a public name (the host, the
  * mount) that happen to spell the secret stay, a label of its own that
  * is the secret does not, and outside the names every occurrence goes.
- * With the password "x", nonexistent.invalid was logged as
- * "none***istent.invalid". */
+ * With the password "exist", nonexistent.invalid was logged as
+ * "non***ent.invalid". */
 static void
 check_redact_names(const char *src, const char *secret, const char *want)
 {
-	const char *names[] = {"nonexistent.invalid", "x.example",
+	const char *names[] = {"nonexistent.invalid", "exist.example",
 	    "radio.hackme.example", "hackme-backup.example", "/live.ogg",
 	    "source", NULL};
 	char *got = util_redact_names(src, secret, names);
@@ -264,26 +264,66 @@ test_redact_names(void **state)
 {
 	(void)state;
 	check_redact_names("nonexistent.invalid:8000/live.ogg: cannot resolve",
-	    "x", "nonexistent.invalid:8000/live.ogg: cannot resolve");
-	check_redact_names("http://source:x@nonexistent.invalid/live", "x",
-	    "http://source:***@nonexistent.invalid/live");
+	    "exist", "nonexistent.invalid:8000/live.ogg: cannot resolve");
+	check_redact_names("http://source:exist@nonexistent.invalid/live",
+	    "exist", "http://source:***@nonexistent.invalid/live");
 	/* The secret as a label of the name: blanked (rather that than
 	 * show it). */
 	check_redact_names(
-	    "x.example:8000 refused", "x", "***.example:8000 refused");
+	    "exist.example:8000 refused", "exist", "***.example:8000 refused");
 	check_redact_names(
 	    "radio.hackme.example", "hackme", "radio.***.example");
 	check_redact_names(
 	    "hackme-backup.example", "hackme", "hackme-backup.example");
 	check_redact_names(
-	    "mount /live.ogg: refused", "og", "mount /live.ogg: refused");
+	    "mount /live.ogg: refused", "live", "mount /***.ogg: refused");
 	check_redact_names("user \"source\"", "source", "user \"***\"");
 	/* Outside the names: every occurrence. */
-	check_redact_names("nonexistent.invalid: HTTP 401: no x2 for sourcex",
-	    "x", "nonexistent.invalid: HTTP 401: no ***2 for source***");
 	check_redact_names(
-	    "nonexistent.invalidx", "x", "nonexistent.invalid***");
-	check_redact_names("nonexistent", "x", "none***istent");
+	    "nonexistent.invalid: HTTP 401: no exist2 for sourceexist", "exist",
+	    "nonexistent.invalid: HTTP 401: no ***2 for source***");
+	check_redact_names(
+	    "nonexistent.invalidexist", "exist", "nonexistent.invalid***");
+	check_redact_names("nonexistent", "exist", "non***ent");
+}
+
+/* A secret of 1 to 3 characters is blanked only where a word is nothing
+ * but it: its letters inside other words tell nothing, and blanking them
+ * turned every line into "Login f***iled" (password "a"). Where a server
+ * would quote it, after ':', '=', a percent escape or a quote, it goes. */
+static void
+test_redact_short(void **state)
+{
+	const char *names[] = {"x.example", "/live.ogg", NULL};
+	char *got;
+
+	(void)state;
+	check_redact("Login failed: HTTP 401 Unauthorized", "a",
+	    "Login failed: HTTP 401 Unauthorized");
+	check_redact("about a tab, a cab", "ab", "about a tab, a cab");
+	check_redact("auth source:ab@host: a failure", "ab",
+	    "auth source:***@host: a failure");
+	check_redact("pass=ab&x=1 \"ab\" (ab) ab.", "ab",
+	    "pass=***&x=1 \"***\" (***) ***.");
+	check_redact(
+	    "user%3Aab%40host %20ab", "ab", "user%3A***%40host %20***");
+	check_redact("ab", "ab", "***");
+	check_redact("abab ababx", "ab", "****** ababx");
+	check_redact("\xc3\xa9"
+		     "ab ab\xc3\xa9",
+	    "ab",
+	    "\xc3\xa9"
+	    "ab ab\xc3\xa9");
+	/* A word that is the password is blanked even when it means
+	 * something else: better that than show it. */
+	check_redact("HTTP 401 Unauthorized", "401", "HTTP *** Unauthorized");
+	/* From 4 characters on: every occurrence, as before. */
+	check_redact("login failed", "fail", "login ***ed");
+	/* Names change nothing for a short secret. */
+	got = util_redact_names("x.example/live.ogg: x refused", "x", names);
+	assert_non_null(got);
+	assert_string_equal(got, "***.example/live.ogg: *** refused");
+	free(got);
 }
 
 /* Thread names: what fits in the kernel's 15 bytes, cut before a
@@ -325,6 +365,7 @@ main(void)
 	    cmocka_unit_test(test_url_stray_at),
 	    cmocka_unit_test(test_redact),
 	    cmocka_unit_test(test_redact_names),
+	    cmocka_unit_test(test_redact_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
