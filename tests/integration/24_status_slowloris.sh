@@ -112,7 +112,12 @@ wait "$loris" || fail "the slow-loris script failed: $(cat "$T/loris.err")"
 note "slow-loris: $(cat "$T/loris.json"); $checks rounds of checks"
 ((${#failures[@]} == 0)) ||
     fail "${#failures[@]} checks failed during the slow-loris: ${failures[*]:0:6}"
-((checks >= 20)) || fail "only $checks rounds of checks in 36 s"
+# Enough rounds to mean something: each takes ~1 s against a release build;
+# a sanitizer build on a loaded machine answers each call in 0.5-1.5 s
+# (make check once had 19 rounds, every call answered 200).
+min_checks=20
+relay_sanitized && min_checks=10
+((checks >= min_checks)) || fail "only $checks rounds of checks in 36 s"
 # The request deadline: nothing trickles on for more than 10 s (plus the
 # watchdog's half-second tick and some scheduling slack).
 jq -e '.closed > 0' "$T/loris.json" >/dev/null ||
