@@ -942,7 +942,7 @@ keep_last_known(struct icecast_poll *p, const struct poll_server *s)
 
 	for (i = 0; i < s->n_members; i++) {
 		so = &p->snap.outputs[s->member[i]];
-		stats_output_set_server(so->id, true, so->mount_listed,
+		stats_output_set_server(so->id, so->serial, true, so->mount_listed,
 		    so->listeners, NULL, so->listing_start_wall_ns);
 	}
 }
@@ -986,7 +986,7 @@ check_cors(struct icecast_poll *p, const struct poll_server *s,
 		    "the stream); add <http-headers> to icecast.xml "
 		    "(docs/operations.md)",
 		    s->key, so->mount);
-	stats_output_set_cors(so->id, allow);
+	stats_output_set_cors(so->id, so->serial, allow);
 }
 
 /* Whether so sends an MP3 encoding: the Listen Live page never plays it
@@ -1034,7 +1034,7 @@ poll_server(
 		for (i = 0; i < s->n_members; i++) {
 			so = &p->snap.outputs[s->member[i]];
 			stats_output_set_server(
-			    so->id, false, false, -1, NULL, 0);
+			    so->id, so->serial, false, false, -1, NULL, 0);
 		}
 		return;
 	}
@@ -1073,7 +1073,7 @@ poll_server(
 			    s->key, so->mount);
 			listed = false;
 		}
-		stats_output_set_server(so->id, true, listed, st.listeners,
+		stats_output_set_server(so->id, so->serial, true, listed, st.listeners,
 		    listed ? st.title : NULL, st.stream_start_wall_ns);
 		if (listed && !atomic_load(&p->cancel) &&
 		    !mp3_output(&p->snap, so))

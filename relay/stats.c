@@ -497,8 +497,8 @@ stats_output_inc_reconnects(int id)
 }
 
 void
-stats_output_set_server(int id, bool reachable, bool listed, int64_t listeners,
-    const char *title, int64_t listing_start_wall_ns)
+stats_output_set_server(int id, uint64_t serial, bool reachable, bool listed,
+    int64_t listeners, const char *title, int64_t listing_start_wall_ns)
 {
 	struct stats_output *so;
 	int64_t was;
@@ -506,6 +506,10 @@ stats_output_set_server(int id, bool reachable, bool listed, int64_t listeners,
 	if (!valid_id(id))
 		return;
 	pthread_mutex_lock(&lock);
+	if (!out_cold[id].used || out_cold[id].serial != serial) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
 	so = &out_cold[id].o;
 	so->server_reachable = reachable;
 	so->mount_listed = listed;
@@ -538,13 +542,17 @@ stats_output_set_server(int id, bool reachable, bool listed, int64_t listeners,
 }
 
 void
-stats_output_set_cors(int id, const char *allow_origin)
+stats_output_set_cors(int id, uint64_t serial, const char *allow_origin)
 {
 	struct stats_output *so;
 
 	if (!valid_id(id))
 		return;
 	pthread_mutex_lock(&lock);
+	if (!out_cold[id].used || out_cold[id].serial != serial) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
 	so = &out_cold[id].o;
 	so->cors_known = allow_origin != NULL;
 	if (allow_origin != NULL)
@@ -1084,6 +1092,7 @@ stats_snapshot(struct stats_snapshot *out)
 		so = &out->outputs[out->n_outputs++];
 		*so = out_cold[i].o;
 		so->id = (int)i;
+		so->serial = out_cold[i].serial;
 		so->bytes_sent = atomic_load(&out_hot[i].bytes_sent);
 		so->queue_bytes = atomic_load(&out_hot[i].queue_bytes);
 		so->lag_ms = atomic_load(&out_hot[i].lag_ms);

@@ -71,6 +71,8 @@ struct stats_listenback {
 
 struct stats_output {
 	int id; /* slot id for the stats_output_* setters */
+	uint64_t serial; /* the registration holding the slot (see
+			  * stats_output_find()); the poller's setters take it */
 	char name[64];
 	char type[16]; /* "icecast" | "file" */
 	char url[512]; /* listener URL, never with credentials */
@@ -333,12 +335,15 @@ void stats_output_set_queue(int id, uint64_t bytes);
 void stats_output_set_lag(int id, int64_t ms); /* -1: unknown */
 void stats_output_add_dropped(int id, uint64_t bytes);
 void stats_output_inc_reconnects(int id);
-/* From the Icecast poller. listeners < 0: unknown; our own listen-back
+/* From the Icecast poller, for the registration serial in slot id (the
+ * snapshot's stats_output.serial: a no-op once a reload has given the slot
+ * to another output, or to this one started anew, while a poll was under
+ * way). listeners < 0: unknown; our own listen-back
  * connection, when it is up at the mount, is not counted. title may be
  * NULL.
  * listing_start_wall_ns: when the listed source started by the server's
  * clock (icecast_mount_status.stream_start_wall_ns), 0 unknown. */
-void stats_output_set_server(int id, bool reachable, bool listed,
+void stats_output_set_server(int id, uint64_t serial, bool reachable, bool listed,
     int64_t listeners, const char *title, int64_t listing_start_wall_ns);
 /* The slot id of the output named name, or -1; *serial says which
  * registration holds it (0 when none): an output stopped and registered
@@ -363,8 +368,9 @@ bool stats_listenback_flagged(const struct stats_listenback *lb);
 void stats_edge_set(
     const char *url, bool reachable, bool listed, int64_t listeners);
 /* From the Icecast poller: the mount's Access-Control-Allow-Origin ("" for
- * none), or NULL for unknown. A mount that is not listed is unknown. */
-void stats_output_set_cors(int id, const char *allow_origin);
+ * none), or NULL for unknown. A mount that is not listed is unknown.
+ * serial as for stats_output_set_server(). */
+void stats_output_set_cors(int id, uint64_t serial, const char *allow_origin);
 /* The certificate a TLS output's server showed on the connection just
  * verified: subject, issuer (RFC 2253 text), expiry. */
 void stats_output_set_tls_peer(

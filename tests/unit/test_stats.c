@@ -30,6 +30,7 @@ test_listeners_across_edges(void **state)
 		    u3[] = "http://e2:8000/other.ogg";
 	struct stats_snapshot *snap = calloc(1, sizeof(*snap));
 	struct config cfg;
+	uint64_t serial;
 	int id;
 
 	(void)state;
@@ -52,7 +53,8 @@ test_listeners_across_edges(void **state)
 	stats_configure(&cfg);
 	id = stats_output_register(&cfg, &cfg.outputs[0]);
 	assert_true(id >= 0);
-	stats_output_set_server(id, true, true, 3, NULL, 0);
+	assert_int_equal(stats_output_find(out_name, &serial), id);
+	stats_output_set_server(id, serial, true, true, 3, NULL, 0);
 
 	/* Not polled yet: the primary's count alone. */
 	stats_snapshot(snap);
@@ -73,7 +75,7 @@ test_listeners_across_edges(void **state)
 
 	/* Edge 1 down: unknown, no relay connection to take off. */
 	stats_edge_set(u1, false, false, 7);
-	stats_output_set_server(id, true, true, 2, NULL, 0);
+	stats_output_set_server(id, serial, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_false(snap->edges[0].reachable);
 	assert_int_equal(snap->edges[0].listeners, -1);
@@ -138,34 +140,34 @@ test_listeners_without_listenback(void **state)
 	lb.state = LISTENBACK_OK;
 
 	/* Icecast says 1: that is us. */
-	stats_output_set_server(id, true, true, 1, NULL, 0);
+	stats_output_set_server(id, serial, true, true, 1, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 0);
 	assert_int_equal(snap->outputs[0].listener_peak, 0);
 	assert_int_equal(snap->listeners, 0);
 	/* Us and two listeners. */
-	stats_output_set_server(id, true, true, 3, NULL, 0);
+	stats_output_set_server(id, serial, true, true, 3, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 2);
 	assert_int_equal(snap->listeners, 2);
 	/* Listen-back down: Icecast's count has no connection of ours. */
 	lb.connected = false;
 	stats_output_set_listenback(id, serial, &lb);
-	stats_output_set_server(id, true, true, 2, NULL, 0);
+	stats_output_set_server(id, serial, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 2);
 	/* Listening at an edge: the edge counts us, not this mount. */
 	lb.connected = true;
 	lb.at_mount = false;
 	stats_output_set_listenback(id, serial, &lb);
-	stats_output_set_server(id, true, true, 2, NULL, 0);
+	stats_output_set_server(id, serial, true, true, 2, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 2);
 	assert_int_equal(snap->listeners, 2);
 	/* Never below zero (a poll answered just before we connected). */
 	lb.at_mount = true;
 	stats_output_set_listenback(id, serial, &lb);
-	stats_output_set_server(id, true, true, 0, NULL, 0);
+	stats_output_set_server(id, serial, true, true, 0, NULL, 0);
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listeners, 0);
 	stats_output_unregister(id);
@@ -221,6 +223,24 @@ test_restarted_output_listenback(void **state)
 	stats_snapshot(snap);
 	assert_int_equal(snap->outputs[0].listenback.state, LISTENBACK_OFF);
 	assert_string_equal(snap->outputs[0].listenback.url, "");
+	/* A poll of the old mount that was under way lands now: the
+	 * old registration's view of the server is not the new one's. */
+	stats_output_set_server(id, old_serial, true, true, 7, "Old title", 0);
+	stats_output_set_cors(id, old_serial, "*");
+	stats_snapshot(snap);
+	assert_true(snap->outputs[0].serial == serial);
+	assert_int_not_equal(snap->outputs[0].listeners, 7);
+	assert_false(snap->outputs[0].mount_listed);
+	assert_string_equal(snap->outputs[0].server_title, "");
+	assert_false(snap->outputs[0].cors_known);
+	/* The new registration's own poll is taken. */
+	stats_output_set_server(id, serial, true, true, 2, "New title", 0);
+	stats_output_set_cors(id, serial, "*");
+	stats_snapshot(snap);
+	assert_int_equal(snap->outputs[0].listeners, 2);
+	assert_true(snap->outputs[0].mount_listed);
+	assert_string_equal(snap->outputs[0].server_title, "New title");
+	assert_true(snap->outputs[0].cors_known);
 	/* The old listener, still running, publishes again. */
 	stats_output_set_listenback(id, old_serial, &lb);
 	stats_snapshot(snap);
