@@ -84,6 +84,67 @@ json_depth_ok(const char *body, size_t len)
 	return true;
 }
 
+/* cJSON hands every string over NUL-terminated, so a NUL inside one (the
+ * escape \u0000, or a raw 0 byte) would silently cut it: "flash.ogg\u0000x"
+ * would play flash.ogg, "News\u0000 at ten" set the title "News". Finds
+ * the first NUL in body; returns false when there is none, else true with
+ * the key of the string that holds it in key (cut to keylen - 1 bytes, as
+ * written, escapes not decoded), or "" when the NUL is in a key or outside
+ * any string. */
+static bool
+json_nul_found(const char *body, size_t len, char *key, size_t keylen)
+{
+	size_t i, start = 0, end;
+	bool in_str = false, nul = false;
+	char last[CONTROL_FIELD_SHOWN + 1] = "";
+
+	key[0] = '\0';
+	for (i = 0; i < len; i++) {
+		char ch = body[i];
+
+		if (ch == '\0') {
+			nul = true;
+			if (!in_str)
+				return true;
+			continue;
+		}
+		if (!in_str) {
+			if (ch == '"') {
+				in_str = true;
+				start = i + 1;
+			}
+			continue;
+		}
+		if (ch == '\\') {
+			if (i + 5 < len && body[i + 1] == 'u' &&
+			    memcmp(body + i + 2, "0000", 4) == 0)
+				nul = true;
+			i++;
+			continue;
+		}
+		if (ch != '"')
+			continue;
+		in_str = false;
+		/* A string followed by ':' is a key. */
+		end = i + 1;
+		while (end < len && isspace((unsigned char)body[end]))
+			end++;
+		if (end < len && body[end] == ':') {
+			if (nul)
+				return true;
+			snprintf(last, sizeof(last), "%.*s",
+			    (int)(i - start < CONTROL_FIELD_SHOWN
+				      ? i - start
+				      : CONTROL_FIELD_SHOWN),
+			    body + start);
+		} else if (nul) {
+			util_strlcpy(key, last, keylen);
+			return true;
+		}
+	}
+	return nul;
+}
+
 static bool
 blank(const char *body, size_t len)
 {
@@ -618,6 +679,7 @@ control_parse(enum control_endpoint ep, const char *body, size_t len,
 {
 	cJSON *root = NULL;
 	const char *end = NULL;
+	char key[CONTROL_FIELD_SHOWN + 1];
 	int rc = -EINVAL;
 
 	memset(req, 0, sizeof(*req));
@@ -651,6 +713,16 @@ control_parse(enum control_endpoint ep, const char *body, size_t len,
 	}
 	if (!json_depth_ok(body, len)) {
 		snprintf(err, errlen, "the body nests too deeply");
+		return -EINVAL;
+	}
+	if (json_nul_found(body, len, key, sizeof(key))) {
+		if (key[0] != '\0')
+			snprintf(err, errlen,
+			    "%s: must not hold a NUL character (\\u0000)", key);
+		else
+			snprintf(err, errlen,
+			    "the body must not hold a NUL character (\\u0000 "
+			    "or a 0 byte)");
 		return -EINVAL;
 	}
 	root = cJSON_ParseWithLengthOpts(body, len, &end, false);

@@ -313,6 +313,55 @@ test_parse_segments(void **state)
 	free(req);
 }
 
+/* A NUL in a string (the escape \u0000 or a raw 0 byte) is refused, naming
+ * the field: cJSON's strings end at the first NUL, so it used to cut the
+ * value there and accept what was left ("flash.wav\u0000x" played
+ * flash.wav). Escaped backslashes before "u0000" are not a NUL. */
+static void
+test_parse_nul(void **state)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char err[512];
+	static const char raw_title[] = "{\"title\":\"News\0 at ten\"}";
+	static const char raw_outside[] = "{\"title\":\"x\"}\0";
+
+	(void)state;
+	assert_non_null(req);
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\"News\\u0000 at ten\"}",
+	    "title: must not hold a NUL character");
+	refused(CONTROL_ENDPOINT_METADATA,
+	    "{\"title\":\"x\",\"artist\":\"A\\u0000\"}",
+	    "artist: must not hold a NUL character");
+	refused(CONTROL_ENDPOINT_SEGMENTS,
+	    "{\"source\":\"file\",\"path\":\"flash.wav\\u0000/x\"}",
+	    "path: must not hold a NUL character");
+	refused(CONTROL_ENDPOINT_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"name\":\"a\\u0000b\"}",
+	    "name: must not hold a NUL character");
+	/* In a key: "title\u0000x" would have been taken for "title". */
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\\u0000x\":\"y\"}",
+	    "the body must not hold a NUL character");
+	assert_int_equal(control_parse(CONTROL_ENDPOINT_METADATA, raw_title,
+			     sizeof(raw_title) - 1, T0, req, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(
+	    err, "title: must not hold a NUL character (\\u0000)");
+	assert_int_equal(
+	    control_parse(CONTROL_ENDPOINT_METADATA, raw_outside,
+		sizeof(raw_outside) - 1, T0, req, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(err,
+	    "the body must not hold a NUL character (\\u0000 or a 0 byte)");
+	/* "\\u0000" is a backslash, then the text u0000; other escapes of
+	 * zeros are characters like any other. */
+	assert_int_equal(
+	    parse(CONTROL_ENDPOINT_METADATA,
+		"{\"title\":\"a\\\\u0000 \\u0030\"}", req, err, sizeof(err)),
+	    0);
+	assert_string_equal(req->title, "a\\u0000 0");
+	free(req);
+}
+
 static void
 test_parse_metadata(void **state)
 {
@@ -1029,6 +1078,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_segments),
 	    cmocka_unit_test(test_parse_metadata),
+	    cmocka_unit_test(test_parse_nul),
 	    cmocka_unit_test(test_parse_skip_reload),
 	    cmocka_unit_test(test_parse_far_times),
 	    cmocka_unit_test(test_check_path),
