@@ -88,9 +88,9 @@ json_depth_ok(const char *body, size_t len)
  * escape \u0000, or a raw 0 byte) would silently cut it: "flash.ogg\u0000x"
  * would play flash.ogg, "News\u0000 at ten" set the title "News". Finds
  * the first NUL in body; returns false when there is none, else true with
- * the key of the string that holds it in key (cut to keylen - 1 bytes, as
- * written, escapes not decoded), or "" when the NUL is in a key or outside
- * any string. */
+ * the key of the string that holds it in key (as written, escapes not
+ * decoded), or "" when the NUL is in a key, outside any string, or its key
+ * is longer than CONTROL_FIELD_SHOWN. */
 static bool
 json_nul_found(const char *body, size_t len, char *key, size_t keylen)
 {
@@ -132,11 +132,13 @@ json_nul_found(const char *body, size_t len, char *key, size_t keylen)
 		if (end < len && body[end] == ':') {
 			if (nul)
 				return true;
-			snprintf(last, sizeof(last), "%.*s",
-			    (int)(i - start < CONTROL_FIELD_SHOWN
-				      ? i - start
-				      : CONTROL_FIELD_SHOWN),
-			    body + start);
+			/* A name too long to show whole is not shown (a cut
+			 * one could end in the token's first letters). */
+			if (i - start <= CONTROL_FIELD_SHOWN)
+				snprintf(last, sizeof(last), "%.*s",
+				    (int)(i - start), body + start);
+			else
+				last[0] = '\0';
 		} else if (nul) {
 			util_strlcpy(key, last, keylen);
 			return true;
@@ -1173,6 +1175,21 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		snprintf(err, sizeof(err),
 		    "the body is %" PRIu64 " bytes, at most %zu allowed",
 		    call->body_bytes, CONTROL_MAX_BODY_BYTES);
+		goto answer;
+	}
+	if (call->query != NULL) {
+		code = HTTP_BAD_REQUEST;
+		/* As unknown_field(): a long name is not shown, not cut. */
+		if (strlen(call->query) <= CONTROL_FIELD_SHOWN)
+			snprintf(err, sizeof(err),
+			    "query parameter \"%s\": the control endpoints "
+			    "take none; the request goes in the body",
+			    call->query);
+		else
+			snprintf(err, sizeof(err),
+			    "a query parameter of %zu bytes: the control "
+			    "endpoints take none; the request goes in the body",
+			    strlen(call->query));
 		goto answer;
 	}
 	req = malloc(sizeof(*req));

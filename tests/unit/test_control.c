@@ -842,6 +842,34 @@ test_handle_refusals(void **state)
 	free(body);
 	answers(CONTROL_ENDPOINT_METADATA, "POST", STATUS_AUTH_OK,
 	    "{\"title\":7}", 400, "{\"error\":\"title: must be a string\"}");
+	/* A query parameter is refused after the token, before the body
+	 * ("?dry_run=1" was ignored and the segment played); a long name is
+	 * not shown. */
+	{
+		struct control_call call = {
+		    .endpoint = CONTROL_ENDPOINT_SEGMENTS,
+		    .method = "POST",
+		    .auth = STATUS_AUTH_OK,
+		    .body = "{\"source\":\"tone\",\"duration\":1}",
+		    .body_len = 30,
+		    .body_bytes = 30,
+		    .client = "127.0.0.1:4242",
+		    .query = "dry_run",
+		};
+		struct control_answer ans = {0};
+
+		control_handle(&call, redact_cb, &redact_calls, &ans);
+		assert_int_equal(ans.code, 400);
+		assert_string_equal(ans.body,
+		    "{\"error\":\"query parameter \\\"dry_run\\\": the control "
+		    "endpoints take none; the request goes in the body\"}");
+		free(ans.body);
+		call.query = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-s3cret";
+		control_handle(&call, redact_cb, &redact_calls, &ans);
+		assert_int_equal(ans.code, 400);
+		assert_null(strstr(ans.body, "s3c"));
+		free(ans.body);
+	}
 
 	/* The audit line names the client, method, path, code and reason,
 	 * after the redact callback has had it. */
