@@ -177,8 +177,10 @@ field_string(const cJSON *it, char *dst, size_t cap, bool allow_empty,
 		return -EINVAL;
 	}
 	util_sanitize_text(dst, cap, it->valuestring);
-	if (!allow_empty && dst[0] == '\0') {
-		snprintf(err, errlen, "%s: must not be empty", it->string);
+	/* Spaces alone (a tab becomes one) would show as no title at all. */
+	if (!allow_empty && dst[strspn(dst, " ")] == '\0') {
+		snprintf(err, errlen, "%s: must not be empty or only spaces",
+		    it->string);
 		return -EINVAL;
 	}
 	return 0;

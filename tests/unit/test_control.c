@@ -395,6 +395,17 @@ test_parse_metadata(void **state)
 	    "title: must not be empty");
 	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\"\\u0002\"}",
 	    "title: must not be empty");
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\"   \"}",
+	    "title: must not be empty or only spaces");
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\" \\t\\u0001 \"}",
+	    "title: must not be empty or only spaces");
+	refused(CONTROL_ENDPOINT_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"name\":\"  \"}",
+	    "name: must not be empty or only spaces");
+	assert_int_equal(parse(CONTROL_ENDPOINT_METADATA,
+			     "{\"title\":\" News \"}", req, err, sizeof(err)),
+	    0);
+	assert_string_equal(req->title, " News ");
 	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":42}",
 	    "title: must be a string");
 	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":null}",
