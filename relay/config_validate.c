@@ -10,6 +10,8 @@
  *
  * Threads: main thread only, like the loader.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -60,6 +62,19 @@ bad:
 	    "127.0.0.1:8080, [::1]:8080) or off",
 	    v);
 	return -EINVAL;
+}
+
+/* True when mount holds no space, control character, '?' or '#'. */
+static bool
+mount_chars_ok(const char *mount)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)mount; *p != '\0'; p++) {
+		if (isspace(*p) || iscntrl(*p) || *p == '?' || *p == '#')
+			return false;
+	}
+	return true;
 }
 
 int
@@ -202,6 +217,8 @@ config_validate(struct parse_state *ps)
 	}
 	for (i = 0; i < cfg->n_outputs; i++) {
 		struct output_config *o = &cfg->outputs[i];
+		struct in6_addr in6;
+
 		s = config_find_section(ps, SEC_OUTPUT, i);
 		config_section_label(s, label, sizeof(label));
 		/* Encoding reference. */
@@ -329,11 +346,12 @@ config_validate(struct parse_state *ps)
 			    label);
 			return -EINVAL;
 		}
-		if (o->mount[0] != '/' || strchr(o->mount, ' ') != NULL ||
-		    strchr(o->mount, '?') != NULL) {
+		/* A '#' would end the listeners' URL there: the page's
+		 * link to /live.ogg#x asks Icecast for /live.ogg. */
+		if (o->mount[0] != '/' || !mount_chars_ok(o->mount)) {
 			config_set_err(ps, config_line_of(s, "mount"),
 			    "%s mount: \"%s\" must start with / and hold no "
-			    "spaces or '?'",
+			    "spaces, control characters, '?' or '#'",
 			    label, o->mount);
 			return -EINVAL;
 		}
@@ -356,6 +374,26 @@ config_validate(struct parse_state *ps)
 			    "%s host: \"%s\" is not a host name or address "
 			    "(no scheme, path or spaces)",
 			    label, o->host);
+			return -EINVAL;
+		}
+		/* "127.0.0.1:8000" would be looked up as a name and never
+		 * found; only an IPv6 address has a ':' here. */
+		if (strchr(o->host, ':') != NULL &&
+		    inet_pton(AF_INET6, o->host, &in6) != 1) {
+			config_set_err(ps, config_line_of(s, "host"),
+			    "%s host: \"%s\" is not a host name or address "
+			    "(the port goes in port =; an IPv6 address is "
+			    "written without brackets: host = ::1)",
+			    label, o->host);
+			return -EINVAL;
+		}
+		/* HTTP Basic ends the user name at its first ':', so Icecast
+		 * would read "a:b" as user "a" and refuse every login. */
+		if (o->user != NULL && strchr(o->user, ':') != NULL) {
+			config_set_err(ps, config_line_of(s, "user"),
+			    "%s user: \"%s\" holds a ':', which HTTP ends the "
+			    "user name at (Icecast would refuse every login)",
+			    label, o->user);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {

@@ -84,6 +84,69 @@ json_depth_ok(const char *body, size_t len)
 	return true;
 }
 
+/* cJSON hands every string over NUL-terminated, so a NUL inside one (the
+ * escape \u0000, or a raw 0 byte) would silently cut it: "flash.ogg\u0000x"
+ * would play flash.ogg, "News\u0000 at ten" set the title "News". Finds
+ * the first NUL in body; returns false when there is none, else true with
+ * the key of the string that holds it in key (as written, escapes not
+ * decoded), or "" when the NUL is in a key, outside any string, or its key
+ * is longer than CONTROL_FIELD_SHOWN. */
+static bool
+json_nul_found(const char *body, size_t len, char *key, size_t keylen)
+{
+	size_t i, start = 0, end;
+	bool in_str = false, nul = false;
+	char last[CONTROL_FIELD_SHOWN + 1] = "";
+
+	key[0] = '\0';
+	for (i = 0; i < len; i++) {
+		char ch = body[i];
+
+		if (ch == '\0') {
+			nul = true;
+			if (!in_str)
+				return true;
+			continue;
+		}
+		if (!in_str) {
+			if (ch == '"') {
+				in_str = true;
+				start = i + 1;
+			}
+			continue;
+		}
+		if (ch == '\\') {
+			if (i + 5 < len && body[i + 1] == 'u' &&
+			    memcmp(body + i + 2, "0000", 4) == 0)
+				nul = true;
+			i++;
+			continue;
+		}
+		if (ch != '"')
+			continue;
+		in_str = false;
+		/* A string followed by ':' is a key. */
+		end = i + 1;
+		while (end < len && isspace((unsigned char)body[end]))
+			end++;
+		if (end < len && body[end] == ':') {
+			if (nul)
+				return true;
+			/* A name too long to show whole is not shown (a cut
+			 * one could end in the token's first letters). */
+			if (i - start <= CONTROL_FIELD_SHOWN)
+				snprintf(last, sizeof(last), "%.*s",
+				    (int)(i - start), body + start);
+			else
+				last[0] = '\0';
+		} else if (nul) {
+			util_strlcpy(key, last, keylen);
+			return true;
+		}
+	}
+	return nul;
+}
+
 static bool
 blank(const char *body, size_t len)
 {
@@ -114,8 +177,10 @@ field_string(const cJSON *it, char *dst, size_t cap, bool allow_empty,
 		return -EINVAL;
 	}
 	util_sanitize_text(dst, cap, it->valuestring);
-	if (!allow_empty && dst[0] == '\0') {
-		snprintf(err, errlen, "%s: must not be empty", it->string);
+	/* Spaces alone (a tab becomes one) would show as no title at all. */
+	if (!allow_empty && dst[strspn(dst, " ")] == '\0') {
+		snprintf(err, errlen, "%s: must not be empty or only spaces",
+		    it->string);
 		return -EINVAL;
 	}
 	return 0;
@@ -618,6 +683,7 @@ control_parse(enum control_endpoint ep, const char *body, size_t len,
 {
 	cJSON *root = NULL;
 	const char *end = NULL;
+	char key[CONTROL_FIELD_SHOWN + 1];
 	int rc = -EINVAL;
 
 	memset(req, 0, sizeof(*req));
@@ -651,6 +717,16 @@ control_parse(enum control_endpoint ep, const char *body, size_t len,
 	}
 	if (!json_depth_ok(body, len)) {
 		snprintf(err, errlen, "the body nests too deeply");
+		return -EINVAL;
+	}
+	if (json_nul_found(body, len, key, sizeof(key))) {
+		if (key[0] != '\0')
+			snprintf(err, errlen,
+			    "%s: must not hold a NUL character (\\u0000)", key);
+		else
+			snprintf(err, errlen,
+			    "the body must not hold a NUL character (\\u0000 "
+			    "or a 0 byte)");
 		return -EINVAL;
 	}
 	root = cJSON_ParseWithLengthOpts(body, len, &end, false);
@@ -1101,6 +1177,21 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		snprintf(err, sizeof(err),
 		    "the body is %" PRIu64 " bytes, at most %zu allowed",
 		    call->body_bytes, CONTROL_MAX_BODY_BYTES);
+		goto answer;
+	}
+	if (call->query != NULL) {
+		code = HTTP_BAD_REQUEST;
+		/* As unknown_field(): a long name is not shown, not cut. */
+		if (strlen(call->query) <= CONTROL_FIELD_SHOWN)
+			snprintf(err, sizeof(err),
+			    "query parameter \"%s\": the control endpoints "
+			    "take none; the request goes in the body",
+			    call->query);
+		else
+			snprintf(err, sizeof(err),
+			    "a query parameter of %zu bytes: the control "
+			    "endpoints take none; the request goes in the body",
+			    strlen(call->query));
 		goto answer;
 	}
 	req = malloc(sizeof(*req));

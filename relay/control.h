@@ -72,6 +72,10 @@ struct control_call {
 	size_t body_len;
 	uint64_t body_bytes; /* the whole body (or its Content-Length) */
 	const char *client;  /* "127.0.0.1:50312", for the audit line */
+	/* The name of the URL's first query parameter, or NULL: the control
+	 * paths take none (400), so "POST /api/segments?dry_run=1" is never
+	 * carried out as a real segment. */
+	const char *query;
 };
 
 /* What to send back. */
@@ -94,7 +98,8 @@ bool control_endpoint_of(const char *path, enum control_endpoint *ep);
  * token verdict (401/403), body size (413), body (400), where a file or
  * stream segment comes from (422, control_check_path/feed), then the main
  * thread (202; 503 when it cannot answer, 422 when it refuses). Five
- * refused tokens from one address within 10 s lock it out for 30 s.
+ * refused tokens from one address within 10 s lock it out for 30 s. A
+ * query parameter in the URL is refused with the body (400).
  * Logs one audit line, passed through redact (may be NULL) first, except
  * for the refused tokens past the fourth of a window (one line says the
  * address is locked out, one that the lockout is over). Fills *out.

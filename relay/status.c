@@ -54,7 +54,7 @@
  * at 48 or more.
  *
  * Requests: the raw URI is checked before parsing (uri_check_cb): longer
- * than STATUS_MAX_URI_BYTES -> 414, a control byte or a broken %-escape
+ * than STATUS_MAX_URI_BYTES -> 414, a control byte, a broken %-escape or %00
  * -> 400. Known path with another method than GET/HEAD -> 405 with Allow
  * (after the body, if any, has been read and dropped: FIELD-NOTES 6.3).
  * Unknown path -> 404. Only embedded assets are served: no file system.
@@ -404,6 +404,12 @@ uri_check_cb(void *cls, const char *uri, struct MHD_Connection *c)
 			break;
 		}
 		if (*p == '%' && (hexval(p[1]) < 0 || hexval(p[2]) < 0)) {
+			rq->uri_status = MHD_HTTP_BAD_REQUEST;
+			break;
+		}
+		/* An escaped NUL would end the decoded path or value there:
+		 * "/api/metadata%00x" would be taken for /api/metadata. */
+		if (*p == '%' && p[1] == '0' && p[2] == '0') {
 			rq->uri_status = MHD_HTTP_BAD_REQUEST;
 			break;
 		}
@@ -905,6 +911,19 @@ redact_token_cb(char *line, size_t len, void *arg)
 	}
 }
 
+/* Keeps the first query parameter's name in *cls (a const char *). */
+static enum MHD_Result
+first_key_cb(
+    void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **first = cls;
+
+	(void)kind;
+	(void)value;
+	*first = key;
+	return MHD_NO;
+}
+
 /* The whole control call, on the final call of the access handler (the
  * body, if any, is in rq). Runs on: a connection thread; waits up to 5 s
  * for the main thread (control_handle). */
@@ -932,6 +951,8 @@ serve_control(struct status_server *srv, struct MHD_Connection *c,
 	pthread_mutex_unlock(&srv->lock);
 	client_text(c, who, sizeof(who));
 	call.client = who;
+	MHD_get_connection_values(
+	    c, MHD_GET_ARGUMENT_KIND, first_key_cb, &call.query);
 	control_handle(&call, redact_token_cb, srv, &ans);
 	/* Whatever the call changed shows in the next /api/status. */
 	status_doc_invalidate(srv->docs);

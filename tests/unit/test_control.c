@@ -313,6 +313,55 @@ test_parse_segments(void **state)
 	free(req);
 }
 
+/* A NUL in a string (the escape \u0000 or a raw 0 byte) is refused, naming
+ * the field: cJSON's strings end at the first NUL, so it used to cut the
+ * value there and accept what was left ("flash.wav\u0000x" played
+ * flash.wav). Escaped backslashes before "u0000" are not a NUL. */
+static void
+test_parse_nul(void **state)
+{
+	struct control_request *req = malloc(sizeof(*req));
+	char err[512];
+	static const char raw_title[] = "{\"title\":\"News\0 at ten\"}";
+	static const char raw_outside[] = "{\"title\":\"x\"}\0";
+
+	(void)state;
+	assert_non_null(req);
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\"News\\u0000 at ten\"}",
+	    "title: must not hold a NUL character");
+	refused(CONTROL_ENDPOINT_METADATA,
+	    "{\"title\":\"x\",\"artist\":\"A\\u0000\"}",
+	    "artist: must not hold a NUL character");
+	refused(CONTROL_ENDPOINT_SEGMENTS,
+	    "{\"source\":\"file\",\"path\":\"flash.wav\\u0000/x\"}",
+	    "path: must not hold a NUL character");
+	refused(CONTROL_ENDPOINT_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"name\":\"a\\u0000b\"}",
+	    "name: must not hold a NUL character");
+	/* In a key: "title\u0000x" would have been taken for "title". */
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\\u0000x\":\"y\"}",
+	    "the body must not hold a NUL character");
+	assert_int_equal(control_parse(CONTROL_ENDPOINT_METADATA, raw_title,
+			     sizeof(raw_title) - 1, T0, req, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(
+	    err, "title: must not hold a NUL character (\\u0000)");
+	assert_int_equal(
+	    control_parse(CONTROL_ENDPOINT_METADATA, raw_outside,
+		sizeof(raw_outside) - 1, T0, req, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(err,
+	    "the body must not hold a NUL character (\\u0000 or a 0 byte)");
+	/* "\\u0000" is a backslash, then the text u0000; other escapes of
+	 * zeros are characters like any other. */
+	assert_int_equal(
+	    parse(CONTROL_ENDPOINT_METADATA,
+		"{\"title\":\"a\\\\u0000 \\u0030\"}", req, err, sizeof(err)),
+	    0);
+	assert_string_equal(req->title, "a\\u0000 0");
+	free(req);
+}
+
 static void
 test_parse_metadata(void **state)
 {
@@ -346,6 +395,17 @@ test_parse_metadata(void **state)
 	    "title: must not be empty");
 	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\"\\u0002\"}",
 	    "title: must not be empty");
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\"   \"}",
+	    "title: must not be empty or only spaces");
+	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":\" \\t\\u0001 \"}",
+	    "title: must not be empty or only spaces");
+	refused(CONTROL_ENDPOINT_SEGMENTS,
+	    "{\"source\":\"tone\",\"duration\":1,\"name\":\"  \"}",
+	    "name: must not be empty or only spaces");
+	assert_int_equal(parse(CONTROL_ENDPOINT_METADATA,
+			     "{\"title\":\" News \"}", req, err, sizeof(err)),
+	    0);
+	assert_string_equal(req->title, " News ");
 	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":42}",
 	    "title: must be a string");
 	refused(CONTROL_ENDPOINT_METADATA, "{\"title\":null}",
@@ -793,6 +853,34 @@ test_handle_refusals(void **state)
 	free(body);
 	answers(CONTROL_ENDPOINT_METADATA, "POST", STATUS_AUTH_OK,
 	    "{\"title\":7}", 400, "{\"error\":\"title: must be a string\"}");
+	/* A query parameter is refused after the token, before the body
+	 * ("?dry_run=1" was ignored and the segment played); a long name is
+	 * not shown. */
+	{
+		struct control_call call = {
+		    .endpoint = CONTROL_ENDPOINT_SEGMENTS,
+		    .method = "POST",
+		    .auth = STATUS_AUTH_OK,
+		    .body = "{\"source\":\"tone\",\"duration\":1}",
+		    .body_len = 30,
+		    .body_bytes = 30,
+		    .client = "127.0.0.1:4242",
+		    .query = "dry_run",
+		};
+		struct control_answer ans = {0};
+
+		control_handle(&call, redact_cb, &redact_calls, &ans);
+		assert_int_equal(ans.code, 400);
+		assert_string_equal(ans.body,
+		    "{\"error\":\"query parameter \\\"dry_run\\\": the control "
+		    "endpoints take none; the request goes in the body\"}");
+		free(ans.body);
+		call.query = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-s3cret";
+		control_handle(&call, redact_cb, &redact_calls, &ans);
+		assert_int_equal(ans.code, 400);
+		assert_null(strstr(ans.body, "s3c"));
+		free(ans.body);
+	}
 
 	/* The audit line names the client, method, path, code and reason,
 	 * after the redact callback has had it. */
@@ -1029,6 +1117,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_segments),
 	    cmocka_unit_test(test_parse_metadata),
+	    cmocka_unit_test(test_parse_nul),
 	    cmocka_unit_test(test_parse_skip_reload),
 	    cmocka_unit_test(test_parse_far_times),
 	    cmocka_unit_test(test_check_path),
