@@ -942,8 +942,9 @@ keep_last_known(struct icecast_poll *p, const struct poll_server *s)
 
 	for (i = 0; i < s->n_members; i++) {
 		so = &p->snap.outputs[s->member[i]];
-		stats_output_set_server(so->id, so->serial, true, so->mount_listed,
-		    so->listeners, NULL, so->listing_start_wall_ns);
+		stats_output_set_server(so->id, so->serial, true,
+		    so->mount_listed, so->listeners, NULL,
+		    so->listing_start_wall_ns);
 	}
 }
 
@@ -1073,8 +1074,9 @@ poll_server(
 			    s->key, so->mount);
 			listed = false;
 		}
-		stats_output_set_server(so->id, so->serial, true, listed, st.listeners,
-		    listed ? st.title : NULL, st.stream_start_wall_ns);
+		stats_output_set_server(so->id, so->serial, true, listed,
+		    st.listeners, listed ? st.title : NULL,
+		    st.stream_start_wall_ns);
 		if (listed && !atomic_load(&p->cancel) &&
 		    !mp3_output(&p->snap, so))
 			check_cors(

@@ -71,8 +71,9 @@ struct stats_listenback {
 
 struct stats_output {
 	int id; /* slot id for the stats_output_* setters */
-	uint64_t serial; /* the registration holding the slot (see
-			  * stats_output_find()); the poller's setters take it */
+	uint64_t
+	    serial; /* the registration holding the slot (see
+		     * stats_output_find()); the poller's setters take it */
 	char name[64];
 	char type[16]; /* "icecast" | "file" */
 	char url[512]; /* listener URL, never with credentials */
@@ -343,8 +344,9 @@ void stats_output_inc_reconnects(int id);
  * NULL.
  * listing_start_wall_ns: when the listed source started by the server's
  * clock (icecast_mount_status.stream_start_wall_ns), 0 unknown. */
-void stats_output_set_server(int id, uint64_t serial, bool reachable, bool listed,
-    int64_t listeners, const char *title, int64_t listing_start_wall_ns);
+void stats_output_set_server(int id, uint64_t serial, bool reachable,
+    bool listed, int64_t listeners, const char *title,
+    int64_t listing_start_wall_ns);
 /* The slot id of the output named name, or -1; *serial says which
  * registration holds it (0 when none): an output stopped and registered
  * again under the same name, even in the same slot, has another. */
