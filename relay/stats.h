@@ -71,9 +71,9 @@ struct stats_listenback {
 
 struct stats_output {
 	int id; /* slot id for the stats_output_* setters */
-	uint64_t
-	    serial; /* the registration holding the slot (see
-		     * stats_output_find()); the poller's setters take it */
+	/* The registration holding the slot (stats_output_find()); the
+	 * poller's setters take it. */
+	uint64_t serial;
 	char name[64];
 	char type[16]; /* "icecast" | "file" */
 	char url[512]; /* listener URL, never with credentials */
