@@ -68,7 +68,7 @@ check_input(const struct config *cfg, FILE *errs)
 		return 0;
 	if (probe_regular_file(cfg->input.path, err, sizeof(err)) < 0) {
 		fprintf(errs, "%s:%d: [input] path: %s\n", cfg->path,
-		    cfg->input.line, err);
+		    cfg->input.path_line, err);
 		return 1;
 	}
 	err[0] = '\0';
@@ -76,7 +76,7 @@ check_input(const struct config *cfg, FILE *errs)
 	    cfg->input.channels, err, sizeof(err));
 	if (af == NULL) {
 		fprintf(errs, "%s:%d: [input] path: %s\n", cfg->path,
-		    cfg->input.line, err);
+		    cfg->input.path_line, err);
 		return 1;
 	}
 	audio_file_close(af);
@@ -141,7 +141,9 @@ check_segments(const struct config *cfg, const struct schedule *s, FILE *errs)
 		fprintf(errs,
 		    "%s:%d: [segment %s] path: %s (warning: the segment "
 		    "will be skipped unless this is fixed)\n",
-		    cfg->schedule.file, seg->line, seg->name, err);
+		    cfg->schedule.file,
+		    seg->path_line > 0 ? seg->path_line : seg->line, seg->name,
+		    err);
 		n++;
 	}
 	return n;
@@ -180,7 +182,7 @@ check_fallback(const struct config *cfg, FILE *errs)
 	fprintf(errs,
 	    "%s:%d: [fallback] path: %s (warning: digital silence will "
 	    "stand in for the filler unless this is fixed)\n",
-	    cfg->path, fb->line, err);
+	    cfg->path, fb->path_line, err);
 	return 1;
 }
 
@@ -231,7 +233,8 @@ check_file_outputs(const struct config *cfg, FILE *errs)
 		if (access(dir, W_OK | X_OK) != 0) {
 			fprintf(errs,
 			    "%s:%d: [output %s] path: cannot write in %s: %s\n",
-			    cfg->path, o->line, o->name, dir, strerror(errno));
+			    cfg->path, o->path_line, o->name, dir,
+			    strerror(errno));
 			n++;
 		}
 	}

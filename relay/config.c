@@ -704,6 +704,83 @@ find_or_add_section(struct parse_state *ps, const char *section, bool header)
 	return s;
 }
 
+/* Words other encoders' files use (darkice, ices2), which the nearest
+ * spelling would send elsewhere ("hostname" is far from "host"). */
+static const struct {
+	enum section_kind kind;
+	const char *word; /* compared without case */
+	const char *hint;
+} key_words[] = {
+    {SEC_OUTPUT, "server", "the server's name or address is host"},
+    {SEC_OUTPUT, "hostname", "the server's name or address is host"},
+    {SEC_OUTPUT, "mountpoint", "the mount point is mount"},
+    {SEC_OUTPUT, "username", "the source user is user"},
+    {SEC_OUTPUT, "samplerate",
+	"the stream's rate is rate in its [encoding NAME]"},
+    {SEC_OUTPUT, "sample_rate",
+	"the stream's rate is rate in its [encoding NAME]"},
+    {SEC_ENCODING, "samplerate", "the encoded rate is rate"},
+    {SEC_ENCODING, "sample_rate", "the encoded rate is rate"},
+    {SEC_ENCODING, "bitratemode",
+	"bitrate selects managed (ABR) mode, quality VBR"},
+    {SEC_INPUT, "samplerate", "the programme's rate is rate"},
+    {SEC_INPUT, "sample_rate", "the programme's rate is rate"},
+};
+
+/* Why a key is unknown in a section of this kind, for its message: the
+ * key another program's word stands for, the sections the key belongs
+ * to ("bitrate" in an [output]), or the nearest key of this section.
+ * Empty when nothing comes close. */
+static void
+unknown_key_hint(
+    enum section_kind kind, const char *name, char *buf, size_t len)
+{
+	const char *best = NULL;
+	size_t i, j, o = 0, bestd = 4;
+
+	buf[0] = '\0';
+	for (i = 0; i < RELAY_ARRAY_LEN(key_words); i++) {
+		if (key_words[i].kind == kind &&
+		    strcasecmp(name, key_words[i].word) == 0) {
+			snprintf(buf, len, "%s", key_words[i].hint);
+			return;
+		}
+	}
+	for (i = 0; i < N_KEYS && o < len; i++) {
+		const struct config_key *k = &config_keys[i];
+		bool seen = false;
+
+		if (k->section == kind || strcasecmp(name, k->key) != 0)
+			continue;
+		for (j = 0; j < i; j++) {
+			if (config_keys[j].section == k->section &&
+			    strcasecmp(name, config_keys[j].key) == 0)
+				seen = true;
+		}
+		if (seen)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s[%s%s]",
+		    o == 0 ? "it is a key of " : ", ",
+		    config_section_names[k->section],
+		    config_section_named[k->section] ? " NAME" : "");
+	}
+	if (o > 0)
+		return;
+	for (i = 0; i < N_KEYS; i++) {
+		size_t d;
+
+		if (config_keys[i].section != kind)
+			continue;
+		d = util_edit_distance(name, config_keys[i].key);
+		if (d < bestd) {
+			bestd = d;
+			best = config_keys[i].key;
+		}
+	}
+	if (best != NULL)
+		snprintf(buf, len, "did you mean %s?", best);
+}
+
 static int
 on_ini_key(void *user, const char *section, const char *name, const char *value)
 {
@@ -736,22 +813,10 @@ on_ini_key(void *user, const char *section, const char *name, const char *value)
 		}
 	}
 	if (k == NULL) {
-		const char *best = NULL;
-		size_t bestd = 4;
-		for (i = 0; i < N_KEYS; i++) {
-			size_t d;
-			if (config_keys[i].section != s->kind)
-				continue;
-			d = util_edit_distance(name, config_keys[i].key);
-			if (d < bestd) {
-				bestd = d;
-				best = config_keys[i].key;
-			}
-		}
-		if (best != NULL)
-			config_set_err(ps, ps->line,
-			    "%s %s: unknown key (did you mean %s?)", label,
-			    name, best);
+		unknown_key_hint(s->kind, name, why, sizeof(why));
+		if (why[0] != '\0')
+			config_set_err(ps, ps->line, "%s %s: unknown key (%s)",
+			    label, name, why);
 		else
 			config_set_err(
 			    ps, ps->line, "%s %s: unknown key", label, name);

@@ -90,7 +90,8 @@ struct station_config {
 };
 
 struct input_config {
-	int line; /* of the [input] header, for messages (0: none) */
+	int line;      /* of the [input] header, for messages (0: none) */
+	int path_line; /* of its path key (the header when unset) */
 	enum input_type type;
 	int rate_hz;  /* the programme rate: every source is converted */
 	int channels; /* the programme channel count */
@@ -149,6 +150,7 @@ struct encoding_config {
 struct output_config {
 	char *name;
 	int line;
+	int path_line; /* of its path key (the header when unset), --check */
 	enum output_type type;
 	/* icecast */
 	char *host;
@@ -190,6 +192,7 @@ struct log_config {
 struct status_config {
 	bool enabled;
 	char *listen;	   /* "127.0.0.1:8080" as written */
+	int listen_line;   /* of the listen key; 0: the default */
 	char *listen_host; /* parsed */
 	int listen_port;
 	char *public_url;  /* NULL: derived from the outputs */
@@ -245,6 +248,7 @@ enum fallback_source {
 struct fallback_config {
 	bool enabled;		  /* the section is present */
 	int line;		  /* of the [fallback] header, for messages */
+	int path_line;		  /* of its path key (the header when unset) */
 	double threshold_dbfs;	  /* default: [input] silence_threshold_dbfs */
 	int64_t after_ns;	  /* silent this long: the filler plays */
 	int64_t restore_after_ns; /* live above threshold this long: back */

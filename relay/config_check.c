@@ -418,6 +418,7 @@ config_validate_fallback(struct parse_state *ps)
 	if (!config_has_key(s, "threshold_dbfs"))
 		fb->threshold_dbfs = ps->cfg->input.silence_threshold_dbfs;
 	config_resolve_in_place(ps->path, &fb->path);
+	fb->path_line = config_line_of(s, "path");
 	if ((fb->source == FALLBACK_FILE || fb->source == FALLBACK_PLAYLIST) &&
 	    (fb->path == NULL || fb->path[0] == '\0')) {
 		config_set_err(ps, config_line_of(s, "source"),

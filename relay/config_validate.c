@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "config.h"
 #include "config_internal.h"
 #include "hook.h"
+#include "util.h"
 
 static int
 parse_listen(
@@ -31,6 +33,9 @@ parse_listen(
 	int64_t port;
 	size_t hl;
 
+	st->listen_line = s != NULL && config_has_key(s, "listen")
+			      ? config_line_of(s, "listen")
+			      : 0;
 	if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0) {
 		st->enabled = false;
 		return 0;
@@ -120,6 +125,7 @@ config_validate(struct parse_state *ps)
 		    "[input] type: missing (tone|stdin|file|alsa)");
 		return -EINVAL;
 	}
+	cfg->input.path_line = config_line_of(s, "path");
 	if (cfg->input.type == INPUT_FILE &&
 	    (cfg->input.path == NULL || cfg->input.path[0] == '\0')) {
 		config_set_err(ps, config_line_of(s, "type"),
@@ -257,6 +263,7 @@ config_validate(struct parse_state *ps)
 			    label);
 			return -EINVAL;
 		}
+		o->path_line = config_line_of(s, "path");
 		if (o->type == OUTPUT_FILE) {
 			if (o->path == NULL || o->path[0] == '\0') {
 				config_set_err(ps, s->header_line,
@@ -424,6 +431,19 @@ config_validate(struct parse_state *ps)
 	if (config_parse_status_lists(ps, s) < 0)
 		return -EINVAL;
 	s = config_find_section(ps, SEC_SCHEDULE, 0);
+	if (s != NULL && cfg->schedule.file != NULL) {
+		/* Here, not only in schedule_load(), so that a typo in the
+		 * name is reported at this line (start, --check, reload). */
+		int fd = util_open_regular(cfg->schedule.file);
+
+		if (fd < 0) {
+			config_set_err(ps, config_line_of(s, "file"),
+			    "[schedule] file: cannot open %s: %s",
+			    cfg->schedule.file, util_open_strerror(fd));
+			return -EINVAL;
+		}
+		close(fd);
+	}
 	if (s != NULL && cfg->schedule.timezone != NULL &&
 	    !config_zone_known(cfg->schedule.timezone)) {
 		config_set_err(ps, config_line_of(s, "timezone"),

@@ -908,8 +908,20 @@ main(int argc, char **argv)
 
 	/* Root only until the port is bound: no thread exists yet. */
 	was_root = geteuid() == 0;
-	if (status_bind_early(r.cfg, err, sizeof(err)) < 0 ||
-	    privilege_drop(r.cfg->station.user, r.cfg->station.group, err,
+	if (status_bind_early(r.cfg, err, sizeof(err)) < 0) {
+		/* Where the address came from: its line, or the file (the
+		 * default address, no listen key). */
+		if (r.cfg->status.listen_line > 0)
+			log_err(MOD, "%s:%d: %s", r.cfg->path,
+			    r.cfg->status.listen_line, err);
+		else
+			log_err(MOD, "%s: %s", r.cfg->path, err);
+		control_shutdown();
+		programme_free(r.programme);
+		config_free(r.cfg);
+		return 1;
+	}
+	if (privilege_drop(r.cfg->station.user, r.cfg->station.group, err,
 		sizeof(err)) < 0) {
 		log_err(MOD, "%s", err);
 		control_shutdown();

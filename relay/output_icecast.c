@@ -61,6 +61,11 @@
 /* How long a failed login may spend asking the status page whether the
  * mount is taken (the output thread is about to back off anyway). */
 #define LOGIN_PROBE_TIMEOUT_NS (1500 * NS_PER_MS)
+/* Icecast 2.4.4 lists a mount for ~0.3 s after its source left (its stats
+ * lag its mounts): a mount still listed is asked about again after this,
+ * so that an output restarted by a reload, whose old connection has just
+ * ended, is not told "in use" for a password it got wrong. */
+#define LOGIN_RELIST_DELAY_NS (600 * NS_PER_MS)
 /* A reachability probe that has not connected within this long counts as
  * "not reachable" (a server that drops SYNs, or a frozen one whose accept
  * queue is full). */
@@ -196,57 +201,74 @@ redact(const struct output_backend *b, char *err, size_t errlen)
 	free(clean);
 }
 
+/* Fetches the server's status page and reads our mount from it: 0 with
+ * *st filled, or a negative errno with the reason in probe_err. */
+static int
+probe_mount(struct output_backend *b, struct icecast_mount_status *st,
+    char *probe_err, size_t errlen)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = icecast_status_fetch(b->host, b->port, b->tls ? &b->tls_cfg : NULL,
+	    LOGIN_PROBE_TIMEOUT_NS, NULL, &body, &len, probe_err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = icecast_status_parse(body, len, b->mount, st);
+	free(body);
+	if (rc < 0)
+		util_strlcpy(
+		    probe_err, "status-json.xsl is not valid JSON", errlen);
+	return rc;
+}
+
 /* A failed login: 401 (credentials) and 403 (mount taken) look the same
  * through libshout, so ask the server's status page whether our mount is
- * already listed. */
+ * already listed, and once more a moment later if it is (a source that
+ * just left, our own before a reload, is still listed for a while). */
 static int
 diagnose_login(
     struct output_backend *b, const char *lib, char *err, size_t errlen)
 {
 	struct icecast_mount_status st;
 	char probe_err[256];
-	char *body = NULL;
-	size_t len = 0;
 	int rc;
 
-	rc = icecast_status_fetch(b->host, b->port, b->tls ? &b->tls_cfg : NULL,
-	    LOGIN_PROBE_TIMEOUT_NS, NULL, &body, &len, probe_err,
-	    sizeof(probe_err));
+	rc = probe_mount(b, &st, probe_err, sizeof(probe_err));
+	if (rc == 0 && st.present && !b->tls) {
+		util_sleep_ns(LOGIN_RELIST_DELAY_NS);
+		rc = probe_mount(b, &st, probe_err, sizeof(probe_err));
+	}
+	/* Icecast 2.4.4 reads a TLS source's close_notify as "no
+	 * data yet": it keeps the mount and spins one CPU until it
+	 * restarts, whatever its source-timeout. */
+	if (rc == 0 && st.present && b->tls) {
+		snprintf(err, errlen,
+		    "mountpoint %s in use: another source is "
+		    "streaming there, or our own earlier connection "
+		    "(Icecast 2.4 keeps the mount of a TLS source "
+		    "that ended cleanly, busy on one CPU, until it "
+		    "restarts: restart Icecast) (libshout: %s)",
+		    b->mount, lib);
+		return -EBUSY;
+	}
+	if (rc == 0 && st.present) {
+		snprintf(err, errlen,
+		    "mountpoint %s in use: another source is "
+		    "streaming there (Icecast refused us; if it is "
+		    "our own dead connection, the server drops it "
+		    "after its source-timeout) (libshout: %s)",
+		    b->mount, lib);
+		return -EBUSY;
+	}
 	if (rc == 0) {
-		rc = icecast_status_parse(body, len, b->mount, &st);
-		free(body);
-		/* Icecast 2.4.4 reads a TLS source's close_notify as "no
-		 * data yet": it keeps the mount and spins one CPU until it
-		 * restarts, whatever its source-timeout. */
-		if (rc == 0 && st.present && b->tls) {
-			snprintf(err, errlen,
-			    "mountpoint %s in use: another source is "
-			    "streaming there, or our own earlier connection "
-			    "(Icecast 2.4 keeps the mount of a TLS source "
-			    "that ended cleanly, busy on one CPU, until it "
-			    "restarts: restart Icecast) (libshout: %s)",
-			    b->mount, lib);
-			return -EBUSY;
-		}
-		if (rc == 0 && st.present) {
-			snprintf(err, errlen,
-			    "mountpoint %s in use: another source is "
-			    "streaming there (Icecast refused us; if it is "
-			    "our own dead connection, the server drops it "
-			    "after its source-timeout) (libshout: %s)",
-			    b->mount, lib);
-			return -EBUSY;
-		}
-		if (rc == 0) {
-			snprintf(err, errlen,
-			    "login refused (401): wrong user or password "
-			    "(user \"%s\"; check the password setting of "
-			    "this output) (libshout: %s)",
-			    b->user, lib);
-			return -EACCES;
-		}
-		util_strlcpy(probe_err, "status-json.xsl is not valid JSON",
-		    sizeof(probe_err));
+		snprintf(err, errlen,
+		    "login refused (401): wrong user or password "
+		    "(user \"%s\"; check the password setting of "
+		    "this output) (libshout: %s)",
+		    b->user, lib);
+		return -EACCES;
 	}
 	snprintf(err, errlen,
 	    "login refused: wrong user or password, or mountpoint %s in "

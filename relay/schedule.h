@@ -65,6 +65,7 @@ struct schedule_segment {
 	/* file, playlist: relative paths are resolved against the
 	 * schedule file's directory; NULL for other sources. */
 	char *path;
+	int path_line;		   /* of the path key, for messages */
 	enum schedule_order order; /* playlist */
 	char *url;		   /* stream: http:// or https://; else NULL */
 	/* stream: TLS settings of this feed over [tls] (NULL / -1: the

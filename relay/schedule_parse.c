@@ -422,12 +422,36 @@ lookup(const char *value, const char *const *names, size_t n)
 	return -1;
 }
 
-/* "did you mean title?" or the list of keys. */
+#define START_HINT                                                             \
+	"a start time is cron (repeating: \"50 * * * *\") or at (once: "       \
+	"\"2026-12-24 18:00\")"
+
+/* "did you mean title?", the key another scheduler's word stands for, or
+ * the list of keys. */
 static void
 key_hint(const char *name, char *buf, size_t len)
 {
+	/* Words other schedulers use for these keys: the nearest spelling
+	 * would point elsewhere ("time" is two letters from "title"). */
+	static const struct {
+		const char *word, *hint;
+	} other[] = {
+	    {"time", START_HINT},
+	    {"start", START_HINT},
+	    {"starts", START_HINT},
+	    {"start_time", START_HINT},
+	    {"when", START_HINT},
+	    {"file", "the audio file is path"},
+	    {"length", "how long it plays is duration"},
+	};
 	size_t i, best = SIZE_MAX, best_i = 0, o;
 
+	for (i = 0; i < RELAY_ARRAY_LEN(other); i++) {
+		if (strcasecmp(name, other[i].word) == 0) {
+			snprintf(buf, len, "%s", other[i].hint);
+			return;
+		}
+	}
 	for (i = 0; i < K_COUNT; i++) {
 		size_t d = util_edit_distance(name, seg_keys[i].name);
 
@@ -541,6 +565,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		seg->path = resolve_path(ps->path, value);
 		if (seg->path == NULL)
 			goto nomem;
+		seg->path_line = line;
 		return 1;
 	case K_ORDER:
 		rc = lookup(value, order_names, RELAY_ARRAY_LEN(order_names));

@@ -1209,8 +1209,13 @@ listen_socket(
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		snprintf(err, errlen, "[status] listen %s: %s", sc->listen,
-		    strerror_r(saved, ebuf, sizeof(ebuf)));
+		snprintf(err, errlen, "[status] listen %s: %s%s", sc->listen,
+		    strerror_r(saved, ebuf, sizeof(ebuf)),
+		    saved == EADDRINUSE
+			? " (another relay, or another program, listens "
+			  "there: stop it, or set [status] listen to a free "
+			  "port)"
+			: "");
 		return saved != 0 ? -saved : -EADDRNOTAVAIL;
 	}
 	return fd;

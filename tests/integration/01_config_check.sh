@@ -166,8 +166,8 @@ EOF
 chmod 600 "$T/sched/relay.conf"
 run_check segment_missing "$T/sched/relay.conf"
 [[ $rc -eq 0 ]] || problem "missing segment file: exit $rc, expected 0: $(head -n 2 "$err")"
-grep -qF "schedule.conf:6: [segment bulletin] path: " "$err" ||
-    problem "missing segment file: no 'schedule.conf:6: [segment bulletin] path:' warning: $(head -n 3 "$err")"
+grep -qF "schedule.conf:9: [segment bulletin] path: " "$err" ||
+    problem "missing segment file: no 'schedule.conf:9: [segment bulletin] path:' warning: $(head -n 3 "$err")"
 grep -qF "1 warning(s)" "$err" ||
     problem "missing segment file: no warning count: $(head -n 3 "$err")"
 

@@ -252,6 +252,25 @@ static const struct bad_case bad_cases[] = {
 	    "bad.conf:3: [ouptut x]: unknown section (did you mean [output]?)" },
 	{ "[input]\ntyp = tone\n" GOOD_OUTPUT,
 	    "bad.conf:2: [input] typ: unknown key (did you mean type?)" },
+	/* darkice's and ices2's words, and keys of another section. */
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "hostname = x\n",
+	    "bad.conf:8: [output main] hostname: unknown key (the server's "
+	    "name or address is host)" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "mountPoint = /x\n",
+	    "bad.conf:8: [output main] mountPoint: unknown key (the mount "
+	    "point is mount)" },
+	{ "[input]\ntype = tone\nsampleRate = 48000\n" GOOD_OUTPUT,
+	    "bad.conf:3: [input] sampleRate: unknown key (the programme's "
+	    "rate is rate)" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "bitrate = 128\n",
+	    "bad.conf:8: [output main] bitrate: unknown key (it is a key of "
+	    "[encoding NAME])" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "name = Riverside\n",
+	    "bad.conf:8: [output main] name: unknown key (it is a key of "
+	    "[station])" },
+	{ "[input]\ntype = tone\n" GOOD_OUTPUT "title = News\n",
+	    "bad.conf:8: [output main] title: unknown key (it is a key of "
+	    "[input], [fallback])" },
 	{ "[input]\ntype = foo\n" GOOD_OUTPUT,
 	    "bad.conf:2: [input] type: \"foo\" is not one of "
 	    "tone|stdin|file|alsa" },
