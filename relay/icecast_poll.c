@@ -64,6 +64,10 @@
  * not after a whole interval (5 s by default). */
 #define POLL_FRESH_NS (500 * NS_PER_MS)
 #define POLL_FRESH_WINDOW_NS (5 * NS_PER_SEC)
+/* Icecast counts relay's own header GET of a mount (check_cors()) as a
+ * listener until it notices the connection closed, about a second later;
+ * a poll in this time after it leaves the mount's count as it was. */
+#define OWN_GET_SETTLE_NS (3 * NS_PER_SEC)
 
 enum server_health {
 	SERVER_UNKNOWN = 0,
@@ -104,6 +108,16 @@ struct icecast_poll {
 	size_t n_servers;
 	struct server_memory memory[POLL_MAX_SERVERS * 2];
 	size_t n_memory;
+	/* By stats slot: when relay's own header GET of the slot's mount
+	 * (for registration serial) stops counting in Icecast's listeners. */
+	struct {
+		uint64_t serial;
+		int64_t until_mono_ns;
+	} own_get[CONFIG_MAX_OUTPUTS];
+	/* "http://host:port/mount" of the mounts warned about for a missing
+	 * CORS header: warned once, until the header is seen there. */
+	char cors_warned[CONFIG_MAX_OUTPUTS * 2][POLL_KEY_LEN];
+	size_t n_cors_warned;
 };
 
 struct fetch_buf {
@@ -957,6 +971,47 @@ keep_last_known(struct icecast_poll *p, const struct poll_server *s)
  * the answer when the mount goes), not every round. Missing -> one warning
  * per appearance.
  */
+/* Whether Icecast may still count relay's own header GET of so's mount. */
+static bool
+own_get_counted(const struct icecast_poll *p, const struct stats_output *so)
+{
+	return so->id >= 0 && so->id < CONFIG_MAX_OUTPUTS &&
+	       p->own_get[so->id].serial == so->serial &&
+	       util_now_mono_ns() < p->own_get[so->id].until_mono_ns;
+}
+
+/* missing: records that key+mount lacks the header and returns true the
+ * first time (warn then), false after; !missing: forgets it (the header
+ * is there, so its loss is news again). Full: forgets the oldest. */
+static bool
+cors_warned_once(
+    struct icecast_poll *p, const char *key, const char *mount, bool missing)
+{
+	char km[POLL_KEY_LEN];
+	size_t i;
+
+	snprintf(km, sizeof(km), "%s%s", key, mount);
+	for (i = 0; i < p->n_cors_warned; i++) {
+		if (strcmp(p->cors_warned[i], km) != 0)
+			continue;
+		if (missing)
+			return false;
+		memmove(&p->cors_warned[i], &p->cors_warned[i + 1],
+		    sizeof(p->cors_warned[0]) * (p->n_cors_warned - i - 1));
+		p->n_cors_warned--;
+		return false;
+	}
+	if (!missing)
+		return false;
+	if (p->n_cors_warned == RELAY_ARRAY_LEN(p->cors_warned)) {
+		memmove(&p->cors_warned[0], &p->cors_warned[1],
+		    sizeof(p->cors_warned[0]) * (p->n_cors_warned - 1));
+		p->n_cors_warned--;
+	}
+	util_strlcpy(p->cors_warned[p->n_cors_warned++], km, POLL_KEY_LEN);
+	return true;
+}
+
 static void
 check_cors(struct icecast_poll *p, const struct poll_server *s,
     const struct stats_output *so, const char *global, int64_t timeout_ns)
@@ -966,10 +1021,19 @@ check_cors(struct icecast_poll *p, const struct poll_server *s,
 	char err[512];
 
 	if (allow == NULL) {
+		int rc;
+
 		if (so->cors_known)
 			return;
-		if (mount_headers(s, so->mount, timeout_ns, &p->cancel, &pk,
-			err, sizeof(err)) < 0) {
+		rc = mount_headers(s, so->mount, timeout_ns, &p->cancel, &pk,
+		    err, sizeof(err));
+		/* Counted as a listener for a moment, answered or not. */
+		if (so->id >= 0 && so->id < CONFIG_MAX_OUTPUTS) {
+			p->own_get[so->id].serial = so->serial;
+			p->own_get[so->id].until_mono_ns =
+			    util_now_mono_ns() + OWN_GET_SETTLE_NS;
+		}
+		if (rc < 0) {
 			log_debug(POLL_MOD,
 			    "%s%s: cannot read its headers (%s); asking "
 			    "again next round",
@@ -979,14 +1043,23 @@ check_cors(struct icecast_poll *p, const struct poll_server *s,
 		allow = pk.found ? pk.value : "";
 	}
 	if (allow[0] == '\0' &&
-	    !(so->cors_known && so->cors_allow_origin[0] == '\0'))
-		log_warn(POLL_MOD,
-		    "%s%s: Icecast sends no " CORS_HEADER " with it, so "
-		    "the Listen Live page cannot play it on Safari and "
-		    "iPhones (no Ogg there: the page's player fetch()es "
-		    "the stream); add <http-headers> to icecast.xml "
-		    "(docs/operations.md)",
-		    s->key, so->mount);
+	    !(so->cors_known && so->cors_allow_origin[0] == '\0')) {
+		if (cors_warned_once(p, s->key, so->mount, true))
+			log_warn(POLL_MOD,
+			    "%s%s: Icecast sends no " CORS_HEADER
+			    " with it, so the Listen Live page cannot play "
+			    "it on Safari and iPhones (no Ogg there: the "
+			    "page's player fetch()es the stream); add "
+			    "<http-headers> to icecast.xml "
+			    "(docs/operations.md)",
+			    s->key, so->mount);
+		else
+			log_debug(POLL_MOD,
+			    "%s%s: still no " CORS_HEADER " (warned before)",
+			    s->key, so->mount);
+	} else if (allow[0] != '\0') {
+		cors_warned_once(p, s->key, so->mount, false);
+	}
 	stats_output_set_cors(so->id, so->serial, allow);
 }
 
@@ -1075,8 +1148,9 @@ poll_server(
 			listed = false;
 		}
 		stats_output_set_server(so->id, so->serial, true, listed,
-		    st.listeners, listed ? st.title : NULL,
-		    st.stream_start_wall_ns);
+		    own_get_counted(p, so) ? STATS_LISTENERS_KEEP
+					   : st.listeners,
+		    listed ? st.title : NULL, st.stream_start_wall_ns);
 		if (listed && !atomic_load(&p->cancel) &&
 		    !mp3_output(&p->snap, so))
 			check_cors(

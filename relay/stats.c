@@ -520,17 +520,20 @@ stats_output_set_server(int id, uint64_t serial, bool reachable, bool listed,
 		atomic_store(&out_hot[id].server_seen_wall_ns, now);
 	}
 	was = so->listeners;
-	so->listeners = listed ? listeners : (reachable ? 0 : -1);
-	/* Relay's own listen-back is one of the listeners Icecast counts
-	 * when it listens at this mount: not audience. Taken off only while
-	 * its connection is up, as it was when Icecast answered the poll
-	 * (a connection that came or went in between is off by one until
-	 * the next poll). */
-	if (listed && so->listeners > 0 && so->listenback.at_mount &&
-	    so->listenback.connected)
-		so->listeners--;
-	if (so->listeners > so->listener_peak)
-		so->listener_peak = so->listeners;
+	/* A count that may include relay's own request is left as it was. */
+	if (!(listed && listeners == STATS_LISTENERS_KEEP)) {
+		so->listeners = listed ? listeners : (reachable ? 0 : -1);
+		/* Relay's own listen-back is one of the listeners Icecast
+		 * counts when it listens at this mount: not audience. Taken
+		 * off only while its connection is up, as it was when Icecast
+		 * answered the poll (a connection that came or went in
+		 * between is off by one until the next poll). */
+		if (listed && so->listeners > 0 && so->listenback.at_mount &&
+		    so->listenback.connected)
+			so->listeners--;
+		if (so->listeners > so->listener_peak)
+			so->listener_peak = so->listeners;
+	}
 	if (title != NULL)
 		util_sanitize_text(
 		    so->server_title, sizeof(so->server_title), title);

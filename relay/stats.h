@@ -339,11 +339,13 @@ void stats_output_inc_reconnects(int id);
 /* From the Icecast poller, for the registration serial in slot id (the
  * snapshot's stats_output.serial: a no-op once a reload has given the slot
  * to another output, or to this one started anew, while a poll was under
- * way). listeners < 0: unknown; our own listen-back
+ * way). listeners < 0: unknown; STATS_LISTENERS_KEEP: leave the count
+ * as it was (a poll that may count relay's own request); our own listen-back
  * connection, when it is up at the mount, is not counted. title may be
  * NULL.
  * listing_start_wall_ns: when the listed source started by the server's
  * clock (icecast_mount_status.stream_start_wall_ns), 0 unknown. */
+#define STATS_LISTENERS_KEEP INT64_MIN
 void stats_output_set_server(int id, uint64_t serial, bool reachable,
     bool listed, int64_t listeners, const char *title,
     int64_t listing_start_wall_ns);
