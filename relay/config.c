@@ -120,10 +120,11 @@ const struct config_key config_keys[] = {
 	EN(codec),
 	"vorbis, opus (48 kHz, 1 or 2 ch; for mobile), or mp3 (44.1 or "
 	"48 kHz, 1 or 2 ch; for devices without Ogg)."},
-    {SEC_ENCODING, "rate", KT_INT, 8000, 192000, "44100", NULL, false,
-	EN(rate_hz),
-	"Encoded sample rate in Hz (opus: always 48000; mp3: 44100 or "
-	"48000)."},
+    {SEC_ENCODING, "rate", KT_INT, 8000, 192000, NULL, NULL, false, EN(rate_hz),
+	"Encoded sample rate in Hz; default: the programme's ([input] rate). "
+	"opus: always 48000; mp3: 44100 or 48000 (left out, the programme's "
+	"when it is one of them, else 48000 for a multiple of 8000 Hz, "
+	"44100 for the others)."},
     {SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false, EN(channels),
 	"Encoded channel count (mix-down or up-mix)."},
     {SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false, EN(quality),

@@ -109,9 +109,10 @@ config_check_opus(struct parse_state *ps, const struct section_state *s,
 
 /*
  * codec = mp3 (LAME): 44.1 or 48 kHz (the rates every MP3 player takes;
- * the programme is resampled), 1 or 2 channels, and either bitrate (CBR,
- * one of MPEG-1 Layer III's bitrates) or quality (VBR, LAME's -V 0..9),
- * never both. The default is CBR, 64 kbit/s a channel.
+ * the programme is resampled; rate left out: the programme's when it is
+ * one of them, else the same family's), 1 or 2 channels, and either
+ * bitrate (CBR, one of MPEG-1 Layer III's bitrates) or quality (VBR,
+ * LAME's -V 0..9), never both. The default is CBR, 64 kbit/s a channel.
  */
 int
 config_check_mp3(struct parse_state *ps, const struct section_state *s,
@@ -128,6 +129,13 @@ config_check_mp3(struct parse_state *ps, const struct section_state *s,
 		RELAY_ARRAY_LEN(vorbis_only_keys), "vorbis",
 		" (mp3 takes bitrate or quality)") < 0)
 		return -EINVAL;
+	/* rate left out and the programme's is neither: the one of the
+	 * same family (48000 for a multiple of 8000 Hz, 44100 for 22050,
+	 * 88200, ...), not an error, so a config that started before
+	 * (when the default was 44100) starts still; --check shows it. */
+	if (!config_has_key(s, "rate") && e->rate_hz != 44100 &&
+	    e->rate_hz != 48000)
+		e->rate_hz = e->rate_hz % 8000 == 0 ? 48000 : 44100;
 	if (e->rate_hz != 44100 && e->rate_hz != 48000) {
 		config_set_err(ps, config_line_of(s, "rate"),
 		    "%s rate: %d: mp3 encodes at 44100 or 48000 Hz", label,

@@ -75,30 +75,37 @@ config_output_url(const struct output_config *o, char *buf, size_t len)
 	return buf;
 }
 
+/* One encoding; its rate, where it is not the programme's (programme_hz),
+ * says so: that encoding resamples. */
 static void
-print_encoding(const struct encoding_config *e, FILE *fp)
+print_encoding(const struct encoding_config *e, int programme_hz, FILE *fp)
 {
+	char note[64] = "";
+
+	if (e->rate_hz != programme_hz)
+		snprintf(note, sizeof(note),
+		    " (resampled from the programme's %d Hz)", programme_hz);
 	fprintf(fp, "  encoding %-10s %s %d Hz, %d ch, ", e->name,
 	    codec_name(e->codec), e->rate_hz, e->channels);
 	if (e->codec == CODEC_OPUS) {
-		fprintf(fp, "%d kbit/s, %s, complexity %d, %g ms frames\n",
+		fprintf(fp, "%d kbit/s, %s, complexity %d, %g ms frames%s\n",
 		    e->bitrate_kbps,
 		    e->application == ENCODING_APP_VOIP ? "voip" : "audio",
-		    e->complexity, e->frame_ms);
+		    e->complexity, e->frame_ms, note);
 	} else if (e->codec == CODEC_MP3) {
 		if (e->managed)
-			fprintf(fp, "CBR %d kbit/s\n", e->bitrate_kbps);
+			fprintf(fp, "CBR %d kbit/s%s\n", e->bitrate_kbps, note);
 		else
-			fprintf(fp, "VBR -V %g\n", e->quality);
+			fprintf(fp, "VBR -V %g%s\n", e->quality, note);
 	} else if (e->managed) {
 		fprintf(fp, "managed %d kbit/s", e->bitrate_kbps);
 		if (e->min_bitrate_kbps != 0)
 			fprintf(fp, " (min %d)", e->min_bitrate_kbps);
 		if (e->max_bitrate_kbps != 0)
 			fprintf(fp, " (max %d)", e->max_bitrate_kbps);
-		fputc('\n', fp);
+		fprintf(fp, "%s\n", note);
 	} else {
-		fprintf(fp, "VBR quality %g\n", e->quality);
+		fprintf(fp, "VBR quality %g%s\n", e->quality, note);
 	}
 }
 
@@ -134,7 +141,7 @@ config_print_summary(const struct config *cfg, FILE *fp)
 	}
 	fprintf(fp, ", programme %d Hz %d ch\n", in->rate_hz, in->channels);
 	for (i = 0; i < cfg->n_encodings; i++)
-		print_encoding(&cfg->encodings[i], fp);
+		print_encoding(&cfg->encodings[i], in->rate_hz, fp);
 	for (i = 0; i < cfg->n_outputs; i++) {
 		const struct output_config *o = &cfg->outputs[i];
 		fprintf(fp, "  output   %-10s %s %s <- encoding %s", o->name,

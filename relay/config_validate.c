@@ -142,13 +142,19 @@ config_validate(struct parse_state *ps)
 	}
 
 	if (cfg->n_encodings == 0) {
-		/* An implicit encoding: 44.1 kHz stereo at quality 4. */
+		/* An implicit encoding: the programme's rate (below),
+		 * stereo at quality 4. */
 		config_apply_defaults(&cfg->encodings[0], SEC_ENCODING);
 		cfg->encodings[0].name = strdup("default");
 		cfg->n_encodings = 1;
 	}
 	for (i = 0; i < cfg->n_encodings; i++) {
 		struct encoding_config *e = &cfg->encodings[i];
+		/* rate left out (its key has no default): the programme's,
+		 * so nothing is resampled that need not be. Opus and MP3
+		 * take only some rates and correct it below. */
+		if (e->rate_hz == 0)
+			e->rate_hz = cfg->input.rate_hz;
 		s = config_find_section(ps, SEC_ENCODING, i);
 		if (s == NULL)
 			continue;

@@ -211,6 +211,43 @@ test_full(void **state)
 	config_free(cfg);
 }
 
+/* An [encoding] without rate encodes at the programme's rate; opus stays
+ * at 48000, mp3 takes the programme's when it can, else the rate of the
+ * same family; an explicit rate wins. */
+static void
+test_encoding_rate_follows_programme(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\nrate = 48000\n" GOOD_OUTPUT);
+	assert_int_equal(cfg->encodings[0].rate_hz, 48000);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nrate = 48000\n"
+		      "[encoding v]\n[encoding fixed]\nrate = 44100\n"
+		      "[encoding o]\ncodec = opus\n"
+		      "[encoding m]\ncodec = mp3\n" GOOD_OUTPUT
+		      "encoding = v\n");
+	assert_int_equal(cfg->encodings[0].rate_hz, 48000);
+	assert_int_equal(cfg->encodings[1].rate_hz, 44100);
+	assert_int_equal(cfg->encodings[2].rate_hz, 48000);
+	assert_int_equal(cfg->encodings[3].rate_hz, 48000);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nrate = 22050\n"
+		      "[encoding v]\n[encoding m]\ncodec = mp3\n"
+		      "[encoding o]\ncodec = opus\n" GOOD_OUTPUT
+		      "encoding = v\n");
+	assert_int_equal(cfg->encodings[0].rate_hz, 22050);
+	assert_int_equal(cfg->encodings[1].rate_hz, 44100);
+	assert_int_equal(cfg->encodings[2].rate_hz, 48000);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nrate = 32000\n"
+		      "[encoding m]\ncodec = mp3\n" GOOD_OUTPUT
+		      "encoding = m\n");
+	assert_int_equal(cfg->encodings[0].rate_hz, 48000);
+	config_free(cfg);
+}
+
 struct bad_case {
 	const char *text;
 	const char *want;
@@ -854,6 +891,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_encoding_rate_follows_programme),
 	    cmocka_unit_test(test_poll_icecast),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_mp3),
