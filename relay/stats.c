@@ -409,9 +409,12 @@ stats_output_set_connected(int id, bool connected, const char *error)
 	if (news)
 		out_cold[id].o.since_wall_ns = util_now_wall_ns();
 	out_cold[id].o.connected = connected;
-	if (error != NULL)
+	if (error != NULL) {
 		util_strlcpy(out_cold[id].o.last_error, error,
 		    sizeof(out_cold[id].o.last_error));
+		out_cold[id].o.last_error_wall_ns =
+		    error[0] != '\0' ? util_now_wall_ns() : 0;
+	}
 	unlock_news(news);
 }
 
@@ -423,6 +426,8 @@ stats_output_set_error(int id, const char *error)
 	pthread_mutex_lock(&lock);
 	util_strlcpy(out_cold[id].o.last_error, error != NULL ? error : "",
 	    sizeof(out_cold[id].o.last_error));
+	out_cold[id].o.last_error_wall_ns =
+	    error != NULL && error[0] != '\0' ? util_now_wall_ns() : 0;
 	unlock_changed();
 }
 

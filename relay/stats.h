@@ -91,6 +91,10 @@ struct stats_output {
 	uint64_t dropped_bytes;
 	uint64_t reconnects;
 	char last_error[STATS_TEXT];
+	/* When last_error was recorded (0: never). Kept once the output
+	 * connects again: status_rules_output_error_past() tells it is
+	 * history then, not the current state. */
+	int64_t last_error_wall_ns;
 	/* From the Icecast poller (status-json), -1 / false when unknown. */
 	bool server_reachable;
 	bool mount_listed;	     /* our mount is present with audio info */

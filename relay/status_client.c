@@ -177,6 +177,19 @@ fmt_since(const char *iso, const char *doc_time, char *buf, size_t len)
 		snprintf(buf, len, "%s", shown);
 }
 
+/* An output's last_error is history: it has connected since (as
+ * status_rules_output_error_past() and the operator page tell it). */
+static bool
+error_past(const cJSON *out)
+{
+	int64_t since = parse_iso(jstr(out, "since"));
+	int64_t at = parse_iso(jstr(out, "last_error_at"));
+
+	if (!jbool(out, "connected") || jstr(out, "last_error")[0] == '\0')
+		return false;
+	return since < 0 || at < 0 || since >= at;
+}
+
 /* Drops control characters (a terminal escape in a title) and bad UTF-8
  * from every string of the document, in place. false on OOM. */
 static bool
@@ -361,7 +374,15 @@ print_summary(const cJSON *doc, const char *url, const struct style *st)
 		printf("          sent %s  queued %s  dropped %s  reconnects "
 		       "%.0f\n",
 		    a, b, c, jnum0(it, "reconnects"));
-		if (jstr(it, "last_error")[0] != '\0')
+		if (error_past(it) && jstr(it, "last_error_at")[0] != '\0') {
+			fmt_since(jstr(it, "last_error_at"), doc_time, since,
+			    sizeof(since));
+			printf("          earlier, at %s: %s\n", since,
+			    jstr(it, "last_error"));
+		} else if (error_past(it))
+			printf(
+			    "          earlier: %s\n", jstr(it, "last_error"));
+		else if (jstr(it, "last_error")[0] != '\0')
 			printf("          last error: %s\n",
 			    jstr(it, "last_error"));
 		print_listenback(it, st);

@@ -268,6 +268,7 @@ json_outputs(struct jctx *j, const struct stats_snapshot *s,
 		jadd(j, o, "dropped_bytes", jcount(out->dropped_bytes));
 		jadd(j, o, "reconnects", jcount(out->reconnects));
 		jadd(j, o, "last_error", jtext_or_null(out->last_error));
+		jadd(j, o, "last_error_at", jtime(out->last_error_wall_ns));
 		jadd(j, o, "server_reachable",
 		    cJSON_CreateBool(ice && out->server_reachable));
 		jadd(j, o, "mount_listed",

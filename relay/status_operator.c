@@ -293,6 +293,27 @@ add_tz_note(
 		    (int)(off / 3600), (int)(off % 3600 / 60));
 }
 
+/* The Last error cell, as renderOutputs() draws it: red while it is the
+ * output's current state; once the output has connected since, history
+ * ("earlier, at 2026-12-01 11:17:12: ..."), not red. */
+static void
+add_last_error(
+    struct strbuf *sb, const struct cron_tz *tz, const struct stats_output *o)
+{
+	if (!status_rules_output_error_past(o)) {
+		add_el(sb, "td", "err", o->last_error, false);
+		return;
+	}
+	strbuf_puts(sb, "<td class=\"past\">earlier");
+	if (o->last_error_wall_ns > 0) {
+		strbuf_puts(sb, ", at ");
+		add_time(sb, tz, o->last_error_wall_ns, true, false);
+	}
+	strbuf_puts(sb, ": ");
+	status_page_add_html(sb, o->last_error);
+	strbuf_puts(sb, "</td>");
+}
+
 static void
 add_outputs(struct strbuf *sb, const struct stats_snapshot *s,
     const struct status_settings *set, const struct cron_tz *tz)
@@ -338,7 +359,7 @@ add_outputs(struct strbuf *sb, const struct stats_snapshot *s,
 		strbuf_puts(sb, "<td class=\"num\">");
 		add_bytes(sb, o->dropped_bytes);
 		strbuf_puts(sb, "</td>");
-		add_el(sb, "td", "err", o->last_error, false);
+		add_last_error(sb, tz, o);
 		strbuf_puts(sb, "</tr>");
 	}
 }

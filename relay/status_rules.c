@@ -181,3 +181,14 @@ status_rules_tls_expiring_first(const struct stats_snapshot *s)
 	}
 	return -1;
 }
+
+bool
+status_rules_output_error_past(const struct stats_output *o)
+{
+	if (!o->connected || o->last_error[0] == '\0')
+		return false;
+	if (o->last_error_wall_ns <= 0 || o->since_wall_ns <= 0)
+		return true;
+	return util_round_ns(o->since_wall_ns, NS_PER_SEC) >=
+	       util_round_ns(o->last_error_wall_ns, NS_PER_SEC);
+}

@@ -58,6 +58,11 @@ bool status_rules_tls_expiring(const struct stats_snapshot *s, size_t i);
 /* The first output status_rules_tls_expiring() flags, or -1. */
 int status_rules_tls_expiring_first(const struct stats_snapshot *s);
 
+/* The output's last_error is history: it is connected, and has been
+ * since the error (the two times compared as shown, to the second, as the
+ * operator page's script compares them). false without a last_error. */
+bool status_rules_output_error_past(const struct stats_output *o);
+
 /* The listener URL of output i: public_url + mount when set, else the
  * output's own URL. Returns buf, "" for file outputs. set may be NULL. */
 char *status_rules_output_url(const struct stats_snapshot *s, size_t i,

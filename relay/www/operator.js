@@ -366,6 +366,25 @@
 		});
 	}
 
+	/* An output's last error: red while it is its current state; once
+	 * the output has connected since (the times compared to the second,
+	 * as relay's first paint compares them), history, not red. */
+	function lastErrorCell(o) {
+		var since = Date.parse(o.since), at = Date.parse(o.last_error_at);
+		var past = o.connected && !!o.last_error &&
+		    (!o.last_error_at || !o.since || isNaN(since) || isNaN(at) ||
+		     Math.round(since / 1000) >= Math.round(at / 1000));
+		if (!past)
+			return el('td', 'err', o.last_error || '');
+		var td = el('td', 'past', 'earlier');
+		if (o.last_error_at) {
+			td.appendChild(doc.createTextNode(', at '));
+			td.appendChild(timeEl(o.last_error_at, true));
+		}
+		td.appendChild(doc.createTextNode(': ' + o.last_error));
+		return td;
+	}
+
 	function renderOutputs(s) {
 		var tb = $('outputs-body');
 		clear(tb);
@@ -384,7 +403,7 @@
 			tr.appendChild(el('td', 'num', o.lag_ms === null ? '–' : (o.lag_ms / 1000).toFixed(1) + ' s'));
 			tr.appendChild(el('td', 'num', o.reconnects));
 			tr.appendChild(el('td', 'num', bytes(o.dropped_bytes)));
-			tr.appendChild(el('td', 'err', o.last_error || ''));
+			tr.appendChild(lastErrorCell(o));
 			tb.appendChild(tr);
 		});
 	}

@@ -138,6 +138,7 @@ fake_snapshot(struct stats_snapshot *s)
 	o->connected = false;
 	util_strlcpy(
 	    o->last_error, "connection refused\x01", sizeof(o->last_error));
+	o->last_error_wall_ns = T0 - 5 * NS_PER_SEC - NS_PER_SEC * 4 / 10;
 	o->listeners = -1;
 	o->listener_peak = -1;
 
@@ -195,6 +196,35 @@ test_html_escape(void **state)
 }
 
 /* ---- Rules. ---- */
+
+/* A last error is history once the output has connected since (to the
+ * second, as the operator page's script compares the shown times). */
+static void
+test_output_error_past(void **state)
+{
+	struct stats_output o;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_false(status_rules_output_error_past(&o));
+	o.connected = true;
+	assert_false(status_rules_output_error_past(&o));
+	util_strlcpy(o.last_error, "connection refused", sizeof(o.last_error));
+	o.last_error_wall_ns = T0 - 10 * NS_PER_SEC;
+	o.since_wall_ns = T0 - 9 * NS_PER_SEC;
+	assert_true(status_rules_output_error_past(&o));
+	/* The same second shown: connected after it. */
+	o.last_error_wall_ns = T0 + NS_PER_SEC / 10;
+	o.since_wall_ns = T0 + NS_PER_SEC / 5;
+	assert_true(status_rules_output_error_past(&o));
+	/* An error while connected is current. */
+	o.last_error_wall_ns = T0 + 2 * NS_PER_SEC;
+	assert_false(status_rules_output_error_past(&o));
+	/* Down: current. */
+	o.connected = false;
+	o.last_error_wall_ns = T0 - 10 * NS_PER_SEC;
+	assert_false(status_rules_output_error_past(&o));
+}
 
 static void
 test_on_air_rule(void **state)
@@ -566,6 +596,7 @@ test_json_schema(void **state)
 	assert_true(get_num(o, "dropped_bytes") == 0);
 	assert_true(get_num(o, "reconnects") == 1);
 	assert_true(cJSON_IsNull(get(o, "last_error")));
+	assert_true(cJSON_IsNull(get(o, "last_error_at")));
 	assert_true(cJSON_IsTrue(get(o, "server_reachable")));
 	assert_true(cJSON_IsTrue(get(o, "mount_listed")));
 	assert_true(get_num(o, "listeners") == 3);
@@ -578,6 +609,8 @@ test_json_schema(void **state)
 	assert_true(cJSON_IsNull(get(o, "since")));
 	/* Control characters never reach the document. */
 	assert_string_equal(get_str(o, "last_error"), "connection refused");
+	/* When, rounded to the second as every time. */
+	assert_string_equal(get_str(o, "last_error_at"), "2026-11-25T09:46:35Z");
 	assert_true(cJSON_IsNull(get(o, "listeners")));
 	assert_true(cJSON_IsNull(get(o, "listener_peak")));
 	/* Not checked yet. */
@@ -2099,6 +2132,7 @@ main(void)
 	    cmocka_unit_test(test_json_durations_match_times),
 	    cmocka_unit_test(test_html_escape),
 	    cmocka_unit_test(test_on_air_rule),
+	    cmocka_unit_test(test_output_error_past),
 	    cmocka_unit_test(test_on_air_listenback),
 	    cmocka_unit_test(test_health),
 	    cmocka_unit_test(test_output_url),
