@@ -1247,8 +1247,12 @@ answer:
 		snprintf(meaning + strlen(meaning),
 		    sizeof(meaning) - strlen(meaning), " (request %" PRIu64 ")",
 		    id);
+	/* A skip's line says what it did (a segment ended, or a "play now"
+	 * waiting for its source withdrawn). */
 	if (!quiet)
-		audit(call, code, meaning, ok ? NULL : err, redact, redact_arg);
+		audit(call, code, meaning,
+		    ok && call->endpoint != CONTROL_ENDPOINT_SKIP ? NULL : err,
+		    redact, redact_arg);
 	out->code = code;
 	out->body = answer_body(code, ok ? meaning : err, id, ok ? err : NULL);
 }

@@ -88,6 +88,20 @@ struct programme_request {
  * follow. */
 const char *programme_skip(struct programme *p, int64_t now);
 
+/* What a request withdrawn by programme_withdraw_waiting() says (log, and
+ * its reason after "never aired: "). */
+#define PROGRAMME_WITHDRAWN_BY_SKIP                                            \
+	"withdrawn through the control API (POST /api/skip) while its "        \
+	"source had no audio yet"
+
+/* POST /api/skip with no segment on air: withdraws every "play now"
+ * request that is due but not on air yet (its source, a feed still
+ * connecting, has no audio within [schedule] start_grace), so it never
+ * airs; its request ends done. Returns how many, and names them in what
+ * ("request 3 (flash)"). 0 when none waits (or each started meanwhile). */
+size_t programme_withdraw_waiting(
+    struct programme *p, int64_t now, char *what, size_t len);
+
 /* Queues req in the engine and returns its request id in *id (followed
  * in /api/status "requests"). Scheduled segments of lower priority wait
  * for its end and then play the rest of their windows. 0 or negative
