@@ -238,7 +238,9 @@ field_number(const cJSON *it, double min, double max, const char *unit,
 	return 0;
 }
 
-/* "duration": "90s" | "1h30m" | a number of seconds; (0, 24 h]. */
+/* "duration": "90s" | "1h30m" | a number of seconds; (0, 24 h] here, at
+ * least SCHEDULE_DURATION_MIN_NS in programme_play() (a file's length
+ * too). Strings follow util_parse_duration_ns(), as the schedule does. */
 static int
 field_duration(const cJSON *it, int64_t *out_ns, char *err, size_t errlen)
 {
@@ -270,8 +272,7 @@ field_duration(const cJSON *it, int64_t *out_ns, char *err, size_t errlen)
 	*out_ns = ns;
 	return 0;
 range:
-	snprintf(err, errlen,
-	    "duration: out of range (allowed more than 0, at most 24h)");
+	snprintf(err, errlen, "duration: out of range (allowed 0.1s to 24h)");
 	return -EINVAL;
 }
 

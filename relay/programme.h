@@ -62,8 +62,8 @@ int64_t programme_next_wall_ns(const struct programme *p, int64_t now_wall_ns);
 /* The priority of an API segment that does not give one: above any
  * scheduled segment that keeps the default 0. */
 #define PROGRAMME_API_PRIORITY 100
-/* The shortest API segment: less would not be heard. */
-#define PROGRAMME_API_MIN_NS (100 * NS_PER_MS)
+/* The shortest API segment: the schedule's shortest. */
+#define PROGRAMME_API_MIN_NS SCHEDULE_DURATION_MIN_NS
 
 struct programme_request {
 	enum schedule_source kind; /* file, playlist, stream, tone, silence,
