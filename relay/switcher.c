@@ -824,6 +824,10 @@ replaced_unheard(struct switcher *sw, const struct engine_item *it, size_t n,
 	if (wall_to_frame(sw, next->start_wall_ns) >=
 	    sw->frames_total + (int64_t)n)
 		return false;
+	/* One whose time has passed is dropped, not started: no reason. */
+	if (next->end_wall_ns > 0 &&
+	    wall_to_frame(sw, next->end_wall_ns) <= sw->frames_total)
+		return false;
 	if (due_item_ready(sw, next, 0, unused, sizeof(unused)) != 0)
 		return false;
 	snprintf(why, whylen,
