@@ -164,9 +164,31 @@ config_secret_status_token(struct parse_state *ps, struct section_state *s)
 	if (s->token_file != NULL && cfg->status.token != NULL)
 		cfg->status.token_file = strdup(s->token_file);
 	if (cfg->status.token != NULL && strlen(cfg->status.token) < 16) {
-		config_set_err(ps, config_line_of(s, "token"),
-		    "[status] token: too short (use at least 16 "
-		    "random characters)");
+		/* Name the key the user wrote: a short token_file or
+		 * token_env must not be reported as "token", a key that is
+		 * not in the file. */
+		const char *what =
+		    cfg->status.token[0] == '\0' ? "empty" : "too short";
+		char where[300];
+		const char *key = "token";
+
+		where[0] = '\0';
+		if (s->token_file != NULL) {
+			key = "token_file";
+			snprintf(where, sizeof(where), ": \"%s\" is %s",
+			    s->token_file, what);
+		} else if (s->token_env != NULL) {
+			key = "token_env";
+			snprintf(where, sizeof(where),
+			    ": environment variable %s is %s", s->token_env,
+			    what);
+		} else {
+			snprintf(where, sizeof(where), ": %s", what);
+		}
+		config_set_err(ps, config_line_of(s, key),
+		    "[status] %s%s (the token needs at least 16 random "
+		    "characters)",
+		    key, where);
 		return -EINVAL;
 	}
 	return 0;

@@ -238,7 +238,9 @@ field_number(const cJSON *it, double min, double max, const char *unit,
 	return 0;
 }
 
-/* "duration": "90s" | "1h30m" | a number of seconds; (0, 24 h]. */
+/* "duration": "90s" | "1h30m" | a number of seconds; (0, 24 h] here, at
+ * least SCHEDULE_DURATION_MIN_NS in programme_play() (a file's length
+ * too). Strings follow util_parse_duration_ns(), as the schedule does. */
 static int
 field_duration(const cJSON *it, int64_t *out_ns, char *err, size_t errlen)
 {
@@ -270,8 +272,7 @@ field_duration(const cJSON *it, int64_t *out_ns, char *err, size_t errlen)
 	*out_ns = ns;
 	return 0;
 range:
-	snprintf(err, errlen,
-	    "duration: out of range (allowed more than 0, at most 24h)");
+	snprintf(err, errlen, "duration: out of range (allowed 0.1s to 24h)");
 	return -EINVAL;
 }
 
@@ -1247,8 +1248,12 @@ answer:
 		snprintf(meaning + strlen(meaning),
 		    sizeof(meaning) - strlen(meaning), " (request %" PRIu64 ")",
 		    id);
+	/* A skip's line says what it did (a segment ended, or a "play now"
+	 * waiting for its source withdrawn). */
 	if (!quiet)
-		audit(call, code, meaning, ok ? NULL : err, redact, redact_arg);
+		audit(call, code, meaning,
+		    ok && call->endpoint != CONTROL_ENDPOINT_SKIP ? NULL : err,
+		    redact, redact_arg);
 	out->code = code;
 	out->body = answer_body(code, ok ? meaning : err, id, ok ? err : NULL);
 }

@@ -490,7 +490,25 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 	case CONTROL_SKIP: {
 		struct stats_programme now;
 		const char *back;
+		char what[400];
+		size_t n;
 		stats_programme_get(&now);
+		if (now.state != PROGRAMME_SEGMENT) {
+			/* Nothing on air to skip: a "play now" waiting for
+			 * its source (a feed still connecting) is what the
+			 * operator means; it must not air later. */
+			n = programme_withdraw_waiting(r->programme,
+			    util_now_wall_ns(), what, sizeof(what));
+			if (n > 0) {
+				snprintf(msg, msglen,
+				    "nothing on air to skip; withdrawn before "
+				    "it aired (its source had no audio yet): "
+				    "%s",
+				    what);
+				return 0;
+			}
+			stats_programme_get(&now);
+		}
 		if (now.state != PROGRAMME_SEGMENT) {
 			snprintf(msg, msglen,
 			    "nothing to skip: the live programme is on air");

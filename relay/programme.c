@@ -65,6 +65,7 @@ struct handed {
 	bool floating;	     /* API "now": its end follows its real start */
 	int64_t aired_at_ns; /* when it went on air (STARTED) */
 	uint64_t request_id; /* API items; 0 for scheduled ones */
+	bool withdrawn; /* programme_withdraw_waiting(): done, not failed */
 };
 
 /* A window the schedule must leave alone (see DESIGN). */
@@ -763,16 +764,29 @@ request_over(
 			st = STATS_REQUEST_DONE;
 			util_strlcpy(why, ev->detail, sizeof(why));
 		} else if (ev->at_wall_ns + 50 * NS_PER_MS < h->end_wall_ns) {
-			snprintf(why, sizeof(why), "cut short after %.1f s: %s",
-			    (double)aired / 1e9, ev->detail);
+			/* Under 0.1 s in ms: "after 0.0 s" read as never. */
+			if (aired < 100 * NS_PER_MS)
+				snprintf(why, sizeof(why),
+				    "cut short after %d ms: %s",
+				    (int)(aired / NS_PER_MS), ev->detail);
+			else
+				snprintf(why, sizeof(why),
+				    "cut short after %.1f s: %s",
+				    (double)aired / 1e9, ev->detail);
 		} else {
 			st = STATS_REQUEST_DONE;
 			why[0] = '\0';
 		}
 		break;
+	case ENGINE_EVENT_WITHDRAWN:
+		/* Taken back on purpose (POST /api/skip) is an end the
+		 * operator asked for, like a skip: done. */
+		if (h->withdrawn)
+			st = STATS_REQUEST_DONE;
+		snprintf(why, sizeof(why), "never aired: %s", ev->detail);
+		break;
 	case ENGINE_EVENT_FAILED:
 	case ENGINE_EVENT_DROPPED:
-	case ENGINE_EVENT_WITHDRAWN:
 		util_strlcpy(why, ev->detail, sizeof(why));
 		break;
 	}
@@ -1250,6 +1264,38 @@ programme_skip(struct programme *p, int64_t now)
 		}
 	}
 	return NULL;
+}
+
+size_t
+programme_withdraw_waiting(
+    struct programme *p, int64_t now, char *what, size_t len)
+{
+	size_t i, n = 0, used = 0;
+
+	what[0] = '\0';
+	if (p->engine == NULL)
+		return 0;
+	for (i = 0; i < HANDED_MAX; i++) {
+		struct handed *h = &p->handed[i];
+		int w;
+
+		if (h->key == 0 || h->request_id == 0 || h->on_air ||
+		    !h->floating || h->start_wall_ns > now)
+			continue;
+		h->withdrawn = true;
+		if (engine_drop_pending(p->engine, drop_by_key, &h->key,
+			PROGRAMME_WITHDRAWN_BY_SKIP) == 0) {
+			h->withdrawn = false; /* it started meanwhile */
+			continue;
+		}
+		w = snprintf(what + used, len - used, "%srequest %llu (%s)",
+		    n > 0 ? ", " : "", (unsigned long long)h->request_id,
+		    h->segment);
+		if (w > 0 && (size_t)w < len - used)
+			used += (size_t)w;
+		n++;
+	}
+	return n;
 }
 
 /* Records a new request (newest first, the oldest falls off). */

@@ -62,8 +62,8 @@ int64_t programme_next_wall_ns(const struct programme *p, int64_t now_wall_ns);
 /* The priority of an API segment that does not give one: above any
  * scheduled segment that keeps the default 0. */
 #define PROGRAMME_API_PRIORITY 100
-/* The shortest API segment: less would not be heard. */
-#define PROGRAMME_API_MIN_NS (100 * NS_PER_MS)
+/* The shortest API segment: the schedule's shortest. */
+#define PROGRAMME_API_MIN_NS SCHEDULE_DURATION_MIN_NS
 
 struct programme_request {
 	enum schedule_source kind; /* file, playlist, stream, tone, silence,
@@ -87,6 +87,20 @@ struct programme_request {
  * no live between) and returns the segment's name; NULL when live will
  * follow. */
 const char *programme_skip(struct programme *p, int64_t now);
+
+/* What a request withdrawn by programme_withdraw_waiting() says (log, and
+ * its reason after "never aired: "). */
+#define PROGRAMME_WITHDRAWN_BY_SKIP                                            \
+	"withdrawn through the control API (POST /api/skip) while its "        \
+	"source had no audio yet"
+
+/* POST /api/skip with no segment on air: withdraws every "play now"
+ * request that is due but not on air yet (its source, a feed still
+ * connecting, has no audio within [schedule] start_grace), so it never
+ * airs; its request ends done. Returns how many, and names them in what
+ * ("request 3 (flash)"). 0 when none waits (or each started meanwhile). */
+size_t programme_withdraw_waiting(
+    struct programme *p, int64_t now, char *what, size_t len);
 
 /* Queues req in the engine and returns its request id in *id (followed
  * in /api/status "requests"). Scheduled segments of lower priority wait

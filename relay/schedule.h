@@ -37,6 +37,9 @@
 /* The duration of a file segment until schedule_set_duration(). */
 #define SCHEDULE_DURATION_UNKNOWN INT64_C(-1)
 #define SCHEDULE_DURATION_MAX_NS (24 * 3600 * NS_PER_SEC)
+/* The shortest segment, in the schedule file and through the control API
+ * alike: less would not be heard. */
+#define SCHEDULE_DURATION_MIN_NS (100 * NS_PER_MS)
 #define SCHEDULE_FADE_DEFAULT_NS (20 * NS_PER_MS)
 #define SCHEDULE_FADE_MAX_NS (10 * NS_PER_SEC)
 /* struct schedule_occurrence.segment when no segment is on air. */

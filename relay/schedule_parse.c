@@ -638,10 +638,19 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			    sn, quote(q, value));
 			return 0;
 		}
-		if (rc < 0 || v64 <= 0 || v64 > SCHEDULE_DURATION_MAX_NS) {
+		if (rc < 0 || v64 > SCHEDULE_DURATION_MAX_NS) {
 			parse_error(ps, line,
 			    "[segment %s] duration: \"%s\" is "
-			    "out of range (allowed more than 0, at most 24h)",
+			    "out of range (allowed 0.1s to 24h)",
+			    sn, quote(q, value));
+			return 0;
+		}
+		if (v64 < SCHEDULE_DURATION_MIN_NS) {
+			/* The control API's rule too (programme_play()). */
+			parse_error(ps, line,
+			    "[segment %s] duration: \"%s\" is "
+			    "out of range (allowed 0.1s to 24h: shorter "
+			    "would not be heard)",
 			    sn, quote(q, value));
 			return 0;
 		}

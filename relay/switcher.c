@@ -803,6 +803,39 @@ skip_step(struct switcher *sw, int64_t f, int due)
 	return segment && due == 1;
 }
 
+/*
+ * Whether "play now" item it, due now, is replaced before a frame of it
+ * would air: the next pending item (pending[0] once it is taken off) is
+ * due inside this block of n frames and has audio, so it would take over
+ * within the block. Of many sent at once only the last airs; the others
+ * are withdrawn, never STARTED, so nothing reports them on air for a few
+ * frames (why says what replaced them). A scheduled item keeps its exact
+ * frame. Called with items_lock held.
+ */
+static bool
+replaced_unheard(struct switcher *sw, const struct engine_item *it, size_t n,
+    char *why, size_t whylen)
+{
+	const struct engine_item *next = &sw->pending[0];
+	char unused[8];
+
+	if (it->end_wall_ns != 0 || it->duration_ns <= 0 || sw->n_pending == 0)
+		return false;
+	if (wall_to_frame(sw, next->start_wall_ns) >=
+	    sw->frames_total + (int64_t)n)
+		return false;
+	/* One whose time has passed is dropped, not started: no reason. */
+	if (next->end_wall_ns > 0 &&
+	    wall_to_frame(sw, next->end_wall_ns) <= sw->frames_total)
+		return false;
+	if (due_item_ready(sw, next, 0, unused, sizeof(unused)) != 0)
+		return false;
+	snprintf(why, whylen,
+	    "replaced by segment %s before any of its audio aired",
+	    next->segment[0] != '\0' ? next->segment : "(live)");
+	return true;
+}
+
 void
 switcher_render(struct switcher *sw, const float *live_block, float *out,
     size_t n, int64_t now_wall_ns, size_t queued_frames)
@@ -882,9 +915,20 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 		}
 		if (due == 1 || due == -1) {
 			struct engine_item it = sw->pending[0];
+			char by[200];
 			memmove(&sw->pending[0], &sw->pending[1],
 			    (sw->n_pending - 1) * sizeof(sw->pending[0]));
 			sw->n_pending--;
+			if (due == 1 &&
+			    replaced_unheard(sw, &it, n, by, sizeof(by))) {
+				push_event(sw, &it, ENGINE_EVENT_WITHDRAWN,
+				    frame_to_wall(sw, f), by);
+				retire(sw, it.src);
+				if (skipping) /* not it: again at once */
+					atomic_store(&sw->skip_req, true);
+				pthread_mutex_unlock(&sw->items_lock);
+				continue;
+			}
 			if (due == -1 ||
 			    (it.end_wall_ns > 0 &&
 				wall_to_frame(sw, it.end_wall_ns) <= f)) {

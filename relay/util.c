@@ -105,12 +105,24 @@ util_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
+/* Whether p holds nothing but white space. */
+static bool
+only_spaces(const char *p)
+{
+	while (isspace((unsigned char)*p))
+		p++;
+	return *p == '\0';
+}
+
 int
 util_parse_duration_ns(const char *s, int64_t *out_ns)
 {
 	const char *p = s;
 	int64_t total = 0;
 	int parts = 0;
+	/* The last unit's rank (d 5, h 4, m 3, s 2, ms 1): each unit at most
+	 * once, largest first, so "1h1h" (2 h?) and "30m 1h" are refused. */
+	int last_rank = 6;
 
 	if (s == NULL)
 		return -EINVAL;
@@ -119,6 +131,7 @@ util_parse_duration_ns(const char *s, int64_t *out_ns)
 		const char *q;
 		double v;
 		int64_t unit;
+		int rank;
 
 		while (isspace((unsigned char)*p))
 			p++;
@@ -141,29 +154,42 @@ util_parse_duration_ns(const char *s, int64_t *out_ns)
 		v = strtod(p, &end);
 		if (end == p || errno == ERANGE || !isfinite(v) || v < 0)
 			return -EINVAL;
+		/* The unit follows its number directly ("90s", not "90 s");
+		 * spaces go between parts only ("1h 30m"). */
 		p = end;
-		while (isspace((unsigned char)*p))
-			p++;
 		if (strncmp(p, "ms", 2) == 0) {
 			unit = NS_PER_MS;
+			rank = 1;
 			p += 2;
 		} else if (*p == 'd') {
 			unit = 86400 * NS_PER_SEC;
+			rank = 5;
 			p++;
 		} else if (*p == 'h') {
 			unit = 3600 * NS_PER_SEC;
+			rank = 4;
 			p++;
 		} else if (*p == 'm') {
 			unit = 60 * NS_PER_SEC;
+			rank = 3;
 			p++;
 		} else if (*p == 's') {
 			unit = NS_PER_SEC;
+			rank = 2;
 			p++;
-		} else if (*p == '\0' && parts == 0) {
+		} else if (parts == 0 && only_spaces(p)) {
 			unit = NS_PER_SEC; /* a bare number means seconds */
+			rank = 0;
 		} else {
 			return -EINVAL;
 		}
+		if (rank >= last_rank)
+			return -EINVAL;
+		last_rank = rank;
+		/* A unit ends its part: "1h30m" or "1h 30m", not "1hx". */
+		if (*p != '\0' && !isspace((unsigned char)*p) &&
+		    !isdigit((unsigned char)*p) && *p != '.')
+			return -EINVAL;
 		if (v * (double)unit > 9.0e18 - (double)total)
 			return -ERANGE;
 		total += (int64_t)llround(v * (double)unit);

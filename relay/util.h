@@ -33,7 +33,11 @@ RELAY_MUST_CHECK int util_parse_double(
 RELAY_MUST_CHECK int util_parse_bool(const char *s, bool *out);
 
 /* Parses a duration: "90" (seconds), "90s", "250ms", "15m", "1h30m",
- * "1h 30m 10s", "90d" (days). Result in nanoseconds. 0, -EINVAL or -ERANGE. */
+ * "1h 30m 10s", "90d" (days). Each unit at most once, largest first ("1h1h"
+ * and "30m1h" are refused); the unit follows its number with no space
+ * ("90 s" is refused), spaces may separate parts. The config, the schedule
+ * and the control API all read durations here. Result in nanoseconds. 0,
+ * -EINVAL or -ERANGE. */
 RELAY_MUST_CHECK int util_parse_duration_ns(const char *s, int64_t *out_ns);
 
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */

@@ -356,9 +356,22 @@ test_invalid_keys(void **state)
 		{ SEG "duration = soon\n", "3: [segment s] duration: \"soon\" "
 		    "is not a duration (allowed e.g. 90s, 15m, 1h30m)" },
 		{ SEG "duration = 0\n", "3: [segment s] duration: \"0\" is out "
-		    "of range (allowed more than 0, at most 24h)" },
+		    "of range (allowed 0.1s to 24h: shorter would not be "
+		    "heard)" },
 		{ SEG "duration = 25h\n", "3: [segment s] duration: \"25h\" is "
-		    "out of range (allowed more than 0, at most 24h)" },
+		    "out of range (allowed 0.1s to 24h)" },
+		/* The control API's rules: at least 0.1 s, each unit once,
+		 * no space between a number and its unit. */
+		{ SEG "duration = 1ms\n", "3: [segment s] duration: \"1ms\" is "
+		    "out of range (allowed 0.1s to 24h: shorter would not be "
+		    "heard)" },
+		{ SEG "duration = 99ms\n", "3: [segment s] duration: \"99ms\" "
+		    "is out of range (allowed 0.1s to 24h: shorter would not "
+		    "be heard)" },
+		{ SEG "duration = 1h1h\n", "3: [segment s] duration: \"1h1h\" "
+		    "is not a duration (allowed e.g. 90s, 15m, 1h30m)" },
+		{ SEG "duration = 90 s\n", "3: [segment s] duration: \"90 s\" "
+		    "is not a duration (allowed e.g. 90s, 15m, 1h30m)" },
 		{ SEG "fade = quick\n", "3: [segment s] fade: \"quick\" is not "
 		    "a duration (allowed e.g. 20ms, 1s)" },
 		{ SEG "fade = 10s1ms\n", "3: [segment s] fade: \"10s1ms\" is "

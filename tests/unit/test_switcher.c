@@ -894,6 +894,47 @@ test_early_end_hands_over_to_what_is_due(void **state)
  * it is dropped, with why, only when the grace runs out. It used to go on
  * air at once and fail on its first short read.
  */
+/* "Play now" items that come due in one block: only the last goes on air;
+ * the ones it replaces before a frame of them airs are withdrawn, never
+ * STARTED. Forty requests sent at once used to put each on air for a few
+ * frames, reported "cut short after 0.0 s". */
+static void
+test_play_now_replaced_before_it_airs(void **state)
+{
+	struct harness *h = *state;
+	struct engine_item it;
+	struct engine_event ev;
+	const char *names[] = {"a", "b", "c"};
+	size_t i;
+
+	render(h);
+	for (i = 0; i < 3; i++) {
+		item(&it, names[i], open_tone(),
+		    wall_at(BLOCK + 100 * (int64_t)(i + 1)), 0, 0);
+		it.duration_ns = 5 * NS_PER_SEC;
+		assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	}
+	render(h);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(switcher_poll(h->sw, &ev), 1);
+		assert_string_equal(ev.segment, names[i]);
+		assert_int_equal(ev.what, ENGINE_EVENT_WITHDRAWN);
+		assert_non_null(strstr(ev.detail, "before any of its audio"));
+		assert_non_null(strstr(ev.detail, names[i + 1]));
+	}
+	expect_event(h, "c", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
+	assert_int_equal(switcher_poll(h->sw, &ev), 0);
+	/* Live up to c's frame: a and b never reached the output. */
+	assert_frames(h, 0, 300, LIVE);
+	/* One in a later block replaces c, which did air: c ends. */
+	item(&it, "d", open_tone(), wall_at(2 * BLOCK + 10), 0, 0);
+	it.duration_ns = 5 * NS_PER_SEC;
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	render(h);
+	expect_event(h, "c", ENGINE_EVENT_ENDED, wall_at(2 * BLOCK + 10));
+	expect_event(h, "d", ENGINE_EVENT_STARTED, wall_at(2 * BLOCK + 10));
+}
+
 static void
 test_start_grace(void **state)
 {
@@ -1239,6 +1280,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_live_title_only_while_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_play_now_replaced_before_it_airs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_feed_that_drops_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

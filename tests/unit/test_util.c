@@ -158,7 +158,10 @@ static void
 test_parse_duration(void **state)
 {
 	static const char *const bad[] = {"1e3", "1E3s", "0x1p4", "0x10", "inf",
-	    "nan", "1e400", ".", "-5s", "5 s s", "1h-5m", "", "s", "2.5e1m"};
+	    "nan", "1e400", ".", "-5s", "5 s s", "1h-5m", "", "s", "2.5e1m",
+	    /* One unit once, largest first; no space inside a part. */
+	    "1h1h", "30s30s", "30m 1h", "500ms1s", "90 s", "1 h 30 m",
+	    "1h30", "1hx", "5msx"};
 	int64_t ns = 0;
 	size_t i;
 
@@ -186,7 +189,11 @@ test_parse_duration(void **state)
 	/* Past what int64 nanoseconds hold: a range error, no overflow. */
 	assert_int_equal(util_parse_duration_ns("99999999999h", &ns), -ERANGE);
 	assert_int_equal(
-	    util_parse_duration_ns("2000000h 2000000h 2000000h", &ns), -ERANGE);
+	    util_parse_duration_ns("100000d 2000000h", &ns), -ERANGE);
+	assert_int_equal(util_parse_duration_ns("1d 2h 3m 4s 5ms", &ns), 0);
+	assert_int_equal(ns, 93784 * NS_PER_SEC + 5 * NS_PER_MS);
+	assert_int_equal(util_parse_duration_ns(" 90 ", &ns), 0);
+	assert_int_equal(ns, 90 * NS_PER_SEC);
 }
 
 /* util_redact() blanks every occurrence of a secret, inside a word too
