@@ -154,9 +154,12 @@ util_parse_duration_ns(const char *s, int64_t *out_ns)
 		v = strtod(p, &end);
 		if (end == p || errno == ERANGE || !isfinite(v) || v < 0)
 			return -EINVAL;
-		/* The unit follows its number directly ("90s", not "90 s");
-		 * spaces go between parts only ("1h 30m"). */
+		/* A space may come between a number and its unit ("90 s",
+		 * taken before this parser was made strict: a config that
+		 * has it must not stop starting after an upgrade). */
 		p = end;
+		while (isspace((unsigned char)*p))
+			p++;
 		if (strncmp(p, "ms", 2) == 0) {
 			unit = NS_PER_MS;
 			rank = 1;

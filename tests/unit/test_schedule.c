@@ -370,7 +370,7 @@ test_invalid_keys(void **state)
 		    "be heard)" },
 		{ SEG "duration = 1h1h\n", "3: [segment s] duration: \"1h1h\" "
 		    "is not a duration (allowed e.g. 90s, 15m, 1h30m)" },
-		{ SEG "duration = 90 s\n", "3: [segment s] duration: \"90 s\" "
+		{ SEG "duration = 30s 1m\n", "3: [segment s] duration: \"30s 1m\" "
 		    "is not a duration (allowed e.g. 90s, 15m, 1h30m)" },
 		{ SEG "fade = quick\n", "3: [segment s] fade: \"quick\" is not "
 		    "a duration (allowed e.g. 20ms, 1s)" },

@@ -159,9 +159,9 @@ test_parse_duration(void **state)
 {
 	static const char *const bad[] = {"1e3", "1E3s", "0x1p4", "0x10", "inf",
 	    "nan", "1e400", ".", "-5s", "5 s s", "1h-5m", "", "s", "2.5e1m",
-	    /* One unit once, largest first; no space inside a part. */
-	    "1h1h", "30s30s", "30m 1h", "500ms1s", "90 s", "1 h 30 m",
-	    "1h30", "1hx", "5msx"};
+	    /* One unit once, largest first. */
+	    "1h1h", "30s30s", "30m 1h", "500ms1s", "1 h 1 h", "90 s 1",
+	    "1h30", "1hx", "5msx", "1 30m"};
 	int64_t ns = 0;
 	size_t i;
 
@@ -170,6 +170,11 @@ test_parse_duration(void **state)
 	assert_int_equal(ns, 90 * NS_PER_SEC);
 	assert_int_equal(util_parse_duration_ns("1h 30m 10s", &ns), 0);
 	assert_int_equal(ns, 5410 * NS_PER_SEC);
+	/* A space before the unit, as relay has always taken it. */
+	assert_int_equal(util_parse_duration_ns("90 s", &ns), 0);
+	assert_int_equal(ns, 90 * NS_PER_SEC);
+	assert_int_equal(util_parse_duration_ns("1 h 30 m", &ns), 0);
+	assert_int_equal(ns, 5400 * NS_PER_SEC);
 	assert_int_equal(util_parse_duration_ns("0.5s", &ns), 0);
 	assert_int_equal(ns, 500 * NS_PER_MS);
 	assert_int_equal(util_parse_duration_ns(".25s", &ns), 0);
