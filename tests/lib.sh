@@ -34,6 +34,11 @@
 #                                 RELAY_TEST_CONTROL_TOKEN for [status]
 #                                 token_env) and the curl options auth
 #                                 (bearer TOKEN) and json (content type)
+#   control_archive_config [STATUS_KEYS]  prints a relay config for it: a
+#                                 silent tone titled "Studio live", a
+#                                 Vorbis archive $T/archive.ogg, no Icecast,
+#                                 [status] on status_port with the token
+#                                 and STATUS_KEYS (more of its lines)
 #   tone_config MOUNT [OUTPUT_KEYS] [INI] [STATUS_KEYS]  prints a relay
 #                                 config: a 500 Hz tone, encoding main at
 #                                 quality 2, output main on icecast a's
@@ -695,6 +700,34 @@ control_api_setup()
 	export RELAY_TEST_CONTROL_TOKEN=$TOKEN
 	auth=(-H "Authorization: Bearer $TOKEN")
 	json=(-H 'Content-Type: application/json')
+}
+
+# control_archive_config [EXTRA_STATUS_KEYS]: relay with a silent tone
+# titled "Studio live", one Vorbis archive ($T/archive.ogg), no Icecast,
+# and the status server with the control API on $status_port (after
+# control_api_setup); EXTRA_STATUS_KEYS are more [status] lines.
+control_archive_config()
+{
+	cat <<EOF
+[input]
+type = tone
+frequency = 0
+rate = 44100
+channels = 1
+title = Studio live
+[encoding e]
+rate = 44100
+channels = 1
+quality = 2
+[output archive]
+type = file
+path = $T/archive.ogg
+encoding = e
+[status]
+listen = 127.0.0.1:$status_port
+token_env = RELAY_TEST_CONTROL_TOKEN
+${1:-}
+EOF
 }
 
 icecast_output()

@@ -19,26 +19,7 @@ control_api_setup
 mkdir "$T/media"
 sox -n -r 44100 -c 1 -b 16 "$T/media/flash.wav" synth 2 sine 880 gain -6
 
-cat >"$T/relay.conf" <<EOF
-[input]
-type = tone
-frequency = 0
-rate = 44100
-channels = 1
-title = Studio live
-[encoding e]
-rate = 44100
-channels = 1
-quality = 2
-[output archive]
-type = file
-path = $T/archive.ogg
-encoding = e
-[status]
-listen = 127.0.0.1:$status_port
-media_dirs = $T/media
-token_env = RELAY_TEST_CONTROL_TOKEN
-EOF
+control_archive_config "media_dirs = $T/media" >"$T/relay.conf"
 
 # post PATH: the body on stdin (bytes as they are); prints the HTTP code,
 # the answer goes to $T/body.

@@ -16,25 +16,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 control_api_setup
-cat >"$T/relay.conf" <<CONF
-[input]
-type = tone
-frequency = 0
-rate = 44100
-channels = 1
-title = Studio live
-[encoding e]
-rate = 44100
-channels = 1
-quality = 2
-[output archive]
-type = file
-path = $T/archive.ogg
-encoding = e
-[status]
-listen = 127.0.0.1:$status_port
-token_env = RELAY_TEST_CONTROL_TOKEN
-CONF
+control_archive_config >"$T/relay.conf"
 
 # post PATH BODY: prints the HTTP code; the answer goes to $T/body.
 post()
