@@ -124,7 +124,8 @@ const struct config_key config_keys[] = {
 	"Encoded sample rate in Hz; default: the programme's ([input] rate). "
 	"opus: always 48000; mp3: 44100 or 48000 (left out, the programme's "
 	"when it is one of them, else 48000 for a multiple of 8000 Hz, "
-	"44100 for the others)."},
+	"44100 for the others; vorbis the same when libvorbisenc cannot "
+	"encode its bitrate at the programme's)."},
     {SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false, EN(channels),
 	"Encoded channel count (mix-down or up-mix)."},
     {SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false, EN(quality),

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <vorbis/vorbisenc.h>
+
 #include "archive.h"
 #include "config.h"
 #include "config_internal.h"
@@ -105,6 +107,42 @@ config_check_opus(struct parse_state *ps, const struct section_state *s,
 	e->managed = false;
 	e->quality = 0;
 	return 0;
+}
+
+static long
+vorbis_bps(int kbps)
+{
+	return kbps > 0 ? (long)kbps * 1000 : -1;
+}
+
+/* Whether libvorbisenc takes e's mode (as encoder.c sets it up) at rate. */
+static bool
+vorbis_takes(const struct encoding_config *e, int rate_hz)
+{
+	vorbis_info vi;
+	int rc;
+
+	vorbis_info_init(&vi);
+	if (e->managed)
+		rc = vorbis_encode_init(&vi, e->channels, rate_hz,
+		    vorbis_bps(e->max_bitrate_kbps),
+		    vorbis_bps(e->bitrate_kbps),
+		    vorbis_bps(e->min_bitrate_kbps));
+	else
+		rc = vorbis_encode_init_vbr(
+		    &vi, e->channels, rate_hz, (float)(e->quality / 10.0));
+	vorbis_info_clear(&vi);
+	return rc == 0;
+}
+
+void
+config_vorbis_rate_fallback(struct encoding_config *e)
+{
+	int family = e->rate_hz % 8000 == 0 ? 48000 : 44100;
+
+	if (family != e->rate_hz && !vorbis_takes(e, e->rate_hz) &&
+	    vorbis_takes(e, family))
+		e->rate_hz = family;
 }
 
 /*

@@ -219,6 +219,12 @@ config_validate(struct parse_state *ps)
 				return -EINVAL;
 			}
 		}
+		/* rate left out: the programme's, unless libvorbisenc cannot
+		 * encode this mode at it (managed at 96 kHz): then 48000 or
+		 * 44100, so a config that started when the default was 44100
+		 * starts still; --check shows the resampling. */
+		if (!config_has_key(s, "rate"))
+			config_vorbis_rate_fallback(e);
 	}
 
 	if (cfg->n_outputs == 0) {

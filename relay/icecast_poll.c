@@ -1027,8 +1027,14 @@ check_cors(struct icecast_poll *p, const struct poll_server *s,
 			return;
 		rc = mount_headers(s, so->mount, timeout_ns, &p->cancel, &pk,
 		    err, sizeof(err));
-		/* Counted as a listener for a moment, answered or not. */
-		if (so->id >= 0 && so->id < CONFIG_MAX_OUTPUTS) {
+		/* Counted as a listener for a moment, answered or not
+		 * (cut, timed out), unless Icecast refused it (-EBADMSG:
+		 * not 200, e.g. 401 on a mount whose listeners log in).
+		 * Refused every round, a GET taken as counted would leave
+		 * the mount's count as it was for good when polls come
+		 * less than OWN_GET_SETTLE_NS apart. */
+		if (rc != -EBADMSG && so->id >= 0 &&
+		    so->id < CONFIG_MAX_OUTPUTS) {
 			p->own_get[so->id].serial = so->serial;
 			p->own_get[so->id].until_mono_ns =
 			    util_now_mono_ns() + OWN_GET_SETTLE_NS;

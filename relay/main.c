@@ -494,8 +494,9 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 		size_t n;
 		stats_programme_get(&now);
 		if (now.state != PROGRAMME_SEGMENT) {
-			/* Nothing on air to skip: a "play now" waiting for
-			 * its source (a feed still connecting) is what the
+			/* Nothing on air to skip: a request due and waiting
+			 * for its source (a feed still connecting), a "play
+			 * now" or one whose `at` has come, is what the
 			 * operator means; it must not air later. */
 			n = programme_withdraw_waiting(r->programme,
 			    util_now_wall_ns(), what, sizeof(what));

@@ -1279,8 +1279,10 @@ programme_withdraw_waiting(
 		struct handed *h = &p->handed[i];
 		int w;
 
+		/* A "play now", or one whose `at` has come: both are due
+		 * and wait only for their source. A later `at` is left. */
 		if (h->key == 0 || h->request_id == 0 || h->on_air ||
-		    !h->floating || h->start_wall_ns > now)
+		    h->start_wall_ns > now)
 			continue;
 		h->withdrawn = true;
 		if (engine_drop_pending(p->engine, drop_by_key, &h->key,

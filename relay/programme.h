@@ -94,11 +94,13 @@ const char *programme_skip(struct programme *p, int64_t now);
 	"withdrawn through the control API (POST /api/skip) while its "        \
 	"source had no audio yet"
 
-/* POST /api/skip with no segment on air: withdraws every "play now"
- * request that is due but not on air yet (its source, a feed still
- * connecting, has no audio within [schedule] start_grace), so it never
- * airs; its request ends done. Returns how many, and names them in what
- * ("request 3 (flash)"). 0 when none waits (or each started meanwhile). */
+/* POST /api/skip with no segment on air: withdraws every control-API
+ * request that is due but not on air yet (a "play now", or one whose `at`
+ * has come, whose source, a feed still connecting, has no audio yet
+ * within [schedule] start_grace), so it never airs; its request ends
+ * done. A request whose `at` is still ahead is left. Returns how many,
+ * and names them in what ("request 3 (flash)"). 0 when none waits (or
+ * each started meanwhile). */
 size_t programme_withdraw_waiting(
     struct programme *p, int64_t now, char *what, size_t len);
 

@@ -78,6 +78,9 @@
 #                                 ORIGIN (or *) on every answer, as a
 #                                 fetch()-based player needs (the page on
 #                                 Safari/iOS; docs/operations.md)
+#                                 --listener-auth MOUNT USER PASSWORD:
+#                                 <mount> MOUNT whose listeners must log
+#                                 in as USER (htpasswd); others get 401
 #                                 --alias SRC DST adds <alias>: listeners
 #                                 of SRC get DST (sources still reach SRC)
 #                                 --relay FROM MOUNT: an edge that pulls
@@ -351,7 +354,7 @@ _icecast_wait()
 
 start_icecast()
 {
-	local name=$1 dir port pw apw owner mounts='' aliases='' relays='' interval=''
+	local name=$1 dir port pw apw owner mounts='' aliases='' relays='' interval='' users=''
 	local headers=''
 	local tls_pem='' tls_xml='' tls_port=''
 	[[ $name =~ ^[A-Za-z0-9_]+$ ]] || fail "start_icecast: bad name '$name'"
@@ -372,6 +375,22 @@ start_icecast()
         <hidden>1</hidden>
     </mount>"
 			shift 2
+			;;
+		--listener-auth)
+			# Listeners of MOUNT log in (htpasswd); others get 401.
+			[[ ${2:-} =~ ^/[A-Za-z0-9_.-]+$ && ${3:-} =~ ^[A-Za-z0-9]+$ && -n ${4:-} ]] ||
+			    fail "start_icecast: --listener-auth MOUNT USER PASSWORD: bad '${2:-}' '${3:-}'"
+			users+="$3:$(printf '%s' "$4" | md5sum | cut -d' ' -f1)
+"
+			mounts+="
+    <mount>
+        <mount-name>$2</mount-name>
+        <authentication type=\"htpasswd\">
+            <option name=\"filename\" value=\"$T/icecast-$name/listeners.htpasswd\"/>
+            <option name=\"allow_duplicate_users\" value=\"1\"/>
+        </authentication>
+    </mount>"
+			shift 4
 			;;
 		--alias)
 			[[ ${2:-} =~ ^/[A-Za-z0-9_.-]+$ && ${3:-} =~ ^/[A-Za-z0-9_.-]+$ ]] ||
@@ -440,6 +459,7 @@ start_icecast()
 	command -v icecast2 >/dev/null || fail "icecast2 is not installed"
 	dir=$T/icecast-$name
 	mkdir -p "$dir/log"
+	[[ -z $users ]] || printf '%s' "$users" >"$dir/listeners.htpasswd"
 	if [[ -n ${ICE_PORT[$name]:-} ]]; then
 		[[ -z ${ICE_PID[$name]:-} ]] ||
 		    fail "start_icecast: $name is already running"

@@ -248,6 +248,40 @@ test_encoding_rate_follows_programme(void **state)
 	config_free(cfg);
 }
 
+/* A vorbis encoding without rate whose mode libvorbisenc cannot encode
+ * at the programme's rate (managed bitrates at 96 kHz, 128 kbit/s at
+ * 8 kHz) takes the same family's 48000 or 44100, as mp3 does: such a
+ * config started when the default was 44100. What it can encode stays at
+ * the programme's rate, and an explicit rate is never changed. */
+static void
+test_encoding_rate_vorbis_fallback(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\nrate = 96000\n"
+		      "[encoding managed]\nbitrate = 128\n"
+		      "[encoding vbr]\nquality = 4\n"
+		      "[encoding fixed]\nrate = 96000\nbitrate = 128\n"
+		      GOOD_OUTPUT "encoding = managed\n");
+	assert_int_equal(cfg->encodings[0].rate_hz, 48000);
+	assert_int_equal(cfg->encodings[1].rate_hz, 96000);
+	assert_int_equal(cfg->encodings[2].rate_hz, 96000);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nrate = 11025\n"
+		      "[encoding managed]\nbitrate = 128\n"
+		      "[encoding low]\nbitrate = 32\n" GOOD_OUTPUT
+		      "encoding = managed\n");
+	assert_int_equal(cfg->encodings[0].rate_hz, 44100);
+	assert_int_equal(cfg->encodings[1].rate_hz, 11025);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nrate = 8000\n"
+		      "[encoding managed]\nbitrate = 128\n" GOOD_OUTPUT
+		      "encoding = managed\n");
+	assert_int_equal(cfg->encodings[0].rate_hz, 48000);
+	config_free(cfg);
+}
+
 struct bad_case {
 	const char *text;
 	const char *want;
@@ -892,6 +926,7 @@ main(void)
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_encoding_rate_follows_programme),
+	    cmocka_unit_test(test_encoding_rate_vorbis_fallback),
 	    cmocka_unit_test(test_poll_icecast),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_mp3),
