@@ -63,6 +63,11 @@ lb_state_is() { [[ $(status_json "$1" | jq -r .outputs[0].listenback.state) == "
 
 wait_for -t 10 -m "main: foreign" lb_state_is "$status_port" foreign ||
     fail "listen-back did not see the foreign stream: $(status_json "$status_port" | jq -c .outputs[0].listenback)"
+# Listen-back can tell before the poller has seen the mount listed (make
+# check once read it 0.5 s after the flag, the poll not yet in): the point
+# is that a listed, connected mount that plays another stream is off air.
+listed() { [[ $(status_json "$status_port" | jq -r .outputs[0].mount_listed) == true ]]; }
+wait_for -t 10 -m "main: listed" listed || fail "the mount is not listed"
 doc=$(status_json "$status_port")
 note "main: $(jq -c .outputs[0].listenback <<<"$doc")"
 problems=$(jq -c -f "$TOPDIR/tests/tools/status_schema.jq" <<<"$doc") ||
