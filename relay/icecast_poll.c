@@ -89,11 +89,13 @@ struct poll_server {
 	size_t n_members;
 };
 
-/* Last health per server key, so a server that stays down is logged once
- * when it goes down and once when it comes back, not every round. */
-struct server_memory {
+/* A value remembered per key across rounds (memory_swap()): a server's
+ * last health, so a server that stays down is logged once when it goes
+ * down and once when it comes back, not every round; whether a mount was
+ * warned about for a missing CORS header. */
+struct keyed_memory {
 	char key[POLL_KEY_LEN];
-	enum server_health health;
+	int value;
 };
 
 struct icecast_poll {
@@ -106,7 +108,7 @@ struct icecast_poll {
 	struct stats_snapshot snap;
 	struct poll_server servers[POLL_MAX_SERVERS];
 	size_t n_servers;
-	struct server_memory memory[POLL_MAX_SERVERS * 2];
+	struct keyed_memory memory[POLL_MAX_SERVERS * 2]; /* server health */
 	size_t n_memory;
 	/* By stats slot: when relay's own header GET of the slot's mount
 	 * (for registration serial) stops counting in Icecast's listeners. */
@@ -114,9 +116,9 @@ struct icecast_poll {
 		uint64_t serial;
 		int64_t until_mono_ns;
 	} own_get[CONFIG_MAX_OUTPUTS];
-	/* "http://host:port/mount" of the mounts warned about for a missing
-	 * CORS header: warned once, until the header is seen there. */
-	char cors_warned[CONFIG_MAX_OUTPUTS * 2][POLL_KEY_LEN];
+	/* By "http://host:port/mount": 1 when warned about for a missing
+	 * CORS header (once, until the header is seen there: 0). */
+	struct keyed_memory cors_warned[CONFIG_MAX_OUTPUTS * 2];
 	size_t n_cors_warned;
 };
 
@@ -821,30 +823,39 @@ icecast_metadata_update(const struct icecast_metadata_request *r,
 /* The poller thread                                                   */
 /* ------------------------------------------------------------------ */
 
-/* Records health for key; returns the previous one. */
-static enum server_health
-remember(struct icecast_poll *p, const char *key, enum server_health h)
+/* Records value for key in m (*n of cap used); returns the previous one,
+ * 0 when key is new. Full (servers and mounts come and go across
+ * reloads): the oldest is forgotten. */
+static int
+memory_swap(
+    struct keyed_memory *m, size_t *n, size_t cap, const char *key, int value)
 {
-	enum server_health old;
+	int old;
 	size_t i;
 
-	for (i = 0; i < p->n_memory; i++) {
-		if (strcmp(p->memory[i].key, key) == 0) {
-			old = p->memory[i].health;
-			p->memory[i].health = h;
+	for (i = 0; i < *n; i++) {
+		if (strcmp(m[i].key, key) == 0) {
+			old = m[i].value;
+			m[i].value = value;
 			return old;
 		}
 	}
-	/* Full (servers come and go across reloads): forget the oldest. */
-	if (p->n_memory == RELAY_ARRAY_LEN(p->memory)) {
-		memmove(&p->memory[0], &p->memory[1],
-		    sizeof(p->memory[0]) * (p->n_memory - 1));
-		p->n_memory--;
+	if (*n == cap) {
+		memmove(&m[0], &m[1], sizeof(m[0]) * (cap - 1));
+		(*n)--;
 	}
-	util_strlcpy(p->memory[p->n_memory].key, key, POLL_KEY_LEN);
-	p->memory[p->n_memory].health = h;
-	p->n_memory++;
-	return SERVER_UNKNOWN;
+	util_strlcpy(m[*n].key, key, POLL_KEY_LEN);
+	m[*n].value = value;
+	(*n)++;
+	return 0;
+}
+
+/* Records health for key; returns the previous one (SERVER_UNKNOWN: 0). */
+static enum server_health
+remember(struct icecast_poll *p, const char *key, enum server_health h)
+{
+	return (enum server_health)memory_swap(
+	    p->memory, &p->n_memory, RELAY_ARRAY_LEN(p->memory), key, (int)h);
 }
 
 /* A path kept in stats ("" = unset) as tls.h wants it. */
@@ -962,15 +973,6 @@ keep_last_known(struct icecast_poll *p, const struct poll_server *s)
 	}
 }
 
-/*
- * Reports the Access-Control-Allow-Origin a browser gets with the mount of
- * so (listed this round). global is the one on the status document: one
- * of icecast.xml's global <http-headers>, which Icecast sends with every
- * answer, so it holds for the mount too at no cost. Without one, the mount
- * may have its own: GET it once per appearance of the mount (stats forgets
- * the answer when the mount goes), not every round. Missing -> one warning
- * per appearance.
- */
 /* Whether Icecast may still count relay's own header GET of so's mount. */
 static bool
 own_get_counted(const struct icecast_poll *p, const struct stats_output *so)
@@ -981,37 +983,29 @@ own_get_counted(const struct icecast_poll *p, const struct stats_output *so)
 }
 
 /* missing: records that key+mount lacks the header and returns true the
- * first time (warn then), false after; !missing: forgets it (the header
- * is there, so its loss is news again). Full: forgets the oldest. */
+ * first time (warn then), false after; !missing: the header is there, so
+ * its loss is news again. */
 static bool
 cors_warned_once(
     struct icecast_poll *p, const char *key, const char *mount, bool missing)
 {
 	char km[POLL_KEY_LEN];
-	size_t i;
 
 	snprintf(km, sizeof(km), "%s%s", key, mount);
-	for (i = 0; i < p->n_cors_warned; i++) {
-		if (strcmp(p->cors_warned[i], km) != 0)
-			continue;
-		if (missing)
-			return false;
-		memmove(&p->cors_warned[i], &p->cors_warned[i + 1],
-		    sizeof(p->cors_warned[0]) * (p->n_cors_warned - i - 1));
-		p->n_cors_warned--;
-		return false;
-	}
-	if (!missing)
-		return false;
-	if (p->n_cors_warned == RELAY_ARRAY_LEN(p->cors_warned)) {
-		memmove(&p->cors_warned[0], &p->cors_warned[1],
-		    sizeof(p->cors_warned[0]) * (p->n_cors_warned - 1));
-		p->n_cors_warned--;
-	}
-	util_strlcpy(p->cors_warned[p->n_cors_warned++], km, POLL_KEY_LEN);
-	return true;
+	return memory_swap(p->cors_warned, &p->n_cors_warned,
+		   RELAY_ARRAY_LEN(p->cors_warned), km, missing) == 0 &&
+	       missing;
 }
 
+/*
+ * Reports the Access-Control-Allow-Origin a browser gets with the mount of
+ * so (listed this round). global is the one on the status document: one
+ * of icecast.xml's global <http-headers>, which Icecast sends with every
+ * answer, so it holds for the mount too at no cost. Without one, the mount
+ * may have its own: GET it once per appearance of the mount (stats forgets
+ * the answer when the mount goes), not every round. Missing -> one warning
+ * per mount (cors_warned_once()), until the header has been seen there.
+ */
 static void
 check_cors(struct icecast_poll *p, const struct poll_server *s,
     const struct stats_output *so, const char *global, int64_t timeout_ns)
