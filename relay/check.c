@@ -317,12 +317,8 @@ check_short_passwords(const struct config *cfg, FILE *errs)
 		n = config_short_password(cfg, i, where, sizeof(where));
 		if (n == 0)
 			continue;
-		fprintf(errs,
-		    "%s: warning: the password is %zu character%s: easy to "
-		    "guess, and messages show *** only where a whole word is "
-		    "the password (its letters inside other words stay); use "
-		    "at least 16 random characters\n",
-		    where, n, n == 1 ? "" : "s");
+		fprintf(errs, "%s: warning: " CONFIG_SHORT_PASSWORD_FMT "\n",
+		    where, CONFIG_SHORT_PASSWORD_ARGS(n));
 		w++;
 	}
 	return w;

@@ -301,6 +301,13 @@ const char *config_exposed_secret_file(
  * used) in where; otherwise 0. */
 size_t config_short_password(
     const struct config *cfg, size_t i, char *where, size_t len);
+/* What is said about it, with its length n (a size_t) and
+ * CONFIG_SHORT_PASSWORD_ARGS(n): --check and the log say the same. */
+#define CONFIG_SHORT_PASSWORD_FMT                                              \
+	"the password is %zu character%s: easy to guess, and messages show "   \
+	"*** only where a whole word is the password (its letters inside "     \
+	"other words stay); use at least 16 random characters"
+#define CONFIG_SHORT_PASSWORD_ARGS(n) (n), (n) == 1 ? "" : "s"
 
 /* Prints what --check reports: inputs, encodings, outputs (no secrets). */
 void config_print_summary(const struct config *cfg, FILE *fp);

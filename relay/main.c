@@ -143,12 +143,8 @@ check_permissions(const struct config *cfg)
 	for (i = 0; i < cfg->n_outputs; i++) {
 		n = config_short_password(cfg, i, buf, sizeof(buf));
 		if (n > 0)
-			log_warn(MOD,
-			    "%s: the password is %zu character%s: easy to "
-			    "guess, and messages show *** only where a whole "
-			    "word is the password (its letters inside other "
-			    "words stay); use at least 16 random characters",
-			    buf, n, n == 1 ? "" : "s");
+			log_warn(MOD, "%s: " CONFIG_SHORT_PASSWORD_FMT, buf,
+			    CONFIG_SHORT_PASSWORD_ARGS(n));
 	}
 }
 
