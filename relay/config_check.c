@@ -109,6 +109,14 @@ config_check_opus(struct parse_state *ps, const struct section_state *s,
 	return 0;
 }
 
+/* The rate of hz's family that every player takes: 48000 for a multiple
+ * of 8000 Hz, 44100 for the others (22050, 88200, ...). */
+static int
+rate_family(int hz)
+{
+	return hz % 8000 == 0 ? 48000 : 44100;
+}
+
 static long
 vorbis_bps(int kbps)
 {
@@ -138,7 +146,7 @@ vorbis_takes(const struct encoding_config *e, int rate_hz)
 void
 config_vorbis_rate_fallback(struct encoding_config *e)
 {
-	int family = e->rate_hz % 8000 == 0 ? 48000 : 44100;
+	int family = rate_family(e->rate_hz);
 
 	if (family != e->rate_hz && !vorbis_takes(e, e->rate_hz) &&
 	    vorbis_takes(e, family))
@@ -167,13 +175,12 @@ config_check_mp3(struct parse_state *ps, const struct section_state *s,
 		RELAY_ARRAY_LEN(vorbis_only_keys), "vorbis",
 		" (mp3 takes bitrate or quality)") < 0)
 		return -EINVAL;
-	/* rate left out and the programme's is neither: the one of the
-	 * same family (48000 for a multiple of 8000 Hz, 44100 for 22050,
-	 * 88200, ...), not an error, so a config that started before
-	 * (when the default was 44100) starts still; --check shows it. */
+	/* rate left out and the programme's is neither: its family's, not
+	 * an error, so a config that started before (when the default was
+	 * 44100) starts still; --check shows it. */
 	if (!config_has_key(s, "rate") && e->rate_hz != 44100 &&
 	    e->rate_hz != 48000)
-		e->rate_hz = e->rate_hz % 8000 == 0 ? 48000 : 44100;
+		e->rate_hz = rate_family(e->rate_hz);
 	if (e->rate_hz != 44100 && e->rate_hz != 48000) {
 		config_set_err(ps, config_line_of(s, "rate"),
 		    "%s rate: %d: mp3 encodes at 44100 or 48000 Hz", label,
