@@ -12,7 +12,7 @@
  * feed, 2.5 s for a file or playlist, 1 s for a tone or silence) and one chunk
  * buffer and starts feeder_thread(). The feeder loops: when the ring has room
  * for a chunk (20 ms) it produces one -- decodes, generates, or pulls from the
- * feed -- and writes it; when the ring is full it sleeps SOURCE_IDLE_NS. A
+ * feed -- and writes it; when the ring is full it naps (feeder_nap_ns()). A
  * source joined in progress first produces and throws away skip_ns of audio; a
  * sequential playlist skips whole files by their probed length without decoding
  * them.
@@ -29,8 +29,7 @@
  * feeder opens it up to 2.5 s ahead: the feeder notes at which ring frame
  * each file starts (marks), the engine counts the frames it read
  * (frames_read, one atomic store per read), and the feeder names each
- * file, at its next step (every 10 ms while the ring is full), once the
- * engine has read past its start. With a struct source_resume the last file
+ * file once the engine has read past its start. With a struct source_resume the last file
  * heard is kept for the next source of the same list (the [fallback] filler's
  * next dead air carries on after it).
  *
@@ -56,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,8 +78,23 @@
 #define SOURCE_AHEAD_COMPUTED_NS NS_PER_SEC
 /* Frames produced per step: 1/50 s. */
 #define SOURCE_CHUNKS_PER_SECOND 50
-/* Feeder sleep while the ring is full. */
+/*
+ * Naps (feeder_nap_ns()). A thread with nothing to do sleeps until it has
+ * something to do: a source nobody reads yet (the [fallback] filler, for
+ * days) until its next look at the disk (check_stale()), or until the
+ * first read or source_close() wakes it (wake_fd); one being read until
+ * the engine has made room for a refill, or read up to the next playlist
+ * file's start (marks_heard()). It used to nap 10 ms at a time, full ring
+ * or not: ~100 wake-ups a second for every waiting filler.
+ */
+/* The shortest nap: a mark due, or a refill late. */
 #define SOURCE_IDLE_NS (10 * NS_PER_MS)
+/* A full ring is refilled once this much of it is free: a quarter, at
+ * most 0.5 s (2 wake-ups a second while a file plays). */
+#define SOURCE_REFILL_DIV 4
+#define SOURCE_REFILL_MAX_NS (NS_PER_SEC / 2)
+/* A file is named this late after the engine read into it, at most. */
+#define SOURCE_MARK_SLACK_NS (2 * NS_PER_MS)
 #define SOURCE_ERR_LEN 512
 #define SOURCE_MOD_LEN (SCHEDULE_NAME_MAX + 16)
 #define SOURCE_M3U_MAX_BYTES (1024 * 1024)
@@ -140,6 +155,9 @@ struct source {
 	pthread_t thread;
 	atomic_int state; /* enum source_state as the feeder sees it */
 	atomic_bool stop;
+	/* Wakes the napping feeder: source_close(), and the engine's first
+	 * read (once; a write(2), no lock). -1 until opened. */
+	int wake_fd;
 
 	pthread_mutex_t error_lock;
 	atomic_bool error_set; /* written under error_lock, once */
@@ -964,6 +982,51 @@ source_stale(struct source *s)
 	return atomic_load_explicit(&s->stale, memory_order_relaxed);
 }
 
+/* How long the feeder may nap (DESIGN, "Naps"): with the ring full
+ * (filling) or the material read to its end. Runs on: the feeder thread. */
+static int64_t
+feeder_nap_ns(struct source *s, bool filling)
+{
+	int64_t read, ns = INT64_MAX, refill, space, until;
+
+	if (!read_yet(s)) {
+		/* Until the next look at the disk (none once stale: the
+		 * owner closes us). The first read wakes us early. */
+		until = s->stale_check_mono_ns - util_now_mono_ns();
+		if (source_stale(s) || until > SOURCE_STALE_CHECK_NS)
+			until = SOURCE_STALE_CHECK_NS;
+		return until > SOURCE_IDLE_NS ? until : SOURCE_IDLE_NS;
+	}
+	read = atomic_load_explicit(&s->frames_read, memory_order_relaxed);
+	if (s->n_marks > 0)
+		ns = (s->marks[0].at + 1 - read) * NS_PER_SEC / s->rate_hz +
+		     SOURCE_MARK_SLACK_NS;
+	if (filling) {
+		refill = (int64_t)s->ring_frames / SOURCE_REFILL_DIV;
+		if (refill > SOURCE_REFILL_MAX_NS * s->rate_hz / NS_PER_SEC)
+			refill = SOURCE_REFILL_MAX_NS * s->rate_hz / NS_PER_SEC;
+		space = (int64_t)s->ring_frames -
+			(int64_t)ring_readable(s->ring);
+		until = (refill - space) * NS_PER_SEC / s->rate_hz;
+		if (until < ns)
+			ns = until;
+	}
+	if (ns == INT64_MAX)
+		ns = SOURCE_STALE_CHECK_NS;
+	return ns > SOURCE_IDLE_NS ? ns : SOURCE_IDLE_NS;
+}
+
+/* Naps for feeder_nap_ns(), or until woken (wake_fd). */
+static void
+feeder_nap(struct source *s, bool filling)
+{
+	int64_t ns = feeder_nap_ns(s, filling);
+
+	if (!stopping(s))
+		(void)util_eventfd_wait_until(
+		    s->wake_fd, util_now_mono_ns() + ns);
+}
+
 /* Runs on: the feeder thread. Opens the feed (other kinds were opened by
  * source_open()), throws away skip_frames, then keeps the ring full until
  * the material ends, fails, or source_close() asks it to stop. */
@@ -993,7 +1056,7 @@ feeder_thread(void *arg)
 			marks_heard(s);
 		check_stale(s); /* a stat() a second at most, until read */
 		if (s->n_marks == SOURCE_MARKS) {
-			util_sleep_ns(SOURCE_IDLE_NS);
+			feeder_nap(s, false);
 			continue;
 		}
 		if (s->skip_frames > 0) {
@@ -1003,7 +1066,7 @@ feeder_thread(void *arg)
 		} else {
 			space = s->ring_frames - ring_readable(s->ring);
 			if (space < s->chunk_frames) {
-				util_sleep_ns(SOURCE_IDLE_NS);
+				feeder_nap(s, true);
 				continue;
 			}
 			want = s->chunk_frames;
@@ -1060,7 +1123,7 @@ done:
 	 * engine reads it, its files are watched as a full ring's are. */
 	while (!stopping(s) && !read_yet(s) && !source_stale(s)) {
 		check_stale(s);
-		util_sleep_ns(SOURCE_IDLE_NS);
+		feeder_nap(s, false);
 	}
 	/* The files still in the ring are named as they are heard. */
 	while (s->n_marks > 0 && !stopping(s)) {
@@ -1068,7 +1131,7 @@ done:
 		if (atomic_load_explicit(&s->frames_read,
 			memory_order_relaxed) >= s->frames_written)
 			break;
-		util_sleep_ns(SOURCE_IDLE_NS);
+		feeder_nap(s, false);
 	}
 	return NULL;
 }
@@ -1167,6 +1230,8 @@ source_free(struct source *s)
 	tls_config_clear(&s->tls);
 	free(s->chunk);
 	ring_free(s->ring);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
 	pthread_mutex_destroy(&s->error_lock);
 	free(s);
 }
@@ -1219,6 +1284,13 @@ source_open(const struct source_spec *spec, int rate_hz, int channels,
 	atomic_init(&s->error_set, false);
 	atomic_init(&s->frames_read, 0);
 	atomic_init(&s->stale, false);
+	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->wake_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		pthread_mutex_destroy(&s->error_lock);
+		free(s);
+		return NULL;
+	}
 	snprintf(s->mod, sizeof(s->mod), "source[%s]",
 	    spec->name != NULL ? spec->name : "?");
 	s->kind = spec->kind;
@@ -1267,14 +1339,19 @@ size_t
 source_read(struct source *s, float *frames, size_t n)
 {
 	size_t got = ring_read(s->ring, frames, n);
+	int_fast64_t before;
 
 	/* One writer (this thread): no read-modify-write needed. */
-	if (got > 0)
+	if (got > 0) {
+		before = atomic_load_explicit(
+		    &s->frames_read, memory_order_relaxed);
 		atomic_store_explicit(&s->frames_read,
-		    atomic_load_explicit(
-			&s->frames_read, memory_order_relaxed) +
-			(int_fast64_t)got,
-		    memory_order_relaxed);
+		    before + (int_fast64_t)got, memory_order_relaxed);
+		/* On air: the feeder names the file now and starts
+		 * refilling (DESIGN, "Naps"). Once per source. */
+		if (before == 0)
+			util_eventfd_signal(s->wake_fd);
+	}
 	return got;
 }
 
@@ -1327,7 +1404,9 @@ source_close(struct source *s)
 	if (s == NULL)
 		return;
 	atomic_store_explicit(&s->stop, true, memory_order_relaxed);
-	if (s->thread_started)
+	if (s->thread_started) {
+		util_eventfd_signal(s->wake_fd);
 		pthread_join(s->thread, NULL);
+	}
 	source_free(s);
 }
