@@ -29,9 +29,9 @@
  * feeder opens it up to 2.5 s ahead: the feeder notes at which ring frame
  * each file starts (marks), the engine counts the frames it read
  * (frames_read, one atomic store per read), and the feeder names each
- * file once the engine has read past its start. With a struct source_resume the last file
- * heard is kept for the next source of the same list (the [fallback] filler's
- * next dead air carries on after it).
+ * file once the engine has read past its start. With a struct source_resume the
+ * last file heard is kept for the next source of the same list (the [fallback]
+ * filler's next dead air carries on after it).
  *
  * Allocation happens in source_open() and in the feeder's open steps (the
  * feed's connection, each playlist file as it starts); never per chunk.
@@ -1005,8 +1005,8 @@ feeder_nap_ns(struct source *s, bool filling)
 		refill = (int64_t)s->ring_frames / SOURCE_REFILL_DIV;
 		if (refill > SOURCE_REFILL_MAX_NS * s->rate_hz / NS_PER_SEC)
 			refill = SOURCE_REFILL_MAX_NS * s->rate_hz / NS_PER_SEC;
-		space = (int64_t)s->ring_frames -
-			(int64_t)ring_readable(s->ring);
+		space =
+		    (int64_t)s->ring_frames - (int64_t)ring_readable(s->ring);
 		until = (refill - space) * NS_PER_SEC / s->rate_hz;
 		if (until < ns)
 			ns = until;
@@ -1343,8 +1343,8 @@ source_read(struct source *s, float *frames, size_t n)
 
 	/* One writer (this thread): no read-modify-write needed. */
 	if (got > 0) {
-		before = atomic_load_explicit(
-		    &s->frames_read, memory_order_relaxed);
+		before =
+		    atomic_load_explicit(&s->frames_read, memory_order_relaxed);
 		atomic_store_explicit(&s->frames_read,
 		    before + (int_fast64_t)got, memory_order_relaxed);
 		/* On air: the feeder names the file now and starts
