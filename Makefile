@@ -30,7 +30,7 @@ Q := $(if $(filter 1,$(V)),,@)
 # come from libcurl4-openssl-dev; at run time relay loads Debian's GnuTLS
 # build (libcurl3-gnutls, installed by make deps), else the OpenSSL one.
 DLOPEN_PKGS := sndfile alsa libcurl
-PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih samplerate \
+PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih soxr \
 	libcurl libcjson libcrypto opus libebur128 $(DLOPEN_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # LAME (codec = mp3) ships no .pc file in Debian: plain -lmp3lame, and
@@ -50,7 +50,7 @@ DEB_ogg := libogg-dev
 DEB_libmicrohttpd := libmicrohttpd-dev
 DEB_inih := libinih-dev
 DEB_sndfile := libsndfile1-dev
-DEB_samplerate := libsamplerate0-dev
+DEB_soxr := libsoxr-dev
 DEB_alsa := libasound2-dev
 DEB_libcurl := libcurl4-openssl-dev
 DEB_libcjson := libcjson-dev

@@ -3,7 +3,7 @@
  * Audio files decoded to float frames in the programme format: anything
  * libsndfile reads (WAV, FLAC, Ogg Vorbis, MP3 with Debian 12's libsndfile
  * 1.2) is mixed to the target channel count (convert_mix_channels) and
- * resampled to the target rate with libsamplerate SINC (struct resampler).
+ * resampled to the target rate with libsoxr (struct resampler, convert.h).
  * Used by the file input (input_file.c) and by scheduled segments.
  *
  * Threads: a struct audio_file is used by one thread at a time. All

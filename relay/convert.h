@@ -2,8 +2,8 @@
 /*
  * Sample conversion: raw PCM formats to float, channel mixing (mix-down,
  * up-mix and re-ordering between WAV and Vorbis channel order) and
- * sample-rate conversion with libsamplerate's band-limited SINC converters
- * (never SRC_LINEAR, which does not filter aliases).
+ * sample-rate conversion with libsoxr's band-limited high-quality recipe
+ * (never an interpolator without a filter, which lets aliases through).
  *
  * Threads: pure functions are thread-safe; a struct convert_mix is
  * read-only after its init (any thread may run it); a struct resampler is
@@ -147,5 +147,17 @@ RELAY_MUST_CHECK int resampler_process(struct resampler *rs, const float *in,
     size_t in_frames, float *out, size_t out_cap, size_t *out_frames);
 
 size_t resampler_max_out(const struct resampler *rs, size_t in_frames);
+
+/* Ends the input: writes what the resampler still holds (at most
+ * resampler_max_out(rs, 0) frames) into out. Nothing may be processed
+ * after it. 0, -ENOBUFS (out_cap too small) or -EIO. */
+RELAY_MUST_CHECK int resampler_flush(
+    struct resampler *rs, float *out, size_t out_cap, size_t *out_frames);
+
+/* Output frames the resampler holds now (its filter's look-ahead and its
+ * partly filled block): they come out with later input. Not steady: it
+ * moves by up to ~800 frames from call to call (convert.c). *most (when
+ * not NULL) gets the most it has held after any call so far. */
+size_t resampler_held(const struct resampler *rs, size_t *most);
 
 #endif

@@ -808,6 +808,27 @@ mp3_submit(struct encoder *enc, const float *frames, size_t nframes,
 	return mp3_emit(enc, n, false, cb, arg);
 }
 
+/* Meters and encodes out_n frames at the encoding's rate, resampled but
+ * maybe not yet mixed down. 0 or the first error. */
+static int
+encode_converted(struct encoder *enc, const float *src, size_t out_n,
+    encoder_packet_cb *cb, void *arg)
+{
+	if (enc->mix_needed && !enc->mix_before_rs) {
+		convert_mix_run(&enc->mix, src, enc->mix_buf, out_n);
+		src = enc->mix_buf;
+	}
+	if (out_n == 0)
+		return 0;
+	(void)level_feed(&enc->meter, src, out_n);
+	if (enc->lame != NULL)
+		return mp3_submit(enc, src, out_n, cb, arg);
+	if (enc->opus != NULL)
+		return opus_submit(enc, src, out_n, cb, arg);
+	submit(enc, src, out_n);
+	return drain(enc, cb, arg, NULL);
+}
+
 int
 encoder_write(struct encoder *enc, const float *frames, size_t nframes,
     encoder_packet_cb *cb, void *arg)
@@ -837,27 +858,7 @@ encoder_write(struct encoder *enc, const float *frames, size_t nframes,
 				return rc;
 			src = enc->rs_buf;
 		}
-		if (enc->mix_needed && !enc->mix_before_rs) {
-			convert_mix_run(&enc->mix, src, enc->mix_buf, out_n);
-			src = enc->mix_buf;
-		}
-		if (out_n == 0)
-			continue;
-		(void)level_feed(&enc->meter, src, out_n);
-		if (enc->lame != NULL) {
-			rc = mp3_submit(enc, src, out_n, cb, arg);
-			if (rc < 0 && first_err == 0)
-				first_err = rc;
-			continue;
-		}
-		if (enc->opus != NULL) {
-			rc = opus_submit(enc, src, out_n, cb, arg);
-			if (rc < 0 && first_err == 0)
-				first_err = rc;
-			continue;
-		}
-		submit(enc, src, out_n);
-		rc = drain(enc, cb, arg, NULL);
+		rc = encode_converted(enc, src, out_n, cb, arg);
 		if (rc < 0 && first_err == 0)
 			first_err = rc;
 	}
@@ -905,6 +906,17 @@ encoder_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
 		return -EINVAL;
 	if (enc->finished)
 		return 0;
+	/* What the resampler still holds (up to ~20 ms with libsoxr) is the
+	 * end of the programme too: out before the codec's own end. */
+	if (enc->rs != NULL) {
+		size_t out_n = 0;
+
+		rc = resampler_flush(
+		    enc->rs, enc->rs_buf, enc->rs_cap_frames, &out_n);
+		if (rc == 0)
+			rc = encode_converted(enc, enc->rs_buf, out_n, cb, arg);
+		(void)rc; /* the codec's own end still comes */
+	}
 	enc->finished = true;
 	if (enc->opus != NULL)
 		return opus_finish(enc, cb, arg);
@@ -913,11 +925,6 @@ encoder_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
 		    lame_encode_flush(
 			enc->lame, enc->mp3_out, (int)enc->mp3_out_bytes),
 		    true, cb, arg);
-	/*
-	 * The resampler keeps a few frames of filter history that are not
-	 * flushed (convert.h has no flush call); at a stream's end that is
-	 * a few milliseconds, which is acceptable.
-	 */
 	vorbis_analysis_wrote(&enc->vd, 0);
 	rc = drain(enc, cb, arg, &last);
 	if (last != NULL) {
@@ -940,6 +947,23 @@ encoder_levels(const struct encoder *enc, double *peak_dbfs, double *rms_dbfs)
 {
 	*peak_dbfs = enc != NULL ? enc->meter.peak_dbfs : -120.0;
 	*rms_dbfs = enc != NULL ? enc->meter.rms_dbfs : -120.0;
+}
+
+/* Input frames that give the encoder `lacks` more samples at its rate.
+ * The resampler puts out what it holds now plus the new input, less what
+ * it holds then; that moves (resampler_held()), so count on it holding
+ * then the most it ever held: the page's last sample is out, at the cost
+ * of a few ms of input more than it needed (libsoxr: up to ~17 ms). */
+static int64_t
+in_frames_for(const struct encoder *enc, int64_t lacks)
+{
+	size_t held, most;
+
+	if (enc->rs != NULL) {
+		held = resampler_held(enc->rs, &most);
+		lacks += (int64_t)most - (int64_t)held;
+	}
+	return lacks * enc->in_rate_hz / enc->rate_hz + 1;
 }
 
 int64_t
@@ -970,7 +994,7 @@ encoder_frames_until(const struct encoder *enc, int64_t granule, bool then_next)
 			return 0;
 		if (enc->in_rate_hz == enc->rate_hz)
 			return lacks;
-		return lacks * enc->in_rate_hz / enc->rate_hz + 1;
+		return in_frames_for(enc, lacks);
 	}
 	/* Packets follow the input with the delay the encoder has now (its
 	 * lookahead), so one reaching granule needs that much more input
@@ -979,7 +1003,7 @@ encoder_frames_until(const struct encoder *enc, int64_t granule, bool then_next)
 	lacks = granule - enc->out_granule;
 	if (lacks <= 0)
 		return 0;
-	return lacks * enc->in_rate_hz / enc->rate_hz + 1;
+	return in_frames_for(enc, lacks);
 }
 
 int64_t

@@ -3,7 +3,7 @@
  * One encoder per [encoding] section: Vorbis (libvorbisenc), Opus (libopus)
  * or MP3 (LAME; packets are bare MP3 bytes, see packet.h). It takes the
  * programme's float PCM (programme rate and channels), converts it to the
- * encoding's rate (libsamplerate SINC) and channel count, encodes, and hands
+ * encoding's rate (libsoxr, convert.h) and channel count, encodes, and hands
  * each finished packet to a callback. It never pages: paging is per output
  * (muxer.c), so every output can start its own Ogg chain at any packet.
  *

@@ -31,8 +31,11 @@
  * itself and bumps the link number that ov_read_float() reports. At each
  * link the rate and channel count are checked again; when they changed
  * the resampler and buffers are rebuilt, which is the only allocation
- * after source_stream_open(). The old resampler's few milliseconds of
- * filter delay go with it.
+ * after source_stream_open(). What the old resampler still holds (up to
+ * ~20 ms with libsoxr, convert.c) is flushed and read first; the new
+ * link's first decoded block waits for it (carry). At the end of the feed
+ * the resampler is flushed the same way, so the feed's last milliseconds
+ * play too.
  *
  * Threads: everything here runs on the source's feeder thread; the stop
  * flag is the only shared state.
@@ -121,7 +124,14 @@ struct source_stream {
 	int src_channels;
 	struct convert_mix mix_plan; /* src_channels -> channels */
 	struct resampler *rs;	     /* NULL while src_rate_hz == rate_hz */
-	float *ileave;		     /* CHUNK frames, ileave_channels wide */
+	/* A new link's first block, decoded but held back while what the
+	 * old link's resampler held is read (ov_read_float()'s buffer stays
+	 * valid until the next call). */
+	bool carry;
+	float **carry_pcm;
+	long carry_got;
+	int carry_link;
+	float *ileave; /* CHUNK frames, ileave_channels wide */
 	int ileave_channels;
 	float *mix; /* CHUNK frames, channels wide */
 	float *out; /* out_cap_frames, channels wide */
@@ -871,6 +881,33 @@ convert_block(struct source_stream *st, float **pcm, size_t n)
 	return 0;
 }
 
+/* Whether the current link's rate differs from the one being converted
+ * (update_format() then replaces the resampler). */
+static bool
+rate_changes(struct source_stream *st)
+{
+	vorbis_info *vi = ov_info(&st->vf, -1);
+
+	return vi != NULL && vi->rate != st->src_rate_hz;
+}
+
+/* Flushes the resampler into the pending buffer; true when that gave
+ * frames to read (a flushed resampler gives none again). */
+static bool
+flush_resampler(struct source_stream *st)
+{
+	size_t got = 0;
+
+	if (st->rs == NULL ||
+	    resampler_flush(st->rs, st->out, st->out_cap_frames, &got) != 0 ||
+	    got == 0)
+		return false;
+	st->pending = st->out;
+	st->pending_frames = got;
+	st->pending_off_frames = 0;
+	return true;
+}
+
 /* Runs on: the feeder thread. */
 ssize_t
 source_stream_read(struct source_stream *st, float *frames, size_t max_frames)
@@ -897,6 +934,13 @@ source_stream_read(struct source_stream *st, float *frames, size_t max_frames)
 			break;
 		if (st->end == STREAM_END_DECODE)
 			return -EIO;
+		if (st->carry) {
+			st->carry = false;
+			pcm = st->carry_pcm;
+			got = st->carry_got;
+			link = st->carry_link;
+			goto convert;
+		}
 		got = ov_read_float(&st->vf, &pcm, STREAM_CHUNK_FRAMES, &link);
 		if (got == OV_HOLE) {
 			/* vorbisfile says this at every link boundary of
@@ -906,6 +950,8 @@ source_stream_read(struct source_stream *st, float *frames, size_t max_frames)
 			continue;
 		}
 		if (got == 0) {
+			if (flush_resampler(st))
+				continue;
 			stream_end(st, STREAM_END_EOF,
 			    "%s: the server ended the feed", st->shown);
 			return 0;
@@ -923,6 +969,14 @@ source_stream_read(struct source_stream *st, float *frames, size_t max_frames)
 			st->warned_hole = true;
 		}
 		st->hole = false;
+		if (rate_changes(st) && flush_resampler(st)) {
+			st->carry = true;
+			st->carry_pcm = pcm;
+			st->carry_got = got;
+			st->carry_link = link;
+			continue;
+		}
+	convert:
 		rc = update_format(st, link);
 		if (rc < 0)
 			return rc;

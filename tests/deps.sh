@@ -24,7 +24,7 @@ set -eu
 
 PKGS="build-essential pkg-config libshout-dev libvorbis-dev libogg-dev
 libmicrohttpd-dev libinih-dev libcmocka-dev libsndfile1-dev
-libsamplerate0-dev libasound2-dev libcurl4-openssl-dev libcurl3-gnutls
+libsoxr-dev libasound2-dev libcurl4-openssl-dev libcurl3-gnutls
 libcjson-dev libssl-dev icecast2 openssl
 vorbis-tools ffmpeg sox jq curl alsa-utils libasound2-plugins chromium
 iproute2 python3 valgrind clang libclang-rt-14-dev mandoc
