@@ -128,7 +128,9 @@ void engine_reconfigure_abort(struct engine_rebuild *rb);
 
 /* Sets the now-playing title/artist of the live programme. Thread-safe;
  * takes effect at the next block (new comment header on every encoder)
- * when the live programme is on air, else when it comes back. */
+ * when the live programme is on air, else when it comes back; titles
+ * faster than one per SWITCHER_TITLE_GAP_NS are coalesced (the latest
+ * wins; switcher.h). */
 void engine_set_title(struct engine *e, const char *title, const char *artist);
 
 /* Queues an item (takes ownership of item->src, also on error). Items play

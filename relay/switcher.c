@@ -67,6 +67,11 @@ struct switcher {
 	char title[STATS_TEXT]; /* the live programme's */
 	char artist[STATS_TEXT];
 	atomic_bool title_dirty;
+	/* Engine thread: the programme frame of the last tags change (a
+	 * new chain), -1 none yet; a live title waits for
+	 * SWITCHER_TITLE_GAP_NS after it (title_gap_frames). */
+	int64_t tags_frame;
+	int64_t title_gap_frames;
 
 	/* `items_lock` guards pending[], retired[] and events[]; cur/old
 	 * belong to the engine thread. */
@@ -162,11 +167,29 @@ publish_programme(struct switcher *sw)
 	stats_programme_set_now(&p);
 }
 
+/* The title on air changes at programme frame `frame`: the encoders start
+ * a new chain (or, metadata = admin, ask Icecast) with it. */
+static void
+send_tags(
+    struct switcher *sw, const char *title, const char *artist, int64_t frame)
+{
+	sw->tags_frame = frame;
+	sw->tags_cb(title, artist, sw->cb_arg);
+}
+
+/* Puts the live programme's new title on air with this block, unless the
+ * last title change is less than SWITCHER_TITLE_GAP_NS of programme ago:
+ * then it stays waiting (title_dirty), and whatever title is the latest
+ * once the gap has passed goes on air, the ones it replaced never. A title
+ * that is the one on air again by then changes nothing. */
 static void
 apply_live_title(struct switcher *sw)
 {
 	char title[STATS_TEXT], artist[STATS_TEXT];
 
+	if (item_is_live(&sw->cur) && sw->tags_frame >= 0 &&
+	    sw->frames_total - sw->tags_frame < sw->title_gap_frames)
+		return; /* too soon after the last: held, the latest wins */
 	pthread_mutex_lock(&sw->title_lock);
 	util_strlcpy(title, sw->title, sizeof(title));
 	util_strlcpy(artist, sw->artist, sizeof(artist));
@@ -174,12 +197,15 @@ apply_live_title(struct switcher *sw)
 	pthread_mutex_unlock(&sw->title_lock);
 	if (!item_is_live(&sw->cur))
 		return; /* a segment is on air: applied when live returns */
+	if (strcmp(title, sw->cur.title) == 0 &&
+	    strcmp(artist, sw->cur.artist) == 0)
+		return; /* changed and changed back before it aired */
 	util_strlcpy(sw->cur.title, title, sizeof(sw->cur.title));
 	util_strlcpy(sw->cur.artist, artist, sizeof(sw->cur.artist));
 	/* The new title goes on air now, not when live began: history
 	 * stamps its entry with this. */
 	sw->cur_title_since_wall_ns = util_now_wall_ns();
-	sw->tags_cb(title, artist, sw->cb_arg);
+	send_tags(sw, title, artist, sw->frames_total);
 	publish_programme(sw);
 }
 
@@ -420,7 +446,7 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 	sw->cur_planned_end_ns = sw->cur.end_wall_ns;
 	if (!item_is_live(next) && !next->filler)
 		push_event(sw, next, ENGINE_EVENT_STARTED, at, NULL);
-	sw->tags_cb(next->title, next->artist, sw->cb_arg);
+	send_tags(sw, next->title, next->artist, frame);
 	publish_programme(sw);
 }
 
@@ -977,7 +1003,8 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				sw->starved_frames = 0;
 				sw->cur_title_since_wall_ns =
 				    util_now_wall_ns();
-				sw->tags_cb(it.title, it.artist, sw->cb_arg);
+				send_tags(sw, it.title, it.artist,
+				    sw->frames_total + (int64_t)pos);
 				publish_programme(sw);
 			}
 			pthread_mutex_unlock(&sw->items_lock);
@@ -1025,6 +1052,8 @@ switcher_new(int rate_hz, int channels, size_t max_frames, const char *title,
 	sw->channels = channels;
 	sw->tags_cb = cb;
 	sw->cb_arg = arg;
+	sw->tags_frame = -1;
+	sw->title_gap_frames = SWITCHER_TITLE_GAP_NS * rate_hz / NS_PER_SEC;
 	util_sanitize_text(sw->title, sizeof(sw->title), title);
 	util_sanitize_text(sw->artist, sizeof(sw->artist), artist);
 	make_live(sw, &sw->cur);

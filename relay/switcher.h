@@ -74,6 +74,22 @@ void switcher_set_end(struct switcher *sw, uint64_t key, int64_t end_wall_ns);
  * have moved back a few milliseconds since the material was sized. */
 #define SWITCHER_END_SLACK_NS (50 * NS_PER_MS)
 #define SWITCHER_START_GRACE_DEFAULT_NS (5 * NS_PER_SEC)
+/*
+ * The shortest time between two title changes on air when the change is
+ * the live programme's title (switcher_set_live_title), in programme
+ * time: each change is a new Ogg chain (new codec headers, which players
+ * may stutter or re-buffer at) or, with metadata = admin, a request to
+ * Icecast that holds up its output thread for up to
+ * OUTPUT_TITLE_TIMEOUT_NS (2 s). Titles that come faster are coalesced:
+ * the latest one goes on air once this much has passed since the last
+ * change, those it replaced never. 2 s keeps a burst (an automation
+ * system retrying, an operator fixing a typo, a flood of calls) to one
+ * chain per 2 s, delays a title that follows another by at most 2 s, and
+ * is above the 1 s at which /api/history samples what is on air, so every
+ * title that aired is in the history. A segment or filler going on air is
+ * not held: its title goes with its audio.
+ */
+#define SWITCHER_TITLE_GAP_NS (2 * NS_PER_SEC)
 /* The crossfade to and from the [fallback] filler. */
 #define SWITCHER_FILLER_FADE_NS (1 * NS_PER_SEC)
 /* A skip waits this long at most for the source of the item due to
@@ -106,7 +122,9 @@ int switcher_poll_fallback(
 
 /* Sets the live programme's title/artist (sanitised); it reaches the
  * encoders at the next block when live is on air, else when live
- * returns. */
+ * returns; but no sooner than SWITCHER_TITLE_GAP_NS after the last title
+ * change on air (then the latest title set goes on air, the ones before it
+ * never do). */
 void switcher_set_live_title(
     struct switcher *sw, const char *title, const char *artist);
 

@@ -8,7 +8,8 @@
  * frame and ends at exactly its end; crossfades follow the linear ramp;
  * skip, a source that runs dry and a late item go back to live and are
  * reported; a full queue refuses; the live title reaches the tags only
- * while live is on air; dead air: a silent segment and a failed input
+ * while live is on air, and at most one per SWITCHER_TITLE_GAP_NS (the
+ * latest wins); dead air: a silent segment and a failed input
  * put the filler on air (events, stats), a loud live input brings live
  * back after restore_after, a silent one never does.
  *
@@ -641,6 +642,86 @@ test_live_title_only_while_live(void **state)
 	render(h); /* the ad ends: live returns with its new title */
 	assert_string_equal(h->title, "Late show");
 	assert_string_equal(h->artist, "");
+}
+
+/* Blocks rendered until the tags change (at most `max`), -1 if never. */
+static int
+render_until_tags(struct harness *h, int max)
+{
+	int n = h->n_tags, i;
+
+	for (i = 1; i <= max; i++) {
+		render(h);
+		if (h->n_tags != n)
+			return i;
+	}
+	return -1;
+}
+
+static void
+test_live_titles_coalesced(void **state)
+{
+	struct harness *h = *state;
+	struct stats_programme p;
+	struct engine_item it;
+	/* Blocks until the gap since a change made at a block's start has
+	 * passed: the change at frame F, the next one at the first block
+	 * start at or after F + gap. */
+	int gap = (int)((SWITCHER_TITLE_GAP_NS * RATE / NS_PER_SEC + BLOCK - 1) /
+			BLOCK);
+	int n, k;
+
+	/* One title after a quiet start airs with the next block. */
+	render(h);
+	n = h->n_tags;
+	switcher_set_live_title(h->sw, "One", NULL);
+	render(h);
+	assert_int_equal(h->n_tags, n + 1);
+	assert_string_equal(h->title, "One");
+
+	/* A burst within the gap: only the latest airs, once, when the gap
+	 * since "One" has passed; until then status shows "One". */
+	switcher_set_live_title(h->sw, "Two", NULL);
+	render(h);
+	switcher_set_live_title(h->sw, "Three", NULL);
+	render(h);
+	switcher_set_live_title(h->sw, "Four", "Desk");
+	assert_int_equal(h->n_tags, n + 1);
+	stats_programme_get(&p);
+	assert_string_equal(p.title, "One");
+	k = render_until_tags(h, 4 * gap);
+	assert_int_equal(k + 2, gap); /* two blocks were rendered above */
+	assert_int_equal(h->n_tags, n + 2);
+	assert_string_equal(h->title, "Four");
+	assert_string_equal(h->artist, "Desk");
+	stats_programme_get(&p);
+	assert_string_equal(p.title, "Four");
+
+	/* Changed and changed back before it aired: no change at all. */
+	switcher_set_live_title(h->sw, "Five", NULL);
+	switcher_set_live_title(h->sw, "Four", "Desk");
+	assert_int_equal(render_until_tags(h, 2 * gap), -1);
+
+	/* After a quiet gap, a single title airs at once again. */
+	switcher_set_live_title(h->sw, "Six", NULL);
+	assert_int_equal(render_until_tags(h, 1), 1);
+	assert_string_equal(h->title, "Six");
+
+	/* A segment is never held: its title goes with its audio, and the
+	 * live title set meanwhile airs when live returns. */
+	item(&it, "ad", open_silence(), wall_at(h->frames),
+	    wall_at(h->frames + 2 * BLOCK), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	assert_int_equal(render_until_tags(h, 1), 1);
+	assert_string_equal(h->title, "ad title");
+	switcher_set_live_title(h->sw, "Seven", NULL);
+	assert_int_equal(render_until_tags(h, 2), 2);
+	assert_string_equal(h->title, "Seven");
+	/* ... and counts as a change: the next live title waits. */
+	switcher_set_live_title(h->sw, "Eight", NULL);
+	k = render_until_tags(h, 4 * gap);
+	assert_int_equal(k, gap);
+	assert_string_equal(h->title, "Eight");
 }
 
 /* A listening socket that never answers: a feed that is "connecting". */
@@ -1279,6 +1360,8 @@ main(void)
 		test_full_queue_refuses_and_clear_empties, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_live_title_only_while_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_live_titles_coalesced, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_play_now_replaced_before_it_airs, setup, teardown),
