@@ -289,7 +289,9 @@ const struct config_key config_keys[] = {
 	"Below this RMS level the programme counts as dead air; default: "
 	"[input] silence_threshold_dbfs."},
     {SEC_FALLBACK, "after", KT_DURATION, 0.5, 3600, "10s", NULL, true,
-	FB(after_ns), "Dead air this long puts the filler on air."},
+	FB(after_ns),
+	"Dead air this long puts the filler on air; on_air and listen-back "
+	"wait as long (10s without [fallback])."},
     {SEC_FALLBACK, "restore_after", KT_DURATION, 0.1, 3600, "2s", NULL, true,
 	FB(restore_after_ns),
 	"The live input above the threshold this long brings it back."},

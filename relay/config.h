@@ -330,6 +330,18 @@ bool config_processing_same(
  * "http://127.0.0.1:8000/live.ogg". Returns buf. */
 char *config_output_url(const struct output_config *o, char *buf, size_t len);
 
+/* The station's dead air without a [fallback] section: the default of
+ * [fallback] after. */
+#define CONFIG_DEAD_AIR_DEFAULT_NS (10 * NS_PER_SEC)
+
+/* The station's own definition of dead air, which listen-back follows:
+ * the programme below config_dead_air_threshold_dbfs() (the [fallback]
+ * threshold_dbfs, or without [fallback] the [input]
+ * silence_threshold_dbfs) for config_dead_air_ns() ([fallback] after, or
+ * CONFIG_DEAD_AIR_DEFAULT_NS). */
+int64_t config_dead_air_ns(const struct config *cfg);
+double config_dead_air_threshold_dbfs(const struct config *cfg);
+
 /* For the docs test: the key table as "section.key" strings. */
 size_t config_key_count(void);
 const char *config_key_section(size_t i); /* "output" for [output NAME] */

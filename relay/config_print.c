@@ -2,9 +2,11 @@
 /*
  * What relay --check prints (config_print_summary) and --dump-config
  * (config_dump_keys, every key of the table with its help, type, range
- * and default), and the names of enum values they and the log use.
+ * and default), the names of enum values they and the log use, and
+ * values derived from the config for others (an output's URL, the
+ * station's dead air).
  *
- * Threads: main thread only.
+ * Threads: main thread only; the derived values are pure (any thread).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -57,6 +59,20 @@ fallback_source_name(enum fallback_source s)
 		return "silence";
 	}
 	return "?";
+}
+
+int64_t
+config_dead_air_ns(const struct config *cfg)
+{
+	return cfg->fallback.enabled ? cfg->fallback.after_ns
+				     : CONFIG_DEAD_AIR_DEFAULT_NS;
+}
+
+double
+config_dead_air_threshold_dbfs(const struct config *cfg)
+{
+	return cfg->fallback.enabled ? cfg->fallback.threshold_dbfs
+				     : cfg->input.silence_threshold_dbfs;
 }
 
 char *

@@ -107,6 +107,7 @@ struct engine {
 	int channels;
 	struct level_meter meter;
 	atomic_int_fast64_t threshold_cdb; /* silence threshold, 1/100 dB */
+	atomic_int_fast64_t dead_air_cdb;  /* dead air's, 1/100 dB */
 	atomic_bool stop;
 	atomic_uint_fast64_t rounds; /* loop rounds: the watchdog's proof */
 	pthread_t thread;
@@ -333,10 +334,13 @@ process_block(struct engine *e, size_t n)
 	pthread_mutex_unlock(&e->lock);
 	e->meter.threshold_dbfs =
 	    (double)atomic_load(&e->threshold_cdb) / 100.0;
+	e->meter.quiet_threshold_dbfs =
+	    (double)atomic_load(&e->dead_air_cdb) / 100.0;
 	metered = level_feed(&e->meter, e->out_buf, n);
 	if (metered)
 		stats_input_set_levels(e->meter.peak_dbfs, e->meter.rms_dbfs,
-		    level_silent_seconds(&e->meter));
+		    level_silent_seconds(&e->meter),
+		    level_quiet_seconds(&e->meter));
 	encode_block(e, e->out_buf, n, metered, made_ns);
 }
 
@@ -479,6 +483,8 @@ engine_start(
 	    cfg->input.silence_threshold_dbfs);
 	atomic_store(&e->threshold_cdb,
 	    (int_fast64_t)(cfg->input.silence_threshold_dbfs * 100.0));
+	atomic_store(&e->dead_air_cdb,
+	    (int_fast64_t)(config_dead_air_threshold_dbfs(cfg) * 100.0));
 	e->proc_cfg = cfg->processing;
 	if (cfg->processing.enabled) {
 		e->proc = processing_new(
@@ -699,6 +705,8 @@ engine_reconfigure_commit(
 		e->slots[i].cfg.name = e->slots[i].name;
 	atomic_store(&e->threshold_cdb,
 	    (int_fast64_t)(cfg->input.silence_threshold_dbfs * 100.0));
+	atomic_store(&e->dead_air_cdb,
+	    (int_fast64_t)(config_dead_air_threshold_dbfs(cfg) * 100.0));
 	if (rb->proc_changed) {
 		/* The old one is freed by engine_reconfigure_abort below. */
 		struct processing *was = e->proc;

@@ -137,7 +137,8 @@ fallback_configure(
 	copy_or_empty(fb->on_restore, sizeof(fb->on_restore), c->on_restore);
 	fb->hook_timeout_ns = c->hook_timeout_ns;
 	copy_or_empty(fb->station, sizeof(fb->station), cfg->station.name);
-	stats_fallback_configure(c->enabled, fallback_source_name(c->source));
+	stats_fallback_configure(c->enabled, fallback_source_name(c->source),
+	    config_dead_air_ns(cfg));
 	engine_set_fallback(e, &ef);
 	if (filler_changed) {
 		/* Re-armed at the next tick with the new settings. */

@@ -36,6 +36,8 @@ level_init(
 	m->peak_dbfs = util_dbfs(0.0);
 	m->rms_dbfs = util_dbfs(0.0);
 	m->silent_frames = 0;
+	m->quiet_threshold_dbfs = threshold_dbfs;
+	m->quiet_frames = 0;
 }
 
 /* Closes the current block: publishes peak/RMS and updates the silence
@@ -51,6 +53,10 @@ finish_block(struct level_meter *m)
 		m->silent_frames += (int64_t)m->block_frames_max;
 	else
 		m->silent_frames = 0;
+	if (m->rms_dbfs < m->quiet_threshold_dbfs)
+		m->quiet_frames += (int64_t)m->block_frames_max;
+	else
+		m->quiet_frames = 0;
 	m->block_peak = 0.0;
 	m->block_sumsq = 0.0;
 	m->block_samples = 0;
@@ -101,6 +107,12 @@ double
 level_silent_seconds(const struct level_meter *m)
 {
 	return (double)m->silent_frames / (double)m->rate_hz;
+}
+
+double
+level_quiet_seconds(const struct level_meter *m)
+{
+	return (double)m->quiet_frames / (double)m->rate_hz;
 }
 
 double

@@ -24,6 +24,11 @@ struct level_meter {
 	double peak_dbfs;	   /* last finished block */
 	double rms_dbfs;
 	int64_t silent_frames; /* consecutive frames below threshold */
+	/* A second threshold, counted the same way: the station's dead air
+	 * ([fallback] threshold_dbfs), for listen-back. level_init() sets it
+	 * to threshold_dbfs. */
+	double quiet_threshold_dbfs;
+	int64_t quiet_frames;
 };
 
 void level_init(
@@ -33,6 +38,9 @@ void level_init(
 int level_feed(struct level_meter *m, const float *frames, size_t nframes);
 
 double level_silent_seconds(const struct level_meter *m);
+
+/* As level_silent_seconds(), under quiet_threshold_dbfs. */
+double level_quiet_seconds(const struct level_meter *m);
 
 /* RMS of n interleaved frames over every sample, in dBFS (util_dbfs);
  * non-finite samples count as 0. */

@@ -27,6 +27,15 @@
  * happens when a mount is set up and when a new Ogg logical stream starts (a
  * reconnect or a title change with metadata = chain), never per page.
  *
+ * Silence: listeners hear the programme a lag (~1-2 s) behind, so their
+ * silence is set against the programme's as it was then: the thread
+ * samples the programme's silence (under the dead-air threshold, from the
+ * engine's meter) at each round and keeps its last few runs. Listeners'
+ * silence that such a run covers is a pause of the programme, flagged only
+ * once it lasts the station's dead-air time, as [fallback] judges it;
+ * silence no run covers is something between relay and the listeners,
+ * flagged after LISTENBACK_SILENT_UNEXPLAINED_S.
+ *
  * Timeouts: a transfer that delivers no byte for listenback_timeout (a
  * frozen server keeps the TCP connection open and says nothing; a paused
  * server even accepts new connections through the kernel's backlog) is
@@ -183,9 +192,61 @@ listenback_judge(
 		return LISTENBACK_FOREIGN;
 	if (!o->matched_once)
 		return LISTENBACK_CONNECTING;
-	if (o->silent_s >= LISTENBACK_SILENT_MAX_S)
+	if (o->dead_air_s > 0 && o->silent_s >= o->dead_air_s)
+		return LISTENBACK_SILENT;
+	if (o->silent_s >= LISTENBACK_SILENT_UNEXPLAINED_S &&
+	    !o->programme_silent)
 		return LISTENBACK_SILENT;
 	return LISTENBACK_OK;
+}
+
+void
+listenback_quiet_sample(
+    struct listenback_quiet *q, double quiet_s, int64_t now_mono_ns)
+{
+	int64_t from = now_mono_ns - (int64_t)(quiet_s * 1e9);
+
+	if (quiet_s <= 0) {
+		/* Over: it ended between the last sample and this one. */
+		if (q->open)
+			q->run[0].to_mono_ns = now_mono_ns;
+		q->open = false;
+		return;
+	}
+	/* The same silence, unless the last sample heard sound or this one
+	 * began after it (sound between two samples; 50 ms for the
+	 * milliseconds quiet_s is rounded to). */
+	if (q->open && from <= q->run[0].to_mono_ns + 50 * NS_PER_MS) {
+		q->run[0].to_mono_ns = now_mono_ns;
+		return;
+	}
+	memmove(&q->run[1], &q->run[0],
+	    (LISTENBACK_QUIET_RUNS - 1) * sizeof(q->run[0]));
+	q->run[0].from_mono_ns = from;
+	q->run[0].to_mono_ns = now_mono_ns;
+	if (q->n < LISTENBACK_QUIET_RUNS)
+		q->n++;
+	q->open = true;
+}
+
+bool
+listenback_quiet_explains(const struct listenback_quiet *q, double silent_s,
+    int64_t now_mono_ns, int64_t lag_ns)
+{
+	int64_t heard = (int64_t)(silent_s * 1e9), to;
+	size_t i;
+
+	if (lag_ns < 0)
+		lag_ns = LISTENBACK_LAG_GUESS_NS;
+	for (i = 0; i < q->n; i++) {
+		to = i == 0 && q->open ? now_mono_ns : q->run[i].to_mono_ns;
+		if (now_mono_ns - to > lag_ns + LISTENBACK_QUIET_SLACK_NS)
+			continue; /* listeners heard it end already */
+		if (to - q->run[i].from_mono_ns + LISTENBACK_QUIET_SLACK_NS >=
+		    heard)
+			return true;
+	}
+	return false;
 }
 
 /* --- the listener thread ------------------------------------------------- */
@@ -198,7 +259,7 @@ struct lb_mount {
 	char url[512];	     /* as configured (may hold credentials) */
 	char shown_url[512]; /* without credentials */
 	int64_t timeout_ns;
-	double threshold_dbfs;
+	double threshold_dbfs; /* the dead-air threshold */
 
 	CURL *easy;
 	bool active;
@@ -245,6 +306,7 @@ struct listenback {
 	struct lb_mount **mounts; /* each its own allocation: a reload moves
 				     the ones it keeps to a new array */
 	size_t n_mounts;
+	struct listenback_quiet quiet; /* the programme's silences */
 };
 
 /* "http://user:pw@host/x" -> "http://host/x". The userinfo ends at the
@@ -721,8 +783,12 @@ log_change(struct lb_mount *m, enum stats_listenback_state old)
 	case LISTENBACK_SILENT:
 		log_warn(m->mod,
 		    "%s: listeners hear silence for %.0f s (RMS %.1f dBFS, "
-		    "threshold %.1f); flagged, on_air is false",
-		    m->shown_url, s->silent_s, s->rms_dbfs, m->threshold_dbfs);
+		    "threshold %.1f), %s; flagged, on_air is false",
+		    m->shown_url, s->silent_s, s->rms_dbfs, m->threshold_dbfs,
+		    m->obs.programme_silent
+			? "as long as the programme: dead air"
+			: "while the programme is not silent: something "
+			  "between relay and the listeners mutes it");
 		break;
 	case LISTENBACK_CONNECTING:
 	case LISTENBACK_OFF:
@@ -731,10 +797,15 @@ log_change(struct lb_mount *m, enum stats_listenback_state old)
 }
 
 static void
-update(struct lb_mount *m, int64_t now)
+update(struct listenback *lb, struct lb_mount *m, int64_t now)
 {
 	enum stats_listenback_state old = m->st.state, state;
 
+	/* Listeners hear the programme a lag behind: a silence of theirs
+	 * is the programme's when it was silent as long, then. */
+	m->obs.programme_silent =
+	    listenback_quiet_explains(&lb->quiet, m->obs.silent_s, now,
+		m->st.lag_ms >= 0 ? m->st.lag_ms * NS_PER_MS : -1);
 	state = listenback_judge(&m->obs, now, m->timeout_ns);
 	m->st.audio = m->obs.last_audio_mono_ns > 0 &&
 		      now - m->obs.last_audio_mono_ns < m->timeout_ns;
@@ -763,6 +834,7 @@ listenback_thread(void *arg)
 	int running, left;
 	size_t i;
 	sigset_t all;
+	struct stats_levels lv;
 
 	util_thread_name("listenback");
 	/* Signals belong to the main thread's signalfd. */
@@ -778,6 +850,14 @@ listenback_thread(void *arg)
 		}
 		(void)dynlib_curl.multi_perform(lb->multi, &running);
 		now = util_now_mono_ns();
+		/* The programme's silence when the engine last metered it
+		 * (a programme not metered for a second is not silent). */
+		stats_levels_get(&lv);
+		if (lv.age_ns < NS_PER_SEC)
+			listenback_quiet_sample(
+			    &lb->quiet, lv.quiet_s, now - lv.age_ns);
+		else
+			listenback_quiet_sample(&lb->quiet, 0.0, now);
 		while ((msg = dynlib_curl.multi_info_read(lb->multi, &left)) !=
 		       NULL)
 			if (msg->msg == CURLMSG_DONE)
@@ -811,7 +891,7 @@ listenback_thread(void *arg)
 				    (double)m->timeout_ns / 1e9);
 				transfer_end(lb, m, why, now);
 			}
-			update(m, now);
+			update(lb, m, now);
 		}
 		(void)dynlib_curl.multi_poll(
 		    lb->multi, NULL, 0, LB_POLL_MS, NULL);
@@ -880,7 +960,8 @@ mount_new(const struct config *cfg, const struct output_config *o,
 	 * mount with listener auth needs them in listenback_url. */
 	m->st.at_mount = same_url(m->shown_url, own_url);
 	m->timeout_ns = o->listenback_timeout_ns;
-	m->threshold_dbfs = cfg->input.silence_threshold_dbfs;
+	m->threshold_dbfs = config_dead_air_threshold_dbfs(cfg);
+	m->obs.dead_air_s = (double)config_dead_air_ns(cfg) / 1e9;
 	m->obs.started_mono_ns = now_mono_ns;
 	m->st.state = LISTENBACK_CONNECTING;
 	m->st.since_wall_ns = util_now_wall_ns();
@@ -1058,6 +1139,9 @@ listenback_reload(struct listenback *lb, const struct config *old,
 			continue;
 		if (m == NULL)
 			m = mount_new(next, o, now);
+		else /* the dead-air time may change on the fly */
+			m->obs.dead_air_s =
+			    (double)config_dead_air_ns(next) / 1e9;
 		if (m != NULL)
 			lb->mounts[lb->n_mounts++] = m;
 	}
@@ -1084,6 +1168,6 @@ listenback_mount_same(const struct config *a, const struct output_config *x,
 	       x->listenback_timeout_ns == y->listenback_timeout_ns &&
 	       util_str_same(x->host, y->host) && x->port == y->port &&
 	       util_str_same(x->mount, y->mount) && x->tls == y->tls &&
-	       a->input.silence_threshold_dbfs ==
-		   b->input.silence_threshold_dbfs;
+	       config_dead_air_threshold_dbfs(a) ==
+		   config_dead_air_threshold_dbfs(b);
 }

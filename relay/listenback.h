@@ -42,9 +42,24 @@
 /* This many audio pages in a row without one packet this output sent: the
  * mount serves another stream. */
 #define LISTENBACK_FOREIGN_PAGES 4
-/* Our audio below the silence threshold this long: listeners hear
- * silence (the same bound as the on-air rule's for the input). */
-#define LISTENBACK_SILENT_MAX_S 5.0
+/* When listeners hear silence (our audio below the dead-air threshold,
+ * config_dead_air_threshold_dbfs()), it is flagged after the station's
+ * dead-air time (config_dead_air_ns(): [fallback] after, 10 s by default)
+ * when the programme was silent as long: a pause shorter than that is
+ * not dead air at the listener either. Silence the programme does not
+ * explain (it was not silent: a mute or a broken chain between relay and
+ * the listener) is flagged after this long, or after the dead-air time
+ * when that is shorter. */
+#define LISTENBACK_SILENT_UNEXPLAINED_S 5.0
+/* How much longer the listeners' silence may be than the programme's and
+ * still be the programme's (100 ms meter blocks on both sides, the
+ * codec's spread at the edges, the programme sampled every <= 0.2 s),
+ * and how much later than the lag it may end. */
+#define LISTENBACK_QUIET_SLACK_NS (1 * NS_PER_SEC)
+/* The lag assumed while none is measured (just connected). */
+#define LISTENBACK_LAG_GUESS_NS (5 * NS_PER_SEC)
+/* The programme's silences remembered. */
+#define LISTENBACK_QUIET_RUNS 4
 
 struct listenback_sent {
 	uint64_t hash;
@@ -101,15 +116,48 @@ struct listenback_obs {
 	unsigned unmatched_pages;   /* audio pages in a row, none ours */
 	bool matched_once;	    /* a page of ours has arrived */
 	double silent_s;	    /* decoded audio below the threshold */
+	double dead_air_s;	    /* the station's dead-air time; 0: none */
+	bool programme_silent;	    /* the programme was silent as long as
+				       the listener (listenback_quiet_explains) */
 };
 
 /* The verdict at now_mono_ns: NO_AUDIO when no audio page arrived for
  * timeout_ns (counted from the start until the first one), else FOREIGN
  * after LISTENBACK_FOREIGN_PAGES pages in a row without a packet of ours,
  * else CONNECTING while nothing, or nothing of ours, has arrived yet, else
- * SILENT after LISTENBACK_SILENT_MAX_S of silence, else OK. Pure. */
+ * SILENT after dead_air_s of silence, or after
+ * LISTENBACK_SILENT_UNEXPLAINED_S of it while !programme_silent, else OK.
+ * Pure. */
 enum stats_listenback_state listenback_judge(
     const struct listenback_obs *o, int64_t now_mono_ns, int64_t timeout_ns);
+
+/* The programme's last few silences (under the dead-air threshold), from
+ * samples of its running count (stats_levels.quiet_s): each from when it
+ * began to the first sample that found it over (to_mono_ns), the newest
+ * first. */
+struct listenback_quiet {
+	struct listenback_quiet_run {
+		int64_t from_mono_ns;
+		int64_t to_mono_ns; /* run[0] while open: the last sample */
+	} run[LISTENBACK_QUIET_RUNS];
+	size_t n;
+	bool open; /* run[0] is still going on */
+};
+
+/* One sample: at now_mono_ns (when the engine metered it, not later: a
+ * sample must not go back in time) the programme had been under the
+ * threshold for quiet_s (0: it was not). Pure. */
+void listenback_quiet_sample(
+    struct listenback_quiet *q, double quiet_s, int64_t now_mono_ns);
+
+/* Whether silent_s of silence that listeners hear at now_mono_ns, lag_ns
+ * behind the programme (-1: not measured, LISTENBACK_LAG_GUESS_NS), is the
+ * programme's own: a silence of the programme at least as long (less
+ * LISTENBACK_QUIET_SLACK_NS) that is still going on, or that ended no
+ * longer ago than the lag (plus the slack), so listeners are still
+ * hearing it. Pure. */
+bool listenback_quiet_explains(const struct listenback_quiet *q,
+    double silent_s, int64_t now_mono_ns, int64_t lag_ns);
 
 struct listenback;
 
@@ -137,7 +185,8 @@ void listenback_stop(struct listenback *lb);
 
 /* True when output x of a and output y of b are both listened back to in
  * the same way (name, server, mount, TLS, listenback_url, timeout, the
- * silence threshold): a reload that keeps the output keeps its listener.
+ * dead-air threshold): a reload that keeps the output keeps its listener
+ * (and takes a new dead-air time as it is).
  * Pure. */
 bool listenback_mount_same(const struct config *a,
     const struct output_config *x, const struct config *b,

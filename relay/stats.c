@@ -135,6 +135,7 @@ static atomic_int_fast64_t in_last_frame_mono_ns;
 static atomic_int_fast64_t lv_peak_cdb = -12000;
 static atomic_int_fast64_t lv_rms_cdb = -12000;
 static atomic_int_fast64_t lv_silent_ms;
+static atomic_int_fast64_t lv_quiet_ms;
 static struct stats_fallback fallback; /* dead_air_s unused: below */
 static atomic_int_fast64_t dead_air_ns;
 
@@ -824,11 +825,13 @@ raise_max(atomic_int_fast64_t *m, int_fast64_t v)
 }
 
 void
-stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s)
+stats_input_set_levels(
+    double peak_dbfs, double rms_dbfs, double silent_s, double quiet_s)
 {
 	atomic_store(&lv_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
 	atomic_store(&lv_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
 	atomic_store(&lv_silent_ms, (int_fast64_t)llround(silent_s * 1000.0));
+	atomic_store(&lv_quiet_ms, (int_fast64_t)llround(quiet_s * 1000.0));
 	atomic_store(&lv_last_mono_ns, util_now_mono_ns());
 	raise_max(&lv_max_peak_cdb, (int_fast64_t)llround(peak_dbfs * 100.0));
 	raise_max(&lv_max_rms_cdb, (int_fast64_t)llround(rms_dbfs * 100.0));
@@ -853,6 +856,7 @@ stats_levels_get(struct stats_levels *out)
 	out->peak_dbfs = (double)atomic_load(&lv_peak_cdb) / 100.0;
 	out->rms_dbfs = (double)atomic_load(&lv_rms_cdb) / 100.0;
 	out->silent_s = (double)atomic_load(&lv_silent_ms) / 1000.0;
+	out->quiet_s = (double)atomic_load(&lv_quiet_ms) / 1000.0;
 	out->flowing = within_a_second(&in_last_frame_mono_ns);
 }
 
@@ -936,10 +940,11 @@ stats_programme_set(const struct stats_programme *p)
 }
 
 void
-stats_fallback_configure(bool enabled, const char *source)
+stats_fallback_configure(bool enabled, const char *source, int64_t after_ns)
 {
 	pthread_mutex_lock(&lock);
 	fallback.enabled = enabled;
+	fallback.after_ns = after_ns;
 	util_strlcpy(fallback.source, source, sizeof(fallback.source));
 	unlock_changed();
 }

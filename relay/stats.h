@@ -249,6 +249,8 @@ struct stats_fallback {
 	char why[STATS_TEXT];  /* why it went on air (or the last time) */
 	uint64_t activations;  /* times the filler went on air */
 	double dead_air_s;     /* silent lead-ins plus time on the filler */
+	int64_t after_ns;      /* the station's dead-air time:
+				  config_dead_air_ns() */
 };
 
 /* The status server's own load. stats.c never writes it: the status
@@ -420,8 +422,11 @@ void stats_input_log_buffer_half(void);
 #define STATS_BUFFER_HALF_LOG_NS (60 * NS_PER_SEC)
 void stats_input_inc_reopens(void);
 void stats_input_set_error(const char *error); /* takes the mutex */
-/* Levels of the programme as it enters the encoders (engine thread). */
-void stats_input_set_levels(double peak_dbfs, double rms_dbfs, double silent_s);
+/* Levels of the programme as it enters the encoders (engine thread):
+ * silent_s under [input] silence_threshold_dbfs, quiet_s under the dead
+ * air threshold (config_dead_air_threshold_dbfs()). */
+void stats_input_set_levels(
+    double peak_dbfs, double rms_dbfs, double silent_s, double quiet_s);
 
 /* Engine thread, once a second: the [processing] measurements. The _try_
  * form never waits: false when a reader holds the mutex (not set). */
@@ -434,6 +439,7 @@ struct stats_levels {
 	double peak_dbfs; /* last ~100 ms block */
 	double rms_dbfs;
 	double silent_s;
+	double quiet_s; /* under the dead-air threshold (listen-back) */
 	int64_t age_ns; /* since the last block was metered; INT64_MAX: none */
 	bool flowing;	/* input frames arrived within the last second */
 };
@@ -481,7 +487,8 @@ void stats_reload_set(int64_t at_wall_ns, bool ok, const char *detail);
 
 /* Fallback: configured (main thread), on air or not (engine thread, at
  * each change; takes the mutex), dead-air time (lock-free). */
-void stats_fallback_configure(bool enabled, const char *source);
+void stats_fallback_configure(
+    bool enabled, const char *source, int64_t after_ns);
 void stats_fallback_set(bool active, int64_t since_wall_ns, const char *why);
 void stats_dead_air_add_ns(int64_t ns);
 

@@ -418,18 +418,24 @@ print_off_air_reasons(const cJSON *doc)
 {
 	const cJSON *input, *arr, *it;
 	bool any_conn = false, any_listed = false, any_reachable = false;
+	double dead_air_s;
 
 	const cJSON *now = cJSON_GetObjectItemCaseSensitive(doc, "now");
 	const char *seg = jstr(now, "segment");
 	bool said = false;
 
 	input = cJSON_GetObjectItemCaseSensitive(doc, "input");
+	/* The on-air rule's bound (an older relay does not send it). */
+	dead_air_s =
+	    jnum0(cJSON_GetObjectItemCaseSensitive(doc, "fallback"), "after_s");
+	if (!(dead_air_s > 0))
+		dead_air_s = (double)CONFIG_DEAD_AIR_DEFAULT_NS / 1e9;
 	printf("Off air because:");
 	/* The level is the programme's: name what is on air. */
 	if (!jbool(input, "flowing")) {
 		printf(" no audio is entering");
 		said = true;
-	} else if (jnum0(input, "silent_s") >= STATUS_RULES_SILENT_MAX_S) {
+	} else if (jnum0(input, "silent_s") >= dead_air_s) {
 		if (seg[0] != '\0')
 			printf(" segment %s has been silent for %.0f s", seg,
 			    jnum0(input, "silent_s"));

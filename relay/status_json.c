@@ -377,6 +377,7 @@ json_fallback(struct jctx *j, const struct stats_snapshot *s)
 	jadd(j, o, "source", jtext_or_null(f->enabled ? f->source : ""));
 	jadd(j, o, "activations", jcount(f->activations));
 	jadd(j, o, "dead_air_s", jtenths(f->dead_air_s, 0.0));
+	jadd(j, o, "after_s", jtenths(status_rules_dead_air_s(s), 0.0));
 	return o;
 }
 

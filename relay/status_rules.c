@@ -31,7 +31,7 @@ status_rules_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
 	if (!(s->programme.state == PROGRAMME_LIVE
 		    ? s->input.flowing
 		    : s->input.programme_flowing) ||
-	    !(s->input.silent_s < STATUS_RULES_SILENT_MAX_S))
+	    !(s->input.silent_s < status_rules_dead_air_s(s)))
 		return false;
 	if (poll_icecast_ns <= 0)
 		poll_icecast_ns = 5 * NS_PER_SEC;
@@ -53,6 +53,15 @@ status_rules_on_air(const struct stats_snapshot *s, int64_t poll_icecast_ns)
 		return true;
 	}
 	return false;
+}
+
+double
+status_rules_dead_air_s(const struct stats_snapshot *s)
+{
+	int64_t after = s->fallback.after_ns > 0 ? s->fallback.after_ns
+						 : CONFIG_DEAD_AIR_DEFAULT_NS;
+
+	return (double)after / 1e9;
 }
 
 bool

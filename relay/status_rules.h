@@ -18,16 +18,18 @@
 #include "stats.h"
 #include "status.h"
 
-/* The input counts as silent, so off air, after this long below the
- * [input] silence_threshold_dbfs. */
-#define STATUS_RULES_SILENT_MAX_S 5.0
+/* The programme counts as silent, so off air, after this long below the
+ * [input] silence_threshold_dbfs: the station's dead-air time
+ * (stats_fallback.after_ns: [fallback] after, or without [fallback]
+ * CONFIG_DEAD_AIR_DEFAULT_NS), in seconds. */
+double status_rules_dead_air_s(const struct stats_snapshot *s);
 
 /* The on-air rule. With listen-back on for any output (see
  * status_rules_listenback()): listeners hear audio, that is at least one
  * listen-back mount reports LISTENBACK_OK (our stream arrives, above the
  * silence threshold). Otherwise: audio above the silence threshold is
  * entering (input flowing, silent for less than
- * STATUS_RULES_SILENT_MAX_S) and at least one Icecast output is connected
+ * status_rules_dead_air_s()) and at least one Icecast output is connected
  * while the poller saw its mount listed within the last 2 *
  * poll_icecast_ns + 5 s. False when the programme is PROGRAMME_OFF_AIR. */
 bool status_rules_on_air(

@@ -267,7 +267,8 @@
 		'fallback.why': 'Why it went on air',
 		'fallback.source': 'Filler',
 		'fallback.activations': 'Times on air since start',
-		'fallback.dead_air_s': 'Dead air since start'
+		'fallback.dead_air_s': 'Dead air since start',
+		'fallback.after_s': 'Silence is dead air after'
 	};
 	var WORDS = {
 		on_air_rule: { listenback: 'listen-back: listeners hear our audio',

@@ -11,8 +11,9 @@
 #   listeners hear a stream it did not send: state foreign, ours false,
 #   flagged, on_air false, relay_listenback_ours 0, one warn line.
 # - relay "backup" listens back to its own /other.ogg: its packets are
-#   ours, but they are silence: state silent after 5 s, flagged, on_air
-#   false.
+#   ours, but they are silence, as the programme is: dead air, so state
+#   silent after 10 s (the dead-air time without [fallback]), flagged,
+#   on_air false.
 #
 # timeout: 60
 
@@ -85,13 +86,13 @@ curl -sf --max-time 2 "http://127.0.0.1:$status_port/metrics" |
 [[ $(log_count 'warn listen\[main\].*did not send') -eq 1 ]] ||
     fail "expected one warn line about a stream relay did not send"
 
-wait_for -t 10 -m "backup: silent" lb_state_is "$backup_port" silent ||
+wait_for -t 20 -m "backup: silent" lb_state_is "$backup_port" silent ||
     fail "listen-back did not hear the silence: $(status_json "$backup_port" | jq -c .outputs[0].listenback)"
 doc=$(status_json "$backup_port")
 note "backup: $(jq -c .outputs[0].listenback <<<"$doc")"
 [[ $(jq -r .outputs[0].listenback.ours <<<"$doc") == true ]] || fail "backup: ours false"
 [[ $(jq -r .outputs[0].listenback.flagged <<<"$doc") == true ]] || fail "backup: not flagged"
-assert_between "$(jq -r .outputs[0].listenback.silent_s <<<"$doc")" 5 60 "backup silent_s"
+assert_between "$(jq -r .outputs[0].listenback.silent_s <<<"$doc")" 10 60 "backup silent_s"
 [[ $(jq -r .on_air <<<"$doc") == false ]] || fail "backup: on_air true while silent"
 grep -q 'warn listen\[main\].*listeners hear silence' "$T/backup.log" ||
     fail "backup: no warn line about silence"

@@ -8,7 +8,9 @@
 # icecast is frozen until listen-back says no_audio (last_error says why)
 # and thawed: once our audio is heard again last_error is null. Then a
 # reload turns the tone into digital silence: listen-back must flag the
-# Opus mount silent after 5 s, with a warn line, and on_air false.
+# Opus mount silent once listeners have heard 10 s of it (the programme is
+# silent too: dead air, 10 s without [fallback]), with a warn line, and
+# on_air false.
 #
 # timeout: 90
 
@@ -95,7 +97,7 @@ doc=$(status_json)
 note "opus, silence: $(jq -c .outputs[0].listenback <<<"$doc")"
 [[ $(jq -r .outputs[0].listenback.flagged <<<"$doc") == true ]] || fail "silence not flagged"
 [[ $(jq -r .on_air <<<"$doc") == false ]] || fail "on_air true while listeners hear silence"
-assert_between "$(jq -r .outputs[0].listenback.silent_s <<<"$doc")" 5 60 "silent_s"
+assert_between "$(jq -r .outputs[0].listenback.silent_s <<<"$doc")" 10 60 "silent_s"
 assert_between "$(jq -r .outputs[0].listenback.rms_dbfs <<<"$doc")" -120 -60 "rms_dbfs"
 grep -q 'warn listen\[main\].*listeners hear silence' "$RELAY_LOG" ||
     fail "no warn line about silence"

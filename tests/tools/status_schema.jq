@@ -138,7 +138,8 @@ check_object({
      detail: "string"}; ".reload") end)
 + (.fallback | check_object({enabled: "boolean", active: "boolean",
     since: "time|null", why: "string|null", source: "string|null",
-    activations: "integer", dead_air_s: "number"}; ".fallback"))
+    activations: "integer", dead_air_s: "number", after_s: "number"};
+    ".fallback"))
 + (if .fallback.active == true and .state != "fallback" and .state != "off_air"
    then [".state: \(.state) while fallback.active"] else [] end)
 + (if .programme_error == null then []

@@ -167,6 +167,18 @@ test_silence_counter_resets_and_counts_again(void **state)
 	assert_int_equal(level_feed(&m, quiet, 4800), 1);
 	assert_int_equal(m.silent_frames, 0);
 
+	/* The second threshold (dead air's) counts on its own. */
+	level_init(&m, RATE_HZ, CHANNELS, -80.0);
+	m.quiet_threshold_dbfs = -60.0;
+	(void)level_feed(&m, quiet, 4800);
+	assert_int_equal(m.silent_frames, 0);
+	assert_int_equal(m.quiet_frames, 4800);
+	assert_float_equal(level_quiet_seconds(&m), 0.1, 1e-9);
+	(void)level_feed(&m, tone, 4800);
+	assert_int_equal(m.quiet_frames, 0);
+	level_init(&m, RATE_HZ, CHANNELS, -80.0);
+	assert_true(m.quiet_threshold_dbfs == -80.0);
+
 	/* A partial block does not count yet. */
 	(void)level_feed(&m, silence, 4799);
 	assert_int_equal(m.silent_frames, 0);

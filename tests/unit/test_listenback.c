@@ -2,7 +2,9 @@
 /*
  * Unit tests for listenback.c's pure parts: OpusHead parsing, the packet log
  * (newest match, eviction when full, repeated packets), the packet hash, the
- * verdict (connecting, no audio, foreign, silent, ok, and their order), and
+ * verdict (connecting, no audio, foreign, silent, ok, and their order),
+ * whether the programme's silences explain the listeners' (a pause heard
+ * a lag later, a mute that outlasts one, an old pause), and
  * listenback_mount_same() on reload-relevant changes.
  *
  * Threads: single-threaded.
@@ -158,18 +160,130 @@ test_judge(void **state)
 	o.unmatched_pages = 0;
 	assert_int_equal(
 	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_OK);
-	o.silent_s = LISTENBACK_SILENT_MAX_S - 0.1;
+	/* Silence the programme does not explain: a mute between relay and
+	 * the listeners, flagged after LISTENBACK_SILENT_UNEXPLAINED_S. */
+	o.dead_air_s = 10.0;
+	o.silent_s = LISTENBACK_SILENT_UNEXPLAINED_S - 0.1;
 	assert_int_equal(
 	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_OK);
-	o.silent_s = LISTENBACK_SILENT_MAX_S;
+	o.silent_s = LISTENBACK_SILENT_UNEXPLAINED_S;
 	assert_int_equal(
 	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_SILENT);
+	/* The programme's own pause: not dead air until the station's
+	 * dead-air time ([fallback] after). */
+	o.programme_silent = true;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_OK);
+	o.silent_s = 9.9;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_OK);
+	o.silent_s = 10.0;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_SILENT);
+	/* A dead-air time shorter than the unexplained bound: it, for
+	 * both. */
+	o.dead_air_s = 3.0;
+	o.silent_s = 3.0;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_SILENT);
+	o.programme_silent = false;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_SILENT);
+	o.silent_s = 2.9;
+	assert_int_equal(
+	    listenback_judge(&o, t0 + 3 * S, timeout), LISTENBACK_OK);
+	o.silent_s = 10.0;
 	/* No audio beats everything else: a frozen server. */
 	assert_int_equal(listenback_judge(&o, t0 + 2 * S + timeout, timeout),
 	    LISTENBACK_NO_AUDIO);
 	o.unmatched_pages = LISTENBACK_FOREIGN_PAGES;
 	assert_int_equal(listenback_judge(&o, t0 + 2 * S + timeout, timeout),
 	    LISTENBACK_NO_AUDIO);
+}
+
+/* Samples a programme silent over [from, to) every 0.2 s from start to
+ * end (seconds), and asks at each step whether listeners lag seconds
+ * behind hear a silence it explains, as long as they hear it: all of it
+ * must be explained (want) or, from the first step that is not, none. */
+static bool
+pause_heard(struct listenback_quiet *q, double from, double to,
+    double start, double end, double lag, int64_t lag_ns,
+    double *unexplained_at)
+{
+	double t, heard;
+	bool all = true;
+
+	*unexplained_at = -1;
+	for (t = start; t < end; t += 0.2) {
+		int64_t now = (int64_t)(t * 1e9);
+
+		listenback_quiet_sample(
+		    q, t >= from && t < to ? t - from : 0.0, now);
+		heard = t - lag >= from && t - lag < to ? t - lag - from : 0.0;
+		if (heard > 0 &&
+		    !listenback_quiet_explains(q, heard, now, lag_ns)) {
+			if (all)
+				*unexplained_at = t;
+			all = false;
+		}
+	}
+	return all;
+}
+
+static void
+test_quiet_explains(void **state)
+{
+	struct listenback_quiet q;
+	double at;
+
+	(void)state;
+	/* A 7 s pause of the programme, heard 1.5 s later: the programme's
+	 * own all along, with the lag measured or not. */
+	memset(&q, 0, sizeof(q));
+	assert_true(pause_heard(&q, 100, 107, 90, 115, 1.5, 1500 * NS_PER_MS, &at));
+	memset(&q, 0, sizeof(q));
+	assert_true(pause_heard(&q, 100, 107, 90, 115, 1.5, -1, &at));
+	/* Heard 4 s later (an edge server), lag measured. */
+	memset(&q, 0, sizeof(q));
+	assert_true(pause_heard(&q, 100, 107, 90, 115, 4.0, 4 * S, &at));
+	/* Listeners' silence with a programme that never was: unexplained
+	 * from the start. */
+	memset(&q, 0, sizeof(q));
+	listenback_quiet_sample(&q, 0.0, 100 * S);
+	assert_false(listenback_quiet_explains(&q, 0.5, 101 * S, S));
+	assert_false(listenback_quiet_explains(&q, 5.0, 105 * S, S));
+	/* Listeners' silence that outlasts the programme's 3 s pause (a
+	 * mute began as it ended): unexplained once it is longer than the
+	 * pause and the slack. */
+	memset(&q, 0, sizeof(q));
+	listenback_quiet_sample(&q, 0.0, 99 * S);
+	listenback_quiet_sample(&q, 1.0, 101 * S);
+	listenback_quiet_sample(&q, 3.0, 103 * S);
+	listenback_quiet_sample(&q, 0.0, 103 * S + 200 * NS_PER_MS);
+	assert_true(listenback_quiet_explains(&q, 3.0, 104 * S, S));
+	assert_true(listenback_quiet_explains(&q, 3.9, 104 * S, S));
+	assert_false(listenback_quiet_explains(&q, 4.5, 104 * S, S));
+	/* A 7 s pause that ended 20 s ago explains no new silence. */
+	memset(&q, 0, sizeof(q));
+	listenback_quiet_sample(&q, 6.8, 100 * S);
+	listenback_quiet_sample(&q, 0.0, 100 * S + 200 * NS_PER_MS);
+	assert_true(listenback_quiet_explains(&q, 6.0, 101 * S, S));
+	assert_false(listenback_quiet_explains(&q, 6.0, 120 * S, S));
+	/* Sound between two samples splits the silence in two: a 2 s one
+	 * and, 0.1 s after the last sample, a new one; neither explains 5 s
+	 * of silence at the listener. */
+	memset(&q, 0, sizeof(q));
+	listenback_quiet_sample(&q, 2.0, 100 * S);
+	listenback_quiet_sample(&q, 0.1, 100 * S + 200 * NS_PER_MS);
+	assert_int_equal(q.n, 2);
+	assert_true(q.open);
+	assert_false(listenback_quiet_explains(
+	    &q, 5.0, 100 * S + 200 * NS_PER_MS, S));
+	/* A long silence sampled many times stays one run. */
+	memset(&q, 0, sizeof(q));
+	assert_true(pause_heard(&q, 100, 130, 99, 135, 1.0, S, &at));
+	assert_int_equal(q.n, 1);
+	assert_false(q.open);
 }
 
 static void
@@ -245,6 +359,19 @@ test_mount_same(void **state)
 	assert_false(listenback_mount_same(&a, x, &b, y));
 	b.input.silence_threshold_dbfs = -50;
 	assert_true(listenback_mount_same(&a, x, &b, y));
+	/* The threshold is the station's dead-air one: [fallback]'s when
+	 * that section is there (its default: the input's); its time is
+	 * taken on the fly. */
+	b.fallback.enabled = true;
+	b.fallback.threshold_dbfs = -50;
+	b.fallback.after_ns = 3 * S;
+	assert_true(listenback_mount_same(&a, x, &b, y));
+	b.fallback.threshold_dbfs = -40;
+	assert_false(listenback_mount_same(&a, x, &b, y));
+	assert_int_equal(config_dead_air_ns(&a), CONFIG_DEAD_AIR_DEFAULT_NS);
+	assert_int_equal(config_dead_air_ns(&b), 3 * S);
+	assert_true(config_dead_air_threshold_dbfs(&a) == -50);
+	assert_true(config_dead_air_threshold_dbfs(&b) == -40);
 }
 
 int
@@ -256,6 +383,7 @@ main(void)
 	    cmocka_unit_test(test_log_wraps),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_judge),
+	    cmocka_unit_test(test_quiet_explains),
 	    cmocka_unit_test(test_state_names),
 	    cmocka_unit_test(test_mount_same),
 	};

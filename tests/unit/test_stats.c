@@ -330,15 +330,19 @@ static void
 test_levels_take_max(void **state)
 {
 	double peak, rms;
+	struct stats_levels lv;
 
 	(void)state;
-	stats_input_set_levels(-20.0, -30.0, 0.0);
-	stats_input_set_levels(-10.0, -25.0, 0.0);
-	stats_input_set_levels(-15.0, -28.0, 0.0);
+	stats_input_set_levels(-20.0, -30.0, 0.0, 0.0);
+	stats_input_set_levels(-10.0, -25.0, 0.0, 0.0);
+	stats_input_set_levels(-15.0, -28.0, 0.5, 1.5);
 	stats_levels_take_max(&peak, &rms);
 	assert_true(peak == -10.0 && rms == -25.0);
 	stats_levels_take_max(&peak, &rms);
 	assert_true(peak == -15.0 && rms == -28.0);
+	/* Both silence counts reach the readers (the page, listen-back). */
+	stats_levels_get(&lv);
+	assert_true(lv.silent_s == 0.5 && lv.quiet_s == 1.5);
 }
 
 /* The input ring's fill: the highest since start is kept, in seconds of

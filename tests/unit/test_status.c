@@ -240,10 +240,21 @@ test_on_air_rule(void **state)
 	s.input.flowing = false;
 	assert_false(status_rules_on_air(&s, poll));
 	assert_string_equal(status_rules_state_name(&s, false), "off_air");
+	/* Silence is off air after the station's dead-air time: 10 s
+	 * without [fallback] (a 7 s pause is no dead air), [fallback] after
+	 * with it. */
 	fake_snapshot(&s);
-	s.input.silent_s = 4.9;
+	s.input.silent_s = 7.0;
 	assert_true(status_rules_on_air(&s, poll));
-	s.input.silent_s = STATUS_RULES_SILENT_MAX_S;
+	s.input.silent_s = 9.9;
+	assert_true(status_rules_on_air(&s, poll));
+	s.input.silent_s = 10.0;
+	assert_false(status_rules_on_air(&s, poll));
+	s.fallback.after_ns = 3 * NS_PER_SEC;
+	assert_true(status_rules_dead_air_s(&s) == 3.0);
+	s.input.silent_s = 2.9;
+	assert_true(status_rules_on_air(&s, poll));
+	s.input.silent_s = 3.0;
 	assert_false(status_rules_on_air(&s, poll));
 	s.input.silent_s = NAN;
 	assert_false(status_rules_on_air(&s, poll));
