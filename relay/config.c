@@ -126,8 +126,11 @@ const struct config_key config_keys[] = {
 	"when it is one of them, else 48000 for a multiple of 8000 Hz, "
 	"44100 for the others; vorbis the same when libvorbisenc cannot "
 	"encode its bitrate at the programme's)."},
-    {SEC_ENCODING, "channels", KT_INT, 1, 8, "2", NULL, false, EN(channels),
-	"Encoded channel count (mix-down or up-mix)."},
+    {SEC_ENCODING, "channels", KT_INT, 1, 8, NULL, NULL, false, EN(channels),
+	"Encoded channel count (mix-down or up-mix); default: the "
+	"programme's ([input] channels), at most 2 (opus, mp3: 1 or 2; "
+	"vorbis the same, and stereo when libvorbisenc cannot encode its "
+	"bitrate in mono)."},
     {SEC_ENCODING, "quality", KT_DOUBLE, -1, 10, "4", NULL, false, EN(quality),
 	"vorbis: VBR quality, oggenc's -1..10 scale; mp3: VBR, LAME's -V "
 	"0 (best) .. 9."},

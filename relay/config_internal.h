@@ -137,12 +137,14 @@ int config_check_opus(struct parse_state *ps, const struct section_state *s,
     struct encoding_config *e, const char *label);
 int config_check_mp3(struct parse_state *ps, const struct section_state *s,
     struct encoding_config *e, const char *label);
-/* A vorbis encoding whose rate was left out (the programme's): when
- * libvorbisenc cannot encode its mode at that rate (a managed bitrate at
- * 96 kHz, 128 kbit/s at 8 kHz), the same family's 48000 or 44100 Hz, as
- * config_check_mp3() does; unchanged when neither works (the encoder then
- * says why). */
-void config_vorbis_rate_fallback(struct encoding_config *e);
+/* A vorbis encoding whose rate or channels were left out (the
+ * programme's): when libvorbisenc cannot encode its mode at them (a
+ * managed bitrate at 96 kHz, 128 kbit/s at 8 kHz, 256 kbit/s mono), the
+ * rate's family's 48000 or 44100 Hz (as config_check_mp3() does), then
+ * stereo, each only where its key was left out; unchanged when none works
+ * (the encoder then says why). */
+void config_vorbis_fallback(
+    struct encoding_config *e, bool rate_left_out, bool channels_left_out);
 int config_check_mp3_output(struct parse_state *ps,
     const struct section_state *s, const char *label, struct output_config *o);
 int config_parse_status_lists(

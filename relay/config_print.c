@@ -91,16 +91,23 @@ config_output_url(const struct output_config *o, char *buf, size_t len)
 	return buf;
 }
 
-/* One encoding; its rate, where it is not the programme's (programme_hz),
- * says so: that encoding resamples. */
+/* One encoding; its rate and channels, where they are not the programme's
+ * (in), say so: that encoding resamples, mixes down or up-mixes. */
 static void
-print_encoding(const struct encoding_config *e, int programme_hz, FILE *fp)
+print_encoding(
+    const struct encoding_config *e, const struct input_config *in, FILE *fp)
 {
-	char note[64] = "";
+	char note[128] = "";
+	size_t n = 0;
 
-	if (e->rate_hz != programme_hz)
-		snprintf(note, sizeof(note),
-		    " (resampled from the programme's %d Hz)", programme_hz);
+	if (e->rate_hz != in->rate_hz)
+		n += (size_t)snprintf(note, sizeof(note),
+		    " (resampled from the programme's %d Hz)", in->rate_hz);
+	if (e->channels != in->channels && n < sizeof(note))
+		snprintf(note + n, sizeof(note) - n,
+		    " (%s from the programme's %d ch)",
+		    e->channels < in->channels ? "mixed down" : "up-mixed",
+		    in->channels);
 	fprintf(fp, "  encoding %-10s %s %d Hz, %d ch, ", e->name,
 	    codec_name(e->codec), e->rate_hz, e->channels);
 	if (e->codec == CODEC_OPUS) {
@@ -157,7 +164,7 @@ config_print_summary(const struct config *cfg, FILE *fp)
 	}
 	fprintf(fp, ", programme %d Hz %d ch\n", in->rate_hz, in->channels);
 	for (i = 0; i < cfg->n_encodings; i++)
-		print_encoding(&cfg->encodings[i], in->rate_hz, fp);
+		print_encoding(&cfg->encodings[i], in, fp);
 	for (i = 0; i < cfg->n_outputs; i++) {
 		const struct output_config *o = &cfg->outputs[i];
 		fprintf(fp, "  output   %-10s %s %s <- encoding %s", o->name,

@@ -142,8 +142,8 @@ config_validate(struct parse_state *ps)
 	}
 
 	if (cfg->n_encodings == 0) {
-		/* An implicit encoding: the programme's rate (below),
-		 * stereo at quality 4. */
+		/* An implicit encoding: the programme's rate and channels
+		 * (below), at quality 4. */
 		config_apply_defaults(&cfg->encodings[0], SEC_ENCODING);
 		cfg->encodings[0].name = strdup("default");
 		cfg->n_encodings = 1;
@@ -155,6 +155,14 @@ config_validate(struct parse_state *ps)
 		 * take only some rates and correct it below. */
 		if (e->rate_hz == 0)
 			e->rate_hz = cfg->input.rate_hz;
+		/* channels left out (no default either): the programme's,
+		 * so a mono studio is not encoded as two equal channels;
+		 * at most 2 (a 5.1 programme is mixed down to stereo, as
+		 * every codec and player takes; set channels to keep
+		 * more with vorbis). */
+		if (e->channels == 0)
+			e->channels =
+			    cfg->input.channels < 2 ? cfg->input.channels : 2;
 		s = config_find_section(ps, SEC_ENCODING, i);
 		if (s == NULL)
 			continue;
@@ -219,12 +227,16 @@ config_validate(struct parse_state *ps)
 				return -EINVAL;
 			}
 		}
-		/* rate left out: the programme's, unless libvorbisenc cannot
-		 * encode this mode at it (managed at 96 kHz): then 48000 or
-		 * 44100, so a config that started when the default was 44100
-		 * starts still; --check shows the resampling. */
-		if (!config_has_key(s, "rate"))
-			config_vorbis_rate_fallback(e);
+		/* rate or channels left out: the programme's, unless
+		 * libvorbisenc cannot encode this mode at them (managed at
+		 * 96 kHz, 256 kbit/s mono): then 48000 or 44100 Hz, then
+		 * stereo, so a config that started when the defaults were
+		 * 44100 Hz stereo starts still; --check shows the
+		 * resampling and the mixing. */
+		if (!config_has_key(s, "rate") ||
+		    !config_has_key(s, "channels"))
+			config_vorbis_fallback(e, !config_has_key(s, "rate"),
+			    !config_has_key(s, "channels"));
 	}
 
 	if (cfg->n_outputs == 0) {

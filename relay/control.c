@@ -856,6 +856,40 @@ control_describe(const struct control_request *req, char *buf, size_t len)
 	return buf;
 }
 
+char *
+control_withdrawn_text(
+    const struct programme_withdrawn *w, size_t n, char *buf, size_t len)
+{
+	char item[sizeof(w->segment) + 48], tail[48];
+	size_t used = 0, shown = 0, need, rest;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	/* Whole names in order while they fit, each with room left for
+	 * the count of those after it, should the next not fit. */
+	for (shown = 0; shown < n; shown++) {
+		snprintf(item, sizeof(item), "%srequest %" PRIu64 " (%s)",
+		    shown > 0 ? ", " : "", w[shown].request_id,
+		    w[shown].segment);
+		need = strlen(item);
+		rest = n - shown - 1;
+		snprintf(tail, sizeof(tail), " and %zu more", rest);
+		if (used + need + (rest > 0 ? strlen(tail) : 0) >= len)
+			break;
+		memcpy(buf + used, item, need + 1);
+		used += need;
+	}
+	if (shown == n)
+		return buf;
+	if (shown == 0)
+		snprintf(tail, sizeof(tail), "%zu requests", n);
+	else
+		snprintf(tail, sizeof(tail), " and %zu more", n - shown);
+	util_strlcpy(buf + used, tail, len - used);
+	return buf;
+}
+
 /* ---- Failed token attempts. ---- */
 
 /* CONTROL_AUTH_MAX_FAILS refusals (no, or a wrong, token) from one
@@ -1045,7 +1079,7 @@ static void
 audit(const struct control_call *call, unsigned int code, const char *meaning,
     const char *error, control_redact_cb *redact, void *redact_arg)
 {
-	char m[24], esc[1600];
+	char m[24], esc[CONTROL_RESULT_BYTES + 1200];
 	struct strbuf sb = {0};
 	char *line;
 
@@ -1076,15 +1110,18 @@ audit(const struct control_call *call, unsigned int code, const char *meaning,
 
 /*
  * {"error": text}, or {"ok": true, "request": text} plus, for a segment,
- * "id" and "state": "pending" (follow it in /api/status "requests"), and
- * for a reload "result": what changed. NULL on OOM.
+ * "id" and "state": "pending" (follow it in /api/status "requests"), for
+ * a reload and a skip "result": what it did, and for a skip that withdrew
+ * waiting requests "withdrawn": their ids (withdrawn[0..n_withdrawn),
+ * every one, whatever the result's text could name). NULL on OOM.
  */
 static char *
-answer_body(
-    unsigned int code, const char *text, uint64_t id, const char *result)
+answer_body(unsigned int code, const char *text, uint64_t id,
+    const char *result, const uint64_t *withdrawn, size_t n_withdrawn)
 {
-	cJSON *root;
-	char clean[1200], *body = NULL;
+	cJSON *root, *ids;
+	char clean[CONTROL_RESULT_BYTES + 200], *body = NULL;
+	size_t i;
 
 	util_sanitize_text(clean, sizeof(clean), text);
 	root = cJSON_CreateObject();
@@ -1105,6 +1142,17 @@ answer_body(
 			    NULL)
 				goto out;
 		}
+		if (n_withdrawn > 0) {
+			ids = cJSON_AddArrayToObject(root, "withdrawn");
+			if (ids == NULL)
+				goto out;
+			for (i = 0; i < n_withdrawn; i++) {
+				if (!cJSON_AddItemToArray(
+					ids, cJSON_CreateNumber(
+						 (double)withdrawn[i])))
+					goto out;
+			}
+		}
 	} else if (cJSON_AddStringToObject(root, "error", clean) == NULL) {
 		goto out;
 	}
@@ -1120,7 +1168,10 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 {
 	enum control_endpoint ep = call->endpoint;
 	struct control_request *req = NULL;
-	char err[700], meaning[CONTROL_MEANING_BYTES], addr[64];
+	char err[CONTROL_RESULT_BYTES + 200], meaning[CONTROL_MEANING_BYTES];
+	char addr[64];
+	uint64_t withdrawn[PROGRAMME_MAX_WITHDRAWN];
+	size_t n_withdrawn = 0;
 	int64_t now = util_now_mono_ns();
 	unsigned int code = 0, wait_s;
 	uint64_t id = 0;
@@ -1224,6 +1275,8 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		 * by id (a segment). */
 		code = req->what == CONTROL_PLAY ? HTTP_ACCEPTED : HTTP_OK;
 		id = req->id;
+		n_withdrawn = req->n_withdrawn;
+		memcpy(withdrawn, req->withdrawn, sizeof(withdrawn));
 		break;
 	case -ETIMEDOUT:
 	case -ESHUTDOWN:
@@ -1255,7 +1308,8 @@ answer:
 		    ok && call->endpoint != CONTROL_ENDPOINT_SKIP ? NULL : err,
 		    redact, redact_arg);
 	out->code = code;
-	out->body = answer_body(code, ok ? meaning : err, id, ok ? err : NULL);
+	out->body = answer_body(code, ok ? meaning : err, id, ok ? err : NULL,
+	    withdrawn, ok ? n_withdrawn : 0);
 }
 
 /* ---- The queue to the main thread. ---- */
@@ -1273,7 +1327,9 @@ static uint64_t running_seq; /* the request the main thread runs; 0 */
 static uint64_t last_seq;
 static int result;
 static uint64_t result_id;
-static char result_err[512];
+static uint64_t result_withdrawn[PROGRAMME_MAX_WITHDRAWN];
+static size_t result_n_withdrawn;
+static char result_err[CONTROL_RESULT_BYTES];
 
 int
 control_init(control_handler_cb *cb, void *arg)
@@ -1355,6 +1411,9 @@ control_submit(
 	if (answered) {
 		rc = result;
 		req->id = result_id;
+		req->n_withdrawn = result_n_withdrawn;
+		memcpy(
+		    req->withdrawn, result_withdrawn, sizeof(req->withdrawn));
 		util_strlcpy(err, result_err, errlen);
 	} else if (running_seq == mine) {
 		/* Too late to withdraw: say so rather than "failed". */
@@ -1391,7 +1450,7 @@ control_run(void)
 {
 	struct control_request req;
 	uint64_t v, seq;
-	char err[512];
+	char err[CONTROL_RESULT_BYTES];
 	int rc;
 
 	if (read(efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -1408,6 +1467,7 @@ control_run(void)
 
 	point_strings(&req);
 	req.id = 0;
+	req.n_withdrawn = 0;
 	err[0] = '\0';
 	rc = handler(&req, err, sizeof(err), handler_arg);
 
@@ -1417,6 +1477,11 @@ control_run(void)
 	if (pending && slot_seq == seq) {
 		result = rc;
 		result_id = req.id;
+		result_n_withdrawn = req.n_withdrawn < PROGRAMME_MAX_WITHDRAWN
+					 ? req.n_withdrawn
+					 : PROGRAMME_MAX_WITHDRAWN;
+		memcpy(
+		    result_withdrawn, req.withdrawn, sizeof(result_withdrawn));
 		util_strlcpy(result_err, err, sizeof(result_err));
 		answered = true;
 		pending = false;

@@ -29,6 +29,14 @@
 
 #define CONTROL_TEXT 4096
 
+/* The longest text the main thread's handler can send back (its err): a
+ * reload's summary or error, a skip's withdrawn requests. */
+#define CONTROL_RESULT_BYTES 1280
+/* The most a skip's answer spends naming the requests it withdrew (whole
+ * names; the rest counted, " and N more"): eight names of the longest
+ * kind (127 bytes) nearly fit, eight of 100 bytes do. */
+#define CONTROL_WITHDRAWN_TEXT_BYTES 1024
+
 /* The largest request body a control endpoint reads; more gives 413. */
 #define CONTROL_MAX_BODY_BYTES ((size_t)16384)
 
@@ -58,6 +66,10 @@ struct control_request {
 	char artist[256];
 	char name[128]; /* PLAY: the segment's name ("" for "api") */
 	uint64_t id;	/* PLAY: set by the handler, the request id */
+	/* SKIP: set by the handler, the ids of the requests it withdrew
+	 * (nothing on air; each waiting for its source). */
+	uint64_t withdrawn[PROGRAMME_MAX_WITHDRAWN];
+	size_t n_withdrawn;
 };
 
 /* ---- From the status server's threads. ---- */
@@ -153,6 +165,13 @@ int control_parse(enum control_endpoint ep, const char *body, size_t len,
  * news'", with any user:password in a URL shown as ***. Returns buf. */
 char *control_describe(
     const struct control_request *req, char *buf, size_t len);
+
+/* A skip's text for the requests it withdrew: "request 3 (flash), request
+ * 4 (news)", each name whole, in at most len bytes (the caller passes
+ * CONTROL_WITHDRAWN_TEXT_BYTES); those that do not fit follow, counted,
+ * as " and 2 more". Returns buf. Pure. */
+char *control_withdrawn_text(
+    const struct programme_withdrawn *w, size_t n, char *buf, size_t len);
 
 /* ---- The queue to the main thread. ---- */
 

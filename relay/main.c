@@ -484,19 +484,27 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 		return programme_play(
 		    r->programme, &req->play, &req->id, msg, msglen);
 	case CONTROL_SKIP: {
+		struct programme_withdrawn gone[PROGRAMME_MAX_WITHDRAWN];
 		struct stats_programme now;
 		const char *back;
-		char what[400];
-		size_t n;
+		char what[CONTROL_WITHDRAWN_TEXT_BYTES];
+		size_t i, n;
 		stats_programme_get(&now);
 		if (now.state != PROGRAMME_SEGMENT) {
 			/* Nothing on air to skip: a request due and waiting
 			 * for its source (a feed still connecting), a "play
 			 * now" or one whose `at` has come, is what the
 			 * operator means; it must not air later. */
-			n = programme_withdraw_waiting(r->programme,
-			    util_now_wall_ns(), what, sizeof(what));
+			n = programme_withdraw_waiting(
+			    r->programme, util_now_wall_ns(), gone);
 			if (n > 0) {
+				/* Every id in the answer's "withdrawn"; as
+				 * many names as fit in its text. */
+				for (i = 0; i < n; i++)
+					req->withdrawn[i] = gone[i].request_id;
+				req->n_withdrawn = n;
+				control_withdrawn_text(
+				    gone, n, what, sizeof(what));
 				snprintf(msg, msglen,
 				    "nothing on air to skip; withdrawn before "
 				    "it aired (its source had no audio yet): "

@@ -44,6 +44,8 @@
 #define MOD "programme"
 #define PLANNED_MAX 64
 #define HANDED_MAX (ENGINE_MAX_PENDING + 4)
+_Static_assert(HANDED_MAX <= PROGRAMME_MAX_WITHDRAWN,
+    "a skip can withdraw every handed item");
 #define HOLDS_MAX 8
 /* Times the engine reports are frames turned back into wall time: an item
  * that started or ended "at T" may read up to a frame off T. Closer than
@@ -1268,16 +1270,14 @@ programme_skip(struct programme *p, int64_t now)
 
 size_t
 programme_withdraw_waiting(
-    struct programme *p, int64_t now, char *what, size_t len)
+    struct programme *p, int64_t now, struct programme_withdrawn *out)
 {
-	size_t i, n = 0, used = 0;
+	size_t i, j, n = 0;
 
-	what[0] = '\0';
 	if (p->engine == NULL)
 		return 0;
 	for (i = 0; i < HANDED_MAX; i++) {
 		struct handed *h = &p->handed[i];
-		int w;
 
 		/* A "play now", or one whose `at` has come: both are due
 		 * and wait only for their source. A later `at` is left. */
@@ -1290,11 +1290,12 @@ programme_withdraw_waiting(
 			h->withdrawn = false; /* it started meanwhile */
 			continue;
 		}
-		w = snprintf(what + used, len - used, "%srequest %llu (%s)",
-		    n > 0 ? ", " : "", (unsigned long long)h->request_id,
-		    h->segment);
-		if (w > 0 && (size_t)w < len - used)
-			used += (size_t)w;
+		/* By request id, oldest first (the slots are in no order). */
+		for (j = n; j > 0 && out[j - 1].request_id > h->request_id; j--)
+			out[j] = out[j - 1];
+		out[j].request_id = h->request_id;
+		util_strlcpy(
+		    out[j].segment, h->segment, sizeof(out[j].segment));
 		n++;
 	}
 	return n;

@@ -94,15 +94,26 @@ const char *programme_skip(struct programme *p, int64_t now);
 	"withdrawn through the control API (POST /api/skip) while its "        \
 	"source had no audio yet"
 
+/* The most requests one skip can withdraw: every item handed to the
+ * engine and not on air. */
+#define PROGRAMME_MAX_WITHDRAWN (ENGINE_MAX_PENDING + 4)
+
+/* A request programme_withdraw_waiting() withdrew. */
+struct programme_withdrawn {
+	uint64_t request_id;
+	char segment[128]; /* its segment's name */
+};
+
 /* POST /api/skip with no segment on air: withdraws every control-API
  * request that is due but not on air yet (a "play now", or one whose `at`
  * has come, whose source, a feed still connecting, has no audio yet
  * within [schedule] start_grace), so it never airs; its request ends
  * done. A request whose `at` is still ahead is left. Returns how many,
- * and names them in what ("request 3 (flash)"). 0 when none waits (or
- * each started meanwhile). */
+ * each in out[] (room for PROGRAMME_MAX_WITHDRAWN), by request id (oldest
+ * first). 0
+ * when none waits (or each started meanwhile). */
 size_t programme_withdraw_waiting(
-    struct programme *p, int64_t now, char *what, size_t len);
+    struct programme *p, int64_t now, struct programme_withdrawn *out);
 
 /* Queues req in the engine and returns its request id in *id (followed
  * in /api/status "requests"). Scheduled segments of lower priority wait

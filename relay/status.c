@@ -54,8 +54,9 @@
  * at 48 or more.
  *
  * Requests: the raw URI is checked before parsing (uri_check_cb): longer
- * than STATUS_MAX_URI_BYTES -> 414, a control byte, a broken %-escape or %00
- * -> 400. Known path with another method than GET/HEAD -> 405 with Allow
+ * than STATUS_MAX_URI_BYTES -> 414, a control byte, a broken %-escape, %00,
+ * or an escaped control byte in the path (%0a, %7f) -> 400 naming which.
+ * Known path with another method than GET/HEAD -> 405 with Allow
  * (after the body, if any, has been read and dropped: FIELD-NOTES 6.3).
  * Unknown path -> 404. Only embedded assets are served: no file system.
  *
@@ -210,6 +211,7 @@ status_settings_from_config(
 struct request {
 	bool pooled;		 /* in srv->requests (else allocated) */
 	unsigned int uri_status; /* 0, 400 or 414 */
+	char uri_error[72];	 /* what is wrong with the URI (for 400) */
 	bool headers_seen;
 	bool public_slot; /* a STATUS_SLOT_PUBLIC taken until completed */
 	uint64_t body_bytes;
@@ -382,6 +384,8 @@ uri_check_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	const union MHD_ConnectionInfo *ci;
 	struct request *rq;
 	const unsigned char *p;
+	bool in_path = true;
+	int byte;
 
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci != NULL && ci->socket_context != NULL) {
@@ -399,21 +403,42 @@ uri_check_cb(void *cls, const char *uri, struct MHD_Connection *c)
 		return rq;
 	}
 	for (p = (const unsigned char *)uri; *p != '\0'; p++) {
+		if (*p == '?')
+			in_path = false;
 		if (*p < 0x21 || *p == 0x7f) {
-			rq->uri_status = MHD_HTTP_BAD_REQUEST;
+			snprintf(rq->uri_error, sizeof(rq->uri_error),
+			    "a control byte or space (0x%02X) in the URL", *p);
 			break;
 		}
-		if (*p == '%' && (hexval(p[1]) < 0 || hexval(p[2]) < 0)) {
-			rq->uri_status = MHD_HTTP_BAD_REQUEST;
+		if (*p != '%')
+			continue;
+		if (hexval(p[1]) < 0 || hexval(p[2]) < 0) {
+			util_strlcpy(rq->uri_error,
+			    "a broken %-escape in the URL",
+			    sizeof(rq->uri_error));
 			break;
 		}
+		byte = hexval(p[1]) * 16 + hexval(p[2]);
 		/* An escaped NUL would end the decoded path or value there:
 		 * "/api/metadata%00x" would be taken for /api/metadata. */
-		if (*p == '%' && p[1] == '0' && p[2] == '0') {
-			rq->uri_status = MHD_HTTP_BAD_REQUEST;
+		if (byte == 0) {
+			util_strlcpy(rq->uri_error,
+			    "an escaped NUL (%00) in the URL",
+			    sizeof(rq->uri_error));
+			break;
+		}
+		/* No path has one: say so rather than 404, and keep it
+		 * from every path-matching and log. A query's value is the
+		 * endpoint's to judge (the pages ignore unknown ones). */
+		if (in_path && (byte < 0x20 || byte == 0x7f)) {
+			snprintf(rq->uri_error, sizeof(rq->uri_error),
+			    "an escaped control byte (%%%02X) in the URL path",
+			    (unsigned int)byte);
 			break;
 		}
 	}
+	if (rq->uri_error[0] != '\0')
+		rq->uri_status = MHD_HTTP_BAD_REQUEST;
 	return rq;
 }
 
@@ -630,6 +655,18 @@ reply_error(struct MHD_Connection *c, unsigned int code)
 		break;
 	}
 	return reply_text(c, code, text);
+}
+
+/* 400 for a URI uri_check_cb refused, naming why (what, e.g. "an escaped
+ * NUL (%00) in the URL"; never the URI itself). */
+static enum MHD_Result
+reply_bad_uri(struct MHD_Connection *c, const char *what)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "400 Bad Request: %s\n", what);
+	return reply(NULL, c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8",
+	    text, strlen(text), MHD_RESPMEM_MUST_COPY, "no-store", NULL);
 }
 
 static enum MHD_Result
@@ -1097,6 +1134,8 @@ handle_cb(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	/* The whole request is in: from here on it is being answered. */
 	conn_set_waiting(srv, c, false);
+	if (rq->uri_status == MHD_HTTP_BAD_REQUEST)
+		return reply_bad_uri(c, rq->uri_error);
 	if (rq->uri_status != 0)
 		return reply_error(c, rq->uri_status);
 	if (control)

@@ -6,7 +6,9 @@
 # /api/skip when nothing is on air to skip: 200 naming the request, the
 # request ends done "never aired: withdrawn ...", and it does not go on
 # air when the feed answers. relay used to answer 422 "nothing to skip"
-# and put the feed on air once it answered.
+# and put the feed on air once it answered. Eight waiting at once are all
+# withdrawn; the answer names each whole as far as its text goes, counts
+# the rest ("and 1 more") and lists every id in "withdrawn".
 #
 # timeout: 60
 
@@ -104,6 +106,39 @@ code=$(call "$URL/api/skip")
 [[ $code == 422 ]] || fail "a skip with nothing to skip: $code $(cat "$T/body")"
 jq -e '.error | startswith("nothing to skip")' "$T/body" >/dev/null ||
     fail "422 body: $(cat "$T/body")"
+
+# Eight waiting at once (the engine's most), each named with 127 bytes:
+# the answer names seven whole and counts the eighth ("and 1 more"), and
+# "withdrawn" lists all eight ids. It used to stop at ~400 bytes in the
+# middle of the fourth name, with nothing to say the rest were left out.
+rm -f "$T/go"
+at=$(date -u -d "@$(($(date +%s) + 2))" '+%Y-%m-%dT%H:%M:%SZ')
+ids=()
+for i in 1 2 3 4 5 6 7 8; do
+	name=$(printf 'w%d_%0124d' "$i" 0)
+	code=$(call --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/w$i.ogg\",\"at\":\"$at\",\"duration\":\"10s\",\"name\":\"$name\"}" \
+	    "$URL/api/segments")
+	[[ $code == 202 ]] || fail "POST /api/segments ($i): $code $(cat "$T/body")"
+	ids+=("$(jq -r .id "$T/body")")
+done
+wait_for -t 10 -m "the eight requests due" status_has \
+    "[.requests[] | select(.id >= ${ids[0]} and .state == \"pending\")] | length == 8" ||
+    fail "not eight pending: $(status_now | jq -c '[.requests[] | {id, state}]')"
+sleep 2
+code=$(call "$URL/api/skip")
+[[ $code == 200 ]] || fail "POST /api/skip with eight waiting: $code $(cat "$T/body")"
+for i in 1 2 3 4 5 6 7; do
+	name=$(printf 'w%d_%0124d' "$i" 0)
+	jq -e --arg r "request ${ids[i - 1]} ($name)" '.result | contains($r)' \
+	    "$T/body" >/dev/null ||
+	    fail "request ${ids[i - 1]} is not named whole: $(jq -r .result "$T/body")"
+done
+jq -e '.result | endswith(") and 1 more")' "$T/body" >/dev/null ||
+    fail "the eighth is not counted: $(jq -r .result "$T/body")"
+want=$(printf '%s\n' "${ids[@]}" | jq -sc .)
+[[ $(jq -c .withdrawn "$T/body") == "$want" ]] ||
+    fail "withdrawn: $(jq -c .withdrawn "$T/body"), expected $want"
+touch "$T/go"
 stop_relay
 [[ $RELAY_RC == 0 ]] || fail "relay exited $RELAY_RC"
 kill "$feed_pid" 2>/dev/null || true

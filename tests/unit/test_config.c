@@ -282,6 +282,62 @@ test_encoding_rate_vorbis_fallback(void **state)
 	config_free(cfg);
 }
 
+/* An [encoding] without channels encodes the programme's, at most 2: a
+ * mono studio streams mono (opus and mp3 halve their default bitrate with
+ * it), a 5.1 programme stereo; an explicit channels is kept; a vorbis
+ * bitrate libvorbisenc cannot encode in mono stays stereo. */
+static void
+test_encoding_channels_follow_programme(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[input]\ntype = tone\nchannels = 1\n" GOOD_OUTPUT);
+	assert_int_equal(cfg->encodings[0].channels, 1);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nchannels = 1\n"
+		      "[encoding v]\n[encoding st]\nchannels = 2\n"
+		      "[encoding o]\ncodec = opus\n"
+		      "[encoding m]\ncodec = mp3\n"
+		      "[encoding hi]\nbitrate = 256\n"
+		      "[encoding lo]\nbitrate = 64\n" GOOD_OUTPUT
+		      "encoding = v\n");
+	assert_int_equal(cfg->encodings[0].channels, 1);
+	assert_int_equal(cfg->encodings[1].channels, 2);
+	assert_int_equal(cfg->encodings[2].channels, 1);
+	assert_int_equal(cfg->encodings[2].bitrate_kbps, 32);
+	assert_int_equal(cfg->encodings[3].channels, 1);
+	assert_int_equal(cfg->encodings[3].bitrate_kbps, 64);
+	assert_int_equal(cfg->encodings[4].channels, 2);
+	assert_int_equal(cfg->encodings[5].channels, 1);
+	config_free(cfg);
+	/* Mono at 96 kHz: the rate falls back, the channels stay mono. */
+	cfg = load_ok("[input]\ntype = tone\nchannels = 1\nrate = 96000\n"
+		      "[encoding managed]\nbitrate = 128\n" GOOD_OUTPUT
+		      "encoding = managed\n");
+	assert_int_equal(cfg->encodings[0].rate_hz, 48000);
+	assert_int_equal(cfg->encodings[0].channels, 1);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\nchannels = 6\n"
+		      "[encoding v]\n[encoding six]\nchannels = 6\n"
+		      "[encoding o]\ncodec = opus\n"
+		      "[encoding m]\ncodec = mp3\n" GOOD_OUTPUT
+		      "encoding = v\n");
+	assert_int_equal(cfg->encodings[0].channels, 2);
+	assert_int_equal(cfg->encodings[1].channels, 6);
+	assert_int_equal(cfg->encodings[2].channels, 2);
+	assert_int_equal(cfg->encodings[2].bitrate_kbps, 64);
+	assert_int_equal(cfg->encodings[3].channels, 2);
+	assert_int_equal(cfg->encodings[3].bitrate_kbps, 128);
+	config_free(cfg);
+	cfg = load_ok("[input]\ntype = tone\n[encoding v]\n"
+		      "[encoding mono]\nchannels = 1\n" GOOD_OUTPUT
+		      "encoding = v\n");
+	assert_int_equal(cfg->encodings[0].channels, 2);
+	assert_int_equal(cfg->encodings[1].channels, 1);
+	config_free(cfg);
+}
+
 struct bad_case {
 	const char *text;
 	const char *want;
@@ -927,6 +983,7 @@ main(void)
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_encoding_rate_follows_programme),
 	    cmocka_unit_test(test_encoding_rate_vorbis_fallback),
+	    cmocka_unit_test(test_encoding_channels_follow_programme),
 	    cmocka_unit_test(test_poll_icecast),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_mp3),

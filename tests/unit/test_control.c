@@ -1119,6 +1119,148 @@ test_answer_owner(void **state)
 	pthread_join(main_thread, NULL);
 }
 
+/* n withdrawn requests, ids 1..n, names "nI_xxx..." of name_bytes. */
+static void
+withdrawn_set(struct programme_withdrawn *w, size_t n, size_t name_bytes)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		w[i].request_id = i + 1;
+		k = snprintf(w[i].segment, sizeof(w[i].segment), "n%zu_", i + 1);
+		memset(w[i].segment + k, 'x', name_bytes - (size_t)k);
+		w[i].segment[name_bytes] = '\0';
+	}
+}
+
+/* A skip's text names its withdrawn requests whole, as many as fit, and
+ * counts the rest ("and 2 more"); it used to stop at ~400 bytes, in the
+ * middle of a name, and leave the others out unsaid. */
+static void
+test_withdrawn_text(void **state)
+{
+	struct programme_withdrawn w[PROGRAMME_MAX_WITHDRAWN];
+	char buf[CONTROL_WITHDRAWN_TEXT_BYTES], want[200];
+	size_t i;
+
+	(void)state;
+	memset(w, 0, sizeof(w));
+	w[0].request_id = 3;
+	util_strlcpy(w[0].segment, "flash", sizeof(w[0].segment));
+	w[1].request_id = 4;
+	util_strlcpy(w[1].segment, "news", sizeof(w[1].segment));
+	assert_string_equal(control_withdrawn_text(w, 2, buf, sizeof(buf)),
+	    "request 3 (flash), request 4 (news)");
+	assert_string_equal(control_withdrawn_text(w, 1, buf, sizeof(buf)),
+	    "request 3 (flash)");
+	/* Eight of 100 bytes (the engine's most waiting): all, whole. */
+	withdrawn_set(w, 8, 100);
+	control_withdrawn_text(w, 8, buf, sizeof(buf));
+	for (i = 0; i < 8; i++) {
+		snprintf(want, sizeof(want), "request %zu (%s)", i + 1,
+		    w[i].segment);
+		if (strstr(buf, want) == NULL)
+			fail_msg("%s: not named whole in \"%s\"", want, buf);
+	}
+	assert_null(strstr(buf, "more"));
+	/* Eight of the longest names (127 bytes): seven whole, one
+	 * counted. */
+	withdrawn_set(w, 8, 127);
+	control_withdrawn_text(w, 8, buf, sizeof(buf));
+	assert_true(strlen(buf) < sizeof(buf));
+	for (i = 0; i < 6; i++) {
+		snprintf(want, sizeof(want), "request %zu (%s), ", i + 1,
+		    w[i].segment);
+		if (strstr(buf, want) == NULL)
+			fail_msg("%s: not named whole in \"%s\"", want, buf);
+	}
+	snprintf(want, sizeof(want), "request 7 (%s) and 1 more", w[6].segment);
+	if (strstr(buf, want) == NULL)
+		fail_msg("no \"and 1 more\" after request 7: \"%s\"", buf);
+	assert_null(strstr(buf, "request 8"));
+	/* Every slot (12): those that fit, and the count of the rest. */
+	withdrawn_set(w, PROGRAMME_MAX_WITHDRAWN, 127);
+	control_withdrawn_text(w, PROGRAMME_MAX_WITHDRAWN, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "request 7 (%s) and %d more",
+	    w[6].segment, PROGRAMME_MAX_WITHDRAWN - 7);
+	if (strstr(buf, want) == NULL)
+		fail_msg("no \"and %d more\": \"%s\"",
+		    PROGRAMME_MAX_WITHDRAWN - 7, buf);
+	/* Too small for even one: the count alone. */
+	assert_string_equal(
+	    control_withdrawn_text(w, 3, buf, 20), "3 requests");
+}
+
+/* Main thread stand-in for a skip that withdrew eight waiting requests
+ * (as main.c's on_control() answers it). */
+static size_t skip_name_bytes;
+
+static int
+skip_handler(struct control_request *req, char *err, size_t errlen, void *arg)
+{
+	struct programme_withdrawn w[PROGRAMME_MAX_WITHDRAWN];
+	char what[CONTROL_WITHDRAWN_TEXT_BYTES];
+	size_t i;
+
+	(void)arg;
+	withdrawn_set(w, 8, skip_name_bytes);
+	for (i = 0; i < 8; i++)
+		req->withdrawn[i] = w[i].request_id;
+	req->n_withdrawn = 8;
+	control_withdrawn_text(w, 8, what, sizeof(what));
+	snprintf(err, errlen,
+	    "nothing on air to skip; withdrawn before it aired (its source "
+	    "had no audio yet): %s",
+	    what);
+	return 0;
+}
+
+/* The skip's answer carries its whole text through the queue, and every
+ * withdrawn id in "withdrawn" (the queue used to cut the text at 511
+ * bytes). */
+static void
+test_skip_answer_whole(void **state)
+{
+	struct programme_withdrawn w[8];
+	pthread_t main_thread;
+	char *got, want[200];
+	unsigned int code;
+
+	(void)state;
+	assert_int_equal(control_init(skip_handler, NULL), 0);
+	atomic_store(&main_stop, false);
+	assert_int_equal(
+	    pthread_create(&main_thread, NULL, fake_main_thread, NULL), 0);
+
+	skip_name_bytes = 100;
+	withdrawn_set(w, 8, skip_name_bytes);
+	code = handle(CONTROL_ENDPOINT_SKIP, "POST", STATUS_AUTH_OK, "", 0,
+	    &got);
+	assert_int_equal(code, 200);
+	snprintf(want, sizeof(want), ", request 8 (%s)\",", w[7].segment);
+	if (strstr(got, want) == NULL)
+		fail_msg("the last request is not named whole: %s", got);
+	assert_non_null(strstr(got, "\"withdrawn\":[1,2,3,4,5,6,7,8]"));
+	free(got);
+
+	skip_name_bytes = 127;
+	withdrawn_set(w, 8, skip_name_bytes);
+	code = handle(CONTROL_ENDPOINT_SKIP, "POST", STATUS_AUTH_OK, "", 0,
+	    &got);
+	assert_int_equal(code, 200);
+	snprintf(want, sizeof(want), "request 7 (%s) and 1 more\",",
+	    w[6].segment);
+	if (strstr(got, want) == NULL)
+		fail_msg("no whole request 7 and \"and 1 more\": %s", got);
+	assert_non_null(strstr(got, "\"withdrawn\":[1,2,3,4,5,6,7,8]"));
+	free(got);
+
+	control_shutdown();
+	atomic_store(&main_stop, true);
+	pthread_join(main_thread, NULL);
+}
+
 int
 main(void)
 {
@@ -1136,6 +1278,8 @@ main(void)
 	    cmocka_unit_test(test_handle_token_guessing),
 	    cmocka_unit_test(test_handle_queue),
 	    cmocka_unit_test(test_answer_owner),
+	    cmocka_unit_test(test_withdrawn_text),
+	    cmocka_unit_test(test_skip_answer_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
