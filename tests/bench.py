@@ -64,16 +64,16 @@ CLICK_THRESHOLD = 3000  # |sample| above this (s16, mono) is the click
 # binary (relay-before-fan4, relay-before-fan16), compared with its own
 # 1-mount row (relay-before).
 FANOUT_BEFORE = ("relay-before-fan4", "relay-before-fan16")
-RELAYS = ("relay", "relay-before", "relay-opus", "relay-loudness",
+RELAYS = ("relay", "relay-before", "relay-opus", "relay-48k", "relay-loudness",
           "relay-fan4", "relay-fan16", "relay-q2", "relay-q0",
           "relay-3enc") + FANOUT_BEFORE
 FANOUT = ("relay-fan4", "relay-fan16", "relay-q2", "relay-q0", "relay-3enc")
 # Rows measured with the click test as well as (or, for ices2-flush,
 # instead of) the CPU run.
-LATENCY_TOOLS = ("relay", "relay-before", "ices2", "ices2-flush", "ffmpeg",
-                 "darkice", "liquidsoap")
+LATENCY_TOOLS = ("relay", "relay-before", "relay-48k", "ices2", "ices2-flush",
+                 "ffmpeg", "darkice", "liquidsoap")
 CPU_TOOLS = ("oggenc", "oggenc-rt", "relay", "relay-before", "relay-opus",
-             "relay-loudness", "ices2", "ffmpeg", "darkice",
+             "relay-48k", "relay-loudness", "ices2", "ffmpeg", "darkice",
              "liquidsoap") + FANOUT + FANOUT_BEFORE
 DEFAULT_TOOLS = ("oggenc oggenc-rt relay relay-opus relay-loudness ices2 ices2-flush "
                  "ffmpeg darkice liquidsoap fanout status startup")
@@ -154,6 +154,7 @@ def relay_conf(name, port, status_port, mount):
     """relay's config for one row: stdin s16le, q4, one Icecast output, the
     status server on; the relay-* rows change the encodings or outputs."""
     encodings = {"relay-opus": [("main", "codec = opus\nbitrate = 64")],
+                 "relay-48k": [("main", "quality = 4\nrate = 48000")],
                  "relay-q2": [("main", "quality = 2")],
                  "relay-q0": [("main", "quality = 0")],
                  "relay-3enc": [("q4", "quality = 4"), ("q2", "quality = 2"),

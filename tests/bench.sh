@@ -8,7 +8,9 @@
 #                        relay-loudness
 #                        ices2 ices2-flush ffmpeg darkice liquidsoap fanout
 #                        status startup" (relay-opus: Opus 64 kbit/s instead
-#                        of Vorbis q4; relay-loudness: q4 with [processing]
+#                        of Vorbis q4; relay-48k (not in the default): q4
+#                        resampled to 48 kHz, CPU and click test;
+#                        relay-loudness: q4 with [processing]
 #                        on; ices2-flush: click test only, flush-samples
 #                        4410; fanout = relay-fan4 relay-fan16 relay-q2
 #                        relay-q0 relay-3enc; status: wrk on /api/status
