@@ -24,13 +24,13 @@ Q := $(if $(filter 1,$(V)),,@)
 
 # DLOPEN_PKGS are compiled against (headers) but not linked: relay loads
 # them with dlopen() when a configuration needs them (relay/dynlib.h), so a
-# station without audio files, an ALSA input or an HTTP client (poller,
+# station without audio files, an ALSA input, resampling or an HTTP client (poller,
 # listen-back, feeds) does not map them at all. The unit tests link
 # libsndfile themselves (they write test files with it). libcurl's headers
 # come from libcurl4-openssl-dev; at run time relay loads Debian's GnuTLS
 # build (libcurl3-gnutls, installed by make deps), else the OpenSSL one.
-DLOPEN_PKGS := sndfile alsa libcurl
-PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih soxr \
+DLOPEN_PKGS := sndfile alsa libcurl soxr
+PKGS := shout vorbisenc vorbisfile vorbis ogg libmicrohttpd inih \
 	libcurl libcjson libcrypto opus libebur128 $(DLOPEN_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # LAME (codec = mp3) ships no .pc file in Debian: plain -lmp3lame, and

@@ -46,6 +46,7 @@
 
 #include "config.h"
 #include "convert.h"
+#include "dynlib.h"
 #include "util.h"
 
 /* Slack on top of in_frames * ratio: covers rounding and what earlier
@@ -494,6 +495,7 @@ resampler_new(
 	soxr_io_spec_t io;
 	soxr_quality_spec_t quality;
 	soxr_runtime_spec_t runtime;
+	char why[320];
 
 	if (channels <= 0 || in_rate_hz <= 0 || out_rate_hz <= 0) {
 		snprintf(err, errlen,
@@ -516,16 +518,22 @@ resampler_new(
 		    in_rate_hz, out_rate_hz);
 		goto fail;
 	}
-	io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-	quality = soxr_quality_spec(SOXR_HQ, 0);
+	/* Loaded at the first resampler (dynlib.h): a station that never
+	 * resamples does not map libsoxr and its libgomp. */
+	if (dynlib_soxr_load(why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "resampler: %s", why);
+		goto fail;
+	}
+	io = dynlib_soxr.io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+	quality = dynlib_soxr.quality_spec(SOXR_HQ, 0);
 	/* One thread: the caller's (libsoxr would use OpenMP's). */
-	runtime = soxr_runtime_spec(1);
-	rs->soxr = soxr_create((double)in_rate_hz, (double)out_rate_hz,
+	runtime = dynlib_soxr.runtime_spec(1);
+	rs->soxr = dynlib_soxr.create((double)in_rate_hz, (double)out_rate_hz,
 	    (unsigned)channels, &error, &io, &quality, &runtime);
 	if (rs->soxr == NULL || error != NULL) {
 		snprintf(err, errlen, "resampler: libsoxr: %s",
 		    error != NULL ? error : "cannot create");
-		soxr_delete(rs->soxr);
+		dynlib_soxr.delete_(rs->soxr);
 		goto fail;
 	}
 	return rs;
@@ -540,7 +548,7 @@ resampler_free(struct resampler *rs)
 {
 	if (rs == NULL)
 		return;
-	soxr_delete(rs->soxr);
+	dynlib_soxr.delete_(rs->soxr);
 	free(rs);
 }
 
@@ -561,20 +569,21 @@ resampler_flush(
 	*out_frames = 0;
 	do {
 		made = 0;
-		error = soxr_process(rs->soxr, NULL, 0, NULL, out + done * ch,
-		    out_cap - done, &made);
+		error = dynlib_soxr.process(rs->soxr, NULL, 0, NULL,
+		    out + done * ch, out_cap - done, &made);
 		if (error != NULL)
 			return -EIO;
 		done += made;
 	} while (made > 0 && done < out_cap);
 	*out_frames = done;
-	return done == out_cap && soxr_delay(rs->soxr) > 0.0 ? -ENOBUFS : 0;
+	return done == out_cap && dynlib_soxr.delay(rs->soxr) > 0.0 ? -ENOBUFS
+								    : 0;
 }
 
 size_t
 resampler_held(const struct resampler *rs, size_t *most)
 {
-	double held = soxr_delay(rs->soxr);
+	double held = dynlib_soxr.delay(rs->soxr);
 
 	if (most != NULL)
 		*most = (size_t)ceil(rs->held_max > held ? rs->held_max : held);
@@ -603,7 +612,7 @@ resampler_process(struct resampler *rs, const float *in, size_t in_frames,
 		if (done_out == out_cap)
 			goto nobufs;
 		used = made = 0;
-		error = soxr_process(rs->soxr, in + done_in * ch,
+		error = dynlib_soxr.process(rs->soxr, in + done_in * ch,
 		    in_frames - done_in, &used, out + done_out * ch,
 		    out_cap - done_out, &made);
 		if (error != NULL)
@@ -613,7 +622,7 @@ resampler_process(struct resampler *rs, const float *in, size_t in_frames,
 		done_in += used;
 		done_out += made;
 	}
-	held = soxr_delay(rs->soxr);
+	held = dynlib_soxr.delay(rs->soxr);
 	if (held > rs->held_max)
 		rs->held_max = held;
 	if (in_frames > 0 && done_out == out_cap)

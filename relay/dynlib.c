@@ -24,6 +24,22 @@ static const struct dynlib_sym sndfile_syms[] = {
 static struct dynlib sndfile_lib =
     DYNLIB_INIT("libsndfile.so.1", "libsndfile1", sndfile_syms);
 
+struct dynlib_soxr dynlib_soxr;
+
+static const struct dynlib_sym soxr_syms[] = {
+    {"soxr_create", (void **)&dynlib_soxr.create, NULL},
+    {"soxr_delete", (void **)&dynlib_soxr.delete_, NULL},
+    {"soxr_process", (void **)&dynlib_soxr.process, NULL},
+    {"soxr_delay", (void **)&dynlib_soxr.delay, NULL},
+    {"soxr_io_spec", (void **)&dynlib_soxr.io_spec, NULL},
+    {"soxr_quality_spec", (void **)&dynlib_soxr.quality_spec, NULL},
+    {"soxr_runtime_spec", (void **)&dynlib_soxr.runtime_spec, NULL},
+    {NULL, NULL, NULL},
+};
+
+static struct dynlib soxr_lib =
+    DYNLIB_INIT("libsoxr.so.0", "libsoxr0", soxr_syms);
+
 struct dynlib_curl dynlib_curl;
 
 static const struct dynlib_sym curl_syms[] = {
@@ -167,6 +183,12 @@ int
 dynlib_sndfile_load(char *err, size_t errlen)
 {
 	return dynlib_load(&sndfile_lib, err, errlen);
+}
+
+int
+dynlib_soxr_load(char *err, size_t errlen)
+{
+	return dynlib_load(&soxr_lib, err, errlen);
 }
 
 /* libssh2.h's LIBSSH2_INIT_NO_CRYPTO (no -dev package for one flag). */

@@ -3,12 +3,14 @@
  * Libraries that only some configurations use, loaded with dlopen() the
  * first time one of them is needed instead of linked: libsndfile (audio
  * files: the file input, schedule segments, the fallback file), alsa-lib
- * (the ALSA input) and libcurl (the Icecast poller, listen-back, Ogg
- * feeds, `relay status`). A linked library is mapped, relocated and
- * partly paged in at every start whether the configuration uses it or not
- * (libsndfile brings libFLAC and libmpg123 along, libcurl brings
- * Kerberos, LDAP, libssh2 and nghttp2). A station streaming from stdin
- * paid ~0.6 MB of resident memory for the first two, and one without the
+ * (the ALSA input), libcurl (the Icecast poller, listen-back, Ogg
+ * feeds, `relay status`) and libsoxr (resampling: an encoding or a source
+ * at another rate than the programme; it brings OpenMP's libgomp, ~0.4 MB
+ * resident that a station without resampling does not pay). A linked library is
+ * mapped, relocated and partly paged in at every start whether the
+ * configuration uses it or not (libsndfile brings libFLAC and libmpg123 along,
+ * libcurl brings Kerberos, LDAP, libssh2 and nghttp2). A station streaming from
+ * stdin paid ~0.6 MB of resident memory for the first two, and one without the
  * poller ~3.6 MB for libcurl (docs/performance.md, Memory). libcurl is
  * Debian's GnuTLS build when installed: the OpenSSL build's
  * curl_global_init() initialises OpenSSL (~2 MB of libcrypto paged in),
@@ -22,7 +24,8 @@
  * (a retry of the input, the next segment), so installing the package
  * while relay runs is enough.
  *
- * Threads: dynlib_load(), dynlib_sndfile_load(), dynlib_curl_init() and
+ * Threads: dynlib_load(), dynlib_sndfile_load(), dynlib_soxr_load(),
+ * dynlib_curl_init() and
  * dynlib_curl_soname() may be called from any thread (the first call loads
  * under a lock); the function pointers they fill are written once, before
  * the first successful return, and only read afterwards.
@@ -35,6 +38,7 @@
 
 #include <curl/curl.h>
 #include <sndfile.h>
+#include <soxr.h>
 
 #include "util.h"
 
@@ -93,6 +97,21 @@ extern struct dynlib_sndfile dynlib_sf;
 
 /* dynlib_load() of libsndfile into dynlib_sf. */
 RELAY_MUST_CHECK int dynlib_sndfile_load(char *err, size_t errlen);
+
+/* The libsoxr functions relay uses, valid after dynlib_soxr_load()
+ * returned 0. */
+struct dynlib_soxr {
+	__typeof__(soxr_create) *create;
+	__typeof__(soxr_delete) *delete_;
+	__typeof__(soxr_process) *process;
+	__typeof__(soxr_delay) *delay;
+	__typeof__(soxr_io_spec) *io_spec;
+	__typeof__(soxr_quality_spec) *quality_spec;
+	__typeof__(soxr_runtime_spec) *runtime_spec;
+};
+extern struct dynlib_soxr dynlib_soxr;
+/* dynlib_load() of libsoxr into dynlib_soxr. */
+RELAY_MUST_CHECK int dynlib_soxr_load(char *err, size_t errlen);
 
 /* The libcurl functions relay uses, valid after dynlib_curl_init()
  * returned 0. Called through these pointers, curl_easy_setopt() loses the
