@@ -16,8 +16,11 @@
  * shares fb->resume (source.h), which keeps the last file heard, and
  * when the filler leaves the air the waiting one (armed when that one
  * went on air, from the same point) is armed again to start with the
- * file after it. A playlist loops, so it never needs the waiting one
- * while on air unless it fails.
+ * file after it: at once, and again once the filler has faded out
+ * (SWITCHER_FILLER_FADE_NS), since files that start in its fade-out are
+ * heard too (and named: "playing FILE"). Armed only at once, the next
+ * dead air aired them again. A playlist loops, so it never needs the
+ * waiting one while on air unless it fails.
  *
  * Threads: main thread only.
  */
@@ -36,6 +39,9 @@
 
 #define MOD "fallback"
 #define FILLER_RETRY_NS (30 * NS_PER_SEC)
+/* After the filler's fade-out, the time its feeder takes to name the
+ * last file heard (a few ms) and more. */
+#define FILLER_REARM_SLACK_NS (200 * NS_PER_MS)
 #define FB_TEXT 1024
 
 struct fallback {
@@ -52,6 +58,7 @@ struct fallback {
 	int64_t retry_at_mono_ns;  /* armed with silence: try again then */
 	bool armed_silence;	   /* the waiting filler is the stand-in */
 	int64_t since_wall_ns;	   /* the filler went on air (0: off) */
+	int64_t rearm_at_mono_ns;  /* its fade-out over: arm again (0: no) */
 	struct hook_runner *hooks; /* NULL until the first hook runs */
 	/* The playlist's last file heard, shared with every filler source
 	 * (each closed by engine_stop(), before fallback_free()). */
@@ -240,10 +247,16 @@ run_hook(struct fallback *fb, const struct engine_fallback_event *ev)
 int64_t
 fallback_due_ns(const struct fallback *fb, int64_t now_ns)
 {
+	int64_t due = INT64_MAX;
+
+	if (fb->rearm_at_mono_ns != 0)
+		due = fb->rearm_at_mono_ns > now_ns ? fb->rearm_at_mono_ns
+						    : now_ns;
 	if (!fb->enabled || !fb->armed_silence)
-		return INT64_MAX;
-	return fb->retry_at_mono_ns > now_ns ? fb->retry_at_mono_ns
-					     : now_ns + 100 * NS_PER_MS;
+		return due;
+	if (fb->retry_at_mono_ns > now_ns)
+		return fb->retry_at_mono_ns < due ? fb->retry_at_mono_ns : due;
+	return now_ns + 100 * NS_PER_MS < due ? now_ns + 100 * NS_PER_MS : due;
 }
 
 void
@@ -311,7 +324,17 @@ fallback_tick(
 		if (!ev.active) {
 			fb->since_wall_ns = 0;
 			rearm = true;
-		}
+			fb->rearm_at_mono_ns = util_now_mono_ns() +
+					       SWITCHER_FILLER_FADE_NS +
+					       FILLER_REARM_SLACK_NS;
+		} else
+			fb->rearm_at_mono_ns = 0;
+	}
+	/* Its fade-out is over: the files heard in it count (DESIGN). */
+	if (fb->rearm_at_mono_ns != 0 &&
+	    util_now_mono_ns() >= fb->rearm_at_mono_ns) {
+		fb->rearm_at_mono_ns = 0;
+		rearm = true;
 	}
 	/* The waiting playlist was armed when the last one went on air, so
 	 * it would start where that one started: now it starts after the

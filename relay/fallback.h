@@ -46,8 +46,9 @@ void fallback_tick(
     struct fallback *fb, struct engine *e, bool input_down, const char *why);
 
 /* When fallback_tick() must run next (CLOCK_MONOTONIC), after now_ns: the
- * retry of a filler that could not be opened; INT64_MAX when nothing is
- * due. */
+ * retry of a filler that could not be opened, or the end of the filler's
+ * fade-out (the waiting playlist is armed again then); INT64_MAX when
+ * nothing is due. */
 int64_t fallback_due_ns(const struct fallback *fb, int64_t now_ns);
 
 #endif

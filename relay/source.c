@@ -89,8 +89,14 @@
  */
 /* The shortest nap: a mark due, or a refill late. */
 #define SOURCE_IDLE_NS (10 * NS_PER_MS)
-/* A full ring is refilled once this much of it is free: a quarter, at
- * most 0.5 s (2 wake-ups a second while a file plays). */
+/* A full ring is refilled once a step of it is free (refill_frames): the
+ * room the ring has beyond source_ahead_ns() (its size is rounded up to a
+ * power of two), at most a quarter of that or 0.5 s. So the ring never
+ * holds less than source_ahead_ns() when the feeder wakes: a stall of its
+ * disk right then is bridged by all of it. (Refilling once a quarter of a
+ * 2.5 s ring was free left 2 s: a 2.25 s stall was heard, test 127.) At
+ * 44.1 kHz a file's step is 0.47 s, at 48 kHz 0.23 s: 2 or 4 wake-ups a
+ * second while a file plays. */
 #define SOURCE_REFILL_DIV 4
 #define SOURCE_REFILL_MAX_NS (NS_PER_SEC / 2)
 /* A file is named this late after the engine read into it, at most. */
@@ -146,8 +152,11 @@ struct source {
 	int rate_hz;
 	int channels;
 	struct ring *ring;
-	size_t ring_frames; /* what we asked ring_new() for */
-	float *chunk;	    /* chunk_frames * channels */
+	/* What the feeder fills the ring to: source_ahead_ns() plus a
+	 * refill step, within ring_capacity(). */
+	size_t ring_frames;
+	size_t refill_frames;
+	float *chunk; /* chunk_frames * channels */
 	size_t chunk_frames;
 	int64_t duration_ns; /* fixed in source_open() */
 	int64_t skip_frames; /* left to throw away (feeder) */
@@ -987,7 +996,7 @@ source_stale(struct source *s)
 static int64_t
 feeder_nap_ns(struct source *s, bool filling)
 {
-	int64_t read, ns = INT64_MAX, refill, space, until;
+	int64_t read, ns = INT64_MAX, space, until;
 
 	if (!read_yet(s)) {
 		/* Until the next look at the disk (none once stale: the
@@ -1002,12 +1011,10 @@ feeder_nap_ns(struct source *s, bool filling)
 		ns = (s->marks[0].at + 1 - read) * NS_PER_SEC / s->rate_hz +
 		     SOURCE_MARK_SLACK_NS;
 	if (filling) {
-		refill = (int64_t)s->ring_frames / SOURCE_REFILL_DIV;
-		if (refill > SOURCE_REFILL_MAX_NS * s->rate_hz / NS_PER_SEC)
-			refill = SOURCE_REFILL_MAX_NS * s->rate_hz / NS_PER_SEC;
 		space =
 		    (int64_t)s->ring_frames - (int64_t)ring_readable(s->ring);
-		until = (refill - space) * NS_PER_SEC / s->rate_hz;
+		until = ((int64_t)s->refill_frames - space) * NS_PER_SEC /
+			s->rate_hz;
 		if (until < ns)
 			ns = until;
 	}
@@ -1245,7 +1252,8 @@ source_ahead_ns(enum schedule_source kind)
 	 * NAS): 2.5 s bridges such a stall (1 s did not: a 1.5 s freeze of
 	 * the feeder cut 0.48 s of the segment). A tone or silence is
 	 * computed, and only has to outlast a scheduling delay. The ring is
-	 * resident while the segment plays (rounded up to a power of two:
+	 * resident while the segment plays (rounded up to a power of two,
+	 * and the room beyond this is the refill step, SOURCE_REFILL_DIV:
 	 * at 44.1 kHz stereo 10 s is 4 MiB, 2.5 s 1 MiB, 1 s 512 KiB). */
 	switch (kind) {
 	case SCHEDULE_SOURCE_STREAM:
@@ -1266,6 +1274,7 @@ source_open(const struct source_spec *spec, int rate_hz, int channels,
     char *err, size_t errlen)
 {
 	struct source *s;
+	size_t ahead;
 	int rc;
 
 	if (rate_hz <= 0 || channels <= 0) {
@@ -1311,15 +1320,26 @@ source_open(const struct source_spec *spec, int rate_hz, int channels,
 	s->chunk_frames = (size_t)rate_hz / SOURCE_CHUNKS_PER_SECOND;
 	if (s->chunk_frames == 0)
 		s->chunk_frames = 1;
-	s->ring_frames =
-	    (size_t)(source_ahead_ns(spec->kind) * rate_hz / NS_PER_SEC);
-	s->ring = ring_new(s->ring_frames, channels);
+	ahead = (size_t)(source_ahead_ns(spec->kind) * rate_hz / NS_PER_SEC);
+	/* Room for a chunk beyond ahead at least; the power-of-two rounding
+	 * gives more, which is the refill step (SOURCE_REFILL_DIV). */
+	s->ring = ring_new(ahead + s->chunk_frames, channels);
 	s->chunk = calloc(s->chunk_frames * (size_t)channels, sizeof(float));
 	if (s->ring == NULL || s->chunk == NULL) {
 		snprintf(err, errlen, "%s: cannot allocate the buffer: %s",
 		    s->mod, strerror(ENOMEM));
 		goto fail;
 	}
+	s->refill_frames = ring_capacity(s->ring) - ahead;
+	if (s->refill_frames > ahead / SOURCE_REFILL_DIV)
+		s->refill_frames = ahead / SOURCE_REFILL_DIV;
+	if (s->refill_frames >
+	    (size_t)(SOURCE_REFILL_MAX_NS * rate_hz / NS_PER_SEC))
+		s->refill_frames =
+		    (size_t)(SOURCE_REFILL_MAX_NS * rate_hz / NS_PER_SEC);
+	if (s->refill_frames < s->chunk_frames)
+		s->refill_frames = s->chunk_frames;
+	s->ring_frames = ahead + s->refill_frames;
 	rc = pthread_create(&s->thread, NULL, feeder_thread, s);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: cannot start the feeder thread: %s",

@@ -8,8 +8,9 @@
 # studio), and for every segment on air.
 #   - The waiting filler (a playlist, nobody reads it) wakes about once a
 #     second, for its look at the files on disk: at most 3 times.
-#   - A file segment on air refills its ring in steps (a quarter of it, at
-#     most 0.5 s): at most 12 wake-ups a second.
+#   - A file segment on air refills its ring in steps (the room beyond
+#     the 2.5 s it decodes ahead, at most 0.5 s): at most 12 wake-ups a
+#     second.
 #   - When a silent segment follows, the filler goes on air and names its
 #     first file with it: the engine's first read wakes the napping feeder.
 #
