@@ -146,6 +146,10 @@ void resampler_free(struct resampler *rs);
 RELAY_MUST_CHECK int resampler_process(struct resampler *rs, const float *in,
     size_t in_frames, float *out, size_t out_cap, size_t *out_frames);
 
+/* The most output frames one resampler_process() of in_frames can give:
+ * ceil(in_frames * ratio) plus a slack for what libsoxr held back before
+ * (its blocks release at once; the slack grows with an up-sampling
+ * ratio, convert.c). */
 size_t resampler_max_out(const struct resampler *rs, size_t in_frames);
 
 /* Ends the input: writes what the resampler still holds (at most
