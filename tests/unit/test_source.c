@@ -1068,6 +1068,7 @@ test_silence(void **state)
 	    .name = "z", .kind = SCHEDULE_SOURCE_SILENCE};
 	char err[256] = "";
 	struct source *s;
+	int64_t deadline_ns;
 	float *x;
 	size_t n, i;
 
@@ -1082,8 +1083,15 @@ test_silence(void **state)
 	assert_int_equal(n, RATE);
 	for (i = 0; i < n * 2; i++)
 		assert_true(x[i] == 0.0f && !signbit(x[i]));
-	/* Never ends by itself; keeps the ring topped up (1 s ahead). */
-	util_sleep_ns(100 * NS_PER_MS);
+	/* Never ends by itself; keeps the ring topped up (1 s ahead). The
+	 * read above emptied the ring at once, far faster than an engine
+	 * does, while the feeder napped until a quarter of it would be free
+	 * at the real-time pace (up to 0.25 s; source.c, "Naps"): give it
+	 * a deadline, not a fixed 100 ms. */
+	deadline_ns = util_now_mono_ns() + 2 * NS_PER_SEC;
+	while (source_buffered(s) < RATE / 2 &&
+	       util_now_mono_ns() < deadline_ns)
+		util_sleep_ns(10 * NS_PER_MS);
 	assert_int_equal(source_state(s), SOURCE_RUNNING);
 	assert_in_range(source_buffered(s), RATE / 2, RATE);
 	source_close(s);
