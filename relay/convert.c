@@ -23,7 +23,8 @@
  *
  * What libsoxr holds back is not steady: it filters in blocks, so the
  * output of a call is the input times the ratio give or take up to
- * ~800 frames (libsamplerate held a steady ~47). resampler_held() says
+ * ~800 frames at 48 to 44.1 kHz, about the ratio times as much when
+ * up-sampling (libsamplerate held a steady ~47). resampler_held() says
  * how much it holds now (soxr_delay()) and the most it has held after a
  * call: the encoder counts the input a page still needs with them
  * (encoder_frames_until()), so that the page's last frame is out even

@@ -160,7 +160,8 @@ RELAY_MUST_CHECK int resampler_flush(
 
 /* Output frames the resampler holds now (its filter's look-ahead and its
  * partly filled block): they come out with later input. Not steady: it
- * moves by up to ~800 frames from call to call (convert.c). *most (when
+ * moves by up to ~800 frames from call to call at 48 to 44.1 kHz, and
+ * by about the ratio times as much when up-sampling (convert.c). *most (when
  * not NULL) gets the most it has held after any call so far. */
 size_t resampler_held(const struct resampler *rs, size_t *most);
 
