@@ -5,11 +5,11 @@
  * target channel count and, when the rates differ, resamples it; the
  * result waits in a pending buffer that audio_file_read() drains.
  *
- * The resampler keeps a filter's worth of frames inside it, and convert.h
- * offers no "end of input" call. At the end of the file we therefore feed
- * it silence until the target has received exactly round(source frames *
- * rate ratio) frames, and cut there: the tail of the file comes out whole
- * and the length is exact.
+ * The resampler keeps a filter's worth of frames inside it. At the end of
+ * the file we feed it silence until the target has received exactly
+ * round(source frames * rate ratio) frames, and cut there: the tail of
+ * the file comes out whole and the length is exact (resampler_flush()
+ * would end the resampler for good and give no exact length).
  *
  * Channel positions come from the file's own channel map when libsndfile
  * reads one (WAVEFORMATEXTENSIBLE mask, AIFF/CAF layout). Otherwise Ogg

@@ -23,7 +23,8 @@
  *
  * What libsoxr holds back is not steady: it filters in blocks, so the
  * output of a call is the input times the ratio give or take up to
- * ~800 frames (libsamplerate held a steady ~47). resampler_held() says
+ * ~800 frames at 48 to 44.1 kHz, about the ratio times as much when
+ * up-sampling (libsamplerate held a steady ~47). resampler_held() says
  * how much it holds now (soxr_delay()) and the most it has held after a
  * call: the encoder counts the input a page still needs with them
  * (encoder_frames_until()), so that the page's last frame is out even
@@ -50,8 +51,14 @@
 #include "util.h"
 
 /* Slack on top of in_frames * ratio: covers rounding and what earlier
- * calls held back and this one releases (libsoxr's blocks: up to ~1700
- * output frames measured at 48 kHz to 44.1 kHz with its default sizes). */
+ * calls held back and this one releases. libsoxr's blocks are sized in
+ * input frames, so what one call can release grows with an up-sampling
+ * ratio: the most one call put out beyond in_frames * ratio, measured
+ * with every rate pair of 8000..192000 Hz and blocks of 1 to 4096
+ * frames, was ~1700 frames at 48 kHz to 44.1 kHz, 4474 at 8 to 44.1 kHz,
+ * 7358 at 8 to 48 kHz and 19496 at 8 to 192 kHz: about 1230 input frames
+ * times the ratio at worst. The slack is this many frames times the
+ * ratio (at least once): 3 times the worst seen. */
 #define RESAMPLER_OUT_SLACK_FRAMES 4096
 /* The ratios accepted, as before with libsamplerate. */
 #define RESAMPLER_MAX_RATIO 256.0
@@ -555,8 +562,10 @@ resampler_free(struct resampler *rs)
 size_t
 resampler_max_out(const struct resampler *rs, size_t in_frames)
 {
+	double up = rs->ratio > 1.0 ? rs->ratio : 1.0;
+
 	return (size_t)ceil((double)in_frames * rs->ratio) +
-	       RESAMPLER_OUT_SLACK_FRAMES;
+	       (size_t)ceil(RESAMPLER_OUT_SLACK_FRAMES * up);
 }
 
 int

@@ -146,6 +146,10 @@ void resampler_free(struct resampler *rs);
 RELAY_MUST_CHECK int resampler_process(struct resampler *rs, const float *in,
     size_t in_frames, float *out, size_t out_cap, size_t *out_frames);
 
+/* The most output frames one resampler_process() of in_frames can give:
+ * ceil(in_frames * ratio) plus a slack for what libsoxr held back before
+ * (its blocks release at once; the slack grows with an up-sampling
+ * ratio, convert.c). */
 size_t resampler_max_out(const struct resampler *rs, size_t in_frames);
 
 /* Ends the input: writes what the resampler still holds (at most
@@ -156,7 +160,8 @@ RELAY_MUST_CHECK int resampler_flush(
 
 /* Output frames the resampler holds now (its filter's look-ahead and its
  * partly filled block): they come out with later input. Not steady: it
- * moves by up to ~800 frames from call to call (convert.c). *most (when
+ * moves by up to ~800 frames from call to call at 48 to 44.1 kHz, and
+ * by about the ratio times as much when up-sampling (convert.c). *most (when
  * not NULL) gets the most it has held after any call so far. */
 size_t resampler_held(const struct resampler *rs, size_t *most);
 

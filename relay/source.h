@@ -6,8 +6,9 @@
  * source object: the engine reads it from its ring.
  *
  * Each source has its own feeder thread that opens and decodes ahead into a
- * private SPSC ring (source_ahead_ns(): 10 s for a feed, 1 s for a file, a
- * playlist, a tone or silence) in the programme format (rate, channels;
+ * private SPSC ring (source_ahead_ns(): 10 s for a feed, 2.5 s for a file
+ * or a playlist, 1 s for a tone or silence) in the programme format
+ * (rate, channels;
  * libsoxr where the material differs). The engine thread only ever
  * calls source_read(), which never blocks. Opening happens ahead of the
  * segment's start so that its first sample is ready at the exact frame.

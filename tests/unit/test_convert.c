@@ -889,6 +889,77 @@ test_resample_chunking_does_not_change_output(void **state)
 	free(in);
 }
 
+/*
+ * Up-sampling by a large ratio (an 8 or 11.025 kHz file or feed in a
+ * 44.1 or 48 kHz programme; a 44.1 kHz programme to a 192 kHz encoding):
+ * libsoxr releases whole blocks of its input, so one call can put out
+ * several thousand frames more than its input times the ratio. With
+ * resampler_max_out() of room every call of the chunk sizes relay uses
+ * (1024: encoder, feed; 4096: file) succeeds, the flush fits in
+ * resampler_max_out(rs, 0), and every frame comes out. A fixed slack of
+ * 4096 frames failed from 4.35 up (-ENOBUFS: the file or feed ended
+ * "resampler failed" within the first seconds).
+ */
+static void
+test_resample_up_by_large_ratios(void **state)
+{
+	static const int pairs[][2] = {
+	    {8000, 44100},
+	    {8000, 48000},
+	    {11025, 48000},
+	    {22050, 96000},
+	    {44100, 192000},
+	    {8000, 192000},
+	};
+	static const size_t chunks[] = {1024, 4096};
+	const size_t in_frames = 8000 * 12;
+	size_t p, c, done, n, cap, got, total, flush_cap;
+	struct resampler *rs;
+	float *in, *out;
+	char err[256];
+	double expect;
+	int rc;
+
+	(void)state;
+	for (p = 0; p < sizeof(pairs) / sizeof(pairs[0]); p++) {
+		in = make_sine(in_frames, 2, pairs[p][0], 1000.0, 0.5);
+		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+			rs = resampler_new(
+			    2, pairs[p][0], pairs[p][1], err, sizeof(err));
+			assert_non_null(rs);
+			cap = resampler_max_out(rs, chunks[c]);
+			flush_cap = resampler_max_out(rs, 0);
+			out = calloc(cap * 2, sizeof(float));
+			assert_non_null(out);
+			total = 0;
+			for (done = 0; done < in_frames; done += n) {
+				n = in_frames - done < chunks[c]
+					? in_frames - done
+					: chunks[c];
+				rc = resampler_process(rs, in + done * 2, n,
+				    out, cap, &got);
+				if (rc != 0)
+					print_message("%d -> %d Hz, %zu-frame "
+						      "chunks: %d after %zu "
+						      "frames in\n",
+					    pairs[p][0], pairs[p][1],
+					    chunks[c], rc, done);
+				assert_int_equal(rc, 0);
+				total += got;
+			}
+			assert_true(flush_cap <= cap);
+			assert_int_equal(
+			    resampler_flush(rs, out, flush_cap, &got), 0);
+			total += got;
+			expect = (double)in_frames * pairs[p][1] / pairs[p][0];
+			assert_true(fabs((double)total - expect) <= 1.0);
+			free(out);
+			resampler_free(rs);
+		}
+		free(in);
+	}
+}
+
 static void
 test_resampler_errors(void **state)
 {
@@ -905,7 +976,7 @@ test_resampler_errors(void **state)
 	assert_null(resampler_new(2, 0, 48000, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 	err[0] = '\0';
-	/* A ratio of 48000 is outside libsamplerate's range. */
+	/* A ratio of 48000 is outside the range (1/256..256). */
 	assert_null(resampler_new(1, 1, 48000, err, sizeof(err)));
 	assert_true(err[0] != '\0');
 
@@ -953,6 +1024,7 @@ main(void)
 		cmocka_unit_test(test_resample_48000_to_22050_keeps_1khz),
 		cmocka_unit_test(test_resample_no_aliasing),
 		cmocka_unit_test(test_resample_chunking_does_not_change_output),
+		cmocka_unit_test(test_resample_up_by_large_ratios),
 		cmocka_unit_test(test_resampler_errors),
 	};
 

@@ -1114,6 +1114,7 @@ test_silence(void **state)
 	    .name = "z", .kind = SCHEDULE_SOURCE_SILENCE};
 	char err[256] = "";
 	struct source *s;
+	int64_t deadline_ns;
 	float *x;
 	size_t n, i;
 
@@ -1129,10 +1130,13 @@ test_silence(void **state)
 	for (i = 0; i < n * 2; i++)
 		assert_true(x[i] == 0.0f && !signbit(x[i]));
 	/* Never ends by itself; keeps the ring topped up (1 s ahead, plus
-	 * at most a refill step: a quarter of that). Read flat out, faster
-	 * than the air reads it, the ring may wait for the feeder's nap (at
-	 * most that step) to end. */
-	for (i = 0; i < 100 && source_buffered(s) < RATE / 2; i++)
+	 * at most a refill step: a quarter of that). The read above emptied
+	 * the ring at once, far faster than an engine does, while the feeder
+	 * napped until a step would be free at the real-time pace
+	 * (source.c, "Naps"): give it a deadline, not a fixed 100 ms. */
+	deadline_ns = util_now_mono_ns() + 2 * NS_PER_SEC;
+	while (source_buffered(s) < RATE / 2 &&
+	       util_now_mono_ns() < deadline_ns)
 		util_sleep_ns(10 * NS_PER_MS);
 	assert_int_equal(source_state(s), SOURCE_RUNNING);
 	assert_in_range(source_buffered(s), RATE / 2, RATE + RATE / 4);
