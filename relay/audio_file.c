@@ -38,7 +38,7 @@
 
 /* Source frames decoded per refill. */
 #define AUDIO_FILE_CHUNK_FRAMES 4096
-/* Enough silence rounds to push out any SINC filter's delay. */
+/* Enough silence rounds to push out what the resampler holds (convert.c). */
 #define AUDIO_FILE_MAX_FLUSH_ROUNDS 16
 
 struct audio_file {

@@ -883,7 +883,8 @@ control_withdrawn_text(
 	if (shown == n)
 		return buf;
 	if (shown == 0)
-		snprintf(tail, sizeof(tail), "%zu requests", n);
+		snprintf(
+		    tail, sizeof(tail), "%zu request%s", n, n == 1 ? "" : "s");
 	else
 		snprintf(tail, sizeof(tail), " and %zu more", n - shown);
 	util_strlcpy(buf + used, tail, len - used);
