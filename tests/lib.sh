@@ -764,6 +764,44 @@ EOF
 
 LISTENBACK_KEYS=$'listenback = yes\nlistenback_timeout = 2s'
 
+# stdin_pause_config [OUTPUT_KEYS] [SECTIONS]: s16le stereo on stdin (what
+# tests/tools/pcm_script.py writes), one Vorbis q2 encoding sent to
+# /live.ogg on server a with OUTPUT_KEYS, then SECTIONS (whole sections:
+# a [fallback]), and the status server on $status_port, polling Icecast
+# every second (123, 124, 129: pauses in the studio).
+stdin_pause_config()
+{
+	cat <<EOF
+[input]
+type = stdin
+format = s16le
+rate = 44100
+channels = 2
+
+[encoding main]
+quality = 2
+
+$(icecast_output main /live.ogg "${1:-}")
+
+${2:-}
+
+[status]
+listen = 127.0.0.1:$status_port
+poll_icecast = 1s
+EOF
+}
+
+# hook_logger PATH: an executable hook at PATH that appends
+# "RELAY_EVENT|RELAY_STATE|RELAY_REASON" to hook.log beside it.
+hook_logger()
+{
+	cat >"$1" <<'EOF'
+#!/bin/sh
+echo "$RELAY_EVENT|$RELAY_STATE|$RELAY_REASON" >>"${0%/*}/hook.log"
+EOF
+	chmod +x "$1"
+}
+
 tone_config()
 {
 	cat <<EOF

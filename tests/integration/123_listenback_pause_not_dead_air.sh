@@ -21,33 +21,12 @@ start_icecast a
 export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 status_port=$(free_port) || fail "no free port"
 
-cat >"$T/relay.conf" <<CONF
-[input]
-type = stdin
-format = s16le
-rate = 44100
-channels = 2
-
-[encoding main]
-quality = 2
-
-$(icecast_output main /live.ogg "$LISTENBACK_KEYS")
-on_listenback = "$T/hook.sh"
-
-[fallback]
+stdin_pause_config "$LISTENBACK_KEYS
+on_listenback = \"$T/hook.sh\"" "[fallback]
 after = 10s
-restore_after = 1s
+restore_after = 1s" >"$T/relay.conf"
 
-[status]
-listen = 127.0.0.1:$status_port
-poll_icecast = 1s
-CONF
-
-cat >"$T/hook.sh" <<'HOOK'
-#!/bin/sh
-echo "$RELAY_EVENT|$RELAY_STATE|$RELAY_REASON" >>"${0%/*}/hook.log"
-HOOK
-chmod +x "$T/hook.sh"
+hook_logger "$T/hook.sh"
 
 mkfifo "$T/pcm.fifo"
 bg python3 "$TOPDIR/tests/tools/pcm_script.py" "$T/pcm.fifo" \

@@ -19,22 +19,7 @@ start_icecast a
 export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 status_port=$(free_port) || fail "no free port"
 
-cat >"$T/relay.conf" <<CONF
-[input]
-type = stdin
-format = s16le
-rate = 44100
-channels = 2
-
-[encoding main]
-quality = 2
-
-$(icecast_output main /live.ogg)
-
-[status]
-listen = 127.0.0.1:$status_port
-poll_icecast = 1s
-CONF
+stdin_pause_config >"$T/relay.conf"
 
 mkfifo "$T/pcm.fifo"
 bg python3 "$TOPDIR/tests/tools/pcm_script.py" "$T/pcm.fifo" \

@@ -23,35 +23,14 @@ export RELAY_TEST_SOURCE_PASSWORD=${ICE_PASSWORD[a]}
 status_port=$(free_port) || fail "no free port"
 sox -n -r 44100 -c 2 "$T/filler.wav" synth 30 sine 330 vol 0.3 || fail "sox: filler"
 
-cat >"$T/relay.conf" <<CONF
-[input]
-type = stdin
-format = s16le
-rate = 44100
-channels = 2
-
-[encoding main]
-quality = 2
-
-$(icecast_output main /live.ogg "$LISTENBACK_KEYS")
-on_listenback = "$T/hook.sh"
-
-[fallback]
+stdin_pause_config "$LISTENBACK_KEYS
+on_listenback = \"$T/hook.sh\"" "[fallback]
 after = 3s
 restore_after = 1s
 source = file
-path = $T/filler.wav
+path = $T/filler.wav" >"$T/relay.conf"
 
-[status]
-listen = 127.0.0.1:$status_port
-poll_icecast = 1s
-CONF
-
-cat >"$T/hook.sh" <<'HOOK'
-#!/bin/sh
-echo "$RELAY_EVENT|$RELAY_STATE|$RELAY_REASON" >>"${0%/*}/hook.log"
-HOOK
-chmod +x "$T/hook.sh"
+hook_logger "$T/hook.sh"
 
 mkfifo "$T/pcm.fifo"
 bg python3 "$TOPDIR/tests/tools/pcm_script.py" "$T/pcm.fifo" \
