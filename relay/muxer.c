@@ -759,6 +759,17 @@ muxer_chain_id(const struct muxer *m)
 	return m != NULL && m->active ? m->headers->chain_id : 0;
 }
 
+bool
+muxer_stream_silent(const struct muxer *m)
+{
+	const struct packet *last;
+
+	if (m == NULL || !m->active)
+		return false;
+	last = m->held != NULL ? m->held : m->sent;
+	return last == NULL || last->granulepos - m->base_granule <= 0;
+}
+
 uint64_t
 muxer_pages(const struct muxer *m)
 {

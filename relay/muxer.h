@@ -90,6 +90,13 @@ bool muxer_page_due_waits_next(const struct muxer *m);
 /* Chain id of the current stream's headers, 0 when none. */
 uint32_t muxer_chain_id(const struct muxer *m);
 
+/* Whether a stream is open whose packets so far, the held one included,
+ * all sit at granule 0: ended now, it would hold no sample (a Vorbis
+ * stream's first audio packet only primes the decoder), a file of zero
+ * length that ogginfo calls the work of a buggy encoder. An archive's
+ * split waits one packet then (output.c). */
+bool muxer_stream_silent(const struct muxer *m);
+
 /* Counters for stats and tests. */
 uint64_t muxer_pages(const struct muxer *m);
 uint64_t muxer_streams(const struct muxer *m);

@@ -537,9 +537,15 @@ run_connected(struct output *o)
 							: "new file failed");
 			return;
 		}
+		/* Not while the file's stream holds no sample yet (its
+		 * first packet only): that file would be of zero length.
+		 * It gets the next packet too, one block past the
+		 * boundary (CI saw it when a reconnection fell within a
+		 * packet of a boundary). */
 		if (o->ops->rotate_due != NULL &&
 		    o->ops->rotate_due(
 			o->backend, p->made_mono_ns + mono_to_wall_ns) &&
+		    !muxer_stream_silent(o->muxer) &&
 		    rotate(o, p->made_mono_ns + mono_to_wall_ns, true) < 0) {
 			packet_unref(p);
 			fail(o, o->last_fail[0] != '\0' ? o->last_fail

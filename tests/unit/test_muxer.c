@@ -990,6 +990,34 @@ test_split(void **state)
 	pktlist_free(&l);
 }
 
+/* muxer_stream_silent(): a stream that holds only its first audio packet
+ * would end as a file of zero length (its one packet at granule 0, which
+ * ogginfo calls a buggy encoder's); one packet more and it holds audio.
+ * An archive split waits for that (output.c). Before a stream and after
+ * its end there is nothing to wait for. */
+static void
+test_stream_silent(void **state)
+{
+	struct pktlist l = { 0 };
+	struct sink a = { 0 };
+	struct muxer *m;
+
+	(void)state;
+	encode(&l, 1.0, false, 4.0, -1, true);
+	m = muxer_new(500);
+	assert_non_null(m);
+	assert_false(muxer_stream_silent(m));
+	feed(m, &l, 0, 1, false, &a); /* headers and the first audio packet */
+	assert_true(muxer_stream_silent(m));
+	feed(m, &l, 1, 2, false, &a);
+	assert_false(muxer_stream_silent(m));
+	assert_int_equal(muxer_split(m, sink_write, &a), 0);
+	assert_false(muxer_stream_silent(m));
+	muxer_free(m);
+	free(a.buf);
+	pktlist_free(&l);
+}
+
 /* metadata = none | admin: a comment-only change keeps one stream. */
 static void
 test_no_follow_tags(void **state)
@@ -1241,6 +1269,7 @@ main(void)
 		cmocka_unit_test(test_end_and_eos),
 		cmocka_unit_test(test_write_error),
 		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_stream_silent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
