@@ -734,6 +734,11 @@ engine_reconfigure_commit(
 				 * to the queues attached to it, whose
 				 * outputs are stopped after this (they
 				 * restart on the new encoder). */
+				/* Same resampling: the new encoder takes
+				 * the running resampler, so its stream
+				 * continues the old one's samples. */
+				(void)encoder_hand_over_resampler(
+				    next[i].enc, rb->fresh[i]);
 				if (encoder_finish(
 					next[i].enc, packet_cb, &next[i]) < 0)
 					log_warn(MOD,
