@@ -896,6 +896,22 @@ encoder_set_tags(struct encoder *enc, const char *title, const char *artist)
 	return 1;
 }
 
+bool
+encoder_hand_over_resampler(struct encoder *from, struct encoder *to)
+{
+	if (from == NULL || to == NULL || from->rs == NULL || to->rs == NULL ||
+	    from->finished || from->in_rate_hz != to->in_rate_hz ||
+	    from->rate_hz != to->rate_hz ||
+	    from->rs_channels != to->rs_channels ||
+	    from->mix_before_rs != to->mix_before_rs ||
+	    from->rs_cap_frames != to->rs_cap_frames)
+		return false;
+	resampler_free(to->rs);
+	to->rs = from->rs;
+	from->rs = NULL;
+	return true;
+}
+
 int
 encoder_finish(struct encoder *enc, encoder_packet_cb *cb, void *arg)
 {

@@ -13,6 +13,7 @@
 #ifndef RELAY_ENCODER_H
 #define RELAY_ENCODER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -49,6 +50,16 @@ int encoder_set_tags(
 /* Flushes buffered audio; the last packet passed to cb has eos = true. */
 RELAY_MUST_CHECK int encoder_finish(
     struct encoder *enc, encoder_packet_cb *cb, void *arg);
+
+/* A reload's encoder swap: moves from's resampler, with the audio it
+ * holds, into to when both resample alike (same rates and channels, as
+ * when only a bitrate or quality changed), in place of to's fresh one.
+ * to's stream then continues from's samples exactly (a fresh resampler
+ * would start from silence: a click, and up to half a sample of offset),
+ * and encoder_finish(from) ends from's stream with what its codec holds.
+ * true when moved; false (nothing changed) otherwise. Call before
+ * encoder_finish(from). */
+bool encoder_hand_over_resampler(struct encoder *from, struct encoder *to);
 
 /* Current header set (borrowed, valid until the next encoder call). */
 struct stream_headers *encoder_headers(struct encoder *enc);

@@ -592,7 +592,50 @@ struct engine_rebuild {
 	size_t n_fresh;
 	bool proc_changed; /* swap in proc (NULL: processing off) */
 	struct processing *proc;
+	/* engine_rebuild_attach(): queue[k] joins fresh encoding index[k] */
+	struct packet_queue *attach_queue[CONFIG_MAX_OUTPUTS];
+	size_t attach_index[CONFIG_MAX_OUTPUTS];
+	size_t n_attach;
+	/* The running encodings' names, taken by prepare, for
+	 * engine_rebuild_replaces(). */
+	char running[CONFIG_MAX_ENCODINGS][64];
+	size_t n_running;
 };
+
+bool
+engine_rebuild_replaces(const struct engine_rebuild *rb,
+    const struct config *cfg, const char *encoding)
+{
+	size_t i, j;
+
+	if (rb == NULL || encoding == NULL)
+		return false;
+	for (i = 0; i < cfg->n_encodings; i++) {
+		if (rb->fresh[i] == NULL ||
+		    strcmp(cfg->encodings[i].name, encoding) != 0)
+			continue;
+		for (j = 0; j < rb->n_running; j++) {
+			if (strcmp(rb->running[j], encoding) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+int
+engine_rebuild_attach(
+    struct engine_rebuild *rb, size_t index, struct packet_queue *q)
+{
+	if (rb == NULL || q == NULL || index >= CONFIG_MAX_ENCODINGS ||
+	    rb->fresh[index] == NULL)
+		return -EINVAL;
+	if (rb->n_attach >= CONFIG_MAX_OUTPUTS)
+		return -ENOSPC;
+	rb->attach_queue[rb->n_attach] = q;
+	rb->attach_index[rb->n_attach] = index;
+	rb->n_attach++;
+	return 0;
+}
 
 int
 engine_reconfigure_prepare(struct engine *e, const struct config *cfg,
@@ -610,6 +653,10 @@ engine_reconfigure_prepare(struct engine *e, const struct config *cfg,
 	pthread_mutex_lock(&e->lock);
 	rb->proc_changed =
 	    !config_processing_same(&e->proc_cfg, &cfg->processing);
+	for (i = 0; i < e->n_slots; i++)
+		util_strlcpy(
+		    rb->running[i], e->slots[i].name, sizeof(rb->running[i]));
+	rb->n_running = e->n_slots;
 	pthread_mutex_unlock(&e->lock);
 	if (rb->proc_changed && cfg->processing.enabled) {
 		rb->proc = processing_new(
@@ -681,8 +728,26 @@ engine_reconfigure_commit(
 		}
 		slot_set_config(&next[i], &cfg->encodings[i]);
 		if (rb->fresh[i] != NULL) {
-			if (next[i].enc != NULL)
+			if (next[i].enc != NULL) {
+				/* The old stream ends whole: what its
+				 * resampler and codec still hold, then EOS,
+				 * to the queues attached to it, whose
+				 * outputs are stopped after this (they
+				 * restart on the new encoder). */
+				/* Same resampling: the new encoder takes
+				 * the running resampler, so its stream
+				 * continues the old one's samples. */
+				(void)encoder_hand_over_resampler(
+				    next[i].enc, rb->fresh[i]);
+				if (encoder_finish(
+					next[i].enc, packet_cb, &next[i]) < 0)
+					log_warn(MOD,
+					    "[encoding %s]: could not flush "
+					    "the old encoder at the reload",
+					    next[i].name);
 				old[n_old++] = next[i].enc;
+			}
+			next[i].n_subs = 0;
 			next[i].enc = rb->fresh[i];
 			rb->fresh[i] = NULL;
 			log_info(MOD, "[encoding %s]: %s", next[i].name,
@@ -697,6 +762,11 @@ engine_reconfigure_commit(
 			publish_counters(e, true);
 			old[n_old++] = e->slots[i].enc;
 		}
+	}
+	for (i = 0; i < rb->n_attach; i++) {
+		struct enc_slot *s = &next[rb->attach_index[i]];
+		if (s->n_subs < CONFIG_MAX_OUTPUTS)
+			s->subs[s->n_subs++] = rb->attach_queue[i];
 	}
 	memcpy(e->slots, next, sizeof(next));
 	e->n_slots = cfg->n_encodings;

@@ -126,6 +126,21 @@ size_t engine_reconfigure_commit(
     struct engine *e, const struct config *cfg, struct engine_rebuild *rb);
 void engine_reconfigure_abort(struct engine_rebuild *rb);
 
+/* Whether rb replaces the running encoding named `encoding` (its settings
+ * changed): commit then ends that encoder's stream into the queues still
+ * attached to it (what the resampler and the codec hold, then EOS) and
+ * detaches them, so their outputs may be stopped after the commit and
+ * lose nothing. */
+bool engine_rebuild_replaces(const struct engine_rebuild *rb,
+    const struct config *cfg, const char *encoding);
+
+/* Queue q (borrowed until detach) is attached to cfg->encodings[index]
+ * by the commit, in the same step as the new encoder goes in, so it gets
+ * the new stream from its first packet. Only for an encoding rb builds
+ * (new or changed); 0, -EINVAL otherwise, -ENOSPC when full. */
+RELAY_MUST_CHECK int engine_rebuild_attach(
+    struct engine_rebuild *rb, size_t index, struct packet_queue *q);
+
 /* Sets the now-playing title/artist of the live programme. Thread-safe;
  * takes effect at the next block (new comment header on every encoder)
  * when the live programme is on air, else when it comes back; titles

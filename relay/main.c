@@ -340,7 +340,10 @@ reload_rejected(const char *why, char *msg, size_t msglen)
  * schedule and every new or changed encoder first; apply nothing if any
  * of it fails. Then outputs whose settings (and encoding) did not change
  * keep streaming without a gap; changed ones restart; new ones start;
- * removed ones end their stream with EOS. 0 with msg saying what changed,
+ * removed ones end their stream with EOS. The outputs of a changed
+ * encoding stop only after the swap has ended the old encoder's stream
+ * in them, and their replacements are attached by the swap: an archive
+ * loses no sample at the reload. 0 with msg saying what changed,
  * or -EINVAL with msg holding the error (FILE:LINE: ...).
  */
 static int
@@ -351,6 +354,10 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 	char err[CONFIG_ERR_LEN], sched[256] = "";
 	size_t i, j, rebuilt;
 	bool keep[CONFIG_MAX_OUTPUTS] = {false};
+	struct output *late[CONFIG_MAX_OUTPUTS];
+	struct output *fresh[CONFIG_MAX_OUTPUTS] = {NULL};
+	bool not_made[CONFIG_MAX_OUTPUTS] = {false};
+	size_t n_late = 0;
 	int kept = 0, started = 0, stopped = 0;
 
 	log_info(MOD, "reloading %s", old->path);
@@ -415,16 +422,67 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 		}
 		log_info(MOD, "[output %s]: %s", name,
 		    no == NULL ? "removed" : "settings changed, restarting");
+		if (oo != NULL &&
+		    engine_rebuild_replaces(rb, next, oo->encoding_name)) {
+			/* Its encoder is replaced: it stays attached so that
+			 * the commit ends its stream whole (see below). */
+			late[n_late++] = r->outputs[i];
+			r->outputs[i] = r->outputs[--r->n_outputs];
+			continue;
+		}
 		stop_output(r, i, OUTPUT_DRAIN_NS);
 		stopped++;
 	}
-	stats_configure(next);
-	rebuilt = engine_reconfigure_commit(r->engine, next, rb);
+	/* The replacements of the outputs of a new or changed encoding are
+	 * attached by the commit itself, in the step that swaps the encoder
+	 * in: they get its stream from the first packet, however long the old
+	 * outputs take to drain. They run once those have stopped (the same
+	 * mount or archive file). */
 	for (j = 0; j < next->n_outputs; j++) {
-		if (keep[j])
+		int k = next->outputs[j].encoding_index;
+
+		if (keep[j] || k < 0)
 			continue;
-		if (start_output(r, next, j) == 0)
-			started++;
+		err[0] = '\0';
+		fresh[j] = output_new(next, j, err, sizeof(err));
+		if (fresh[j] == NULL) {
+			log_err(MOD, "%s", err);
+			not_made[j] = true;
+			continue;
+		}
+		if (engine_rebuild_attach(
+			rb, (size_t)k, output_queue(fresh[j])) < 0) {
+			/* An encoding the reload keeps: attached at start. */
+			output_stop(fresh[j], 0);
+			fresh[j] = NULL;
+		}
+	}
+	stats_configure(next);
+	/* The old encoders end their streams (what the resampler and the
+	 * codec hold, then EOS) into the outputs still attached to them. */
+	rebuilt = engine_reconfigure_commit(r->engine, next, rb);
+	for (i = 0; i < n_late; i++) {
+		engine_detach(r->engine, output_queue(late[i]));
+		output_stop(late[i], OUTPUT_DRAIN_NS);
+		stopped++;
+	}
+	for (j = 0; j < next->n_outputs; j++) {
+		if (keep[j] || not_made[j])
+			continue;
+		if (fresh[j] == NULL) {
+			if (start_output(r, next, j) == 0)
+				started++;
+			continue;
+		}
+		err[0] = '\0';
+		if (output_run(fresh[j], next, j, err, sizeof(err)) < 0) {
+			log_err(MOD, "%s", err);
+			engine_detach(r->engine, output_queue(fresh[j]));
+			output_stop(fresh[j], 0);
+			continue;
+		}
+		r->outputs[r->n_outputs++] = fresh[j];
+		started++;
 	}
 	if (!config_input_same(&old->input, &next->input)) {
 		log_info(MOD, "[input]: settings changed, reopening");

@@ -752,6 +752,18 @@ output_thread(void *arg)
 struct output *
 output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 {
+	struct output *o = output_new(cfg, index, err, errlen);
+
+	if (o != NULL && output_run(o, cfg, index, err, errlen) < 0) {
+		output_stop(o, 0);
+		return NULL;
+	}
+	return o;
+}
+
+struct output *
+output_new(const struct config *cfg, size_t index, char *err, size_t errlen)
+{
 	const struct output_config *oc = &cfg->outputs[index];
 	struct output *o;
 	const struct output_ops *ops;
@@ -807,16 +819,7 @@ output_start(const struct config *cfg, size_t index, char *err, size_t errlen)
 	rc = ops->create(cfg, oc, &o->backend, err, errlen);
 	if (rc < 0)
 		goto fail;
-	o->stats_id = stats_output_register(cfg, oc);
-	if (ops->set_stats != NULL)
-		ops->set_stats(o->backend, o->stats_id);
-	rc = pthread_create(&o->thread, NULL, output_thread, o);
-	if (rc != 0) {
-		snprintf(err, errlen, "[output %s]: cannot start thread: %s",
-		    oc->name, strerror(rc));
-		goto fail;
-	}
-	o->thread_started = true;
+	o->stats_id = -1;
 	return o;
 fail:
 	if (o->backend != NULL)
@@ -825,6 +828,27 @@ fail:
 	muxer_free(o->muxer);
 	free(o);
 	return NULL;
+}
+
+int
+output_run(struct output *o, const struct config *cfg, size_t index, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	/* Registered only now: an output made while the one it replaces
+	 * still runs must not share (and then lose) that one's slot. */
+	o->stats_id = stats_output_register(cfg, &cfg->outputs[index]);
+	if (o->ops->set_stats != NULL)
+		o->ops->set_stats(o->backend, o->stats_id);
+	rc = pthread_create(&o->thread, NULL, output_thread, o);
+	if (rc != 0) {
+		snprintf(err, errlen, "[output %s]: cannot start thread: %s",
+		    o->name, strerror(rc));
+		return -rc;
+	}
+	o->thread_started = true;
+	return 0;
 }
 
 void

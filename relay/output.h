@@ -93,6 +93,17 @@ struct output;
 struct output *output_start(
     const struct config *cfg, size_t index, char *err, size_t errlen);
 
+/* output_start() in two steps: output_new() makes the output and its
+ * queue, which may be attached and fill at once, without a thread or a
+ * status slot (nothing connects, nothing is opened); output_run() starts
+ * it (0, or negative errno with err filled: then output_stop() it). A
+ * reload makes an output's replacement while the old one still sends, and
+ * runs it once the old one has stopped. */
+struct output *output_new(
+    const struct config *cfg, size_t index, char *err, size_t errlen);
+RELAY_MUST_CHECK int output_run(struct output *o, const struct config *cfg,
+    size_t index, char *err, size_t errlen);
+
 /* Ends the stream with EOS (after draining what is queued, at most
  * drain_ns), disconnects, joins and frees. NULL is a no-op. */
 void output_stop(struct output *o, int64_t drain_ns);

@@ -729,10 +729,19 @@ log_event(struct programme *p, const struct engine_event *ev)
 		log_warn(
 		    MOD, "segment %s not played: %s", ev->segment, ev->detail);
 		break;
-	case ENGINE_EVENT_WITHDRAWN:
-		log_info(MOD, "segment %s withdrawn before it started: %s",
-		    ev->segment, ev->detail);
+	case ENGINE_EVENT_WITHDRAWN: {
+		/* A request is named: several withdrawn at once (a skip)
+		 * would otherwise be one line, the log folding repeats. */
+		const struct handed *h = handed_find(p, ev->key);
+		char req[40] = "";
+
+		if (h != NULL && h->request_id != 0)
+			snprintf(req, sizeof(req), " (request %llu)",
+			    (unsigned long long)h->request_id);
+		log_info(MOD, "segment %s withdrawn before it started: %s%s",
+		    ev->segment, ev->detail, req);
 		break;
+	}
 	}
 }
 

@@ -426,7 +426,11 @@
 		var reasons = {};
 		(s.requests || []).forEach(function (r) {
 			if (r.state === 'failed' || (r.state === 'done' && r.reason)) {
-				items.push({ at: r.updated_at || r.starts_at, kind: r.state === 'failed' ? 'failed' : 'past',
+				/* Done but "never aired" (withdrawn by a skip
+				 * before its source had audio): not "played". */
+				var kind = r.state === 'failed' ? 'failed'
+				    : r.reason.indexOf('never aired') === 0 ? 'withdrawn' : 'past';
+				items.push({ at: r.updated_at || r.starts_at, kind: kind,
 				    name: r.name + ' (request ' + r.id + ')', title: r.title,
 				    reason: r.reason });
 				reasons[r.name + '|' + r.reason] = true;
@@ -485,7 +489,8 @@
 			var li = el('li', 'tl-' + it.kind);
 			li.setAttribute('data-kind', it.kind);
 			li.appendChild(timeEl(it.at, false));
-			var tag = { past: 'played', now: 'ON AIR', next: 'next', failed: 'FAILED' }[it.kind];
+			var tag = { past: 'played', withdrawn: 'not aired', now: 'ON AIR', next: 'next',
+			    failed: 'FAILED' }[it.kind];
 			li.appendChild(el('span', 'tag', tag));
 			var n = el('span', 'what', it.name || '');
 			n.setAttribute('dir', 'auto');
