@@ -3,10 +3,12 @@
 #
 # 61 lazy libraries: a station that streams a tone to Icecast with the
 # status server on and the poller off never maps libcurl, libsndfile,
-# alsa-lib or libsystemd (docs/performance.md, Memory). The poller maps
-# libcurl when it starts, and /api/status then counts the listener on air;
-# a file input maps libsndfile when it opens; listen-back maps libcurl. Asserts which libraries are mapped, never
-# memory figures.
+# alsa-lib, libsystemd or libsoxr and its libgomp (docs/performance.md,
+# Memory, and "The resampler": linked, libsoxr was ~0.4 MB in every
+# relay). The poller maps libcurl when it starts, and /api/status then
+# counts the listener on air; a file input maps libsndfile when it opens;
+# listen-back maps libcurl; a 48 kHz programme sent at 44.1 kHz maps
+# libsoxr. Asserts which libraries are mapped, never memory figures.
 #
 # timeout: 120
 
@@ -55,7 +57,7 @@ write_config "type = tone
 frequency = 440" ""
 start_relay "$T/relay.conf"
 wait_mount "$port" /lazy.ogg
-for lib in libcurl libsndfile libasound libsystemd libFLAC libssh2; do
+for lib in libcurl libsndfile libasound libsystemd libFLAC libssh2 libsoxr libgomp; do
 	if mapped "$lib"; then
 		fail "$lib is mapped although nothing needs it"
 	fi
@@ -101,5 +103,15 @@ start_relay "$T/relay.conf"
 wait_mount "$port" /lazy.ogg
 wait_for -t 10 -m "libcurl mapped" mapped libcurl ||
     fail "libcurl never mapped with listen-back on"
+stop_relay TERM 5 || fail "relay did not stop"
+[[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
+
+# --- resampling: libsoxr loaded with the encoder that needs it -------------
+write_config "type = tone
+frequency = 440
+rate = 48000" ""
+start_relay "$T/relay.conf"
+wait_mount "$port" /lazy.ogg
+mapped libsoxr || fail "libsoxr not mapped although the encoding resamples"
 stop_relay TERM 5 || fail "relay did not stop"
 [[ $RELAY_RC -eq 0 ]] || fail "relay exit status $RELAY_RC"
