@@ -1296,9 +1296,7 @@ source_open(const struct source_spec *spec, int rate_hz, int channels,
 	s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->wake_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
-		pthread_mutex_destroy(&s->error_lock);
-		free(s);
-		return NULL;
+		goto fail; /* source_free() takes a source this empty */
 	}
 	snprintf(s->mod, sizeof(s->mod), "source[%s]",
 	    spec->name != NULL ? spec->name : "?");
