@@ -726,6 +726,14 @@ control_api_setup()
 # titled "Studio live", one Vorbis archive ($T/archive.ogg), no Icecast,
 # and the status server with the control API on $status_port (after
 # control_api_setup); EXTRA_STATUS_KEYS are more [status] lines.
+# control_post CURL_ARGS...: a POST with the control token and a JSON
+# body (control_api_setup); prints the HTTP code, the body goes to $T/body.
+control_post()
+{
+	curl -s -X POST "${auth[@]}" "${json[@]}" -o "$T/body" \
+	    -w '%{http_code}' --max-time 10 "$@" || true
+}
+
 control_archive_config()
 {
 	cat <<EOF

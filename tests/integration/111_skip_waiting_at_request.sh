@@ -69,23 +69,17 @@ feed_hosts = 127.0.0.1
 start_grace = 30s
 CONF
 
-call()
-{
-	curl -s -X POST "${auth[@]}" "${json[@]}" -o "$T/body" \
-	    -w '%{http_code}' --max-time 10 "$@" || true
-}
-
 start_relay "$T/relay.conf"
 wait_for -t 10 -m "input flowing at $URL" status_has '.input.flowing' ||
     fail "relay never read its input: $(status_now)"
 # One due in 2 s, another in 10 min (the skip must leave it).
 at=$(date -u -d "@$(($(date +%s) + 2))" '+%Y-%m-%dT%H:%M:%SZ')
 later=$(date -u -d "@$(($(date +%s) + 600))" '+%Y-%m-%dT%H:%M:%SZ')
-code=$(call --data "{\"source\":\"tone\",\"at\":\"$later\",\"duration\":\"10s\",\"name\":\"later\"}" \
+code=$(control_post --data "{\"source\":\"tone\",\"at\":\"$later\",\"duration\":\"10s\",\"name\":\"later\"}" \
     "$URL/api/segments")
 [[ $code == 202 ]] || fail "POST /api/segments (later): $code $(cat "$T/body")"
 later_id=$(jq -r .id "$T/body")
-code=$(call --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/feed.ogg\",\"at\":\"$at\",\"duration\":\"20s\",\"name\":\"partner\"}" \
+code=$(control_post --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/feed.ogg\",\"at\":\"$at\",\"duration\":\"20s\",\"name\":\"partner\"}" \
     "$URL/api/segments")
 [[ $code == 202 ]] || fail "POST /api/segments: $code $(cat "$T/body")"
 id=$(jq -r .id "$T/body")
@@ -94,7 +88,7 @@ sleep 4
 status_has "(.now.segment // \"\") == \"\" and (.requests[] | select(.id == $id) | .state == \"pending\")" ||
     fail "the request is not pending with live on air: $(status_now | jq -c '{state, requests}')"
 
-code=$(call "$URL/api/skip")
+code=$(control_post "$URL/api/skip")
 [[ $code == 200 ]] || fail "POST /api/skip with a due request waiting: $code $(cat "$T/body")"
 jq -e --arg r "request $id (partner)" '.result | contains("withdrawn before it aired") and contains($r)' \
     "$T/body" >/dev/null || fail "the skip's answer does not say what was withdrawn: $(cat "$T/body")"
@@ -115,7 +109,7 @@ sleep 3
 ! log_has 'segment partner on air' || fail "the withdrawn request went on air"
 status_has '(.now.segment // "") == ""' || fail "not live: $(status_now | jq -c .now)"
 # With nothing due (the later one is ahead), a skip is 422 as before.
-code=$(call "$URL/api/skip")
+code=$(control_post "$URL/api/skip")
 [[ $code == 422 ]] || fail "a skip with nothing to skip: $code $(cat "$T/body")"
 jq -e '.error | startswith("nothing to skip")' "$T/body" >/dev/null ||
     fail "422 body: $(cat "$T/body")"

@@ -68,16 +68,10 @@ feed_hosts = 127.0.0.1
 start_grace = 30s
 CONF
 
-call()
-{
-	curl -s -X POST "${auth[@]}" "${json[@]}" -o "$T/body" \
-	    -w '%{http_code}' --max-time 10 "$@" || true
-}
-
 start_relay "$T/relay.conf"
 wait_for -t 10 -m "input flowing at $URL" status_has '.input.flowing' ||
     fail "relay never read its input: $(status_now)"
-code=$(call --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/feed.ogg\",\"duration\":\"10s\",\"name\":\"partner\"}" \
+code=$(control_post --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/feed.ogg\",\"duration\":\"10s\",\"name\":\"partner\"}" \
     "$URL/api/segments")
 [[ $code == 202 ]] || fail "POST /api/segments: $code $(cat "$T/body")"
 id=$(jq -r .id "$T/body")
@@ -85,7 +79,7 @@ sleep 1
 status_has "(.now.segment // \"\") == \"\" and (.requests[] | select(.id == $id) | .state == \"pending\")" ||
     fail "the request is not pending with live on air: $(status_now | jq -c '{state, requests}')"
 
-code=$(call "$URL/api/skip")
+code=$(control_post "$URL/api/skip")
 [[ $code == 200 ]] || fail "POST /api/skip with a play-now waiting: $code $(cat "$T/body")"
 jq -e --arg r "request $id (partner)" '.result | contains("withdrawn before it aired") and contains($r)' \
     "$T/body" >/dev/null || fail "the skip's answer does not say what was withdrawn: $(cat "$T/body")"
@@ -102,7 +96,7 @@ sleep 3
 ! log_has 'segment partner on air' || fail "the withdrawn request went on air"
 status_has '(.now.segment // "") == ""' || fail "not live: $(status_now | jq -c .now)"
 # With nothing waiting, a skip is 422 as before.
-code=$(call "$URL/api/skip")
+code=$(control_post "$URL/api/skip")
 [[ $code == 422 ]] || fail "a skip with nothing to skip: $code $(cat "$T/body")"
 jq -e '.error | startswith("nothing to skip")' "$T/body" >/dev/null ||
     fail "422 body: $(cat "$T/body")"
@@ -119,7 +113,7 @@ at=$(date -u -d "@$at_s" '+%Y-%m-%dT%H:%M:%SZ')
 ids=()
 for i in 1 2 3 4 5 6 7 8; do
 	name=$(printf 'w%d_%0124d' "$i" 0)
-	code=$(call --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/w$i.ogg\",\"at\":\"$at\",\"duration\":\"10s\",\"name\":\"$name\"}" \
+	code=$(control_post --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/w$i.ogg\",\"at\":\"$at\",\"duration\":\"10s\",\"name\":\"$name\"}" \
 	    "$URL/api/segments")
 	[[ $code == 202 ]] || fail "POST /api/segments ($i): $code $(cat "$T/body")"
 	ids+=("$(jq -r .id "$T/body")")
@@ -128,7 +122,7 @@ wait_for -t 10 -m "the eight requests due" status_has \
     "[.requests[] | select(.id >= ${ids[0]} and .state == \"pending\")] | length == 8" ||
     fail "not eight pending: $(status_now | jq -c '[.requests[] | {id, state}]')"
 while (($(date +%s) <= at_s)); do sleep 0.2; done
-code=$(call "$URL/api/skip")
+code=$(control_post "$URL/api/skip")
 [[ $code == 200 ]] || fail "POST /api/skip with eight waiting: $code $(cat "$T/body")"
 for i in 1 2 3 4 5 6 7; do
 	name=$(printf 'w%d_%0124d' "$i" 0)

@@ -51,25 +51,19 @@ feed_hosts = 127.0.0.1
 start_grace = 30s
 CONF
 
-call()
-{
-	curl -s -X POST "${auth[@]}" "${json[@]}" -o "$T/body" \
-	    -w '%{http_code}' --max-time 10 "$@" || true
-}
-
 start_relay "$T/relay.conf"
 wait_for -t 10 -m "input flowing at $URL" status_has '.input.flowing' ||
     fail "relay never read its input: $(status_now)"
 declare -a ids
 for n in 1 2; do
-	code=$(call --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/feed$n.ogg\",\"duration\":\"20s\",\"name\":\"partner\",\"title\":\"Partner feed $n\"}" \
+	code=$(control_post --data "{\"source\":\"stream\",\"url\":\"http://127.0.0.1:$feed_port/feed$n.ogg\",\"duration\":\"20s\",\"name\":\"partner\",\"title\":\"Partner feed $n\"}" \
 	    "$URL/api/segments")
 	[[ $code == 202 ]] || fail "POST /api/segments: $code $(cat "$T/body")"
 	ids[n]=$(jq -r .id "$T/body")
 done
 sleep 1
 log_mark
-code=$(call "$URL/api/skip")
+code=$(control_post "$URL/api/skip")
 [[ $code == 200 ]] || fail "POST /api/skip: $code $(cat "$T/body")"
 jq -e --argjson a "${ids[1]}" --argjson b "${ids[2]}" '.withdrawn | sort == ([$a, $b] | sort)' \
     "$T/body" >/dev/null || fail "the skip did not withdraw both requests: $(cat "$T/body")"
