@@ -133,7 +133,7 @@ encode_batch_due(const struct encode_batch *b, int64_t lacks)
 
 size_t
 encode_batch_wait_frames(
-    const struct encode_batch *b, int64_t lacks, bool several)
+    const struct encode_batch *b, int64_t lacks, size_t most_blocks)
 {
 	int64_t block = (int64_t)b->block_frames, k, k_cap;
 	int64_t margin = block * ENCODE_BATCH_MARGIN_BLOCKS;
@@ -149,7 +149,7 @@ encode_batch_wait_frames(
 		return (size_t)to_grid;
 	if (rest <= to_grid)
 		return (size_t)rest;
-	if (!several || rest - to_grid <= margin)
+	if (most_blocks <= 1 || rest - to_grid <= margin)
 		return (size_t)to_grid;
 	/* Whole blocks more, up to the first that brings the page within
 	 * the margin, and none that would not fit the bound. */
@@ -157,5 +157,7 @@ encode_batch_wait_frames(
 	k_cap = ((int64_t)b->cap_frames - (int64_t)b->held - to_grid) / block;
 	if (k > k_cap)
 		k = k_cap;
+	if (k > (int64_t)most_blocks - 1)
+		k = (int64_t)most_blocks - 1;
 	return (size_t)(to_grid + (k > 0 ? k : 0) * block);
 }

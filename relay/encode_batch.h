@@ -78,11 +78,13 @@ size_t encode_batch_capacity(const struct encode_batch *b);
  * as in encode_batch_due(): up to the end of the block under way (blocks
  * counted over every frame ever held), or up to the frame where a page can
  * close when that comes first, so the page-closing packet comes out on the
- * frame that completes it, not up to a block later. With several (the
- * engine may take several blocks in one wake-up, engine.c), whole blocks
- * more while the page stays beyond the margin and they fit the bound. */
+ * frame that completes it, not up to a block later. With most_blocks > 1
+ * (the engine may take several blocks in one wake-up, engine.c), whole
+ * blocks more while the page stays beyond the margin and they fit the
+ * bound, at most most_blocks in all, the one under way included: a round
+ * always ends on the block grid. */
 size_t encode_batch_wait_frames(
-    const struct encode_batch *b, int64_t lacks, bool several);
+    const struct encode_batch *b, int64_t lacks, size_t most_blocks);
 
 /* Whether the frames held must go to the encoders now. lacks: the fewest
  * programme frames, counted from what the encoders already have, that an

@@ -36,18 +36,21 @@
  * end of its block); libvorbis runs a few times per page instead of once
  * per block (docs/performance.md).
  * While only live plays and nothing else is due within a second
- * (switcher_live_steady()) and no operator page meters the programme
- * (stats_levels_watched()), the engine also waits for the blocks it may
+ * (switcher_live_steady()), the engine also waits for the blocks it may
  * hold in one wake-up (at most ENGINE_MAX_WAIT_BLOCKS): ~8 wake-ups a
- * second instead of ~21, which the input's pacing follows. Otherwise it
- * wakes per block: segments are read from their own rings as they play,
- * and the meters must move with the audio. A control call wakes it at
- * once (ring_wake()), so titles, skips and "play now" do not wait for
- * the sleep (the first version slept always, and delayed them by up to
- * 0.7 s; its meters fell to -inf between bursts).
+ * second instead of ~21, which the input's pacing follows. While an
+ * operator page meters the programme (stats_levels_watched()) it waits
+ * for no more than fits one of the meter's 100 ms readings (two blocks,
+ * ~11 wake-ups a second): the levels move with the audio. Otherwise it
+ * wakes per block: segments are read from their own rings as they play.
+ * A control call wakes it at once (ring_wake()), so titles, skips and
+ * "play now" do not wait for the sleep (the first version slept always,
+ * and delayed them by up to 0.7 s; its meters fell to -inf between
+ * bursts).
  * Each block keeps the time it came in, and the packets it completes are
  * dated by it, not by the batch's encoding: an archive's file boundary,
- * lag_ms and listen-back's lag follow the audio as before.
+ * lag_ms and listen-back's lag
+ * follow the audio as before.
  *
  * Threads: see engine.h. The encoders and the batch are used under the
  * slot mutex: by engine_thread, and by engine_reconfigure_commit() to
@@ -81,6 +84,11 @@
 /* The most blocks one wake-up waits for (372 ms at 44.1 kHz): within the
  * 0.5 s a level reading stays fresh, and under the input's 0.4 s gap. */
 #define ENGINE_MAX_WAIT_BLOCKS 8
+/* While an operator page meters the programme, a wake-up waits for at
+ * most the blocks that fit one of the meter's 100 ms readings (level.h:
+ * rate / 10 frames; two blocks at 44.1 and 48 kHz, at least one), so the
+ * levels stream's 10 readings a second each find a new one. */
+#define ENGINE_METER_WINDOWS_PER_S 10
 /* How far ahead nothing but live must be due for the engine to wait for
  * several blocks: beyond its longest wait. */
 #define ENGINE_STEADY_HORIZON_NS (NS_PER_SEC)
@@ -268,29 +276,32 @@ frames_to_next_page_locked(struct engine *e)
  * to the end of the block, or up to where a page can close when that is
  * nearer, which the ring also tells the input (ring_set_page_at()). While
  * only the live programme plays and nothing else is due within the wait,
- * and no operator page meters the programme (stats_levels_watched()),
- * several blocks in one wake-up, at most ENGINE_MAX_WAIT_BLOCKS (DESIGN).
+ * several blocks in one wake-up, at most ENGINE_MAX_WAIT_BLOCKS, or what
+ * fits a meter reading while an operator page meters the programme
+ * (stats_levels_watched(); DESIGN).
  * Runs on: the engine thread. */
 static size_t
 frames_to_wait(struct engine *e)
 {
 	const float *held;
 	int64_t lacks, rest;
-	size_t n;
-	bool several = !stats_levels_watched() &&
-		       switcher_live_steady(
-			   e->sw, util_now_wall_ns(), ENGINE_STEADY_HORIZON_NS);
+	size_t n, most = 1;
+
+	if (switcher_live_steady(
+		e->sw, util_now_wall_ns(), ENGINE_STEADY_HORIZON_NS))
+		most = !stats_levels_watched()
+			   ? ENGINE_MAX_WAIT_BLOCKS
+			   : (size_t)e->rate_hz / ENGINE_METER_WINDOWS_PER_S /
+				 BLOCK_FRAMES;
 
 	pthread_mutex_lock(&e->lock);
 	lacks = frames_to_next_page_locked(e);
-	n = encode_batch_wait_frames(e->batch, lacks, several);
+	n = encode_batch_wait_frames(e->batch, lacks, most);
 	rest = lacks - (int64_t)encode_batch_frames(e->batch, &held);
 	pthread_mutex_unlock(&e->lock);
 	ring_set_page_at(e->ring,
 	    lacks >= 0 && lacks <= e->rate_hz && rest > 0 ? (size_t)rest : 0);
-	return n < ENGINE_MAX_WAIT_BLOCKS * BLOCK_FRAMES
-		   ? n
-		   : ENGINE_MAX_WAIT_BLOCKS * BLOCK_FRAMES;
+	return n;
 }
 
 /* Holds a rendered block for the encoders, and encodes what is held when

@@ -6,8 +6,10 @@
 # (up to the next page close; engine.c, DESIGN), so its thread
 # ("relay-engine") wakes well under once per block (21.5 a second at
 # 44.1 kHz; voluntary context switches from /proc/PID/task/TID/status).
-# With an /api/events?levels=1 stream open it wakes for every block again
-# (the meters move with the audio), and after it closes it sleeps again.
+# With an /api/events?levels=1 stream open it waits for no more than one
+# meter reading's worth (two blocks, ~11 wake-ups a second; it woke per
+# block, 21.5, before), the stream still gets ten fresh readings a second,
+# and after it closes it sleeps longer again.
 # A control call wakes it at once (ring_wake()): 40 title changes in 2 s
 # add at least 20 wake-ups. The tone input meanwhile still delivers each
 # block as it is due (~21.5 reads a second), so the woken engine has the
@@ -68,9 +70,15 @@ curl -sN --max-time 20 "$URL/api/events?levels=1" >"$T/events" &
 events_pid=$!
 BG_PIDS+=("$events_pid")
 wait_for -t 5 -m "a levels event" grep -q '^event: levels' "$T/events"
+before=$(grep -c '^event: levels' "$T/events")
 watched=$(wakes_per_s 3)
-note "an operator page metering: $watched wake-ups a second"
-assert_between "$watched" 18 60 "engine wake-ups a second, metered"
+after=$(grep -c '^event: levels' "$T/events")
+note "an operator page metering: $watched wake-ups a second, $((after - before)) levels events in 3 s"
+assert_between "$watched" 8 16 "engine wake-ups a second, metered"
+assert_between "$((after - before))" 25 35 "levels events in 3 s"
+# Every reading is fresh (a block metered within 0.5 s: the meter moved).
+stale=$(grep '^data:' "$T/events" | grep -c '"fresh":false' || true)
+[[ $stale -eq 0 ]] || fail "$stale levels events were stale while metering"
 
 kill "$events_pid" 2>/dev/null || true
 wait "$events_pid" 2>/dev/null || true
