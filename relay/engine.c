@@ -49,8 +49,7 @@
  * bursts).
  * Each block keeps the time it came in, and the packets it completes are
  * dated by it, not by the batch's encoding: an archive's file boundary,
- * lag_ms and listen-back's lag
- * follow the audio as before.
+ * lag_ms and listen-back's lag follow the audio as before.
  *
  * Threads: see engine.h. The encoders and the batch are used under the
  * slot mutex: by engine_thread, and by engine_reconfigure_commit() to
