@@ -41,7 +41,10 @@ start_relay "$T/relay.conf"
 wait_mount "$port" /live.ogg 15
 wait_for -t 10 -m "input flowing at $URL" status_has '.input.flowing' ||
     fail "relay never read its input: $(status_now)"
-listen_bg "http://127.0.0.1:$port/live.ogg" 10 "$T/live.ogg"
+# 14 s: the burst and the last title's chain (up to 2 s after the burst)
+# must fall inside the capture; with 10 s, under ASan and load, the
+# capture ended 1.5 s into t1's chain (make check).
+listen_bg "http://127.0.0.1:$port/live.ogg" 14 "$T/live.ogg"
 lpid=$LISTEN_PID
 sleep 1
 
