@@ -857,6 +857,85 @@ control_describe(const struct control_request *req, char *buf, size_t len)
 }
 
 char *
+control_title_text(const struct engine_title_result *r, char *buf, size_t len)
+{
+	struct strbuf sb = {0};
+	char *text;
+
+	if (len == 0)
+		return buf;
+	switch (r->fate) {
+	case ENGINE_TITLE_ON_AIR:
+		strbuf_puts(&sb, "on air now");
+		break;
+	case ENGINE_TITLE_HELD:
+		strbuf_printf(&sb,
+		    "held: on air in %.1f s, %g s after the last title change "
+		    "(titles are coalesced); a later title before then "
+		    "replaces it",
+		    (double)r->due_in_ns / 1e9, (double)r->gap_ns / 1e9);
+		break;
+	case ENGINE_TITLE_WAITS_FOR_LIVE:
+		strbuf_puts(&sb, "set for the live programme: a segment or "
+				 "the filler is on air, the title goes on air "
+				 "when live returns");
+		break;
+	case ENGINE_TITLE_UNCHANGED:
+		strbuf_puts(&sb, "already the live title on air: nothing "
+				 "changes");
+		break;
+	}
+	if (r->replaced) {
+		strbuf_printf(&sb, "; replaces '%s'", r->replaced_title);
+		if (r->replaced_artist[0] != '\0')
+			strbuf_printf(&sb, " by '%s'", r->replaced_artist);
+		strbuf_puts(&sb, ", which never aired");
+	}
+	text = strbuf_take(&sb);
+	util_strlcpy(buf, text != NULL ? text : "?", len);
+	free(text);
+	return buf;
+}
+
+bool
+control_title_log_due(struct control_title_log_state *st, int64_t now_mono_ns,
+    unsigned int *left_out)
+{
+	if (st->last_ns != 0 &&
+	    now_mono_ns - st->last_ns < CONTROL_TITLE_LOG_NS) {
+		st->left_out++;
+		return false;
+	}
+	*left_out = st->left_out;
+	st->left_out = 0;
+	st->last_ns = now_mono_ns;
+	return true;
+}
+
+void
+control_title_log(const struct control_request *req, int64_t now_mono_ns)
+{
+	static struct control_title_log_state st;
+	const struct engine_title_result *r = &req->title_result;
+	char by[STATS_TEXT + 8] = "", more[96] = "";
+	unsigned int left_out;
+
+	if (!req->has_title_result || !r->replaced ||
+	    !control_title_log_due(&st, now_mono_ns, &left_out))
+		return;
+	if (r->replaced_artist[0] != '\0')
+		snprintf(by, sizeof(by), " by '%s'", r->replaced_artist);
+	if (left_out > 0)
+		snprintf(more, sizeof(more),
+		    " (and %u more replaced unaired since the last such line)",
+		    left_out);
+	log_info("programme",
+	    "live title '%s'%s replaced before it aired by '%s' (titles less "
+	    "than %g s apart are coalesced)%s",
+	    r->replaced_title, by, req->title, (double)r->gap_ns / 1e9, more);
+}
+
+char *
 control_withdrawn_text(
     const struct programme_withdrawn *w, size_t n, char *buf, size_t len)
 {
@@ -1116,9 +1195,45 @@ audit(const struct control_call *call, unsigned int code, const char *meaning,
  * waiting requests "withdrawn": their ids (withdrawn[0..n_withdrawn),
  * every one, whatever the result's text could name). NULL on OOM.
  */
+/* A live title's answer: "on_air" (true when it is, or is already, the
+ * title on air), "on_air_in_s" (0 on air now; seconds while held; null
+ * when it waits for live to return) and "replaced" ({"title", "artist"}
+ * of the title not yet on air it replaced, which never airs; or null). */
+static bool
+add_title_fields(cJSON *root, const struct engine_title_result *r)
+{
+	bool on_air =
+	    r->fate == ENGINE_TITLE_ON_AIR || r->fate == ENGINE_TITLE_UNCHANGED;
+	char clean[STATS_TEXT];
+	cJSON *o;
+
+	if (cJSON_AddBoolToObject(root, "on_air", on_air) == NULL)
+		return false;
+	if (r->fate == ENGINE_TITLE_WAITS_FOR_LIVE) {
+		if (cJSON_AddNullToObject(root, "on_air_in_s") == NULL)
+			return false;
+	} else if (cJSON_AddNumberToObject(root, "on_air_in_s",
+		       r->fate == ENGINE_TITLE_HELD
+			   ? round((double)r->due_in_ns / 1e8) / 10.0
+			   : 0.0) == NULL) {
+		return false;
+	}
+	if (!r->replaced)
+		return cJSON_AddNullToObject(root, "replaced") != NULL;
+	o = cJSON_AddObjectToObject(root, "replaced");
+	if (o == NULL)
+		return false;
+	util_sanitize_text(clean, sizeof(clean), r->replaced_title);
+	if (cJSON_AddStringToObject(o, "title", clean) == NULL)
+		return false;
+	util_sanitize_text(clean, sizeof(clean), r->replaced_artist);
+	return cJSON_AddStringToObject(o, "artist", clean) != NULL;
+}
+
 static char *
 answer_body(unsigned int code, const char *text, uint64_t id,
-    const char *result, const uint64_t *withdrawn, size_t n_withdrawn)
+    const char *result, const uint64_t *withdrawn, size_t n_withdrawn,
+    const struct engine_title_result *title)
 {
 	cJSON *root, *ids;
 	char clean[CONTROL_RESULT_BYTES + 200], *body = NULL;
@@ -1154,6 +1269,8 @@ answer_body(unsigned int code, const char *text, uint64_t id,
 					goto out;
 			}
 		}
+		if (title != NULL && !add_title_fields(root, title))
+			goto out;
 	} else if (cJSON_AddStringToObject(root, "error", clean) == NULL) {
 		goto out;
 	}
@@ -1173,6 +1290,8 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 	char addr[64];
 	uint64_t withdrawn[PROGRAMME_MAX_WITHDRAWN];
 	size_t n_withdrawn = 0;
+	struct engine_title_result title = {0};
+	bool has_title = false;
 	int64_t now = util_now_mono_ns();
 	unsigned int code = 0, wait_s;
 	uint64_t id = 0;
@@ -1278,6 +1397,8 @@ control_handle(const struct control_call *call, control_redact_cb *redact,
 		id = req->id;
 		n_withdrawn = req->n_withdrawn;
 		memcpy(withdrawn, req->withdrawn, sizeof(withdrawn));
+		has_title = req->has_title_result;
+		title = req->title_result;
 		break;
 	case -ETIMEDOUT:
 	case -ESHUTDOWN:
@@ -1310,7 +1431,7 @@ answer:
 		    redact, redact_arg);
 	out->code = code;
 	out->body = answer_body(code, ok ? meaning : err, id, ok ? err : NULL,
-	    withdrawn, ok ? n_withdrawn : 0);
+	    withdrawn, ok ? n_withdrawn : 0, ok && has_title ? &title : NULL);
 }
 
 /* ---- The queue to the main thread. ---- */
@@ -1330,6 +1451,8 @@ static int result;
 static uint64_t result_id;
 static uint64_t result_withdrawn[PROGRAMME_MAX_WITHDRAWN];
 static size_t result_n_withdrawn;
+static bool result_has_title;
+static struct engine_title_result result_title;
 static char result_err[CONTROL_RESULT_BYTES];
 
 int
@@ -1415,6 +1538,8 @@ control_submit(
 		req->n_withdrawn = result_n_withdrawn;
 		memcpy(
 		    req->withdrawn, result_withdrawn, sizeof(req->withdrawn));
+		req->has_title_result = result_has_title;
+		req->title_result = result_title;
 		util_strlcpy(err, result_err, errlen);
 	} else if (running_seq == mine) {
 		/* Too late to withdraw: say so rather than "failed". */
@@ -1469,6 +1594,7 @@ control_run(void)
 	point_strings(&req);
 	req.id = 0;
 	req.n_withdrawn = 0;
+	req.has_title_result = false;
 	err[0] = '\0';
 	rc = handler(&req, err, sizeof(err), handler_arg);
 
@@ -1483,6 +1609,8 @@ control_run(void)
 					 : PROGRAMME_MAX_WITHDRAWN;
 		memcpy(
 		    result_withdrawn, req.withdrawn, sizeof(result_withdrawn));
+		result_has_title = req.has_title_result;
+		result_title = req.title_result;
 		util_strlcpy(result_err, err, sizeof(result_err));
 		answered = true;
 		pending = false;

@@ -70,6 +70,11 @@ struct control_request {
 	 * (nothing on air; each waiting for its source). */
 	uint64_t withdrawn[PROGRAMME_MAX_WITHDRAWN];
 	size_t n_withdrawn;
+	/* METADATA: set by the handler, what became of the title (on air,
+	 * held, ...); the answer says so. has_title_result false: the
+	 * answer says nothing more than "ok". */
+	bool has_title_result;
+	struct engine_title_result title_result;
 };
 
 /* ---- From the status server's threads. ---- */
@@ -172,6 +177,31 @@ char *control_describe(
  * as " and 2 more". Returns buf. Pure. */
 char *control_withdrawn_text(
     const struct programme_withdrawn *w, size_t n, char *buf, size_t len);
+
+/* A live title's "result" text from what became of it: "on air now",
+ * "held: on air in 1.4 s, 2 s after the last title change (titles are
+ * coalesced); a later title before then replaces it", ..., and, when it
+ * replaced a title not on air yet, "; replaces 'A' by 'B', which never
+ * aired". Returns buf. Pure. */
+char *control_title_text(
+    const struct engine_title_result *r, char *buf, size_t len);
+
+/* Logs, on the main thread, one info line (module "programme") for a
+ * live title that replaced one not yet on air (req's title_result
+ * says); at most one per CONTROL_TITLE_LOG_NS, the next line counting
+ * those left out. No-op when nothing was replaced. */
+#define CONTROL_TITLE_LOG_NS (10 * NS_PER_SEC)
+void control_title_log(const struct control_request *req, int64_t now_mono_ns);
+
+/* The rate limit of control_title_log(): whether a line is due at
+ * now_mono_ns; when it is, *left_out gets how many were not logged since
+ * the last line, else the count grows. Pure. */
+struct control_title_log_state {
+	int64_t last_ns; /* the last line; 0: none yet */
+	unsigned int left_out;
+};
+bool control_title_log_due(struct control_title_log_state *st,
+    int64_t now_mono_ns, unsigned int *left_out);
 
 /* ---- The queue to the main thread. ---- */
 

@@ -820,7 +820,14 @@ engine_reconfigure(
 void
 engine_set_title(struct engine *e, const char *title, const char *artist)
 {
-	switcher_set_live_title(e->sw, title, artist);
+	engine_set_live_title(e, title, artist, NULL);
+}
+
+void
+engine_set_live_title(struct engine *e, const char *title, const char *artist,
+    struct engine_title_result *res)
+{
+	switcher_set_live_title(e->sw, title, artist, res);
 	ring_wake(e->ring);
 }
 

@@ -148,6 +148,35 @@ RELAY_MUST_CHECK int engine_rebuild_attach(
  * wins; switcher.h). */
 void engine_set_title(struct engine *e, const char *title, const char *artist);
 
+/* What became of a live title (engine_set_live_title()). */
+enum engine_title_fate {
+	ENGINE_TITLE_ON_AIR = 0, /* on air with the next block */
+	/* Held: less than SWITCHER_TITLE_GAP_NS since the last title
+	 * change; on air in due_in_ns unless a later title replaces it. */
+	ENGINE_TITLE_HELD,
+	/* A segment or the filler is on air: on air when live returns
+	 * (unless a later title replaces it). */
+	ENGINE_TITLE_WAITS_FOR_LIVE,
+	/* The title already on air for the live programme: nothing
+	 * changes (a held one may still have been dropped: replaced). */
+	ENGINE_TITLE_UNCHANGED,
+};
+
+struct engine_title_result {
+	enum engine_title_fate fate;
+	int64_t due_in_ns; /* HELD: an estimate on the programme clock */
+	int64_t gap_ns;	   /* the gap between title changes on air */
+	/* A held title that never aired was dropped for this one. */
+	bool replaced;
+	char replaced_title[STATS_TEXT];
+	char replaced_artist[STATS_TEXT];
+};
+
+/* engine_set_title() that also says what became of the title in *res
+ * (main thread: the control API). */
+void engine_set_live_title(struct engine *e, const char *title,
+    const char *artist, struct engine_title_result *res);
+
 /* Queues an item (takes ownership of item->src, also on error). Items play
  * in start order; an item whose start has passed starts at once. 0, or
  * -ENOSPC when ENGINE_MAX_PENDING items wait already. Main thread. */

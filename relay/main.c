@@ -590,7 +590,14 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 		return 0;
 	}
 	case CONTROL_METADATA:
-		engine_set_title(r->engine, req->title, req->artist);
+		/* The answer says what became of the title: on air, held
+		 * (coalesced, switcher.h) or waiting for live, and which
+		 * title not yet on air it replaced. */
+		engine_set_live_title(
+		    r->engine, req->title, req->artist, &req->title_result);
+		req->has_title_result = true;
+		control_title_text(&req->title_result, msg, msglen);
+		control_title_log(req, util_now_mono_ns());
 		return 0;
 	case CONTROL_RELOAD:
 		/* Synchronous, so the answer is the reload's result. The

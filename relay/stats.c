@@ -991,6 +991,31 @@ stats_programme_set_now(const struct stats_programme *p)
 }
 
 void
+stats_title_pending_set(
+    bool pending, const char *title, const char *artist, int64_t due_wall_ns)
+{
+	struct stats_programme was;
+
+	pthread_mutex_lock(&lock);
+	memcpy(&was, &programme, sizeof(was));
+	programme.title_pending = pending;
+	util_strlcpy(programme.pending_title, pending ? title : "",
+	    sizeof(programme.pending_title));
+	util_strlcpy(programme.pending_artist, pending ? artist : "",
+	    sizeof(programme.pending_artist));
+	programme.pending_due_wall_ns = pending ? due_wall_ns : 0;
+	unlock_news(memcmp(&was, &programme, sizeof(was)) != 0);
+}
+
+void
+stats_title_replaced(void)
+{
+	pthread_mutex_lock(&lock);
+	programme.titles_replaced++;
+	unlock_news(false);
+}
+
+void
 stats_programme_set_next(const struct stats_next *next, size_t n)
 {
 	bool news;

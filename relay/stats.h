@@ -201,6 +201,15 @@ struct stats_programme {
 	 * metadata). 0: unknown. */
 	int64_t title_at_wall_ns;
 	int64_t ends_at_wall_ns; /* 0 = open-ended */
+	/* A live title set (POST /api/metadata) but not on air yet: held
+	 * for the gap between title changes (switcher.h), or waiting for
+	 * live to return. Due then; 0: when live returns. */
+	bool title_pending;
+	char pending_title[STATS_TEXT];
+	char pending_artist[STATS_TEXT];
+	int64_t pending_due_wall_ns;
+	/* Live titles replaced before they aired, since start. */
+	uint64_t titles_replaced;
 	struct stats_next next[STATS_MAX_NEXT];
 	size_t n_next;
 };
@@ -472,6 +481,12 @@ size_t stats_encoding_levels_get(struct stats_encoding_level *out, size_t max);
  * (everything but next[]), the planner sets next[]. */
 void stats_programme_set_now(const struct stats_programme *p);
 void stats_programme_set_next(const struct stats_next *next, size_t n);
+/* The live title not on air yet (the switcher: any thread, under its
+ * title lock): pending false clears it. */
+void stats_title_pending_set(
+    bool pending, const char *title, const char *artist, int64_t due_wall_ns);
+/* Counts a live title replaced before it aired (any thread). */
+void stats_title_replaced(void);
 /* The whole record at once (tests). */
 void stats_programme_set(const struct stats_programme *p);
 void stats_programme_get(struct stats_programme *out);

@@ -286,7 +286,7 @@ print_listenback(const cJSON *out, const struct style *st)
 static void
 print_summary(const cJSON *doc, const char *url, const struct style *st)
 {
-	const cJSON *station, *now, *input, *arr, *it;
+	const cJSON *station, *now, *pending, *input, *arr, *it;
 	const char *doc_time = jstr(doc, "time");
 	char a[64], b[64], c[64], since[96];
 	bool on_air = jbool(doc, "on_air");
@@ -313,6 +313,18 @@ print_summary(const cJSON *doc, const char *url, const struct style *st)
 		printf(" since %s", since);
 	}
 	printf("\n");
+	pending = cJSON_GetObjectItemCaseSensitive(now, "title_pending");
+	if (cJSON_IsObject(pending)) {
+		double due;
+
+		printf("Held      %s", jstr(pending, "title"));
+		if (jstr(pending, "artist")[0] != '\0')
+			printf(" · %s", jstr(pending, "artist"));
+		if (jnum(pending, "due_in_s", &due))
+			printf(" — on air in %.1f s\n", due);
+		else
+			printf(" — on air when live returns\n");
+	}
 	arr = cJSON_GetObjectItemCaseSensitive(doc, "next");
 	cJSON_ArrayForEach(it, arr)
 	{

@@ -32,6 +32,28 @@ json_station(struct jctx *j, const struct stats_snapshot *s)
 	return o;
 }
 
+/* now.title_pending: a live title set but not on air yet, or null. */
+static cJSON *
+json_title_pending(struct jctx *j, const struct stats_snapshot *s)
+{
+	const struct stats_programme *p = &s->programme;
+	cJSON *o;
+	double due;
+
+	if (!p->title_pending)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	jadd(j, o, "title", jtext(p->pending_title));
+	jadd(j, o, "artist", jtext(p->pending_artist));
+	if (p->pending_due_wall_ns == 0) {
+		jadd(j, o, "due_in_s", cJSON_CreateNull());
+	} else {
+		due = (double)(p->pending_due_wall_ns - s->now_wall_ns) / 1e9;
+		jadd(j, o, "due_in_s", jtenths(due < 0.0 ? 0.0 : due, 0.0));
+	}
+	return o;
+}
+
 static cJSON *
 json_now(struct jctx *j, const struct stats_snapshot *s)
 {
@@ -44,6 +66,7 @@ json_now(struct jctx *j, const struct stats_snapshot *s)
 	jadd(j, o, "segment", jtext_or_null(p->segment));
 	jadd(j, o, "started_at", jtime(p->started_at_wall_ns));
 	jadd(j, o, "ends_at", jtime(p->ends_at_wall_ns));
+	jadd(j, o, "title_pending", json_title_pending(j, s));
 	return o;
 }
 
@@ -525,6 +548,13 @@ status_json_digest(
 	h = util_hash_str(h, p->segment);
 	h = util_hash(h, &p->started_at_wall_ns, sizeof(p->started_at_wall_ns));
 	h = util_hash(h, &p->ends_at_wall_ns, sizeof(p->ends_at_wall_ns));
+	/* A title held or waiting for live is news; when it airs, so is
+	 * its end. */
+	h = util_hash(h, &p->title_pending, sizeof(p->title_pending));
+	h = util_hash_str(h, p->pending_title);
+	h = util_hash_str(h, p->pending_artist);
+	h = util_hash(
+	    h, &p->pending_due_wall_ns, sizeof(p->pending_due_wall_ns));
 	for (i = 0; i < p->n_next && i < STATS_MAX_NEXT; i++) {
 		h = util_hash_str(h, p->next[i].segment);
 		h = util_hash_str(h, p->next[i].title);

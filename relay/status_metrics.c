@@ -409,6 +409,14 @@ status_metrics(
 	metric_plain(&sb, "relay_input_silent_seconds", "gauge",
 	    "How long the programme has stayed below the silence threshold.",
 	    s->input.silent_s);
+	metric_plain(&sb, "relay_title_pending", "gauge",
+	    "1 while a live title set is not on air yet (held for the gap "
+	    "between title changes, or waiting for live to return).",
+	    s->programme.title_pending);
+	metric_counter(&sb, "relay_titles_replaced_unaired_total",
+	    "Live titles replaced by a later one before they aired, since "
+	    "start.",
+	    s->programme.titles_replaced);
 	metric_plain(&sb, "relay_fallback_active", "gauge",
 	    "1 while the [fallback] filler is on air (dead air).",
 	    s->fallback.active);

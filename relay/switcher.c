@@ -67,6 +67,33 @@ struct switcher {
 	char title[STATS_TEXT]; /* the live programme's */
 	char artist[STATS_TEXT];
 	atomic_bool title_dirty;
+	/* Under title_lock, written by the engine thread: the live
+	 * programme's title as it last went on air, and whether live is on
+	 * air. title/artist differing from it is a title not on air yet
+	 * (held, or waiting for live): stats shows it, due then (wall
+	 * time; 0 when live returns, set by switcher_set_live_title). */
+	char aired_title[STATS_TEXT];
+	char aired_artist[STATS_TEXT];
+	bool live_on_air;
+	int64_t pending_due_wall_ns;
+	/* A title answered "on air now" that the engine has not taken yet:
+	 * it airs with the next block even when a later title came in the
+	 * meantime (that one waits for the gap after it). When it was set
+	 * (monotonic), for that wait. */
+	bool has_promised;
+	/* The tags on air (the last send_tags()): what a new encoder
+	 * starts with (switcher_live_title()). */
+	char tags_title[STATS_TEXT];
+	char tags_artist[STATS_TEXT];
+	char promised_title[STATS_TEXT];
+	char promised_artist[STATS_TEXT];
+	int64_t promised_mono_ns;
+	/* The engine thread's tags_frame and frames_total, and when it
+	 * last finished a block (monotonic), for the main thread's
+	 * estimate of when a held title airs (switcher_set_live_title). */
+	atomic_int_fast64_t pub_tags_frame;
+	atomic_int_fast64_t pub_frames;
+	atomic_int_fast64_t pub_frames_mono_ns;
 	/* Engine thread: the programme frame of the last tags change (a
 	 * new chain), -1 none yet; a live title waits for
 	 * SWITCHER_TITLE_GAP_NS after it (title_gap_frames). */
@@ -145,6 +172,19 @@ item_is_live(const struct engine_item *it)
 	return it->src == NULL && it->segment[0] == '\0' && !it->filler;
 }
 
+/* Publishes to stats whether the live title set is not on air yet.
+ * Called with title_lock held, so that the main thread's and the engine
+ * thread's views reach stats in the order they happened. */
+static void
+publish_title_pending(struct switcher *sw)
+{
+	bool pending = strcmp(sw->title, sw->aired_title) != 0 ||
+		       strcmp(sw->artist, sw->aired_artist) != 0;
+
+	stats_title_pending_set(pending, sw->title, sw->artist,
+	    sw->live_on_air ? sw->pending_due_wall_ns : 0);
+}
+
 /* Publishes the item on air to stats (the switcher owns that part). */
 static void
 publish_programme(struct switcher *sw)
@@ -152,6 +192,17 @@ publish_programme(struct switcher *sw)
 	struct stats_programme p;
 	const struct engine_item *it = &sw->cur;
 	bool live = item_is_live(it);
+
+	pthread_mutex_lock(&sw->title_lock);
+	sw->live_on_air = live;
+	if (live) {
+		util_strlcpy(
+		    sw->aired_title, it->title, sizeof(sw->aired_title));
+		util_strlcpy(
+		    sw->aired_artist, it->artist, sizeof(sw->aired_artist));
+	}
+	publish_title_pending(sw);
+	pthread_mutex_unlock(&sw->title_lock);
 
 	memset(&p, 0, sizeof(p));
 	p.state = live	       ? PROGRAMME_LIVE
@@ -174,6 +225,11 @@ send_tags(
     struct switcher *sw, const char *title, const char *artist, int64_t frame)
 {
 	sw->tags_frame = frame;
+	atomic_store(&sw->pub_tags_frame, frame);
+	pthread_mutex_lock(&sw->title_lock);
+	util_strlcpy(sw->tags_title, title, sizeof(sw->tags_title));
+	util_strlcpy(sw->tags_artist, artist, sizeof(sw->tags_artist));
+	pthread_mutex_unlock(&sw->title_lock);
 	sw->tags_cb(title, artist, sw->cb_arg);
 }
 
@@ -181,21 +237,47 @@ send_tags(
  * last title change is less than SWITCHER_TITLE_GAP_NS of programme ago:
  * then it stays waiting (title_dirty), and whatever title is the latest
  * once the gap has passed goes on air, the ones it replaced never. A title
- * that is the one on air again by then changes nothing. */
+ * that is the one on air again by then changes nothing. A title the
+ * control API was told is on air now (promised) airs with this block
+ * whatever came after it; a later one then waits for the gap. */
 static void
 apply_live_title(struct switcher *sw)
 {
 	char title[STATS_TEXT], artist[STATS_TEXT];
+	bool live = item_is_live(&sw->cur);
+	bool too_soon =
+	    live && sw->tags_frame >= 0 &&
+	    sw->frames_total - sw->tags_frame < sw->title_gap_frames;
 
-	if (item_is_live(&sw->cur) && sw->tags_frame >= 0 &&
-	    sw->frames_total - sw->tags_frame < sw->title_gap_frames)
-		return; /* too soon after the last: held, the latest wins */
 	pthread_mutex_lock(&sw->title_lock);
-	util_strlcpy(title, sw->title, sizeof(title));
-	util_strlcpy(artist, sw->artist, sizeof(artist));
-	atomic_store(&sw->title_dirty, false);
+	if (live && sw->has_promised) {
+		util_strlcpy(title, sw->promised_title, sizeof(title));
+		util_strlcpy(artist, sw->promised_artist, sizeof(artist));
+		/* A title set after it still waits for the gap. */
+		atomic_store(
+		    &sw->title_dirty, strcmp(sw->title, title) != 0 ||
+					  strcmp(sw->artist, artist) != 0);
+	} else if (too_soon) {
+		pthread_mutex_unlock(&sw->title_lock);
+		return; /* too soon after the last: held, the latest wins */
+	} else {
+		util_strlcpy(title, sw->title, sizeof(title));
+		util_strlcpy(artist, sw->artist, sizeof(artist));
+		atomic_store(&sw->title_dirty, false);
+	}
+	sw->has_promised = false;
+	if (live && (strcmp(title, sw->cur.title) != 0 ||
+			strcmp(artist, sw->cur.artist) != 0)) {
+		/* On air from this block: said in the same step as the title
+		 * is taken, so that switcher_set_live_title() never sees it
+		 * both taken and not on air. */
+		util_strlcpy(sw->aired_title, title, sizeof(sw->aired_title));
+		util_strlcpy(
+		    sw->aired_artist, artist, sizeof(sw->aired_artist));
+		atomic_store(&sw->pub_tags_frame, sw->frames_total);
+	}
 	pthread_mutex_unlock(&sw->title_lock);
-	if (!item_is_live(&sw->cur))
+	if (!live)
 		return; /* a segment is on air: applied when live returns */
 	if (strcmp(title, sw->cur.title) == 0 &&
 	    strcmp(artist, sw->cur.artist) == 0)
@@ -321,6 +403,7 @@ make_live(struct switcher *sw, struct engine_item *it)
 	util_strlcpy(it->title, sw->title, sizeof(it->title));
 	util_strlcpy(it->artist, sw->artist, sizeof(it->artist));
 	atomic_store(&sw->title_dirty, false);
+	sw->has_promised = false; /* live returns with the latest */
 	pthread_mutex_unlock(&sw->title_lock);
 }
 
@@ -1030,6 +1113,8 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 	if (atomic_load(&sw->title_dirty))
 		apply_live_title(sw);
 	sw->frames_total += (int64_t)n;
+	atomic_store(&sw->pub_frames, sw->frames_total);
+	atomic_store(&sw->pub_frames_mono_ns, util_now_mono_ns());
 }
 
 struct switcher *
@@ -1053,10 +1138,15 @@ switcher_new(int rate_hz, int channels, size_t max_frames, const char *title,
 	sw->tags_cb = cb;
 	sw->cb_arg = arg;
 	sw->tags_frame = -1;
+	atomic_init(&sw->pub_tags_frame, -1);
+	atomic_init(&sw->pub_frames, 0);
+	atomic_init(&sw->pub_frames_mono_ns, 0);
 	sw->title_gap_frames = SWITCHER_TITLE_GAP_NS * rate_hz / NS_PER_SEC;
 	util_sanitize_text(sw->title, sizeof(sw->title), title);
 	util_sanitize_text(sw->artist, sizeof(sw->artist), artist);
 	make_live(sw, &sw->cur);
+	util_strlcpy(sw->tags_title, sw->title, sizeof(sw->tags_title));
+	util_strlcpy(sw->tags_artist, sw->artist, sizeof(sw->tags_artist));
 	sw->cur_end_frame = -1;
 	sw->skip_frame = -1;
 	atomic_init(&sw->start_grace_ns, SWITCHER_START_GRACE_DEFAULT_NS);
@@ -1310,21 +1400,104 @@ switcher_poll_fallback(struct switcher *sw, struct engine_fallback_event *ev)
 	return got;
 }
 
+/* How long until a live title set now may go on air, by the engine's
+ * last published block: 0 when no title change is less than
+ * SWITCHER_TITLE_GAP_NS of programme ago. The programme has moved on by
+ * the time passed since that block (its frames are in the ring). */
+static int64_t
+title_gap_left_ns(struct switcher *sw)
+{
+	int64_t tags = atomic_load(&sw->pub_tags_frame);
+	int64_t frames = atomic_load(&sw->pub_frames);
+	int64_t at = atomic_load(&sw->pub_frames_mono_ns);
+	int64_t left_frames, left;
+
+	if (tags < 0)
+		return 0;
+	left_frames = tags + sw->title_gap_frames - frames;
+	if (left_frames <= 0)
+		return 0;
+	left = left_frames * NS_PER_SEC / sw->rate_hz;
+	if (at > 0)
+		left -= util_now_mono_ns() - at;
+	return left > 0 ? left : 0;
+}
+
 void
-switcher_set_live_title(
-    struct switcher *sw, const char *title, const char *artist)
+switcher_set_live_title(struct switcher *sw, const char *title,
+    const char *artist, struct engine_title_result *res)
 {
 	char t[STATS_TEXT], a[STATS_TEXT];
+	struct engine_title_result r;
+	bool was_pending, same_as_aired, is_promised;
 
+	memset(&r, 0, sizeof(r));
+	r.gap_ns = SWITCHER_TITLE_GAP_NS;
 	util_sanitize_text(t, sizeof(t), title != NULL ? title : "");
 	util_sanitize_text(a, sizeof(a), artist != NULL ? artist : "");
 	pthread_mutex_lock(&sw->title_lock);
+	/* The title set so far is held (not on air, nor promised). */
+	was_pending =
+	    (strcmp(sw->title, sw->aired_title) != 0 ||
+		strcmp(sw->artist, sw->aired_artist) != 0) &&
+	    !(sw->has_promised && strcmp(sw->title, sw->promised_title) == 0 &&
+		strcmp(sw->artist, sw->promised_artist) == 0);
+	same_as_aired =
+	    strcmp(t, sw->aired_title) == 0 && strcmp(a, sw->aired_artist) == 0;
+	is_promised = sw->has_promised && strcmp(t, sw->promised_title) == 0 &&
+		      strcmp(a, sw->promised_artist) == 0;
+	if (was_pending &&
+	    (strcmp(t, sw->title) != 0 || strcmp(a, sw->artist) != 0)) {
+		/* The title not on air yet is dropped: it never airs. */
+		r.replaced = true;
+		util_strlcpy(
+		    r.replaced_title, sw->title, sizeof(r.replaced_title));
+		util_strlcpy(
+		    r.replaced_artist, sw->artist, sizeof(r.replaced_artist));
+		stats_title_replaced();
+	}
 	if (strcmp(t, sw->title) != 0 || strcmp(a, sw->artist) != 0) {
 		util_strlcpy(sw->title, t, sizeof(sw->title));
 		util_strlcpy(sw->artist, a, sizeof(sw->artist));
 		atomic_store(&sw->title_dirty, true);
 	}
+	if (!sw->live_on_air)
+		r.fate = same_as_aired ? ENGINE_TITLE_UNCHANGED
+				       : ENGINE_TITLE_WAITS_FOR_LIVE;
+	else if (is_promised)
+		r.fate = ENGINE_TITLE_ON_AIR; /* with the next block still */
+	else if (same_as_aired && !sw->has_promised)
+		r.fate = ENGINE_TITLE_UNCHANGED;
+	else {
+		r.due_in_ns = title_gap_left_ns(sw);
+		if (sw->has_promised) {
+			/* The gap runs from the promised title, which the
+			 * engine has not taken yet. */
+			int64_t since =
+			    util_now_mono_ns() - sw->promised_mono_ns;
+			if (SWITCHER_TITLE_GAP_NS - since > r.due_in_ns)
+				r.due_in_ns = SWITCHER_TITLE_GAP_NS - since;
+		}
+		r.fate =
+		    r.due_in_ns > 0 ? ENGINE_TITLE_HELD : ENGINE_TITLE_ON_AIR;
+		if (r.fate == ENGINE_TITLE_ON_AIR) {
+			sw->has_promised = true;
+			util_strlcpy(
+			    sw->promised_title, t, sizeof(sw->promised_title));
+			util_strlcpy(sw->promised_artist, a,
+			    sizeof(sw->promised_artist));
+			sw->promised_mono_ns = util_now_mono_ns();
+		}
+	}
+	/* A title held again keeps the time the gap ends. */
+	sw->pending_due_wall_ns =
+	    r.fate == ENGINE_TITLE_HELD	    ? util_now_wall_ns() + r.due_in_ns
+	    : r.fate == ENGINE_TITLE_ON_AIR ? util_now_wall_ns()
+					    : 0;
+	publish_title_pending(sw);
 	pthread_mutex_unlock(&sw->title_lock);
+	if (res != NULL)
+		*res = r;
 }
 
 void
@@ -1332,8 +1505,8 @@ switcher_live_title(struct switcher *sw, char *title, size_t title_len,
     char *artist, size_t artist_len)
 {
 	pthread_mutex_lock(&sw->title_lock);
-	util_strlcpy(title, sw->title, title_len);
-	util_strlcpy(artist, sw->artist, artist_len);
+	util_strlcpy(title, sw->tags_title, title_len);
+	util_strlcpy(artist, sw->tags_artist, artist_len);
 	pthread_mutex_unlock(&sw->title_lock);
 }
 

@@ -124,12 +124,17 @@ int switcher_poll_fallback(
  * encoders at the next block when live is on air, else when live
  * returns; but no sooner than SWITCHER_TITLE_GAP_NS after the last title
  * change on air (then the latest title set goes on air, the ones before it
- * never do). */
-void switcher_set_live_title(
-    struct switcher *sw, const char *title, const char *artist);
+ * never do). Until it airs, stats shows it pending (now.title_pending).
+ * What became of it in *res (may be NULL): on air, held and for how
+ * long, waiting for live; and the title not yet on air it replaced, if
+ * any, which now never airs. */
+void switcher_set_live_title(struct switcher *sw, const char *title,
+    const char *artist, struct engine_title_result *res);
 
-/* Copies the live programme's title/artist: the tags a new encoder
- * starts with. */
+/* Copies the title/artist on air (the last tags change: a segment's
+ * while one plays, never a live title still held): the tags a new
+ * encoder starts with, so that a reload's rebuilt encoder neither airs
+ * a held title early nor a segment's chain under the live title. */
 void switcher_live_title(struct switcher *sw, char *title, size_t title_len,
     char *artist, size_t artist_len);
 

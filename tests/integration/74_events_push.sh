@@ -45,7 +45,7 @@ curl -sN --max-time 60 "$URL/api/events" | stamp "$T/plain.txt" &
 BG_PIDS+=($!)
 curl -sN --max-time 60 "$URL/api/events?levels=1" | stamp "$T/levels.txt" &
 BG_PIDS+=($!)
-has_title() { grep -q "\"title\":\"$2\"" "$1" 2>/dev/null; }
+has_title() { grep -q "\"now\":{\"title\":\"$2\"" "$1" 2>/dev/null; }
 wait_for -t 5 -m "first events" has_title "$T/plain.txt" Studio ||
     fail "no first event: $(head -c 300 "$T/plain.txt")"
 wait_for -t 5 -m "first events (levels)" has_title "$T/levels.txt" Studio ||
@@ -61,7 +61,7 @@ for i in 1 2 3 4 5; do
 	for f in plain levels; do
 		wait_for -t 3 -m "Round $i on the $f stream" has_title "$T/$f.txt" "Round $i" ||
 		    fail "the $f stream never sent Round $i"
-		at=$(grep -m1 "\"title\":\"Round $i\"" "$T/$f.txt" | cut -d' ' -f1)
+		at=$(grep -m1 "\"now\":{\"title\":\"Round $i\"" "$T/$f.txt" | cut -d' ' -f1)
 		took=$(awk -v a="$at" -v p="$posted" 'BEGIN { printf "%.3f\n", a - p }')
 		note "round $i, $f: $took s"
 		worst=$(awk -v a="$took" -v w="$worst" 'BEGIN { print (a > w) ? a : w }')

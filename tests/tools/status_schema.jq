@@ -58,7 +58,11 @@ check_object({
     url: "string"}; ".station"))
 + (.now | check_object({title: "string", artist: "string",
     source: "string", segment: "string|null", started_at: "time|null",
-    ends_at: "time|null"}; ".now"))
+    ends_at: "time|null", title_pending: "object|null"}; ".now"))
++ (if (.now.title_pending | type) == "object"
+   then (.now.title_pending | check_object({title: "string",
+     artist: "string", due_in_s: "number|null"}; ".now.title_pending"))
+   else [] end)
 + (.next | check_array({segment: "string", title: "string",
     starts_at: "time|null"}; ".next"))
 + (.input | check_object({type: "string", flowing: "boolean",

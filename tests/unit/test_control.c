@@ -1261,6 +1261,100 @@ test_skip_answer_whole(void **state)
 	pthread_join(main_thread, NULL);
 }
 
+/* Stands in for relay's main loop on a live title: the engine held it
+ * and it replaced one not yet on air. */
+static int
+title_handler(struct control_request *req, char *err, size_t errlen, void *arg)
+{
+	struct engine_title_result *r = &req->title_result;
+
+	(void)arg;
+	memset(r, 0, sizeof(*r));
+	r->fate = ENGINE_TITLE_HELD;
+	r->due_in_ns = 1440 * NS_PER_MS;
+	r->gap_ns = 2 * NS_PER_SEC;
+	r->replaced = true;
+	util_strlcpy(r->replaced_title, "Old news", sizeof(r->replaced_title));
+	req->has_title_result = true;
+	control_title_text(r, err, errlen);
+	return 0;
+}
+
+/* A live title's answer says what became of it: its "result" text, and
+ * "on_air", "on_air_in_s" and "replaced" (the title it dropped). */
+static void
+test_title_answer(void **state)
+{
+	struct engine_title_result r = {.gap_ns = 2 * NS_PER_SEC};
+	pthread_t main_thread;
+	char buf[600];
+
+	(void)state;
+	assert_string_equal(control_title_text(&r, buf, sizeof(buf)),
+	    "on air now");
+	r.fate = ENGINE_TITLE_HELD;
+	r.due_in_ns = 1440 * NS_PER_MS;
+	assert_string_equal(control_title_text(&r, buf, sizeof(buf)),
+	    "held: on air in 1.4 s, 2 s after the last title change (titles "
+	    "are coalesced); a later title before then replaces it");
+	r.fate = ENGINE_TITLE_UNCHANGED;
+	r.replaced = true;
+	util_strlcpy(r.replaced_title, "Typo", sizeof(r.replaced_title));
+	util_strlcpy(r.replaced_artist, "Desk", sizeof(r.replaced_artist));
+	assert_string_equal(control_title_text(&r, buf, sizeof(buf)),
+	    "already the live title on air: nothing changes; replaces 'Typo' "
+	    "by 'Desk', which never aired");
+	r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
+	r.replaced = false;
+	assert_string_equal(control_title_text(&r, buf, sizeof(buf)),
+	    "set for the live programme: a segment or the filler is on air, "
+	    "the title goes on air when live returns");
+
+	assert_int_equal(control_init(title_handler, NULL), 0);
+	atomic_store(&main_stop, false);
+	assert_int_equal(
+	    pthread_create(&main_thread, NULL, fake_main_thread, NULL), 0);
+	answers(CONTROL_ENDPOINT_METADATA, "POST", STATUS_AUTH_OK,
+	    "{\"title\":\"New news\"}", 200,
+	    "{\"ok\":true,\"request\":\"live title 'New news'\",\"result\":"
+	    "\"held: on air in 1.4 s, 2 s after the last title change (titles "
+	    "are coalesced); a later title before then replaces it; replaces "
+	    "'Old news', which never aired\",\"on_air\":false,\"on_air_in_s\":"
+	    "1.4,\"replaced\":{\"title\":\"Old news\",\"artist\":\"\"}}");
+	control_shutdown();
+	atomic_store(&main_stop, true);
+	pthread_join(main_thread, NULL);
+}
+
+/* The log line for a replaced title: the first at once, then at most one
+ * per CONTROL_TITLE_LOG_NS, counting those left out in between. */
+static void
+test_title_log_rate(void **state)
+{
+	struct control_title_log_state st = {0};
+	int64_t t = 1000 * NS_PER_SEC;
+	unsigned int left_out = 99;
+	int i, lines = 0;
+
+	(void)state;
+	assert_true(control_title_log_due(&st, t, &left_out));
+	assert_int_equal(left_out, 0);
+	/* 40 a second for 5 s: no line. */
+	for (i = 1; i <= 200; i++)
+		lines += control_title_log_due(&st, t + i * 25 * NS_PER_MS,
+		    &left_out);
+	assert_int_equal(lines, 0);
+	/* The next after 10 s says how many were left out. */
+	assert_true(control_title_log_due(
+	    &st, t + CONTROL_TITLE_LOG_NS, &left_out));
+	assert_int_equal(left_out, 200);
+	assert_false(control_title_log_due(
+	    &st, t + CONTROL_TITLE_LOG_NS + 1, &left_out));
+	assert_true(control_title_log_due(
+	    &st, t + 3 * CONTROL_TITLE_LOG_NS, &left_out));
+	assert_int_equal(left_out, 1);
+}
+
 int
 main(void)
 {
@@ -1280,6 +1374,8 @@ main(void)
 	    cmocka_unit_test(test_answer_owner),
 	    cmocka_unit_test(test_withdrawn_text),
 	    cmocka_unit_test(test_skip_answer_whole),
+	    cmocka_unit_test(test_title_answer),
+	    cmocka_unit_test(test_title_log_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

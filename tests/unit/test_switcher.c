@@ -612,22 +612,29 @@ test_live_title_only_while_live(void **state)
 {
 	struct harness *h = *state;
 	struct engine_item it;
-	char title[STATS_TEXT], artist[STATS_TEXT];
+	char title[STATS_TEXT], artist[STATS_TEXT], before[STATS_TEXT];
 	int n;
 
 	render(h);
 	n = h->n_tags;
-	switcher_set_live_title(h->sw, "Night show", "DJ");
+	switcher_live_title(
+	    h->sw, before, sizeof(before), artist, sizeof(artist));
+	switcher_set_live_title(h->sw, "Night show", "DJ", NULL);
+	/* A new encoder starts with the title on air: not this one yet. */
 	switcher_live_title(
 	    h->sw, title, sizeof(title), artist, sizeof(artist));
-	assert_string_equal(title, "Night show");
+	assert_string_equal(title, before);
 	render(h);
 	assert_int_equal(h->n_tags, n + 1);
 	assert_string_equal(h->title, "Night show");
 	assert_string_equal(h->artist, "DJ");
+	switcher_live_title(
+	    h->sw, title, sizeof(title), artist, sizeof(artist));
+	assert_string_equal(title, "Night show");
+	assert_string_equal(artist, "DJ");
 
 	/* Unchanged text is no change. */
-	switcher_set_live_title(h->sw, "Night show", "DJ");
+	switcher_set_live_title(h->sw, "Night show", "DJ", NULL);
 	render(h);
 	assert_int_equal(h->n_tags, n + 1);
 
@@ -636,7 +643,7 @@ test_live_title_only_while_live(void **state)
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
 	render(h);
 	assert_string_equal(h->title, "ad title");
-	switcher_set_live_title(h->sw, "Late show", NULL);
+	switcher_set_live_title(h->sw, "Late show", NULL, NULL);
 	render(h);
 	assert_string_equal(h->title, "ad title");
 	render(h); /* the ad ends: live returns with its new title */
@@ -674,18 +681,18 @@ test_live_titles_coalesced(void **state)
 	/* One title after a quiet start airs with the next block. */
 	render(h);
 	n = h->n_tags;
-	switcher_set_live_title(h->sw, "One", NULL);
+	switcher_set_live_title(h->sw, "One", NULL, NULL);
 	render(h);
 	assert_int_equal(h->n_tags, n + 1);
 	assert_string_equal(h->title, "One");
 
 	/* A burst within the gap: only the latest airs, once, when the gap
 	 * since "One" has passed; until then status shows "One". */
-	switcher_set_live_title(h->sw, "Two", NULL);
+	switcher_set_live_title(h->sw, "Two", NULL, NULL);
 	render(h);
-	switcher_set_live_title(h->sw, "Three", NULL);
+	switcher_set_live_title(h->sw, "Three", NULL, NULL);
 	render(h);
-	switcher_set_live_title(h->sw, "Four", "Desk");
+	switcher_set_live_title(h->sw, "Four", "Desk", NULL);
 	assert_int_equal(h->n_tags, n + 1);
 	stats_programme_get(&p);
 	assert_string_equal(p.title, "One");
@@ -698,12 +705,12 @@ test_live_titles_coalesced(void **state)
 	assert_string_equal(p.title, "Four");
 
 	/* Changed and changed back before it aired: no change at all. */
-	switcher_set_live_title(h->sw, "Five", NULL);
-	switcher_set_live_title(h->sw, "Four", "Desk");
+	switcher_set_live_title(h->sw, "Five", NULL, NULL);
+	switcher_set_live_title(h->sw, "Four", "Desk", NULL);
 	assert_int_equal(render_until_tags(h, 2 * gap), -1);
 
 	/* After a quiet gap, a single title airs at once again. */
-	switcher_set_live_title(h->sw, "Six", NULL);
+	switcher_set_live_title(h->sw, "Six", NULL, NULL);
 	assert_int_equal(render_until_tags(h, 1), 1);
 	assert_string_equal(h->title, "Six");
 
@@ -714,14 +721,104 @@ test_live_titles_coalesced(void **state)
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
 	assert_int_equal(render_until_tags(h, 1), 1);
 	assert_string_equal(h->title, "ad title");
-	switcher_set_live_title(h->sw, "Seven", NULL);
+	switcher_set_live_title(h->sw, "Seven", NULL, NULL);
 	assert_int_equal(render_until_tags(h, 2), 2);
 	assert_string_equal(h->title, "Seven");
 	/* ... and counts as a change: the next live title waits. */
-	switcher_set_live_title(h->sw, "Eight", NULL);
+	switcher_set_live_title(h->sw, "Eight", NULL, NULL);
 	k = render_until_tags(h, 4 * gap);
 	assert_int_equal(k, gap);
 	assert_string_equal(h->title, "Eight");
+}
+
+/* What switcher_set_live_title() says became of a title matches what
+ * then airs: on air now, held (for the rest of the gap, as estimated),
+ * replaced unaired (named), the one on air again (unchanged), waiting for
+ * live; and stats shows the title not on air yet as pending. */
+static void
+test_live_title_result(void **state)
+{
+	struct harness *h = *state;
+	struct engine_title_result r;
+	struct stats_programme p;
+	struct engine_item it;
+	int gap = (int)((SWITCHER_TITLE_GAP_NS * RATE / NS_PER_SEC + BLOCK - 1) /
+			BLOCK);
+	int64_t block_ns = (int64_t)BLOCK * NS_PER_SEC / RATE;
+
+	render(h);
+	switcher_set_live_title(h->sw, "One", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_ON_AIR);
+	assert_int_equal(r.due_in_ns, 0);
+	assert_false(r.replaced);
+	assert_int_equal(r.gap_ns, SWITCHER_TITLE_GAP_NS);
+	assert_int_equal(render_until_tags(h, 1), 1);
+	assert_string_equal(h->title, "One");
+	stats_programme_get(&p);
+	assert_false(p.title_pending);
+
+	/* Held: for the gap less the block rendered since "One". */
+	render(h);
+	switcher_set_live_title(h->sw, "Two", "Desk", &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_HELD);
+	assert_true(r.due_in_ns > SWITCHER_TITLE_GAP_NS - 3 * block_ns);
+	assert_true(r.due_in_ns <= SWITCHER_TITLE_GAP_NS - block_ns);
+	assert_false(r.replaced);
+	stats_programme_get(&p);
+	assert_true(p.title_pending);
+	assert_string_equal(p.pending_title, "Two");
+	assert_string_equal(p.pending_artist, "Desk");
+	assert_true(p.pending_due_wall_ns > util_now_wall_ns());
+	assert_string_equal(p.title, "One");
+
+	/* A later one replaces it, named; the title on air again drops the
+	 * held one and changes nothing. */
+	switcher_set_live_title(h->sw, "Three", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_HELD);
+	assert_true(r.replaced);
+	assert_string_equal(r.replaced_title, "Two");
+	assert_string_equal(r.replaced_artist, "Desk");
+	switcher_set_live_title(h->sw, "One", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_UNCHANGED);
+	assert_true(r.replaced);
+	assert_string_equal(r.replaced_title, "Three");
+	stats_programme_get(&p);
+	assert_false(p.title_pending);
+	assert_int_equal(render_until_tags(h, 2 * gap), -1);
+
+	/* After the gap: "Four" is on air now, so "Five" right after it
+	 * (before the engine took "Four") does not replace it: it is held
+	 * for the whole gap after "Four", which airs with the next block. */
+	switcher_set_live_title(h->sw, "Four", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_ON_AIR);
+	switcher_set_live_title(h->sw, "Five", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_HELD);
+	assert_false(r.replaced);
+	assert_true(r.due_in_ns > SWITCHER_TITLE_GAP_NS - block_ns);
+	assert_int_equal(render_until_tags(h, 1), 1);
+	assert_string_equal(h->title, "Four");
+	stats_programme_get(&p);
+	assert_true(p.title_pending);
+	assert_string_equal(p.pending_title, "Five");
+	assert_true(render_until_tags(h, 2 * gap) > 0);
+	assert_string_equal(h->title, "Five");
+	stats_programme_get(&p);
+	assert_false(p.title_pending);
+
+	/* A segment on air: the title waits for live, due unknown. */
+	item(&it, "ad", open_silence(), wall_at(h->frames),
+	    wall_at(h->frames + 2 * BLOCK), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	assert_int_equal(render_until_tags(h, 1), 1);
+	switcher_set_live_title(h->sw, "Six", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
+	stats_programme_get(&p);
+	assert_true(p.title_pending);
+	assert_int_equal(p.pending_due_wall_ns, 0);
+	assert_int_equal(render_until_tags(h, 2), 2);
+	assert_string_equal(h->title, "Six");
+	stats_programme_get(&p);
+	assert_false(p.title_pending);
 }
 
 /* A listening socket that never answers: a feed that is "connecting". */
@@ -1362,6 +1459,8 @@ main(void)
 		test_live_title_only_while_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_live_titles_coalesced, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_live_title_result, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_grace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_play_now_replaced_before_it_airs, setup, teardown),
