@@ -70,6 +70,16 @@ struct relay {
 	struct programme *programme;
 	struct fallback *fallback;
 	struct alerts *alerts;
+	/* The last POST /api/skip that ended an item: until the engine
+	 * applies it (the next block, or SWITCHER_SKIP_WAIT_NS while the
+	 * rest of a window opens), /api/status still shows that item on
+	 * air, and a second skip must not answer as if it ended it. */
+	struct {
+		char segment[128];	    /* "" none */
+		int64_t started_at_wall_ns; /* the item's, to tell it apart */
+		int64_t asked_mono_ns;
+		char back[128]; /* the segment that returns, "" live */
+	} skipped;
 };
 
 static int reload(struct relay *r, char *msg, size_t msglen);
@@ -530,6 +540,23 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 	return 0;
 }
 
+/* How long a skip may take to show: the engine applies it at its next
+ * block, or waits up to SWITCHER_SKIP_WAIT_NS for the rest of a window;
+ * an item still shown after this is on air again, not still ending. */
+#define SKIP_SHOWS_WITHIN_NS (2 * NS_PER_SEC)
+
+/* True when the item on air (now) is the one the last skip ended and the
+ * engine has not applied that skip yet. Main thread. */
+static bool
+skip_pending(const struct relay *r, const struct stats_programme *now)
+{
+	return r->skipped.segment[0] != '\0' &&
+	       strcmp(r->skipped.segment, now->segment) == 0 &&
+	       r->skipped.started_at_wall_ns == now->started_at_wall_ns &&
+	       util_now_mono_ns() - r->skipped.asked_mono_ns <
+		   SKIP_SHOWS_WITHIN_NS;
+}
+
 /* Control requests from the status server, run on the main thread. On
  * success msg may say what happened (the reload's summary). */
 static int
@@ -577,8 +604,32 @@ on_control(struct control_request *req, char *msg, size_t msglen, void *arg)
 			    "nothing to skip: the live programme is on air");
 			return -ENOENT;
 		}
+		if (skip_pending(r, &now)) {
+			/* A second skip (a double click, two operators)
+			 * before the engine has applied the first: it ends
+			 * nothing more, and what returns is the first one's
+			 * answer. */
+			if (r->skipped.back[0] != '\0')
+				snprintf(msg, msglen,
+				    "segment %s already ends (an earlier "
+				    "skip); segment %s returns, joined in "
+				    "progress",
+				    now.segment, r->skipped.back);
+			else
+				snprintf(msg, msglen,
+				    "segment %s already ends (an earlier "
+				    "skip), live returns",
+				    now.segment);
+			return 0;
+		}
 		back = programme_skip(r->programme, util_now_wall_ns());
 		engine_skip(r->engine); /* control.c writes the audit line */
+		util_strlcpy(r->skipped.segment, now.segment,
+		    sizeof(r->skipped.segment));
+		r->skipped.started_at_wall_ns = now.started_at_wall_ns;
+		r->skipped.asked_mono_ns = util_now_mono_ns();
+		util_strlcpy(r->skipped.back, back != NULL ? back : "",
+		    sizeof(r->skipped.back));
 		if (back != NULL)
 			snprintf(msg, msglen,
 			    "segment %s ends now; segment %s returns, joined "

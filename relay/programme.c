@@ -1403,6 +1403,39 @@ wait_for_higher(
 	return waited;
 }
 
+/*
+ * The first scheduled segment of strictly higher priority than prio that
+ * starts inside (start, end): it will cut an API segment airing then
+ * short (scheduled segments do not wait for one of lower priority, and
+ * the API segment does not come back after it): true, with why naming
+ * it and its start.
+ */
+static bool
+cut_by_higher(const struct programme *p, int prio, int64_t start, int64_t end,
+    char *why, size_t len)
+{
+	struct schedule_occurrence up[32];
+	char when[64];
+	int i, n;
+
+	if (p->schedule == NULL)
+		return false;
+	n = schedule_upcoming(p->schedule, start + 1, end, up, 32);
+	for (i = 0; i < n; i++) {
+		const struct schedule_segment *seg =
+		    schedule_segment(p->schedule, up[i].segment);
+		if (seg->priority <= prio)
+			continue;
+		snprintf(why, len,
+		    "segment %s (priority %d) starts at %s and cuts it short",
+		    seg->name, seg->priority,
+		    schedule_format_local(
+			p->schedule, up[i].start_wall_ns, when, sizeof(when)));
+		return true;
+	}
+	return false;
+}
+
 int
 programme_play(struct programme *p, const struct programme_request *req,
     uint64_t *id_out, char *err, size_t errlen)
@@ -1413,7 +1446,7 @@ programme_play(struct programme *p, const struct programme_request *req,
 	int64_t duration = req->duration_ns;
 	const char *name =
 	    req->name != NULL && req->name[0] != '\0' ? req->name : "api";
-	char why[256] = "";
+	char why[256] = "", cut[256] = "";
 	int64_t start;
 	uint64_t id;
 	struct source_spec spec = {
@@ -1487,9 +1520,21 @@ programme_play(struct programme *p, const struct programme_request *req,
 		(void)engine_drop_pending(p->engine, drop_under_hold, hd,
 		    "a control-API segment of higher priority holds its time");
 	}
-	if (why[0] != '\0')
+	if (!cut_by_higher(
+		p, it.priority, start, start + duration, cut, sizeof(cut)))
+		cut[0] = '\0';
+	else
+		log_info(MOD, "control: %s segment %s: %s",
+		    schedule_source_name(req->kind), name, cut);
+	if (why[0] != '\0' && cut[0] != '\0')
+		snprintf(err, errlen, "request %llu waits: %s; then %s",
+		    (unsigned long long)id, why, cut);
+	else if (why[0] != '\0')
 		snprintf(err, errlen, "request %llu waits: %s",
 		    (unsigned long long)id, why);
+	else if (cut[0] != '\0')
+		snprintf(err, errlen, "request %llu: %s",
+		    (unsigned long long)id, cut);
 	log_debug(MOD, "control: request %llu: %s segment %s queued for %.1f s",
 	    (unsigned long long)id, schedule_source_name(req->kind), name,
 	    (double)duration / 1e9);

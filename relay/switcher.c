@@ -32,7 +32,9 @@
  * first sample is decoded) goes on air from the next block, exactly like
  * a segment, crossfaded over its fade; a silent segment on air is cut
  * short for it (FAILED, to_filler); so is a segment whose source fails
- * while live would be dead air too (input down, or silent for `after`).
+ * while live would be dead air too (input down, or silent for `after`),
+ * and one that ends then (ran dry, or at its planned end) hands over to
+ * the filler too (ENDED, to_filler), not to live.
  * When it says RESTORE, live returns the same way. A filler that runs dry
  * hands over to a fresh one when the main thread has armed it, else plays
  * silence; it never ends the fallback by itself. Filler items raise no segment
@@ -690,7 +692,7 @@ live_is_dead_air(
  * from frame f. Called with items_lock held. */
 static void
 start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
-    const char *segment_detail, int segment_what)
+    const char *segment_detail, int segment_what, bool ran_out)
 {
 	struct engine_item it;
 	int64_t at = frame_to_wall(sw, f);
@@ -711,7 +713,7 @@ start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
 		struct engine_event *ev = push_event(sw, &sw->cur, segment_what,
 		    at, segment_detail != NULL ? segment_detail : why);
 		ev->to_filler = true;
-		ev->ran_out = segment_what == ENGINE_EVENT_ENDED;
+		ev->ran_out = ran_out;
 		/* transition() must not report it a second time. */
 		sw->cur.segment[0] = '\0';
 		sw->cur.filler = true;
@@ -778,7 +780,8 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 			    sw->cur.segment, fb->threshold_dbfs, lead);
 		}
 		pthread_mutex_lock(&sw->items_lock);
-		start_filler(sw, f, lead, text, NULL, ENGINE_EVENT_FAILED);
+		start_filler(
+		    sw, f, lead, text, NULL, ENGINE_EVENT_FAILED, false);
 		pthread_mutex_unlock(&sw->items_lock);
 	} else if (v == LEVEL_DEAD_AIR_RESTORE) {
 		struct engine_item l;
@@ -818,7 +821,7 @@ end_dry(struct switcher *sw, int64_t f, const struct engine_fallback *fb,
 		    sw->cur.segment, clean ? "ended" : "failed", detail,
 		    down ? "down" : "silent");
 		start_filler(sw, f, 0.0, text, detail,
-		    clean ? ENGINE_EVENT_ENDED : ENGINE_EVENT_FAILED);
+		    clean ? ENGINE_EVENT_ENDED : ENGINE_EVENT_FAILED, clean);
 	} else if (clean) {
 		/* transition() says it in words (ran_out_detail()). */
 		sw->cur_ends_early = sw->cur_end_clean = true;
@@ -1017,6 +1020,19 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			struct engine_item l;
 			if (sw->cur_ends_early) {
 				end_dry(sw, f, &fb, down, sw->cur_end_why);
+			} else if (live_is_dead_air(sw, &fb, down)) {
+				/* At its planned end too: the filler at once,
+				 * not after another `after` of dead air. */
+				char text[300];
+				snprintf(text, sizeof(text),
+				    "segment %s ended and the live input is %s",
+				    sw->cur.segment, down ? "down" : "silent");
+				start_filler(sw, f, 0.0, text,
+				    down ? "the live input is down; the "
+					   "[fallback] filler plays"
+					 : "the live input is silent; the "
+					   "[fallback] filler plays",
+				    ENGINE_EVENT_ENDED, false);
 			} else {
 				make_live(sw, &l);
 				transition(sw, &l, f, ENGINE_EVENT_ENDED, NULL);

@@ -1326,6 +1326,54 @@ test_fallback_failed_segment_over_silent_live(void **state)
 	assert_non_null(strstr(fev.why, "the live input is silent"));
 }
 
+/* A segment that reaches its planned end while the live input has been
+ * silent for `after` (the studio empty overnight, a bulletin on the hour)
+ * hands over to the filler at once, as one that ran dry does: listeners
+ * used to hear `after` of dead air (10 s by default) after every segment
+ * before the filler came back. */
+static void
+test_fallback_planned_end_over_silent_live(void **state)
+{
+	struct harness *h = *state;
+	struct engine_fallback_event fev;
+	struct engine_item it;
+	struct engine_event ev;
+	struct stats_programme p;
+	size_t i;
+	int b;
+
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = 0.0f;
+	enable_fallback(h);
+	render(h);
+	/* A loud tone from BLOCK + 300 for 0.7 s (32.8 blocks): longer than
+	 * `after` (0.5 s), so live has been silent that long at its end. */
+	item(&it, "news", open_tone(), wall_at(BLOCK + 300),
+	    wall_at(BLOCK + 300 + 33600), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	for (b = 0; b < 60; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (b > 2 && p.state != PROGRAMME_SEGMENT)
+			break;
+	}
+	assert_true(b >= 32 && b <= 34);
+	assert_int_equal(p.state, PROGRAMME_FALLBACK);
+	/* The filler from the segment's last frame on: no silent block. */
+	assert_true(h->out[BLOCK * CH - 1] != 0.0f ||
+		    h->out[BLOCK * CH - 3] != 0.0f);
+	expect_event(h, "news", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
+	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_string_equal(ev.segment, "news");
+	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
+	assert_true(ev.to_filler);
+	assert_false(ev.ran_out);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_true(fev.active);
+	assert_non_null(strstr(fev.why, "segment news ended"));
+	assert_non_null(strstr(fev.why, "the live input is silent"));
+}
+
 static void
 test_fallback_input_down_and_silent_live(void **state)
 {
@@ -1475,6 +1523,8 @@ main(void)
 		test_fallback_input_down_and_silent_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_fallback_failed_segment_over_silent_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_fallback_planned_end_over_silent_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_filler_rearmed_while_retired_queue_full, setup, teardown),
 	};
