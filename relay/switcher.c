@@ -33,8 +33,11 @@
  * a segment, crossfaded over its fade; a silent segment on air is cut
  * short for it (FAILED, to_filler); so is a segment whose source fails
  * while live would be dead air too (input down, or silent for `after`),
- * and one that ends then (ran dry, or at its planned end) hands over to
- * the filler too (ENDED, to_filler), not to live.
+ * and one that runs dry then hands over to the filler too (ENDED,
+ * to_filler), not to live; at its planned end, so does one that began
+ * while live was dead air already (an empty studio: silent for `after`
+ * before the segment, or the input down), while a studio that only fell
+ * silent during it (faders down for the bulletin) gets live back.
  * When it says RESTORE, live returns the same way. A filler that runs dry
  * hands over to a fresh one when the main thread has armed it, else plays
  * silence; it never ends the fallback by itself. Filler items raise no segment
@@ -688,6 +691,23 @@ live_is_dead_air(
 			    fb->after_ns);
 }
 
+/* At cur's planned end: whether live was dead air already when cur went
+ * on air (silent for `after` before it, as in an empty studio the filler
+ * covered), or the input is down. Then the filler follows at once. A
+ * studio that fell silent during the segment (faders down for the
+ * bulletin) gets live back, and the programme's dead-air count runs as
+ * after any segment: the presenter's first words are not under the
+ * filler for `restore_after`. */
+static bool
+live_dead_before_cur(
+    struct switcher *sw, const struct engine_fallback *fb, bool down, int64_t f)
+{
+	int64_t on_air_ns = frame_to_wall(sw, f) - sw->cur_since_wall_ns;
+	int64_t quiet_ns = sw->live_quiet_frames * NS_PER_SEC / sw->rate_hz;
+
+	return fb->enabled && (down || quiet_ns - on_air_ns >= fb->after_ns);
+}
+
 /* Puts the waiting filler (or, when none could be armed, silence) on air
  * from frame f. Called with items_lock held. */
 static void
@@ -1020,7 +1040,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			struct engine_item l;
 			if (sw->cur_ends_early) {
 				end_dry(sw, f, &fb, down, sw->cur_end_why);
-			} else if (live_is_dead_air(sw, &fb, down)) {
+			} else if (live_dead_before_cur(sw, &fb, down, f)) {
 				/* At its planned end too: the filler at once,
 				 * not after another `after` of dead air. */
 				char text[300];

@@ -674,8 +674,9 @@ test_live_titles_coalesced(void **state)
 	/* Blocks until the gap since a change made at a block's start has
 	 * passed: the change at frame F, the next one at the first block
 	 * start at or after F + gap. */
-	int gap = (int)((SWITCHER_TITLE_GAP_NS * RATE / NS_PER_SEC + BLOCK - 1) /
-			BLOCK);
+	int gap =
+	    (int)((SWITCHER_TITLE_GAP_NS * RATE / NS_PER_SEC + BLOCK - 1) /
+		  BLOCK);
 	int n, k;
 
 	/* One title after a quiet start airs with the next block. */
@@ -742,8 +743,9 @@ test_live_title_result(void **state)
 	struct engine_title_result r;
 	struct stats_programme p;
 	struct engine_item it;
-	int gap = (int)((SWITCHER_TITLE_GAP_NS * RATE / NS_PER_SEC + BLOCK - 1) /
-			BLOCK);
+	int gap =
+	    (int)((SWITCHER_TITLE_GAP_NS * RATE / NS_PER_SEC + BLOCK - 1) /
+		  BLOCK);
 	int64_t block_ns = (int64_t)BLOCK * NS_PER_SEC / RATE;
 
 	render(h);
@@ -1339,39 +1341,106 @@ test_fallback_planned_end_over_silent_live(void **state)
 	struct engine_item it;
 	struct engine_event ev;
 	struct stats_programme p;
+	int64_t at;
 	size_t i;
 	int b;
 
+	/* An empty studio: live silent, the filler on air after `after`. */
 	for (i = 0; i < BLOCK * CH; i++)
 		h->live[i] = 0.0f;
 	enable_fallback(h);
-	render(h);
-	/* A loud tone from BLOCK + 300 for 0.7 s (32.8 blocks): longer than
-	 * `after` (0.5 s), so live has been silent that long at its end. */
-	item(&it, "news", open_tone(), wall_at(BLOCK + 300),
-	    wall_at(BLOCK + 300 + 33600), 0);
+	assert_true(render_until_fallback(h, 40) > 0);
+	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	assert_true(fev.active);
+	/* A bulletin interrupts the filler for 0.7 s (32.8 blocks). */
+	at = h->frames + 2 * BLOCK + 300;
+	item(&it, "news", open_tone(), wall_at(at), wall_at(at + 33600), 0);
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
 	for (b = 0; b < 60; b++) {
 		render(h);
 		stats_programme_get(&p);
-		if (b > 2 && p.state != PROGRAMME_SEGMENT)
+		if (p.state == PROGRAMME_SEGMENT)
 			break;
 	}
-	assert_true(b >= 32 && b <= 34);
+	assert_int_equal(p.state, PROGRAMME_SEGMENT);
+	for (b = 0; b < 60; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state != PROGRAMME_SEGMENT)
+			break;
+	}
+	assert_true(b >= 31 && b <= 34);
+	/* Its planned end: the filler at once, not `after` of silence. */
 	assert_int_equal(p.state, PROGRAMME_FALLBACK);
-	/* The filler from the segment's last frame on: no silent block. */
-	assert_true(h->out[BLOCK * CH - 1] != 0.0f ||
-		    h->out[BLOCK * CH - 3] != 0.0f);
-	expect_event(h, "news", ENGINE_EVENT_STARTED, wall_at(BLOCK + 300));
-	assert_int_equal(switcher_poll(h->sw, &ev), 1);
+	assert_true(
+	    h->out[BLOCK * CH - 1] != 0.0f || h->out[BLOCK * CH - 3] != 0.0f);
+	while (
+	    switcher_poll(h->sw, &ev) == 1 &&
+	    !(ev.what == ENGINE_EVENT_ENDED && strcmp(ev.segment, "news") == 0))
+		;
 	assert_string_equal(ev.segment, "news");
 	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
 	assert_true(ev.to_filler);
 	assert_false(ev.ran_out);
-	assert_int_equal(switcher_poll_fallback(h->sw, &fev), 1);
+	while (switcher_poll_fallback(h->sw, &fev) == 1 && !fev.active)
+		;
 	assert_true(fev.active);
 	assert_non_null(strstr(fev.why, "segment news ended"));
 	assert_non_null(strstr(fev.why, "the live input is silent"));
+}
+
+/* A staffed studio: the presenter talks up to the bulletin and closes
+ * the faders for it. Live is silent for longer than `after` at its end,
+ * but only since it began: live returns, not the filler, which would
+ * cover the presenter's first words for `restore_after`. */
+static void
+test_planned_end_over_studio_silent_since_segment(void **state)
+{
+	struct harness *h = *state;
+	struct engine_event ev;
+	struct engine_item it;
+	struct stats_programme p;
+	int64_t at;
+	size_t i;
+	int b;
+
+	enable_fallback(h);
+	render(h);
+	at = h->frames + BLOCK + 300;
+	item(&it, "news", open_tone(), wall_at(at), wall_at(at + 33600), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	for (b = 0; b < 10; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state == PROGRAMME_SEGMENT)
+			break;
+	}
+	assert_int_equal(p.state, PROGRAMME_SEGMENT);
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = 0.0f;
+	for (b = 0; b < 60; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state != PROGRAMME_SEGMENT)
+			break;
+	}
+	assert_true(b >= 31 && b <= 34);
+	assert_int_equal(p.state, PROGRAMME_LIVE);
+	while (
+	    switcher_poll(h->sw, &ev) == 1 &&
+	    !(ev.what == ENGINE_EVENT_ENDED && strcmp(ev.segment, "news") == 0))
+		;
+	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
+	assert_false(ev.to_filler);
+	/* The presenter speaks within `after`: live, no filler. */
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = LIVE;
+	for (b = 0; b < 20; b++) {
+		render(h);
+		stats_programme_get(&p);
+		assert_int_equal(p.state, PROGRAMME_LIVE);
+	}
+	assert_frames(h, 0, BLOCK, LIVE);
 }
 
 static void
@@ -1525,6 +1594,9 @@ main(void)
 		test_fallback_failed_segment_over_silent_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_fallback_planned_end_over_silent_live, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_planned_end_over_studio_silent_since_segment, setup,
+		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_filler_rearmed_while_retired_queue_full, setup, teardown),
 	};
