@@ -315,11 +315,29 @@ void config_print_summary(const struct config *cfg, FILE *fp);
 /* Prints every key with its type, default and help (--dump-config). */
 void config_dump_keys(FILE *fp);
 
-/* True when two outputs (with their encodings) would stream identically,
- * so a reload can keep the running one. */
+/* What a reload does with a running output a (in config a) that config b
+ * has as ob (the same name). */
+enum config_output_change {
+	CONFIG_OUTPUT_SAME, /* streams identically: untouched */
+	/* Its own keys are the same and its encoding changed only in what
+	 * a new Ogg chain carries (config_encoding_chains()): it keeps its
+	 * connection or file, and the new encoder's stream follows the old
+	 * one's EOS there. */
+	CONFIG_OUTPUT_NEW_CHAIN,
+	CONFIG_OUTPUT_RESTART, /* anything else: stopped and started anew */
+};
+enum config_output_change config_output_change(const struct config *a,
+    const struct output_config *oa, const struct config *b,
+    const struct output_config *ob);
+/* config_output_change() == CONFIG_OUTPUT_SAME. */
 bool config_output_same(const struct config *a, const struct output_config *oa,
     const struct config *b, const struct output_config *ob);
 bool config_encoding_same(
+    const struct encoding_config *a, const struct encoding_config *b);
+/* Whether a stream of encoding a can go on as a new Ogg chain of b on the
+ * same connection: same name, codec (Vorbis or Opus), rate, channels and
+ * Opus frame length. */
+bool config_encoding_chains(
     const struct encoding_config *a, const struct encoding_config *b);
 bool config_input_same(
     const struct input_config *a, const struct input_config *b);

@@ -2,7 +2,8 @@
 /*
  * The comparisons reload uses to decide what a new config leaves alone: an
  * encoding, input, processing or output whose settings are the same keeps
- * running untouched.
+ * running untouched, and an output whose encoding changed only in ways an
+ * Ogg chain can carry keeps its connection (config_output_change()).
  *
  * Threads: main thread only.
  */
@@ -76,8 +77,10 @@ station_same(const struct station_config *a, const struct station_config *b)
 	       a->public_listing == b->public_listing;
 }
 
-bool
-config_output_same(const struct config *a, const struct output_config *oa,
+/* The output's own keys (and, for Icecast, the station texts it sends at
+ * connect): everything but its encoding's settings. */
+static bool
+output_keys_same(const struct config *a, const struct output_config *oa,
     const struct config *b, const struct output_config *ob)
 {
 	return str_eq(oa->name, ob->name) && oa->type == ob->type &&
@@ -94,9 +97,52 @@ config_output_same(const struct config *a, const struct output_config *oa,
 	       oa->stall_timeout_ns == ob->stall_timeout_ns &&
 	       oa->connect_timeout_ns == ob->connect_timeout_ns &&
 	       oa->queue_ns == ob->queue_ns &&
-	       config_encoding_same(&a->encodings[oa->encoding_index],
-		   &b->encodings[ob->encoding_index]) &&
 	       /* Only Icecast gets the station texts (at connect). */
 	       (oa->type == OUTPUT_FILE ||
 		   station_same(&a->station, &b->station));
+}
+
+/*
+ * An Ogg stream can go on in a new chain (EOS, then BOS and the new
+ * encoder's headers, muxer.c) on the same connection or in the same file
+ * when the codec, the sample rate and the channels stay: what Icecast
+ * told its listeners at connect (audio/ogg, rate, channels) and what the
+ * output sized its queue and pages by (output.c) still hold. Vorbis:
+ * quality, bitrate, min/max bitrate and managed mode may change. Opus:
+ * bitrate, complexity and application; not frame_ms (the queue counts
+ * packets by it). MP3 has no chain to mark the change, and Icecast cannot
+ * be told the new bitrate on a running source: it restarts.
+ */
+bool
+config_encoding_chains(
+    const struct encoding_config *a, const struct encoding_config *b)
+{
+	return str_eq(a->name, b->name) && a->codec == b->codec &&
+	       (a->codec == CODEC_VORBIS || a->codec == CODEC_OPUS) &&
+	       a->rate_hz == b->rate_hz && a->channels == b->channels &&
+	       a->frame_ms == b->frame_ms;
+}
+
+enum config_output_change
+config_output_change(const struct config *a, const struct output_config *oa,
+    const struct config *b, const struct output_config *ob)
+{
+	const struct encoding_config *ea, *eb;
+
+	if (!output_keys_same(a, oa, b, ob) || oa->encoding_index < 0 ||
+	    ob->encoding_index < 0)
+		return CONFIG_OUTPUT_RESTART;
+	ea = &a->encodings[oa->encoding_index];
+	eb = &b->encodings[ob->encoding_index];
+	if (config_encoding_same(ea, eb))
+		return CONFIG_OUTPUT_SAME;
+	return config_encoding_chains(ea, eb) ? CONFIG_OUTPUT_NEW_CHAIN
+					      : CONFIG_OUTPUT_RESTART;
+}
+
+bool
+config_output_same(const struct config *a, const struct output_config *oa,
+    const struct config *b, const struct output_config *ob)
+{
+	return config_output_change(a, oa, b, ob) == CONFIG_OUTPUT_SAME;
 }

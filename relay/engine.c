@@ -741,9 +741,12 @@ engine_reconfigure_commit(
 			if (next[i].enc != NULL) {
 				/* The old stream ends whole: what its
 				 * resampler and codec still hold, then EOS,
-				 * to the queues attached to it, whose
-				 * outputs are stopped after this (they
-				 * restart on the new encoder). */
+				 * to the queues attached to it. Their
+				 * outputs are then stopped (they restart on
+				 * the new encoder), or, kept by the reload,
+				 * are attached to the new one below
+				 * (rb->attach_queue) and go on with its
+				 * stream as a new chain. */
 				/* Same resampling: the new encoder takes
 				 * the running resampler, so its stream
 				 * continues the old one's samples. */

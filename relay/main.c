@@ -349,26 +349,29 @@ reload_rejected(const char *why, char *msg, size_t msglen)
  * SIGHUP or POST /api/reload: build and validate a whole new config, the
  * schedule and every new or changed encoder first; apply nothing if any
  * of it fails. Then outputs whose settings (and encoding) did not change
- * keep streaming without a gap; changed ones restart; new ones start;
- * removed ones end their stream with EOS. The outputs of a changed
- * encoding stop only after the swap has ended the old encoder's stream
- * in them, and their replacements are attached by the swap: an archive
- * loses no sample at the reload. 0 with msg saying what changed,
- * or -EINVAL with msg holding the error (FILE:LINE: ...).
+ * keep streaming without a gap; so do outputs whose encoding changed only
+ * in what a new Ogg chain carries (config_output_change()): the swap ends
+ * the old encoder's stream in them and attaches them to the new encoder,
+ * whose stream follows on the same connection. Changed ones restart; new
+ * ones start; removed ones end their stream with EOS. The restarted
+ * outputs of a changed encoding stop only after the swap has ended the
+ * old encoder's stream in them, and their replacements are attached by
+ * the swap: an archive loses no sample at the reload. 0 with msg saying
+ * what changed, or -EINVAL with msg holding the error (FILE:LINE: ...).
  */
 static int
 reload_apply(struct relay *r, char *msg, size_t msglen)
 {
 	struct config *next = NULL, *old = r->cfg;
 	struct engine_rebuild *rb = NULL;
-	char err[CONFIG_ERR_LEN], sched[256] = "";
+	char err[CONFIG_ERR_LEN], sched[256] = "", in_chain[40] = "";
 	size_t i, j, rebuilt;
 	bool keep[CONFIG_MAX_OUTPUTS] = {false};
 	struct output *late[CONFIG_MAX_OUTPUTS];
 	struct output *fresh[CONFIG_MAX_OUTPUTS] = {NULL};
 	bool not_made[CONFIG_MAX_OUTPUTS] = {false};
 	size_t n_late = 0;
-	int kept = 0, started = 0, stopped = 0;
+	int kept = 0, chained = 0, started = 0, stopped = 0;
 
 	log_info(MOD, "reloading %s", old->path);
 	if (config_load(old->path, &next, err, sizeof(err)) < 0)
@@ -412,6 +415,9 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 	for (i = 0; i < r->n_outputs;) {
 		const char *name = output_name(r->outputs[i]);
 		const struct output_config *oo = NULL, *no = NULL;
+		enum config_output_change change = CONFIG_OUTPUT_RESTART;
+		size_t jn = 0;
+
 		for (j = 0; j < old->n_outputs; j++) {
 			if (strcmp(old->outputs[j].name, name) == 0)
 				oo = &old->outputs[j];
@@ -419,13 +425,32 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 		for (j = 0; j < next->n_outputs; j++) {
 			if (strcmp(next->outputs[j].name, name) == 0) {
 				no = &next->outputs[j];
-				if (oo != NULL &&
-				    config_output_same(old, oo, next, no))
-					keep[j] = true;
+				jn = j;
 			}
 		}
-		if (no != NULL && oo != NULL &&
-		    config_output_same(old, oo, next, no)) {
+		if (no != NULL && oo != NULL)
+			change = config_output_change(old, oo, next, no);
+		/* Its encoding changed in what a new chain carries: the
+		 * output stays attached to the old encoder, which the commit
+		 * ends into it (EOS), and joins the new one in the same step,
+		 * so its stream goes on in a new chain on the same connection
+		 * (or in the same file), listeners and all. */
+		if (change == CONFIG_OUTPUT_NEW_CHAIN &&
+		    engine_rebuild_attach(rb, (size_t)no->encoding_index,
+			output_queue(r->outputs[i])) < 0)
+			change = CONFIG_OUTPUT_RESTART;
+		if (change != CONFIG_OUTPUT_RESTART) {
+			keep[jn] = true;
+			if (change == CONFIG_OUTPUT_NEW_CHAIN) {
+				output_set_encoding(r->outputs[i], next, jn);
+				log_info(MOD,
+				    "[output %s]: kept; its encoding [%s] "
+				    "continues in a new chain on the same %s",
+				    name, no->encoding_name,
+				    no->type == OUTPUT_FILE ? "file"
+							    : "connection");
+				chained++;
+			}
 			kept++;
 			i++;
 			continue;
@@ -528,11 +553,14 @@ reload_apply(struct relay *r, char *msg, size_t msglen)
 	status_reconfigure(r->status, next);
 	r->cfg = next;
 	config_free(old);
+	if (chained > 0)
+		snprintf(in_chain, sizeof(in_chain), " (%d in a new chain)",
+		    chained);
 	snprintf(err, sizeof(err),
-	    "%d output(s) kept streaming, %d started, %d stopped; %zu "
+	    "%d output(s) kept streaming%s, %d started, %d stopped; %zu "
 	    "encoder(s) rebuilt%s%s",
-	    kept, started, stopped, rebuilt, sched[0] != '\0' ? "; " : "",
-	    sched);
+	    kept, in_chain, started, stopped, rebuilt,
+	    sched[0] != '\0' ? "; " : "", sched);
 	log_info(MOD, "reloaded: %s", err);
 	stats_reload_set(util_now_wall_ns(), true, err);
 	if (msg != NULL)

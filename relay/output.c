@@ -156,6 +156,17 @@ struct output {
 	uint64_t written_bytes;
 	int64_t page_made_ns;
 	uint32_t title_chain; /* chain id whose title was sent (admin) */
+	/* The encoder and title of that chain: a reload's new encoder
+	 * (a kept output, config_output_change()) starts a chain with the
+	 * title already shown, which is not asked for again. */
+	uint32_t title_encoder;
+	char title_shown[256];
+	char artist_shown[256];
+	/* A reload's new encoding (output_set_encoding()), for the backend
+	 * before the next connect; under enc_lock (main thread writes). */
+	pthread_mutex_t enc_lock;
+	bool enc_pending;
+	struct encoding_config enc_next; /* name: NULL */
 	bool ever_connected;
 	bool ever_failed; /* an attempt failed before the first connection */
 };
@@ -350,6 +361,23 @@ connected(struct output *o)
 	report_tls_peer(o);
 }
 
+/* Gives the backend the encoding a reload changed, before it connects
+ * again (output_set_encoding()). */
+static void
+apply_encoding(struct output *o)
+{
+	struct encoding_config enc;
+	bool pending;
+
+	pthread_mutex_lock(&o->enc_lock);
+	pending = o->enc_pending;
+	enc = o->enc_next;
+	o->enc_pending = false;
+	pthread_mutex_unlock(&o->enc_lock);
+	if (pending && o->ops->set_encoding != NULL)
+		o->ops->set_encoding(o->backend, &enc);
+}
+
 static void
 try_connect(struct output *o, bool poll)
 {
@@ -357,6 +385,8 @@ try_connect(struct output *o, bool poll)
 	int rc;
 
 	err[0] = '\0';
+	if (!poll)
+		apply_encoding(o);
 	if (!poll) {
 		o->probe_in_flight = false; /* open() ends it */
 		o->probe_saw_down = false;
@@ -461,6 +491,17 @@ handle_title(struct output *o, struct packet *p)
 		return;
 	first = o->title_chain == 0;
 	o->title_chain = h->chain_id;
+	if (!first && h->encoder_id != o->title_encoder &&
+	    strcmp(h->title, o->title_shown) == 0 &&
+	    strcmp(h->artist, o->artist_shown) == 0) {
+		/* Asking again would only make Icecast re-chain its Vorbis
+		 * stream once more (a second glitch for its listeners). */
+		o->title_encoder = h->encoder_id;
+		return;
+	}
+	o->title_encoder = h->encoder_id;
+	util_strlcpy(o->title_shown, h->title, sizeof(o->title_shown));
+	util_strlcpy(o->artist_shown, h->artist, sizeof(o->artist_shown));
 	/* The first chain of a connection goes out with its comment header,
 	 * which carries this title, and Icecast shows it from there. Asking
 	 * as well would race Icecast's parsing of those headers: until it
@@ -786,6 +827,7 @@ output_new(const struct config *cfg, size_t index, char *err, size_t errlen)
 		snprintf(err, errlen, "[output %s]: out of memory", oc->name);
 		return NULL;
 	}
+	pthread_mutex_init(&o->enc_lock, NULL);
 	util_strlcpy(o->name, oc->name, sizeof(o->name));
 	snprintf(o->mod, sizeof(o->mod), "out[%s]", oc->name);
 	config_output_url(oc, o->url, sizeof(o->url));
@@ -826,6 +868,7 @@ fail:
 		ops->destroy(o->backend);
 	packet_queue_free(o->queue);
 	muxer_free(o->muxer);
+	pthread_mutex_destroy(&o->enc_lock);
 	free(o);
 	return NULL;
 }
@@ -865,7 +908,23 @@ output_stop(struct output *o, int64_t drain_ns)
 	stats_output_unregister(o->stats_id);
 	packet_queue_free(o->queue);
 	muxer_free(o->muxer);
+	pthread_mutex_destroy(&o->enc_lock);
 	free(o);
+}
+
+void
+output_set_encoding(struct output *o, const struct config *cfg, size_t index)
+{
+	const struct output_config *oc = &cfg->outputs[index];
+
+	if (o == NULL || oc->encoding_index < 0 ||
+	    (size_t)oc->encoding_index >= cfg->n_encodings)
+		return;
+	pthread_mutex_lock(&o->enc_lock);
+	o->enc_next = cfg->encodings[oc->encoding_index];
+	o->enc_next.name = NULL; /* cfg's, freed on the next reload */
+	o->enc_pending = true;
+	pthread_mutex_unlock(&o->enc_lock);
 }
 
 void

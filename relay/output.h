@@ -72,6 +72,13 @@ struct output_ops {
 	 * negative errno with err set (then closed, as after a failure). */
 	int (*rotate)(struct output_backend *b, int64_t wall_ns, char *err,
 	    size_t errlen);
+	/* Optional (NULL): a reload changed the output's encoding and kept
+	 * the output (config_output_change()): the settings the backend
+	 * announces at connect (Icecast's audio info) follow e from the next
+	 * connection on. Called on the output thread, never while connected;
+	 * e is borrowed for the call. */
+	void (*set_encoding)(
+	    struct output_backend *b, const struct encoding_config *e);
 	/* Closes the connection (safe when not connected). */
 	void (*close)(struct output_backend *b);
 	/* Frees the backend (after close). */
@@ -112,6 +119,13 @@ void output_stop(struct output *o, int64_t drain_ns);
  * poll_icecast after a reload; 0 = off), so that the stall watchdog only
  * uses the server's view while someone refreshes it. Main thread. */
 void output_set_poll_interval(struct output *o, int64_t poll_interval_ns);
+
+/* A reload kept the output while its encoding changed (a new Ogg chain on
+ * the same connection, config_output_change()): what the backend announces
+ * at connect follows cfg's encoding from the next connection on (the open
+ * one keeps what it announced). Main thread; cfg borrowed for the call. */
+void output_set_encoding(
+    struct output *o, const struct config *cfg, size_t index);
 
 /* The queue the engine pushes packets into (borrowed). */
 struct packet_queue *output_queue(struct output *o);

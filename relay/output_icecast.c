@@ -603,11 +603,44 @@ tls_check_cb(shout_t *s, shout_event_t event, void *userdata, va_list ap)
 	return SHOUTERR_SUCCESS;
 }
 
+/* The encoding's rate, channels and bitrate or quality, which libshout
+ * sends at connect (ice-audio-info; Icecast's audio_info). */
+static int
+set_audio_info(struct output_backend *b, char *err, size_t errlen)
+{
+	char num[32];
+	int code;
+
+#define SET(call, what)                                                        \
+	do {                                                                   \
+		code = (call);                                                 \
+		if (code != SHOUTERR_SUCCESS)                                  \
+			return setter_failed(b, code, what, err, errlen);      \
+	} while (0)
+
+	snprintf(num, sizeof(num), "%d", b->rate_hz);
+	SET(shout_set_audio_info(b->shout, SHOUT_AI_SAMPLERATE, num),
+	    "audio info samplerate");
+	snprintf(num, sizeof(num), "%d", b->channels);
+	SET(shout_set_audio_info(b->shout, SHOUT_AI_CHANNELS, num),
+	    "audio info channels");
+	if (b->managed) {
+		snprintf(num, sizeof(num), "%d", b->bitrate_kbps);
+		SET(shout_set_audio_info(b->shout, SHOUT_AI_BITRATE, num),
+		    "audio info bitrate");
+	} else {
+		snprintf(num, sizeof(num), "%.2f", b->quality);
+		SET(shout_set_audio_info(b->shout, SHOUT_AI_QUALITY, num),
+		    "audio info quality");
+	}
+#undef SET
+	return 0;
+}
+
 /* Applies every setting to a new handle. */
 static int
 configure(struct output_backend *b, char *err, size_t errlen)
 {
-	char num[32];
 	int code, rc;
 
 #define SET(call, what)                                                        \
@@ -639,21 +672,8 @@ configure(struct output_backend *b, char *err, size_t errlen)
 	    (rc = set_meta(b, SHOUT_META_URL, b->station_url, err, errlen)) < 0)
 		return rc;
 	SET(shout_set_public(b->shout, b->public_listing ? 1U : 0U), "public");
-	snprintf(num, sizeof(num), "%d", b->rate_hz);
-	SET(shout_set_audio_info(b->shout, SHOUT_AI_SAMPLERATE, num),
-	    "audio info samplerate");
-	snprintf(num, sizeof(num), "%d", b->channels);
-	SET(shout_set_audio_info(b->shout, SHOUT_AI_CHANNELS, num),
-	    "audio info channels");
-	if (b->managed) {
-		snprintf(num, sizeof(num), "%d", b->bitrate_kbps);
-		SET(shout_set_audio_info(b->shout, SHOUT_AI_BITRATE, num),
-		    "audio info bitrate");
-	} else {
-		snprintf(num, sizeof(num), "%.2f", b->quality);
-		SET(shout_set_audio_info(b->shout, SHOUT_AI_QUALITY, num),
-		    "audio info quality");
-	}
+	if ((rc = set_audio_info(b, err, errlen)) < 0)
+		return rc;
 	SET(shout_set_agent(b->shout, "relay/" RELAY_VERSION), "user agent");
 	/*
 	 * TLS: SHOUT_TLS_RFC2818 (TLS from the first byte, like HTTPS), not
@@ -741,6 +761,38 @@ nomem:
 	    o->name != NULL ? o->name : "?");
 	icecast_destroy(b);
 	return -ENOMEM;
+}
+
+/*
+ * A reload kept this output while its encoding's bitrate or quality changed
+ * (a new Ogg chain on the open connection, config_output_change()): the
+ * next connection announces the new values. The open one keeps the old
+ * ice-audio-info; Icecast 2.4.4 takes audio_bitrate and ice-bitrate of a
+ * Vorbis mount from each chain's header anyway. libshout cannot remove an
+ * audio info key, so a switch between quality and bitrate starts over from
+ * a new handle (libshout 2.4.6 leaks the old one's ~1.3 KB, see
+ * disconnect(): once per such reload, not per reconnect).
+ */
+static void
+icecast_set_encoding(struct output_backend *b, const struct encoding_config *e)
+{
+	bool managed = e->managed || e->codec == CODEC_OPUS;
+	char err[256];
+
+	if (b->shout != NULL && managed != b->managed) {
+		shout_free(b->shout);
+		b->shout = NULL;
+	}
+	b->rate_hz = e->rate_hz;
+	b->channels = e->channels;
+	b->managed = managed;
+	b->quality = e->quality;
+	b->bitrate_kbps = e->bitrate_kbps;
+	if (b->shout != NULL && set_audio_info(b, err, sizeof(err)) < 0) {
+		/* Set again on a new handle, where open() reports it. */
+		shout_free(b->shout);
+		b->shout = NULL;
+	}
 }
 
 /*
@@ -1139,6 +1191,7 @@ const struct output_ops output_icecast_ops = {
     .set_title = icecast_set_title,
     .probe = icecast_probe,
     .tls_peer = icecast_tls_peer,
+    .set_encoding = icecast_set_encoding,
     .close = icecast_close,
     .destroy = icecast_destroy,
 };

@@ -918,6 +918,103 @@ test_output_same(void **state)
 	config_free(a);
 }
 
+/* change_of(A, B, OUT): what a reload from encoding section(s) A to B
+ * does to output main (on encoding e, then with keys OUT after
+ * GOOD_OUTPUT). */
+static enum config_output_change
+change_of(const char *a_text, const char *b_text, const char *out)
+{
+	char buf[1024];
+	struct config *a, *b;
+	enum config_output_change c;
+
+	snprintf(buf, sizeof(buf),
+	    "[input]\ntype = tone\n%s" GOOD_OUTPUT "encoding = e\n", a_text);
+	a = load_ok(buf);
+	snprintf(buf, sizeof(buf), "[input]\ntype = tone\n%s" GOOD_OUTPUT "%s",
+	    b_text, out);
+	b = load_ok(buf);
+	c = config_output_change(a, &a->outputs[0], b, &b->outputs[0]);
+	config_free(b);
+	config_free(a);
+	return c;
+}
+
+/* What a reload keeps while an encoding changes: an Ogg stream can go on
+ * in a new chain on the same connection when codec, rate, channels (and
+ * Opus frame length) stay; anything else restarts the output, and so does
+ * any change of the output's own keys. */
+static void
+test_output_change(void **state)
+{
+	const char *vorbis = "[encoding e]\nbitrate = 128\n";
+	const char *opus = "[encoding e]\ncodec = opus\nbitrate = 64\n";
+	const char *mp3 = "[encoding e]\ncodec = mp3\nbitrate = 128\n";
+	const char *on_e = "encoding = e\n";
+	char e_name[] = "e", f_name[] = "f";
+	struct encoding_config x, y;
+
+	(void)state;
+	assert_int_equal(
+	    change_of(vorbis, vorbis, on_e), CONFIG_OUTPUT_SAME);
+	/* Vorbis: bitrate, min/max, quality, managed or not: a new chain. */
+	assert_int_equal(change_of(vorbis, "[encoding e]\nbitrate = 160\n", on_e),
+	    CONFIG_OUTPUT_NEW_CHAIN);
+	assert_int_equal(change_of(vorbis,
+			     "[encoding e]\nbitrate = 128\nmax_bitrate = 192\n",
+			     on_e),
+	    CONFIG_OUTPUT_NEW_CHAIN);
+	assert_int_equal(change_of(vorbis, "[encoding e]\nquality = 5\n", on_e),
+	    CONFIG_OUTPUT_NEW_CHAIN);
+	assert_int_equal(change_of("[encoding e]\nquality = 2\n",
+			     "[encoding e]\nquality = 3\n", on_e),
+	    CONFIG_OUTPUT_NEW_CHAIN);
+	/* ... not a new rate, channel count or codec. */
+	assert_int_equal(change_of(vorbis,
+			     "[encoding e]\nbitrate = 128\nrate = 48000\n",
+			     on_e),
+	    CONFIG_OUTPUT_RESTART);
+	assert_int_equal(change_of(vorbis,
+			     "[encoding e]\nbitrate = 64\nchannels = 1\n",
+			     on_e),
+	    CONFIG_OUTPUT_RESTART);
+	assert_int_equal(change_of(vorbis, opus, on_e), CONFIG_OUTPUT_RESTART);
+	/* Opus: bitrate, complexity, application; not frame_ms. */
+	assert_int_equal(
+	    change_of(opus, "[encoding e]\ncodec = opus\nbitrate = 96\n", on_e),
+	    CONFIG_OUTPUT_NEW_CHAIN);
+	assert_int_equal(change_of(opus,
+			     "[encoding e]\ncodec = opus\nbitrate = 64\n"
+			     "complexity = 5\napplication = voip\n",
+			     on_e),
+	    CONFIG_OUTPUT_NEW_CHAIN);
+	assert_int_equal(change_of(opus,
+			     "[encoding e]\ncodec = opus\nbitrate = 64\n"
+			     "frame_ms = 10\n",
+			     on_e),
+	    CONFIG_OUTPUT_RESTART);
+	/* MP3 has no chain: any change restarts. */
+	assert_int_equal(
+	    change_of(mp3, "[encoding e]\ncodec = mp3\nbitrate = 160\n", on_e),
+	    CONFIG_OUTPUT_RESTART);
+	/* The output's own keys changed as well: restarts. */
+	assert_int_equal(change_of(vorbis, "[encoding e]\nbitrate = 160\n",
+			     "encoding = e\nstall_timeout = 20s\n"),
+	    CONFIG_OUTPUT_RESTART);
+	/* Another encoding's change does not touch this output. */
+	assert_int_equal(change_of("[encoding e]\n[encoding f]\nbitrate = 64\n",
+			     "[encoding e]\n[encoding f]\nbitrate = 96\n", on_e),
+	    CONFIG_OUTPUT_SAME);
+	/* A same-named encoding only (a renamed one is another stream). */
+	x = (struct encoding_config){.name = e_name, .codec = CODEC_VORBIS,
+	    .rate_hz = 44100, .channels = 2};
+	y = x;
+	y.quality = 6;
+	assert_true(config_encoding_chains(&x, &y));
+	y.name = f_name;
+	assert_false(config_encoding_chains(&x, &y));
+}
+
 static void
 test_output_url(void **state)
 {
@@ -992,6 +1089,7 @@ main(void)
 	    cmocka_unit_test(test_exposed_secret),
 	    cmocka_unit_test(test_lines),
 	    cmocka_unit_test(test_output_same),
+	    cmocka_unit_test(test_output_change),
 	    cmocka_unit_test(test_output_url),
 	    cmocka_unit_test(test_tls_inheritance),
 	    cmocka_unit_test(test_docs_list_every_key),
