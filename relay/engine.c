@@ -41,7 +41,7 @@
  * second instead of ~21, which the input's pacing follows. While an
  * operator page meters the programme (stats_levels_watched()) it waits
  * for no more than fits one of the meter's 100 ms readings (two blocks,
- * ~11 wake-ups a second): the levels move with the audio. Otherwise it
+ * ~14 wake-ups a second with the page closes): the levels move with the audio. Otherwise it
  * wakes per block: segments are read from their own rings as they play.
  * A control call wakes it at once (ring_wake()), so titles, skips and
  * "play now" do not wait for the sleep (the first version slept always,
