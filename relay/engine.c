@@ -41,8 +41,9 @@
  * second instead of ~21, which the input's pacing follows. While an
  * operator page meters the programme (stats_levels_watched()) it waits
  * for no more than fits one of the meter's 100 ms readings (two blocks,
- * ~14 wake-ups a second with the page closes): the levels move with the audio. Otherwise it
- * wakes per block: segments are read from their own rings as they play.
+ * ~14 wake-ups a second with the page closes): the levels move with the
+ * audio. Otherwise it wakes per block: segments are read from their own
+ * rings as they play.
  * A control call wakes it at once (ring_wake()), so titles, skips and
  * "play now" do not wait for the sleep (the first version slept always,
  * and delayed them by up to 0.7 s; its meters fell to -inf between
