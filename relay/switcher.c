@@ -1514,8 +1514,9 @@ switcher_set_live_title(struct switcher *sw, const char *title,
 		atomic_store(&sw->title_dirty, true);
 	}
 	if (!sw->live_on_air)
-		r.fate = same_as_aired ? ENGINE_TITLE_UNCHANGED
-				       : ENGINE_TITLE_WAITS_FOR_LIVE;
+		/* The segment's or the filler's title is on air, not this
+		 * one, even when it is the live title already. */
+		r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
 	else if (is_promised)
 		r.fate = ENGINE_TITLE_ON_AIR; /* with the next block still */
 	else if (same_as_aired && !sw->has_promised)

@@ -812,6 +812,11 @@ test_live_title_result(void **state)
 	    wall_at(h->frames + 2 * BLOCK), 0);
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
 	assert_int_equal(render_until_tags(h, 1), 1);
+	/* The live title again: not on air either (the ad's is), it too
+	 * waits for live, where it changes nothing. */
+	switcher_set_live_title(h->sw, "Five", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
+	assert_false(r.replaced);
 	switcher_set_live_title(h->sw, "Six", NULL, &r);
 	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
 	stats_programme_get(&p);
