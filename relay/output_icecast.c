@@ -603,6 +603,15 @@ tls_check_cb(shout_t *s, shout_event_t event, void *userdata, va_list ap)
 	return SHOUTERR_SUCCESS;
 }
 
+/* In set_audio_info() and configure(): a libshout setter's failure
+ * returns from the function with err set (setter_failed()). */
+#define SET(call, what)                                                        \
+	do {                                                                   \
+		code = (call);                                                 \
+		if (code != SHOUTERR_SUCCESS)                                  \
+			return setter_failed(b, code, what, err, errlen);      \
+	} while (0)
+
 /* The encoding's rate, channels and bitrate or quality, which libshout
  * sends at connect (ice-audio-info; Icecast's audio_info). */
 static int
@@ -610,13 +619,6 @@ set_audio_info(struct output_backend *b, char *err, size_t errlen)
 {
 	char num[32];
 	int code;
-
-#define SET(call, what)                                                        \
-	do {                                                                   \
-		code = (call);                                                 \
-		if (code != SHOUTERR_SUCCESS)                                  \
-			return setter_failed(b, code, what, err, errlen);      \
-	} while (0)
 
 	snprintf(num, sizeof(num), "%d", b->rate_hz);
 	SET(shout_set_audio_info(b->shout, SHOUT_AI_SAMPLERATE, num),
@@ -633,7 +635,6 @@ set_audio_info(struct output_backend *b, char *err, size_t errlen)
 		SET(shout_set_audio_info(b->shout, SHOUT_AI_QUALITY, num),
 		    "audio info quality");
 	}
-#undef SET
 	return 0;
 }
 
@@ -642,13 +643,6 @@ static int
 configure(struct output_backend *b, char *err, size_t errlen)
 {
 	int code, rc;
-
-#define SET(call, what)                                                        \
-	do {                                                                   \
-		code = (call);                                                 \
-		if (code != SHOUTERR_SUCCESS)                                  \
-			return setter_failed(b, code, what, err, errlen);      \
-	} while (0)
 
 	SET(shout_set_host(b->shout, b->host), "host");
 	SET(shout_set_port(b->shout, (unsigned short)b->port), "port");

@@ -1404,15 +1404,15 @@ wait_for_higher(
 }
 
 /*
- * The first scheduled segment of strictly higher priority than prio that
+ * The first scheduled segment of higher or equal priority than prio that
  * starts inside (start, end): it will cut an API segment airing then
- * short (scheduled segments do not wait for one of lower priority, and
- * the API segment does not come back after it): true, with why naming
- * it and its start.
+ * short (only scheduled segments of lower priority wait for one, and on
+ * equal priority the later start wins, hold_applies(); the API segment
+ * does not come back after it): true, with why naming it and its start.
  */
 static bool
-cut_by_higher(const struct programme *p, int prio, int64_t start, int64_t end,
-    char *why, size_t len)
+cut_by_scheduled(const struct programme *p, int prio, int64_t start,
+    int64_t end, char *why, size_t len)
 {
 	struct schedule_occurrence up[32];
 	char when[64];
@@ -1424,7 +1424,7 @@ cut_by_higher(const struct programme *p, int prio, int64_t start, int64_t end,
 	for (i = 0; i < n; i++) {
 		const struct schedule_segment *seg =
 		    schedule_segment(p->schedule, up[i].segment);
-		if (seg->priority <= prio)
+		if (seg->priority < prio)
 			continue;
 		snprintf(why, len,
 		    "segment %s (priority %d) starts at %s and cuts it short",
@@ -1520,7 +1520,7 @@ programme_play(struct programme *p, const struct programme_request *req,
 		(void)engine_drop_pending(p->engine, drop_under_hold, hd,
 		    "a control-API segment of higher priority holds its time");
 	}
-	if (!cut_by_higher(
+	if (!cut_by_scheduled(
 		p, it.priority, start, start + duration, cut, sizeof(cut)))
 		cut[0] = '\0';
 	else

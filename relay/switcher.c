@@ -36,8 +36,9 @@
  * and one that runs dry then hands over to the filler too (ENDED,
  * to_filler), not to live; at its planned end, so does one that began
  * while live was dead air already (an empty studio: silent for `after`
- * before the segment, or the input down), while a studio that only fell
- * silent during it (faders down for the bulletin) gets live back.
+ * before the segment, or before the first of segments back to back, or
+ * the input down), while a studio that only fell silent during them
+ * (faders down for the bulletin) gets live back.
  * When it says RESTORE, live returns the same way. A filler that runs dry
  * hands over to a fresh one when the main thread has armed it, else plays
  * silence; it never ends the fallback by itself. Filler items raise no segment
@@ -125,7 +126,11 @@ struct switcher {
 	int64_t cur_end_frame;	   /* -1: open-ended */
 	int64_t cur_since_wall_ns; /* when cur went on air */
 	int64_t cur_title_since_wall_ns; /* when cur's title went on air */
-	struct engine_item old;		 /* fading out */
+	/* When the segments on air since live or the filler last was took
+	 * over (back-to-back segments, one returning after a higher one
+	 * share it): where live_dead_before_cur() measures from. */
+	int64_t run_since_wall_ns;
+	struct engine_item old; /* fading out */
 	bool fading;
 	int64_t fade_pos;
 	int64_t fade_len;
@@ -175,6 +180,14 @@ static bool
 item_is_live(const struct engine_item *it)
 {
 	return it->src == NULL && it->segment[0] == '\0' && !it->filler;
+}
+
+/* A segment (scheduled or through the API): neither live nor the
+ * filler. */
+static bool
+is_segment(const struct engine_item *it)
+{
+	return !item_is_live(it) && !it->filler;
 }
 
 /* Publishes to stats whether the live title set is not on air yet.
@@ -520,6 +533,8 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 		retire(sw, sw->old.src);
 		sw->old.src = NULL;
 	}
+	if (is_segment(next) && !is_segment(&sw->cur))
+		sw->run_since_wall_ns = at;
 	sw->cur = *next;
 	sw->starved_frames = 0;
 	sw->cur_end_known = sw->cur_ends_early = sw->cur_end_clean = false;
@@ -691,18 +706,19 @@ live_is_dead_air(
 			    fb->after_ns);
 }
 
-/* At cur's planned end: whether live was dead air already when cur went
- * on air (silent for `after` before it, as in an empty studio the filler
- * covered), or the input is down. Then the filler follows at once. A
- * studio that fell silent during the segment (faders down for the
- * bulletin) gets live back, and the programme's dead-air count runs as
+/* At cur's planned end: whether live was dead air already when the
+ * segments took over from live or the filler (silent for `after` before
+ * the first of them, as in an empty studio the filler covered), or the
+ * input is down. Then the filler follows at once. A studio that fell
+ * silent during them (faders down for the bulletin, and the weather
+ * after it) gets live back, and the programme's dead-air count runs as
  * after any segment: the presenter's first words are not under the
  * filler for `restore_after`. */
 static bool
 live_dead_before_cur(
     struct switcher *sw, const struct engine_fallback *fb, bool down, int64_t f)
 {
-	int64_t on_air_ns = frame_to_wall(sw, f) - sw->cur_since_wall_ns;
+	int64_t on_air_ns = frame_to_wall(sw, f) - sw->run_since_wall_ns;
 	int64_t quiet_ns = sw->live_quiet_frames * NS_PER_SEC / sw->rate_hz;
 
 	return fb->enabled && (down || quiet_ns - on_air_ns >= fb->after_ns);
@@ -1498,8 +1514,9 @@ switcher_set_live_title(struct switcher *sw, const char *title,
 		atomic_store(&sw->title_dirty, true);
 	}
 	if (!sw->live_on_air)
-		r.fate = same_as_aired ? ENGINE_TITLE_UNCHANGED
-				       : ENGINE_TITLE_WAITS_FOR_LIVE;
+		/* The segment's or the filler's title is on air, not this
+		 * one, even when it is the live title already. */
+		r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
 	else if (is_promised)
 		r.fate = ENGINE_TITLE_ON_AIR; /* with the next block still */
 	else if (same_as_aired && !sw->has_promised)

@@ -812,6 +812,11 @@ test_live_title_result(void **state)
 	    wall_at(h->frames + 2 * BLOCK), 0);
 	assert_int_equal(switcher_schedule(h->sw, &it), 0);
 	assert_int_equal(render_until_tags(h, 1), 1);
+	/* The live title again: not on air either (the ad's is), it too
+	 * waits for live, where it changes nothing. */
+	switcher_set_live_title(h->sw, "Five", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
+	assert_false(r.replaced);
 	switcher_set_live_title(h->sw, "Six", NULL, &r);
 	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
 	stats_programme_get(&p);
@@ -1443,6 +1448,56 @@ test_planned_end_over_studio_silent_since_segment(void **state)
 	assert_frames(h, 0, BLOCK, LIVE);
 }
 
+/* The same studio with two segments back to back (the news, then the
+ * weather): at the second one's planned end the studio has been silent
+ * for longer than `after` before that segment began, but only since the
+ * first one did, when live left the air. Live returns, not the filler. */
+static void
+test_planned_end_back_to_back_over_studio_silent(void **state)
+{
+	struct harness *h = *state;
+	struct engine_event ev;
+	struct engine_item it;
+	struct stats_programme p;
+	int64_t at;
+	size_t i;
+	int b;
+
+	enable_fallback(h);
+	render(h);
+	at = h->frames + BLOCK + 300;
+	item(&it, "news", open_tone(), wall_at(at), wall_at(at + 33600), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	item(&it, "weather", open_tone(), wall_at(at + 33600),
+	    wall_at(at + 67200), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	for (b = 0; b < 10; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state == PROGRAMME_SEGMENT)
+			break;
+	}
+	assert_int_equal(p.state, PROGRAMME_SEGMENT);
+	for (i = 0; i < BLOCK * CH; i++)
+		h->live[i] = 0.0f;
+	for (b = 0; b < 100; b++) {
+		render(h);
+		stats_programme_get(&p);
+		if (p.state != PROGRAMME_SEGMENT)
+			break;
+	}
+	/* Both aired, 0.7 s each (65.6 blocks), silent live all along. */
+	assert_true(b >= 64 && b <= 68);
+	assert_int_equal(p.state, PROGRAMME_LIVE);
+	while (switcher_poll(h->sw, &ev) == 1 &&
+	       !(ev.what == ENGINE_EVENT_ENDED &&
+		   strcmp(ev.segment, "weather") == 0))
+		;
+	assert_string_equal(ev.segment, "weather");
+	assert_int_equal(ev.what, ENGINE_EVENT_ENDED);
+	assert_false(ev.to_filler);
+}
+
 static void
 test_fallback_input_down_and_silent_live(void **state)
 {
@@ -1596,6 +1651,9 @@ main(void)
 		test_fallback_planned_end_over_silent_live, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_planned_end_over_studio_silent_since_segment, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_planned_end_back_to_back_over_studio_silent, setup,
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_filler_rearmed_while_retired_queue_full, setup, teardown),
