@@ -293,6 +293,8 @@ frames_to_wait(struct engine *e)
 			   ? ENGINE_MAX_WAIT_BLOCKS
 			   : (size_t)e->rate_hz / ENGINE_METER_WINDOWS_PER_S /
 				 BLOCK_FRAMES;
+	if (most > ENGINE_MAX_WAIT_BLOCKS) /* 176.4 kHz and up, metered */
+		most = ENGINE_MAX_WAIT_BLOCKS;
 
 	pthread_mutex_lock(&e->lock);
 	lacks = frames_to_next_page_locked(e);

@@ -432,7 +432,7 @@ count_dead_air(struct switcher *sw, int64_t upto)
 	if (upto <= sw->dead_air_frame)
 		return;
 	stats_dead_air_add_ns(
-	    (upto - sw->dead_air_frame) * NS_PER_SEC / sw->rate_hz);
+	    util_frames_ns(upto - sw->dead_air_frame, sw->rate_hz));
 	sw->dead_air_frame = upto;
 }
 
@@ -701,9 +701,8 @@ static bool
 live_is_dead_air(
     const struct switcher *sw, const struct engine_fallback *fb, bool down)
 {
-	return fb->enabled &&
-	       (down || sw->live_quiet_frames * NS_PER_SEC / sw->rate_hz >=
-			    fb->after_ns);
+	return fb->enabled && (down || util_frames_ns(sw->live_quiet_frames,
+					   sw->rate_hz) >= fb->after_ns);
 }
 
 /* At cur's planned end: whether live was dead air already when the
@@ -719,7 +718,7 @@ live_dead_before_cur(
     struct switcher *sw, const struct engine_fallback *fb, bool down, int64_t f)
 {
 	int64_t on_air_ns = frame_to_wall(sw, f) - sw->run_since_wall_ns;
-	int64_t quiet_ns = sw->live_quiet_frames * NS_PER_SEC / sw->rate_hz;
+	int64_t quiet_ns = util_frames_ns(sw->live_quiet_frames, sw->rate_hz);
 
 	return fb->enabled && (down || quiet_ns - on_air_ns >= fb->after_ns);
 }

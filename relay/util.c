@@ -214,6 +214,13 @@ now_ns(clockid_t id)
 }
 
 int64_t
+util_frames_ns(int64_t frames, int rate_hz)
+{
+	return frames / rate_hz * NS_PER_SEC +
+	       frames % rate_hz * NS_PER_SEC / rate_hz;
+}
+
+int64_t
 util_now_mono_ns(void)
 {
 	return now_ns(CLOCK_MONOTONIC);

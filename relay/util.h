@@ -40,6 +40,11 @@ RELAY_MUST_CHECK int util_parse_bool(const char *s, bool *out);
  * -EINVAL or -ERANGE. */
 RELAY_MUST_CHECK int util_parse_duration_ns(const char *s, int64_t *out_ns);
 
+/* How long frames last at rate_hz, in nanoseconds, without overflow for
+ * any count of frames (frames * NS_PER_SEC overflows after 2^63 / 1e9
+ * frames: 53 h at 48 kHz, a weekend of silence). rate_hz > 0. */
+int64_t util_frames_ns(int64_t frames, int rate_hz);
+
 /* CLOCK_MONOTONIC and CLOCK_REALTIME in nanoseconds. */
 int64_t util_now_mono_ns(void);
 int64_t util_now_wall_ns(void);

@@ -60,15 +60,24 @@ def post(title):
         return r.status, json.loads(r.read())
 t0 = time.monotonic()
 c1, a1 = post("First title")
+t1 = time.monotonic()
 time.sleep(max(0.0, t0 + 0.5 - time.monotonic()))
+t2 = time.monotonic()
 c2, a2 = post("Second title")
+t3 = time.monotonic()
+# The first title went on air between t0 and a block after t1, the second
+# was set between t2 and t3: what is left of the 2 s lies between these,
+# counted in programme frames, which the engine renders up to 0.37 s at a
+# time while only live plays (engine.c): so up to 0.5 s less.
+lo, hi = 2 - (t3 - t0) - 0.5, 2 - (t2 - t1) + 0.15
 with urllib.request.urlopen(url + "/api/status", timeout=5) as r:
     st = json.loads(r.read())
 with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
     pending = [l for l in r.read().decode().splitlines()
                if l.startswith("relay_title_pending ")]
 print(json.dumps({"c1": c1, "a1": a1, "c2": c2, "a2": a2, "now": st["now"],
-                  "metric": pending, "gap": time.monotonic() - t0}))
+                  "metric": pending, "gap": time.monotonic() - t0,
+                  "lo": round(lo, 3), "hi": round(hi, 3)}))
 PY
 note "answers: $(cat "$T/answers")"
 a() { jq -r "$@" "$T/answers"; }
@@ -80,9 +89,12 @@ a() { jq -r "$@" "$T/answers"; }
     fail "first title: on_air_in_s $(a .a1.on_air_in_s)"
 [[ $(a .a1.result) == "on air now" ]] || fail "first title: result '$(a .a1.result)'"
 [[ $(a .a1.replaced) == null ]] || fail "first title: replaced $(a .a1.replaced)"
-# The second: held for the rest of the 2 s after the first (about 1.5 s).
+# The second: held for the rest of the 2 s after the first (about 1.5 s;
+# the bounds come from when the calls were made and answered, not from
+# the 0.5 s the script meant to leave between them).
 [[ $(a .a2.on_air) == false ]] || fail "second title: on_air $(a .a2.on_air)"
-assert_between "$(a .a2.on_air_in_s)" 0.8 1.95 "second title: on_air_in_s"
+assert_between "$(a .a2.on_air_in_s)" "$(a .lo)" "$(a .hi)" "second title: on_air_in_s"
+assert_between "$(a .a2.on_air_in_s)" 0.01 2 "second title: on_air_in_s, held and within 2 s"
 [[ $(a .a2.result) == "held: on air in "* ]] ||
     fail "second title: result '$(a .a2.result)'"
 [[ $(a .a2.replaced) == null ]] || fail "second title: replaced $(a .a2.replaced)"
@@ -90,7 +102,8 @@ assert_between "$(a .a2.on_air_in_s)" 0.8 1.95 "second title: on_air_in_s"
 [[ $(a .now.title) == "First title" ]] || fail "now.title: $(a .now.title)"
 [[ $(a .now.title_pending.title) == "Second title" ]] ||
     fail "now.title_pending: $(jq -c .now.title_pending "$T/answers")"
-assert_between "$(a .now.title_pending.due_in_s)" 0.5 2 "now.title_pending.due_in_s"
+# Read after the answer: no later than it said.
+assert_between "$(a .now.title_pending.due_in_s)" 0 "$(awk -v x="$(a .a2.on_air_in_s)" 'BEGIN { print x + 0.05 }')" "now.title_pending.due_in_s"
 [[ $(a '.metric[0]') == "relay_title_pending 1" ]] || fail "/metrics: $(a -c .metric)"
 status_now | jq -f "$TOPDIR/tests/tools/status_schema.jq" >"$T/schema" ||
     fail "the status schema check failed"

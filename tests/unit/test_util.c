@@ -20,6 +20,24 @@
 
 #include "util.h"
 
+/* A weekend of studio silence at 48 kHz is over 9.2e9 frames, where
+ * frames * NS_PER_SEC overflowed (switcher.c's dead-air checks). */
+static void
+test_frames_ns(void **state)
+{
+	(void)state;
+	assert_int_equal(util_frames_ns(0, 48000), 0);
+	assert_int_equal(util_frames_ns(48000, 48000), NS_PER_SEC);
+	assert_int_equal(util_frames_ns(1, 44100), 22675);
+	assert_int_equal(util_frames_ns(24000, 48000), NS_PER_SEC / 2);
+	/* 72 h at 48 kHz, then 30 days at 192 kHz. */
+	assert_int_equal(util_frames_ns((int64_t)72 * 3600 * 48000, 48000),
+	    (int64_t)72 * 3600 * NS_PER_SEC);
+	assert_int_equal(
+	    util_frames_ns((int64_t)30 * 86400 * 192000 + 96000, 192000),
+	    (int64_t)30 * 86400 * NS_PER_SEC + NS_PER_SEC / 2);
+}
+
 static void
 test_http_url_rest(void **state)
 {
@@ -160,8 +178,8 @@ test_parse_duration(void **state)
 	static const char *const bad[] = {"1e3", "1E3s", "0x1p4", "0x10", "inf",
 	    "nan", "1e400", ".", "-5s", "5 s s", "1h-5m", "", "s", "2.5e1m",
 	    /* One unit once, largest first. */
-	    "1h1h", "30s30s", "30m 1h", "500ms1s", "1 h 1 h", "90 s 1",
-	    "1h30", "1hx", "5msx", "1 30m"};
+	    "1h1h", "30s30s", "30m 1h", "500ms1s", "1 h 1 h", "90 s 1", "1h30",
+	    "1hx", "5msx", "1 30m"};
 	int64_t ns = 0;
 	size_t i;
 
@@ -367,6 +385,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_frames_ns),
 	    cmocka_unit_test(test_http_url_rest),
 	    cmocka_unit_test(test_thread_name),
 	    cmocka_unit_test(test_http_url_parse),
