@@ -157,8 +157,9 @@ enum engine_title_fate {
 	/* A segment or the filler is on air: on air when live returns
 	 * (unless a later title replaces it). */
 	ENGINE_TITLE_WAITS_FOR_LIVE,
-	/* The title already on air for the live programme: nothing
-	 * changes (a held one may still have been dropped: replaced). */
+	/* Live is on air with this title already: nothing changes (a
+	 * held one may still have been dropped: replaced). While a segment
+	 * or the filler plays, the live title is WAITS_FOR_LIVE. */
 	ENGINE_TITLE_UNCHANGED,
 };
 

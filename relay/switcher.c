@@ -1497,9 +1497,12 @@ switcher_set_live_title(struct switcher *sw, const char *title,
 		util_strlcpy(sw->artist, a, sizeof(sw->artist));
 		atomic_store(&sw->title_dirty, true);
 	}
+	/* While a segment or the filler is on air, no live title is, the
+	 * one live had included: it goes on air when live returns (an
+	 * automation system posting the current title again during a
+	 * bulletin must not be told it is on air). */
 	if (!sw->live_on_air)
-		r.fate = same_as_aired ? ENGINE_TITLE_UNCHANGED
-				       : ENGINE_TITLE_WAITS_FOR_LIVE;
+		r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
 	else if (is_promised)
 		r.fate = ENGINE_TITLE_ON_AIR; /* with the next block still */
 	else if (same_as_aired && !sw->has_promised)

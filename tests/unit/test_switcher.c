@@ -821,6 +821,20 @@ test_live_title_result(void **state)
 	assert_string_equal(h->title, "Six");
 	stats_programme_get(&p);
 	assert_false(p.title_pending);
+
+	/* The title live had, set again while a segment plays (automation
+	 * posting its current title every few seconds), is not on air
+	 * either: it waits for live as any title does, not "unchanged" (on
+	 * air) while listeners hear the segment's. */
+	item(&it, "ad2", open_silence(), wall_at(h->frames),
+	    wall_at(h->frames + 2 * BLOCK), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	assert_int_equal(render_until_tags(h, 1), 1);
+	switcher_set_live_title(h->sw, "Six", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
+	assert_false(r.replaced);
+	assert_int_equal(render_until_tags(h, 2), 2);
+	assert_string_equal(h->title, "Six");
 }
 
 /* A listening socket that never answers: a feed that is "connecting". */
