@@ -876,9 +876,20 @@ control_title_text(const struct engine_title_result *r, char *buf, size_t len)
 		    (double)r->due_in_ns / 1e9, (double)r->gap_ns / 1e9);
 		break;
 	case ENGINE_TITLE_WAITS_FOR_LIVE:
-		strbuf_puts(&sb, "set for the live programme: a segment or "
-				 "the filler is on air, the title goes on air "
-				 "when live returns");
+		if (r->segment_first)
+			strbuf_printf(&sb,
+			    "held: segment %s starts in %.1f s, before %g s "
+			    "after the last title change have passed (titles "
+			    "are coalesced); the title goes on air when live "
+			    "returns; a later title before then replaces it",
+			    r->segment[0] != '\0' ? r->segment : "(unnamed)",
+			    (double)r->segment_in_ns / 1e9,
+			    (double)r->gap_ns / 1e9);
+		else
+			strbuf_puts(&sb,
+			    "set for the live programme: a segment or the "
+			    "filler is on air, the title goes on air when "
+			    "live returns");
 		break;
 	case ENGINE_TITLE_UNCHANGED:
 		strbuf_puts(&sb, "already the live title on air: nothing "

@@ -154,12 +154,13 @@ enum engine_title_fate {
 	/* Held: less than SWITCHER_TITLE_GAP_NS since the last title
 	 * change; on air in due_in_ns unless a later title replaces it. */
 	ENGINE_TITLE_HELD,
-	/* A segment or the filler is on air: on air when live returns
-	 * (unless a later title replaces it). */
+	/* A segment or the filler is on air, or one starts before the gap
+	 * after the last title change ends (segment_first): on air when
+	 * live returns (unless a later title replaces it). */
 	ENGINE_TITLE_WAITS_FOR_LIVE,
-	/* Live on air, with this title already: nothing changes (a held
-	 * one may still have been dropped: replaced). While a segment or
-	 * the filler is on air, the live title again is WAITS_FOR_LIVE. */
+	/* Live is on air with this title already: nothing changes (a
+	 * held one may still have been dropped: replaced). While a segment
+	 * or the filler plays, the live title is WAITS_FOR_LIVE. */
 	ENGINE_TITLE_UNCHANGED,
 };
 
@@ -167,6 +168,12 @@ struct engine_title_result {
 	enum engine_title_fate fate;
 	int64_t due_in_ns; /* HELD: an estimate on the programme clock */
 	int64_t gap_ns;	   /* the gap between title changes on air */
+	/* WAITS_FOR_LIVE while live is on air: the title would be held,
+	 * but an item waiting (a scheduled segment) starts before the gap
+	 * ends, in segment_in_ns, so it airs when live returns. */
+	bool segment_first;
+	int64_t segment_in_ns;
+	char segment[128];
 	/* A held title that never aired was dropped for this one. */
 	bool replaced;
 	char replaced_title[STATS_TEXT];

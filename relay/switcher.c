@@ -1474,16 +1474,43 @@ title_gap_left_ns(struct switcher *sw)
 	return left > 0 ? left : 0;
 }
 
+/* The item waiting that starts first (its wall-clock start, at or before
+ * now for "as soon as possible") in *at and its name; false when none.
+ * Takes items_lock, so never called with title_lock held (publish_programme
+ * takes them in that order). */
+static bool
+first_item_waiting(struct switcher *sw, int64_t *at, char *name, size_t len)
+{
+	bool any = false;
+	size_t i;
+
+	pthread_mutex_lock(&sw->items_lock);
+	for (i = 0; i < sw->n_pending; i++) {
+		const struct engine_item *it = &sw->pending[i];
+		if (!any || it->start_wall_ns < *at) {
+			*at = it->start_wall_ns;
+			util_strlcpy(name, it->segment, len);
+			any = true;
+		}
+	}
+	pthread_mutex_unlock(&sw->items_lock);
+	return any;
+}
+
 void
 switcher_set_live_title(struct switcher *sw, const char *title,
     const char *artist, struct engine_title_result *res)
 {
-	char t[STATS_TEXT], a[STATS_TEXT];
+	char t[STATS_TEXT], a[STATS_TEXT], next_name[128] = "";
 	struct engine_title_result r;
-	bool was_pending, same_as_aired, is_promised;
+	bool was_pending, same_as_aired, is_promised, item_waits;
+	int64_t next_at = 0, now_wall;
 
 	memset(&r, 0, sizeof(r));
 	r.gap_ns = SWITCHER_TITLE_GAP_NS;
+	item_waits =
+	    first_item_waiting(sw, &next_at, next_name, sizeof(next_name));
+	now_wall = util_now_wall_ns();
 	util_sanitize_text(t, sizeof(t), title != NULL ? title : "");
 	util_sanitize_text(a, sizeof(a), artist != NULL ? artist : "");
 	pthread_mutex_lock(&sw->title_lock);
@@ -1512,9 +1539,11 @@ switcher_set_live_title(struct switcher *sw, const char *title,
 		util_strlcpy(sw->artist, a, sizeof(sw->artist));
 		atomic_store(&sw->title_dirty, true);
 	}
+	/* While a segment or the filler is on air, no live title is, the
+	 * one live had included: it goes on air when live returns (an
+	 * automation system posting the current title again during a
+	 * bulletin must not be told it is on air). */
 	if (!sw->live_on_air)
-		/* The segment's or the filler's title is on air, not this
-		 * one, even when it is the live title already. */
 		r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
 	else if (is_promised)
 		r.fate = ENGINE_TITLE_ON_AIR; /* with the next block still */
@@ -1532,6 +1561,17 @@ switcher_set_live_title(struct switcher *sw, const char *title,
 		}
 		r.fate =
 		    r.due_in_ns > 0 ? ENGINE_TITLE_HELD : ENGINE_TITLE_ON_AIR;
+		if (r.fate == ENGINE_TITLE_HELD && item_waits &&
+		    next_at <= now_wall + r.due_in_ns) {
+			/* A segment starts before the gap ends: the title
+			 * airs after it, when live returns, not in due_in. */
+			r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
+			r.segment_first = true;
+			r.segment_in_ns =
+			    next_at > now_wall ? next_at - now_wall : 0;
+			util_strlcpy(r.segment, next_name, sizeof(r.segment));
+			r.due_in_ns = 0;
+		}
 		if (r.fate == ENGINE_TITLE_ON_AIR) {
 			sw->has_promised = true;
 			util_strlcpy(
@@ -1542,10 +1582,10 @@ switcher_set_live_title(struct switcher *sw, const char *title,
 		}
 	}
 	/* A title held again keeps the time the gap ends. */
-	sw->pending_due_wall_ns =
-	    r.fate == ENGINE_TITLE_HELD	    ? util_now_wall_ns() + r.due_in_ns
-	    : r.fate == ENGINE_TITLE_ON_AIR ? util_now_wall_ns()
-					    : 0;
+	sw->pending_due_wall_ns = r.fate == ENGINE_TITLE_HELD
+				      ? now_wall + r.due_in_ns
+				  : r.fate == ENGINE_TITLE_ON_AIR ? now_wall
+								  : 0;
 	publish_title_pending(sw);
 	pthread_mutex_unlock(&sw->title_lock);
 	if (res != NULL)

@@ -826,6 +826,41 @@ test_live_title_result(void **state)
 	assert_string_equal(h->title, "Six");
 	stats_programme_get(&p);
 	assert_false(p.title_pending);
+
+	/* The title live had, set again while a segment plays (automation
+	 * posting its current title every few seconds), is not on air
+	 * either: it waits for live as any title does, not "unchanged" (on
+	 * air) while listeners hear the segment's. */
+	item(&it, "ad2", open_silence(), wall_at(h->frames),
+	    wall_at(h->frames + 2 * BLOCK), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	assert_int_equal(render_until_tags(h, 1), 1);
+	switcher_set_live_title(h->sw, "Six", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
+	assert_false(r.replaced);
+	assert_false(r.segment_first);
+	assert_int_equal(render_until_tags(h, 2), 2);
+	assert_string_equal(h->title, "Six");
+
+	/* Live again, within the gap after its title went back on air: a
+	 * title that would be held, with a segment due before the gap ends,
+	 * airs after that segment, not "in 1.9 s" (the harness's clock is
+	 * in the past, so any item waiting is due first). */
+	item(&it, "ad3", open_silence(), wall_at(h->frames + 2 * BLOCK),
+	    wall_at(h->frames + 4 * BLOCK), 0);
+	assert_int_equal(switcher_schedule(h->sw, &it), 0);
+	switcher_set_live_title(h->sw, "Seven", NULL, &r);
+	assert_int_equal(r.fate, ENGINE_TITLE_WAITS_FOR_LIVE);
+	assert_true(r.segment_first);
+	assert_string_equal(r.segment, "ad3");
+	assert_int_equal(r.due_in_ns, 0);
+	stats_programme_get(&p);
+	assert_true(p.title_pending);
+	assert_int_equal(p.pending_due_wall_ns, 0);
+	assert_true(render_until_tags(h, 4) > 0); /* the segment */
+	assert_string_not_equal(h->title, "Seven");
+	assert_true(render_until_tags(h, 2 * gap) > 0);
+	assert_string_equal(h->title, "Seven");
 }
 
 /* A listening socket that never answers: a feed that is "connecting". */
