@@ -45,6 +45,9 @@
  * events: their changes go into their own queue (switcher_poll_fallback) and
  * into stats.
  *
+ * Live titles (what the control API sets, held for the gap between title
+ * changes, and what the answer says): switcher_title.c.
+ *
  * Threads: see switcher.h.
  */
 #include <assert.h>
@@ -61,155 +64,24 @@
 #include "source.h"
 #include "stats.h"
 #include "switcher.h"
+#include "switcher_internal.h"
 #include "wakeup.h"
-
-struct switcher {
-	int rate_hz;
-	int channels;
-	switcher_tags_cb *tags_cb;
-	void *cb_arg;
-
-	pthread_mutex_t title_lock;
-	char title[STATS_TEXT]; /* the live programme's */
-	char artist[STATS_TEXT];
-	atomic_bool title_dirty;
-	/* Under title_lock, written by the engine thread: the live
-	 * programme's title as it last went on air, and whether live is on
-	 * air. title/artist differing from it is a title not on air yet
-	 * (held, or waiting for live): stats shows it, due then (wall
-	 * time; 0 when live returns, set by switcher_set_live_title). */
-	char aired_title[STATS_TEXT];
-	char aired_artist[STATS_TEXT];
-	bool live_on_air;
-	int64_t pending_due_wall_ns;
-	/* A title answered "on air now" that the engine has not taken yet:
-	 * it airs with the next block even when a later title came in the
-	 * meantime (that one waits for the gap after it). When it was set
-	 * (monotonic), for that wait. */
-	bool has_promised;
-	/* The tags on air (the last send_tags()): what a new encoder
-	 * starts with (switcher_live_title()). */
-	char tags_title[STATS_TEXT];
-	char tags_artist[STATS_TEXT];
-	char promised_title[STATS_TEXT];
-	char promised_artist[STATS_TEXT];
-	int64_t promised_mono_ns;
-	/* The engine thread's tags_frame and frames_total, and when it
-	 * last finished a block (monotonic), for the main thread's
-	 * estimate of when a held title airs (switcher_set_live_title). */
-	atomic_int_fast64_t pub_tags_frame;
-	atomic_int_fast64_t pub_frames;
-	atomic_int_fast64_t pub_frames_mono_ns;
-	/* Engine thread: the programme frame of the last tags change (a
-	 * new chain), -1 none yet; a live title waits for
-	 * SWITCHER_TITLE_GAP_NS after it (title_gap_frames). */
-	int64_t tags_frame;
-	int64_t title_gap_frames;
-
-	/* `items_lock` guards pending[], retired[] and events[]; cur/old
-	 * belong to the engine thread. */
-	pthread_mutex_t items_lock;
-	struct engine_item pending[ENGINE_MAX_PENDING];
-	size_t n_pending;
-	/* Sources done with, closed by the main thread (switcher_poll): a
-	 * join must never happen on the audio path. switcher_schedule keeps
-	 * pending + retired + 3 (cur, old, the waiting filler) within this,
-	 * so it cannot fill. A waiting filler replaced or dropped by the
-	 * main thread is closed by it at once, never retired. */
-	struct source *retired[ENGINE_MAX_PENDING * 2 + 4];
-	size_t n_retired;
-	struct engine_event events[32];
-	size_t ev_head, ev_count;
-	atomic_bool skip_req;
-	int64_t skip_frame;	   /* where a skip began to wait; -1 none */
-	struct engine_item cur;	   /* src NULL and segment "": live */
-	int64_t cur_end_frame;	   /* -1: open-ended */
-	int64_t cur_since_wall_ns; /* when cur went on air */
-	int64_t cur_title_since_wall_ns; /* when cur's title went on air */
-	/* When the segments on air since live or the filler last was took
-	 * over (back-to-back segments, one returning after a higher one
-	 * share it): where live_dead_before_cur() measures from. */
-	int64_t run_since_wall_ns;
-	struct engine_item old; /* fading out */
-	bool fading;
-	int64_t fade_pos;
-	int64_t fade_len;
-	float *old_buf;
-	int64_t starved_frames; /* cur's current underrun, bridged */
-	/* check_early_end(): cur's source was found done reading; it runs
-	 * dry before its planned end (at cur_end_frame), for this reason */
-	bool cur_end_known;
-	bool cur_ends_early;
-	/* ... because its material ended, with no error (a file shorter
-	 * than its slot): it ENDS then, it does not fail */
-	bool cur_end_clean;
-	int64_t cur_planned_end_ns; /* its end as planned; 0: open-ended */
-	char cur_end_why[256];
-	/* switcher_set_end() for the item on air, applied by the engine
-	 * thread at its next block (items_lock) */
-	uint64_t end_req_key;
-	int64_t end_req_ns;
-	atomic_int_fast64_t start_grace_ns;
-	int64_t frames_total;	/* programme frames so far */
-	int64_t anchor_wall_ns; /* wall time of frame 0; 0: not yet */
-
-	/* Fallback: settings, the waiting filler, the input's state and
-	 * the change queue under items_lock; det is the engine thread's. */
-	struct engine_fallback fb;
-	struct engine_item standby; /* src NULL: none waiting */
-	bool has_standby;
-	bool input_down;
-	char input_why[200];
-	struct engine_fallback_event fb_events[8];
-	size_t fb_head, fb_count;
-	struct level_dead_air det;
-	int64_t live_quiet_frames; /* live input below threshold, in a row */
-	/* The filler on air: the frame it went on air at, the silence
-	 * before it, and the frame up to which its time is counted as
-	 * dead air (stats_dead_air_add_ns), so the count, the log line and
-	 * the event when it leaves all come from the same frames. */
-	int64_t filler_from_frame;
-	double filler_lead_s;
-	int64_t dead_air_frame;
-	char filler_title[STATS_TEXT]; /* the last filler's, for a stand-in */
-	char filler_artist[STATS_TEXT];
-};
-
-/* The live programme: the input itself, no segment. */
-static bool
-item_is_live(const struct engine_item *it)
-{
-	return it->src == NULL && it->segment[0] == '\0' && !it->filler;
-}
 
 /* A segment (scheduled or through the API): neither live nor the
  * filler. */
 static bool
 is_segment(const struct engine_item *it)
 {
-	return !item_is_live(it) && !it->filler;
-}
-
-/* Publishes to stats whether the live title set is not on air yet.
- * Called with title_lock held, so that the main thread's and the engine
- * thread's views reach stats in the order they happened. */
-static void
-publish_title_pending(struct switcher *sw)
-{
-	bool pending = strcmp(sw->title, sw->aired_title) != 0 ||
-		       strcmp(sw->artist, sw->aired_artist) != 0;
-
-	stats_title_pending_set(pending, sw->title, sw->artist,
-	    sw->live_on_air ? sw->pending_due_wall_ns : 0);
+	return !switcher_item_is_live(it) && !it->filler;
 }
 
 /* Publishes the item on air to stats (the switcher owns that part). */
-static void
-publish_programme(struct switcher *sw)
+void
+switcher_publish_programme(struct switcher *sw)
 {
 	struct stats_programme p;
 	const struct engine_item *it = &sw->cur;
-	bool live = item_is_live(it);
+	bool live = switcher_item_is_live(it);
 
 	pthread_mutex_lock(&sw->title_lock);
 	sw->live_on_air = live;
@@ -219,7 +91,7 @@ publish_programme(struct switcher *sw)
 		util_strlcpy(
 		    sw->aired_artist, it->artist, sizeof(sw->aired_artist));
 	}
-	publish_title_pending(sw);
+	switcher_publish_title_pending(sw);
 	pthread_mutex_unlock(&sw->title_lock);
 
 	memset(&p, 0, sizeof(p));
@@ -238,8 +110,8 @@ publish_programme(struct switcher *sw)
 
 /* The title on air changes at programme frame `frame`: the encoders start
  * a new chain (or, metadata = admin, ask Icecast) with it. */
-static void
-send_tags(
+void
+switcher_send_tags(
     struct switcher *sw, const char *title, const char *artist, int64_t frame)
 {
 	sw->tags_frame = frame;
@@ -249,64 +121,6 @@ send_tags(
 	util_strlcpy(sw->tags_artist, artist, sizeof(sw->tags_artist));
 	pthread_mutex_unlock(&sw->title_lock);
 	sw->tags_cb(title, artist, sw->cb_arg);
-}
-
-/* Puts the live programme's new title on air with this block, unless the
- * last title change is less than SWITCHER_TITLE_GAP_NS of programme ago:
- * then it stays waiting (title_dirty), and whatever title is the latest
- * once the gap has passed goes on air, the ones it replaced never. A title
- * that is the one on air again by then changes nothing. A title the
- * control API was told is on air now (promised) airs with this block
- * whatever came after it; a later one then waits for the gap. */
-static void
-apply_live_title(struct switcher *sw)
-{
-	char title[STATS_TEXT], artist[STATS_TEXT];
-	bool live = item_is_live(&sw->cur);
-	bool too_soon =
-	    live && sw->tags_frame >= 0 &&
-	    sw->frames_total - sw->tags_frame < sw->title_gap_frames;
-
-	pthread_mutex_lock(&sw->title_lock);
-	if (live && sw->has_promised) {
-		util_strlcpy(title, sw->promised_title, sizeof(title));
-		util_strlcpy(artist, sw->promised_artist, sizeof(artist));
-		/* A title set after it still waits for the gap. */
-		atomic_store(
-		    &sw->title_dirty, strcmp(sw->title, title) != 0 ||
-					  strcmp(sw->artist, artist) != 0);
-	} else if (too_soon) {
-		pthread_mutex_unlock(&sw->title_lock);
-		return; /* too soon after the last: held, the latest wins */
-	} else {
-		util_strlcpy(title, sw->title, sizeof(title));
-		util_strlcpy(artist, sw->artist, sizeof(artist));
-		atomic_store(&sw->title_dirty, false);
-	}
-	sw->has_promised = false;
-	if (live && (strcmp(title, sw->cur.title) != 0 ||
-			strcmp(artist, sw->cur.artist) != 0)) {
-		/* On air from this block: said in the same step as the title
-		 * is taken, so that switcher_set_live_title() never sees it
-		 * both taken and not on air. */
-		util_strlcpy(sw->aired_title, title, sizeof(sw->aired_title));
-		util_strlcpy(
-		    sw->aired_artist, artist, sizeof(sw->aired_artist));
-		atomic_store(&sw->pub_tags_frame, sw->frames_total);
-	}
-	pthread_mutex_unlock(&sw->title_lock);
-	if (!live)
-		return; /* a segment is on air: applied when live returns */
-	if (strcmp(title, sw->cur.title) == 0 &&
-	    strcmp(artist, sw->cur.artist) == 0)
-		return; /* changed and changed back before it aired */
-	util_strlcpy(sw->cur.title, title, sizeof(sw->cur.title));
-	util_strlcpy(sw->cur.artist, artist, sizeof(sw->cur.artist));
-	/* The new title goes on air now, not when live began: history
-	 * stamps its entry with this. */
-	sw->cur_title_since_wall_ns = util_now_wall_ns();
-	send_tags(sw, title, artist, sw->frames_total);
-	publish_programme(sw);
 }
 
 /* Called with items_lock held. The event is borrowed until the lock is
@@ -474,7 +288,7 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
     int why, const char *detail)
 {
 	int64_t at = frame_to_wall(sw, frame);
-	bool cur_live = item_is_live(&sw->cur);
+	bool cur_live = switcher_item_is_live(&sw->cur);
 	int64_t fade_ns = cur_live ? next->fade_ns : sw->cur.fade_ns;
 	char early[300]; /* detail may point here until the function ends */
 
@@ -502,14 +316,14 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 		}
 		ev = push_event(sw, &sw->cur, why, at, detail);
 		ev->ran_out = ran_out;
-		if (!item_is_live(next) && !next->filler)
+		if (!switcher_item_is_live(next) && !next->filler)
 			util_strlcpy(ev->next_segment, next->segment,
 			    sizeof(ev->next_segment));
 	}
 	if (sw->cur.filler && !next->filler) {
 		char left[256];
 
-		if (item_is_live(next))
+		if (switcher_item_is_live(next))
 			snprintf(left, sizeof(left), "%s",
 			    detail != NULL ? detail : "live returned");
 		else
@@ -547,10 +361,10 @@ transition(struct switcher *sw, struct engine_item *next, int64_t frame,
 				? wall_to_frame(sw, sw->cur.end_wall_ns)
 				: -1;
 	sw->cur_planned_end_ns = sw->cur.end_wall_ns;
-	if (!item_is_live(next) && !next->filler)
+	if (!switcher_item_is_live(next) && !next->filler)
 		push_event(sw, next, ENGINE_EVENT_STARTED, at, NULL);
-	send_tags(sw, next->title, next->artist, frame);
-	publish_programme(sw);
+	switcher_send_tags(sw, next->title, next->artist, frame);
+	switcher_publish_programme(sw);
 }
 
 /* Frames of one source into dst (zeros where it has none); returns how
@@ -731,7 +545,7 @@ start_filler(struct switcher *sw, int64_t f, double lead_in_s, const char *why,
 {
 	struct engine_item it;
 	int64_t at = frame_to_wall(sw, f);
-	bool cut_segment = !item_is_live(&sw->cur);
+	bool cut_segment = !switcher_item_is_live(&sw->cur);
 
 	if (sw->has_standby) {
 		it = sw->standby;
@@ -799,13 +613,13 @@ fallback_step(struct switcher *sw, const float *live, const float *out,
 	       level_rms_dbfs(live, n, sw->channels) >= fb->threshold_dbfs;
 	sw->live_quiet_frames = good ? 0 : sw->live_quiet_frames + (int64_t)n;
 	v = level_dead_air_feed(
-	    &sw->det, quiet, good, down && item_is_live(&sw->cur), n);
+	    &sw->det, quiet, good, down && switcher_item_is_live(&sw->cur), n);
 	if (v == LEVEL_DEAD_AIR_START) {
 		double lead = (double)sw->det.quiet_frames / sw->rate_hz;
-		if (down && item_is_live(&sw->cur)) {
+		if (down && switcher_item_is_live(&sw->cur)) {
 			snprintf(text, sizeof(text), "%s", why);
 			lead = 0.0;
-		} else if (item_is_live(&sw->cur)) {
+		} else if (switcher_item_is_live(&sw->cur)) {
 			snprintf(text, sizeof(text),
 			    "the programme stayed below %g dBFS for %.1f s",
 			    fb->threshold_dbfs, lead);
@@ -911,7 +725,7 @@ check_early_end(struct switcher *sw)
 	sw->cur.end_wall_ns = frame_to_wall(sw, end);
 	push_event(sw, &sw->cur, ENGINE_EVENT_ENDING, sw->cur.end_wall_ns,
 	    sw->cur_end_why);
-	publish_programme(sw);
+	switcher_publish_programme(sw);
 	pthread_mutex_unlock(&sw->items_lock);
 }
 
@@ -927,7 +741,7 @@ check_early_end(struct switcher *sw)
 static bool
 skip_step(struct switcher *sw, int64_t f, int due)
 {
-	bool segment = !item_is_live(&sw->cur);
+	bool segment = !switcher_item_is_live(&sw->cur);
 	struct engine_item l;
 
 	if (!atomic_load(&sw->skip_req)) {
@@ -1007,14 +821,15 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 	if (sw->end_req_key != 0) {
 		/* A reload may move the end, not past where the source runs
 		 * dry. */
-		if (sw->end_req_key == sw->cur.key && !item_is_live(&sw->cur) &&
+		if (sw->end_req_key == sw->cur.key &&
+		    !switcher_item_is_live(&sw->cur) &&
 		    !(sw->cur_ends_early &&
 			sw->end_req_ns > sw->cur.end_wall_ns)) {
 			sw->cur.end_wall_ns = sw->end_req_ns;
 			if (!sw->cur_ends_early)
 				sw->cur_planned_end_ns = sw->end_req_ns;
 			sw->cur_end_frame = wall_to_frame(sw, sw->end_req_ns);
-			publish_programme(sw);
+			switcher_publish_programme(sw);
 		}
 		sw->end_req_key = 0;
 	}
@@ -1023,7 +838,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 	while (pos < n) {
 		int64_t f = sw->frames_total + (int64_t)pos;
 		int64_t next_k = (int64_t)n;
-		bool live = item_is_live(&sw->cur);
+		bool live = switcher_item_is_live(&sw->cur);
 		char why[300] = "";
 		int due;
 		bool ok, skipping;
@@ -1049,7 +864,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				due = 2; /* waiting: the grace runs */
 		}
 		skipping = skip_step(sw, f, due);
-		live = item_is_live(&sw->cur);
+		live = switcher_item_is_live(&sw->cur);
 		if (!live && sw->cur_end_frame >= 0 && sw->cur_end_frame <= f &&
 		    due != 1) {
 			struct engine_item l;
@@ -1107,7 +922,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 			    skipping ? "skipped through the control API"
 				     : "the next item started");
 		}
-		live = item_is_live(&sw->cur);
+		live = switcher_item_is_live(&sw->cur);
 		if (!live && sw->cur_end_frame >= 0 &&
 		    sw->cur_end_frame - sw->frames_total < next_k)
 			next_k = sw->cur_end_frame - sw->frames_total;
@@ -1137,9 +952,9 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 				sw->starved_frames = 0;
 				sw->cur_title_since_wall_ns =
 				    util_now_wall_ns();
-				send_tags(sw, it.title, it.artist,
+				switcher_send_tags(sw, it.title, it.artist,
 				    sw->frames_total + (int64_t)pos);
-				publish_programme(sw);
+				switcher_publish_programme(sw);
 			}
 			pthread_mutex_unlock(&sw->items_lock);
 		} else if (!ok && !live) {
@@ -1162,7 +977,7 @@ switcher_render(struct switcher *sw, const float *live_block, float *out,
 	fallback_step(sw, live_block, out, n, &fb, down, down_why);
 	/* A new live title reaches the encoders with this block's audio. */
 	if (atomic_load(&sw->title_dirty))
-		apply_live_title(sw);
+		switcher_apply_live_title(sw);
 	sw->frames_total += (int64_t)n;
 	atomic_store(&sw->pub_frames, sw->frames_total);
 	atomic_store(&sw->pub_frames_mono_ns, util_now_mono_ns());
@@ -1203,7 +1018,7 @@ switcher_new(int rate_hz, int channels, size_t max_frames, const char *title,
 	atomic_init(&sw->start_grace_ns, SWITCHER_START_GRACE_DEFAULT_NS);
 	sw->cur_since_wall_ns = util_now_wall_ns();
 	sw->cur_title_since_wall_ns = sw->cur_since_wall_ns;
-	publish_programme(sw);
+	switcher_publish_programme(sw);
 	return sw;
 }
 
@@ -1385,7 +1200,8 @@ switcher_live_steady(
 {
 	bool steady;
 
-	if (!item_is_live(&sw->cur) || sw->fading || atomic_load(&sw->skip_req))
+	if (!switcher_item_is_live(&sw->cur) || sw->fading ||
+	    atomic_load(&sw->skip_req))
 		return false;
 	pthread_mutex_lock(&sw->items_lock);
 	/* pending[] is in start order (switcher_schedule). */
@@ -1449,157 +1265,6 @@ switcher_poll_fallback(struct switcher *sw, struct engine_fallback_event *ev)
 	}
 	pthread_mutex_unlock(&sw->items_lock);
 	return got;
-}
-
-/* How long until a live title set now may go on air, by the engine's
- * last published block: 0 when no title change is less than
- * SWITCHER_TITLE_GAP_NS of programme ago. The programme has moved on by
- * the time passed since that block (its frames are in the ring). */
-static int64_t
-title_gap_left_ns(struct switcher *sw)
-{
-	int64_t tags = atomic_load(&sw->pub_tags_frame);
-	int64_t frames = atomic_load(&sw->pub_frames);
-	int64_t at = atomic_load(&sw->pub_frames_mono_ns);
-	int64_t left_frames, left;
-
-	if (tags < 0)
-		return 0;
-	left_frames = tags + sw->title_gap_frames - frames;
-	if (left_frames <= 0)
-		return 0;
-	left = left_frames * NS_PER_SEC / sw->rate_hz;
-	if (at > 0)
-		left -= util_now_mono_ns() - at;
-	return left > 0 ? left : 0;
-}
-
-/* The item waiting that starts first (its wall-clock start, at or before
- * now for "as soon as possible") in *at and its name; false when none.
- * Takes items_lock, so never called with title_lock held (publish_programme
- * takes them in that order). */
-static bool
-first_item_waiting(struct switcher *sw, int64_t *at, char *name, size_t len)
-{
-	bool any = false;
-	size_t i;
-
-	pthread_mutex_lock(&sw->items_lock);
-	for (i = 0; i < sw->n_pending; i++) {
-		const struct engine_item *it = &sw->pending[i];
-		if (!any || it->start_wall_ns < *at) {
-			*at = it->start_wall_ns;
-			util_strlcpy(name, it->segment, len);
-			any = true;
-		}
-	}
-	pthread_mutex_unlock(&sw->items_lock);
-	return any;
-}
-
-void
-switcher_set_live_title(struct switcher *sw, const char *title,
-    const char *artist, struct engine_title_result *res)
-{
-	char t[STATS_TEXT], a[STATS_TEXT], next_name[128] = "";
-	struct engine_title_result r;
-	bool was_pending, same_as_aired, is_promised, item_waits;
-	int64_t next_at = 0, now_wall;
-
-	memset(&r, 0, sizeof(r));
-	r.gap_ns = SWITCHER_TITLE_GAP_NS;
-	item_waits =
-	    first_item_waiting(sw, &next_at, next_name, sizeof(next_name));
-	now_wall = util_now_wall_ns();
-	util_sanitize_text(t, sizeof(t), title != NULL ? title : "");
-	util_sanitize_text(a, sizeof(a), artist != NULL ? artist : "");
-	pthread_mutex_lock(&sw->title_lock);
-	/* The title set so far is held (not on air, nor promised). */
-	was_pending =
-	    (strcmp(sw->title, sw->aired_title) != 0 ||
-		strcmp(sw->artist, sw->aired_artist) != 0) &&
-	    !(sw->has_promised && strcmp(sw->title, sw->promised_title) == 0 &&
-		strcmp(sw->artist, sw->promised_artist) == 0);
-	same_as_aired =
-	    strcmp(t, sw->aired_title) == 0 && strcmp(a, sw->aired_artist) == 0;
-	is_promised = sw->has_promised && strcmp(t, sw->promised_title) == 0 &&
-		      strcmp(a, sw->promised_artist) == 0;
-	if (was_pending &&
-	    (strcmp(t, sw->title) != 0 || strcmp(a, sw->artist) != 0)) {
-		/* The title not on air yet is dropped: it never airs. */
-		r.replaced = true;
-		util_strlcpy(
-		    r.replaced_title, sw->title, sizeof(r.replaced_title));
-		util_strlcpy(
-		    r.replaced_artist, sw->artist, sizeof(r.replaced_artist));
-		stats_title_replaced();
-	}
-	if (strcmp(t, sw->title) != 0 || strcmp(a, sw->artist) != 0) {
-		util_strlcpy(sw->title, t, sizeof(sw->title));
-		util_strlcpy(sw->artist, a, sizeof(sw->artist));
-		atomic_store(&sw->title_dirty, true);
-	}
-	/* While a segment or the filler is on air, no live title is, the
-	 * one live had included: it goes on air when live returns (an
-	 * automation system posting the current title again during a
-	 * bulletin must not be told it is on air). */
-	if (!sw->live_on_air)
-		r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
-	else if (is_promised)
-		r.fate = ENGINE_TITLE_ON_AIR; /* with the next block still */
-	else if (same_as_aired && !sw->has_promised)
-		r.fate = ENGINE_TITLE_UNCHANGED;
-	else {
-		r.due_in_ns = title_gap_left_ns(sw);
-		if (sw->has_promised) {
-			/* The gap runs from the promised title, which the
-			 * engine has not taken yet. */
-			int64_t since =
-			    util_now_mono_ns() - sw->promised_mono_ns;
-			if (SWITCHER_TITLE_GAP_NS - since > r.due_in_ns)
-				r.due_in_ns = SWITCHER_TITLE_GAP_NS - since;
-		}
-		r.fate =
-		    r.due_in_ns > 0 ? ENGINE_TITLE_HELD : ENGINE_TITLE_ON_AIR;
-		if (r.fate == ENGINE_TITLE_HELD && item_waits &&
-		    next_at <= now_wall + r.due_in_ns) {
-			/* A segment starts before the gap ends: the title
-			 * airs after it, when live returns, not in due_in. */
-			r.fate = ENGINE_TITLE_WAITS_FOR_LIVE;
-			r.segment_first = true;
-			r.segment_in_ns =
-			    next_at > now_wall ? next_at - now_wall : 0;
-			util_strlcpy(r.segment, next_name, sizeof(r.segment));
-			r.due_in_ns = 0;
-		}
-		if (r.fate == ENGINE_TITLE_ON_AIR) {
-			sw->has_promised = true;
-			util_strlcpy(
-			    sw->promised_title, t, sizeof(sw->promised_title));
-			util_strlcpy(sw->promised_artist, a,
-			    sizeof(sw->promised_artist));
-			sw->promised_mono_ns = util_now_mono_ns();
-		}
-	}
-	/* A title held again keeps the time the gap ends. */
-	sw->pending_due_wall_ns = r.fate == ENGINE_TITLE_HELD
-				      ? now_wall + r.due_in_ns
-				  : r.fate == ENGINE_TITLE_ON_AIR ? now_wall
-								  : 0;
-	publish_title_pending(sw);
-	pthread_mutex_unlock(&sw->title_lock);
-	if (res != NULL)
-		*res = r;
-}
-
-void
-switcher_live_title(struct switcher *sw, char *title, size_t title_len,
-    char *artist, size_t artist_len)
-{
-	pthread_mutex_lock(&sw->title_lock);
-	util_strlcpy(title, sw->tags_title, title_len);
-	util_strlcpy(artist, sw->tags_artist, artist_len);
-	pthread_mutex_unlock(&sw->title_lock);
 }
 
 bool
