@@ -32,6 +32,9 @@
 /* The longest text the main thread's handler can send back (its err): a
  * reload's summary or error, a skip's withdrawn requests. */
 #define CONTROL_RESULT_BYTES 1280
+/* The longest field or query parameter name an error quotes (longer
+ * ones are described by their length). */
+#define CONTROL_FIELD_SHOWN 40
 /* The most a skip's answer spends naming the requests it withdrew (whole
  * names; the rest counted, " and N more"): eight names of the longest
  * kind (127 bytes) nearly fit, eight of 100 bytes do. */
