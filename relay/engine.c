@@ -727,28 +727,20 @@ engine_reconfigure_commit(
 	struct encoder *old[CONFIG_MAX_ENCODINGS] = {0};
 	struct enc_slot next[CONFIG_MAX_ENCODINGS];
 	size_t i, n_old = 0, n_fresh = rb->n_fresh;
-	char title[STATS_TEXT] = "", artist[STATS_TEXT] = "";
-	bool tags = false;
+	char title[STATS_TEXT], artist[STATS_TEXT];
 
 	memset(next, 0, sizeof(next));
 	pthread_mutex_lock(&e->lock);
 	/* What the old encoders were to get is theirs: a new encoder starts a
 	 * new stream, and the held audio ends the old one. */
 	flush_batch_locked(e);
-	/* The new encoders start with the tags on air now: a title that went
-	 * on air since they were made (a held live title whose 2 s ended
-	 * between prepare and commit) is theirs too, not only the old
-	 * encoders'. */
-	for (i = 0; i < e->n_slots && !tags; i++) {
-		if (e->slots[i].enc != NULL) {
-			const struct stream_headers *h =
-			    encoder_headers(e->slots[i].enc);
-			util_strlcpy(title, h->title, sizeof(title));
-			util_strlcpy(artist, h->artist, sizeof(artist));
-			tags = true;
-		}
-	}
-	for (i = 0; i < CONFIG_MAX_ENCODINGS && tags; i++) {
+	/* The new encoders start with the tags on air now, as make_encoder()
+	 * gave them at prepare: a title that went on air since (a held live
+	 * title whose 2 s ended in between) is theirs too. title_lock is
+	 * never held while e->lock is taken. */
+	switcher_live_title(
+	    e->sw, title, sizeof(title), artist, sizeof(artist));
+	for (i = 0; i < CONFIG_MAX_ENCODINGS; i++) {
 		if (rb->fresh[i] != NULL)
 			(void)encoder_set_tags(rb->fresh[i], title, artist);
 	}
