@@ -1420,7 +1420,8 @@ cut_by_scheduled(const struct programme *p, int prio, int64_t start,
 
 	if (p->schedule == NULL)
 		return false;
-	n = schedule_upcoming(p->schedule, start + 1, end, up, 32);
+	n = schedule_upcoming(
+	    p->schedule, start + 1, end, up, RELAY_ARRAY_LEN(up));
 	for (i = 0; i < n; i++) {
 		const struct schedule_segment *seg =
 		    schedule_segment(p->schedule, up[i].segment);
@@ -1520,10 +1521,8 @@ programme_play(struct programme *p, const struct programme_request *req,
 		(void)engine_drop_pending(p->engine, drop_under_hold, hd,
 		    "a control-API segment of higher priority holds its time");
 	}
-	if (!cut_by_scheduled(
+	if (cut_by_scheduled(
 		p, it.priority, start, start + duration, cut, sizeof(cut)))
-		cut[0] = '\0';
-	else
 		log_info(MOD, "control: %s segment %s: %s",
 		    schedule_source_name(req->kind), name, cut);
 	if (why[0] != '\0' && cut[0] != '\0')
